@@ -1,0 +1,112 @@
+// attnsim hw list | show ID: the hardware profiles a run can name.
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/context.hpp"
+#include "cli/report.hpp"
+#include "hwprofiles/profile_loader.hpp"
+
+namespace cli {
+
+namespace {
+
+struct HwCommandOptions {
+  std::string format = "table";
+  std::string id;
+};
+
+nlohmann::ordered_json summary_row(const hw::Profile& p) {
+  nlohmann::ordered_json row = {{"id", p.id},
+                                {"name", p.name},
+                                {"aliases", fmt::format("{}", fmt::join(p.aliases, " "))},
+                                {"sm_count", p.compute.sm_count}};
+  for (hw::Precision prec : hw::kAllPrecisions) {
+    row[std::string(hw::to_string(prec)) + "_TFLOPS"] =
+        p.supports(prec) ? nlohmann::ordered_json(p.tensor_peak_flops(prec) / 1e12) : nullptr;
+  }
+  row["hbm_GBps"] = p.memory.hbm_bandwidth_Bps / 1e9;
+  row["hbm_GB"] = p.memory.hbm_capacity_bytes / 1e9;
+  row["origin"] = p.origin;
+  return row;
+}
+
+std::string list_table(const hw::ProfileCatalog& catalog) {
+  std::ostringstream out;
+  out << fmt::format("{:<16} {:<40} {:<10} {:>5} {:>9} {:>9} {:>9}\n", "id", "name", "aliases",
+                     "SMs", "bf16 TF", "HBM GB/s", "HBM GB");
+  for (const hw::Profile& p : catalog.profiles()) {
+    out << fmt::format("{:<16} {:<40} {:<10} {:>5} {:>9.1f} {:>9.0f} {:>9.0f}\n", p.id, p.name,
+                       fmt::format("{}", fmt::join(p.aliases, " ")), p.compute.sm_count,
+                       p.tensor_peak_flops(hw::Precision::bf16) / 1e12,
+                       p.memory.hbm_bandwidth_Bps / 1e9, p.memory.hbm_capacity_bytes / 1e9);
+  }
+  return out.str();
+}
+
+void show_table_rows(const nlohmann::json& value, const std::string& prefix,
+                     std::ostringstream& out) {
+  for (const auto& [key, v] : value.items()) {
+    const std::string name = prefix.empty() ? key : prefix + "." + key;
+    if (v.is_object()) {
+      show_table_rows(v, name, out);
+    } else if (v.is_array()) {
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        out << fmt::format("{:<38} {}\n", i == 0 ? name : "", v[i].get<std::string>());
+      }
+    } else {
+      out << fmt::format("{:<38} {}\n", name, v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+}
+
+void run_list(const Context& ctx, const HwCommandOptions& o) {
+  const Format format = parse_format(o.format);
+  const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
+  if (format == Format::table) {
+    write_output(list_table(catalog), "");
+    return;
+  }
+  std::vector<nlohmann::ordered_json> rows;
+  for (const hw::Profile& p : catalog.profiles()) rows.push_back(summary_row(p));
+  write_output(format == Format::json ? nlohmann::ordered_json(rows).dump(2) + "\n"
+                                      : csv_from_objects(rows),
+               "");
+}
+
+void run_show(const Context& ctx, const HwCommandOptions& o) {
+  const Format format = parse_format(o.format);
+  const hw::Profile p = resolve_profile(load_catalog(ctx.hw), o.id, ctx.hw);
+  const nlohmann::json doc = hw::to_json(p);
+  if (format == Format::json) {
+    write_output(doc.dump(2) + "\n", "");
+  } else if (format == Format::csv) {
+    write_output(csv_from_objects({summary_row(p)}), "");
+  } else {
+    std::ostringstream out;
+    out << fmt::format("{:<38} {}\n", "origin", p.origin);
+    show_table_rows(doc, "", out);
+    write_output(out.str(), "");
+  }
+}
+
+}  // namespace
+
+void add_hw_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<HwCommandOptions>();
+  CLI::App* hw_cmd = app.add_subcommand("hw", "list and show hardware profiles");
+  hw_cmd->require_subcommand(1);
+  CLI::App* list = hw_cmd->add_subcommand("list", "list the known hardware profiles");
+  list->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  add_hw_options(*list, ctx.hw);
+  list->callback([&ctx, opts] { run_list(ctx, *opts); });
+  CLI::App* show = hw_cmd->add_subcommand("show", "show every field of one profile");
+  show->add_option("id", opts->id, "profile id or alias")->required();
+  show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  add_hw_options(*show, ctx.hw);
+  show->callback([&ctx, opts] { run_show(ctx, *opts); });
+}
+
+}  // namespace cli

@@ -1,0 +1,144 @@
+// attnsim query: one workload, one variant, one or more hardware profiles.
+#include <memory>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "cli/context.hpp"
+#include "cli/report.hpp"
+#include "models/errors.hpp"
+
+namespace cli {
+
+namespace {
+
+struct QueryOptions {
+  std::string variant = "mha";
+  std::optional<std::int64_t> heads, kv_heads, head_dim, v_head_dim;
+  std::int64_t batch = 1;
+  std::int64_t seq_len = 4096;
+  std::optional<std::int64_t> q_len, kv_len;
+  std::string phase = "prefill";
+  bool causal = true;
+  std::string dtype = "bf16";
+  std::optional<std::string> kv_dtype;
+  std::int64_t layers = 1;
+  bool include_projections = false;
+  std::int64_t hidden_size = 0;
+  std::string hw = "h100";
+  std::string engine = "roofline";
+  std::string format = "table";
+  std::string output;
+};
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) items.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return items;
+}
+
+models::Workload make_workload(const QueryOptions& o) {
+  models::Workload w;
+  w.phase = models::parse_phase(o.phase);
+  w.batch = o.batch;
+  if (w.phase == models::Phase::decode) {
+    w.q_len = o.q_len.value_or(1);
+  } else {
+    w.q_len = o.q_len.value_or(o.seq_len);
+  }
+  w.kv_len = o.kv_len.value_or(o.seq_len);
+  w.causal = o.causal;
+  w.dtype = models::parse_dtype(o.dtype);
+  w.kv_dtype = o.kv_dtype ? models::parse_dtype(*o.kv_dtype) : w.dtype;
+  w.layers = o.layers;
+  if (o.seq_len <= 0) {
+    throw models::SpecError(fmt::format("--seq-len must be a positive integer, got {}", o.seq_len));
+  }
+  models::validate(w);
+  return w;
+}
+
+models::AttentionSpec make_spec(const models::Registry& registry, const QueryOptions& o) {
+  const models::Variant& variant = registry.find(o.variant);
+  models::ParamValues given;
+  auto put = [&](const char* name, const std::optional<std::int64_t>& v) {
+    if (v) given.emplace_back(name, static_cast<double>(*v));
+  };
+  put("heads", o.heads);
+  put("kv_heads", o.kv_heads);
+  put("head_dim", o.head_dim);
+  put("v_head_dim", o.v_head_dim);
+  if (o.hidden_size < 0) {
+    throw models::SpecError(fmt::format("--hidden-size must be positive, got {}", o.hidden_size));
+  }
+  return variant.make_spec(given, {o.include_projections, o.hidden_size});
+}
+
+void run_query(const Context& ctx, const QueryOptions& o) {
+  const Format format = parse_format(o.format);
+  const sim::EngineKind engine = sim::parse_engine(o.engine);
+  const models::Workload workload = make_workload(o);
+  const models::AttentionSpec spec = make_spec(ctx.registry, o);
+  const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
+  std::vector<std::string> names = split_list(o.hw);
+  if (names.size() == 1 && names[0] == "all") {
+    names.clear();
+    for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
+  }
+  if (names.empty()) throw models::SpecError("--hw needs at least one profile id or alias");
+  const models::CostModel cost = spec.variant->cost(spec, workload);
+  std::vector<QueryResult> results;
+  for (const std::string& name : names) {
+    const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
+    results.push_back(
+        {profile.id, spec, workload, engine, cost, sim::predict(engine, cost, workload, profile)});
+  }
+  write_output(render_results(results, format), o.output);
+}
+
+}  // namespace
+
+void add_query_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<QueryOptions>();
+  CLI::App* q = app.add_subcommand(
+      "query", "predict FLOPs, bytes, KV cache and time for one workload on one or more devices");
+  q->add_option("--variant", opts->variant, "attention variant (see `attnsim variants list`)")
+      ->capture_default_str();
+  q->add_option("--heads", opts->heads, "query heads");
+  q->add_option("--kv-heads", opts->kv_heads, "key/value heads");
+  q->add_option("--head-dim", opts->head_dim, "query/key head dimension");
+  q->add_option("--v-head-dim", opts->v_head_dim, "value head dimension (default: head dim)");
+  q->add_option("--batch", opts->batch, "batch size")->capture_default_str();
+  q->add_option("--seq-len", opts->seq_len,
+                "sequence length: query tokens for prefill/fwd/bwd/train, context for decode")
+      ->capture_default_str();
+  q->add_option("--q-len", opts->q_len,
+                "query tokens (default: --seq-len; 1 for decode, more for speculative decode)");
+  q->add_option("--kv-len", opts->kv_len, "key/value tokens (default: --seq-len)");
+  q->add_option("--phase", opts->phase, "prefill | decode | fwd | bwd | train")
+      ->capture_default_str();
+  q->add_flag("--causal,!--no-causal", opts->causal, "causal mask (default) or none");
+  q->add_option("--dtype", opts->dtype, "fp32 | tf32 | fp16 | bf16 | fp8")->capture_default_str();
+  q->add_option("--kv-dtype", opts->kv_dtype, "K/V element type (default: --dtype)");
+  q->add_option("--layers", opts->layers, "attention layers (totals are multiplied)")
+      ->capture_default_str();
+  q->add_flag("--include-projections", opts->include_projections,
+              "also count the Q/K/V/O projection GEMMs");
+  q->add_option("--hidden-size", opts->hidden_size,
+                "model width for projections (default: heads x head dim)");
+  q->add_option("--hw", opts->hw, "comma-separated profile ids or aliases, or 'all'")
+      ->capture_default_str();
+  q->add_option("--engine", opts->engine, "roofline")->capture_default_str();
+  q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  q->add_option("-o,--output", opts->output, "write to FILE instead of stdout");
+  add_hw_options(*q, ctx.hw);
+  q->callback([&ctx, opts] { run_query(ctx, *opts); });
+}
+
+}  // namespace cli

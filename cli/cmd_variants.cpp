@@ -1,0 +1,88 @@
+// attnsim variants list | show NAME: the attention variants and their parameters.
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/context.hpp"
+#include "cli/report.hpp"
+
+namespace cli {
+
+namespace {
+
+struct VariantsOptions {
+  std::string format = "table";
+  std::string name;
+};
+
+nlohmann::ordered_json variant_json(const models::Variant& v) {
+  nlohmann::ordered_json params = nlohmann::ordered_json::array();
+  for (const models::ParamInfo& p : v.params()) {
+    params.push_back({{"name", p.name},
+                      {"default", p.default_text},
+                      {"min", p.min},
+                      {"max", p.max},
+                      {"help", p.help}});
+  }
+  return {{"name", v.name()}, {"family", v.family()}, {"summary", v.summary()}, {"params", params}};
+}
+
+void run_list(const Context& ctx, const VariantsOptions& o) {
+  const Format format = parse_format(o.format);
+  std::vector<nlohmann::ordered_json> rows;
+  std::ostringstream table;
+  table << fmt::format("{:<10} {:<10} {}\n", "name", "family", "summary");
+  for (const auto& v : ctx.registry.variants()) {
+    rows.push_back({{"name", v->name()}, {"family", v->family()}, {"summary", v->summary()}});
+    table << fmt::format("{:<10} {:<10} {}\n", v->name(), v->family(), v->summary());
+  }
+  if (format == Format::table) {
+    write_output(table.str(), "");
+  } else if (format == Format::json) {
+    write_output(nlohmann::ordered_json(rows).dump(2) + "\n", "");
+  } else {
+    write_output(csv_from_objects(rows), "");
+  }
+}
+
+void run_show(const Context& ctx, const VariantsOptions& o) {
+  const Format format = parse_format(o.format);
+  const models::Variant& v = ctx.registry.find(o.name);
+  const nlohmann::ordered_json doc = variant_json(v);
+  if (format == Format::json) {
+    write_output(doc.dump(2) + "\n", "");
+    return;
+  }
+  if (format == Format::csv) {
+    std::vector<nlohmann::ordered_json> rows(doc["params"].begin(), doc["params"].end());
+    write_output(csv_from_objects(rows), "");
+    return;
+  }
+  std::ostringstream out;
+  out << fmt::format("{} ({}): {}\n\n", v.name(), v.family(), v.summary());
+  out << fmt::format("{:<12} {:<12} {:<16} {}\n", "parameter", "default", "range", "meaning");
+  for (const models::ParamInfo& p : v.params()) {
+    out << fmt::format("{:<12} {:<12} {:<16} {}\n", p.name, p.default_text,
+                       fmt::format("[{}, {}]", p.min, p.max), p.help);
+  }
+  out << "\nphases: prefill, decode, fwd, bwd, train\n";
+  write_output(out.str(), "");
+}
+
+}  // namespace
+
+void add_variants_command(CLI::App& app, Context& ctx) {
+  auto opts = std::make_shared<VariantsOptions>();
+  CLI::App* cmd = app.add_subcommand("variants", "list and describe attention variants");
+  cmd->require_subcommand(1);
+  CLI::App* list = cmd->add_subcommand("list", "list the known variants");
+  list->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  list->callback([&ctx, opts] { run_list(ctx, *opts); });
+  CLI::App* show = cmd->add_subcommand("show", "parameters, defaults and ranges of one variant");
+  show->add_option("name", opts->name, "variant name")->required();
+  show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  show->callback([&ctx, opts] { run_show(ctx, *opts); });
+}
+
+}  // namespace cli

@@ -1,0 +1,37 @@
+// What every subcommand shares: the variant registry and the hardware-profile options.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/registry.hpp"
+
+namespace cli {
+
+struct HwOptions {
+  std::vector<std::string> dirs;  // --hw-dir (repeatable); $ATTNSIM_HW_PATH is appended
+  std::vector<std::string> sets;  // --hw-set key=value (repeatable)
+};
+
+struct Context {
+  models::Registry registry;
+  HwOptions hw;
+};
+
+// Adds --hw-dir and --hw-set to a subcommand.
+void add_hw_options(CLI::App& command, HwOptions& options);
+// Built-in profiles plus $ATTNSIM_HW_PATH and --hw-dir directories.
+hw::ProfileCatalog load_catalog(const HwOptions& options);
+// Resolves one id/alias and applies --hw-set.
+hw::Profile resolve_profile(const hw::ProfileCatalog& catalog, const std::string& name,
+                            const HwOptions& options);
+
+void add_query_command(CLI::App& app, Context& ctx);
+void add_hw_command(CLI::App& app, Context& ctx);
+void add_variants_command(CLI::App& app, Context& ctx);
+void add_validate_command(CLI::App& app, Context& ctx);
+
+}  // namespace cli

@@ -1,0 +1,55 @@
+// attnsim: the one place that talks to the user and maps failures to exit codes
+// (0 ok, 1 runtime failure, 2 bad input).
+#include <exception>
+#include <iostream>
+#include <stdexcept>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.hpp"
+#include "validate/cuda_devices.hpp"
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitBadInput = 2;
+
+int fail(const std::string& message, int code) {
+  std::string line = message;
+  for (char& c : line) {
+    if (c == '\n') c = ' ';
+  }
+  std::cerr << "attnsim: error: " << line << "\n";
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  cli::Context ctx;
+  CLI::App app{"attnsim: predict what an attention kernel costs before anyone runs it"};
+  app.set_version_flag("--version",
+                       std::string("attnsim ") + ATTNSIM_VERSION +
+                           " (CUDA backend: " + validate::cuda_build_summary() + ")");
+  app.require_subcommand(1);
+  cli::add_query_command(app, ctx);
+  cli::add_hw_command(app, ctx);
+  cli::add_variants_command(app, ctx);
+  cli::add_validate_command(app, ctx);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return fail(std::string(e.what()) + " (see --help)", kExitBadInput);
+  } catch (const std::invalid_argument& e) {
+    return fail(e.what(), kExitBadInput);
+  } catch (const std::exception& e) {
+    return fail(e.what(), kExitRuntime);
+  }
+  return 0;
+}

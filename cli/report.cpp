@@ -1,0 +1,177 @@
+#include "cli/report.hpp"
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "models/variant.hpp"
+
+namespace cli {
+
+namespace {
+
+nlohmann::ordered_json flops_json(const models::FlopCounts& f) {
+  return {{"tensor", f.tensor}, {"vector", f.vector}, {"exp", f.exp}, {"total", f.total()}};
+}
+
+nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
+  return {{"hbm", b.total()}, {"q", b.q},
+          {"k", b.k},         {"v", b.v},
+          {"o", b.o},         {"lse", b.lse},
+          {"grad_out", b.grad_out}, {"grad_in", b.grad_in},
+          {"weights", b.weights},   {"activations", b.activations}};
+}
+
+nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
+  return {{"name", l.name},
+          {"count", l.count},
+          {"time_s", l.time_s},
+          {"bound", sim::to_string(l.bound)},
+          {"tensor_s", l.tensor_s},
+          {"vector_s", l.vector_s},
+          {"exp_s", l.exp_s},
+          {"hbm_s", l.hbm_s},
+          {"fixed_s", l.fixed_s},
+          {"flops", flops_json(l.flops)},
+          {"hbm_bytes", l.hbm_bytes}};
+}
+
+std::string csv_cell(const nlohmann::ordered_json& v) {
+  if (v.is_null()) return "";
+  if (v.is_string()) {
+    const std::string s = v.get<std::string>();
+    if (s.find_first_of(",\"\n") == std::string::npos) return s;
+    std::string quoted = "\"";
+    for (char c : s) quoted += (c == '"') ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+  }
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
+  return fmt::format("{:.9g}", v.get<double>());
+}
+
+std::string render_table(const std::vector<QueryResult>& results) {
+  std::ostringstream out;
+  if (results.empty()) return "";
+  const QueryResult& first = results.front();
+  const models::HeadConfig& h = first.spec.heads;
+  const models::Workload& w = first.workload;
+  out << fmt::format(
+      "{} heads={} kv_heads={} head_dim={} v_head_dim={} | {} batch={} q_len={} kv_len={} {} "
+      "dtype={} kv_dtype={} layers={} | engine={}\n",
+      first.spec.variant->name(), h.heads, h.kv_heads, h.head_dim, h.v_head_dim,
+      models::to_string(w.phase), w.batch, w.q_len, w.kv_len, w.causal ? "causal" : "non-causal",
+      models::to_string(w.dtype), models::to_string(w.kv_dtype), w.layers,
+      sim::to_string(first.engine));
+  out << fmt::format("{:<18} {:>10} {:>7} {:>12} {:>11} {:>11} {:>10} {:>7} {:>6}\n", "hw", "time",
+                     "bound", "tensor FLOP", "exp", "HBM bytes", "KV cache", "FLOP/B", "util");
+  for (const QueryResult& r : results) {
+    const sim::Prediction& p = r.prediction;
+    out << fmt::format("{:<18} {:>10} {:>7} {:>12} {:>11} {:>11} {:>10} {:>7.1f} {:>5.1f}%\n", r.hw,
+                       human_time(p.time_s), sim::to_string(p.bound), human_count(p.flops.tensor),
+                       human_count(p.flops.exp), human_bytes(p.bytes.total()),
+                       human_bytes(r.cost.kv_cache_bytes), p.arithmetic_intensity,
+                       100 * p.tensor_utilization);
+  }
+  return out.str();
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const QueryResult& r) {
+  const models::HeadConfig& h = r.spec.heads;
+  const models::Workload& w = r.workload;
+  const sim::Prediction& p = r.prediction;
+  nlohmann::ordered_json launches = nlohmann::ordered_json::array();
+  for (const sim::LaunchPrediction& l : p.launches) launches.push_back(launch_json(l));
+  nlohmann::ordered_json params = {{"heads", h.heads},
+                           {"kv_heads", h.kv_heads},
+                           {"head_dim", h.head_dim},
+                           {"v_head_dim", h.v_head_dim}};
+  if (r.spec.projections.include) {
+    params["hidden_size"] = r.spec.projections.hidden_size > 0
+                                ? r.spec.projections.hidden_size
+                                : h.heads * h.head_dim;
+  }
+  return {{"hw", r.hw},
+          {"variant", r.spec.variant->name()},
+          {"params", params},
+          {"workload",
+           {{"phase", models::to_string(w.phase)},
+            {"batch", w.batch},
+            {"q_len", w.q_len},
+            {"kv_len", w.kv_len},
+            {"causal", w.causal},
+            {"dtype", models::to_string(w.dtype)},
+            {"kv_dtype", models::to_string(w.kv_dtype)},
+            {"layers", w.layers},
+            {"include_projections", r.spec.projections.include}}},
+          {"engine", sim::to_string(r.engine)},
+          {"time_s", p.time_s},
+          {"bound", sim::to_string(p.bound)},
+          {"flops", flops_json(p.flops)},
+          {"bytes", bytes_json(p.bytes)},
+          {"kv_cache_bytes", r.cost.kv_cache_bytes},
+          {"kv_cache_bytes_per_token_per_layer", r.cost.kv_cache_bytes_per_token_per_layer},
+          {"projection_params", r.cost.parameters_per_layer * static_cast<double>(w.layers)},
+          {"arithmetic_intensity", p.arithmetic_intensity},
+          {"tensor_utilization", p.tensor_utilization},
+          {"launches", launches}};
+}
+
+nlohmann::ordered_json results_document(const std::vector<QueryResult>& results) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const QueryResult& r : results) list.push_back(to_json(r));
+  return {{"attnsim_version", ATTNSIM_VERSION}, {"results", list}};
+}
+
+void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix, nlohmann::ordered_json& flat) {
+  for (const auto& [key, v] : value.items()) {
+    const std::string name = prefix.empty() ? key : prefix + "_" + key;
+    if (v.is_object()) {
+      flatten_json(v, name, flat);
+    } else if (!v.is_array()) {
+      flat[name] = v;
+    }
+  }
+}
+
+std::string csv_from_objects(const std::vector<nlohmann::ordered_json>& rows) {
+  std::vector<std::string> columns;
+  std::vector<nlohmann::ordered_json> flat_rows;
+  for (const nlohmann::ordered_json& row : rows) {
+    nlohmann::ordered_json flat = nlohmann::ordered_json::object();
+    flatten_json(row, "", flat);
+    for (const auto& [key, v] : flat.items()) {
+      (void)v;
+      if (std::find(columns.begin(), columns.end(), key) == columns.end()) columns.push_back(key);
+    }
+    flat_rows.push_back(std::move(flat));
+  }
+  std::string out;
+  for (std::size_t i = 0; i < columns.size(); ++i) out += (i ? "," : "") + columns[i];
+  out += "\n";
+  for (const nlohmann::ordered_json& flat : flat_rows) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      if (i) out += ",";
+      if (flat.contains(columns[i])) out += csv_cell(flat[columns[i]]);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string render_results(const std::vector<QueryResult>& results, Format format) {
+  switch (format) {
+    case Format::json: return results_document(results).dump(2) + "\n";
+    case Format::csv: {
+      std::vector<nlohmann::ordered_json> rows;
+      for (const QueryResult& r : results) rows.push_back(to_json(r));
+      return csv_from_objects(rows);
+    }
+    case Format::table: return render_table(results);
+  }
+  return "";
+}
+
+}  // namespace cli

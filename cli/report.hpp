@@ -1,0 +1,37 @@
+// Renders query results: JSON (the stable schema), CSV (the same fields flattened) and a table.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/output.hpp"
+#include "models/cost_model.hpp"
+#include "models/variant.hpp"
+#include "models/workload.hpp"
+#include "sim/engine.hpp"
+
+namespace cli {
+
+struct QueryResult {
+  std::string hw;
+  models::AttentionSpec spec;
+  models::Workload workload;
+  sim::EngineKind engine = sim::EngineKind::roofline;
+  models::CostModel cost;
+  sim::Prediction prediction;
+};
+
+nlohmann::ordered_json to_json(const QueryResult& r);
+// {"attnsim_version": ..., "results": [...]}
+nlohmann::ordered_json results_document(const std::vector<QueryResult>& results);
+
+std::string render_results(const std::vector<QueryResult>& results, Format format);
+
+// Flattens nested objects ("flops": {"tensor": 1} -> "flops_tensor"); arrays are left out.
+void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix, nlohmann::ordered_json& flat);
+// One header row plus one row per object, columns in first-seen order.
+std::string csv_from_objects(const std::vector<nlohmann::ordered_json>& rows);
+
+}  // namespace cli

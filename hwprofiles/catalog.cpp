@@ -1,0 +1,135 @@
+#include "hwprofiles/catalog.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "hwprofiles/profile_loader.hpp"
+
+namespace hw {
+
+namespace {
+
+std::vector<std::string> split(std::string_view text, char sep) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(sep, start);
+    if (end == std::string_view::npos) end = text.size();
+    parts.emplace_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+nlohmann::json parse_override_value(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error&) {
+    return text;  // a bare word is a string (e.g. interconnect.name=NVLink5)
+  }
+}
+
+}  // namespace
+
+std::vector<std::filesystem::path> ProfileCatalog::split_search_path(std::string_view value) {
+  std::vector<std::filesystem::path> dirs;
+  for (const std::string& part : split(value, ':')) {
+    if (!part.empty()) dirs.emplace_back(part);
+  }
+  return dirs;
+}
+
+ProfileCatalog ProfileCatalog::load(const std::vector<std::filesystem::path>& user_dirs) {
+  ProfileCatalog catalog;
+  for (const EmbeddedFile& file : builtin_profile_files()) {
+    Profile p = parse_profile_text(std::string(file.contents), "built-in:" + std::string(file.name));
+    catalog.add(std::move(p));
+  }
+  for (const auto& dir : user_dirs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      throw ProfileError(dir.string() + ": hardware profile directory does not exist");
+    }
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".json") {
+        files.push_back(entry.path());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& path : files) catalog.add(load_profile_file(path));
+  }
+  catalog.check_aliases();
+  return catalog;
+}
+
+void ProfileCatalog::add(Profile profile) {
+  auto same_id = [&](const Profile& p) { return p.id == profile.id; };
+  auto it = std::find_if(profiles_.begin(), profiles_.end(), same_id);
+  if (it != profiles_.end()) {
+    *it = std::move(profile);
+  } else {
+    profiles_.push_back(std::move(profile));
+  }
+}
+
+void ProfileCatalog::check_aliases() const {
+  std::vector<std::pair<std::string, std::string>> names;  // name -> owning profile id
+  for (const Profile& p : profiles_) {
+    names.emplace_back(p.id, p.id);
+    for (const std::string& a : p.aliases) names.emplace_back(a, p.id);
+  }
+  std::sort(names.begin(), names.end());
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    if (names[i].first == names[i - 1].first) {
+      throw ProfileError(fmt::format("hardware profile name '{}' is claimed by both '{}' and '{}'",
+                                     names[i].first, names[i - 1].second, names[i].second));
+    }
+  }
+}
+
+const Profile& ProfileCatalog::resolve(std::string_view name) const {
+  for (const Profile& p : profiles_) {
+    if (p.id == name) return p;
+  }
+  for (const Profile& p : profiles_) {
+    if (std::find(p.aliases.begin(), p.aliases.end(), name) != p.aliases.end()) return p;
+  }
+  std::vector<std::string> known;
+  for (const Profile& p : profiles_) {
+    known.push_back(p.id);
+    known.insert(known.end(), p.aliases.begin(), p.aliases.end());
+  }
+  std::sort(known.begin(), known.end());
+  throw ProfileError(fmt::format("unknown hardware profile '{}'; known: {}", name,
+                                 fmt::join(known, ", ")));
+}
+
+Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments) {
+  if (assignments.empty()) return base;
+  nlohmann::json doc = to_json(base);
+  for (const std::string& assignment : assignments) {
+    auto eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      throw ProfileError(fmt::format(
+          "--hw-set '{}': expected key=value with a dotted key, e.g. memory.hbm_bandwidth_GBps=4000",
+          assignment));
+    }
+    nlohmann::json* node = &doc;
+    for (const std::string& part : split(assignment.substr(0, eq), '.')) {
+      if (part.empty() || !node->is_object()) {
+        throw ProfileError(fmt::format("--hw-set '{}': '{}' is not a path into the profile",
+                                       assignment, assignment.substr(0, eq)));
+      }
+      node = &(*node)[part];
+    }
+    *node = parse_override_value(assignment.substr(eq + 1));
+  }
+  Profile p = parse_profile(doc, base.id + " with --hw-set");
+  p.origin = base.origin + " (with --hw-set)";
+  return p;
+}
+
+}  // namespace hw

@@ -1,0 +1,43 @@
+// The set of hardware profiles a run can name: the built-in files (hwprofiles/*.json, embedded at
+// build time) plus any directory given with --hw-dir or ATTNSIM_HW_PATH. A user file with the id of a
+// built-in profile replaces it.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hwprofiles/profile.hpp"
+
+namespace hw {
+
+struct EmbeddedFile {
+  std::string_view name;      // file name, e.g. "h100-sxm5-80gb.json"
+  std::string_view contents;  // JSON text
+};
+// Defined in the generated builtin_profiles.cpp.
+std::vector<EmbeddedFile> builtin_profile_files();
+
+class ProfileCatalog {
+ public:
+  // Built-in profiles, then each directory in order (later ones replace earlier ids).
+  static ProfileCatalog load(const std::vector<std::filesystem::path>& user_dirs);
+  // Directories named by a PATH-like string (':'-separated), e.g. $ATTNSIM_HW_PATH.
+  static std::vector<std::filesystem::path> split_search_path(std::string_view value);
+
+  // Id or alias; throws ProfileError listing the known ids and aliases.
+  const Profile& resolve(std::string_view id_or_alias) const;
+  const std::vector<Profile>& profiles() const { return profiles_; }
+
+ private:
+  void add(Profile profile);
+  void check_aliases() const;
+  std::vector<Profile> profiles_;
+};
+
+// Applies `key=value` overrides (dotted paths into the profile schema, e.g.
+// "memory.hbm_bandwidth_GBps=4000") and re-validates the result strictly.
+Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments);
+
+}  // namespace hw

@@ -1,0 +1,120 @@
+#include "hwprofiles/json_object.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "hwprofiles/profile.hpp"
+
+namespace hw {
+
+namespace {
+std::string type_name(const nlohmann::json& v) { return v.type_name(); }
+}  // namespace
+
+JsonObject::JsonObject(const nlohmann::json& value, std::string pointer, const std::string& origin)
+    : value_(value), pointer_(std::move(pointer)), origin_(origin) {
+  if (!value_.is_object()) {
+    throw ProfileError(origin_, pointer_, "expected an object, found " + type_name(value_));
+  }
+}
+
+void JsonObject::fail(std::string_view key, const std::string& problem) const {
+  throw ProfileError(origin_, pointer_ + "/" + std::string(key), problem);
+}
+
+const nlohmann::json* JsonObject::find(std::string_view key) {
+  allowed_.emplace_back(key);
+  auto it = value_.find(std::string(key));
+  return it == value_.end() ? nullptr : &*it;
+}
+
+const nlohmann::json& JsonObject::required(std::string_view key) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) fail(key, "missing required key");
+  return *v;
+}
+
+std::vector<std::string> JsonObject::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [key, v] : value_.items()) out.push_back(key);
+  return out;
+}
+
+bool JsonObject::has(std::string_view key) { return find(key) != nullptr; }
+
+double JsonObject::number(std::string_view key, const nlohmann::json& v) const {
+  if (!v.is_number()) fail(key, "expected a number, found " + type_name(v));
+  return v.get<double>();
+}
+
+double JsonObject::positive(std::string_view key) {
+  double x = number(key, required(key));
+  if (!(x > 0)) fail(key, fmt::format("expected a number > 0, found {}", x));
+  return x;
+}
+
+std::optional<double> JsonObject::optional_positive(std::string_view key) {
+  if (find(key) == nullptr) return std::nullopt;
+  allowed_.pop_back();  // positive() records the key again
+  return positive(key);
+}
+
+double JsonObject::non_negative(std::string_view key) {
+  double x = number(key, required(key));
+  if (!(x >= 0)) fail(key, fmt::format("expected a number >= 0, found {}", x));
+  return x;
+}
+
+double JsonObject::fraction(std::string_view key) {
+  double x = number(key, required(key));
+  if (!(x > 0 && x <= 1)) fail(key, fmt::format("expected a fraction in (0, 1], found {}", x));
+  return x;
+}
+
+std::string JsonObject::string(std::string_view key) {
+  const nlohmann::json& v = required(key);
+  if (!v.is_string()) fail(key, "expected a string, found " + type_name(v));
+  auto s = v.get<std::string>();
+  if (s.empty()) fail(key, "expected a non-empty string");
+  return s;
+}
+
+std::vector<std::string> JsonObject::string_array(std::string_view key, bool is_required) {
+  const nlohmann::json* v = is_required ? &required(key) : find(key);
+  std::vector<std::string> out;
+  if (v == nullptr) return out;
+  if (!v->is_array()) fail(key, "expected an array of strings, found " + type_name(*v));
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const auto& item = (*v)[i];
+    if (!item.is_string() || item.get<std::string>().empty()) {
+      fail(fmt::format("{}/{}", key, i), "expected a non-empty string");
+    }
+    out.push_back(item.get<std::string>());
+  }
+  if (is_required && out.empty()) fail(key, "expected at least one entry");
+  return out;
+}
+
+JsonObject JsonObject::object(std::string_view key) {
+  return JsonObject(required(key), pointer_ + "/" + std::string(key), origin_);
+}
+
+std::optional<JsonObject> JsonObject::optional_object(std::string_view key) {
+  const nlohmann::json* v = find(key);
+  if (v == nullptr) return std::nullopt;
+  return JsonObject(*v, pointer_ + "/" + std::string(key), origin_);
+}
+
+void JsonObject::finish() const {
+  for (const auto& [key, v] : value_.items()) {
+    if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
+      throw ProfileError(origin_, pointer_ + "/" + key,
+                         fmt::format("unknown key '{}'; allowed: {}", key,
+                                     fmt::join(allowed_, ", ")));
+    }
+  }
+}
+
+}  // namespace hw

@@ -1,0 +1,47 @@
+// Strict reader for one JSON object: every key must be asked for, so a misspelled key is an error
+// naming the JSON pointer and the keys that are allowed there.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace hw {
+
+class JsonObject {
+ public:
+  // Throws ProfileError if `value` is not an object.
+  JsonObject(const nlohmann::json& value, std::string pointer, const std::string& origin);
+
+  double positive(std::string_view key);
+  std::optional<double> optional_positive(std::string_view key);
+  double non_negative(std::string_view key);
+  double fraction(std::string_view key);  // in (0, 1]
+  std::string string(std::string_view key);
+  std::vector<std::string> string_array(std::string_view key, bool required);
+  JsonObject object(std::string_view key);
+  std::optional<JsonObject> optional_object(std::string_view key);
+  bool has(std::string_view key);  // marks the key as allowed
+  std::vector<std::string> keys() const;  // for maps with free-form keys
+
+  // Every key present must have been asked for; otherwise throws listing the allowed keys.
+  void finish() const;
+
+  const std::string& pointer() const { return pointer_; }
+  [[noreturn]] void fail(std::string_view key, const std::string& problem) const;
+
+ private:
+  const nlohmann::json& required(std::string_view key);
+  const nlohmann::json* find(std::string_view key);
+  double number(std::string_view key, const nlohmann::json& v) const;
+
+  const nlohmann::json& value_;
+  std::string pointer_;
+  const std::string& origin_;
+  std::vector<std::string> allowed_;
+};
+
+}  // namespace hw

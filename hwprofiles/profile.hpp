@@ -1,0 +1,90 @@
+// Typed hardware profile. Everything is in SI units (FLOP/s, B/s, B, s, Hz); the JSON files use the
+// units named in their keys and are converted once, in profile_loader.cpp.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hw {
+
+// Tensor-core (matrix unit) input precisions a profile can list a dense peak for.
+enum class Precision { tf32, fp16, bf16, fp8, fp4 };
+inline constexpr std::array<Precision, 5> kAllPrecisions = {Precision::tf32, Precision::fp16,
+                                                            Precision::bf16, Precision::fp8,
+                                                            Precision::fp4};
+std::string_view to_string(Precision p);
+
+struct Compute {
+  double sm_count = 0;           // SMs (NVIDIA) or AI cube cores (Ascend)
+  double tensor_clock_hz = 0;    // clock that reproduces the tensor peak
+  double max_clock_hz = 0;       // boost clock
+  std::array<double, kAllPrecisions.size()> tensor_dense_flops{};  // 0 = unsupported
+  double vector_fp32_flops = 0;  // non-tensor FP32 peak
+  double exp_ops_per_clk_per_sm = 0;
+};
+
+struct Memory {
+  double hbm_capacity_bytes = 0;
+  double hbm_bandwidth_Bps = 0;
+  double l2_bytes = 0;
+  double smem_per_sm_bytes = 0;
+  double smem_per_block_bytes = 0;
+  std::optional<double> registers_per_sm;
+  std::optional<double> max_threads_per_sm;
+  std::optional<double> max_ctas_per_sm;
+};
+
+struct Interconnect {
+  std::string name;
+  double bandwidth_Bps_per_dir = 0;
+};
+
+// Every efficiency factor an engine applies. Defaults come from the profile files (public
+// measurements, see their `sources`); `attnsim validate --calibrate` refits them.
+struct Calibration {
+  double tensor_fraction = 1.0;
+  double hbm_fraction = 1.0;
+  double vector_fraction = 1.0;
+  double exp_fraction = 1.0;
+  double kernel_launch_s = 0.0;
+};
+
+struct Profile {
+  std::string id;
+  std::string name;
+  std::string vendor;
+  std::string arch;
+  std::vector<std::string> aliases;
+  Compute compute;
+  Memory memory;
+  Interconnect interconnect;
+  Calibration calibration;
+  std::map<std::string, std::string> unofficial;  // dotted field path -> why it is not official
+  std::vector<std::string> notes;
+  std::vector<std::string> sources;
+  std::string origin;  // file it was read from, or "built-in:<file>"
+
+  bool supports(Precision p) const { return tensor_peak_flops(p) > 0; }
+  double tensor_peak_flops(Precision p) const {
+    return compute.tensor_dense_flops[static_cast<std::size_t>(p)];
+  }
+  double exp_peak_ops_per_s() const {
+    return compute.exp_ops_per_clk_per_sm * compute.sm_count * compute.tensor_clock_hz;
+  }
+};
+
+// A profile file (or override) that does not follow the schema. Bad input: the CLI exits 2.
+class ProfileError : public std::invalid_argument {
+ public:
+  ProfileError(const std::string& origin, const std::string& pointer, const std::string& problem)
+      : std::invalid_argument(origin + ": " + (pointer.empty() ? "/" : pointer) + ": " + problem) {}
+  explicit ProfileError(const std::string& message) : std::invalid_argument(message) {}
+};
+
+}  // namespace hw

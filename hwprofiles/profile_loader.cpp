@@ -1,0 +1,190 @@
+#include "hwprofiles/profile_loader.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "hwprofiles/json_object.hpp"
+
+namespace hw {
+
+namespace {
+
+constexpr double kTera = 1e12;
+constexpr double kGiga = 1e9;
+constexpr double kMega = 1e6;
+constexpr double kKiB = 1024.0;
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr double kMicro = 1e-6;
+
+const char* const kVendors[] = {"nvidia", "huawei", "amd", "intel", "other"};
+
+Compute parse_compute(JsonObject o) {
+  Compute c;
+  c.sm_count = o.positive("sm_count");
+  c.tensor_clock_hz = o.positive("tensor_clock_MHz") * kMega;
+  c.max_clock_hz = o.positive("max_clock_MHz") * kMega;
+  JsonObject peaks = o.object("tensor_dense_TFLOPS");
+  bool any = false;
+  for (Precision p : kAllPrecisions) {
+    std::string key(to_string(p));
+    if (auto tf = peaks.optional_positive(key)) {
+      c.tensor_dense_flops[static_cast<std::size_t>(p)] = *tf * kTera;
+      any = true;
+    }
+  }
+  peaks.finish();
+  if (!any) o.fail("tensor_dense_TFLOPS", "expected at least one of tf32, fp16, bf16, fp8, fp4");
+  c.vector_fp32_flops = o.positive("vector_fp32_TFLOPS") * kTera;
+  c.exp_ops_per_clk_per_sm = o.positive("exp_ops_per_clk_per_sm");
+  o.finish();
+  return c;
+}
+
+Memory parse_memory(JsonObject o) {
+  Memory m;
+  m.hbm_capacity_bytes = o.positive("hbm_capacity_GB") * kGiga;
+  m.hbm_bandwidth_Bps = o.positive("hbm_bandwidth_GBps") * kGiga;
+  m.l2_bytes = o.positive("l2_MiB") * kMiB;
+  m.smem_per_sm_bytes = o.positive("smem_per_sm_KiB") * kKiB;
+  m.smem_per_block_bytes = o.positive("smem_per_block_KiB") * kKiB;
+  if (m.smem_per_block_bytes > m.smem_per_sm_bytes) {
+    o.fail("smem_per_block_KiB", "must not exceed smem_per_sm_KiB");
+  }
+  m.registers_per_sm = o.optional_positive("registers_per_sm");
+  m.max_threads_per_sm = o.optional_positive("max_threads_per_sm");
+  m.max_ctas_per_sm = o.optional_positive("max_ctas_per_sm");
+  o.finish();
+  return m;
+}
+
+Calibration parse_calibration(JsonObject o) {
+  Calibration c;
+  c.tensor_fraction = o.fraction("tensor_fraction");
+  c.hbm_fraction = o.fraction("hbm_fraction");
+  c.vector_fraction = o.fraction("vector_fraction");
+  c.exp_fraction = o.fraction("exp_fraction");
+  c.kernel_launch_s = o.non_negative("kernel_launch_us") * kMicro;
+  o.finish();
+  return c;
+}
+
+std::map<std::string, std::string> parse_unofficial(std::optional<JsonObject> o) {
+  std::map<std::string, std::string> out;
+  if (!o) return out;
+  for (const std::string& key : o->keys()) out[key] = o->string(key);
+  o->finish();
+  return out;
+}
+
+}  // namespace
+
+std::string_view to_string(Precision p) {
+  switch (p) {
+    case Precision::tf32: return "tf32";
+    case Precision::fp16: return "fp16";
+    case Precision::bf16: return "bf16";
+    case Precision::fp8: return "fp8";
+    case Precision::fp4: return "fp4";
+  }
+  return "?";
+}
+
+std::optional<Precision> parse_precision(std::string_view name) {
+  for (Precision p : kAllPrecisions) {
+    if (to_string(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
+  JsonObject o(doc, "", origin);
+  Profile p;
+  p.id = o.string("id");
+  p.name = o.string("name");
+  p.vendor = o.string("vendor");
+  if (std::find(std::begin(kVendors), std::end(kVendors), p.vendor) == std::end(kVendors)) {
+    o.fail("vendor", "unknown vendor '" + p.vendor + "'; allowed: nvidia, huawei, amd, intel, other");
+  }
+  p.arch = o.string("arch");
+  p.aliases = o.string_array("aliases", false);
+  p.compute = parse_compute(o.object("compute"));
+  p.memory = parse_memory(o.object("memory"));
+  JsonObject link = o.object("interconnect");
+  p.interconnect.name = link.string("name");
+  p.interconnect.bandwidth_Bps_per_dir = link.positive("bandwidth_GBps_per_dir") * kGiga;
+  link.finish();
+  p.calibration = parse_calibration(o.object("calibration"));
+  p.unofficial = parse_unofficial(o.optional_object("unofficial"));
+  p.notes = o.string_array("notes", false);
+  p.sources = o.string_array("sources", true);
+  o.finish();
+  p.origin = origin;
+  return p;
+}
+
+Profile parse_profile_text(const std::string& text, const std::string& origin) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw ProfileError(origin + ": malformed JSON: " + e.what());
+  }
+  return parse_profile(doc, origin);
+}
+
+Profile load_profile_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw ProfileError(path.string() + ": cannot open profile file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  Profile p = parse_profile_text(buffer.str(), path.string());
+  if (p.id != path.stem().string()) {
+    throw ProfileError(path.string(), "/id",
+                       "id '" + p.id + "' must equal the file name '" + path.stem().string() + "'");
+  }
+  return p;
+}
+
+nlohmann::json to_json(const Profile& p) {
+  nlohmann::json peaks = nlohmann::json::object();
+  for (Precision prec : kAllPrecisions) {
+    if (p.supports(prec)) peaks[std::string(to_string(prec))] = p.tensor_peak_flops(prec) / kTera;
+  }
+  nlohmann::json memory = {{"hbm_capacity_GB", p.memory.hbm_capacity_bytes / kGiga},
+                           {"hbm_bandwidth_GBps", p.memory.hbm_bandwidth_Bps / kGiga},
+                           {"l2_MiB", p.memory.l2_bytes / kMiB},
+                           {"smem_per_sm_KiB", p.memory.smem_per_sm_bytes / kKiB},
+                           {"smem_per_block_KiB", p.memory.smem_per_block_bytes / kKiB}};
+  if (p.memory.registers_per_sm) memory["registers_per_sm"] = *p.memory.registers_per_sm;
+  if (p.memory.max_threads_per_sm) memory["max_threads_per_sm"] = *p.memory.max_threads_per_sm;
+  if (p.memory.max_ctas_per_sm) memory["max_ctas_per_sm"] = *p.memory.max_ctas_per_sm;
+  nlohmann::json doc = {
+      {"id", p.id},
+      {"name", p.name},
+      {"vendor", p.vendor},
+      {"arch", p.arch},
+      {"aliases", p.aliases},
+      {"compute",
+       {{"sm_count", p.compute.sm_count},
+        {"tensor_clock_MHz", p.compute.tensor_clock_hz / kMega},
+        {"max_clock_MHz", p.compute.max_clock_hz / kMega},
+        {"tensor_dense_TFLOPS", peaks},
+        {"vector_fp32_TFLOPS", p.compute.vector_fp32_flops / kTera},
+        {"exp_ops_per_clk_per_sm", p.compute.exp_ops_per_clk_per_sm}}},
+      {"memory", memory},
+      {"interconnect",
+       {{"name", p.interconnect.name},
+        {"bandwidth_GBps_per_dir", p.interconnect.bandwidth_Bps_per_dir / kGiga}}},
+      {"calibration",
+       {{"tensor_fraction", p.calibration.tensor_fraction},
+        {"hbm_fraction", p.calibration.hbm_fraction},
+        {"vector_fraction", p.calibration.vector_fraction},
+        {"exp_fraction", p.calibration.exp_fraction},
+        {"kernel_launch_us", p.calibration.kernel_launch_s / kMicro}}},
+      {"sources", p.sources}};
+  if (!p.unofficial.empty()) doc["unofficial"] = p.unofficial;
+  if (!p.notes.empty()) doc["notes"] = p.notes;
+  return doc;
+}
+
+}  // namespace hw

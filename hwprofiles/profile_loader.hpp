@@ -1,0 +1,23 @@
+// Strict parsing of hardware profile JSON (schema: hwprofiles/SCHEMA.md) into hw::Profile, and the
+// inverse, so that `attnsim hw show --format json` prints a valid profile file.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hwprofiles/profile.hpp"
+
+namespace hw {
+
+std::optional<Precision> parse_precision(std::string_view name);
+
+// `origin` names the file (or override) in error messages.
+Profile parse_profile(const nlohmann::json& doc, const std::string& origin);
+Profile parse_profile_text(const std::string& text, const std::string& origin);
+Profile load_profile_file(const std::filesystem::path& path);
+
+nlohmann::json to_json(const Profile& profile);
+
+}  // namespace hw

@@ -1,0 +1,93 @@
+// What the math of one attention layer costs, independent of any hardware: FLOPs by unit, compulsory
+// HBM bytes by tensor, cache size, and the short list of kernel-level operations a schedule lowers.
+#pragma once
+
+#include <cstdint>
+
+#include "models/static_vector.hpp"
+#include "models/workload.hpp"
+
+namespace models {
+
+// FLOPs by the unit that executes them. A multiply-add is 2 FLOPs; `exp` counts exponentials.
+struct FlopCounts {
+  double tensor = 0;  // matrix-unit FLOPs (QK^T, PV, backward matmuls, projections)
+  double vector = 0;  // element-wise FP32 work (scale, max, subtract, row sums, rescales)
+  double exp = 0;     // exponentials (MUFU on NVIDIA)
+  double total() const { return tensor + vector + exp; }
+  FlopCounts& operator+=(const FlopCounts& o) {
+    tensor += o.tensor;
+    vector += o.vector;
+    exp += o.exp;
+    return *this;
+  }
+};
+
+// Compulsory HBM traffic (each tensor read or written once), by tensor.
+struct HbmBytes {
+  double q = 0, k = 0, v = 0, o = 0;
+  double lse = 0;        // softmax log-sum-exp (written by fwd, read by bwd) and bwd row sums
+  double grad_out = 0;   // dO read by the backward
+  double grad_in = 0;    // dQ, dK, dV written by the backward
+  double weights = 0;    // projection weights
+  double activations = 0;  // projection inputs/outputs (hidden states)
+  double total() const { return q + k + v + o + lse + grad_out + grad_in + weights + activations; }
+  HbmBytes& operator+=(const HbmBytes& b) {
+    q += b.q, k += b.k, v += b.v, o += b.o, lse += b.lse, grad_out += b.grad_out;
+    grad_in += b.grad_in, weights += b.weights, activations += b.activations;
+    return *this;
+  }
+};
+
+enum class OpKind { dense_attention, gemm };
+enum class Pass { forward, backward };
+
+// Shape of a dense attention op, for schedules that tile it.
+struct AttentionShape {
+  std::int64_t batch = 0, heads_q = 0, heads_kv = 0, q_len = 0, kv_len = 0;
+  std::int64_t head_dim = 0, v_head_dim = 0;
+  bool causal = false;
+  double pairs_per_head = 0;  // scored (query, key) pairs per head, exact
+};
+
+struct GemmShape {
+  double m = 0, n = 0, k = 0;
+};
+
+// One kernel-level operation of one layer.
+struct Op {
+  OpKind kind = OpKind::dense_attention;
+  Pass pass = Pass::forward;
+  const char* name = "";
+  FlopCounts flops;
+  HbmBytes bytes;
+  AttentionShape attention;  // kind == dense_attention
+  GemmShape gemm;            // kind == gemm
+};
+
+struct CostModel {
+  std::int64_t layers = 1;
+  StaticVector<Op, 8> ops;  // per layer; every total below is derived from these
+  double kv_cache_bytes_per_token_per_layer = 0;
+  double kv_cache_bytes = 0;     // batch x kv_len tokens x layers
+  double parameters_per_layer = 0;  // projection parameters, when projections are included
+
+  FlopCounts total_flops() const {
+    FlopCounts f;
+    for (const Op& op : ops) f += op.flops;
+    f.tensor *= static_cast<double>(layers);
+    f.vector *= static_cast<double>(layers);
+    f.exp *= static_cast<double>(layers);
+    return f;
+  }
+  HbmBytes total_bytes() const {
+    HbmBytes b;
+    for (const Op& op : ops) b += op.bytes;
+    const double n = static_cast<double>(layers);
+    b.q *= n, b.k *= n, b.v *= n, b.o *= n, b.lse *= n, b.grad_out *= n, b.grad_in *= n;
+    b.weights *= n, b.activations *= n;
+    return b;
+  }
+};
+
+}  // namespace models

@@ -1,0 +1,15 @@
+// Family A1-A3: MHA, MQA and GQA. One cost function; the variants differ only in how many KV heads
+// they allow (reference/variants.md §A1-A3).
+#pragma once
+
+#include <memory>
+
+#include "models/variant.hpp"
+
+namespace models {
+
+enum class HeadSharing { mha, mqa, gqa };
+
+std::unique_ptr<Variant> make_head_sharing_variant(HeadSharing kind);
+
+}  // namespace models

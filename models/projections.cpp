@@ -1,0 +1,65 @@
+#include "models/projections.hpp"
+
+namespace models {
+
+namespace {
+
+// A GEMM Y[m,n] = X[m,k] W[k,n] that reads X and W once and writes Y once.
+Op gemm_forward(const char* name, double m, double n, double k, double s) {
+  Op op;
+  op.kind = OpKind::gemm;
+  op.pass = Pass::forward;
+  op.name = name;
+  op.gemm = {m, n, k};
+  op.flops.tensor = 2 * m * n * k;
+  op.bytes.weights = s * k * n;
+  op.bytes.activations = s * (m * k + m * n);
+  return op;
+}
+
+// Its backward: dX = dY W^T and dW = X^T dY (twice the forward FLOPs); reads dY, X and W, writes dX
+// and dW.
+Op gemm_backward(const char* name, double m, double n, double k, double s) {
+  Op op = gemm_forward(name, m, n, k, s);
+  op.pass = Pass::backward;
+  op.flops.tensor = 4 * m * n * k;
+  op.bytes.weights = 2 * s * k * n;
+  op.bytes.activations = s * (m * n + 2 * m * k);
+  return op;
+}
+
+}  // namespace
+
+double hidden_size(const HeadConfig& h, const ProjectionConfig& p) {
+  return p.hidden_size > 0 ? static_cast<double>(p.hidden_size)
+                           : static_cast<double>(h.heads * h.head_dim);
+}
+
+double projection_parameters(const HeadConfig& h, const ProjectionConfig& p) {
+  const double d_model = hidden_size(h, p);
+  const double qkv_width = static_cast<double>(h.heads * h.head_dim +
+                                               h.kv_heads * (h.head_dim + h.v_head_dim));
+  return d_model * qkv_width + static_cast<double>(h.heads * h.v_head_dim) * d_model;
+}
+
+void add_projections(const HeadConfig& h, const ProjectionConfig& p, const Workload& w,
+                     CostModel& model) {
+  if (!p.include) return;
+  const double tokens = static_cast<double>(w.batch * w.q_len);
+  const double d_model = hidden_size(h, p);
+  const double qkv_width = static_cast<double>(h.heads * h.head_dim +
+                                               h.kv_heads * (h.head_dim + h.v_head_dim));
+  const double o_width = static_cast<double>(h.heads * h.v_head_dim);
+  const double s = bytes_per_element(w.dtype);
+  if (has_forward(w.phase)) {
+    model.ops.push_back(gemm_forward("qkv_proj_fwd", tokens, qkv_width, d_model, s));
+    model.ops.push_back(gemm_forward("o_proj_fwd", tokens, d_model, o_width, s));
+  }
+  if (has_backward(w.phase)) {
+    model.ops.push_back(gemm_backward("qkv_proj_bwd", tokens, qkv_width, d_model, s));
+    model.ops.push_back(gemm_backward("o_proj_bwd", tokens, d_model, o_width, s));
+  }
+  model.parameters_per_layer = projection_parameters(h, p);
+}
+
+}  // namespace models

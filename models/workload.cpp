@@ -1,0 +1,97 @@
+#include "models/workload.hpp"
+
+#include <array>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "models/errors.hpp"
+
+namespace models {
+
+namespace {
+constexpr std::array<DType, 5> kDTypes = {DType::fp32, DType::tf32, DType::fp16, DType::bf16,
+                                          DType::fp8};
+constexpr std::array<Phase, 5> kPhases = {Phase::prefill, Phase::decode, Phase::fwd, Phase::bwd,
+                                          Phase::train};
+}  // namespace
+
+double bytes_per_element(DType t) {
+  switch (t) {
+    case DType::fp32:
+    case DType::tf32: return 4;  // TF32 is stored as FP32
+    case DType::fp16:
+    case DType::bf16: return 2;
+    case DType::fp8: return 1;
+  }
+  return 0;
+}
+
+std::string_view to_string(DType t) {
+  switch (t) {
+    case DType::fp32: return "fp32";
+    case DType::tf32: return "tf32";
+    case DType::fp16: return "fp16";
+    case DType::bf16: return "bf16";
+    case DType::fp8: return "fp8";
+  }
+  return "?";
+}
+
+std::string_view to_string(Phase p) {
+  switch (p) {
+    case Phase::prefill: return "prefill";
+    case Phase::decode: return "decode";
+    case Phase::fwd: return "fwd";
+    case Phase::bwd: return "bwd";
+    case Phase::train: return "train";
+  }
+  return "?";
+}
+
+DType parse_dtype(std::string_view name) {
+  for (DType t : kDTypes) {
+    if (to_string(t) == name) return t;
+  }
+  throw SpecError(fmt::format("unknown dtype '{}'; allowed: fp32, tf32, fp16, bf16, fp8", name));
+}
+
+Phase parse_phase(std::string_view name) {
+  for (Phase p : kPhases) {
+    if (to_string(p) == name) return p;
+  }
+  throw SpecError(
+      fmt::format("unknown phase '{}'; allowed: prefill, decode, fwd, bwd, train", name));
+}
+
+bool has_forward(Phase p) { return p != Phase::bwd; }
+bool has_backward(Phase p) { return p == Phase::bwd || p == Phase::train; }
+
+void validate(const Workload& w) {
+  auto positive = [](std::int64_t v, const char* what) {
+    if (v <= 0) throw SpecError(fmt::format("{} must be a positive integer, got {}", what, v));
+  };
+  positive(w.batch, "batch");
+  positive(w.q_len, "query length (--seq-len/--q-len)");
+  positive(w.kv_len, "key/value length (--kv-len)");
+  positive(w.layers, "layers");
+  if (w.causal && w.kv_len < w.q_len) {
+    throw SpecError(fmt::format(
+        "causal attention needs kv_len >= q_len (got q_len {} and kv_len {}); use --no-causal "
+        "for cross-attention",
+        w.q_len, w.kv_len));
+  }
+  if (w.phase == Phase::decode && w.q_len > w.kv_len) {
+    throw SpecError(fmt::format("decode needs q_len <= kv_len (got q_len {} and kv_len {})",
+                                w.q_len, w.kv_len));
+  }
+}
+
+double scored_pairs(const Workload& w) {
+  const double q = static_cast<double>(w.q_len);
+  const double kv = static_cast<double>(w.kv_len);
+  if (!w.causal) return q * kv;
+  return q * (kv - q) + q * (q + 1) / 2;
+}
+
+}  // namespace models

@@ -1,0 +1,46 @@
+// What is run: phase, sizes and number formats. Plain values, validated once by validate().
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace models {
+
+// Element formats. fp32 runs on the vector (CUDA-core) pipes; tf32/fp16/bf16/fp8 on tensor cores.
+enum class DType { fp32, tf32, fp16, bf16, fp8 };
+
+// prefill: inference forward over q_len new tokens (kv_len >= q_len with a cached prefix).
+// decode:  q_len new tokens (1, or more for speculative decoding) against kv_len cached tokens.
+// fwd:     training forward (also writes the log-sum-exp the backward needs).
+// bwd:     training backward only.  train: fwd + bwd.
+enum class Phase { prefill, decode, fwd, bwd, train };
+
+struct Workload {
+  Phase phase = Phase::prefill;
+  std::int64_t batch = 1;
+  std::int64_t q_len = 1;
+  std::int64_t kv_len = 1;
+  bool causal = true;
+  DType dtype = DType::bf16;
+  DType kv_dtype = DType::bf16;
+  std::int64_t layers = 1;
+};
+
+double bytes_per_element(DType t);
+std::string_view to_string(DType t);
+std::string_view to_string(Phase p);
+DType parse_dtype(std::string_view name);  // throws SpecError listing the allowed names
+Phase parse_phase(std::string_view name);  // throws SpecError listing the allowed names
+
+bool has_forward(Phase p);   // prefill, decode, fwd, train
+bool has_backward(Phase p);  // bwd, train
+
+// Throws SpecError for zero/negative sizes or causal attention with kv_len < q_len.
+void validate(const Workload& w);
+
+// (query, key) pairs one head scores. Causal queries are aligned to the end of the keys (query i of
+// q_len sees keys 0 .. kv_len - q_len + i), which covers prefill (q_len = kv_len), chunked prefill
+// with a cached prefix, and multi-token decode.
+double scored_pairs(const Workload& w);
+
+}  // namespace models

@@ -1,0 +1,40 @@
+#include "sim/engine.hpp"
+
+#include <fmt/format.h>
+
+#include "models/errors.hpp"
+
+namespace sim {
+
+std::string_view to_string(Resource r) {
+  switch (r) {
+    case Resource::tensor: return "tensor";
+    case Resource::vector: return "vector";
+    case Resource::exp: return "exp";
+    case Resource::hbm: return "hbm";
+    case Resource::launch: return "launch";
+  }
+  return "?";
+}
+
+std::string_view to_string(EngineKind e) {
+  switch (e) {
+    case EngineKind::roofline: return "roofline";
+  }
+  return "?";
+}
+
+EngineKind parse_engine(std::string_view name) {
+  if (name == "roofline") return EngineKind::roofline;
+  throw models::SpecError(fmt::format("unknown engine '{}'; known: roofline", name));
+}
+
+Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
+                   const hw::Profile& profile) {
+  switch (engine) {
+    case EngineKind::roofline: return predict_roofline(cost, w, profile);
+  }
+  throw models::SpecError("unknown engine");
+}
+
+}  // namespace sim

@@ -1,0 +1,47 @@
+#include "sim/rates.hpp"
+
+#include <string>
+
+#include <fmt/format.h>
+
+#include "models/errors.hpp"
+
+namespace sim {
+
+namespace {
+
+std::optional<hw::Precision> tensor_precision(models::DType t) {
+  switch (t) {
+    case models::DType::fp32: return std::nullopt;  // CUDA-core FP32, no tensor path
+    case models::DType::tf32: return hw::Precision::tf32;
+    case models::DType::fp16: return hw::Precision::fp16;
+    case models::DType::bf16: return hw::Precision::bf16;
+    case models::DType::fp8: return hw::Precision::fp8;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Rates achievable_rates(const hw::Profile& p, models::DType dtype) {
+  const hw::Calibration& c = p.calibration;
+  Rates r;
+  if (auto precision = tensor_precision(dtype)) {
+    if (!p.supports(*precision)) {
+      std::string supported = "fp32";
+      for (hw::Precision q : hw::kAllPrecisions) {
+        if (p.supports(q)) supported += ", " + std::string(hw::to_string(q));
+      }
+      throw models::SpecError(fmt::format("{} has no {} tensor peak; dtypes it supports: {}", p.id,
+                                          models::to_string(dtype), supported));
+    }
+    r.tensor_flops_per_s = p.tensor_peak_flops(*precision) * c.tensor_fraction;
+  }
+  r.vector_flops_per_s = p.compute.vector_fp32_flops * c.vector_fraction;
+  r.exp_per_s = p.exp_peak_ops_per_s() * c.exp_fraction;
+  r.hbm_bytes_per_s = p.memory.hbm_bandwidth_Bps * c.hbm_fraction;
+  r.launch_s = c.kernel_launch_s;
+  return r;
+}
+
+}  // namespace sim

@@ -1,0 +1,35 @@
+// What CUDA support this build has and which devices the machine has. Built from cuda_devices.cu
+// when the toolkit is found, otherwise from cuda_devices_stub.cpp.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace validate {
+
+struct CudaDevice {
+  int index = 0;
+  std::string name;
+  int sm_count = 0;
+  int cc_major = 0;
+  int cc_minor = 0;
+  std::uint64_t memory_bytes = 0;
+  bool kernel_ran = false;  // a probe kernel launched and returned the expected value
+};
+
+struct CudaStatus {
+  bool compiled_in = false;
+  std::string toolkit_version;  // e.g. "13.0"; empty when not compiled in
+  std::vector<CudaDevice> devices;
+  std::string message;  // why there is no usable device, when there is none
+};
+
+// Never throws and never aborts: a machine without a GPU or driver gives an empty device list and
+// a message saying so.
+CudaStatus query_cuda();
+
+// "compiled in (CUDA 13.0)" or "not compiled in".
+std::string cuda_build_summary();
+
+}  // namespace validate
