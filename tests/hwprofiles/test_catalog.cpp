@@ -1,0 +1,102 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "hwprofiles/catalog.hpp"
+#include "hwprofiles/profile_loader.hpp"
+
+TEST_CASE("every required device profile is built in", "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  for (const char* id : {"a100-sxm4-80gb", "a100-sxm4-40gb", "h100-sxm5-80gb", "h100-pcie-80gb",
+                         "h800-sxm5-80gb", "h200-sxm-141gb", "b200", "gb200", "ascend-910b1",
+                         "ascend-910b2", "ascend-910b3", "ascend-910b4"}) {
+    INFO(id);
+    const hw::Profile& p = catalog.resolve(id);
+    CHECK(p.id == id);
+    CHECK_FALSE(p.sources.empty());
+  }
+}
+
+TEST_CASE("short aliases resolve to one canonical profile each", "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  CHECK(catalog.resolve("a100").id == "a100-sxm4-80gb");
+  CHECK(catalog.resolve("h100").id == "h100-sxm5-80gb");
+  CHECK(catalog.resolve("h200").id == "h200-sxm-141gb");
+  CHECK(catalog.resolve("b200").id == "b200");
+  CHECK(catalog.resolve("910b").id == "ascend-910b2");
+}
+
+TEST_CASE("an unknown profile name lists the known ids and aliases", "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  CHECK_THROWS_WITH(catalog.resolve("h300"),
+                    Catch::Contains("unknown hardware profile 'h300'") &&
+                        Catch::Contains("h100-sxm5-80gb") && Catch::Contains("910b"));
+}
+
+TEST_CASE("built-in figures follow reference/hardware.md's trusted values", "[hw]") {
+  const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
+  // Dense, not sparse, peaks (hardware.md conflict 3) and the 1.83 GHz tensor clock (conflict 1).
+  CHECK(c.resolve("h100").tensor_peak_flops(hw::Precision::bf16) == Approx(989.4e12));
+  CHECK(c.resolve("h100").tensor_peak_flops(hw::Precision::fp8) == Approx(1978.9e12));
+  CHECK(c.resolve("h100").exp_peak_ops_per_s() == Approx(3.87e12).epsilon(0.01));
+  CHECK(c.resolve("a100").exp_peak_ops_per_s() == Approx(2.44e12).epsilon(0.01));
+  CHECK(c.resolve("b200").exp_peak_ops_per_s() == Approx(4.38e12).epsilon(0.01));
+  CHECK_FALSE(c.resolve("a100").supports(hw::Precision::fp8));
+  CHECK(c.resolve("a100").memory.hbm_bandwidth_Bps == Approx(2039e9));
+  CHECK(c.resolve("a100-sxm4-40gb").memory.hbm_bandwidth_Bps == Approx(1555e9));
+  CHECK(c.resolve("h200").memory.hbm_bandwidth_Bps == Approx(4800e9));
+  CHECK(c.resolve("b200").memory.hbm_bandwidth_Bps == Approx(7700e9));  // conflict 5
+  CHECK(c.resolve("b200").compute.sm_count == 148);                      // conflict 10
+  CHECK(c.resolve("ascend-910b4").memory.hbm_capacity_bytes == Approx(32e9));  // conflict 16
+  // Ascend figures are not vendor-published: the files must say so.
+  CHECK_FALSE(c.resolve("910b").unofficial.empty());
+}
+
+TEST_CASE("--hw-set overrides one field and re-validates the profile", "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const hw::Profile& h100 = catalog.resolve("h100");
+  const hw::Profile faster = hw::with_overrides(
+      h100, {"memory.hbm_bandwidth_GBps=4000", "calibration.tensor_fraction=0.5"});
+  CHECK(faster.memory.hbm_bandwidth_Bps == Approx(4000e9));
+  CHECK(faster.calibration.tensor_fraction == Approx(0.5));
+  CHECK(faster.compute.sm_count == h100.compute.sm_count);
+  CHECK_THROWS_WITH(hw::with_overrides(h100, {"memory.hbm_bw=1"}),
+                    Catch::Contains("unknown key 'hbm_bw'"));
+  CHECK_THROWS_WITH(hw::with_overrides(h100, {"calibration.hbm_fraction=2"}),
+                    Catch::Contains("(0, 1]"));
+  CHECK_THROWS_WITH(hw::with_overrides(h100, {"no-equals-sign"}), Catch::Contains("key=value"));
+}
+
+TEST_CASE("a user directory adds profiles and replaces built-ins with the same id", "[hw]") {
+  const auto dir = std::filesystem::temp_directory_path() / "attnsim_test_userdir";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
+  nlohmann::json mine = hw::to_json(builtin.resolve("h100"));
+  mine["id"] = "my-gpu";
+  mine["aliases"] = nlohmann::json::array({"mine"});
+  std::ofstream(dir / "my-gpu.json") << mine.dump();
+  nlohmann::json replaced = hw::to_json(builtin.resolve("b200"));
+  replaced["memory"]["hbm_bandwidth_GBps"] = 8000;
+  std::ofstream(dir / "b200.json") << replaced.dump();
+
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({dir});
+  CHECK(catalog.resolve("mine").id == "my-gpu");
+  CHECK(catalog.resolve("b200").memory.hbm_bandwidth_Bps == Approx(8000e9));
+  CHECK(catalog.profiles().size() == builtin.profiles().size() + 1);
+
+  nlohmann::json clash = mine;
+  clash["id"] = "clash";
+  clash["aliases"] = nlohmann::json::array({"h100"});
+  std::ofstream(dir / "clash.json") << clash.dump();
+  CHECK_THROWS_WITH(hw::ProfileCatalog::load({dir}), Catch::Contains("'h100' is claimed by both"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("the search path splits on colons and skips empty parts", "[hw]") {
+  const auto dirs = hw::ProfileCatalog::split_search_path("/a::/b/c:");
+  REQUIRE(dirs.size() == 2);
+  CHECK(dirs[0] == "/a");
+  CHECK(dirs[1] == "/b/c");
+}

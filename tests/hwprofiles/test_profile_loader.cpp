@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "hwprofiles/catalog.hpp"
+#include "hwprofiles/profile_loader.hpp"
+
+namespace {
+
+nlohmann::json h100_doc() {
+  std::ifstream in(std::string(ATTNSIM_SOURCE_DIR) + "/hwprofiles/h100-sxm5-80gb.json");
+  return nlohmann::json::parse(in);
+}
+
+// Parses `doc` and returns the error message, or "" when it parsed.
+std::string parse_error(const nlohmann::json& doc) {
+  try {
+    hw::parse_profile(doc, "test.json");
+  } catch (const hw::ProfileError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("the reference H100 profile parses into SI units", "[hw]") {
+  const hw::Profile p = hw::parse_profile(h100_doc(), "h100.json");
+  CHECK(p.id == "h100-sxm5-80gb");
+  CHECK(p.tensor_peak_flops(hw::Precision::bf16) == Approx(989.4e12));
+  CHECK(p.memory.hbm_bandwidth_Bps == Approx(3350e9));
+  CHECK(p.compute.tensor_clock_hz == Approx(1830e6));
+  CHECK(p.memory.smem_per_sm_bytes == Approx(228 * 1024.0));
+  CHECK(p.calibration.kernel_launch_s == Approx(5e-6));
+  CHECK_FALSE(p.sources.empty());
+}
+
+TEST_CASE("an unknown key is rejected with its JSON pointer and the allowed keys", "[hw]") {
+  nlohmann::json doc = h100_doc();
+  doc["memory"]["hbm_bw"] = 1;
+  const std::string msg = parse_error(doc);
+  CHECK_THAT(msg, Catch::Contains("test.json"));
+  CHECK_THAT(msg, Catch::Contains("/memory/hbm_bw"));
+  CHECK_THAT(msg, Catch::Contains("unknown key"));
+  CHECK_THAT(msg, Catch::Contains("hbm_bandwidth_GBps"));
+}
+
+TEST_CASE("a missing required key is rejected naming its pointer", "[hw]") {
+  nlohmann::json doc = h100_doc();
+  doc["compute"].erase("sm_count");
+  const std::string msg = parse_error(doc);
+  CHECK_THAT(msg, Catch::Contains("/compute/sm_count"));
+  CHECK_THAT(msg, Catch::Contains("missing required key"));
+}
+
+TEST_CASE("a wrong type is rejected saying what was expected", "[hw]") {
+  nlohmann::json doc = h100_doc();
+  doc["compute"]["sm_count"] = "132";
+  CHECK_THAT(parse_error(doc), Catch::Contains("expected a number, found string"));
+}
+
+TEST_CASE("non-positive figures and out-of-range fractions are rejected", "[hw]") {
+  nlohmann::json zero_bw = h100_doc();
+  zero_bw["memory"]["hbm_bandwidth_GBps"] = 0;
+  CHECK_THAT(parse_error(zero_bw), Catch::Contains("expected a number > 0"));
+  nlohmann::json negative_peak = h100_doc();
+  negative_peak["compute"]["tensor_dense_TFLOPS"]["bf16"] = -1;
+  CHECK_THAT(parse_error(negative_peak), Catch::Contains("/compute/tensor_dense_TFLOPS/bf16"));
+  nlohmann::json big_fraction = h100_doc();
+  big_fraction["calibration"]["hbm_fraction"] = 1.2;
+  CHECK_THAT(parse_error(big_fraction), Catch::Contains("(0, 1]"));
+  nlohmann::json unknown_dtype = h100_doc();
+  unknown_dtype["compute"]["tensor_dense_TFLOPS"]["int4"] = 1;
+  CHECK_THAT(parse_error(unknown_dtype), Catch::Contains("allowed: tf32, fp16, bf16, fp8, fp4"));
+}
+
+TEST_CASE("a profile needs at least one source and a known vendor", "[hw]") {
+  nlohmann::json no_sources = h100_doc();
+  no_sources["sources"] = nlohmann::json::array();
+  CHECK_THAT(parse_error(no_sources), Catch::Contains("/sources"));
+  nlohmann::json vendor = h100_doc();
+  vendor["vendor"] = "acme";
+  CHECK_THAT(parse_error(vendor), Catch::Contains("allowed: nvidia"));
+}
+
+TEST_CASE("malformed JSON text is rejected naming the origin", "[hw]") {
+  try {
+    hw::parse_profile_text("{\"id\": ", "broken.json");
+    FAIL("no error");
+  } catch (const hw::ProfileError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("broken.json: malformed JSON"));
+  }
+}
+
+TEST_CASE("a profile file's id must match its file name", "[hw]") {
+  const auto dir = std::filesystem::temp_directory_path() / "attnsim_test_idmatch";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "other-name.json") << h100_doc().dump();
+  CHECK_THROWS_WITH(hw::load_profile_file(dir / "other-name.json"),
+                    Catch::Contains("must equal the file name"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("to_json round-trips every built-in profile exactly", "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  for (const hw::Profile& p : catalog.profiles()) {
+    INFO(p.id);
+    const nlohmann::json once = hw::to_json(p);
+    const nlohmann::json twice = hw::to_json(hw::parse_profile(once, "roundtrip"));
+    CHECK(once == twice);
+  }
+}

@@ -1,0 +1,65 @@
+#include <catch2/catch.hpp>
+
+#include "models/errors.hpp"
+#include "models/workload.hpp"
+
+using models::Phase;
+using models::Workload;
+
+namespace {
+Workload make(std::int64_t q, std::int64_t kv, bool causal) {
+  Workload w;
+  w.q_len = q;
+  w.kv_len = kv;
+  w.causal = causal;
+  return w;
+}
+}  // namespace
+
+TEST_CASE("non-causal attention scores every (query, key) pair", "[workload]") {
+  CHECK(models::scored_pairs(make(100, 300, false)) == 30000);
+}
+
+TEST_CASE("causal prefill scores L(L+1)/2 pairs", "[workload]") {
+  CHECK(models::scored_pairs(make(4, 4, true)) == 10);
+  CHECK(models::scored_pairs(make(8192, 8192, true)) == 8192.0 * 8193 / 2);
+}
+
+TEST_CASE("causal queries align to the end of the keys", "[workload]") {
+  // One decode token sees the whole context, itself included.
+  CHECK(models::scored_pairs(make(1, 1000, true)) == 1000);
+  // Chunked prefill: 2 new tokens after 3 cached: 4 + 5 keys.
+  CHECK(models::scored_pairs(make(2, 5, true)) == 9);
+}
+
+TEST_CASE("validate rejects zero and negative sizes naming the field", "[workload]") {
+  Workload w = make(10, 10, true);
+  w.batch = 0;
+  CHECK_THROWS_WITH(models::validate(w), Catch::Contains("batch must be a positive integer"));
+  w = make(-5, 10, false);
+  CHECK_THROWS_AS(models::validate(w), models::SpecError);
+  w = make(10, 10, true);
+  w.layers = -1;
+  CHECK_THROWS_WITH(models::validate(w), Catch::Contains("layers"));
+}
+
+TEST_CASE("causal attention needs kv_len >= q_len", "[workload]") {
+  CHECK_THROWS_WITH(models::validate(make(100, 50, true)), Catch::Contains("kv_len >= q_len"));
+  CHECK_NOTHROW(models::validate(make(100, 50, false)));
+}
+
+TEST_CASE("dtype and phase names parse, and unknown ones list the allowed names", "[workload]") {
+  CHECK(models::parse_dtype("bf16") == models::DType::bf16);
+  CHECK(models::bytes_per_element(models::DType::fp8) == 1);
+  CHECK(models::bytes_per_element(models::DType::tf32) == 4);
+  CHECK_THROWS_WITH(models::parse_dtype("int3"), Catch::Contains("allowed: fp32, tf32, fp16"));
+  CHECK(models::parse_phase("train") == Phase::train);
+  CHECK_THROWS_WITH(models::parse_phase("serve"), Catch::Contains("prefill, decode, fwd, bwd"));
+}
+
+TEST_CASE("train runs forward and backward; bwd only backward", "[workload]") {
+  CHECK(models::has_forward(Phase::train));
+  CHECK(models::has_backward(Phase::train));
+  CHECK_FALSE(models::has_forward(Phase::bwd));
+  CHECK_FALSE(models::has_backward(Phase::decode));
+}
