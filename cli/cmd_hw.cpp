@@ -71,9 +71,9 @@ void run_list(const Context& ctx, const HwCommandOptions& o) {
   }
   std::vector<nlohmann::ordered_json> rows;
   for (const hw::Profile& p : catalog.profiles()) rows.push_back(summary_row(p));
-  write_output(format == Format::json ? nlohmann::ordered_json(rows).dump(2) + "\n"
-                                      : csv_from_objects(rows),
-               "");
+  write_output(
+      format == Format::json ? nlohmann::ordered_json(rows).dump(2) + "\n" : csv_from_objects(rows),
+      "");
 }
 
 void run_show(const Context& ctx, const HwCommandOptions& o) {

@@ -34,9 +34,8 @@ void run_devices(const std::string& format_name) {
     return;
   }
   if (format == Format::csv) {
-    write_output(csv_from_objects(std::vector<nlohmann::ordered_json>(devices.begin(),
-                                                                      devices.end())),
-                 "");
+    write_output(
+        csv_from_objects(std::vector<nlohmann::ordered_json>(devices.begin(), devices.end())), "");
     return;
   }
   std::ostringstream out;

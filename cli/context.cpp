@@ -5,8 +5,9 @@
 namespace cli {
 
 void add_hw_options(CLI::App& command, HwOptions& options) {
-  command.add_option("--hw-dir", options.dirs,
-                     "directory of extra hardware profile files (repeatable; also $ATTNSIM_HW_PATH)");
+  command.add_option(
+      "--hw-dir", options.dirs,
+      "directory of extra hardware profile files (repeatable; also $ATTNSIM_HW_PATH)");
   command.add_option("--hw-set", options.sets,
                      "override a profile field for this run, e.g. memory.hbm_bandwidth_GBps=4000 "
                      "(repeatable)");

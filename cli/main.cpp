@@ -23,14 +23,35 @@ int fail(const std::string& message, int code) {
   return code;
 }
 
+// The flags of the deepest subcommand the user reached, for "unknown flag" errors.
+std::string allowed_flags(const CLI::App& app) {
+  const CLI::App* deepest = &app;
+  for (bool descended = true; descended;) {
+    descended = false;
+    for (const CLI::App* sub : deepest->get_subcommands()) {
+      deepest = sub;
+      descended = true;
+      break;
+    }
+  }
+  std::string names;
+  for (const CLI::Option* opt : deepest->get_options()) {
+    for (const std::string& name : opt->get_lnames())
+      names += (names.empty() ? "--" : ", --") + name;
+  }
+  for (const CLI::App* sub : deepest->get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  return names;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   cli::Context ctx;
   CLI::App app{"attnsim: predict what an attention kernel costs before anyone runs it"};
-  app.set_version_flag("--version",
-                       std::string("attnsim ") + ATTNSIM_VERSION +
-                           " (CUDA backend: " + validate::cuda_build_summary() + ")");
+  app.set_version_flag("--version", std::string("attnsim ") + ATTNSIM_VERSION +
+                                        " (CUDA backend: " + validate::cuda_build_summary() + ")");
   app.require_subcommand(1);
   cli::add_query_command(app, ctx);
   cli::add_hw_command(app, ctx);
@@ -44,6 +65,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    return fail(std::string(e.what()) + "; allowed: " + allowed_flags(app), kExitBadInput);
   } catch (const CLI::ParseError& e) {
     return fail(std::string(e.what()) + " (see --help)", kExitBadInput);
   } catch (const std::invalid_argument& e) {

@@ -51,23 +51,27 @@ void write_output(const std::string& text, const std::string& path) {
 }
 
 namespace {
+
+// Formats `value` with 3 significant digits in the largest unit that keeps it below `step`; a value
+// that rounds up to `step` (999.96 -> "1e+03") moves to the next unit instead.
 std::string scaled(double value, const char* const* units, int n_units, double step,
                    const char* suffix) {
   int i = 0;
   double v = value;
-  while (std::fabs(v) >= step && i + 1 < n_units) {
+  while (i + 1 < n_units && std::fabs(std::stod(fmt::format("{:.3g}", v))) >= step) {
     v /= step;
     ++i;
   }
-  return fmt::format("{:.3g} {}{}", v, units[i], suffix);
+  std::string unit = std::string(units[i]) + suffix;
+  return unit.empty() ? fmt::format("{:.3g}", v) : fmt::format("{:.3g} {}", v, unit);
 }
+
 }  // namespace
 
 std::string human_time(double s) {
-  if (s < 1e-6) return fmt::format("{:.3g} ns", s * 1e9);
-  if (s < 1e-3) return fmt::format("{:.3g} us", s * 1e6);
-  if (s < 1) return fmt::format("{:.3g} ms", s * 1e3);
-  return fmt::format("{:.3g} s", s);
+  static const char* const units[] = {"ns", "us", "ms", "s"};
+  if (s >= 1) return fmt::format("{:.3g} s", s);
+  return scaled(s * 1e9, units, 4, 1000.0, "");
 }
 
 std::string human_bytes(double bytes) {
@@ -77,9 +81,7 @@ std::string human_bytes(double bytes) {
 
 std::string human_count(double count) {
   static const char* const units[] = {"", "k", "M", "G", "T", "P", "E"};
-  std::string s = scaled(count, units, 7, 1000.0, "");
-  if (!s.empty() && s.back() == ' ') s.pop_back();
-  return s;
+  return scaled(count, units, 7, 1000.0, "");
 }
 
 }  // namespace cli

@@ -15,7 +15,7 @@ void write_output(const std::string& text, const std::string& path);  // "" or "
 
 // Human-readable quantities for tables.
 std::string human_time(double seconds);
-std::string human_bytes(double bytes);   // decimal: kB, MB, GB, TB
-std::string human_count(double count);   // k, M, G, T, P suffixes
+std::string human_bytes(double bytes);  // decimal: kB, MB, GB, TB
+std::string human_count(double count);  // k, M, G, T, P suffixes
 
 }  // namespace cli

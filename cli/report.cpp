@@ -1,5 +1,6 @@
 #include "cli/report.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -15,24 +16,24 @@ nlohmann::ordered_json flops_json(const models::FlopCounts& f) {
 }
 
 nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
-  return {{"hbm", b.total()}, {"q", b.q},
-          {"k", b.k},         {"v", b.v},
-          {"o", b.o},         {"lse", b.lse},
-          {"grad_out", b.grad_out}, {"grad_in", b.grad_in},
-          {"weights", b.weights},   {"activations", b.activations}};
+  return {{"hbm", b.total()},
+          {"q", b.q},
+          {"k", b.k},
+          {"v", b.v},
+          {"o", b.o},
+          {"lse", b.lse},
+          {"grad_out", b.grad_out},
+          {"grad_in", b.grad_in},
+          {"weights", b.weights},
+          {"activations", b.activations}};
 }
 
 nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
-  return {{"name", l.name},
-          {"count", l.count},
-          {"time_s", l.time_s},
-          {"bound", sim::to_string(l.bound)},
-          {"tensor_s", l.tensor_s},
-          {"vector_s", l.vector_s},
-          {"exp_s", l.exp_s},
-          {"hbm_s", l.hbm_s},
-          {"fixed_s", l.fixed_s},
-          {"flops", flops_json(l.flops)},
+  return {{"name", l.name},          {"count", l.count},
+          {"time_s", l.time_s},      {"bound", sim::to_string(l.bound)},
+          {"tensor_s", l.tensor_s},  {"vector_s", l.vector_s},
+          {"exp_s", l.exp_s},        {"hbm_s", l.hbm_s},
+          {"fixed_s", l.fixed_s},    {"flops", flops_json(l.flops)},
           {"hbm_bytes", l.hbm_bytes}};
 }
 
@@ -85,13 +86,12 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
   nlohmann::ordered_json launches = nlohmann::ordered_json::array();
   for (const sim::LaunchPrediction& l : p.launches) launches.push_back(launch_json(l));
   nlohmann::ordered_json params = {{"heads", h.heads},
-                           {"kv_heads", h.kv_heads},
-                           {"head_dim", h.head_dim},
-                           {"v_head_dim", h.v_head_dim}};
+                                   {"kv_heads", h.kv_heads},
+                                   {"head_dim", h.head_dim},
+                                   {"v_head_dim", h.v_head_dim}};
   if (r.spec.projections.include) {
-    params["hidden_size"] = r.spec.projections.hidden_size > 0
-                                ? r.spec.projections.hidden_size
-                                : h.heads * h.head_dim;
+    params["hidden_size"] =
+        r.spec.projections.hidden_size > 0 ? r.spec.projections.hidden_size : h.heads * h.head_dim;
   }
   return {{"hw", r.hw},
           {"variant", r.spec.variant->name()},
@@ -125,7 +125,8 @@ nlohmann::ordered_json results_document(const std::vector<QueryResult>& results)
   return {{"attnsim_version", ATTNSIM_VERSION}, {"results", list}};
 }
 
-void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix, nlohmann::ordered_json& flat) {
+void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix,
+                  nlohmann::ordered_json& flat) {
   for (const auto& [key, v] : value.items()) {
     const std::string name = prefix.empty() ? key : prefix + "_" + key;
     if (v.is_object()) {
@@ -163,13 +164,15 @@ std::string csv_from_objects(const std::vector<nlohmann::ordered_json>& rows) {
 
 std::string render_results(const std::vector<QueryResult>& results, Format format) {
   switch (format) {
-    case Format::json: return results_document(results).dump(2) + "\n";
+    case Format::json:
+      return results_document(results).dump(2) + "\n";
     case Format::csv: {
       std::vector<nlohmann::ordered_json> rows;
       for (const QueryResult& r : results) rows.push_back(to_json(r));
       return csv_from_objects(rows);
     }
-    case Format::table: return render_table(results);
+    case Format::table:
+      return render_table(results);
   }
   return "";
 }

@@ -30,7 +30,8 @@ nlohmann::ordered_json results_document(const std::vector<QueryResult>& results)
 std::string render_results(const std::vector<QueryResult>& results, Format format);
 
 // Flattens nested objects ("flops": {"tensor": 1} -> "flops_tensor"); arrays are left out.
-void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix, nlohmann::ordered_json& flat);
+void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix,
+                  nlohmann::ordered_json& flat);
 // One header row plus one row per object, columns in first-seen order.
 std::string csv_from_objects(const std::vector<nlohmann::ordered_json>& rows);
 

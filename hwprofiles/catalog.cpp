@@ -44,7 +44,8 @@ std::vector<std::filesystem::path> ProfileCatalog::split_search_path(std::string
 ProfileCatalog ProfileCatalog::load(const std::vector<std::filesystem::path>& user_dirs) {
   ProfileCatalog catalog;
   for (const EmbeddedFile& file : builtin_profile_files()) {
-    Profile p = parse_profile_text(std::string(file.contents), "built-in:" + std::string(file.name));
+    Profile p =
+        parse_profile_text(std::string(file.contents), "built-in:" + std::string(file.name));
     catalog.add(std::move(p));
   }
   for (const auto& dir : user_dirs) {
@@ -103,8 +104,8 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
     known.insert(known.end(), p.aliases.begin(), p.aliases.end());
   }
   std::sort(known.begin(), known.end());
-  throw ProfileError(fmt::format("unknown hardware profile '{}'; known: {}", name,
-                                 fmt::join(known, ", ")));
+  throw ProfileError(
+      fmt::format("unknown hardware profile '{}'; known: {}", name, fmt::join(known, ", ")));
 }
 
 Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments) {
@@ -113,9 +114,10 @@ Profile with_overrides(const Profile& base, const std::vector<std::string>& assi
   for (const std::string& assignment : assignments) {
     auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0) {
-      throw ProfileError(fmt::format(
-          "--hw-set '{}': expected key=value with a dotted key, e.g. memory.hbm_bandwidth_GBps=4000",
-          assignment));
+      throw ProfileError(
+          fmt::format("--hw-set '{}': expected key=value with a dotted key, e.g. "
+                      "memory.hbm_bandwidth_GBps=4000",
+                      assignment));
     }
     nlohmann::json* node = &doc;
     for (const std::string& part : split(assignment.substr(0, eq), '.')) {

@@ -1,6 +1,6 @@
 // The set of hardware profiles a run can name: the built-in files (hwprofiles/*.json, embedded at
-// build time) plus any directory given with --hw-dir or ATTNSIM_HW_PATH. A user file with the id of a
-// built-in profile replaces it.
+// build time) plus any directory given with --hw-dir or ATTNSIM_HW_PATH. A user file with the id of
+// a built-in profile replaces it.
 #pragma once
 
 #include <filesystem>

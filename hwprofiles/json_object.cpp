@@ -10,7 +10,9 @@
 namespace hw {
 
 namespace {
-std::string type_name(const nlohmann::json& v) { return v.type_name(); }
+std::string type_name(const nlohmann::json& v) {
+  return v.type_name();
+}
 }  // namespace
 
 JsonObject::JsonObject(const nlohmann::json& value, std::string pointer, const std::string& origin)
@@ -42,7 +44,9 @@ std::vector<std::string> JsonObject::keys() const {
   return out;
 }
 
-bool JsonObject::has(std::string_view key) { return find(key) != nullptr; }
+bool JsonObject::has(std::string_view key) {
+  return find(key) != nullptr;
+}
 
 double JsonObject::number(std::string_view key, const nlohmann::json& v) const {
   if (!v.is_number()) fail(key, "expected a number, found " + type_name(v));
@@ -110,9 +114,9 @@ std::optional<JsonObject> JsonObject::optional_object(std::string_view key) {
 void JsonObject::finish() const {
   for (const auto& [key, v] : value_.items()) {
     if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
-      throw ProfileError(origin_, pointer_ + "/" + key,
-                         fmt::format("unknown key '{}'; allowed: {}", key,
-                                     fmt::join(allowed_, ", ")));
+      throw ProfileError(
+          origin_, pointer_ + "/" + key,
+          fmt::format("unknown key '{}'; allowed: {}", key, fmt::join(allowed_, ", ")));
     }
   }
 }

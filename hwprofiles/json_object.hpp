@@ -24,7 +24,7 @@ class JsonObject {
   std::vector<std::string> string_array(std::string_view key, bool required);
   JsonObject object(std::string_view key);
   std::optional<JsonObject> optional_object(std::string_view key);
-  bool has(std::string_view key);  // marks the key as allowed
+  bool has(std::string_view key);         // marks the key as allowed
   std::vector<std::string> keys() const;  // for maps with free-form keys
 
   // Every key present must have been asked for; otherwise throws listing the allowed keys.

@@ -15,17 +15,16 @@ namespace hw {
 
 // Tensor-core (matrix unit) input precisions a profile can list a dense peak for.
 enum class Precision { tf32, fp16, bf16, fp8, fp4 };
-inline constexpr std::array<Precision, 5> kAllPrecisions = {Precision::tf32, Precision::fp16,
-                                                            Precision::bf16, Precision::fp8,
-                                                            Precision::fp4};
+inline constexpr std::array<Precision, 5> kAllPrecisions = {
+    Precision::tf32, Precision::fp16, Precision::bf16, Precision::fp8, Precision::fp4};
 std::string_view to_string(Precision p);
 
 struct Compute {
-  double sm_count = 0;           // SMs (NVIDIA) or AI cube cores (Ascend)
-  double tensor_clock_hz = 0;    // clock that reproduces the tensor peak
-  double max_clock_hz = 0;       // boost clock
+  double sm_count = 0;         // SMs (NVIDIA) or AI cube cores (Ascend)
+  double tensor_clock_hz = 0;  // clock that reproduces the tensor peak
+  double max_clock_hz = 0;     // boost clock
   std::array<double, kAllPrecisions.size()> tensor_dense_flops{};  // 0 = unsupported
-  double vector_fp32_flops = 0;  // non-tensor FP32 peak
+  double vector_fp32_flops = 0;                                    // non-tensor FP32 peak
   double exp_ops_per_clk_per_sm = 0;
 };
 

@@ -80,11 +80,16 @@ std::map<std::string, std::string> parse_unofficial(std::optional<JsonObject> o)
 
 std::string_view to_string(Precision p) {
   switch (p) {
-    case Precision::tf32: return "tf32";
-    case Precision::fp16: return "fp16";
-    case Precision::bf16: return "bf16";
-    case Precision::fp8: return "fp8";
-    case Precision::fp4: return "fp4";
+    case Precision::tf32:
+      return "tf32";
+    case Precision::fp16:
+      return "fp16";
+    case Precision::bf16:
+      return "bf16";
+    case Precision::fp8:
+      return "fp8";
+    case Precision::fp4:
+      return "fp4";
   }
   return "?";
 }
@@ -103,7 +108,8 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   p.name = o.string("name");
   p.vendor = o.string("vendor");
   if (std::find(std::begin(kVendors), std::end(kVendors), p.vendor) == std::end(kVendors)) {
-    o.fail("vendor", "unknown vendor '" + p.vendor + "'; allowed: nvidia, huawei, amd, intel, other");
+    o.fail("vendor",
+           "unknown vendor '" + p.vendor + "'; allowed: nvidia, huawei, amd, intel, other");
   }
   p.arch = o.string("arch");
   p.aliases = o.string_array("aliases", false);

@@ -1,5 +1,6 @@
-// What the math of one attention layer costs, independent of any hardware: FLOPs by unit, compulsory
-// HBM bytes by tensor, cache size, and the short list of kernel-level operations a schedule lowers.
+// What the math of one attention layer costs, independent of any hardware: FLOPs by unit,
+// compulsory HBM bytes by tensor, cache size, and the short list of kernel-level operations a
+// schedule lowers.
 #pragma once
 
 #include <cstdint>
@@ -26,10 +27,10 @@ struct FlopCounts {
 // Compulsory HBM traffic (each tensor read or written once), by tensor.
 struct HbmBytes {
   double q = 0, k = 0, v = 0, o = 0;
-  double lse = 0;        // softmax log-sum-exp (written by fwd, read by bwd) and bwd row sums
-  double grad_out = 0;   // dO read by the backward
-  double grad_in = 0;    // dQ, dK, dV written by the backward
-  double weights = 0;    // projection weights
+  double lse = 0;          // softmax log-sum-exp (written by fwd, read by bwd) and bwd row sums
+  double grad_out = 0;     // dO read by the backward
+  double grad_in = 0;      // dQ, dK, dV written by the backward
+  double weights = 0;      // projection weights
   double activations = 0;  // projection inputs/outputs (hidden states)
   double total() const { return q + k + v + o + lse + grad_out + grad_in + weights + activations; }
   HbmBytes& operator+=(const HbmBytes& b) {
@@ -69,7 +70,7 @@ struct CostModel {
   std::int64_t layers = 1;
   StaticVector<Op, 8> ops;  // per layer; every total below is derived from these
   double kv_cache_bytes_per_token_per_layer = 0;
-  double kv_cache_bytes = 0;     // batch x kv_len tokens x layers
+  double kv_cache_bytes = 0;        // batch x kv_len tokens x layers
   double parameters_per_layer = 0;  // projection parameters, when projections are included
 
   FlopCounts total_flops() const {

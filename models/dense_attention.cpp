@@ -23,9 +23,9 @@ struct Dims {
 };
 
 Dims dims_of(const HeadConfig& h, const Workload& w) {
-  return {static_cast<double>(w.batch),    static_cast<double>(h.heads),
-          static_cast<double>(h.kv_heads), static_cast<double>(w.q_len),
-          static_cast<double>(w.kv_len),   static_cast<double>(h.head_dim),
+  return {static_cast<double>(w.batch),      static_cast<double>(h.heads),
+          static_cast<double>(h.kv_heads),   static_cast<double>(w.q_len),
+          static_cast<double>(w.kv_len),     static_cast<double>(h.head_dim),
           static_cast<double>(h.v_head_dim), bytes_per_element(w.dtype),
           bytes_per_element(w.kv_dtype)};
 }
@@ -48,7 +48,8 @@ Op dense_attention_forward(const HeadConfig& h, const Workload& w) {
   op.bytes.v = x.s_kv * x.b * x.lkv * x.hkv * x.dv;
   op.bytes.o = x.s * x.b * x.lq * x.hq * x.dv;
   // A training forward keeps the log-sum-exp for the backward.
-  if (w.phase == Phase::fwd || w.phase == Phase::train) op.bytes.lse = kStatBytes * x.b * x.hq * x.lq;
+  if (w.phase == Phase::fwd || w.phase == Phase::train)
+    op.bytes.lse = kStatBytes * x.b * x.hq * x.lq;
   return op;
 }
 

@@ -12,7 +12,7 @@ namespace models {
 
 namespace {
 
-constexpr std::int64_t kDefaultHeads = 32;     // Llama-3.1-8B / Llama-2-7B
+constexpr std::int64_t kDefaultHeads = 32;      // Llama-3.1-8B / Llama-2-7B
 constexpr std::int64_t kDefaultGqaKvHeads = 8;  // Llama-3.1-8B/70B (reference/hf-configs)
 constexpr std::int64_t kDefaultHeadDim = 128;   // most current LLMs (reference/hf-configs)
 
@@ -41,17 +41,22 @@ class HeadSharingVariant final : public Variant {
 
   std::string_view name() const override {
     switch (kind_) {
-      case HeadSharing::mha: return "mha";
-      case HeadSharing::mqa: return "mqa";
-      case HeadSharing::gqa: return "gqa";
+      case HeadSharing::mha:
+        return "mha";
+      case HeadSharing::mqa:
+        return "mqa";
+      case HeadSharing::gqa:
+        return "gqa";
     }
     return "?";
   }
   std::string_view family() const override { return "dense"; }
   std::string_view summary() const override {
     switch (kind_) {
-      case HeadSharing::mha: return "multi-head attention: every query head has its own K/V head";
-      case HeadSharing::mqa: return "multi-query attention: all query heads share one K/V head";
+      case HeadSharing::mha:
+        return "multi-head attention: every query head has its own K/V head";
+      case HeadSharing::mqa:
+        return "multi-query attention: all query heads share one K/V head";
       case HeadSharing::gqa:
         return "grouped-query attention: each K/V head serves heads/kv_heads query heads";
     }
@@ -59,9 +64,12 @@ class HeadSharingVariant final : public Variant {
   }
   std::span<const ParamInfo> params() const override {
     switch (kind_) {
-      case HeadSharing::mha: return kMhaParams;
-      case HeadSharing::mqa: return kMqaParams;
-      case HeadSharing::gqa: return kGqaParams;
+      case HeadSharing::mha:
+        return kMhaParams;
+      case HeadSharing::mqa:
+        return kMqaParams;
+      case HeadSharing::gqa:
+        return kGqaParams;
     }
     return {};
   }
@@ -80,8 +88,8 @@ class HeadSharingVariant final : public Variant {
     h.v_head_dim = r.integer("v_head_dim", h.head_dim);
     if (kind_ == HeadSharing::mha && h.kv_heads != h.heads) {
       throw SpecError(fmt::format(
-          "mha needs kv_heads == heads (got heads {} and kv_heads {}); use --variant gqa",
-          h.heads, h.kv_heads));
+          "mha needs kv_heads == heads (got heads {} and kv_heads {}); use --variant gqa", h.heads,
+          h.kv_heads));
     }
     if (h.heads % h.kv_heads != 0) {
       throw SpecError(fmt::format(

@@ -37,8 +37,8 @@ double hidden_size(const HeadConfig& h, const ProjectionConfig& p) {
 
 double projection_parameters(const HeadConfig& h, const ProjectionConfig& p) {
   const double d_model = hidden_size(h, p);
-  const double qkv_width = static_cast<double>(h.heads * h.head_dim +
-                                               h.kv_heads * (h.head_dim + h.v_head_dim));
+  const double qkv_width =
+      static_cast<double>(h.heads * h.head_dim + h.kv_heads * (h.head_dim + h.v_head_dim));
   return d_model * qkv_width + static_cast<double>(h.heads * h.v_head_dim) * d_model;
 }
 
@@ -47,8 +47,8 @@ void add_projections(const HeadConfig& h, const ProjectionConfig& p, const Workl
   if (!p.include) return;
   const double tokens = static_cast<double>(w.batch * w.q_len);
   const double d_model = hidden_size(h, p);
-  const double qkv_width = static_cast<double>(h.heads * h.head_dim +
-                                               h.kv_heads * (h.head_dim + h.v_head_dim));
+  const double qkv_width =
+      static_cast<double>(h.heads * h.head_dim + h.kv_heads * (h.head_dim + h.v_head_dim));
   const double o_width = static_cast<double>(h.heads * h.v_head_dim);
   const double s = bytes_per_element(w.dtype);
   if (has_forward(w.phase)) {

@@ -1,5 +1,5 @@
-// Q/K/V and output projection GEMMs (reference/variants.md §0.2 "Projections"), counted only when the
-// user asks for them (--include-projections).
+// Q/K/V and output projection GEMMs (reference/variants.md §0.2 "Projections"), counted only when
+// the user asks for them (--include-projections).
 #pragma once
 
 #include "models/cost_model.hpp"

@@ -49,8 +49,8 @@ std::int64_t ParamReader::integer(std::string_view name, std::int64_t fallback) 
     if (n == name) value = v;
   }
   if (value != std::floor(value) || value < p.min || value > p.max) {
-    throw SpecError(fmt::format("{} {} ({}) must be an integer in [{}, {}], got {}", variant_.name(),
-                                p.name, p.help, p.min, p.max, value));
+    throw SpecError(fmt::format("{} {} ({}) must be an integer in [{}, {}], got {}",
+                                variant_.name(), p.name, p.help, p.min, p.max, value));
   }
   return static_cast<std::int64_t>(value);
 }

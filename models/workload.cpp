@@ -19,32 +19,45 @@ constexpr std::array<Phase, 5> kPhases = {Phase::prefill, Phase::decode, Phase::
 double bytes_per_element(DType t) {
   switch (t) {
     case DType::fp32:
-    case DType::tf32: return 4;  // TF32 is stored as FP32
+    case DType::tf32:
+      return 4;  // TF32 is stored as FP32
     case DType::fp16:
-    case DType::bf16: return 2;
-    case DType::fp8: return 1;
+    case DType::bf16:
+      return 2;
+    case DType::fp8:
+      return 1;
   }
   return 0;
 }
 
 std::string_view to_string(DType t) {
   switch (t) {
-    case DType::fp32: return "fp32";
-    case DType::tf32: return "tf32";
-    case DType::fp16: return "fp16";
-    case DType::bf16: return "bf16";
-    case DType::fp8: return "fp8";
+    case DType::fp32:
+      return "fp32";
+    case DType::tf32:
+      return "tf32";
+    case DType::fp16:
+      return "fp16";
+    case DType::bf16:
+      return "bf16";
+    case DType::fp8:
+      return "fp8";
   }
   return "?";
 }
 
 std::string_view to_string(Phase p) {
   switch (p) {
-    case Phase::prefill: return "prefill";
-    case Phase::decode: return "decode";
-    case Phase::fwd: return "fwd";
-    case Phase::bwd: return "bwd";
-    case Phase::train: return "train";
+    case Phase::prefill:
+      return "prefill";
+    case Phase::decode:
+      return "decode";
+    case Phase::fwd:
+      return "fwd";
+    case Phase::bwd:
+      return "bwd";
+    case Phase::train:
+      return "train";
   }
   return "?";
 }
@@ -64,8 +77,12 @@ Phase parse_phase(std::string_view name) {
       fmt::format("unknown phase '{}'; allowed: prefill, decode, fwd, bwd, train", name));
 }
 
-bool has_forward(Phase p) { return p != Phase::bwd; }
-bool has_backward(Phase p) { return p == Phase::bwd || p == Phase::train; }
+bool has_forward(Phase p) {
+  return p != Phase::bwd;
+}
+bool has_backward(Phase p) {
+  return p == Phase::bwd || p == Phase::train;
+}
 
 void validate(const Workload& w) {
   auto positive = [](std::int64_t v, const char* what) {

@@ -8,18 +8,24 @@ namespace sim {
 
 std::string_view to_string(Resource r) {
   switch (r) {
-    case Resource::tensor: return "tensor";
-    case Resource::vector: return "vector";
-    case Resource::exp: return "exp";
-    case Resource::hbm: return "hbm";
-    case Resource::launch: return "launch";
+    case Resource::tensor:
+      return "tensor";
+    case Resource::vector:
+      return "vector";
+    case Resource::exp:
+      return "exp";
+    case Resource::hbm:
+      return "hbm";
+    case Resource::launch:
+      return "launch";
   }
   return "?";
 }
 
 std::string_view to_string(EngineKind e) {
   switch (e) {
-    case EngineKind::roofline: return "roofline";
+    case EngineKind::roofline:
+      return "roofline";
   }
   return "?";
 }
@@ -32,7 +38,8 @@ EngineKind parse_engine(std::string_view name) {
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
                    const hw::Profile& profile) {
   switch (engine) {
-    case EngineKind::roofline: return predict_roofline(cost, w, profile);
+    case EngineKind::roofline:
+      return predict_roofline(cost, w, profile);
   }
   throw models::SpecError("unknown engine");
 }

@@ -7,7 +7,9 @@ namespace sim {
 
 namespace {
 
-double divide(double work, double rate) { return work > 0 ? work / rate : 0.0; }
+double divide(double work, double rate) {
+  return work > 0 ? work / rate : 0.0;
+}
 
 // The pipe or memory that is busiest during a launch (ignoring its fixed cost).
 std::pair<double, Resource> busiest(const LaunchPrediction& l) {

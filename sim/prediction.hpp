@@ -28,8 +28,8 @@ struct LaunchPrediction {
 struct Prediction {
   double time_s = 0;  // all launches, all layers
   Resource bound = Resource::launch;
-  models::FlopCounts flops;  // all layers
-  models::HbmBytes bytes;    // all layers
+  models::FlopCounts flops;         // all layers
+  models::HbmBytes bytes;           // all layers
   double arithmetic_intensity = 0;  // tensor FLOPs per HBM byte
   double tensor_utilization = 0;    // achieved tensor FLOP/s over the device's dense peak
   models::StaticVector<LaunchPrediction, 8> launches;

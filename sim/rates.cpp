@@ -12,11 +12,16 @@ namespace {
 
 std::optional<hw::Precision> tensor_precision(models::DType t) {
   switch (t) {
-    case models::DType::fp32: return std::nullopt;  // CUDA-core FP32, no tensor path
-    case models::DType::tf32: return hw::Precision::tf32;
-    case models::DType::fp16: return hw::Precision::fp16;
-    case models::DType::bf16: return hw::Precision::bf16;
-    case models::DType::fp8: return hw::Precision::fp8;
+    case models::DType::fp32:
+      return std::nullopt;  // CUDA-core FP32, no tensor path
+    case models::DType::tf32:
+      return hw::Precision::tf32;
+    case models::DType::fp16:
+      return hw::Precision::fp16;
+    case models::DType::bf16:
+      return hw::Precision::bf16;
+    case models::DType::fp8:
+      return hw::Precision::fp8;
   }
   return std::nullopt;
 }

@@ -31,7 +31,9 @@ std::string toolkit_version() {
 
 }  // namespace
 
-std::string cuda_build_summary() { return "compiled in (CUDA " + toolkit_version() + ")"; }
+std::string cuda_build_summary() {
+  return "compiled in (CUDA " + toolkit_version() + ")";
+}
 
 CudaStatus query_cuda() {
   CudaStatus status;

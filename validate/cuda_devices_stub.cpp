@@ -2,7 +2,9 @@
 
 namespace validate {
 
-std::string cuda_build_summary() { return "not compiled in"; }
+std::string cuda_build_summary() {
+  return "not compiled in";
+}
 
 CudaStatus query_cuda() {
   CudaStatus status;

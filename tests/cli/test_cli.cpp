@@ -1,1 +1,382 @@
+// End-to-end tests of the attnsim binary: output formats, exit codes, error messages, files and
+// hardware-profile directories. Every command runs with ATTNSIM_HW_PATH set explicitly, so the
+// caller's environment cannot change the catalog.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::vector<std::string> kCanonicalIds = {
+    "a100-sxm4-80gb", "a100-sxm4-40gb", "h100-sxm5-80gb", "h100-pcie-80gb",
+    "h800-sxm5-80gb", "h200-sxm-141gb", "b200",           "gb200",
+    "ascend-910b1",   "ascend-910b2",   "ascend-910b3",   "ascend-910b4"};
+
+// Memory-bound on every built-in profile: 64 sequences reading a 32k-token GQA KV cache.
+const std::vector<std::string> kDecodeArgs = {"query",  "--variant", "gqa",   "--phase",
+                                              "decode", "--seq-len", "32768", "--batch",
+                                              "64",     "--format",  "json"};
+
+using test_support::TempDir;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Appends `s` to `cmd` as one single-quoted shell word.
+void append_quoted(std::string& cmd, const std::string& s) {
+  cmd.push_back('\'');
+  for (char c : s) c == '\'' ? cmd.append("'\\''") : cmd.append(1, c);
+  cmd.push_back('\'');
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  REQUIRE((out << text).good());
+}
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
+RunResult run_cli(const std::vector<std::string>& args, const std::string& hw_path = "") {
+  TempDir scratch;
+  const fs::path err_file = scratch.path() / "stderr";
+  std::string cmd = "ATTNSIM_HW_PATH=";
+  append_quoted(cmd, hw_path);
+  for (const std::string& word : with({ATTNSIM_BINARY}, args)) {
+    cmd.push_back(' ');
+    append_quoted(cmd, word);
+  }
+  cmd.append(" 2>");
+  append_quoted(cmd, err_file.string());
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  RunResult r;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = read_file(err_file);
+  return r;
+}
+
+// Runs a command that must succeed and print one JSON document.
+json run_json(const std::vector<std::string>& args, const std::string& hw_path = "") {
+  const RunResult r = run_cli(args, hw_path);
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.err.empty());
+  return json::parse(r.out);
+}
+
+json first_result(const std::vector<std::string>& args, const std::string& hw_path = "") {
+  return run_json(args, hw_path).at("results").at(0);
+}
+
+// Bad input: exit 2, nothing on stdout, exactly one "attnsim: error:" line naming each of
+// `mentions`.
+void require_bad_input(const RunResult& r, const std::vector<std::string>& mentions) {
+  INFO("stdout: " << r.out);
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.rfind("attnsim: error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK((!r.err.empty() && r.err.back() == '\n'));
+  for (const std::string& m : mentions) CHECK_THAT(r.err, Catch::Contains(m));
+}
+
+std::vector<std::string> dir_entries(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// hwprofiles/h100-sxm5-80gb.json as a user profile `id` with no aliases.
+json h100_file_as(const std::string& id) {
+  json doc =
+      json::parse(read_file(fs::path(ATTNSIM_SOURCE_DIR) / "hwprofiles/h100-sxm5-80gb.json"));
+  doc["id"] = id;
+  doc["aliases"] = json::array();
+  return doc;
+}
+
+std::size_t csv_fields(const std::string& line) {
+  std::size_t fields = 1;
+  bool quoted = false;
+  for (char c : line) {
+    quoted = quoted != (c == '"');
+    fields += (c == ',' && !quoted) ? 1 : 0;
+  }
+  return fields;
+}
+
+}  // namespace
+
+TEST_CASE("query json has attnsim_version and one full result per --hw, named by canonical id",
+          "[cli]") {
+  const json doc = run_json({"query", "--format", "json", "--hw", "a100,h100"});
+  CHECK_FALSE(doc.at("attnsim_version").get<std::string>().empty());
+  REQUIRE(doc.at("results").size() == 2);
+  CHECK(doc["results"][0].at("hw") == "a100-sxm4-80gb");
+  CHECK(doc["results"][1].at("hw") == "h100-sxm5-80gb");
+  for (const json& r : doc["results"]) {
+    INFO(r.at("hw"));
+    for (const char* key : {"hw", "variant", "params", "workload", "engine", "time_s", "bound",
+                            "flops", "bytes", "kv_cache_bytes", "arithmetic_intensity", "launches"})
+      CHECK(r.contains(key));
+    const json& f = r.at("flops");
+    CHECK(f.at("total").get<double>() ==
+          Approx(f.at("tensor").get<double>() + f.at("vector").get<double>() +
+                 f.at("exp").get<double>()));
+    double parts = 0;
+    for (const auto& [key, v] : r.at("bytes").items()) parts += key == "hbm" ? 0 : v.get<double>();
+    CHECK(r.at("bytes").size() > 1);
+    CHECK(r.at("bytes").at("hbm").get<double>() == Approx(parts));
+    CHECK(r.at("time_s").get<double>() > 0);
+    CHECK_FALSE(r.at("launches").empty());
+  }
+}
+
+TEST_CASE(
+    "GQA decode KV cache via the CLI: 8 kv heads x 256 x 2 B = 4096 B/token/layer, x1000 tokens",
+    "[cli]") {
+  const json r = first_result({"query", "--variant", "gqa", "--heads", "32", "--kv-heads", "8",
+                               "--head-dim", "128", "--phase", "decode", "--seq-len", "1000",
+                               "--batch", "1", "--format", "json", "--hw", "h100"});
+  CHECK(r.at("kv_cache_bytes_per_token_per_layer").get<double>() == 4096.0);
+  CHECK(r.at("kv_cache_bytes").get<double>() == 4096.0 * 1000);
+}
+
+TEST_CASE("query csv is one header line plus one row per hw, each row as wide as the header",
+          "[cli]") {
+  const RunResult r = run_cli({"query", "--format", "csv", "--hw", "a100,h100,b200"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream csv(r.out);
+  std::vector<std::string> lines, header;
+  for (std::string line; std::getline(csv, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 4);
+  std::istringstream header_line(lines[0]);
+  for (std::string cell; std::getline(header_line, cell, ',');) header.push_back(cell);
+  for (const char* column :
+       {"hw", "variant", "time_s", "bound", "flops_tensor", "bytes_hbm", "kv_cache_bytes"}) {
+    INFO(column);
+    CHECK(std::find(header.begin(), header.end(), column) != header.end());
+  }
+  CHECK(lines[1].rfind("a100-sxm4-80gb,", 0) == 0);
+  CHECK(lines[2].rfind("h100-sxm5-80gb,", 0) == 0);
+  CHECK(lines[3].rfind("b200,", 0) == 0);
+  for (std::size_t i = 1; i < lines.size(); ++i)
+    CHECK(csv_fields(lines[i]) == csv_fields(lines[0]));
+}
+
+TEST_CASE("query prints a table by default that names every requested hw id", "[cli]") {
+  const RunResult r = run_cli({"query", "--hw", "a100,h100,gb200"});
+  REQUIRE(r.exit_code == 0);
+  for (const char* id : {"a100-sxm4-80gb", "h100-sxm5-80gb", "gb200"})
+    CHECK_THAT(r.out, Catch::Contains(id));
+}
+
+TEST_CASE("bad query input exits 2 with one 'attnsim: error:' line naming problem and choices",
+          "[cli]") {
+  struct BadInput {
+    const char* rule;
+    std::vector<std::string> args, mentions;
+  };
+  TempDir dir;
+  const std::string missing = (dir.path() / "no-such-dir").string();
+  // clang-format off
+  const std::vector<BadInput> cases = {
+      {"unknown variant", {"--variant", "nope"}, {"'nope'", "mha", "mqa", "gqa"}},
+      {"gqa heads not divisible by kv heads",
+       {"--variant", "gqa", "--heads", "32", "--kv-heads", "5"}, {"divisible", "32", "5"}},
+      {"negative --seq-len as two words", {"--seq-len", "-5"}, {"--seq-len", "-5", "positive"}},
+      {"negative --seq-len=-5", {"--seq-len=-5"}, {"--seq-len", "-5", "positive"}},
+      {"zero batch", {"--batch", "0"}, {"batch", "positive", "0"}},
+      {"causal with kv_len < q_len", {"--seq-len", "100", "--kv-len", "50"},
+       {"causal", "kv_len >= q_len", "100", "50"}},
+      {"unknown flag", {"--bogus"}, {"--bogus"}},
+      {"unknown dtype", {"--dtype", "int4"}, {"'int4'", "fp16", "bf16", "fp8"}},
+      {"unknown phase", {"--phase", "sideways"}, {"'sideways'", "prefill", "decode", "train"}},
+      {"unknown format", {"--format", "xml"}, {"'xml'", "table", "json", "csv"}},
+      {"unknown hw profile", {"--hw", "nope"}, {"'nope'", "h100", "h100-sxm5-80gb"}},
+      {"fp8 on a100", {"--hw", "a100", "--dtype", "fp8"}, {"a100-sxm4-80gb", "fp8", "bf16"}},
+      {"misspelled --hw-set key", {"--hw", "h100", "--hw-set", "memory.hbm_bandwith_GBps=1"},
+       {"unknown key", "hbm_bandwith_GBps", "hbm_bandwidth_GBps"}},
+      {"nonexistent --hw-dir", {"--hw-dir", missing}, {missing, "does not exist"}},
+  };
+  // clang-format on
+  for (const BadInput& c : cases) {
+    INFO(c.rule);
+    require_bad_input(run_cli(with({"query"}, c.args)), c.mentions);
+  }
+}
+
+TEST_CASE("a malformed JSON profile in --hw-dir exits 2 and names the file", "[cli]") {
+  TempDir dir;
+  write_file(dir.path() / "broken.json", "{ \"id\": \"broken\", ");
+  require_bad_input(run_cli({"query", "--hw", "h100", "--hw-dir", dir.path().string()}),
+                    {"broken.json", "malformed JSON"});
+}
+
+TEST_CASE("a profile file with an unknown key exits 2 with the key's JSON pointer", "[cli]") {
+  TempDir dir;
+  json doc = h100_file_as("odd-gpu");
+  doc["compute"]["bogus_key"] = 1;
+  write_file(dir.path() / "odd-gpu.json", doc.dump(2));
+  require_bad_input(run_cli({"query", "--hw", "odd-gpu", "--hw-dir", dir.path().string()}),
+                    {"odd-gpu.json", "/compute/bogus_key", "unknown key"});
+}
+
+TEST_CASE("query -o with bad input creates neither the output file nor a temporary file", "[cli]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.json";
+  const RunResult r =
+      run_cli({"query", "--variant", "nope", "--format", "json", "-o", target.string()});
+  require_bad_input(r, {"'nope'"});
+  CHECK(dir_entries(dir.path()).empty());
+}
+
+TEST_CASE("query -o with good input writes the JSON document to the file, nothing to stdout",
+          "[cli]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.json";
+  const RunResult r = run_cli({"query", "--hw", "h100", "--format", "json", "-o", target.string()});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.empty());
+  CHECK(r.err.empty());
+  CHECK(dir_entries(dir.path()) == std::vector<std::string>{"out.json"});
+  const json doc = json::parse(read_file(target));
+  CHECK(doc.at("results").at(0).at("hw") == "h100-sxm5-80gb");
+}
+
+TEST_CASE(
+    "a user profile is usable by id via --hw-dir and via ATTNSIM_HW_PATH, and half the HBM "
+    "bandwidth doubles the HBM term of a memory-bound decode",
+    "[cli]") {
+  TempDir dir;
+  json doc = h100_file_as("my-gpu");
+  doc["memory"]["hbm_bandwidth_GBps"] = doc["memory"]["hbm_bandwidth_GBps"].get<double>() / 2;
+  write_file(dir.path() / "my-gpu.json", doc.dump(2));
+
+  const json h100 = first_result(with(kDecodeArgs, {"--hw", "h100"}));
+  REQUIRE(h100.at("bound") == "hbm");
+  const double h100_hbm_s = h100.at("launches").at(0).at("hbm_s").get<double>();
+
+  json r;
+  SECTION("via --hw-dir") {
+    r = first_result(with(kDecodeArgs, {"--hw", "my-gpu", "--hw-dir", dir.path().string()}));
+  }
+  SECTION("via ATTNSIM_HW_PATH") {
+    r = first_result(with(kDecodeArgs, {"--hw", "my-gpu"}), dir.path().string());
+  }
+  CHECK(r.at("hw") == "my-gpu");
+  CHECK(r.at("bound") == "hbm");
+  CHECK(r.at("time_s").get<double>() > h100.at("time_s").get<double>());
+  CHECK(r.at("launches").at(0).at("hbm_s").get<double>() == Approx(2 * h100_hbm_s));
+}
+
+TEST_CASE("query --hw-set memory.hbm_bandwidth_GBps=6700 halves the HBM term of h100 decode",
+          "[cli]") {
+  const json base = first_result(with(kDecodeArgs, {"--hw", "h100"}));
+  const json fast = first_result(
+      with(kDecodeArgs, {"--hw", "h100", "--hw-set", "memory.hbm_bandwidth_GBps=6700"}));
+  REQUIRE(base.at("bound") == "hbm");
+  CHECK(fast.at("hw") == "h100-sxm5-80gb");
+  CHECK(fast.at("time_s").get<double>() < base.at("time_s").get<double>());
+  CHECK(fast.at("launches").at(0).at("hbm_s").get<double>() ==
+        Approx(base.at("launches").at(0).at("hbm_s").get<double>() / 2));
+}
+
+TEST_CASE("hw list --format json lists exactly the 12 built-in canonical ids", "[cli]") {
+  const json list = run_json({"hw", "list", "--format", "json"});
+  REQUIRE(list.is_array());
+  std::vector<std::string> ids, expected = kCanonicalIds;
+  for (const json& p : list) ids.push_back(p.at("id").get<std::string>());
+  std::sort(ids.begin(), ids.end());
+  std::sort(expected.begin(), expected.end());
+  CHECK(ids == expected);
+}
+
+TEST_CASE("hw show json resolves aliases and is a profile file that loads back unchanged",
+          "[cli]") {
+  CHECK(run_json({"hw", "show", "h100", "--format", "json"}).at("id") == "h100-sxm5-80gb");
+  TempDir dir;
+  for (const std::string& id : kCanonicalIds) {
+    INFO(id);
+    json shown = run_json({"hw", "show", id, "--format", "json"});
+    CHECK(shown.at("id") == id);
+    shown["id"] = "copy-of-" + id;
+    shown["aliases"] = json::array();
+    write_file(dir.path() / ("copy-of-" + id + ".json"), shown.dump(2));
+    const json loaded = run_json(
+        {"hw", "show", "copy-of-" + id, "--format", "json", "--hw-dir", dir.path().string()});
+    CHECK(loaded == shown);
+  }
+}
+
+TEST_CASE("hw show and variants show with an unknown name exit 2", "[cli]") {
+  require_bad_input(run_cli({"hw", "show", "nope"}), {"'nope'", "h100"});
+  require_bad_input(run_cli({"variants", "show", "nope"}), {"'nope'", "mha", "gqa"});
+}
+
+TEST_CASE("variants list --format json includes mha, mqa and gqa", "[cli]") {
+  const json list = run_json({"variants", "list", "--format", "json"});
+  std::vector<std::string> names;
+  for (const json& v : list) names.push_back(v.at("name").get<std::string>());
+  for (const char* name : {"mha", "mqa", "gqa"})
+    CHECK(std::find(names.begin(), names.end(), name) != names.end());
+}
+
+TEST_CASE("variants show gqa documents the kv_heads parameter", "[cli]") {
+  const RunResult r = run_cli({"variants", "show", "gqa"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("kv_heads") && Catch::Contains("must divide heads"));
+}
+
+TEST_CASE("attnsim --version names attnsim and the state of the CUDA backend", "[cli]") {
+  const RunResult r = run_cli({"--version"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("attnsim") && Catch::Contains("CUDA backend"));
+}
+
+TEST_CASE("validate devices exits 0 and reports either no CUDA device or device 0", "[cli]") {
+  const RunResult r = run_cli({"validate", "devices"});
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("no CUDA device") || Catch::Contains("device 0"));
+}
+
+TEST_CASE("attnsim without a subcommand exits 2 with one error line", "[cli]") {
+  require_bad_input(run_cli({}), {"subcommand"});
+}

@@ -1,1 +1,180 @@
+// Unit tests of cli/report.hpp (flattening, CSV) and cli/output.hpp (formats, human-readable
+// quantities, atomic file output).
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.hpp"
+
+#include "cli/output.hpp"
+#include "cli/report.hpp"
+#include "models/errors.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ojson = nlohmann::ordered_json;
+
+// A fresh, empty directory for one test; removed with everything in it at the end.
+using test_support::TempDir;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::vector<std::string> entries(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> keys_of(const ojson& object) {
+  std::vector<std::string> keys;
+  for (const auto& [key, v] : object.items()) {
+    (void)v;
+    keys.push_back(key);
+  }
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "flatten_json joins nested keys with '_', keeps scalar values and their order, drops arrays",
+    "[report]") {
+  const ojson doc = ojson::parse(R"({
+    "hw": "h100", "flops": {"tensor": 1, "exp": 2.5},
+    "deep": {"a": {"b": "x"}, "list": [1, 2]}, "launches": [{"name": "fwd"}],
+    "flag": true, "none": null})");
+  ojson flat = ojson::object();
+  cli::flatten_json(doc, "", flat);
+  CHECK(keys_of(flat) ==
+        std::vector<std::string>{"hw", "flops_tensor", "flops_exp", "deep_a_b", "flag", "none"});
+  CHECK(flat["hw"] == "h100");
+  CHECK(flat["flops_tensor"] == 1);
+  CHECK(flat["flops_exp"] == 2.5);
+  CHECK(flat["deep_a_b"] == "x");
+  CHECK(flat["flag"] == true);
+  CHECK(flat["none"].is_null());
+}
+
+TEST_CASE("flatten_json puts a non-empty prefix in front of every key", "[report]") {
+  ojson flat = ojson::object();
+  cli::flatten_json(ojson::parse(R"({"q": 1, "inner": {"k": 2}})"), "bytes", flat);
+  CHECK(keys_of(flat) == std::vector<std::string>{"bytes_q", "bytes_inner_k"});
+}
+
+TEST_CASE("csv_from_objects quotes cells with commas, quotes or newlines and doubles inner quotes",
+          "[report]") {
+  const std::vector<ojson> rows = {
+      ojson{{"name", "a,b"}, {"says", "he said \"hi\""}, {"note", "two\nlines"}, {"plain", "ok"}}};
+  CHECK(cli::csv_from_objects(rows) ==
+        "name,says,note,plain\n"
+        "\"a,b\",\"he said \"\"hi\"\"\",\"two\nlines\",ok\n");
+}
+
+TEST_CASE("csv_from_objects orders columns by first appearance and leaves missing cells empty",
+          "[report]") {
+  const std::vector<ojson> rows = {
+      ojson{{"hw", "h100"}, {"time", {{"s", 1.5}}}, {"n", 3}},
+      ojson{{"extra", true}, {"hw", "a100"}},
+      ojson{{"n", 7}, {"nothing", nullptr}},
+  };
+  CHECK(cli::csv_from_objects(rows) ==
+        "hw,time_s,n,extra,nothing\n"
+        "h100,1.5,3,,\n"
+        "a100,,,true,\n"
+        ",,7,,\n");
+}
+
+TEST_CASE("csv_from_objects writes every row with as many fields as the header", "[report]") {
+  const std::vector<ojson> rows = {ojson{{"a", 1}}, ojson{{"b", 2}}, ojson{{"c", 3}, {"a", 4}}};
+  std::istringstream csv(cli::csv_from_objects(rows));
+  std::string line;
+  std::vector<std::size_t> commas;
+  while (std::getline(csv, line)) commas.push_back(std::count(line.begin(), line.end(), ','));
+  REQUIRE(commas.size() == 4);
+  for (std::size_t c : commas) CHECK(c == 2);
+}
+
+TEST_CASE("human_time picks ns, us, ms or s with three significant digits", "[report]") {
+  CHECK(cli::human_time(1.5e-3) == "1.5 ms");
+  CHECK(cli::human_time(250e-9) == "250 ns");
+  CHECK(cli::human_time(12.5e-6) == "12.5 us");
+  CHECK(cli::human_time(3.0) == "3 s");
+  CHECK(cli::human_time(0.1234) == "123 ms");
+}
+
+TEST_CASE("human_bytes uses decimal units B, kB, MB, GB, TB", "[report]") {
+  CHECK(cli::human_bytes(2e9) == "2 GB");
+  CHECK(cli::human_bytes(999) == "999 B");
+  CHECK(cli::human_bytes(1500) == "1.5 kB");
+  CHECK(cli::human_bytes(67108864) == "67.1 MB");
+  CHECK(cli::human_bytes(3.2e12) == "3.2 TB");
+}
+
+TEST_CASE("human_time and human_bytes never fall into scientific notation just below a unit step",
+          "[report]") {
+  // 0.9996 s is below 1 s, so it is printed in ms, where three digits round it to 1000: the result
+  // must read like "1 s" or "1000 ms", never "1e+03 ms".
+  for (double s : {0.9996, 999.7e-6, 999.8e-9}) {
+    INFO("seconds " << s << " -> " << cli::human_time(s));
+    CHECK(cli::human_time(s).find('e') == std::string::npos);
+  }
+  for (double b : {999999.0, 999.6e3, 999.9e6}) {
+    INFO("bytes " << b << " -> " << cli::human_bytes(b));
+    CHECK(cli::human_bytes(b).find('e') == std::string::npos);
+  }
+}
+
+TEST_CASE("write_output to a path writes exactly the text and leaves no temporary file",
+          "[report]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "result.json";
+  cli::write_output("{\"a\": 1}\n", target.string());
+  CHECK(read_file(target) == "{\"a\": 1}\n");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"result.json"});
+}
+
+TEST_CASE("write_output replaces an existing file whole and leaves no temporary file", "[report]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.csv";
+  cli::write_output(std::string(10000, 'x'), target.string());
+  cli::write_output("short\n", target.string());
+  CHECK(read_file(target) == "short\n");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"out.csv"});
+}
+
+TEST_CASE("write_output into a missing directory throws and creates nothing", "[report]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "missing" / "out.json";
+  CHECK_THROWS(cli::write_output("text\n", target.string()));
+  CHECK(entries(dir.path()).empty());
+}
+
+TEST_CASE("parse_format accepts table, json and csv", "[report]") {
+  CHECK(cli::parse_format("table") == cli::Format::table);
+  CHECK(cli::parse_format("json") == cli::Format::json);
+  CHECK(cli::parse_format("csv") == cli::Format::csv);
+}
+
+TEST_CASE("parse_format rejects xml with a SpecError naming it and listing table, json, csv",
+          "[report]") {
+  CHECK_THROWS_AS(cli::parse_format("xml"), models::SpecError);
+  CHECK_THROWS_WITH(cli::parse_format("xml"),
+                    Catch::Contains("'xml'") && Catch::Contains("table") &&
+                        Catch::Contains("json") && Catch::Contains("csv"));
+  CHECK_THROWS_AS(cli::parse_format("JSON"), models::SpecError);
+}

@@ -5,6 +5,7 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
+#include "tests/support/temp_dir.hpp"
 
 TEST_CASE("every required device profile is built in", "[hw]") {
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
@@ -29,9 +30,9 @@ TEST_CASE("short aliases resolve to one canonical profile each", "[hw]") {
 
 TEST_CASE("an unknown profile name lists the known ids and aliases", "[hw]") {
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  CHECK_THROWS_WITH(catalog.resolve("h300"),
-                    Catch::Contains("unknown hardware profile 'h300'") &&
-                        Catch::Contains("h100-sxm5-80gb") && Catch::Contains("910b"));
+  CHECK_THROWS_WITH(catalog.resolve("h300"), Catch::Contains("unknown hardware profile 'h300'") &&
+                                                 Catch::Contains("h100-sxm5-80gb") &&
+                                                 Catch::Contains("910b"));
 }
 
 TEST_CASE("built-in figures follow reference/hardware.md's trusted values", "[hw]") {
@@ -46,14 +47,14 @@ TEST_CASE("built-in figures follow reference/hardware.md's trusted values", "[hw
   CHECK(c.resolve("a100").memory.hbm_bandwidth_Bps == Approx(2039e9));
   CHECK(c.resolve("a100-sxm4-40gb").memory.hbm_bandwidth_Bps == Approx(1555e9));
   CHECK(c.resolve("h200").memory.hbm_bandwidth_Bps == Approx(4800e9));
-  CHECK(c.resolve("b200").memory.hbm_bandwidth_Bps == Approx(7700e9));  // conflict 5
-  CHECK(c.resolve("b200").compute.sm_count == 148);                      // conflict 10
+  CHECK(c.resolve("b200").memory.hbm_bandwidth_Bps == Approx(7700e9));         // conflict 5
+  CHECK(c.resolve("b200").compute.sm_count == 148);                            // conflict 10
   CHECK(c.resolve("ascend-910b4").memory.hbm_capacity_bytes == Approx(32e9));  // conflict 16
   // Ascend figures are not vendor-published: the files must say so.
   CHECK_FALSE(c.resolve("910b").unofficial.empty());
 }
 
-TEST_CASE("--hw-set overrides one field and re-validates the profile", "[hw]") {
+TEST_CASE("hw-set overrides one field and re-validates the profile", "[hw]") {
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
   const hw::Profile& h100 = catalog.resolve("h100");
   const hw::Profile faster = hw::with_overrides(
@@ -69,9 +70,8 @@ TEST_CASE("--hw-set overrides one field and re-validates the profile", "[hw]") {
 }
 
 TEST_CASE("a user directory adds profiles and replaces built-ins with the same id", "[hw]") {
-  const auto dir = std::filesystem::temp_directory_path() / "attnsim_test_userdir";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const test_support::TempDir tmp;
+  const auto& dir = tmp.path();
   const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
   nlohmann::json mine = hw::to_json(builtin.resolve("h100"));
   mine["id"] = "my-gpu";
@@ -91,7 +91,6 @@ TEST_CASE("a user directory adds profiles and replaces built-ins with the same i
   clash["aliases"] = nlohmann::json::array({"h100"});
   std::ofstream(dir / "clash.json") << clash.dump();
   CHECK_THROWS_WITH(hw::ProfileCatalog::load({dir}), Catch::Contains("'h100' is claimed by both"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("the search path splits on colons and skips empty parts", "[hw]") {

@@ -6,6 +6,7 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace {
 
@@ -95,12 +96,11 @@ TEST_CASE("malformed JSON text is rejected naming the origin", "[hw]") {
 }
 
 TEST_CASE("a profile file's id must match its file name", "[hw]") {
-  const auto dir = std::filesystem::temp_directory_path() / "attnsim_test_idmatch";
-  std::filesystem::create_directories(dir);
+  const test_support::TempDir tmp;
+  const auto& dir = tmp.path();
   std::ofstream(dir / "other-name.json") << h100_doc().dump();
   CHECK_THROWS_WITH(hw::load_profile_file(dir / "other-name.json"),
                     Catch::Contains("must equal the file name"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("to_json round-trips every built-in profile exactly", "[hw]") {

@@ -43,8 +43,8 @@ TEST_CASE("compute-bound prefill takes tensor FLOPs over the achievable peak plu
   const Query q = gqa(Phase::prefill, 4, 8192, 8192);
   const sim::Prediction p = run(q, h100);
   const double flops = 2.0 * 4 * 32 * (128 + 128) * (8192.0 * 8193 / 2);
-  const double expected = flops / (989.4e12 * h100.calibration.tensor_fraction) +
-                          h100.calibration.kernel_launch_s;
+  const double expected =
+      flops / (989.4e12 * h100.calibration.tensor_fraction) + h100.calibration.kernel_launch_s;
   CHECK(p.time_s == Approx(expected).epsilon(1e-12));
   CHECK(p.bound == sim::Resource::tensor);
   REQUIRE(p.launches.size() == 1);
@@ -82,12 +82,11 @@ TEST_CASE("fp8 is rejected on a device without an fp8 tensor peak", "[roofline]"
   CHECK_THROWS_WITH(run(q, catalog().resolve("a100")),
                     Catch::Contains("a100-sxm4-80gb has no fp8 tensor peak") &&
                         Catch::Contains("fp32, tf32, fp16, bf16"));
-  CHECK(run(q, catalog().resolve("h100")).time_s < run(gqa(Phase::prefill, 1, 1024, 1024),
-                                                        catalog().resolve("h100")).time_s);
+  CHECK(run(q, catalog().resolve("h100")).time_s <
+        run(gqa(Phase::prefill, 1, 1024, 1024), catalog().resolve("h100")).time_s);
 }
 
-TEST_CASE("fp32 matmuls run on the vector pipes, far slower than bf16 tensor cores",
-          "[roofline]") {
+TEST_CASE("fp32 matmuls run on the vector pipes, far slower than bf16 tensor cores", "[roofline]") {
   Query q = gqa(Phase::prefill, 1, 4096, 4096);
   const sim::Prediction bf16 = run(q, catalog().resolve("a100"));
   q.w.dtype = models::DType::fp32;
