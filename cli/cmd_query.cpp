@@ -7,6 +7,7 @@
 #include "cli/context.hpp"
 #include "cli/report.hpp"
 #include "models/errors.hpp"
+#include "sim/schedule.hpp"
 
 namespace cli {
 
@@ -26,7 +27,8 @@ struct QueryOptions {
   bool include_projections = false;
   std::int64_t hidden_size = 0;
   std::string hw = "h100";
-  std::string engine = "roofline";
+  std::string engine = "tile";
+  std::string kernel = "auto";
   std::string format = "table";
   std::string output;
 };
@@ -83,6 +85,7 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
 void run_query(const Context& ctx, const QueryOptions& o) {
   const Format format = parse_format(o.format);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
+  if (o.kernel != "auto") sim::find_schedule(o.kernel);  // reject unknown names up front
   const models::Workload workload = make_workload(o);
   const models::AttentionSpec spec = make_spec(ctx.registry, o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
@@ -96,8 +99,8 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   std::vector<QueryResult> results;
   for (const std::string& name : names) {
     const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
-    results.push_back(
-        {profile.id, spec, workload, engine, cost, sim::predict(engine, cost, workload, profile)});
+    results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
+                       sim::predict(engine, cost, workload, profile, o.kernel)});
   }
   write_output(render_results(results, format), o.output);
 }
@@ -134,7 +137,10 @@ void add_query_command(CLI::App& app, Context& ctx) {
                 "model width for projections (default: heads x head dim)");
   q->add_option("--hw", opts->hw, "comma-separated profile ids or aliases, or 'all'")
       ->capture_default_str();
-  q->add_option("--engine", opts->engine, "roofline")->capture_default_str();
+  q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();
+  q->add_option("--kernel", opts->kernel,
+                "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, unfused, ascend")
+      ->capture_default_str();
   q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   q->add_option("-o,--output", opts->output, "write to FILE instead of stdout");
   add_hw_options(*q, ctx.hw);

@@ -29,7 +29,11 @@ nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
 }
 
 nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
-  return {{"name", l.name},          {"count", l.count},
+  return {{"name", l.name},
+          {"schedule", l.schedule},
+          {"ctas", l.ctas},
+          {"ctas_per_sm", l.ctas_per_sm},
+          {"waves", l.waves},          {"count", l.count},
           {"time_s", l.time_s},      {"bound", sim::to_string(l.bound)},
           {"tensor_s", l.tensor_s},  {"vector_s", l.vector_s},
           {"exp_s", l.exp_s},        {"hbm_s", l.hbm_s},
@@ -59,17 +63,20 @@ std::string render_table(const std::vector<QueryResult>& results) {
   const models::Workload& w = first.workload;
   out << fmt::format(
       "{} heads={} kv_heads={} head_dim={} v_head_dim={} | {} batch={} q_len={} kv_len={} {} "
-      "dtype={} kv_dtype={} layers={} | engine={}\n",
+      "dtype={} kv_dtype={} layers={} | engine={} kernel={}\n",
       first.spec.variant->name(), h.heads, h.kv_heads, h.head_dim, h.v_head_dim,
       models::to_string(w.phase), w.batch, w.q_len, w.kv_len, w.causal ? "causal" : "non-causal",
       models::to_string(w.dtype), models::to_string(w.kv_dtype), w.layers,
-      sim::to_string(first.engine));
-  out << fmt::format("{:<18} {:>10} {:>7} {:>12} {:>11} {:>11} {:>10} {:>7} {:>6}\n", "hw", "time",
-                     "bound", "tensor FLOP", "exp", "HBM bytes", "KV cache", "FLOP/B", "util");
+      sim::to_string(first.engine), first.kernel);
+  out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7} {:>6}\n", "hw",
+                     "time", "bound", "kernel", "tensor FLOP", "exp", "HBM bytes", "KV cache",
+                     "FLOP/B", "util");
   for (const QueryResult& r : results) {
     const sim::Prediction& p = r.prediction;
-    out << fmt::format("{:<18} {:>10} {:>7} {:>12} {:>11} {:>11} {:>10} {:>7.1f} {:>5.1f}%\n", r.hw,
-                       human_time(p.time_s), sim::to_string(p.bound), human_count(p.flops.tensor),
+    const std::string_view kernel = p.launches.empty() ? "-" : p.launches[0].schedule;
+    out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7.1f} {:>5.1f}%\n",
+                       r.hw, human_time(p.time_s), sim::to_string(p.bound), kernel,
+                       human_count(p.flops.tensor),
                        human_count(p.flops.exp), human_bytes(p.bytes.total()),
                        human_bytes(r.cost.kv_cache_bytes), p.arithmetic_intensity,
                        100 * p.tensor_utilization);
@@ -107,10 +114,12 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
             {"layers", w.layers},
             {"include_projections", r.spec.projections.include}}},
           {"engine", sim::to_string(r.engine)},
+          {"kernel", r.kernel},
           {"time_s", p.time_s},
           {"bound", sim::to_string(p.bound)},
           {"flops", flops_json(p.flops)},
           {"bytes", bytes_json(p.bytes)},
+          {"hbm_bytes_moved", p.hbm_bytes_moved},
           {"kv_cache_bytes", r.cost.kv_cache_bytes},
           {"kv_cache_bytes_per_token_per_layer", r.cost.kv_cache_bytes_per_token_per_layer},
           {"projection_params", r.cost.parameters_per_layer * static_cast<double>(w.layers)},

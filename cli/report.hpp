@@ -19,6 +19,7 @@ struct QueryResult {
   models::AttentionSpec spec;
   models::Workload workload;
   sim::EngineKind engine = sim::EngineKind::roofline;
+  std::string kernel = "auto";
   models::CostModel cost;
   sim::Prediction prediction;
 };

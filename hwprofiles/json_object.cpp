@@ -77,6 +77,18 @@ double JsonObject::fraction(std::string_view key) {
   return x;
 }
 
+double JsonObject::unit_interval(std::string_view key) {
+  double x = number(key, required(key));
+  if (!(x >= 0 && x <= 1)) fail(key, fmt::format("expected a number in [0, 1], found {}", x));
+  return x;
+}
+
+std::optional<std::string> JsonObject::optional_string(std::string_view key) {
+  if (find(key) == nullptr) return std::nullopt;
+  allowed_.pop_back();  // string() records the key again
+  return string(key);
+}
+
 std::string JsonObject::string(std::string_view key) {
   const nlohmann::json& v = required(key);
   if (!v.is_string()) fail(key, "expected a string, found " + type_name(v));

@@ -20,6 +20,8 @@ class JsonObject {
   std::optional<double> optional_positive(std::string_view key);
   double non_negative(std::string_view key);
   double fraction(std::string_view key);  // in (0, 1]
+  double unit_interval(std::string_view key);  // in [0, 1]
+  std::optional<std::string> optional_string(std::string_view key);
   std::string string(std::string_view key);
   std::vector<std::string> string_array(std::string_view key, bool required);
   JsonObject object(std::string_view key);

@@ -44,6 +44,14 @@ struct Interconnect {
   double bandwidth_Bps_per_dir = 0;
 };
 
+// Efficiency of one kernel class (schedule) on one device, used by the tile engine.
+struct ScheduleCalibration {
+  double mma_fraction = 1.0;       // achievable share of the tensor peak inside the main loop
+  double softmax_overlap = 0.0;    // share of the shorter of matmul / softmax time hidden, [0, 1]
+  double tile_overhead_cycles = 0; // fixed cycles per tile iteration (barriers, pipeline waits)
+  double cta_overhead_cycles = 0;  // fixed cycles per CTA (prologue, epilogue)
+};
+
 // Every efficiency factor an engine applies. Defaults come from the profile files (public
 // measurements, see their `sources`); `attnsim validate --calibrate` refits them.
 struct Calibration {
@@ -52,6 +60,10 @@ struct Calibration {
   double vector_fraction = 1.0;
   double exp_fraction = 1.0;
   double kernel_launch_s = 0.0;
+  double l2_reuse_fraction = 1.0;  // share of L2 that keeps K/V re-read by concurrent CTAs
+  // Per schedule name (fa2, fa2_bwd, fa3, ...). A schedule is available on a device only when its
+  // profile calibrates it.
+  std::map<std::string, ScheduleCalibration> schedules;
 };
 
 struct Profile {
@@ -68,6 +80,7 @@ struct Profile {
   std::vector<std::string> notes;
   std::vector<std::string> sources;
   std::string origin;  // file it was read from, or "built-in:<file>"
+  std::string default_schedule;  // forward schedule `--kernel auto` picks for prefill-like work
 
   bool supports(Precision p) const { return tensor_peak_flops(p) > 0; }
   double tensor_peak_flops(Precision p) const {

@@ -57,6 +57,16 @@ Memory parse_memory(JsonObject o) {
   return m;
 }
 
+ScheduleCalibration parse_schedule_calibration(JsonObject o) {
+  ScheduleCalibration c;
+  c.mma_fraction = o.fraction("mma_fraction");
+  c.softmax_overlap = o.unit_interval("softmax_overlap");
+  c.tile_overhead_cycles = o.non_negative("tile_overhead_cycles");
+  c.cta_overhead_cycles = o.non_negative("cta_overhead_cycles");
+  o.finish();
+  return c;
+}
+
 Calibration parse_calibration(JsonObject o) {
   Calibration c;
   c.tensor_fraction = o.fraction("tensor_fraction");
@@ -64,6 +74,13 @@ Calibration parse_calibration(JsonObject o) {
   c.vector_fraction = o.fraction("vector_fraction");
   c.exp_fraction = o.fraction("exp_fraction");
   c.kernel_launch_s = o.non_negative("kernel_launch_us") * kMicro;
+  c.l2_reuse_fraction = o.fraction("l2_reuse_fraction");
+  if (auto schedules = o.optional_object("schedules")) {
+    for (const std::string& name : schedules->keys()) {
+      c.schedules[name] = parse_schedule_calibration(schedules->object(name));
+    }
+    schedules->finish();
+  }
   o.finish();
   return c;
 }
@@ -120,6 +137,12 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   p.interconnect.bandwidth_Bps_per_dir = link.positive("bandwidth_GBps_per_dir") * kGiga;
   link.finish();
   p.calibration = parse_calibration(o.object("calibration"));
+  if (auto schedule = o.optional_string("default_schedule")) {
+    if (p.calibration.schedules.count(*schedule) == 0) {
+      o.fail("default_schedule", "'" + *schedule + "' has no entry in /calibration/schedules");
+    }
+    p.default_schedule = *schedule;
+  }
   p.unofficial = parse_unofficial(o.optional_object("unofficial"));
   p.notes = o.string_array("notes", false);
   p.sources = o.string_array("sources", true);
@@ -186,8 +209,20 @@ nlohmann::json to_json(const Profile& p) {
         {"hbm_fraction", p.calibration.hbm_fraction},
         {"vector_fraction", p.calibration.vector_fraction},
         {"exp_fraction", p.calibration.exp_fraction},
-        {"kernel_launch_us", p.calibration.kernel_launch_s / kMicro}}},
+        {"kernel_launch_us", p.calibration.kernel_launch_s / kMicro},
+        {"l2_reuse_fraction", p.calibration.l2_reuse_fraction}}},
       {"sources", p.sources}};
+  if (!p.calibration.schedules.empty()) {
+    nlohmann::json schedules = nlohmann::json::object();
+    for (const auto& [name, s] : p.calibration.schedules) {
+      schedules[name] = {{"mma_fraction", s.mma_fraction},
+                         {"softmax_overlap", s.softmax_overlap},
+                         {"tile_overhead_cycles", s.tile_overhead_cycles},
+                         {"cta_overhead_cycles", s.cta_overhead_cycles}};
+    }
+    doc["calibration"]["schedules"] = schedules;
+  }
+  if (!p.default_schedule.empty()) doc["default_schedule"] = p.default_schedule;
   if (!p.unofficial.empty()) doc["unofficial"] = p.unofficial;
   if (!p.notes.empty()) doc["notes"] = p.notes;
   return doc;

@@ -26,20 +26,25 @@ std::string_view to_string(EngineKind e) {
   switch (e) {
     case EngineKind::roofline:
       return "roofline";
+    case EngineKind::tile:
+      return "tile";
   }
   return "?";
 }
 
 EngineKind parse_engine(std::string_view name) {
   if (name == "roofline") return EngineKind::roofline;
-  throw models::SpecError(fmt::format("unknown engine '{}'; known: roofline", name));
+  if (name == "tile") return EngineKind::tile;
+  throw models::SpecError(fmt::format("unknown engine '{}'; known: roofline, tile", name));
 }
 
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
-                   const hw::Profile& profile) {
+                   const hw::Profile& profile, std::string_view kernel) {
   switch (engine) {
     case EngineKind::roofline:
       return predict_roofline(cost, w, profile);
+    case EngineKind::tile:
+      return predict_tile(cost, w, profile, kernel);
   }
   throw models::SpecError("unknown engine");
 }

@@ -10,18 +10,26 @@
 
 namespace sim {
 
-enum class EngineKind { roofline };
+enum class EngineKind { roofline, tile };
 
 std::string_view to_string(EngineKind e);
 // Throws models::SpecError naming the known engines.
 EngineKind parse_engine(std::string_view name);
 
+// `kernel` names the schedule for the tile engine ("auto" or one of sim::schedules()); the
+// roofline ignores it.
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
-                   const hw::Profile& profile);
+                   const hw::Profile& profile, std::string_view kernel = "auto");
 
 // Roofline: each launch takes max(tensor, vector, exp, HBM time at achievable rates) plus the
 // fixed launch cost; launches run back to back.
 Prediction predict_roofline(const models::CostModel& cost, const models::Workload& w,
                             const hw::Profile& profile);
+
+// Tile engine: each op lowered by a schedule into launches; each launch priced per tile iteration
+// on one SM (tensor, exp and FP32 pipes with the schedule's overlap, the SM's share of HBM after
+// L2 reuse), then over the grid with occupancy, waves and the dispatch order's tail.
+Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
+                        const hw::Profile& profile, std::string_view kernel);
 
 }  // namespace sim

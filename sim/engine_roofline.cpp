@@ -64,6 +64,7 @@ Prediction predict_roofline(const models::CostModel& cost, const models::Workloa
   p.flops = cost.total_flops();
   p.bytes = cost.total_bytes();
   const double hbm = p.bytes.total();
+  p.hbm_bytes_moved = hbm;
   p.arithmetic_intensity = hbm > 0 ? p.flops.tensor / hbm : 0;
   const double peak = rates.tensor_flops_per_s > 0
                           ? rates.tensor_flops_per_s / profile.calibration.tensor_fraction

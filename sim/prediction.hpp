@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "models/cost_model.hpp"
@@ -16,10 +17,14 @@ std::string_view to_string(Resource r);
 
 struct LaunchPrediction {
   const char* name = "";
+  std::string_view schedule = "roofline";
+  double ctas = 0;         // tile engine: CTAs in the grid
+  double ctas_per_sm = 0;  // tile engine: occupancy
+  double waves = 0;        // tile engine: ceil(CTAs / (SMs x occupancy))
   std::int64_t count = 1;  // launches of this kind (one per layer)
   double time_s = 0;       // one launch
   Resource bound = Resource::launch;
-  // Time each resource alone would need for one launch; the roofline takes their maximum.
+  // Time each resource alone would need for one launch at the engine's rates.
   double tensor_s = 0, vector_s = 0, exp_s = 0, hbm_s = 0, fixed_s = 0;
   models::FlopCounts flops;  // one launch
   double hbm_bytes = 0;      // one launch
@@ -29,10 +34,11 @@ struct Prediction {
   double time_s = 0;  // all launches, all layers
   Resource bound = Resource::launch;
   models::FlopCounts flops;         // all layers
-  models::HbmBytes bytes;           // all layers
+  models::HbmBytes bytes;           // all layers, compulsory (the model's)
+  double hbm_bytes_moved = 0;       // all layers, as the engine's launches move them (after L2)
   double arithmetic_intensity = 0;  // tensor FLOPs per HBM byte
   double tensor_utilization = 0;    // achieved tensor FLOP/s over the device's dense peak
-  models::StaticVector<LaunchPrediction, 8> launches;
+  models::StaticVector<LaunchPrediction, 24> launches;
 };
 
 }  // namespace sim

@@ -10,7 +10,7 @@ namespace sim {
 
 namespace {
 
-std::optional<hw::Precision> tensor_precision(models::DType t) {
+std::optional<hw::Precision> precision_of(models::DType t) {
   switch (t) {
     case models::DType::fp32:
       return std::nullopt;  // CUDA-core FP32, no tensor path
@@ -28,18 +28,23 @@ std::optional<hw::Precision> tensor_precision(models::DType t) {
 
 }  // namespace
 
-Rates achievable_rates(const hw::Profile& p, models::DType dtype) {
-  const hw::Calibration& c = p.calibration;
-  Rates r;
-  if (auto precision = tensor_precision(dtype)) {
-    if (!p.supports(*precision)) {
+std::optional<hw::Precision> tensor_precision(const hw::Profile& p, models::DType dtype) {
+  auto precision = precision_of(dtype);
+  if (precision && !p.supports(*precision)) {
       std::string supported = "fp32";
       for (hw::Precision q : hw::kAllPrecisions) {
         if (p.supports(q)) supported += ", " + std::string(hw::to_string(q));
       }
-      throw models::SpecError(fmt::format("{} has no {} tensor peak; dtypes it supports: {}", p.id,
-                                          models::to_string(dtype), supported));
-    }
+    throw models::SpecError(fmt::format("{} has no {} tensor peak; dtypes it supports: {}", p.id,
+                                        models::to_string(dtype), supported));
+  }
+  return precision;
+}
+
+Rates achievable_rates(const hw::Profile& p, models::DType dtype) {
+  const hw::Calibration& c = p.calibration;
+  Rates r;
+  if (auto precision = tensor_precision(p, dtype)) {
     r.tensor_flops_per_s = p.tensor_peak_flops(*precision) * c.tensor_fraction;
   }
   r.vector_flops_per_s = p.compute.vector_fp32_flops * c.vector_fraction;

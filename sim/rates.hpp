@@ -1,6 +1,8 @@
 // Achievable rates of one device for one number format: peak x calibration fraction.
 #pragma once
 
+#include <optional>
+
 #include "hwprofiles/profile.hpp"
 #include "models/workload.hpp"
 
@@ -13,6 +15,10 @@ struct Rates {
   double hbm_bytes_per_s = 0;
   double launch_s = 0;
 };
+
+// The tensor-core precision a dtype runs at; nullopt for fp32 (FP32 pipes). Throws
+// models::SpecError when the device has no tensor peak for it, naming the dtypes it supports.
+std::optional<hw::Precision> tensor_precision(const hw::Profile& profile, models::DType dtype);
 
 // Throws models::SpecError when the device has no tensor peak for `dtype` (e.g. fp8 on A100),
 // naming the dtypes it supports.

@@ -1,0 +1,146 @@
+#include <algorithm>
+#include <array>
+
+#include <fmt/format.h>
+
+#include "models/errors.hpp"
+#include "sim/engine.hpp"
+#include "sim/rates.hpp"
+#include "sim/schedule.hpp"
+#include "sim/schedules.hpp"
+#include "sim/waves.hpp"
+
+namespace sim {
+
+namespace {
+
+// Throughput of one SM for one kernel class.
+struct SmRates {
+  double tensor = 0;  // FLOP/s; 0 = no tensor path (fp32): matmuls go to the FP32 pipes
+  double exp = 0;     // exp/s
+  double alu = 0;     // FP32 lane instructions/s
+  double hbm = 0;     // B/s: the SM's share of achievable HBM bandwidth
+  double clock = 0;   // Hz, for cycle counts
+};
+
+SmRates sm_rates(const hw::Profile& p, const models::Workload& w,
+                 const hw::ScheduleCalibration& cal) {
+  const hw::Calibration& c = p.calibration;
+  const double sms = p.compute.sm_count;
+  SmRates r;
+  if (auto precision = tensor_precision(p, w.dtype)) {
+    r.tensor = p.tensor_peak_flops(*precision) / sms * cal.mma_fraction;
+  }
+  r.exp = p.compute.exp_ops_per_clk_per_sm * p.compute.tensor_clock_hz * c.exp_fraction;
+  r.alu = p.compute.vector_fp32_flops / 2 / sms * c.vector_fraction;  // an FMA is 2 FLOPs
+  r.hbm = p.memory.hbm_bandwidth_Bps * c.hbm_fraction / sms;
+  r.clock = p.compute.tensor_clock_hz;
+  return r;
+}
+
+LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Workload& w,
+                       std::int64_t count) {
+  const hw::ScheduleCalibration& cal = *l.calibration;
+  const SmRates r = sm_rates(p, w, cal);
+  const double sms = p.compute.sm_count;
+  const double k = ctas_per_sm(l.cta, p);
+  const TileWork& t = l.per_tile;
+
+  const double alu_ops = t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2);
+  const double tensor_s = r.tensor > 0 ? t.tensor_flops / r.tensor : 0;
+  const double exp_s = t.exp_ops / r.exp;
+  const double alu_s = alu_ops / r.alu;
+  const double mem_s = t.hbm_bytes / r.hbm;
+  const bool has_tiles = l.jobs.total_tiles > 0;
+  const double compute_s = has_tiles ? overlapped(tensor_s, exp_s + alu_s, cal.softmax_overlap) +
+                                           cal.tile_overhead_cycles / r.clock
+                                     : 0;
+  // k co-resident CTAs share the SM's pipes and its bandwidth share.
+  const double tile_s = std::max(compute_s, mem_s) * k;
+  const double job_fixed_s = l.per_job_fixed_cycles / r.clock + l.per_job_hbm_bytes / r.hbm * k;
+  const double mean_tiles = l.jobs.count > 0 ? l.jobs.total_tiles / l.jobs.count : 0;
+  const double span = makespan(l.dispatch, l.jobs.count, l.jobs.min_tiles * tile_s + job_fixed_s,
+                               mean_tiles * tile_s + job_fixed_s,
+                               l.jobs.max_tiles * tile_s + job_fixed_s, sms * k);
+
+  LaunchPrediction out;
+  out.name = l.name;
+  out.schedule = l.schedule;
+  out.count = count;
+  out.ctas = l.jobs.count;
+  out.ctas_per_sm = k;
+  out.waves = waves(l.jobs.count, sms * k);
+  out.flops.tensor = l.jobs.total_tiles * t.tensor_flops;
+  out.flops.exp = l.jobs.total_tiles * t.exp_ops;
+  out.flops.vector = l.jobs.total_tiles * t.alu_ops * 2;
+  out.hbm_bytes = l.jobs.total_tiles * t.hbm_bytes + l.jobs.count * l.per_job_hbm_bytes;
+  out.tensor_s = l.jobs.total_tiles * tensor_s / sms;
+  out.exp_s = l.jobs.total_tiles * exp_s / sms;
+  out.vector_s = l.jobs.total_tiles * alu_s / sms;
+  out.hbm_s = out.hbm_bytes / (r.hbm * sms);
+  out.fixed_s = p.calibration.kernel_launch_s;
+  out.time_s = span + out.fixed_s;
+  const std::array<std::pair<double, Resource>, 4> terms = {{{tensor_s, Resource::tensor},
+                                                             {exp_s, Resource::exp},
+                                                             {alu_s, Resource::vector},
+                                                             {has_tiles ? mem_s : 1, Resource::hbm}}};
+  out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
+                return a.first < b.first;
+              })->second;
+  if (out.fixed_s > span) out.bound = Resource::launch;
+  return out;
+}
+
+void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
+           std::string_view kernel, Launches& out) {
+  if (op.kind == models::OpKind::gemm) {
+    lower_gemm({op, w, p, "gemm"}, out);
+    return;
+  }
+  const ScheduleInfo* info = &choose_schedule(kernel, op, w, p);
+  if (op.pass == models::Pass::forward) {
+    info->forward({op, w, p, info->name}, out);
+    return;
+  }
+  if (info->backward == nullptr) info = &choose_schedule(p.default_schedule, op, w, p);
+  if (info->backward == nullptr) {
+    throw models::SpecError(fmt::format(
+        "kernel '{}' on {} has no backward model; use --engine roofline for bwd/train there",
+        info->name, p.id));
+  }
+  info->backward({op, w, p, info->name}, out);
+}
+
+}  // namespace
+
+Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
+                        const hw::Profile& profile, std::string_view kernel) {
+  Prediction p;
+  std::array<double, kResourceCount> time_by_bound{};
+  for (const models::Op& op : cost.ops) {
+    Launches launches;
+    lower(op, w, profile, kernel, launches);
+    for (const Launch& l : launches) {
+      LaunchPrediction lp = price(l, profile, w, cost.layers);
+      const double n = static_cast<double>(lp.count);
+      p.time_s += n * lp.time_s;
+      time_by_bound[static_cast<std::size_t>(lp.bound)] += n * (lp.time_s - lp.fixed_s);
+      time_by_bound[static_cast<std::size_t>(Resource::launch)] += n * lp.fixed_s;
+      p.hbm_bytes_moved += n * lp.hbm_bytes;
+      p.launches.push_back(lp);
+    }
+  }
+  p.bound = static_cast<Resource>(std::max_element(time_by_bound.begin(), time_by_bound.end()) -
+                                  time_by_bound.begin());
+  p.flops = cost.total_flops();
+  p.bytes = cost.total_bytes();
+  const double hbm = p.bytes.total();
+  p.arithmetic_intensity = hbm > 0 ? p.flops.tensor / hbm : 0;
+  const auto precision = tensor_precision(profile, w.dtype);
+  const double peak = precision ? profile.tensor_peak_flops(*precision)
+                                : profile.compute.vector_fp32_flops;
+  p.tensor_utilization = p.time_s > 0 ? p.flops.tensor / p.time_s / peak : 0;
+  return p;
+}
+
+}  // namespace sim

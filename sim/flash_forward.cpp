@@ -1,0 +1,91 @@
+#include "sim/flash_forward.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/waves.hpp"
+
+namespace sim {
+
+Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+                            double splits, const char* name) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.cta = {t.smem_bytes, t.threads, 0, t.max_ctas_per_sm};
+  l.dispatch = t.dispatch;
+  JobStats jobs = row_block_jobs(g, t.m, t.n);
+  if (splits > 1) {
+    jobs.count *= splits;
+    jobs.min_tiles = std::max(1.0, std::floor(jobs.min_tiles / splits));
+    jobs.max_tiles = std::ceil(jobs.max_tiles / splits);
+  }
+  l.jobs = jobs;
+  const double scores = t.m * t.n;
+  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share);
+  // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile.
+  l.per_tile.alu_ops = scores * (kFwdAluPerScore + t.exp_emulated_share * kPolyAluPerExp) +
+                       t.m * g.dv;
+  // K/V tiles are re-read by every row block (and every unpacked query head) of a KV head;
+  // concurrent CTAs share them through L2 while the heads in flight fit.
+  const double m_blocks = ceil_div(g.rows, t.m);
+  const double reuse = m_blocks * (g.heads / g.kv_heads);
+  const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
+  const double kv_heads_in_flight =
+      std::max(1.0, slots / (m_blocks * splits) / (g.heads / g.kv_heads));
+  const double working_set = kv_heads_in_flight * g.keys * (g.d + g.dv) * g.s_kv;
+  l.per_tile.hbm_bytes =
+      t.n * (g.d + g.dv) * g.s_kv * hbm_fraction_of_reads(reuse, working_set, in.profile);
+  const double out_bytes = splits > 1 ? t.m * (g.dv + 1) * 4 : t.m * g.dv * g.s;
+  const double lse_bytes =
+      (in.workload.phase == models::Phase::fwd || in.workload.phase == models::Phase::train)
+          ? 4 * t.m
+          : 0;
+  l.per_job_hbm_bytes = t.m * g.d * g.s + out_bytes + lse_bytes;
+  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
+  return l;
+}
+
+Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double jobs,
+                     const std::string& calibration_key) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &schedule_calibration(in.profile, calibration_key);
+  l.jobs = {std::max(1.0, jobs), 0, 0, 0};
+  l.per_job_hbm_bytes = bytes / l.jobs.count;
+  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
+  return l;
+}
+
+Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double partial_rows) {
+  // Partials: fp32 O plus LSE per row and split; output rows once in the activation type.
+  const double out_rows = g.batch * g.heads * g.rows;
+  const double bytes = partial_rows * (g.dv + 1) * 4 + out_rows * g.dv * g.s;
+  // FA2 combine: 4-16 rows per 128-thread CTA (kernels.md §1.4); 8 is the d = 64/128 middle.
+  return memory_launch(in, "combine", bytes, ceil_div(out_rows, 8), std::string(in.name));
+}
+
+double splits_for_waves(double row_blocks, double slots, double n_blocks, bool skip_ineligible) {
+  if (row_blocks >= 0.8 * slots) return 1;
+  const double max_splits = std::min({128.0, slots, n_blocks});
+  auto efficiency = [&](double s) {
+    const double w = row_blocks * s / slots;
+    return w / std::ceil(w);
+  };
+  auto eligible = [&](double s) {
+    return !skip_ineligible || s == 1 || std::ceil(n_blocks / s) != std::ceil(n_blocks / (s - 1));
+  };
+  double best = 0;
+  for (double s = 1; s <= max_splits; ++s) {
+    if (eligible(s)) best = std::max(best, efficiency(s));
+  }
+  for (double s = 1; s <= max_splits; ++s) {
+    if (eligible(s) && efficiency(s) >= 0.85 * best) return s;
+  }
+  return 1;
+}
+
+}  // namespace sim

@@ -1,0 +1,51 @@
+// What a schedule lowers an Op into: kernel launches described as a grid of CTAs ("jobs"), each a
+// run of equal-cost tile iterations, plus the resources one CTA holds. The tile engine prices them.
+#pragma once
+
+#include <string_view>
+
+#include "hwprofiles/profile.hpp"
+
+namespace sim {
+
+// How CTAs reach SMs. in_order: the hardware dispatches the grid in index order as slots free up
+// (FA2). persistent_lpt: persistent CTAs take the longest remaining job first (FA3/FA4 causal).
+// persistent_static: persistent CTAs stride over equal jobs (FA3/FA4 non-causal).
+enum class Dispatch { in_order, persistent_lpt, persistent_static };
+
+// Work of one tile iteration (one M x N block of scores, or one GEMM tile) on one SM.
+struct TileWork {
+  double tensor_flops = 0;
+  double exp_ops = 0;    // on the special-function unit
+  double alu_ops = 0;    // FP32-pipe lane instructions (an FMA is one)
+  double hbm_bytes = 0;  // after L2 reuse
+};
+
+// The distribution of tile iterations over the grid's CTAs.
+struct JobStats {
+  double count = 0;        // CTAs (jobs)
+  double min_tiles = 0;
+  double max_tiles = 0;
+  double total_tiles = 0;  // over all jobs
+};
+
+struct CtaResources {
+  double smem_bytes = 0;
+  double threads = 128;
+  double regs_per_thread = 0;  // 0 = not limiting
+  double max_ctas_per_sm = 0;  // 0 = no kernel-imposed limit (e.g. 1 for persistent kernels)
+};
+
+struct Launch {
+  const char* name = "";
+  std::string_view schedule;
+  JobStats jobs;
+  TileWork per_tile;
+  double per_job_hbm_bytes = 0;     // loaded/stored once per CTA (Q tile in, O tile out)
+  double per_job_fixed_cycles = 0;  // prologue and epilogue beyond the bytes
+  CtaResources cta;
+  Dispatch dispatch = Dispatch::in_order;
+  const hw::ScheduleCalibration* calibration = nullptr;  // efficiency of this kernel class
+};
+
+}  // namespace sim

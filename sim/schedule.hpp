@@ -1,0 +1,50 @@
+// Schedules: how a kernel executes an Op (reference/kernels.md). Each lowers one Op into launches
+// that the tile engine prices. One file per schedule family; this table names them all.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hwprofiles/profile.hpp"
+#include "models/cost_model.hpp"
+#include "models/static_vector.hpp"
+#include "models/workload.hpp"
+#include "sim/launch.hpp"
+
+namespace sim {
+
+using Launches = models::StaticVector<Launch, 6>;
+
+struct ScheduleInput {
+  const models::Op& op;
+  const models::Workload& workload;
+  const hw::Profile& profile;
+  std::string_view name;  // the schedule as chosen (for calibration lookup and reports)
+};
+
+using LowerFn = void (*)(const ScheduleInput& in, Launches& out);
+
+struct ScheduleInfo {
+  std::string_view name;
+  std::string_view summary;
+  LowerFn forward;
+  LowerFn backward;  // nullptr: backward passes use the device's default schedule
+};
+
+// Every schedule, in the order `--kernel` lists them.
+const std::vector<ScheduleInfo>& schedules();
+// Throws models::SpecError naming the known schedules.
+const ScheduleInfo& find_schedule(std::string_view name);
+
+// The schedule `kernel` means for this op on this device: `auto` picks split_kv for decode and the
+// profile's default_schedule otherwise. Throws when the device has no calibration for it.
+const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& op,
+                                    const models::Workload& w, const hw::Profile& profile);
+
+// The calibration entry `name` (e.g. "fa3_bwd"); throws models::SpecError listing the ones the
+// profile has.
+const hw::ScheduleCalibration& schedule_calibration(const hw::Profile& profile,
+                                                    const std::string& name);
+
+}  // namespace sim

@@ -1,0 +1,130 @@
+// FlashAttention backward passes (kernels.md §1.5 FA2, §2.6 FA3, §3 FA4): a preprocess launch
+// (rowsum(dO o O), clear dQ accumulator), the main launch with one CTA per KV tile looping over the
+// row blocks that see it (dQ accumulated in fp32 through L2), the dQ conversion, and for GQA the
+// reduction of per-query-head dK/dV.
+#include <algorithm>
+#include <cmath>
+
+#include "sim/flash_forward.hpp"
+#include "sim/schedules.hpp"
+#include "sim/waves.hpp"
+
+namespace sim {
+
+namespace {
+
+struct BwdTile {
+  double m, n, threads, smem_kib;
+  Dispatch dispatch;
+};
+
+// Row blocks each KV tile's CTA visits: causal starts at the first row that sees the tile.
+JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+  const double m_blocks = ceil_div(g.rows, tile_m);
+  const double n_blocks = ceil_div(g.keys, tile_n);
+  JobStats jobs;
+  jobs.count = n_blocks * g.batch * g.heads;
+  if (!g.causal) {
+    jobs.min_tiles = jobs.max_tiles = m_blocks;
+    jobs.total_tiles = jobs.count * m_blocks;
+    return jobs;
+  }
+  double total = 0, lo = m_blocks, hi = 0;
+  for (double n = 0; n < n_blocks; ++n) {
+    const double first_row = std::max(0.0, n * tile_n - g.row_offset);
+    const double tiles = std::max(0.0, m_blocks - std::floor(first_row / tile_m));
+    total += tiles;
+    lo = std::min(lo, tiles);
+    hi = std::max(hi, tiles);
+  }
+  jobs.min_tiles = lo;
+  jobs.max_tiles = hi;
+  jobs.total_tiles = total * g.batch * g.heads;
+  return jobs;
+}
+
+void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& out) {
+  const std::string key = std::string(in.name) + "_bwd";
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  const double rows = g.batch * g.heads * g.rows;
+  // Preprocess: read O and dO, write the fp32 row sums, clear the fp32 dQ accumulator.
+  out.push_back(memory_launch(in, "attention_bwd_preprocess",
+                              rows * (2 * g.dv * g.s + 4 + 4 * g.d), ceil_div(rows, t.m), key));
+
+  Launch main;
+  main.name = "attention_bwd";
+  main.schedule = in.name;
+  main.calibration = &schedule_calibration(in.profile, key);
+  main.cta = {t.smem_kib * 1024, t.threads, 0, 1};
+  main.dispatch = t.dispatch;
+  main.jobs = column_block_jobs(g, t.m, t.n);
+  const double scores = t.m * t.n;
+  main.per_tile.tensor_flops = 2 * scores * (3 * g.d + 2 * g.dv);
+  main.per_tile.exp_ops = scores;
+  main.per_tile.alu_ops = scores * kBwdAluPerScore;
+  // Q, dO, LSE and row sums of a row block are re-read by every KV tile's CTA; the fp32 dQ
+  // accumulator is read-modified-written per tile, both through L2.
+  const double n_blocks = ceil_div(g.keys, t.n);
+  const double slots = in.profile.compute.sm_count * ctas_per_sm(main.cta, in.profile);
+  const double heads_in_flight = std::max(1.0, slots / n_blocks);
+  const double working_set = heads_in_flight * g.rows * (g.d + g.dv) * g.s + 4 * g.rows * g.d;
+  const double shared = hbm_fraction_of_reads(n_blocks, working_set, in.profile);
+  main.per_tile.hbm_bytes = (t.m * (g.d + g.dv) * g.s + 8 * t.m + 8 * t.m * g.d) * shared;
+  // K and V tile in, dK and dV tile out (per query head; GQA reduces them afterwards).
+  main.per_job_hbm_bytes = t.n * (g.d + g.dv) * (g.s_kv + g.s);
+  main.per_job_fixed_cycles = main.calibration->cta_overhead_cycles;
+  out.push_back(main);
+
+  out.push_back(memory_launch(in, "attention_bwd_convert_dq", rows * g.d * (4 + g.s),
+                              ceil_div(rows, t.m), key));
+  if (g.group > 1) {
+    const double expanded = g.batch * g.heads * g.keys * (g.d + g.dv) * g.s;
+    out.push_back(memory_launch(in, "attention_bwd_reduce_dkdv", expanded * (1 + 1 / g.group),
+                                ceil_div(g.batch * g.kv_heads * g.keys, t.n), key));
+  }
+}
+
+}  // namespace
+
+void lower_fa2_backward(const ScheduleInput& in, Launches& out) {
+  // flash_bwd_launch_template.h with >= 144 KB of opt-in smem (A100, H100; kernels.md §1.5).
+  const double d = in.op.attention.head_dim;
+  const bool big_smem = in.profile.memory.smem_per_block_bytes >= 144 * 1024;
+  BwdTile t{64, 128, 256, 144, Dispatch::in_order};
+  if (d <= 64) {
+    t = big_smem ? BwdTile{128, 128, 256, 144, Dispatch::in_order}
+                 : BwdTile{64, 128, 256, 72, Dispatch::in_order};
+  } else if (d <= 128) {
+    t = big_smem ? BwdTile{64, 128, 256, 144, Dispatch::in_order}
+                 : BwdTile{64, 64, 256, 80, Dispatch::in_order};
+  } else {
+    t = BwdTile{64, 64, 256, 144, Dispatch::in_order};
+  }
+  lower_flash_backward(in, t, out);
+}
+
+void lower_fa3_backward(const ScheduleInput& in, Launches& out) {
+  // hopper/flash_bwd_launch_template.h (kernels.md §2.6); causal uses the LPT scheduler.
+  const double d = in.op.attention.head_dim;
+  const bool causal = in.op.attention.causal;
+  const Dispatch order = causal ? Dispatch::persistent_lpt : Dispatch::in_order;
+  BwdTile t{64, 80, 384, 200, order};
+  if (d <= 64) {
+    t = {128, 128, 384, 200, order};
+  } else if (d <= 96) {
+    t = {64, 128, 384, 200, order};
+  } else if (d <= 128) {
+    t = {causal ? 64.0 : 80.0, 128, 384, 200, order};
+  } else if (d <= 192) {
+    t = {64, 96, 512, 200, order};
+  }
+  lower_flash_backward(in, t, out);
+}
+
+void lower_fa4_backward(const ScheduleInput& in, Launches& out) {
+  // flash_attn/cute sm100 backward: 128 x 128 tiles (kernels.md §3).
+  const Dispatch order = in.op.attention.causal ? Dispatch::persistent_lpt : Dispatch::in_order;
+  lower_flash_backward(in, {128, 128, 512, 200, order}, out);
+}
+
+}  // namespace sim

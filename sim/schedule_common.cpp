@@ -1,0 +1,60 @@
+#include "sim/schedule_common.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sim {
+
+Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa) {
+  Geometry g;
+  g.batch = static_cast<double>(a.batch);
+  g.kv_heads = static_cast<double>(a.heads_kv);
+  g.group = static_cast<double>(a.heads_q / a.heads_kv);
+  g.heads = pack_gqa ? g.kv_heads : static_cast<double>(a.heads_q);
+  g.rows = static_cast<double>(a.q_len) * (pack_gqa ? g.group : 1);
+  g.keys = static_cast<double>(a.kv_len);
+  g.d = static_cast<double>(a.head_dim);
+  g.dv = static_cast<double>(a.v_head_dim);
+  g.s = models::bytes_per_element(w.dtype);
+  g.s_kv = models::bytes_per_element(w.kv_dtype);
+  g.causal = a.causal;
+  g.row_offset = static_cast<double>(a.kv_len - a.q_len);
+  return g;
+}
+
+JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+  const double m_blocks = ceil_div(g.rows, tile_m);
+  const double n_blocks = ceil_div(g.keys, tile_n);
+  JobStats jobs;
+  jobs.count = m_blocks * g.batch * g.heads;
+  if (!g.causal) {
+    jobs.min_tiles = jobs.max_tiles = n_blocks;
+    jobs.total_tiles = jobs.count * n_blocks;
+    return jobs;
+  }
+  // Rows of a packed head are (position, head) pairs: a block's last position is its last row
+  // divided by the group size.
+  const double per_position = g.rows / std::max(1.0, g.keys - g.row_offset);
+  double total = 0, lo = n_blocks, hi = 0;
+  for (double m = 0; m < m_blocks; ++m) {
+    const double last_row = std::min((m + 1) * tile_m, g.rows) - 1;
+    const double last_key = std::floor(last_row / per_position) + g.row_offset;
+    const double tiles = std::min(n_blocks, ceil_div(last_key + 1, tile_n));
+    total += tiles;
+    lo = std::min(lo, tiles);
+    hi = std::max(hi, tiles);
+  }
+  jobs.min_tiles = lo;
+  jobs.max_tiles = hi;
+  jobs.total_tiles = total * g.batch * g.heads;
+  return jobs;
+}
+
+double hbm_fraction_of_reads(double reuse, double working_set_bytes, const hw::Profile& p) {
+  if (reuse <= 1) return 1;
+  const double l2 = p.memory.l2_bytes * p.calibration.l2_reuse_fraction;
+  const double miss = working_set_bytes <= l2 ? 0 : 1 - l2 / working_set_bytes;
+  return 1 / reuse + (1 - 1 / reuse) * miss;
+}
+
+}  // namespace sim

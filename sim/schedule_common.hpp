@@ -1,0 +1,40 @@
+// Helpers every schedule uses: tile geometry of an attention op, per-CTA work distributions under
+// causal masks, and the L2 reuse of K/V between concurrently running CTAs.
+#pragma once
+
+#include "hwprofiles/profile.hpp"
+#include "models/cost_model.hpp"
+#include "models/workload.hpp"
+#include "sim/launch.hpp"
+
+namespace sim {
+
+inline double ceil_div(double a, double b) { return b <= 0 ? 0 : static_cast<double>(
+                                                      static_cast<long long>((a + b - 1) / b)); }
+
+// An attention op as a kernel sees it, after optional GQA packing (the G query heads of a KV head
+// become G x q_len rows of one "head").
+struct Geometry {
+  double batch, heads, kv_heads, rows, keys, d, dv, s, s_kv, group;
+  bool causal;
+  double row_offset;  // causal: keys visible to row r are 0 .. r + row_offset (rows of a packed
+                      // head share one query position, so packing keeps the offset per position)
+};
+
+Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);
+
+// KV tiles each M-row block of one head visits (causal: up to the diagonal, partly masked tiles
+// paid in full), summarised over the blocks.
+JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n);
+
+// Fraction of re-reads of data shared by `reuse` CTAs that still reach HBM, when `working_set`
+// bytes must stay in the L2 share the profile's calibration allows.
+double hbm_fraction_of_reads(double reuse, double working_set_bytes, const hw::Profile& p);
+
+// FP32-pipe instructions per score in the forward softmax: running max, scale-and-subtract FMA,
+// row-sum add and the conversion of P to 16 bits (FA2 softmax_rescale_o / FA3 softmax.h).
+inline constexpr double kFwdAluPerScore = 4;
+// Backward: recompute P (FMA), dS = P * (dP - D) (2), conversion of P and dS (2).
+inline constexpr double kBwdAluPerScore = 5;
+
+}  // namespace sim

@@ -1,0 +1,101 @@
+// FlashAttention-2 (kernels.md §1): fa2 (one CTA per row block, hardware order), split_kv
+// (Flash-Decoding: the split kernel with GQA packing and a combine launch) and lean (LeanAttention
+// stream-K: the whole batch's tiles spread evenly over every SM, then a reduction).
+#include <algorithm>
+#include <cmath>
+
+#include "sim/flash_forward.hpp"
+#include "sim/schedules.hpp"
+#include "sim/waves.hpp"
+
+namespace sim {
+
+namespace {
+
+// flash_api.cpp mha_fwd: round_multiple(d, d <= 128 ? 32 : 64).
+double fa2_rounded_dim(double d) { return d <= 128 ? std::ceil(d / 32) * 32 : std::ceil(d / 64) * 64; }
+
+// run_mha_fwd_hdim* on A100/H100 without dropout (kernels.md §1.1 table).
+FlashTile fa2_forward_tile(double d, const hw::Profile& p, double bytes) {
+  FlashTile t;
+  d = fa2_rounded_dim(d);
+  if (d <= 64) {
+    t.m = 128, t.n = 128;
+  } else if (d <= 128) {
+    t.m = 128, t.n = 64;
+  } else if (d <= 192) {
+    t.m = 128, t.n = 64, t.threads = 256;
+  } else if (p.memory.smem_per_block_bytes >= 128 * 1024 && p.memory.smem_per_sm_bytes < 192 * 1024) {
+    t.m = 128, t.n = 64, t.threads = 256;  // A100 d256
+  } else {
+    t.m = 64, t.n = 64;  // H100 d256: two CTAs per SM
+  }
+  // kSmemSize = (kBlockM d + 2 kBlockN d) x element size; 1 KB reserved per CTA.
+  t.smem_bytes = (t.m * d + 2 * t.n * d) * bytes + 1024;
+  return t;
+}
+
+// flash_fwd_splitkv_kernel tiles: M = 64; N = 256 (d <= 64), 128 (d <= 128), 64 (larger).
+FlashTile split_kv_tile(double d, double bytes) {
+  FlashTile t;
+  d = fa2_rounded_dim(d);
+  t.m = 64;
+  t.n = d <= 64 ? 256 : d <= 128 ? 128 : 64;
+  t.smem_bytes = (t.m * d + 2 * t.n * d) * bytes + 1024;
+  return t;
+}
+
+// FA2 >= 2.1 packs the G query heads of a KV head into the rows of a decode step (Sq == 1).
+bool fa2_packs(const models::AttentionShape& a) { return a.q_len == 1 && a.heads_q > a.heads_kv; }
+
+void lower_fa2(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
+  const FlashTile t = fa2_forward_tile(g.d, in.profile, g.s);
+  out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
+}
+
+void lower_split_kv(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
+  const FlashTile t = split_kv_tile(g.d, g.s);
+  const double row_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
+  // FA2 calls the heuristic with 2 x SMs ("128 threads per block").
+  const double splits = splits_for_waves(row_blocks, 2 * in.profile.compute.sm_count,
+                                         ceil_div(g.keys, t.n), true);
+  out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd_splitkv"));
+  if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
+}
+
+void lower_lean(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
+  FlashTile t = split_kv_tile(g.d, g.s);
+  Launch l = flash_forward_launch(in, g, t, 1, "attention_fwd_lean");
+  // Stream-K: every CTA takes an equal contiguous run of the (row block, KV tile) iterations,
+  // crossing head boundaries; one CTA per slot.
+  const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
+  const double total = l.jobs.total_tiles;
+  const double ctas = std::min(slots, total);
+  const double row_blocks = l.jobs.count;
+  l.jobs = {ctas, std::floor(total / ctas), std::ceil(total / ctas), total};
+  l.dispatch = Dispatch::persistent_static;
+  // Each CTA also stores a partial for the row blocks it shares with a neighbour.
+  l.per_job_hbm_bytes += t.m * (g.dv + 1) * 4;
+  out.push_back(l);
+  out.push_back(split_combine_launch(in, g, (ctas + row_blocks) * t.m));
+}
+
+}  // namespace
+
+void add_fa2_schedules(std::vector<ScheduleInfo>& table) {
+  table.push_back({"fa2", "FlashAttention-2: one CTA per (row block, batch, head), mma.sync",
+                   lower_fa2, lower_fa2_backward});
+  table.push_back({"split_kv",
+                   "Flash-Decoding: KV split across CTAs by wave efficiency, GQA heads packed, "
+                   "plus a combine launch",
+                   lower_split_kv, nullptr});
+  table.push_back({"lean",
+                   "LeanAttention stream-K: all (row block, KV tile) work spread evenly over the "
+                   "SMs, plus a reduction",
+                   lower_lean, nullptr});
+}
+
+}  // namespace sim

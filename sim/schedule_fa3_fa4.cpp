@@ -1,0 +1,117 @@
+// Hopper and Blackwell forward schedules: fa3 (FlashAttention-3, kernels.md §2: wgmma, warp
+// specialisation, persistent CTAs, longest-first for causal, pack-GQA and split heuristics) and
+// fa4 (FlashAttention-4, §3: tcgen05, 256-row CTAs, partial polynomial exp offload).
+#include <algorithm>
+#include <cmath>
+
+#include "sim/flash_forward.hpp"
+#include "sim/schedules.hpp"
+
+namespace sim {
+
+namespace {
+
+constexpr double kKiB = 1024;
+
+// hopper/tile_size.h tile_size_fwd_sm90 (kernels.md §2.1), 16-bit and fp8 rows.
+FlashTile fa3_tile(double d, double dv, bool causal, bool fp8) {
+  FlashTile t;
+  t.threads = 384;
+  if (d <= 64) {
+    t.m = 192, t.n = fp8 ? 160 : (causal ? 128 : 192), t.threads = 512;
+  } else if (d <= 96) {
+    t.m = 192, t.n = fp8 ? 128 : (causal ? 128 : 144), t.threads = 512;
+  } else if (d <= 128) {
+    t.m = 128, t.n = fp8 ? 224 : (causal ? 128 : 176);
+  } else if (d <= 192) {
+    t.m = 128, t.n = fp8 ? 160 : (dv <= 128 ? 128 : 112);
+  } else {
+    t.m = 128, t.n = fp8 ? 128 : 80;
+  }
+  t.smem_bytes = 200 * kKiB;  // 88-224 KB by the table: one CTA per SM either way
+  t.max_ctas_per_sm = 1;      // MinBlocksPerMultiprocessor = 1, persistent
+  t.dispatch = causal ? Dispatch::persistent_lpt : Dispatch::persistent_static;
+  return t;
+}
+
+// hopper/heuristics.h should_pack_gqa: pack when it wastes less of the last row tile.
+bool fa3_packs(const models::AttentionShape& a, double m) {
+  if (a.heads_q == a.heads_kv) return false;
+  const double sq = static_cast<double>(a.q_len);
+  const double g = static_cast<double>(a.heads_q / a.heads_kv);
+  auto fill = [&](double rows) { return rows / (std::ceil(rows / m) * m); };
+  return fill(sq) < 0.9 * fill(sq * g);
+}
+
+void lower_fa3(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const bool fp8 = in.workload.dtype == models::DType::fp8;
+  FlashTile t = fa3_tile(static_cast<double>(a.head_dim), static_cast<double>(a.v_head_dim),
+                         a.causal, fp8);
+  const Geometry g = geometry(a, in.workload, fa3_packs(a, t.m));
+  const double sms = in.profile.compute.sm_count;
+  const double m_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
+  const double n_blocks = ceil_div(g.keys, t.n);
+  // hopper/heuristics.h num_splits_heuristic (kernels.md §2.5).
+  const double kv_head_bytes = g.keys * (g.d + g.dv) * g.s_kv;
+  double splits = 1;
+  if (m_blocks >= 0.8 * sms) {
+    if (kv_head_bytes > 50e6 && m_blocks >= 2 * sms && !g.causal) {
+      splits = std::min(std::ceil(kv_head_bytes / 50e6), 128.0);
+    }
+  } else if (n_blocks > 4) {
+    splits = splits_for_waves(m_blocks, sms, n_blocks, false);
+  }
+  if (splits > 1) t.dispatch = Dispatch::in_order;  // SingleTileScheduler when split
+  out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd"));
+  if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
+}
+
+// Share of exps FA4 computes with the polynomial (kernels.md §3 table; default frequency 16).
+double fa4_emulated_share(double d, bool causal, bool two_cta, bool fp8) {
+  if (fp8 && causal && d <= 128) return 0.25;
+  if (d <= 128) return two_cta ? 0.1875 : 0.125;
+  if (d <= 192) return causal ? 0.0625 : (two_cta ? 0.1875 : 0.125);
+  return 0;
+}
+
+void lower_fa4(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);  // packs whenever G > 1
+  FlashTile t;
+  t.n = 128;
+  t.m = g.rows > 128 ? 256 : 128;  // q_stage = 2: two 128-row tiles ping-ponged per CTA
+  t.threads = 512;
+  t.smem_bytes = 224 * kKiB;
+  t.max_ctas_per_sm = 1;
+  const bool two_cta = !g.causal && (g.d == 128 || g.d == 192) && g.dv == 128 && g.rows > 256;
+  t.exp_emulated_share =
+      fa4_emulated_share(g.d, g.causal, two_cta, in.workload.dtype == models::DType::fp8);
+  t.dispatch = g.causal ? Dispatch::persistent_lpt : Dispatch::persistent_static;
+  const double sms = in.profile.compute.sm_count;
+  const double m_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
+  const double n_blocks = ceil_div(g.keys, t.n);
+  // interface.py num_splits_heuristic.
+  const double splits =
+      n_blocks <= 4 ? 1 : std::max(1.0, std::min({std::floor(sms / m_blocks), 128.0, n_blocks}));
+  if (splits > 1) t.dispatch = Dispatch::in_order;
+  out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd"));
+  if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
+}
+
+}  // namespace
+
+void lower_fa4_backward(const ScheduleInput& in, Launches& out);
+
+void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table) {
+  table.push_back({"fa3",
+                   "FlashAttention-3 (Hopper): wgmma, warp-specialised ping-pong softmax, "
+                   "persistent CTAs, longest-first for causal",
+                   lower_fa3, lower_fa3_backward});
+  table.push_back({"fa4",
+                   "FlashAttention-4 (Blackwell): tcgen05, 256-row CTAs, part of the exps on "
+                   "FMA pipes",
+                   lower_fa4, lower_fa4_backward});
+}
+
+}  // namespace sim

@@ -1,0 +1,90 @@
+// unfused (GEMM, softmax, GEMM with the score matrix in HBM: the baseline every paper compares
+// against), ascend (910B FlashAttentionScore: cube matmuls and vector softmax per 1 AIC + 2 AIV,
+// kernels.md §6) and the GEMM lowering used for projections.
+#include <algorithm>
+#include <cmath>
+
+#include "sim/flash_forward.hpp"
+#include "sim/schedules.hpp"
+
+namespace sim {
+
+namespace {
+
+constexpr double kGemmTile = 128;   // output tile of a cuBLAS-class GEMM
+constexpr double kGemmDepth = 64;   // k-step per tile iteration
+
+// A batched GEMM of `batch` [m x n x k] products; compulsory `bytes` spread over its tiles.
+Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
+                   double k, double bytes, const std::string& key) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &schedule_calibration(in.profile, key);
+  l.cta = {0, 256, 0, 0};
+  const double tiles_per_job = ceil_div(k, kGemmDepth);
+  l.jobs.count = batch * ceil_div(m, kGemmTile) * ceil_div(n, kGemmTile);
+  l.jobs.min_tiles = l.jobs.max_tiles = tiles_per_job;
+  l.jobs.total_tiles = l.jobs.count * tiles_per_job;
+  l.per_tile.tensor_flops = 2 * kGemmTile * kGemmTile * std::min(k, kGemmDepth);
+  l.per_tile.hbm_bytes = bytes / l.jobs.total_tiles;
+  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
+  return l;
+}
+
+void lower_unfused(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  const std::string key(in.name);
+  const double bh = g.batch * g.heads;
+  const double scores = bh * g.rows * g.keys;  // the whole matrix: cuBLAS does not skip masked
+  const double q = bh * g.rows * g.d * g.s, o = bh * g.rows * g.dv * g.s;
+  const double k = g.batch * g.kv_heads * g.keys * g.d * g.s_kv;
+  const double v = g.batch * g.kv_heads * g.keys * g.dv * g.s_kv;
+  out.push_back(gemm_launch(in, "scores_gemm", bh, g.rows, g.keys, g.d, q + k + scores * g.s, key));
+  Launch softmax;
+  softmax.name = "softmax";
+  softmax.schedule = in.name;
+  softmax.calibration = &schedule_calibration(in.profile, key);
+  const double rows_per_cta = 4;  // one warp per row, 4 warps per CTA
+  softmax.jobs.count = ceil_div(bh * g.rows, rows_per_cta);
+  softmax.jobs.min_tiles = softmax.jobs.max_tiles = 1;
+  softmax.jobs.total_tiles = softmax.jobs.count;
+  softmax.per_tile.exp_ops = rows_per_cta * g.keys;
+  softmax.per_tile.alu_ops = rows_per_cta * g.keys * kFwdAluPerScore;
+  softmax.per_tile.hbm_bytes = rows_per_cta * g.keys * 2 * g.s;  // read S, write P
+  softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
+  out.push_back(softmax);
+  out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o, key));
+}
+
+void lower_ascend(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  // FlashAttentionScoreTilingS1s2Bn2gs1: s1Basic 64, 128 when the row blocks outnumber the AIVs;
+  // one C->V round covers 128 x nRatio 8 = 1024 keys.
+  const double aiv = 2 * in.profile.compute.sm_count;
+  FlashTile t;
+  t.m = g.batch * g.heads * ceil_div(g.rows, 64) > aiv ? 128 : 64;
+  t.n = std::min(1024.0, ceil_div(g.keys, 128) * 128);
+  t.max_ctas_per_sm = 1;  // one block per AI core group (1 AIC + 2 AIV)
+  out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
+}
+
+}  // namespace
+
+void lower_gemm(const ScheduleInput& in, Launches& out) {
+  const models::GemmShape& s = in.op.gemm;
+  const double passes = in.op.pass == models::Pass::backward ? 2 : 1;  // dX and dW
+  out.push_back(gemm_launch(in, in.op.name, passes, s.m, s.n, s.k, in.op.bytes.total(), "gemm"));
+}
+
+void add_other_schedules(std::vector<ScheduleInfo>& table) {
+  table.push_back({"unfused",
+                   "GEMM, softmax, GEMM with the full score matrix in HBM (no fusion)",
+                   lower_unfused, nullptr});
+  table.push_back({"ascend",
+                   "Ascend 910B FlashAttentionScore: cube matmuls and vector softmax pipelined per "
+                   "AI core group",
+                   lower_ascend, nullptr});
+}
+
+}  // namespace sim

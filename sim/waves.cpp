@@ -1,0 +1,39 @@
+#include "sim/waves.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sim {
+
+double ctas_per_sm(const CtaResources& cta, const hw::Profile& p) {
+  double limit = p.memory.max_ctas_per_sm.value_or(32);
+  if (cta.smem_bytes > 0) limit = std::min(limit, std::floor(p.memory.smem_per_sm_bytes / cta.smem_bytes));
+  if (p.memory.max_threads_per_sm && cta.threads > 0) {
+    limit = std::min(limit, std::floor(*p.memory.max_threads_per_sm / cta.threads));
+  }
+  if (p.memory.registers_per_sm && cta.regs_per_thread > 0) {
+    limit = std::min(limit,
+                     std::floor(*p.memory.registers_per_sm / (cta.threads * cta.regs_per_thread)));
+  }
+  if (cta.max_ctas_per_sm > 0) limit = std::min(limit, cta.max_ctas_per_sm);
+  return std::max(1.0, limit);
+}
+
+double waves(double ctas, double slots) { return ctas <= 0 ? 0 : std::ceil(ctas / slots); }
+
+double overlapped(double matmul_s, double softmax_s, double overlap) {
+  return std::max(matmul_s, softmax_s) + (1 - overlap) * std::min(matmul_s, softmax_s);
+}
+
+double makespan(Dispatch dispatch, double count, double min_s, double mean_s, double max_s,
+                double slots) {
+  if (count <= 0) return 0;
+  if (dispatch == Dispatch::persistent_lpt) {
+    const double total = count * mean_s;
+    const double packed = min_s > 0 ? std::ceil(total / slots / min_s - 1e-9) * min_s : total / slots;
+    return std::max(max_s, packed);
+  }
+  return (waves(count, slots) - 1) * mean_s + max_s;
+}
+
+}  // namespace sim
