@@ -61,6 +61,7 @@ struct Calibration {
   double exp_fraction = 1.0;
   double kernel_launch_s = 0.0;
   double l2_reuse_fraction = 1.0;  // share of L2 that keeps K/V re-read by concurrent CTAs
+  double sm_bandwidth_fraction = 1.0;  // most of the device's HBM bandwidth one SM can draw
   // Per schedule name (fa2, fa2_bwd, fa3, ...). A schedule is available on a device only when its
   // profile calibrates it.
   std::map<std::string, ScheduleCalibration> schedules;

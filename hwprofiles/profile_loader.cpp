@@ -75,6 +75,7 @@ Calibration parse_calibration(JsonObject o) {
   c.exp_fraction = o.fraction("exp_fraction");
   c.kernel_launch_s = o.non_negative("kernel_launch_us") * kMicro;
   c.l2_reuse_fraction = o.fraction("l2_reuse_fraction");
+  c.sm_bandwidth_fraction = o.fraction("sm_bandwidth_fraction");
   if (auto schedules = o.optional_object("schedules")) {
     for (const std::string& name : schedules->keys()) {
       c.schedules[name] = parse_schedule_calibration(schedules->object(name));
@@ -210,7 +211,8 @@ nlohmann::json to_json(const Profile& p) {
         {"vector_fraction", p.calibration.vector_fraction},
         {"exp_fraction", p.calibration.exp_fraction},
         {"kernel_launch_us", p.calibration.kernel_launch_s / kMicro},
-        {"l2_reuse_fraction", p.calibration.l2_reuse_fraction}}},
+        {"l2_reuse_fraction", p.calibration.l2_reuse_fraction},
+        {"sm_bandwidth_fraction", p.calibration.sm_bandwidth_fraction}}},
       {"sources", p.sources}};
   if (!p.calibration.schedules.empty()) {
     nlohmann::json schedules = nlohmann::json::object();

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <array>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -33,7 +34,7 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w,
   }
   r.exp = p.compute.exp_ops_per_clk_per_sm * p.compute.tensor_clock_hz * c.exp_fraction;
   r.alu = p.compute.vector_fp32_flops / 2 / sms * c.vector_fraction;  // an FMA is 2 FLOPs
-  r.hbm = p.memory.hbm_bandwidth_Bps * c.hbm_fraction / sms;
+  r.hbm = p.memory.hbm_bandwidth_Bps * c.hbm_fraction / sms;  // fair share when all SMs stream
   r.clock = p.compute.tensor_clock_hz;
   return r;
 }
@@ -41,9 +42,17 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w,
 LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Workload& w,
                        std::int64_t count) {
   const hw::ScheduleCalibration& cal = *l.calibration;
-  const SmRates r = sm_rates(p, w, cal);
+  SmRates r = sm_rates(p, w, cal);
   const double sms = p.compute.sm_count;
-  const double k = ctas_per_sm(l.cta, p);
+  // The block scheduler spreads a small grid over SMs before stacking CTAs on one: co-residency
+  // only reaches the occupancy limit when the grid needs it.
+  const double k = std::clamp(std::ceil(l.jobs.count / sms), 1.0, ctas_per_sm(l.cta, p));
+  // With fewer busy SMs each draws more than its fair share, up to what one SM can pull.
+  const double busy_sms = std::min(sms, std::ceil(l.jobs.count / k));
+  r.hbm = std::min(r.hbm * sms / busy_sms,
+                   p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
+                       p.calibration.sm_bandwidth_fraction);
+  r.hbm = std::max(r.hbm, p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction / sms);
   const TileWork& t = l.per_tile;
 
   const double alu_ops = t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2);
@@ -77,7 +86,7 @@ LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Work
   out.tensor_s = l.jobs.total_tiles * tensor_s / sms;
   out.exp_s = l.jobs.total_tiles * exp_s / sms;
   out.vector_s = l.jobs.total_tiles * alu_s / sms;
-  out.hbm_s = out.hbm_bytes / (r.hbm * sms);
+  out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
   out.fixed_s = p.calibration.kernel_launch_s;
   out.time_s = span + out.fixed_s;
   const std::array<std::pair<double, Resource>, 4> terms = {{{tensor_s, Resource::tensor},

@@ -370,8 +370,8 @@ TEST_CASE("attnsim --version names attnsim and the state of the CUDA backend", "
   CHECK_THAT(r.out, Catch::Contains("attnsim") && Catch::Contains("CUDA backend"));
 }
 
-TEST_CASE("validate devices exits 0 and reports either no CUDA device or device 0", "[cli]") {
-  const RunResult r = run_cli({"validate", "devices"});
+TEST_CASE("validate --devices exits 0 and reports either no CUDA device or device 0", "[cli]") {
+  const RunResult r = run_cli({"validate", "--devices"});
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
   CHECK(r.exit_code == 0);
   CHECK_THAT(r.out, Catch::Contains("no CUDA device") || Catch::Contains("device 0"));

@@ -1,1 +1,279 @@
 #include <catch2/catch.hpp>
+
+#include <array>
+#include <vector>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/cost_model.hpp"
+#include "models/workload.hpp"
+#include "sim/flash_forward.hpp"
+#include "sim/launch.hpp"
+#include "sim/schedule_common.hpp"
+#include "sim/waves.hpp"
+
+using sim::Dispatch;
+
+namespace {
+
+const hw::Profile& h100() {
+  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
+  return c.resolve("h100");
+}
+
+constexpr double kKiB = 1024;
+constexpr std::array<Dispatch, 3> kDispatches = {Dispatch::in_order, Dispatch::persistent_lpt,
+                                                 Dispatch::persistent_static};
+
+sim::CtaResources cta(double smem, double threads, double regs = 0, double max_ctas = 0) {
+  return {smem, threads, regs, max_ctas};
+}
+
+sim::Geometry geometry(std::int64_t batch, std::int64_t heads, std::int64_t kv_heads,
+                       std::int64_t q_len, std::int64_t kv_len, bool causal, bool pack) {
+  models::AttentionShape a;
+  a.batch = batch;
+  a.heads_q = heads;
+  a.heads_kv = kv_heads;
+  a.q_len = q_len;
+  a.kv_len = kv_len;
+  a.head_dim = a.v_head_dim = 128;
+  a.causal = causal;
+  models::Workload w;
+  w.batch = batch;
+  w.q_len = q_len;
+  w.kv_len = kv_len;
+  w.causal = causal;
+  return sim::geometry(a, w, pack);
+}
+
+}  // namespace
+
+// --- waves ---------------------------------------------------------------------------------------
+
+TEST_CASE("waves: one CTA short of a full wave is one wave, one CTA over is two", "[waves]") {
+  CHECK(sim::waves(131, 132) == 1);
+  CHECK(sim::waves(132, 132) == 1);
+  CHECK(sim::waves(133, 132) == 2);
+  CHECK(sim::waves(264, 132) == 2);
+  CHECK(sim::waves(265, 132) == 3);
+}
+
+TEST_CASE("waves: an empty grid takes zero waves", "[waves]") {
+  CHECK(sim::waves(0, 132) == 0);
+}
+
+// --- ctas_per_sm ---------------------------------------------------------------------------------
+
+TEST_CASE("ctas_per_sm: shared memory bounds occupancy (228 KiB per H100 SM)", "[waves]") {
+  REQUIRE(h100().memory.smem_per_sm_bytes == 228 * kKiB);
+  CHECK(sim::ctas_per_sm(cta(100 * kKiB, 128), h100()) == 2);  // 228 / 100 = 2.28
+  CHECK(sim::ctas_per_sm(cta(120 * kKiB, 128), h100()) == 1);  // 228 / 120 = 1.9
+  CHECK(sim::ctas_per_sm(cta(114 * kKiB, 128), h100()) == 2);  // exactly two fit
+  CHECK(sim::ctas_per_sm(cta(57 * kKiB, 128), h100()) == 4);
+}
+
+TEST_CASE("ctas_per_sm: threads bound occupancy (2048 threads per SM)", "[waves]") {
+  REQUIRE(h100().memory.max_threads_per_sm.value_or(0) == 2048);
+  CHECK(sim::ctas_per_sm(cta(0, 1024), h100()) == 2);
+  CHECK(sim::ctas_per_sm(cta(0, 384), h100()) == 5);  // 2048 / 384 = 5.33
+  CHECK(sim::ctas_per_sm(cta(0, 128), h100()) == 16);
+}
+
+TEST_CASE("ctas_per_sm: the device's CTA limit caps small CTAs (32 on H100)", "[waves]") {
+  REQUIRE(h100().memory.max_ctas_per_sm.value_or(0) == 32);
+  CHECK(sim::ctas_per_sm(cta(0, 32), h100()) == 32);  // threads alone would allow 64
+}
+
+TEST_CASE("ctas_per_sm: registers bound occupancy (65536 per SM)", "[waves]") {
+  REQUIRE(h100().memory.registers_per_sm.value_or(0) == 65536);
+  CHECK(sim::ctas_per_sm(cta(0, 256, 128), h100()) == 2);  // 65536 / 32768
+  CHECK(sim::ctas_per_sm(cta(0, 256, 255), h100()) == 1);  // 65536 / 65280 = 1.004
+  CHECK(sim::ctas_per_sm(cta(0, 128, 64), h100()) == 8);   // threads would allow 16
+}
+
+TEST_CASE("ctas_per_sm: the kernel's own limit of one CTA per SM wins", "[waves]") {
+  CHECK(sim::ctas_per_sm(cta(10 * kKiB, 128, 0, 1), h100()) == 1);
+  CHECK(sim::ctas_per_sm(cta(10 * kKiB, 128, 0, 3), h100()) == 3);
+  CHECK(sim::ctas_per_sm(cta(10 * kKiB, 128, 0, 0), h100()) == 16);  // 0 = no kernel limit
+}
+
+TEST_CASE("ctas_per_sm: never below one, even for a CTA that does not fit", "[waves]") {
+  CHECK(sim::ctas_per_sm(cta(300 * kKiB, 128), h100()) == 1);
+  CHECK(sim::ctas_per_sm(cta(0, 4096), h100()) == 1);
+  CHECK(sim::ctas_per_sm(cta(0, 1024, 255), h100()) == 1);
+}
+
+// --- overlapped ----------------------------------------------------------------------------------
+
+TEST_CASE("overlapped: full overlap is the max, none is the sum, half adds half the min",
+          "[waves]") {
+  CHECK(sim::overlapped(3, 1, 1.0) == 3);
+  CHECK(sim::overlapped(1, 3, 1.0) == 3);
+  CHECK(sim::overlapped(3, 1, 0.0) == 4);
+  CHECK(sim::overlapped(3, 1, 0.5) == 3.5);
+  CHECK(sim::overlapped(1, 3, 0.5) == 3.5);
+  CHECK(sim::overlapped(2, 0, 0.0) == 2);
+}
+
+// --- makespan ------------------------------------------------------------------------------------
+
+TEST_CASE("makespan: equal jobs take waves x duration under every dispatch", "[waves]") {
+  for (Dispatch d : kDispatches) {
+    INFO("dispatch " << static_cast<int>(d));
+    CHECK(sim::makespan(d, 131, 2, 2, 2, 132) == Approx(2));
+    CHECK(sim::makespan(d, 132, 2, 2, 2, 132) == Approx(2));
+    CHECK(sim::makespan(d, 133, 2, 2, 2, 132) == Approx(4));
+    CHECK(sim::makespan(d, 1000, 3, 3, 3, 132) == Approx(8 * 3));
+    CHECK(sim::makespan(d, 0, 3, 3, 3, 132) == 0);
+  }
+}
+
+TEST_CASE("makespan: in_order ends with the longest job after (waves - 1) mean waves", "[waves]") {
+  // 300 jobs on 132 slots: 3 waves; two of mean 5, then the longest, 9.
+  CHECK(sim::makespan(Dispatch::in_order, 300, 1, 5, 9, 132) == Approx(2 * 5 + 9));
+  // Fewer jobs than slots: the longest job alone.
+  CHECK(sim::makespan(Dispatch::in_order, 100, 1, 5, 9, 132) == Approx(9));
+  // Causal-like jobs 1..16 tiles, 1000 of them (mean 8.5): 8 waves.
+  CHECK(sim::makespan(Dispatch::in_order, 1000, 1, 8.5, 16, 132) == Approx(7 * 8.5 + 16));
+}
+
+TEST_CASE("makespan: persistent_lpt packs causal-like jobs with no tail", "[waves]") {
+  // 1000 jobs of 1..16 tiles: 8500 tiles on 132 slots = 64.4, rounded up to the shortest job.
+  CHECK(sim::makespan(Dispatch::persistent_lpt, 1000, 1, 8.5, 16, 132) == Approx(65));
+  // Never shorter than the longest job.
+  CHECK(sim::makespan(Dispatch::persistent_lpt, 10, 1, 8.5, 16, 132) == Approx(16));
+}
+
+TEST_CASE("makespan: persistent_lpt is never worse than in_order for causal-like jobs", "[waves]") {
+  for (double n : {2.0, 3.0, 8.0, 16.0, 64.0}) {
+    const double mean = (n + 1) / 2;  // jobs of 1, 2, ..., n tiles
+    for (double count = 1; count <= 3000; count += 7) {
+      for (double slots : {108.0, 132.0, 264.0}) {
+        INFO("n " << n << " count " << count << " slots " << slots);
+        const double lpt = sim::makespan(Dispatch::persistent_lpt, count, 1, mean, n, slots);
+        const double in_order = sim::makespan(Dispatch::in_order, count, 1, mean, n, slots);
+        CHECK(lpt <= in_order + 1e-9);
+        CHECK(lpt >= count * mean / slots - 1e-9);  // never beats perfect packing
+      }
+    }
+  }
+}
+
+TEST_CASE("makespan: persistent_lpt approaches total / slots when jobs are many", "[waves]") {
+  const double count = 16 * 4096, mean = 8.5, slots = 132;
+  const double ideal = count * mean / slots;
+  const double lpt = sim::makespan(Dispatch::persistent_lpt, count, 1, mean, 16, slots);
+  CHECK(lpt >= ideal);
+  CHECK(lpt <= ideal * 1.001);
+  // in_order still pays its tail: the last wave's longest job.
+  CHECK(sim::makespan(Dispatch::in_order, count, 1, mean, 16, slots) > lpt + 5);
+}
+
+TEST_CASE("makespan never increases when the slots double", "[waves]") {
+  const std::vector<std::array<double, 3>> durations = {
+      {1, 1, 1}, {1, 8.5, 16}, {2, 3, 7}, {0.5, 40, 80}, {0, 2, 4}};
+  for (Dispatch d : kDispatches) {
+    for (const auto& [lo, mean, hi] : durations) {
+      for (double count : {1.0, 50.0, 131.0, 133.0, 500.0, 4097.0, 100000.0}) {
+        for (double slots = 1; slots <= 4096; slots *= 2) {
+          INFO("dispatch " << static_cast<int>(d) << " count " << count << " slots " << slots
+                           << " mean " << mean);
+          CHECK(sim::makespan(d, count, lo, mean, hi, 2 * slots) <=
+                sim::makespan(d, count, lo, mean, hi, slots));
+        }
+      }
+    }
+  }
+}
+
+// --- row_block_jobs ------------------------------------------------------------------------------
+
+TEST_CASE("row_block_jobs: non-causal rows give ceil(rows / M) x B x H jobs of ceil(keys / N)",
+          "[waves]") {
+  const sim::Geometry g = geometry(3, 5, 5, 1000, 3000, false, false);
+  const sim::JobStats j = sim::row_block_jobs(g, 128, 64);
+  CHECK(j.count == 8 * 3 * 5);  // ceil(1000 / 128) = 8
+  CHECK(j.min_tiles == 47);     // ceil(3000 / 64) = 47
+  CHECK(j.max_tiles == 47);
+  CHECK(j.total_tiles == 8 * 3 * 5 * 47);
+}
+
+TEST_CASE("row_block_jobs: causal square block m visits 2(m + 1) tiles of 64 keys", "[waves]") {
+  const sim::Geometry g = geometry(2, 4, 4, 1024, 1024, true, false);
+  const sim::JobStats j = sim::row_block_jobs(g, 128, 64);
+  CHECK(j.count == 8 * 2 * 4);
+  CHECK(j.min_tiles == 2);
+  CHECK(j.max_tiles == 16);
+  CHECK(j.total_tiles == (2 + 4 + 6 + 8 + 10 + 12 + 14 + 16) * 2 * 4);  // 72 per head
+}
+
+TEST_CASE("row_block_jobs: a causal decode row visits every tile of the cache", "[waves]") {
+  const sim::Geometry g = geometry(4, 32, 32, 1, 1000, true, false);
+  const sim::JobStats j = sim::row_block_jobs(g, 128, 64);
+  CHECK(j.count == 4 * 32);
+  CHECK(j.min_tiles == 16);  // ceil(1000 / 64)
+  CHECK(j.max_tiles == 16);
+  CHECK(j.total_tiles == 4 * 32 * 16);
+}
+
+TEST_CASE("row_block_jobs: packed GQA decode makes G rows per KV head, one job per KV head",
+          "[waves]") {
+  const sim::Geometry g = geometry(4, 32, 8, 1, 1000, true, true);
+  CHECK(g.rows == 4);
+  CHECK(g.heads == 8);
+  CHECK(g.group == 4);
+  const sim::JobStats j = sim::row_block_jobs(g, 64, 128);
+  CHECK(j.count == 4 * 8);
+  CHECK(j.min_tiles == 8);  // ceil(1000 / 128): every packed row sees the whole cache
+  CHECK(j.max_tiles == 8);
+  CHECK(j.total_tiles == 4 * 8 * 8);
+}
+
+// --- splits_for_waves ----------------------------------------------------------------------------
+
+TEST_CASE("splits_for_waves: 48 row blocks on 108 slots take 2 splits, not 3 (FA2 comment)",
+          "[waves]") {
+  // eff(2) = 96/108 = 0.89, eff(3) = 144/216 = 0.67; best eff(9) = 1.0, 0.85 x 1.0 <= 0.89.
+  CHECK(sim::splits_for_waves(48, 108, 64, true) == 2);
+  CHECK(sim::splits_for_waves(48, 108, 64, false) == 2);
+}
+
+TEST_CASE("splits_for_waves: a grid of at least 0.8 x slots row blocks is not split", "[waves]") {
+  CHECK(sim::splits_for_waves(87, 108, 64, true) == 1);  // 87 >= 86.4
+  CHECK(sim::splits_for_waves(108, 108, 64, false) == 1);
+  CHECK(sim::splits_for_waves(1000, 108, 64, true) == 1);
+  CHECK(sim::splits_for_waves(86, 108, 64, false) > 1);  // 86 < 86.4: eff(1) = 0.80 < 0.85
+}
+
+TEST_CASE("splits_for_waves: FA2 skips split counts that leave the per-split range unchanged",
+          "[waves]") {
+  // 1 row block, 216 slots, 2048 KV blocks: eff(s) = s / 216, best at 128 splits = 0.59; the
+  // first s with eff >= 0.504 is 109, but ceil(2048 / s) stays 19 until s = 114.
+  CHECK(sim::splits_for_waves(1, 216, 2048, false) == 109);
+  CHECK(sim::splits_for_waves(1, 216, 2048, true) == 114);
+  // Never more splits than KV blocks.
+  CHECK(sim::splits_for_waves(1, 216, 3, false) == 3);
+}
+
+// --- hbm_fraction_of_reads -----------------------------------------------------------------------
+
+TEST_CASE("hbm_fraction_of_reads: data read by one CTA always comes from HBM", "[waves]") {
+  CHECK(sim::hbm_fraction_of_reads(1, 1e3, h100()) == 1);
+  CHECK(sim::hbm_fraction_of_reads(1, 1e12, h100()) == 1);
+}
+
+TEST_CASE("hbm_fraction_of_reads: a working set that fits the L2 share is read once", "[waves]") {
+  const double l2 = h100().memory.l2_bytes * h100().calibration.l2_reuse_fraction;
+  REQUIRE(l2 == Approx(50 * kKiB * kKiB * 0.64));
+  CHECK(sim::hbm_fraction_of_reads(8, 1e6, h100()) == Approx(1.0 / 8));
+  CHECK(sim::hbm_fraction_of_reads(8, l2, h100()) == Approx(1.0 / 8));
+  CHECK(sim::hbm_fraction_of_reads(64, l2 / 2, h100()) == Approx(1.0 / 64));
+}
+
+TEST_CASE("hbm_fraction_of_reads: a working set far beyond L2 re-reads from HBM", "[waves]") {
+  const double l2 = h100().memory.l2_bytes * h100().calibration.l2_reuse_fraction;
+  // 4x the share: 3/4 of the re-reads miss: 1/8 + 7/8 x 3/4.
+  CHECK(sim::hbm_fraction_of_reads(8, 4 * l2, h100()) == Approx(0.125 + 0.875 * 0.75));
+  CHECK(sim::hbm_fraction_of_reads(8, 1e6 * l2, h100()) == Approx(1.0).epsilon(1e-5));
+  CHECK(sim::hbm_fraction_of_reads(8, 1e6 * l2, h100()) < 1.0);
+}

@@ -1,0 +1,126 @@
+#include "validate/calibrate.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+
+namespace validate {
+
+namespace {
+
+// Search box of each fitted parameter: [low, high] and the first step.
+struct Bound {
+  double low, high, step;
+};
+constexpr std::array<Bound, 4> kBounds = {{
+    {0.2, 1.0, 0.1},      // mma_fraction
+    {0.0, 1.0, 0.2},      // softmax_overlap
+    {0.0, 4000.0, 400},   // tile_overhead_cycles
+    {0.0, 60000.0, 6000}  // cta_overhead_cycles
+}};
+
+std::array<double, 4> to_vector(const hw::ScheduleCalibration& c) {
+  return {c.mma_fraction, c.softmax_overlap, c.tile_overhead_cycles, c.cta_overhead_cycles};
+}
+hw::ScheduleCalibration from_vector(const std::array<double, 4>& x) {
+  return {x[0], x[1], x[2], x[3]};
+}
+
+struct Group {
+  std::string hw, schedule;
+  std::vector<const MeasuredCase*> fit, held;
+  bool has_backward = false;
+};
+
+hw::Profile with_entries(hw::Profile p, const std::vector<std::string>& keys,
+                         const hw::ScheduleCalibration& c) {
+  for (const std::string& k : keys) p.calibration.schedules[k] = c;
+  return p;
+}
+
+std::vector<double> errors(const std::vector<const MeasuredCase*>& cases, const hw::Profile& p) {
+  std::vector<double> out;
+  for (const MeasuredCase* c : cases) out.push_back(evaluate_case(*c, p).tile_error());
+  return out;
+}
+
+double objective(const std::vector<const MeasuredCase*>& cases, const hw::Profile& p) {
+  double sum = 0, weights = 0;
+  for (const MeasuredCase* c : cases) {
+    sum += c->weight * std::fabs(evaluate_case(*c, p).tile_error());
+    weights += c->weight;
+  }
+  return weights > 0 ? sum / weights : 0;
+}
+
+hw::ScheduleCalibration fit(const Group& g, const hw::Profile& base,
+                            const std::vector<std::string>& keys) {
+  std::array<double, 4> x = to_vector(base.calibration.schedules.at(g.schedule));
+  std::array<double, 4> step;
+  for (std::size_t i = 0; i < step.size(); ++i) step[i] = kBounds[i].step;
+  double best = objective(g.fit, with_entries(base, keys, from_vector(x)));
+  for (int round = 0; round < 12; ++round) {
+    bool improved = true;
+    while (improved) {
+      improved = false;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        for (double sign : {-1.0, 1.0}) {
+          std::array<double, 4> y = x;
+          y[i] = std::clamp(x[i] + sign * step[i], kBounds[i].low, kBounds[i].high);
+          if (y[i] == x[i]) continue;
+          const double value = objective(g.fit, with_entries(base, keys, from_vector(y)));
+          if (value < best - 1e-9) {
+            best = value;
+            x = y;
+            improved = true;
+          }
+        }
+      }
+    }
+    for (double& s : step) s /= 2;
+  }
+  return from_vector(x);
+}
+
+}  // namespace
+
+CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
+                            const hw::ProfileCatalog& catalog,
+                            const std::vector<std::int64_t>& holdout_seq) {
+  std::map<std::pair<std::string, std::string>, Group> groups;
+  for (const MeasuredCase& c : cases) {
+    if (!c.fit_eligible) continue;
+    const std::string schedule =
+        c.schedule == "auto" ? catalog.resolve(c.hw).default_schedule : c.schedule;
+    Group& g = groups[{c.hw, schedule}];
+    g.hw = catalog.resolve(c.hw).id;
+    g.schedule = schedule;
+    (is_held_out(c, holdout_seq) ? g.held : g.fit).push_back(&c);
+    g.has_backward = g.has_backward || models::has_backward(c.workload.phase);
+  }
+  std::map<std::string, hw::Profile> profiles;
+  CalibrationResult result;
+  for (const auto& [name, g] : groups) {
+    (void)name;
+    if (!profiles.count(g.hw)) profiles.emplace(g.hw, catalog.resolve(g.hw));
+    hw::Profile& profile = profiles.at(g.hw);
+    FitGroup out;
+    out.hw = g.hw;
+    out.schedule = g.schedule;
+    out.keys = {g.schedule};
+    if (g.has_backward) out.keys.push_back(g.schedule + "_bwd");
+    out.before = profile.calibration.schedules.at(g.schedule);
+    out.fitted_before = summarize(errors(g.fit, profile));
+    out.held_before = summarize(errors(g.held, profile));
+    out.after = g.fit.empty() ? out.before : fit(g, profile, out.keys);
+    profile = with_entries(profile, out.keys, out.after);
+    out.fitted_after = summarize(errors(g.fit, profile));
+    out.held_after = summarize(errors(g.held, profile));
+    result.groups.push_back(out);
+  }
+  for (auto& [id, p] : profiles) result.profiles.push_back(p);
+  return result;
+}
+
+}  // namespace validate

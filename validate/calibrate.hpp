@@ -1,0 +1,34 @@
+// Fits the tile engine's per-schedule calibration (hw::ScheduleCalibration) to measured cases,
+// one group per (device, schedule), on the cases not held out, and reports the error on both parts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hwprofiles/catalog.hpp"
+#include "validate/compare.hpp"
+#include "validate/measurements.hpp"
+
+namespace validate {
+
+struct FitGroup {
+  std::string hw;
+  std::string schedule;
+  std::vector<std::string> keys;  // calibration entries set (schedule, and schedule_bwd when the
+                                  // group has backward rows: forward and backward share one fit)
+  hw::ScheduleCalibration before, after;
+  ErrorSummary fitted_before, fitted_after, held_before, held_after;
+};
+
+struct CalibrationResult {
+  std::vector<FitGroup> groups;
+  std::vector<hw::Profile> profiles;  // every device touched, with the fitted entries
+};
+
+// Bounded coordinate search minimising the weighted mean |relative error| of the tile engine.
+CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
+                            const hw::ProfileCatalog& catalog,
+                            const std::vector<std::int64_t>& holdout_seq);
+
+}  // namespace validate

@@ -1,0 +1,39 @@
+#include "validate/compare.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/engine.hpp"
+
+namespace validate {
+
+ErrorSummary summarize(const std::vector<double>& errors) {
+  ErrorSummary s;
+  s.cases = errors.size();
+  if (errors.empty()) return s;
+  std::vector<double> abs_errors;
+  for (double e : errors) abs_errors.push_back(std::fabs(e));
+  std::sort(abs_errors.begin(), abs_errors.end());
+  double sum = 0;
+  for (double e : abs_errors) sum += e;
+  s.mape = sum / static_cast<double>(abs_errors.size());
+  const std::size_t mid = abs_errors.size() / 2;
+  s.median_abs = abs_errors.size() % 2 ? abs_errors[mid] : (abs_errors[mid - 1] + abs_errors[mid]) / 2;
+  s.max_abs = abs_errors.back();
+  return s;
+}
+
+CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
+  const models::CostModel cost = c.spec.variant->cost(c.spec, c.workload);
+  CaseResult r;
+  r.measured = &c;
+  r.tile_s = sim::predict_tile(cost, c.workload, profile, c.schedule).time_s;
+  r.roofline_s = sim::predict_roofline(cost, c.workload, profile).time_s;
+  return r;
+}
+
+bool is_held_out(const MeasuredCase& c, const std::vector<std::int64_t>& holdout_seq) {
+  return std::find(holdout_seq.begin(), holdout_seq.end(), c.workload.kv_len) != holdout_seq.end();
+}
+
+}  // namespace validate

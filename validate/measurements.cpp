@@ -1,0 +1,158 @@
+#include "validate/measurements.hpp"
+
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace validate {
+
+namespace {
+
+std::vector<std::string> split_csv_line(const std::string& line) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '"') {
+      if (quoted && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else if (c != '\r') {
+      cells.back() += c;
+    }
+  }
+  return cells;
+}
+
+// The attnsim schedule each published kernel name stands for.
+std::string schedule_for(const std::string& kernel) {
+  static const std::map<std::string, std::string> names = {{"fa2", "fa2"},
+                                                           {"fa3", "fa3"},
+                                                           {"fa4", "fa4"},
+                                                           {"fa2-decode", "fa2"},
+                                                           {"flash-decoding", "split_kv"},
+                                                           {"lean", "lean"},
+                                                           {"torch_npu", "ascend"}};
+  auto it = names.find(kernel);
+  return it == names.end() ? "auto" : it->second;
+}
+
+models::Phase phase_for(const std::string& pass, const std::string& where) {
+  if (pass == "fwd") return models::Phase::fwd;
+  if (pass == "bwd") return models::Phase::bwd;
+  if (pass == "fwd+bwd") return models::Phase::train;
+  if (pass == "decode") return models::Phase::decode;
+  throw std::invalid_argument(
+      fmt::format("{}: unknown pass '{}'; allowed: fwd, bwd, fwd+bwd, decode", where, pass));
+}
+
+class Row {
+ public:
+  Row(const std::map<std::string, std::size_t>& columns, std::vector<std::string> cells,
+      std::string where)
+      : columns_(columns), cells_(std::move(cells)), where_(std::move(where)) {}
+
+  std::string text(const std::string& column) const {
+    auto it = columns_.find(column);
+    return it == columns_.end() || it->second >= cells_.size() ? "" : cells_[it->second];
+  }
+  std::string required(const std::string& column) const {
+    std::string v = text(column);
+    if (v.empty()) throw std::invalid_argument(fmt::format("{}: empty '{}'", where_, column));
+    return v;
+  }
+  double number(const std::string& column) const {
+    const std::string v = required(column);
+    try {
+      std::size_t used = 0;
+      double x = std::stod(v, &used);
+      if (used != v.size()) throw std::invalid_argument("trailing characters");
+      return x;
+    } catch (const std::exception&) {
+      throw std::invalid_argument(
+          fmt::format("{}: column '{}' is not a number: '{}'", where_, column, v));
+    }
+  }
+  const std::string& where() const { return where_; }
+
+ private:
+  const std::map<std::string, std::size_t>& columns_;
+  std::vector<std::string> cells_;
+  std::string where_;
+};
+
+}  // namespace
+
+MeasurementSet read_measurements(const std::filesystem::path& path,
+                                 const models::Registry& registry) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(path.string() + ": cannot open measurements file");
+  std::string line;
+  if (!std::getline(in, line)) throw std::invalid_argument(path.string() + ": empty file");
+  std::map<std::string, std::size_t> columns;
+  const std::vector<std::string> header = split_csv_line(line);
+  for (std::size_t i = 0; i < header.size(); ++i) columns[header[i]] = i;
+  for (const char* needed : {"hw", "kernel", "pass", "dtype", "batch", "heads_q", "heads_kv",
+                             "head_dim", "seq_q", "seq_kv", "causal"}) {
+    if (!columns.count(needed)) {
+      throw std::invalid_argument(
+          fmt::format("{}: missing column '{}' (schema: validate/data/measured/README.md)",
+                      path.string(), needed));
+    }
+  }
+  MeasurementSet set;
+  for (int number = 2; std::getline(in, line); ++number) {
+    if (line.empty()) continue;
+    const Row row(columns, split_csv_line(line), fmt::format("{}:{}", path.string(), number));
+    if (!row.text("window").empty() || !row.text("variant").empty()) {
+      set.skipped.push_back(row.where() + ": sliding windows and named variants are not modelled yet");
+      continue;
+    }
+    MeasuredCase c;
+    c.file = path.string();
+    c.line = number;
+    c.hw = row.required("hw");
+    c.kernel = row.required("kernel");
+    c.schedule = schedule_for(c.kernel);
+    if (c.schedule == "auto") {
+      set.warnings.push_back(
+          fmt::format("{}: unknown kernel '{}' predicted with --kernel auto", row.where(), c.kernel));
+    }
+    c.pass = row.required("pass");
+    c.workload.phase = phase_for(c.pass, row.where());
+    c.workload.dtype = models::parse_dtype(row.required("dtype"));
+    c.workload.kv_dtype = c.workload.dtype;
+    c.workload.batch = static_cast<std::int64_t>(row.number("batch"));
+    c.workload.q_len = static_cast<std::int64_t>(row.number("seq_q"));
+    c.workload.kv_len = static_cast<std::int64_t>(row.number("seq_kv"));
+    c.workload.causal = row.number("causal") != 0;
+    models::validate(c.workload);
+    models::ParamValues params = {{"heads", row.number("heads_q")},
+                                  {"kv_heads", row.number("heads_kv")},
+                                  {"head_dim", row.number("head_dim")}};
+    if (!row.text("v_head_dim").empty()) params.emplace_back("v_head_dim", row.number("v_head_dim"));
+    c.spec = registry.find("gqa").make_spec(params, {});
+    if (!row.text("time_ms").empty()) {
+      c.measured_s = row.number("time_ms") * 1e-3;
+    } else {
+      c.measured_s = row.number("time_us") * 1e-6;
+    }
+    if (!(c.measured_s > 0)) throw std::invalid_argument(row.where() + ": time must be positive");
+    c.source = row.text("source");
+    c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
+    // FlashAttention v2.0.9 decode predates the GQA packing that attnsim's fa2 models
+    // (kernels.md §1.3), so those rows are compared but never fitted.
+    c.fit_eligible = c.kernel != "fa2-decode";
+    set.cases.push_back(std::move(c));
+  }
+  return set;
+}
+
+}  // namespace validate

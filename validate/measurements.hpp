@@ -1,0 +1,42 @@
+// Published kernel timings (validate/data/measured/*.csv, schema in its README) as typed cases the
+// model can predict.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "models/registry.hpp"
+#include "models/variant.hpp"
+#include "models/workload.hpp"
+
+namespace validate {
+
+struct MeasuredCase {
+  std::string file;      // where the row came from
+  int line = 0;          // 1-based line in that file
+  std::string hw;        // profile id
+  std::string kernel;    // as written in the file
+  std::string schedule;  // the attnsim kernel it maps to ("auto" when unknown)
+  std::string pass;      // fwd, bwd, fwd+bwd, decode
+  models::AttentionSpec spec;
+  models::Workload workload;
+  double measured_s = 0;
+  double weight = 1;     // 0.5 for values read off a figure (`pixel-est`)
+  // False for rows of a kernel version attnsim's schedule does not model (reported, not fitted).
+  bool fit_eligible = true;
+  std::string source;
+};
+
+struct MeasurementSet {
+  std::vector<MeasuredCase> cases;
+  std::vector<std::string> skipped;   // "file:line: reason" for rows the model cannot express yet
+  std::vector<std::string> warnings;  // e.g. unknown kernel names mapped to auto
+};
+
+// Reads one CSV file. Throws std::invalid_argument naming the file, line and column for rows that
+// are malformed (bad input); rows using features attnsim lacks are skipped with a reason.
+MeasurementSet read_measurements(const std::filesystem::path& path,
+                                 const models::Registry& registry);
+
+}  // namespace validate
