@@ -31,7 +31,8 @@ struct ValidateOptions {
 };
 
 Json summary_json(const validate::ErrorSummary& s) {
-  return {{"cases", s.cases}, {"mape", s.mape}, {"median_abs", s.median_abs}, {"max_abs", s.max_abs}};
+  return {
+      {"cases", s.cases}, {"mape", s.mape}, {"median_abs", s.median_abs}, {"max_abs", s.max_abs}};
 }
 
 Json case_json(const validate::CaseResult& r) {
@@ -67,12 +68,14 @@ Json summaries(const std::vector<validate::CaseResult>& rows) {
     tile_all.push_back(r.tile_error());
     roof_all.push_back(r.roofline_error());
   }
-  return {{"tile", {{"fitted_rows", summary_json(validate::summarize(tile_fit))},
-                    {"held_out_rows", summary_json(validate::summarize(tile_held))},
-                    {"all", summary_json(validate::summarize(tile_all))}}},
-          {"roofline", {{"fitted_rows", summary_json(validate::summarize(roof_fit))},
-                        {"held_out_rows", summary_json(validate::summarize(roof_held))},
-                        {"all", summary_json(validate::summarize(roof_all))}}}};
+  return {{"tile",
+           {{"fitted_rows", summary_json(validate::summarize(tile_fit))},
+            {"held_out_rows", summary_json(validate::summarize(tile_held))},
+            {"all", summary_json(validate::summarize(tile_all))}}},
+          {"roofline",
+           {{"fitted_rows", summary_json(validate::summarize(roof_fit))},
+            {"held_out_rows", summary_json(validate::summarize(roof_held))},
+            {"all", summary_json(validate::summarize(roof_all))}}}};
 }
 
 Json calibration_json(const validate::FitGroup& g) {
@@ -95,9 +98,10 @@ Json calibration_json(const validate::FitGroup& g) {
 
 std::string render_table(const Json& doc) {
   std::ostringstream out;
-  out << fmt::format("{:<26} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}\n",
-                     "file:line", "kernel", "pass", "B", "H", "d", "Sq", "Sk", "c", "measured",
-                     "tile", "err", "roofline", "err");
+  out << fmt::format(
+      "{:<26} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}\n",
+      "file:line", "kernel", "pass", "B", "H", "d", "Sq", "Sk", "c", "measured", "tile", "err",
+      "roofline", "err");
   for (const Json& c : doc["cases"]) {
     out << fmt::format(
         "{:<26} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>+7.1f}% {:>10} "
@@ -113,9 +117,10 @@ std::string render_table(const Json& doc) {
   for (const char* engine : {"tile", "roofline"}) {
     for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
       const Json& s = doc["summary"][engine][part];
-      out << fmt::format("{:<9} {:<14} cases {:>3}  MAPE {:>6.1f}%  median {:>6.1f}%  max {:>6.1f}%\n",
-                         engine, part, s["cases"].get<int>(), 100 * s["mape"].get<double>(),
-                         100 * s["median_abs"].get<double>(), 100 * s["max_abs"].get<double>());
+      out << fmt::format(
+          "{:<9} {:<14} cases {:>3}  MAPE {:>6.1f}%  median {:>6.1f}%  max {:>6.1f}%\n", engine,
+          part, s["cases"].get<int>(), 100 * s["mape"].get<double>(),
+          100 * s["median_abs"].get<double>(), 100 * s["max_abs"].get<double>());
     }
   }
   for (const Json& g : doc["calibration"]) {
@@ -146,7 +151,8 @@ std::string render_devices(Format format) {
                .dump(2) +
            "\n";
   }
-  if (format == Format::csv) return csv_from_objects(std::vector<Json>(devices.begin(), devices.end()));
+  if (format == Format::csv)
+    return csv_from_objects(std::vector<Json>(devices.begin(), devices.end()));
   std::ostringstream out;
   out << "CUDA backend: " << validate::cuda_build_summary() << "\n";
   if (status.devices.empty()) out << status.message << "\n";
@@ -181,7 +187,8 @@ void run_validate(const Context& ctx, const ValidateOptions& o) {
   std::vector<hw::Profile> profiles;
   for (const auto& c : cases) {
     const hw::Profile& p = catalog.resolve(c.hw);
-    if (std::none_of(profiles.begin(), profiles.end(), [&](const auto& q) { return q.id == p.id; })) {
+    if (std::none_of(profiles.begin(), profiles.end(),
+                     [&](const auto& q) { return q.id == p.id; })) {
       profiles.push_back(hw::with_overrides(p, ctx.hw.sets));
     }
   }

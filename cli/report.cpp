@@ -29,11 +29,9 @@ nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
 }
 
 nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
-  return {{"name", l.name},
-          {"schedule", l.schedule},
-          {"ctas", l.ctas},
-          {"ctas_per_sm", l.ctas_per_sm},
-          {"waves", l.waves},          {"count", l.count},
+  return {{"name", l.name},          {"schedule", l.schedule},
+          {"ctas", l.ctas},          {"ctas_per_sm", l.ctas_per_sm},
+          {"waves", l.waves},        {"count", l.count},
           {"time_s", l.time_s},      {"bound", sim::to_string(l.bound)},
           {"tensor_s", l.tensor_s},  {"vector_s", l.vector_s},
           {"exp_s", l.exp_s},        {"hbm_s", l.hbm_s},
@@ -76,10 +74,9 @@ std::string render_table(const std::vector<QueryResult>& results) {
     const std::string_view kernel = p.launches.empty() ? "-" : p.launches[0].schedule;
     out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7.1f} {:>5.1f}%\n",
                        r.hw, human_time(p.time_s), sim::to_string(p.bound), kernel,
-                       human_count(p.flops.tensor),
-                       human_count(p.flops.exp), human_bytes(p.bytes.total()),
-                       human_bytes(r.cost.kv_cache_bytes), p.arithmetic_intensity,
-                       100 * p.tensor_utilization);
+                       human_count(p.flops.tensor), human_count(p.flops.exp),
+                       human_bytes(p.bytes.total()), human_bytes(r.cost.kv_cache_bytes),
+                       p.arithmetic_intensity, 100 * p.tensor_utilization);
   }
   return out.str();
 }

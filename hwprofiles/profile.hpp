@@ -46,10 +46,10 @@ struct Interconnect {
 
 // Efficiency of one kernel class (schedule) on one device, used by the tile engine.
 struct ScheduleCalibration {
-  double mma_fraction = 1.0;       // achievable share of the tensor peak inside the main loop
-  double softmax_overlap = 0.0;    // share of the shorter of matmul / softmax time hidden, [0, 1]
-  double tile_overhead_cycles = 0; // fixed cycles per tile iteration (barriers, pipeline waits)
-  double cta_overhead_cycles = 0;  // fixed cycles per CTA (prologue, epilogue)
+  double mma_fraction = 1.0;        // achievable share of the tensor peak inside the main loop
+  double softmax_overlap = 0.0;     // share of the shorter of matmul / softmax time hidden, [0, 1]
+  double tile_overhead_cycles = 0;  // fixed cycles per tile iteration (barriers, pipeline waits)
+  double cta_overhead_cycles = 0;   // fixed cycles per CTA (prologue, epilogue)
 };
 
 // Every efficiency factor an engine applies. Defaults come from the profile files (public
@@ -60,7 +60,7 @@ struct Calibration {
   double vector_fraction = 1.0;
   double exp_fraction = 1.0;
   double kernel_launch_s = 0.0;
-  double l2_reuse_fraction = 1.0;  // share of L2 that keeps K/V re-read by concurrent CTAs
+  double l2_reuse_fraction = 1.0;      // share of L2 that keeps K/V re-read by concurrent CTAs
   double sm_bandwidth_fraction = 1.0;  // most of the device's HBM bandwidth one SM can draw
   // Per schedule name (fa2, fa2_bwd, fa3, ...). A schedule is available on a device only when its
   // profile calibrates it.
@@ -80,7 +80,7 @@ struct Profile {
   std::map<std::string, std::string> unofficial;  // dotted field path -> why it is not official
   std::vector<std::string> notes;
   std::vector<std::string> sources;
-  std::string origin;  // file it was read from, or "built-in:<file>"
+  std::string origin;            // file it was read from, or "built-in:<file>"
   std::string default_schedule;  // forward schedule `--kernel auto` picks for prefill-like work
 
   bool supports(Precision p) const { return tensor_peak_flops(p) > 0; }

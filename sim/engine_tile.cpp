@@ -49,9 +49,8 @@ LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Work
   const double k = std::clamp(std::ceil(l.jobs.count / sms), 1.0, ctas_per_sm(l.cta, p));
   // With fewer busy SMs each draws more than its fair share, up to what one SM can pull.
   const double busy_sms = std::min(sms, std::ceil(l.jobs.count / k));
-  r.hbm = std::min(r.hbm * sms / busy_sms,
-                   p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
-                       p.calibration.sm_bandwidth_fraction);
+  r.hbm = std::min(r.hbm * sms / busy_sms, p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
+                                               p.calibration.sm_bandwidth_fraction);
   r.hbm = std::max(r.hbm, p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction / sms);
   const TileWork& t = l.per_tile;
 
@@ -68,9 +67,9 @@ LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Work
   const double tile_s = std::max(compute_s, mem_s) * k;
   const double job_fixed_s = l.per_job_fixed_cycles / r.clock + l.per_job_hbm_bytes / r.hbm * k;
   const double mean_tiles = l.jobs.count > 0 ? l.jobs.total_tiles / l.jobs.count : 0;
-  const double span = makespan(l.dispatch, l.jobs.count, l.jobs.min_tiles * tile_s + job_fixed_s,
-                               mean_tiles * tile_s + job_fixed_s,
-                               l.jobs.max_tiles * tile_s + job_fixed_s, sms * k);
+  const double span =
+      makespan(l.dispatch, l.jobs.count, l.jobs.min_tiles * tile_s + job_fixed_s,
+               mean_tiles * tile_s + job_fixed_s, l.jobs.max_tiles * tile_s + job_fixed_s, sms * k);
 
   LaunchPrediction out;
   out.name = l.name;
@@ -89,10 +88,11 @@ LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Work
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
   out.fixed_s = p.calibration.kernel_launch_s;
   out.time_s = span + out.fixed_s;
-  const std::array<std::pair<double, Resource>, 4> terms = {{{tensor_s, Resource::tensor},
-                                                             {exp_s, Resource::exp},
-                                                             {alu_s, Resource::vector},
-                                                             {has_tiles ? mem_s : 1, Resource::hbm}}};
+  const std::array<std::pair<double, Resource>, 4> terms = {
+      {{tensor_s, Resource::tensor},
+       {exp_s, Resource::exp},
+       {alu_s, Resource::vector},
+       {has_tiles ? mem_s : 1, Resource::hbm}}};
   out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
                 return a.first < b.first;
               })->second;
@@ -146,8 +146,8 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
   const double hbm = p.bytes.total();
   p.arithmetic_intensity = hbm > 0 ? p.flops.tensor / hbm : 0;
   const auto precision = tensor_precision(profile, w.dtype);
-  const double peak = precision ? profile.tensor_peak_flops(*precision)
-                                : profile.compute.vector_fp32_flops;
+  const double peak =
+      precision ? profile.tensor_peak_flops(*precision) : profile.compute.vector_fp32_flops;
   p.tensor_utilization = p.time_s > 0 ? p.flops.tensor / p.time_s / peak : 0;
   return p;
 }

@@ -26,8 +26,8 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const Fl
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
   l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share);
   // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile.
-  l.per_tile.alu_ops = scores * (kFwdAluPerScore + t.exp_emulated_share * kPolyAluPerExp) +
-                       t.m * g.dv;
+  l.per_tile.alu_ops =
+      scores * (kFwdAluPerScore + t.exp_emulated_share * kPolyAluPerExp) + t.m * g.dv;
   // K/V tiles are re-read by every row block (and every unpacked query head) of a KV head;
   // concurrent CTAs share them through L2 while the heads in flight fit.
   const double m_blocks = ceil_div(g.rows, t.m);

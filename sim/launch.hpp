@@ -23,7 +23,7 @@ struct TileWork {
 
 // The distribution of tile iterations over the grid's CTAs.
 struct JobStats {
-  double count = 0;        // CTAs (jobs)
+  double count = 0;  // CTAs (jobs)
   double min_tiles = 0;
   double max_tiles = 0;
   double total_tiles = 0;  // over all jobs

@@ -31,10 +31,10 @@ std::optional<hw::Precision> precision_of(models::DType t) {
 std::optional<hw::Precision> tensor_precision(const hw::Profile& p, models::DType dtype) {
   auto precision = precision_of(dtype);
   if (precision && !p.supports(*precision)) {
-      std::string supported = "fp32";
-      for (hw::Precision q : hw::kAllPrecisions) {
-        if (p.supports(q)) supported += ", " + std::string(hw::to_string(q));
-      }
+    std::string supported = "fp32";
+    for (hw::Precision q : hw::kAllPrecisions) {
+      if (p.supports(q)) supported += ", " + std::string(hw::to_string(q));
+    }
     throw models::SpecError(fmt::format("{} has no {} tensor peak; dtypes it supports: {}", p.id,
                                         models::to_string(dtype), supported));
   }

@@ -50,10 +50,11 @@ const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& o
       throw models::SpecError(fmt::format(
           "{} names no default_schedule; pass --kernel NAME or use --engine roofline", profile.id));
     }
-    const bool decode_like = w.phase == models::Phase::decode &&
-                             profile.calibration.schedules.count("split_kv") > 0;
-    name = decode_like && op.pass == models::Pass::forward ? "split_kv"
-                                                            : std::string_view(profile.default_schedule);
+    const bool decode_like =
+        w.phase == models::Phase::decode && profile.calibration.schedules.count("split_kv") > 0;
+    name = decode_like && op.pass == models::Pass::forward
+               ? "split_kv"
+               : std::string_view(profile.default_schedule);
   }
   const ScheduleInfo& info = find_schedule(name);
   schedule_calibration(profile, std::string(info.name));  // throws if the device lacks it

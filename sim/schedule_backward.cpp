@@ -48,8 +48,8 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   const Geometry g = geometry(in.op.attention, in.workload, false);
   const double rows = g.batch * g.heads * g.rows;
   // Preprocess: read O and dO, write the fp32 row sums, clear the fp32 dQ accumulator.
-  out.push_back(memory_launch(in, "attention_bwd_preprocess",
-                              rows * (2 * g.dv * g.s + 4 + 4 * g.d), ceil_div(rows, t.m), key));
+  out.push_back(memory_launch(in, "attention_bwd_preprocess", rows * (2 * g.dv * g.s + 4 + 4 * g.d),
+                              ceil_div(rows, t.m), key));
 
   Launch main;
   main.name = "attention_bwd";

@@ -9,8 +9,9 @@
 
 namespace sim {
 
-inline double ceil_div(double a, double b) { return b <= 0 ? 0 : static_cast<double>(
-                                                      static_cast<long long>((a + b - 1) / b)); }
+inline double ceil_div(double a, double b) {
+  return b <= 0 ? 0 : static_cast<double>(static_cast<long long>((a + b - 1) / b));
+}
 
 // An attention op as a kernel sees it, after optional GQA packing (the G query heads of a KV head
 // become G x q_len rows of one "head").

@@ -13,7 +13,9 @@ namespace sim {
 namespace {
 
 // flash_api.cpp mha_fwd: round_multiple(d, d <= 128 ? 32 : 64).
-double fa2_rounded_dim(double d) { return d <= 128 ? std::ceil(d / 32) * 32 : std::ceil(d / 64) * 64; }
+double fa2_rounded_dim(double d) {
+  return d <= 128 ? std::ceil(d / 32) * 32 : std::ceil(d / 64) * 64;
+}
 
 // run_mha_fwd_hdim* on A100/H100 without dropout (kernels.md §1.1 table).
 FlashTile fa2_forward_tile(double d, const hw::Profile& p, double bytes) {
@@ -25,7 +27,8 @@ FlashTile fa2_forward_tile(double d, const hw::Profile& p, double bytes) {
     t.m = 128, t.n = 64;
   } else if (d <= 192) {
     t.m = 128, t.n = 64, t.threads = 256;
-  } else if (p.memory.smem_per_block_bytes >= 128 * 1024 && p.memory.smem_per_sm_bytes < 192 * 1024) {
+  } else if (p.memory.smem_per_block_bytes >= 128 * 1024 &&
+             p.memory.smem_per_sm_bytes < 192 * 1024) {
     t.m = 128, t.n = 64, t.threads = 256;  // A100 d256
   } else {
     t.m = 64, t.n = 64;  // H100 d256: two CTAs per SM
@@ -46,7 +49,9 @@ FlashTile split_kv_tile(double d, double bytes) {
 }
 
 // FA2 >= 2.1 packs the G query heads of a KV head into the rows of a decode step (Sq == 1).
-bool fa2_packs(const models::AttentionShape& a) { return a.q_len == 1 && a.heads_q > a.heads_kv; }
+bool fa2_packs(const models::AttentionShape& a) {
+  return a.q_len == 1 && a.heads_q > a.heads_kv;
+}
 
 void lower_fa2(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
@@ -59,8 +64,8 @@ void lower_split_kv(const ScheduleInput& in, Launches& out) {
   const FlashTile t = split_kv_tile(g.d, g.s);
   const double row_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
   // FA2 calls the heuristic with 2 x SMs ("128 threads per block").
-  const double splits = splits_for_waves(row_blocks, 2 * in.profile.compute.sm_count,
-                                         ceil_div(g.keys, t.n), true);
+  const double splits =
+      splits_for_waves(row_blocks, 2 * in.profile.compute.sm_count, ceil_div(g.keys, t.n), true);
   out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd_splitkv"));
   if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
 }

@@ -46,8 +46,8 @@ bool fa3_packs(const models::AttentionShape& a, double m) {
 void lower_fa3(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const bool fp8 = in.workload.dtype == models::DType::fp8;
-  FlashTile t = fa3_tile(static_cast<double>(a.head_dim), static_cast<double>(a.v_head_dim),
-                         a.causal, fp8);
+  FlashTile t =
+      fa3_tile(static_cast<double>(a.head_dim), static_cast<double>(a.v_head_dim), a.causal, fp8);
   const Geometry g = geometry(a, in.workload, fa3_packs(a, t.m));
   const double sms = in.profile.compute.sm_count;
   const double m_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);

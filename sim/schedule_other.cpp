@@ -11,8 +11,8 @@ namespace sim {
 
 namespace {
 
-constexpr double kGemmTile = 128;   // output tile of a cuBLAS-class GEMM
-constexpr double kGemmDepth = 64;   // k-step per tile iteration
+constexpr double kGemmTile = 128;  // output tile of a cuBLAS-class GEMM
+constexpr double kGemmDepth = 64;  // k-step per tile iteration
 
 // A batched GEMM of `batch` [m x n x k] products; compulsory `bytes` spread over its tiles.
 Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
@@ -78,8 +78,7 @@ void lower_gemm(const ScheduleInput& in, Launches& out) {
 }
 
 void add_other_schedules(std::vector<ScheduleInfo>& table) {
-  table.push_back({"unfused",
-                   "GEMM, softmax, GEMM with the full score matrix in HBM (no fusion)",
+  table.push_back({"unfused", "GEMM, softmax, GEMM with the full score matrix in HBM (no fusion)",
                    lower_unfused, nullptr});
   table.push_back({"ascend",
                    "Ascend 910B FlashAttentionScore: cube matmuls and vector softmax pipelined per "

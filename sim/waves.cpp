@@ -7,7 +7,8 @@ namespace sim {
 
 double ctas_per_sm(const CtaResources& cta, const hw::Profile& p) {
   double limit = p.memory.max_ctas_per_sm.value_or(32);
-  if (cta.smem_bytes > 0) limit = std::min(limit, std::floor(p.memory.smem_per_sm_bytes / cta.smem_bytes));
+  if (cta.smem_bytes > 0)
+    limit = std::min(limit, std::floor(p.memory.smem_per_sm_bytes / cta.smem_bytes));
   if (p.memory.max_threads_per_sm && cta.threads > 0) {
     limit = std::min(limit, std::floor(*p.memory.max_threads_per_sm / cta.threads));
   }
@@ -19,7 +20,9 @@ double ctas_per_sm(const CtaResources& cta, const hw::Profile& p) {
   return std::max(1.0, limit);
 }
 
-double waves(double ctas, double slots) { return ctas <= 0 ? 0 : std::ceil(ctas / slots); }
+double waves(double ctas, double slots) {
+  return ctas <= 0 ? 0 : std::ceil(ctas / slots);
+}
 
 double overlapped(double matmul_s, double softmax_s, double overlap) {
   return std::max(matmul_s, softmax_s) + (1 - overlap) * std::min(matmul_s, softmax_s);
@@ -30,7 +33,8 @@ double makespan(Dispatch dispatch, double count, double min_s, double mean_s, do
   if (count <= 0) return 0;
   if (dispatch == Dispatch::persistent_lpt) {
     const double total = count * mean_s;
-    const double packed = min_s > 0 ? std::ceil(total / slots / min_s - 1e-9) * min_s : total / slots;
+    const double packed =
+        min_s > 0 ? std::ceil(total / slots / min_s - 1e-9) * min_s : total / slots;
     return std::max(max_s, packed);
   }
   return (waves(count, slots) - 1) * mean_s + max_s;

@@ -18,7 +18,8 @@ ErrorSummary summarize(const std::vector<double>& errors) {
   for (double e : abs_errors) sum += e;
   s.mape = sum / static_cast<double>(abs_errors.size());
   const std::size_t mid = abs_errors.size() / 2;
-  s.median_abs = abs_errors.size() % 2 ? abs_errors[mid] : (abs_errors[mid - 1] + abs_errors[mid]) / 2;
+  s.median_abs =
+      abs_errors.size() % 2 ? abs_errors[mid] : (abs_errors[mid - 1] + abs_errors[mid]) / 2;
   s.max_abs = abs_errors.back();
   return s;
 }

@@ -112,7 +112,8 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     if (line.empty()) continue;
     const Row row(columns, split_csv_line(line), fmt::format("{}:{}", path.string(), number));
     if (!row.text("window").empty() || !row.text("variant").empty()) {
-      set.skipped.push_back(row.where() + ": sliding windows and named variants are not modelled yet");
+      set.skipped.push_back(row.where() +
+                            ": sliding windows and named variants are not modelled yet");
       continue;
     }
     MeasuredCase c;
@@ -122,8 +123,8 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.kernel = row.required("kernel");
     c.schedule = schedule_for(c.kernel);
     if (c.schedule == "auto") {
-      set.warnings.push_back(
-          fmt::format("{}: unknown kernel '{}' predicted with --kernel auto", row.where(), c.kernel));
+      set.warnings.push_back(fmt::format("{}: unknown kernel '{}' predicted with --kernel auto",
+                                         row.where(), c.kernel));
     }
     c.pass = row.required("pass");
     c.workload.phase = phase_for(c.pass, row.where());
@@ -137,7 +138,8 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     models::ParamValues params = {{"heads", row.number("heads_q")},
                                   {"kv_heads", row.number("heads_kv")},
                                   {"head_dim", row.number("head_dim")}};
-    if (!row.text("v_head_dim").empty()) params.emplace_back("v_head_dim", row.number("v_head_dim"));
+    if (!row.text("v_head_dim").empty())
+      params.emplace_back("v_head_dim", row.number("v_head_dim"));
     c.spec = registry.find("gqa").make_spec(params, {});
     if (!row.text("time_ms").empty()) {
       c.measured_s = row.number("time_ms") * 1e-3;

@@ -22,7 +22,7 @@ struct MeasuredCase {
   models::AttentionSpec spec;
   models::Workload workload;
   double measured_s = 0;
-  double weight = 1;     // 0.5 for values read off a figure (`pixel-est`)
+  double weight = 1;  // 0.5 for values read off a figure (`pixel-est`)
   // False for rows of a kernel version attnsim's schedule does not model (reported, not fitted).
   bool fit_eligible = true;
   std::string source;

@@ -1,1 +1,291 @@
 #include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/errors.hpp"
+#include "models/registry.hpp"
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+
+using models::DType;
+using models::Phase;
+
+namespace {
+
+const hw::ProfileCatalog& catalog() {
+  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
+  return c;
+}
+const hw::Profile& hw_(std::string_view id) {
+  return catalog().resolve(id);
+}
+
+struct Query {
+  models::AttentionSpec spec;
+  models::Workload w;
+};
+
+// Prefill-like phases use q_len = kv_len = len; decode uses q_len 1 against len cached tokens.
+Query make(Phase phase, std::int64_t batch, std::int64_t len, bool causal, std::int64_t hq = 32,
+           std::int64_t hkv = 8, std::int64_t d = 128, DType dtype = DType::bf16) {
+  static const models::Registry registry;
+  const char* variant = hq == hkv ? "mha" : "gqa";
+  Query q{registry.find(variant).make_spec({{"heads", hq}, {"kv_heads", hkv}, {"head_dim", d}}, {}),
+          {}};
+  q.w.phase = phase;
+  q.w.batch = batch;
+  q.w.q_len = phase == Phase::decode ? 1 : len;
+  q.w.kv_len = len;
+  q.w.causal = causal;
+  q.w.dtype = q.w.kv_dtype = dtype;
+  return q;
+}
+
+sim::Prediction tile(const Query& q, const hw::Profile& p, std::string_view kernel = "auto") {
+  return sim::predict(sim::EngineKind::tile, q.spec.variant->cost(q.spec, q.w), q.w, p, kernel);
+}
+
+sim::Prediction roofline(const Query& q, const hw::Profile& p) {
+  return sim::predict(sim::EngineKind::roofline, q.spec.variant->cost(q.spec, q.w), q.w, p);
+}
+
+// The Launch a forward schedule lowers a query's first op into (dispatch order is not reported).
+sim::Launch forward_launch(const Query& q, const hw::Profile& p, std::string_view kernel) {
+  const models::CostModel cost = q.spec.variant->cost(q.spec, q.w);
+  const sim::ScheduleInfo& info = sim::find_schedule(kernel);
+  sim::Launches out;
+  info.forward({cost.ops[0], q.w, p, info.name}, out);
+  REQUIRE(!out.empty());
+  return out[0];
+}
+
+// The same chip with twice the SMs: every aggregate resource doubles, per-SM ones stay.
+hw::Profile doubled(const hw::Profile& p) {
+  auto tf = [](double flops) { return std::to_string(2 * flops / 1e12); };
+  return hw::with_overrides(
+      p, {"compute.sm_count=" + std::to_string(2 * p.compute.sm_count),
+          "compute.tensor_dense_TFLOPS.bf16=" + tf(p.tensor_peak_flops(hw::Precision::bf16)),
+          "compute.tensor_dense_TFLOPS.fp16=" + tf(p.tensor_peak_flops(hw::Precision::fp16)),
+          "compute.vector_fp32_TFLOPS=" + tf(p.compute.vector_fp32_flops),
+          "memory.hbm_bandwidth_GBps=" + std::to_string(2 * p.memory.hbm_bandwidth_Bps / 1e9),
+          "memory.l2_MiB=" + std::to_string(2 * p.memory.l2_bytes / (1024.0 * 1024))});
+}
+
+std::vector<Query> mixed_shapes() {
+  std::vector<Query> out;
+  for (bool causal : {true, false}) {
+    out.push_back(make(Phase::prefill, 1, 512, causal));
+    out.push_back(make(Phase::prefill, 4, 4096, causal));
+    out.push_back(make(Phase::prefill, 1, 16384, causal, 16, 16, 64));
+    out.push_back(make(Phase::train, 2, 2048, causal));
+  }
+  out.push_back(make(Phase::decode, 1, 32768, true));
+  out.push_back(make(Phase::decode, 64, 4096, true, 32, 32));
+  return out;
+}
+
+}  // namespace
+
+// Invariant: with every schedule's mma_fraction <= the roofline's tensor_fraction, the tile engine
+// has no faster pipe than the roofline and at least as much work (padded tiles, masked tiles paid,
+// softmax on FP32 pipes, no HBM below the compulsory bytes outside L2-shared causal re-reads),
+// and a makespan >= total / slots; so it can only be slower.
+TEST_CASE("the tile engine is never faster than the roofline when mma_fraction <= tensor_fraction",
+          "[tile]") {
+  const std::vector<std::pair<const char*, std::vector<std::string_view>>> devices = {
+      {"h100", {"auto", "fa2", "split_kv", "lean", "fa3", "unfused"}},
+      {"a100", {"auto", "fa2", "split_kv", "lean", "unfused"}},
+      {"b200", {"auto", "fa4"}}};
+  for (const auto& [id, kernels] : devices) {
+    const hw::Profile& p = hw_(id);
+    for (const auto& [name, cal] : p.calibration.schedules) {
+      INFO(id << " " << name);
+      REQUIRE(cal.mma_fraction <= p.calibration.tensor_fraction);
+    }
+    for (const Query& q : mixed_shapes()) {
+      for (std::string_view kernel : kernels) {
+        INFO(id << " " << kernel << " phase " << models::to_string(q.w.phase) << " B " << q.w.batch
+                << " S " << q.w.kv_len << " causal " << q.w.causal);
+        CHECK(tile(q, p, kernel).time_s >= roofline(q, p).time_s);
+      }
+    }
+  }
+}
+
+TEST_CASE("a short non-causal grid (few CTAs) uses the tensor cores less than a large one",
+          "[tile]") {
+  for (const auto& [id, kernel] : {std::pair{"h100", "fa3"}, std::pair{"a100", "fa2"}}) {
+    INFO(id << " " << kernel);
+    const double small =
+        tile(make(Phase::prefill, 1, 512, false, 16, 16), hw_(id), kernel).tensor_utilization;
+    const double large =
+        tile(make(Phase::prefill, 16, 4096, false, 16, 16), hw_(id), kernel).tensor_utilization;
+    CHECK(small < large);
+    CHECK(small < 0.5 * large);  // 64 CTAs on 108-132 SMs: under half the slots are busy
+  }
+}
+
+TEST_CASE("causal loses more to its tail at short sequences than at long ones", "[tile]") {
+  for (const auto& [id, kernel] : {std::pair{"h100", "fa3"}, std::pair{"a100", "fa2"}}) {
+    auto ratio = [&, id = id, kernel = kernel](std::int64_t s) {
+      return tile(make(Phase::prefill, 1, s, true, 16, 16), hw_(id), kernel).tensor_utilization /
+             tile(make(Phase::prefill, 1, s, false, 16, 16), hw_(id), kernel).tensor_utilization;
+    };
+    INFO(id << " " << kernel);
+    CHECK(ratio(512) < ratio(8192));
+  }
+}
+
+// Flash-Decoding blog sweep: B x S = 65536 on A100, Hq 16, Hkv 2, d 128, fp16. The KV bytes are
+// the same at every point, so an HBM-bound kernel that fills the GPU takes the same time; what
+// varies is the split grid's quantisation (< 1 wave of 216 slots, at most ~1.3x) and the combine
+// (partials 16 rows x splits x 516 B, < 2 % of the 67 MB of K/V): 1.6 leaves room for both.
+TEST_CASE("split_kv decode time is flat while B x S is constant; fa2 grows", "[tile]") {
+  const hw::Profile& a100 = hw_("a100");
+  std::vector<double> split, fa2;
+  for (std::int64_t b = 256; b >= 1; b /= 4) {
+    const Query q = make(Phase::decode, b, 65536 / b, true, 16, 2, 128, DType::fp16);
+    split.push_back(tile(q, a100, "split_kv").time_s);
+    fa2.push_back(tile(q, a100, "fa2").time_s);
+  }
+  const auto [lo, hi] = std::minmax_element(split.begin(), split.end());
+  CHECK(*hi / *lo < 1.6);
+  CHECK(fa2.back() > 3 * fa2.front());  // one CTA per (batch, KV head): 2 CTAs at B = 1
+  CHECK(split.back() < fa2.back() / 3);
+}
+
+TEST_CASE("an A100 is never predicted faster than an H100 on dense prefill (tile, auto)",
+          "[tile]") {
+  for (std::int64_t d : {64, 128, 256}) {
+    for (std::int64_t s : {128, 512, 2048, 8192}) {
+      for (std::int64_t b : {1, 8}) {
+        for (bool causal : {true, false}) {
+          INFO("d " << d << " S " << s << " B " << b << " causal " << causal);
+          const Query q = make(Phase::prefill, b, s, causal, 32, 8, d);
+          CHECK(tile(q, hw_("a100")).time_s >= tile(q, hw_("h100")).time_s);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("doubling the SMs (and every aggregate resource) never slows a kernel down", "[tile]") {
+  const hw::Profile& h100 = hw_("h100");
+  const hw::Profile big = doubled(h100);
+  REQUIRE(big.compute.sm_count == 264);
+  REQUIRE(big.tensor_peak_flops(hw::Precision::bf16) == Approx(1978.8e12));
+  std::vector<Query> prefill;
+  for (std::int64_t s : {512, 2048, 8192}) {
+    for (bool causal : {true, false}) prefill.push_back(make(Phase::prefill, 2, s, causal));
+  }
+  std::vector<Query> decode;
+  for (std::int64_t s : {4096, 65536, 262144}) {
+    decode.push_back(make(Phase::decode, 1, s, true));
+    decode.push_back(make(Phase::decode, 32, s / 16, true, 32, 32));
+  }
+  auto check = [&](std::string_view kernel, const std::vector<Query>& shapes) {
+    for (const Query& q : shapes) {
+      INFO(kernel << " phase " << models::to_string(q.w.phase) << " B " << q.w.batch << " S "
+                  << q.w.kv_len << " causal " << q.w.causal << " Hkv " << q.spec.heads.kv_heads);
+      CHECK(tile(q, big, kernel).time_s <= tile(q, h100, kernel).time_s);
+    }
+  };
+  for (std::string_view kernel : {"fa2", "fa3"}) {
+    check(kernel, prefill);
+    check(kernel, decode);
+  }
+  // split_kv and lean are decode schedules; their split counts follow the SM count.
+  for (std::string_view kernel : {"split_kv", "lean"}) check(kernel, decode);
+}
+
+// LeanAttention (Sanovar et al. 2024): stream-K gives every SM an equal share of the tiles, so it
+// wins where Flash-Decoding's split grid fills the GPU poorly (one KV head, very long context)
+// and has nothing to gain once B x H fills it with full waves.
+TEST_CASE("lean beats split_kv for one KV head and 256k context, not when B x H fills the GPU",
+          "[tile]") {
+  for (const char* id : {"a100", "h100"}) {
+    INFO(id);
+    const Query few = make(Phase::decode, 1, 262144, true, 8, 1);
+    CHECK(tile(few, hw_(id), "lean").time_s < tile(few, hw_(id), "split_kv").time_s);
+    const Query full = make(Phase::decode, 64, 4096, true, 32, 32);
+    CHECK(tile(full, hw_(id), "lean").time_s >= tile(full, hw_(id), "split_kv").time_s);
+  }
+}
+
+TEST_CASE("causal fa3 dispatches longest-first and loses less to causality than fa2", "[tile]") {
+  const hw::Profile& h100 = hw_("h100");
+  const Query causal = make(Phase::prefill, 4, 2048, true, 16, 16);
+  const Query full = make(Phase::prefill, 4, 2048, false, 16, 16);
+  CHECK(forward_launch(causal, h100, "fa3").dispatch == sim::Dispatch::persistent_lpt);
+  CHECK(forward_launch(full, h100, "fa3").dispatch == sim::Dispatch::persistent_static);
+  CHECK(forward_launch(causal, h100, "fa2").dispatch == sim::Dispatch::in_order);
+  auto kept = [&](std::string_view kernel) {
+    return tile(causal, h100, kernel).tensor_utilization /
+           tile(full, h100, kernel).tensor_utilization;
+  };
+  INFO("fa3 keeps " << kept("fa3") << ", fa2 keeps " << kept("fa2"));
+  CHECK(kept("fa3") > kept("fa2"));
+}
+
+TEST_CASE("the launch breakdown reports grid, occupancy and waves (fa2 d128 on A100)", "[tile]") {
+  // 128 x 64 tiles: (128 + 2 x 64) x 128 x 2 B = 64 KiB + 1 KiB reserved; 164 KiB / 65 KiB = 2.
+  const Query q = make(Phase::prefill, 4, 4096, true, 32, 32, 128);
+  const sim::Prediction p = tile(q, hw_("a100"), "fa2");
+  REQUIRE(p.launches.size() == 1);
+  const sim::LaunchPrediction& l = p.launches[0];
+  CHECK(l.ctas == 4 * 32 * (4096 / 128));
+  CHECK(l.ctas_per_sm == 2);
+  CHECK(l.waves == 19);  // ceil(4096 / 216)
+  CHECK(std::string_view(l.name) == "attention_fwd");
+  CHECK(l.schedule == "fa2");
+}
+
+TEST_CASE("training lowers to the forward plus preprocess, main, convert (and GQA reduce)",
+          "[tile]") {
+  auto names = [](const sim::Prediction& p) {
+    std::vector<std::string> out;
+    for (const sim::LaunchPrediction& l : p.launches) out.emplace_back(l.name);
+    return out;
+  };
+  const std::vector<std::string> mha = {"attention_fwd", "attention_bwd_preprocess",
+                                        "attention_bwd", "attention_bwd_convert_dq"};
+  std::vector<std::string> gqa = mha;
+  gqa.push_back("attention_bwd_reduce_dkdv");
+  for (const auto& [id, kernel] : {std::pair{"h100", "fa3"}, std::pair{"a100", "fa2"}}) {
+    INFO(id << " " << kernel);
+    const sim::Prediction m = tile(make(Phase::train, 2, 4096, true, 32, 32), hw_(id), kernel);
+    CHECK(names(m) == mha);
+    const sim::Prediction g = tile(make(Phase::train, 2, 4096, true, 32, 8), hw_(id), kernel);
+    CHECK(names(g) == gqa);
+    double bwd = 0;
+    for (std::size_t i = 1; i < g.launches.size(); ++i) bwd += g.launches[i].time_s;
+    CHECK(bwd > g.launches[0].time_s);
+    CHECK(g.time_s == Approx(g.launches[0].time_s + bwd));
+  }
+}
+
+TEST_CASE("devices reject what they cannot run: ascend backward, fa3 on an A100", "[tile]") {
+  const Query train = make(Phase::train, 1, 2048, true);
+  CHECK_THROWS_AS(tile(train, hw_("ascend-910b2")), models::SpecError);
+  CHECK_THROWS_WITH(tile(train, hw_("ascend-910b2")), Catch::Contains("no backward model"));
+  CHECK_NOTHROW(tile(make(Phase::prefill, 1, 2048, true), hw_("ascend-910b2")));
+  const Query prefill = make(Phase::prefill, 1, 2048, true);
+  CHECK_THROWS_AS(tile(prefill, hw_("a100"), "fa3"), models::SpecError);
+  CHECK_THROWS_WITH(tile(prefill, hw_("a100"), "fa3"),
+                    Catch::Contains("no calibration for kernel 'fa3'"));
+}
+
+TEST_CASE("unfused attention is slower than fa2 and moves more HBM bytes (A100, S 8192)",
+          "[tile]") {
+  const Query q = make(Phase::prefill, 1, 8192, true, 32, 32);
+  const sim::Prediction unfused = tile(q, hw_("a100"), "unfused");
+  const sim::Prediction fa2 = tile(q, hw_("a100"), "fa2");
+  CHECK(unfused.time_s > fa2.time_s);
+  CHECK(unfused.hbm_bytes_moved > fa2.hbm_bytes_moved);
+  // The score matrix alone: written, read, written as P and read again, 2 B each.
+  CHECK(unfused.hbm_bytes_moved > 4 * 2 * 32 * 8192.0 * 8192);
+}

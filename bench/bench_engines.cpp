@@ -1,4 +1,5 @@
-// Roofline evaluations per second, in process: cost model + roofline prediction for one workload.
+// Engine evaluations per second, in process: cost model + one engine's prediction for one workload
+// (targets: roofline >= 2 M/s, tile >= 200 k/s on one core).
 // The catalog and the attention spec are built once; each iteration evaluates the next workload of
 // a small precomputed ring whose sequence lengths differ slightly, so nothing can be hoisted.
 #include <array>
@@ -41,9 +42,9 @@ std::array<models::Workload, kRing> workload_ring(const models::Workload& base) 
   return ring;
 }
 
-void run_roofline(benchmark::State& state, std::string_view variant,
-                  const models::ParamValues& params, const models::Workload& base,
-                  std::string_view hw_name) {
+void run_engine(benchmark::State& state, sim::EngineKind engine, std::string_view variant,
+                const models::ParamValues& params, const models::Workload& base,
+                std::string_view hw_name) {
   const hw::Profile& profile = catalog().resolve(hw_name);
   const models::AttentionSpec spec = registry().find(variant).make_spec(params, {});
   const std::array<models::Workload, kRing> ring = workload_ring(base);
@@ -51,7 +52,7 @@ void run_roofline(benchmark::State& state, std::string_view variant,
   for (auto _ : state) {
     const models::Workload& w = ring[i++ & (kRing - 1)];
     const models::CostModel cost = spec.variant->cost(spec, w);
-    const sim::Prediction p = sim::predict_roofline(cost, w, profile);
+    const sim::Prediction p = sim::predict(engine, cost, w, profile);
     benchmark::DoNotOptimize(p.time_s);
   }
   state.SetItemsProcessed(state.iterations());
@@ -74,20 +75,40 @@ models::Workload make_workload(models::Phase phase, std::int64_t batch, std::int
 
 // GQA (Llama-3-8B shape: 32 query heads, 8 KV heads, d 128), causal prefill of 8k tokens, H100.
 void BM_GqaPrefill8kCausal_H100(benchmark::State& state) {
-  run_roofline(state, "gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}},
-               make_workload(models::Phase::prefill, 1, 8192, 8192), "h100");
+  run_engine(state, sim::EngineKind::roofline, "gqa",
+             {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}},
+             make_workload(models::Phase::prefill, 1, 8192, 8192), "h100");
 }
 
 // GQA decode, batch 64, one new token against a 32k context, B200.
 void BM_GqaDecodeB64Ctx32k_B200(benchmark::State& state) {
-  run_roofline(state, "gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}},
-               make_workload(models::Phase::decode, 64, 1, 32768), "b200");
+  run_engine(state, sim::EngineKind::roofline, "gqa",
+             {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}},
+             make_workload(models::Phase::decode, 64, 1, 32768), "b200");
 }
 
 // MHA training step (forward + backward) over 4k tokens, A100.
 void BM_MhaTrain4k_A100(benchmark::State& state) {
-  run_roofline(state, "mha", {{"heads", 32}, {"head_dim", 128}},
-               make_workload(models::Phase::train, 1, 4096, 4096), "a100");
+  run_engine(state, sim::EngineKind::roofline, "mha", {{"heads", 32}, {"head_dim", 128}},
+             make_workload(models::Phase::train, 1, 4096, 4096), "a100");
+}
+
+// Tile engine: the same three cases (fa3 prefill, split-KV decode, fa2 forward + backward).
+void BM_Tile_GqaPrefill8kCausal_H100(benchmark::State& state) {
+  run_engine(state, sim::EngineKind::tile, "gqa",
+             {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}},
+             make_workload(models::Phase::prefill, 1, 8192, 8192), "h100");
+}
+
+void BM_Tile_GqaDecodeB64Ctx32k_H100(benchmark::State& state) {
+  run_engine(state, sim::EngineKind::tile, "gqa",
+             {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}},
+             make_workload(models::Phase::decode, 64, 1, 32768), "h100");
+}
+
+void BM_Tile_MhaTrain4k_A100(benchmark::State& state) {
+  run_engine(state, sim::EngineKind::tile, "mha", {{"heads", 32}, {"head_dim", 128}},
+             make_workload(models::Phase::train, 1, 4096, 4096), "a100");
 }
 
 }  // namespace
@@ -95,5 +116,8 @@ void BM_MhaTrain4k_A100(benchmark::State& state) {
 BENCHMARK(BM_GqaPrefill8kCausal_H100);
 BENCHMARK(BM_GqaDecodeB64Ctx32k_B200);
 BENCHMARK(BM_MhaTrain4k_A100);
+BENCHMARK(BM_Tile_GqaPrefill8kCausal_H100);
+BENCHMARK(BM_Tile_GqaDecodeB64Ctx32k_H100);
+BENCHMARK(BM_Tile_MhaTrain4k_A100);
 
 BENCHMARK_MAIN();

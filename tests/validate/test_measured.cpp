@@ -1,0 +1,92 @@
+// Regression pins: the tile engine's error against the published timings in
+// validate/data/measured must stay within issue #3's targets (MAPE <= 10 % on the rows the
+// built-in calibration was fitted on, <= 15 % on the held-back rows: kv_len 1024 and 8192).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "hwprofiles/catalog.hpp"
+#include "validate/calibrate.hpp"
+#include "validate/compare.hpp"
+#include "validate/measurements.hpp"
+
+namespace {
+
+const std::vector<std::int64_t> kHoldout = {1024, 8192};
+
+std::string measured(const char* file) {
+  return std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file;
+}
+
+struct Split {
+  std::vector<double> fitted, held, roofline;
+};
+
+// Tile-engine errors of the rows of `file` run with `kernel`, split by the holdout rule.
+Split errors(const char* file, const std::string& kernel) {
+  static const models::Registry registry;
+  static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const validate::MeasurementSet set = validate::read_measurements(measured(file), registry);
+  Split s;
+  for (const validate::MeasuredCase& c : set.cases) {
+    if (c.kernel != kernel) continue;
+    const validate::CaseResult r = validate::evaluate_case(c, catalog.resolve(c.hw));
+    (validate::is_held_out(c, kHoldout) ? s.held : s.fitted).push_back(r.tile_error());
+    s.roofline.push_back(r.roofline_error());
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("fa2 on A100 stays within 10% MAPE fitted and 15% held out", "[validate][measured]") {
+  const Split s = errors("fa2_a100_fwd_bwd.csv", "fa2");
+  REQUIRE(s.fitted.size() == 16);
+  REQUIRE(s.held.size() == 8);
+  CHECK(validate::summarize(s.fitted).mape <= 0.10);
+  CHECK(validate::summarize(s.held).mape <= 0.15);
+  // The tile engine must beat the roofline it refines on the same rows.
+  CHECK(validate::summarize(s.fitted).mape < validate::summarize(s.roofline).mape);
+}
+
+TEST_CASE("fa3 on H100 stays within 10% MAPE fitted and 15% held out", "[validate][measured]") {
+  const Split s = errors("fa3_h100_fwd.csv", "fa3");
+  REQUIRE(s.fitted.size() == 24);
+  REQUIRE(s.held.size() == 12);
+  CHECK(validate::summarize(s.fitted).mape <= 0.10);
+  CHECK(validate::summarize(s.held).mape <= 0.15);
+  CHECK(validate::summarize(s.fitted).mape < validate::summarize(s.roofline).mape);
+}
+
+TEST_CASE("split-KV decode on A100 tracks the Flash-Decoding timings within 15%",
+          "[validate][measured]") {
+  const Split s = errors("flash_decoding_a100.csv", "flash-decoding");
+  REQUIRE(s.fitted.size() + s.held.size() == 10);
+  CHECK(validate::summarize(s.fitted).mape <= 0.15);
+}
+
+TEST_CASE("summarize reports MAPE, median and max of absolute errors", "[validate]") {
+  const validate::ErrorSummary s = validate::summarize({0.1, -0.3, 0.2, -0.0});
+  CHECK(s.cases == 4);
+  CHECK(s.mape == Approx(0.15));
+  CHECK(s.median_abs == Approx(0.15));
+  CHECK(s.max_abs == Approx(0.3));
+  CHECK(validate::summarize({}).cases == 0);
+}
+
+TEST_CASE("calibration never worsens the weighted error on the rows it fits", "[validate]") {
+  static const models::Registry registry;
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  validate::MeasurementSet set =
+      validate::read_measurements(measured("fa3_h100_fwd.csv"), registry);
+  const validate::CalibrationResult fit = validate::calibrate(set.cases, catalog, kHoldout);
+  REQUIRE_FALSE(fit.groups.empty());
+  for (const validate::FitGroup& g : fit.groups) {
+    INFO(g.hw << " " << g.schedule);
+    CHECK(g.fitted_after.mape <= g.fitted_before.mape + 1e-12);
+    CHECK(g.after.mma_fraction > 0);
+    CHECK(g.after.mma_fraction <= 1);
+    CHECK(g.after.softmax_overlap >= 0);
+    CHECK(g.after.softmax_overlap <= 1);
+  }
+}

@@ -1,0 +1,97 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "tests/support/temp_dir.hpp"
+#include "validate/measurements.hpp"
+
+namespace {
+
+const models::Registry& registry() {
+  static const models::Registry r;
+  return r;
+}
+
+std::filesystem::path write(const test_support::TempDir& dir, const std::string& text) {
+  const auto path = dir.path() / "m.csv";
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kHeader =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source\n";
+
+}  // namespace
+
+TEST_CASE("a measurement row becomes a typed workload with the mapped schedule", "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir, std::string(kHeader) +
+                     "a100-sxm4-80gb,flash-decoding,decode,fp16,8,16,2,128,1,8192,1,56.4,blog\n"),
+      registry());
+  REQUIRE(set.cases.size() == 1);
+  const validate::MeasuredCase& c = set.cases[0];
+  CHECK(c.schedule == "split_kv");
+  CHECK(c.workload.phase == models::Phase::decode);
+  CHECK(c.workload.batch == 8);
+  CHECK(c.workload.kv_len == 8192);
+  CHECK(c.spec.heads.kv_heads == 2);
+  CHECK(c.measured_s == Approx(56.4e-6));
+  CHECK(c.line == 2);
+}
+
+TEST_CASE("fwd+bwd rows are training steps and time_ms is converted to seconds", "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir,
+            "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,"
+            "time_ms,source\n"
+            "a100-sxm4-80gb,fa2,fwd+bwd,fp16,4,16,16,128,4096,4096,0,196,9.8171,x (pixel-est)\n"),
+      registry());
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].workload.phase == models::Phase::train);
+  CHECK(set.cases[0].measured_s == Approx(9.8171e-3));
+  CHECK(set.cases[0].weight == 0.5);  // read off a figure
+}
+
+TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir,
+            std::string(kHeader) + "h100-sxm5-80gb,mykernel,fwd,bf16,1,8,8,128,512,512,0,9,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].schedule == "auto");
+  REQUIRE(set.warnings.size() == 1);
+  CHECK_THAT(set.warnings[0], Catch::Contains("mykernel"));
+}
+
+TEST_CASE("rows with sliding windows are skipped with a reason, not dropped silently",
+          "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir,
+            "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
+            "time_us,source\n"
+            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,1024,50,x\n"),
+      registry());
+  CHECK(set.cases.empty());
+  REQUIRE(set.skipped.size() == 1);
+  CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:2"));
+}
+
+TEST_CASE("malformed measurement files name the file, line and column", "[validate]") {
+  test_support::TempDir dir;
+  CHECK_THROWS_WITH(
+      validate::read_measurements(
+          write(dir, std::string(kHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,one,8,8,128,1,1,0,9,x\n"),
+          registry()),
+      Catch::Contains("m.csv:2") && Catch::Contains("'batch'"));
+  CHECK_THROWS_WITH(validate::read_measurements(write(dir, "hw,kernel\nx,y\n"), registry()),
+                    Catch::Contains("missing column 'pass'"));
+  CHECK_THROWS_WITH(validate::read_measurements(
+                        write(dir, std::string(kHeader) +
+                                       "h100-sxm5-80gb,fa3,sideways,bf16,1,8,8,128,1,1,0,9,x\n"),
+                        registry()),
+                    Catch::Contains("unknown pass 'sideways'"));
+}
