@@ -39,37 +39,57 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w,
   return r;
 }
 
+// CTAs stacked on one SM: the block scheduler spreads a small grid over SMs before stacking, so
+// co-residency only reaches the occupancy limit when the grid needs it.
+double sm_stacking(double ctas, double sms, double occupancy) {
+  return std::clamp(std::ceil(ctas / sms), 1.0, occupancy);
+}
+
+// One SM's HBM bandwidth when `busy_sms` stream: its fair share, or more when few are busy, up to
+// what one SM can draw.
+double sm_bandwidth(const hw::Profile& p, double busy_sms) {
+  const double total = p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction;
+  const double sms = p.compute.sm_count;
+  return std::max(total / sms, std::min(total / std::max(1.0, busy_sms),
+                                        total * p.calibration.sm_bandwidth_fraction));
+}
+
 LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Workload& w,
                        std::int64_t count) {
   const hw::ScheduleCalibration& cal = *l.calibration;
   SmRates r = sm_rates(p, w, cal);
   const double sms = p.compute.sm_count;
-  // The block scheduler spreads a small grid over SMs before stacking CTAs on one: co-residency
-  // only reaches the occupancy limit when the grid needs it.
-  const double k = std::clamp(std::ceil(l.jobs.count / sms), 1.0, ctas_per_sm(l.cta, p));
-  // With fewer busy SMs each draws more than its fair share, up to what one SM can pull.
-  const double busy_sms = std::min(sms, std::ceil(l.jobs.count / k));
-  r.hbm = std::min(r.hbm * sms / busy_sms, p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
-                                               p.calibration.sm_bandwidth_fraction);
-  r.hbm = std::max(r.hbm, p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction / sms);
+  const double occupancy = ctas_per_sm(l.cta, p);
+  const double k = sm_stacking(l.jobs.count, sms, occupancy);
+  r.hbm = sm_bandwidth(p, std::min(sms, std::ceil(l.jobs.count / k)));
   const TileWork& t = l.per_tile;
 
   const double alu_ops = t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2);
   const double tensor_s = r.tensor > 0 ? t.tensor_flops / r.tensor : 0;
   const double exp_s = t.exp_ops / r.exp;
   const double alu_s = alu_ops / r.alu;
-  const double mem_s = t.hbm_bytes / r.hbm;
   const bool has_tiles = l.jobs.total_tiles > 0;
   const double compute_s = has_tiles ? overlapped(tensor_s, exp_s + alu_s, cal.softmax_overlap) +
                                            cal.tile_overhead_cycles / r.clock
                                      : 0;
-  // k co-resident CTAs share the SM's pipes and its bandwidth share.
-  const double tile_s = std::max(compute_s, mem_s) * k;
-  const double job_fixed_s = l.per_job_fixed_cycles / r.clock + l.per_job_hbm_bytes / r.hbm * k;
+  // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
+  // share is `hbm`.
+  auto job_s = [&](double tiles, double stacked, double hbm) {
+    const double tile_s = std::max(compute_s, t.hbm_bytes / hbm) * stacked;
+    return tiles * tile_s + l.per_job_fixed_cycles / r.clock + l.per_job_hbm_bytes / hbm * stacked;
+  };
   const double mean_tiles = l.jobs.count > 0 ? l.jobs.total_tiles / l.jobs.count : 0;
-  const double span =
-      makespan(l.dispatch, l.jobs.count, l.jobs.min_tiles * tile_s + job_fixed_s,
-               mean_tiles * tile_s + job_fixed_s, l.jobs.max_tiles * tile_s + job_fixed_s, sms * k);
+  // The partial last wave runs on fewer SMs, each drawing more bandwidth (in-order and static
+  // persistent dispatch; longest-first has no such tail).
+  const double slots = sms * k;
+  const double tail_ctas = l.jobs.count - (waves(l.jobs.count, slots) - 1) * slots;
+  const double tail_k = sm_stacking(tail_ctas, sms, occupancy);
+  const double tail_s = job_s(l.jobs.max_tiles, tail_k,
+                              sm_bandwidth(p, std::min(sms, std::ceil(tail_ctas / tail_k))));
+  const double span = makespan(
+      l.dispatch, l.jobs.count, job_s(l.jobs.min_tiles, k, r.hbm), job_s(mean_tiles, k, r.hbm),
+      l.dispatch == Dispatch::persistent_lpt ? job_s(l.jobs.max_tiles, k, r.hbm) : tail_s, slots);
+  const double mem_s = t.hbm_bytes / r.hbm;
 
   LaunchPrediction out;
   out.name = l.name;

@@ -38,12 +38,14 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const Fl
   const double working_set = kv_heads_in_flight * g.keys * (g.d + g.dv) * g.s_kv;
   l.per_tile.hbm_bytes =
       t.n * (g.d + g.dv) * g.s_kv * hbm_fraction_of_reads(reuse, working_set, in.profile);
-  const double out_bytes = splits > 1 ? t.m * (g.dv + 1) * 4 : t.m * g.dv * g.s;
+  // Q in and O out cover the rows that exist; a decode row block is mostly padding.
+  const double rows = std::min(t.m, g.rows);
+  const double out_bytes = splits > 1 ? rows * (g.dv + 1) * 4 : rows * g.dv * g.s;
   const double lse_bytes =
       (in.workload.phase == models::Phase::fwd || in.workload.phase == models::Phase::train)
-          ? 4 * t.m
+          ? 4 * rows
           : 0;
-  l.per_job_hbm_bytes = t.m * g.d * g.s + out_bytes + lse_bytes;
+  l.per_job_hbm_bytes = rows * g.d * g.s + out_bytes + lse_bytes;
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;
 }

@@ -80,12 +80,14 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
   const double total = l.jobs.total_tiles;
   const double ctas = std::min(slots, total);
   const double row_blocks = l.jobs.count;
+  const double q_o_bytes = row_blocks * l.per_job_hbm_bytes;
   l.jobs = {ctas, std::floor(total / ctas), std::ceil(total / ctas), total};
   l.dispatch = Dispatch::persistent_static;
-  // Each CTA also stores a partial for the row blocks it shares with a neighbour.
-  l.per_job_hbm_bytes += t.m * (g.dv + 1) * 4;
+  // Q/O traffic is spread over the CTAs; each CTA that shares a row block with a neighbour
+  // writes an fp32 partial that the block's host CTA reads back and reduces in the same kernel.
+  const double partial = std::min(t.m, g.rows) * (g.dv + 1) * 4;
+  l.per_job_hbm_bytes = q_o_bytes / ctas + 2 * partial;
   out.push_back(l);
-  out.push_back(split_combine_launch(in, g, (ctas + row_blocks) * t.m));
 }
 
 }  // namespace

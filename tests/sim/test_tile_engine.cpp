@@ -88,26 +88,57 @@ std::vector<Query> mixed_shapes() {
   return out;
 }
 
+// The calibration entries a kernel's forward and backward use (backward falls back to the
+// device's default schedule when the kernel has none).
+std::vector<std::string> calibrations_used(const hw::Profile& p, std::string_view kernel) {
+  const sim::ScheduleInfo& info = sim::find_schedule(kernel);
+  const std::string bwd = info.backward ? std::string(kernel) : p.default_schedule;
+  return {std::string(kernel), bwd + "_bwd"};
+}
+
 }  // namespace
 
-// Invariant: with every schedule's mma_fraction <= the roofline's tensor_fraction, the tile engine
-// has no faster pipe than the roofline and at least as much work (padded tiles, masked tiles paid,
-// softmax on FP32 pipes, no HBM below the compulsory bytes outside L2-shared causal re-reads),
-// and a makespan >= total / slots; so it can only be slower.
-TEST_CASE("the tile engine is never faster than the roofline when mma_fraction <= tensor_fraction",
-          "[tile]") {
+// The tile engine has no faster pipe than a roofline at the same fractions and at least as much
+// work (padded and masked tiles paid, softmax instructions on the FP32 pipes, no HBM bytes below
+// the compulsory ones except L2-shared causal re-reads, which are compute-bound), and its makespan
+// is >= total / slots. Its tensor rate is peak x the schedule's mma_fraction, which the profiles
+// may set above the roofline's tensor_fraction (h100 fa3 0.915 > 0.803, b200 fa4 0.915 > 0.776),
+// so the floor that holds in general is a roofline at the largest mma_fraction.
+TEST_CASE("the tile engine is never faster than a roofline at its largest mma_fraction", "[tile]") {
   const std::vector<std::pair<const char*, std::vector<std::string_view>>> devices = {
       {"h100", {"auto", "fa2", "split_kv", "lean", "fa3", "unfused"}},
       {"a100", {"auto", "fa2", "split_kv", "lean", "unfused"}},
-      {"b200", {"auto", "fa4"}}};
+      {"b200", {"auto", "fa4", "fa2"}}};
   for (const auto& [id, kernels] : devices) {
     const hw::Profile& p = hw_(id);
-    for (const auto& [name, cal] : p.calibration.schedules) {
-      INFO(id << " " << name);
-      REQUIRE(cal.mma_fraction <= p.calibration.tensor_fraction);
-    }
+    double best = p.calibration.tensor_fraction;
+    for (const auto& [name, cal] : p.calibration.schedules) best = std::max(best, cal.mma_fraction);
+    const hw::Profile at_best =
+        hw::with_overrides(p, {"calibration.tensor_fraction=" + std::to_string(best)});
     for (const Query& q : mixed_shapes()) {
       for (std::string_view kernel : kernels) {
+        INFO(id << " " << kernel << " phase " << models::to_string(q.w.phase) << " B " << q.w.batch
+                << " S " << q.w.kv_len << " causal " << q.w.causal);
+        CHECK(tile(q, p, kernel).time_s >= roofline(q, at_best).time_s);
+      }
+    }
+  }
+}
+
+TEST_CASE("with mma_fraction <= tensor_fraction the tile engine is never faster than the roofline",
+          "[tile]") {
+  const std::vector<std::pair<const char*, std::vector<std::string_view>>> devices = {
+      {"h100", {"fa2", "split_kv", "lean", "unfused"}},
+      {"a100", {"fa2", "split_kv", "lean", "unfused"}}};
+  for (const auto& [id, kernels] : devices) {
+    for (std::string_view kernel : kernels) {
+      // Cap the kernel's in-loop efficiency at the GEMM efficiency the roofline uses.
+      hw::Profile p = hw_(id);
+      for (const std::string& name : calibrations_used(p, kernel)) {
+        double& mma = p.calibration.schedules.at(name).mma_fraction;
+        mma = std::min(mma, p.calibration.tensor_fraction);
+      }
+      for (const Query& q : mixed_shapes()) {
         INFO(id << " " << kernel << " phase " << models::to_string(q.w.phase) << " B " << q.w.batch
                 << " S " << q.w.kv_len << " causal " << q.w.causal);
         CHECK(tile(q, p, kernel).time_s >= roofline(q, p).time_s);
@@ -203,16 +234,33 @@ TEST_CASE("doubling the SMs (and every aggregate resource) never slows a kernel 
 }
 
 // LeanAttention (Sanovar et al. 2024): stream-K gives every SM an equal share of the tiles, so it
-// wins where Flash-Decoding's split grid fills the GPU poorly (one KV head, very long context)
-// and has nothing to gain once B x H fills it with full waves.
-TEST_CASE("lean beats split_kv for one KV head and 256k context, not when B x H fills the GPU",
-          "[tile]") {
+// wins where Flash-Decoding's split grid fills the GPU poorly (one KV head, very long context:
+// FA2's heuristic stops at ~114 splits, about one CTA per SM of two slots) ...
+TEST_CASE("lean beats split_kv for one KV head and a 256k context", "[tile]") {
+  const Query q = make(Phase::decode, 1, 262144, true, 8, 1);
   for (const char* id : {"a100", "h100"}) {
     INFO(id);
-    const Query few = make(Phase::decode, 1, 262144, true, 8, 1);
-    CHECK(tile(few, hw_(id), "lean").time_s < tile(few, hw_(id), "split_kv").time_s);
-    const Query full = make(Phase::decode, 64, 4096, true, 32, 32);
-    CHECK(tile(full, hw_(id), "lean").time_s >= tile(full, hw_(id), "split_kv").time_s);
+    CHECK(tile(q, hw_(id), "lean").time_s < tile(q, hw_(id), "split_kv").time_s);
+  }
+}
+
+// ... and gains little once B x H fills the GPU with many waves of HBM-bound CTAs: only the
+// partial last wave of split_kv is left to win back (variants.md F2: util = B Hkv n_split /
+// (SMs ceil(...)) is 0.95 here), against a large gain with few heads and a long context.
+TEST_CASE("lean's gain over split_kv is small when B x H fills the GPU and large with few heads",
+          "[tile]") {
+  const Query full = make(Phase::decode, 64, 4096, true, 32, 32);
+  const Query few = make(Phase::decode, 1, 262144, true, 8, 1);
+  for (const char* id : {"a100", "h100"}) {
+    INFO(id);
+    const double gain_full =
+        tile(full, hw_(id), "split_kv").time_s / tile(full, hw_(id), "lean").time_s;
+    const double gain_few =
+        tile(few, hw_(id), "split_kv").time_s / tile(few, hw_(id), "lean").time_s;
+    // "Clear win" and "parity" relative to the 5-10 % machine-to-machine noise that
+    // validate/data/measured/README.md quotes for published timings.
+    CHECK(gain_full < 1.05);
+    CHECK(gain_few > 1.10);
   }
 }
 
