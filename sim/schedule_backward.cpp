@@ -22,25 +22,11 @@ struct BwdTile {
 JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const double m_blocks = ceil_div(g.rows, tile_m);
   const double n_blocks = ceil_div(g.keys, tile_n);
-  JobStats jobs;
-  jobs.count = n_blocks * g.batch * g.heads;
-  if (!g.causal) {
-    jobs.min_tiles = jobs.max_tiles = m_blocks;
-    jobs.total_tiles = jobs.count * m_blocks;
-    return jobs;
-  }
-  double total = 0, lo = m_blocks, hi = 0;
-  for (double n = 0; n < n_blocks; ++n) {
+  if (!g.causal) return uniform_blocks(n_blocks, g.batch * g.heads, m_blocks);
+  return summarize_blocks(n_blocks, g.batch * g.heads, [&](double n) {
     const double first_row = std::max(0.0, n * tile_n - g.row_offset);
-    const double tiles = std::max(0.0, m_blocks - std::floor(first_row / tile_m));
-    total += tiles;
-    lo = std::min(lo, tiles);
-    hi = std::max(hi, tiles);
-  }
-  jobs.min_tiles = lo;
-  jobs.max_tiles = hi;
-  jobs.total_tiles = total * g.batch * g.heads;
-  return jobs;
+    return std::max(0.0, m_blocks - std::floor(first_row / tile_m));
+  });
 }
 
 void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& out) {

@@ -25,29 +25,15 @@ Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bo
 JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const double m_blocks = ceil_div(g.rows, tile_m);
   const double n_blocks = ceil_div(g.keys, tile_n);
-  JobStats jobs;
-  jobs.count = m_blocks * g.batch * g.heads;
-  if (!g.causal) {
-    jobs.min_tiles = jobs.max_tiles = n_blocks;
-    jobs.total_tiles = jobs.count * n_blocks;
-    return jobs;
-  }
+  if (!g.causal) return uniform_blocks(m_blocks, g.batch * g.heads, n_blocks);
   // Rows of a packed head are (position, head) pairs: a block's last position is its last row
   // divided by the group size.
   const double per_position = g.rows / std::max(1.0, g.keys - g.row_offset);
-  double total = 0, lo = n_blocks, hi = 0;
-  for (double m = 0; m < m_blocks; ++m) {
+  return summarize_blocks(m_blocks, g.batch * g.heads, [&](double m) {
     const double last_row = std::min((m + 1) * tile_m, g.rows) - 1;
     const double last_key = std::floor(last_row / per_position) + g.row_offset;
-    const double tiles = std::min(n_blocks, ceil_div(last_key + 1, tile_n));
-    total += tiles;
-    lo = std::min(lo, tiles);
-    hi = std::max(hi, tiles);
-  }
-  jobs.min_tiles = lo;
-  jobs.max_tiles = hi;
-  jobs.total_tiles = total * g.batch * g.heads;
-  return jobs;
+    return std::min(n_blocks, ceil_div(last_key + 1, tile_n));
+  });
 }
 
 double hbm_fraction_of_reads(double reuse, double working_set_bytes, const hw::Profile& p) {

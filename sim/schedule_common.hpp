@@ -2,6 +2,8 @@
 // causal masks, and the L2 reuse of K/V between concurrently running CTAs.
 #pragma once
 
+#include <algorithm>
+
 #include "hwprofiles/profile.hpp"
 #include "models/cost_model.hpp"
 #include "models/workload.hpp"
@@ -27,6 +29,30 @@ Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bo
 // KV tiles each M-row block of one head visits (causal: up to the diagonal, partly masked tiles
 // paid in full), summarised over the blocks.
 JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n);
+
+// Summarises per-CTA tile counts: `tiles_of(i)` for the CTAs i = 0 .. blocks-1 of one head, the
+// grid repeating that pattern `heads` times.
+template <typename TilesOf>
+JobStats summarize_blocks(double blocks, double heads, TilesOf tiles_of) {
+  JobStats jobs;
+  jobs.count = blocks * heads;
+  double total = 0, lo = 0, hi = 0;
+  for (double i = 0; i < blocks; ++i) {
+    const double tiles = tiles_of(i);
+    total += tiles;
+    lo = i == 0 ? tiles : std::min(lo, tiles);
+    hi = i == 0 ? tiles : std::max(hi, tiles);
+  }
+  jobs.min_tiles = lo;
+  jobs.max_tiles = hi;
+  jobs.total_tiles = total * heads;
+  return jobs;
+}
+
+// The same, when every CTA runs `tiles` iterations (no loop).
+inline JobStats uniform_blocks(double blocks, double heads, double tiles) {
+  return {blocks * heads, tiles, tiles, blocks * heads * tiles};
+}
 
 // Fraction of re-reads of data shared by `reuse` CTAs that still reach HBM, when `working_set`
 // bytes must stay in the L2 share the profile's calibration allows.
