@@ -40,7 +40,10 @@ struct HbmBytes {
   }
 };
 
-enum class OpKind { dense_attention, gemm };
+// dense_attention: (masked) softmax or sigmoid attention; gemm: a matrix product; elementwise: a
+// memory-bound pass (gates, combines); scan: a chunked linear-attention recurrence.
+enum class OpKind { dense_attention, gemm, elementwise, scan };
+enum class ScoreFn { softmax, sigmoid };
 enum class Pass { forward, backward };
 
 // Shape of a dense attention op, for schedules that tile it.
@@ -49,6 +52,14 @@ struct AttentionShape {
   std::int64_t head_dim = 0, v_head_dim = 0;
   bool causal = false;
   double pairs_per_head = 0;  // scored (query, key) pairs per head, exact
+  std::int64_t window = 0;    // causal sliding window: keys (t - window, t]; 0 = unlimited
+  std::int64_t sinks = 0;     // leading tokens every query also sees (StreamingLLM)
+  ScoreFn score = ScoreFn::softmax;
+};
+
+// A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk` tokens.
+struct ScanShape {
+  double batch = 0, heads = 0, tokens = 0, key_dim = 0, value_dim = 0, chunk = 0;
 };
 
 struct GemmShape {
@@ -64,6 +75,7 @@ struct Op {
   HbmBytes bytes;
   AttentionShape attention;  // kind == dense_attention
   GemmShape gemm;            // kind == gemm
+  ScanShape scan;            // kind == scan
 };
 
 struct CostModel {

@@ -1,10 +1,12 @@
 #include "models/dense_attention.hpp"
 
+#include <algorithm>
+
 namespace models {
 
 namespace {
 
-AttentionShape shape_of(const HeadConfig& h, const Workload& w) {
+AttentionShape shape_of(const HeadConfig& h, const Workload& w, const AttentionPattern& p) {
   AttentionShape s;
   s.batch = w.batch;
   s.heads_q = h.heads;
@@ -14,7 +16,10 @@ AttentionShape shape_of(const HeadConfig& h, const Workload& w) {
   s.head_dim = h.head_dim;
   s.v_head_dim = h.v_head_dim;
   s.causal = w.causal;
-  s.pairs_per_head = scored_pairs(w);
+  s.window = p.window;
+  s.sinks = p.sinks;
+  s.score = p.score;
+  s.pairs_per_head = scored_pairs(w, p.window, p.sinks);
   return s;
 }
 
@@ -22,57 +27,68 @@ struct Dims {
   double b, hq, hkv, lq, lkv, d, dv, s, s_kv;
 };
 
-Dims dims_of(const HeadConfig& h, const Workload& w) {
+// `lkv` is the keys the queries actually read: a window reads only the last q_len - 1 + window
+// keys (plus the sinks).
+Dims dims_of(const HeadConfig& h, const Workload& w, const AttentionPattern& p) {
+  double keys = static_cast<double>(w.kv_len);
+  if (p.window > 0 && w.causal) {
+    keys = std::min(keys, static_cast<double>(w.q_len - 1 + p.window + p.sinks));
+  }
   return {static_cast<double>(w.batch),      static_cast<double>(h.heads),
           static_cast<double>(h.kv_heads),   static_cast<double>(w.q_len),
-          static_cast<double>(w.kv_len),     static_cast<double>(h.head_dim),
+          keys,                              static_cast<double>(h.head_dim),
           static_cast<double>(h.v_head_dim), bytes_per_element(w.dtype),
           bytes_per_element(w.kv_dtype)};
 }
 
 }  // namespace
 
-Op dense_attention_forward(const HeadConfig& h, const Workload& w) {
-  const Dims x = dims_of(h, w);
+Op dense_attention_forward(const HeadConfig& h, const Workload& w, const AttentionPattern& p) {
+  const Dims x = dims_of(h, w, p);
   Op op;
   op.kind = OpKind::dense_attention;
   op.pass = Pass::forward;
   op.name = "attention_fwd";
-  op.attention = shape_of(h, w);
+  op.attention = shape_of(h, w, p);
   const double scores = x.b * x.hq * op.attention.pairs_per_head;
+  const bool softmax = p.score == ScoreFn::softmax;
   op.flops.tensor = 2 * scores * (x.d + x.dv);
-  op.flops.exp = scores;
-  op.flops.vector = kForwardVectorFlopsPerScore * scores + x.b * x.hq * x.lq * x.dv;
+  op.flops.exp = scores;  // softmax: exp; sigmoid: one tanh on the same unit
+  op.flops.vector = softmax ? kForwardVectorFlopsPerScore * scores + x.b * x.hq * x.lq * x.dv
+                            : kSigmoidVectorFlopsPerScore * scores;
   op.bytes.q = x.s * x.b * x.lq * x.hq * x.d;
   op.bytes.k = x.s_kv * x.b * x.lkv * x.hkv * x.d;
   op.bytes.v = x.s_kv * x.b * x.lkv * x.hkv * x.dv;
   op.bytes.o = x.s * x.b * x.lq * x.hq * x.dv;
-  // A training forward keeps the log-sum-exp for the backward.
-  if (w.phase == Phase::fwd || w.phase == Phase::train)
+  // A training softmax forward keeps the log-sum-exp for the backward (sigmoid needs none).
+  if (softmax && (w.phase == Phase::fwd || w.phase == Phase::train)) {
     op.bytes.lse = kStatBytes * x.b * x.hq * x.lq;
+  }
   return op;
 }
 
-Op dense_attention_backward(const HeadConfig& h, const Workload& w) {
-  const Dims x = dims_of(h, w);
+Op dense_attention_backward(const HeadConfig& h, const Workload& w, const AttentionPattern& p) {
+  const Dims x = dims_of(h, w, p);
   Op op;
   op.kind = OpKind::dense_attention;
   op.pass = Pass::backward;
   op.name = "attention_bwd";
-  op.attention = shape_of(h, w);
+  op.attention = shape_of(h, w, p);
   const double scores = x.b * x.hq * op.attention.pairs_per_head;
+  const bool softmax = p.score == ScoreFn::softmax;
   // S = QK^T, dV = P^T dO, dP = dO V^T, dQ = dS K, dK = dS^T Q (FlashAttention-2 with recompute).
   op.flops.tensor = 2 * scores * (3 * x.d + 2 * x.dv);
   op.flops.exp = scores;
-  // delta = rowsum(dO * O): one multiply-add per element of O.
-  op.flops.vector = kBackwardVectorFlopsPerScore * scores + 2 * x.b * x.hq * x.lq * x.dv;
+  // Softmax: delta = rowsum(dO * O), one multiply-add per element of O; sigmoid needs no delta.
+  op.flops.vector = softmax ? kBackwardVectorFlopsPerScore * scores + 2 * x.b * x.hq * x.lq * x.dv
+                            : kSigmoidVectorFlopsPerScore * scores;
   op.bytes.q = x.s * x.b * x.lq * x.hq * x.d;
   op.bytes.k = x.s_kv * x.b * x.lkv * x.hkv * x.d;
   op.bytes.v = x.s_kv * x.b * x.lkv * x.hkv * x.dv;
-  op.bytes.o = x.s * x.b * x.lq * x.hq * x.dv;
+  op.bytes.o = softmax ? x.s * x.b * x.lq * x.hq * x.dv : 0;  // O is read only for delta
   op.bytes.grad_out = x.s * x.b * x.lq * x.hq * x.dv;
   // LSE read, delta written by the pre-pass and read by the main kernel.
-  op.bytes.lse = 3 * kStatBytes * x.b * x.hq * x.lq;
+  op.bytes.lse = softmax ? 3 * kStatBytes * x.b * x.hq * x.lq : 0;
   op.bytes.grad_in = x.s * x.b * (x.lq * x.hq * x.d + x.lkv * x.hkv * (x.d + x.dv));
   return op;
 }
@@ -82,12 +98,18 @@ double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype) {
          bytes_per_element(kv_dtype);
 }
 
-void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model) {
-  if (has_forward(w.phase)) model.ops.push_back(dense_attention_forward(h, w));
-  if (has_backward(w.phase)) model.ops.push_back(dense_attention_backward(h, w));
+double cached_tokens(const Workload& w, const AttentionPattern& p) {
+  const double kv = static_cast<double>(w.kv_len);
+  return p.window > 0 ? std::min(kv, static_cast<double>(p.window + p.sinks)) : kv;
+}
+
+void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model,
+                         const AttentionPattern& p) {
+  if (has_forward(w.phase)) model.ops.push_back(dense_attention_forward(h, w, p));
+  if (has_backward(w.phase)) model.ops.push_back(dense_attention_backward(h, w, p));
   model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
   model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer * static_cast<double>(w.batch) *
-                         static_cast<double>(w.kv_len) * static_cast<double>(w.layers);
+                         cached_tokens(w, p) * static_cast<double>(w.layers);
 }
 
 }  // namespace models

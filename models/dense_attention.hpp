@@ -1,5 +1,5 @@
 // Dense softmax attention costs (reference/variants.md §0.2), shared by every variant whose pair
-// pattern is dense. One formula, driven by the head configuration.
+// pattern is dense or a causal window (§C1). One formula, driven by the head configuration.
 #pragma once
 
 #include "models/cost_model.hpp"
@@ -13,16 +13,29 @@ namespace models {
 inline constexpr double kForwardVectorFlopsPerScore = 4;
 // Backward: recompute P with one FMA (2) + dS = P * (dP - delta): subtract (1) and multiply (1).
 inline constexpr double kBackwardVectorFlopsPerScore = 4;
+// Sigmoid scores (FlashSigmoid, §A11): sigma(x) = 0.5 (1 + tanh(0.5 x)) is one MUFU tanh and two
+// FMAs, with no row max, row sum or normalisation; backward dS = dP sigma (1 - sigma): 2 FMAs.
+inline constexpr double kSigmoidVectorFlopsPerScore = 4;
 // Softmax statistics are FP32.
 inline constexpr double kStatBytes = 4;
 
-Op dense_attention_forward(const HeadConfig& h, const Workload& w);
-Op dense_attention_backward(const HeadConfig& h, const Workload& w);
+// Which (query, key) pairs are scored and how.
+struct AttentionPattern {
+  std::int64_t window = 0;  // causal sliding window; 0 = every earlier key
+  std::int64_t sinks = 0;   // leading tokens kept besides the window
+  ScoreFn score = ScoreFn::softmax;
+};
+
+Op dense_attention_forward(const HeadConfig& h, const Workload& w, const AttentionPattern& p = {});
+Op dense_attention_backward(const HeadConfig& h, const Workload& w, const AttentionPattern& p = {});
 
 // Bytes of K and V kept per cached token per layer: Hkv x (d + dv) x sizeof(kv_dtype).
 double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype);
+// Tokens a cache must keep: all kv_len, or a ring of window + sinks.
+double cached_tokens(const Workload& w, const AttentionPattern& p);
 
 // Appends the attention ops the workload's phase needs, fills the KV-cache fields.
-void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model);
+void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model,
+                         const AttentionPattern& p = {});
 
 }  // namespace models

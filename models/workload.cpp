@@ -1,5 +1,6 @@
 #include "models/workload.hpp"
 
+#include <algorithm>
 #include <array>
 #include <string>
 
@@ -104,11 +105,29 @@ void validate(const Workload& w) {
   }
 }
 
-double scored_pairs(const Workload& w) {
+namespace {
+// sum over x = a .. b of min(x, cap), for 1 <= a <= b.
+double capped_sum(double a, double b, double cap) {
+  if (b < a) return 0;
+  if (b <= cap) return (a + b) * (b - a + 1) / 2;
+  if (a > cap) return cap * (b - a + 1);
+  return (a + cap) * (cap - a + 1) / 2 + cap * (b - cap);
+}
+}  // namespace
+
+double scored_pairs(const Workload& w, std::int64_t window, std::int64_t sinks) {
   const double q = static_cast<double>(w.q_len);
   const double kv = static_cast<double>(w.kv_len);
   if (!w.causal) return q * kv;
-  return q * (kv - q) + q * (q + 1) / 2;
+  // Query i sees x = kv - q + 1 + i keys, x running over kv - q + 1 .. kv.
+  const double first = kv - q + 1;
+  if (window <= 0) return capped_sum(first, kv, kv);
+  const double wnd = static_cast<double>(window);
+  // Keys before the window: x - window of them, of which up to `sinks` are scored.
+  const double lo = std::max(first, wnd + 1);
+  const double sink_pairs =
+      sinks > 0 && lo <= kv ? capped_sum(lo - wnd, kv - wnd, static_cast<double>(sinks)) : 0;
+  return capped_sum(first, kv, wnd) + sink_pairs;
 }
 
 }  // namespace models

@@ -41,6 +41,8 @@ void validate(const Workload& w);
 // (query, key) pairs one head scores. Causal queries are aligned to the end of the keys (query i of
 // q_len sees keys 0 .. kv_len - q_len + i), which covers prefill (q_len = kv_len), chunked prefill
 // with a cached prefix, and multi-token decode.
-double scored_pairs(const Workload& w);
+// With `window` > 0 (causal only) each query sees its last `window` keys plus up to `sinks` leading
+// tokens outside the window.
+double scored_pairs(const Workload& w, std::int64_t window = 0, std::int64_t sinks = 0);
 
 }  // namespace models

@@ -25,17 +25,24 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const Fl
   const double scores = t.m * t.n;
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
   l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share);
-  // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile.
-  l.per_tile.alu_ops =
-      scores * (kFwdAluPerScore + t.exp_emulated_share * kPolyAluPerExp) + t.m * g.dv;
+  // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile (a
+  // sigmoid keeps no row statistics, so it has neither).
+  const bool softmax = g.score == models::ScoreFn::softmax;
+  l.per_tile.alu_ops = scores * ((softmax ? kFwdAluPerScore : kSigmoidAluPerScore) +
+                                 t.exp_emulated_share * kPolyAluPerExp) +
+                       (softmax ? t.m * g.dv : 0);
   // K/V tiles are re-read by every row block (and every unpacked query head) of a KV head;
   // concurrent CTAs share them through L2 while the heads in flight fit.
   const double m_blocks = ceil_div(g.rows, t.m);
-  const double reuse = m_blocks * (g.heads / g.kv_heads);
+  // With a window only the row blocks within window + M of a KV tile read it.
+  const double readers =
+      g.window > 0 ? std::min(m_blocks, ceil_div(g.window + t.m, t.m)) : m_blocks;
+  const double reuse = readers * (g.heads / g.kv_heads);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
   const double kv_heads_in_flight =
       std::max(1.0, slots / (m_blocks * splits) / (g.heads / g.kv_heads));
-  const double working_set = kv_heads_in_flight * g.keys * (g.d + g.dv) * g.s_kv;
+  const double keys_read = g.window > 0 ? std::min(g.keys, g.window + t.m + g.sinks) : g.keys;
+  const double working_set = kv_heads_in_flight * keys_read * (g.d + g.dv) * g.s_kv;
   l.per_tile.hbm_bytes =
       t.n * (g.d + g.dv) * g.s_kv * hbm_fraction_of_reads(reuse, working_set, in.profile);
   // Q in and O out cover the rows that exist; a decode row block is mostly padding.

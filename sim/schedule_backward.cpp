@@ -25,7 +25,16 @@ JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   if (!g.causal) return uniform_blocks(n_blocks, g.batch * g.heads, m_blocks);
   return summarize_blocks(n_blocks, g.batch * g.heads, [&](double n) {
     const double first_row = std::max(0.0, n * tile_n - g.row_offset);
-    return std::max(0.0, m_blocks - std::floor(first_row / tile_m));
+    const double first_block = std::floor(first_row / tile_m);
+    // A window ends the rows that see this tile window - 1 keys after its last key.
+    const double last_block =
+        g.window > 0
+            ? std::min(m_blocks,
+                       std::floor(std::max(0.0, (n + 1) * tile_n - 2 + g.window - g.row_offset) /
+                                  tile_m) +
+                           1)
+            : m_blocks;
+    return std::max(0.0, last_block - first_block);
   });
 }
 

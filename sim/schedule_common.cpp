@@ -19,6 +19,9 @@ Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bo
   g.s_kv = models::bytes_per_element(w.kv_dtype);
   g.causal = a.causal;
   g.row_offset = static_cast<double>(a.kv_len - a.q_len);
+  g.window = static_cast<double>(a.window);
+  g.sinks = static_cast<double>(a.sinks);
+  g.score = a.score;
   return g;
 }
 
@@ -32,7 +35,14 @@ JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   return summarize_blocks(m_blocks, g.batch * g.heads, [&](double m) {
     const double last_row = std::min((m + 1) * tile_m, g.rows) - 1;
     const double last_key = std::floor(last_row / per_position) + g.row_offset;
-    return std::min(n_blocks, ceil_div(last_key + 1, tile_n));
+    const double end_tile = std::min(n_blocks, ceil_div(last_key + 1, tile_n));
+    if (g.window <= 0) return end_tile;
+    // A window starts at the block's first query position minus window - 1; sink tiles are
+    // visited too when the window has moved past them.
+    const double first_key = std::floor(m * tile_m / per_position) + g.row_offset - g.window + 1;
+    const double first_tile = std::floor(std::max(0.0, first_key) / tile_n);
+    const double sink_tiles = g.sinks > 0 ? std::min(ceil_div(g.sinks, tile_n), first_tile) : 0;
+    return end_tile - first_tile + sink_tiles;
   });
 }
 

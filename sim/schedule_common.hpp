@@ -22,6 +22,9 @@ struct Geometry {
   bool causal;
   double row_offset;  // causal: keys visible to row r are 0 .. r + row_offset (rows of a packed
                       // head share one query position, so packing keeps the offset per position)
+  double window = 0;  // causal sliding window (keys per query); 0 = unlimited
+  double sinks = 0;   // leading keys every query also sees
+  models::ScoreFn score = models::ScoreFn::softmax;
 };
 
 Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);
@@ -58,6 +61,9 @@ inline JobStats uniform_blocks(double blocks, double heads, double tiles) {
 // bytes must stay in the L2 share the profile's calibration allows.
 double hbm_fraction_of_reads(double reuse, double working_set_bytes, const hw::Profile& p);
 
+// FP32-pipe instructions per score of a sigmoid (FlashSigmoid: two FMAs around the MUFU tanh, and
+// the conversion of P), with no row statistics.
+inline constexpr double kSigmoidAluPerScore = 3;
 // FP32-pipe instructions per score in the forward softmax: running max, scale-and-subtract FMA,
 // row-sum add and the conversion of P to 16 bits (FA2 softmax_rescale_o / FA3 softmax.h).
 inline constexpr double kFwdAluPerScore = 4;
