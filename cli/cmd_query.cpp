@@ -16,6 +16,7 @@ namespace {
 struct QueryOptions {
   std::string variant = "mha";
   std::optional<std::int64_t> heads, kv_heads, head_dim, v_head_dim;
+  std::vector<std::string> params;  // --param key=value
   std::int64_t batch = 1;
   std::int64_t seq_len = 4096;
   std::optional<std::int64_t> q_len, kv_len;
@@ -76,6 +77,20 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
   put("kv_heads", o.kv_heads);
   put("head_dim", o.head_dim);
   put("v_head_dim", o.v_head_dim);
+  for (const std::string& kv : o.params) {
+    const auto eq = kv.find('=');
+    double value = 0;
+    try {
+      std::size_t used = 0;
+      value = std::stod(kv.substr(eq == std::string::npos ? kv.size() : eq + 1), &used);
+      if (eq == std::string::npos || eq == 0 || used != kv.size() - eq - 1) throw std::exception();
+    } catch (const std::exception&) {
+      throw models::SpecError(fmt::format(
+          "--param '{}': expected name=number, e.g. window=4096 (see `attnsim variants show {}`)",
+          kv, o.variant));
+    }
+    given.emplace_back(kv.substr(0, eq), value);
+  }
   if (o.hidden_size < 0) {
     throw models::SpecError(fmt::format("--hidden-size must be positive, got {}", o.hidden_size));
   }
@@ -117,6 +132,8 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option("--kv-heads", opts->kv_heads, "key/value heads");
   q->add_option("--head-dim", opts->head_dim, "query/key head dimension");
   q->add_option("--v-head-dim", opts->v_head_dim, "value head dimension (default: head dim)");
+  q->add_option("--param", opts->params,
+                "variant parameter name=value, e.g. window=4096 (repeatable; see variants show)");
   q->add_option("--batch", opts->batch, "batch size")->capture_default_str();
   q->add_option("--seq-len", opts->seq_len,
                 "sequence length: query tokens for prefill/fwd/bwd/train, context for decode")

@@ -67,15 +67,23 @@ std::string render_table(const std::vector<QueryResult>& results) {
       models::to_string(w.dtype), models::to_string(w.kv_dtype), w.layers,
       sim::to_string(first.engine), first.kernel);
   out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7} {:>6}\n", "hw",
-                     "time", "bound", "kernel", "tensor FLOP", "exp", "HBM bytes", "KV cache",
+                     "time", "bound", "kernel", "tensor FLOP", "exp", "HBM bytes", "KV/state",
                      "FLOP/B", "util");
   for (const QueryResult& r : results) {
     const sim::Prediction& p = r.prediction;
-    const std::string_view kernel = p.launches.empty() ? "-" : p.launches[0].schedule;
+    // The attention kernel's schedule, not a projection GEMM's or an elementwise pass's.
+    std::string_view kernel = "-";
+    for (const sim::LaunchPrediction& l : p.launches) {
+      if (l.schedule != "gemm" && l.schedule != "elementwise") {
+        kernel = l.schedule;
+        break;
+      }
+    }
     out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7.1f} {:>5.1f}%\n",
                        r.hw, human_time(p.time_s), sim::to_string(p.bound), kernel,
                        human_count(p.flops.tensor), human_count(p.flops.exp),
-                       human_bytes(p.bytes.total()), human_bytes(r.cost.kv_cache_bytes),
+                       human_bytes(p.bytes.total()),
+                       human_bytes(r.cost.kv_cache_bytes + r.cost.state_bytes),
                        p.arithmetic_intensity, 100 * p.tensor_utilization);
   }
   return out.str();
@@ -93,6 +101,9 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
                                    {"kv_heads", h.kv_heads},
                                    {"head_dim", h.head_dim},
                                    {"v_head_dim", h.v_head_dim}};
+  for (const auto& [name, value] : models::resolved_params(r.spec)) {
+    params[std::string(name)] = value;
+  }
   if (r.spec.projections.include) {
     params["hidden_size"] =
         r.spec.projections.hidden_size > 0 ? r.spec.projections.hidden_size : h.heads * h.head_dim;
@@ -119,6 +130,7 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
           {"hbm_bytes_moved", p.hbm_bytes_moved},
           {"kv_cache_bytes", r.cost.kv_cache_bytes},
           {"kv_cache_bytes_per_token_per_layer", r.cost.kv_cache_bytes_per_token_per_layer},
+          {"state_bytes", r.cost.state_bytes},
           {"projection_params", r.cost.parameters_per_layer * static_cast<double>(w.layers)},
           {"arithmetic_intensity", p.arithmetic_intensity},
           {"tensor_utilization", p.tensor_utilization},

@@ -55,9 +55,11 @@ struct AttentionShape {
   std::int64_t window = 0;    // causal sliding window: keys (t - window, t]; 0 = unlimited
   std::int64_t sinks = 0;     // leading tokens every query also sees (StreamingLLM)
   ScoreFn score = ScoreFn::softmax;
+  bool values_in_keys = false;  // V is part of the cached K (absorbed MLA): read once
 };
 
-// A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk` tokens.
+// A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk`
+// tokens.
 struct ScanShape {
   double batch = 0, heads = 0, tokens = 0, key_dim = 0, value_dim = 0, chunk = 0;
 };
@@ -80,9 +82,10 @@ struct Op {
 
 struct CostModel {
   std::int64_t layers = 1;
-  StaticVector<Op, 8> ops;  // per layer; every total below is derived from these
+  StaticVector<Op, 16> ops;  // per layer; every total below is derived from these
   double kv_cache_bytes_per_token_per_layer = 0;
-  double kv_cache_bytes = 0;        // batch x kv_len tokens x layers
+  double kv_cache_bytes = 0;        // batch x cached tokens x layers
+  double state_bytes = 0;           // recurrent state (linear attention), all layers
   double parameters_per_layer = 0;  // projection parameters, when projections are included
 
   FlopCounts total_flops() const {

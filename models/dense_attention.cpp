@@ -34,10 +34,14 @@ Dims dims_of(const HeadConfig& h, const Workload& w, const AttentionPattern& p) 
   if (p.window > 0 && w.causal) {
     keys = std::min(keys, static_cast<double>(w.q_len - 1 + p.window + p.sinks));
   }
-  return {static_cast<double>(w.batch),      static_cast<double>(h.heads),
-          static_cast<double>(h.kv_heads),   static_cast<double>(w.q_len),
-          keys,                              static_cast<double>(h.head_dim),
-          static_cast<double>(h.v_head_dim), bytes_per_element(w.dtype),
+  return {static_cast<double>(w.batch),
+          static_cast<double>(h.heads),
+          static_cast<double>(h.kv_heads),
+          static_cast<double>(w.q_len),
+          keys,
+          static_cast<double>(h.head_dim),
+          static_cast<double>(h.v_head_dim),
+          bytes_per_element(w.dtype),
           bytes_per_element(w.kv_dtype)};
 }
 

@@ -12,9 +12,8 @@ namespace models {
 
 namespace {
 
-constexpr std::int64_t kDefaultHeads = 32;      // Llama-3.1-8B / Llama-2-7B
+constexpr std::int64_t kUncapped = 65536;       // read_heads caps a default kv_heads at heads
 constexpr std::int64_t kDefaultGqaKvHeads = 8;  // Llama-3.1-8B/70B (reference/hf-configs)
-constexpr std::int64_t kDefaultHeadDim = 128;   // most current LLMs (reference/hf-configs)
 
 const std::array<ParamInfo, 4> kMhaParams = {{
     {"heads", "query heads (Hq)", "32", 1, 65536},
@@ -78,23 +77,15 @@ class HeadSharingVariant final : public Variant {
     ParamReader r(*this, given);
     AttentionSpec spec;
     spec.variant = this;
-    HeadConfig& h = spec.heads;
-    h.heads = r.integer("heads", kDefaultHeads);
-    const std::int64_t default_kv = kind_ == HeadSharing::mha   ? h.heads
+    const std::int64_t default_kv = kind_ == HeadSharing::mha   ? kUncapped
                                     : kind_ == HeadSharing::mqa ? 1
                                                                 : kDefaultGqaKvHeads;
-    h.kv_heads = r.integer("kv_heads", default_kv);
-    h.head_dim = r.integer("head_dim", kDefaultHeadDim);
-    h.v_head_dim = r.integer("v_head_dim", h.head_dim);
+    spec.heads = read_heads(r, name(), default_kv);  // mha: kv_heads defaults to heads
+    const HeadConfig& h = spec.heads;
     if (kind_ == HeadSharing::mha && h.kv_heads != h.heads) {
       throw SpecError(fmt::format(
           "mha needs kv_heads == heads (got heads {} and kv_heads {}); use --variant gqa", h.heads,
           h.kv_heads));
-    }
-    if (h.heads % h.kv_heads != 0) {
-      throw SpecError(fmt::format(
-          "{}: heads ({}) must be divisible by kv_heads ({}); allowed kv_heads: the divisors of {}",
-          name(), h.heads, h.kv_heads, h.heads));
     }
     if (proj.hidden_size < 0) {
       throw SpecError(fmt::format("hidden size must be positive, got {}", proj.hidden_size));

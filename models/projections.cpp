@@ -2,33 +2,36 @@
 
 namespace models {
 
-namespace {
-
-// A GEMM Y[m,n] = X[m,k] W[k,n] that reads X and W once and writes Y once.
-Op gemm_forward(const char* name, double m, double n, double k, double s) {
+Op gemm_op(const char* name, Pass pass, double m, double n, double k, double s) {
   Op op;
   op.kind = OpKind::gemm;
-  op.pass = Pass::forward;
+  op.pass = pass;
   op.name = name;
   op.gemm = {m, n, k};
-  op.flops.tensor = 2 * m * n * k;
-  op.bytes.weights = s * k * n;
-  op.bytes.activations = s * (m * k + m * n);
+  if (pass == Pass::forward) {
+    op.flops.tensor = 2 * m * n * k;
+    op.bytes.weights = s * k * n;
+    op.bytes.activations = s * (m * k + m * n);
+  } else {
+    // dX = dY W^T and dW = X^T dY: reads dY, X and W, writes dX and dW.
+    op.flops.tensor = 4 * m * n * k;
+    op.bytes.weights = 2 * s * k * n;
+    op.bytes.activations = s * (m * n + 2 * m * k);
+  }
   return op;
 }
 
-// Its backward: dX = dY W^T and dW = X^T dY (twice the forward FLOPs); reads dY, X and W, writes dX
-// and dW.
-Op gemm_backward(const char* name, double m, double n, double k, double s) {
-  Op op = gemm_forward(name, m, n, k, s);
-  op.pass = Pass::backward;
-  op.flops.tensor = 4 * m * n * k;
-  op.bytes.weights = 2 * s * k * n;
-  op.bytes.activations = s * (m * n + 2 * m * k);
+Op elementwise_op(const char* name, Pass pass, double elements, double bytes_per_element,
+                  double exp_per_element, double vector_per_element) {
+  Op op;
+  op.kind = OpKind::elementwise;
+  op.pass = pass;
+  op.name = name;
+  op.flops.exp = elements * exp_per_element;
+  op.flops.vector = elements * vector_per_element;
+  op.bytes.activations = elements * bytes_per_element;
   return op;
 }
-
-}  // namespace
 
 double hidden_size(const HeadConfig& h, const ProjectionConfig& p) {
   return p.hidden_size > 0 ? static_cast<double>(p.hidden_size)
@@ -52,12 +55,12 @@ void add_projections(const HeadConfig& h, const ProjectionConfig& p, const Workl
   const double o_width = static_cast<double>(h.heads * h.v_head_dim);
   const double s = bytes_per_element(w.dtype);
   if (has_forward(w.phase)) {
-    model.ops.push_back(gemm_forward("qkv_proj_fwd", tokens, qkv_width, d_model, s));
-    model.ops.push_back(gemm_forward("o_proj_fwd", tokens, d_model, o_width, s));
+    model.ops.push_back(gemm_op("qkv_proj_fwd", Pass::forward, tokens, qkv_width, d_model, s));
+    model.ops.push_back(gemm_op("o_proj_fwd", Pass::forward, tokens, d_model, o_width, s));
   }
   if (has_backward(w.phase)) {
-    model.ops.push_back(gemm_backward("qkv_proj_bwd", tokens, qkv_width, d_model, s));
-    model.ops.push_back(gemm_backward("o_proj_bwd", tokens, d_model, o_width, s));
+    model.ops.push_back(gemm_op("qkv_proj_bwd", Pass::backward, tokens, qkv_width, d_model, s));
+    model.ops.push_back(gemm_op("o_proj_bwd", Pass::backward, tokens, d_model, o_width, s));
   }
   model.parameters_per_layer = projection_parameters(h, p);
 }

@@ -8,6 +8,15 @@
 
 namespace models {
 
+// A GEMM Y[m,n] = X[m,k] W[k,n] reading X and W once and writing Y once; its backward (dX and dW)
+// costs twice the FLOPs. `s` is bytes per element.
+Op gemm_op(const char* name, Pass pass, double m, double n, double k, double s);
+
+// A memory-bound elementwise pass over `elements` values: `bytes_per_element` moved per value,
+// `exp_per_element` exponentials/sigmoids and `vector_per_element` other FLOPs.
+Op elementwise_op(const char* name, Pass pass, double elements, double bytes_per_element,
+                  double exp_per_element, double vector_per_element);
+
 // Model width D: the configured hidden size, or heads x head_dim when it is 0.
 double hidden_size(const HeadConfig& h, const ProjectionConfig& p);
 

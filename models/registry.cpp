@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include "models/dense_extensions.hpp"
 #include "models/dense_variants.hpp"
 #include "models/errors.hpp"
+#include "models/latent_attention.hpp"
+#include "models/linear_attention.hpp"
+#include "models/sparse_local.hpp"
 
 namespace models {
 
@@ -11,6 +15,10 @@ Registry::Registry() {
   variants_.push_back(make_head_sharing_variant(HeadSharing::mha));
   variants_.push_back(make_head_sharing_variant(HeadSharing::mqa));
   variants_.push_back(make_head_sharing_variant(HeadSharing::gqa));
+  add_dense_extensions(variants_);
+  add_latent_variants(variants_);
+  add_local_sparse_variants(variants_);
+  add_linear_variants(variants_);
 }
 
 const Variant& Registry::find(std::string_view name) const {

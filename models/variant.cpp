@@ -1,5 +1,6 @@
 #include "models/variant.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -40,6 +41,56 @@ bool ParamReader::given(std::string_view name) const {
     if (n == name) return true;
   }
   return false;
+}
+
+double ParamReader::number(std::string_view name, double fallback) const {
+  const ParamInfo& p = info(name);
+  double value = fallback;
+  for (const auto& [n, v] : given_) {
+    if (n == name) value = v;
+  }
+  if (!(value >= p.min && value <= p.max)) {
+    throw SpecError(fmt::format("{} {} ({}) must be in [{}, {}], got {}", variant_.name(), p.name,
+                                p.help, p.min, p.max, value));
+  }
+  return value;
+}
+
+std::vector<std::pair<std::string_view, double>> resolved_params(const AttentionSpec& spec) {
+  std::vector<std::pair<std::string_view, double>> out;
+  std::size_t extra = 0;
+  for (const ParamInfo& p : spec.variant->params()) {
+    const HeadConfig& h = spec.heads;
+    double value = 0;
+    if (p.name == "heads") {
+      value = static_cast<double>(h.heads);
+    } else if (p.name == "kv_heads") {
+      value = static_cast<double>(h.kv_heads);
+    } else if (p.name == "head_dim") {
+      value = static_cast<double>(h.head_dim);
+    } else if (p.name == "v_head_dim") {
+      value = static_cast<double>(h.v_head_dim);
+    } else {
+      value = spec.extra.at(extra++);
+    }
+    out.emplace_back(p.name, value);
+  }
+  return out;
+}
+
+HeadConfig read_heads(const ParamReader& r, std::string_view variant,
+                      std::int64_t default_kv_heads) {
+  HeadConfig h;
+  h.heads = r.integer("heads", 32);
+  h.kv_heads = r.integer("kv_heads", std::min(default_kv_heads, h.heads));
+  h.head_dim = r.integer("head_dim", 128);
+  h.v_head_dim = r.integer("v_head_dim", h.head_dim);
+  if (h.heads % h.kv_heads != 0) {
+    throw SpecError(fmt::format(
+        "{}: heads ({}) must be divisible by kv_heads ({}); allowed kv_heads: the divisors of {}",
+        variant, h.heads, h.kv_heads, h.heads));
+  }
+  return h;
 }
 
 std::int64_t ParamReader::integer(std::string_view name, std::int64_t fallback) const {

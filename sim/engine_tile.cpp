@@ -122,9 +122,18 @@ LaunchPrediction price(const Launch& l, const hw::Profile& p, const models::Work
 
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
            std::string_view kernel, Launches& out) {
-  if (op.kind == models::OpKind::gemm) {
-    lower_gemm({op, w, p, "gemm"}, out);
-    return;
+  switch (op.kind) {
+    case models::OpKind::gemm:
+      lower_gemm({op, w, p, "gemm"}, out);
+      return;
+    case models::OpKind::elementwise:
+      lower_elementwise({op, w, p, "elementwise"}, out);
+      return;
+    case models::OpKind::scan:
+      lower_scan({op, w, p, "chunked_scan"}, out);
+      return;
+    case models::OpKind::dense_attention:
+      break;
   }
   const ScheduleInfo* info = &choose_schedule(kernel, op, w, p);
   if (op.pass == models::Pass::forward) {

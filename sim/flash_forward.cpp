@@ -39,12 +39,15 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const Fl
       g.window > 0 ? std::min(m_blocks, ceil_div(g.window + t.m, t.m)) : m_blocks;
   const double reuse = readers * (g.heads / g.kv_heads);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
-  const double kv_heads_in_flight =
-      std::max(1.0, slots / (m_blocks * splits) / (g.heads / g.kv_heads));
+  // Readers that run in the same wave stream a tile together, so only the tiles in flight must
+  // stay in L2; readers spread over waves need the whole range of keys they share to stay there.
   const double keys_read = g.window > 0 ? std::min(g.keys, g.window + t.m + g.sinks) : g.keys;
-  const double working_set = kv_heads_in_flight * keys_read * (g.d + g.dv) * g.s_kv;
+  const double groups_in_flight = std::max(1.0, slots / m_blocks / (g.heads / g.kv_heads));
+  const double working_set = readers <= slots
+                                 ? slots * t.n * g.kv_width * g.s_kv
+                                 : groups_in_flight * keys_read / splits * g.kv_width * g.s_kv;
   l.per_tile.hbm_bytes =
-      t.n * (g.d + g.dv) * g.s_kv * hbm_fraction_of_reads(reuse, working_set, in.profile);
+      t.n * g.kv_width * g.s_kv * hbm_fraction_of_reads(reuse, working_set, in.profile);
   // Q in and O out cover the rows that exist; a decode row block is mostly padding.
   const double rows = std::min(t.m, g.rows);
   const double out_bytes = splits > 1 ? rows * (g.dv + 1) * 4 : rows * g.dv * g.s;

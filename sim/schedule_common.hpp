@@ -25,6 +25,7 @@ struct Geometry {
   double window = 0;  // causal sliding window (keys per query); 0 = unlimited
   double sinks = 0;   // leading keys every query also sees
   models::ScoreFn score = models::ScoreFn::softmax;
+  double kv_width = 0;  // elements read per key: d + dv, or d when V lives inside K
 };
 
 Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);

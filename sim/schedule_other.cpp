@@ -77,6 +77,49 @@ void lower_gemm(const ScheduleInput& in, Launches& out) {
   out.push_back(gemm_launch(in, in.op.name, passes, s.m, s.n, s.k, in.op.bytes.total(), "gemm"));
 }
 
+void lower_elementwise(const ScheduleInput& in, Launches& out) {
+  // A grid-stride kernel: 64 KiB of traffic per iteration, at most 8 CTAs per SM.
+  const models::Op& op = in.op;
+  const double bytes = op.bytes.total();
+  const double tiles = std::max(1.0, std::ceil(bytes / 65536));
+  const double ctas = std::min(tiles, 8 * in.profile.compute.sm_count);
+  Launch l;
+  l.name = op.name;
+  l.schedule = in.name;
+  l.calibration = &schedule_calibration(in.profile, "unfused");
+  l.cta = {0, 256, 0, 0};
+  l.jobs = {ctas, std::floor(tiles / ctas), std::ceil(tiles / ctas), tiles};
+  l.dispatch = Dispatch::persistent_static;
+  l.per_tile.exp_ops = op.flops.exp / tiles;
+  l.per_tile.alu_ops = op.flops.vector / tiles;
+  l.per_tile.hbm_bytes = bytes / tiles;
+  out.push_back(l);
+}
+
+void lower_scan(const ScheduleInput& in, Launches& out) {
+  // Lightning-Attention-2 style (variants.md §E2): one CTA per (batch, head) walks the chunks in
+  // order with the state on chip, so parallelism is B x H.
+  const models::Op& op = in.op;
+  const models::ScanShape& x = op.scan;
+  const double chunks =
+      in.workload.phase == models::Phase::decode ? 1 : ceil_div(x.tokens, x.chunk);
+  const double jobs = x.batch * x.heads;
+  Launch l;
+  l.name = op.name;
+  l.schedule = "chunked_scan";
+  l.calibration = &schedule_calibration(in.profile, "chunked_scan");
+  const double s = models::bytes_per_element(in.workload.dtype);
+  l.cta = {x.chunk * (x.key_dim + x.value_dim) * s * 2 + x.key_dim * x.value_dim * 4, 128, 0, 0};
+  l.jobs = {jobs, chunks, chunks, jobs * chunks};
+  const double tiles = l.jobs.total_tiles;
+  l.per_tile.tensor_flops = op.flops.tensor / tiles;
+  l.per_tile.exp_ops = op.flops.exp / tiles;
+  l.per_tile.alu_ops = op.flops.vector / tiles;
+  l.per_tile.hbm_bytes = op.bytes.total() / tiles;
+  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
+  out.push_back(l);
+}
+
 void add_other_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"unfused", "GEMM, softmax, GEMM with the full score matrix in HBM (no fusion)",
                    lower_unfused, nullptr});
