@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "models/errors.hpp"
+
 namespace validate {
 
 namespace {
@@ -111,11 +113,6 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty()) continue;
     const Row row(columns, split_csv_line(line), fmt::format("{}:{}", path.string(), number));
-    if (!row.text("window").empty() || !row.text("variant").empty()) {
-      set.skipped.push_back(row.where() +
-                            ": sliding windows and named variants are not modelled yet");
-      continue;
-    }
     MeasuredCase c;
     c.file = path.string();
     c.line = number;
@@ -140,7 +137,31 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
                                   {"head_dim", row.number("head_dim")}};
     if (!row.text("v_head_dim").empty())
       params.emplace_back("v_head_dim", row.number("v_head_dim"));
-    c.spec = registry.find("gqa").make_spec(params, {});
+    // `variant` is "name" or "name:key=value:key=value"; a `window` column means swa.
+    std::string variant = row.text("window").empty() ? "gqa" : "swa";
+    if (!row.text("window").empty()) params.emplace_back("window", row.number("window"));
+    if (!row.text("variant").empty()) {
+      const std::string text = row.text("variant");
+      std::size_t start = text.find(':');
+      variant = text.substr(0, start);
+      while (start != std::string::npos) {
+        const std::size_t end = text.find(':', start + 1);
+        const std::string kv = text.substr(start + 1, end - start - 1);
+        const std::size_t eq = kv.find('=');
+        if (eq == std::string::npos) {
+          throw std::invalid_argument(
+              fmt::format("{}: variant parameter '{}' is not key=value", row.where(), kv));
+        }
+        params.emplace_back(kv.substr(0, eq), std::stod(kv.substr(eq + 1)));
+        start = end;
+      }
+    }
+    try {
+      c.spec = registry.find(variant).make_spec(params, {});
+    } catch (const models::SpecError& e) {
+      set.skipped.push_back(row.where() + ": " + e.what());
+      continue;
+    }
     if (!row.text("time_ms").empty()) {
       c.measured_s = row.number("time_ms") * 1e-3;
     } else {

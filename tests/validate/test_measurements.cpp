@@ -66,8 +66,7 @@ TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
   CHECK_THAT(set.warnings[0], Catch::Contains("mykernel"));
 }
 
-TEST_CASE("rows with sliding windows are skipped with a reason, not dropped silently",
-          "[validate]") {
+TEST_CASE("a window column makes the row a sliding-window (swa) case", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       write(dir,
@@ -75,9 +74,26 @@ TEST_CASE("rows with sliding windows are skipped with a reason, not dropped sile
             "time_us,source\n"
             "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,1024,50,x\n"),
       registry());
-  CHECK(set.cases.empty());
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].spec.variant->name() == "swa");
+  CHECK(set.cases[0].spec.extra[0] == 1024);
+}
+
+TEST_CASE("rows naming a variant the model cannot build are skipped with the reason",
+          "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir,
+            "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,"
+            "time_us,source\n"
+            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,nsa9:top_k=16,50,x\n"
+            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,swa:window=512,50,x\n"),
+      registry());
   REQUIRE(set.skipped.size() == 1);
-  CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:2"));
+  CHECK_THAT(set.skipped[0],
+             Catch::Contains("m.csv:2") && Catch::Contains("unknown variant 'nsa9'"));
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].spec.extra[0] == 512);
 }
 
 TEST_CASE("malformed measurement files name the file, line and column", "[validate]") {
