@@ -5,8 +5,10 @@
 #include "models/dense_extensions.hpp"
 #include "models/dense_variants.hpp"
 #include "models/errors.hpp"
+#include "models/head_routing.hpp"
 #include "models/latent_attention.hpp"
 #include "models/linear_attention.hpp"
+#include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
 
 namespace models {
@@ -16,8 +18,10 @@ Registry::Registry() {
   variants_.push_back(make_head_sharing_variant(HeadSharing::mqa));
   variants_.push_back(make_head_sharing_variant(HeadSharing::gqa));
   add_dense_extensions(variants_);
+  add_head_routing_variants(variants_);
   add_latent_variants(variants_);
   add_local_sparse_variants(variants_);
+  add_dynamic_sparse_variants(variants_);
   add_linear_variants(variants_);
 }
 

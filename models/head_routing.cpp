@@ -1,0 +1,192 @@
+#include "models/head_routing.hpp"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "models/dense_attention.hpp"
+#include "models/errors.hpp"
+#include "models/projections.hpp"
+
+namespace models {
+
+namespace {
+
+const std::array<ParamInfo, 4> kHeadParams = {
+    {kHeadsParam, kKvHeadsParam, kHeadDimParam, kVHeadDimParam}};
+
+// §A4: GQA whose query-to-KV-head groups follow key-head norms each forward pass. Core and cache
+// are GQA's; the norms are an extra pass over K (2 Hkv d FLOPs per token) before attention.
+class Kdgqa final : public VariantBase {
+ public:
+  Kdgqa()
+      : VariantBase("kdgqa", "dense",
+                    "key-driven GQA (KDGQA/DGQA): GQA with groups sized by key-head norms; adds a "
+                    "key-norm pass",
+                    kHeadParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    AttentionSpec spec;
+    spec.variant = this;
+    spec.heads = read_heads(ParamReader(*this, given), name(), 8);
+    spec.projections = proj;
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    CostModel model;
+    model.layers = w.layers;
+    // Key norms: read K once (d values per KV head and token), 2 FLOPs per value, one sqrt each.
+    const double key_values = static_cast<double>(w.batch * w.q_len * h.kv_heads * h.head_dim);
+    const double s = bytes_per_element(w.kv_dtype);
+    if (has_forward(w.phase)) {
+      model.ops.push_back(elementwise_op("key_norms", Pass::forward, key_values, s, 0,
+                                         2 + 1 / static_cast<double>(h.head_dim)));
+    }
+    add_dense_attention(h, w, model);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+// §A6: key heads and value heads counted separately (Hk^l, Hv^l of one layer).
+const std::array<ParamInfo, 5> kDhaParams = {{
+    kHeadsParam,
+    {"k_heads", "key heads of this layer (Hk); must divide heads", "8", 1, 65536},
+    {"v_heads", "value heads of this layer (Hv); must divide heads", "8", 1, 65536},
+    kHeadDimParam,
+    kVHeadDimParam,
+}};
+
+class Dha final : public VariantBase {
+ public:
+  Dha()
+      : VariantBase("dha", "dense",
+                    "decoupled-head attention: a layer's key and value head counts chosen "
+                    "independently (per-layer: query each layer separately)",
+                    kDhaParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec;
+    spec.variant = this;
+    HeadConfig& h = spec.heads;
+    h.heads = r.integer("heads", 32);
+    const std::int64_t k_heads = r.integer("k_heads", std::min<std::int64_t>(8, h.heads));
+    const std::int64_t v_heads = r.integer("v_heads", std::min<std::int64_t>(8, h.heads));
+    if (h.heads % k_heads != 0 || h.heads % v_heads != 0) {
+      throw SpecError(
+          fmt::format("dha: heads ({}) must be divisible by k_heads ({}) and v_heads ({})", h.heads,
+                      k_heads, v_heads));
+    }
+    h.kv_heads = k_heads;  // the key map decides the grouping of the score computation
+    h.head_dim = r.integer("head_dim", 128);
+    h.v_head_dim = r.integer("v_head_dim", h.head_dim);
+    spec.extra = {static_cast<double>(k_heads), static_cast<double>(v_heads)};
+    spec.projections = proj;
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    const double k_heads = spec.extra[0], v_heads = spec.extra[1];
+    CostModel model;
+    model.layers = w.layers;
+    add_dense_attention(h, w, model);
+    // Values come from v_heads heads, keys from k_heads.
+    for (Op& op : model.ops) op.bytes.v *= v_heads / k_heads;
+    model.kv_cache_bytes_per_token_per_layer =
+        (k_heads * static_cast<double>(h.head_dim) + v_heads * static_cast<double>(h.v_head_dim)) *
+        bytes_per_element(w.kv_dtype);
+    model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
+                           static_cast<double>(w.batch * w.kv_len * w.layers);
+    add_projections(h, spec.projections, w, model);
+    if (spec.projections.include) {
+      // add_projections sized V like K; correct the V projection's width to v_heads.
+      model.parameters_per_layer += hidden_size(h, spec.projections) * (v_heads - k_heads) *
+                                    static_cast<double>(h.v_head_dim);
+    }
+    return model;
+  }
+};
+
+// §A7: h_s shared heads always run, a router picks top_k of the others per token. K/V of every
+// head are cached (other tokens route to them).
+const std::array<ParamInfo, 5> kMohParams = {{
+    {"heads", "heads H (all of them keep K/V)", "32", 1, 65536},
+    {"shared_heads", "heads every token uses (h_s)", "8", 0, 65536},
+    {"top_k", "routed heads each token activates (k)", "16", 0, 65536},
+    kHeadDimParam,
+    {"head_sparse",
+     "1: a kernel that computes only active heads; 0: the reference code, which "
+     "computes all heads and masks",
+     "0", 0, 1},
+}};
+
+class Moh final : public VariantBase {
+ public:
+  Moh()
+      : VariantBase("moh", "dense",
+                    "mixture-of-head attention: shared heads plus top-k routed heads per token",
+                    kMohParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec;
+    spec.variant = this;
+    HeadConfig& h = spec.heads;
+    h.heads = r.integer("heads", 32);
+    h.kv_heads = h.heads;
+    const std::int64_t shared = r.integer("shared_heads", std::min<std::int64_t>(8, h.heads));
+    const std::int64_t top_k = r.integer("top_k", std::min<std::int64_t>(16, h.heads - shared));
+    if (shared + top_k > h.heads || shared + top_k == 0) {
+      throw SpecError(
+          fmt::format("moh: shared_heads + top_k must be in [1, heads = {}], got {} + {}", h.heads,
+                      shared, top_k));
+    }
+    h.head_dim = r.integer("head_dim", 128);
+    h.v_head_dim = h.head_dim;
+    spec.extra = {static_cast<double>(shared), static_cast<double>(top_k),
+                  static_cast<double>(r.integer("head_sparse", 0))};
+    spec.projections = proj;
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    const std::int64_t active = static_cast<std::int64_t>(spec.extra[0] + spec.extra[1]);
+    const bool head_sparse = spec.extra[2] != 0;
+    CostModel model;
+    model.layers = w.layers;
+    // Head-sparse: each token's queries run only its active heads (and read only their K/V in
+    // decode); the reference computes every head.
+    const HeadConfig computed =
+        head_sparse ? HeadConfig{active, active, h.head_dim, h.v_head_dim} : h;
+    add_dense_attention(computed, w, model);
+    model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
+    model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
+                           static_cast<double>(w.batch * w.kv_len * w.layers);
+    // Router logits (a D x H GEMM) and the gated combination of head outputs.
+    const double tokens = static_cast<double>(w.batch * w.q_len);
+    const double d_model = hidden_size(h, spec.projections);
+    const double s = bytes_per_element(w.dtype);
+    if (has_forward(w.phase)) {
+      model.ops.push_back(
+          gemm_op("router_fwd", Pass::forward, tokens, static_cast<double>(h.heads), d_model, s));
+      model.ops.push_back(
+          elementwise_op("head_gating_fwd", Pass::forward,
+                         tokens * static_cast<double>(computed.heads * h.v_head_dim), 2 * s, 0, 2));
+    }
+    if (has_backward(w.phase)) {
+      model.ops.push_back(
+          gemm_op("router_bwd", Pass::backward, tokens, static_cast<double>(h.heads), d_model, s));
+    }
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+}  // namespace
+
+void add_head_routing_variants(std::vector<std::unique_ptr<Variant>>& table) {
+  table.push_back(std::make_unique<Kdgqa>());
+  table.push_back(std::make_unique<Dha>());
+  table.push_back(std::make_unique<Moh>());
+}
+
+}  // namespace models

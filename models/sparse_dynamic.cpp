@@ -1,0 +1,211 @@
+#include "models/sparse_dynamic.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "models/dense_attention.hpp"
+#include "models/errors.hpp"
+#include "models/projections.hpp"
+
+namespace models {
+
+namespace {
+
+// NSA defaults from the paper (§D1): l = 32, d = 16, l' = 64, n = 16, w = 512; GQA 64/4 heads,
+// d_k 192, d_v 128.
+const std::array<ParamInfo, 9> kNsaParams = {{
+    {"heads", "query heads (Hq)", "64", 1, 65536},
+    {"kv_heads", "key/value heads (Hkv); selection is shared by a group", "4", 1, 65536},
+    {"head_dim", "key head dimension", "192", 1, 4096},
+    {"v_head_dim", "value head dimension", "128", 1, 4096},
+    {"compress_block", "tokens per compressed block (l)", "32", 1, 1 << 20},
+    {"compress_stride", "stride between compressed blocks (d)", "16", 1, 1 << 20},
+    {"select_block", "tokens per selected block (l')", "64", 1, 1 << 20},
+    {"top_k", "selected blocks per query, initial and local ones included (n)", "16", 1, 1 << 20},
+    {"window", "sliding-window branch length (w)", "512", 1, 1 << 30},
+}};
+
+enum NsaExtra { kBlock = 0, kStride = 1, kSelBlock = 2, kTopK = 3, kWindow = 4 };
+
+class Nsa final : public VariantBase {
+ public:
+  Nsa()
+      : VariantBase("nsa", "dynamic",
+                    "native sparse attention: compressed-block, selected-block and sliding-window "
+                    "branches, plus block scoring and top-k selection",
+                    kNsaParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec;
+    spec.variant = this;
+    ParamValues heads = given;
+    if (!r.given("heads")) heads.emplace_back("heads", 64);
+    if (!r.given("kv_heads")) heads.emplace_back("kv_heads", 4);
+    if (!r.given("head_dim")) heads.emplace_back("head_dim", 192);
+    if (!r.given("v_head_dim")) heads.emplace_back("v_head_dim", 128);
+    spec.heads = read_heads(ParamReader(*this, heads), name(), 4);
+    spec.extra = {static_cast<double>(r.integer("compress_block", 32)),
+                  static_cast<double>(r.integer("compress_stride", 16)),
+                  static_cast<double>(r.integer("select_block", 64)),
+                  static_cast<double>(r.integer("top_k", 16)),
+                  static_cast<double>(r.integer("window", 512))};
+    spec.projections = proj;
+    return spec;
+  }
+
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    if (!w.causal) throw SpecError("nsa is causal; drop --no-causal");
+    const HeadConfig& h = spec.heads;
+    const double stride = spec.extra[kStride];
+    const double selected = spec.extra[kSelBlock] * spec.extra[kTopK];
+    const auto window = static_cast<std::int64_t>(spec.extra[kWindow]);
+    CostModel model;
+    model.layers = w.layers;
+    // Compressed branch: query t sees about t / stride block summaries. As a non-causal op over
+    // the mean number of summaries its queries see, it has the right pairs and tiles.
+    Workload compressed = w;
+    compressed.causal = false;
+    const double first = static_cast<double>(w.kv_len - w.q_len) + 1;
+    const double mean_keys = (first + static_cast<double>(w.kv_len)) / 2;
+    compressed.kv_len = std::max<std::int64_t>(1, std::llround(mean_keys / stride));
+    // Selected branch: each query reads min(t, n l') keys of its group's blocks.
+    const AttentionPattern select{static_cast<std::int64_t>(selected), 0, ScoreFn::softmax};
+    const AttentionPattern slide{window, 0, ScoreFn::softmax};
+    for (Pass pass : {Pass::forward, Pass::backward}) {
+      if (pass == Pass::forward ? !has_forward(w.phase) : !has_backward(w.phase)) continue;
+      const bool fwd = pass == Pass::forward;
+      const auto attend = [&](const Workload& wl, const AttentionPattern& p, const char* name) {
+        Op op = fwd ? dense_attention_forward(h, wl, p) : dense_attention_backward(h, wl, p);
+        op.name = name;
+        model.ops.push_back(op);
+      };
+      attend(compressed, {}, fwd ? "compressed_attention_fwd" : "compressed_attention_bwd");
+      if (fwd) add_selection(spec, w, model);
+      attend(w, select, fwd ? "selected_attention_fwd" : "selected_attention_bwd");
+      attend(w, slide, fwd ? "window_attention_fwd" : "window_attention_bwd");
+    }
+    add_compression_and_gates(spec, w, model);
+    // Cache: every token's K/V for selection, the compressed summaries (1/stride more), and the
+    // window branch's own last w tokens (§D1).
+    const double per_token = dense_kv_bytes_per_token(h, w.kv_dtype);
+    const double tokens = static_cast<double>(w.kv_len);
+    model.kv_cache_bytes_per_token_per_layer = per_token * (1 + 1 / stride);
+    model.kv_cache_bytes = per_token *
+                           (tokens * (1 + 1 / stride) + std::min<double>(tokens, window)) *
+                           static_cast<double>(w.batch * w.layers);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+
+ private:
+  // Block importance from the compressed-branch probabilities: (l'/d)(l/d) overlapping summaries
+  // summed over the G heads of a group, then top-n over the candidate blocks, per query and KV
+  // head.
+  static void add_selection(const AttentionSpec& spec, const Workload& w, CostModel& model) {
+    const HeadConfig& h = spec.heads;
+    const double queries = static_cast<double>(w.batch * w.q_len);
+    const double stride = spec.extra[kStride];
+    const double summaries = static_cast<double>(w.kv_len) / stride;
+    const double overlap = (spec.extra[kSelBlock] / stride) * (spec.extra[kBlock] / stride);
+    Op score = elementwise_op("block_scores", Pass::forward,
+                              queries * static_cast<double>(h.heads) * summaries, 4, 0, overlap);
+    model.ops.push_back(score);
+    const double candidates = static_cast<double>(w.kv_len) / spec.extra[kSelBlock];
+    // top-k by a partial sort: about log2(candidates) compares per candidate.
+    model.ops.push_back(elementwise_op("top_k_select", Pass::forward,
+                                       queries * static_cast<double>(h.kv_heads) * candidates, 4, 0,
+                                       std::max(1.0, std::log2(std::max(2.0, candidates)))));
+  }
+
+  // The compression MLP (one l d_k -> d_k linear layer per block, keys and values) and the three
+  // sigmoid branch gates (2 D 3 Hq FLOPs and 3 Hq sigmoids per token).
+  static void add_compression_and_gates(const AttentionSpec& spec, const Workload& w,
+                                        CostModel& model) {
+    if (!has_forward(w.phase)) return;
+    const HeadConfig& h = spec.heads;
+    const double blocks = static_cast<double>(w.batch * w.q_len) / spec.extra[kStride];
+    const double s = bytes_per_element(w.dtype);
+    const double width = static_cast<double>(h.kv_heads * (h.head_dim + h.v_head_dim));
+    model.ops.push_back(gemm_op("compress_mlp_fwd", Pass::forward, blocks, width,
+                                spec.extra[kBlock] * width / static_cast<double>(h.kv_heads), s));
+    const double tokens = static_cast<double>(w.batch * w.q_len);
+    model.ops.push_back(gemm_op("branch_gates_fwd", Pass::forward, tokens,
+                                3 * static_cast<double>(h.heads), hidden_size(h, spec.projections),
+                                s));
+    model.ops.push_back(elementwise_op("branch_combine_fwd", Pass::forward,
+                                       tokens * static_cast<double>(h.heads * h.v_head_dim), 4 * s,
+                                       3 / static_cast<double>(h.v_head_dim), 6));
+  }
+};
+
+// §D8: H2O keeps a budget of heavy-hitter plus recent tokens; decode attends to the budget and
+// accumulates the attention probabilities that rank the tokens.
+const std::array<ParamInfo, 5> kH2oParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"budget", "KV tokens kept per sequence (heavy hitters + recent)", "1024", 1, 1 << 30},
+}};
+
+class H2o final : public VariantBase {
+ public:
+  H2o()
+      : VariantBase("h2o", "dynamic",
+                    "heavy-hitter oracle: a fixed KV budget of high-attention and recent tokens, "
+                    "with score accumulation and eviction each step",
+                    kH2oParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec;
+    spec.variant = this;
+    spec.heads = read_heads(r, name(), 8);
+    spec.extra[0] = static_cast<double>(r.integer("budget", 1024));
+    spec.projections = proj;
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    const double budget = spec.extra[0];
+    CostModel model;
+    model.layers = w.layers;
+    Workload attended = w;
+    const double heads = static_cast<double>(w.batch * h.heads);
+    if (w.phase == Phase::decode) {
+      attended.kv_len = std::min<std::int64_t>(w.kv_len, static_cast<std::int64_t>(budget));
+      attended.q_len = std::min(w.q_len, attended.kv_len);
+      add_dense_attention(h, attended, model);
+      // The kernel also emits probabilities; accumulators (fp32) read and written; argmin evicts.
+      const double kept = static_cast<double>(attended.kv_len) * static_cast<double>(w.q_len);
+      model.ops.push_back(
+          elementwise_op("score_accumulate", Pass::forward, heads * kept, 3 * kStatBytes, 0, 2));
+    } else {
+      add_dense_attention(h, w, model);
+      // Column sums of P need a second pass over the scores with the saved LSE (+2 B Hq d P).
+      Op colsum = dense_attention_forward(h, w);
+      colsum.name = "score_column_sums";
+      colsum.flops.tensor = 2 * static_cast<double>(w.batch * h.heads) *
+                            static_cast<double>(h.head_dim) * colsum.attention.pairs_per_head;
+      colsum.bytes.o = 0;
+      model.ops.push_back(colsum);
+    }
+    const double cached = std::min(static_cast<double>(w.kv_len), budget);
+    model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
+    model.kv_cache_bytes =
+        model.kv_cache_bytes_per_token_per_layer * cached * static_cast<double>(w.batch * w.layers);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+}  // namespace
+
+void add_dynamic_sparse_variants(std::vector<std::unique_ptr<Variant>>& table) {
+  table.push_back(std::make_unique<Nsa>());
+  table.push_back(std::make_unique<H2o>());
+}
+
+}  // namespace models
