@@ -93,10 +93,11 @@ class LinearAttention final : public VariantBase {
   // default block.
   explicit LinearAttention(bool lightning)
       : VariantBase(lightning ? "lightning" : "linear", "linear",
-                    lightning ? "Lightning Attention-2: intra-block left product with a decay mask, "
-                                "inter-block state carried on chip"
-                              : "chunked (decayed) linear attention: a fixed dk x dv state per head "
-                                "replaces the KV cache",
+                    lightning
+                        ? "Lightning Attention-2: intra-block left product with a decay mask, "
+                          "inter-block state carried on chip"
+                        : "chunked (decayed) linear attention: a fixed dk x dv state per head "
+                          "replaces the KV cache",
                     lightning ? std::span<const ParamInfo>(kLightningParams)
                               : std::span<const ParamInfo>(kLinearParams)),
         lightning_(lightning) {}

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "models/compressed_attention.hpp"
 #include "models/dense_extensions.hpp"
 #include "models/dense_variants.hpp"
 #include "models/errors.hpp"
@@ -10,6 +11,7 @@
 #include "models/linear_attention.hpp"
 #include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
+#include "models/weight_side.hpp"
 
 namespace models {
 
@@ -20,9 +22,11 @@ Registry::Registry() {
   add_dense_extensions(variants_);
   add_head_routing_variants(variants_);
   add_latent_variants(variants_);
+  add_compressed_variants(variants_);
   add_local_sparse_variants(variants_);
   add_dynamic_sparse_variants(variants_);
   add_linear_variants(variants_);
+  add_weight_side_variants(variants_);
 }
 
 const Variant& Registry::find(std::string_view name) const {

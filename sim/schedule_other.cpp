@@ -23,10 +23,12 @@ Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, doub
   l.calibration = &schedule_calibration(in.profile, key);
   l.cta = {0, 256, 0, 0};
   const double tiles_per_job = ceil_div(k, kGemmDepth);
-  l.jobs.count = batch * ceil_div(m, kGemmTile) * ceil_div(n, kGemmTile);
+  // Skinny products (decode: a few rows) use a row tile rounded up to the 16-row MMA granularity.
+  const double tile_m = std::clamp(ceil_div(m, 16) * 16, 16.0, kGemmTile);
+  l.jobs.count = batch * ceil_div(m, tile_m) * ceil_div(n, kGemmTile);
   l.jobs.min_tiles = l.jobs.max_tiles = tiles_per_job;
   l.jobs.total_tiles = l.jobs.count * tiles_per_job;
-  l.per_tile.tensor_flops = 2 * kGemmTile * kGemmTile * std::min(k, kGemmDepth);
+  l.per_tile.tensor_flops = 2 * tile_m * kGemmTile * std::min(k, kGemmDepth);
   l.per_tile.hbm_bytes = bytes / l.jobs.total_tiles;
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;

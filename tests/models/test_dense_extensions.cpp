@@ -49,6 +49,14 @@ const models::Op& op_named(const models::CostModel& c, const char* name) {
   return c.ops[0];
 }
 
+// Weight-side variants (family "weights", models/weight_side.hpp) change only the projections, so
+// they need include_projections; every other variant builds from no input at all.
+models::ProjectionConfig default_projections(const models::Variant& v) {
+  if (v.family() != "weights") return {};
+  CHECK_THROWS_WITH(v.make_spec({}, {}), Catch::Contains("--include-projections"));
+  return {true, 0};
+}
+
 void check_same_cost(const models::CostModel& a, const models::CostModel& b) {
   CHECK(a.total_flops().tensor == b.total_flops().tensor);
   CHECK(a.total_flops().exp == b.total_flops().exp);
@@ -114,8 +122,7 @@ TEST_CASE("sqa: projection params are D d (2Hq + 2Hkv); xSQA holds D^2, 1/4 of M
   auto no_proj = sqa;
   no_proj.projections.include = false;
   CHECK(with.parameters_per_layer == 1572864);
-  CHECK(with.total_flops().tensor - cost(no_proj, w).total_flops().tensor ==
-        2.0 * 100 * 1572864);
+  CHECK(with.total_flops().tensor - cost(no_proj, w).total_flops().tensor == 2.0 * 100 * 1572864);
 }
 
 TEST_CASE("sqa: heads above model_heads are rejected", "[variants][sqa]") {
@@ -178,8 +185,8 @@ TEST_CASE("gated: core attention and KV cache equal the same-shape gqa", "[varia
   for (double headwise : {0.0, 1.0}) {
     for (Phase phase : {Phase::prefill, Phase::decode, Phase::train}) {
       const auto w = workload(phase, 2, phase == Phase::decode ? 1 : 512, 512);
-      const auto g = cost(make("gated", {{"heads", 32}, {"kv_heads", 8}, {"headwise", headwise}}),
-                          w);
+      const auto g =
+          cost(make("gated", {{"heads", 32}, {"kv_heads", 8}, {"headwise", headwise}}), w);
       const auto q = cost(make("gqa", {{"heads", 32}, {"kv_heads", 8}}), w);
       for (const models::Op& op : q.ops) {
         CHECK(op_named(g, op.name).flops.total() == op.flops.total());
@@ -232,8 +239,7 @@ TEST_CASE("sigmoid: same tensor FLOPs as gqa, fewer vector FLOPs (no 1/l, no del
   const auto bw = workload(Phase::bwd, 2, 512, 512);
   CHECK(cost(sig, bw).total_flops().tensor == cost(soft, bw).total_flops().tensor);
   // Backward: the delta = rowsum(dO * O) pre-pass, dv multiply-adds per row.
-  CHECK(cost(soft, bw).total_flops().vector - cost(sig, bw).total_flops().vector ==
-        2 * 4194304.0);
+  CHECK(cost(soft, bw).total_flops().vector - cost(sig, bw).total_flops().vector == 2 * 4194304.0);
 }
 
 TEST_CASE("sigmoid: no LSE in the training forward, no LSE/delta or O read in the backward",
@@ -256,7 +262,7 @@ TEST_CASE("every registered variant has valid defaults and a positive cost in ev
   REQUIRE(registry().variants().size() >= 10);
   for (const auto& v : registry().variants()) {
     INFO("variant " << v->name());
-    const models::AttentionSpec s = v->make_spec({}, {});
+    const models::AttentionSpec s = v->make_spec({}, default_projections(*v));
     CHECK(s.variant == v.get());
     const auto resolved = models::resolved_params(s);
     REQUIRE(resolved.size() == v->params().size());
@@ -271,7 +277,7 @@ TEST_CASE("every registered variant has valid defaults and a positive cost in ev
       INFO("phase " << std::string(models::to_string(phase)));
       const auto c = cost(s, workload(phase, 2, phase == Phase::decode ? 1 : 256, 256));
       const auto f = c.total_flops();
-      if (v->name() == "linear" && phase == Phase::decode) {
+      if (v->family() == "linear" && phase == Phase::decode) {
         CHECK(f.vector > 0);  // the recurrent step runs on the FP32 pipes
       } else {
         CHECK(f.tensor > 0);
@@ -282,13 +288,12 @@ TEST_CASE("every registered variant has valid defaults and a positive cost in ev
   }
 }
 
-TEST_CASE("the tile engine prices every variant's prefill and decode on an H100",
-          "[variants]") {
+TEST_CASE("the tile engine prices every variant's prefill and decode on an H100", "[variants]") {
   static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
   const hw::Profile& h100 = catalog.resolve("h100");
   for (const auto& v : registry().variants()) {
     INFO("variant " << v->name());
-    const models::AttentionSpec s = v->make_spec({}, {});
+    const models::AttentionSpec s = v->make_spec({}, default_projections(*v));
     for (Phase phase : {Phase::prefill, Phase::decode}) {
       INFO("phase " << std::string(models::to_string(phase)));
       const auto w = workload(phase, 1, phase == Phase::decode ? 1 : 2048, 2048);

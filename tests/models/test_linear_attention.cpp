@@ -1,1 +1,127 @@
+// Chunked (decayed) linear attention (reference/variants.md §E1): a dk x dv FP32 state per head.
 #include <catch2/catch.hpp>
+
+#include "models/errors.hpp"
+#include "models/registry.hpp"
+
+using models::Phase;
+
+namespace {
+
+const models::Registry& registry() {
+  static const models::Registry r;
+  return r;
+}
+
+models::AttentionSpec linear(std::int64_t heads, std::int64_t dk = 128, std::int64_t chunk = 64) {
+  return registry().find("linear").make_spec({{"heads", heads}, {"head_dim", dk}, {"chunk", chunk}},
+                                             {});
+}
+
+models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
+                          bool causal = true) {
+  models::Workload w;
+  w.phase = phase;
+  w.batch = batch;
+  w.q_len = q;
+  w.kv_len = kv;
+  w.causal = causal;
+  return w;
+}
+
+models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
+  return s.variant->cost(s, w);
+}
+
+}  // namespace
+
+TEST_CASE("linear: state bytes are B H dk dv 4 per layer and do not grow with L",
+          "[variants][linear]") {
+  // §E1 example: 64 heads x 128 x 128 fp32 = 4 MiB per sequence per layer.
+  CHECK(cost(linear(64), workload(Phase::prefill, 1, 1024, 1024)).state_bytes == 4194304.0);
+  auto w = workload(Phase::prefill, 2, 1024, 1024);
+  w.layers = 3;
+  const double expected = 2.0 * 64 * 128 * 128 * 4 * 3;  // 25,165,824
+  CHECK(cost(linear(64), w).state_bytes == expected);
+  w.q_len = w.kv_len = 65536;
+  CHECK(cost(linear(64), w).state_bytes == expected);
+  w.phase = Phase::decode;
+  w.q_len = 1;
+  CHECK(cost(linear(64), w).state_bytes == expected);
+}
+
+TEST_CASE("linear: prefill costs 2b(dk + dv) + 4 dk dv = 98,304 FLOPs per token per head",
+          "[variants][linear]") {
+  // dk = dv = 128, b = 64: 2 * 64 * 256 + 4 * 128 * 128 = 32,768 + 65,536 = 98,304.
+  CHECK(cost(linear(1), workload(Phase::prefill, 1, 1024, 1024)).total_flops().tensor ==
+        98304.0 * 1024);
+  const auto c = cost(linear(32), workload(Phase::prefill, 2, 4096, 4096));
+  CHECK(c.total_flops().tensor == 98304.0 * 2 * 32 * 4096);
+  // b = 128: 2 * 128 * 256 + 65,536 = 131,072 per token per head.
+  CHECK(cost(linear(1, 128, 128), workload(Phase::prefill, 1, 1024, 1024)).total_flops().tensor ==
+        131072.0 * 1024);
+  // Q, K, V read and O written once: s B L H (2 dk + 2 dv), plus the final fp32 state.
+  const auto b = c.total_bytes();
+  CHECK(b.q + b.k + b.v + b.o - c.state_bytes == 2.0 * 2 * 4096 * 32 * 512);
+}
+
+TEST_CASE("linear: exactly as many FLOPs as causal softmax at L = 383, fewer beyond",
+          "[variants][linear]") {
+  // One head, d = dv = 128: softmax 2 * 256 * L (L + 1) / 2 = 256 L (L + 1); linear 98,304 L.
+  // Equal when L + 1 = 384 (§E1: "fewer FLOPs beyond L about 384").
+  const auto mha = registry().find("mha").make_spec({{"heads", 1}}, {});
+  for (std::int64_t len : {256, 383, 1024}) {
+    const auto w = workload(Phase::prefill, 1, len, len);
+    const double lin = cost(linear(1), w).total_flops().tensor;
+    const double soft = cost(mha, w).total_flops().tensor;
+    CHECK(soft == 256.0 * len * (len + 1));
+    if (len < 383) CHECK(lin > soft);
+    if (len == 383) CHECK(lin == soft);
+    if (len > 383) CHECK(lin < soft);
+  }
+}
+
+TEST_CASE("linear: backward costs 2b(3dk + 2dv) + 10 dk dv FLOPs per token per head",
+          "[variants][linear]") {
+  // 2 * 64 * (384 + 256) + 10 * 16,384 = 81,920 + 163,840 = 245,760.
+  const auto bwd = cost(linear(16), workload(Phase::bwd, 2, 2048, 2048));
+  CHECK(bwd.total_flops().tensor == 245760.0 * 2 * 16 * 2048);
+  CHECK(bwd.ops.size() == 1);
+  // Training = forward + backward: 98,304 + 245,760 = 344,064.
+  const auto train = cost(linear(16), workload(Phase::train, 2, 2048, 2048));
+  CHECK(train.total_flops().tensor == 344064.0 * 2 * 16 * 2048);
+  // dQ, dK, dV written once: s B L H (2 dk + dv).
+  CHECK(bwd.total_bytes().grad_in == 2.0 * 2 * 2048 * 16 * 384);
+}
+
+TEST_CASE("linear: decode FLOPs and bytes do not depend on the context length",
+          "[variants][linear]") {
+  const auto s = linear(32);
+  const auto short_ctx = cost(s, workload(Phase::decode, 1, 1, 1000));
+  const auto long_ctx = cost(s, workload(Phase::decode, 1, 1, 1000000));
+  CHECK(short_ctx.total_flops().total() == long_ctx.total_flops().total());
+  CHECK(short_ctx.total_bytes().total() == long_ctx.total_bytes().total());
+  // (3 + 2) dk dv per head: 5 * 16,384 * 32 = 2,621,440, all on the FP32 pipes.
+  CHECK(long_ctx.total_flops().vector == 2621440.0);
+  CHECK(long_ctx.total_flops().tensor == 0);
+  // State read + written 2 B H dk dv 4 = 4,194,304, plus q, k, v, o 2 * 32 * 512 = 32,768.
+  CHECK(long_ctx.total_bytes().total() == 4227072.0);
+  // AI about 0.6 FLOP/B (§E1): 2,621,440 / 4,227,072.
+  CHECK(long_ctx.total_flops().vector / long_ctx.total_bytes().total() ==
+        Approx(0.62).margin(0.01));
+}
+
+TEST_CASE("linear: there is no KV cache, only the state", "[variants][linear]") {
+  for (Phase phase : {Phase::prefill, Phase::decode, Phase::train}) {
+    const auto c = cost(linear(8), workload(phase, 4, phase == Phase::decode ? 1 : 512, 512));
+    CHECK(c.kv_cache_bytes == 0);
+    CHECK(c.kv_cache_bytes_per_token_per_layer == 0);
+    CHECK(c.state_bytes == 4.0 * 8 * 128 * 128 * 4);
+  }
+}
+
+TEST_CASE("linear: non-causal attention is rejected with a SpecError", "[variants][linear]") {
+  CHECK_THROWS_AS(cost(linear(8), workload(Phase::prefill, 1, 256, 256, false)), models::SpecError);
+  CHECK_THROWS_WITH(cost(linear(8), workload(Phase::prefill, 1, 256, 256, false)),
+                    Catch::Contains("causal"));
+}
