@@ -85,7 +85,7 @@ Op dense_attention_backward(const HeadConfig& h, const Workload& w, const Attent
   op.flops.exp = scores;
   // Softmax: delta = rowsum(dO * O), one multiply-add per element of O; sigmoid needs no delta.
   op.flops.vector = softmax ? kBackwardVectorFlopsPerScore * scores + 2 * x.b * x.hq * x.lq * x.dv
-                            : kSigmoidVectorFlopsPerScore * scores;
+                            : kSigmoidBackwardVectorFlopsPerScore * scores;
   op.bytes.q = x.s * x.b * x.lq * x.hq * x.d;
   op.bytes.k = x.s_kv * x.b * x.lkv * x.hkv * x.d;
   op.bytes.v = x.s_kv * x.b * x.lkv * x.hkv * x.dv;
@@ -105,6 +105,27 @@ double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype) {
 double cached_tokens(const Workload& w, const AttentionPattern& p) {
   const double kv = static_cast<double>(w.kv_len);
   return p.window > 0 ? std::min(kv, static_cast<double>(p.window + p.sinks)) : kv;
+}
+
+void add_attention_branch(const HeadConfig& h, const Workload& base, std::int64_t q_len,
+                          std::int64_t kv_len, bool causal, const AttentionPattern& p,
+                          const char* fwd_name, const char* bwd_name, CostModel& model,
+                          std::int64_t batch_multiplier) {
+  Workload w = base;
+  w.batch = base.batch * batch_multiplier;
+  w.q_len = std::max<std::int64_t>(1, q_len);
+  w.kv_len = std::max<std::int64_t>(1, kv_len);
+  w.causal = causal && w.kv_len >= w.q_len;
+  if (has_forward(base.phase)) {
+    Op op = dense_attention_forward(h, w, p);
+    op.name = fwd_name;
+    model.ops.push_back(op);
+  }
+  if (has_backward(base.phase)) {
+    Op op = dense_attention_backward(h, w, p);
+    op.name = bwd_name;
+    model.ops.push_back(op);
+  }
 }
 
 void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model,

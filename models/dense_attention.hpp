@@ -16,6 +16,8 @@ inline constexpr double kBackwardVectorFlopsPerScore = 4;
 // Sigmoid scores (FlashSigmoid, §A11): sigma(x) = 0.5 (1 + tanh(0.5 x)) is one MUFU tanh and two
 // FMAs, with no row max, row sum or normalisation; backward dS = dP sigma (1 - sigma): 2 FMAs.
 inline constexpr double kSigmoidVectorFlopsPerScore = 4;
+// Sigmoid backward: recompute sigma (2 FMAs) and dS = dP sigma (1 - sigma) (2 FMAs).
+inline constexpr double kSigmoidBackwardVectorFlopsPerScore = 8;
 // Softmax statistics are FP32.
 inline constexpr double kStatBytes = 4;
 
@@ -33,6 +35,14 @@ Op dense_attention_backward(const HeadConfig& h, const Workload& w, const Attent
 double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype);
 // Tokens a cache must keep: all kv_len, or a ring of window + sinks.
 double cached_tokens(const Workload& w, const AttentionPattern& p);
+
+// One branch of a sparse or multi-part variant: dense attention of `h` over its own query and key
+// counts (and pattern), forward and/or backward by the phase, under the given op names. The
+// KV-cache fields are left to the variant.
+void add_attention_branch(const HeadConfig& h, const Workload& base, std::int64_t q_len,
+                          std::int64_t kv_len, bool causal, const AttentionPattern& p,
+                          const char* fwd_name, const char* bwd_name, CostModel& model,
+                          std::int64_t batch_multiplier = 1);
 
 // Appends the attention ops the workload's phase needs, fills the KV-cache fields.
 void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model,

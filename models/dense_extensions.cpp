@@ -201,7 +201,7 @@ class Diff final : public VariantBase {
     model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
                            static_cast<double>(w.batch * w.kv_len * w.layers);
     // Projections as a Transformer of width D: Q, K (2 maps each) and V, O all D x D.
-    HeadConfig as_mha{h.heads, h.heads, 2 * h.head_dim, 2 * h.head_dim};
+    HeadConfig as_mha{h.heads, h.kv_heads, 2 * h.head_dim, 2 * h.head_dim};
     add_projections(as_mha, spec.projections, w, model);
     return model;
   }

@@ -34,6 +34,14 @@ MlaDims dims(const AttentionSpec& spec) {
 
 // Absorbed: every head scores the shared (latent + rope)-wide cache and accumulates latent-wide
 // outputs (MQA over the latent), with W_UK folded into q and W_UV applied to the output.
+// One [tokens x k] by [k x n] product per head, each head with its own weights.
+Op per_head_gemm(const char* name, Pass pass, double tokens, double heads, double n, double k,
+                 double s) {
+  Op op = gemm_op(name, pass, tokens * heads, n, k, s);
+  op.bytes.weights *= heads;
+  return op;
+}
+
 void add_absorbed(const MlaDims& m, const Workload& w, CostModel& model) {
   const auto n = [](double x) { return static_cast<std::int64_t>(x); };
   const HeadConfig core{n(m.hq), 1, n(m.latent + m.rope), n(m.latent)};
@@ -42,14 +50,14 @@ void add_absorbed(const MlaDims& m, const Workload& w, CostModel& model) {
   for (Pass pass : {Pass::forward, Pass::backward}) {
     if (pass == Pass::forward ? !has_forward(w.phase) : !has_backward(w.phase)) continue;
     const bool fwd = pass == Pass::forward;
-    model.ops.push_back(
-        gemm_op(fwd ? "q_absorb_fwd" : "q_absorb_bwd", pass, tokens, m.hq * m.latent, m.nope, s));
+    model.ops.push_back(per_head_gemm(fwd ? "q_absorb_fwd" : "q_absorb_bwd", pass, tokens, m.hq,
+                                      m.latent, m.nope, s));
     Op attention = fwd ? dense_attention_forward(core, w) : dense_attention_backward(core, w);
     attention.bytes.v = 0;  // the values are the latent part of the keys, read once as K
     attention.attention.values_in_keys = true;
     model.ops.push_back(attention);
-    model.ops.push_back(
-        gemm_op(fwd ? "o_absorb_fwd" : "o_absorb_bwd", pass, tokens, m.hq * m.dv, m.latent, s));
+    model.ops.push_back(per_head_gemm(fwd ? "o_absorb_fwd" : "o_absorb_bwd", pass, tokens, m.hq,
+                                      m.dv, m.latent, s));
   }
 }
 
