@@ -66,7 +66,12 @@ void run_show(const Context& ctx, const VariantsOptions& o) {
     out << fmt::format("{:<12} {:<12} {:<16} {}\n", p.name, p.default_text,
                        fmt::format("[{}, {}]", p.min, p.max), p.help);
   }
-  out << "\nphases: prefill, decode, fwd, bwd, train\n";
+  std::string phases;
+  for (models::Phase ph : {models::Phase::prefill, models::Phase::decode, models::Phase::fwd,
+                           models::Phase::bwd, models::Phase::train}) {
+    if (v.supports(ph)) phases += (phases.empty() ? "" : ", ") + std::string(models::to_string(ph));
+  }
+  out << "\nphases: " << phases << "\n";
   write_output(out.str(), "");
 }
 

@@ -11,6 +11,7 @@
 #include "models/linear_attention.hpp"
 #include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
+#include "models/sparse_static.hpp"
 #include "models/weight_side.hpp"
 
 namespace models {
@@ -24,6 +25,7 @@ Registry::Registry() {
   add_latent_variants(variants_);
   add_compressed_variants(variants_);
   add_local_sparse_variants(variants_);
+  add_static_sparse_variants(variants_);
   add_dynamic_sparse_variants(variants_);
   add_linear_variants(variants_);
   add_weight_side_variants(variants_);

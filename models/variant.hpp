@@ -60,6 +60,9 @@ class Variant {
   virtual std::span<const ParamInfo> params() const = 0;
   // Applies defaults, checks ranges and relations between parameters; throws SpecError.
   virtual AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const = 0;
+  // Whether the variant has this phase (non-causal image/video variants have no decode). cost()
+  // throws SpecError for the others.
+  virtual bool supports(Phase) const { return true; }
   // Pure: the cost of `workload` under `spec` (made by this variant's make_spec).
   virtual CostModel cost(const AttentionSpec& spec, const Workload& workload) const = 0;
 };
