@@ -11,6 +11,7 @@
 #include "models/linear_attention.hpp"
 #include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
+#include "models/sparse_selected.hpp"
 #include "models/sparse_static.hpp"
 #include "models/weight_side.hpp"
 
@@ -27,6 +28,7 @@ Registry::Registry() {
   add_local_sparse_variants(variants_);
   add_static_sparse_variants(variants_);
   add_dynamic_sparse_variants(variants_);
+  add_selected_sparse_variants(variants_);
   add_linear_variants(variants_);
   add_weight_side_variants(variants_);
 }

@@ -1,0 +1,285 @@
+#include "models/sparse_selected.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "models/dense_attention.hpp"
+#include "models/errors.hpp"
+#include "models/projections.hpp"
+
+namespace models {
+
+namespace {
+
+double full_cache(const HeadConfig& h, const Workload& w, CostModel& model) {
+  model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
+  model.kv_cache_bytes =
+      model.kv_cache_bytes_per_token_per_layer * static_cast<double>(w.batch * w.kv_len * w.layers);
+  return model.kv_cache_bytes;
+}
+
+// A selection step as an elementwise pass: `items` values, `flops` each, `bytes` each.
+void add_selection(const char* name, double items, double flops, double bytes, CostModel& model) {
+  model.ops.push_back(elementwise_op(name, Pass::forward, items, bytes, 0, flops));
+}
+
+AttentionSpec heads_spec(const Variant* v, const ParamReader& r, const ProjectionConfig& proj) {
+  AttentionSpec spec;
+  spec.variant = v;
+  spec.heads = read_heads(r, v->name(), 8);
+  spec.projections = proj;
+  return spec;
+}
+
+// §D3 DMA: keys ranked by a value-derived importance; each query keeps the top `keep` of its
+// prefix. Tiles without kept keys are skipped; as kept keys scatter, this counts the ideal pairs.
+const std::array<ParamInfo, 6> kDmaParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"keep", "keys each query keeps (keep_window_size)", "1024", 1, 1 << 30},
+    {"dense_mask", "1: the kernel reads a materialised (B, Hkv, Lq, Lk) mask and bias", "1", 0, 1},
+}};
+
+class Dma final : public VariantBase {
+ public:
+  Dma()
+      : VariantBase("dma", "dynamic",
+                    "dynamic mask attention: value-driven key importance, top-keep keys per query, "
+                    "all-masked tiles skipped",
+                    kDmaParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra = {static_cast<double>(r.integer("keep", 1024)),
+                  static_cast<double>(r.integer("dense_mask", 1))};
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    if (!w.causal) throw SpecError("dma is causal; drop --no-causal");
+    const HeadConfig& h = spec.heads;
+    CostModel model;
+    model.layers = w.layers;
+    const double b = static_cast<double>(w.batch), hkv = static_cast<double>(h.kv_heads);
+    const double lq = static_cast<double>(w.q_len), lk = static_cast<double>(w.kv_len);
+    // Importance from V (Hkv d -> Hkv per token) and top-keep over each query's prefix.
+    add_selection("value_importance", b * lq * hkv, 2 * hkv * static_cast<double>(h.head_dim) + 4,
+                  static_cast<double>(h.head_dim) * bytes_per_element(w.kv_dtype), model);
+    const double prefix = lq * (lk - lq) + lq * (lq + 1) / 2;
+    add_selection("top_keep", b * hkv * prefix, 2, spec.extra[1] != 0 ? 2 * 2 : 0, model);
+    add_dense_attention(h, w, model,
+                        {static_cast<std::int64_t>(spec.extra[0]), 0, ScoreFn::softmax});
+    full_cache(h, w, model);  // no eviction
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+// §D4 LLSA (2 levels): each query block attends to top_k fine blocks, top_k2 level-1 pooled
+// blocks and every level-2 pooled token; selection is dense at level 2, sparse at level 1.
+const std::array<ParamInfo, 7> kLlsaParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"block", "tokens pooled per block (B)", "16", 2, 1 << 16},
+    {"top_k", "fine blocks selected per query block (K)", "8", 1, 1 << 20},
+    {"top_k2", "level-1 blocks selected per query block (K2)", "8", 1, 1 << 20},
+}};
+
+class Llsa final : public VariantBase {
+ public:
+  Llsa()
+      : VariantBase(
+            "llsa", "dynamic",
+            "log-linear sparse attention: hierarchical top-k over pooled blocks (2 levels), "
+            "non-causal",
+            kLlsaParams) {}
+  bool supports(Phase p) const override { return p != Phase::decode; }
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra = {static_cast<double>(r.integer("block", 16)),
+                  static_cast<double>(r.integer("top_k", 8)),
+                  static_cast<double>(r.integer("top_k2", 8))};
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    if (!supports(w.phase)) throw SpecError("llsa is non-causal (DiT): no decode phase");
+    const HeadConfig& h = spec.heads;
+    const double n = static_cast<double>(w.q_len), blk = spec.extra[0];
+    const double keys = (spec.extra[1] + spec.extra[2]) * blk + n / (blk * blk);
+    CostModel model;
+    model.layers = w.layers;
+    add_attention_branch(h, w, w.q_len, std::llround(std::min(keys, n)), false, {},
+                         "sparse_attention_fwd", "sparse_attention_bwd", model);
+    // Every query block gathers its own keys: no reuse across blocks (§D4 HBM).
+    const double s_kv = bytes_per_element(w.kv_dtype);
+    for (Op& op : model.ops) {
+      op.bytes.k = s_kv * static_cast<double>(w.batch * h.kv_heads) * (n / blk) * keys *
+                   static_cast<double>(h.head_dim);
+      op.bytes.v = op.bytes.k * static_cast<double>(h.v_head_dim) / static_cast<double>(h.head_dim);
+    }
+    const double bh = static_cast<double>(w.batch * h.heads), d = static_cast<double>(h.head_dim);
+    const double coarse = n / (blk * blk);
+    add_selection("level2_scores", bh * coarse * coarse, 2 * d, 0, model);
+    add_selection("level1_scores", bh * (n / blk) * spec.extra[2] * blk, 2 * d, 0, model);
+    add_selection("pooling", bh * n * d, 1, 2 * bytes_per_element(w.dtype), model);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+// §D5 Routing Transformer: tokens routed to k clusters by k-means on a shared Q/K space;
+// attention only inside a cluster. clusters = 0 picks sqrt(n).
+const std::array<ParamInfo, 5> kRoutingParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"clusters", "k-means clusters k (0: sqrt of the sequence length)", "0", 0, 1 << 20},
+}};
+
+class Routing final : public VariantBase {
+ public:
+  Routing()
+      : VariantBase("routing", "dynamic",
+                    "routing transformer: attention inside k-means clusters of a shared Q/K space",
+                    kRoutingParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra[0] = static_cast<double>(r.integer("clusters", 0));
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    const double n = static_cast<double>(w.kv_len);
+    const double k = spec.extra[0] > 0 ? spec.extra[0] : std::max(1.0, std::round(std::sqrt(n)));
+    const double d = static_cast<double>(h.head_dim);
+    const double bh = static_cast<double>(w.batch * h.heads);
+    const double tokens = static_cast<double>(w.q_len);
+    CostModel model;
+    model.layers = w.layers;
+    add_selection("route_to_centroids", bh * tokens * k, 2 * d, 0, model);
+    const auto members = std::max<std::int64_t>(1, std::llround(n / k));
+    if (w.phase == Phase::decode) {
+      // A new token attends to the keys of its own cluster.
+      add_attention_branch(h, w, w.q_len, members, false, {}, "cluster_attention_fwd",
+                           "cluster_attention_bwd", model);
+    } else {
+      add_attention_branch(h, w, members, members, w.causal, {}, "cluster_attention_fwd",
+                           "cluster_attention_bwd", model, static_cast<std::int64_t>(k));
+      // Sort tokens by cluster and gather Q, K, V (and scatter O back).
+      const double s = bytes_per_element(w.dtype);
+      add_selection("cluster_permute", bh * tokens, 0,
+                    2 * s * (2 * d + static_cast<double>(h.v_head_dim)), model);
+    }
+    full_cache(h, w, model);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+// §D6 Superlinear (N = 2, jump search): each query scores c sqrt(L) candidate spans and attends
+// inside the top_k spans of length sqrt(L); the full KV cache stays (random access).
+const std::array<ParamInfo, 6> kSuperlinearParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"top_k", "spans attended per query", "4", 1, 1 << 16},
+    {"candidates", "candidate spans per query, in units of sqrt(L)", "1", 0.01, 1 << 16},
+}};
+
+class Superlinear final : public VariantBase {
+ public:
+  Superlinear()
+      : VariantBase("superlinear", "dynamic",
+                    "superlinear multi-step attention: span search over sqrt(L) candidates, then "
+                    "exact attention in the top-k spans",
+                    kSuperlinearParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra = {static_cast<double>(r.integer("top_k", 4)), r.number("candidates", 1)};
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    const double span = std::sqrt(static_cast<double>(w.kv_len));
+    const double candidates = spec.extra[1] * span;
+    CostModel model;
+    model.layers = w.layers;
+    add_selection("span_search", static_cast<double>(w.batch * h.heads * w.q_len) * candidates,
+                  2 * static_cast<double>(h.head_dim), 0, model);
+    const auto keys = std::min<std::int64_t>(w.kv_len, std::llround(spec.extra[0] * span));
+    add_attention_branch(h, w, w.q_len, keys, false, {}, "span_attention_fwd", "span_attention_bwd",
+                         model);
+    full_cache(h, w, model);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+// §D7 DHSA: a boundary predictor cuts chunks, chunk similarity is scored, and each query keeps a
+// budget of token interactions.
+const std::array<ParamInfo, 6> kDhsaParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"chunk", "average chunk length (tokens)", "64", 1, 1 << 20},
+    {"budget", "token interactions kept per query (N_b)", "2048", 1, 1 << 30},
+}};
+
+class Dhsa final : public VariantBase {
+ public:
+  Dhsa()
+      : VariantBase("dhsa", "dynamic",
+                    "dynamic hierarchical sparse attention: chunk-level similarity selects a token "
+                    "budget per query",
+                    kDhsaParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra = {static_cast<double>(r.integer("chunk", 64)),
+                  static_cast<double>(r.integer("budget", 2048))};
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    const double chunks = std::max(1.0, static_cast<double>(w.kv_len) / spec.extra[0]);
+    const double bh = static_cast<double>(w.batch * h.heads), d = static_cast<double>(h.head_dim);
+    const double lq = static_cast<double>(w.q_len);
+    CostModel model;
+    model.layers = w.layers;
+    add_selection("chunk_representations", bh * lq * d, 1, 2 * bytes_per_element(w.dtype), model);
+    add_selection("chunk_similarity", bh * std::min(lq, chunks) * chunks, 2 * d, 0, model);
+    add_selection("budget_select", bh * lq * chunks, 2, 0, model);
+    const auto budget = static_cast<std::int64_t>(spec.extra[1]);
+    if (w.causal) {
+      add_dense_attention(h, w, model, {budget, 0, ScoreFn::softmax});
+    } else {
+      add_attention_branch(h, w, w.q_len, std::min(w.kv_len, budget), false, {},
+                           "sparse_attention_fwd", "sparse_attention_bwd", model);
+    }
+    full_cache(h, w, model);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+}  // namespace
+
+void add_selected_sparse_variants(std::vector<std::unique_ptr<Variant>>& table) {
+  table.push_back(std::make_unique<Dma>());
+  table.push_back(std::make_unique<Llsa>());
+  table.push_back(std::make_unique<Routing>());
+  table.push_back(std::make_unique<Superlinear>());
+  table.push_back(std::make_unique<Dhsa>());
+}
+
+}  // namespace models
