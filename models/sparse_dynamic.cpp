@@ -32,11 +32,17 @@ enum NsaExtra { kBlock = 0, kStride = 1, kSelBlock = 2, kTopK = 3, kWindow = 4 }
 
 class Nsa final : public VariantBase {
  public:
-  Nsa()
-      : VariantBase("nsa", "dynamic",
-                    "native sparse attention: compressed-block, selected-block and sliding-window "
-                    "branches, plus block scoring and top-k selection",
-                    kNsaParams) {}
+  // fsa: the same algorithm with Flash Sparse Attention's selected-branch kernel (§D2): KV-block
+  // outer loop, a statistics pre-pass that recomputes q k^T for selected pairs, and fp32 partial
+  // outputs per (token, head, selected block) merged by a reduction.
+  explicit Nsa(bool fsa)
+      : VariantBase(fsa ? "fsa" : "nsa", "dynamic",
+                    fsa ? "flash sparse attention: NSA with a KV-block-outer selected kernel (no "
+                          "query-head padding), a statistics pre-pass and partial-output reduction"
+                        : "native sparse attention: compressed-block, selected-block and "
+                          "sliding-window branches, plus block scoring and top-k selection",
+                    kNsaParams),
+        fsa_(fsa) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
     AttentionSpec spec;
@@ -88,6 +94,7 @@ class Nsa final : public VariantBase {
       attend(w, slide, fwd ? "window_attention_fwd" : "window_attention_bwd");
     }
     add_compression_and_gates(spec, w, model);
+    if (fsa_ && has_forward(w.phase)) add_fsa_kernel_costs(spec, w, selected, model);
     // Cache: every token's K/V for selection, the compressed summaries (1/stride more), and the
     // window branch's own last w tokens (§D1).
     const double per_token = dense_kv_bytes_per_token(h, w.kv_dtype);
@@ -101,6 +108,30 @@ class Nsa final : public VariantBase {
   }
 
  private:
+  // §D2 extras: +2 d_k FLOPs per (query head, selected key) for the statistics pre-pass; fp32
+  // partials (dv + 2 per token, head and selected block) written and read; int32 block indices.
+  static void add_fsa_kernel_costs(const AttentionSpec& spec, const Workload& w, double selected,
+                                   CostModel& model) {
+    const HeadConfig& h = spec.heads;
+    const double queries = static_cast<double>(w.batch * w.q_len);
+    const double keys = std::min(selected, static_cast<double>(w.kv_len));
+    Op stats = elementwise_op("selected_stats_prepass", Pass::forward,
+                              queries * static_cast<double>(h.heads) * keys, 0, 0, 0);
+    stats.flops.tensor =
+        2 * static_cast<double>(h.head_dim) * queries * static_cast<double>(h.heads) * keys;
+    model.ops.push_back(stats);
+    const double blocks = spec.extra[kTopK];
+    model.ops.push_back(elementwise_op("selected_partials_reduce", Pass::forward,
+                                       queries * static_cast<double>(h.heads) * blocks,
+                                       2 * kStatBytes * static_cast<double>(h.v_head_dim + 2), 0,
+                                       static_cast<double>(h.v_head_dim + 2)));
+    model.ops.push_back(elementwise_op("block_indices", Pass::forward,
+                                       queries * static_cast<double>(h.kv_heads) * blocks, 4, 0,
+                                       0));
+  }
+
+  bool fsa_;
+
   // Block importance from the compressed-branch probabilities: (l'/d)(l/d) overlapping summaries
   // summed over the G heads of a group, then top-n over the candidate blocks, per query and KV
   // head.
@@ -204,7 +235,8 @@ class H2o final : public VariantBase {
 }  // namespace
 
 void add_dynamic_sparse_variants(std::vector<std::unique_ptr<Variant>>& table) {
-  table.push_back(std::make_unique<Nsa>());
+  table.push_back(std::make_unique<Nsa>(false));
+  table.push_back(std::make_unique<Nsa>(true));
   table.push_back(std::make_unique<H2o>());
 }
 

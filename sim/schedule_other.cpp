@@ -83,7 +83,7 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   // A grid-stride kernel: 64 KiB of traffic per iteration, at most 8 CTAs per SM.
   const models::Op& op = in.op;
   const double bytes = op.bytes.total();
-  const double tiles = std::max(1.0, std::ceil(bytes / 65536));
+  const double tiles = std::max({1.0, std::ceil(bytes / 65536), std::ceil(op.flops.total() / 1e7)});
   const double ctas = std::min(tiles, 8 * in.profile.compute.sm_count);
   Launch l;
   l.name = op.name;
@@ -92,6 +92,7 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   l.cta = {0, 256, 0, 0};
   l.jobs = {ctas, std::floor(tiles / ctas), std::ceil(tiles / ctas), tiles};
   l.dispatch = Dispatch::persistent_static;
+  l.per_tile.tensor_flops = op.flops.tensor / tiles;  // e.g. a score recompute pre-pass
   l.per_tile.exp_ops = op.flops.exp / tiles;
   l.per_tile.alu_ops = op.flops.vector / tiles;
   l.per_tile.hbm_bytes = bytes / tiles;
