@@ -12,6 +12,7 @@
 #include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
 #include "models/sparse_selected.hpp"
+#include "models/token_compressed.hpp"
 #include "models/sparse_static.hpp"
 #include "models/weight_side.hpp"
 
@@ -25,6 +26,7 @@ Registry::Registry() {
   add_head_routing_variants(variants_);
   add_latent_variants(variants_);
   add_compressed_variants(variants_);
+  add_token_compressed_variants(variants_);
   add_local_sparse_variants(variants_);
   add_static_sparse_variants(variants_);
   add_dynamic_sparse_variants(variants_);

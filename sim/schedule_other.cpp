@@ -83,6 +83,7 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   // A grid-stride kernel: 64 KiB of traffic per iteration, at most 8 CTAs per SM.
   const models::Op& op = in.op;
   const double bytes = op.bytes.total();
+  // Iterations of 64 KiB of traffic or 10 MFLOP of work (a few microseconds on one SM).
   const double tiles = std::max({1.0, std::ceil(bytes / 65536), std::ceil(op.flops.total() / 1e7)});
   const double ctas = std::min(tiles, 8 * in.profile.compute.sm_count);
   Launch l;

@@ -1,0 +1,190 @@
+#include "models/token_compressed.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "models/dense_attention.hpp"
+#include "models/errors.hpp"
+#include "models/projections.hpp"
+
+namespace models {
+
+namespace {
+
+AttentionSpec heads_spec(const Variant* v, const ParamReader& r, const ProjectionConfig& proj) {
+  AttentionSpec spec;
+  spec.variant = v;
+  spec.heads = read_heads(r, v->name(), 8);
+  spec.projections = proj;
+  return spec;
+}
+
+void set_cache(const HeadConfig& h, const Workload& w, double tokens, CostModel& model) {
+  model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
+  model.kv_cache_bytes =
+      model.kv_cache_bytes_per_token_per_layer * tokens * static_cast<double>(w.batch * w.layers);
+}
+
+// §B5: tokens older than the local window are pooled in groups of g into core tokens; a query at
+// position t sees (t - s) / g core tokens and the last s raw tokens. Defaults from the reference
+// code (g = 16, s = 1024).
+const std::array<ParamInfo, 6> kCoreContextParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"group", "tokens pooled into one core token (g)", "16", 1, 1 << 20},
+    {"window", "recent raw tokens every query sees (s)", "1024", 1, 1 << 30},
+}};
+
+class CoreContext final : public VariantBase {
+ public:
+  CoreContext()
+      : VariantBase("core-context", "latent",
+                    "core context aware attention: pooled core tokens for the far past plus a "
+                    "local window of raw tokens",
+                    kCoreContextParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra = {static_cast<double>(r.integer("group", 16)),
+                  static_cast<double>(r.integer("window", 1024))};
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    if (!w.causal) throw SpecError("core-context is causal; drop --no-causal");
+    const HeadConfig& h = spec.heads;
+    const double g = spec.extra[0], s = spec.extra[1];
+    CostModel model;
+    model.layers = w.layers;
+    add_dense_attention(h, w, model, {static_cast<std::int64_t>(s), 0, ScoreFn::softmax});
+    // Core tokens: the queries' mean count of pooled tokens, as one non-causal branch.
+    const double first = static_cast<double>(w.kv_len - w.q_len) + 1;
+    const double last = static_cast<double>(w.kv_len);
+    const double mean_old = std::max(0.0, ((first + last) / 2 - s)) / g;
+    if (mean_old >= 1) {
+      add_attention_branch(h, w, w.q_len, std::llround(mean_old), false, {}, "core_attention_fwd",
+                           "core_attention_bwd", model);
+    }
+    // Pooling: weights 2 Hq d and weighted sums 2 Hq (d + dv) per token (reference code expands
+    // K/V to the query heads), a g-way softmax per group.
+    const double tokens = static_cast<double>(w.batch * w.q_len);
+    const double hq = static_cast<double>(h.heads), d = static_cast<double>(h.head_dim);
+    model.ops.push_back(elementwise_op("core_pooling", Pass::forward, tokens * hq,
+                                       2 * bytes_per_element(w.dtype) * (d + h.v_head_dim) /
+                                           static_cast<double>(h.heads / h.kv_heads),
+                                       1, 2 * d + 2 * (d + static_cast<double>(h.v_head_dim))));
+    set_cache(h, w, last / g + s + g, model);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+// §B6 FlashVGGT: global attention replaced by cross-attention from all S N tokens to N / r^2
+// descriptors per frame; per-frame attention unchanged. --seq-len is all tokens (S N).
+const std::array<ParamInfo, 7> kDescriptorParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"frame_tokens", "tokens per frame (N; VGGT at 518 px: 37 x 37 patches + 5)", "1374", 1,
+     1 << 24},
+    {"downsample", "descriptor down-sampling factor r per image side", "4", 1, 1024},
+    {"frame_attention", "1: include the per-frame attention layer", "1", 0, 1},
+}};
+
+class Descriptor final : public VariantBase {
+ public:
+  Descriptor()
+      : VariantBase("descriptor", "latent",
+                    "FlashVGGT: cross-attention from every token to down-sampled frame "
+                    "descriptors, plus per-frame attention",
+                    kDescriptorParams) {}
+  bool supports(Phase p) const override { return p != Phase::decode; }
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra = {static_cast<double>(r.integer("frame_tokens", 1374)),
+                  static_cast<double>(r.integer("downsample", 4)),
+                  static_cast<double>(r.integer("frame_attention", 1))};
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    if (!supports(w.phase)) throw SpecError("descriptor attention has no decode phase");
+    const HeadConfig& h = spec.heads;
+    const double n = spec.extra[0], r2 = spec.extra[1] * spec.extra[1];
+    const double frames = std::max(1.0, std::ceil(static_cast<double>(w.q_len) / n));
+    const auto descriptors = std::max<std::int64_t>(1, std::llround(frames * n / r2));
+    CostModel model;
+    model.layers = w.layers;
+    add_attention_branch(h, w, w.q_len, descriptors, false, {}, "descriptor_attention_fwd",
+                         "descriptor_attention_bwd", model);
+    if (spec.extra[2] != 0) {
+      const auto per_frame = static_cast<std::int64_t>(n);
+      add_attention_branch(h, w, per_frame, per_frame, false, {}, "frame_attention_fwd",
+                           "frame_attention_bwd", model, static_cast<std::int64_t>(frames));
+    }
+    set_cache(h, w, static_cast<double>(descriptors), model);  // streaming: descriptor K/V
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+// §B7 FIT: groups of n data tokens with m latents each; local attention in a group, global
+// attention over all latents, and cross-attention latents <- data and data <- latents.
+const std::array<ParamInfo, 6> kFitParams = {{
+    kHeadsParam,
+    kKvHeadsParam,
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"group", "data tokens per group (n)", "256", 1, 1 << 24},
+    {"latents", "latent tokens per group (m)", "32", 1, 1 << 24},
+}};
+
+class Fit final : public VariantBase {
+ public:
+  Fit()
+      : VariantBase("fit", "latent",
+                    "far-reaching interleaved transformer: local group attention, global latent "
+                    "attention and data/latent cross-attention (non-causal)",
+                    kFitParams) {}
+  bool supports(Phase p) const override { return p != Phase::decode; }
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec = heads_spec(this, r, proj);
+    spec.extra = {static_cast<double>(r.integer("group", 256)),
+                  static_cast<double>(r.integer("latents", 32))};
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    if (!supports(w.phase)) throw SpecError("fit is non-causal here: no decode phase");
+    const HeadConfig& h = spec.heads;
+    const auto n = static_cast<std::int64_t>(spec.extra[0]);
+    const auto m = static_cast<std::int64_t>(spec.extra[1]);
+    const std::int64_t groups = (w.q_len + n - 1) / n;
+    CostModel model;
+    model.layers = w.layers;
+    add_attention_branch(h, w, n, n, false, {}, "local_attention_fwd", "local_attention_bwd", model,
+                         groups);
+    add_attention_branch(h, w, groups * m, groups * m, false, {}, "global_attention_fwd",
+                         "global_attention_bwd", model);
+    add_attention_branch(h, w, m, n, false, {}, "read_attention_fwd", "read_attention_bwd", model,
+                         groups);
+    add_attention_branch(h, w, n, m, false, {}, "write_attention_fwd", "write_attention_bwd", model,
+                         groups);
+    set_cache(h, w, 0, model);
+    add_projections(h, spec.projections, w, model);
+    return model;
+  }
+};
+
+}  // namespace
+
+void add_token_compressed_variants(std::vector<std::unique_ptr<Variant>>& table) {
+  table.push_back(std::make_unique<CoreContext>());
+  table.push_back(std::make_unique<Descriptor>());
+  table.push_back(std::make_unique<Fit>());
+}
+
+}  // namespace models
