@@ -29,13 +29,21 @@ nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
 }
 
 nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
-  return {{"name", l.name},          {"schedule", l.schedule},
-          {"ctas", l.ctas},          {"ctas_per_sm", l.ctas_per_sm},
-          {"waves", l.waves},        {"count", l.count},
-          {"time_s", l.time_s},      {"bound", sim::to_string(l.bound)},
-          {"tensor_s", l.tensor_s},  {"vector_s", l.vector_s},
-          {"exp_s", l.exp_s},        {"hbm_s", l.hbm_s},
-          {"fixed_s", l.fixed_s},    {"flops", flops_json(l.flops)},
+  return {{"name", l.name},
+          {"schedule", l.schedule},
+          {"ctas", l.ctas},
+          {"ctas_per_sm", l.ctas_per_sm},
+          {"waves", l.waves},
+          {"count", l.count},
+          {"time_s", l.time_s},
+          {"bound", sim::to_string(l.bound)},
+          {"tensor_s", l.tensor_s},
+          {"vector_s", l.vector_s},
+          {"exp_s", l.exp_s},
+          {"hbm_s", l.hbm_s},
+          {"link_s", l.link_s},
+          {"fixed_s", l.fixed_s},
+          {"flops", flops_json(l.flops)},
           {"hbm_bytes", l.hbm_bytes}};
 }
 

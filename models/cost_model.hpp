@@ -42,7 +42,8 @@ struct HbmBytes {
 
 // dense_attention: (masked) softmax or sigmoid attention; gemm: a matrix product; elementwise: a
 // memory-bound pass (gates, combines); scan: a chunked linear-attention recurrence.
-enum class OpKind { dense_attention, gemm, elementwise, scan };
+// collective: data exchanged between devices (tensor/sequence parallel), priced on the link.
+enum class OpKind { dense_attention, gemm, elementwise, scan, collective };
 enum class ScoreFn { softmax, sigmoid };
 enum class Pass { forward, backward };
 
@@ -78,6 +79,7 @@ struct Op {
   AttentionShape attention;  // kind == dense_attention
   GemmShape gemm;            // kind == gemm
   ScanShape scan;            // kind == scan
+  double link_bytes = 0;     // kind == collective: bytes one device sends (one direction)
 };
 
 struct CostModel {

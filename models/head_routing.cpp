@@ -181,12 +181,82 @@ class Moh final : public VariantBase {
   }
 };
 
+// §A9 GDA: signal heads H_s and noise heads H_n (ratio r = H_s / H_n), each noise map shared by r
+// signal heads. Fused (A_s - lambda A_n before PV): QK for H_s + H_n maps, PV for H_s heads;
+// unfused: the noise map is also applied to each signal head's V.
+const std::array<ParamInfo, 5> kGdaParams = {{
+    {"heads", "signal heads (H_s)", "24", 1, 65536},
+    {"noise_heads", "noise-control heads (H_n); must divide heads", "8", 1, 65536},
+    kHeadDimParam,
+    kVHeadDimParam,
+    {"fused", "1: subtract the maps before PV (one PV); 0: two PVs per signal head", "1", 0, 1},
+}};
+
+class Gda final : public VariantBase {
+ public:
+  Gda()
+      : VariantBase("gda", "dense",
+                    "grouped differential attention: more signal than noise maps, each noise map "
+                    "shared by a group of signal heads",
+                    kGdaParams) {}
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
+    ParamReader r(*this, given);
+    AttentionSpec spec;
+    spec.variant = this;
+    HeadConfig& h = spec.heads;
+    h.heads = r.integer("heads", 24);
+    const std::int64_t noise = r.integer("noise_heads", std::min<std::int64_t>(8, h.heads));
+    if (h.heads % noise != 0) {
+      throw SpecError(
+          fmt::format("gda: heads ({}) must be divisible by noise_heads ({})", h.heads, noise));
+    }
+    h.kv_heads = h.heads;
+    h.head_dim = r.integer("head_dim", 128);
+    h.v_head_dim = r.integer("v_head_dim", h.head_dim);
+    spec.extra = {static_cast<double>(noise), static_cast<double>(r.integer("fused", 1))};
+    spec.projections = proj;
+    return spec;
+  }
+  CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
+    const HeadConfig& h = spec.heads;
+    const auto noise = static_cast<std::int64_t>(spec.extra[0]);
+    const bool fused = spec.extra[1] != 0;
+    // Score maps for signal and noise heads; PV and O belong to the signal heads only.
+    const HeadConfig maps{h.heads + noise, h.heads + noise, h.head_dim, h.v_head_dim};
+    CostModel model;
+    model.layers = w.layers;
+    add_dense_attention(maps, w, model);
+    const double signal_share = static_cast<double>(h.heads) / static_cast<double>(h.heads + noise);
+    for (Op& op : model.ops) {
+      const double scores = static_cast<double>(w.batch) * op.attention.pairs_per_head;
+      const double noise_pv = scores * static_cast<double>(noise) * 2 *
+                              static_cast<double>(h.v_head_dim) *
+                              (op.pass == Pass::forward ? 1 : 2);
+      // Fused: no PV for noise maps; unfused: the noise PV runs once per signal head instead.
+      op.flops.tensor +=
+          fused ? -noise_pv
+                : noise_pv * (static_cast<double>(h.heads) / static_cast<double>(noise) - 1);
+      op.bytes.v *= signal_share;
+      op.bytes.o *= signal_share;
+    }
+    model.kv_cache_bytes_per_token_per_layer =
+        (static_cast<double>((h.heads + noise) * h.head_dim) +
+         static_cast<double>(h.heads * h.v_head_dim)) *
+        bytes_per_element(w.kv_dtype);
+    model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
+                           static_cast<double>(w.batch * w.kv_len * w.layers);
+    add_projections(maps, spec.projections, w, model);
+    return model;
+  }
+};
+
 }  // namespace
 
 void add_head_routing_variants(std::vector<std::unique_ptr<Variant>>& table) {
   table.push_back(std::make_unique<Kdgqa>());
   table.push_back(std::make_unique<Dha>());
   table.push_back(std::make_unique<Moh>());
+  table.push_back(std::make_unique<Gda>());
 }
 
 }  // namespace models

@@ -21,6 +21,16 @@ Op gemm_op(const char* name, Pass pass, double m, double n, double k, double s) 
   return op;
 }
 
+Op all_reduce_op(const char* name, double payload, double devices) {
+  Op op;
+  op.kind = OpKind::collective;
+  op.name = name;
+  op.link_bytes = 2 * (devices - 1) / devices * payload;
+  op.bytes.activations = 2 * payload;  // read the partial, write the sum
+  op.flops.vector = payload / 2 * (devices - 1) / devices;  // adds of 16-bit values, per device
+  return op;
+}
+
 Op elementwise_op(const char* name, Pass pass, double elements, double bytes_per_element,
                   double exp_per_element, double vector_per_element) {
   Op op;

@@ -16,6 +16,8 @@ std::string_view to_string(Resource r) {
       return "exp";
     case Resource::hbm:
       return "hbm";
+    case Resource::link:
+      return "link";
     case Resource::launch:
       return "launch";
   }

@@ -26,6 +26,10 @@ Prediction predict(EngineKind engine, const models::CostModel& cost, const model
 Prediction predict_roofline(const models::CostModel& cost, const models::Workload& w,
                             const hw::Profile& profile);
 
+// One op priced by the roofline (the tile engine uses it for collectives).
+LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload& w,
+                                   const hw::Profile& profile, std::int64_t count);
+
 // Tile engine: each op lowered by a schedule into launches; each launch priced per tile iteration
 // on one SM (tensor, exp and FP32 pipes with the schedule's overlap, the SM's share of HBM after
 // L2 reuse), then over the grid with occupancy, waves and the dispatch order's tail.

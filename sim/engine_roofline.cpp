@@ -13,10 +13,11 @@ double divide(double work, double rate) {
 
 // The pipe or memory that is busiest during a launch (ignoring its fixed cost).
 std::pair<double, Resource> busiest(const LaunchPrediction& l) {
-  const std::array<std::pair<double, Resource>, 4> terms = {{{l.tensor_s, Resource::tensor},
+  const std::array<std::pair<double, Resource>, 5> terms = {{{l.tensor_s, Resource::tensor},
                                                              {l.vector_s, Resource::vector},
                                                              {l.exp_s, Resource::exp},
-                                                             {l.hbm_s, Resource::hbm}}};
+                                                             {l.hbm_s, Resource::hbm},
+                                                             {l.link_s, Resource::link}}};
   return *std::max_element(terms.begin(), terms.end(),
                            [](const auto& a, const auto& b) { return a.first < b.first; });
 }
@@ -36,6 +37,7 @@ LaunchPrediction roofline_launch(const models::Op& op, const Rates& r, std::int6
   }
   l.exp_s = divide(op.flops.exp, r.exp_per_s);
   l.hbm_s = divide(l.hbm_bytes, r.hbm_bytes_per_s);
+  l.link_s = divide(op.link_bytes, r.link_bytes_per_s);
   l.fixed_s = r.launch_s;
   const auto [busy_s, resource] = busiest(l);
   l.bound = busy_s >= l.fixed_s ? resource : Resource::launch;
@@ -44,6 +46,11 @@ LaunchPrediction roofline_launch(const models::Op& op, const Rates& r, std::int6
 }
 
 }  // namespace
+
+LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload& w,
+                                   const hw::Profile& profile, std::int64_t count) {
+  return roofline_launch(op, achievable_rates(profile, w.dtype), count);
+}
 
 Prediction predict_roofline(const models::CostModel& cost, const models::Workload& w,
                             const hw::Profile& profile) {

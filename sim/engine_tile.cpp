@@ -133,6 +133,7 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
       lower_scan({op, w, p, "chunked_scan"}, out);
       return;
     case models::OpKind::dense_attention:
+    case models::OpKind::collective:
       break;
   }
   const ScheduleInfo* info = &choose_schedule(kernel, op, w, p);
@@ -156,6 +157,16 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
   Prediction p;
   std::array<double, kResourceCount> time_by_bound{};
   for (const models::Op& op : cost.ops) {
+    if (op.kind == models::OpKind::collective) {
+      // Link-bound transfers: no tiles to schedule; priced like the roofline.
+      LaunchPrediction lp = price_on_roofline(op, w, profile, cost.layers);
+      const double n = static_cast<double>(lp.count);
+      p.time_s += n * lp.time_s;
+      time_by_bound[static_cast<std::size_t>(lp.bound)] += n * (lp.time_s - lp.fixed_s);
+      time_by_bound[static_cast<std::size_t>(Resource::launch)] += n * lp.fixed_s;
+      p.launches.push_back(lp);
+      continue;
+    }
     Launches launches;
     lower(op, w, profile, kernel, launches);
     for (const Launch& l : launches) {

@@ -11,8 +11,8 @@
 namespace sim {
 
 // The resource that sets a launch's (or the whole prediction's) time.
-enum class Resource { tensor, vector, exp, hbm, launch };
-inline constexpr std::size_t kResourceCount = 5;
+enum class Resource { tensor, vector, exp, hbm, link, launch };
+inline constexpr std::size_t kResourceCount = 6;
 std::string_view to_string(Resource r);
 
 struct LaunchPrediction {
@@ -25,7 +25,7 @@ struct LaunchPrediction {
   double time_s = 0;       // one launch
   Resource bound = Resource::launch;
   // Time each resource alone would need for one launch at the engine's rates.
-  double tensor_s = 0, vector_s = 0, exp_s = 0, hbm_s = 0, fixed_s = 0;
+  double tensor_s = 0, vector_s = 0, exp_s = 0, hbm_s = 0, link_s = 0, fixed_s = 0;
   models::FlopCounts flops;  // one launch
   double hbm_bytes = 0;      // one launch
 };
