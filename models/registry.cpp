@@ -9,6 +9,7 @@
 #include "models/head_routing.hpp"
 #include "models/latent_attention.hpp"
 #include "models/linear_attention.hpp"
+#include "models/recurrent_other.hpp"
 #include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
 #include "models/sparse_selected.hpp"
@@ -32,6 +33,7 @@ Registry::Registry() {
   add_dynamic_sparse_variants(variants_);
   add_selected_sparse_variants(variants_);
   add_linear_variants(variants_);
+  add_recurrent_variants(variants_);
   add_weight_side_variants(variants_);
 }
 
