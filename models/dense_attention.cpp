@@ -102,6 +102,12 @@ double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype) {
          bytes_per_element(kv_dtype);
 }
 
+void set_kv_cache(const HeadConfig& h, const Workload& w, double tokens, CostModel& model) {
+  model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
+  model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer * tokens *
+                         static_cast<double>(w.batch) * static_cast<double>(w.layers);
+}
+
 double cached_tokens(const Workload& w, const AttentionPattern& p) {
   const double kv = static_cast<double>(w.kv_len);
   return p.window > 0 ? std::min(kv, static_cast<double>(p.window + p.sinks)) : kv;
@@ -132,9 +138,7 @@ void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& mode
                          const AttentionPattern& p) {
   if (has_forward(w.phase)) model.ops.push_back(dense_attention_forward(h, w, p));
   if (has_backward(w.phase)) model.ops.push_back(dense_attention_backward(h, w, p));
-  model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
-  model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer * static_cast<double>(w.batch) *
-                         cached_tokens(w, p) * static_cast<double>(w.layers);
+  set_kv_cache(h, w, cached_tokens(w, p), model);
 }
 
 }  // namespace models

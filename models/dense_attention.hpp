@@ -33,6 +33,9 @@ Op dense_attention_backward(const HeadConfig& h, const Workload& w, const Attent
 
 // Bytes of K and V kept per cached token per layer: Hkv x (d + dv) x sizeof(kv_dtype).
 double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype);
+// Sets the KV-cache fields for `tokens` cached tokens of K and V per sequence (0: no cache).
+void set_kv_cache(const HeadConfig& h, const Workload& w, double tokens, CostModel& model);
+
 // Tokens a cache must keep: all kv_len, or a ring of window + sinks.
 double cached_tokens(const Workload& w, const AttentionPattern& p);
 

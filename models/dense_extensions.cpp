@@ -12,15 +12,6 @@ namespace models {
 
 namespace {
 
-AttentionSpec base_spec(const Variant* v, const ParamReader& r, const ProjectionConfig& proj,
-                        std::int64_t default_kv_heads) {
-  AttentionSpec spec;
-  spec.variant = v;
-  spec.heads = read_heads(r, v->name(), default_kv_heads);
-  spec.projections = proj;
-  return spec;
-}
-
 CostModel dense_cost(const AttentionSpec& spec, const Workload& w, const AttentionPattern& p) {
   CostModel model;
   model.layers = w.layers;
@@ -49,7 +40,7 @@ class Sqa final : public VariantBase {
     ParamReader r(*this, given);
     ParamValues with_default_heads = given;
     if (!r.given("heads")) with_default_heads.emplace_back("heads", 16);
-    AttentionSpec spec = base_spec(this, ParamReader(*this, with_default_heads), proj, 8);
+    AttentionSpec spec = heads_spec(*this, ParamReader(*this, with_default_heads), proj);
     const std::int64_t model_heads = r.integer("model_heads", 32);
     if (spec.heads.heads > model_heads) {
       throw SpecError(fmt::format("sqa: heads ({}) must not exceed model_heads ({})",
@@ -78,7 +69,7 @@ class Sigmoid final : public VariantBase {
                     "sum or log-sum-exp",
                     kHeadParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    return base_spec(this, ParamReader(*this, given), proj, 8);
+    return heads_spec(*this, ParamReader(*this, given), proj);
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     return dense_cost(spec, w, {0, 0, ScoreFn::sigmoid});
@@ -103,7 +94,7 @@ class Gated final : public VariantBase {
                     kGatedParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = base_spec(this, r, proj, 8);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra[0] = static_cast<double>(r.integer("headwise", 0));
     return spec;
   }

@@ -25,11 +25,7 @@ class Kdgqa final : public VariantBase {
                     "key-norm pass",
                     kHeadParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads = read_heads(ParamReader(*this, given), name(), 8);
-    spec.projections = proj;
-    return spec;
+    return heads_spec(*this, ParamReader(*this, given), proj);
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
@@ -158,9 +154,7 @@ class Moh final : public VariantBase {
     const HeadConfig computed =
         head_sparse ? HeadConfig{active, active, h.head_dim, h.v_head_dim} : h;
     add_dense_attention(computed, w, model);
-    model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
-    model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
-                           static_cast<double>(w.batch * w.kv_len * w.layers);
+    set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     // Router logits (a D x H GEMM) and the gated combination of head outputs.
     const double tokens = static_cast<double>(w.batch * w.q_len);
     const double d_model = hidden_size(h, spec.projections);

@@ -26,7 +26,7 @@ Op all_reduce_op(const char* name, double payload, double devices) {
   op.kind = OpKind::collective;
   op.name = name;
   op.link_bytes = 2 * (devices - 1) / devices * payload;
-  op.bytes.activations = 2 * payload;  // read the partial, write the sum
+  op.bytes.activations = 2 * payload;                       // read the partial, write the sum
   op.flops.vector = payload / 2 * (devices - 1) / devices;  // adds of 16-bit values, per device
   return op;
 }

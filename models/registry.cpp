@@ -13,8 +13,8 @@
 #include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
 #include "models/sparse_selected.hpp"
-#include "models/token_compressed.hpp"
 #include "models/sparse_static.hpp"
+#include "models/token_compressed.hpp"
 #include "models/weight_side.hpp"
 
 namespace models {

@@ -191,11 +191,8 @@ class H2o final : public VariantBase {
                     kH2oParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads = read_heads(r, name(), 8);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra[0] = static_cast<double>(r.integer("budget", 1024));
-    spec.projections = proj;
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
@@ -224,9 +221,7 @@ class H2o final : public VariantBase {
       model.ops.push_back(colsum);
     }
     const double cached = std::min(static_cast<double>(w.kv_len), budget);
-    model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
-    model.kv_cache_bytes =
-        model.kv_cache_bytes_per_token_per_layer * cached * static_cast<double>(w.batch * w.layers);
+    set_kv_cache(h, w, cached, model);
     add_projections(h, spec.projections, w, model);
     return model;
   }

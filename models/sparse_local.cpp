@@ -28,10 +28,7 @@ class SlidingWindow final : public VariantBase {
                     kSwaParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads = read_heads(r, name(), 8);
-    spec.projections = proj;
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra[0] = static_cast<double>(r.integer("window", 4096));
     spec.extra[1] = static_cast<double>(r.integer("n_sink", 0));
     return spec;

@@ -12,24 +12,9 @@ namespace models {
 
 namespace {
 
-double full_cache(const HeadConfig& h, const Workload& w, CostModel& model) {
-  model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
-  model.kv_cache_bytes =
-      model.kv_cache_bytes_per_token_per_layer * static_cast<double>(w.batch * w.kv_len * w.layers);
-  return model.kv_cache_bytes;
-}
-
 // A selection step as an elementwise pass: `items` values, `flops` each, `bytes` each.
 void add_selection(const char* name, double items, double flops, double bytes, CostModel& model) {
   model.ops.push_back(elementwise_op(name, Pass::forward, items, bytes, 0, flops));
-}
-
-AttentionSpec heads_spec(const Variant* v, const ParamReader& r, const ProjectionConfig& proj) {
-  AttentionSpec spec;
-  spec.variant = v;
-  spec.heads = read_heads(r, v->name(), 8);
-  spec.projections = proj;
-  return spec;
 }
 
 // §D3 DMA: keys ranked by a value-derived importance; each query keeps the top `keep` of its
@@ -52,7 +37,7 @@ class Dma final : public VariantBase {
                     kDmaParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("keep", 1024)),
                   static_cast<double>(r.integer("dense_mask", 1))};
     return spec;
@@ -71,7 +56,7 @@ class Dma final : public VariantBase {
     add_selection("top_keep", b * hkv * prefix, 2, spec.extra[1] != 0 ? 2 * 2 : 0, model);
     add_dense_attention(h, w, model,
                         {static_cast<std::int64_t>(spec.extra[0]), 0, ScoreFn::softmax});
-    full_cache(h, w, model);  // no eviction
+    set_kv_cache(h, w, static_cast<double>(w.kv_len), model);  // no eviction
     add_projections(h, spec.projections, w, model);
     return model;
   }
@@ -100,7 +85,7 @@ class Llsa final : public VariantBase {
   bool supports(Phase p) const override { return p != Phase::decode; }
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("block", 16)),
                   static_cast<double>(r.integer("top_k", 8)),
                   static_cast<double>(r.integer("top_k2", 8))};
@@ -150,7 +135,7 @@ class Routing final : public VariantBase {
                     kRoutingParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra[0] = static_cast<double>(r.integer("clusters", 0));
     return spec;
   }
@@ -177,7 +162,7 @@ class Routing final : public VariantBase {
       add_selection("cluster_permute", bh * tokens, 0,
                     2 * s * (2 * d + static_cast<double>(h.v_head_dim)), model);
     }
-    full_cache(h, w, model);
+    set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     add_projections(h, spec.projections, w, model);
     return model;
   }
@@ -203,7 +188,7 @@ class Superlinear final : public VariantBase {
                     kSuperlinearParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("top_k", 4)), r.number("candidates", 1)};
     return spec;
   }
@@ -218,7 +203,7 @@ class Superlinear final : public VariantBase {
     const auto keys = std::min<std::int64_t>(w.kv_len, std::llround(spec.extra[0] * span));
     add_attention_branch(h, w, w.q_len, keys, false, {}, "span_attention_fwd", "span_attention_bwd",
                          model);
-    full_cache(h, w, model);
+    set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     add_projections(h, spec.projections, w, model);
     return model;
   }
@@ -244,7 +229,7 @@ class Dhsa final : public VariantBase {
                     kDhsaParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("chunk", 64)),
                   static_cast<double>(r.integer("budget", 2048))};
     return spec;
@@ -266,7 +251,7 @@ class Dhsa final : public VariantBase {
       add_attention_branch(h, w, w.q_len, std::min(w.kv_len, budget), false, {},
                            "sparse_attention_fwd", "sparse_attention_bwd", model);
     }
-    full_cache(h, w, model);
+    set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     add_projections(h, spec.projections, w, model);
     return model;
   }

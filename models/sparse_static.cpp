@@ -14,20 +14,6 @@ namespace models {
 
 namespace {
 
-AttentionSpec heads_spec(const Variant* v, const ParamReader& r, const ProjectionConfig& proj) {
-  AttentionSpec spec;
-  spec.variant = v;
-  spec.heads = read_heads(r, v->name(), 8);
-  spec.projections = proj;
-  return spec;
-}
-
-void fill_cache(const HeadConfig& h, const Workload& w, double tokens, CostModel& model) {
-  model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
-  model.kv_cache_bytes =
-      model.kv_cache_bytes_per_token_per_layer * tokens * static_cast<double>(w.batch * w.layers);
-}
-
 void require_no_decode(const Variant& v, const Workload& w) {
   if (!v.supports(w.phase)) {
     throw SpecError(std::string(v.name()) +
@@ -59,7 +45,7 @@ class Gna final : public VariantBase {
                     kGnaParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("window_x", 13)),
                   static_cast<double>(r.integer("window_y", 13)),
                   static_cast<double>(r.integer("window_z", 1)),
@@ -82,7 +68,7 @@ class Gna final : public VariantBase {
       op.bytes.k *= scale;
       op.bytes.v *= scale;
     }
-    fill_cache(spec.heads, w, 0, model);  // no cache: non-causal
+    set_kv_cache(spec.heads, w, 0, model);  // no cache: non-causal
     add_projections(spec.heads, spec.projections, w, model);
     return model;
   }
@@ -112,7 +98,7 @@ class ShiftedGroups final : public VariantBase {
         sinks_(sinks) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {r.number("group_fraction", 0.25),
                   sinks_ ? static_cast<double>(r.integer("n_sink", 4)) : 0.0};
     return spec;
@@ -121,7 +107,7 @@ class ShiftedGroups final : public VariantBase {
     const HeadConfig& h = spec.heads;
     CostModel model;
     model.layers = w.layers;
-    fill_cache(h, w, static_cast<double>(w.kv_len), model);
+    set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     if (w.phase == Phase::decode || w.phase == Phase::prefill) {
       add_dense_attention(h, w, model);  // inference uses full attention
       add_projections(h, spec.projections, w, model);
@@ -177,7 +163,7 @@ class Moa final : public VariantBase {
                     kMoaParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {r.number("alpha", 1024), r.number("beta", 0.25),
                   static_cast<double>(r.integer("n_sink", 64))};
     return spec;
@@ -215,7 +201,7 @@ class Lga final : public VariantBase {
                     kLgaParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra[0] = static_cast<double>(r.integer("groups", 8));
     return spec;
   }
@@ -227,7 +213,7 @@ class Lga final : public VariantBase {
     model.layers = w.layers;
     add_attention_branch(spec.heads, w, size, size, false, {}, "group_attention_fwd",
                          "group_attention_bwd", model, groups);
-    fill_cache(spec.heads, w, 0, model);
+    set_kv_cache(spec.heads, w, 0, model);
     add_projections(spec.heads, spec.projections, w, model);
     return model;
   }

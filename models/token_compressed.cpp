@@ -12,20 +12,6 @@ namespace models {
 
 namespace {
 
-AttentionSpec heads_spec(const Variant* v, const ParamReader& r, const ProjectionConfig& proj) {
-  AttentionSpec spec;
-  spec.variant = v;
-  spec.heads = read_heads(r, v->name(), 8);
-  spec.projections = proj;
-  return spec;
-}
-
-void set_cache(const HeadConfig& h, const Workload& w, double tokens, CostModel& model) {
-  model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
-  model.kv_cache_bytes =
-      model.kv_cache_bytes_per_token_per_layer * tokens * static_cast<double>(w.batch * w.layers);
-}
-
 // §B5: tokens older than the local window are pooled in groups of g into core tokens; a query at
 // position t sees (t - s) / g core tokens and the last s raw tokens. Defaults from the reference
 // code (g = 16, s = 1024).
@@ -47,7 +33,7 @@ class CoreContext final : public VariantBase {
                     kCoreContextParams) {}
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("group", 16)),
                   static_cast<double>(r.integer("window", 1024))};
     return spec;
@@ -75,7 +61,7 @@ class CoreContext final : public VariantBase {
                                        2 * bytes_per_element(w.dtype) * (d + h.v_head_dim) /
                                            static_cast<double>(h.heads / h.kv_heads),
                                        1, 2 * d + 2 * (d + static_cast<double>(h.v_head_dim))));
-    set_cache(h, w, last / g + s + g, model);
+    set_kv_cache(h, w, last / g + s + g, model);
     add_projections(h, spec.projections, w, model);
     return model;
   }
@@ -104,7 +90,7 @@ class Descriptor final : public VariantBase {
   bool supports(Phase p) const override { return p != Phase::decode; }
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("frame_tokens", 1374)),
                   static_cast<double>(r.integer("downsample", 4)),
                   static_cast<double>(r.integer("frame_attention", 1))};
@@ -125,7 +111,7 @@ class Descriptor final : public VariantBase {
       add_attention_branch(h, w, per_frame, per_frame, false, {}, "frame_attention_fwd",
                            "frame_attention_bwd", model, static_cast<std::int64_t>(frames));
     }
-    set_cache(h, w, static_cast<double>(descriptors), model);  // streaming: descriptor K/V
+    set_kv_cache(h, w, static_cast<double>(descriptors), model);  // streaming: descriptor K/V
     add_projections(h, spec.projections, w, model);
     return model;
   }
@@ -152,7 +138,7 @@ class Fit final : public VariantBase {
   bool supports(Phase p) const override { return p != Phase::decode; }
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(this, r, proj);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {static_cast<double>(r.integer("group", 256)),
                   static_cast<double>(r.integer("latents", 32))};
     return spec;
@@ -173,7 +159,7 @@ class Fit final : public VariantBase {
                          groups);
     add_attention_branch(h, w, n, m, false, {}, "write_attention_fwd", "write_attention_bwd", model,
                          groups);
-    set_cache(h, w, 0, model);
+    set_kv_cache(h, w, 0, model);
     add_projections(h, spec.projections, w, model);
     return model;
   }

@@ -78,6 +78,15 @@ std::vector<std::pair<std::string_view, double>> resolved_params(const Attention
   return out;
 }
 
+AttentionSpec heads_spec(const Variant& variant, const ParamReader& r, const ProjectionConfig& proj,
+                         std::int64_t default_kv_heads) {
+  AttentionSpec spec;
+  spec.variant = &variant;
+  spec.heads = read_heads(r, variant.name(), default_kv_heads);
+  spec.projections = proj;
+  return spec;
+}
+
 HeadConfig read_heads(const ParamReader& r, std::string_view variant,
                       std::int64_t default_kv_heads) {
   HeadConfig h;

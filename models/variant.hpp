@@ -115,6 +115,11 @@ inline constexpr ParamInfo kKvHeadsParam = {"kv_heads", "key/value heads (Hkv); 
 HeadConfig read_heads(const ParamReader& r, std::string_view variant,
                       std::int64_t default_kv_heads = 8);
 
+// A spec of `variant` with the shared head parameters read by read_heads and `proj`; the caller
+// fills `extra`.
+AttentionSpec heads_spec(const Variant& variant, const ParamReader& r, const ProjectionConfig& proj,
+                         std::int64_t default_kv_heads = 8);
+
 // Every parameter of the spec by its ParamInfo name, for reports.
 std::vector<std::pair<std::string_view, double>> resolved_params(const AttentionSpec& spec);
 

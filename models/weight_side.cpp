@@ -38,13 +38,10 @@ class Gqsa final : public VariantBase {
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     require_projections(*this, proj);
     ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads = read_heads(r, name(), 8);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra = {r.number("sparsity", 0.5), static_cast<double>(r.integer("bits", 4)),
                   static_cast<double>(r.integer("sparse_group", 16)),
                   static_cast<double>(r.integer("quant_group", 128))};
-    spec.projections = proj;
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
@@ -88,11 +85,8 @@ class Masa final : public VariantBase {
   AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
     require_projections(*this, proj);
     ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads = read_heads(r, name(), 8);
+    AttentionSpec spec = heads_spec(*this, r, proj);
     spec.extra[0] = r.number("param_reduction", 0.667);
-    spec.projections = proj;
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
