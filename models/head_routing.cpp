@@ -93,12 +93,9 @@ class Dha final : public VariantBase {
         bytes_per_element(w.kv_dtype);
     model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
                            static_cast<double>(w.batch * w.kv_len * w.layers);
-    add_projections(h, spec.projections, w, model);
-    if (spec.projections.include) {
-      // add_projections sized V like K; correct the V projection's width to v_heads.
-      model.parameters_per_layer += hidden_size(h, spec.projections) * (v_heads - k_heads) *
-                                    static_cast<double>(h.v_head_dim);
-    }
+    ProjectionWidths widths = projection_widths(h);
+    widths.v = v_heads * static_cast<double>(h.v_head_dim);
+    add_projections(widths, hidden_size(h, spec.projections), spec.projections, w, model);
     return model;
   }
 };
@@ -239,7 +236,11 @@ class Gda final : public VariantBase {
         bytes_per_element(w.kv_dtype);
     model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
                            static_cast<double>(w.batch * w.kv_len * w.layers);
-    add_projections(maps, spec.projections, w, model);
+    // V and O belong to the signal heads only (§A9).
+    ProjectionWidths widths = projection_widths(maps);
+    widths.v = static_cast<double>(h.heads * h.v_head_dim);
+    widths.o = widths.v;
+    add_projections(widths, hidden_size(maps, spec.projections), spec.projections, w, model);
     return model;
   }
 };

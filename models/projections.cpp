@@ -48,31 +48,37 @@ double hidden_size(const HeadConfig& h, const ProjectionConfig& p) {
                            : static_cast<double>(h.heads * h.head_dim);
 }
 
+ProjectionWidths projection_widths(const HeadConfig& h) {
+  return {static_cast<double>(h.heads * h.head_dim), static_cast<double>(h.kv_heads * h.head_dim),
+          static_cast<double>(h.kv_heads * h.v_head_dim),
+          static_cast<double>(h.heads * h.v_head_dim)};
+}
+
 double projection_parameters(const HeadConfig& h, const ProjectionConfig& p) {
-  const double d_model = hidden_size(h, p);
-  const double qkv_width =
-      static_cast<double>(h.heads * h.head_dim + h.kv_heads * (h.head_dim + h.v_head_dim));
-  return d_model * qkv_width + static_cast<double>(h.heads * h.v_head_dim) * d_model;
+  const ProjectionWidths x = projection_widths(h);
+  return hidden_size(h, p) * (x.q + x.k + x.v + x.o);
 }
 
 void add_projections(const HeadConfig& h, const ProjectionConfig& p, const Workload& w,
                      CostModel& model) {
+  add_projections(projection_widths(h), hidden_size(h, p), p, w, model);
+}
+
+void add_projections(const ProjectionWidths& x, double d_model, const ProjectionConfig& p,
+                     const Workload& w, CostModel& model) {
   if (!p.include) return;
   const double tokens = static_cast<double>(w.batch * w.q_len);
-  const double d_model = hidden_size(h, p);
-  const double qkv_width =
-      static_cast<double>(h.heads * h.head_dim + h.kv_heads * (h.head_dim + h.v_head_dim));
-  const double o_width = static_cast<double>(h.heads * h.v_head_dim);
+  const double qkv_width = x.q + x.k + x.v;
   const double s = bytes_per_element(w.dtype);
   if (has_forward(w.phase)) {
     model.ops.push_back(gemm_op("qkv_proj_fwd", Pass::forward, tokens, qkv_width, d_model, s));
-    model.ops.push_back(gemm_op("o_proj_fwd", Pass::forward, tokens, d_model, o_width, s));
+    model.ops.push_back(gemm_op("o_proj_fwd", Pass::forward, tokens, d_model, x.o, s));
   }
   if (has_backward(w.phase)) {
     model.ops.push_back(gemm_op("qkv_proj_bwd", Pass::backward, tokens, qkv_width, d_model, s));
-    model.ops.push_back(gemm_op("o_proj_bwd", Pass::backward, tokens, d_model, o_width, s));
+    model.ops.push_back(gemm_op("o_proj_bwd", Pass::backward, tokens, d_model, x.o, s));
   }
-  model.parameters_per_layer = projection_parameters(h, p);
+  model.parameters_per_layer = d_model * (qkv_width + x.o);
 }
 
 }  // namespace models

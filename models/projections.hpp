@@ -26,6 +26,16 @@ double hidden_size(const HeadConfig& h, const ProjectionConfig& p);
 // Parameters of one layer's projections: D x [Hq d + Hkv (d + dv)] + Hq dv x D.
 double projection_parameters(const HeadConfig& h, const ProjectionConfig& p);
 
+// Output widths of the Q, K, V projections and input width of the O projection.
+struct ProjectionWidths {
+  double q = 0, k = 0, v = 0, o = 0;
+};
+ProjectionWidths projection_widths(const HeadConfig& h);
+
+// The same for explicit widths (variants whose K and V head counts differ).
+void add_projections(const ProjectionWidths& widths, double d_model, const ProjectionConfig& p,
+                     const Workload& w, CostModel& model);
+
 // Appends the fused QKV and the output projection GEMMs (forward and/or backward, by phase).
 void add_projections(const HeadConfig& h, const ProjectionConfig& p, const Workload& w,
                      CostModel& model);

@@ -114,11 +114,11 @@ class Nsa final : public VariantBase {
                                    CostModel& model) {
     const HeadConfig& h = spec.heads;
     const double queries = static_cast<double>(w.batch * w.q_len);
-    const double keys = std::min(selected, static_cast<double>(w.kv_len));
-    Op stats = elementwise_op("selected_stats_prepass", Pass::forward,
-                              queries * static_cast<double>(h.heads) * keys, 0, 0, 0);
-    stats.flops.tensor =
-        2 * static_cast<double>(h.head_dim) * queries * static_cast<double>(h.heads) * keys;
+    // The selected pairs: each query's min(t, n l') keys, as in the selected branch.
+    const double pairs = static_cast<double>(w.batch * h.heads) *
+                         scored_pairs(w, static_cast<std::int64_t>(selected), 0);
+    Op stats = elementwise_op("selected_stats_prepass", Pass::forward, pairs, 0, 0, 0);
+    stats.flops.tensor = 2 * static_cast<double>(h.head_dim) * pairs;
     model.ops.push_back(stats);
     const double blocks = spec.extra[kTopK];
     model.ops.push_back(elementwise_op("selected_partials_reduce", Pass::forward,

@@ -1,1 +1,147 @@
+// Recurrent / memory variants (reference/variants.md §E2 Lightning Attention, §E3 LightNet,
+// §E4 GAM).
 #include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "models/errors.hpp"
+#include "models/registry.hpp"
+
+using models::Phase;
+
+namespace {
+
+const models::Registry& registry() {
+  static const models::Registry r;
+  return r;
+}
+
+models::AttentionSpec make(const char* variant, const models::ParamValues& p,
+                           models::ProjectionConfig proj = {}) {
+  return registry().find(variant).make_spec(p, proj);
+}
+
+models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
+                          bool causal = true) {
+  models::Workload w;
+  w.phase = phase;
+  w.batch = batch;
+  w.q_len = q;
+  w.kv_len = kv;
+  w.causal = causal;
+  return w;
+}
+
+models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
+  return s.variant->cost(s, w);
+}
+
+const models::Op& op_named(const models::CostModel& c, const char* name) {
+  for (const models::Op& op : c.ops) {
+    if (std::strcmp(op.name, name) == 0) return op;
+  }
+  FAIL("no op named " << name);
+  return c.ops[0];
+}
+
+double gemm_flops(const models::CostModel& c) {
+  double f = 0;
+  for (const models::Op& op : c.ops) {
+    if (op.kind == models::OpKind::gemm) f += op.flops.tensor;
+  }
+  return f;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------ Lightning
+
+TEST_CASE("lightning: exps include the intra-block decay mask, b/2 per token per head",
+          "[variants][lightning]") {
+  // B = 1, H = 32, L = 1024, b = 256: one decay factor + 128 mask exps per token and head:
+  // 32 * 1024 * (1 + 128) = 4,227,072.
+  const models::ParamValues p = {{"heads", 32}, {"chunk", 256}};
+  const auto w = workload(Phase::prefill, 1, 1024, 1024);
+  const auto lightning = cost(make("lightning", p), w);
+  const auto linear = cost(make("linear", p), w);
+  CHECK(lightning.total_flops().exp == 4227072.0);
+  CHECK(lightning.total_flops().exp - linear.total_flops().exp == 32.0 * 1024 * 128);
+  // The matmuls are the chunked scan's: 2 b (dk + dv) + 4 dk dv = 131,072 + 65,536 per token-head.
+  CHECK(lightning.total_flops().tensor == linear.total_flops().tensor);
+  CHECK(lightning.total_flops().tensor == 196608.0 * 32 * 1024);
+  // b = 64: 32 * 1024 * (1 + 32) = 1,081,344.
+  CHECK(cost(make("lightning", {{"heads", 32}, {"chunk", 64}}), w).total_flops().exp == 1081344.0);
+  // Decode has no intra-block tile: one decay factor per head.
+  CHECK(cost(make("lightning", p), workload(Phase::decode, 1, 1, 4096)).total_flops().exp == 32);
+}
+
+// ------------------------------------------------------------------------------------- LightNet
+
+TEST_CASE("lightnet: non-causal single scan costs 4 B H L dk dv tensor FLOPs",
+          "[variants][lightnet]") {
+  // B = 2, H = 8, L = 4096, dk = dv = 64: 4 * 2 * 8 * 4096 * 4096 = 1,073,741,824.
+  const auto s = make("lightnet", {{"heads", 8}, {"head_dim", 64}});
+  const auto c = cost(s, workload(Phase::prefill, 2, 4096, 4096, false));
+  CHECK(c.total_flops().tensor == 1073741824.0);
+  // Gate exps: one per key value, B H L dk = 4,194,304.
+  CHECK(c.total_flops().exp == 2.0 * 8 * 4096 * 64);
+  // Linear in L: twice the tokens, twice the FLOPs.
+  CHECK(cost(s, workload(Phase::prefill, 2, 8192, 8192, false)).total_flops().tensor ==
+        2 * 1073741824.0);
+  // Causal adds the intra-chunk tiles: 2 b (dk + dv) + 4 dk dv = 2 * 64 * 128 + 16,384 = 32,768
+  // per token and head: 2 * 8 * 4096 * 32,768 = 2,147,483,648.
+  CHECK(cost(s, workload(Phase::prefill, 2, 4096, 4096)).total_flops().tensor == 2147483648.0);
+}
+
+TEST_CASE("lightnet: the state (dk dv + dk normaliser, fp32) does not depend on L",
+          "[variants][lightnet]") {
+  // B = 2, H = 8, dk = dv = 64: 2 * 8 * (4096 + 64) * 4 B = 266,240 per layer.
+  const auto s = make("lightnet", {{"heads", 8}, {"head_dim", 64}});
+  for (std::int64_t len : {1024, 65536}) {
+    INFO("L = " << len);
+    CHECK(cost(s, workload(Phase::prefill, 2, len, len, false)).state_bytes == 266240.0);
+    CHECK(cost(s, workload(Phase::decode, 2, 1, len)).state_bytes == 266240.0);
+  }
+  CHECK(cost(s, workload(Phase::decode, 2, 1, 1024)).kv_cache_bytes == 0);
+  // Decode: 5 dk dv FP32 FLOPs per head plus the read and write of the state.
+  const auto d = cost(s, workload(Phase::decode, 1, 1, 100000));
+  CHECK(op_named(d, "lightnet_scan_fwd").flops.tensor == 0);
+  CHECK(d.total_flops().vector >= 5.0 * 8 * 4096);
+}
+
+// ------------------------------------------------------------------------------------------ GAM
+
+TEST_CASE("gam: per-token GEMMs are 2 m D (scores) + 2 m D (read) + 2 D 2D (gates)",
+          "[variants][gam]") {
+  // D = 512, m = 512: 2 * 512 * 512 * 2 + 2 * 512 * 1024 = 1,048,576 + 1,048,576 = 2,097,152
+  // per token; B = 2, L = 256: 512 tokens => 1,073,741,824.
+  const auto s = make("gam", {{"d_model", 512}, {"slots", 512}, {"conv_kernel", 3}});
+  const auto c = cost(s, workload(Phase::prefill, 2, 256, 256));
+  CHECK(gemm_flops(c) == 1073741824.0);
+  CHECK(c.total_flops().tensor == 1073741824.0);
+  CHECK(op_named(c, "memory_scores_fwd").flops.tensor == 512.0 * 2 * 512 * 512);
+  CHECK(op_named(c, "gate_proj_fwd").flops.tensor == 512.0 * 2 * 512 * 1024);
+  // The conv (2 k D = 3072), slot softmax (4 m) and mix (4 D) on the FP32 pipes:
+  // 3072 + 2048 + 2048 = 7168 per token; m + 2D = 1536 exps/sigmoids per token.
+  CHECK(op_named(c, "conv_gates_fwd").flops.vector == 512.0 * 7168);
+  CHECK(c.total_flops().exp == 512.0 * 1536);
+  // D = 1024, m = 256: 4 * 256 * 1024 + 4 * 1024^2 = 5,242,880 per token.
+  const auto wide = make("gam", {{"d_model", 1024}, {"slots", 256}});
+  CHECK(gemm_flops(cost(wide, workload(Phase::prefill, 1, 100, 100))) == 100.0 * 5242880);
+}
+
+TEST_CASE("gam: no KV cache; the decode state is the last k - 1 inputs", "[variants][gam]") {
+  auto w = workload(Phase::decode, 4, 1, 100000);
+  w.layers = 6;
+  const auto c = cost(make("gam", {}), w);
+  CHECK(c.kv_cache_bytes == 0);
+  CHECK(c.kv_cache_bytes_per_token_per_layer == 0);
+  // (k - 1) D s = 2 * 512 * 2 = 2048 B per sequence per layer, x B x layers.
+  CHECK(c.state_bytes == 2048.0 * 4 * 6);
+  // Decode per token equals prefill per token (linear in L, no token-token term).
+  const auto one = cost(make("gam", {}), workload(Phase::decode, 1, 1, 100000));
+  const auto many = cost(make("gam", {}), workload(Phase::prefill, 1, 1000, 1000));
+  CHECK(many.total_flops().tensor == 1000 * one.total_flops().tensor);
+  // Bank m D + gates 2 D^2 + conv k D = 262,144 + 524,288 + 1536 = 787,968 params.
+  CHECK(c.parameters_per_layer == 787968.0);
+}

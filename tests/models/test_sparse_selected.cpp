@@ -1,1 +1,249 @@
+// Content-selected sparse attention (reference/variants.md §D3 DMA, §D4 LLSA, §D5 Routing,
+// §D6 Superlinear, §D7 DHSA, Appendix C.4).
 #include <catch2/catch.hpp>
+
+#include <cstring>
+#include <vector>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/errors.hpp"
+#include "models/registry.hpp"
+#include "sim/engine.hpp"
+
+using models::Phase;
+
+namespace {
+
+const models::Registry& registry() {
+  static const models::Registry r;
+  return r;
+}
+
+models::AttentionSpec make(const char* variant, const models::ParamValues& p,
+                           models::ProjectionConfig proj = {}) {
+  return registry().find(variant).make_spec(p, proj);
+}
+
+models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
+                          bool causal = true) {
+  models::Workload w;
+  w.phase = phase;
+  w.batch = batch;
+  w.q_len = q;
+  w.kv_len = kv;
+  w.causal = causal;
+  return w;
+}
+
+models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
+  return s.variant->cost(s, w);
+}
+
+const models::Op& op_named(const models::CostModel& c, const char* name) {
+  for (const models::Op& op : c.ops) {
+    if (std::strcmp(op.name, name) == 0) return op;
+  }
+  FAIL("no op named " << name);
+  return c.ops[0];
+}
+
+double attention_flops(const models::CostModel& c) {
+  double f = 0;
+  for (const models::Op& op : c.ops) {
+    if (op.kind == models::OpKind::dense_attention) f += op.flops.tensor;
+  }
+  return f;
+}
+
+double pairs(const models::CostModel& c) {
+  double p = 0;
+  for (const models::Op& op : c.ops) {
+    if (op.kind == models::OpKind::dense_attention && op.pass == models::Pass::forward) {
+      p += op.attention.pairs_per_head * static_cast<double>(op.attention.batch);
+    }
+  }
+  return p;
+}
+
+models::CostModel only(const models::CostModel& c, const std::vector<const char*>& names) {
+  models::CostModel out;
+  out.layers = c.layers;
+  for (const models::Op& op : c.ops) {
+    for (const char* n : names) {
+      if (std::strcmp(op.name, n) == 0) out.ops.push_back(op);
+    }
+  }
+  return out;
+}
+
+double h100_tile_time(const models::CostModel& c, const models::Workload& w) {
+  static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  return sim::predict(sim::EngineKind::tile, c, w, catalog.resolve("h100")).time_s;
+}
+
+const models::ParamValues kGqa = {{"heads", 32}, {"kv_heads", 8}};  // d = dv = 128
+constexpr double kGqaFlopsPerPair = 16384;                          // 2 * 32 * (128 + 128)
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------ DMA
+
+TEST_CASE("dma: decode attends to at most keep keys; the cache stays full", "[variants][dma]") {
+  auto p = kGqa;
+  p.emplace_back("keep", 1024);
+  const auto c = cost(make("dma", p), workload(Phase::decode, 1, 1, 65536));
+  CHECK(pairs(c) == 1024.0);
+  CHECK(attention_flops(c) == kGqaFlopsPerPair * 1024);  // 16,777,216
+  CHECK(c.total_bytes().k == 2.0 * 1024 * 8 * 128);      // s keys Hkv d = 2,097,152
+  CHECK(c.kv_cache_bytes == 4096.0 * 65536);             // every token, Hkv (d + dv) s
+  CHECK(pairs(cost(make("dma", p), workload(Phase::decode, 1, 1, 512))) == 512.0);
+  // Prefill L = 8192: sum_t min(t, 1024) = 524,800 + 1024 * 7168 = 7,864,832 pairs.
+  CHECK(pairs(cost(make("dma", p), workload(Phase::prefill, 1, 8192, 8192))) == 7864832.0);
+}
+
+TEST_CASE("dma: a materialised mask costs B Hkv prefix x 4 B; the index path costs none",
+          "[variants][dma]") {
+  // L = 1024: causal prefix L (L + 1) / 2 = 524,800 per KV head; mask + bias 2 B each.
+  auto dense = kGqa, lean = kGqa;
+  dense.emplace_back("dense_mask", 1);
+  lean.emplace_back("dense_mask", 0);
+  const auto w = workload(Phase::prefill, 1, 1024, 1024);
+  CHECK(op_named(cost(make("dma", dense), w), "top_keep").bytes.total() == 8.0 * 524800 * 4);
+  CHECK(op_named(cost(make("dma", lean), w), "top_keep").bytes.total() == 0);
+  CHECK(op_named(cost(make("dma", lean), w), "top_keep").flops.total() > 0);
+}
+
+// ----------------------------------------------------------------------------------------- LLSA
+
+TEST_CASE("llsa: K B + K2 B + N / B^2 = 512 keys per query at N = 65,536: 128x fewer pairs",
+          "[variants][llsa]") {
+  // DiT-S: 6 heads, d = 64; 2 * 6 * 128 = 1536 FLOPs per pair. 128 + 128 + 256 = 512 keys.
+  const models::ParamValues heads = {{"heads", 6}, {"kv_heads", 6}, {"head_dim", 64}};
+  auto p = heads;
+  p.emplace_back("block", 16);
+  p.emplace_back("top_k", 8);
+  p.emplace_back("top_k2", 8);
+  const auto w = workload(Phase::prefill, 1, 65536, 65536, false);
+  const auto c = cost(make("llsa", p), w);
+  CHECK(pairs(c) == 65536.0 * 512);
+  CHECK(attention_flops(c) == 1536.0 * 65536 * 512);  // 51,539,607,552
+  const double full = cost(make("mha", {{"heads", 6}, {"head_dim", 64}}), w).total_flops().tensor;
+  CHECK(full / attention_flops(c) == 128);
+  // Each query block gathers its own keys: s Hkv (N / B) keys d = 2 * 6 * 4096 * 512 * 64.
+  CHECK(op_named(c, "sparse_attention_fwd").bytes.k == 1610612736.0);
+}
+
+TEST_CASE("llsa: selection is 2 d (N/B^2)^2 dense plus 2 d (N/B) K2 B sparse per head",
+          "[variants][llsa]") {
+  const auto c = cost(make("llsa", {{"heads", 6}, {"kv_heads", 6}, {"head_dim", 64}}),
+                      workload(Phase::prefill, 1, 65536, 65536, false));
+  // Level 2: 2 * 64 * 256^2 = 8,388,608 per head x 6 = 50,331,648.
+  CHECK(op_named(c, "level2_scores").flops.total() == 50331648.0);
+  // Level 1: 2 * 64 * 4096 * 128 = 67,108,864 per head x 6 = 402,653,184.
+  CHECK(op_named(c, "level1_scores").flops.total() == 402653184.0);
+  CHECK_FALSE(registry().find("llsa").supports(Phase::decode));
+  CHECK_THROWS_AS(cost(make("llsa", {}), workload(Phase::decode, 1, 1, 4096)), models::SpecError);
+}
+
+// -------------------------------------------------------------------------------------- Routing
+
+TEST_CASE("routing: k = sqrt(n) clusters score n^2 / k within-cluster pairs (non-causal)",
+          "[variants][routing]") {
+  // n = 4096, k = 64 clusters of 64: 64 * 64^2 = 262,144 = 4096^2 / 64 pairs per head.
+  const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
+  const auto automatic = cost(make("routing", kGqa), w);
+  auto k64 = kGqa;
+  k64.emplace_back("clusters", 64);
+  CHECK(pairs(automatic) == 262144.0);
+  CHECK(attention_flops(automatic) == kGqaFlopsPerPair * 262144);
+  CHECK(attention_flops(cost(make("routing", k64), w)) == attention_flops(automatic));
+  // n = 16,384: k = 128, 16,384^2 / 128 = 2,097,152 pairs.
+  CHECK(pairs(cost(make("routing", kGqa), workload(Phase::prefill, 1, 16384, 16384, false))) ==
+        2097152.0);
+  // Causal: each cluster of 64 scores 64 * 65 / 2 pairs: 64 * 2080 = 133,120.
+  CHECK(pairs(cost(make("routing", kGqa), workload(Phase::prefill, 1, 4096, 4096))) == 133120.0);
+}
+
+TEST_CASE("routing: assignment costs 2 n k d per head; decode attends ~T / k keys",
+          "[variants][routing]") {
+  const auto c = cost(make("routing", kGqa), workload(Phase::prefill, 1, 4096, 4096, false));
+  // 2 * 4096 * 64 * 128 = 67,108,864 per head x 32 heads.
+  CHECK(op_named(c, "route_to_centroids").flops.total() == 32.0 * 67108864);
+  const auto d = cost(make("routing", kGqa), workload(Phase::decode, 1, 1, 4096));
+  CHECK(pairs(d) == 64.0);                   // 4096 / 64
+  CHECK(d.kv_cache_bytes == 4096.0 * 4096);  // full cache
+}
+
+// ---------------------------------------------------------------------------------- Superlinear
+
+TEST_CASE("superlinear: span attention reads top_k sqrt(L) keys per query",
+          "[variants][superlinear]") {
+  // L = 65,536: sqrt(L) = 256, top_k = 4: 1024 keys per query.
+  auto p = kGqa;
+  p.emplace_back("top_k", 4);
+  const auto pre = cost(make("superlinear", p), workload(Phase::prefill, 1, 65536, 65536));
+  CHECK(pairs(pre) == 65536.0 * 1024);
+  const auto dec = cost(make("superlinear", p), workload(Phase::decode, 1, 1, 65536));
+  CHECK(pairs(dec) == 1024.0);
+  CHECK(attention_flops(dec) == kGqaFlopsPerPair * 1024);
+  // L = 16,384: 4 * 128 = 512 keys.
+  CHECK(pairs(cost(make("superlinear", p), workload(Phase::decode, 1, 1, 16384))) == 512.0);
+  // Span search 2 d c sqrt(L) per query head: 2 * 128 * 256 = 65,536 x 32 heads.
+  CHECK(op_named(dec, "span_search").flops.total() == 32.0 * 65536);
+  CHECK(dec.kv_cache_bytes == 4096.0 * 65536);  // the full cache is kept
+}
+
+// ----------------------------------------------------------------------------------------- DHSA
+
+TEST_CASE("dhsa: each query attends to its budget of keys", "[variants][dhsa]") {
+  auto p = kGqa;
+  p.emplace_back("budget", 2048);
+  CHECK(pairs(cost(make("dhsa", p), workload(Phase::decode, 1, 1, 65536))) == 2048.0);
+  CHECK(pairs(cost(make("dhsa", p), workload(Phase::prefill, 1, 8192, 8192, false))) ==
+        8192.0 * 2048);
+  // Causal L = 8192: sum_t min(t, 2048) = 2,098,176 + 2048 * 6144 = 14,681,088.
+  CHECK(pairs(cost(make("dhsa", p), workload(Phase::prefill, 1, 8192, 8192))) == 14681088.0);
+}
+
+TEST_CASE("dhsa: chunk similarity costs 2 H N_c^2 d", "[variants][dhsa]") {
+  // L = 8192, chunk 64: N_c = 128; 2 * 32 * 128^2 * 128 = 134,217,728.
+  const auto c = cost(make("dhsa", kGqa), workload(Phase::prefill, 1, 8192, 8192));
+  CHECK(op_named(c, "chunk_similarity").flops.total() == 134217728.0);
+  CHECK(c.kv_cache_bytes == 4096.0 * 8192);  // unchanged (full)
+}
+
+// ------------------------------------------------------------------------------ selection floor
+
+TEST_CASE("dma, llsa, routing, superlinear, dhsa never predict less than their selection pass",
+          "[variants][dma][llsa][routing][superlinear][dhsa]") {
+  struct Case {
+    const char* variant;
+    std::vector<const char*> prefill, decode;  // empty decode: no decode phase
+  };
+  const Case cases[] = {
+      {"dma", {"value_importance", "top_keep"}, {"value_importance", "top_keep"}},
+      {"llsa", {"level2_scores", "level1_scores", "pooling"}, {}},
+      {"routing", {"route_to_centroids", "cluster_permute"}, {"route_to_centroids"}},
+      {"superlinear", {"span_search"}, {"span_search"}},
+      {"dhsa",
+       {"chunk_representations", "chunk_similarity", "budget_select"},
+       {"chunk_representations", "chunk_similarity", "budget_select"}},
+  };
+  for (const Case& k : cases) {
+    const bool causal = std::strcmp(k.variant, "llsa") != 0;
+    for (Phase phase : {Phase::prefill, Phase::decode}) {
+      const auto& names = phase == Phase::decode ? k.decode : k.prefill;
+      if (names.empty()) continue;
+      INFO(k.variant << " " << std::string(models::to_string(phase)));
+      const bool decode = phase == Phase::decode;
+      const auto w =
+          workload(phase, decode ? 8 : 1, decode ? 1 : 16384, decode ? 65536 : 16384, causal);
+      const auto c = cost(make(k.variant, {}), w);
+      const auto selection = only(c, names);
+      REQUIRE(selection.ops.size() == names.size());
+      const double sel = h100_tile_time(selection, w);
+      CHECK(sel > 0);
+      CHECK(h100_tile_time(c, w) >= sel);
+    }
+  }
+}

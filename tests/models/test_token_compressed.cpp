@@ -1,1 +1,183 @@
+// Token-compressed attention (reference/variants.md §B5 core context aware, §B6 FlashVGGT
+// descriptors, §B7 FIT, Appendix C.5 and C.7).
 #include <catch2/catch.hpp>
+
+#include <cstring>
+
+#include "models/errors.hpp"
+#include "models/registry.hpp"
+
+using models::Phase;
+
+namespace {
+
+const models::Registry& registry() {
+  static const models::Registry r;
+  return r;
+}
+
+models::AttentionSpec make(const char* variant, const models::ParamValues& p,
+                           models::ProjectionConfig proj = {}) {
+  return registry().find(variant).make_spec(p, proj);
+}
+
+models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
+                          bool causal = true) {
+  models::Workload w;
+  w.phase = phase;
+  w.batch = batch;
+  w.q_len = q;
+  w.kv_len = kv;
+  w.causal = causal;
+  return w;
+}
+
+models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
+  return s.variant->cost(s, w);
+}
+
+const models::Op& op_named(const models::CostModel& c, const char* name) {
+  for (const models::Op& op : c.ops) {
+    if (std::strcmp(op.name, name) == 0) return op;
+  }
+  FAIL("no op named " << name);
+  return c.ops[0];
+}
+
+// Tensor FLOPs of the attention ops only (pooling and projections excluded).
+double attention_flops(const models::CostModel& c) {
+  double f = 0;
+  for (const models::Op& op : c.ops) {
+    if (op.kind == models::OpKind::dense_attention) f += op.flops.tensor;
+  }
+  return f;
+}
+
+}  // namespace
+
+// --------------------------------------------------------------------------- core context aware
+
+TEST_CASE("core-context: 128K prefill scores ~5120 keys per query, 12.8x fewer pairs than causal",
+          "[variants][core-context]") {
+  // One head, d = dv = 64: 2 (d + dv) = 256 FLOPs per pair. L = 131,072, g = 16, s = 1024.
+  const models::ParamValues p = {{"heads", 1}, {"kv_heads", 1}, {"head_dim", 64}};
+  const auto w = workload(Phase::prefill, 1, 131072, 131072);
+  auto cp = p;
+  cp.emplace_back("group", 16);
+  cp.emplace_back("window", 1024);
+  const double pairs = attention_flops(cost(make("core-context", cp), w)) / 256;
+  const double full = attention_flops(cost(make("gqa", p), w)) / 256;
+  CHECK(full == 8590000128.0);  // L (L + 1) / 2
+  // The implementation: window pairs sum_t min(t, 1024) = 524,800 + 1024 * 130,048 =
+  // 133,693,952; core tokens as the mean ((L + 1) / 2 - s) / g = 4032.03 -> 4032 per query,
+  // L * 4032 = 528,482,304. Total 662,176,256 (5052.0 keys per query).
+  CHECK(pairs == 662176256.0);
+  // The reference code's per-query rule floor((t - s) / g) summed exactly gives 528,458,176 core
+  // pairs: the mean-based count is within 0.01 % of it.
+  CHECK(pairs == Approx(133693952.0 + 528458176.0).epsilon(1e-4));
+  // Appendix C.7 rounds the mean to 64K / 16 + 1024 = 5120, dropping the -s/g = -64 core tokens
+  // (1.25 %) and the window ramp (s^2 / 2L = 4 keys, 0.08 %): 5052 keys and a 12.97x ratio are
+  // within 1.5 % of 5120 and 12.8x.
+  CHECK(pairs / 131072 == Approx(5120).epsilon(0.015));
+  CHECK(full / pairs == Approx(12.8).epsilon(0.015));
+  CHECK(full / pairs == Approx(12.9724).epsilon(1e-4));
+}
+
+TEST_CASE("core-context: a decode query sees (T - s) / g core tokens plus s raw ones",
+          "[variants][core-context]") {
+  // T = 65,536, s = 1024, g = 16: floor((65,536 - 1024) / 16) + 1024 = 4032 + 1024 = 5056 keys.
+  const auto c = cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}),
+                      workload(Phase::decode, 1, 1, 65536));
+  // 2 B Hq (d + dv) keys = 2 * 32 * 256 * 5056 = 82,837,504.
+  CHECK(attention_flops(c) == 82837504.0);
+  // K bytes s B Hkv d keys = 2 * 8 * 128 * 5056 = 10,354,688.
+  CHECK(op_named(c, "attention_fwd").bytes.k + op_named(c, "core_attention_fwd").bytes.k ==
+        10354688.0);
+}
+
+TEST_CASE("core-context: the KV cache holds T / g core tokens + s raw tokens + g pending ones",
+          "[variants][core-context]") {
+  auto w = workload(Phase::decode, 2, 1, 65536);
+  w.layers = 3;
+  // 65,536 / 16 + 1024 + 16 = 5136 tokens x Hkv (d + dv) s = 4096 B x B x layers.
+  const auto c = cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}), w);
+  CHECK(c.kv_cache_bytes_per_token_per_layer == 4096);
+  CHECK(c.kv_cache_bytes == 4096.0 * 5136 * 2 * 3);
+  // g = 32, s = 2048: 2048 + 2048 + 32 = 4128 tokens.
+  const auto g32 = cost(
+      make("core-context", {{"heads", 32}, {"kv_heads", 8}, {"group", 32}, {"window", 2048}}), w);
+  CHECK(g32.kv_cache_bytes == 4096.0 * 4128 * 2 * 3);
+  CHECK_THROWS_AS(cost(make("core-context", {}), workload(Phase::prefill, 1, 64, 64, false)),
+                  models::SpecError);
+}
+
+// --------------------------------------------------------------------------------- descriptor
+
+TEST_CASE("descriptor: global pairs (S N)(S N / r^2), r^2 = 16x fewer than full global attention",
+          "[variants][descriptor]") {
+  // S = 8 frames of N = 1024 tokens, r = 4: 8192 queries x 512 descriptors = 4,194,304 pairs.
+  const models::ParamValues heads = {{"heads", 32}, {"kv_heads", 8}};
+  auto p = heads;
+  p.emplace_back("frame_tokens", 1024);
+  p.emplace_back("downsample", 4);
+  p.emplace_back("frame_attention", 0);
+  const auto w = workload(Phase::prefill, 1, 8192, 8192, false);
+  const auto c = cost(make("descriptor", p), w);
+  // 2 Hq (d + dv) = 16,384 FLOPs per pair: 16,384 * 4,194,304 = 68,719,476,736.
+  CHECK(op_named(c, "descriptor_attention_fwd").flops.tensor == 68719476736.0);
+  CHECK(op_named(c, "descriptor_attention_fwd").attention.pairs_per_head == 4194304.0);
+  const double global = cost(make("gqa", heads), w).total_flops().tensor;  // 8192^2 pairs
+  CHECK(global == 16384.0 * 67108864);
+  CHECK(global / c.total_flops().tensor == 16);  // r^2
+  // r = 2: 2048 descriptors, 4x fewer.
+  p[3].second = 2;
+  CHECK(global / cost(make("descriptor", p), w).total_flops().tensor == 4);
+}
+
+TEST_CASE("descriptor: per-frame attention costs 2 Hq (d + dv) S N^2; cache N / r^2 per frame",
+          "[variants][descriptor]") {
+  const auto s = make("descriptor", {{"heads", 32}, {"kv_heads", 8}, {"frame_tokens", 1024}});
+  const auto c = cost(s, workload(Phase::prefill, 1, 8192, 8192, false));
+  // 16,384 * 8 * 1024^2 = 137,438,953,472.
+  CHECK(op_named(c, "frame_attention_fwd").flops.tensor == 137438953472.0);
+  // 8 frames x 64 descriptors x Hkv (d + dv) s = 512 x 4096 B.
+  CHECK(c.kv_cache_bytes == 512.0 * 4096);
+}
+
+TEST_CASE("descriptor: there is no decode phase", "[variants][descriptor]") {
+  const auto& v = registry().find("descriptor");
+  CHECK_FALSE(v.supports(Phase::decode));
+  CHECK(v.supports(Phase::prefill));
+  CHECK(v.supports(Phase::train));
+  CHECK_THROWS_AS(cost(make("descriptor", {}), workload(Phase::decode, 1, 1, 4096)),
+                  models::SpecError);
+}
+
+// ---------------------------------------------------------------------------------------- FIT
+
+TEST_CASE("fit: local L n + global (L m / n)^2 + read L m + write L m pairs", "[variants][fit]") {
+  // L = 1024, n = 256, m = 32 (4 groups, 128 latents): local 262,144, global 16,384, read and
+  // write 32,768 each. Hq = 8, d = dv = 64: 2 * 8 * 128 = 2048 FLOPs per pair.
+  const auto c =
+      cost(make("fit",
+                {{"heads", 8}, {"kv_heads", 8}, {"head_dim", 64}, {"group", 256}, {"latents", 32}}),
+           workload(Phase::prefill, 1, 1024, 1024, false));
+  CHECK(op_named(c, "local_attention_fwd").flops.tensor == 2048.0 * 262144);
+  CHECK(op_named(c, "global_attention_fwd").flops.tensor == 2048.0 * 16384);
+  CHECK(op_named(c, "read_attention_fwd").flops.tensor == 2048.0 * 32768);
+  CHECK(op_named(c, "write_attention_fwd").flops.tensor == 2048.0 * 32768);
+  // Total 2048 * 344,064 = 704,643,072.
+  CHECK(c.total_flops().tensor == 704643072.0);
+  CHECK(c.total_flops().exp == 8.0 * 344064);
+}
+
+TEST_CASE("fit: training runs every branch backward too; there is no decode", "[variants][fit]") {
+  const auto s = make("fit", {{"heads", 8}, {"kv_heads", 8}, {"head_dim", 64}});
+  const auto train = cost(s, workload(Phase::train, 1, 1024, 1024, false));
+  CHECK(train.ops.size() == 8);
+  // Backward 2 Hq P (3d + 2dv) = 2.5x the forward when d = dv.
+  CHECK(op_named(train, "local_attention_bwd").flops.tensor ==
+        2.5 * op_named(train, "local_attention_fwd").flops.tensor);
+  CHECK_FALSE(registry().find("fit").supports(Phase::decode));
+  CHECK_THROWS_AS(cost(s, workload(Phase::decode, 1, 1, 1024)), models::SpecError);
+}
