@@ -2,36 +2,21 @@
 
 #include "models/errors.hpp"
 #include "models/registry.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::cost;
+using test_support::registry;
+using test_support::workload;
 
 using models::Phase;
 
 namespace {
-
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
 
 models::AttentionSpec spec(const char* variant, std::int64_t hq, std::int64_t hkv,
                            std::int64_t d = 128) {
   models::ParamValues p = {{"heads", hq}, {"head_dim", d}};
   if (hkv > 0) p.emplace_back("kv_heads", hkv);
   return registry().find(variant).make_spec(p, {});
-}
-
-models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
-                          bool causal) {
-  models::Workload w;
-  w.phase = phase;
-  w.batch = batch;
-  w.q_len = q;
-  w.kv_len = kv;
-  w.causal = causal;
-  return w;
-}
-
-models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
-  return s.variant->cost(s, w);
 }
 
 void check_same_cost(const models::CostModel& a, const models::CostModel& b) {

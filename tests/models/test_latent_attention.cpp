@@ -6,39 +6,19 @@
 
 #include "models/errors.hpp"
 #include "models/registry.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::cost;
+using test_support::op_named;
+using test_support::registry;
+using test_support::workload;
 
 using models::Phase;
 
 namespace {
 
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
-
 models::AttentionSpec mla(const models::ParamValues& p = {}, models::ProjectionConfig proj = {}) {
   return registry().find("mla").make_spec(p, proj);
-}
-
-models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv) {
-  models::Workload w;
-  w.phase = phase;
-  w.batch = batch;
-  w.q_len = q;
-  w.kv_len = kv;
-  return w;
-}
-
-models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
-  return s.variant->cost(s, w);
-}
-
-const models::Op& op_named(const models::CostModel& c, const char* name) {
-  for (const models::Op& op : c.ops) {
-    if (std::strcmp(op.name, name) == 0) return op;
-  }
-  FAIL("no op named " << name);
-  return c.ops[0];
 }
 
 // The dense attention op of the forward pass (named attention_...).

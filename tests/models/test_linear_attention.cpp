@@ -3,34 +3,19 @@
 
 #include "models/errors.hpp"
 #include "models/registry.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::cost;
+using test_support::registry;
+using test_support::workload;
 
 using models::Phase;
 
 namespace {
 
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
-
 models::AttentionSpec linear(std::int64_t heads, std::int64_t dk = 128, std::int64_t chunk = 64) {
   return registry().find("linear").make_spec({{"heads", heads}, {"head_dim", dk}, {"chunk", chunk}},
                                              {});
-}
-
-models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
-                          bool causal = true) {
-  models::Workload w;
-  w.phase = phase;
-  w.batch = batch;
-  w.q_len = q;
-  w.kv_len = kv;
-  w.causal = causal;
-  return w;
-}
-
-models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
-  return s.variant->cost(s, w);
 }
 
 }  // namespace

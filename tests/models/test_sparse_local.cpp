@@ -3,15 +3,15 @@
 
 #include "models/errors.hpp"
 #include "models/registry.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::cost;
+using test_support::registry;
+using test_support::workload;
 
 using models::Phase;
 
 namespace {
-
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
 
 // Hq = 32, Hkv = 8, d = dv = 128 unless the test says otherwise.
 models::AttentionSpec swa(std::int64_t window, std::int64_t sinks = 0) {
@@ -21,21 +21,6 @@ models::AttentionSpec swa(std::int64_t window, std::int64_t sinks = 0) {
 
 models::AttentionSpec gqa() {
   return registry().find("gqa").make_spec({{"heads", 32}, {"kv_heads", 8}}, {});
-}
-
-models::Workload workload(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
-                          bool causal = true) {
-  models::Workload w;
-  w.phase = phase;
-  w.batch = batch;
-  w.q_len = q;
-  w.kv_len = kv;
-  w.causal = causal;
-  return w;
-}
-
-models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
-  return s.variant->cost(s, w);
 }
 
 double pairs(const models::CostModel& c) {
