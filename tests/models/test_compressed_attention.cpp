@@ -9,20 +9,12 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::cost;
+using test_support::make;
 using test_support::op_named;
 using test_support::registry;
 using test_support::workload;
 
 using models::Phase;
-
-namespace {
-
-models::AttentionSpec make(const char* variant, const models::ParamValues& p,
-                           models::ProjectionConfig proj = {}) {
-  return registry().find(variant).make_spec(p, proj);
-}
-
-}  // namespace
 
 // ---------------------------------------------------------------------------------- CCA / CCGQA
 

@@ -13,6 +13,7 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::cost;
+using test_support::make;
 using test_support::op_named;
 using test_support::registry;
 using test_support::workload;
@@ -20,11 +21,6 @@ using test_support::workload;
 using models::Phase;
 
 namespace {
-
-models::AttentionSpec make(const char* variant, const models::ParamValues& p,
-                           models::ProjectionConfig proj = {}) {
-  return registry().find(variant).make_spec(p, proj);
-}
 
 // Weight-side variants (family "weights", models/weight_side.hpp) change only the projections, so
 // they need include_projections; every other variant builds from no input at all.

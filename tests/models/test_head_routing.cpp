@@ -8,6 +8,7 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::cost;
+using test_support::make;
 using test_support::op_named;
 using test_support::registry;
 using test_support::workload;
@@ -15,11 +16,6 @@ using test_support::workload;
 using models::Phase;
 
 namespace {
-
-models::AttentionSpec make(const char* variant, const models::ParamValues& p,
-                           models::ProjectionConfig proj = {}) {
-  return registry().find(variant).make_spec(p, proj);
-}
 
 bool has_op(const models::CostModel& c, const char* name) {
   for (const models::Op& op : c.ops) {

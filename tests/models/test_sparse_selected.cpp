@@ -11,7 +11,10 @@
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
 
+using test_support::attention_flops;
 using test_support::cost;
+using test_support::make;
+using test_support::only;
 using test_support::op_named;
 using test_support::registry;
 using test_support::workload;
@@ -19,19 +22,6 @@ using test_support::workload;
 using models::Phase;
 
 namespace {
-
-models::AttentionSpec make(const char* variant, const models::ParamValues& p,
-                           models::ProjectionConfig proj = {}) {
-  return registry().find(variant).make_spec(p, proj);
-}
-
-double attention_flops(const models::CostModel& c) {
-  double f = 0;
-  for (const models::Op& op : c.ops) {
-    if (op.kind == models::OpKind::dense_attention) f += op.flops.tensor;
-  }
-  return f;
-}
 
 double pairs(const models::CostModel& c) {
   double p = 0;
@@ -41,17 +31,6 @@ double pairs(const models::CostModel& c) {
     }
   }
   return p;
-}
-
-models::CostModel only(const models::CostModel& c, const std::vector<const char*>& names) {
-  models::CostModel out;
-  out.layers = c.layers;
-  for (const models::Op& op : c.ops) {
-    for (const char* n : names) {
-      if (std::strcmp(op.name, n) == 0) out.ops.push_back(op);
-    }
-  }
-  return out;
 }
 
 double h100_tile_time(const models::CostModel& c, const models::Workload& w) {

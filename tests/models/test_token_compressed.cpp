@@ -8,30 +8,14 @@
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
+using test_support::attention_flops;
 using test_support::cost;
+using test_support::make;
 using test_support::op_named;
 using test_support::registry;
 using test_support::workload;
 
 using models::Phase;
-
-namespace {
-
-models::AttentionSpec make(const char* variant, const models::ParamValues& p,
-                           models::ProjectionConfig proj = {}) {
-  return registry().find(variant).make_spec(p, proj);
-}
-
-// Tensor FLOPs of the attention ops only (pooling and projections excluded).
-double attention_flops(const models::CostModel& c) {
-  double f = 0;
-  for (const models::Op& op : c.ops) {
-    if (op.kind == models::OpKind::dense_attention) f += op.flops.tensor;
-  }
-  return f;
-}
-
-}  // namespace
 
 // --------------------------------------------------------------------------- core context aware
 

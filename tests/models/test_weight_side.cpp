@@ -17,10 +17,15 @@ using models::Phase;
 
 namespace {
 
+// Weight-side variants need projections, so they are on by default here.
 models::AttentionSpec make(const char* variant, const models::ParamValues& p,
                            models::ProjectionConfig proj = {true, 0}) {
   return registry().find(variant).make_spec(p, proj);
 }
+
+}  // namespace
+
+namespace {
 
 double gemm_weight_bytes(const models::CostModel& c) {
   double b = 0;

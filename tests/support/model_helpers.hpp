@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -28,6 +29,32 @@ inline models::Workload workload(models::Phase phase, std::int64_t batch, std::i
 
 inline models::CostModel cost(const models::AttentionSpec& s, const models::Workload& w) {
   return s.variant->cost(s, w);
+}
+
+inline models::AttentionSpec make(const char* variant, const models::ParamValues& p,
+                                  models::ProjectionConfig proj = {}) {
+  return registry().find(variant).make_spec(p, proj);
+}
+
+// Tensor FLOPs of the (dense-)attention ops alone.
+inline double attention_flops(const models::CostModel& c) {
+  double f = 0;
+  for (const models::Op& op : c.ops) {
+    if (op.kind == models::OpKind::dense_attention) f += op.flops.tensor;
+  }
+  return f;
+}
+
+// The ops of `c` named in `names` (nothing else), as a model of their own.
+inline models::CostModel only(const models::CostModel& c, const std::vector<const char*>& names) {
+  models::CostModel out;
+  out.layers = c.layers;
+  for (const models::Op& op : c.ops) {
+    for (const char* n : names) {
+      if (std::strcmp(op.name, n) == 0) out.ops.push_back(op);
+    }
+  }
+  return out;
 }
 
 // The first op whose name is `name`; fails the test when there is none.
