@@ -116,6 +116,12 @@ void lower_fa3_backward(const ScheduleInput& in, Launches& out) {
   lower_flash_backward(in, t, out);
 }
 
+void lower_ascend_backward(const ScheduleInput& in, Launches& out) {
+  // FlashAttentionScoreGrad on 910B: cube 128 x 128 blocks per AI core group, one block per core
+  // (kernels.md §6 base blocks; the grad kernel's own tiling was not extracted).
+  lower_flash_backward(in, {128, 128, 1, 0, Dispatch::in_order}, out);
+}
+
 void lower_fa4_backward(const ScheduleInput& in, Launches& out) {
   // flash_attn/cute sm100 backward: 128 x 128 tiles (kernels.md §3).
   const Dispatch order = in.op.attention.causal ? Dispatch::persistent_lpt : Dispatch::in_order;

@@ -130,7 +130,7 @@ void add_other_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"ascend",
                    "Ascend 910B FlashAttentionScore: cube matmuls and vector softmax pipelined per "
                    "AI core group",
-                   lower_ascend, nullptr});
+                   lower_ascend, lower_ascend_backward});
 }
 
 }  // namespace sim

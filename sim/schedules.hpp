@@ -13,6 +13,7 @@ void add_other_schedules(std::vector<ScheduleInfo>& table);
 
 void lower_fa2_backward(const ScheduleInput& in, Launches& out);
 void lower_fa3_backward(const ScheduleInput& in, Launches& out);
+void lower_ascend_backward(const ScheduleInput& in, Launches& out);
 void lower_gemm(const ScheduleInput& in, Launches& out);
 void lower_elementwise(const ScheduleInput& in, Launches& out);
 void lower_scan(const ScheduleInput& in, Launches& out);
