@@ -92,7 +92,7 @@ class Llsa final : public VariantBase {
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!supports(w.phase)) throw SpecError("llsa is non-causal (DiT): no decode phase");
+    require_phase(*this, w.phase);
     const HeadConfig& h = spec.heads;
     const double n = static_cast<double>(w.q_len), blk = spec.extra[0];
     const double keys = (spec.extra[1] + spec.extra[2]) * blk + n / (blk * blk);

@@ -14,14 +14,6 @@ namespace models {
 
 namespace {
 
-void require_no_decode(const Variant& v, const Workload& w) {
-  if (!v.supports(w.phase)) {
-    throw SpecError(std::string(v.name()) +
-                    " is non-causal (images, video, views): it has no decode phase; allowed "
-                    "phases: prefill, fwd, bwd, train");
-  }
-}
-
 // §C2 GNA: every query sees window_x x window_y x window_z keys (1 = dimension unused); with
 // stride = window the pattern is blocked and perfectly block-sparse.
 const std::array<ParamInfo, 8> kGnaParams = {{
@@ -53,7 +45,7 @@ class Gna final : public VariantBase {
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    require_no_decode(*this, w);
+    require_phase(*this, w.phase);
     const double keys = spec.extra[0] * spec.extra[1] * spec.extra[2];
     CostModel model;
     model.layers = w.layers;
@@ -206,7 +198,7 @@ class Lga final : public VariantBase {
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    require_no_decode(*this, w);
+    require_phase(*this, w.phase);
     const auto groups = static_cast<std::int64_t>(spec.extra[0]);
     const std::int64_t size = (w.q_len + groups - 1) / groups;
     CostModel model;

@@ -97,7 +97,7 @@ class Descriptor final : public VariantBase {
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!supports(w.phase)) throw SpecError("descriptor attention has no decode phase");
+    require_phase(*this, w.phase);
     const HeadConfig& h = spec.heads;
     const double n = spec.extra[0], r2 = spec.extra[1] * spec.extra[1];
     const double frames = std::max(1.0, std::ceil(static_cast<double>(w.q_len) / n));
@@ -144,7 +144,7 @@ class Fit final : public VariantBase {
     return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!supports(w.phase)) throw SpecError("fit is non-causal here: no decode phase");
+    require_phase(*this, w.phase);
     const HeadConfig& h = spec.heads;
     const auto n = static_cast<std::int64_t>(spec.extra[0]);
     const auto m = static_cast<std::int64_t>(spec.extra[1]);

@@ -78,6 +78,16 @@ std::vector<std::pair<std::string_view, double>> resolved_params(const Attention
   return out;
 }
 
+void require_phase(const Variant& v, Phase phase) {
+  if (v.supports(phase)) return;
+  std::string allowed;
+  for (Phase p : {Phase::prefill, Phase::decode, Phase::fwd, Phase::bwd, Phase::train}) {
+    if (v.supports(p)) allowed += (allowed.empty() ? "" : ", ") + std::string(to_string(p));
+  }
+  throw SpecError(fmt::format("{} has no {} phase (non-causal: images, video, views); allowed: {}",
+                              v.name(), to_string(phase), allowed));
+}
+
 AttentionSpec heads_spec(const Variant& variant, const ParamReader& r, const ProjectionConfig& proj,
                          std::int64_t default_kv_heads) {
   AttentionSpec spec;

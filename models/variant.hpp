@@ -120,6 +120,9 @@ HeadConfig read_heads(const ParamReader& r, std::string_view variant,
 AttentionSpec heads_spec(const Variant& variant, const ParamReader& r, const ProjectionConfig& proj,
                          std::int64_t default_kv_heads = 8);
 
+// Throws SpecError when `v` has no `phase`, naming the phases it has.
+void require_phase(const Variant& v, Phase phase);
+
 // Every parameter of the spec by its ParamInfo name, for reports.
 std::vector<std::pair<std::string_view, double>> resolved_params(const AttentionSpec& spec);
 
