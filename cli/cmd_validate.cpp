@@ -1,6 +1,9 @@
 // attnsim validate: check the model against measured kernel timings (--measurements), fit the
 // tile engine's calibration (--calibrate), and report CUDA support and devices (--devices).
+#include <ctime>
 #include <filesystem>
+
+#include <unistd.h>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -12,6 +15,9 @@
 #include "hwprofiles/profile_loader.hpp"
 #include "models/errors.hpp"
 #include "validate/calibrate.hpp"
+#include "validate/cpu_ceilings.hpp"
+#include "validate/cpu_probe.hpp"
+#include "validate/cpu_suite.hpp"
 #include "validate/cuda_devices.hpp"
 
 namespace cli {
@@ -20,8 +26,18 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+std::string today() {
+  const std::time_t now = std::time(nullptr);
+  char text[16];
+  std::strftime(text, sizeof(text), "%Y-%m-%d", std::gmtime(&now));
+  return text;
+}
+
 struct ValidateOptions {
   std::vector<std::string> measurements;
+  std::string backend;  // "", cpu, cuda
+  std::string suite = "quick";
+  int repeats = 5;
   bool calibrate = false;
   std::vector<std::int64_t> holdout_seq = {1024, 8192};
   std::string write_profiles;
@@ -164,26 +180,91 @@ std::string render_devices(Format format) {
   return out.str();
 }
 
+// The cases to compare, wherever they came from, and what the source says about itself.
+struct Acquired {
+  std::vector<validate::MeasuredCase> cases;
+  std::vector<Json> case_extras;  // per case, merged into its report row (e.g. correctness)
+  Json skipped = Json::array(), warnings = Json::array();
+  Json device;  // the measuring machine, when the cases were run here
+};
+
+Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o) {
+  Acquired in;
+  for (const std::string& file : o.measurements) {
+    validate::MeasurementSet set = validate::read_measurements(file, ctx.registry);
+    for (auto& c : set.cases) in.cases.push_back(std::move(c));
+    for (const auto& s : set.skipped) in.skipped.push_back(s);
+    for (const auto& w : set.warnings) in.warnings.push_back(w);
+  }
+  for (const auto& w : in.warnings)
+    std::cerr << "attnsim: warning: " << w.get<std::string>() << "\n";
+  return in;
+}
+
+// Progress on stderr, only when it is a terminal.
+void show_progress(std::size_t done, std::size_t total, const std::string& name) {
+  if (!::isatty(STDERR_FILENO)) return;
+  const int width = 30;
+  const int filled = total ? static_cast<int>(width * done / total) : width;
+  std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done
+            << "/" << total << " " << name << "\033[K" << (done == total ? "\n" : "") << std::flush;
+}
+
+Acquired run_cpu_backend(const Context& ctx, const ValidateOptions& o,
+                         hw::ProfileCatalog& catalog) {
+  const validate::Suite suite = validate::find_suite(o.suite);
+  const validate::cpu::CpuCeilings ceilings = validate::cpu::measure_cpu_ceilings(2.0);
+  catalog.insert(validate::probe_profile(ceilings, today()));
+  validate::RunOptions run_options;
+  run_options.repeats = o.repeats;
+  run_options.flush_bytes = 2 * std::max(ceilings.llc_bytes, 8.0 * 1024 * 1024);
+  const std::vector<validate::CaseRun> runs =
+      validate::run_suite(suite, run_options, show_progress);
+  Acquired in;
+  for (const validate::CaseRun& r : runs) {
+    in.cases.push_back(validate::to_measured(r, validate::kProbeProfileId, ctx.registry));
+    in.case_extras.push_back({{"case", r.spec.name},
+                              {"samples_s", r.samples_s},
+                              {"max_relative_error", r.max_relative_error},
+                              {"correct", r.correct}});
+  }
+  in.device = {{"backend", "cpu"},
+               {"suite", suite.name},
+               {"cpu", ceilings.cpu_name},
+               {"clock_hz", ceilings.clock_hz},
+               {"threads", 1},
+               {"stream_Bps", ceilings.stream_Bps},
+               {"gemm_flops", ceilings.gemm_flops},
+               {"exp_per_s", ceilings.exp_per_s},
+               {"fma_flops", ceilings.fma_flops},
+               {"llc_bytes", ceilings.llc_bytes},
+               {"date", today()}};
+  return in;
+}
+
 void run_validate(const Context& ctx, const ValidateOptions& o) {
   const Format format = parse_format(o.format);
   if (o.devices) {
     write_output(render_devices(format), o.output);
     return;
   }
-  if (o.measurements.empty()) {
-    throw models::SpecError("validate needs --measurements FILE.csv or --devices");
+  hw::ProfileCatalog catalog = load_catalog(ctx.hw);
+  Acquired in;
+  if (o.backend == "cpu") {
+    in = run_cpu_backend(ctx, o, catalog);
+  } else if (o.backend == "cuda") {
+    const validate::CudaStatus status = validate::query_cuda();
+    if (status.devices.empty()) throw std::runtime_error(status.message);
+    throw std::runtime_error(
+        "the CUDA kernel suites are not built yet (issue #5); use --backend cpu or --devices");
+  } else if (!o.backend.empty()) {
+    throw models::SpecError("unknown backend '" + o.backend + "'; allowed: cpu, cuda");
+  } else if (o.measurements.empty()) {
+    throw models::SpecError("validate needs --measurements FILE.csv, --backend cpu or --devices");
+  } else {
+    in = read_measurement_files(ctx, o);
   }
-  const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
-  std::vector<validate::MeasurementSet> sets;
-  std::vector<validate::MeasuredCase> cases;
-  Json skipped = Json::array(), warnings = Json::array();
-  for (const std::string& file : o.measurements) {
-    validate::MeasurementSet set = validate::read_measurements(file, ctx.registry);
-    for (auto& c : set.cases) cases.push_back(std::move(c));
-    for (const auto& s : set.skipped) skipped.push_back(s);
-    for (const auto& w : set.warnings) warnings.push_back(w);
-  }
-  for (const auto& w : warnings) std::cerr << "attnsim: warning: " << w.get<std::string>() << "\n";
+  const std::vector<validate::MeasuredCase>& cases = in.cases;
   std::vector<hw::Profile> profiles;
   for (const auto& c : cases) {
     const hw::Profile& p = catalog.resolve(c.hw);
@@ -216,9 +297,14 @@ void run_validate(const Context& ctx, const ValidateOptions& o) {
               {"cases", Json::array()},
               {"summary", summaries(rows)},
               {"calibration", calibration},
-              {"skipped", skipped},
-              {"warnings", warnings}};
-  for (const auto& r : rows) doc["cases"].push_back(case_json(r));
+              {"skipped", in.skipped},
+              {"warnings", in.warnings}};
+  if (!in.device.is_null()) doc["device"] = in.device;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    Json c = case_json(rows[i]);
+    if (i < in.case_extras.size()) c.update(in.case_extras[i]);
+    doc["cases"].push_back(c);
+  }
   if (!o.write_profiles.empty()) {
     for (const hw::Profile& p : profiles) {
       write_output(hw::to_json(p).dump(2) + "\n",
@@ -251,6 +337,13 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--write-profiles", opts->write_profiles,
                   "write the (calibrated) profiles of the devices used into this directory");
   cmd->add_flag("--devices", opts->devices, "report CUDA support and the devices present");
+  cmd->add_option("--backend", opts->backend,
+                  "run real kernels here: cpu (always available) or cuda (needs a GPU)");
+  cmd->add_option("--suite", opts->suite, "suite for --backend: quick, full or a JSON file")
+      ->capture_default_str();
+  cmd->add_option("--repeats", opts->repeats, "timed runs per case (median reported)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   cmd->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   cmd->add_option("-o,--output", opts->output, "write the report to FILE instead of stdout");
   add_hw_options(*cmd, ctx.hw);

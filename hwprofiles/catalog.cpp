@@ -66,6 +66,11 @@ ProfileCatalog ProfileCatalog::load(const std::vector<std::filesystem::path>& us
   return catalog;
 }
 
+void ProfileCatalog::insert(Profile profile) {
+  add(std::move(profile));
+  check_aliases();
+}
+
 void ProfileCatalog::add(Profile profile) {
   auto same_id = [&](const Profile& p) { return p.id == profile.id; };
   auto it = std::find_if(profiles_.begin(), profiles_.end(), same_id);

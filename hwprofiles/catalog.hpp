@@ -29,6 +29,8 @@ class ProfileCatalog {
   // Id or alias; throws ProfileError listing the known ids and aliases.
   const Profile& resolve(std::string_view id_or_alias) const;
   const std::vector<Profile>& profiles() const { return profiles_; }
+  // Adds (or replaces, by id) a profile built at run time, e.g. by `attnsim hw probe`.
+  void insert(Profile profile);
 
  private:
   void add(Profile profile);

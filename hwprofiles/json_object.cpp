@@ -89,6 +89,12 @@ std::optional<std::string> JsonObject::optional_string(std::string_view key) {
   return string(key);
 }
 
+bool JsonObject::boolean(std::string_view key) {
+  const nlohmann::json& v = required(key);
+  if (!v.is_boolean()) fail(key, "expected true or false, found " + type_name(v));
+  return v.get<bool>();
+}
+
 std::string JsonObject::string(std::string_view key) {
   const nlohmann::json& v = required(key);
   if (!v.is_string()) fail(key, "expected a string, found " + type_name(v));

@@ -23,6 +23,7 @@ class JsonObject {
   double unit_interval(std::string_view key);  // in [0, 1]
   std::optional<std::string> optional_string(std::string_view key);
   std::string string(std::string_view key);
+  bool boolean(std::string_view key);
   std::vector<std::string> string_array(std::string_view key, bool required);
   JsonObject object(std::string_view key);
   std::optional<JsonObject> optional_object(std::string_view key);

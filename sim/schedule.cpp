@@ -13,6 +13,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_fa2_schedules(t);
     add_hopper_blackwell_schedules(t);
     add_other_schedules(t);
+    add_cpu_schedules(t);
     return t;
   }();
   return table;

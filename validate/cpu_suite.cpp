@@ -1,0 +1,202 @@
+#include "validate/cpu_suite.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "hwprofiles/json_object.hpp"
+#include "hwprofiles/profile.hpp"
+#include "validate/builtin_suites.hpp"
+#include "validate/cpu_attention.hpp"
+
+namespace validate {
+
+namespace {
+
+constexpr double kFloat32Band = 1e-3;  // relative error a float32 kernel must stay within
+
+SuiteCase parse_case(hw::JsonObject o) {
+  SuiteCase c;
+  c.name = o.string("name");
+  const std::string kernel = o.string("kernel");
+  if (kernel == "flash") {
+    c.kernel = CpuKernel::flash;
+  } else if (kernel == "split_kv") {
+    c.kernel = CpuKernel::split_kv;
+  } else if (kernel == "linear") {
+    c.kernel = CpuKernel::linear;
+  } else {
+    o.fail("kernel", "unknown kernel '" + kernel + "'; allowed: flash, split_kv, linear");
+  }
+  auto integer = [&](const char* key, int fallback, bool required) {
+    if (!required && !o.has(key)) return fallback;
+    return static_cast<int>(o.positive(key));
+  };
+  const bool linear = c.kernel == CpuKernel::linear;
+  c.batch = integer("batch", 1, true);
+  c.heads = integer("heads", 1, true);
+  c.kv_heads = integer("kv_heads", c.heads, !linear);
+  c.head_dim = integer("head_dim", 64, true);
+  c.q_len = integer("q_len", 1, true);
+  c.kv_len = integer("kv_len", c.q_len, !linear);
+  c.causal = !o.has("causal") || o.boolean("causal");
+  c.window = integer("window", 0, false);
+  c.splits = integer("splits", 1, false);
+  c.chunk = integer("chunk", 64, false);
+  o.finish();
+  if (c.heads % c.kv_heads != 0) o.fail("kv_heads", "must divide heads");
+  if (c.causal && c.kv_len < c.q_len) o.fail("kv_len", "causal cases need kv_len >= q_len");
+  return c;
+}
+
+cpu::AttentionProblem problem_of(const SuiteCase& c) {
+  cpu::AttentionProblem p;
+  p.batch = c.batch;
+  p.heads = c.heads;
+  p.kv_heads = c.kv_heads;
+  p.q_len = c.q_len;
+  p.kv_len = c.kv_len;
+  p.head_dim = p.v_head_dim = c.head_dim;
+  p.causal = c.causal;
+  p.window = c.window;
+  return p;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Runs `kernel` once to warm up, then `repeats` timed runs each after flushing the caches.
+template <typename Kernel>
+std::vector<double> time_runs(const RunOptions& o, std::vector<float>& flush, Kernel kernel) {
+  kernel();
+  std::vector<double> samples;
+  for (int i = 0; i < o.repeats; ++i) {
+    for (std::size_t j = 0; j < flush.size(); j += 16) flush[j] += 1.0f;
+    const auto start = std::chrono::steady_clock::now();
+    kernel();
+    samples.push_back(seconds_since(start));
+  }
+  return samples;
+}
+
+CaseRun run_case(const SuiteCase& c, const RunOptions& o, std::vector<float>& flush,
+                 std::uint64_t seed) {
+  CaseRun run;
+  run.spec = c;
+  if (c.kernel == CpuKernel::linear) {
+    cpu::LinearProblem p{c.batch, c.heads, c.q_len, c.head_dim, c.head_dim, c.chunk};
+    cpu::LinearTensors t = cpu::random_linear_inputs(p, seed);
+    run.samples_s = time_runs(o, flush, [&] { cpu::chunked_linear_attention(p, t); });
+    run.max_relative_error = cpu::max_relative_error(t.o, cpu::reference_linear_attention(p, t));
+  } else {
+    const cpu::AttentionProblem p = problem_of(c);
+    cpu::AttentionTensors t = cpu::random_attention_inputs(p, seed);
+    if (c.kernel == CpuKernel::flash) {
+      run.samples_s = time_runs(o, flush, [&] { cpu::flash_attention(p, t); });
+    } else {
+      run.samples_s = time_runs(o, flush, [&] { cpu::split_kv_attention(p, t, c.splits); });
+    }
+    run.max_relative_error = cpu::max_relative_error(t.o, cpu::reference_attention(p, t));
+  }
+  std::vector<double> sorted = run.samples_s;
+  std::sort(sorted.begin(), sorted.end());
+  run.median_s = sorted[sorted.size() / 2];
+  run.correct = run.max_relative_error <= kFloat32Band;
+  return run;
+}
+
+}  // namespace
+
+Suite load_suite(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(path.string() + ": cannot open suite file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_suite(text.str(), path.string());
+}
+
+Suite find_suite(const std::string& name_or_path) {
+  std::string known;
+  for (const auto& [name, text] : builtin_suite_files()) {
+    if (name == name_or_path)
+      return parse_suite(std::string(text), "built-in suite " + name_or_path);
+    known += (known.empty() ? "" : ", ") + std::string(name);
+  }
+  if (std::filesystem::exists(name_or_path)) return load_suite(name_or_path);
+  throw std::invalid_argument(
+      fmt::format("unknown suite '{}': not a built-in ({}) and no such file", name_or_path, known));
+}
+
+Suite parse_suite(const std::string& text, const std::string& origin) {
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::invalid_argument(origin + ": malformed JSON: " + e.what());
+  }
+  hw::JsonObject o(doc, "", origin);
+  Suite suite;
+  suite.name = o.string("name");
+  o.has("description");
+  if (!o.has("cases") || !doc["cases"].is_array() || doc["cases"].empty()) {
+    o.fail("cases", "expected a non-empty array of cases");
+  }
+  for (std::size_t i = 0; i < doc["cases"].size(); ++i) {
+    suite.cases.push_back(
+        parse_case(hw::JsonObject(doc["cases"][i], fmt::format("/cases/{}", i), origin)));
+  }
+  o.finish();
+  return suite;
+}
+
+std::vector<CaseRun> run_suite(const Suite& suite, const RunOptions& options,
+                               const Progress& progress) {
+  std::vector<float> flush(static_cast<std::size_t>(options.flush_bytes / sizeof(float)), 0.0f);
+  std::vector<CaseRun> runs;
+  for (std::size_t i = 0; i < suite.cases.size(); ++i) {
+    if (progress) progress(i, suite.cases.size(), suite.cases[i].name);
+    runs.push_back(run_case(suite.cases[i], options, flush, 1000 + i));
+  }
+  if (progress) progress(suite.cases.size(), suite.cases.size(), "");
+  return runs;
+}
+
+MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
+                         const models::Registry& registry) {
+  const SuiteCase& c = run.spec;
+  MeasuredCase m;
+  m.file = "suite";
+  m.line = 0;
+  m.hw = hw_id;
+  m.kernel = c.name;
+  // Split-KV on one core does the same blocks in another order (plus a tiny combine).
+  m.schedule = c.kernel == CpuKernel::linear ? "chunked_scan" : "cpu_flash";
+  m.pass = c.q_len == 1 ? "decode" : "fwd";
+  m.workload.phase = c.q_len == 1 ? models::Phase::decode : models::Phase::prefill;
+  m.workload.batch = c.batch;
+  m.workload.q_len = c.q_len;
+  m.workload.kv_len = c.kernel == CpuKernel::linear ? c.q_len : c.kv_len;
+  m.workload.causal = c.causal;
+  m.workload.dtype = m.workload.kv_dtype = models::DType::fp32;
+  models::ParamValues params = {{"heads", static_cast<double>(c.heads)},
+                                {"head_dim", static_cast<double>(c.head_dim)}};
+  std::string variant = "linear";
+  if (c.kernel != CpuKernel::linear) {
+    params.emplace_back("kv_heads", static_cast<double>(c.kv_heads));
+    variant = c.window > 0 ? "swa" : "gqa";
+    if (c.window > 0) params.emplace_back("window", static_cast<double>(c.window));
+  } else {
+    params.emplace_back("chunk", static_cast<double>(c.chunk));
+  }
+  m.spec = registry.find(variant).make_spec(params, {});
+  m.measured_s = run.median_s;
+  m.source = "measured by attnsim validate --backend cpu";
+  return m;
+}
+
+}  // namespace validate

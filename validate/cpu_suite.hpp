@@ -1,0 +1,61 @@
+// Validation suites (validate/suites/*.json) for the CPU backend: each case is run on the host,
+// timed with warm-up, a cache flush before every timed run and the median of repeats, checked
+// against a float64 reference, and turned into a MeasuredCase the model is compared with.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "models/registry.hpp"
+#include "validate/measurements.hpp"
+
+namespace validate {
+
+enum class CpuKernel { flash, split_kv, linear };
+
+struct SuiteCase {
+  std::string name;
+  CpuKernel kernel = CpuKernel::flash;
+  int batch = 1, heads = 1, kv_heads = 1, head_dim = 64, q_len = 1, kv_len = 1;
+  bool causal = true;
+  int window = 0;  // flash: sliding window
+  int splits = 1;  // split_kv
+  int chunk = 64;  // linear
+};
+
+struct Suite {
+  std::string name;
+  std::vector<SuiteCase> cases;
+};
+
+// Strict: unknown keys, wrong types and impossible shapes name the file and JSON pointer.
+Suite load_suite(const std::filesystem::path& path);
+Suite parse_suite(const std::string& text, const std::string& origin);
+// A built-in suite name (quick, full) or a path to a suite file; throws naming the built-ins.
+Suite find_suite(const std::string& name_or_path);
+
+struct CaseRun {
+  SuiteCase spec;
+  std::vector<double> samples_s;  // every timed (cold) run
+  double median_s = 0;
+  double max_relative_error = 0;  // against the float64 reference
+  bool correct = false;           // within the float32 band (1e-3)
+};
+
+struct RunOptions {
+  int repeats = 5;         // timed runs per case (after one warm-up)
+  double flush_bytes = 0;  // bytes written between runs to evict the caches (0: no flush)
+};
+
+using Progress = std::function<void(std::size_t done, std::size_t total, const std::string& name)>;
+
+std::vector<CaseRun> run_suite(const Suite& suite, const RunOptions& options,
+                               const Progress& progress);
+
+// The case as the model sees it (fp32; gqa, swa or linear), measured on profile `hw_id`.
+MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
+                         const models::Registry& registry);
+
+}  // namespace validate
