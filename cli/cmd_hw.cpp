@@ -1,4 +1,5 @@
 // attnsim hw list | show ID: the hardware profiles a run can name.
+#include <ctime>
 #include <memory>
 #include <sstream>
 
@@ -8,6 +9,8 @@
 #include "cli/context.hpp"
 #include "cli/report.hpp"
 #include "hwprofiles/profile_loader.hpp"
+#include "validate/cpu_ceilings.hpp"
+#include "validate/cpu_probe.hpp"
 
 namespace cli {
 
@@ -16,6 +19,8 @@ namespace {
 struct HwCommandOptions {
   std::string format = "table";
   std::string id;
+  double budget_s = 2;
+  std::string output;
 };
 
 nlohmann::ordered_json summary_row(const hw::Profile& p) {
@@ -92,6 +97,16 @@ void run_show(const Context& ctx, const HwCommandOptions& o) {
   }
 }
 
+// Measures this machine's core and prints (or writes) its profile; load it with --hw-dir.
+void run_probe(const HwCommandOptions& o) {
+  const validate::cpu::CpuCeilings ceilings = validate::cpu::measure_cpu_ceilings(o.budget_s);
+  const std::time_t now = std::time(nullptr);
+  char date[16];
+  std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
+  const hw::Profile p = validate::probe_profile(ceilings, date);
+  write_output(hw::to_json(p).dump(2) + "\n", o.output);
+}
+
 }  // namespace
 
 void add_hw_command(CLI::App& app, Context& ctx) {
@@ -107,6 +122,13 @@ void add_hw_command(CLI::App& app, Context& ctx) {
   show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   add_hw_options(*show, ctx.hw);
   show->callback([&ctx, opts] { run_show(ctx, *opts); });
+  CLI::App* probe = hw_cmd->add_subcommand(
+      "probe", "measure this machine (one core) and write its profile as JSON (id host-cpu)");
+  probe->add_option("--budget", opts->budget_s, "seconds to spend measuring")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  probe->add_option("-o,--output", opts->output, "write to FILE (e.g. DIR/host-cpu.json)");
+  probe->callback([opts] { run_probe(*opts); });
 }
 
 }  // namespace cli

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -196,7 +198,9 @@ double fma_flops(double slice_s) {
   volatile float sink = 0;
   const double rate = median_rate(
       [&](long long passes) {
-        float acc[kChains * kLanes] = {};
+        // Distinct starting values keep the compiler from merging chains it could prove equal.
+        float acc[kChains * kLanes];
+        for (int k = 0; k < kChains * kLanes; ++k) acc[k] = 1e-3f * static_cast<float>(k);
         for (long long p = 0; p < passes; ++p)
           for (std::size_t i = 0; i < kN; ++i)
             for (int k = 0; k < kChains * kLanes; ++k) acc[k] = acc[k] * x[i] + b;

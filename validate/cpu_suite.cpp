@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -92,7 +93,12 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, std::vector<float>& fl
     cpu::LinearProblem p{c.batch, c.heads, c.q_len, c.head_dim, c.head_dim, c.chunk};
     cpu::LinearTensors t = cpu::random_linear_inputs(p, seed);
     run.samples_s = time_runs(o, flush, [&] { cpu::chunked_linear_attention(p, t); });
-    run.max_relative_error = cpu::max_relative_error(t.o, cpu::reference_linear_attention(p, t));
+    // Linear outputs are unnormalised sums that can cancel to near zero, so the relative error is
+    // taken against 1 % of the largest output rather than each element alone.
+    const std::vector<double> reference = cpu::reference_linear_attention(p, t);
+    double largest = 0;
+    for (double x : reference) largest = std::max(largest, std::abs(x));
+    run.max_relative_error = cpu::max_relative_error(t.o, reference, 0.01 * largest);
   } else {
     const cpu::AttentionProblem p = problem_of(c);
     cpu::AttentionTensors t = cpu::random_attention_inputs(p, seed);

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli_runner.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -33,60 +34,12 @@ const std::vector<std::string> kDecodeArgs = {"query",  "--variant", "gqa",   "-
                                               "decode", "--seq-len", "32768", "--batch",
                                               "64",     "--format",  "json"};
 
+using test_support::read_file;
+using test_support::run_cli;
+using test_support::RunResult;
 using test_support::TempDir;
-
-struct RunResult {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Appends `s` to `cmd` as one single-quoted shell word.
-void append_quoted(std::string& cmd, const std::string& s) {
-  cmd.push_back('\'');
-  for (char c : s) c == '\'' ? cmd.append("'\\''") : cmd.append(1, c);
-  cmd.push_back('\'');
-}
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-void write_file(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  REQUIRE((out << text).good());
-}
-
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
-// Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
-RunResult run_cli(const std::vector<std::string>& args, const std::string& hw_path = "") {
-  TempDir scratch;
-  const fs::path err_file = scratch.path() / "stderr";
-  std::string cmd = "ATTNSIM_HW_PATH=";
-  append_quoted(cmd, hw_path);
-  for (const std::string& word : with({ATTNSIM_BINARY}, args)) {
-    cmd.push_back(' ');
-    append_quoted(cmd, word);
-  }
-  cmd.append(" 2>");
-  append_quoted(cmd, err_file.string());
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  RunResult r;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = read_file(err_file);
-  return r;
-}
+using test_support::with;
+using test_support::write_file;
 
 // Runs a command that must succeed and print one JSON document.
 json run_json(const std::vector<std::string>& args, const std::string& hw_path = "") {

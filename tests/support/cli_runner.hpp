@@ -1,0 +1,75 @@
+// Runs the attnsim binary (ATTNSIM_BINARY) from tests, capturing stdout, stderr and the exit code.
+#pragma once
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/temp_dir.hpp"
+
+namespace test_support {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+// Appends `s` to `cmd` as one single-quoted shell word.
+inline void append_quoted(std::string& cmd, const std::string& s) {
+  cmd.push_back('\'');
+  for (char c : s) c == '\'' ? cmd.append("'\\''") : cmd.append(1, c);
+  cmd.push_back('\'');
+}
+
+inline std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+inline void write_file(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  REQUIRE((out << text).good());
+}
+
+inline std::vector<std::string> with(std::vector<std::string> args,
+                                     const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
+inline RunResult run_cli(const std::vector<std::string>& args, const std::string& hw_path = "") {
+  TempDir scratch;
+  const fs::path err_file = scratch.path() / "stderr";
+  std::string cmd = "ATTNSIM_HW_PATH=";
+  append_quoted(cmd, hw_path);
+  for (const std::string& word : with({ATTNSIM_BINARY}, args)) {
+    cmd.push_back(' ');
+    append_quoted(cmd, word);
+  }
+  cmd.append(" 2>");
+  append_quoted(cmd, err_file.string());
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  RunResult r;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = read_file(err_file);
+  return r;
+}
+
+}  // namespace test_support

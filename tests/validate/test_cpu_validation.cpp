@@ -1,0 +1,180 @@
+// The CPU validation loop end to end: suites parse strictly, cases map onto the model, the probe
+// profile is a valid profile, and `attnsim validate --backend cpu` measures real kernels and
+// reports predictions beside them.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "hwprofiles/profile_loader.hpp"
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "validate/cpu_probe.hpp"
+#include "validate/cpu_suite.hpp"
+
+using test_support::registry;
+using test_support::run_cli;
+using test_support::TempDir;
+
+namespace {
+
+// Three small cases: a causal flash block, a split-KV decode, a chunked linear scan.
+const char* kTinySuite = R"({"name": "tiny", "cases": [
+  {"name": "flash-causal", "kernel": "flash", "batch": 1, "heads": 2, "kv_heads": 1,
+   "head_dim": 32, "q_len": 160, "kv_len": 160, "causal": true},
+  {"name": "decode-split3", "kernel": "split_kv", "splits": 3, "batch": 1, "heads": 2,
+   "kv_heads": 2, "head_dim": 32, "q_len": 1, "kv_len": 700},
+  {"name": "linear", "kernel": "linear", "batch": 1, "heads": 2, "head_dim": 32, "q_len": 300,
+   "chunk": 64}]})";
+
+std::string parse_error(const std::string& text) {
+  try {
+    validate::parse_suite(text, "s.json");
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("the built-in quick and full suites load and name their cases", "[validate][cpu]") {
+  const validate::Suite quick = validate::find_suite("quick");
+  CHECK(quick.name == "quick");
+  CHECK(quick.cases.size() >= 10);
+  CHECK(validate::find_suite("full").cases.size() > quick.cases.size());
+  CHECK_THROWS_WITH(validate::find_suite("nope"),
+                    Catch::Contains("unknown suite 'nope'") && Catch::Contains("quick"));
+}
+
+TEST_CASE("suite files are strict: unknown keys, kernels and shapes name the pointer",
+          "[validate][cpu]") {
+  CHECK_THAT(parse_error(R"({"name": "x", "cases": [{"name": "a", "kernel": "flash", "batch": 1,
+      "heads": 2, "kv_heads": 2, "head_dim": 8, "q_len": 4, "kv_len": 4, "speed": 9}]})"),
+             Catch::Contains("/cases/0/speed") && Catch::Contains("unknown key"));
+  CHECK_THAT(parse_error(R"({"name": "x", "cases": [{"name": "a", "kernel": "magic", "batch": 1,
+      "heads": 2, "head_dim": 8, "q_len": 4}]})"),
+             Catch::Contains("allowed: flash, split_kv, linear"));
+  CHECK_THAT(parse_error(R"({"name": "x", "cases": [{"name": "a", "kernel": "flash", "batch": 1,
+      "heads": 3, "kv_heads": 2, "head_dim": 8, "q_len": 4, "kv_len": 4}]})"),
+             Catch::Contains("/cases/0/kv_heads"));
+  CHECK_THAT(parse_error(R"({"name": "x", "cases": []})"), Catch::Contains("non-empty array"));
+  CHECK_THAT(parse_error("{"), Catch::Contains("malformed JSON"));
+}
+
+TEST_CASE("suite cases map onto the model's variants and kernels", "[validate][cpu]") {
+  validate::CaseRun run;
+  run.median_s = 1e-3;
+  run.spec = validate::parse_suite(kTinySuite, "tiny").cases[0];
+  run.spec.window = 64;
+  const validate::MeasuredCase swa = validate::to_measured(run, "host-cpu", registry());
+  CHECK(swa.spec.variant->name() == "swa");
+  CHECK(swa.schedule == "cpu_flash");
+  CHECK(swa.workload.dtype == models::DType::fp32);
+  CHECK(swa.spec.extra[0] == 64);
+  run.spec = validate::parse_suite(kTinySuite, "tiny").cases[2];
+  const validate::MeasuredCase linear = validate::to_measured(run, "host-cpu", registry());
+  CHECK(linear.spec.variant->name() == "linear");
+  CHECK(linear.schedule == "chunked_scan");
+  CHECK(linear.spec.extra[0] == 64);
+}
+
+TEST_CASE("the probe profile is a valid profile carrying the measured ceilings",
+          "[validate][cpu]") {
+  validate::cpu::CpuCeilings c;
+  c.cpu_name = "Test CPU";
+  c.clock_hz = 2e9;
+  c.stream_Bps = 20e9;
+  c.gemm_flops = 50e9;
+  c.exp_per_s = 1e9;
+  c.l2_bytes = 1 << 21;
+  c.llc_bytes = 32 << 20;
+  const hw::Profile p = validate::probe_profile(c, "2026-11-28");
+  CHECK(p.id == "host-cpu");
+  CHECK(p.memory.hbm_bandwidth_Bps == Approx(20e9));
+  CHECK(p.compute.vector_fp32_flops == Approx(50e9));
+  CHECK(p.exp_peak_ops_per_s() == Approx(1e9));
+  CHECK(p.default_schedule == "cpu_flash");
+  // Round trip through the strict loader.
+  CHECK(hw::to_json(hw::parse_profile(hw::to_json(p), "rt")) == hw::to_json(p));
+}
+
+TEST_CASE("validate --backend cpu measures real kernels and reports predictions beside them",
+          "[validate][cpu][cli]") {
+  TempDir dir;
+  const auto suite = dir.path() / "tiny.json";
+  std::ofstream(suite) << kTinySuite;
+  const auto report = dir.path() / "report.json";
+  const auto fitted = dir.path() / "profiles";
+  std::filesystem::create_directories(fitted);
+  const test_support::RunResult r = run_cli(
+      {"validate", "--backend", "cpu", "--suite", suite.string(), "--repeats", "2", "--calibrate",
+       "--write-profiles", fitted.string(), "--format", "json", "-o", report.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(test_support::read_file(report));
+  REQUIRE(doc["cases"].size() == 3);
+  std::set<double> measured;
+  for (const auto& c : doc["cases"]) {
+    INFO(c.dump());
+    CHECK(c["measured_s"].get<double>() > 0);
+    CHECK(c["tile_s"].get<double>() > 0);
+    CHECK(c["roofline_s"].get<double>() > 0);
+    CHECK(c["correct"].get<bool>());
+    CHECK(c["max_relative_error"].get<double>() < 1e-3);
+    CHECK(c["samples_s"].size() == 2);
+    measured.insert(c["measured_s"].get<double>());
+  }
+  CHECK(measured.size() == 3);  // real, distinct timings
+  CHECK(doc["device"]["backend"] == "cpu");
+  CHECK(doc["device"]["gemm_flops"].get<double>() > 0);
+  CHECK(doc["summary"]["tile"]["all"]["cases"] == 3);
+  CHECK_FALSE(doc["calibration"].empty());
+  // The fitted profile is written and loads back as a user profile.
+  CHECK(run_cli({"hw", "show", "host-cpu", "--hw-dir", fitted.string()}).exit_code == 0);
+}
+
+TEST_CASE("hw probe writes a profile that query can use", "[validate][cpu][cli]") {
+  TempDir dir;
+  const auto file = dir.path() / "host-cpu.json";
+  REQUIRE(run_cli({"hw", "probe", "--budget", "0.5", "-o", file.string()}).exit_code == 0);
+  const test_support::RunResult q =
+      run_cli({"query", "--hw", "host-cpu", "--hw-dir", dir.path().string(), "--dtype", "fp32",
+               "--seq-len", "512"});
+  INFO(q.err);
+  CHECK(q.exit_code == 0);
+  CHECK_THAT(q.out, Catch::Contains("host-cpu"));
+}
+
+TEST_CASE("validate --backend cuda without a usable GPU is a clean runtime failure",
+          "[validate][cli]") {
+  const test_support::RunResult r = run_cli({"validate", "--backend", "cuda"});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("attnsim: error:"));
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("the quick suite runs on this machine: every case correct and timed",
+          "[validate][cpu][cli]") {
+  TempDir dir;
+  const auto report = dir.path() / "quick.json";
+  const test_support::RunResult r =
+      run_cli({"validate", "--backend", "cpu", "--suite", "quick", "--repeats", "1", "--format",
+               "json", "-o", report.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(test_support::read_file(report));
+  CHECK(doc["cases"].size() == validate::find_suite("quick").cases.size());
+  for (const auto& c : doc["cases"]) {
+    INFO(c["case"]);
+    CHECK(c["correct"].get<bool>());
+    CHECK(c["measured_s"].get<double>() > 0);
+    CHECK(c["tile_s"].get<double>() > 0);
+  }
+  for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
+    CHECK(doc["summary"]["tile"][part]["mape"].is_number());
+    CHECK(doc["summary"]["roofline"][part]["mape"].is_number());
+  }
+}
