@@ -57,6 +57,10 @@ struct AttentionShape {
   std::int64_t sinks = 0;     // leading tokens every query also sees (StreamingLLM)
   ScoreFn score = ScoreFn::softmax;
   bool values_in_keys = false;  // V is part of the cached K (absorbed MLA): read once
+  // Content-selected keys (NSA/FSA): each query visits `selected_blocks` blocks of `select_block`
+  // keys chosen per query, so a kernel tile holds only the `selection_rows` query rows that share
+  // a selection (NSA: the G heads of one token; FSA: many tokens that picked the same block).
+  std::int64_t selected_blocks = 0, select_block = 0, selection_rows = 0;
 };
 
 // A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk`

@@ -28,6 +28,8 @@ const std::array<ParamInfo, 9> kNsaParams = {{
     {"window", "sliding-window branch length (w)", "512", 1, 1 << 30},
 }};
 
+constexpr std::int64_t kFsaQueryBlock = 32;  // FSA BLOCK_SIZE_Q (§D2, code)
+
 enum NsaExtra { kBlock = 0, kStride = 1, kSelBlock = 2, kTopK = 3, kWindow = 4 };
 
 class Nsa final : public VariantBase {
@@ -87,10 +89,18 @@ class Nsa final : public VariantBase {
         Op op = fwd ? dense_attention_forward(h, wl, p) : dense_attention_backward(h, wl, p);
         op.name = name;
         model.ops.push_back(op);
+        return &model.ops[model.ops.size() - 1];
       };
       attend(compressed, {}, fwd ? "compressed_attention_fwd" : "compressed_attention_bwd");
       if (fwd) add_selection(spec, w, model);
-      attend(w, select, fwd ? "selected_attention_fwd" : "selected_attention_bwd");
+      AttentionShape& chosen =
+          attend(w, select, fwd ? "selected_attention_fwd" : "selected_attention_bwd")->attention;
+      chosen.selected_blocks = static_cast<std::int64_t>(spec.extra[kTopK]);
+      chosen.select_block = static_cast<std::int64_t>(spec.extra[kSelBlock]);
+      // NSA's kernel loads the G query heads of one token per tile; FSA's batches the tokens that
+      // selected a KV block (BLOCK_SIZE_Q = 32 tokens, §D2).
+      const std::int64_t group = h.heads / h.kv_heads;
+      chosen.selection_rows = fsa_ ? kFsaQueryBlock * group : group;
       attend(w, slide, fwd ? "window_attention_fwd" : "window_attention_bwd");
     }
     add_compression_and_gates(spec, w, model);

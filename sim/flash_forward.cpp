@@ -7,7 +7,7 @@
 
 namespace sim {
 
-Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t,
                             double splits, const char* name) {
   Launch l;
   l.name = name;
@@ -16,6 +16,19 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const Fl
   l.cta = {t.smem_bytes, t.threads, 0, t.max_ctas_per_sm};
   l.dispatch = t.dispatch;
   JobStats jobs = row_block_jobs(g, t.m, t.n);
+  const models::AttentionShape& a = in.op.attention;
+  if (a.selected_blocks > 0) {
+    // Content-selected keys: a tile holds only the rows that share a selection, padded to the
+    // MMA's 16-row minimum, and visits the selected blocks (fewer for early tokens).
+    const double rows = static_cast<double>(a.selection_rows);
+    t.m = std::max(rows, kMmaMinRows);
+    const double per_query_keys = a.pairs_per_head / static_cast<double>(a.q_len);
+    const double tiles = std::max(1.0, std::min(static_cast<double>(a.selected_blocks) *
+                                                    ceil_div(a.select_block, t.n),
+                                                ceil_div(per_query_keys, t.n)));
+    const double query_rows = static_cast<double>(a.batch * a.heads_q * a.q_len);
+    jobs = {ceil_div(query_rows, rows), tiles, tiles, ceil_div(query_rows, rows) * tiles};
+  }
   if (splits > 1) {
     jobs.count *= splits;
     jobs.min_tiles = std::max(1.0, std::floor(jobs.min_tiles / splits));

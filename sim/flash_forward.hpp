@@ -22,8 +22,12 @@ struct FlashTile {
 // FP32x2 FMAs (kernels.md §3): about 8 operations at two lanes per instruction.
 inline constexpr double kPolyAluPerExp = 4;
 
+// Fewest rows an MMA instruction computes (mma.sync m16; Triton's tl.dot minimum), so a tile with
+// fewer real rows is padded to this.
+inline constexpr double kMmaMinRows = 16;
+
 // The main forward launch; `splits` > 1 divides every CTA's KV range (split-KV).
-Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t,
                             double splits, const char* name);
 
 // A launch that only moves `bytes` (combine, pre/post-processing), spread over `jobs` CTAs.
