@@ -1,5 +1,6 @@
 // attnsim validate: check the model against measured kernel timings (--measurements), fit the
 // tile engine's calibration (--calibrate), and report CUDA support and devices (--devices).
+#include <cctype>
 #include <ctime>
 #include <filesystem>
 
@@ -19,6 +20,7 @@
 #include "validate/cpu_probe.hpp"
 #include "validate/cpu_suite.hpp"
 #include "validate/cuda_devices.hpp"
+#include "validate/cuda_suite.hpp"
 
 namespace cli {
 
@@ -37,6 +39,7 @@ struct ValidateOptions {
   std::vector<std::string> measurements;
   std::string backend;  // "", cpu, cuda
   std::string suite = "quick";
+  std::string profile;  // cuda: the profile to predict with (default: from the device name)
   int repeats = 5;
   bool calibrate = false;
   std::vector<std::int64_t> holdout_seq = {1024, 8192};
@@ -242,6 +245,51 @@ Acquired run_cpu_backend(const Context& ctx, const ValidateOptions& o,
   return in;
 }
 
+// The built-in profile of a CUDA device, from its name (H200 -> h200, ...), or --profile.
+std::string cuda_profile_id(const validate::CudaDevice& d, const ValidateOptions& o,
+                            const hw::ProfileCatalog& catalog) {
+  if (!o.profile.empty()) return catalog.resolve(o.profile).id;
+  std::string lower = d.name;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* alias : {"gb200", "b200", "h200", "h800", "h100", "a100"}) {
+    if (lower.find(alias) != std::string::npos) return catalog.resolve(alias).id;
+  }
+  throw models::SpecError("no built-in profile matches CUDA device '" + d.name +
+                          "'; name one with --profile ID");
+}
+
+Acquired run_cuda_backend(const Context& ctx, const ValidateOptions& o,
+                          const hw::ProfileCatalog& catalog) {
+  const validate::CudaStatus status = validate::query_cuda();
+  if (status.devices.empty()) throw std::runtime_error(status.message);
+  const validate::CudaDevice& device = status.devices.front();
+  const std::string hw_id = cuda_profile_id(device, o, catalog);
+  const validate::Suite suite = validate::find_suite(o.suite);
+  validate::RunOptions run_options;
+  run_options.repeats = o.repeats;
+  const std::vector<validate::CaseRun> runs =
+      validate::run_cuda_suite(suite, run_options, show_progress);
+  Acquired in;
+  for (const validate::CaseRun& r : runs) {
+    in.cases.push_back(validate::to_measured(r, hw_id, ctx.registry, validate::Backend::cuda));
+    in.case_extras.push_back({{"case", r.spec.name},
+                              {"samples_s", r.samples_s},
+                              {"max_relative_error", r.max_relative_error},
+                              {"correct", r.correct}});
+  }
+  in.device = {{"backend", "cuda"},
+               {"suite", suite.name},
+               {"device", device.name},
+               {"compute_capability", fmt::format("{}.{}", device.cc_major, device.cc_minor)},
+               {"sm_count", device.sm_count},
+               {"memory_bytes", device.memory_bytes},
+               {"cuda_toolkit", status.toolkit_version},
+               {"kernels", validate::cuda_kernel_summary()},
+               {"profile", hw_id},
+               {"date", today()}};
+  return in;
+}
+
 void run_validate(const Context& ctx, const ValidateOptions& o) {
   const Format format = parse_format(o.format);
   if (o.devices) {
@@ -253,10 +301,7 @@ void run_validate(const Context& ctx, const ValidateOptions& o) {
   if (o.backend == "cpu") {
     in = run_cpu_backend(ctx, o, catalog);
   } else if (o.backend == "cuda") {
-    const validate::CudaStatus status = validate::query_cuda();
-    if (status.devices.empty()) throw std::runtime_error(status.message);
-    throw std::runtime_error(
-        "the CUDA kernel suites are not built yet (issue #5); use --backend cpu or --devices");
+    in = run_cuda_backend(ctx, o, catalog);
   } else if (!o.backend.empty()) {
     throw models::SpecError("unknown backend '" + o.backend + "'; allowed: cpu, cuda");
   } else if (o.measurements.empty()) {
@@ -341,6 +386,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                   "run real kernels here: cpu (always available) or cuda (needs a GPU)");
   cmd->add_option("--suite", opts->suite, "suite for --backend: quick, full or a JSON file")
       ->capture_default_str();
+  cmd->add_option("--profile", opts->profile,
+                  "cuda: profile to predict with (default: matched from the device name)");
   cmd->add_option("--repeats", opts->repeats, "timed runs per case (median reported)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();

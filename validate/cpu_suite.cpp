@@ -173,7 +173,7 @@ std::vector<CaseRun> run_suite(const Suite& suite, const RunOptions& options,
 }
 
 MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
-                         const models::Registry& registry) {
+                         const models::Registry& registry, Backend backend) {
   const SuiteCase& c = run.spec;
   MeasuredCase m;
   m.file = "suite";
@@ -181,14 +181,21 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
   m.hw = hw_id;
   m.kernel = c.name;
   // Split-KV on one core does the same blocks in another order (plus a tiny combine).
-  m.schedule = c.kernel == CpuKernel::linear ? "chunked_scan" : "cpu_flash";
+  if (c.kernel == CpuKernel::linear) {
+    m.schedule = "chunked_scan";
+  } else if (backend == Backend::cpu) {
+    m.schedule = "cpu_flash";
+  } else {
+    m.schedule = c.kernel == CpuKernel::split_kv ? "split_kv" : "fa2";
+  }
   m.pass = c.q_len == 1 ? "decode" : "fwd";
   m.workload.phase = c.q_len == 1 ? models::Phase::decode : models::Phase::prefill;
   m.workload.batch = c.batch;
   m.workload.q_len = c.q_len;
   m.workload.kv_len = c.kernel == CpuKernel::linear ? c.q_len : c.kv_len;
   m.workload.causal = c.causal;
-  m.workload.dtype = m.workload.kv_dtype = models::DType::fp32;
+  m.workload.dtype = m.workload.kv_dtype =
+      backend == Backend::cpu ? models::DType::fp32 : models::DType::fp16;
   models::ParamValues params = {{"heads", static_cast<double>(c.heads)},
                                 {"head_dim", static_cast<double>(c.head_dim)}};
   std::string variant = "linear";

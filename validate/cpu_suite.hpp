@@ -54,8 +54,11 @@ using Progress = std::function<void(std::size_t done, std::size_t total, const s
 std::vector<CaseRun> run_suite(const Suite& suite, const RunOptions& options,
                                const Progress& progress);
 
-// The case as the model sees it (fp32; gqa, swa or linear), measured on profile `hw_id`.
+enum class Backend { cpu, cuda };
+
+// The case as the model sees it (gqa, swa or linear), measured on profile `hw_id`: fp32 on the
+// CPU kernels (kernel cpu_flash), fp16 inputs on the CUDA kernels (FA2-class fa2, split_kv).
 MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
-                         const models::Registry& registry);
+                         const models::Registry& registry, Backend backend = Backend::cpu);
 
 }  // namespace validate

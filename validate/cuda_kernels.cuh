@@ -1,0 +1,55 @@
+// Attention kernels for `attnsim validate --backend cuda` (internal to cuda_suite.cu). Layouts as
+// in cpu_attention.hpp: Q [B][Hq][Lq][d], K [B][Hkv][Lk][d], V [B][Hkv][Lk][d], O [B][Hq][Lq][d],
+// row-major; inputs are __half, outputs float.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace validate::cuda_detail {
+
+// Throws std::runtime_error naming the call and where it was made.
+inline void check(cudaError_t err, const char* call, const char* file, int line) {
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("CUDA error: ") + cudaGetErrorString(err) + " in `" +
+                             call + "` at " + file + ":" + std::to_string(line));
+}
+
+#define ATTNSIM_CUDA_CHECK(call) ::validate::cuda_detail::check((call), #call, __FILE__, __LINE__)
+// After a kernel launch: configuration errors (too much shared memory, bad grid) surface here.
+#define ATTNSIM_CUDA_LAUNCHED(what) \
+  ::validate::cuda_detail::check(cudaGetLastError(), what, __FILE__, __LINE__)
+
+struct AttnDims {
+  int batch = 1, heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 64;
+  bool causal = true;
+  int window = 0;
+};
+
+void convert_to_half(const float* in, __half* out, std::size_t n, cudaStream_t stream);
+
+// FlashAttention-2 forward: 64-row query blocks, 64-key tiles, WMMA for Q K^T and P V.
+// prepare_flash raises the kernel's shared-memory limit; call it once before timing.
+void prepare_flash(const AttnDims& d);
+void launch_flash(const AttnDims& d, const __half* q, const __half* k, const __half* v, float* o,
+                  cudaStream_t stream);
+
+// Flash-Decoding: `splits` key ranges per head into partials (scratch of split_kv_scratch_floats
+// floats), then a log-sum-exp combine into o.
+std::size_t split_kv_scratch_floats(const AttnDims& d, int splits);
+void launch_split_kv(const AttnDims& d, int splits, const __half* q, const __half* k,
+                     const __half* v, float* scratch, float* o, cudaStream_t stream);
+
+// Chunked causal linear attention, one CTA per (batch, head) carrying the dk x dv state.
+struct LinearDims {
+  int batch = 1, heads = 1, tokens = 1, dim = 64, chunk = 64;
+};
+void prepare_linear(const LinearDims& d);
+void launch_linear(const LinearDims& d, const __half* q, const __half* k, const __half* v, float* o,
+                   cudaStream_t stream);
+
+}  // namespace validate::cuda_detail

@@ -1,0 +1,255 @@
+// Host side of `attnsim validate --backend cuda` (the kernels are in cuda_kernels.cu). Kept in a
+// .cpp so that it can include cpu_suite.hpp, which needs C++20 (the .cu files are C++17).
+#include "validate/cuda_suite.hpp"
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "validate/cpu_attention.hpp"
+#include "validate/cuda_devices.hpp"
+#include "validate/cuda_kernels.cuh"
+
+namespace validate {
+
+namespace {
+
+// fp16 inputs with fp32 accumulation (P is rounded to fp16 for the P V product, as in
+// FlashAttention-2): a looser band than the CPU backend's float32 1e-3.
+constexpr double kHalfBand = 2e-2;
+
+template <typename T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(std::size_t n) : n_(n) {
+    if (n_ > 0) ATTNSIM_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&ptr_), n_ * sizeof(T)));
+  }
+  DeviceBuffer(DeviceBuffer&& other) noexcept
+      : ptr_(std::exchange(other.ptr_, nullptr)), n_(std::exchange(other.n_, 0)) {}
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(DeviceBuffer&&) = delete;
+  ~DeviceBuffer() {
+    if (ptr_ != nullptr) cudaFree(ptr_);
+  }
+  T* get() const { return ptr_; }
+  std::size_t size() const { return n_; }
+  std::size_t bytes() const { return n_ * sizeof(T); }
+
+ private:
+  T* ptr_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+class Event {
+ public:
+  Event() { ATTNSIM_CUDA_CHECK(cudaEventCreate(&event_)); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+  ~Event() { cudaEventDestroy(event_); }
+  cudaEvent_t get() const { return event_; }
+
+ private:
+  cudaEvent_t event_{};
+};
+
+class Stream {
+ public:
+  Stream() { ATTNSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() { cudaStreamDestroy(stream_); }
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_{};
+};
+
+// The device the suite runs on: the first that ran query_cuda's probe kernel.
+int select_device() {
+  const CudaStatus status = query_cuda();
+  if (status.devices.empty())
+    throw std::runtime_error(status.message.empty() ? "no CUDA device" : status.message);
+  for (const CudaDevice& d : status.devices)
+    if (d.kernel_ran && d.cc_major >= 7) return d.index;
+  throw std::runtime_error(
+      "no CUDA device: no device ran the probe kernel with compute capability 7.0 or newer "
+      "(this build targets CMAKE_CUDA_ARCHITECTURES; WMMA needs sm_70+)");
+}
+
+// Rounds to the nearest fp16 value, so that the float64 reference sees exactly the inputs the
+// kernels read: the error measured is the kernels' arithmetic, not the input quantisation.
+void round_to_half(std::vector<float>& x) {
+  for (float& v : x) v = __half2float(__float2half(v));
+}
+
+// Uploads float values and converts them to fp16 on the device.
+DeviceBuffer<__half> upload_half(const std::vector<float>& host, cudaStream_t stream) {
+  DeviceBuffer<float> staging(host.size());
+  DeviceBuffer<__half> out(host.size());
+  ATTNSIM_CUDA_CHECK(
+      cudaMemcpyAsync(staging.get(), host.data(), staging.bytes(), cudaMemcpyHostToDevice, stream));
+  cuda_detail::convert_to_half(staging.get(), out.get(), host.size(), stream);
+  ATTNSIM_CUDA_CHECK(cudaStreamSynchronize(stream));
+  return out;
+}
+
+// An output buffer filled with NaN (all bits set), so an element the kernel never writes fails
+// the comparison.
+DeviceBuffer<float> nan_output(std::size_t n, cudaStream_t stream) {
+  DeviceBuffer<float> out(n);
+  ATTNSIM_CUDA_CHECK(cudaMemsetAsync(out.get(), 0xff, out.bytes(), stream));
+  return out;
+}
+
+void download(std::vector<float>& host, const DeviceBuffer<float>& device, cudaStream_t stream) {
+  ATTNSIM_CUDA_CHECK(
+      cudaMemcpyAsync(host.data(), device.get(), device.bytes(), cudaMemcpyDeviceToHost, stream));
+  ATTNSIM_CUDA_CHECK(cudaStreamSynchronize(stream));
+}
+
+// One warm-up launch, then `repeats` launches each after overwriting the L2 flush buffer, each
+// timed by its own cudaEvent pair (the flush is outside the pair).
+template <typename Launch>
+std::vector<double> time_runs(int repeats, cudaStream_t stream, DeviceBuffer<unsigned char>& flush,
+                              Launch launch) {
+  launch();
+  ATTNSIM_CUDA_CHECK(cudaStreamSynchronize(stream));
+  Event start, stop;
+  std::vector<double> samples;
+  for (int i = 0; i < std::max(1, repeats); ++i) {
+    ATTNSIM_CUDA_CHECK(cudaMemsetAsync(flush.get(), i & 0xff, flush.bytes(), stream));
+    ATTNSIM_CUDA_CHECK(cudaEventRecord(start.get(), stream));
+    launch();
+    ATTNSIM_CUDA_CHECK(cudaEventRecord(stop.get(), stream));
+    ATTNSIM_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    float ms = 0;
+    ATTNSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), stop.get()));
+    samples.push_back(ms * 1e-3);
+  }
+  return samples;
+}
+
+cpu::AttentionProblem problem_of(const SuiteCase& c) {
+  cpu::AttentionProblem p;
+  p.batch = c.batch;
+  p.heads = c.heads;
+  p.kv_heads = c.kv_heads;
+  p.q_len = c.q_len;
+  p.kv_len = c.kv_len;
+  p.head_dim = p.v_head_dim = c.head_dim;
+  p.causal = c.causal;
+  p.window = c.window;
+  return p;
+}
+
+// Linear attention: relative error against 1 % of the largest reference output rather than each
+// element alone, as cpu_suite.cpp does (unnormalised sums can cancel to near zero).
+double linear_error(const std::vector<float>& out, const std::vector<double>& reference) {
+  double largest = 0;
+  for (double x : reference) largest = std::max(largest, std::abs(x));
+  return cpu::max_relative_error(out, reference, 0.01 * largest);
+}
+
+// Softmax attention: max_relative_error row by row, each row's floor the RMS of its reference
+// output. With fp16 P the absolute error of a row scales with the row's magnitude (about 2^-12 of
+// it), so elements that cancel to near zero would otherwise read as large relative errors: a
+// fixed 1e-3 floor gives 0.02-0.09 on the quick suite in a host emulation of this kernel's
+// arithmetic, a per-row RMS floor about 1e-3, while a wrong mask or key gives O(1).
+double attention_error(const std::vector<float>& out, const std::vector<double>& reference,
+                       int row_len) {
+  double worst = 0;
+  for (std::size_t r0 = 0; r0 < reference.size(); r0 += row_len) {
+    const std::vector<float> a(out.begin() + r0, out.begin() + r0 + row_len);
+    const std::vector<double> b(reference.begin() + r0, reference.begin() + r0 + row_len);
+    double squares = 0;
+    for (double x : b) squares += x * x;
+    const double rms = std::sqrt(squares / row_len);
+    worst = std::max(worst, cpu::max_relative_error(a, b, std::max(rms, 1e-30)));
+  }
+  return worst;
+}
+
+CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
+                 DeviceBuffer<unsigned char>& flush, std::uint64_t seed) {
+  CaseRun run;
+  run.spec = c;
+  if (c.kernel == CpuKernel::linear) {
+    const cpu::LinearProblem p{c.batch, c.heads, c.q_len, c.head_dim, c.head_dim, c.chunk};
+    cpu::LinearTensors t = cpu::random_linear_inputs(p, seed);
+    for (std::vector<float>* x : {&t.q, &t.k, &t.v}) round_to_half(*x);
+    const DeviceBuffer<__half> q = upload_half(t.q, stream), k = upload_half(t.k, stream),
+                               v = upload_half(t.v, stream);
+    DeviceBuffer<float> out = nan_output(t.o.size(), stream);
+    const cuda_detail::LinearDims d{c.batch, c.heads, c.q_len, c.head_dim, c.chunk};
+    cuda_detail::prepare_linear(d);
+    run.samples_s = time_runs(o.repeats, stream, flush, [&] {
+      cuda_detail::launch_linear(d, q.get(), k.get(), v.get(), out.get(), stream);
+    });
+    download(t.o, out, stream);
+    run.max_relative_error = linear_error(t.o, cpu::reference_linear_attention(p, t));
+  } else {
+    const cpu::AttentionProblem p = problem_of(c);
+    cpu::AttentionTensors t = cpu::random_attention_inputs(p, seed);
+    for (std::vector<float>* x : {&t.q, &t.k, &t.v}) round_to_half(*x);
+    const DeviceBuffer<__half> q = upload_half(t.q, stream), k = upload_half(t.k, stream),
+                               v = upload_half(t.v, stream);
+    DeviceBuffer<float> out = nan_output(t.o.size(), stream);
+    const cuda_detail::AttnDims d{c.batch,  c.heads,    c.kv_heads, c.q_len,
+                                  c.kv_len, c.head_dim, c.causal,   c.window};
+    if (c.kernel == CpuKernel::flash) {
+      cuda_detail::prepare_flash(d);
+      run.samples_s = time_runs(o.repeats, stream, flush, [&] {
+        cuda_detail::launch_flash(d, q.get(), k.get(), v.get(), out.get(), stream);
+      });
+    } else {
+      DeviceBuffer<float> scratch(cuda_detail::split_kv_scratch_floats(d, c.splits));
+      run.samples_s = time_runs(o.repeats, stream, flush, [&] {
+        cuda_detail::launch_split_kv(d, c.splits, q.get(), k.get(), v.get(), scratch.get(),
+                                     out.get(), stream);
+      });
+    }
+    download(t.o, out, stream);
+    run.max_relative_error = attention_error(t.o, cpu::reference_attention(p, t), c.head_dim);
+  }
+  std::vector<double> sorted = run.samples_s;
+  std::sort(sorted.begin(), sorted.end());
+  run.median_s = sorted[sorted.size() / 2];
+  run.correct = run.max_relative_error <= kHalfBand;
+  return run;
+}
+
+}  // namespace
+
+std::vector<CaseRun> run_cuda_suite(const Suite& suite, const RunOptions& options,
+                                    const Progress& progress) {
+  const int device = select_device();
+  ATTNSIM_CUDA_CHECK(cudaSetDevice(device));
+  int l2_bytes = 0;
+  ATTNSIM_CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device));
+  DeviceBuffer<unsigned char> flush(2 * static_cast<std::size_t>(std::max(l2_bytes, 1 << 20)));
+  const Stream stream;
+  std::vector<CaseRun> runs;
+  for (std::size_t i = 0; i < suite.cases.size(); ++i) {
+    if (progress) progress(i, suite.cases.size(), suite.cases[i].name);
+    runs.push_back(run_case(suite.cases[i], options, stream.get(), flush, 1000 + i));
+  }
+  if (progress) progress(suite.cases.size(), suite.cases.size(), "");
+  return runs;
+}
+
+std::string cuda_kernel_summary() {
+  return "attnsim CUDA kernels, fp16 inputs / fp32 accumulate: FlashAttention-2 forward (64x64 "
+         "tiles, 4 warps, WMMA tensor-core QK^T and PV, online softmax, causal/window/GQA, "
+         "masked tiles skipped), split-KV decode + log-sum-exp combine (CUDA cores), chunked "
+         "causal linear attention (one CTA per head, state in shared memory, CUDA cores); "
+         "1 warm-up, L2 flushed (2x L2) before each timed run, cudaEvent timing, median";
+}
+
+}  // namespace validate

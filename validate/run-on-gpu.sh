@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Builds attnsim with the CUDA backend and runs the quick validation suite on a GPU machine that has
+# nvcc and CMake (>= 3.25) but none of the Debian -dev packages and no network.
+#
+#   validate/run-on-gpu.sh [OUTDIR]      OUTDIR defaults to $OUT, else ./gpu-out
+#   validate/run-on-gpu.sh --prepare-deps
+#       (on a machine that has them) copies the header-only dependencies into .deps/include:
+#       /usr/include/{CLI,nlohmann,fmt} and /usr/include/eigen3 (as .deps/include/eigen3).
+#
+# .deps/ is git-ignored, so it has to be carried to the GPU machine explicitly. When .deps/include
+# exists, this script writes minimal CMake package files for fmt (header-only: FMT_HEADER_ONLY),
+# nlohmann_json, CLI11 and Eigen3 under the build directory and points find_package at them, so
+# the project's CMakeLists.txt needs no change. Without .deps/ the packages must be installed.
+#
+# Writes to OUTDIR: devices.txt, validate-cuda-quick.json, validate-cuda-quick-calibrated.json,
+# validate-cuda-quick.txt, build.log and one .log per run. The whole run is bounded to < 8 min.
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DEPS="$ROOT/.deps/include"
+
+if [[ "${1:-}" == "--prepare-deps" ]]; then
+  set -e
+  mkdir -p "$DEPS"
+  for d in CLI nlohmann fmt eigen3; do
+    rm -rf "${DEPS:?}/$d"
+    cp -r "/usr/include/$d" "$DEPS/$d"
+  done
+  du -sh "$DEPS"
+  exit 0
+fi
+
+OUTDIR="${1:-${OUT:-./gpu-out}}"
+mkdir -p "$OUTDIR"
+OUTDIR="$(cd "$OUTDIR" && pwd)"
+BUILD="${BUILD_DIR:-$ROOT/build-gpu}"
+ARCHS="${CUDA_ARCHS:-90}"  # H100/H200; use "80;90" for a fat binary
+START=$SECONDS
+DEADLINE=$((START + 470))  # leaves margin under 8 minutes
+
+left() { echo $((DEADLINE - SECONDS)); }
+step() { echo "== $* ($((SECONDS - START)) s)"; }
+
+# Runs "$@" under the remaining time budget (at most $1 seconds), logging to OUTDIR/$2.log.
+bounded() {
+  local cap=$1 log=$2
+  shift 2
+  local t
+  t=$(left)
+  ((t > cap)) && t=$cap
+  if ((t < 5)); then
+    echo "skipped (time budget spent): $*" | tee "$OUTDIR/$log.log"
+    return 124
+  fi
+  timeout --kill-after=5 "$t" "$@" >"$OUTDIR/$log.log" 2>&1
+  local rc=$?
+  echo "   rc=$rc ($log.log)"
+  return $rc
+}
+
+write_pkg() {  # name version body
+  local dir="$BUILD/deps-cmake/$1"
+  mkdir -p "$dir"
+  printf '%s\n' "$3" >"$dir/$1Config.cmake"
+  cat >"$dir/$1ConfigVersion.cmake" <<VER
+set(PACKAGE_VERSION "$2")
+if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)
+  set(PACKAGE_VERSION_COMPATIBLE FALSE)
+else()
+  set(PACKAGE_VERSION_COMPATIBLE TRUE)
+endif()
+VER
+  CMAKE_DEPS+=("-D$1_DIR=$dir")
+}
+
+CMAKE_DEPS=()
+if [[ -d "$DEPS" ]]; then
+  step "header-only dependencies from $DEPS"
+  write_pkg fmt 9.1.0 "if(NOT TARGET fmt::fmt)
+  add_library(fmt::fmt INTERFACE IMPORTED)
+  set_target_properties(fmt::fmt PROPERTIES INTERFACE_INCLUDE_DIRECTORIES \"$DEPS\"
+                        INTERFACE_COMPILE_DEFINITIONS FMT_HEADER_ONLY=1)
+endif()"
+  write_pkg nlohmann_json 3.11.2 "if(NOT TARGET nlohmann_json::nlohmann_json)
+  add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
+  set_target_properties(nlohmann_json::nlohmann_json PROPERTIES
+                        INTERFACE_INCLUDE_DIRECTORIES \"$DEPS\")
+endif()"
+  write_pkg CLI11 2.1.2 "if(NOT TARGET CLI11::CLI11)
+  add_library(CLI11::CLI11 INTERFACE IMPORTED)
+  set_target_properties(CLI11::CLI11 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES \"$DEPS\")
+endif()"
+  write_pkg Eigen3 3.4.0 "if(NOT TARGET Eigen3::Eigen)
+  add_library(Eigen3::Eigen INTERFACE IMPORTED)
+  set_target_properties(Eigen3::Eigen PROPERTIES INTERFACE_INCLUDE_DIRECTORIES \"$DEPS/eigen3\")
+endif()"
+fi
+
+{
+  echo "host: $(hostname)  date: $(date -u +%FT%TZ)"
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
+    --format=csv,noheader
+  nvcc --version | tail -1
+  cmake --version | head -1
+} >"$OUTDIR/environment.txt" 2>&1
+
+step "configure ($BUILD, CUDA archs $ARCHS)"
+bounded 120 configure cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DATTNSIM_CUDA=ON \
+  -DATTNSIM_BUILD_TESTS=OFF -DATTNSIM_BUILD_BENCH=OFF "-DCMAKE_CUDA_ARCHITECTURES=$ARCHS" \
+  "${CMAKE_DEPS[@]}" || { tail -30 "$OUTDIR/configure.log"; exit 1; }
+
+step "build"
+bounded 300 build cmake --build "$BUILD" -j16 || { tail -40 "$OUTDIR/build.log"; exit 1; }
+ATTNSIM="$(find "$BUILD" -maxdepth 3 -type f -name attnsim -perm -u+x | head -1)"
+[[ -x "$ATTNSIM" ]] || { echo "attnsim binary not found under $BUILD"; exit 1; }
+
+status=0
+step "devices"
+bounded 30 devices "$ATTNSIM" validate --devices || status=1
+cp "$OUTDIR/devices.log" "$OUTDIR/devices.txt"
+step "quick suite (json)"
+bounded 150 quick-json "$ATTNSIM" validate --backend cuda --suite quick --format json \
+  -o "$OUTDIR/validate-cuda-quick.json" || status=1
+step "quick suite calibrated (json)"
+bounded 150 quick-calibrate "$ATTNSIM" validate --backend cuda --suite quick --calibrate \
+  --format json -o "$OUTDIR/validate-cuda-quick-calibrated.json" || status=1
+step "quick suite (table)"
+bounded 150 quick-table "$ATTNSIM" validate --backend cuda --suite quick \
+  -o "$OUTDIR/validate-cuda-quick.txt" || status=1
+step "done, status $status"
+exit $status
