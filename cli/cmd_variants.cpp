@@ -61,9 +61,9 @@ void run_show(const Context& ctx, const VariantsOptions& o) {
   }
   std::ostringstream out;
   out << fmt::format("{} ({}): {}\n\n", v.name(), v.family(), v.summary());
-  out << fmt::format("{:<12} {:<12} {:<16} {}\n", "parameter", "default", "range", "meaning");
+  out << fmt::format("{:<16} {:<11} {:<18} {}\n", "parameter", "default", "range", "meaning");
   for (const models::ParamInfo& p : v.params()) {
-    out << fmt::format("{:<12} {:<12} {:<16} {}\n", p.name, p.default_text,
+    out << fmt::format("{:<16} {:<11} {:<18} {}\n", p.name, p.default_text,
                        fmt::format("[{}, {}]", p.min, p.max), p.help);
   }
   std::string phases;
