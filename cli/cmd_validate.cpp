@@ -4,7 +4,6 @@
 #include <ctime>
 #include <filesystem>
 
-#include <unistd.h>
 #include <iostream>
 #include <memory>
 #include <sstream>
@@ -13,12 +12,14 @@
 
 #include "cli/context.hpp"
 #include "cli/report.hpp"
+#include "cli/validate_devices.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "models/errors.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/cpu_ceilings.hpp"
 #include "validate/cpu_probe.hpp"
 #include "validate/cpu_suite.hpp"
+#include "validate/cuda_ceilings.hpp"
 #include "validate/cuda_devices.hpp"
 #include "validate/cuda_suite.hpp"
 
@@ -151,38 +152,6 @@ std::string render_table(const Json& doc) {
   return out.str();
 }
 
-std::string render_devices(Format format) {
-  const validate::CudaStatus status = validate::query_cuda();
-  Json devices = Json::array();
-  for (const validate::CudaDevice& d : status.devices) {
-    devices.push_back({{"index", d.index},
-                       {"name", d.name},
-                       {"sm_count", d.sm_count},
-                       {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
-                       {"memory_bytes", d.memory_bytes},
-                       {"kernel_ran", d.kernel_ran}});
-  }
-  if (format == Format::json) {
-    return Json{{"cuda_compiled_in", status.compiled_in},
-                {"cuda_toolkit", status.toolkit_version},
-                {"devices", devices},
-                {"message", status.message}}
-               .dump(2) +
-           "\n";
-  }
-  if (format == Format::csv)
-    return csv_from_objects(std::vector<Json>(devices.begin(), devices.end()));
-  std::ostringstream out;
-  out << "CUDA backend: " << validate::cuda_build_summary() << "\n";
-  if (status.devices.empty()) out << status.message << "\n";
-  for (const validate::CudaDevice& d : status.devices) {
-    out << fmt::format("device {}: {} (sm_{}{}, {} SMs, {:.1f} GB){}\n", d.index, d.name,
-                       d.cc_major, d.cc_minor, d.sm_count, d.memory_bytes / 1e9,
-                       d.kernel_ran ? "" : " - probe kernel failed");
-  }
-  return out.str();
-}
-
 // The cases to compare, wherever they came from, and what the source says about itself.
 struct Acquired {
   std::vector<validate::MeasuredCase> cases;
@@ -202,15 +171,6 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o) {
   for (const auto& w : in.warnings)
     std::cerr << "attnsim: warning: " << w.get<std::string>() << "\n";
   return in;
-}
-
-// Progress on stderr, only when it is a terminal.
-void show_progress(std::size_t done, std::size_t total, const std::string& name) {
-  if (!::isatty(STDERR_FILENO)) return;
-  const int width = 30;
-  const int filled = total ? static_cast<int>(width * done / total) : width;
-  std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done
-            << "/" << total << " " << name << "\033[K" << (done == total ? "\n" : "") << std::flush;
 }
 
 Acquired run_cpu_backend(const Context& ctx, const ValidateOptions& o,
@@ -265,6 +225,7 @@ Acquired run_cuda_backend(const Context& ctx, const ValidateOptions& o,
   const validate::CudaDevice& device = status.devices.front();
   const std::string hw_id = cuda_profile_id(device, o, catalog);
   const validate::Suite suite = validate::find_suite(o.suite);
+  const validate::CudaCeilings ceilings = validate::measure_cuda_ceilings(10.0);
   validate::RunOptions run_options;
   run_options.repeats = o.repeats;
   const std::vector<validate::CaseRun> runs =
@@ -286,6 +247,13 @@ Acquired run_cuda_backend(const Context& ctx, const ValidateOptions& o,
                {"cuda_toolkit", status.toolkit_version},
                {"kernels", validate::cuda_kernel_summary()},
                {"profile", hw_id},
+               {"ceilings",
+                {{"copy_Bps", ceilings.copy_Bps},
+                 {"gemm_fp16_flops", ceilings.gemm_fp16_flops},
+                 {"gemm_bf16_flops", ceilings.gemm_bf16_flops},
+                 {"gemm_fp8_flops", ceilings.gemm_fp8_flops},
+                 {"exp_per_s", ceilings.exp_per_s},
+                 {"launch_latency_s", ceilings.launch_latency_s}}},
                {"date", today()}};
   return in;
 }

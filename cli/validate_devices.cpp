@@ -1,0 +1,58 @@
+#include "cli/validate_devices.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+#include <sstream>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/report.hpp"
+#include "validate/cuda_devices.hpp"
+
+namespace cli {
+
+std::string render_devices(Format format) {
+  using Json = nlohmann::ordered_json;
+  const validate::CudaStatus status = validate::query_cuda();
+  Json devices = Json::array();
+  for (const validate::CudaDevice& d : status.devices) {
+    devices.push_back({{"index", d.index},
+                       {"name", d.name},
+                       {"sm_count", d.sm_count},
+                       {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
+                       {"memory_bytes", d.memory_bytes},
+                       {"kernel_ran", d.kernel_ran}});
+  }
+  if (format == Format::json) {
+    return Json{{"cuda_compiled_in", status.compiled_in},
+                {"cuda_toolkit", status.toolkit_version},
+                {"devices", devices},
+                {"message", status.message}}
+               .dump(2) +
+           "\n";
+  }
+  if (format == Format::csv)
+    return csv_from_objects(std::vector<Json>(devices.begin(), devices.end()));
+  std::ostringstream out;
+  out << "CUDA backend: " << validate::cuda_build_summary() << "\n";
+  if (status.devices.empty()) out << status.message << "\n";
+  for (const validate::CudaDevice& d : status.devices) {
+    out << fmt::format("device {}: {} (sm_{}{}, {} SMs, {:.1f} GB){}\n", d.index, d.name,
+                       d.cc_major, d.cc_minor, d.sm_count, d.memory_bytes / 1e9,
+                       d.kernel_ran ? "" : " - probe kernel failed");
+  }
+  return out.str();
+}
+
+void show_progress(std::size_t done, std::size_t total, const std::string& name) {
+  if (!::isatty(STDERR_FILENO)) return;
+  const int width = 30;
+  const int filled = total ? static_cast<int>(width * done / total) : width;
+  std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << done
+            << "/" << total << " " << name << "\033[K" << (done == total ? "\n" : "") << std::flush;
+}
+
+}  // namespace cli
