@@ -15,11 +15,15 @@
 
 #include "validate/cuda_ceilings_kernels.cuh"
 #include "validate/cuda_devices.hpp"
+#include "validate/cuda_host.hpp"
 #include "validate/cuda_kernels.cuh"
 
 namespace validate {
 
 namespace {
+
+using cuda_detail::Event;
+using cuda_detail::Stream;
 
 void check_cublas(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status != CUBLAS_STATUS_SUCCESS)
@@ -45,30 +49,6 @@ class DeviceMemory {
  private:
   void* ptr_ = nullptr;
   std::size_t bytes_ = 0;
-};
-
-class Event {
- public:
-  Event() { ATTNSIM_CUDA_CHECK(cudaEventCreate(&event_)); }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  ~Event() { cudaEventDestroy(event_); }
-  cudaEvent_t get() const { return event_; }
-
- private:
-  cudaEvent_t event_{};
-};
-
-class Stream {
- public:
-  Stream() { ATTNSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  ~Stream() { cudaStreamDestroy(stream_); }
-  cudaStream_t get() const { return stream_; }
-
- private:
-  cudaStream_t stream_{};
 };
 
 class CublasHandle {
@@ -120,20 +100,6 @@ double median_seconds(cudaStream_t stream, Clock::time_point deadline, Work work
     samples.push_back(1e-3 * ms);
   }
   return median(samples);
-}
-
-// The device used: the first that ran query_cuda's probe kernel (as run_cuda_suite picks).
-int select_device(std::string& name) {
-  const CudaStatus status = query_cuda();
-  if (status.devices.empty())
-    throw std::runtime_error(status.message.empty() ? "no CUDA device" : status.message);
-  for (const CudaDevice& d : status.devices) {
-    if (d.kernel_ran) {
-      name = d.name;
-      return d.index;
-    }
-  }
-  throw std::runtime_error("no CUDA device: no device ran the probe kernel");
 }
 
 double measure_copy(cudaStream_t stream, Clock::time_point deadline) {
@@ -204,7 +170,9 @@ double measure_launch_latency(cudaStream_t stream, Clock::time_point deadline) {
 
 CudaCeilings measure_cuda_ceilings(double budget_s) {
   CudaCeilings result;
-  const int device = select_device(result.device);
+  const CudaDevice chosen = cuda_detail::select_device();
+  result.device = chosen.name;
+  const int device = chosen.index;
   ATTNSIM_CUDA_CHECK(cudaSetDevice(device));
   Stream stream;
   // Each measurement may use its share of the budget for repeats (it always gets one).

@@ -14,11 +14,15 @@
 
 #include "validate/cpu_attention.hpp"
 #include "validate/cuda_devices.hpp"
+#include "validate/cuda_host.hpp"
 #include "validate/cuda_kernels.cuh"
 
 namespace validate {
 
 namespace {
+
+using cuda_detail::Event;
+using cuda_detail::Stream;
 
 // fp16 inputs with fp32 accumulation (P is rounded to fp16 for the P V product, as in
 // FlashAttention-2): a looser band than the CPU backend's float32 1e-3.
@@ -46,42 +50,6 @@ class DeviceBuffer {
   T* ptr_ = nullptr;
   std::size_t n_ = 0;
 };
-
-class Event {
- public:
-  Event() { ATTNSIM_CUDA_CHECK(cudaEventCreate(&event_)); }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  ~Event() { cudaEventDestroy(event_); }
-  cudaEvent_t get() const { return event_; }
-
- private:
-  cudaEvent_t event_{};
-};
-
-class Stream {
- public:
-  Stream() { ATTNSIM_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking)); }
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  ~Stream() { cudaStreamDestroy(stream_); }
-  cudaStream_t get() const { return stream_; }
-
- private:
-  cudaStream_t stream_{};
-};
-
-// The device the suite runs on: the first that ran query_cuda's probe kernel.
-int select_device() {
-  const CudaStatus status = query_cuda();
-  if (status.devices.empty())
-    throw std::runtime_error(status.message.empty() ? "no CUDA device" : status.message);
-  for (const CudaDevice& d : status.devices)
-    if (d.kernel_ran && d.cc_major >= 7) return d.index;
-  throw std::runtime_error(
-      "no CUDA device: no device ran the probe kernel with compute capability 7.0 or newer "
-      "(this build targets CMAKE_CUDA_ARCHITECTURES; WMMA needs sm_70+)");
-}
 
 // Rounds to the nearest fp16 value, so that the float64 reference sees exactly the inputs the
 // kernels read: the error measured is the kernels' arithmetic, not the input quantisation.
@@ -229,7 +197,7 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
 
 std::vector<CaseRun> run_cuda_suite(const Suite& suite, const RunOptions& options,
                                     const Progress& progress) {
-  const int device = select_device();
+  const int device = cuda_detail::select_device().index;
   ATTNSIM_CUDA_CHECK(cudaSetDevice(device));
   int l2_bytes = 0;
   ATTNSIM_CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device));
