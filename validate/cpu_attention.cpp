@@ -114,7 +114,8 @@ RowMat masked_scores(const AttentionProblem& p, const HeadView& hv, int q0, int 
     const KeyRange vis = visible_keys(p, q0 + r);
     for (int c = 0; c < cols; ++c) {
       const int j = k0 + c;
-      if (j < vis.lo || j >= vis.hi) s(r, c) = kNegInf;
+      if (j < vis.lo || j >= vis.hi || !block_sparse_visible(p.block_stride, q0 + r, j))
+        s(r, c) = kNegInf;
     }
   }
   return s;
@@ -283,7 +284,9 @@ std::vector<double> reference_attention(const AttentionProblem& p, const Attenti
         // that a mistake there shows up as a mismatch instead of being shared by both sides.
         const int last = i + (p.kv_len - p.q_len);
         const auto visible = [&](int j) {
-          return !p.causal || (j <= last && (p.window <= 0 || j > last - p.window));
+          const bool sparse_ok =
+              p.block_stride <= 0 || (j / 64) == 0 || ((i / 64) - (j / 64)) % p.block_stride == 0;
+          return sparse_ok && (!p.causal || (j <= last && (p.window <= 0 || j > last - p.window)));
         };
         double mx = -std::numeric_limits<double>::infinity(), sum = 0;
         for (int j = 0; j < p.kv_len; ++j) {

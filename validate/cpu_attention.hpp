@@ -12,7 +12,19 @@ struct AttentionProblem {
   int batch = 1, heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 64, v_head_dim = 64;
   bool causal = true;  // queries aligned to the end of the keys
   int window = 0;      // causal sliding window (keys per query); 0 = unlimited
+  // Strided block-sparse mask on top of causal/window (0 = off): with qb = i / 64 and kb = j / 64,
+  // key j is visible to query row i only if (qb - kb) % block_stride == 0 or kb == 0.
+  int block_stride = 0;
 };
+
+inline constexpr int kSparseBlock = 64;  // block width of the block_stride rule
+
+// The block-sparse part of the mask alone (true when block_stride is 0).
+inline bool block_sparse_visible(int block_stride, int i, int j) {
+  if (block_stride <= 0) return true;
+  const int qb = i / kSparseBlock, kb = j / kSparseBlock;
+  return kb == 0 || (qb - kb) % block_stride == 0;
+}
 
 struct AttentionTensors {
   std::vector<float> q, k, v, o;

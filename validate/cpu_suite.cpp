@@ -30,8 +30,10 @@ SuiteCase parse_case(hw::JsonObject o) {
     c.kernel = CpuKernel::split_kv;
   } else if (kernel == "linear") {
     c.kernel = CpuKernel::linear;
+  } else if (kernel == "unfused") {
+    c.kernel = CpuKernel::unfused;
   } else {
-    o.fail("kernel", "unknown kernel '" + kernel + "'; allowed: flash, split_kv, linear");
+    o.fail("kernel", "unknown kernel '" + kernel + "'; allowed: flash, split_kv, linear, unfused");
   }
   auto integer = [&](const char* key, int fallback, bool required) {
     if (!required && !o.has(key)) return fallback;
@@ -48,7 +50,13 @@ SuiteCase parse_case(hw::JsonObject o) {
   c.window = integer("window", 0, false);
   c.splits = integer("splits", 1, false);
   c.chunk = integer("chunk", 64, false);
+  c.v_head_dim = integer("v_head_dim", c.head_dim, false);
+  c.block_stride = integer("block_stride", 0, false);
   o.finish();
+  if (linear && c.v_head_dim != c.head_dim)
+    o.fail("v_head_dim", "linear cases need v_head_dim = head_dim");
+  if (c.block_stride > 0 && c.kernel != CpuKernel::flash)
+    o.fail("block_stride", "only flash cases take a block-sparse mask");
   if (c.heads % c.kv_heads != 0) o.fail("kv_heads", "must divide heads");
   if (c.causal && c.kv_len < c.q_len) o.fail("kv_len", "causal cases need kv_len >= q_len");
   return c;
@@ -61,9 +69,11 @@ cpu::AttentionProblem problem_of(const SuiteCase& c) {
   p.kv_heads = c.kv_heads;
   p.q_len = c.q_len;
   p.kv_len = c.kv_len;
-  p.head_dim = p.v_head_dim = c.head_dim;
+  p.head_dim = c.head_dim;
+  p.v_head_dim = c.v_head_dim;
   p.causal = c.causal;
   p.window = c.window;
+  p.block_stride = c.block_stride;
   return p;
 }
 
@@ -102,7 +112,8 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, std::vector<float>& fl
   } else {
     const cpu::AttentionProblem p = problem_of(c);
     cpu::AttentionTensors t = cpu::random_attention_inputs(p, seed);
-    if (c.kernel == CpuKernel::flash) {
+    if (c.kernel == CpuKernel::flash || c.kernel == CpuKernel::unfused) {
+      // No separate unfused kernel on the CPU: an unfused case runs the flash kernel.
       run.samples_s = time_runs(o, flush, [&] { cpu::flash_attention(p, t); });
     } else {
       run.samples_s = time_runs(o, flush, [&] { cpu::split_kv_attention(p, t, c.splits); });
@@ -186,7 +197,9 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
   } else if (backend == Backend::cpu) {
     m.schedule = "cpu_flash";
   } else {
-    m.schedule = c.kernel == CpuKernel::split_kv ? "split_kv" : "fa2";
+    m.schedule = c.kernel == CpuKernel::split_kv  ? "split_kv"
+                 : c.kernel == CpuKernel::unfused ? "unfused"
+                                                  : "fa2";
   }
   m.pass = c.q_len == 1 ? "decode" : "fwd";
   m.workload.phase = c.q_len == 1 ? models::Phase::decode : models::Phase::prefill;
@@ -198,9 +211,13 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
       backend == Backend::cpu ? models::DType::fp32 : models::DType::fp16;
   models::ParamValues params = {{"heads", static_cast<double>(c.heads)},
                                 {"head_dim", static_cast<double>(c.head_dim)}};
+  // Block-sparse (block_stride) cases map to plain gqa: the model has no block-stride variant, so
+  // they are kept out of the suites that are compared with it.
   std::string variant = "linear";
   if (c.kernel != CpuKernel::linear) {
     params.emplace_back("kv_heads", static_cast<double>(c.kv_heads));
+    if (c.v_head_dim != c.head_dim && c.window == 0)
+      params.emplace_back("v_head_dim", static_cast<double>(c.v_head_dim));
     variant = c.window > 0 ? "swa" : "gqa";
     if (c.window > 0) params.emplace_back("window", static_cast<double>(c.window));
   } else {

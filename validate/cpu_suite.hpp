@@ -13,16 +13,22 @@
 
 namespace validate {
 
-enum class CpuKernel { flash, split_kv, linear };
+// `unfused` is the baseline papers compare against (S = Q K^T, softmax, O = P V as separate
+// kernels, S and P in memory). The CPU has no separate unfused kernel: on the CPU backend an
+// unfused case runs the flash kernel (model kernel cpu_flash); on CUDA it runs cuBLAS GEMMs around
+// a softmax kernel (model kernel "unfused").
+enum class CpuKernel { flash, split_kv, linear, unfused };
 
 struct SuiteCase {
   std::string name;
   CpuKernel kernel = CpuKernel::flash;
   int batch = 1, heads = 1, kv_heads = 1, head_dim = 64, q_len = 1, kv_len = 1;
   bool causal = true;
-  int window = 0;  // flash: sliding window
-  int splits = 1;  // split_kv
-  int chunk = 64;  // linear
+  int window = 0;        // flash: sliding window
+  int splits = 1;        // split_kv
+  int chunk = 64;        // linear
+  int v_head_dim = 64;   // value head dim ("v_head_dim", default head_dim)
+  int block_stride = 0;  // flash: strided block-sparse mask over 64-wide blocks (0 = off)
 };
 
 struct Suite {

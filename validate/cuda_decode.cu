@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 #include "validate/cuda_kernel_util.cuh"
@@ -25,6 +27,7 @@ struct SplitParams {
   float* part;  // [B*Hq][splits][Lq][D + 2]: unnormalised O, then m (log2 domain), l
   int heads, kv_heads, q_len, kv_len, causal, window, splits;
   float scale_log2;
+  int v_stride;  // halves between V rows: DV, or D when V is the first DV dims of K (MLA latent)
 };
 
 // E consecutive halves from src as floats.
@@ -44,17 +47,18 @@ __device__ void load_halves(const __half* src, float (&out)[E]) {
 }
 
 // Grid (splits, B*Hq). Each warp walks its share of the split's keys 4 at a time with an online
-// softmax (lane l holds dims [l*E, l*E + E)); the 4 warp states are merged into one partial.
-template <int D>
+// softmax (lane l holds K dims [l*E, l*E + E) and V dims [l*EV, l*EV + EV)); the 4 warp states are
+// merged into one partial. DV < D is MLA-absorbed decode (K 576 = latent 512 + rope 64, V 512).
+template <int D, int DV>
 __global__ void __launch_bounds__(kSplitThreads) split_kernel(SplitParams p) {
-  constexpr int E = D / 32, kWarps = kSplitThreads / 32, kUnroll = 4;
-  __shared__ float sh_m[kWarps], sh_l[kWarps], sh_o[kWarps][D];
+  constexpr int E = D / 32, EV = DV / 32, kWarps = kSplitThreads / 32, kUnroll = 4;
+  __shared__ float sh_m[kWarps], sh_l[kWarps], sh_o[kWarps][DV];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int split = blockIdx.x, bh = blockIdx.y, b = bh / p.heads, h = bh % p.heads;
   const int kvh = h / (p.heads / p.kv_heads);
   const __half* q = p.q + std::size_t(bh) * p.q_len * D;
   const __half* k = p.k + (std::size_t(b) * p.kv_heads + kvh) * p.kv_len * D;
-  const __half* v = p.v + (std::size_t(b) * p.kv_heads + kvh) * p.kv_len * D;
+  const __half* v = p.v + (std::size_t(b) * p.kv_heads + kvh) * p.kv_len * p.v_stride;
   const int offset = p.kv_len - p.q_len;
 
   // The split boundaries of cpu split_head: keys seen by some row, cut into equal ranges.
@@ -77,7 +81,7 @@ __global__ void __launch_bounds__(kSplitThreads) split_kernel(SplitParams p) {
       jhi = min(jhi, i + offset + 1);
       if (p.window > 0) jlo = max(jlo, i + offset - p.window + 1);
     }
-    float m = -INFINITY, l = 0.0f, acc[E] = {};
+    float m = -INFINITY, l = 0.0f, acc[EV] = {};
     for (int j0 = jlo + warp * kUnroll; j0 < jhi; j0 += kWarps * kUnroll) {
       float x[kUnroll];
 #pragma unroll
@@ -98,15 +102,15 @@ __global__ void __launch_bounds__(kSplitThreads) split_kernel(SplitParams p) {
         if (j0 + u < jhi) mx = fmaxf(mx, x[u]);
       const float alpha = exp2f(m - mx);  // mx is finite: key j0 is visible
       l *= alpha;
-      for (int e = 0; e < E; ++e) acc[e] *= alpha;
+      for (int e = 0; e < EV; ++e) acc[e] *= alpha;
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
         if (j0 + u < jhi) {
           const float pr = exp2f(x[u] - mx);
-          float vf[E];
-          load_halves<E>(v + std::size_t(j0 + u) * D + lane * E, vf);
+          float vf[EV];
+          load_halves<EV>(v + std::size_t(j0 + u) * p.v_stride + lane * EV, vf);
           l += pr;
-          for (int e = 0; e < E; ++e) acc[e] += pr * vf[e];
+          for (int e = 0; e < EV; ++e) acc[e] += pr * vf[e];
         }
       }
       m = mx;
@@ -115,12 +119,12 @@ __global__ void __launch_bounds__(kSplitThreads) split_kernel(SplitParams p) {
       sh_m[warp] = m;
       sh_l[warp] = l;
     }
-    for (int e = 0; e < E; ++e) sh_o[warp][lane * E + e] = acc[e];
+    for (int e = 0; e < EV; ++e) sh_o[warp][lane * EV + e] = acc[e];
     __syncthreads();
     float M = -INFINITY;
     for (int w = 0; w < kWarps; ++w) M = fmaxf(M, sh_m[w]);
-    float* out = p.part + ((std::size_t(bh) * p.splits + split) * p.q_len + i) * (D + 2);
-    for (int c = threadIdx.x; c < D; c += blockDim.x) {
+    float* out = p.part + ((std::size_t(bh) * p.splits + split) * p.q_len + i) * (DV + 2);
+    for (int c = threadIdx.x; c < DV; c += blockDim.x) {
       float sum = 0.0f;
       if (M != -INFINITY)
         for (int w = 0; w < kWarps; ++w) sum += exp2f(sh_m[w] - M) * sh_o[w][c];
@@ -130,8 +134,8 @@ __global__ void __launch_bounds__(kSplitThreads) split_kernel(SplitParams p) {
       float lsum = 0.0f;
       if (M != -INFINITY)
         for (int w = 0; w < kWarps; ++w) lsum += exp2f(sh_m[w] - M) * sh_l[w];
-      out[D] = M;
-      out[D + 1] = lsum;
+      out[DV] = M;
+      out[DV + 1] = lsum;
     }
     __syncthreads();  // sh_* are reused by the next row
   }
@@ -229,20 +233,50 @@ __global__ void __launch_bounds__(kLinearThreads) linear_kernel(LinearParams p) 
 }  // namespace
 
 std::size_t split_kv_scratch_floats(const AttnDims& d, int splits) {
-  return std::size_t(d.batch) * d.heads * splits * d.q_len * (d.head_dim + 2);
+  const int dv = d.v_head_dim > 0 ? d.v_head_dim : d.head_dim;
+  return std::size_t(d.batch) * d.heads * splits * d.q_len * (dv + 2);
 }
+
+namespace {
+
+template <int D, int DV>
+void launch_split_kv_dims(const AttnDims& d, int splits, const __half* q, const __half* k,
+                          const __half* v, float* scratch, float* o, cudaStream_t stream) {
+  const SplitParams p{q,
+                      k,
+                      v,
+                      scratch,
+                      d.heads,
+                      d.kv_heads,
+                      d.q_len,
+                      d.kv_len,
+                      d.causal,
+                      d.window,
+                      splits,
+                      1.4426950408889634f / std::sqrt(float(D)),
+                      d.v_stride > 0 ? d.v_stride : DV};
+  split_kernel<D, DV><<<dim3(splits, d.batch * d.heads), kSplitThreads, 0, stream>>>(p);
+  ATTNSIM_CUDA_LAUNCHED("split_kernel");
+  combine_kernel<<<d.batch * d.heads, 128, 0, stream>>>(scratch, o, splits, d.q_len, DV);
+  ATTNSIM_CUDA_LAUNCHED("combine_kernel");
+}
+
+}  // namespace
 
 void launch_split_kv(const AttnDims& d, int splits, const __half* q, const __half* k,
                      const __half* v, float* scratch, float* o, cudaStream_t stream) {
+  const int dv = d.v_head_dim > 0 ? d.v_head_dim : d.head_dim;
+  if (d.head_dim == kMlaHeadDim && dv == kMlaVHeadDim) {
+    launch_split_kv_dims<kMlaHeadDim, kMlaVHeadDim>(d, splits, q, k, v, scratch, o, stream);
+    return;
+  }
+  if (dv != d.head_dim)
+    throw std::invalid_argument("CUDA split_kv: v_head_dim " + std::to_string(dv) +
+                                " != head_dim " + std::to_string(d.head_dim) +
+                                " is supported only for MLA (576 / 512)");
   with_head_dim(d.head_dim, [&](auto dim) {
     constexpr int D = decltype(dim)::value;
-    const SplitParams p{q,        k,          v,       scratch,
-                        d.heads,  d.kv_heads, d.q_len, d.kv_len,
-                        d.causal, d.window,   splits,  1.4426950408889634f / std::sqrt(float(D))};
-    split_kernel<D><<<dim3(splits, d.batch * d.heads), kSplitThreads, 0, stream>>>(p);
-    ATTNSIM_CUDA_LAUNCHED("split_kernel");
-    combine_kernel<<<d.batch * d.heads, 128, 0, stream>>>(scratch, o, splits, d.q_len, D);
-    ATTNSIM_CUDA_LAUNCHED("combine_kernel");
+    launch_split_kv_dims<D, D>(d, splits, q, k, v, scratch, o, stream);
   });
 }
 

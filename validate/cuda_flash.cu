@@ -32,6 +32,7 @@ struct FlashParams {
   const __half *q, *k, *v;
   float* o;
   int heads, kv_heads, q_len, kv_len, causal, window;
+  int block_stride;  // strided block-sparse mask over 64-wide blocks (kBlockM = kBlockN = 64)
   float scale_log2;  // log2(e) / sqrt(d): scores live in the log2 domain, exp2f does the exp
 };
 
@@ -95,6 +96,10 @@ __global__ void __launch_bounds__(kFlashThreads) flash_kernel(FlashParams p) {
   __syncthreads();
 
   for (int k0 = lo / kBlockN * kBlockN; k0 < hi; k0 += kBlockN) {
+    // Block-sparse: the whole 64x64 tile is visible or not (uniform across the CTA).
+    const int kb = k0 / kBlockN;
+    if (p.block_stride > 0 && kb != 0 && (static_cast<int>(blockIdx.x) - kb) % p.block_stride != 0)
+      continue;
     load_rows<D>(ks, L::kLdH, k, k0, p.kv_len, kBlockN);
     load_rows<D>(vs, L::kLdH, v, k0, p.kv_len, kBlockN);
     __syncthreads();
@@ -207,6 +212,7 @@ void launch_flash(const AttnDims& d, const __half* q, const __half* k, const __h
                         d.kv_len,
                         d.causal,
                         d.window,
+                        d.block_stride,
                         1.4426950408889634f / std::sqrt(float(D))};
     const dim3 grid((d.q_len + kBlockM - 1) / kBlockM, d.batch * d.heads);
     flash_kernel<D><<<grid, kFlashThreads, FlashSmem<D>::bytes, stream>>>(p);

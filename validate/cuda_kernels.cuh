@@ -28,6 +28,34 @@ struct AttnDims {
   int batch = 1, heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 64;
   bool causal = true;
   int window = 0;
+  int block_stride = 0;  // flash: strided block-sparse mask over 64-wide blocks (0 = off)
+  int v_head_dim = 0;    // 0: head_dim; split_kv also takes MLA-absorbed 576 / 512
+  int v_stride = 0;      // split_kv: halves between V rows (0: v_head_dim; 576 when V lies in K)
+};
+
+// MLA-absorbed decode (DeepSeek-V2/V3): K = 512-dim latent + 64-dim rope key, V = the latent.
+inline constexpr int kMlaHeadDim = 576;
+inline constexpr int kMlaVHeadDim = 512;
+
+// The unfused baseline: S = Q K^T (cuBLAS, fp16 in, fp32 out), a row softmax applying the
+// causal/window/block-stride mask and writing P as fp16, O = P V (cuBLAS, fp32 out). GQA: the
+// query heads of one kv head are consecutive, so each (batch, kv head) is one GEMM of
+// (heads / kv_heads) * q_len rows, all of them in one strided-batched call. Owns the cuBLAS handle
+// and the S and P buffers (batch * heads * q_len * kv_len each).
+class Unfused {
+ public:
+  Unfused(const AttnDims& d, cudaStream_t stream);
+  ~Unfused();
+  Unfused(const Unfused&) = delete;
+  Unfused& operator=(const Unfused&) = delete;
+  void launch(const __half* q, const __half* k, const __half* v, float* o);
+
+ private:
+  AttnDims d_;
+  cudaStream_t stream_;
+  void* handle_ = nullptr;  // cublasHandle_t
+  float* s_ = nullptr;
+  __half* p_ = nullptr;
 };
 
 void convert_to_half(const float* in, __half* out, std::size_t n, cudaStream_t stream);

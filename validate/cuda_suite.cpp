@@ -111,9 +111,11 @@ cpu::AttentionProblem problem_of(const SuiteCase& c) {
   p.kv_heads = c.kv_heads;
   p.q_len = c.q_len;
   p.kv_len = c.kv_len;
-  p.head_dim = p.v_head_dim = c.head_dim;
+  p.head_dim = c.head_dim;
+  p.v_head_dim = c.v_head_dim;
   p.causal = c.causal;
   p.window = c.window;
+  p.block_stride = c.block_stride;
   return p;
 }
 
@@ -163,28 +165,48 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
     download(t.o, out, stream);
     run.max_relative_error = linear_error(t.o, cpu::reference_linear_attention(p, t));
   } else {
+    // MLA-absorbed decode: V is the first v_head_dim dims of each K row (the latent), read in
+    // place from K as an MLA kernel does.
+    const bool mla = c.v_head_dim != c.head_dim;
+    if (mla && !(c.kernel == CpuKernel::split_kv && c.head_dim == cuda_detail::kMlaHeadDim &&
+                 c.v_head_dim == cuda_detail::kMlaVHeadDim))
+      throw std::invalid_argument("CUDA backend: case '" + c.name +
+                                  "': v_head_dim != head_dim is supported only by split_kv with "
+                                  "head_dim 576, v_head_dim 512 (MLA)");
     const cpu::AttentionProblem p = problem_of(c);
     cpu::AttentionTensors t = cpu::random_attention_inputs(p, seed);
     for (std::vector<float>* x : {&t.q, &t.k, &t.v}) round_to_half(*x);
+    if (mla) {
+      const std::size_t rows = t.k.size() / c.head_dim;
+      for (std::size_t r = 0; r < rows; ++r)
+        std::copy_n(t.k.begin() + r * c.head_dim, c.v_head_dim, t.v.begin() + r * c.v_head_dim);
+    }
     const DeviceBuffer<__half> q = upload_half(t.q, stream), k = upload_half(t.k, stream),
-                               v = upload_half(t.v, stream);
+                               v = mla ? DeviceBuffer<__half>(0) : upload_half(t.v, stream);
+    const __half* v_ptr = mla ? k.get() : v.get();
     DeviceBuffer<float> out = nan_output(t.o.size(), stream);
-    const cuda_detail::AttnDims d{c.batch,  c.heads,    c.kv_heads, c.q_len,
-                                  c.kv_len, c.head_dim, c.causal,   c.window};
-    if (c.kernel == CpuKernel::flash) {
+    cuda_detail::AttnDims d{c.batch,    c.heads,  c.kv_heads, c.q_len,       c.kv_len,
+                            c.head_dim, c.causal, c.window,   c.block_stride};
+    d.v_head_dim = c.v_head_dim;
+    d.v_stride = mla ? c.head_dim : 0;
+    if (c.kernel == CpuKernel::unfused) {
+      cuda_detail::Unfused unfused(d, stream);
+      run.samples_s = time_runs(o.repeats, stream, flush,
+                                [&] { unfused.launch(q.get(), k.get(), v_ptr, out.get()); });
+    } else if (c.kernel == CpuKernel::flash) {
       cuda_detail::prepare_flash(d);
       run.samples_s = time_runs(o.repeats, stream, flush, [&] {
-        cuda_detail::launch_flash(d, q.get(), k.get(), v.get(), out.get(), stream);
+        cuda_detail::launch_flash(d, q.get(), k.get(), v_ptr, out.get(), stream);
       });
     } else {
       DeviceBuffer<float> scratch(cuda_detail::split_kv_scratch_floats(d, c.splits));
       run.samples_s = time_runs(o.repeats, stream, flush, [&] {
-        cuda_detail::launch_split_kv(d, c.splits, q.get(), k.get(), v.get(), scratch.get(),
-                                     out.get(), stream);
+        cuda_detail::launch_split_kv(d, c.splits, q.get(), k.get(), v_ptr, scratch.get(), out.get(),
+                                     stream);
       });
     }
     download(t.o, out, stream);
-    run.max_relative_error = attention_error(t.o, cpu::reference_attention(p, t), c.head_dim);
+    run.max_relative_error = attention_error(t.o, cpu::reference_attention(p, t), c.v_head_dim);
   }
   std::vector<double> sorted = run.samples_s;
   std::sort(sorted.begin(), sorted.end());
@@ -215,7 +237,10 @@ std::vector<CaseRun> run_cuda_suite(const Suite& suite, const RunOptions& option
 std::string cuda_kernel_summary() {
   return "attnsim CUDA kernels, fp16 inputs / fp32 accumulate: FlashAttention-2 forward (64x64 "
          "tiles, 4 warps, WMMA tensor-core QK^T and PV, online softmax, causal/window/GQA, "
-         "masked tiles skipped), split-KV decode + log-sum-exp combine (CUDA cores), chunked "
+         "masked tiles skipped, optional strided block-sparse mask), unfused baseline (cuBLAS "
+         "strided-batched Q K^T and P V, fp32 out, fp16 P from a masked row-softmax kernel), "
+         "split-KV decode + log-sum-exp combine (CUDA cores; also MLA-absorbed K 576 / V 512 "
+         "read in place from K), chunked "
          "causal linear attention (one CTA per head, state in shared memory, CUDA cores); "
          "1 warm-up, L2 flushed (2x L2) before each timed run, cudaEvent timing, median";
 }

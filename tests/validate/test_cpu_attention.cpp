@@ -212,3 +212,47 @@ TEST_CASE("CPU ceilings are positive, finite and GEMM exceeds 1e8 FLOP/s", "[cpu
   CHECK(c.call_overhead_s >= 0);
   CHECK(std::isfinite(c.call_overhead_s));
 }
+
+TEST_CASE("block-sparse (strided) flash attention matches the reference", "[cpu][validate]") {
+  cpu::AttentionProblem p;
+  p.heads = 2;
+  p.kv_heads = 1;
+  p.q_len = p.kv_len = 400;
+  p.head_dim = p.v_head_dim = 32;
+  p.block_stride = 3;
+  CHECK(flash_error(p, 64, 64) < kTolerance);
+  CHECK(flash_error(p, 48, 32) < kTolerance);  // tiles that straddle the 64-wide blocks
+  p.causal = false;
+  CHECK(flash_error(p, 64, 64) < kTolerance);
+  // The stride changes the answer: a kernel ignoring it would not match this reference.
+  p.causal = true;
+  cpu::AttentionTensors t = cpu::random_attention_inputs(p, 7);
+  cpu::AttentionProblem dense = p;
+  dense.block_stride = 0;
+  const std::vector<double> sparse = cpu::reference_attention(p, t);
+  cpu::flash_attention(dense, t);
+  CHECK(cpu::max_relative_error(t.o, sparse) > 1e-2);
+}
+
+TEST_CASE("block-sparse visibility: block 0 and every block_stride-th block", "[cpu][validate]") {
+  CHECK(cpu::block_sparse_visible(0, 500, 200));
+  CHECK(cpu::block_sparse_visible(3, 400, 10));         // kb = 0
+  CHECK_FALSE(cpu::block_sparse_visible(3, 400, 130));  // qb 6, kb 2: 4 % 3 != 0
+  CHECK(cpu::block_sparse_visible(3, 400, 200));        // qb 6, kb 3
+  CHECK_FALSE(cpu::block_sparse_visible(3, 400, 70));   // qb 6, kb 1
+}
+
+TEST_CASE("flash attention with v_head_dim != head_dim (MLA-absorbed) matches the reference",
+          "[cpu][validate]") {
+  cpu::AttentionProblem p;
+  p.heads = 4;
+  p.kv_heads = 1;
+  p.q_len = 1;
+  p.kv_len = 200;
+  p.head_dim = 72;
+  p.v_head_dim = 64;
+  CHECK(flash_error(p, 64, 64) < kTolerance);
+  cpu::AttentionTensors t = cpu::random_attention_inputs(p, 3);
+  cpu::split_kv_attention(p, t, 3);
+  CHECK(cpu::max_relative_error(t.o, cpu::reference_attention(p, t)) < kTolerance);
+}

@@ -178,3 +178,38 @@ TEST_CASE("the quick suite runs on this machine: every case correct and timed",
     CHECK(doc["summary"]["roofline"][part]["mape"].is_number());
   }
 }
+
+TEST_CASE("unfused, block-stride and v_head_dim suite cases parse and map onto the model",
+          "[validate][cpu]") {
+  const validate::Suite s = validate::parse_suite(
+      R"({"name": "x", "cases": [
+      {"name": "u", "kernel": "unfused", "batch": 1, "heads": 4, "kv_heads": 4, "head_dim": 64,
+       "q_len": 128, "kv_len": 128},
+      {"name": "b", "kernel": "flash", "batch": 1, "heads": 2, "kv_heads": 2, "head_dim": 32,
+       "q_len": 256, "kv_len": 256, "block_stride": 3},
+      {"name": "m", "kernel": "split_kv", "batch": 1, "heads": 4, "kv_heads": 1, "head_dim": 72,
+       "v_head_dim": 64, "q_len": 1, "kv_len": 300, "splits": 2}]})",
+      "x");
+  REQUIRE(s.cases.size() == 3);
+  CHECK(s.cases[0].kernel == validate::CpuKernel::unfused);
+  CHECK(s.cases[0].v_head_dim == 64);
+  CHECK(s.cases[1].block_stride == 3);
+  CHECK(s.cases[2].v_head_dim == 64);
+  validate::CaseRun run;
+  run.median_s = 1e-3;
+  run.spec = s.cases[0];
+  CHECK(validate::to_measured(run, "host-cpu", registry()).schedule == "cpu_flash");
+  CHECK(validate::to_measured(run, "h100", registry(), validate::Backend::cuda).schedule ==
+        "unfused");
+  run.spec = s.cases[1];
+  CHECK(validate::to_measured(run, "host-cpu", registry()).spec.variant->name() == "gqa");
+  run.spec = s.cases[2];
+  CHECK(validate::to_measured(run, "host-cpu", registry()).spec.variant->name() == "gqa");
+  // The CPU kernels run all three correctly.
+  validate::RunOptions options;
+  options.repeats = 1;
+  for (const validate::CaseRun& r : validate::run_suite(s, options, nullptr)) CHECK(r.correct);
+  CHECK_THAT(parse_error(R"({"name": "x", "cases": [{"name": "a", "kernel": "split_kv",
+      "batch": 1, "heads": 1, "kv_heads": 1, "head_dim": 8, "q_len": 1, "kv_len": 4, "block_stride": 2}]})"),
+             Catch::Contains("/cases/0/block_stride"));
+}
