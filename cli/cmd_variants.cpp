@@ -19,8 +19,13 @@ struct VariantsOptions {
 nlohmann::ordered_json variant_json(const models::Variant& v) {
   nlohmann::ordered_json params = nlohmann::ordered_json::array();
   for (const models::ParamInfo& p : v.params()) {
+    // A numeric default is a number; a derived one ("= head_dim") its text.
+    const nlohmann::ordered_json default_value =
+        p.default_from.empty() && p.capped_by.empty()
+            ? nlohmann::ordered_json(p.default_value)
+            : nlohmann::ordered_json(models::default_text(p));
     params.push_back({{"name", p.name},
-                      {"default", p.default_text},
+                      {"default", default_value},
                       {"min", p.min},
                       {"max", p.max},
                       {"help", p.help}});
@@ -61,9 +66,9 @@ void run_show(const Context& ctx, const VariantsOptions& o) {
   }
   std::ostringstream out;
   out << fmt::format("{} ({}): {}\n\n", v.name(), v.family(), v.summary());
-  out << fmt::format("{:<16} {:<11} {:<18} {}\n", "parameter", "default", "range", "meaning");
+  out << fmt::format("{:<16} {:<18} {:<18} {}\n", "parameter", "default", "range", "meaning");
   for (const models::ParamInfo& p : v.params()) {
-    out << fmt::format("{:<16} {:<11} {:<18} {}\n", p.name, p.default_text,
+    out << fmt::format("{:<16} {:<18} {:<18} {}\n", p.name, models::default_text(p),
                        fmt::format("[{}, {}]", p.min, p.max), p.help);
   }
   std::string phases;

@@ -21,13 +21,14 @@ CostModel dense_cost(const AttentionSpec& spec, const Workload& w, const Attenti
 }
 
 // §A5 SQA: fewer query heads (Hq < H) than the H = D/d heads of the model width.
-const std::array<ParamInfo, 5> kSqaParams = {{
-    {"heads", "query heads (Hq), fewer than model_heads", "16", 1, 65536},
-    {"kv_heads", "key/value heads (Hkv); must divide heads", "8", 1, 65536},
+constexpr std::array<ParamInfo, 5> kSqaParams = {{
+    {"heads", "query heads (Hq), fewer than model_heads", 16, 1, 65536},
+    kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"model_heads", "heads of the model width H = D / d (projections use D = H d)", "32", 1, 65536},
+    {"model_heads", "heads of the model width H = D / d (projections use D = H d)", 32, 1, 65536},
 }};
+constexpr IntParam kModelHeads = int_param(kSqaParams, "model_heads");
 
 class Sqa final : public VariantBase {
  public:
@@ -36,28 +37,22 @@ class Sqa final : public VariantBase {
                     "sparse query attention: Hq < H query heads cut core FLOPs by H/Hq "
                     "(sSQA: Hq = Hkv = H/2, xSQA: H/4, xSMQA: Hkv = 1)",
                     kSqaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    ParamValues with_default_heads = given;
-    if (!r.given("heads")) with_default_heads.emplace_back("heads", 16);
-    AttentionSpec spec = heads_spec(*this, ParamReader(*this, with_default_heads), proj);
-    const std::int64_t model_heads = r.integer("model_heads", 32);
+  void finish(AttentionSpec& spec) const override {
+    const std::int64_t model_heads = spec.get(kModelHeads);
     if (spec.heads.heads > model_heads) {
       throw SpecError(fmt::format("sqa: heads ({}) must not exceed model_heads ({})",
                                   spec.heads.heads, model_heads));
     }
-    spec.extra[0] = static_cast<double>(model_heads);
     if (spec.projections.hidden_size == 0) {
       spec.projections.hidden_size = model_heads * spec.heads.head_dim;
     }
-    return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     return dense_cost(spec, w, {});
   }
 };
 
-const std::array<ParamInfo, 4> kHeadParams = {
+constexpr std::array<ParamInfo, 4> kHeadParams = {
     {kHeadsParam, kKvHeadsParam, kHeadDimParam, kVHeadDimParam}};
 
 // §A11 sigmoid attention with FlashSigmoid's kernel: no row statistics.
@@ -68,22 +63,20 @@ class Sigmoid final : public VariantBase {
                     "sigmoid attention (FlashSigmoid): sigma(QK^T/sqrt(d) + b) V, no row max, row "
                     "sum or log-sum-exp",
                     kHeadParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    return heads_spec(*this, ParamReader(*this, given), proj);
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     return dense_cost(spec, w, {0, 0, ScoreFn::sigmoid});
   }
 };
 
 // §A10 gated attention: a sigmoid gate on each head's output before W_O.
-const std::array<ParamInfo, 5> kGatedParams = {{
+constexpr std::array<ParamInfo, 5> kGatedParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"headwise", "1: one gate per head; 0: one gate per output element", "0", 0, 1},
+    {"headwise", "1: one gate per head; 0: one gate per output element", 0, 0, 1},
 }};
+constexpr IntParam kHeadwise = int_param(kGatedParams, "headwise");
 
 class Gated final : public VariantBase {
  public:
@@ -92,16 +85,10 @@ class Gated final : public VariantBase {
                     "gated attention (Qwen): Y * sigmoid(X W_theta) after SDPA, elementwise or "
                     "headwise",
                     kGatedParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra[0] = static_cast<double>(r.integer("headwise", 0));
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     CostModel model = dense_cost(spec, w, {});
     const HeadConfig& h = spec.heads;
-    const bool headwise = spec.extra[0] != 0;
+    const bool headwise = spec.get(kHeadwise) != 0;
     const double tokens = static_cast<double>(w.batch * w.q_len);
     const double outputs = tokens * static_cast<double>(h.heads * h.v_head_dim);
     const double gates = headwise ? tokens * static_cast<double>(h.heads) : outputs;
@@ -138,10 +125,10 @@ class Gated final : public VariantBase {
 
 // §A8 differential attention as its reference implementation runs it: two attention calls with
 // split Q/K (dim d) and V of dim 2d, then (O1 - lambda O2) and a per-head RMSNorm.
-const std::array<ParamInfo, 3> kDiffParams = {{
-    {"heads", "differential heads h (model width D = 2 h d)", "16", 1, 65536},
-    {"kv_heads", "key/value heads; must divide heads", "= heads", 1, 65536},
-    {"head_dim", "dimension d of each of Q1, Q2, K1, K2 (V is 2d)", "64", 1, 4096},
+constexpr std::array<ParamInfo, 3> kDiffParams = {{
+    {"heads", "differential heads h (model width D = 2 h d)", 16, 1, 65536},
+    {"kv_heads", "key/value heads; must divide heads", 0, 1, 65536, ParamType::integer, "heads"},
+    {"head_dim", "dimension d of each of Q1, Q2, K1, K2 (V is 2d)", 64, 1, 4096},
 }};
 
 class Diff final : public VariantBase {
@@ -151,22 +138,10 @@ class Diff final : public VariantBase {
                     "differential attention: two softmax maps subtracted, as two attention calls "
                     "(core FLOPs 1.5x standard attention of the same width)",
                     kDiffParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
+  void finish(AttentionSpec& spec) const override {
     HeadConfig& h = spec.heads;
-    h.heads = r.integer("heads", 16);
-    h.kv_heads = r.integer("kv_heads", h.heads);
-    h.head_dim = r.integer("head_dim", 64);
     h.v_head_dim = 2 * h.head_dim;
-    if (h.heads % h.kv_heads != 0) {
-      throw SpecError(
-          fmt::format("diff: heads ({}) must be divisible by kv_heads ({})", h.heads, h.kv_heads));
-    }
-    spec.projections = proj;
     if (spec.projections.hidden_size == 0) spec.projections.hidden_size = 2 * h.heads * h.head_dim;
-    return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;

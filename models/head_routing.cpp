@@ -12,7 +12,7 @@ namespace models {
 
 namespace {
 
-const std::array<ParamInfo, 4> kHeadParams = {
+constexpr std::array<ParamInfo, 4> kHeadParams = {
     {kHeadsParam, kKvHeadsParam, kHeadDimParam, kVHeadDimParam}};
 
 // §A4: GQA whose query-to-KV-head groups follow key-head norms each forward pass. Core and cache
@@ -24,9 +24,6 @@ class Kdgqa final : public VariantBase {
                     "key-driven GQA (KDGQA/DGQA): GQA with groups sized by key-head norms; adds a "
                     "key-norm pass",
                     kHeadParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    return heads_spec(*this, ParamReader(*this, given), proj);
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     CostModel model;
@@ -45,13 +42,29 @@ class Kdgqa final : public VariantBase {
 };
 
 // §A6: key heads and value heads counted separately (Hk^l, Hv^l of one layer).
-const std::array<ParamInfo, 5> kDhaParams = {{
+constexpr std::array<ParamInfo, 5> kDhaParams = {{
     kHeadsParam,
-    {"k_heads", "key heads of this layer (Hk); must divide heads", "8", 1, 65536},
-    {"v_heads", "value heads of this layer (Hv); must divide heads", "8", 1, 65536},
+    {"k_heads",
+     "key heads of this layer (Hk); must divide heads",
+     8,
+     1,
+     65536,
+     ParamType::integer,
+     {},
+     "heads"},
+    {"v_heads",
+     "value heads of this layer (Hv); must divide heads",
+     8,
+     1,
+     65536,
+     ParamType::integer,
+     {},
+     "heads"},
     kHeadDimParam,
     kVHeadDimParam,
 }};
+constexpr IntParam kKHeads = int_param(kDhaParams, "k_heads");
+constexpr IntParam kVHeads = int_param(kDhaParams, "v_heads");
 
 class Dha final : public VariantBase {
  public:
@@ -60,29 +73,16 @@ class Dha final : public VariantBase {
                     "decoupled-head attention: a layer's key and value head counts chosen "
                     "independently (per-layer: query each layer separately)",
                     kDhaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
+  void finish(AttentionSpec& spec) const override {
     HeadConfig& h = spec.heads;
-    h.heads = r.integer("heads", 32);
-    const std::int64_t k_heads = r.integer("k_heads", std::min<std::int64_t>(8, h.heads));
-    const std::int64_t v_heads = r.integer("v_heads", std::min<std::int64_t>(8, h.heads));
-    if (h.heads % k_heads != 0 || h.heads % v_heads != 0) {
-      throw SpecError(
-          fmt::format("dha: heads ({}) must be divisible by k_heads ({}) and v_heads ({})", h.heads,
-                      k_heads, v_heads));
-    }
-    h.kv_heads = k_heads;  // the key map decides the grouping of the score computation
-    h.head_dim = r.integer("head_dim", 128);
-    h.v_head_dim = r.integer("v_head_dim", h.head_dim);
-    spec.extra = {static_cast<double>(k_heads), static_cast<double>(v_heads)};
-    spec.projections = proj;
-    return spec;
+    require_divides(name(), "heads", h.heads, "k_heads", spec.get(kKHeads));
+    require_divides(name(), "heads", h.heads, "v_heads", spec.get(kVHeads));
+    h.kv_heads = spec.get(kKHeads);  // the key map decides the grouping of the score computation
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
-    const double k_heads = spec.extra[0], v_heads = spec.extra[1];
+    const auto k_heads = static_cast<double>(spec.get(kKHeads));
+    const auto v_heads = static_cast<double>(spec.get(kVHeads));
     CostModel model;
     model.layers = w.layers;
     add_dense_attention(h, w, model);
@@ -102,16 +102,26 @@ class Dha final : public VariantBase {
 
 // §A7: h_s shared heads always run, a router picks top_k of the others per token. K/V of every
 // head are cached (other tokens route to them).
-const std::array<ParamInfo, 5> kMohParams = {{
-    {"heads", "heads H (all of them keep K/V)", "32", 1, 65536},
-    {"shared_heads", "heads every token uses (h_s)", "8", 0, 65536},
-    {"top_k", "routed heads each token activates (k)", "16", 0, 65536},
+constexpr std::array<ParamInfo, 5> kMohParams = {{
+    {"heads", "heads H (all of them keep K/V)", 32, 1, 65536},
+    {"shared_heads", "heads every token uses (h_s)", 8, 0, 65536, ParamType::integer, {}, "heads"},
+    {"top_k",
+     "routed heads each token activates (k); shared_heads + top_k <= heads",
+     16,
+     0,
+     65536,
+     ParamType::integer,
+     {},
+     "heads"},
     kHeadDimParam,
     {"head_sparse",
      "1: a kernel that computes only active heads; 0: the reference code, which "
      "computes all heads and masks",
-     "0", 0, 1},
+     0, 0, 1},
 }};
+constexpr IntParam kSharedHeads = int_param(kMohParams, "shared_heads");
+constexpr IntParam kMohTopK = int_param(kMohParams, "top_k");
+constexpr IntParam kHeadSparse = int_param(kMohParams, "head_sparse");
 
 class Moh final : public VariantBase {
  public:
@@ -119,31 +129,19 @@ class Moh final : public VariantBase {
       : VariantBase("moh", "dense",
                     "mixture-of-head attention: shared heads plus top-k routed heads per token",
                     kMohParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    HeadConfig& h = spec.heads;
-    h.heads = r.integer("heads", 32);
-    h.kv_heads = h.heads;
-    const std::int64_t shared = r.integer("shared_heads", std::min<std::int64_t>(8, h.heads));
-    const std::int64_t top_k = r.integer("top_k", std::min<std::int64_t>(16, h.heads - shared));
+  void finish(AttentionSpec& spec) const override {
+    const HeadConfig& h = spec.heads;
+    const std::int64_t shared = spec.get(kSharedHeads), top_k = spec.get(kMohTopK);
     if (shared + top_k > h.heads || shared + top_k == 0) {
       throw SpecError(
           fmt::format("moh: shared_heads + top_k must be in [1, heads = {}], got {} + {}", h.heads,
                       shared, top_k));
     }
-    h.head_dim = r.integer("head_dim", 128);
-    h.v_head_dim = h.head_dim;
-    spec.extra = {static_cast<double>(shared), static_cast<double>(top_k),
-                  static_cast<double>(r.integer("head_sparse", 0))};
-    spec.projections = proj;
-    return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
-    const std::int64_t active = static_cast<std::int64_t>(spec.extra[0] + spec.extra[1]);
-    const bool head_sparse = spec.extra[2] != 0;
+    const std::int64_t active = spec.get(kSharedHeads) + spec.get(kMohTopK);
+    const bool head_sparse = spec.get(kHeadSparse) != 0;
     CostModel model;
     model.layers = w.layers;
     // Head-sparse: each token's queries run only its active heads (and read only their K/V in
@@ -152,20 +150,25 @@ class Moh final : public VariantBase {
         head_sparse ? HeadConfig{active, active, h.head_dim, h.v_head_dim} : h;
     add_dense_attention(computed, w, model);
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
-    // Router logits (a D x H GEMM) and the gated combination of head outputs.
+    // The gated combination of head outputs; the router logits (a D x H GEMM on the hidden
+    // states) are a projection, counted with the others.
     const double tokens = static_cast<double>(w.batch * w.q_len);
     const double d_model = hidden_size(h, spec.projections);
     const double s = bytes_per_element(w.dtype);
     if (has_forward(w.phase)) {
       model.ops.push_back(
-          gemm_op("router_fwd", Pass::forward, tokens, static_cast<double>(h.heads), d_model, s));
-      model.ops.push_back(
           elementwise_op("head_gating_fwd", Pass::forward,
                          tokens * static_cast<double>(computed.heads * h.v_head_dim), 2 * s, 0, 2));
     }
-    if (has_backward(w.phase)) {
-      model.ops.push_back(
-          gemm_op("router_bwd", Pass::backward, tokens, static_cast<double>(h.heads), d_model, s));
+    if (spec.projections.include) {
+      const auto heads = static_cast<double>(h.heads);
+      if (has_forward(w.phase)) {
+        model.ops.push_back(gemm_op("router_fwd", Pass::forward, tokens, heads, d_model, s));
+      }
+      if (has_backward(w.phase)) {
+        model.ops.push_back(gemm_op("router_bwd", Pass::backward, tokens, heads, d_model, s));
+      }
+      model.parameters_per_layer += d_model * heads;
     }
     add_projections(h, spec.projections, w, model);
     return model;
@@ -175,13 +178,22 @@ class Moh final : public VariantBase {
 // §A9 GDA: signal heads H_s and noise heads H_n (ratio r = H_s / H_n), each noise map shared by r
 // signal heads. Fused (A_s - lambda A_n before PV): QK for H_s + H_n maps, PV for H_s heads;
 // unfused: the noise map is also applied to each signal head's V.
-const std::array<ParamInfo, 5> kGdaParams = {{
-    {"heads", "signal heads (H_s)", "24", 1, 65536},
-    {"noise_heads", "noise-control heads (H_n); must divide heads", "8", 1, 65536},
+constexpr std::array<ParamInfo, 5> kGdaParams = {{
+    {"heads", "signal heads (H_s)", 24, 1, 65536},
+    {"noise_heads",
+     "noise-control heads (H_n); must divide heads",
+     8,
+     1,
+     65536,
+     ParamType::integer,
+     {},
+     "heads"},
     kHeadDimParam,
     kVHeadDimParam,
-    {"fused", "1: subtract the maps before PV (one PV); 0: two PVs per signal head", "1", 0, 1},
+    {"fused", "1: subtract the maps before PV (one PV); 0: two PVs per signal head", 1, 0, 1},
 }};
+constexpr IntParam kNoiseHeads = int_param(kGdaParams, "noise_heads");
+constexpr IntParam kFused = int_param(kGdaParams, "fused");
 
 class Gda final : public VariantBase {
  public:
@@ -190,28 +202,13 @@ class Gda final : public VariantBase {
                     "grouped differential attention: more signal than noise maps, each noise map "
                     "shared by a group of signal heads",
                     kGdaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    HeadConfig& h = spec.heads;
-    h.heads = r.integer("heads", 24);
-    const std::int64_t noise = r.integer("noise_heads", std::min<std::int64_t>(8, h.heads));
-    if (h.heads % noise != 0) {
-      throw SpecError(
-          fmt::format("gda: heads ({}) must be divisible by noise_heads ({})", h.heads, noise));
-    }
-    h.kv_heads = h.heads;
-    h.head_dim = r.integer("head_dim", 128);
-    h.v_head_dim = r.integer("v_head_dim", h.head_dim);
-    spec.extra = {static_cast<double>(noise), static_cast<double>(r.integer("fused", 1))};
-    spec.projections = proj;
-    return spec;
+  void finish(AttentionSpec& spec) const override {
+    require_divides(name(), "heads", spec.heads.heads, "noise_heads", spec.get(kNoiseHeads));
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
-    const auto noise = static_cast<std::int64_t>(spec.extra[0]);
-    const bool fused = spec.extra[1] != 0;
+    const std::int64_t noise = spec.get(kNoiseHeads);
+    const bool fused = spec.get(kFused) != 0;
     // Score maps for signal and noise heads; PV and O belong to the signal heads only.
     const HeadConfig maps{h.heads + noise, h.heads + noise, h.head_dim, h.v_head_dim};
     CostModel model;

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <fmt/format.h>
+
 #include "models/dense_attention.hpp"
 #include "models/errors.hpp"
 #include "models/projections.hpp"
@@ -10,44 +12,63 @@ namespace models {
 
 namespace {
 
-enum Extra { kNope = 0, kRope = 1, kLatent = 2, kQLatent = 3, kMode = 4, kSplit = 5 };
-
 // mla; gla: the latent split into latent heads, each shared by Hq / latent_heads query heads
 // (§B2); tpla: the latent sharded over tensor-parallel devices, costed per device (§B3).
 enum class LatentKind { mla, gla, tpla };
 
-// DeepSeek-V3 defaults (variants.md §B1): Hq 128, d_nope 128, d_R 64, dv 128, d_c 512, d_c' 1536.
-const std::array<ParamInfo, 7> kMlaParams = {{
-    {"heads", "query heads (Hq)", "128", 1, 65536},
-    {"nope_dim", "per-head q/k dimension without RoPE (d_nope)", "128", 1, 4096},
-    {"rope_dim", "decoupled RoPE key dimension shared by all heads (d_R)", "64", 0, 4096},
-    {"v_head_dim", "value head dimension (dv)", "128", 1, 4096},
-    {"latent_dim", "cached KV latent dimension (d_c)", "512", 1, 65536},
-    {"q_latent_dim", "query latent dimension (d_c')", "1536", 1, 65536},
-    {"mode", "0 auto, 1 absorbed (MQA-like over the latent), 2 non-absorbed (MHA-like)", "0", 0, 2},
-}};
+// DeepSeek-V3 defaults (DeepSeek-V3 config.json, arXiv:2412.19437): Hq 128, d_nope 128, d_R 64,
+// dv 128, d_c 512, d_c' 1536.
+constexpr ParamInfo kLatentHeadsParam = {"heads", "query heads (Hq)", 128, 1, 65536};
+constexpr ParamInfo kNopeParam = {"nope_dim", "per-head q/k dimension without RoPE (d_nope)", 128,
+                                  1, 4096};
+constexpr ParamInfo kRopeParam = {
+    "rope_dim", "decoupled RoPE key dimension shared by all heads (d_R)", 64, 0, 4096};
+constexpr ParamInfo kLatentVParam = {"v_head_dim", "value head dimension (dv)", 128, 1, 4096};
+constexpr ParamInfo kQLatentParam = {"q_latent_dim", "query latent dimension (d_c')", 1536, 1,
+                                     65536};
+constexpr ParamInfo kModeParam = {
+    "mode", "0 auto, 1 absorbed (MQA-like over the latent), 2 non-absorbed (MHA-like)", 0, 0, 2};
 
+constexpr std::array<ParamInfo, 7> kMlaParams = {{
+    kLatentHeadsParam,
+    kNopeParam,
+    kRopeParam,
+    kLatentVParam,
+    {"latent_dim", "cached KV latent dimension (d_c)", 512, 1, 65536},
+    kQLatentParam,
+    kModeParam,
+}};
 // GLA-2 (two latent heads of 256) and TPLA over 2 devices (§B2, §B3).
-const std::array<ParamInfo, 8> kGlaParams = {{
-    kMlaParams[0],
-    kMlaParams[1],
-    kMlaParams[2],
-    kMlaParams[3],
-    {"latent_dim", "latent dimension of each latent head (d_c')", "256", 1, 65536},
-    kMlaParams[5],
-    kMlaParams[6],
-    {"latent_heads", "latent heads (h_c), each shared by heads / h_c query heads", "2", 1, 65536},
+constexpr std::array<ParamInfo, 8> kGlaParams = {{
+    kLatentHeadsParam,
+    kNopeParam,
+    kRopeParam,
+    kLatentVParam,
+    {"latent_dim", "latent dimension of each latent head (d_c')", 256, 1, 65536},
+    kQLatentParam,
+    kModeParam,
+    {"latent_heads", "latent heads (h_c), each shared by heads / h_c query heads", 2, 1, 65536},
 }};
-const std::array<ParamInfo, 8> kTplaParams = {{
-    kMlaParams[0],
-    kMlaParams[1],
-    kMlaParams[2],
-    kMlaParams[3],
+constexpr std::array<ParamInfo, 8> kTplaParams = {{
+    kLatentHeadsParam,
+    kNopeParam,
+    kRopeParam,
+    kLatentVParam,
     kMlaParams[4],
-    kMlaParams[5],
-    kMlaParams[6],
-    {"shards", "tensor-parallel devices the latent is sharded over (g)", "2", 1, 1024},
+    kQLatentParam,
+    kModeParam,
+    {"shards", "tensor-parallel devices the latent is sharded over (g)", 2, 1, 1024},
 }};
+// The three tables share the positions of their first seven parameters.
+constexpr IntParam kNope = int_param(kMlaParams, "nope_dim");
+constexpr IntParam kRope = int_param(kMlaParams, "rope_dim");
+constexpr IntParam kLatent = int_param(kMlaParams, "latent_dim");
+constexpr IntParam kQLatent = int_param(kMlaParams, "q_latent_dim");
+constexpr IntParam kMode = int_param(kMlaParams, "mode");
+constexpr IntParam kLatentHeads = int_param(kGlaParams, "latent_heads");
+constexpr IntParam kShards = int_param(kTplaParams, "shards");
+static_assert(kLatent.index == int_param(kGlaParams, "latent_dim").index &&
+              kMode.index == int_param(kTplaParams, "mode").index);
 
 struct MlaDims {
   double hq, nope, rope, dv, latent, q_latent;
@@ -57,10 +78,11 @@ struct MlaDims {
 };
 
 MlaDims dims(const AttentionSpec& spec, LatentKind kind) {
-  MlaDims m{static_cast<double>(spec.heads.heads),      spec.extra[kNope],   spec.extra[kRope],
-            static_cast<double>(spec.heads.v_head_dim), spec.extra[kLatent], spec.extra[kQLatent]};
-  if (kind == LatentKind::gla) m.latent_heads = spec.extra[kSplit];
-  if (kind == LatentKind::tpla) m.shards = spec.extra[kSplit];
+  const auto real = [&](IntParam p) { return static_cast<double>(spec.get(p)); };
+  MlaDims m{static_cast<double>(spec.heads.heads),      real(kNope),   real(kRope),
+            static_cast<double>(spec.heads.v_head_dim), real(kLatent), real(kQLatent)};
+  if (kind == LatentKind::gla) m.latent_heads = real(kLatentHeads);
+  if (kind == LatentKind::tpla) m.shards = real(kShards);
   m.d_model = static_cast<double>(spec.projections.hidden_size);
   return m;
 }
@@ -75,7 +97,8 @@ Op per_head_gemm(const char* name, Pass pass, double tokens, double heads, doubl
   return op;
 }
 
-void add_absorbed(const MlaDims& m, const Workload& w, CostModel& model) {
+// W_UK / W_UV are projection weights: their GEMMs are counted only when `projections` is set.
+void add_absorbed(const MlaDims& m, const Workload& w, bool projections, CostModel& model) {
   const auto n = [](double x) { return static_cast<std::int64_t>(x); };
   const double latent = m.latent / m.shards;  // this device's slice of each latent head
   const HeadConfig core{n(m.hq), n(m.latent_heads), n(latent + m.rope), n(latent)};
@@ -84,14 +107,18 @@ void add_absorbed(const MlaDims& m, const Workload& w, CostModel& model) {
   for (Pass pass : {Pass::forward, Pass::backward}) {
     if (pass == Pass::forward ? !has_forward(w.phase) : !has_backward(w.phase)) continue;
     const bool fwd = pass == Pass::forward;
-    model.ops.push_back(per_head_gemm(fwd ? "q_absorb_fwd" : "q_absorb_bwd", pass, tokens, m.hq,
-                                      latent, m.nope, s));
+    if (projections) {
+      model.ops.push_back(per_head_gemm(fwd ? "q_absorb_fwd" : "q_absorb_bwd", pass, tokens, m.hq,
+                                        latent, m.nope, s));
+    }
     Op attention = fwd ? dense_attention_forward(core, w) : dense_attention_backward(core, w);
     attention.bytes.v = 0;  // the values are the latent part of the keys, read once as K
     attention.attention.values_in_keys = true;
     model.ops.push_back(attention);
-    model.ops.push_back(
-        per_head_gemm(fwd ? "o_absorb_fwd" : "o_absorb_bwd", pass, tokens, m.hq, m.dv, latent, s));
+    if (projections) {
+      model.ops.push_back(per_head_gemm(fwd ? "o_absorb_fwd" : "o_absorb_bwd", pass, tokens, m.hq,
+                                        m.dv, latent, s));
+    }
     if (fwd && m.shards > 1) {
       // TPLA: shard softmaxes run independently; the partial outputs (after each device's slices
       // of W_UV and W_O) are summed by an all-reduce of B m D elements.
@@ -102,7 +129,7 @@ void add_absorbed(const MlaDims& m, const Workload& w, CostModel& model) {
 }
 
 // Non-absorbed: decompress every key/value token's latent into per-head K and V (MHA-like core).
-void add_non_absorbed(const MlaDims& m, const Workload& w, CostModel& model) {
+void add_non_absorbed(const MlaDims& m, const Workload& w, bool projections, CostModel& model) {
   const auto n = [](double x) { return static_cast<std::int64_t>(x); };
   const HeadConfig core{n(m.hq), n(m.hq), n(m.nope + m.rope), n(m.dv)};
   const double kv_tokens = static_cast<double>(w.batch * w.kv_len);
@@ -110,8 +137,10 @@ void add_non_absorbed(const MlaDims& m, const Workload& w, CostModel& model) {
   for (Pass pass : {Pass::forward, Pass::backward}) {
     if (pass == Pass::forward ? !has_forward(w.phase) : !has_backward(w.phase)) continue;
     const bool fwd = pass == Pass::forward;
-    model.ops.push_back(gemm_op(fwd ? "kv_up_proj_fwd" : "kv_up_proj_bwd", pass, kv_tokens,
-                                m.hq * (m.nope + m.dv), m.latent, s));
+    if (projections) {
+      model.ops.push_back(gemm_op(fwd ? "kv_up_proj_fwd" : "kv_up_proj_bwd", pass, kv_tokens,
+                                  m.hq * (m.nope + m.dv), m.latent, s));
+    }
     model.ops.push_back(fwd ? dense_attention_forward(core, w) : dense_attention_backward(core, w));
   }
 }
@@ -150,52 +179,43 @@ class Mla final : public VariantBase {
   explicit Mla(LatentKind kind)
       : VariantBase(latent_name(kind), "latent", latent_summary(kind), latent_params(kind)),
         kind_(kind) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads.heads = r.integer("heads", 128);
-    spec.heads.kv_heads = 1;  // one shared latent
-    spec.extra[kNope] = static_cast<double>(r.integer("nope_dim", 128));
-    spec.extra[kRope] = static_cast<double>(r.integer("rope_dim", 64));
-    spec.heads.head_dim = static_cast<std::int64_t>(spec.extra[kNope] + spec.extra[kRope]);
-    spec.heads.v_head_dim = r.integer("v_head_dim", 128);
-    spec.extra[kLatent] =
-        static_cast<double>(r.integer("latent_dim", kind_ == LatentKind::gla ? 256 : 512));
-    spec.extra[kQLatent] = static_cast<double>(r.integer("q_latent_dim", 1536));
-    spec.extra[kMode] = static_cast<double>(r.integer("mode", 0));
+  void finish(AttentionSpec& spec) const override {
+    HeadConfig& h = spec.heads;
+    h.head_dim = spec.get(kNope) + spec.get(kRope);
+    h.kv_heads = 1;  // one shared latent
     if (kind_ == LatentKind::gla) {
-      spec.extra[kSplit] = static_cast<double>(r.integer("latent_heads", 2));
-      spec.heads.kv_heads = r.integer("latent_heads", 2);
-      if (spec.heads.heads % spec.heads.kv_heads != 0) {
-        throw SpecError("gla: heads must be divisible by latent_heads");
-      }
+      h.kv_heads = spec.get(kLatentHeads);
+      require_divides(name(), "heads", h.heads, "latent_heads", h.kv_heads);
     }
-    if (kind_ == LatentKind::tpla) {
-      spec.extra[kSplit] = static_cast<double>(r.integer("shards", 2));
-      if (static_cast<std::int64_t>(spec.extra[kLatent]) % r.integer("shards", 2) != 0) {
-        throw SpecError("tpla: latent_dim must be divisible by shards");
-      }
+    if (kind_ == LatentKind::tpla && spec.get(kLatent) % spec.get(kShards) != 0) {
+      throw SpecError(fmt::format("tpla: latent_dim ({}) must be divisible by shards ({})",
+                                  spec.get(kLatent), spec.get(kShards)));
     }
-    spec.projections = proj;
     if (spec.projections.hidden_size == 0) spec.projections.hidden_size = 7168;  // DeepSeek-V3
-    return spec;
   }
 
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const MlaDims m = dims(spec, kind_);
-    CostModel absorbed, plain;
-    absorbed.layers = plain.layers = w.layers;
-    add_absorbed(m, w, absorbed);
     MlaDims unsharded = m;  // TPLA prefills as plain MLA (§B3)
     unsharded.shards = 1;
-    add_non_absorbed(unsharded, w, plain);
-    const auto mode = static_cast<MlaMode>(static_cast<int>(spec.extra[kMode]));
-    const bool use_absorbed =
-        mode == MlaMode::absorbed ||
-        (mode == MlaMode::automatic &&
-         (w.phase == Phase::decode || core_flops(absorbed) < core_flops(plain)));
-    CostModel model = use_absorbed ? absorbed : plain;
+    const auto mode = static_cast<MlaMode>(spec.get(kMode));
+    bool use_absorbed = mode == MlaMode::absorbed;
+    if (mode == MlaMode::automatic) {
+      // The choice weighs the W_UK / W_UV work too (a kernel pays it either way), even when the
+      // report leaves it out with the other projections.
+      CostModel absorbed, plain;
+      add_absorbed(m, w, true, absorbed);
+      add_non_absorbed(unsharded, w, true, plain);
+      use_absorbed = w.phase == Phase::decode || core_flops(absorbed) < core_flops(plain);
+    }
+    CostModel model;
+    model.layers = w.layers;
+    const bool projections = spec.projections.include;
+    if (use_absorbed) {
+      add_absorbed(m, w, projections, model);
+    } else {
+      add_non_absorbed(unsharded, w, projections, model);
+    }
     // Per device for TPLA: its latent slice plus the replicated RoPE key.
     model.kv_cache_bytes_per_token_per_layer =
         (m.latent_heads * m.latent / m.shards + m.rope) * bytes_per_element(w.kv_dtype);
@@ -206,7 +226,7 @@ class Mla final : public VariantBase {
   }
 
  private:
-  // W_DQ, W_UQ, W_DKV + W_KR and W_O (W_UK / W_UV are in the absorb or decompress GEMMs).
+  // W_DQ, W_UQ, W_DKV + W_KR and W_O (W_UK / W_UV are the absorb or decompress GEMMs above).
   static void add_mla_projections(const MlaDims& m, const AttentionSpec& spec, const Workload& w,
                                   CostModel& model) {
     const double d_model = static_cast<double>(spec.projections.hidden_size);

@@ -1,6 +1,8 @@
 #include "models/linear_attention.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 
 #include "models/errors.hpp"
 #include "models/projections.hpp"
@@ -11,21 +13,20 @@ namespace {
 
 constexpr double kStateBytes = 4;  // fp32 state (variants.md §E1: "s_state often 4")
 
-const std::array<ParamInfo, 4> kLinearParams = {{
-    {"heads", "heads (H)", "32", 1, 65536},
-    {"head_dim", "key dimension of the state (dk)", "128", 1, 4096},
-    {"v_head_dim", "value dimension of the state (dv)", "= head_dim", 1, 4096},
-    {"chunk", "tokens per chunk (b): intra-chunk dense, inter-chunk through the state", "64", 1,
-     1 << 16},
-}};
-
-// Lightning-2's Triton kernels use blocks of 64-256 (§E2: "implementation choice").
-const std::array<ParamInfo, 4> kLightningParams = {{
-    {"heads", "heads (H)", "32", 1, 65536},
-    {"head_dim", "key dimension of the state (dk)", "128", 1, 4096},
-    {"v_head_dim", "value dimension of the state (dv)", "= head_dim", 1, 4096},
-    {"chunk", "block size (b)", "256", 1, 1 << 16},
-}};
+constexpr std::array<ParamInfo, 4> linear_params(std::string_view chunk_help) {
+  return {{
+      {"heads", "heads (H)", 32, 1, 65536},
+      {"head_dim", "key dimension of the state (dk)", 128, 1, 4096},
+      kVHeadDimParam,
+      {"chunk", chunk_help, 64, 1, 1 << 16},
+  }};
+}
+constexpr std::array<ParamInfo, 4> kLinearParams =
+    linear_params("tokens per chunk (b): intra-chunk dense, inter-chunk through the state");
+// Lightning Attention-2's Triton kernel (lightning_attn2.py in github.com/OpenNLPLab/
+// lightning-attention) sets BLOCK = 64.
+constexpr std::array<ParamInfo, 4> kLightningParams = linear_params("block size (b)");
+constexpr IntParam kChunk = int_param(kLinearParams, "chunk");
 
 ScanShape scan_shape(const AttentionSpec& spec, const Workload& w) {
   return {static_cast<double>(w.batch),
@@ -33,11 +34,11 @@ ScanShape scan_shape(const AttentionSpec& spec, const Workload& w) {
           static_cast<double>(w.q_len),
           static_cast<double>(spec.heads.head_dim),
           static_cast<double>(spec.heads.v_head_dim),
-          spec.extra[0]};
+          static_cast<double>(spec.get(kChunk))};
 }
 
-// Forward over L tokens: intra-chunk b x b tiles (full, half masked) 2 b (dk + dv) per token,
-// inter-chunk Q S and the state update K^T V, 2 dk dv each; decay scalings on the FP32 pipes.
+// Forward over L tokens: intra-chunk causal pairs 2 (dk + dv) each, inter-chunk Q S and the state
+// update K^T V, 2 dk dv per token each; decay scalings on the FP32 pipes.
 Op scan_forward(const ScanShape& x, const Workload& w, bool decay_mask) {
   Op op;
   op.kind = OpKind::scan;
@@ -51,14 +52,16 @@ Op scan_forward(const ScanShape& x, const Workload& w, bool decay_mask) {
     op.flops.vector = heads_tokens * 5 * x.key_dim * x.value_dim;
     op.bytes.k = 2 * x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // state in, out
   } else {
-    op.flops.tensor =
-        heads_tokens * (2 * x.chunk * (x.key_dim + x.value_dim) + 4 * x.key_dim * x.value_dim);
+    op.flops.tensor = x.batch * x.heads * 2 * intra_chunk_pairs(x) * (x.key_dim + x.value_dim) +
+                      heads_tokens * 4 * x.key_dim * x.value_dim;
     op.flops.vector = heads_tokens * 2 * (x.key_dim + x.value_dim);
     op.bytes.k = x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // final state out
   }
   op.flops.exp = heads_tokens;  // one decay factor per token and head
-  // Lightning's intra-block left product applies a decay mask lambda^(i-j): b^2 / 2 exps per block.
-  if (decay_mask && w.phase != Phase::decode) op.flops.exp += heads_tokens * x.chunk / 2;
+  // Lightning's intra-block left product applies a decay mask lambda^(i-j), one per causal pair.
+  if (decay_mask && w.phase != Phase::decode) {
+    op.flops.exp += x.batch * x.heads * intra_chunk_pairs(x);
+  }
   op.bytes.q = s * heads_tokens * x.key_dim;
   op.bytes.k += s * heads_tokens * x.key_dim;
   op.bytes.v = s * heads_tokens * x.value_dim;
@@ -66,7 +69,8 @@ Op scan_forward(const ScanShape& x, const Workload& w, bool decay_mask) {
   return op;
 }
 
-// Backward (§E1): intra recompute and dQ/dK/dV 2 b (3 dk + 2 dv), inter terms 10 dk dv per token.
+// Backward (§E1): intra recompute and dQ/dK/dV 2 (3 dk + 2 dv) per causal pair, inter terms
+// 10 dk dv per token.
 Op scan_backward(const ScanShape& x, const Workload& w) {
   Op op;
   op.kind = OpKind::scan;
@@ -75,8 +79,9 @@ Op scan_backward(const ScanShape& x, const Workload& w) {
   op.scan = x;
   const double heads_tokens = x.batch * x.heads * x.tokens;
   const double s = bytes_per_element(w.dtype);
-  op.flops.tensor = heads_tokens * (2 * x.chunk * (3 * x.key_dim + 2 * x.value_dim) +
-                                    10 * x.key_dim * x.value_dim);
+  op.flops.tensor =
+      x.batch * x.heads * 2 * intra_chunk_pairs(x) * (3 * x.key_dim + 2 * x.value_dim) +
+      heads_tokens * 10 * x.key_dim * x.value_dim;
   op.flops.vector = heads_tokens * 4 * (x.key_dim + x.value_dim);
   op.flops.exp = heads_tokens;
   op.bytes.q = s * heads_tokens * x.key_dim;
@@ -101,18 +106,7 @@ class LinearAttention final : public VariantBase {
                     lightning ? std::span<const ParamInfo>(kLightningParams)
                               : std::span<const ParamInfo>(kLinearParams)),
         lightning_(lightning) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads.heads = r.integer("heads", 32);
-    spec.heads.kv_heads = spec.heads.heads;
-    spec.heads.head_dim = r.integer("head_dim", 128);
-    spec.heads.v_head_dim = r.integer("v_head_dim", spec.heads.head_dim);
-    spec.extra[0] = static_cast<double>(r.integer("chunk", lightning_ ? 256 : 64));
-    spec.projections = proj;
-    return spec;
-  }
+
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal)
       throw SpecError("linear attention here is causal (a recurrence); drop --no-causal");
@@ -132,6 +126,13 @@ class LinearAttention final : public VariantBase {
 };
 
 }  // namespace
+
+double intra_chunk_pairs(const ScanShape& x) {
+  const double chunk = std::min(x.chunk, x.tokens);
+  const double full = std::floor(x.tokens / chunk);
+  const double rest = x.tokens - full * chunk;
+  return full * chunk * (chunk + 1) / 2 + rest * (rest + 1) / 2;
+}
 
 void add_linear_variants(std::vector<std::unique_ptr<Variant>>& table) {
   table.push_back(std::make_unique<LinearAttention>(false));

@@ -11,4 +11,8 @@ namespace models {
 
 void add_linear_variants(std::vector<std::unique_ptr<Variant>>& table);
 
+// Causal (query, key) pairs inside the chunks of one head of `x`: full chunks of b tokens and a
+// last one of the remainder, r (r + 1) / 2 each. Useful work; a kernel executes whole tiles.
+double intra_chunk_pairs(const ScanShape& x);
+
 }  // namespace models

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "models/errors.hpp"
+#include "models/linear_attention.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -14,12 +15,13 @@ constexpr double kStateBytes = 4;  // fp32 state, as in linear_attention.cpp (§
 // §E3 LightNet: S_t = S_(t-1) + exp(f_t) k_t v_t^T, o_t = q_t^T S_t / z_t. Causal: E1's chunked
 // scan plus the gate exps, the running normaliser and the division; non-causal: one global sum
 // S = sum_j exp(f_j) k_j v_j^T (2 L dk dv) and O = Q S / z (2 L dk dv).
-const std::array<ParamInfo, 4> kLightNetParams = {{
-    {"heads", "heads (H)", "32", 1, 65536},
-    {"head_dim", "key dimension of the state (dk)", "128", 1, 4096},
-    {"v_head_dim", "value dimension of the state (dv)", "= head_dim", 1, 4096},
-    {"chunk", "tokens per chunk of the causal scan (b)", "64", 1, 1 << 16},
+constexpr std::array<ParamInfo, 4> kLightNetParams = {{
+    {"heads", "heads (H)", 32, 1, 65536},
+    {"head_dim", "key dimension of the state (dk)", 128, 1, 4096},
+    kVHeadDimParam,
+    {"chunk", "tokens per chunk of the causal scan (b)", 64, 1, 1 << 16},
 }};
+constexpr IntParam kLightNetChunk = int_param(kLightNetParams, "chunk");
 
 class LightNet final : public VariantBase {
  public:
@@ -28,23 +30,12 @@ class LightNet final : public VariantBase {
                     "LightNet additive linear recurrence: one scan with a running normaliser; "
                     "non-causal is a single global sum",
                     kLightNetParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    spec.heads.heads = r.integer("heads", 32);
-    spec.heads.kv_heads = spec.heads.heads;
-    spec.heads.head_dim = r.integer("head_dim", 128);
-    spec.heads.v_head_dim = r.integer("v_head_dim", spec.heads.head_dim);
-    spec.extra[0] = static_cast<double>(r.integer("chunk", 64));
-    spec.projections = proj;
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
-    const ScanShape x{static_cast<double>(w.batch),      static_cast<double>(h.heads),
-                      static_cast<double>(w.q_len),      static_cast<double>(h.head_dim),
-                      static_cast<double>(h.v_head_dim), spec.extra[0]};
+    const ScanShape x{
+        static_cast<double>(w.batch),      static_cast<double>(h.heads),
+        static_cast<double>(w.q_len),      static_cast<double>(h.head_dim),
+        static_cast<double>(h.v_head_dim), static_cast<double>(spec.get(kLightNetChunk))};
     const double heads_tokens = x.batch * x.heads * x.tokens;
     const double s = bytes_per_element(w.dtype);
     CostModel model;
@@ -60,9 +51,12 @@ class LightNet final : public VariantBase {
       const double kv = x.key_dim * x.value_dim;
       if (w.phase == Phase::decode) {
         op.flops.vector = heads_tokens * 5 * kv;
-        op.bytes.k = 2 * x.batch * x.heads * kv * kStateBytes;
+        op.bytes.k = 2 * x.batch * x.heads * (kv + x.key_dim) * kStateBytes;  // S and z in, out
       } else if (w.causal) {
-        op.flops.tensor = grad * heads_tokens * (2 * x.chunk * (x.key_dim + x.value_dim) + 4 * kv);
+        // Exact causal pairs inside the chunks (a kernel executes whole tiles).
+        op.flops.tensor =
+            grad * (x.batch * x.heads * 2 * intra_chunk_pairs(x) * (x.key_dim + x.value_dim) +
+                    heads_tokens * 4 * kv);
       } else {
         op.flops.tensor = grad * heads_tokens * 4 * kv;
       }
@@ -87,11 +81,14 @@ class LightNet final : public VariantBase {
 // §E4 GAM: a causal depthwise convolution (local) and retrieval from a learned memory bank
 // softmax(x M^T) M (global), mixed by sigmoid gates from a D -> 2D projection. Defaults from the
 // reference code: D 512, m 512 slots, kernel 3.
-const std::array<ParamInfo, 3> kGamParams = {{
-    {"d_model", "model width (D)", "512", 1, 1 << 20},
-    {"slots", "memory-bank slots (m)", "512", 1, 1 << 24},
-    {"conv_kernel", "causal depthwise convolution length (k)", "3", 1, 1024},
+constexpr std::array<ParamInfo, 3> kGamParams = {{
+    {"d_model", "model width (D)", 512, 1, 1 << 20},
+    {"slots", "memory-bank slots (m)", 512, 1, 1 << 24},
+    {"conv_kernel", "causal depthwise convolution length (k)", 3, 1, 1024},
 }};
+constexpr IntParam kGamWidth = int_param(kGamParams, "d_model");
+constexpr IntParam kSlots = int_param(kGamParams, "slots");
+constexpr IntParam kGamConv = int_param(kGamParams, "conv_kernel");
 
 class Gam final : public VariantBase {
  public:
@@ -100,19 +97,14 @@ class Gam final : public VariantBase {
                     "gated associative memory: causal convolution plus retrieval from a learned "
                     "memory bank; no KV cache",
                     kGamParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    const std::int64_t d = r.integer("d_model", 512);
+  void finish(AttentionSpec& spec) const override {
+    const std::int64_t d = spec.get(kGamWidth);
     spec.heads = {1, 1, d, d};  // one "head" of the full width: no head structure
-    spec.extra = {static_cast<double>(d), static_cast<double>(r.integer("slots", 512)),
-                  static_cast<double>(r.integer("conv_kernel", 3))};
-    spec.projections = proj;
-    return spec;
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    const double d = spec.extra[0], m = spec.extra[1], k = spec.extra[2];
+    const auto d = static_cast<double>(spec.get(kGamWidth));
+    const auto m = static_cast<double>(spec.get(kSlots));
+    const auto k = static_cast<double>(spec.get(kGamConv));
     const double tokens = static_cast<double>(w.batch * w.q_len);
     const double s = bytes_per_element(w.dtype);
     CostModel model;
@@ -125,15 +117,18 @@ class Gam final : public VariantBase {
           gemm_op(fwd ? "memory_scores_fwd" : "memory_scores_bwd", pass, tokens, m, d, s));
       model.ops.push_back(
           gemm_op(fwd ? "memory_read_fwd" : "memory_read_bwd", pass, tokens, d, m, s));
-      model.ops.push_back(
-          gemm_op(fwd ? "gate_proj_fwd" : "gate_proj_bwd", pass, tokens, 2 * d, d, s));
+      // The D -> 2D gate projection is counted with the projections.
+      if (spec.projections.include) {
+        model.ops.push_back(
+            gemm_op(fwd ? "gate_proj_fwd" : "gate_proj_bwd", pass, tokens, 2 * d, d, s));
+      }
       // Softmax over slots, 2D sigmoids, the convolution (2 k D) and the gated mix.
       Op mix = elementwise_op(fwd ? "conv_gates_fwd" : "conv_gates_bwd", pass, tokens, s * 4 * d,
                               m + 2 * d, 2 * k * d + 4 * m + 4 * d);
       model.ops.push_back(mix);
     }
     model.state_bytes = (k - 1) * d * s * static_cast<double>(w.batch * w.layers);
-    model.parameters_per_layer = m * d + 2 * d * d + k * d;
+    if (spec.projections.include) model.parameters_per_layer = m * d + 2 * d * d + k * d;
     return model;
   }
 };

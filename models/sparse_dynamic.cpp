@@ -16,21 +16,35 @@ namespace {
 
 // NSA defaults from the paper (§D1): l = 32, d = 16, l' = 64, n = 16, w = 512; GQA 64/4 heads,
 // d_k 192, d_v 128.
-const std::array<ParamInfo, 9> kNsaParams = {{
-    {"heads", "query heads (Hq)", "64", 1, 65536},
-    {"kv_heads", "key/value heads (Hkv); selection is shared by a group", "4", 1, 65536},
-    {"head_dim", "key head dimension", "192", 1, 4096},
-    {"v_head_dim", "value head dimension", "128", 1, 4096},
-    {"compress_block", "tokens per compressed block (l)", "32", 1, 1 << 20},
-    {"compress_stride", "stride between compressed blocks (d)", "16", 1, 1 << 20},
-    {"select_block", "tokens per selected block (l')", "64", 1, 1 << 20},
-    {"top_k", "selected blocks per query, initial and local ones included (n)", "16", 1, 1 << 20},
-    {"window", "sliding-window branch length (w)", "512", 1, 1 << 30},
+constexpr std::array<ParamInfo, 9> kNsaParams = {{
+    {"heads", "query heads (Hq)", 64, 1, 65536},
+    {"kv_heads",
+     "key/value heads (Hkv); selection is shared by a group",
+     4,
+     1,
+     65536,
+     ParamType::integer,
+     {},
+     "heads"},
+    {"head_dim", "key head dimension", 192, 1, 4096},
+    {"v_head_dim", "value head dimension", 128, 1, 4096},
+    {"compress_block", "tokens per compressed block (l)", 32, 1, 1 << 20},
+    {"compress_stride", "stride between compressed blocks (d)", 16, 1, 1 << 20},
+    {"select_block", "tokens per selected block (l')", 64, 1, 1 << 20},
+    {"top_k", "selected blocks per query, initial and local ones included (n)", 16, 1, 1 << 20},
+    {"window", "sliding-window branch length (w)", 512, 1, 1 << 30},
 }};
+constexpr IntParam kBlock = int_param(kNsaParams, "compress_block");
+constexpr IntParam kStride = int_param(kNsaParams, "compress_stride");
+constexpr IntParam kSelBlock = int_param(kNsaParams, "select_block");
+constexpr IntParam kTopK = int_param(kNsaParams, "top_k");
+constexpr IntParam kWindow = int_param(kNsaParams, "window");
 
 constexpr std::int64_t kFsaQueryBlock = 32;  // FSA BLOCK_SIZE_Q (§D2, code)
 
-enum NsaExtra { kBlock = 0, kStride = 1, kSelBlock = 2, kTopK = 3, kWindow = 4 };
+double real(const AttentionSpec& spec, IntParam p) {
+  return static_cast<double>(spec.get(p));
+}
 
 class Nsa final : public VariantBase {
  public:
@@ -45,31 +59,12 @@ class Nsa final : public VariantBase {
                           "sliding-window branches, plus block scoring and top-k selection",
                     kNsaParams),
         fsa_(fsa) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec;
-    spec.variant = this;
-    ParamValues heads = given;
-    if (!r.given("heads")) heads.emplace_back("heads", 64);
-    if (!r.given("kv_heads")) heads.emplace_back("kv_heads", 4);
-    if (!r.given("head_dim")) heads.emplace_back("head_dim", 192);
-    if (!r.given("v_head_dim")) heads.emplace_back("v_head_dim", 128);
-    spec.heads = read_heads(ParamReader(*this, heads), name(), 4);
-    spec.extra = {static_cast<double>(r.integer("compress_block", 32)),
-                  static_cast<double>(r.integer("compress_stride", 16)),
-                  static_cast<double>(r.integer("select_block", 64)),
-                  static_cast<double>(r.integer("top_k", 16)),
-                  static_cast<double>(r.integer("window", 512))};
-    spec.projections = proj;
-    return spec;
-  }
-
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw SpecError("nsa is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
-    const double stride = spec.extra[kStride];
-    const double selected = spec.extra[kSelBlock] * spec.extra[kTopK];
-    const auto window = static_cast<std::int64_t>(spec.extra[kWindow]);
+    const double stride = real(spec, kStride);
+    const double selected = real(spec, kSelBlock) * real(spec, kTopK);
+    const std::int64_t window = spec.get(kWindow);
     CostModel model;
     model.layers = w.layers;
     // Compressed branch: query t sees about t / stride block summaries. As a non-causal op over
@@ -95,8 +90,8 @@ class Nsa final : public VariantBase {
       if (fwd) add_selection(spec, w, model);
       AttentionShape& chosen =
           attend(w, select, fwd ? "selected_attention_fwd" : "selected_attention_bwd")->attention;
-      chosen.selected_blocks = static_cast<std::int64_t>(spec.extra[kTopK]);
-      chosen.select_block = static_cast<std::int64_t>(spec.extra[kSelBlock]);
+      chosen.selected_blocks = spec.get(kTopK);
+      chosen.select_block = spec.get(kSelBlock);
       // NSA's kernel loads the G query heads of one token per tile; FSA's batches the tokens that
       // selected a KV block (BLOCK_SIZE_Q = 32 tokens, §D2).
       const std::int64_t group = h.heads / h.kv_heads;
@@ -130,7 +125,7 @@ class Nsa final : public VariantBase {
     Op stats = elementwise_op("selected_stats_prepass", Pass::forward, pairs, 0, 0, 0);
     stats.flops.tensor = 2 * static_cast<double>(h.head_dim) * pairs;
     model.ops.push_back(stats);
-    const double blocks = spec.extra[kTopK];
+    const double blocks = real(spec, kTopK);
     model.ops.push_back(elementwise_op("selected_partials_reduce", Pass::forward,
                                        queries * static_cast<double>(h.heads) * blocks,
                                        2 * kStatBytes * static_cast<double>(h.v_head_dim + 2), 0,
@@ -148,49 +143,64 @@ class Nsa final : public VariantBase {
   static void add_selection(const AttentionSpec& spec, const Workload& w, CostModel& model) {
     const HeadConfig& h = spec.heads;
     const double queries = static_cast<double>(w.batch * w.q_len);
-    const double stride = spec.extra[kStride];
+    const double stride = real(spec, kStride);
     const double summaries = static_cast<double>(w.kv_len) / stride;
-    const double overlap = (spec.extra[kSelBlock] / stride) * (spec.extra[kBlock] / stride);
+    const double overlap = (real(spec, kSelBlock) / stride) * (real(spec, kBlock) / stride);
     Op score = elementwise_op("block_scores", Pass::forward,
                               queries * static_cast<double>(h.heads) * summaries, 4, 0, overlap);
     model.ops.push_back(score);
-    const double candidates = static_cast<double>(w.kv_len) / spec.extra[kSelBlock];
+    const double candidates = static_cast<double>(w.kv_len) / real(spec, kSelBlock);
     // top-k by a partial sort: about log2(candidates) compares per candidate.
     model.ops.push_back(elementwise_op("top_k_select", Pass::forward,
                                        queries * static_cast<double>(h.kv_heads) * candidates, 4, 0,
                                        std::max(1.0, std::log2(std::max(2.0, candidates)))));
   }
 
-  // The compression MLP (one l d_k -> d_k linear layer per block, keys and values) and the three
-  // sigmoid branch gates (2 D 3 Hq FLOPs and 3 Hq sigmoids per token).
+  // The compression MLP phi: separate key (l d_k -> d_k) and value (l d_v -> d_v) linear maps per
+  // block of l tokens every d tokens, one map shared by the KV heads (§D1: 2 l d_k^2 / d FLOPs per
+  // token and KV head for keys). A decode step compresses a new block for a sequence once every d
+  // tokens, so its weights are read in a step only by the sequences that need it: a fraction
+  // min(1, B m / d) of the steps. Then the combination of the three branch outputs by their gates;
+  // the gate scores (a D x 3 Hq GEMM on the hidden states) are a projection, counted with them.
   static void add_compression_and_gates(const AttentionSpec& spec, const Workload& w,
                                         CostModel& model) {
     if (!has_forward(w.phase)) return;
     const HeadConfig& h = spec.heads;
-    const double blocks = static_cast<double>(w.batch * w.q_len) / spec.extra[kStride];
-    const double s = bytes_per_element(w.dtype);
-    const double width = static_cast<double>(h.kv_heads * (h.head_dim + h.v_head_dim));
-    model.ops.push_back(gemm_op("compress_mlp_fwd", Pass::forward, blocks, width,
-                                spec.extra[kBlock] * width / static_cast<double>(h.kv_heads), s));
     const double tokens = static_cast<double>(w.batch * w.q_len);
-    model.ops.push_back(gemm_op("branch_gates_fwd", Pass::forward, tokens,
-                                3 * static_cast<double>(h.heads), hidden_size(h, spec.projections),
-                                s));
+    const double blocks = tokens / real(spec, kStride);
+    const double s = bytes_per_element(w.dtype);
+    const double l = real(spec, kBlock), hkv = static_cast<double>(h.kv_heads);
+    const double weight_share = std::min(1.0, blocks);
+    for (const auto& [name, dim] :
+         {std::pair{"compress_k_fwd", static_cast<double>(h.head_dim)},
+          std::pair{"compress_v_fwd", static_cast<double>(h.v_head_dim)}}) {
+      Op op = gemm_op(name, Pass::forward, blocks * hkv, dim, l * dim, s);
+      op.bytes.weights *= weight_share;
+      model.ops.push_back(op);
+    }
     model.ops.push_back(elementwise_op("branch_combine_fwd", Pass::forward,
                                        tokens * static_cast<double>(h.heads * h.v_head_dim), 4 * s,
                                        3 / static_cast<double>(h.v_head_dim), 6));
+    if (spec.projections.include) {
+      model.ops.push_back(gemm_op("branch_gates_fwd", Pass::forward, tokens,
+                                  3 * static_cast<double>(h.heads),
+                                  hidden_size(h, spec.projections), s));
+      model.parameters_per_layer +=
+          3 * static_cast<double>(h.heads) * hidden_size(h, spec.projections);
+    }
   }
 };
 
 // §D8: H2O keeps a budget of heavy-hitter plus recent tokens; decode attends to the budget and
 // accumulates the attention probabilities that rank the tokens.
-const std::array<ParamInfo, 5> kH2oParams = {{
+constexpr std::array<ParamInfo, 5> kH2oParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"budget", "KV tokens kept per sequence (heavy hitters + recent)", "1024", 1, 1 << 30},
+    {"budget", "KV tokens kept per sequence (heavy hitters + recent)", 1024, 1, 1 << 30},
 }};
+constexpr IntParam kBudget = int_param(kH2oParams, "budget");
 
 class H2o final : public VariantBase {
  public:
@@ -199,15 +209,9 @@ class H2o final : public VariantBase {
                     "heavy-hitter oracle: a fixed KV budget of high-attention and recent tokens, "
                     "with score accumulation and eviction each step",
                     kH2oParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra[0] = static_cast<double>(r.integer("budget", 1024));
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
-    const double budget = spec.extra[0];
+    const double budget = real(spec, kBudget);
     CostModel model;
     model.layers = w.layers;
     Workload attended = w;
@@ -227,7 +231,8 @@ class H2o final : public VariantBase {
       colsum.name = "score_column_sums";
       colsum.flops.tensor = 2 * static_cast<double>(w.batch * h.heads) *
                             static_cast<double>(h.head_dim) * colsum.attention.pairs_per_head;
-      colsum.bytes.o = 0;
+      colsum.bytes.o = 0;  // it scores Q against K again; V and O are not touched
+      colsum.bytes.v = 0;
       model.ops.push_back(colsum);
     }
     const double cached = std::min(static_cast<double>(w.kv_len), budget);

@@ -19,14 +19,16 @@ void add_selection(const char* name, double items, double flops, double bytes, C
 
 // §D3 DMA: keys ranked by a value-derived importance; each query keeps the top `keep` of its
 // prefix. Tiles without kept keys are skipped; as kept keys scatter, this counts the ideal pairs.
-const std::array<ParamInfo, 6> kDmaParams = {{
+constexpr std::array<ParamInfo, 6> kDmaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"keep", "keys each query keeps (keep_window_size)", "1024", 1, 1 << 30},
-    {"dense_mask", "1: the kernel reads a materialised (B, Hkv, Lq, Lk) mask and bias", "1", 0, 1},
+    {"keep", "keys each query keeps (keep_window_size)", 1024, 1, 1 << 30},
+    {"dense_mask", "1: the kernel reads a materialised (B, Hkv, Lq, Lk) mask and bias", 1, 0, 1},
 }};
+constexpr IntParam kKeep = int_param(kDmaParams, "keep");
+constexpr IntParam kDenseMask = int_param(kDmaParams, "dense_mask");
 
 class Dma final : public VariantBase {
  public:
@@ -35,13 +37,6 @@ class Dma final : public VariantBase {
                     "dynamic mask attention: value-driven key importance, top-keep keys per query, "
                     "all-masked tiles skipped",
                     kDmaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("keep", 1024)),
-                  static_cast<double>(r.integer("dense_mask", 1))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw SpecError("dma is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
@@ -53,9 +48,8 @@ class Dma final : public VariantBase {
     add_selection("value_importance", b * lq * hkv, 2 * hkv * static_cast<double>(h.head_dim) + 4,
                   static_cast<double>(h.head_dim) * bytes_per_element(w.kv_dtype), model);
     const double prefix = lq * (lk - lq) + lq * (lq + 1) / 2;
-    add_selection("top_keep", b * hkv * prefix, 2, spec.extra[1] != 0 ? 2 * 2 : 0, model);
-    add_dense_attention(h, w, model,
-                        {static_cast<std::int64_t>(spec.extra[0]), 0, ScoreFn::softmax});
+    add_selection("top_keep", b * hkv * prefix, 2, spec.get(kDenseMask) != 0 ? 2 * 2 : 0, model);
+    add_dense_attention(h, w, model, {spec.get(kKeep), 0, ScoreFn::softmax});
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);  // no eviction
     add_projections(h, spec.projections, w, model);
     return model;
@@ -64,15 +58,18 @@ class Dma final : public VariantBase {
 
 // §D4 LLSA (2 levels): each query block attends to top_k fine blocks, top_k2 level-1 pooled
 // blocks and every level-2 pooled token; selection is dense at level 2, sparse at level 1.
-const std::array<ParamInfo, 7> kLlsaParams = {{
+constexpr std::array<ParamInfo, 7> kLlsaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"block", "tokens pooled per block (B)", "16", 2, 1 << 16},
-    {"top_k", "fine blocks selected per query block (K)", "8", 1, 1 << 20},
-    {"top_k2", "level-1 blocks selected per query block (K2)", "8", 1, 1 << 20},
+    {"block", "tokens pooled per block (B)", 16, 2, 1 << 16},
+    {"top_k", "fine blocks selected per query block (K)", 8, 1, 1 << 20},
+    {"top_k2", "level-1 blocks selected per query block (K2)", 8, 1, 1 << 20},
 }};
+constexpr IntParam kLlsaBlock = int_param(kLlsaParams, "block");
+constexpr IntParam kLlsaTopK = int_param(kLlsaParams, "top_k");
+constexpr IntParam kLlsaTopK2 = int_param(kLlsaParams, "top_k2");
 
 class Llsa final : public VariantBase {
  public:
@@ -83,19 +80,13 @@ class Llsa final : public VariantBase {
             "non-causal",
             kLlsaParams) {}
   bool supports(Phase p) const override { return p != Phase::decode; }
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("block", 16)),
-                  static_cast<double>(r.integer("top_k", 8)),
-                  static_cast<double>(r.integer("top_k2", 8))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
     const HeadConfig& h = spec.heads;
-    const double n = static_cast<double>(w.q_len), blk = spec.extra[0];
-    const double keys = (spec.extra[1] + spec.extra[2]) * blk + n / (blk * blk);
+    const double n = static_cast<double>(w.q_len);
+    const auto blk = static_cast<double>(spec.get(kLlsaBlock));
+    const auto top_k2 = static_cast<double>(spec.get(kLlsaTopK2));
+    const double keys = (static_cast<double>(spec.get(kLlsaTopK)) + top_k2) * blk + n / (blk * blk);
     CostModel model;
     model.layers = w.layers;
     add_attention_branch(h, w, w.q_len, std::llround(std::min(keys, n)), false, {},
@@ -110,7 +101,7 @@ class Llsa final : public VariantBase {
     const double bh = static_cast<double>(w.batch * h.heads), d = static_cast<double>(h.head_dim);
     const double coarse = n / (blk * blk);
     add_selection("level2_scores", bh * coarse * coarse, 2 * d, 0, model);
-    add_selection("level1_scores", bh * (n / blk) * spec.extra[2] * blk, 2 * d, 0, model);
+    add_selection("level1_scores", bh * (n / blk) * top_k2 * blk, 2 * d, 0, model);
     add_selection("pooling", bh * n * d, 1, 2 * bytes_per_element(w.dtype), model);
     add_projections(h, spec.projections, w, model);
     return model;
@@ -119,13 +110,14 @@ class Llsa final : public VariantBase {
 
 // §D5 Routing Transformer: tokens routed to k clusters by k-means on a shared Q/K space;
 // attention only inside a cluster. clusters = 0 picks sqrt(n).
-const std::array<ParamInfo, 5> kRoutingParams = {{
+constexpr std::array<ParamInfo, 5> kRoutingParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"clusters", "k-means clusters k (0: sqrt of the sequence length)", "0", 0, 1 << 20},
+    {"clusters", "k-means clusters k (0: sqrt of the sequence length)", 0, 0, 1 << 20},
 }};
+constexpr IntParam kClusters = int_param(kRoutingParams, "clusters");
 
 class Routing final : public VariantBase {
  public:
@@ -133,16 +125,11 @@ class Routing final : public VariantBase {
       : VariantBase("routing", "dynamic",
                     "routing transformer: attention inside k-means clusters of a shared Q/K space",
                     kRoutingParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra[0] = static_cast<double>(r.integer("clusters", 0));
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     const double n = static_cast<double>(w.kv_len);
-    const double k = spec.extra[0] > 0 ? spec.extra[0] : std::max(1.0, std::round(std::sqrt(n)));
+    const auto clusters = static_cast<double>(spec.get(kClusters));
+    const double k = clusters > 0 ? clusters : std::max(1.0, std::round(std::sqrt(n)));
     const double d = static_cast<double>(h.head_dim);
     const double bh = static_cast<double>(w.batch * h.heads);
     const double tokens = static_cast<double>(w.q_len);
@@ -170,14 +157,17 @@ class Routing final : public VariantBase {
 
 // §D6 Superlinear (N = 2, jump search): each query scores c sqrt(L) candidate spans and attends
 // inside the top_k spans of length sqrt(L); the full KV cache stays (random access).
-const std::array<ParamInfo, 6> kSuperlinearParams = {{
+constexpr std::array<ParamInfo, 6> kSuperlinearParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"top_k", "spans attended per query", "4", 1, 1 << 16},
-    {"candidates", "candidate spans per query, in units of sqrt(L)", "1", 0.01, 1 << 16},
+    {"top_k", "spans attended per query", 4, 1, 1 << 16},
+    {"candidates", "candidate spans per query, in units of sqrt(L)", 1, 0.01, 1 << 16,
+     ParamType::real},
 }};
+constexpr IntParam kSpans = int_param(kSuperlinearParams, "top_k");
+constexpr RealParam kCandidates = real_param(kSuperlinearParams, "candidates");
 
 class Superlinear final : public VariantBase {
  public:
@@ -186,21 +176,16 @@ class Superlinear final : public VariantBase {
                     "superlinear multi-step attention: span search over sqrt(L) candidates, then "
                     "exact attention in the top-k spans",
                     kSuperlinearParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("top_k", 4)), r.number("candidates", 1)};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     const double span = std::sqrt(static_cast<double>(w.kv_len));
-    const double candidates = spec.extra[1] * span;
+    const double candidates = spec.get(kCandidates) * span;
     CostModel model;
     model.layers = w.layers;
     add_selection("span_search", static_cast<double>(w.batch * h.heads * w.q_len) * candidates,
                   2 * static_cast<double>(h.head_dim), 0, model);
-    const auto keys = std::min<std::int64_t>(w.kv_len, std::llround(spec.extra[0] * span));
+    const auto keys = std::min<std::int64_t>(
+        w.kv_len, std::llround(static_cast<double>(spec.get(kSpans)) * span));
     add_attention_branch(h, w, w.q_len, keys, false, {}, "span_attention_fwd", "span_attention_bwd",
                          model);
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
@@ -211,14 +196,16 @@ class Superlinear final : public VariantBase {
 
 // §D7 DHSA: a boundary predictor cuts chunks, chunk similarity is scored, and each query keeps a
 // budget of token interactions.
-const std::array<ParamInfo, 6> kDhsaParams = {{
+constexpr std::array<ParamInfo, 6> kDhsaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"chunk", "average chunk length (tokens)", "64", 1, 1 << 20},
-    {"budget", "token interactions kept per query (N_b)", "2048", 1, 1 << 30},
+    {"chunk", "average chunk length (tokens)", 64, 1, 1 << 20},
+    {"budget", "token interactions kept per query (N_b)", 2048, 1, 1 << 30},
 }};
+constexpr IntParam kDhsaChunk = int_param(kDhsaParams, "chunk");
+constexpr IntParam kBudget = int_param(kDhsaParams, "budget");
 
 class Dhsa final : public VariantBase {
  public:
@@ -227,16 +214,10 @@ class Dhsa final : public VariantBase {
                     "dynamic hierarchical sparse attention: chunk-level similarity selects a token "
                     "budget per query",
                     kDhsaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("chunk", 64)),
-                  static_cast<double>(r.integer("budget", 2048))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
-    const double chunks = std::max(1.0, static_cast<double>(w.kv_len) / spec.extra[0]);
+    const double chunks =
+        std::max(1.0, static_cast<double>(w.kv_len) / static_cast<double>(spec.get(kDhsaChunk)));
     const double bh = static_cast<double>(w.batch * h.heads), d = static_cast<double>(h.head_dim);
     const double lq = static_cast<double>(w.q_len);
     CostModel model;
@@ -244,7 +225,7 @@ class Dhsa final : public VariantBase {
     add_selection("chunk_representations", bh * lq * d, 1, 2 * bytes_per_element(w.dtype), model);
     add_selection("chunk_similarity", bh * std::min(lq, chunks) * chunks, 2 * d, 0, model);
     add_selection("budget_select", bh * lq * chunks, 2, 0, model);
-    const auto budget = static_cast<std::int64_t>(spec.extra[1]);
+    const std::int64_t budget = spec.get(kBudget);
     if (w.causal) {
       add_dense_attention(h, w, model, {budget, 0, ScoreFn::softmax});
     } else {

@@ -14,39 +14,34 @@ namespace models {
 
 namespace {
 
-// §C2 GNA: every query sees window_x x window_y x window_z keys (1 = dimension unused); with
-// stride = window the pattern is blocked and perfectly block-sparse.
-const std::array<ParamInfo, 8> kGnaParams = {{
+// §C2 GNA: every query sees window_x x window_y x window_z keys (1 = dimension unused), priced as
+// the perfectly block-sparse (blocked, stride = window) pattern. GNA's stride, which decides how
+// many partly used tiles a sliding pattern visits, is not modelled, so it is not a parameter.
+constexpr std::array<ParamInfo, 7> kGnaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"window_x", "neighbourhood along the first dimension", "13", 1, 1 << 20},
-    {"window_y", "neighbourhood along the second dimension (1: 1-D)", "13", 1, 1 << 20},
-    {"window_z", "neighbourhood along the third dimension (1: 1-D or 2-D)", "1", 1, 1 << 20},
-    {"stride", "queries per shared window (1: sliding, = window: blocked)", "1", 1, 1 << 20},
+    {"window_x", "neighbourhood along the first dimension", 13, 1, 1 << 20},
+    {"window_y", "neighbourhood along the second dimension (1: 1-D)", 13, 1, 1 << 20},
+    {"window_z", "neighbourhood along the third dimension (1: 1-D or 2-D)", 1, 1, 1 << 20},
 }};
+constexpr IntParam kWindowX = int_param(kGnaParams, "window_x");
+constexpr IntParam kWindowY = int_param(kGnaParams, "window_y");
+constexpr IntParam kWindowZ = int_param(kGnaParams, "window_z");
 
 class Gna final : public VariantBase {
  public:
   bool supports(Phase p) const override { return p != Phase::decode; }
   Gna()
       : VariantBase("gna", "local",
-                    "generalised neighbourhood attention (NATTEN): sliding, strided or blocked "
-                    "windows in 1-3 dimensions, non-causal",
+                    "generalised neighbourhood attention (NATTEN): windows in 1-3 dimensions, "
+                    "non-causal, priced as the blocked (perfectly block-sparse) pattern",
                     kGnaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("window_x", 13)),
-                  static_cast<double>(r.integer("window_y", 13)),
-                  static_cast<double>(r.integer("window_z", 1)),
-                  static_cast<double>(r.integer("stride", 1))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
-    const double keys = spec.extra[0] * spec.extra[1] * spec.extra[2];
+    const auto keys =
+        static_cast<double>(spec.get(kWindowX) * spec.get(kWindowY) * spec.get(kWindowZ));
     CostModel model;
     model.layers = w.layers;
     // Exactly `keys` keys per query: one non-causal op with that many keys per query has the
@@ -68,15 +63,21 @@ class Gna final : public VariantBase {
 
 // §C3 S2-Attn (LongLoRA) / SF-Attn (SinkLoRA): causal attention inside groups of group_fraction x
 // L tokens, half of the heads shifted by half a group; SF-Attn adds sink tokens and reassembles.
-const std::array<ParamInfo, 6> kShiftParams = {{
+constexpr ParamInfo kGroupFractionParam = {
+    "group_fraction", "group size as a fraction of the sequence (LongLoRA: 0.25)", 0.25, 0.001, 1,
+    ParamType::real};
+constexpr std::array<ParamInfo, 5> kShiftParams = {
+    {kHeadsParam, kKvHeadsParam, kHeadDimParam, kVHeadDimParam, kGroupFractionParam}};
+constexpr std::array<ParamInfo, 6> kSinkShiftParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"group_fraction", "group size as a fraction of the sequence (LongLoRA: 0.25)", "0.25", 0.001,
-     1},
-    {"n_sink", "sink tokens every query attends to (SF-Attn only)", "4", 0, 1 << 20},
+    kGroupFractionParam,
+    {"n_sink", "sink tokens every query attends to", 4, 0, 1 << 20},
 }};
+constexpr RealParam kGroupFraction = real_param(kShiftParams, "group_fraction");
+constexpr IntParam kShiftSinks = int_param(kSinkShiftParams, "n_sink");
 
 class ShiftedGroups final : public VariantBase {
  public:
@@ -86,15 +87,9 @@ class ShiftedGroups final : public VariantBase {
                             "tokens (training); full attention at inference"
                           : "LongLoRA S2-Attn: causal attention in groups, half the heads "
                             "shifted by half a group (training); full attention at inference",
-                    kShiftParams),
+                    sinks ? std::span<const ParamInfo>(kSinkShiftParams)
+                          : std::span<const ParamInfo>(kShiftParams)),
         sinks_(sinks) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {r.number("group_fraction", 0.25),
-                  sinks_ ? static_cast<double>(r.integer("n_sink", 4)) : 0.0};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     CostModel model;
@@ -105,8 +100,8 @@ class ShiftedGroups final : public VariantBase {
       add_projections(h, spec.projections, w, model);
       return model;
     }
-    const auto group =
-        std::max<std::int64_t>(1, std::llround(spec.extra[0] * static_cast<double>(w.q_len)));
+    const auto group = std::max<std::int64_t>(
+        1, std::llround(spec.get(kGroupFraction) * static_cast<double>(w.q_len)));
     const std::int64_t groups = (w.q_len + group - 1) / group;
     add_attention_branch(h, w, group, group, w.causal, {}, "group_attention_fwd",
                          "group_attention_bwd", model, groups);
@@ -120,7 +115,7 @@ class ShiftedGroups final : public VariantBase {
       model.ops.push_back(elementwise_op("reassemble_heads", Pass::forward,
                                          tokens * static_cast<double>(h.heads * h.v_head_dim) / 2,
                                          2 * s, 0, 0));
-      const auto n_sink = static_cast<std::int64_t>(spec.extra[1]);
+      const std::int64_t n_sink = spec.get(kShiftSinks);
       if (n_sink > 0) {
         add_attention_branch(h, w, w.q_len, n_sink, false, {}, "sink_attention_fwd",
                              "sink_attention_bwd", model);
@@ -136,15 +131,19 @@ class ShiftedGroups final : public VariantBase {
 
 // §C5 MoA: heads keep sinks plus a span S(N) = alpha + beta N of recent keys (elastic with the
 // input length N). One span for all heads here: pass the heads' mean alpha and beta.
-const std::array<ParamInfo, 7> kMoaParams = {{
+constexpr std::array<ParamInfo, 7> kMoaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"alpha", "span at zero length (tokens), averaged over heads", "1024", 0, 1 << 30},
-    {"beta", "span growth per input token, averaged over heads", "0.25", 0, 1},
-    {"n_sink", "initial tokens every head keeps", "64", 0, 1 << 20},
+    {"alpha", "span at zero length (tokens), averaged over heads", 1024, 0, 1 << 30,
+     ParamType::real},
+    {"beta", "span growth per input token, averaged over heads", 0.25, 0, 1, ParamType::real},
+    {"n_sink", "initial tokens every head keeps", 64, 0, 1 << 20},
 }};
+constexpr RealParam kAlpha = real_param(kMoaParams, "alpha");
+constexpr RealParam kBeta = real_param(kMoaParams, "beta");
+constexpr IntParam kMoaSinks = int_param(kMoaParams, "n_sink");
 
 class Moa final : public VariantBase {
  public:
@@ -153,18 +152,11 @@ class Moa final : public VariantBase {
                     "mixture of sparse attention: sinks plus an elastic span alpha + beta N per "
                     "head (heads' mean)",
                     kMoaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {r.number("alpha", 1024), r.number("beta", 0.25),
-                  static_cast<double>(r.integer("n_sink", 64))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw SpecError("moa is causal; drop --no-causal");
     const auto span = std::max<std::int64_t>(
-        1, std::llround(spec.extra[0] + spec.extra[1] * static_cast<double>(w.kv_len)));
-    const AttentionPattern p{span, static_cast<std::int64_t>(spec.extra[2]), ScoreFn::softmax};
+        1, std::llround(spec.get(kAlpha) + spec.get(kBeta) * static_cast<double>(w.kv_len)));
+    const AttentionPattern p{span, spec.get(kMoaSinks), ScoreFn::softmax};
     CostModel model;
     model.layers = w.layers;
     add_dense_attention(spec.heads, w, model, p);
@@ -175,13 +167,14 @@ class Moa final : public VariantBase {
 
 // §C6 LGA: the tokens of all views split into `groups` groups that each sample every view;
 // attention runs inside each group (non-causal).
-const std::array<ParamInfo, 5> kLgaParams = {{
+constexpr std::array<ParamInfo, 5> kLgaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"groups", "groups the tokens of all views are split into", "8", 1, 1 << 20},
+    {"groups", "groups the tokens of all views are split into", 8, 1, 1 << 20},
 }};
+constexpr IntParam kGroups = int_param(kLgaParams, "groups");
 
 class Lga final : public VariantBase {
  public:
@@ -191,15 +184,9 @@ class Lga final : public VariantBase {
                     "long-range grouping attention: attention inside groups that each sample "
                     "every view (multi-view, non-causal)",
                     kLgaParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra[0] = static_cast<double>(r.integer("groups", 8));
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
-    const auto groups = static_cast<std::int64_t>(spec.extra[0]);
+    const std::int64_t groups = spec.get(kGroups);
     const std::int64_t size = (w.q_len + groups - 1) / groups;
     CostModel model;
     model.layers = w.layers;

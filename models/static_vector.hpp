@@ -27,6 +27,7 @@ class StaticVector {
     ++size_;
   }
   std::size_t size() const { return size_; }
+  static constexpr std::size_t capacity() { return Capacity; }
   bool empty() const { return size_ == 0; }
   const T& operator[](std::size_t i) const { return *data_at(i); }
   T& operator[](std::size_t i) { return *data_at(i); }

@@ -15,14 +15,16 @@ namespace {
 // §B5: tokens older than the local window are pooled in groups of g into core tokens; a query at
 // position t sees (t - s) / g core tokens and the last s raw tokens. Defaults from the reference
 // code (g = 16, s = 1024).
-const std::array<ParamInfo, 6> kCoreContextParams = {{
+constexpr std::array<ParamInfo, 6> kCoreContextParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"group", "tokens pooled into one core token (g)", "16", 1, 1 << 20},
-    {"window", "recent raw tokens every query sees (s)", "1024", 1, 1 << 30},
+    {"group", "tokens pooled into one core token (g)", 16, 1, 1 << 20},
+    {"window", "recent raw tokens every query sees (s)", 1024, 1, 1 << 30},
 }};
+constexpr IntParam kCoreGroup = int_param(kCoreContextParams, "group");
+constexpr IntParam kCoreWindow = int_param(kCoreContextParams, "window");
 
 class CoreContext final : public VariantBase {
  public:
@@ -31,17 +33,11 @@ class CoreContext final : public VariantBase {
                     "core context aware attention: pooled core tokens for the far past plus a "
                     "local window of raw tokens",
                     kCoreContextParams) {}
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("group", 16)),
-                  static_cast<double>(r.integer("window", 1024))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw SpecError("core-context is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
-    const double g = spec.extra[0], s = spec.extra[1];
+    const auto g = static_cast<double>(spec.get(kCoreGroup));
+    const auto s = static_cast<double>(spec.get(kCoreWindow));
     CostModel model;
     model.layers = w.layers;
     add_dense_attention(h, w, model, {static_cast<std::int64_t>(s), 0, ScoreFn::softmax});
@@ -69,16 +65,18 @@ class CoreContext final : public VariantBase {
 
 // §B6 FlashVGGT: global attention replaced by cross-attention from all S N tokens to N / r^2
 // descriptors per frame; per-frame attention unchanged. --seq-len is all tokens (S N).
-const std::array<ParamInfo, 7> kDescriptorParams = {{
+constexpr std::array<ParamInfo, 7> kDescriptorParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"frame_tokens", "tokens per frame (N; VGGT at 518 px: 37 x 37 patches + 5)", "1374", 1,
-     1 << 24},
-    {"downsample", "descriptor down-sampling factor r per image side", "4", 1, 1024},
-    {"frame_attention", "1: include the per-frame attention layer", "1", 0, 1},
+    {"frame_tokens", "tokens per frame (N; VGGT at 518 px: 37 x 37 patches + 5)", 1374, 1, 1 << 24},
+    {"downsample", "descriptor down-sampling factor r per image side", 4, 1, 1024},
+    {"frame_attention", "1: include the per-frame attention layer", 1, 0, 1},
 }};
+constexpr IntParam kFrameTokens = int_param(kDescriptorParams, "frame_tokens");
+constexpr IntParam kDownsample = int_param(kDescriptorParams, "downsample");
+constexpr IntParam kFrameAttention = int_param(kDescriptorParams, "frame_attention");
 
 class Descriptor final : public VariantBase {
  public:
@@ -88,25 +86,18 @@ class Descriptor final : public VariantBase {
                     "descriptors, plus per-frame attention",
                     kDescriptorParams) {}
   bool supports(Phase p) const override { return p != Phase::decode; }
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("frame_tokens", 1374)),
-                  static_cast<double>(r.integer("downsample", 4)),
-                  static_cast<double>(r.integer("frame_attention", 1))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
     const HeadConfig& h = spec.heads;
-    const double n = spec.extra[0], r2 = spec.extra[1] * spec.extra[1];
+    const auto n = static_cast<double>(spec.get(kFrameTokens));
+    const auto r2 = static_cast<double>(spec.get(kDownsample) * spec.get(kDownsample));
     const double frames = std::max(1.0, std::ceil(static_cast<double>(w.q_len) / n));
     const auto descriptors = std::max<std::int64_t>(1, std::llround(frames * n / r2));
     CostModel model;
     model.layers = w.layers;
     add_attention_branch(h, w, w.q_len, descriptors, false, {}, "descriptor_attention_fwd",
                          "descriptor_attention_bwd", model);
-    if (spec.extra[2] != 0) {
+    if (spec.get(kFrameAttention) != 0) {
       const auto per_frame = static_cast<std::int64_t>(n);
       add_attention_branch(h, w, per_frame, per_frame, false, {}, "frame_attention_fwd",
                            "frame_attention_bwd", model, static_cast<std::int64_t>(frames));
@@ -119,14 +110,16 @@ class Descriptor final : public VariantBase {
 
 // §B7 FIT: groups of n data tokens with m latents each; local attention in a group, global
 // attention over all latents, and cross-attention latents <- data and data <- latents.
-const std::array<ParamInfo, 6> kFitParams = {{
+constexpr std::array<ParamInfo, 6> kFitParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"group", "data tokens per group (n)", "256", 1, 1 << 24},
-    {"latents", "latent tokens per group (m)", "32", 1, 1 << 24},
+    {"group", "data tokens per group (n)", 256, 1, 1 << 24},
+    {"latents", "latent tokens per group (m)", 32, 1, 1 << 24},
 }};
+constexpr IntParam kFitGroup = int_param(kFitParams, "group");
+constexpr IntParam kLatents = int_param(kFitParams, "latents");
 
 class Fit final : public VariantBase {
  public:
@@ -136,18 +129,11 @@ class Fit final : public VariantBase {
                     "attention and data/latent cross-attention (non-causal)",
                     kFitParams) {}
   bool supports(Phase p) const override { return p != Phase::decode; }
-  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const override {
-    ParamReader r(*this, given);
-    AttentionSpec spec = heads_spec(*this, r, proj);
-    spec.extra = {static_cast<double>(r.integer("group", 256)),
-                  static_cast<double>(r.integer("latents", 32))};
-    return spec;
-  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
     const HeadConfig& h = spec.heads;
-    const auto n = static_cast<std::int64_t>(spec.extra[0]);
-    const auto m = static_cast<std::int64_t>(spec.extra[1]);
+    const std::int64_t n = spec.get(kFitGroup);
+    const std::int64_t m = spec.get(kLatents);
     const std::int64_t groups = (w.q_len + n - 1) / n;
     CostModel model;
     model.layers = w.layers;

@@ -10,6 +10,7 @@
 namespace models {
 
 namespace {
+
 std::string param_names(const Variant& v) {
   std::string names;
   for (const ParamInfo& p : v.params()) {
@@ -18,63 +19,133 @@ std::string param_names(const Variant& v) {
   }
   return names;
 }
+
+std::size_t index_of(std::span<const ParamInfo> table, std::string_view name) {
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    if (table[i].name == name) return i;
+  }
+  return table.size();
+}
+
+// The default of table[i], from parameters before it that are already in `values`.
+double default_of(std::span<const ParamInfo> table, std::size_t i,
+                  const std::array<double, kMaxParams>& values) {
+  const ParamInfo& p = table[i];
+  auto earlier = [&](std::string_view name) {
+    const std::size_t j = index_of(table, name);
+    if (j >= i) throw std::logic_error(fmt::format("parameter {} refers to {}", p.name, name));
+    return values[j];
+  };
+  double value = p.default_from.empty() ? p.default_value : earlier(p.default_from);
+  if (!p.capped_by.empty()) value = std::min(value, earlier(p.capped_by));
+  return value;
+}
+
+std::string range_text(const ParamInfo& p) {
+  return fmt::format("{} in [{}, {}]", p.type == ParamType::integer ? "an integer" : "a number",
+                     p.min, p.max);
+}
+
 }  // namespace
 
-ParamReader::ParamReader(const Variant& variant, const ParamValues& given)
-    : variant_(variant), given_(given) {
-  for (const auto& [name, value] : given_) {
-    (void)value;
-    info(name);  // throws for an unknown name
-  }
+std::string default_text(const ParamInfo& p) {
+  std::string text = p.default_from.empty() ? fmt::format("{}", p.default_value)
+                                            : fmt::format("= {}", p.default_from);
+  if (!p.capped_by.empty()) text += fmt::format(" (at most {})", p.capped_by);
+  return text;
 }
 
-const ParamInfo& ParamReader::info(std::string_view name) const {
-  for (const ParamInfo& p : variant_.params()) {
-    if (p.name == name) return p;
+std::array<double, kMaxParams> resolve_params(const Variant& variant, const ParamValues& given) {
+  const std::span<const ParamInfo> table = variant.params();
+  if (table.size() > kMaxParams) {
+    throw std::logic_error(
+        fmt::format("{} has more than {} parameters", variant.name(), kMaxParams));
   }
-  throw SpecError(fmt::format("variant '{}' has no parameter '{}'; its parameters: {}",
-                              variant_.name(), name, param_names(variant_)));
+  for (std::size_t g = 0; g < given.size(); ++g) {
+    const std::string& name = given[g].first;
+    if (index_of(table, name) == table.size()) {
+      throw SpecError(fmt::format("variant '{}' has no parameter '{}'; its parameters: {}",
+                                  variant.name(), name, param_names(variant)));
+    }
+    for (std::size_t h = 0; h < g; ++h) {
+      if (given[h].first == name) {
+        throw SpecError(fmt::format("{} parameter '{}' is given twice ({} and {}); give it once",
+                                    variant.name(), name, given[h].second, given[g].second));
+      }
+    }
+  }
+  std::array<double, kMaxParams> values{};
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const ParamInfo& p = table[i];
+    double value = default_of(table, i, values);
+    for (const auto& [name, v] : given) {
+      if (name == p.name) value = v;
+    }
+    const bool integral = p.type == ParamType::real || value == std::floor(value);
+    if (!integral || !(value >= p.min && value <= p.max)) {
+      throw SpecError(fmt::format("{} {} ({}) must be {}, got {}", variant.name(), p.name, p.help,
+                                  range_text(p), value));
+    }
+    values[i] = value;
+  }
+  return values;
 }
 
-bool ParamReader::given(std::string_view name) const {
-  for (const auto& [n, v] : given_) {
-    if (n == name) return true;
+AttentionSpec VariantBase::make_spec(const ParamValues& given, const ProjectionConfig& proj) const {
+  AttentionSpec spec;
+  spec.variant = this;
+  if (proj.hidden_size < 0) {
+    throw SpecError(fmt::format("hidden size must be positive, got {}", proj.hidden_size));
   }
-  return false;
+  spec.projections = proj;
+  spec.values = resolve_params(*this, given);
+  const std::span<const ParamInfo> table = params();
+  auto head = [&](std::string_view name, std::int64_t fallback) {
+    const std::size_t i = index_of(table, name);
+    return i < table.size() ? static_cast<std::int64_t>(spec.values[i]) : fallback;
+  };
+  HeadConfig& h = spec.heads;
+  h.heads = head("heads", 0);
+  h.kv_heads = head("kv_heads", h.heads);
+  h.head_dim = head("head_dim", 0);
+  h.v_head_dim = head("v_head_dim", h.head_dim);
+  if (h.heads > 0 && h.kv_heads > 0)
+    require_divides(name(), "heads", h.heads, "kv_heads", h.kv_heads);
+  finish(spec);
+  return spec;
 }
 
-double ParamReader::number(std::string_view name, double fallback) const {
-  const ParamInfo& p = info(name);
-  double value = fallback;
-  for (const auto& [n, v] : given_) {
-    if (n == name) value = v;
+double VariantBase::value(const AttentionSpec& spec, std::string_view name) const {
+  const std::size_t i = index_of(params(), name);
+  if (i == params().size()) {
+    throw std::logic_error(fmt::format("{} has no parameter {}", this->name(), name));
   }
-  if (!(value >= p.min && value <= p.max)) {
-    throw SpecError(fmt::format("{} {} ({}) must be in [{}, {}], got {}", variant_.name(), p.name,
-                                p.help, p.min, p.max, value));
+  return spec.values[i];
+}
+
+void require_divides(std::string_view variant, std::string_view heads_name, std::int64_t heads,
+                     std::string_view divisor_name, std::int64_t divisor) {
+  if (divisor > 0 && heads % divisor == 0) return;
+  throw SpecError(
+      fmt::format("{}: {} ({}) must be divisible by {} ({}); allowed {}: the divisors "
+                  "of {}",
+                  variant, heads_name, heads, divisor_name, divisor, divisor_name, heads));
+}
+
+double param_value(const AttentionSpec& spec, std::string_view name) {
+  const std::span<const ParamInfo> table = spec.variant->params();
+  const std::size_t i = index_of(table, name);
+  if (i == table.size()) {
+    throw SpecError(fmt::format("variant '{}' has no parameter '{}'; its parameters: {}",
+                                spec.variant->name(), name, param_names(*spec.variant)));
   }
-  return value;
+  return spec.values[i];
 }
 
 std::vector<std::pair<std::string_view, double>> resolved_params(const AttentionSpec& spec) {
   std::vector<std::pair<std::string_view, double>> out;
-  std::size_t extra = 0;
-  for (const ParamInfo& p : spec.variant->params()) {
-    const HeadConfig& h = spec.heads;
-    double value = 0;
-    if (p.name == "heads") {
-      value = static_cast<double>(h.heads);
-    } else if (p.name == "kv_heads") {
-      value = static_cast<double>(h.kv_heads);
-    } else if (p.name == "head_dim") {
-      value = static_cast<double>(h.head_dim);
-    } else if (p.name == "v_head_dim") {
-      value = static_cast<double>(h.v_head_dim);
-    } else {
-      value = spec.extra.at(extra++);
-    }
-    out.emplace_back(p.name, value);
-  }
+  const std::span<const ParamInfo> table = spec.variant->params();
+  for (std::size_t i = 0; i < table.size(); ++i) out.emplace_back(table[i].name, spec.values[i]);
   return out;
 }
 
@@ -86,43 +157,6 @@ void require_phase(const Variant& v, Phase phase) {
   }
   throw SpecError(fmt::format("{} has no {} phase (non-causal: images, video, views); allowed: {}",
                               v.name(), to_string(phase), allowed));
-}
-
-AttentionSpec heads_spec(const Variant& variant, const ParamReader& r, const ProjectionConfig& proj,
-                         std::int64_t default_kv_heads) {
-  AttentionSpec spec;
-  spec.variant = &variant;
-  spec.heads = read_heads(r, variant.name(), default_kv_heads);
-  spec.projections = proj;
-  return spec;
-}
-
-HeadConfig read_heads(const ParamReader& r, std::string_view variant,
-                      std::int64_t default_kv_heads) {
-  HeadConfig h;
-  h.heads = r.integer("heads", 32);
-  h.kv_heads = r.integer("kv_heads", std::min(default_kv_heads, h.heads));
-  h.head_dim = r.integer("head_dim", 128);
-  h.v_head_dim = r.integer("v_head_dim", h.head_dim);
-  if (h.heads % h.kv_heads != 0) {
-    throw SpecError(fmt::format(
-        "{}: heads ({}) must be divisible by kv_heads ({}); allowed kv_heads: the divisors of {}",
-        variant, h.heads, h.kv_heads, h.heads));
-  }
-  return h;
-}
-
-std::int64_t ParamReader::integer(std::string_view name, std::int64_t fallback) const {
-  const ParamInfo& p = info(name);
-  double value = static_cast<double>(fallback);
-  for (const auto& [n, v] : given_) {
-    if (n == name) value = v;
-  }
-  if (value != std::floor(value) || value < p.min || value > p.max) {
-    throw SpecError(fmt::format("{} {} ({}) must be an integer in [{}, {}], got {}",
-                                variant_.name(), p.name, p.help, p.min, p.max, value));
-  }
-  return static_cast<std::int64_t>(value);
 }
 
 }  // namespace models

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -28,24 +30,68 @@ struct ProjectionConfig {
   std::int64_t hidden_size = 0;  // model width D; 0 = heads x head_dim
 };
 
-// A validated attention configuration. `variant` points into the registry that made it.
-struct AttentionSpec {
-  const Variant* variant = nullptr;
-  HeadConfig heads;
-  ProjectionConfig projections;
-  // Variant-specific parameters (window, latent_dim, chunk, ...), validated. Convention: the
-  // variant's ParamInfo entries other than heads/kv_heads/head_dim/v_head_dim, in order.
-  // Fixed size: specs are copied on sweep hot paths.
-  std::array<double, 8> extra{};
-};
+enum class ParamType { integer, real };
 
-// One parameter a variant accepts, for `variants show` and validation.
+// One parameter a variant accepts. Its default is written here once: `default_value`, or the value
+// of the earlier parameter `default_from` (v_head_dim = head_dim), optionally capped at the value
+// of the earlier parameter `capped_by` (kv_heads: 8, at most heads). `variants show` prints this.
 struct ParamInfo {
   std::string_view name;
   std::string_view help;
-  std::string_view default_text;  // human-readable default, e.g. "128" or "= heads"
+  double default_value = 0;
   double min = 1;
   double max = 1 << 20;
+  ParamType type = ParamType::integer;
+  std::string_view default_from = {};
+  std::string_view capped_by = {};
+};
+
+// The default as `variants show` prints it: "128", "0.25", "= head_dim", "8 (at most heads)".
+std::string default_text(const ParamInfo& p);
+
+// Most parameters any variant has; AttentionSpec keeps them in a fixed array (specs are copied on
+// sweep hot paths).
+inline constexpr std::size_t kMaxParams = 12;
+
+// A typed handle on one parameter of a variant's table, resolved at compile time by int_param /
+// real_param: a misspelt name or a wrong type does not compile.
+struct IntParam {
+  std::size_t index;
+};
+struct RealParam {
+  std::size_t index;
+};
+
+template <std::size_t N>
+consteval std::size_t param_index(const std::array<ParamInfo, N>& table, std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (table[i].name == name) return i;
+  }
+  throw std::logic_error("no such parameter in this table");  // a compile error in consteval
+}
+template <std::size_t N>
+consteval IntParam int_param(const std::array<ParamInfo, N>& table, std::string_view name) {
+  const std::size_t i = param_index(table, name);
+  if (table[i].type != ParamType::integer) throw std::logic_error("not an integer parameter");
+  return {i};
+}
+template <std::size_t N>
+consteval RealParam real_param(const std::array<ParamInfo, N>& table, std::string_view name) {
+  const std::size_t i = param_index(table, name);
+  if (table[i].type != ParamType::real) throw std::logic_error("not a real parameter");
+  return {i};
+}
+
+// A validated attention configuration. `variant` points into the registry that made it.
+struct AttentionSpec {
+  const Variant* variant = nullptr;
+  HeadConfig heads;  // the head shape the cost functions use (derived for some variants)
+  ProjectionConfig projections;
+  // Every parameter of the variant's table, resolved (given or default), by table index.
+  std::array<double, kMaxParams> values{};
+
+  std::int64_t get(IntParam p) const { return static_cast<std::int64_t>(values[p.index]); }
+  double get(RealParam p) const { return values[p.index]; }
 };
 
 // Parameters the user gave, by ParamInfo name. Absent ones take their defaults.
@@ -67,8 +113,15 @@ class Variant {
   virtual CostModel cost(const AttentionSpec& spec, const Workload& workload) const = 0;
 };
 
-// The name, family, summary and parameter table of a variant, so each family file writes only
-// make_spec and cost.
+// Resolves `given` against a variant's table: every parameter in table order, given or default.
+// Throws SpecError for an unknown name, a name given twice, a non-integer for an integer
+// parameter, a value outside [min, max], naming the variant, parameter and allowed range.
+std::array<double, kMaxParams> resolve_params(const Variant& variant, const ParamValues& given);
+
+// The name, family, summary and parameter table of a variant, and one make_spec for all: it
+// resolves the table, fills the head shape from heads / kv_heads / head_dim / v_head_dim where the
+// table has them (kv_heads absent: = heads; v_head_dim absent: = head_dim), checks that kv_heads
+// divides heads, then lets the family derive and check the rest in finish().
 class VariantBase : public Variant {
  public:
   VariantBase(std::string_view name, std::string_view family, std::string_view summary,
@@ -78,50 +131,40 @@ class VariantBase : public Variant {
   std::string_view family() const override { return family_; }
   std::string_view summary() const override { return summary_; }
   std::span<const ParamInfo> params() const override { return params_; }
+  AttentionSpec make_spec(const ParamValues& given, const ProjectionConfig& proj) const final;
+
+ protected:
+  // Derives what the table does not give directly (head shapes of compressed variants, model
+  // widths) and checks relations between parameters; throws SpecError.
+  virtual void finish(AttentionSpec&) const {}
+  // The value of a parameter by name, for finish(); throws std::logic_error if the table lacks it.
+  double value(const AttentionSpec& spec, std::string_view name) const;
 
  private:
   std::string_view name_, family_, summary_;
   std::span<const ParamInfo> params_;
 };
 
-// Reads ParamValues against a variant's ParamInfo list: rejects unknown names, non-integers and
-// out-of-range values with a SpecError naming the variant, the parameter and the allowed range.
-class ParamReader {
- public:
-  ParamReader(const Variant& variant, const ParamValues& given);
-  // The given value, or `fallback` when the user gave none. Always range-checked.
-  std::int64_t integer(std::string_view name, std::int64_t fallback) const;
-  // The same for a real-valued parameter.
-  double number(std::string_view name, double fallback) const;
-  bool given(std::string_view name) const;
-
- private:
-  const ParamInfo& info(std::string_view name) const;
-  const Variant& variant_;
-  const ParamValues& given_;
-};
-
-// The head parameters every attention variant shares, in the order variants list them.
-inline constexpr ParamInfo kHeadsParam = {"heads", "query heads (Hq)", "32", 1, 65536};
-inline constexpr ParamInfo kHeadDimParam = {"head_dim", "query/key head dimension (d)", "128", 1,
+// The head parameters most attention variants share, in the order variants list them.
+inline constexpr ParamInfo kHeadsParam = {"heads", "query heads (Hq)", 32, 1, 65536};
+inline constexpr ParamInfo kHeadDimParam = {"head_dim", "query/key head dimension (d)", 128, 1,
                                             4096};
-inline constexpr ParamInfo kVHeadDimParam = {"v_head_dim", "value head dimension (dv)",
-                                             "= head_dim", 1, 4096};
-inline constexpr ParamInfo kKvHeadsParam = {"kv_heads", "key/value heads (Hkv); must divide heads",
-                                            "8", 1, 65536};
+inline constexpr ParamInfo kVHeadDimParam = {
+    "v_head_dim", "value head dimension (dv)", 0, 1, 4096, ParamType::integer, "head_dim"};
+inline constexpr ParamInfo kKvHeadsParam = {
+    "kv_heads", "key/value heads (Hkv); must divide heads", 8, 1, 65536, ParamType::integer, {},
+    "heads"};
 
-// Reads heads, kv_heads (default `default_kv_heads`, capped at heads), head_dim and v_head_dim, and
-// checks that kv_heads divides heads.
-HeadConfig read_heads(const ParamReader& r, std::string_view variant,
-                      std::int64_t default_kv_heads = 8);
-
-// A spec of `variant` with the shared head parameters read by read_heads and `proj`; the caller
-// fills `extra`.
-AttentionSpec heads_spec(const Variant& variant, const ParamReader& r, const ProjectionConfig& proj,
-                         std::int64_t default_kv_heads = 8);
+// Throws SpecError unless `divisor` divides `heads`, naming both parameters and the allowed values.
+void require_divides(std::string_view variant, std::string_view heads_name, std::int64_t heads,
+                     std::string_view divisor_name, std::int64_t divisor);
 
 // Throws SpecError when `v` has no `phase`, naming the phases it has.
 void require_phase(const Variant& v, Phase phase);
+
+// One resolved parameter by name, for reports and tests; throws SpecError naming the parameters
+// when the variant has no such parameter.
+double param_value(const AttentionSpec& spec, std::string_view name);
 
 // Every parameter of the spec by its ParamInfo name, for reports.
 std::vector<std::pair<std::string_view, double>> resolved_params(const AttentionSpec& spec);

@@ -152,3 +152,18 @@ TEST_CASE("tpla: a fresh prefill is plain MLA (non-absorbed, full latent)", "[va
   CHECK(tpla.total_bytes().total() == mla.total_bytes().total());
   for (const models::Op& op : tpla.ops) CHECK(op.kind != models::OpKind::collective);
 }
+
+TEST_CASE("ccgqa: the key convolution is e~/G wide, the query one e~; decode reads the conv state",
+          "[variants][ccgqa]") {
+  // Defaults: E = 32 * 128 = 4096, C = 2, G = 2: q~ is 2048 wide, k~ 1024. Per token the two
+  // depthwise convolutions touch 3072 values, 2 k = 8 FLOPs each, read and write 2 B each.
+  const auto c = cost(make("ccgqa", {}), workload(Phase::prefill, 1, 1000, 1000));
+  const models::Op& conv = op_named(c, "qk_convolutions_fwd");
+  CHECK(conv.flops.vector == 1000.0 * 3072 * 8);
+  CHECK(conv.bytes.total() == 1000.0 * 3072 * 4);
+  // Conv state in the cache: (k - 1) rows of q~ and k~, 3 * 3072 * 2 B per sequence.
+  const auto d = cost(make("ccgqa", {}), workload(Phase::decode, 1, 1, 1000));
+  CHECK(d.kv_cache_bytes == 1000.0 * 2 * 1024 * 2 + 3 * 3072 * 2);
+  // A decode step reads those 3 rows besides its own row in and out: 3072 * (2 + 3) * 2 B.
+  CHECK(op_named(d, "qk_convolutions_fwd").bytes.total() == 3072.0 * 5 * 2);
+}

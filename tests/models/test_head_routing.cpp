@@ -170,10 +170,13 @@ TEST_CASE("moh: the KV cache is MHA's in both modes; head-sparse decode reads rh
   CHECK((attn.bytes.k + attn.bytes.v) * 2 == 0.75 * (mha.total_bytes().k + mha.total_bytes().v));
 }
 
-TEST_CASE("moh: the router is a D x H GEMM, 2 D H FLOPs per token", "[variants][moh]") {
+TEST_CASE("moh: the router is a D x H GEMM, 2 D H FLOPs per token, counted with projections",
+          "[variants][moh][projections]") {
   // D = H d = 32 * 128 = 4096: 2 * 4096 * 32 = 262,144 per token; 1000 tokens.
-  const auto c = cost(make("moh", {}), workload(Phase::prefill, 1, 1000, 1000));
+  const auto c = cost(make("moh", {}, {true, 0}), workload(Phase::prefill, 1, 1000, 1000));
   CHECK(op_named(c, "router_fwd").flops.tensor == 262144.0 * 1000);
+  const auto core = cost(make("moh", {}), workload(Phase::prefill, 1, 1000, 1000));
+  for (const models::Op& op : core.ops) CHECK(op.kind != models::OpKind::gemm);
   CHECK_THROWS_AS(make("moh", {{"heads", 32}, {"shared_heads", 20}, {"top_k", 16}}),
                   models::SpecError);
 }

@@ -9,6 +9,7 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::cost;
+using test_support::only;
 using test_support::op_named;
 using test_support::registry;
 using test_support::workload;
@@ -30,14 +31,12 @@ const models::Op& attention_op(const models::CostModel& c) {
   return c.ops[0];
 }
 
+// Absorbed: the core scores the latent cache, with V inside K.
 bool absorbed(const models::CostModel& c) {
-  bool has_absorb = false;
-  for (const models::Op& op : c.ops) {
-    if (std::strcmp(op.name, "q_absorb_fwd") == 0) has_absorb = true;
-  }
-  CHECK(attention_op(c).attention.values_in_keys == has_absorb);
-  return has_absorb;
+  return attention_op(c).attention.values_in_keys;
 }
+
+const models::ProjectionConfig kWithProjections{true, 0};
 
 }  // namespace
 
@@ -59,7 +58,7 @@ TEST_CASE("mla: the KV cache is (d_c + d_R) s = 1152 B per token per layer, what
 
 TEST_CASE("mla: absorbed decode core FLOPs are 2 B Hq T (2 d_c + d_R) = 278,528 T, plus absorbs",
           "[variants][mla]") {
-  const auto c = cost(mla(), workload(Phase::decode, 1, 1, 4096));
+  const auto c = cost(mla({}, kWithProjections), workload(Phase::decode, 1, 1, 4096));
   REQUIRE(absorbed(c));
   // 2 * 128 * (1024 + 64) = 278,528 per key; T = 4096 => 1,140,850,688.
   CHECK(attention_op(c).flops.tensor == 1140850688.0);
@@ -67,12 +66,13 @@ TEST_CASE("mla: absorbed decode core FLOPs are 2 B Hq T (2 d_c + d_R) = 278,528 
   // q_nope W_UK: 2 Hq d_nope d_c = 2 * 128 * 128 * 512 = 16,777,216; W_UV: 2 Hq d_c dv, the same.
   CHECK(op_named(c, "q_absorb_fwd").flops.tensor == 16777216.0);
   CHECK(op_named(c, "o_absorb_fwd").flops.tensor == 16777216.0);
-  CHECK(c.total_flops().tensor == 1140850688.0 + 2 * 16777216.0);
+  CHECK(only(c, {"attention_fwd", "q_absorb_fwd", "o_absorb_fwd"}).total_flops().tensor ==
+        1140850688.0 + 2 * 16777216.0);
   // All heads read the one 576-wide latent once: s B T (d_c + d_R), V inside K.
   CHECK(attention_op(c).bytes.k == 2.0 * 4096 * 576);
   CHECK(attention_op(c).bytes.v == 0);
   // B = 2 doubles everything.
-  const auto b2 = cost(mla(), workload(Phase::decode, 2, 1, 4096));
+  const auto b2 = cost(mla({}, kWithProjections), workload(Phase::decode, 2, 1, 4096));
   CHECK(b2.total_flops().tensor == 2 * c.total_flops().tensor);
 }
 
@@ -92,15 +92,16 @@ TEST_CASE("mla: non-absorbed fresh prefill core is 2 B Hq P (d_qk + dv) plus 33.
   // L = 4096 causal: P = 4096 * 4097 / 2 = 8,390,656; core 81,920 P = 687,362,539,520;
   // decompress 2 L d_c Hq (d_nope + dv) = 33,554,432 * 4096 = 137,438,953,472.
   const auto w = workload(Phase::prefill, 1, 4096, 4096);
-  const auto c = cost(mla(), w);
+  const auto c = cost(mla({}, kWithProjections), w);
   REQUIRE_FALSE(absorbed(c));
   CHECK(attention_op(c).flops.tensor == 687362539520.0);
   CHECK(op_named(c, "kv_up_proj_fwd").flops.tensor == 137438953472.0);
-  CHECK(c.total_flops().tensor == 824801492992.0);
+  CHECK(only(c, {"attention_fwd", "kv_up_proj_fwd"}).total_flops().tensor == 824801492992.0);
   // Forcing absorbed: 278,528 P + 2 * 16,777,216 L = 2,474,471,587,840 (core 3.4x).
-  const auto forced = cost(mla({{"mode", 1}}), w);
+  const auto forced = cost(mla({{"mode", 1}}, kWithProjections), w);
   REQUIRE(absorbed(forced));
-  CHECK(forced.total_flops().tensor == 2474471587840.0);
+  CHECK(only(forced, {"attention_fwd", "q_absorb_fwd", "o_absorb_fwd"}).total_flops().tensor ==
+        2474471587840.0);
   CHECK(attention_op(forced).flops.tensor / attention_op(c).flops.tensor == Approx(1088.0 / 320));
 }
 
@@ -120,7 +121,7 @@ TEST_CASE("mla: mode auto picks absorbed for decode and short chunks, non-absorb
 }
 
 TEST_CASE("mla: non-absorbed decode decompresses all T latents, 33.5M T FLOPs", "[variants][mla]") {
-  const auto c = cost(mla({{"mode", 2}}), workload(Phase::decode, 1, 1, 4096));
+  const auto c = cost(mla({{"mode", 2}}, kWithProjections), workload(Phase::decode, 1, 1, 4096));
   // 2 T d_c Hq (d_nope + dv) = 2 * 4096 * 512 * 128 * 256.
   CHECK(op_named(c, "kv_up_proj_fwd").flops.tensor == 137438953472.0);
   CHECK(c.kv_cache_bytes_per_token_per_layer == 1152);  // the cache is still the latent
@@ -159,4 +160,26 @@ TEST_CASE("mla: parameters resolve to their names and the defaults are DeepSeek-
   CHECK(r[6] == std::pair<std::string_view, double>{"mode", 0});
   CHECK(mla().heads.head_dim == 192);  // d_qk = d_nope + d_R
   CHECK_THROWS_AS(mla({{"mode", 3}}), models::SpecError);
+}
+
+TEST_CASE("mla and tpla count W_UK / W_UV only with --include-projections, like every variant",
+          "[variants][mla][projections]") {
+  for (const char* name : {"mla", "gla", "tpla"}) {
+    INFO(name);
+    const auto core = registry().find(name).make_spec({}, {});
+    const auto decode = workload(Phase::decode, 1, 1, 4096);
+    const auto c = cost(core, decode);
+    // The attention core alone: no weights, no GEMM.
+    CHECK(c.total_bytes().weights == 0);
+    for (const models::Op& op : c.ops) CHECK(op.kind != models::OpKind::gemm);
+    const auto prefill = cost(core, workload(Phase::prefill, 1, 4096, 4096));
+    CHECK(prefill.total_bytes().weights == 0);
+    // With projections the absorb GEMMs and their weights appear.
+    const auto with = cost(registry().find(name).make_spec({}, kWithProjections), decode);
+    CHECK(with.total_bytes().weights > 0);
+    CHECK(with.total_flops().tensor > c.total_flops().tensor);
+  }
+  // mla decode at batch 1, T = 4096: Q (128 x 192) + latent cache (576 T) + O (128 x 512), bf16.
+  const auto c = cost(mla(), workload(Phase::decode, 1, 1, 4096));
+  CHECK(c.total_bytes().total() == 2.0 * (128 * 576 + 576 * 4096 + 128 * 512));
 }

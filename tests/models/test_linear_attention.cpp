@@ -35,46 +35,51 @@ TEST_CASE("linear: state bytes are B H dk dv 4 per layer and do not grow with L"
   CHECK(cost(linear(64), w).state_bytes == expected);
 }
 
-TEST_CASE("linear: prefill costs 2b(dk + dv) + 4 dk dv = 98,304 FLOPs per token per head",
+TEST_CASE("linear: prefill counts exact causal pairs inside chunks, (b + 1)(dk + dv) + 4 dk dv",
           "[variants][linear]") {
-  // dk = dv = 128, b = 64: 2 * 64 * 256 + 4 * 128 * 128 = 32,768 + 65,536 = 98,304.
+  // dk = dv = 128, b = 64: each token scores (b + 1) / 2 keys of its chunk on average, 2 (dk + dv)
+  // FLOPs each: 65 * 256 = 16,640; inter-chunk Q S and K^T V: 4 * 128 * 128 = 65,536. 82,176.
   CHECK(cost(linear(1), workload(Phase::prefill, 1, 1024, 1024)).total_flops().tensor ==
-        98304.0 * 1024);
+        82176.0 * 1024);
   const auto c = cost(linear(32), workload(Phase::prefill, 2, 4096, 4096));
-  CHECK(c.total_flops().tensor == 98304.0 * 2 * 32 * 4096);
-  // b = 128: 2 * 128 * 256 + 65,536 = 131,072 per token per head.
+  CHECK(c.total_flops().tensor == 82176.0 * 2 * 32 * 4096);
+  // b = 128: 129 * 256 + 65,536 = 98,560 per token per head.
   CHECK(cost(linear(1, 128, 128), workload(Phase::prefill, 1, 1024, 1024)).total_flops().tensor ==
-        131072.0 * 1024);
+        98560.0 * 1024);
+  // A last partial chunk scores its own pairs: L = 100, b = 64: 64 * 65 / 2 + 36 * 37 / 2 = 2,746
+  // pairs, 2 * 256 FLOPs each, plus 65,536 per token.
+  CHECK(cost(linear(1), workload(Phase::prefill, 1, 100, 100)).total_flops().tensor ==
+        2746.0 * 512 + 65536.0 * 100);
   // Q, K, V read and O written once: s B L H (2 dk + 2 dv), plus the final fp32 state.
   const auto b = c.total_bytes();
   CHECK(b.q + b.k + b.v + b.o - c.state_bytes == 2.0 * 2 * 4096 * 32 * 512);
 }
 
-TEST_CASE("linear: exactly as many FLOPs as causal softmax at L = 383, fewer beyond",
+TEST_CASE("linear: exactly as many FLOPs as causal softmax at L = 320, fewer beyond",
           "[variants][linear]") {
-  // One head, d = dv = 128: softmax 2 * 256 * L (L + 1) / 2 = 256 L (L + 1); linear 98,304 L.
-  // Equal when L + 1 = 384 (§E1: "fewer FLOPs beyond L about 384").
+  // One head, d = dv = 128: softmax 2 * 256 * L (L + 1) / 2 = 256 L (L + 1); linear 82,176 L.
+  // Equal when L + 1 = 321.
   const auto mha = registry().find("mha").make_spec({{"heads", 1}}, {});
-  for (std::int64_t len : {256, 383, 1024}) {
+  for (std::int64_t len : {256, 320, 1024}) {
     const auto w = workload(Phase::prefill, 1, len, len);
     const double lin = cost(linear(1), w).total_flops().tensor;
     const double soft = cost(mha, w).total_flops().tensor;
     CHECK(soft == 256.0 * len * (len + 1));
-    if (len < 383) CHECK(lin > soft);
-    if (len == 383) CHECK(lin == soft);
-    if (len > 383) CHECK(lin < soft);
+    if (len < 320) CHECK(lin > soft);
+    if (len == 320) CHECK(lin == soft);
+    if (len > 320) CHECK(lin < soft);
   }
 }
 
-TEST_CASE("linear: backward costs 2b(3dk + 2dv) + 10 dk dv FLOPs per token per head",
+TEST_CASE("linear: backward costs 2 (3dk + 2dv) per causal pair in chunks + 10 dk dv per token",
           "[variants][linear]") {
-  // 2 * 64 * (384 + 256) + 10 * 16,384 = 81,920 + 163,840 = 245,760.
+  // Per token and head: 32.5 pairs * 2 * 640 = 41,600; 10 * 16,384 = 163,840. 205,440.
   const auto bwd = cost(linear(16), workload(Phase::bwd, 2, 2048, 2048));
-  CHECK(bwd.total_flops().tensor == 245760.0 * 2 * 16 * 2048);
+  CHECK(bwd.total_flops().tensor == 205440.0 * 2 * 16 * 2048);
   CHECK(bwd.ops.size() == 1);
-  // Training = forward + backward: 98,304 + 245,760 = 344,064.
+  // Training = forward + backward: 82,176 + 205,440 = 287,616.
   const auto train = cost(linear(16), workload(Phase::train, 2, 2048, 2048));
-  CHECK(train.total_flops().tensor == 344064.0 * 2 * 16 * 2048);
+  CHECK(train.total_flops().tensor == 287616.0 * 2 * 16 * 2048);
   // dQ, dK, dV written once: s B L H (2 dk + dv).
   CHECK(bwd.total_bytes().grad_in == 2.0 * 2 * 2048 * 16 * 384);
 }

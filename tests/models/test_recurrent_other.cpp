@@ -30,26 +30,37 @@ double gemm_flops(const models::CostModel& c) {
 
 // ------------------------------------------------------------------------------------ Lightning
 
-TEST_CASE("lightning: exps include the intra-block decay mask, b/2 per token per head",
+TEST_CASE("lightning: exps include the intra-block decay mask, one per causal pair in a block",
           "[variants][lightning]") {
-  // B = 1, H = 32, L = 1024, b = 256: one decay factor + 128 mask exps per token and head:
-  // 32 * 1024 * (1 + 128) = 4,227,072.
+  // B = 1, H = 32, L = 1024, b = 256: one decay factor + 257 / 2 mask exps per token and head:
+  // 32 * 1024 * 129.5 = 4,243,456.
   const models::ParamValues p = {{"heads", 32}, {"chunk", 256}};
   const auto w = workload(Phase::prefill, 1, 1024, 1024);
   const auto lightning = cost(make("lightning", p), w);
   const auto linear = cost(make("linear", p), w);
-  CHECK(lightning.total_flops().exp == 4227072.0);
-  CHECK(lightning.total_flops().exp - linear.total_flops().exp == 32.0 * 1024 * 128);
-  // The matmuls are the chunked scan's: 2 b (dk + dv) + 4 dk dv = 131,072 + 65,536 per token-head.
+  CHECK(lightning.total_flops().exp == 4243456.0);
+  CHECK(lightning.total_flops().exp - linear.total_flops().exp == 32.0 * 1024 * 128.5);
+  // The matmuls are the chunked scan's: 257 (dk + dv) + 4 dk dv = 65,792 + 65,536 per token-head.
   CHECK(lightning.total_flops().tensor == linear.total_flops().tensor);
-  CHECK(lightning.total_flops().tensor == 196608.0 * 32 * 1024);
-  // b = 64: 32 * 1024 * (1 + 32) = 1,081,344.
-  CHECK(cost(make("lightning", {{"heads", 32}, {"chunk", 64}}), w).total_flops().exp == 1081344.0);
+  CHECK(lightning.total_flops().tensor == 131328.0 * 32 * 1024);
+  // b = 64: 32 * 1024 * (1 + 32.5) = 1,097,728.
+  CHECK(cost(make("lightning", {{"heads", 32}, {"chunk", 64}}), w).total_flops().exp == 1097728.0);
   // Decode has no intra-block tile: one decay factor per head.
   CHECK(cost(make("lightning", p), workload(Phase::decode, 1, 1, 4096)).total_flops().exp == 32);
 }
 
-// ------------------------------------------------------------------------------------- LightNet
+TEST_CASE("lightning: flops count useful causal pairs, 2.15e10 at b = 64 and L = 8192",
+          "[variants][lightning]") {
+  // Issue #8 defect 6: the whole b x b tiles gave 2.58e10. H = 32, dk = dv = 128: 128 blocks of
+  // 64 * 65 / 2 = 2,080 pairs per head, 2 * 256 FLOPs each: 4,362,076,160; inter-block
+  // 4 * 128 * 128 * 32 * 8192 = 17,179,869,184. Sum 21,541,945,344.
+  const auto c = cost(make("lightning", {{"chunk", 64}}), workload(Phase::prefill, 1, 8192, 8192));
+  CHECK(c.total_flops().tensor == 21541945344.0);
+}
+
+TEST_CASE("lightning: the default block is the kernel's BLOCK = 64", "[variants][lightning]") {
+  CHECK(models::param_value(make("lightning", {}), "chunk") == 64);
+}
 
 TEST_CASE("lightnet: non-causal single scan costs 4 B H L dk dv tensor FLOPs",
           "[variants][lightnet]") {
@@ -62,9 +73,9 @@ TEST_CASE("lightnet: non-causal single scan costs 4 B H L dk dv tensor FLOPs",
   // Linear in L: twice the tokens, twice the FLOPs.
   CHECK(cost(s, workload(Phase::prefill, 2, 8192, 8192, false)).total_flops().tensor ==
         2 * 1073741824.0);
-  // Causal adds the intra-chunk tiles: 2 b (dk + dv) + 4 dk dv = 2 * 64 * 128 + 16,384 = 32,768
-  // per token and head: 2 * 8 * 4096 * 32,768 = 2,147,483,648.
-  CHECK(cost(s, workload(Phase::prefill, 2, 4096, 4096)).total_flops().tensor == 2147483648.0);
+  // Causal adds the intra-chunk pairs: (b + 1)(dk + dv) + 4 dk dv = 65 * 128 + 16,384 = 24,704
+  // per token and head: 2 * 8 * 4096 * 24,704 = 1,619,001,344.
+  CHECK(cost(s, workload(Phase::prefill, 2, 4096, 4096)).total_flops().tensor == 1619001344.0);
 }
 
 TEST_CASE("lightnet: the state (dk dv + dk normaliser, fp32) does not depend on L",
@@ -85,11 +96,15 @@ TEST_CASE("lightnet: the state (dk dv + dk normaliser, fp32) does not depend on 
 
 // ------------------------------------------------------------------------------------------ GAM
 
-TEST_CASE("gam: per-token GEMMs are 2 m D (scores) + 2 m D (read) + 2 D 2D (gates)",
+TEST_CASE("gam: per-token GEMMs are 2 m D (scores) + 2 m D (read) + 2 D 2D (gate projection)",
           "[variants][gam]") {
   // D = 512, m = 512: 2 * 512 * 512 * 2 + 2 * 512 * 1024 = 1,048,576 + 1,048,576 = 2,097,152
-  // per token; B = 2, L = 256: 512 tokens => 1,073,741,824.
-  const auto s = make("gam", {{"d_model", 512}, {"slots", 512}, {"conv_kernel", 3}});
+  // per token; B = 2, L = 256: 512 tokens => 1,073,741,824. The D -> 2D gate is a projection.
+  const auto s = make("gam", {{"d_model", 512}, {"slots", 512}, {"conv_kernel", 3}}, {true, 0});
+  const auto core = cost(make("gam", {}), workload(Phase::prefill, 2, 256, 256));
+  CHECK(core.total_flops().tensor == 512.0 * 1048576);
+  CHECK(core.total_bytes().weights == 2.0 * 2 * 512 * 512);  // the bank, read by both GEMMs
+  CHECK(core.parameters_per_layer == 0);
   const auto c = cost(s, workload(Phase::prefill, 2, 256, 256));
   CHECK(gemm_flops(c) == 1073741824.0);
   CHECK(c.total_flops().tensor == 1073741824.0);
@@ -100,7 +115,7 @@ TEST_CASE("gam: per-token GEMMs are 2 m D (scores) + 2 m D (read) + 2 D 2D (gate
   CHECK(op_named(c, "conv_gates_fwd").flops.vector == 512.0 * 7168);
   CHECK(c.total_flops().exp == 512.0 * 1536);
   // D = 1024, m = 256: 4 * 256 * 1024 + 4 * 1024^2 = 5,242,880 per token.
-  const auto wide = make("gam", {{"d_model", 1024}, {"slots", 256}});
+  const auto wide = make("gam", {{"d_model", 1024}, {"slots", 256}}, {true, 0});
   CHECK(gemm_flops(cost(wide, workload(Phase::prefill, 1, 100, 100))) == 100.0 * 5242880);
 }
 

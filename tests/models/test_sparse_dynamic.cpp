@@ -190,6 +190,70 @@ TEST_CASE("h2o: prefill adds the column-sum pass, 2 B Hq d P tensor FLOPs", "[va
   CHECK(h2o.total_flops().tensor == gqa.total_flops().tensor + 17188257792.0);
 }
 
+TEST_CASE("h2o: the column-sum pass re-reads Q and K, not V", "[variants][h2o]") {
+  const auto h2o = cost(make("h2o", {}), workload(Phase::prefill, 1, 2048, 2048));
+  const models::Op& colsum = op_named(h2o, "score_column_sums");
+  CHECK(colsum.bytes.v == 0);
+  CHECK(colsum.bytes.o == 0);
+  CHECK(colsum.bytes.k == op_named(h2o, "attention_fwd").bytes.k);
+}
+
+TEST_CASE(
+    "nsa: decode bytes at batch 1, 64K: the branches' 5632 keys plus selection, 10.6x "
+    "fewer than dense",
+    "[variants][nsa]") {
+  // Issue #8 defect 5. Hand-worked, bf16, Hq 64, Hkv 4, d_k 192, d_v 128, T = 65536:
+  //   K/V of the three branches: 2 * 4 * 320 * 5632 = 14,417,920;
+  //   Q and O of each branch: 3 * 2 * 64 * (192 + 128) = 122,880;
+  //   block scores (fp32 p_cmp per head and summary): 64 * 4096 * 4 = 1,048,576;
+  //   top-k over 1024 candidates per KV head: 4 * 1024 * 4 = 16,384;
+  //   compression, separate K and V maps, a new block once per 16 steps: K map input 0.25 x 6144,
+  //   output 0.25 x 192, weights 192 x 6144 / 16; V map 0.25 x 4096, 0.25 x 128, 128 x 4096 / 16,
+  //   all 2 B: 3,072 + 96 + 147,456 + 2,048 + 64 + 65,536 = 218,272;
+  //   gate combination of three outputs into one: 64 * 128 * 4 * 2 = 65,536.
+  //   Total 15,889,568. Dense GQA of the same heads: 2 * 4 * 320 * 65536 + 24,576 + 16,384 =
+  //   167,813,120: 10.56x (the keys alone: 65536 / 5632 = 11.6x, the paper's Table 4).
+  const auto w = workload(Phase::decode, 1, 1, 65536);
+  const auto nsa = cost(make("nsa", {}), w);
+  CHECK(nsa.total_bytes().total() == 15889568.0);
+  CHECK(nsa.total_bytes().weights == 147456.0 + 65536.0);
+  const auto dense = cost(
+      make("gqa", {{"heads", 64}, {"kv_heads", 4}, {"head_dim", 192}, {"v_head_dim", 128}}), w);
+  CHECK(dense.total_bytes().total() == 167813120.0);
+  CHECK((dense.total_bytes().k + dense.total_bytes().v) /
+            (nsa.total_bytes().k + nsa.total_bytes().v) ==
+        Approx(65536.0 / 5632));
+  // At batch 16 every step compresses a block for some sequence: the weights are read in full.
+  const auto b16 = cost(make("nsa", {}), workload(Phase::decode, 16, 1, 65536));
+  CHECK(b16.total_bytes().weights == 2.0 * (192 * 6144 + 128 * 4096));
+}
+
+TEST_CASE("nsa: the compression MLP has separate K and V maps, 2 l (d_k^2 + d_v^2) / d per token",
+          "[variants][nsa]") {
+  // Per token and KV head: 2 * 32 * (192^2 + 128^2) / 16 = 212,992; B = 1, L = 4096, Hkv = 4.
+  const auto c = cost(make("nsa", {}), workload(Phase::prefill, 1, 4096, 4096));
+  CHECK(op_named(c, "compress_k_fwd").flops.tensor + op_named(c, "compress_v_fwd").flops.tensor ==
+        212992.0 * 4096 * 4);
+}
+
+TEST_CASE("nsa, fsa: the branch-gate GEMM is a projection, counted only with them",
+          "[variants][nsa][projections]") {
+  const auto w = workload(Phase::prefill, 1, 4096, 4096);
+  for (const char* name : {"nsa", "fsa"}) {
+    INFO(name);
+    const auto core = cost(make(name, {}), w);
+    for (const models::Op& op : core.ops) CHECK(std::strcmp(op.name, "branch_gates_fwd") != 0);
+    const auto with = cost(make(name, {}, {true, 5120}), w);
+    // 2 D 3 Hq FLOPs per token with the model width D = 5120.
+    CHECK(op_named(with, "branch_gates_fwd").flops.tensor == 2.0 * 5120 * 3 * 64 * 4096);
+  }
+}
+
+TEST_CASE("fsa trains with projections (no fixed op capacity is reached)", "[variants][fsa]") {
+  const auto c = cost(make("fsa", {}, {true, 0}), workload(Phase::train, 1, 4096, 4096));
+  CHECK(c.ops.size() > 16);
+}
+
 // ------------------------------------------------------------------------------ selection floor
 
 TEST_CASE("nsa, fsa, h2o never predict less time than their selection pass alone (H100, tile)",

@@ -73,12 +73,12 @@ TEST_CASE("suite cases map onto the model's variants and kernels", "[validate][c
   CHECK(swa.spec.variant->name() == "swa");
   CHECK(swa.schedule == "cpu_flash");
   CHECK(swa.workload.dtype == models::DType::fp32);
-  CHECK(swa.spec.extra[0] == 64);
+  CHECK(models::param_value(swa.spec, "window") == 64);
   run.spec = validate::parse_suite(kTinySuite, "tiny").cases[2];
   const validate::MeasuredCase linear = validate::to_measured(run, "host-cpu", registry());
   CHECK(linear.spec.variant->name() == "linear");
   CHECK(linear.schedule == "chunked_scan");
-  CHECK(linear.spec.extra[0] == 64);
+  CHECK(models::param_value(linear.spec, "chunk") == 64);
 }
 
 TEST_CASE("the probe profile is a valid profile carrying the measured ceilings",

@@ -76,7 +76,7 @@ TEST_CASE("a window column makes the row a sliding-window (swa) case", "[validat
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].spec.variant->name() == "swa");
-  CHECK(set.cases[0].spec.extra[0] == 1024);
+  CHECK(models::param_value(set.cases[0].spec, "window") == 1024);
 }
 
 TEST_CASE("rows naming a variant the model cannot build are skipped with the reason",
@@ -93,7 +93,7 @@ TEST_CASE("rows naming a variant the model cannot build are skipped with the rea
   CHECK_THAT(set.skipped[0],
              Catch::Contains("m.csv:2") && Catch::Contains("unknown variant 'nsa9'"));
   REQUIRE(set.cases.size() == 1);
-  CHECK(set.cases[0].spec.extra[0] == 512);
+  CHECK(models::param_value(set.cases[0].spec, "window") == 512);
 }
 
 TEST_CASE("malformed measurement files name the file, line and column", "[validate]") {
