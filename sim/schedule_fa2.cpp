@@ -78,7 +78,7 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
   // crossing head boundaries; one CTA per slot.
   const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
   const double total = l.jobs.total_tiles;
-  const double ctas = std::min(slots, total);
+  const double ctas = std::max(1.0, std::min(slots, total));
   const double row_blocks = l.jobs.count;
   const double q_o_bytes = row_blocks * l.per_job_hbm_bytes;
   l.jobs = {ctas, std::floor(total / ctas), std::ceil(total / ctas), total};

@@ -22,10 +22,12 @@ Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, doub
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, key);
   l.cta = {0, 256, 0, 0};
-  const double tiles_per_job = ceil_div(k, kGemmDepth);
+  const double tiles_per_job = std::max(1.0, ceil_div(k, kGemmDepth));
   // Skinny products (decode: a few rows) use a row tile rounded up to the 16-row MMA granularity.
   const double tile_m = std::clamp(ceil_div(m, 16) * 16, 16.0, kGemmTile);
-  l.jobs.count = batch * ceil_div(m, tile_m) * ceil_div(n, kGemmTile);
+  // At least one CTA: a product of a fraction of a row per step (a compression GEMM that runs
+  // once every few tokens) still launches.
+  l.jobs.count = std::max(1.0, batch * ceil_div(m, tile_m) * ceil_div(n, kGemmTile));
   l.jobs.min_tiles = l.jobs.max_tiles = tiles_per_job;
   l.jobs.total_tiles = l.jobs.count * tiles_per_job;
   l.per_tile.tensor_flops = 2 * tile_m * kGemmTile * std::min(k, kGemmDepth);
@@ -54,6 +56,11 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   softmax.per_tile.exp_ops = rows_per_cta * g.keys;
   softmax.per_tile.alu_ops = rows_per_cta * g.keys * kFwdAluPerScore;
   softmax.per_tile.hbm_bytes = rows_per_cta * g.keys * 2 * g.s;  // read S, write P
+  // Row statistics where the op keeps them (its LSE bytes), and any compulsory bytes beyond
+  // Q, K, V and O, from the op: one rule for what the pass must move.
+  const models::HbmBytes& need = in.op.bytes;
+  const double other = need.total() - (need.q + need.k + need.v + need.o + need.lse);
+  softmax.per_job_hbm_bytes = (need.lse + std::max(0.0, other)) / softmax.jobs.count;
   softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
   out.push_back(softmax);
   out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o, key));
@@ -106,8 +113,8 @@ void lower_scan(const ScheduleInput& in, Launches& out) {
   const models::Op& op = in.op;
   const models::ScanShape& x = op.scan;
   const double chunks =
-      in.workload.phase == models::Phase::decode ? 1 : ceil_div(x.tokens, x.chunk);
-  const double jobs = x.batch * x.heads;
+      in.workload.phase == models::Phase::decode ? 1 : std::max(1.0, ceil_div(x.tokens, x.chunk));
+  const double jobs = std::max(1.0, x.batch * x.heads);
   Launch l;
   l.name = op.name;
   l.schedule = "chunked_scan";
