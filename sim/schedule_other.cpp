@@ -13,6 +13,10 @@ namespace {
 
 constexpr double kGemmTile = 128;  // output tile of a cuBLAS-class GEMM
 constexpr double kGemmDepth = 64;  // k-step per tile iteration
+// 910B FlashAttentionScore base blocks (ops-transformer flash_attention_score design doc §3):
+// cube block 128 x 128; one cube-to-vector round covers 128 x nRatio 8 = 1024 keys.
+constexpr double kCubeBlock = 128;
+constexpr double kAscendKeysPerRound = 1024;
 
 // A batched GEMM of `batch` [m x n x k] products; compulsory `bytes` spread over its tiles.
 Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
@@ -66,14 +70,41 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o, key));
 }
 
+// IncreFlashAttention, the 910B decode kernel (hicann/ops-transformer
+// attention/incre_flash_attention/docs, design doc): the cores are split over B x N2 (KV heads),
+// G is tiled only on the vector side, so one cube matmul takes the G query heads (times the
+// q_len tokens) of a KV head as its rows; when B x N2 is under 0.4 x the cores, S2 is split too
+// (FlashDecoding) and the parts are reduced afterwards.
+void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
+  const double groups = in.profile.compute.sm_count;  // AI core groups: 1 AIC + 2 AIV
+  const double aiv = 2 * groups;
+  FlashTile t;
+  // Rows padded to the cube's 16-row fractal, at most one 128-row cube block per matmul.
+  t.m = std::min(kCubeBlock, ceil_div(g.rows, kMmaMinRows) * kMmaMinRows);
+  t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
+  t.max_ctas_per_sm = 1;
+  const double items = g.batch * g.heads * ceil_div(g.rows, t.m);
+  const double splits =
+      items < 0.4 * aiv ? std::max(1.0, std::min(std::floor(groups / items), ceil_div(g.keys, t.n)))
+                        : 1;
+  out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd"));
+  if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
+}
+
 void lower_ascend(const ScheduleInput& in, Launches& out) {
+  if (in.workload.phase == models::Phase::decode) {
+    lower_ascend_decode(in, out);
+    return;
+  }
   const Geometry g = geometry(in.op.attention, in.workload, false);
   // FlashAttentionScoreTilingS1s2Bn2gs1: s1Basic 64, 128 when the row blocks outnumber the AIVs;
   // one C->V round covers 128 x nRatio 8 = 1024 keys.
   const double aiv = 2 * in.profile.compute.sm_count;
   FlashTile t;
-  t.m = g.batch * g.heads * ceil_div(g.rows, 64) > aiv ? 128 : 64;
-  t.n = std::min(1024.0, ceil_div(g.keys, 128) * 128);
+  t.m = g.batch * g.heads * ceil_div(g.rows, 64) > aiv ? kCubeBlock : 64;
+  t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
   t.max_ctas_per_sm = 1;  // one block per AI core group (1 AIC + 2 AIV)
   out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
 }
