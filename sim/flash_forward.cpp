@@ -52,8 +52,8 @@ void set_forward_bytes(const ScheduleInput& in, const Geometry& g, const FlashTi
 
 }  // namespace
 
-Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t,
-                            double splits, const char* name) {
+Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t, double splits,
+                            const char* name) {
   Launch l;
   l.name = name;
   l.schedule = in.name;
@@ -68,9 +68,9 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
     const double rows = std::max(1.0, static_cast<double>(a.selection_rows));
     t.m = std::max(rows, kMmaMinRows);
     const double per_query_keys = a.pairs_per_head / static_cast<double>(a.q_len);
-    const double tiles = std::max(1.0, std::min(static_cast<double>(a.selected_blocks) *
-                                                    ceil_div(a.select_block, t.n),
-                                                ceil_div(per_query_keys, t.n)));
+    const double tiles = std::max(
+        1.0, std::min(static_cast<double>(a.selected_blocks) * ceil_div(a.select_block, t.n),
+                      ceil_div(per_query_keys, t.n)));
     const double query_rows = static_cast<double>(a.batch * a.heads_q * a.q_len);
     jobs = {ceil_div(query_rows, rows), tiles, tiles, ceil_div(query_rows, rows) * tiles};
   }

@@ -73,9 +73,13 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   const double working_set = heads_in_flight * g.rows * (g.d + g.dv) * g.s + 4 * g.rows * g.d;
   const double row_bytes = shared_read_bytes(row_side, visited, working_set, in.profile);
   main.per_tile.hbm_bytes = main.jobs.total_tiles > 0 ? row_bytes / main.jobs.total_tiles : 0;
-  // K and V tile in, dK and dV tile out (per query head; GQA reduces them afterwards).
-  main.per_job_hbm_bytes = t.n * (g.d + g.dv) * (g.s_kv + g.s) +
-                          (main.jobs.total_tiles > 0 ? 0 : row_bytes / std::max(1.0, main.jobs.count));
+  // K and V tile in, dK and dV tile out (per query head; GQA reduces them afterwards), never
+  // less than the op's K, V and gradients (the dQ part is written by the convert launch).
+  const double ctas = std::max(1.0, main.jobs.count);
+  const double kv_in = std::max(ctas * t.n * (g.d + g.dv) * g.s_kv, need.k + need.v);
+  const double dkdv_out =
+      std::max(ctas * t.n * (g.d + g.dv) * g.s, need.grad_in - rows * g.d * g.s);
+  main.per_job_hbm_bytes = (kv_in + dkdv_out + (main.jobs.total_tiles > 0 ? 0 : row_bytes)) / ctas;
   main.per_job_fixed_cycles = main.calibration->cta_overhead_cycles;
   out.push_back(main);
 

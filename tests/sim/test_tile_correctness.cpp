@@ -101,7 +101,8 @@ TEST_CASE("decode with q_len 2 costs at most 2x q_len 1 and about the same while
     const Case one = make_case(s.variant, s.params, Phase::decode, 128, 1, 4096);
     const Case two = make_case(s.variant, s.params, Phase::decode, 128, 2, 4096);
     const double ratio = tile(two, s.hw, s.kernel).time_s / tile(one, s.hw, s.kernel).time_s;
-    INFO(s.variant << " on " << s.hw << " kernel " << s.kernel << ": q_len 2 / q_len 1 = " << ratio);
+    INFO(s.variant << " on " << s.hw << " kernel " << s.kernel
+                   << ": q_len 2 / q_len 1 = " << ratio);
     CHECK(ratio <= 2);
     if (s.fits_ratio > 0) CHECK(ratio <= s.fits_ratio);
   }
@@ -133,7 +134,7 @@ TEST_CASE("the tile engine never moves fewer HBM bytes than the op's compulsory 
     bool causal;
   };
   const std::vector<Shape> shapes = {
-      {Phase::prefill, 1, 1024, 1024, true}, {Phase::prefill, 2, 4096, 4096, true},
+      {Phase::prefill, 1, 1024, 1024, true},  {Phase::prefill, 2, 4096, 4096, true},
       {Phase::prefill, 1, 1024, 1024, false}, {Phase::fwd, 1, 2048, 2048, true},
       {Phase::train, 1, 1024, 1024, true},    {Phase::decode, 1, 1, 4096, true},
       {Phase::decode, 64, 2, 8192, true},     {Phase::decode, 7, 1, 100, true},
@@ -160,9 +161,8 @@ TEST_CASE("the tile engine never moves fewer HBM bytes than the op's compulsory 
       for (const char* hw : {"a100", "h100", "b200", "910b"}) {
         const hw::Profile& p = catalog().resolve(hw);
         const sim::Prediction pred = sim::predict(sim::EngineKind::tile, cost, w, p, "auto");
-        INFO(v->name() << " " << models::to_string(s.phase) << " B " << s.batch << " Sq "
-                       << s.q_len << " Sk " << s.kv_len << " causal " << s.causal << " on "
-                       << hw);
+        INFO(v->name() << " " << models::to_string(s.phase) << " B " << s.batch << " Sq " << s.q_len
+                       << " Sk " << s.kv_len << " causal " << s.causal << " on " << hw);
         CHECK(std::isfinite(pred.time_s));
         CHECK(pred.time_s > 0);
         CHECK(pred.hbm_bytes_moved >= pred.bytes.total() * (1 - 1e-9));
@@ -173,7 +173,8 @@ TEST_CASE("the tile engine never moves fewer HBM bytes than the op's compulsory 
 
 TEST_CASE("causal mha prefill moves at least its compulsory bytes (S 1024 on A100)",
           "[tile][correctness]") {
-  const Case c = make_case("mha", {{"heads", 32}, {"head_dim", 128}}, Phase::prefill, 1, 1024, 1024);
+  const Case c =
+      make_case("mha", {{"heads", 32}, {"head_dim", 128}}, Phase::prefill, 1, 1024, 1024);
   const sim::Prediction p = tile(c, "a100");
   CHECK(p.hbm_bytes_moved >= p.bytes.total());
 }

@@ -278,7 +278,8 @@ TEST_CASE("shared_read_bytes: a working set far beyond L2 re-reads from HBM", "[
   CHECK(sim::shared_read_bytes(1, 8, 1e6 * l2, h100()) < 8);
 }
 
-TEST_CASE("shared_read_bytes: never below the compulsory bytes, even with fewer visits", "[waves]") {
+TEST_CASE("shared_read_bytes: never below the compulsory bytes, even with fewer visits",
+          "[waves]") {
   // A mask can leave a tile fewer readers than row blocks; the first read still reaches HBM.
   CHECK(sim::shared_read_bytes(1e6, 0.5e6, 1e3, h100()) == 1e6);
   CHECK(sim::shared_read_bytes(1e6, 0.5e6, 1e12, h100()) == 1e6);
