@@ -164,6 +164,7 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
       p.time_s += n * lp.time_s;
       time_by_bound[static_cast<std::size_t>(lp.bound)] += n * (lp.time_s - lp.fixed_s);
       time_by_bound[static_cast<std::size_t>(Resource::launch)] += n * lp.fixed_s;
+      p.hbm_bytes_moved += n * lp.hbm_bytes;  // what the op reads and writes locally
       p.launches.push_back(lp);
       continue;
     }

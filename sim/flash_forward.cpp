@@ -7,8 +7,53 @@
 
 namespace sim {
 
-Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t,
-                            double splits, const char* name) {
+namespace {
+
+// HBM traffic of a forward launch. What the op must move (models::Op::bytes: Q, K, V, O, the
+// log-sum-exp where the pass keeps one) is taken from the op, so there is one rule for it; the
+// schedule adds only what its tiling costs on top: K/V re-reads that miss L2, Q re-read by every
+// split, and fp32 partials when split.
+void set_forward_bytes(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+                       double splits, Launch& l) {
+  const models::HbmBytes& need = in.op.bytes;
+  const double tile_bytes = t.n * g.kv_width * g.s_kv;
+  const double visited = l.jobs.total_tiles * tile_bytes;
+  const double kv_need = need.k + need.v;
+  // Mean readers of a K/V tile: tile loads over the tiles the op must read. Under a causal mask
+  // a tile is read only by the row blocks at or below the diagonal (about half of them), under a
+  // window by about (window + M) / M; unpacked query heads of a KV head read it too.
+  const double head_share = g.heads / g.kv_heads;
+  const double reuse = kv_need > 0 ? std::max(1.0, visited / kv_need) : 1;
+  const double readers = std::max(1.0, reuse / head_share);
+  const double m_blocks = ceil_div(g.rows, t.m);
+  const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
+  // Readers that run in the same wave stream a tile together, so only the tiles in flight must
+  // stay in L2; readers spread over waves need the whole range of keys they share to stay there.
+  const double keys_read = g.window > 0 ? std::min(g.keys, g.window + t.m + g.sinks) : g.keys;
+  const double groups_in_flight = std::max(1.0, slots / m_blocks / head_share);
+  const double working_set = readers <= slots
+                                 ? slots * tile_bytes
+                                 : groups_in_flight * keys_read / splits * g.kv_width * g.s_kv;
+  const double kv_bytes = shared_read_bytes(kv_need, visited, working_set, in.profile);
+  double per_job = 0;
+  if (l.jobs.total_tiles > 0) {
+    l.per_tile.hbm_bytes = kv_bytes / l.jobs.total_tiles;
+  } else {
+    per_job += kv_bytes;
+  }
+  // Every split of a row block loads its Q tile; a split writes fp32 O and LSE partials that the
+  // combine launch reduces into O (and the LSE), otherwise the CTA writes them itself.
+  const double partials = splits * g.batch * g.heads * g.rows * (g.dv + 1) * 4;
+  const double out = splits > 1 ? partials : need.o + need.lse;
+  const double other = need.total() - (need.q + need.k + need.v + need.o + need.lse);
+  per_job += need.q * splits + out + std::max(0.0, other);
+  l.per_job_hbm_bytes = per_job / std::max(1.0, l.jobs.count);
+}
+
+}  // namespace
+
+Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t, double splits,
+                            const char* name) {
   Launch l;
   l.name = name;
   l.schedule = in.name;
@@ -20,12 +65,12 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   if (a.selected_blocks > 0) {
     // Content-selected keys: a tile holds only the rows that share a selection, padded to the
     // MMA's 16-row minimum, and visits the selected blocks (fewer for early tokens).
-    const double rows = static_cast<double>(a.selection_rows);
+    const double rows = std::max(1.0, static_cast<double>(a.selection_rows));
     t.m = std::max(rows, kMmaMinRows);
     const double per_query_keys = a.pairs_per_head / static_cast<double>(a.q_len);
-    const double tiles = std::max(1.0, std::min(static_cast<double>(a.selected_blocks) *
-                                                    ceil_div(a.select_block, t.n),
-                                                ceil_div(per_query_keys, t.n)));
+    const double tiles = std::max(
+        1.0, std::min(static_cast<double>(a.selected_blocks) * ceil_div(a.select_block, t.n),
+                      ceil_div(per_query_keys, t.n)));
     const double query_rows = static_cast<double>(a.batch * a.heads_q * a.q_len);
     jobs = {ceil_div(query_rows, rows), tiles, tiles, ceil_div(query_rows, rows) * tiles};
   }
@@ -44,31 +89,7 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.per_tile.alu_ops = scores * ((softmax ? kFwdAluPerScore : kSigmoidAluPerScore) +
                                  t.exp_emulated_share * kPolyAluPerExp) +
                        (softmax ? t.m * g.dv : 0);
-  // K/V tiles are re-read by every row block (and every unpacked query head) of a KV head;
-  // concurrent CTAs share them through L2 while the heads in flight fit.
-  const double m_blocks = ceil_div(g.rows, t.m);
-  // With a window only the row blocks within window + M of a KV tile read it.
-  const double readers =
-      g.window > 0 ? std::min(m_blocks, ceil_div(g.window + t.m, t.m)) : m_blocks;
-  const double reuse = readers * (g.heads / g.kv_heads);
-  const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
-  // Readers that run in the same wave stream a tile together, so only the tiles in flight must
-  // stay in L2; readers spread over waves need the whole range of keys they share to stay there.
-  const double keys_read = g.window > 0 ? std::min(g.keys, g.window + t.m + g.sinks) : g.keys;
-  const double groups_in_flight = std::max(1.0, slots / m_blocks / (g.heads / g.kv_heads));
-  const double working_set = readers <= slots
-                                 ? slots * t.n * g.kv_width * g.s_kv
-                                 : groups_in_flight * keys_read / splits * g.kv_width * g.s_kv;
-  l.per_tile.hbm_bytes =
-      t.n * g.kv_width * g.s_kv * hbm_fraction_of_reads(reuse, working_set, in.profile);
-  // Q in and O out cover the rows that exist; a decode row block is mostly padding.
-  const double rows = std::min(t.m, g.rows);
-  const double out_bytes = splits > 1 ? rows * (g.dv + 1) * 4 : rows * g.dv * g.s;
-  const double lse_bytes =
-      (in.workload.phase == models::Phase::fwd || in.workload.phase == models::Phase::train)
-          ? 4 * rows
-          : 0;
-  l.per_job_hbm_bytes = rows * g.d * g.s + out_bytes + lse_bytes;
+  set_forward_bytes(in, g, t, splits, l);
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;
 }
@@ -86,9 +107,10 @@ Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, do
 }
 
 Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double partial_rows) {
-  // Partials: fp32 O plus LSE per row and split; output rows once in the activation type.
+  // Partials: fp32 O plus LSE per row and split, read back; O (and the LSE where the op keeps
+  // one) written once, as the op counts them.
   const double out_rows = g.batch * g.heads * g.rows;
-  const double bytes = partial_rows * (g.dv + 1) * 4 + out_rows * g.dv * g.s;
+  const double bytes = partial_rows * (g.dv + 1) * 4 + in.op.bytes.o + in.op.bytes.lse;
   // FA2 combine: 4-16 rows per 128-thread CTA (kernels.md §1.4); 8 is the d = 64/128 middle.
   return memory_launch(in, "combine", bytes, ceil_div(out_rows, 8), std::string(in.name));
 }

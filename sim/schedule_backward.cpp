@@ -42,8 +42,13 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   const std::string key = std::string(in.name) + "_bwd";
   const Geometry g = geometry(in.op.attention, in.workload, false);
   const double rows = g.batch * g.heads * g.rows;
-  // Preprocess: read O and dO, write the fp32 row sums, clear the fp32 dQ accumulator.
-  out.push_back(memory_launch(in, "attention_bwd_preprocess", rows * (2 * g.dv * g.s + 4 + 4 * g.d),
+  // What the pass must move comes from the op (models::Op::bytes), so there is one rule for the
+  // row statistics: a softmax reads the LSE and writes and reads delta = rowsum(dO o O), a sigmoid
+  // has neither (and reads no O).
+  const models::HbmBytes& need = in.op.bytes;
+  // Preprocess: read O and dO for delta where the op has it, clear the fp32 dQ accumulator.
+  const double delta_inputs = need.o > 0 ? need.o + need.grad_out : 0;
+  out.push_back(memory_launch(in, "attention_bwd_preprocess", delta_inputs + rows * 4 * g.d,
                               ceil_div(rows, t.m), key));
 
   Launch main;
@@ -57,16 +62,24 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   main.per_tile.tensor_flops = 2 * scores * (3 * g.d + 2 * g.dv);
   main.per_tile.exp_ops = scores;
   main.per_tile.alu_ops = scores * kBwdAluPerScore;
-  // Q, dO, LSE and row sums of a row block are re-read by every KV tile's CTA; the fp32 dQ
-  // accumulator is read-modified-written per tile, both through L2.
+  // Q, dO and the row statistics of a row block are re-read by every KV tile's CTA that sees it
+  // (under a causal mask about half of them); the fp32 dQ accumulator is read-modified-written
+  // per tile, both through L2. The op's bytes reach HBM once, re-reads when they miss L2.
+  const double row_side = need.q + need.grad_out + need.lse + 8 * g.d * rows;
+  const double visited = main.jobs.total_tiles * t.m * row_side / std::max(1.0, rows);
   const double n_blocks = ceil_div(g.keys, t.n);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(main.cta, in.profile);
   const double heads_in_flight = std::max(1.0, slots / n_blocks);
   const double working_set = heads_in_flight * g.rows * (g.d + g.dv) * g.s + 4 * g.rows * g.d;
-  const double shared = hbm_fraction_of_reads(n_blocks, working_set, in.profile);
-  main.per_tile.hbm_bytes = (t.m * (g.d + g.dv) * g.s + 8 * t.m + 8 * t.m * g.d) * shared;
-  // K and V tile in, dK and dV tile out (per query head; GQA reduces them afterwards).
-  main.per_job_hbm_bytes = t.n * (g.d + g.dv) * (g.s_kv + g.s);
+  const double row_bytes = shared_read_bytes(row_side, visited, working_set, in.profile);
+  main.per_tile.hbm_bytes = main.jobs.total_tiles > 0 ? row_bytes / main.jobs.total_tiles : 0;
+  // K and V tile in, dK and dV tile out (per query head; GQA reduces them afterwards), never
+  // less than the op's K, V and gradients (the dQ part is written by the convert launch).
+  const double ctas = std::max(1.0, main.jobs.count);
+  const double kv_in = std::max(ctas * t.n * (g.d + g.dv) * g.s_kv, need.k + need.v);
+  const double dkdv_out =
+      std::max(ctas * t.n * (g.d + g.dv) * g.s, need.grad_in - rows * g.d * g.s);
+  main.per_job_hbm_bytes = (kv_in + dkdv_out + (main.jobs.total_tiles > 0 ? 0 : row_bytes)) / ctas;
   main.per_job_fixed_cycles = main.calibration->cta_overhead_cycles;
   out.push_back(main);
 

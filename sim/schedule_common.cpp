@@ -47,11 +47,14 @@ JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   });
 }
 
-double hbm_fraction_of_reads(double reuse, double working_set_bytes, const hw::Profile& p) {
-  if (reuse <= 1) return 1;
+double l2_miss_fraction(double working_set_bytes, const hw::Profile& p) {
   const double l2 = p.memory.l2_bytes * p.calibration.l2_reuse_fraction;
-  const double miss = working_set_bytes <= l2 ? 0 : 1 - l2 / working_set_bytes;
-  return 1 / reuse + (1 - 1 / reuse) * miss;
+  return working_set_bytes <= l2 ? 0 : 1 - l2 / working_set_bytes;
+}
+
+double shared_read_bytes(double compulsory, double visited, double working_set_bytes,
+                         const hw::Profile& p) {
+  return compulsory + std::max(0.0, visited - compulsory) * l2_miss_fraction(working_set_bytes, p);
 }
 
 }  // namespace sim

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 
 #include "hwprofiles/profile.hpp"
 #include "models/cost_model.hpp"
@@ -11,8 +12,11 @@
 
 namespace sim {
 
+// Whole tiles (or CTAs) covering `a` items of `b` each. Counts may be fractional (a compression
+// GEMM that runs once every 16 tokens has 1/16 of a row per decode step), so this is a true
+// ceiling: any positive amount of work takes at least one tile, never zero.
 inline double ceil_div(double a, double b) {
-  return b <= 0 ? 0 : static_cast<double>(static_cast<long long>((a + b - 1) / b));
+  return b <= 0 || a <= 0 ? 0 : std::ceil(a / b);
 }
 
 // An attention op as a kernel sees it, after optional GQA packing (the G query heads of a KV head
@@ -58,9 +62,16 @@ inline JobStats uniform_blocks(double blocks, double heads, double tiles) {
   return {blocks * heads, tiles, tiles, blocks * heads * tiles};
 }
 
-// Fraction of re-reads of data shared by `reuse` CTAs that still reach HBM, when `working_set`
-// bytes must stay in the L2 share the profile's calibration allows.
-double hbm_fraction_of_reads(double reuse, double working_set_bytes, const hw::Profile& p);
+// Fraction of re-reads that miss L2 when `working_set` bytes must stay in the L2 share the
+// profile's calibration allows.
+double l2_miss_fraction(double working_set_bytes, const hw::Profile& p);
+
+// HBM bytes of data that CTAs read `visited` bytes of in total (tile loads, every reader counted)
+// when the op must read `compulsory` bytes of it once: the first read of each byte reaches HBM,
+// re-reads only when they miss L2. Never below `compulsory`, whatever the mask does to the
+// number of readers of a tile.
+double shared_read_bytes(double compulsory, double visited, double working_set_bytes,
+                         const hw::Profile& p);
 
 // FP32-pipe instructions per score of a sigmoid (FlashSigmoid: two FMAs around the MUFU tanh, and
 // the conversion of P), with no row statistics.

@@ -53,6 +53,16 @@ bool fa2_packs(const models::AttentionShape& a) {
   return a.q_len == 1 && a.heads_q > a.heads_kv;
 }
 
+// Decode kernels pack the q_len x G query rows of a KV head into one M tile whatever q_len is
+// (speculative decoding, multi-token prediction): FlashInfer's decode CTA holds all G heads of a
+// group (bdy = G, include/flashinfer/attention/decode.cuh) and its append/MLA kernels tile
+// packed_qo_len = qo_len x G; FlashMLA tiles 64 rows of Sq x Hq / Hkv (csrc/sm90/decode/dense,
+// github.com/deepseek-ai/FlashMLA); FA3 packs when Sq x G fills tiles better (hopper/heuristics.h
+// should_pack_gqa). So a second query token costs little more while the rows fit one tile.
+bool decode_packs(const models::AttentionShape& a) {
+  return a.heads_q > a.heads_kv;
+}
+
 void lower_fa2(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
   const FlashTile t = fa2_forward_tile(g.d, in.profile, g.s);
@@ -60,7 +70,7 @@ void lower_fa2(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_split_kv(const ScheduleInput& in, Launches& out) {
-  const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
+  const Geometry g = geometry(in.op.attention, in.workload, decode_packs(in.op.attention));
   const FlashTile t = split_kv_tile(g.d, g.s);
   const double row_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
   // FA2 calls the heuristic with 2 x SMs ("128 threads per block").
@@ -71,14 +81,14 @@ void lower_split_kv(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_lean(const ScheduleInput& in, Launches& out) {
-  const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
+  const Geometry g = geometry(in.op.attention, in.workload, decode_packs(in.op.attention));
   FlashTile t = split_kv_tile(g.d, g.s);
   Launch l = flash_forward_launch(in, g, t, 1, "attention_fwd_lean");
   // Stream-K: every CTA takes an equal contiguous run of the (row block, KV tile) iterations,
   // crossing head boundaries; one CTA per slot.
   const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
   const double total = l.jobs.total_tiles;
-  const double ctas = std::min(slots, total);
+  const double ctas = std::max(1.0, std::min(slots, total));
   const double row_blocks = l.jobs.count;
   const double q_o_bytes = row_blocks * l.per_job_hbm_bytes;
   l.jobs = {ctas, std::floor(total / ctas), std::ceil(total / ctas), total};

@@ -13,6 +13,10 @@ namespace {
 
 constexpr double kGemmTile = 128;  // output tile of a cuBLAS-class GEMM
 constexpr double kGemmDepth = 64;  // k-step per tile iteration
+// 910B FlashAttentionScore base blocks (ops-transformer flash_attention_score design doc §3):
+// cube block 128 x 128; one cube-to-vector round covers 128 x nRatio 8 = 1024 keys.
+constexpr double kCubeBlock = 128;
+constexpr double kAscendKeysPerRound = 1024;
 
 // A batched GEMM of `batch` [m x n x k] products; compulsory `bytes` spread over its tiles.
 Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
@@ -22,10 +26,12 @@ Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, doub
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, key);
   l.cta = {0, 256, 0, 0};
-  const double tiles_per_job = ceil_div(k, kGemmDepth);
+  const double tiles_per_job = std::max(1.0, ceil_div(k, kGemmDepth));
   // Skinny products (decode: a few rows) use a row tile rounded up to the 16-row MMA granularity.
   const double tile_m = std::clamp(ceil_div(m, 16) * 16, 16.0, kGemmTile);
-  l.jobs.count = batch * ceil_div(m, tile_m) * ceil_div(n, kGemmTile);
+  // At least one CTA: a product of a fraction of a row per step (a compression GEMM that runs
+  // once every few tokens) still launches.
+  l.jobs.count = std::max(1.0, batch * ceil_div(m, tile_m) * ceil_div(n, kGemmTile));
   l.jobs.min_tiles = l.jobs.max_tiles = tiles_per_job;
   l.jobs.total_tiles = l.jobs.count * tiles_per_job;
   l.per_tile.tensor_flops = 2 * tile_m * kGemmTile * std::min(k, kGemmDepth);
@@ -54,19 +60,57 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   softmax.per_tile.exp_ops = rows_per_cta * g.keys;
   softmax.per_tile.alu_ops = rows_per_cta * g.keys * kFwdAluPerScore;
   softmax.per_tile.hbm_bytes = rows_per_cta * g.keys * 2 * g.s;  // read S, write P
+  // Row statistics where the op keeps them (its LSE bytes), and any compulsory bytes beyond
+  // Q, K, V and O, from the op: one rule for what the pass must move.
+  const models::HbmBytes& need = in.op.bytes;
+  const double other = need.total() - (need.q + need.k + need.v + need.o + need.lse);
+  softmax.per_job_hbm_bytes = (need.lse + std::max(0.0, other)) / softmax.jobs.count;
   softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
   out.push_back(softmax);
   out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o, key));
 }
 
+// IncreFlashAttention, the 910B decode kernel (hicann/ops-transformer
+// attention/incre_flash_attention/docs, design doc): the cores are split over B x N2 (KV heads),
+// G is tiled only on the vector side, so one cube matmul takes the G query heads (times the
+// q_len tokens) of a KV head as its rows; when B x N2 is under 0.4 x the cores, S2 is split too
+// (FlashDecoding) and the parts are reduced by the vector cores at the end of the same kernel
+// (no second launch: a 910B launch costs tens of microseconds).
+void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
+  const double groups = in.profile.compute.sm_count;  // AI core groups: 1 AIC + 2 AIV
+  const double aiv = 2 * groups;
+  FlashTile t;
+  // Rows padded to the cube's 16-row fractal, at most one 128-row cube block per matmul.
+  t.m = std::min(kCubeBlock, ceil_div(g.rows, kMmaMinRows) * kMmaMinRows);
+  t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
+  t.max_ctas_per_sm = 1;
+  const double items = g.batch * g.heads * ceil_div(g.rows, t.m);
+  const double splits =
+      items < 0.4 * aiv ? std::max(1.0, std::min(std::floor(groups / items), ceil_div(g.keys, t.n)))
+                        : 1;
+  Launch l = flash_forward_launch(in, g, t, splits, "attention_fwd");
+  if (splits > 1) {
+    // The in-kernel reduce reads the fp32 partials back and writes O (and the LSE).
+    const double partials = splits * g.batch * g.heads * g.rows * (g.dv + 1) * 4;
+    l.per_job_hbm_bytes += (partials + in.op.bytes.o + in.op.bytes.lse) / l.jobs.count;
+  }
+  out.push_back(l);
+}
+
 void lower_ascend(const ScheduleInput& in, Launches& out) {
+  if (in.workload.phase == models::Phase::decode) {
+    lower_ascend_decode(in, out);
+    return;
+  }
   const Geometry g = geometry(in.op.attention, in.workload, false);
   // FlashAttentionScoreTilingS1s2Bn2gs1: s1Basic 64, 128 when the row blocks outnumber the AIVs;
   // one C->V round covers 128 x nRatio 8 = 1024 keys.
   const double aiv = 2 * in.profile.compute.sm_count;
   FlashTile t;
-  t.m = g.batch * g.heads * ceil_div(g.rows, 64) > aiv ? 128 : 64;
-  t.n = std::min(1024.0, ceil_div(g.keys, 128) * 128);
+  t.m = g.batch * g.heads * ceil_div(g.rows, 64) > aiv ? kCubeBlock : 64;
+  t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
   t.max_ctas_per_sm = 1;  // one block per AI core group (1 AIC + 2 AIV)
   out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
 }
@@ -106,8 +150,8 @@ void lower_scan(const ScheduleInput& in, Launches& out) {
   const models::Op& op = in.op;
   const models::ScanShape& x = op.scan;
   const double chunks =
-      in.workload.phase == models::Phase::decode ? 1 : ceil_div(x.tokens, x.chunk);
-  const double jobs = x.batch * x.heads;
+      in.workload.phase == models::Phase::decode ? 1 : std::max(1.0, ceil_div(x.tokens, x.chunk));
+  const double jobs = std::max(1.0, x.batch * x.heads);
   Launch l;
   l.name = op.name;
   l.schedule = "chunked_scan";

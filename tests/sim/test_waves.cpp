@@ -255,25 +255,32 @@ TEST_CASE("splits_for_waves: FA2 skips split counts that leave the per-split ran
   CHECK(sim::splits_for_waves(1, 216, 3, false) == 3);
 }
 
-// --- hbm_fraction_of_reads -----------------------------------------------------------------------
+// --- shared_read_bytes ---------------------------------------------------------------------------
 
-TEST_CASE("hbm_fraction_of_reads: data read by one CTA always comes from HBM", "[waves]") {
-  CHECK(sim::hbm_fraction_of_reads(1, 1e3, h100()) == 1);
-  CHECK(sim::hbm_fraction_of_reads(1, 1e12, h100()) == 1);
+TEST_CASE("shared_read_bytes: data read by one CTA always comes from HBM", "[waves]") {
+  CHECK(sim::shared_read_bytes(1e3, 1e3, 1e3, h100()) == 1e3);
+  CHECK(sim::shared_read_bytes(1e3, 1e3, 1e12, h100()) == 1e3);
 }
 
-TEST_CASE("hbm_fraction_of_reads: a working set that fits the L2 share is read once", "[waves]") {
+TEST_CASE("shared_read_bytes: a working set that fits the L2 share is read once", "[waves]") {
   const double l2 = h100().memory.l2_bytes * h100().calibration.l2_reuse_fraction;
   REQUIRE(l2 == Approx(50 * kKiB * kKiB * 0.64));
-  CHECK(sim::hbm_fraction_of_reads(8, 1e6, h100()) == Approx(1.0 / 8));
-  CHECK(sim::hbm_fraction_of_reads(8, l2, h100()) == Approx(1.0 / 8));
-  CHECK(sim::hbm_fraction_of_reads(64, l2 / 2, h100()) == Approx(1.0 / 64));
+  CHECK(sim::shared_read_bytes(1e3, 8e3, 1e6, h100()) == Approx(1e3));
+  CHECK(sim::shared_read_bytes(1e3, 8e3, l2, h100()) == Approx(1e3));
+  CHECK(sim::shared_read_bytes(1e3, 64e3, l2 / 2, h100()) == Approx(1e3));
 }
 
-TEST_CASE("hbm_fraction_of_reads: a working set far beyond L2 re-reads from HBM", "[waves]") {
+TEST_CASE("shared_read_bytes: a working set far beyond L2 re-reads from HBM", "[waves]") {
   const double l2 = h100().memory.l2_bytes * h100().calibration.l2_reuse_fraction;
-  // 4x the share: 3/4 of the re-reads miss: 1/8 + 7/8 x 3/4.
-  CHECK(sim::hbm_fraction_of_reads(8, 4 * l2, h100()) == Approx(0.125 + 0.875 * 0.75));
-  CHECK(sim::hbm_fraction_of_reads(8, 1e6 * l2, h100()) == Approx(1.0).epsilon(1e-5));
-  CHECK(sim::hbm_fraction_of_reads(8, 1e6 * l2, h100()) < 1.0);
+  // 4x the share: 3/4 of the re-reads miss: 1 + 7 x 3/4 of 8 visits.
+  CHECK(sim::shared_read_bytes(1, 8, 4 * l2, h100()) == Approx(1 + 7 * 0.75));
+  CHECK(sim::shared_read_bytes(1, 8, 1e6 * l2, h100()) == Approx(8).epsilon(1e-5));
+  CHECK(sim::shared_read_bytes(1, 8, 1e6 * l2, h100()) < 8);
+}
+
+TEST_CASE("shared_read_bytes: never below the compulsory bytes, even with fewer visits",
+          "[waves]") {
+  // A mask can leave a tile fewer readers than row blocks; the first read still reaches HBM.
+  CHECK(sim::shared_read_bytes(1e6, 0.5e6, 1e3, h100()) == 1e6);
+  CHECK(sim::shared_read_bytes(1e6, 0.5e6, 1e12, h100()) == 1e6);
 }
