@@ -139,6 +139,7 @@ Acquired run_cuda_backend(const models::Registry& registry, const BackendOptions
                {"sm_count", device.sm_count},
                {"memory_bytes", device.memory_bytes},
                {"cuda_toolkit", status.toolkit_version},
+               {"cuda_driver", status.driver_version},
                {"kernels", validate::cuda_kernel_summary()},
                {"profile", hw_id},
                {"launch_blocking", o.check},

@@ -1,8 +1,10 @@
 #include "cli/validate_report.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -28,12 +30,20 @@ bool has_correctness(const Json& doc) {
   return false;
 }
 
-std::string case_line(const Json& c, bool correctness) {
+// A row's name: file:line for a measurement row; the case name (its kernel is the schedule) for a
+// suite case run here.
+std::pair<std::string, std::string> row_names(const Json& c) {
+  if (c.contains("case")) return {c["case"].get<std::string>(), c["schedule"].get<std::string>()};
+  return {fmt::format("{}:{}", c["file"].get<std::string>(), c["line"].get<int>()),
+          c["kernel"].get<std::string>()};
+}
+
+std::string case_line(const Json& c, bool correctness, std::size_t width) {
+  const auto [name, kernel] = row_names(c);
   std::string line = fmt::format(
-      "{:<26} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>+7.1f}% {:>10} "
+      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>+7.1f}% {:>10} "
       "{:>+7.1f}%",
-      fmt::format("{}:{}", c["file"].get<std::string>(), c["line"].get<int>()),
-      c["kernel"].get<std::string>(), c["pass"].get<std::string>(), c["batch"].get<int>(),
+      name, width, kernel, c["pass"].get<std::string>(), c["batch"].get<int>(),
       c["heads"].get<int>(), c["head_dim"].get<int>(), c["q_len"].get<int>(),
       c["kv_len"].get<int>(), c["causal"].get<bool>() ? 1 : 0,
       human_time(c["measured_s"].get<double>()), human_time(c["tile_s"].get<double>()),
@@ -52,12 +62,14 @@ std::string case_line(const Json& c, bool correctness) {
 std::string render_table(const Json& doc) {
   std::ostringstream out;
   const bool correctness = has_correctness(doc);
+  std::size_t width = 26;
+  for (const Json& c : doc["cases"]) width = std::max(width, row_names(c).first.size());
   out << fmt::format(
-      "{:<26} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
-      "file:line", "kernel", "pass", "B", "H", "d", "Sq", "Sk", "c", "measured", "tile", "err",
-      "roofline", "err");
+      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
+      correctness ? "case" : "file:line", width, "kernel", "pass", "B", "H", "d", "Sq", "Sk", "c",
+      "measured", "tile", "err", "roofline", "err");
   out << (correctness ? fmt::format(" {:>9} {:>7}\n", "max_rel", "correct") : "\n");
-  for (const Json& c : doc["cases"]) out << case_line(c, correctness);
+  for (const Json& c : doc["cases"]) out << case_line(c, correctness, width);
   for (const char* engine : {"tile", "roofline"}) {
     for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
       const Json& s = doc["summary"][engine][part];

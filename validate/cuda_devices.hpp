@@ -22,6 +22,7 @@ struct CudaDevice {
 struct CudaStatus {
   bool compiled_in = false;
   std::string toolkit_version;  // e.g. "13.0"; empty when not compiled in
+  std::string driver_version;   // CUDA version the driver supports, e.g. "13.0"; empty if none
   std::vector<CudaDevice> devices;
   std::string message;  // why there is no usable device, when there is none
 };

@@ -119,8 +119,9 @@ fi
 
 {
   echo "host: $(hostname)  date: $(date -u +%FT%TZ)"
-  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
-    --format=csv,noheader
+  # Driver, clocks (current and maximum) and power limit, beside the reports.
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=index,name,driver_version,memory.total,\
+clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,power.max_limit --format=csv
   "$NVCC" --version | tail -1
   cmake --version | head -1
 } >"$OUTDIR/environment.txt" 2>&1
