@@ -29,6 +29,7 @@ std::string render_devices(Format format) {
   if (format == Format::json) {
     return Json{{"cuda_compiled_in", status.compiled_in},
                 {"cuda_toolkit", status.toolkit_version},
+                {"cuda_driver", status.driver_version},
                 {"devices", devices},
                 {"message", status.message}}
                .dump(2) +

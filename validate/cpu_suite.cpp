@@ -120,14 +120,19 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, std::vector<float>& fl
     }
     run.max_relative_error = cpu::max_relative_error(t.o, cpu::reference_attention(p, t));
   }
-  std::vector<double> sorted = run.samples_s;
-  std::sort(sorted.begin(), sorted.end());
-  run.median_s = sorted[sorted.size() / 2];
+  run.median_s = median(run.samples_s);
   run.correct = run.max_relative_error <= kFloat32Band;
   return run;
 }
 
 }  // namespace
+
+double median(std::vector<double> samples) {
+  if (samples.empty()) return 0;
+  std::sort(samples.begin(), samples.end());
+  const std::size_t mid = samples.size() / 2;
+  return samples.size() % 2 == 1 ? samples[mid] : 0.5 * (samples[mid - 1] + samples[mid]);
+}
 
 Suite load_suite(const std::filesystem::path& path) {
   std::ifstream in(path);
@@ -201,8 +206,10 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
                  : c.kernel == CpuKernel::unfused ? "unfused"
                                                   : "fa2";
   }
-  m.pass = c.q_len == 1 ? "decode" : "fwd";
-  m.workload.phase = c.q_len == 1 ? models::Phase::decode : models::Phase::prefill;
+  // Split-KV runs decode steps, also with several query tokens (speculative decoding).
+  const bool decode = c.q_len == 1 || c.kernel == CpuKernel::split_kv;
+  m.pass = decode ? "decode" : "fwd";
+  m.workload.phase = decode ? models::Phase::decode : models::Phase::prefill;
   m.workload.batch = c.batch;
   m.workload.q_len = c.q_len;
   m.workload.kv_len = c.kernel == CpuKernel::linear ? c.q_len : c.kv_len;
@@ -212,7 +219,7 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
   models::ParamValues params = {{"heads", static_cast<double>(c.heads)},
                                 {"head_dim", static_cast<double>(c.head_dim)}};
   // Block-sparse (block_stride) cases map to plain gqa: the model has no block-stride variant, so
-  // they are kept out of the suites that are compared with it.
+  // they are run for correctness only (not compared, not fitted).
   std::string variant = "linear";
   if (c.kernel != CpuKernel::linear) {
     params.emplace_back("kv_heads", static_cast<double>(c.kv_heads));
@@ -224,6 +231,7 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
     params.emplace_back("chunk", static_cast<double>(c.chunk));
   }
   m.spec = registry.find(variant).make_spec(params, {});
+  m.compared = m.fit_eligible = c.block_stride == 0;
   m.measured_s = run.median_s;
   m.source = "measured by attnsim validate --backend cpu";
   return m;

@@ -48,12 +48,18 @@ struct CaseRun {
   double median_s = 0;
   double max_relative_error = 0;  // against the float64 reference
   bool correct = false;           // within the float32 band (1e-3)
+  std::string error;              // why the case did not run (CUDA: a failed call or launch)
 };
 
 struct RunOptions {
   int repeats = 5;         // timed runs per case (after one warm-up)
   double flush_bytes = 0;  // bytes written between runs to evict the caches (0: no flush)
+  bool check = false;      // first-run mode (CUDA): synchronise after every kernel launch
+  int cuda_device = -1;    // CUDA: the device to run on (-1: select_cuda_device())
 };
+
+// The median of the samples; for an even count, the mean of the middle two. 0 for none.
+double median(std::vector<double> samples);
 
 using Progress = std::function<void(std::size_t done, std::size_t total, const std::string& name)>;
 

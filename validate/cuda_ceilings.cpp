@@ -168,11 +168,15 @@ double measure_launch_latency(cudaStream_t stream, Clock::time_point deadline) {
 
 }  // namespace
 
-CudaCeilings measure_cuda_ceilings(double budget_s) {
+CudaCeilings measure_cuda_ceilings(double budget_s, int device_index) {
   CudaCeilings result;
-  const CudaDevice chosen = cuda_detail::select_device();
+  const CudaStatus status = query_cuda();
+  const CudaDevice& chosen = select_cuda_device(status);
+  const int device = device_index < 0 ? chosen.index : device_index;
   result.device = chosen.name;
-  const int device = chosen.index;
+  for (const CudaDevice& d : status.devices) {
+    if (d.index == device) result.device = d.name;
+  }
   ATTNSIM_CUDA_CHECK(cudaSetDevice(device));
   Stream stream;
   // Each measurement may use its share of the budget for repeats (it always gets one).

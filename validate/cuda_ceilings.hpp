@@ -19,8 +19,9 @@ struct CudaCeilings {
 };
 
 // Measures each ceiling as the median of a few timed repeats after a warm-up, trying to stay
-// within about budget_s seconds in all (every ceiling gets at least one timed run). Throws
-// std::runtime_error when no GPU is usable (the message of query_cuda()) or a CUDA call fails.
-CudaCeilings measure_cuda_ceilings(double budget_s);
+// within about budget_s seconds in all (every ceiling gets at least one timed run), on device
+// `device` (-1: select_cuda_device()). Throws std::runtime_error when no GPU is usable (the
+// message of query_cuda()) or a CUDA call fails.
+CudaCeilings measure_cuda_ceilings(double budget_s, int device = -1);
 
 }  // namespace validate

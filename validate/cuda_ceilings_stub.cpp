@@ -4,7 +4,7 @@
 
 namespace validate {
 
-CudaCeilings measure_cuda_ceilings(double) {
+CudaCeilings measure_cuda_ceilings(double, int) {
   throw std::runtime_error(
       "no CUDA device: this attnsim was built without the CUDA backend (no nvcc at configure "
       "time, or -DATTNSIM_CUDA=OFF)");

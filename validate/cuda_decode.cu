@@ -9,6 +9,7 @@
 
 #include "validate/cuda_kernel_util.cuh"
 #include "validate/cuda_kernels.cuh"
+#include "validate/cuda_linear_layout.hpp"
 
 namespace validate::cuda_detail {
 
@@ -171,25 +172,28 @@ struct LinearParams {
   const __half *q, *k, *v;
   float* o;
   int tokens, chunk;
-  float scale;  // 1/sqrt(dk), applied to q as cpu chunked_linear_attention does
+  float scale;              // 1/sqrt(dk), applied to q as cpu chunked_linear_attention does
+  LinearSmemLayout layout;  // linear_smem_layout(D, chunk), computed on the host
 };
 
 std::size_t linear_smem_bytes(int d, int chunk) {
-  return (std::size_t(d) * d + std::size_t(chunk) * chunk) * 4 + 3 * std::size_t(chunk) * d * 2;
+  return linear_smem_layout(d, chunk).bytes;
 }
 
-// One CTA per (batch, head), chunks in order. Shared memory: the D x D state S, the chunk's
-// masked scores A [C][C], and Q [C][D], K^T [D][C], V [C][D] in half.
+// One CTA per (batch, head), chunks in order. Shared memory (linear_smem_layout): the D x D state
+// S, the chunk's masked scores A [C][C], and Q [C][D], K^T [D][C], V [C][D] in half, each half
+// tile 16-byte aligned for any chunk.
 // o_t = A[t] V + scale * q_t S (earlier chunks), then S += K^T V.
 template <int D>
 __global__ void __launch_bounds__(kLinearThreads) linear_kernel(LinearParams p) {
   extern __shared__ __align__(16) unsigned char smem[];
   const int C = p.chunk;
-  float* st = reinterpret_cast<float*>(smem);
-  float* a = st + D * D;
-  __half* qs = reinterpret_cast<__half*>(a + C * C);
-  __half* kt = qs + C * D;
-  __half* vs = kt + C * D;
+  const LinearSmemLayout& layout = p.layout;
+  float* st = reinterpret_cast<float*>(smem + layout.state);
+  float* a = reinterpret_cast<float*>(smem + layout.scores);
+  __half* qs = reinterpret_cast<__half*>(smem + layout.q);
+  __half* kt = reinterpret_cast<__half*>(smem + layout.kt);
+  __half* vs = reinterpret_cast<__half*>(smem + layout.v);
   const std::size_t base = std::size_t(blockIdx.x) * p.tokens * D;
   const __half *q = p.q + base, *k = p.k + base, *v = p.v + base;
   float* o = p.o + base;
@@ -256,15 +260,19 @@ void launch_split_kv_dims(const AttnDims& d, int splits, const __half* q, const 
                       1.4426950408889634f / std::sqrt(float(D)),
                       d.v_stride > 0 ? d.v_stride : DV};
   split_kernel<D, DV><<<dim3(splits, d.batch * d.heads), kSplitThreads, 0, stream>>>(p);
-  ATTNSIM_CUDA_LAUNCHED("split_kernel");
+  launched("split_kernel", d.blocking, stream);
   combine_kernel<<<d.batch * d.heads, 128, 0, stream>>>(scratch, o, splits, d.q_len, DV);
-  ATTNSIM_CUDA_LAUNCHED("combine_kernel");
+  launched("combine_kernel", d.blocking, stream);
 }
 
 }  // namespace
 
 void launch_split_kv(const AttnDims& d, int splits, const __half* q, const __half* k,
                      const __half* v, float* scratch, float* o, cudaStream_t stream) {
+  if (d.block_stride > 0)
+    throw std::invalid_argument("CUDA split_kv: block_stride " + std::to_string(d.block_stride) +
+                                " is not supported (only flash and unfused take a block-sparse "
+                                "mask)");
   const int dv = d.v_head_dim > 0 ? d.v_head_dim : d.head_dim;
   if (d.head_dim == kMlaHeadDim && dv == kMlaVHeadDim) {
     launch_split_kv_dims<kMlaHeadDim, kMlaVHeadDim>(d, splits, q, k, v, scratch, o, stream);
@@ -294,10 +302,11 @@ void launch_linear(const LinearDims& d, const __half* q, const __half* k, const 
                    cudaStream_t stream) {
   with_head_dim(d.dim, [&](auto dim) {
     constexpr int D = decltype(dim)::value;
-    const LinearParams p{q, k, v, o, d.tokens, d.chunk, 1.0f / std::sqrt(float(D))};
+    const LinearParams p{
+        q, k, v, o, d.tokens, d.chunk, 1.0f / std::sqrt(float(D)), linear_smem_layout(D, d.chunk)};
     linear_kernel<D>
         <<<d.batch * d.heads, kLinearThreads, linear_smem_bytes(D, d.chunk), stream>>>(p);
-    ATTNSIM_CUDA_LAUNCHED("linear_kernel");
+    launched("linear_kernel", d.blocking, stream);
   });
 }
 

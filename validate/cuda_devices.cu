@@ -25,8 +25,12 @@ bool run_probe(int device) {
   return ok;
 }
 
+std::string version_text(int version) {
+  return std::to_string(version / 1000) + "." + std::to_string((version % 1000) / 10);
+}
+
 std::string toolkit_version() {
-  return std::to_string(CUDART_VERSION / 1000) + "." + std::to_string((CUDART_VERSION % 1000) / 10);
+  return version_text(CUDART_VERSION);
 }
 
 }  // namespace
@@ -39,6 +43,9 @@ CudaStatus query_cuda() {
   CudaStatus status;
   status.compiled_in = true;
   status.toolkit_version = toolkit_version();
+  int driver = 0;
+  if (cudaDriverGetVersion(&driver) == cudaSuccess && driver > 0)
+    status.driver_version = version_text(driver);
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess || count == 0) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct CudaDevice {
 struct CudaStatus {
   bool compiled_in = false;
   std::string toolkit_version;  // e.g. "13.0"; empty when not compiled in
+  std::string driver_version;   // CUDA version the driver supports, e.g. "13.0"; empty if none
   std::vector<CudaDevice> devices;
   std::string message;  // why there is no usable device, when there is none
 };
@@ -28,6 +30,20 @@ struct CudaStatus {
 // Never throws and never aborts: a machine without a GPU or driver gives an empty device list and
 // a message saying so.
 CudaStatus query_cuda();
+
+// The device every CUDA validation step runs on and reports (suite, ceilings, device report): the
+// first that ran the probe kernel with compute capability 7.0 or newer (WMMA needs sm_70+).
+// Throws std::runtime_error with the status message ("no CUDA device: ...") when there is none.
+inline const CudaDevice& select_cuda_device(const CudaStatus& status) {
+  if (status.devices.empty()) {
+    throw std::runtime_error(status.message.empty() ? "no CUDA device" : status.message);
+  }
+  for (const CudaDevice& d : status.devices) {
+    if (d.kernel_ran && d.cc_major >= 7) return d;
+  }
+  throw std::runtime_error(
+      "no CUDA device: no device ran the probe kernel with compute capability 7.0 or newer");
+}
 
 // "compiled in (CUDA 13.0)" or "not compiled in".
 std::string cuda_build_summary();

@@ -35,18 +35,9 @@ class Stream {
   cudaStream_t stream_{};
 };
 
-// The first device that ran query_cuda's probe kernel with compute capability 7.0 or newer (WMMA
-// needs sm_70+); throws query_cuda's "no CUDA device: ..." message when there is none.
+// The device of select_cuda_device (cuda_devices.hpp): the one the report names.
 inline CudaDevice select_device() {
-  const CudaStatus status = query_cuda();
-  if (status.devices.empty()) {
-    throw std::runtime_error(status.message.empty() ? "no CUDA device" : status.message);
-  }
-  for (const CudaDevice& d : status.devices) {
-    if (d.kernel_ran && d.cc_major >= 7) return d;
-  }
-  throw std::runtime_error(
-      "no CUDA device: no device ran the probe kernel with compute capability 7.0 or newer");
+  return select_cuda_device(query_cuda());
 }
 
 }  // namespace validate::cuda_detail

@@ -24,13 +24,28 @@ inline void check(cudaError_t err, const char* call, const char* file, int line)
 #define ATTNSIM_CUDA_LAUNCHED(what) \
   ::validate::cuda_detail::check(cudaGetLastError(), what, __FILE__, __LINE__)
 
+// The same, and with `blocking` (validate --check) the launch is waited for, so that a fault
+// inside the kernel (an illegal address, a trap) is reported under the kernel's name.
+inline void launched(const char* kernel, bool blocking, cudaStream_t stream) {
+  cudaError_t err = cudaGetLastError();
+  const char* when = "at launch";
+  if (err == cudaSuccess && blocking) {
+    err = cudaStreamSynchronize(stream);
+    when = "while running";
+  }
+  if (err != cudaSuccess)
+    throw std::runtime_error(std::string("CUDA error in kernel ") + kernel + " (" + when +
+                             "): " + cudaGetErrorString(err));
+}
+
 struct AttnDims {
   int batch = 1, heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 64;
   bool causal = true;
   int window = 0;
-  int block_stride = 0;  // flash: strided block-sparse mask over 64-wide blocks (0 = off)
-  int v_head_dim = 0;    // 0: head_dim; split_kv also takes MLA-absorbed 576 / 512
-  int v_stride = 0;      // split_kv: halves between V rows (0: v_head_dim; 576 when V lies in K)
+  int block_stride = 0;   // flash: strided block-sparse mask over 64-wide blocks (0 = off)
+  int v_head_dim = 0;     // 0: head_dim; split_kv also takes MLA-absorbed 576 / 512
+  int v_stride = 0;       // split_kv: halves between V rows (0: v_head_dim; 576 when V lies in K)
+  bool blocking = false;  // wait for every kernel and name the one that failed (--check)
 };
 
 // MLA-absorbed decode (DeepSeek-V2/V3): K = 512-dim latent + 64-dim rope key, V = the latent.
@@ -60,6 +75,10 @@ class Unfused {
 
 void convert_to_half(const float* in, __half* out, std::size_t n, cudaStream_t stream);
 
+// Evicts L2 by reading `bytes` (a multiple of 16, twice the L2) of `buffer`; no line is left dirty,
+// so nothing is written back inside a timed window that follows. `sink` is one device unsigned.
+void flush_l2(const void* buffer, std::size_t bytes, unsigned* sink, cudaStream_t stream);
+
 // FlashAttention-2 forward: 64-row query blocks, 64-key tiles, WMMA for Q K^T and P V.
 // prepare_flash raises the kernel's shared-memory limit; call it once before timing.
 void prepare_flash(const AttnDims& d);
@@ -75,6 +94,7 @@ void launch_split_kv(const AttnDims& d, int splits, const __half* q, const __hal
 // Chunked causal linear attention, one CTA per (batch, head) carrying the dk x dv state.
 struct LinearDims {
   int batch = 1, heads = 1, tokens = 1, dim = 64, chunk = 64;
+  bool blocking = false;  // as AttnDims::blocking
 };
 void prepare_linear(const LinearDims& d);
 void launch_linear(const LinearDims& d, const __half* q, const __half* k, const __half* v, float* o,

@@ -82,17 +82,20 @@ void download(std::vector<float>& host, const DeviceBuffer<float>& device, cudaS
   ATTNSIM_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
-// One warm-up launch, then `repeats` launches each after overwriting the L2 flush buffer, each
-// timed by its own cudaEvent pair (the flush is outside the pair).
+// One warm-up launch, then `repeats` launches each after reading the L2 flush buffer (a read
+// leaves no dirty line to be written back inside the timed window) and waiting for the flush, each
+// timed by its own cudaEvent pair.
 template <typename Launch>
 std::vector<double> time_runs(int repeats, cudaStream_t stream, DeviceBuffer<unsigned char>& flush,
                               Launch launch) {
   launch();
   ATTNSIM_CUDA_CHECK(cudaStreamSynchronize(stream));
   Event start, stop;
+  DeviceBuffer<unsigned> sink(1);
   std::vector<double> samples;
   for (int i = 0; i < std::max(1, repeats); ++i) {
-    ATTNSIM_CUDA_CHECK(cudaMemsetAsync(flush.get(), i & 0xff, flush.bytes(), stream));
+    cuda_detail::flush_l2(flush.get(), flush.bytes(), sink.get(), stream);
+    ATTNSIM_CUDA_CHECK(cudaStreamSynchronize(stream));
     ATTNSIM_CUDA_CHECK(cudaEventRecord(start.get(), stream));
     launch();
     ATTNSIM_CUDA_CHECK(cudaEventRecord(stop.get(), stream));
@@ -157,7 +160,8 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
     const DeviceBuffer<__half> q = upload_half(t.q, stream), k = upload_half(t.k, stream),
                                v = upload_half(t.v, stream);
     DeviceBuffer<float> out = nan_output(t.o.size(), stream);
-    const cuda_detail::LinearDims d{c.batch, c.heads, c.q_len, c.head_dim, c.chunk};
+    cuda_detail::LinearDims d{c.batch, c.heads, c.q_len, c.head_dim, c.chunk};
+    d.blocking = o.check;
     cuda_detail::prepare_linear(d);
     run.samples_s = time_runs(o.repeats, stream, flush, [&] {
       cuda_detail::launch_linear(d, q.get(), k.get(), v.get(), out.get(), stream);
@@ -189,6 +193,7 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
                             c.head_dim, c.causal, c.window,   c.block_stride};
     d.v_head_dim = c.v_head_dim;
     d.v_stride = mla ? c.head_dim : 0;
+    d.blocking = o.check;
     if (c.kernel == CpuKernel::unfused) {
       cuda_detail::Unfused unfused(d, stream);
       run.samples_s = time_runs(o.repeats, stream, flush,
@@ -208,27 +213,52 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
     download(t.o, out, stream);
     run.max_relative_error = attention_error(t.o, cpu::reference_attention(p, t), c.v_head_dim);
   }
-  std::vector<double> sorted = run.samples_s;
-  std::sort(sorted.begin(), sorted.end());
-  run.median_s = sorted[sorted.size() / 2];
+  run.median_s = median(run.samples_s);
   run.correct = run.max_relative_error <= kHalfBand;
   return run;
+}
+
+// Runs one case; a failure (a CUDA error, an unsupported shape) becomes the run's error. Returns
+// false when the device is unusable afterwards (a sticky error such as an illegal address), so
+// that the remaining cases are not attempted.
+bool run_or_record(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
+                   DeviceBuffer<unsigned char>& flush, std::uint64_t seed, CaseRun& run) {
+  try {
+    run = run_case(c, o, stream, flush, seed);
+    return true;
+  } catch (const std::exception& e) {
+    run = CaseRun{};
+    run.spec = c;
+    run.error = e.what();
+  }
+  return cudaDeviceSynchronize() == cudaSuccess && cudaGetLastError() == cudaSuccess;
 }
 
 }  // namespace
 
 std::vector<CaseRun> run_cuda_suite(const Suite& suite, const RunOptions& options,
                                     const Progress& progress) {
-  const int device = cuda_detail::select_device().index;
+  const int device =
+      options.cuda_device >= 0 ? options.cuda_device : cuda_detail::select_device().index;
   ATTNSIM_CUDA_CHECK(cudaSetDevice(device));
   int l2_bytes = 0;
   ATTNSIM_CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, device));
   DeviceBuffer<unsigned char> flush(2 * static_cast<std::size_t>(std::max(l2_bytes, 1 << 20)));
+  ATTNSIM_CUDA_CHECK(cudaMemset(flush.get(), 0x5a, flush.bytes()));  // written once, before timing
+  ATTNSIM_CUDA_CHECK(cudaDeviceSynchronize());
   const Stream stream;
   std::vector<CaseRun> runs;
+  bool usable = true;
   for (std::size_t i = 0; i < suite.cases.size(); ++i) {
     if (progress) progress(i, suite.cases.size(), suite.cases[i].name);
-    runs.push_back(run_case(suite.cases[i], options, stream.get(), flush, 1000 + i));
+    CaseRun run;
+    if (usable) {
+      usable = run_or_record(suite.cases[i], options, stream.get(), flush, 1000 + i, run);
+    } else {
+      run.spec = suite.cases[i];
+      run.error = "not run: the device failed in an earlier case";
+    }
+    runs.push_back(std::move(run));
   }
   if (progress) progress(suite.cases.size(), suite.cases.size(), "");
   return runs;
@@ -242,7 +272,8 @@ std::string cuda_kernel_summary() {
          "split-KV decode + log-sum-exp combine (CUDA cores; also MLA-absorbed K 576 / V 512 "
          "read in place from K), chunked "
          "causal linear attention (one CTA per head, state in shared memory, CUDA cores); "
-         "1 warm-up, L2 flushed (2x L2) before each timed run, cudaEvent timing, median";
+         "1 warm-up, L2 flushed by reading 2x L2 and synchronised before each timed run, cudaEvent "
+         "timing, median (mean of the middle two for an even count)";
 }
 
 }  // namespace validate

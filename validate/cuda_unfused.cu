@@ -110,7 +110,7 @@ void Unfused::launch(const __half* q, const __half* k, const __half* v, float* o
   const unsigned grid = static_cast<unsigned>(std::size_t(d_.batch) * d_.heads * d_.q_len);
   softmax_kernel<<<grid, kSoftmaxThreads, 0, stream_>>>(s_, p_, d_.q_len, lk, d_.causal, d_.window,
                                                         d_.block_stride);
-  ATTNSIM_CUDA_LAUNCHED("softmax_kernel");
+  launched("softmax_kernel", d_.blocking, stream_);
   // O^T (d x rows) = V^T (d x lk) x P^T (lk x rows).
   ATTNSIM_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
       handle, CUBLAS_OP_N, CUBLAS_OP_N, d, rows, lk, &one, v, CUDA_R_16F, d,

@@ -2,11 +2,13 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "models/errors.hpp"
+#include "validate/measured_columns.hpp"
 
 namespace validate {
 
@@ -90,6 +92,44 @@ class Row {
   std::string where_;
 };
 
+// `variant` is "name" or "name:key=value:key=value"; without it a row is dense softmax attention
+// (gqa, or swa when it has a window).
+std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
+  std::string variant = row.text("window").empty() ? "gqa" : "swa";
+  models::ParamValues given;
+  const std::string text = row.text("variant");
+  if (text.empty()) return {variant, given};
+  std::size_t start = text.find(':');
+  variant = text.substr(0, start);
+  while (start != std::string::npos) {
+    const std::size_t end = text.find(':', start + 1);
+    const std::string kv = text.substr(start + 1, end - start - 1);
+    const std::size_t eq = kv.find('=');
+    if (eq == std::string::npos) {
+      throw std::invalid_argument(
+          fmt::format("{}: variant parameter '{}' is not key=value", row.where(), kv));
+    }
+    given.emplace_back(kv.substr(0, eq), std::stod(kv.substr(eq + 1)));
+    start = end;
+  }
+  return {variant, given};
+}
+
+// The row's spec: its variant, with the generic head columns mapped onto the variant's own
+// parameters. Throws SpecError (the model cannot build it) or ColumnConflict (a column
+// contradicts the variant); both skip the row.
+models::AttentionSpec spec_of(const Row& row, const models::Registry& registry) {
+  const auto [name, given] = variant_of(row);
+  GenericColumns columns;
+  columns.heads_q = row.number("heads_q");
+  columns.heads_kv = row.number("heads_kv");
+  columns.head_dim = row.number("head_dim");
+  if (!row.text("v_head_dim").empty()) columns.v_head_dim = row.number("v_head_dim");
+  if (!row.text("window").empty()) columns.window = row.number("window");
+  const models::Variant& variant = registry.find(name);
+  return variant.make_spec(map_columns(variant, columns, given), {});
+}
+
 }  // namespace
 
 MeasurementSet read_measurements(const std::filesystem::path& path,
@@ -110,6 +150,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     }
   }
   MeasurementSet set;
+  std::set<std::string> unknown_kernels;  // warned about once per file
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty()) continue;
     const Row row(columns, split_csv_line(line), fmt::format("{}:{}", path.string(), number));
@@ -119,9 +160,11 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.hw = row.required("hw");
     c.kernel = row.required("kernel");
     c.schedule = schedule_for(c.kernel);
-    if (c.schedule == "auto") {
-      set.warnings.push_back(fmt::format("{}: unknown kernel '{}' predicted with --kernel auto",
-                                         row.where(), c.kernel));
+    if (c.schedule == "auto" && unknown_kernels.insert(c.kernel).second) {
+      set.warnings.push_back(
+          fmt::format("{}: unknown kernel '{}' predicted with --kernel auto (so are its later rows "
+                      "in this file)",
+                      row.where(), c.kernel));
     }
     c.pass = row.required("pass");
     c.workload.phase = phase_for(c.pass, row.where());
@@ -132,33 +175,12 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.workload.kv_len = static_cast<std::int64_t>(row.number("seq_kv"));
     c.workload.causal = row.number("causal") != 0;
     models::validate(c.workload);
-    models::ParamValues params = {{"heads", row.number("heads_q")},
-                                  {"kv_heads", row.number("heads_kv")},
-                                  {"head_dim", row.number("head_dim")}};
-    if (!row.text("v_head_dim").empty())
-      params.emplace_back("v_head_dim", row.number("v_head_dim"));
-    // `variant` is "name" or "name:key=value:key=value"; a `window` column means swa.
-    std::string variant = row.text("window").empty() ? "gqa" : "swa";
-    if (!row.text("window").empty()) params.emplace_back("window", row.number("window"));
-    if (!row.text("variant").empty()) {
-      const std::string text = row.text("variant");
-      std::size_t start = text.find(':');
-      variant = text.substr(0, start);
-      while (start != std::string::npos) {
-        const std::size_t end = text.find(':', start + 1);
-        const std::string kv = text.substr(start + 1, end - start - 1);
-        const std::size_t eq = kv.find('=');
-        if (eq == std::string::npos) {
-          throw std::invalid_argument(
-              fmt::format("{}: variant parameter '{}' is not key=value", row.where(), kv));
-        }
-        params.emplace_back(kv.substr(0, eq), std::stod(kv.substr(eq + 1)));
-        start = end;
-      }
-    }
     try {
-      c.spec = registry.find(variant).make_spec(params, {});
+      c.spec = spec_of(row, registry);
     } catch (const models::SpecError& e) {
+      set.skipped.push_back(row.where() + ": " + e.what());
+      continue;
+    } catch (const ColumnConflict& e) {
       set.skipped.push_back(row.where() + ": " + e.what());
       continue;
     }

@@ -25,6 +25,9 @@ struct MeasuredCase {
   double weight = 1;  // 0.5 for values read off a figure (`pixel-est`)
   // False for rows of a kernel version attnsim's schedule does not model (reported, not fitted).
   bool fit_eligible = true;
+  // False for suite cases run for correctness only: the model has no variant for them (a strided
+  // block-sparse mask), so their prediction is not an error statistic.
+  bool compared = true;
   std::string source;
 };
 

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Builds attnsim with the CUDA backend and runs the quick validation suite on a GPU machine that has
-# nvcc and CMake (>= 3.25) but none of the Debian -dev packages and no network.
+# Builds attnsim with the CUDA backend and runs the validation on a GPU machine that has nvcc (on
+# PATH or in /usr/local/cuda/bin) and CMake (>= 3.25) but none of the Debian -dev packages and no
+# network.
 #
-#   validate/run-on-gpu.sh [OUTDIR]      OUTDIR defaults to $OUT, else ./gpu-out
+#   validate/run-on-gpu.sh [--sanitize] [OUTDIR]      OUTDIR defaults to $OUT, else ./gpu-out
+#       Steps, in this order, each writing its report before the next begins (so a time-out keeps
+#       what finished): devices; first-run check (validate --backend cuda --check: every kernel
+#       once, blocking launches, a fault names its kernel); the quick suite; the quick suite
+#       calibrated; the ceilings. Any failed step makes the exit status 1. --sanitize (or
+#       SANITIZE=1) adds compute-sanitizer memcheck and racecheck runs on a one-case suite after
+#       the check.
 #   validate/run-on-gpu.sh --prepare-deps
 #       (on a machine that has them) copies the header-only dependencies into .deps/include:
 #       /usr/include/{CLI,nlohmann,fmt} and /usr/include/eigen3 (as .deps/include/eigen3).
@@ -12,8 +19,9 @@
 # nlohmann_json, CLI11 and Eigen3 under the build directory and points find_package at them, so
 # the project's CMakeLists.txt needs no change. Without .deps/ the packages must be installed.
 #
-# Writes to OUTDIR: devices.txt, validate-cuda-quick.json, validate-cuda-quick-calibrated.json,
-# validate-cuda-quick.txt, build.log and one .log per run. The whole run is bounded to < 8 min.
+# Writes to OUTDIR: devices.txt, validate-cuda-check.json, validate-cuda-quick.json,
+# validate-cuda-quick.txt, validate-cuda-quick-calibrated.json, validate-cuda-ceilings.json,
+# build.log and one .log per run. The whole run is bounded to < 8 min.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,6 +37,19 @@ if [[ "${1:-}" == "--prepare-deps" ]]; then
   du -sh "$DEPS"
   exit 0
 fi
+
+SANITIZE="${SANITIZE:-0}"
+if [[ "${1:-}" == "--sanitize" ]]; then
+  SANITIZE=1
+  shift
+fi
+
+# nvcc is often installed but not on PATH.
+if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
+  export PATH="$PATH:/usr/local/cuda/bin"
+fi
+NVCC="$(command -v nvcc || true)"
+[[ -n "$NVCC" ]] || { echo "nvcc not found on PATH or in /usr/local/cuda/bin"; exit 1; }
 
 OUTDIR="${1:-${OUT:-./gpu-out}}"
 mkdir -p "$OUTDIR"
@@ -98,16 +119,17 @@ fi
 
 {
   echo "host: $(hostname)  date: $(date -u +%FT%TZ)"
-  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total \
-    --format=csv,noheader
-  nvcc --version | tail -1
+  # Driver, clocks (current and maximum) and power limit, beside the reports.
+  command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=index,name,driver_version,memory.total,\
+clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,power.max_limit --format=csv
+  "$NVCC" --version | tail -1
   cmake --version | head -1
 } >"$OUTDIR/environment.txt" 2>&1
 
 step "configure ($BUILD, CUDA archs $ARCHS)"
 bounded 120 configure cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DATTNSIM_CUDA=ON \
   -DATTNSIM_BUILD_TESTS=OFF -DATTNSIM_BUILD_BENCH=OFF "-DCMAKE_CUDA_ARCHITECTURES=$ARCHS" \
-  "${CMAKE_DEPS[@]}" || { tail -30 "$OUTDIR/configure.log"; exit 1; }
+  "-DCMAKE_CUDA_COMPILER=$NVCC" ${CMAKE_DEPS[@]+"${CMAKE_DEPS[@]}"} || { tail -30 "$OUTDIR/configure.log"; exit 1; }
 
 step "build"
 bounded 300 build cmake --build "$BUILD" -j16 || { tail -40 "$OUTDIR/build.log"; exit 1; }
@@ -118,14 +140,46 @@ status=0
 step "devices"
 bounded 30 devices "$ATTNSIM" validate --devices || status=1
 cp "$OUTDIR/devices.log" "$OUTDIR/devices.txt"
+
+step "first-run check (every kernel once, blocking launches)"
+# A failed check (a wrong result or a fault, named in check.log) fails the run; the timed steps
+# still run, each in a fresh process, so the other kernels are measured.
+if ! bounded 90 check "$ATTNSIM" validate --backend cuda --check --format json \
+  -o "$OUTDIR/validate-cuda-check.json"; then
+  tail -5 "$OUTDIR/check.log"
+  status=1
+fi
+
+if [[ "$SANITIZE" == 1 ]]; then
+  SANITIZER="$(command -v compute-sanitizer || true)"
+  # One small case: the flash kernel with GQA, a causal mask and a length off the tile grid.
+  cat >"$OUTDIR/sanitize-suite.json" <<'JSON'
+{"name": "sanitize", "cases": [{"name": "flash-gqa-causal-130-d64", "kernel": "flash",
+  "batch": 1, "heads": 4, "kv_heads": 2, "head_dim": 64, "q_len": 130, "kv_len": 130}]}
+JSON
+  for tool in memcheck racecheck; do
+    step "compute-sanitizer $tool (one case)"
+    if [[ -z "$SANITIZER" ]]; then
+      echo "   compute-sanitizer not found; skipped"
+      continue
+    fi
+    bounded 90 "sanitize-$tool" "$SANITIZER" --tool "$tool" --error-exitcode 3 "$ATTNSIM" \
+      validate --backend cuda --check --suite "$OUTDIR/sanitize-suite.json" --format json \
+      -o "$OUTDIR/validate-cuda-sanitize-$tool.json" || status=1
+  done
+fi
+
 step "quick suite (json)"
-bounded 150 quick-json "$ATTNSIM" validate --backend cuda --suite quick --format json \
-  -o "$OUTDIR/validate-cuda-quick.json" || status=1
-step "quick suite calibrated (json)"
-bounded 150 quick-calibrate "$ATTNSIM" validate --backend cuda --suite quick --calibrate \
-  --format json -o "$OUTDIR/validate-cuda-quick-calibrated.json" || status=1
+bounded 120 quick-json "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
+  --format json -o "$OUTDIR/validate-cuda-quick.json" || status=1
 step "quick suite (table)"
-bounded 150 quick-table "$ATTNSIM" validate --backend cuda --suite quick \
+bounded 90 quick-table "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
   -o "$OUTDIR/validate-cuda-quick.txt" || status=1
+step "quick suite calibrated (json)"
+bounded 120 quick-calibrate "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
+  --calibrate --format json -o "$OUTDIR/validate-cuda-quick-calibrated.json" || status=1
+step "ceilings (with the check suite)"
+bounded 90 ceilings "$ATTNSIM" validate --backend cuda --check --ceilings yes --format json \
+  -o "$OUTDIR/validate-cuda-ceilings.json" || status=1
 step "done, status $status"
 exit $status

@@ -1,0 +1,158 @@
+#include "cli/validate_backends.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <ctime>
+#include <exception>
+
+#include <fmt/format.h>
+
+#include "cli/validate_devices.hpp"
+#include "models/errors.hpp"
+#include "validate/cpu_ceilings.hpp"
+#include "validate/cpu_probe.hpp"
+#include "validate/cpu_suite.hpp"
+#include "validate/cuda_ceilings.hpp"
+#include "validate/cuda_devices.hpp"
+#include "validate/cuda_suite.hpp"
+
+namespace cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string today() {
+  const std::time_t now = std::time(nullptr);
+  char text[16];
+  std::strftime(text, sizeof(text), "%Y-%m-%d", std::gmtime(&now));
+  return text;
+}
+
+// --check runs the tiny `check` suite (every kernel path once) unless --suite names another, with
+// one timed run per case.
+validate::Suite suite_of(const BackendOptions& o) {
+  if (!o.suite.empty()) return validate::find_suite(o.suite);
+  return validate::find_suite(o.check ? "check" : "quick");
+}
+
+bool wants_ceilings(const BackendOptions& o) {
+  if (o.ceilings == "auto") return !o.check;
+  if (o.ceilings == "yes" || o.ceilings == "no") return o.ceilings == "yes";
+  throw models::SpecError("unknown --ceilings '" + o.ceilings + "'; allowed: auto, yes, no");
+}
+
+validate::RunOptions run_options_of(const BackendOptions& o) {
+  validate::RunOptions r;
+  r.repeats = o.check ? 1 : o.repeats;
+  r.check = o.check;
+  return r;
+}
+
+// Cases that ran become measured cases (with their correctness); cases that failed are listed.
+void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_id,
+              const models::Registry& registry, validate::Backend backend, Acquired& in) {
+  for (const validate::CaseRun& r : runs) {
+    if (!r.error.empty()) {
+      in.failed.push_back({{"case", r.spec.name}, {"error", r.error}});
+      continue;
+    }
+    in.cases.push_back(validate::to_measured(r, hw_id, registry, backend));
+    in.case_extras.push_back({{"case", r.spec.name},
+                              {"samples_s", r.samples_s},
+                              {"max_relative_error", r.max_relative_error},
+                              {"correct", r.correct}});
+  }
+}
+
+// The built-in profile of a CUDA device, from its name (H200 -> h200, ...), or --profile.
+std::string cuda_profile_id(const validate::CudaDevice& d, const BackendOptions& o,
+                            const hw::ProfileCatalog& catalog) {
+  if (!o.profile.empty()) return catalog.resolve(o.profile).id;
+  std::string lower = d.name;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* alias : {"gb200", "b200", "h200", "h800", "h100", "a100"}) {
+    if (lower.find(alias) != std::string::npos) return catalog.resolve(alias).id;
+  }
+  throw models::SpecError("no built-in profile matches CUDA device '" + d.name +
+                          "'; name one with --profile ID");
+}
+
+Json ceilings_json(const validate::CudaCeilings& c) {
+  return {{"copy_Bps", c.copy_Bps},
+          {"gemm_fp16_flops", c.gemm_fp16_flops},
+          {"gemm_bf16_flops", c.gemm_bf16_flops},
+          {"gemm_fp8_flops", c.gemm_fp8_flops},
+          {"exp_per_s", c.exp_per_s},
+          {"launch_latency_s", c.launch_latency_s}};
+}
+
+}  // namespace
+
+Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions& o,
+                         hw::ProfileCatalog& catalog) {
+  const validate::Suite suite = suite_of(o);
+  // The probe profile needs the ceilings; --check gives them less time.
+  const validate::cpu::CpuCeilings ceilings =
+      validate::cpu::measure_cpu_ceilings(o.check ? 0.5 : 2.0);
+  catalog.insert(validate::probe_profile(ceilings, today()));
+  validate::RunOptions run_options = run_options_of(o);
+  run_options.flush_bytes = 2 * std::max(ceilings.llc_bytes, 8.0 * 1024 * 1024);
+  Acquired in;
+  add_runs(validate::run_suite(suite, run_options, show_progress), validate::kProbeProfileId,
+           registry, validate::Backend::cpu, in);
+  in.device = {{"backend", "cpu"},
+               {"suite", suite.name},
+               {"cpu", ceilings.cpu_name},
+               {"clock_hz", ceilings.clock_hz},
+               {"threads", 1},
+               {"stream_Bps", ceilings.stream_Bps},
+               {"gemm_flops", ceilings.gemm_flops},
+               {"exp_per_s", ceilings.exp_per_s},
+               {"fma_flops", ceilings.fma_flops},
+               {"llc_bytes", ceilings.llc_bytes},
+               {"date", today()}};
+  return in;
+}
+
+Acquired run_cuda_backend(const models::Registry& registry, const BackendOptions& o,
+                          const hw::ProfileCatalog& catalog) {
+  // --check: every launch synchronises, so a fault is reported by the kernel that caused it.
+  // The driver reads this when the process first touches CUDA, which is below.
+  const bool ceilings = wants_ceilings(o);
+  if (o.check) ::setenv("CUDA_LAUNCH_BLOCKING", "1", 0);
+  const validate::CudaStatus status = validate::query_cuda();
+  const validate::CudaDevice device = validate::select_cuda_device(status);
+  const std::string hw_id = cuda_profile_id(device, o, catalog);
+  const validate::Suite suite = suite_of(o);
+  validate::RunOptions run_options = run_options_of(o);
+  run_options.cuda_device = device.index;
+  Acquired in;
+  add_runs(validate::run_cuda_suite(suite, run_options, show_progress), hw_id, registry,
+           validate::Backend::cuda, in);
+  in.device = {{"backend", "cuda"},
+               {"suite", suite.name},
+               {"index", device.index},
+               {"device", device.name},
+               {"compute_capability", fmt::format("{}.{}", device.cc_major, device.cc_minor)},
+               {"sm_count", device.sm_count},
+               {"memory_bytes", device.memory_bytes},
+               {"cuda_toolkit", status.toolkit_version},
+               {"cuda_driver", status.driver_version},
+               {"kernels", validate::cuda_kernel_summary()},
+               {"profile", hw_id},
+               {"launch_blocking", o.check},
+               {"date", today()}};
+  // Ceilings after the suite (an 8192^3 GEMM and 1 GiB copies), so that the cases are measured
+  // even if they fail; --check skips them unless --ceilings yes.
+  if (!ceilings) return in;
+  try {
+    in.device["ceilings"] = ceilings_json(validate::measure_cuda_ceilings(10.0, device.index));
+  } catch (const std::exception& e) {
+    in.failed.push_back({{"case", "ceilings"}, {"error", e.what()}});
+  }
+  return in;
+}
+
+}  // namespace cli

@@ -1,0 +1,40 @@
+// `attnsim validate --backend cpu|cuda`: run a suite of real kernels here and turn the runs into
+// measured cases, with the device report and each case's correctness.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/registry.hpp"
+#include "validate/measurements.hpp"
+
+namespace cli {
+
+struct BackendOptions {
+  std::string suite;    // "": quick, or check under --check
+  std::string profile;  // cuda: the profile to predict with (default: from the device name)
+  int repeats = 5;
+  bool check = false;  // first-run mode: the `check` suite, one timed run, blocking launches
+  std::string ceilings = "auto";  // cuda: yes, no, or auto (yes, but no under --check)
+};
+
+// The cases to compare, wherever they came from, and what the source says about itself.
+struct Acquired {
+  std::vector<validate::MeasuredCase> cases;
+  std::vector<nlohmann::ordered_json> case_extras;  // per case, merged into its report row
+  nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
+  nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
+  nlohmann::ordered_json failed = nlohmann::ordered_json::array();  // {case, kernel, error}
+  nlohmann::ordered_json device;  // the measuring machine, when the cases were run here
+};
+
+// Adds the probe profile of this host core to `catalog`.
+Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions& o,
+                         hw::ProfileCatalog& catalog);
+Acquired run_cuda_backend(const models::Registry& registry, const BackendOptions& o,
+                          const hw::ProfileCatalog& catalog);
+
+}  // namespace cli

@@ -1,0 +1,217 @@
+#include "cli/validate_report.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "cli/report.hpp"
+#include "models/errors.hpp"
+#include "models/workload.hpp"
+
+namespace cli {
+
+namespace {
+
+using Json = ValidateJson;
+
+Json summary_json(const validate::ErrorSummary& s) {
+  return {
+      {"cases", s.cases}, {"mape", s.mape}, {"median_abs", s.median_abs}, {"max_abs", s.max_abs}};
+}
+
+bool has_correctness(const Json& doc) {
+  for (const Json& c : doc["cases"]) {
+    if (c.contains("correct")) return true;
+  }
+  return false;
+}
+
+// A row's name: file:line for a measurement row; the case name (its kernel is the schedule) for a
+// suite case run here.
+std::pair<std::string, std::string> row_names(const Json& c) {
+  if (c.contains("case")) return {c["case"].get<std::string>(), c["schedule"].get<std::string>()};
+  return {fmt::format("{}:{}", c["file"].get<std::string>(), c["line"].get<int>()),
+          c["kernel"].get<std::string>()};
+}
+
+std::string case_line(const Json& c, bool correctness, std::size_t width) {
+  const auto [name, kernel] = row_names(c);
+  std::string line = fmt::format(
+      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>+7.1f}% {:>10} "
+      "{:>+7.1f}%",
+      name, width, kernel, c["pass"].get<std::string>(), c["batch"].get<int>(),
+      c["heads"].get<int>(), c["head_dim"].get<int>(), c["q_len"].get<int>(),
+      c["kv_len"].get<int>(), c["causal"].get<bool>() ? 1 : 0,
+      human_time(c["measured_s"].get<double>()), human_time(c["tile_s"].get<double>()),
+      100 * c["tile_error"].get<double>(), human_time(c["roofline_s"].get<double>()),
+      100 * c["roofline_error"].get<double>());
+  if (correctness) {
+    const bool correct = c.value("correct", false);
+    line +=
+        fmt::format(" {:>9.2e} {:>7}", c.value("max_relative_error", 0.0), correct ? "yes" : "NO");
+  }
+  if (c["held_out"].get<bool>()) line += "  (held out)";
+  if (!c["compared"].get<bool>()) line += "  (correctness only)";
+  return line + "\n";
+}
+
+std::string render_table(const Json& doc) {
+  std::ostringstream out;
+  const bool correctness = has_correctness(doc);
+  std::size_t width = 26;
+  for (const Json& c : doc["cases"]) width = std::max(width, row_names(c).first.size());
+  out << fmt::format(
+      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
+      correctness ? "case" : "file:line", width, "kernel", "pass", "B", "H", "d", "Sq", "Sk", "c",
+      "measured", "tile", "err", "roofline", "err");
+  out << (correctness ? fmt::format(" {:>9} {:>7}\n", "max_rel", "correct") : "\n");
+  for (const Json& c : doc["cases"]) out << case_line(c, correctness, width);
+  for (const char* engine : {"tile", "roofline"}) {
+    for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
+      const Json& s = doc["summary"][engine][part];
+      out << fmt::format(
+          "{:<9} {:<14} cases {:>3}  MAPE {:>6.1f}%  median {:>6.1f}%  max {:>6.1f}%\n", engine,
+          part, s["cases"].get<int>(), 100 * s["mape"].get<double>(),
+          100 * s["median_abs"].get<double>(), 100 * s["max_abs"].get<double>());
+    }
+  }
+  for (const Json& g : doc["calibration"]) {
+    out << fmt::format("calibrated {} {}: {} | held-out MAPE {:.1f}% -> {:.1f}%\n",
+                       g["hw"].get<std::string>(), g["schedule"].get<std::string>(),
+                       g["after"].dump(), 100 * g["held_out_rows_before"]["mape"].get<double>(),
+                       100 * g["held_out_rows_after"]["mape"].get<double>());
+  }
+  out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
+  if (correctness)
+    out << fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());
+  for (const Json& f : doc.value("failed", Json::array()))
+    out << fmt::format("FAILED {}: {}\n", f["case"].get<std::string>(),
+                       f["error"].get<std::string>());
+  return out.str();
+}
+
+// The case rows, then the summary counts as `#` comment lines (readers such as pandas skip them
+// with comment='#').
+std::string render_csv(const Json& doc) {
+  std::string text = csv_from_objects(std::vector<Json>(doc["cases"].begin(), doc["cases"].end()));
+  const Json& s = doc["summary"];
+  text += fmt::format("# cases,{}\n# skipped_rows,{}\n", s["tile"]["all"]["cases"].get<int>(),
+                      s["skipped_rows"].get<int>());
+  if (s.contains("incorrect_cases"))
+    text += fmt::format("# incorrect_cases,{}\n", s["incorrect_cases"].get<int>());
+  return text;
+}
+
+}  // namespace
+
+Json case_json(const validate::CaseResult& r) {
+  const validate::MeasuredCase& c = *r.measured;
+  const models::HeadConfig& h = c.spec.heads;
+  return {{"file", std::filesystem::path(c.file).filename().string()},
+          {"line", c.line},
+          {"hw", c.hw},
+          {"kernel", c.kernel},
+          {"schedule", c.schedule},
+          {"pass", c.pass},
+          {"dtype", models::to_string(c.workload.dtype)},
+          {"batch", c.workload.batch},
+          {"heads", h.heads},
+          {"kv_heads", h.kv_heads},
+          {"head_dim", h.head_dim},
+          {"q_len", c.workload.q_len},
+          {"kv_len", c.workload.kv_len},
+          {"causal", c.workload.causal},
+          {"held_out", r.held_out},
+          {"compared", c.compared},
+          {"measured_s", c.measured_s},
+          {"tile_s", r.tile_s},
+          {"tile_error", r.tile_error()},
+          {"roofline_s", r.roofline_s},
+          {"roofline_error", r.roofline_error()}};
+}
+
+Json summaries(const std::vector<validate::CaseResult>& rows) {
+  std::vector<double> tile_fit, tile_held, roof_fit, roof_held, tile_all, roof_all;
+  for (const auto& r : rows) {
+    if (!r.measured->compared) continue;
+    (r.held_out ? tile_held : tile_fit).push_back(r.tile_error());
+    (r.held_out ? roof_held : roof_fit).push_back(r.roofline_error());
+    tile_all.push_back(r.tile_error());
+    roof_all.push_back(r.roofline_error());
+  }
+  return {{"tile",
+           {{"fitted_rows", summary_json(validate::summarize(tile_fit))},
+            {"held_out_rows", summary_json(validate::summarize(tile_held))},
+            {"all", summary_json(validate::summarize(tile_all))}}},
+          {"roofline",
+           {{"fitted_rows", summary_json(validate::summarize(roof_fit))},
+            {"held_out_rows", summary_json(validate::summarize(roof_held))},
+            {"all", summary_json(validate::summarize(roof_all))}}}};
+}
+
+Json calibration_json(const validate::FitGroup& g) {
+  auto entry = [](const hw::ScheduleCalibration& c) {
+    return Json{{"mma_fraction", c.mma_fraction},
+                {"softmax_overlap", c.softmax_overlap},
+                {"tile_overhead_cycles", c.tile_overhead_cycles},
+                {"cta_overhead_cycles", c.cta_overhead_cycles}};
+  };
+  return {{"hw", g.hw},
+          {"schedule", g.schedule},
+          {"keys", g.keys},
+          {"before", entry(g.before)},
+          {"after", entry(g.after)},
+          {"fitted_rows_before", summary_json(g.fitted_before)},
+          {"fitted_rows_after", summary_json(g.fitted_after)},
+          {"held_out_rows_before", summary_json(g.held_before)},
+          {"held_out_rows_after", summary_json(g.held_after)}};
+}
+
+void add_counts(Json& doc) {
+  doc["summary"]["skipped_rows"] = doc["skipped"].size();
+  if (has_correctness(doc) || doc.contains("failed")) {
+    doc["summary"]["incorrect_cases"] = incorrect_cases(doc).size();
+  }
+}
+
+std::vector<std::string> incorrect_cases(const Json& doc) {
+  std::vector<std::string> names;
+  for (const Json& c : doc["cases"]) {
+    if (c.contains("correct") && !c["correct"].get<bool>()) {
+      names.push_back(fmt::format("{} (max relative error {:.3g})",
+                                  c.value("case", c["kernel"].get<std::string>()),
+                                  c.value("max_relative_error", 0.0)));
+    }
+  }
+  for (const Json& f : doc.value("failed", Json::array()))
+    names.push_back(
+        fmt::format("{} ({})", f["case"].get<std::string>(), f["error"].get<std::string>()));
+  return names;
+}
+
+std::string render_validate(const Json& doc, Format format) {
+  if (format == Format::json) return doc.dump(2) + "\n";
+  if (format == Format::csv) return render_csv(doc);
+  return render_table(doc);
+}
+
+void check_outcome(const Json& doc, bool strict) {
+  const std::vector<std::string> incorrect = incorrect_cases(doc);
+  if (!incorrect.empty()) {
+    std::string names;
+    for (const std::string& n : incorrect) names += (names.empty() ? "" : "; ") + n;
+    throw std::runtime_error(
+        fmt::format("{} case(s) not correct or failed: {}", incorrect.size(), names));
+  }
+  if (strict && !doc["skipped"].empty()) {
+    throw models::SpecError(fmt::format("--strict: {} measurement row(s) skipped, first: {}",
+                                        doc["skipped"].size(),
+                                        doc["skipped"][0].get<std::string>()));
+  }
+}
+
+}  // namespace cli

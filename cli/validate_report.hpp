@@ -1,0 +1,38 @@
+// The `attnsim validate` report: one JSON document (the stable schema) rendered as JSON, a table
+// or CSV. Every format carries the same summary: error statistics per engine, the rows skipped
+// and, for --backend runs, the cases whose output was not correct.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/output.hpp"
+#include "validate/calibrate.hpp"
+#include "validate/compare.hpp"
+
+namespace cli {
+
+using ValidateJson = nlohmann::ordered_json;
+
+// A report row: the measured case, both predictions and their errors.
+ValidateJson case_json(const validate::CaseResult& r);
+// Error statistics of both engines over the fitted, held-out and all rows.
+ValidateJson summaries(const std::vector<validate::CaseResult>& rows);
+ValidateJson calibration_json(const validate::FitGroup& g);
+
+// Adds summary.skipped_rows and summary.incorrect_cases (from doc.skipped and each case's
+// `correct`, when the case has one) to a document with "cases", "summary" and "skipped".
+void add_counts(ValidateJson& doc);
+
+// The names of the cases whose `correct` is false ("name (max relative error e)").
+std::vector<std::string> incorrect_cases(const ValidateJson& doc);
+
+std::string render_validate(const ValidateJson& doc, Format format);
+
+// After the report is written: throws std::runtime_error naming the cases that were not correct or
+// failed (exit 1), then, with `strict`, models::SpecError when rows were skipped (exit 2).
+void check_outcome(const ValidateJson& doc, bool strict);
+
+}  // namespace cli

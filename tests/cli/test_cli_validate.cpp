@@ -1,0 +1,167 @@
+// `attnsim validate` end to end: --hw-set reaches the calibration, skipped measurement rows are
+// warnings and counts in every format (errors under --strict), the first-run --check mode, and the
+// exit status when a kernel run here is not correct.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <stdexcept>
+
+#include "cli/validate_report.hpp"
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using nlohmann::json;
+using test_support::read_file;
+using test_support::run_cli;
+using test_support::RunResult;
+using test_support::TempDir;
+using test_support::write_file;
+
+const char* kHeader =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,time_ms,"
+    "source\n";
+
+// Four FA3 rows (FA3 paper Fig. 5), one of them held out at 8192.
+std::string fa3_rows() {
+  return std::string(kHeader) +
+         "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,1024,1024,0,,0.3506,FA3 paper Fig.5\n"
+         "h100-sxm5-80gb,fa3,fwd,fp16,8,32,32,64,2048,2048,0,,0.5976,FA3 paper Fig.5\n"
+         "h100-sxm5-80gb,fa3,fwd,fp16,4,32,32,64,4096,4096,0,,1.1549,FA3 paper Fig.5\n"
+         "h100-sxm5-80gb,fa3,fwd,fp16,2,32,32,64,8192,8192,0,,2.2168,FA3 paper Fig.5\n";
+}
+
+json run_json(const std::vector<std::string>& args) {
+  const RunResult r = run_cli(args);
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("validate --calibrate starts from the --hw-set values, as the uncalibrated run does",
+          "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "fa3.csv";
+  write_file(csv, fa3_rows());
+  const std::vector<std::string> set = {
+      "--hw-set",      "calibration.schedules.fa3.mma_fraction=0.5",
+      "--hw-set",      "calibration.hbm_fraction=0.6",
+      "--holdout-seq", "8192",
+      "--format",      "json"};
+  std::vector<std::string> plain = {"validate", "--measurements", csv.string()};
+  plain.insert(plain.end(), set.begin(), set.end());
+  std::vector<std::string> fitted = plain;
+  fitted.push_back("--calibrate");
+  const json before = run_json(plain);
+  const json after = run_json(fitted);
+  REQUIRE(after["calibration"].size() == 1);
+  const json& group = after["calibration"][0];
+  CHECK(group["before"]["mma_fraction"].get<double>() == 0.5);
+  CHECK(group["fitted_rows_before"]["mape"].get<double>() ==
+        Approx(before["summary"]["tile"]["fitted_rows"]["mape"].get<double>()));
+  CHECK(group["held_out_rows_before"]["mape"].get<double>() ==
+        Approx(before["summary"]["tile"]["held_out_rows"]["mape"].get<double>()));
+}
+
+TEST_CASE("skipped measurement rows warn with file:line and count in table, json and csv",
+          "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv, fa3_rows() +
+                      "h100-sxm5-80gb,fa3,fwd,fp16,1,8,8,128,512,512,1,nsa9,0.1,x\n"
+                      "h100-sxm5-80gb,fa3,fwd,fp16,1,8,2,128,512,512,1,lightning,0.1,x\n");
+  for (const char* format : {"table", "json", "csv"}) {
+    INFO(format);
+    const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", format});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains("m.csv:6") && Catch::Contains("unknown variant 'nsa9'"));
+    CHECK_THAT(r.err, Catch::Contains("m.csv:7") && Catch::Contains("heads_kv"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 2);
+    if (std::string(format) == "json") {
+      CHECK(json::parse(r.out)["summary"]["skipped_rows"] == 2);
+    } else if (std::string(format) == "csv") {
+      CHECK_THAT(r.out, Catch::Contains("# skipped_rows,2\n"));
+    } else {
+      CHECK_THAT(r.out, Catch::Contains("skipped rows: 2\n"));
+    }
+  }
+}
+
+TEST_CASE("validate --strict exits 2 after the report when any row was skipped",
+          "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv, fa3_rows() + "h100-sxm5-80gb,fa3,fwd,fp16,1,8,8,128,512,512,1,nsa9,0.1,x\n");
+  const RunResult strict =
+      run_cli({"validate", "--measurements", csv.string(), "--strict", "--format", "json"});
+  CHECK(strict.exit_code == 2);
+  CHECK_THAT(strict.err,
+             Catch::Contains("attnsim: error: --strict: 1 measurement row(s) skipped") &&
+                 Catch::Contains("m.csv:6"));
+  CHECK(json::parse(strict.out)["summary"]["skipped_rows"] == 1);  // the report is still written
+  write_file(csv, fa3_rows());
+  CHECK(run_cli({"validate", "--measurements", csv.string(), "--strict"}).exit_code == 0);
+}
+
+TEST_CASE("a report with an incorrect or failed case names it and makes validate fail",
+          "[cli][validate]") {
+  json doc = {{"cases",
+               {{{"case", "a"}, {"kernel", "a"}, {"correct", true}, {"max_relative_error", 1e-4}},
+                {{"case", "b"}, {"kernel", "b"}, {"correct", false}, {"max_relative_error", 0.3}}}},
+              {"skipped", json::array()},
+              {"summary", json::object()}};
+  cli::ValidateJson ordered = cli::ValidateJson::parse(doc.dump());
+  cli::add_counts(ordered);
+  CHECK(ordered["summary"]["incorrect_cases"] == 1);
+  CHECK(ordered["summary"]["skipped_rows"] == 0);
+  CHECK_THROWS_AS(cli::check_outcome(ordered, false), std::runtime_error);
+  CHECK_THROWS_WITH(cli::check_outcome(ordered, false),
+                    Catch::Contains("1 case(s)") && Catch::Contains("b (max relative error 0.3)"));
+  ordered["cases"][1]["correct"] = true;
+  ordered["failed"] = cli::ValidateJson::array(
+      {{{"case", "c"}, {"error", "CUDA error in kernel split_kernel (while running)"}}});
+  CHECK_THROWS_WITH(cli::check_outcome(ordered, false),
+                    Catch::Contains("c (CUDA error in kernel split_kernel"));
+  ordered.erase("failed");
+  CHECK_NOTHROW(cli::check_outcome(ordered, true));
+}
+
+TEST_CASE(
+    "validate --backend cpu --check runs the check suite once per case and shows "
+    "correctness in the table",
+    "[cli][validate][cpu]") {
+  TempDir dir;
+  const auto report = dir.path() / "check.json";
+  const RunResult r = run_cli(
+      {"validate", "--backend", "cpu", "--check", "--format", "json", "-o", report.string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(read_file(report));
+  CHECK(doc["device"]["suite"] == "check");
+  CHECK(doc["summary"]["incorrect_cases"] == 0);
+  for (const auto& c : doc["cases"]) {
+    INFO(c["case"]);
+    CHECK(c["samples_s"].size() == 1);
+    CHECK(c["correct"].get<bool>());
+  }
+  const RunResult table = run_cli({"validate", "--backend", "cpu", "--check"});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("correct") && Catch::Contains("max_rel") &&
+                            Catch::Contains("incorrect cases: 0"));
+}
+
+TEST_CASE("validate --check needs a backend, and cuda --check without a GPU fails cleanly",
+          "[cli][validate]") {
+  const RunResult bare = run_cli({"validate", "--check"});
+  CHECK(bare.exit_code == 2);
+  CHECK_THAT(bare.err, Catch::Contains("--check needs --backend"));
+  const RunResult cuda = run_cli({"validate", "--backend", "cuda", "--check"});
+  CHECK(cuda.exit_code == 1);
+  CHECK_THAT(cuda.err, Catch::StartsWith("attnsim: error: no CUDA device"));
+  CHECK(cuda.out.empty());
+}
