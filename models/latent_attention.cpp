@@ -113,6 +113,9 @@ void add_absorbed(const MlaDims& m, const Workload& w, bool projections, CostMod
     }
     Op attention = fwd ? dense_attention_forward(core, w) : dense_attention_backward(core, w);
     attention.bytes.v = 0;  // the values are the latent part of the keys, read once as K
+    // The RoPE key is shared by the latent heads (GLA) and cached once per token.
+    attention.bytes.k = bytes_per_element(w.kv_dtype) * static_cast<double>(w.batch * w.kv_len) *
+                        (m.latent_heads * latent + m.rope);
     attention.attention.values_in_keys = true;
     model.ops.push_back(attention);
     if (projections) {

@@ -46,18 +46,32 @@ class CoreContext final : public VariantBase {
     const double last = static_cast<double>(w.kv_len);
     const double mean_old = std::max(0.0, ((first + last) / 2 - s)) / g;
     if (mean_old >= 1) {
+      // One softmax over [core; local] keys (the reference concatenates them): Q is read and O
+      // written once, by the local op; the output normalisation is done once too.
+      const std::size_t first_core = model.ops.size();
       add_attention_branch(h, w, w.q_len, std::llround(mean_old), false, {}, "core_attention_fwd",
                            "core_attention_bwd", model);
+      for (std::size_t i = first_core; i < model.ops.size(); ++i) {
+        Op& op = model.ops[i];
+        op.bytes.q = op.bytes.o = op.bytes.lse = op.bytes.grad_out = 0;
+        if (op.pass == Pass::forward) {
+          op.flops.vector -= static_cast<double>(w.batch * w.q_len * h.heads * h.v_head_dim);
+        }
+      }
     }
     // Pooling: weights 2 Hq d and weighted sums 2 Hq (d + dv) per token (reference code expands
-    // K/V to the query heads), a g-way softmax per group.
+    // K/V to the query heads), a g-way softmax per group. It reads each token's K/V once and
+    // writes one core token per g (in decode: a group every g steps).
     const double tokens = static_cast<double>(w.batch * w.q_len);
     const double hq = static_cast<double>(h.heads), d = static_cast<double>(h.head_dim);
-    model.ops.push_back(elementwise_op("core_pooling", Pass::forward, tokens * hq,
-                                       2 * bytes_per_element(w.dtype) * (d + h.v_head_dim) /
-                                           static_cast<double>(h.heads / h.kv_heads),
-                                       1, 2 * d + 2 * (d + static_cast<double>(h.v_head_dim))));
-    set_kv_cache(h, w, last / g + s + g, model);
+    const double kv_bytes_per_token = dense_kv_bytes_per_token(h, w.kv_dtype);
+    model.ops.push_back(elementwise_op("core_pooling", Pass::forward, tokens,
+                                       kv_bytes_per_token * (1 + 1 / g), hq,
+                                       hq * (2 * d + 2 * (d + static_cast<double>(h.v_head_dim)))));
+    // Cache: the last s raw tokens plus the group being filled, and one core token per pooled
+    // group of g.
+    const double kv = static_cast<double>(w.kv_len);
+    set_kv_cache(h, w, std::min(kv, s + g) + std::max(0.0, kv - s - g) / g, model);
     add_projections(h, spec.projections, w, model);
     return model;
   }

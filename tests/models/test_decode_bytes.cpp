@@ -116,11 +116,12 @@ TEST_CASE("tpla decode counts its latent slice, absorbed q/o and the all-reduce,
 TEST_CASE("cca and ccgqa decode: latent K/V, q/o and the q and k convolutions",
           "[models][decode_bytes]") {
   // §B4, E 4096, C 2: 16 latent heads of 128. Convs read and write q~ (e~ = 2048) and k~
-  // (e~ / G). cca (G 1): 2 T 16 256 + 2 16 256 + 2 2 (2048 + 2048).
-  check({"cca", {}, 33579008, 536895488});
-  // ccgqa, G 2 (given explicitly: #8 item 9 says the shown and the used default differ):
-  // 2 T 8 256 + 2 16 256 + 2 2 (2048 + 1024), the key conv at e~ / G (#8 item 8).
-  check({"ccgqa", {{"kv_group", 2}}, 16797696, 268455936});
+  // (e~ / G) and read the k - 1 = 3 previous rows of each from the conv state.
+  // cca (G 1): 2 T 16 256 + 2 16 256 + 2 2 (2048 + 2048) + 2 3 (2048 + 2048).
+  check({"cca", {}, 33603584, 536920064});
+  // ccgqa, G 2: 2 T 8 256 + 2 16 256 + 2 2 (2048 + 1024) + 2 3 (2048 + 1024), the key conv at
+  // e~ / G (#8 item 8).
+  check({"ccgqa", {}, 16816128, 268474368});
 }
 
 TEST_CASE("core-context decode: one softmax over core and window tokens, pooling amortised",

@@ -57,18 +57,23 @@ TEST_CASE("core-context: a decode query sees (T - s) / g core tokens plus s raw 
         10354688.0);
 }
 
-TEST_CASE("core-context: the KV cache holds T / g core tokens + s raw tokens + g pending ones",
+TEST_CASE("core-context: the KV cache holds s + g raw tokens and one core token per older group",
           "[variants][core-context]") {
   auto w = workload(Phase::decode, 2, 1, 65536);
   w.layers = 3;
-  // 65,536 / 16 + 1024 + 16 = 5136 tokens x Hkv (d + dv) s = 4096 B x B x layers.
+  // 1024 + 16 raw tokens, (65,536 - 1040) / 16 = 4031 core tokens: 5071 tokens x Hkv (d + dv) s
+  // = 4096 B x B x layers.
   const auto c = cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}), w);
   CHECK(c.kv_cache_bytes_per_token_per_layer == 4096);
-  CHECK(c.kv_cache_bytes == 4096.0 * 5136 * 2 * 3);
-  // g = 32, s = 2048: 2048 + 2048 + 32 = 4128 tokens.
+  CHECK(c.kv_cache_bytes == 4096.0 * 5071 * 2 * 3);
+  // g = 32, s = 2048: 2080 raw + (65,536 - 2080) / 32 = 1983 core = 4063 tokens.
   const auto g32 = cost(
       make("core-context", {{"heads", 32}, {"kv_heads", 8}, {"group", 32}, {"window", 2048}}), w);
-  CHECK(g32.kv_cache_bytes == 4096.0 * 4128 * 2 * 3);
+  CHECK(g32.kv_cache_bytes == 4096.0 * 4063 * 2 * 3);
+  // A short context is all raw tokens: never more than the context itself.
+  w.kv_len = 1;
+  CHECK(cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}), w).kv_cache_bytes ==
+        4096.0 * 2 * 3);
   CHECK_THROWS_AS(cost(make("core-context", {}), workload(Phase::prefill, 1, 64, 64, false)),
                   models::SpecError);
 }
