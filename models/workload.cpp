@@ -86,13 +86,15 @@ bool has_backward(Phase p) {
 }
 
 void validate(const Workload& w) {
-  auto positive = [](std::int64_t v, const char* what) {
-    if (v <= 0) throw SpecError(fmt::format("{} must be a positive integer, got {}", what, v));
+  auto in_range = [](std::int64_t v, std::int64_t max, const char* what) {
+    if (v <= 0 || v > max) {
+      throw SpecError(fmt::format("{} must be an integer in [1, {}], got {}", what, max, v));
+    }
   };
-  positive(w.batch, "batch");
-  positive(w.q_len, "query length (--seq-len/--q-len)");
-  positive(w.kv_len, "key/value length (--kv-len)");
-  positive(w.layers, "layers");
+  in_range(w.batch, kMaxBatch, "batch");
+  in_range(w.q_len, kMaxTokens, "query length (--seq-len/--q-len)");
+  in_range(w.kv_len, kMaxTokens, "key/value length (--kv-len)");
+  in_range(w.layers, kMaxLayers, "layers");
   if (w.causal && w.kv_len < w.q_len) {
     throw SpecError(fmt::format(
         "causal attention needs kv_len >= q_len (got q_len {} and kv_len {}); use --no-causal "

@@ -35,7 +35,14 @@ Phase parse_phase(std::string_view name);  // throws SpecError listing the allow
 bool has_forward(Phase p);   // prefill, decode, fwd, train
 bool has_backward(Phase p);  // bwd, train
 
-// Throws SpecError for zero/negative sizes or causal attention with kv_len < q_len.
+// Largest sizes a workload may have. 2^30 tokens is 100x the longest context models announce
+// (10M tokens) and keeps every per-block sum of a schedule exact in doubles and bounded in time;
+// 2^24 sequences and 2^16 layers are far beyond any deployment.
+inline constexpr std::int64_t kMaxTokens = std::int64_t{1} << 30;
+inline constexpr std::int64_t kMaxBatch = std::int64_t{1} << 24;
+inline constexpr std::int64_t kMaxLayers = std::int64_t{1} << 16;
+
+// Throws SpecError for sizes outside [1, max] or causal attention with kv_len < q_len.
 void validate(const Workload& w);
 
 // (query, key) pairs one head scores. Causal queries are aligned to the end of the keys (query i of

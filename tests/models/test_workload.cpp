@@ -35,7 +35,7 @@ TEST_CASE("causal queries align to the end of the keys", "[workload]") {
 TEST_CASE("validate rejects zero and negative sizes naming the field", "[workload]") {
   Workload w = make(10, 10, true);
   w.batch = 0;
-  CHECK_THROWS_WITH(models::validate(w), Catch::Contains("batch must be a positive integer"));
+  CHECK_THROWS_WITH(models::validate(w), Catch::Contains("batch must be an integer in [1, "));
   w = make(-5, 10, false);
   CHECK_THROWS_AS(models::validate(w), models::SpecError);
   w = make(10, 10, true);
@@ -62,4 +62,22 @@ TEST_CASE("train runs forward and backward; bwd only backward", "[workload]") {
   CHECK(models::has_backward(Phase::train));
   CHECK_FALSE(models::has_forward(Phase::bwd));
   CHECK_FALSE(models::has_backward(Phase::decode));
+}
+
+TEST_CASE("validate caps sizes (2^30 tokens, 2^24 batch, 2^16 layers) naming the allowed range",
+          "[workload]") {
+  // Issue #8/#12: 1e12 tokens ran for minutes in the tile engine's per-block sums.
+  Workload w = make(1, models::kMaxTokens, true);
+  CHECK_NOTHROW(models::validate(w));
+  w.kv_len = w.q_len = models::kMaxTokens + 1;
+  CHECK_THROWS_WITH(models::validate(w), Catch::Contains("[1, 1073741824]"));
+  w = make(1, 1000000000000, false);
+  CHECK_THROWS_WITH(models::validate(w), Catch::Contains("key/value length"));
+  w = make(10, 10, true);
+  w.batch = models::kMaxBatch + 1;
+  CHECK_THROWS_WITH(models::validate(w),
+                    Catch::Contains("batch must be an integer in [1, 16777216]"));
+  w = make(10, 10, true);
+  w.layers = models::kMaxLayers + 1;
+  CHECK_THROWS_AS(models::validate(w), models::SpecError);
 }
