@@ -174,7 +174,7 @@ TEST_CASE("bad query input exits 2 with one 'attnsim: error:' line naming proble
        {"--variant", "gqa", "--heads", "32", "--kv-heads", "5"}, {"divisible", "32", "5"}},
       {"negative --seq-len as two words", {"--seq-len", "-5"}, {"--seq-len", "-5", "positive"}},
       {"negative --seq-len=-5", {"--seq-len=-5"}, {"--seq-len", "-5", "positive"}},
-      {"zero batch", {"--batch", "0"}, {"batch", "positive", "0"}},
+      {"zero batch", {"--batch", "0"}, {"batch", "[1, 16777216]", "0"}},
       {"causal with kv_len < q_len", {"--seq-len", "100", "--kv-len", "50"},
        {"causal", "kv_len >= q_len", "100", "50"}},
       {"unknown flag", {"--bogus"}, {"--bogus"}},
