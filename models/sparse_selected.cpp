@@ -136,6 +136,9 @@ class Routing final : public VariantBase {
     CostModel model;
     model.layers = w.layers;
     add_selection("route_to_centroids", bh * tokens * k, 2 * d, 0, model);
+    // The k centroids of every head are read once per pass (learned, like weights).
+    model.ops[model.ops.size() - 1].bytes.weights =
+        static_cast<double>(h.heads) * k * d * bytes_per_element(w.dtype);
     const auto members = std::max<std::int64_t>(1, std::llround(n / k));
     if (w.phase == Phase::decode) {
       // A new token attends to the keys of its own cluster.
@@ -184,6 +187,10 @@ class Superlinear final : public VariantBase {
     model.layers = w.layers;
     add_selection("span_search", static_cast<double>(w.batch * h.heads * w.q_len) * candidates,
                   2 * static_cast<double>(h.head_dim), 0, model);
+    // The candidate spans' representative keys, read once per sequence and KV head.
+    model.ops[model.ops.size() - 1].bytes.k = static_cast<double>(w.batch * h.kv_heads) *
+                                              candidates * static_cast<double>(h.head_dim) *
+                                              bytes_per_element(w.kv_dtype);
     const auto keys = std::min<std::int64_t>(
         w.kv_len, std::llround(static_cast<double>(spec.get(kSpans)) * span));
     add_attention_branch(h, w, w.q_len, keys, false, {}, "span_attention_fwd", "span_attention_bwd",
@@ -224,6 +231,8 @@ class Dhsa final : public VariantBase {
     model.layers = w.layers;
     add_selection("chunk_representations", bh * lq * d, 1, 2 * bytes_per_element(w.dtype), model);
     add_selection("chunk_similarity", bh * std::min(lq, chunks) * chunks, 2 * d, 0, model);
+    // Every chunk representation of the context is read once per head.
+    model.ops[model.ops.size() - 1].bytes.k = bh * chunks * d * bytes_per_element(w.dtype);
     add_selection("budget_select", bh * lq * chunks, 2, 0, model);
     const std::int64_t budget = spec.get(kBudget);
     if (w.causal) {

@@ -149,19 +149,23 @@ TEST_CASE("dma decode reads the kept keys, the new value's importance and one ma
 }
 
 TEST_CASE("routing decode reads the keys of the token's cluster", "[models][decode_bytes]") {
-  // §D5, k = sqrt(T): T / k = 64 and 256 keys.
-  check({"routing", {}, 278528, 1064960});
+  // §D5, k = sqrt(T): T / k = 64 and 256 keys, plus the k centroids of the 32 heads read once:
+  // 32 64 128 2 = 524,288 and 32 256 128 2 = 2,097,152.
+  check({"routing", {}, 802816, 3162112});
 }
 
 TEST_CASE("superlinear decode reads the top-k spans", "[models][decode_bytes]") {
-  // §D6: 4 spans of sqrt(T): 256 and 1024 keys.
-  check({"superlinear", {}, 1064960, 4210688});
+  // §D6: 4 spans of sqrt(T): 256 and 1024 keys, plus the sqrt(T) = 64 and 256 candidate
+  // representatives per KV head: 8 64 128 2 = 131,072 and 8 256 128 2 = 524,288.
+  check({"superlinear", {}, 1196032, 4734976});
 }
 
 TEST_CASE("dhsa decode reads its budget of keys and the chunk representation",
           "[models][decode_bytes]") {
-  // §D7: 2048 keys + q/o, chunk representation read and written 2 2 32 128.
-  check({"dhsa", {}, 8421376, 8421376});
+  // §D7: 2048 keys + q/o, chunk representation read and written 2 2 32 128, plus every chunk
+  // representation of the context read per head: T / 64 = 64 and 1024 chunks, 32 128 2 B each:
+  // 524,288 and 8,388,608.
+  check({"dhsa", {}, 8945664, 16809984});
 }
 
 TEST_CASE("h2o decode reads the budget and the fp32 score accumulators", "[models][decode_bytes]") {
