@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/model_query.hpp"
 #include "cli/report.hpp"
 #include "models/errors.hpp"
+#include "models/model_presets.hpp"
 #include "sim/schedule.hpp"
 
 namespace cli {
@@ -32,6 +34,8 @@ struct QueryOptions {
   std::string kernel = "auto";
   std::string format = "table";
   std::string output;
+  std::string model;      // --model PRESET
+  std::string hf_config;  // --hf-config FILE
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -97,12 +101,28 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
   return variant.make_spec(given, {o.include_projections, o.hidden_size});
 }
 
+// --model or --hf-config: every layer group of the model on each profile.
+void run_model_query(const Context& ctx, const QueryOptions& o, const models::Workload& workload,
+                     const std::vector<hw::Profile>& profiles) {
+  ModelQuery query;
+  query.model =
+      o.model.empty() ? models::load_hf_config(o.hf_config) : models::find_preset(o.model).model;
+  query.workload = workload;
+  query.include_projections = o.include_projections;
+  query.engine = sim::parse_engine(o.engine);
+  query.kernel = o.kernel;
+  std::vector<ModelResult> results;
+  for (const hw::Profile& profile : profiles) {
+    results.push_back(run_model(ctx.registry, query, profile));
+  }
+  write_output(render_models(query, results, parse_format(o.format)), o.output);
+}
+
 void run_query(const Context& ctx, const QueryOptions& o) {
   const Format format = parse_format(o.format);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);  // reject unknown names up front
   const models::Workload workload = make_workload(o);
-  const models::AttentionSpec spec = make_spec(ctx.registry, o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   std::vector<std::string> names = split_list(o.hw);
   if (names.size() == 1 && names[0] == "all") {
@@ -110,6 +130,14 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
   }
   if (names.empty()) throw models::SpecError("--hw needs at least one profile id or alias");
+  if (!o.model.empty() || !o.hf_config.empty()) {
+    std::vector<hw::Profile> profiles;
+    for (const std::string& name : names)
+      profiles.push_back(resolve_profile(catalog, name, ctx.hw));
+    run_model_query(ctx, o, workload, profiles);
+    return;
+  }
+  const models::AttentionSpec spec = make_spec(ctx.registry, o);
   const models::CostModel cost = spec.variant->cost(spec, workload);
   std::vector<QueryResult> results;
   for (const std::string& name : names) {
@@ -126,14 +154,30 @@ void add_query_command(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<QueryOptions>();
   CLI::App* q = app.add_subcommand(
       "query", "predict FLOPs, bytes, KV cache and time for one workload on one or more devices");
-  q->add_option("--variant", opts->variant, "attention variant (see `attnsim variants list`)")
-      ->capture_default_str();
-  q->add_option("--heads", opts->heads, "query heads");
-  q->add_option("--kv-heads", opts->kv_heads, "key/value heads");
-  q->add_option("--head-dim", opts->head_dim, "query/key head dimension");
-  q->add_option("--v-head-dim", opts->v_head_dim, "value head dimension (default: head dim)");
-  q->add_option("--param", opts->params,
-                "variant parameter name=value, e.g. window=4096 (repeatable; see variants show)");
+  std::vector<CLI::Option*> shape_options = {
+      q->add_option("--variant", opts->variant, "attention variant (see `attnsim variants list`)")
+          ->capture_default_str(),
+      q->add_option("--heads", opts->heads, "query heads"),
+      q->add_option("--kv-heads", opts->kv_heads, "key/value heads"),
+      q->add_option("--head-dim", opts->head_dim, "query/key head dimension"),
+      q->add_option("--v-head-dim", opts->v_head_dim, "value head dimension (default: head dim)"),
+      q->add_option("--param", opts->params,
+                    "variant parameter name=value, e.g. window=4096 (repeatable; see variants "
+                    "show)"),
+      q->add_option("--layers", opts->layers, "attention layers (totals are multiplied)")
+          ->capture_default_str(),
+      q->add_option("--hidden-size", opts->hidden_size,
+                    "model width for projections (default: heads x head dim)")};
+  CLI::Option* model =
+      q->add_option("--model", opts->model,
+                    "a model preset: all its attention layers (see `attnsim models list`)");
+  CLI::Option* hf = q->add_option("--hf-config", opts->hf_config,
+                                  "a Hugging Face config.json: all the model's attention layers");
+  model->excludes(hf);
+  for (CLI::Option* shape : shape_options) {
+    model->excludes(shape);
+    hf->excludes(shape);
+  }
   q->add_option("--batch", opts->batch, "batch size")->capture_default_str();
   q->add_option("--seq-len", opts->seq_len,
                 "sequence length: query tokens for prefill/fwd/bwd/train, context for decode")
@@ -146,12 +190,8 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_flag("--causal,!--no-causal", opts->causal, "causal mask (default) or none");
   q->add_option("--dtype", opts->dtype, "fp32 | tf32 | fp16 | bf16 | fp8")->capture_default_str();
   q->add_option("--kv-dtype", opts->kv_dtype, "K/V element type (default: --dtype)");
-  q->add_option("--layers", opts->layers, "attention layers (totals are multiplied)")
-      ->capture_default_str();
   q->add_flag("--include-projections", opts->include_projections,
               "also count the Q/K/V/O projection GEMMs");
-  q->add_option("--hidden-size", opts->hidden_size,
-                "model width for projections (default: heads x head dim)");
   q->add_option("--hw", opts->hw, "comma-separated profile ids or aliases, or 'all'")
       ->capture_default_str();
   q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();

@@ -32,6 +32,7 @@ hw::Profile resolve_profile(const hw::ProfileCatalog& catalog, const std::string
 void add_query_command(CLI::App& app, Context& ctx);
 void add_hw_command(CLI::App& app, Context& ctx);
 void add_variants_command(CLI::App& app, Context& ctx);
+void add_models_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
 
 }  // namespace cli

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   cli::add_query_command(app, ctx);
   cli::add_hw_command(app, ctx);
   cli::add_variants_command(app, ctx);
+  cli::add_models_command(app, ctx);
   cli::add_validate_command(app, ctx);
   try {
     app.parse(argc, argv);

@@ -151,6 +151,9 @@ void read_heads(const Fields& f, ModelConfig& m) {
   } else if (auto falcon = f.integer("num_kv_heads")) {
     m.kv_heads = *falcon;
     m.kv_heads_source = "num_kv_heads";
+  } else if (auto old_falcon = f.integer("n_head_kv")) {
+    m.kv_heads = *old_falcon;
+    m.kv_heads_source = "n_head_kv";
   } else if (f.flag("multi_query", false)) {
     m.kv_heads = 1;
     m.kv_heads_source = "multi_query";

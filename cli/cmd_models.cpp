@@ -1,0 +1,118 @@
+// attnsim models list | show NAME: the built-in model presets and their attention stacks.
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "cli/context.hpp"
+#include "cli/report.hpp"
+#include "models/model_presets.hpp"
+
+namespace cli {
+
+namespace {
+
+struct ModelsOptions {
+  std::string format = "table";
+  std::string name;
+};
+
+std::string layer_summary(const models::ModelConfig& m) {
+  std::string text;
+  for (const models::LayerGroup& g : m.groups) {
+    if (!text.empty()) text += " + ";
+    text += fmt::format("{} {}", g.layers(), models::to_string(g.kind));
+    if (g.kind == models::LayerKind::window) text += fmt::format(" ({})", m.window);
+  }
+  return text;
+}
+
+nlohmann::ordered_json preset_json(const models::Preset& p) {
+  const models::ModelConfig& m = p.model;
+  nlohmann::ordered_json groups = nlohmann::ordered_json::array();
+  for (const models::LayerGroup& g : m.groups) {
+    nlohmann::ordered_json params = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : g.params) params[name] = value;
+    groups.push_back({{"kind", models::to_string(g.kind)},
+                      {"variant", g.variant},
+                      {"layers", g.layers()},
+                      {"params", params},
+                      {"indices", g.indices}});
+  }
+  return {{"name", p.name},         {"source", p.source},
+          {"layers", m.layers},     {"hidden_size", m.hidden_size},
+          {"heads", m.heads},       {"kv_heads", m.kv_heads},
+          {"head_dim", m.head_dim}, {"attention_kind", m.attention_kind},
+          {"window", m.window},     {"linear_kind", m.linear_kind},
+          {"groups", groups}};
+}
+
+void run_list(const ModelsOptions& o) {
+  const Format format = parse_format(o.format);
+  std::vector<nlohmann::ordered_json> rows;
+  std::ostringstream table;
+  table << fmt::format("{:<20} {:<16} {:<28} {}\n", "name", "attention", "layers", "source");
+  for (const models::Preset& p : models::builtin_presets()) {
+    rows.push_back({{"name", p.name},
+                    {"attention_kind", p.model.attention_kind},
+                    {"layers", layer_summary(p.model)},
+                    {"source", p.source}});
+    table << fmt::format("{:<20} {:<16} {:<28} {}\n", p.name, p.model.attention_kind,
+                         layer_summary(p.model), p.source);
+  }
+  if (format == Format::table) {
+    write_output(table.str(), "");
+  } else if (format == Format::json) {
+    write_output(nlohmann::ordered_json(rows).dump(2) + "\n", "");
+  } else {
+    write_output(csv_from_objects(rows), "");
+  }
+}
+
+void run_show(const ModelsOptions& o) {
+  const Format format = parse_format(o.format);
+  const models::Preset p = models::find_preset(o.name);
+  const nlohmann::ordered_json doc = preset_json(p);
+  if (format == Format::json) {
+    write_output(doc.dump(2) + "\n", "");
+    return;
+  }
+  if (format == Format::csv) {
+    write_output(csv_from_objects({doc}), "");
+    return;
+  }
+  const models::ModelConfig& m = p.model;
+  std::ostringstream out;
+  out << fmt::format("{}: {} layers, hidden {}, {} ({})\n", p.name, m.layers, m.hidden_size,
+                     m.attention_kind, p.source);
+  out << fmt::format("heads {} (kv {}), head_dim {} [{}]\n\n", m.heads, m.kv_heads, m.head_dim,
+                     m.head_dim_source);
+  for (const models::LayerGroup& g : m.groups) {
+    std::string params;
+    for (const auto& [name, value] : g.params) params += fmt::format(" {}={}", name, value);
+    out << fmt::format("{:<7} {:>3} layers  {:<10}{}\n", models::to_string(g.kind), g.layers(),
+                       g.variant, params);
+  }
+  if (!m.linear_kind.empty()) {
+    out << fmt::format("\nlinear layers: {}, state {} elements per sequence and layer\n",
+                       m.linear_kind, m.linear_state_elems);
+  }
+  write_output(out.str(), "");
+}
+
+}  // namespace
+
+void add_models_command(CLI::App& app, Context& /*ctx*/) {
+  CLI::App* cmd = app.add_subcommand("models", "model presets for `query --model NAME`");
+  cmd->require_subcommand(1);
+  auto opts = std::make_shared<ModelsOptions>();
+  CLI::App* list = cmd->add_subcommand("list", "every built-in model preset");
+  list->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  list->callback([opts] { run_list(*opts); });
+  CLI::App* show = cmd->add_subcommand("show", "one preset's attention layers");
+  show->add_option("name", opts->name, "preset name")->required();
+  show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  show->callback([opts] { run_show(*opts); });
+}
+
+}  // namespace cli

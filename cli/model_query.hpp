@@ -1,0 +1,54 @@
+// `query --model NAME` / `--hf-config FILE`: a whole model's attention stack, priced layer group by
+// layer group (full, sliding-window, linear), with totals over all layers and whether the KV cache
+// fits the device.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/output.hpp"
+#include "cli/report.hpp"
+#include "hwprofiles/profile.hpp"
+#include "models/hf_config.hpp"
+#include "models/registry.hpp"
+#include "sim/engine.hpp"
+
+namespace cli {
+
+struct ModelQuery {
+  models::ModelConfig model;
+  models::Workload workload;  // its `layers` is ignored: each group has its own
+  bool include_projections = false;
+  sim::EngineKind engine = sim::EngineKind::tile;
+  std::string kernel = "auto";
+};
+
+// One layer group's result on one profile.
+struct GroupResult {
+  const models::LayerGroup* group = nullptr;
+  QueryResult result;  // workload.layers = the group's layer count
+};
+
+// All groups of the model on one profile, with the totals.
+struct ModelResult {
+  std::string hw;
+  double memory_bytes = 0;  // the profile's HBM capacity
+  std::vector<GroupResult> groups;
+  double time_s = 0;          // attention (and projections, if asked) over all layers
+  double kv_cache_bytes = 0;  // all softmax layers, at the workload's context and batch
+  double state_bytes = 0;     // all linear layers' recurrent state
+  // KV cache plus state against the HBM capacity (weights and activations not counted).
+  bool fits = false;
+  double max_batch = 0;  // the largest batch whose cache and state fit, at this context
+};
+
+ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
+                      const hw::Profile& profile);
+
+nlohmann::ordered_json to_json(const ModelQuery& query, const ModelResult& r);
+std::string render_models(const ModelQuery& query, const std::vector<ModelResult>& results,
+                          Format format);
+
+}  // namespace cli

@@ -1,0 +1,56 @@
+#include "models/model_presets.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "models/errors.hpp"
+
+namespace models {
+
+namespace {
+
+Preset parse_preset(const PresetFile& file) {
+  const std::string where = fmt::format("preset {}", file.file);
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(file.text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw SpecError(fmt::format("{}: not valid JSON: {}", where, e.what()));
+  }
+  if (!doc.is_object() || !doc.contains("name") || !doc.contains("source") ||
+      !doc.contains("config")) {
+    throw SpecError(fmt::format("{}: needs \"name\", \"source\" and \"config\"", where));
+  }
+  Preset p;
+  p.name = doc.at("name").get<std::string>();
+  p.source = doc.at("source").get<std::string>();
+  p.model = parse_hf_config(doc.at("config"), where);
+  p.model.name = p.name;
+  p.model.source = p.source;
+  return p;
+}
+
+}  // namespace
+
+std::vector<Preset> builtin_presets() {
+  std::vector<Preset> presets;
+  for (const PresetFile& f : builtin_preset_files()) presets.push_back(parse_preset(f));
+  std::sort(presets.begin(), presets.end(),
+            [](const Preset& a, const Preset& b) { return a.name < b.name; });
+  return presets;
+}
+
+Preset find_preset(std::string_view name) {
+  std::string known;
+  for (const PresetFile& f : builtin_preset_files()) {
+    const std::string stem(f.file.substr(0, f.file.rfind(".json")));
+    if (stem == name) return parse_preset(f);
+    known += (known.empty() ? "" : ", ") + stem;
+  }
+  throw SpecError(
+      fmt::format("unknown model '{}'; known: {} (or use --hf-config FILE)", name, known));
+}
+
+}  // namespace models
