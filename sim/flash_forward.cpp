@@ -94,14 +94,15 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   return l;
 }
 
-Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double jobs,
-                     const std::string& calibration_key) {
+Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double items,
+                     double items_per_job, const std::string& calibration_key) {
   Launch l;
   l.name = name;
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, calibration_key);
-  l.jobs = {std::max(1.0, jobs), 0, 0, 0};
+  l.jobs = {std::max(1.0, ceil_div(items, items_per_job)), 0, 0, 0};
   l.per_job_hbm_bytes = bytes / l.jobs.count;
+  l.max_job_hbm_bytes = items > items_per_job ? bytes * items_per_job / items : bytes;
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;
 }
@@ -112,7 +113,19 @@ Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double p
   const double out_rows = g.batch * g.heads * g.rows;
   const double bytes = partial_rows * (g.dv + 1) * 4 + in.op.bytes.o + in.op.bytes.lse;
   // FA2 combine: 4-16 rows per 128-thread CTA (kernels.md §1.4); 8 is the d = 64/128 middle.
-  return memory_launch(in, "combine", bytes, ceil_div(out_rows, 8), std::string(in.name));
+  return memory_launch(in, "combine", bytes, out_rows, 8, std::string(in.name));
+}
+
+void lower_best_split(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+                      double max_splits, const char* name, Launches& out) {
+  auto build = [&](double s, Launches& launches) {
+    FlashTile tile = t;
+    if (s > 1) tile.dispatch = Dispatch::in_order;
+    launches.push_back(flash_forward_launch(in, g, tile, s, name));
+    if (s > 1) launches.push_back(split_combine_launch(in, g, s * g.batch * g.heads * g.rows));
+  };
+  lower_fastest_split(in, flash_forward_launch(in, g, t, 1, name).jobs.max_tiles, max_splits, build,
+                      out);
 }
 
 double splits_for_waves(double row_blocks, double slots, double n_blocks, bool skip_ineligible) {

@@ -3,6 +3,10 @@
 // combine launch, and memory-only launches.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+
+#include "sim/price.hpp"
 #include "sim/schedule.hpp"
 #include "sim/schedule_common.hpp"
 
@@ -27,15 +31,48 @@ inline constexpr double kPolyAluPerExp = 4;
 inline constexpr double kMmaMinRows = 16;
 
 // The main forward launch; `splits` > 1 divides every CTA's KV range (split-KV).
-Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t,
-                            double splits, const char* name);
+Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t, double splits,
+                            const char* name);
 
-// A launch that only moves `bytes` (combine, pre/post-processing), spread over `jobs` CTAs.
-Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double jobs,
-                     const std::string& calibration_key);
+// A launch that only moves `bytes` (combine, pre/post-processing) for `items` rows (or keys), one
+// CTA per `items_per_job` of them: every CTA takes a whole chunk but the last.
+Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double items,
+                     double items_per_job, const std::string& calibration_key);
 
 // Reduction of split partials (fp32 O and LSE) into O.
 Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double partial_rows);
+
+// A split-KV forward (main launch, plus the combine when split) at the split count that prices
+// fastest among 1 .. `max_splits` (and the KV tiles): FA2's and FA3's flash_attn_with_kvcache take
+// num_splits from the caller (0 = their heuristic; at most 128, csrc/flash_attn/flash_api.cpp,
+// github.com/Dao-AILab/flash-attention), so every count is a configuration the kernel runs. The
+// heuristic's own pick is one of them and can make more work cheaper than less (B x H crossing
+// 0.8 x slots drops to one split; a larger batch takes fewer splits and a cheaper combine); the
+// best count cannot, because the smaller call could run the larger call's count. Counts that leave
+// the tiles per split unchanged only add empty CTAs and partials, so they are skipped (FA2's
+// heuristic skips them too). Split CTAs run in hardware order (FA3: SingleTileScheduler).
+void lower_best_split(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+                      double max_splits, const char* name, Launches& out);
+
+// The same choice for any split kernel: `build(s, launches)` lowers it with s splits of a KV range
+// of `n_blocks` tiles (the most a CTA visits: FA3 splits the valid n-range of a row block, and a
+// split past the keys a window or a selection visits is empty); the fastest count in
+// 1 .. min(max_splits, n_blocks) is kept.
+template <typename Build>
+void lower_fastest_split(const ScheduleInput& in, double n_blocks, double max_splits, Build build,
+                         Launches& out) {
+  n_blocks = std::max(1.0, n_blocks);
+  Launches best;
+  double best_s = 0;
+  for (double s = 1; s <= std::min(max_splits, n_blocks); ++s) {
+    if (s > 1 && std::ceil(n_blocks / s) == std::ceil(n_blocks / (s - 1))) continue;
+    Launches candidate;
+    build(s, candidate);
+    const double time = launches_time(candidate, in.profile, in.workload);
+    if (s == 1 || time < best_s) best = candidate, best_s = time;
+  }
+  for (const Launch& l : best) out.push_back(l);
+}
 
 // FA2's num_splits_heuristic (kernels.md §1.4; FA3 uses it without the eligibility skip):
 // the fewest splits whose wave efficiency is within 85 % of the best.

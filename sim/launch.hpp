@@ -19,6 +19,9 @@ struct TileWork {
   double exp_ops = 0;    // on the special-function unit
   double alu_ops = 0;    // FP32-pipe lane instructions (an FMA is one)
   double hbm_bytes = 0;  // after L2 reuse
+  // Operand bytes the SM loads, whether from HBM or from L2 after another CTA fetched them: a CTA
+  // that shares a tile with others still waits for all of it (0 = only hbm_bytes).
+  double sm_bytes = 0;
 };
 
 // The distribution of tile iterations over the grid's CTAs.
@@ -41,7 +44,10 @@ struct Launch {
   std::string_view schedule;
   JobStats jobs;
   TileWork per_tile;
-  double per_job_hbm_bytes = 0;     // loaded/stored once per CTA (Q tile in, O tile out)
+  double per_job_hbm_bytes = 0;  // loaded/stored once per CTA (Q tile in, O tile out): mean
+  // The largest CTA's share when jobs are unequal: a grid of fixed-size chunks gives every CTA a
+  // whole chunk but the last, so the longest job never shrinks as the data grows (0 = the mean).
+  double max_job_hbm_bytes = 0;
   double per_job_fixed_cycles = 0;  // prologue and epilogue beyond the bytes
   CtaResources cta;
   Dispatch dispatch = Dispatch::in_order;

@@ -48,8 +48,8 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   const models::HbmBytes& need = in.op.bytes;
   // Preprocess: read O and dO for delta where the op has it, clear the fp32 dQ accumulator.
   const double delta_inputs = need.o > 0 ? need.o + need.grad_out : 0;
-  out.push_back(memory_launch(in, "attention_bwd_preprocess", delta_inputs + rows * 4 * g.d,
-                              ceil_div(rows, t.m), key));
+  out.push_back(
+      memory_launch(in, "attention_bwd_preprocess", delta_inputs + rows * 4 * g.d, rows, t.m, key));
 
   Launch main;
   main.name = "attention_bwd";
@@ -83,12 +83,12 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   main.per_job_fixed_cycles = main.calibration->cta_overhead_cycles;
   out.push_back(main);
 
-  out.push_back(memory_launch(in, "attention_bwd_convert_dq", rows * g.d * (4 + g.s),
-                              ceil_div(rows, t.m), key));
+  out.push_back(
+      memory_launch(in, "attention_bwd_convert_dq", rows * g.d * (4 + g.s), rows, t.m, key));
   if (g.group > 1) {
     const double expanded = g.batch * g.heads * g.keys * (g.d + g.dv) * g.s;
     out.push_back(memory_launch(in, "attention_bwd_reduce_dkdv", expanded * (1 + 1 / g.group),
-                                ceil_div(g.batch * g.kv_heads * g.keys, t.n), key));
+                                g.batch * g.kv_heads * g.keys, t.n, key));
   }
 }
 

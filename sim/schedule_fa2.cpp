@@ -64,20 +64,29 @@ bool decode_packs(const models::AttentionShape& a) {
 }
 
 void lower_fa2(const ScheduleInput& in, Launches& out) {
-  const Geometry g = geometry(in.op.attention, in.workload, fa2_packs(in.op.attention));
-  const FlashTile t = fa2_forward_tile(g.d, in.profile, g.s);
-  out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
+  auto launch = [&](bool pack) {
+    const Geometry g = geometry(in.op.attention, in.workload, pack);
+    return flash_forward_launch(in, g, fa2_forward_tile(g.d, in.profile, g.s), 1, "attention_fwd");
+  };
+  Launch best = launch(false);
+  // The swap is a choice between two configurations of one kernel (FA2 skips it with a window,
+  // ALiBi or dropout), and only a one-token call has it: the model takes the cheaper, so one
+  // token never costs more than two, which must run unpacked.
+  if (fa2_packs(in.op.attention)) {
+    const Launch packed = launch(true);
+    if (price_launch(packed, in.profile, in.workload, 1).time_s <=
+        price_launch(best, in.profile, in.workload, 1).time_s) {
+      best = packed;
+    }
+  }
+  out.push_back(best);
 }
 
 void lower_split_kv(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, decode_packs(in.op.attention));
-  const FlashTile t = split_kv_tile(g.d, g.s);
-  const double row_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
-  // FA2 calls the heuristic with 2 x SMs ("128 threads per block").
-  const double splits =
-      splits_for_waves(row_blocks, 2 * in.profile.compute.sm_count, ceil_div(g.keys, t.n), true);
-  out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd_splitkv"));
-  if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
+  // The split count that prices fastest, up to FA2's limit of 128 (not FA2's wave-efficiency
+  // heuristic, splits_for_waves, whose pick is one of the candidates: see lower_best_split).
+  lower_best_split(in, g, split_kv_tile(g.d, g.s), 128, "attention_fwd_splitkv", out);
 }
 
 void lower_lean(const ScheduleInput& in, Launches& out) {

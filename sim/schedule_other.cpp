@@ -36,6 +36,13 @@ Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, doub
   l.jobs.total_tiles = l.jobs.count * tiles_per_job;
   l.per_tile.tensor_flops = 2 * tile_m * kGemmTile * std::min(k, kGemmDepth);
   l.per_tile.hbm_bytes = bytes / l.jobs.total_tiles;
+  // Each k-step loads a row tile of A and a column tile of B and the last writes the C tile. The
+  // HBM share above divides shared operands among the CTAs that reuse them through L2; a CTA
+  // still waits for its whole tiles, so a GEMM that gains a second row tile (and halves its share
+  // of B) is never faster than the same rows in one tile.
+  const double s = models::bytes_per_element(in.workload.dtype);
+  const double rows = std::min(m, tile_m), cols = std::min(n, kGemmTile);
+  l.per_tile.sm_bytes = ((rows + cols) * std::min(k, kGemmDepth) + rows * cols / tiles_per_job) * s;
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;
 }
@@ -80,23 +87,25 @@ void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
   const double groups = in.profile.compute.sm_count;  // AI core groups: 1 AIC + 2 AIV
-  const double aiv = 2 * groups;
   FlashTile t;
   // Rows padded to the cube's 16-row fractal, at most one 128-row cube block per matmul.
   t.m = std::min(kCubeBlock, ceil_div(g.rows, kMmaMinRows) * kMmaMinRows);
   t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
   t.max_ctas_per_sm = 1;
-  const double items = g.batch * g.heads * ceil_div(g.rows, t.m);
-  const double splits =
-      items < 0.4 * aiv ? std::max(1.0, std::min(std::floor(groups / items), ceil_div(g.keys, t.n)))
-                        : 1;
-  Launch l = flash_forward_launch(in, g, t, splits, "attention_fwd");
-  if (splits > 1) {
-    // The in-kernel reduce reads the fp32 partials back and writes O (and the LSE).
-    const double partials = splits * g.batch * g.heads * g.rows * (g.dv + 1) * 4;
-    l.per_job_hbm_bytes += (partials + in.op.bytes.o + in.op.bytes.lse) / l.jobs.count;
-  }
-  out.push_back(l);
+  // IFA's tiling splits S2 by floor(cores / items) when items < 0.4 x AIVs; like the GPU split
+  // kernels, the model takes the fastest count the kernel could run (lower_best_split), so a
+  // larger batch that stops the split is never cheaper than a smaller one.
+  auto build = [&](double splits, Launches& launches) {
+    Launch l = flash_forward_launch(in, g, t, splits, "attention_fwd");
+    if (splits > 1) {
+      // The in-kernel reduce reads the fp32 partials back and writes O (and the LSE).
+      const double partials = splits * g.batch * g.heads * g.rows * (g.dv + 1) * 4;
+      l.per_job_hbm_bytes += (partials + in.op.bytes.o + in.op.bytes.lse) / l.jobs.count;
+    }
+    launches.push_back(l);
+  };
+  lower_fastest_split(in, flash_forward_launch(in, g, t, 1, "attention_fwd").jobs.max_tiles, groups,
+                      build, out);
 }
 
 void lower_ascend(const ScheduleInput& in, Launches& out) {
@@ -127,15 +136,19 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   // A grid-stride kernel: 64 KiB of traffic per iteration, at most 8 CTAs per SM.
   const models::Op& op = in.op;
   const double bytes = op.bytes.total();
-  // Iterations of 64 KiB of traffic or 10 MFLOP of work (a few microseconds on one SM).
-  const double tiles = std::max({1.0, std::ceil(bytes / 65536), std::ceil(op.flops.total() / 1e7)});
-  const double ctas = std::min(tiles, 8 * in.profile.compute.sm_count);
+  // Iterations of 64 KiB of traffic or 10 MFLOP of work (a few microseconds on one SM). Every
+  // iteration is a whole chunk but the last (a fraction), so the longest CTA never gets shorter as
+  // the op grows: splitting the same work into equal parts would make more work faster whenever
+  // it crossed a chunk boundary and gained a CTA.
+  const double chunks = std::max(bytes / 65536, op.flops.total() / 1e7);
+  const double tiles = chunks > 0 ? chunks : 1;
+  const double ctas = std::min(std::ceil(tiles), 8 * in.profile.compute.sm_count);
   Launch l;
   l.name = op.name;
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, "unfused");
   l.cta = {0, 256, 0, 0};
-  l.jobs = {ctas, std::floor(tiles / ctas), std::ceil(tiles / ctas), tiles};
+  l.jobs = {ctas, std::floor(tiles / ctas), std::min(tiles, std::ceil(tiles / ctas)), tiles};
   l.dispatch = Dispatch::persistent_static;
   l.per_tile.tensor_flops = op.flops.tensor / tiles;  // e.g. a score recompute pre-pass
   l.per_tile.exp_ops = op.flops.exp / tiles;

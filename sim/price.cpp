@@ -1,0 +1,155 @@
+#include "sim/price.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+
+#include "sim/rates.hpp"
+#include "sim/schedule.hpp"
+#include "sim/waves.hpp"
+
+namespace sim {
+
+namespace {
+
+// Throughput of one SM for one kernel class.
+struct SmRates {
+  double tensor = 0;  // FLOP/s; 0 = no tensor path (fp32): matmuls go to the FP32 pipes
+  double exp = 0;     // exp/s
+  double alu = 0;     // FP32 lane instructions/s
+  double hbm = 0;     // B/s: the SM's share of achievable HBM bandwidth
+  double clock = 0;   // Hz, for cycle counts
+};
+
+SmRates sm_rates(const hw::Profile& p, const models::Workload& w,
+                 const hw::ScheduleCalibration& cal) {
+  const hw::Calibration& c = p.calibration;
+  const double sms = p.compute.sm_count;
+  SmRates r;
+  if (auto precision = tensor_precision(p, w.dtype)) {
+    r.tensor = p.tensor_peak_flops(*precision) / sms * cal.mma_fraction;
+  }
+  r.exp = p.compute.exp_ops_per_clk_per_sm * p.compute.tensor_clock_hz * c.exp_fraction;
+  r.alu = p.compute.vector_fp32_flops / 2 / sms * c.vector_fraction;  // an FMA is 2 FLOPs
+  r.hbm = p.memory.hbm_bandwidth_Bps * c.hbm_fraction / sms;  // fair share when all SMs stream
+  r.clock = p.compute.tensor_clock_hz;
+  return r;
+}
+
+// CTAs stacked on one SM: the block scheduler spreads a small grid over SMs before stacking, so
+// co-residency only reaches the occupancy limit when the grid needs it.
+double sm_stacking(double ctas, double sms, double occupancy) {
+  return std::clamp(std::ceil(ctas / sms), 1.0, occupancy);
+}
+
+// One SM's HBM bandwidth when `busy_sms` stream: its fair share, or more when few are busy, up to
+// what one SM can draw.
+double sm_bandwidth(const hw::Profile& p, double busy_sms) {
+  const double total = p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction;
+  const double sms = p.compute.sm_count;
+  return std::max(total / sms, std::min(total / std::max(1.0, busy_sms),
+                                        total * p.calibration.sm_bandwidth_fraction));
+}
+
+// Times of one tile iteration on one SM.
+struct TileTimes {
+  double tensor = 0, exp = 0, alu = 0;
+  double compute = 0;  // the pipes with the schedule's overlap, plus per-tile fixed cycles
+  double sm_load = 0;  // the tile's operand loads at what one SM's load path draws
+};
+
+TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
+  const TileWork& t = l.per_tile;
+  const hw::ScheduleCalibration& cal = *l.calibration;
+  TileTimes tt;
+  tt.tensor = r.tensor > 0 ? t.tensor_flops / r.tensor : 0;
+  tt.exp = t.exp_ops / r.exp;
+  tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu;
+  tt.compute = l.jobs.total_tiles > 0
+                   ? overlapped(tt.tensor, tt.exp + tt.alu, cal.softmax_overlap) +
+                         cal.tile_overhead_cycles / r.clock
+                   : 0;
+  // One SM loads at most what its load path draws, L2 hits included.
+  tt.sm_load = t.sm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
+                             p.calibration.sm_bandwidth_fraction);
+  return tt;
+}
+
+// Makespan of the grid: `k` CTAs stacked per SM, each SM drawing `r.hbm`.
+double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const TileTimes& tt,
+                 double k) {
+  const double sms = p.compute.sm_count;
+  const double occupancy = ctas_per_sm(l.cta, p);
+  // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
+  // share is `hbm`; the mean job moves the mean per-job bytes, the longest its own share.
+  auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes) {
+    const double tile_s = std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked;
+    return tiles * tile_s + l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
+  };
+  const double mean_bytes = l.per_job_hbm_bytes;
+  const double max_bytes = std::max(l.per_job_hbm_bytes, l.max_job_hbm_bytes);
+  const double mean_tiles = l.jobs.count > 0 ? l.jobs.total_tiles / l.jobs.count : 0;
+  // The partial last wave runs on fewer SMs, each drawing more bandwidth (in-order and static
+  // persistent dispatch; longest-first has no such tail).
+  const double slots = sms * k;
+  const double tail_ctas = l.jobs.count - (waves(l.jobs.count, slots) - 1) * slots;
+  const double tail_k = sm_stacking(tail_ctas, sms, occupancy);
+  const double tail_s =
+      job_s(l.jobs.max_tiles, tail_k, sm_bandwidth(p, std::min(sms, std::ceil(tail_ctas / tail_k))),
+            max_bytes);
+  return makespan(l.dispatch, l.jobs.count, job_s(l.jobs.min_tiles, k, r.hbm, mean_bytes),
+                  job_s(mean_tiles, k, r.hbm, mean_bytes),
+                  l.dispatch == Dispatch::persistent_lpt
+                      ? job_s(l.jobs.max_tiles, k, r.hbm, max_bytes)
+                      : tail_s,
+                  slots);
+}
+
+}  // namespace
+
+LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const models::Workload& w,
+                              std::int64_t count) {
+  SmRates r = sm_rates(p, w, *l.calibration);
+  const double sms = p.compute.sm_count;
+  const double k = sm_stacking(l.jobs.count, sms, ctas_per_sm(l.cta, p));
+  r.hbm = sm_bandwidth(p, std::min(sms, std::ceil(l.jobs.count / k)));
+  const TileWork& t = l.per_tile;
+  const TileTimes tt = tile_times(l, p, r);
+  const double span = grid_span(l, p, r, tt, k);
+
+  LaunchPrediction out;
+  out.name = l.name;
+  out.schedule = l.schedule;
+  out.count = count;
+  out.ctas = l.jobs.count;
+  out.ctas_per_sm = k;
+  out.waves = waves(l.jobs.count, sms * k);
+  out.flops.tensor = l.jobs.total_tiles * t.tensor_flops;
+  out.flops.exp = l.jobs.total_tiles * t.exp_ops;
+  out.flops.vector = l.jobs.total_tiles * t.alu_ops * 2;
+  out.hbm_bytes = l.jobs.total_tiles * t.hbm_bytes + l.jobs.count * l.per_job_hbm_bytes;
+  out.tensor_s = l.jobs.total_tiles * tt.tensor / sms;
+  out.exp_s = l.jobs.total_tiles * tt.exp / sms;
+  out.vector_s = l.jobs.total_tiles * tt.alu / sms;
+  out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
+  out.fixed_s = p.calibration.kernel_launch_s;
+  out.time_s = span + out.fixed_s;
+  const std::array<std::pair<double, Resource>, 4> terms = {
+      {{tt.tensor, Resource::tensor},
+       {tt.exp, Resource::exp},
+       {tt.alu, Resource::vector},
+       {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm}}};
+  out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
+                return a.first < b.first;
+              })->second;
+  if (out.fixed_s > span) out.bound = Resource::launch;
+  return out;
+}
+
+double launches_time(const Launches& launches, const hw::Profile& p, const models::Workload& w) {
+  double time = 0;
+  for (const Launch& l : launches) time += price_launch(l, p, w, 1).time_s;
+  return time;
+}
+
+}  // namespace sim

@@ -1,0 +1,82 @@
+// The tile engine never makes more work cheaper (issue #8, "make the class of defect impossible"):
+// one pinned case per cause the invariant grid found, each a pair of shapes where the smaller one
+// used to price above the larger. The grid (test_invariant_grid.cpp) checks the law everywhere;
+// these name the mechanism.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string_view>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/registry.hpp"
+#include "sim/engine.hpp"
+
+using models::Phase;
+
+namespace {
+
+const hw::Profile& device(std::string_view id) {
+  static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  return catalog.resolve(id);
+}
+
+// Tile-engine time of `variant` with its default parameters; prefill-like phases use
+// q_len = kv_len = len, decode one query token against len cached tokens.
+double time_s(std::string_view variant, Phase phase, std::string_view hw, std::int64_t batch,
+              std::int64_t len) {
+  static const models::Registry registry;
+  const models::AttentionSpec spec = registry.find(variant).make_spec({}, {});
+  models::Workload w;
+  w.phase = phase;
+  w.batch = batch;
+  w.q_len = phase == Phase::decode ? 1 : len;
+  w.kv_len = len;
+  return sim::predict(sim::EngineKind::tile, spec.variant->cost(spec, w), w, device(hw)).time_s;
+}
+
+}  // namespace
+
+TEST_CASE("an elementwise op that gains a chunk and a CTA is not faster (longest CTA holds)",
+          "[tile][monotone]") {
+  // gated: the output gate moves 48 KiB at batch 2 (one chunk), 72 KiB at batch 3 (two CTAs).
+  CHECK(time_s("gated", Phase::decode, "a100", 3, 1) >=
+        time_s("gated", Phase::decode, "a100", 2, 1));
+  // superlinear: the span search's FLOPs cross a chunk from kv 1 to 2 at batch 1024.
+  CHECK(time_s("superlinear", Phase::decode, "h100", 1024, 2) >=
+        time_s("superlinear", Phase::decode, "h100", 1024, 1));
+}
+
+TEST_CASE("a memory launch that gains a row block is not faster (bwd preprocess and convert)",
+          "[tile][monotone]") {
+  CHECK(time_s("mha", Phase::bwd, "h100", 1, 17) >= time_s("mha", Phase::bwd, "h100", 1, 2));
+  CHECK(time_s("mha", Phase::bwd, "a100", 1, 17) >= time_s("mha", Phase::bwd, "a100", 1, 2));
+}
+
+TEST_CASE("a GEMM that gains a row tile is not faster (each CTA loads its whole operand tiles)",
+          "[tile][monotone]") {
+  CHECK(time_s("gam", Phase::prefill, "ascend-910b1", 1, 256) >=
+        time_s("gam", Phase::prefill, "ascend-910b1", 1, 17));
+}
+
+TEST_CASE("split-KV decode is not faster for a larger batch or context (fastest split count)",
+          "[tile][monotone]") {
+  // The wave heuristic took fewer splits and a cheaper combine for the larger batch.
+  CHECK(time_s("mla", Phase::decode, "h100", 3, 4096) >=
+        time_s("mla", Phase::decode, "h100", 2, 4096));
+  CHECK(time_s("core-context", Phase::decode, "h100", 2, 4096) >=
+        time_s("core-context", Phase::decode, "h100", 1, 4096));
+  CHECK(time_s("dma", Phase::decode, "h100", 1, 65536) >=
+        time_s("dma", Phase::decode, "h100", 1, 4096));
+  // IncreFlashAttention on the 910B: batch 2 stopped a split batch 1 paid for.
+  CHECK(time_s("dma", Phase::decode, "ascend-910b1", 2, 4096) >=
+        time_s("dma", Phase::decode, "ascend-910b1", 1, 4096));
+  // A window visits 4 tiles at any context: more splits than that are empty CTAs, not parallelism.
+  CHECK(time_s("swa", Phase::decode, "ascend-910b3", 1, 65536) >=
+        time_s("swa", Phase::decode, "ascend-910b3", 1, 4096));
+}
+
+TEST_CASE("fa2 one-token GQA prefill does not cost more than two tokens (packing is a choice)",
+          "[tile][monotone]") {
+  CHECK(time_s("mqa", Phase::prefill, "a100", 1, 2) >= time_s("mqa", Phase::prefill, "a100", 1, 1));
+  CHECK(time_s("gqa", Phase::fwd, "a100", 1, 2) >= time_s("gqa", Phase::fwd, "a100", 1, 1));
+}
