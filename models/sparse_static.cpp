@@ -100,8 +100,11 @@ class ShiftedGroups final : public VariantBase {
       add_projections(h, spec.projections, w, model);
       return model;
     }
+    // Groups of ceil(fraction x L) tokens: never more than ceil(1 / fraction) groups, so a longer
+    // sequence never has more, smaller groups than a shorter one.
     const auto group = std::max<std::int64_t>(
-        1, std::llround(spec.get(kGroupFraction) * static_cast<double>(w.q_len)));
+        1, static_cast<std::int64_t>(
+               std::ceil(spec.get(kGroupFraction) * static_cast<double>(w.q_len))));
     const std::int64_t groups = (w.q_len + group - 1) / group;
     add_attention_branch(h, w, group, group, w.causal, {}, "group_attention_fwd",
                          "group_attention_bwd", model, groups);

@@ -52,7 +52,7 @@ TEST_CASE("cca: the KV cache is 2 e~/G s per token, plus (k - 1) rows of q~ and 
   CHECK(g4.total_bytes().k + g4.total_bytes().v == 4096000.0);
 }
 
-TEST_CASE("ccgqa: projection params are E^2 / C (2 + 2 / G); cca's are 4 E^2 / C",
+TEST_CASE("ccgqa: projection params are E^2 / C (2 + 2 / G), cca's are 4 E^2 / C",
           "[variants][ccgqa]") {
   // E = 4096, C = 2: E^2 / C = 8,388,608. G = 4: x 2.5 = 20,971,520; G = 1: x 4 = 33,554,432.
   const auto w = workload(Phase::prefill, 1, 10, 10);
@@ -153,7 +153,7 @@ TEST_CASE("tpla: a fresh prefill is plain MLA (non-absorbed, full latent)", "[va
   for (const models::Op& op : tpla.ops) CHECK(op.kind != models::OpKind::collective);
 }
 
-TEST_CASE("ccgqa: the key convolution is e~/G wide, the query one e~; decode reads the conv state",
+TEST_CASE("ccgqa: the key convolution is e~/G wide, the query one e~, decode reads the conv state",
           "[variants][ccgqa]") {
   // Defaults: E = 32 * 128 = 4096, C = 2, G = 2: q~ is 2048 wide, k~ 1024. Per token the two
   // depthwise convolutions touch 3072 values, 2 k = 8 FLOPs each, read and write 2 B each.

@@ -77,7 +77,7 @@ TEST_CASE("sqa: KV cache is 2 Hkv d s bytes per token per layer", "[variants][sq
   CHECK(c.kv_cache_bytes == 2048.0 * 3 * 5000 * 2);
 }
 
-TEST_CASE("sqa: projection params are D d (2Hq + 2Hkv); xSQA holds D^2, 1/4 of MHA's 4D^2",
+TEST_CASE("sqa: projection params are D d (2Hq + 2Hkv), xSQA holds D^2, 1/4 of MHA's 4D^2",
           "[variants][sqa]") {
   // H = 16, d = 64 => D = 1024; MHA 4 D^2 = 4,194,304.
   const auto mha = make("mha", {{"heads", 16}, {"head_dim", 64}}, {true, 0});

@@ -150,7 +150,7 @@ TEST_CASE("moh: a head-sparse kernel's core FLOPs are (h_s + k) / H of the refer
         0.75 * op_named(cost(make("moh", dense_p), tw), "attention_bwd").flops.tensor);
 }
 
-TEST_CASE("moh: the KV cache is MHA's in both modes; head-sparse decode reads rho of its K/V",
+TEST_CASE("moh: the KV cache is MHA's in both modes, head-sparse decode reads rho of its K/V",
           "[variants][moh]") {
   auto w = workload(Phase::decode, 2, 1, 4096);
   w.layers = 2;

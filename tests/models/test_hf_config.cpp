@@ -180,7 +180,7 @@ TEST_CASE("config fields that change attention but are not understood are errors
   CHECK_THROWS_WITH(models::parse_hf_config(missing, "x.json"), Catch::Contains("hidden_size"));
 }
 
-TEST_CASE("an unknown model_type with the standard fields imports; nested text_config is used",
+TEST_CASE("an unknown model_type with the standard fields imports, nested text_config is used",
           "[hf]") {
   const json plain = {{"model_type", "my_new_model"},
                       {"hidden_size", 2048},

@@ -130,7 +130,7 @@ TEST_CASE("fsa is nsa plus a statistics pre-pass, fp32 partials and block indice
   }
 }
 
-TEST_CASE("fsa: decode pre-pass is 2 d_k FLOPs per (query head, selected key); partials fp32",
+TEST_CASE("fsa: decode pre-pass is 2 d_k FLOPs per (query head, selected key), partials fp32",
           "[variants][fsa]") {
   // T = 8192, B = 1: 64 heads x 1024 selected keys x 2 * 192 = 25,165,824.
   const auto c = cost(make("fsa", {}), workload(Phase::decode, 1, 1, 8192));

@@ -45,7 +45,7 @@ constexpr double kGqaFlopsPerPair = 16384;                          // 2 * 32 * 
 
 // ------------------------------------------------------------------------------------------ DMA
 
-TEST_CASE("dma: decode attends to at most keep keys; the cache stays full", "[variants][dma]") {
+TEST_CASE("dma: decode attends to at most keep keys, the cache stays full", "[variants][dma]") {
   auto p = kGqa;
   p.emplace_back("keep", 1024);
   const auto c = cost(make("dma", p), workload(Phase::decode, 1, 1, 65536));
@@ -58,7 +58,7 @@ TEST_CASE("dma: decode attends to at most keep keys; the cache stays full", "[va
   CHECK(pairs(cost(make("dma", p), workload(Phase::prefill, 1, 8192, 8192))) == 7864832.0);
 }
 
-TEST_CASE("dma: a materialised mask costs B Hkv prefix x 4 B; the index path costs none",
+TEST_CASE("dma: a materialised mask costs B Hkv prefix x 4 B, the index path costs none",
           "[variants][dma]") {
   // L = 1024: causal prefix L (L + 1) / 2 = 524,800 per KV head; mask + bias 2 B each.
   auto dense = kGqa, lean = kGqa;
@@ -121,7 +121,7 @@ TEST_CASE("routing: k = sqrt(n) clusters score n^2 / k within-cluster pairs (non
   CHECK(pairs(cost(make("routing", kGqa), workload(Phase::prefill, 1, 4096, 4096))) == 133120.0);
 }
 
-TEST_CASE("routing: assignment costs 2 n k d per head; decode attends ~T / k keys",
+TEST_CASE("routing: assignment costs 2 n k d per head, decode attends ~T / k keys",
           "[variants][routing]") {
   const auto c = cost(make("routing", kGqa), workload(Phase::prefill, 1, 4096, 4096, false));
   // 2 * 4096 * 64 * 128 = 67,108,864 per head x 32 heads.

@@ -101,7 +101,7 @@ TEST_CASE("descriptor: global pairs (S N)(S N / r^2), r^2 = 16x fewer than full 
   CHECK(global / cost(make("descriptor", p), w).total_flops().tensor == 4);
 }
 
-TEST_CASE("descriptor: per-frame attention costs 2 Hq (d + dv) S N^2; cache N / r^2 per frame",
+TEST_CASE("descriptor: per-frame attention costs 2 Hq (d + dv) S N^2, cache N / r^2 per frame",
           "[variants][descriptor]") {
   const auto s = make("descriptor", {{"heads", 32}, {"kv_heads", 8}, {"frame_tokens", 1024}});
   const auto c = cost(s, workload(Phase::prefill, 1, 8192, 8192, false));
@@ -138,7 +138,7 @@ TEST_CASE("fit: local L n + global (L m / n)^2 + read L m + write L m pairs", "[
   CHECK(c.total_flops().exp == 8.0 * 344064);
 }
 
-TEST_CASE("fit: training runs every branch backward too; there is no decode", "[variants][fit]") {
+TEST_CASE("fit: training runs every branch backward too, there is no decode", "[variants][fit]") {
   const auto s = make("fit", {{"heads", 8}, {"kv_heads", 8}, {"head_dim", 64}});
   const auto train = cost(s, workload(Phase::train, 1, 1024, 1024, false));
   CHECK(train.ops.size() == 8);

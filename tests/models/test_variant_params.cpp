@@ -138,7 +138,7 @@ TEST_CASE("every variant's shown default is the value its cost functions use",
   }
 }
 
-TEST_CASE("ccgqa shows and uses kv_group 2; cca's kv_group is 1", "[variants][params]") {
+TEST_CASE("ccgqa shows and uses kv_group 2, cca's kv_group is 1", "[variants][params]") {
   CHECK(models::param_value(registry().find("ccgqa").make_spec({}, {}), "kv_group") == 2);
   CHECK(registry().find("ccgqa").make_spec({}, {}).heads.kv_heads == 8);  // 32 / 2 / 2
   CHECK(models::param_value(registry().find("cca").make_spec({}, {}), "kv_group") == 1);

@@ -63,7 +63,7 @@ TEST_CASE("gqsa W4 S50%: weight bytes 0.5 (4/8 + 2/16 + 4/128) params vs bf16's 
   CHECK(gemm_weight_bytes(w8) == 1.15625 * kParams);
 }
 
-TEST_CASE("gqsa: 50 % sparsity halves the projection FLOPs; core and cache are gqa's",
+TEST_CASE("gqsa: 50 % sparsity halves the projection FLOPs, core and cache are gqa's",
           "[variants][gqsa]") {
   for (Phase phase : {Phase::prefill, Phase::decode, Phase::train}) {
     INFO("phase " << std::string(models::to_string(phase)));

@@ -57,7 +57,7 @@ TEST_CASE("dtype and phase names parse, and unknown ones list the allowed names"
   CHECK_THROWS_WITH(models::parse_phase("serve"), Catch::Contains("prefill, decode, fwd, bwd"));
 }
 
-TEST_CASE("train runs forward and backward; bwd only backward", "[workload]") {
+TEST_CASE("train runs forward and backward, bwd only backward", "[workload]") {
   CHECK(models::has_forward(Phase::train));
   CHECK(models::has_backward(Phase::train));
   CHECK_FALSE(models::has_forward(Phase::bwd));

@@ -175,7 +175,7 @@ TEST_CASE("causal loses more to its tail at short sequences than at long ones", 
 // the same at every point, so an HBM-bound kernel that fills the GPU takes the same time; what
 // varies is the split grid's quantisation (< 1 wave of 216 slots, at most ~1.3x) and the combine
 // (partials 16 rows x splits x 516 B, < 2 % of the 67 MB of K/V): 1.6 leaves room for both.
-TEST_CASE("split_kv decode time is flat while B x S is constant; fa2 grows", "[tile]") {
+TEST_CASE("split_kv decode time is flat while B x S is constant, fa2 grows", "[tile]") {
   const hw::Profile& a100 = hw_("a100");
   std::vector<double> split, fa2;
   for (std::int64_t b = 256; b >= 1; b /= 4) {
