@@ -1,0 +1,118 @@
+#include "cli/sweep_axes.hpp"
+
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "models/errors.hpp"
+
+namespace cli {
+
+namespace {
+
+[[noreturn]] void bad(std::string_view flag, std::string_view text, std::string_view why) {
+  throw models::SpecError(fmt::format(
+      "{} '{}': {}; expected a value, a list (1,8,64) or a range (1024..131072:x2, 0..1M:+4096, "
+      "1..100)",
+      flag, text, why));
+}
+
+// A decimal integer with an optional k/M/G suffix (powers of two), at most 2^62.
+std::int64_t parse_size(std::string_view flag, std::string_view whole, std::string_view text) {
+  if (text.empty()) bad(flag, whole, "a number is missing");
+  std::int64_t scale = 1;
+  switch (text.back()) {
+    case 'k':
+    case 'K':
+      scale = std::int64_t{1} << 10;
+      break;
+    case 'M':
+      scale = std::int64_t{1} << 20;
+      break;
+    case 'G':
+      scale = std::int64_t{1} << 30;
+      break;
+    default:
+      break;
+  }
+  if (scale != 1) text.remove_suffix(1);
+  if (text.empty()) bad(flag, whole, "a number is missing");
+  std::int64_t value = 0;
+  constexpr std::int64_t kLimit = std::int64_t{1} << 62;
+  for (char c : text) {
+    if (c < '0' || c > '9') bad(flag, whole, fmt::format("'{}' is not a decimal integer", text));
+    value = value * 10 + (c - '0');
+    if (value > kLimit) bad(flag, whole, "a value is too large");
+  }
+  if (value > kLimit / scale) bad(flag, whole, "a value is too large");
+  return value * scale;
+}
+
+void push(std::vector<std::int64_t>& out, std::int64_t v, std::string_view flag,
+          std::string_view text) {
+  if (out.size() >= kMaxAxisValues) {
+    bad(flag, text, fmt::format("more than {} values", kMaxAxisValues));
+  }
+  out.push_back(v);
+}
+
+void expand_range(std::string_view flag, std::string_view item, std::vector<std::int64_t>& out) {
+  const std::size_t dots = item.find("..");
+  const std::size_t colon = item.find(':', dots);
+  const std::int64_t first = parse_size(flag, item, item.substr(0, dots));
+  const std::string_view last_text = item.substr(
+      dots + 2, colon == std::string_view::npos ? std::string_view::npos : colon - dots - 2);
+  const std::int64_t last = parse_size(flag, item, last_text);
+  if (last < first) bad(flag, item, "the range ends before it starts");
+  if (colon == std::string_view::npos) {
+    for (std::int64_t v = first; v <= last; ++v) push(out, v, flag, item);
+    return;
+  }
+  const std::string_view step = item.substr(colon + 1);
+  if (step.size() < 2 || (step[0] != 'x' && step[0] != '+')) {
+    bad(flag, item, "the step must be xN (multiply) or +N (add)");
+  }
+  const std::int64_t n = parse_size(flag, item, step.substr(1));
+  if (step[0] == '+') {
+    if (n <= 0) bad(flag, item, "an additive step must be positive");
+    for (std::int64_t v = first; v <= last; v += n) push(out, v, flag, item);
+    return;
+  }
+  if (n <= 1) bad(flag, item, "a factor must be at least 2");
+  if (first <= 0) bad(flag, item, "a multiplied range must start above 0");
+  for (std::int64_t v = first; v <= last; v *= n) {
+    push(out, v, flag, item);
+    if (v > std::numeric_limits<std::int64_t>::max() / n) break;
+  }
+}
+
+}  // namespace
+
+std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view text) {
+  std::vector<std::int64_t> out;
+  for (const std::string& item : parse_word_axis(flag, text)) {
+    if (item.find("..") != std::string::npos) {
+      expand_range(flag, item, out);
+    } else {
+      push(out, parse_size(flag, item, item), flag, text);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view text) {
+  std::vector<std::string> items;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = text.find(',', start);
+    const std::string_view item =
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (item.empty()) bad(flag, text, "an empty item");
+    items.emplace_back(item);
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return items;
+}
+
+}  // namespace cli

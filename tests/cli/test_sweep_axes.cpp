@@ -1,0 +1,30 @@
+// Sweep axes (cli/sweep_axes.hpp): values, lists and ranges, with sizes in k/M/G.
+#include <catch2/catch.hpp>
+
+#include "cli/sweep_axes.hpp"
+#include "models/errors.hpp"
+
+using cli::parse_int_axis;
+using V = std::vector<std::int64_t>;
+
+TEST_CASE("an axis is one value, a list, or a range that multiplies, adds or counts",
+          "[cli][sweep]") {
+  CHECK(parse_int_axis("--batch", "8") == V{8});
+  CHECK(parse_int_axis("--batch", "1,8,64") == V{1, 8, 64});
+  CHECK(parse_int_axis("--seq-len", "1024..16384:x2") == V{1024, 2048, 4096, 8192, 16384});
+  CHECK(parse_int_axis("--seq-len", "0..16k:+4096") == V{0, 4096, 8192, 12288, 16384});
+  CHECK(parse_int_axis("--q-len", "1..5") == V{1, 2, 3, 4, 5});
+  // Lists and ranges mix; a range whose last factor step overshoots stops below the end.
+  CHECK(parse_int_axis("--seq-len", "1,3..100:x3") == V{1, 3, 9, 27, 81});
+  CHECK(parse_int_axis("--seq-len", "128k,1M,1G") == V{131072, 1048576, 1073741824});
+  CHECK(parse_int_axis("--seq-len", "1..200000").size() == 200000);
+}
+
+TEST_CASE("malformed axes are errors naming the flag and the accepted forms", "[cli][sweep]") {
+  for (const char* text : {"", "1,,2", "abc", "10..1", "1..10:x1", "1..10:+0", "1..10:*2",
+                           "0..10:x2", "1..", "..5", "010x", "99999999999999999999", "1..1G"}) {
+    INFO(text);
+    CHECK_THROWS_WITH(parse_int_axis("--batch", text),
+                      Catch::Contains("--batch") && Catch::Contains("expected a value"));
+  }
+}
