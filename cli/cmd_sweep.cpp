@@ -1,0 +1,225 @@
+// attnsim sweep: the query flags as lists or ranges; one row per point and profile, streamed in a
+// fixed order whatever the thread count.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/context.hpp"
+#include "cli/sweep_axes.hpp"
+#include "cli/sweep_points.hpp"
+#include "cli/sweep_sink.hpp"
+#include "models/errors.hpp"
+#include "sim/schedule.hpp"
+#include "sim/sweep.hpp"
+
+namespace cli {
+
+namespace {
+
+struct SweepOptions {
+  std::string variant = "mha", heads, kv_heads, head_dim;
+  std::vector<std::string> params;
+  std::string phase = "prefill", hw = "h100", dtype = "bf16", engine = "tile";
+  std::string batch = "1", seq_len = "4096", q_len, kv_len;
+  std::string kv_dtype, kernel = "auto", format = "csv", output, shard, progress = "auto";
+  std::int64_t layers = 1;
+  bool causal = true;
+  bool include_projections = false;
+  unsigned threads = 0;
+};
+
+// One spec per variant x heads x kv_heads x head_dim; combinations a variant rejects (kv_heads
+// that do not divide heads) are left out, but an axis value no combination accepts is an error.
+std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
+                                              const SweepOptions& o) {
+  const auto ints = [](const char* flag, const std::string& text) {
+    return text.empty() ? std::vector<std::int64_t>{0} : parse_int_axis(flag, text);
+  };
+  std::vector<models::AttentionSpec> specs;
+  std::string last_error;
+  for (const std::string& name : parse_word_axis("--variant", o.variant)) {
+    const models::Variant& v = registry.find(name);
+    for (std::int64_t h : ints("--heads", o.heads)) {
+      for (std::int64_t kv : ints("--kv-heads", o.kv_heads)) {
+        for (std::int64_t d : ints("--head-dim", o.head_dim)) {
+          models::ParamValues given;
+          if (h > 0) given.emplace_back("heads", static_cast<double>(h));
+          if (kv > 0) given.emplace_back("kv_heads", static_cast<double>(kv));
+          if (d > 0) given.emplace_back("head_dim", static_cast<double>(d));
+          for (const std::string& p : o.params) {
+            const auto eq = p.find('=');
+            if (eq == std::string::npos || eq == 0) {
+              throw models::SpecError(fmt::format("--param '{}': expected name=number", p));
+            }
+            given.emplace_back(p.substr(0, eq), std::stod(p.substr(eq + 1)));
+          }
+          try {
+            specs.push_back(v.make_spec(given, {o.include_projections, 0}));
+          } catch (const models::SpecError& e) {
+            last_error = e.what();
+          }
+        }
+      }
+    }
+  }
+  if (specs.empty()) throw models::SpecError(last_error);
+  return specs;
+}
+
+template <typename T, typename Parse>
+std::vector<T> words(const char* flag, const std::string& text, Parse parse) {
+  std::vector<T> out;
+  for (const std::string& w : parse_word_axis(flag, text)) out.push_back(parse(w));
+  return out;
+}
+
+SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
+  SweepAxes a;
+  const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
+  std::vector<std::string> names = parse_word_axis("--hw", o.hw);
+  if (names.size() == 1 && names[0] == "all") {
+    names.clear();
+    for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
+  }
+  for (const std::string& n : names) {
+    a.profiles.push_back(resolve_profile(catalog, n, ctx.hw));
+    const std::string& id = a.profiles.back().id;
+    if (!std::all_of(id.begin(), id.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+        })) {
+      throw models::SpecError(
+          fmt::format("profile id '{}': a sweep needs ids of letters, digits, '.', '_', '-'", id));
+    }
+  }
+  a.specs = make_specs(ctx.registry, o);
+  a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine);
+  a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase);
+  a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype);
+  if (!o.kv_dtype.empty()) a.kv_dtype = models::parse_dtype(o.kv_dtype);
+  a.batches = parse_int_axis("--batch", o.batch);
+  a.seq_lens = parse_int_axis("--seq-len", o.seq_len);
+  if (!o.q_len.empty()) a.q_lens = parse_int_axis("--q-len", o.q_len);
+  if (!o.kv_len.empty()) a.kv_lens = parse_int_axis("--kv-len", o.kv_len);
+  a.layers = o.layers;
+  a.causal = o.causal;
+  a.kernel = o.kernel;
+  if (a.kernel != "auto") sim::find_schedule(a.kernel);
+  return a;
+}
+
+SweepFormat parse_sweep_format(const std::string& name) {
+  if (name == "csv") return SweepFormat::csv;
+  if (name == "json") return SweepFormat::json;
+  if (name == "jsonl") return SweepFormat::jsonl;
+  throw models::SpecError(
+      fmt::format("unknown format '{}'; sweep writes csv, json or jsonl", name));
+}
+
+// "K/N" (1-based K): the K-th of N contiguous slices of the points.
+std::pair<std::size_t, std::size_t> shard_range(const std::string& shard, std::size_t count) {
+  if (shard.empty()) return {0, count};
+  const auto slash = shard.find('/');
+  const auto k = slash == std::string::npos ? std::vector<std::int64_t>{}
+                                            : parse_int_axis("--shard", shard.substr(0, slash));
+  const auto n = slash == std::string::npos ? std::vector<std::int64_t>{}
+                                            : parse_int_axis("--shard", shard.substr(slash + 1));
+  if (k.size() != 1 || n.size() != 1 || k[0] < 1 || k[0] > n[0]) {
+    throw models::SpecError(
+        fmt::format("--shard '{}': expected K/N with 1 <= K <= N, e.g. 2/8", shard));
+  }
+  const auto part = [&](std::int64_t i) {
+    return static_cast<std::size_t>(static_cast<double>(count) * static_cast<double>(i) /
+                                    static_cast<double>(n[0]));
+  };
+  return {part(k[0] - 1), part(k[0]) - part(k[0] - 1)};
+}
+
+void run_sweep_command(const Context& ctx, const SweepOptions& o) {
+  const SweepFormat format = parse_sweep_format(o.format);
+  const SweepAxes axes = make_axes(ctx, o);
+  const std::size_t total = point_count(axes);
+  const auto [first, count] = shard_range(o.shard, total);
+  const bool first_shard = first == 0, last_shard = first + count == total;
+  const bool show_progress =
+      o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
+  SweepSink sink(o.output);
+  if (format == SweepFormat::csv && first_shard) sink.write(csv_header());
+  if (format == SweepFormat::json && first_shard) sink.write("[\n");
+  std::size_t written = 0, skipped = 0;
+  std::string first_skip;
+  const unsigned threads =
+      o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  sim::run_sweep(
+      {first, count, threads, 4096},
+      [&](std::size_t i, std::string& row) {
+        std::string why;
+        if (!format_point(axes, i, format, row, why)) row = "\x01" + why;  // marks a skipped point
+      },
+      [&](const std::string& row) {
+        if (!row.empty() && row[0] == '\x01') {
+          if (skipped++ == 0) first_skip = row.substr(1);
+          return;
+        }
+        if (format == SweepFormat::json) {
+          sink.write(written == 0 && first_shard ? "" : ",\n");
+        }
+        sink.write(row);
+        ++written;
+      },
+      [&](std::size_t done) {
+        if (show_progress) {
+          std::fprintf(stderr, "\r[%-30s] %zu/%zu points",
+                       std::string(30 * done / std::max<std::size_t>(1, count), '=').c_str(), done,
+                       count);
+        }
+      });
+  if (show_progress) std::fprintf(stderr, "\n");
+  if (format == SweepFormat::json && last_shard) sink.write("\n]\n");
+  sink.commit();
+  if (skipped > 0) {
+    std::fprintf(stderr, "attnsim: warning: %zu of %zu points skipped (first: %s)\n", skipped,
+                 count, first_skip.c_str());
+  }
+}
+
+}  // namespace
+
+void add_sweep_command(CLI::App& app, Context& ctx) {
+  auto o = std::make_shared<SweepOptions>();
+  CLI::App* s = app.add_subcommand(
+      "sweep", "many workloads: any query flag as a list (1,8,64) or range (1024..131072:x2)");
+  s->add_option("--variant", o->variant, "variants, comma-separated")->capture_default_str();
+  s->add_option("--heads", o->heads, "query heads (list or range)");
+  s->add_option("--kv-heads", o->kv_heads, "key/value heads (list or range)");
+  s->add_option("--head-dim", o->head_dim, "head dimension (list or range)");
+  s->add_option("--param", o->params, "variant parameter name=value for every variant");
+  s->add_option("--phase", o->phase, "phases, comma-separated")->capture_default_str();
+  s->add_option("--batch", o->batch, "batch sizes")->capture_default_str();
+  s->add_option("--seq-len", o->seq_len, "sequence lengths (k = 1024, M = 2^20)")
+      ->capture_default_str();
+  s->add_option("--q-len", o->q_len, "query tokens (default: --seq-len; decode 1)");
+  s->add_option("--kv-len", o->kv_len, "key/value tokens (default: --seq-len)");
+  s->add_flag("--causal,!--no-causal", o->causal, "causal mask (default) or none");
+  s->add_option("--dtype", o->dtype, "element types")->capture_default_str();
+  s->add_option("--kv-dtype", o->kv_dtype, "K/V element type (default: --dtype)");
+  s->add_option("--layers", o->layers, "attention layers")->capture_default_str();
+  s->add_flag("--include-projections", o->include_projections, "also count the projections");
+  s->add_option("--hw", o->hw, "profiles, or 'all'")->capture_default_str();
+  s->add_option("--engine", o->engine, "tile, roofline or both")->capture_default_str();
+  s->add_option("--kernel", o->kernel, "tile-engine schedule")->capture_default_str();
+  s->add_option("--format", o->format, "csv | json | jsonl")->capture_default_str();
+  s->add_option("-o,--output", o->output, "write to FILE instead of stdout");
+  s->add_option("--threads", o->threads, "worker threads (default: all cores)");
+  s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
+  s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
+      ->capture_default_str();
+  add_hw_options(*s, ctx.hw);
+  s->callback([&ctx, o] { run_sweep_command(ctx, *o); });
+}
+
+}  // namespace cli

@@ -1,0 +1,120 @@
+#include "cli/sweep_points.hpp"
+
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "models/errors.hpp"
+
+namespace cli {
+
+namespace {
+
+struct Point {
+  const hw::Profile* profile;
+  const models::AttentionSpec* spec;
+  sim::EngineKind engine;
+  models::Workload workload;
+};
+
+// Mixed-radix decomposition of `index`, the last axis fastest.
+Point point_at(const SweepAxes& a, std::size_t index) {
+  auto take = [&index](std::size_t n) {
+    const std::size_t i = index % n;
+    index /= n;
+    return i;
+  };
+  const std::size_t n_kv = a.kv_lens.empty() ? 1 : a.kv_lens.size();
+  const std::size_t n_q = a.q_lens.empty() ? 1 : a.q_lens.size();
+  const std::size_t kv_i = take(n_kv), q_i = take(n_q);
+  const std::size_t seq_i = take(a.seq_lens.size()), batch_i = take(a.batches.size());
+  const std::size_t dtype_i = take(a.dtypes.size()), phase_i = take(a.phases.size());
+  const std::size_t engine_i = take(a.engines.size()), spec_i = take(a.specs.size());
+  const std::size_t profile_i = take(a.profiles.size());
+  models::Workload w;
+  w.phase = a.phases[phase_i];
+  w.batch = a.batches[batch_i];
+  const std::int64_t seq = a.seq_lens[seq_i];
+  w.q_len = !a.q_lens.empty() ? a.q_lens[q_i] : w.phase == models::Phase::decode ? 1 : seq;
+  w.kv_len = !a.kv_lens.empty() ? a.kv_lens[kv_i] : seq;
+  w.causal = a.causal;
+  w.dtype = a.dtypes[dtype_i];
+  w.kv_dtype = a.kv_dtype.value_or(w.dtype);
+  w.layers = a.layers;
+  return {&a.profiles[profile_i], &a.specs[spec_i], a.engines[engine_i], w};
+}
+
+}  // namespace
+
+std::size_t point_count(const SweepAxes& a) {
+  double n = 1;
+  for (std::size_t size :
+       {a.profiles.size(), a.specs.size(), a.engines.size(), a.phases.size(), a.dtypes.size(),
+        a.batches.size(), a.seq_lens.size(), a.q_lens.empty() ? std::size_t{1} : a.q_lens.size(),
+        a.kv_lens.empty() ? std::size_t{1} : a.kv_lens.size()}) {
+    n *= static_cast<double>(size);
+  }
+  if (n > static_cast<double>(std::size_t{1} << 40)) {
+    throw models::SpecError(fmt::format("the sweep has {:.3g} points; at most 2^40", n));
+  }
+  return static_cast<std::size_t>(n);
+}
+
+std::string csv_header() {
+  return "hw,variant,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,bound,"
+         "flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
+         "state_bytes,arithmetic_intensity,tensor_utilization\n";
+}
+
+bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, std::string& row,
+                  std::string& why) {
+  const Point p = point_at(axes, index);
+  const models::Workload& w = p.workload;
+  sim::Prediction pred;
+  models::CostModel cost;
+  try {
+    models::validate(w);
+    cost = p.spec->variant->cost(*p.spec, w);
+    pred = sim::predict(p.engine, cost, w, *p.profile, axes.kernel);
+  } catch (const models::SpecError& e) {
+    why = e.what();
+    return false;
+  }
+  const auto out = std::back_inserter(row);
+  const std::string_view variant = p.spec->variant->name();
+  const std::string_view phase = models::to_string(w.phase);
+  const std::string_view dtype = models::to_string(w.dtype);
+  const std::string_view kv_dtype = models::to_string(w.kv_dtype);
+  const std::string_view engine = sim::to_string(p.engine);
+  const std::string_view bound = sim::to_string(pred.bound);
+  if (format == SweepFormat::csv) {
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id, variant,
+                   phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
+                   axes.kernel, pred.time_s, bound);
+    fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}\n",
+                   pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
+                   pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
+                   pred.arithmetic_intensity, pred.tensor_utilization);
+    return true;
+  }
+  // Identifiers (profile ids, names) are [a-z0-9._-]: no JSON escaping is needed.
+  fmt::format_to(
+      out,
+      "{{\"hw\":\"{}\",\"variant\":\"{}\",\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
+      "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},\"engine\":\"{}\","
+      "\"kernel\":\"{}\",\"time_s\":{:.9g},\"bound\":\"{}\",",
+      p.profile->id, variant, phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
+      axes.kernel, pred.time_s, bound);
+  fmt::format_to(out,
+                 "\"flops_tensor\":{:.9g},\"flops_vector\":{:.9g},\"flops_exp\":{:.9g},"
+                 "\"bytes_hbm\":{:.9g},\"hbm_bytes_moved\":{:.9g},\"kv_cache_bytes\":{:.9g},"
+                 "\"state_bytes\":{:.9g},\"arithmetic_intensity\":{:.9g},"
+                 "\"tensor_utilization\":{:.9g}}}",
+                 pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
+                 pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
+                 pred.arithmetic_intensity, pred.tensor_utilization);
+  if (format == SweepFormat::jsonl) row += '\n';
+  return true;
+}
+
+}  // namespace cli

@@ -1,0 +1,47 @@
+// The points of a sweep: the Cartesian product of its axes, enumerated by index in a fixed order
+// (profile, variant spec, engine, phase, dtype, batch, q_len, kv_len; the last varies fastest), and
+// one output row per point.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hwprofiles/profile.hpp"
+#include "models/registry.hpp"
+#include "sim/engine.hpp"
+
+namespace cli {
+
+enum class SweepFormat { csv, json, jsonl };
+
+struct SweepAxes {
+  std::vector<hw::Profile> profiles;
+  std::vector<models::AttentionSpec> specs;
+  std::vector<sim::EngineKind> engines;
+  std::vector<models::Phase> phases;
+  std::vector<models::DType> dtypes;
+  std::vector<std::int64_t> batches;
+  std::vector<std::int64_t> seq_lens;  // q_len and kv_len default to these (decode: q_len 1)
+  std::vector<std::int64_t> q_lens;    // empty: from seq_lens
+  std::vector<std::int64_t> kv_lens;   // empty: from seq_lens
+  std::optional<models::DType> kv_dtype;
+  std::int64_t layers = 1;
+  bool causal = true;
+  std::string kernel = "auto";
+};
+
+// Points in the product; throws models::SpecError above 2^40.
+std::size_t point_count(const SweepAxes& axes);
+
+// The CSV header line (with its newline).
+std::string csv_header();
+
+// Appends point `index`'s row in `format` to `row`. Returns false (and sets `why`) when the point
+// is not a valid workload for its variant (a phase it lacks, kv_len < q_len under a causal mask):
+// the sweep skips it.
+bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, std::string& row,
+                  std::string& why);
+
+}  // namespace cli
