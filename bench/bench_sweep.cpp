@@ -43,13 +43,13 @@ void run(benchmark::State& state, sim::EngineKind engine, std::size_t lengths) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
 }
 
-// 2 profiles x 2 variants x 2 phases x 5 batches x 12,500 lengths = 1,000,000 points.
+// 2 profiles x 2 variants x 2 phases x 5 batches x 25,000 lengths = 1,000,000 points.
 void BM_Sweep1MRooflineCsv(benchmark::State& state) {
-  run(state, sim::EngineKind::roofline, 12500);
+  run(state, sim::EngineKind::roofline, 25000);
 }
 // The same axes with 1/4 of the lengths (250,000 points) on the tile engine.
 void BM_Sweep250kTileCsv(benchmark::State& state) {
-  run(state, sim::EngineKind::tile, 3125);
+  run(state, sim::EngineKind::tile, 6250);
 }
 
 }  // namespace
