@@ -34,6 +34,7 @@ void add_hw_command(CLI::App& app, Context& ctx);
 void add_variants_command(CLI::App& app, Context& ctx);
 void add_models_command(CLI::App& app, Context& ctx);
 void add_sweep_command(CLI::App& app, Context& ctx);
+void add_compare_command(CLI::App& app, Context& ctx);
 void add_validate_command(CLI::App& app, Context& ctx);
 
 }  // namespace cli

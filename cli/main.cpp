@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   cli::add_hw_command(app, ctx);
   cli::add_variants_command(app, ctx);
   cli::add_models_command(app, ctx);
+  cli::add_compare_command(app, ctx);
   cli::add_sweep_command(app, ctx);
   cli::add_validate_command(app, ctx);
   try {
