@@ -196,7 +196,7 @@ void add_query_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();
   q->add_option("--kernel", opts->kernel,
-                "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, unfused, ascend")
+                "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, flashmla, unfused, ascend")
       ->capture_default_str();
   q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   q->add_option("-o,--output", opts->output, "write to FILE instead of stdout");

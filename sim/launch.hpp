@@ -49,6 +49,9 @@ struct Launch {
   // whole chunk but the last, so the longest job never shrinks as the data grows (0 = the mean).
   double max_job_hbm_bytes = 0;
   double per_job_fixed_cycles = 0;  // prologue and epilogue beyond the bytes
+  // Share of the device's per-launch fixed cost (kernel_launch_us) this launch pays: 0 when
+  // programmatic dependent launch starts it under the previous kernel, hiding its latency.
+  double launch_fixed_share = 1;
   CtaResources cta;
   Dispatch dispatch = Dispatch::in_order;
   const hw::ScheduleCalibration* calibration = nullptr;  // efficiency of this kernel class

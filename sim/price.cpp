@@ -132,7 +132,7 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.exp_s = l.jobs.total_tiles * tt.exp / sms;
   out.vector_s = l.jobs.total_tiles * tt.alu / sms;
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
-  out.fixed_s = p.calibration.kernel_launch_s;
+  out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share;
   out.time_s = span + out.fixed_s;
   const std::array<std::pair<double, Resource>, 4> terms = {
       {{tt.tensor, Resource::tensor},

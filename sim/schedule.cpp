@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "models/errors.hpp"
+#include "sim/schedule_flashmla.hpp"
 #include "sim/schedules.hpp"
 
 namespace sim {
@@ -12,6 +13,7 @@ const std::vector<ScheduleInfo>& schedules() {
     std::vector<ScheduleInfo> t;
     add_fa2_schedules(t);
     add_hopper_blackwell_schedules(t);
+    add_flashmla_schedules(t);
     add_other_schedules(t);
     add_cpu_schedules(t);
     return t;
@@ -56,6 +58,10 @@ const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& o
     name = decode_like && op.pass == models::Pass::forward
                ? "split_kv"
                : std::string_view(profile.default_schedule);
+    // FlashMLA's dense decode, where it runs the op and the device calibrates it.
+    if (flashmla_runs(op, w) && profile.calibration.schedules.count("flashmla") > 0) {
+      name = "flashmla";
+    }
   }
   const ScheduleInfo& info = find_schedule(name);
   schedule_calibration(profile, std::string(info.name));  // throws if the device lacks it

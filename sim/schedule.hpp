@@ -37,7 +37,8 @@ const std::vector<ScheduleInfo>& schedules();
 // Throws models::SpecError naming the known schedules.
 const ScheduleInfo& find_schedule(std::string_view name);
 
-// The schedule `kernel` means for this op on this device: `auto` picks split_kv for decode and the
+// The schedule `kernel` means for this op on this device: `auto` picks flashmla for the absorbed
+// MLA decode FlashMLA runs (where the profile calibrates it), split_kv for other decode and the
 // profile's default_schedule otherwise. Throws when the device has no calibration for it.
 const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& op,
                                     const models::Workload& w, const hw::Profile& profile);

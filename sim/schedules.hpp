@@ -11,6 +11,7 @@ void add_fa2_schedules(std::vector<ScheduleInfo>& table);
 void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table);
 void add_other_schedules(std::vector<ScheduleInfo>& table);
 void add_cpu_schedules(std::vector<ScheduleInfo>& table);
+void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
 
 void lower_fa2_backward(const ScheduleInput& in, Launches& out);
 void lower_fa3_backward(const ScheduleInput& in, Launches& out);
