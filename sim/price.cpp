@@ -86,8 +86,8 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   // wait plus its pipe time per tile, however few CTAs share the SM.
   const double alone_s = l.per_tile.latency_cycles / r.clock + tt.compute;
   auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes) {
-    const double tile_s = std::max(
-        std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked, alone_s);
+    const double tile_s =
+        std::max(std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked, alone_s);
     return tiles * tile_s + l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
   };
   const double mean_bytes = l.per_job_hbm_bytes;

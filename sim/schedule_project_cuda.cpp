@@ -2,16 +2,16 @@
 // validate/cuda_decode.cu), priced as they are written. Their launch geometry, read from the
 // source and from `nvcc -O3 -Xptxas -v` (CUDA 13.0) for sm_80 and sm_90:
 //
-//  kernel (grid)                        tile      thr  smem/CTA (B)        regs sm_80|sm_90  CTAs/SM
-//                                                                          (spill bytes)     A100|H100
-//  flash_kernel<32>  (ceil(Lq/64),B*Hq) 64 x 64   128  51712 dyn           39 | 40           3 | 4
-//  flash_kernel<64>                     64 x 64   128  72192 dyn           40 (8) | 40       2 | 3
-//  flash_kernel<128>                    64 x 64   128  113152 dyn          46 | 40 (16/24)   1 | 2
-//  split_kernel<32,32>   (splits,B*Hq)  16 keys/  128  544 static          64 | 48           8 | 10
-//  split_kernel<64,64>                  step of   128  1056 static         56 | 56           9 | 9
-//  split_kernel<128,128>                one row   128  2080 static         64 | 56           8 | 9
-//  split_kernel<576,512>                          128  8224 static         90 | 80           5 | 6
-//  combine_kernel        (B*Hq)         one row   128  0                   48 | 48           10 | 10
+//  kernel            grid              tile       thr  smem/CTA B   regs (spill B)    CTAs/SM
+//                                                                  sm_80 | sm_90     A100 | H100
+//  flash_kernel<32>  (Lq/64, B*Hq)     64 x 64    128  51712 dyn   39 | 40           3 | 4
+//  flash_kernel<64>  (Lq/64, B*Hq)     64 x 64    128  72192 dyn   40 (8) | 40       2 | 3
+//  flash_kernel<128> (Lq/64, B*Hq)     64 x 64    128  113152 dyn  46 | 40 (16/24)   1 | 2
+//  split_kernel<32>  (splits, B*Hq)    16 keys    128  544 static  64 | 48           8 | 10
+//  split_kernel<64>  (splits, B*Hq)    16 keys    128  1056 static 56 | 56           9 | 9
+//  split_kernel<128> (splits, B*Hq)    16 keys    128  2080 static 64 | 56           8 | 9
+//  split<576,512>    (splits, B*Hq)    16 keys    128  8224 static 90 | 80           5 | 6
+//  combine_kernel    (B*Hq)            one row    128  0           48 | 48           10 | 10
 //
 // (smem/CTA plus the 1 KiB the runtime reserves per CTA; A100 164 KiB and H100/H200 228 KiB of
 // shared memory per SM, 2048 threads and 64 K registers per SM. Flash CTAs are limited by shared
@@ -95,8 +95,8 @@ void require(bool ok, std::string_view kernel, const std::string& what) {
 // unpacked; head_dim 32, 64 or 128 with V of the same width (with_head_dim).
 void check_flash_op(const ScheduleInput& in, const Geometry& g) {
   const models::AttentionShape& a = in.op.attention;
-  require(g.d == 32 || g.d == 64 || g.d == 128,
-          in.name, fmt::format("head_dim {} is not instantiated (32, 64, 128)", g.d));
+  require(g.d == 32 || g.d == 64 || g.d == 128, in.name,
+          fmt::format("head_dim {} is not instantiated (32, 64, 128)", g.d));
   require(g.dv == g.d && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
   require(g.score == models::ScoreFn::softmax && a.selected_blocks == 0 && g.sinks == 0, in.name,
           "runs dense softmax attention only (no selection, sinks or other score functions)");
@@ -114,7 +114,8 @@ void lower_project_flash(const ScheduleInput& in, Launches& out) {
   l.cta.regs_per_thread = flash_regs(in.profile, g.d);
   const double scores = t.m * t.n;
   l.per_tile.exp_ops = scores + t.m;  // p per score, the rescale factor per row
-  l.per_tile.alu_ops = scores * kFlashAluPerScore + t.m * (kFlashAluPerRow + kFlashAluPerORow * g.d);
+  l.per_tile.alu_ops =
+      scores * kFlashAluPerScore + t.m * (kFlashAluPerRow + kFlashAluPerORow * g.d);
   l.per_tile.sm_bytes = t.n * g.kv_width * g.s_kv;  // the K/V tile every CTA loads
   l.per_tile.latency_cycles = flash_tile_latency_cycles(g.d);
   // O is written as fp32, not in the input format the op counts.
@@ -134,8 +135,8 @@ Launch split_launch(const ScheduleInput& in, const Geometry& g, double splits, d
   l.name = "split_kernel";
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, std::string(in.name));
-  l.cta = {split_smem_bytes(g.dv) + kReservedSmemPerCta, kSplitThreads,
-           split_regs(in.profile, g.d), 0};
+  l.cta = {split_smem_bytes(g.dv) + kReservedSmemPerCta, kSplitThreads, split_regs(in.profile, g.d),
+           0};
   const double heads = g.batch * g.heads;
   double total = 0, lo = 0, hi = 0;
   for (double s = 0; s < splits; ++s) {
@@ -208,11 +209,12 @@ void lower_project_split_kv(const ScheduleInput& in, Launches& out) {
 }  // namespace
 
 void add_project_cuda_schedules(std::vector<ScheduleInfo>& table) {
-  table.push_back({"project_flash",
-                   "this project's CUDA flash kernel (validate --backend cuda): 64 x 64 WMMA tiles, "
-                   "128 threads, 51-113 KB smem (2-4 CTAs/SM), synchronous K/V loads, row-at-a-"
-                   "time softmax with O in fp32 shared memory",
-                   lower_project_flash, nullptr});
+  table.push_back(
+      {"project_flash",
+       "this project's CUDA flash kernel (validate --backend cuda): 64 x 64 WMMA tiles, "
+       "128 threads, 51-113 KB smem (2-4 CTAs/SM), synchronous K/V loads, row-at-a-"
+       "time softmax with O in fp32 shared memory",
+       lower_project_flash, nullptr});
   table.push_back({"project_split_kv",
                    "this project's CUDA split-KV decode: grid (splits, B x Hq) of 128 threads on "
                    "CUDA cores, 16 keys per step, q_len passes, no GQA packing, plus a combine "

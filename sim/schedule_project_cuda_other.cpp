@@ -60,8 +60,8 @@ void lower_project_unfused(const ScheduleInput& in, Launches& out) {
   softmax.jobs = {score_rows, 1, 1, score_rows};
   softmax.per_tile.exp_ops = g.keys * kSoftmaxExpPerScore;
   softmax.per_tile.alu_ops = g.keys * kSoftmaxAluPerScore;
-  softmax.per_tile.hbm_bytes = g.keys * (4 + 2);        // S read once from HBM, P written
-  softmax.per_tile.sm_bytes = g.keys * (3 * 4 + 2);     // three passes over S
+  softmax.per_tile.hbm_bytes = g.keys * (4 + 2);     // S read once from HBM, P written
+  softmax.per_tile.sm_bytes = g.keys * (3 * 4 + 2);  // three passes over S
   softmax.per_tile.latency_cycles = softmax_row_latency_cycles(g.keys, kSoftmaxThreads);
   softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
   out.push_back(softmax);

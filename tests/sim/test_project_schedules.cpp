@@ -77,8 +77,8 @@ TEST_CASE("project_flash fits 4/3/2 CTAs per SM on H100 and 3/2/1 on A100 for he
   const std::pair<std::int64_t, std::pair<double, double>> expected[] = {
       {32, {4, 3}}, {64, {3, 2}}, {128, {2, 1}}};
   for (const auto& [d, per_sm] : expected) {
-    const sim::Launch l = lower(attention(1, 4, 4, d, 512, 512, true), hw_("h100"),
-                                "project_flash")[0];
+    const sim::Launch l =
+        lower(attention(1, 4, 4, d, 512, 512, true), hw_("h100"), "project_flash")[0];
     INFO("head_dim " << d);
     CHECK(l.cta.threads == 128);
     CHECK(slots_per_sm(l, "h100") == per_sm.first);
@@ -87,9 +87,10 @@ TEST_CASE("project_flash fits 4/3/2 CTAs per SM on H100 and 3/2/1 on A100 for he
   }
 }
 
-TEST_CASE("project_flash grid is one CTA per 64 query rows and query head, causal tiles to the "
-          "diagonal",
-          "[tile][project]") {
+TEST_CASE(
+    "project_flash grid is one CTA per 64 query rows and query head, causal tiles to the "
+    "diagonal",
+    "[tile][project]") {
   // gqa-causal-1024-d128 of the quick suite at batch 4: 16 row blocks x 4 x 8 heads = 512 CTAs;
   // row block m visits m + 1 tiles of 64 keys; 2 CTAs per SM on 132 SMs = 264 slots: 2 waves.
   const Query q = attention(4, 8, 2, 128, 1024, 1024, true);
@@ -98,8 +99,8 @@ TEST_CASE("project_flash grid is one CTA per 64 query rows and query head, causa
   CHECK(l.jobs.min_tiles == 1);
   CHECK(l.jobs.max_tiles == 16);
   CHECK(l.jobs.total_tiles == 32 * (16 * 17 / 2));
-  const sim::Prediction p = sim::predict_tile(q.spec.variant->cost(q.spec, q.w), q.w, hw_("h100"),
-                                              "project_flash");
+  const sim::Prediction p =
+      sim::predict_tile(q.spec.variant->cost(q.spec, q.w), q.w, hw_("h100"), "project_flash");
   REQUIRE(p.launches.size() == 1);
   CHECK(p.launches[0].ctas_per_sm == 2);
   CHECK(p.launches[0].waves == 2);
@@ -115,9 +116,10 @@ TEST_CASE("project_flash rejects what flash_kernel is not instantiated for", "[t
                   models::SpecError);
 }
 
-TEST_CASE("project_split_kv runs the case's splits: grid (splits, B x Hq), 16 keys per step, "
-          "and always a combine",
-          "[tile][project]") {
+TEST_CASE(
+    "project_split_kv runs the case's splits: grid (splits, B x Hq), 16 keys per step, "
+    "and always a combine",
+    "[tile][project]") {
   // decode-gqa-8192-split4: 4 splits x 4 x 8 heads = 128 CTAs of 2048 keys = 128 steps; the
   // combine has one CTA per (batch, head). 56 registers x 128 threads: 9 CTAs per SM on H100
   // (sm_90), 64 registers: 8 on A100 (sm_80).
@@ -167,9 +169,10 @@ TEST_CASE("project_unfused batches cuBLAS over (batch, KV head) and runs one sof
   CHECK(slots_per_sm(l[1], "h100") == 8);
 }
 
-TEST_CASE("project_linear: one CTA per (batch, head) per chunk sequence, smem of "
-          "linear_smem_layout",
-          "[tile][project]") {
+TEST_CASE(
+    "project_linear: one CTA per (batch, head) per chunk sequence, smem of "
+    "linear_smem_layout",
+    "[tile][project]") {
   CHECK(sim::project_cuda::linear_smem_bytes(64, 64) == 57344);
   CHECK(sim::project_cuda::linear_smem_bytes(64, 128) == 131072);
   CHECK(sim::project_cuda::linear_smem_bytes(32, 37) == 16688);
