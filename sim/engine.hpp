@@ -7,6 +7,7 @@
 #include "models/cost_model.hpp"
 #include "models/workload.hpp"
 #include "sim/prediction.hpp"
+#include "sim/schedule.hpp"
 
 namespace sim {
 
@@ -33,7 +34,9 @@ LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload&
 // Tile engine: each op lowered by a schedule into launches; each launch priced per tile iteration
 // on one SM (tensor, exp and FP32 pipes with the schedule's overlap, the SM's share of HBM after
 // L2 reuse), then over the grid with occupancy, waves and the dispatch order's tail.
+// `options` pins what a measured run fixed (the split count of a split-KV launch).
 Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
-                        const hw::Profile& profile, std::string_view kernel);
+                        const hw::Profile& profile, std::string_view kernel,
+                        const ScheduleOptions& options = {});
 
 }  // namespace sim

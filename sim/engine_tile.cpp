@@ -15,8 +15,16 @@ namespace sim {
 
 namespace {
 
+// The schedule named `kernel` when it has its own lowering of scan ops (project_linear).
+const ScheduleInfo* scan_schedule(std::string_view kernel) {
+  for (const ScheduleInfo& s : schedules()) {
+    if (s.name == kernel && s.scan != nullptr) return &s;
+  }
+  return nullptr;
+}
+
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
-           std::string_view kernel, Launches& out) {
+           std::string_view kernel, const ScheduleOptions& options, Launches& out) {
   switch (op.kind) {
     case models::OpKind::gemm:
       lower_gemm({op, w, p, "gemm"}, out);
@@ -25,6 +33,11 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
       lower_elementwise({op, w, p, "elementwise"}, out);
       return;
     case models::OpKind::scan:
+      if (const ScheduleInfo* info = scan_schedule(kernel)) {
+        schedule_calibration(p, std::string(info->name));  // throws if the device lacks it
+        info->scan({op, w, p, info->name, options}, out);
+        return;
+      }
       lower_scan({op, w, p, "chunked_scan"}, out);
       return;
     case models::OpKind::dense_attention:
@@ -33,7 +46,7 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
   }
   const ScheduleInfo* info = &choose_schedule(kernel, op, w, p);
   if (op.pass == models::Pass::forward) {
-    info->forward({op, w, p, info->name}, out);
+    info->forward({op, w, p, info->name, options}, out);
     return;
   }
   if (info->backward == nullptr) info = &choose_schedule(p.default_schedule, op, w, p);
@@ -42,13 +55,14 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
         "kernel '{}' on {} has no backward model; use --engine roofline for bwd/train there",
         info->name, p.id));
   }
-  info->backward({op, w, p, info->name}, out);
+  info->backward({op, w, p, info->name, options}, out);
 }
 
 }  // namespace
 
 Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
-                        const hw::Profile& profile, std::string_view kernel) {
+                        const hw::Profile& profile, std::string_view kernel,
+                        const ScheduleOptions& options) {
   Prediction p;
   std::array<double, kResourceCount> time_by_bound{};
   for (const models::Op& op : cost.ops) {
@@ -64,7 +78,7 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
       continue;
     }
     Launches launches;
-    lower(op, w, profile, kernel, launches);
+    lower(op, w, profile, kernel, options, launches);
     for (const Launch& l : launches) {
       LaunchPrediction lp = price_launch(l, profile, w, cost.layers);
       const double n = static_cast<double>(lp.count);

@@ -22,6 +22,11 @@ struct TileWork {
   // Operand bytes the SM loads, whether from HBM or from L2 after another CTA fetched them: a CTA
   // that shares a tile with others still waits for all of it (0 = only hbm_bytes).
   double sm_bytes = 0;
+  // Cycles one CTA waits per tile iteration with nothing of its own to issue (global loads used
+  // right after they are issued, dependent shuffle chains), beyond its pipe time. Co-resident CTAs
+  // fill that wait with their work, so a tile takes max(stacked x pipe time, latency + pipe time)
+  // (0: the kernel pipelines its loads, as FA2/FA3/FA4 do).
+  double latency_cycles = 0;
 };
 
 // The distribution of tile iterations over the grid's CTAs.

@@ -82,8 +82,12 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double occupancy = ctas_per_sm(l.cta, p);
   // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
   // share is `hbm`; the mean job moves the mean per-job bytes, the longest its own share.
+  // A CTA that waits on its own loads and chains (TileWork::latency_cycles) takes at least that
+  // wait plus its pipe time per tile, however few CTAs share the SM.
+  const double alone_s = l.per_tile.latency_cycles / r.clock + tt.compute;
   auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes) {
-    const double tile_s = std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked;
+    const double tile_s =
+        std::max(std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked, alone_s);
     return tiles * tile_s + l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
   };
   const double mean_bytes = l.per_job_hbm_bytes;

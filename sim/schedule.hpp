@@ -16,11 +16,18 @@ namespace sim {
 
 using Launches = models::StaticVector<Launch, 6>;
 
+// What the caller fixed about a kernel's launch configuration (a measured run's settings);
+// anything left at 0 is the schedule's own choice.
+struct ScheduleOptions {
+  double splits = 0;  // split-KV: the split count the kernel was launched with
+};
+
 struct ScheduleInput {
   const models::Op& op;
   const models::Workload& workload;
   const hw::Profile& profile;
   std::string_view name;  // the schedule as chosen (for calibration lookup and reports)
+  ScheduleOptions options = {};
 };
 
 using LowerFn = void (*)(const ScheduleInput& in, Launches& out);
@@ -30,6 +37,8 @@ struct ScheduleInfo {
   std::string_view summary;
   LowerFn forward;
   LowerFn backward;  // nullptr: backward passes use the device's default schedule
+  // Scan ops (linear attention) when this schedule is named; nullptr: chunked_scan prices them.
+  LowerFn scan = nullptr;
 };
 
 // Every schedule, in the order `--kernel` lists them.

@@ -18,35 +18,6 @@ constexpr double kGemmDepth = 64;  // k-step per tile iteration
 constexpr double kCubeBlock = 128;
 constexpr double kAscendKeysPerRound = 1024;
 
-// A batched GEMM of `batch` [m x n x k] products; compulsory `bytes` spread over its tiles.
-Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
-                   double k, double bytes, const std::string& key) {
-  Launch l;
-  l.name = name;
-  l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, key);
-  l.cta = {0, 256, 0, 0};
-  const double tiles_per_job = std::max(1.0, ceil_div(k, kGemmDepth));
-  // Skinny products (decode: a few rows) use a row tile rounded up to the 16-row MMA granularity.
-  const double tile_m = std::clamp(ceil_div(m, 16) * 16, 16.0, kGemmTile);
-  // At least one CTA: a product of a fraction of a row per step (a compression GEMM that runs
-  // once every few tokens) still launches.
-  l.jobs.count = std::max(1.0, batch * ceil_div(m, tile_m) * ceil_div(n, kGemmTile));
-  l.jobs.min_tiles = l.jobs.max_tiles = tiles_per_job;
-  l.jobs.total_tiles = l.jobs.count * tiles_per_job;
-  l.per_tile.tensor_flops = 2 * tile_m * kGemmTile * std::min(k, kGemmDepth);
-  l.per_tile.hbm_bytes = bytes / l.jobs.total_tiles;
-  // Each k-step loads a row tile of A and a column tile of B and the last writes the C tile. The
-  // HBM share above divides shared operands among the CTAs that reuse them through L2; a CTA
-  // still waits for its whole tiles, so a GEMM that gains a second row tile (and halves its share
-  // of B) is never faster than the same rows in one tile.
-  const double s = models::bytes_per_element(in.workload.dtype);
-  const double rows = std::min(m, tile_m), cols = std::min(n, kGemmTile);
-  l.per_tile.sm_bytes = ((rows + cols) * std::min(k, kGemmDepth) + rows * cols / tiles_per_job) * s;
-  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
-  return l;
-}
-
 void lower_unfused(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
   const std::string key(in.name);
@@ -125,6 +96,35 @@ void lower_ascend(const ScheduleInput& in, Launches& out) {
 }
 
 }  // namespace
+
+// A batched GEMM of `batch` [m x n x k] products; compulsory `bytes` spread over its tiles.
+Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
+                   double k, double bytes, const std::string& key) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &schedule_calibration(in.profile, key);
+  l.cta = {0, 256, 0, 0};
+  const double tiles_per_job = std::max(1.0, ceil_div(k, kGemmDepth));
+  // Skinny products (decode: a few rows) use a row tile rounded up to the 16-row MMA granularity.
+  const double tile_m = std::clamp(ceil_div(m, 16) * 16, 16.0, kGemmTile);
+  // At least one CTA: a product of a fraction of a row per step (a compression GEMM that runs
+  // once every few tokens) still launches.
+  l.jobs.count = std::max(1.0, batch * ceil_div(m, tile_m) * ceil_div(n, kGemmTile));
+  l.jobs.min_tiles = l.jobs.max_tiles = tiles_per_job;
+  l.jobs.total_tiles = l.jobs.count * tiles_per_job;
+  l.per_tile.tensor_flops = 2 * tile_m * kGemmTile * std::min(k, kGemmDepth);
+  l.per_tile.hbm_bytes = bytes / l.jobs.total_tiles;
+  // Each k-step loads a row tile of A and a column tile of B and the last writes the C tile. The
+  // HBM share above divides shared operands among the CTAs that reuse them through L2; a CTA
+  // still waits for its whole tiles, so a GEMM that gains a second row tile (and halves its share
+  // of B) is never faster than the same rows in one tile.
+  const double s = models::bytes_per_element(in.workload.dtype);
+  const double rows = std::min(m, tile_m), cols = std::min(n, kGemmTile);
+  l.per_tile.sm_bytes = ((rows + cols) * std::min(k, kGemmDepth) + rows * cols / tiles_per_job) * s;
+  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
+  return l;
+}
 
 void lower_gemm(const ScheduleInput& in, Launches& out) {
   const models::GemmShape& s = in.op.gemm;

@@ -1,6 +1,7 @@
 // Internal: how each schedule file adds its entries to the table in schedule.cpp.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "sim/schedule.hpp"
@@ -12,6 +13,8 @@ void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table);
 void add_other_schedules(std::vector<ScheduleInfo>& table);
 void add_cpu_schedules(std::vector<ScheduleInfo>& table);
 void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
+void add_project_cuda_schedules(std::vector<ScheduleInfo>& table);
+void add_project_cuda_other_schedules(std::vector<ScheduleInfo>& table);
 
 void lower_fa2_backward(const ScheduleInput& in, Launches& out);
 void lower_fa3_backward(const ScheduleInput& in, Launches& out);
@@ -19,5 +22,10 @@ void lower_ascend_backward(const ScheduleInput& in, Launches& out);
 void lower_gemm(const ScheduleInput& in, Launches& out);
 void lower_elementwise(const ScheduleInput& in, Launches& out);
 void lower_scan(const ScheduleInput& in, Launches& out);
+
+// A batched GEMM of `batch` [m x n x k] products (cuBLAS-class 128 x 128 output tiles, 64-deep
+// k-steps) moving `bytes` in all, priced with the calibration entry `key`.
+Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
+                   double k, double bytes, const std::string& key);
 
 }  // namespace sim

@@ -13,6 +13,7 @@
 #include "hwprofiles/profile.hpp"
 #include "validate/builtin_suites.hpp"
 #include "validate/cpu_attention.hpp"
+#include "validate/cuda_suite_schedule.hpp"
 
 namespace validate {
 
@@ -196,15 +197,16 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
   m.line = 0;
   m.hw = hw_id;
   m.kernel = c.name;
-  // Split-KV on one core does the same blocks in another order (plus a tiny combine).
-  if (c.kernel == CpuKernel::linear) {
+  // Split-KV on one core does the same blocks in another order (plus a tiny combine). On CUDA
+  // each kernel has its own schedule (cuda_case_model), with the split count the case launched.
+  if (backend == Backend::cuda) {
+    const CudaCaseModel model = cuda_case_model(c);
+    m.schedule = model.schedule;
+    m.splits = model.splits;
+  } else if (c.kernel == CpuKernel::linear) {
     m.schedule = "chunked_scan";
-  } else if (backend == Backend::cpu) {
-    m.schedule = "cpu_flash";
   } else {
-    m.schedule = c.kernel == CpuKernel::split_kv  ? "split_kv"
-                 : c.kernel == CpuKernel::unfused ? "unfused"
-                                                  : "fa2";
+    m.schedule = "cpu_flash";
   }
   // Split-KV runs decode steps, also with several query tokens (speculative decoding).
   const bool decode = c.q_len == 1 || c.kernel == CpuKernel::split_kv;
@@ -233,7 +235,8 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
   m.spec = registry.find(variant).make_spec(params, {});
   m.compared = m.fit_eligible = c.block_stride == 0;
   m.measured_s = run.median_s;
-  m.source = "measured by attnsim validate --backend cpu";
+  m.source = backend == Backend::cuda ? "measured by attnsim validate --backend cuda"
+                                      : "measured by attnsim validate --backend cpu";
   return m;
 }
 

@@ -69,7 +69,8 @@ std::vector<CaseRun> run_suite(const Suite& suite, const RunOptions& options,
 enum class Backend { cpu, cuda };
 
 // The case as the model sees it (gqa, swa or linear), measured on profile `hw_id`: fp32 on the
-// CPU kernels (kernel cpu_flash), fp16 inputs on the CUDA kernels (FA2-class fa2, split_kv).
+// CPU kernels (kernel cpu_flash), fp16 inputs on the CUDA kernels (this project's kernels, the
+// project_* schedules of cuda_case_model).
 MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
                          const models::Registry& registry, Backend backend = Backend::cpu);
 

@@ -273,7 +273,8 @@ std::string cuda_kernel_summary() {
          "read in place from K), chunked "
          "causal linear attention (one CTA per head, state in shared memory, CUDA cores); "
          "1 warm-up, L2 flushed by reading 2x L2 and synchronised before each timed run, cudaEvent "
-         "timing, median (mean of the middle two for an even count)";
+         "timing, median (mean of the middle two for an even count); the model prices them with "
+         "project_flash, project_split_kv, project_unfused and project_linear";
 }
 
 }  // namespace validate

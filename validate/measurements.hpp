@@ -18,6 +18,7 @@ struct MeasuredCase {
   std::string hw;        // profile id
   std::string kernel;    // as written in the file
   std::string schedule;  // the attnsim kernel it maps to ("auto" when unknown)
+  int splits = 0;        // split-KV launches: the split count run (0: the schedule's choice)
   std::string pass;      // fwd, bwd, fwd+bwd, decode
   models::AttentionSpec spec;
   models::Workload workload;

@@ -200,7 +200,7 @@ TEST_CASE("unfused, block-stride and v_head_dim suite cases parse and map onto t
   run.spec = s.cases[0];
   CHECK(validate::to_measured(run, "host-cpu", registry()).schedule == "cpu_flash");
   CHECK(validate::to_measured(run, "h100", registry(), validate::Backend::cuda).schedule ==
-        "unfused");
+        "project_unfused");
   run.spec = s.cases[1];
   CHECK(validate::to_measured(run, "host-cpu", registry()).spec.variant->name() == "gqa");
   run.spec = s.cases[2];
