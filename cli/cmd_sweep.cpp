@@ -33,17 +33,46 @@ struct SweepOptions {
   unsigned threads = 0;
 };
 
-// One spec per variant x heads x kv_heads x head_dim; combinations a variant rejects (kv_heads
-// that do not divide heads) are left out, but an axis value no combination accepts is an error.
+bool has_param(const models::Variant& v, std::string_view name) {
+  for (const models::ParamInfo& p : v.params()) {
+    if (p.name == name) return true;
+  }
+  return false;
+}
+
+// One spec per variant x heads x kv_heads x head_dim. A --param applies to the variants that have
+// it (an error if none has it); combinations a variant rejects (kv_heads that do not divide
+// heads) are left out with a warning, and an error when nothing is left.
 std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                                               const SweepOptions& o) {
   const auto ints = [](const char* flag, const std::string& text) {
     return text.empty() ? std::vector<std::int64_t>{0} : parse_int_axis(flag, text);
   };
-  std::vector<models::AttentionSpec> specs;
-  std::string last_error;
+  std::vector<std::pair<std::string, double>> params;
+  for (const std::string& p : o.params) {
+    const auto eq = p.find('=');
+    const auto value = eq == std::string::npos ? std::vector<std::int64_t>{}
+                                               : parse_int_axis("--param", p.substr(eq + 1));
+    if (eq == 0 || value.size() != 1) {
+      throw models::SpecError(fmt::format("--param '{}': expected name=integer", p));
+    }
+    params.emplace_back(p.substr(0, eq), static_cast<double>(value[0]));
+  }
+  std::vector<const models::Variant*> variants;
   for (const std::string& name : parse_word_axis("--variant", o.variant)) {
-    const models::Variant& v = registry.find(name);
+    variants.push_back(&registry.find(name));
+  }
+  for (const auto& [name, value] : params) {
+    (void)value;
+    if (std::none_of(variants.begin(), variants.end(),
+                     [&](const models::Variant* v) { return has_param(*v, name); })) {
+      throw models::SpecError(fmt::format("--param {}: none of the variants has it", name));
+    }
+  }
+  std::vector<models::AttentionSpec> specs;
+  std::size_t rejected = 0;
+  std::string last_error;
+  for (const models::Variant* v : variants) {
     for (std::int64_t h : ints("--heads", o.heads)) {
       for (std::int64_t kv : ints("--kv-heads", o.kv_heads)) {
         for (std::int64_t d : ints("--head-dim", o.head_dim)) {
@@ -51,16 +80,13 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
           if (h > 0) given.emplace_back("heads", static_cast<double>(h));
           if (kv > 0) given.emplace_back("kv_heads", static_cast<double>(kv));
           if (d > 0) given.emplace_back("head_dim", static_cast<double>(d));
-          for (const std::string& p : o.params) {
-            const auto eq = p.find('=');
-            if (eq == std::string::npos || eq == 0) {
-              throw models::SpecError(fmt::format("--param '{}': expected name=number", p));
-            }
-            given.emplace_back(p.substr(0, eq), std::stod(p.substr(eq + 1)));
+          for (const auto& [name, value] : params) {
+            if (has_param(*v, name)) given.emplace_back(name, value);
           }
           try {
-            specs.push_back(v.make_spec(given, {o.include_projections, 0}));
+            specs.push_back(v->make_spec(given, {o.include_projections, 0}));
           } catch (const models::SpecError& e) {
+            ++rejected;
             last_error = e.what();
           }
         }
@@ -68,6 +94,10 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
     }
   }
   if (specs.empty()) throw models::SpecError(last_error);
+  if (rejected > 0) {
+    std::fprintf(stderr, "attnsim: warning: %zu head combinations left out (last: %s)\n", rejected,
+                 last_error.c_str());
+  }
   return specs;
 }
 
