@@ -127,7 +127,7 @@ void add_hw_command(CLI::App& app, Context& ctx) {
   probe->add_option("--budget", opts->budget_s, "seconds to spend measuring")
       ->check(CLI::Range(0.1, 600.0))
       ->capture_default_str();
-  probe->add_option("-o,--output", opts->output, "write to FILE (e.g. DIR/host-cpu.json)");
+  add_output_option(*probe, opts->output, "write to FILE (e.g. DIR/host-cpu.json)");
   probe->callback([opts] { run_probe(*opts); });
 }
 

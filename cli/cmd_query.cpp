@@ -159,7 +159,7 @@ void add_query_command(CLI::App& app, Context& ctx) {
                 "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, unfused, ascend")
       ->capture_default_str();
   q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
-  q->add_option("-o,--output", opts->output, "write to FILE instead of stdout");
+  add_output_option(*q, opts->output, "write to FILE instead of stdout");
   add_hw_options(*q, ctx.hw);
   q->callback([&ctx, opts] { run_query(ctx, *opts); });
 }

@@ -174,7 +174,7 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
   cmd->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
-  cmd->add_option("-o,--output", opts->output, "write the report to FILE instead of stdout");
+  add_output_option(*cmd, opts->output, "write the report to FILE instead of stdout");
   add_hw_options(*cmd, ctx.hw);
   cmd->callback([&ctx, opts] { run_validate(ctx, *opts); });
 }
