@@ -1,6 +1,7 @@
 #include "validate/measurements.hpp"
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -9,6 +10,7 @@
 
 #include "models/errors.hpp"
 #include "validate/measured_columns.hpp"
+#include "validate/measurements_numbers.hpp"
 
 namespace validate {
 
@@ -73,15 +75,17 @@ class Row {
     return v;
   }
   double number(const std::string& column) const {
-    const std::string v = required(column);
     try {
-      std::size_t used = 0;
-      double x = std::stod(v, &used);
-      if (used != v.size()) throw std::invalid_argument("trailing characters");
-      return x;
-    } catch (const std::exception&) {
-      throw std::invalid_argument(
-          fmt::format("{}: column '{}' is not a number: '{}'", where_, column, v));
+      return parse_decimal_number(required(column));
+    } catch (const NumberTextError& e) {
+      throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
+    }
+  }
+  std::int64_t integer(const std::string& column, std::int64_t min, std::int64_t max) const {
+    try {
+      return parse_decimal_integer(required(column), min, max);
+    } catch (const NumberTextError& e) {
+      throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
     }
   }
   const std::string& where() const { return where_; }
@@ -109,7 +113,12 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
       throw std::invalid_argument(
           fmt::format("{}: variant parameter '{}' is not key=value", row.where(), kv));
     }
-    given.emplace_back(kv.substr(0, eq), std::stod(kv.substr(eq + 1)));
+    try {
+      given.emplace_back(kv.substr(0, eq), parse_decimal_number(kv.substr(eq + 1)));
+    } catch (const NumberTextError& e) {
+      throw std::invalid_argument(
+          fmt::format("{}: variant parameter '{}': {}", row.where(), kv, e.what()));
+    }
     start = end;
   }
   return {variant, given};
@@ -121,11 +130,15 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
 models::AttentionSpec spec_of(const Row& row, const models::Registry& registry) {
   const auto [name, given] = variant_of(row);
   GenericColumns columns;
-  columns.heads_q = row.number("heads_q");
-  columns.heads_kv = row.number("heads_kv");
-  columns.head_dim = row.number("head_dim");
-  if (!row.text("v_head_dim").empty()) columns.v_head_dim = row.number("v_head_dim");
-  if (!row.text("window").empty()) columns.window = row.number("window");
+  // Whole numbers >= 1; the variant checks its own upper bounds (a row beyond them is skipped).
+  constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
+  columns.heads_q = static_cast<double>(row.integer("heads_q", 1, kNoMax));
+  columns.heads_kv = static_cast<double>(row.integer("heads_kv", 1, kNoMax));
+  columns.head_dim = static_cast<double>(row.integer("head_dim", 1, kNoMax));
+  if (!row.text("v_head_dim").empty())
+    columns.v_head_dim = static_cast<double>(row.integer("v_head_dim", 1, kNoMax));
+  if (!row.text("window").empty())
+    columns.window = static_cast<double>(row.integer("window", 1, kNoMax));
   const models::Variant& variant = registry.find(name);
   return variant.make_spec(map_columns(variant, columns, given), {});
 }
@@ -170,9 +183,9 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.workload.phase = phase_for(c.pass, row.where());
     c.workload.dtype = models::parse_dtype(row.required("dtype"));
     c.workload.kv_dtype = c.workload.dtype;
-    c.workload.batch = static_cast<std::int64_t>(row.number("batch"));
-    c.workload.q_len = static_cast<std::int64_t>(row.number("seq_q"));
-    c.workload.kv_len = static_cast<std::int64_t>(row.number("seq_kv"));
+    c.workload.batch = row.integer("batch", 1, models::kMaxBatch);
+    c.workload.q_len = row.integer("seq_q", 1, models::kMaxTokens);
+    c.workload.kv_len = row.integer("seq_kv", 1, models::kMaxTokens);
     c.workload.causal = row.number("causal") != 0;
     models::validate(c.workload);
     try {
