@@ -273,3 +273,32 @@ TEST_CASE("decimal text parsing: leading zeros are decimal, no hex, inf, nan or 
   }
   CHECK_THROWS_WITH(parse_decimal_number("700", 0.1, 600), Catch::Contains("[0.1, 600]"));
 }
+
+TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]") {
+  const std::string header(kHeader);
+  const std::string good = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n";
+  const std::string row_start = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,";
+  REQUIRE(error_of(header + good).empty());
+  CHECK_THAT(
+      error_of(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x,extra\n"),
+      Catch::Contains("m.csv:2") && Catch::Contains("14 cells") && Catch::Contains("13 columns"));
+  CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
+                      "causal,time_us,source\n"),
+             Catch::Contains("m.csv:1") && Catch::Contains("duplicate column 'batch'"));
+  CHECK_THAT(error_of(header + row_start + "7,9,x\n"), Catch::Contains("m.csv:2") &&
+                                                           Catch::Contains("'causal'") &&
+                                                           Catch::Contains("[0, 1]"));
+  CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
+                      "time_ms,time_us,source\n" +
+                      row_start + "1,0.009,9,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("both time_ms and time_us"));
+  CHECK_THAT(error_of(header + row_start + "1,inf,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("'time_us'") &&
+                 Catch::Contains("not a finite decimal number"));
+  CHECK_THAT(error_of(header), Catch::Contains("m.csv") && Catch::Contains("no measurement rows"));
+  CHECK_THAT(error_of(header + "\n\n"), Catch::Contains("no measurement rows"));
+  CHECK_THAT(error_of(header + row_start + "1,9,\"unterminated\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("unterminated"));
+  CHECK_THAT(error_of(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,32,1,9,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("kv_len >= q_len"));
+}
