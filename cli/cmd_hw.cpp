@@ -7,6 +7,7 @@
 #include <fmt/ranges.h>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
 #include "cli/report.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "validate/cpu_ceilings.hpp"
@@ -125,9 +126,9 @@ void add_hw_command(CLI::App& app, Context& ctx) {
   CLI::App* probe = hw_cmd->add_subcommand(
       "probe", "measure this machine (one core) and write its profile as JSON (id host-cpu)");
   probe->add_option("--budget", opts->budget_s, "seconds to spend measuring")
-      ->check(CLI::Range(0.1, 600.0))
+      ->check(decimal_number(0.1, 600.0))
       ->capture_default_str();
-  probe->add_option("-o,--output", opts->output, "write to FILE (e.g. DIR/host-cpu.json)");
+  add_output_option(*probe, opts->output, "write to FILE (e.g. DIR/host-cpu.json)");
   probe->callback([opts] { run_probe(*opts); });
 }
 

@@ -5,15 +5,22 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
 #include "cli/model_query.hpp"
 #include "cli/report.hpp"
 #include "models/errors.hpp"
 #include "models/model_presets.hpp"
 #include "sim/schedule.hpp"
+#include "validate/measurements_numbers.hpp"
 
 namespace cli {
 
 namespace {
+
+// Widest model width --hidden-size accepts: 2^20, the bound every head-count and head-dimension
+// parameter has (models/variant.hpp ParamInfo), 64x the widest published models (16384, e.g.
+// Llama 3.1 405B, https://huggingface.co/meta-llama/Llama-3.1-405B/blob/main/config.json).
+constexpr std::int64_t kMaxHiddenSize = std::int64_t{1} << 20;
 
 struct QueryOptions {
   std::string variant = "mha";
@@ -28,7 +35,7 @@ struct QueryOptions {
   std::optional<std::string> kv_dtype;
   std::int64_t layers = 1;
   bool include_projections = false;
-  std::int64_t hidden_size = 0;
+  std::optional<std::int64_t> hidden_size;  // absent: heads x head dim
   std::string hw = "h100";
   std::string engine = "tile";
   std::string kernel = "auto";
@@ -64,9 +71,6 @@ models::Workload make_workload(const QueryOptions& o) {
   w.dtype = models::parse_dtype(o.dtype);
   w.kv_dtype = o.kv_dtype ? models::parse_dtype(*o.kv_dtype) : w.dtype;
   w.layers = o.layers;
-  if (o.seq_len <= 0) {
-    throw models::SpecError(fmt::format("--seq-len must be a positive integer, got {}", o.seq_len));
-  }
   models::validate(w);
   return w;
 }
@@ -83,22 +87,19 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
   put("v_head_dim", o.v_head_dim);
   for (const std::string& kv : o.params) {
     const auto eq = kv.find('=');
-    double value = 0;
-    try {
-      std::size_t used = 0;
-      value = std::stod(kv.substr(eq == std::string::npos ? kv.size() : eq + 1), &used);
-      if (eq == std::string::npos || eq == 0 || used != kv.size() - eq - 1) throw std::exception();
-    } catch (const std::exception&) {
+    if (eq == std::string::npos || eq == 0) {
       throw models::SpecError(fmt::format(
           "--param '{}': expected name=number, e.g. window=4096 (see `attnsim variants show {}`)",
           kv, o.variant));
     }
-    given.emplace_back(kv.substr(0, eq), value);
+    try {
+      given.emplace_back(kv.substr(0, eq), validate::parse_decimal_number(kv.substr(eq + 1)));
+    } catch (const validate::NumberTextError& e) {
+      throw models::SpecError(fmt::format("--param '{}': {} (see `attnsim variants show {}`)", kv,
+                                          e.what(), o.variant));
+    }
   }
-  if (o.hidden_size < 0) {
-    throw models::SpecError(fmt::format("--hidden-size must be positive, got {}", o.hidden_size));
-  }
-  return variant.make_spec(given, {o.include_projections, o.hidden_size});
+  return variant.make_spec(given, {o.include_projections, o.hidden_size.value_or(0)});
 }
 
 // --model or --hf-config: every layer group of the model on each profile.
@@ -157,17 +158,22 @@ void add_query_command(CLI::App& app, Context& ctx) {
   std::vector<CLI::Option*> shape_options = {
       q->add_option("--variant", opts->variant, "attention variant (see `attnsim variants list`)")
           ->capture_default_str(),
-      q->add_option("--heads", opts->heads, "query heads"),
-      q->add_option("--kv-heads", opts->kv_heads, "key/value heads"),
-      q->add_option("--head-dim", opts->head_dim, "query/key head dimension"),
-      q->add_option("--v-head-dim", opts->v_head_dim, "value head dimension (default: head dim)"),
+      // The variant checks its own parameter ranges (`attnsim variants show NAME`).
+      q->add_option("--heads", opts->heads, "query heads")->transform(decimal_integer(1)),
+      q->add_option("--kv-heads", opts->kv_heads, "key/value heads")->transform(decimal_integer(1)),
+      q->add_option("--head-dim", opts->head_dim, "query/key head dimension")
+          ->transform(decimal_integer(1)),
+      q->add_option("--v-head-dim", opts->v_head_dim, "value head dimension (default: head dim)")
+          ->transform(decimal_integer(1)),
       q->add_option("--param", opts->params,
                     "variant parameter name=value, e.g. window=4096 (repeatable; see variants "
                     "show)"),
       q->add_option("--layers", opts->layers, "attention layers (totals are multiplied)")
+          ->transform(decimal_integer(1, models::kMaxLayers))
           ->capture_default_str(),
       q->add_option("--hidden-size", opts->hidden_size,
-                    "model width for projections (default: heads x head dim)")};
+                    "model width for projections (default: heads x head dim)")
+          ->transform(decimal_integer(1, kMaxHiddenSize))};
   CLI::Option* model =
       q->add_option("--model", opts->model,
                     "a model preset: all its attention layers (see `attnsim models list`)");
@@ -178,13 +184,18 @@ void add_query_command(CLI::App& app, Context& ctx) {
     model->excludes(shape);
     hf->excludes(shape);
   }
-  q->add_option("--batch", opts->batch, "batch size")->capture_default_str();
+  q->add_option("--batch", opts->batch, "batch size")
+      ->transform(decimal_integer(1, models::kMaxBatch))
+      ->capture_default_str();
   q->add_option("--seq-len", opts->seq_len,
                 "sequence length: query tokens for prefill/fwd/bwd/train, context for decode")
+      ->transform(decimal_integer(1, models::kMaxTokens))
       ->capture_default_str();
   q->add_option("--q-len", opts->q_len,
-                "query tokens (default: --seq-len; 1 for decode, more for speculative decode)");
-  q->add_option("--kv-len", opts->kv_len, "key/value tokens (default: --seq-len)");
+                "query tokens (default: --seq-len; 1 for decode, more for speculative decode)")
+      ->transform(decimal_integer(1, models::kMaxTokens));
+  q->add_option("--kv-len", opts->kv_len, "key/value tokens (default: --seq-len)")
+      ->transform(decimal_integer(1, models::kMaxTokens));
   q->add_option("--phase", opts->phase, "prefill | decode | fwd | bwd | train")
       ->capture_default_str();
   q->add_flag("--causal,!--no-causal", opts->causal, "causal mask (default) or none");
@@ -195,11 +206,13 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option("--hw", opts->hw, "comma-separated profile ids or aliases, or 'all'")
       ->capture_default_str();
   q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();
-  q->add_option("--kernel", opts->kernel,
-                "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, flashmla, unfused, ascend")
+  q->add_option(
+       "--kernel", opts->kernel,
+       "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, flashmla, unfused, ascend, "
+       "project_flash, project_split_kv, project_unfused, project_linear")
       ->capture_default_str();
   q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
-  q->add_option("-o,--output", opts->output, "write to FILE instead of stdout");
+  add_output_option(*q, opts->output, "write to FILE instead of stdout");
   add_hw_options(*q, ctx.hw);
   q->callback([&ctx, opts] { run_query(ctx, *opts); });
 }

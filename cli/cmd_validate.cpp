@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
 #include "cli/validate_backends.hpp"
 #include "cli/validate_devices.hpp"
 #include "cli/validate_report.hpp"
@@ -151,6 +152,7 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--holdout-seq", opts->holdout_seq,
                   "kv lengths whose rows are held back from the fit")
       ->delimiter(',')
+      ->transform(decimal_integer(1, models::kMaxTokens))
       ->capture_default_str();
   cmd->add_option("--write-profiles", opts->write_profiles,
                   "write the (calibrated) profiles of the devices used into this directory");
@@ -171,10 +173,10 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--profile", opts->run.profile,
                   "cuda: profile to predict with (default: matched from the device name)");
   cmd->add_option("--repeats", opts->run.repeats, "timed runs per case (median reported)")
-      ->check(CLI::Range(1, 1000))
+      ->transform(decimal_integer(1, 1000))
       ->capture_default_str();
   cmd->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
-  cmd->add_option("-o,--output", opts->output, "write the report to FILE instead of stdout");
+  add_output_option(*cmd, opts->output, "write the report to FILE instead of stdout");
   add_hw_options(*cmd, ctx.hw);
   cmd->callback([&ctx, opts] { run_validate(ctx, *opts); });
 }

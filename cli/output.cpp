@@ -2,15 +2,11 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <stdexcept>
-#include <system_error>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include "cli/output_file.hpp"
 #include "models/errors.hpp"
 
 namespace cli {
@@ -27,27 +23,17 @@ void write_output(const std::string& text, const std::string& path) {
     std::cout << text << std::flush;
     return;
   }
-  namespace fs = std::filesystem;
-  const fs::path target(path);
-  const fs::path tmp = target.string() + fmt::format(".tmp.{}", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(fmt::format("cannot write '{}'", tmp.string()));
-    out << text;
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      throw std::runtime_error(fmt::format("cannot write '{}'", tmp.string()));
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw std::runtime_error(fmt::format("cannot write '{}': {}", path, ec.message()));
-  }
+  write_file(text, path);
+}
+
+CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::string& help) {
+  return command.add_option("-o,--output", path, help)
+      ->check(CLI::Validator(
+          [](const std::string& value) {
+            return value.empty() ? std::string("an empty path; give a file name, or - for stdout")
+                                 : std::string();
+          },
+          "FILE"));
 }
 
 namespace {

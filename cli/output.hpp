@@ -1,9 +1,12 @@
-// Output formats and the one place that writes results: stdout, or a file written atomically
-// (temporary file + rename) so a failed run leaves no partial file.
+// Output formats and the one place that writes results: stdout, or the file named with -o (see
+// cli/output_file.hpp: regular files are replaced atomically, links and devices are written
+// through).
 #pragma once
 
 #include <string>
 #include <string_view>
+
+#include <CLI/CLI.hpp>
 
 namespace cli {
 
@@ -12,6 +15,9 @@ enum class Format { table, json, csv };
 Format parse_format(std::string_view name);  // throws models::SpecError listing the formats
 
 void write_output(const std::string& text, const std::string& path);  // "" or "-" = stdout
+
+// Adds -o/--output to a subcommand; an empty path is rejected (exit 2) rather than read as stdout.
+CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::string& help);
 
 // Human-readable quantities for tables.
 std::string human_time(double seconds);

@@ -23,12 +23,51 @@ std::vector<std::string> split(std::string_view text, char sep) {
   return parts;
 }
 
-nlohmann::json parse_override_value(const std::string& text) {
+nlohmann::json parse_override_value(const std::string& assignment, const std::string& text) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error&) {
     return text;  // a bare word is a string (e.g. interconnect.name=NVLink5)
+  } catch (const nlohmann::json::out_of_range&) {
+    throw ProfileError(
+        fmt::format("--hw-set '{}': number out of range ('{}' is larger than a double can hold)",
+                    assignment, text));
   }
+}
+
+// The user directories' profile files in order, each id defined once: two files claiming one id
+// are refused naming both (the same file reached twice is read once).
+std::vector<std::filesystem::path> user_profile_files(
+    const std::vector<std::filesystem::path>& user_dirs) {
+  std::vector<std::filesystem::path> all;
+  for (const auto& dir : user_dirs) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) {
+      throw ProfileError(dir.string() + ": hardware profile directory does not exist");
+    }
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".json") {
+        files.push_back(entry.path());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& path : files) {
+      bool seen = false;
+      for (const auto& earlier : all) {
+        if (std::filesystem::equivalent(earlier, path, ec)) {
+          seen = true;
+        } else if (earlier.stem() == path.stem()) {
+          throw ProfileError(fmt::format(
+              "hardware profile id '{}' is defined twice: by '{}' and by '{}'; remove one or "
+              "give it another id",
+              path.stem().string(), earlier.string(), path.string()));
+        }
+      }
+      if (!seen) all.push_back(path);
+    }
+  }
+  return all;
 }
 
 }  // namespace
@@ -48,20 +87,7 @@ ProfileCatalog ProfileCatalog::load(const std::vector<std::filesystem::path>& us
         parse_profile_text(std::string(file.contents), "built-in:" + std::string(file.name));
     catalog.add(std::move(p));
   }
-  for (const auto& dir : user_dirs) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(dir, ec)) {
-      throw ProfileError(dir.string() + ": hardware profile directory does not exist");
-    }
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".json") {
-        files.push_back(entry.path());
-      }
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& path : files) catalog.add(load_profile_file(path));
-  }
+  for (const auto& path : user_profile_files(user_dirs)) catalog.add(load_profile_file(path));
   catalog.check_aliases();
   return catalog;
 }
@@ -124,15 +150,22 @@ Profile with_overrides(const Profile& base, const std::vector<std::string>& assi
                       "memory.hbm_bandwidth_GBps=4000",
                       assignment));
     }
+    const std::string key = assignment.substr(0, eq);
+    if (key == "id" || key == "aliases") {
+      throw ProfileError(fmt::format(
+          "--hw-set '{}': '{}' names the profile and cannot be overridden; to add a device, "
+          "write a profile file with that id and load it with --hw-dir",
+          assignment, key));
+    }
     nlohmann::json* node = &doc;
-    for (const std::string& part : split(assignment.substr(0, eq), '.')) {
+    for (const std::string& part : split(key, '.')) {
       if (part.empty() || !node->is_object()) {
         throw ProfileError(fmt::format("--hw-set '{}': '{}' is not a path into the profile",
                                        assignment, assignment.substr(0, eq)));
       }
       node = &(*node)[part];
     }
-    *node = parse_override_value(assignment.substr(eq + 1));
+    *node = parse_override_value(assignment, assignment.substr(eq + 1));
   }
   Profile p = parse_profile(doc, base.id + " with --hw-set");
   p.origin = base.origin + " (with --hw-set)";

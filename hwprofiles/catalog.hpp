@@ -1,6 +1,6 @@
 // The set of hardware profiles a run can name: the built-in files (hwprofiles/*.json, embedded at
 // build time) plus any directory given with --hw-dir or ATTNSIM_HW_PATH. A user file with the id of
-// a built-in profile replaces it.
+// a built-in profile replaces it; two user files with one id are an error naming both.
 #pragma once
 
 #include <filesystem>
@@ -21,7 +21,8 @@ std::vector<EmbeddedFile> builtin_profile_files();
 
 class ProfileCatalog {
  public:
-  // Built-in profiles, then each directory in order (later ones replace earlier ids).
+  // Built-in profiles, then each directory's files (which replace built-ins of the same id; two
+  // user files with one id throw ProfileError naming both paths).
   static ProfileCatalog load(const std::vector<std::filesystem::path>& user_dirs);
   // Directories named by a PATH-like string (':'-separated), e.g. $ATTNSIM_HW_PATH.
   static std::vector<std::filesystem::path> split_search_path(std::string_view value);
@@ -39,7 +40,8 @@ class ProfileCatalog {
 };
 
 // Applies `key=value` overrides (dotted paths into the profile schema, e.g.
-// "memory.hbm_bandwidth_GBps=4000") and re-validates the result strictly.
+// "memory.hbm_bandwidth_GBps=4000") and re-validates the result strictly. `id` and `aliases` name
+// the profile and cannot be overridden.
 Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments);
 
 }  // namespace hw

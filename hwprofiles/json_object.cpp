@@ -1,6 +1,7 @@
 #include "hwprofiles/json_object.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -81,6 +82,20 @@ double JsonObject::unit_interval(std::string_view key) {
   double x = number(key, required(key));
   if (!(x >= 0 && x <= 1)) fail(key, fmt::format("expected a number in [0, 1], found {}", x));
   return x;
+}
+
+double JsonObject::count(std::string_view key, double max) {
+  double x = number(key, required(key));
+  if (!(x >= 1 && x <= max && x == std::floor(x))) {
+    fail(key, fmt::format("expected a whole number in [1, {}], found {}", max, x));
+  }
+  return x;
+}
+
+std::optional<double> JsonObject::optional_count(std::string_view key, double max) {
+  if (find(key) == nullptr) return std::nullopt;
+  allowed_.pop_back();  // count() records the key again
+  return count(key, max);
 }
 
 std::optional<std::string> JsonObject::optional_string(std::string_view key) {

@@ -19,8 +19,10 @@ class JsonObject {
   double positive(std::string_view key);
   std::optional<double> optional_positive(std::string_view key);
   double non_negative(std::string_view key);
-  double fraction(std::string_view key);       // in (0, 1]
-  double unit_interval(std::string_view key);  // in [0, 1]
+  double fraction(std::string_view key);           // in (0, 1]
+  double unit_interval(std::string_view key);      // in [0, 1]
+  double count(std::string_view key, double max);  // a whole number in [1, max]
+  std::optional<double> optional_count(std::string_view key, double max);
   std::optional<std::string> optional_string(std::string_view key);
   std::string string(std::string_view key);
   bool boolean(std::string_view key);

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "hwprofiles/json_object.hpp"
+#include "hwprofiles/json_text.hpp"
 
 namespace hw {
 
@@ -16,11 +17,18 @@ constexpr double kKiB = 1024.0;
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kMicro = 1e-6;
 
+// Physically plausible counts (hwprofiles/SCHEMA.md, "Counts"): each bound is several times the
+// largest device shipping today, so a typo (1e300, 1.5) is an error and a real device is not.
+constexpr double kMaxSmCount = 1024;            // AMD MI300X: 304 CUs; NVIDIA B200: 148 SMs
+constexpr double kMaxRegistersPerSm = 1 << 20;  // NVIDIA: 65536; AMD CDNA3: 512 KiB VGPR = 131072
+constexpr double kMaxThreadsPerSm = 1 << 16;    // NVIDIA: 2048 (cc 8.0, 9.0, 10.0)
+constexpr double kMaxCtasPerSm = 256;           // NVIDIA: 32 (cc 8.0, 9.0, 10.0)
+
 const char* const kVendors[] = {"nvidia", "huawei", "amd", "intel", "other"};
 
 Compute parse_compute(JsonObject o) {
   Compute c;
-  c.sm_count = o.positive("sm_count");
+  c.sm_count = o.count("sm_count", kMaxSmCount);
   c.tensor_clock_hz = o.positive("tensor_clock_MHz") * kMega;
   c.max_clock_hz = o.positive("max_clock_MHz") * kMega;
   JsonObject peaks = o.object("tensor_dense_TFLOPS");
@@ -50,9 +58,9 @@ Memory parse_memory(JsonObject o) {
   if (m.smem_per_block_bytes > m.smem_per_sm_bytes) {
     o.fail("smem_per_block_KiB", "must not exceed smem_per_sm_KiB");
   }
-  m.registers_per_sm = o.optional_positive("registers_per_sm");
-  m.max_threads_per_sm = o.optional_positive("max_threads_per_sm");
-  m.max_ctas_per_sm = o.optional_positive("max_ctas_per_sm");
+  m.registers_per_sm = o.optional_count("registers_per_sm", kMaxRegistersPerSm);
+  m.max_threads_per_sm = o.optional_count("max_threads_per_sm", kMaxThreadsPerSm);
+  m.max_ctas_per_sm = o.optional_count("max_ctas_per_sm", kMaxCtasPerSm);
   o.finish();
   return m;
 }
@@ -153,13 +161,7 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
 }
 
 Profile parse_profile_text(const std::string& text, const std::string& origin) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw ProfileError(origin + ": malformed JSON: " + e.what());
-  }
-  return parse_profile(doc, origin);
+  return parse_profile(parse_json_strictly(text, origin), origin);
 }
 
 Profile load_profile_file(const std::filesystem::path& path) {

@@ -1,6 +1,7 @@
 #include "validate/measurements.hpp"
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -9,12 +10,14 @@
 
 #include "models/errors.hpp"
 #include "validate/measured_columns.hpp"
+#include "validate/measurements_numbers.hpp"
 
 namespace validate {
 
 namespace {
 
-std::vector<std::string> split_csv_line(const std::string& line) {
+// One CSV record on one line (RFC 4180 quoting; a quoted cell cannot span lines).
+std::vector<std::string> split_csv_line(const std::string& line, const std::string& where) {
   std::vector<std::string> cells(1);
   bool quoted = false;
   for (std::size_t i = 0; i < line.size(); ++i) {
@@ -32,6 +35,7 @@ std::vector<std::string> split_csv_line(const std::string& line) {
       cells.back() += c;
     }
   }
+  if (quoted) throw std::invalid_argument(where + ": unterminated quoted cell");
   return cells;
 }
 
@@ -73,15 +77,17 @@ class Row {
     return v;
   }
   double number(const std::string& column) const {
-    const std::string v = required(column);
     try {
-      std::size_t used = 0;
-      double x = std::stod(v, &used);
-      if (used != v.size()) throw std::invalid_argument("trailing characters");
-      return x;
-    } catch (const std::exception&) {
-      throw std::invalid_argument(
-          fmt::format("{}: column '{}' is not a number: '{}'", where_, column, v));
+      return parse_decimal_number(required(column));
+    } catch (const NumberTextError& e) {
+      throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
+    }
+  }
+  std::int64_t integer(const std::string& column, std::int64_t min, std::int64_t max) const {
+    try {
+      return parse_decimal_integer(required(column), min, max);
+    } catch (const NumberTextError& e) {
+      throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
     }
   }
   const std::string& where() const { return where_; }
@@ -109,7 +115,12 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
       throw std::invalid_argument(
           fmt::format("{}: variant parameter '{}' is not key=value", row.where(), kv));
     }
-    given.emplace_back(kv.substr(0, eq), std::stod(kv.substr(eq + 1)));
+    try {
+      given.emplace_back(kv.substr(0, eq), parse_decimal_number(kv.substr(eq + 1)));
+    } catch (const NumberTextError& e) {
+      throw std::invalid_argument(
+          fmt::format("{}: variant parameter '{}': {}", row.where(), kv, e.what()));
+    }
     start = end;
   }
   return {variant, given};
@@ -121,41 +132,106 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
 models::AttentionSpec spec_of(const Row& row, const models::Registry& registry) {
   const auto [name, given] = variant_of(row);
   GenericColumns columns;
-  columns.heads_q = row.number("heads_q");
-  columns.heads_kv = row.number("heads_kv");
-  columns.head_dim = row.number("head_dim");
-  if (!row.text("v_head_dim").empty()) columns.v_head_dim = row.number("v_head_dim");
-  if (!row.text("window").empty()) columns.window = row.number("window");
+  // Whole numbers >= 1; the variant checks its own upper bounds (a row beyond them is skipped).
+  constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
+  columns.heads_q = static_cast<double>(row.integer("heads_q", 1, kNoMax));
+  columns.heads_kv = static_cast<double>(row.integer("heads_kv", 1, kNoMax));
+  columns.head_dim = static_cast<double>(row.integer("head_dim", 1, kNoMax));
+  if (!row.text("v_head_dim").empty())
+    columns.v_head_dim = static_cast<double>(row.integer("v_head_dim", 1, kNoMax));
+  if (!row.text("window").empty())
+    columns.window = static_cast<double>(row.integer("window", 1, kNoMax));
   const models::Variant& variant = registry.find(name);
   return variant.make_spec(map_columns(variant, columns, given), {});
 }
 
 }  // namespace
 
-MeasurementSet read_measurements(const std::filesystem::path& path,
-                                 const models::Registry& registry) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(path.string() + ": cannot open measurements file");
-  std::string line;
-  if (!std::getline(in, line)) throw std::invalid_argument(path.string() + ": empty file");
-  std::map<std::string, std::size_t> columns;
-  const std::vector<std::string> header = split_csv_line(line);
-  for (std::size_t i = 0; i < header.size(); ++i) columns[header[i]] = i;
+namespace {
+
+using Columns = std::map<std::string, std::size_t>;
+
+// The header's columns by name; a duplicate or missing required column is an error at line 1.
+Columns read_header(const std::string& line, const std::string& file) {
+  Columns columns;
+  const std::vector<std::string> header = split_csv_line(line, file + ":1");
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (!columns.emplace(header[i], i).second) {
+      throw std::invalid_argument(fmt::format("{}:1: duplicate column '{}' (columns {} and {})",
+                                              file, header[i], columns[header[i]] + 1, i + 1));
+    }
+  }
   for (const char* needed : {"hw", "kernel", "pass", "dtype", "batch", "heads_q", "heads_kv",
                              "head_dim", "seq_q", "seq_kv", "causal"}) {
     if (!columns.count(needed)) {
-      throw std::invalid_argument(
-          fmt::format("{}: missing column '{}' (schema: validate/data/measured/README.md)",
-                      path.string(), needed));
+      throw std::invalid_argument(fmt::format(
+          "{}: missing column '{}' (schema: validate/data/measured/README.md)", file, needed));
     }
   }
+  if (!columns.count("time_ms") && !columns.count("time_us")) {
+    throw std::invalid_argument(fmt::format(
+        "{}: missing column 'time_ms' or 'time_us' (schema: validate/data/measured/README.md)",
+        file));
+  }
+  return columns;
+}
+
+// The measured time in seconds: exactly one of time_ms and time_us, finite and positive.
+double measured_seconds(const Row& row) {
+  const bool ms = !row.text("time_ms").empty();
+  const bool us = !row.text("time_us").empty();
+  if (ms && us) {
+    throw std::invalid_argument(
+        fmt::format("{}: both time_ms and time_us are given; give one", row.where()));
+  }
+  const double seconds = ms ? row.number("time_ms") * 1e-3 : row.number("time_us") * 1e-6;
+  if (!(seconds > 0)) throw std::invalid_argument(row.where() + ": time must be positive");
+  return seconds;
+}
+
+// The workload columns; a value the model rejects (causal with seq_kv < seq_q) names the row.
+models::Workload workload_of(const Row& row, const std::string& pass) {
+  models::Workload w;
+  try {
+    w.phase = phase_for(pass, row.where());
+    w.dtype = models::parse_dtype(row.required("dtype"));
+    w.kv_dtype = w.dtype;
+    w.batch = row.integer("batch", 1, models::kMaxBatch);
+    w.q_len = row.integer("seq_q", 1, models::kMaxTokens);
+    w.kv_len = row.integer("seq_kv", 1, models::kMaxTokens);
+    w.causal = row.integer("causal", 0, 1) != 0;
+    models::validate(w);
+  } catch (const models::SpecError& e) {
+    throw std::invalid_argument(row.where() + ": " + e.what());
+  }
+  return w;
+}
+
+}  // namespace
+
+MeasurementSet read_measurements(const std::filesystem::path& path,
+                                 const models::Registry& registry) {
+  const std::string file = path.string();
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(file + ": cannot open measurements file");
+  std::string line;
+  if (!std::getline(in, line)) throw std::invalid_argument(file + ": empty file");
+  const Columns columns = read_header(line, file);
   MeasurementSet set;
   std::set<std::string> unknown_kernels;  // warned about once per file
+  int rows = 0;
   for (int number = 2; std::getline(in, line); ++number) {
-    if (line.empty()) continue;
-    const Row row(columns, split_csv_line(line), fmt::format("{}:{}", path.string(), number));
+    if (line.empty() || line == "\r") continue;
+    ++rows;
+    const std::string where = fmt::format("{}:{}", file, number);
+    std::vector<std::string> cells = split_csv_line(line, where);
+    if (cells.size() != columns.size()) {
+      throw std::invalid_argument(fmt::format("{}: {} cells, the header has {} columns", where,
+                                              cells.size(), columns.size()));
+    }
+    const Row row(columns, std::move(cells), where);
     MeasuredCase c;
-    c.file = path.string();
+    c.file = file;
     c.line = number;
     c.hw = row.required("hw");
     c.kernel = row.required("kernel");
@@ -167,14 +243,8 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
                       row.where(), c.kernel));
     }
     c.pass = row.required("pass");
-    c.workload.phase = phase_for(c.pass, row.where());
-    c.workload.dtype = models::parse_dtype(row.required("dtype"));
-    c.workload.kv_dtype = c.workload.dtype;
-    c.workload.batch = static_cast<std::int64_t>(row.number("batch"));
-    c.workload.q_len = static_cast<std::int64_t>(row.number("seq_q"));
-    c.workload.kv_len = static_cast<std::int64_t>(row.number("seq_kv"));
-    c.workload.causal = row.number("causal") != 0;
-    models::validate(c.workload);
+    c.workload = workload_of(row, c.pass);
+    c.measured_s = measured_seconds(row);
     try {
       c.spec = spec_of(row, registry);
     } catch (const models::SpecError& e) {
@@ -184,18 +254,15 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
       set.skipped.push_back(row.where() + ": " + e.what());
       continue;
     }
-    if (!row.text("time_ms").empty()) {
-      c.measured_s = row.number("time_ms") * 1e-3;
-    } else {
-      c.measured_s = row.number("time_us") * 1e-6;
-    }
-    if (!(c.measured_s > 0)) throw std::invalid_argument(row.where() + ": time must be positive");
     c.source = row.text("source");
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // FlashAttention v2.0.9 decode predates the GQA packing that attnsim's fa2 models
     // (kernels.md §1.3), so those rows are compared but never fitted.
     c.fit_eligible = c.kernel != "fa2-decode";
     set.cases.push_back(std::move(c));
+  }
+  if (rows == 0) {
+    throw std::invalid_argument(file + ": no measurement rows, only a header");
   }
   return set;
 }

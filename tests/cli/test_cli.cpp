@@ -172,8 +172,8 @@ TEST_CASE("bad query input exits 2 with one 'attnsim: error:' line naming proble
       {"unknown variant", {"--variant", "nope"}, {"'nope'", "mha", "mqa", "gqa"}},
       {"gqa heads not divisible by kv heads",
        {"--variant", "gqa", "--heads", "32", "--kv-heads", "5"}, {"divisible", "32", "5"}},
-      {"negative --seq-len as two words", {"--seq-len", "-5"}, {"--seq-len", "-5", "positive"}},
-      {"negative --seq-len=-5", {"--seq-len=-5"}, {"--seq-len", "-5", "positive"}},
+      {"negative --seq-len as two words", {"--seq-len", "-5"}, {"--seq-len", "-5", "[1, 1073741824]"}},
+      {"negative --seq-len=-5", {"--seq-len=-5"}, {"--seq-len", "-5", "[1, 1073741824]"}},
       {"zero batch", {"--batch", "0"}, {"batch", "[1, 16777216]", "0"}},
       {"causal with kv_len < q_len", {"--seq-len", "100", "--kv-len", "50"},
        {"causal", "kv_len >= q_len", "100", "50"}},
@@ -332,4 +332,42 @@ TEST_CASE("validate --devices exits 0 and reports either no CUDA device or devic
 
 TEST_CASE("attnsim without a subcommand exits 2 with one error line", "[cli]") {
   require_bad_input(run_cli({}), {"subcommand"});
+}
+
+TEST_CASE(
+    "numeric flags are decimal and never clamp: beyond int64, hex, 1e12, nan and 0 are exit 2 "
+    "naming the flag and the allowed range",
+    "[cli]") {
+  struct BadFlag {
+    std::vector<std::string> args, mentions;
+  };
+  const std::string huge = "99999999999999999999";
+  // clang-format off
+  const std::vector<BadFlag> cases = {
+      {{"query", "--seq-len", huge}, {"--seq-len", "out of range", "[1, 1073741824]"}},
+      {{"query", "--kv-len", huge}, {"--kv-len", "out of range", "[1, 1073741824]"}},
+      {{"query", "--q-len", huge}, {"--q-len", "out of range", "[1, 1073741824]"}},
+      {{"query", "--batch", huge}, {"--batch", "out of range", "[1, 16777216]"}},
+      {{"query", "--layers", huge}, {"--layers", "out of range", "[1, 65536]"}},
+      {{"query", "--hidden-size", huge}, {"--hidden-size", "out of range", "[1, 1048576]"}},
+      {{"query", "--heads", huge}, {"--heads", "out of range", ">= 1"}},
+      {{"query", "--hidden-size", "0", "--include-projections"}, {"--hidden-size", "'0'", "[1, 1048576]"}},
+      {{"query", "--hidden-size", "-1", "--include-projections"}, {"--hidden-size", "'-1'"}},
+      {{"query", "--seq-len", "1e12"}, {"--seq-len", "'1e12'", "not a decimal integer", "[1, 1073741824]"}},
+      {{"query", "--seq-len", "0x10"}, {"--seq-len", "hexadecimal"}},
+      {{"query", "--variant", "swa", "--param", "window=0x100"}, {"--param", "window=0x100", "decimal"}},
+      {{"hw", "probe", "--budget", "nan"}, {"--budget", "'nan'", "[0.1, 600]"}},
+      {{"validate", "--measurements", "x.csv", "--holdout-seq", "-5"}, {"--holdout-seq", "'-5'", "[1, 1073741824]"}},
+  };
+  // clang-format on
+  for (const BadFlag& c : cases) {
+    INFO(c.args.at(1) << " " << c.args.at(2));
+    require_bad_input(run_cli(c.args), c.mentions);
+  }
+}
+
+TEST_CASE("a leading zero in --seq-len is decimal: 010 is ten tokens, not octal eight", "[cli]") {
+  const json r = first_result({"query", "--seq-len", "010", "--format", "json"});
+  CHECK(r.at("workload").at("q_len") == 10);
+  CHECK(r.at("workload").at("kv_len") == 10);
 }

@@ -99,3 +99,39 @@ TEST_CASE("the search path splits on colons and skips empty parts", "[hw]") {
   CHECK(dirs[0] == "/a");
   CHECK(dirs[1] == "/b/c");
 }
+
+TEST_CASE("hw-set cannot rename a profile, and 1e999 is 'number out of range' naming the key",
+          "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const hw::Profile& h100 = catalog.resolve("h100");
+  CHECK_THROWS_AS(hw::with_overrides(h100, {"id=other"}), hw::ProfileError);
+  CHECK_THROWS_WITH(hw::with_overrides(h100, {"id=other"}),
+                    Catch::Contains("'id=other'") && Catch::Contains("cannot be overridden"));
+  CHECK_THROWS_WITH(hw::with_overrides(h100, {"aliases=[\"x\"]"}),
+                    Catch::Contains("cannot be overridden"));
+  CHECK_THROWS_AS(hw::with_overrides(h100, {"compute.sm_count=1e999"}), hw::ProfileError);
+  CHECK_THROWS_WITH(
+      hw::with_overrides(h100, {"compute.sm_count=1e999"}),
+      Catch::Contains("compute.sm_count=1e999") && Catch::Contains("number out of range"));
+  CHECK_THROWS_WITH(hw::with_overrides(h100, {"compute.sm_count=1.5"}),
+                    Catch::Contains("/compute/sm_count") && Catch::Contains("whole number"));
+}
+
+TEST_CASE("two profile directories defining one id are refused naming both files", "[hw]") {
+  const test_support::TempDir tmp;
+  const auto a = tmp.path() / "a";
+  const auto b = tmp.path() / "b";
+  std::filesystem::create_directories(a);
+  std::filesystem::create_directories(b);
+  nlohmann::json mine = hw::to_json(hw::ProfileCatalog::load({}).resolve("h100"));
+  mine["id"] = "my-gpu";
+  mine["aliases"] = nlohmann::json::array();
+  std::ofstream(a / "my-gpu.json") << mine.dump();
+  std::ofstream(b / "my-gpu.json") << mine.dump();
+  CHECK_THROWS_AS(hw::ProfileCatalog::load({a, b}), hw::ProfileError);
+  CHECK_THROWS_WITH(hw::ProfileCatalog::load({a, b}),
+                    Catch::Contains("'my-gpu'") && Catch::Contains((a / "my-gpu.json").string()) &&
+                        Catch::Contains((b / "my-gpu.json").string()));
+  // The same directory named twice (--hw-dir and ATTNSIM_HW_PATH) is one definition.
+  CHECK(hw::ProfileCatalog::load({a, a}).resolve("my-gpu").id == "my-gpu");
+}

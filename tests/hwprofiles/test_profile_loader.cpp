@@ -112,3 +112,49 @@ TEST_CASE("to_json round-trips every built-in profile exactly", "[hw]") {
     CHECK(once == twice);
   }
 }
+
+TEST_CASE("counts are whole numbers in physically plausible ranges (hwprofiles/SCHEMA.md)",
+          "[hw]") {
+  struct Bad {
+    const char* object;
+    const char* key;
+    double value;
+    const char* range;
+  };
+  for (const Bad& b :
+       {Bad{"compute", "sm_count", 1.5, "[1, 1024]"},
+        Bad{"compute", "sm_count", 1e300, "[1, 1024]"}, Bad{"compute", "sm_count", 0, "[1, 1024]"},
+        Bad{"memory", "max_ctas_per_sm", 0.5, "[1, 256]"},
+        Bad{"memory", "max_threads_per_sm", 2048.5, "[1, 65536]"},
+        Bad{"memory", "registers_per_sm", 1e7, "[1, 1048576]"}}) {
+    INFO(b.key << " = " << b.value);
+    nlohmann::json doc = h100_doc();
+    doc[b.object][b.key] = b.value;
+    CHECK_THAT(parse_error(doc), Catch::Contains(std::string("/") + b.object + "/" + b.key) &&
+                                     Catch::Contains("whole number") && Catch::Contains(b.range));
+  }
+  nlohmann::json whole = h100_doc();
+  whole["compute"]["sm_count"] = 132.0;
+  CHECK(parse_error(whole).empty());
+}
+
+TEST_CASE("1e999 in a profile names the file and pointer and says 'number out of range'", "[hw]") {
+  std::string text = h100_doc().dump(1);
+  const std::string key = "\"sm_count\": 132";
+  REQUIRE(text.find(key) != std::string::npos);
+  text.replace(text.find(key), key.size(), "\"sm_count\": 1e999");
+  CHECK_THROWS_AS(hw::parse_profile_text(text, "big.json"), hw::ProfileError);
+  CHECK_THROWS_WITH(hw::parse_profile_text(text, "big.json"),
+                    Catch::Contains("big.json: /compute/sm_count: number out of range") &&
+                        Catch::Contains("1e999"));
+  CHECK_THROWS_WITH(hw::parse_profile_text(R"({"a": [1, {"b": [2, -1e400]}]})", "x.json"),
+                    Catch::StartsWith("x.json: /a/1/b/1: number out of range"));
+}
+
+TEST_CASE("a key repeated in one object of a profile file is an error naming it", "[hw]") {
+  std::string text = h100_doc().dump(1);
+  const std::string key = "\"sm_count\": 132";
+  text.replace(text.find(key), key.size(), "\"sm_count\": 132, \"sm_count\": 133");
+  CHECK_THROWS_WITH(hw::parse_profile_text(text, "dup.json"),
+                    Catch::Contains("dup.json: /compute/sm_count: duplicate key 'sm_count'"));
+}

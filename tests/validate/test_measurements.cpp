@@ -5,6 +5,7 @@
 #include "models/variant.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "validate/measurements.hpp"
+#include "validate/measurements_numbers.hpp"
 
 namespace {
 
@@ -188,4 +189,116 @@ TEST_CASE("a column that contradicts the variant rejects the row with file:line"
   CHECK_THAT(set.skipped[1], Catch::Contains("m.csv:3") && Catch::Contains("window"));
   REQUIRE(set.cases.size() == 1);  // the same value twice is no contradiction
   CHECK(param(set.cases[0].spec, "window") == 512);
+}
+
+namespace {
+
+// The message read_measurements throws for `text`, or "" when it does not throw.
+std::string error_of(const std::string& text) {
+  test_support::TempDir dir;
+  try {
+    validate::read_measurements(write(dir, text), registry());
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* kWHeader =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,variant,"
+    "time_us,source\n";
+
+}  // namespace
+
+TEST_CASE("integer cells are decimal and never wrap: out of range, hex and fractions are errors",
+          "[validate]") {
+  const std::string row_start = std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,";
+  // batch beyond int64 used to become -9223372036854775808.
+  CHECK_THAT(error_of(row_start + "99999999999999999999,8,8,128,1,1,0,,,9,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("'batch'") &&
+                 Catch::Contains("out of range") && Catch::Contains("[1, 16777216]"));
+  CHECK_THAT(error_of(row_start + "1,8,8,128,1,1,0,0x100,,9,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("'window'") &&
+                 Catch::Contains("hexadecimal is not accepted"));
+  CHECK_THAT(error_of(row_start + "1,8,8,128.5,1,1,0,,,9,x\n"),
+             Catch::Contains("'head_dim'") && Catch::Contains("not a decimal integer"));
+  CHECK_THAT(error_of(row_start + "1,8,8,128,2000000000,2000000000,0,,,9,x\n"),
+             Catch::Contains("'seq_q'") && Catch::Contains("[1, 1073741824]"));
+}
+
+TEST_CASE("a leading zero is decimal: window=010 is ten, not octal eight", "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir,
+            std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,010,,9,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 1);
+  CHECK(models::param_value(set.cases[0].spec, "window") == 10);
+}
+
+TEST_CASE("a bad variant parameter names the row and the parameter, never 'stod'", "[validate]") {
+  const std::string row_start =
+      std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,1,1,0,,";
+  for (const char* bad : {"swa:window=abc", "swa:window=0x100", "swa:window="}) {
+    INFO(bad);
+    const std::string message = error_of(row_start + bad + std::string(",9,x\n"));
+    CHECK_THAT(message, Catch::Contains("m.csv:2") && Catch::Contains("variant parameter") &&
+                            Catch::Contains("not a finite decimal number"));
+    CHECK_THAT(message, !Catch::Contains("stod"));
+  }
+}
+
+TEST_CASE("decimal text parsing: leading zeros are decimal, no hex, inf, nan or clamping",
+          "[validate]") {
+  using validate::parse_decimal_integer;
+  using validate::parse_decimal_number;
+  CHECK(parse_decimal_integer("010") == 10);
+  CHECK(parse_decimal_integer("-5") == -5);
+  CHECK(parse_decimal_integer("9223372036854775807") == INT64_MAX);
+  CHECK_THROWS_WITH(parse_decimal_integer("9223372036854775808"), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(parse_decimal_integer("0x10"), Catch::Contains("hexadecimal"));
+  for (const char* bad : {"", "+5", " 5", "5 ", "1e3", "1.0", "--1", "-"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_decimal_integer(bad), validate::NumberTextError);
+  }
+  CHECK_THROWS_WITH(parse_decimal_integer("0", 1, 8), Catch::Contains("[1, 8]"));
+  CHECK(parse_decimal_number("1.5e3") == 1500);
+  CHECK(parse_decimal_number("-.5") == -0.5);
+  CHECK(parse_decimal_number("010") == 10);
+  CHECK(parse_decimal_number("1e-999") == 0);
+  CHECK_THROWS_WITH(parse_decimal_number("1e999"), Catch::Contains("number out of range"));
+  for (const char* bad : {"", "nan", "inf", "-inf", "0x100", "0x1p3", "1e", ".", "1.2.3", "+1"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_decimal_number(bad), validate::NumberTextError);
+  }
+  CHECK_THROWS_WITH(parse_decimal_number("700", 0.1, 600), Catch::Contains("[0.1, 600]"));
+}
+
+TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]") {
+  const std::string header(kHeader);
+  const std::string good = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n";
+  const std::string row_start = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,";
+  REQUIRE(error_of(header + good).empty());
+  CHECK_THAT(
+      error_of(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x,extra\n"),
+      Catch::Contains("m.csv:2") && Catch::Contains("14 cells") && Catch::Contains("13 columns"));
+  CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
+                      "causal,time_us,source\n"),
+             Catch::Contains("m.csv:1") && Catch::Contains("duplicate column 'batch'"));
+  CHECK_THAT(error_of(header + row_start + "7,9,x\n"), Catch::Contains("m.csv:2") &&
+                                                           Catch::Contains("'causal'") &&
+                                                           Catch::Contains("[0, 1]"));
+  CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
+                      "time_ms,time_us,source\n" +
+                      row_start + "1,0.009,9,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("both time_ms and time_us"));
+  CHECK_THAT(error_of(header + row_start + "1,inf,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("'time_us'") &&
+                 Catch::Contains("not a finite decimal number"));
+  CHECK_THAT(error_of(header), Catch::Contains("m.csv") && Catch::Contains("no measurement rows"));
+  CHECK_THAT(error_of(header + "\n\n"), Catch::Contains("no measurement rows"));
+  CHECK_THAT(error_of(header + row_start + "1,9,\"unterminated\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("unterminated"));
+  CHECK_THAT(error_of(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,32,1,9,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("kv_len >= q_len"));
 }

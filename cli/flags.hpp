@@ -1,0 +1,20 @@
+// CLI11 validators for numeric flags. CLI11's own conversion reads "010" as octal 8, "0x100" as
+// 256 and clamps 99999999999999999999 to INT64_MAX; these validators accept decimal text only,
+// check the allowed range, and rewrite the text to plain digits before CLI11 converts it, so the
+// error names the flag and what is allowed ("--seq-len: '1e12' is not a decimal integer; allowed:
+// an integer in [1, 1073741824]"). Attach decimal_integer with ->transform() (it rewrites the text;
+// ->check() would discard the rewrite) and decimal_number with ->check().
+#pragma once
+
+#include <cstdint>
+#include <limits>
+
+#include <CLI/CLI.hpp>
+
+namespace cli {
+
+CLI::Validator decimal_integer(std::int64_t min,
+                               std::int64_t max = std::numeric_limits<std::int64_t>::max());
+CLI::Validator decimal_number(double min, double max);
+
+}  // namespace cli

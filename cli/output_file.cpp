@@ -1,0 +1,168 @@
+#include "cli/output_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+
+namespace cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// The temporary file a signal must remove. A signal handler can reach nothing but static storage,
+// so this is attnsim's one piece of global mutable state; only TempFileGuard writes it.
+char g_temp_path[4096];
+volatile std::sig_atomic_t g_temp_registered = 0;
+
+constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+// Async-signal-safe only: unlink, signal and raise. The signal stays blocked while the handler
+// runs, so the re-raised one is delivered (with the default action: death) when it returns.
+extern "C" void remove_temp_and_reraise(int sig) {
+  if (g_temp_registered) ::unlink(g_temp_path);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+// Registers a temporary file for removal on SIGINT/SIGTERM/SIGHUP while it exists. Signals the
+// caller ignores (nohup) stay ignored.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(const std::string& path) {
+    if (path.size() >= sizeof g_temp_path) return;
+    std::memcpy(g_temp_path, path.c_str(), path.size() + 1);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    g_temp_registered = 1;
+    struct sigaction action {};
+    action.sa_handler = remove_temp_and_reraise;
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+      struct sigaction old {};
+      ::sigaction(kCleanupSignals[i], nullptr, &old);
+      if (old.sa_handler != SIG_DFL) continue;
+      installed_[i] = ::sigaction(kCleanupSignals[i], &action, &old_[i]) == 0;
+    }
+  }
+  ~TempFileGuard() {
+    for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+      if (installed_[i]) ::sigaction(kCleanupSignals[i], &old_[i], nullptr);
+    }
+    g_temp_registered = 0;
+  }
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+
+ private:
+  bool installed_[std::size(kCleanupSignals)] = {};
+  struct sigaction old_[std::size(kCleanupSignals)]{};
+};
+
+[[noreturn]] void io_failure(const std::string& path, int error) {
+  const std::string why = error == ENOSPC   ? "disk full"
+                          : error == EDQUOT ? "disk quota exceeded"
+                          : error == EFBIG  ? "file too large"
+                                            : "";
+  const std::string system = std::generic_category().message(error);
+  throw std::runtime_error(why.empty()
+                               ? fmt::format("cannot write '{}': {}", path, system)
+                               : fmt::format("cannot write '{}': {} ({})", path, why, system));
+}
+
+// Writes all of `text`, retrying short writes and EINTR; returns 0 or the errno of the failure.
+int write_all(int fd, std::string_view text, WriteFn write_fn) {
+  while (!text.empty()) {
+    const ssize_t n = write_fn(fd, text.data(), text.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return 0;
+}
+
+void write_in_place(std::string_view text, const std::string& path, int flags, WriteFn write_fn) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC | flags);
+  if (fd < 0) io_failure(path, errno);
+  int error = write_all(fd, text, write_fn);
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error != 0) io_failure(path, error);
+}
+
+// Writes `text` to a temporary file beside `target` and renames it over `target`. `existing` is
+// the target's stat when it exists, so the new file keeps its mode and owner.
+void write_replacing(std::string_view text, const fs::path& target, const struct stat* existing,
+                     WriteFn write_fn) {
+  const std::string tmp = target.string() + fmt::format(".tmp.{}", ::getpid());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+  if (fd < 0) io_failure(target.string(), errno);
+  TempFileGuard guard(tmp);
+  int error = 0;
+  if (existing != nullptr) {
+    if (::fchown(fd, existing->st_uid, existing->st_gid) != 0) {
+      // Not the owner and not root: the new file is ours, as any new file would be.
+    }
+    if (::fchmod(fd, existing->st_mode & 07777) != 0) error = errno;
+  }
+  if (error == 0) error = write_all(fd, text, write_fn);
+  if (::close(fd) != 0 && error == 0) error = errno;
+  if (error == 0 && ::rename(tmp.c_str(), target.c_str()) != 0) error = errno;
+  if (error != 0) {
+    ::unlink(tmp.c_str());
+    io_failure(target.string(), error);
+  }
+}
+
+struct Resolved {
+  fs::path path;              // the last link's target (or `path` itself when it is no link)
+  bool through_proc = false;  // a /proc fd link (/dev/stdout, /dev/fd/N): an open file, no path
+};
+
+// Follows symbolic links one by one (resolving each parent directory), so that a link to a file
+// that does not exist yet resolves to the path to create, and a /proc link is recognised.
+Resolved follow_links(const std::string& path) {
+  Resolved r{fs::path(path)};
+  for (int hops = 0; hops < 40; ++hops) {
+    std::error_code ec;
+    const fs::path parent =
+        fs::canonical(r.path.parent_path().empty() ? "." : r.path.parent_path(), ec);
+    if (ec) return r;  // the open below reports the missing directory
+    r.path = parent / r.path.filename();
+    if (r.path.string().rfind("/proc/", 0) == 0) r.through_proc = true;
+    if (!fs::is_symlink(fs::symlink_status(r.path, ec))) return r;
+    const fs::path target = fs::read_symlink(r.path, ec);
+    if (ec) return r;
+    r.path = target.is_absolute() ? target : parent / target;
+  }
+  throw std::runtime_error(
+      fmt::format("cannot write '{}': too many levels of symbolic links", path));
+}
+
+}  // namespace
+
+void write_file(std::string_view text, const std::string& path, WriteFn write_fn) {
+  if (path.empty()) throw std::invalid_argument("the output path is empty");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) {
+      throw std::invalid_argument(fmt::format("output '{}' is a directory", path));
+    }
+    if (!S_ISREG(st.st_mode)) return write_in_place(text, path, 0, write_fn);
+    const Resolved r = follow_links(path);
+    // A regular file behind a /proc fd link (`-o /dev/stdout >> log`) is the caller's open file:
+    // append to it rather than replace it.
+    if (r.through_proc) return write_in_place(text, path, O_APPEND, write_fn);
+    return write_replacing(text, r.path, &st, write_fn);
+  }
+  if (errno != ENOENT) io_failure(path, errno);
+  write_replacing(text, follow_links(path).path, nullptr, write_fn);
+}
+
+}  // namespace cli

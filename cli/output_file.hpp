@@ -1,0 +1,29 @@
+// Writing a result to the file the user named with -o, without damaging anything else there.
+#pragma once
+
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace cli {
+
+// A write(2)-like call. Tests pass one that fails (a full disk, a signal mid-write) so that no test
+// ever has to write to a device.
+using WriteFn = ssize_t (*)(int fd, const void* data, std::size_t size);
+
+// Writes `text` to `path`:
+//  - a regular file, or a path that does not exist yet, is written whole to `PATH.tmp.PID` beside
+//    it and renamed over it, so a failed run leaves the old file; SIGINT, SIGTERM and SIGHUP remove
+//    the temporary file before the process dies. An existing file keeps its mode and owner;
+//  - a symbolic link is followed and its target written (the temporary file goes beside the
+//    target); the link itself is never replaced;
+//  - anything else (a FIFO, a character device, `/dev/fd/N` from `-o >(cmd)`, or a /proc fd link
+//    such as /dev/stdout) is opened and written in place, never replaced or created.
+// Throws std::invalid_argument for an empty path or a directory (bad input) and
+// std::runtime_error naming the path for I/O failures ("disk full" for ENOSPC).
+void write_file(std::string_view text, const std::string& path, WriteFn write_fn = ::write);
+
+}  // namespace cli

@@ -1,0 +1,208 @@
+// -o never damages what it does not own: links are written through, FIFOs and devices in place,
+// regular files replaced atomically with no temporary file left behind, even when killed. Every
+// test works in its own temporary directory; none writes to a device.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "cli/output.hpp"
+#include "cli/output_file.hpp"
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::append_quoted;
+using test_support::read_file;
+using test_support::run_cli;
+using test_support::RunResult;
+using test_support::TempDir;
+using test_support::write_file;
+
+std::vector<std::string> entries(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Reads everything from the FIFO at `path` on a thread, as `cat path` would.
+class FifoReader {
+ public:
+  explicit FifoReader(const fs::path& path) : thread_([this, path] { text_ = read_file(path); }) {}
+  std::string finish() {
+    thread_.join();
+    return text_;
+  }
+
+ private:
+  std::string text_;
+  std::thread thread_;
+};
+
+// A write(2) that writes half of the first call's bytes, then fails as a full disk does.
+ssize_t disk_fills_up(int fd, const void* data, std::size_t size) {
+  static thread_local int calls = 0;
+  if (calls++ % 2 == 0 && size > 1) return ::write(fd, data, size / 2);
+  errno = ENOSPC;
+  return -1;
+}
+
+// A write(2) that writes a little, then receives SIGTERM, as a run killed mid-write would.
+ssize_t killed_mid_write(int fd, const void* data, std::size_t size) {
+  const ssize_t n = ::write(fd, data, size < 8 ? size : 8);
+  ::raise(SIGTERM);
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("write_output through a symlink writes the link's target and keeps the link",
+          "[output]") {
+  TempDir dir;
+  write_file(dir.path() / "target.json", "old\n");
+  fs::create_directory(dir.path() / "sub");
+  fs::create_symlink("../target.json", dir.path() / "sub" / "link.json");
+  cli::write_output("new\n", (dir.path() / "sub" / "link.json").string());
+  CHECK(fs::is_symlink(fs::symlink_status(dir.path() / "sub" / "link.json")));
+  CHECK(read_file(dir.path() / "target.json") == "new\n");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"sub", "target.json"});
+  CHECK(entries(dir.path() / "sub") == std::vector<std::string>{"link.json"});
+}
+
+TEST_CASE("write_output through a dangling symlink creates the target and keeps the link",
+          "[output]") {
+  TempDir dir;
+  fs::create_symlink("made.json", dir.path() / "link.json");
+  cli::write_output("new\n", (dir.path() / "link.json").string());
+  CHECK(fs::is_symlink(fs::symlink_status(dir.path() / "link.json")));
+  CHECK(read_file(dir.path() / "made.json") == "new\n");
+}
+
+TEST_CASE("write_output into a FIFO writes in place and leaves the FIFO a FIFO", "[output]") {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  FifoReader reader(fifo);
+  cli::write_output("through the pipe\n", fifo.string());
+  CHECK(reader.finish() == "through the pipe\n");
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  CHECK(entries(dir.path()) == std::vector<std::string>{"pipe"});
+}
+
+TEST_CASE("write_output to a symlink to a FIFO (as -o >(cmd) gives) writes into the FIFO",
+          "[output]") {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  fs::create_symlink(fifo, dir.path() / "fd63");
+  FifoReader reader(fifo);
+  cli::write_output("via link\n", (dir.path() / "fd63").string());
+  CHECK(reader.finish() == "via link\n");
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  CHECK(fs::is_symlink(fs::symlink_status(dir.path() / "fd63")));
+}
+
+TEST_CASE("write_output replacing a file keeps its permission bits", "[output]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.json";
+  write_file(target, "old\n");
+  fs::permissions(target, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+  cli::write_output("new\n", target.string());
+  CHECK(read_file(target) == "new\n");
+  CHECK(fs::status(target).permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+}
+
+TEST_CASE("write_output to a directory or an empty path is bad input, and the directory stays",
+          "[output]") {
+  TempDir dir;
+  CHECK_THROWS_AS(cli::write_file("x", dir.path().string()), std::invalid_argument);
+  CHECK_THROWS_WITH(cli::write_file("x", dir.path().string()), Catch::Contains("directory"));
+  CHECK_THROWS_AS(cli::write_file("x", ""), std::invalid_argument);
+  CHECK(fs::is_directory(dir.path()));
+  CHECK(entries(dir.path()).empty());
+}
+
+TEST_CASE("a full disk is a runtime error saying 'disk full'; the old file stays, no temp file",
+          "[output]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.json";
+  write_file(target, "old\n");
+  CHECK_THROWS_AS(cli::write_file(std::string(4096, 'x'), target.string(), disk_fills_up),
+                  std::runtime_error);
+  CHECK_THROWS_WITH(cli::write_file(std::string(4096, 'x'), target.string(), disk_fills_up),
+                    Catch::Contains("disk full") && Catch::Contains(target.string()));
+  CHECK(read_file(target) == "old\n");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"out.json"});
+}
+
+TEST_CASE("a run killed by SIGTERM while writing removes its temporary file and dies by SIGTERM",
+          "[output]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.json";
+  write_file(target, "old\n");
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::signal(SIGTERM, SIG_DFL);  // as in attnsim itself (Catch2 installs its own handlers)
+    try {
+      cli::write_file(std::string(100000, 'x'), target.string(), killed_mid_write);
+    } catch (...) {
+    }
+    ::_exit(0);  // only reached if the signal did not end the process
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WIFSIGNALED(status));
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  CHECK(read_file(target) == "old\n");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"out.json"});
+}
+
+TEST_CASE("query -o '' exits 2 naming -o; nothing is written to stdout", "[cli][output]") {
+  const RunResult r = run_cli({"query", "-o", ""});
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains("--output") && Catch::Contains("empty"));
+}
+
+TEST_CASE("query -o FIFO streams the result into the FIFO and keeps it a FIFO", "[cli][output]") {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  // The reader gives up after 20 s, so a run that replaces the FIFO fails instead of hanging.
+  std::string cmd = "timeout 20 cat ";
+  append_quoted(cmd, fifo.string());
+  cmd += " > ";
+  append_quoted(cmd, (dir.path() / "got").string());
+  cmd += " & ";
+  append_quoted(cmd, ATTNSIM_BINARY);
+  cmd += " query --format json --hw h100 -o ";
+  append_quoted(cmd, fifo.string());
+  cmd += "; rc=$?; wait; exit $rc";
+  const int status = std::system(("bash -c " +
+                                  [&] {
+                                    std::string quoted;
+                                    append_quoted(quoted, cmd);
+                                    return quoted;
+                                  }())
+                                     .c_str());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  CHECK_THAT(read_file(dir.path() / "got"), Catch::Contains("\"h100-sxm5-80gb\""));
+}

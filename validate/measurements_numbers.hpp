@@ -1,0 +1,37 @@
+// Numbers written as text by a person (measurement CSV cells, command-line flags): decimal only,
+// finite, and never clamped. "010" is ten (not octal eight), "0x100" and "1e12" are not integers,
+// "nan", "inf" and "1e999" are not numbers, and 99999999999999999999 is out of range rather than
+// INT64_MAX. Shared by the measurement reader and the command line; it belongs in a common library
+// once one exists.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace validate {
+
+// The text is not a number of the kind asked for, or it is out of the allowed range. The message
+// says which and what is allowed, without naming the flag or cell: callers add that context.
+class NumberTextError : public std::invalid_argument {
+ public:
+  explicit NumberTextError(const std::string& message) : std::invalid_argument(message) {}
+};
+
+// An optional '-' followed by decimal digits (leading zeros allowed, still decimal), in [min, max].
+std::int64_t parse_decimal_integer(std::string_view text,
+                                   std::int64_t min = std::numeric_limits<std::int64_t>::min(),
+                                   std::int64_t max = std::numeric_limits<std::int64_t>::max());
+
+// A finite decimal number ("12", "-0.5", "1.5e3") in [min, max]; no hexadecimal, inf or nan.
+double parse_decimal_number(std::string_view text,
+                            double min = std::numeric_limits<double>::lowest(),
+                            double max = std::numeric_limits<double>::max());
+
+// "an integer in [1, 1073741824]" / "a number in [0.1, 600]", for messages and help text.
+std::string integer_range_text(std::int64_t min, std::int64_t max);
+std::string number_range_text(double min, double max);
+
+}  // namespace validate
