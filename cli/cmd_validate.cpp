@@ -81,6 +81,19 @@ std::vector<hw::Profile> apply_overrides(const std::vector<validate::MeasuredCas
   return profiles;
 }
 
+// --write-profiles DIR: created (with its parents) when missing, as `mkdir -p` would.
+void make_profile_directory(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+    throw std::invalid_argument(fmt::format("--write-profiles '{}' is not a directory", dir));
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (!std::filesystem::is_directory(dir)) {
+    throw std::runtime_error(fmt::format("--write-profiles '{}': cannot create the directory{}",
+                                         dir, ec ? ": " + ec.message() : ""));
+  }
+}
+
 Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog,
              const Acquired& in) {
   std::vector<hw::Profile> profiles = apply_overrides(in.cases, ctx.hw, catalog);
@@ -119,6 +132,7 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
   }
   add_counts(doc);
   if (!o.write_profiles.empty()) {
+    make_profile_directory(o.write_profiles);
     for (const hw::Profile& p : profiles) {
       write_output(hw::to_json(p).dump(2) + "\n",
                    (std::filesystem::path(o.write_profiles) / (p.id + ".json")).string());
@@ -155,7 +169,13 @@ void add_validate_command(CLI::App& app, Context& ctx) {
       ->transform(decimal_integer(1, models::kMaxTokens))
       ->capture_default_str();
   cmd->add_option("--write-profiles", opts->write_profiles,
-                  "write the (calibrated) profiles of the devices used into this directory");
+                  "write the (calibrated) profiles of the devices used into this directory "
+                  "(created if missing)")
+      ->check(CLI::Validator(
+          [](const std::string& value) {
+            return value.empty() ? std::string("an empty path; give a directory") : std::string();
+          },
+          "DIR"));
   cmd->add_flag("--strict", opts->strict,
                 "exit 2 when any measurement row is skipped (each is a warning otherwise)");
   cmd->add_flag("--devices", opts->devices, "report CUDA support and the devices present");

@@ -23,26 +23,50 @@ int fail(const std::string& message, int code) {
   return code;
 }
 
-// The flags of the deepest subcommand the user reached, for "unknown flag" errors.
-std::string allowed_flags(const CLI::App& app) {
+// The deepest subcommand the user reached (the app itself when none was parsed).
+const CLI::App& deepest_command(const CLI::App& app) {
   const CLI::App* deepest = &app;
-  for (bool descended = true; descended;) {
-    descended = false;
-    for (const CLI::App* sub : deepest->get_subcommands()) {
-      deepest = sub;
-      descended = true;
-      break;
-    }
+  for (auto parsed = deepest->get_subcommands(); !parsed.empty();
+       parsed = deepest->get_subcommands()) {
+    deepest = parsed.front();
   }
+  return *deepest;
+}
+
+std::string command_path(const CLI::App& app, const CLI::App& command) {
+  std::string path = "attnsim";
+  for (const CLI::App* c = &command; c != &app && c != nullptr; c = c->get_parent()) {
+    path.insert(7, " " + c->get_name());
+  }
+  return path;
+}
+
+// The flags and subcommands of the deepest subcommand the user reached, for "unknown flag" errors.
+std::string allowed_flags(const CLI::App& app) {
+  const CLI::App& deepest = deepest_command(app);
   std::string names;
-  for (const CLI::Option* opt : deepest->get_options()) {
+  for (const CLI::Option* opt : deepest.get_options()) {
     for (const std::string& name : opt->get_lnames())
       names += (names.empty() ? "--" : ", --") + name;
   }
-  for (const CLI::App* sub : deepest->get_subcommands({})) {
+  for (const CLI::App* sub : deepest.get_subcommands({})) {
     names += (names.empty() ? "" : ", ") + sub->get_name();
   }
   return names;
+}
+
+// "attnsim frobnicate" and "attnsim hw" name what was wrong and list the commands there are.
+std::string missing_command(const CLI::App& app) {
+  const CLI::App& deepest = deepest_command(app);
+  std::string names;
+  for (const CLI::App* sub : deepest.get_subcommands({})) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  const std::vector<std::string> extra = deepest.remaining();
+  const std::string path = command_path(app, deepest);
+  const std::string problem = extra.empty() ? path + " needs a command"
+                                            : "unknown command '" + extra.front() + "' for " + path;
+  return problem + "; commands: " + names + " (see " + path + " --help)";
 }
 
 }  // namespace
@@ -68,6 +92,12 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const CLI::RequiredError& e) {
+    const CLI::App& deepest = deepest_command(app);
+    if (deepest.get_require_subcommand_min() > 0 && !deepest.get_subcommands({}).empty()) {
+      return fail(missing_command(app), kExitBadInput);
+    }
+    return fail(std::string(e.what()) + " (see --help)", kExitBadInput);
   } catch (const CLI::ExtrasError& e) {
     return fail(std::string(e.what()) + "; allowed: " + allowed_flags(app), kExitBadInput);
   } catch (const CLI::ParseError& e) {

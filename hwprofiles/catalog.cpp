@@ -30,7 +30,7 @@ nlohmann::json parse_override_value(const std::string& assignment, const std::st
     return text;  // a bare word is a string (e.g. interconnect.name=NVLink5)
   } catch (const nlohmann::json::out_of_range&) {
     throw ProfileError(
-        fmt::format("--hw-set '{}': number out of range ('{}' is larger than a double can hold)",
+        fmt::format("--hw-set '{}': number out of range: '{}' is larger than a double can hold",
                     assignment, text));
   }
 }

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <string_view>
+#include <system_error>
 
 #include <fmt/format.h>
 
@@ -212,10 +214,17 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
 MeasurementSet read_measurements(const std::filesystem::path& path,
                                  const models::Registry& registry) {
   const std::string file = path.string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw std::invalid_argument(file + ": is a directory, not a measurements CSV file");
+  }
   std::ifstream in(path);
   if (!in) throw std::invalid_argument(file + ": cannot open measurements file");
   std::string line;
   if (!std::getline(in, line)) throw std::invalid_argument(file + ": empty file");
+  // Spreadsheet programs start UTF-8 CSV files with a byte order mark; it is not part of 'hw'.
+  constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
+  if (line.rfind(kUtf8Bom, 0) == 0) line.erase(0, kUtf8Bom.size());
   const Columns columns = read_header(line, file);
   MeasurementSet set;
   std::set<std::string> unknown_kernels;  // warned about once per file

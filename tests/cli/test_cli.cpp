@@ -330,8 +330,25 @@ TEST_CASE("validate --devices exits 0 and reports either no CUDA device or devic
   CHECK_THAT(r.out, Catch::Contains("no CUDA device") || Catch::Contains("device 0"));
 }
 
-TEST_CASE("attnsim without a subcommand exits 2 with one error line", "[cli]") {
-  require_bad_input(run_cli({}), {"subcommand"});
+TEST_CASE("attnsim without a subcommand exits 2 with one error line listing the commands",
+          "[cli]") {
+  require_bad_input(run_cli({}), {"needs a command", "query", "hw", "variants", "validate"});
+}
+
+TEST_CASE("an unknown command is named and the commands at that level are listed", "[cli]") {
+  require_bad_input(run_cli({"frobnicate"}),
+                    {"unknown command 'frobnicate'", "query", "hw", "variants", "validate"});
+  require_bad_input(run_cli({"hw", "frob"}),
+                    {"unknown command 'frob'", "attnsim hw", "list", "show", "probe"});
+  require_bad_input(run_cli({"hw"}), {"attnsim hw needs a command", "list", "show", "probe"});
+}
+
+TEST_CASE("hw-set 1e999 is bad input saying 'number out of range' and naming the assignment",
+          "[cli]") {
+  require_bad_input(run_cli({"query", "--hw-set", "compute.sm_count=1e999"}),
+                    {"compute.sm_count=1e999", "number out of range"});
+  require_bad_input(run_cli({"query", "--hw-set", "id=other"}),
+                    {"id=other", "cannot be overridden"});
 }
 
 TEST_CASE(

@@ -165,3 +165,33 @@ TEST_CASE("validate --check needs a backend, and cuda --check without a GPU fail
   CHECK_THAT(cuda.err, Catch::StartsWith("attnsim: error: no CUDA device"));
   CHECK(cuda.out.empty());
 }
+
+TEST_CASE(
+    "validate --write-profiles creates a missing directory (and its parents) and writes there",
+    "[cli]") {
+  TempDir dir;
+  const auto csv = dir.path() / "fa3.csv";
+  write_file(csv, fa3_rows());
+  const auto fitted = dir.path() / "fitted" / "deeper";
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--calibrate",
+                               "--write-profiles", fitted.string(), "--format", "json"});
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 0);
+  const json profile = json::parse(read_file(fitted / "h100-sxm5-80gb.json"));
+  CHECK(profile.at("id") == "h100-sxm5-80gb");
+}
+
+TEST_CASE("validate --write-profiles naming a file or nothing is bad input", "[cli]") {
+  TempDir dir;
+  const auto csv = dir.path() / "fa3.csv";
+  write_file(csv, fa3_rows());
+  const RunResult file =
+      run_cli({"validate", "--measurements", csv.string(), "--write-profiles", csv.string()});
+  CHECK(file.exit_code == 2);
+  CHECK_THAT(file.err, Catch::Contains("not a directory"));
+  CHECK(read_file(csv) == fa3_rows());
+  const RunResult empty =
+      run_cli({"validate", "--measurements", csv.string(), "--write-profiles", ""});
+  CHECK(empty.exit_code == 2);
+  CHECK_THAT(empty.err, Catch::Contains("--write-profiles"));
+}

@@ -302,3 +302,20 @@ TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]")
   CHECK_THAT(error_of(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,32,1,9,x\n"),
              Catch::Contains("m.csv:2") && Catch::Contains("kv_len >= q_len"));
 }
+
+TEST_CASE("a CSV starting with a UTF-8 byte order mark is read like one without", "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir, "\xEF\xBB\xBF" + std::string(kHeader) +
+                     "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].hw == "h100-sxm5-80gb");
+}
+
+TEST_CASE("a directory given as a measurements file is reported as a directory", "[validate]") {
+  test_support::TempDir dir;
+  CHECK_THROWS_AS(validate::read_measurements(dir.path(), registry()), std::invalid_argument);
+  CHECK_THROWS_WITH(validate::read_measurements(dir.path(), registry()),
+                    Catch::Contains(dir.path().string()) && Catch::Contains("is a directory"));
+}

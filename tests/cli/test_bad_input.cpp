@@ -1,0 +1,194 @@
+// The bad-input table: every malformed input attnsim is known to meet, run through the binary.
+// Each must exit 2 with nothing on stdout and one "attnsim: error:" line naming the problem. The
+// table (input, exit code, message) is docs/bad-input.md; this test fails when that file differs
+// from what the binary prints, and rewrites it when ATTNSIM_UPDATE_DOCS=1:
+//   ATTNSIM_UPDATE_DOCS=1 ./build/tests/attnsim_tests '[bad-input]'
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using test_support::read_file;
+using test_support::run_cli;
+using test_support::RunResult;
+using test_support::TempDir;
+using test_support::write_file;
+
+struct BadInput {
+  std::string what;                   // the rule, in words (the table's first column)
+  std::vector<std::string> args;      // "{}" stands for the scratch directory
+  std::vector<std::string> mentions;  // the message must contain each
+};
+
+const char* kCsvHeader =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,variant,"
+    "time_ms,source\n";
+const char* kCsvRowStart = "h100-sxm5-80gb,fa3,fwd,bf16,";
+
+// The files the cases read, written into `dir`.
+void write_fixtures(const fs::path& dir) {
+  const std::string h = kCsvHeader;
+  const std::string r = kCsvRowStart;
+  write_file(dir / "good.csv", h + r + "1,8,8,128,64,64,1,,,0.01,x\n");
+  write_file(dir / "extra-cells.csv", h + r + "1,8,8,128,64,64,1,,,0.01,x,surplus\n");
+  write_file(dir / "duplicate-column.csv",
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,causal,"
+             "time_ms\n");
+  write_file(dir / "causal-7.csv", h + r + "1,8,8,128,64,64,7,,,0.01,x\n");
+  write_file(dir / "two-times.csv",
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,"
+             "time_us\n" +
+                 r + "1,8,8,128,64,64,1,0.01,10\n");
+  write_file(dir / "time-inf.csv", h + r + "1,8,8,128,64,64,1,,,inf,x\n");
+  write_file(dir / "header-only.csv", h);
+  write_file(dir / "huge-batch.csv", h + r + "99999999999999999999,8,8,128,64,64,1,,,0.01,x\n");
+  write_file(dir / "hex-window.csv", h + r + "1,8,8,128,64,64,1,0x100,,0.01,x\n");
+  write_file(dir / "bad-param.csv", h + r + "1,8,8,128,64,64,1,,swa:window=abc,0.01,x\n");
+  fs::create_directories(dir / "a");
+  fs::create_directories(dir / "b");
+  fs::create_directories(dir / "big");
+  fs::create_directories(dir / "dup-key");
+  nlohmann::json doc =
+      nlohmann::json::parse(read_file(fs::path(ATTNSIM_SOURCE_DIR) / "hwprofiles/b200.json"));
+  doc["id"] = "my-gpu";
+  doc["aliases"] = nlohmann::json::array();
+  write_file(dir / "a" / "my-gpu.json", doc.dump(1));
+  write_file(dir / "b" / "my-gpu.json", doc.dump(1));
+  std::string text = doc.dump(1);
+  const std::string key = "\"sm_count\": 148";
+  REQUIRE(text.find(key) != std::string::npos);
+  std::string big = text;
+  write_file(dir / "big" / "my-gpu.json",
+             big.replace(big.find(key), key.size(), "\"sm_count\": 1e999"));
+  write_file(dir / "dup-key" / "my-gpu.json",
+             text.replace(text.find(key), key.size(), key + ", \"sm_count\": 150"));
+}
+
+// clang-format off
+const std::vector<BadInput> kCases = {
+    {"no command", {}, {"needs a command", "query"}},
+    {"unknown command", {"frobnicate"}, {"'frobnicate'", "query, hw, variants, validate"}},
+    {"unknown subcommand", {"hw", "frob"}, {"'frob'", "list, show, probe"}},
+    {"integer beyond int64", {"query", "--seq-len", "99999999999999999999"}, {"--seq-len", "[1, 1073741824]"}},
+    {"integer beyond int64", {"query", "--kv-len", "99999999999999999999"}, {"--kv-len", "[1, 1073741824]"}},
+    {"integer beyond int64", {"query", "--batch", "99999999999999999999"}, {"--batch", "[1, 16777216]"}},
+    {"integer beyond int64", {"query", "--layers", "99999999999999999999"}, {"--layers", "[1, 65536]"}},
+    {"integer beyond int64", {"query", "--hidden-size", "99999999999999999999"}, {"--hidden-size", "[1, 1048576]"}},
+    {"zero hidden size (absent means heads x head dim)", {"query", "--hidden-size", "0"}, {"--hidden-size", "'0'"}},
+    {"exponent where an integer is expected", {"query", "--seq-len", "1e12"}, {"--seq-len", "'1e12'"}},
+    {"hexadecimal integer", {"query", "--seq-len", "0x10"}, {"--seq-len", "hexadecimal"}},
+    {"negative length", {"query", "--seq-len", "-5"}, {"--seq-len", "'-5'"}},
+    {"size beyond the cap", {"query", "--seq-len", "2000000000"}, {"--seq-len", "[1, 1073741824]"}},
+    {"causal with fewer keys than queries", {"query", "--seq-len", "100", "--kv-len", "50"}, {"kv_len >= q_len"}},
+    {"hexadecimal variant parameter", {"query", "--variant", "swa", "--param", "window=0x100"}, {"window=0x100"}},
+    {"variant parameter that is no number", {"query", "--variant", "swa", "--param", "window=wide"}, {"window=wide"}},
+    {"unknown dtype", {"query", "--dtype", "int4"}, {"'int4'", "bf16"}},
+    {"dtype the device lacks", {"query", "--hw", "a100", "--dtype", "fp8"}, {"fp8"}},
+    {"empty output path", {"query", "-o", ""}, {"--output", "empty"}},
+    {"output path that is a directory", {"query", "-o", "{}"}, {"is a directory"}},
+    {"number too large for a double", {"query", "--hw-set", "compute.sm_count=1e999"}, {"number out of range"}},
+    {"fractional count", {"query", "--hw-set", "compute.sm_count=1.5"}, {"/compute/sm_count", "whole number"}},
+    {"implausible count", {"query", "--hw-set", "compute.sm_count=1e300"}, {"/compute/sm_count", "[1, 1024]"}},
+    {"fractional count", {"query", "--hw-set", "memory.max_ctas_per_sm=0.5"}, {"/memory/max_ctas_per_sm"}},
+    {"renaming a profile", {"query", "--hw-set", "id=other"}, {"id=other", "cannot be overridden"}},
+    {"misspelt profile key", {"query", "--hw-set", "memory.hbm_bandwith_GBps=1"}, {"hbm_bandwith_GBps", "hbm_bandwidth_GBps"}},
+    {"missing profile directory", {"query", "--hw-dir", "{}/none"}, {"does not exist"}},
+    {"one id in two profile directories", {"query", "--hw-dir", "{}/a", "--hw-dir", "{}/b"}, {"a/my-gpu.json", "b/my-gpu.json"}},
+    {"1e999 in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/big"}, {"/compute/sm_count", "number out of range"}},
+    {"key given twice in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/dup-key"}, {"duplicate key 'sm_count'"}},
+    {"probe budget not a number", {"hw", "probe", "--budget", "nan"}, {"--budget", "[0.1, 600]"}},
+    {"negative held-out length", {"validate", "--measurements", "{}/causal-7.csv", "--holdout-seq", "-5"}, {"--holdout-seq"}},
+    {"directory as measurements", {"validate", "--measurements", "{}"}, {"is a directory"}},
+    {"row wider than the header", {"validate", "--measurements", "{}/extra-cells.csv"}, {"extra-cells.csv:2", "cells"}},
+    {"duplicate column", {"validate", "--measurements", "{}/duplicate-column.csv"}, {"duplicate-column.csv:1", "'causal'"}},
+    {"causal neither 0 nor 1", {"validate", "--measurements", "{}/causal-7.csv"}, {"causal-7.csv:2", "[0, 1]"}},
+    {"both time_ms and time_us", {"validate", "--measurements", "{}/two-times.csv"}, {"two-times.csv:2", "both"}},
+    {"infinite time", {"validate", "--measurements", "{}/time-inf.csv"}, {"time-inf.csv:2", "'inf'"}},
+    {"header without rows", {"validate", "--measurements", "{}/header-only.csv"}, {"no measurement rows"}},
+    {"CSV integer beyond int64", {"validate", "--measurements", "{}/huge-batch.csv"}, {"huge-batch.csv:2", "'batch'"}},
+    {"hexadecimal CSV cell", {"validate", "--measurements", "{}/hex-window.csv"}, {"hex-window.csv:2", "hexadecimal"}},
+    {"variant parameter that is no number", {"validate", "--measurements", "{}/bad-param.csv"}, {"bad-param.csv:2", "window=abc"}},
+    {"profile directory that is a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv"}, {"good.csv", "not a directory"}},
+};
+// clang-format on
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (std::size_t at = text.find(from); at != std::string::npos;
+       at = text.find(from, at + to.size())) {
+    text.replace(at, from.size(), to);
+  }
+  return text;
+}
+
+// The table shows paths relative to the scratch directory, so it does not change between runs.
+std::string shown(const std::string& text, const fs::path& dir) {
+  return replace_all(replace_all(text, dir.string() + "/", ""), dir.string(), ".");
+}
+
+std::string command_line(const std::vector<std::string>& args) {
+  std::string line = "attnsim";
+  for (const std::string& a : args) {
+    line += " ";
+    line += a.empty() || a.find(' ') != std::string::npos ? "'" + a + "'" : a;
+  }
+  return line;
+}
+
+std::string table_cell(std::string text) {
+  if (!text.empty() && text.back() == '\n') text.pop_back();
+  return replace_all(text, "|", "\\|");
+}
+
+}  // namespace
+
+TEST_CASE("every known bad input exits 2 with one error line, as docs/bad-input.md lists it",
+          "[cli][bad-input]") {
+  TempDir dir;
+  write_fixtures(dir.path());
+  std::ostringstream doc;
+  doc << "# Bad input: what attnsim says\n\n"
+      << "Every input below is refused with exit code 2, nothing on stdout and one line on stderr. "
+         "Paths are relative to the directory holding the test's files "
+         "(`tests/cli/test_bad_input.cpp` "
+         "writes them; the CSV files have the columns of `validate/data/measured/README.md`). "
+         "Unknown "
+         "names (a variant, a profile, a flag) are refused the same way, listing the known ones; "
+         "they are left out here because those lists grow.\n\n"
+      << "Generated by `tests/cli/test_bad_input.cpp`, which fails when this file is out of date. "
+         "Regenerate it with\n`ATTNSIM_UPDATE_DOCS=1 ./build/tests/attnsim_tests "
+         "'[bad-input]'`.\n\n"
+      << "| input | command | exit | message |\n|---|---|---|---|\n";
+  for (const BadInput& c : kCases) {
+    std::vector<std::string> args;
+    for (const std::string& a : c.args) args.push_back(replace_all(a, "{}", dir.path().string()));
+    const RunResult r = run_cli(args);
+    const std::string err = shown(r.err, dir.path());
+    INFO(command_line(args) << "\nstdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("attnsim: error: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    for (const std::string& m : c.mentions) CHECK_THAT(err, Catch::Contains(m));
+    doc << "| " << c.what << " | `" << table_cell(shown(command_line(args), dir.path())) << "` | "
+        << r.exit_code << " | " << table_cell(err) << " |\n";
+  }
+  const fs::path committed = fs::path(ATTNSIM_SOURCE_DIR) / "docs" / "bad-input.md";
+  if (const char* update = std::getenv("ATTNSIM_UPDATE_DOCS");
+      update && std::string(update) == "1") {
+    write_file(committed, doc.str());
+  }
+  INFO(
+      "docs/bad-input.md is out of date; regenerate it with "
+      "ATTNSIM_UPDATE_DOCS=1 ./build/tests/attnsim_tests '[bad-input]'");
+  CHECK(read_file(committed) == doc.str());
+}
