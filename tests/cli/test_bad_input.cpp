@@ -77,7 +77,7 @@ void write_fixtures(const fs::path& dir) {
 // clang-format off
 const std::vector<BadInput> kCases = {
     {"no command", {}, {"needs a command", "query"}},
-    {"unknown command", {"frobnicate"}, {"'frobnicate'", "query, hw, variants, validate"}},
+    {"unknown command", {"frobnicate"}, {"'frobnicate'", "query, hw, variants, models, compare, sweep, validate"}},
     {"unknown subcommand", {"hw", "frob"}, {"'frob'", "list, show, probe"}},
     {"integer beyond int64", {"query", "--seq-len", "99999999999999999999"}, {"--seq-len", "[1, 1073741824]"}},
     {"integer beyond int64", {"query", "--kv-len", "99999999999999999999"}, {"--kv-len", "[1, 1073741824]"}},
