@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
 #include "cli/model_query.hpp"
 #include "cli/report.hpp"
 #include "cli/sweep_axes.hpp"
+#include "cli/workload_flags.hpp"
 #include "models/errors.hpp"
 #include "models/model_presets.hpp"
 #include "sim/schedule.hpp"
@@ -52,20 +54,6 @@ models::AttentionSpec parse_variant(const models::Registry& registry, const std:
     given.emplace_back(parts[i].substr(0, eq), static_cast<double>(value[0]));
   }
   return registry.find(parts[0]).make_spec(given, {projections, 0});
-}
-
-models::Workload make_workload(const CompareOptions& o) {
-  models::Workload w;
-  w.phase = models::parse_phase(o.phase);
-  w.batch = o.batch;
-  w.q_len = o.q_len.value_or(w.phase == models::Phase::decode ? 1 : o.seq_len);
-  w.kv_len = o.kv_len.value_or(o.seq_len);
-  w.causal = o.causal;
-  w.dtype = models::parse_dtype(o.dtype);
-  w.kv_dtype = o.kv_dtype ? models::parse_dtype(*o.kv_dtype) : w.dtype;
-  w.layers = o.layers;
-  models::validate(w);
-  return w;
 }
 
 struct Entry {
@@ -121,7 +109,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   if (o.variants.empty() == o.models.empty()) {
     throw models::SpecError("compare needs --variants LIST or --models LIST (one of them)");
   }
-  const models::Workload w = make_workload(o);
+  const models::Workload w = workload_from_flags(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   std::vector<std::string> names = parse_word_axis("--hw", o.hw);
   if (names.size() == 1 && names[0] == "all") {
@@ -193,7 +181,9 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   c->add_flag("--causal,!--no-causal", o->causal, "causal mask (default) or none");
   c->add_option("--dtype", o->dtype, "fp32 | tf32 | fp16 | bf16 | fp8")->capture_default_str();
   c->add_option("--kv-dtype", o->kv_dtype, "K/V element type (default: --dtype)");
-  c->add_option("--layers", o->layers, "attention layers (variants only)")->capture_default_str();
+  c->add_option("--layers", o->layers, "attention layers (variants only)")
+      ->transform(decimal_integer(1, models::kMaxLayers))
+      ->capture_default_str();
   c->add_flag("--include-projections", o->include_projections, "also count the projections");
   c->add_option("--hw", o->hw, "comma-separated profiles, or 'all'")->capture_default_str();
   c->add_option("--engine", o->engine, "tile | roofline")->capture_default_str();

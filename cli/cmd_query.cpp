@@ -8,6 +8,7 @@
 #include "cli/flags.hpp"
 #include "cli/model_query.hpp"
 #include "cli/report.hpp"
+#include "cli/workload_flags.hpp"
 #include "models/errors.hpp"
 #include "models/model_presets.hpp"
 #include "sim/schedule.hpp"
@@ -58,21 +59,10 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 models::Workload make_workload(const QueryOptions& o) {
-  models::Workload w;
-  w.phase = models::parse_phase(o.phase);
-  w.batch = o.batch;
-  if (w.phase == models::Phase::decode) {
-    w.q_len = o.q_len.value_or(1);
-  } else {
-    w.q_len = o.q_len.value_or(o.seq_len);
+  if (o.seq_len <= 0) {
+    throw models::SpecError(fmt::format("--seq-len must be a positive integer, got {}", o.seq_len));
   }
-  w.kv_len = o.kv_len.value_or(o.seq_len);
-  w.causal = o.causal;
-  w.dtype = models::parse_dtype(o.dtype);
-  w.kv_dtype = o.kv_dtype ? models::parse_dtype(*o.kv_dtype) : w.dtype;
-  w.layers = o.layers;
-  models::validate(w);
-  return w;
+  return workload_from_flags(o);
 }
 
 models::AttentionSpec make_spec(const models::Registry& registry, const QueryOptions& o) {
