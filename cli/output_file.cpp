@@ -24,6 +24,7 @@ char g_temp_path[4096];
 volatile std::sig_atomic_t g_temp_registered = 0;
 
 constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP};
+static_assert(std::size(kCleanupSignals) == 3, "TempFileGuard keeps one slot per signal");
 
 // Async-signal-safe only: unlink, signal and raise. The signal stays blocked while the handler
 // runs, so the re-raised one is delivered (with the default action: death) when it returns.
@@ -32,39 +33,6 @@ extern "C" void remove_temp_and_reraise(int sig) {
   ::signal(sig, SIG_DFL);
   ::raise(sig);
 }
-
-// Registers a temporary file for removal on SIGINT/SIGTERM/SIGHUP while it exists. Signals the
-// caller ignores (nohup) stay ignored.
-class TempFileGuard {
- public:
-  explicit TempFileGuard(const std::string& path) {
-    if (path.size() >= sizeof g_temp_path) return;
-    std::memcpy(g_temp_path, path.c_str(), path.size() + 1);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    g_temp_registered = 1;
-    struct sigaction action {};
-    action.sa_handler = remove_temp_and_reraise;
-    sigemptyset(&action.sa_mask);
-    for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
-      struct sigaction old {};
-      ::sigaction(kCleanupSignals[i], nullptr, &old);
-      if (old.sa_handler != SIG_DFL) continue;
-      installed_[i] = ::sigaction(kCleanupSignals[i], &action, &old_[i]) == 0;
-    }
-  }
-  ~TempFileGuard() {
-    for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
-      if (installed_[i]) ::sigaction(kCleanupSignals[i], &old_[i], nullptr);
-    }
-    g_temp_registered = 0;
-  }
-  TempFileGuard(const TempFileGuard&) = delete;
-  TempFileGuard& operator=(const TempFileGuard&) = delete;
-
- private:
-  bool installed_[std::size(kCleanupSignals)] = {};
-  struct sigaction old_[std::size(kCleanupSignals)]{};
-};
 
 [[noreturn]] void io_failure(const std::string& path, int error) {
   const std::string why = error == ENOSPC   ? "disk full"
@@ -146,6 +114,29 @@ Resolved follow_links(const std::string& path) {
 }
 
 }  // namespace
+
+TempFileGuard::TempFileGuard(const std::string& path) {
+  if (path.size() >= sizeof g_temp_path) return;
+  std::memcpy(g_temp_path, path.c_str(), path.size() + 1);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  g_temp_registered = 1;
+  struct sigaction action {};
+  action.sa_handler = remove_temp_and_reraise;
+  sigemptyset(&action.sa_mask);
+  for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+    struct sigaction old {};
+    ::sigaction(kCleanupSignals[i], nullptr, &old);
+    if (old.sa_handler != SIG_DFL) continue;
+    installed_[i] = ::sigaction(kCleanupSignals[i], &action, &old_[i]) == 0;
+  }
+}
+
+TempFileGuard::~TempFileGuard() {
+  for (std::size_t i = 0; i < std::size(kCleanupSignals); ++i) {
+    if (installed_[i]) ::sigaction(kCleanupSignals[i], &old_[i], nullptr);
+  }
+  g_temp_registered = 0;
+}
 
 void write_file(std::string_view text, const std::string& path, WriteFn write_fn) {
   if (path.empty()) throw std::invalid_argument("the output path is empty");

@@ -1,6 +1,7 @@
 // Writing a result to the file the user named with -o, without damaging anything else there.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -9,6 +10,21 @@
 #include <string_view>
 
 namespace cli {
+
+// Registers a temporary file for removal on SIGINT/SIGTERM/SIGHUP while the guard exists (one at a
+// time: the handler can reach only static storage). Signals the caller ignores (nohup) stay
+// ignored.
+class TempFileGuard {
+ public:
+  explicit TempFileGuard(const std::string& path);
+  ~TempFileGuard();
+  TempFileGuard(const TempFileGuard&) = delete;
+  TempFileGuard& operator=(const TempFileGuard&) = delete;
+
+ private:
+  bool installed_[3] = {};  // SIGINT, SIGTERM, SIGHUP
+  struct sigaction old_[3]{};
+};
 
 // A write(2)-like call. Tests pass one that fails (a full disk, a signal mid-write) so that no test
 // ever has to write to a device.

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/output_file.hpp"
+
 namespace cli {
 
 namespace fs = std::filesystem;
@@ -41,6 +43,7 @@ SweepSink::SweepSink(const std::string& path) : path_(path) {
   }
   path_ = target.string();
   temp_ = fmt::format("{}.tmp.{}", path_, ::getpid());
+  guard_ = std::make_unique<TempFileGuard>(temp_);
   file_ = std::fopen(temp_.c_str(), "w");
   if (!file_) fail(path_, "");
 }

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace cli {
+
+class TempFileGuard;
 
 class SweepSink {
  public:
@@ -23,6 +26,7 @@ class SweepSink {
  private:
   std::string path_, temp_;
   std::FILE* file_ = nullptr;
+  std::unique_ptr<TempFileGuard> guard_;  // removes the temporary file on SIGINT/SIGTERM/SIGHUP
   bool committed_ = false;
 };
 

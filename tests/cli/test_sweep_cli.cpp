@@ -2,6 +2,7 @@
 // count, shards that concatenate to the whole, and the usual bad-input rules.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -97,4 +98,19 @@ TEST_CASE("a sweep --param applies to the variants that have it, and must fit on
   r = run_cli({"sweep", "--variant", "gqa", "--param", "window=512"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("none of the variants") != std::string::npos);
+}
+
+TEST_CASE("a sweep killed while writing -o leaves neither the file nor its temporary file",
+          "[cli][sweep]") {
+  test_support::TempDir dir;
+  const auto out = dir.path() / "big.csv";
+  // Millions of points: still running when the signal arrives half a second later.
+  const std::string cmd = std::string(ATTNSIM_BINARY) +
+                          " sweep --seq-len 1..4000000 --engine roofline --threads 1 -o '" +
+                          out.string() + "' & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid";
+  CHECK(std::system(cmd.c_str()) != 0);
+  CHECK_FALSE(std::filesystem::exists(out));
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
+  }
 }
