@@ -12,20 +12,13 @@
 #include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
+#include "tests/support/model_helpers.hpp"
 
 using models::Phase;
+using test_support::catalog;
+using test_support::registry;
 
 namespace {
-
-const hw::ProfileCatalog& catalog() {
-  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  return c;
-}
-
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
 
 struct Case {
   models::AttentionSpec spec;

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "hwprofiles/catalog.hpp"
 #include "models/registry.hpp"
 
 namespace test_support {
@@ -14,6 +15,12 @@ namespace test_support {
 inline const models::Registry& registry() {
   static const models::Registry r;
   return r;
+}
+
+// The built-in profiles, loaded once.
+inline const hw::ProfileCatalog& catalog() {
+  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
+  return c;
 }
 
 inline models::Workload workload(models::Phase phase, std::int64_t batch, std::int64_t q,
