@@ -11,7 +11,7 @@
 #include "cli/report.hpp"
 #include "cli/sweep_axes.hpp"
 #include "cli/workload_flags.hpp"
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/model_presets.hpp"
 #include "sim/schedule.hpp"
 
@@ -47,7 +47,7 @@ models::AttentionSpec parse_variant(const models::Registry& registry, const std:
                            ? std::vector<std::int64_t>{}
                            : parse_int_axis("--variants", parts[i].substr(eq + 1));
     if (eq == 0 || value.size() != 1) {
-      throw models::SpecError(fmt::format(
+      throw common::SpecError(fmt::format(
           "--variants '{}': expected name or name:param=value[:param=value], e.g. gqa:kv_heads=8",
           item));
     }
@@ -107,7 +107,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);
   if (o.variants.empty() == o.models.empty()) {
-    throw models::SpecError("compare needs --variants LIST or --models LIST (one of them)");
+    throw common::SpecError("compare needs --variants LIST or --models LIST (one of them)");
   }
   const models::Workload w = workload_from_flags(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);

@@ -10,8 +10,8 @@
 #include "cli/flags.hpp"
 #include "cli/report.hpp"
 #include "hwprofiles/profile_loader.hpp"
-#include "validate/cpu_ceilings.hpp"
-#include "validate/cpu_probe.hpp"
+#include "validate/cpu/cpu_ceilings.hpp"
+#include "validate/cpu/cpu_probe.hpp"
 
 namespace cli {
 

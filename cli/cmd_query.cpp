@@ -9,10 +9,10 @@
 #include "cli/model_query.hpp"
 #include "cli/report.hpp"
 #include "cli/workload_flags.hpp"
-#include "models/errors.hpp"
+#include "common/errors.hpp"
+#include "common/numbers.hpp"
 #include "models/model_presets.hpp"
 #include "sim/schedule.hpp"
-#include "validate/measurements_numbers.hpp"
 
 namespace cli {
 
@@ -60,7 +60,7 @@ std::vector<std::string> split_list(const std::string& text) {
 
 models::Workload make_workload(const QueryOptions& o) {
   if (o.seq_len <= 0) {
-    throw models::SpecError(fmt::format("--seq-len must be a positive integer, got {}", o.seq_len));
+    throw common::SpecError(fmt::format("--seq-len must be a positive integer, got {}", o.seq_len));
   }
   return workload_from_flags(o);
 }
@@ -78,14 +78,14 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
   for (const std::string& kv : o.params) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {
-      throw models::SpecError(fmt::format(
+      throw common::SpecError(fmt::format(
           "--param '{}': expected name=number, e.g. window=4096 (see `attnsim variants show {}`)",
           kv, o.variant));
     }
     try {
-      given.emplace_back(kv.substr(0, eq), validate::parse_decimal_number(kv.substr(eq + 1)));
-    } catch (const validate::NumberTextError& e) {
-      throw models::SpecError(fmt::format("--param '{}': {} (see `attnsim variants show {}`)", kv,
+      given.emplace_back(kv.substr(0, eq), common::parse_decimal_number(kv.substr(eq + 1)));
+    } catch (const common::NumberTextError& e) {
+      throw common::SpecError(fmt::format("--param '{}': {} (see `attnsim variants show {}`)", kv,
                                           e.what(), o.variant));
     }
   }
@@ -120,7 +120,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     names.clear();
     for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
   }
-  if (names.empty()) throw models::SpecError("--hw needs at least one profile id or alias");
+  if (names.empty()) throw common::SpecError("--hw needs at least one profile id or alias");
   if (!o.model.empty() || !o.hf_config.empty()) {
     std::vector<hw::Profile> profiles;
     for (const std::string& name : names)

@@ -13,7 +13,7 @@
 #include "cli/sweep_axes.hpp"
 #include "cli/sweep_points.hpp"
 #include "cli/sweep_sink.hpp"
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "sim/schedule.hpp"
 #include "sim/sweep.hpp"
 
@@ -54,7 +54,7 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
     const auto value = eq == std::string::npos ? std::vector<std::int64_t>{}
                                                : parse_int_axis("--param", p.substr(eq + 1));
     if (eq == 0 || value.size() != 1) {
-      throw models::SpecError(fmt::format("--param '{}': expected name=integer", p));
+      throw common::SpecError(fmt::format("--param '{}': expected name=integer", p));
     }
     params.emplace_back(p.substr(0, eq), static_cast<double>(value[0]));
   }
@@ -66,7 +66,7 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
     (void)value;
     if (std::none_of(variants.begin(), variants.end(),
                      [&](const models::Variant* v) { return has_param(*v, name); })) {
-      throw models::SpecError(fmt::format("--param {}: none of the variants has it", name));
+      throw common::SpecError(fmt::format("--param {}: none of the variants has it", name));
     }
   }
   std::vector<models::AttentionSpec> specs;
@@ -85,7 +85,7 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
           }
           try {
             specs.push_back(v->make_spec(given, {o.include_projections, 0}));
-          } catch (const models::SpecError& e) {
+          } catch (const common::SpecError& e) {
             ++rejected;
             last_error = e.what();
           }
@@ -93,7 +93,7 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
       }
     }
   }
-  if (specs.empty()) throw models::SpecError(last_error);
+  if (specs.empty()) throw common::SpecError(last_error);
   if (rejected > 0) {
     std::fprintf(stderr, "attnsim: warning: %zu head combinations left out (last: %s)\n", rejected,
                  last_error.c_str());
@@ -122,7 +122,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
     if (!std::all_of(id.begin(), id.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
         })) {
-      throw models::SpecError(
+      throw common::SpecError(
           fmt::format("profile id '{}': a sweep needs ids of letters, digits, '.', '_', '-'", id));
     }
   }
@@ -146,7 +146,7 @@ SweepFormat parse_sweep_format(const std::string& name) {
   if (name == "csv") return SweepFormat::csv;
   if (name == "json") return SweepFormat::json;
   if (name == "jsonl") return SweepFormat::jsonl;
-  throw models::SpecError(
+  throw common::SpecError(
       fmt::format("unknown format '{}'; sweep writes csv, json or jsonl", name));
 }
 
@@ -159,7 +159,7 @@ std::pair<std::size_t, std::size_t> shard_range(const std::string& shard, std::s
   const auto n = slash == std::string::npos ? std::vector<std::int64_t>{}
                                             : parse_int_axis("--shard", shard.substr(slash + 1));
   if (k.size() != 1 || n.size() != 1 || k[0] < 1 || k[0] > n[0]) {
-    throw models::SpecError(
+    throw common::SpecError(
         fmt::format("--shard '{}': expected K/N with 1 <= K <= N, e.g. 2/8", shard));
   }
   const auto part = [&](std::int64_t i) {

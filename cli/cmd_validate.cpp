@@ -15,8 +15,8 @@
 #include "cli/validate_backends.hpp"
 #include "cli/validate_devices.hpp"
 #include "cli/validate_report.hpp"
+#include "common/errors.hpp"
 #include "hwprofiles/profile_loader.hpp"
-#include "models/errors.hpp"
 #include "validate/calibrate.hpp"
 
 namespace cli {
@@ -58,10 +58,10 @@ Acquired acquire(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalo
   if (o.backend == "cpu") return run_cpu_backend(ctx.registry, o.run, catalog);
   if (o.backend == "cuda") return run_cuda_backend(ctx.registry, o.run, catalog);
   if (!o.backend.empty())
-    throw models::SpecError("unknown backend '" + o.backend + "'; allowed: cpu, cuda");
-  if (o.run.check) throw models::SpecError("--check needs --backend cpu or --backend cuda");
+    throw common::SpecError("unknown backend '" + o.backend + "'; allowed: cpu, cuda");
+  if (o.run.check) throw common::SpecError("--check needs --backend cpu or --backend cuda");
   if (o.measurements.empty())
-    throw models::SpecError("validate needs --measurements FILE.csv, --backend cpu or --devices");
+    throw common::SpecError("validate needs --measurements FILE.csv, --backend cpu or --devices");
   return read_measurement_files(ctx, o);
 }
 

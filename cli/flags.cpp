@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "validate/measurements_numbers.hpp"
+#include "common/numbers.hpp"
 
 namespace cli {
 
@@ -12,9 +12,9 @@ CLI::Validator decimal_integer(std::int64_t min, std::int64_t max) {
   return CLI::Validator(
       [min, max](std::string& text) {
         try {
-          text = std::to_string(validate::parse_decimal_integer(text, min, max));
+          text = std::to_string(common::parse_decimal_integer(text, min, max));
           return std::string();
-        } catch (const validate::NumberTextError& e) {
+        } catch (const common::NumberTextError& e) {
           return std::string(e.what());
         }
       },
@@ -27,9 +27,9 @@ CLI::Validator decimal_number(double min, double max) {
   return CLI::Validator(
       [min, max](const std::string& text) {
         try {
-          validate::parse_decimal_number(text, min, max);
+          common::parse_decimal_number(text, min, max);
           return std::string();
-        } catch (const validate::NumberTextError& e) {
+        } catch (const common::NumberTextError& e) {
           return std::string(e.what());
         }
       },

@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/context.hpp"
-#include "validate/cuda_devices.hpp"
+#include "validate/cuda/cuda_devices.hpp"
 
 namespace {
 

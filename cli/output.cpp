@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "cli/output_file.hpp"
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace cli {
 
@@ -15,7 +15,7 @@ Format parse_format(std::string_view name) {
   if (name == "table") return Format::table;
   if (name == "json") return Format::json;
   if (name == "csv") return Format::csv;
-  throw models::SpecError(fmt::format("unknown format '{}'; allowed: table, json, csv", name));
+  throw common::SpecError(fmt::format("unknown format '{}'; allowed: table, json, csv", name));
 }
 
 void write_output(const std::string& text, const std::string& path) {

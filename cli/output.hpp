@@ -12,7 +12,7 @@ namespace cli {
 
 enum class Format { table, json, csv };
 
-Format parse_format(std::string_view name);  // throws models::SpecError listing the formats
+Format parse_format(std::string_view name);  // throws common::SpecError listing the formats
 
 void write_output(const std::string& text, const std::string& path);  // "" or "-" = stdout
 

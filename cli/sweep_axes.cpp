@@ -4,14 +4,14 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace cli {
 
 namespace {
 
 [[noreturn]] void bad(std::string_view flag, std::string_view text, std::string_view why) {
-  throw models::SpecError(fmt::format(
+  throw common::SpecError(fmt::format(
       "{} '{}': {}; expected a value, a list (1,8,64) or a range (1024..131072:x2, 0..1M:+4096, "
       "1..100)",
       flag, text, why));

@@ -13,7 +13,7 @@ namespace cli {
 // Most values one axis may expand to: a range that would exceed it is an error, not a hang.
 inline constexpr std::size_t kMaxAxisValues = std::size_t{1} << 24;
 
-// The integers an axis names, in order. Throws models::SpecError naming `flag` for malformed text,
+// The integers an axis names, in order. Throws common::SpecError naming `flag` for malformed text,
 // a non-positive step, a factor <= 1, an empty range or more than kMaxAxisValues values.
 std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view text);
 

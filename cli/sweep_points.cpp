@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace cli {
 
@@ -55,7 +55,7 @@ std::size_t point_count(const SweepAxes& a) {
     n *= static_cast<double>(size);
   }
   if (n > static_cast<double>(std::size_t{1} << 40)) {
-    throw models::SpecError(fmt::format("the sweep has {:.3g} points; at most 2^40", n));
+    throw common::SpecError(fmt::format("the sweep has {:.3g} points; at most 2^40", n));
   }
   return static_cast<std::size_t>(n);
 }
@@ -76,7 +76,7 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
     models::validate(w);
     cost = p.spec->variant->cost(*p.spec, w);
     pred = sim::predict(p.engine, cost, w, *p.profile, axes.kernel);
-  } catch (const models::SpecError& e) {
+  } catch (const common::SpecError& e) {
     why = e.what();
     return false;
   }

@@ -32,7 +32,7 @@ struct SweepAxes {
   std::string kernel = "auto";
 };
 
-// Points in the product; throws models::SpecError above 2^40.
+// Points in the product; throws common::SpecError above 2^40.
 std::size_t point_count(const SweepAxes& axes);
 
 // The CSV header line (with its newline).

@@ -9,13 +9,13 @@
 #include <fmt/format.h>
 
 #include "cli/validate_devices.hpp"
-#include "models/errors.hpp"
-#include "validate/cpu_ceilings.hpp"
-#include "validate/cpu_probe.hpp"
-#include "validate/cpu_suite.hpp"
-#include "validate/cuda_ceilings.hpp"
-#include "validate/cuda_devices.hpp"
-#include "validate/cuda_suite.hpp"
+#include "common/errors.hpp"
+#include "validate/cpu/cpu_ceilings.hpp"
+#include "validate/cpu/cpu_probe.hpp"
+#include "validate/cpu/cpu_suite.hpp"
+#include "validate/cuda/cuda_ceilings.hpp"
+#include "validate/cuda/cuda_devices.hpp"
+#include "validate/cuda/cuda_suite.hpp"
 
 namespace cli {
 
@@ -40,7 +40,7 @@ validate::Suite suite_of(const BackendOptions& o) {
 bool wants_ceilings(const BackendOptions& o) {
   if (o.ceilings == "auto") return !o.check;
   if (o.ceilings == "yes" || o.ceilings == "no") return o.ceilings == "yes";
-  throw models::SpecError("unknown --ceilings '" + o.ceilings + "'; allowed: auto, yes, no");
+  throw common::SpecError("unknown --ceilings '" + o.ceilings + "'; allowed: auto, yes, no");
 }
 
 validate::RunOptions run_options_of(const BackendOptions& o) {
@@ -75,7 +75,7 @@ std::string cuda_profile_id(const validate::CudaDevice& d, const BackendOptions&
   for (const char* alias : {"gb200", "b200", "h200", "h800", "h100", "a100"}) {
     if (lower.find(alias) != std::string::npos) return catalog.resolve(alias).id;
   }
-  throw models::SpecError("no built-in profile matches CUDA device '" + d.name +
+  throw common::SpecError("no built-in profile matches CUDA device '" + d.name +
                           "'; name one with --profile ID");
 }
 

@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/report.hpp"
-#include "validate/cuda_devices.hpp"
+#include "validate/cuda/cuda_devices.hpp"
 
 namespace cli {
 

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "cli/report.hpp"
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/workload.hpp"
 
 namespace cli {
@@ -208,7 +208,7 @@ void check_outcome(const Json& doc, bool strict) {
         fmt::format("{} case(s) not correct or failed: {}", incorrect.size(), names));
   }
   if (strict && !doc["skipped"].empty()) {
-    throw models::SpecError(fmt::format("--strict: {} measurement row(s) skipped, first: {}",
+    throw common::SpecError(fmt::format("--strict: {} measurement row(s) skipped, first: {}",
                                         doc["skipped"].size(),
                                         doc["skipped"][0].get<std::string>()));
   }

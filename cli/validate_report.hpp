@@ -32,7 +32,7 @@ std::vector<std::string> incorrect_cases(const ValidateJson& doc);
 std::string render_validate(const ValidateJson& doc, Format format);
 
 // After the report is written: throws std::runtime_error naming the cases that were not correct or
-// failed (exit 1), then, with `strict`, models::SpecError when rows were skipped (exit 2).
+// failed (exit 1), then, with `strict`, common::SpecError when rows were skipped (exit 2).
 void check_outcome(const ValidateJson& doc, bool strict);
 
 }  // namespace cli

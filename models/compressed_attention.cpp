@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -49,7 +49,7 @@ class Cca final : public VariantBase {
     const std::int64_t heads = spec.get(kModelHeads), c = spec.get(kCompression);
     const std::int64_t g = spec.get(kKvGroup);
     if (heads % (c * g) != 0) {
-      throw SpecError(
+      throw common::SpecError(
           fmt::format("{}: model_heads ({}) must be divisible by compression x kv_group ({} x {})",
                       name(), heads, c, g));
     }

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "models/static_vector.hpp"
+#include "common/static_vector.hpp"
 #include "models/workload.hpp"
 
 namespace models {
@@ -88,7 +88,7 @@ struct Op {
 
 struct CostModel {
   std::int64_t layers = 1;
-  StaticVector<Op, 24> ops;  // per layer; every total below is derived from these
+  common::StaticVector<Op, 24> ops;  // per layer; every total below is derived from these
   double kv_cache_bytes_per_token_per_layer = 0;
   double kv_cache_bytes = 0;        // batch x cached tokens x layers
   double state_bytes = 0;           // recurrent state (linear attention), all layers

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -40,8 +40,8 @@ class Sqa final : public VariantBase {
   void finish(AttentionSpec& spec) const override {
     const std::int64_t model_heads = spec.get(kModelHeads);
     if (spec.heads.heads > model_heads) {
-      throw SpecError(fmt::format("sqa: heads ({}) must not exceed model_heads ({})",
-                                  spec.heads.heads, model_heads));
+      throw common::SpecError(fmt::format("sqa: heads ({}) must not exceed model_heads ({})",
+                                          spec.heads.heads, model_heads));
     }
     if (spec.projections.hidden_size == 0) {
       spec.projections.hidden_size = model_heads * spec.heads.head_dim;

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -65,7 +65,7 @@ class HeadSharingVariant final : public VariantBase {
   void finish(AttentionSpec& spec) const override {
     const HeadConfig& h = spec.heads;
     if (kind_ == HeadSharing::mha && h.kv_heads != h.heads) {
-      throw SpecError(fmt::format(
+      throw common::SpecError(fmt::format(
           "mha needs kv_heads == heads (got heads {} and kv_heads {}); use --variant gqa", h.heads,
           h.kv_heads));
     }

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -133,7 +133,7 @@ class Moh final : public VariantBase {
     const HeadConfig& h = spec.heads;
     const std::int64_t shared = spec.get(kSharedHeads), top_k = spec.get(kMohTopK);
     if (shared + top_k > h.heads || shared + top_k == 0) {
-      throw SpecError(
+      throw common::SpecError(
           fmt::format("moh: shared_heads + top_k must be in [1, heads = {}], got {} + {}", h.heads,
                       shared, top_k));
     }

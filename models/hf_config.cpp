@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace models {
 
@@ -51,7 +51,8 @@ class Fields {
       if (auto v = integer(n)) return *v;
       tried += (tried.empty() ? "" : ", ") + std::string(n);
     }
-    throw SpecError(fmt::format("{}: missing {} (one of: {})", source_, *names.begin(), tried));
+    throw common::SpecError(
+        fmt::format("{}: missing {} (one of: {})", source_, *names.begin(), tried));
   }
   bool flag(const char* name, bool fallback) const {
     if (!has(name)) return fallback;
@@ -61,8 +62,8 @@ class Fields {
   std::string text(const char* name) const {
     return has(name) && j_.at(name).is_string() ? j_.at(name).get<std::string>() : "";
   }
-  SpecError error(const char* name, const std::string& what) const {
-    return SpecError(fmt::format("{}: field '{}' {}", source_, name, what));
+  common::SpecError error(const char* name, const std::string& what) const {
+    return common::SpecError(fmt::format("{}: field '{}' {}", source_, name, what));
   }
 
  private:
@@ -252,7 +253,7 @@ std::string_view to_string(LayerKind k) {
 
 ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& source) {
   if (!config.is_object())
-    throw SpecError(fmt::format("{}: a config.json must be an object", source));
+    throw common::SpecError(fmt::format("{}: a config.json must be an object", source));
   const Json& j = config.contains("text_config") && config.at("text_config").is_object()
                       ? config.at("text_config")
                       : config;
@@ -285,14 +286,14 @@ ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& sou
 
 ModelConfig load_hf_config(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw SpecError(fmt::format("cannot read the config file '{}'", path));
+  if (!in) throw common::SpecError(fmt::format("cannot read the config file '{}'", path));
   std::stringstream text;
   text << in.rdbuf();
   Json doc;
   try {
     doc = Json::parse(text.str());
   } catch (const Json::parse_error& e) {
-    throw SpecError(fmt::format("{}: not valid JSON: {}", path, e.what()));
+    throw common::SpecError(fmt::format("{}: not valid JSON: {}", path, e.what()));
   }
   return parse_hf_config(doc, path);
 }

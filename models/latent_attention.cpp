@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -191,8 +191,8 @@ class Mla final : public VariantBase {
       require_divides(name(), "heads", h.heads, "latent_heads", h.kv_heads);
     }
     if (kind_ == LatentKind::tpla && spec.get(kLatent) % spec.get(kShards) != 0) {
-      throw SpecError(fmt::format("tpla: latent_dim ({}) must be divisible by shards ({})",
-                                  spec.get(kLatent), spec.get(kShards)));
+      throw common::SpecError(fmt::format("tpla: latent_dim ({}) must be divisible by shards ({})",
+                                          spec.get(kLatent), spec.get(kShards)));
     }
     if (spec.projections.hidden_size == 0) spec.projections.hidden_size = 7168;  // DeepSeek-V3
   }

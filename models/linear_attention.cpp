@@ -4,7 +4,7 @@
 #include <array>
 #include <cmath>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -109,7 +109,7 @@ class LinearAttention final : public VariantBase {
 
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal)
-      throw SpecError("linear attention here is causal (a recurrence); drop --no-causal");
+      throw common::SpecError("linear attention here is causal (a recurrence); drop --no-causal");
     CostModel model;
     model.layers = w.layers;
     const ScanShape x = scan_shape(spec, w);

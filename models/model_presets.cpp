@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace models {
 
@@ -17,11 +17,11 @@ Preset parse_preset(const PresetFile& file) {
   try {
     doc = nlohmann::json::parse(file.text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw SpecError(fmt::format("{}: not valid JSON: {}", where, e.what()));
+    throw common::SpecError(fmt::format("{}: not valid JSON: {}", where, e.what()));
   }
   if (!doc.is_object() || !doc.contains("name") || !doc.contains("source") ||
       !doc.contains("config")) {
-    throw SpecError(fmt::format("{}: needs \"name\", \"source\" and \"config\"", where));
+    throw common::SpecError(fmt::format("{}: needs \"name\", \"source\" and \"config\"", where));
   }
   Preset p;
   p.name = doc.at("name").get<std::string>();
@@ -49,7 +49,7 @@ Preset find_preset(std::string_view name) {
     if (stem == name) return parse_preset(f);
     known += (known.empty() ? "" : ", ") + stem;
   }
-  throw SpecError(
+  throw common::SpecError(
       fmt::format("unknown model '{}'; known: {} (or use --hf-config FILE)", name, known));
 }
 

@@ -2,7 +2,7 @@
 
 #include <array>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/linear_attention.hpp"
 #include "models/projections.hpp"
 

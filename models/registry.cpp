@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/compressed_attention.hpp"
 #include "models/dense_extensions.hpp"
 #include "models/dense_variants.hpp"
-#include "models/errors.hpp"
 #include "models/head_routing.hpp"
 #include "models/latent_attention.hpp"
 #include "models/linear_attention.hpp"
@@ -44,7 +44,7 @@ const Variant& Registry::find(std::string_view name) const {
     if (!known.empty()) known += ", ";
     known += v->name();
   }
-  throw SpecError(fmt::format("unknown variant '{}'; known: {}", name, known));
+  throw common::SpecError(fmt::format("unknown variant '{}'; known: {}", name, known));
 }
 
 }  // namespace models

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -60,7 +60,7 @@ class Nsa final : public VariantBase {
                     kNsaParams),
         fsa_(fsa) {}
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!w.causal) throw SpecError("nsa is causal; drop --no-causal");
+    if (!w.causal) throw common::SpecError("nsa is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
     const double stride = real(spec, kStride);
     const double selected = real(spec, kSelBlock) * real(spec, kTopK);

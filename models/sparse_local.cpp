@@ -2,8 +2,8 @@
 
 #include <array>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -30,7 +30,8 @@ class SlidingWindow final : public VariantBase {
                     kSwaParams) {}
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) {
-      throw SpecError("swa is a causal window; --no-causal (neighbourhood attention) is gna's");
+      throw common::SpecError(
+          "swa is a causal window; --no-causal (neighbourhood attention) is gna's");
     }
     CostModel model;
     model.layers = w.layers;

@@ -4,8 +4,8 @@
 #include <array>
 #include <cmath>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -38,7 +38,7 @@ class Dma final : public VariantBase {
                     "all-masked tiles skipped",
                     kDmaParams) {}
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!w.causal) throw SpecError("dma is causal; drop --no-causal");
+    if (!w.causal) throw common::SpecError("dma is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
     CostModel model;
     model.layers = w.layers;

@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -156,7 +156,7 @@ class Moa final : public VariantBase {
                     "head (heads' mean)",
                     kMoaParams) {}
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!w.causal) throw SpecError("moa is causal; drop --no-causal");
+    if (!w.causal) throw common::SpecError("moa is causal; drop --no-causal");
     const auto span = std::max<std::int64_t>(
         1, std::llround(spec.get(kAlpha) + spec.get(kBeta) * static_cast<double>(w.kv_len)));
     const AttentionPattern p{span, spec.get(kMoaSinks), ScoreFn::softmax};

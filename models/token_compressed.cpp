@@ -4,8 +4,8 @@
 #include <array>
 #include <cmath>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -34,7 +34,7 @@ class CoreContext final : public VariantBase {
                     "local window of raw tokens",
                     kCoreContextParams) {}
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!w.causal) throw SpecError("core-context is causal; drop --no-causal");
+    if (!w.causal) throw common::SpecError("core-context is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
     const auto g = static_cast<double>(spec.get(kCoreGroup));
     const auto s = static_cast<double>(spec.get(kCoreWindow));

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace models {
 
@@ -64,13 +64,14 @@ std::array<double, kMaxParams> resolve_params(const Variant& variant, const Para
   for (std::size_t g = 0; g < given.size(); ++g) {
     const std::string& name = given[g].first;
     if (index_of(table, name) == table.size()) {
-      throw SpecError(fmt::format("variant '{}' has no parameter '{}'; its parameters: {}",
-                                  variant.name(), name, param_names(variant)));
+      throw common::SpecError(fmt::format("variant '{}' has no parameter '{}'; its parameters: {}",
+                                          variant.name(), name, param_names(variant)));
     }
     for (std::size_t h = 0; h < g; ++h) {
       if (given[h].first == name) {
-        throw SpecError(fmt::format("{} parameter '{}' is given twice ({} and {}); give it once",
-                                    variant.name(), name, given[h].second, given[g].second));
+        throw common::SpecError(
+            fmt::format("{} parameter '{}' is given twice ({} and {}); give it once",
+                        variant.name(), name, given[h].second, given[g].second));
       }
     }
   }
@@ -83,8 +84,8 @@ std::array<double, kMaxParams> resolve_params(const Variant& variant, const Para
     }
     const bool integral = p.type == ParamType::real || value == std::floor(value);
     if (!integral || !(value >= p.min && value <= p.max)) {
-      throw SpecError(fmt::format("{} {} ({}) must be {}, got {}", variant.name(), p.name, p.help,
-                                  range_text(p), value));
+      throw common::SpecError(fmt::format("{} {} ({}) must be {}, got {}", variant.name(), p.name,
+                                          p.help, range_text(p), value));
     }
     values[i] = value;
   }
@@ -95,7 +96,7 @@ AttentionSpec VariantBase::make_spec(const ParamValues& given, const ProjectionC
   AttentionSpec spec;
   spec.variant = this;
   if (proj.hidden_size < 0) {
-    throw SpecError(fmt::format("hidden size must be positive, got {}", proj.hidden_size));
+    throw common::SpecError(fmt::format("hidden size must be positive, got {}", proj.hidden_size));
   }
   spec.projections = proj;
   spec.values = resolve_params(*this, given);
@@ -126,7 +127,7 @@ double VariantBase::value(const AttentionSpec& spec, std::string_view name) cons
 void require_divides(std::string_view variant, std::string_view heads_name, std::int64_t heads,
                      std::string_view divisor_name, std::int64_t divisor) {
   if (divisor > 0 && heads % divisor == 0) return;
-  throw SpecError(
+  throw common::SpecError(
       fmt::format("{}: {} ({}) must be divisible by {} ({}); allowed {}: the divisors "
                   "of {}",
                   variant, heads_name, heads, divisor_name, divisor, divisor_name, heads));
@@ -136,8 +137,8 @@ double param_value(const AttentionSpec& spec, std::string_view name) {
   const std::span<const ParamInfo> table = spec.variant->params();
   const std::size_t i = index_of(table, name);
   if (i == table.size()) {
-    throw SpecError(fmt::format("variant '{}' has no parameter '{}'; its parameters: {}",
-                                spec.variant->name(), name, param_names(*spec.variant)));
+    throw common::SpecError(fmt::format("variant '{}' has no parameter '{}'; its parameters: {}",
+                                        spec.variant->name(), name, param_names(*spec.variant)));
   }
   return spec.values[i];
 }
@@ -155,8 +156,9 @@ void require_phase(const Variant& v, Phase phase) {
   for (Phase p : {Phase::prefill, Phase::decode, Phase::fwd, Phase::bwd, Phase::train}) {
     if (v.supports(p)) allowed += (allowed.empty() ? "" : ", ") + std::string(to_string(p));
   }
-  throw SpecError(fmt::format("{} has no {} phase (non-causal: images, video, views); allowed: {}",
-                              v.name(), to_string(phase), allowed));
+  throw common::SpecError(
+      fmt::format("{} has no {} phase (non-causal: images, video, views); allowed: {}", v.name(),
+                  to_string(phase), allowed));
 }
 
 }  // namespace models

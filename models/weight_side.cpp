@@ -2,8 +2,8 @@
 
 #include <array>
 
+#include "common/errors.hpp"
 #include "models/dense_attention.hpp"
-#include "models/errors.hpp"
 #include "models/projections.hpp"
 
 namespace models {
@@ -12,8 +12,8 @@ namespace {
 
 void require_projections(const Variant& v, const ProjectionConfig& proj) {
   if (!proj.include) {
-    throw SpecError(std::string(v.name()) +
-                    " changes only the projection weights; add --include-projections");
+    throw common::SpecError(std::string(v.name()) +
+                            " changes only the projection weights; add --include-projections");
   }
 }
 

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace models {
 
@@ -67,14 +67,15 @@ DType parse_dtype(std::string_view name) {
   for (DType t : kDTypes) {
     if (to_string(t) == name) return t;
   }
-  throw SpecError(fmt::format("unknown dtype '{}'; allowed: fp32, tf32, fp16, bf16, fp8", name));
+  throw common::SpecError(
+      fmt::format("unknown dtype '{}'; allowed: fp32, tf32, fp16, bf16, fp8", name));
 }
 
 Phase parse_phase(std::string_view name) {
   for (Phase p : kPhases) {
     if (to_string(p) == name) return p;
   }
-  throw SpecError(
+  throw common::SpecError(
       fmt::format("unknown phase '{}'; allowed: prefill, decode, fwd, bwd, train", name));
 }
 
@@ -88,7 +89,8 @@ bool has_backward(Phase p) {
 void validate(const Workload& w) {
   auto in_range = [](std::int64_t v, std::int64_t max, const char* what) {
     if (v <= 0 || v > max) {
-      throw SpecError(fmt::format("{} must be an integer in [1, {}], got {}", what, max, v));
+      throw common::SpecError(
+          fmt::format("{} must be an integer in [1, {}], got {}", what, max, v));
     }
   };
   in_range(w.batch, kMaxBatch, "batch");
@@ -96,14 +98,14 @@ void validate(const Workload& w) {
   in_range(w.kv_len, kMaxTokens, "key/value length (--kv-len)");
   in_range(w.layers, kMaxLayers, "layers");
   if (w.causal && w.kv_len < w.q_len) {
-    throw SpecError(fmt::format(
+    throw common::SpecError(fmt::format(
         "causal attention needs kv_len >= q_len (got q_len {} and kv_len {}); use --no-causal "
         "for cross-attention",
         w.q_len, w.kv_len));
   }
   if (w.phase == Phase::decode && w.q_len > w.kv_len) {
-    throw SpecError(fmt::format("decode needs q_len <= kv_len (got q_len {} and kv_len {})",
-                                w.q_len, w.kv_len));
+    throw common::SpecError(fmt::format("decode needs q_len <= kv_len (got q_len {} and kv_len {})",
+                                        w.q_len, w.kv_len));
   }
 }
 

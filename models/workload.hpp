@@ -29,8 +29,8 @@ struct Workload {
 double bytes_per_element(DType t);
 std::string_view to_string(DType t);
 std::string_view to_string(Phase p);
-DType parse_dtype(std::string_view name);  // throws SpecError listing the allowed names
-Phase parse_phase(std::string_view name);  // throws SpecError listing the allowed names
+DType parse_dtype(std::string_view name);  // throws common::SpecError listing the allowed names
+Phase parse_phase(std::string_view name);  // throws common::SpecError listing the allowed names
 
 bool has_forward(Phase p);   // prefill, decode, fwd, train
 bool has_backward(Phase p);  // bwd, train

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace sim {
 
@@ -37,7 +37,7 @@ std::string_view to_string(EngineKind e) {
 EngineKind parse_engine(std::string_view name) {
   if (name == "roofline") return EngineKind::roofline;
   if (name == "tile") return EngineKind::tile;
-  throw models::SpecError(fmt::format("unknown engine '{}'; known: roofline, tile", name));
+  throw common::SpecError(fmt::format("unknown engine '{}'; known: roofline, tile", name));
 }
 
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
@@ -48,7 +48,7 @@ Prediction predict(EngineKind engine, const models::CostModel& cost, const model
     case EngineKind::tile:
       return predict_tile(cost, w, profile, kernel);
   }
-  throw models::SpecError("unknown engine");
+  throw common::SpecError("unknown engine");
 }
 
 }  // namespace sim

@@ -14,7 +14,7 @@ namespace sim {
 enum class EngineKind { roofline, tile };
 
 std::string_view to_string(EngineKind e);
-// Throws models::SpecError naming the known engines.
+// Throws common::SpecError naming the known engines.
 EngineKind parse_engine(std::string_view name);
 
 // `kernel` names the schedule for the tile engine ("auto" or one of sim::schedules()); the

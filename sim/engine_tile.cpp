@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "sim/engine.hpp"
 #include "sim/price.hpp"
 #include "sim/rates.hpp"
@@ -51,7 +51,7 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
   }
   if (info->backward == nullptr) info = &choose_schedule(p.default_schedule, op, w, p);
   if (info->backward == nullptr) {
-    throw models::SpecError(fmt::format(
+    throw common::SpecError(fmt::format(
         "kernel '{}' on {} has no backward model; use --engine roofline for bwd/train there",
         info->name, p.id));
   }

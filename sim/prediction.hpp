@@ -38,7 +38,7 @@ struct Prediction {
   double hbm_bytes_moved = 0;       // all layers, as the engine's launches move them (after L2)
   double arithmetic_intensity = 0;  // tensor FLOPs per HBM byte
   double tensor_utilization = 0;    // achieved tensor FLOP/s over the device's dense peak
-  models::StaticVector<LaunchPrediction, 64> launches;
+  common::StaticVector<LaunchPrediction, 64> launches;
 };
 
 }  // namespace sim

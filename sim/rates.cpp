@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace sim {
 
@@ -35,7 +35,7 @@ std::optional<hw::Precision> tensor_precision(const hw::Profile& p, models::DTyp
     for (hw::Precision q : hw::kAllPrecisions) {
       if (p.supports(q)) supported += ", " + std::string(hw::to_string(q));
     }
-    throw models::SpecError(fmt::format("{} has no {} tensor peak; dtypes it supports: {}", p.id,
+    throw common::SpecError(fmt::format("{} has no {} tensor peak; dtypes it supports: {}", p.id,
                                         models::to_string(dtype), supported));
   }
   return precision;

@@ -18,10 +18,10 @@ struct Rates {
 };
 
 // The tensor-core precision a dtype runs at; nullopt for fp32 (FP32 pipes). Throws
-// models::SpecError when the device has no tensor peak for it, naming the dtypes it supports.
+// common::SpecError when the device has no tensor peak for it, naming the dtypes it supports.
 std::optional<hw::Precision> tensor_precision(const hw::Profile& profile, models::DType dtype);
 
-// Throws models::SpecError when the device has no tensor peak for `dtype` (e.g. fp8 on A100),
+// Throws common::SpecError when the device has no tensor peak for `dtype` (e.g. fp8 on A100),
 // naming the dtypes it supports.
 Rates achievable_rates(const hw::Profile& profile, models::DType dtype);
 

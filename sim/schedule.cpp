@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "sim/schedule_flashmla.hpp"
 #include "sim/schedules.hpp"
 
@@ -28,7 +28,7 @@ const ScheduleInfo& find_schedule(std::string_view name) {
     if (s.name == name) return s;
     known += ", " + std::string(s.name);
   }
-  throw models::SpecError(fmt::format("unknown kernel '{}'; known: {}", name, known));
+  throw common::SpecError(fmt::format("unknown kernel '{}'; known: {}", name, known));
 }
 
 const hw::ScheduleCalibration& schedule_calibration(const hw::Profile& profile,
@@ -40,7 +40,7 @@ const hw::ScheduleCalibration& schedule_calibration(const hw::Profile& profile,
     (void)value;
     known += (known.empty() ? "" : ", ") + key;
   }
-  throw models::SpecError(fmt::format(
+  throw common::SpecError(fmt::format(
       "{} has no calibration for kernel '{}', so that kernel does not run there; it has: {} (or "
       "use --engine roofline)",
       profile.id, name, known.empty() ? "none" : known));
@@ -51,7 +51,7 @@ const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& o
   std::string_view name = kernel;
   if (kernel == "auto") {
     if (profile.default_schedule.empty()) {
-      throw models::SpecError(fmt::format(
+      throw common::SpecError(fmt::format(
           "{} names no default_schedule; pass --kernel NAME or use --engine roofline", profile.id));
     }
     const bool decode_like =

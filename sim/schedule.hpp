@@ -6,15 +6,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/static_vector.hpp"
 #include "hwprofiles/profile.hpp"
 #include "models/cost_model.hpp"
-#include "models/static_vector.hpp"
 #include "models/workload.hpp"
 #include "sim/launch.hpp"
 
 namespace sim {
 
-using Launches = models::StaticVector<Launch, 6>;
+using Launches = common::StaticVector<Launch, 6>;
 
 // What the caller fixed about a kernel's launch configuration (a measured run's settings);
 // anything left at 0 is the schedule's own choice.
@@ -43,7 +43,7 @@ struct ScheduleInfo {
 
 // Every schedule, in the order `--kernel` lists them.
 const std::vector<ScheduleInfo>& schedules();
-// Throws models::SpecError naming the known schedules.
+// Throws common::SpecError naming the known schedules.
 const ScheduleInfo& find_schedule(std::string_view name);
 
 // The schedule `kernel` means for this op on this device: `auto` picks flashmla for the absorbed
@@ -52,7 +52,7 @@ const ScheduleInfo& find_schedule(std::string_view name);
 const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& op,
                                     const models::Workload& w, const hw::Profile& profile);
 
-// The calibration entry `name` (e.g. "fa3_bwd"); throws models::SpecError listing the ones the
+// The calibration entry `name` (e.g. "fa3_bwd"); throws common::SpecError listing the ones the
 // profile has.
 const hw::ScheduleCalibration& schedule_calibration(const hw::Profile& profile,
                                                     const std::string& name);

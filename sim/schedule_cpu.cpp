@@ -1,4 +1,4 @@
-// cpu_flash: the host kernels of validate/cpu_attention.cpp (one core): FlashAttention-2 order
+// cpu_flash: the host kernels of validate/cpu/cpu_attention.cpp (one core): FlashAttention-2 order
 // with 64 x 64 blocks, but a block holds only the rows that exist (Eigen multiplies the actual
 // sizes, so a decode row is not padded to a tile as on tensor cores), one block at a time.
 #include <algorithm>
@@ -10,7 +10,7 @@ namespace sim {
 
 namespace {
 
-constexpr double kCpuBlock = 64;  // block_q = block_k = 64 in validate/cpu_attention.hpp
+constexpr double kCpuBlock = 64;  // block_q = block_k = 64 in validate/cpu/cpu_attention.hpp
 
 void lower_cpu_flash(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);

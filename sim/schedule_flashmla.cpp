@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/schedules.hpp"
 #include "sim/waves.hpp"
@@ -141,7 +141,7 @@ Launch combine_launch(const ScheduleInput& in, const Geometry& g, const FlashMla
 void lower_flashmla(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   if (!flashmla_runs(in.op, in.workload)) {
-    throw models::SpecError(fmt::format(
+    throw common::SpecError(fmt::format(
         "kernel 'flashmla' is FlashMLA's dense MLA decode: it runs the forward of absorbed MLA "
         "(values inside the keys, e.g. --variant mla in decode) with head_dim 576 or 512, "
         "v_head_dim 512 and fp16/bf16 queries and cache; this op is {} ({} pass, {}, head_dim "

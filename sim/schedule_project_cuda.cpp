@@ -1,5 +1,5 @@
-// project_flash and project_split_kv: this project's own CUDA kernels (validate/cuda_flash.cu,
-// validate/cuda_decode.cu), priced as they are written. Their launch geometry, read from the
+// project_flash and project_split_kv: this project's own CUDA kernels (validate/cuda/cuda_flash.cu,
+// validate/cuda/cuda_decode.cu), priced as they are written. Their launch geometry, read from the
 // source and from `nvcc -O3 -Xptxas -v` (CUDA 13.0) for sm_80 and sm_90:
 //
 //  kernel            grid              tile       thr  smem/CTA B   regs (spill B)    CTAs/SM
@@ -45,7 +45,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/schedule_project_latency.hpp"
 #include "sim/schedules.hpp"
@@ -88,7 +88,7 @@ namespace {
 using namespace project_cuda;
 
 void require(bool ok, std::string_view kernel, const std::string& what) {
-  if (!ok) throw models::SpecError(fmt::format("kernel '{}': {}", kernel, what));
+  if (!ok) throw common::SpecError(fmt::format("kernel '{}': {}", kernel, what));
 }
 
 // What flash_kernel<D> runs: softmax over dense keys, causal or not, with a window, GQA heads

@@ -1,4 +1,4 @@
-// Launch geometry of this project's own CUDA kernels (validate/cuda_flash.cu, cuda_decode.cu,
+// Launch geometry of this project's own CUDA kernels (validate/cuda/cuda_flash.cu, cuda_decode.cu,
 // cuda_unfused.cu): what `attnsim validate --backend cuda` times. The schedules project_flash,
 // project_split_kv, project_unfused and project_linear (schedule_project_cuda*.cpp, where the
 // derivation is written out) price these kernels as they are, not FlashAttention-2.
@@ -31,7 +31,7 @@ inline constexpr double kReservedSmemPerCta = 1024;
 double flash_smem_bytes(double head_dim);
 // Static shared memory of split_kernel<D, DV>: sh_m[4], sh_l[4], sh_o[4][DV] floats.
 double split_smem_bytes(double v_head_dim);
-// Dynamic shared memory of linear_kernel<D> (validate/cuda_linear_layout.hpp): the fp32 D x D
+// Dynamic shared memory of linear_kernel<D> (validate/cuda/cuda_linear_layout.hpp): the fp32 D x D
 // state, fp32 scores [C][C], then Q [C][D], K^T [D][C], V [C][D] in half, each from a 16-byte
 // boundary.
 double linear_smem_bytes(double head_dim, double chunk);

@@ -1,6 +1,6 @@
 // project_unfused and project_linear: this project's CUDA unfused baseline (validate/
-// cuda_unfused.cu) and chunked linear attention kernel (validate/cuda_decode.cu), priced as they
-// are written. Launch geometry (source and `nvcc -O3 -Xptxas -v`, CUDA 13.0, sm_80 and sm_90):
+// cuda_unfused.cu) and chunked linear attention kernel (validate/cuda/cuda_decode.cu), priced as
+// they are written. Launch geometry (source and `nvcc -O3 -Xptxas -v`, CUDA 13.0, sm_80 and sm_90):
 //
 //  kernel (grid)                      threads  smem/CTA (B)                 regs  CTAs/SM A100|H100
 //  cuBLAS S^T = K Q^T (B*Hkv batches of (Hq/Hkv) x Lq rows, fp32 S out; cuBLAS picks its tiles)
@@ -21,7 +21,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "sim/schedule_common.hpp"
 #include "sim/schedule_project_cuda.hpp"
 #include "sim/schedule_project_latency.hpp"
@@ -70,7 +70,7 @@ void lower_project_unfused(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_project_linear_attention(const ScheduleInput& in, Launches&) {
-  throw models::SpecError(
+  throw common::SpecError(
       fmt::format("kernel '{}' prices the chunked linear-attention kernel (scan ops) only; use "
                   "project_flash, project_split_kv or project_unfused for softmax attention",
                   in.name));
@@ -80,11 +80,11 @@ void lower_project_linear(const ScheduleInput& in, Launches& out) {
   const models::ScanShape& x = in.op.scan;
   const double d = x.key_dim, n = x.chunk;
   if (!(d == 32 || d == 64 || d == 128) || x.value_dim != d)
-    throw models::SpecError(fmt::format(
+    throw common::SpecError(fmt::format(
         "kernel '{}': key/value dims {} / {} are not instantiated (32, 64 or 128, equal)", in.name,
         x.key_dim, x.value_dim));
   if (in.workload.phase == models::Phase::decode)
-    throw models::SpecError(fmt::format(
+    throw common::SpecError(fmt::format(
         "kernel '{}' runs chunked prefill only (the project has no recurrent decode kernel)",
         in.name));
   const double chunks = std::max(1.0, ceil_div(x.tokens, n));

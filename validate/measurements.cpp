@@ -10,9 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
+#include "common/numbers.hpp"
 #include "validate/measured_columns.hpp"
-#include "validate/measurements_numbers.hpp"
 
 namespace validate {
 
@@ -80,15 +80,15 @@ class Row {
   }
   double number(const std::string& column) const {
     try {
-      return parse_decimal_number(required(column));
-    } catch (const NumberTextError& e) {
+      return common::parse_decimal_number(required(column));
+    } catch (const common::NumberTextError& e) {
       throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
     }
   }
   std::int64_t integer(const std::string& column, std::int64_t min, std::int64_t max) const {
     try {
-      return parse_decimal_integer(required(column), min, max);
-    } catch (const NumberTextError& e) {
+      return common::parse_decimal_integer(required(column), min, max);
+    } catch (const common::NumberTextError& e) {
       throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
     }
   }
@@ -118,8 +118,8 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
           fmt::format("{}: variant parameter '{}' is not key=value", row.where(), kv));
     }
     try {
-      given.emplace_back(kv.substr(0, eq), parse_decimal_number(kv.substr(eq + 1)));
-    } catch (const NumberTextError& e) {
+      given.emplace_back(kv.substr(0, eq), common::parse_decimal_number(kv.substr(eq + 1)));
+    } catch (const common::NumberTextError& e) {
       throw std::invalid_argument(
           fmt::format("{}: variant parameter '{}': {}", row.where(), kv, e.what()));
     }
@@ -203,7 +203,7 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
     w.kv_len = row.integer("seq_kv", 1, models::kMaxTokens);
     w.causal = row.integer("causal", 0, 1) != 0;
     models::validate(w);
-  } catch (const models::SpecError& e) {
+  } catch (const common::SpecError& e) {
     throw std::invalid_argument(row.where() + ": " + e.what());
   }
   return w;
@@ -256,7 +256,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.measured_s = measured_seconds(row);
     try {
       c.spec = spec_of(row, registry);
-    } catch (const models::SpecError& e) {
+    } catch (const common::SpecError& e) {
       set.skipped.push_back(row.where() + ": " + e.what());
       continue;
     } catch (const ColumnConflict& e) {

@@ -16,7 +16,7 @@
 
 #include "cli/output.hpp"
 #include "cli/report.hpp"
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 namespace {
 
@@ -172,9 +172,9 @@ TEST_CASE("parse_format accepts table, json and csv", "[report]") {
 
 TEST_CASE("parse_format rejects xml with a SpecError naming it and listing table, json, csv",
           "[report]") {
-  CHECK_THROWS_AS(cli::parse_format("xml"), models::SpecError);
+  CHECK_THROWS_AS(cli::parse_format("xml"), common::SpecError);
   CHECK_THROWS_WITH(cli::parse_format("xml"),
                     Catch::Contains("'xml'") && Catch::Contains("table") &&
                         Catch::Contains("json") && Catch::Contains("csv"));
-  CHECK_THROWS_AS(cli::parse_format("JSON"), models::SpecError);
+  CHECK_THROWS_AS(cli::parse_format("JSON"), common::SpecError);
 }

@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "cli/sweep_axes.hpp"
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 
 using cli::parse_int_axis;
 using V = std::vector<std::int64_t>;

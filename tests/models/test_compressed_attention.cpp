@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -64,9 +64,9 @@ TEST_CASE("ccgqa: projection params are E^2 / C (2 + 2 / G), cca's are 4 E^2 / C
   CHECK(cost(cca, w).parameters_per_layer == 33554432.0);
   // G = 2 (ccgqa default): 8,388,608 * 3 = 25,165,824.
   CHECK(cost(make("ccgqa", {{"compression", 2}}, {true, 0}), w).parameters_per_layer == 25165824.0);
-  CHECK_THROWS_AS(make("cca", {{"kv_group", 2}}), models::SpecError);
+  CHECK_THROWS_AS(make("cca", {{"kv_group", 2}}), common::SpecError);
   CHECK_THROWS_AS(make("ccgqa", {{"model_heads", 32}, {"compression", 4}, {"kv_group", 16}}),
-                  models::SpecError);  // 32 not divisible by 64
+                  common::SpecError);  // 32 not divisible by 64
 }
 
 TEST_CASE("cca: the two depthwise q/k convolutions cost 2 k e~ FLOPs each per token",
@@ -89,7 +89,7 @@ TEST_CASE("gla: the cache is (h_c d_c' + d_R) s per token per layer", "[variants
   CHECK(cost(make("gla", {{"latent_dim", 512}}), w).kv_cache_bytes_per_token_per_layer == 2176);
   CHECK(cost(make("gla", {{"latent_dim", 128}, {"latent_heads", 4}}), w)
             .kv_cache_bytes_per_token_per_layer == 1152);
-  CHECK_THROWS_AS(make("gla", {{"heads", 128}, {"latent_heads", 3}}), models::SpecError);
+  CHECK_THROWS_AS(make("gla", {{"heads", 128}, {"latent_heads", 3}}), common::SpecError);
 }
 
 TEST_CASE("gla: decode core FLOPs are 2 Hq T (2 d_c' + d_R)", "[variants][gla]") {
@@ -116,7 +116,7 @@ TEST_CASE("tpla: per-device cache ratio to MLA is (d_c + d_R) / (d_c / 2 + d_R) 
         Approx(1.8).epsilon(1e-12));
   // g = 4: (128 + 64) * 2 = 384 B.
   CHECK(cost(make("tpla", {{"shards", 4}}), w).kv_cache_bytes_per_token_per_layer == 384);
-  CHECK_THROWS_AS(make("tpla", {{"shards", 3}}), models::SpecError);  // 512 % 3 != 0
+  CHECK_THROWS_AS(make("tpla", {{"shards", 3}}), common::SpecError);  // 512 % 3 != 0
 }
 
 TEST_CASE("tpla: per-device decode FLOPs are 2 Hq T (2 d_c / g + d_R)", "[variants][tpla]") {

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 

@@ -6,8 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
@@ -100,7 +100,7 @@ TEST_CASE("sqa: projection params are D d (2Hq + 2Hkv), xSQA holds D^2, 1/4 of M
 
 TEST_CASE("sqa: heads above model_heads are rejected", "[variants][sqa]") {
   CHECK_THROWS_AS(make("sqa", {{"heads", 64}, {"kv_heads", 8}, {"model_heads", 32}}),
-                  models::SpecError);
+                  common::SpecError);
   CHECK_THROWS_WITH(make("sqa", {{"heads", 64}, {"kv_heads", 8}}),
                     Catch::Contains("must not exceed model_heads"));
   CHECK_NOTHROW(make("sqa", {{"heads", 32}, {"kv_heads", 8}}));
@@ -249,7 +249,7 @@ TEST_CASE("every registered variant has valid defaults and a positive cost in ev
       INFO("phase " << std::string(models::to_string(phase)));
       const auto w = workload(phase, 2, phase == Phase::decode ? 1 : 256, 256);
       if (!v->supports(phase)) {
-        CHECK_THROWS_AS(cost(s, w), models::SpecError);  // said clearly, never guessed
+        CHECK_THROWS_AS(cost(s, w), common::SpecError);  // said clearly, never guessed
         continue;
       }
       const auto c = cost(s, w);

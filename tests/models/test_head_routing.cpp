@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -119,7 +119,7 @@ TEST_CASE("dha: projections hold D (Hq d + Hk d + Hv dv) + Hq dv D params, 2 FLO
 }
 
 TEST_CASE("dha: heads must be divisible by k_heads and v_heads", "[variants][dha]") {
-  CHECK_THROWS_AS(make("dha", {{"heads", 32}, {"k_heads", 5}}), models::SpecError);
+  CHECK_THROWS_AS(make("dha", {{"heads", 32}, {"k_heads", 5}}), common::SpecError);
   CHECK_THROWS_WITH(make("dha", {{"heads", 32}, {"v_heads", 3}}), Catch::Contains("v_heads"));
   CHECK_NOTHROW(make("dha", {{"heads", 32}, {"k_heads", 16}, {"v_heads", 2}}));
 }
@@ -178,7 +178,7 @@ TEST_CASE("moh: the router is a D x H GEMM, 2 D H FLOPs per token, counted with 
   const auto core = cost(make("moh", {}), workload(Phase::prefill, 1, 1000, 1000));
   for (const models::Op& op : core.ops) CHECK(op.kind != models::OpKind::gemm);
   CHECK_THROWS_AS(make("moh", {{"heads", 32}, {"shared_heads", 20}, {"top_k", 16}}),
-                  models::SpecError);
+                  common::SpecError);
 }
 
 // ------------------------------------------------------------------------------------------ GDA
@@ -219,5 +219,5 @@ TEST_CASE("gda: the KV cache keeps keys of H_s + H_n maps and values of H_s head
   // Decode reads K of the 32 maps, V of the 24 signal heads: s B T (32 d) and s B T (24 dv).
   CHECK(c.total_bytes().k == 2.0 * 3 * 2000 * 32 * 128);
   CHECK(c.total_bytes().v == 2.0 * 3 * 2000 * 24 * 128);
-  CHECK_THROWS_AS(make("gda", {{"heads", 24}, {"noise_heads", 5}}), models::SpecError);
+  CHECK_THROWS_AS(make("gda", {{"heads", 24}, {"noise_heads", 5}}), common::SpecError);
 }

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/hf_config.hpp"
 #include "tests/support/model_helpers.hpp"
 

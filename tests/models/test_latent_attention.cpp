@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -159,7 +159,7 @@ TEST_CASE("mla: parameters resolve to their names and the defaults are DeepSeek-
   CHECK(r[5] == std::pair<std::string_view, double>{"q_latent_dim", 1536});
   CHECK(r[6] == std::pair<std::string_view, double>{"mode", 0});
   CHECK(mla().heads.head_dim == 192);  // d_qk = d_nope + d_R
-  CHECK_THROWS_AS(mla({{"mode", 3}}), models::SpecError);
+  CHECK_THROWS_AS(mla({{"mode", 3}}), common::SpecError);
 }
 
 TEST_CASE("mla and tpla count W_UK / W_UV only with --include-projections, like every variant",

@@ -1,7 +1,7 @@
 // Chunked (decayed) linear attention (reference/variants.md §E1): a dk x dv FP32 state per head.
 #include <catch2/catch.hpp>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -110,8 +110,9 @@ TEST_CASE("linear: there is no KV cache, only the state", "[variants][linear]") 
   }
 }
 
-TEST_CASE("linear: non-causal attention is rejected with a SpecError", "[variants][linear]") {
-  CHECK_THROWS_AS(cost(linear(8), workload(Phase::prefill, 1, 256, 256, false)), models::SpecError);
+TEST_CASE("linear: non-causal attention is rejected with a common::SpecError",
+          "[variants][linear]") {
+  CHECK_THROWS_AS(cost(linear(8), workload(Phase::prefill, 1, 256, 256, false)), common::SpecError);
   CHECK_THROWS_WITH(cost(linear(8), workload(Phase::prefill, 1, 256, 256, false)),
                     Catch::Contains("causal"));
 }

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
@@ -109,7 +109,7 @@ TEST_CASE("nsa: the KV cache is T (1 + 1/16) tokens plus the window's own w", "[
   const auto c = cost(make("nsa", {}), workload(Phase::decode, 1, 1, 65536));
   CHECK(c.kv_cache_bytes == 2560.0 * 70144);
   CHECK_THROWS_AS(cost(make("nsa", {}), workload(Phase::prefill, 1, 64, 64, false)),
-                  models::SpecError);
+                  common::SpecError);
 }
 
 // ------------------------------------------------------------------------------------------ FSA

@@ -1,7 +1,7 @@
 // Sliding-window attention with attention sinks (reference/variants.md §C1 SWA, §C4 StreamingLLM).
 #include <catch2/catch.hpp>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -121,9 +121,9 @@ TEST_CASE("swa: sinks add exactly n_sink keys per decode query once T > w + n_si
   CHECK(pairs(cost(swa(1020, 4), workload(Phase::decode, 1, 1, 1022))) == 1022.0);
 }
 
-TEST_CASE("swa: non-causal attention is rejected with a SpecError", "[variants][swa]") {
-  CHECK_THROWS_AS(cost(swa(128), workload(Phase::prefill, 1, 512, 512, false)), models::SpecError);
+TEST_CASE("swa: non-causal attention is rejected with a common::SpecError", "[variants][swa]") {
+  CHECK_THROWS_AS(cost(swa(128), workload(Phase::prefill, 1, 512, 512, false)), common::SpecError);
   CHECK_THROWS_WITH(cost(swa(128), workload(Phase::prefill, 1, 512, 512, false)),
                     Catch::Contains("no-causal"));
-  CHECK_THROWS_AS(swa(0), models::SpecError);  // a window holds at least the query itself
+  CHECK_THROWS_AS(swa(0), common::SpecError);  // a window holds at least the query itself
 }

@@ -5,8 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
@@ -99,7 +99,7 @@ TEST_CASE("llsa: selection is 2 d (N/B^2)^2 dense plus 2 d (N/B) K2 B sparse per
   // Level 1: 2 * 64 * 4096 * 128 = 67,108,864 per head x 6 = 402,653,184.
   CHECK(op_named(c, "level1_scores").flops.total() == 402653184.0);
   CHECK_FALSE(registry().find("llsa").supports(Phase::decode));
-  CHECK_THROWS_AS(cost(make("llsa", {}), workload(Phase::decode, 1, 1, 4096)), models::SpecError);
+  CHECK_THROWS_AS(cost(make("llsa", {}), workload(Phase::decode, 1, 1, 4096)), common::SpecError);
 }
 
 // -------------------------------------------------------------------------------------- Routing

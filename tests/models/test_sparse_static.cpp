@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -56,7 +56,7 @@ TEST_CASE("gna: pairs are L x prod(w_i), core FLOPs 2 B H (d + dv) L prod(w_i)",
       op_named(cost(make("gna", p3), w), "neighbourhood_attention_fwd").attention.pairs_per_head ==
       1048576.0);
   // GNA's stride only moves tile boundaries, which this model does not price: no such parameter.
-  CHECK_THROWS_AS(make("gna", with(p3, "stride", 8)), models::SpecError);
+  CHECK_THROWS_AS(make("gna", with(p3, "stride", 8)), common::SpecError);
 }
 
 TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {
@@ -74,7 +74,7 @@ TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {
 
 TEST_CASE("gna: there is no decode phase and no KV cache", "[variants][gna]") {
   CHECK_FALSE(registry().find("gna").supports(Phase::decode));
-  CHECK_THROWS_AS(cost(make("gna", {}), workload(Phase::decode, 1, 1, 4096)), models::SpecError);
+  CHECK_THROWS_AS(cost(make("gna", {}), workload(Phase::decode, 1, 1, 4096)), common::SpecError);
   CHECK(cost(make("gna", {}), workload(Phase::prefill, 1, 4096, 4096, false)).kv_cache_bytes == 0);
 }
 
@@ -179,5 +179,5 @@ TEST_CASE("lga: pairs are (V P)^2 / G, G times fewer than joint attention", "[va
 
 TEST_CASE("lga: there is no decode phase", "[variants][lga]") {
   CHECK_FALSE(registry().find("lga").supports(Phase::decode));
-  CHECK_THROWS_AS(cost(make("lga", {}), workload(Phase::decode, 1, 1, 1024)), models::SpecError);
+  CHECK_THROWS_AS(cost(make("lga", {}), workload(Phase::decode, 1, 1, 1024)), common::SpecError);
 }

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -75,7 +75,7 @@ TEST_CASE("core-context: the KV cache holds s + g raw tokens and one core token 
   CHECK(cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}), w).kv_cache_bytes ==
         4096.0 * 2 * 3);
   CHECK_THROWS_AS(cost(make("core-context", {}), workload(Phase::prefill, 1, 64, 64, false)),
-                  models::SpecError);
+                  common::SpecError);
 }
 
 // --------------------------------------------------------------------------------- descriptor
@@ -117,7 +117,7 @@ TEST_CASE("descriptor: there is no decode phase", "[variants][descriptor]") {
   CHECK(v.supports(Phase::prefill));
   CHECK(v.supports(Phase::train));
   CHECK_THROWS_AS(cost(make("descriptor", {}), workload(Phase::decode, 1, 1, 4096)),
-                  models::SpecError);
+                  common::SpecError);
 }
 
 // ---------------------------------------------------------------------------------------- FIT
@@ -146,5 +146,5 @@ TEST_CASE("fit: training runs every branch backward too, there is no decode", "[
   CHECK(op_named(train, "local_attention_bwd").flops.tensor ==
         2.5 * op_named(train, "local_attention_fwd").flops.tensor);
   CHECK_FALSE(registry().find("fit").supports(Phase::decode));
-  CHECK_THROWS_AS(cost(s, workload(Phase::decode, 1, 1, 1024)), models::SpecError);
+  CHECK_THROWS_AS(cost(s, workload(Phase::decode, 1, 1, 1024)), common::SpecError);
 }

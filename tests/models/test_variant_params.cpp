@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -74,7 +74,7 @@ models::AttentionSpec spec_of(const models::Variant& v, const models::ParamValue
                               bool projections = false) {
   try {
     return v.make_spec(given, {projections, 0});
-  } catch (const models::SpecError& e) {
+  } catch (const common::SpecError& e) {
     if (projections || std::string(e.what()).find("--include-projections") == std::string::npos) {
       throw;
     }
@@ -96,14 +96,14 @@ bool changes_cost(const models::Variant& v, const models::ParamInfo& p,
       try {
         a = spec_of(v, base, proj);
         b = spec_of(v, changed, proj);
-      } catch (const models::SpecError&) {
+      } catch (const common::SpecError&) {
         continue;  // the alternative breaks a relation between parameters
       }
       for (const models::Workload& w : probe_workloads()) {
         try {
           tried = true;
           if (fingerprint(v.cost(a, w)) != fingerprint(v.cost(b, w))) return true;
-        } catch (const models::SpecError&) {
+        } catch (const common::SpecError&) {
           // a phase or mask the variant does not have
         }
       }
@@ -142,7 +142,7 @@ TEST_CASE("ccgqa shows and uses kv_group 2, cca's kv_group is 1", "[variants][pa
   CHECK(models::param_value(registry().find("ccgqa").make_spec({}, {}), "kv_group") == 2);
   CHECK(registry().find("ccgqa").make_spec({}, {}).heads.kv_heads == 8);  // 32 / 2 / 2
   CHECK(models::param_value(registry().find("cca").make_spec({}, {}), "kv_group") == 1);
-  CHECK_THROWS_AS(registry().find("cca").make_spec({{"kv_group", 2}}, {}), models::SpecError);
+  CHECK_THROWS_AS(registry().find("cca").make_spec({{"kv_group", 2}}, {}), common::SpecError);
 }
 
 TEST_CASE("s2attn has no n_sink: giving one is an error, sinklora's defaults to 4",
@@ -157,7 +157,7 @@ TEST_CASE("a parameter given twice is an error naming it, even with the same val
   const auto& gqa = registry().find("gqa");
   CHECK_THROWS_WITH(gqa.make_spec({{"heads", 32}, {"heads", 64}}, {}),
                     Catch::Contains("'heads' is given twice"));
-  CHECK_THROWS_AS(gqa.make_spec({{"kv_heads", 8}, {"kv_heads", 8}}, {}), models::SpecError);
+  CHECK_THROWS_AS(gqa.make_spec({{"kv_heads", 8}, {"kv_heads", 8}}, {}), common::SpecError);
   CHECK_THROWS_WITH(gqa.make_spec({{"window", 8}}, {}),
                     Catch::Contains("no parameter 'window'") && Catch::Contains("kv_heads"));
 }
@@ -166,7 +166,7 @@ TEST_CASE("integer parameters reject fractions and every parameter its range",
           "[variants][params]") {
   CHECK_THROWS_WITH(registry().find("swa").make_spec({{"window", 10.5}}, {}),
                     Catch::Contains("must be an integer in [1, "));
-  CHECK_THROWS_AS(registry().find("moa").make_spec({{"beta", 2}}, {}), models::SpecError);
+  CHECK_THROWS_AS(registry().find("moa").make_spec({{"beta", 2}}, {}), common::SpecError);
   CHECK(models::param_value(registry().find("moa").make_spec({{"beta", 0.5}}, {}), "beta") == 0.5);
 }
 
@@ -187,7 +187,7 @@ TEST_CASE("every parameter a variant lists changes its cost for some workload",
           if (alt == current || alt < other.min || alt > other.max) continue;
           try {
             (void)spec_of(*v, {{std::string(other.name), alt}});
-          } catch (const models::SpecError&) {
+          } catch (const common::SpecError&) {
             continue;
           }
           if (changes_cost(*v, p, {{std::string(other.name), alt}}, tried)) {
@@ -214,7 +214,7 @@ TEST_CASE("no variant reaches the op capacity in any phase, with or without proj
         const auto w = workload(phase, 1, decode ? 1 : 4096, 4096, true);
         try {
           CHECK(v->cost(spec, w).ops.size() < decltype(models::CostModel::ops)::capacity());
-        } catch (const models::SpecError&) {
+        } catch (const common::SpecError&) {
           // non-causal variants
           const auto nc = workload(phase, 1, 4096, 4096, false);
           CHECK(v->cost(spec, nc).ops.size() < decltype(models::CostModel::ops)::capacity());

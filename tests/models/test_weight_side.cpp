@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -42,8 +42,8 @@ constexpr double kParams = 41943040;
 
 // ----------------------------------------------------------------------------------------- GQSA
 
-TEST_CASE("gqsa: needs --include-projections (a SpecError otherwise)", "[variants][gqsa]") {
-  CHECK_THROWS_AS(make("gqsa", {}, {}), models::SpecError);
+TEST_CASE("gqsa: needs --include-projections (a common::SpecError otherwise)", "[variants][gqsa]") {
+  CHECK_THROWS_AS(make("gqsa", {}, {}), common::SpecError);
   CHECK_THROWS_WITH(make("gqsa", {}, {}), Catch::Contains("--include-projections"));
   CHECK_NOTHROW(make("gqsa", {}));
 }
@@ -97,7 +97,7 @@ TEST_CASE("masa: parameters drop by param_reduction", "[variants][masa]") {
         0.25 * kParams);  // 10,485,760
   // Paper: -66.7 % (default).
   CHECK(cost(make("masa", {}), w).parameters_per_layer == Approx(0.333 * kParams).epsilon(1e-12));
-  CHECK_THROWS_AS(make("masa", {}, {}), models::SpecError);
+  CHECK_THROWS_AS(make("masa", {}, {}), common::SpecError);
 }
 
 TEST_CASE("masa: FLOPs and bytes equal gqa with projections", "[variants][masa]") {

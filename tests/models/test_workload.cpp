@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "models/workload.hpp"
 
 using models::Phase;
@@ -37,7 +37,7 @@ TEST_CASE("validate rejects zero and negative sizes naming the field", "[workloa
   w.batch = 0;
   CHECK_THROWS_WITH(models::validate(w), Catch::Contains("batch must be an integer in [1, "));
   w = make(-5, 10, false);
-  CHECK_THROWS_AS(models::validate(w), models::SpecError);
+  CHECK_THROWS_AS(models::validate(w), common::SpecError);
   w = make(10, 10, true);
   w.layers = -1;
   CHECK_THROWS_WITH(models::validate(w), Catch::Contains("layers"));
@@ -79,5 +79,5 @@ TEST_CASE("validate caps sizes (2^30 tokens, 2^24 batch, 2^16 layers) naming the
                     Catch::Contains("batch must be an integer in [1, 16777216]"));
   w = make(10, 10, true);
   w.layers = models::kMaxLayers + 1;
-  CHECK_THROWS_AS(models::validate(w), models::SpecError);
+  CHECK_THROWS_AS(models::validate(w), common::SpecError);
 }

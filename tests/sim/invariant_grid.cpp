@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-#include "models/errors.hpp"
+#include "common/errors.hpp"
 #include "sim/rates.hpp"
 
 namespace grid {
@@ -217,7 +217,7 @@ std::optional<double> evaluate(const models::AttentionSpec& spec, const Point& p
     const sim::Prediction pred = sim::predict(p.engine, cost, w, profile, "auto");
     check_point(cost, pred, w, profile, p, out);
     return pred.time_s;
-  } catch (const models::SpecError& e) {
+  } catch (const common::SpecError& e) {
     const std::string what = e.what();
     for (std::string_view allowed : kAllowedRejections) {
       if (what.find(allowed) != std::string::npos) {
@@ -226,7 +226,7 @@ std::optional<double> evaluate(const models::AttentionSpec& spec, const Point& p
         return std::nullopt;
       }
     }
-    out.add("SpecError for a valid workload", p, what);
+    out.add("common::SpecError for a valid workload", p, what);
   } catch (const std::exception& e) {
     out.add("exception", p, e.what());
   }

@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/schedule_flashmla.hpp"
@@ -202,15 +202,16 @@ TEST_CASE("kernel auto picks flashmla only for absorbed MLA decode on devices th
   CHECK(schedule(prefill, "h800") == "fa3");
 }
 
-TEST_CASE("kernel flashmla on an op FlashMLA does not run is a SpecError naming what it runs",
-          "[tile][flashmla]") {
+TEST_CASE(
+    "kernel flashmla on an op FlashMLA does not run is a common::SpecError naming what it runs",
+    "[tile][flashmla]") {
   Case gqa{registry().find("gqa").make_spec({}, {}), mla_decode(4, 1, 4096).w};
-  CHECK_THROWS_AS(tile(gqa, "h800", "flashmla"), models::SpecError);
+  CHECK_THROWS_AS(tile(gqa, "h800", "flashmla"), common::SpecError);
   CHECK_THROWS_WITH(tile(gqa, "h800", "flashmla"), Catch::Contains("absorbed MLA") &&
                                                        Catch::Contains("576") &&
                                                        Catch::Contains("decode"));
   // A device without the calibration says so (the existing rule for every kernel).
-  CHECK_THROWS_AS(tile(mla_decode(4, 1, 4096), "a100", "flashmla"), models::SpecError);
+  CHECK_THROWS_AS(tile(mla_decode(4, 1, 4096), "a100", "flashmla"), common::SpecError);
   CHECK_THROWS_WITH(tile(mla_decode(4, 1, 4096), "a100", "flashmla"),
                     Catch::Contains("no calibration for kernel 'flashmla'"));
 }

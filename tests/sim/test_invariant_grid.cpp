@@ -35,8 +35,8 @@
 
 #include <fmt/format.h>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/rates.hpp"
@@ -67,7 +67,7 @@ bool supported(const hw::Profile& p, DType t) {
   try {
     sim::tensor_precision(p, t);
     return true;
-  } catch (const models::SpecError&) {
+  } catch (const common::SpecError&) {
     return false;
   }
 }
@@ -151,7 +151,7 @@ class Cell {
 models::AttentionSpec default_spec(const models::Variant& v, bool projections) {
   try {
     return v.make_spec({}, {projections, 0});
-  } catch (const models::SpecError&) {
+  } catch (const common::SpecError&) {
     // gqsa, masa: weight-side variants exist only with their projections.
     return v.make_spec({}, {true, 0});
   }

@@ -1,12 +1,12 @@
-// The project_* schedules: launch geometry of this project's own CUDA kernels (validate/cuda_*.cu)
-// on hand-worked cases, and the exposed-wait term they rely on.
+// The project_* schedules: launch geometry of this project's own CUDA kernels
+// (validate/cuda/cuda_*.cu) on hand-worked cases, and the exposed-wait term they rely on.
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <string_view>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/price.hpp"
@@ -113,7 +113,7 @@ TEST_CASE(
 
 TEST_CASE("project_flash rejects what flash_kernel is not instantiated for", "[tile][project]") {
   CHECK_THROWS_AS(lower(attention(1, 4, 4, 96, 256, 256, true), hw_("h100"), "project_flash"),
-                  models::SpecError);
+                  common::SpecError);
 }
 
 TEST_CASE(
@@ -192,7 +192,7 @@ TEST_CASE(
   CHECK(sim::predict_tile(cost, w, hw_("h100"), "fa2").launches[0].schedule == "chunked_scan");
   // Softmax attention is not this kernel's.
   const Query q = attention(1, 4, 4, 64, 512, 512, true);
-  CHECK_THROWS_AS(lower(q, hw_("h100"), "project_linear"), models::SpecError);
+  CHECK_THROWS_AS(lower(q, hw_("h100"), "project_linear"), common::SpecError);
 }
 
 TEST_CASE("a CTA that waits on its own loads takes that wait per tile; a co-resident CTA hides it",

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/rates.hpp"

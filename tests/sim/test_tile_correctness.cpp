@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
@@ -137,7 +137,7 @@ TEST_CASE("the tile engine never moves fewer HBM bytes than the op's compulsory 
     models::AttentionSpec spec;
     try {
       spec = v->make_spec({}, {});
-    } catch (const models::SpecError&) {
+    } catch (const common::SpecError&) {
       spec = v->make_spec({}, {true, 0});  // variants that change only the projections
     }
     for (const Shape& s : shapes) {
@@ -148,7 +148,7 @@ TEST_CASE("the tile engine never moves fewer HBM bytes than the op's compulsory 
       models::CostModel cost;
       try {
         cost = v->cost(spec, w);
-      } catch (const models::SpecError&) {
+      } catch (const common::SpecError&) {
         continue;  // a shape the variant rejects (e.g. nsa without the causal mask)
       }
       for (const char* hw : {"a100", "h100", "b200", "910b"}) {

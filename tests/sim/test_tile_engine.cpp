@@ -5,8 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
-#include "models/errors.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
@@ -322,12 +322,12 @@ TEST_CASE("devices reject kernels they have no calibration for: a backward, fa3 
   CHECK(tile(train, hw_("ascend-910b2")).time_s > 0);
   hw::Profile no_backward = hw_("ascend-910b2");
   no_backward.calibration.schedules.erase("ascend_bwd");
-  CHECK_THROWS_AS(tile(train, no_backward), models::SpecError);
+  CHECK_THROWS_AS(tile(train, no_backward), common::SpecError);
   CHECK_THROWS_WITH(tile(train, no_backward),
                     Catch::Contains("no calibration for kernel 'ascend_bwd'"));
   CHECK_NOTHROW(tile(make(Phase::prefill, 1, 2048, true), no_backward));
   const Query prefill = make(Phase::prefill, 1, 2048, true);
-  CHECK_THROWS_AS(tile(prefill, hw_("a100"), "fa3"), models::SpecError);
+  CHECK_THROWS_AS(tile(prefill, hw_("a100"), "fa3"), common::SpecError);
   CHECK_THROWS_WITH(tile(prefill, hw_("a100"), "fa3"),
                     Catch::Contains("no calibration for kernel 'fa3'"));
 }

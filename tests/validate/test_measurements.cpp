@@ -2,10 +2,10 @@
 
 #include <fstream>
 
+#include "common/numbers.hpp"
 #include "models/variant.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "validate/measurements.hpp"
-#include "validate/measurements_numbers.hpp"
 
 namespace {
 
@@ -250,28 +250,29 @@ TEST_CASE("a bad variant parameter names the row and the parameter, never 'stod'
 
 TEST_CASE("decimal text parsing: leading zeros are decimal, no hex, inf, nan or clamping",
           "[validate]") {
-  using validate::parse_decimal_integer;
-  using validate::parse_decimal_number;
-  CHECK(parse_decimal_integer("010") == 10);
-  CHECK(parse_decimal_integer("-5") == -5);
-  CHECK(parse_decimal_integer("9223372036854775807") == INT64_MAX);
-  CHECK_THROWS_WITH(parse_decimal_integer("9223372036854775808"), Catch::Contains("out of range"));
-  CHECK_THROWS_WITH(parse_decimal_integer("0x10"), Catch::Contains("hexadecimal"));
+  using common::parse_decimal_integer;
+  using common::parse_decimal_number;
+  CHECK(common::parse_decimal_integer("010") == 10);
+  CHECK(common::parse_decimal_integer("-5") == -5);
+  CHECK(common::parse_decimal_integer("9223372036854775807") == INT64_MAX);
+  CHECK_THROWS_WITH(common::parse_decimal_integer("9223372036854775808"),
+                    Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(common::parse_decimal_integer("0x10"), Catch::Contains("hexadecimal"));
   for (const char* bad : {"", "+5", " 5", "5 ", "1e3", "1.0", "--1", "-"}) {
     INFO(bad);
-    CHECK_THROWS_AS(parse_decimal_integer(bad), validate::NumberTextError);
+    CHECK_THROWS_AS(common::parse_decimal_integer(bad), common::NumberTextError);
   }
-  CHECK_THROWS_WITH(parse_decimal_integer("0", 1, 8), Catch::Contains("[1, 8]"));
-  CHECK(parse_decimal_number("1.5e3") == 1500);
-  CHECK(parse_decimal_number("-.5") == -0.5);
-  CHECK(parse_decimal_number("010") == 10);
-  CHECK(parse_decimal_number("1e-999") == 0);
-  CHECK_THROWS_WITH(parse_decimal_number("1e999"), Catch::Contains("number out of range"));
+  CHECK_THROWS_WITH(common::parse_decimal_integer("0", 1, 8), Catch::Contains("[1, 8]"));
+  CHECK(common::parse_decimal_number("1.5e3") == 1500);
+  CHECK(common::parse_decimal_number("-.5") == -0.5);
+  CHECK(common::parse_decimal_number("010") == 10);
+  CHECK(common::parse_decimal_number("1e-999") == 0);
+  CHECK_THROWS_WITH(common::parse_decimal_number("1e999"), Catch::Contains("number out of range"));
   for (const char* bad : {"", "nan", "inf", "-inf", "0x100", "0x1p3", "1e", ".", "1.2.3", "+1"}) {
     INFO(bad);
-    CHECK_THROWS_AS(parse_decimal_number(bad), validate::NumberTextError);
+    CHECK_THROWS_AS(common::parse_decimal_number(bad), common::NumberTextError);
   }
-  CHECK_THROWS_WITH(parse_decimal_number("700", 0.1, 600), Catch::Contains("[0.1, 600]"));
+  CHECK_THROWS_WITH(common::parse_decimal_number("700", 0.1, 600), Catch::Contains("[0.1, 600]"));
 }
 
 TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]") {

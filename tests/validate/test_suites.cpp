@@ -8,9 +8,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "validate/cpu_suite.hpp"
-#include "validate/cuda_devices.hpp"
-#include "validate/cuda_linear_layout.hpp"
+#include "validate/cpu/cpu_suite.hpp"
+#include "validate/cuda/cuda_devices.hpp"
+#include "validate/cuda/cuda_linear_layout.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "validate/cuda_kernel_util.cuh"
-#include "validate/cuda_kernels.cuh"
+#include "validate/cuda/cuda_kernel_util.cuh"
+#include "validate/cuda/cuda_kernels.cuh"
 
 namespace validate::cuda_detail {
 

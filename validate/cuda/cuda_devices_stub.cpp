@@ -1,4 +1,4 @@
-#include "validate/cuda_devices.hpp"
+#include "validate/cuda/cuda_devices.hpp"
 
 namespace validate {
 

@@ -1,6 +1,6 @@
 #include <stdexcept>
 
-#include "validate/cuda_suite.hpp"
+#include "validate/cuda/cuda_suite.hpp"
 
 namespace validate {
 

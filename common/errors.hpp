@@ -3,7 +3,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace models {
+namespace common {
 
 // A workload or attention spec the user asked for that is not valid. Bad input: the CLI exits 2.
 class SpecError : public std::invalid_argument {
@@ -11,4 +11,4 @@ class SpecError : public std::invalid_argument {
   explicit SpecError(const std::string& message) : std::invalid_argument(message) {}
 };
 
-}  // namespace models
+}  // namespace common

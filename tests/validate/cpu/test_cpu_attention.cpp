@@ -4,8 +4,8 @@
 #include <cmath>
 #include <limits>
 
-#include "validate/cpu_attention.hpp"
-#include "validate/cpu_ceilings.hpp"
+#include "validate/cpu/cpu_attention.hpp"
+#include "validate/cpu/cpu_ceilings.hpp"
 
 namespace cpu = validate::cpu;
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <type_traits>
 
-#include "validate/cuda_kernels.cuh"
+#include "validate/cuda/cuda_kernels.cuh"
 
 namespace validate::cuda_detail {
 

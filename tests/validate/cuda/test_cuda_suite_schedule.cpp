@@ -11,9 +11,9 @@
 #include "tests/support/model_helpers.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/compare.hpp"
-#include "validate/cpu_suite.hpp"
-#include "validate/cuda_linear_layout.hpp"
-#include "validate/cuda_suite_schedule.hpp"
+#include "validate/cpu/cpu_suite.hpp"
+#include "validate/cuda/cuda_linear_layout.hpp"
+#include "validate/cuda/cuda_suite_schedule.hpp"
 
 using test_support::registry;
 using validate::CpuKernel;

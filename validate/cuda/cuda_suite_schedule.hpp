@@ -1,11 +1,11 @@
 // Which tile-engine schedule prices the CUDA kernel a suite case runs (validate --backend cuda):
-// the project_* schedules describe this project's own kernels (validate/cuda_*.cu), with the
+// the project_* schedules describe this project's own kernels (validate/cuda/cuda_*.cu), with the
 // launch settings the case fixes. Plain C++ (no CUDA), so it is tested without a GPU.
 #pragma once
 
 #include <string>
 
-#include "validate/cpu_suite.hpp"
+#include "validate/cpu/cpu_suite.hpp"
 
 namespace validate {
 

@@ -1,4 +1,4 @@
-#include "validate/measurements_numbers.hpp"
+#include "common/numbers.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-namespace validate {
+namespace common {
 
 namespace {
 
@@ -112,4 +112,4 @@ double parse_decimal_number(std::string_view text, double min, double max) {
   return value;
 }
 
-}  // namespace validate
+}  // namespace common

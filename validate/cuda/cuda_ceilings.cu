@@ -2,8 +2,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "validate/cuda_ceilings_kernels.cuh"
-#include "validate/cuda_kernels.cuh"
+#include "validate/cuda/cuda_ceilings_kernels.cuh"
+#include "validate/cuda/cuda_kernels.cuh"
 
 namespace validate::cuda_detail {
 

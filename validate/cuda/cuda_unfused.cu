@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "validate/cuda_kernels.cuh"
+#include "validate/cuda/cuda_kernels.cuh"
 
 namespace validate::cuda_detail {
 

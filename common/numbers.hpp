@@ -1,8 +1,7 @@
 // Numbers written as text by a person (measurement CSV cells, command-line flags): decimal only,
 // finite, and never clamped. "010" is ten (not octal eight), "0x100" and "1e12" are not integers,
 // "nan", "inf" and "1e999" are not numbers, and 99999999999999999999 is out of range rather than
-// INT64_MAX. Shared by the measurement reader and the command line; it belongs in a common library
-// once one exists.
+// INT64_MAX. Shared by the measurement reader and the command line.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace validate {
+namespace common {
 
 // The text is not a number of the kind asked for, or it is out of the allowed range. The message
 // says which and what is allowed, without naming the flag or cell: callers add that context.
@@ -34,4 +33,4 @@ double parse_decimal_number(std::string_view text,
 std::string integer_range_text(std::int64_t min, std::int64_t max);
 std::string number_range_text(double min, double max);
 
-}  // namespace validate
+}  // namespace common

@@ -1,4 +1,4 @@
-#include "validate/cpu_suite.hpp"
+#include "validate/cpu/cpu_suite.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -12,8 +12,8 @@
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/profile.hpp"
 #include "validate/builtin_suites.hpp"
-#include "validate/cpu_attention.hpp"
-#include "validate/cuda_suite_schedule.hpp"
+#include "validate/cpu/cpu_attention.hpp"
+#include "validate/cuda/cuda_suite_schedule.hpp"
 
 namespace validate {
 

@@ -6,8 +6,8 @@
 
 #include <stdexcept>
 
-#include "validate/cuda_devices.hpp"
-#include "validate/cuda_kernels.cuh"
+#include "validate/cuda/cuda_devices.hpp"
+#include "validate/cuda/cuda_kernels.cuh"
 
 namespace validate::cuda_detail {
 

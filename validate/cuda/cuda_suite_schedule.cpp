@@ -1,4 +1,4 @@
-#include "validate/cuda_suite_schedule.hpp"
+#include "validate/cuda/cuda_suite_schedule.hpp"
 
 namespace validate {
 

@@ -1,6 +1,6 @@
 // Host side of measure_cuda_ceilings (the kernels are in cuda_ceilings.cu). A .cpp so that it is
 // compiled as C++20 with the project's headers; the .cu files keep to C++17.
-#include "validate/cuda_ceilings.hpp"
+#include "validate/cuda/cuda_ceilings.hpp"
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "validate/cuda_ceilings_kernels.cuh"
-#include "validate/cuda_devices.hpp"
-#include "validate/cuda_host.hpp"
-#include "validate/cuda_kernels.cuh"
+#include "validate/cuda/cuda_ceilings_kernels.cuh"
+#include "validate/cuda/cuda_devices.hpp"
+#include "validate/cuda/cuda_host.hpp"
+#include "validate/cuda/cuda_kernels.cuh"
 
 namespace validate {
 

@@ -1,6 +1,6 @@
 // Host side of `attnsim validate --backend cuda` (the kernels are in cuda_kernels.cu). Kept in a
 // .cpp so that it can include cpu_suite.hpp, which needs C++20 (the .cu files are C++17).
-#include "validate/cuda_suite.hpp"
+#include "validate/cuda/cuda_suite.hpp"
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -12,10 +12,10 @@
 #include <string>
 #include <utility>
 
-#include "validate/cpu_attention.hpp"
-#include "validate/cuda_devices.hpp"
-#include "validate/cuda_host.hpp"
-#include "validate/cuda_kernels.cuh"
+#include "validate/cpu/cpu_attention.hpp"
+#include "validate/cuda/cuda_devices.hpp"
+#include "validate/cuda/cuda_host.hpp"
+#include "validate/cuda/cuda_kernels.cuh"
 
 namespace validate {
 

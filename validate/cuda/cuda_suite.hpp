@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "validate/cpu_suite.hpp"
+#include "validate/cpu/cpu_suite.hpp"
 
 namespace validate {
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "hwprofiles/profile.hpp"
-#include "validate/cpu_ceilings.hpp"
+#include "validate/cpu/cpu_ceilings.hpp"
 
 namespace validate {
 

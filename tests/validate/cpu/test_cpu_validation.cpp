@@ -11,8 +11,8 @@
 #include "hwprofiles/profile_loader.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/model_helpers.hpp"
-#include "validate/cpu_probe.hpp"
-#include "validate/cpu_suite.hpp"
+#include "validate/cpu/cpu_probe.hpp"
+#include "validate/cpu/cpu_suite.hpp"
 
 using test_support::registry;
 using test_support::run_cli;

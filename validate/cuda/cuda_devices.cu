@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "validate/cuda_devices.hpp"
+#include "validate/cuda/cuda_devices.hpp"
 
 namespace validate {
 

@@ -7,7 +7,7 @@
 #include <stdexcept>
 #include <type_traits>
 
-namespace models {
+namespace common {
 
 template <typename T, std::size_t Capacity>
 class StaticVector {
@@ -51,4 +51,4 @@ class StaticVector {
   std::size_t size_ = 0;
 };
 
-}  // namespace models
+}  // namespace common

@@ -1,6 +1,6 @@
 #include <stdexcept>
 
-#include "validate/cuda_ceilings.hpp"
+#include "validate/cuda/cuda_ceilings.hpp"
 
 namespace validate {
 

@@ -1,4 +1,4 @@
-#include "validate/cpu_probe.hpp"
+#include "validate/cpu/cpu_probe.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -90,7 +90,8 @@ hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date) {
                     c.l1d_bytes / 1024, c.l2_bytes / 1024, c.llc_bytes / 1048576),
         "Calibration fractions start at 1 (peaks are measured); attnsim validate --backend cpu "
         "--calibrate refits the per-kernel entries."}},
-      {"sources", {"measured on this machine by attnsim hw probe (validate/cpu_ceilings.cpp)"}}};
+      {"sources",
+       {"measured on this machine by attnsim hw probe (validate/cpu/cpu_ceilings.cpp)"}}};
   return hw::parse_profile(doc, "attnsim hw probe");
 }
 

@@ -1,4 +1,4 @@
-#include "validate/cpu_ceilings.hpp"
+#include "validate/cpu/cpu_ceilings.hpp"
 
 #include <Eigen/Dense>
 #include <algorithm>

@@ -1,4 +1,4 @@
-#include "validate/cpu_attention.hpp"
+#include "validate/cpu/cpu_attention.hpp"
 
 #include <Eigen/Dense>
 #include <algorithm>

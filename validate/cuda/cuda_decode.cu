@@ -7,9 +7,9 @@
 #include <string>
 #include <type_traits>
 
-#include "validate/cuda_kernel_util.cuh"
-#include "validate/cuda_kernels.cuh"
-#include "validate/cuda_linear_layout.hpp"
+#include "validate/cuda/cuda_kernel_util.cuh"
+#include "validate/cuda/cuda_kernels.cuh"
+#include "validate/cuda/cuda_linear_layout.hpp"
 
 namespace validate::cuda_detail {
 
