@@ -13,7 +13,9 @@
 #include "cli/sweep_axes.hpp"
 #include "cli/sweep_points.hpp"
 #include "cli/sweep_sink.hpp"
+#include "cli/sweep_spec.hpp"
 #include "common/errors.hpp"
+#include "models/model_presets.hpp"
 #include "sim/schedule.hpp"
 #include "sim/sweep.hpp"
 
@@ -31,7 +33,14 @@ struct SweepOptions {
   bool causal = true;
   bool include_projections = false;
   unsigned threads = 0;
+  std::string model, spec;              // --model LIST, --spec FILE
+  std::vector<std::string> hf_configs;  // --hf-config FILE (repeatable)
+  std::string variant_flag;             // the first variant-shape flag given, for the error
 };
+
+// Flags that describe one variant's shape: a model sweep takes them from the model instead.
+constexpr const char* kVariantShapeFlags[] = {"--variant",  "--heads", "--kv-heads",
+                                              "--head-dim", "--param", "--layers"};
 
 bool has_param(const models::Variant& v, std::string_view name) {
   for (const models::ParamInfo& p : v.params()) {
@@ -108,6 +117,34 @@ std::vector<T> words(const char* flag, const std::string& text, Parse parse) {
   return out;
 }
 
+// --model LIST (or 'all') and --hf-config FILE...: the subject axis of a model sweep. A preset's
+// row label is its name, a config file's is its path as given.
+void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
+  if (!o.variant_flag.empty()) {
+    throw common::SpecError(fmt::format(
+        "{} does not apply to a model sweep: --model and --hf-config take every layer's shape from "
+        "the model",
+        o.variant_flag));
+  }
+  if (!o.model.empty()) {
+    std::vector<std::string> names = parse_word_axis("--model", o.model);
+    if (names.size() == 1 && names[0] == "all") {
+      names.clear();
+      for (const models::Preset& p : models::builtin_presets()) names.push_back(p.name);
+    }
+    for (const std::string& name : names) {
+      a.models.push_back(models::find_preset(name).model);
+      a.model_labels.push_back(name);
+    }
+  }
+  for (const std::string& path : o.hf_configs) {
+    a.models.push_back(models::load_hf_config(path));
+    a.model_labels.push_back(path);
+  }
+  a.registry = &ctx.registry;
+  a.include_projections = o.include_projections;
+}
+
 SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   SweepAxes a;
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
@@ -126,7 +163,11 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
           fmt::format("profile id '{}': a sweep needs ids of letters, digits, '.', '_', '-'", id));
     }
   }
-  a.specs = make_specs(ctx.registry, o);
+  if (!o.model.empty() || !o.hf_configs.empty()) {
+    add_models(ctx, o, a);
+  } else {
+    a.specs = make_specs(ctx.registry, o);
+  }
   a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine);
   a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase);
   a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype);
@@ -178,7 +219,7 @@ void run_sweep_command(const Context& ctx, const SweepOptions& o) {
   const bool show_progress =
       o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
   SweepSink sink(o.output);
-  if (format == SweepFormat::csv && first_shard) sink.write(csv_header());
+  if (format == SweepFormat::csv && first_shard) sink.write(csv_header(axes));
   if (format == SweepFormat::json && first_shard) sink.write("[\n");
   std::size_t written = 0, skipped = 0;
   std::string first_skip;
@@ -217,6 +258,34 @@ void run_sweep_command(const Context& ctx, const SweepOptions& o) {
   }
 }
 
+// Applies a --spec file: each key sets the flag of that name unless the command line gave it.
+void apply_spec(CLI::App& command, const std::string& path) {
+  for (const SweepSpecEntry& entry : load_sweep_spec(path)) {
+    CLI::Option* opt = command.get_option_no_throw("--" + entry.key);
+    // "no-causal" is the negated name of --causal: a spec says "causal": false instead.
+    const auto usable = [](const std::string& k) {
+      return k != "spec" && k != "help" && k != "no-causal";
+    };
+    if (opt == nullptr || !usable(entry.key)) {
+      std::string keys;
+      for (const CLI::Option* o : command.get_options()) {
+        for (const std::string& name : o->get_lnames()) {
+          if (usable(name)) keys += (keys.empty() ? "" : ", ") + name;
+        }
+      }
+      throw common::SpecError(
+          fmt::format("{}: unknown key '{}'; sweep spec keys are: {}", path, entry.key, keys));
+    }
+    if (opt->count() > 0) continue;  // the command line wins
+    for (const std::string& value : entry.values) opt->add_result(value);
+    try {
+      opt->run_callback();
+    } catch (const CLI::Error& e) {
+      throw common::SpecError(fmt::format("{}: key '{}': {}", path, entry.key, e.what()));
+    }
+  }
+}
+
 }  // namespace
 
 void add_sweep_command(CLI::App& app, Context& ctx) {
@@ -248,8 +317,17 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
   s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
       ->capture_default_str();
+  s->add_option("--model", o->model, "model presets, comma-separated, or 'all': whole models");
+  s->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json (repeatable)");
+  s->add_option("--spec", o->spec, "a JSON file of these flags (the command line wins)");
   add_hw_options(*s, ctx.hw);
-  s->callback([&ctx, o] { run_sweep_command(ctx, *o); });
+  s->callback([&ctx, o, s] {
+    if (!o->spec.empty()) apply_spec(*s, o->spec);
+    for (const char* flag : kVariantShapeFlags) {
+      if (o->variant_flag.empty() && s->get_option(flag)->count() > 0) o->variant_flag = flag;
+    }
+    run_sweep_command(ctx, *o);
+  });
 }
 
 }  // namespace cli

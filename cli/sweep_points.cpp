@@ -3,7 +3,9 @@
 #include <iterator>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "cli/model_query.hpp"
 #include "common/errors.hpp"
 
 namespace cli {
@@ -12,10 +14,14 @@ namespace {
 
 struct Point {
   const hw::Profile* profile;
-  const models::AttentionSpec* spec;
+  std::size_t subject;  // index into specs, or into models for a model sweep
   sim::EngineKind engine;
   models::Workload workload;
 };
+
+std::size_t subject_count(const SweepAxes& a) {
+  return a.models.empty() ? a.specs.size() : a.models.size();
+}
 
 // Mixed-radix decomposition of `index`, the last axis fastest.
 Point point_at(const SweepAxes& a, std::size_t index) {
@@ -29,7 +35,7 @@ Point point_at(const SweepAxes& a, std::size_t index) {
   const std::size_t kv_i = take(n_kv), q_i = take(n_q);
   const std::size_t seq_i = take(a.seq_lens.size()), batch_i = take(a.batches.size());
   const std::size_t dtype_i = take(a.dtypes.size()), phase_i = take(a.phases.size());
-  const std::size_t engine_i = take(a.engines.size()), spec_i = take(a.specs.size());
+  const std::size_t engine_i = take(a.engines.size()), subject_i = take(subject_count(a));
   const std::size_t profile_i = take(a.profiles.size());
   models::Workload w;
   w.phase = a.phases[phase_i];
@@ -41,7 +47,74 @@ Point point_at(const SweepAxes& a, std::size_t index) {
   w.dtype = a.dtypes[dtype_i];
   w.kv_dtype = a.kv_dtype.value_or(w.dtype);
   w.layers = a.layers;
-  return {&a.profiles[profile_i], &a.specs[spec_i], a.engines[engine_i], w};
+  return {&a.profiles[profile_i], subject_i, a.engines[engine_i], w};
+}
+
+// A CSV cell: quoted when it holds a comma, a quote or a line break (a --hf-config path may).
+std::string csv_cell(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
+// One model-sweep row: the totals over all of the model's attention layers on one profile. The
+// bound is the one of the layer group that takes longest.
+bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat format, std::string& row,
+                        std::string& why) {
+  const models::Workload& w = p.workload;
+  ModelResult r;
+  try {
+    models::validate(w);
+    r = run_model(*axes.registry,
+                  {axes.models[p.subject], w, axes.include_projections, p.engine, axes.kernel},
+                  *p.profile);
+  } catch (const common::SpecError& e) {
+    why = e.what();
+    return false;
+  }
+  models::FlopCounts flops;
+  double bytes = 0, slowest = -1;
+  sim::Resource bound = sim::Resource::launch;
+  for (const GroupResult& g : r.groups) {
+    const sim::Prediction& pred = g.result.prediction;
+    flops.tensor += pred.flops.tensor;
+    flops.vector += pred.flops.vector;
+    flops.exp += pred.flops.exp;
+    bytes += pred.bytes.total();
+    if (pred.time_s > slowest) slowest = pred.time_s, bound = pred.bound;
+  }
+  const std::string& label = axes.model_labels[p.subject];
+  const std::int64_t layers = axes.models[p.subject].layers;
+  const auto out = std::back_inserter(row);
+  if (format == SweepFormat::csv) {
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id,
+                   csv_cell(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
+                   models::to_string(w.dtype), models::to_string(w.kv_dtype), layers,
+                   sim::to_string(p.engine), axes.kernel, r.time_s, sim::to_string(bound));
+    fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g}\n", flops.tensor,
+                   flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
+                   r.fits ? "true" : "false", r.max_batch);
+    return true;
+  }
+  fmt::format_to(out,
+                 "{{\"hw\":\"{}\",\"model\":{},\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
+                 "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},"
+                 "\"engine\":\"{}\",\"kernel\":\"{}\",\"time_s\":{:.9g},\"bound\":\"{}\",",
+                 p.profile->id, nlohmann::json(label).dump(), models::to_string(w.phase), w.batch,
+                 w.q_len, w.kv_len, models::to_string(w.dtype), models::to_string(w.kv_dtype),
+                 layers, sim::to_string(p.engine), axes.kernel, r.time_s, sim::to_string(bound));
+  fmt::format_to(out,
+                 "\"flops_tensor\":{:.9g},\"flops_vector\":{:.9g},\"flops_exp\":{:.9g},"
+                 "\"bytes_hbm\":{:.9g},\"kv_cache_bytes\":{:.9g},\"state_bytes\":{:.9g},"
+                 "\"fits\":{},\"max_batch\":{:.9g}}}",
+                 flops.tensor, flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
+                 r.fits ? "true" : "false", r.max_batch);
+  if (format == SweepFormat::jsonl) row += '\n';
+  return true;
 }
 
 }  // namespace
@@ -49,7 +122,7 @@ Point point_at(const SweepAxes& a, std::size_t index) {
 std::size_t point_count(const SweepAxes& a) {
   double n = 1;
   for (std::size_t size :
-       {a.profiles.size(), a.specs.size(), a.engines.size(), a.phases.size(), a.dtypes.size(),
+       {a.profiles.size(), subject_count(a), a.engines.size(), a.phases.size(), a.dtypes.size(),
         a.batches.size(), a.seq_lens.size(), a.q_lens.empty() ? std::size_t{1} : a.q_lens.size(),
         a.kv_lens.empty() ? std::size_t{1} : a.kv_lens.size()}) {
     n *= static_cast<double>(size);
@@ -60,7 +133,12 @@ std::size_t point_count(const SweepAxes& a) {
   return static_cast<std::size_t>(n);
 }
 
-std::string csv_header() {
+std::string csv_header(const SweepAxes& axes) {
+  if (!axes.models.empty()) {
+    return "hw,model,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,bound,"
+           "flops_tensor,flops_vector,flops_exp,bytes_hbm,kv_cache_bytes,state_bytes,fits,"
+           "max_batch\n";
+  }
   return "hw,variant,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,bound,"
          "flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
          "state_bytes,arithmetic_intensity,tensor_utilization\n";
@@ -69,19 +147,21 @@ std::string csv_header() {
 bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, std::string& row,
                   std::string& why) {
   const Point p = point_at(axes, index);
+  if (!axes.models.empty()) return format_model_point(axes, p, format, row, why);
+  const models::AttentionSpec* spec = &axes.specs[p.subject];
   const models::Workload& w = p.workload;
   sim::Prediction pred;
   models::CostModel cost;
   try {
     models::validate(w);
-    cost = p.spec->variant->cost(*p.spec, w);
+    cost = spec->variant->cost(*spec, w);
     pred = sim::predict(p.engine, cost, w, *p.profile, axes.kernel);
   } catch (const common::SpecError& e) {
     why = e.what();
     return false;
   }
   const auto out = std::back_inserter(row);
-  const std::string_view variant = p.spec->variant->name();
+  const std::string_view variant = spec->variant->name();
   const std::string_view phase = models::to_string(w.phase);
   const std::string_view dtype = models::to_string(w.dtype);
   const std::string_view kv_dtype = models::to_string(w.kv_dtype);

@@ -1,6 +1,6 @@
 // The points of a sweep: the Cartesian product of its axes, enumerated by index in a fixed order
-// (profile, variant spec, engine, phase, dtype, batch, q_len, kv_len; the last varies fastest), and
-// one output row per point.
+// (profile, variant spec or model, engine, phase, dtype, batch, seq_len, q_len, kv_len; the last
+// varies fastest), and one output row per point.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hwprofiles/profile.hpp"
+#include "models/hf_config.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 
@@ -18,7 +19,12 @@ enum class SweepFormat { csv, json, jsonl };
 
 struct SweepAxes {
   std::vector<hw::Profile> profiles;
-  std::vector<models::AttentionSpec> specs;
+  std::vector<models::AttentionSpec> specs;  // a variant sweep; empty when `models` is used
+  // A model sweep (--model / --hf-config): each row totals all of the model's attention layers.
+  std::vector<models::ModelConfig> models;
+  std::vector<std::string> model_labels;       // the row's `model` cell for each of `models`
+  const models::Registry* registry = nullptr;  // resolves the models' layer-group variants
+  bool include_projections = false;            // for the models (specs carry their own)
   std::vector<sim::EngineKind> engines;
   std::vector<models::Phase> phases;
   std::vector<models::DType> dtypes;
@@ -35,8 +41,8 @@ struct SweepAxes {
 // Points in the product; throws common::SpecError above 2^40.
 std::size_t point_count(const SweepAxes& axes);
 
-// The CSV header line (with its newline).
-std::string csv_header();
+// The CSV header line (with its newline): variant sweeps and model sweeps have different columns.
+std::string csv_header(const SweepAxes& axes);
 
 // Appends point `index`'s row in `format` to `row`. Returns false (and sets `why`) when the point
 // is not a valid workload for its variant (a phase it lacks, kv_len < q_len under a causal mask):

@@ -1,0 +1,106 @@
+#include "cli/sweep_spec.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/errors.hpp"
+
+namespace cli {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// One scalar as flag text. Fractions are refused: no sweep flag takes one, and "0.5" for a size
+// would only fail later with a message that does not name the file.
+std::string scalar_text(const Json& v, std::string_view where) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_number_integer()) return v.dump();
+  throw common::SpecError(
+      fmt::format("{}: expected a string, an integer, a boolean, an array or an object, got {}",
+                  where, v.is_number() ? "a fraction (" + v.dump() + ")" : v.type_name()));
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// Flags that may be given more than once: an array becomes one value per element.
+bool repeatable(std::string_view key) {
+  return key == "param" || key == "hw-set" || key == "hw-dir" || key == "hf-config";
+}
+
+std::vector<std::string> values_of(const std::string& key, const Json& v, std::string_view where) {
+  if (v.is_object()) {
+    std::vector<std::string> pairs;
+    for (const auto& [name, value] : v.items()) {
+      pairs.push_back(name + "=" + scalar_text(value, fmt::format("{}.{}", where, name)));
+    }
+    return repeatable(key) ? pairs : std::vector<std::string>{join(pairs)};
+  }
+  if (!v.is_array()) return {scalar_text(v, where)};
+  std::vector<std::string> items;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    items.push_back(scalar_text(v[i], fmt::format("{}[{}]", where, i)));
+  }
+  if (items.empty()) throw common::SpecError(fmt::format("{}: an empty list", where));
+  return repeatable(key) ? items : std::vector<std::string>{join(items)};
+}
+
+}  // namespace
+
+std::vector<SweepSpecEntry> parse_sweep_spec(std::string_view text, std::string_view source) {
+  // nlohmann keeps the last of two equal keys; a spec with both is more likely a mistake.
+  std::vector<std::string> seen;
+  const auto check_keys = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (event == Json::parse_event_t::key && depth == 1) {
+      std::string key = parsed.get<std::string>();
+      std::replace(key.begin(), key.end(), '_', '-');
+      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+        throw common::SpecError(fmt::format("{}: key '{}' is given twice", source, key));
+      }
+      seen.push_back(key);
+    }
+    return true;
+  };
+  Json doc;
+  try {
+    doc = Json::parse(text, check_keys);
+  } catch (const Json::exception& e) {
+    // nlohmann's message carries the byte offset of the fault.
+    throw common::SpecError(fmt::format("{}: not valid JSON ({})", source, e.what()));
+  }
+  if (!doc.is_object()) {
+    throw common::SpecError(fmt::format("{}: a sweep spec is a JSON object of flag names, got {}",
+                                        source, doc.type_name()));
+  }
+  std::vector<SweepSpecEntry> out;
+  for (const auto& [name, value] : doc.items()) {
+    std::string key = name;
+    std::replace(key.begin(), key.end(), '_', '-');
+    out.push_back({key, values_of(key, value, fmt::format("{}: key '{}'", source, name))});
+  }
+  return out;
+}
+
+std::vector<SweepSpecEntry> load_sweep_spec(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw common::SpecError(fmt::format("--spec {}: is a directory, not a JSON file", path));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw common::SpecError(fmt::format("--spec {}: cannot open the file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_sweep_spec(text.str(), path);
+}
+
+}  // namespace cli

@@ -1,0 +1,31 @@
+// A sweep spec file (`attnsim sweep --spec FILE.json`): the sweep's flags written as one JSON
+// object, so a study can be kept, reviewed and rerun. Keys are the flag names without the leading
+// dashes ("seq-len"; "seq_len" is read the same); values are what the flag takes:
+//   {"variant": ["gqa", "mla"], "seq-len": "1024..131072:x2", "batch": [1, 8, 64],
+//    "hw": "h100,b200", "param": {"window": 4096}, "causal": true, "format": "csv"}
+// A string is used as written (list and range syntax included), an integer in decimal, an array
+// as a comma list (or as repeated values for repeatable flags such as "param" and "hw-set"), an
+// object as name=value pairs and a boolean as true/false. A flag given on the command line wins
+// over the same key in the file.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cli {
+
+struct SweepSpecEntry {
+  std::string key;                  // the flag name, dashes: "seq-len"
+  std::vector<std::string> values;  // one per occurrence of the flag
+};
+
+// Parses the spec text; `source` names it in errors. Throws common::SpecError for malformed JSON,
+// a document that is not an object, a repeated key, or a value of a kind no flag takes (null,
+// a fraction, an array inside an array). Whether each key is a flag is checked by the caller.
+std::vector<SweepSpecEntry> parse_sweep_spec(std::string_view text, std::string_view source);
+
+// Reads the file at `path` and parses it; throws common::SpecError when it cannot be read.
+std::vector<SweepSpecEntry> load_sweep_spec(const std::string& path);
+
+}  // namespace cli

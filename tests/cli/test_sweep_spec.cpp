@@ -1,0 +1,160 @@
+// attnsim sweep --spec FILE.json and model sweeps (--model, --hf-config): a spec file is the same
+// sweep as its flags, the command line wins over it, and a model row totals the model's layers
+// exactly as `query --model` does.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/sweep_spec.hpp"
+#include "common/errors.hpp"
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using test_support::read_file;
+using test_support::run_cli;
+using test_support::RunResult;
+using test_support::TempDir;
+using test_support::write_file;
+
+namespace {
+
+std::vector<std::string> values(const std::vector<cli::SweepSpecEntry>& entries,
+                                const std::string& key) {
+  for (const cli::SweepSpecEntry& e : entries) {
+    if (e.key == key) return e.values;
+  }
+  FAIL("no key " << key);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("sweep spec values become flag text: lists joined, repeatable flags repeated",
+          "[cli][sweep][spec]") {
+  const auto entries = cli::parse_sweep_spec(
+      R"({"variant": ["gqa", "mla"], "seq_len": "1k..8k:x2", "batch": [1, 8], "causal": false,
+          "param": {"window": 4096, "chunk": 64}, "hw-set": ["a=1", "b=2"], "layers": 2})",
+      "s.json");
+  CHECK(values(entries, "variant") == std::vector<std::string>{"gqa,mla"});
+  CHECK(values(entries, "seq-len") == std::vector<std::string>{"1k..8k:x2"});
+  CHECK(values(entries, "batch") == std::vector<std::string>{"1,8"});
+  CHECK(values(entries, "causal") == std::vector<std::string>{"false"});
+  CHECK(values(entries, "param") == std::vector<std::string>{"chunk=64", "window=4096"});
+  CHECK(values(entries, "hw-set") == std::vector<std::string>{"a=1", "b=2"});
+  CHECK(values(entries, "layers") == std::vector<std::string>{"2"});
+}
+
+TEST_CASE("sweep spec refuses malformed JSON, non-objects, twice-given keys and fractions",
+          "[cli][sweep][spec]") {
+  const auto refuses = [](const std::string& text, const std::string& needle) {
+    INFO(text);
+    try {
+      cli::parse_sweep_spec(text, "s.json");
+      FAIL("accepted");
+    } catch (const common::SpecError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("s.json") && Catch::Contains(needle));
+    }
+  };
+  refuses("{\"batch\": ", "not valid JSON");
+  refuses("[1, 2]", "a JSON object");
+  refuses(R"({"batch": 1, "batch": 2})", "given twice");
+  refuses(R"({"seq_len": 1, "seq-len": 2})", "given twice");
+  refuses(R"({"batch": 0.5})", "fraction");
+  refuses(R"({"batch": null})", "null");
+  refuses(R"({"batch": [[1]]})", "array");
+  refuses(R"({"batch": []})", "empty list");
+}
+
+TEST_CASE("sweep --spec writes the same rows as the same flags, and a flag overrides its key",
+          "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto spec = dir.path() / "study.json";
+  write_file(spec, R"({"variant": ["gqa", "swa"], "seq_len": "1024..8192:x2", "batch": [1, 8],
+                       "phase": "prefill,decode", "hw": ["h100", "b200"], "heads": 32,
+                       "kv_heads": 8, "causal": true})");
+  const RunResult from_file = run_cli({"sweep", "--spec", spec.string()});
+  const RunResult from_flags = run_cli(
+      {"sweep", "--variant", "gqa,swa", "--seq-len", "1024..8192:x2", "--batch", "1,8", "--phase",
+       "prefill,decode", "--hw", "h100,b200", "--heads", "32", "--kv-heads", "8"});
+  REQUIRE(from_file.exit_code == 0);
+  REQUIRE(from_flags.exit_code == 0);
+  CHECK(from_file.out == from_flags.out);
+  const RunResult overridden = run_cli({"sweep", "--spec", spec.string(), "--batch", "4"});
+  const RunResult flags_4 = run_cli({"sweep", "--variant", "gqa,swa", "--seq-len", "1024..8192:x2",
+                                     "--batch", "4", "--phase", "prefill,decode", "--hw",
+                                     "h100,b200", "--heads", "32", "--kv-heads", "8"});
+  REQUIRE(overridden.exit_code == 0);
+  CHECK(overridden.out == flags_4.out);
+  CHECK(overridden.out != from_file.out);
+}
+
+TEST_CASE("sweep --spec with an unknown key or a bad value exits 2 naming the file and the key",
+          "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto spec = dir.path() / "bad.json";
+  write_file(spec, R"({"seq_len": 1024, "frobnicate": 3})");
+  RunResult r = run_cli({"sweep", "--spec", spec.string()});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains("bad.json") && Catch::Contains("unknown key 'frobnicate'") &&
+                        Catch::Contains("seq-len"));
+  write_file(spec, R"({"no-causal": true})");
+  r = run_cli({"sweep", "--spec", spec.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("unknown key 'no-causal'"));
+  r = run_cli({"sweep", "--spec", dir.path().string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("is a directory"));
+}
+
+TEST_CASE("a model sweep row totals every layer exactly as query --model does",
+          "[cli][sweep][models]") {
+  const RunResult sweep =
+      run_cli({"sweep", "--model", "llama-3.1-70b,deepseek-v3", "--phase", "decode", "--seq-len",
+               "4096,131072", "--batch", "1,64", "--hw", "h100", "--format", "jsonl"});
+  REQUIRE(sweep.exit_code == 0);
+  std::istringstream lines(sweep.out);
+  std::string line;
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    const auto row = nlohmann::json::parse(line);
+    ++rows;
+    const RunResult q =
+        run_cli({"query", "--model", row["model"], "--phase", "decode", "--seq-len",
+                 std::to_string(row["kv_len"].get<int>()), "--batch",
+                 std::to_string(row["batch"].get<int>()), "--hw", "h100", "--format", "json"});
+    REQUIRE(q.exit_code == 0);
+    const auto model = nlohmann::json::parse(q.out)["models"][0];
+    CHECK(row["time_s"].get<double>() ==
+          Approx(model["total"]["attention_time_s"].get<double>()).epsilon(1e-8));
+    CHECK(row["kv_cache_bytes"].get<double>() ==
+          Approx(model["total"]["kv_cache_bytes"].get<double>()).epsilon(1e-8));
+    CHECK(row["fits"] == model["memory"]["fits"]);
+    CHECK(row["max_batch"].get<double>() == model["memory"]["max_batch"].get<double>());
+  }
+  CHECK(rows == 8);  // 2 models x 2 lengths x 2 batches
+}
+
+TEST_CASE("a model sweep reads --hf-config files and labels rows with the path",
+          "[cli][sweep][models]") {
+  const std::string config =
+      std::string(ATTNSIM_SOURCE_DIR) + "/tests/fixtures/hf-configs/llama-2-7b.config.json";
+  const RunResult r = run_cli({"sweep", "--hf-config", config, "--seq-len", "1024,2048"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.rfind("hw,model,phase,", 0) == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 3);
+  CHECK_THAT(r.out, Catch::Contains("h100-sxm5-80gb," + config + ",prefill,1,1024,1024"));
+}
+
+TEST_CASE("a model sweep refuses variant-shape flags with exit 2 naming the flag",
+          "[cli][sweep][models]") {
+  for (const auto& extra : std::vector<std::vector<std::string>>{
+           {"--variant", "gqa"}, {"--heads", "8"}, {"--layers", "4"}, {"--param", "window=8"}}) {
+    const RunResult r = run_cli(test_support::with({"sweep", "--model", "llama-3.1-8b"}, extra));
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::Contains(extra[0]) && Catch::Contains("model sweep"));
+  }
+}
