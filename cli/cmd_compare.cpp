@@ -21,6 +21,7 @@ namespace {
 
 struct CompareOptions {
   std::string variants, models;
+  std::vector<std::string> hf_configs;  // --hf-config FILE (repeatable), compared like presets
   std::int64_t batch = 1, seq_len = 4096, layers = 1;
   std::optional<std::int64_t> q_len, kv_len;
   std::string phase = "prefill", dtype = "bf16", hw = "h100", engine = "tile", kernel = "auto";
@@ -106,8 +107,10 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   const Format format = parse_format(o.format);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);
-  if (o.variants.empty() == o.models.empty()) {
-    throw common::SpecError("compare needs --variants LIST or --models LIST (one of them)");
+  const bool by_model = !o.models.empty() || !o.hf_configs.empty();
+  if (o.variants.empty() == !by_model) {
+    throw common::SpecError(
+        "compare needs --variants LIST, or --models LIST and/or --hf-config FILE (not both kinds)");
   }
   const models::Workload w = workload_from_flags(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
@@ -141,8 +144,13 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
     }
   } else {
     std::vector<models::Preset> presets;
-    for (const std::string& m : parse_word_axis("--models", o.models)) {
-      presets.push_back(models::find_preset(m));
+    if (!o.models.empty()) {
+      for (const std::string& m : parse_word_axis("--models", o.models)) {
+        presets.push_back(models::find_preset(m));
+      }
+    }
+    for (const std::string& path : o.hf_configs) {  // labelled with the path as given
+      presets.push_back({path, path, models::load_hf_config(path)});
     }
     per_hw = presets.size();
     for (const std::string& name : names) {
@@ -172,6 +180,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   c->add_option("--variants", o->variants,
                 "variants to compare, e.g. gqa:kv_heads=8,mla,ccgqa (parameters after ':')");
   c->add_option("--models", o->models, "model presets to compare, e.g. llama-3.1-70b,deepseek-v3");
+  c->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json to compare (repeatable)");
   c->add_option("--batch", o->batch, "batch size")->capture_default_str();
   c->add_option("--seq-len", o->seq_len, "query tokens (context for decode)")
       ->capture_default_str();

@@ -45,3 +45,20 @@ TEST_CASE("compare --models compares whole stacks; bad lists are exit 2", "[cli]
     CHECK(r.exit_code == 2);
   }
 }
+
+TEST_CASE("compare --hf-config prices a config file exactly as the preset made from it",
+          "[cli][compare]") {
+  const std::string config =
+      std::string(ATTNSIM_SOURCE_DIR) + "/tests/fixtures/hf-configs/llama-2-7b.config.json";
+  const RunResult r = run_cli({"compare", "--models", "llama-2-7b", "--hf-config", config,
+                               "--phase", "decode", "--seq-len", "32768", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const json rows = json::parse(r.out).at("comparisons");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].at("compared") == config);
+  CHECK(rows[1].at("time_ratio") == 1.0);
+  CHECK(rows[1].at("kv_cache_ratio") == 1.0);
+  const RunResult both = run_cli({"compare", "--variants", "gqa", "--hf-config", config});
+  CHECK(both.exit_code == 2);
+  CHECK_THAT(both.err, Catch::Contains("--hf-config"));
+}
