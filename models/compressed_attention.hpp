@@ -1,4 +1,4 @@
-// Family B, feature-compressed attention beyond MLA (reference/variants.md §B3, §B4): CCA/CCGQA
+// Family B, feature-compressed attention beyond MLA (docs/variants.md §B3, §B4): CCA/CCGQA
 // (attention inside a down-projected latent) and TPLA (MLA's latent sharded across devices).
 #pragma once
 

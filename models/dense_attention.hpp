@@ -1,5 +1,6 @@
-// Dense softmax attention costs (reference/variants.md §0.2), shared by every variant whose pair
-// pattern is dense or a causal window (§C1). One formula, driven by the head configuration.
+// Dense softmax attention costs (docs/variants.md#02-dense-attention), shared by every variant
+// whose pair pattern is dense or a causal window (§C1). One formula, driven by the head
+// configuration.
 #pragma once
 
 #include "models/cost_model.hpp"

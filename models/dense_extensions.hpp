@@ -1,4 +1,4 @@
-// Family A beyond head sharing (reference/variants.md §A5, A8, A10, A11): SQA, differential,
+// Family A beyond head sharing (docs/variants.md §A5, A8, A10, A11): SQA, differential,
 // gated and sigmoid attention. Each is dense attention with different head counts, an extra map,
 // an output gate or another score function.
 #pragma once

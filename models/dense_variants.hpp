@@ -1,5 +1,5 @@
 // Family A1-A3: MHA, MQA and GQA. One cost function; the variants differ only in how many KV heads
-// they allow (reference/variants.md §A1-A3).
+// they allow (docs/variants.md#a1-a3-mha-mqa-gqa).
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// Family A, head allocation (reference/variants.md §A4, A6, A7): KDGQA (key-norm driven GQA
+// Family A, head allocation (docs/variants.md §A4, A6, A7): KDGQA (key-norm driven GQA
 // groups), DHA (decoupled key and value head counts) and MoH (top-k routed heads per token).
 #pragma once
 

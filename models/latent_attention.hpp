@@ -1,4 +1,4 @@
-// Family B, latent attention (reference/variants.md §B1): MLA, absorbed and non-absorbed.
+// Family B, latent attention (docs/variants.md#b1-mla): MLA, absorbed and non-absorbed.
 #pragma once
 
 #include <memory>

@@ -11,7 +11,7 @@ namespace models {
 
 namespace {
 
-constexpr double kStateBytes = 4;  // fp32 state (variants.md §E1: "s_state often 4")
+constexpr double kStateBytes = 4;  // fp32 state (docs/variants.md#e1-linear)
 
 constexpr std::array<ParamInfo, 4> linear_params(std::string_view chunk_help) {
   return {{

@@ -1,4 +1,4 @@
-// Family E, linear / recurrent attention (reference/variants.md §E1): a chunked scan with a fixed
+// Family E, linear / recurrent attention (docs/variants.md#e1-linear): a chunked scan with a fixed
 // dk x dv state per head instead of a KV cache.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Q/K/V and output projection GEMMs (reference/variants.md §0.2 "Projections"), counted only when
+// Q/K/V and output projection GEMMs (docs/variants.md#02-dense-attention), counted only when
 // the user asks for them (--include-projections).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Family E beyond plain linear attention (reference/variants.md §E3, §E4): LightNet's additive
+// Family E beyond plain linear attention (docs/variants.md §E3, §E4): LightNet's additive
 // recurrence (a single scan, also non-causal) and GAM's gated associative memory (no token-token
 // attention at all).
 #pragma once

@@ -1,4 +1,4 @@
-// Family D, content-dependent sparse attention (reference/variants.md §D1, §D8): NSA (compressed,
+// Family D, content-dependent sparse attention (docs/variants.md §D1, §D8): NSA (compressed,
 // selected and sliding branches plus the selection pass) and H2O (heavy-hitter KV eviction).
 // Selection, scoring and top-k are ops of their own, never hidden in the attention.
 #pragma once

@@ -1,4 +1,4 @@
-// Family C, local / static sparse (reference/variants.md §C1, §C4): sliding-window attention with
+// Family C, local / static sparse (docs/variants.md §C1, §C4): sliding-window attention with
 // optional attention-sink tokens (StreamingLLM).
 #pragma once
 

@@ -1,4 +1,4 @@
-// Family D, content-selected sparse attention (reference/variants.md §D3-D7): DMA (value-driven
+// Family D, content-selected sparse attention (docs/variants.md §D3-D7): DMA (value-driven
 // top-w keys), LLSA (hierarchical top-k), Routing Transformer (k-means clusters), Superlinear
 // (span search) and DHSA (chunk-level selection). Each costs its selection pass as its own ops.
 #pragma once

@@ -1,4 +1,4 @@
-// Family B, token-compressed attention (reference/variants.md §B5-B7): Core Context Aware attention
+// Family B, token-compressed attention (docs/variants.md §B5-B7): Core Context Aware attention
 // (pooled core tokens + local window), FlashVGGT descriptors (cross-attention to down-sampled
 // tokens) and FIT (local groups + global latents).
 #pragma once

@@ -1,4 +1,4 @@
-// Family H, weight-side variants (reference/variants.md §H1, §H2): GQSA (group-sparse, quantised
+// Family H, weight-side variants (docs/variants.md §H1, §H2): GQSA (group-sparse, quantised
 // projection weights) and MASA (projections built from shared atoms). The attention core is
 // dense GQA; only the projections change, so they need --include-projections.
 #pragma once

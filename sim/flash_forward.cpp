@@ -112,7 +112,8 @@ Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double p
   // one) written once, as the op counts them.
   const double out_rows = g.batch * g.heads * g.rows;
   const double bytes = partial_rows * (g.dv + 1) * 4 + in.op.bytes.o + in.op.bytes.lse;
-  // FA2 combine: 4-16 rows per 128-thread CTA (kernels.md §1.4); 8 is the d = 64/128 middle.
+  // FA2 combine: 4-16 rows per 128-thread CTA (docs/kernels.md#13-split_kv); 8 is the
+  // d = 64/128 middle.
   return memory_launch(in, "combine", bytes, out_rows, 8, std::string(in.name));
 }
 

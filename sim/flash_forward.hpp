@@ -23,7 +23,7 @@ struct FlashTile {
 };
 
 // FP32-pipe instructions per exp emulated by FA4's Cody-Waite + degree-3 polynomial on packed
-// FP32x2 FMAs (kernels.md §3): about 8 operations at two lanes per instruction.
+// FP32x2 FMAs (docs/kernels.md#3-fa4): about 8 operations at two lanes per instruction.
 inline constexpr double kPolyAluPerExp = 4;
 
 // Fewest rows an MMA instruction computes (mma.sync m16; Triton's tl.dot minimum), so a tile with
@@ -74,8 +74,8 @@ void lower_fastest_split(const ScheduleInput& in, double n_blocks, double max_sp
   for (const Launch& l : best) out.push_back(l);
 }
 
-// FA2's num_splits_heuristic (kernels.md §1.4; FA3 uses it without the eligibility skip):
-// the fewest splits whose wave efficiency is within 85 % of the best.
+// FA2's num_splits_heuristic (docs/kernels.md#13-split_kv; FA3 uses it without the eligibility
+// skip): the fewest splits whose wave efficiency is within 85 % of the best.
 double splits_for_waves(double row_blocks, double slots, double n_blocks, bool skip_ineligible);
 
 }  // namespace sim

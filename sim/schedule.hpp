@@ -1,4 +1,4 @@
-// Schedules: how a kernel executes an Op (reference/kernels.md). Each lowers one Op into launches
+// Schedules: how a kernel executes an Op (docs/kernels.md). Each lowers one Op into launches
 // that the tile engine prices. One file per schedule family; this table names them all.
 #pragma once
 

@@ -1,4 +1,4 @@
-// FlashAttention backward passes (kernels.md §1.5 FA2, §2.6 FA3, §3 FA4): a preprocess launch
+// Backward passes of FA2, FA3 and FA4 (docs/kernels.md §1.5, §2.5, §3): a preprocess launch
 // (rowsum(dO o O), clear dQ accumulator), the main launch with one CTA per KV tile looping over the
 // row blocks that see it (dQ accumulated in fp32 through L2), the dQ conversion, and for GQA the
 // reduction of per-query-head dK/dV.
@@ -95,7 +95,8 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
 }  // namespace
 
 void lower_fa2_backward(const ScheduleInput& in, Launches& out) {
-  // flash_bwd_launch_template.h with >= 144 KB of opt-in smem (A100, H100; kernels.md §1.5).
+  // flash_bwd_launch_template.h with >= 144 KB of opt-in smem (A100, H100;
+  // docs/kernels.md#15-backward).
   const double d = in.op.attention.head_dim;
   const bool big_smem = in.profile.memory.smem_per_block_bytes >= 144 * 1024;
   BwdTile t{64, 128, 256, 144, Dispatch::in_order};
@@ -112,7 +113,8 @@ void lower_fa2_backward(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_fa3_backward(const ScheduleInput& in, Launches& out) {
-  // hopper/flash_bwd_launch_template.h (kernels.md §2.6); causal uses the LPT scheduler.
+  // hopper/flash_bwd_launch_template.h (docs/kernels.md#25-backward); causal uses the LPT
+  // scheduler.
   const double d = in.op.attention.head_dim;
   const bool causal = in.op.attention.causal;
   const Dispatch order = causal ? Dispatch::persistent_lpt : Dispatch::in_order;
@@ -131,12 +133,12 @@ void lower_fa3_backward(const ScheduleInput& in, Launches& out) {
 
 void lower_ascend_backward(const ScheduleInput& in, Launches& out) {
   // FlashAttentionScoreGrad on 910B: cube 128 x 128 blocks per AI core group, one block per core
-  // (kernels.md §6 base blocks; the grad kernel's own tiling was not extracted).
+  // (docs/kernels.md#6-ascend; the grad kernel's own tiling was not extracted).
   lower_flash_backward(in, {128, 128, 1, 0, Dispatch::in_order}, out);
 }
 
 void lower_fa4_backward(const ScheduleInput& in, Launches& out) {
-  // flash_attn/cute sm100 backward: 128 x 128 tiles (kernels.md §3).
+  // flash_attn/cute sm100 backward: 128 x 128 tiles (docs/kernels.md#3-fa4).
   const Dispatch order = in.op.attention.causal ? Dispatch::persistent_lpt : Dispatch::in_order;
   lower_flash_backward(in, {128, 128, 512, 200, order}, out);
 }

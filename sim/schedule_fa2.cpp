@@ -1,4 +1,4 @@
-// FlashAttention-2 (kernels.md §1): fa2 (one CTA per row block, hardware order), split_kv
+// FlashAttention-2 (docs/kernels.md §1): fa2 (one CTA per row block, hardware order), split_kv
 // (Flash-Decoding: the split kernel with GQA packing and a combine launch) and lean (LeanAttention
 // stream-K: the whole batch's tiles spread evenly over every SM, then a reduction).
 #include <algorithm>
@@ -17,7 +17,7 @@ double fa2_rounded_dim(double d) {
   return d <= 128 ? std::ceil(d / 32) * 32 : std::ceil(d / 64) * 64;
 }
 
-// run_mha_fwd_hdim* on A100/H100 without dropout (kernels.md §1.1 table).
+// run_mha_fwd_hdim* on A100/H100 without dropout (docs/kernels.md#11-forward-tiles).
 FlashTile fa2_forward_tile(double d, const hw::Profile& p, double bytes) {
   FlashTile t;
   d = fa2_rounded_dim(d);

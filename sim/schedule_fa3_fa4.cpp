@@ -1,4 +1,4 @@
-// Hopper and Blackwell forward schedules: fa3 (FlashAttention-3, kernels.md §2: wgmma, warp
+// Hopper and Blackwell forward schedules: fa3 (FlashAttention-3, docs/kernels.md §2: wgmma, warp
 // specialisation, persistent CTAs, longest-first for causal, pack-GQA and split heuristics) and
 // fa4 (FlashAttention-4, §3: tcgen05, 256-row CTAs, partial polynomial exp offload).
 #include <algorithm>
@@ -13,7 +13,7 @@ namespace {
 
 constexpr double kKiB = 1024;
 
-// hopper/tile_size.h tile_size_fwd_sm90 (kernels.md §2.1), 16-bit and fp8 rows.
+// hopper/tile_size.h tile_size_fwd_sm90 (docs/kernels.md#21-forward-tiles), 16-bit and fp8 rows.
 FlashTile fa3_tile(double d, double dv, bool causal, bool fp8) {
   FlashTile t;
   t.threads = 384;
@@ -52,7 +52,7 @@ void lower_fa3(const ScheduleInput& in, Launches& out) {
   const double sms = in.profile.compute.sm_count;
   const double m_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
   const double n_blocks = ceil_div(g.keys, t.n);
-  // hopper/heuristics.h num_splits_heuristic (kernels.md §2.5).
+  // hopper/heuristics.h num_splits_heuristic (docs/kernels.md#24-split-kv).
   const double kv_head_bytes = g.keys * (g.d + g.dv) * g.s_kv;
   double splits = 1;
   if (m_blocks >= 0.8 * sms) {
@@ -67,7 +67,7 @@ void lower_fa3(const ScheduleInput& in, Launches& out) {
   if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
 }
 
-// Share of exps FA4 computes with the polynomial (kernels.md §3 table; default frequency 16).
+// Share of exps FA4 computes with the polynomial (docs/kernels.md#3-fa4; default frequency 16).
 double fa4_emulated_share(double d, bool causal, bool two_cta, bool fp8) {
   if (fp8 && causal && d <= 128) return 0.25;
   if (d <= 128) return two_cta ? 0.1875 : 0.125;

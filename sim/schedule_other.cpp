@@ -1,6 +1,6 @@
 // unfused (GEMM, softmax, GEMM with the score matrix in HBM: the baseline every paper compares
 // against), ascend (910B FlashAttentionScore: cube matmuls and vector softmax per 1 AIC + 2 AIV,
-// kernels.md §6) and the GEMM lowering used for projections.
+// docs/kernels.md §6) and the GEMM lowering used for projections.
 #include <algorithm>
 #include <cmath>
 
@@ -158,8 +158,8 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_scan(const ScheduleInput& in, Launches& out) {
-  // Lightning-Attention-2 style (variants.md §E2): one CTA per (batch, head) walks the chunks in
-  // order with the state on chip, so parallelism is B x H.
+  // Lightning-Attention-2 style (docs/kernels.md#8-gemms-passes-and-scans): one CTA per
+  // (batch, head) walks the chunks in order with the state on chip, so parallelism is B x H.
   const models::Op& op = in.op;
   const models::ScanShape& x = op.scan;
   const double chunks =

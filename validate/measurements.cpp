@@ -266,7 +266,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.source = row.text("source");
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // FlashAttention v2.0.9 decode predates the GQA packing that attnsim's fa2 models
-    // (kernels.md §1.3), so those rows are compared but never fitted.
+    // (docs/kernels.md#12-grid-and-packing), so those rows are compared but never fitted.
     c.fit_eligible = c.kernel != "fa2-decode";
     set.cases.push_back(std::move(c));
   }

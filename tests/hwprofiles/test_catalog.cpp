@@ -35,9 +35,10 @@ TEST_CASE("an unknown profile name lists the known ids and aliases", "[hw]") {
                                                  Catch::Contains("910b"));
 }
 
-TEST_CASE("built-in figures follow reference/hardware.md's trusted values", "[hw]") {
+TEST_CASE("built-in figures follow docs/hardware.md's trusted values", "[hw]") {
   const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  // Dense, not sparse, peaks (hardware.md conflict 3) and the 1.83 GHz tensor clock (conflict 1).
+  // Dense, not sparse, peaks (docs/hardware.md#conflicts 3) and the 1.83 GHz tensor clock
+  // (conflict 1).
   CHECK(c.resolve("h100").tensor_peak_flops(hw::Precision::bf16) == Approx(989.4e12));
   CHECK(c.resolve("h100").tensor_peak_flops(hw::Precision::fp8) == Approx(1978.9e12));
   CHECK(c.resolve("h100").exp_peak_ops_per_s() == Approx(3.87e12).epsilon(0.01));

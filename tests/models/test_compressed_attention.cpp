@@ -1,4 +1,4 @@
-// Feature-compressed attention (reference/variants.md §B4 CCA/CCGQA, §B2 GLA, §B3 TPLA and
+// Feature-compressed attention (docs/variants.md §B4 CCA/CCGQA, §B2 GLA, §B3 TPLA and
 // Appendix C.6).
 #include <catch2/catch.hpp>
 

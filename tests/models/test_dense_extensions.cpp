@@ -1,4 +1,4 @@
-// Dense extensions (reference/variants.md §A5 SQA, §A8 differential, §A10 gated, §A11 sigmoid),
+// Dense extensions (docs/variants.md §A5 SQA, §A8 differential, §A10 gated, §A11 sigmoid),
 // plus checks every registered variant must pass (defaults, resolved parameters, tile engine).
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-// Head-routing variants (reference/variants.md §A4 KDGQA, §A6 DHA, §A7 MoH, §A9 GDA).
+// Head-routing variants (docs/variants.md §A4 KDGQA, §A6 DHA, §A7 MoH, §A9 GDA).
 #include <catch2/catch.hpp>
 
 #include <cstring>

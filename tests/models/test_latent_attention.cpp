@@ -1,4 +1,4 @@
-// Multi-head latent attention (reference/variants.md §B1), DeepSeek-V3 defaults: Hq 128, d_nope
+// Multi-head latent attention (docs/variants.md#b1-mla), DeepSeek-V3 defaults: Hq 128, d_nope
 // 128, d_R 64, dv 128, d_c 512, d_c' 1536, D 7168.
 #include <catch2/catch.hpp>
 

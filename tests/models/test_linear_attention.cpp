@@ -1,4 +1,4 @@
-// Chunked (decayed) linear attention (reference/variants.md §E1): a dk x dv FP32 state per head.
+// Chunked (decayed) linear attention (docs/variants.md#e1-linear): a dk x dv FP32 state per head.
 #include <catch2/catch.hpp>
 
 #include "common/errors.hpp"

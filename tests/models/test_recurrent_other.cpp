@@ -1,4 +1,4 @@
-// Recurrent / memory variants (reference/variants.md §E2 Lightning Attention, §E3 LightNet,
+// Recurrent / memory variants (docs/variants.md §E2 Lightning Attention, §E3 LightNet,
 // §E4 GAM).
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-// Dynamic sparse attention (reference/variants.md §D1 NSA, §D2 FSA, §D8 H2O, Appendix C.1-C.2).
+// Dynamic sparse attention (docs/variants.md §D1 NSA, §D2 FSA, §D8 H2O, Appendix C.1-C.2).
 #include <catch2/catch.hpp>
 
 #include <cstring>

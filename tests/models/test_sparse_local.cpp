@@ -1,4 +1,4 @@
-// Sliding-window attention with attention sinks (reference/variants.md §C1 SWA, §C4 StreamingLLM).
+// Sliding-window attention with attention sinks (docs/variants.md §C1 SWA, §C4 StreamingLLM).
 #include <catch2/catch.hpp>
 
 #include "common/errors.hpp"

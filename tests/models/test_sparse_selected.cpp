@@ -1,4 +1,4 @@
-// Content-selected sparse attention (reference/variants.md §D3 DMA, §D4 LLSA, §D5 Routing,
+// Content-selected sparse attention (docs/variants.md §D3 DMA, §D4 LLSA, §D5 Routing,
 // §D6 Superlinear, §D7 DHSA, Appendix C.4).
 #include <catch2/catch.hpp>
 

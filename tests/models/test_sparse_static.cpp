@@ -1,4 +1,4 @@
-// Static sparse patterns (reference/variants.md §C2 GNA, §C3 S2-Attn / SinkLoRA, §C5 MoA,
+// Static sparse patterns (docs/variants.md §C2 GNA, §C3 S2-Attn / SinkLoRA, §C5 MoA,
 // §C6 LGA).
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-// Token-compressed attention (reference/variants.md §B5 core context aware, §B6 FlashVGGT
+// Token-compressed attention (docs/variants.md §B5 core context aware, §B6 FlashVGGT
 // descriptors, §B7 FIT, Appendix C.5 and C.7).
 #include <catch2/catch.hpp>
 

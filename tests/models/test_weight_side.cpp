@@ -1,4 +1,4 @@
-// Weight-side variants (reference/variants.md §H1 GQSA, §H2 MASA): the projections change, the
+// Weight-side variants (docs/variants.md §H1 GQSA, §H2 MASA): the projections change, the
 // attention core and KV cache do not.
 #include <catch2/catch.hpp>
 

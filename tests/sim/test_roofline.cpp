@@ -60,7 +60,7 @@ TEST_CASE("decode is HBM-bound and takes bytes over the achievable bandwidth", "
   CHECK(p.time_s == Approx(bytes / (3350e9 * h100.calibration.hbm_fraction) +
                            h100.calibration.kernel_launch_s));
   CHECK(p.bound == sim::Resource::hbm);
-  // bf16 GQA-4 decode: 2 G / s = 4 FLOP per byte of K/V (reference/variants.md §0.2).
+  // bf16 GQA-4 decode: 2 G / s = 4 FLOP per byte of K/V (docs/variants.md#02-dense-attention).
   CHECK(p.arithmetic_intensity == Approx(4.0).epsilon(0.01));
 }
 

@@ -245,8 +245,9 @@ TEST_CASE("lean beats split_kv for one KV head and a 256k context", "[tile]") {
 }
 
 // ... and gains little once B x H fills the GPU with many waves of HBM-bound CTAs: only the
-// partial last wave of split_kv is left to win back (variants.md F2: util = B Hkv n_split /
-// (SMs ceil(...)) is 0.95 here), against a large gain with few heads and a long context.
+// partial last wave of split_kv is left to win back (docs/kernels.md#14-lean: util =
+// B Hkv n_split / (SMs ceil(...)) is 0.95 here), against a large gain with few heads and a long
+// context.
 TEST_CASE("lean's gain over split_kv is small when B x H fills the GPU and large with few heads",
           "[tile]") {
   const Query full = make(Phase::decode, 64, 4096, true, 32, 32);
