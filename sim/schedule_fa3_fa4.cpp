@@ -107,11 +107,11 @@ void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fa3",
                    "FlashAttention-3 (Hopper): wgmma, warp-specialised ping-pong softmax, "
                    "persistent CTAs, longest-first for causal",
-                   lower_fa3, lower_fa3_backward});
+                   lower_fa3, lower_fa3_backward, nullptr, hw::MmaClass::wgmma});
   table.push_back({"fa4",
                    "FlashAttention-4 (Blackwell): tcgen05, 256-row CTAs, part of the exps on "
                    "FMA pipes",
-                   lower_fa4, lower_fa4_backward});
+                   lower_fa4, lower_fa4_backward, nullptr, hw::MmaClass::tcgen05});
 }
 
 }  // namespace sim
