@@ -207,7 +207,8 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();
   q->add_option(
        "--kernel", opts->kernel,
-       "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, flashmla, unfused, ascend, "
+       "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, cudnn, flashmla, unfused, "
+       "ascend, "
        "project_flash, project_split_kv, project_unfused, project_linear")
       ->capture_default_str();
   q->add_option("--caller", opts->caller,

@@ -49,6 +49,7 @@ std::string schedule_for(const std::string& kernel) {
                                                            {"fa2-decode", "fa2"},
                                                            {"flash-decoding", "split_kv"},
                                                            {"lean", "lean"},
+                                                           {"cudnn", "cudnn"},
                                                            {"torch_npu", "ascend"}};
   auto it = names.find(kernel);
   return it == names.end() ? "auto" : it->second;
