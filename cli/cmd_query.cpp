@@ -40,6 +40,7 @@ struct QueryOptions {
   std::string hw = "h100";
   std::string engine = "tile";
   std::string kernel = "auto";
+  std::string caller = "direct";
   std::string format = "table";
   std::string output;
   std::string model;      // --model PRESET
@@ -92,6 +93,12 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
   return variant.make_spec(given, {o.include_projections, o.hidden_size.value_or(0)});
 }
 
+hw::Caller parse_caller_flag(const std::string& name) {
+  if (auto caller = hw::parse_caller(name)) return *caller;
+  throw common::SpecError(
+      fmt::format("--caller: unknown caller '{}'; known: direct, pytorch, torch_npu", name));
+}
+
 // --model or --hf-config: every layer group of the model on each profile.
 void run_model_query(const Context& ctx, const QueryOptions& o, const models::Workload& workload,
                      const std::vector<hw::Profile>& profiles) {
@@ -102,6 +109,7 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
   query.include_projections = o.include_projections;
   query.engine = sim::parse_engine(o.engine);
   query.kernel = o.kernel;
+  query.caller = parse_caller_flag(o.caller);
   std::vector<ModelResult> results;
   for (const hw::Profile& profile : profiles) {
     results.push_back(run_model(ctx.registry, query, profile));
@@ -112,6 +120,7 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
 void run_query(const Context& ctx, const QueryOptions& o) {
   const Format format = parse_format(o.format);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
+  const hw::Caller caller = parse_caller_flag(o.caller);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);  // reject unknown names up front
   const models::Workload workload = make_workload(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
@@ -134,7 +143,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   for (const std::string& name : names) {
     const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
     results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
-                       sim::predict(engine, cost, workload, profile, o.kernel)});
+                       sim::predict(engine, cost, workload, profile, o.kernel, caller)});
   }
   write_output(render_results(results, format), o.output);
 }
@@ -198,8 +207,13 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();
   q->add_option(
        "--kernel", opts->kernel,
-       "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, flashmla, unfused, ascend, "
+       "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, cudnn, flashmla, unfused, "
+       "ascend, "
        "project_flash, project_split_kv, project_unfused, project_linear")
+      ->capture_default_str();
+  q->add_option("--caller", opts->caller,
+                "direct | pytorch | torch_npu: adds that caller's per-call host floor "
+                "(calibration.caller_floor_us)")
       ->capture_default_str();
   q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   add_output_option(*q, opts->output, "write to FILE instead of stdout");

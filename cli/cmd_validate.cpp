@@ -98,9 +98,11 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
              const Acquired& in) {
   std::vector<hw::Profile> profiles = apply_overrides(in.cases, ctx.hw, catalog);
   Json calibration = Json::array();
+  Json fixed_costs = Json::array();
   if (o.calibrate) {
     const validate::CalibrationResult fit = validate::calibrate(in.cases, catalog, o.holdout_seq);
     for (const auto& g : fit.groups) calibration.push_back(calibration_json(g));
+    for (const auto& f : fit.fixed_costs) fixed_costs.push_back(fixed_cost_json(f));
     for (const hw::Profile& fitted : fit.profiles) {
       for (hw::Profile& p : profiles) {
         if (p.id == fitted.id) p = fitted;
@@ -121,6 +123,7 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
               {"cases", Json::array()},
               {"summary", summaries(rows)},
               {"calibration", calibration},
+              {"fixed_costs", fixed_costs},
               {"skipped", in.skipped},
               {"warnings", in.warnings}};
   if (!in.failed.empty()) doc["failed"] = in.failed;

@@ -40,7 +40,7 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
     const models::CostModel cost = variant.cost(spec, w);
     GroupResult gr{&g,
                    {profile.id, spec, w, query.engine, query.kernel, cost,
-                    sim::predict(query.engine, cost, w, profile, query.kernel)}};
+                    sim::predict(query.engine, cost, w, profile, query.kernel, query.caller)}};
     out.time_s += gr.result.prediction.time_s;
     out.kv_cache_bytes += cost.kv_cache_bytes;
     out.state_bytes += cost.state_bytes;

@@ -23,6 +23,7 @@ struct ModelQuery {
   bool include_projections = false;
   sim::EngineKind engine = sim::EngineKind::tile;
   std::string kernel = "auto";
+  hw::Caller caller = hw::Caller::direct;  // whose per-call host floor applies
 };
 
 // One layer group's result on one profile.

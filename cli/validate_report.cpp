@@ -171,6 +171,21 @@ Json calibration_json(const validate::FitGroup& g) {
           {"held_out_rows_after", summary_json(g.held_after)}};
 }
 
+Json fixed_cost_json(const validate::FixedCostFit& f) {
+  Json before = Json::object(), after = Json::object();
+  for (std::size_t i = 0; i < f.callers.size(); ++i) {
+    before[std::string(hw::to_string(f.callers[i]))] = f.floor_before_s[i] * 1e6;
+    after[std::string(hw::to_string(f.callers[i]))] = f.floor_after_s[i] * 1e6;
+  }
+  return {{"hw", f.hw},
+          {"kernel_launch_us_before", f.launch_before_s * 1e6},
+          {"kernel_launch_us_after", f.launch_after_s * 1e6},
+          {"caller_floor_us_before", before},
+          {"caller_floor_us_after", after},
+          {"fitted_rows_before", summary_json(f.fitted_before)},
+          {"fitted_rows_after", summary_json(f.fitted_after)}};
+}
+
 void add_counts(Json& doc) {
   doc["summary"]["skipped_rows"] = doc["skipped"].size();
   if (has_correctness(doc) || doc.contains("failed")) {

@@ -21,6 +21,8 @@ ValidateJson case_json(const validate::CaseResult& r);
 // Error statistics of both engines over the fitted, held-out and all rows.
 ValidateJson summaries(const std::vector<validate::CaseResult>& rows);
 ValidateJson calibration_json(const validate::FitGroup& g);
+// One device's fitted fixed costs (launch, caller floors), in microseconds.
+ValidateJson fixed_cost_json(const validate::FixedCostFit& f);
 
 // Adds summary.skipped_rows and summary.incorrect_cases (from doc.skipped and each case's
 // `correct`, when the case has one) to a document with "cases", "summary" and "skipped".

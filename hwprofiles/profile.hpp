@@ -19,12 +19,33 @@ inline constexpr std::array<Precision, 5> kAllPrecisions = {
     Precision::tf32, Precision::fp16, Precision::bf16, Precision::fp8, Precision::fp4};
 std::string_view to_string(Precision p);
 
+// Matrix-instruction class a kernel issues: the tensor rate it can reach depends on it (a Hopper
+// or Blackwell SM runs Ampere's warp-level mma.sync well below its dense peak, which needs wgmma
+// or tcgen05). `native` is the device's own fastest class (cuBLAS, vendor libraries): the dense
+// peak. SCHEMA.md "Instruction classes" has the table and its sources.
+enum class MmaClass { mma_sync, wgmma, tcgen05, cube, native };
+inline constexpr std::array<MmaClass, 4> kListedMmaClasses = {MmaClass::mma_sync, MmaClass::wgmma,
+                                                              MmaClass::tcgen05, MmaClass::cube};
+std::string_view to_string(MmaClass c);  // JSON key: mma_sync, wgmma, tcgen05, cube, native
+
+// How the kernel is called: the host-side floor of one call (Python dispatch, framework checks,
+// the launch itself) under which a benchmark loop cannot go, whatever the kernel's device time.
+enum class Caller { direct, pytorch, torch_npu };
+inline constexpr std::array<Caller, 3> kAllCallers = {Caller::direct, Caller::pytorch,
+                                                      Caller::torch_npu};
+std::string_view to_string(Caller c);  // direct, pytorch, torch_npu
+std::optional<Caller> parse_caller(std::string_view name);
+
 struct Compute {
   double sm_count = 0;         // SMs (NVIDIA) or AI cube cores (Ascend)
   double tensor_clock_hz = 0;  // clock that reproduces the tensor peak
   double max_clock_hz = 0;     // boost clock
   std::array<double, kAllPrecisions.size()> tensor_dense_flops{};  // 0 = unsupported
-  double vector_fp32_flops = 0;                                    // non-tensor FP32 peak
+  // Dense peak per instruction class and precision (0 = the class has no path for it). Empty
+  // (no `tensor_dense_TFLOPS_by_class` in the file): every class runs at tensor_dense_flops.
+  std::map<MmaClass, std::array<double, kAllPrecisions.size()>> class_dense_flops;
+  std::map<MmaClass, std::string> class_sources;  // where each class's figures come from
+  double vector_fp32_flops = 0;                   // non-tensor FP32 peak
   double exp_ops_per_clk_per_sm = 0;
 };
 
@@ -59,7 +80,10 @@ struct Calibration {
   double hbm_fraction = 1.0;
   double vector_fraction = 1.0;
   double exp_fraction = 1.0;
-  double kernel_launch_s = 0.0;
+  double kernel_launch_s = 0.0;  // device-side fixed cost of one kernel launch
+  // Host-side floor of one call per caller (index: Caller); a call takes at least this long.
+  std::array<double, kAllCallers.size()> caller_floor_s{};
+  std::string caller_floor_source;     // where the floors come from (required with the floors)
   double l2_reuse_fraction = 1.0;      // share of L2 that keeps K/V re-read by concurrent CTAs
   double sm_bandwidth_fraction = 1.0;  // most of the device's HBM bandwidth one SM can draw
   // Per schedule name (fa2, fa2_bwd, fa3, ...). A schedule is available on a device only when its
@@ -86,6 +110,17 @@ struct Profile {
   bool supports(Precision p) const { return tensor_peak_flops(p) > 0; }
   double tensor_peak_flops(Precision p) const {
     return compute.tensor_dense_flops[static_cast<std::size_t>(p)];
+  }
+  // Dense peak of instruction class `c` at precision `p`: the class's own entry where the profile
+  // lists classes, the device's dense peak for `native` or a profile without the table; 0 where
+  // the listed class lacks `p` or the device lacks the class.
+  double class_peak_flops(MmaClass c, Precision p) const {
+    if (c == MmaClass::native || compute.class_dense_flops.empty()) return tensor_peak_flops(p);
+    auto it = compute.class_dense_flops.find(c);
+    return it == compute.class_dense_flops.end() ? 0 : it->second[static_cast<std::size_t>(p)];
+  }
+  double caller_floor_s(Caller c) const {
+    return calibration.caller_floor_s[static_cast<std::size_t>(c)];
   }
   double exp_peak_ops_per_s() const {
     return compute.exp_ops_per_clk_per_sm * compute.sm_count * compute.tensor_clock_hz;

@@ -26,6 +26,41 @@ constexpr double kMaxCtasPerSm = 256;           // NVIDIA: 32 (cc 8.0, 9.0, 10.0
 
 const char* const kVendors[] = {"nvidia", "huawei", "amd", "intel", "other"};
 
+// compute.tensor_dense_TFLOPS_by_class: per class, peaks no higher than the dense peak of the
+// same precision (a class is a way to reach the dense peak, never more).
+void parse_class_peaks(JsonObject o, Compute& c) {
+  for (MmaClass mma : kListedMmaClasses) {
+    const std::string name(to_string(mma));
+    std::optional<JsonObject> peaks = o.optional_object(name);
+    if (!peaks) continue;
+    std::array<double, kAllPrecisions.size()> flops{};
+    bool any = false;
+    for (Precision p : kAllPrecisions) {
+      const std::string key(to_string(p));
+      auto tf = peaks->optional_positive(key);
+      if (!tf) continue;
+      const double dense = c.tensor_dense_flops[static_cast<std::size_t>(p)];
+      if (dense <= 0)
+        peaks->fail(key, "the device lists no " + key + " peak in tensor_dense_TFLOPS");
+      if (*tf * kTera > dense * (1 + 1e-12)) {
+        std::ostringstream limit;
+        limit << dense / kTera;
+        peaks->fail(key, "a class peak cannot exceed the dense peak (" + limit.str() + " TFLOPS)");
+      }
+      flops[static_cast<std::size_t>(p)] = *tf * kTera;
+      any = true;
+    }
+    c.class_sources[mma] = peaks->string("source");
+    peaks->finish();
+    if (!any) o.fail(name, "expected at least one of tf32, fp16, bf16, fp8, fp4");
+    c.class_dense_flops[mma] = flops;
+  }
+  o.finish();
+  if (c.class_dense_flops.empty()) {
+    o.fail("", "expected at least one of mma_sync, wgmma, tcgen05, cube");
+  }
+}
+
 Compute parse_compute(JsonObject o) {
   Compute c;
   c.sm_count = o.count("sm_count", kMaxSmCount);
@@ -42,6 +77,9 @@ Compute parse_compute(JsonObject o) {
   }
   peaks.finish();
   if (!any) o.fail("tensor_dense_TFLOPS", "expected at least one of tf32, fp16, bf16, fp8, fp4");
+  if (auto by_class = o.optional_object("tensor_dense_TFLOPS_by_class")) {
+    parse_class_peaks(*by_class, c);
+  }
   c.vector_fp32_flops = o.positive("vector_fp32_TFLOPS") * kTera;
   c.exp_ops_per_clk_per_sm = o.positive("exp_ops_per_clk_per_sm");
   o.finish();
@@ -82,6 +120,16 @@ Calibration parse_calibration(JsonObject o) {
   c.vector_fraction = o.fraction("vector_fraction");
   c.exp_fraction = o.fraction("exp_fraction");
   c.kernel_launch_s = o.non_negative("kernel_launch_us") * kMicro;
+  if (auto floors = o.optional_object("caller_floor_us")) {
+    for (Caller caller : kAllCallers) {
+      const std::string key(to_string(caller));
+      if (floors->has(key)) {
+        c.caller_floor_s[static_cast<std::size_t>(caller)] = floors->non_negative(key) * kMicro;
+      }
+    }
+    c.caller_floor_source = floors->string("source");
+    floors->finish();
+  }
   c.l2_reuse_fraction = o.fraction("l2_reuse_fraction");
   c.sm_bandwidth_fraction = o.fraction("sm_bandwidth_fraction");
   if (auto schedules = o.optional_object("schedules")) {
@@ -118,6 +166,41 @@ std::string_view to_string(Precision p) {
       return "fp4";
   }
   return "?";
+}
+
+std::string_view to_string(MmaClass c) {
+  switch (c) {
+    case MmaClass::mma_sync:
+      return "mma_sync";
+    case MmaClass::wgmma:
+      return "wgmma";
+    case MmaClass::tcgen05:
+      return "tcgen05";
+    case MmaClass::cube:
+      return "cube";
+    case MmaClass::native:
+      return "native";
+  }
+  return "?";
+}
+
+std::string_view to_string(Caller c) {
+  switch (c) {
+    case Caller::direct:
+      return "direct";
+    case Caller::pytorch:
+      return "pytorch";
+    case Caller::torch_npu:
+      return "torch_npu";
+  }
+  return "?";
+}
+
+std::optional<Caller> parse_caller(std::string_view name) {
+  for (Caller c : kAllCallers) {
+    if (to_string(c) == name) return c;
+  }
+  return std::nullopt;
 }
 
 std::optional<Precision> parse_precision(std::string_view name) {
@@ -216,6 +299,28 @@ nlohmann::json to_json(const Profile& p) {
         {"l2_reuse_fraction", p.calibration.l2_reuse_fraction},
         {"sm_bandwidth_fraction", p.calibration.sm_bandwidth_fraction}}},
       {"sources", p.sources}};
+  if (!p.compute.class_dense_flops.empty()) {
+    nlohmann::json by_class = nlohmann::json::object();
+    for (const auto& [mma, flops] : p.compute.class_dense_flops) {
+      nlohmann::json peaks_of_class = nlohmann::json::object();
+      for (Precision prec : kAllPrecisions) {
+        const double f = flops[static_cast<std::size_t>(prec)];
+        if (f > 0) peaks_of_class[std::string(to_string(prec))] = f / kTera;
+      }
+      peaks_of_class["source"] = p.compute.class_sources.at(mma);
+      by_class[std::string(to_string(mma))] = peaks_of_class;
+    }
+    doc["compute"]["tensor_dense_TFLOPS_by_class"] = by_class;
+  }
+  nlohmann::json floors = nlohmann::json::object();
+  for (Caller caller : kAllCallers) {
+    const double f = p.caller_floor_s(caller);
+    if (f > 0) floors[std::string(to_string(caller))] = f / kMicro;
+  }
+  if (!p.calibration.caller_floor_source.empty()) {
+    floors["source"] = p.calibration.caller_floor_source;
+    doc["calibration"]["caller_floor_us"] = floors;
+  }
   if (!p.calibration.schedules.empty()) {
     nlohmann::json schedules = nlohmann::json::object();
     for (const auto& [name, s] : p.calibration.schedules) {

@@ -40,13 +40,34 @@ EngineKind parse_engine(std::string_view name) {
   throw common::SpecError(fmt::format("unknown engine '{}'; known: roofline, tile", name));
 }
 
+double host_calls(const models::CostModel& cost) {
+  bool forward = false, backward = false;
+  for (const models::Op& op : cost.ops) {
+    if (op.kind == models::OpKind::collective) continue;
+    (op.pass == models::Pass::forward ? forward : backward) = true;
+  }
+  return static_cast<double>(cost.layers) * ((forward ? 1 : 0) + (backward ? 1 : 0));
+}
+
+void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
+                        hw::Caller caller) {
+  p.caller_floor_s = host_calls(cost) * profile.caller_floor_s(caller);
+  if (p.caller_floor_s <= p.time_s) return;
+  if (p.time_s > 0) p.tensor_utilization *= p.time_s / p.caller_floor_s;
+  p.time_s = p.caller_floor_s;
+  p.bound = Resource::launch;
+}
+
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
-                   const hw::Profile& profile, std::string_view kernel) {
+                   const hw::Profile& profile, std::string_view kernel, hw::Caller caller) {
   switch (engine) {
     case EngineKind::roofline:
-      return predict_roofline(cost, w, profile);
-    case EngineKind::tile:
-      return predict_tile(cost, w, profile, kernel);
+      return predict_roofline(cost, w, profile, caller);
+    case EngineKind::tile: {
+      ScheduleOptions options;
+      options.caller = caller;
+      return predict_tile(cost, w, profile, kernel, options);
+    }
   }
   throw common::SpecError("unknown engine");
 }

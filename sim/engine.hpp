@@ -19,13 +19,26 @@ EngineKind parse_engine(std::string_view name);
 
 // `kernel` names the schedule for the tile engine ("auto" or one of sim::schedules()); the
 // roofline ignores it.
+// `caller` adds its host floor (apply_caller_floor) to either engine.
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
-                   const hw::Profile& profile, std::string_view kernel = "auto");
+                   const hw::Profile& profile, std::string_view kernel = "auto",
+                   hw::Caller caller = hw::Caller::direct);
 
 // Roofline: each launch takes max(tensor, vector, exp, HBM time at achievable rates) plus the
 // fixed launch cost; launches run back to back.
 Prediction predict_roofline(const models::CostModel& cost, const models::Workload& w,
-                            const hw::Profile& profile);
+                            const hw::Profile& profile, hw::Caller caller = hw::Caller::direct);
+
+// Host calls the cost model takes: one per pass (forward, backward) per layer.
+double host_calls(const models::CostModel& cost);
+
+// Fixed cost of the caller, its own term: a framework's per-call host work (PyTorch eager
+// dispatch, torch_npu's graph/stream bookkeeping) runs ahead of the device while kernels are
+// long, and sets the time of a call when they are short, so a call takes
+// max(device time, calls x calibration.caller_floor_us[caller]). Sets caller_floor_s, and the
+// bound to `launch` when the floor wins.
+void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
+                        hw::Caller caller);
 
 // One op priced by the roofline (the tile engine uses it for collectives).
 LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload& w,

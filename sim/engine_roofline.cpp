@@ -53,7 +53,7 @@ LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload&
 }
 
 Prediction predict_roofline(const models::CostModel& cost, const models::Workload& w,
-                            const hw::Profile& profile) {
+                            const hw::Profile& profile, hw::Caller caller) {
   const Rates rates = achievable_rates(profile, w.dtype);
   Prediction p;
   std::array<double, kResourceCount> time_by_bound{};
@@ -77,6 +77,7 @@ Prediction predict_roofline(const models::CostModel& cost, const models::Workloa
                           ? rates.tensor_flops_per_s / profile.calibration.tensor_fraction
                           : profile.compute.vector_fp32_flops;
   p.tensor_utilization = p.time_s > 0 ? p.flops.tensor / p.time_s / peak : 0;
+  apply_caller_floor(p, cost, profile, caller);
   return p;
 }
 

@@ -23,21 +23,39 @@ const ScheduleInfo* scan_schedule(std::string_view kernel) {
   return nullptr;
 }
 
+// Ops other than attention are priced with fixed support entries of calibration.schedules
+// (hwprofiles/SCHEMA.md, "Support calibrations"): gemm for GEMMs, unfused for elementwise ops
+// (they run as the unfused baseline's memory-bound softmax-class kernels), chunked_scan for
+// scans. There is no built-in default: a profile without the entry cannot price the op.
+void require_support_entry(const hw::Profile& p, const char* key, const char* kind,
+                           const models::Op& op) {
+  if (p.calibration.schedules.count(key) > 0) return;
+  throw common::SpecError(fmt::format(
+      "{} has no calibration.schedules.{} entry, which prices {} ops (here '{}'); add one to "
+      "the profile (hwprofiles/SCHEMA.md, \"Support calibrations\": copy "
+      "calibration.schedules.{} from a built-in profile, `attnsim hw show h100`), or use "
+      "--engine roofline",
+      p.id, key, kind, op.name, key));
+}
+
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
            std::string_view kernel, const ScheduleOptions& options, Launches& out) {
   switch (op.kind) {
     case models::OpKind::gemm:
+      require_support_entry(p, "gemm", "GEMM", op);
       lower_gemm({op, w, p, "gemm"}, out);
       return;
     case models::OpKind::elementwise:
+      require_support_entry(p, "unfused", "elementwise", op);
       lower_elementwise({op, w, p, "elementwise"}, out);
       return;
     case models::OpKind::scan:
       if (const ScheduleInfo* info = scan_schedule(kernel)) {
         schedule_calibration(p, std::string(info->name));  // throws if the device lacks it
-        info->scan({op, w, p, info->name, options}, out);
+        info->scan({op, w, p, info->name, options, info->mma_class}, out);
         return;
       }
+      require_support_entry(p, "chunked_scan", "scan (linear-attention)", op);
       lower_scan({op, w, p, "chunked_scan"}, out);
       return;
     case models::OpKind::dense_attention:
@@ -46,7 +64,7 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
   }
   const ScheduleInfo* info = &choose_schedule(kernel, op, w, p);
   if (op.pass == models::Pass::forward) {
-    info->forward({op, w, p, info->name, options}, out);
+    info->forward({op, w, p, info->name, options, info->mma_class}, out);
     return;
   }
   if (info->backward == nullptr) info = &choose_schedule(p.default_schedule, op, w, p);
@@ -55,7 +73,7 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
         "kernel '{}' on {} has no backward model; use --engine roofline for bwd/train there",
         info->name, p.id));
   }
-  info->backward({op, w, p, info->name, options}, out);
+  info->backward({op, w, p, info->name, options, info->mma_class}, out);
 }
 
 }  // namespace
@@ -99,6 +117,7 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
   const double peak =
       precision ? profile.tensor_peak_flops(*precision) : profile.compute.vector_fp32_flops;
   p.tensor_utilization = p.time_s > 0 ? p.flops.tensor / p.time_s / peak : 0;
+  apply_caller_floor(p, cost, profile, options.caller);
   return p;
 }
 

@@ -58,6 +58,7 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.name = name;
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.mma_class = in.mma_class;
   l.cta = {t.smem_bytes, t.threads, 0, t.max_ctas_per_sm};
   l.dispatch = t.dispatch;
   JobStats jobs = row_block_jobs(g, t.m, t.n);
@@ -100,6 +101,7 @@ Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, do
   l.name = name;
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, calibration_key);
+  l.mma_class = in.mma_class;
   l.jobs = {std::max(1.0, ceil_div(items, items_per_job)), 0, 0, 0};
   l.per_job_hbm_bytes = bytes / l.jobs.count;
   l.max_job_hbm_bytes = items > items_per_job ? bytes * items_per_job / items : bytes;

@@ -60,6 +60,8 @@ struct Launch {
   CtaResources cta;
   Dispatch dispatch = Dispatch::in_order;
   const hw::ScheduleCalibration* calibration = nullptr;  // efficiency of this kernel class
+  // Matrix instructions the kernel issues: its tensor ceiling is the profile's peak for them.
+  hw::MmaClass mma_class = hw::MmaClass::native;
 };
 
 }  // namespace sim

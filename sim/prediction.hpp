@@ -38,6 +38,8 @@ struct Prediction {
   double hbm_bytes_moved = 0;       // all layers, as the engine's launches move them (after L2)
   double arithmetic_intensity = 0;  // tensor FLOPs per HBM byte
   double tensor_utilization = 0;    // achieved tensor FLOP/s over the device's dense peak
+  // The caller's host floor over all calls (0 for a direct call): time_s is at least this.
+  double caller_floor_s = 0;
   common::StaticVector<LaunchPrediction, 64> launches;
 };
 

@@ -21,13 +21,15 @@ struct SmRates {
   double clock = 0;   // Hz, for cycle counts
 };
 
-SmRates sm_rates(const hw::Profile& p, const models::Workload& w,
-                 const hw::ScheduleCalibration& cal) {
+// The tensor pipe runs at the launch's schedule-calibrated share of the ceiling of the matrix
+// instructions it issues (FA2's mma.sync on Hopper: two thirds of the dense peak).
+SmRates sm_rates(const hw::Profile& p, const models::Workload& w, const Launch& l) {
   const hw::Calibration& c = p.calibration;
   const double sms = p.compute.sm_count;
   SmRates r;
-  if (auto precision = tensor_precision(p, w.dtype)) {
-    r.tensor = p.tensor_peak_flops(*precision) / sms * cal.mma_fraction;
+  const auto precision = tensor_precision(p, w.dtype);
+  if (precision && l.per_tile.tensor_flops > 0) {  // a launch with no MMAs needs no class
+    r.tensor = class_peak_flops(p, l.mma_class, *precision) / sms * l.calibration->mma_fraction;
   }
   r.exp = p.compute.exp_ops_per_clk_per_sm * p.compute.tensor_clock_hz * c.exp_fraction;
   r.alu = p.compute.vector_fp32_flops / 2 / sms * c.vector_fraction;  // an FMA is 2 FLOPs
@@ -113,7 +115,7 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
 
 LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const models::Workload& w,
                               std::int64_t count) {
-  SmRates r = sm_rates(p, w, *l.calibration);
+  SmRates r = sm_rates(p, w, l);
   const double sms = p.compute.sm_count;
   const double k = sm_stacking(l.jobs.count, sms, ctas_per_sm(l.cta, p));
   r.hbm = sm_bandwidth(p, std::min(sms, std::ceil(l.jobs.count / k)));

@@ -41,6 +41,21 @@ std::optional<hw::Precision> tensor_precision(const hw::Profile& p, models::DTyp
   return precision;
 }
 
+double class_peak_flops(const hw::Profile& p, hw::MmaClass mma, hw::Precision precision) {
+  const double peak = p.class_peak_flops(mma, precision);
+  if (peak > 0) return peak;
+  std::string listed;
+  for (const auto& [listed_class, flops] : p.compute.class_dense_flops) {
+    if (flops[static_cast<std::size_t>(precision)] <= 0) continue;
+    listed += (listed.empty() ? "" : ", ") + std::string(hw::to_string(listed_class));
+  }
+  throw common::SpecError(fmt::format(
+      "{} ({}) has no {} path for {} matrix instructions; classes with {}: {} (pick a kernel "
+      "that issues one of them, or use --engine roofline)",
+      p.id, p.arch, hw::to_string(precision), hw::to_string(mma), hw::to_string(precision),
+      listed.empty() ? "none" : listed));
+}
+
 Rates achievable_rates(const hw::Profile& p, models::DType dtype) {
   const hw::Calibration& c = p.calibration;
   Rates r;

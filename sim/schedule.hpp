@@ -19,7 +19,8 @@ using Launches = common::StaticVector<Launch, 6>;
 // What the caller fixed about a kernel's launch configuration (a measured run's settings);
 // anything left at 0 is the schedule's own choice.
 struct ScheduleOptions {
-  double splits = 0;  // split-KV: the split count the kernel was launched with
+  double splits = 0;                       // split-KV: the split count the kernel was launched with
+  hw::Caller caller = hw::Caller::direct;  // whose host floor a call pays
 };
 
 struct ScheduleInput {
@@ -28,6 +29,7 @@ struct ScheduleInput {
   const hw::Profile& profile;
   std::string_view name;  // the schedule as chosen (for calibration lookup and reports)
   ScheduleOptions options = {};
+  hw::MmaClass mma_class = hw::MmaClass::native;  // what the chosen schedule issues
 };
 
 using LowerFn = void (*)(const ScheduleInput& in, Launches& out);
@@ -39,6 +41,9 @@ struct ScheduleInfo {
   LowerFn backward;  // nullptr: backward passes use the device's default schedule
   // Scan ops (linear attention) when this schedule is named; nullptr: chunked_scan prices them.
   LowerFn scan = nullptr;
+  // Matrix instructions the kernel issues (its tensor ceiling); native = the device's fastest,
+  // for libraries that pick the architecture's own instructions (cuBLAS, FlashMLA-class).
+  hw::MmaClass mma_class = hw::MmaClass::native;
 };
 
 // Every schedule, in the order `--kernel` lists them.

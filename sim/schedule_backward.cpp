@@ -55,6 +55,7 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   main.name = "attention_bwd";
   main.schedule = in.name;
   main.calibration = &schedule_calibration(in.profile, key);
+  main.mma_class = in.mma_class;
   main.cta = {t.smem_kib * 1024, t.threads, 0, 1};
   main.dispatch = t.dispatch;
   main.jobs = column_block_jobs(g, t.m, t.n);

@@ -111,17 +111,20 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
 
 }  // namespace
 
+// Classes: fa2 issues mma.sync. split_kv and lean stand for the split-KV decode every library
+// runs (FA2's split kernel, FA3's split path with wgmma and fp8, FlashInfer), which `auto` picks
+// for decode of any dtype, and decode is memory-bound: they are priced at the native ceiling.
 void add_fa2_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fa2", "FlashAttention-2: one CTA per (row block, batch, head), mma.sync",
-                   lower_fa2, lower_fa2_backward});
+                   lower_fa2, lower_fa2_backward, nullptr, hw::MmaClass::mma_sync});
   table.push_back({"split_kv",
                    "Flash-Decoding: KV split across CTAs by wave efficiency, GQA heads packed, "
                    "plus a combine launch",
-                   lower_split_kv, nullptr});
+                   lower_split_kv, nullptr, nullptr, hw::MmaClass::native});
   table.push_back({"lean",
                    "LeanAttention stream-K: all (row block, KV tile) work spread evenly over the "
                    "SMs, plus a reduction",
-                   lower_lean, nullptr});
+                   lower_lean, nullptr, nullptr, hw::MmaClass::native});
 }
 
 }  // namespace sim

@@ -103,15 +103,41 @@ void lower_fa4(const ScheduleInput& in, Launches& out) {
 
 void lower_fa4_backward(const ScheduleInput& in, Launches& out);
 
+namespace {
+
+// cuDNN SDPA is closed source: its engines' tiles and heuristics are unpublished (kernels.md §8).
+// It is priced with the tiling of the open FlashAttention kernel of the device's generation
+// (FA4's where the device has tcgen05, FA3's otherwise) under its own calibration entries (cudnn,
+// cudnn_bwd), at the device's native ceiling: each library is its own kernel, fitted on its own
+// timings (validate/data/measured/gb200_cudnn_fa2.csv).
+bool blackwell_class(const hw::Profile& p) {
+  return !p.compute.class_dense_flops.empty() &&
+         p.class_peak_flops(hw::MmaClass::tcgen05, hw::Precision::fp16) > 0;
+}
+
+void lower_cudnn(const ScheduleInput& in, Launches& out) {
+  blackwell_class(in.profile) ? lower_fa4(in, out) : lower_fa3(in, out);
+}
+
+void lower_cudnn_backward(const ScheduleInput& in, Launches& out) {
+  blackwell_class(in.profile) ? lower_fa4_backward(in, out) : lower_fa3_backward(in, out);
+}
+
+}  // namespace
+
 void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fa3",
                    "FlashAttention-3 (Hopper): wgmma, warp-specialised ping-pong softmax, "
                    "persistent CTAs, longest-first for causal",
-                   lower_fa3, lower_fa3_backward});
+                   lower_fa3, lower_fa3_backward, nullptr, hw::MmaClass::wgmma});
   table.push_back({"fa4",
                    "FlashAttention-4 (Blackwell): tcgen05, 256-row CTAs, part of the exps on "
                    "FMA pipes",
-                   lower_fa4, lower_fa4_backward});
+                   lower_fa4, lower_fa4_backward, nullptr, hw::MmaClass::tcgen05});
+  table.push_back({"cudnn",
+                   "cuDNN SDPA (closed engines): FA4's tiling on Blackwell, FA3's on Hopper, "
+                   "its own calibration, the device's native instructions",
+                   lower_cudnn, lower_cudnn_backward, nullptr, hw::MmaClass::native});
 }
 
 }  // namespace sim

@@ -70,6 +70,7 @@ Launch main_launch(const ScheduleInput& in, const Geometry& g, const FlashMlaPla
   l.name = "flashmla_splitkv";
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.mma_class = in.mma_class;
   l.cta = {flashmla_smem_bytes(g.s), kFlashMlaThreads, 0, 0};
   l.dispatch = Dispatch::in_order;
   // Every CTA of a part (all row tiles and KV heads) walks the same blocks; parts without work
@@ -198,6 +199,8 @@ FlashMlaPlan flashmla_plan(const models::AttentionShape& a, double sm_count) {
 }
 
 void add_flashmla_schedules(std::vector<ScheduleInfo>& table) {
+  // Class native: FlashMLA issues wgmma, the dense path, on SM90; the Blackwell entry prices a
+  // FlashMLA-class kernel on that device's own dense path (tcgen05).
   table.push_back({"flashmla",
                    "FlashMLA dense MLA decode (Hopper): 64 packed q_len x head rows per CTA, "
                    "split-KV over the latent cache balanced over the SMs, V read inside K, "

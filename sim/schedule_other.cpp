@@ -31,6 +31,7 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   softmax.name = "softmax";
   softmax.schedule = in.name;
   softmax.calibration = &schedule_calibration(in.profile, key);
+  softmax.mma_class = in.mma_class;
   const double rows_per_cta = 4;  // one warp per row, 4 warps per CTA
   softmax.jobs.count = ceil_div(bh * g.rows, rows_per_cta);
   softmax.jobs.min_tiles = softmax.jobs.max_tiles = 1;
@@ -104,6 +105,7 @@ Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, doub
   l.name = name;
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, key);
+  l.mma_class = in.mma_class;
   l.cta = {0, 256, 0, 0};
   const double tiles_per_job = std::max(1.0, ceil_div(k, kGemmDepth));
   // Skinny products (decode: a few rows) use a row tile rounded up to the 16-row MMA granularity.
@@ -147,6 +149,7 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   l.name = op.name;
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, "unfused");
+  l.mma_class = in.mma_class;
   l.cta = {0, 256, 0, 0};
   l.jobs = {ctas, std::floor(tiles / ctas), std::min(tiles, std::ceil(tiles / ctas)), tiles};
   l.dispatch = Dispatch::persistent_static;
@@ -169,6 +172,7 @@ void lower_scan(const ScheduleInput& in, Launches& out) {
   l.name = op.name;
   l.schedule = "chunked_scan";
   l.calibration = &schedule_calibration(in.profile, "chunked_scan");
+  l.mma_class = in.mma_class;
   const double s = models::bytes_per_element(in.workload.dtype);
   l.cta = {x.chunk * (x.key_dim + x.value_dim) * s * 2 + x.key_dim * x.value_dim * 4, 128, 0, 0};
   l.jobs = {jobs, chunks, chunks, jobs * chunks};
@@ -187,7 +191,7 @@ void add_other_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"ascend",
                    "Ascend 910B FlashAttentionScore: cube matmuls and vector softmax pipelined per "
                    "AI core group",
-                   lower_ascend, lower_ascend_backward});
+                   lower_ascend, lower_ascend_backward, nullptr, hw::MmaClass::cube});
 }
 
 }  // namespace sim

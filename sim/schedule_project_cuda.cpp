@@ -135,6 +135,7 @@ Launch split_launch(const ScheduleInput& in, const Geometry& g, double splits, d
   l.name = "split_kernel";
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.mma_class = in.mma_class;
   l.cta = {split_smem_bytes(g.dv) + kReservedSmemPerCta, kSplitThreads, split_regs(in.profile, g.d),
            0};
   const double heads = g.batch * g.heads;
@@ -172,6 +173,7 @@ Launch combine_launch(const ScheduleInput& in, const Geometry& g, double splits)
   l.name = "combine_kernel";
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.mma_class = in.mma_class;
   l.cta = {kReservedSmemPerCta, kCombineThreads, 48, 0};
   const double heads = g.batch * g.heads;
   l.jobs = {heads, g.rows, g.rows, heads * g.rows};
@@ -214,7 +216,7 @@ void add_project_cuda_schedules(std::vector<ScheduleInfo>& table) {
        "this project's CUDA flash kernel (validate --backend cuda): 64 x 64 WMMA tiles, "
        "128 threads, 51-113 KB smem (2-4 CTAs/SM), synchronous K/V loads, row-at-a-"
        "time softmax with O in fp32 shared memory",
-       lower_project_flash, nullptr});
+       lower_project_flash, nullptr, nullptr, hw::MmaClass::mma_sync});  // WMMA lowers to mma.sync
   table.push_back({"project_split_kv",
                    "this project's CUDA split-KV decode: grid (splits, B x Hq) of 128 threads on "
                    "CUDA cores, 16 keys per step, q_len passes, no GQA packing, plus a combine "

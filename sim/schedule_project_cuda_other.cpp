@@ -56,6 +56,7 @@ void lower_project_unfused(const ScheduleInput& in, Launches& out) {
   softmax.name = "softmax_kernel";
   softmax.schedule = in.name;
   softmax.calibration = &schedule_calibration(in.profile, key);
+  softmax.mma_class = in.mma_class;
   softmax.cta = {32 + kReservedSmemPerCta, kSoftmaxThreads, 32, 0};
   softmax.jobs = {score_rows, 1, 1, score_rows};
   softmax.per_tile.exp_ops = g.keys * kSoftmaxExpPerScore;
@@ -93,6 +94,7 @@ void lower_project_linear(const ScheduleInput& in, Launches& out) {
   l.name = "linear_kernel";
   l.schedule = in.name;
   l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.mma_class = in.mma_class;
   l.cta = {linear_smem_bytes(d, n) + kReservedSmemPerCta, kLinearThreads, 32, 0};
   l.jobs = {jobs, chunks, chunks, jobs * chunks};
   l.per_tile.alu_ops = linear_alu_per_chunk(d, n);

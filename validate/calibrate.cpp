@@ -14,8 +14,8 @@ struct Bound {
   double low, high, step;
 };
 constexpr std::array<Bound, 4> kBounds = {{
-    {0.2, 1.0, 0.1},      // mma_fraction
-    {0.0, 1.0, 0.2},      // softmax_overlap
+    {0.2, 1.0, 0.1},  // mma_fraction
+    {0.0, 1.0, 0.2},  // softmax_overlap
     // Fixed cycles: GPU fits land in the hundreds; host-core kernels (small Eigen products per
     // tile) need tens of thousands, so the box is wide and the first steps coarse.
     {0.0, 200000.0, 1000},   // tile_overhead_cycles
@@ -85,6 +85,89 @@ hw::ScheduleCalibration fit(const Group& g, const hw::Profile& base,
   return from_vector(x);
 }
 
+// Search box of the fixed costs: a launch costs at most tens of microseconds on any device
+// (kernels.md section 7: 5-20 us); a framework's per-call floor up to a few hundred (Triton's
+// Python launcher took 108 us before openai/triton PR #3638).
+constexpr Bound kLaunchBound = {0.0, 30e-6, 2e-6};
+constexpr Bound kFloorBound = {0.0, 300e-6, 10e-6};
+
+hw::Profile with_fixed_costs(hw::Profile p, const FixedCostFit& f, const std::vector<double>& x) {
+  p.calibration.kernel_launch_s = x[0];
+  for (std::size_t i = 0; i < f.callers.size(); ++i) {
+    p.calibration.caller_floor_s[static_cast<std::size_t>(f.callers[i])] = x[i + 1];
+  }
+  return p;
+}
+
+// Coordinate search over [launch, floor of each caller] on every fit row of one device.
+void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
+                     const std::vector<const MeasuredCase*>& rows) {
+  std::vector<double> x = {profile.calibration.kernel_launch_s};
+  std::vector<Bound> bounds = {kLaunchBound};
+  for (hw::Caller c : f.callers) {
+    x.push_back(profile.caller_floor_s(c));
+    bounds.push_back(kFloorBound);
+  }
+  std::vector<double> step;
+  for (const Bound& b : bounds) step.push_back(b.step);
+  double best = objective(rows, with_fixed_costs(profile, f, x));
+  for (int round = 0; round < 12; ++round) {
+    bool improved = true;
+    while (improved) {
+      improved = false;
+      for (std::size_t i = 0; i < x.size(); ++i) {
+        for (double sign : {-1.0, 1.0}) {
+          std::vector<double> y = x;
+          y[i] = std::clamp(x[i] + sign * step[i], bounds[i].low, bounds[i].high);
+          if (y[i] == x[i]) continue;
+          const double value = objective(rows, with_fixed_costs(profile, f, y));
+          if (value < best - 1e-9) {
+            best = value;
+            x = y;
+            improved = true;
+          }
+        }
+      }
+    }
+    for (double& s : step) s /= 2;
+  }
+  profile = with_fixed_costs(profile, f, x);
+  f.launch_after_s = x[0];
+  f.floor_after_s.assign(x.begin() + 1, x.end());
+}
+
+// Each device's fixed costs on all its fit rows (launch cost, the floor of each caller they
+// name), before the per-kernel entries: short rows identify the floors, long rows the kernels.
+std::vector<FixedCostFit> fit_devices(
+    const std::map<std::pair<std::string, std::string>, Group>& groups,
+    std::map<std::string, hw::Profile>& profiles) {
+  std::vector<FixedCostFit> out;
+  for (auto& [id, profile] : profiles) {
+    std::vector<const MeasuredCase*> rows;
+    FixedCostFit f;
+    f.hw = id;
+    for (const auto& [name, g] : groups) {
+      (void)name;
+      if (g.hw != id) continue;
+      rows.insert(rows.end(), g.fit.begin(), g.fit.end());
+      for (const MeasuredCase* c : g.fit) {
+        if (c->caller != hw::Caller::direct &&
+            std::find(f.callers.begin(), f.callers.end(), c->caller) == f.callers.end()) {
+          f.callers.push_back(c->caller);
+        }
+      }
+    }
+    if (rows.empty()) continue;
+    f.launch_before_s = profile.calibration.kernel_launch_s;
+    for (hw::Caller c : f.callers) f.floor_before_s.push_back(profile.caller_floor_s(c));
+    f.fitted_before = summarize(errors(rows, profile));
+    fit_fixed_costs(f, profile, rows);
+    f.fitted_after = summarize(errors(rows, profile));
+    out.push_back(f);
+  }
+  return out;
+}
+
 }  // namespace
 
 CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
@@ -102,11 +185,15 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     g.has_backward = g.has_backward || models::has_backward(c.workload.phase);
   }
   std::map<std::string, hw::Profile> profiles;
-  CalibrationResult result;
   for (const auto& [name, g] : groups) {
     (void)name;
     if (!profiles.count(g.hw)) profiles.emplace(g.hw, catalog.resolve(g.hw));
-    hw::Profile& profile = profiles.at(g.hw);
+  }
+  // Each group's starting point and errors with the profile as given (before any fit).
+  CalibrationResult result;
+  for (const auto& [name, g] : groups) {
+    (void)name;
+    const hw::Profile& profile = profiles.at(g.hw);
     FitGroup out;
     out.hw = g.hw;
     out.schedule = g.schedule;
@@ -115,11 +202,18 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.before = profile.calibration.schedules.at(g.schedule);
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));
+    result.groups.push_back(out);
+  }
+  result.fixed_costs = fit_devices(groups, profiles);
+  std::size_t i = 0;
+  for (const auto& [name, g] : groups) {
+    (void)name;
+    hw::Profile& profile = profiles.at(g.hw);
+    FitGroup& out = result.groups[i++];
     out.after = g.fit.empty() ? out.before : fit(g, profile, out.keys);
     profile = with_entries(profile, out.keys, out.after);
     out.fitted_after = summarize(errors(g.fit, profile));
     out.held_after = summarize(errors(g.held, profile));
-    result.groups.push_back(out);
   }
   for (auto& [id, p] : profiles) result.profiles.push_back(p);
   return result;

@@ -21,8 +21,19 @@ struct FitGroup {
   ErrorSummary fitted_before, fitted_after, held_before, held_after;
 };
 
+// The device's fixed costs (hwprofiles/SCHEMA.md, "Fixed costs"): the per-launch device cost and
+// the host floor of each caller its rows name, fitted on all its fit rows after the schedules.
+struct FixedCostFit {
+  std::string hw;
+  double launch_before_s = 0, launch_after_s = 0;
+  std::vector<hw::Caller> callers;  // the callers other than direct that its rows name
+  std::vector<double> floor_before_s, floor_after_s;
+  ErrorSummary fitted_before, fitted_after;
+};
+
 struct CalibrationResult {
   std::vector<FitGroup> groups;
+  std::vector<FixedCostFit> fixed_costs;
   std::vector<hw::Profile> profiles;  // every device touched, with the fitted entries
 };
 

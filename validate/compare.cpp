@@ -29,9 +29,9 @@ CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
   CaseResult r;
   r.measured = &c;
   r.tile_s = sim::predict_tile(cost, c.workload, profile, c.schedule,
-                               sim::ScheduleOptions{static_cast<double>(c.splits)})
+                               sim::ScheduleOptions{static_cast<double>(c.splits), c.caller})
                  .time_s;
-  r.roofline_s = sim::predict_roofline(cost, c.workload, profile).time_s;
+  r.roofline_s = sim::predict_roofline(cost, c.workload, profile, c.caller).time_s;
   return r;
 }
 

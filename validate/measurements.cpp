@@ -49,6 +49,7 @@ std::string schedule_for(const std::string& kernel) {
                                                            {"fa2-decode", "fa2"},
                                                            {"flash-decoding", "split_kv"},
                                                            {"lean", "lean"},
+                                                           {"cudnn", "cudnn"},
                                                            {"torch_npu", "ascend"}};
   auto it = names.find(kernel);
   return it == names.end() ? "auto" : it->second;
@@ -153,6 +154,16 @@ namespace {
 
 using Columns = std::map<std::string, std::size_t>;
 
+// The optional `caller` column: empty means a direct call (no framework floor).
+hw::Caller caller_of(const Row& row) {
+  const std::string name = row.text("caller");
+  if (name.empty()) return hw::Caller::direct;
+  if (auto caller = hw::parse_caller(name)) return *caller;
+  throw std::invalid_argument(
+      fmt::format("{}: column 'caller': unknown caller '{}'; allowed: direct, pytorch, torch_npu",
+                  row.where(), name));
+}
+
 // The header's columns by name; a duplicate or missing required column is an error at line 1.
 Columns read_header(const std::string& line, const std::string& file) {
   Columns columns;
@@ -251,6 +262,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
                       "in this file)",
                       row.where(), c.kernel));
     }
+    c.caller = caller_of(row);
     c.pass = row.required("pass");
     c.workload = workload_of(row, c.pass);
     c.measured_s = measured_seconds(row);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "hwprofiles/profile.hpp"
 #include "models/registry.hpp"
 #include "models/variant.hpp"
 #include "models/workload.hpp"
@@ -19,7 +20,9 @@ struct MeasuredCase {
   std::string kernel;    // as written in the file
   std::string schedule;  // the attnsim kernel it maps to ("auto" when unknown)
   int splits = 0;        // split-KV launches: the split count run (0: the schedule's choice)
-  std::string pass;      // fwd, bwd, fwd+bwd, decode
+  // Who called the kernel (optional `caller` column; empty = direct): its host floor applies.
+  hw::Caller caller = hw::Caller::direct;
+  std::string pass;  // fwd, bwd, fwd+bwd, decode
   models::AttentionSpec spec;
   models::Workload workload;
   double measured_s = 0;

@@ -54,16 +54,23 @@ void write_fixtures(const fs::path& dir) {
   write_file(dir / "huge-batch.csv", h + r + "99999999999999999999,8,8,128,64,64,1,,,0.01,x\n");
   write_file(dir / "hex-window.csv", h + r + "1,8,8,128,64,64,1,0x100,,0.01,x\n");
   write_file(dir / "bad-param.csv", h + r + "1,8,8,128,64,64,1,,swa:window=abc,0.01,x\n");
+  write_file(dir / "bad-caller.csv",
+             std::string(kCsvHeader).replace(std::string(kCsvHeader).size() - 1, 1, ",caller\n") +
+                 r + "1,8,8,128,64,64,1,,,0.01,x,jax\n");
   fs::create_directories(dir / "a");
   fs::create_directories(dir / "b");
   fs::create_directories(dir / "big");
   fs::create_directories(dir / "dup-key");
+  fs::create_directories(dir / "no-unfused");
   nlohmann::json doc =
       nlohmann::json::parse(read_file(fs::path(ATTNSIM_SOURCE_DIR) / "hwprofiles/b200.json"));
   doc["id"] = "my-gpu";
   doc["aliases"] = nlohmann::json::array();
   write_file(dir / "a" / "my-gpu.json", doc.dump(1));
   write_file(dir / "b" / "my-gpu.json", doc.dump(1));
+  nlohmann::json no_unfused = doc;
+  no_unfused["calibration"]["schedules"].erase("unfused");
+  write_file(dir / "no-unfused" / "my-gpu.json", no_unfused.dump(1));
   std::string text = doc.dump(1);
   const std::string key = "\"sm_count\": 148";
   REQUIRE(text.find(key) != std::string::npos);
@@ -106,6 +113,9 @@ const std::vector<BadInput> kCases = {
     {"one id in two profile directories", {"query", "--hw-dir", "{}/a", "--hw-dir", "{}/b"}, {"a/my-gpu.json", "b/my-gpu.json"}},
     {"1e999 in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/big"}, {"/compute/sm_count", "number out of range"}},
     {"key given twice in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/dup-key"}, {"duplicate key 'sm_count'"}},
+    {"unknown caller", {"query", "--caller", "jax"}, {"--caller", "'jax'", "direct, pytorch, torch_npu"}},
+    {"instruction-class peak above the dense peak", {"query", "--hw-set", "compute.tensor_dense_TFLOPS_by_class.mma_sync.bf16=5000"}, {"/compute/tensor_dense_TFLOPS_by_class/mma_sync/bf16", "cannot exceed the dense peak"}},
+    {"profile without the support calibration a variant needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-unfused", "--variant", "nsa"}, {"calibration.schedules.unfused", "elementwise", "Support calibrations"}},
     {"probe budget not a number", {"hw", "probe", "--budget", "nan"}, {"--budget", "[0.1, 600]"}},
     {"negative held-out length", {"validate", "--measurements", "{}/causal-7.csv", "--holdout-seq", "-5"}, {"--holdout-seq"}},
     {"directory as measurements", {"validate", "--measurements", "{}"}, {"is a directory"}},
@@ -118,6 +128,7 @@ const std::vector<BadInput> kCases = {
     {"CSV integer beyond int64", {"validate", "--measurements", "{}/huge-batch.csv"}, {"huge-batch.csv:2", "'batch'"}},
     {"hexadecimal CSV cell", {"validate", "--measurements", "{}/hex-window.csv"}, {"hex-window.csv:2", "hexadecimal"}},
     {"variant parameter that is no number", {"validate", "--measurements", "{}/bad-param.csv"}, {"bad-param.csv:2", "window=abc"}},
+    {"unknown caller in a CSV", {"validate", "--measurements", "{}/bad-caller.csv"}, {"bad-caller.csv:2", "'caller'", "'jax'"}},
     {"profile directory that is a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv"}, {"good.csv", "not a directory"}},
 };
 // clang-format on

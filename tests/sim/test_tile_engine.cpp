@@ -66,13 +66,23 @@ sim::Launch forward_launch(const Query& q, const hw::Profile& p, std::string_vie
 // The same chip with twice the SMs: every aggregate resource doubles, per-SM ones stay.
 hw::Profile doubled(const hw::Profile& p) {
   auto tf = [](double flops) { return std::to_string(2 * flops / 1e12); };
-  return hw::with_overrides(
-      p, {"compute.sm_count=" + std::to_string(2 * p.compute.sm_count),
-          "compute.tensor_dense_TFLOPS.bf16=" + tf(p.tensor_peak_flops(hw::Precision::bf16)),
-          "compute.tensor_dense_TFLOPS.fp16=" + tf(p.tensor_peak_flops(hw::Precision::fp16)),
-          "compute.vector_fp32_TFLOPS=" + tf(p.compute.vector_fp32_flops),
-          "memory.hbm_bandwidth_GBps=" + std::to_string(2 * p.memory.hbm_bandwidth_Bps / 1e9),
-          "memory.l2_MiB=" + std::to_string(2 * p.memory.l2_bytes / (1024.0 * 1024))});
+  std::vector<std::string> set = {
+      "compute.sm_count=" + std::to_string(2 * p.compute.sm_count),
+      "compute.tensor_dense_TFLOPS.bf16=" + tf(p.tensor_peak_flops(hw::Precision::bf16)),
+      "compute.tensor_dense_TFLOPS.fp16=" + tf(p.tensor_peak_flops(hw::Precision::fp16)),
+      "compute.vector_fp32_TFLOPS=" + tf(p.compute.vector_fp32_flops),
+      "memory.hbm_bandwidth_GBps=" + std::to_string(2 * p.memory.hbm_bandwidth_Bps / 1e9),
+      "memory.l2_MiB=" + std::to_string(2 * p.memory.l2_bytes / (1024.0 * 1024))};
+  // Every instruction class's ceiling is an aggregate too.
+  for (const auto& [mma, flops] : p.compute.class_dense_flops) {
+    for (hw::Precision prec : {hw::Precision::bf16, hw::Precision::fp16}) {
+      const double f = flops[static_cast<std::size_t>(prec)];
+      if (f <= 0) continue;
+      set.push_back("compute.tensor_dense_TFLOPS_by_class." + std::string(hw::to_string(mma)) +
+                    "." + std::string(hw::to_string(prec)) + "=" + tf(f));
+    }
+  }
+  return hw::with_overrides(p, set);
 }
 
 std::vector<Query> mixed_shapes() {

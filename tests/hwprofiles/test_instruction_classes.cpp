@@ -1,0 +1,117 @@
+// compute.tensor_dense_TFLOPS_by_class and calibration.caller_floor_us (hwprofiles/SCHEMA.md,
+// "Instruction classes" and "Fixed costs"): strict parsing, the fallback without the table, and
+// the built-in profiles' invariants.
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <string>
+
+#include "hwprofiles/catalog.hpp"
+#include "hwprofiles/profile_loader.hpp"
+
+namespace {
+
+nlohmann::json doc_of(const char* id) {
+  std::ifstream in(std::string(ATTNSIM_SOURCE_DIR) + "/hwprofiles/" + id + ".json");
+  return nlohmann::json::parse(in);
+}
+
+std::string parse_error(const nlohmann::json& doc) {
+  try {
+    hw::parse_profile(doc, "test.json");
+  } catch (const hw::ProfileError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+constexpr double kTera = 1e12;
+
+}  // namespace
+
+TEST_CASE("h100 lists mma.sync at two thirds of its dense peak and wgmma at the dense peak",
+          "[hw][mma-class]") {
+  const hw::Profile p = hw::parse_profile(doc_of("h100-sxm5-80gb"), "h100");
+  // 989.4 TFLOPS x 2/3 = 659.6 (arXiv:2407.08608: mma.sync reaches about 2/3 of the peak).
+  CHECK(p.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::bf16) == Approx(659.6 * kTera));
+  CHECK(p.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) == Approx(989.4 * kTera));
+  CHECK(p.class_peak_flops(hw::MmaClass::native, hw::Precision::bf16) == Approx(989.4 * kTera));
+  // FlashAttention-2 has no fp8 path, and Hopper has no tcgen05.
+  CHECK(p.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::fp8) == 0);
+  CHECK(p.class_peak_flops(hw::MmaClass::tcgen05, hw::Precision::bf16) == 0);
+}
+
+TEST_CASE("a profile without the class table prices every class at its single dense peak",
+          "[hw][mma-class]") {
+  nlohmann::json doc = doc_of("h100-sxm5-80gb");
+  doc["compute"].erase("tensor_dense_TFLOPS_by_class");
+  const hw::Profile p = hw::parse_profile(doc, "test.json");
+  for (hw::MmaClass c : hw::kListedMmaClasses) {
+    CHECK(p.class_peak_flops(c, hw::Precision::bf16) == Approx(989.4 * kTera));
+  }
+}
+
+TEST_CASE("a class peak above the dense peak of its precision is refused", "[hw][mma-class]") {
+  nlohmann::json doc = doc_of("h100-sxm5-80gb");
+  doc["compute"]["tensor_dense_TFLOPS_by_class"]["mma_sync"]["bf16"] = 990;
+  const std::string e = parse_error(doc);
+  CHECK_THAT(e, Catch::Contains("/compute/tensor_dense_TFLOPS_by_class/mma_sync/bf16"));
+  CHECK_THAT(e, Catch::Contains("cannot exceed the dense peak (989.4 TFLOPS)"));
+}
+
+TEST_CASE("the class table is strict: unknown class, missing source, precision not listed",
+          "[hw][mma-class]") {
+  nlohmann::json unknown = doc_of("h100-sxm5-80gb");
+  unknown["compute"]["tensor_dense_TFLOPS_by_class"]["hmma"] = {{"bf16", 1}, {"source", "x"}};
+  CHECK_THAT(parse_error(unknown), Catch::Contains("tensor_dense_TFLOPS_by_class/hmma"));
+  nlohmann::json unsourced = doc_of("h100-sxm5-80gb");
+  unsourced["compute"]["tensor_dense_TFLOPS_by_class"]["wgmma"].erase("source");
+  CHECK_THAT(parse_error(unsourced), Catch::Contains("wgmma/source"));
+  nlohmann::json fp4 = doc_of("h100-sxm5-80gb");
+  fp4["compute"]["tensor_dense_TFLOPS_by_class"]["wgmma"]["fp4"] = 100;
+  CHECK_THAT(parse_error(fp4), Catch::Contains("no fp4 peak in tensor_dense_TFLOPS"));
+  nlohmann::json empty = doc_of("h100-sxm5-80gb");
+  empty["compute"]["tensor_dense_TFLOPS_by_class"] = nlohmann::json::object();
+  CHECK_THAT(parse_error(empty), Catch::Contains("expected at least one of mma_sync"));
+}
+
+TEST_CASE("every built-in class peak is positive and never above the device's dense peak",
+          "[hw][mma-class]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  for (const hw::Profile& p : catalog.profiles()) {
+    INFO(p.id);
+    CHECK_FALSE(p.compute.class_dense_flops.empty());  // every built-in lists its classes
+    for (const auto& [mma, flops] : p.compute.class_dense_flops) {
+      for (hw::Precision prec : hw::kAllPrecisions) {
+        const double f = flops[static_cast<std::size_t>(prec)];
+        CHECK(f >= 0);
+        CHECK(f <= p.tensor_peak_flops(prec) * (1 + 1e-12));
+      }
+      CHECK_FALSE(p.compute.class_sources.at(mma).empty());
+    }
+  }
+}
+
+TEST_CASE("caller floors parse in microseconds, need a source and reject unknown callers",
+          "[hw][caller]") {
+  nlohmann::json doc = doc_of("h100-sxm5-80gb");
+  doc["calibration"]["caller_floor_us"] = {{"pytorch", 20}, {"source", "test"}};
+  const hw::Profile p = hw::parse_profile(doc, "test.json");
+  CHECK(p.caller_floor_s(hw::Caller::pytorch) == Approx(20e-6));
+  CHECK(p.caller_floor_s(hw::Caller::direct) == 0);  // absent caller: no floor
+  CHECK(p.caller_floor_s(hw::Caller::torch_npu) == 0);
+  // Round trip through to_json (used by --hw-set and --write-profiles).
+  const hw::Profile again = hw::parse_profile(hw::to_json(p), "again.json");
+  CHECK(again.caller_floor_s(hw::Caller::pytorch) == Approx(20e-6));
+  CHECK(again.compute.class_dense_flops == p.compute.class_dense_flops);
+
+  nlohmann::json unknown = doc;
+  unknown["calibration"]["caller_floor_us"]["jax"] = 5;
+  CHECK_THAT(parse_error(unknown), Catch::Contains("caller_floor_us/jax"));
+  nlohmann::json unsourced = doc;
+  unsourced["calibration"]["caller_floor_us"].erase("source");
+  CHECK_THAT(parse_error(unsourced), Catch::Contains("caller_floor_us/source"));
+  nlohmann::json negative = doc;
+  negative["calibration"]["caller_floor_us"]["pytorch"] = -1;
+  CHECK_FALSE(parse_error(negative).empty());
+}

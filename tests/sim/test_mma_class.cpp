@@ -1,0 +1,145 @@
+// Instruction-class ceilings and the caller's fixed cost (hwprofiles/SCHEMA.md, "Instruction
+// classes" and "Fixed costs"): which ceiling each schedule is priced at, and the host floor.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <string_view>
+
+#include "common/errors.hpp"
+#include "hwprofiles/catalog.hpp"
+#include "models/registry.hpp"
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+
+namespace {
+
+const hw::ProfileCatalog& catalog() {
+  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
+  return c;
+}
+
+struct Query {
+  models::AttentionSpec spec;
+  models::Workload w;
+  models::CostModel cost() const { return spec.variant->cost(spec, w); }
+};
+
+Query mha(models::Phase phase, std::int64_t batch, std::int64_t len, std::int64_t heads = 16,
+          std::int64_t d = 128) {
+  static const models::Registry registry;
+  Query q{registry.find("mha").make_spec({{"heads", heads}, {"head_dim", d}}, {}), {}};
+  q.w.phase = phase;
+  q.w.batch = batch;
+  q.w.q_len = q.w.kv_len = len;
+  q.w.causal = false;
+  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+  return q;
+}
+
+// The main attention launch of a tile prediction (a copy: the prediction may be a temporary).
+sim::LaunchPrediction main_launch(const sim::Prediction& p) {
+  REQUIRE(!p.launches.empty());
+  return p.launches[0];
+}
+
+}  // namespace
+
+TEST_CASE("fa2 on h100 runs its tensor pipe at mma_fraction of the mma.sync ceiling",
+          "[sim][mma-class]") {
+  const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
+  const Query q = mha(models::Phase::fwd, 4, 4096);
+  const sim::Prediction p = sim::predict_tile(q.cost(), q.w, h100, "fa2");
+  const sim::LaunchPrediction l = main_launch(p);
+  // Hand-worked: tensor time = tensor FLOPs / (659.6 TFLOPS mma.sync x fa2's 0.6555), which is
+  // the fitted 0.437 x 989.4 TFLOPS = 432.4 TFLOPS the profile had before the classes.
+  const double rate = 659.6e12 * 0.6555;
+  CHECK(rate == Approx(0.437 * 989.4e12));
+  CHECK(l.tensor_s == Approx(l.flops.tensor / rate).epsilon(1e-9));
+}
+
+TEST_CASE("fa3 on h100 runs at the wgmma ceiling, the dense peak", "[sim][mma-class]") {
+  const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
+  const Query q = mha(models::Phase::fwd, 4, 4096);
+  const sim::LaunchPrediction l = main_launch(sim::predict_tile(q.cost(), q.w, h100, "fa3"));
+  const double mma = h100.calibration.schedules.at("fa3").mma_fraction;
+  CHECK(l.tensor_s == Approx(l.flops.tensor / (989.4e12 * mma)).epsilon(1e-9));
+}
+
+TEST_CASE("fa2 on b200 is priced at mma.sync, a third of the dense peak, not at tcgen05",
+          "[sim][mma-class]") {
+  const hw::Profile& b200 = catalog().resolve("b200");
+  const Query q = mha(models::Phase::fwd, 4, 4096);
+  const sim::LaunchPrediction l = main_launch(sim::predict_tile(q.cost(), q.w, b200, "fa2"));
+  // 148 SMs x 1850 MHz x 2731 FLOP/clk (Hopper's mma.sync per SM and clock) = 747.7 TFLOPS.
+  const double ceiling = b200.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::bf16);
+  CHECK(ceiling == Approx(148 * 1850e6 * 4096 * 2.0 / 3).epsilon(1e-3));
+  CHECK(ceiling / b200.tensor_peak_flops(hw::Precision::bf16) == Approx(0.332).epsilon(0.01));
+  const double mma = b200.calibration.schedules.at("fa2").mma_fraction;
+  CHECK(l.tensor_s == Approx(l.flops.tensor / (ceiling * mma)).epsilon(1e-9));
+  // The same profile without the class table prices fa2 at the dense peak: 3x less tensor time.
+  const hw::Profile flat = [&] {
+    hw::Profile p = b200;
+    p.compute.class_dense_flops.clear();
+    return p;
+  }();
+  const sim::LaunchPrediction f = main_launch(sim::predict_tile(q.cost(), q.w, flat, "fa2"));
+  CHECK(l.tensor_s / f.tensor_s == Approx(2250e12 / ceiling).epsilon(1e-9));
+}
+
+TEST_CASE("a schedule whose class the device lacks is refused naming the classes it has",
+          "[sim][mma-class]") {
+  hw::Profile b200 = catalog().resolve("b200");
+  b200.calibration.schedules["fa3"] = b200.calibration.schedules.at("fa4");
+  const Query q = mha(models::Phase::fwd, 1, 1024);
+  try {
+    sim::predict_tile(q.cost(), q.w, b200, "fa3");
+    FAIL("fa3 (wgmma) ran on sm_100");
+  } catch (const common::SpecError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("no bf16 path for wgmma"));
+    CHECK_THAT(e.what(), Catch::Contains("mma_sync, tcgen05"));
+  }
+}
+
+TEST_CASE("no schedule's class ceiling exceeds the dense peak on any built-in device",
+          "[sim][mma-class]") {
+  for (const hw::Profile& p : catalog().profiles()) {
+    for (const sim::ScheduleInfo& s : sim::schedules()) {
+      if (p.calibration.schedules.count(std::string(s.name)) == 0) continue;
+      for (hw::Precision prec : hw::kAllPrecisions) {
+        if (!p.supports(prec)) continue;
+        INFO(p.id << " " << s.name << " " << hw::to_string(prec));
+        CHECK(p.class_peak_flops(s.mma_class, prec) <= p.tensor_peak_flops(prec));
+      }
+      // A kernel a profile calibrates can run its 16-bit inputs there.
+      INFO(p.id << " " << s.name);
+      CHECK(p.class_peak_flops(s.mma_class, hw::Precision::fp16) > 0);
+    }
+  }
+}
+
+TEST_CASE("the caller's host floor sets the time of a short call and leaves a long one",
+          "[sim][caller]") {
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  h100.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::pytorch)] = 40e-6;
+  const Query small = mha(models::Phase::fwd, 1, 256, 1);
+  const sim::Prediction direct = sim::predict_tile(small.cost(), small.w, h100, "fa3");
+  REQUIRE(direct.time_s < 40e-6);
+  sim::ScheduleOptions torch;
+  torch.caller = hw::Caller::pytorch;
+  const sim::Prediction eager = sim::predict_tile(small.cost(), small.w, h100, "fa3", torch);
+  CHECK(eager.time_s == Approx(40e-6));
+  CHECK(eager.caller_floor_s == Approx(40e-6));
+  CHECK(eager.bound == sim::Resource::launch);
+  // Forward and backward are two calls: the floor counts twice.
+  Query train = small;
+  train.w.phase = models::Phase::train;
+  CHECK(sim::predict_tile(train.cost(), train.w, h100, "fa3", torch).time_s >= 80e-6);
+  CHECK(sim::host_calls(train.cost()) == 2);
+  // A long kernel hides the host work: the floor changes nothing.
+  const Query big = mha(models::Phase::fwd, 8, 8192);
+  CHECK(sim::predict_tile(big.cost(), big.w, h100, "fa3", torch).time_s ==
+        sim::predict_tile(big.cost(), big.w, h100, "fa3").time_s);
+  // The roofline pays the same floor.
+  CHECK(sim::predict_roofline(small.cost(), small.w, h100, hw::Caller::pytorch).time_s ==
+        Approx(40e-6));
+}

@@ -1,0 +1,93 @@
+// The optional `caller` column of a measurement CSV (validate/data/measured/README.md) and the
+// fixed-cost fit of `validate --calibrate` (hwprofiles/SCHEMA.md, "Fixed costs").
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <string>
+
+#include "hwprofiles/catalog.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "validate/calibrate.hpp"
+#include "validate/compare.hpp"
+#include "validate/measurements.hpp"
+
+namespace {
+
+const models::Registry& registry() {
+  static const models::Registry r;
+  return r;
+}
+
+std::filesystem::path write(const test_support::TempDir& dir, const std::string& text) {
+  const auto path = dir.path() / "m.csv";
+  std::ofstream(path) << text;
+  return path;
+}
+
+const char* kHeader =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source,"
+    "caller\n";
+
+}  // namespace
+
+TEST_CASE("the caller column names the caller; empty means a direct call", "[validate][caller]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir, std::string(kHeader) +
+                     "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
+                     "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,\n"
+                     "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,test,torch_npu\n"),
+      registry());
+  REQUIRE(set.cases.size() == 3);
+  CHECK(set.cases[0].caller == hw::Caller::pytorch);
+  CHECK(set.cases[1].caller == hw::Caller::direct);
+  CHECK(set.cases[2].caller == hw::Caller::torch_npu);
+}
+
+TEST_CASE("an unknown caller is bad input naming the row and the allowed callers",
+          "[validate][caller]") {
+  test_support::TempDir dir;
+  const auto path =
+      write(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,jax\n");
+  CHECK_THROWS_WITH(validate::read_measurements(path, registry()),
+                    Catch::Contains("m.csv:2: column 'caller': unknown caller 'jax'") &&
+                        Catch::Contains("direct, pytorch, torch_npu"));
+}
+
+TEST_CASE("a pytorch row of a short kernel is predicted at the caller's floor",
+          "[validate][caller]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
+                                        "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,direct\n"),
+      registry());
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const hw::Profile& h100 = catalog.resolve("h100");
+  const double floor = h100.caller_floor_s(hw::Caller::pytorch);
+  REQUIRE(floor > 0);
+  const validate::CaseResult eager = validate::evaluate_case(set.cases[0], h100);
+  const validate::CaseResult direct = validate::evaluate_case(set.cases[1], h100);
+  REQUIRE(direct.tile_s < floor);  // a one-head 256-token forward is a few microseconds
+  CHECK(eager.tile_s == Approx(floor));
+  CHECK(eager.roofline_s == Approx(floor));
+}
+
+TEST_CASE("calibrate fits a caller's floor from rows that sit on it", "[validate][caller]") {
+  // Hand-made rows: short pytorch calls all measured at 50 us, one long direct call.
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,50,test,pytorch\n"
+                                        "h100,fa3,fwd,bf16,1,2,2,128,256,256,0,50,test,pytorch\n"
+                                        "h100,fa3,fwd,bf16,2,1,1,128,512,512,0,50,test,pytorch\n"),
+      registry());
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const validate::CalibrationResult fit = validate::calibrate(set.cases, catalog, {});
+  REQUIRE(fit.fixed_costs.size() == 1);
+  const validate::FixedCostFit& f = fit.fixed_costs[0];
+  REQUIRE(f.callers.size() == 1);
+  CHECK(f.callers[0] == hw::Caller::pytorch);
+  CHECK(f.floor_before_s[0] == Approx(25e-6));
+  CHECK(f.floor_after_s[0] == Approx(50e-6).epsilon(0.01));
+  CHECK(f.fitted_after.mape < 0.01);
+  CHECK(fit.profiles.at(0).caller_floor_s(hw::Caller::pytorch) == Approx(f.floor_after_s[0]));
+}
