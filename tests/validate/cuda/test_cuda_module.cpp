@@ -50,7 +50,8 @@ std::string command_output(const std::string& cmd) {
 }
 
 bool cuda_compiled_in() {
-  return test_support::run_cli({"--version"}).out.find("compiled in") != std::string::npos;
+  // "CUDA backend: compiled in (...)" or "CUDA backend: not compiled in"
+  return test_support::run_cli({"--version"}).out.find("backend: compiled in") != std::string::npos;
 }
 
 // A runtime failure reported as one line on stderr and nothing on stdout.
