@@ -80,38 +80,72 @@ std::vector<std::filesystem::path> ProfileCatalog::split_search_path(std::string
   return dirs;
 }
 
+std::shared_ptr<ProfileCatalog::Slot> ProfileCatalog::slot_of(Profile profile) {
+  auto slot = std::make_shared<Slot>();
+  slot->id = profile.id;
+  slot->aliases = profile.aliases;
+  slot->origin = profile.origin;
+  slot->profile = std::move(profile);
+  return slot;
+}
+
 ProfileCatalog ProfileCatalog::load(const std::vector<std::filesystem::path>& user_dirs) {
   ProfileCatalog catalog;
   for (const EmbeddedFile& file : builtin_profile_files()) {
-    Profile p =
-        parse_profile_text(std::string(file.contents), "built-in:" + std::string(file.name));
-    catalog.add(std::move(p));
+    auto slot = std::make_shared<Slot>();
+    slot->id = file.id;
+    slot->aliases.assign(file.aliases.begin(), file.aliases.end());
+    slot->text = file.contents;
+    slot->origin = "built-in:" + std::string(file.name);
+    catalog.add(std::move(slot));
   }
-  for (const auto& path : user_profile_files(user_dirs)) catalog.add(load_profile_file(path));
+  for (const auto& path : user_profile_files(user_dirs))
+    catalog.add(slot_of(load_profile_file(path)));
   catalog.check_aliases();
   return catalog;
 }
 
+// A built-in is parsed strictly on first use; its build-time index must agree with the file.
+const Profile& ProfileCatalog::parsed(Slot& slot) {
+  std::call_once(slot.once, [&slot] {
+    if (slot.text.empty()) return;
+    Profile p = parse_profile_text(std::string(slot.text), slot.origin);
+    if (p.id != slot.id || p.aliases != slot.aliases) {
+      throw ProfileError(slot.origin + ": id or aliases differ from the build-time index; rebuild");
+    }
+    slot.profile = std::move(p);
+  });
+  return slot.profile;
+}
+
+const std::vector<Profile>& ProfileCatalog::profiles() const {
+  std::call_once(all_->once, [this] {
+    for (const auto& slot : slots_) all_->profiles.push_back(parsed(*slot));
+  });
+  return all_->profiles;
+}
+
 void ProfileCatalog::insert(Profile profile) {
-  add(std::move(profile));
+  add(slot_of(std::move(profile)));
   check_aliases();
 }
 
-void ProfileCatalog::add(Profile profile) {
-  auto same_id = [&](const Profile& p) { return p.id == profile.id; };
-  auto it = std::find_if(profiles_.begin(), profiles_.end(), same_id);
-  if (it != profiles_.end()) {
-    *it = std::move(profile);
+void ProfileCatalog::add(std::shared_ptr<Slot> slot) {
+  all_ = std::make_shared<All>();  // profiles() is built again
+  auto same_id = [&](const std::shared_ptr<Slot>& s) { return s->id == slot->id; };
+  auto it = std::find_if(slots_.begin(), slots_.end(), same_id);
+  if (it != slots_.end()) {
+    *it = std::move(slot);
   } else {
-    profiles_.push_back(std::move(profile));
+    slots_.push_back(std::move(slot));
   }
 }
 
 void ProfileCatalog::check_aliases() const {
   std::vector<std::pair<std::string, std::string>> names;  // name -> owning profile id
-  for (const Profile& p : profiles_) {
-    names.emplace_back(p.id, p.id);
-    for (const std::string& a : p.aliases) names.emplace_back(a, p.id);
+  for (const auto& s : slots_) {
+    names.emplace_back(s->id, s->id);
+    for (const std::string& a : s->aliases) names.emplace_back(a, s->id);
   }
   std::sort(names.begin(), names.end());
   for (std::size_t i = 1; i < names.size(); ++i) {
@@ -123,16 +157,17 @@ void ProfileCatalog::check_aliases() const {
 }
 
 const Profile& ProfileCatalog::resolve(std::string_view name) const {
-  for (const Profile& p : profiles_) {
-    if (p.id == name) return p;
+  for (const auto& s : slots_) {
+    if (s->id == name) return parsed(*s);
   }
-  for (const Profile& p : profiles_) {
-    if (std::find(p.aliases.begin(), p.aliases.end(), name) != p.aliases.end()) return p;
+  for (const auto& s : slots_) {
+    if (std::find(s->aliases.begin(), s->aliases.end(), name) != s->aliases.end())
+      return parsed(*s);
   }
   std::vector<std::string> known;
-  for (const Profile& p : profiles_) {
-    known.push_back(p.id);
-    known.insert(known.end(), p.aliases.begin(), p.aliases.end());
+  for (const auto& s : slots_) {
+    known.push_back(s->id);
+    known.insert(known.end(), s->aliases.begin(), s->aliases.end());
   }
   std::sort(known.begin(), known.end());
   throw ProfileError(

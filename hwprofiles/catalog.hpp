@@ -1,9 +1,15 @@
 // The set of hardware profiles a run can name: the built-in files (hwprofiles/*.json, embedded at
 // build time) plus any directory given with --hw-dir or ATTNSIM_HW_PATH. A user file with the id of
 // a built-in profile replaces it; two user files with one id are an error naming both.
+//
+// Start-up: a built-in profile is parsed (strictly) only when a run resolves it or lists all
+// profiles; its id and aliases come from an index generated at build time, so that a query on one
+// profile does not parse the others.
 #pragma once
 
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +21,8 @@ namespace hw {
 struct EmbeddedFile {
   std::string_view name;      // file name, e.g. "h100-sxm5-80gb.json"
   std::string_view contents;  // JSON text
+  std::string_view id;        // its "id" and "aliases", read at build time
+  std::vector<std::string_view> aliases;
 };
 // Defined in the generated builtin_profiles.cpp.
 std::vector<EmbeddedFile> builtin_profile_files();
@@ -27,16 +35,34 @@ class ProfileCatalog {
   // Directories named by a PATH-like string (':'-separated), e.g. $ATTNSIM_HW_PATH.
   static std::vector<std::filesystem::path> split_search_path(std::string_view value);
 
-  // Id or alias; throws ProfileError listing the known ids and aliases.
+  // Id or alias; throws ProfileError listing the known ids and aliases (or the profile's own
+  // error, if it is a built-in that fails to parse).
   const Profile& resolve(std::string_view id_or_alias) const;
-  const std::vector<Profile>& profiles() const { return profiles_; }
+  // Every profile, parsed.
+  const std::vector<Profile>& profiles() const;
   // Adds (or replaces, by id) a profile built at run time, e.g. by `attnsim hw probe`.
   void insert(Profile profile);
 
  private:
-  void add(Profile profile);
+  // One profile, parsed on first use (thread-safe); copies of the catalog share it.
+  struct Slot {
+    std::string id;
+    std::vector<std::string> aliases;
+    std::string_view text;  // embedded JSON not yet parsed ("" once given a parsed profile)
+    std::string origin;
+    std::once_flag once;
+    Profile profile;
+  };
+  struct All {
+    std::once_flag once;
+    std::vector<Profile> profiles;
+  };
+  static const Profile& parsed(Slot& slot);
+  static std::shared_ptr<Slot> slot_of(Profile profile);
+  void add(std::shared_ptr<Slot> slot);
   void check_aliases() const;
-  std::vector<Profile> profiles_;
+  std::vector<std::shared_ptr<Slot>> slots_;
+  std::shared_ptr<All> all_ = std::make_shared<All>();
 };
 
 // Applies `key=value` overrides (dotted paths into the profile schema, e.g.

@@ -19,6 +19,9 @@
 # nlohmann_json, CLI11 and Eigen3 under the build directory and points find_package at them, so
 # the project's CMakeLists.txt needs no change. Without .deps/ the packages must be installed.
 #
+# The CUDA backend is the module attnsim_cuda.so, built next to the attnsim binary and opened by it
+# for the CUDA commands only; the script checks that it is there and that it loads (devices step).
+#
 # Writes to OUTDIR: devices.txt, validate-cuda-check.json, validate-cuda-quick.json,
 # validate-cuda-quick.txt, validate-cuda-quick-calibrated.json, validate-cuda-ceilings.json,
 # build.log and one .log per run. The whole run is bounded to < 8 min.
@@ -135,11 +138,19 @@ step "build"
 bounded 300 build cmake --build "$BUILD" -j16 || { tail -40 "$OUTDIR/build.log"; exit 1; }
 ATTNSIM="$(find "$BUILD" -maxdepth 3 -type f -name attnsim -perm -u+x | head -1)"
 [[ -x "$ATTNSIM" ]] || { echo "attnsim binary not found under $BUILD"; exit 1; }
+# attnsim opens the CUDA module next to itself; an inherited override would test another build.
+MODULE="$(dirname "$ATTNSIM")/attnsim_cuda.so"
+[[ -f "$MODULE" ]] || { echo "CUDA module not found next to $ATTNSIM (expected $MODULE)"; exit 1; }
+unset ATTNSIM_CUDA_MODULE
 
 status=0
 step "devices"
 bounded 30 devices "$ATTNSIM" validate --devices || status=1
 cp "$OUTDIR/devices.log" "$OUTDIR/devices.txt"
+if grep -q "CUDA backend unavailable" "$OUTDIR/devices.txt"; then
+  grep "CUDA backend unavailable" "$OUTDIR/devices.txt"
+  status=1
+fi
 
 step "first-run check (every kernel once, blocking launches)"
 # A failed check (a wrong result or a fault, named in check.log) fails the run; the timed steps

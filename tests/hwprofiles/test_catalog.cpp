@@ -136,3 +136,30 @@ TEST_CASE("two profile directories defining one id are refused naming both files
   // The same directory named twice (--hw-dir and ATTNSIM_HW_PATH) is one definition.
   CHECK(hw::ProfileCatalog::load({a, a}).resolve("my-gpu").id == "my-gpu");
 }
+
+TEST_CASE("the build-time index of each built-in profile (id, aliases) matches its parsed file",
+          "[hw][startup]") {
+  for (const hw::EmbeddedFile& file : hw::builtin_profile_files()) {
+    INFO(file.name);
+    const hw::Profile p = hw::parse_profile_text(std::string(file.contents), "test");
+    CHECK(p.id == file.id);
+    CHECK(p.aliases == std::vector<std::string>(file.aliases.begin(), file.aliases.end()));
+  }
+}
+
+TEST_CASE("a built-in profile parsed lazily is the one the catalog lists, in copies too",
+          "[hw][startup]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const hw::Profile& h100 = catalog.resolve("h100");
+  hw::ProfileCatalog copy = catalog;
+  hw::Profile extra = h100;
+  extra.id = "h100-copy";
+  extra.aliases = {};
+  copy.insert(extra);
+  CHECK(copy.profiles().size() == catalog.profiles().size() + 1);
+  CHECK(&copy.resolve("h100") == &h100);  // copies share what was parsed
+  CHECK_THROWS_AS(catalog.resolve("h100-copy"), hw::ProfileError);
+  bool listed = false;
+  for (const hw::Profile& p : catalog.profiles()) listed = listed || p.id == h100.id;
+  CHECK(listed);
+}

@@ -1,4 +1,5 @@
-// Host side of measure_cuda_ceilings (the kernels are in cuda_ceilings.cu). A .cpp so that it is
+// Host side of measure_cuda_ceilings, in the CUDA module as cuda_impl::measure_ceilings (the
+// kernels are in cuda_ceilings.cu). A .cpp so that it is
 // compiled as C++20 with the project's headers; the .cu files keep to C++17.
 #include "validate/cuda/cuda_ceilings.hpp"
 
@@ -17,6 +18,7 @@
 #include "validate/cuda/cuda_devices.hpp"
 #include "validate/cuda/cuda_host.hpp"
 #include "validate/cuda/cuda_kernels.cuh"
+#include "validate/cuda/cuda_module.hpp"
 
 namespace validate {
 
@@ -168,9 +170,9 @@ double measure_launch_latency(cudaStream_t stream, Clock::time_point deadline) {
 
 }  // namespace
 
-CudaCeilings measure_cuda_ceilings(double budget_s, int device_index) {
+CudaCeilings cuda_impl::measure_ceilings(double budget_s, int device_index) {
   CudaCeilings result;
-  const CudaStatus status = query_cuda();
+  const CudaStatus status = cuda_impl::query_cuda();
   const CudaDevice& chosen = select_cuda_device(status);
   const int device = device_index < 0 ? chosen.index : device_index;
   result.device = chosen.name;

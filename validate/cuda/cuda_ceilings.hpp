@@ -1,7 +1,7 @@
 // Measured throughput ceilings of the CUDA device that `attnsim validate --backend cuda` runs on:
 // device-to-device copy bandwidth, cuBLAS GEMM rates, exp throughput and kernel-launch latency.
-// Built from cuda_ceilings.cpp + cuda_ceilings.cu when the toolkit is found, otherwise from
-// cuda_ceilings_stub.cpp.
+// Implemented by cuda_loader.cpp through the CUDA module (cuda_ceilings.cpp + cuda_ceilings.cu,
+// see cuda_module.hpp).
 #pragma once
 
 #include <string>

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "validate/cuda/cuda_devices.hpp"
+#include "validate/cuda/cuda_host.hpp"
 
 namespace validate {
 
@@ -35,11 +35,7 @@ std::string toolkit_version() {
 
 }  // namespace
 
-std::string cuda_build_summary() {
-  return "compiled in (CUDA " + toolkit_version() + ")";
-}
-
-CudaStatus query_cuda() {
+CudaStatus cuda_impl::query_cuda() {
   CudaStatus status;
   status.compiled_in = true;
   status.toolkit_version = toolkit_version();

@@ -1,5 +1,6 @@
-// What CUDA support this build has and which devices the machine has. Built from cuda_devices.cu
-// when the toolkit is found, otherwise from cuda_devices_stub.cpp.
+// What CUDA support this build has and which devices the machine has. Implemented by
+// cuda_loader.cpp, which asks the CUDA module (cuda_module.hpp; its device query is
+// cuda_devices.cu) when the toolkit was found at build time.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,8 @@ struct CudaStatus {
   std::string message;  // why there is no usable device, when there is none
 };
 
-// Never throws and never aborts: a machine without a GPU or driver gives an empty device list and
-// a message saying so.
+// Never throws and never aborts: a machine without a GPU or driver, a build without the toolkit and
+// a missing CUDA module each give an empty device list and a message saying which.
 CudaStatus query_cuda();
 
 // The device every CUDA validation step runs on and reports (suite, ceilings, device report): the
@@ -45,7 +46,8 @@ inline const CudaDevice& select_cuda_device(const CudaStatus& status) {
       "no CUDA device: no device ran the probe kernel with compute capability 7.0 or newer");
 }
 
-// "compiled in (CUDA 13.0)" or "not compiled in".
+// "compiled in (CUDA 13.0; ...)" or "not compiled in", from what the build found (it does not
+// load the module).
 std::string cuda_build_summary();
 
 }  // namespace validate

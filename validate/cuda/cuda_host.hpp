@@ -1,5 +1,6 @@
 // Host-side CUDA helpers shared by the CUDA validation code (suite runner and ceilings): owning
-// wrappers for events and streams, and the choice of device. Only built with the CUDA backend.
+// wrappers for events and streams, and the choice of device. Only built into the CUDA module
+// (attnsim_cuda.so, see cuda_module.hpp).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -8,6 +9,14 @@
 
 #include "validate/cuda/cuda_devices.hpp"
 #include "validate/cuda/cuda_kernels.cuh"
+
+namespace validate::cuda_impl {
+
+// The module's device query (cuda_devices.cu), which the executable reaches as query_cuda()
+// through the module's table. Never throws.
+CudaStatus query_cuda();
+
+}  // namespace validate::cuda_impl
 
 namespace validate::cuda_detail {
 
@@ -37,7 +46,7 @@ class Stream {
 
 // The device of select_cuda_device (cuda_devices.hpp): the one the report names.
 inline CudaDevice select_device() {
-  return select_cuda_device(query_cuda());
+  return select_cuda_device(cuda_impl::query_cuda());
 }
 
 }  // namespace validate::cuda_detail

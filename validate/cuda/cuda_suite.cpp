@@ -1,6 +1,6 @@
-// Host side of `attnsim validate --backend cuda` (the kernels are in cuda_kernels.cu). Kept in a
-// .cpp so that it can include cpu_suite.hpp, which needs C++20 (the .cu files are C++17).
-#include "validate/cuda/cuda_suite.hpp"
+// Host side of `attnsim validate --backend cuda`, in the CUDA module as cuda_impl::run_suite and
+// cuda_impl::kernel_summary (the kernels are in the .cu files). Kept in a .cpp so that it can
+// include cpu_suite.hpp, which needs C++20 (the .cu files are C++17).
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -16,6 +16,7 @@
 #include "validate/cuda/cuda_devices.hpp"
 #include "validate/cuda/cuda_host.hpp"
 #include "validate/cuda/cuda_kernels.cuh"
+#include "validate/cuda/cuda_module.hpp"
 
 namespace validate {
 
@@ -213,7 +214,7 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
     download(t.o, out, stream);
     run.max_relative_error = attention_error(t.o, cpu::reference_attention(p, t), c.v_head_dim);
   }
-  run.median_s = median(run.samples_s);
+  // median_s is left to the caller (run_cuda_suite in cuda_loader.cpp), which has validate::median.
   run.correct = run.max_relative_error <= kHalfBand;
   return run;
 }
@@ -236,8 +237,8 @@ bool run_or_record(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
 
 }  // namespace
 
-std::vector<CaseRun> run_cuda_suite(const Suite& suite, const RunOptions& options,
-                                    const Progress& progress) {
+std::vector<CaseRun> cuda_impl::run_suite(const Suite& suite, const RunOptions& options,
+                                          const Progress& progress) {
   const int device =
       options.cuda_device >= 0 ? options.cuda_device : cuda_detail::select_device().index;
   ATTNSIM_CUDA_CHECK(cudaSetDevice(device));
@@ -264,7 +265,7 @@ std::vector<CaseRun> run_cuda_suite(const Suite& suite, const RunOptions& option
   return runs;
 }
 
-std::string cuda_kernel_summary() {
+std::string cuda_impl::kernel_summary() {
   return "attnsim CUDA kernels, fp16 inputs / fp32 accumulate: FlashAttention-2 forward (64x64 "
          "tiles, 4 warps, WMMA tensor-core QK^T and PV, online softmax, causal/window/GQA, "
          "masked tiles skipped, optional strided block-sparse mask), unfused baseline (cuBLAS "

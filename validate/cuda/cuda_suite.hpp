@@ -2,7 +2,8 @@
 // written in this project (FlashAttention-2 forward on tensor cores through WMMA, split-KV decode,
 // chunked linear attention), fp16 inputs and fp32 accumulation, timed with CUDA events after a
 // warm-up and an L2 flush before every timed run, and checked against the float64 CPU reference.
-// Built from cuda_suite.cu when the toolkit is found, otherwise from cuda_suite_stub.cpp.
+// Implemented by cuda_loader.cpp through the CUDA module (cuda_suite.cpp and the .cu files, see
+// cuda_module.hpp).
 #pragma once
 
 #include <string>
