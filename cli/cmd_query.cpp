@@ -126,7 +126,10 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   if (names.empty()) throw common::SpecError("--hw needs at least one profile id or alias");
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
   if (!o.model.empty() || !o.hf_config.empty()) {
-    if (layout) throw common::SpecError("--tp/--cp/--nodes with --model or --hf-config: not yet");
+    if (layout)
+      throw common::SpecError(
+          "--tp/--cp/--cp-strategy/--nodes are not supported with --model or --hf-config yet; "
+          "query one layer shape with --variant");
     std::vector<hw::Profile> profiles;
     for (const std::string& name : names)
       profiles.push_back(resolve_profile(catalog, name, ctx.hw));

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
+#include "cli/parallel_flags.hpp"
 #include "cli/sweep_axes.hpp"
 #include "cli/sweep_points.hpp"
 #include "cli/sweep_sink.hpp"
@@ -31,6 +33,8 @@ struct SweepOptions {
   bool causal = true;
   bool include_projections = false;
   unsigned threads = 0;
+  std::string tp, cp, cp_strategy;  // layout axes (cli/parallel_flags.hpp for query)
+  std::int64_t nodes = 0;
 };
 
 bool has_param(const models::Variant& v, std::string_view name) {
@@ -139,6 +143,11 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   a.causal = o.causal;
   a.kernel = o.kernel;
   if (a.kernel != "auto") sim::find_schedule(a.kernel);
+  if (!o.tp.empty()) a.tps = parse_int_axis("--tp", o.tp);
+  if (!o.cp.empty()) a.cps = parse_int_axis("--cp", o.cp);
+  if (!o.cp_strategy.empty()) a.cp_strategy = sim::parse_cp_strategy(o.cp_strategy);
+  if (o.nodes > 0) a.nodes = o.nodes;
+  a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() || o.nodes > 0;
   return a;
 }
 
@@ -178,7 +187,7 @@ void run_sweep_command(const Context& ctx, const SweepOptions& o) {
   const bool show_progress =
       o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
   SweepSink sink(o.output);
-  if (format == SweepFormat::csv && first_shard) sink.write(csv_header());
+  if (format == SweepFormat::csv && first_shard) sink.write(csv_header(axes.parallel));
   if (format == SweepFormat::json && first_shard) sink.write("[\n");
   std::size_t written = 0, skipped = 0;
   std::string first_skip;
@@ -249,6 +258,12 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
       ->capture_default_str();
   add_hw_options(*s, ctx.hw);
+  s->add_option("--tp", o->tp, "tensor-parallel devices (list or range, e.g. 1,2,4,8)");
+  s->add_option("--cp", o->cp, "context-parallel devices (list or range)");
+  s->add_option("--cp-strategy", o->cp_strategy,
+                "ring | zigzag | ulysses | allgather | lasp2 | zeco (default ring)");
+  s->add_option("--nodes", o->nodes, "nodes the devices span (default 1)")
+      ->transform(decimal_integer(1, kMaxParallelDegree));
   s->callback([&ctx, o] { run_sweep_command(ctx, *o); });
 }
 

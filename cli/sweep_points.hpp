@@ -11,6 +11,7 @@
 #include "hwprofiles/profile.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
+#include "sim/parallel.hpp"
 
 namespace cli {
 
@@ -30,13 +31,19 @@ struct SweepAxes {
   std::int64_t layers = 1;
   bool causal = true;
   std::string kernel = "auto";
+  // Multi-device layout axes (--tp, --cp lists; --cp-strategy, --nodes): empty = single device,
+  // and the rows keep their single-device columns only.
+  std::vector<std::int64_t> tps, cps;
+  sim::CpStrategy cp_strategy = sim::CpStrategy::ring;
+  std::int64_t nodes = 1;
+  bool parallel = false;
 };
 
 // Points in the product; throws common::SpecError above 2^40.
 std::size_t point_count(const SweepAxes& axes);
 
-// The CSV header line (with its newline).
-std::string csv_header();
+// The CSV header line (with its newline); `parallel` adds the layout and per-device columns.
+std::string csv_header(bool parallel = false);
 
 // Appends point `index`'s row in `format` to `row`. Returns false (and sets `why`) when the point
 // is not a valid workload for its variant (a phase it lacks, kv_len < q_len under a causal mask):

@@ -1,4 +1,5 @@
 // End-to-end tests of query's multi-device layout flags (--tp, --cp, --cp-strategy, --nodes).
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,9 @@ TEST_CASE("impossible layouts exit 2 with a clear message", "[cli][parallel]") {
   const RunResult crowded = run_cli(with(kPrefill, {"--tp", "8", "--cp", "2"}));
   CHECK(crowded.exit_code == 2);
   CHECK_THAT(crowded.err, Catch::Contains("raise --nodes"));
+  const RunResult model = run_cli({"query", "--model", "deepseek-v3", "--tp", "2"});
+  CHECK(model.exit_code == 2);
+  CHECK_THAT(model.err, Catch::Contains("not supported with --model"));
 }
 
 TEST_CASE("hw-set on links changes the communication time", "[cli][parallel]") {
@@ -92,4 +96,51 @@ TEST_CASE("hw-set on links changes the communication time", "[cli][parallel]") {
   const double t0 = json::parse(base.out)["results"][0]["per_device"]["comm_s"].get<double>();
   const double t1 = json::parse(slow.out)["results"][0]["per_device"]["comm_s"].get<double>();
   CHECK(t1 > 5 * t0);
+}
+
+TEST_CASE("sweep over --tp 1,2,4,8 gives one row per degree with per-device columns",
+          "[cli][parallel]") {
+  const RunResult r = run_cli({"sweep", "--variant", "gqa", "--heads", "32", "--kv-heads", "8",
+                               "--phase", "decode", "--seq-len", "32768", "--tp", "1,2,4,8"});
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 5);
+  CHECK_THAT(lines[0], Catch::Contains(",tp,cp,cp_strategy,nodes,per_device_flops_tensor"));
+  CHECK_THAT(lines[0], Catch::EndsWith("per_device_total_s"));
+  // Columns: ... tp is the 23rd (index 22); per-device KV cache (index 28) halves with each step.
+  auto cell = [&](std::size_t row, std::size_t col) {
+    std::istringstream fields(lines[row]);
+    std::string f;
+    for (std::size_t i = 0; i <= col; ++i) std::getline(fields, f, ',');
+    return f;
+  };
+  CHECK(cell(1, 22) == "1");
+  CHECK(cell(4, 22) == "8");
+  CHECK(std::stod(cell(1, 28)) == Approx(8 * std::stod(cell(4, 28))));
+}
+
+TEST_CASE("sweep without layout flags keeps its single-device columns", "[cli][parallel]") {
+  const RunResult r = run_cli({"sweep", "--seq-len", "1024"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, !Catch::Contains("per_device"));
+}
+
+TEST_CASE("sweep of exposed communication against context length (jsonl)", "[cli][parallel]") {
+  const RunResult r =
+      run_cli({"sweep", "--variant", "gqa", "--heads", "32", "--kv-heads", "8", "--seq-len",
+               "8192,65536", "--cp", "8", "--nodes", "8", "--format", "jsonl"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream in(r.out);
+  std::vector<json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["cp"] == 8);
+  CHECK(rows[0]["per_device_exposed_comm_s"].get<double>() >= 0);
+  // Longer context: the ring's compute grows as L^2, its transfers as L; less is exposed.
+  const auto share = [](const json& row) {
+    return row["per_device_exposed_comm_s"].get<double>() / row["per_device_total_s"].get<double>();
+  };
+  CHECK(share(rows[1]) <= share(rows[0]));
 }
