@@ -7,6 +7,8 @@
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
 #include "cli/model_query.hpp"
+#include "cli/parallel_flags.hpp"
+#include "cli/parallel_report.hpp"
 #include "cli/report.hpp"
 #include "cli/workload_flags.hpp"
 #include "common/errors.hpp"
@@ -45,6 +47,7 @@ struct QueryOptions {
   std::string output;
   std::string model;      // --model PRESET
   std::string hf_config;  // --hf-config FILE
+  ParallelOptions parallel;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -130,7 +133,12 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
   }
   if (names.empty()) throw common::SpecError("--hw needs at least one profile id or alias");
+  const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
   if (!o.model.empty() || !o.hf_config.empty()) {
+    if (layout)
+      throw common::SpecError(
+          "--tp/--cp/--cp-strategy/--nodes are not supported with --model or --hf-config yet; "
+          "query one layer shape with --variant");
     std::vector<hw::Profile> profiles;
     for (const std::string& name : names)
       profiles.push_back(resolve_profile(catalog, name, ctx.hw));
@@ -140,12 +148,18 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const models::AttentionSpec spec = make_spec(ctx.registry, o);
   const models::CostModel cost = spec.variant->cost(spec, workload);
   std::vector<QueryResult> results;
+  std::vector<sim::ParallelPrediction> parallel;
   for (const std::string& name : names) {
     const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
     results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
                        sim::predict(engine, cost, workload, profile, o.kernel, caller)});
+    if (layout) {
+      parallel.push_back(sim::predict_parallel(engine, spec, workload, profile, o.kernel, *layout));
+    }
   }
-  write_output(render_results(results, format), o.output);
+  write_output(
+      layout ? render_parallel_results(results, parallel, format) : render_results(results, format),
+      o.output);
 }
 
 }  // namespace
@@ -218,6 +232,7 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   add_output_option(*q, opts->output, "write to FILE instead of stdout");
   add_hw_options(*q, ctx.hw);
+  add_parallel_options(*q, opts->parallel);
   q->callback([&ctx, opts] { run_query(ctx, *opts); });
 }
 

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
+#include "cli/parallel_flags.hpp"
 #include "cli/sweep_axes.hpp"
 #include "cli/sweep_points.hpp"
 #include "cli/sweep_sink.hpp"
@@ -36,6 +38,8 @@ struct SweepOptions {
   std::string model, spec;              // --model LIST, --spec FILE
   std::vector<std::string> hf_configs;  // --hf-config FILE (repeatable)
   std::string variant_flag;             // the first variant-shape flag given, for the error
+  std::string tp, cp, cp_strategy;      // layout axes (cli/parallel_flags.hpp for query)
+  std::int64_t nodes = 0;
 };
 
 // Flags that describe one variant's shape: a model sweep takes them from the model instead.
@@ -180,6 +184,17 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   a.causal = o.causal;
   a.kernel = o.kernel;
   if (a.kernel != "auto") sim::find_schedule(a.kernel);
+  if (!o.tp.empty()) a.tps = parse_int_axis("--tp", o.tp);
+  if (!o.cp.empty()) a.cps = parse_int_axis("--cp", o.cp);
+  if (!o.cp_strategy.empty()) a.cp_strategy = sim::parse_cp_strategy(o.cp_strategy);
+  if (o.nodes > 0) a.nodes = o.nodes;
+  a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() || o.nodes > 0;
+  if (a.parallel && !a.models.empty()) {
+    // As query: a model's layer groups are not yet priced under a layout.
+    throw common::SpecError(
+        "--tp/--cp/--cp-strategy/--nodes with --model or --hf-config are not supported yet: sweep "
+        "one variant's shape instead");
+  }
   return a;
 }
 
@@ -321,6 +336,12 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json (repeatable)");
   s->add_option("--spec", o->spec, "a JSON file of these flags (the command line wins)");
   add_hw_options(*s, ctx.hw);
+  s->add_option("--tp", o->tp, "tensor-parallel devices (list or range, e.g. 1,2,4,8)");
+  s->add_option("--cp", o->cp, "context-parallel devices (list or range)");
+  s->add_option("--cp-strategy", o->cp_strategy,
+                "ring | zigzag | ulysses | allgather | lasp2 | zeco (default ring)");
+  s->add_option("--nodes", o->nodes, "nodes the devices span (default 1)")
+      ->transform(decimal_integer(1, kMaxParallelDegree));
   s->callback([&ctx, o, s] {
     if (!o->spec.empty()) apply_spec(*s, o->spec);
     for (const char* flag : kVariantShapeFlags) {

@@ -12,6 +12,7 @@
 #include "models/hf_config.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
+#include "sim/parallel.hpp"
 
 namespace cli {
 
@@ -36,12 +37,19 @@ struct SweepAxes {
   std::int64_t layers = 1;
   bool causal = true;
   std::string kernel = "auto";
+  // Multi-device layout axes (--tp, --cp lists; --cp-strategy, --nodes): empty = single device,
+  // and the rows keep their single-device columns only.
+  std::vector<std::int64_t> tps, cps;
+  sim::CpStrategy cp_strategy = sim::CpStrategy::ring;
+  std::int64_t nodes = 1;
+  bool parallel = false;
 };
 
 // Points in the product; throws common::SpecError above 2^40.
 std::size_t point_count(const SweepAxes& axes);
 
-// The CSV header line (with its newline): variant sweeps and model sweeps have different columns.
+// The CSV header line (with its newline): model sweeps have their own columns, and a sweep with
+// a layout axis (--tp/--cp) adds the layout and per-device columns.
 std::string csv_header(const SweepAxes& axes);
 
 // Appends point `index`'s row in `format` to `row`. Returns false (and sets `why`) when the point

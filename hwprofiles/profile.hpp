@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "hwprofiles/links.hpp"
+
 namespace hw {
 
 // Tensor-core (matrix unit) input precisions a profile can list a dense peak for.
@@ -101,6 +103,7 @@ struct Profile {
   Memory memory;
   Interconnect interconnect;
   Calibration calibration;
+  std::optional<Links> links;  // multi-device links; absent: single-device use only
   std::map<std::string, std::string> unofficial;  // dotted field path -> why it is not official
   std::vector<std::string> notes;
   std::vector<std::string> sources;

@@ -238,6 +238,7 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   p.unofficial = parse_unofficial(o.optional_object("unofficial"));
   p.notes = o.string_array("notes", false);
   p.sources = o.string_array("sources", true);
+  if (auto links = o.optional_object("links")) p.links = parse_links(*links);
   o.finish();
   p.origin = origin;
   return p;
@@ -334,6 +335,7 @@ nlohmann::json to_json(const Profile& p) {
   if (!p.default_schedule.empty()) doc["default_schedule"] = p.default_schedule;
   if (!p.unofficial.empty()) doc["unofficial"] = p.unofficial;
   if (!p.notes.empty()) doc["notes"] = p.notes;
+  if (p.links) doc["links"] = to_json(*p.links);
   return doc;
 }
 

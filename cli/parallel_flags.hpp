@@ -1,0 +1,29 @@
+// --tp, --cp, --cp-strategy and --nodes: the multi-device layout of a query.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "sim/parallel.hpp"
+
+namespace cli {
+
+struct ParallelOptions {
+  std::optional<std::int64_t> tp, cp, nodes;
+  std::optional<std::string> strategy;
+};
+
+// Most devices one layout may name: 2^16, far beyond the largest training clusters per model
+// replica group (tens of thousands of GPUs).
+inline constexpr std::int64_t kMaxParallelDegree = std::int64_t{1} << 16;
+
+void add_parallel_options(CLI::App& command, ParallelOptions& options);
+
+// The layout, or nothing when none of the flags was given (the single-device query, printed as
+// before). Throws common::SpecError for an unknown strategy.
+std::optional<sim::ParallelLayout> parallel_layout(const ParallelOptions& options);
+
+}  // namespace cli

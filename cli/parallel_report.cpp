@@ -1,0 +1,98 @@
+#include "cli/parallel_report.hpp"
+
+#include <sstream>
+
+#include <fmt/format.h>
+
+namespace cli {
+
+namespace {
+
+nlohmann::ordered_json device_json(const sim::DeviceCost& d) {
+  return {{"flops",
+           {{"tensor", d.flops.tensor},
+            {"vector", d.flops.vector},
+            {"exp", d.flops.exp},
+            {"total", d.flops.total()}}},
+          {"hbm_bytes", d.hbm_bytes},
+          {"kv_cache_bytes", d.kv_cache_bytes},
+          {"comm_bytes", {{"scale_up", d.scale_up_bytes}, {"scale_out", d.scale_out_bytes}}},
+          {"compute_s", d.compute_s},
+          {"comm_s", d.comm_s},
+          {"exposed_comm_s", d.exposed_comm_s},
+          {"total_s", d.total_s}};
+}
+
+std::string table_row(const std::string& label, const sim::DeviceCost& d) {
+  return fmt::format(
+      "{:<18} {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n", label,
+      human_time(d.compute_s), human_time(d.comm_s), human_time(d.exposed_comm_s),
+      human_time(d.total_s), human_count(d.flops.tensor), human_bytes(d.hbm_bytes),
+      human_bytes(d.kv_cache_bytes), human_bytes(d.scale_up_bytes), human_bytes(d.scale_out_bytes));
+}
+
+std::string render_table(const std::vector<QueryResult>& results,
+                         const std::vector<sim::ParallelPrediction>& parallel) {
+  std::ostringstream out;
+  out << render_results(results, Format::table);
+  for (std::size_t i = 0; i < parallel.size(); ++i) {
+    const sim::ParallelPrediction& p = parallel[i];
+    const sim::ParallelLayout& l = p.layout;
+    out << fmt::format(
+        "\n{}: tp={} cp={} cp_strategy={} nodes={} ({} devices, {} per node) | per device: "
+        "heads={} kv_heads={}{}\n",
+        results[i].hw, l.tp, l.cp, sim::to_string(l.strategy), l.nodes, l.devices(),
+        p.devices_per_node, p.device_heads.heads, p.device_heads.kv_heads,
+        p.kv_heads_replicated ? " (replicated)" : "");
+    out << fmt::format("{:<18} {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
+                       "", "compute", "comm", "exposed", "total", "tensor FLOP", "HBM bytes",
+                       "KV/state", "scale-up", "scale-out");
+    out << table_row("per device", p.per_device);
+    out << table_row("cluster", p.cluster);
+  }
+  return out.str();
+}
+
+}  // namespace
+
+nlohmann::ordered_json parallel_json(const sim::ParallelPrediction& p) {
+  const sim::ParallelLayout& l = p.layout;
+  return {{"layout",
+           {{"tp", l.tp},
+            {"cp", l.cp},
+            {"cp_strategy", sim::to_string(l.strategy)},
+            {"nodes", l.nodes},
+            {"devices", l.devices()},
+            {"devices_per_node", p.devices_per_node},
+            {"heads_per_device", p.device_heads.heads},
+            {"kv_heads_per_device", p.device_heads.kv_heads},
+            {"kv_heads_replicated", p.kv_heads_replicated}}},
+          {"per_device", device_json(p.per_device)},
+          {"cluster", device_json(p.cluster)}};
+}
+
+std::string render_parallel_results(const std::vector<QueryResult>& results,
+                                    const std::vector<sim::ParallelPrediction>& parallel,
+                                    Format format) {
+  std::vector<nlohmann::ordered_json> rows;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    nlohmann::ordered_json row = to_json(results[i]);
+    const nlohmann::ordered_json extra = parallel_json(parallel[i]);
+    for (const auto& [key, value] : extra.items()) row[key] = value;
+    rows.push_back(std::move(row));
+  }
+  switch (format) {
+    case Format::json: {
+      nlohmann::ordered_json doc = results_document(results);
+      doc["results"] = rows;
+      return doc.dump(2) + "\n";
+    }
+    case Format::csv:
+      return csv_from_objects(rows);
+    case Format::table:
+      return render_table(results, parallel);
+  }
+  return "";
+}
+
+}  // namespace cli

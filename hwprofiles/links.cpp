@@ -1,0 +1,109 @@
+#include "hwprofiles/links.hpp"
+
+#include <fmt/format.h>
+
+#include "hwprofiles/json_object.hpp"
+#include "hwprofiles/profile.hpp"
+
+namespace hw {
+
+namespace {
+
+constexpr double kGiga = 1e9;
+constexpr double kBitsPerByte = 8;
+constexpr double kMicro = 1e-6;
+// Upper bounds that refuse typos (1e300) and accept any real link: NVLink5 is 900 GB/s per
+// direction (NVIDIA HGX spec, https://www.nvidia.com/en-us/data-center/hgx/), NICs ship at
+// 800 Gb/s (ConnectX-8); a collective step over any network takes well under a millisecond.
+constexpr double kMaxScaleUpGBps = 100000;
+constexpr double kMaxScaleOutGbps = 100000;
+constexpr double kMaxLatencyUs = 10000;
+
+double bounded(JsonObject& o, std::string_view key, double max) {
+  const double x = o.positive(key);
+  if (x > max) o.fail(key, fmt::format("expected a number in (0, {}], found {}", max, x));
+  return x;
+}
+
+double latency(JsonObject& o) {
+  const double us = o.non_negative("latency_us");
+  if (us > kMaxLatencyUs) {
+    o.fail("latency_us", fmt::format("expected a number in [0, {}], found {}", kMaxLatencyUs, us));
+  }
+  return us * kMicro;
+}
+
+Topology parse_topology(JsonObject& o) {
+  const std::string name = o.string("topology");
+  for (Topology t : {Topology::nvswitch, Topology::hccs_mesh, Topology::pcie}) {
+    if (to_string(t) == name) return t;
+  }
+  o.fail("topology", "unknown topology '" + name + "'; allowed: nvswitch, hccs_mesh, pcie");
+}
+
+ScaleUpLink parse_scale_up(JsonObject o) {
+  ScaleUpLink l;
+  l.name = o.string("name");
+  l.topology = parse_topology(o);
+  l.devices_per_node = o.count("devices_per_node", kMaxDevicesPerNode);
+  l.bandwidth_Bps_per_dir = bounded(o, "bandwidth_GBps_per_dir", kMaxScaleUpGBps) * kGiga;
+  l.latency_s = latency(o);
+  l.source = o.string("source");
+  o.finish();
+  return l;
+}
+
+ScaleOutLink parse_scale_out(JsonObject o) {
+  ScaleOutLink l;
+  l.name = o.string("name");
+  l.bandwidth_Bps_per_dir =
+      bounded(o, "bandwidth_Gbps_per_dir", kMaxScaleOutGbps) * kGiga / kBitsPerByte;
+  l.latency_s = latency(o);
+  l.source = o.string("source");
+  o.finish();
+  return l;
+}
+
+}  // namespace
+
+std::string_view to_string(Topology t) {
+  switch (t) {
+    case Topology::nvswitch:
+      return "nvswitch";
+    case Topology::hccs_mesh:
+      return "hccs_mesh";
+    case Topology::pcie:
+      return "pcie";
+  }
+  return "?";
+}
+
+Links parse_links(JsonObject o) {
+  Links links;
+  links.scale_up = parse_scale_up(o.object("scale_up"));
+  if (auto out = o.optional_object("scale_out")) links.scale_out = parse_scale_out(*out);
+  o.finish();
+  return links;
+}
+
+nlohmann::json to_json(const Links& links) {
+  const ScaleUpLink& up = links.scale_up;
+  nlohmann::json doc = {{"scale_up",
+                         {{"name", up.name},
+                          {"topology", std::string(to_string(up.topology))},
+                          {"devices_per_node", up.devices_per_node},
+                          {"bandwidth_GBps_per_dir", up.bandwidth_Bps_per_dir / kGiga},
+                          {"latency_us", up.latency_s / kMicro},
+                          {"source", up.source}}}};
+  if (links.scale_out) {
+    const ScaleOutLink& out = *links.scale_out;
+    doc["scale_out"] = {
+        {"name", out.name},
+        {"bandwidth_Gbps_per_dir", out.bandwidth_Bps_per_dir * kBitsPerByte / kGiga},
+        {"latency_us", out.latency_s / kMicro},
+        {"source", out.source}};
+  }
+  return doc;
+}
+
+}  // namespace hw

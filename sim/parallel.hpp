@@ -1,0 +1,60 @@
+// Multi-device layouts of one attention layer: tensor parallelism (Megatron head split) and
+// context parallelism (ring, zig-zag ring, Ulysses all-to-all, all-gather; LASP-2 and ZeCO for
+// linear attention). Each device's work is priced by the single-device engine on its shard; the
+// collectives come from sim/collectives.hpp on the profile's links.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "hwprofiles/profile.hpp"
+#include "models/variant.hpp"
+#include "models/workload.hpp"
+#include "sim/engine.hpp"
+
+namespace sim {
+
+enum class CpStrategy { ring, zigzag, ulysses, allgather, lasp2, zeco };
+std::string_view to_string(CpStrategy s);
+// Throws common::SpecError naming the known strategies.
+CpStrategy parse_cp_strategy(std::string_view name);
+
+// tp x cp devices over `nodes` nodes; TP is the inner dimension (a TP group stays in one node).
+struct ParallelLayout {
+  int tp = 1;
+  int cp = 1;
+  CpStrategy strategy = CpStrategy::ring;
+  int nodes = 1;
+  int devices() const { return tp * cp; }
+};
+
+// What one device does and moves over the whole workload (all layers).
+struct DeviceCost {
+  models::FlopCounts flops;
+  double hbm_bytes = 0;        // compulsory HBM traffic of its kernels
+  double kv_cache_bytes = 0;   // its KV cache (or recurrent state for linear attention)
+  double scale_up_bytes = 0;   // sent on the scale-up link (NVLink, HCCS, PCIe), one direction
+  double scale_out_bytes = 0;  // sent on the scale-out network, one direction
+  double compute_s = 0;
+  double comm_s = 0;          // every transfer's time, overlapped or not
+  double exposed_comm_s = 0;  // the part not hidden behind compute
+  double total_s = 0;         // compute_s + exposed_comm_s
+};
+
+struct ParallelPrediction {
+  ParallelLayout layout;
+  int devices_per_node = 1;          // devices of this layout on one node
+  models::HeadConfig device_heads;   // the head shape one device computes
+  bool kv_heads_replicated = false;  // Hkv < TP: each KV head is held by several devices
+  DeviceCost per_device;             // the busiest device; it sets the time
+  DeviceCost cluster;                // sums over all devices (times: the wall clock, = per_device)
+};
+
+// Throws common::SpecError for a layout the workload, the variant or the profile cannot run
+// (TP not dividing the heads, CP not dividing the sequence, too many devices per node, a profile
+// without links), with the numbers involved.
+ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,
+                                    const models::Workload& w, const hw::Profile& profile,
+                                    std::string_view kernel, const ParallelLayout& layout);
+
+}  // namespace sim

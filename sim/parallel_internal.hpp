@@ -1,0 +1,59 @@
+// Shared pieces of the parallel layouts (sim/parallel.cpp, sim/parallel_layouts.cpp).
+#pragma once
+
+#include "sim/collectives.hpp"
+#include "sim/parallel.hpp"
+
+namespace sim::parallel_detail {
+
+// Where the layout's devices sit and what their links cost.
+struct Placement {
+  int per_node = 1;  // layout devices on one node
+  int nodes = 1;
+  LinkCost up_peer;  // scale-up, one peer (a hop of a ring)
+  LinkCost up_all;   // scale-up, all peers at once (collectives)
+  LinkCost out;      // scale-out, per device
+  int tp = 1;
+  // The CP ranks of one TP rank: per_node / tp of them on each node.
+  Hierarchy cp_group() const { return {per_node / tp, nodes, up_all, out}; }
+};
+
+struct Context {
+  EngineKind engine;
+  const hw::Profile& profile;
+  std::string_view kernel;
+  ParallelLayout layout;
+  Placement place;
+  models::AttentionSpec spec;  // the TP shard (heads / tp)
+  models::Workload w;          // the whole sequence (one layer for the CP strategies)
+};
+
+struct HeadShard {
+  models::AttentionSpec spec;
+  bool replicated = false;  // fewer KV heads than ways: one KV head per device, replicated
+};
+// Megatron head split over `ways` devices; throws SpecError naming `flag` and the numbers.
+HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_view flag);
+
+// One kernel run on one device, one layer.
+struct Block {
+  models::CostModel cost;
+  Prediction prediction;
+};
+Block run(const Context& c, const models::AttentionSpec& spec, const models::Workload& w);
+
+// Adds `count` runs of a block to a device's compute.
+void add_compute(DeviceCost& d, const Block& b, double count);
+
+// Context-parallel strategies: fill `d` (busiest device) and `cluster` for one layer.
+void ring(const Context& c, DeviceCost& d, DeviceCost& cluster);
+// Returns the head shape one device computes after the all-to-all.
+models::HeadConfig ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster);
+void all_gather_cp(const Context& c, DeviceCost& d, DeviceCost& cluster);
+void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster);
+
+// Transfers per pass: 1 for a forward, and the backward sends the forward's data again plus the
+// gradients of what it received (`backward_factor` times the forward's bytes).
+double pass_factor(models::Phase p, double backward_factor);
+
+}  // namespace sim::parallel_detail

@@ -1,0 +1,196 @@
+// The context-parallel strategies, one layer each (sim/parallel.cpp multiplies by the layers).
+// Formulas: variants.md family G, which cites the papers named at each function.
+#include <algorithm>
+
+#include "sim/parallel_internal.hpp"
+
+namespace sim::parallel_detail {
+
+namespace {
+
+// ZeCO pipelines its All-Scan in K blocks along dk (arXiv:2507.01004, section 3); the paper
+// leaves K a tuning knob. 8 blocks is an assumption, not a published figure.
+constexpr double kZecoScanBlocks = 8;
+
+double as_double(std::int64_t v) {
+  return static_cast<double>(v);
+}
+
+void add_comm(DeviceCost& d, const CommCost& c, double times) {
+  d.scale_up_bytes += times * c.scale_up_bytes;
+  d.scale_out_bytes += times * c.scale_out_bytes;
+  d.comm_s += times * c.time_s;
+}
+
+// The slowest hop of a ring over the CP group: a node boundary when the ring leaves the node.
+CommCost ring_hop(double bytes, const Placement& p) {
+  if (p.nodes > 1) return send_recv(bytes, p.out, LinkClass::scale_out);
+  return send_recv(bytes, p.up_peer, LinkClass::scale_up);
+}
+
+double devices(const Context& c) {
+  return static_cast<double>(c.layout.devices());
+}
+
+}  // namespace
+
+Block run(const Context& c, const models::AttentionSpec& spec, const models::Workload& w) {
+  Block b;
+  b.cost = spec.variant->cost(spec, w);
+  b.prediction = predict(c.engine, b.cost, w, c.profile, c.kernel);
+  return b;
+}
+
+void add_compute(DeviceCost& d, const Block& b, double count) {
+  d.flops.tensor += count * b.prediction.flops.tensor;
+  d.flops.vector += count * b.prediction.flops.vector;
+  d.flops.exp += count * b.prediction.flops.exp;
+  d.hbm_bytes += count * b.prediction.bytes.total();
+  d.compute_s += count * b.prediction.time_s;
+}
+
+double pass_factor(models::Phase p, double backward_factor) {
+  return (models::has_forward(p) ? 1.0 : 0.0) + (models::has_backward(p) ? backward_factor : 0.0);
+}
+
+// Ring attention (Liu et al., arXiv:2310.01889; RSA, arXiv:2105.13120): each device keeps its
+// L/cp queries and passes K/V blocks around the ring, cp - 1 transfers, each overlapped with the
+// compute of the block before it. Causal without balancing: the last rank computes its diagonal
+// block and then a full block at every step (the others skip masked blocks and wait). Zig-zag
+// (Brandon et al., Striped/zig-zag, as in Megatron-LM context parallelism): each rank holds
+// chunks i and 2cp-1-i, so every later step is half a block on every rank. The backward passes
+// K/V again and sends dK/dV back: twice the forward's bytes.
+void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+  const int p = c.layout.cp;
+  const std::int64_t b = c.w.q_len / p;
+  models::Workload diagonal = c.w;
+  diagonal.q_len = diagonal.kv_len = b;
+  models::Workload full_w = diagonal;
+  full_w.causal = false;
+  const Block full = run(c, c.spec, full_w);
+  const bool zigzag = c.layout.strategy == CpStrategy::zigzag && c.w.causal;
+  const Block first = c.w.causal ? run(c, c.spec, diagonal) : full;
+  Block later = full;
+  if (zigzag) {
+    models::Workload half = full_w;
+    half.kv_len = b / 2;
+    later = run(c, c.spec, half);
+  }
+  add_compute(d, first, 1);
+  add_compute(d, later, p - 1);
+  const double n = devices(c);
+  add_compute(cluster, first, n);
+  // Plain causal ring: rank r computes r full blocks, cp (cp - 1) / 2 over the ring.
+  const double later_blocks = c.w.causal && !zigzag ? (p - 1) / 2.0 : (p - 1);
+  add_compute(cluster, later, n * later_blocks);
+
+  const double per_token = full.cost.kv_cache_bytes_per_token_per_layer;
+  const double block = per_token * as_double(b) * as_double(c.w.batch);
+  const CommCost hop = ring_hop(block * pass_factor(c.w.phase, 2), c.place);
+  add_comm(d, hop, p - 1);
+  d.exposed_comm_s += std::max(0.0, hop.time_s - first.prediction.time_s);
+  d.exposed_comm_s += (p - 2) * std::max(0.0, hop.time_s - later.prediction.time_s);
+  // Every rank sends cp - 1 blocks; `nodes` ranks of each ring send theirs across nodes.
+  const double rings = c.layout.tp;
+  const double out_ranks = c.place.nodes > 1 ? c.place.nodes : 0;
+  const double sent = (p - 1) * hop.bytes();
+  cluster.scale_out_bytes += rings * out_ranks * sent;
+  cluster.scale_up_bytes += rings * (p - out_ranks) * sent;
+  d.kv_cache_bytes = block;
+  cluster.kv_cache_bytes = n * block;
+}
+
+// DeepSpeed-Ulysses (Jacobs et al., arXiv:2309.14509): an all-to-all turns L/cp tokens of every
+// head into L tokens of heads/cp before attention, another brings O back; the backward moves the
+// gradients the same way. Nothing overlaps it.
+models::HeadConfig ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+  const int p = c.layout.cp;
+  const HeadShard shard = split_heads(c.spec, p, "--cp (ulysses splits heads)");
+  const Block b = run(c, shard.spec, c.w);
+  add_compute(d, b, 1);
+  add_compute(cluster, b, devices(c));
+  const models::HeadConfig& h = c.spec.heads;  // before the all-to-all: the TP shard
+  const double act = models::bytes_per_element(c.w.dtype);
+  const double kv_per_token = c.spec.variant->cost(c.spec, c.w).kv_cache_bytes_per_token_per_layer;
+  const double per_token =
+      as_double(h.heads) * as_double(h.head_dim + h.v_head_dim) * act + kv_per_token;
+  const double held = per_token * as_double(c.w.q_len / p) * as_double(c.w.batch);
+  const CommCost a2a = hierarchical_all_to_all(held, c.place.cp_group());
+  add_comm(d, a2a, pass_factor(c.w.phase, 1));
+  d.exposed_comm_s = d.comm_s;
+  cluster.scale_up_bytes += devices(c) * d.scale_up_bytes;
+  cluster.scale_out_bytes += devices(c) * d.scale_out_bytes;
+  d.kv_cache_bytes =
+      b.cost.kv_cache_bytes_per_token_per_layer * as_double(c.w.q_len) * as_double(c.w.batch);
+  cluster.kv_cache_bytes = devices(c) * d.kv_cache_bytes;
+  return shard.spec.heads;
+}
+
+// All-gather context parallelism (Llama 3, arXiv:2407.21783 section 3.3.2): K/V are all-gathered
+// before attention; causal work is balanced by giving rank i chunks i and 2cp-1-i of 2cp. The
+// backward all-gathers K/V again and reduce-scatters dK/dV. Not overlapped.
+void all_gather_cp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+  const int p = c.layout.cp;
+  const std::int64_t length = c.w.q_len;
+  models::Workload part = c.w;
+  double kv_per_token = 0;
+  if (c.w.causal) {
+    part.q_len = part.kv_len = length / (2 * p);
+    const Block early = run(c, c.spec, part);
+    part.kv_len = length;  // chunk 2cp-1 sees the whole sequence, causally
+    const Block late = run(c, c.spec, part);
+    add_compute(d, early, 1);
+    add_compute(d, late, 1);
+    kv_per_token = late.cost.kv_cache_bytes_per_token_per_layer;
+  } else {
+    part.q_len = length / p;
+    const Block b = run(c, c.spec, part);
+    add_compute(d, b, 1);
+    kv_per_token = b.cost.kv_cache_bytes_per_token_per_layer;
+  }
+  cluster.flops = d.flops;
+  cluster.hbm_bytes = d.hbm_bytes;
+  const double whole = kv_per_token * as_double(length) * as_double(c.w.batch);
+  add_comm(d, hierarchical_all_gather(whole, c.place.cp_group()), pass_factor(c.w.phase, 2));
+  d.exposed_comm_s = d.comm_s;
+  d.kv_cache_bytes = whole / p;
+  const double n = devices(c);
+  cluster.flops.tensor *= n, cluster.flops.vector *= n, cluster.flops.exp *= n;
+  cluster.hbm_bytes *= n;
+  cluster.scale_up_bytes = n * d.scale_up_bytes;
+  cluster.scale_out_bytes = n * d.scale_out_bytes;
+  cluster.kv_cache_bytes = n * d.kv_cache_bytes;
+}
+
+// Linear attention. Each rank scans its L/cp tokens from a zero state. LASP-2 (arXiv:2502.07563):
+// one all-gather of the cp memory states (size independent of L), overlapped with the local
+// intra-chunk work; ZeCO (arXiv:2507.01004): All-Scan, a pipelined chain in which each rank sends
+// one state, so the time is one state transfer plus (cp - 1) hops of a 1/K block. The backward
+// moves the state gradients the same way. The output correction with the received state is not
+// counted.
+void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+  const int p = c.layout.cp;
+  models::Workload local = c.w;
+  local.q_len = local.kv_len = c.w.q_len / p;
+  const Block b = run(c, c.spec, local);
+  add_compute(d, b, 1);
+  add_compute(cluster, b, devices(c));
+  const double state = b.cost.state_bytes;  // this device's heads, whole batch, one layer
+  const double passes = pass_factor(c.w.phase, 1);
+  if (c.layout.strategy == CpStrategy::lasp2) {
+    add_comm(d, hierarchical_all_gather(state * p, c.place.cp_group()), passes);
+  } else {
+    const bool across = c.place.nodes > 1;
+    const LinkCost link = across ? c.place.out : c.place.up_peer;
+    CommCost scan = send_recv(state, link, across ? LinkClass::scale_out : LinkClass::scale_up);
+    scan.time_s += (p - 1) * (link.latency_s + state / kZecoScanBlocks / link.bandwidth_Bps);
+    add_comm(d, scan, passes);
+  }
+  d.exposed_comm_s = std::max(0.0, d.comm_s - d.compute_s);
+  cluster.scale_up_bytes = devices(c) * d.scale_up_bytes;
+  cluster.scale_out_bytes = devices(c) * d.scale_out_bytes;
+  d.kv_cache_bytes = state;
+  cluster.kv_cache_bytes = devices(c) * state;
+}
+
+}  // namespace sim::parallel_detail

@@ -1,0 +1,146 @@
+// End-to-end tests of query's multi-device layout flags (--tp, --cp, --cp-strategy, --nodes).
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cli_runner.hpp"
+
+namespace {
+
+using nlohmann::json;
+using test_support::run_cli;
+using test_support::RunResult;
+using test_support::with;
+
+const std::vector<std::string> kPrefill = {"query",      "--variant", "gqa",       "--heads", "32",
+                                           "--kv-heads", "8",         "--seq-len", "65536"};
+
+}  // namespace
+
+TEST_CASE("query without layout flags prints no per_device (single-device output unchanged)",
+          "[cli][parallel]") {
+  const RunResult r = run_cli(with(kPrefill, {"--format", "json"}));
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  CHECK_FALSE(doc["results"][0].contains("per_device"));
+  CHECK_FALSE(doc["results"][0].contains("layout"));
+}
+
+TEST_CASE("query --tp 8 --cp 4 --nodes 4 reports per_device and cluster with comm per link",
+          "[cli][parallel]") {
+  const RunResult r =
+      run_cli(with(kPrefill, {"--tp", "8", "--cp", "4", "--nodes", "4", "--format", "json"}));
+  REQUIRE(r.exit_code == 0);
+  const json res = json::parse(r.out)["results"][0];
+  CHECK(res["layout"]["devices"] == 32);
+  CHECK(res["layout"]["devices_per_node"] == 8);
+  CHECK(res["layout"]["heads_per_device"] == 4);
+  CHECK(res["layout"]["kv_heads_per_device"] == 1);
+  const json& d = res["per_device"];
+  // 65536 / 4 = 16384 tokens x 1 KV head x 256 x 2 B = 8 MiB per block, 3 blocks over the network.
+  CHECK(d["kv_cache_bytes"].get<double>() == Approx(16384.0 * 256 * 2));
+  CHECK(d["comm_bytes"]["scale_out"].get<double>() == Approx(3 * 16384.0 * 256 * 2));
+  CHECK(d["comm_bytes"]["scale_up"].get<double>() == 0);
+  for (const char* key : {"compute_s", "comm_s", "total_s", "hbm_bytes"}) {
+    CHECK(d[key].get<double>() > 0);
+  }
+  // A 8 MiB block crosses 400 Gb/s in ~170 us, under a 16k x 16k block of 4 heads: hidden.
+  CHECK(d["exposed_comm_s"].get<double>() == 0);
+  CHECK(d["total_s"].get<double>() == d["compute_s"].get<double>());
+  CHECK(res["cluster"]["flops"]["tensor"].get<double>() ==
+        Approx(res["flops"]["tensor"].get<double>()));
+}
+
+TEST_CASE("the table and CSV show the per-device values too", "[cli][parallel]") {
+  const RunResult table = run_cli(with(kPrefill, {"--cp", "4", "--cp-strategy", "zigzag"}));
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("cp_strategy=zigzag"));
+  CHECK_THAT(table.out, Catch::Contains("per device"));
+  CHECK_THAT(table.out, Catch::Contains("exposed"));
+  const RunResult csv = run_cli(with(kPrefill, {"--tp", "2", "--format", "csv"}));
+  REQUIRE(csv.exit_code == 0);
+  CHECK_THAT(csv.out, Catch::Contains("per_device_comm_bytes_scale_up"));
+  CHECK_THAT(csv.out, Catch::Contains("cluster_kv_cache_bytes"));
+}
+
+TEST_CASE("impossible layouts exit 2 with a clear message", "[cli][parallel]") {
+  const RunResult heads = run_cli(with(kPrefill, {"--tp", "3"}));
+  CHECK(heads.exit_code == 2);
+  CHECK_THAT(heads.err, Catch::Contains("32 query heads do not split evenly over 3 devices"));
+  const RunResult seq = run_cli({"query", "--seq-len", "1000", "--cp", "3"});
+  CHECK(seq.exit_code == 2);
+  CHECK_THAT(seq.err, Catch::Contains("does not split into 3 equal chunks"));
+  const RunResult strategy = run_cli(with(kPrefill, {"--cp", "2", "--cp-strategy", "spiral"}));
+  CHECK(strategy.exit_code == 2);
+  CHECK_THAT(strategy.err, Catch::Contains("known: ring, zigzag"));
+  const RunResult zero = run_cli(with(kPrefill, {"--tp", "0"}));
+  CHECK(zero.exit_code == 2);
+  const RunResult crowded = run_cli(with(kPrefill, {"--tp", "8", "--cp", "2"}));
+  CHECK(crowded.exit_code == 2);
+  CHECK_THAT(crowded.err, Catch::Contains("raise --nodes"));
+  const RunResult model = run_cli({"query", "--model", "deepseek-v3", "--tp", "2"});
+  CHECK(model.exit_code == 2);
+  CHECK_THAT(model.err, Catch::Contains("not supported with --model"));
+}
+
+TEST_CASE("hw-set on links changes the communication time", "[cli][parallel]") {
+  const std::vector<std::string> args = with(kPrefill, {"--cp", "4", "--format", "json"});
+  const RunResult base = run_cli(args);
+  const RunResult slow =
+      run_cli(with(args, {"--hw-set", "links.scale_up.bandwidth_GBps_per_dir=45"}));
+  REQUIRE(base.exit_code == 0);
+  REQUIRE(slow.exit_code == 0);
+  const double t0 = json::parse(base.out)["results"][0]["per_device"]["comm_s"].get<double>();
+  const double t1 = json::parse(slow.out)["results"][0]["per_device"]["comm_s"].get<double>();
+  CHECK(t1 > 5 * t0);
+}
+
+TEST_CASE("sweep over --tp 1,2,4,8 gives one row per degree with per-device columns",
+          "[cli][parallel]") {
+  const RunResult r = run_cli({"sweep", "--variant", "gqa", "--heads", "32", "--kv-heads", "8",
+                               "--phase", "decode", "--seq-len", "32768", "--tp", "1,2,4,8"});
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  REQUIRE(lines.size() == 5);
+  CHECK_THAT(lines[0], Catch::Contains(",tp,cp,cp_strategy,nodes,per_device_flops_tensor"));
+  CHECK_THAT(lines[0], Catch::EndsWith("per_device_total_s"));
+  // Columns: ... tp is the 23rd (index 22); per-device KV cache (index 28) halves with each step.
+  auto cell = [&](std::size_t row, std::size_t col) {
+    std::istringstream fields(lines[row]);
+    std::string f;
+    for (std::size_t i = 0; i <= col; ++i) std::getline(fields, f, ',');
+    return f;
+  };
+  CHECK(cell(1, 22) == "1");
+  CHECK(cell(4, 22) == "8");
+  CHECK(std::stod(cell(1, 28)) == Approx(8 * std::stod(cell(4, 28))));
+}
+
+TEST_CASE("sweep without layout flags keeps its single-device columns", "[cli][parallel]") {
+  const RunResult r = run_cli({"sweep", "--seq-len", "1024"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, !Catch::Contains("per_device"));
+}
+
+TEST_CASE("sweep of exposed communication against context length (jsonl)", "[cli][parallel]") {
+  const RunResult r =
+      run_cli({"sweep", "--variant", "gqa", "--heads", "32", "--kv-heads", "8", "--seq-len",
+               "8192,65536", "--cp", "8", "--nodes", "8", "--format", "jsonl"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream in(r.out);
+  std::vector<json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["cp"] == 8);
+  CHECK(rows[0]["per_device_exposed_comm_s"].get<double>() >= 0);
+  // Longer context: the ring's compute grows as L^2, its transfers as L; less is exposed.
+  const auto share = [](const json& row) {
+    return row["per_device_exposed_comm_s"].get<double>() / row["per_device_total_s"].get<double>();
+  };
+  CHECK(share(rows[1]) <= share(rows[0]));
+}
