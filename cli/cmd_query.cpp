@@ -7,6 +7,7 @@
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
 #include "cli/model_query.hpp"
+#include "cli/plot_output.hpp"
 #include "cli/report.hpp"
 #include "cli/workload_flags.hpp"
 #include "common/errors.hpp"
@@ -44,6 +45,7 @@ struct QueryOptions {
   std::string output;
   std::string model;      // --model PRESET
   std::string hf_config;  // --hf-config FILE
+  std::string plot;       // --plot FILE.svg
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -103,14 +105,28 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
   query.engine = sim::parse_engine(o.engine);
   query.kernel = o.kernel;
   std::vector<ModelResult> results;
+  RooflineBuilder roofline;
   for (const hw::Profile& profile : profiles) {
     results.push_back(run_model(ctx.registry, query, profile));
+    for (const GroupResult& g : results.back().groups) {
+      const sim::Prediction& p = g.result.prediction;
+      roofline.add(profile, workload.dtype,
+                   fmt::format("{} ({})", models::to_string(g.group->kind), g.group->variant),
+                   p.flops.tensor, p.bytes.total(), p.time_s);
+    }
   }
   write_output(render_models(query, results, parse_format(o.format)), o.output);
+  if (!o.plot.empty()) {
+    write_plot(plot::render_roofline(roofline.chart(
+                   fmt::format("attnsim roofline: {} attention layers", query.model.name),
+                   describe_workload(workload))),
+               o.plot);
+  }
 }
 
 void run_query(const Context& ctx, const QueryOptions& o) {
   const Format format = parse_format(o.format);
+  check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);  // reject unknown names up front
   const models::Workload workload = make_workload(o);
@@ -131,12 +147,22 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const models::AttentionSpec spec = make_spec(ctx.registry, o);
   const models::CostModel cost = spec.variant->cost(spec, workload);
   std::vector<QueryResult> results;
+  RooflineBuilder roofline;
   for (const std::string& name : names) {
     const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
     results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
                        sim::predict(engine, cost, workload, profile, o.kernel)});
+    const sim::Prediction& p = results.back().prediction;
+    roofline.add(profile, workload.dtype, std::string(spec.variant->name()), p.flops.tensor,
+                 p.bytes.total(), p.time_s);
   }
   write_output(render_results(results, format), o.output);
+  if (!o.plot.empty()) {
+    write_plot(plot::render_roofline(
+                   roofline.chart(fmt::format("attnsim roofline: {}", spec.variant->name()),
+                                  describe_workload(workload))),
+               o.plot);
+  }
 }
 
 }  // namespace
@@ -203,6 +229,7 @@ void add_query_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   add_output_option(*q, opts->output, "write to FILE instead of stdout");
+  add_plot_option(*q, opts->plot);
   add_hw_options(*q, ctx.hw);
   q->callback([&ctx, opts] { run_query(ctx, *opts); });
 }
