@@ -1,5 +1,6 @@
 // attnsim compare: several variants (or models) side by side on one workload, on one or more
 // profiles, with ratios against the first.
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -68,7 +69,8 @@ double ratio(double value, double base) {
   return base > 0 ? value / base : 0;
 }
 
-std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format format) {
+std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format format,
+                   std::function<std::string()> svg) {
   std::vector<nlohmann::ordered_json> rows;
   std::ostringstream table;
   table << fmt::format("{:<16} {:<28} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", "hw", "compared",
@@ -102,12 +104,13 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                 [&] {
                   for (auto& r : rows) r.erase("detail");
                   return csv_from_objects(rows);
-                }},
+                },
+                std::move(svg)},
                format);
 }
 
 void run_compare(const Context& ctx, const CompareOptions& o) {
-  const Format format = parse_format(o.format);
+  const Format format = parse_format(o.format, true);
   check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);
@@ -170,14 +173,14 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
       }
     }
   }
-  write_output(render(entries, per_hw, format), o.output);
-  if (!o.plot.empty()) {
-    write_plot(plot::render_roofline(
-                   roofline.chart(fmt::format("attnsim compare: {} on a roofline",
-                                              o.variants.empty() ? "models" : "variants"),
-                                  describe_workload(w))),
-               o.plot);
-  }
+  const auto svg = [&] {
+    return plot::render_roofline(
+        roofline.chart(fmt::format("attnsim compare: {} on a roofline",
+                                   o.variants.empty() ? "models" : "variants"),
+                       describe_workload(w)));
+  };
+  write_output(render(entries, per_hw, format, svg), o.output);
+  if (!o.plot.empty()) write_plot(svg(), o.plot);
 }
 
 }  // namespace
@@ -205,7 +208,8 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   c->add_option("--hw", o->hw, "comma-separated profiles, or 'all'")->capture_default_str();
   c->add_option("--engine", o->engine, "tile | roofline")->capture_default_str();
   c->add_option("--kernel", o->kernel, "tile-engine schedule")->capture_default_str();
-  c->add_option("--format", o->format, "table | json | csv")->capture_default_str();
+  c->add_option("--format", o->format, "table | json | csv | svg (a roofline chart)")
+      ->capture_default_str();
   c->add_option("-o,--output", o->output, "write to FILE instead of stdout");
   add_plot_option(*c, o->plot);
   add_hw_options(*c, ctx.hw);

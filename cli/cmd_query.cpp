@@ -115,17 +115,17 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
                    p.flops.tensor, p.bytes.total(), p.time_s);
     }
   }
-  write_output(render_models(query, results, parse_format(o.format)), o.output);
-  if (!o.plot.empty()) {
-    write_plot(plot::render_roofline(roofline.chart(
-                   fmt::format("attnsim roofline: {} attention layers", query.model.name),
-                   describe_workload(workload))),
-               o.plot);
-  }
+  const auto svg = [&] {
+    return plot::render_roofline(
+        roofline.chart(fmt::format("attnsim roofline: {} attention layers", query.model.name),
+                       describe_workload(workload)));
+  };
+  write_output(render_models(query, results, parse_format(o.format, true), svg), o.output);
+  if (!o.plot.empty()) write_plot(svg(), o.plot);
 }
 
 void run_query(const Context& ctx, const QueryOptions& o) {
-  const Format format = parse_format(o.format);
+  const Format format = parse_format(o.format, true);
   check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);  // reject unknown names up front
@@ -156,13 +156,12 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     roofline.add(profile, workload.dtype, std::string(spec.variant->name()), p.flops.tensor,
                  p.bytes.total(), p.time_s);
   }
-  write_output(render_results(results, format), o.output);
-  if (!o.plot.empty()) {
-    write_plot(plot::render_roofline(
-                   roofline.chart(fmt::format("attnsim roofline: {}", spec.variant->name()),
-                                  describe_workload(workload))),
-               o.plot);
-  }
+  const auto svg = [&] {
+    return plot::render_roofline(roofline.chart(
+        fmt::format("attnsim roofline: {}", spec.variant->name()), describe_workload(workload)));
+  };
+  write_output(render_results(results, format, svg), o.output);
+  if (!o.plot.empty()) write_plot(svg(), o.plot);
 }
 
 }  // namespace
@@ -227,7 +226,8 @@ void add_query_command(CLI::App& app, Context& ctx) {
        "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, flashmla, unfused, ascend, "
        "project_flash, project_split_kv, project_unfused, project_linear")
       ->capture_default_str();
-  q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  q->add_option("--format", opts->format, "table | json | csv | svg (a roofline chart)")
+      ->capture_default_str();
   add_output_option(*q, opts->output, "write to FILE instead of stdout");
   add_plot_option(*q, opts->plot);
   add_hw_options(*q, ctx.hw);

@@ -116,7 +116,7 @@ std::string render_model_table(const ModelQuery& query, const std::vector<ModelR
 }  // namespace
 
 std::string render_models(const ModelQuery& query, const std::vector<ModelResult>& results,
-                          Format format) {
+                          Format format, std::function<std::string()> svg) {
   nlohmann::ordered_json models_list = nlohmann::ordered_json::array();
   std::vector<nlohmann::ordered_json> rows;
   for (const ModelResult& r : results) {
@@ -145,7 +145,8 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
     }
     return csv_from_objects(rows);
   };
-  return print({[&] { return render_model_table(query, results); }, json, csv}, format);
+  return print({[&] { return render_model_table(query, results); }, json, csv, std::move(svg)},
+               format);
 }
 
 }  // namespace cli

@@ -144,21 +144,25 @@ RooflineDevice roofline_device(const hw::Profile& profile,
   return d;
 }
 
-std::string render_roofline(const RooflineChart& c) {
-  const Frame f;
+namespace {
+
+bool drawable(const RooflinePoint& p) {
+  return p.intensity > 0 && p.flops_per_s > 0 && std::isfinite(p.intensity) &&
+         std::isfinite(p.flops_per_s);
+}
+
+// Log scales covering every point, every ridge point (peak / bandwidth) and every ceiling, with
+// room above the highest ceiling for its label.
+std::pair<Scale, Scale> roofline_scales(const Frame& f, const RooflineChart& c) {
   std::vector<double> xs, ys;
-  std::size_t hidden = 0;
   for (const RooflinePoint& p : c.points) {
-    if (!(p.intensity > 0 && p.flops_per_s > 0 && std::isfinite(p.intensity))) {
-      ++hidden;
-      continue;
-    }
+    if (!drawable(p)) continue;
     xs.push_back(p.intensity);
     ys.push_back(p.flops_per_s);
   }
   for (const RooflineDevice& d : c.devices) {
     for (const Ceiling& ceil : d.ceilings) {
-      ys.push_back(ceil.per_s * 2.5);  // room above the highest ceiling for its label
+      ys.push_back(ceil.per_s * 2.5);
       if (d.hbm_Bps > 0) xs.push_back(ceil.per_s / d.hbm_Bps);
     }
   }
@@ -172,6 +176,41 @@ std::string render_roofline(const RooflineChart& c) {
   x.px_hi = f.right;
   y.px_lo = f.bottom;
   y.px_hi = f.top;
+  return {x, y};
+}
+
+// Each workload as a dot in its device's colour, labelled where the label covers nothing else.
+std::string draw_points(const Frame& f, const RooflineChart& c, const Scale& x, const Scale& y,
+                        std::vector<Box>& taken) {
+  for (const RooflinePoint& p : c.points) {
+    if (!drawable(p)) continue;
+    const double px = x.map(p.intensity), py = y.map(p.flops_per_s);
+    taken.push_back({px - 5, py - 5, px + 5, py + 5});
+  }
+  std::string dots, labels;
+  for (const RooflinePoint& p : c.points) {
+    if (!drawable(p)) continue;
+    const double px = x.map(p.intensity), py = y.map(p.flops_per_s);
+    dots += fmt::format(
+        "<circle class=\"point\" data-label=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" "
+        "fill=\"{}\" stroke=\"white\" stroke-width=\"1\"/>\n",
+        xml_escape(p.label), px, py, color(p.device));
+    const Placement at = place_label(f, px, py, text_width(p.label, 11), taken);
+    labels += fmt::format(
+        "<text class=\"point-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" fill=\"#222\">"
+        "{}</text>\n",
+        at.x, at.y, at.anchor, xml_escape(p.label));
+  }
+  return "<g class=\"points\" font-size=\"11\">\n" + dots + labels + "</g>\n";
+}
+
+}  // namespace
+
+std::string render_roofline(const RooflineChart& c) {
+  const Frame f;
+  const auto [x, y] = roofline_scales(f, c);
+  const auto hidden = static_cast<std::size_t>(std::count_if(
+      c.points.begin(), c.points.end(), [](const RooflinePoint& p) { return !drawable(p); }));
   std::string subtitle = c.subtitle;
   if (hidden > 0) {
     subtitle += fmt::format("{}{} workload(s) without tensor FLOPs not drawn",
@@ -182,28 +221,7 @@ std::string render_roofline(const RooflineChart& c) {
               Unit::flops_per_s, "tensor FLOP/s (predicted)");
   std::vector<Box> taken;
   out += draw_ceilings(f, c, x, y, taken);
-  out += "<g class=\"points\" font-size=\"11\">\n";
-  for (const RooflinePoint& p : c.points) {
-    if (!(p.intensity > 0 && p.flops_per_s > 0 && std::isfinite(p.intensity))) continue;
-    const double px = x.map(p.intensity), py = y.map(p.flops_per_s);
-    taken.push_back({px - 5, py - 5, px + 5, py + 5});
-  }
-  std::string labels;
-  for (const RooflinePoint& p : c.points) {
-    if (!(p.intensity > 0 && p.flops_per_s > 0 && std::isfinite(p.intensity))) continue;
-    const double px = x.map(p.intensity), py = y.map(p.flops_per_s);
-    const std::string col(color(p.device));
-    out += fmt::format(
-        "<circle class=\"point\" data-label=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" "
-        "fill=\"{}\" stroke=\"white\" stroke-width=\"1\"/>\n",
-        xml_escape(p.label), px, py, col);
-    const Placement at = place_label(f, px, py, text_width(p.label, 11), taken);
-    labels += fmt::format(
-        "<text class=\"point-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" fill=\"#222\">"
-        "{}</text>\n",
-        at.x, at.y, at.anchor, xml_escape(p.label));
-  }
-  out += labels + "</g>\n";
+  out += draw_points(f, c, x, y, taken);
   std::vector<LegendEntry> entries;
   for (std::size_t d = 0; d < c.devices.size(); ++d) {
     entries.push_back({c.devices[d].id, std::string(color(d)), "", true, true});

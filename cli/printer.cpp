@@ -1,6 +1,7 @@
 #include "cli/printer.hpp"
 
 #include "cli/report.hpp"
+#include "common/errors.hpp"
 
 namespace cli {
 
@@ -12,6 +13,9 @@ std::string print(const Printable& p, Format format) {
       return p.json();
     case Format::csv:
       return p.csv();
+    case Format::svg:
+      if (!p.svg) throw common::SpecError("--format svg: this command draws no chart");
+      return p.svg();
   }
   return "";
 }

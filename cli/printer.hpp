@@ -16,11 +16,20 @@
 namespace cli {
 
 struct Printable {
+  using Text = std::function<std::string()>;
+  Printable(Text table_text, Text json_text, Text csv_text, Text svg_text = {})
+      : table(std::move(table_text)),
+        json(std::move(json_text)),
+        csv(std::move(csv_text)),
+        svg(std::move(svg_text)) {}
+
   std::function<std::string()> table;
   std::function<std::string()> json;  // the whole document, with its final newline
   std::function<std::string()> csv;   // header and rows
+  std::function<std::string()> svg;   // a chart; empty where the command draws none
 };
 
+// Throws common::SpecError for svg when the Printable has no chart.
 std::string print(const Printable& p, Format format);
 
 // Helpers for the common shapes.

@@ -190,14 +190,16 @@ std::string csv_from_objects(const std::vector<nlohmann::ordered_json>& rows) {
   return out;
 }
 
-std::string render_results(const std::vector<QueryResult>& results, Format format) {
+std::string render_results(const std::vector<QueryResult>& results, Format format,
+                           std::function<std::string()> svg) {
   return print(
       {[&] { return render_table(results); }, [&] { return json_text(results_document(results)); },
        [&] {
          std::vector<nlohmann::ordered_json> rows;
          for (const QueryResult& r : results) rows.push_back(to_json(r));
          return csv_from_objects(rows);
-       }},
+       },
+       std::move(svg)},
       format);
 }
 

@@ -153,3 +153,24 @@ TEST_CASE("bad input to --plot exits 2 and leaves no file", "[cli][plot]") {
     CHECK_FALSE(fs::exists(out));
   }
 }
+
+TEST_CASE("query and compare --format svg print the roofline; other commands refuse svg",
+          "[cli][plot]") {
+  const RunResult query = run_cli({"query", "--variant", "mla", "--format", "svg"});
+  REQUIRE(query.exit_code == 0);
+  CHECK(attrs(*parse_xml(query.out), "circle", "point", "data-label") ==
+        std::vector<std::string>{"mla"});
+  const RunResult compare = run_cli({"compare", "--variants", "gqa,mla", "--format", "svg"});
+  REQUIRE(compare.exit_code == 0);
+  CHECK(attrs(*parse_xml(compare.out), "circle", "point", "data-label") ==
+        std::vector<std::string>{"gqa", "mla"});
+  const RunResult model = run_cli({"query", "--model", "deepseek-v3", "--format", "svg"});
+  REQUIRE(model.exit_code == 0);
+  CHECK(attrs(*parse_xml(model.out), "circle", "point", "data-label").size() == 1);
+  const RunResult hw = run_cli({"hw", "list", "--format", "svg"});
+  CHECK(hw.exit_code == 2);
+  CHECK(hw.err.find("allowed: table, json, csv\n") != std::string::npos);
+  const RunResult bad = run_cli({"query", "--format", "png"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("allowed: table, json, csv, svg") != std::string::npos);
+}
