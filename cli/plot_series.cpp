@@ -11,6 +11,11 @@ namespace cli::plot {
 
 namespace {
 
+// The palette has 10 colours; series 11 to 20 repeat them with a dashed line.
+std::string dash(std::size_t index) {
+  return index < 10 ? std::string() : std::string("7 4");
+}
+
 bool token_like(Unit u) {
   return u == Unit::tokens || u == Unit::count;
 }
@@ -41,8 +46,10 @@ std::string draw_series(const Series& s, std::size_t index, const Scale& x, cons
   }
   return fmt::format(
       "<g class=\"series\" data-series=\"{}\">\n<polyline points=\"{}\" fill=\"none\" "
-      "stroke=\"{}\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n{}</g>\n",
-      xml_escape(s.name), points, col, markers.empty() ? "" : markers + "\n");
+      "stroke=\"{}\" stroke-width=\"2\" stroke-linejoin=\"round\"{}/>\n{}</g>\n",
+      xml_escape(s.name), points, col,
+      index < 10 ? "" : fmt::format(" stroke-dasharray=\"{}\"", dash(index)),
+      markers.empty() ? "" : markers + "\n");
 }
 
 }  // namespace
@@ -93,7 +100,7 @@ std::string render_series(const SeriesChart& c) {
   out += "</g>\n";
   std::vector<LegendEntry> entries;
   for (std::size_t i = 0; i < c.series.size(); ++i) {
-    entries.push_back({c.series[i].name, std::string(color(i)), "", total <= 400, true});
+    entries.push_back({c.series[i].name, std::string(color(i)), dash(i), total <= 400, true});
   }
   out += legend(f, c.legend_heading, entries);
   return out + end_document();
