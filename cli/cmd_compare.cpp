@@ -1,5 +1,6 @@
 // attnsim compare: several variants (or models) side by side on one workload, on one or more
 // profiles, with ratios against the first.
+#include <functional>
 #include <memory>
 #include <sstream>
 
@@ -8,6 +9,8 @@
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
 #include "cli/model_query.hpp"
+#include "cli/plot_output.hpp"
+#include "cli/printer.hpp"
 #include "cli/report.hpp"
 #include "cli/sweep_axes.hpp"
 #include "cli/workload_flags.hpp"
@@ -25,7 +28,7 @@ struct CompareOptions {
   std::int64_t batch = 1, seq_len = 4096, layers = 1;
   std::optional<std::int64_t> q_len, kv_len;
   std::string phase = "prefill", dtype = "bf16", hw = "h100", engine = "tile", kernel = "auto";
-  std::string format = "table", output;
+  std::string format = "table", output, plot;
   std::optional<std::string> kv_dtype;
   bool causal = true, include_projections = false;
 };
@@ -67,7 +70,8 @@ double ratio(double value, double base) {
   return base > 0 ? value / base : 0;
 }
 
-std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format format) {
+std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format format,
+                   std::function<std::string()> svg) {
   std::vector<nlohmann::ordered_json> rows;
   std::ostringstream table;
   table << fmt::format("{:<16} {:<28} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", "hw", "compared",
@@ -93,18 +97,22 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                          ratio(e.kv_cache_bytes, base.kv_cache_bytes), human_count(e.flops),
                          human_bytes(e.hbm_bytes));
   }
-  if (format == Format::table) return table.str() + "ratios (x) are against the first entry\n";
-  if (format == Format::csv) {
-    for (auto& r : rows) r.erase("detail");
-    return csv_from_objects(rows);
-  }
-  return nlohmann::ordered_json{{"attnsim_version", ATTNSIM_VERSION}, {"comparisons", rows}}.dump(
-             2) +
-         "\n";
+  return print({[&] { return table.str() + "ratios (x) are against the first entry\n"; },
+                [&] {
+                  return json_text(nlohmann::ordered_json{{"attnsim_version", ATTNSIM_VERSION},
+                                                          {"comparisons", rows}});
+                },
+                [&] {
+                  for (auto& r : rows) r.erase("detail");
+                  return csv_from_objects(rows);
+                },
+                std::move(svg)},
+               format);
 }
 
 void run_compare(const Context& ctx, const CompareOptions& o) {
-  const Format format = parse_format(o.format);
+  const Format format = parse_format(o.format, true);
+  check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);
   const bool by_model = !o.models.empty() || !o.hf_configs.empty();
@@ -120,6 +128,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
     for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
   }
   std::vector<Entry> entries;
+  RooflineBuilder roofline;
   std::size_t per_hw = 0;
   if (!o.variants.empty()) {
     std::vector<std::pair<std::string, models::AttentionSpec>> specs;
@@ -140,6 +149,8 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
                             sim::predict(engine, cost, w, profile, o.kernel)};
         entries.push_back({label, profile.id, r.prediction.time_s, cost.kv_cache_bytes,
                            r.prediction.flops.total(), r.prediction.bytes.total(), to_json(r)});
+        roofline.add(profile, w.dtype, label, r.prediction.flops.tensor, r.prediction.bytes.total(),
+                     r.prediction.time_s);
       }
     }
   } else {
@@ -158,17 +169,26 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
       for (const models::Preset& p : presets) {
         const ModelQuery q{p.model, w, o.include_projections, engine, o.kernel};
         const ModelResult r = run_model(ctx.registry, q, profile);
-        double flops = 0, bytes = 0;
+        double flops = 0, bytes = 0, tensor = 0;
         for (const GroupResult& g : r.groups) {
           flops += g.result.prediction.flops.total();
           bytes += g.result.prediction.bytes.total();
+          tensor += g.result.prediction.flops.tensor;
         }
         entries.push_back(
             {p.name, profile.id, r.time_s, r.kv_cache_bytes, flops, bytes, to_json(q, r)});
+        roofline.add(profile, w.dtype, p.name, tensor, bytes, r.time_s);
       }
     }
   }
-  write_output(render(entries, per_hw, format), o.output);
+  const auto svg = [&] {
+    return plot::render_roofline(
+        roofline.chart(fmt::format("attnsim compare: {} on a roofline",
+                                   o.variants.empty() ? "models" : "variants"),
+                       describe_workload(w)));
+  };
+  write_output(render(entries, per_hw, format, svg), o.output);
+  if (!o.plot.empty()) write_plot(svg(), o.plot);
 }
 
 }  // namespace
@@ -197,8 +217,10 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   c->add_option("--hw", o->hw, "comma-separated profiles, or 'all'")->capture_default_str();
   c->add_option("--engine", o->engine, "tile | roofline")->capture_default_str();
   c->add_option("--kernel", o->kernel, "tile-engine schedule")->capture_default_str();
-  c->add_option("--format", o->format, "table | json | csv")->capture_default_str();
+  c->add_option("--format", o->format, "table | json | csv | svg (a roofline chart)")
+      ->capture_default_str();
   c->add_option("-o,--output", o->output, "write to FILE instead of stdout");
+  add_plot_option(*c, o->plot);
   add_hw_options(*c, ctx.hw);
   c->callback([&ctx, o] { run_compare(ctx, *o); });
 }

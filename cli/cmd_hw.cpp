@@ -8,6 +8,7 @@
 
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
+#include "cli/printer.hpp"
 #include "cli/report.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "validate/cpu/cpu_ceilings.hpp"
@@ -71,31 +72,30 @@ void show_table_rows(const nlohmann::json& value, const std::string& prefix,
 void run_list(const Context& ctx, const HwCommandOptions& o) {
   const Format format = parse_format(o.format);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
-  if (format == Format::table) {
-    write_output(list_table(catalog), "");
-    return;
-  }
-  std::vector<nlohmann::ordered_json> rows;
-  for (const hw::Profile& p : catalog.profiles()) rows.push_back(summary_row(p));
-  write_output(
-      format == Format::json ? nlohmann::ordered_json(rows).dump(2) + "\n" : csv_from_objects(rows),
-      "");
+  const auto rows = [&] {
+    std::vector<nlohmann::ordered_json> out;
+    for (const hw::Profile& p : catalog.profiles()) out.push_back(summary_row(p));
+    return out;
+  };
+  write_output(print({[&] { return list_table(catalog); },
+                      [&] { return json_text(nlohmann::ordered_json(rows())); },
+                      [&] { return csv_from_objects(rows()); }},
+                     format),
+               "");
 }
 
 void run_show(const Context& ctx, const HwCommandOptions& o) {
   const Format format = parse_format(o.format);
   const hw::Profile p = resolve_profile(load_catalog(ctx.hw), o.id, ctx.hw);
   const nlohmann::json doc = hw::to_json(p);
-  if (format == Format::json) {
-    write_output(doc.dump(2) + "\n", "");
-  } else if (format == Format::csv) {
-    write_output(csv_from_objects({summary_row(p)}), "");
-  } else {
+  const auto table = [&] {
     std::ostringstream out;
     out << fmt::format("{:<38} {}\n", "origin", p.origin);
     show_table_rows(doc, "", out);
-    write_output(out.str(), "");
-  }
+    return out.str();
+  };
+  write_output(print({table, [&] { return json_text(doc); }, csv_of({summary_row(p)})}, format),
+               "");
 }
 
 // Measures this machine's core and prints (or writes) its profile; load it with --hw-dir.

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/printer.hpp"
 #include "cli/report.hpp"
 #include "models/model_presets.hpp"
 
@@ -60,27 +61,25 @@ void run_list(const ModelsOptions& o) {
     table << fmt::format("{:<20} {:<16} {:<28} {}\n", p.name, p.model.attention_kind,
                          layer_summary(p.model), p.source);
   }
-  if (format == Format::table) {
-    write_output(table.str(), "");
-  } else if (format == Format::json) {
-    write_output(nlohmann::ordered_json(rows).dump(2) + "\n", "");
-  } else {
-    write_output(csv_from_objects(rows), "");
-  }
+  write_output(print({[&] { return table.str(); },
+                      [&] { return json_text(nlohmann::ordered_json(rows)); }, csv_of(rows)},
+                     format),
+               "");
 }
+
+std::string preset_table(const models::Preset& p);
 
 void run_show(const ModelsOptions& o) {
   const Format format = parse_format(o.format);
   const models::Preset p = models::find_preset(o.name);
   const nlohmann::ordered_json doc = preset_json(p);
-  if (format == Format::json) {
-    write_output(doc.dump(2) + "\n", "");
-    return;
-  }
-  if (format == Format::csv) {
-    write_output(csv_from_objects({doc}), "");
-    return;
-  }
+  write_output(
+      print({[&] { return preset_table(p); }, [&] { return json_text(doc); }, csv_of({doc})},
+            format),
+      "");
+}
+
+std::string preset_table(const models::Preset& p) {
   const models::ModelConfig& m = p.model;
   std::ostringstream out;
   out << fmt::format("{}: {} layers, hidden {}, {} ({})\n", p.name, m.layers, m.hidden_size,
@@ -97,7 +96,7 @@ void run_show(const ModelsOptions& o) {
     out << fmt::format("\nlinear layers: {}, state {} elements per sequence and layer\n",
                        m.linear_kind, m.linear_state_elems);
   }
-  write_output(out.str(), "");
+  return out.str();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "cli/model_query.hpp"
 #include "cli/parallel_flags.hpp"
 #include "cli/parallel_report.hpp"
+#include "cli/plot_output.hpp"
 #include "cli/report.hpp"
 #include "cli/workload_flags.hpp"
 #include "common/errors.hpp"
@@ -48,6 +49,7 @@ struct QueryOptions {
   std::string model;      // --model PRESET
   std::string hf_config;  // --hf-config FILE
   ParallelOptions parallel;
+  std::string plot;  // --plot FILE.svg
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -114,14 +116,28 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
   query.kernel = o.kernel;
   query.caller = parse_caller_flag(o.caller);
   std::vector<ModelResult> results;
+  RooflineBuilder roofline;
   for (const hw::Profile& profile : profiles) {
     results.push_back(run_model(ctx.registry, query, profile));
+    for (const GroupResult& g : results.back().groups) {
+      const sim::Prediction& p = g.result.prediction;
+      roofline.add(profile, workload.dtype,
+                   fmt::format("{} ({})", models::to_string(g.group->kind), g.group->variant),
+                   p.flops.tensor, p.bytes.total(), p.time_s);
+    }
   }
-  write_output(render_models(query, results, parse_format(o.format)), o.output);
+  const auto svg = [&] {
+    return plot::render_roofline(
+        roofline.chart(fmt::format("attnsim roofline: {} attention layers", query.model.name),
+                       describe_workload(workload)));
+  };
+  write_output(render_models(query, results, parse_format(o.format, true), svg), o.output);
+  if (!o.plot.empty()) write_plot(svg(), o.plot);
 }
 
 void run_query(const Context& ctx, const QueryOptions& o) {
-  const Format format = parse_format(o.format);
+  const Format format = parse_format(o.format, true);
+  check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   const hw::Caller caller = parse_caller_flag(o.caller);
   if (o.kernel != "auto") sim::find_schedule(o.kernel);  // reject unknown names up front
@@ -149,17 +165,26 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const models::CostModel cost = spec.variant->cost(spec, workload);
   std::vector<QueryResult> results;
   std::vector<sim::ParallelPrediction> parallel;
+  RooflineBuilder roofline;
   for (const std::string& name : names) {
     const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
     results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
                        sim::predict(engine, cost, workload, profile, o.kernel, caller)});
+    const sim::Prediction& p = results.back().prediction;
+    roofline.add(profile, workload.dtype, std::string(spec.variant->name()), p.flops.tensor,
+                 p.bytes.total(), p.time_s);
     if (layout) {
       parallel.push_back(sim::predict_parallel(engine, spec, workload, profile, o.kernel, *layout));
     }
   }
-  write_output(
-      layout ? render_parallel_results(results, parallel, format) : render_results(results, format),
-      o.output);
+  const auto svg = [&] {
+    return plot::render_roofline(roofline.chart(
+        fmt::format("attnsim roofline: {}", spec.variant->name()), describe_workload(workload)));
+  };
+  write_output(layout ? render_parallel_results(results, parallel, format)
+                      : render_results(results, format, svg),
+               o.output);
+  if (!o.plot.empty()) write_plot(svg(), o.plot);
 }
 
 }  // namespace
@@ -229,8 +254,10 @@ void add_query_command(CLI::App& app, Context& ctx) {
                 "direct | pytorch | torch_npu: adds that caller's per-call host floor "
                 "(calibration.caller_floor_us)")
       ->capture_default_str();
-  q->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
+  q->add_option("--format", opts->format, "table | json | csv | svg (a roofline chart)")
+      ->capture_default_str();
   add_output_option(*q, opts->output, "write to FILE instead of stdout");
+  add_plot_option(*q, opts->plot);
   add_hw_options(*q, ctx.hw);
   add_parallel_options(*q, opts->parallel);
   q->callback([&ctx, opts] { run_query(ctx, *opts); });

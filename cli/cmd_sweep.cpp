@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -12,6 +14,9 @@
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
 #include "cli/parallel_flags.hpp"
+#include "cli/plot_output.hpp"
+#include "cli/plot_sweep.hpp"
+#include "cli/printer.hpp"
 #include "cli/sweep_axes.hpp"
 #include "cli/sweep_points.hpp"
 #include "cli/sweep_sink.hpp"
@@ -31,6 +36,7 @@ struct SweepOptions {
   std::string phase = "prefill", hw = "h100", dtype = "bf16", engine = "tile";
   std::string batch = "1", seq_len = "4096", q_len, kv_len;
   std::string kv_dtype, kernel = "auto", format = "csv", output, shard, progress = "auto";
+  std::string plot, plot_x, plot_y = "time";  // --plot FILE.svg, --plot-x AXIS, --plot-y MEASURE
   std::int64_t layers = 1;
   bool causal = true;
   bool include_projections = false;
@@ -225,18 +231,39 @@ std::pair<std::size_t, std::size_t> shard_range(const std::string& shard, std::s
   return {part(k[0] - 1), part(k[0]) - part(k[0] - 1)};
 }
 
-void run_sweep_command(const Context& ctx, const SweepOptions& o) {
+// --plot: what the chart needs to know about the axes before the sweep starts.
+std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, std::size_t count) {
+  if (o.plot.empty()) return std::nullopt;
+  check_plot_path(o.plot, o.output);
+  SweepAxisSizes sizes{a.batches.size(), a.seq_lens.size(), a.q_lens.size(), a.kv_lens.size(),
+                       count};
+  std::set<std::string_view> names;
+  for (const models::AttentionSpec& spec : a.specs) names.insert(spec.variant->name());
+  sizes.mixed_head_shapes = names.size() < a.specs.size();
+  if (a.parallel) {
+    throw common::SpecError(
+        "--plot with --tp/--cp/--cp-strategy/--nodes is not supported yet: write the rows (-o) and "
+        "plot their per_device columns");
+  }
+  return SweepPlot(plan_sweep_plot(sizes, o.plot_x, o.plot_y), csv_header(a));
+}
+
+// Returns the --plot SVG (empty without --plot), rendered before -o is put in place so that a
+// plot error leaves no output file; the caller writes it once the sink is closed.
+std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   const SweepFormat format = parse_sweep_format(o.format);
   const SweepAxes axes = make_axes(ctx, o);
   const std::size_t total = point_count(axes);
   const auto [first, count] = shard_range(o.shard, total);
+  std::optional<SweepPlot> plot = make_plot(o, axes, count);
+  const bool plot_csv = plot && format != SweepFormat::csv;  // rows for the plot, beside the output
   const bool first_shard = first == 0, last_shard = first + count == total;
   const bool show_progress =
       o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
   SweepSink sink(o.output);
-  if (format == SweepFormat::csv && first_shard) sink.write(csv_header(axes));
-  if (format == SweepFormat::json && first_shard) sink.write("[\n");
-  std::size_t written = 0, skipped = 0;
+  RowPrinter printer(format, csv_header(axes), first_shard, last_shard);
+  sink.write(printer.begin());
+  std::size_t skipped = 0;
   std::string first_skip;
   const unsigned threads =
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -245,17 +272,21 @@ void run_sweep_command(const Context& ctx, const SweepOptions& o) {
       [&](std::size_t i, std::string& row) {
         std::string why;
         if (!format_point(axes, i, format, row, why)) row = "\x01" + why;  // marks a skipped point
+        if (plot_csv && row[0] != '\x01') {
+          row += '\x02';  // the plot's CSV row follows the output row
+          format_point(axes, i, SweepFormat::csv, row, why);
+        }
       },
       [&](const std::string& row) {
         if (!row.empty() && row[0] == '\x01') {
           if (skipped++ == 0) first_skip = row.substr(1);
           return;
         }
-        if (format == SweepFormat::json) {
-          sink.write(written == 0 && first_shard ? "" : ",\n");
-        }
-        sink.write(row);
-        ++written;
+        const std::size_t csv_at = plot_csv ? row.find('\x02') : std::string::npos;
+        if (plot) plot->add(std::string_view(row).substr(csv_at == row.npos ? 0 : csv_at + 1));
+        const std::string_view out = std::string_view(row).substr(0, csv_at);
+        sink.write(printer.before_row());
+        sink.write(out);
       },
       [&](std::size_t done) {
         if (show_progress) {
@@ -265,12 +296,14 @@ void run_sweep_command(const Context& ctx, const SweepOptions& o) {
         }
       });
   if (show_progress) std::fprintf(stderr, "\n");
-  if (format == SweepFormat::json && last_shard) sink.write("\n]\n");
+  sink.write(printer.end());
+  const std::string svg = plot ? plot::render_series(plot->chart()) : std::string();
   sink.commit();
   if (skipped > 0) {
     std::fprintf(stderr, "attnsim: warning: %zu of %zu points skipped (first: %s)\n", skipped,
                  count, first_skip.c_str());
   }
+  return svg;
 }
 
 // Applies a --spec file: each key sets the flag of that name unless the command line gave it.
@@ -328,6 +361,11 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--kernel", o->kernel, "tile-engine schedule")->capture_default_str();
   s->add_option("--format", o->format, "csv | json | jsonl")->capture_default_str();
   s->add_option("-o,--output", o->output, "write to FILE instead of stdout");
+  add_plot_option(*s, o->plot);
+  s->add_option("--plot-x", o->plot_x,
+                "the plot's x axis when several vary: seq-len | batch | q-len | kv-len");
+  s->add_option("--plot-y", o->plot_y, "the plot's measure: time | tflops | kv-bytes")
+      ->capture_default_str();
   s->add_option("--threads", o->threads, "worker threads (default: all cores)");
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
   s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
@@ -347,7 +385,8 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
     for (const char* flag : kVariantShapeFlags) {
       if (o->variant_flag.empty() && s->get_option(flag)->count() > 0) o->variant_flag = flag;
     }
-    run_sweep_command(ctx, *o);
+    const std::string svg = run_sweep_command(ctx, *o);
+    if (!svg.empty()) write_plot(svg, o->plot);
   });
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/context.hpp"
+#include "cli/printer.hpp"
 #include "cli/report.hpp"
 
 namespace cli {
@@ -42,28 +43,25 @@ void run_list(const Context& ctx, const VariantsOptions& o) {
     rows.push_back({{"name", v->name()}, {"family", v->family()}, {"summary", v->summary()}});
     table << fmt::format("{:<10} {:<10} {}\n", v->name(), v->family(), v->summary());
   }
-  if (format == Format::table) {
-    write_output(table.str(), "");
-  } else if (format == Format::json) {
-    write_output(nlohmann::ordered_json(rows).dump(2) + "\n", "");
-  } else {
-    write_output(csv_from_objects(rows), "");
-  }
+  write_output(print({[&] { return table.str(); },
+                      [&] { return json_text(nlohmann::ordered_json(rows)); }, csv_of(rows)},
+                     format),
+               "");
 }
+
+std::string variant_table(const models::Variant& v);
 
 void run_show(const Context& ctx, const VariantsOptions& o) {
   const Format format = parse_format(o.format);
   const models::Variant& v = ctx.registry.find(o.name);
   const nlohmann::ordered_json doc = variant_json(v);
-  if (format == Format::json) {
-    write_output(doc.dump(2) + "\n", "");
-    return;
-  }
-  if (format == Format::csv) {
-    std::vector<nlohmann::ordered_json> rows(doc["params"].begin(), doc["params"].end());
-    write_output(csv_from_objects(rows), "");
-    return;
-  }
+  write_output(print({[&] { return variant_table(v); }, [&] { return json_text(doc); },
+                      csv_of({doc["params"].begin(), doc["params"].end()})},
+                     format),
+               "");
+}
+
+std::string variant_table(const models::Variant& v) {
   std::ostringstream out;
   out << fmt::format("{} ({}): {}\n\n", v.name(), v.family(), v.summary());
   out << fmt::format("{:<16} {:<18} {:<18} {}\n", "parameter", "default", "range", "meaning");
@@ -77,7 +75,7 @@ void run_show(const Context& ctx, const VariantsOptions& o) {
     if (v.supports(ph)) phases += (phases.empty() ? "" : ", ") + std::string(models::to_string(ph));
   }
   out << "\nphases: " << phases << "\n";
-  write_output(out.str(), "");
+  return out.str();
 }
 
 }  // namespace

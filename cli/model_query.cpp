@@ -1,5 +1,7 @@
 #include "cli/model_query.hpp"
 
+#include "cli/printer.hpp"
+
 #include <cmath>
 #include <sstream>
 
@@ -114,8 +116,7 @@ std::string render_model_table(const ModelQuery& query, const std::vector<ModelR
 }  // namespace
 
 std::string render_models(const ModelQuery& query, const std::vector<ModelResult>& results,
-                          Format format) {
-  if (format == Format::table) return render_model_table(query, results);
+                          Format format, std::function<std::string()> svg) {
   nlohmann::ordered_json models_list = nlohmann::ordered_json::array();
   std::vector<nlohmann::ordered_json> rows;
   for (const ModelResult& r : results) {
@@ -127,22 +128,25 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
       rows.push_back(std::move(row));
     }
   }
-  if (format == Format::json) {
-    nlohmann::ordered_json doc = {
-        {"attnsim_version", ATTNSIM_VERSION}, {"models", models_list}, {"results", rows}};
-    return doc.dump(2) + "\n";
-  }
+  const auto json = [&] {
+    return json_text(nlohmann::ordered_json{
+        {"attnsim_version", ATTNSIM_VERSION}, {"models", models_list}, {"results", rows}});
+  };
   // CSV: one row per layer group and profile, then one total row per profile.
-  for (const ModelResult& r : results) {
-    rows.push_back({{"model", query.model.name},
-                    {"layer_group", "total"},
-                    {"hw", r.hw},
-                    {"time_s", r.time_s},
-                    {"kv_cache_bytes", r.kv_cache_bytes},
-                    {"state_bytes", r.state_bytes},
-                    {"memory", memory_json(r)}});
-  }
-  return csv_from_objects(rows);
+  const auto csv = [&] {
+    for (const ModelResult& r : results) {
+      rows.push_back({{"model", query.model.name},
+                      {"layer_group", "total"},
+                      {"hw", r.hw},
+                      {"time_s", r.time_s},
+                      {"kv_cache_bytes", r.kv_cache_bytes},
+                      {"state_bytes", r.state_bytes},
+                      {"memory", memory_json(r)}});
+    }
+    return csv_from_objects(rows);
+  };
+  return print({[&] { return render_model_table(query, results); }, json, csv, std::move(svg)},
+               format);
 }
 
 }  // namespace cli

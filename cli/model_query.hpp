@@ -3,6 +3,7 @@
 // fits the device.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,8 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
                       const hw::Profile& profile);
 
 nlohmann::ordered_json to_json(const ModelQuery& query, const ModelResult& r);
+// `svg` draws the results as a chart (--format svg); empty: none.
 std::string render_models(const ModelQuery& query, const std::vector<ModelResult>& results,
-                          Format format);
+                          Format format, std::function<std::string()> svg = {});
 
 }  // namespace cli

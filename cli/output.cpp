@@ -11,11 +11,13 @@
 
 namespace cli {
 
-Format parse_format(std::string_view name) {
+Format parse_format(std::string_view name, bool with_svg) {
   if (name == "table") return Format::table;
   if (name == "json") return Format::json;
   if (name == "csv") return Format::csv;
-  throw common::SpecError(fmt::format("unknown format '{}'; allowed: table, json, csv", name));
+  if (name == "svg" && with_svg) return Format::svg;
+  throw common::SpecError(fmt::format("unknown format '{}'; allowed: table, json, csv{}", name,
+                                      with_svg ? ", svg" : ""));
 }
 
 void write_output(const std::string& text, const std::string& path) {

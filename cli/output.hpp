@@ -10,9 +10,11 @@
 
 namespace cli {
 
-enum class Format { table, json, csv };
+enum class Format { table, json, csv, svg };
 
-Format parse_format(std::string_view name);  // throws common::SpecError listing the formats
+// Throws common::SpecError listing the formats; svg (a chart) only where `with_svg` (query,
+// compare).
+Format parse_format(std::string_view name, bool with_svg = false);
 
 void write_output(const std::string& text, const std::string& path);  // "" or "-" = stdout
 

@@ -1,5 +1,7 @@
 #include "cli/parallel_report.hpp"
 
+#include "cli/printer.hpp"
+
 #include <sstream>
 
 #include <fmt/format.h>
@@ -81,18 +83,15 @@ std::string render_parallel_results(const std::vector<QueryResult>& results,
     for (const auto& [key, value] : extra.items()) row[key] = value;
     rows.push_back(std::move(row));
   }
-  switch (format) {
-    case Format::json: {
-      nlohmann::ordered_json doc = results_document(results);
-      doc["results"] = rows;
-      return doc.dump(2) + "\n";
-    }
-    case Format::csv:
-      return csv_from_objects(rows);
-    case Format::table:
-      return render_table(results, parallel);
-  }
-  return "";
+  // A layout's chart would need per-device ceilings: no svg here (print() says so).
+  return print({[&] { return render_table(results, parallel); },
+                [&] {
+                  nlohmann::ordered_json doc = results_document(results);
+                  doc["results"] = rows;
+                  return json_text(doc);
+                },
+                [&] { return csv_from_objects(rows); }},
+               format);
 }
 
 }  // namespace cli

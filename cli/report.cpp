@@ -1,5 +1,7 @@
 #include "cli/report.hpp"
 
+#include "cli/printer.hpp"
+
 #include <algorithm>
 #include <sstream>
 
@@ -188,19 +190,17 @@ std::string csv_from_objects(const std::vector<nlohmann::ordered_json>& rows) {
   return out;
 }
 
-std::string render_results(const std::vector<QueryResult>& results, Format format) {
-  switch (format) {
-    case Format::json:
-      return results_document(results).dump(2) + "\n";
-    case Format::csv: {
-      std::vector<nlohmann::ordered_json> rows;
-      for (const QueryResult& r : results) rows.push_back(to_json(r));
-      return csv_from_objects(rows);
-    }
-    case Format::table:
-      return render_table(results);
-  }
-  return "";
+std::string render_results(const std::vector<QueryResult>& results, Format format,
+                           std::function<std::string()> svg) {
+  return print(
+      {[&] { return render_table(results); }, [&] { return json_text(results_document(results)); },
+       [&] {
+         std::vector<nlohmann::ordered_json> rows;
+         for (const QueryResult& r : results) rows.push_back(to_json(r));
+         return csv_from_objects(rows);
+       },
+       std::move(svg)},
+      format);
 }
 
 }  // namespace cli

@@ -1,6 +1,7 @@
 // Renders query results: JSON (the stable schema), CSV (the same fields flattened) and a table.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ nlohmann::ordered_json to_json(const QueryResult& r);
 // {"attnsim_version": ..., "results": [...]}
 nlohmann::ordered_json results_document(const std::vector<QueryResult>& results);
 
-std::string render_results(const std::vector<QueryResult>& results, Format format);
+// `svg` draws the results as a chart (--format svg); empty: none.
+std::string render_results(const std::vector<QueryResult>& results, Format format,
+                           std::function<std::string()> svg = {});
 
 // Flattens nested objects ("flops": {"tensor": 1} -> "flops_tensor"); arrays are left out.
 void flatten_json(const nlohmann::ordered_json& value, const std::string& prefix,

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/printer.hpp"
 #include "cli/report.hpp"
 #include "validate/cuda/cuda_devices.hpp"
 
@@ -26,26 +27,25 @@ std::string render_devices(Format format) {
                        {"memory_bytes", d.memory_bytes},
                        {"kernel_ran", d.kernel_ran}});
   }
-  if (format == Format::json) {
-    return Json{{"cuda_compiled_in", status.compiled_in},
-                {"cuda_toolkit", status.toolkit_version},
-                {"cuda_driver", status.driver_version},
-                {"devices", devices},
-                {"message", status.message}}
-               .dump(2) +
-           "\n";
-  }
-  if (format == Format::csv)
-    return csv_from_objects(std::vector<Json>(devices.begin(), devices.end()));
-  std::ostringstream out;
-  out << "CUDA backend: " << validate::cuda_build_summary() << "\n";
-  if (status.devices.empty()) out << status.message << "\n";
-  for (const validate::CudaDevice& d : status.devices) {
-    out << fmt::format("device {}: {} (sm_{}{}, {} SMs, {:.1f} GB){}\n", d.index, d.name,
-                       d.cc_major, d.cc_minor, d.sm_count, d.memory_bytes / 1e9,
-                       d.kernel_ran ? "" : " - probe kernel failed");
-  }
-  return out.str();
+  const auto json = [&] {
+    return json_text(Json{{"cuda_compiled_in", status.compiled_in},
+                          {"cuda_toolkit", status.toolkit_version},
+                          {"cuda_driver", status.driver_version},
+                          {"devices", devices},
+                          {"message", status.message}});
+  };
+  const auto table = [&] {
+    std::ostringstream out;
+    out << "CUDA backend: " << validate::cuda_build_summary() << "\n";
+    if (status.devices.empty()) out << status.message << "\n";
+    for (const validate::CudaDevice& d : status.devices) {
+      out << fmt::format("device {}: {} (sm_{}{}, {} SMs, {:.1f} GB){}\n", d.index, d.name,
+                         d.cc_major, d.cc_minor, d.sm_count, d.memory_bytes / 1e9,
+                         d.kernel_ran ? "" : " - probe kernel failed");
+    }
+    return out.str();
+  };
+  return print({table, json, csv_of({devices.begin(), devices.end()})}, format);
 }
 
 void show_progress(std::size_t done, std::size_t total, const std::string& name) {

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/printer.hpp"
 #include "cli/report.hpp"
 #include "common/errors.hpp"
 #include "models/workload.hpp"
@@ -209,9 +210,9 @@ std::vector<std::string> incorrect_cases(const Json& doc) {
 }
 
 std::string render_validate(const Json& doc, Format format) {
-  if (format == Format::json) return doc.dump(2) + "\n";
-  if (format == Format::csv) return render_csv(doc);
-  return render_table(doc);
+  return print({[&] { return render_table(doc); }, [&] { return json_text(doc); },
+                [&] { return render_csv(doc); }},
+               format);
 }
 
 void check_outcome(const Json& doc, bool strict) {

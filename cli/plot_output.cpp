@@ -1,0 +1,77 @@
+#include "cli/plot_output.hpp"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "cli/output_file.hpp"
+#include "common/errors.hpp"
+
+namespace cli {
+
+CLI::Option* add_plot_option(CLI::App& command, std::string& path) {
+  return command
+      .add_option("--plot", path, "also draw the results as an SVG chart in FILE (e.g. out.svg)")
+      ->check(CLI::Validator(
+          [](const std::string& value) {
+            return value.empty() ? std::string("an empty path; give a file name such as out.svg")
+                                 : std::string();
+          },
+          "FILE.svg"));
+}
+
+void check_plot_path(const std::string& plot, const std::string& output) {
+  if (plot.empty()) return;
+  if (plot == "-") {
+    throw common::SpecError("--plot needs a file name: stdout carries the results");
+  }
+  if (plot == output) {
+    throw common::SpecError(fmt::format("--plot '{}' is also the -o file; give two files", plot));
+  }
+  struct stat st {};
+  if (::stat(plot.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    throw common::SpecError(fmt::format("--plot '{}' is a directory", plot));
+  }
+}
+
+void write_plot(const std::string& svg, const std::string& path) {
+  write_file(svg, path);
+}
+
+void RooflineBuilder::add(const hw::Profile& profile, models::DType dtype, const std::string& label,
+                          double tensor_flops, double hbm_bytes, double time_s) {
+  auto it = std::find_if(profiles_.begin(), profiles_.end(),
+                         [&](const hw::Profile& p) { return p.id == profile.id; });
+  const auto device = static_cast<std::size_t>(it - profiles_.begin());
+  if (it == profiles_.end()) {
+    profiles_.push_back(profile);
+    dtypes_.emplace_back();
+  }
+  std::vector<models::DType>& dtypes = dtypes_[device];
+  if (std::find(dtypes.begin(), dtypes.end(), dtype) == dtypes.end()) dtypes.push_back(dtype);
+  points_.push_back({label, device, hbm_bytes > 0 ? tensor_flops / hbm_bytes : 0,
+                     time_s > 0 ? tensor_flops / time_s : 0});
+}
+
+plot::RooflineChart RooflineBuilder::chart(std::string title, std::string subtitle) const {
+  plot::RooflineChart c;
+  c.title = std::move(title);
+  c.subtitle = std::move(subtitle);
+  for (std::size_t i = 0; i < profiles_.size(); ++i) {
+    c.devices.push_back(plot::roofline_device(profiles_[i], dtypes_[i]));
+  }
+  c.points = points_;
+  return c;
+}
+
+std::string describe_workload(const models::Workload& w) {
+  return fmt::format(
+      "{}, batch {}, q {} / kv {}, {}{}{}", models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
+      models::to_string(w.dtype),
+      w.kv_dtype == w.dtype ? "" : fmt::format(" (KV {})", models::to_string(w.kv_dtype)),
+      w.causal ? ", causal" : "");
+}
+
+}  // namespace cli

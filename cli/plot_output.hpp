@@ -1,0 +1,46 @@
+// `--plot FILE.svg` on query, compare and sweep: the option, its checks, and the roofline built
+// from predictions (one point per workload, one set of ceilings per device).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/plot.hpp"
+#include "hwprofiles/profile.hpp"
+#include "models/workload.hpp"
+
+namespace cli {
+
+// Adds --plot FILE to a subcommand; an empty path is rejected (exit 2).
+CLI::Option* add_plot_option(CLI::App& command, std::string& path);
+
+// Rejects, before any work is done, a --plot path that cannot take an SVG file: "-" (the SVG goes
+// to a file; stdout is for the results), the same path as -o, or a directory. Throws
+// common::SpecError (exit 2).
+void check_plot_path(const std::string& plot, const std::string& output);
+
+// Writes the SVG to `path` with -o's rules (cli/output_file.hpp): the file appears whole or not
+// at all.
+void write_plot(const std::string& svg, const std::string& path);
+
+// Collects roofline points, one per predicted workload, and the devices they ran on.
+class RooflineBuilder {
+ public:
+  // `tensor_flops` and `hbm_bytes` over all launches (the intensity is their ratio), `time_s` the
+  // predicted time.
+  void add(const hw::Profile& profile, models::DType dtype, const std::string& label,
+           double tensor_flops, double hbm_bytes, double time_s);
+  plot::RooflineChart chart(std::string title, std::string subtitle) const;
+
+ private:
+  std::vector<hw::Profile> profiles_;
+  std::vector<std::vector<models::DType>> dtypes_;  // per profile
+  std::vector<plot::RooflinePoint> points_;
+};
+
+// "prefill, batch 1, q 4096 / kv 4096, bf16, causal": the workload in a subtitle.
+std::string describe_workload(const models::Workload& w);
+
+}  // namespace cli

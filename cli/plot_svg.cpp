@@ -1,0 +1,299 @@
+#include "cli/plot_svg.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+
+#include <fmt/format.h>
+
+namespace cli::plot {
+
+namespace {
+
+// "1.50" -> "1.5", "2.00" -> "2".
+std::string trimmed(double value) {
+  std::string text = fmt::format("{:.3g}", value);
+  return text;
+}
+
+std::string with_prefix(double value, const char* unit, bool space) {
+  static const char* const big[] = {"", "k", "M", "G", "T", "P", "E"};
+  static const char* const small[] = {"", "m", "µ", "n", "p"};
+  const char* sep = space ? " " : "";
+  if (value == 0) return fmt::format("0{}{}", sep, unit);
+  double v = value;
+  int i = 0;
+  if (std::fabs(v) >= 1) {
+    while (i + 1 < 7 && std::fabs(v) >= 999.5) {
+      v /= 1000;
+      ++i;
+    }
+    return fmt::format("{}{}{}{}", trimmed(v), sep, big[i], unit);
+  }
+  while (i + 1 < 5 && std::fabs(v) < 0.9995) {
+    v *= 1000;
+    ++i;
+  }
+  return fmt::format("{}{}{}{}", trimmed(v), sep, small[i], unit);
+}
+
+std::string tokens(double value) {
+  const double k = 1024, m = k * k, g = m * k;
+  for (const auto& [size, suffix] : {std::pair{g, "G"}, std::pair{m, "M"}, std::pair{k, "k"}}) {
+    if (value >= size && std::fmod(value, size / 4) == 0) {
+      return fmt::format("{}{}", trimmed(value / size), suffix);
+    }
+  }
+  return trimmed(value);
+}
+
+bool is_power_of_two(double v) {
+  if (v < 1 || v != std::floor(v) || v > 9.0e15) return false;
+  const auto n = static_cast<std::uint64_t>(v);
+  return (n & (n - 1)) == 0;
+}
+
+// 1, 2 or 5 times a power of ten, about (hi - lo) / 6.
+double nice_step(double lo, double hi) {
+  const double raw = (hi - lo) / 6;
+  const double mag = std::pow(10, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0}) {
+    if (m * mag >= raw) return m * mag;
+  }
+  return 10 * mag;
+}
+
+std::vector<double> log_tick_values(const Scale& s) {
+  std::vector<double> out;
+  const double b = s.log_base;
+  const double first = std::ceil(std::log(s.lo) / std::log(b) - 1e-9);
+  const double last = std::floor(std::log(s.hi) / std::log(b) + 1e-9);
+  double stride = 1;
+  while ((last - first) / stride + 1 > 10) stride *= 2;
+  for (double e = first; e <= last; e += stride) out.push_back(std::pow(b, e));
+  if (s.log_base == 10 && last - first < 2) {  // under two decades: 2x and 5x as well
+    std::vector<double> more;
+    for (double e = first - 1; e <= last; ++e) {
+      for (double m : {1.0, 2.0, 5.0}) {
+        const double v = m * std::pow(10, e);
+        if (v >= s.lo * (1 - 1e-9) && v <= s.hi * (1 + 1e-9)) more.push_back(v);
+      }
+    }
+    out = more;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_value(double value, Unit unit) {
+  switch (unit) {
+    case Unit::seconds:
+      return value >= 1 ? fmt::format("{} s", trimmed(value)) : with_prefix(value, "s", true);
+    case Unit::bytes:
+      return with_prefix(value, "B", true);
+    case Unit::flops_per_s:
+      return with_prefix(value, "FLOP/s", true);
+    case Unit::flop_per_byte:
+      return value < 1 ? fmt::format("{:.3g}", value) : with_prefix(value, "", false);
+    case Unit::tokens:
+      return tokens(value);
+    case Unit::count:
+      return value >= 1e5 ? with_prefix(value, "", false) : trimmed(value);
+  }
+  return trimmed(value);
+}
+
+std::string xml_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        // Control characters are not allowed in XML 1.0 text.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') {
+          out += '?';
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+double Scale::map(double value) const {
+  const double t = log ? (std::log(value) - std::log(lo)) / (std::log(hi) - std::log(lo))
+                       : (value - lo) / (hi - lo);
+  return px_lo + t * (px_hi - px_lo);
+}
+
+Scale fit_scale(const std::vector<double>& values, double log_ratio, bool powers_of_two) {
+  Scale s;
+  if (values.empty()) return s;
+  const auto [min_it, max_it] = std::minmax_element(values.begin(), values.end());
+  double lo = *min_it, hi = *max_it;
+  s.log = lo > 0 && hi / lo >= log_ratio;
+  if (s.log) {
+    s.log_base =
+        powers_of_two && std::all_of(values.begin(), values.end(), is_power_of_two) ? 2 : 10;
+    const double pad = std::pow(hi / lo, 0.04);
+    s.lo = lo / pad;
+    s.hi = hi * pad;
+    return s;
+  }
+  if (hi == lo) {
+    const double half = lo == 0 ? 1 : std::fabs(lo) * 0.5;
+    lo -= half;
+    hi += half;
+  }
+  const double pad = (hi - lo) * 0.05;
+  s.lo = lo >= 0 && lo - pad < 0 ? 0 : lo - pad;
+  s.hi = hi + pad;
+  return s;
+}
+
+std::vector<Tick> ticks(const Scale& s, Unit unit) {
+  std::vector<double> values;
+  if (s.log) {
+    values = log_tick_values(s);
+  } else {
+    const double step = nice_step(s.lo, s.hi);
+    for (double v = std::ceil(s.lo / step) * step; v <= s.hi + step * 1e-9; v += step) {
+      values.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
+    }
+  }
+  std::vector<Tick> out;
+  for (double v : values) out.push_back({v, format_value(v, unit)});
+  return out;
+}
+
+std::string_view color(std::size_t index) {
+  // Tableau 10 (https://www.tableau.com/about/blog/2016/7/colors-upgrade-tableau-10-56782).
+  static const char* const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                        "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  return palette[index % std::size(palette)];
+}
+
+double text_width(std::string_view text, double font_px) {
+  double units = 0;
+  for (unsigned char c : text) {
+    if ((c & 0xC0) == 0x80) continue;  // UTF-8 continuation byte
+    units += std::string_view("iljt.,:;'|!() ").find(static_cast<char>(c)) != std::string::npos
+                 ? 0.32
+             : std::isupper(c) || c == 'm' || c == 'w' ? 0.72
+                                                       : 0.56;
+  }
+  return units * font_px;
+}
+
+std::string begin_document(const Frame& f, std::string_view title, std::string_view subtitle) {
+  std::string out = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n"
+      "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+      "<defs><clipPath id=\"plot-area\"><rect x=\"{2}\" y=\"{3}\" width=\"{4}\" "
+      "height=\"{5}\"/></clipPath></defs>\n",
+      f.width, f.height, f.left, f.top, f.right - f.left, f.bottom - f.top);
+  out += fmt::format(
+      "<text class=\"title\" x=\"{}\" y=\"26\" text-anchor=\"middle\" font-size=\"17\" "
+      "font-weight=\"bold\">{}</text>\n",
+      f.width / 2, xml_escape(title));
+  if (!subtitle.empty()) {
+    out += fmt::format(
+        "<text class=\"subtitle\" x=\"{}\" y=\"46\" text-anchor=\"middle\" font-size=\"12\" "
+        "fill=\"#444\">{}</text>\n",
+        f.width / 2, xml_escape(subtitle));
+  }
+  return out;
+}
+
+std::string axes(const Frame& f, const Scale& x, Unit x_unit, std::string_view x_title,
+                 const Scale& y, Unit y_unit, std::string_view y_title) {
+  std::string out = "<g class=\"axes\" font-size=\"11\" fill=\"#222\">\n";
+  for (const Tick& t : ticks(x, x_unit)) {
+    const double px = x.map(t.value);
+    out += fmt::format(
+        "<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" stroke=\"#e3e3e3\"/>"
+        "<line x1=\"{0:.1f}\" y1=\"{2}\" x2=\"{0:.1f}\" y2=\"{3}\" stroke=\"#222\"/>"
+        "<text class=\"x-tick\" x=\"{0:.1f}\" y=\"{4}\" text-anchor=\"middle\">{5}</text>\n",
+        px, f.top, f.bottom, f.bottom + 5, f.bottom + 19, xml_escape(t.label));
+  }
+  for (const Tick& t : ticks(y, y_unit)) {
+    const double py = y.map(t.value);
+    out += fmt::format(
+        "<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" stroke=\"#e3e3e3\"/>"
+        "<line x1=\"{3}\" y1=\"{1:.1f}\" x2=\"{0}\" y2=\"{1:.1f}\" stroke=\"#222\"/>"
+        "<text class=\"y-tick\" x=\"{4}\" y=\"{5:.1f}\" text-anchor=\"end\">{6}</text>\n",
+        f.left, py, f.right, f.left - 5, f.left - 8, py + 4, xml_escape(t.label));
+  }
+  out += fmt::format(
+      "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#222\"/>\n",
+      f.left, f.top, f.right - f.left, f.bottom - f.top);
+  out += fmt::format(
+      "<text class=\"x-title\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"13\">{}{}"
+      "</text>\n",
+      (f.left + f.right) / 2, f.bottom + 42, xml_escape(x_title), x.log ? " (log scale)" : "");
+  out += fmt::format(
+      "<text class=\"y-title\" transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\" "
+      "font-size=\"13\">{}{}</text>\n",
+      (f.top + f.bottom) / 2, xml_escape(y_title), y.log ? " (log scale)" : "");
+  return out + "</g>\n";
+}
+
+std::string legend(const Frame& f, std::string_view heading,
+                   const std::vector<LegendEntry>& entries) {
+  const double max_label = f.width - f.legend_x - 40;
+  std::string out = fmt::format(
+      "<g class=\"legend\" font-size=\"11\">\n<text x=\"{}\" y=\"{}\" font-size=\"12\" "
+      "font-weight=\"bold\">{}</text>\n",
+      f.legend_x, f.top + 4, xml_escape(heading));
+  double y = f.top + 24;
+  for (const LegendEntry& e : entries) {
+    std::string label = e.label;
+    if (text_width(label, 11) > max_label) {
+      while (!label.empty() && text_width(label + "...", 11) > max_label) label.pop_back();
+      while (!label.empty() && (static_cast<unsigned char>(label.back()) & 0xC0) == 0x80) {
+        label.pop_back();  // never cut a UTF-8 sequence in half
+      }
+      if (!label.empty()) label.pop_back();
+      label += "...";
+    }
+    if (e.line) {
+      out += fmt::format(
+          "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"{}/>",
+          f.legend_x, y - 4, f.legend_x + 24, y - 4, e.color,
+          e.dash.empty() ? "" : fmt::format(" stroke-dasharray=\"{}\"", e.dash));
+    }
+    if (e.marker) {
+      out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"4\" fill=\"{}\"/>", f.legend_x + 12,
+                         y - 4, e.color);
+    }
+    out += fmt::format("<text class=\"legend-label\" x=\"{}\" y=\"{}\">{}</text>\n",
+                       f.legend_x + 32, y, xml_escape(label));
+    y += 18;
+    if (y > f.height - 10) break;  // the panel is full; the rest would fall off the page
+  }
+  return out + "</g>\n";
+}
+
+std::string end_document() {
+  return "</svg>\n";
+}
+
+}  // namespace cli::plot

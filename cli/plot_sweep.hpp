@@ -1,0 +1,64 @@
+// `sweep --plot`: what the chart needs from a streamed sweep. The sweep's rows go by once, so the
+// plot keeps only (x, y, series) per point, read back from each point's CSV row by column name,
+// and refuses a sweep too large to draw before it starts.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cli/plot.hpp"
+
+namespace cli {
+
+// Most points a sweep plot keeps (16 bytes each) and most series (lines) it draws.
+inline constexpr std::size_t kMaxPlotPoints = 200000;
+inline constexpr std::size_t kMaxPlotSeries = 20;
+
+enum class PlotY { time, tflops, kv_bytes };
+PlotY parse_plot_y(std::string_view name);  // time | tflops | kv-bytes; throws common::SpecError
+
+// How many values each numeric axis of the sweep has, and whether --q-len/--kv-len were given.
+struct SweepAxisSizes {
+  std::size_t batch = 1, seq_len = 1, q_len = 0, kv_len = 0;  // 0: the flag was not given
+  std::size_t points = 0;                                     // in this run (this shard)
+  bool mixed_head_shapes =
+      false;  // one variant with several head shapes: rows cannot tell them apart
+};
+
+struct SweepPlotPlan {
+  std::string x_flag;                  // "--seq-len"
+  std::string x_column;                // the CSV column holding x: "kv_len"
+  std::vector<std::string> x_columns;  // columns that follow x, left out of the series key
+  plot::Unit x_unit = plot::Unit::tokens;
+  PlotY y = PlotY::time;
+};
+
+// The x axis: `plot_x` (batch, seq-len, q-len, kv-len) or, when empty, the one numeric axis with
+// more than one value. Throws common::SpecError (exit 2) when no axis or several axes vary, when
+// the sweep has more than kMaxPlotPoints points, or when its rows cannot name their series.
+SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& sizes, std::string_view plot_x,
+                              std::string_view plot_y);
+
+class SweepPlot {
+ public:
+  SweepPlot(SweepPlotPlan plan, std::string_view csv_header);
+  // One point's CSV row (with or without its newline). Throws common::SpecError once the rows
+  // make more than kMaxPlotSeries series.
+  void add(std::string_view csv_row);
+  plot::SeriesChart chart() const;
+
+ private:
+  SweepPlotPlan plan_;
+  std::vector<std::string> columns_;
+  std::vector<std::size_t> key_columns_;  // the inputs other than x: they name the series
+  std::size_t x_index_ = 0;
+  std::map<std::string, std::size_t> series_index_;
+  std::vector<std::vector<std::string>> series_keys_;
+  std::vector<plot::Series> series_;
+  std::size_t y_columns_[4] = {};  // time_s, flops_tensor+vector+exp / kv_cache, state
+};
+
+}  // namespace cli

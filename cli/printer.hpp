@@ -1,0 +1,59 @@
+// The one printer interface every command writes through. A command describes its result once, as
+// a Printable (how it reads as a table, as a JSON document and as CSV), and print() renders the
+// format the user asked for; no command switches over the format itself. `sweep`, which streams,
+// uses RowPrinter: the text before, between and after its rows, per format.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/output.hpp"
+#include "cli/sweep_points.hpp"
+
+namespace cli {
+
+struct Printable {
+  using Text = std::function<std::string()>;
+  Printable(Text table_text, Text json_text, Text csv_text, Text svg_text = {})
+      : table(std::move(table_text)),
+        json(std::move(json_text)),
+        csv(std::move(csv_text)),
+        svg(std::move(svg_text)) {}
+
+  std::function<std::string()> table;
+  std::function<std::string()> json;  // the whole document, with its final newline
+  std::function<std::string()> csv;   // header and rows
+  std::function<std::string()> svg;   // a chart; empty where the command draws none
+};
+
+// Throws common::SpecError for svg when the Printable has no chart.
+std::string print(const Printable& p, Format format);
+
+// Helpers for the common shapes.
+std::string json_text(const nlohmann::ordered_json& doc);  // dump(2) + "\n"
+std::string json_text(const nlohmann::json& doc);
+// Rows that are JSON objects in CSV (cli/report.hpp csv_from_objects).
+std::function<std::string()> csv_of(std::vector<nlohmann::ordered_json> rows);
+
+// Streamed rows (sweep): csv = header then rows; json = one array, rows separated by ",\n";
+// jsonl = one object per line. `first` / `last` say whether this run holds the first / last
+// rows of the whole (a shard in the middle writes neither the opening nor the closing).
+class RowPrinter {
+ public:
+  RowPrinter(SweepFormat format, std::string csv_header, bool first, bool last)
+      : format_(format), header_(std::move(csv_header)), first_(first), last_(last) {}
+  std::string begin() const;
+  std::string before_row();  // the separator due before the next row
+  std::string end() const;
+
+ private:
+  SweepFormat format_;
+  std::string header_;
+  bool first_, last_;
+  std::size_t rows_ = 0;
+};
+
+}  // namespace cli
