@@ -36,4 +36,23 @@ CLI::Validator decimal_number(double min, double max) {
       fmt::format("[{}, {}]", min, max));
 }
 
+void strict_flag_values(CLI::App& app) {
+  // What CLI11 hands the check: "true"/"false" for a bare flag or --no-X, otherwise the text after
+  // '=' (for --no-X=V, V already inverted by CLI11).
+  const CLI::Validator on_off(
+      [](const std::string& value) {
+        if (value == "true" || value == "false") return std::string();
+        return "flag value '" + value + "' is not allowed; give the flag alone, or =true or =false";
+      },
+      "");
+  for (CLI::Option* opt : app.get_options()) {
+    if (opt->get_expected_max() != 0 || opt == app.get_help_ptr() ||
+        opt == app.get_help_all_ptr() || opt == app.get_version_ptr()) {
+      continue;
+    }
+    opt->check(on_off);
+  }
+  for (CLI::App* sub : app.get_subcommands({})) strict_flag_values(*sub);
+}
+
 }  // namespace cli

@@ -17,4 +17,10 @@ CLI::Validator decimal_integer(std::int64_t min,
                                std::int64_t max = std::numeric_limits<std::int64_t>::max());
 CLI::Validator decimal_number(double min, double max);
 
+// On/off flags (--causal, --no-causal, --strict, ...) take no value, or an explicit true or false.
+// CLI11 alone reads any integer as a flag value (`--causal=7` would mean true); this adds a check to
+// every flag of `app` and of its subcommands (help and version excepted) that refuses any other
+// value, naming the allowed ones. Call it once every option has been added.
+void strict_flag_values(CLI::App& app);
+
 }  // namespace cli

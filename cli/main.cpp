@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
 #include "validate/cuda/cuda_devices.hpp"
 
 namespace {
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   cli::add_compare_command(app, ctx);
   cli::add_sweep_command(app, ctx);
   cli::add_validate_command(app, ctx);
+  cli::strict_flag_values(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -294,6 +294,15 @@ ModelConfig load_hf_config(const std::string& path) {
     doc = Json::parse(text.str());
   } catch (const Json::parse_error& e) {
     throw common::SpecError(fmt::format("{}: not valid JSON: {}", path, e.what()));
+  } catch (const Json::out_of_range& e) {
+    // nlohmann's 406 "number overflow parsing '1e999'": beyond DBL_MAX (about 1.8e308, IEEE 754
+    // binary64). Without this it escaped as a runtime failure naming no file.
+    const std::string what = e.what();
+    const std::size_t open = what.find('\''), close = what.rfind('\'');
+    const std::string number =
+        open < close ? "number " + what.substr(open + 1, close - open - 1) : "a number";
+    throw common::SpecError(fmt::format(
+        "{}: not valid JSON: {} is out of range (beyond about 1.8e308)", path, number));
   }
   return parse_hf_config(doc, path);
 }

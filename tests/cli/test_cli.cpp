@@ -388,3 +388,20 @@ TEST_CASE("a leading zero in --seq-len is decimal: 010 is ten tokens, not octal 
   CHECK(r.at("workload").at("q_len") == 10);
   CHECK(r.at("workload").at("kv_len") == 10);
 }
+
+TEST_CASE("an on/off flag alone, =true or =false is accepted; --no-causal=true means non-causal",
+          "[cli]") {
+  const auto causal_of = [](const std::string& flag) {
+    INFO(flag);
+    return first_result({"query", "--seq-len", "64", "--format", "json", flag})
+        .at("workload")
+        .at("causal")
+        .get<bool>();
+  };
+  CHECK(causal_of("--causal"));
+  CHECK(causal_of("--causal=true"));
+  CHECK_FALSE(causal_of("--causal=false"));
+  CHECK_FALSE(causal_of("--no-causal"));
+  CHECK_FALSE(causal_of("--no-causal=true"));
+  CHECK(causal_of("--no-causal=false"));
+}

@@ -190,7 +190,7 @@ TEST_CASE("query -o FIFO streams the result into the FIFO and keeps it a FIFO", 
   cmd += " > ";
   append_quoted(cmd, (dir.path() / "got").string());
   cmd += " & ";
-  append_quoted(cmd, ATTNSIM_BINARY);
+  append_quoted(cmd, test_support::attnsim_binary());
   cmd += " query --format json --hw h100 -o ";
   append_quoted(cmd, fifo.string());
   cmd += "; rc=$?; wait; exit $rc";

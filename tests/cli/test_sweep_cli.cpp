@@ -105,7 +105,7 @@ TEST_CASE("a sweep killed while writing -o leaves neither the file nor its tempo
   test_support::TempDir dir;
   const auto out = dir.path() / "big.csv";
   // Millions of points: still running when the signal arrives half a second later.
-  const std::string cmd = std::string(ATTNSIM_BINARY) +
+  const std::string cmd = test_support::attnsim_binary() +
                           " sweep --seq-len 1..4000000 --engine roofline --threads 1 -o '" +
                           out.string() + "' & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid";
   CHECK(std::system(cmd.c_str()) != 0);

@@ -12,6 +12,7 @@
 #include "common/errors.hpp"
 #include "models/hf_config.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using nlohmann::json;
 using test_support::registry;
@@ -229,4 +230,16 @@ TEST_CASE("falcon's multi_query and MiniMax's attn_type_list are read", "[hf]") 
   CHECK(layers_of(mm, models::LayerKind::linear) == 7);
   CHECK(layers_of(mm, models::LayerKind::full) == 1);
   CHECK(group_of(mm, models::LayerKind::linear)->variant == "lightning");
+}
+
+TEST_CASE("a config file with a number beyond double range is bad input naming the file",
+          "[hf][fuzz]") {
+  // Found by fuzz/fuzz_hf_config.cpp: nlohmann reports 1e999 as out_of_range, not parse_error,
+  // and it escaped load_hf_config as a runtime failure with no file name.
+  const test_support::TempDir dir;
+  const std::filesystem::path path = dir.path() / "huge.config.json";
+  std::ofstream(path) << R"({"model_type": "llama", "hidden_size": 1e999})";
+  CHECK_THROWS_MATCHES(models::load_hf_config(path.string()), common::SpecError,
+                       Catch::Message(path.string() + ": not valid JSON: number 1e999 is out of "
+                                                      "range (beyond about 1.8e308)"));
 }

@@ -1,9 +1,12 @@
-// Runs the attnsim binary (ATTNSIM_BINARY) from tests, capturing stdout, stderr and the exit code.
+// Runs the attnsim binary from tests, capturing stdout, stderr and the exit code. The binary is the
+// one built beside the tests (ATTNSIM_BINARY), or $ATTNSIM_TEST_BINARY when set: .ci/run points the
+// CLI tests at the sanitizer build's attnsim that way (scripts/sanitize.sh --bounded).
 #pragma once
 
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -48,13 +51,19 @@ inline std::vector<std::string> with(std::vector<std::string> args,
   return args;
 }
 
+// The attnsim executable under test.
+inline std::string attnsim_binary() {
+  const char* override_path = std::getenv("ATTNSIM_TEST_BINARY");
+  return override_path != nullptr && *override_path != '\0' ? override_path : ATTNSIM_BINARY;
+}
+
 // Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
 inline RunResult run_cli(const std::vector<std::string>& args, const std::string& hw_path = "") {
   TempDir scratch;
   const fs::path err_file = scratch.path() / "stderr";
   std::string cmd = "ATTNSIM_HW_PATH=";
   append_quoted(cmd, hw_path);
-  for (const std::string& word : with({ATTNSIM_BINARY}, args)) {
+  for (const std::string& word : with({attnsim_binary()}, args)) {
     cmd.push_back(' ');
     append_quoted(cmd, word);
   }

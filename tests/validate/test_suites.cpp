@@ -124,3 +124,19 @@ TEST_CASE("the median of an even number of repeats is the mean of the middle two
   CHECK(validate::median({4.0, 1.0, 3.0, 2.0}) == 2.5);
   CHECK(validate::median({}) == 0.0);
 }
+
+TEST_CASE("a suite with a number beyond double range is bad input naming its JSON pointer",
+          "[validate][fuzz]") {
+  // Found by fuzz/fuzz_suite.cpp: nlohmann's out_of_range escaped as a runtime failure.
+  const std::string text = R"({"name": "s", "cases": [{"batch": 1e999}]})";
+  CHECK_THROWS_AS(validate::parse_suite(text, "s.json"), std::invalid_argument);
+  CHECK_THROWS_WITH(validate::parse_suite(text, "s.json"),
+                    Catch::Contains("s.json") && Catch::Contains("/cases/0/batch") &&
+                        Catch::Contains("number out of range"));
+}
+
+TEST_CASE("a suite key given twice is bad input, not silently the last value", "[validate][fuzz]") {
+  const std::string text = R"({"name": "s", "name": "t", "cases": [{}]})";
+  CHECK_THROWS_AS(validate::parse_suite(text, "s.json"), std::invalid_argument);
+  CHECK_THROWS_WITH(validate::parse_suite(text, "s.json"), Catch::Contains("duplicate key 'name'"));
+}

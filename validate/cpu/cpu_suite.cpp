@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hwprofiles/json_object.hpp"
+#include "hwprofiles/json_text.hpp"
 #include "hwprofiles/profile.hpp"
 #include "validate/builtin_suites.hpp"
 #include "validate/cpu/cpu_attention.hpp"
@@ -156,22 +157,19 @@ Suite find_suite(const std::string& name_or_path) {
 }
 
 Suite parse_suite(const std::string& text, const std::string& origin) {
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw std::invalid_argument(origin + ": malformed JSON: " + e.what());
-  }
+  // Strict text parsing, as for profiles: 1e999 (which nlohmann reports as out_of_range, not as a
+  // parse error, so that it escaped as a runtime failure) and a repeated key are bad input.
+  const nlohmann::json doc = hw::parse_json_strictly(text, origin);
   hw::JsonObject o(doc, "", origin);
   Suite suite;
   suite.name = o.string("name");
   o.has("description");
-  if (!o.has("cases") || !doc["cases"].is_array() || doc["cases"].empty()) {
+  if (!o.has("cases") || !doc.at("cases").is_array() || doc.at("cases").empty()) {
     o.fail("cases", "expected a non-empty array of cases");
   }
-  for (std::size_t i = 0; i < doc["cases"].size(); ++i) {
+  for (std::size_t i = 0; i < doc.at("cases").size(); ++i) {
     suite.cases.push_back(
-        parse_case(hw::JsonObject(doc["cases"][i], fmt::format("/cases/{}", i), origin)));
+        parse_case(hw::JsonObject(doc.at("cases")[i], fmt::format("/cases/{}", i), origin)));
   }
   o.finish();
   return suite;

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds attnsim with AddressSanitizer and UndefinedBehaviorSanitizer (plus float-cast-overflow and
+# float-divide-by-zero, which GCC's `undefined` group leaves out; -O1 -g) into
+# ${BUILD_DIR:-build-asan}, without CUDA and without benches, and runs tests under it. Any sanitizer
+# report fails the run, even one from an attnsim child process whose exit code a test expected:
+# reports go to files under the build folder, and the script fails when one exists.
+#
+#   scripts/sanitize.sh [cmake args...]            the whole test suite (ctest), sanitized
+#   scripts/sanitize.sh --bounded [cmake args...]  what CI runs (.ci/run): only the libraries, the
+#       attnsim executable and the fuzz-corpus replays are built sanitized (not the test program,
+#       about 60% of the build); then the corpora are replayed through the parsers and the command
+#       line, and the ordinary build's CLI tests (RELEASE_BUILD_DIR, default build, built first by
+#       scripts/test.sh) run against the sanitized attnsim. Library unit tests run sanitized only in
+#       the full mode.
+#
+# Environment: BUILD_DIR (default build-asan), JOBS (build and test jobs, default 2), CTEST_ARGS
+# (extra ctest arguments in the full mode, e.g. "-R hf" for a subset).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bounded=0
+if [ "${1:-}" = "--bounded" ]; then
+  bounded=1
+  shift
+fi
+bash scripts/install-deps.sh
+BUILD_DIR=${BUILD_DIR:-build-asan}
+RELEASE_BUILD_DIR=${RELEASE_BUILD_DIR:-build}
+JOBS=${JOBS:-2}
+sanitizers="-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero"
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Debug \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g -fno-omit-frame-pointer $sanitizers -fno-sanitize-recover=all" \
+  -DCMAKE_EXE_LINKER_FLAGS="$sanitizers" \
+  -DATTNSIM_CUDA=OFF -DATTNSIM_BUILD_BENCH=OFF -DATTNSIM_BUILD_TESTS=ON "$@" >/dev/null
+fuzz_replays=(fuzz_profile fuzz_measurements fuzz_suite fuzz_hf_config fuzz_cli)
+if [ "$bounded" = 1 ]; then
+  cmake --build "$BUILD_DIR" -j"$JOBS" --target attnsim "${fuzz_replays[@]}"
+else
+  cmake --build "$BUILD_DIR" -j"$JOBS"
+fi
+
+reports="$(cd "$BUILD_DIR" && pwd)/sanitizer-reports"
+rm -rf "$reports" && mkdir -p "$reports"
+# Distinct exit codes so that a report is never mistaken for attnsim's own exit 1 or 2.
+export ASAN_OPTIONS="log_path=$reports/asan:exitcode=86:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
+export UBSAN_OPTIONS="log_path=$reports/ubsan:exitcode=87:halt_on_error=1:print_stacktrace=1"
+export LSAN_OPTIONS="exitcode=86"
+status=0
+if [ "$bounded" = 1 ]; then
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -R '^fuzz_corpus_' || status=$?
+  ATTNSIM_TEST_BINARY="$(cd "$BUILD_DIR" && pwd)/attnsim" \
+    "$RELEASE_BUILD_DIR/tests/attnsim_tests" '[cli]' || status=$?
+else
+  # shellcheck disable=SC2086
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" ${CTEST_ARGS:-} || status=$?
+fi
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitize: sanitizer reports:" >&2
+  for f in "$reports"/*; do echo "--- $f" >&2; cat "$f" >&2; done
+  exit 1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "sanitize: tests failed (exit $status)" >&2
+  exit "$status"
+fi
+echo "sanitize: no sanitizer reports, all tests passed"
