@@ -84,7 +84,8 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   for (const auto& [name, value] : params) {
     (void)value;
     if (std::none_of(variants.begin(), variants.end(),
-                     [&](const models::Variant* v) { return has_param(*v, name); })) {
+                     // Init-capture: clang 14 (the fuzz build) cannot capture a binding.
+                     [&name = name](const models::Variant* v) { return has_param(*v, name); })) {
       throw common::SpecError(fmt::format("--param {}: none of the variants has it", name));
     }
   }
@@ -288,7 +289,7 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
         sink.write(printer.before_row());
         sink.write(out);
       },
-      [&](std::size_t done) {
+      [&, count = count](std::size_t done) {  // init-capture of a binding, as above
         if (show_progress) {
           std::fprintf(stderr, "\r[%-30s] %zu/%zu points",
                        std::string(30 * done / std::max<std::size_t>(1, count), '=').c_str(), done,

@@ -62,8 +62,11 @@ struct RealParam {
   std::size_t index;
 };
 
+// constexpr rather than consteval: clang 14 (the fuzz build's compiler) rejects a consteval call
+// on a consteval function's own parameter; it is still evaluated at compile time, only ever being
+// called from the consteval functions below.
 template <std::size_t N>
-consteval std::size_t param_index(const std::array<ParamInfo, N>& table, std::string_view name) {
+constexpr std::size_t param_index(const std::array<ParamInfo, N>& table, std::string_view name) {
   for (std::size_t i = 0; i < N; ++i) {
     if (table[i].name == name) return i;
   }

@@ -14,6 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
+# Absolute: the targets change into a scratch directory, and libFuzzer reads corpus files lazily.
+mkdir -p "$BUILD_DIR" && BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+root=$(pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 TIMEOUT=${TIMEOUT:-10}
 all_targets=(profile measurements suite hf_config cli)
@@ -31,14 +34,15 @@ seconds=$(( FUZZ_SECONDS / ${#targets[@]} ))
 failed=()
 for t in "${targets[@]}"; do
   work="$BUILD_DIR/corpus/$t" artifacts="$BUILD_DIR/artifacts/$t"
-  mkdir -p "$work" "$artifacts" "fuzz/corpus/$t"
+  seeds="$root/fuzz/corpus/$t"
+  mkdir -p "$work" "$artifacts" "$seeds"
   dict=()
-  [ -f "fuzz/$t.dict" ] && dict=(-dict="fuzz/$t.dict")
+  [ -f "fuzz/$t.dict" ] && dict=(-dict="$root/fuzz/$t.dict")
   echo "fuzz: $t for ${seconds}s"
   # -close_fd_mask=3: the target's own stdout/stderr (attnsim's tables and error lines) are
   # silenced; libFuzzer and the sanitizers still report on a copy of stderr.
   if ! ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=1" \
-      "$BUILD_DIR/fuzz/fuzz_$t" "$work" "fuzz/corpus/$t" "${dict[@]}" \
+      "$BUILD_DIR/fuzz/fuzz_$t" "$work" "$seeds" "${dict[@]}" \
       -max_total_time="$seconds" -timeout="$TIMEOUT" -rss_limit_mb=4096 -max_len=8192 \
       -close_fd_mask=3 -print_final_stats=0 -artifact_prefix="$artifacts/" 2>"$BUILD_DIR/$t.log"; then
     failed+=("$t")
@@ -48,7 +52,7 @@ for t in "${targets[@]}"; do
     tail -n 2 "$BUILD_DIR/$t.log" | head -n 1
   fi
   if [ "${UPDATE_CORPUS:-0}" = 1 ]; then
-    "$BUILD_DIR/fuzz/fuzz_$t" -merge=1 -close_fd_mask=3 "${dict[@]}" "fuzz/corpus/$t" "$work" \
+    "$BUILD_DIR/fuzz/fuzz_$t" -merge=1 -close_fd_mask=3 "${dict[@]}" "$seeds" "$work" \
       2>>"$BUILD_DIR/$t.log"
   fi
 done
