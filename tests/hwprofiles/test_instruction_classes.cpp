@@ -8,22 +8,12 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
+#include "tests/support/profile_helpers.hpp"
+
+using test_support::profile_doc;
+using test_support::profile_parse_error;
 
 namespace {
-
-nlohmann::json doc_of(const char* id) {
-  std::ifstream in(std::string(ATTNSIM_SOURCE_DIR) + "/hwprofiles/" + id + ".json");
-  return nlohmann::json::parse(in);
-}
-
-std::string parse_error(const nlohmann::json& doc) {
-  try {
-    hw::parse_profile(doc, "test.json");
-  } catch (const hw::ProfileError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 constexpr double kTera = 1e12;
 
@@ -31,7 +21,7 @@ constexpr double kTera = 1e12;
 
 TEST_CASE("h100 lists mma.sync at two thirds of its dense peak and wgmma at the dense peak",
           "[hw][mma-class]") {
-  const hw::Profile p = hw::parse_profile(doc_of("h100-sxm5-80gb"), "h100");
+  const hw::Profile p = hw::parse_profile(profile_doc("h100-sxm5-80gb"), "h100");
   // 989.4 TFLOPS x 2/3 = 659.6 (arXiv:2407.08608: mma.sync reaches about 2/3 of the peak).
   CHECK(p.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::bf16) == Approx(659.6 * kTera));
   CHECK(p.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) == Approx(989.4 * kTera));
@@ -43,7 +33,7 @@ TEST_CASE("h100 lists mma.sync at two thirds of its dense peak and wgmma at the 
 
 TEST_CASE("a profile without the class table prices every class at its single dense peak",
           "[hw][mma-class]") {
-  nlohmann::json doc = doc_of("h100-sxm5-80gb");
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["compute"].erase("tensor_dense_TFLOPS_by_class");
   const hw::Profile p = hw::parse_profile(doc, "test.json");
   for (hw::MmaClass c : hw::kListedMmaClasses) {
@@ -52,27 +42,27 @@ TEST_CASE("a profile without the class table prices every class at its single de
 }
 
 TEST_CASE("a class peak above the dense peak of its precision is refused", "[hw][mma-class]") {
-  nlohmann::json doc = doc_of("h100-sxm5-80gb");
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["compute"]["tensor_dense_TFLOPS_by_class"]["mma_sync"]["bf16"] = 990;
-  const std::string e = parse_error(doc);
+  const std::string e = profile_parse_error(doc);
   CHECK_THAT(e, Catch::Contains("/compute/tensor_dense_TFLOPS_by_class/mma_sync/bf16"));
   CHECK_THAT(e, Catch::Contains("cannot exceed the dense peak (989.4 TFLOPS)"));
 }
 
 TEST_CASE("the class table is strict: unknown class, missing source, precision not listed",
           "[hw][mma-class]") {
-  nlohmann::json unknown = doc_of("h100-sxm5-80gb");
+  nlohmann::json unknown = profile_doc("h100-sxm5-80gb");
   unknown["compute"]["tensor_dense_TFLOPS_by_class"]["hmma"] = {{"bf16", 1}, {"source", "x"}};
-  CHECK_THAT(parse_error(unknown), Catch::Contains("tensor_dense_TFLOPS_by_class/hmma"));
-  nlohmann::json unsourced = doc_of("h100-sxm5-80gb");
+  CHECK_THAT(profile_parse_error(unknown), Catch::Contains("tensor_dense_TFLOPS_by_class/hmma"));
+  nlohmann::json unsourced = profile_doc("h100-sxm5-80gb");
   unsourced["compute"]["tensor_dense_TFLOPS_by_class"]["wgmma"].erase("source");
-  CHECK_THAT(parse_error(unsourced), Catch::Contains("wgmma/source"));
-  nlohmann::json fp4 = doc_of("h100-sxm5-80gb");
+  CHECK_THAT(profile_parse_error(unsourced), Catch::Contains("wgmma/source"));
+  nlohmann::json fp4 = profile_doc("h100-sxm5-80gb");
   fp4["compute"]["tensor_dense_TFLOPS_by_class"]["wgmma"]["fp4"] = 100;
-  CHECK_THAT(parse_error(fp4), Catch::Contains("no fp4 peak in tensor_dense_TFLOPS"));
-  nlohmann::json empty = doc_of("h100-sxm5-80gb");
+  CHECK_THAT(profile_parse_error(fp4), Catch::Contains("no fp4 peak in tensor_dense_TFLOPS"));
+  nlohmann::json empty = profile_doc("h100-sxm5-80gb");
   empty["compute"]["tensor_dense_TFLOPS_by_class"] = nlohmann::json::object();
-  CHECK_THAT(parse_error(empty), Catch::Contains("expected at least one of mma_sync"));
+  CHECK_THAT(profile_parse_error(empty), Catch::Contains("expected at least one of mma_sync"));
 }
 
 TEST_CASE("every built-in class peak is positive and never above the device's dense peak",
@@ -94,7 +84,7 @@ TEST_CASE("every built-in class peak is positive and never above the device's de
 
 TEST_CASE("caller floors parse in microseconds, need a source and reject unknown callers",
           "[hw][caller]") {
-  nlohmann::json doc = doc_of("h100-sxm5-80gb");
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["calibration"]["caller_floor_us"] = {{"pytorch", 20}, {"source", "test"}};
   const hw::Profile p = hw::parse_profile(doc, "test.json");
   CHECK(p.caller_floor_s(hw::Caller::pytorch) == Approx(20e-6));
@@ -107,11 +97,11 @@ TEST_CASE("caller floors parse in microseconds, need a source and reject unknown
 
   nlohmann::json unknown = doc;
   unknown["calibration"]["caller_floor_us"]["jax"] = 5;
-  CHECK_THAT(parse_error(unknown), Catch::Contains("caller_floor_us/jax"));
+  CHECK_THAT(profile_parse_error(unknown), Catch::Contains("caller_floor_us/jax"));
   nlohmann::json unsourced = doc;
   unsourced["calibration"]["caller_floor_us"].erase("source");
-  CHECK_THAT(parse_error(unsourced), Catch::Contains("caller_floor_us/source"));
+  CHECK_THAT(profile_parse_error(unsourced), Catch::Contains("caller_floor_us/source"));
   nlohmann::json negative = doc;
   negative["calibration"]["caller_floor_us"]["pytorch"] = -1;
-  CHECK_FALSE(parse_error(negative).empty());
+  CHECK_FALSE(profile_parse_error(negative).empty());
 }

@@ -5,28 +5,14 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
+#include "tests/support/profile_helpers.hpp"
 
-namespace {
-
-nlohmann::json h100_doc() {
-  std::ifstream in(std::string(ATTNSIM_SOURCE_DIR) + "/hwprofiles/h100-sxm5-80gb.json");
-  return nlohmann::json::parse(in);
-}
-
-std::string parse_error(const nlohmann::json& doc) {
-  try {
-    hw::parse_profile(doc, "test.json");
-  } catch (const hw::ProfileError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using test_support::profile_doc;
+using test_support::profile_parse_error;
 
 TEST_CASE("the H100 links parse into SI units: 450 GB/s NVLink, 400 Gb/s = 50 GB/s network",
           "[hw][links]") {
-  const hw::Profile p = hw::parse_profile(h100_doc(), "h100.json");
+  const hw::Profile p = hw::parse_profile(profile_doc("h100-sxm5-80gb"), "h100.json");
   REQUIRE(p.links.has_value());
   CHECK(p.links->scale_up.topology == hw::Topology::nvswitch);
   CHECK(p.links->scale_up.devices_per_node == 8);
@@ -39,11 +25,11 @@ TEST_CASE("the H100 links parse into SI units: 450 GB/s NVLink, 400 Gb/s = 50 GB
 }
 
 TEST_CASE("a profile without links still loads (single-device use)", "[hw][links]") {
-  nlohmann::json doc = h100_doc();
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc.erase("links");
-  CHECK(parse_error(doc).empty());
+  CHECK(profile_parse_error(doc).empty());
   CHECK_FALSE(hw::parse_profile(doc, "t.json").links.has_value());
-  doc = h100_doc();
+  doc = profile_doc("h100-sxm5-80gb");
   doc["links"].erase("scale_out");
   CHECK_FALSE(hw::parse_profile(doc, "t.json").links->scale_out.has_value());
 }
@@ -62,22 +48,22 @@ TEST_CASE("every built-in profile has scale-up links with a source", "[hw][links
 }
 
 TEST_CASE("an unknown links key names the pointer and the allowed keys", "[hw][links]") {
-  nlohmann::json doc = h100_doc();
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["links"]["scale_up"]["bandwith_GBps_per_dir"] = 1;
-  const std::string msg = parse_error(doc);
+  const std::string msg = profile_parse_error(doc);
   CHECK_THAT(msg, Catch::Contains("/links/scale_up/bandwith_GBps_per_dir"));
   CHECK_THAT(msg,
              Catch::Contains("allowed: name, topology, devices_per_node, bandwidth_GBps_per_dir"));
-  doc = h100_doc();
+  doc = profile_doc("h100-sxm5-80gb");
   doc["links"]["scale_sideways"] = nlohmann::json::object();
-  CHECK_THAT(parse_error(doc), Catch::Contains("allowed: scale_up, scale_out"));
+  CHECK_THAT(profile_parse_error(doc), Catch::Contains("allowed: scale_up, scale_out"));
 }
 
 TEST_CASE("links figures outside their ranges are rejected", "[hw][links]") {
   auto with = [](const char* link, const char* key, const nlohmann::json& v) {
-    nlohmann::json doc = h100_doc();
+    nlohmann::json doc = profile_doc("h100-sxm5-80gb");
     doc["links"][link][key] = v;
-    return parse_error(doc);
+    return profile_parse_error(doc);
   };
   CHECK_THAT(with("scale_up", "topology", "torus"),
              Catch::Contains("allowed: nvswitch, hccs_mesh, pcie"));
@@ -93,7 +79,7 @@ TEST_CASE("links figures outside their ranges are rejected", "[hw][links]") {
 }
 
 TEST_CASE("hw-set overrides link fields and re-validates them", "[hw][links]") {
-  const hw::Profile base = hw::parse_profile(h100_doc(), "h100.json");
+  const hw::Profile base = hw::parse_profile(profile_doc("h100-sxm5-80gb"), "h100.json");
   const hw::Profile p = hw::with_overrides(
       base, {"links.scale_out.bandwidth_Gbps_per_dir=800", "links.scale_up.devices_per_node=4",
              "links.scale_up.topology=pcie"});

@@ -6,29 +6,14 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
+#include "tests/support/profile_helpers.hpp"
+
+using test_support::profile_doc;
+using test_support::profile_parse_error;
 #include "tests/support/temp_dir.hpp"
 
-namespace {
-
-nlohmann::json h100_doc() {
-  std::ifstream in(std::string(ATTNSIM_SOURCE_DIR) + "/hwprofiles/h100-sxm5-80gb.json");
-  return nlohmann::json::parse(in);
-}
-
-// Parses `doc` and returns the error message, or "" when it parsed.
-std::string parse_error(const nlohmann::json& doc) {
-  try {
-    hw::parse_profile(doc, "test.json");
-  } catch (const hw::ProfileError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
-
 TEST_CASE("the reference H100 profile parses into SI units", "[hw]") {
-  const hw::Profile p = hw::parse_profile(h100_doc(), "h100.json");
+  const hw::Profile p = hw::parse_profile(profile_doc("h100-sxm5-80gb"), "h100.json");
   CHECK(p.id == "h100-sxm5-80gb");
   CHECK(p.tensor_peak_flops(hw::Precision::bf16) == Approx(989.4e12));
   CHECK(p.memory.hbm_bandwidth_Bps == Approx(3350e9));
@@ -39,9 +24,9 @@ TEST_CASE("the reference H100 profile parses into SI units", "[hw]") {
 }
 
 TEST_CASE("an unknown key is rejected with its JSON pointer and the allowed keys", "[hw]") {
-  nlohmann::json doc = h100_doc();
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["memory"]["hbm_bw"] = 1;
-  const std::string msg = parse_error(doc);
+  const std::string msg = profile_parse_error(doc);
   CHECK_THAT(msg, Catch::Contains("test.json"));
   CHECK_THAT(msg, Catch::Contains("/memory/hbm_bw"));
   CHECK_THAT(msg, Catch::Contains("unknown key"));
@@ -49,41 +34,43 @@ TEST_CASE("an unknown key is rejected with its JSON pointer and the allowed keys
 }
 
 TEST_CASE("a missing required key is rejected naming its pointer", "[hw]") {
-  nlohmann::json doc = h100_doc();
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["compute"].erase("sm_count");
-  const std::string msg = parse_error(doc);
+  const std::string msg = profile_parse_error(doc);
   CHECK_THAT(msg, Catch::Contains("/compute/sm_count"));
   CHECK_THAT(msg, Catch::Contains("missing required key"));
 }
 
 TEST_CASE("a wrong type is rejected saying what was expected", "[hw]") {
-  nlohmann::json doc = h100_doc();
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["compute"]["sm_count"] = "132";
-  CHECK_THAT(parse_error(doc), Catch::Contains("expected a number, found string"));
+  CHECK_THAT(profile_parse_error(doc), Catch::Contains("expected a number, found string"));
 }
 
 TEST_CASE("non-positive figures and out-of-range fractions are rejected", "[hw]") {
-  nlohmann::json zero_bw = h100_doc();
+  nlohmann::json zero_bw = profile_doc("h100-sxm5-80gb");
   zero_bw["memory"]["hbm_bandwidth_GBps"] = 0;
-  CHECK_THAT(parse_error(zero_bw), Catch::Contains("expected a number > 0"));
-  nlohmann::json negative_peak = h100_doc();
+  CHECK_THAT(profile_parse_error(zero_bw), Catch::Contains("expected a number > 0"));
+  nlohmann::json negative_peak = profile_doc("h100-sxm5-80gb");
   negative_peak["compute"]["tensor_dense_TFLOPS"]["bf16"] = -1;
-  CHECK_THAT(parse_error(negative_peak), Catch::Contains("/compute/tensor_dense_TFLOPS/bf16"));
-  nlohmann::json big_fraction = h100_doc();
+  CHECK_THAT(profile_parse_error(negative_peak),
+             Catch::Contains("/compute/tensor_dense_TFLOPS/bf16"));
+  nlohmann::json big_fraction = profile_doc("h100-sxm5-80gb");
   big_fraction["calibration"]["hbm_fraction"] = 1.2;
-  CHECK_THAT(parse_error(big_fraction), Catch::Contains("(0, 1]"));
-  nlohmann::json unknown_dtype = h100_doc();
+  CHECK_THAT(profile_parse_error(big_fraction), Catch::Contains("(0, 1]"));
+  nlohmann::json unknown_dtype = profile_doc("h100-sxm5-80gb");
   unknown_dtype["compute"]["tensor_dense_TFLOPS"]["int4"] = 1;
-  CHECK_THAT(parse_error(unknown_dtype), Catch::Contains("allowed: tf32, fp16, bf16, fp8, fp4"));
+  CHECK_THAT(profile_parse_error(unknown_dtype),
+             Catch::Contains("allowed: tf32, fp16, bf16, fp8, fp4"));
 }
 
 TEST_CASE("a profile needs at least one source and a known vendor", "[hw]") {
-  nlohmann::json no_sources = h100_doc();
+  nlohmann::json no_sources = profile_doc("h100-sxm5-80gb");
   no_sources["sources"] = nlohmann::json::array();
-  CHECK_THAT(parse_error(no_sources), Catch::Contains("/sources"));
-  nlohmann::json vendor = h100_doc();
+  CHECK_THAT(profile_parse_error(no_sources), Catch::Contains("/sources"));
+  nlohmann::json vendor = profile_doc("h100-sxm5-80gb");
   vendor["vendor"] = "acme";
-  CHECK_THAT(parse_error(vendor), Catch::Contains("allowed: nvidia"));
+  CHECK_THAT(profile_parse_error(vendor), Catch::Contains("allowed: nvidia"));
 }
 
 TEST_CASE("malformed JSON text is rejected naming the origin", "[hw]") {
@@ -98,7 +85,7 @@ TEST_CASE("malformed JSON text is rejected naming the origin", "[hw]") {
 TEST_CASE("a profile file's id must match its file name", "[hw]") {
   const test_support::TempDir tmp;
   const auto& dir = tmp.path();
-  std::ofstream(dir / "other-name.json") << h100_doc().dump();
+  std::ofstream(dir / "other-name.json") << profile_doc("h100-sxm5-80gb").dump();
   CHECK_THROWS_WITH(hw::load_profile_file(dir / "other-name.json"),
                     Catch::Contains("must equal the file name"));
 }
@@ -128,18 +115,19 @@ TEST_CASE("counts are whole numbers in physically plausible ranges (hwprofiles/S
         Bad{"memory", "max_threads_per_sm", 2048.5, "[1, 65536]"},
         Bad{"memory", "registers_per_sm", 1e7, "[1, 1048576]"}}) {
     INFO(b.key << " = " << b.value);
-    nlohmann::json doc = h100_doc();
+    nlohmann::json doc = profile_doc("h100-sxm5-80gb");
     doc[b.object][b.key] = b.value;
-    CHECK_THAT(parse_error(doc), Catch::Contains(std::string("/") + b.object + "/" + b.key) &&
-                                     Catch::Contains("whole number") && Catch::Contains(b.range));
+    CHECK_THAT(profile_parse_error(doc),
+               Catch::Contains(std::string("/") + b.object + "/" + b.key) &&
+                   Catch::Contains("whole number") && Catch::Contains(b.range));
   }
-  nlohmann::json whole = h100_doc();
+  nlohmann::json whole = profile_doc("h100-sxm5-80gb");
   whole["compute"]["sm_count"] = 132.0;
-  CHECK(parse_error(whole).empty());
+  CHECK(profile_parse_error(whole).empty());
 }
 
 TEST_CASE("1e999 in a profile names the file and pointer and says 'number out of range'", "[hw]") {
-  std::string text = h100_doc().dump(1);
+  std::string text = profile_doc("h100-sxm5-80gb").dump(1);
   const std::string key = "\"sm_count\": 132";
   REQUIRE(text.find(key) != std::string::npos);
   text.replace(text.find(key), key.size(), "\"sm_count\": 1e999");
@@ -152,7 +140,7 @@ TEST_CASE("1e999 in a profile names the file and pointer and says 'number out of
 }
 
 TEST_CASE("a key repeated in one object of a profile file is an error naming it", "[hw]") {
-  std::string text = h100_doc().dump(1);
+  std::string text = profile_doc("h100-sxm5-80gb").dump(1);
   const std::string key = "\"sm_count\": 132";
   text.replace(text.find(key), key.size(), "\"sm_count\": 132, \"sm_count\": 133");
   CHECK_THROWS_WITH(hw::parse_profile_text(text, "dup.json"),

@@ -1,0 +1,30 @@
+// Shared by the profile-loader tests: a built-in profile file as JSON, and the loader's error for
+// a (modified) document.
+#pragma once
+
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "hwprofiles/profile_loader.hpp"
+
+namespace test_support {
+
+// hwprofiles/<file_stem>.json from the source tree, e.g. "h100-sxm5-80gb".
+inline nlohmann::json profile_doc(const std::string& file_stem) {
+  std::ifstream in(std::string(ATTNSIM_SOURCE_DIR) + "/hwprofiles/" + file_stem + ".json");
+  return nlohmann::json::parse(in);
+}
+
+// Parses `doc` and returns the error message, or "" when it parsed.
+inline std::string profile_parse_error(const nlohmann::json& doc) {
+  try {
+    hw::parse_profile(doc, "test.json");
+  } catch (const hw::ProfileError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace test_support
