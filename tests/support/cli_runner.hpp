@@ -57,13 +57,13 @@ inline std::string attnsim_binary() {
   return override_path != nullptr && *override_path != '\0' ? override_path : ATTNSIM_BINARY;
 }
 
-// Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
-inline RunResult run_cli(const std::vector<std::string>& args, const std::string& hw_path = "") {
+// Runs `env <assignments> attnsim args...` with stdout and stderr captured separately.
+inline RunResult run_with_env(const std::vector<std::string>& env,
+                              const std::vector<std::string>& args) {
   TempDir scratch;
   const fs::path err_file = scratch.path() / "stderr";
-  std::string cmd = "ATTNSIM_HW_PATH=";
-  append_quoted(cmd, hw_path);
-  for (const std::string& word : with({attnsim_binary()}, args)) {
+  std::string cmd = "env";
+  for (const std::string& word : with(env, with({attnsim_binary()}, args))) {
     cmd.push_back(' ');
     append_quoted(cmd, word);
   }
@@ -79,6 +79,11 @@ inline RunResult run_cli(const std::vector<std::string>& args, const std::string
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.err = read_file(err_file);
   return r;
+}
+
+// Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
+inline RunResult run_cli(const std::vector<std::string>& args, const std::string& hw_path = "") {
+  return run_with_env({"ATTNSIM_HW_PATH=" + hw_path}, args);
 }
 
 }  // namespace test_support

@@ -12,31 +12,8 @@
 
 namespace {
 
+using test_support::run_with_env;
 using test_support::RunResult;
-
-// Runs `env <assignments> attnsim args...`, stdout and stderr captured separately.
-RunResult run_with_env(const std::vector<std::string>& env, const std::vector<std::string>& args) {
-  test_support::TempDir scratch;
-  const auto err_file = scratch.path() / "stderr";
-  std::string cmd = "env";
-  for (const std::string& word :
-       test_support::with(env, test_support::with({ATTNSIM_BINARY}, args))) {
-    cmd.push_back(' ');
-    test_support::append_quoted(cmd, word);
-  }
-  cmd.append(" 2>");
-  test_support::append_quoted(cmd, err_file.string());
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  RunResult r;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) r.out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = test_support::read_file(err_file);
-  return r;
-}
 
 std::string command_output(const std::string& cmd) {
   FILE* pipe = ::popen(cmd.c_str(), "r");
