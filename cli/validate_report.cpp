@@ -30,6 +30,7 @@ Json group_json(const validate::GroupSummary& g) {
   const validate::MeasuredCase& w = *g.worst->measured;
   return {{"hw", g.hw},
           {"kernel", g.kernel},
+          {"schedule", g.schedule},
           {"rows", g.all.cases},
           {"fitted_rows", summary_json(g.fitted)},
           {"held_out_rows", summary_json(g.held)},
@@ -47,15 +48,16 @@ std::string part_text(const Json& s) {
 }
 
 std::string render_groups(const Json& groups) {
-  std::string out = fmt::format("{:<16} {:<15} {:>5} {:>14} {:>14}  {}\n", "device", "kernel",
-                                "rows", "fitted MAPE", "held-out MAPE", "worst row");
+  std::string out =
+      fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {}\n", "device", "kernel", "schedule",
+                  "rows", "fitted MAPE", "held-out MAPE", "worst row");
   for (const Json& g : groups) {
     const Json& w = g["worst_row"];
     out += fmt::format(
-        "{:<16} {:<15} {:>5} {:>14} {:>14}  {}:{} {} {:+.1f}%\n", g["hw"].get<std::string>(),
-        g["kernel"].get<std::string>(), g["rows"].get<int>(), part_text(g["fitted_rows"]),
-        part_text(g["held_out_rows"]), w["file"].get<std::string>(), w["line"].get<int>(),
-        w["pass"].get<std::string>(), 100 * w["tile_error"].get<double>());
+        "{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {}:{} {} {:+.1f}%\n", g["hw"].get<std::string>(),
+        g["kernel"].get<std::string>(), g["schedule"].get<std::string>(), g["rows"].get<int>(),
+        part_text(g["fitted_rows"]), part_text(g["held_out_rows"]), w["file"].get<std::string>(),
+        w["line"].get<int>(), w["pass"].get<std::string>(), 100 * w["tile_error"].get<double>());
   }
   return out;
 }

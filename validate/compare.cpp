@@ -48,7 +48,7 @@ std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
       return g.hw == c.hw && g.kernel == c.kernel;
     });
     if (it == groups.end()) {
-      groups.push_back({c.hw, c.kernel, {}, {}, {}, nullptr});
+      groups.push_back({c.hw, c.kernel, c.schedule, {}, {}, {}, nullptr});
       errors.emplace_back();
       it = groups.end() - 1;
     }

@@ -213,6 +213,7 @@ TEST_CASE(
   const json& fa3 = groups[0];
   CHECK(fa3["hw"] == "h100-sxm5-80gb");
   CHECK(fa3["kernel"] == "fa3");
+  CHECK(fa3["schedule"] == "fa3");
   CHECK(fa3["rows"] == 4);
   CHECK(fa3["fitted_rows"]["cases"] == 2);    // 2048 and 4096
   CHECK(fa3["held_out_rows"]["cases"] == 2);  // 1024 and 8192 are held back by default
@@ -236,5 +237,5 @@ TEST_CASE(
   const RunResult table = run_cli({"validate", "--measurements", csv.string()});
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains("held-out MAPE") && Catch::Contains("worst row"));
-  CHECK_THAT(table.out, Catch::Contains("h100-sxm5-80gb   fa2"));
+  CHECK_THAT(table.out, Catch::Contains("h100-sxm5-80gb   fa2             fa2"));
 }
