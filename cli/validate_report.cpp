@@ -24,6 +24,44 @@ Json summary_json(const validate::ErrorSummary& s) {
       {"cases", s.cases}, {"mape", s.mape}, {"median_abs", s.median_abs}, {"max_abs", s.max_abs}};
 }
 
+// One (device, kernel) group: its rows, the tile engine's MAPE on the fitted and held-back parts
+// and its worst row.
+Json group_json(const validate::GroupSummary& g) {
+  const validate::MeasuredCase& w = *g.worst->measured;
+  return {{"hw", g.hw},
+          {"kernel", g.kernel},
+          {"schedule", g.schedule},
+          {"rows", g.all.cases},
+          {"fitted_rows", summary_json(g.fitted)},
+          {"held_out_rows", summary_json(g.held)},
+          {"worst_row",
+           {{"file", std::filesystem::path(w.file).filename().string()},
+            {"line", w.line},
+            {"pass", w.pass},
+            {"tile_error", g.worst->tile_error()}}}};
+}
+
+// "12.3 % (8)", or "-" for a part with no rows.
+std::string part_text(const Json& s) {
+  if (s["cases"].get<int>() == 0) return "-";
+  return fmt::format("{:.1f}% ({})", 100 * s["mape"].get<double>(), s["cases"].get<int>());
+}
+
+std::string render_groups(const Json& groups) {
+  std::string out =
+      fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {}\n", "device", "kernel", "schedule",
+                  "rows", "fitted MAPE", "held-out MAPE", "worst row");
+  for (const Json& g : groups) {
+    const Json& w = g["worst_row"];
+    out += fmt::format(
+        "{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {}:{} {} {:+.1f}%\n", g["hw"].get<std::string>(),
+        g["kernel"].get<std::string>(), g["schedule"].get<std::string>(), g["rows"].get<int>(),
+        part_text(g["fitted_rows"]), part_text(g["held_out_rows"]), w["file"].get<std::string>(),
+        w["line"].get<int>(), w["pass"].get<std::string>(), 100 * w["tile_error"].get<double>());
+  }
+  return out;
+}
+
 bool has_correctness(const Json& doc) {
   for (const Json& c : doc["cases"]) {
     if (c.contains("correct")) return true;
@@ -80,6 +118,7 @@ std::string render_table(const Json& doc) {
           100 * s["median_abs"].get<double>(), 100 * s["max_abs"].get<double>());
     }
   }
+  if (doc["summary"].contains("groups")) out << render_groups(doc["summary"]["groups"]);
   for (const Json& g : doc["calibration"]) {
     out << fmt::format("calibrated {} {}: {} | held-out MAPE {:.1f}% -> {:.1f}%\n",
                        g["hw"].get<std::string>(), g["schedule"].get<std::string>(),
@@ -144,6 +183,9 @@ Json summaries(const std::vector<validate::CaseResult>& rows) {
     tile_all.push_back(r.tile_error());
     roof_all.push_back(r.roofline_error());
   }
+  Json groups = Json::array();
+  for (const validate::GroupSummary& g : validate::group_summaries(rows))
+    groups.push_back(group_json(g));
   return {{"tile",
            {{"fitted_rows", summary_json(validate::summarize(tile_fit))},
             {"held_out_rows", summary_json(validate::summarize(tile_held))},
@@ -151,7 +193,8 @@ Json summaries(const std::vector<validate::CaseResult>& rows) {
           {"roofline",
            {{"fitted_rows", summary_json(validate::summarize(roof_fit))},
             {"held_out_rows", summary_json(validate::summarize(roof_held))},
-            {"all", summary_json(validate::summarize(roof_all))}}}};
+            {"all", summary_json(validate::summarize(roof_all))}}},
+          {"groups", groups}};
 }
 
 Json calibration_json(const validate::FitGroup& g) {

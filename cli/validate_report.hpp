@@ -18,7 +18,8 @@ using ValidateJson = nlohmann::ordered_json;
 
 // A report row: the measured case, both predictions and their errors.
 ValidateJson case_json(const validate::CaseResult& r);
-// Error statistics of both engines over the fitted, held-out and all rows.
+// Error statistics of both engines over the fitted, held-out and all rows, and the tile engine's
+// per (device, kernel) group ("groups": rows, fitted and held-out MAPE, worst row).
 ValidateJson summaries(const std::vector<validate::CaseResult>& rows);
 ValidateJson calibration_json(const validate::FitGroup& g);
 // One device's fitted fixed costs (launch, caller floors), in microseconds.

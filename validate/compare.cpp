@@ -35,6 +35,37 @@ CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
   return r;
 }
 
+std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
+  struct Errors {
+    std::vector<double> fitted, held, all;
+  };
+  std::vector<GroupSummary> groups;
+  std::vector<Errors> errors;
+  for (const CaseResult& r : rows) {
+    const MeasuredCase& c = *r.measured;
+    if (!c.compared) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupSummary& g) {
+      return g.hw == c.hw && g.kernel == c.kernel;
+    });
+    if (it == groups.end()) {
+      groups.push_back({c.hw, c.kernel, c.schedule, {}, {}, {}, nullptr});
+      errors.emplace_back();
+      it = groups.end() - 1;
+    }
+    GroupSummary& g = *it;
+    Errors& e = errors[static_cast<std::size_t>(it - groups.begin())];
+    (r.held_out ? e.held : e.fitted).push_back(r.tile_error());
+    e.all.push_back(r.tile_error());
+    if (!g.worst || std::fabs(r.tile_error()) > std::fabs(g.worst->tile_error())) g.worst = &r;
+  }
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    groups[i].fitted = summarize(errors[i].fitted);
+    groups[i].held = summarize(errors[i].held);
+    groups[i].all = summarize(errors[i].all);
+  }
+  return groups;
+}
+
 bool is_held_out(const MeasuredCase& c, const std::vector<std::int64_t>& holdout_seq) {
   return std::find(holdout_seq.begin(), holdout_seq.end(), c.workload.kv_len) != holdout_seq.end();
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "hwprofiles/profile.hpp"
@@ -30,6 +31,20 @@ struct ErrorSummary {
 ErrorSummary summarize(const std::vector<double>& relative_errors);
 
 CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile);
+
+// The error of the rows of one (device, kernel) pair, as the targets are stated: MAPE on
+// the rows eligible for fitting and on the held-back rows, and the worst row of the group.
+struct GroupSummary {
+  std::string hw;
+  std::string kernel;    // as written in the measurement file
+  std::string schedule;  // the attnsim schedule it maps to ("auto": none, priced by the default)
+  ErrorSummary fitted, held, all;
+  const CaseResult* worst = nullptr;  // the row with the largest |tile error|
+};
+
+// One summary per (device, kernel), in order of first appearance; rows not compared (correctness
+// only) are left out.
+std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows);
 
 // Rows whose seq_kv is one of `holdout_seq` are held back from fitting.
 bool is_held_out(const MeasuredCase& c, const std::vector<std::int64_t>& holdout_seq);

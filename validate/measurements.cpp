@@ -278,8 +278,11 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.source = row.text("source");
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // FlashAttention v2.0.9 decode predates the GQA packing that attnsim's fa2 models
-    // (docs/kernels.md#12-grid-and-packing), so those rows are compared but never fitted.
-    c.fit_eligible = c.kernel != "fa2-decode";
+    // (docs/kernels.md#12-grid-and-packing), so those rows are compared but never fitted. Nor are
+    // rows of a kernel attnsim has no schedule for: `auto` prices them with the device's default
+    // schedule, whose calibration they must not move (a hand-written Ascend kernel would refit
+    // the `ascend` entry that torch_npu's rows use).
+    c.fit_eligible = c.kernel != "fa2-decode" && c.schedule != "auto";
     set.cases.push_back(std::move(c));
   }
   if (rows == 0) {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <stdexcept>
 
 #include "cli/validate_report.hpp"
@@ -194,4 +195,47 @@ TEST_CASE("validate --write-profiles naming a file or nothing is bad input", "[c
       run_cli({"validate", "--measurements", csv.string(), "--write-profiles", ""});
   CHECK(empty.exit_code == 2);
   CHECK_THAT(empty.err, Catch::Contains("--write-profiles"));
+}
+
+TEST_CASE(
+    "the validate report gives each (device, kernel) its rows, fitted and held-out MAPE "
+    "and worst row",
+    "[cli][validate][groups]") {
+  TempDir dir;
+  const auto csv = dir.path() / "two.csv";
+  // The FA3 rows plus one FA2 row of the same device: two groups, in order of appearance.
+  write_file(
+      csv,
+      fa3_rows() + "h100-sxm5-80gb,fa2,fwd,fp16,8,32,32,64,2048,2048,0,,0.8640,FA3 paper Fig.5\n");
+  const json doc = run_json({"validate", "--measurements", csv.string(), "--format", "json"});
+  const json& groups = doc["summary"]["groups"];
+  REQUIRE(groups.size() == 2);
+  const json& fa3 = groups[0];
+  CHECK(fa3["hw"] == "h100-sxm5-80gb");
+  CHECK(fa3["kernel"] == "fa3");
+  CHECK(fa3["schedule"] == "fa3");
+  CHECK(fa3["rows"] == 4);
+  CHECK(fa3["fitted_rows"]["cases"] == 2);    // 2048 and 4096
+  CHECK(fa3["held_out_rows"]["cases"] == 2);  // 1024 and 8192 are held back by default
+  // The worst row is the FA3 row with the largest |error|, named by file and line.
+  double worst = 0;
+  int worst_line = 0;
+  for (const json& c : doc["cases"]) {
+    if (c["kernel"] != "fa3") continue;
+    if (std::abs(c["tile_error"].get<double>()) > worst) {
+      worst = std::abs(c["tile_error"].get<double>());
+      worst_line = c["line"].get<int>();
+    }
+  }
+  CHECK(fa3["worst_row"]["line"] == worst_line);
+  CHECK(fa3["worst_row"]["file"] == "two.csv");
+  CHECK(std::abs(fa3["worst_row"]["tile_error"].get<double>()) == Approx(worst));
+  CHECK(groups[1]["kernel"] == "fa2");
+  CHECK(groups[1]["rows"] == 1);
+  CHECK(groups[1]["held_out_rows"]["cases"] == 0);
+
+  const RunResult table = run_cli({"validate", "--measurements", csv.string()});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("held-out MAPE") && Catch::Contains("worst row"));
+  CHECK_THAT(table.out, Catch::Contains("h100-sxm5-80gb   fa2             fa2"));
 }

@@ -3,8 +3,10 @@
 #include <fstream>
 
 #include "common/numbers.hpp"
+#include "hwprofiles/catalog.hpp"
 #include "models/variant.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "validate/calibrate.hpp"
 #include "validate/measurements.hpp"
 
 namespace {
@@ -66,6 +68,23 @@ TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
   CHECK(set.cases[0].schedule == "auto");
   REQUIRE(set.warnings.size() == 1);
   CHECK_THAT(set.warnings[0], Catch::Contains("mykernel"));
+}
+
+TEST_CASE("rows of a kernel without a schedule are compared but never fitted", "[validate]") {
+  // A hand-written Ascend kernel, four times slower than torch_npu: predicted with the device's
+  // default schedule (`ascend`), whose calibration it must not refit.
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write(dir, std::string(kHeader) +
+                     "ascend-910b2,pto-dsl-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
+                     "ascend-910b2,pto-dsl-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 2);
+  CHECK(set.cases[0].schedule == "auto");
+  CHECK_FALSE(set.cases[0].fit_eligible);
+  const validate::CalibrationResult fit =
+      validate::calibrate(set.cases, hw::ProfileCatalog::load({}), {1024, 8192});
+  CHECK(fit.groups.empty());
 }
 
 TEST_CASE("a window column makes the row a sliding-window (swa) case", "[validate]") {

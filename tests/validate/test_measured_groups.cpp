@@ -1,0 +1,142 @@
+// Per-(device, kernel) error of the tile engine on every published timing in
+// validate/data/measured (issue #9, item 6): the groups with at least 8 rows that meet the issue's
+// targets today (MAPE <= 8 % on the fitted rows, <= 12 % on the held-back rows: kv_len 1024 and
+// 8192) are pinned there; the groups that miss are listed by name, so a new file that adds a group
+// or moves one across the line fails here until someone decides which list it belongs to.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "hwprofiles/catalog.hpp"
+#include "validate/compare.hpp"
+#include "validate/measurements.hpp"
+
+namespace {
+
+const std::vector<std::int64_t> kHoldout = {1024, 8192};
+
+// Every timing file (ceilings.csv holds ceilings, not kernel timings).
+const char* const kFiles[] = {"fa2_a100_fwd_bwd.csv",    "fa3_h100_fwd.csv",
+                              "flash_decoding_a100.csv", "ascend_910b_torch_npu.csv",
+                              "gb200_cudnn_fa2.csv",     "fa3_h100_bwd_independent.csv",
+                              "b200_fa2_fa4.csv",        "nsa_repo_flash_gqa.csv",
+                              "gla_h200_chunk.csv",      "ascend_910b_pto_dsl.csv"};
+
+struct AllRows {
+  std::vector<validate::MeasurementSet> sets;
+  std::vector<validate::CaseResult> rows;
+  std::vector<validate::GroupSummary> groups;
+};
+
+const AllRows& all_rows() {
+  static const AllRows all = [] {
+    static const models::Registry registry;
+    const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+    AllRows a;
+    for (const char* file : kFiles) {
+      a.sets.push_back(validate::read_measurements(
+          std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file, registry));
+    }
+    for (const validate::MeasurementSet& set : a.sets) {
+      for (const validate::MeasuredCase& c : set.cases) {
+        validate::CaseResult r = validate::evaluate_case(c, catalog.resolve(c.hw));
+        r.held_out = validate::is_held_out(c, kHoldout);
+        a.rows.push_back(r);
+      }
+    }
+    a.groups = validate::group_summaries(a.rows);
+    return a;
+  }();
+  return all;
+}
+
+const validate::GroupSummary* find_group(const std::string& hw, const std::string& kernel) {
+  const auto& groups = all_rows().groups;
+  auto it = std::find_if(groups.begin(), groups.end(), [&](const validate::GroupSummary& g) {
+    return g.hw == hw && g.kernel == kernel;
+  });
+  return it == groups.end() ? nullptr : &*it;
+}
+
+struct Pinned {
+  const char* hw;
+  const char* kernel;
+  std::size_t rows;
+};
+
+// Groups of >= 8 rows within the targets with the built-in calibration.
+const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 59},
+                               {"h100-sxm5-80gb", "fa3", 51},
+                               {"a100-sxm4-80gb", "flash-decoding", 10},
+                               {"gb200", "fa2", 18}};
+
+// Groups of >= 8 rows that miss a target today (their numbers are in the validate report under
+// validate/results/ and in the README): named, not pinned to a looser bound.
+const Pinned kMissTargets[] = {
+    // 9.5 % fitted: the GQA 64/4 batch-1 forward rows of nsa_repo_flash_gqa.csv are predicted
+    // 22-38 % too slow (the fa2 entry was fitted on MHA fwd+bwd rows only).
+    {"a100-sxm4-80gb", "fa2", 38},
+    // FlashAttention v2.0.9 decode predates GQA packing: compared, never fitted (46 % / 55 %).
+    {"a100-sxm4-80gb", "fa2-decode", 10},
+    // 21 % / 17 %: torch_npu's fixed cost and long-S_kv rows.
+    {"ascend-910b2", "torch_npu", 8},
+    // 8.7 % fitted (forward and backward together; test_measured.cpp pins each pass).
+    {"gb200", "cudnn", 72},
+    // 9.7 % fitted: hd 64 forward +12-15 %, the 128-token row +41 % (a 18 us call).
+    {"b200", "fa2", 20},
+    // GLA chunk kernels are 4x slower than the chunked-scan model prices them (75 %).
+    {"h200-sxm-141gb", "fla", 8},
+    {"h200-sxm-141gb", "tileops-gla", 8}};
+
+}  // namespace
+
+TEST_CASE("group summaries split each (device, kernel) into fitted and held-back rows",
+          "[validate][groups]") {
+  const AllRows& all = all_rows();
+  std::size_t rows = 0;
+  for (const validate::GroupSummary& g : all.groups) {
+    CHECK(g.fitted.cases + g.held.cases == g.all.cases);
+    REQUIRE(g.worst != nullptr);
+    CHECK(g.worst->measured->hw == g.hw);
+    CHECK(std::fabs(g.worst->tile_error()) == Approx(g.all.max_abs));
+    rows += g.all.cases;
+  }
+  CHECK(rows == all.rows.size());  // every row is in exactly one group
+  for (const validate::MeasurementSet& set : all.sets) CHECK(set.skipped.empty());
+}
+
+TEST_CASE("every (device, kernel) group with 8 rows or more meets 8% fitted and 12% held-back",
+          "[validate][groups][measured]") {
+  for (const Pinned& p : kMeetTargets) {
+    const validate::GroupSummary* g = find_group(p.hw, p.kernel);
+    INFO(p.hw << " " << p.kernel);
+    REQUIRE(g != nullptr);
+    CHECK(g->all.cases == p.rows);
+    CHECK(g->fitted.mape <= 0.08);
+    CHECK(g->held.mape <= 0.12);
+  }
+}
+
+TEST_CASE("groups of 8 rows or more are either pinned to the targets or named as missing them",
+          "[validate][groups][measured]") {
+  for (const Pinned& p : kMissTargets) {
+    const validate::GroupSummary* g = find_group(p.hw, p.kernel);
+    INFO(p.hw << " " << p.kernel);
+    REQUIRE(g != nullptr);
+    CHECK(g->all.cases == p.rows);
+    // A group that now meets the targets moves to kMeetTargets.
+    CHECK((g->fitted.mape > 0.08 || g->held.mape > 0.12));
+  }
+  auto listed = [](const validate::GroupSummary& g) {
+    auto same = [&](const Pinned& p) { return g.hw == p.hw && g.kernel == p.kernel; };
+    return std::any_of(std::begin(kMeetTargets), std::end(kMeetTargets), same) ||
+           std::any_of(std::begin(kMissTargets), std::end(kMissTargets), same);
+  };
+  for (const validate::GroupSummary& g : all_rows().groups) {
+    INFO(g.hw << " " << g.kernel << ": " << g.all.cases << " rows");
+    if (g.all.cases >= 8) CHECK(listed(g));
+  }
+}
