@@ -196,12 +196,6 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   if (!o.cp_strategy.empty()) a.cp_strategy = sim::parse_cp_strategy(o.cp_strategy);
   if (o.nodes > 0) a.nodes = o.nodes;
   a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() || o.nodes > 0;
-  if (a.parallel && !a.models.empty()) {
-    // As query: a model's layer groups are not yet priced under a layout.
-    throw common::SpecError(
-        "--tp/--cp/--cp-strategy/--nodes with --model or --hf-config are not supported yet: sweep "
-        "one variant's shape instead");
-  }
   return a;
 }
 
