@@ -81,6 +81,21 @@ bool per_device(PlotY y) {
 // The layout columns that name a series (sweep_points.cpp writes them after the outputs).
 constexpr const char* kLayoutKeys[] = {"tp", "cp", "cp_strategy", "nodes"};
 
+// The CSV columns that follow the x axis `name` (--seq-len sets kv_len, and q_len too unless
+// --q-len is given).
+std::vector<std::string> x_columns(const std::string& name, const SweepAxisSizes& s) {
+  if (name == "q-len") return {"q_len"};
+  if (name == "kv-len") return {"kv_len"};
+  if (name != "seq-len") return {name};  // batch, tp, cp
+  if (s.kv_len == 0) {
+    return s.q_len == 0 ? std::vector<std::string>{"kv_len", "q_len"}
+                        : std::vector<std::string>{"kv_len"};
+  }
+  if (s.q_len == 0) return {"q_len"};
+  throw common::SpecError(
+      "--plot-x seq-len: --q-len and --kv-len are both given, so --seq-len changes nothing");
+}
+
 }  // namespace
 
 PlotY parse_plot_y(std::string_view name) {
@@ -146,24 +161,9 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
     throw common::SpecError(fmt::format("--plot-x {}: --{} has only one value", name, name));
   }
   plan.x_flag = "--" + name;
-  const bool devices = name == "tp" || name == "cp";
-  plan.x_unit = name == "batch" || devices ? plot::Unit::count : plot::Unit::tokens;
-  if (name == "batch" || devices) {
-    plan.x_columns = {name};
-  } else if (name == "q-len") {
-    plan.x_columns = {"q_len"};
-  } else if (name == "kv-len") {
-    plan.x_columns = {"kv_len"};
-  } else if (s.kv_len == 0) {  // --seq-len sets kv_len, and q_len too unless --q-len is given
-    plan.x_columns = s.q_len == 0 ? std::vector<std::string>{"kv_len", "q_len"}
-                                  : std::vector<std::string>{"kv_len"};
-  } else if (s.q_len == 0) {
-    plan.x_columns = {"q_len"};
-  } else {
-    throw common::SpecError(
-        "--plot-x seq-len: --q-len and --kv-len are both given, so --seq-len "
-        "changes nothing");
-  }
+  plan.x_unit = name == "seq-len" || name == "q-len" || name == "kv-len" ? plot::Unit::tokens
+                                                                         : plot::Unit::count;
+  plan.x_columns = x_columns(name, s);
   plan.x_column = plan.x_columns[0];
   return plan;
 }

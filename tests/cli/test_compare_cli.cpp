@@ -166,3 +166,21 @@ TEST_CASE("compare rejects bad layouts like query: exit 2, one line naming the p
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   }
 }
+
+TEST_CASE("a --hf-config model under a layout is priced as the preset made from it",
+          "[cli][compare][parallel]") {
+  const std::string config =
+      std::string(ATTNSIM_SOURCE_DIR) + "/tests/fixtures/hf-configs/llama-2-7b.config.json";
+  const std::vector<std::string> layout = {"--tp", "4", "--phase", "decode", "--seq-len", "32768"};
+  const json rows = run_json(test_support::with(
+      {"compare", "--models", "llama-2-7b", "--hf-config", config}, layout))["comparisons"];
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].at("per_device") == rows[0].at("per_device"));
+  CHECK(rows[1].at("per_device_time_ratio") == 1.0);
+  const json query =
+      run_json(test_support::with({"query", "--hf-config", config}, layout))["models"][0];
+  CHECK(query.at("total").at("per_device") == rows[0].at("per_device"));
+  // 32 KV heads over 4 devices: a quarter of the cache each.
+  CHECK(query.at("total").at("per_device").at("kv_cache_bytes").get<double>() ==
+        query.at("total").at("kv_cache_bytes").get<double>() / 4);
+}
