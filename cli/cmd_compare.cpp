@@ -9,6 +9,8 @@
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
 #include "cli/model_query.hpp"
+#include "cli/parallel_flags.hpp"
+#include "cli/parallel_report.hpp"
 #include "cli/plot_output.hpp"
 #include "cli/printer.hpp"
 #include "cli/report.hpp"
@@ -31,6 +33,7 @@ struct CompareOptions {
   std::string format = "table", output, plot;
   std::optional<std::string> kv_dtype;
   bool causal = true, include_projections = false;
+  ParallelOptions parallel;
 };
 
 // "gqa:kv_heads=8:head_dim=64" -> gqa with those parameters.
@@ -64,14 +67,42 @@ struct Entry {
   std::string label, hw;
   double time_s = 0, kv_cache_bytes = 0, flops = 0, hbm_bytes = 0;
   nlohmann::ordered_json detail;
+  // With a layout: `layout`, `per_device` and `cluster`, as query prints them.
+  nlohmann::ordered_json parallel = nullptr;
+  sim::DeviceCost per_device = {}, cluster = {};
+};
+
+struct LayoutHeading {
+  sim::ParallelLayout layout;
+  int devices_per_node = 1;
 };
 
 double ratio(double value, double base) {
   return base > 0 ? value / base : 0;
 }
 
+// Per device and cluster under the layout, one pair of rows per entry; `x total` is the
+// per-device total against the first entry's.
+std::string layout_table(const std::vector<Entry>& entries, std::size_t per_hw,
+                         const LayoutHeading& h) {
+  std::string out = fmt::format("\nlayout: {}\n", describe_layout(h.layout, h.devices_per_node));
+  out += device_table_header(
+      fmt::format("{:<16} {:<28} {:<10} {:>7}", "hw", "compared", "", "x total"));
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    const Entry& base = entries[i - i % per_hw];
+    out +=
+        device_table_row(fmt::format("{:<16} {:<28} {:<10} {:>7.2f}", e.hw, e.label, "per device",
+                                     ratio(e.per_device.total_s, base.per_device.total_s)),
+                         e.per_device);
+    out += device_table_row(fmt::format("{:<16} {:<28} {:<10} {:>7}", "", "", "cluster", ""),
+                            e.cluster);
+  }
+  return out;
+}
+
 std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format format,
-                   std::function<std::string()> svg) {
+                   std::function<std::string()> svg, const std::optional<LayoutHeading>& layout) {
   std::vector<nlohmann::ordered_json> rows;
   std::ostringstream table;
   table << fmt::format("{:<16} {:<28} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", "hw", "compared",
@@ -89,14 +120,19 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                     {"flops", e.flops},
                     {"flops_ratio", ratio(e.flops, base.flops)},
                     {"hbm_bytes", e.hbm_bytes},
-                    {"hbm_bytes_ratio", ratio(e.hbm_bytes, base.hbm_bytes)},
-                    {"detail", e.detail}});
+                    {"hbm_bytes_ratio", ratio(e.hbm_bytes, base.hbm_bytes)}});
+    if (layout) {
+      rows.back().update(e.parallel);
+      rows.back()["per_device_time_ratio"] = ratio(e.per_device.total_s, base.per_device.total_s);
+    }
+    rows.back()["detail"] = e.detail;
     table << fmt::format("{:<16} {:<28} {:>10} {:>7.2f} {:>10} {:>7.2f} {:>10} {:>10}\n", e.hw,
                          e.label, human_time(e.time_s), ratio(e.time_s, base.time_s),
                          human_bytes(e.kv_cache_bytes),
                          ratio(e.kv_cache_bytes, base.kv_cache_bytes), human_count(e.flops),
                          human_bytes(e.hbm_bytes));
   }
+  if (layout) table << layout_table(entries, per_hw, *layout);
   return print({[&] { return table.str() + "ratios (x) are against the first entry\n"; },
                 [&] {
                   return json_text(nlohmann::ordered_json{{"attnsim_version", ATTNSIM_VERSION},
@@ -110,6 +146,90 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                format);
 }
 
+// What run_compare's subjects share: the workload, the profiles and the layout.
+struct CompareRun {
+  const Context& ctx;
+  const CompareOptions& o;
+  models::Workload w;
+  sim::EngineKind engine;
+  std::vector<hw::Profile> profiles;
+  std::optional<sim::ParallelLayout> layout;
+  std::optional<LayoutHeading> heading;  // set by the first entry priced under the layout
+  std::vector<Entry> entries;
+  RooflineBuilder roofline;
+};
+
+std::size_t compare_variants(CompareRun& run) {
+  std::vector<std::pair<std::string, models::AttentionSpec>> specs;
+  for (const std::string& item : parse_word_axis("--variants", run.o.variants)) {
+    specs.emplace_back(item, parse_variant(run.ctx.registry, item, run.o.include_projections));
+  }
+  const models::Workload& w = run.w;
+  for (const hw::Profile& profile : run.profiles) {
+    for (const auto& [label, spec] : specs) {
+      const models::CostModel cost = spec.variant->cost(spec, w);
+      const QueryResult r{profile.id,
+                          spec,
+                          w,
+                          run.engine,
+                          run.o.kernel,
+                          cost,
+                          sim::predict(run.engine, cost, w, profile, run.o.kernel)};
+      Entry e{label,
+              profile.id,
+              r.prediction.time_s,
+              cost.kv_cache_bytes,
+              r.prediction.flops.total(),
+              r.prediction.bytes.total(),
+              to_json(r)};
+      if (run.layout) {
+        const sim::ParallelPrediction p =
+            sim::predict_parallel(run.engine, spec, w, profile, run.o.kernel, *run.layout);
+        e.parallel = parallel_json(p);
+        e.per_device = p.per_device;
+        e.cluster = p.cluster;
+        run.heading = LayoutHeading{p.layout, p.devices_per_node};
+      }
+      run.entries.push_back(std::move(e));
+      run.roofline.add(profile, w.dtype, label, r.prediction.flops.tensor,
+                       r.prediction.bytes.total(), r.prediction.time_s);
+    }
+  }
+  return specs.size();
+}
+
+std::size_t compare_models(CompareRun& run) {
+  std::vector<models::Preset> presets;
+  if (!run.o.models.empty()) {
+    for (const std::string& m : parse_word_axis("--models", run.o.models)) {
+      presets.push_back(models::find_preset(m));
+    }
+  }
+  for (const std::string& path : run.o.hf_configs) {  // labelled with the path as given
+    presets.push_back({path, path, models::load_hf_config(path)});
+  }
+  for (const hw::Profile& profile : run.profiles) {
+    for (const models::Preset& p : presets) {
+      ModelQuery q{p.model, run.w, run.o.include_projections, run.engine, run.o.kernel};
+      q.layout = run.layout;
+      const ModelResult r = run_model(run.ctx.registry, q, profile);
+      Entry e{p.name,          profile.id,  r.time_s,     r.kv_cache_bytes,
+              r.flops.total(), r.hbm_bytes, to_json(q, r)};
+      if (r.parallel) {
+        e.parallel = {{"layout", layout_json(r.parallel->layout, r.parallel->devices_per_node)},
+                      {"per_device", device_json(r.parallel->per_device)},
+                      {"cluster", device_json(r.parallel->cluster)}};
+        e.per_device = r.parallel->per_device;
+        e.cluster = r.parallel->cluster;
+        run.heading = LayoutHeading{r.parallel->layout, r.parallel->devices_per_node};
+      }
+      run.entries.push_back(std::move(e));
+      run.roofline.add(profile, run.w.dtype, p.name, r.flops.tensor, r.hbm_bytes, r.time_s);
+    }
+  }
+  return presets.size();
+}
+
 void run_compare(const Context& ctx, const CompareOptions& o) {
   const Format format = parse_format(o.format, true);
   check_plot_path(o.plot, o.output);
@@ -120,74 +240,25 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
     throw common::SpecError(
         "compare needs --variants LIST, or --models LIST and/or --hf-config FILE (not both kinds)");
   }
-  const models::Workload w = workload_from_flags(o);
+  CompareRun run{ctx, o, workload_from_flags(o), engine, {}, parallel_layout(o.parallel), {},
+                 {},  {}};
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   std::vector<std::string> names = parse_word_axis("--hw", o.hw);
   if (names.size() == 1 && names[0] == "all") {
     names.clear();
     for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
   }
-  std::vector<Entry> entries;
-  RooflineBuilder roofline;
-  std::size_t per_hw = 0;
-  if (!o.variants.empty()) {
-    std::vector<std::pair<std::string, models::AttentionSpec>> specs;
-    for (const std::string& item : parse_word_axis("--variants", o.variants)) {
-      specs.emplace_back(item, parse_variant(ctx.registry, item, o.include_projections));
-    }
-    per_hw = specs.size();
-    for (const std::string& name : names) {
-      const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
-      for (const auto& [label, spec] : specs) {
-        const models::CostModel cost = spec.variant->cost(spec, w);
-        const QueryResult r{profile.id,
-                            spec,
-                            w,
-                            engine,
-                            o.kernel,
-                            cost,
-                            sim::predict(engine, cost, w, profile, o.kernel)};
-        entries.push_back({label, profile.id, r.prediction.time_s, cost.kv_cache_bytes,
-                           r.prediction.flops.total(), r.prediction.bytes.total(), to_json(r)});
-        roofline.add(profile, w.dtype, label, r.prediction.flops.tensor, r.prediction.bytes.total(),
-                     r.prediction.time_s);
-      }
-    }
-  } else {
-    std::vector<models::Preset> presets;
-    if (!o.models.empty()) {
-      for (const std::string& m : parse_word_axis("--models", o.models)) {
-        presets.push_back(models::find_preset(m));
-      }
-    }
-    for (const std::string& path : o.hf_configs) {  // labelled with the path as given
-      presets.push_back({path, path, models::load_hf_config(path)});
-    }
-    per_hw = presets.size();
-    for (const std::string& name : names) {
-      const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
-      for (const models::Preset& p : presets) {
-        const ModelQuery q{p.model, w, o.include_projections, engine, o.kernel};
-        const ModelResult r = run_model(ctx.registry, q, profile);
-        double flops = 0, bytes = 0, tensor = 0;
-        for (const GroupResult& g : r.groups) {
-          flops += g.result.prediction.flops.total();
-          bytes += g.result.prediction.bytes.total();
-          tensor += g.result.prediction.flops.tensor;
-        }
-        entries.push_back(
-            {p.name, profile.id, r.time_s, r.kv_cache_bytes, flops, bytes, to_json(q, r)});
-        roofline.add(profile, w.dtype, p.name, tensor, bytes, r.time_s);
-      }
-    }
+  for (const std::string& name : names) {
+    run.profiles.push_back(resolve_profile(catalog, name, ctx.hw));
   }
+  const std::size_t per_hw = o.variants.empty() ? compare_models(run) : compare_variants(run);
   const auto svg = [&] {
     return plot::render_roofline(
-        roofline.chart(fmt::format("attnsim compare: {} on a roofline",
-                                   o.variants.empty() ? "models" : "variants"),
-                       describe_workload(w)));
+        run.roofline.chart(fmt::format("attnsim compare: {} on a roofline",
+                                       o.variants.empty() ? "models" : "variants"),
+                           describe_workload(run.w)));
   };
-  write_output(render(entries, per_hw, format, svg), o.output);
+  write_output(render(run.entries, per_hw, format, svg, run.heading), o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
 }
 
@@ -222,6 +293,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   c->add_option("-o,--output", o->output, "write to FILE instead of stdout");
   add_plot_option(*c, o->plot);
   add_hw_options(*c, ctx.hw);
+  add_parallel_options(*c, o->parallel);
   c->callback([&ctx, o] { run_compare(ctx, *o); });
 }
 

@@ -106,7 +106,8 @@ hw::Caller parse_caller_flag(const std::string& name) {
 
 // --model or --hf-config: every layer group of the model on each profile.
 void run_model_query(const Context& ctx, const QueryOptions& o, const models::Workload& workload,
-                     const std::vector<hw::Profile>& profiles) {
+                     const std::vector<hw::Profile>& profiles,
+                     const std::optional<sim::ParallelLayout>& layout) {
   ModelQuery query;
   query.model =
       o.model.empty() ? models::load_hf_config(o.hf_config) : models::find_preset(o.model).model;
@@ -115,6 +116,7 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
   query.engine = sim::parse_engine(o.engine);
   query.kernel = o.kernel;
   query.caller = parse_caller_flag(o.caller);
+  query.layout = layout;
   std::vector<ModelResult> results;
   RooflineBuilder roofline;
   for (const hw::Profile& profile : profiles) {
@@ -151,14 +153,10 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   if (names.empty()) throw common::SpecError("--hw needs at least one profile id or alias");
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
   if (!o.model.empty() || !o.hf_config.empty()) {
-    if (layout)
-      throw common::SpecError(
-          "--tp/--cp/--cp-strategy/--nodes are not supported with --model or --hf-config yet; "
-          "query one layer shape with --variant");
     std::vector<hw::Profile> profiles;
     for (const std::string& name : names)
       profiles.push_back(resolve_profile(catalog, name, ctx.hw));
-    run_model_query(ctx, o, workload, profiles);
+    run_model_query(ctx, o, workload, profiles, layout);
     return;
   }
   const models::AttentionSpec spec = make_spec(ctx.registry, o);

@@ -196,12 +196,6 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   if (!o.cp_strategy.empty()) a.cp_strategy = sim::parse_cp_strategy(o.cp_strategy);
   if (o.nodes > 0) a.nodes = o.nodes;
   a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() || o.nodes > 0;
-  if (a.parallel && !a.models.empty()) {
-    // As query: a model's layer groups are not yet priced under a layout.
-    throw common::SpecError(
-        "--tp/--cp/--cp-strategy/--nodes with --model or --hf-config are not supported yet: sweep "
-        "one variant's shape instead");
-  }
   return a;
 }
 
@@ -241,11 +235,9 @@ std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, st
   std::set<std::string_view> names;
   for (const models::AttentionSpec& spec : a.specs) names.insert(spec.variant->name());
   sizes.mixed_head_shapes = names.size() < a.specs.size();
-  if (a.parallel) {
-    throw common::SpecError(
-        "--plot with --tp/--cp/--cp-strategy/--nodes is not supported yet: write the rows (-o) and "
-        "plot their per_device columns");
-  }
+  sizes.tp = a.tps.size();
+  sizes.cp = a.cps.size();
+  sizes.parallel = a.parallel;
   return SweepPlot(plan_sweep_plot(sizes, o.plot_x, o.plot_y), csv_header(a));
 }
 
@@ -364,8 +356,10 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("-o,--output", o->output, "write to FILE instead of stdout");
   add_plot_option(*s, o->plot);
   s->add_option("--plot-x", o->plot_x,
-                "the plot's x axis when several vary: seq-len | batch | q-len | kv-len");
-  s->add_option("--plot-y", o->plot_y, "the plot's measure: time | tflops | kv-bytes")
+                "the plot's x axis when several vary: seq-len | batch | q-len | kv-len | tp | cp");
+  s->add_option("--plot-y", o->plot_y,
+                "the plot's measure: time | tflops | kv-bytes; with a layout also device-time | "
+                "compute | comm | exposed-comm | device-kv-bytes (per device)")
       ->capture_default_str();
   s->add_option("--threads", o->threads, "worker threads (default: all cores)");
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");

@@ -1,6 +1,8 @@
 #include "cli/model_query.hpp"
 
+#include "cli/parallel_report.hpp"
 #include "cli/printer.hpp"
+#include "common/errors.hpp"
 
 #include <cmath>
 #include <sstream>
@@ -16,14 +18,52 @@ constexpr const char* kScopeNote =
     "embeddings and weights are not priced or counted";
 
 nlohmann::ordered_json memory_json(const ModelResult& r) {
-  return {{"hbm_capacity_bytes", r.memory_bytes},
-          {"kv_cache_and_state_bytes", r.kv_cache_bytes + r.state_bytes},
-          {"fits", r.fits},
-          {"max_batch", r.max_batch}};
+  nlohmann::ordered_json memory = {{"hbm_capacity_bytes", r.memory_bytes},
+                                   {"kv_cache_and_state_bytes", r.kv_cache_bytes + r.state_bytes}};
+  if (r.parallel) {
+    memory["per_device_kv_cache_and_state_bytes"] = r.parallel->per_device.kv_cache_bytes;
+  }
+  memory["fits"] = r.fits;
+  memory["max_batch"] = r.max_batch;
+  return memory;
 }
 
 std::string group_label(const models::LayerGroup& g) {
   return fmt::format("{} ({})", models::to_string(g.kind), g.variant);
+}
+
+}  // namespace
+
+namespace {
+
+// The group's per-device costs under the layout; an impossible split names the group.
+sim::ParallelPrediction group_parallel(const ModelQuery& query, const models::LayerGroup& g,
+                                       const QueryResult& r, const hw::Profile& profile) {
+  try {
+    return sim::predict_parallel(query.engine, r.spec, r.workload, profile, query.kernel,
+                                 *query.layout);
+  } catch (const common::SpecError& e) {
+    throw common::SpecError(fmt::format("{}: layer group {}, {} layers (first index {}): {}",
+                                        query.model.name, group_label(g), g.layers(),
+                                        g.indices.empty() ? 0 : g.indices.front(), e.what()));
+  }
+}
+
+void add_group(ModelResult& out, GroupResult&& gr, double& slowest) {
+  const sim::Prediction& p = gr.result.prediction;
+  out.time_s += p.time_s;
+  out.flops += p.flops;
+  out.hbm_bytes += p.bytes.total();
+  if (p.time_s > slowest) slowest = p.time_s, out.bound = p.bound;
+  out.kv_cache_bytes += gr.result.cost.kv_cache_bytes;
+  out.state_bytes += gr.result.cost.state_bytes;
+  if (gr.parallel) {
+    if (!out.parallel)
+      out.parallel = ModelLayoutTotals{gr.parallel->layout, gr.parallel->devices_per_node, {}, {}};
+    add_device_cost(out.parallel->per_device, gr.parallel->per_device);
+    add_device_cost(out.parallel->cluster, gr.parallel->cluster);
+  }
+  out.groups.push_back(std::move(gr));
 }
 
 }  // namespace
@@ -33,6 +73,7 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
   ModelResult out;
   out.hw = profile.id;
   out.memory_bytes = profile.memory.hbm_capacity_bytes;
+  double slowest = -1;
   for (const models::LayerGroup& g : query.model.groups) {
     const models::Variant& variant = registry.find(g.variant);
     const models::AttentionSpec spec =
@@ -42,13 +83,14 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
     const models::CostModel cost = variant.cost(spec, w);
     GroupResult gr{&g,
                    {profile.id, spec, w, query.engine, query.kernel, cost,
-                    sim::predict(query.engine, cost, w, profile, query.kernel, query.caller)}};
-    out.time_s += gr.result.prediction.time_s;
-    out.kv_cache_bytes += cost.kv_cache_bytes;
-    out.state_bytes += cost.state_bytes;
-    out.groups.push_back(std::move(gr));
+                    sim::predict(query.engine, cost, w, profile, query.kernel, query.caller)},
+                   std::nullopt};
+    if (query.layout) gr.parallel = group_parallel(query, g, gr.result, profile);
+    add_group(out, std::move(gr), slowest);
   }
-  const double total = out.kv_cache_bytes + out.state_bytes;
+  // With a layout, what one device holds against one device's memory.
+  const double total =
+      out.parallel ? out.parallel->per_device.kv_cache_bytes : out.kv_cache_bytes + out.state_bytes;
   out.fits = total <= out.memory_bytes;
   const double per_sequence = total / static_cast<double>(query.workload.batch);
   out.max_batch = per_sequence > 0 ? std::floor(out.memory_bytes / per_sequence) : 0;
@@ -58,29 +100,54 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
 nlohmann::ordered_json to_json(const ModelQuery& query, const ModelResult& r) {
   nlohmann::ordered_json groups = nlohmann::ordered_json::array();
   for (const GroupResult& g : r.groups) {
-    groups.push_back({{"kind", models::to_string(g.group->kind)},
-                      {"variant", g.group->variant},
-                      {"layers", g.group->layers()},
-                      {"time_s", g.result.prediction.time_s},
-                      {"bound", sim::to_string(g.result.prediction.bound)},
-                      {"kv_cache_bytes", g.result.cost.kv_cache_bytes},
-                      {"state_bytes", g.result.cost.state_bytes}});
+    nlohmann::ordered_json group = {{"kind", models::to_string(g.group->kind)},
+                                    {"variant", g.group->variant},
+                                    {"layers", g.group->layers()},
+                                    {"time_s", g.result.prediction.time_s},
+                                    {"bound", sim::to_string(g.result.prediction.bound)},
+                                    {"kv_cache_bytes", g.result.cost.kv_cache_bytes},
+                                    {"state_bytes", g.result.cost.state_bytes}};
+    if (g.parallel) group.update(parallel_json(*g.parallel));
+    groups.push_back(std::move(group));
   }
-  return {{"hw", r.hw},
-          {"model", query.model.name},
-          {"source", query.model.source},
-          {"layers", query.model.layers},
-          {"attention_kind", query.model.attention_kind},
-          {"groups", groups},
-          {"total",
-           {{"attention_time_s", r.time_s},
-            {"kv_cache_bytes", r.kv_cache_bytes},
-            {"state_bytes", r.state_bytes}}},
-          {"memory", memory_json(r)},
-          {"note", kScopeNote}};
+  nlohmann::ordered_json total = {{"attention_time_s", r.time_s},
+                                  {"kv_cache_bytes", r.kv_cache_bytes},
+                                  {"state_bytes", r.state_bytes}};
+  nlohmann::ordered_json doc = {{"hw", r.hw},
+                                {"model", query.model.name},
+                                {"source", query.model.source},
+                                {"layers", query.model.layers},
+                                {"attention_kind", query.model.attention_kind}};
+  if (r.parallel) {
+    doc["layout"] = layout_json(r.parallel->layout, r.parallel->devices_per_node);
+    total["per_device"] = device_json(r.parallel->per_device);
+    total["cluster"] = device_json(r.parallel->cluster);
+  }
+  doc["groups"] = groups;
+  doc["total"] = total;
+  doc["memory"] = memory_json(r);
+  doc["note"] = kScopeNote;
+  return doc;
 }
 
 namespace {
+
+// Each group per device under the layout, then the model's per-device and cluster totals.
+std::string render_layout_rows(const ModelResult& r) {
+  const ModelLayoutTotals& t = *r.parallel;
+  std::string out = fmt::format("  layout: {}\n", describe_layout(t.layout, t.devices_per_node));
+  out += device_table_header(fmt::format("  {:<22}", "per device"));
+  for (const GroupResult& g : r.groups) {
+    out += device_table_row(fmt::format("  {:<22}", group_label(*g.group)), g.parallel->per_device);
+  }
+  out += device_table_row(fmt::format("  {:<22}", "total per device"), t.per_device);
+  out += device_table_row(fmt::format("  {:<22}", "total cluster"), t.cluster);
+  out +=
+      fmt::format("  KV cache + state per device {} of {} HBM: {}; largest batch that fits: {}\n",
+                  human_bytes(t.per_device.kv_cache_bytes), human_bytes(r.memory_bytes),
+                  r.fits ? "fits" : "does not fit", r.max_batch);
+  return out;
+}
 
 std::string render_model_table(const ModelQuery& query, const std::vector<ModelResult>& results) {
   const models::ModelConfig& m = query.model;
@@ -105,9 +172,13 @@ std::string render_model_table(const ModelQuery& query, const std::vector<ModelR
     out << fmt::format("  {:<22} {:>7} {:>10} {:>8} {:>10} {:>10}\n", "total", m.layers,
                        human_time(r.time_s), "", human_bytes(r.kv_cache_bytes),
                        human_bytes(r.state_bytes));
-    out << fmt::format("  KV cache + state {} of {} HBM: {}; largest batch that fits: {}\n",
-                       human_bytes(r.kv_cache_bytes + r.state_bytes), human_bytes(r.memory_bytes),
-                       r.fits ? "fits" : "does not fit", r.max_batch);
+    if (r.parallel) {
+      out << render_layout_rows(r);
+    } else {
+      out << fmt::format("  KV cache + state {} of {} HBM: {}; largest batch that fits: {}\n",
+                         human_bytes(r.kv_cache_bytes + r.state_bytes), human_bytes(r.memory_bytes),
+                         r.fits ? "fits" : "does not fit", r.max_batch);
+    }
   }
   out << "\nNote: " << kScopeNote << ".\n";
   return out.str();
@@ -125,6 +196,7 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
       nlohmann::ordered_json row = {{"model", query.model.name},
                                     {"layer_group", models::to_string(g.group->kind)}};
       row.update(cli::to_json(g.result));
+      if (g.parallel) row.update(parallel_json(*g.parallel));
       rows.push_back(std::move(row));
     }
   }
@@ -135,13 +207,19 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
   // CSV: one row per layer group and profile, then one total row per profile.
   const auto csv = [&] {
     for (const ModelResult& r : results) {
-      rows.push_back({{"model", query.model.name},
-                      {"layer_group", "total"},
-                      {"hw", r.hw},
-                      {"time_s", r.time_s},
-                      {"kv_cache_bytes", r.kv_cache_bytes},
-                      {"state_bytes", r.state_bytes},
-                      {"memory", memory_json(r)}});
+      nlohmann::ordered_json row = {{"model", query.model.name},
+                                    {"layer_group", "total"},
+                                    {"hw", r.hw},
+                                    {"time_s", r.time_s},
+                                    {"kv_cache_bytes", r.kv_cache_bytes},
+                                    {"state_bytes", r.state_bytes},
+                                    {"memory", memory_json(r)}};
+      if (r.parallel) {
+        row["layout"] = layout_json(r.parallel->layout, r.parallel->devices_per_node);
+        row["per_device"] = device_json(r.parallel->per_device);
+        row["cluster"] = device_json(r.parallel->cluster);
+      }
+      rows.push_back(std::move(row));
     }
     return csv_from_objects(rows);
   };

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@
 #include "models/hf_config.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
+#include "sim/parallel.hpp"
 
 namespace cli {
 
@@ -25,12 +27,23 @@ struct ModelQuery {
   sim::EngineKind engine = sim::EngineKind::tile;
   std::string kernel = "auto";
   hw::Caller caller = hw::Caller::direct;  // whose per-call host floor applies
+  // Each layer group also priced per device under this layout (--tp/--cp/--cp-strategy/--nodes).
+  std::optional<sim::ParallelLayout> layout = std::nullopt;
 };
 
 // One layer group's result on one profile.
 struct GroupResult {
   const models::LayerGroup* group = nullptr;
-  QueryResult result;  // workload.layers = the group's layer count
+  QueryResult result;                               // workload.layers = the group's layer count
+  std::optional<sim::ParallelPrediction> parallel;  // with a layout: the group per device
+};
+
+// The model under a layout: the groups' per-device and cluster costs summed over all layers.
+struct ModelLayoutTotals {
+  sim::ParallelLayout layout;
+  int devices_per_node = 1;
+  sim::DeviceCost per_device;
+  sim::DeviceCost cluster;
 };
 
 // All groups of the model on one profile, with the totals.
@@ -38,14 +51,20 @@ struct ModelResult {
   std::string hw;
   double memory_bytes = 0;  // the profile's HBM capacity
   std::vector<GroupResult> groups;
-  double time_s = 0;          // attention (and projections, if asked) over all layers
+  double time_s = 0;         // attention (and projections, if asked) over all layers
+  models::FlopCounts flops;  // over all layers
+  double hbm_bytes = 0;      // compulsory HBM traffic over all layers
+  sim::Resource bound = sim::Resource::launch;  // the bound of the group that takes longest
   double kv_cache_bytes = 0;  // all softmax layers, at the workload's context and batch
   double state_bytes = 0;     // all linear layers' recurrent state
-  // KV cache plus state against the HBM capacity (weights and activations not counted).
+  std::optional<ModelLayoutTotals> parallel;  // with a layout
+  // KV cache plus state against the HBM capacity (weights and activations not counted); with a
+  // layout, one device's share against one device's capacity.
   bool fits = false;
   double max_batch = 0;  // the largest batch whose cache and state fit, at this context
 };
 
+// Throws common::SpecError naming the layer group when the layout cannot split one of them.
 ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
                       const hw::Profile& profile);
 

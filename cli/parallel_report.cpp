@@ -8,8 +8,6 @@
 
 namespace cli {
 
-namespace {
-
 nlohmann::ordered_json device_json(const sim::DeviceCost& d) {
   return {{"flops",
            {{"tensor", d.flops.tensor},
@@ -25,13 +23,48 @@ nlohmann::ordered_json device_json(const sim::DeviceCost& d) {
           {"total_s", d.total_s}};
 }
 
-std::string table_row(const std::string& label, const sim::DeviceCost& d) {
-  return fmt::format(
-      "{:<18} {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n", label,
-      human_time(d.compute_s), human_time(d.comm_s), human_time(d.exposed_comm_s),
-      human_time(d.total_s), human_count(d.flops.tensor), human_bytes(d.hbm_bytes),
-      human_bytes(d.kv_cache_bytes), human_bytes(d.scale_up_bytes), human_bytes(d.scale_out_bytes));
+nlohmann::ordered_json layout_json(const sim::ParallelLayout& l, int devices_per_node) {
+  return {{"tp", l.tp},
+          {"cp", l.cp},
+          {"cp_strategy", sim::to_string(l.strategy)},
+          {"nodes", l.nodes},
+          {"devices", l.devices()},
+          {"devices_per_node", devices_per_node}};
 }
+
+std::string describe_layout(const sim::ParallelLayout& l, int devices_per_node) {
+  return fmt::format("tp={} cp={} cp_strategy={} nodes={} ({} devices, {} per node)", l.tp, l.cp,
+                     sim::to_string(l.strategy), l.nodes, l.devices(), devices_per_node);
+}
+
+void add_device_cost(sim::DeviceCost& sum, const sim::DeviceCost& d) {
+  sum.flops += d.flops;
+  sum.hbm_bytes += d.hbm_bytes;
+  sum.kv_cache_bytes += d.kv_cache_bytes;
+  sum.scale_up_bytes += d.scale_up_bytes;
+  sum.scale_out_bytes += d.scale_out_bytes;
+  sum.compute_s += d.compute_s;
+  sum.comm_s += d.comm_s;
+  sum.exposed_comm_s += d.exposed_comm_s;
+  sum.total_s += d.total_s;
+}
+
+std::string device_table_header(const std::string& prefix) {
+  return prefix + fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
+                              "compute", "comm", "exposed", "total", "tensor FLOP", "HBM bytes",
+                              "KV/state", "scale-up", "scale-out");
+}
+
+std::string device_table_row(const std::string& prefix, const sim::DeviceCost& d) {
+  return prefix + fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
+                              human_time(d.compute_s), human_time(d.comm_s),
+                              human_time(d.exposed_comm_s), human_time(d.total_s),
+                              human_count(d.flops.tensor), human_bytes(d.hbm_bytes),
+                              human_bytes(d.kv_cache_bytes), human_bytes(d.scale_up_bytes),
+                              human_bytes(d.scale_out_bytes));
+}
+
+namespace {
 
 std::string render_table(const std::vector<QueryResult>& results,
                          const std::vector<sim::ParallelPrediction>& parallel) {
@@ -39,18 +72,12 @@ std::string render_table(const std::vector<QueryResult>& results,
   out << render_results(results, Format::table);
   for (std::size_t i = 0; i < parallel.size(); ++i) {
     const sim::ParallelPrediction& p = parallel[i];
-    const sim::ParallelLayout& l = p.layout;
-    out << fmt::format(
-        "\n{}: tp={} cp={} cp_strategy={} nodes={} ({} devices, {} per node) | per device: "
-        "heads={} kv_heads={}{}\n",
-        results[i].hw, l.tp, l.cp, sim::to_string(l.strategy), l.nodes, l.devices(),
-        p.devices_per_node, p.device_heads.heads, p.device_heads.kv_heads,
-        p.kv_heads_replicated ? " (replicated)" : "");
-    out << fmt::format("{:<18} {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
-                       "", "compute", "comm", "exposed", "total", "tensor FLOP", "HBM bytes",
-                       "KV/state", "scale-up", "scale-out");
-    out << table_row("per device", p.per_device);
-    out << table_row("cluster", p.cluster);
+    out << fmt::format("\n{}: {} | per device: heads={} kv_heads={}{}\n", results[i].hw,
+                       describe_layout(p.layout, p.devices_per_node), p.device_heads.heads,
+                       p.device_heads.kv_heads, p.kv_heads_replicated ? " (replicated)" : "");
+    out << device_table_header(fmt::format("{:<18}", ""));
+    out << device_table_row(fmt::format("{:<18}", "per device"), p.per_device);
+    out << device_table_row(fmt::format("{:<18}", "cluster"), p.cluster);
   }
   return out.str();
 }
@@ -58,17 +85,11 @@ std::string render_table(const std::vector<QueryResult>& results,
 }  // namespace
 
 nlohmann::ordered_json parallel_json(const sim::ParallelPrediction& p) {
-  const sim::ParallelLayout& l = p.layout;
-  return {{"layout",
-           {{"tp", l.tp},
-            {"cp", l.cp},
-            {"cp_strategy", sim::to_string(l.strategy)},
-            {"nodes", l.nodes},
-            {"devices", l.devices()},
-            {"devices_per_node", p.devices_per_node},
-            {"heads_per_device", p.device_heads.heads},
-            {"kv_heads_per_device", p.device_heads.kv_heads},
-            {"kv_heads_replicated", p.kv_heads_replicated}}},
+  nlohmann::ordered_json layout = layout_json(p.layout, p.devices_per_node);
+  layout["heads_per_device"] = p.device_heads.heads;
+  layout["kv_heads_per_device"] = p.device_heads.kv_heads;
+  layout["kv_heads_replicated"] = p.kv_heads_replicated;
+  return {{"layout", layout},
           {"per_device", device_json(p.per_device)},
           {"cluster", device_json(p.cluster)}};
 }

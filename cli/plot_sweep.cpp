@@ -42,32 +42,83 @@ bool numeric(const std::string& text) {
   });
 }
 
-const char* y_title(PlotY y) {
-  switch (y) {
-    case PlotY::time:
-      return "predicted time";
-    case PlotY::tflops:
-      return "FLOP/s (tensor + vector + exp, predicted)";
-    case PlotY::kv_bytes:
-      return "KV cache + recurrent state (bytes)";
+struct Measure {
+  PlotY y;
+  const char* name;    // the --plot-y value
+  const char* column;  // the CSV column read as y (tflops and kv-bytes combine several)
+  const char* title;
+  plot::Unit unit;
+};
+
+constexpr Measure kMeasures[] = {
+    {PlotY::time, "time", "time_s", "predicted time", plot::Unit::seconds},
+    {PlotY::tflops, "tflops", "", "FLOP/s (tensor + vector + exp, predicted)",
+     plot::Unit::flops_per_s},
+    {PlotY::kv_bytes, "kv-bytes", "", "KV cache + recurrent state (bytes)", plot::Unit::bytes},
+    {PlotY::device_time, "device-time", "per_device_total_s",
+     "time per device (compute + exposed communication)", plot::Unit::seconds},
+    {PlotY::device_compute, "compute", "per_device_compute_s", "compute time per device",
+     plot::Unit::seconds},
+    {PlotY::comm, "comm", "per_device_comm_s", "communication time per device (all transfers)",
+     plot::Unit::seconds},
+    {PlotY::exposed_comm, "exposed-comm", "per_device_exposed_comm_s",
+     "exposed communication per device (not hidden by compute)", plot::Unit::seconds},
+    {PlotY::device_kv_bytes, "device-kv-bytes", "per_device_kv_cache_bytes",
+     "KV cache (or state) per device (bytes)", plot::Unit::bytes},
+};
+
+const Measure& measure(PlotY y) {
+  for (const Measure& m : kMeasures) {
+    if (m.y == y) return m;
   }
-  return "";
+  throw std::logic_error("sweep plot: a PlotY without a measure");
+}
+
+bool per_device(PlotY y) {
+  return y != PlotY::time && y != PlotY::tflops && y != PlotY::kv_bytes;
+}
+
+// The layout columns that name a series (sweep_points.cpp writes them after the outputs).
+constexpr const char* kLayoutKeys[] = {"tp", "cp", "cp_strategy", "nodes"};
+
+// The CSV columns that follow the x axis `name` (--seq-len sets kv_len, and q_len too unless
+// --q-len is given).
+std::vector<std::string> x_columns(const std::string& name, const SweepAxisSizes& s) {
+  if (name == "q-len") return {"q_len"};
+  if (name == "kv-len") return {"kv_len"};
+  if (name != "seq-len") return {name};  // batch, tp, cp
+  if (s.kv_len == 0) {
+    return s.q_len == 0 ? std::vector<std::string>{"kv_len", "q_len"}
+                        : std::vector<std::string>{"kv_len"};
+  }
+  if (s.q_len == 0) return {"q_len"};
+  throw common::SpecError(
+      "--plot-x seq-len: --q-len and --kv-len are both given, so --seq-len changes nothing");
 }
 
 }  // namespace
 
 PlotY parse_plot_y(std::string_view name) {
-  if (name == "time") return PlotY::time;
-  if (name == "tflops") return PlotY::tflops;
-  if (name == "kv-bytes") return PlotY::kv_bytes;
-  throw common::SpecError(
-      fmt::format("--plot-y '{}': unknown measure; allowed: time, tflops, kv-bytes", name));
+  std::string names;
+  for (const Measure& m : kMeasures) {
+    if (name == m.name) return m.y;
+    names += (names.empty() ? "" : ", ") + std::string(m.name);
+  }
+  throw common::SpecError(fmt::format(
+      "--plot-y '{}': unknown measure; allowed: {} (the last five need --tp, --cp, --cp-strategy "
+      "or --nodes)",
+      name, names));
 }
 
 SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
                               std::string_view plot_y) {
   SweepPlotPlan plan;
   plan.y = parse_plot_y(plot_y);
+  if (per_device(plan.y) && !s.parallel) {
+    throw common::SpecError(fmt::format(
+        "--plot-y {}: a per-device measure needs a layout (--tp, --cp, --cp-strategy or --nodes)",
+        plot_y));
+  }
   if (s.points > kMaxPlotPoints) {
     throw common::SpecError(fmt::format(
         "--plot: the sweep has {} points; a plot keeps at most {} (narrow the axes or use --shard)",
@@ -82,8 +133,8 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
     const char* name;
     std::size_t values;
   };
-  const Axis axes[] = {
-      {"seq-len", s.seq_len}, {"batch", s.batch}, {"q-len", s.q_len}, {"kv-len", s.kv_len}};
+  const Axis axes[] = {{"seq-len", s.seq_len}, {"batch", s.batch}, {"q-len", s.q_len},
+                       {"kv-len", s.kv_len},   {"tp", s.tp},       {"cp", s.cp}};
   std::string name(plot_x);
   if (name.empty()) {
     std::vector<std::string> varying;
@@ -94,7 +145,7 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
       throw common::SpecError(
           varying.empty()
               ? std::string("--plot: no axis has more than one value; sweep --seq-len, --batch, "
-                            "--q-len or --kv-len over a list or range")
+                            "--q-len, --kv-len, --tp or --cp over a list or range")
               : fmt::format("--plot: several axes vary ({}); choose the x axis with --plot-x",
                             fmt::join(varying, ", ")));
     }
@@ -103,30 +154,16 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
   const auto it =
       std::find_if(std::begin(axes), std::end(axes), [&](const Axis& a) { return name == a.name; });
   if (it == std::end(axes)) {
-    throw common::SpecError(
-        fmt::format("--plot-x '{}': unknown axis; allowed: seq-len, batch, q-len, kv-len", name));
+    throw common::SpecError(fmt::format(
+        "--plot-x '{}': unknown axis; allowed: seq-len, batch, q-len, kv-len, tp, cp", name));
   }
   if (it->values < 2) {
     throw common::SpecError(fmt::format("--plot-x {}: --{} has only one value", name, name));
   }
   plan.x_flag = "--" + name;
-  plan.x_unit = name == "batch" ? plot::Unit::count : plot::Unit::tokens;
-  if (name == "batch") {
-    plan.x_columns = {"batch"};
-  } else if (name == "q-len") {
-    plan.x_columns = {"q_len"};
-  } else if (name == "kv-len") {
-    plan.x_columns = {"kv_len"};
-  } else if (s.kv_len == 0) {  // --seq-len sets kv_len, and q_len too unless --q-len is given
-    plan.x_columns = s.q_len == 0 ? std::vector<std::string>{"kv_len", "q_len"}
-                                  : std::vector<std::string>{"kv_len"};
-  } else if (s.q_len == 0) {
-    plan.x_columns = {"q_len"};
-  } else {
-    throw common::SpecError(
-        "--plot-x seq-len: --q-len and --kv-len are both given, so --seq-len "
-        "changes nothing");
-  }
+  plan.x_unit = name == "seq-len" || name == "q-len" || name == "kv-len" ? plot::Unit::tokens
+                                                                         : plot::Unit::count;
+  plan.x_columns = x_columns(name, s);
   plan.x_column = plan.x_columns[0];
   return plan;
 }
@@ -135,14 +172,20 @@ SweepPlot::SweepPlot(SweepPlotPlan plan, std::string_view csv_header)
     : plan_(std::move(plan)), columns_(split_csv(csv_header)) {
   x_index_ = column(columns_, plan_.x_column);
   const std::size_t first_output = column(columns_, "time_s");
+  const auto is_x = [&](const std::string& c) {
+    return std::find(plan_.x_columns.begin(), plan_.x_columns.end(), c) != plan_.x_columns.end();
+  };
   for (std::size_t i = 0; i < first_output; ++i) {
-    if (std::find(plan_.x_columns.begin(), plan_.x_columns.end(), columns_[i]) ==
-        plan_.x_columns.end()) {
-      key_columns_.push_back(i);
-    }
+    if (!is_x(columns_[i])) key_columns_.push_back(i);
+  }
+  for (const char* key : kLayoutKeys) {  // present with a layout, after the outputs
+    const auto it = std::find(columns_.begin(), columns_.end(), key);
+    if (it != columns_.end() && !is_x(*it)) key_columns_.push_back(it - columns_.begin());
   }
   y_columns_[0] = first_output;
-  if (plan_.y == PlotY::tflops) {
+  if (per_device(plan_.y)) {
+    y_columns_[0] = column(columns_, measure(plan_.y).column);
+  } else if (plan_.y == PlotY::tflops) {
     y_columns_[1] = column(columns_, "flops_tensor");
     y_columns_[2] = column(columns_, "flops_vector");
     y_columns_[3] = column(columns_, "flops_exp");
@@ -213,16 +256,16 @@ plot::SeriesChart SweepPlot::chart() const {
     s.name = parts.empty() ? series_keys_[i][0] : fmt::format("{}", fmt::join(parts, " "));
     c.series.push_back(std::move(s));
   }
-  c.title = fmt::format("attnsim sweep: {} vs {}", y_title(plan_.y), plan_.x_flag.substr(2));
+  const Measure& m = measure(plan_.y);
+  c.title = fmt::format("attnsim sweep: {} vs {}", m.title, plan_.x_flag.substr(2));
   c.subtitle = fmt::format("{}", fmt::join(fixed, ", "));
-  c.x_title = plan_.x_unit == plot::Unit::count
-                  ? std::string("batch size")
-                  : fmt::format("{} (tokens, k = 1024)", plan_.x_flag.substr(2));
+  const std::string x_name = plan_.x_flag.substr(2);
+  c.x_title = x_name == "batch"                   ? std::string("batch size")
+              : plan_.x_unit == plot::Unit::count ? fmt::format("{} (devices)", x_name)
+                                                  : fmt::format("{} (tokens, k = 1024)", x_name);
   c.x_unit = plan_.x_unit;
-  c.y_title = y_title(plan_.y);
-  c.y_unit = plan_.y == PlotY::time     ? plot::Unit::seconds
-             : plan_.y == PlotY::tflops ? plot::Unit::flops_per_s
-                                        : plot::Unit::bytes;
+  c.y_title = m.title;
+  c.y_unit = m.unit;
   c.legend_heading =
       named.empty() ? std::string("series") : fmt::format("{}", fmt::join(named, ", "));
   return c;

@@ -17,15 +17,30 @@ namespace cli {
 inline constexpr std::size_t kMaxPlotPoints = 200000;
 inline constexpr std::size_t kMaxPlotSeries = 20;
 
-enum class PlotY { time, tflops, kv_bytes };
-PlotY parse_plot_y(std::string_view name);  // time | tflops | kv-bytes; throws common::SpecError
+// time, tflops, kv-bytes: the single-device measures. With a layout (--tp/--cp/--cp-strategy/
+// --nodes), one device's: device-time (its total), compute, comm (every transfer),
+// exposed-comm (the part not hidden behind compute) and device-kv-bytes.
+enum class PlotY {
+  time,
+  tflops,
+  kv_bytes,
+  device_time,
+  device_compute,
+  comm,
+  exposed_comm,
+  device_kv_bytes
+};
+// Throws common::SpecError listing the allowed names.
+PlotY parse_plot_y(std::string_view name);
 
 // How many values each numeric axis of the sweep has, and whether --q-len/--kv-len were given.
 struct SweepAxisSizes {
   std::size_t batch = 1, seq_len = 1, q_len = 0, kv_len = 0;  // 0: the flag was not given
   std::size_t points = 0;                                     // in this run (this shard)
   bool mixed_head_shapes =
-      false;  // one variant with several head shapes: rows cannot tell them apart
+      false;                   // one variant with several head shapes: rows cannot tell them apart
+  std::size_t tp = 0, cp = 0;  // values of the --tp/--cp axes; 0: the flag was not given
+  bool parallel = false;       // a layout was given: the rows carry per-device columns
 };
 
 struct SweepPlotPlan {
@@ -36,9 +51,10 @@ struct SweepPlotPlan {
   PlotY y = PlotY::time;
 };
 
-// The x axis: `plot_x` (batch, seq-len, q-len, kv-len) or, when empty, the one numeric axis with
-// more than one value. Throws common::SpecError (exit 2) when no axis or several axes vary, when
-// the sweep has more than kMaxPlotPoints points, or when its rows cannot name their series.
+// The x axis: `plot_x` (batch, seq-len, q-len, kv-len, tp, cp) or, when empty, the one numeric
+// axis with more than one value. Throws common::SpecError (exit 2) when no axis or several axes
+// vary, when the sweep has more than kMaxPlotPoints points, when its rows cannot name their
+// series, or for a per-device measure without a layout.
 SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& sizes, std::string_view plot_x,
                               std::string_view plot_y);
 

@@ -18,9 +18,8 @@ constexpr const char* kParallelColumns =
     "per_device_compute_s,per_device_comm_s,per_device_exposed_comm_s,per_device_total_s";
 
 // The layout and per-device values, as CSV cells or JSON members (without braces).
-void append_parallel(const sim::ParallelPrediction& pp, SweepFormat format, std::string& row) {
-  const sim::ParallelLayout& l = pp.layout;
-  const sim::DeviceCost& d = pp.per_device;
+void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, SweepFormat format,
+                     std::string& row) {
   const auto out = std::back_inserter(row);
   const bool csv = format == SweepFormat::csv;
   fmt::format_to(out,
@@ -108,24 +107,16 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   ModelResult r;
   try {
     models::validate(w);
-    r = run_model(*axes.registry,
-                  {axes.models[p.subject], w, axes.include_projections, p.engine, axes.kernel},
-                  *p.profile);
+    ModelQuery query{axes.models[p.subject], w, axes.include_projections, p.engine, axes.kernel};
+    if (axes.parallel) query.layout = p.layout;
+    r = run_model(*axes.registry, query, *p.profile);
   } catch (const common::SpecError& e) {
     why = e.what();
     return false;
   }
-  models::FlopCounts flops;
-  double bytes = 0, slowest = -1;
-  sim::Resource bound = sim::Resource::launch;
-  for (const GroupResult& g : r.groups) {
-    const sim::Prediction& pred = g.result.prediction;
-    flops.tensor += pred.flops.tensor;
-    flops.vector += pred.flops.vector;
-    flops.exp += pred.flops.exp;
-    bytes += pred.bytes.total();
-    if (pred.time_s > slowest) slowest = pred.time_s, bound = pred.bound;
-  }
+  const models::FlopCounts& flops = r.flops;
+  const double bytes = r.hbm_bytes;
+  const sim::Resource bound = r.bound;
   const std::string& label = axes.model_labels[p.subject];
   const std::int64_t layers = axes.models[p.subject].layers;
   const auto out = std::back_inserter(row);
@@ -134,9 +125,11 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
                    csv_cell(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
                    models::to_string(w.dtype), models::to_string(w.kv_dtype), layers,
                    sim::to_string(p.engine), axes.kernel, r.time_s, sim::to_string(bound));
-    fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g}\n", flops.tensor,
+    fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g}", flops.tensor,
                    flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
                    r.fits ? "true" : "false", r.max_batch);
+    if (r.parallel) append_parallel(r.parallel->layout, r.parallel->per_device, format, row);
+    row += '\n';
     return true;
   }
   fmt::format_to(out,
@@ -149,9 +142,11 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   fmt::format_to(out,
                  "\"flops_tensor\":{:.9g},\"flops_vector\":{:.9g},\"flops_exp\":{:.9g},"
                  "\"bytes_hbm\":{:.9g},\"kv_cache_bytes\":{:.9g},\"state_bytes\":{:.9g},"
-                 "\"fits\":{},\"max_batch\":{:.9g}}}",
+                 "\"fits\":{},\"max_batch\":{:.9g}",
                  flops.tensor, flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
                  r.fits ? "true" : "false", r.max_batch);
+  if (r.parallel) append_parallel(r.parallel->layout, r.parallel->per_device, format, row);
+  row += '}';
   if (format == SweepFormat::jsonl) row += '\n';
   return true;
 }
@@ -174,15 +169,14 @@ std::size_t point_count(const SweepAxes& a) {
 }
 
 std::string csv_header(const SweepAxes& axes) {
-  if (!axes.models.empty()) {
-    return "hw,model,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,bound,"
-           "flops_tensor,flops_vector,flops_exp,bytes_hbm,kv_cache_bytes,state_bytes,fits,"
-           "max_batch\n";
-  }
   std::string header =
-      "hw,variant,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,bound,"
-      "flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
-      "state_bytes,arithmetic_intensity,tensor_utilization";
+      !axes.models.empty()
+          ? "hw,model,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,bound,"
+            "flops_tensor,flops_vector,flops_exp,bytes_hbm,kv_cache_bytes,state_bytes,fits,"
+            "max_batch"
+          : "hw,variant,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,"
+            "bound,flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
+            "state_bytes,arithmetic_intensity,tensor_utilization";
   if (axes.parallel) header += std::string(",") + kParallelColumns;
   return header + "\n";
 }
@@ -222,7 +216,7 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
                    pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
                    pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
                    pred.arithmetic_intensity, pred.tensor_utilization);
-    if (axes.parallel) append_parallel(parallel, format, row);
+    if (axes.parallel) append_parallel(parallel.layout, parallel.per_device, format, row);
     row += '\n';
     return true;
   }
@@ -242,7 +236,7 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
                  pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
                  pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
                  pred.arithmetic_intensity, pred.tensor_utilization);
-  if (axes.parallel) append_parallel(parallel, format, row);
+  if (axes.parallel) append_parallel(parallel.layout, parallel.per_device, format, row);
   row += '}';
   if (format == SweepFormat::jsonl) row += '\n';
   return true;

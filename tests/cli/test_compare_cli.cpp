@@ -1,4 +1,8 @@
 // attnsim compare: variants or models side by side, ratios against the first on each profile.
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include <catch2/catch.hpp>
 
 #include <nlohmann/json.hpp>
@@ -61,4 +65,122 @@ TEST_CASE("compare --hf-config prices a config file exactly as the preset made f
   const RunResult both = run_cli({"compare", "--variants", "gqa", "--hf-config", config});
   CHECK(both.exit_code == 2);
   CHECK_THAT(both.err, Catch::Contains("--hf-config"));
+}
+
+// --- compare under a multi-device layout (--tp/--cp/--cp-strategy/--nodes, as query) ---
+
+namespace {
+
+json run_json(const std::vector<std::string>& args) {
+  const RunResult r = run_cli(test_support::with(args, {"--format", "json"}));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("compare --tp/--cp prices each variant per device exactly as query does",
+          "[cli][compare][parallel]") {
+  const std::vector<std::string> layout = {"--tp",    "2", "--cp",      "4",
+                                           "--nodes", "2", "--seq-len", "65536"};
+  const json rows = run_json(test_support::with(
+      {"compare", "--variants", "gqa:heads=32:kv_heads=8,mha:heads=32"}, layout))["comparisons"];
+  REQUIRE(rows.size() == 2);
+  const json gqa = run_json(test_support::with(
+      {"query", "--variant", "gqa", "--heads", "32", "--kv-heads", "8"}, layout))["results"][0];
+  const json mha = run_json(
+      test_support::with({"query", "--variant", "mha", "--heads", "32"}, layout))["results"][0];
+  for (const char* key : {"layout", "per_device", "cluster"}) {
+    INFO(key);
+    CHECK(rows[0].at(key) == gqa.at(key));
+    CHECK(rows[1].at(key) == mha.at(key));
+  }
+  CHECK(rows[0].at("per_device_time_ratio") == 1.0);
+  CHECK(rows[1].at("per_device_time_ratio").get<double>() ==
+        mha["per_device"]["total_s"].get<double>() / gqa["per_device"]["total_s"].get<double>());
+  // Ring K/V blocks over two nodes: both link classes carry bytes.
+  CHECK(rows[0]["per_device"]["comm_bytes"]["scale_out"].get<double>() > 0);
+}
+
+TEST_CASE("compare's table and CSV show per-device and cluster values under a layout",
+          "[cli][compare][parallel]") {
+  const std::vector<std::string> args = {"compare", "--variants", "gqa:kv_heads=8,mla", "--tp",
+                                         "8"};
+  const RunResult table = run_cli(args);
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("layout: tp=8 cp=1 cp_strategy=ring nodes=1"));
+  CHECK_THAT(table.out, Catch::Contains("per device"));
+  CHECK_THAT(table.out, Catch::Contains("cluster"));
+  CHECK_THAT(table.out, Catch::Contains("exposed"));
+  const RunResult csv = run_cli(test_support::with(args, {"--format", "csv"}));
+  REQUIRE(csv.exit_code == 0);
+  const std::string header = csv.out.substr(0, csv.out.find('\n'));
+  for (const char* column :
+       {"layout_tp", "per_device_compute_s", "per_device_comm_s", "per_device_exposed_comm_s",
+        "per_device_total_s", "per_device_kv_cache_bytes", "per_device_comm_bytes_scale_up",
+        "per_device_comm_bytes_scale_out", "cluster_flops_total", "per_device_time_ratio"}) {
+    CHECK_THAT(header, Catch::Contains(column));
+  }
+}
+
+TEST_CASE("compare without layout flags has no per-device fields", "[cli][compare][parallel]") {
+  const json rows = run_json({"compare", "--variants", "gqa,mla"})["comparisons"];
+  CHECK_FALSE(rows[0].contains("per_device"));
+  CHECK_FALSE(rows[0].contains("layout"));
+  const RunResult table = run_cli({"compare", "--variants", "gqa,mla"});
+  CHECK_THAT(table.out, !Catch::Contains("per device"));
+}
+
+TEST_CASE("compare --models under a layout sums each model's groups per device as query does",
+          "[cli][compare][parallel]") {
+  const std::vector<std::string> layout = {"--tp", "4", "--phase", "decode", "--seq-len", "32768"};
+  const json rows = run_json(test_support::with(
+      {"compare", "--models", "llama-3.1-70b,gemma-3-27b"}, layout))["comparisons"];
+  REQUIRE(rows.size() == 2);
+  const json gemma =
+      run_json(test_support::with({"query", "--model", "gemma-3-27b"}, layout))["models"][0];
+  CHECK(rows[1].at("per_device") == gemma.at("total").at("per_device"));
+  CHECK(rows[1].at("cluster") == gemma.at("total").at("cluster"));
+  CHECK(rows[1].at("layout").at("tp") == 4);
+}
+
+TEST_CASE("compare rejects bad layouts like query: exit 2, one line naming the problem",
+          "[cli][compare][parallel]") {
+  struct Bad {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  for (const Bad& bad : {
+           Bad{{"--variants", "gqa,mha", "--tp", "0"}, "--tp"},
+           Bad{{"--variants", "gqa,mha", "--cp", "2", "--cp-strategy", "spiral"},
+               "known: ring, zigzag, ulysses, allgather, lasp2, zeco"},
+           Bad{{"--variants", "gqa,mha", "--tp", "3"}, "do not split evenly over 3 devices"},
+           Bad{{"--models", "llama-3.1-70b", "--tp", "3"}, "layer group full (gqa), 80 layers"},
+       }) {
+    const RunResult r = run_cli(test_support::with({"compare"}, bad.args));
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::Contains(bad.message));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
+
+TEST_CASE("a --hf-config model under a layout is priced as the preset made from it",
+          "[cli][compare][parallel]") {
+  const std::string config =
+      std::string(ATTNSIM_SOURCE_DIR) + "/tests/fixtures/hf-configs/llama-2-7b.config.json";
+  const std::vector<std::string> layout = {"--tp", "4", "--phase", "decode", "--seq-len", "32768"};
+  const json rows = run_json(test_support::with(
+      {"compare", "--models", "llama-2-7b", "--hf-config", config}, layout))["comparisons"];
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].at("per_device") == rows[0].at("per_device"));
+  CHECK(rows[1].at("per_device_time_ratio") == 1.0);
+  const json query =
+      run_json(test_support::with({"query", "--hf-config", config}, layout))["models"][0];
+  CHECK(query.at("total").at("per_device") == rows[0].at("per_device"));
+  // 32 KV heads over 4 devices: a quarter of the cache each.
+  CHECK(query.at("total").at("per_device").at("kv_cache_bytes").get<double>() ==
+        query.at("total").at("kv_cache_bytes").get<double>() / 4);
 }

@@ -81,9 +81,6 @@ TEST_CASE("impossible layouts exit 2 with a clear message", "[cli][parallel]") {
   const RunResult crowded = run_cli(with(kPrefill, {"--tp", "8", "--cp", "2"}));
   CHECK(crowded.exit_code == 2);
   CHECK_THAT(crowded.err, Catch::Contains("raise --nodes"));
-  const RunResult model = run_cli({"query", "--model", "deepseek-v3", "--tp", "2"});
-  CHECK(model.exit_code == 2);
-  CHECK_THAT(model.err, Catch::Contains("not supported with --model"));
 }
 
 TEST_CASE("hw-set on links changes the communication time", "[cli][parallel]") {
@@ -143,4 +140,23 @@ TEST_CASE("sweep of exposed communication against context length (jsonl)", "[cli
     return row["per_device_exposed_comm_s"].get<double>() / row["per_device_total_s"].get<double>();
   };
   CHECK(share(rows[1]) <= share(rows[0]));
+}
+
+TEST_CASE("sweep --model over --tp gives model totals per device; tp=1 is the model's time",
+          "[cli][parallel][models]") {
+  const RunResult r = run_cli({"sweep", "--model", "llama-3.1-8b", "--phase", "decode", "--seq-len",
+                               "32768", "--tp", "1,2,4,8", "--format", "jsonl"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream in(r.out);
+  std::vector<json> rows;
+  for (std::string line; std::getline(in, line);) rows.push_back(json::parse(line));
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0]["per_device_total_s"].get<double>() ==
+        Approx(rows[0]["time_s"].get<double>()).epsilon(1e-9));
+  CHECK(rows[0]["per_device_kv_cache_bytes"] == rows[0]["kv_cache_bytes"]);
+  // 8 KV heads: each step halves a device's share of the 32 layers' cache.
+  CHECK(rows[3]["tp"] == 8);
+  // (Rows print 9 significant digits.)
+  CHECK(rows[3]["per_device_kv_cache_bytes"].get<double>() ==
+        Approx(rows[0]["kv_cache_bytes"].get<double>() / 8).epsilon(1e-8));
 }

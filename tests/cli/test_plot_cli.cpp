@@ -3,8 +3,12 @@
 // 2 leaving no file.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/svg_check.hpp"
@@ -173,4 +177,130 @@ TEST_CASE("query and compare --format svg print the roofline; other commands ref
   const RunResult bad = run_cli({"query", "--format", "png"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("allowed: table, json, csv, svg") != std::string::npos);
+}
+
+// --- sweep --plot with a multi-device layout ---
+
+namespace {
+
+// The CSV rows of a sweep as header -> cell maps.
+std::vector<std::map<std::string, std::string>> csv_rows(const std::string& text) {
+  std::vector<std::vector<std::string>> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<std::string> cells;
+    std::istringstream fields(line);
+    for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    lines.push_back(cells);
+  }
+  std::vector<std::map<std::string, std::string>> rows;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::map<std::string, std::string> row;
+    for (std::size_t c = 0; c < lines[0].size(); ++c) row[lines[0][c]] = lines[i].at(c);
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("sweep --plot-y exposed-comm draws exposed communication against context length",
+          "[cli][plot][parallel]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "exposed.svg").string();
+  const std::string rows_csv = (dir.path() / "rows.csv").string();
+  // Ring attention over 8 nodes: short contexts cannot hide the network transfers.
+  const RunResult r = run_cli({"sweep",   "--variant", "gqa",
+                               "--heads", "32",        "--kv-heads",
+                               "8",       "--seq-len", "2048,8192,32768,131072",
+                               "--cp",    "8",         "--cp-strategy",
+                               "ring",    "--nodes",   "8",
+                               "--hw",    "h100",      "--plot",
+                               svg,       "--plot-y",  "exposed-comm",
+                               "-o",      rows_csv});
+  REQUIRE(r.exit_code == 0);
+  const auto rows = csv_rows(read_file(rows_csv));
+  REQUIRE(rows.size() == 4);
+  const auto root = parse_xml(read_file(svg));
+  REQUIRE(root->all("g", "series").size() == 1);
+  const auto markers = root->all("circle", "marker");
+  REQUIRE(markers.size() == 4);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    INFO(i);
+    CHECK(markers[i]->attr("data-x") == rows[i].at("kv_len"));
+    CHECK(markers[i]->attr("data-y") == rows[i].at("per_device_exposed_comm_s"));
+  }
+  CHECK(std::stod(rows[0].at("per_device_exposed_comm_s")) > 0);
+  CHECK(texts(*root, "y-title").at(0).rfind("exposed communication per device", 0) == 0);
+  CHECK(texts(*root, "x-title").at(0).rfind("seq-len (tokens", 0) == 0);
+}
+
+TEST_CASE("sweep --tp 1,2,4,8 --plot-x tp draws one series per context, the rows' values",
+          "[cli][plot][parallel]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "tp.svg").string();
+  const std::vector<std::string> args = {
+      "sweep",   "--variant", "gqa",       "--heads",  "32",   "--kv-heads", "8",
+      "--phase", "decode",    "--seq-len", "32k,128k", "--tp", "1,2,4,8"};
+  const RunResult plain = run_cli(args);
+  const RunResult plotted =
+      run_cli(with(args, {"--plot", svg, "--plot-x", "tp", "--plot-y", "device-time"}));
+  REQUIRE(plotted.exit_code == 0);
+  CHECK(plotted.out == plain.out);
+  const auto rows = csv_rows(plotted.out);
+  REQUIRE(rows.size() == 8);
+  const auto root = parse_xml(read_file(svg));
+  CHECK(attrs(*root, "g", "series", "data-series") ==
+        std::vector<std::string>{"kv_len=32768", "kv_len=131072"});
+  const auto markers = root->all("circle", "marker");
+  REQUIRE(markers.size() == 8);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    INFO(i);
+    CHECK(markers[i]->attr("data-x") == rows[i].at("tp"));
+    CHECK(markers[i]->attr("data-y") == rows[i].at("per_device_total_s"));
+  }
+  CHECK(texts(*root, "x-title").at(0).rfind("tp (devices)", 0) == 0);
+}
+
+TEST_CASE("a swept layout axis names the series when x is the context", "[cli][plot][parallel]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "series.svg").string();
+  const RunResult r =
+      run_cli({"sweep", "--variant", "gqa", "--heads", "32", "--kv-heads", "8", "--seq-len",
+               "8k,32k", "--cp", "2,4", "--plot", svg, "--plot-x", "seq-len", "--plot-y", "comm"});
+  REQUIRE(r.exit_code == 0);
+  const auto root = parse_xml(read_file(svg));
+  CHECK(attrs(*root, "g", "series", "data-series") == std::vector<std::string>{"cp=2", "cp=4"});
+  CHECK(root->all("circle", "marker").size() == 4);
+}
+
+TEST_CASE("bad layout plot input exits 2, lists the allowed values and leaves no file",
+          "[cli][plot][parallel]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "p.svg").string();
+  const std::string out = (dir.path() / "rows.csv").string();
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"--seq-len", "1k,2k", "--plot-y", "exposed-comm"}, "needs a layout (--tp, --cp"},
+      {{"--seq-len", "1k,2k", "--cp", "2", "--plot-y", "exposed_comm_s"},
+       "allowed: time, tflops, kv-bytes, device-time, compute, comm, exposed-comm, "
+       "device-kv-bytes"},
+      {{"--seq-len", "1k,2k", "--cp", "2", "--plot-x", "tp"}, "--plot-x tp: --tp has only one"},
+      {{"--seq-len", "1k,2k", "--cp", "2", "--plot-x", "nodes"},
+       "allowed: seq-len, batch, q-len, kv-len, tp, cp"},
+      {{"--seq-len", "1k,2k", "--tp", "1,2", "--cp", "1,2"}, "several axes vary"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.message);
+    const RunResult r =
+        run_cli(with(with({"sweep", "--variant", "gqa"}, c.args), {"--plot", svg, "-o", out}));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(c.message));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK_FALSE(fs::exists(svg));
+    CHECK_FALSE(fs::exists(out));
+  }
 }

@@ -203,3 +203,46 @@ TEST_CASE("a sweep plot makes one series per combination of the other axes", "[c
   CHECK(c.legend_heading == "variant");
   CHECK(c.subtitle == "hw h100, phase prefill, batch 1");
 }
+
+TEST_CASE("a sweep plot takes tp and cp as x axes and per-device measures only with a layout",
+          "[cli][plot][parallel]") {
+  cli::SweepAxisSizes sizes;
+  sizes.tp = 4;
+  sizes.points = 4;
+  CHECK_THROWS_WITH(cli::plan_sweep_plot(sizes, "", "exposed-comm"),
+                    Catch::Contains("needs a layout"));
+  sizes.parallel = true;
+  const cli::SweepPlotPlan plan = cli::plan_sweep_plot(sizes, "", "exposed-comm");
+  CHECK(plan.x_flag == "--tp");
+  CHECK(plan.x_columns == std::vector<std::string>{"tp"});
+  CHECK(plan.x_unit == cli::plot::Unit::count);
+  CHECK(plan.y == cli::PlotY::exposed_comm);
+  sizes.cp = 2;
+  CHECK_THROWS_WITH(cli::plan_sweep_plot(sizes, "", "comm"),
+                    Catch::Contains("several axes vary (tp, cp)"));
+  CHECK(cli::plan_sweep_plot(sizes, "cp", "comm").x_column == "cp");
+}
+
+TEST_CASE("a layout sweep plot reads the per-device column and keys series by the layout",
+          "[cli][plot][parallel]") {
+  cli::SweepAxisSizes sizes;
+  sizes.seq_len = 2;
+  sizes.tp = 2;
+  sizes.parallel = true;
+  sizes.points = 4;
+  const std::string header =
+      "hw,variant,q_len,kv_len,time_s,tp,cp,cp_strategy,nodes,per_device_exposed_comm_s\n";
+  cli::SweepPlot plot(cli::plan_sweep_plot(sizes, "seq-len", "exposed-comm"), header);
+  plot.add("h100,gqa,1024,1024,0.5,1,4,ring,4,0.001\n");
+  plot.add("h100,gqa,1024,1024,0.5,2,4,ring,4,0.002\n");
+  plot.add("h100,gqa,2048,2048,0.5,1,4,ring,4,0.003\n");
+  plot.add("h100,gqa,2048,2048,0.5,2,4,ring,4,0.004\n");
+  const cli::plot::SeriesChart c = plot.chart();
+  REQUIRE(c.series.size() == 2);
+  CHECK(c.series[0].name == "tp=1");
+  CHECK(c.series[1].name == "tp=2");
+  CHECK(c.series[1].x == std::vector<double>{1024, 2048});
+  CHECK(c.series[1].y == std::vector<double>{0.002, 0.004});
+  CHECK(c.subtitle == "hw h100, variant gqa, cp 4, cp_strategy ring, nodes 4");
+  CHECK(c.y_unit == cli::plot::Unit::seconds);
+}
