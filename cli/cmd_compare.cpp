@@ -114,7 +114,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   const Format format = parse_format(o.format, true);
   check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
-  if (o.kernel != "auto") sim::find_schedule(o.kernel);
+  const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
   const bool by_model = !o.models.empty() || !o.hf_configs.empty();
   if (o.variants.empty() == !by_model) {
     throw common::SpecError(
@@ -146,7 +146,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
                             engine,
                             o.kernel,
                             cost,
-                            sim::predict(engine, cost, w, profile, o.kernel)};
+                            sim::predict(engine, cost, w, profile, kernel)};
         entries.push_back({label, profile.id, r.prediction.time_s, cost.kv_cache_bytes,
                            r.prediction.flops.total(), r.prediction.bytes.total(), to_json(r)});
         roofline.add(profile, w.dtype, label, r.prediction.flops.tensor, r.prediction.bytes.total(),
