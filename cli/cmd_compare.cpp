@@ -152,6 +152,7 @@ struct CompareRun {
   const CompareOptions& o;
   models::Workload w;
   sim::EngineKind engine;
+  sim::KernelChoice kernel;  // --kernel, parsed once
   std::vector<hw::Profile> profiles;
   std::optional<sim::ParallelLayout> layout;
   std::optional<LayoutHeading> heading;  // set by the first entry priced under the layout
@@ -174,7 +175,7 @@ std::size_t compare_variants(CompareRun& run) {
                           run.engine,
                           run.o.kernel,
                           cost,
-                          sim::predict(run.engine, cost, w, profile, run.o.kernel)};
+                          sim::predict(run.engine, cost, w, profile, run.kernel)};
       Entry e{label,
               profile.id,
               r.prediction.time_s,
@@ -234,14 +235,14 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   const Format format = parse_format(o.format, true);
   check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
-  if (o.kernel != "auto") sim::find_schedule(o.kernel);
+  const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
   const bool by_model = !o.models.empty() || !o.hf_configs.empty();
   if (o.variants.empty() == !by_model) {
     throw common::SpecError(
         "compare needs --variants LIST, or --models LIST and/or --hf-config FILE (not both kinds)");
   }
-  CompareRun run{ctx, o, workload_from_flags(o), engine, {}, parallel_layout(o.parallel), {},
-                 {},  {}};
+  CompareRun run{ctx, o,  workload_from_flags(o), engine, kernel, {}, parallel_layout(o.parallel),
+                 {},  {}, {}};
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   std::vector<std::string> names = parse_word_axis("--hw", o.hw);
   if (names.size() == 1 && names[0] == "all") {

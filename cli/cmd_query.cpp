@@ -142,7 +142,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   const hw::Caller caller = parse_caller_flag(o.caller);
-  if (o.kernel != "auto") sim::find_schedule(o.kernel);  // reject unknown names up front
+  const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
   const models::Workload workload = make_workload(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   std::vector<std::string> names = split_list(o.hw);
@@ -167,7 +167,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   for (const std::string& name : names) {
     const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
     results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
-                       sim::predict(engine, cost, workload, profile, o.kernel, caller)});
+                       sim::predict(engine, cost, workload, profile, kernel, caller)});
     const sim::Prediction& p = results.back().prediction;
     roofline.add(profile, workload.dtype, std::string(spec.variant->name()), p.flops.tensor,
                  p.bytes.total(), p.time_s);

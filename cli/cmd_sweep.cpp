@@ -190,7 +190,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   a.layers = o.layers;
   a.causal = o.causal;
   a.kernel = o.kernel;
-  if (a.kernel != "auto") sim::find_schedule(a.kernel);
+  sim::KernelChoice::parse(a.kernel);  // unknown names: exit 2 before any point runs
   if (!o.tp.empty()) a.tps = parse_int_axis("--tp", o.tp);
   if (!o.cp.empty()) a.cps = parse_int_axis("--cp", o.cp);
   if (!o.cp_strategy.empty()) a.cp_strategy = sim::parse_cp_strategy(o.cp_strategy);

@@ -47,6 +47,17 @@ enum class OpKind { dense_attention, gemm, elementwise, scan, collective };
 enum class ScoreFn { softmax, sigmoid };
 enum class Pass { forward, backward };
 
+// Which key blocks a kernel tile visits when each query's keys are chosen by content rather than
+// by a causal band or window: the `row_group` query rows that share one choice (e.g. the query
+// heads of one token, or the tokens a kernel batches per chosen block) form a tile's rows, and
+// each group visits `blocks` blocks of `block_keys` keys (fewer while the query sees fewer keys).
+// blocks == 0: the mask (causal, window, sinks) decides which tiles are visited.
+struct BlockVisits {
+  std::int64_t row_group = 0;   // query rows that visit the same blocks
+  std::int64_t blocks = 0;      // blocks each row group visits
+  std::int64_t block_keys = 0;  // keys per block
+};
+
 // Shape of a dense attention op, for schedules that tile it.
 struct AttentionShape {
   std::int64_t batch = 0, heads_q = 0, heads_kv = 0, q_len = 0, kv_len = 0;
@@ -57,10 +68,7 @@ struct AttentionShape {
   std::int64_t sinks = 0;     // leading tokens every query also sees (StreamingLLM)
   ScoreFn score = ScoreFn::softmax;
   bool values_in_keys = false;  // V is part of the cached K (absorbed MLA): read once
-  // Content-selected keys (NSA/FSA): each query visits `selected_blocks` blocks of `select_block`
-  // keys chosen per query, so a kernel tile holds only the `selection_rows` query rows that share
-  // a selection (NSA: the G heads of one token; FSA: many tokens that picked the same block).
-  std::int64_t selected_blocks = 0, select_block = 0, selection_rows = 0;
+  BlockVisits visits;  // content-chosen key blocks (NSA/FSA selection); default: the mask's band
 };
 
 // A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk`

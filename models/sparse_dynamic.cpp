@@ -90,12 +90,13 @@ class Nsa final : public VariantBase {
       if (fwd) add_selection(spec, w, model);
       AttentionShape& chosen =
           attend(w, select, fwd ? "selected_attention_fwd" : "selected_attention_bwd")->attention;
-      chosen.selected_blocks = spec.get(kTopK);
-      chosen.select_block = spec.get(kSelBlock);
-      // NSA's kernel loads the G query heads of one token per tile; FSA's batches the tokens that
-      // selected a KV block (BLOCK_SIZE_Q = 32 tokens, §D2).
+      // Each query visits its top_k selected blocks of select_block keys. NSA's kernel loads the G
+      // query heads of one token per tile; FSA's batches the tokens that selected a KV block
+      // (BLOCK_SIZE_Q = 32 tokens, §D2).
       const std::int64_t group = h.heads / h.kv_heads;
-      chosen.selection_rows = fsa_ ? kFsaQueryBlock * group : group;
+      chosen.visits.row_group = fsa_ ? kFsaQueryBlock * group : group;
+      chosen.visits.blocks = spec.get(kTopK);
+      chosen.visits.block_keys = spec.get(kSelBlock);
       attend(w, slide, fwd ? "window_attention_fwd" : "window_attention_bwd");
     }
     add_compression_and_gates(spec, w, model);

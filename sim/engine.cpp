@@ -59,7 +59,7 @@ void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::
 }
 
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
-                   const hw::Profile& profile, std::string_view kernel, hw::Caller caller) {
+                   const hw::Profile& profile, const KernelChoice& kernel, hw::Caller caller) {
   switch (engine) {
     case EngineKind::roofline:
       return predict_roofline(cost, w, profile, caller);
@@ -70,6 +70,11 @@ Prediction predict(EngineKind engine, const models::CostModel& cost, const model
     }
   }
   throw common::SpecError("unknown engine");
+}
+
+Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
+                   const hw::Profile& profile, std::string_view kernel, hw::Caller caller) {
+  return predict(engine, cost, w, profile, KernelChoice::parse(kernel), caller);
 }
 
 }  // namespace sim

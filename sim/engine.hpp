@@ -17,11 +17,16 @@ std::string_view to_string(EngineKind e);
 // Throws common::SpecError naming the known engines.
 EngineKind parse_engine(std::string_view name);
 
-// `kernel` names the schedule for the tile engine ("auto" or one of sim::schedules()); the
-// roofline ignores it.
+// `kernel` is the schedule for the tile engine, resolved where the name entered (auto, or one of
+// sim::schedules()); the roofline ignores it.
 // `caller` adds its host floor (apply_caller_floor) to either engine.
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
-                   const hw::Profile& profile, std::string_view kernel = "auto",
+                   const hw::Profile& profile, const KernelChoice& kernel = {},
+                   hw::Caller caller = hw::Caller::direct);
+// The same for a kernel still given by name: parsed once here (KernelChoice::parse throws
+// common::SpecError naming the known schedules), then as above.
+Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
+                   const hw::Profile& profile, std::string_view kernel,
                    hw::Caller caller = hw::Caller::direct);
 
 // Roofline: each launch takes max(tensor, vector, exp, HBM time at achievable rates) plus the
@@ -48,6 +53,10 @@ LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload&
 // on one SM (tensor, exp and FP32 pipes with the schedule's overlap, the SM's share of HBM after
 // L2 reuse), then over the grid with occupancy, waves and the dispatch order's tail.
 // `options` pins what a measured run fixed (the split count of a split-KV launch).
+Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
+                        const hw::Profile& profile, const KernelChoice& kernel,
+                        const ScheduleOptions& options = {});
+// The same for a kernel given by name (parsed once here).
 Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
                         const hw::Profile& profile, std::string_view kernel,
                         const ScheduleOptions& options = {});

@@ -15,48 +15,29 @@ namespace sim {
 
 namespace {
 
-// The schedule named `kernel` when it has its own lowering of scan ops (project_linear).
-const ScheduleInfo* scan_schedule(std::string_view kernel) {
-  for (const ScheduleInfo& s : schedules()) {
-    if (s.name == kernel && s.scan != nullptr) return &s;
-  }
-  return nullptr;
-}
-
-// Ops other than attention are priced with fixed support entries of calibration.schedules
-// (hwprofiles/SCHEMA.md, "Support calibrations"): gemm for GEMMs, unfused for elementwise ops
-// (they run as the unfused baseline's memory-bound softmax-class kernels), chunked_scan for
-// scans. There is no built-in default: a profile without the entry cannot price the op.
-void require_support_entry(const hw::Profile& p, const char* key, const char* kind,
-                           const models::Op& op) {
-  if (p.calibration.schedules.count(key) > 0) return;
-  throw common::SpecError(fmt::format(
-      "{} has no calibration.schedules.{} entry, which prices {} ops (here '{}'); add one to "
-      "the profile (hwprofiles/SCHEMA.md, \"Support calibrations\": copy "
-      "calibration.schedules.{} from a built-in profile, `attnsim hw show h100`), or use "
-      "--engine roofline",
-      p.id, key, kind, op.name, key));
+// A launch set of an op other than attention, priced with its support entry.
+void lower_support(LowerFn lowering, SupportKernel kernel, const models::Op& op,
+                   const models::Workload& w, const hw::Profile& p, Launches& out) {
+  lowering({op, w, p, support_calibration(p, kernel, op), support_schedule_name(kernel)}, out);
 }
 
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
-           std::string_view kernel, const ScheduleOptions& options, Launches& out) {
+           const KernelChoice& kernel, const ScheduleOptions& options, Launches& out) {
   switch (op.kind) {
     case models::OpKind::gemm:
-      require_support_entry(p, "gemm", "GEMM", op);
-      lower_gemm({op, w, p, "gemm"}, out);
+      lower_support(lower_gemm, SupportKernel::gemm, op, w, p, out);
       return;
     case models::OpKind::elementwise:
-      require_support_entry(p, "unfused", "elementwise", op);
-      lower_elementwise({op, w, p, "elementwise"}, out);
+      lower_support(lower_elementwise, SupportKernel::elementwise, op, w, p, out);
       return;
     case models::OpKind::scan:
-      if (const ScheduleInfo* info = scan_schedule(kernel)) {
-        schedule_calibration(p, std::string(info->name));  // throws if the device lacks it
-        info->scan({op, w, p, info->name, options, info->mma_class}, out);
+      // A schedule with its own lowering of scans (project_linear) prices them with its entry.
+      if (const ScheduleInfo* info = kernel.schedule(); info != nullptr && info->scan != nullptr) {
+        info->scan({op, w, p, forward_calibration(p, *info), info->name, options, info->mma_class},
+                   out);
         return;
       }
-      require_support_entry(p, "chunked_scan", "scan (linear-attention)", op);
-      lower_scan({op, w, p, "chunked_scan"}, out);
+      lower_support(lower_scan, SupportKernel::scan, op, w, p, out);
       return;
     case models::OpKind::dense_attention:
     case models::OpKind::collective:
@@ -64,22 +45,32 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
   }
   const ScheduleInfo* info = &choose_schedule(kernel, op, w, p);
   if (op.pass == models::Pass::forward) {
-    info->forward({op, w, p, info->name, options, info->mma_class}, out);
+    info->forward({op, w, p, forward_calibration(p, *info), info->name, options, info->mma_class},
+                  out);
     return;
   }
-  if (info->backward == nullptr) info = &choose_schedule(p.default_schedule, op, w, p);
+  if (info->backward == nullptr) {
+    info = &choose_schedule(KernelChoice::parse(p.default_schedule), op, w, p);
+  }
   if (info->backward == nullptr) {
     throw common::SpecError(fmt::format(
         "kernel '{}' on {} has no backward model; use --engine roofline for bwd/train there",
         info->name, p.id));
   }
-  info->backward({op, w, p, info->name, options, info->mma_class}, out);
+  info->backward({op, w, p, backward_calibration(p, *info), info->name, options, info->mma_class},
+                 out);
 }
 
 }  // namespace
 
 Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
                         const hw::Profile& profile, std::string_view kernel,
+                        const ScheduleOptions& options) {
+  return predict_tile(cost, w, profile, KernelChoice::parse(kernel), options);
+}
+
+Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
+                        const hw::Profile& profile, const KernelChoice& kernel,
                         const ScheduleOptions& options) {
   Prediction p;
   std::array<double, kResourceCount> time_by_bound{};

@@ -57,21 +57,22 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   Launch l;
   l.name = name;
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {t.smem_bytes, t.threads, 0, t.max_ctas_per_sm};
   l.dispatch = t.dispatch;
   JobStats jobs = row_block_jobs(g, t.m, t.n);
   const models::AttentionShape& a = in.op.attention;
-  if (a.selected_blocks > 0) {
-    // Content-selected keys: a tile holds only the rows that share a selection, padded to the
-    // MMA's 16-row minimum, and visits the selected blocks (fewer for early tokens).
-    const double rows = std::max(1.0, static_cast<double>(a.selection_rows));
+  const models::BlockVisits& v = a.visits;
+  if (v.blocks > 0) {
+    // Content-chosen blocks: a tile holds only the rows of one row group, padded to the MMA's
+    // 16-row minimum, and visits the group's blocks (fewer while a query sees fewer keys).
+    const double rows = std::max(1.0, static_cast<double>(v.row_group));
     t.m = std::max(rows, kMmaMinRows);
     const double per_query_keys = a.pairs_per_head / static_cast<double>(a.q_len);
-    const double tiles = std::max(
-        1.0, std::min(static_cast<double>(a.selected_blocks) * ceil_div(a.select_block, t.n),
-                      ceil_div(per_query_keys, t.n)));
+    const double tiles =
+        std::max(1.0, std::min(static_cast<double>(v.blocks) * ceil_div(v.block_keys, t.n),
+                               ceil_div(per_query_keys, t.n)));
     const double query_rows = static_cast<double>(a.batch * a.heads_q * a.q_len);
     jobs = {ceil_div(query_rows, rows), tiles, tiles, ceil_div(query_rows, rows) * tiles};
   }
@@ -96,11 +97,11 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
 }
 
 Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double items,
-                     double items_per_job, const std::string& calibration_key) {
+                     double items_per_job) {
   Launch l;
   l.name = name;
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, calibration_key);
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.jobs = {std::max(1.0, ceil_div(items, items_per_job)), 0, 0, 0};
   l.per_job_hbm_bytes = bytes / l.jobs.count;
@@ -116,7 +117,7 @@ Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double p
   const double bytes = partial_rows * (g.dv + 1) * 4 + in.op.bytes.o + in.op.bytes.lse;
   // FA2 combine: 4-16 rows per 128-thread CTA (docs/kernels.md#13-split_kv); 8 is the
   // d = 64/128 middle.
-  return memory_launch(in, "combine", bytes, out_rows, 8, std::string(in.name));
+  return memory_launch(in, "combine", bytes, out_rows, 8);
 }
 
 void lower_best_split(const ScheduleInput& in, const Geometry& g, const FlashTile& t,

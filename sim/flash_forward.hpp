@@ -37,7 +37,7 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
 // A launch that only moves `bytes` (combine, pre/post-processing) for `items` rows (or keys), one
 // CTA per `items_per_job` of them: every CTA takes a whole chunk but the last.
 Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double items,
-                     double items_per_job, const std::string& calibration_key);
+                     double items_per_job);
 
 // Reduction of split partials (fp32 O and LSE) into O.
 Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double partial_rows);

@@ -8,6 +8,30 @@
 
 namespace sim {
 
+namespace {
+
+// The profile's entry `key`; throws listing the entries it has.
+const hw::ScheduleCalibration& calibration_entry(const hw::Profile& profile,
+                                                 const std::string& key) {
+  auto it = profile.calibration.schedules.find(key);
+  if (it != profile.calibration.schedules.end()) return it->second;
+  std::string known;
+  for (const auto& [name, value] : profile.calibration.schedules) {
+    (void)value;
+    known += (known.empty() ? "" : ", ") + name;
+  }
+  throw common::SpecError(fmt::format(
+      "{} has no calibration for kernel '{}', so that kernel does not run there; it has: {} (or "
+      "use --engine roofline)",
+      profile.id, key, known.empty() ? "none" : known));
+}
+
+bool has_calibration(const hw::Profile& profile, const ScheduleInfo& schedule) {
+  return profile.calibration.schedules.count(std::string(schedule.name)) > 0;
+}
+
+}  // namespace
+
 const std::vector<ScheduleInfo>& schedules() {
   static const std::vector<ScheduleInfo> table = [] {
     std::vector<ScheduleInfo> t;
@@ -31,42 +55,78 @@ const ScheduleInfo& find_schedule(std::string_view name) {
   throw common::SpecError(fmt::format("unknown kernel '{}'; known: {}", name, known));
 }
 
-const hw::ScheduleCalibration& schedule_calibration(const hw::Profile& profile,
-                                                    const std::string& name) {
-  auto it = profile.calibration.schedules.find(name);
-  if (it != profile.calibration.schedules.end()) return it->second;
-  std::string known;
-  for (const auto& [key, value] : profile.calibration.schedules) {
-    (void)value;
-    known += (known.empty() ? "" : ", ") + key;
-  }
-  throw common::SpecError(fmt::format(
-      "{} has no calibration for kernel '{}', so that kernel does not run there; it has: {} (or "
-      "use --engine roofline)",
-      profile.id, name, known.empty() ? "none" : known));
+KernelChoice KernelChoice::parse(std::string_view name) {
+  return name == "auto" ? KernelChoice() : KernelChoice(find_schedule(name));
 }
 
-const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& op,
+const hw::ScheduleCalibration& forward_calibration(const hw::Profile& profile,
+                                                   const ScheduleInfo& schedule) {
+  return calibration_entry(profile, std::string(schedule.name));
+}
+
+const hw::ScheduleCalibration& backward_calibration(const hw::Profile& profile,
+                                                    const ScheduleInfo& schedule) {
+  return calibration_entry(profile, backward_calibration_key(schedule.name));
+}
+
+std::string backward_calibration_key(std::string_view schedule) {
+  return std::string(schedule) + "_bwd";
+}
+
+std::string_view support_calibration_key(SupportKernel kernel) {
+  switch (kernel) {
+    case SupportKernel::gemm:
+      return "gemm";
+    case SupportKernel::elementwise:
+      return "unfused";
+    case SupportKernel::scan:
+      return "chunked_scan";
+  }
+  return "?";
+}
+
+std::string_view support_schedule_name(SupportKernel kernel) {
+  return kernel == SupportKernel::elementwise ? "elementwise" : support_calibration_key(kernel);
+}
+
+const hw::ScheduleCalibration& support_calibration(const hw::Profile& profile, SupportKernel kernel,
+                                                   const models::Op& op) {
+  const std::string key(support_calibration_key(kernel));
+  auto it = profile.calibration.schedules.find(key);
+  if (it != profile.calibration.schedules.end()) return it->second;
+  const char* kind = kernel == SupportKernel::gemm          ? "GEMM"
+                     : kernel == SupportKernel::elementwise ? "elementwise"
+                                                            : "scan (linear-attention)";
+  throw common::SpecError(fmt::format(
+      "{} has no calibration.schedules.{} entry, which prices {} ops (here '{}'); add one to "
+      "the profile (hwprofiles/SCHEMA.md, \"Support calibrations\": copy "
+      "calibration.schedules.{} from a built-in profile, `attnsim hw show h100`), or use "
+      "--engine roofline",
+      profile.id, key, kind, op.name, key));
+}
+
+const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op& op,
                                     const models::Workload& w, const hw::Profile& profile) {
-  std::string_view name = kernel;
-  if (kernel == "auto") {
+  const ScheduleInfo* chosen = kernel.schedule();
+  if (chosen == nullptr) {
     if (profile.default_schedule.empty()) {
       throw common::SpecError(fmt::format(
           "{} names no default_schedule; pass --kernel NAME or use --engine roofline", profile.id));
     }
-    const bool decode_like =
-        w.phase == models::Phase::decode && profile.calibration.schedules.count("split_kv") > 0;
-    name = decode_like && op.pass == models::Pass::forward
-               ? "split_kv"
-               : std::string_view(profile.default_schedule);
+    const ScheduleInfo& split_kv = find_schedule("split_kv");
+    const ScheduleInfo& flashmla = find_schedule("flashmla");
+    const bool decode_like = w.phase == models::Phase::decode && has_calibration(profile, split_kv);
     // FlashMLA's dense decode, where it runs the op and the device calibrates it.
-    if (flashmla_runs(op, w) && profile.calibration.schedules.count("flashmla") > 0) {
-      name = "flashmla";
+    if (flashmla_runs(op, w) && has_calibration(profile, flashmla)) {
+      chosen = &flashmla;
+    } else if (decode_like && op.pass == models::Pass::forward) {
+      chosen = &split_kv;
+    } else {
+      chosen = &find_schedule(profile.default_schedule);
     }
   }
-  const ScheduleInfo& info = find_schedule(name);
-  schedule_calibration(profile, std::string(info.name));  // throws if the device lacks it
-  return info;
+  forward_calibration(profile, *chosen);  // throws if the device lacks it
+  return *chosen;
 }
 
 }  // namespace sim

@@ -1,5 +1,10 @@
 // Schedules: how a kernel executes an Op (docs/kernels.md). Each lowers one Op into launches
 // that the tile engine prices. One file per schedule family; this table names them all.
+//
+// Names are resolved once, where they enter (`--kernel`, a measurement row): a KernelChoice holds
+// the schedule itself, and the engine hands each lowering the profile's calibration entry for its
+// op (forward_calibration, backward_calibration, support_calibration), so no lowering looks a
+// schedule or a calibration up by name.
 #pragma once
 
 #include <string>
@@ -27,7 +32,10 @@ struct ScheduleInput {
   const models::Op& op;
   const models::Workload& workload;
   const hw::Profile& profile;
-  std::string_view name;  // the schedule as chosen (for calibration lookup and reports)
+  // The profile's calibration entry that prices every launch of this op (the schedule's own entry
+  // for the op's pass, or a support entry), resolved by the engine.
+  const hw::ScheduleCalibration& calibration;
+  std::string_view name;  // the schedule as reported on its launches and named in errors
   ScheduleOptions options = {};
   hw::MmaClass mma_class = hw::MmaClass::native;  // what the chosen schedule issues
 };
@@ -51,15 +59,51 @@ const std::vector<ScheduleInfo>& schedules();
 // Throws common::SpecError naming the known schedules.
 const ScheduleInfo& find_schedule(std::string_view name);
 
+// What `--kernel` (or a measurement's kernel) names, resolved once: `auto` (a schedule chosen per
+// op by choose_schedule) or one schedule of the table.
+class KernelChoice {
+ public:
+  KernelChoice() = default;  // auto
+  explicit KernelChoice(const ScheduleInfo& schedule) : schedule_(&schedule) {}
+  // "auto" or a schedule's name; throws common::SpecError naming the known ones.
+  static KernelChoice parse(std::string_view name);
+
+  bool is_auto() const { return schedule_ == nullptr; }
+  const ScheduleInfo* schedule() const { return schedule_; }  // nullptr for auto
+  std::string_view name() const { return schedule_ ? schedule_->name : "auto"; }
+
+ private:
+  const ScheduleInfo* schedule_ = nullptr;
+};
+
 // The schedule `kernel` means for this op on this device: `auto` picks flashmla for the absorbed
 // MLA decode FlashMLA runs (where the profile calibrates it), split_kv for other decode and the
 // profile's default_schedule otherwise. Throws when the device has no calibration for it.
-const ScheduleInfo& choose_schedule(std::string_view kernel, const models::Op& op,
+const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op& op,
                                     const models::Workload& w, const hw::Profile& profile);
 
-// The calibration entry `name` (e.g. "fa3_bwd"); throws common::SpecError listing the ones the
-// profile has.
-const hw::ScheduleCalibration& schedule_calibration(const hw::Profile& profile,
-                                                    const std::string& name);
+// The calibration entries of a schedule: `<name>` prices its forward launches (and scans),
+// `<name>_bwd` its backward ones (hwprofiles/SCHEMA.md). Each throws common::SpecError listing the
+// entries the profile has.
+const hw::ScheduleCalibration& forward_calibration(const hw::Profile& profile,
+                                                   const ScheduleInfo& schedule);
+const hw::ScheduleCalibration& backward_calibration(const hw::Profile& profile,
+                                                    const ScheduleInfo& schedule);
+// The entry key of a schedule's backward pass (`<schedule>_bwd`), for whoever writes entries.
+std::string backward_calibration_key(std::string_view schedule);
+
+// The ops other than attention, each priced by a fixed support entry of calibration.schedules
+// (hwprofiles/SCHEMA.md, "Support calibrations"): gemm for GEMMs, unfused for elementwise ops
+// (they run as the unfused baseline's memory-bound softmax-class kernels), chunked_scan for scans.
+enum class SupportKernel { gemm, elementwise, scan };
+
+// The calibration.schedules key of a support kernel: "gemm", "unfused" or "chunked_scan".
+std::string_view support_calibration_key(SupportKernel kernel);
+// The name its launches report: "gemm", "elementwise" or "chunked_scan".
+std::string_view support_schedule_name(SupportKernel kernel);
+// There is no built-in default: a profile without the entry cannot price `op`, and this throws
+// common::SpecError naming the entry, the op and the SCHEMA.md section.
+const hw::ScheduleCalibration& support_calibration(const hw::Profile& profile, SupportKernel kernel,
+                                                   const models::Op& op);
 
 }  // namespace sim

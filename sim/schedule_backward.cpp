@@ -39,7 +39,6 @@ JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
 }
 
 void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& out) {
-  const std::string key = std::string(in.name) + "_bwd";
   const Geometry g = geometry(in.op.attention, in.workload, false);
   const double rows = g.batch * g.heads * g.rows;
   // What the pass must move comes from the op (models::Op::bytes), so there is one rule for the
@@ -49,12 +48,12 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   // Preprocess: read O and dO for delta where the op has it, clear the fp32 dQ accumulator.
   const double delta_inputs = need.o > 0 ? need.o + need.grad_out : 0;
   out.push_back(
-      memory_launch(in, "attention_bwd_preprocess", delta_inputs + rows * 4 * g.d, rows, t.m, key));
+      memory_launch(in, "attention_bwd_preprocess", delta_inputs + rows * 4 * g.d, rows, t.m));
 
   Launch main;
   main.name = "attention_bwd";
   main.schedule = in.name;
-  main.calibration = &schedule_calibration(in.profile, key);
+  main.calibration = &in.calibration;
   main.mma_class = in.mma_class;
   main.cta = {t.smem_kib * 1024, t.threads, 0, 1};
   main.dispatch = t.dispatch;
@@ -84,12 +83,11 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   main.per_job_fixed_cycles = main.calibration->cta_overhead_cycles;
   out.push_back(main);
 
-  out.push_back(
-      memory_launch(in, "attention_bwd_convert_dq", rows * g.d * (4 + g.s), rows, t.m, key));
+  out.push_back(memory_launch(in, "attention_bwd_convert_dq", rows * g.d * (4 + g.s), rows, t.m));
   if (g.group > 1) {
     const double expanded = g.batch * g.heads * g.keys * (g.d + g.dv) * g.s;
     out.push_back(memory_launch(in, "attention_bwd_reduce_dkdv", expanded * (1 + 1 / g.group),
-                                g.batch * g.kv_heads * g.keys, t.n, key));
+                                g.batch * g.kv_heads * g.keys, t.n));
   }
 }
 

@@ -69,7 +69,7 @@ Launch main_launch(const ScheduleInput& in, const Geometry& g, const FlashMlaPla
   Launch l;
   l.name = "flashmla_splitkv";
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {flashmla_smem_bytes(g.s), kFlashMlaThreads, 0, 0};
   l.dispatch = Dispatch::in_order;
@@ -129,7 +129,7 @@ Launch combine_launch(const ScheduleInput& in, const Geometry& g, const FlashMla
   const double bytes = partials * l2_miss_fraction(partials, in.profile) +
                        plan.split_requests * rows_per_request * (g.dv * g.s + 4);
   Launch l = memory_launch(in, "flashmla_combine", bytes, plan.split_requests * rows_per_request,
-                           kHeadsPerCta, std::string(in.name));
+                           kHeadsPerCta);
   l.cta.threads = kHeadsPerCta * 32;
   // Programmatic dependent launch: the main kernel triggers the combine once each CTA starts its
   // last request (cudaTriggerProgrammaticLaunchCompletion in splitkv_mla.cuh), so the combine is

@@ -20,17 +20,16 @@ constexpr double kAscendKeysPerRound = 1024;
 
 void lower_unfused(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
-  const std::string key(in.name);
   const double bh = g.batch * g.heads;
   const double scores = bh * g.rows * g.keys;  // the whole matrix: cuBLAS does not skip masked
   const double q = bh * g.rows * g.d * g.s, o = bh * g.rows * g.dv * g.s;
   const double k = g.batch * g.kv_heads * g.keys * g.d * g.s_kv;
   const double v = g.batch * g.kv_heads * g.keys * g.dv * g.s_kv;
-  out.push_back(gemm_launch(in, "scores_gemm", bh, g.rows, g.keys, g.d, q + k + scores * g.s, key));
+  out.push_back(gemm_launch(in, "scores_gemm", bh, g.rows, g.keys, g.d, q + k + scores * g.s));
   Launch softmax;
   softmax.name = "softmax";
   softmax.schedule = in.name;
-  softmax.calibration = &schedule_calibration(in.profile, key);
+  softmax.calibration = &in.calibration;
   softmax.mma_class = in.mma_class;
   const double rows_per_cta = 4;  // one warp per row, 4 warps per CTA
   softmax.jobs.count = ceil_div(bh * g.rows, rows_per_cta);
@@ -46,7 +45,7 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   softmax.per_job_hbm_bytes = (need.lse + std::max(0.0, other)) / softmax.jobs.count;
   softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
   out.push_back(softmax);
-  out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o, key));
+  out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o));
 }
 
 // IncreFlashAttention, the 910B decode kernel (hicann/ops-transformer
@@ -100,11 +99,11 @@ void lower_ascend(const ScheduleInput& in, Launches& out) {
 
 // A batched GEMM of `batch` [m x n x k] products; compulsory `bytes` spread over its tiles.
 Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
-                   double k, double bytes, const std::string& key) {
+                   double k, double bytes) {
   Launch l;
   l.name = name;
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, key);
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {0, 256, 0, 0};
   const double tiles_per_job = std::max(1.0, ceil_div(k, kGemmDepth));
@@ -131,7 +130,7 @@ Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, doub
 void lower_gemm(const ScheduleInput& in, Launches& out) {
   const models::GemmShape& s = in.op.gemm;
   const double passes = in.op.pass == models::Pass::backward ? 2 : 1;  // dX and dW
-  out.push_back(gemm_launch(in, in.op.name, passes, s.m, s.n, s.k, in.op.bytes.total(), "gemm"));
+  out.push_back(gemm_launch(in, in.op.name, passes, s.m, s.n, s.k, in.op.bytes.total()));
 }
 
 void lower_elementwise(const ScheduleInput& in, Launches& out) {
@@ -148,7 +147,7 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   Launch l;
   l.name = op.name;
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, "unfused");
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {0, 256, 0, 0};
   l.jobs = {ctas, std::floor(tiles / ctas), std::min(tiles, std::ceil(tiles / ctas)), tiles};
@@ -170,8 +169,8 @@ void lower_scan(const ScheduleInput& in, Launches& out) {
   const double jobs = std::max(1.0, x.batch * x.heads);
   Launch l;
   l.name = op.name;
-  l.schedule = "chunked_scan";
-  l.calibration = &schedule_calibration(in.profile, "chunked_scan");
+  l.schedule = in.name;
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   const double s = models::bytes_per_element(in.workload.dtype);
   l.cta = {x.chunk * (x.key_dim + x.value_dim) * s * 2 + x.key_dim * x.value_dim * 4, 128, 0, 0};

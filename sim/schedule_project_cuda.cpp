@@ -98,7 +98,7 @@ void check_flash_op(const ScheduleInput& in, const Geometry& g) {
   require(g.d == 32 || g.d == 64 || g.d == 128, in.name,
           fmt::format("head_dim {} is not instantiated (32, 64, 128)", g.d));
   require(g.dv == g.d && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
-  require(g.score == models::ScoreFn::softmax && a.selected_blocks == 0 && g.sinks == 0, in.name,
+  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
           "runs dense softmax attention only (no selection, sinks or other score functions)");
 }
 
@@ -134,7 +134,7 @@ Launch split_launch(const ScheduleInput& in, const Geometry& g, double splits, d
   Launch l;
   l.name = "split_kernel";
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {split_smem_bytes(g.dv) + kReservedSmemPerCta, kSplitThreads, split_regs(in.profile, g.d),
            0};
@@ -172,7 +172,7 @@ Launch combine_launch(const ScheduleInput& in, const Geometry& g, double splits)
   Launch l;
   l.name = "combine_kernel";
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {kReservedSmemPerCta, kCombineThreads, 48, 0};
   const double heads = g.batch * g.heads;
@@ -193,7 +193,7 @@ void lower_project_split_kv(const ScheduleInput& in, Launches& out) {
           fmt::format("head_dim {} / v_head_dim {} is not instantiated (32, 64, 128 with equal V, "
                       "or MLA 576 / 512)",
                       g.d, g.dv));
-  require(g.score == models::ScoreFn::softmax && a.selected_blocks == 0 && g.sinks == 0, in.name,
+  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
           "runs dense softmax attention only (no selection, sinks or other score functions)");
   const double len = std::max(1.0, split_key_range(g));
   auto build = [&](double splits, Launches& launches) {

@@ -17,7 +17,6 @@
 // by element; one CTA per (batch, head), so B x H CTAs fill at most that many SMs.
 #include <algorithm>
 #include <cmath>
-#include <string>
 
 #include <fmt/format.h>
 
@@ -43,19 +42,18 @@ using namespace project_cuda;
 
 void lower_project_unfused(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
-  const std::string key(in.name);
   // cuBLAS batches over (batch, KV head); the query heads of a KV head are rows of one product.
   const double batches = g.batch * g.kv_heads, rows = g.group * g.rows;
   const double score_rows = g.batch * g.heads * g.rows;
   const double scores = score_rows * g.keys;  // the whole matrix: masked entries are computed
   const models::HbmBytes& need = in.op.bytes;
   const double o_fp32 = need.o * 4 / g.s;
-  out.push_back(gemm_launch(in, "scores_gemm", batches, rows, g.keys, g.d,
-                            need.q + need.k + scores * 4, key));
+  out.push_back(
+      gemm_launch(in, "scores_gemm", batches, rows, g.keys, g.d, need.q + need.k + scores * 4));
   Launch softmax;
   softmax.name = "softmax_kernel";
   softmax.schedule = in.name;
-  softmax.calibration = &schedule_calibration(in.profile, key);
+  softmax.calibration = &in.calibration;
   softmax.mma_class = in.mma_class;
   softmax.cta = {32 + kReservedSmemPerCta, kSoftmaxThreads, 32, 0};
   softmax.jobs = {score_rows, 1, 1, score_rows};
@@ -67,7 +65,7 @@ void lower_project_unfused(const ScheduleInput& in, Launches& out) {
   softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
   out.push_back(softmax);
   out.push_back(
-      gemm_launch(in, "pv_gemm", batches, rows, g.dv, g.keys, scores * 2 + need.v + o_fp32, key));
+      gemm_launch(in, "pv_gemm", batches, rows, g.dv, g.keys, scores * 2 + need.v + o_fp32));
 }
 
 void lower_project_linear_attention(const ScheduleInput& in, Launches&) {
@@ -93,7 +91,7 @@ void lower_project_linear(const ScheduleInput& in, Launches& out) {
   Launch l;
   l.name = "linear_kernel";
   l.schedule = in.name;
-  l.calibration = &schedule_calibration(in.profile, std::string(in.name));
+  l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {linear_smem_bytes(d, n) + kReservedSmemPerCta, kLinearThreads, 32, 0};
   l.jobs = {jobs, chunks, chunks, jobs * chunks};

@@ -1,7 +1,6 @@
 // Internal: how each schedule file adds its entries to the table in schedule.cpp.
 #pragma once
 
-#include <string>
 #include <vector>
 
 #include "sim/schedule.hpp"
@@ -24,8 +23,8 @@ void lower_elementwise(const ScheduleInput& in, Launches& out);
 void lower_scan(const ScheduleInput& in, Launches& out);
 
 // A batched GEMM of `batch` [m x n x k] products (cuBLAS-class 128 x 128 output tiles, 64-deep
-// k-steps) moving `bytes` in all, priced with the calibration entry `key`.
+// k-steps) moving `bytes` in all, priced with the op's calibration entry (in.calibration).
 Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, double m, double n,
-                   double k, double bytes, const std::string& key);
+                   double k, double bytes);
 
 }  // namespace sim

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 
+#include "sim/schedule.hpp"
+
 namespace validate {
 
 namespace {
@@ -198,7 +200,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.hw = g.hw;
     out.schedule = g.schedule;
     out.keys = {g.schedule};
-    if (g.has_backward) out.keys.push_back(g.schedule + "_bwd");
+    if (g.has_backward) out.keys.push_back(sim::backward_calibration_key(g.schedule));
     out.before = profile.calibration.schedules.at(g.schedule);
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));

@@ -28,7 +28,7 @@ CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
   const models::CostModel cost = c.spec.variant->cost(c.spec, c.workload);
   CaseResult r;
   r.measured = &c;
-  r.tile_s = sim::predict_tile(cost, c.workload, profile, c.schedule,
+  r.tile_s = sim::predict_tile(cost, c.workload, profile, c.kernel_choice,
                                sim::ScheduleOptions{static_cast<double>(c.splits), c.caller})
                  .time_s;
   r.roofline_s = sim::predict_roofline(cost, c.workload, profile, c.caller).time_s;

@@ -256,6 +256,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.hw = row.required("hw");
     c.kernel = row.required("kernel");
     c.schedule = schedule_for(c.kernel);
+    c.kernel_choice = sim::KernelChoice::parse(c.schedule);
     if (c.schedule == "auto" && unknown_kernels.insert(c.kernel).second) {
       set.warnings.push_back(
           fmt::format("{}: unknown kernel '{}' predicted with --kernel auto (so are its later rows "

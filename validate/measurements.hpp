@@ -10,16 +10,22 @@
 #include "models/registry.hpp"
 #include "models/variant.hpp"
 #include "models/workload.hpp"
+#include "sim/schedule.hpp"
 
 namespace validate {
 
 struct MeasuredCase {
-  std::string file;      // where the row came from
-  int line = 0;          // 1-based line in that file
-  std::string hw;        // profile id
-  std::string kernel;    // as written in the file
-  std::string schedule;  // the attnsim kernel it maps to ("auto" when unknown)
-  int splits = 0;        // split-KV launches: the split count run (0: the schedule's choice)
+  std::string file;    // where the row came from
+  int line = 0;        // 1-based line in that file
+  std::string hw;      // profile id
+  std::string kernel;  // as written in the file
+  // The attnsim kernel it maps to ("auto" when unknown), as reported; calibration fits the
+  // entry of this name (the profile's default_schedule for auto).
+  std::string schedule;
+  // The schedule it is predicted with, resolved where the case is made: `schedule` itself, or auto
+  // where `schedule` names a support entry (chunked_scan for a scan-only case).
+  sim::KernelChoice kernel_choice;
+  int splits = 0;  // split-KV launches: the split count run (0: the schedule's choice)
   // Who called the kernel (optional `caller` column; empty = direct): its host floor applies.
   hw::Caller caller = hw::Caller::direct;
   std::string pass;  // fwd, bwd, fwd+bwd, decode

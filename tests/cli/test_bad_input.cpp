@@ -71,6 +71,13 @@ void write_fixtures(const fs::path& dir) {
   nlohmann::json no_unfused = doc;
   no_unfused["calibration"]["schedules"].erase("unfused");
   write_file(dir / "no-unfused" / "my-gpu.json", no_unfused.dump(1));
+  // The other two support entries (hwprofiles/SCHEMA.md, "Support calibrations").
+  for (const char* entry : {"gemm", "chunked_scan"}) {
+    nlohmann::json without = doc;
+    without["calibration"]["schedules"].erase(entry);
+    fs::create_directories(dir / ("no-" + std::string(entry)));
+    write_file(dir / ("no-" + std::string(entry)) / "my-gpu.json", without.dump(1));
+  }
   std::string text = doc.dump(1);
   const std::string key = "\"sm_count\": 148";
   REQUIRE(text.find(key) != std::string::npos);
@@ -125,6 +132,10 @@ const std::vector<BadInput> kCases = {
     {"unknown plot axis", {"sweep", "--seq-len", "1k,2k", "--cp", "2", "--plot", "{}/p.svg", "--plot-x", "nodes"}, {"'nodes'", "seq-len, batch, q-len, kv-len, tp, cp"}},
     {"instruction-class peak above the dense peak", {"query", "--hw-set", "compute.tensor_dense_TFLOPS_by_class.mma_sync.bf16=5000"}, {"/compute/tensor_dense_TFLOPS_by_class/mma_sync/bf16", "cannot exceed the dense peak"}},
     {"profile without the support calibration a variant needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-unfused", "--variant", "nsa"}, {"calibration.schedules.unfused", "elementwise", "Support calibrations"}},
+    {"unknown kernel", {"query", "--kernel", "fa9"}, {"unknown kernel 'fa9'", "known: auto, fa2, split_kv"}},
+    {"unknown kernel", {"sweep", "--kernel", "fa9", "--seq-len", "1024,2048"}, {"unknown kernel 'fa9'", "known: auto, fa2, split_kv"}},
+    {"profile without the support calibration projections need", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-gemm", "--variant", "gqa", "--include-projections"}, {"calibration.schedules.gemm", "GEMM", "Support calibrations"}},
+    {"profile without the support calibration a scan needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-chunked_scan", "--variant", "linear"}, {"calibration.schedules.chunked_scan", "scan", "Support calibrations"}},
     {"probe budget not a number", {"hw", "probe", "--budget", "nan"}, {"--budget", "[0.1, 600]"}},
     {"negative held-out length", {"validate", "--measurements", "{}/causal-7.csv", "--holdout-seq", "-5"}, {"--holdout-seq"}},
     {"directory as measurements", {"validate", "--measurements", "{}"}, {"is a directory"}},

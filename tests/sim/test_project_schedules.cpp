@@ -52,7 +52,9 @@ sim::Launches lower(const Query& q, const hw::Profile& p, std::string_view kerne
   const models::CostModel cost = q.spec.variant->cost(q.spec, q.w);
   const sim::ScheduleInfo& info = sim::find_schedule(kernel);
   sim::Launches out;
-  info.forward({cost.ops[0], q.w, p, info.name, sim::ScheduleOptions{splits}}, out);
+  info.forward({cost.ops[0], q.w, p, sim::forward_calibration(p, info), info.name,
+                sim::ScheduleOptions{splits}},
+               out);
   return out;
 }
 

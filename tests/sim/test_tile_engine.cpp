@@ -58,7 +58,7 @@ sim::Launch forward_launch(const Query& q, const hw::Profile& p, std::string_vie
   const models::CostModel cost = q.spec.variant->cost(q.spec, q.w);
   const sim::ScheduleInfo& info = sim::find_schedule(kernel);
   sim::Launches out;
-  info.forward({cost.ops[0], q.w, p, info.name}, out);
+  info.forward({cost.ops[0], q.w, p, sim::forward_calibration(p, info), info.name}, out);
   REQUIRE(!out.empty());
   return out[0];
 }

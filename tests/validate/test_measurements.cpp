@@ -5,6 +5,7 @@
 #include "common/numbers.hpp"
 #include "hwprofiles/catalog.hpp"
 #include "models/variant.hpp"
+#include "sim/schedule.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/measurements.hpp"
@@ -36,6 +37,7 @@ TEST_CASE("a measurement row becomes a typed workload with the mapped schedule",
   REQUIRE(set.cases.size() == 1);
   const validate::MeasuredCase& c = set.cases[0];
   CHECK(c.schedule == "split_kv");
+  CHECK(c.kernel_choice.schedule() == &sim::find_schedule("split_kv"));  // resolved as it is read
   CHECK(c.workload.phase == models::Phase::decode);
   CHECK(c.workload.batch == 8);
   CHECK(c.workload.kv_len == 8192);
@@ -66,6 +68,7 @@ TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].schedule == "auto");
+  CHECK(set.cases[0].kernel_choice.is_auto());
   REQUIRE(set.warnings.size() == 1);
   CHECK_THAT(set.warnings[0], Catch::Contains("mykernel"));
 }

@@ -200,11 +200,14 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
   if (backend == Backend::cuda) {
     const CudaCaseModel model = cuda_case_model(c);
     m.schedule = model.schedule;
+    m.kernel_choice = sim::KernelChoice::parse(m.schedule);
     m.splits = model.splits;
   } else if (c.kernel == CpuKernel::linear) {
+    // Its only op is a scan, priced (and calibrated) by the chunked_scan support entry.
     m.schedule = "chunked_scan";
   } else {
     m.schedule = "cpu_flash";
+    m.kernel_choice = sim::KernelChoice::parse(m.schedule);
   }
   // Split-KV runs decode steps, also with several query tokens (speculative decoding).
   const bool decode = c.q_len == 1 || c.kernel == CpuKernel::split_kv;

@@ -72,12 +72,14 @@ TEST_CASE("suite cases map onto the model's variants and kernels", "[validate][c
   const validate::MeasuredCase swa = validate::to_measured(run, "host-cpu", registry());
   CHECK(swa.spec.variant->name() == "swa");
   CHECK(swa.schedule == "cpu_flash");
+  CHECK(swa.kernel_choice.name() == "cpu_flash");
   CHECK(swa.workload.dtype == models::DType::fp32);
   CHECK(models::param_value(swa.spec, "window") == 64);
   run.spec = validate::parse_suite(kTinySuite, "tiny").cases[2];
   const validate::MeasuredCase linear = validate::to_measured(run, "host-cpu", registry());
   CHECK(linear.spec.variant->name() == "linear");
-  CHECK(linear.schedule == "chunked_scan");
+  CHECK(linear.schedule == "chunked_scan");  // the entry it calibrates, a support entry:
+  CHECK(linear.kernel_choice.is_auto());     // its scan is priced by chunked_scan under auto
   CHECK(models::param_value(linear.spec, "chunk") == 64);
 }
 

@@ -58,6 +58,7 @@ TEST_CASE("every CUDA suite case maps to the project schedule of the kernel it r
       }
       const validate::MeasuredCase cuda = measured(c, "h100");
       CHECK(cuda.schedule == m.schedule);
+      CHECK(cuda.kernel_choice.name() == m.schedule);
       CHECK(cuda.splits == m.splits);
       // The CPU backend keeps its own kernels' schedules.
       const validate::MeasuredCase cpu = measured(c, "host-cpu", validate::Backend::cpu);
