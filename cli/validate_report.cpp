@@ -7,6 +7,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/printer.hpp"
 #include "cli/report.hpp"
@@ -121,8 +122,9 @@ std::string render_table(const Json& doc) {
   if (doc["summary"].contains("groups")) out << render_groups(doc["summary"]["groups"]);
   for (const Json& g : doc["calibration"]) {
     out << fmt::format("calibrated {} {}: {} | held-out MAPE {:.1f}% -> {:.1f}%\n",
-                       g["hw"].get<std::string>(), g["schedule"].get<std::string>(),
-                       g["after"].dump(), 100 * g["held_out_rows_before"]["mape"].get<double>(),
+                       g["hw"].get<std::string>(),
+                       fmt::join(g["keys"].get<std::vector<std::string>>(), "+"), g["after"].dump(),
+                       100 * g["held_out_rows_before"]["mape"].get<double>(),
                        100 * g["held_out_rows_after"]["mape"].get<double>());
   }
   out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <set>
+#include <tuple>
 
 #include "sim/schedule.hpp"
 
@@ -35,7 +37,20 @@ struct Group {
   std::string hw, schedule;
   std::vector<const MeasuredCase*> fit, held;
   bool has_backward = false;
+  bool backward_only_entry = false;  // fits `<schedule>_bwd` alone (see split_passes)
 };
+
+// (device, schedule, rows with a backward pass): the groups of rows fitted together.
+using GroupKey = std::tuple<std::string, std::string, bool>;
+
+// The calibration entries a group sets: its schedule's, and the `_bwd` entry when it has backward
+// rows (one shared fit), or only the `_bwd` entry when split_passes gave the forward rows their own
+// group.
+std::vector<std::string> group_keys(const Group& g) {
+  if (g.backward_only_entry) return {sim::backward_calibration_key(g.schedule)};
+  if (g.has_backward) return {g.schedule, sim::backward_calibration_key(g.schedule)};
+  return {g.schedule};
+}
 
 hw::Profile with_entries(hw::Profile p, const std::vector<std::string>& keys,
                          const hw::ScheduleCalibration& c) {
@@ -60,7 +75,7 @@ double objective(const std::vector<const MeasuredCase*>& cases, const hw::Profil
 
 hw::ScheduleCalibration fit(const Group& g, const hw::Profile& base,
                             const std::vector<std::string>& keys) {
-  std::array<double, 4> x = to_vector(base.calibration.schedules.at(g.schedule));
+  std::array<double, 4> x = to_vector(base.calibration.schedules.at(keys.front()));
   std::array<double, 4> step;
   for (std::size_t i = 0; i < step.size(); ++i) step[i] = kBounds[i].step;
   double best = objective(g.fit, with_entries(base, keys, from_vector(x)));
@@ -140,9 +155,8 @@ void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
 
 // Each device's fixed costs on all its fit rows (launch cost, the floor of each caller they
 // name), before the per-kernel entries: short rows identify the floors, long rows the kernels.
-std::vector<FixedCostFit> fit_devices(
-    const std::map<std::pair<std::string, std::string>, Group>& groups,
-    std::map<std::string, hw::Profile>& profiles) {
+std::vector<FixedCostFit> fit_devices(const std::map<GroupKey, Group>& groups,
+                                      std::map<std::string, hw::Profile>& profiles) {
   std::vector<FixedCostFit> out;
   for (auto& [id, profile] : profiles) {
     std::vector<const MeasuredCase*> rows;
@@ -170,22 +184,47 @@ std::vector<FixedCostFit> fit_devices(
   return out;
 }
 
+// Groups the fit-eligible rows per (device, schedule). Forward and backward are different kernels
+// (docs/kernels.md: FA2's backward runs its own dK/dV and dQ loops), so where a group has both
+// forward-only fit rows and rows with a backward pass, the forward rows fit `<schedule>` alone and
+// the backward rows (bwd, fwd+bwd) then fit `<schedule>_bwd` alone, with the forward entry as
+// just fitted: a fwd+bwd row constrains only the sum of the two passes, so one shared fit can
+// trade a too-slow forward for a too-fast backward. The map's order (false before true) fits the
+// forward group first. Without forward-only rows both entries share one fit, as before.
+std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
+                                       const hw::ProfileCatalog& catalog,
+                                       const std::vector<std::int64_t>& holdout_seq) {
+  auto schedule_of = [&](const MeasuredCase& c) {
+    return c.schedule == "auto" ? catalog.resolve(c.hw).default_schedule : c.schedule;
+  };
+  std::set<std::pair<std::string, std::string>> forward_fits;
+  for (const MeasuredCase& c : cases) {
+    if (c.fit_eligible && !models::has_backward(c.workload.phase) && !is_held_out(c, holdout_seq)) {
+      forward_fits.insert({c.hw, schedule_of(c)});
+    }
+  }
+  std::map<GroupKey, Group> groups;
+  for (const MeasuredCase& c : cases) {
+    if (!c.fit_eligible) continue;
+    const std::string schedule = schedule_of(c);
+    const bool backward = models::has_backward(c.workload.phase);
+    const bool split = backward && forward_fits.count({c.hw, schedule}) > 0;
+    Group& g = groups[{c.hw, schedule, split}];
+    g.hw = catalog.resolve(c.hw).id;
+    g.schedule = schedule;
+    g.backward_only_entry = split;
+    (is_held_out(c, holdout_seq) ? g.held : g.fit).push_back(&c);
+    g.has_backward = g.has_backward || backward;
+  }
+  return groups;
+}
+
 }  // namespace
 
 CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
                             const hw::ProfileCatalog& catalog,
                             const std::vector<std::int64_t>& holdout_seq) {
-  std::map<std::pair<std::string, std::string>, Group> groups;
-  for (const MeasuredCase& c : cases) {
-    if (!c.fit_eligible) continue;
-    const std::string schedule =
-        c.schedule == "auto" ? catalog.resolve(c.hw).default_schedule : c.schedule;
-    Group& g = groups[{c.hw, schedule}];
-    g.hw = catalog.resolve(c.hw).id;
-    g.schedule = schedule;
-    (is_held_out(c, holdout_seq) ? g.held : g.fit).push_back(&c);
-    g.has_backward = g.has_backward || models::has_backward(c.workload.phase);
-  }
+  const std::map<GroupKey, Group> groups = split_passes(cases, catalog, holdout_seq);
   std::map<std::string, hw::Profile> profiles;
   for (const auto& [name, g] : groups) {
     (void)name;
@@ -199,9 +238,8 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     FitGroup out;
     out.hw = g.hw;
     out.schedule = g.schedule;
-    out.keys = {g.schedule};
-    if (g.has_backward) out.keys.push_back(sim::backward_calibration_key(g.schedule));
-    out.before = profile.calibration.schedules.at(g.schedule);
+    out.keys = group_keys(g);
+    out.before = profile.calibration.schedules.at(out.keys.front());
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));
     result.groups.push_back(out);

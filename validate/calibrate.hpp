@@ -15,8 +15,10 @@ namespace validate {
 struct FitGroup {
   std::string hw;
   std::string schedule;
-  std::vector<std::string> keys;  // calibration entries set (schedule, and schedule_bwd when the
-                                  // group has backward rows: forward and backward share one fit)
+  // Calibration entries set: the schedule's, and schedule_bwd when the group has backward rows
+  // (one shared fit); only schedule_bwd for the backward rows of a (device, schedule) that also
+  // has forward-only rows, which fit the schedule's entry in their own group first.
+  std::vector<std::string> keys;
   hw::ScheduleCalibration before, after;
   ErrorSummary fitted_before, fitted_after, held_before, held_after;
 };
