@@ -33,6 +33,15 @@ std::string table_row(const std::string& label, const sim::DeviceCost& d) {
       human_bytes(d.kv_cache_bytes), human_bytes(d.scale_up_bytes), human_bytes(d.scale_out_bytes));
 }
 
+std::string pool_line(const sim::ParallelPrediction& p) {
+  if (!p.pool) return "";
+  return fmt::format(
+      "attention pool: {} tasks of {} tokens per layer, balance {:.3f} (max/mean FLOPs); busiest "
+      "server receives {} and returns {}\n",
+      p.pool->tasks, p.pool->shard_tokens, p.balance, human_bytes(p.pool->dispatch_bytes),
+      human_bytes(p.pool->return_bytes));
+}
+
 std::string render_table(const std::vector<QueryResult>& results,
                          const std::vector<sim::ParallelPrediction>& parallel) {
   std::ostringstream out;
@@ -42,10 +51,11 @@ std::string render_table(const std::vector<QueryResult>& results,
     const sim::ParallelLayout& l = p.layout;
     out << fmt::format(
         "\n{}: tp={} cp={} cp_strategy={} nodes={} ({} devices, {} per node) | per device: "
-        "heads={} kv_heads={}{}\n",
+        "heads={} kv_heads={}{} | balance {:.3f}\n",
         results[i].hw, l.tp, l.cp, sim::to_string(l.strategy), l.nodes, l.devices(),
         p.devices_per_node, p.device_heads.heads, p.device_heads.kv_heads,
-        p.kv_heads_replicated ? " (replicated)" : "");
+        p.kv_heads_replicated ? " (replicated)" : "", p.balance);
+    out << pool_line(p);
     out << fmt::format("{:<18} {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
                        "", "compute", "comm", "exposed", "total", "tensor FLOP", "HBM bytes",
                        "KV/state", "scale-up", "scale-out");
@@ -59,7 +69,7 @@ std::string render_table(const std::vector<QueryResult>& results,
 
 nlohmann::ordered_json parallel_json(const sim::ParallelPrediction& p) {
   const sim::ParallelLayout& l = p.layout;
-  return {{"layout",
+  nlohmann::ordered_json doc = {{"layout",
            {{"tp", l.tp},
             {"cp", l.cp},
             {"cp_strategy", sim::to_string(l.strategy)},
@@ -68,9 +78,18 @@ nlohmann::ordered_json parallel_json(const sim::ParallelPrediction& p) {
             {"devices_per_node", p.devices_per_node},
             {"heads_per_device", p.device_heads.heads},
             {"kv_heads_per_device", p.device_heads.kv_heads},
-            {"kv_heads_replicated", p.kv_heads_replicated}}},
+            {"kv_heads_replicated", p.kv_heads_replicated},
+            {"balance", p.balance}}},
           {"per_device", device_json(p.per_device)},
           {"cluster", device_json(p.cluster)}};
+  if (p.pool) {
+    doc["attention_pool"] = {{"servers", l.cp},
+                             {"shard_tokens", p.pool->shard_tokens},
+                             {"tasks", p.pool->tasks},
+                             {"dispatch_bytes", p.pool->dispatch_bytes},
+                             {"return_bytes", p.pool->return_bytes}};
+  }
+  return doc;
 }
 
 std::string render_parallel_results(const std::vector<QueryResult>& results,
