@@ -66,15 +66,26 @@ std::string device_table_row(const std::string& prefix, const sim::DeviceCost& d
 
 namespace {
 
+std::string pool_line(const sim::ParallelPrediction& p) {
+  if (!p.pool) return "";
+  return fmt::format(
+      "attention pool: {} tasks of {} tokens per layer, balance {:.3f} (max/mean FLOPs); busiest "
+      "server receives {} and returns {}\n",
+      p.pool->tasks, p.pool->shard_tokens, p.balance, human_bytes(p.pool->dispatch_bytes),
+      human_bytes(p.pool->return_bytes));
+}
+
 std::string render_table(const std::vector<QueryResult>& results,
                          const std::vector<sim::ParallelPrediction>& parallel) {
   std::ostringstream out;
   out << render_results(results, Format::table);
   for (std::size_t i = 0; i < parallel.size(); ++i) {
     const sim::ParallelPrediction& p = parallel[i];
-    out << fmt::format("\n{}: {} | per device: heads={} kv_heads={}{}\n", results[i].hw,
-                       describe_layout(p.layout, p.devices_per_node), p.device_heads.heads,
-                       p.device_heads.kv_heads, p.kv_heads_replicated ? " (replicated)" : "");
+    out << fmt::format("\n{}: {} | per device: heads={} kv_heads={}{} | balance {:.3f}\n",
+                       results[i].hw, describe_layout(p.layout, p.devices_per_node),
+                       p.device_heads.heads, p.device_heads.kv_heads,
+                       p.kv_heads_replicated ? " (replicated)" : "", p.balance);
+    out << pool_line(p);
     out << device_table_header(fmt::format("{:<18}", ""));
     out << device_table_row(fmt::format("{:<18}", "per device"), p.per_device);
     out << device_table_row(fmt::format("{:<18}", "cluster"), p.cluster);
@@ -85,13 +96,23 @@ std::string render_table(const std::vector<QueryResult>& results,
 }  // namespace
 
 nlohmann::ordered_json parallel_json(const sim::ParallelPrediction& p) {
-  nlohmann::ordered_json layout = layout_json(p.layout, p.devices_per_node);
+  const sim::ParallelLayout& l = p.layout;
+  nlohmann::ordered_json layout = layout_json(l, p.devices_per_node);
   layout["heads_per_device"] = p.device_heads.heads;
   layout["kv_heads_per_device"] = p.device_heads.kv_heads;
   layout["kv_heads_replicated"] = p.kv_heads_replicated;
-  return {{"layout", layout},
+  layout["balance"] = p.balance;
+  nlohmann::ordered_json doc = {{"layout", layout},
           {"per_device", device_json(p.per_device)},
           {"cluster", device_json(p.cluster)}};
+  if (p.pool) {
+    doc["attention_pool"] = {{"servers", l.cp},
+                             {"shard_tokens", p.pool->shard_tokens},
+                             {"tasks", p.pool->tasks},
+                             {"dispatch_bytes", p.pool->dispatch_bytes},
+                             {"return_bytes", p.pool->return_bytes}};
+  }
+  return doc;
 }
 
 std::string render_parallel_results(const std::vector<QueryResult>& results,

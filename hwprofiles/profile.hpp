@@ -62,6 +62,9 @@ struct Memory {
   std::optional<double> max_ctas_per_sm;
 };
 
+// The scale-up link as profiles described it before `links` existed (a name and a bandwidth).
+// Read only from a profile without `links`, for its single-device queries (TPLA's all-reduce);
+// `links.scale_up` is the one source of the scale-up bandwidth otherwise.
 struct Interconnect {
   std::string name;
   double bandwidth_Bps_per_dir = 0;
@@ -101,9 +104,9 @@ struct Profile {
   std::vector<std::string> aliases;
   Compute compute;
   Memory memory;
-  Interconnect interconnect;
   Calibration calibration;
   std::optional<Links> links;  // multi-device links; absent: single-device use only
+  std::optional<Interconnect> legacy_interconnect;  // only in a profile without `links`
   std::map<std::string, std::string> unofficial;  // dotted field path -> why it is not official
   std::vector<std::string> notes;
   std::vector<std::string> sources;
@@ -121,6 +124,12 @@ struct Profile {
     if (c == MmaClass::native || compute.class_dense_flops.empty()) return tensor_peak_flops(p);
     auto it = compute.class_dense_flops.find(c);
     return it == compute.class_dense_flops.end() ? 0 : it->second[static_cast<std::size_t>(p)];
+  }
+  // Bytes per second one device sends on its scale-up link (one direction): links.scale_up, or
+  // the legacy `interconnect` of an old profile; 0 when the profile has neither.
+  double scale_up_bandwidth_Bps() const {
+    if (links) return links->scale_up.bandwidth_Bps_per_dir;
+    return legacy_interconnect ? legacy_interconnect->bandwidth_Bps_per_dir : 0;
   }
   double caller_floor_s(Caller c) const {
     return calibration.caller_floor_s[static_cast<std::size_t>(c)];

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/json_text.hpp"
 
@@ -150,6 +152,22 @@ std::map<std::string, std::string> parse_unofficial(std::optional<JsonObject> o)
   return out;
 }
 
+// `interconnect` predates `links`: accepted alone (an old profile), ignored when it repeats
+// links.scale_up's bandwidth, refused when it contradicts it (one source of truth).
+void check_legacy_interconnect(JsonObject& o, Profile& p) {
+  if (!p.legacy_interconnect || !p.links) return;
+  const double old_Bps = p.legacy_interconnect->bandwidth_Bps_per_dir;
+  const double up_Bps = p.links->scale_up.bandwidth_Bps_per_dir;
+  if (old_Bps != up_Bps) {
+    o.fail("interconnect",
+           fmt::format("bandwidth_GBps_per_dir {} contradicts links.scale_up.bandwidth_GBps_per_dir "
+                       "{}; 'interconnect' is replaced by links.scale_up (hwprofiles/SCHEMA.md): "
+                       "delete it",
+                       old_Bps / kGiga, up_Bps / kGiga));
+  }
+  p.legacy_interconnect.reset();
+}
+
 }  // namespace
 
 std::string_view to_string(Precision p) {
@@ -224,10 +242,13 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   p.aliases = o.string_array("aliases", false);
   p.compute = parse_compute(o.object("compute"));
   p.memory = parse_memory(o.object("memory"));
-  JsonObject link = o.object("interconnect");
-  p.interconnect.name = link.string("name");
-  p.interconnect.bandwidth_Bps_per_dir = link.positive("bandwidth_GBps_per_dir") * kGiga;
-  link.finish();
+  if (auto link = o.optional_object("interconnect")) {
+    Interconnect old;
+    old.name = link->string("name");
+    old.bandwidth_Bps_per_dir = link->positive("bandwidth_GBps_per_dir") * kGiga;
+    link->finish();
+    p.legacy_interconnect = old;
+  }
   p.calibration = parse_calibration(o.object("calibration"));
   if (auto schedule = o.optional_string("default_schedule")) {
     if (p.calibration.schedules.count(*schedule) == 0) {
@@ -239,6 +260,7 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   p.notes = o.string_array("notes", false);
   p.sources = o.string_array("sources", true);
   if (auto links = o.optional_object("links")) p.links = parse_links(*links);
+  check_legacy_interconnect(o, p);
   o.finish();
   p.origin = origin;
   return p;
@@ -288,9 +310,6 @@ nlohmann::json to_json(const Profile& p) {
         {"vector_fp32_TFLOPS", p.compute.vector_fp32_flops / kTera},
         {"exp_ops_per_clk_per_sm", p.compute.exp_ops_per_clk_per_sm}}},
       {"memory", memory},
-      {"interconnect",
-       {{"name", p.interconnect.name},
-        {"bandwidth_GBps_per_dir", p.interconnect.bandwidth_Bps_per_dir / kGiga}}},
       {"calibration",
        {{"tensor_fraction", p.calibration.tensor_fraction},
         {"hbm_fraction", p.calibration.hbm_fraction},
@@ -336,6 +355,11 @@ nlohmann::json to_json(const Profile& p) {
   if (!p.unofficial.empty()) doc["unofficial"] = p.unofficial;
   if (!p.notes.empty()) doc["notes"] = p.notes;
   if (p.links) doc["links"] = to_json(*p.links);
+  if (p.legacy_interconnect) {
+    doc["interconnect"] = {
+        {"name", p.legacy_interconnect->name},
+        {"bandwidth_GBps_per_dir", p.legacy_interconnect->bandwidth_Bps_per_dir / kGiga}};
+  }
   return doc;
 }
 

@@ -1,5 +1,8 @@
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "common/errors.hpp"
 #include "sim/engine.hpp"
 #include "sim/rates.hpp"
 
@@ -37,6 +40,12 @@ LaunchPrediction roofline_launch(const models::Op& op, const Rates& r, std::int6
   }
   l.exp_s = divide(op.flops.exp, r.exp_per_s);
   l.hbm_s = divide(l.hbm_bytes, r.hbm_bytes_per_s);
+  if (op.link_bytes > 0 && r.link_bytes_per_s <= 0) {
+    throw common::SpecError(fmt::format(
+        "'{}' sends {} bytes to other devices, but the profile has no links.scale_up to price "
+        "them on (hwprofiles/SCHEMA.md); add one or set it with --hw-set",
+        op.name, op.link_bytes));
+  }
   l.link_s = divide(op.link_bytes, r.link_bytes_per_s);
   l.fixed_s = r.launch_s;
   const auto [busy_s, resource] = busiest(l);

@@ -14,9 +14,9 @@ namespace pd = parallel_detail;
 
 namespace {
 
-constexpr std::array<CpStrategy, 6> kStrategies = {CpStrategy::ring,    CpStrategy::zigzag,
-                                                   CpStrategy::ulysses, CpStrategy::allgather,
-                                                   CpStrategy::lasp2,   CpStrategy::zeco};
+constexpr std::array<CpStrategy, 7> kStrategies = {
+    CpStrategy::ring,      CpStrategy::zigzag, CpStrategy::ulysses, CpStrategy::allgather,
+    CpStrategy::lasp2,     CpStrategy::zeco,   CpStrategy::cad};
 
 // Megatron head split: heads / ways query heads per device; KV heads / ways, or one KV head per
 // device (replicated) when there are fewer KV heads than devices (variants.md G0 cites Megatron-LM,
@@ -126,28 +126,44 @@ bool is_linear(const models::CostModel& cost) {
   return cost.state_bytes > 0 && cost.kv_cache_bytes == 0;
 }
 
+// Decode shards the KV cache: ring and all-gather CP both reduce to partial attention plus a
+// combine (sim/parallel_decode.cpp); the others need a sequence of new tokens to split.
+void check_decode(const pd::Context& c, const models::CostModel& cost) {
+  const CpStrategy s = c.layout.strategy;
+  if (is_linear(cost)) {
+    throw common::SpecError(fmt::format(
+        "--cp {} with decode: variant '{}' keeps a fixed recurrent state, not a KV cache to "
+        "shard; decode it on one device (or split heads with --tp)",
+        c.layout.cp, c.spec.variant->name()));
+  }
+  if (s != CpStrategy::ring && s != CpStrategy::allgather) {
+    throw common::SpecError(fmt::format(
+        "--cp-strategy {} does not apply to decode (q_len {} new tokens against kv_len {}): decode "
+        "shards the KV cache over the cp devices and combines partial outputs; use ring or "
+        "allgather (both are priced that way)",
+        to_string(s), c.w.q_len, c.w.kv_len));
+  }
+}
+
 void check_cp(const pd::Context& c, const models::CostModel& cost) {
   const ParallelLayout& l = c.layout;
   const models::Workload& w = c.w;
+  if (w.phase == models::Phase::decode) return check_decode(c, cost);
   if (w.q_len != w.kv_len) {
     throw common::SpecError(fmt::format(
         "--cp {}: context parallelism splits one sequence (q_len = kv_len, phase prefill, fwd, "
-        "bwd or train); got q_len {} and kv_len {}",
+        "bwd or train) or, for decode, the KV cache; got q_len {} and kv_len {}",
         l.cp, w.q_len, w.kv_len));
   }
-  // Zig-zag and the balanced all-gather give each rank two of 2 cp causal chunks.
+  // Zig-zag and the balanced all-gather give each rank two of 2 cp causal chunks; cad cuts
+  // token-level tasks of its own.
   const bool two_chunks =
       w.causal && (l.strategy == CpStrategy::zigzag || l.strategy == CpStrategy::allgather);
   const std::int64_t chunks = two_chunks ? 2 * l.cp : l.cp;
-  if (w.q_len % chunks != 0) {
+  if (l.strategy != CpStrategy::cad && w.q_len % chunks != 0) {
     throw common::SpecError(fmt::format(
         "--cp {} --cp-strategy {}: the sequence of {} tokens does not split into {} equal chunks",
         l.cp, to_string(l.strategy), w.q_len, chunks));
-  }
-  if (c.spec.projections.include) {
-    throw common::SpecError(
-        "--include-projections with --cp > 1 is not modelled (projections are per token; query "
-        "the attention core)");
   }
   const bool linear_strategy = l.strategy == CpStrategy::lasp2 || l.strategy == CpStrategy::zeco;
   if (linear_strategy != is_linear(cost)) {
@@ -156,9 +172,53 @@ void check_cp(const pd::Context& c, const models::CostModel& cost) {
                     linear_strategy ? "is for linear attention (a fixed state, no KV cache);"
                                     : "passes K/V blocks, but",
                     c.spec.variant->name(),
-                    linear_strategy ? "has a KV cache: use ring, zigzag, ulysses or allgather"
+                    linear_strategy ? "has a KV cache: use ring, zigzag, ulysses, allgather or cad"
                                     : "keeps a recurrent state: use lasp2 or zeco"));
   }
+}
+
+// Megatron's row-parallel output projection all-reduces B x tokens x D activations over the TP
+// group once per forward and once per backward (variants.md G0).
+void tp_all_reduce(const pd::Context& c, double tokens, DeviceCost& d) {
+  if (c.layout.tp == 1) return;
+  const double payload = static_cast<double>(c.w.batch) * tokens *
+                         static_cast<double>(c.spec.projections.hidden_size) *
+                         models::bytes_per_element(c.w.dtype);
+  const CommCost ar = ring_all_reduce(payload, c.layout.tp, c.place.up_all, LinkClass::scale_up);
+  const double passes = pd::pass_factor(c.w.phase, 1);
+  d.scale_up_bytes += passes * ar.scale_up_bytes;
+  d.comm_s += passes * ar.time_s;
+  d.exposed_comm_s += passes * ar.time_s;
+}
+
+// Projections under CP are sequence-parallel: each device projects its own L/cp tokens (decode:
+// every device projects the q_len new tokens, replicated, since each needs all their queries).
+// Their cost is the local run with projections less the run without.
+void cp_projections(const pd::Context& c, const models::AttentionSpec& with, DeviceCost& d,
+                    DeviceCost& cluster) {
+  const bool decode = c.w.phase == models::Phase::decode;
+  models::Workload local = c.w;
+  if (!decode) local.q_len = local.kv_len = (c.w.q_len + c.layout.cp - 1) / c.layout.cp;
+  pd::Block proj = pd::run(c, with, local);
+  const Prediction& core = pd::run(c, c.spec, local).prediction;
+  Prediction& p = proj.prediction;
+  p.time_s -= core.time_s;
+  p.flops.tensor -= core.flops.tensor;
+  p.flops.vector -= core.flops.vector;
+  p.flops.exp -= core.flops.exp;
+  models::HbmBytes extra;
+  extra.weights = p.bytes.weights - core.bytes.weights;
+  extra.activations = p.bytes.activations - core.bytes.activations;
+  p.bytes = extra;
+  pd::add_compute(d, proj, 1);
+  // Cluster: the projections of every token once per TP rank (decode: once per device).
+  const double share = decode ? c.layout.devices()
+                              : c.layout.tp * static_cast<double>(c.w.q_len) /
+                                    static_cast<double>(local.q_len);
+  pd::add_compute(cluster, proj, share);
+  const double before = d.scale_up_bytes;
+  tp_all_reduce(c, static_cast<double>(local.q_len), d);
+  cluster.scale_up_bytes += c.layout.devices() * (d.scale_up_bytes - before);
 }
 
 // TP only: every device runs its head shard over the whole sequence; the row-parallel output
@@ -168,16 +228,14 @@ void tensor_parallel(const pd::Context& c, DeviceCost& d) {
   const pd::Block b = pd::run(c, c.spec, c.w);
   pd::add_compute(d, b, 1);
   d.kv_cache_bytes = b.cost.kv_cache_bytes + b.cost.state_bytes;
-  if (c.spec.projections.include && c.layout.tp > 1) {
-    const double payload = static_cast<double>(c.w.batch * c.w.q_len) *
-                           static_cast<double>(c.spec.projections.hidden_size) *
-                           models::bytes_per_element(c.w.dtype);
-    const double passes =
-        (models::has_forward(c.w.phase) ? 1 : 0) + (models::has_backward(c.w.phase) ? 1 : 0);
-    const CommCost ar = ring_all_reduce(payload, c.layout.tp, c.place.up_all, LinkClass::scale_up);
-    d.scale_up_bytes += passes * ar.scale_up_bytes;
-    d.comm_s += passes * ar.time_s;
-    d.exposed_comm_s += passes * ar.time_s;
+  // All layers at once here: the all-reduce runs once per layer.
+  if (c.spec.projections.include) {
+    DeviceCost one_layer;
+    tp_all_reduce(c, static_cast<double>(c.w.q_len), one_layer);
+    const double layers = static_cast<double>(c.w.layers);
+    d.scale_up_bytes += layers * one_layer.scale_up_bytes;
+    d.comm_s += layers * one_layer.comm_s;
+    d.exposed_comm_s += layers * one_layer.exposed_comm_s;
   }
 }
 
@@ -187,6 +245,47 @@ DeviceCost scaled(DeviceCost d, double n, bool times_too) {
   if (times_too) d.compute_s *= n, d.comm_s *= n, d.exposed_comm_s *= n;
   d.total_s = d.compute_s + d.exposed_comm_s;
   return d;
+}
+
+// One layer of a CP layout (c.w: the whole workload), then times the layers.
+void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
+  models::Workload one = whole.w;
+  one.layers = 1;
+  models::AttentionSpec core = whole.spec;  // projections are priced apart (cp_projections)
+  core.projections.include = false;
+  const pd::Context c{whole.engine, whole.profile, whole.kernel, whole.layout,
+                      whole.place,  core,          one};
+  check_cp(c, core.variant->cost(core, one));
+  DeviceCost& d = out.per_device;
+  DeviceCost& cluster = out.cluster;
+  if (one.phase == models::Phase::decode) {
+    pd::sharded_decode(c, d, cluster);
+  } else {
+    switch (c.layout.strategy) {
+      case CpStrategy::ring:
+      case CpStrategy::zigzag:
+        pd::ring(c, d, cluster);
+        break;
+      case CpStrategy::ulysses:
+        out.device_heads = pd::ulysses(c, d, cluster);
+        break;
+      case CpStrategy::allgather:
+        pd::all_gather_cp(c, d, cluster);
+        break;
+      case CpStrategy::lasp2:
+      case CpStrategy::zeco:
+        pd::linear_sp(c, d, cluster);
+        break;
+      case CpStrategy::cad:
+        out.pool = pd::cad(c, d, cluster);
+        break;
+    }
+  }
+  if (whole.spec.projections.include) cp_projections(c, whole.spec, d, cluster);
+  const double layers = static_cast<double>(whole.w.layers);
+  d = scaled(d, layers, true);
+  cluster = scaled(cluster, layers, false);
+  if (out.pool) out.pool->dispatch_bytes *= layers, out.pool->return_bytes *= layers;
 }
 
 }  // namespace
@@ -205,6 +304,8 @@ std::string_view to_string(CpStrategy s) {
       return "lasp2";
     case CpStrategy::zeco:
       return "zeco";
+    case CpStrategy::cad:
+      return "cad";
   }
   return "?";
 }
@@ -214,7 +315,7 @@ CpStrategy parse_cp_strategy(std::string_view name) {
     if (to_string(s) == name) return s;
   }
   throw common::SpecError(fmt::format(
-      "unknown --cp-strategy '{}'; known: ring, zigzag, ulysses, allgather, lasp2, zeco", name));
+      "unknown --cp-strategy '{}'; known: ring, zigzag, ulysses, allgather, lasp2, zeco, cad", name));
 }
 
 ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,
@@ -235,30 +336,10 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
     tensor_parallel(c, d);
     cluster = scaled(d, layout.tp, false);
   } else {
-    models::Workload one = w;
-    one.layers = 1;
-    const pd::Context c{engine, profile, kernel, layout, place, shard.spec, one};
-    check_cp(c, shard.spec.variant->cost(shard.spec, one));
-    switch (layout.strategy) {
-      case CpStrategy::ring:
-      case CpStrategy::zigzag:
-        pd::ring(c, d, cluster);
-        break;
-      case CpStrategy::ulysses:
-        out.device_heads = pd::ulysses(c, d, cluster);
-        break;
-      case CpStrategy::allgather:
-        pd::all_gather_cp(c, d, cluster);
-        break;
-      case CpStrategy::lasp2:
-      case CpStrategy::zeco:
-        pd::linear_sp(c, d, cluster);
-        break;
-    }
-    const double layers = static_cast<double>(w.layers);
-    d = scaled(d, layers, true);
-    cluster = scaled(cluster, layers, false);
+    context_parallel(pd::Context{engine, profile, kernel, layout, place, shard.spec, w}, out);
   }
+  const double mean = cluster.flops.total() / layout.devices();
+  out.balance = mean > 0 ? d.flops.total() / mean : 1;
   d.total_s = d.compute_s + d.exposed_comm_s;
   cluster.compute_s = d.compute_s;
   cluster.comm_s = d.comm_s;

@@ -1,10 +1,12 @@
 // Multi-device layouts of one attention layer: tensor parallelism (Megatron head split) and
 // context parallelism (ring, zig-zag ring, Ulysses all-to-all, all-gather; LASP-2 and ZeCO for
-// linear attention). Each device's work is priced by the single-device engine on its shard; the
+// linear attention; core attention disaggregation onto a pool of attention servers; a sharded KV
+// cache for decode). Each device's work is priced by the single-device engine on its shard; the
 // collectives come from sim/collectives.hpp on the profile's links.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "hwprofiles/profile.hpp"
@@ -14,7 +16,8 @@
 
 namespace sim {
 
-enum class CpStrategy { ring, zigzag, ulysses, allgather, lasp2, zeco };
+// cad: core attention disaggregation (arXiv:2510.18121); the cp devices are the attention servers.
+enum class CpStrategy { ring, zigzag, ulysses, allgather, lasp2, zeco, cad };
 std::string_view to_string(CpStrategy s);
 // Throws common::SpecError naming the known strategies.
 CpStrategy parse_cp_strategy(std::string_view name);
@@ -41,6 +44,15 @@ struct DeviceCost {
   double total_s = 0;         // compute_s + exposed_comm_s
 };
 
+// Core attention disaggregation: how the tasks were cut and what the busiest attention server
+// exchanges with the devices that own the tokens (all layers, both link classes).
+struct PoolDispatch {
+  std::int64_t shard_tokens = 0;  // query tokens per task
+  std::int64_t tasks = 0;         // tasks per layer and pass
+  double dispatch_bytes = 0;      // received: Q, K, V (backward: also O, dO, LSE)
+  double return_bytes = 0;        // sent back: O, LSE (backward: dQ, dK, dV)
+};
+
 struct ParallelPrediction {
   ParallelLayout layout;
   int devices_per_node = 1;          // devices of this layout on one node
@@ -48,6 +60,9 @@ struct ParallelPrediction {
   bool kv_heads_replicated = false;  // Hkv < TP: each KV head is held by several devices
   DeviceCost per_device;             // the busiest device; it sets the time
   DeviceCost cluster;                // sums over all devices (times: the wall clock, = per_device)
+  // Load balance: the busiest device's FLOPs over the mean device's (1 = perfect).
+  double balance = 1;
+  std::optional<PoolDispatch> pool;  // --cp-strategy cad only
 };
 
 // Throws common::SpecError for a layout the workload, the variant or the profile cannot run

@@ -51,6 +51,12 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster);
 models::HeadConfig ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster);
 void all_gather_cp(const Context& c, DeviceCost& d, DeviceCost& cluster);
 void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster);
+// Core attention disaggregation onto the cp devices as attention servers (sim/parallel_cad.cpp).
+PoolDispatch cad(const Context& c, DeviceCost& d, DeviceCost& cluster);
+// Decode with the KV cache sharded over the cp devices (sim/parallel_decode.cpp).
+void sharded_decode(const Context& c, DeviceCost& d, DeviceCost& cluster);
+
+void add_comm(DeviceCost& d, const CommCost& c, double times);
 
 // Transfers per pass: 1 for a forward, and the backward sends the forward's data again plus the
 // gradients of what it received (`backward_factor` times the forward's bytes).

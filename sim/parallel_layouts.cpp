@@ -2,6 +2,7 @@
 // Formulas: variants.md family G, which cites the papers named at each function.
 #include <algorithm>
 
+#include "models/projections.hpp"
 #include "sim/parallel_internal.hpp"
 
 namespace sim::parallel_detail {
@@ -14,12 +15,6 @@ constexpr double kZecoScanBlocks = 8;
 
 double as_double(std::int64_t v) {
   return static_cast<double>(v);
-}
-
-void add_comm(DeviceCost& d, const CommCost& c, double times) {
-  d.scale_up_bytes += times * c.scale_up_bytes;
-  d.scale_out_bytes += times * c.scale_out_bytes;
-  d.comm_s += times * c.time_s;
 }
 
 // The slowest hop of a ring over the CP group: a node boundary when the ring leaves the node.
@@ -47,6 +42,12 @@ void add_compute(DeviceCost& d, const Block& b, double count) {
   d.flops.exp += count * b.prediction.flops.exp;
   d.hbm_bytes += count * b.prediction.bytes.total();
   d.compute_s += count * b.prediction.time_s;
+}
+
+void add_comm(DeviceCost& d, const CommCost& c, double times) {
+  d.scale_up_bytes += times * c.scale_up_bytes;
+  d.scale_out_bytes += times * c.scale_out_bytes;
+  d.comm_s += times * c.time_s;
 }
 
 double pass_factor(models::Phase p, double backward_factor) {
@@ -162,12 +163,49 @@ void all_gather_cp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   cluster.kv_cache_bytes = n * d.kv_cache_bytes;
 }
 
+// The output correction after the states arrive, on the last rank (the busiest; rank 0 starts
+// from the zero state and corrects nothing). Both papers add Q_local x S_prefix to the local
+// outputs: a GEMM of the rank's L/cp queries with its prefix state per (sequence, head),
+// 2 (L/cp) dk dv FLOPs per head, and its backward (dQ += dO S^T, dS = Q^T dO) twice that.
+// Before it, LASP-2 (arXiv:2502.07563, Alg. 2) sums the gathered states of the ranks before it,
+// (cp - 1) decayed adds of dk x dv per head on the last rank; ZeCO's All-Scan (arXiv:2507.01004,
+// section 3) does one S = decay * S_prev + S_local update per rank. Counted per pass. Variants
+// without a chunked-scan op (a state that is not dk x dv per head) get no correction.
+models::CostModel state_correction(const Context& c, const models::CostModel& local) {
+  models::CostModel out;
+  const models::Op* scan = nullptr;
+  for (const models::Op& op : local.ops) {
+    if (op.kind == models::OpKind::scan) scan = &op;
+  }
+  if (scan == nullptr) return out;
+  const models::ScanShape& x = scan->scan;
+  const double states = x.batch * x.heads * x.key_dim * x.value_dim;  // elements, all heads
+  const double state_bytes = local.state_bytes;  // one layer
+  const double s = models::bytes_per_element(c.w.dtype);
+  const double combined =
+      c.layout.strategy == CpStrategy::lasp2 ? static_cast<double>(c.layout.cp - 1) : 1;
+  const models::Pass passes[] = {models::Pass::forward, models::Pass::backward};
+  for (models::Pass pass : passes) {
+    const bool fwd = pass == models::Pass::forward;
+    if (fwd ? !models::has_forward(c.w.phase) : !models::has_backward(c.w.phase)) continue;
+    // Read `combined` states and the running prefix, write the prefix: 2 FLOPs per element.
+    out.ops.push_back(models::elementwise_op(fwd ? "state_prefix_fwd" : "state_prefix_bwd", pass,
+                                             combined * states,
+                                             state_bytes / states * (1 + 2 / combined), 0, 2));
+    models::Op fix = models::gemm_op(fwd ? "state_correction_fwd" : "state_correction_bwd", pass,
+                                     x.batch * x.heads * x.tokens, x.value_dim, x.key_dim, s);
+    fix.bytes.weights = (fwd ? 1 : 2) * state_bytes;  // one state per (sequence, head)
+    out.ops.push_back(fix);
+  }
+  return out;
+}
+
 // Linear attention. Each rank scans its L/cp tokens from a zero state. LASP-2 (arXiv:2502.07563):
 // one all-gather of the cp memory states (size independent of L), overlapped with the local
 // intra-chunk work; ZeCO (arXiv:2507.01004): All-Scan, a pipelined chain in which each rank sends
 // one state, so the time is one state transfer plus (cp - 1) hops of a 1/K block. The backward
-// moves the state gradients the same way. The output correction with the received state is not
-// counted.
+// moves the state gradients the same way. The output correction with the received state
+// (state_correction) runs after the states arrive, so it does not hide the communication.
 void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   const int p = c.layout.cp;
   models::Workload local = c.w;
@@ -191,6 +229,31 @@ void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   cluster.scale_out_bytes = devices(c) * d.scale_out_bytes;
   d.kv_cache_bytes = state;
   cluster.kv_cache_bytes = devices(c) * state;
+
+  Block fix;
+  fix.cost = state_correction(c, b.cost);
+  if (fix.cost.ops.empty()) return;
+  fix.prediction = predict(c.engine, fix.cost, local, c.profile, c.kernel);
+  add_compute(d, fix, 1);
+  // The cluster: ranks 1 .. cp-1 correct; LASP-2's rank r sums r states, cp (cp-1) / 2 in all.
+  const double tp = c.layout.tp;
+  Block gemms = fix, prefix = fix;
+  for (Block* part : {&gemms, &prefix}) {
+    part->prediction.flops = {};
+    part->prediction.bytes = {};
+    part->prediction.time_s = 0;
+  }
+  for (const models::Op& op : fix.cost.ops) {
+    Block& part = op.kind == models::OpKind::gemm ? gemms : prefix;
+    part.prediction.flops += op.flops;
+    part.prediction.bytes += op.bytes;
+  }
+  // The last rank's prefix op sums cp - 1 states (LASP-2): the cluster's cp (cp - 1) / 2 sums are
+  // cp / 2 of it; ZeCO's one update runs on each of the cp - 1 ranks.
+  const double prefix_runs =
+      c.layout.strategy == CpStrategy::lasp2 ? static_cast<double>(p) / 2 : p - 1;
+  add_compute(cluster, gemms, tp * (p - 1));
+  add_compute(cluster, prefix, tp * prefix_runs);
 }
 
 }  // namespace sim::parallel_detail

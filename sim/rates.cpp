@@ -65,7 +65,7 @@ Rates achievable_rates(const hw::Profile& p, models::DType dtype) {
   r.vector_flops_per_s = p.compute.vector_fp32_flops * c.vector_fraction;
   r.exp_per_s = p.exp_peak_ops_per_s() * c.exp_fraction;
   r.hbm_bytes_per_s = p.memory.hbm_bandwidth_Bps * c.hbm_fraction;
-  r.link_bytes_per_s = p.interconnect.bandwidth_Bps_per_dir;
+  r.link_bytes_per_s = p.scale_up_bandwidth_Bps();
   r.launch_s = c.kernel_launch_s;
   return r;
 }

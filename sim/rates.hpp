@@ -13,7 +13,7 @@ struct Rates {
   double vector_flops_per_s = 0;
   double exp_per_s = 0;
   double hbm_bytes_per_s = 0;
-  double link_bytes_per_s = 0;  // interconnect, one direction
+  double link_bytes_per_s = 0;  // links.scale_up (or a legacy interconnect), one direction
   double launch_s = 0;
 };
 

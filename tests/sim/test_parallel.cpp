@@ -218,8 +218,8 @@ TEST_CASE("impossible layouts are refused with the numbers involved", "[sim][par
              Catch::Contains("4000 tokens does not split into 3 equal chunks"));
   CHECK_THAT(layout_error(gqa(), w, layout(1, 3, sim::CpStrategy::zigzag)),
              Catch::Contains("6 equal chunks"));
-  CHECK_THAT(layout_error(gqa(), workload(models::Phase::decode, 1, 1, 4096), layout(1, 2)),
-             Catch::Contains("q_len 1 and kv_len 4096"));
+  CHECK_THAT(layout_error(gqa(), workload(models::Phase::prefill, 1, 1024, 4096), layout(1, 2)),
+             Catch::Contains("q_len 1024 and kv_len 4096"));
   CHECK_THAT(layout_error(gqa(), w, layout(4, 4)), Catch::Contains("16 devices per node"));
   CHECK_THAT(layout_error(gqa(), w, layout(2, 4, sim::CpStrategy::ring, 3)),
              Catch::Contains("cp must be a multiple of nodes"));
@@ -228,7 +228,7 @@ TEST_CASE("impossible layouts are refused with the numbers involved", "[sim][par
   CHECK_THAT(layout_error(make("linear", {}), w, layout(1, 2)),
              Catch::Contains("use lasp2 or zeco"));
   CHECK_THROWS_WITH(sim::parse_cp_strategy("spiral"),
-                    Catch::Contains("known: ring, zigzag, ulysses, allgather, lasp2, zeco"));
+                    Catch::Contains("known: ring, zigzag, ulysses, allgather, lasp2, zeco, cad"));
 }
 
 TEST_CASE("a profile without links refuses a multi-device layout and serves one device",

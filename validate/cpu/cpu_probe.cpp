@@ -63,8 +63,6 @@ hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date) {
         {"smem_per_sm_KiB", l2_kib},
         {"smem_per_block_KiB", l2_kib},
         {"max_ctas_per_sm", 1}}},
-      {"interconnect",
-       {{"name", "none (one core)"}, {"bandwidth_GBps_per_dir", c.stream_Bps / 1e9}}},
       {"calibration",
        {{"tensor_fraction", 1.0},
         {"hbm_fraction", 1.0},
@@ -82,7 +80,7 @@ hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date) {
       {"unofficial",
        {{"compute.vector_fp32_TFLOPS", "measured: one-core float32 Eigen GEMM at 512^3"},
         {"memory.hbm_bandwidth_GBps", "measured: one-core triad bandwidth (DRAM)"},
-        {"interconnect.bandwidth_GBps_per_dir", "no interconnect: set to the DRAM bandwidth"}}},
+        {"links.scale_up.bandwidth_GBps_per_dir", "no link: set to the DRAM bandwidth"}}},
       {"notes",
        {fmt::format("Probed {}: GEMM {:.2f} GFLOP/s, triad {:.2f} GB/s, exp {:.3g}/s, FMA {:.2f} "
                     "GFLOP/s, L1d {:.0f} KiB, L2 {:.0f} KiB, LLC {:.1f} MiB.",
@@ -91,7 +89,16 @@ hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date) {
         "Calibration fractions start at 1 (peaks are measured); attnsim validate --backend cpu "
         "--calibrate refits the per-kernel entries."}},
       {"sources",
-       {"measured on this machine by attnsim hw probe (validate/cpu/cpu_ceilings.cpp)"}}};
+       {"measured on this machine by attnsim hw probe (validate/cpu/cpu_ceilings.cpp)"}},
+      // One device: a scale-up "link" only so that a collective op (TPLA's all-reduce) has a rate.
+      {"links",
+       {{"scale_up",
+         {{"name", "none (one core)"},
+          {"topology", "pcie"},
+          {"devices_per_node", 1},
+          {"bandwidth_GBps_per_dir", c.stream_Bps / 1e9},
+          {"latency_us", 0},
+          {"source", "no link: the measured DRAM triad bandwidth stands in"}}}}}};
   return hw::parse_profile(doc, "attnsim hw probe");
 }
 
