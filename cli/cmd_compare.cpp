@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
@@ -241,8 +242,8 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
     throw common::SpecError(
         "compare needs --variants LIST, or --models LIST and/or --hf-config FILE (not both kinds)");
   }
-  CompareRun run{ctx, o,  workload_from_flags(o), engine, kernel, {}, parallel_layout(o.parallel),
-                 {},  {}, {}};
+  CompareRun run{
+      ctx, o, workload_from_flags(o), engine, kernel, {}, parallel_layout(o.parallel), {}, {}, {}};
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   std::vector<std::string> names = parse_word_axis("--hw", o.hw);
   if (names.size() == 1 && names[0] == "all") {

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "cli/context.hpp"
 #include "cli/flags.hpp"

@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include <CLI/CLI.hpp>
+
 namespace cli {
 
 void add_hw_options(CLI::App& command, HwOptions& options) {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.hpp"
 
 #include "hwprofiles/catalog.hpp"
 #include "models/registry.hpp"

@@ -3,6 +3,7 @@
 #include <string>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "common/numbers.hpp"
 
@@ -39,17 +40,24 @@ CLI::Validator decimal_number(double min, double max) {
 void strict_flag_values(CLI::App& app) {
   // What CLI11 hands the check: "true"/"false" for a bare flag or --no-X, otherwise the text after
   // '=' (for --no-X=V, V already inverted by CLI11).
-  const CLI::Validator on_off(
-      [](const std::string& value) {
-        if (value == "true" || value == "false") return std::string();
-        return "flag value '" + value + "' is not allowed; give the flag alone, or =true or =false";
-      },
-      "");
   for (CLI::Option* opt : app.get_options()) {
     if (opt->get_expected_max() != 0 || opt == app.get_help_ptr() ||
         opt == app.get_help_all_ptr() || opt == app.get_version_ptr()) {
       continue;
     }
+    // CLI11 inverts a value given to a negated name by prefixing '-': --no-causal=7 arrives as
+    // "-7". The message then names the negated flag and gives the value as typed.
+    std::string negated = opt->get_fnames().empty() ? "" : opt->get_fnames().front();
+    negated.erase(0, negated.find_first_not_of('-'));
+    const CLI::Validator on_off(
+        [negated](const std::string& value) {
+          if (value == "true" || value == "false") return std::string();
+          const bool inverted = !negated.empty() && value.size() > 1 && value[0] == '-';
+          return "flag value '" + (inverted ? value.substr(1) : value) + "'" +
+                 (inverted ? " (given to --" + negated + ")" : "") +
+                 " is not allowed; give the flag alone, or =true or =false";
+        },
+        "");
     opt->check(on_off);
   }
   for (CLI::App* sub : app.get_subcommands({})) strict_flag_values(*sub);

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.hpp"
 
 #include "sim/parallel.hpp"
 

@@ -103,8 +103,8 @@ nlohmann::ordered_json parallel_json(const sim::ParallelPrediction& p) {
   layout["kv_heads_replicated"] = p.kv_heads_replicated;
   layout["balance"] = p.balance;
   nlohmann::ordered_json doc = {{"layout", layout},
-          {"per_device", device_json(p.per_device)},
-          {"cluster", device_json(p.cluster)}};
+                                {"per_device", device_json(p.per_device)},
+                                {"cluster", device_json(p.cluster)}};
   if (p.pool) {
     doc["attention_pool"] = {{"servers", l.cp},
                              {"shard_tokens", p.pool->shard_tokens},

@@ -44,6 +44,7 @@ std::vector<std::string> values_of(const std::string& key, const Json& v, std::s
     for (const auto& [name, value] : v.items()) {
       pairs.push_back(name + "=" + scalar_text(value, fmt::format("{}.{}", where, name)));
     }
+    if (pairs.empty()) throw common::SpecError(fmt::format("{}: an empty object", where));
     return repeatable(key) ? pairs : std::vector<std::string>{join(pairs)};
   }
   if (!v.is_array()) return {scalar_text(v, where)};

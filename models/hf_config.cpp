@@ -254,9 +254,15 @@ std::string_view to_string(LayerKind k) {
 ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& source) {
   if (!config.is_object())
     throw common::SpecError(fmt::format("{}: a config.json must be an object", source));
-  const Json& j = config.contains("text_config") && config.at("text_config").is_object()
-                      ? config.at("text_config")
-                      : config;
+  // Multimodal configs nest the language model's fields in text_config; null means absent.
+  const bool nested = config.contains("text_config") && !config.at("text_config").is_null();
+  if (nested && !config.at("text_config").is_object()) {
+    throw common::SpecError(
+        fmt::format("{}: text_config must be an object (the language model's "
+                    "fields), got {}",
+                    source, config.at("text_config").type_name()));
+  }
+  const Json& j = nested ? config.at("text_config") : config;
   const Fields f(j, source);
   for (const Unsupported& u : kUnsupported) {
     if (f.has(u.field)) throw f.error(u.field, fmt::format("is set: {}", u.why));
@@ -301,8 +307,8 @@ ModelConfig load_hf_config(const std::string& path) {
     const std::size_t open = what.find('\''), close = what.rfind('\'');
     const std::string number =
         open < close ? "number " + what.substr(open + 1, close - open - 1) : "a number";
-    throw common::SpecError(fmt::format(
-        "{}: not valid JSON: {} is out of range (beyond about 1.8e308)", path, number));
+    throw common::SpecError(
+        fmt::format("{}: not valid JSON: {} is out of range (beyond about 1.8e308)", path, number));
   }
   return parse_hf_config(doc, path);
 }

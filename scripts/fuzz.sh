@@ -19,7 +19,7 @@ mkdir -p "$BUILD_DIR" && BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
 root=$(pwd)
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 TIMEOUT=${TIMEOUT:-10}
-all_targets=(profile measurements suite hf_config cli)
+all_targets=(profile measurements suite hf_config sweep_spec cli)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 

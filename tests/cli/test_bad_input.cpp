@@ -104,6 +104,7 @@ const std::vector<BadInput> kCases = {
     {"negative length", {"query", "--seq-len", "-5"}, {"--seq-len", "'-5'"}},
     {"size beyond the cap", {"query", "--seq-len", "2000000000"}, {"--seq-len", "[1, 1073741824]"}},
     {"on/off flag given a number", {"query", "--causal=7"}, {"--causal", "'7'", "=true or =false"}},
+    {"negated on/off flag given a number", {"query", "--no-causal=7"}, {"'7'", "--no-causal", "=true or =false"}},
     {"on/off flag given a word", {"compare", "--variants", "gqa", "--include-projections=maybe"}, {"--include-projections", "'maybe'", "=true or =false"}},
     {"on/off flag given a number", {"validate", "--strict=2"}, {"--strict", "'2'"}},
     {"causal with fewer keys than queries", {"query", "--seq-len", "100", "--kv-len", "50"}, {"kv_len >= q_len"}},

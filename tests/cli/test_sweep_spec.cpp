@@ -65,6 +65,8 @@ TEST_CASE("sweep spec refuses malformed JSON, non-objects, twice-given keys and 
   refuses(R"({"batch": null})", "null");
   refuses(R"({"batch": [[1]]})", "array");
   refuses(R"({"batch": []})", "empty list");
+  refuses(R"({"param": {}})", "empty object");
+  refuses(R"({"seq-len": {}})", "empty object");
 }
 
 TEST_CASE("sweep --spec writes the same rows as the same flags, and a flag overrides its key",

@@ -210,6 +210,21 @@ TEST_CASE("an unknown model_type with the standard fields imports, nested text_c
   CHECK(g.window == 1024);
 }
 
+TEST_CASE("a text_config that is not an object is refused, naming it; null means absent", "[hf]") {
+  json config = {{"model_type", "llava"},
+                 {"hidden_size", 2048},
+                 {"num_attention_heads", 16},
+                 {"num_hidden_layers", 24},
+                 {"text_config", 5}};
+  CHECK_THROWS_WITH(models::parse_hf_config(config, "x.json"), Catch::Contains("x.json") &&
+                                                                   Catch::Contains("text_config") &&
+                                                                   Catch::Contains("number"));
+  config["text_config"] = "llama";
+  CHECK_THROWS_WITH(models::parse_hf_config(config, "x.json"), Catch::Contains("string"));
+  config["text_config"] = nullptr;
+  CHECK(models::parse_hf_config(config, "x.json").layers == 24);
+}
+
 TEST_CASE("falcon's multi_query and MiniMax's attn_type_list are read", "[hf]") {
   const json falcon = {{"model_type", "falcon"},
                        {"hidden_size", 4544},
