@@ -23,18 +23,20 @@ void set_forward_bytes(const ScheduleInput& in, const Geometry& g, const FlashTi
   // a tile is read only by the row blocks at or below the diagonal (about half of them), under a
   // window by about (window + M) / M; unpacked query heads of a KV head read it too.
   const double head_share = g.heads / g.kv_heads;
-  const double reuse = kv_need > 0 ? std::max(1.0, visited / kv_need) : 1;
-  const double readers = std::max(1.0, reuse / head_share);
   const double m_blocks = ceil_div(g.rows, t.m);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
-  // Readers that run in the same wave stream a tile together, so only the tiles in flight must
-  // stay in L2; readers spread over waves need the whole range of keys they share to stay there.
+  // A head's row blocks are adjacent in the grid (FA2, FA3's static and L2-sectioned persistent
+  // schedulers), so up to all resident CTAs (of one split each) read one KV head's tiles at once,
+  // nearly in step: causal CTAs of adjacent row blocks start one diagonal tile apart and walk the
+  // keys together. Among them a tile must stay in L2 only while the window of tiles in flight (one
+  // per resident CTA) passes; readers beyond the resident ones come in later passes, a whole sweep
+  // over the keys they share later (docs/kernels.md#23-scheduling-and-l2).
   const double keys_read = g.window > 0 ? std::min(g.keys, g.window + t.m + g.sinks) : g.keys;
   const double groups_in_flight = std::max(1.0, slots / m_blocks / head_share);
-  const double working_set = readers <= slots
-                                 ? slots * tile_bytes
-                                 : groups_in_flight * keys_read / splits * g.kv_width * g.s_kv;
-  const double kv_bytes = shared_read_bytes(kv_need, visited, working_set, in.profile);
+  const double window = slots * tile_bytes;
+  const double pass = groups_in_flight * keys_read / splits * g.kv_width * g.s_kv;
+  const double kv_bytes =
+      streamed_read_bytes(kv_need, visited, slots / splits, window, pass, in.profile);
   double per_job = 0;
   if (l.jobs.total_tiles > 0) {
     l.per_tile.hbm_bytes = kv_bytes / l.jobs.total_tiles;

@@ -70,8 +70,12 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   const double n_blocks = ceil_div(g.keys, t.n);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(main.cta, in.profile);
   const double heads_in_flight = std::max(1.0, slots / n_blocks);
-  const double working_set = heads_in_flight * g.rows * (g.d + g.dv) * g.s + 4 * g.rows * g.d;
-  const double row_bytes = shared_read_bytes(row_side, visited, working_set, in.profile);
+  // Column blocks of a head are adjacent in the grid and walk the row blocks nearly in step, so
+  // as in the forward (sim::streamed_read_bytes) resident CTAs share a row tile while the window
+  // of tiles in flight stays in L2; only later passes need a head's whole rows to stay there.
+  const double window = slots * t.m * row_side / std::max(1.0, rows);
+  const double pass = heads_in_flight * g.rows * (g.d + g.dv) * g.s + 4 * g.rows * g.d;
+  const double row_bytes = streamed_read_bytes(row_side, visited, slots, window, pass, in.profile);
   main.per_tile.hbm_bytes = main.jobs.total_tiles > 0 ? row_bytes / main.jobs.total_tiles : 0;
   // K and V tile in, dK and dV tile out (per query head; GQA reduces them afterwards), never
   // less than the op's K, V and gradients (the dQ part is written by the convert launch).

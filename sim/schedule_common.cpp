@@ -57,4 +57,14 @@ double shared_read_bytes(double compulsory, double visited, double working_set_b
   return compulsory + std::max(0.0, visited - compulsory) * l2_miss_fraction(working_set_bytes, p);
 }
 
+double streamed_read_bytes(double compulsory, double visited, double co_resident,
+                           double window_bytes, double pass_bytes, const hw::Profile& p) {
+  if (compulsory <= 0) return std::max(0.0, visited) * l2_miss_fraction(window_bytes, p);
+  const double readers = std::max(1.0, visited / compulsory);
+  const double passes = std::max(1.0, readers / std::max(1.0, co_resident));
+  const double pass_loads = std::min(visited, passes * compulsory);
+  return compulsory + std::max(0.0, pass_loads - compulsory) * l2_miss_fraction(pass_bytes, p) +
+         std::max(0.0, visited - pass_loads) * l2_miss_fraction(window_bytes, p);
+}
+
 }  // namespace sim

@@ -73,6 +73,18 @@ double l2_miss_fraction(double working_set_bytes, const hw::Profile& p);
 double shared_read_bytes(double compulsory, double visited, double working_set_bytes,
                          const hw::Profile& p);
 
+// The same for data its readers stream in passes: `co_resident` readers of a tile run at once and
+// walk the tiles nearly in step (a head's row blocks are adjacent in the grid order of FA2 and FA3
+// and in FA3's L2-sectioned persistent scheduler), so among them a tile must stay in L2 only while
+// the window of tiles in flight passes (`window_bytes`: every resident CTA's current tile). Readers
+// beyond them come in later passes, each a whole sweep over the shared range later, so a pass's
+// first load of a tile hits only if `pass_bytes` (the range the next pass re-reads) stays in L2.
+// With r = visited / compulsory mean readers and P = max(1, r / co_resident) passes:
+//   compulsory + (P - 1) compulsory miss(pass_bytes) + (visited - P compulsory) miss(window_bytes).
+// One pass (r <= co_resident) is shared_read_bytes with the window as the working set.
+double streamed_read_bytes(double compulsory, double visited, double co_resident,
+                           double window_bytes, double pass_bytes, const hw::Profile& p);
+
 // FP32-pipe instructions per score of a sigmoid (FlashSigmoid: two FMAs around the MUFU tanh, and
 // the conversion of P), with no row statistics.
 inline constexpr double kSigmoidAluPerScore = 3;
