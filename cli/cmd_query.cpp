@@ -173,7 +173,8 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     roofline.add(profile, workload.dtype, std::string(spec.variant->name()), p.flops.tensor,
                  p.bytes.total(), p.time_s);
     if (layout) {
-      parallel.push_back(sim::predict_parallel(engine, spec, workload, profile, o.kernel, *layout));
+      parallel.push_back(
+          sim::predict_parallel(engine, spec, workload, profile, o.kernel, *layout, caller));
     }
   }
   const auto svg = [&] {

@@ -194,7 +194,10 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   sim::KernelChoice::parse(a.kernel);  // unknown names: exit 2 before any point runs
   if (!o.tp.empty()) a.tps = parse_int_axis("--tp", o.tp);
   if (!o.cp.empty()) a.cps = parse_int_axis("--cp", o.cp);
-  if (!o.cp_strategy.empty()) a.cp_strategy = sim::parse_cp_strategy(o.cp_strategy);
+  if (!o.cp_strategy.empty()) {
+    a.cp_strategies =
+        words<sim::CpStrategy>("--cp-strategy", o.cp_strategy, sim::parse_cp_strategy);
+  }
   if (o.nodes > 0) a.nodes = o.nodes;
   a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() || o.nodes > 0;
   return a;
@@ -373,7 +376,8 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--tp", o->tp, "tensor-parallel devices (list or range, e.g. 1,2,4,8)");
   s->add_option("--cp", o->cp, "context-parallel devices (list or range)");
   s->add_option("--cp-strategy", o->cp_strategy,
-                "ring | zigzag | ulysses | allgather | lasp2 | zeco (default ring)");
+                "strategies, comma-separated: ring, zigzag, ulysses, allgather, lasp2, zeco, cad "
+                "(default ring)");
   s->add_option("--nodes", o->nodes, "nodes the devices span (default 1)")
       ->transform(decimal_integer(1, kMaxParallelDegree));
   s->callback([&ctx, o, s] {

@@ -41,7 +41,7 @@ sim::ParallelPrediction group_parallel(const ModelQuery& query, const models::La
                                        const QueryResult& r, const hw::Profile& profile) {
   try {
     return sim::predict_parallel(query.engine, r.spec, r.workload, profile, query.kernel,
-                                 *query.layout);
+                                 *query.layout, query.caller);
   } catch (const common::SpecError& e) {
     throw common::SpecError(fmt::format("{}: layer group {}, {} layers (first index {}): {}",
                                         query.model.name, group_label(g), g.layers(),

@@ -46,6 +46,7 @@ void add_device_cost(sim::DeviceCost& sum, const sim::DeviceCost& d) {
   sum.compute_s += d.compute_s;
   sum.comm_s += d.comm_s;
   sum.exposed_comm_s += d.exposed_comm_s;
+  sum.caller_floor_s += d.caller_floor_s;
   sum.total_s += d.total_s;
 }
 

@@ -1,5 +1,6 @@
 #include "cli/sweep_points.hpp"
 
+#include <algorithm>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -16,6 +17,11 @@ constexpr const char* kParallelColumns =
     "tp,cp,cp_strategy,nodes,per_device_flops_tensor,per_device_hbm_bytes,"
     "per_device_kv_cache_bytes,per_device_scale_up_bytes,per_device_scale_out_bytes,"
     "per_device_compute_s,per_device_comm_s,per_device_exposed_comm_s,per_device_total_s";
+// A variant sweep's layout rows also carry what `query --format csv` adds: the load balance and,
+// for --cp-strategy cad, the attention pool (empty cells for the other strategies).
+constexpr const char* kLayoutDetailColumns =
+    "layout_balance,attention_pool_servers,attention_pool_shard_tokens,attention_pool_tasks,"
+    "attention_pool_dispatch_bytes,attention_pool_return_bytes";
 
 // The layout and per-device values, as CSV cells or JSON members (without braces).
 void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, SweepFormat format,
@@ -37,6 +43,28 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
                 "\"per_device_total_s\":{:.9g}"),
       d.flops.tensor, d.hbm_bytes, d.kv_cache_bytes, d.scale_up_bytes, d.scale_out_bytes,
       d.compute_s, d.comm_s, d.exposed_comm_s, d.total_s);
+}
+
+// The balance and the attention pool (kLayoutDetailColumns), as CSV cells or JSON members; JSON
+// leaves the pool out when there is none, as query does.
+void append_layout_detail(const sim::ParallelPrediction& p, SweepFormat format, std::string& row) {
+  const auto out = std::back_inserter(row);
+  const bool csv = format == SweepFormat::csv;
+  fmt::format_to(out, fmt::runtime(csv ? ",{:.9g}" : ",\"layout_balance\":{:.9g}"), p.balance);
+  if (!p.pool) {
+    if (csv) row += ",,,,,";
+    return;
+  }
+  const sim::PoolDispatch& pool = *p.pool;
+  fmt::format_to(out,
+                 fmt::runtime(csv ? ",{},{},{},{:.9g},{:.9g}"
+                                  : ",\"attention_pool_servers\":{},"
+                                    "\"attention_pool_shard_tokens\":{},"
+                                    "\"attention_pool_tasks\":{},"
+                                    "\"attention_pool_dispatch_bytes\":{:.9g},"
+                                    "\"attention_pool_return_bytes\":{:.9g}"),
+                 p.layout.cp, pool.shard_tokens, pool.tasks, pool.dispatch_bytes,
+                 pool.return_bytes);
 }
 
 struct Point {
@@ -65,6 +93,7 @@ Point point_at(const SweepAxes& a, std::size_t index) {
   const std::size_t n_kv = a.kv_lens.empty() ? 1 : a.kv_lens.size();
   const std::size_t n_q = a.q_lens.empty() ? 1 : a.q_lens.size();
   const std::size_t cp_i = take(axis_size(a.cps)), tp_i = take(axis_size(a.tps));
+  const std::size_t strategy_i = take(std::max<std::size_t>(a.cp_strategies.size(), 1));
   const std::size_t kv_i = take(n_kv), q_i = take(n_q);
   const std::size_t seq_i = take(a.seq_lens.size()), batch_i = take(a.batches.size());
   const std::size_t dtype_i = take(a.dtypes.size()), phase_i = take(a.phases.size());
@@ -83,7 +112,7 @@ Point point_at(const SweepAxes& a, std::size_t index) {
   sim::ParallelLayout layout;
   layout.tp = a.tps.empty() ? 1 : static_cast<int>(a.tps[tp_i]);
   layout.cp = a.cps.empty() ? 1 : static_cast<int>(a.cps[cp_i]);
-  layout.strategy = a.cp_strategy;
+  if (!a.cp_strategies.empty()) layout.strategy = a.cp_strategies[strategy_i];
   layout.nodes = static_cast<int>(a.nodes);
   return {&a.profiles[profile_i], subject_i, a.engines[engine_i], w, layout};
 }
@@ -158,8 +187,8 @@ std::size_t point_count(const SweepAxes& a) {
   for (std::size_t size :
        {a.profiles.size(), subject_count(a), a.engines.size(), a.phases.size(), a.dtypes.size(),
         a.batches.size(), a.seq_lens.size(), a.q_lens.empty() ? std::size_t{1} : a.q_lens.size(),
-        a.kv_lens.empty() ? std::size_t{1} : a.kv_lens.size(), axis_size(a.tps),
-        axis_size(a.cps)}) {
+        a.kv_lens.empty() ? std::size_t{1} : a.kv_lens.size(), axis_size(a.tps), axis_size(a.cps),
+        std::max<std::size_t>(a.cp_strategies.size(), 1)}) {
     n *= static_cast<double>(size);
   }
   if (n > static_cast<double>(std::size_t{1} << 40)) {
@@ -178,6 +207,7 @@ std::string csv_header(const SweepAxes& axes) {
             "bound,flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
             "state_bytes,arithmetic_intensity,tensor_utilization";
   if (axes.parallel) header += std::string(",") + kParallelColumns;
+  if (axes.parallel && axes.models.empty()) header += std::string(",") + kLayoutDetailColumns;
   return header + "\n";
 }
 
@@ -216,7 +246,10 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
                    pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
                    pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
                    pred.arithmetic_intensity, pred.tensor_utilization);
-    if (axes.parallel) append_parallel(parallel.layout, parallel.per_device, format, row);
+    if (axes.parallel) {
+      append_parallel(parallel.layout, parallel.per_device, format, row);
+      append_layout_detail(parallel, format, row);
+    }
     row += '\n';
     return true;
   }
@@ -236,7 +269,10 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
                  pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
                  pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
                  pred.arithmetic_intensity, pred.tensor_utilization);
-  if (axes.parallel) append_parallel(parallel.layout, parallel.per_device, format, row);
+  if (axes.parallel) {
+    append_parallel(parallel.layout, parallel.per_device, format, row);
+    append_layout_detail(parallel, format, row);
+  }
   row += '}';
   if (format == SweepFormat::jsonl) row += '\n';
   return true;

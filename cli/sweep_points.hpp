@@ -1,6 +1,6 @@
 // The points of a sweep: the Cartesian product of its axes, enumerated by index in a fixed order
-// (profile, variant spec or model, engine, phase, dtype, batch, seq_len, q_len, kv_len; the last
-// varies fastest), and one output row per point.
+// (profile, variant spec or model, engine, phase, dtype, batch, seq_len, q_len, kv_len,
+// cp_strategy, tp, cp; the last varies fastest), and one output row per point.
 #pragma once
 
 #include <cstdint>
@@ -37,10 +37,11 @@ struct SweepAxes {
   std::int64_t layers = 1;
   bool causal = true;
   std::string kernel = "auto";
-  // Multi-device layout axes (--tp, --cp lists; --cp-strategy, --nodes): empty = single device,
-  // and the rows keep their single-device columns only.
+  // Multi-device layout axes (--tp, --cp, --cp-strategy lists; --nodes): empty = single device,
+  // and the rows keep their single-device columns only. No strategy given: ring. A strategy a
+  // point cannot run (cad for decode) skips that point with its reason.
   std::vector<std::int64_t> tps, cps;
-  sim::CpStrategy cp_strategy = sim::CpStrategy::ring;
+  std::vector<sim::CpStrategy> cp_strategies;
   std::int64_t nodes = 1;
   bool parallel = false;
 };

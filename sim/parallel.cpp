@@ -320,7 +320,8 @@ CpStrategy parse_cp_strategy(std::string_view name) {
 
 ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,
                                     const models::Workload& w, const hw::Profile& profile,
-                                    std::string_view kernel, const ParallelLayout& layout) {
+                                    std::string_view kernel, const ParallelLayout& layout,
+                                    hw::Caller caller) {
   ParallelPrediction out;
   out.layout = layout;
   const pd::Placement place = place_layout(layout, profile);
@@ -340,8 +341,13 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
   }
   const double mean = cluster.flops.total() / layout.devices();
   out.balance = mean > 0 ? d.flops.total() / mean : 1;
-  d.total_s = d.compute_s + d.exposed_comm_s;
+  // The host floor, as apply_caller_floor sets it for one device: every device makes the whole
+  // workload's calls (one per layer and pass) and takes at least that many floors.
+  d.caller_floor_s =
+      host_calls(shard.spec.variant->cost(shard.spec, w)) * profile.caller_floor_s(caller);
+  d.total_s = std::max(d.compute_s + d.exposed_comm_s, d.caller_floor_s);
   cluster.compute_s = d.compute_s;
+  cluster.caller_floor_s = d.caller_floor_s;
   cluster.comm_s = d.comm_s;
   cluster.exposed_comm_s = d.exposed_comm_s;
   cluster.total_s = d.total_s;

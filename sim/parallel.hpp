@@ -41,7 +41,10 @@ struct DeviceCost {
   double compute_s = 0;
   double comm_s = 0;          // every transfer's time, overlapped or not
   double exposed_comm_s = 0;  // the part not hidden behind compute
-  double total_s = 0;         // compute_s + exposed_comm_s
+  // The caller's host floor over this device's calls (0 for a direct call): one per kernel call,
+  // i.e. per layer and pass, on every device (sim::apply_caller_floor).
+  double caller_floor_s = 0;
+  double total_s = 0;  // max(compute_s + exposed_comm_s, caller_floor_s)
 };
 
 // Core attention disaggregation: how the tasks were cut and what the busiest attention server
@@ -67,9 +70,11 @@ struct ParallelPrediction {
 
 // Throws common::SpecError for a layout the workload, the variant or the profile cannot run
 // (TP not dividing the heads, CP not dividing the sequence, too many devices per node, a profile
-// without links), with the numbers involved.
+// without links), with the numbers involved. `caller` sets each device's host floor as in the
+// single-device predict(): a device takes at least calls x calibration.caller_floor_us[caller].
 ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,
                                     const models::Workload& w, const hw::Profile& profile,
-                                    std::string_view kernel, const ParallelLayout& layout);
+                                    std::string_view kernel, const ParallelLayout& layout,
+                                    hw::Caller caller = hw::Caller::direct);
 
 }  // namespace sim

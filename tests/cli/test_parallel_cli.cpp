@@ -105,7 +105,7 @@ TEST_CASE("sweep over --tp 1,2,4,8 gives one row per degree with per-device colu
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   REQUIRE(lines.size() == 5);
   CHECK_THAT(lines[0], Catch::Contains(",tp,cp,cp_strategy,nodes,per_device_flops_tensor"));
-  CHECK_THAT(lines[0], Catch::EndsWith("per_device_total_s"));
+  CHECK_THAT(lines[0], Catch::Contains("per_device_total_s,layout_balance,attention_pool_servers"));
   // Columns: ... tp is the 23rd (index 22); per-device KV cache (index 28) halves with each step.
   auto cell = [&](std::size_t row, std::size_t col) {
     std::istringstream fields(lines[row]);
@@ -159,4 +159,38 @@ TEST_CASE("sweep --model over --tp gives model totals per device; tp=1 is the mo
   // (Rows print 9 significant digits.)
   CHECK(rows[3]["per_device_kv_cache_bytes"].get<double>() ==
         Approx(rows[0]["kv_cache_bytes"].get<double>() / 8).epsilon(1e-8));
+}
+
+TEST_CASE("query --caller pytorch puts the host floor in each device's time under a layout",
+          "[cli][parallel][caller]") {
+  // A short decode: PyTorch's per-call floor (calibration.caller_floor_us) sets the time.
+  const std::vector<std::string> decode = {
+      "query",  "--variant", "gqa",  "--heads",  "32", "--kv-heads", "8",   "--phase",
+      "decode", "--seq-len", "1024", "--layers", "4",  "--format",   "json"};
+  const auto result = [&](std::vector<std::string> extra) {
+    const RunResult r = run_cli(with(decode, extra));
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out)["results"][0];
+  };
+  const json one = result({"--caller", "pytorch", "--tp", "1"});
+  CHECK(one["per_device"]["total_s"].get<double>() == Approx(one["time_s"].get<double>()));
+  const json two = result({"--caller", "pytorch", "--tp", "2"});
+  const json direct = result({"--tp", "2"});
+  // Four layers, one call each, on every device: each device takes the single device's floor.
+  CHECK(two["per_device"]["total_s"].get<double>() == Approx(one["time_s"].get<double>()));
+  CHECK(two["per_device"]["compute_s"] == direct["per_device"]["compute_s"]);
+  CHECK(two["per_device"]["total_s"].get<double>() >
+        1.5 * direct["per_device"]["total_s"].get<double>());
+}
+
+TEST_CASE("query --model --caller pytorch applies the floor per group on each device",
+          "[cli][parallel][caller][models]") {
+  const std::vector<std::string> q = {"query",     "--model", "llama-3.1-8b", "--phase", "decode",
+                                      "--seq-len", "1024",    "--format",     "json",    "--tp",
+                                      "2"};
+  const json direct = json::parse(run_cli(q).out)["models"][0]["total"]["per_device"];
+  const json torch = json::parse(
+      run_cli(with(q, {"--caller", "pytorch"})).out)["models"][0]["total"]["per_device"];
+  CHECK(torch["compute_s"] == direct["compute_s"]);
+  CHECK(torch["total_s"].get<double>() > direct["total_s"].get<double>());
 }

@@ -191,6 +191,7 @@ std::vector<std::map<std::string, std::string>> csv_rows(const std::string& text
     std::vector<std::string> cells;
     std::istringstream fields(line);
     for (std::string cell; std::getline(fields, cell, ',');) cells.push_back(cell);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();  // a trailing empty cell
     lines.push_back(cells);
   }
   std::vector<std::map<std::string, std::string>> rows;

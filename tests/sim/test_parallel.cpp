@@ -240,3 +240,31 @@ TEST_CASE("a profile without links refuses a multi-device layout and serves one 
                     Catch::Contains("no 'links' object"));
   CHECK_NOTHROW(sim::predict_parallel(sim::EngineKind::tile, gqa(), w, p, "auto", layout(1, 1)));
 }
+
+TEST_CASE("the caller's host floor applies on every device once per layer and pass",
+          "[sim][parallel][caller]") {
+  // Decode of a short context: the device time is far below PyTorch's per-call floor.
+  models::Workload w = workload(models::Phase::decode, 1, 1, 1024);
+  w.layers = 4;
+  const models::AttentionSpec spec = gqa();
+  const hw::Profile& h100 = catalog().resolve("h100");
+  const double floor = h100.caller_floor_s(hw::Caller::pytorch);
+  REQUIRE(floor > 0);
+  const models::CostModel cost = spec.variant->cost(spec, w);
+  const sim::Prediction single =
+      sim::predict(sim::EngineKind::tile, cost, w, h100, "auto", hw::Caller::pytorch);
+  const auto with_caller = [&](const sim::ParallelLayout& l) {
+    return sim::predict_parallel(sim::EngineKind::tile, spec, w, h100, "auto", l,
+                                 hw::Caller::pytorch);
+  };
+  CHECK(with_caller(layout(1, 1)).per_device.total_s == single.time_s);
+  for (const sim::ParallelLayout& l : {layout(4, 1), layout(1, 4), layout(2, 2)}) {
+    const sim::ParallelPrediction p = with_caller(l);
+    CHECK(p.per_device.caller_floor_s == Approx(4 * floor));
+    CHECK(p.per_device.total_s ==
+          std::max(p.per_device.compute_s + p.per_device.exposed_comm_s, 4 * floor));
+    CHECK(p.per_device.total_s >= 4 * floor);
+    CHECK(p.cluster.total_s == p.per_device.total_s);
+    CHECK(parallel(spec, w, l).per_device.caller_floor_s == 0);  // direct: no floor
+  }
+}
