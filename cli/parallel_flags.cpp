@@ -7,9 +7,10 @@ namespace cli {
 void add_parallel_options(CLI::App& command, ParallelOptions& o) {
   command.add_option("--tp", o.tp, "tensor-parallel devices: heads split over them (default 1)")
       ->transform(decimal_integer(1, kMaxParallelDegree));
-  command.add_option("--cp", o.cp,
-                     "context-parallel devices: the sequence (decode: the KV cache) split over "
-                     "them; with --cp-strategy cad, the pool of attention servers")
+  command
+      .add_option("--cp", o.cp,
+                  "context-parallel devices: the sequence (decode: the KV cache) split over "
+                  "them; with --cp-strategy cad, the pool of attention servers")
       ->transform(decimal_integer(1, kMaxParallelDegree));
   command.add_option("--cp-strategy", o.strategy,
                      "ring | zigzag | ulysses | allgather | lasp2 | zeco | cad (default ring)");

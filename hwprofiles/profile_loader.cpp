@@ -159,11 +159,12 @@ void check_legacy_interconnect(JsonObject& o, Profile& p) {
   const double old_Bps = p.legacy_interconnect->bandwidth_Bps_per_dir;
   const double up_Bps = p.links->scale_up.bandwidth_Bps_per_dir;
   if (old_Bps != up_Bps) {
-    o.fail("interconnect",
-           fmt::format("bandwidth_GBps_per_dir {} contradicts links.scale_up.bandwidth_GBps_per_dir "
-                       "{}; 'interconnect' is replaced by links.scale_up (hwprofiles/SCHEMA.md): "
-                       "delete it",
-                       old_Bps / kGiga, up_Bps / kGiga));
+    o.fail(
+        "interconnect",
+        fmt::format("bandwidth_GBps_per_dir {} contradicts links.scale_up.bandwidth_GBps_per_dir "
+                    "{}; 'interconnect' is replaced by links.scale_up (hwprofiles/SCHEMA.md): "
+                    "delete it",
+                    old_Bps / kGiga, up_Bps / kGiga));
   }
   p.legacy_interconnect.reset();
 }
@@ -296,29 +297,28 @@ nlohmann::json to_json(const Profile& p) {
   if (p.memory.registers_per_sm) memory["registers_per_sm"] = *p.memory.registers_per_sm;
   if (p.memory.max_threads_per_sm) memory["max_threads_per_sm"] = *p.memory.max_threads_per_sm;
   if (p.memory.max_ctas_per_sm) memory["max_ctas_per_sm"] = *p.memory.max_ctas_per_sm;
-  nlohmann::json doc = {
-      {"id", p.id},
-      {"name", p.name},
-      {"vendor", p.vendor},
-      {"arch", p.arch},
-      {"aliases", p.aliases},
-      {"compute",
-       {{"sm_count", p.compute.sm_count},
-        {"tensor_clock_MHz", p.compute.tensor_clock_hz / kMega},
-        {"max_clock_MHz", p.compute.max_clock_hz / kMega},
-        {"tensor_dense_TFLOPS", peaks},
-        {"vector_fp32_TFLOPS", p.compute.vector_fp32_flops / kTera},
-        {"exp_ops_per_clk_per_sm", p.compute.exp_ops_per_clk_per_sm}}},
-      {"memory", memory},
-      {"calibration",
-       {{"tensor_fraction", p.calibration.tensor_fraction},
-        {"hbm_fraction", p.calibration.hbm_fraction},
-        {"vector_fraction", p.calibration.vector_fraction},
-        {"exp_fraction", p.calibration.exp_fraction},
-        {"kernel_launch_us", p.calibration.kernel_launch_s / kMicro},
-        {"l2_reuse_fraction", p.calibration.l2_reuse_fraction},
-        {"sm_bandwidth_fraction", p.calibration.sm_bandwidth_fraction}}},
-      {"sources", p.sources}};
+  nlohmann::json doc = {{"id", p.id},
+                        {"name", p.name},
+                        {"vendor", p.vendor},
+                        {"arch", p.arch},
+                        {"aliases", p.aliases},
+                        {"compute",
+                         {{"sm_count", p.compute.sm_count},
+                          {"tensor_clock_MHz", p.compute.tensor_clock_hz / kMega},
+                          {"max_clock_MHz", p.compute.max_clock_hz / kMega},
+                          {"tensor_dense_TFLOPS", peaks},
+                          {"vector_fp32_TFLOPS", p.compute.vector_fp32_flops / kTera},
+                          {"exp_ops_per_clk_per_sm", p.compute.exp_ops_per_clk_per_sm}}},
+                        {"memory", memory},
+                        {"calibration",
+                         {{"tensor_fraction", p.calibration.tensor_fraction},
+                          {"hbm_fraction", p.calibration.hbm_fraction},
+                          {"vector_fraction", p.calibration.vector_fraction},
+                          {"exp_fraction", p.calibration.exp_fraction},
+                          {"kernel_launch_us", p.calibration.kernel_launch_s / kMicro},
+                          {"l2_reuse_fraction", p.calibration.l2_reuse_fraction},
+                          {"sm_bandwidth_fraction", p.calibration.sm_bandwidth_fraction}}},
+                        {"sources", p.sources}};
   if (!p.compute.class_dense_flops.empty()) {
     nlohmann::json by_class = nlohmann::json::object();
     for (const auto& [mma, flops] : p.compute.class_dense_flops) {

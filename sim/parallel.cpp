@@ -15,8 +15,8 @@ namespace pd = parallel_detail;
 namespace {
 
 constexpr std::array<CpStrategy, 7> kStrategies = {
-    CpStrategy::ring,      CpStrategy::zigzag, CpStrategy::ulysses, CpStrategy::allgather,
-    CpStrategy::lasp2,     CpStrategy::zeco,   CpStrategy::cad};
+    CpStrategy::ring,  CpStrategy::zigzag, CpStrategy::ulysses, CpStrategy::allgather,
+    CpStrategy::lasp2, CpStrategy::zeco,   CpStrategy::cad};
 
 // Megatron head split: heads / ways query heads per device; KV heads / ways, or one KV head per
 // device (replicated) when there are fewer KV heads than devices (variants.md G0 cites Megatron-LM,
@@ -212,9 +212,9 @@ void cp_projections(const pd::Context& c, const models::AttentionSpec& with, Dev
   p.bytes = extra;
   pd::add_compute(d, proj, 1);
   // Cluster: the projections of every token once per TP rank (decode: once per device).
-  const double share = decode ? c.layout.devices()
-                              : c.layout.tp * static_cast<double>(c.w.q_len) /
-                                    static_cast<double>(local.q_len);
+  const double share =
+      decode ? c.layout.devices()
+             : c.layout.tp * static_cast<double>(c.w.q_len) / static_cast<double>(local.q_len);
   pd::add_compute(cluster, proj, share);
   const double before = d.scale_up_bytes;
   tp_all_reduce(c, static_cast<double>(local.q_len), d);
@@ -315,7 +315,8 @@ CpStrategy parse_cp_strategy(std::string_view name) {
     if (to_string(s) == name) return s;
   }
   throw common::SpecError(fmt::format(
-      "unknown --cp-strategy '{}'; known: ring, zigzag, ulysses, allgather, lasp2, zeco, cad", name));
+      "unknown --cp-strategy '{}'; known: ring, zigzag, ulysses, allgather, lasp2, zeco, cad",
+      name));
 }
 
 ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,

@@ -180,7 +180,7 @@ models::CostModel state_correction(const Context& c, const models::CostModel& lo
   if (scan == nullptr) return out;
   const models::ScanShape& x = scan->scan;
   const double states = x.batch * x.heads * x.key_dim * x.value_dim;  // elements, all heads
-  const double state_bytes = local.state_bytes;  // one layer
+  const double state_bytes = local.state_bytes;                       // one layer
   const double s = models::bytes_per_element(c.w.dtype);
   const double combined =
       c.layout.strategy == CpStrategy::lasp2 ? static_cast<double>(c.layout.cp - 1) : 1;

@@ -88,8 +88,7 @@ hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date) {
                     c.l1d_bytes / 1024, c.l2_bytes / 1024, c.llc_bytes / 1048576),
         "Calibration fractions start at 1 (peaks are measured); attnsim validate --backend cpu "
         "--calibrate refits the per-kernel entries."}},
-      {"sources",
-       {"measured on this machine by attnsim hw probe (validate/cpu/cpu_ceilings.cpp)"}},
+      {"sources", {"measured on this machine by attnsim hw probe (validate/cpu/cpu_ceilings.cpp)"}},
       // One device: a scale-up "link" only so that a collective op (TPLA's all-reduce) has a rate.
       {"links",
        {{"scale_up",
