@@ -41,8 +41,10 @@ std::int64_t parse_size(std::string_view flag, std::string_view whole, std::stri
   constexpr std::int64_t kLimit = std::int64_t{1} << 62;
   for (char c : text) {
     if (c < '0' || c > '9') bad(flag, whole, fmt::format("'{}' is not a decimal integer", text));
-    value = value * 10 + (c - '0');
-    if (value > kLimit) bad(flag, whole, "a value is too large");
+    const int digit = c - '0';
+    // Checked before the multiplication, which would overflow (undefined) past 2^63.
+    if (value > (kLimit - digit) / 10) bad(flag, whole, "a value is too large");
+    value = value * 10 + digit;
   }
   if (value > kLimit / scale) bad(flag, whole, "a value is too large");
   return value * scale;

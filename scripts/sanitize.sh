@@ -58,6 +58,15 @@ else
   # shellcheck disable=SC2086
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" ${CTEST_ARGS:-} || status=$?
 fi
+# UBSan, linked in with ASan, ignores log_path and reports on stderr (seen on GCC 12): ctest keeps
+# every test's output in LastTest.log, so its reports are found there too.
+if grep -q "runtime error:\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer" \
+  "$BUILD_DIR/Testing/Temporary/LastTest.log" 2>/dev/null; then
+  echo "sanitize: sanitizer reports in $BUILD_DIR/Testing/Temporary/LastTest.log:" >&2
+  grep -A3 "runtime error:\|ERROR: AddressSanitizer\|ERROR: LeakSanitizer" \
+    "$BUILD_DIR/Testing/Temporary/LastTest.log" >&2
+  exit 1
+fi
 if compgen -G "$reports/*" >/dev/null; then
   echo "sanitize: sanitizer reports:" >&2
   for f in "$reports"/*; do echo "--- $f" >&2; cat "$f" >&2; done
