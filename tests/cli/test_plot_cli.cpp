@@ -20,6 +20,8 @@ using test_support::run_cli;
 using test_support::RunResult;
 using test_support::TempDir;
 using test_support::with;
+using test_support::contains;
+using test_support::texts;
 using test_support::XmlElement;
 
 namespace fs = std::filesystem;
@@ -31,16 +33,6 @@ std::vector<std::string> attrs(const XmlElement& root, const std::string& tag,
   std::vector<std::string> out;
   for (const XmlElement* e : root.all(tag, cls)) out.push_back(e->attr(key));
   return out;
-}
-
-std::vector<std::string> texts(const XmlElement& root, const std::string& cls) {
-  std::vector<std::string> out;
-  for (const XmlElement* e : root.all("text", cls)) out.push_back(e->text);
-  return out;
-}
-
-bool contains(const std::vector<std::string>& list, const std::string& item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
 }
 
 }  // namespace

@@ -11,19 +11,11 @@
 
 using cli::plot::Unit;
 using test_support::parse_xml;
+using test_support::contains;
+using test_support::texts;
 using test_support::XmlElement;
 
 namespace {
-
-std::vector<std::string> texts(const XmlElement& root, const std::string& cls) {
-  std::vector<std::string> out;
-  for (const XmlElement* e : root.all("text", cls)) out.push_back(e->text);
-  return out;
-}
-
-bool contains(const std::vector<std::string>& list, const std::string& item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
 
 // The plot area is the clip path's rectangle.
 struct Area {

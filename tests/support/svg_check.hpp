@@ -3,6 +3,7 @@
 // elements, so tests can look up the series, labels and coordinates.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -164,6 +165,17 @@ class XmlReader {
 
 inline std::unique_ptr<XmlElement> parse_xml(const std::string& text) {
   return XmlReader(text).parse();
+}
+
+// The text of every <text> element of class `cls`, in document order.
+inline std::vector<std::string> texts(const XmlElement& root, const std::string& cls) {
+  std::vector<std::string> out;
+  for (const XmlElement* e : root.all("text", cls)) out.push_back(e->text);
+  return out;
+}
+
+inline bool contains(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
 }
 
 }  // namespace test_support
