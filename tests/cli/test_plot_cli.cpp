@@ -14,14 +14,14 @@
 #include "tests/support/svg_check.hpp"
 #include "tests/support/temp_dir.hpp"
 
+using test_support::contains;
 using test_support::parse_xml;
 using test_support::read_file;
 using test_support::run_cli;
 using test_support::RunResult;
 using test_support::TempDir;
-using test_support::with;
-using test_support::contains;
 using test_support::texts;
+using test_support::with;
 using test_support::XmlElement;
 
 namespace fs = std::filesystem;

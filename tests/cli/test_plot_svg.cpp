@@ -10,8 +10,8 @@
 #include "tests/support/svg_check.hpp"
 
 using cli::plot::Unit;
-using test_support::parse_xml;
 using test_support::contains;
+using test_support::parse_xml;
 using test_support::texts;
 using test_support::XmlElement;
 
