@@ -75,6 +75,9 @@ struct AttentionShape {
 // tokens.
 struct ScanShape {
   double batch = 0, heads = 0, tokens = 0, key_dim = 0, value_dim = 0, chunk = 0;
+  // Decay values per token and head: 1 = one scalar (a per-head decay, as Lightning and RetNet),
+  // key_dim = one per key channel (GLA's data-dependent gates).
+  double gate_dim = 1;
 };
 
 struct GemmShape {

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 
+#include <fmt/format.h>
+
 #include "common/errors.hpp"
 #include "models/projections.hpp"
 
@@ -13,28 +15,61 @@ namespace {
 
 constexpr double kStateBytes = 4;  // fp32 state (docs/variants.md#e1-linear)
 
-constexpr std::array<ParamInfo, 4> linear_params(std::string_view chunk_help) {
-  return {{
-      {"heads", "heads (H)", 32, 1, 65536},
-      {"head_dim", "key dimension of the state (dk)", 128, 1, 4096},
-      kVHeadDimParam,
-      {"chunk", chunk_help, 64, 1, 1 << 16},
-  }};
-}
-constexpr std::array<ParamInfo, 4> kLinearParams =
-    linear_params("tokens per chunk (b): intra-chunk dense, inter-chunk through the state");
+constexpr ParamInfo kHeads = {"heads", "heads (H)", 32, 1, 65536};
+constexpr ParamInfo kKeyDim = {"head_dim", "key dimension of the state (dk)", 128, 1, 4096};
+constexpr std::array<ParamInfo, 5> kLinearParams = {{
+    kHeads,
+    kKeyDim,
+    kVHeadDimParam,
+    {"chunk", "tokens per chunk (b): intra-chunk dense, inter-chunk through the state", 64, 1,
+     1 << 16},
+    {"gate_dim",
+     "decay values per token and head: 1 = a per-head scalar (RetNet, Lightning), = head_dim = a "
+     "data-dependent gate per key channel (GLA, arXiv:2312.06635)",
+     1, 1, 4096},
+}};
 // Lightning Attention-2's Triton kernel (lightning_attn2.py in github.com/OpenNLPLab/
 // lightning-attention) sets BLOCK = 64.
-constexpr std::array<ParamInfo, 4> kLightningParams = linear_params("block size (b)");
+constexpr std::array<ParamInfo, 4> kLightningParams = {{
+    kHeads,
+    kKeyDim,
+    kVHeadDimParam,
+    {"chunk", "block size (b)", 64, 1, 1 << 16},
+}};
 constexpr IntParam kChunk = int_param(kLinearParams, "chunk");
+constexpr IntParam kLightningChunk = int_param(kLightningParams, "chunk");
+constexpr IntParam kGateDim = int_param(kLinearParams, "gate_dim");
 
-ScanShape scan_shape(const AttentionSpec& spec, const Workload& w) {
-  return {static_cast<double>(w.batch),
-          static_cast<double>(spec.heads.heads),
-          static_cast<double>(w.q_len),
-          static_cast<double>(spec.heads.head_dim),
-          static_cast<double>(spec.heads.v_head_dim),
-          static_cast<double>(spec.get(kChunk))};
+// GLA's secondary chunking (arXiv:2312.06635 §4.2; fla/ops/gla/chunk.py in
+// github.com/fla-org/flash-linear-attention, BC = min(16, chunk)): with a gate per key channel
+// the pairs inside a sub-chunk of this many tokens cannot be a matmul and run elementwise in
+// FP32, one exp per pair and channel.
+constexpr double kGateSubChunk = 16;
+
+ScanShape scan_shape(const AttentionSpec& spec, const Workload& w, bool lightning) {
+  ScanShape x{static_cast<double>(w.batch),
+              static_cast<double>(spec.heads.heads),
+              static_cast<double>(w.q_len),
+              static_cast<double>(spec.heads.head_dim),
+              static_cast<double>(spec.heads.v_head_dim),
+              static_cast<double>(spec.get(lightning ? kLightningChunk : kChunk))};
+  if (!lightning) {
+    x.gate_dim = static_cast<double>(spec.get(kGateDim));
+    if (x.gate_dim != 1 && x.gate_dim != x.key_dim) {
+      throw common::SpecError(fmt::format(
+          "gate_dim must be 1 (a per-head decay) or head_dim = {} (a gate per key channel, GLA); "
+          "got {}",
+          x.key_dim, x.gate_dim));
+    }
+  }
+  return x;
+}
+
+// Causal pairs inside GLA's sub-chunks (kGateSubChunk tokens), which run elementwise.
+double sub_chunk_pairs(const ScanShape& x) {
+  ScanShape sub = x;
+  sub.chunk = std::min(kGateSubChunk, x.chunk);
+  return intra_chunk_pairs(sub);
 }
 
 // Forward over L tokens: intra-chunk causal pairs 2 (dk + dv) each, inter-chunk Q S and the state
@@ -57,10 +92,22 @@ Op scan_forward(const ScanShape& x, const Workload& w, bool decay_mask) {
     op.flops.vector = heads_tokens * 2 * (x.key_dim + x.value_dim);
     op.bytes.k = x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // final state out
   }
-  op.flops.exp = heads_tokens;  // one decay factor per token and head
+  op.flops.exp = heads_tokens * x.gate_dim;  // one decay factor per token, head and gate value
   // Lightning's intra-block left product applies a decay mask lambda^(i-j), one per causal pair.
   if (decay_mask && w.phase != Phase::decode) {
     op.flops.exp += x.batch * x.heads * intra_chunk_pairs(x);
+  }
+  if (x.gate_dim > 1) {
+    // Per-channel gates (GLA): Q and K scaled by their cumulative gates (2 dk per token), the
+    // gate read, and inside each sub-chunk one exp and three FP32 ops (difference, product, sum)
+    // per causal pair and channel; in decode, the gate multiplies the state (counted above).
+    op.bytes.k += s * heads_tokens * x.gate_dim;
+    if (w.phase != Phase::decode) {
+      op.flops.vector += heads_tokens * 2 * x.key_dim;
+      const double pairs = x.batch * x.heads * sub_chunk_pairs(x) * x.key_dim;
+      op.flops.exp += pairs;
+      op.flops.vector += 3 * pairs;
+    }
   }
   op.bytes.q = s * heads_tokens * x.key_dim;
   op.bytes.k += s * heads_tokens * x.key_dim;
@@ -83,12 +130,23 @@ Op scan_backward(const ScanShape& x, const Workload& w) {
       x.batch * x.heads * 2 * intra_chunk_pairs(x) * (3 * x.key_dim + 2 * x.value_dim) +
       heads_tokens * 10 * x.key_dim * x.value_dim;
   op.flops.vector = heads_tokens * 4 * (x.key_dim + x.value_dim);
-  op.flops.exp = heads_tokens;
+  op.flops.exp = heads_tokens * x.gate_dim;
   op.bytes.q = s * heads_tokens * x.key_dim;
   op.bytes.k = s * heads_tokens * x.key_dim;
   op.bytes.v = s * heads_tokens * x.value_dim;
   op.bytes.grad_out = s * heads_tokens * x.value_dim;
   op.bytes.grad_in = s * heads_tokens * (2 * x.key_dim + x.value_dim);
+  if (x.gate_dim > 1) {
+    // Per-channel gates: the gate read and its gradient written (the reverse cumulative sum of
+    // q dq - k dk, 3 dk per token), Q and K rescaled (2 dk), and the sub-chunk pairs twice (dQ
+    // and dK): one exp and three FP32 ops per pair and channel each.
+    op.bytes.k += s * heads_tokens * x.gate_dim;
+    op.bytes.grad_in += s * heads_tokens * x.gate_dim;
+    op.flops.vector += heads_tokens * 5 * x.key_dim;
+    const double pairs = x.batch * x.heads * sub_chunk_pairs(x) * x.key_dim;
+    op.flops.exp += 2 * pairs;
+    op.flops.vector += 6 * pairs;
+  }
   return op;
 }
 
@@ -112,7 +170,7 @@ class LinearAttention final : public VariantBase {
       throw common::SpecError("linear attention here is causal (a recurrence); drop --no-causal");
     CostModel model;
     model.layers = w.layers;
-    const ScanShape x = scan_shape(spec, w);
+    const ScanShape x = scan_shape(spec, w, lightning_);
     if (has_forward(w.phase)) model.ops.push_back(scan_forward(x, w, lightning_));
     if (has_backward(w.phase)) model.ops.push_back(scan_backward(x, w));
     model.state_bytes =

@@ -82,6 +82,15 @@ void lower_fa2(const ScheduleInput& in, Launches& out) {
   out.push_back(best);
 }
 
+// FlashAttention-2 before v2.1 (the Flash-Decoding blog's "FlashAttention v2.0.9" column): the
+// same forward kernel without the decode GQA packing, so a one-token call runs one CTA per
+// (batch, query head) whose 128-row M tile holds one valid row.
+void lower_fa2_unpacked(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  out.push_back(
+      flash_forward_launch(in, g, fa2_forward_tile(g.d, in.profile, g.s), 1, "attention_fwd"));
+}
+
 void lower_split_kv(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, decode_packs(in.op.attention));
   // The split count that prices fastest, up to FA2's limit of 128 (not FA2's wave-efficiency
@@ -117,6 +126,10 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
 void add_fa2_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fa2", "FlashAttention-2: one CTA per (row block, batch, head), mma.sync",
                    lower_fa2, lower_fa2_backward, nullptr, hw::MmaClass::mma_sync});
+  table.push_back({"fa2_unpacked",
+                   "FlashAttention-2 before v2.1: fa2 without decode GQA packing (one CTA per "
+                   "query head at Sq = 1)",
+                   lower_fa2_unpacked, nullptr, nullptr, hw::MmaClass::mma_sync});
   table.push_back({"split_kv",
                    "Flash-Decoding: KV split across CTAs by wave efficiency, GQA heads packed, "
                    "plus a combine launch",

@@ -46,11 +46,13 @@ std::string schedule_for(const std::string& kernel) {
   static const std::map<std::string, std::string> names = {{"fa2", "fa2"},
                                                            {"fa3", "fa3"},
                                                            {"fa4", "fa4"},
-                                                           {"fa2-decode", "fa2"},
+                                                           {"fa2-decode", "fa2_unpacked"},
                                                            {"flash-decoding", "split_kv"},
                                                            {"lean", "lean"},
                                                            {"cudnn", "cudnn"},
-                                                           {"torch_npu", "ascend"}};
+                                                           {"torch_npu", "ascend"},
+                                                           {"fla", "fla_chunk"},
+                                                           {"tileops-gla", "tileops_gla"}};
   auto it = names.find(kernel);
   return it == names.end() ? "auto" : it->second;
 }
@@ -278,12 +280,10 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     }
     c.source = row.text("source");
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
-    // FlashAttention v2.0.9 decode predates the GQA packing that attnsim's fa2 models
-    // (docs/kernels.md#12-grid-and-packing), so those rows are compared but never fitted. Nor are
-    // rows of a kernel attnsim has no schedule for: `auto` prices them with the device's default
-    // schedule, whose calibration they must not move (a hand-written Ascend kernel would refit
-    // the `ascend` entry that torch_npu's rows use).
-    c.fit_eligible = c.kernel != "fa2-decode" && c.schedule != "auto";
+    // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices
+    // them with the device's default schedule, whose calibration they must not move (a
+    // hand-written Ascend kernel would refit the `ascend` entry that torch_npu's rows use).
+    c.fit_eligible = c.schedule != "auto";
     set.cases.push_back(std::move(c));
   }
   if (rows == 0) {

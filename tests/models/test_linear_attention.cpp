@@ -116,3 +116,60 @@ TEST_CASE("linear: non-causal attention is rejected with a common::SpecError",
   CHECK_THROWS_WITH(cost(linear(8), workload(Phase::prefill, 1, 256, 256, false)),
                     Catch::Contains("causal"));
 }
+
+namespace {
+
+models::AttentionSpec gla(std::int64_t heads, std::int64_t dk, std::int64_t gate_dim) {
+  return registry().find("linear").make_spec(
+      {{"heads", heads}, {"head_dim", dk}, {"chunk", 64}, {"gate_dim", gate_dim}}, {});
+}
+
+}  // namespace
+
+TEST_CASE("linear: a gate per key channel adds exps, FP32 sub-chunk pairs and the gate read only",
+          "[variants][linear][gate]") {
+  // One head, dk = dv = 64, L = 128 (two chunks), fp16. Sub-chunks of 16 tokens: 8 of them,
+  // 16 * 17 / 2 = 136 causal pairs each: 1,088 pairs, 64 channels each: 69,632.
+  const auto w = workload(Phase::fwd, 1, 128, 128);
+  const auto scalar = cost(gla(1, 64, 1), w);
+  const auto gated = cost(gla(1, 64, 64), w);
+  const double pairs = 1088.0 * 64;
+  // exps: 128 tokens x 64 channels, plus one per sub-chunk pair and channel.
+  CHECK(scalar.total_flops().exp == 128.0);
+  CHECK(gated.total_flops().exp == 128.0 * 64 + pairs);
+  // FP32: Q and K scaled (2 x 64 per token) and three ops per pair and channel.
+  CHECK(gated.total_flops().vector - scalar.total_flops().vector == 128.0 * 128 + 3 * pairs);
+  // The matmuls are the same work; the gates are read once (2 bytes x 128 x 64).
+  CHECK(gated.total_flops().tensor == scalar.total_flops().tensor);
+  CHECK(gated.total_bytes().total() - scalar.total_bytes().total() == 2.0 * 128 * 64);
+  // The state does not depend on the gates.
+  CHECK(gated.state_bytes == scalar.state_bytes);
+}
+
+TEST_CASE("linear: the gated backward reads the gates, writes their gradient, pairs twice",
+          "[variants][linear][gate]") {
+  const auto w = workload(Phase::bwd, 1, 128, 128);
+  const auto scalar = cost(gla(1, 64, 1), w);
+  const auto gated = cost(gla(1, 64, 64), w);
+  const double pairs = 1088.0 * 64;
+  CHECK(gated.total_flops().exp == 128.0 * 64 + 2 * pairs);
+  CHECK(gated.total_flops().vector - scalar.total_flops().vector == 5.0 * 128 * 64 + 6 * pairs);
+  CHECK(gated.total_bytes().total() - scalar.total_bytes().total() == 2 * 2.0 * 128 * 64);
+}
+
+TEST_CASE("linear: gated decode reads one gate per channel and adds no sub-chunk work",
+          "[variants][linear][gate]") {
+  auto w = workload(Phase::decode, 2, 1, 4096);
+  const auto scalar = cost(gla(4, 64, 1), w);
+  const auto gated = cost(gla(4, 64, 64), w);
+  CHECK(gated.total_flops().exp == 2.0 * 4 * 64);
+  CHECK(gated.total_flops().vector == scalar.total_flops().vector);
+  CHECK(gated.total_bytes().total() - scalar.total_bytes().total() == 2.0 * 2 * 4 * 64);
+}
+
+TEST_CASE("linear: gate_dim other than 1 or head_dim is refused naming both",
+          "[variants][linear]") {
+  CHECK_THROWS_WITH(cost(gla(1, 64, 32), workload(Phase::fwd, 1, 128, 128)),
+                    Catch::Contains("gate_dim must be 1") && Catch::Contains("head_dim = 64") &&
+                        Catch::Contains("got 32"));
+}

@@ -290,6 +290,25 @@ TEST_CASE("causal fa3 dispatches longest-first and loses less to causality than 
   CHECK(kept("fa3") > kept("fa2"));
 }
 
+TEST_CASE("fa2_unpacked decodes one CTA per query head, each issuing a whole M tile", "[tile]") {
+  // Sq = 1, 16 query heads over 2 KV heads, B = 8: fa2 >= 2.1 packs the 8 query heads of a KV
+  // head into one CTA's rows (16 CTAs); v2.0.9 runs 8 x 16 = 128 CTAs, each a 128-row tile with
+  // one valid row, so it issues 8x the MMAs for the same useful work.
+  const Query q = make(Phase::decode, 8, 8192, true, 16, 2, 128, DType::fp16);
+  const hw::Profile& a100 = hw_("a100");
+  const sim::Prediction packed = tile(q, a100, "fa2");
+  const sim::Prediction unpacked = tile(q, a100, "fa2_unpacked");
+  REQUIRE(unpacked.launches.size() == 1);
+  CHECK(packed.launches[0].ctas == 8 * 2);
+  CHECK(unpacked.launches[0].ctas == 8 * 16);
+  CHECK(unpacked.launches[0].flops.tensor == 8 * packed.launches[0].flops.tensor);
+  CHECK(unpacked.flops.tensor == packed.flops.tensor);  // the useful work is the same
+  CHECK(unpacked.time_s > 2 * packed.time_s);
+  // Only the A100 80GB profile (where the blog measured it) calibrates it.
+  CHECK_THROWS_WITH(tile(q, hw_("h100-sxm5-80gb"), "fa2_unpacked"),
+                    Catch::Contains("no calibration for kernel 'fa2_unpacked'"));
+}
+
 TEST_CASE("the launch breakdown reports grid, occupancy and waves (fa2 d128 on A100)", "[tile]") {
   // 128 x 64 tiles: (128 + 2 x 64) x 128 x 2 B = 64 KiB + 1 KiB reserved; 164 KiB / 65 KiB = 2.
   const Query q = make(Phase::prefill, 4, 4096, true, 32, 32, 128);

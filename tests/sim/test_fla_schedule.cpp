@@ -1,0 +1,136 @@
+// fla_chunk (sim/schedule_fla.cpp): flash-linear-attention's chunked GLA kernels, their launch
+// geometry on hand-worked cases and the in-order state steps that set the time at small B H.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "common/errors.hpp"
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::cost;
+using test_support::make;
+using test_support::workload;
+
+namespace {
+
+models::AttentionSpec gla(std::int64_t heads, std::int64_t dk, std::int64_t gate_dim) {
+  return make("linear", {{"heads", static_cast<double>(heads)},
+                         {"head_dim", static_cast<double>(dk)},
+                         {"chunk", 64},
+                         {"gate_dim", static_cast<double>(gate_dim)}});
+}
+
+sim::Launches lower_scan(const models::AttentionSpec& spec, const models::Workload& w,
+                         const hw::Profile& p, models::Pass pass) {
+  const models::CostModel c = cost(spec, w);
+  const sim::ScheduleInfo& info = sim::find_schedule("fla_chunk");
+  for (const models::Op& op : c.ops) {
+    if (op.kind != models::OpKind::scan || op.pass != pass) continue;
+    sim::Launches out;
+    info.scan({op, w, p, sim::forward_calibration(p, info), info.name}, out);
+    return out;
+  }
+  FAIL("no scan op of that pass");
+  return {};
+}
+
+const hw::Profile& h200() {
+  return catalog().resolve("h200-sxm-141gb");
+}
+
+}  // namespace
+
+TEST_CASE("fla_chunk forward: cumsum, in-order states, two sub-chunk score kernels, output",
+          "[sim][fla]") {
+  // B = 2, H = 4, dk = dv = 64, L = 2048, chunk 64: NT = 32 chunks, 8 (batch, head) pairs.
+  const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
+  const sim::Launches l = lower_scan(gla(4, 64, 64), w, h200(), models::Pass::forward);
+  REQUIRE(l.size() == 5);
+  CHECK(std::string(l[0].name) == "fla_cumsum_fwd");
+  CHECK(l[0].jobs.count == 32 * 8);
+  // One CTA per 64 x 64 state block of a head, 32 steps each.
+  CHECK(std::string(l[1].name) == "fla_chunk_fwd_h");
+  CHECK(l[1].jobs.count == 8);
+  CHECK(l[1].jobs.min_tiles == 32);
+  CHECK(l[1].jobs.max_tiles == 32);
+  // A step: K and V chunks (64 x 64 fp16 each), fp32 gates 64 x 64, the fp16 state stored:
+  // 8 + 8 + 16 + 8 KiB; one 64 x 64 x 64 MMA.
+  CHECK(l[1].per_tile.hbm_bytes == 40960);
+  CHECK(l[1].per_tile.tensor_flops == 2.0 * 64 * 64 * 64);
+  // Sub-chunks of 16: 4 per chunk, 6 pairs below the diagonal, 4 diagonal blocks.
+  CHECK(l[2].jobs.count == 32 * 8 * 6);
+  CHECK(l[3].jobs.count == 32 * 8 * 4);
+  CHECK(l[3].per_tile.exp_ops == 16.0 * 16 * 64);  // one exp per pair and channel
+  CHECK(std::string(l[4].name) == "fla_fwd_o");
+  CHECK(l[4].jobs.count == 32 * 8);
+}
+
+TEST_CASE("fla_chunk with a scalar decay scores a chunk with one masked MMA", "[sim][fla]") {
+  const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
+  const sim::Launches l = lower_scan(gla(4, 64, 1), w, h200(), models::Pass::forward);
+  REQUIRE(l.size() == 4);
+  CHECK(std::string(l[2].name) == "fla_intra_scores");
+  CHECK(l[2].per_tile.tensor_flops == 2.0 * 64 * 64 * 64);
+  // The state step reads one gate per token, not per channel: 8 + 8 KiB + 256 B + 8 KiB.
+  CHECK(l[1].per_tile.hbm_bytes == 16384 + 256 + 8192);
+}
+
+TEST_CASE(
+    "fla_chunk backward: states recomputed in fp32, dh in reverse, then four parallel "
+    "kernels",
+    "[sim][fla]") {
+  const auto w = workload(models::Phase::bwd, 2, 2048, 2048);
+  const sim::Launches l = lower_scan(gla(4, 64, 64), w, h200(), models::Pass::backward);
+  REQUIRE(l.size() == 6);
+  CHECK(std::string(l[0].name) == "fla_chunk_fwd_h_recompute");
+  CHECK(std::string(l[1].name) == "fla_chunk_bwd_dh");
+  for (int i : {0, 1}) {
+    CHECK(l[i].jobs.count == 8);
+    CHECK(l[i].jobs.max_tiles == 32);
+    CHECK(l[i].per_tile.hbm_bytes == 16384 + 16384 + 16384);  // the state stored in fp32
+  }
+  CHECK(std::string(l[5].name) == "fla_bwd_dqkg");
+}
+
+TEST_CASE(
+    "fla_chunk: each in-order step costs the entry's step latency, so at small B H the "
+    "time grows by NT times it",
+    "[sim][fla]") {
+  hw::Profile p = h200();
+  const auto spec = gla(4, 64, 64);
+  auto time = [&](std::int64_t tokens, double step_cycles) {
+    p.calibration.schedules.at("fla_chunk").tile_overhead_cycles = step_cycles;
+    const auto w = workload(models::Phase::train, 2, tokens, tokens);
+    return sim::predict_tile(cost(spec, w), w, p, "fla_chunk").time_s;
+  };
+  // Three in-order state kernels in a training step (forward, recompute, dh), 32 steps each at
+  // L = 2048: 10,000 more cycles per step add at least 96 steps' worth. The parallel kernels pay
+  // it once per CTA, with their CTAs stacked on 132 SMs: about 40 more (2 + 12 + 8 + 2 forward,
+  // 2 + 2 + 8 + 2 backward, for 256 to 1,536 CTAs).
+  const double clock = p.compute.tensor_clock_hz;
+  const double added = time(2048, 10000) - time(2048, 0);
+  CHECK(added >= 96 * 10000 / clock);
+  CHECK(added <= 140 * 10000 / clock);
+  // Doubling the length doubles the steps.
+  CHECK(time(4096, 10000) - time(4096, 0) == Approx(2 * added).epsilon(0.1));
+}
+
+TEST_CASE("fla_chunk refuses decode and softmax attention, naming what to use", "[sim][fla]") {
+  const auto decode = workload(models::Phase::decode, 2, 1, 4096);
+  CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 64, 64), decode), decode, h200(), "fla_chunk"),
+                    Catch::Contains("fused_recurrent") && Catch::Contains("--kernel auto"));
+  const auto w = workload(models::Phase::fwd, 1, 1024, 1024);
+  const auto gqa = make("gqa", {{"heads", 8}, {"kv_heads", 2}, {"head_dim", 64}});
+  CHECK_THROWS_WITH(sim::predict_tile(cost(gqa, w), w, h200(), "fla_chunk"),
+                    Catch::Contains("scan ops) only"));
+}
+
+TEST_CASE("fla_chunk runs only where the profile calibrates it", "[sim][fla]") {
+  const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
+  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 64, 64), w), w, a100, "fla_chunk"),
+                    Catch::Contains("no calibration for kernel 'fla_chunk'"));
+}
