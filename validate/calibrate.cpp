@@ -47,6 +47,14 @@ using GroupKey = std::tuple<std::string, std::string, bool>;
 // rows (one shared fit), or only the `_bwd` entry when split_passes gave the forward rows their own
 // group.
 std::vector<std::string> group_keys(const Group& g) {
+  // A schedule that lowers scans itself (fla_chunk, tileops_gla) prices both passes with its one
+  // entry: there is no `_bwd` entry to fit. (A group may also be a support entry such as
+  // chunked_scan, which is no schedule.)
+  const auto& table = sim::schedules();
+  const auto own = std::find_if(table.begin(), table.end(), [&](const sim::ScheduleInfo& s) {
+    return s.name == g.schedule;
+  });
+  if (own != table.end() && own->scan != nullptr) return {g.schedule};
   if (g.backward_only_entry) return {sim::backward_calibration_key(g.schedule)};
   if (g.has_backward) return {g.schedule, sim::backward_calibration_key(g.schedule)};
   return {g.schedule};

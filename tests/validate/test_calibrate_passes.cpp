@@ -17,17 +17,22 @@ namespace {
 
 const std::vector<std::int64_t> kHoldout = {1024, 8192};
 
-std::vector<validate::MeasuredCase> a100_rows(const std::vector<const char*>& files) {
+std::vector<validate::MeasuredCase> rows_of(const std::vector<const char*>& files,
+                                            const std::string& hw, const std::string& kernel) {
   static const models::Registry registry;
   std::vector<validate::MeasuredCase> out;
   for (const char* file : files) {
     const validate::MeasurementSet set = validate::read_measurements(
         std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file, registry);
     for (const validate::MeasuredCase& c : set.cases) {
-      if (c.hw == "a100-sxm4-80gb" && c.kernel == "fa2") out.push_back(c);
+      if (c.hw == hw && c.kernel == kernel) out.push_back(c);
     }
   }
   return out;
+}
+
+std::vector<validate::MeasuredCase> a100_rows(const std::vector<const char*>& files) {
+  return rows_of(files, "a100-sxm4-80gb", "fa2");
 }
 
 const validate::FitGroup* find_keys(const validate::CalibrationResult& r,
@@ -74,6 +79,18 @@ TEST_CASE("without forward-only rows forward and backward share one fit", "[vali
   CHECK(fit.groups[0].keys == std::vector<std::string>{"fa2", "fa2_bwd"});
   const auto& schedules = fit.profiles.at(0).calibration.schedules;
   CHECK(schedules.at("fa2").mma_fraction == schedules.at("fa2_bwd").mma_fraction);
+}
+
+TEST_CASE("a schedule that lowers its own scans fits one entry for both passes, no _bwd",
+          "[validate][calibrate]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const validate::CalibrationResult fit = validate::calibrate(
+      rows_of({"gla_h200_chunk.csv"}, "h200-sxm-141gb", "fla"), catalog, kHoldout);
+  REQUIRE(fit.groups.size() == 1);
+  CHECK(fit.groups[0].keys == std::vector<std::string>{"fla_chunk"});
+  const auto& schedules = fit.profiles.at(0).calibration.schedules;
+  CHECK(schedules.count("fla_chunk") == 1);
+  CHECK(schedules.count("fla_chunk_bwd") == 0);
 }
 
 TEST_CASE("the built-in A100 fa2 entries price the GQA 64/4 batch-1 forward within 8%",
