@@ -18,6 +18,8 @@ std::string_view to_string(Resource r) {
       return "hbm";
     case Resource::link:
       return "link";
+    case Resource::latency:
+      return "latency";
     case Resource::launch:
       return "launch";
   }

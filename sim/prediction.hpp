@@ -11,8 +11,10 @@
 namespace sim {
 
 // The resource that sets a launch's (or the whole prediction's) time.
-enum class Resource { tensor, vector, exp, hbm, link, launch };
-inline constexpr std::size_t kResourceCount = 6;
+// latency: a tile's fixed cycles and exposed waits (the calibration's tile_overhead_cycles, a
+// schedule's TileWork::latency_cycles) take longer than any pipe or its bytes (tile engine only).
+enum class Resource { tensor, vector, exp, hbm, link, launch, latency };
+inline constexpr std::size_t kResourceCount = 7;
 std::string_view to_string(Resource r);
 
 struct LaunchPrediction {

@@ -140,11 +140,12 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
   out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share;
   out.time_s = span + out.fixed_s;
-  const std::array<std::pair<double, Resource>, 4> terms = {
+  const std::array<std::pair<double, Resource>, 5> terms = {
       {{tt.tensor, Resource::tensor},
        {tt.exp, Resource::exp},
        {tt.alu, Resource::vector},
-       {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm}}};
+       {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm},
+       {(l.calibration->tile_overhead_cycles + t.latency_cycles) / r.clock, Resource::latency}}};
   out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
                 return a.first < b.first;
               })->second;

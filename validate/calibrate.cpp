@@ -51,9 +51,8 @@ std::vector<std::string> group_keys(const Group& g) {
   // entry: there is no `_bwd` entry to fit. (A group may also be a support entry such as
   // chunked_scan, which is no schedule.)
   const auto& table = sim::schedules();
-  const auto own = std::find_if(table.begin(), table.end(), [&](const sim::ScheduleInfo& s) {
-    return s.name == g.schedule;
-  });
+  const auto own = std::find_if(table.begin(), table.end(),
+                                [&](const sim::ScheduleInfo& s) { return s.name == g.schedule; });
   if (own != table.end() && own->scan != nullptr) return {g.schedule};
   if (g.backward_only_entry) return {sim::backward_calibration_key(g.schedule)};
   if (g.has_backward) return {g.schedule, sim::backward_calibration_key(g.schedule)};

@@ -134,3 +134,25 @@ TEST_CASE("fla_chunk runs only where the profile calibrates it", "[sim][fla]") {
   CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 64, 64), w), w, a100, "fla_chunk"),
                     Catch::Contains("no calibration for kernel 'fla_chunk'"));
 }
+
+TEST_CASE("fla_chunk at B H = 8 is bound by the in-order steps' latency, and says so",
+          "[sim][fla]") {
+  const auto w = workload(models::Phase::train, 2, 8192, 8192);
+  const sim::Prediction p = sim::predict_tile(cost(gla(4, 64, 64), w), w, h200(), "fla_chunk");
+  CHECK(p.bound == sim::Resource::latency);
+  for (const sim::LaunchPrediction& l : p.launches) {
+    const std::string name = l.name;
+    if (name.find("_h") != std::string::npos) {  // fwd_h, fwd_h_recompute, bwd_dh
+      INFO(name);
+      CHECK(l.bound == sim::Resource::latency);
+      CHECK(l.ctas == 8);
+    }
+  }
+  // With 64 (batch, head) pairs, 8x the tokens: the state kernels run 64 CTAs of the same 3 NT
+  // steps and take the same time, only the parallel kernels grow, so a token costs less than half
+  // as much.
+  const auto wide = workload(models::Phase::train, 16, 8192, 8192);
+  const sim::Prediction q =
+      sim::predict_tile(cost(gla(4, 64, 64), wide), wide, h200(), "fla_chunk");
+  CHECK(q.time_s / 8 < p.time_s / 2);
+}
