@@ -31,6 +31,7 @@ struct CompareOptions {
   std::int64_t batch = 1, seq_len = 4096, layers = 1;
   std::optional<std::int64_t> q_len, kv_len;
   std::string phase = "prefill", dtype = "bf16", hw = "h100", engine = "tile", kernel = "auto";
+  std::string caller = "direct";
   std::string format = "table", output, plot;
   std::optional<std::string> kv_dtype;
   bool causal = true, include_projections = false;
@@ -154,6 +155,7 @@ struct CompareRun {
   models::Workload w;
   sim::EngineKind engine;
   sim::KernelChoice kernel;  // --kernel, parsed once
+  hw::Caller caller;         // --caller
   std::vector<hw::Profile> profiles;
   std::optional<sim::ParallelLayout> layout;
   std::optional<LayoutHeading> heading;  // set by the first entry priced under the layout
@@ -176,7 +178,7 @@ std::size_t compare_variants(CompareRun& run) {
                           run.engine,
                           run.o.kernel,
                           cost,
-                          sim::predict(run.engine, cost, w, profile, run.kernel)};
+                          sim::predict(run.engine, cost, w, profile, run.kernel, run.caller)};
       Entry e{label,
               profile.id,
               r.prediction.time_s,
@@ -185,8 +187,8 @@ std::size_t compare_variants(CompareRun& run) {
               r.prediction.bytes.total(),
               to_json(r)};
       if (run.layout) {
-        const sim::ParallelPrediction p =
-            sim::predict_parallel(run.engine, spec, w, profile, run.o.kernel, *run.layout);
+        const sim::ParallelPrediction p = sim::predict_parallel(
+            run.engine, spec, w, profile, run.o.kernel, *run.layout, run.caller);
         e.parallel = parallel_json(p);
         e.per_device = p.per_device;
         e.cluster = p.cluster;
@@ -213,6 +215,7 @@ std::size_t compare_models(CompareRun& run) {
   for (const hw::Profile& profile : run.profiles) {
     for (const models::Preset& p : presets) {
       ModelQuery q{p.model, run.w, run.o.include_projections, run.engine, run.o.kernel};
+      q.caller = run.caller;
       q.layout = run.layout;
       const ModelResult r = run_model(run.ctx.registry, q, profile);
       Entry e{p.name,          profile.id,  r.time_s,     r.kv_cache_bytes,
@@ -237,13 +240,15 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   check_plot_path(o.plot, o.output);
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
+  const hw::Caller caller = parse_caller_flag(o.caller);
   const bool by_model = !o.models.empty() || !o.hf_configs.empty();
   if (o.variants.empty() == !by_model) {
     throw common::SpecError(
         "compare needs --variants LIST, or --models LIST and/or --hf-config FILE (not both kinds)");
   }
-  CompareRun run{
-      ctx, o, workload_from_flags(o), engine, kernel, {}, parallel_layout(o.parallel), {}, {}, {}};
+  CompareRun run{ctx,    o,  workload_from_flags(o),      engine, kernel,
+                 caller, {}, parallel_layout(o.parallel), {},     {},
+                 {}};
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   std::vector<std::string> names = parse_word_axis("--hw", o.hw);
   if (names.size() == 1 && names[0] == "all") {
@@ -290,6 +295,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   c->add_option("--hw", o->hw, "comma-separated profiles, or 'all'")->capture_default_str();
   c->add_option("--engine", o->engine, "tile | roofline")->capture_default_str();
   c->add_option("--kernel", o->kernel, "tile-engine schedule")->capture_default_str();
+  add_caller_option(*c, o->caller);
   c->add_option("--format", o->format, "table | json | csv | svg (a roofline chart)")
       ->capture_default_str();
   c->add_option("-o,--output", o->output, "write to FILE instead of stdout");

@@ -99,12 +99,6 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
   return variant.make_spec(given, {o.include_projections, o.hidden_size.value_or(0)});
 }
 
-hw::Caller parse_caller_flag(const std::string& name) {
-  if (auto caller = hw::parse_caller(name)) return *caller;
-  throw common::SpecError(
-      fmt::format("--caller: unknown caller '{}'; known: direct, pytorch, torch_npu", name));
-}
-
 // --model or --hf-config: every layer group of the model on each profile.
 void run_model_query(const Context& ctx, const QueryOptions& o, const models::Workload& workload,
                      const std::vector<hw::Profile>& profiles,
@@ -246,14 +240,11 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();
   q->add_option(
        "--kernel", opts->kernel,
-       "tile-engine schedule: auto, fa2, split_kv, lean, fa3, fa4, cudnn, flashmla, unfused, "
-       "ascend, "
-       "project_flash, project_split_kv, project_unfused, project_linear")
+       "tile-engine schedule: auto, fa2, fa2_unpacked, split_kv, lean, fa3, fa4, cudnn, flashmla, "
+       "unfused, ascend, fla_chunk, tileops_gla, project_flash, project_split_kv, "
+       "project_unfused, project_linear (each where the profile calibrates it)")
       ->capture_default_str();
-  q->add_option("--caller", opts->caller,
-                "direct | pytorch | torch_npu: adds that caller's per-call host floor "
-                "(calibration.caller_floor_us)")
-      ->capture_default_str();
+  add_caller_option(*q, opts->caller);
   q->add_option("--format", opts->format, "table | json | csv | svg (a roofline chart)")
       ->capture_default_str();
   add_output_option(*q, opts->output, "write to FILE instead of stdout");

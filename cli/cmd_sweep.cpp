@@ -37,6 +37,7 @@ struct SweepOptions {
   std::string phase = "prefill", hw = "h100", dtype = "bf16", engine = "tile";
   std::string batch = "1", seq_len = "4096", q_len, kv_len;
   std::string kv_dtype, kernel = "auto", format = "csv", output, shard, progress = "auto";
+  std::string caller = "direct";
   std::string plot, plot_x, plot_y = "time";  // --plot FILE.svg, --plot-x AXIS, --plot-y MEASURE
   std::int64_t layers = 1;
   bool causal = true;
@@ -192,6 +193,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   a.causal = o.causal;
   a.kernel = o.kernel;
   sim::KernelChoice::parse(a.kernel);  // unknown names: exit 2 before any point runs
+  a.caller = parse_caller_flag(o.caller);
   if (!o.tp.empty()) a.tps = parse_int_axis("--tp", o.tp);
   if (!o.cp.empty()) a.cps = parse_int_axis("--cp", o.cp);
   if (!o.cp_strategy.empty()) {
@@ -356,6 +358,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--hw", o->hw, "profiles, or 'all'")->capture_default_str();
   s->add_option("--engine", o->engine, "tile, roofline or both")->capture_default_str();
   s->add_option("--kernel", o->kernel, "tile-engine schedule")->capture_default_str();
+  add_caller_option(*s, o->caller);
   s->add_option("--format", o->format, "csv | json | jsonl")->capture_default_str();
   s->add_option("-o,--output", o->output, "write to FILE instead of stdout");
   add_plot_option(*s, o->plot);

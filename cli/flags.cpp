@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "common/errors.hpp"
 #include "common/numbers.hpp"
 
 namespace cli {
@@ -61,6 +62,19 @@ void strict_flag_values(CLI::App& app) {
     opt->check(on_off);
   }
   for (CLI::App* sub : app.get_subcommands({})) strict_flag_values(*sub);
+}
+
+void add_caller_option(CLI::App& app, std::string& caller) {
+  app.add_option("--caller", caller,
+                 "direct | pytorch | torch_npu: adds that caller's per-call host floor "
+                 "(calibration.caller_floor_us)")
+      ->capture_default_str();
+}
+
+hw::Caller parse_caller_flag(const std::string& name) {
+  if (auto caller = hw::parse_caller(name)) return *caller;
+  throw common::SpecError(
+      fmt::format("--caller: unknown caller '{}'; known: direct, pytorch, torch_npu", name));
 }
 
 }  // namespace cli

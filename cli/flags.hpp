@@ -11,6 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "hwprofiles/profile.hpp"
+
 namespace cli {
 
 CLI::Validator decimal_integer(std::int64_t min,
@@ -18,9 +20,15 @@ CLI::Validator decimal_integer(std::int64_t min,
 CLI::Validator decimal_number(double min, double max);
 
 // On/off flags (--causal, --no-causal, --strict, ...) take no value, or an explicit true or false.
-// CLI11 alone reads any integer as a flag value (`--causal=7` would mean true); this adds a check to
-// every flag of `app` and of its subcommands (help and version excepted) that refuses any other
+// CLI11 alone reads any integer as a flag value (`--causal=7` would mean true); this adds a check
+// to every flag of `app` and of its subcommands (help and version excepted) that refuses any other
 // value, naming the allowed ones. Call it once every option has been added.
 void strict_flag_values(CLI::App& app);
+
+// --caller (query, compare, sweep): whose per-call host floor a call pays. Adds the option to
+// `app`; parse_caller_flag turns its text into the caller, or throws common::SpecError naming the
+// known ones.
+void add_caller_option(CLI::App& app, std::string& caller);
+hw::Caller parse_caller_flag(const std::string& name);
 
 }  // namespace cli

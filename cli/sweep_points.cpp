@@ -137,6 +137,7 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   try {
     models::validate(w);
     ModelQuery query{axes.models[p.subject], w, axes.include_projections, p.engine, axes.kernel};
+    query.caller = axes.caller;
     if (axes.parallel) query.layout = p.layout;
     r = run_model(*axes.registry, query, *p.profile);
   } catch (const common::SpecError& e) {
@@ -223,9 +224,10 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
   try {
     models::validate(w);
     cost = spec->variant->cost(*spec, w);
-    pred = sim::predict(p.engine, cost, w, *p.profile, axes.kernel);
+    pred = sim::predict(p.engine, cost, w, *p.profile, axes.kernel, axes.caller);
     if (axes.parallel) {
-      parallel = sim::predict_parallel(p.engine, *spec, w, *p.profile, axes.kernel, p.layout);
+      parallel =
+          sim::predict_parallel(p.engine, *spec, w, *p.profile, axes.kernel, p.layout, axes.caller);
     }
   } catch (const common::SpecError& e) {
     why = e.what();

@@ -37,6 +37,7 @@ struct SweepAxes {
   std::int64_t layers = 1;
   bool causal = true;
   std::string kernel = "auto";
+  hw::Caller caller = hw::Caller::direct;  // --caller: whose per-call host floor every point pays
   // Multi-device layout axes (--tp, --cp, --cp-strategy lists; --nodes): empty = single device,
   // and the rows keep their single-device columns only. No strategy given: ring. A strategy a
   // point cannot run (cad for decode) skips that point with its reason.

@@ -1,8 +1,8 @@
-// fla_chunk and tileops_gla: chunked gated-linear-attention kernels. fla_chunk: the kernels of
-// flash-linear-attention (github.com/fla-org/flash-linear-attention,
-// read at bc3b101d) for gated linear attention, fla/ops/gla/chunk.py and fla/ops/common/chunk_h.py.
-// Unlike the Lightning-style scan (chunked_scan: one CTA per head carries the state on chip), FLA
-// writes the state of every chunk to HBM and splits the work into kernels:
+// fla_chunk and tileops_gla: chunked gated-linear-attention kernels. fla_chunk is
+// flash-linear-attention's (github.com/fla-org/flash-linear-attention, read at bc3b101d:
+// fla/ops/gla/chunk.py and fla/ops/common/chunk_h.py). Unlike the Lightning-style scan
+// (chunked_scan: one CTA per head carries the state on chip), FLA writes the state of every chunk
+// to HBM and splits the work into kernels:
 //
 //  forward   chunk_local_cumsum (gates)      grid NT x B*H
 //            chunk_fwd_h (states, in order)   grid K/BK x V/BV x B*H, a loop over the NT chunks
@@ -15,7 +15,7 @@
 // NT = chunks of BT = chunk tokens, BC = min(16, BT) sub-chunks, NC = BT / BC. The state kernels'
 // BK = BV are autotuned from {32, 64} (BKV_LIST); the model takes 64 and 4 warps. Only the state
 // kernels run in order; their per-chunk step (load, one small MMA, state update, store) is what
-// the calibration's tile_overhead_cycles prices (docs/kernels.md, "FLA chunk kernels").
+// the calibration's tile_overhead_cycles prices (docs/kernels.md#8-gemms-passes-and-scans).
 #include <algorithm>
 #include <cmath>
 

@@ -184,3 +184,38 @@ TEST_CASE("a --hf-config model under a layout is priced as the preset made from 
   CHECK(query.at("total").at("per_device").at("kv_cache_bytes").get<double>() ==
         query.at("total").at("kv_cache_bytes").get<double>() / 4);
 }
+
+TEST_CASE("compare --caller applies that caller's host floor to every entry, as query does",
+          "[cli][compare][caller]") {
+  // A one-token decode at 1k context takes a few microseconds on an H100: the pytorch floor
+  // (calibration.caller_floor_us, 25 us) sets the time of each variant.
+  const std::vector<std::string> base = {"--phase", "decode", "--seq-len", "1024",
+                                         "--hw",    "h100",   "--format",  "json"};
+  auto compare_times = [&](const std::string& caller) {
+    std::vector<std::string> args = {"compare", "--variants", "gqa,mha", "--caller", caller};
+    args.insert(args.end(), base.begin(), base.end());
+    const RunResult r = run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    std::vector<double> times;
+    const json doc = json::parse(r.out);
+    for (const json& row : doc.at("comparisons")) {
+      times.push_back(row.at("time_s").get<double>());
+    }
+    return times;
+  };
+  auto query_time = [&](const std::string& variant, const std::string& caller) {
+    std::vector<std::string> args = {"query", "--variant", variant, "--caller", caller};
+    args.insert(args.end(), base.begin(), base.end());
+    const RunResult r = run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out).at("results").at(0).at("time_s").get<double>();
+  };
+  const std::vector<double> direct = compare_times("direct");
+  const std::vector<double> pytorch = compare_times("pytorch");
+  REQUIRE(pytorch.size() == 2);
+  CHECK(pytorch[0] == query_time("gqa", "pytorch"));
+  CHECK(pytorch[1] == query_time("mha", "pytorch"));
+  CHECK(direct[0] == query_time("gqa", "direct"));
+  CHECK(pytorch[0] > direct[0]);
+  CHECK(run_cli({"compare", "--variants", "gqa", "--caller", "jax"}).exit_code == 2);
+}

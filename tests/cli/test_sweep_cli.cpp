@@ -114,3 +114,30 @@ TEST_CASE("a sweep killed while writing -o leaves neither the file nor its tempo
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
   }
 }
+
+TEST_CASE("sweep --caller applies that caller's host floor to every point",
+          "[cli][sweep][caller]") {
+  const std::vector<std::string> sweep = {"sweep",  "--variant", "gqa",    "--phase",
+                                          "decode", "--seq-len", "1k,64k", "--hw",
+                                          "h100",   "--format",  "jsonl"};
+  auto times = [&](const std::string& caller) {
+    const RunResult r = run_cli(with(sweep, {"--caller", caller}));
+    REQUIRE(r.exit_code == 0);
+    std::vector<double> out;
+    std::size_t start = 0;
+    while (start < r.out.size()) {
+      const std::size_t end = r.out.find('\n', start);
+      out.push_back(nlohmann::json::parse(r.out.substr(start, end - start)).at("time_s"));
+      start = end + 1;
+    }
+    return out;
+  };
+  const std::vector<double> direct = times("direct");
+  const std::vector<double> pytorch = times("pytorch");
+  REQUIRE(pytorch.size() == 2);
+  // 1k context: a few microseconds, raised to the 25 us floor; 64k: above it, unchanged.
+  CHECK(pytorch[0] == Approx(25e-6));
+  CHECK(direct[0] < pytorch[0]);
+  CHECK(pytorch[1] == direct[1]);
+  CHECK(run_cli(with(sweep, {"--caller", "jax"})).exit_code == 2);
+}
