@@ -65,11 +65,18 @@ ScanShape scan_shape(const AttentionSpec& spec, const Workload& w, bool lightnin
   return x;
 }
 
-// Causal pairs inside GLA's sub-chunks (kGateSubChunk tokens), which run elementwise.
+// Causal pairs inside GLA's sub-chunks, which run elementwise: each chunk splits into sub-chunks
+// of kGateSubChunk tokens and a last one of the rest (a chunk of 40: 16, 16 and 8).
 double sub_chunk_pairs(const ScanShape& x) {
-  ScanShape sub = x;
-  sub.chunk = std::min(kGateSubChunk, x.chunk);
-  return intra_chunk_pairs(sub);
+  auto in_chunk = [](double len) {
+    ScanShape one;
+    one.tokens = len;
+    one.chunk = std::min(kGateSubChunk, len);
+    return len > 0 ? intra_chunk_pairs(one) : 0.0;
+  };
+  const double chunk = std::min(x.chunk, x.tokens);
+  const double full = std::floor(x.tokens / chunk);
+  return full * in_chunk(chunk) + in_chunk(x.tokens - full * chunk);
 }
 
 // Forward over L tokens: intra-chunk causal pairs 2 (dk + dv) each, inter-chunk Q S and the state

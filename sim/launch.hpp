@@ -62,6 +62,10 @@ struct Launch {
   const hw::ScheduleCalibration* calibration = nullptr;  // efficiency of this kernel class
   // Matrix instructions the kernel issues: its tensor ceiling is the profile's peak for them.
   hw::MmaClass mma_class = hw::MmaClass::native;
+  // The calibration's tile_overhead_cycles is a wait (a dependent step's latency) that CTAs
+  // sharing the SM fill with their own work, as TileWork::latency_cycles; false: fixed cycles
+  // the SM's pipes spend per tile (barriers), paid by every stacked CTA in turn.
+  bool overhead_is_wait = false;
 };
 
 }  // namespace sim

@@ -11,8 +11,9 @@
 namespace sim {
 
 // The resource that sets a launch's (or the whole prediction's) time.
-// latency: a tile's fixed cycles and exposed waits (the calibration's tile_overhead_cycles, a
-// schedule's TileWork::latency_cycles) take longer than any pipe or its bytes (tile engine only).
+// latency: one CTA's waits per tile (TileWork::latency_cycles, and the tile overhead of a launch
+// that declares it a wait) take longer than the pipes and bytes of the CTAs stacked on its SM
+// (tile engine only).
 enum class Resource { tensor, vector, exp, hbm, link, launch, latency };
 inline constexpr std::size_t kResourceCount = 7;
 std::string_view to_string(Resource r);

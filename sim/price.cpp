@@ -69,12 +69,28 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu;
   tt.compute = l.jobs.total_tiles > 0
                    ? overlapped(tt.tensor, tt.exp + tt.alu, cal.softmax_overlap) +
-                         cal.tile_overhead_cycles / r.clock
+                         (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
                    : 0;
   // One SM loads at most what its load path draws, L2 hits included.
   tt.sm_load = t.sm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
                              p.calibration.sm_bandwidth_fraction);
   return tt;
+}
+
+// Cycles one CTA waits per tile with nothing of its own to issue (TileWork::latency_cycles, plus
+// the calibration's tile overhead where the launch declares it a wait).
+double wait_cycles(const Launch& l) {
+  return l.per_tile.latency_cycles + (l.overhead_is_wait ? l.calibration->tile_overhead_cycles : 0);
+}
+
+// A tile's time on one SM when `stacked` CTAs share it, whose bandwidth share is `hbm`: the
+// stacked pipe and byte times, or one CTA's waits plus its pipe time, whichever is longer (a CTA
+// that waits on its own loads and chains takes at least that, however few CTAs share the SM).
+double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double stacked,
+                 double hbm) {
+  const double alone_s = wait_cycles(l) / r.clock + tt.compute;
+  return std::max(std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked,
+                  alone_s);
 }
 
 // Makespan of the grid: `k` CTAs stacked per SM, each SM drawing `r.hbm`.
@@ -84,12 +100,8 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double occupancy = ctas_per_sm(l.cta, p);
   // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
   // share is `hbm`; the mean job moves the mean per-job bytes, the longest its own share.
-  // A CTA that waits on its own loads and chains (TileWork::latency_cycles) takes at least that
-  // wait plus its pipe time per tile, however few CTAs share the SM.
-  const double alone_s = l.per_tile.latency_cycles / r.clock + tt.compute;
   auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes) {
-    const double tile_s =
-        std::max(std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked, alone_s);
+    const double tile_s = tile_span(l, r, tt, stacked, hbm);
     return tiles * tile_s + l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
   };
   const double mean_bytes = l.per_job_hbm_bytes;
@@ -140,15 +152,21 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
   out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share;
   out.time_s = span + out.fixed_s;
-  const std::array<std::pair<double, Resource>, 5> terms = {
+  const std::array<std::pair<double, Resource>, 4> terms = {
       {{tt.tensor, Resource::tensor},
        {tt.exp, Resource::exp},
        {tt.alu, Resource::vector},
-       {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm},
-       {(l.calibration->tile_overhead_cycles + t.latency_cycles) / r.clock, Resource::latency}}};
+       {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm}}};
   out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
                 return a.first < b.first;
               })->second;
+  // Latency-bound: one CTA's waits set the tile's time, beyond what the stacked CTAs' pipes and
+  // bytes take.
+  const double stacked_s =
+      std::max({tt.compute, l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 0, tt.sm_load}) * k;
+  if (l.jobs.total_tiles > 0 && tile_span(l, r, tt, k, r.hbm) > stacked_s) {
+    out.bound = Resource::latency;
+  }
   if (out.fixed_s > span) out.bound = Resource::launch;
   return out;
 }

@@ -82,6 +82,10 @@ void lower_project_linear(const ScheduleInput& in, Launches& out) {
     throw common::SpecError(fmt::format(
         "kernel '{}': key/value dims {} / {} are not instantiated (32, 64 or 128, equal)", in.name,
         x.key_dim, x.value_dim));
+  if (x.gate_dim > 1)
+    throw common::SpecError(
+        fmt::format("kernel '{}' runs a per-head scalar decay only (gate_dim 1), not gate_dim {}",
+                    in.name, x.gate_dim));
   if (in.workload.phase == models::Phase::decode)
     throw common::SpecError(fmt::format(
         "kernel '{}' runs chunked prefill only (the project has no recurrent decode kernel)",

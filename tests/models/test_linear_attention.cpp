@@ -173,3 +173,12 @@ TEST_CASE("linear: gate_dim other than 1 or head_dim is refused naming both",
                     Catch::Contains("gate_dim must be 1") && Catch::Contains("head_dim = 64") &&
                         Catch::Contains("got 32"));
 }
+
+TEST_CASE("linear: GLA's sub-chunks split each chunk, the last sub-chunk of a chunk shorter",
+          "[variants][linear][gate]") {
+  // chunk 40, L 80: each chunk is sub-chunks of 16, 16 and 8 tokens: 136 + 136 + 36 = 308 pairs,
+  // two chunks: 616 pairs of 64 channels on top of 80 x 64 gate exps.
+  const auto spec = registry().find("linear").make_spec(
+      {{"heads", 1}, {"head_dim", 64}, {"chunk", 40}, {"gate_dim", 64}}, {});
+  CHECK(cost(spec, workload(Phase::fwd, 1, 80, 80)).total_flops().exp == 80.0 * 64 + 616.0 * 64);
+}

@@ -2,7 +2,9 @@
 // geometry on hand-worked cases and the in-order state steps that set the time at small B H.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "common/errors.hpp"
 #include "sim/engine.hpp"
@@ -140,14 +142,17 @@ TEST_CASE("fla_chunk at B H = 8 is bound by the in-order steps' latency, and say
   const auto w = workload(models::Phase::train, 2, 8192, 8192);
   const sim::Prediction p = sim::predict_tile(cost(gla(4, 64, 64), w), w, h200(), "fla_chunk");
   CHECK(p.bound == sim::Resource::latency);
+  const std::vector<std::string> state = {"fla_chunk_fwd_h", "fla_chunk_fwd_h_recompute",
+                                          "fla_chunk_bwd_dh"};
+  std::size_t seen = 0;
   for (const sim::LaunchPrediction& l : p.launches) {
-    const std::string name = l.name;
-    if (name.find("_h") != std::string::npos) {  // fwd_h, fwd_h_recompute, bwd_dh
-      INFO(name);
-      CHECK(l.bound == sim::Resource::latency);
-      CHECK(l.ctas == 8);
-    }
+    if (std::find(state.begin(), state.end(), std::string(l.name)) == state.end()) continue;
+    INFO(l.name);
+    CHECK(l.bound == sim::Resource::latency);
+    CHECK(l.ctas == 8);
+    ++seen;
   }
+  CHECK(seen == 3);
   // With 64 (batch, head) pairs, 8x the tokens: the state kernels run 64 CTAs of the same 3 NT
   // steps and take the same time, only the parallel kernels grow, so a token costs less than half
   // as much.
@@ -155,4 +160,36 @@ TEST_CASE("fla_chunk at B H = 8 is bound by the in-order steps' latency, and say
   const sim::Prediction q =
       sim::predict_tile(cost(gla(4, 64, 64), wide), wide, h200(), "fla_chunk");
   CHECK(q.time_s / 8 < p.time_s / 2);
+}
+
+TEST_CASE("fla_chunk's in-order steps overlap on an SM once (batch, head) pairs outnumber SMs",
+          "[sim][fla]") {
+  // 8 pairs: one CTA per SM. 264 pairs on H200's 132 SMs: two CTAs per SM, whose step waits
+  // (tile_overhead_cycles) fill each other's rather than queue. The state kernel then takes the
+  // longer of the 8-pair time and the time its bytes take at the device's HBM rate, not twice
+  // the 8-pair time.
+  auto state = [&](std::int64_t batch) {
+    const auto w = workload(models::Phase::fwd, batch, 4096, 4096);
+    const sim::Prediction p =
+        sim::predict_tile(cost(gla(4, 64, 64), w), w, h200(), "fla_chunk");
+    for (const sim::LaunchPrediction& l : p.launches) {
+      if (std::string(l.name) == "fla_chunk_fwd_h") return l;
+    }
+    FAIL("no state kernel");
+    return sim::LaunchPrediction{};
+  };
+  const sim::LaunchPrediction few = state(2), many = state(66);
+  CHECK(many.ctas_per_sm == 2);
+  CHECK(many.time_s <= 1.1 * std::max(few.time_s, many.hbm_s + many.fixed_s));
+  CHECK(many.time_s < 2 * few.time_s);
+  CHECK(many.bound == sim::Resource::hbm);
+}
+
+TEST_CASE("fla_chunk with chunks of one sub-chunk has no sub-chunk pair kernel", "[sim][fla]") {
+  const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
+  const auto spec =
+      make("linear", {{"heads", 4}, {"head_dim", 64}, {"chunk", 16}, {"gate_dim", 64}});
+  const sim::Launches l = lower_scan(spec, w, h200(), models::Pass::forward);
+  REQUIRE(l.size() == 4);
+  for (const sim::Launch& launch : l) CHECK(std::string(launch.name) != "fla_intra_sub_inter");
 }

@@ -302,7 +302,6 @@ TEST_CASE("fa2_unpacked decodes one CTA per query head, each issuing a whole M t
   CHECK(packed.launches[0].ctas == 8 * 2);
   CHECK(unpacked.launches[0].ctas == 8 * 16);
   CHECK(unpacked.launches[0].flops.tensor == 8 * packed.launches[0].flops.tensor);
-  CHECK(unpacked.flops.tensor == packed.flops.tensor);  // the useful work is the same
   CHECK(unpacked.time_s > 2 * packed.time_s);
   // Only the A100 80GB profile (where the blog measured it) calibrates it.
   CHECK_THROWS_WITH(tile(q, hw_("h100-sxm5-80gb"), "fa2_unpacked"),
