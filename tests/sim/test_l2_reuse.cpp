@@ -12,23 +12,17 @@
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
 #include "sim/schedule_common.hpp"
+#include "tests/support/model_helpers.hpp"
 
 using models::DType;
 using models::Phase;
 
+using test_support::catalog;
+using test_support::Query;
+
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
-
-const hw::ProfileCatalog& catalog() {
-  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  return c;
-}
-
-struct Query {
-  models::AttentionSpec spec;
-  models::Workload w;
-};
 
 Query prefill(std::int64_t len, bool causal, std::int64_t hq, std::int64_t hkv) {
   static const models::Registry registry;

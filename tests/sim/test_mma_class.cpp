@@ -10,19 +10,12 @@
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::Query;
 
 namespace {
-
-const hw::ProfileCatalog& catalog() {
-  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  return c;
-}
-
-struct Query {
-  models::AttentionSpec spec;
-  models::Workload w;
-  models::CostModel cost() const { return spec.variant->cost(spec, w); }
-};
 
 Query mha(models::Phase phase, std::int64_t batch, std::int64_t len, std::int64_t heads = 16,
           std::int64_t d = 128) {

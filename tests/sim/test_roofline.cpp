@@ -5,20 +5,14 @@
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/rates.hpp"
+#include "tests/support/model_helpers.hpp"
 
 using models::Phase;
 
+using test_support::catalog;
+using test_support::Query;
+
 namespace {
-
-const hw::ProfileCatalog& catalog() {
-  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  return c;
-}
-
-struct Query {
-  models::AttentionSpec spec;
-  models::Workload w;
-};
 
 Query gqa(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv, std::int64_t hq = 32,
           std::int64_t hkv = 8) {

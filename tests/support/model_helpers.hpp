@@ -38,6 +38,13 @@ inline models::CostModel cost(const models::AttentionSpec& s, const models::Work
   return s.variant->cost(s, w);
 }
 
+// A variant with its workload, as the engine tests build them.
+struct Query {
+  models::AttentionSpec spec;
+  models::Workload w;
+  models::CostModel cost() const { return spec.variant->cost(spec, w); }
+};
+
 inline models::AttentionSpec make(const char* variant, const models::ParamValues& p,
                                   models::ProjectionConfig proj = {}) {
   return registry().find(variant).make_spec(p, proj);
