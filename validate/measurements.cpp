@@ -50,6 +50,7 @@ std::string schedule_for(const std::string& kernel) {
                                                            {"flash-decoding", "split_kv"},
                                                            {"lean", "lean"},
                                                            {"cudnn", "cudnn"},
+                                                           {"flashmla", "flashmla"},
                                                            {"torch_npu", "ascend"},
                                                            {"fla", "fla_chunk"},
                                                            {"tileops-gla", "tileops_gla"}};

@@ -210,12 +210,21 @@ void Violations::report() const {
 }
 
 std::optional<double> evaluate(const models::AttentionSpec& spec, const Point& p,
-                               const hw::Profile& profile, Violations& out) {
+                               const hw::Profile& profile, Violations& out, double* sm_seconds) {
   const models::Workload w = workload(p.phase, p.batch, p.q_len, p.kv_len, p.dtype);
   try {
     const models::CostModel cost = spec.variant->cost(spec, w);
     const sim::Prediction pred = sim::predict(p.engine, cost, w, profile, "auto");
     check_point(cost, pred, w, profile, p, out);
+    if (sm_seconds) {
+      const double sms = profile.compute.sm_count;
+      *sm_seconds = 0;
+      for (const sim::LaunchPrediction& l : pred.launches) {
+        const double busy =
+            l.ctas > 0 ? std::min(sms, std::ceil(l.ctas / std::max(1.0, l.ctas_per_sm))) : sms;
+        *sm_seconds += static_cast<double>(l.count) * l.time_s * busy;
+      }
+    }
     return pred.time_s;
   } catch (const common::SpecError& e) {
     const std::string what = e.what();

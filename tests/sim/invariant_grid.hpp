@@ -52,9 +52,12 @@ class Violations {
 };
 
 // Prices `p` with its engine and checks the per-point rules. Returns the predicted time, or
-// nothing when the point was skipped for a principled reason or failed.
+// nothing when the point was skipped for a principled reason or failed. `sm_seconds`, when given,
+// receives the machine time the launches hold: each launch's time times the SMs its grid keeps
+// busy (the whole device where the engine has no grid).
 std::optional<double> evaluate(const models::AttentionSpec& spec, const Point& p,
-                               const hw::Profile& profile, Violations& out);
+                               const hw::Profile& profile, Violations& out,
+                               double* sm_seconds = nullptr);
 
 // KV cache linear in batch; in context nondecreasing, not superlinear, and following the
 // variant's law; state constant in context.
