@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs attnsim's build and test dependencies from Debian 12 packages. Idempotent: installs only
-# what is missing, and runs apt-get update only when it has something to install.
+# what is missing, and runs apt-get update only when it has something to install. Extra package
+# names given as arguments are installed too (scripts/sanitize.sh adds clang and its sanitizer
+# runtime).
 set -euo pipefail
 
 packages=(cmake g++ make libcli11-dev libfmt-dev nlohmann-json3-dev libeigen3-dev catch2
-          libbenchmark-dev)
+          libbenchmark-dev "$@")
 
 missing=()
 for p in "${packages[@]}"; do
