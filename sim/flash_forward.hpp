@@ -19,7 +19,8 @@ struct FlashTile {
   double smem_bytes = 0;
   double max_ctas_per_sm = 0;  // 1 for persistent kernels
   Dispatch dispatch = Dispatch::in_order;
-  double exp_emulated_share = 0;  // exps computed by a polynomial on the FMA pipes (FA4)
+  double exp_emulated_share = 0;    // exps computed by a polynomial on the FMA pipes (FA4)
+  bool exp_alu_concurrent = false;  // Launch::exp_alu_concurrent (FA4's softmax warpgroups)
 };
 
 // FP32-pipe instructions per exp emulated by FA4's Cody-Waite + degree-3 polynomial on packed

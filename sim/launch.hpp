@@ -66,6 +66,11 @@ struct Launch {
   // sharing the SM fill with their own work, as TileWork::latency_cycles; false: fixed cycles
   // the SM's pipes spend per tile (barriers), paid by every stacked CTA in turn.
   bool overhead_is_wait = false;
+  // The exps (MUFU) and the FP32 softmax work (FMA pipes) run side by side: the kernel gives them
+  // to different warps and balances the two pipes (FA4 moves a share of the exps to polynomials
+  // on the FMA pipes for that reason, docs/kernels.md#3-fa4), so a tile takes the longer of the
+  // two rather than their sum; false: one warp issues both in turn (FA2, FA3).
+  bool exp_alu_concurrent = false;
 };
 
 }  // namespace sim

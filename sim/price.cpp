@@ -67,10 +67,12 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   tt.tensor = r.tensor > 0 ? t.tensor_flops / r.tensor : 0;
   tt.exp = t.exp_ops / r.exp;
   tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu;
-  tt.compute = l.jobs.total_tiles > 0
-                   ? overlapped(tt.tensor, tt.exp + tt.alu, cal.softmax_overlap) +
-                         (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
-                   : 0;
+  tt.compute =
+      l.jobs.total_tiles > 0
+          ? overlapped(tt.tensor, l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu,
+                       cal.softmax_overlap) +
+                (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
+          : 0;
   // One SM loads at most what its load path draws, L2 hits included.
   tt.sm_load = t.sm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
                              p.calibration.sm_bandwidth_fraction);

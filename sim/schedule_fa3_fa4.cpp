@@ -87,6 +87,9 @@ void lower_fa4(const ScheduleInput& in, Launches& out) {
   const bool two_cta = !g.causal && (g.d == 128 || g.d == 192) && g.dv == 128 && g.rows > 256;
   t.exp_emulated_share =
       fa4_emulated_share(g.d, g.causal, two_cta, in.workload.dtype == models::DType::fp8);
+  // Softmax warpgroups issue MUFU exps beside the packed-FMA work (the reason for the polynomial
+  // share above), so the two pipes overlap.
+  t.exp_alu_concurrent = true;
   t.dispatch = g.causal ? Dispatch::persistent_lpt : Dispatch::persistent_static;
   const double sms = in.profile.compute.sm_count;
   const double m_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);

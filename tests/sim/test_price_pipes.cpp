@@ -1,0 +1,70 @@
+// How the tile engine combines a tile's exp (MUFU) and FP32 softmax work: in turn for kernels that
+// issue both from the same warps (FA2, FA3), side by side for FA4-class kernels that give them to
+// different pipes and balance the two (Launch::exp_alu_concurrent).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/workload.hpp"
+#include "sim/engine.hpp"
+#include "sim/price.hpp"
+#include "tests/support/model_helpers.hpp"
+
+namespace {
+
+// One full wave of 100-tile CTAs doing only `exp_ops` and `alu_ops` per tile, no overlap with
+// anything else and no fixed cycles: the launch's time above its launch cost.
+double work_seconds(const hw::Profile& p, double exp_ops, double alu_ops, bool concurrent) {
+  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0};
+  sim::Launch l;
+  l.name = "pipes";
+  l.schedule = "fa4";
+  l.calibration = &cal;
+  l.cta = {0, 128, 0, 0};
+  l.jobs.count = p.compute.sm_count;
+  l.jobs.min_tiles = l.jobs.max_tiles = 100;
+  l.jobs.total_tiles = l.jobs.count * 100;
+  l.per_tile.exp_ops = exp_ops;
+  l.per_tile.alu_ops = alu_ops;
+  l.exp_alu_concurrent = concurrent;
+  models::Workload w;
+  const sim::LaunchPrediction r = sim::price_launch(l, p, w, 1);
+  return r.time_s - r.fixed_s;
+}
+
+}  // namespace
+
+TEST_CASE("exps and FP32 softmax work add up unless the kernel runs them on concurrent pipes",
+          "[sim][tile]") {
+  const hw::Profile& b200 = test_support::catalog().resolve("b200");
+  for (bool concurrent : {false, true}) {
+    INFO("concurrent " << concurrent);
+    const double exp_only = work_seconds(b200, 4096, 0, concurrent);
+    const double alu_only = work_seconds(b200, 0, 8192, concurrent);
+    REQUIRE(exp_only > 0);
+    REQUIRE(alu_only > 0);
+    const double both = work_seconds(b200, 4096, 8192, concurrent);
+    const double expected = concurrent ? std::max(exp_only, alu_only) : exp_only + alu_only;
+    CHECK(both == Approx(expected).epsilon(1e-9));
+  }
+}
+
+TEST_CASE("fa4 prices its exps and softmax work on concurrent pipes, fa3 in turn", "[sim][tile]") {
+  // hd 64 non-causal on B200: the exps bind FA4 (flash-attention PR #2605 measured 878 TFLOPS
+  // there, above what the MUFU pipe plus the FP32 softmax in turn allow at these rates).
+  const hw::Profile& b200 = test_support::catalog().resolve("b200");
+  test_support::Query q{test_support::make("mha", {{"heads", 32}, {"head_dim", 64}}),
+                        test_support::workload(models::Phase::fwd, 2, 16384, 16384, false)};
+  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+  const sim::LaunchPrediction fa4 = sim::predict_tile(q.cost(), q.w, b200, "fa4").launches[0];
+  REQUIRE(fa4.exp_s > 0);
+  REQUIRE(fa4.vector_s > 0);
+  // The launch takes less than its exp and softmax-ALU times in turn would.
+  CHECK(fa4.time_s < fa4.exp_s + fa4.vector_s);
+  CHECK(fa4.time_s >= std::max(fa4.exp_s, fa4.vector_s));
+  // FA3's tiling in turn on H100 (same shape): at least the sum.
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  const sim::LaunchPrediction fa3 = sim::predict_tile(q.cost(), q.w, h100, "fa3").launches[0];
+  CHECK(fa3.time_s >= fa3.exp_s + fa3.vector_s);
+}
