@@ -12,6 +12,11 @@
 //  backward  chunk_fwd_h again (fp32 states), chunk_bwd_dh (in reverse order), bwd_dv, bwd_dA,
 //            bwd_dqk_intra (NT x NC x B*H), bwd_dqkg (K/BK x NT x B*H)
 //
+// A per-head decay (gate_dim 1) is FLA's simple_gla with a constant decay (g_gamma): forward
+// chunk_fwd_h and chunk_fwd_o only (lower_simple_gla_forward). Its backward is still priced with
+// the GLA kernels above and scalar gates (FLA runs chunk_fwd_h, chunk_bwd_dh, chunk_bwd_dqkwg and
+// chunk_bwd_dv there): an approximation no published timing has checked.
+//
 // NT = chunks of BT = chunk tokens, BC = min(16, BT) sub-chunks, NC = BT / BC. The state kernels'
 // BK = BV are autotuned from {32, 64} (BKV_LIST); the model takes 64 and 4 warps. Only the state
 // kernels run in order; their per-chunk step (load, one small MMA, state update, store) is what
@@ -87,7 +92,9 @@ Launch state_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* n
   step.tensor_flops = 2 * g.bt * bk * bv;
   step.exp_ops = g.bt * gate_cols + gate_cols;  // exp(g_last - g) per row, the decay of the state
   step.alu_ops = g.bt * bk + bk * bv;           // keys scaled, state decayed
-  step.hbm_bytes = g.bt * (bk + bv) * g.s + g.bt * gate_cols * kGateBytes + bk * bv * state_bytes;
+  // A per-head decay is a constant (g_gamma): no gate is read.
+  const double gate_bytes = g.per_channel ? g.bt * gate_cols * kGateBytes : 0;
+  step.hbm_bytes = g.bt * (bk + bv) * g.s + gate_bytes + bk * bv * state_bytes;
   const double smem = 2 * g.bt * (bk + bv) * g.s + bk * bv * 4;  // two pipeline stages
   return fla_launch(in, name, ceil_div(g.dk, bk) * ceil_div(g.dv, bv) * g.bh, g.nt, step, smem);
 }
@@ -100,44 +107,56 @@ Launch cumsum_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* 
   return fla_launch(in, name, g.nt * g.bh, 1, cumsum, 0);
 }
 
+// A per-head decay (gate_dim 1) runs FLA's simple_gla path with a constant decay
+// (fla/ops/simple_gla/chunk.py, chunk_simple_gla_fwd with g_gamma): no cumulative sum, the
+// states, then chunk_fwd_o (fla/ops/common/chunk_o.py), which builds each chunk's masked scores
+// itself, once per BV block of values, instead of reading them from a scores kernel.
+void lower_simple_gla_forward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
+  const double chunks = g.nt * g.bh;
+  out.push_back(state_kernel(in, g, "fla_chunk_fwd_h", g.s));
+  const double bv = std::min(kStateTile, g.dv);
+  TileWork o;  // Q h, Q K^T with its decay mask, then A V, per BV block
+  o.tensor_flops = 2 * g.bt * g.dk * bv + 2 * g.bt * g.bt * g.dk + 2 * g.bt * g.bt * bv;
+  o.exp_ops = g.bt * g.bt + g.bt;  // the decay of every (row, key) pair and of each row's state
+  o.alu_ops = g.bt * g.bt + g.bt * bv;
+  o.hbm_bytes = 2 * g.bt * g.dk * g.s + g.dk * bv * g.s + 2 * g.bt * bv * g.s;
+  out.push_back(fla_launch(in, "fla_fwd_o", g.nv * chunks, 1, o,
+                           (2 * g.bt * g.dk + g.dk * bv + g.bt * bv) * g.s + g.bt * g.bt * 4));
+}
+
 void lower_fla_forward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
+  if (!g.per_channel) {
+    lower_simple_gla_forward(in, g, out);
+    return;
+  }
   const double chunks = g.nt * g.bh;
   out.push_back(cumsum_kernel(in, g, "fla_cumsum_fwd"));
   out.push_back(state_kernel(in, g, "fla_chunk_fwd_h", g.s));
-  if (g.per_channel) {
-    // Sub-chunk pairs (i > j): Q and K gated against the boundary gate, one [BC x BC x dk] MMA.
-    TileWork inter;
-    inter.tensor_flops = 2 * g.bc * g.bc * g.dk;
-    inter.exp_ops = 2 * g.bc * g.dk;
-    inter.alu_ops = 2 * g.bc * g.dk;
-    inter.hbm_bytes = 2 * g.bc * g.dk * (g.s + kGateBytes) + g.bc * g.bc * 4;
-    if (g.nc > 1) {  // a chunk of one sub-chunk has no pairs of sub-chunks
-      out.push_back(fla_launch(in, "fla_intra_sub_inter", chunks * g.nc * (g.nc - 1) / 2, 1, inter,
-                               2 * g.bc * g.dk * (g.s + kGateBytes)));
-    }
-    // Diagonal sub-chunks: one exp and three FP32 ops per (row, key row, channel).
-    TileWork diag;
-    diag.exp_ops = g.bc * g.bc * g.dk;
-    diag.alu_ops = 3 * g.bc * g.bc * g.dk;
-    diag.hbm_bytes = 2 * g.bc * g.dk * (g.s + kGateBytes) + g.bc * g.bc * 4;
-    out.push_back(fla_launch(in, "fla_intra_sub_intra", chunks * g.nc, 1, diag,
+  // Sub-chunk pairs (i > j): Q and K gated against the boundary gate, one [BC x BC x dk] MMA.
+  TileWork inter;
+  inter.tensor_flops = 2 * g.bc * g.bc * g.dk;
+  inter.exp_ops = 2 * g.bc * g.dk;
+  inter.alu_ops = 2 * g.bc * g.dk;
+  inter.hbm_bytes = 2 * g.bc * g.dk * (g.s + kGateBytes) + g.bc * g.bc * 4;
+  if (g.nc > 1) {  // a chunk of one sub-chunk has no pairs of sub-chunks
+    out.push_back(fla_launch(in, "fla_intra_sub_inter", chunks * g.nc * (g.nc - 1) / 2, 1, inter,
                              2 * g.bc * g.dk * (g.s + kGateBytes)));
-  } else {
-    TileWork scores;  // a scalar decay: the chunk's masked Q K^T with its decay mask
-    scores.tensor_flops = 2 * g.bt * g.bt * g.dk;
-    scores.exp_ops = g.bt * g.bt;
-    scores.hbm_bytes = 2 * g.bt * g.dk * g.s + g.bt * g.bt * 4;
-    out.push_back(fla_launch(in, "fla_intra_scores", chunks, 1, scores, 2 * g.bt * g.dk * g.s));
   }
+  // Diagonal sub-chunks: one exp and three FP32 ops per (row, key row, channel).
+  TileWork diag;
+  diag.exp_ops = g.bc * g.bc * g.dk;
+  diag.alu_ops = 3 * g.bc * g.bc * g.dk;
+  diag.hbm_bytes = 2 * g.bc * g.dk * (g.s + kGateBytes) + g.bc * g.bc * 4;
+  out.push_back(fla_launch(in, "fla_intra_sub_intra", chunks * g.nc, 1, diag,
+                           2 * g.bc * g.dk * (g.s + kGateBytes)));
   // Output: gated Q against the chunk's stored state plus A V, per BV block of values.
   const double bv = std::min(kStateTile, g.dv);
-  const double gate_cols = g.per_channel ? g.dk : 1;
   TileWork o;
   o.tensor_flops = 2 * g.bt * g.dk * bv + 2 * g.bt * g.bt * bv;
-  o.exp_ops = g.bt * gate_cols;
+  o.exp_ops = g.bt * g.dk;
   o.alu_ops = g.bt * g.dk;
-  o.hbm_bytes = g.bt * g.dk * g.s + g.bt * gate_cols * kGateBytes + g.dk * bv * g.s +
-                g.bt * g.bt * 4 + 2 * g.bt * bv * g.s;
+  o.hbm_bytes = g.bt * g.dk * g.s + g.bt * g.dk * kGateBytes + g.dk * bv * g.s + g.bt * g.bt * 4 +
+                2 * g.bt * bv * g.s;
   out.push_back(fla_launch(in, "fla_fwd_o", g.nv * chunks, 1, o,
                            (g.bt * g.dk + g.dk * bv + g.bt * bv) * g.s + g.bt * g.bt * 4));
 }

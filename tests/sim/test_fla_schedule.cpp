@@ -70,14 +70,24 @@ TEST_CASE("fla_chunk forward: cumsum, in-order states, two sub-chunk score kerne
   CHECK(l[4].jobs.count == 32 * 8);
 }
 
-TEST_CASE("fla_chunk with a scalar decay scores a chunk with one masked MMA", "[sim][fla]") {
+TEST_CASE(
+    "fla_chunk with a per-head decay runs simple_gla: the states, then outputs that score their "
+    "own chunk",
+    "[sim][fla]") {
   const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
   const sim::Launches l = lower_scan(gla(4, 64, 1), w, h200(), models::Pass::forward);
-  REQUIRE(l.size() == 4);
-  CHECK(std::string(l[2].name) == "fla_intra_scores");
-  CHECK(l[2].per_tile.tensor_flops == 2.0 * 64 * 64 * 64);
-  // The state step reads one gate per token, not per channel: 8 + 8 KiB + 256 B + 8 KiB.
-  CHECK(l[1].per_tile.hbm_bytes == 16384 + 256 + 8192);
+  // No cumulative sum (the decay is a constant per head) and no scores kernel.
+  REQUIRE(l.size() == 2);
+  CHECK(std::string(l[0].name) == "fla_chunk_fwd_h");
+  CHECK(std::string(l[1].name) == "fla_fwd_o");
+  // The state step reads no gate: K and V chunks (8 + 8 KiB) and the fp16 state stored (8 KiB).
+  CHECK(l[0].per_tile.hbm_bytes == 16384 + 8192);
+  // Per (BV block, chunk): Q h, the masked Q K^T and A V, each 2 x 64 x 64 x 64; Q and K chunks,
+  // the state block, V read and O written, all fp16.
+  CHECK(l[1].jobs.count == 32 * 8);
+  CHECK(l[1].per_tile.tensor_flops == 3 * 2.0 * 64 * 64 * 64);
+  CHECK(l[1].per_tile.hbm_bytes == (2 * 64 * 64 + 64 * 64 + 2 * 64 * 64) * 2.0);
+  CHECK(l[1].per_tile.exp_ops == 64.0 * 64 + 64);
 }
 
 TEST_CASE(
@@ -170,8 +180,7 @@ TEST_CASE("fla_chunk's in-order steps overlap on an SM once (batch, head) pairs 
   // the 8-pair time.
   auto state = [&](std::int64_t batch) {
     const auto w = workload(models::Phase::fwd, batch, 4096, 4096);
-    const sim::Prediction p =
-        sim::predict_tile(cost(gla(4, 64, 64), w), w, h200(), "fla_chunk");
+    const sim::Prediction p = sim::predict_tile(cost(gla(4, 64, 64), w), w, h200(), "fla_chunk");
     for (const sim::LaunchPrediction& l : p.launches) {
       if (std::string(l.name) == "fla_chunk_fwd_h") return l;
     }

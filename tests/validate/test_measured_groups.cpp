@@ -26,7 +26,8 @@ const char* const kFiles[] = {
     "fa2_a100_fwd_bwd.csv",      "fa3_h100_fwd.csv",        "flash_decoding_a100.csv",
     "ascend_910b_torch_npu.csv", "gb200_cudnn_fa2.csv",     "fa3_h100_bwd_independent.csv",
     "b200_fa2_fa4.csv",          "nsa_repo_flash_gqa.csv",  "gla_h200_chunk.csv",
-    "ascend_910b_pto_dsl.csv",   "flashmla_h20_decode.csv", "b200_fa4_cudnn_fwd.csv"};
+    "ascend_910b_pto_dsl.csv",   "flashmla_h20_decode.csv", "b200_fa4_cudnn_fwd.csv",
+    "lightning_gb200_fla.csv"};
 
 struct AllRows {
   std::vector<validate::MeasurementSet> sets;
@@ -93,9 +94,12 @@ const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 59},
                                {"b200", "cudnn", 11}};
 
 // Groups of >= 8 rows that miss a target today (their numbers are in the validate report under
-// validate/results/ and in the README): named, not pinned to a looser bound. None at present:
-// Ascend torch_npu (about 20 % off) has 6 rows since its two duplicated rows were removed.
-const std::vector<Pinned> kMissTargets = {};
+// validate/results/ and in the README): named, not pinned to a looser bound. (Ascend torch_npu,
+// about 20 % off, has 6 rows since its two duplicated rows were removed.)
+const std::vector<Pinned> kMissTargets = {
+    // FLA Lightning (simple_gla) on GB200: 2.8 % fitted, 17.6 % held back, all of it the 1024-token
+    // rows, where two Triton launches from Python take more host time than the per-call floor.
+    {"gb200", "fla", 8}};
 
 }  // namespace
 
