@@ -52,6 +52,7 @@ std::string schedule_for(const std::string& kernel) {
                                                            {"cudnn", "cudnn"},
                                                            {"flashmla", "flashmla"},
                                                            {"torch_npu", "ascend"},
+                                                           {"pto-dsl-fa", "pto_dsl_fa"},
                                                            {"fla", "fla_chunk"},
                                                            {"tileops-gla", "tileops_gla"}};
   auto it = names.find(kernel);

@@ -74,13 +74,13 @@ TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
 }
 
 TEST_CASE("rows of a kernel without a schedule are compared but never fitted", "[validate]") {
-  // A hand-written Ascend kernel, four times slower than torch_npu: predicted with the device's
-  // default schedule (`ascend`), whose calibration it must not refit.
+  // A hand-written Ascend kernel attnsim has no schedule for, four times slower than torch_npu:
+  // predicted with the device's default schedule (`ascend`), whose calibration it must not refit.
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       write(dir, std::string(kHeader) +
-                     "ascend-910b2,pto-dsl-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
-                     "ascend-910b2,pto-dsl-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n"),
+                     "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
+                     "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n"),
       registry());
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].schedule == "auto");
