@@ -25,9 +25,19 @@ if [ "${1:-}" = "--bounded" ]; then
 fi
 # clang (Debian's clang 14 with its sanitizer runtime): the sanitized build compiles in about half
 # the CPU time GCC 12 takes (cli/cmd_models.cpp at -O0 with ASan and UBSan: 12 s against 20 s).
-# SANITIZE_CXX picks another compiler (e.g. SANITIZE_CXX=g++).
-bash scripts/install-deps.sh clang libclang-rt-dev
+# SANITIZE_CXX picks another compiler (e.g. SANITIZE_CXX=g++); without clang, and where it cannot
+# be installed, the build falls back to g++ with a note.
 SANITIZE_CXX=${SANITIZE_CXX:-clang++}
+if [ "$SANITIZE_CXX" = clang++ ]; then
+  bash scripts/install-deps.sh clang libclang-rt-dev ||
+    bash scripts/install-deps.sh
+  if ! command -v clang++ >/dev/null; then
+    echo "sanitize: clang++ not available, building with g++ (slower)" >&2
+    SANITIZE_CXX=g++
+  fi
+else
+  bash scripts/install-deps.sh
+fi
 BUILD_DIR=${BUILD_DIR:-build-asan}
 RELEASE_BUILD_DIR=${RELEASE_BUILD_DIR:-build}
 JOBS=${JOBS:-2}

@@ -84,7 +84,8 @@ Launch fla_launch(const ScheduleInput& in, const char* name, double ctas, double
 // gates and its [BT x BV] values (or output gradients), adds one [BK x BT] x [BT x BV] product to
 // the decayed state and stores the state (`state_bytes` per element).
 Launch state_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* name,
-                    double state_bytes, double bk = kStateTile, double bv = kStateTile) {
+                    double state_bytes, double bk = kStateTile, double bv = kStateTile,
+                    bool reads_gates = true) {
   bk = std::min(bk, g.dk);
   bv = std::min(bv, g.dv);
   const double gate_cols = g.per_channel ? bk : 1;
@@ -92,8 +93,8 @@ Launch state_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* n
   step.tensor_flops = 2 * g.bt * bk * bv;
   step.exp_ops = g.bt * gate_cols + gate_cols;  // exp(g_last - g) per row, the decay of the state
   step.alu_ops = g.bt * bk + bk * bv;           // keys scaled, state decayed
-  // A per-head decay is a constant (g_gamma): no gate is read.
-  const double gate_bytes = g.per_channel ? g.bt * gate_cols * kGateBytes : 0;
+  // FLA's simple_gla with a per-head constant decay (g_gamma) reads no gate.
+  const double gate_bytes = reads_gates ? g.bt * gate_cols * kGateBytes : 0;
   step.hbm_bytes = g.bt * (bk + bv) * g.s + gate_bytes + bk * bv * state_bytes;
   const double smem = 2 * g.bt * (bk + bv) * g.s + bk * bv * 4;  // two pipeline stages
   return fla_launch(in, name, ceil_div(g.dk, bk) * ceil_div(g.dv, bv) * g.bh, g.nt, step, smem);
@@ -113,7 +114,8 @@ Launch cumsum_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* 
 // itself, once per BV block of values, instead of reading them from a scores kernel.
 void lower_simple_gla_forward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
   const double chunks = g.nt * g.bh;
-  out.push_back(state_kernel(in, g, "fla_chunk_fwd_h", g.s));
+  out.push_back(
+      state_kernel(in, g, "fla_chunk_fwd_h", g.s, kStateTile, kStateTile, /*reads_gates=*/false));
   const double bv = std::min(kStateTile, g.dv);
   TileWork o;  // Q h, Q K^T with its decay mask, then A V, per BV block
   o.tensor_flops = 2 * g.bt * g.dk * bv + 2 * g.bt * g.bt * g.dk + 2 * g.bt * g.bt * bv;
@@ -164,8 +166,9 @@ void lower_fla_forward(const ScheduleInput& in, const FlaGeometry& g, Launches& 
 void lower_fla_backward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
   const double chunks = g.nt * g.bh;
   const double gate_cols = g.per_channel ? g.dk : 1;
-  out.push_back(state_kernel(in, g, "fla_chunk_fwd_h_recompute", 4));
-  out.push_back(state_kernel(in, g, "fla_chunk_bwd_dh", 4));
+  out.push_back(
+      state_kernel(in, g, "fla_chunk_fwd_h_recompute", 4, kStateTile, kStateTile, g.per_channel));
+  out.push_back(state_kernel(in, g, "fla_chunk_bwd_dh", 4, kStateTile, kStateTile, g.per_channel));
   const double bv = std::min(kStateTile, g.dv), bk = std::min(kStateTile, g.dk);
   TileWork dv;  // dV = A^T dO + gated K dh, per BV block
   dv.tensor_flops = 2 * g.bt * g.bt * bv + 2 * g.bt * g.dk * bv;

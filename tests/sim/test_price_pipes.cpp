@@ -9,6 +9,7 @@
 #include "models/workload.hpp"
 #include "sim/engine.hpp"
 #include "sim/price.hpp"
+#include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
 
 namespace {
@@ -67,4 +68,34 @@ TEST_CASE("fa4 prices its exps and softmax work on concurrent pipes, fa3 in turn
   const hw::Profile& h100 = test_support::catalog().resolve("h100");
   const sim::LaunchPrediction fa3 = sim::predict_tile(q.cost(), q.w, h100, "fa3").launches[0];
   CHECK(fa3.time_s >= fa3.exp_s + fa3.vector_s);
+}
+
+TEST_CASE("only FA4-class launches declare concurrent exp and FP32 pipes", "[sim][tile]") {
+  // cuDNN takes FA4's tiling (and the rule) where the device has tcgen05, FA3's elsewhere.
+  const struct {
+    const char* hw;
+    const char* kernel;
+    bool concurrent;
+  } cases[] = {{"b200", "fa4", true},    {"b200", "cudnn", true}, {"gb200", "cudnn", true},
+               {"h100", "cudnn", false}, {"h100", "fa3", false},  {"h100", "fa2", false},
+               {"b200", "fa2", false},   {"a100", "fa2", false}};
+  test_support::Query q{test_support::make("mha", {{"heads", 16}, {"head_dim", 128}}),
+                        test_support::workload(models::Phase::fwd, 4, 4096, 4096, false)};
+  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+  const models::CostModel c = q.cost();
+  for (const auto& k : cases) {
+    INFO(k.hw << " " << k.kernel);
+    const hw::Profile& p = test_support::catalog().resolve(k.hw);
+    const sim::ScheduleInfo& info = sim::find_schedule(k.kernel);
+    bool lowered = false;
+    for (const models::Op& op : c.ops) {
+      if (op.kind != models::OpKind::dense_attention) continue;
+      sim::Launches out;
+      info.forward({op, q.w, p, sim::forward_calibration(p, info), info.name}, out);
+      REQUIRE_FALSE(out.empty());
+      CHECK(out[0].exp_alu_concurrent == k.concurrent);
+      lowered = true;
+    }
+    CHECK(lowered);
+  }
 }

@@ -152,19 +152,23 @@ TEST_CASE("groups of 8 rows or more are either pinned to the targets or named as
 }
 
 TEST_CASE("no published timing appears twice across the measured files", "[validate][measured]") {
-  // A row repeated in two files (one source quoted by both) would count twice in its group.
-  std::map<std::string, std::string> seen;
+  // A row repeated in two files (one source quoted by both) would count twice in its group: the
+  // same case with the same time, or the same case from the same source (its first word, the
+  // URL) recorded twice, whatever precision or unit each copy kept.
+  std::map<std::string, std::string> by_time, by_source;
   for (const validate::MeasurementSet& set : all_rows().sets) {
     for (const validate::MeasuredCase& c : set.cases) {
       const models::Workload& w = c.workload;
-      const std::string key = fmt::format(
-          "{} {} {} {} b{} h{}/{} d{} q{} k{} c{} {:.4g}", c.hw, c.kernel, c.pass,
-          models::to_string(w.dtype), w.batch, c.spec.heads.heads, c.spec.heads.kv_heads,
-          c.spec.heads.head_dim, w.q_len, w.kv_len, w.causal, c.measured_s);
+      const models::HeadConfig& h = c.spec.heads;
+      const std::string shape = fmt::format(
+          "{} {} {} {} {} b{} h{}/{} d{}/{} q{} k{} c{}", c.hw, c.kernel, c.pass,
+          c.spec.variant->name(), models::to_string(w.dtype), w.batch, h.heads, h.kv_heads,
+          h.head_dim, h.v_head_dim, w.q_len, w.kv_len, w.causal);
       const std::string where = fmt::format("{}:{}", c.file, c.line);
-      INFO(key << " at " << where);
-      const auto [it, fresh] = seen.emplace(key, where);
-      CHECK(fresh);
+      const std::string url = c.source.substr(0, c.source.find(' '));
+      INFO(shape << " at " << where);
+      CHECK(by_time.emplace(fmt::format("{} {:.4g}", shape, c.measured_s), where).second);
+      CHECK(by_source.emplace(shape + " " + url, where).second);
     }
   }
 }
