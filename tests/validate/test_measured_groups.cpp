@@ -160,10 +160,10 @@ TEST_CASE("no published timing appears twice across the measured files", "[valid
     for (const validate::MeasuredCase& c : set.cases) {
       const models::Workload& w = c.workload;
       const models::HeadConfig& h = c.spec.heads;
-      const std::string shape = fmt::format(
-          "{} {} {} {} {} b{} h{}/{} d{}/{} q{} k{} c{}", c.hw, c.kernel, c.pass,
-          c.spec.variant->name(), models::to_string(w.dtype), w.batch, h.heads, h.kv_heads,
-          h.head_dim, h.v_head_dim, w.q_len, w.kv_len, w.causal);
+      const std::string shape =
+          fmt::format("{} {} {} {} {} b{} h{}/{} d{}/{} q{} k{} c{}", c.hw, c.kernel, c.pass,
+                      c.spec.variant->name(), models::to_string(w.dtype), w.batch, h.heads,
+                      h.kv_heads, h.head_dim, h.v_head_dim, w.q_len, w.kv_len, w.causal);
       const std::string where = fmt::format("{}:{}", c.file, c.line);
       const std::string url = c.source.substr(0, c.source.find(' '));
       INFO(shape << " at " << where);
