@@ -280,6 +280,9 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
       set.skipped.push_back(row.where() + ": " + e.what());
       continue;
     }
+    constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
+    c.row_heads = row.integer("heads_q", 1, kNoMax);
+    c.row_head_dim = row.integer("head_dim", 1, kNoMax);
     c.source = row.text("source");
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices

@@ -2,6 +2,7 @@
 // model can predict.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -30,6 +31,10 @@ struct MeasuredCase {
   hw::Caller caller = hw::Caller::direct;
   std::string pass;  // fwd, bwd, fwd+bwd, decode
   models::AttentionSpec spec;
+  // The row's own heads_q and head_dim, as the report shows them (0 for suite cases: the spec's).
+  // They differ from the spec's head shape where a variant maps them (absorbed MLA: head_dim 576
+  // is latent + rope, while the spec keeps the model's nope + rope).
+  std::int64_t row_heads = 0, row_head_dim = 0;
   models::Workload workload;
   double measured_s = 0;
   double weight = 1;  // 0.5 for values read off a figure (`pixel-est`)

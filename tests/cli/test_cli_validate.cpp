@@ -239,3 +239,21 @@ TEST_CASE(
   CHECK_THAT(table.out, Catch::Contains("held-out MAPE") && Catch::Contains("worst row"));
   CHECK_THAT(table.out, Catch::Contains("h100-sxm5-80gb   fa2             fa2"));
 }
+
+TEST_CASE("validate reports a row's heads and head_dim as the file gives them (absorbed MLA: 576)",
+          "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "mla.csv";
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
+             "variant,time_us,source\n"
+             "h20,flashmla,decode,bf16,128,16,1,576,512,1,4096,1,mla,601.0,x\n");
+  const json report = run_json({"validate", "--measurements", csv.string(), "--format", "json"});
+  REQUIRE(report["cases"].size() == 1);
+  CHECK(report["cases"][0]["heads"].get<int>() == 16);
+  // The MLA spec keeps the model's nope + rope (192); the row is the absorbed form.
+  CHECK(report["cases"][0]["head_dim"].get<int>() == 576);
+  const RunResult table = run_cli({"validate", "--measurements", csv.string()});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("  16  576"));
+}
