@@ -154,10 +154,12 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
   out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share;
   out.time_s = span + out.fixed_s;
-  const std::array<std::pair<double, Resource>, 4> terms = {
+  // The softmax pipes count as one term, as the tile's compute combines them: their sum where one
+  // warp issues both in turn, the longer where they run side by side; named after the larger.
+  const double softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
+  const std::array<std::pair<double, Resource>, 3> terms = {
       {{tt.tensor, Resource::tensor},
-       {tt.exp, Resource::exp},
-       {tt.alu, Resource::vector},
+       {softmax, tt.exp >= tt.alu ? Resource::exp : Resource::vector},
        {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm}}};
   out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
                 return a.first < b.first;

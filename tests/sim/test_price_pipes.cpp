@@ -99,3 +99,18 @@ TEST_CASE("only FA4-class launches declare concurrent exp and FP32 pipes", "[sim
     CHECK(lowered);
   }
 }
+
+TEST_CASE("the bound names the softmax pipes when their combined time outlasts the tensor time",
+          "[sim][tile]") {
+  // FA3 at hd 64 on H100: exp + FP32 in turn (6.8 ms of the grid) outlast the MMAs (5 ms), though
+  // each alone does not.
+  test_support::Query q{test_support::make("mha", {{"heads", 32}, {"head_dim", 64}}),
+                        test_support::workload(models::Phase::fwd, 4, 8192, 8192, false)};
+  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  const sim::LaunchPrediction l = sim::predict_tile(q.cost(), q.w, h100, "fa3").launches[0];
+  REQUIRE(l.exp_s < l.tensor_s);
+  REQUIRE(l.vector_s < l.tensor_s);
+  REQUIRE(l.exp_s + l.vector_s > l.tensor_s);
+  CHECK(l.bound == (l.exp_s >= l.vector_s ? sim::Resource::exp : sim::Resource::vector));
+}
