@@ -13,9 +13,8 @@
 //            bwd_dqk_intra (NT x NC x B*H), bwd_dqkg (K/BK x NT x B*H)
 //
 // A per-head decay (gate_dim 1) is FLA's simple_gla with a constant decay (g_gamma): forward
-// chunk_fwd_h and chunk_fwd_o only (lower_simple_gla_forward). Its backward is still priced with
-// the GLA kernels above and scalar gates (FLA runs chunk_fwd_h, chunk_bwd_dh, chunk_bwd_dqkwg and
-// chunk_bwd_dv there): an approximation no published timing has checked.
+// chunk_fwd_h and chunk_fwd_o only, backward chunk_fwd_h, chunk_bwd_dh, chunk_bwd_dqkwg and
+// chunk_bwd_dv (lower_simple_gla_forward / _backward); no published backward timing checks it.
 //
 // NT = chunks of BT = chunk tokens, BC = min(16, BT) sub-chunks, NC = BT / BC. The state kernels'
 // BK = BV are autotuned from {32, 64} (BKV_LIST); the model takes 64 and 4 warps. Only the state
@@ -163,12 +162,41 @@ void lower_fla_forward(const ScheduleInput& in, const FlaGeometry& g, Launches& 
                            (g.bt * g.dk + g.dk * bv + g.bt * bv) * g.s + g.bt * g.bt * 4));
 }
 
-void lower_fla_backward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
+// simple_gla's backward with a constant decay (chunk_simple_gla_bwd): the states again (fp32), dh
+// in reverse order, then chunk_bwd_dqkwg (dQ and dK per BK block: dS = dO V^T, dO h and V dh, then
+// dS K and dS^T Q) and chunk_bwd_dv (dV per BV block: K dh plus (K Q^T) dO), all from
+// fla/ops/common/chunk_o.py. No gate is read and no gate gradient is made.
+void lower_simple_gla_backward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
   const double chunks = g.nt * g.bh;
-  const double gate_cols = g.per_channel ? g.dk : 1;
-  out.push_back(
-      state_kernel(in, g, "fla_chunk_fwd_h_recompute", 4, kStateTile, kStateTile, g.per_channel));
-  out.push_back(state_kernel(in, g, "fla_chunk_bwd_dh", 4, kStateTile, kStateTile, g.per_channel));
+  const double bk = std::min(kStateTile, g.dk), bv = std::min(kStateTile, g.dv);
+  out.push_back(state_kernel(in, g, "fla_chunk_fwd_h_recompute", 4, kStateTile, kStateTile, false));
+  out.push_back(state_kernel(in, g, "fla_chunk_bwd_dh", 4, kStateTile, kStateTile, false));
+  TileWork dqk;
+  dqk.tensor_flops = 2 * g.bt * g.dv * g.bt + 2 * 2 * g.bt * g.dv * bk + 2 * 2 * g.bt * g.bt * bk;
+  dqk.exp_ops = g.bt * g.bt + g.bt;
+  dqk.alu_ops = g.bt * g.bt + 2 * g.bt * bk;
+  dqk.hbm_bytes =
+      2 * g.bt * bk * g.s + 2 * g.bt * g.dv * g.s + 2 * bk * g.dv * 4 + 2 * g.bt * bk * g.s;
+  out.push_back(fla_launch(in, "fla_bwd_dqk", g.nk * chunks, 1, dqk,
+                           (2 * g.bt * bk + 2 * g.bt * bv) * g.s + 2 * bk * bv * 4));
+  TileWork dv;
+  dv.tensor_flops = 2 * g.bt * g.bt * g.dk + 2 * g.bt * g.dk * bv + 2 * g.bt * g.bt * bv;
+  dv.exp_ops = g.bt * g.bt + g.bt;
+  dv.alu_ops = g.bt * g.bt;
+  dv.hbm_bytes = 2 * g.bt * g.dk * g.s + g.dk * bv * 4 + 2 * g.bt * bv * g.s;
+  out.push_back(fla_launch(in, "fla_bwd_dv", g.nv * chunks, 1, dv,
+                           (2 * g.bt * g.dk + g.bt * bv) * g.s + g.dk * bv * 4));
+}
+
+void lower_fla_backward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
+  if (!g.per_channel) {
+    lower_simple_gla_backward(in, g, out);
+    return;
+  }
+  const double chunks = g.nt * g.bh;
+  const double gate_cols = g.dk;
+  out.push_back(state_kernel(in, g, "fla_chunk_fwd_h_recompute", 4));
+  out.push_back(state_kernel(in, g, "fla_chunk_bwd_dh", 4));
   const double bv = std::min(kStateTile, g.dv), bk = std::min(kStateTile, g.dk);
   TileWork dv;  // dV = A^T dO + gated K dh, per BV block
   dv.tensor_flops = 2 * g.bt * g.bt * bv + 2 * g.bt * g.dk * bv;
@@ -183,30 +211,22 @@ void lower_fla_backward(const ScheduleInput& in, const FlaGeometry& g, Launches&
   da.hbm_bytes = 2 * g.bt * g.dv * g.s + g.bt * g.bt * 4;
   out.push_back(fla_launch(in, "fla_bwd_dA", chunks, 1, da, 2 * g.bt * bv * g.s));
   // dQ, dK inside the chunk: earlier (dQ) and later (dK) sub-chunks by MMA, the diagonal
-  // sub-chunk elementwise twice; with a scalar decay, two masked [BT x BT x dk] products.
+  // sub-chunk elementwise twice.
   TileWork intra;
-  double intra_ctas = chunks;
-  if (g.per_channel) {
-    intra_ctas = chunks * g.nc;
-    intra.tensor_flops = 2 * 2 * g.bc * g.bc * g.dk * (g.nc - 1) / 2;
-    intra.exp_ops = 2 * g.bc * g.bc * g.dk + 4 * g.bc * g.dk;
-    intra.alu_ops = 6 * g.bc * g.bc * g.dk;
-    intra.hbm_bytes =
-        g.bc * g.dk * (2 * g.s + kGateBytes) + 2 * g.bc * g.bt * 4 + 2 * g.bc * g.dk * 4;
-  } else {
-    intra.tensor_flops = 2 * 2 * g.bt * g.bt * g.dk;
-    intra.hbm_bytes = 2 * g.bt * g.dk * g.s + g.bt * g.bt * 4 + 2 * g.bt * g.dk * 4;
-  }
-  out.push_back(fla_launch(in, "fla_bwd_dqk_intra", intra_ctas, 1, intra,
+  intra.tensor_flops = 2 * 2 * g.bc * g.bc * g.dk * (g.nc - 1) / 2;
+  intra.exp_ops = 2 * g.bc * g.bc * g.dk + 4 * g.bc * g.dk;
+  intra.alu_ops = 6 * g.bc * g.bc * g.dk;
+  intra.hbm_bytes =
+      g.bc * g.dk * (2 * g.s + kGateBytes) + 2 * g.bc * g.bt * 4 + 2 * g.bc * g.dk * 4;
+  out.push_back(fla_launch(in, "fla_bwd_dqk_intra", chunks * g.nc, 1, intra,
                            2 * g.bc * g.dk * (g.s + kGateBytes)));
   // dQ += dO h^T, dK += V dh^T, and the gate gradient (a reverse cumulative sum), per BK block.
   TileWork dqkg;
   dqkg.tensor_flops = 2 * 2 * g.bt * g.dv * bk;
-  dqkg.exp_ops = 2 * g.bt * (g.per_channel ? bk : 1);
+  dqkg.exp_ops = 2 * g.bt * bk;
   dqkg.alu_ops = 6 * g.bt * bk;
   dqkg.hbm_bytes = 2 * g.bt * bk * g.s + 2 * g.bt * g.dv * g.s + 2 * bk * g.dv * 4 +
-                   g.bt * (g.per_channel ? bk : 1) * kGateBytes + 2 * g.bt * bk * 4 +
-                   3 * g.bt * bk * g.s;
+                   g.bt * bk * kGateBytes + 2 * g.bt * bk * 4 + 3 * g.bt * bk * g.s;
   out.push_back(fla_launch(in, "fla_bwd_dqkg", g.nk * chunks, 1, dqkg,
                            (2 * g.bt * bk + 2 * g.bt * g.dv) * g.s + 2 * bk * g.dv * 4));
 }

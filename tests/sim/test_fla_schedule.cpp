@@ -202,3 +202,21 @@ TEST_CASE("fla_chunk with chunks of one sub-chunk has no sub-chunk pair kernel",
   REQUIRE(l.size() == 4);
   for (const sim::Launch& launch : l) CHECK(std::string(launch.name) != "fla_intra_sub_inter");
 }
+
+TEST_CASE("fla_chunk backward with a per-head decay runs simple_gla's four kernels, no gates",
+          "[sim][fla]") {
+  const auto w = workload(models::Phase::bwd, 2, 2048, 2048);
+  const sim::Launches l = lower_scan(gla(4, 64, 1), w, h200(), models::Pass::backward);
+  REQUIRE(l.size() == 4);
+  CHECK(std::string(l[0].name) == "fla_chunk_fwd_h_recompute");
+  CHECK(std::string(l[1].name) == "fla_chunk_bwd_dh");
+  CHECK(std::string(l[2].name) == "fla_bwd_dqk");
+  CHECK(std::string(l[3].name) == "fla_bwd_dv");
+  // The state steps read no gate: K and V chunks (8 + 8 KiB) and the fp32 state (16 KiB).
+  CHECK(l[0].per_tile.hbm_bytes == 16384 + 16384);
+  // dQ/dK per (BK block, chunk): dS = dO V^T, dO h and V dh, then dS K and dS^T Q, all 64^3.
+  CHECK(l[2].jobs.count == 32 * 8);
+  CHECK(l[2].per_tile.tensor_flops == 5 * 2.0 * 64 * 64 * 64);
+  // dV per (BV block, chunk): K Q^T, K dh and A dO.
+  CHECK(l[3].per_tile.tensor_flops == 3 * 2.0 * 64 * 64 * 64);
+}
