@@ -67,8 +67,20 @@ export LSAN_OPTIONS="exitcode=86"
 status=0
 if [ "$bounded" = 1 ]; then
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" -R '^fuzz_corpus_' || status=$?
-  ATTNSIM_TEST_BINARY="$(cd "$BUILD_DIR" && pwd)/attnsim" \
-    "$RELEASE_BUILD_DIR/tests/attnsim_tests" '[cli]' || status=$?
+  export ATTNSIM_TEST_BINARY="$(cd "$BUILD_DIR" && pwd)/attnsim"
+  tests="$RELEASE_BUILD_DIR/tests/attnsim_tests"
+  if [ "$JOBS" -ge 2 ]; then
+    # Two processes side by side (the validate CLI tests, and the rest): one runs every test case
+    # in turn, each starting the sanitized attnsim.
+    half="$BUILD_DIR/cli-tests-validate.log"
+    "$tests" '[cli][validate]' >"$half" 2>&1 &
+    pid=$!
+    "$tests" '[cli]~[validate]' || status=$?
+    wait "$pid" || status=$?
+    cat "$half"
+  else
+    "$tests" '[cli]' || status=$?
+  fi
 else
   # shellcheck disable=SC2086
   ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$JOBS" ${CTEST_ARGS:-} || status=$?
