@@ -49,13 +49,15 @@ double sm_stacking(double ctas, double sms, double occupancy) {
 double sm_bandwidth(const hw::Profile& p, double busy_sms) {
   const double total = p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction;
   const double sms = p.compute.sm_count;
-  return std::max(total / sms, std::min(total / std::max(1.0, busy_sms),
-                                        total * p.calibration.sm_bandwidth_fraction));
+  return std::max(total / sms, std::min(total / std::max(1.0, busy_sms), sm_load_Bps(p)));
 }
 
 // Times of one tile iteration on one SM.
 struct TileTimes {
   double tensor = 0, exp = 0, alu = 0;
+  // The softmax pipes together: exp + FP32 where one warp issues both in turn, the longer of the
+  // two where they run side by side (Launch::exp_alu_concurrent).
+  double softmax = 0;
   double compute = 0;  // the pipes with the schedule's overlap, plus per-tile fixed cycles
   double sm_load = 0;  // the tile's operand loads at what one SM's load path draws
 };
@@ -67,15 +69,13 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   tt.tensor = r.tensor > 0 ? t.tensor_flops / r.tensor : 0;
   tt.exp = t.exp_ops / r.exp;
   tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu;
-  tt.compute =
-      l.jobs.total_tiles > 0
-          ? overlapped(tt.tensor, l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu,
-                       cal.softmax_overlap) +
-                (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
-          : 0;
+  tt.softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
+  tt.compute = l.jobs.total_tiles > 0
+                   ? overlapped(tt.tensor, tt.softmax, cal.softmax_overlap) +
+                         (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
+                   : 0;
   // One SM loads at most what its load path draws, L2 hits included.
-  tt.sm_load = t.sm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
-                             p.calibration.sm_bandwidth_fraction);
+  tt.sm_load = t.sm_bytes / sm_load_Bps(p);
   return tt;
 }
 
@@ -127,6 +127,11 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
 
 }  // namespace
 
+double sm_load_Bps(const hw::Profile& p) {
+  return p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
+         p.calibration.sm_bandwidth_fraction;
+}
+
 LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const models::Workload& w,
                               std::int64_t count) {
   SmRates r = sm_rates(p, w, l);
@@ -154,12 +159,11 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
   out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share;
   out.time_s = span + out.fixed_s;
-  // The softmax pipes count as one term, as the tile's compute combines them: their sum where one
-  // warp issues both in turn, the longer where they run side by side; named after the larger.
-  const double softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
+  // The softmax pipes count as one term, as the tile's compute combines them, named after the
+  // larger.
   const std::array<std::pair<double, Resource>, 3> terms = {
       {{tt.tensor, Resource::tensor},
-       {softmax, tt.exp >= tt.alu ? Resource::exp : Resource::vector},
+       {tt.softmax, tt.exp >= tt.alu ? Resource::exp : Resource::vector},
        {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm}}};
   out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
                 return a.first < b.first;

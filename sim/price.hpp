@@ -14,6 +14,10 @@
 
 namespace sim {
 
+// The most HBM bandwidth one SM's load path draws (bytes/s), L2 hits included: the achievable
+// device bandwidth times calibration.sm_bandwidth_fraction.
+double sm_load_Bps(const hw::Profile& p);
+
 // One launch of `l`, repeated `count` times (layers) in the prediction it goes into.
 LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const models::Workload& w,
                               std::int64_t count);

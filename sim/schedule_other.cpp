@@ -143,11 +143,8 @@ void lower_pto_dsl_fa(const ScheduleInput& in, Launches& out) {
   // (fp32) out of it, the same S and P V into the vector cores and P out of them.
   const double fp32_out = (scores + kPtoRows * g.dv) * 4;
   const double step_bytes = kPtoKeys * (g.d + g.dv) * g.s_kv + 2 * scores * g.s + 2 * fp32_out;
-  const hw::Profile& p = in.profile;
-  const double core_bytes_per_cycle = p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *
-                                      p.calibration.sm_bandwidth_fraction /
-                                      p.compute.tensor_clock_hz;
-  l.per_tile.latency_cycles = step_bytes / core_bytes_per_cycle;
+  l.per_tile.latency_cycles =
+      step_bytes / sm_load_Bps(in.profile) * in.profile.compute.tensor_clock_hz;
   l.overhead_is_wait = true;
   // From HBM: Q, K and V once (K and V are then re-read from L2 by every block), O out (fp32).
   const models::HbmBytes& need = in.op.bytes;
