@@ -86,8 +86,12 @@ struct Calibration {
   double vector_fraction = 1.0;
   double exp_fraction = 1.0;
   double kernel_launch_s = 0.0;  // device-side fixed cost of one kernel launch
-  // Host-side floor of one call per caller (index: Caller); a call takes at least this long.
+  // Host-side cost of one call per caller (index: Caller): a floor (a call takes at least this
+  // long) unless the caller is listed as in turn, when it adds to the device time.
   std::array<double, kAllCallers.size()> caller_floor_s{};
+  // Callers whose host work runs in turn with the device (caller_floor_us.in_turn): the device
+  // waits for it inside every call, so it adds instead of hiding under long kernels.
+  std::array<bool, kAllCallers.size()> caller_in_turn{};
   std::string caller_floor_source;     // where the floors come from (required with the floors)
   double l2_reuse_fraction = 1.0;      // share of L2 that keeps K/V re-read by concurrent CTAs
   double sm_bandwidth_fraction = 1.0;  // most of the device's HBM bandwidth one SM can draw
@@ -133,6 +137,9 @@ struct Profile {
   }
   double caller_floor_s(Caller c) const {
     return calibration.caller_floor_s[static_cast<std::size_t>(c)];
+  }
+  bool caller_in_turn(Caller c) const {
+    return calibration.caller_in_turn[static_cast<std::size_t>(c)];
   }
   double exp_peak_ops_per_s() const {
     return compute.exp_ops_per_clk_per_sm * compute.sm_count * compute.tensor_clock_hz;

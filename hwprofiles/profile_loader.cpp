@@ -129,6 +129,14 @@ Calibration parse_calibration(JsonObject o) {
         c.caller_floor_s[static_cast<std::size_t>(caller)] = floors->non_negative(key) * kMicro;
       }
     }
+    for (const std::string& name : floors->string_array("in_turn", false)) {
+      const std::optional<Caller> caller = parse_caller(name);
+      if (!caller) {
+        floors->fail("in_turn",
+                     "unknown caller '" + name + "'; allowed: direct, pytorch, torch_npu");
+      }
+      c.caller_in_turn[static_cast<std::size_t>(*caller)] = true;
+    }
     c.caller_floor_source = floors->string("source");
     floors->finish();
   }
@@ -337,6 +345,11 @@ nlohmann::json to_json(const Profile& p) {
     const double f = p.caller_floor_s(caller);
     if (f > 0) floors[std::string(to_string(caller))] = f / kMicro;
   }
+  nlohmann::json in_turn = nlohmann::json::array();
+  for (Caller caller : kAllCallers) {
+    if (p.caller_in_turn(caller)) in_turn.push_back(std::string(to_string(caller)));
+  }
+  if (!in_turn.empty()) floors["in_turn"] = in_turn;
   if (!p.calibration.caller_floor_source.empty()) {
     floors["source"] = p.calibration.caller_floor_source;
     doc["calibration"]["caller_floor_us"] = floors;

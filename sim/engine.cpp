@@ -54,6 +54,13 @@ double host_calls(const models::CostModel& cost) {
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller) {
   p.caller_floor_s = host_calls(cost) * profile.caller_floor_s(caller);
+  if (profile.caller_in_turn(caller)) {
+    const double device_s = p.time_s;
+    p.time_s += p.caller_floor_s;
+    if (p.time_s > 0) p.tensor_utilization *= device_s / p.time_s;
+    if (p.caller_floor_s > device_s) p.bound = Resource::launch;
+    return;
+  }
   if (p.caller_floor_s <= p.time_s) return;
   if (p.time_s > 0) p.tensor_utilization *= p.time_s / p.caller_floor_s;
   p.time_s = p.caller_floor_s;

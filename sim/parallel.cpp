@@ -343,10 +343,13 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
   const double mean = cluster.flops.total() / layout.devices();
   out.balance = mean > 0 ? d.flops.total() / mean : 1;
   // The host floor, as apply_caller_floor sets it for one device: every device makes the whole
-  // workload's calls (one per layer and pass) and takes at least that many floors.
+  // workload's calls (one per layer and pass) and takes at least that many floors (or adds them,
+  // for a caller whose host work runs in turn with the device).
   d.caller_floor_s =
       host_calls(shard.spec.variant->cost(shard.spec, w)) * profile.caller_floor_s(caller);
-  d.total_s = std::max(d.compute_s + d.exposed_comm_s, d.caller_floor_s);
+  d.total_s = profile.caller_in_turn(caller)
+                  ? d.compute_s + d.exposed_comm_s + d.caller_floor_s
+                  : std::max(d.compute_s + d.exposed_comm_s, d.caller_floor_s);
   cluster.compute_s = d.compute_s;
   cluster.caller_floor_s = d.caller_floor_s;
   cluster.comm_s = d.comm_s;

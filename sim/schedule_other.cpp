@@ -57,7 +57,7 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
 // G is tiled only on the vector side, so one cube matmul takes the G query heads (times the
 // q_len tokens) of a KV head as its rows; when B x N2 is under 0.4 x the cores, S2 is split too
 // (FlashDecoding) and the parts are reduced by the vector cores at the end of the same kernel
-// (no second launch: a 910B launch costs tens of microseconds).
+// (no second launch).
 void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);

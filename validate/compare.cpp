@@ -25,7 +25,7 @@ ErrorSummary summarize(const std::vector<double>& errors) {
 }
 
 CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
-  const models::CostModel cost = c.spec.variant->cost(c.spec, c.workload);
+  const models::CostModel cost = case_cost(c);
   CaseResult r;
   r.measured = &c;
   r.tile_s = sim::predict_tile(cost, c.workload, profile, c.kernel_choice,

@@ -1,5 +1,6 @@
 #include "validate/measurements.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -9,6 +10,7 @@
 #include <system_error>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/errors.hpp"
 #include "common/numbers.hpp"
@@ -152,9 +154,46 @@ models::AttentionSpec spec_of(const Row& row, const models::Registry& registry) 
   return variant.make_spec(map_columns(variant, columns, given), {});
 }
 
+// An op's name without its pass suffix (`_fwd`, `_bwd`): what the `op` column names.
+std::string op_base_name(std::string_view name) {
+  for (std::string_view suffix : {std::string_view("_fwd"), std::string_view("_bwd")}) {
+    if (name.size() > suffix.size() && name.substr(name.size() - suffix.size()) == suffix) {
+      return std::string(name.substr(0, name.size() - suffix.size()));
+    }
+  }
+  return std::string(name);
+}
+
 }  // namespace
 
+models::CostModel case_cost(const MeasuredCase& c) {
+  const models::CostModel whole = c.spec.variant->cost(c.spec, c.workload);
+  if (c.op.empty()) return whole;
+  models::CostModel kept = whole;
+  kept.ops = {};
+  for (const models::Op& op : whole.ops) {
+    if (op_base_name(op.name) == c.op) kept.ops.push_back(op);
+  }
+  return kept;
+}
+
 namespace {
+
+// The optional `op` column names ops of the row's variant (for this pass); anything else is bad
+// input that lists the ops the variant has. A cost the variant cannot build throws SpecError,
+// which skips the row as elsewhere.
+void check_op(const MeasuredCase& c, const std::string& where) {
+  if (c.op.empty() || !case_cost(c).ops.empty()) return;
+  std::vector<std::string> known;
+  for (const models::Op& op : c.spec.variant->cost(c.spec, c.workload).ops) {
+    const std::string name = op_base_name(op.name);
+    if (std::find(known.begin(), known.end(), name) == known.end()) known.push_back(name);
+  }
+  throw std::invalid_argument(
+      fmt::format("{}: column 'op': variant '{}' has no op '{}' in a {} "
+                  "pass; allowed: {}",
+                  where, c.spec.variant->name(), c.op, c.pass, fmt::join(known, ", ")));
+}
 
 using Columns = std::map<std::string, std::size_t>;
 
@@ -271,8 +310,10 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.pass = row.required("pass");
     c.workload = workload_of(row, c.pass);
     c.measured_s = measured_seconds(row);
+    c.op = row.text("op");
     try {
       c.spec = spec_of(row, registry);
+      check_op(c, row.where());
     } catch (const common::SpecError& e) {
       set.skipped.push_back(row.where() + ": " + e.what());
       continue;

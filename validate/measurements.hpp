@@ -31,6 +31,9 @@ struct MeasuredCase {
   hw::Caller caller = hw::Caller::direct;
   std::string pass;  // fwd, bwd, fwd+bwd, decode
   models::AttentionSpec spec;
+  // The optional `op` column: time only the variant's ops of this name, either pass (e.g.
+  // `selected_attention` for NSA's selected-branch kernel alone); empty = the whole variant.
+  std::string op;
   // The row's own heads_q and head_dim, as the report shows them (0 for suite cases: the spec's).
   // They differ from the spec's head shape where a variant maps them (absorbed MLA: head_dim 576
   // is latent + rope, while the spec keeps the model's nope + rope).
@@ -51,6 +54,10 @@ struct MeasurementSet {
   std::vector<std::string> skipped;   // "file:line: reason" for rows the model cannot express yet
   std::vector<std::string> warnings;  // e.g. unknown kernel names mapped to auto
 };
+
+// The cost the case times: the variant's whole cost model, or only its ops named by `c.op`
+// (`<op>`, `<op>_fwd` or `<op>_bwd`).
+models::CostModel case_cost(const MeasuredCase& c);
 
 // Reads one CSV file. Throws std::invalid_argument naming the file, line and column for rows that
 // are malformed (bad input); rows using features attnsim lacks are skipped with a reason.

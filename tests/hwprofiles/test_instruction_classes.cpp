@@ -8,6 +8,7 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
+#include "tests/support/model_helpers.hpp"
 #include "tests/support/profile_helpers.hpp"
 
 using test_support::profile_doc;
@@ -104,4 +105,32 @@ TEST_CASE("caller floors parse in microseconds, need a source and reject unknown
   nlohmann::json negative = doc;
   negative["calibration"]["caller_floor_us"]["pytorch"] = -1;
   CHECK_FALSE(profile_parse_error(negative).empty());
+}
+
+TEST_CASE("caller_floor_us.in_turn lists callers whose host cost adds, and round-trips",
+          "[hw][caller]") {
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  doc["calibration"]["caller_floor_us"] = {
+      {"torch_npu", 65}, {"in_turn", {"torch_npu"}}, {"source", "test"}};
+  const hw::Profile p = hw::parse_profile(doc, "test.json");
+  CHECK(p.caller_in_turn(hw::Caller::torch_npu));
+  CHECK_FALSE(p.caller_in_turn(hw::Caller::pytorch));
+  CHECK(hw::parse_profile(hw::to_json(p), "again.json").caller_in_turn(hw::Caller::torch_npu));
+  nlohmann::json unknown = doc;
+  unknown["calibration"]["caller_floor_us"]["in_turn"] = {"jax"};
+  const std::string error = profile_parse_error(unknown);
+  CHECK_THAT(error, Catch::Contains("in_turn") && Catch::Contains("jax") &&
+                        Catch::Contains("allowed: direct, pytorch, torch_npu"));
+}
+
+TEST_CASE(
+    "ascend profiles charge a device launch of microseconds and torch_npu's host cost in "
+    "turn",
+    "[hw][caller]") {
+  for (const char* id : {"ascend-910b1", "ascend-910b2", "ascend-910b3", "ascend-910b4"}) {
+    const hw::Profile p = test_support::catalog().resolve(id);
+    CHECK(p.calibration.kernel_launch_s <= 10e-6);
+    CHECK(p.caller_in_turn(hw::Caller::torch_npu));
+    CHECK(p.caller_floor_s(hw::Caller::torch_npu) > 50e-6);
+  }
 }

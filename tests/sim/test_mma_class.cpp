@@ -136,3 +136,29 @@ TEST_CASE("the caller's host floor sets the time of a short call and leaves a lo
   CHECK(sim::predict_roofline(small.cost(), small.w, h100, hw::Caller::pytorch).time_s ==
         Approx(40e-6));
 }
+
+TEST_CASE("a caller whose host work runs in turn adds its cost to a long call instead of hiding",
+          "[sim][caller]") {
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  const auto npu = static_cast<std::size_t>(hw::Caller::torch_npu);
+  h100.calibration.caller_floor_s[npu] = 60e-6;
+  h100.calibration.caller_in_turn[npu] = true;
+  sim::ScheduleOptions torch_npu;
+  torch_npu.caller = hw::Caller::torch_npu;
+  const Query big = mha(models::Phase::fwd, 8, 8192);
+  const double device = sim::predict_tile(big.cost(), big.w, h100, "fa3").time_s;
+  REQUIRE(device > 60e-6);
+  const sim::Prediction call = sim::predict_tile(big.cost(), big.w, h100, "fa3", torch_npu);
+  CHECK(call.time_s == Approx(device + 60e-6));
+  CHECK(call.caller_floor_s == Approx(60e-6));
+  CHECK(call.bound != sim::Resource::launch);  // the device still outlasts the host work
+  // A short call is host-bound: host work plus its small device time.
+  const Query small = mha(models::Phase::fwd, 1, 256, 1);
+  const double tiny = sim::predict_tile(small.cost(), small.w, h100, "fa3").time_s;
+  const sim::Prediction short_call =
+      sim::predict_tile(small.cost(), small.w, h100, "fa3", torch_npu);
+  CHECK(short_call.time_s == Approx(tiny + 60e-6));
+  CHECK(short_call.bound == sim::Resource::launch);
+  CHECK(sim::predict_roofline(big.cost(), big.w, h100, hw::Caller::torch_npu).time_s ==
+        Approx(sim::predict_roofline(big.cost(), big.w, h100).time_s + 60e-6));
+}

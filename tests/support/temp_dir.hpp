@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 #include <system_error>
@@ -31,5 +32,13 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// Writes `text` to `name` inside `dir` and returns its path.
+inline std::filesystem::path write_file(const TempDir& dir, const std::string& text,
+                                        const std::string& name = "m.csv") {
+  const std::filesystem::path path = dir.path() / name;
+  std::ofstream(path) << text;
+  return path;
+}
 
 }  // namespace test_support

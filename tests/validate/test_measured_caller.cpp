@@ -6,23 +6,16 @@
 #include <string>
 
 #include "hwprofiles/catalog.hpp"
+#include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
+using test_support::registry;
+using test_support::write_file;
+
 namespace {
-
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
-
-std::filesystem::path write(const test_support::TempDir& dir, const std::string& text) {
-  const auto path = dir.path() / "m.csv";
-  std::ofstream(path) << text;
-  return path;
-}
 
 const char* kHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source,"
@@ -33,7 +26,8 @@ const char* kHeader =
 TEST_CASE("the caller column names the caller; empty means a direct call", "[validate][caller]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, std::string(kHeader) +
+      write_file(dir,
+                 std::string(kHeader) +
                      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
                      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,\n"
                      "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,test,torch_npu\n"),
@@ -48,7 +42,7 @@ TEST_CASE("an unknown caller is bad input naming the row and the allowed callers
           "[validate][caller]") {
   test_support::TempDir dir;
   const auto path =
-      write(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,jax\n");
+      write_file(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,jax\n");
   CHECK_THROWS_WITH(validate::read_measurements(path, registry()),
                     Catch::Contains("m.csv:2: column 'caller': unknown caller 'jax'") &&
                         Catch::Contains("direct, pytorch, torch_npu"));
@@ -58,8 +52,9 @@ TEST_CASE("a pytorch row of a short kernel is predicted at the caller's floor",
           "[validate][caller]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
-                                        "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,direct\n"),
+      write_file(dir, std::string(kHeader) +
+                          "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
+                          "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,direct\n"),
       registry());
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
   const hw::Profile& h100 = catalog.resolve("h100");
@@ -76,9 +71,10 @@ TEST_CASE("calibrate fits a caller's floor from rows that sit on it", "[validate
   // Hand-made rows: short pytorch calls all measured at 50 us, one long direct call.
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,50,test,pytorch\n"
-                                        "h100,fa3,fwd,bf16,1,2,2,128,256,256,0,50,test,pytorch\n"
-                                        "h100,fa3,fwd,bf16,2,1,1,128,512,512,0,50,test,pytorch\n"),
+      write_file(dir, std::string(kHeader) +
+                          "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,50,test,pytorch\n"
+                          "h100,fa3,fwd,bf16,1,2,2,128,256,256,0,50,test,pytorch\n"
+                          "h100,fa3,fwd,bf16,2,1,1,128,512,512,0,50,test,pytorch\n"),
       registry());
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
   const validate::CalibrationResult fit = validate::calibrate(set.cases, catalog, {});

@@ -6,22 +6,15 @@
 #include "hwprofiles/catalog.hpp"
 #include "models/variant.hpp"
 #include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/measurements.hpp"
 
+using test_support::registry;
+using test_support::write_file;
+
 namespace {
-
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
-
-std::filesystem::path write(const test_support::TempDir& dir, const std::string& text) {
-  const auto path = dir.path() / "m.csv";
-  std::ofstream(path) << text;
-  return path;
-}
 
 const char* kHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source\n";
@@ -31,7 +24,8 @@ const char* kHeader =
 TEST_CASE("a measurement row becomes a typed workload with the mapped schedule", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, std::string(kHeader) +
+      write_file(dir,
+                 std::string(kHeader) +
                      "a100-sxm4-80gb,flash-decoding,decode,fp16,8,16,2,128,1,8192,1,56.4,blog\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
@@ -49,10 +43,11 @@ TEST_CASE("a measurement row becomes a typed workload with the mapped schedule",
 TEST_CASE("fwd+bwd rows are training steps and time_ms is converted to seconds", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir,
-            "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,"
-            "time_ms,source\n"
-            "a100-sxm4-80gb,fa2,fwd+bwd,fp16,4,16,16,128,4096,4096,0,196,9.8171,x (pixel-est)\n"),
+      write_file(
+          dir,
+          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,"
+          "time_ms,source\n"
+          "a100-sxm4-80gb,fa2,fwd+bwd,fp16,4,16,16,128,4096,4096,0,196,9.8171,x (pixel-est)\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].workload.phase == models::Phase::train);
@@ -63,8 +58,8 @@ TEST_CASE("fwd+bwd rows are training steps and time_ms is converted to seconds",
 TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir,
-            std::string(kHeader) + "h100-sxm5-80gb,mykernel,fwd,bf16,1,8,8,128,512,512,0,9,x\n"),
+      write_file(
+          dir, std::string(kHeader) + "h100-sxm5-80gb,mykernel,fwd,bf16,1,8,8,128,512,512,0,9,x\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].schedule == "auto");
@@ -78,9 +73,9 @@ TEST_CASE("rows of a kernel without a schedule are compared but never fitted", "
   // predicted with the device's default schedule (`ascend`), whose calibration it must not refit.
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, std::string(kHeader) +
-                     "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
-                     "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n"),
+      write_file(dir, std::string(kHeader) +
+                          "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
+                          "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n"),
       registry());
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].schedule == "auto");
@@ -93,10 +88,10 @@ TEST_CASE("rows of a kernel without a schedule are compared but never fitted", "
 TEST_CASE("a window column makes the row a sliding-window (swa) case", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir,
-            "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
-            "time_us,source\n"
-            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,1024,50,x\n"),
+      write_file(dir,
+                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
+                 "time_us,source\n"
+                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,1024,50,x\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].spec.variant->name() == "swa");
@@ -107,11 +102,11 @@ TEST_CASE("rows naming a variant the model cannot build are skipped with the rea
           "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir,
-            "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,"
-            "time_us,source\n"
-            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,nsa9:top_k=16,50,x\n"
-            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,swa:window=512,50,x\n"),
+      write_file(dir,
+                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,"
+                 "time_us,source\n"
+                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,nsa9:top_k=16,50,x\n"
+                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,swa:window=512,50,x\n"),
       registry());
   REQUIRE(set.skipped.size() == 1);
   CHECK_THAT(set.skipped[0],
@@ -122,18 +117,19 @@ TEST_CASE("rows naming a variant the model cannot build are skipped with the rea
 
 TEST_CASE("malformed measurement files name the file, line and column", "[validate]") {
   test_support::TempDir dir;
+  CHECK_THROWS_WITH(validate::read_measurements(
+                        write_file(dir, std::string(kHeader) +
+                                            "h100-sxm5-80gb,fa3,fwd,bf16,one,8,8,128,1,1,0,9,x\n"),
+                        registry()),
+                    Catch::Contains("m.csv:2") && Catch::Contains("'batch'"));
+  CHECK_THROWS_WITH(validate::read_measurements(write_file(dir, "hw,kernel\nx,y\n"), registry()),
+                    Catch::Contains("missing column 'pass'"));
   CHECK_THROWS_WITH(
       validate::read_measurements(
-          write(dir, std::string(kHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,one,8,8,128,1,1,0,9,x\n"),
+          write_file(
+              dir, std::string(kHeader) + "h100-sxm5-80gb,fa3,sideways,bf16,1,8,8,128,1,1,0,9,x\n"),
           registry()),
-      Catch::Contains("m.csv:2") && Catch::Contains("'batch'"));
-  CHECK_THROWS_WITH(validate::read_measurements(write(dir, "hw,kernel\nx,y\n"), registry()),
-                    Catch::Contains("missing column 'pass'"));
-  CHECK_THROWS_WITH(validate::read_measurements(
-                        write(dir, std::string(kHeader) +
-                                       "h100-sxm5-80gb,fa3,sideways,bf16,1,8,8,128,1,1,0,9,x\n"),
-                        registry()),
-                    Catch::Contains("unknown pass 'sideways'"));
+      Catch::Contains("unknown pass 'sideways'"));
 }
 
 namespace {
@@ -156,7 +152,8 @@ TEST_CASE("a variant without KV heads takes heads_kv = heads_q and rejects any o
           "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, std::string(kVHeader) +
+      write_file(dir,
+                 std::string(kVHeader) +
                      "h100-sxm5-80gb,lightning,fwd,bf16,1,16,16,128,,8192,8192,1,lightning,900,x\n"
                      "h100-sxm5-80gb,lightning,fwd,bf16,1,16,4,128,,8192,8192,1,lightning,900,x\n"),
       registry());
@@ -173,7 +170,8 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
           "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, std::string(kVHeader) +
+      write_file(dir,
+                 std::string(kVHeader) +
                      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,512,1,4096,1,mla,100,x\n"
                      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,8,576,512,1,4096,1,mla,100,x\n"
                      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,mla,100,x\n"
@@ -199,12 +197,12 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
 TEST_CASE("a column that contradicts the variant rejects the row with file:line", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir,
-            "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
-            "variant,time_us,source\n"
-            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=1024,50,x\n"
-            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,lightning,50,x\n"
-            "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=512,50,x\n"),
+      write_file(dir,
+                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
+                 "variant,time_us,source\n"
+                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=1024,50,x\n"
+                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,lightning,50,x\n"
+                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=512,50,x\n"),
       registry());
   REQUIRE(set.skipped.size() == 2);
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:2") && Catch::Contains("window"));
@@ -219,7 +217,7 @@ namespace {
 std::string error_of(const std::string& text) {
   test_support::TempDir dir;
   try {
-    validate::read_measurements(write(dir, text), registry());
+    validate::read_measurements(write_file(dir, text), registry());
   } catch (const std::invalid_argument& e) {
     return e.what();
   }
@@ -251,8 +249,8 @@ TEST_CASE("integer cells are decimal and never wrap: out of range, hex and fract
 TEST_CASE("a leading zero is decimal: window=010 is ten, not octal eight", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir,
-            std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,010,,9,x\n"),
+      write_file(
+          dir, std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,010,,9,x\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(models::param_value(set.cases[0].spec, "window") == 10);
@@ -329,8 +327,8 @@ TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]")
 TEST_CASE("a CSV starting with a UTF-8 byte order mark is read like one without", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write(dir, "\xEF\xBB\xBF" + std::string(kHeader) +
-                     "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n"),
+      write_file(dir, "\xEF\xBB\xBF" + std::string(kHeader) +
+                          "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].hw == "h100-sxm5-80gb");
