@@ -40,6 +40,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_flashmla_schedules(t);
     add_other_schedules(t);
     add_fla_schedules(t);
+    add_nsa_schedules(t);
     add_cpu_schedules(t);
     add_project_cuda_schedules(t);
     return t;

@@ -13,6 +13,7 @@ void add_other_schedules(std::vector<ScheduleInfo>& table);
 void add_cpu_schedules(std::vector<ScheduleInfo>& table);
 void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
 void add_fla_schedules(std::vector<ScheduleInfo>& table);
+void add_nsa_schedules(std::vector<ScheduleInfo>& table);
 void add_project_cuda_schedules(std::vector<ScheduleInfo>& table);
 void add_project_cuda_other_schedules(std::vector<ScheduleInfo>& table);
 

@@ -55,6 +55,7 @@ std::string schedule_for(const std::string& kernel) {
                                                            {"flashmla", "flashmla"},
                                                            {"torch_npu", "ascend"},
                                                            {"pto-dsl-fa", "pto_dsl_fa"},
+                                                           {"nsa-selected", "nsa_triton"},
                                                            {"fla", "fla_chunk"},
                                                            {"tileops-gla", "tileops_gla"}};
   auto it = names.find(kernel);

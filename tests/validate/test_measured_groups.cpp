@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hwprofiles/catalog.hpp"
 #include "validate/compare.hpp"
@@ -27,7 +28,7 @@ const char* const kFiles[] = {
     "ascend_910b_torch_npu.csv", "gb200_cudnn_fa2.csv",     "fa3_h100_bwd_independent.csv",
     "b200_fa2_fa4.csv",          "nsa_repo_flash_gqa.csv",  "gla_h200_chunk.csv",
     "ascend_910b_pto_dsl.csv",   "flashmla_h20_decode.csv", "b200_fa4_cudnn_fwd.csv",
-    "lightning_gb200_fla.csv"};
+    "lightning_gb200_fla.csv",   "nsa_triton_selected.csv"};
 
 struct AllRows {
   std::vector<validate::MeasurementSet> sets;
@@ -91,7 +92,11 @@ const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 59},
                                // FA4 forward on B200, fitted on B200's own rows; cuDNN forward on
                                // B200 with GB200's entry (none of its rows fitted).
                                {"b200", "fa4", 22},
-                               {"b200", "cudnn", 11}};
+                               {"b200", "cudnn", 11},
+                               // NSA's selected-branch Triton kernel (nsa_triton), forward:
+                               // four parameters per device fitted on 12 rows, 2 held back.
+                               {"a100-sxm4-80gb", "nsa-selected", 14},
+                               {"h100-sxm5-80gb", "nsa-selected", 14}};
 
 // Groups of >= 8 rows that miss a target today (their numbers are in the validate report under
 // validate/results/ and in the README): named, not pinned to a looser bound. (Ascend torch_npu,
@@ -160,10 +165,11 @@ TEST_CASE("no published timing appears twice across the measured files", "[valid
     for (const validate::MeasuredCase& c : set.cases) {
       const models::Workload& w = c.workload;
       const models::HeadConfig& h = c.spec.heads;
-      const std::string shape =
-          fmt::format("{} {} {} {} {} b{} h{}/{} d{}/{} q{} k{} c{}", c.hw, c.kernel, c.pass,
-                      c.spec.variant->name(), models::to_string(w.dtype), w.batch, h.heads,
-                      h.kv_heads, h.head_dim, h.v_head_dim, w.q_len, w.kv_len, w.causal);
+      // The variant with all its parameters (NSA rows differ only in top_k) and the timed op.
+      const std::string shape = fmt::format(
+          "{} {} {} {}({}) {} {} b{} h{}/{} d{}/{} q{} k{} c{}", c.hw, c.kernel, c.pass,
+          c.spec.variant->name(), fmt::join(c.spec.values, ","), c.op, models::to_string(w.dtype),
+          w.batch, h.heads, h.kv_heads, h.head_dim, h.v_head_dim, w.q_len, w.kv_len, w.causal);
       const std::string where = fmt::format("{}:{}", c.file, c.line);
       const std::string url = c.source.substr(0, c.source.find(' '));
       INFO(shape << " at " << where);

@@ -1,0 +1,124 @@
+// nsa_triton: the Triton kernels of NSA's selected branch in
+// github.com/XunhaoLai/native-sparse-attention-triton (commit 9bea856; read in
+// validate/data/candidates/nsa_triton_notes.md, docs/kernels.md §11). Ops without content-chosen
+// blocks (NSA's compressed and window branches, dense attention) are priced as FlashAttention-2
+// with the device's fa2 entries, which the repository calls for its dense baseline.
+//
+// Forward (topk_sparse_attention.py, forward_kernel and _topk_sparse_attention_fwd):
+// - two fills (o = zeros_like(q), lse = zeros) and the kernel;
+// - one program per (batch, KV head, token): its rows are the G query heads of that token that
+//   share the KV head, padded to a power of two of at least 16 (BLOCK_SIZE_H); from 32768 tokens
+//   on, a program walks num_q_loop = N / 32768 + 1 tokens in turn;
+// - per valid selected block, one tile of block_size keys: K and V (32 KiB at d 128) are loaded
+//   from L2 through the SM (cp.async, two stages in flight), then Q K^T and P V (mma.sync);
+//   blocks past the query (-1 or future) cost nothing.
+// The tile waits on its index load and its K/V loads (an L2 round trip per 16-row tile: the
+// kernel is L2-latency bound, not HBM- or tensor-bound); that wait is the calibration's
+// tile_overhead_cycles, a wait co-resident programs fill.
+#include <algorithm>
+#include <cmath>
+
+#include "sim/flash_forward.hpp"
+#include "sim/schedules.hpp"
+
+namespace sim {
+
+namespace {
+
+constexpr double kTokensPerProgramStep = 32768;  // num_q_loop = max_seqlen_q // 32768 + 1
+// Shared memory of forward_kernel at d 128, block 64: two K/V stages (2 x 32 KiB), Q 4 KiB,
+// P 2 KiB (71,680 B in a triton 3.2.0 compile for sm_80; nsa_triton_notes.md §1); two programs
+// per SM on A100 (shared memory and registers both cap there).
+constexpr double kSelectCtasPerSm = 2;
+constexpr double kSelectThreads = 256;  // 8 warps: get_num_warps_stages at d 128 (utils.py)
+
+double next_pow2(double x) {
+  return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
+}
+
+// Sum over query positions t in [first, last] of min(floor(t / block) + 1, cap): the selected
+// blocks a causal query visits (its own block and every earlier one, at most top_k).
+double visited_blocks(double first, double last, double block, double cap) {
+  // prefix(x) = sum over t in [0, x) of (floor(t / block) + 1).
+  auto prefix = [block](double x) {
+    const double q = std::floor(x / block), r = x - q * block;
+    return block * q * (q + 1) / 2 + r * (q + 1);
+  };
+  const double saturated = (cap - 1) * block;  // from here on a query visits `cap` blocks
+  const double end = last + 1;
+  const double below = prefix(std::min(end, saturated)) - prefix(std::min(first, saturated));
+  return below + cap * std::max(0.0, end - std::max(first, saturated));
+}
+
+// The fa2 forward, priced with the device's own fa2 entry (the dense baseline's kernel).
+void lower_as_fa2(const ScheduleInput& in, Launches& out) {
+  const ScheduleInfo& fa2 = find_schedule("fa2");
+  fa2.forward({in.op, in.workload, in.profile, forward_calibration(in.profile, fa2), fa2.name,
+               in.options, fa2.mma_class},
+              out);
+}
+
+void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  if (a.visits.blocks == 0) {
+    lower_as_fa2(in, out);
+    return;
+  }
+  const Geometry g = geometry(a, in.workload, false);
+  const double s = g.s, group = g.heads / g.kv_heads;
+  const double rows = std::max(kMmaMinRows, next_pow2(group));  // BLOCK_SIZE_H
+  const double block = static_cast<double>(a.visits.block_keys);
+  const double cap = static_cast<double>(a.visits.blocks);
+  const double tokens = g.rows;
+  const double first = g.keys - tokens;  // causal: query i sits at key position first + i
+  const double mean_tiles = g.causal ? visited_blocks(first, g.keys - 1, block, cap) / tokens
+                                     : std::min(cap, ceil_div(g.keys, block));
+  const double per_program = std::floor(tokens / kTokensPerProgramStep) + 1;
+  const double programs = g.batch * g.kv_heads * ceil_div(tokens, per_program);
+
+  Launch l;
+  l.name = "selected_attention_fwd";
+  l.schedule = in.name;
+  l.calibration = &in.calibration;
+  l.mma_class = in.mma_class;
+  const double kv_tile = block * (g.d + g.dv) * g.s_kv;
+  l.cta = {2 * kv_tile + rows * (g.d * s + block * s), kSelectThreads, 0, kSelectCtasPerSm};
+  l.jobs = {programs, mean_tiles * per_program, cap * per_program,
+            g.batch * g.kv_heads * tokens * mean_tiles};
+  const double scores = rows * block;
+  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  l.per_tile.exp_ops = scores + 3 * rows;  // P, and the running max / LSE updates
+  l.per_tile.alu_ops = scores * kFwdAluPerScore + rows * g.dv;
+  l.per_tile.sm_bytes = kv_tile;  // through L2: every program loads its blocks' K and V
+  // Every K and V byte reaches HBM once; the chosen blocks are spread over the whole sequence,
+  // so a re-read hits L2 only while all the K/V in flight (every KV head of every sequence:
+  // the grid walks tokens with heads and sequences innermost) fits it.
+  const models::HbmBytes& need = in.op.bytes;
+  const double kv = need.k + need.v;
+  l.per_tile.hbm_bytes = shared_read_bytes(kv, l.jobs.total_tiles * kv_tile, kv, in.profile) /
+                         std::max(1.0, l.jobs.total_tiles);
+  const double other = need.total() - (need.q + need.k + need.v + need.o + need.lse);
+  const double index_bytes = g.batch * g.kv_heads * tokens * cap * 4;  // int32 block indices
+  l.per_job_hbm_bytes =
+      (need.q + need.o + need.lse + std::max(0.0, other) + index_bytes) / programs;
+  l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  l.overhead_is_wait = true;
+  // The fills the wrapper launches first: o = zeros_like(q), lse = zeros (fp32).
+  const double o_items = g.batch * g.heads * tokens;
+  out.push_back(memory_launch(in, "zero_o", need.o, o_items, 1024));
+  out.push_back(memory_launch(in, "zero_lse", o_items * 4, o_items, 1024));
+  out.push_back(l);
+}
+
+}  // namespace
+
+void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
+  table.push_back({"nsa_triton",
+                   "NSA's selected branch as the Triton kernels of "
+                   "XunhaoLai/native-sparse-attention-triton: one program per (token, KV head), "
+                   "16-row tiles over the chosen 64-key blocks; other ops as fa2 (backward: the "
+                   "device's default)",
+                   lower_nsa_forward, nullptr, nullptr, hw::MmaClass::mma_sync});
+}
+
+}  // namespace sim

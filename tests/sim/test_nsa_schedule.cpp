@@ -1,0 +1,114 @@
+// nsa_triton (sim/schedule_nsa.cpp): NSA's selected branch as the Triton kernel of
+// XunhaoLai/native-sparse-attention-triton: its grid of (token, KV head) programs, the 16-row
+// tiles over the blocks a causal query visits, the L2 misses of K/V re-reads, and the ops it
+// leaves to fa2.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "common/errors.hpp"
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::cost;
+using test_support::make;
+using test_support::workload;
+
+namespace {
+
+models::AttentionSpec nsa(std::int64_t heads, std::int64_t kv_heads, std::int64_t top_k) {
+  return make("nsa", {{"heads", heads},
+                      {"kv_heads", kv_heads},
+                      {"head_dim", 128},
+                      {"v_head_dim", 128},
+                      {"top_k", top_k},
+                      {"select_block", 64}});
+}
+
+models::Workload prefill(std::int64_t tokens) {
+  models::Workload w = workload(models::Phase::fwd, 1, tokens, tokens);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  return w;
+}
+
+// The launches nsa_triton lowers the forward op named `name` into, on `device`.
+sim::Launches lower(const models::AttentionSpec& spec, const models::Workload& w,
+                    const std::string& name, const char* device = "a100-sxm4-80gb") {
+  const hw::Profile& p = catalog().resolve(device);
+  const sim::ScheduleInfo& info = sim::find_schedule("nsa_triton");
+  for (const models::Op& op : cost(spec, w).ops) {
+    if (std::string(op.name) != name) continue;
+    sim::Launches out;
+    info.forward({op, w, p, sim::forward_calibration(p, info), info.name}, out);
+    return out;
+  }
+  FAIL("no op " << name);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("nsa_triton runs one program per token and KV head over the blocks the query visits",
+          "[sim][nsa]") {
+  // 256 tokens, blocks of 64, top 2: tokens 0-63 see one block, 64-255 two: 448 tiles per head.
+  const sim::Launches l = lower(nsa(64, 4, 2), prefill(256), "selected_attention_fwd");
+  REQUIRE(l.size() == 3);  // o = zeros_like(q), lse = zeros, then the kernel
+  CHECK(std::string(l[0].name) == "zero_o");
+  CHECK(std::string(l[1].name) == "zero_lse");
+  const sim::Launch& k = l[2];
+  CHECK(k.jobs.count == 4 * 256);
+  CHECK(k.jobs.total_tiles == 4 * 448);
+  CHECK(k.jobs.max_tiles == 2);
+  // 16 query heads of a token share a KV head: a 16 x 64 tile, Q K^T and P V at d 128.
+  CHECK(k.per_tile.tensor_flops == 2.0 * 16 * 64 * (128 + 128));
+  // Every tile loads its block's K and V (64 keys x 256 values x 2 bytes) through the SM.
+  CHECK(k.per_tile.sm_bytes == 64.0 * 256 * 2);
+  CHECK(k.overhead_is_wait);
+}
+
+TEST_CASE("nsa_triton pads a small group of query heads to the 16-row MMA minimum", "[sim][nsa]") {
+  const sim::Launches g16 = lower(nsa(64, 4, 4), prefill(1024), "selected_attention_fwd");
+  const sim::Launches g4 = lower(nsa(16, 4, 4), prefill(1024), "selected_attention_fwd");
+  CHECK(g4[2].per_tile.tensor_flops == g16[2].per_tile.tensor_flops);
+  CHECK(g4[2].jobs.count == g16[2].jobs.count);
+}
+
+TEST_CASE("nsa_triton walks several tokens per program from 32768 tokens on", "[sim][nsa]") {
+  // num_q_loop = 65536 / 32768 + 1 = 3 tokens per program, 4 KV heads.
+  const sim::Launches l = lower(nsa(64, 4, 16), prefill(65536), "selected_attention_fwd");
+  CHECK(l[2].jobs.count == 4 * std::ceil(65536.0 / 3));
+  CHECK(l[2].jobs.max_tiles == 3 * 16);
+}
+
+TEST_CASE("nsa_triton's K/V re-reads reach HBM once the sequence's K/V outgrow L2", "[sim][nsa]") {
+  // 8192 tokens: 16 MiB of K/V stays in the A100's L2 share, so HBM sees each byte once.
+  const sim::Launches small = lower(nsa(64, 4, 16), prefill(8192), "selected_attention_fwd");
+  const double kv_small = 8192.0 * 4 * 256 * 2;
+  CHECK(small[2].per_tile.hbm_bytes * small[2].jobs.total_tiles == Approx(kv_small));
+  // 131072 tokens: 256 MiB; most re-reads miss.
+  const sim::Launches big = lower(nsa(64, 4, 16), prefill(131072), "selected_attention_fwd");
+  const double kv_big = 131072.0 * 4 * 256 * 2;
+  CHECK(big[2].per_tile.hbm_bytes * big[2].jobs.total_tiles > 5 * kv_big);
+}
+
+TEST_CASE("nsa_triton leaves the compressed and window branches to fa2 with fa2's entry",
+          "[sim][nsa]") {
+  for (const char* name : {"compressed_attention_fwd", "window_attention_fwd"}) {
+    const sim::Launches l = lower(nsa(64, 4, 16), prefill(4096), name);
+    REQUIRE(!l.empty());
+    for (const sim::Launch& launch : l) CHECK(launch.schedule == "fa2");
+  }
+}
+
+TEST_CASE("nsa_triton runs only where the profile calibrates it, and names the kernel",
+          "[sim][nsa]") {
+  const models::AttentionSpec spec = nsa(64, 4, 16);
+  const models::Workload w = prefill(4096);
+  const hw::Profile& b200 = catalog().resolve("b200");
+  CHECK_THROWS_WITH(sim::predict_tile(cost(spec, w), w, b200, "nsa_triton"),
+                    Catch::Contains("nsa_triton"));
+  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  CHECK(sim::predict_tile(cost(spec, w), w, a100, "nsa_triton").time_s > 0);
+}
