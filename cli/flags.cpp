@@ -74,7 +74,7 @@ void add_caller_option(CLI::App& app, std::string& caller) {
 hw::Caller parse_caller_flag(const std::string& name) {
   if (auto caller = hw::parse_caller(name)) return *caller;
   throw common::SpecError(
-      fmt::format("--caller: unknown caller '{}'; known: direct, pytorch, torch_npu", name));
+      fmt::format("--caller: unknown caller '{}'; known: {}", name, hw::known_callers()));
 }
 
 }  // namespace cli

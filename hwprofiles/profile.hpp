@@ -30,12 +30,20 @@ inline constexpr std::array<MmaClass, 4> kListedMmaClasses = {MmaClass::mma_sync
                                                               MmaClass::tcgen05, MmaClass::cube};
 std::string_view to_string(MmaClass c);  // JSON key: mma_sync, wgmma, tcgen05, cube, native
 
-// How the kernel is called: the host-side floor of one call (Python dispatch, framework checks,
-// the launch itself) under which a benchmark loop cannot go, whatever the kernel's device time.
-enum class Caller { direct, pytorch, torch_npu };
-inline constexpr std::array<Caller, 3> kAllCallers = {Caller::direct, Caller::pytorch,
-                                                      Caller::torch_npu};
-std::string_view to_string(Caller c);  // direct, pytorch, torch_npu
+// How the kernel is called, and so the host-side floor (Python dispatch, framework checks, the
+// launch itself) under which a benchmark loop cannot go, whatever the kernel's device time
+// (hwprofiles/SCHEMA.md, "Fixed costs"): none (direct), PyTorch eager dispatch per call,
+// torch_npu's per-call host tiling, or Triton's Python launcher, paid per kernel launch.
+enum class Caller { direct, pytorch, torch_npu, triton };
+inline constexpr std::array<Caller, 4> kAllCallers = {Caller::direct, Caller::pytorch,
+                                                      Caller::torch_npu, Caller::triton};
+std::string_view to_string(Caller c);  // direct, pytorch, torch_npu, triton
+// "direct, pytorch, torch_npu, triton": the names errors list as allowed.
+std::string known_callers();
+// True for the callers whose host cost is paid per kernel launch (triton) instead of per call.
+inline bool caller_per_launch(Caller c) {
+  return c == Caller::triton;
+}
 std::optional<Caller> parse_caller(std::string_view name);
 
 struct Compute {
@@ -111,7 +119,7 @@ struct Profile {
   Calibration calibration;
   std::optional<Links> links;  // multi-device links; absent: single-device use only
   std::optional<Interconnect> legacy_interconnect;  // only in a profile without `links`
-  std::map<std::string, std::string> unofficial;  // dotted field path -> why it is not official
+  std::map<std::string, std::string> unofficial;    // dotted field path -> why it is not official
   std::vector<std::string> notes;
   std::vector<std::string> sources;
   std::string origin;            // file it was read from, or "built-in:<file>"

@@ -132,8 +132,7 @@ Calibration parse_calibration(JsonObject o) {
     for (const std::string& name : floors->string_array("in_turn", false)) {
       const std::optional<Caller> caller = parse_caller(name);
       if (!caller) {
-        floors->fail("in_turn",
-                     "unknown caller '" + name + "'; allowed: direct, pytorch, torch_npu");
+        floors->fail("in_turn", "unknown caller '" + name + "'; allowed: " + known_callers());
       }
       c.caller_in_turn[static_cast<std::size_t>(*caller)] = true;
     }
@@ -219,8 +218,16 @@ std::string_view to_string(Caller c) {
       return "pytorch";
     case Caller::torch_npu:
       return "torch_npu";
+    case Caller::triton:
+      return "triton";
   }
   return "?";
+}
+
+std::string known_callers() {
+  std::string known;
+  for (Caller c : kAllCallers) known += (known.empty() ? "" : ", ") + std::string(to_string(c));
+  return known;
 }
 
 std::optional<Caller> parse_caller(std::string_view name) {

@@ -53,7 +53,12 @@ double host_calls(const models::CostModel& cost) {
 
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller) {
-  p.caller_floor_s = host_calls(cost) * profile.caller_floor_s(caller);
+  double units = host_calls(cost);
+  if (hw::caller_per_launch(caller)) {
+    units = 0;
+    for (const LaunchPrediction& l : p.launches) units += static_cast<double>(l.count);
+  }
+  p.caller_floor_s = units * profile.caller_floor_s(caller);
   if (profile.caller_in_turn(caller)) {
     const double device_s = p.time_s;
     p.time_s += p.caller_floor_s;

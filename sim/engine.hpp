@@ -42,8 +42,10 @@ double host_calls(const models::CostModel& cost);
 // long, and sets the time of a call when they are short, so a call takes
 // max(device time, calls x calibration.caller_floor_us[caller]). A caller listed in
 // caller_floor_us.in_turn does its host work while the device waits (torch_npu's host-side
-// tiling inside each call), so its cost adds: device time + calls x floor. Sets caller_floor_s,
-// and the bound to `launch` when the floor wins (or, in turn, outlasts the device).
+// tiling inside each call), so its cost adds: device time + calls x floor. Triton's Python
+// launcher pays its host cost per kernel launch, so its floor counts the prediction's launches,
+// not its calls. Sets caller_floor_s, and the bound to `launch` when the floor wins (or, in turn,
+// outlasts the device).
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller);
 

@@ -203,9 +203,8 @@ hw::Caller caller_of(const Row& row) {
   const std::string name = row.text("caller");
   if (name.empty()) return hw::Caller::direct;
   if (auto caller = hw::parse_caller(name)) return *caller;
-  throw std::invalid_argument(
-      fmt::format("{}: column 'caller': unknown caller '{}'; allowed: direct, pytorch, torch_npu",
-                  row.where(), name));
+  throw std::invalid_argument(fmt::format("{}: column 'caller': unknown caller '{}'; allowed: {}",
+                                          row.where(), name, hw::known_callers()));
 }
 
 // The header's columns by name; a duplicate or missing required column is an error at line 1.

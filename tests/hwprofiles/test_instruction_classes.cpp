@@ -120,7 +120,7 @@ TEST_CASE("caller_floor_us.in_turn lists callers whose host cost adds, and round
   unknown["calibration"]["caller_floor_us"]["in_turn"] = {"jax"};
   const std::string error = profile_parse_error(unknown);
   CHECK_THAT(error, Catch::Contains("in_turn") && Catch::Contains("jax") &&
-                        Catch::Contains("allowed: direct, pytorch, torch_npu"));
+                        Catch::Contains("allowed: direct, pytorch, torch_npu, triton"));
 }
 
 TEST_CASE(

@@ -2,6 +2,7 @@
 // classes" and "Fixed costs"): which ceiling each schedule is priced at, and the host floor.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -161,4 +162,21 @@ TEST_CASE("a caller whose host work runs in turn adds its cost to a long call in
   CHECK(short_call.bound == sim::Resource::launch);
   CHECK(sim::predict_roofline(big.cost(), big.w, h100, hw::Caller::torch_npu).time_s ==
         Approx(sim::predict_roofline(big.cost(), big.w, h100).time_s + 60e-6));
+}
+
+TEST_CASE("triton's host floor is paid per kernel launch, not per call", "[sim][caller]") {
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  h100.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::triton)] = 30e-6;
+  sim::ScheduleOptions triton;
+  triton.caller = hw::Caller::triton;
+  // A short training step: FA2's forward launch and its backward launches, one call each pass.
+  Query train = mha(models::Phase::train, 1, 256, 1);
+  const sim::Prediction direct = sim::predict_tile(train.cost(), train.w, h100, "fa2");
+  double launches = 0;
+  for (const sim::LaunchPrediction& l : direct.launches) launches += static_cast<double>(l.count);
+  REQUIRE(launches > sim::host_calls(train.cost()));  // more launches than calls
+  const sim::Prediction p = sim::predict_tile(train.cost(), train.w, h100, "fa2", triton);
+  CHECK(p.caller_floor_s == Approx(launches * 30e-6));
+  CHECK(p.time_s == Approx(std::max(direct.time_s, launches * 30e-6)));
+  CHECK(p.bound == sim::Resource::launch);
 }
