@@ -58,6 +58,15 @@ struct BlockVisits {
   std::int64_t block_keys = 0;  // keys per block
 };
 
+// Keys that summarise the tokens: key j stands for the `block` tokens starting at j x `stride`
+// (NSA's compressed branch), so a causal query at position t sees the keys whose block ends at or
+// before t. The op itself is costed as a non-causal op over the mean number of keys its queries
+// see; a schedule that walks the real kernel's tiles uses this. stride == 0: keys are tokens.
+struct KeySummaries {
+  std::int64_t block = 0;   // tokens per summary (l)
+  std::int64_t stride = 0;  // tokens between summaries (d)
+};
+
 // Shape of a dense attention op, for schedules that tile it.
 struct AttentionShape {
   std::int64_t batch = 0, heads_q = 0, heads_kv = 0, q_len = 0, kv_len = 0;
@@ -69,6 +78,7 @@ struct AttentionShape {
   ScoreFn score = ScoreFn::softmax;
   bool values_in_keys = false;  // V is part of the cached K (absorbed MLA): read once
   BlockVisits visits;  // content-chosen key blocks (NSA/FSA selection); default: the mask's band
+  KeySummaries summaries;  // keys that summarise blocks of tokens (NSA's compressed branch)
 };
 
 // A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk`

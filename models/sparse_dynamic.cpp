@@ -86,7 +86,8 @@ class Nsa final : public VariantBase {
         model.ops.push_back(op);
         return &model.ops[model.ops.size() - 1];
       };
-      attend(compressed, {}, fwd ? "compressed_attention_fwd" : "compressed_attention_bwd");
+      attend(compressed, {}, fwd ? "compressed_attention_fwd" : "compressed_attention_bwd")
+          ->attention.summaries = {spec.get(kBlock), spec.get(kStride)};
       if (fwd) add_selection(spec, w, model);
       AttentionShape& chosen =
           attend(w, select, fwd ? "selected_attention_fwd" : "selected_attention_bwd")->attention;

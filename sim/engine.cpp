@@ -51,14 +51,18 @@ double host_calls(const models::CostModel& cost) {
   return static_cast<double>(cost.layers) * ((forward ? 1 : 0) + (backward ? 1 : 0));
 }
 
+double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller caller) {
+  if (!hw::caller_per_launch(caller)) return host_calls(cost);
+  double launches = 0;
+  for (const LaunchPrediction& l : p.launches) {
+    if (l.link_s == 0) launches += static_cast<double>(l.count);  // collectives: the runtime's
+  }
+  return launches;
+}
+
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller) {
-  double units = host_calls(cost);
-  if (hw::caller_per_launch(caller)) {
-    units = 0;
-    for (const LaunchPrediction& l : p.launches) units += static_cast<double>(l.count);
-  }
-  p.caller_floor_s = units * profile.caller_floor_s(caller);
+  p.caller_floor_s = host_units(p, cost, caller) * profile.caller_floor_s(caller);
   if (profile.caller_in_turn(caller)) {
     const double device_s = p.time_s;
     p.time_s += p.caller_floor_s;

@@ -37,6 +37,11 @@ Prediction predict_roofline(const models::CostModel& cost, const models::Workloa
 // Host calls the cost model takes: one per pass (forward, backward) per layer.
 double host_calls(const models::CostModel& cost);
 
+// What the caller's floor is paid per: host calls (one per pass per layer), or for a per-launch
+// caller (triton) the prediction's device launches, collectives left out (the runtime issues
+// them). The roofline has one launch per op, as it charges kernel_launch_us.
+double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller caller);
+
 // Fixed cost of the caller, its own term: a framework's per-call host work (PyTorch eager
 // dispatch, torch_npu's graph/stream bookkeeping) runs ahead of the device while kernels are
 // long, and sets the time of a call when they are short, so a call takes

@@ -346,16 +346,12 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
   // workload's calls (one per layer and pass) and takes at least that many floors (or adds them,
   // for a caller whose host work runs in turn with the device).
   const models::CostModel shard_cost = shard.spec.variant->cost(shard.spec, w);
-  double host_units = host_calls(shard_cost);
-  if (hw::caller_per_launch(caller)) {
-    // Per launch: one per op that runs on the device (collectives are the runtime's), per layer.
-    host_units = 0;
-    for (const models::Op& op : shard_cost.ops) {
-      if (op.kind != models::OpKind::collective)
-        host_units += static_cast<double>(shard_cost.layers);
-    }
-  }
-  d.caller_floor_s = host_units * profile.caller_floor_s(caller);
+  // A per-launch caller counts the launches one device runs for the whole workload, as the
+  // single-device prediction does (sim::host_units).
+  const Prediction launches = hw::caller_per_launch(caller)
+                                  ? predict(engine, shard_cost, w, profile, kernel)
+                                  : Prediction{};
+  d.caller_floor_s = host_units(launches, shard_cost, caller) * profile.caller_floor_s(caller);
   d.total_s = profile.caller_in_turn(caller)
                   ? d.compute_s + d.exposed_comm_s + d.caller_floor_s
                   : std::max(d.compute_s + d.exposed_comm_s, d.caller_floor_s);

@@ -1,8 +1,9 @@
 // nsa_triton: the Triton kernels of NSA's selected branch in
 // github.com/XunhaoLai/native-sparse-attention-triton (commit 9bea856; read in
-// validate/data/candidates/nsa_triton_notes.md, docs/kernels.md §11). Ops without content-chosen
-// blocks (NSA's compressed and window branches, dense attention) are priced as FlashAttention-2
-// with the device's fa2 entries, which the repository calls for its dense baseline.
+// validate/data/candidates/nsa_triton_notes.md, docs/kernels.md §11), and its compressed-branch
+// forward (compressed_attention.py, below). Other attention ops (NSA's window branch, dense
+// attention, a compressed branch in decode) are priced as FlashAttention-2 with the device's fa2
+// entries, which the repository calls for its dense baseline.
 //
 // Forward (topk_sparse_attention.py, forward_kernel and _topk_sparse_attention_fwd):
 // - two fills (o = zeros_like(q), lse = zeros) and the kernel;
@@ -27,10 +28,12 @@ namespace {
 
 constexpr double kTokensPerProgramStep = 32768;  // num_q_loop = max_seqlen_q // 32768 + 1
 // Shared memory of forward_kernel at d 128, block 64: two K/V stages (2 x 32 KiB), Q 4 KiB,
-// P 2 KiB (71,680 B in a triton 3.2.0 compile for sm_80; nsa_triton_notes.md §1); two programs
-// per SM on A100 (shared memory and registers both cap there).
-constexpr double kSelectCtasPerSm = 2;
-constexpr double kSelectThreads = 256;  // 8 warps: get_num_warps_stages at d 128 (utils.py)
+// P 2 KiB (71,680 B), and its registers per thread at 8 warps: 108 for sm_80, 142 for sm_90, in
+// a triton 3.2.0 compile (nsa_triton_notes.md §1): two programs per SM on A100, one on Hopper.
+// 8 warps: get_num_warps_stages at d 128 (utils.py) on Ampere, and on Hopper in the README's runs
+// (before commit 5702c3d moved Hopper to 4 warps).
+constexpr double kSelectThreads = 256;
+constexpr double kSelectRegsAmpere = 108, kSelectRegsHopper = 142;
 
 double next_pow2(double x) {
   return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
@@ -58,8 +61,65 @@ void lower_as_fa2(const ScheduleInput& in, Launches& out) {
               out);
 }
 
+// The fills every forward wrapper of the repository launches first: o = zeros_like(q) and an
+// fp32 lse (zeros, or -inf for the compressed kernel).
+void push_output_fills(const ScheduleInput& in, const Geometry& g, Launches& out) {
+  const double rows = g.batch * g.heads * g.rows;
+  out.push_back(memory_launch(in, "zero_o", in.op.bytes.o, rows, 1024));
+  out.push_back(memory_launch(in, "zero_lse", rows * 4, rows, 1024));
+}
+
+// compressed_attention.py forward_kernel: one program per (sequence, query head, 128 tokens), no
+// GQA packing; rows start at token l - 1 (the first whole summary). Program i walks 128-key tiles
+// of the summaries its last row sees, min(M, floor((128 i + 127) / d) + 1) of the M =
+// floor((N - l) / d) + 1 summaries, every tile fully computed under a where-mask. 8 warps; 160
+// KiB of shared memory at d 128 in a triton 3.2.0 compile, so one program per SM; Triton emits
+// wgmma for its 128-row tiles on Hopper (nsa_triton_notes.md §3).
+constexpr double kCmpTile = 128;
+
+void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, false);
+  const double tokens = static_cast<double>(in.workload.q_len);
+  const double l = static_cast<double>(a.summaries.block);
+  const double d = static_cast<double>(a.summaries.stride);
+  const double summaries = std::max(1.0, std::floor((tokens - l) / d) + 1);
+  const double blocks = ceil_div(tokens, kCmpTile);
+  Launch k;
+  k.name = "compressed_attention_fwd";
+  k.schedule = in.name;
+  k.calibration = &in.calibration;
+  k.mma_class = hw::MmaClass::native;
+  k.cta = {160 * 1024, 256, 0, 1};
+  k.jobs = summarize_blocks(blocks, g.batch * g.heads, [&](double i) {
+    const double seen = std::min(summaries, std::floor((kCmpTile * i + kCmpTile - 1) / d) + 1);
+    return ceil_div(seen, kCmpTile);
+  });
+  const double scores = kCmpTile * kCmpTile;
+  k.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  k.per_tile.exp_ops = scores + 3 * kCmpTile;
+  k.per_tile.alu_ops = scores * kFwdAluPerScore + kCmpTile * g.dv;
+  k.per_tile.sm_bytes = kCmpTile * (g.d + g.dv) * g.s_kv;  // a tile of summaries' K and V
+  // The summaries' K and V are small (1/d of the tokens') and stay in L2 for every head.
+  const models::HbmBytes& need = in.op.bytes;
+  const double kv = need.k + need.v;
+  k.per_tile.hbm_bytes =
+      shared_read_bytes(kv, k.jobs.total_tiles * k.per_tile.sm_bytes, kv, in.profile) /
+      std::max(1.0, k.jobs.total_tiles);
+  k.per_job_hbm_bytes = (need.q + need.o + need.lse) / std::max(1.0, k.jobs.count);
+  k.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  k.overhead_is_wait = true;
+  push_output_fills(in, g, out);
+  out.push_back(k);
+}
+
 void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
+  const bool prefill = in.workload.q_len == in.workload.kv_len;
+  if (a.summaries.stride > 0 && prefill) {
+    lower_compressed_forward(in, out);
+    return;
+  }
   if (a.visits.blocks == 0) {
     lower_as_fa2(in, out);
     return;
@@ -82,9 +142,13 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   const double kv_tile = block * (g.d + g.dv) * g.s_kv;
-  l.cta = {2 * kv_tile + rows * (g.d * s + block * s), kSelectThreads, 0, kSelectCtasPerSm};
-  l.jobs = {programs, mean_tiles * per_program, cap * per_program,
-            g.batch * g.kv_heads * tokens * mean_tiles};
+  // The register count of the compile for the device's architecture (Hopper: it has wgmma).
+  const bool hopper = in.profile.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) > 0;
+  l.cta = {2 * kv_tile + rows * (g.d * s + block * s), kSelectThreads,
+           hopper ? kSelectRegsHopper : kSelectRegsAmpere, 0};
+  // The first token visits one block (causal); every program at most top_k per token.
+  const double min_tiles = g.causal ? per_program : mean_tiles * per_program;
+  l.jobs = {programs, min_tiles, cap * per_program, g.batch * g.kv_heads * tokens * mean_tiles};
   const double scores = rows * block;
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
   l.per_tile.exp_ops = scores + 3 * rows;  // P, and the running max / LSE updates
@@ -98,15 +162,13 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   l.per_tile.hbm_bytes = shared_read_bytes(kv, l.jobs.total_tiles * kv_tile, kv, in.profile) /
                          std::max(1.0, l.jobs.total_tiles);
   const double other = need.total() - (need.q + need.k + need.v + need.o + need.lse);
-  const double index_bytes = g.batch * g.kv_heads * tokens * cap * 4;  // int32 block indices
+  // int32 block indices: the kernel loads next_pow2(top_k) per row; top_k of them count here.
+  const double index_bytes = g.batch * g.kv_heads * tokens * cap * 4;
   l.per_job_hbm_bytes =
       (need.q + need.o + need.lse + std::max(0.0, other) + index_bytes) / programs;
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   l.overhead_is_wait = true;
-  // The fills the wrapper launches first: o = zeros_like(q), lse = zeros (fp32).
-  const double o_items = g.batch * g.heads * tokens;
-  out.push_back(memory_launch(in, "zero_o", need.o, o_items, 1024));
-  out.push_back(memory_launch(in, "zero_lse", o_items * 4, o_items, 1024));
+  push_output_fills(in, g, out);
   out.push_back(l);
 }
 

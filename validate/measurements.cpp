@@ -56,6 +56,7 @@ std::string schedule_for(const std::string& kernel) {
                                                            {"torch_npu", "ascend"},
                                                            {"pto-dsl-fa", "pto_dsl_fa"},
                                                            {"nsa-selected", "nsa_triton"},
+                                                           {"nsa-compressed", "nsa_triton"},
                                                            {"fla", "fla_chunk"},
                                                            {"tileops-gla", "tileops_gla"}};
   auto it = names.find(kernel);

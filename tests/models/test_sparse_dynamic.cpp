@@ -69,6 +69,22 @@ TEST_CASE("nsa: 64K prefill scores ~9.1x fewer pairs than full causal attention"
   CHECK(ratio == Approx(9.1).epsilon(0.01));
 }
 
+TEST_CASE(
+    "nsa's compressed branch names its summaries (l tokens every d) for the kernels that "
+    "walk them, in both passes",
+    "[variants][nsa]") {
+  const auto c = cost(make("nsa", {{"compress_block", 32}, {"compress_stride", 16}}),
+                      workload(Phase::train, 1, 4096, 4096));
+  for (const char* name : {"compressed_attention_fwd", "compressed_attention_bwd"}) {
+    const models::KeySummaries& s = op_named(c, name).attention.summaries;
+    CHECK(s.block == 32);
+    CHECK(s.stride == 16);
+  }
+  // The other branches' keys are tokens.
+  CHECK(op_named(c, "selected_attention_fwd").attention.summaries.stride == 0);
+  CHECK(op_named(c, "window_attention_fwd").attention.summaries.stride == 0);
+}
+
 TEST_CASE("nsa selecting every block with a window >= L costs at least dense gqa",
           "[variants][nsa]") {
   // L = 4096: top_k * select_block = 64 * 64 = 4096 >= L and window 4096 >= L.

@@ -153,6 +153,9 @@ TEST_CASE("a caller whose host work runs in turn adds its cost to a long call in
   CHECK(call.time_s == Approx(device + 60e-6));
   CHECK(call.caller_floor_s == Approx(60e-6));
   CHECK(call.bound != sim::Resource::launch);  // the device still outlasts the host work
+  // The tensor pipes are busy for the device time only.
+  const sim::Prediction alone = sim::predict_tile(big.cost(), big.w, h100, "fa3");
+  CHECK(call.tensor_utilization == Approx(alone.tensor_utilization * device / (device + 60e-6)));
   // A short call is host-bound: host work plus its small device time.
   const Query small = mha(models::Phase::fwd, 1, 256, 1);
   const double tiny = sim::predict_tile(small.cost(), small.w, h100, "fa3").time_s;
@@ -179,4 +182,14 @@ TEST_CASE("triton's host floor is paid per kernel launch, not per call", "[sim][
   CHECK(p.caller_floor_s == Approx(launches * 30e-6));
   CHECK(p.time_s == Approx(std::max(direct.time_s, launches * 30e-6)));
   CHECK(p.bound == sim::Resource::launch);
+}
+
+TEST_CASE("the roofline pays a per-launch caller's floor once per op, its launches",
+          "[sim][caller]") {
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  h100.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::triton)] = 1e-3;
+  const Query train = mha(models::Phase::train, 1, 256, 1);
+  const sim::Prediction p = sim::predict_roofline(train.cost(), train.w, h100, hw::Caller::triton);
+  CHECK(p.caller_floor_s == Approx(static_cast<double>(train.cost().ops.size()) * 1e-3));
+  CHECK(p.time_s == Approx(p.caller_floor_s));
 }

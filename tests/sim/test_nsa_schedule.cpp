@@ -1,7 +1,7 @@
 // nsa_triton (sim/schedule_nsa.cpp): NSA's selected branch as the Triton kernel of
 // XunhaoLai/native-sparse-attention-triton: its grid of (token, KV head) programs, the 16-row
-// tiles over the blocks a causal query visits, the L2 misses of K/V re-reads, and the ops it
-// leaves to fa2.
+// tiles over the blocks a causal query visits, the L2 misses of K/V re-reads, the compressed
+// branch's kernel, and the ops it leaves to fa2.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
+#include "sim/waves.hpp"
 #include "tests/support/model_helpers.hpp"
 
 using test_support::catalog;
@@ -66,6 +67,24 @@ TEST_CASE("nsa_triton runs one program per token and KV head over the blocks the
   // Every tile loads its block's K and V (64 keys x 256 values x 2 bytes) through the SM.
   CHECK(k.per_tile.sm_bytes == 64.0 * 256 * 2);
   CHECK(k.overhead_is_wait);
+  // Its registers fit two programs on an A100 SM, one on Hopper (8 warps, 142 registers).
+  CHECK(sim::ctas_per_sm(k.cta, catalog().resolve("a100-sxm4-80gb")) == 2);
+  const sim::Launches h100 =
+      lower(nsa(64, 4, 2), prefill(256), "selected_attention_fwd", "h100-sxm5-80gb");
+  CHECK(sim::ctas_per_sm(h100[2].cta, catalog().resolve("h100-sxm5-80gb")) == 1);
+}
+
+TEST_CASE("nsa_triton counts a chunk's blocks from its queries' positions after the cached keys",
+          "[sim][nsa]") {
+  // 64 new tokens after 192 cached ones: positions 192-255 each see 4 blocks, top 2 keeps 2.
+  models::Workload chunk = workload(models::Phase::fwd, 1, 64, 256);
+  chunk.dtype = chunk.kv_dtype = models::DType::bf16;
+  const sim::Launches l = lower(nsa(64, 4, 2), chunk, "selected_attention_fwd");
+  CHECK(l[2].jobs.count == 4 * 64);
+  CHECK(l[2].jobs.total_tiles == 4 * 64 * 2);
+  // With top 8: positions 192-255 see 4 blocks each.
+  const sim::Launches wide = lower(nsa(64, 4, 8), chunk, "selected_attention_fwd");
+  CHECK(wide[2].jobs.total_tiles == 4 * 64 * 4);
 }
 
 TEST_CASE("nsa_triton pads a small group of query heads to the 16-row MMA minimum", "[sim][nsa]") {
@@ -93,13 +112,33 @@ TEST_CASE("nsa_triton's K/V re-reads reach HBM once the sequence's K/V outgrow L
   CHECK(big[2].per_tile.hbm_bytes * big[2].jobs.total_tiles > 5 * kv_big);
 }
 
-TEST_CASE("nsa_triton leaves the compressed and window branches to fa2 with fa2's entry",
+TEST_CASE("nsa_triton's compressed kernel walks the summaries each 128-token block's last row sees",
           "[sim][nsa]") {
-  for (const char* name : {"compressed_attention_fwd", "window_attention_fwd"}) {
-    const sim::Launches l = lower(nsa(64, 4, 16), prefill(4096), name);
-    REQUIRE(!l.empty());
-    for (const sim::Launch& launch : l) CHECK(launch.schedule == "fa2");
-  }
+  // 8192 tokens, summaries of 32 every 16: M = 511. Program i of a head sees min(511, 8 i + 8)
+  // summaries: 1 tile for i < 16, 2 to i = 31, 3 to 47, 4 to 63: 160 tiles per head, 64 heads
+  // (no GQA packing).
+  const sim::Launches l = lower(nsa(64, 4, 16), prefill(8192), "compressed_attention_fwd");
+  REQUIRE(l.size() == 3);
+  const sim::Launch& k = l[2];
+  CHECK(std::string(k.name) == "compressed_attention_fwd");
+  CHECK(k.jobs.count == 64 * 64);
+  CHECK(k.jobs.total_tiles == 64 * 160);
+  CHECK(k.jobs.min_tiles == 1);
+  CHECK(k.jobs.max_tiles == 4);
+  CHECK(k.per_tile.tensor_flops == 2.0 * 128 * 128 * (128 + 128));
+  CHECK(k.mma_class == hw::MmaClass::native);  // Triton's 128-row tiles use wgmma on Hopper
+}
+
+TEST_CASE("nsa_triton leaves the window branch, and a compressed branch in decode, to fa2",
+          "[sim][nsa]") {
+  const sim::Launches window = lower(nsa(64, 4, 16), prefill(4096), "window_attention_fwd");
+  REQUIRE(!window.empty());
+  for (const sim::Launch& launch : window) CHECK(launch.schedule == "fa2");
+  models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  const sim::Launches decode = lower(nsa(64, 4, 16), step, "compressed_attention_fwd");
+  REQUIRE(!decode.empty());
+  for (const sim::Launch& launch : decode) CHECK(launch.schedule == "fa2");
 }
 
 TEST_CASE("nsa_triton runs only where the profile calibrates it, and names the kernel",

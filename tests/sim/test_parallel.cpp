@@ -268,3 +268,40 @@ TEST_CASE("the caller's host floor applies on every device once per layer and pa
     CHECK(parallel(spec, w, l).per_device.caller_floor_s == 0);  // direct: no floor
   }
 }
+
+TEST_CASE(
+    "a per-launch caller's floor on one device of a layout counts its launches, as the "
+    "single-device prediction does",
+    "[sim][parallel][caller]") {
+  models::Workload w = workload(models::Phase::decode, 1, 1, 1024);
+  w.layers = 4;
+  const models::AttentionSpec spec = gqa();
+  const hw::Profile& h100 = catalog().resolve("h100");
+  const double floor = h100.caller_floor_s(hw::Caller::triton);
+  REQUIRE(floor > 0);
+  const models::CostModel cost = spec.variant->cost(spec, w);
+  const sim::Prediction single =
+      sim::predict(sim::EngineKind::tile, cost, w, h100, "auto", hw::Caller::triton);
+  const double launches = sim::host_units(single, cost, hw::Caller::triton);
+  REQUIRE(launches > sim::host_calls(cost));  // split-KV decode: main and combine per layer
+  const sim::ParallelPrediction p = sim::predict_parallel(sim::EngineKind::tile, spec, w, h100,
+                                                          "auto", layout(1, 1), hw::Caller::triton);
+  CHECK(p.per_device.caller_floor_s == Approx(launches * floor));
+  CHECK(p.per_device.caller_floor_s == Approx(single.caller_floor_s));
+}
+
+TEST_CASE("an in-turn caller adds its host cost on every device of a layout",
+          "[sim][parallel][caller]") {
+  models::Workload w = workload(models::Phase::decode, 1, 1, 1024);
+  w.layers = 4;
+  const models::AttentionSpec spec = gqa();
+  hw::Profile h100 = catalog().resolve("h100");
+  const auto npu = static_cast<std::size_t>(hw::Caller::torch_npu);
+  h100.calibration.caller_floor_s[npu] = 50e-6;
+  h100.calibration.caller_in_turn[npu] = true;
+  const sim::ParallelPrediction p = sim::predict_parallel(
+      sim::EngineKind::tile, spec, w, h100, "auto", layout(2, 1), hw::Caller::torch_npu);
+  CHECK(p.per_device.caller_floor_s == Approx(4 * 50e-6));
+  CHECK(p.per_device.total_s ==
+        Approx(p.per_device.compute_s + p.per_device.exposed_comm_s + 4 * 50e-6));
+}

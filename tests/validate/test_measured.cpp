@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -18,7 +20,7 @@ namespace {
 const std::vector<std::int64_t> kHoldout = {1024, 8192};
 
 std::string measured(const char* file) {
-  return std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file;
+  return fmt::format("{}/validate/data/measured/{}", ATTNSIM_SOURCE_DIR, file);
 }
 
 struct Split {

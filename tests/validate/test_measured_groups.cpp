@@ -28,7 +28,7 @@ const char* const kFiles[] = {
     "ascend_910b_torch_npu.csv", "gb200_cudnn_fa2.csv",     "fa3_h100_bwd_independent.csv",
     "b200_fa2_fa4.csv",          "nsa_repo_flash_gqa.csv",  "gla_h200_chunk.csv",
     "ascend_910b_pto_dsl.csv",   "flashmla_h20_decode.csv", "b200_fa4_cudnn_fwd.csv",
-    "lightning_gb200_fla.csv",   "nsa_triton_selected.csv"};
+    "lightning_gb200_fla.csv",   "nsa_triton_selected.csv", "nsa_triton_compressed.csv"};
 
 struct AllRows {
   std::vector<validate::MeasurementSet> sets;
@@ -96,15 +96,16 @@ const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 59},
                                // NSA's selected-branch Triton kernel (nsa_triton), forward:
                                // four parameters per device fitted on 12 rows, 2 held back.
                                {"a100-sxm4-80gb", "nsa-selected", 14},
-                               {"h100-sxm5-80gb", "nsa-selected", 14},
-                               // FLA Lightning (simple_gla) on GB200: one parameter fitted on the
-                               // 4k and 16k rows; the 1k rows sit on Triton's per-launch floor.
-                               {"gb200", "fla", 8}};
+                               {"h100-sxm5-80gb", "nsa-selected", 14}};
 
 // Groups of >= 8 rows that miss a target today (their numbers are in the validate report under
 // validate/results/ and in the README): named, not pinned to a looser bound. (Ascend torch_npu,
 // about 20 % off, has 6 rows since its two duplicated rows were removed.)
-const std::vector<Pinned> kMissTargets = {};
+const std::vector<Pinned> kMissTargets = {
+    // FLA Lightning (simple_gla) on GB200: 2.8 % fitted, 17.6 % held back, all of it the 1024-token
+    // rows, whose ~50 us of host time per Triton launch is FLA's Python wrapper on the Grace host
+    // (Triton's own dispatch, caller_floor_us.triton, is about 9 us).
+    {"gb200", "fla", 8}};
 
 }  // namespace
 

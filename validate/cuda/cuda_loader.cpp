@@ -11,6 +11,8 @@
 #include <string>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "validate/cuda/cuda_ceilings.hpp"
 #include "validate/cuda/cuda_devices.hpp"
 #include "validate/cuda/cuda_module.hpp"
@@ -84,8 +86,8 @@ const CudaModuleApi& require_module() {
 
 std::string cuda_build_summary() {
 #ifdef ATTNSIM_WITH_CUDA
-  return std::string("compiled in (CUDA ") + ATTNSIM_CUDA_TOOLKIT + "; " + kCudaModuleFile +
-         ", loaded when a CUDA command runs)";
+  return fmt::format("compiled in (CUDA {}; {}, loaded when a CUDA command runs)",
+                     ATTNSIM_CUDA_TOOLKIT, kCudaModuleFile);
 #else
   return "not compiled in";
 #endif
