@@ -241,11 +241,20 @@ TEST_CASE("a profile without links refuses a multi-device layout and serves one 
   CHECK_NOTHROW(sim::predict_parallel(sim::EngineKind::tile, gqa(), w, p, "auto", layout(1, 1)));
 }
 
-TEST_CASE("the caller's host floor applies on every device once per layer and pass",
-          "[sim][parallel][caller]") {
-  // Decode of a short context: the device time is far below PyTorch's per-call floor.
+namespace {
+
+// Decode of a short context over 4 layers: the device time is far below any caller's floor.
+models::Workload short_decode() {
   models::Workload w = workload(models::Phase::decode, 1, 1, 1024);
   w.layers = 4;
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("the caller's host floor applies on every device once per layer and pass",
+          "[sim][parallel][caller]") {
+  const models::Workload w = short_decode();
   const models::AttentionSpec spec = gqa();
   const hw::Profile& h100 = catalog().resolve("h100");
   const double floor = h100.caller_floor_s(hw::Caller::pytorch);
@@ -273,8 +282,7 @@ TEST_CASE(
     "a per-launch caller's floor on one device of a layout counts its launches, as the "
     "single-device prediction does",
     "[sim][parallel][caller]") {
-  models::Workload w = workload(models::Phase::decode, 1, 1, 1024);
-  w.layers = 4;
+  const models::Workload w = short_decode();
   const models::AttentionSpec spec = gqa();
   const hw::Profile& h100 = catalog().resolve("h100");
   const double floor = h100.caller_floor_s(hw::Caller::triton);
@@ -292,8 +300,7 @@ TEST_CASE(
 
 TEST_CASE("an in-turn caller adds its host cost on every device of a layout",
           "[sim][parallel][caller]") {
-  models::Workload w = workload(models::Phase::decode, 1, 1, 1024);
-  w.layers = 4;
+  const models::Workload w = short_decode();
   const models::AttentionSpec spec = gqa();
   hw::Profile h100 = catalog().resolve("h100");
   const auto npu = static_cast<std::size_t>(hw::Caller::torch_npu);
