@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "sim/schedule_flashmla.hpp"
+#include "sim/schedule_nsa.hpp"
 #include "sim/schedules.hpp"
 
 namespace sim {
@@ -117,10 +118,15 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
     }
     const ScheduleInfo& split_kv = find_schedule("split_kv");
     const ScheduleInfo& flashmla = find_schedule("flashmla");
+    const ScheduleInfo& nsa = find_schedule("nsa_triton");
     const bool decode_like = w.phase == models::Phase::decode && has_calibration(profile, split_kv);
     // FlashMLA's dense decode, where it runs the op and the device calibrates it.
     if (flashmla_runs(op, w) && has_calibration(profile, flashmla)) {
       chosen = &flashmla;
+    } else if (nsa_triton_runs(op, w) && has_calibration(profile, nsa)) {
+      // NSA's selected and compressed branches: no dense kernel runs content-chosen blocks or
+      // summary keys; the public kernels that do are Triton ones.
+      chosen = &nsa;
     } else if (decode_like && op.pass == models::Pass::forward) {
       chosen = &split_kv;
     } else {

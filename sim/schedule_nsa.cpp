@@ -16,6 +16,8 @@
 // The tile waits on its index load and its K/V loads (an L2 round trip per 16-row tile: the
 // kernel is L2-latency bound, not HBM- or tensor-bound); that wait is the calibration's
 // tile_overhead_cycles, a wait co-resident programs fill.
+#include "sim/schedule_nsa.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -113,10 +115,19 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   out.push_back(k);
 }
 
+bool is_compressed_prefill(const models::Op& op, const models::Workload& w) {
+  return op.attention.summaries.stride > 0 && w.q_len == w.kv_len;
+}
+
+// NSA's selection: the query heads of one token share a KV head's chosen blocks (FSA batches 32
+// tokens per block, a different kernel).
+bool is_token_selection(const models::AttentionShape& a) {
+  return a.visits.blocks > 0 && a.heads_kv > 0 && a.visits.row_group == a.heads_q / a.heads_kv;
+}
+
 void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
-  const bool prefill = in.workload.q_len == in.workload.kv_len;
-  if (a.summaries.stride > 0 && prefill) {
+  if (is_compressed_prefill(in.op, in.workload)) {
     lower_compressed_forward(in, out);
     return;
   }
@@ -173,6 +184,16 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
 }
 
 }  // namespace
+
+bool nsa_triton_runs(const models::Op& op, const models::Workload& w) {
+  // The kernels are bf16/fp16 (mma.sync has no fp8 on Hopper).
+  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
+  if (op.kind != models::OpKind::dense_attention || op.pass != models::Pass::forward ||
+      w.phase == models::Phase::decode || !sixteen_bit) {
+    return false;
+  }
+  return is_compressed_prefill(op, w) || is_token_selection(op.attention);
+}
 
 void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"nsa_triton",

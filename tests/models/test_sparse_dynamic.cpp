@@ -301,13 +301,14 @@ TEST_CASE("nsa, fsa, h2o never predict less time than their selection pass alone
 
 namespace {
 // Tile-engine time of the selected branch (the second attention launch: compressed, selected,
-// window) on an H100.
+// window) on an H100, both variants under FA3's tiles (auto would price NSA's branches as its
+// Triton kernels, nsa_triton).
 double selected_branch_s(const char* variant, std::int64_t group) {
   static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
   const auto s = make(variant, {{"heads", 4 * group}, {"kv_heads", 4}});
   const auto w = workload(Phase::prefill, 1, 32768, 32768);
   const sim::Prediction p =
-      sim::predict(sim::EngineKind::tile, cost(s, w), w, catalog.resolve("h100"));
+      sim::predict(sim::EngineKind::tile, cost(s, w), w, catalog.resolve("h100"), "fa3");
   int seen = 0;
   for (const sim::LaunchPrediction& l : p.launches) {
     if (std::string(l.name) == "attention_fwd" && ++seen == 2) return l.time_s;

@@ -151,3 +151,32 @@ TEST_CASE("nsa_triton runs only where the profile calibrates it, and names the k
   const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
   CHECK(sim::predict_tile(cost(spec, w), w, a100, "nsa_triton").time_s > 0);
 }
+
+TEST_CASE(
+    "auto prices NSA's selected and compressed prefill forward with nsa_triton where the "
+    "profile calibrates it",
+    "[sim][nsa]") {
+  const models::AttentionSpec spec = nsa(64, 4, 16);
+  auto schedules_of = [&](const models::AttentionSpec& s, const models::Workload& w,
+                          const char* device) {
+    std::string names;
+    const sim::Prediction p =
+        sim::predict_tile(cost(s, w), w, catalog().resolve(device), sim::KernelChoice());
+    for (const sim::LaunchPrediction& l : p.launches) {
+      names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+    }
+    return names;
+  };
+  const std::string h100 = schedules_of(spec, prefill(4096), "h100-sxm5-80gb");
+  CHECK_THAT(h100, Catch::Contains("selected_attention_fwd:nsa_triton") &&
+                       Catch::Contains("compressed_attention_fwd:nsa_triton") &&
+                       Catch::Contains("attention_fwd:fa3"));  // the window branch
+  // Not where the profile has no entry, not for fp8, not for FSA's token-batched selection.
+  CHECK_THAT(schedules_of(spec, prefill(4096), "b200"), !Catch::Contains("nsa_triton"));
+  models::Workload fp8 = prefill(4096);
+  fp8.dtype = fp8.kv_dtype = models::DType::fp8;
+  CHECK_THAT(schedules_of(spec, fp8, "h100-sxm5-80gb"), !Catch::Contains("nsa_triton"));
+  const models::AttentionSpec fsa = make("fsa", {{"heads", 64}, {"kv_heads", 4}});
+  CHECK_THAT(schedules_of(fsa, prefill(4096), "h100-sxm5-80gb"),
+             !Catch::Contains("selected_attention_fwd:nsa_triton"));
+}
