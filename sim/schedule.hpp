@@ -19,7 +19,7 @@
 
 namespace sim {
 
-using Launches = common::StaticVector<Launch, 6>;
+using Launches = common::StaticVector<Launch, 10>;
 
 // What the caller fixed about a kernel's launch configuration (a measured run's settings);
 // anything left at 0 is the schedule's own choice.

@@ -125,6 +125,18 @@ bool is_token_selection(const models::AttentionShape& a) {
   return a.visits.blocks > 0 && a.heads_kv > 0 && a.visits.row_group == a.heads_q / a.heads_kv;
 }
 
+void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
+  if (is_token_selection(in.op.attention) && in.workload.phase != models::Phase::decode) {
+    lower_nsa_selected_backward(in, nsa_selection(in), out);
+    return;
+  }
+  // Other ops' backward as FlashAttention-2's, with the device's fa2_bwd entry.
+  const ScheduleInfo& fa2 = find_schedule("fa2");
+  fa2.backward({in.op, in.workload, in.profile, backward_calibration(in.profile, fa2), fa2.name,
+                in.options, fa2.mma_class},
+               out);
+}
+
 void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   if (is_compressed_prefill(in.op, in.workload)) {
@@ -136,16 +148,8 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
     return;
   }
   const Geometry g = geometry(a, in.workload, false);
-  const double s = g.s, group = g.heads / g.kv_heads;
-  const double rows = std::max(kMmaMinRows, next_pow2(group));  // BLOCK_SIZE_H
-  const double block = static_cast<double>(a.visits.block_keys);
-  const double cap = static_cast<double>(a.visits.blocks);
-  const double tokens = g.rows;
-  const double first = g.keys - tokens;  // causal: query i sits at key position first + i
-  const double mean_tiles = g.causal ? visited_blocks(first, g.keys - 1, block, cap) / tokens
-                                     : std::min(cap, ceil_div(g.keys, block));
-  const double per_program = std::floor(tokens / kTokensPerProgramStep) + 1;
-  const double programs = g.batch * g.kv_heads * ceil_div(tokens, per_program);
+  const NsaSelection sel = nsa_selection(in);
+  const double tokens = g.rows, cap = sel.cap, block = sel.block, rows = sel.rows;
 
   Launch l;
   l.name = "selected_attention_fwd";
@@ -155,11 +159,10 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const double kv_tile = block * (g.d + g.dv) * g.s_kv;
   // The register count of the compile for the device's architecture (Hopper: it has wgmma).
   const bool hopper = in.profile.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) > 0;
-  l.cta = {2 * kv_tile + rows * (g.d * s + block * s), kSelectThreads,
+  l.cta = {2 * kv_tile + rows * (g.d * g.s + block * g.s), kSelectThreads,
            hopper ? kSelectRegsHopper : kSelectRegsAmpere, 0};
-  // The first token visits one block (causal); every program at most top_k per token.
-  const double min_tiles = g.causal ? per_program : mean_tiles * per_program;
-  l.jobs = {programs, min_tiles, cap * per_program, g.batch * g.kv_heads * tokens * mean_tiles};
+  l.jobs = sel.jobs;
+  const double programs = sel.jobs.count;
   const double scores = rows * block;
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
   l.per_tile.exp_ops = scores + 3 * rows;  // P, and the running max / LSE updates
@@ -185,13 +188,33 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
 
 }  // namespace
 
+NsaSelection nsa_selection(const ScheduleInput& in) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, false);
+  NsaSelection sel;
+  sel.rows = std::max(kMmaMinRows, next_pow2(g.heads / g.kv_heads));  // BLOCK_SIZE_H
+  sel.block = static_cast<double>(a.visits.block_keys);
+  sel.cap = static_cast<double>(a.visits.blocks);
+  const double tokens = g.rows;
+  const double first = g.keys - tokens;  // causal: query i sits at key position first + i
+  sel.mean_blocks = g.causal ? visited_blocks(first, g.keys - 1, sel.block, sel.cap) / tokens
+                             : std::min(sel.cap, ceil_div(g.keys, sel.block));
+  const double per_program = std::floor(tokens / kTokensPerProgramStep) + 1;
+  // The first token visits one block (causal); every program at most top_k per token.
+  const double min_tiles = g.causal ? per_program : sel.mean_blocks * per_program;
+  sel.jobs = {g.batch * g.kv_heads * ceil_div(tokens, per_program), min_tiles,
+              sel.cap * per_program, g.batch * g.kv_heads * tokens * sel.mean_blocks};
+  return sel;
+}
+
 bool nsa_triton_runs(const models::Op& op, const models::Workload& w) {
   // The kernels are bf16/fp16 (mma.sync has no fp8 on Hopper).
   const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
-  if (op.kind != models::OpKind::dense_attention || op.pass != models::Pass::forward ||
-      w.phase == models::Phase::decode || !sixteen_bit) {
+  if (op.kind != models::OpKind::dense_attention || w.phase == models::Phase::decode ||
+      !sixteen_bit) {
     return false;
   }
+  if (op.pass == models::Pass::backward) return is_token_selection(op.attention);
   return is_compressed_prefill(op, w) || is_token_selection(op.attention);
 }
 
@@ -199,9 +222,9 @@ void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"nsa_triton",
                    "NSA's selected branch as the Triton kernels of "
                    "XunhaoLai/native-sparse-attention-triton: one program per (token, KV head), "
-                   "16-row tiles over the chosen 64-key blocks; other ops as fa2 (backward: the "
-                   "device's default)",
-                   lower_nsa_forward, nullptr, nullptr, hw::MmaClass::mma_sync});
+                   "16-row tiles over the chosen 64-key blocks, and its compressed branch; other "
+                   "ops as fa2",
+                   lower_nsa_forward, lower_nsa_backward, nullptr, hw::MmaClass::mma_sync});
 }
 
 }  // namespace sim

@@ -3,12 +3,29 @@
 
 #include "models/cost_model.hpp"
 #include "models/workload.hpp"
+#include "sim/schedule.hpp"
 
 namespace sim {
 
 // True for the prefill forward ops nsa_triton prices with the Triton kernels of
 // XunhaoLai/native-sparse-attention-triton rather than as fa2: NSA's selected branch (blocks
 // chosen per token for the query heads of a KV head) and its compressed branch (summary keys).
+// Backward: the selected branch's (XunhaoLai's backward kernels); no compressed backward.
 bool nsa_triton_runs(const models::Op& op, const models::Workload& w);
+
+// The selected kernel's grid, shared by its forward and its dQ kernel: one program per (sequence,
+// KV head, token) (num_q_loop tokens each from 32768 tokens on), BLOCK_SIZE_H rows, one tile per
+// visited block.
+struct NsaSelection {
+  double rows = 16;        // BLOCK_SIZE_H: the group's query heads, padded
+  double block = 64;       // keys per selected block
+  double cap = 16;         // top_k
+  double mean_blocks = 0;  // blocks a query visits, on average (causal: fewer early on)
+  JobStats jobs;           // programs and their tiles
+};
+NsaSelection nsa_selection(const ScheduleInput& in);
+
+// The selected branch's backward (sim/schedule_nsa_backward.cpp).
+void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out);
 
 }  // namespace sim

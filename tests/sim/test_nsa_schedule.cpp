@@ -180,3 +180,59 @@ TEST_CASE(
   CHECK_THAT(schedules_of(fsa, prefill(4096), "h100-sxm5-80gb"),
              !Catch::Contains("selected_attention_fwd:nsa_triton"));
 }
+
+TEST_CASE("nsa_triton's selected backward runs delta, the index inversion, dK/dV partials and dQ",
+          "[sim][nsa]") {
+  // 8192 tokens, 64 query / 4 KV heads, top 2 of 64-key blocks: 128 blocks per KV head.
+  const models::AttentionSpec spec = nsa(64, 4, 2);
+  models::Workload w = workload(models::Phase::bwd, 1, 8192, 8192);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  const hw::Profile& p = catalog().resolve("a100-sxm4-80gb");
+  const sim::ScheduleInfo& info = sim::find_schedule("nsa_triton");
+  sim::Launches out;
+  for (const models::Op& op : cost(spec, w).ops) {
+    if (std::string(op.name) != "selected_attention_bwd") continue;
+    info.backward({op, w, p, sim::backward_calibration(p, info), info.name}, out);
+  }
+  std::string names;
+  for (const sim::Launch& l : out) names += std::string(l.name) + " ";
+  CHECK(names ==
+        "delta count_blocks argsort_indices index_bookkeeping zero_dkdv_partials selected_dkdv "
+        "sum_dkdv_partials zero_dq selected_dq ");
+  const sim::Launch& bookkeeping = out[3];
+  CHECK(bookkeeping.launch_fixed_share == 30);  // about thirty small torch launches
+  const sim::Launch& dkdv = out[5];
+  // One program per (query head, block); every token's two blocks, 64 tokens a step, plus half a
+  // step of rounding per block and KV head, times the 16 query heads of each KV head.
+  CHECK(dkdv.jobs.count == 64 * 128);
+  const double selections = 4.0 * (64 * 1 + (8192 - 64) * 2);
+  CHECK(dkdv.jobs.total_tiles == Approx((selections / 64 + 128 * 4 / 2) * 16));
+  CHECK(dkdv.jobs.max_tiles == 8192 / 64);  // block 0: chosen by every token
+  CHECK(dkdv.per_tile.tensor_flops == 2.0 * 64 * 64 * 2 * (128 + 128));
+  const sim::Launch& dq = out[8];
+  CHECK(dq.jobs.count == 4 * 8192);
+  CHECK(dq.per_tile.tensor_flops == 2.0 * 16 * 64 * (2 * 128 + 128));
+}
+
+TEST_CASE(
+    "nsa_triton prices the other branches' backward as fa2's, and auto picks it for the "
+    "selected backward",
+    "[sim][nsa]") {
+  const models::AttentionSpec spec = nsa(64, 4, 16);
+  models::Workload w = workload(models::Phase::train, 1, 4096, 4096);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
+  std::string explicit_names, auto_names;
+  for (const sim::LaunchPrediction& l :
+       sim::predict_tile(cost(spec, w), w, h100, "nsa_triton").launches) {
+    explicit_names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+  }
+  for (const sim::LaunchPrediction& l :
+       sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()).launches) {
+    auto_names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+  }
+  CHECK_THAT(explicit_names,
+             Catch::Contains("selected_dkdv:nsa_triton") && Catch::Contains("attention_bwd:fa2"));
+  CHECK_THAT(auto_names,
+             Catch::Contains("selected_dkdv:nsa_triton") && Catch::Contains("attention_bwd:fa3"));
+}
