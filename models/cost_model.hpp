@@ -88,6 +88,9 @@ struct ScanShape {
   // Decay values per token and head: 1 = one scalar (a per-head decay, as Lightning and RetNet),
   // key_dim = one per key channel (GLA's data-dependent gates).
   double gate_dim = 1;
+  // Lightning Attention-2's form: a per-head decay applied inside each block as a mask
+  // lambda^(i-j) and across blocks to the state (the reference kernel is lightning_attn2).
+  bool block_decay = false;
 };
 
 struct GemmShape {

@@ -53,6 +53,7 @@ ScanShape scan_shape(const AttentionSpec& spec, const Workload& w, bool lightnin
               static_cast<double>(spec.heads.head_dim),
               static_cast<double>(spec.heads.v_head_dim),
               static_cast<double>(spec.get(lightning ? kLightningChunk : kChunk))};
+  x.block_decay = lightning;
   if (!lightning) {
     x.gate_dim = static_cast<double>(spec.get(kGateDim));
     if (x.gate_dim != 1 && x.gate_dim != x.key_dim) {

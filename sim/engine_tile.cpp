@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -21,6 +22,17 @@ void lower_support(LowerFn lowering, SupportKernel kernel, const models::Op& op,
   lowering({op, w, p, support_calibration(p, kernel, op), support_schedule_name(kernel)}, out);
 }
 
+// The schedule that lowers a scan op itself: the one named, if it has a scan lowering; under
+// auto, lightning2 for Lightning Attention-2's block-decay scans where the device calibrates it;
+// otherwise none (chunked_scan's support entry).
+const ScheduleInfo* scan_schedule(const KernelChoice& kernel, const models::Op& op,
+                                  const hw::Profile& p) {
+  if (const ScheduleInfo* info = kernel.schedule()) return info->scan != nullptr ? info : nullptr;
+  const ScheduleInfo& lightning = find_schedule("lightning2");
+  const bool calibrated = p.calibration.schedules.count(std::string(lightning.name)) > 0;
+  return op.scan.block_decay && calibrated ? &lightning : nullptr;
+}
+
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
            const KernelChoice& kernel, const ScheduleOptions& options, Launches& out) {
   switch (op.kind) {
@@ -31,8 +43,10 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
       lower_support(lower_elementwise, SupportKernel::elementwise, op, w, p, out);
       return;
     case models::OpKind::scan:
-      // A schedule with its own lowering of scans (project_linear) prices them with its entry.
-      if (const ScheduleInfo* info = kernel.schedule(); info != nullptr && info->scan != nullptr) {
+      // A schedule with its own lowering of scans (project_linear) prices them with its entry;
+      // auto prices Lightning Attention-2's scans with its kernels where the device calibrates
+      // them (lightning2), others with chunked_scan.
+      if (const ScheduleInfo* info = scan_schedule(kernel, op, p); info != nullptr) {
         info->scan({op, w, p, forward_calibration(p, *info), info->name, options, info->mma_class},
                    out);
         return;

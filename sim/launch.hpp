@@ -71,6 +71,9 @@ struct Launch {
   // on the FMA pipes for that reason, docs/kernels.md#3-fa4), so a tile takes the longer of the
   // two rather than their sum; false: one warp issues both in turn (FA2, FA3).
   bool exp_alu_concurrent = false;
+  // The kernel converts its tiles to fp32 before each matrix product, which Triton's default
+  // runs as TF32: its tensor ceiling is the TF32 peak for a 16-bit or fp8 workload.
+  bool tf32_operands = false;
 };
 
 }  // namespace sim

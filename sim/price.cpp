@@ -27,7 +27,10 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w, const Launch& 
   const hw::Calibration& c = p.calibration;
   const double sms = p.compute.sm_count;
   SmRates r;
-  const auto precision = tensor_precision(p, w.dtype);
+  // TF32 operands: the kernel's fp32 tiles go through the TF32 path where the workload's dtype
+  // has a tensor path at all (an fp32 workload is priced on the FP32 pipes, as the roofline does).
+  auto precision = tensor_precision(p, w.dtype);
+  if (precision && l.tf32_operands) precision = hw::Precision::tf32;
   if (precision && l.per_tile.tensor_flops > 0) {  // a launch with no MMAs needs no class
     r.tensor = class_peak_flops(p, l.mma_class, *precision) / sms * l.calibration->mma_fraction;
   }

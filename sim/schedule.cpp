@@ -42,6 +42,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_other_schedules(t);
     add_fla_schedules(t);
     add_nsa_schedules(t);
+    add_lightning_schedules(t);
     add_cpu_schedules(t);
     add_project_cuda_schedules(t);
     return t;
@@ -123,7 +124,9 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
     // FlashMLA's dense decode, where it runs the op and the device calibrates it.
     if (flashmla_runs(op, w) && has_calibration(profile, flashmla)) {
       chosen = &flashmla;
-    } else if (nsa_triton_runs(op, w) && has_calibration(profile, nsa)) {
+    } else if (nsa_triton_runs(op, w) && has_calibration(profile, nsa) &&
+               (op.pass == models::Pass::forward ||
+                profile.calibration.schedules.count(backward_calibration_key(nsa.name)) > 0)) {
       // NSA's selected and compressed branches: no dense kernel runs content-chosen blocks or
       // summary keys; the public kernels that do are Triton ones.
       chosen = &nsa;

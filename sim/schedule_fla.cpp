@@ -306,25 +306,25 @@ void lower_tileops_scan(const ScheduleInput& in, Launches& out) {
   lower_chunked_gla(in, out, lower_tileops_forward, lower_tileops_backward);
 }
 
-void lower_fla_attention(const ScheduleInput& in, Launches&) {
+}  // namespace
+
+void refuse_attention_ops(const ScheduleInput& in, Launches&) {
   throw common::SpecError(fmt::format(
       "kernel '{}' prices linear attention's chunked kernels (scan ops) only; use --kernel auto "
       "for softmax attention",
       in.name));
 }
 
-}  // namespace
-
 void add_fla_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fla_chunk",
                    "flash-linear-attention's chunked GLA kernels: per-chunk states written by an "
                    "in-order state kernel, intra-chunk scores, output; the backward recomputes "
                    "the states",
-                   lower_fla_attention, lower_fla_attention, lower_fla_scan});
+                   refuse_attention_ops, refuse_attention_ops, lower_fla_scan});
   table.push_back({"tileops_gla",
                    "TileOPs' TileLang GLA kernels: in-order states kept for the backward, one "
                    "output kernel per chunk scoring all pairs elementwise, a fused backward",
-                   lower_fla_attention, lower_fla_attention, lower_tileops_scan});
+                   refuse_attention_ops, refuse_attention_ops, lower_tileops_scan});
 }
 
 }  // namespace sim

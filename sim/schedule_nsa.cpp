@@ -115,18 +115,27 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   out.push_back(k);
 }
 
-bool is_compressed_prefill(const models::Op& op, const models::Workload& w) {
-  return op.attention.summaries.stride > 0 && w.q_len == w.kv_len;
+// The kernels place query i at token i of its sequence (their causal rules compare a block with
+// the query's index in the call), so they price a whole sequence: prefill or training, not a
+// chunk after cached keys nor a decode step.
+bool whole_sequence(const models::Workload& w) {
+  return w.q_len == w.kv_len;
 }
 
-// NSA's selection: the query heads of one token share a KV head's chosen blocks (FSA batches 32
-// tokens per block, a different kernel).
-bool is_token_selection(const models::AttentionShape& a) {
-  return a.visits.blocks > 0 && a.heads_kv > 0 && a.visits.row_group == a.heads_q / a.heads_kv;
+bool is_compressed_prefill(const models::Op& op, const models::Workload& w) {
+  return op.attention.summaries.stride > 0 && whole_sequence(w);
+}
+
+// NSA's selection over a whole sequence: the query heads of one token share a KV head's chosen
+// blocks (FSA batches 32 tokens per block, a different kernel).
+bool is_token_selection(const models::Op& op, const models::Workload& w) {
+  const models::AttentionShape& a = op.attention;
+  return a.visits.blocks > 0 && a.heads_kv > 0 && a.visits.row_group == a.heads_q / a.heads_kv &&
+         whole_sequence(w);
 }
 
 void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
-  if (is_token_selection(in.op.attention) && in.workload.phase != models::Phase::decode) {
+  if (is_token_selection(in.op, in.workload)) {
     lower_nsa_selected_backward(in, nsa_selection(in), out);
     return;
   }
@@ -143,7 +152,7 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
     lower_compressed_forward(in, out);
     return;
   }
-  if (a.visits.blocks == 0) {
+  if (!is_token_selection(in.op, in.workload)) {
     lower_as_fa2(in, out);
     return;
   }
@@ -214,8 +223,8 @@ bool nsa_triton_runs(const models::Op& op, const models::Workload& w) {
       !sixteen_bit) {
     return false;
   }
-  if (op.pass == models::Pass::backward) return is_token_selection(op.attention);
-  return is_compressed_prefill(op, w) || is_token_selection(op.attention);
+  if (op.pass == models::Pass::backward) return is_token_selection(op, w);
+  return is_compressed_prefill(op, w) || is_token_selection(op, w);
 }
 
 void add_nsa_schedules(std::vector<ScheduleInfo>& table) {

@@ -4,7 +4,7 @@
 // launch order:
 // - delta = rowsum(dO o O) (backward_sum_o_do);
 // - the index inversion: a per-(KV head) count of the tokens that chose each block
-//   (count_kernel, one serial program per KV head over 256-token chunks), an argsort of the
+//   (count_kernel, one serial program per KV head over chunks of tokens), an argsort of the
 //   indices by block, and about 30 small torch launches around them (cumsums, pads, copies);
 // - dK/dV: one program per (query head, KV block) walking the tokens that chose the block, 64
 //   gathered query rows at a time (backward_dkdv: four MMAs per step), into per-query-head
@@ -24,7 +24,7 @@ namespace sim {
 namespace {
 
 constexpr double kDkdvRows = 64;            // BLOCK_SIZE_Q of backward_dkdv
-constexpr double kCountChunk = 256;         // tokens per count_kernel step
+constexpr double kCountSlots = 4096;        // count_kernel: index slots per step (count_query)
 constexpr double kSmallTorchLaunches = 30;  // cumsums, pads, gathers, fills around the inversion
 
 Launch nsa_launch(const ScheduleInput& in, const char* name) {
@@ -38,61 +38,75 @@ Launch nsa_launch(const ScheduleInput& in, const char* name) {
   return l;
 }
 
-}  // namespace
+double next_pow2(double x) {
+  return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
+}
 
-void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out) {
-  const Geometry g = geometry(in.op.attention, in.workload, false);
+// delta; the index inversion: count_kernel (one serial program per KV head over chunks of
+// next_pow2(4096 / next_pow2(top_k)) tokens), the argsort of the padded indices by block, and the
+// small launches around them.
+void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const NsaSelection& sel,
+                              Launches& out) {
   const models::HbmBytes& need = in.op.bytes;
   const double tokens = g.rows, heads = g.batch * g.heads, kv_heads = g.batch * g.kv_heads;
-  const double s = g.s;
-  // delta, with its fill.
   out.push_back(
       memory_launch(in, "delta", need.o + need.grad_out + heads * tokens * 4, heads * tokens, 256));
-  // The index inversion: counts, the argsort (radix passes over int32 keys and int64 values),
-  // and the small launches around it.
-  const double selections = kv_heads * tokens * sel.mean_blocks;
+  const double width = next_pow2(sel.cap);  // the index row, padded
+  const double chunk = next_pow2(kCountSlots / width);
   Launch count = nsa_launch(in, "count_blocks");
   count.cta = {0, 128, 0, 0};
-  count.jobs = uniform_blocks(1, kv_heads, ceil_div(tokens, kCountChunk));
-  count.per_tile.hbm_bytes = kCountChunk * sel.cap * 4;
-  count.per_tile.alu_ops = kCountChunk * sel.cap;
+  count.jobs = uniform_blocks(1, kv_heads, ceil_div(tokens, chunk));
+  count.per_tile.hbm_bytes = chunk * width * 4;
+  count.per_tile.alu_ops = chunk * width;
   out.push_back(count);
-  out.push_back(
-      memory_launch(in, "argsort_indices", selections * 4 * (4 + 8) * 2, kv_heads * tokens, 4096));
+  // Radix passes over int32 keys and int64 values, each read and written.
+  out.push_back(memory_launch(in, "argsort_indices", kv_heads * tokens * width * (4 + 8) * 2 * 4,
+                              kv_heads * tokens, 4096));
   // The small launches, as one that pays their launch costs (they move almost nothing).
   Launch small = memory_launch(in, "index_bookkeeping", kv_heads * 4096, kv_heads, 1);
   small.launch_fixed_share = kSmallTorchLaunches;
   out.push_back(small);
-  // Per-query-head dK/dV partials: zeroed, written by backward_dkdv, summed over the group.
-  const double partials = heads * tokens * (g.d + g.dv) * s;
-  out.push_back(memory_launch(in, "zero_dkdv_partials", partials, heads * tokens, 1024));
-  Launch dkdv = nsa_launch(in, "selected_dkdv");
-  dkdv.cta = {82944, 256, 177, 0};  // sm_80 compile (nsa_triton_notes.md §2): one per SM
+}
+
+// backward_dkdv: one program per (query head, block) walking the tokens that chose the block, 64
+// gathered rows of Q and dO (with their LSE and delta) a step, four MMAs per step.
+Launch dkdv_launch(const ScheduleInput& in, const Geometry& g, const NsaSelection& sel,
+                   bool hopper) {
+  const models::HbmBytes& need = in.op.bytes;
+  const double tokens = g.rows, heads = g.batch * g.heads, kv_heads = g.batch * g.kv_heads;
   const double blocks = ceil_div(g.keys, sel.block);
-  // Steps per (query head, block): the tokens that chose it, 64 at a time; block 0 (every
-  // query's first) is chosen by all of them.
+  Launch dkdv = nsa_launch(in, "selected_dkdv");
+  // sm_80 compile: 8 warps, 177 registers (one program per SM); Hopper: 4 warps
+  // (get_num_warps_stages with one dimension above 64), registers not compiled.
+  dkdv.cta = hopper ? CtaResources{82944, 128, 0, 0} : CtaResources{82944, 256, 177, 0};
+  // Steps per (query head, block): the tokens that chose it, 64 at a time (half a step of
+  // rounding per block); block 0, every query's first, is chosen by all of them.
+  const double selections = kv_heads * tokens * sel.mean_blocks;
   const double steps = selections / kDkdvRows + blocks * kv_heads / 2;
   dkdv.jobs = {heads * blocks, 1, ceil_div(tokens, kDkdvRows), steps * (heads / kv_heads)};
   const double scores = kDkdvRows * sel.block;
   dkdv.per_tile.tensor_flops = 2 * scores * 2 * (g.d + g.dv);
   dkdv.per_tile.exp_ops = scores;
   dkdv.per_tile.alu_ops = scores * kBwdAluPerScore;
-  // 64 gathered rows of Q and dO (plus their LSE and delta): Q and dO of all heads rarely fit L2.
-  const double gathered = kDkdvRows * (g.d + g.dv) * s + kDkdvRows * 8;
+  // Q and dO of all heads rarely fit L2: the gathered rows mostly come from HBM.
+  const double gathered = kDkdvRows * (g.d + g.dv) * g.s + kDkdvRows * 8;
   const double q_do = need.q + need.grad_out;
   dkdv.per_tile.sm_bytes = gathered;
   dkdv.per_tile.hbm_bytes =
       shared_read_bytes(q_do, dkdv.jobs.total_tiles * gathered, q_do, in.profile) /
       std::max(1.0, dkdv.jobs.total_tiles);
-  dkdv.per_job_hbm_bytes = (need.k + need.v) / std::max(1.0, kv_heads * blocks) +
-                           partials / std::max(1.0, dkdv.jobs.count);
-  out.push_back(dkdv);
-  out.push_back(memory_launch(in, "sum_dkdv_partials", partials + need.grad_in * 2 / 3,
-                              heads * tokens, 1024));
-  // dQ: the forward's programs and tiles, three MMAs per block; dQ zeroed first.
-  out.push_back(memory_launch(in, "zero_dq", heads * tokens * g.d * s, heads * tokens, 1024));
+  const double partials = heads * tokens * (g.d + g.dv) * g.s;
+  dkdv.per_job_hbm_bytes = (need.k + need.v + partials) / std::max(1.0, dkdv.jobs.count);
+  return dkdv;
+}
+
+// backward_dq: the forward's programs and tiles, three MMAs per chosen block.
+Launch dq_launch(const ScheduleInput& in, const Geometry& g, const NsaSelection& sel, bool hopper,
+                 double dq_bytes) {
+  const models::HbmBytes& need = in.op.bytes;
   Launch dq = nsa_launch(in, "selected_dq");
-  dq.cta = {75776, 256, 97, 0};  // sm_80 compile (nsa_triton_notes.md §2)
+  // sm_80 compile: 8 warps, 97 registers; Hopper: 4 warps (get_num_warps_stages).
+  dq.cta = hopper ? CtaResources{75776, 128, 0, 0} : CtaResources{75776, 256, 97, 0};
   dq.jobs = sel.jobs;
   dq.per_tile.tensor_flops = 2 * sel.rows * sel.block * (2 * g.d + g.dv);
   dq.per_tile.exp_ops = sel.rows * sel.block;
@@ -103,8 +117,27 @@ void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& se
       shared_read_bytes(kv, dq.jobs.total_tiles * dq.per_tile.sm_bytes, kv, in.profile) /
       std::max(1.0, dq.jobs.total_tiles);
   dq.per_job_hbm_bytes =
-      (need.q + need.grad_out + need.lse + need.grad_in / 3) / std::max(1.0, dq.jobs.count);
-  out.push_back(dq);
+      (need.q + need.grad_out + need.lse + dq_bytes) / std::max(1.0, dq.jobs.count);
+  return dq;
+}
+
+}  // namespace
+
+void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  const bool hopper = in.profile.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) > 0;
+  const double tokens = g.rows, heads = g.batch * g.heads;
+  const double dq_bytes = heads * tokens * g.d * g.s;
+  const double dk_dv_bytes = std::max(0.0, in.op.bytes.grad_in - dq_bytes);
+  push_delta_and_inversion(in, g, sel, out);
+  // Per-query-head dK/dV partials: zeroed, written by backward_dkdv, summed over the group.
+  const double partials = heads * tokens * (g.d + g.dv) * g.s;
+  out.push_back(memory_launch(in, "zero_dkdv_partials", partials, heads * tokens, 1024));
+  out.push_back(dkdv_launch(in, g, sel, hopper));
+  out.push_back(
+      memory_launch(in, "sum_dkdv_partials", partials + dk_dv_bytes, heads * tokens, 1024));
+  out.push_back(memory_launch(in, "zero_dq", dq_bytes, heads * tokens, 1024));
+  out.push_back(dq_launch(in, g, sel, hopper, dq_bytes));
 }
 
 }  // namespace sim

@@ -14,6 +14,7 @@ void add_cpu_schedules(std::vector<ScheduleInfo>& table);
 void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
 void add_fla_schedules(std::vector<ScheduleInfo>& table);
 void add_nsa_schedules(std::vector<ScheduleInfo>& table);
+void add_lightning_schedules(std::vector<ScheduleInfo>& table);
 void add_project_cuda_schedules(std::vector<ScheduleInfo>& table);
 void add_project_cuda_other_schedules(std::vector<ScheduleInfo>& table);
 
@@ -23,6 +24,8 @@ void lower_ascend_backward(const ScheduleInput& in, Launches& out);
 void lower_gemm(const ScheduleInput& in, Launches& out);
 void lower_elementwise(const ScheduleInput& in, Launches& out);
 void lower_scan(const ScheduleInput& in, Launches& out);
+// The attention lowering of a schedule that prices scans only: throws SpecError naming it.
+void refuse_attention_ops(const ScheduleInput& in, Launches& out);
 
 // A batched GEMM of `batch` [m x n x k] products (cuBLAS-class 128 x 128 output tiles, 64-deep
 // k-steps) moving `bytes` in all, priced with the op's calibration entry (in.calibration).

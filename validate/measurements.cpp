@@ -57,6 +57,11 @@ std::string schedule_for(const std::string& kernel) {
                                                            {"pto-dsl-fa", "pto_dsl_fa"},
                                                            {"nsa-selected", "nsa_triton"},
                                                            {"nsa-compressed", "nsa_triton"},
+                                                           {"lightning", "lightning2"},
+                                                           {"lightning2", "lightning2"},
+                                                           {"lightning-attn2", "lightning2"},
+                                                           {"lightning_attn2", "lightning2"},
+                                                           {"lightning-attention-2", "lightning2"},
                                                            {"fla", "fla_chunk"},
                                                            {"tileops-gla", "tileops_gla"}};
   auto it = names.find(kernel);

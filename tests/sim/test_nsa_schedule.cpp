@@ -74,17 +74,17 @@ TEST_CASE("nsa_triton runs one program per token and KV head over the blocks the
   CHECK(sim::ctas_per_sm(h100[2].cta, catalog().resolve("h100-sxm5-80gb")) == 1);
 }
 
-TEST_CASE("nsa_triton counts a chunk's blocks from its queries' positions after the cached keys",
-          "[sim][nsa]") {
-  // 64 new tokens after 192 cached ones: positions 192-255 each see 4 blocks, top 2 keeps 2.
+TEST_CASE(
+    "nsa_triton leaves a chunk after cached keys to fa2: its kernels index queries from "
+    "the sequence's start",
+    "[sim][nsa]") {
   models::Workload chunk = workload(models::Phase::fwd, 1, 64, 256);
   chunk.dtype = chunk.kv_dtype = models::DType::bf16;
-  const sim::Launches l = lower(nsa(64, 4, 2), chunk, "selected_attention_fwd");
-  CHECK(l[2].jobs.count == 4 * 64);
-  CHECK(l[2].jobs.total_tiles == 4 * 64 * 2);
-  // With top 8: positions 192-255 see 4 blocks each.
-  const sim::Launches wide = lower(nsa(64, 4, 8), chunk, "selected_attention_fwd");
-  CHECK(wide[2].jobs.total_tiles == 4 * 64 * 4);
+  for (const char* name : {"selected_attention_fwd", "compressed_attention_fwd"}) {
+    const sim::Launches l = lower(nsa(64, 4, 2), chunk, name);
+    REQUIRE(!l.empty());
+    for (const sim::Launch& launch : l) CHECK(launch.schedule == "fa2");
+  }
 }
 
 TEST_CASE("nsa_triton pads a small group of query heads to the 16-row MMA minimum", "[sim][nsa]") {
@@ -176,6 +176,12 @@ TEST_CASE(
   models::Workload fp8 = prefill(4096);
   fp8.dtype = fp8.kv_dtype = models::DType::fp8;
   CHECK_THAT(schedules_of(spec, fp8, "h100-sxm5-80gb"), !Catch::Contains("nsa_triton"));
+  models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  CHECK_THAT(schedules_of(spec, step, "h100-sxm5-80gb"), !Catch::Contains("nsa_triton"));
+  models::Workload chunk = workload(models::Phase::fwd, 1, 512, 4096);
+  chunk.dtype = chunk.kv_dtype = models::DType::bf16;
+  CHECK_THAT(schedules_of(spec, chunk, "h100-sxm5-80gb"), !Catch::Contains("nsa_triton"));
   const models::AttentionSpec fsa = make("fsa", {{"heads", 64}, {"kv_heads", 4}});
   CHECK_THAT(schedules_of(fsa, prefill(4096), "h100-sxm5-80gb"),
              !Catch::Contains("selected_attention_fwd:nsa_triton"));
@@ -199,6 +205,9 @@ TEST_CASE("nsa_triton's selected backward runs delta, the index inversion, dK/dV
   CHECK(names ==
         "delta count_blocks argsort_indices index_bookkeeping zero_dkdv_partials selected_dkdv "
         "sum_dkdv_partials zero_dq selected_dq ");
+  // count_kernel: 4096 index slots a step over rows of next_pow2(2) = 2: 2048 tokens a step.
+  CHECK(out[1].jobs.count == 4);
+  CHECK(out[1].jobs.total_tiles == 4 * 4);
   const sim::Launch& bookkeeping = out[3];
   CHECK(bookkeeping.launch_fixed_share == 30);  // about thirty small torch launches
   const sim::Launch& dkdv = out[5];
@@ -235,4 +244,22 @@ TEST_CASE(
              Catch::Contains("selected_dkdv:nsa_triton") && Catch::Contains("attention_bwd:fa2"));
   CHECK_THAT(auto_names,
              Catch::Contains("selected_dkdv:nsa_triton") && Catch::Contains("attention_bwd:fa3"));
+}
+
+TEST_CASE(
+    "auto leaves the selected backward to the default schedule where the profile has no "
+    "nsa_triton_bwd entry",
+    "[sim][nsa]") {
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  h100.calibration.schedules.erase("nsa_triton_bwd");
+  models::Workload w = workload(models::Phase::train, 1, 4096, 4096);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  const models::AttentionSpec spec = nsa(64, 4, 16);
+  std::string names;
+  for (const sim::LaunchPrediction& l :
+       sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()).launches) {
+    names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+  }
+  CHECK_THAT(names, Catch::Contains("selected_attention_fwd:nsa_triton") &&
+                        !Catch::Contains("selected_dkdv"));
 }
