@@ -241,8 +241,9 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option(
        "--kernel", opts->kernel,
        "tile-engine schedule: auto, fa2, fa2_unpacked, split_kv, lean, fa3, fa4, cudnn, flashmla, "
-       "unfused, ascend, fla_chunk, tileops_gla, project_flash, project_split_kv, "
-       "project_unfused, project_linear (each where the profile calibrates it)")
+       "unfused, ascend, pto_dsl_fa, fla_chunk, tileops_gla, nsa_triton, lightning2, "
+       "project_flash, project_split_kv, project_unfused, project_linear (each where the profile "
+       "calibrates it)")
       ->capture_default_str();
   add_caller_option(*q, opts->caller);
   q->add_option("--format", opts->format, "table | json | csv | svg (a roofline chart)")

@@ -26,11 +26,11 @@ void lower_support(LowerFn lowering, SupportKernel kernel, const models::Op& op,
 // auto, lightning2 for Lightning Attention-2's block-decay scans where the device calibrates it;
 // otherwise none (chunked_scan's support entry).
 const ScheduleInfo* scan_schedule(const KernelChoice& kernel, const models::Op& op,
-                                  const hw::Profile& p) {
+                                  const models::Workload& w, const hw::Profile& p) {
   if (const ScheduleInfo* info = kernel.schedule()) return info->scan != nullptr ? info : nullptr;
   const ScheduleInfo& lightning = find_schedule("lightning2");
   const bool calibrated = p.calibration.schedules.count(std::string(lightning.name)) > 0;
-  return op.scan.block_decay && calibrated ? &lightning : nullptr;
+  return lightning2_runs(op, w) && calibrated ? &lightning : nullptr;
 }
 
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
@@ -46,7 +46,7 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
       // A schedule with its own lowering of scans (project_linear) prices them with its entry;
       // auto prices Lightning Attention-2's scans with its kernels where the device calibrates
       // them (lightning2), others with chunked_scan.
-      if (const ScheduleInfo* info = scan_schedule(kernel, op, p); info != nullptr) {
+      if (const ScheduleInfo* info = scan_schedule(kernel, op, w, p); info != nullptr) {
         info->scan({op, w, p, forward_calibration(p, *info), info->name, options, info->mma_class},
                    out);
         return;

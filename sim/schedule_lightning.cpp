@@ -16,6 +16,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "common/errors.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/schedules.hpp"
 
@@ -24,6 +27,7 @@ namespace sim {
 namespace {
 
 constexpr double kSliceMax = 32;  // BLOCK_MODEL = min(next_pow2(e), 32)
+constexpr double kBlock = 64;     // BLOCK, fixed in the wrapper
 
 double next_pow2(double x) {
   return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
@@ -45,10 +49,9 @@ Launch scan_launch(const ScheduleInput& in, const char* name) {
 void lower_forward(const ScheduleInput& in, Launches& out) {
   const models::ScanShape& x = in.op.scan;
   const double s = models::bytes_per_element(in.workload.dtype);
-  const double b = x.chunk, d = x.key_dim, e = next_pow2(x.value_dim);
+  const double b = kBlock, d = x.key_dim, e = next_pow2(x.value_dim);
   const double slice = std::min(e, kSliceMax), slices = ceil_div(e, slice);
-  const double decode = in.workload.phase == models::Phase::decode;
-  const double blocks = decode ? 1 : ceil_div(x.tokens, b);
+  const double blocks = ceil_div(x.tokens, b);
   Launch l = scan_launch(in, "lightning_fwd");
   l.jobs = uniform_blocks(1, x.batch * x.heads * slices, blocks);
   // Q K^T, its product with V, Q times the state, and the state update, per block and slice.
@@ -64,7 +67,7 @@ void lower_forward(const ScheduleInput& in, Launches& out) {
 void lower_backward(const ScheduleInput& in, Launches& out) {
   const models::ScanShape& x = in.op.scan;
   const double s = models::bytes_per_element(in.workload.dtype);
-  const double b = x.chunk, d = x.key_dim, e = next_pow2(x.value_dim);
+  const double b = kBlock, d = x.key_dim, e = next_pow2(x.value_dim);
   const double blocks = ceil_div(x.tokens, b), bh = x.batch * x.heads;
   // Intra: dO V^T, its products with K and Q, K Q^T and its product with dO.
   Launch intra = scan_launch(in, "lightning_bwd_intra");
@@ -84,10 +87,25 @@ void lower_backward(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_lightning_scan(const ScheduleInput& in, Launches& out) {
+  if (!lightning2_runs(in.op, in.workload)) {
+    throw common::SpecError(fmt::format(
+        "kernel 'lightning2' is Lightning Attention-2's Triton kernel (lightning_attn2): a whole "
+        "sequence (no decode step, no chunk after a state) in 64-token blocks, head_dim a power "
+        "of two up to 128 and a per-head decay; this op is {} ({}, chunk {}, head_dim {}); use "
+        "--kernel auto",
+        in.op.name, models::to_string(in.workload.phase), in.op.scan.chunk, in.op.scan.key_dim));
+  }
   (in.op.pass == models::Pass::forward ? lower_forward : lower_backward)(in, out);
 }
 
 }  // namespace
+
+bool lightning2_runs(const models::Op& op, const models::Workload& w) {
+  const models::ScanShape& x = op.scan;
+  const bool pow2_d = x.key_dim <= 128 && next_pow2(x.key_dim) == x.key_dim;
+  return op.kind == models::OpKind::scan && x.block_decay && x.gate_dim == 1 && x.chunk == kBlock &&
+         pow2_d && w.phase != models::Phase::decode && w.q_len == w.kv_len;
+}
 
 void add_lightning_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"lightning2",

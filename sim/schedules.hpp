@@ -15,6 +15,10 @@ void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
 void add_fla_schedules(std::vector<ScheduleInfo>& table);
 void add_nsa_schedules(std::vector<ScheduleInfo>& table);
 void add_lightning_schedules(std::vector<ScheduleInfo>& table);
+// True for the scans Lightning Attention-2's kernel runs as written: a whole sequence (no decode
+// step, no chunk after a state) of the lightning variant in its 64-token blocks, head_dim a power
+// of two up to 128 (sim/schedule_lightning.cpp).
+bool lightning2_runs(const models::Op& op, const models::Workload& w);
 void add_project_cuda_schedules(std::vector<ScheduleInfo>& table);
 void add_project_cuda_other_schedules(std::vector<ScheduleInfo>& table);
 

@@ -82,14 +82,37 @@ TEST_CASE("lightning2's backward is the intra kernel per block and the inter ker
   CHECK(l[1].per_tile.tensor_flops == 320.0 * 128 * 128);
 }
 
-TEST_CASE("lightning2's TF32 products run at the TF32 ceiling: bf16 and fp16 price the same",
+TEST_CASE("lightning2's products run at the TF32 ceiling whatever the 16- or 8-bit dtype",
           "[sim][lightning]") {
-  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  // H100's mma.sync class has no fp8 path: an fp8 workload prices only because its tiles are
+  // fp32, and takes the bf16 workload's time, both on the TF32 path.
+  const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
   const models::AttentionSpec spec = lightning(32, 128, 128);
-  models::Workload half = bf16(models::Phase::fwd, 1, 8192);
-  const double t_bf16 = sim::predict_tile(cost(spec, half), half, a100, "lightning2").time_s;
-  half.dtype = half.kv_dtype = models::DType::fp16;
-  CHECK(sim::predict_tile(cost(spec, half), half, a100, "lightning2").time_s == Approx(t_bf16));
+  models::Workload w = bf16(models::Phase::fwd, 1, 8192);
+  const double t_bf16 = sim::predict_tile(cost(spec, w), w, h100, "lightning2").time_s;
+  w.dtype = w.kv_dtype = models::DType::fp8;
+  CHECK(sim::predict_tile(cost(spec, w), w, h100, "lightning2").time_s == Approx(t_bf16));
+}
+
+TEST_CASE(
+    "lightning2 runs whole sequences in 64-token blocks only; auto leaves the rest to "
+    "chunked_scan and the explicit kernel refuses it",
+    "[sim][lightning]") {
+  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  const models::AttentionSpec spec = lightning(8, 128, 128);
+  models::Workload step = workload(models::Phase::decode, 8, 1, 4096);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  models::Workload chunk = workload(models::Phase::fwd, 1, 512, 4096);
+  chunk.dtype = chunk.kv_dtype = models::DType::bf16;
+  for (const models::Workload& w : {step, chunk}) {
+    CHECK_THAT(schedules_of(spec, w, "a100-sxm4-80gb"), !Catch::Contains("lightning2"));
+    CHECK_THROWS_WITH(sim::predict_tile(cost(spec, w), w, a100, "lightning2"),
+                      Catch::Contains("lightning2") && Catch::Contains("whole sequence"));
+  }
+  const models::AttentionSpec wide =
+      make("lightning", {{"heads", 8}, {"head_dim", 128}, {"chunk", 128}});
+  CHECK_THAT(schedules_of(wide, bf16(models::Phase::fwd, 1, 4096), "a100-sxm4-80gb"),
+             !Catch::Contains("lightning2"));
 }
 
 TEST_CASE(
