@@ -29,10 +29,6 @@ namespace {
 constexpr double kSliceMax = 32;  // BLOCK_MODEL = min(next_pow2(e), 32)
 constexpr double kBlock = 64;     // BLOCK, fixed in the wrapper
 
-double next_pow2(double x) {
-  return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
-}
-
 Launch scan_launch(const ScheduleInput& in, const char* name) {
   Launch l;
   l.name = name;

@@ -37,10 +37,6 @@ constexpr double kTokensPerProgramStep = 32768;  // num_q_loop = max_seqlen_q //
 constexpr double kSelectThreads = 256;
 constexpr double kSelectRegsAmpere = 108, kSelectRegsHopper = 142;
 
-double next_pow2(double x) {
-  return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
-}
-
 // Sum over query positions t in [first, last] of min(floor(t / block) + 1, cap): the selected
 // blocks a causal query visits (its own block and every earlier one, at most top_k).
 double visited_blocks(double first, double last, double block, double cap) {
@@ -166,10 +162,9 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   const double kv_tile = block * (g.d + g.dv) * g.s_kv;
-  // The register count of the compile for the device's architecture (Hopper: it has wgmma).
-  const bool hopper = in.profile.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) > 0;
+  // The register count of the compile for the device's architecture.
   l.cta = {2 * kv_tile + rows * (g.d * g.s + block * g.s), kSelectThreads,
-           hopper ? kSelectRegsHopper : kSelectRegsAmpere, 0};
+           hopper_build(in.profile) ? kSelectRegsHopper : kSelectRegsAmpere, 0};
   l.jobs = sel.jobs;
   const double programs = sel.jobs.count;
   const double scores = rows * block;

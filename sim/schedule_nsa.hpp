@@ -25,6 +25,12 @@ struct NsaSelection {
 };
 NsaSelection nsa_selection(const ScheduleInput& in);
 
+// The repository's Triton kernels compiled for Hopper (the profile lists wgmma), whose warps and
+// registers differ from the sm_80 build's.
+inline bool hopper_build(const hw::Profile& p) {
+  return p.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) > 0;
+}
+
 // The selected branch's backward (sim/schedule_nsa_backward.cpp).
 void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out);
 

@@ -38,10 +38,6 @@ Launch nsa_launch(const ScheduleInput& in, const char* name) {
   return l;
 }
 
-double next_pow2(double x) {
-  return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
-}
-
 // delta; the index inversion: count_kernel (one serial program per KV head over chunks of
 // next_pow2(4096 / next_pow2(top_k)) tokens), the argsort of the padded indices by block, and the
 // small launches around them.
@@ -125,7 +121,7 @@ Launch dq_launch(const ScheduleInput& in, const Geometry& g, const NsaSelection&
 
 void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
-  const bool hopper = in.profile.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) > 0;
+  const bool hopper = hopper_build(in.profile);
   const double tokens = g.rows, heads = g.batch * g.heads;
   const double dq_bytes = heads * tokens * g.d * g.s;
   const double dk_dv_bytes = std::max(0.0, in.op.bytes.grad_in - dq_bytes);
