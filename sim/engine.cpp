@@ -60,20 +60,17 @@ double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller
   return launches;
 }
 
+double call_time_s(double device_s, double host_s, bool in_turn) {
+  return in_turn ? device_s + host_s : std::max(device_s, host_s);
+}
+
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller) {
   p.caller_floor_s = host_units(p, cost, caller) * profile.caller_floor_s(caller);
-  if (profile.caller_in_turn(caller)) {
-    const double device_s = p.time_s;
-    p.time_s += p.caller_floor_s;
-    if (p.time_s > 0) p.tensor_utilization *= device_s / p.time_s;
-    if (p.caller_floor_s > device_s) p.bound = Resource::launch;
-    return;
-  }
-  if (p.caller_floor_s <= p.time_s) return;
-  if (p.time_s > 0) p.tensor_utilization *= p.time_s / p.caller_floor_s;
-  p.time_s = p.caller_floor_s;
-  p.bound = Resource::launch;
+  const double device_s = p.time_s;
+  p.time_s = call_time_s(device_s, p.caller_floor_s, profile.caller_in_turn(caller));
+  if (device_s > 0 && p.time_s > device_s) p.tensor_utilization *= device_s / p.time_s;
+  if (p.caller_floor_s > device_s) p.bound = Resource::launch;
 }
 
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,

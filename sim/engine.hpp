@@ -53,6 +53,9 @@ double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller
 // outlasts the device).
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller);
+// A call's time from its device time and its caller's host cost: the larger of the two, or their
+// sum for a caller whose host work runs in turn with the device.
+double call_time_s(double device_s, double host_s, bool in_turn);
 
 // One op priced by the roofline (the tile engine uses it for collectives).
 LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload& w,

@@ -352,9 +352,8 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
                                   ? predict(engine, shard_cost, w, profile, kernel)
                                   : Prediction{};
   d.caller_floor_s = host_units(launches, shard_cost, caller) * profile.caller_floor_s(caller);
-  d.total_s = profile.caller_in_turn(caller)
-                  ? d.compute_s + d.exposed_comm_s + d.caller_floor_s
-                  : std::max(d.compute_s + d.exposed_comm_s, d.caller_floor_s);
+  d.total_s =
+      call_time_s(d.compute_s + d.exposed_comm_s, d.caller_floor_s, profile.caller_in_turn(caller));
   cluster.compute_s = d.compute_s;
   cluster.caller_floor_s = d.caller_floor_s;
   cluster.comm_s = d.comm_s;
