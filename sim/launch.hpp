@@ -9,7 +9,8 @@
 namespace sim {
 
 // How CTAs reach SMs. in_order: the hardware dispatches the grid in index order as slots free up
-// (FA2). persistent_lpt: persistent CTAs take the longest remaining job first (FA3/FA4 causal).
+// (FA2). persistent_lpt: persistent CTAs take the longest remaining job first (FA3/FA4 causal), or
+// an in-order grid whose index order puts the longest jobs first.
 // persistent_static: persistent CTAs stride over equal jobs (FA3/FA4 non-causal).
 enum class Dispatch { in_order, persistent_lpt, persistent_static };
 

@@ -120,16 +120,23 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
     const ScheduleInfo& split_kv = find_schedule("split_kv");
     const ScheduleInfo& flashmla = find_schedule("flashmla");
     const ScheduleInfo& nsa = find_schedule("nsa_triton");
+    const ScheduleInfo& nsa_compressed = find_schedule("nsa_triton_compressed");
     const bool decode_like = w.phase == models::Phase::decode && has_calibration(profile, split_kv);
-    // FlashMLA's dense decode, where it runs the op and the device calibrates it.
+    // The profile has the schedule's entry for the op's pass.
+    auto calibrated_for_pass = [&](const ScheduleInfo& s) {
+      return has_calibration(profile, s) &&
+             (op.pass == models::Pass::forward ||
+              profile.calibration.schedules.count(backward_calibration_key(s.name)) > 0);
+    };
+    // NSA's selected and compressed branches: no dense kernel runs content-chosen blocks or
+    // summary keys; the public kernels that do are Triton ones.
     if (flashmla_runs(op, w) && has_calibration(profile, flashmla)) {
+      // FlashMLA's dense decode, where it runs the op and the device calibrates it.
       chosen = &flashmla;
-    } else if (nsa_triton_runs(op, w) && has_calibration(profile, nsa) &&
-               (op.pass == models::Pass::forward ||
-                profile.calibration.schedules.count(backward_calibration_key(nsa.name)) > 0)) {
-      // NSA's selected and compressed branches: no dense kernel runs content-chosen blocks or
-      // summary keys; the public kernels that do are Triton ones.
+    } else if (nsa_triton_runs(op, w) && calibrated_for_pass(nsa)) {
       chosen = &nsa;
+    } else if (nsa_compressed_runs(op, w) && calibrated_for_pass(nsa_compressed)) {
+      chosen = &nsa_compressed;
     } else if (decode_like && op.pass == models::Pass::forward) {
       chosen = &split_kv;
     } else {

@@ -51,12 +51,20 @@ double visited_blocks(double first, double last, double block, double cap) {
   return below + cap * std::max(0.0, end - std::max(first, saturated));
 }
 
-// The fa2 forward, priced with the device's own fa2 entry (the dense baseline's kernel).
-void lower_as_fa2(const ScheduleInput& in, Launches& out) {
-  const ScheduleInfo& fa2 = find_schedule("fa2");
-  fa2.forward({in.op, in.workload, in.profile, forward_calibration(in.profile, fa2), fa2.name,
-               in.options, fa2.mma_class},
-              out);
+// The op as another schedule lowers it, priced with that schedule's own entry for the pass: fa2
+// (the dense baseline's kernel) for the ops the Triton kernels do not run, nsa_triton_compressed
+// for the compressed branch under nsa_triton.
+void lower_as(const char* schedule, bool backward, const ScheduleInput& in, Launches& out) {
+  const ScheduleInfo& other = find_schedule(schedule);
+  const ScheduleInput as{
+      in.op,
+      in.workload,
+      in.profile,
+      backward ? backward_calibration(in.profile, other) : forward_calibration(in.profile, other),
+      other.name,
+      in.options,
+      other.mma_class};
+  (backward ? other.backward : other.forward)(as, out);
 }
 
 // The fills every forward wrapper of the repository launches first: o = zeros_like(q) and an
@@ -130,26 +138,42 @@ bool is_token_selection(const models::Op& op, const models::Workload& w) {
          whole_sequence(w);
 }
 
+// nsa_triton_compressed: the compressed branch's kernels, other ops as fa2.
+void lower_compressed_only_forward(const ScheduleInput& in, Launches& out) {
+  if (is_compressed_prefill(in.op, in.workload)) {
+    lower_compressed_forward(in, out);
+  } else {
+    lower_as("fa2", false, in, out);
+  }
+}
+
+void lower_compressed_only_backward(const ScheduleInput& in, Launches& out) {
+  if (is_compressed_prefill(in.op, in.workload)) {
+    lower_nsa_compressed_backward(in, out);
+  } else {
+    lower_as("fa2", true, in, out);
+  }
+}
+
+// nsa_triton: the selected branch's kernels, the compressed branch's with their own entries.
 void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
   if (is_token_selection(in.op, in.workload)) {
     lower_nsa_selected_backward(in, nsa_selection(in), out);
-    return;
+  } else if (is_compressed_prefill(in.op, in.workload)) {
+    lower_as("nsa_triton_compressed", true, in, out);
+  } else {
+    lower_as("fa2", true, in, out);
   }
-  // Other ops' backward as FlashAttention-2's, with the device's fa2_bwd entry.
-  const ScheduleInfo& fa2 = find_schedule("fa2");
-  fa2.backward({in.op, in.workload, in.profile, backward_calibration(in.profile, fa2), fa2.name,
-                in.options, fa2.mma_class},
-               out);
 }
 
 void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   if (is_compressed_prefill(in.op, in.workload)) {
-    lower_compressed_forward(in, out);
+    lower_as("nsa_triton_compressed", false, in, out);
     return;
   }
   if (!is_token_selection(in.op, in.workload)) {
-    lower_as_fa2(in, out);
+    lower_as("fa2", false, in, out);
     return;
   }
   const Geometry g = geometry(a, in.workload, false);
@@ -211,15 +235,23 @@ NsaSelection nsa_selection(const ScheduleInput& in) {
   return sel;
 }
 
-bool nsa_triton_runs(const models::Op& op, const models::Workload& w) {
-  // The kernels are bf16/fp16 (mma.sync has no fp8 on Hopper).
+namespace {
+
+// The kernels are bf16/fp16 (mma.sync has no fp8 on Hopper); no decode step.
+bool triton_attention(const models::Op& op, const models::Workload& w) {
   const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
-  if (op.kind != models::OpKind::dense_attention || w.phase == models::Phase::decode ||
-      !sixteen_bit) {
-    return false;
-  }
-  if (op.pass == models::Pass::backward) return is_token_selection(op, w);
-  return is_compressed_prefill(op, w) || is_token_selection(op, w);
+  return op.kind == models::OpKind::dense_attention && w.phase != models::Phase::decode &&
+         sixteen_bit;
+}
+
+}  // namespace
+
+bool nsa_triton_runs(const models::Op& op, const models::Workload& w) {
+  return triton_attention(op, w) && is_token_selection(op, w);
+}
+
+bool nsa_compressed_runs(const models::Op& op, const models::Workload& w) {
+  return triton_attention(op, w) && is_compressed_prefill(op, w);
 }
 
 void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
@@ -229,6 +261,15 @@ void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
                    "16-row tiles over the chosen 64-key blocks, and its compressed branch; other "
                    "ops as fa2",
                    lower_nsa_forward, lower_nsa_backward, nullptr, hw::MmaClass::mma_sync});
+  // Its own entries: 128-row tiles through block pointers, not the selected kernels' gathered
+  // 16-row ones, so the two fit apart.
+  table.push_back({"nsa_triton_compressed",
+                   "NSA's compressed branch as the Triton kernels of "
+                   "XunhaoLai/native-sparse-attention-triton: one program per (query head, 128 "
+                   "tokens) over 128-key tiles of the summaries, forward and backward; other ops "
+                   "as fa2",
+                   lower_compressed_only_forward, lower_compressed_only_backward, nullptr,
+                   hw::MmaClass::native});
 }
 
 }  // namespace sim

@@ -7,11 +7,12 @@
 
 namespace sim {
 
-// True for the prefill forward ops nsa_triton prices with the Triton kernels of
-// XunhaoLai/native-sparse-attention-triton rather than as fa2: NSA's selected branch (blocks
-// chosen per token for the query heads of a KV head) and its compressed branch (summary keys).
-// Backward: the selected branch's (XunhaoLai's backward kernels); no compressed backward.
+// True for the ops of a whole 16-bit sequence (prefill or training) that the Triton kernels of
+// XunhaoLai/native-sparse-attention-triton run rather than fa2, forward and backward: NSA's
+// selected branch (blocks chosen per token for the query heads of a KV head; nsa_triton's own
+// entries) and its compressed branch (summary keys; nsa_triton_compressed's entries).
 bool nsa_triton_runs(const models::Op& op, const models::Workload& w);
+bool nsa_compressed_runs(const models::Op& op, const models::Workload& w);
 
 // The selected kernel's grid, shared by its forward and its dQ kernel: one program per (sequence,
 // KV head, token) (num_q_loop tokens each from 32768 tokens on), BLOCK_SIZE_H rows, one tile per
@@ -33,5 +34,7 @@ inline bool hopper_build(const hw::Profile& p) {
 
 // The selected branch's backward (sim/schedule_nsa_backward.cpp).
 void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out);
+// The compressed branch's backward (sim/schedule_nsa_backward.cpp).
+void lower_nsa_compressed_backward(const ScheduleInput& in, Launches& out);
 
 }  // namespace sim

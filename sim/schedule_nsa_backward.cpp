@@ -12,6 +12,11 @@
 // - dQ: the forward's grid (one program per token and KV head, 16-row tiles), three MMAs per
 //   chosen block (backward_dq).
 // The four host syncs (.item()) between them are not priced.
+//
+// And the compressed branch's backward, _compressed_attention_bwd of compressed_attention.py
+// (nsa_triton_notes.md §3): zeroed delta and backward_sum_o_do; zeroed per-query-head dK/dV
+// partials, backward_dkdv, two sums over the group; zeroed dQ and backward_dq. Nine launches, no
+// host syncs.
 #include <algorithm>
 #include <cmath>
 
@@ -26,6 +31,8 @@ namespace {
 constexpr double kDkdvRows = 64;            // BLOCK_SIZE_Q of backward_dkdv
 constexpr double kCountSlots = 4096;        // count_kernel: index slots per step (count_query)
 constexpr double kSmallTorchLaunches = 30;  // cumsums, pads, gathers, fills around the inversion
+constexpr double kCmpBlock = 128;  // compressed backward: BLOCK_SIZE_K of dkdv, BLOCK_SIZE_Q of dq
+constexpr double kCmpDqKeys = 64;  // compressed backward_dq: BLOCK_SIZE_K
 
 Launch nsa_launch(const ScheduleInput& in, const char* name) {
   Launch l;
@@ -36,6 +43,21 @@ Launch nsa_launch(const ScheduleInput& in, const char* name) {
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   l.overhead_is_wait = true;
   return l;
+}
+
+// One step of a dK/dV kernel (its jobs set): 64 query rows (Q and dO, with their LSE and delta)
+// against the `keys` keys it holds, four MMAs (S, dP, dV += P^T dO, dK += dS^T Q). The rows of all
+// heads' Q and dO rarely fit L2, so their re-reads mostly come from HBM.
+void set_dkdv_step(const ScheduleInput& in, const Geometry& g, double keys, Launch& l) {
+  const double scores = kDkdvRows * keys;
+  l.per_tile.tensor_flops = 2 * scores * 2 * (g.d + g.dv);
+  l.per_tile.exp_ops = scores;
+  l.per_tile.alu_ops = scores * kBwdAluPerScore;
+  const double rows = kDkdvRows * (g.d + g.dv) * g.s + kDkdvRows * 8;
+  const double q_do = in.op.bytes.q + in.op.bytes.grad_out;
+  l.per_tile.sm_bytes = rows;
+  l.per_tile.hbm_bytes = shared_read_bytes(q_do, l.jobs.total_tiles * rows, q_do, in.profile) /
+                         std::max(1.0, l.jobs.total_tiles);
 }
 
 // delta; the index inversion: count_kernel (one serial program per KV head over chunks of
@@ -80,17 +102,7 @@ Launch dkdv_launch(const ScheduleInput& in, const Geometry& g, const NsaSelectio
   const double selections = kv_heads * tokens * sel.mean_blocks;
   const double steps = selections / kDkdvRows + blocks * kv_heads / 2;
   dkdv.jobs = {heads * blocks, 1, ceil_div(tokens, kDkdvRows), steps * (heads / kv_heads)};
-  const double scores = kDkdvRows * sel.block;
-  dkdv.per_tile.tensor_flops = 2 * scores * 2 * (g.d + g.dv);
-  dkdv.per_tile.exp_ops = scores;
-  dkdv.per_tile.alu_ops = scores * kBwdAluPerScore;
-  // Q and dO of all heads rarely fit L2: the gathered rows mostly come from HBM.
-  const double gathered = kDkdvRows * (g.d + g.dv) * g.s + kDkdvRows * 8;
-  const double q_do = need.q + need.grad_out;
-  dkdv.per_tile.sm_bytes = gathered;
-  dkdv.per_tile.hbm_bytes =
-      shared_read_bytes(q_do, dkdv.jobs.total_tiles * gathered, q_do, in.profile) /
-      std::max(1.0, dkdv.jobs.total_tiles);
+  set_dkdv_step(in, g, sel.block, dkdv);
   const double partials = heads * tokens * (g.d + g.dv) * g.s;
   dkdv.per_job_hbm_bytes = (need.k + need.v + partials) / std::max(1.0, dkdv.jobs.count);
   return dkdv;
@@ -117,7 +129,88 @@ Launch dq_launch(const ScheduleInput& in, const Geometry& g, const NsaSelection&
   return dq;
 }
 
+// compressed_attention.py's backward over the summary keys: l tokens every d, M of them.
+struct Summaries {
+  double l, d, count;
+};
+
+// backward_dkdv: one program per (sequence, query head, 128 summaries), K and V held, walking the
+// queries from the first that sees its first summary (128 i d + l - 1) to the end, 64 a step,
+// every step fully computed under the causal mask; dK and dV partials per query head.
+Launch compressed_dkdv_launch(const ScheduleInput& in, const Geometry& g, const Summaries& m) {
+  const double tokens = g.rows, heads = g.batch * g.heads;
+  Launch dkdv = nsa_launch(in, "compressed_dkdv");
+  dkdv.mma_class = hw::MmaClass::native;  // 128-row tiles: Triton emits wgmma on Hopper
+  // 8 warps (get_num_warps_stages at d 128, block 128); sm_80 compile: 128 KiB of shared memory,
+  // 255 registers (nsa_triton_notes.md §3): one program per SM.
+  dkdv.cta = {128 * 1024, 256, 255, 0};
+  dkdv.jobs = summarize_blocks(ceil_div(m.count, kCmpBlock), heads, [&](double i) {
+    return ceil_div(std::max(0.0, tokens - (kCmpBlock * i * m.d + m.l - 1)), kDkdvRows);
+  });
+  // The grid's slowest axis is the summary block (grid (B, Hq, blocks)), so in-order dispatch
+  // starts every head's longest program first and the shorter ones fill in after: longest first.
+  dkdv.dispatch = Dispatch::persistent_lpt;
+  set_dkdv_step(in, g, kCmpBlock, dkdv);
+  // K and V of its summaries in, its query head's partial dK and dV out.
+  const double kv_tile = kCmpBlock * (g.d + g.dv);
+  dkdv.per_job_hbm_bytes = kv_tile * (g.s_kv + g.s);
+  return dkdv;
+}
+
+// backward_dq: the forward's programs (128 tokens of one query head from token l - 1), 64-key
+// tiles of the summaries the last row sees, three MMAs a tile.
+Launch compressed_dq_launch(const ScheduleInput& in, const Geometry& g, const Summaries& m) {
+  const models::HbmBytes& need = in.op.bytes;
+  const double tokens = g.rows, heads = g.batch * g.heads;
+  Launch dq = nsa_launch(in, "compressed_dq");
+  dq.mma_class = hw::MmaClass::native;
+  dq.cta = {128 * 1024, 256, 255, 0};  // sm_80 compile (nsa_triton_notes.md §3)
+  const double programs = ceil_div(std::max(1.0, tokens - (m.l - 1)), kCmpBlock);
+  dq.jobs = summarize_blocks(programs, heads, [&](double i) {
+    const double seen = std::min(m.count, std::floor((kCmpBlock * i + kCmpBlock - 1) / m.d) + 1);
+    return ceil_div(seen, kCmpDqKeys);
+  });
+  const double scores = kCmpBlock * kCmpDqKeys;
+  dq.per_tile.tensor_flops = 2 * scores * (2 * g.d + g.dv);
+  dq.per_tile.exp_ops = scores;
+  dq.per_tile.alu_ops = scores * kBwdAluPerScore;
+  dq.per_tile.sm_bytes = kCmpDqKeys * (g.d + g.dv) * g.s_kv;
+  // The summaries' K and V are small (1/d of the tokens') and stay in L2 for every head.
+  const double kv = need.k + need.v;
+  dq.per_tile.hbm_bytes =
+      shared_read_bytes(kv, dq.jobs.total_tiles * dq.per_tile.sm_bytes, kv, in.profile) /
+      std::max(1.0, dq.jobs.total_tiles);
+  // Q, dO, LSE and delta in, dQ out.
+  dq.per_job_hbm_bytes = kCmpBlock * ((2 * g.d + g.dv) * g.s + 8);
+  return dq;
+}
+
 }  // namespace
+
+void lower_nsa_compressed_backward(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, false);
+  const double tokens = g.rows, heads = g.batch * g.heads;
+  Summaries m{static_cast<double>(a.summaries.block), static_cast<double>(a.summaries.stride), 0};
+  m.count = std::max(1.0, std::floor((tokens - m.l) / m.d) + 1);
+  const models::HbmBytes& need = in.op.bytes;
+  // delta: zeroed, then rowsum(dO o O) (backward_sum_o_do).
+  out.push_back(memory_launch(in, "zero_delta", heads * tokens * 4, heads * tokens, 1024));
+  out.push_back(
+      memory_launch(in, "delta", need.o + need.grad_out + heads * tokens * 4, heads * tokens, 256));
+  // Per-query-head dK and dV partials (two torch.zeros), written by backward_dkdv, summed over
+  // the group (two sums).
+  const double partial = heads * m.count * g.d * g.s;
+  const double dk_dv = g.batch * g.kv_heads * m.count * (g.d + g.dv) * g.s;
+  out.push_back(memory_launch(in, "zero_dk_partials", partial, heads * m.count, 1024));
+  out.push_back(memory_launch(in, "zero_dv_partials", partial, heads * m.count, 1024));
+  out.push_back(compressed_dkdv_launch(in, g, m));
+  out.push_back(memory_launch(in, "sum_dk_partials", partial + dk_dv / 2, heads * m.count, 1024));
+  out.push_back(memory_launch(in, "sum_dv_partials", partial + dk_dv / 2, heads * m.count, 1024));
+  const double dq_bytes = heads * tokens * g.d * g.s;
+  out.push_back(memory_launch(in, "zero_dq", dq_bytes, heads * tokens, 1024));
+  out.push_back(compressed_dq_launch(in, g, m));
+}
 
 void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);

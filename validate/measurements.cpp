@@ -45,25 +45,26 @@ std::vector<std::string> split_csv_line(const std::string& line, const std::stri
 
 // The attnsim schedule each published kernel name stands for.
 std::string schedule_for(const std::string& kernel) {
-  static const std::map<std::string, std::string> names = {{"fa2", "fa2"},
-                                                           {"fa3", "fa3"},
-                                                           {"fa4", "fa4"},
-                                                           {"fa2-decode", "fa2_unpacked"},
-                                                           {"flash-decoding", "split_kv"},
-                                                           {"lean", "lean"},
-                                                           {"cudnn", "cudnn"},
-                                                           {"flashmla", "flashmla"},
-                                                           {"torch_npu", "ascend"},
-                                                           {"pto-dsl-fa", "pto_dsl_fa"},
-                                                           {"nsa-selected", "nsa_triton"},
-                                                           {"nsa-compressed", "nsa_triton"},
-                                                           {"lightning", "lightning2"},
-                                                           {"lightning2", "lightning2"},
-                                                           {"lightning-attn2", "lightning2"},
-                                                           {"lightning_attn2", "lightning2"},
-                                                           {"lightning-attention-2", "lightning2"},
-                                                           {"fla", "fla_chunk"},
-                                                           {"tileops-gla", "tileops_gla"}};
+  static const std::map<std::string, std::string> names = {
+      {"fa2", "fa2"},
+      {"fa3", "fa3"},
+      {"fa4", "fa4"},
+      {"fa2-decode", "fa2_unpacked"},
+      {"flash-decoding", "split_kv"},
+      {"lean", "lean"},
+      {"cudnn", "cudnn"},
+      {"flashmla", "flashmla"},
+      {"torch_npu", "ascend"},
+      {"pto-dsl-fa", "pto_dsl_fa"},
+      {"nsa-selected", "nsa_triton"},
+      {"nsa-compressed", "nsa_triton_compressed"},
+      {"lightning", "lightning2"},
+      {"lightning2", "lightning2"},
+      {"lightning-attn2", "lightning2"},
+      {"lightning_attn2", "lightning2"},
+      {"lightning-attention-2", "lightning2"},
+      {"fla", "fla_chunk"},
+      {"tileops-gla", "tileops_gla"}};
   auto it = names.find(kernel);
   return it == names.end() ? "auto" : it->second;
 }

@@ -127,6 +127,64 @@ TEST_CASE("nsa_triton's compressed kernel walks the summaries each 128-token blo
   CHECK(k.jobs.max_tiles == 4);
   CHECK(k.per_tile.tensor_flops == 2.0 * 128 * 128 * (128 + 128));
   CHECK(k.mma_class == hw::MmaClass::native);  // Triton's 128-row tiles use wgmma on Hopper
+  // nsa_triton prices it with the compressed kernels' own entry.
+  CHECK(k.schedule == "nsa_triton_compressed");
+  CHECK(k.calibration ==
+        &catalog().resolve("a100-sxm4-80gb").calibration.schedules.at("nsa_triton_compressed"));
+}
+
+TEST_CASE(
+    "nsa_triton_compressed's backward runs delta, per-head dK/dV over 128 summaries from their "
+    "first query, their sums, and dQ over the summaries each 128-token block sees",
+    "[sim][nsa]") {
+  const models::AttentionSpec spec = nsa(64, 4, 16);
+  models::Workload w = workload(models::Phase::bwd, 1, 8192, 8192);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  const hw::Profile& p = catalog().resolve("a100-sxm4-80gb");
+  const sim::ScheduleInfo& info = sim::find_schedule("nsa_triton_compressed");
+  sim::Launches out;
+  for (const models::Op& op : cost(spec, w).ops) {
+    if (std::string(op.name) != "compressed_attention_bwd") continue;
+    info.backward({op, w, p, sim::backward_calibration(p, info), info.name}, out);
+  }
+  std::string names;
+  for (const sim::Launch& l : out) names += std::string(l.name) + " ";
+  CHECK(names ==
+        "zero_delta delta zero_dk_partials zero_dv_partials compressed_dkdv sum_dk_partials "
+        "sum_dv_partials zero_dq compressed_dq ");
+  // M = 511 summaries (32 tokens every 16): 4 programs per query head, whose queries start at
+  // 128 i x 16 + 31 and run to 8192 in steps of 64: 128, 96, 64 and 32 steps.
+  const sim::Launch& dkdv = out[4];
+  CHECK(dkdv.jobs.count == 64 * 4);
+  CHECK(dkdv.jobs.total_tiles == 64 * (128 + 96 + 64 + 32));
+  CHECK(dkdv.jobs.max_tiles == 128);
+  CHECK(dkdv.per_tile.tensor_flops == 2.0 * 128 * 64 * 2 * (128 + 128));
+  // dQ: 64 programs per head from token 31; program i sees min(511, 8 i + 8) summaries in
+  // 64-key tiles: 1 tile for i < 8, ..., 8 for i >= 56: 8 x (1 + ... + 8) = 288 per head.
+  const sim::Launch& dq = out[8];
+  CHECK(dq.jobs.count == 64 * 64);
+  CHECK(dq.jobs.total_tiles == 64 * 288);
+  CHECK(dq.per_tile.tensor_flops == 2.0 * 128 * 64 * (2 * 128 + 128));
+  CHECK(dq.calibration == &p.calibration.schedules.at("nsa_triton_compressed_bwd"));
+}
+
+TEST_CASE(
+    "nsa_triton needs the compressed kernels' entry for the compressed branch; auto then leaves "
+    "that branch to the default schedule",
+    "[sim][nsa]") {
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  h100.calibration.schedules.erase("nsa_triton_compressed");
+  const models::AttentionSpec spec = nsa(64, 4, 16);
+  const models::Workload w = prefill(4096);
+  CHECK_THROWS_WITH(sim::predict_tile(cost(spec, w), w, h100, "nsa_triton"),
+                    Catch::Contains("nsa_triton_compressed"));
+  std::string names;
+  for (const sim::LaunchPrediction& l :
+       sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()).launches) {
+    names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+  }
+  CHECK_THAT(names, Catch::Contains("selected_attention_fwd:nsa_triton") &&
+                        !Catch::Contains("compressed_attention_fwd"));
 }
 
 TEST_CASE("nsa_triton leaves the window branch, and a compressed branch in decode, to fa2",
@@ -169,7 +227,7 @@ TEST_CASE(
   };
   const std::string h100 = schedules_of(spec, prefill(4096), "h100-sxm5-80gb");
   CHECK_THAT(h100, Catch::Contains("selected_attention_fwd:nsa_triton") &&
-                       Catch::Contains("compressed_attention_fwd:nsa_triton") &&
+                       Catch::Contains("compressed_attention_fwd:nsa_triton_compressed") &&
                        Catch::Contains("attention_fwd:fa3"));  // the window branch
   // Not where the profile has no entry, not for fp8, not for FSA's token-batched selection.
   CHECK_THAT(schedules_of(spec, prefill(4096), "b200"), !Catch::Contains("nsa_triton"));
@@ -224,8 +282,8 @@ TEST_CASE("nsa_triton's selected backward runs delta, the index inversion, dK/dV
 }
 
 TEST_CASE(
-    "nsa_triton prices the other branches' backward as fa2's, and auto picks it for the "
-    "selected backward",
+    "nsa_triton prices the window branch's backward as fa2's, and auto picks the Triton kernels "
+    "for the selected and compressed backward",
     "[sim][nsa]") {
   const models::AttentionSpec spec = nsa(64, 4, 16);
   models::Workload w = workload(models::Phase::train, 1, 4096, 4096);
@@ -240,10 +298,12 @@ TEST_CASE(
        sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()).launches) {
     auto_names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
   }
-  CHECK_THAT(explicit_names,
-             Catch::Contains("selected_dkdv:nsa_triton") && Catch::Contains("attention_bwd:fa2"));
-  CHECK_THAT(auto_names,
-             Catch::Contains("selected_dkdv:nsa_triton") && Catch::Contains("attention_bwd:fa3"));
+  CHECK_THAT(explicit_names, Catch::Contains("selected_dkdv:nsa_triton") &&
+                                 Catch::Contains("compressed_dkdv:nsa_triton_compressed") &&
+                                 Catch::Contains("attention_bwd:fa2"));
+  CHECK_THAT(auto_names, Catch::Contains("selected_dkdv:nsa_triton") &&
+                             Catch::Contains("compressed_dq:nsa_triton_compressed") &&
+                             Catch::Contains("attention_bwd:fa3"));
 }
 
 TEST_CASE(
