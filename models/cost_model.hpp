@@ -43,7 +43,9 @@ struct HbmBytes {
 // dense_attention: (masked) softmax or sigmoid attention; gemm: a matrix product; elementwise: a
 // memory-bound pass (gates, combines); scan: a chunked linear-attention recurrence.
 // collective: data exchanged between devices (tensor/sequence parallel), priced on the link.
-enum class OpKind { dense_attention, gemm, elementwise, scan, collective };
+// selection: scores that choose key blocks per query and the top-k over them (NSA); elementwise
+// work unless a schedule runs its own kernels for it (`Op::attention` gives the shape).
+enum class OpKind { dense_attention, gemm, elementwise, scan, collective, selection };
 enum class ScoreFn { softmax, sigmoid };
 enum class Pass { forward, backward };
 
@@ -104,7 +106,7 @@ struct Op {
   const char* name = "";
   FlopCounts flops;
   HbmBytes bytes;
-  AttentionShape attention;  // kind == dense_attention
+  AttentionShape attention;  // kind == dense_attention or selection
   GemmShape gemm;            // kind == gemm
   ScanShape scan;            // kind == scan
   double link_bytes = 0;     // kind == collective: bytes one device sends (one direction)

@@ -141,21 +141,29 @@ class Nsa final : public VariantBase {
 
   // Block importance from the compressed-branch probabilities: (l'/d)(l/d) overlapping summaries
   // summed over the G heads of a group, then top-n over the candidate blocks, per query and KV
-  // head.
+  // head. Both are selection ops carrying the branch's shape, for a schedule that runs its own
+  // kernels for them (nsa_triton_compressed).
   static void add_selection(const AttentionSpec& spec, const Workload& w, CostModel& model) {
     const HeadConfig& h = spec.heads;
     const double queries = static_cast<double>(w.batch * w.q_len);
     const double stride = real(spec, kStride);
     const double summaries = static_cast<double>(w.kv_len) / stride;
     const double overlap = (real(spec, kSelBlock) / stride) * (real(spec, kBlock) / stride);
+    AttentionShape shape = dense_attention_forward(h, w).attention;
+    shape.summaries = {spec.get(kBlock), spec.get(kStride)};
+    shape.visits = {h.heads / h.kv_heads, spec.get(kTopK), spec.get(kSelBlock)};
     Op score = elementwise_op("block_scores", Pass::forward,
                               queries * static_cast<double>(h.heads) * summaries, 4, 0, overlap);
-    model.ops.push_back(score);
     const double candidates = static_cast<double>(w.kv_len) / real(spec, kSelBlock);
     // top-k by a partial sort: about log2(candidates) compares per candidate.
-    model.ops.push_back(elementwise_op("top_k_select", Pass::forward,
-                                       queries * static_cast<double>(h.kv_heads) * candidates, 4, 0,
-                                       std::max(1.0, std::log2(std::max(2.0, candidates)))));
+    Op top = elementwise_op("top_k_select", Pass::forward,
+                            queries * static_cast<double>(h.kv_heads) * candidates, 4, 0,
+                            std::max(1.0, std::log2(std::max(2.0, candidates))));
+    for (Op* op : {&score, &top}) {
+      op->kind = OpKind::selection;
+      op->attention = shape;
+      model.ops.push_back(*op);
+    }
   }
 
   // The compression MLP phi: separate key (l d_k -> d_k) and value (l d_v -> d_v) linear maps per

@@ -10,6 +10,7 @@
 #include "sim/price.hpp"
 #include "sim/rates.hpp"
 #include "sim/schedule.hpp"
+#include "sim/schedule_nsa.hpp"
 #include "sim/schedules.hpp"
 
 namespace sim {
@@ -33,6 +34,19 @@ const ScheduleInfo* scan_schedule(const KernelChoice& kernel, const models::Op& 
   return lightning2_runs(op, w) && calibrated ? &lightning : nullptr;
 }
 
+// The schedule that runs a selection op's own kernels: the one named, if it has a selection
+// lowering; under auto, nsa_triton_compressed where it runs the op and the device calibrates it;
+// otherwise none (the elementwise kernel).
+const ScheduleInfo* selection_schedule(const KernelChoice& kernel, const models::Op& op,
+                                       const models::Workload& w, const hw::Profile& p) {
+  if (const ScheduleInfo* info = kernel.schedule()) {
+    return info->selection != nullptr ? info : nullptr;
+  }
+  const ScheduleInfo& nsa = find_schedule("nsa_triton_compressed");
+  const bool calibrated = p.calibration.schedules.count(std::string(nsa.name)) > 0;
+  return nsa_selection_runs(op, w) && calibrated ? &nsa : nullptr;
+}
+
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,
            const KernelChoice& kernel, const ScheduleOptions& options, Launches& out) {
   switch (op.kind) {
@@ -52,6 +66,14 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
         return;
       }
       lower_support(lower_scan, SupportKernel::scan, op, w, p, out);
+      return;
+    case models::OpKind::selection:
+      if (const ScheduleInfo* info = selection_schedule(kernel, op, w, p); info != nullptr) {
+        info->selection(
+            {op, w, p, forward_calibration(p, *info), info->name, options, info->mma_class}, out);
+        return;
+      }
+      lower_support(lower_elementwise, SupportKernel::elementwise, op, w, p, out);
       return;
     case models::OpKind::dense_attention:
     case models::OpKind::collective:

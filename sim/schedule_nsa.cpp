@@ -51,11 +51,15 @@ double visited_blocks(double first, double last, double block, double cap) {
   return below + cap * std::max(0.0, end - std::max(first, saturated));
 }
 
-// The op as another schedule lowers it, priced with that schedule's own entry for the pass: fa2
-// (the dense baseline's kernel) for the ops the Triton kernels do not run, nsa_triton_compressed
-// for the compressed branch under nsa_triton.
-void lower_as(const char* schedule, bool backward, const ScheduleInput& in, Launches& out) {
+// Which lowering of another schedule an op takes.
+enum class Lowering { forward, backward, selection };
+
+// The op as another schedule lowers it, priced with that schedule's own entry for the pass (its
+// forward entry for a selection op): fa2 (the dense baseline's kernel) for the ops the Triton
+// kernels do not run, nsa_triton_compressed for the compressed branch under nsa_triton.
+void lower_as(const char* schedule, Lowering how, const ScheduleInput& in, Launches& out) {
   const ScheduleInfo& other = find_schedule(schedule);
+  const bool backward = how == Lowering::backward;
   const ScheduleInput as{
       in.op,
       in.workload,
@@ -64,7 +68,7 @@ void lower_as(const char* schedule, bool backward, const ScheduleInput& in, Laun
       other.name,
       in.options,
       other.mma_class};
-  (backward ? other.backward : other.forward)(as, out);
+  (how == Lowering::forward ? other.forward : backward ? other.backward : other.selection)(as, out);
 }
 
 // The fills every forward wrapper of the repository launches first: o = zeros_like(q) and an
@@ -143,7 +147,7 @@ void lower_compressed_only_forward(const ScheduleInput& in, Launches& out) {
   if (is_compressed_prefill(in.op, in.workload)) {
     lower_compressed_forward(in, out);
   } else {
-    lower_as("fa2", false, in, out);
+    lower_as("fa2", Lowering::forward, in, out);
   }
 }
 
@@ -151,7 +155,7 @@ void lower_compressed_only_backward(const ScheduleInput& in, Launches& out) {
   if (is_compressed_prefill(in.op, in.workload)) {
     lower_nsa_compressed_backward(in, out);
   } else {
-    lower_as("fa2", true, in, out);
+    lower_as("fa2", Lowering::backward, in, out);
   }
 }
 
@@ -160,20 +164,24 @@ void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
   if (is_token_selection(in.op, in.workload)) {
     lower_nsa_selected_backward(in, nsa_selection(in), out);
   } else if (is_compressed_prefill(in.op, in.workload)) {
-    lower_as("nsa_triton_compressed", true, in, out);
+    lower_as("nsa_triton_compressed", Lowering::backward, in, out);
   } else {
-    lower_as("fa2", true, in, out);
+    lower_as("fa2", Lowering::backward, in, out);
   }
+}
+
+void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out) {
+  lower_as("nsa_triton_compressed", Lowering::selection, in, out);
 }
 
 void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   if (is_compressed_prefill(in.op, in.workload)) {
-    lower_as("nsa_triton_compressed", false, in, out);
+    lower_as("nsa_triton_compressed", Lowering::forward, in, out);
     return;
   }
   if (!is_token_selection(in.op, in.workload)) {
-    lower_as("fa2", false, in, out);
+    lower_as("fa2", Lowering::forward, in, out);
     return;
   }
   const Geometry g = geometry(a, in.workload, false);
@@ -260,16 +268,17 @@ void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
                    "XunhaoLai/native-sparse-attention-triton: one program per (token, KV head), "
                    "16-row tiles over the chosen 64-key blocks, and its compressed branch; other "
                    "ops as fa2",
-                   lower_nsa_forward, lower_nsa_backward, nullptr, hw::MmaClass::mma_sync});
+                   lower_nsa_forward, lower_nsa_backward, nullptr, hw::MmaClass::mma_sync,
+                   lower_nsa_selection_as_compressed});
   // Its own entries: 128-row tiles through block pointers, not the selected kernels' gathered
   // 16-row ones, so the two fit apart.
   table.push_back({"nsa_triton_compressed",
                    "NSA's compressed branch as the Triton kernels of "
                    "XunhaoLai/native-sparse-attention-triton: one program per (query head, 128 "
-                   "tokens) over 128-key tiles of the summaries, forward and backward; other ops "
-                   "as fa2",
+                   "tokens) over 128-key tiles of the summaries, forward and backward, and its "
+                   "block scores and top-k; other ops as fa2",
                    lower_compressed_only_forward, lower_compressed_only_backward, nullptr,
-                   hw::MmaClass::native});
+                   hw::MmaClass::native, lower_nsa_selection});
 }
 
 }  // namespace sim

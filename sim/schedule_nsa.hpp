@@ -13,6 +13,10 @@ namespace sim {
 // entries) and its compressed branch (summary keys; nsa_triton_compressed's entries).
 bool nsa_triton_runs(const models::Op& op, const models::Workload& w);
 bool nsa_compressed_runs(const models::Op& op, const models::Workload& w);
+// The same for NSA's block scores and top-k (selection ops) over a whole 16-bit sequence, which
+// compressed_attention.py computes with its own kernels (sim/schedule_nsa_scores.cpp).
+bool nsa_selection_runs(const models::Op& op, const models::Workload& w);
+void lower_nsa_selection(const ScheduleInput& in, Launches& out);
 
 // The selected kernel's grid, shared by its forward and its dQ kernel: one program per (sequence,
 // KV head, token) (num_q_loop tokens each from 32768 tokens on), BLOCK_SIZE_H rows, one tile per

@@ -120,6 +120,24 @@ TEST_CASE("nsa: block scoring and top-k selection are ops of their own with posi
   CHECK(op_named(prefill, "top_k_select").flops.total() > 0);
 }
 
+TEST_CASE(
+    "nsa: block scoring and top-k are selection ops carrying the branch's heads, summaries and "
+    "selected blocks, for a schedule with its own kernels",
+    "[variants][nsa]") {
+  const auto c = cost(make("nsa", {}), workload(Phase::prefill, 1, 4096, 4096));
+  for (const char* name : {"block_scores", "top_k_select"}) {
+    const models::Op& op = op_named(c, name);
+    CHECK(op.kind == models::OpKind::selection);
+    CHECK(op.attention.heads_q == 64);
+    CHECK(op.attention.heads_kv == 4);
+    CHECK(op.attention.q_len == 4096);
+    CHECK(op.attention.summaries.block == 32);
+    CHECK(op.attention.summaries.stride == 16);
+    CHECK(op.attention.visits.blocks == 16);
+    CHECK(op.attention.visits.block_keys == 64);
+  }
+}
+
 TEST_CASE("nsa: the KV cache is T (1 + 1/16) tokens plus the window's own w", "[variants][nsa]") {
   // Hkv (d_k + d_v) s = 4 * 320 * 2 = 2560 B; T = 65,536: 69,632 + 512 = 70,144 tokens.
   const auto c = cost(make("nsa", {}), workload(Phase::decode, 1, 1, 65536));

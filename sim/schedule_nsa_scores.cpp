@@ -1,0 +1,153 @@
+// NSA's block selection as compressed_attention.py of github.com/XunhaoLai/native-sparse-attention-
+// triton (commit 9bea856) computes it when top_k > 0, after the compressed branch's attention
+// (nsa_triton_notes.md §3, "Score + selection"), priced with the nsa_triton_compressed entry:
+// - block_scores: the summaries' probabilities recomputed and summed over the G query heads of a
+//   KV head (_get_attention_score: a zeroed fp32 score (Hkv, N, M), then score_kernel: one
+//   program per (sequence and KV head, 128 tokens, 128 summaries) looping over the G heads, one
+//   128 x 128 x d product, exp2 and a masked add per head; fully masked (future) tiles are
+//   computed too), then the block scores (transform_score: a zeroed (Hkv, N, NB) buffer, a few
+//   small torch launches for the pooling offsets, and _transform_score_kernel, which reads the
+//   score tensor about once);
+// - top_k_select: torch's topk over the NB block scores of each (KV head, token), a sort of the
+//   chosen indices, the causal compare, the masked assignment and the int32 cast.
+// The benchmark's q_idx (a Python loop of arange per sequence, cat, floor division) is part of
+// the chain. Above 32768 tokens in all, the wrapper loops over the KV heads in Python and runs the
+// whole chain per head (same work, Hkv times the launches). The host syncs (the per-sequence
+// lengths, histc's bin count, the 32768 check) are not priced.
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+
+#include "sim/flash_forward.hpp"
+#include "sim/schedule_nsa.hpp"
+#include "sim/schedules.hpp"
+
+namespace sim {
+
+namespace {
+
+constexpr double kScoreTile = 128;          // score_kernel: BLOCK_SIZE_Q = BLOCK_SIZE_K
+constexpr double kParallelTokens = 32768;   // parallel_topk_compute: total tokens up to here
+constexpr double kPoolingLaunches = 4;      // arange, arange, add, histc (transform_score)
+constexpr double kQueryIndexLaunches = 3;   // arange per sequence, cat, // block size
+constexpr double kMaskAndCastLaunches = 3;  // topk_idx > q_idx, masked assign, .to(int32)
+
+struct SelectionShape {
+  double batch, kv_heads, group, tokens, d, s;
+  double summaries;  // M = floor((N - l) / d) + 1
+  double blocks;     // NB = ceil(N / l')
+  double top_k;
+  double per_head_launches;  // 1, or the KV heads when the wrapper loops over them
+};
+
+SelectionShape selection_shape(const ScheduleInput& in) {
+  const models::AttentionShape& a = in.op.attention;
+  SelectionShape x{};
+  x.batch = static_cast<double>(a.batch);
+  x.kv_heads = static_cast<double>(a.heads_kv);
+  x.group = static_cast<double>(a.heads_q / a.heads_kv);
+  x.tokens = static_cast<double>(a.q_len);
+  x.d = static_cast<double>(a.head_dim);
+  x.s = bytes_per_element(in.workload.dtype);
+  const double l = static_cast<double>(a.summaries.block);
+  const double stride = static_cast<double>(a.summaries.stride);
+  x.summaries = std::max(1.0, std::floor((x.tokens - l) / stride) + 1);
+  x.blocks = ceil_div(x.tokens, static_cast<double>(a.visits.block_keys));
+  x.top_k = static_cast<double>(a.visits.blocks);
+  x.per_head_launches = x.batch * x.tokens > kParallelTokens ? x.kv_heads : 1;
+  return x;
+}
+
+// A launch that only moves bytes, paid `launches` times over (the serial path's per-head loop,
+// or several small torch launches priced as one).
+Launch moved(const ScheduleInput& in, const char* name, double bytes, double items,
+             double launches) {
+  Launch l = memory_launch(in, name, bytes, items, 1024);
+  l.launch_fixed_share = launches;
+  return l;
+}
+
+// score_kernel: per program one K tile of 128 summaries, then per query head of the group its
+// 128-token Q tile and LSE (re-read for every summary tile; all heads' Q rarely fits L2), one
+// product, exp2 and a masked sum; the fp32 scores stored once. 8 warps; 96 KiB of shared memory
+// and 255 registers in the sm_80 compile (nsa_triton_notes.md §3): one program per SM.
+Launch score_launch(const ScheduleInput& in, const SelectionShape& x) {
+  Launch k;
+  k.name = "block_scores";
+  k.schedule = in.name;
+  k.calibration = &in.calibration;
+  k.mma_class = hw::MmaClass::native;  // 128-row tiles: Triton emits wgmma on Hopper
+  k.cta = {96 * 1024, 256, 255, 0};
+  const double programs =
+      x.batch * x.kv_heads * ceil_div(x.tokens, kScoreTile) * ceil_div(x.summaries, kScoreTile);
+  k.jobs = uniform_blocks(programs, 1, x.group);
+  const double scores = kScoreTile * kScoreTile;
+  k.per_tile.tensor_flops = 2 * scores * x.d;
+  k.per_tile.exp_ops = scores;
+  k.per_tile.alu_ops = scores * 3;  // scale and subtract, the causal select, the sum
+  const double q_tile = kScoreTile * (x.d * x.s + 4);
+  k.per_tile.sm_bytes = q_tile;
+  const double q_all = x.batch * x.kv_heads * x.group * x.tokens * (x.d * x.s + 4);
+  k.per_tile.hbm_bytes = shared_read_bytes(q_all, k.jobs.total_tiles * q_tile, q_all, in.profile) /
+                         std::max(1.0, k.jobs.total_tiles);
+  k.per_job_hbm_bytes = kScoreTile * x.d * x.s + scores * 4;  // its K tile in, the scores out
+  k.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  k.overhead_is_wait = true;
+  k.launch_fixed_share = x.per_head_launches;
+  return k;
+}
+
+void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launches& out) {
+  const double rows = x.batch * x.kv_heads * x.tokens;
+  const double score_bytes = rows * x.summaries * 4;
+  const double block_bytes = rows * x.blocks * 4;
+  const double n = x.per_head_launches;
+  out.push_back(moved(in, "query_blocks", x.batch * x.tokens * 8 * 3, x.batch * x.tokens,
+                      kQueryIndexLaunches * n));
+  out.push_back(moved(in, "zero_scores", score_bytes, rows, n));
+  out.push_back(score_launch(in, x));
+  out.push_back(moved(in, "zero_block_scores", block_bytes, rows, n));
+  out.push_back(moved(in, "pooling_offsets", 4096, 1, kPoolingLaunches * n));
+  out.push_back(moved(in, "pool_block_scores", score_bytes + block_bytes, rows, n));
+}
+
+// torch.topk over each row's NB scores (read once; values and int64 indices written), the sort
+// of the k indices (a segmented radix sort: int64 keys read and written per pass, four passes),
+// then the compare, masked assignment and cast over the k indices.
+void lower_top_k(const ScheduleInput& in, const SelectionShape& x, Launches& out) {
+  const double rows = x.batch * x.kv_heads * x.tokens;
+  const double n = x.per_head_launches;
+  out.push_back(moved(in, "top_k", rows * (x.blocks * 4 + x.top_k * 12), rows, n));
+  out.push_back(moved(in, "sort_top_k", rows * x.top_k * 8 * 2 * 4, rows, n));
+  out.push_back(
+      moved(in, "mask_and_cast", rows * x.top_k * (8 + 1 + 8 + 4), rows, kMaskAndCastLaunches * n));
+}
+
+}  // namespace
+
+bool nsa_selection_runs(const models::Op& op, const models::Workload& w) {
+  const models::AttentionShape& a = op.attention;
+  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
+  return op.kind == models::OpKind::selection && a.summaries.stride > 0 && a.heads_kv > 0 &&
+         a.visits.blocks > 0 && w.phase != models::Phase::decode && w.q_len == w.kv_len &&
+         sixteen_bit;
+}
+
+void lower_nsa_selection(const ScheduleInput& in, Launches& out) {
+  if (!nsa_selection_runs(in.op, in.workload)) {
+    // A decode step's or a chunk's selection: the elementwise kernel, with its own entry.
+    lower_elementwise({in.op, in.workload, in.profile,
+                       support_calibration(in.profile, SupportKernel::elementwise, in.op),
+                       support_schedule_name(SupportKernel::elementwise)},
+                      out);
+    return;
+  }
+  const SelectionShape x = selection_shape(in);
+  if (std::string_view(in.op.name) == "top_k_select") {
+    lower_top_k(in, x, out);
+  } else {
+    lower_block_scores(in, x, out);
+  }
+}
+
+}  // namespace sim

@@ -1,0 +1,115 @@
+// NSA's block scores and top-k as compressed_attention.py's kernels (sim/schedule_nsa_scores.cpp):
+// the score kernel's grid over (KV head, 128 tokens, 128 summaries) looping over the group's
+// heads, the torch launches around it, the per-KV-head loop above 32768 tokens, and the ops it
+// leaves to the elementwise kernel.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::cost;
+using test_support::make;
+using test_support::workload;
+
+namespace {
+
+models::AttentionSpec nsa_64_4() {
+  return make("nsa", {{"heads", 64},
+                      {"kv_heads", 4},
+                      {"head_dim", 128},
+                      {"v_head_dim", 128},
+                      {"top_k", 16},
+                      {"select_block", 64}});
+}
+
+models::Workload bf16_prefill(std::int64_t tokens) {
+  models::Workload w = workload(models::Phase::fwd, 1, tokens, tokens);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  return w;
+}
+
+// The launches of the selection op `name`, as `auto` prices it on an A100.
+sim::Prediction selection(const models::Workload& w, const std::string& name) {
+  models::CostModel c = cost(nsa_64_4(), w);
+  models::CostModel kept = c;
+  kept.ops = {};
+  for (const models::Op& op : c.ops) {
+    if (op.name == name) kept.ops.push_back(op);
+  }
+  REQUIRE(kept.ops.size() == 1);
+  return sim::predict_tile(kept, w, catalog().resolve("a100-sxm4-80gb"), sim::KernelChoice());
+}
+
+std::string names_of(const sim::Prediction& p) {
+  std::string names;
+  for (const sim::LaunchPrediction& l : p.launches) {
+    names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+  }
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "nsa_triton_compressed's block scores recompute every (128 tokens, 128 summaries) tile for "
+    "each query head of a KV head, masked tiles included",
+    "[sim][nsa]") {
+  // 8192 tokens, M = 511 summaries: 64 x 4 tiles per KV head, 4 KV heads, 16 heads each.
+  const sim::Prediction p = selection(bf16_prefill(8192), "block_scores");
+  CHECK(names_of(p) ==
+        "query_blocks:nsa_triton_compressed zero_scores:nsa_triton_compressed "
+        "block_scores:nsa_triton_compressed zero_block_scores:nsa_triton_compressed "
+        "pooling_offsets:nsa_triton_compressed pool_block_scores:nsa_triton_compressed ");
+  const sim::LaunchPrediction& k = p.launches[2];
+  CHECK(k.ctas == 4 * 64 * 4);
+  CHECK(k.flops.tensor == Approx(4.0 * 64 * 4 * 16 * 2 * 128 * 128 * 128));
+  CHECK(k.flops.exp == Approx(4.0 * 64 * 4 * 16 * 128 * 128));
+  // The fp32 score tensor (KV heads x tokens x summaries) is zeroed first.
+  CHECK(p.launches[1].hbm_bytes == Approx(4.0 * 8192 * 511 * 4));
+}
+
+TEST_CASE("nsa_triton_compressed's top-k reads each token's block scores and sorts its picks",
+          "[sim][nsa]") {
+  const sim::Prediction p = selection(bf16_prefill(8192), "top_k_select");
+  CHECK(names_of(p) ==
+        "top_k:nsa_triton_compressed sort_top_k:nsa_triton_compressed "
+        "mask_and_cast:nsa_triton_compressed ");
+  // 128 blocks of 64 per row: their fp32 scores read, 16 values and int64 indices written.
+  CHECK(p.launches[0].hbm_bytes == Approx(4.0 * 8192 * (128 * 4 + 16 * 12)));
+}
+
+TEST_CASE(
+    "above 32768 tokens the wrapper runs the selection chain once per KV head: the same work, "
+    "four times the launches",
+    "[sim][nsa]") {
+  const sim::Prediction small = selection(bf16_prefill(32768), "block_scores");
+  const sim::Prediction big = selection(bf16_prefill(65536), "block_scores");
+  const double launch = catalog().resolve("a100-sxm4-80gb").calibration.kernel_launch_s;
+  CHECK(small.launches[2].fixed_s == Approx(launch));
+  CHECK(big.launches[2].fixed_s == Approx(4 * launch));
+  CHECK(big.launches[4].fixed_s == Approx(4 * 4 * launch));  // four small torch launches per head
+}
+
+TEST_CASE(
+    "a decode step's or an fp32 selection stays with the elementwise kernel, and an explicit "
+    "kernel without selection kernels leaves it there",
+    "[sim][nsa]") {
+  models::Workload step = workload(models::Phase::decode, 1, 1, 8192);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  CHECK_THAT(names_of(selection(step, "block_scores")),
+             Catch::Contains("block_scores:elementwise"));
+  models::Workload fp32 = bf16_prefill(8192);  // the kernels are 16-bit
+  fp32.dtype = fp32.kv_dtype = models::DType::fp32;
+  CHECK_THAT(names_of(selection(fp32, "block_scores")),
+             Catch::Contains("block_scores:elementwise"));
+  const models::Workload w = bf16_prefill(8192);
+  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  const std::string fa2 = names_of(sim::predict_tile(cost(nsa_64_4(), w), w, a100, "fa2"));
+  const std::string nsa = names_of(sim::predict_tile(cost(nsa_64_4(), w), w, a100, "nsa_triton"));
+  CHECK_THAT(fa2, Catch::Contains("block_scores:elementwise"));
+  CHECK_THAT(nsa, Catch::Contains("block_scores:nsa_triton_compressed"));
+}
