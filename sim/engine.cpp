@@ -55,7 +55,8 @@ double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller
   if (!hw::caller_per_launch(caller)) return host_calls(cost);
   double launches = 0;
   for (const LaunchPrediction& l : p.launches) {
-    if (l.link_s == 0) launches += static_cast<double>(l.count);  // collectives: the runtime's
+    // Collectives are the communication runtime's launches, not the caller's.
+    if (l.link_s == 0) launches += static_cast<double>(l.count) * l.host_launches;
   }
   return launches;
 }

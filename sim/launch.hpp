@@ -58,6 +58,10 @@ struct Launch {
   // Share of the device's per-launch fixed cost (kernel_launch_us) this launch pays: 0 when
   // programmatic dependent launch starts it under the previous kernel, hiding its latency.
   double launch_fixed_share = 1;
+  // Launches the host issues for it (several small torch launches priced as one, or a kernel a
+  // Python loop repeats): what a per-launch caller floor counts (hw::caller_per_launch). PDL does
+  // not change it (the host still issues the launch).
+  double host_launches = 1;
   CtaResources cta;
   Dispatch dispatch = Dispatch::in_order;
   const hw::ScheduleCalibration* calibration = nullptr;  // efficiency of this kernel class

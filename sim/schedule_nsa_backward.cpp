@@ -83,6 +83,7 @@ void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const 
   // The small launches, as one that pays their launch costs (they move almost nothing).
   Launch small = memory_launch(in, "index_bookkeeping", kv_heads * 4096, kv_heads, 1);
   small.launch_fixed_share = kSmallTorchLaunches;
+  small.host_launches = kSmallTorchLaunches;
   out.push_back(small);
 }
 

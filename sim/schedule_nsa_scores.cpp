@@ -64,6 +64,7 @@ Launch moved(const ScheduleInput& in, const char* name, double bytes, double ite
              double launches) {
   Launch l = memory_launch(in, name, bytes, items, 1024);
   l.launch_fixed_share = launches;
+  l.host_launches = launches;
   return l;
 }
 
@@ -94,6 +95,7 @@ Launch score_launch(const ScheduleInput& in, const SelectionShape& x) {
   k.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   k.overhead_is_wait = true;
   k.launch_fixed_share = x.per_head_launches;
+  k.host_launches = x.per_head_launches;
   return k;
 }
 

@@ -268,6 +268,7 @@ TEST_CASE("nsa_triton's selected backward runs delta, the index inversion, dK/dV
   CHECK(out[1].jobs.total_tiles == 4 * 4);
   const sim::Launch& bookkeeping = out[3];
   CHECK(bookkeeping.launch_fixed_share == 30);  // about thirty small torch launches
+  CHECK(bookkeeping.host_launches == 30);       // each issued by the host
   const sim::Launch& dkdv = out[5];
   // One program per (query head, block); every token's two blocks, 64 tokens a step, plus half a
   // step of rounding per block and KV head, times the 16 query heads of each KV head.

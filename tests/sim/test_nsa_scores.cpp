@@ -84,7 +84,7 @@ TEST_CASE("nsa_triton_compressed's top-k reads each token's block scores and sor
 
 TEST_CASE(
     "above 32768 tokens the wrapper runs the selection chain once per KV head: the same work, "
-    "four times the launches",
+    "four times the launches, each paid by a per-launch caller",
     "[sim][nsa]") {
   const sim::Prediction small = selection(bf16_prefill(32768), "block_scores");
   const sim::Prediction big = selection(bf16_prefill(65536), "block_scores");
@@ -92,6 +92,10 @@ TEST_CASE(
   CHECK(small.launches[2].fixed_s == Approx(launch));
   CHECK(big.launches[2].fixed_s == Approx(4 * launch));
   CHECK(big.launches[4].fixed_s == Approx(4 * 4 * launch));  // four small torch launches per head
+  // A per-launch caller pays for every host launch: query blocks 3 x 4, the zeroed scores, the
+  // score kernel, the zeroed block scores and the pooling kernel 4 each, the offsets 4 x 4.
+  CHECK(sim::host_units(big, models::CostModel{}, hw::Caller::triton) == 3 * 4 + 4 * 4 + 4 * 4);
+  CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) == 3 + 4 + 4);
 }
 
 TEST_CASE(
