@@ -63,6 +63,12 @@ std::string csv_cell(const nlohmann::ordered_json& v) {
   return fmt::format("{:.9g}", v.get<double>());
 }
 
+// " caller=NAME" for a call through a framework (its host floor applies); nothing for a direct
+// call.
+std::string caller_note(hw::Caller caller) {
+  return caller == hw::Caller::direct ? "" : fmt::format(" caller={}", hw::to_string(caller));
+}
+
 std::string render_table(const std::vector<QueryResult>& results) {
   std::ostringstream out;
   if (results.empty()) return "";
@@ -71,11 +77,11 @@ std::string render_table(const std::vector<QueryResult>& results) {
   const models::Workload& w = first.workload;
   out << fmt::format(
       "{} heads={} kv_heads={} head_dim={} v_head_dim={} | {} batch={} q_len={} kv_len={} {} "
-      "dtype={} kv_dtype={} layers={} | engine={} kernel={}\n",
+      "dtype={} kv_dtype={} layers={} | engine={} kernel={}{}\n",
       first.spec.variant->name(), h.heads, h.kv_heads, h.head_dim, h.v_head_dim,
       models::to_string(w.phase), w.batch, w.q_len, w.kv_len, w.causal ? "causal" : "non-causal",
       models::to_string(w.dtype), models::to_string(w.kv_dtype), w.layers,
-      sim::to_string(first.engine), first.kernel);
+      sim::to_string(first.engine), first.kernel, caller_note(first.prediction.caller));
   out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7} {:>6}\n", "hw",
                      "time", "bound", "kernel", "tensor FLOP", "exp", "HBM bytes", "KV/state",
                      "FLOP/B", "util");
@@ -133,6 +139,8 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
             {"include_projections", r.spec.projections.include}}},
           {"engine", sim::to_string(r.engine)},
           {"kernel", r.kernel},
+          {"caller", hw::to_string(p.caller)},
+          {"caller_floor_s", p.caller_floor_s},
           {"time_s", p.time_s},
           {"bound", sim::to_string(p.bound)},
           {"flops", flops_json(p.flops)},

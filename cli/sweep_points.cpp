@@ -151,10 +151,11 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   const std::int64_t layers = axes.models[p.subject].layers;
   const auto out = std::back_inserter(row);
   if (format == SweepFormat::csv) {
-    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id,
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id,
                    csv_cell(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
                    models::to_string(w.dtype), models::to_string(w.kv_dtype), layers,
-                   sim::to_string(p.engine), axes.kernel, r.time_s, sim::to_string(bound));
+                   sim::to_string(p.engine), axes.kernel, hw::to_string(axes.caller), r.time_s,
+                   sim::to_string(bound));
     fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g}", flops.tensor,
                    flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
                    r.fits ? "true" : "false", r.max_batch);
@@ -165,10 +166,12 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   fmt::format_to(out,
                  "{{\"hw\":\"{}\",\"model\":{},\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
                  "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},"
-                 "\"engine\":\"{}\",\"kernel\":\"{}\",\"time_s\":{:.9g},\"bound\":\"{}\",",
+                 "\"engine\":\"{}\",\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{:.9g},"
+                 "\"bound\":\"{}\",",
                  p.profile->id, nlohmann::json(label).dump(), models::to_string(w.phase), w.batch,
                  w.q_len, w.kv_len, models::to_string(w.dtype), models::to_string(w.kv_dtype),
-                 layers, sim::to_string(p.engine), axes.kernel, r.time_s, sim::to_string(bound));
+                 layers, sim::to_string(p.engine), axes.kernel, hw::to_string(axes.caller),
+                 r.time_s, sim::to_string(bound));
   fmt::format_to(out,
                  "\"flops_tensor\":{:.9g},\"flops_vector\":{:.9g},\"flops_exp\":{:.9g},"
                  "\"bytes_hbm\":{:.9g},\"kv_cache_bytes\":{:.9g},\"state_bytes\":{:.9g},"
@@ -201,10 +204,11 @@ std::size_t point_count(const SweepAxes& a) {
 std::string csv_header(const SweepAxes& axes) {
   std::string header =
       !axes.models.empty()
-          ? "hw,model,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,bound,"
+          ? "hw,model,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,caller,time_s,"
+            "bound,"
             "flops_tensor,flops_vector,flops_exp,bytes_hbm,kv_cache_bytes,state_bytes,fits,"
             "max_batch"
-          : "hw,variant,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,time_s,"
+          : "hw,variant,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,caller,time_s,"
             "bound,flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
             "state_bytes,arithmetic_intensity,tensor_utilization";
   // append(), not string + string: GCC 12 warns falsely (-Warray-bounds) on the temporary.
@@ -242,9 +246,9 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
   const std::string_view engine = sim::to_string(p.engine);
   const std::string_view bound = sim::to_string(pred.bound);
   if (format == SweepFormat::csv) {
-    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id, variant,
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id, variant,
                    phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
-                   axes.kernel, pred.time_s, bound);
+                   axes.kernel, hw::to_string(axes.caller), pred.time_s, bound);
     fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}",
                    pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
                    pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
@@ -261,9 +265,9 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
       out,
       "{{\"hw\":\"{}\",\"variant\":\"{}\",\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
       "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},\"engine\":\"{}\","
-      "\"kernel\":\"{}\",\"time_s\":{:.9g},\"bound\":\"{}\",",
+      "\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{:.9g},\"bound\":\"{}\",",
       p.profile->id, variant, phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
-      axes.kernel, pred.time_s, bound);
+      axes.kernel, hw::to_string(axes.caller), pred.time_s, bound);
   fmt::format_to(out,
                  "\"flops_tensor\":{:.9g},\"flops_vector\":{:.9g},\"flops_exp\":{:.9g},"
                  "\"bytes_hbm\":{:.9g},\"hbm_bytes_moved\":{:.9g},\"kv_cache_bytes\":{:.9g},"

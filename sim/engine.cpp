@@ -67,6 +67,7 @@ double call_time_s(double device_s, double host_s, bool in_turn) {
 
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller) {
+  p.caller = caller;
   p.caller_floor_s = host_units(p, cost, caller) * profile.caller_floor_s(caller);
   const double device_s = p.time_s;
   p.time_s = call_time_s(device_s, p.caller_floor_s, profile.caller_in_turn(caller));

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "hwprofiles/profile.hpp"
 #include "models/cost_model.hpp"
 
 namespace sim {
@@ -44,6 +45,7 @@ struct Prediction {
   double tensor_utilization = 0;    // achieved tensor FLOP/s over the device's dense peak
   // The caller's host floor over all calls (0 for a direct call): time_s is at least this.
   double caller_floor_s = 0;
+  hw::Caller caller = hw::Caller::direct;  // whose host floor applies
   common::StaticVector<LaunchPrediction, 64> launches;
 };
 

@@ -106,16 +106,21 @@ TEST_CASE("sweep over --tp 1,2,4,8 gives one row per degree with per-device colu
   REQUIRE(lines.size() == 5);
   CHECK_THAT(lines[0], Catch::Contains(",tp,cp,cp_strategy,nodes,per_device_flops_tensor"));
   CHECK_THAT(lines[0], Catch::Contains("per_device_total_s,layout_balance,attention_pool_servers"));
-  // Columns: ... tp is the 23rd (index 22); per-device KV cache (index 28) halves with each step.
-  auto cell = [&](std::size_t row, std::size_t col) {
-    std::istringstream fields(lines[row]);
-    std::string f;
-    for (std::size_t i = 0; i <= col; ++i) std::getline(fields, f, ',');
-    return f;
+  // The cell of a row in the column the header names; the per-device KV cache halves with each
+  // step.
+  auto cell = [&](std::size_t row, const std::string& column) {
+    std::istringstream names(lines[0]), fields(lines[row]);
+    std::string name, f;
+    while (std::getline(names, name, ',') && std::getline(fields, f, ',')) {
+      if (name == column) return f;
+    }
+    FAIL("no column " << column);
+    return std::string();
   };
-  CHECK(cell(1, 22) == "1");
-  CHECK(cell(4, 22) == "8");
-  CHECK(std::stod(cell(1, 28)) == Approx(8 * std::stod(cell(4, 28))));
+  CHECK(cell(1, "tp") == "1");
+  CHECK(cell(4, "tp") == "8");
+  CHECK(std::stod(cell(1, "per_device_kv_cache_bytes")) ==
+        Approx(8 * std::stod(cell(4, "per_device_kv_cache_bytes"))));
 }
 
 TEST_CASE("sweep without layout flags keeps its single-device columns", "[cli][parallel]") {

@@ -141,3 +141,26 @@ TEST_CASE("sweep --caller applies that caller's host floor to every point",
   CHECK(pytorch[1] == direct[1]);
   CHECK(run_cli(with(sweep, {"--caller", "jax"})).exit_code == 2);
 }
+
+TEST_CASE("query, sweep and model outputs name the caller whose host floor applies",
+          "[cli][sweep][caller]") {
+  const RunResult table = run_cli({"query", "--variant", "gqa", "--caller", "pytorch"});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("kernel=auto caller=pytorch"));
+  const RunResult direct = run_cli({"query", "--variant", "gqa"});
+  CHECK_THAT(direct.out, !Catch::Contains("caller="));
+  const RunResult json =
+      run_cli({"query", "--variant", "gqa", "--caller", "triton", "--format", "json"});
+  REQUIRE(json.exit_code == 0);
+  const nlohmann::json result = nlohmann::json::parse(json.out).at("results").at(0);
+  CHECK(result.at("caller") == "triton");
+  CHECK(result.at("caller_floor_s").get<double>() > 0);
+  const RunResult csv = run_cli(
+      {"sweep", "--variant", "gqa", "--seq-len", "1k", "--caller", "pytorch", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK_THAT(csv.out,
+             Catch::Contains(",kernel,caller,time_s,") && Catch::Contains(",auto,pytorch,"));
+  const RunResult model = run_cli({"query", "--model", "llama-2-7b", "--caller", "pytorch"});
+  REQUIRE(model.exit_code == 0);
+  CHECK_THAT(model.out, Catch::Contains("caller=pytorch"));
+}
