@@ -201,9 +201,9 @@ std::vector<FixedCostFit> fit_devices(const std::map<GroupKey, Group>& groups,
 std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
                                        const hw::ProfileCatalog& catalog,
                                        const std::vector<std::int64_t>& holdout_seq) {
-  auto schedule_of = [&](const MeasuredCase& c) {
-    return c.schedule == "auto" ? catalog.resolve(c.hw).default_schedule : c.schedule;
-  };
+  // Rows priced with `auto` (a kernel name attnsim does not map) are never fit rows
+  // (MeasuredCase::fit_eligible), so every row here names its schedule.
+  auto schedule_of = [](const MeasuredCase& c) { return c.schedule; };
   std::set<std::pair<std::string, std::string>> forward_fits;
   for (const MeasuredCase& c : cases) {
     if (c.fit_eligible && !models::has_backward(c.workload.phase) && !is_held_out(c, holdout_seq)) {
