@@ -106,7 +106,7 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
     return ceil_div(seen, kCmpTile);
   });
   const double scores = kCmpTile * kCmpTile;
-  k.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  k.per_tile.tensor_flops = 2 * scores * 2 * triton_block_d(g);
   k.per_tile.exp_ops = scores + 3 * kCmpTile;
   k.per_tile.alu_ops = scores * kFwdAluPerScore + kCmpTile * g.dv;
   k.per_tile.sm_bytes = kCmpTile * (g.d + g.dv) * g.s_kv;  // a tile of summaries' K and V
@@ -131,15 +131,18 @@ bool whole_sequence(const models::Workload& w) {
 }
 
 bool is_compressed_prefill(const models::Op& op, const models::Workload& w) {
-  return op.attention.summaries.stride > 0 && whole_sequence(w);
+  return op.attention.summaries.stride > 0 && one_head_dim(op.attention) && whole_sequence(w);
 }
 
 // NSA's selection over a whole sequence: the query heads of one token share a KV head's chosen
 // blocks (FSA batches 32 tokens per block, a different kernel).
+// Its block sizes: 32, 64, 128 or 256 keys (asserted by _topk_sparse_attention_fwd).
 bool is_token_selection(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
+  const std::int64_t block = a.visits.block_keys;
+  const bool kernel_block = block == 32 || block == 64 || block == 128 || block == 256;
   return a.visits.blocks > 0 && a.heads_kv > 0 && a.visits.row_group == a.heads_q / a.heads_kv &&
-         whole_sequence(w);
+         kernel_block && one_head_dim(a) && whole_sequence(w);
 }
 
 // nsa_triton_compressed: the compressed branch's kernels, other ops as fa2.
@@ -200,7 +203,7 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   l.jobs = sel.jobs;
   const double programs = sel.jobs.count;
   const double scores = rows * block;
-  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  l.per_tile.tensor_flops = 2 * scores * 2 * triton_block_d(g);
   l.per_tile.exp_ops = scores + 3 * rows;  // P, and the running max / LSE updates
   l.per_tile.alu_ops = scores * kFwdAluPerScore + rows * g.dv;
   l.per_tile.sm_bytes = kv_tile;  // through L2: every program loads its blocks' K and V

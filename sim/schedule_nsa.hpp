@@ -4,6 +4,7 @@
 #include "models/cost_model.hpp"
 #include "models/workload.hpp"
 #include "sim/schedule.hpp"
+#include "sim/schedule_common.hpp"
 
 namespace sim {
 
@@ -29,6 +30,18 @@ struct NsaSelection {
   JobStats jobs;           // programs and their tiles
 };
 NsaSelection nsa_selection(const ScheduleInput& in);
+
+// The repository's kernels take one head_dim for Q, K and V (the wrappers read it from each in
+// turn) and compute their products at BLOCK_SIZE_D = next_pow2(head_dim), loading zero-padded
+// tiles (topk_sparse_attention.py, compressed_attention.py): the depth and width of the MMAs they
+// issue. Their bytes stay those of the real dims.
+inline double triton_block_d(const Geometry& g) {
+  return next_pow2(g.d);
+}
+// The shapes they run: Q, K and V of one head_dim.
+inline bool one_head_dim(const models::AttentionShape& a) {
+  return a.head_dim == a.v_head_dim;
+}
 
 // The repository's Triton kernels compiled for Hopper (the profile lists wgmma), whose warps and
 // registers differ from the sm_80 build's.

@@ -50,7 +50,7 @@ Launch nsa_launch(const ScheduleInput& in, const char* name) {
 // heads' Q and dO rarely fit L2, so their re-reads mostly come from HBM.
 void set_dkdv_step(const ScheduleInput& in, const Geometry& g, double keys, Launch& l) {
   const double scores = kDkdvRows * keys;
-  l.per_tile.tensor_flops = 2 * scores * 2 * (g.d + g.dv);
+  l.per_tile.tensor_flops = 2 * scores * 2 * 2 * triton_block_d(g);
   l.per_tile.exp_ops = scores;
   l.per_tile.alu_ops = scores * kBwdAluPerScore;
   const double rows = kDkdvRows * (g.d + g.dv) * g.s + kDkdvRows * 8;
@@ -117,7 +117,7 @@ Launch dq_launch(const ScheduleInput& in, const Geometry& g, const NsaSelection&
   // sm_80 compile: 8 warps, 97 registers; Hopper: 4 warps (get_num_warps_stages).
   dq.cta = hopper ? CtaResources{75776, 128, 0, 0} : CtaResources{75776, 256, 97, 0};
   dq.jobs = sel.jobs;
-  dq.per_tile.tensor_flops = 2 * sel.rows * sel.block * (2 * g.d + g.dv);
+  dq.per_tile.tensor_flops = 2 * sel.rows * sel.block * 3 * triton_block_d(g);
   dq.per_tile.exp_ops = sel.rows * sel.block;
   dq.per_tile.alu_ops = sel.rows * sel.block * kBwdAluPerScore;
   dq.per_tile.sm_bytes = sel.block * (g.d + g.dv) * g.s_kv;
@@ -172,7 +172,7 @@ Launch compressed_dq_launch(const ScheduleInput& in, const Geometry& g, const Su
     return ceil_div(seen, kCmpDqKeys);
   });
   const double scores = kCmpBlock * kCmpDqKeys;
-  dq.per_tile.tensor_flops = 2 * scores * (2 * g.d + g.dv);
+  dq.per_tile.tensor_flops = 2 * scores * 3 * triton_block_d(g);
   dq.per_tile.exp_ops = scores;
   dq.per_tile.alu_ops = scores * kBwdAluPerScore;
   dq.per_tile.sm_bytes = kCmpDqKeys * (g.d + g.dv) * g.s_kv;

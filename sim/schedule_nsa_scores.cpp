@@ -83,7 +83,7 @@ Launch score_launch(const ScheduleInput& in, const SelectionShape& x) {
       x.batch * x.kv_heads * ceil_div(x.tokens, kScoreTile) * ceil_div(x.summaries, kScoreTile);
   k.jobs = uniform_blocks(programs, 1, x.group);
   const double scores = kScoreTile * kScoreTile;
-  k.per_tile.tensor_flops = 2 * scores * x.d;
+  k.per_tile.tensor_flops = 2 * scores * next_pow2(x.d);  // BLOCK_SIZE_D
   k.per_tile.exp_ops = scores;
   k.per_tile.alu_ops = scores * 3;  // scale and subtract, the causal select, the sum
   const double q_tile = kScoreTile * (x.d * x.s + 4);
@@ -131,8 +131,8 @@ bool nsa_selection_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
   const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
   return op.kind == models::OpKind::selection && a.summaries.stride > 0 && a.heads_kv > 0 &&
-         a.visits.blocks > 0 && w.phase != models::Phase::decode && w.q_len == w.kv_len &&
-         sixteen_bit;
+         a.visits.blocks > 0 && one_head_dim(a) && w.phase != models::Phase::decode &&
+         w.q_len == w.kv_len && sixteen_bit;
 }
 
 void lower_nsa_selection(const ScheduleInput& in, Launches& out) {

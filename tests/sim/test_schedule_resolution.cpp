@@ -35,9 +35,13 @@ Query query(std::string_view variant, models::Phase phase, std::int64_t len) {
 }
 
 // The first op of `kind` in a cost model.
+// The first op the support kernel of `kind` prices: a selection op that no schedule's own
+// kernels run (here NSA's at its default d_k 192, d_v 128) is an elementwise op.
 const models::Op& first_op(const models::CostModel& cost, models::OpKind kind) {
   for (const models::Op& op : cost.ops) {
-    if (op.kind == kind) return op;
+    const bool as_elementwise =
+        kind == models::OpKind::elementwise && op.kind == models::OpKind::selection;
+    if (op.kind == kind || as_elementwise) return op;
   }
   FAIL("no op of that kind");
   return cost.ops[0];
