@@ -294,7 +294,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   c->add_flag("--include-projections", o->include_projections, "also count the projections");
   c->add_option("--hw", o->hw, "comma-separated profiles, or 'all'")->capture_default_str();
   c->add_option("--engine", o->engine, "tile | roofline")->capture_default_str();
-  c->add_option("--kernel", o->kernel, "tile-engine schedule")->capture_default_str();
+  add_kernel_option(*c, o->kernel);
   add_caller_option(*c, o->caller);
   c->add_option("--format", o->format, "table | json | csv | svg (a roofline chart)")
       ->capture_default_str();

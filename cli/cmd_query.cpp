@@ -238,13 +238,7 @@ void add_query_command(CLI::App& app, Context& ctx) {
   q->add_option("--hw", opts->hw, "comma-separated profile ids or aliases, or 'all'")
       ->capture_default_str();
   q->add_option("--engine", opts->engine, "tile | roofline")->capture_default_str();
-  q->add_option(
-       "--kernel", opts->kernel,
-       "tile-engine schedule: auto, fa2, fa2_unpacked, split_kv, lean, fa3, fa4, cudnn, flashmla, "
-       "unfused, ascend, pto_dsl_fa, fla_chunk, tileops_gla, nsa_triton, lightning2, "
-       "project_flash, project_split_kv, project_unfused, project_linear (each where the profile "
-       "calibrates it)")
-      ->capture_default_str();
+  add_kernel_option(*q, opts->kernel);
   add_caller_option(*q, opts->caller);
   q->add_option("--format", opts->format, "table | json | csv | svg (a roofline chart)")
       ->capture_default_str();

@@ -7,6 +7,7 @@
 
 #include "common/errors.hpp"
 #include "common/numbers.hpp"
+#include "sim/schedule.hpp"
 
 namespace cli {
 
@@ -66,8 +67,18 @@ void strict_flag_values(CLI::App& app) {
 
 void add_caller_option(CLI::App& app, std::string& caller) {
   app.add_option("--caller", caller,
-                 "direct | pytorch | torch_npu: adds that caller's per-call host floor "
-                 "(calibration.caller_floor_us)")
+                 fmt::format("{}: adds that caller's host floor (calibration.caller_floor_us; "
+                             "triton's per kernel launch)",
+                             hw::known_callers()))
+      ->capture_default_str();
+}
+
+void add_kernel_option(CLI::App& app, std::string& kernel) {
+  std::string names = "auto";
+  for (const sim::ScheduleInfo& s : sim::schedules()) names.append(", ").append(s.name);
+  app.add_option(
+         "--kernel", kernel,
+         fmt::format("tile-engine schedule: {} (each where the profile calibrates it)", names))
       ->capture_default_str();
 }
 

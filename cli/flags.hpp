@@ -31,4 +31,8 @@ void strict_flag_values(CLI::App& app);
 void add_caller_option(CLI::App& app, std::string& caller);
 hw::Caller parse_caller_flag(const std::string& name);
 
+// --kernel (query, compare, sweep): the tile engine's schedule; its help lists auto and every
+// schedule of sim::schedules().
+void add_kernel_option(CLI::App& app, std::string& kernel);
+
 }  // namespace cli

@@ -87,12 +87,16 @@ std::string render_table(const std::vector<QueryResult>& results) {
                      "FLOP/B", "util");
   for (const QueryResult& r : results) {
     const sim::Prediction& p = r.prediction;
-    // The attention kernel's schedule, not a projection GEMM's or an elementwise pass's.
+    // The schedule of the longest launch other than a projection GEMM or an elementwise pass
+    // (NSA's selected branch, not its compressed one that comes first).
     std::string_view kernel = "-";
+    double longest = -1;
     for (const sim::LaunchPrediction& l : p.launches) {
-      if (l.schedule != "gemm" && l.schedule != "elementwise") {
+      if (l.schedule == "gemm" || l.schedule == "elementwise") continue;
+      const double time = l.time_s * static_cast<double>(l.count);
+      if (time > longest) {
+        longest = time;
         kernel = l.schedule;
-        break;
       }
     }
     out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7.1f} {:>5.1f}%\n",

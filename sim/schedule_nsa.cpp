@@ -162,11 +162,21 @@ void lower_compressed_only_backward(const ScheduleInput& in, Launches& out) {
   }
 }
 
-// nsa_triton: the selected branch's kernels, the compressed branch's with their own entries.
+// nsa_triton: the selected branch's kernels, the compressed branch's with their own entries where
+// the profile has them (a profile written before those entries prices that branch as fa2, and its
+// block scores and top-k as elementwise work, as `auto` does there).
+bool compressed_entry(const ScheduleInput& in, Lowering how) {
+  const std::string key = how == Lowering::backward
+                              ? backward_calibration_key("nsa_triton_compressed")
+                              : std::string("nsa_triton_compressed");
+  return in.profile.calibration.schedules.count(key) > 0;
+}
+
 void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
   if (is_token_selection(in.op, in.workload)) {
     lower_nsa_selected_backward(in, nsa_selection(in), out);
-  } else if (is_compressed_prefill(in.op, in.workload)) {
+  } else if (is_compressed_prefill(in.op, in.workload) &&
+             compressed_entry(in, Lowering::backward)) {
     lower_as("nsa_triton_compressed", Lowering::backward, in, out);
   } else {
     lower_as("fa2", Lowering::backward, in, out);
@@ -174,12 +184,19 @@ void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out) {
-  lower_as("nsa_triton_compressed", Lowering::selection, in, out);
+  if (nsa_selection_runs(in.op, in.workload) && compressed_entry(in, Lowering::selection)) {
+    lower_as("nsa_triton_compressed", Lowering::selection, in, out);
+  } else {
+    lower_elementwise({in.op, in.workload, in.profile,
+                       support_calibration(in.profile, SupportKernel::elementwise, in.op),
+                       support_schedule_name(SupportKernel::elementwise)},
+                      out);
+  }
 }
 
 void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
-  if (is_compressed_prefill(in.op, in.workload)) {
+  if (is_compressed_prefill(in.op, in.workload) && compressed_entry(in, Lowering::forward)) {
     lower_as("nsa_triton_compressed", Lowering::forward, in, out);
     return;
   }

@@ -169,22 +169,29 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "nsa_triton needs the compressed kernels' entry for the compressed branch; auto then leaves "
-    "that branch to the default schedule",
+    "nsa_triton on a profile without the compressed kernels' entries prices that branch as fa2 "
+    "and its block scores as elementwise work, as auto does there",
     "[sim][nsa]") {
   hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
   h100.calibration.schedules.erase("nsa_triton_compressed");
+  h100.calibration.schedules.erase("nsa_triton_compressed_bwd");
   const models::AttentionSpec spec = nsa(64, 4, 16);
-  const models::Workload w = prefill(4096);
-  CHECK_THROWS_WITH(sim::predict_tile(cost(spec, w), w, h100, "nsa_triton"),
-                    Catch::Contains("nsa_triton_compressed"));
-  std::string names;
-  for (const sim::LaunchPrediction& l :
-       sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()).launches) {
-    names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+  models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  models::Workload train = prefill(4096);
+  train.phase = models::Phase::train;
+  for (const models::Workload& w : {prefill(4096), train, step}) {
+    for (const sim::KernelChoice& kernel :
+         {sim::KernelChoice(sim::find_schedule("nsa_triton")), sim::KernelChoice()}) {
+      std::string names;
+      for (const sim::LaunchPrediction& l :
+           sim::predict_tile(cost(spec, w), w, h100, kernel).launches) {
+        names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
+      }
+      CHECK_THAT(names, !Catch::Contains("nsa_triton_compressed") &&
+                            Catch::Contains("block_scores:elementwise"));
+    }
   }
-  CHECK_THAT(names, Catch::Contains("selected_attention_fwd:nsa_triton") &&
-                        !Catch::Contains("compressed_attention_fwd"));
 }
 
 TEST_CASE("nsa_triton leaves the window branch, and a compressed branch in decode, to fa2",

@@ -72,8 +72,13 @@ TEST_CASE(
   CHECK(p.launches[1].hbm_bytes == Approx(4.0 * 8192 * 511 * 4));
 }
 
-TEST_CASE("nsa_triton_compressed's top-k reads each token's block scores and sorts its picks",
-          "[sim][nsa]") {
+TEST_CASE(
+    "nsa_triton_compressed's top-k reads each token's block scores and sorts its picks, at most "
+    "as many as there are blocks",
+    "[sim][nsa]") {
+  // 256 tokens in blocks of 64: 4 blocks, so top-16 picks 4 (topk = min(topk, NB)).
+  const sim::Prediction few = selection(bf16_prefill(256), "top_k_select");
+  CHECK(few.launches[0].hbm_bytes == Approx(4.0 * 256 * (4 * 4 + 4 * 12)));
   const sim::Prediction p = selection(bf16_prefill(8192), "top_k_select");
   CHECK(names_of(p) ==
         "top_k:nsa_triton_compressed sort_top_k:nsa_triton_compressed "
@@ -84,7 +89,7 @@ TEST_CASE("nsa_triton_compressed's top-k reads each token's block scores and sor
 
 TEST_CASE(
     "above 32768 tokens the wrapper runs the selection chain once per KV head: the same work, "
-    "four times the launches, each paid by a per-launch caller",
+    "four times the launches, each paid by a per-launch caller, then the heads' picks joined",
     "[sim][nsa]") {
   const sim::Prediction small = selection(bf16_prefill(32768), "block_scores");
   const sim::Prediction big = selection(bf16_prefill(65536), "block_scores");
@@ -92,10 +97,17 @@ TEST_CASE(
   CHECK(small.launches[2].fixed_s == Approx(launch));
   CHECK(big.launches[2].fixed_s == Approx(4 * launch));
   CHECK(big.launches[4].fixed_s == Approx(4 * 4 * launch));  // four small torch launches per head
-  // A per-launch caller pays for every host launch: query blocks 3 x 4, the zeroed scores, the
-  // score kernel, the zeroed block scores and the pooling kernel 4 each, the offsets 4 x 4.
-  CHECK(sim::host_units(big, models::CostModel{}, hw::Caller::triton) == 3 * 4 + 4 * 4 + 4 * 4);
-  CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) == 3 + 4 + 4);
+  // A per-launch caller pays for every host launch: the query blocks once (an arange, cat and a
+  // division), then per KV head the zeroed scores, the score kernel, the zeroed block scores,
+  // four offset launches and the pooling kernel.
+  CHECK(sim::host_units(big, models::CostModel{}, hw::Caller::triton) ==
+        3 + 4 * (1 + 1 + 1 + 4 + 1));
+  CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) == 3 + 1 + 1 + 1 + 4 + 1);
+  // The per-head top-k results are concatenated.
+  const sim::Prediction top = selection(bf16_prefill(65536), "top_k_select");
+  CHECK(std::string(top.launches[top.launches.size() - 1].name) == "concat_heads");
+  const sim::Prediction joined = selection(bf16_prefill(32768), "top_k_select");
+  CHECK(std::string(joined.launches[joined.launches.size() - 1].name) == "mask_and_cast");
 }
 
 TEST_CASE(

@@ -84,3 +84,23 @@ TEST_CASE("an op column joins several ops with '+', each of which the variant mu
                Catch::Contains("no op 'block_score'") && Catch::Contains("joined by '+'"));
   }
 }
+
+TEST_CASE(
+    "the rows of NSA's compressed branch with its block scores and top-k are reported but never "
+    "fitted",
+    "[validate][op]") {
+  const validate::MeasurementSet set = validate::read_measurements(
+      std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/nsa_triton_compressed.csv",
+      registry());
+  int topk = 0, fitted = 0;
+  for (const validate::MeasuredCase& c : set.cases) {
+    if (c.kernel == "nsa-compressed-topk") {
+      ++topk;
+      CHECK_FALSE(c.fit_eligible);
+    } else {
+      fitted += c.fit_eligible ? 1 : 0;
+    }
+  }
+  CHECK(topk == 14);
+  CHECK(fitted == 28);  // the compressed branch's own forward and backward rows
+}
