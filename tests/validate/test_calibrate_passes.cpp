@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "hwprofiles/catalog.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
-namespace {
+using test_support::kHoldout;
 
-const std::vector<std::int64_t> kHoldout = {1024, 8192};
+namespace {
 
 std::vector<validate::MeasuredCase> rows_of(const std::vector<const char*>& files,
                                             const std::string& hw, const std::string& kernel) {

@@ -15,12 +15,13 @@
 #include <fmt/ranges.h>
 
 #include "hwprofiles/catalog.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
-namespace {
+using test_support::kHoldout;
 
-const std::vector<std::int64_t> kHoldout = {1024, 8192};
+namespace {
 
 // Every timing file (ceilings.csv holds ceilings, not kernel timings).
 const char* const kFiles[] = {
