@@ -8,6 +8,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "cli/validate_report.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -27,11 +29,12 @@ const char* kValidateCsvHeader =
 
 // Four FA3 rows (FA3 paper Fig. 5), one of them held out at 8192.
 std::string fa3_rows() {
-  return std::string(kValidateCsvHeader) +
-         "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,1024,1024,0,,0.3506,FA3 paper Fig.5\n"
-         "h100-sxm5-80gb,fa3,fwd,fp16,8,32,32,64,2048,2048,0,,0.5976,FA3 paper Fig.5\n"
-         "h100-sxm5-80gb,fa3,fwd,fp16,4,32,32,64,4096,4096,0,,1.1549,FA3 paper Fig.5\n"
-         "h100-sxm5-80gb,fa3,fwd,fp16,2,32,32,64,8192,8192,0,,2.2168,FA3 paper Fig.5\n";
+  return fmt::format(
+      "{}{}", kValidateCsvHeader,
+      "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,1024,1024,0,,0.3506,FA3 paper Fig.5\n"
+      "h100-sxm5-80gb,fa3,fwd,fp16,8,32,32,64,2048,2048,0,,0.5976,FA3 paper Fig.5\n"
+      "h100-sxm5-80gb,fa3,fwd,fp16,4,32,32,64,4096,4096,0,,1.1549,FA3 paper Fig.5\n"
+      "h100-sxm5-80gb,fa3,fwd,fp16,2,32,32,64,8192,8192,0,,2.2168,FA3 paper Fig.5\n");
 }
 
 json run_validate_json(const std::vector<std::string>& args) {

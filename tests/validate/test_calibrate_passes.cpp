@@ -15,6 +15,7 @@
 #include "validate/measurements.hpp"
 
 using test_support::kHoldout;
+using test_support::measured_csv_path;
 
 namespace {
 
@@ -23,8 +24,8 @@ std::vector<validate::MeasuredCase> rows_of(const std::vector<const char*>& file
   static const models::Registry registry;
   std::vector<validate::MeasuredCase> out;
   for (const char* file : files) {
-    const validate::MeasurementSet set = validate::read_measurements(
-        std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file, registry);
+    const validate::MeasurementSet set =
+        validate::read_measurements(measured_csv_path(file), registry);
     for (const validate::MeasuredCase& c : set.cases) {
       if (c.hw == hw && c.kernel == kernel) out.push_back(c);
     }

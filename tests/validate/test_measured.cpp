@@ -17,12 +17,9 @@
 #include "validate/measurements.hpp"
 
 using test_support::kHoldout;
+using test_support::measured_csv_path;
 
 namespace {
-
-std::string measured_csv_path(const char* file) {
-  return fmt::format("{}/validate/data/measured/{}", ATTNSIM_SOURCE_DIR, file);
-}
 
 struct Split {
   std::vector<double> fitted, held, roofline;

@@ -20,6 +20,7 @@
 #include "validate/measurements.hpp"
 
 using test_support::kHoldout;
+using test_support::measured_csv_path;
 
 namespace {
 
@@ -43,8 +44,7 @@ const AllRows& all_rows() {
     const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
     AllRows a;
     for (const char* file : kFiles) {
-      a.sets.push_back(validate::read_measurements(
-          std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file, registry));
+      a.sets.push_back(validate::read_measurements(measured_csv_path(file), registry));
     }
     for (const validate::MeasurementSet& set : a.sets) {
       for (const validate::MeasuredCase& c : set.cases) {
