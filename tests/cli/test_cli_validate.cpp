@@ -8,6 +8,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "cli/validate_report.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -21,20 +23,21 @@ using test_support::RunResult;
 using test_support::TempDir;
 using test_support::write_file;
 
-const char* kHeader =
+const char* kValidateCsvHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,time_ms,"
     "source\n";
 
 // Four FA3 rows (FA3 paper Fig. 5), one of them held out at 8192.
 std::string fa3_rows() {
-  return std::string(kHeader) +
-         "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,1024,1024,0,,0.3506,FA3 paper Fig.5\n"
-         "h100-sxm5-80gb,fa3,fwd,fp16,8,32,32,64,2048,2048,0,,0.5976,FA3 paper Fig.5\n"
-         "h100-sxm5-80gb,fa3,fwd,fp16,4,32,32,64,4096,4096,0,,1.1549,FA3 paper Fig.5\n"
-         "h100-sxm5-80gb,fa3,fwd,fp16,2,32,32,64,8192,8192,0,,2.2168,FA3 paper Fig.5\n";
+  return fmt::format(
+      "{}{}", kValidateCsvHeader,
+      "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,1024,1024,0,,0.3506,FA3 paper Fig.5\n"
+      "h100-sxm5-80gb,fa3,fwd,fp16,8,32,32,64,2048,2048,0,,0.5976,FA3 paper Fig.5\n"
+      "h100-sxm5-80gb,fa3,fwd,fp16,4,32,32,64,4096,4096,0,,1.1549,FA3 paper Fig.5\n"
+      "h100-sxm5-80gb,fa3,fwd,fp16,2,32,32,64,8192,8192,0,,2.2168,FA3 paper Fig.5\n");
 }
 
-json run_json(const std::vector<std::string>& args) {
+json run_validate_json(const std::vector<std::string>& args) {
   const RunResult r = run_cli(args);
   INFO("stderr: " << r.err);
   REQUIRE(r.exit_code == 0);
@@ -57,8 +60,8 @@ TEST_CASE("validate --calibrate starts from the --hw-set values, as the uncalibr
   plain.insert(plain.end(), set.begin(), set.end());
   std::vector<std::string> fitted = plain;
   fitted.push_back("--calibrate");
-  const json before = run_json(plain);
-  const json after = run_json(fitted);
+  const json before = run_validate_json(plain);
+  const json after = run_validate_json(fitted);
   REQUIRE(after["calibration"].size() == 1);
   const json& group = after["calibration"][0];
   CHECK(group["before"]["mma_fraction"].get<double>() == 0.5);
@@ -207,7 +210,8 @@ TEST_CASE(
   write_file(
       csv,
       fa3_rows() + "h100-sxm5-80gb,fa2,fwd,fp16,8,32,32,64,2048,2048,0,,0.8640,FA3 paper Fig.5\n");
-  const json doc = run_json({"validate", "--measurements", csv.string(), "--format", "json"});
+  const json doc =
+      run_validate_json({"validate", "--measurements", csv.string(), "--format", "json"});
   const json& groups = doc["summary"]["groups"];
   REQUIRE(groups.size() == 2);
   const json& fa3 = groups[0];
@@ -248,7 +252,8 @@ TEST_CASE("validate reports a row's heads and head_dim as the file gives them (a
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
              "variant,time_us,source\n"
              "h20,flashmla,decode,bf16,128,16,1,576,512,1,4096,1,mla,601.0,x\n");
-  const json report = run_json({"validate", "--measurements", csv.string(), "--format", "json"});
+  const json report =
+      run_validate_json({"validate", "--measurements", csv.string(), "--format", "json"});
   REQUIRE(report["cases"].size() == 1);
   CHECK(report["cases"][0]["heads"].get<int>() == 16);
   // The MLA spec keeps the model's nope + rope (192); the row is the absorbed form.

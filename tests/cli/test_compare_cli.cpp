@@ -71,7 +71,7 @@ TEST_CASE("compare --hf-config prices a config file exactly as the preset made f
 
 namespace {
 
-json run_json(const std::vector<std::string>& args) {
+json run_compare_json(const std::vector<std::string>& args) {
   const RunResult r = run_cli(test_support::with(args, {"--format", "json"}));
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -84,12 +84,12 @@ TEST_CASE("compare --tp/--cp prices each variant per device exactly as query doe
           "[cli][compare][parallel]") {
   const std::vector<std::string> layout = {"--tp",    "2", "--cp",      "4",
                                            "--nodes", "2", "--seq-len", "65536"};
-  const json rows = run_json(test_support::with(
+  const json rows = run_compare_json(test_support::with(
       {"compare", "--variants", "gqa:heads=32:kv_heads=8,mha:heads=32"}, layout))["comparisons"];
   REQUIRE(rows.size() == 2);
-  const json gqa = run_json(test_support::with(
+  const json gqa = run_compare_json(test_support::with(
       {"query", "--variant", "gqa", "--heads", "32", "--kv-heads", "8"}, layout))["results"][0];
-  const json mha = run_json(
+  const json mha = run_compare_json(
       test_support::with({"query", "--variant", "mha", "--heads", "32"}, layout))["results"][0];
   for (const char* key : {"layout", "per_device", "cluster"}) {
     INFO(key);
@@ -125,7 +125,7 @@ TEST_CASE("compare's table and CSV show per-device and cluster values under a la
 }
 
 TEST_CASE("compare without layout flags has no per-device fields", "[cli][compare][parallel]") {
-  const json rows = run_json({"compare", "--variants", "gqa,mla"})["comparisons"];
+  const json rows = run_compare_json({"compare", "--variants", "gqa,mla"})["comparisons"];
   CHECK_FALSE(rows[0].contains("per_device"));
   CHECK_FALSE(rows[0].contains("layout"));
   const RunResult table = run_cli({"compare", "--variants", "gqa,mla"});
@@ -135,11 +135,11 @@ TEST_CASE("compare without layout flags has no per-device fields", "[cli][compar
 TEST_CASE("compare --models under a layout sums each model's groups per device as query does",
           "[cli][compare][parallel]") {
   const std::vector<std::string> layout = {"--tp", "4", "--phase", "decode", "--seq-len", "32768"};
-  const json rows = run_json(test_support::with(
+  const json rows = run_compare_json(test_support::with(
       {"compare", "--models", "llama-3.1-70b,gemma-3-27b"}, layout))["comparisons"];
   REQUIRE(rows.size() == 2);
-  const json gemma =
-      run_json(test_support::with({"query", "--model", "gemma-3-27b"}, layout))["models"][0];
+  const json gemma = run_compare_json(
+      test_support::with({"query", "--model", "gemma-3-27b"}, layout))["models"][0];
   CHECK(rows[1].at("per_device") == gemma.at("total").at("per_device"));
   CHECK(rows[1].at("cluster") == gemma.at("total").at("cluster"));
   CHECK(rows[1].at("layout").at("tp") == 4);
@@ -172,13 +172,13 @@ TEST_CASE("a --hf-config model under a layout is priced as the preset made from 
   const std::string config =
       std::string(ATTNSIM_SOURCE_DIR) + "/tests/fixtures/hf-configs/llama-2-7b.config.json";
   const std::vector<std::string> layout = {"--tp", "4", "--phase", "decode", "--seq-len", "32768"};
-  const json rows = run_json(test_support::with(
+  const json rows = run_compare_json(test_support::with(
       {"compare", "--models", "llama-2-7b", "--hf-config", config}, layout))["comparisons"];
   REQUIRE(rows.size() == 2);
   CHECK(rows[1].at("per_device") == rows[0].at("per_device"));
   CHECK(rows[1].at("per_device_time_ratio") == 1.0);
   const json query =
-      run_json(test_support::with({"query", "--hf-config", config}, layout))["models"][0];
+      run_compare_json(test_support::with({"query", "--hf-config", config}, layout))["models"][0];
   CHECK(query.at("total").at("per_device") == rows[0].at("per_device"));
   // 32 KV heads over 4 devices: a quarter of the cache each.
   CHECK(query.at("total").at("per_device").at("kv_cache_bytes").get<double>() ==

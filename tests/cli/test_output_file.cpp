@@ -19,24 +19,19 @@
 #include "cli/output.hpp"
 #include "cli/output_file.hpp"
 #include "tests/support/cli_runner.hpp"
+#include "tests/support/file_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 using test_support::append_quoted;
+using test_support::entries;
 using test_support::read_file;
 using test_support::run_cli;
 using test_support::RunResult;
 using test_support::TempDir;
 using test_support::write_file;
-
-std::vector<std::string> entries(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 // Reads everything from the FIFO at `path` on a thread, as `cat path` would.
 class FifoReader {

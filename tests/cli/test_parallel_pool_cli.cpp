@@ -15,8 +15,8 @@ using test_support::run_cli;
 using test_support::RunResult;
 using test_support::with;
 
-const std::vector<std::string> kGqa = {"query", "--variant",  "gqa", "--heads",
-                                       "32",    "--kv-heads", "8"};
+const std::vector<std::string> kGqaQuery = {"query", "--variant",  "gqa", "--heads",
+                                            "32",    "--kv-heads", "8"};
 
 json result(const std::vector<std::string>& args) {
   const RunResult r = run_cli(with(args, {"--format", "json"}));
@@ -28,8 +28,8 @@ json result(const std::vector<std::string>& args) {
 
 TEST_CASE("query --cp-strategy cad reports the attention pool and its balance in JSON",
           "[cli][parallel]") {
-  const json res = result(
-      with(kGqa, {"--seq-len", "131072", "--phase", "train", "--cp", "8", "--cp-strategy", "cad"}));
+  const json res = result(with(
+      kGqaQuery, {"--seq-len", "131072", "--phase", "train", "--cp", "8", "--cp-strategy", "cad"}));
   CHECK(res["layout"]["cp_strategy"] == "cad");
   CHECK(res["layout"]["balance"].get<double>() == Approx(1).epsilon(1e-3));
   const json& pool = res["attention_pool"];
@@ -44,7 +44,7 @@ TEST_CASE("query --cp-strategy cad reports the attention pool and its balance in
 
 TEST_CASE("the table and CSV show the attention pool and balance", "[cli][parallel]") {
   const std::vector<std::string> args =
-      with(kGqa, {"--seq-len", "65536", "--cp", "4", "--cp-strategy", "cad"});
+      with(kGqaQuery, {"--seq-len", "65536", "--cp", "4", "--cp-strategy", "cad"});
   const RunResult table = run_cli(args);
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains("attention pool: 512 tasks of 128 tokens"));
@@ -60,7 +60,7 @@ TEST_CASE(
     "allgather",
     "[cli][parallel]") {
   const std::vector<std::string> decode =
-      with(kGqa, {"--phase", "decode", "--batch", "8", "--seq-len", "32768"});
+      with(kGqaQuery, {"--phase", "decode", "--batch", "8", "--seq-len", "32768"});
   const json one = result(with(decode, {"--tp", "1"}));
   const json four = result(with(decode, {"--cp", "4"}));
   CHECK(four["per_device"]["kv_cache_bytes"].get<double>() ==
@@ -73,7 +73,7 @@ TEST_CASE(
 
 TEST_CASE("query --cp with --include-projections prices each device's own tokens",
           "[cli][parallel]") {
-  const std::vector<std::string> args = with(kGqa, {"--seq-len", "8192", "--cp", "4"});
+  const std::vector<std::string> args = with(kGqaQuery, {"--seq-len", "8192", "--cp", "4"});
   const json core = result(args);
   const json proj = result(with(args, {"--include-projections"}));
   // 2048 tokens x 2 x 4096 x (6144 + 4096) projection FLOPs per device.

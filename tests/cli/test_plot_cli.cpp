@@ -176,7 +176,7 @@ TEST_CASE("query and compare --format svg print the roofline; other commands ref
 namespace {
 
 // The CSV rows of a sweep as header -> cell maps.
-std::vector<std::map<std::string, std::string>> csv_rows(const std::string& text) {
+std::vector<std::map<std::string, std::string>> csv_row_maps(const std::string& text) {
   std::vector<std::vector<std::string>> lines;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
@@ -212,7 +212,7 @@ TEST_CASE("sweep --plot-y exposed-comm draws exposed communication against conte
                                svg,       "--plot-y",  "exposed-comm",
                                "-o",      rows_csv});
   REQUIRE(r.exit_code == 0);
-  const auto rows = csv_rows(read_file(rows_csv));
+  const auto rows = csv_row_maps(read_file(rows_csv));
   REQUIRE(rows.size() == 4);
   const auto root = parse_xml(read_file(svg));
   REQUIRE(root->all("g", "series").size() == 1);
@@ -240,7 +240,7 @@ TEST_CASE("sweep --tp 1,2,4,8 --plot-x tp draws one series per context, the rows
       run_cli(with(args, {"--plot", svg, "--plot-x", "tp", "--plot-y", "device-time"}));
   REQUIRE(plotted.exit_code == 0);
   CHECK(plotted.out == plain.out);
-  const auto rows = csv_rows(plotted.out);
+  const auto rows = csv_row_maps(plotted.out);
   REQUIRE(rows.size() == 8);
   const auto root = parse_xml(read_file(svg));
   CHECK(attrs(*root, "g", "series", "data-series") ==

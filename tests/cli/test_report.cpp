@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/file_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 #include "cli/output.hpp"
@@ -23,22 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 using ojson = nlohmann::ordered_json;
 
+using test_support::entries;
+using test_support::read_file;
 // A fresh, empty directory for one test; removed with everything in it at the end.
 using test_support::TempDir;
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::vector<std::string> entries(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::vector<std::string> keys_of(const ojson& object) {
   std::vector<std::string> keys;

@@ -18,7 +18,7 @@ using test_support::run_cli;
 using test_support::RunResult;
 using test_support::with;
 
-const std::vector<std::string> kGqa = {"--variant", "gqa", "--heads", "32", "--kv-heads", "8"};
+const std::vector<std::string> kGqaArgs = {"--variant", "gqa", "--heads", "32", "--kv-heads", "8"};
 
 std::vector<json> jsonl(const std::string& text) {
   std::vector<json> rows;
@@ -28,7 +28,8 @@ std::vector<json> jsonl(const std::string& text) {
 }
 
 // The CSV rows as column -> cell maps.
-std::vector<std::vector<std::pair<std::string, std::string>>> csv_rows(const std::string& text) {
+std::vector<std::vector<std::pair<std::string, std::string>>> csv_row_pairs(
+    const std::string& text) {
   std::istringstream in(text);
   std::vector<std::string> header;
   std::vector<std::vector<std::pair<std::string, std::string>>> rows;
@@ -58,7 +59,7 @@ std::string cell(const std::vector<std::pair<std::string, std::string>>& row,
 }
 
 json query_result(const std::vector<std::string>& extra) {
-  std::vector<std::string> args = with({"query"}, kGqa);
+  std::vector<std::string> args = with({"query"}, kGqaArgs);
   const RunResult r = run_cli(with(with(args, extra), {"--format", "json"}));
   REQUIRE(r.exit_code == 0);
   return json::parse(r.out)["results"][0];
@@ -69,11 +70,11 @@ json query_result(const std::vector<std::string>& extra) {
 TEST_CASE("sweep rows under a layout carry query's layout_balance and attention_pool columns",
           "[cli][parallel][sweep]") {
   const std::vector<std::string> point = {"--phase", "train", "--seq-len", "65536", "--cp", "4"};
-  std::vector<std::string> args = with({"sweep"}, kGqa);
+  std::vector<std::string> args = with({"sweep"}, kGqaArgs);
   args = with(args, point);
   const RunResult r = run_cli(with(args, {"--cp-strategy", "cad"}));
   REQUIRE(r.exit_code == 0);
-  const auto rows = csv_rows(r.out);
+  const auto rows = csv_row_pairs(r.out);
   REQUIRE(rows.size() == 1);
   const json q = query_result(with(point, {"--cp-strategy", "cad"}));
   CHECK(std::stod(cell(rows[0], "layout_balance")) ==
@@ -88,7 +89,7 @@ TEST_CASE("sweep rows under a layout carry query's layout_balance and attention_
         Approx(q["attention_pool"]["return_bytes"].get<double>()).epsilon(1e-8));
 
   // A ring has a balance (a plain causal ring's busiest device does more) and no pool.
-  const auto ring = csv_rows(run_cli(args).out);
+  const auto ring = csv_row_pairs(run_cli(args).out);
   REQUIRE(ring.size() == 1);
   const json qr = query_result(point);
   CHECK(std::stod(cell(ring[0], "layout_balance")) ==
@@ -103,7 +104,7 @@ TEST_CASE("sweep rows under a layout carry query's layout_balance and attention_
 
 TEST_CASE("sweep --cp-strategy takes a list: one row per strategy, impossible points skipped",
           "[cli][parallel][sweep]") {
-  std::vector<std::string> args = with({"sweep"}, kGqa);
+  std::vector<std::string> args = with({"sweep"}, kGqaArgs);
   args = with(args, {"--phase", "prefill,decode", "--seq-len", "16384", "--cp", "2",
                      "--cp-strategy", "ring,cad", "--format", "jsonl"});
   const RunResult r = run_cli(args);
@@ -121,8 +122,8 @@ TEST_CASE("sweep --cp-strategy takes a list: one row per strategy, impossible po
   CHECK_THAT(r.err, Catch::Contains("1 of 4 points skipped"));
   CHECK_THAT(r.err, Catch::Contains("--cp-strategy cad does not apply to decode"));
   // An unknown name in the list is still exit 2 before any point runs.
-  const RunResult bad = run_cli(with(
-      with({"sweep"}, kGqa), {"--seq-len", "16384", "--cp", "2", "--cp-strategy", "ring,spiral"}));
+  const RunResult bad = run_cli(with(with({"sweep"}, kGqaArgs), {"--seq-len", "16384", "--cp", "2",
+                                                                 "--cp-strategy", "ring,spiral"}));
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("unknown --cp-strategy 'spiral'"));
 }
@@ -131,7 +132,7 @@ TEST_CASE("sweep --plot over several strategies draws one series per strategy",
           "[cli][parallel][sweep][plot]") {
   test_support::TempDir dir;
   const std::string svg = (dir.path() / "strategies.svg").string();
-  std::vector<std::string> args = with({"sweep"}, kGqa);
+  std::vector<std::string> args = with({"sweep"}, kGqaArgs);
   args = with(args, {"--seq-len", "16k,32k", "--cp", "4", "--cp-strategy", "ring,zigzag", "--plot",
                      svg, "--plot-y", "device-time"});
   const RunResult r = run_cli(args);

@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/file_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace fs = std::filesystem;
+using test_support::read_file;
 
 namespace {
 
@@ -51,13 +53,6 @@ struct MarkdownFile {
   std::set<std::string> anchors;
   std::vector<Link> links;
 };
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 bool is_fence(const std::string& line) {
   const auto start = line.find_first_not_of(' ');

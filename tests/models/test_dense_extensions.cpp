@@ -30,7 +30,7 @@ models::ProjectionConfig default_projections(const models::Variant& v) {
   return {true, 0};
 }
 
-void check_same_cost(const models::CostModel& a, const models::CostModel& b) {
+void check_same_cost_and_params(const models::CostModel& a, const models::CostModel& b) {
   CHECK(a.total_flops().tensor == b.total_flops().tensor);
   CHECK(a.total_flops().exp == b.total_flops().exp);
   CHECK(a.total_flops().vector == b.total_flops().vector);
@@ -64,7 +64,7 @@ TEST_CASE("sqa with heads = kv_heads = model_heads costs exactly what mha costs"
       const auto sqa =
           make("sqa", {{"heads", 32}, {"kv_heads", 32}, {"model_heads", 32}}, {proj, 0});
       const auto mha = make("mha", {{"heads", 32}}, {proj, 0});
-      check_same_cost(cost(sqa, w), cost(mha, w));
+      check_same_cost_and_params(cost(sqa, w), cost(mha, w));
     }
   }
 }

@@ -6,6 +6,7 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::cost;
+using test_support::gla;
 using test_support::registry;
 using test_support::workload;
 
@@ -116,15 +117,6 @@ TEST_CASE("linear: non-causal attention is rejected with a common::SpecError",
   CHECK_THROWS_WITH(cost(linear(8), workload(Phase::prefill, 1, 256, 256, false)),
                     Catch::Contains("causal"));
 }
-
-namespace {
-
-models::AttentionSpec gla(std::int64_t heads, std::int64_t dk, std::int64_t gate_dim) {
-  return registry().find("linear").make_spec(
-      {{"heads", heads}, {"head_dim", dk}, {"chunk", 64}, {"gate_dim", gate_dim}}, {});
-}
-
-}  // namespace
 
 TEST_CASE("linear: a gate per key channel adds exps, FP32 sub-chunk pairs and the gate read only",
           "[variants][linear][gate]") {

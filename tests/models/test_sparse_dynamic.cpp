@@ -9,9 +9,11 @@
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using test_support::attention_flops;
 using test_support::cost;
+using test_support::h100_tile_time;
 using test_support::make;
 using test_support::only;
 using test_support::op_named;
@@ -21,11 +23,6 @@ using test_support::workload;
 using models::Phase;
 
 namespace {
-
-double h100_tile_time(const models::CostModel& c, const models::Workload& w) {
-  static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  return sim::predict(sim::EngineKind::tile, c, w, catalog.resolve("h100")).time_s;
-}
 
 const char* const kNsaBranches[] = {"compressed_attention_fwd", "selected_attention_fwd",
                                     "window_attention_fwd"};

@@ -6,6 +6,7 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::cost;
+using test_support::gqa_32_8_d128;
 using test_support::registry;
 using test_support::workload;
 
@@ -19,11 +20,7 @@ models::AttentionSpec swa(std::int64_t window, std::int64_t sinks = 0) {
       {{"heads", 32}, {"kv_heads", 8}, {"window", window}, {"n_sink", sinks}}, {});
 }
 
-models::AttentionSpec gqa() {
-  return registry().find("gqa").make_spec({{"heads", 32}, {"kv_heads", 8}}, {});
-}
-
-double pairs(const models::CostModel& c) {
+double first_op_pairs_per_head(const models::CostModel& c) {
   REQUIRE(!c.ops.empty());
   return c.ops[0].attention.pairs_per_head;
 }
@@ -37,7 +34,7 @@ TEST_CASE("swa: a window >= the context costs exactly what causal dense gqa cost
       INFO("window " << window << ", phase " << static_cast<int>(phase));
       const auto w = workload(phase, 2, phase == Phase::decode ? 1 : 1024, 1024);
       const auto a = cost(swa(window), w);
-      const auto b = cost(gqa(), w);
+      const auto b = cost(gqa_32_8_d128(), w);
       CHECK(a.total_flops().tensor == b.total_flops().tensor);
       CHECK(a.total_flops().vector == b.total_flops().vector);
       CHECK(a.total_flops().exp == b.total_flops().exp);
@@ -55,19 +52,20 @@ TEST_CASE("swa: causal prefill scores L w - w (w - 1) / 2 pairs per head for L >
           "[variants][swa]") {
   // L = 8192, w = 4096: 8192 * 4096 - 4096 * 4095 / 2 = 33,554,432 - 8,386,560 = 25,167,872.
   const auto c = cost(swa(4096), workload(Phase::prefill, 1, 8192, 8192));
-  CHECK(pairs(c) == 25167872.0);
+  CHECK(first_op_pairs_per_head(c) == 25167872.0);
   // Core FLOPs 2 B Hq (d + dv) P = 2 * 32 * 256 * 25,167,872 = 412,350,414,848.
   CHECK(c.total_flops().tensor == 412350414848.0);
   CHECK(c.total_flops().exp == 32.0 * 25167872);
   // Full causal would be L (L + 1) / 2 = 33,558,528 pairs.
-  CHECK(pairs(cost(gqa(), workload(Phase::prefill, 1, 8192, 8192))) == 33558528.0);
+  CHECK(first_op_pairs_per_head(cost(gqa_32_8_d128(), workload(Phase::prefill, 1, 8192, 8192))) ==
+        33558528.0);
 }
 
 TEST_CASE("swa: a tiny window counts pairs by hand, sinks included", "[variants][swa]") {
   // L = 8, w = 4: query t sees min(t, 4) keys: 1+2+3+4+4+4+4+4 = 26 = 8*4 - 4*3/2.
-  CHECK(pairs(cost(swa(4), workload(Phase::prefill, 1, 8, 8))) == 26.0);
+  CHECK(first_op_pairs_per_head(cost(swa(4), workload(Phase::prefill, 1, 8, 8))) == 26.0);
   // With 2 sinks, queries t = 5..8 also see min(t - 4, 2) leading keys: 1+2+2+2 = 7 => 33.
-  CHECK(pairs(cost(swa(4, 2), workload(Phase::prefill, 1, 8, 8))) == 33.0);
+  CHECK(first_op_pairs_per_head(cost(swa(4, 2), workload(Phase::prefill, 1, 8, 8))) == 33.0);
 }
 
 TEST_CASE("swa: decode past the window costs 2 B Hq (d + dv) w FLOPs and s B w Hkv (d + dv) bytes",
@@ -85,7 +83,7 @@ TEST_CASE("swa: decode past the window costs 2 B Hq (d + dv) w FLOPs and s B w H
   CHECK(near.total_bytes().total() == far.total_bytes().total());
   // Before the window fills it is dense decode.
   const auto w = workload(Phase::decode, 2, 1, 3000);
-  CHECK(cost(s, w).total_flops().tensor == cost(gqa(), w).total_flops().tensor);
+  CHECK(cost(s, w).total_flops().tensor == cost(gqa_32_8_d128(), w).total_flops().tensor);
 }
 
 TEST_CASE("swa: the KV cache is a ring of w + n_sink tokens, independent of T", "[variants][swa]") {
@@ -109,16 +107,16 @@ TEST_CASE("swa: sinks add exactly n_sink keys per decode query once T > w + n_si
   const auto w = workload(Phase::decode, 1, 1, 8192);
   const auto streaming = cost(swa(1020, 4), w);
   const auto plain = cost(swa(1020), w);
-  CHECK(pairs(plain) == 1020.0);
-  CHECK(pairs(streaming) == 1024.0);
+  CHECK(first_op_pairs_per_head(plain) == 1020.0);
+  CHECK(first_op_pairs_per_head(streaming) == 1024.0);
   // Decode FLOPs 2 B Hq (d + dv) (n_s + w) = 2 * 32 * 256 * 1024 = 16,777,216.
   CHECK(streaming.total_flops().tensor == 16777216.0);
   CHECK(streaming.total_flops().tensor == cost(swa(1024), w).total_flops().tensor);
   CHECK(streaming.total_bytes().k == cost(swa(1024), w).total_bytes().k);
   // Multi-token decode (m = 4): each of the 4 queries sees 1020 + 4 keys.
-  CHECK(pairs(cost(swa(1020, 4), workload(Phase::decode, 1, 4, 8192))) == 4096.0);
+  CHECK(first_op_pairs_per_head(cost(swa(1020, 4), workload(Phase::decode, 1, 4, 8192))) == 4096.0);
   // T = 1022, between w and w + n_sink: every key is seen once (2 of the 4 sinks exist).
-  CHECK(pairs(cost(swa(1020, 4), workload(Phase::decode, 1, 1, 1022))) == 1022.0);
+  CHECK(first_op_pairs_per_head(cost(swa(1020, 4), workload(Phase::decode, 1, 1, 1022))) == 1022.0);
 }
 
 TEST_CASE("swa: non-causal attention is rejected with a common::SpecError", "[variants][swa]") {

@@ -10,9 +10,11 @@
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using test_support::attention_flops;
 using test_support::cost;
+using test_support::h100_tile_time;
 using test_support::make;
 using test_support::only;
 using test_support::op_named;
@@ -23,7 +25,7 @@ using models::Phase;
 
 namespace {
 
-double pairs(const models::CostModel& c) {
+double forward_pairs(const models::CostModel& c) {
   double p = 0;
   for (const models::Op& op : c.ops) {
     if (op.kind == models::OpKind::dense_attention && op.pass == models::Pass::forward) {
@@ -33,35 +35,30 @@ double pairs(const models::CostModel& c) {
   return p;
 }
 
-double h100_tile_time(const models::CostModel& c, const models::Workload& w) {
-  static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  return sim::predict(sim::EngineKind::tile, c, w, catalog.resolve("h100")).time_s;
-}
-
-const models::ParamValues kGqa = {{"heads", 32}, {"kv_heads", 8}};  // d = dv = 128
-constexpr double kGqaFlopsPerPair = 16384;                          // 2 * 32 * (128 + 128)
+const models::ParamValues kGqa32x8 = {{"heads", 32}, {"kv_heads", 8}};  // d = dv = 128
+constexpr double kGqaFlopsPerPair = 16384;                              // 2 * 32 * (128 + 128)
 
 }  // namespace
 
 // ------------------------------------------------------------------------------------------ DMA
 
 TEST_CASE("dma: decode attends to at most keep keys, the cache stays full", "[variants][dma]") {
-  auto p = kGqa;
+  auto p = kGqa32x8;
   p.emplace_back("keep", 1024);
   const auto c = cost(make("dma", p), workload(Phase::decode, 1, 1, 65536));
-  CHECK(pairs(c) == 1024.0);
+  CHECK(forward_pairs(c) == 1024.0);
   CHECK(attention_flops(c) == kGqaFlopsPerPair * 1024);  // 16,777,216
   CHECK(c.total_bytes().k == 2.0 * 1024 * 8 * 128);      // s keys Hkv d = 2,097,152
   CHECK(c.kv_cache_bytes == 4096.0 * 65536);             // every token, Hkv (d + dv) s
-  CHECK(pairs(cost(make("dma", p), workload(Phase::decode, 1, 1, 512))) == 512.0);
+  CHECK(forward_pairs(cost(make("dma", p), workload(Phase::decode, 1, 1, 512))) == 512.0);
   // Prefill L = 8192: sum_t min(t, 1024) = 524,800 + 1024 * 7168 = 7,864,832 pairs.
-  CHECK(pairs(cost(make("dma", p), workload(Phase::prefill, 1, 8192, 8192))) == 7864832.0);
+  CHECK(forward_pairs(cost(make("dma", p), workload(Phase::prefill, 1, 8192, 8192))) == 7864832.0);
 }
 
 TEST_CASE("dma: a materialised mask costs B Hkv prefix x 4 B, the index path costs none",
           "[variants][dma]") {
   // L = 1024: causal prefix L (L + 1) / 2 = 524,800 per KV head; mask + bias 2 B each.
-  auto dense = kGqa, lean = kGqa;
+  auto dense = kGqa32x8, lean = kGqa32x8;
   dense.emplace_back("dense_mask", 1);
   lean.emplace_back("dense_mask", 0);
   const auto w = workload(Phase::prefill, 1, 1024, 1024);
@@ -82,7 +79,7 @@ TEST_CASE("llsa: K B + K2 B + N / B^2 = 512 keys per query at N = 65,536: 128x f
   p.emplace_back("top_k2", 8);
   const auto w = workload(Phase::prefill, 1, 65536, 65536, false);
   const auto c = cost(make("llsa", p), w);
-  CHECK(pairs(c) == 65536.0 * 512);
+  CHECK(forward_pairs(c) == 65536.0 * 512);
   CHECK(attention_flops(c) == 1536.0 * 65536 * 512);  // 51,539,607,552
   const double full = cost(make("mha", {{"heads", 6}, {"head_dim", 64}}), w).total_flops().tensor;
   CHECK(full / attention_flops(c) == 128);
@@ -108,26 +105,27 @@ TEST_CASE("routing: k = sqrt(n) clusters score n^2 / k within-cluster pairs (non
           "[variants][routing]") {
   // n = 4096, k = 64 clusters of 64: 64 * 64^2 = 262,144 = 4096^2 / 64 pairs per head.
   const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
-  const auto automatic = cost(make("routing", kGqa), w);
-  auto k64 = kGqa;
+  const auto automatic = cost(make("routing", kGqa32x8), w);
+  auto k64 = kGqa32x8;
   k64.emplace_back("clusters", 64);
-  CHECK(pairs(automatic) == 262144.0);
+  CHECK(forward_pairs(automatic) == 262144.0);
   CHECK(attention_flops(automatic) == kGqaFlopsPerPair * 262144);
   CHECK(attention_flops(cost(make("routing", k64), w)) == attention_flops(automatic));
   // n = 16,384: k = 128, 16,384^2 / 128 = 2,097,152 pairs.
-  CHECK(pairs(cost(make("routing", kGqa), workload(Phase::prefill, 1, 16384, 16384, false))) ==
-        2097152.0);
+  CHECK(forward_pairs(cost(make("routing", kGqa32x8),
+                           workload(Phase::prefill, 1, 16384, 16384, false))) == 2097152.0);
   // Causal: each cluster of 64 scores 64 * 65 / 2 pairs: 64 * 2080 = 133,120.
-  CHECK(pairs(cost(make("routing", kGqa), workload(Phase::prefill, 1, 4096, 4096))) == 133120.0);
+  CHECK(forward_pairs(cost(make("routing", kGqa32x8), workload(Phase::prefill, 1, 4096, 4096))) ==
+        133120.0);
 }
 
 TEST_CASE("routing: assignment costs 2 n k d per head, decode attends ~T / k keys",
           "[variants][routing]") {
-  const auto c = cost(make("routing", kGqa), workload(Phase::prefill, 1, 4096, 4096, false));
+  const auto c = cost(make("routing", kGqa32x8), workload(Phase::prefill, 1, 4096, 4096, false));
   // 2 * 4096 * 64 * 128 = 67,108,864 per head x 32 heads.
   CHECK(op_named(c, "route_to_centroids").flops.total() == 32.0 * 67108864);
-  const auto d = cost(make("routing", kGqa), workload(Phase::decode, 1, 1, 4096));
-  CHECK(pairs(d) == 64.0);                   // 4096 / 64
+  const auto d = cost(make("routing", kGqa32x8), workload(Phase::decode, 1, 1, 4096));
+  CHECK(forward_pairs(d) == 64.0);           // 4096 / 64
   CHECK(d.kv_cache_bytes == 4096.0 * 4096);  // full cache
 }
 
@@ -136,15 +134,15 @@ TEST_CASE("routing: assignment costs 2 n k d per head, decode attends ~T / k key
 TEST_CASE("superlinear: span attention reads top_k sqrt(L) keys per query",
           "[variants][superlinear]") {
   // L = 65,536: sqrt(L) = 256, top_k = 4: 1024 keys per query.
-  auto p = kGqa;
+  auto p = kGqa32x8;
   p.emplace_back("top_k", 4);
   const auto pre = cost(make("superlinear", p), workload(Phase::prefill, 1, 65536, 65536));
-  CHECK(pairs(pre) == 65536.0 * 1024);
+  CHECK(forward_pairs(pre) == 65536.0 * 1024);
   const auto dec = cost(make("superlinear", p), workload(Phase::decode, 1, 1, 65536));
-  CHECK(pairs(dec) == 1024.0);
+  CHECK(forward_pairs(dec) == 1024.0);
   CHECK(attention_flops(dec) == kGqaFlopsPerPair * 1024);
   // L = 16,384: 4 * 128 = 512 keys.
-  CHECK(pairs(cost(make("superlinear", p), workload(Phase::decode, 1, 1, 16384))) == 512.0);
+  CHECK(forward_pairs(cost(make("superlinear", p), workload(Phase::decode, 1, 1, 16384))) == 512.0);
   // Span search 2 d c sqrt(L) per query head: 2 * 128 * 256 = 65,536 x 32 heads.
   CHECK(op_named(dec, "span_search").flops.total() == 32.0 * 65536);
   CHECK(dec.kv_cache_bytes == 4096.0 * 65536);  // the full cache is kept
@@ -153,18 +151,19 @@ TEST_CASE("superlinear: span attention reads top_k sqrt(L) keys per query",
 // ----------------------------------------------------------------------------------------- DHSA
 
 TEST_CASE("dhsa: each query attends to its budget of keys", "[variants][dhsa]") {
-  auto p = kGqa;
+  auto p = kGqa32x8;
   p.emplace_back("budget", 2048);
-  CHECK(pairs(cost(make("dhsa", p), workload(Phase::decode, 1, 1, 65536))) == 2048.0);
-  CHECK(pairs(cost(make("dhsa", p), workload(Phase::prefill, 1, 8192, 8192, false))) ==
+  CHECK(forward_pairs(cost(make("dhsa", p), workload(Phase::decode, 1, 1, 65536))) == 2048.0);
+  CHECK(forward_pairs(cost(make("dhsa", p), workload(Phase::prefill, 1, 8192, 8192, false))) ==
         8192.0 * 2048);
   // Causal L = 8192: sum_t min(t, 2048) = 2,098,176 + 2048 * 6144 = 14,681,088.
-  CHECK(pairs(cost(make("dhsa", p), workload(Phase::prefill, 1, 8192, 8192))) == 14681088.0);
+  CHECK(forward_pairs(cost(make("dhsa", p), workload(Phase::prefill, 1, 8192, 8192))) ==
+        14681088.0);
 }
 
 TEST_CASE("dhsa: chunk similarity costs 2 H N_c^2 d", "[variants][dhsa]") {
   // L = 8192, chunk 64: N_c = 128; 2 * 32 * 128^2 * 128 = 134,217,728.
-  const auto c = cost(make("dhsa", kGqa), workload(Phase::prefill, 1, 8192, 8192));
+  const auto c = cost(make("dhsa", kGqa32x8), workload(Phase::prefill, 1, 8192, 8192));
   CHECK(op_named(c, "chunk_similarity").flops.total() == 134217728.0);
   CHECK(c.kv_cache_bytes == 4096.0 * 8192);  // unchanged (full)
 }

@@ -18,7 +18,7 @@ using models::Phase;
 
 namespace {
 
-void check_same_cost(const models::CostModel& a, const models::CostModel& b) {
+void check_same_cost_and_k_bytes(const models::CostModel& a, const models::CostModel& b) {
   CHECK(a.total_flops().tensor == b.total_flops().tensor);
   CHECK(a.total_flops().exp == b.total_flops().exp);
   CHECK(a.total_flops().vector == b.total_flops().vector);
@@ -32,7 +32,7 @@ models::ParamValues image_heads() {
   return {{"heads", 16}, {"kv_heads", 16}, {"head_dim", 64}};
 }
 
-models::ParamValues with(models::ParamValues p, const char* name, double value) {
+models::ParamValues with_param(models::ParamValues p, const char* name, double value) {
   p.emplace_back(name, value);
   return p;
 }
@@ -45,18 +45,20 @@ TEST_CASE("gna: pairs are L x prod(w_i), core FLOPs 2 B H (d + dv) L prod(w_i)",
           "[variants][gna]") {
   // A 64 x 64 latent (L = 4096), 13 x 13 window: 4096 * 169 = 692,224 pairs per head.
   const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
-  const auto c = cost(make("gna", with(with(image_heads(), "window_x", 13), "window_y", 13)), w);
+  const auto c =
+      cost(make("gna", with_param(with_param(image_heads(), "window_x", 13), "window_y", 13)), w);
   const models::Op& op = op_named(c, "neighbourhood_attention_fwd");
   CHECK(op.attention.pairs_per_head == 692224.0);
   CHECK(c.total_flops().tensor == 4096.0 * 692224);  // 2,835,349,504
   CHECK(c.total_flops().exp == 16.0 * 692224);
   // 3-D window 8 x 8 x 4 = 256 keys: 4096 * 256 = 1,048,576 pairs.
-  auto p3 = with(with(with(image_heads(), "window_x", 8), "window_y", 8), "window_z", 4);
+  auto p3 = with_param(with_param(with_param(image_heads(), "window_x", 8), "window_y", 8),
+                       "window_z", 4);
   CHECK(
       op_named(cost(make("gna", p3), w), "neighbourhood_attention_fwd").attention.pairs_per_head ==
       1048576.0);
   // GNA's stride only moves tile boundaries, which this model does not price: no such parameter.
-  CHECK_THROWS_AS(make("gna", with(p3, "stride", 8)), common::SpecError);
+  CHECK_THROWS_AS(make("gna", with_param(p3, "stride", 8)), common::SpecError);
 }
 
 TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {
@@ -64,8 +66,8 @@ TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {
   const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
   for (double win : {3.0, 7.0, 13.0, 31.0}) {
     INFO("window " << win);
-    const auto c =
-        cost(make("gna", with(with(image_heads(), "window_x", win), "window_y", win)), w);
+    const auto c = cost(
+        make("gna", with_param(with_param(image_heads(), "window_x", win), "window_y", win)), w);
     // The model rescales the window op's K/V by L / prod(w_i): equal up to rounding (1 ulp).
     CHECK(c.total_bytes().k == Approx(8388608.0).epsilon(1e-12));
     CHECK(c.total_bytes().v == Approx(8388608.0).epsilon(1e-12));
@@ -112,8 +114,8 @@ TEST_CASE("s2attn and sinklora: inference (prefill, decode) is exactly gqa",
     for (Phase phase : {Phase::prefill, Phase::decode}) {
       INFO(v << " " << std::string(models::to_string(phase)));
       const auto w = workload(phase, 2, phase == Phase::decode ? 1 : 2048, 2048);
-      check_same_cost(cost(make(v, {{"heads", 32}, {"kv_heads", 8}}), w),
-                      cost(make("gqa", {{"heads", 32}, {"kv_heads", 8}}), w));
+      check_same_cost_and_k_bytes(cost(make(v, {{"heads", 32}, {"kv_heads", 8}}), w),
+                                  cost(make("gqa", {{"heads", 32}, {"kv_heads", 8}}), w));
     }
   }
 }
@@ -122,7 +124,7 @@ TEST_CASE("sinklora: SF-Attn adds L n_s query-to-sink pairs to S2-Attn", "[varia
   // L = 4096, n_s = 4: 16,384 pairs x 16,384 FLOPs = 268,435,456.
   const auto w = workload(Phase::fwd, 1, 4096, 4096);
   const models::ParamValues p = {{"heads", 32}, {"kv_heads", 8}};
-  const auto sink = cost(make("sinklora", with(p, "n_sink", 4)), w);
+  const auto sink = cost(make("sinklora", with_param(p, "n_sink", 4)), w);
   const auto s2 = cost(make("s2attn", p), w);
   CHECK(op_named(sink, "sink_attention_fwd").flops.tensor == 268435456.0);
   CHECK(sink.total_flops().tensor - s2.total_flops().tensor == 268435456.0);
@@ -136,12 +138,12 @@ TEST_CASE("moa: the span is alpha + beta N and the pairs are swa's with that win
           "[variants][moa]") {
   // alpha = 1024, beta = 0.25, N = 8192: S = 3072; n_sink = 64.
   const models::ParamValues heads = {{"heads", 32}, {"kv_heads", 8}};
-  auto p = with(with(with(heads, "alpha", 1024), "beta", 0.25), "n_sink", 64);
-  const auto swa = make("swa", with(with(heads, "window", 3072), "n_sink", 64));
+  auto p = with_param(with_param(with_param(heads, "alpha", 1024), "beta", 0.25), "n_sink", 64);
+  const auto swa = make("swa", with_param(with_param(heads, "window", 3072), "n_sink", 64));
   for (Phase phase : {Phase::prefill, Phase::decode, Phase::train}) {
     INFO("phase " << std::string(models::to_string(phase)));
     const auto w = workload(phase, 2, phase == Phase::decode ? 1 : 8192, 8192);
-    check_same_cost(cost(make("moa", p), w), cost(swa, w));
+    check_same_cost_and_k_bytes(cost(make("moa", p), w), cost(swa, w));
   }
   // Prefill pairs: sum_t min(t, 3072) + sum_t min(max(0, t - 3072), 64)
   // = (4,720,128 + 15,728,640) + (2080 + 323,584) = 20,774,432 per head.
@@ -168,12 +170,12 @@ TEST_CASE("moa: decode reads and caches S(T) + n_sink tokens", "[variants][moa]"
 TEST_CASE("lga: pairs are (V P)^2 / G, G times fewer than joint attention", "[variants][lga]") {
   // V = 8 views of P = 1024 tokens, G = 8 groups of 1024: 8 * 1024^2 = 8,388,608 pairs.
   const auto w = workload(Phase::prefill, 1, 8192, 8192, false);
-  const auto c = cost(make("lga", with(image_heads(), "groups", 8)), w);
+  const auto c = cost(make("lga", with_param(image_heads(), "groups", 8)), w);
   CHECK(c.total_flops().tensor == 4096.0 * 8388608);  // 34,359,738,368
   const double joint = cost(make("gqa", image_heads()), w).total_flops().tensor;
   CHECK(joint / c.total_flops().tensor == 8);
   // G = 4: 4 * 2048^2 = 16,777,216 pairs.
-  CHECK(cost(make("lga", with(image_heads(), "groups", 4)), w).total_flops().tensor ==
+  CHECK(cost(make("lga", with_param(image_heads(), "groups", 4)), w).total_flops().tensor ==
         4096.0 * 16777216);
 }
 

@@ -7,7 +7,7 @@ using models::Phase;
 using models::Workload;
 
 namespace {
-Workload make(std::int64_t q, std::int64_t kv, bool causal) {
+Workload workload_of_lengths(std::int64_t q, std::int64_t kv, bool causal) {
   Workload w;
   w.q_len = q;
   w.kv_len = kv;
@@ -17,35 +17,36 @@ Workload make(std::int64_t q, std::int64_t kv, bool causal) {
 }  // namespace
 
 TEST_CASE("non-causal attention scores every (query, key) pair", "[workload]") {
-  CHECK(models::scored_pairs(make(100, 300, false)) == 30000);
+  CHECK(models::scored_pairs(workload_of_lengths(100, 300, false)) == 30000);
 }
 
 TEST_CASE("causal prefill scores L(L+1)/2 pairs", "[workload]") {
-  CHECK(models::scored_pairs(make(4, 4, true)) == 10);
-  CHECK(models::scored_pairs(make(8192, 8192, true)) == 8192.0 * 8193 / 2);
+  CHECK(models::scored_pairs(workload_of_lengths(4, 4, true)) == 10);
+  CHECK(models::scored_pairs(workload_of_lengths(8192, 8192, true)) == 8192.0 * 8193 / 2);
 }
 
 TEST_CASE("causal queries align to the end of the keys", "[workload]") {
   // One decode token sees the whole context, itself included.
-  CHECK(models::scored_pairs(make(1, 1000, true)) == 1000);
+  CHECK(models::scored_pairs(workload_of_lengths(1, 1000, true)) == 1000);
   // Chunked prefill: 2 new tokens after 3 cached: 4 + 5 keys.
-  CHECK(models::scored_pairs(make(2, 5, true)) == 9);
+  CHECK(models::scored_pairs(workload_of_lengths(2, 5, true)) == 9);
 }
 
 TEST_CASE("validate rejects zero and negative sizes naming the field", "[workload]") {
-  Workload w = make(10, 10, true);
+  Workload w = workload_of_lengths(10, 10, true);
   w.batch = 0;
   CHECK_THROWS_WITH(models::validate(w), Catch::Contains("batch must be an integer in [1, "));
-  w = make(-5, 10, false);
+  w = workload_of_lengths(-5, 10, false);
   CHECK_THROWS_AS(models::validate(w), common::SpecError);
-  w = make(10, 10, true);
+  w = workload_of_lengths(10, 10, true);
   w.layers = -1;
   CHECK_THROWS_WITH(models::validate(w), Catch::Contains("layers"));
 }
 
 TEST_CASE("causal attention needs kv_len >= q_len", "[workload]") {
-  CHECK_THROWS_WITH(models::validate(make(100, 50, true)), Catch::Contains("kv_len >= q_len"));
-  CHECK_NOTHROW(models::validate(make(100, 50, false)));
+  CHECK_THROWS_WITH(models::validate(workload_of_lengths(100, 50, true)),
+                    Catch::Contains("kv_len >= q_len"));
+  CHECK_NOTHROW(models::validate(workload_of_lengths(100, 50, false)));
 }
 
 TEST_CASE("dtype and phase names parse, and unknown ones list the allowed names", "[workload]") {
@@ -67,17 +68,17 @@ TEST_CASE("train runs forward and backward, bwd only backward", "[workload]") {
 TEST_CASE("validate caps sizes (2^30 tokens, 2^24 batch, 2^16 layers) naming the allowed range",
           "[workload]") {
   // Issue #8/#12: 1e12 tokens ran for minutes in the tile engine's per-block sums.
-  Workload w = make(1, models::kMaxTokens, true);
+  Workload w = workload_of_lengths(1, models::kMaxTokens, true);
   CHECK_NOTHROW(models::validate(w));
   w.kv_len = w.q_len = models::kMaxTokens + 1;
   CHECK_THROWS_WITH(models::validate(w), Catch::Contains("[1, 1073741824]"));
-  w = make(1, 1000000000000, false);
+  w = workload_of_lengths(1, 1000000000000, false);
   CHECK_THROWS_WITH(models::validate(w), Catch::Contains("key/value length"));
-  w = make(10, 10, true);
+  w = workload_of_lengths(10, 10, true);
   w.batch = models::kMaxBatch + 1;
   CHECK_THROWS_WITH(models::validate(w),
                     Catch::Contains("batch must be an integer in [1, 16777216]"));
-  w = make(10, 10, true);
+  w = workload_of_lengths(10, 10, true);
   w.layers = models::kMaxLayers + 1;
   CHECK_THROWS_AS(models::validate(w), common::SpecError);
 }

@@ -13,17 +13,11 @@
 
 using test_support::catalog;
 using test_support::cost;
+using test_support::gla;
 using test_support::make;
 using test_support::workload;
 
 namespace {
-
-models::AttentionSpec gla(std::int64_t heads, std::int64_t dk, std::int64_t gate_dim) {
-  return make("linear", {{"heads", static_cast<double>(heads)},
-                         {"head_dim", static_cast<double>(dk)},
-                         {"chunk", 64},
-                         {"gate_dim", static_cast<double>(gate_dim)}});
-}
 
 sim::Launches lower_scan(const models::AttentionSpec& spec, const models::Workload& w,
                          const hw::Profile& p, models::Pass pass) {

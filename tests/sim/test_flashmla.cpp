@@ -20,7 +20,7 @@ using test_support::registry;
 
 namespace {
 
-struct Case {
+struct FlashMlaCase {
   models::AttentionSpec spec;
   models::Workload w;
   models::CostModel cost() const { return spec.variant->cost(spec, w); }
@@ -35,10 +35,11 @@ struct Case {
 
 // DeepSeek-V3 absorbed MLA (head_dim 576, v_head_dim 512, one latent KV head) with `heads` query
 // heads.
-Case mla_decode(std::int64_t batch, std::int64_t q_len, std::int64_t kv_len, double heads = 128,
-                std::string_view variant = "mla", models::ParamValues extra = {}) {
+FlashMlaCase mla_decode(std::int64_t batch, std::int64_t q_len, std::int64_t kv_len,
+                        double heads = 128, std::string_view variant = "mla",
+                        models::ParamValues extra = {}) {
   extra.emplace_back("heads", heads);
-  Case c{registry().find(variant).make_spec(extra, {}), {}};
+  FlashMlaCase c{registry().find(variant).make_spec(extra, {}), {}};
   c.w.phase = Phase::decode;
   c.w.batch = batch;
   c.w.q_len = q_len;
@@ -46,7 +47,8 @@ Case mla_decode(std::int64_t batch, std::int64_t q_len, std::int64_t kv_len, dou
   return c;
 }
 
-sim::Prediction tile(const Case& c, std::string_view hw, std::string_view kernel = "auto") {
+sim::Prediction predict_mla_tile(const FlashMlaCase& c, std::string_view hw,
+                                 std::string_view kernel = "auto") {
   return sim::predict(sim::EngineKind::tile, c.cost(), c.w, catalog().resolve(hw), kernel);
 }
 
@@ -112,8 +114,8 @@ TEST_CASE("flashmla reaches FlashMLA's published 660 TFLOPS compute-bound on H80
   // performance cases are batch 128, 128 heads, q_len 1 or 2, 4096..32768 tokens, FLOPs counted
   // as 2 x Hq x Sq x Sk x (576 + 512) per request (tests/test_flash_mla_dense_decoding.py).
   for (std::int64_t q_len : {1, 2}) {
-    const Case c = mla_decode(128, q_len, 32768);
-    const sim::Prediction p = tile(c, "h800");
+    const FlashMlaCase c = mla_decode(128, q_len, 32768);
+    const sim::Prediction p = predict_mla_tile(c, "h800");
     const double tflops = p.flops.tensor / main_kernel_s(p) / 1e12;
     INFO("q_len " << q_len << ": " << tflops << " TFLOPS");
     CHECK(p.launches[0].schedule == "flashmla");
@@ -129,8 +131,8 @@ TEST_CASE("flashmla reaches FlashMLA's published 3000 GB/s memory-bound on H800 
   // kernel is memory-bound. Bytes as the FlashMLA test counts them: Q + the 576-wide cache + O,
   // each once.
   for (double heads : {16.0, 64.0}) {
-    const Case c = mla_decode(128, 1, 32768, heads);
-    const sim::Prediction p = tile(c, "h800");
+    const FlashMlaCase c = mla_decode(128, 1, 32768, heads);
+    const sim::Prediction p = predict_mla_tile(c, "h800");
     const double gbps = (p.bytes.q + p.bytes.k + p.bytes.o) / main_kernel_s(p) / 1e9;
     INFO(heads << " heads: " << gbps << " GB/s");
     CHECK(p.launches[0].bound == sim::Resource::hbm);
@@ -140,9 +142,12 @@ TEST_CASE("flashmla reaches FlashMLA's published 3000 GB/s memory-bound on H800 
 
 TEST_CASE("flashmla is compute-bound from Hq x Sq = 128 on H800, memory-bound below",
           "[tile][flashmla]") {
-  CHECK(tile(mla_decode(128, 1, 16384, 64), "h800").launches[0].bound == sim::Resource::hbm);
-  CHECK(tile(mla_decode(128, 2, 16384, 64), "h800").launches[0].bound == sim::Resource::tensor);
-  CHECK(tile(mla_decode(128, 1, 16384, 128), "h800").launches[0].bound == sim::Resource::tensor);
+  CHECK(predict_mla_tile(mla_decode(128, 1, 16384, 64), "h800").launches[0].bound ==
+        sim::Resource::hbm);
+  CHECK(predict_mla_tile(mla_decode(128, 2, 16384, 64), "h800").launches[0].bound ==
+        sim::Resource::tensor);
+  CHECK(predict_mla_tile(mla_decode(128, 1, 16384, 128), "h800").launches[0].bound ==
+        sim::Resource::tensor);
 }
 
 TEST_CASE("flashmla packs q_len x heads rows: q_len 2 at 128 heads is at most twice q_len 1",
@@ -150,8 +155,8 @@ TEST_CASE("flashmla packs q_len x heads rows: q_len 2 at 128 heads is at most tw
   for (const char* hw : {"h800", "h100", "h200", "b200"}) {
     for (std::int64_t batch : {1, 64, 128}) {
       for (std::int64_t kv_len : {4096, 32768}) {
-        const sim::Prediction one = tile(mla_decode(batch, 1, kv_len), hw);
-        const sim::Prediction two = tile(mla_decode(batch, 2, kv_len), hw);
+        const sim::Prediction one = predict_mla_tile(mla_decode(batch, 1, kv_len), hw);
+        const sim::Prediction two = predict_mla_tile(mla_decode(batch, 2, kv_len), hw);
         INFO(hw << " batch " << batch << " kv_len " << kv_len << ": " << two.time_s / one.time_s);
         CHECK(two.time_s <= 2 * one.time_s);
         CHECK(two.time_s > one.time_s);
@@ -169,7 +174,7 @@ TEST_CASE("flashmla packs q_len x heads rows: q_len 2 at 128 heads is at most tw
 
 TEST_CASE("flashmla combine launch is overlapped by PDL: no launch cost of its own",
           "[tile][flashmla]") {
-  const sim::Prediction p = tile(mla_decode(128, 2, 4096), "h800");
+  const sim::Prediction p = predict_mla_tile(mla_decode(128, 2, 4096), "h800");
   REQUIRE(p.launches.size() == 2);
   CHECK(std::string(p.launches[1].name) == "flashmla_combine");
   CHECK(p.launches[0].fixed_s == catalog().resolve("h800").calibration.kernel_launch_s);
@@ -179,8 +184,8 @@ TEST_CASE("flashmla combine launch is overlapped by PDL: no launch cost of its o
 
 TEST_CASE("kernel auto picks flashmla only for absorbed MLA decode on devices that calibrate it",
           "[tile][flashmla]") {
-  auto schedule = [](const Case& c, std::string_view hw) {
-    return std::string(tile(c, hw).launches[0].schedule);
+  auto schedule = [](const FlashMlaCase& c, std::string_view hw) {
+    return std::string(predict_mla_tile(c, hw).launches[0].schedule);
   };
   for (const char* hw : {"h800", "h100", "h100-pcie-80gb", "h200", "b200", "gb200"}) {
     INFO(hw);
@@ -191,13 +196,13 @@ TEST_CASE("kernel auto picks flashmla only for absorbed MLA decode on devices th
   CHECK(schedule(mla_decode(64, 1, 4096), "a100") == "split_kv");
   CHECK(schedule(mla_decode(64, 1, 4096), "910b") == "ascend");
   // Not what FlashMLA runs: fp8 cache, a 320-wide latent (gla 256 + rope), prefill, other variants.
-  Case fp8 = mla_decode(64, 1, 4096);
+  FlashMlaCase fp8 = mla_decode(64, 1, 4096);
   fp8.w.dtype = fp8.w.kv_dtype = models::DType::fp8;
   CHECK(schedule(fp8, "h800") == "split_kv");
   CHECK(schedule(mla_decode(64, 1, 4096, 128, "gla"), "h800") == "split_kv");
-  Case gqa{registry().find("gqa").make_spec({}, {}), mla_decode(64, 1, 4096).w};
+  FlashMlaCase gqa{registry().find("gqa").make_spec({}, {}), mla_decode(64, 1, 4096).w};
   CHECK(schedule(gqa, "h800") == "split_kv");
-  Case prefill = mla_decode(1, 4096, 4096);
+  FlashMlaCase prefill = mla_decode(1, 4096, 4096);
   prefill.w.phase = Phase::prefill;
   CHECK(schedule(prefill, "h800") == "fa3");
 }
@@ -205,13 +210,13 @@ TEST_CASE("kernel auto picks flashmla only for absorbed MLA decode on devices th
 TEST_CASE(
     "kernel flashmla on an op FlashMLA does not run is a common::SpecError naming what it runs",
     "[tile][flashmla]") {
-  Case gqa{registry().find("gqa").make_spec({}, {}), mla_decode(4, 1, 4096).w};
-  CHECK_THROWS_AS(tile(gqa, "h800", "flashmla"), common::SpecError);
-  CHECK_THROWS_WITH(tile(gqa, "h800", "flashmla"), Catch::Contains("absorbed MLA") &&
-                                                       Catch::Contains("576") &&
-                                                       Catch::Contains("decode"));
+  FlashMlaCase gqa{registry().find("gqa").make_spec({}, {}), mla_decode(4, 1, 4096).w};
+  CHECK_THROWS_AS(predict_mla_tile(gqa, "h800", "flashmla"), common::SpecError);
+  CHECK_THROWS_WITH(predict_mla_tile(gqa, "h800", "flashmla"), Catch::Contains("absorbed MLA") &&
+                                                                   Catch::Contains("576") &&
+                                                                   Catch::Contains("decode"));
   // A device without the calibration says so (the existing rule for every kernel).
-  CHECK_THROWS_AS(tile(mla_decode(4, 1, 4096), "a100", "flashmla"), common::SpecError);
-  CHECK_THROWS_WITH(tile(mla_decode(4, 1, 4096), "a100", "flashmla"),
+  CHECK_THROWS_AS(predict_mla_tile(mla_decode(4, 1, 4096), "a100", "flashmla"), common::SpecError);
+  CHECK_THROWS_WITH(predict_mla_tile(mla_decode(4, 1, 4096), "a100", "flashmla"),
                     Catch::Contains("no calibration for kernel 'flashmla'"));
 }

@@ -13,18 +13,20 @@
 #include "sim/schedule.hpp"
 #include "sim/schedule_common.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using models::DType;
 using models::Phase;
 
 using test_support::catalog;
 using test_support::Query;
+using test_support::tile_prediction;
 
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-Query prefill(std::int64_t len, bool causal, std::int64_t hq, std::int64_t hkv) {
+Query prefill_query(std::int64_t len, bool causal, std::int64_t hq, std::int64_t hkv) {
   static const models::Registry registry;
   Query q{registry.find(hq == hkv ? "mha" : "gqa")
               .make_spec({{"heads", hq}, {"kv_heads", hkv}, {"head_dim", 128}}, {}),
@@ -35,10 +37,6 @@ Query prefill(std::int64_t len, bool causal, std::int64_t hq, std::int64_t hkv) 
   q.w.causal = causal;
   q.w.dtype = q.w.kv_dtype = DType::bf16;
   return q;
-}
-
-sim::Prediction tile(const Query& q, const hw::Profile& p) {
-  return sim::predict(sim::EngineKind::tile, q.spec.variant->cost(q.spec, q.w), q.w, p, "auto");
 }
 
 // K/V bytes from HBM of the fa3 forward launch, and what the op must read (K and V once).
@@ -88,11 +86,11 @@ TEST_CASE("causal fa3 K/V reaches HBM once per pass over a head, not once per re
   const hw::Profile& h100 = catalog().resolve("h100");
   // 16k, 8 heads: 128 row blocks of a head, all resident at once (one pass): exactly the
   // compulsory once-per-head read, 8 x 8 MiB.
-  const KvBytes short_len = fa3_kv_bytes(prefill(16384, true, 8, 8), h100);
+  const KvBytes short_len = fa3_kv_bytes(prefill_query(16384, true, 8, 8), h100);
   CHECK(short_len.compulsory == Approx(8 * 8 * kMiB));
   CHECK(short_len.hbm == Approx(short_len.compulsory));
   // 128k: 1024 row blocks, 3.883 passes, half of each later pass misses: 2.441 x compulsory.
-  const KvBytes long_len = fa3_kv_bytes(prefill(131072, true, 8, 8), h100);
+  const KvBytes long_len = fa3_kv_bytes(prefill_query(131072, true, 8, 8), h100);
   CHECK(long_len.hbm == Approx(long_len.compulsory * (1 + (passes(1024) - 1) * 0.5)));
   CHECK(long_len.hbm < 2.5 * long_len.compulsory);
 }
@@ -102,13 +100,13 @@ TEST_CASE("reuse that genuinely fails still pays: passes over a 1M head, a windo
   const hw::Profile& h100 = catalog().resolve("h100");
   // 1M: 8192 row blocks, 31.03 passes; a pass re-reads 512 MiB of which 32 MiB stays, so each
   // later pass misses 1 - 32 / 512 = 0.9375 of it: 1 + 30.03 x 0.9375 = 29.2 x compulsory.
-  const KvBytes million = fa3_kv_bytes(prefill(1048576, true, 1, 1), h100);
+  const KvBytes million = fa3_kv_bytes(prefill_query(1048576, true, 1, 1), h100);
   CHECK(million.hbm == Approx(million.compulsory * (1 + (passes(8192) - 1) * 0.9375)));
   CHECK(million.hbm > 29 * million.compulsory);
   // An 8 MiB L2 (5.12 MiB share) cannot hold the 8.25 MiB window of 132 resident CTAs: even a
   // single pass (16k) misses 1 - 5.12 / 8.25 = 0.379 of its 63.5 re-reads per tile.
   const hw::Profile small = hw::with_overrides(h100, {"memory.l2_MiB=8"});
-  const KvBytes one_pass = fa3_kv_bytes(prefill(16384, true, 8, 8), small);
+  const KvBytes one_pass = fa3_kv_bytes(prefill_query(16384, true, 8, 8), small);
   const double miss = 1 - 8 * 0.64 / 8.25;
   CHECK(one_pass.hbm == Approx(one_pass.compulsory * (1 + 63.5 * miss)));
 }
@@ -119,9 +117,9 @@ TEST_CASE("causal fa3 prefill on H100 keeps its tensor utilisation from 16k to 1
   // Long causal prefill is compute-bound (FA3 paper, arXiv:2407.08608: forward TFLOP/s flat or
   // rising with length up to 16k): the K/V from HBM is a few reads per head, not one per row block.
   // The band: every length within 0.05 of 16k's utilisation (the causal tail only shrinks).
-  const double u16k = tile(prefill(16384, true, 32, 8), h100).tensor_utilization;
+  const double u16k = tile_prediction(prefill_query(16384, true, 32, 8), h100).tensor_utilization;
   for (std::int64_t len : {65536, 131072, 262144, 1048576}) {
-    const sim::Prediction p = tile(prefill(len, true, 32, 8), h100);
+    const sim::Prediction p = tile_prediction(prefill_query(len, true, 32, 8), h100);
     INFO("seq_len " << len);
     CHECK(p.bound == sim::Resource::tensor);
     CHECK(p.tensor_utilization == Approx(u16k).margin(0.05));

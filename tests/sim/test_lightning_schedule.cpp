@@ -26,8 +26,8 @@ models::Workload bf16(models::Phase phase, std::int64_t batch, std::int64_t toke
   return w;
 }
 
-sim::Launches lower(const models::AttentionSpec& spec, const models::Workload& w,
-                    models::Pass pass) {
+sim::Launches lower_lightning2_scans(const models::AttentionSpec& spec, const models::Workload& w,
+                                     models::Pass pass) {
   const hw::Profile& p = catalog().resolve("a100-sxm4-80gb");
   const sim::ScheduleInfo& info = sim::find_schedule("lightning2");
   sim::Launches out;
@@ -54,8 +54,8 @@ TEST_CASE(
     "blocks, TF32",
     "[sim][lightning]") {
   // 2 sequences x 3 heads, e 128: 4 slices each; 8192 tokens: 128 blocks in turn.
-  const sim::Launches l =
-      lower(lightning(3, 128, 128), bf16(models::Phase::fwd, 2, 8192), models::Pass::forward);
+  const sim::Launches l = lower_lightning2_scans(
+      lightning(3, 128, 128), bf16(models::Phase::fwd, 2, 8192), models::Pass::forward);
   REQUIRE(l.size() == 1);
   CHECK(l[0].jobs.count == 2 * 3 * 4);
   CHECK(l[0].jobs.max_tiles == 128);
@@ -64,15 +64,15 @@ TEST_CASE(
   CHECK(l[0].tf32_operands);
   CHECK(l[0].overhead_is_wait);
   // A value dim of 64 makes two slices.
-  const sim::Launches e64 =
-      lower(lightning(8, 128, 64), bf16(models::Phase::fwd, 6, 8192), models::Pass::forward);
+  const sim::Launches e64 = lower_lightning2_scans(
+      lightning(8, 128, 64), bf16(models::Phase::fwd, 6, 8192), models::Pass::forward);
   CHECK(e64[0].jobs.count == 6 * 8 * 2);
 }
 
 TEST_CASE("lightning2's backward is the intra kernel per block and the inter kernel per head",
           "[sim][lightning]") {
-  const sim::Launches l =
-      lower(lightning(4, 128, 128), bf16(models::Phase::bwd, 1, 4096), models::Pass::backward);
+  const sim::Launches l = lower_lightning2_scans(
+      lightning(4, 128, 128), bf16(models::Phase::bwd, 1, 4096), models::Pass::backward);
   REQUIRE(l.size() == 2);
   CHECK(l[0].jobs.count == 4 * 64);  // one program per (head, block), no loop
   CHECK(l[0].jobs.max_tiles == 1);

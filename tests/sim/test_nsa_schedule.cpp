@@ -28,15 +28,15 @@ models::AttentionSpec nsa(std::int64_t heads, std::int64_t kv_heads, std::int64_
                       {"select_block", 64}});
 }
 
-models::Workload prefill(std::int64_t tokens) {
+models::Workload prefill_bf16(std::int64_t tokens) {
   models::Workload w = workload(models::Phase::fwd, 1, tokens, tokens);
   w.dtype = w.kv_dtype = models::DType::bf16;
   return w;
 }
 
 // The launches nsa_triton lowers the forward op named `name` into, on `device`.
-sim::Launches lower(const models::AttentionSpec& spec, const models::Workload& w,
-                    const std::string& name, const char* device = "a100-sxm4-80gb") {
+sim::Launches lower_nsa_forward(const models::AttentionSpec& spec, const models::Workload& w,
+                                const std::string& name, const char* device = "a100-sxm4-80gb") {
   const hw::Profile& p = catalog().resolve(device);
   const sim::ScheduleInfo& info = sim::find_schedule("nsa_triton");
   for (const models::Op& op : cost(spec, w).ops) {
@@ -54,7 +54,8 @@ sim::Launches lower(const models::AttentionSpec& spec, const models::Workload& w
 TEST_CASE("nsa_triton runs one program per token and KV head over the blocks the query visits",
           "[sim][nsa]") {
   // 256 tokens, blocks of 64, top 2: tokens 0-63 see one block, 64-255 two: 448 tiles per head.
-  const sim::Launches l = lower(nsa(64, 4, 2), prefill(256), "selected_attention_fwd");
+  const sim::Launches l =
+      lower_nsa_forward(nsa(64, 4, 2), prefill_bf16(256), "selected_attention_fwd");
   REQUIRE(l.size() == 3);  // o = zeros_like(q), lse = zeros, then the kernel
   CHECK(std::string(l[0].name) == "zero_o");
   CHECK(std::string(l[1].name) == "zero_lse");
@@ -69,8 +70,8 @@ TEST_CASE("nsa_triton runs one program per token and KV head over the blocks the
   CHECK(k.overhead_is_wait);
   // Its registers fit two programs on an A100 SM, one on Hopper (8 warps, 142 registers).
   CHECK(sim::ctas_per_sm(k.cta, catalog().resolve("a100-sxm4-80gb")) == 2);
-  const sim::Launches h100 =
-      lower(nsa(64, 4, 2), prefill(256), "selected_attention_fwd", "h100-sxm5-80gb");
+  const sim::Launches h100 = lower_nsa_forward(nsa(64, 4, 2), prefill_bf16(256),
+                                               "selected_attention_fwd", "h100-sxm5-80gb");
   CHECK(sim::ctas_per_sm(h100[2].cta, catalog().resolve("h100-sxm5-80gb")) == 1);
 }
 
@@ -81,33 +82,38 @@ TEST_CASE(
   models::Workload chunk = workload(models::Phase::fwd, 1, 64, 256);
   chunk.dtype = chunk.kv_dtype = models::DType::bf16;
   for (const char* name : {"selected_attention_fwd", "compressed_attention_fwd"}) {
-    const sim::Launches l = lower(nsa(64, 4, 2), chunk, name);
+    const sim::Launches l = lower_nsa_forward(nsa(64, 4, 2), chunk, name);
     REQUIRE(!l.empty());
     for (const sim::Launch& launch : l) CHECK(launch.schedule == "fa2");
   }
 }
 
 TEST_CASE("nsa_triton pads a small group of query heads to the 16-row MMA minimum", "[sim][nsa]") {
-  const sim::Launches g16 = lower(nsa(64, 4, 4), prefill(1024), "selected_attention_fwd");
-  const sim::Launches g4 = lower(nsa(16, 4, 4), prefill(1024), "selected_attention_fwd");
+  const sim::Launches g16 =
+      lower_nsa_forward(nsa(64, 4, 4), prefill_bf16(1024), "selected_attention_fwd");
+  const sim::Launches g4 =
+      lower_nsa_forward(nsa(16, 4, 4), prefill_bf16(1024), "selected_attention_fwd");
   CHECK(g4[2].per_tile.tensor_flops == g16[2].per_tile.tensor_flops);
   CHECK(g4[2].jobs.count == g16[2].jobs.count);
 }
 
 TEST_CASE("nsa_triton walks several tokens per program from 32768 tokens on", "[sim][nsa]") {
   // num_q_loop = 65536 / 32768 + 1 = 3 tokens per program, 4 KV heads.
-  const sim::Launches l = lower(nsa(64, 4, 16), prefill(65536), "selected_attention_fwd");
+  const sim::Launches l =
+      lower_nsa_forward(nsa(64, 4, 16), prefill_bf16(65536), "selected_attention_fwd");
   CHECK(l[2].jobs.count == 4 * std::ceil(65536.0 / 3));
   CHECK(l[2].jobs.max_tiles == 3 * 16);
 }
 
 TEST_CASE("nsa_triton's K/V re-reads reach HBM once the sequence's K/V outgrow L2", "[sim][nsa]") {
   // 8192 tokens: 16 MiB of K/V stays in the A100's L2 share, so HBM sees each byte once.
-  const sim::Launches small = lower(nsa(64, 4, 16), prefill(8192), "selected_attention_fwd");
+  const sim::Launches small =
+      lower_nsa_forward(nsa(64, 4, 16), prefill_bf16(8192), "selected_attention_fwd");
   const double kv_small = 8192.0 * 4 * 256 * 2;
   CHECK(small[2].per_tile.hbm_bytes * small[2].jobs.total_tiles == Approx(kv_small));
   // 131072 tokens: 256 MiB; most re-reads miss.
-  const sim::Launches big = lower(nsa(64, 4, 16), prefill(131072), "selected_attention_fwd");
+  const sim::Launches big =
+      lower_nsa_forward(nsa(64, 4, 16), prefill_bf16(131072), "selected_attention_fwd");
   const double kv_big = 131072.0 * 4 * 256 * 2;
   CHECK(big[2].per_tile.hbm_bytes * big[2].jobs.total_tiles > 5 * kv_big);
 }
@@ -117,7 +123,8 @@ TEST_CASE("nsa_triton's compressed kernel walks the summaries each 128-token blo
   // 8192 tokens, summaries of 32 every 16: M = 511. Program i of a head sees min(511, 8 i + 8)
   // summaries: 1 tile for i < 16, 2 to i = 31, 3 to 47, 4 to 63: 160 tiles per head, 64 heads
   // (no GQA packing).
-  const sim::Launches l = lower(nsa(64, 4, 16), prefill(8192), "compressed_attention_fwd");
+  const sim::Launches l =
+      lower_nsa_forward(nsa(64, 4, 16), prefill_bf16(8192), "compressed_attention_fwd");
   REQUIRE(l.size() == 3);
   const sim::Launch& k = l[2];
   CHECK(std::string(k.name) == "compressed_attention_fwd");
@@ -178,9 +185,9 @@ TEST_CASE(
   const models::AttentionSpec spec = nsa(64, 4, 16);
   models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
   step.dtype = step.kv_dtype = models::DType::bf16;
-  models::Workload train = prefill(4096);
+  models::Workload train = prefill_bf16(4096);
   train.phase = models::Phase::train;
-  for (const models::Workload& w : {prefill(4096), train, step}) {
+  for (const models::Workload& w : {prefill_bf16(4096), train, step}) {
     for (const sim::KernelChoice& kernel :
          {sim::KernelChoice(sim::find_schedule("nsa_triton")), sim::KernelChoice()}) {
       std::string names;
@@ -196,12 +203,13 @@ TEST_CASE(
 
 TEST_CASE("nsa_triton leaves the window branch, and a compressed branch in decode, to fa2",
           "[sim][nsa]") {
-  const sim::Launches window = lower(nsa(64, 4, 16), prefill(4096), "window_attention_fwd");
+  const sim::Launches window =
+      lower_nsa_forward(nsa(64, 4, 16), prefill_bf16(4096), "window_attention_fwd");
   REQUIRE(!window.empty());
   for (const sim::Launch& launch : window) CHECK(launch.schedule == "fa2");
   models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
   step.dtype = step.kv_dtype = models::DType::bf16;
-  const sim::Launches decode = lower(nsa(64, 4, 16), step, "compressed_attention_fwd");
+  const sim::Launches decode = lower_nsa_forward(nsa(64, 4, 16), step, "compressed_attention_fwd");
   REQUIRE(!decode.empty());
   for (const sim::Launch& launch : decode) CHECK(launch.schedule == "fa2");
 }
@@ -209,7 +217,7 @@ TEST_CASE("nsa_triton leaves the window branch, and a compressed branch in decod
 TEST_CASE("nsa_triton runs only where the profile calibrates it, and names the kernel",
           "[sim][nsa]") {
   const models::AttentionSpec spec = nsa(64, 4, 16);
-  const models::Workload w = prefill(4096);
+  const models::Workload w = prefill_bf16(4096);
   const hw::Profile& b200 = catalog().resolve("b200");
   CHECK_THROWS_WITH(sim::predict_tile(cost(spec, w), w, b200, "nsa_triton"),
                     Catch::Contains("nsa_triton"));
@@ -232,13 +240,13 @@ TEST_CASE(
     }
     return names;
   };
-  const std::string h100 = schedules_of(spec, prefill(4096), "h100-sxm5-80gb");
+  const std::string h100 = schedules_of(spec, prefill_bf16(4096), "h100-sxm5-80gb");
   CHECK_THAT(h100, Catch::Contains("selected_attention_fwd:nsa_triton") &&
                        Catch::Contains("compressed_attention_fwd:nsa_triton_compressed") &&
                        Catch::Contains("attention_fwd:fa3"));  // the window branch
   // Not where the profile has no entry, not for fp8, not for FSA's token-batched selection.
-  CHECK_THAT(schedules_of(spec, prefill(4096), "b200"), !Catch::Contains("nsa_triton"));
-  models::Workload fp8 = prefill(4096);
+  CHECK_THAT(schedules_of(spec, prefill_bf16(4096), "b200"), !Catch::Contains("nsa_triton"));
+  models::Workload fp8 = prefill_bf16(4096);
   fp8.dtype = fp8.kv_dtype = models::DType::fp8;
   CHECK_THAT(schedules_of(spec, fp8, "h100-sxm5-80gb"), !Catch::Contains("nsa_triton"));
   models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
@@ -248,7 +256,7 @@ TEST_CASE(
   chunk.dtype = chunk.kv_dtype = models::DType::bf16;
   CHECK_THAT(schedules_of(spec, chunk, "h100-sxm5-80gb"), !Catch::Contains("nsa_triton"));
   const models::AttentionSpec fsa = make("fsa", {{"heads", 64}, {"kv_heads", 4}});
-  CHECK_THAT(schedules_of(fsa, prefill(4096), "h100-sxm5-80gb"),
+  CHECK_THAT(schedules_of(fsa, prefill_bf16(4096), "h100-sxm5-80gb"),
              !Catch::Contains("selected_attention_fwd:nsa_triton"));
 }
 

@@ -5,6 +5,7 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::catalog;
+using test_support::gqa_32_8_d128;
 using test_support::make;
 using test_support::workload;
 
@@ -15,19 +16,15 @@ sim::ParallelLayout layout(int tp, int cp, sim::CpStrategy s = sim::CpStrategy::
   return {tp, cp, s, nodes};
 }
 
-sim::ParallelPrediction parallel(const models::AttentionSpec& spec, const models::Workload& w,
-                                 const sim::ParallelLayout& l, const char* hw = "h100") {
+sim::ParallelPrediction predict_layout(const models::AttentionSpec& spec, const models::Workload& w,
+                                       const sim::ParallelLayout& l, const char* hw = "h100") {
   return sim::predict_parallel(sim::EngineKind::tile, spec, w, catalog().resolve(hw), "auto", l);
-}
-
-models::AttentionSpec gqa() {
-  return make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}});
 }
 
 std::string layout_error(const models::AttentionSpec& spec, const models::Workload& w,
                          const sim::ParallelLayout& l) {
   try {
-    parallel(spec, w, l);
+    predict_layout(spec, w, l);
   } catch (const common::SpecError& e) {
     return e.what();
   }
@@ -39,11 +36,11 @@ std::string layout_error(const models::AttentionSpec& spec, const models::Worklo
 TEST_CASE("tp 1 and cp 1 reproduce the single-device prediction exactly", "[sim][parallel]") {
   models::Workload w = workload(models::Phase::prefill, 2, 4096, 4096);
   w.layers = 3;
-  const models::AttentionSpec spec = gqa();
+  const models::AttentionSpec spec = gqa_32_8_d128();
   const models::CostModel cost = spec.variant->cost(spec, w);
   const sim::Prediction single =
       sim::predict(sim::EngineKind::tile, cost, w, catalog().resolve("h100"), "auto");
-  const sim::ParallelPrediction p = parallel(spec, w, layout(1, 1));
+  const sim::ParallelPrediction p = predict_layout(spec, w, layout(1, 1));
   CHECK(p.per_device.total_s == single.time_s);
   CHECK(p.per_device.compute_s == single.time_s);
   CHECK(p.per_device.flops.tensor == single.flops.tensor);
@@ -56,8 +53,8 @@ TEST_CASE("tp 1 and cp 1 reproduce the single-device prediction exactly", "[sim]
 TEST_CASE("a TP head split divides heads and KV heads, and the KV cache, by tp",
           "[sim][parallel]") {
   const models::Workload w = workload(models::Phase::decode, 8, 1, 32768);
-  const sim::ParallelPrediction one = parallel(gqa(), w, layout(1, 1));
-  const sim::ParallelPrediction four = parallel(gqa(), w, layout(4, 1));
+  const sim::ParallelPrediction one = predict_layout(gqa_32_8_d128(), w, layout(1, 1));
+  const sim::ParallelPrediction four = predict_layout(gqa_32_8_d128(), w, layout(4, 1));
   CHECK(four.device_heads.heads == 8);
   CHECK(four.device_heads.kv_heads == 2);
   CHECK_FALSE(four.kv_heads_replicated);
@@ -71,8 +68,9 @@ TEST_CASE("KV heads are replicated once tp exceeds them: the per-device cache st
           "[sim][parallel]") {
   const models::Workload w = workload(models::Phase::decode, 8, 1, 32768);
   // GB200 NVL72: 72 GPUs in one NVLink domain, so TP 16 stays inside it.
-  const sim::ParallelPrediction eight = parallel(gqa(), w, layout(8, 1), "gb200");
-  const sim::ParallelPrediction sixteen = parallel(gqa(), w, layout(16, 1), "gb200");
+  const sim::ParallelPrediction eight = predict_layout(gqa_32_8_d128(), w, layout(8, 1), "gb200");
+  const sim::ParallelPrediction sixteen =
+      predict_layout(gqa_32_8_d128(), w, layout(16, 1), "gb200");
   CHECK(eight.device_heads.kv_heads == 1);
   CHECK_FALSE(eight.kv_heads_replicated);
   CHECK(sixteen.device_heads.kv_heads == 1);
@@ -89,7 +87,7 @@ TEST_CASE("TP with projections all-reduces B x L x D activations per forward on 
   const models::AttentionSpec spec =
       make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}}, {true, 0});
   const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096);
-  const sim::ParallelPrediction p = parallel(spec, w, layout(4, 1));
+  const sim::ParallelPrediction p = predict_layout(spec, w, layout(4, 1));
   CHECK(p.per_device.scale_up_bytes == Approx(50331648.0));
   CHECK(p.per_device.comm_s == Approx(50331648.0 / 450e9 + 6 * 3.4e-6));
   CHECK(p.per_device.exposed_comm_s == Approx(p.per_device.comm_s));
@@ -101,8 +99,8 @@ TEST_CASE("ring attention: FLOPs over the ring equal the single-device FLOPs", "
     for (auto s : {sim::CpStrategy::ring, sim::CpStrategy::zigzag, sim::CpStrategy::allgather}) {
       INFO("causal " << causal << " strategy " << sim::to_string(s));
       const models::Workload w = workload(models::Phase::prefill, 1, 8192, 8192, causal);
-      const sim::ParallelPrediction one = parallel(gqa(), w, layout(1, 1));
-      const sim::ParallelPrediction ring = parallel(gqa(), w, layout(2, 4, s));
+      const sim::ParallelPrediction one = predict_layout(gqa_32_8_d128(), w, layout(1, 1));
+      const sim::ParallelPrediction ring = predict_layout(gqa_32_8_d128(), w, layout(2, 4, s));
       CHECK(ring.cluster.flops.tensor == Approx(one.per_device.flops.tensor).epsilon(1e-12));
       CHECK(ring.cluster.flops.exp == Approx(one.per_device.flops.exp).epsilon(1e-12));
     }
@@ -113,8 +111,8 @@ TEST_CASE("ring attention: per-device KV shrinks by cp; cp - 1 blocks travel per
           "[sim][parallel]") {
   // 8192 tokens, cp 4: blocks of 2048 tokens x 8 KV heads x 256 x 2 B = 8 MiB each.
   const models::Workload w = workload(models::Phase::prefill, 1, 8192, 8192);
-  const sim::ParallelPrediction one = parallel(gqa(), w, layout(1, 1));
-  const sim::ParallelPrediction ring = parallel(gqa(), w, layout(1, 4));
+  const sim::ParallelPrediction one = predict_layout(gqa_32_8_d128(), w, layout(1, 1));
+  const sim::ParallelPrediction ring = predict_layout(gqa_32_8_d128(), w, layout(1, 4));
   const double block = 2048.0 * 8 * 256 * 2;
   CHECK(ring.per_device.kv_cache_bytes == Approx(one.per_device.kv_cache_bytes / 4));
   CHECK(ring.per_device.kv_cache_bytes == Approx(block));
@@ -130,7 +128,7 @@ TEST_CASE("ring exposed communication is max(0, transfer - compute) per step", "
   const models::AttentionSpec spec =
       make("gqa", {{"heads", 8}, {"kv_heads", 8}, {"head_dim", 128}});
   const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096, false);
-  const sim::ParallelPrediction p = parallel(spec, w, layout(1, 4, sim::CpStrategy::ring, 4));
+  const sim::ParallelPrediction p = predict_layout(spec, w, layout(1, 4, sim::CpStrategy::ring, 4));
   const double block = 1024.0 * 8 * 256 * 2;
   const double hop = 14e-6 + block / 50e9;
   CHECK(p.per_device.scale_out_bytes == Approx(3 * block));
@@ -143,8 +141,9 @@ TEST_CASE("ring exposed communication is max(0, transfer - compute) per step", "
 TEST_CASE("zig-zag balances causal ring attention: the busiest device does less",
           "[sim][parallel]") {
   const models::Workload w = workload(models::Phase::prefill, 1, 16384, 16384);
-  const sim::ParallelPrediction ring = parallel(gqa(), w, layout(1, 8));
-  const sim::ParallelPrediction zig = parallel(gqa(), w, layout(1, 8, sim::CpStrategy::zigzag));
+  const sim::ParallelPrediction ring = predict_layout(gqa_32_8_d128(), w, layout(1, 8));
+  const sim::ParallelPrediction zig =
+      predict_layout(gqa_32_8_d128(), w, layout(1, 8, sim::CpStrategy::zigzag));
   // Plain ring: the last rank computes ~cp - 1/2 blocks' pairs; zig-zag: cp / 2 blocks.
   CHECK(zig.per_device.flops.tensor < 0.6 * ring.per_device.flops.tensor);
   CHECK(zig.per_device.flops.tensor == Approx(zig.cluster.flops.tensor / 8));
@@ -156,7 +155,8 @@ TEST_CASE("Ulysses: all-to-all of Q, K, V and O, (p-1)/p of the local tokens' by
   // 4096 tokens over cp 4: 1024 local tokens x (32 x 256 x 2 Q+O + 8 x 256 x 2 K+V) B = 20 MiB
   // held; 3/4 of it leaves the device.
   const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096);
-  const sim::ParallelPrediction p = parallel(gqa(), w, layout(1, 4, sim::CpStrategy::ulysses));
+  const sim::ParallelPrediction p =
+      predict_layout(gqa_32_8_d128(), w, layout(1, 4, sim::CpStrategy::ulysses));
   const double held = 1024.0 * (32 * 256 * 2 + 8 * 256 * 2);
   CHECK(p.device_heads.heads == 8);
   CHECK(p.device_heads.kv_heads == 2);
@@ -168,7 +168,8 @@ TEST_CASE("Ulysses: all-to-all of Q, K, V and O, (p-1)/p of the local tokens' by
 TEST_CASE("all-gather CP gathers the whole K/V: each device receives (cp-1)/cp of it",
           "[sim][parallel]") {
   const models::Workload w = workload(models::Phase::prefill, 1, 8192, 8192);
-  const sim::ParallelPrediction p = parallel(gqa(), w, layout(1, 4, sim::CpStrategy::allgather));
+  const sim::ParallelPrediction p =
+      predict_layout(gqa_32_8_d128(), w, layout(1, 4, sim::CpStrategy::allgather));
   const double whole = 8192.0 * 8 * 256 * 2;
   CHECK(p.per_device.scale_up_bytes == Approx(0.75 * whole));
   CHECK(p.per_device.kv_cache_bytes == Approx(whole / 4));
@@ -179,16 +180,17 @@ TEST_CASE("training passes K/V blocks forward and K/V plus their gradients backw
   const models::Workload fwd = workload(models::Phase::fwd, 1, 8192, 8192);
   models::Workload train = fwd;
   train.phase = models::Phase::train;
-  const double f = parallel(gqa(), fwd, layout(1, 4)).per_device.scale_up_bytes;
-  CHECK(parallel(gqa(), train, layout(1, 4)).per_device.scale_up_bytes == Approx(3 * f));
+  const double f = predict_layout(gqa_32_8_d128(), fwd, layout(1, 4)).per_device.scale_up_bytes;
+  CHECK(predict_layout(gqa_32_8_d128(), train, layout(1, 4)).per_device.scale_up_bytes ==
+        Approx(3 * f));
 }
 
 TEST_CASE("LASP-2 all-gathers cp states; ZeCO sends one, independent of cp", "[sim][parallel]") {
   const models::AttentionSpec lin = make("linear", {{"heads", 16}, {"head_dim", 128}});
   const models::Workload w = workload(models::Phase::prefill, 1, 65536, 65536);
   const double state = lin.variant->cost(lin, w).state_bytes;  // independent of L
-  const sim::ParallelPrediction lasp = parallel(lin, w, layout(1, 8, sim::CpStrategy::lasp2));
-  const sim::ParallelPrediction zeco = parallel(lin, w, layout(1, 8, sim::CpStrategy::zeco));
+  const sim::ParallelPrediction lasp = predict_layout(lin, w, layout(1, 8, sim::CpStrategy::lasp2));
+  const sim::ParallelPrediction zeco = predict_layout(lin, w, layout(1, 8, sim::CpStrategy::zeco));
   CHECK(lasp.per_device.scale_up_bytes == Approx(7 * state));
   CHECK(zeco.per_device.scale_up_bytes == Approx(state));
   CHECK(lasp.per_device.kv_cache_bytes == Approx(state));
@@ -200,30 +202,33 @@ TEST_CASE("TPLA on 2 shards caches about 1.8x less per device than MLA under TP 
   // DeepSeek-V3 MLA (the variant defaults): MLA under TP keeps the whole 512 + 64 latent on every
   // device; TPLA keeps 256 + 64 (TPLA paper, arXiv:2508.15881: 1.79x).
   const models::Workload w = workload(models::Phase::decode, 1, 1, 32768);
-  const sim::ParallelPrediction mla = parallel(make("mla", {}), w, layout(2, 1));
+  const sim::ParallelPrediction mla = predict_layout(make("mla", {}), w, layout(2, 1));
   const models::AttentionSpec tpla = make("tpla", {{"shards", 2}});
   const double tpla_cache = tpla.variant->cost(tpla, w).kv_cache_bytes;
   CHECK(mla.per_device.kv_cache_bytes / tpla_cache == Approx(576.0 / 320.0));
   CHECK(mla.per_device.kv_cache_bytes / tpla_cache == Approx(1.8));
-  CHECK_THROWS_WITH(parallel(tpla, w, layout(2, 1)), Catch::Contains("--param shards=2"));
+  CHECK_THROWS_WITH(predict_layout(tpla, w, layout(2, 1)), Catch::Contains("--param shards=2"));
 }
 
 TEST_CASE("impossible layouts are refused with the numbers involved", "[sim][parallel]") {
   const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096);
-  CHECK_THAT(layout_error(gqa(), w, layout(3, 1)),
+  CHECK_THAT(layout_error(gqa_32_8_d128(), w, layout(3, 1)),
              Catch::Contains("32 query heads do not split evenly over 3 devices"));
   CHECK_THAT(layout_error(make("gqa", {{"heads", 12}, {"kv_heads", 4}}), w, layout(6, 1)),
              Catch::Contains("4 KV heads neither split over 6 devices"));
-  CHECK_THAT(layout_error(gqa(), workload(models::Phase::prefill, 1, 4000, 4000), layout(1, 3)),
-             Catch::Contains("4000 tokens does not split into 3 equal chunks"));
-  CHECK_THAT(layout_error(gqa(), w, layout(1, 3, sim::CpStrategy::zigzag)),
+  CHECK_THAT(
+      layout_error(gqa_32_8_d128(), workload(models::Phase::prefill, 1, 4000, 4000), layout(1, 3)),
+      Catch::Contains("4000 tokens does not split into 3 equal chunks"));
+  CHECK_THAT(layout_error(gqa_32_8_d128(), w, layout(1, 3, sim::CpStrategy::zigzag)),
              Catch::Contains("6 equal chunks"));
-  CHECK_THAT(layout_error(gqa(), workload(models::Phase::prefill, 1, 1024, 4096), layout(1, 2)),
-             Catch::Contains("q_len 1024 and kv_len 4096"));
-  CHECK_THAT(layout_error(gqa(), w, layout(4, 4)), Catch::Contains("16 devices per node"));
-  CHECK_THAT(layout_error(gqa(), w, layout(2, 4, sim::CpStrategy::ring, 3)),
+  CHECK_THAT(
+      layout_error(gqa_32_8_d128(), workload(models::Phase::prefill, 1, 1024, 4096), layout(1, 2)),
+      Catch::Contains("q_len 1024 and kv_len 4096"));
+  CHECK_THAT(layout_error(gqa_32_8_d128(), w, layout(4, 4)),
+             Catch::Contains("16 devices per node"));
+  CHECK_THAT(layout_error(gqa_32_8_d128(), w, layout(2, 4, sim::CpStrategy::ring, 3)),
              Catch::Contains("cp must be a multiple of nodes"));
-  CHECK_THAT(layout_error(gqa(), w, layout(1, 2, sim::CpStrategy::lasp2)),
+  CHECK_THAT(layout_error(gqa_32_8_d128(), w, layout(1, 2, sim::CpStrategy::lasp2)),
              Catch::Contains("has a KV cache"));
   CHECK_THAT(layout_error(make("linear", {}), w, layout(1, 2)),
              Catch::Contains("use lasp2 or zeco"));
@@ -236,9 +241,11 @@ TEST_CASE("a profile without links refuses a multi-device layout and serves one 
   hw::Profile p = catalog().resolve("h100");
   p.links.reset();
   const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096);
-  CHECK_THROWS_WITH(sim::predict_parallel(sim::EngineKind::tile, gqa(), w, p, "auto", layout(2, 1)),
-                    Catch::Contains("no 'links' object"));
-  CHECK_NOTHROW(sim::predict_parallel(sim::EngineKind::tile, gqa(), w, p, "auto", layout(1, 1)));
+  CHECK_THROWS_WITH(
+      sim::predict_parallel(sim::EngineKind::tile, gqa_32_8_d128(), w, p, "auto", layout(2, 1)),
+      Catch::Contains("no 'links' object"));
+  CHECK_NOTHROW(
+      sim::predict_parallel(sim::EngineKind::tile, gqa_32_8_d128(), w, p, "auto", layout(1, 1)));
 }
 
 namespace {
@@ -255,7 +262,7 @@ models::Workload short_decode() {
 TEST_CASE("the caller's host floor applies on every device once per layer and pass",
           "[sim][parallel][caller]") {
   const models::Workload w = short_decode();
-  const models::AttentionSpec spec = gqa();
+  const models::AttentionSpec spec = gqa_32_8_d128();
   const hw::Profile& h100 = catalog().resolve("h100");
   const double floor = h100.caller_floor_s(hw::Caller::pytorch);
   REQUIRE(floor > 0);
@@ -274,7 +281,7 @@ TEST_CASE("the caller's host floor applies on every device once per layer and pa
           std::max(p.per_device.compute_s + p.per_device.exposed_comm_s, 4 * floor));
     CHECK(p.per_device.total_s >= 4 * floor);
     CHECK(p.cluster.total_s == p.per_device.total_s);
-    CHECK(parallel(spec, w, l).per_device.caller_floor_s == 0);  // direct: no floor
+    CHECK(predict_layout(spec, w, l).per_device.caller_floor_s == 0);  // direct: no floor
   }
 }
 
@@ -283,7 +290,7 @@ TEST_CASE(
     "single-device prediction does",
     "[sim][parallel][caller]") {
   const models::Workload w = short_decode();
-  const models::AttentionSpec spec = gqa();
+  const models::AttentionSpec spec = gqa_32_8_d128();
   const hw::Profile& h100 = catalog().resolve("h100");
   const double floor = h100.caller_floor_s(hw::Caller::triton);
   REQUIRE(floor > 0);
@@ -301,7 +308,7 @@ TEST_CASE(
 TEST_CASE("an in-turn caller adds its host cost on every device of a layout",
           "[sim][parallel][caller]") {
   const models::Workload w = short_decode();
-  const models::AttentionSpec spec = gqa();
+  const models::AttentionSpec spec = gqa_32_8_d128();
   hw::Profile h100 = catalog().resolve("h100");
   const auto npu = static_cast<std::size_t>(hw::Caller::torch_npu);
   h100.calibration.caller_floor_s[npu] = 50e-6;

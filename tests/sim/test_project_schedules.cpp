@@ -13,23 +13,14 @@
 #include "sim/schedule.hpp"
 #include "sim/schedule_project_cuda.hpp"
 #include "sim/waves.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
+
+using test_support::builtin_profile;
+using test_support::Query;
+using test_support::registry;
 
 namespace {
-
-const hw::Profile& hw_(std::string_view id) {
-  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  return c.resolve(id);
-}
-
-const models::Registry& registry() {
-  static const models::Registry r;
-  return r;
-}
-
-struct Query {
-  models::AttentionSpec spec;
-  models::Workload w;
-};
 
 Query attention(std::int64_t batch, std::int64_t hq, std::int64_t hkv, std::int64_t d,
                 std::int64_t q_len, std::int64_t kv_len, bool causal, std::int64_t window = 0) {
@@ -47,8 +38,8 @@ Query attention(std::int64_t batch, std::int64_t hq, std::int64_t hkv, std::int6
   return q;
 }
 
-sim::Launches lower(const Query& q, const hw::Profile& p, std::string_view kernel,
-                    double splits = 0) {
+sim::Launches lower_first_op(const Query& q, const hw::Profile& p, std::string_view kernel,
+                             double splits = 0) {
   const models::CostModel cost = q.spec.variant->cost(q.spec, q.w);
   const sim::ScheduleInfo& info = sim::find_schedule(kernel);
   sim::Launches out;
@@ -59,7 +50,7 @@ sim::Launches lower(const Query& q, const hw::Profile& p, std::string_view kerne
 }
 
 double slots_per_sm(const sim::Launch& l, std::string_view id) {
-  return sim::ctas_per_sm(l.cta, hw_(id));
+  return sim::ctas_per_sm(l.cta, builtin_profile(id));
 }
 
 }  // namespace
@@ -79,8 +70,8 @@ TEST_CASE("project_flash fits 4/3/2 CTAs per SM on H100 and 3/2/1 on A100 for he
   const std::pair<std::int64_t, std::pair<double, double>> expected[] = {
       {32, {4, 3}}, {64, {3, 2}}, {128, {2, 1}}};
   for (const auto& [d, per_sm] : expected) {
-    const sim::Launch l =
-        lower(attention(1, 4, 4, d, 512, 512, true), hw_("h100"), "project_flash")[0];
+    const sim::Launch l = lower_first_op(attention(1, 4, 4, d, 512, 512, true),
+                                         builtin_profile("h100"), "project_flash")[0];
     INFO("head_dim " << d);
     CHECK(l.cta.threads == 128);
     CHECK(slots_per_sm(l, "h100") == per_sm.first);
@@ -96,25 +87,26 @@ TEST_CASE(
   // gqa-causal-1024-d128 of the quick suite at batch 4: 16 row blocks x 4 x 8 heads = 512 CTAs;
   // row block m visits m + 1 tiles of 64 keys; 2 CTAs per SM on 132 SMs = 264 slots: 2 waves.
   const Query q = attention(4, 8, 2, 128, 1024, 1024, true);
-  const sim::Launch l = lower(q, hw_("h100"), "project_flash")[0];
+  const sim::Launch l = lower_first_op(q, builtin_profile("h100"), "project_flash")[0];
   CHECK(l.jobs.count == 512);
   CHECK(l.jobs.min_tiles == 1);
   CHECK(l.jobs.max_tiles == 16);
   CHECK(l.jobs.total_tiles == 32 * (16 * 17 / 2));
-  const sim::Prediction p =
-      sim::predict_tile(q.spec.variant->cost(q.spec, q.w), q.w, hw_("h100"), "project_flash");
+  const sim::Prediction p = sim::predict_tile(q.spec.variant->cost(q.spec, q.w), q.w,
+                                              builtin_profile("h100"), "project_flash");
   REQUIRE(p.launches.size() == 1);
   CHECK(p.launches[0].ctas_per_sm == 2);
   CHECK(p.launches[0].waves == 2);
   // A window of 256 keys: row block m starts at tile floor((64 m - 255) / 64), so a full block
   // visits 5 tiles (swa-2048-w256-d64).
-  const sim::Launch w =
-      lower(attention(1, 4, 4, 64, 2048, 2048, true, 256), hw_("h100"), "project_flash")[0];
+  const sim::Launch w = lower_first_op(attention(1, 4, 4, 64, 2048, 2048, true, 256),
+                                       builtin_profile("h100"), "project_flash")[0];
   CHECK(w.jobs.max_tiles == 5);
 }
 
 TEST_CASE("project_flash rejects what flash_kernel is not instantiated for", "[tile][project]") {
-  CHECK_THROWS_AS(lower(attention(1, 4, 4, 96, 256, 256, true), hw_("h100"), "project_flash"),
+  CHECK_THROWS_AS(lower_first_op(attention(1, 4, 4, 96, 256, 256, true), builtin_profile("h100"),
+                                 "project_flash"),
                   common::SpecError);
 }
 
@@ -126,24 +118,25 @@ TEST_CASE(
   // combine has one CTA per (batch, head). 56 registers x 128 threads: 9 CTAs per SM on H100
   // (sm_90), 64 registers: 8 on A100 (sm_80).
   const Query q = attention(4, 8, 2, 128, 1, 8192, true);
-  const sim::Launches split = lower(q, hw_("h100"), "project_split_kv", 4);
+  const sim::Launches split = lower_first_op(q, builtin_profile("h100"), "project_split_kv", 4);
   REQUIRE(split.size() == 2);
   CHECK(split[0].jobs.count == 128);
   CHECK(split[0].jobs.max_tiles == 128);
   CHECK(split[0].per_tile.tensor_flops == 0);  // CUDA cores
   CHECK(slots_per_sm(split[0], "h100") == 9);
-  CHECK(sim::ctas_per_sm(lower(q, hw_("a100"), "project_split_kv", 4)[0].cta, hw_("a100")) == 8);
+  CHECK(sim::ctas_per_sm(lower_first_op(q, builtin_profile("a100"), "project_split_kv", 4)[0].cta,
+                         builtin_profile("a100")) == 8);
   CHECK(split[1].jobs.count == 32);
   CHECK(split[1].jobs.max_tiles == 1);
   // One split still launches the combine.
-  CHECK(lower(q, hw_("h100"), "project_split_kv", 1).size() == 2);
+  CHECK(lower_first_op(q, builtin_profile("h100"), "project_split_kv", 1).size() == 2);
   // decode-swa-3000-w512-split4: the keys some row sees are [2488, 3000), 128 per split.
-  const sim::Launches swa =
-      lower(attention(2, 8, 2, 64, 1, 3000, true, 512), hw_("h100"), "project_split_kv", 4);
+  const sim::Launches swa = lower_first_op(attention(2, 8, 2, 64, 1, 3000, true, 512),
+                                           builtin_profile("h100"), "project_split_kv", 4);
   CHECK(swa[0].jobs.max_tiles == 8);
   // decode-q4-2000-split3: 666/667/667 keys, 42 steps, walked once per query row.
-  const sim::Launches q4 =
-      lower(attention(2, 8, 2, 128, 4, 2000, true), hw_("h100"), "project_split_kv", 3);
+  const sim::Launches q4 = lower_first_op(attention(2, 8, 2, 128, 4, 2000, true),
+                                          builtin_profile("h100"), "project_split_kv", 3);
   CHECK(q4[0].jobs.count == 3 * 16);
   CHECK(q4[0].jobs.max_tiles == 4 * 42);
   CHECK(q4[1].jobs.max_tiles == 4);
@@ -151,19 +144,19 @@ TEST_CASE(
 
 TEST_CASE("project_split_kv without a fixed count takes the fastest one", "[tile][project]") {
   const Query q = attention(1, 8, 1, 128, 1, 16384, true);
-  const hw::Profile& p = hw_("h100");
-  const double best = sim::launches_time(lower(q, p, "project_split_kv"), p, q.w);
+  const hw::Profile& p = builtin_profile("h100");
+  const double best = sim::launches_time(lower_first_op(q, p, "project_split_kv"), p, q.w);
   for (double s : {1.0, 2.0, 8.0, 32.0}) {
     INFO("splits " << s);
-    CHECK(best <= sim::launches_time(lower(q, p, "project_split_kv", s), p, q.w));
+    CHECK(best <= sim::launches_time(lower_first_op(q, p, "project_split_kv", s), p, q.w));
   }
 }
 
 TEST_CASE("project_unfused batches cuBLAS over (batch, KV head) and runs one softmax CTA per row",
           "[tile][project]") {
   // unfused-gqa-swa-700-w128-d64: 2 KV heads of 4 query heads x 700 rows; 8 x 700 score rows.
-  const sim::Launches l =
-      lower(attention(1, 8, 2, 64, 700, 700, true, 128), hw_("h100"), "project_unfused");
+  const sim::Launches l = lower_first_op(attention(1, 8, 2, 64, 700, 700, true, 128),
+                                         builtin_profile("h100"), "project_unfused");
   REQUIRE(l.size() == 3);
   CHECK(l[0].jobs.count == 2 * 22 * 6);  // ceil(2800 / 128) x ceil(700 / 128) tiles per batch
   CHECK(l[1].jobs.count == 8 * 700);
@@ -185,16 +178,17 @@ TEST_CASE(
   w.q_len = w.kv_len = 2048;
   w.dtype = w.kv_dtype = models::DType::fp16;
   const models::CostModel cost = spec.variant->cost(spec, w);
-  const sim::Prediction p = sim::predict_tile(cost, w, hw_("h100"), "project_linear");
+  const sim::Prediction p = sim::predict_tile(cost, w, builtin_profile("h100"), "project_linear");
   REQUIRE(p.launches.size() == 1);
   CHECK(std::string(p.launches[0].name) == "linear_kernel");
   CHECK(p.launches[0].ctas == 4);
   CHECK(p.launches[0].waves == 1);
   // The generic scan schedule prices other kernels' names.
-  CHECK(sim::predict_tile(cost, w, hw_("h100"), "fa2").launches[0].schedule == "chunked_scan");
+  CHECK(sim::predict_tile(cost, w, builtin_profile("h100"), "fa2").launches[0].schedule ==
+        "chunked_scan");
   // Softmax attention is not this kernel's.
   const Query q = attention(1, 4, 4, 64, 512, 512, true);
-  CHECK_THROWS_AS(lower(q, hw_("h100"), "project_linear"), common::SpecError);
+  CHECK_THROWS_AS(lower_first_op(q, builtin_profile("h100"), "project_linear"), common::SpecError);
 }
 
 TEST_CASE("a CTA that waits on its own loads takes that wait per tile; a co-resident CTA hides it",
@@ -202,7 +196,7 @@ TEST_CASE("a CTA that waits on its own loads takes that wait per tile; a co-resi
   // One 64-row block per head against 1024 keys (16 tiles, d128): 132 heads put one CTA on each
   // H100 SM, 264 put two. The waits (K/V loads, shuffle chains) dominate, so the second CTA costs
   // far less than the first; priced as pipe time alone, two CTAs would take twice as long.
-  const hw::Profile& p = hw_("h100");
+  const hw::Profile& p = builtin_profile("h100");
   auto time = [&](std::int64_t heads) {
     const Query q = attention(1, heads, heads, 128, 64, 1024, false);
     return sim::predict_tile(q.spec.variant->cost(q.spec, q.w), q.w, p, "project_flash").time_s;
@@ -212,7 +206,7 @@ TEST_CASE("a CTA that waits on its own loads takes that wait per tile; a co-resi
   CHECK(two < 1.5 * one);
   // The wait is per tile: a lone CTA takes at least tiles x wait.
   const Query q1 = attention(1, 1, 1, 128, 64, 1024, false);
-  const sim::Launch l = lower(q1, p, "project_flash")[0];
+  const sim::Launch l = lower_first_op(q1, p, "project_flash")[0];
   CHECK(l.per_tile.latency_cycles > 0);
   CHECK(sim::predict_tile(q1.spec.variant->cost(q1.spec, q1.w), q1.w, p, "project_flash").time_s >=
         16 * l.per_tile.latency_cycles / p.compute.tensor_clock_hz);
@@ -224,7 +218,7 @@ TEST_CASE("the project's flash kernel is priced slower than FlashAttention-2 on 
     const Query q = attention(1, 8, 2, 128, 1024, 1024, true);
     const models::CostModel cost = q.spec.variant->cost(q.spec, q.w);
     INFO(id);
-    CHECK(sim::predict_tile(cost, q.w, hw_(id), "project_flash").time_s >
-          sim::predict_tile(cost, q.w, hw_(id), "fa2").time_s);
+    CHECK(sim::predict_tile(cost, q.w, builtin_profile(id), "project_flash").time_s >
+          sim::predict_tile(cost, q.w, builtin_profile(id), "fa2").time_s);
   }
 }

@@ -24,7 +24,7 @@ models::Workload pr_shape(std::int64_t keys, bool causal = false) {
   return w;
 }
 
-sim::Launches lower(const models::Workload& w) {
+sim::Launches lower_pto_forward(const models::Workload& w) {
   const hw::Profile& p = catalog().resolve("ascend-910b2");
   const models::CostModel c = cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w);
   const sim::ScheduleInfo& info = sim::find_schedule("pto_dsl_fa");
@@ -42,7 +42,7 @@ sim::Launches lower(const models::Workload& w) {
 
 TEST_CASE("pto_dsl_fa splits 32-row blocks over the core groups and walks 256-key tiles in turn",
           "[sim][ascend]") {
-  const sim::Launches l = lower(pr_shape(8192));
+  const sim::Launches l = lower_pto_forward(pr_shape(8192));
   REQUIRE(l.size() == 1);
   // 3072 / 32 = 96 blocks over 24 core groups: 4 blocks each, 8192 / 256 = 32 tiles per block.
   CHECK(l[0].jobs.count == 24);

@@ -14,8 +14,8 @@ using test_support::Query;
 
 namespace {
 
-Query gqa(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv, std::int64_t hq = 32,
-          std::int64_t hkv = 8) {
+Query gqa_query(Phase phase, std::int64_t batch, std::int64_t q, std::int64_t kv,
+                std::int64_t hq = 32, std::int64_t hkv = 8) {
   static const models::Registry registry;
   Query out{registry.find("gqa").make_spec({{"heads", hq}, {"kv_heads", hkv}}, {}), {}};
   out.w.phase = phase;
@@ -34,7 +34,7 @@ sim::Prediction run(const Query& q, const hw::Profile& p) {
 TEST_CASE("compute-bound prefill takes tensor FLOPs over the achievable peak plus the launch",
           "[roofline]") {
   const hw::Profile& h100 = catalog().resolve("h100");
-  const Query q = gqa(Phase::prefill, 4, 8192, 8192);
+  const Query q = gqa_query(Phase::prefill, 4, 8192, 8192);
   const sim::Prediction p = run(q, h100);
   const double flops = 2.0 * 4 * 32 * (128 + 128) * (8192.0 * 8193 / 2);
   const double expected =
@@ -47,7 +47,7 @@ TEST_CASE("compute-bound prefill takes tensor FLOPs over the achievable peak plu
 
 TEST_CASE("decode is HBM-bound and takes bytes over the achievable bandwidth", "[roofline]") {
   const hw::Profile& h100 = catalog().resolve("h100");
-  const Query q = gqa(Phase::decode, 16, 1, 32768);
+  const Query q = gqa_query(Phase::decode, 16, 1, 32768);
   const sim::Prediction p = run(q, h100);
   const double bytes = p.bytes.total();
   CHECK(bytes == Approx(2.0 * 16 * 32768 * 8 * 256 + 2.0 * 16 * 32 * 256));
@@ -59,29 +59,29 @@ TEST_CASE("decode is HBM-bound and takes bytes over the achievable bandwidth", "
 }
 
 TEST_CASE("a tiny workload is bound by the fixed launch cost", "[roofline]") {
-  const Query q = gqa(Phase::decode, 1, 1, 16);
+  const Query q = gqa_query(Phase::decode, 1, 1, 16);
   CHECK(run(q, catalog().resolve("h100")).bound == sim::Resource::launch);
 }
 
 TEST_CASE("starving the exp unit makes softmax the bound", "[roofline]") {
   const hw::Profile slow_exp =
       hw::with_overrides(catalog().resolve("h100"), {"calibration.exp_fraction=0.05"});
-  const Query q = gqa(Phase::prefill, 1, 8192, 8192);
+  const Query q = gqa_query(Phase::prefill, 1, 8192, 8192);
   CHECK(run(q, slow_exp).bound == sim::Resource::exp);
 }
 
 TEST_CASE("fp8 is rejected on a device without an fp8 tensor peak", "[roofline]") {
-  Query q = gqa(Phase::prefill, 1, 1024, 1024);
+  Query q = gqa_query(Phase::prefill, 1, 1024, 1024);
   q.w.dtype = models::DType::fp8;
   CHECK_THROWS_WITH(run(q, catalog().resolve("a100")),
                     Catch::Contains("a100-sxm4-80gb has no fp8 tensor peak") &&
                         Catch::Contains("fp32, tf32, fp16, bf16"));
   CHECK(run(q, catalog().resolve("h100")).time_s <
-        run(gqa(Phase::prefill, 1, 1024, 1024), catalog().resolve("h100")).time_s);
+        run(gqa_query(Phase::prefill, 1, 1024, 1024), catalog().resolve("h100")).time_s);
 }
 
 TEST_CASE("fp32 matmuls run on the vector pipes, far slower than bf16 tensor cores", "[roofline]") {
-  Query q = gqa(Phase::prefill, 1, 4096, 4096);
+  Query q = gqa_query(Phase::prefill, 1, 4096, 4096);
   const sim::Prediction bf16 = run(q, catalog().resolve("a100"));
   q.w.dtype = models::DType::fp32;
   const sim::Prediction fp32 = run(q, catalog().resolve("a100"));
@@ -93,7 +93,7 @@ TEST_CASE("fp32 matmuls run on the vector pipes, far slower than bf16 tensor cor
 TEST_CASE("an A100 is never predicted faster than an H100 on dense prefill", "[roofline]") {
   for (std::int64_t len : {128, 512, 2048, 8192, 32768}) {
     for (std::int64_t batch : {1, 8}) {
-      const Query q = gqa(Phase::prefill, batch, len, len);
+      const Query q = gqa_query(Phase::prefill, batch, len, len);
       INFO("len " << len << " batch " << batch);
       CHECK(run(q, catalog().resolve("a100")).time_s >= run(q, catalog().resolve("h100")).time_s);
     }
@@ -104,16 +104,16 @@ TEST_CASE("more HBM bandwidth never slows a prediction down", "[roofline]") {
   const hw::Profile& h100 = catalog().resolve("h100");
   const hw::Profile faster = hw::with_overrides(h100, {"memory.hbm_bandwidth_GBps=6700"});
   for (Phase phase : {Phase::prefill, Phase::decode, Phase::train}) {
-    const Query q = gqa(phase, 8, phase == Phase::decode ? 1 : 2048, 2048);
+    const Query q = gqa_query(phase, 8, phase == Phase::decode ? 1 : 2048, 2048);
     CHECK(run(q, faster).time_s <= run(q, h100).time_s);
   }
   // A memory-bound decode gets close to twice as fast.
-  const Query decode = gqa(Phase::decode, 64, 1, 65536);
+  const Query decode = gqa_query(Phase::decode, 64, 1, 65536);
   CHECK(run(decode, h100).time_s / run(decode, faster).time_s == Approx(2.0).epsilon(0.01));
 }
 
 TEST_CASE("training runs a forward and a backward launch per layer", "[roofline]") {
-  Query q = gqa(Phase::train, 2, 4096, 4096);
+  Query q = gqa_query(Phase::train, 2, 4096, 4096);
   q.w.layers = 10;
   const sim::Prediction p = run(q, catalog().resolve("b200"));
   REQUIRE(p.launches.size() == 2);

@@ -14,15 +14,10 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::catalog;
+using test_support::Query;
 using test_support::registry;
 
 namespace {
-
-struct Query {
-  models::AttentionSpec spec;
-  models::Workload w;
-  models::CostModel cost() const { return spec.variant->cost(spec, w); }
-};
 
 Query query(std::string_view variant, models::Phase phase, std::int64_t len) {
   Query q{registry().find(variant).make_spec({}, {}), {}};

@@ -20,14 +20,15 @@ using test_support::registry;
 
 namespace {
 
-struct Case {
+struct CorrectnessCase {
   models::AttentionSpec spec;
   models::Workload w;
 };
 
-Case make_case(std::string_view variant, const models::ParamValues& params, Phase phase,
-               std::int64_t batch, std::int64_t q_len, std::int64_t kv_len, bool causal = true) {
-  Case c{registry().find(variant).make_spec(params, {}), {}};
+CorrectnessCase make_case(std::string_view variant, const models::ParamValues& params, Phase phase,
+                          std::int64_t batch, std::int64_t q_len, std::int64_t kv_len,
+                          bool causal = true) {
+  CorrectnessCase c{registry().find(variant).make_spec(params, {}), {}};
   c.w.phase = phase;
   c.w.batch = batch;
   c.w.q_len = q_len;
@@ -36,7 +37,8 @@ Case make_case(std::string_view variant, const models::ParamValues& params, Phas
   return c;
 }
 
-sim::Prediction tile(const Case& c, std::string_view hw, std::string_view kernel = "auto") {
+sim::Prediction predict_case_tile(const CorrectnessCase& c, std::string_view hw,
+                                  std::string_view kernel = "auto") {
   return sim::predict(sim::EngineKind::tile, c.spec.variant->cost(c.spec, c.w), c.w,
                       catalog().resolve(hw), kernel);
 }
@@ -47,8 +49,8 @@ TEST_CASE("a GEMM of fewer rows than one tile (nsa/fsa decode at batch 1) still 
           "[tile][correctness]") {
   for (const char* variant : {"nsa", "fsa"}) {
     for (std::int64_t batch : {1, 3, 15}) {
-      const Case c = make_case(variant, {}, Phase::decode, batch, 1, 4096);
-      const sim::Prediction p = tile(c, "h100");
+      const CorrectnessCase c = make_case(variant, {}, Phase::decode, batch, 1, 4096);
+      const sim::Prediction p = predict_case_tile(c, "h100");
       INFO(variant << " batch " << batch);
       CHECK(std::isfinite(p.hbm_bytes_moved));
       CHECK(std::isfinite(p.time_s));
@@ -91,9 +93,10 @@ TEST_CASE("decode with q_len 2 costs at most 2x q_len 1 and about the same while
       {"mla", {{"heads", 128}}, "910b", "auto", 0},
   };
   for (const Shape& s : shapes) {
-    const Case one = make_case(s.variant, s.params, Phase::decode, 128, 1, 4096);
-    const Case two = make_case(s.variant, s.params, Phase::decode, 128, 2, 4096);
-    const double ratio = tile(two, s.hw, s.kernel).time_s / tile(one, s.hw, s.kernel).time_s;
+    const CorrectnessCase one = make_case(s.variant, s.params, Phase::decode, 128, 1, 4096);
+    const CorrectnessCase two = make_case(s.variant, s.params, Phase::decode, 128, 2, 4096);
+    const double ratio = predict_case_tile(two, s.hw, s.kernel).time_s /
+                         predict_case_tile(one, s.hw, s.kernel).time_s;
     INFO(s.variant << " on " << s.hw << " kernel " << s.kernel
                    << ": q_len 2 / q_len 1 = " << ratio);
     CHECK(ratio <= 2);
@@ -106,9 +109,9 @@ TEST_CASE("decode with q_len 2 costs at most 2x q_len 1 and about the same while
 // ~3x lower bandwidth and compute than an H200, not by per-head re-reads of the cache.
 TEST_CASE("ascend decode packs the query heads of a KV head (mla, 128 heads, 128k context)",
           "[tile][correctness]") {
-  const Case c = make_case("mla", {}, Phase::decode, 64, 1, 131072);
-  const sim::Prediction ascend = tile(c, "910b");
-  const sim::Prediction h200 = tile(c, "h200");
+  const CorrectnessCase c = make_case("mla", {}, Phase::decode, 64, 1, 131072);
+  const sim::Prediction ascend = predict_case_tile(c, "910b");
+  const sim::Prediction h200 = predict_case_tile(c, "h200");
   INFO("910b " << ascend.time_s << " s, h200 " << h200.time_s << " s");
   CHECK(ascend.time_s / h200.time_s < 6);
   CHECK(ascend.tensor_utilization > 0.1);
@@ -166,9 +169,9 @@ TEST_CASE("the tile engine never moves fewer HBM bytes than the op's compulsory 
 
 TEST_CASE("causal mha prefill moves at least its compulsory bytes (S 1024 on A100)",
           "[tile][correctness]") {
-  const Case c =
+  const CorrectnessCase c =
       make_case("mha", {{"heads", 32}, {"head_dim", 128}}, Phase::prefill, 1, 1024, 1024);
-  const sim::Prediction p = tile(c, "a100");
+  const sim::Prediction p = predict_case_tile(c, "a100");
   CHECK(p.hbm_bytes_moved >= p.bytes.total());
 }
 
@@ -176,10 +179,10 @@ TEST_CASE("causal mha prefill moves at least its compulsory bytes (S 1024 on A10
 // keeps no row statistics), and the tile engine moves exactly the op's extra bytes.
 TEST_CASE("the tile engine moves LSE bytes only where the op has them", "[tile][correctness]") {
   for (const char* variant : {"sigmoid", "mha"}) {
-    const Case fwd = make_case(variant, {}, Phase::fwd, 1, 4096, 4096);
-    const Case prefill = make_case(variant, {}, Phase::prefill, 1, 4096, 4096);
-    const sim::Prediction a = tile(fwd, "h100");
-    const sim::Prediction b = tile(prefill, "h100");
+    const CorrectnessCase fwd = make_case(variant, {}, Phase::fwd, 1, 4096, 4096);
+    const CorrectnessCase prefill = make_case(variant, {}, Phase::prefill, 1, 4096, 4096);
+    const sim::Prediction a = predict_case_tile(fwd, "h100");
+    const sim::Prediction b = predict_case_tile(prefill, "h100");
     INFO(variant);
     CHECK(a.hbm_bytes_moved - b.hbm_bytes_moved == Approx(a.bytes.lse - b.bytes.lse).margin(1));
   }

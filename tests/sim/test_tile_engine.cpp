@@ -10,28 +10,23 @@
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using models::DType;
 using models::Phase;
 
+using test_support::builtin_profile;
+using test_support::catalog;
+using test_support::Query;
+using test_support::tile_prediction;
+
 namespace {
 
-const hw::ProfileCatalog& catalog() {
-  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  return c;
-}
-const hw::Profile& hw_(std::string_view id) {
-  return catalog().resolve(id);
-}
-
-struct Query {
-  models::AttentionSpec spec;
-  models::Workload w;
-};
-
 // Prefill-like phases use q_len = kv_len = len; decode uses q_len 1 against len cached tokens.
-Query make(Phase phase, std::int64_t batch, std::int64_t len, bool causal, std::int64_t hq = 32,
-           std::int64_t hkv = 8, std::int64_t d = 128, DType dtype = DType::bf16) {
+Query make_query(Phase phase, std::int64_t batch, std::int64_t len, bool causal,
+                 std::int64_t hq = 32, std::int64_t hkv = 8, std::int64_t d = 128,
+                 DType dtype = DType::bf16) {
   static const models::Registry registry;
   const char* variant = hq == hkv ? "mha" : "gqa";
   Query q{registry.find(variant).make_spec({{"heads", hq}, {"kv_heads", hkv}, {"head_dim", d}}, {}),
@@ -43,10 +38,6 @@ Query make(Phase phase, std::int64_t batch, std::int64_t len, bool causal, std::
   q.w.causal = causal;
   q.w.dtype = q.w.kv_dtype = dtype;
   return q;
-}
-
-sim::Prediction tile(const Query& q, const hw::Profile& p, std::string_view kernel = "auto") {
-  return sim::predict(sim::EngineKind::tile, q.spec.variant->cost(q.spec, q.w), q.w, p, kernel);
 }
 
 sim::Prediction roofline(const Query& q, const hw::Profile& p) {
@@ -88,13 +79,13 @@ hw::Profile doubled(const hw::Profile& p) {
 std::vector<Query> mixed_shapes() {
   std::vector<Query> out;
   for (bool causal : {true, false}) {
-    out.push_back(make(Phase::prefill, 1, 512, causal));
-    out.push_back(make(Phase::prefill, 4, 4096, causal));
-    out.push_back(make(Phase::prefill, 1, 16384, causal, 16, 16, 64));
-    out.push_back(make(Phase::train, 2, 2048, causal));
+    out.push_back(make_query(Phase::prefill, 1, 512, causal));
+    out.push_back(make_query(Phase::prefill, 4, 4096, causal));
+    out.push_back(make_query(Phase::prefill, 1, 16384, causal, 16, 16, 64));
+    out.push_back(make_query(Phase::train, 2, 2048, causal));
   }
-  out.push_back(make(Phase::decode, 1, 32768, true));
-  out.push_back(make(Phase::decode, 64, 4096, true, 32, 32));
+  out.push_back(make_query(Phase::decode, 1, 32768, true));
+  out.push_back(make_query(Phase::decode, 64, 4096, true, 32, 32));
   return out;
 }
 
@@ -120,7 +111,7 @@ TEST_CASE("the tile engine is never faster than a roofline at its largest mma_fr
       {"a100", {"auto", "fa2", "split_kv", "lean", "unfused"}},
       {"b200", {"auto", "fa4", "fa2"}}};
   for (const auto& [id, kernels] : devices) {
-    const hw::Profile& p = hw_(id);
+    const hw::Profile& p = builtin_profile(id);
     double best = p.calibration.tensor_fraction;
     for (const auto& [name, cal] : p.calibration.schedules) best = std::max(best, cal.mma_fraction);
     const hw::Profile at_best =
@@ -129,7 +120,7 @@ TEST_CASE("the tile engine is never faster than a roofline at its largest mma_fr
       for (std::string_view kernel : kernels) {
         INFO(id << " " << kernel << " phase " << models::to_string(q.w.phase) << " B " << q.w.batch
                 << " S " << q.w.kv_len << " causal " << q.w.causal);
-        CHECK(tile(q, p, kernel).time_s >= roofline(q, at_best).time_s);
+        CHECK(tile_prediction(q, p, kernel).time_s >= roofline(q, at_best).time_s);
       }
     }
   }
@@ -143,7 +134,7 @@ TEST_CASE("with mma_fraction <= tensor_fraction the tile engine is never faster 
   for (const auto& [id, kernels] : devices) {
     for (std::string_view kernel : kernels) {
       // Cap the kernel's in-loop efficiency at the GEMM efficiency the roofline uses.
-      hw::Profile p = hw_(id);
+      hw::Profile p = builtin_profile(id);
       for (const std::string& name : calibrations_used(p, kernel)) {
         double& mma = p.calibration.schedules.at(name).mma_fraction;
         mma = std::min(mma, p.calibration.tensor_fraction);
@@ -151,7 +142,7 @@ TEST_CASE("with mma_fraction <= tensor_fraction the tile engine is never faster 
       for (const Query& q : mixed_shapes()) {
         INFO(id << " " << kernel << " phase " << models::to_string(q.w.phase) << " B " << q.w.batch
                 << " S " << q.w.kv_len << " causal " << q.w.causal);
-        CHECK(tile(q, p, kernel).time_s >= roofline(q, p).time_s);
+        CHECK(tile_prediction(q, p, kernel).time_s >= roofline(q, p).time_s);
       }
     }
   }
@@ -161,10 +152,12 @@ TEST_CASE("a short non-causal grid (few CTAs) uses the tensor cores less than a 
           "[tile]") {
   for (const auto& [id, kernel] : {std::pair{"h100", "fa3"}, std::pair{"a100", "fa2"}}) {
     INFO(id << " " << kernel);
-    const double small =
-        tile(make(Phase::prefill, 1, 512, false, 16, 16), hw_(id), kernel).tensor_utilization;
-    const double large =
-        tile(make(Phase::prefill, 16, 4096, false, 16, 16), hw_(id), kernel).tensor_utilization;
+    const double small = tile_prediction(make_query(Phase::prefill, 1, 512, false, 16, 16),
+                                         builtin_profile(id), kernel)
+                             .tensor_utilization;
+    const double large = tile_prediction(make_query(Phase::prefill, 16, 4096, false, 16, 16),
+                                         builtin_profile(id), kernel)
+                             .tensor_utilization;
     CHECK(small < large);
     CHECK(small < 0.5 * large);  // 64 CTAs on 108-132 SMs: under half the slots are busy
   }
@@ -173,8 +166,12 @@ TEST_CASE("a short non-causal grid (few CTAs) uses the tensor cores less than a 
 TEST_CASE("causal loses more to its tail at short sequences than at long ones", "[tile]") {
   for (const auto& [id, kernel] : {std::pair{"h100", "fa3"}, std::pair{"a100", "fa2"}}) {
     auto ratio = [&, id = id, kernel = kernel](std::int64_t s) {
-      return tile(make(Phase::prefill, 1, s, true, 16, 16), hw_(id), kernel).tensor_utilization /
-             tile(make(Phase::prefill, 1, s, false, 16, 16), hw_(id), kernel).tensor_utilization;
+      return tile_prediction(make_query(Phase::prefill, 1, s, true, 16, 16), builtin_profile(id),
+                             kernel)
+                 .tensor_utilization /
+             tile_prediction(make_query(Phase::prefill, 1, s, false, 16, 16), builtin_profile(id),
+                             kernel)
+                 .tensor_utilization;
     };
     INFO(id << " " << kernel);
     CHECK(ratio(512) < ratio(8192));
@@ -186,12 +183,12 @@ TEST_CASE("causal loses more to its tail at short sequences than at long ones", 
 // varies is the split grid's quantisation (< 1 wave of 216 slots, at most ~1.3x) and the combine
 // (partials 16 rows x splits x 516 B, < 2 % of the 67 MB of K/V): 1.6 leaves room for both.
 TEST_CASE("split_kv decode time is flat while B x S is constant, fa2 grows", "[tile]") {
-  const hw::Profile& a100 = hw_("a100");
+  const hw::Profile& a100 = builtin_profile("a100");
   std::vector<double> split, fa2;
   for (std::int64_t b = 256; b >= 1; b /= 4) {
-    const Query q = make(Phase::decode, b, 65536 / b, true, 16, 2, 128, DType::fp16);
-    split.push_back(tile(q, a100, "split_kv").time_s);
-    fa2.push_back(tile(q, a100, "fa2").time_s);
+    const Query q = make_query(Phase::decode, b, 65536 / b, true, 16, 2, 128, DType::fp16);
+    split.push_back(tile_prediction(q, a100, "split_kv").time_s);
+    fa2.push_back(tile_prediction(q, a100, "fa2").time_s);
   }
   const auto [lo, hi] = std::minmax_element(split.begin(), split.end());
   CHECK(*hi / *lo < 1.6);
@@ -206,8 +203,9 @@ TEST_CASE("an A100 is never predicted faster than an H100 on dense prefill (tile
       for (std::int64_t b : {1, 8}) {
         for (bool causal : {true, false}) {
           INFO("d " << d << " S " << s << " B " << b << " causal " << causal);
-          const Query q = make(Phase::prefill, b, s, causal, 32, 8, d);
-          CHECK(tile(q, hw_("a100")).time_s >= tile(q, hw_("h100")).time_s);
+          const Query q = make_query(Phase::prefill, b, s, causal, 32, 8, d);
+          CHECK(tile_prediction(q, builtin_profile("a100")).time_s >=
+                tile_prediction(q, builtin_profile("h100")).time_s);
         }
       }
     }
@@ -215,24 +213,24 @@ TEST_CASE("an A100 is never predicted faster than an H100 on dense prefill (tile
 }
 
 TEST_CASE("doubling the SMs (and every aggregate resource) never slows a kernel down", "[tile]") {
-  const hw::Profile& h100 = hw_("h100");
+  const hw::Profile& h100 = builtin_profile("h100");
   const hw::Profile big = doubled(h100);
   REQUIRE(big.compute.sm_count == 264);
   REQUIRE(big.tensor_peak_flops(hw::Precision::bf16) == Approx(1978.8e12));
   std::vector<Query> prefill;
   for (std::int64_t s : {512, 2048, 8192}) {
-    for (bool causal : {true, false}) prefill.push_back(make(Phase::prefill, 2, s, causal));
+    for (bool causal : {true, false}) prefill.push_back(make_query(Phase::prefill, 2, s, causal));
   }
   std::vector<Query> decode;
   for (std::int64_t s : {4096, 65536, 262144}) {
-    decode.push_back(make(Phase::decode, 1, s, true));
-    decode.push_back(make(Phase::decode, 32, s / 16, true, 32, 32));
+    decode.push_back(make_query(Phase::decode, 1, s, true));
+    decode.push_back(make_query(Phase::decode, 32, s / 16, true, 32, 32));
   }
   auto check = [&](std::string_view kernel, const std::vector<Query>& shapes) {
     for (const Query& q : shapes) {
       INFO(kernel << " phase " << models::to_string(q.w.phase) << " B " << q.w.batch << " S "
                   << q.w.kv_len << " causal " << q.w.causal << " Hkv " << q.spec.heads.kv_heads);
-      CHECK(tile(q, big, kernel).time_s <= tile(q, h100, kernel).time_s);
+      CHECK(tile_prediction(q, big, kernel).time_s <= tile_prediction(q, h100, kernel).time_s);
     }
   };
   for (std::string_view kernel : {"fa2", "fa3"}) {
@@ -247,10 +245,11 @@ TEST_CASE("doubling the SMs (and every aggregate resource) never slows a kernel 
 // wins where Flash-Decoding's split grid fills the GPU poorly (one KV head, very long context:
 // FA2's heuristic stops at ~114 splits, about one CTA per SM of two slots) ...
 TEST_CASE("lean beats split_kv for one KV head and a 256k context", "[tile]") {
-  const Query q = make(Phase::decode, 1, 262144, true, 8, 1);
+  const Query q = make_query(Phase::decode, 1, 262144, true, 8, 1);
   for (const char* id : {"a100", "h100"}) {
     INFO(id);
-    CHECK(tile(q, hw_(id), "lean").time_s < tile(q, hw_(id), "split_kv").time_s);
+    CHECK(tile_prediction(q, builtin_profile(id), "lean").time_s <
+          tile_prediction(q, builtin_profile(id), "split_kv").time_s);
   }
 }
 
@@ -260,14 +259,14 @@ TEST_CASE("lean beats split_kv for one KV head and a 256k context", "[tile]") {
 // context.
 TEST_CASE("lean's gain over split_kv is small when B x H fills the GPU and large with few heads",
           "[tile]") {
-  const Query full = make(Phase::decode, 64, 4096, true, 32, 32);
-  const Query few = make(Phase::decode, 1, 262144, true, 8, 1);
+  const Query full = make_query(Phase::decode, 64, 4096, true, 32, 32);
+  const Query few = make_query(Phase::decode, 1, 262144, true, 8, 1);
   for (const char* id : {"a100", "h100"}) {
     INFO(id);
-    const double gain_full =
-        tile(full, hw_(id), "split_kv").time_s / tile(full, hw_(id), "lean").time_s;
-    const double gain_few =
-        tile(few, hw_(id), "split_kv").time_s / tile(few, hw_(id), "lean").time_s;
+    const double gain_full = tile_prediction(full, builtin_profile(id), "split_kv").time_s /
+                             tile_prediction(full, builtin_profile(id), "lean").time_s;
+    const double gain_few = tile_prediction(few, builtin_profile(id), "split_kv").time_s /
+                            tile_prediction(few, builtin_profile(id), "lean").time_s;
     // "Clear win" and "parity" relative to the 5-10 % machine-to-machine noise that
     // validate/data/measured/README.md quotes for published timings.
     CHECK(gain_full < 1.05);
@@ -276,15 +275,15 @@ TEST_CASE("lean's gain over split_kv is small when B x H fills the GPU and large
 }
 
 TEST_CASE("causal fa3 dispatches longest-first and loses less to causality than fa2", "[tile]") {
-  const hw::Profile& h100 = hw_("h100");
-  const Query causal = make(Phase::prefill, 4, 2048, true, 16, 16);
-  const Query full = make(Phase::prefill, 4, 2048, false, 16, 16);
+  const hw::Profile& h100 = builtin_profile("h100");
+  const Query causal = make_query(Phase::prefill, 4, 2048, true, 16, 16);
+  const Query full = make_query(Phase::prefill, 4, 2048, false, 16, 16);
   CHECK(forward_launch(causal, h100, "fa3").dispatch == sim::Dispatch::persistent_lpt);
   CHECK(forward_launch(full, h100, "fa3").dispatch == sim::Dispatch::persistent_static);
   CHECK(forward_launch(causal, h100, "fa2").dispatch == sim::Dispatch::in_order);
   auto kept = [&](std::string_view kernel) {
-    return tile(causal, h100, kernel).tensor_utilization /
-           tile(full, h100, kernel).tensor_utilization;
+    return tile_prediction(causal, h100, kernel).tensor_utilization /
+           tile_prediction(full, h100, kernel).tensor_utilization;
   };
   INFO("fa3 keeps " << kept("fa3") << ", fa2 keeps " << kept("fa2"));
   CHECK(kept("fa3") > kept("fa2"));
@@ -294,24 +293,24 @@ TEST_CASE("fa2_unpacked decodes one CTA per query head, each issuing a whole M t
   // Sq = 1, 16 query heads over 2 KV heads, B = 8: fa2 >= 2.1 packs the 8 query heads of a KV
   // head into one CTA's rows (16 CTAs); v2.0.9 runs 8 x 16 = 128 CTAs, each a 128-row tile with
   // one valid row, so it issues 8x the MMAs for the same useful work.
-  const Query q = make(Phase::decode, 8, 8192, true, 16, 2, 128, DType::fp16);
-  const hw::Profile& a100 = hw_("a100");
-  const sim::Prediction packed = tile(q, a100, "fa2");
-  const sim::Prediction unpacked = tile(q, a100, "fa2_unpacked");
+  const Query q = make_query(Phase::decode, 8, 8192, true, 16, 2, 128, DType::fp16);
+  const hw::Profile& a100 = builtin_profile("a100");
+  const sim::Prediction packed = tile_prediction(q, a100, "fa2");
+  const sim::Prediction unpacked = tile_prediction(q, a100, "fa2_unpacked");
   REQUIRE(unpacked.launches.size() == 1);
   CHECK(packed.launches[0].ctas == 8 * 2);
   CHECK(unpacked.launches[0].ctas == 8 * 16);
   CHECK(unpacked.launches[0].flops.tensor == 8 * packed.launches[0].flops.tensor);
   CHECK(unpacked.time_s > 2 * packed.time_s);
   // Only the A100 80GB profile (where the blog measured it) calibrates it.
-  CHECK_THROWS_WITH(tile(q, hw_("h100-sxm5-80gb"), "fa2_unpacked"),
+  CHECK_THROWS_WITH(tile_prediction(q, builtin_profile("h100-sxm5-80gb"), "fa2_unpacked"),
                     Catch::Contains("no calibration for kernel 'fa2_unpacked'"));
 }
 
 TEST_CASE("the launch breakdown reports grid, occupancy and waves (fa2 d128 on A100)", "[tile]") {
   // 128 x 64 tiles: (128 + 2 x 64) x 128 x 2 B = 64 KiB + 1 KiB reserved; 164 KiB / 65 KiB = 2.
-  const Query q = make(Phase::prefill, 4, 4096, true, 32, 32, 128);
-  const sim::Prediction p = tile(q, hw_("a100"), "fa2");
+  const Query q = make_query(Phase::prefill, 4, 4096, true, 32, 32, 128);
+  const sim::Prediction p = tile_prediction(q, builtin_profile("a100"), "fa2");
   REQUIRE(p.launches.size() == 1);
   const sim::LaunchPrediction& l = p.launches[0];
   CHECK(l.ctas == 4 * 32 * (4096 / 128));
@@ -334,9 +333,11 @@ TEST_CASE("training lowers to the forward plus preprocess, main, convert (and GQ
   gqa.push_back("attention_bwd_reduce_dkdv");
   for (const auto& [id, kernel] : {std::pair{"h100", "fa3"}, std::pair{"a100", "fa2"}}) {
     INFO(id << " " << kernel);
-    const sim::Prediction m = tile(make(Phase::train, 2, 4096, true, 32, 32), hw_(id), kernel);
+    const sim::Prediction m = tile_prediction(make_query(Phase::train, 2, 4096, true, 32, 32),
+                                              builtin_profile(id), kernel);
     CHECK(names(m) == mha);
-    const sim::Prediction g = tile(make(Phase::train, 2, 4096, true, 32, 8), hw_(id), kernel);
+    const sim::Prediction g = tile_prediction(make_query(Phase::train, 2, 4096, true, 32, 8),
+                                              builtin_profile(id), kernel);
     CHECK(names(g) == gqa);
     double bwd = 0;
     for (std::size_t i = 1; i < g.launches.size(); ++i) bwd += g.launches[i].time_s;
@@ -347,25 +348,25 @@ TEST_CASE("training lowers to the forward plus preprocess, main, convert (and GQ
 
 TEST_CASE("devices reject kernels they have no calibration for: a backward, fa3 on an A100",
           "[tile]") {
-  const Query train = make(Phase::train, 1, 2048, true);
-  CHECK(tile(train, hw_("ascend-910b2")).time_s > 0);
-  hw::Profile no_backward = hw_("ascend-910b2");
+  const Query train = make_query(Phase::train, 1, 2048, true);
+  CHECK(tile_prediction(train, builtin_profile("ascend-910b2")).time_s > 0);
+  hw::Profile no_backward = builtin_profile("ascend-910b2");
   no_backward.calibration.schedules.erase("ascend_bwd");
-  CHECK_THROWS_AS(tile(train, no_backward), common::SpecError);
-  CHECK_THROWS_WITH(tile(train, no_backward),
+  CHECK_THROWS_AS(tile_prediction(train, no_backward), common::SpecError);
+  CHECK_THROWS_WITH(tile_prediction(train, no_backward),
                     Catch::Contains("no calibration for kernel 'ascend_bwd'"));
-  CHECK_NOTHROW(tile(make(Phase::prefill, 1, 2048, true), no_backward));
-  const Query prefill = make(Phase::prefill, 1, 2048, true);
-  CHECK_THROWS_AS(tile(prefill, hw_("a100"), "fa3"), common::SpecError);
-  CHECK_THROWS_WITH(tile(prefill, hw_("a100"), "fa3"),
+  CHECK_NOTHROW(tile_prediction(make_query(Phase::prefill, 1, 2048, true), no_backward));
+  const Query prefill = make_query(Phase::prefill, 1, 2048, true);
+  CHECK_THROWS_AS(tile_prediction(prefill, builtin_profile("a100"), "fa3"), common::SpecError);
+  CHECK_THROWS_WITH(tile_prediction(prefill, builtin_profile("a100"), "fa3"),
                     Catch::Contains("no calibration for kernel 'fa3'"));
 }
 
 TEST_CASE("unfused attention is slower than fa2 and moves more HBM bytes (A100, S 8192)",
           "[tile]") {
-  const Query q = make(Phase::prefill, 1, 8192, true, 32, 32);
-  const sim::Prediction unfused = tile(q, hw_("a100"), "unfused");
-  const sim::Prediction fa2 = tile(q, hw_("a100"), "fa2");
+  const Query q = make_query(Phase::prefill, 1, 8192, true, 32, 32);
+  const sim::Prediction unfused = tile_prediction(q, builtin_profile("a100"), "unfused");
+  const sim::Prediction fa2 = tile_prediction(q, builtin_profile("a100"), "fa2");
   CHECK(unfused.time_s > fa2.time_s);
   CHECK(unfused.hbm_bytes_moved > fa2.hbm_bytes_moved);
   // The score matrix alone: written, read, written as P and read again, 2 B each.

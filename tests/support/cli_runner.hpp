@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/file_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace test_support {
@@ -31,13 +32,6 @@ inline void append_quoted(std::string& cmd, const std::string& s) {
   cmd.push_back('\'');
   for (char c : s) c == '\'' ? cmd.append("'\\''") : cmd.append(1, c);
   cmd.push_back('\'');
-}
-
-inline std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
 }
 
 inline void write_file(const fs::path& path, const std::string& text) {

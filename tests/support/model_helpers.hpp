@@ -50,6 +50,20 @@ inline models::AttentionSpec make(const char* variant, const models::ParamValues
   return registry().find(variant).make_spec(p, proj);
 }
 
+// GQA with 32 query heads, 8 KV heads and head_dim 128, with or without the projections.
+inline models::AttentionSpec gqa_32_8_d128(bool projections = false) {
+  return make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}}, {projections, 0});
+}
+
+// Gated linear attention: the linear variant in 64-token chunks with a gate of `gate_dim`
+// channels per key.
+inline models::AttentionSpec gla(std::int64_t heads, std::int64_t dk, std::int64_t gate_dim) {
+  return make("linear", {{"heads", static_cast<double>(heads)},
+                         {"head_dim", static_cast<double>(dk)},
+                         {"chunk", 64},
+                         {"gate_dim", static_cast<double>(gate_dim)}});
+}
+
 // Tensor FLOPs of the (dense-)attention ops alone.
 inline double attention_flops(const models::CostModel& c) {
   double f = 0;

@@ -9,21 +9,23 @@
 #include <vector>
 
 #include "hwprofiles/catalog.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
-namespace {
+using test_support::kHoldout;
+using test_support::measured_csv_path;
 
-const std::vector<std::int64_t> kHoldout = {1024, 8192};
+namespace {
 
 std::vector<validate::MeasuredCase> rows_of(const std::vector<const char*>& files,
                                             const std::string& hw, const std::string& kernel) {
   static const models::Registry registry;
   std::vector<validate::MeasuredCase> out;
   for (const char* file : files) {
-    const validate::MeasurementSet set = validate::read_measurements(
-        std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file, registry);
+    const validate::MeasurementSet set =
+        validate::read_measurements(measured_csv_path(file), registry);
     for (const validate::MeasuredCase& c : set.cases) {
       if (c.hw == hw && c.kernel == kernel) out.push_back(c);
     }

@@ -11,17 +11,15 @@
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
+using test_support::kHoldout;
+using test_support::measured_csv_path;
+
 namespace {
-
-const std::vector<std::int64_t> kHoldout = {1024, 8192};
-
-std::string measured(const char* file) {
-  return fmt::format("{}/validate/data/measured/{}", ATTNSIM_SOURCE_DIR, file);
-}
 
 struct Split {
   std::vector<double> fitted, held, roofline;
@@ -32,7 +30,8 @@ struct Split {
 Split errors(const char* file, const std::string& kernel, const std::string& pass = "") {
   static const models::Registry registry;
   static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  const validate::MeasurementSet set = validate::read_measurements(measured(file), registry);
+  const validate::MeasurementSet set =
+      validate::read_measurements(measured_csv_path(file), registry);
   Split s;
   for (const validate::MeasuredCase& c : set.cases) {
     if (c.kernel != kernel || (!pass.empty() && c.pass != pass)) continue;
@@ -94,7 +93,7 @@ TEST_CASE("calibration recovers a good fa3 fit from a badly mis-calibrated H100 
   REQUIRE(catalog.resolve("h100").calibration.schedules.at("fa3").mma_fraction == 0.4);
 
   const validate::MeasurementSet set =
-      validate::read_measurements(measured("fa3_h100_fwd.csv"), registry);
+      validate::read_measurements(measured_csv_path("fa3_h100_fwd.csv"), registry);
   std::vector<validate::MeasuredCase> fa3;
   for (const auto& c : set.cases) {
     if (c.kernel == "fa3") fa3.push_back(c);
@@ -117,7 +116,8 @@ std::vector<double> pass_errors(const char* file, const std::string& kernel,
                                 const std::string& pass) {
   static const models::Registry registry;
   static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  const validate::MeasurementSet set = validate::read_measurements(measured(file), registry);
+  const validate::MeasurementSet set =
+      validate::read_measurements(measured_csv_path(file), registry);
   std::vector<double> out;
   for (const validate::MeasuredCase& c : set.cases) {
     if (c.kernel != kernel || c.pass != pass) continue;

@@ -17,7 +17,7 @@ using test_support::write_file;
 
 namespace {
 
-const char* kHeader =
+const char* kCallerCsvHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source,"
     "caller\n";
 
@@ -27,7 +27,7 @@ TEST_CASE("the caller column names the caller; empty means a direct call", "[val
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       write_file(dir,
-                 std::string(kHeader) +
+                 std::string(kCallerCsvHeader) +
                      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
                      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,\n"
                      "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,test,torch_npu\n"),
@@ -41,8 +41,8 @@ TEST_CASE("the caller column names the caller; empty means a direct call", "[val
 TEST_CASE("an unknown caller is bad input naming the row and the allowed callers",
           "[validate][caller]") {
   test_support::TempDir dir;
-  const auto path =
-      write_file(dir, std::string(kHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,jax\n");
+  const auto path = write_file(
+      dir, std::string(kCallerCsvHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,jax\n");
   CHECK_THROWS_WITH(validate::read_measurements(path, registry()),
                     Catch::Contains("m.csv:2: column 'caller': unknown caller 'jax'") &&
                         Catch::Contains("direct, pytorch, torch_npu, triton"));
@@ -52,7 +52,7 @@ TEST_CASE("a pytorch row of a short kernel is predicted at the caller's floor",
           "[validate][caller]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write_file(dir, std::string(kHeader) +
+      write_file(dir, std::string(kCallerCsvHeader) +
                           "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
                           "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,direct\n"),
       registry());
@@ -71,7 +71,7 @@ TEST_CASE("calibrate fits a caller's floor from rows that sit on it", "[validate
   // Hand-made rows: short pytorch calls all measured at 50 us, one long direct call.
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write_file(dir, std::string(kHeader) +
+      write_file(dir, std::string(kCallerCsvHeader) +
                           "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,50,test,pytorch\n"
                           "h100,fa3,fwd,bf16,1,2,2,128,256,256,0,50,test,pytorch\n"
                           "h100,fa3,fwd,bf16,2,1,1,128,512,512,0,50,test,pytorch\n"),

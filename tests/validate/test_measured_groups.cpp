@@ -15,12 +15,14 @@
 #include <fmt/ranges.h>
 
 #include "hwprofiles/catalog.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
-namespace {
+using test_support::kHoldout;
+using test_support::measured_csv_path;
 
-const std::vector<std::int64_t> kHoldout = {1024, 8192};
+namespace {
 
 // Every timing file (ceilings.csv holds ceilings, not kernel timings).
 const char* const kFiles[] = {
@@ -42,8 +44,7 @@ const AllRows& all_rows() {
     const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
     AllRows a;
     for (const char* file : kFiles) {
-      a.sets.push_back(validate::read_measurements(
-          std::string(ATTNSIM_SOURCE_DIR) + "/validate/data/measured/" + file, registry));
+      a.sets.push_back(validate::read_measurements(measured_csv_path(file), registry));
     }
     for (const validate::MeasurementSet& set : a.sets) {
       for (const validate::MeasuredCase& c : set.cases) {

@@ -17,7 +17,7 @@ using test_support::write_file;
 
 namespace {
 
-const char* kHeader =
+const char* kOpCsvHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,variant,"
     "op,time_ms,source\n";
 
@@ -31,7 +31,7 @@ std::string nsa_row(const std::string& pass, const std::string& op) {
 TEST_CASE("an op column keeps only that op of the variant, in the row's passes", "[validate][op]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write_file(dir, kHeader + nsa_row("fwd", "selected_attention") +
+      write_file(dir, kOpCsvHeader + nsa_row("fwd", "selected_attention") +
                           nsa_row("fwd+bwd", "selected_attention") + nsa_row("fwd", "")),
       registry());
   REQUIRE(set.cases.size() == 3);
@@ -52,7 +52,7 @@ TEST_CASE("an op column keeps only that op of the variant, in the row's passes",
 TEST_CASE("an op the variant lacks is bad input naming the row and the ops it has",
           "[validate][op]") {
   test_support::TempDir dir;
-  const auto path = write_file(dir, kHeader + nsa_row("fwd", "selected"));
+  const auto path = write_file(dir, kOpCsvHeader + nsa_row("fwd", "selected"));
   try {
     validate::read_measurements(path, registry());
     FAIL("no error");
@@ -68,7 +68,8 @@ TEST_CASE("an op column joins several ops with '+', each of which the variant mu
           "[validate][op]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write_file(dir, kHeader + nsa_row("fwd", "compressed_attention+block_scores+top_k_select")),
+      write_file(dir,
+                 kOpCsvHeader + nsa_row("fwd", "compressed_attention+block_scores+top_k_select")),
       registry());
   REQUIRE(set.cases.size() == 1);
   std::string names;
@@ -77,7 +78,8 @@ TEST_CASE("an op column joins several ops with '+', each of which the variant mu
   CHECK(names == "compressed_attention_fwd block_scores top_k_select ");
   try {
     validate::read_measurements(
-        write_file(dir, kHeader + nsa_row("fwd", "compressed_attention+block_score")), registry());
+        write_file(dir, kOpCsvHeader + nsa_row("fwd", "compressed_attention+block_score")),
+        registry());
     FAIL("no error");
   } catch (const std::invalid_argument& e) {
     CHECK_THAT(std::string(e.what()),

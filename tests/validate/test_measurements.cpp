@@ -16,7 +16,7 @@ using test_support::write_file;
 
 namespace {
 
-const char* kHeader =
+const char* kMeasurementsCsvHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source\n";
 
 }  // namespace
@@ -25,7 +25,7 @@ TEST_CASE("a measurement row becomes a typed workload with the mapped schedule",
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       write_file(dir,
-                 std::string(kHeader) +
+                 std::string(kMeasurementsCsvHeader) +
                      "a100-sxm4-80gb,flash-decoding,decode,fp16,8,16,2,128,1,8192,1,56.4,blog\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
@@ -58,8 +58,8 @@ TEST_CASE("fwd+bwd rows are training steps and time_ms is converted to seconds",
 TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write_file(
-          dir, std::string(kHeader) + "h100-sxm5-80gb,mykernel,fwd,bf16,1,8,8,128,512,512,0,9,x\n"),
+      write_file(dir, std::string(kMeasurementsCsvHeader) +
+                          "h100-sxm5-80gb,mykernel,fwd,bf16,1,8,8,128,512,512,0,9,x\n"),
       registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].schedule == "auto");
@@ -73,7 +73,7 @@ TEST_CASE("rows of a kernel without a schedule are compared but never fitted", "
   // predicted with the device's default schedule (`ascend`), whose calibration it must not refit.
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write_file(dir, std::string(kHeader) +
+      write_file(dir, std::string(kMeasurementsCsvHeader) +
                           "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
                           "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n"),
       registry());
@@ -118,7 +118,7 @@ TEST_CASE("rows naming a variant the model cannot build are skipped with the rea
 TEST_CASE("malformed measurement files name the file, line and column", "[validate]") {
   test_support::TempDir dir;
   CHECK_THROWS_WITH(validate::read_measurements(
-                        write_file(dir, std::string(kHeader) +
+                        write_file(dir, std::string(kMeasurementsCsvHeader) +
                                             "h100-sxm5-80gb,fa3,fwd,bf16,one,8,8,128,1,1,0,9,x\n"),
                         registry()),
                     Catch::Contains("m.csv:2") && Catch::Contains("'batch'"));
@@ -126,8 +126,8 @@ TEST_CASE("malformed measurement files name the file, line and column", "[valida
                     Catch::Contains("missing column 'pass'"));
   CHECK_THROWS_WITH(
       validate::read_measurements(
-          write_file(
-              dir, std::string(kHeader) + "h100-sxm5-80gb,fa3,sideways,bf16,1,8,8,128,1,1,0,9,x\n"),
+          write_file(dir, std::string(kMeasurementsCsvHeader) +
+                              "h100-sxm5-80gb,fa3,sideways,bf16,1,8,8,128,1,1,0,9,x\n"),
           registry()),
       Catch::Contains("unknown pass 'sideways'"));
 }
@@ -296,7 +296,7 @@ TEST_CASE("decimal text parsing: leading zeros are decimal, no hex, inf, nan or 
 }
 
 TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]") {
-  const std::string header(kHeader);
+  const std::string header(kMeasurementsCsvHeader);
   const std::string good = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n";
   const std::string row_start = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,";
   REQUIRE(error_of(header + good).empty());
@@ -327,7 +327,7 @@ TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]")
 TEST_CASE("a CSV starting with a UTF-8 byte order mark is read like one without", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      write_file(dir, "\xEF\xBB\xBF" + std::string(kHeader) +
+      write_file(dir, "\xEF\xBB\xBF" + std::string(kMeasurementsCsvHeader) +
                           "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n"),
       registry());
   REQUIRE(set.cases.size() == 1);

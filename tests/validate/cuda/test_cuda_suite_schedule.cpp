@@ -15,18 +15,14 @@
 #include "validate/cuda/cuda_linear_layout.hpp"
 #include "validate/cuda/cuda_suite_schedule.hpp"
 
+using test_support::catalog;
 using test_support::registry;
 using validate::CpuKernel;
 
 namespace {
 
-const hw::ProfileCatalog& catalog() {
-  static const hw::ProfileCatalog c = hw::ProfileCatalog::load({});
-  return c;
-}
-
-validate::MeasuredCase measured(const validate::SuiteCase& c, const std::string& hw,
-                                validate::Backend backend = validate::Backend::cuda) {
+validate::MeasuredCase measured_case(const validate::SuiteCase& c, const std::string& hw,
+                                     validate::Backend backend = validate::Backend::cuda) {
   validate::CaseRun run;
   run.spec = c;
   run.median_s = 1e-3;
@@ -56,12 +52,12 @@ TEST_CASE("every CUDA suite case maps to the project schedule of the kernel it r
           CHECK(m.schedule == "project_linear");
           break;
       }
-      const validate::MeasuredCase cuda = measured(c, "h100");
+      const validate::MeasuredCase cuda = measured_case(c, "h100");
       CHECK(cuda.schedule == m.schedule);
       CHECK(cuda.kernel_choice.name() == m.schedule);
       CHECK(cuda.splits == m.splits);
       // The CPU backend keeps its own kernels' schedules.
-      const validate::MeasuredCase cpu = measured(c, "host-cpu", validate::Backend::cpu);
+      const validate::MeasuredCase cpu = measured_case(c, "host-cpu", validate::Backend::cpu);
       CHECK(cpu.schedule == (c.kernel == CpuKernel::linear ? "chunked_scan" : "cpu_flash"));
     }
   }
@@ -71,7 +67,7 @@ TEST_CASE("every compared quick-suite case is predicted by its project schedule 
           "[validate][cuda]") {
   for (const char* hw : {"h100", "h200", "a100", "b200"}) {
     for (const validate::SuiteCase& c : validate::find_suite("quick").cases) {
-      const validate::MeasuredCase m = measured(c, hw);
+      const validate::MeasuredCase m = measured_case(c, hw);
       if (!m.compared) continue;
       INFO(hw << " / " << c.name);
       double tile_s = 0;
@@ -86,7 +82,7 @@ TEST_CASE("a split-KV case is predicted at the split count it ran, not the faste
   // decode-mha-4096-split1: 16 CTAs on 132 SMs; more splits would be priced much faster.
   for (const validate::SuiteCase& c : validate::find_suite("quick").cases) {
     if (c.name != "decode-mha-4096-split1") continue;
-    validate::MeasuredCase m = measured(c, "h100");
+    validate::MeasuredCase m = measured_case(c, "h100");
     REQUIRE(m.splits == 1);
     const hw::Profile& p = catalog().resolve("h100");
     const double one = validate::evaluate_case(m, p).tile_s;
@@ -103,7 +99,7 @@ TEST_CASE("validate --calibrate fits each project schedule from a CUDA run's cas
   std::vector<validate::MeasuredCase> cases;
   const hw::Profile& p = catalog().resolve("h100");
   for (const validate::SuiteCase& c : validate::find_suite("quick").cases) {
-    validate::MeasuredCase m = measured(c, "h100");
+    validate::MeasuredCase m = measured_case(c, "h100");
     m.measured_s = 2 * validate::evaluate_case(m, p).tile_s;
     cases.push_back(m);
   }
