@@ -47,6 +47,7 @@ struct SweepOptions {
   std::vector<std::string> hf_configs;  // --hf-config FILE (repeatable)
   std::string variant_flag;             // the first variant-shape flag given, for the error
   std::string tp, cp, cp_strategy;      // layout axes (cli/parallel_flags.hpp for query)
+  std::string cp_state_strategy;        // one value: a hybrid model's state layers
   std::int64_t nodes = 0;
 };
 
@@ -200,8 +201,10 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
     a.cp_strategies =
         words<sim::CpStrategy>("--cp-strategy", o.cp_strategy, sim::parse_cp_strategy);
   }
+  if (!o.cp_state_strategy.empty()) a.cp_state_strategy = parse_state_strategy(o.cp_state_strategy);
   if (o.nodes > 0) a.nodes = o.nodes;
-  a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() || o.nodes > 0;
+  a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() ||
+               !o.cp_state_strategy.empty() || o.nodes > 0;
   return a;
 }
 
@@ -381,6 +384,9 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--cp-strategy", o->cp_strategy,
                 "strategies, comma-separated: ring, zigzag, ulysses, allgather, lasp2, zeco, cad "
                 "(default ring)");
+  s->add_option("--cp-state-strategy", o->cp_state_strategy,
+                "lasp2 | zeco: the strategy for layers that keep a recurrent state (a hybrid "
+                "model's linear layers), --cp-strategy for the others");
   s->add_option("--nodes", o->nodes, "nodes the devices span (default 1)")
       ->transform(decimal_integer(1, kMaxParallelDegree));
   s->callback([&ctx, o, s] {

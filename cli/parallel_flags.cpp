@@ -1,6 +1,9 @@
 #include "cli/parallel_flags.hpp"
 
+#include <fmt/format.h>
+
 #include "cli/flags.hpp"
+#include "common/errors.hpp"
 
 namespace cli {
 
@@ -14,18 +17,32 @@ void add_parallel_options(CLI::App& command, ParallelOptions& o) {
       ->transform(decimal_integer(1, kMaxParallelDegree));
   command.add_option("--cp-strategy", o.strategy,
                      "ring | zigzag | ulysses | allgather | lasp2 | zeco | cad (default ring)");
+  command.add_option("--cp-state-strategy", o.state_strategy,
+                     "lasp2 | zeco: the strategy for layers that keep a recurrent state (a hybrid "
+                     "model's linear layers), --cp-strategy for the others");
   command.add_option("--nodes", o.nodes, "nodes the tp x cp devices span (default 1)")
       ->transform(decimal_integer(1, kMaxParallelDegree));
 }
 
 std::optional<sim::ParallelLayout> parallel_layout(const ParallelOptions& o) {
-  if (!o.tp && !o.cp && !o.nodes && !o.strategy) return std::nullopt;
+  if (!o.tp && !o.cp && !o.nodes && !o.strategy && !o.state_strategy) return std::nullopt;
   sim::ParallelLayout layout;
   layout.tp = static_cast<int>(o.tp.value_or(1));
   layout.cp = static_cast<int>(o.cp.value_or(1));
   layout.nodes = static_cast<int>(o.nodes.value_or(1));
   if (o.strategy) layout.strategy = sim::parse_cp_strategy(*o.strategy);
+  if (o.state_strategy) layout.state_strategy = parse_state_strategy(*o.state_strategy);
   return layout;
+}
+
+sim::CpStrategy parse_state_strategy(const std::string& name) {
+  const sim::CpStrategy s = sim::parse_cp_strategy(name);
+  if (s != sim::CpStrategy::lasp2 && s != sim::CpStrategy::zeco) {
+    throw common::SpecError(fmt::format(
+        "--cp-state-strategy: '{}' is not a strategy for a recurrent state; allowed: lasp2, zeco",
+        name));
+  }
+  return s;
 }
 
 }  // namespace cli

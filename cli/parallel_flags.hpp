@@ -1,4 +1,4 @@
-// --tp, --cp, --cp-strategy and --nodes: the multi-device layout of a query.
+// --tp, --cp, --cp-strategy, --cp-state-strategy and --nodes: the multi-device layout of a query.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +14,7 @@ namespace cli {
 struct ParallelOptions {
   std::optional<std::int64_t> tp, cp, nodes;
   std::optional<std::string> strategy;
+  std::optional<std::string> state_strategy;  // --cp-state-strategy
 };
 
 // Most devices one layout may name: 2^16, far beyond the largest training clusters per model
@@ -25,5 +26,8 @@ void add_parallel_options(CLI::App& command, ParallelOptions& options);
 // The layout, or nothing when none of the flags was given (the single-device query, printed as
 // before). Throws common::SpecError for an unknown strategy.
 std::optional<sim::ParallelLayout> parallel_layout(const ParallelOptions& options);
+
+// --cp-state-strategy's value: lasp2 or zeco; anything else throws common::SpecError naming them.
+sim::CpStrategy parse_state_strategy(const std::string& name);
 
 }  // namespace cli

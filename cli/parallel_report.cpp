@@ -24,17 +24,21 @@ nlohmann::ordered_json device_json(const sim::DeviceCost& d) {
 }
 
 nlohmann::ordered_json layout_json(const sim::ParallelLayout& l, int devices_per_node) {
-  return {{"tp", l.tp},
-          {"cp", l.cp},
-          {"cp_strategy", sim::to_string(l.strategy)},
-          {"nodes", l.nodes},
-          {"devices", l.devices()},
-          {"devices_per_node", devices_per_node}};
+  nlohmann::ordered_json out = {
+      {"tp", l.tp}, {"cp", l.cp}, {"cp_strategy", sim::to_string(l.strategy)}};
+  if (l.state_strategy) out["cp_state_strategy"] = sim::to_string(*l.state_strategy);
+  out["nodes"] = l.nodes;
+  out["devices"] = l.devices();
+  out["devices_per_node"] = devices_per_node;
+  return out;
 }
 
 std::string describe_layout(const sim::ParallelLayout& l, int devices_per_node) {
-  return fmt::format("tp={} cp={} cp_strategy={} nodes={} ({} devices, {} per node)", l.tp, l.cp,
-                     sim::to_string(l.strategy), l.nodes, l.devices(), devices_per_node);
+  const std::string state =
+      l.state_strategy ? fmt::format(" cp_state_strategy={}", sim::to_string(*l.state_strategy))
+                       : std::string();
+  return fmt::format("tp={} cp={} cp_strategy={}{} nodes={} ({} devices, {} per node)", l.tp, l.cp,
+                     sim::to_string(l.strategy), state, l.nodes, l.devices(), devices_per_node);
 }
 
 void add_device_cost(sim::DeviceCost& sum, const sim::DeviceCost& d) {

@@ -113,6 +113,7 @@ Point point_at(const SweepAxes& a, std::size_t index) {
   layout.tp = a.tps.empty() ? 1 : static_cast<int>(a.tps[tp_i]);
   layout.cp = a.cps.empty() ? 1 : static_cast<int>(a.cps[cp_i]);
   if (!a.cp_strategies.empty()) layout.strategy = a.cp_strategies[strategy_i];
+  layout.state_strategy = a.cp_state_strategy;
   layout.nodes = static_cast<int>(a.nodes);
   return {&a.profiles[profile_i], subject_i, a.engines[engine_i], w, layout};
 }

@@ -43,6 +43,7 @@ struct SweepAxes {
   // point cannot run (cad for decode) skips that point with its reason.
   std::vector<std::int64_t> tps, cps;
   std::vector<sim::CpStrategy> cp_strategies;
+  std::optional<sim::CpStrategy> cp_state_strategy;  // --cp-state-strategy (lasp2, zeco)
   std::int64_t nodes = 1;
   bool parallel = false;
 };

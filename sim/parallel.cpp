@@ -173,7 +173,9 @@ void check_cp(const pd::Context& c, const models::CostModel& cost) {
                                     : "passes K/V blocks, but",
                     c.spec.variant->name(),
                     linear_strategy ? "has a KV cache: use ring, zigzag, ulysses, allgather or cad"
-                                    : "keeps a recurrent state: use lasp2 or zeco"));
+                                    : "keeps a recurrent state: use lasp2 or zeco (in a hybrid "
+                                      "model, --cp-state-strategy lasp2 or zeco for its state "
+                                      "layers)"));
   }
 }
 
@@ -321,10 +323,15 @@ CpStrategy parse_cp_strategy(std::string_view name) {
 
 ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,
                                     const models::Workload& w, const hw::Profile& profile,
-                                    std::string_view kernel, const ParallelLayout& layout,
+                                    std::string_view kernel, const ParallelLayout& given,
                                     hw::Caller caller) {
+  // A state-keeping variant (a hybrid model's linear layers) takes the layout's state strategy.
+  ParallelLayout layout = given;
+  if (given.state_strategy && is_linear(spec.variant->cost(spec, w))) {
+    layout.strategy = *given.state_strategy;
+  }
   ParallelPrediction out;
-  out.layout = layout;
+  out.layout = given;  // as asked: both strategies, whichever this variant took
   const pd::Placement place = place_layout(layout, profile);
   out.devices_per_node = place.per_node;
   const pd::HeadShard shard = pd::split_heads(spec, layout.tp, "--tp");

@@ -28,6 +28,9 @@ struct ParallelLayout {
   int cp = 1;
   CpStrategy strategy = CpStrategy::ring;
   int nodes = 1;
+  // For a variant that keeps a recurrent state instead of a KV cache (linear attention): lasp2 or
+  // zeco in place of `strategy`, so one layout covers both kinds of layers of a hybrid model.
+  std::optional<CpStrategy> state_strategy = std::nullopt;
   int devices() const { return tp * cp; }
 };
 

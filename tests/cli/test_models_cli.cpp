@@ -229,6 +229,11 @@ TEST_CASE("an impossible layout for a model's layer group is exit 2 naming the g
   CHECK_THAT(r.err, Catch::Contains("layer group linear (linear), 36 layers"));
   CHECK_THAT(r.err, Catch::Contains("use lasp2 or zeco"));
   test_support::TempDir dir;
+  // With --cp-state-strategy the state layers take lasp2 and the attention layers the ring.
+  r = run_cli({"query", "--model", "qwen3-next-80b-a3b", "--seq-len", "8192", "--cp", "4",
+               "--cp-state-strategy", "lasp2"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("cp_strategy=ring cp_state_strategy=lasp2"));
   const fs::path out = dir.path() / "out.json";
   r = run_cli(
       {"query", "--model", "gemma-3-27b", "--tp", "64", "--nodes", "8", "-o", out.string()});

@@ -197,6 +197,23 @@ TEST_CASE("LASP-2 all-gathers cp states; ZeCO sends one, independent of cp", "[s
   CHECK(zeco.per_device.comm_s < lasp.per_device.comm_s);
 }
 
+TEST_CASE(
+    "a layout's state strategy prices a state-keeping variant and leaves a KV-cache variant to "
+    "the layout's strategy",
+    "[sim][parallel]") {
+  const models::AttentionSpec lin = make("linear", {{"heads", 16}, {"head_dim", 128}});
+  const models::Workload w = workload(models::Phase::prefill, 1, 65536, 65536);
+  sim::ParallelLayout both = layout(1, 8, sim::CpStrategy::zigzag);
+  both.state_strategy = sim::CpStrategy::zeco;
+  const sim::ParallelPrediction zeco = predict_layout(lin, w, layout(1, 8, sim::CpStrategy::zeco));
+  CHECK(predict_layout(lin, w, both).per_device.total_s == Approx(zeco.per_device.total_s));
+  CHECK(predict_layout(lin, w, both).layout.strategy == sim::CpStrategy::zigzag);  // as asked
+  const sim::ParallelPrediction zigzag =
+      predict_layout(gqa_32_8_d128(), w, layout(1, 8, sim::CpStrategy::zigzag));
+  CHECK(predict_layout(gqa_32_8_d128(), w, both).per_device.total_s ==
+        Approx(zigzag.per_device.total_s));
+}
+
 TEST_CASE("TPLA on 2 shards caches about 1.8x less per device than MLA under TP 2",
           "[sim][parallel]") {
   // DeepSeek-V3 MLA (the variant defaults): MLA under TP keeps the whole 512 + 64 latent on every
