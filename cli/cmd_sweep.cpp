@@ -46,9 +46,7 @@ struct SweepOptions {
   std::string model, spec;              // --model LIST, --spec FILE
   std::vector<std::string> hf_configs;  // --hf-config FILE (repeatable)
   std::string variant_flag;             // the first variant-shape flag given, for the error
-  std::string tp, cp, cp_strategy;      // layout axes (cli/parallel_flags.hpp for query)
-  std::string cp_state_strategy;        // one value: a hybrid model's state layers
-  std::int64_t nodes = 0;
+  LayoutAxisOptions layout;             // --tp, --cp, --cp-strategy, ... (cli/parallel_flags.hpp)
 };
 
 // Flags that describe one variant's shape: a model sweep takes them from the model instead.
@@ -195,16 +193,16 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   a.kernel = o.kernel;
   sim::KernelChoice::parse(a.kernel);  // unknown names: exit 2 before any point runs
   a.caller = parse_caller_flag(o.caller);
-  if (!o.tp.empty()) a.tps = parse_int_axis("--tp", o.tp);
-  if (!o.cp.empty()) a.cps = parse_int_axis("--cp", o.cp);
-  if (!o.cp_strategy.empty()) {
+  const LayoutAxisOptions& l = o.layout;
+  if (!l.tp.empty()) a.tps = parse_int_axis("--tp", l.tp);
+  if (!l.cp.empty()) a.cps = parse_int_axis("--cp", l.cp);
+  if (!l.cp_strategy.empty()) {
     a.cp_strategies =
-        words<sim::CpStrategy>("--cp-strategy", o.cp_strategy, sim::parse_cp_strategy);
+        words<sim::CpStrategy>("--cp-strategy", l.cp_strategy, sim::parse_cp_strategy);
   }
-  if (!o.cp_state_strategy.empty()) a.cp_state_strategy = parse_state_strategy(o.cp_state_strategy);
-  if (o.nodes > 0) a.nodes = o.nodes;
-  a.parallel = !o.tp.empty() || !o.cp.empty() || !o.cp_strategy.empty() ||
-               !o.cp_state_strategy.empty() || o.nodes > 0;
+  if (!l.cp_state_strategy.empty()) a.cp_state_strategy = parse_state_strategy(l.cp_state_strategy);
+  if (l.nodes > 0) a.nodes = l.nodes;
+  a.parallel = l.any();
   return a;
 }
 
@@ -379,16 +377,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json (repeatable)");
   s->add_option("--spec", o->spec, "a JSON file of these flags (the command line wins)");
   add_hw_options(*s, ctx.hw);
-  s->add_option("--tp", o->tp, "tensor-parallel devices (list or range, e.g. 1,2,4,8)");
-  s->add_option("--cp", o->cp, "context-parallel devices (list or range)");
-  s->add_option("--cp-strategy", o->cp_strategy,
-                "strategies, comma-separated: ring, zigzag, ulysses, allgather, lasp2, zeco, cad "
-                "(default ring)");
-  s->add_option("--cp-state-strategy", o->cp_state_strategy,
-                "lasp2 | zeco: the strategy for layers that keep a recurrent state (a hybrid "
-                "model's linear layers), --cp-strategy for the others");
-  s->add_option("--nodes", o->nodes, "nodes the devices span (default 1)")
-      ->transform(decimal_integer(1, kMaxParallelDegree));
+  add_layout_axis_options(*s, o->layout);
   s->callback([&ctx, o, s] {
     if (!o->spec.empty()) apply_spec(*s, o->spec);
     for (const char* flag : kVariantShapeFlags) {

@@ -7,6 +7,14 @@
 
 namespace cli {
 
+namespace {
+
+constexpr const char* kStateStrategyHelp =
+    "lasp2 | zeco: the strategy for layers that keep a recurrent state (a hybrid model's linear "
+    "layers), --cp-strategy for the others";
+
+}  // namespace
+
 void add_parallel_options(CLI::App& command, ParallelOptions& o) {
   command.add_option("--tp", o.tp, "tensor-parallel devices: heads split over them (default 1)")
       ->transform(decimal_integer(1, kMaxParallelDegree));
@@ -17,10 +25,19 @@ void add_parallel_options(CLI::App& command, ParallelOptions& o) {
       ->transform(decimal_integer(1, kMaxParallelDegree));
   command.add_option("--cp-strategy", o.strategy,
                      "ring | zigzag | ulysses | allgather | lasp2 | zeco | cad (default ring)");
-  command.add_option("--cp-state-strategy", o.state_strategy,
-                     "lasp2 | zeco: the strategy for layers that keep a recurrent state (a hybrid "
-                     "model's linear layers), --cp-strategy for the others");
+  command.add_option("--cp-state-strategy", o.state_strategy, kStateStrategyHelp);
   command.add_option("--nodes", o.nodes, "nodes the tp x cp devices span (default 1)")
+      ->transform(decimal_integer(1, kMaxParallelDegree));
+}
+
+void add_layout_axis_options(CLI::App& command, LayoutAxisOptions& o) {
+  command.add_option("--tp", o.tp, "tensor-parallel devices (list or range, e.g. 1,2,4,8)");
+  command.add_option("--cp", o.cp, "context-parallel devices (list or range)");
+  command.add_option("--cp-strategy", o.cp_strategy,
+                     "strategies, comma-separated: ring, zigzag, ulysses, allgather, lasp2, zeco, "
+                     "cad (default ring)");
+  command.add_option("--cp-state-strategy", o.cp_state_strategy, kStateStrategyHelp);
+  command.add_option("--nodes", o.nodes, "nodes the devices span (default 1)")
       ->transform(decimal_integer(1, kMaxParallelDegree));
 }
 

@@ -23,6 +23,18 @@ inline constexpr std::int64_t kMaxParallelDegree = std::int64_t{1} << 16;
 
 void add_parallel_options(CLI::App& command, ParallelOptions& options);
 
+// sweep's layout axes: --tp, --cp and --cp-strategy as lists (parsed with the other axes),
+// --cp-state-strategy and --nodes one value each.
+struct LayoutAxisOptions {
+  std::string tp, cp, cp_strategy, cp_state_strategy;
+  std::int64_t nodes = 0;
+  bool any() const {
+    return !tp.empty() || !cp.empty() || !cp_strategy.empty() || !cp_state_strategy.empty() ||
+           nodes > 0;
+  }
+};
+void add_layout_axis_options(CLI::App& command, LayoutAxisOptions& options);
+
 // The layout, or nothing when none of the flags was given (the single-device query, printed as
 // before). Throws common::SpecError for an unknown strategy.
 std::optional<sim::ParallelLayout> parallel_layout(const ParallelOptions& options);

@@ -187,10 +187,7 @@ void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out) {
   if (nsa_selection_runs(in.op, in.workload) && compressed_entry(in, Lowering::selection)) {
     lower_as("nsa_triton_compressed", Lowering::selection, in, out);
   } else {
-    lower_elementwise({in.op, in.workload, in.profile,
-                       support_calibration(in.profile, SupportKernel::elementwise, in.op),
-                       support_schedule_name(SupportKernel::elementwise)},
-                      out);
+    lower_selection_as_elementwise(in, out);
   }
 }
 

@@ -18,6 +18,9 @@ bool nsa_compressed_runs(const models::Op& op, const models::Workload& w);
 // compressed_attention.py computes with its own kernels (sim/schedule_nsa_scores.cpp).
 bool nsa_selection_runs(const models::Op& op, const models::Workload& w);
 void lower_nsa_selection(const ScheduleInput& in, Launches& out);
+// A selection op as elementwise work, with the device's elementwise entry (where no schedule's own
+// kernels run it).
+void lower_selection_as_elementwise(const ScheduleInput& in, Launches& out);
 
 // The selected kernel's grid, shared by its forward and its dQ kernel: one program per (sequence,
 // KV head, token) (num_q_loop tokens each from 32768 tokens on), BLOCK_SIZE_H rows, one tile per

@@ -129,6 +129,13 @@ void lower_top_k(const ScheduleInput& in, const SelectionShape& x, Launches& out
 
 }  // namespace
 
+void lower_selection_as_elementwise(const ScheduleInput& in, Launches& out) {
+  lower_elementwise({in.op, in.workload, in.profile,
+                     support_calibration(in.profile, SupportKernel::elementwise, in.op),
+                     support_schedule_name(SupportKernel::elementwise)},
+                    out);
+}
+
 bool nsa_selection_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
   const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
@@ -140,10 +147,7 @@ bool nsa_selection_runs(const models::Op& op, const models::Workload& w) {
 void lower_nsa_selection(const ScheduleInput& in, Launches& out) {
   if (!nsa_selection_runs(in.op, in.workload)) {
     // A decode step's or a chunk's selection: the elementwise kernel, with its own entry.
-    lower_elementwise({in.op, in.workload, in.profile,
-                       support_calibration(in.profile, SupportKernel::elementwise, in.op),
-                       support_schedule_name(SupportKernel::elementwise)},
-                      out);
+    lower_selection_as_elementwise(in, out);
     return;
   }
   const SelectionShape x = selection_shape(in);

@@ -11,6 +11,7 @@
 #include "sim/schedule.hpp"
 #include "sim/waves.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using test_support::catalog;
 using test_support::cost;
@@ -190,11 +191,8 @@ TEST_CASE(
   for (const models::Workload& w : {prefill_bf16(4096), train, step}) {
     for (const sim::KernelChoice& kernel :
          {sim::KernelChoice(sim::find_schedule("nsa_triton")), sim::KernelChoice()}) {
-      std::string names;
-      for (const sim::LaunchPrediction& l :
-           sim::predict_tile(cost(spec, w), w, h100, kernel).launches) {
-        names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
-      }
+      const std::string names =
+          test_support::launch_names(sim::predict_tile(cost(spec, w), w, h100, kernel));
       CHECK_THAT(names, !Catch::Contains("nsa_triton_compressed") &&
                             Catch::Contains("block_scores:elementwise"));
     }
@@ -232,13 +230,8 @@ TEST_CASE(
   const models::AttentionSpec spec = nsa(64, 4, 16);
   auto schedules_of = [&](const models::AttentionSpec& s, const models::Workload& w,
                           const char* device) {
-    std::string names;
-    const sim::Prediction p =
-        sim::predict_tile(cost(s, w), w, catalog().resolve(device), sim::KernelChoice());
-    for (const sim::LaunchPrediction& l : p.launches) {
-      names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
-    }
-    return names;
+    return test_support::launch_names(
+        sim::predict_tile(cost(s, w), w, catalog().resolve(device), sim::KernelChoice()));
   };
   const std::string h100 = schedules_of(spec, prefill_bf16(4096), "h100-sxm5-80gb");
   CHECK_THAT(h100, Catch::Contains("selected_attention_fwd:nsa_triton") &&
@@ -305,15 +298,10 @@ TEST_CASE(
   models::Workload w = workload(models::Phase::train, 1, 4096, 4096);
   w.dtype = w.kv_dtype = models::DType::bf16;
   const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
-  std::string explicit_names, auto_names;
-  for (const sim::LaunchPrediction& l :
-       sim::predict_tile(cost(spec, w), w, h100, "nsa_triton").launches) {
-    explicit_names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
-  }
-  for (const sim::LaunchPrediction& l :
-       sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()).launches) {
-    auto_names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
-  }
+  const std::string explicit_names =
+      test_support::launch_names(sim::predict_tile(cost(spec, w), w, h100, "nsa_triton"));
+  const std::string auto_names =
+      test_support::launch_names(sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()));
   CHECK_THAT(explicit_names, Catch::Contains("selected_dkdv:nsa_triton") &&
                                  Catch::Contains("compressed_dkdv:nsa_triton_compressed") &&
                                  Catch::Contains("attention_bwd:fa2"));
@@ -331,11 +319,8 @@ TEST_CASE(
   models::Workload w = workload(models::Phase::train, 1, 4096, 4096);
   w.dtype = w.kv_dtype = models::DType::bf16;
   const models::AttentionSpec spec = nsa(64, 4, 16);
-  std::string names;
-  for (const sim::LaunchPrediction& l :
-       sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()).launches) {
-    names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
-  }
+  const std::string names =
+      test_support::launch_names(sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice()));
   CHECK_THAT(names, Catch::Contains("selected_attention_fwd:nsa_triton") &&
                         !Catch::Contains("selected_dkdv"));
 }

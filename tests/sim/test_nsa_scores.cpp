@@ -9,6 +9,7 @@
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using test_support::catalog;
 using test_support::cost;
@@ -44,14 +45,6 @@ sim::Prediction selection(const models::Workload& w, const std::string& name) {
   return sim::predict_tile(kept, w, catalog().resolve("a100-sxm4-80gb"), sim::KernelChoice());
 }
 
-std::string names_of(const sim::Prediction& p) {
-  std::string names;
-  for (const sim::LaunchPrediction& l : p.launches) {
-    names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
-  }
-  return names;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -60,7 +53,7 @@ TEST_CASE(
     "[sim][nsa]") {
   // 8192 tokens, M = 511 summaries: 64 x 4 tiles per KV head, 4 KV heads, 16 heads each.
   const sim::Prediction p = selection(bf16_prefill(8192), "block_scores");
-  CHECK(names_of(p) ==
+  CHECK(test_support::launch_names(p) ==
         "query_blocks:nsa_triton_compressed zero_scores:nsa_triton_compressed "
         "block_scores:nsa_triton_compressed zero_block_scores:nsa_triton_compressed "
         "pooling_offsets:nsa_triton_compressed pool_block_scores:nsa_triton_compressed ");
@@ -80,7 +73,7 @@ TEST_CASE(
   const sim::Prediction few = selection(bf16_prefill(256), "top_k_select");
   CHECK(few.launches[0].hbm_bytes == Approx(4.0 * 256 * (4 * 4 + 4 * 12)));
   const sim::Prediction p = selection(bf16_prefill(8192), "top_k_select");
-  CHECK(names_of(p) ==
+  CHECK(test_support::launch_names(p) ==
         "top_k:nsa_triton_compressed sort_top_k:nsa_triton_compressed "
         "mask_and_cast:nsa_triton_compressed ");
   // 128 blocks of 64 per row: their fp32 scores read, 16 values and int64 indices written.
@@ -116,16 +109,18 @@ TEST_CASE(
     "[sim][nsa]") {
   models::Workload step = workload(models::Phase::decode, 1, 1, 8192);
   step.dtype = step.kv_dtype = models::DType::bf16;
-  CHECK_THAT(names_of(selection(step, "block_scores")),
+  CHECK_THAT(test_support::launch_names(selection(step, "block_scores")),
              Catch::Contains("block_scores:elementwise"));
   models::Workload fp32 = bf16_prefill(8192);  // the kernels are 16-bit
   fp32.dtype = fp32.kv_dtype = models::DType::fp32;
-  CHECK_THAT(names_of(selection(fp32, "block_scores")),
+  CHECK_THAT(test_support::launch_names(selection(fp32, "block_scores")),
              Catch::Contains("block_scores:elementwise"));
   const models::Workload w = bf16_prefill(8192);
   const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
-  const std::string fa2 = names_of(sim::predict_tile(cost(nsa_64_4(), w), w, a100, "fa2"));
-  const std::string nsa = names_of(sim::predict_tile(cost(nsa_64_4(), w), w, a100, "nsa_triton"));
+  const std::string fa2 =
+      test_support::launch_names(sim::predict_tile(cost(nsa_64_4(), w), w, a100, "fa2"));
+  const std::string nsa =
+      test_support::launch_names(sim::predict_tile(cost(nsa_64_4(), w), w, a100, "nsa_triton"));
   CHECK_THAT(fa2, Catch::Contains("block_scores:elementwise"));
   CHECK_THAT(nsa, Catch::Contains("block_scores:nsa_triton_compressed"));
 }
