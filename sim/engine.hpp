@@ -49,10 +49,18 @@ double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller
 // caller_floor_us.in_turn does its host work while the device waits (torch_npu's host-side
 // tiling inside each call), so its cost adds: device time + calls x floor. Triton's Python
 // launcher pays its host cost per kernel launch, so its floor counts the prediction's launches,
-// not its calls. Sets caller_floor_s, and the bound to `launch` when the floor wins (or, in turn,
-// outlasts the device).
+// not its calls, and its waits on the device add their exposed host time (host_wait_excess_s).
+// Sets caller_floor_s, and the bound to `launch` when the floor wins (or, in turn, outlasts the
+// device).
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller);
+// What the host's waits on the device (LaunchPrediction::host_waits) add, for a caller that pays
+// `per_launch_s` of host time per launch, to max(device time, host time): the launches are
+// replayed in order (each layer's in turn), and a wait ends a segment of overlapped host and
+// device work. The first segment's host work may run ahead of the device (as without waits);
+// after a wait the device idles until the host issues the next launch, so each later segment
+// takes max(host, device + one launch's host time). 0 without waits.
+double host_wait_excess_s(const Prediction& p, double per_launch_s);
 // A call's time from its device time and its caller's host cost: the larger of the two, or their
 // sum for a caller whose host work runs in turn with the device.
 double call_time_s(double device_s, double host_s, bool in_turn);

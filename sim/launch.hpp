@@ -62,6 +62,11 @@ struct Launch {
   // Python loop repeats): what a per-launch caller floor counts (hw::caller_per_launch). PDL does
   // not change it (the host still issues the launch).
   double host_launches = 1;
+  // Times the host waits for the device while issuing them (a `.item()`, a Python `if` on a
+  // device tensor): each wait lets every earlier launch finish before the host goes on, so the
+  // device then idles until the next launch is issued. The launch's host and device work is
+  // split into this many equal pieces, each after a wait (sim::host_wait_excess_s).
+  double host_waits = 0;
   CtaResources cta;
   Dispatch dispatch = Dispatch::in_order;
   const hw::ScheduleCalibration* calibration = nullptr;  // efficiency of this kernel class

@@ -27,6 +27,7 @@ struct LaunchPrediction {
   double waves = 0;          // tile engine: ceil(CTAs / (SMs x occupancy))
   std::int64_t count = 1;    // launches of this kind (one per layer)
   double host_launches = 1;  // host-side launches each stands for (Launch::host_launches)
+  double host_waits = 0;     // the host's waits on the device in each (Launch::host_waits)
   double time_s = 0;         // one launch
   Resource bound = Resource::launch;
   // Time each resource alone would need for one launch at the engine's rates.

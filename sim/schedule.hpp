@@ -19,7 +19,8 @@
 
 namespace sim {
 
-using Launches = common::StaticVector<Launch, 10>;
+// At most one op's launches (NSA's selected backward has 13).
+using Launches = common::StaticVector<Launch, 16>;
 
 // What the caller fixed about a kernel's launch configuration (a measured run's settings);
 // anything left at 0 is the schedule's own choice.

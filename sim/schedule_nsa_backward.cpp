@@ -11,7 +11,8 @@
 //   partial dK and dV buffers that are zeroed first and summed over the group after;
 // - dQ: the forward's grid (one program per token and KV head, 16-row tiles), three MMAs per
 //   chosen block (backward_dq).
-// The four host syncs (.item()) between them are not priced.
+// The four host syncs (.item()) between them are waits (Launch::host_waits): a per-launch caller
+// (triton) pays the launches after each one in turn with the device.
 //
 // And the compressed branch's backward, _compressed_attention_bwd of compressed_attention.py
 // (nsa_triton_notes.md §3): zeroed delta and backward_sum_o_do; zeroed per-query-head dK/dV
@@ -28,9 +29,12 @@ namespace sim {
 
 namespace {
 
-constexpr double kDkdvRows = 64;            // BLOCK_SIZE_Q of backward_dkdv
-constexpr double kCountSlots = 4096;        // count_kernel: index slots per step (count_query)
-constexpr double kSmallTorchLaunches = 30;  // cumsums, pads, gathers, fills around the inversion
+constexpr double kDkdvRows = 64;      // BLOCK_SIZE_Q of backward_dkdv
+constexpr double kCountSlots = 4096;  // count_kernel: index slots per step (count_query)
+// The wrapper's small torch launches around the index inversion (nsa_triton_notes.md §2).
+constexpr double kBlockOffsetLaunches = 11;  // launches 3-13
+constexpr double kCountOffsetLaunches = 6;   // launches 16-21
+constexpr double kGatherLaunches = 6;        // launches 27-31 and the max after them
 constexpr double kCmpBlock = 128;  // compressed backward: BLOCK_SIZE_K of dkdv, BLOCK_SIZE_Q of dq
 constexpr double kCmpDqKeys = 64;  // compressed backward_dq: BLOCK_SIZE_K
 
@@ -60,15 +64,34 @@ void set_dkdv_step(const ScheduleInput& in, const Geometry& g, double keys, Laun
                          std::max(1.0, l.jobs.total_tiles);
 }
 
-// delta; the index inversion: count_kernel (one serial program per KV head over chunks of
-// next_pow2(4096 / next_pow2(top_k)) tokens), the argsort of the padded indices by block, and the
-// small launches around them.
+// Torch launches priced as one: their launch costs, the waits before them, and `bytes` over
+// `items` (1024 a CTA).
+Launch small_launches(const ScheduleInput& in, const char* name, double bytes, double items,
+                      double launches, double waits) {
+  Launch l = memory_launch(in, name, bytes, items, 1024);
+  l.launch_fixed_share = launches;
+  l.host_launches = launches;
+  l.host_waits = waits;
+  return l;
+}
+
+// delta; the index inversion in the wrapper's order (nsa_triton_notes.md §2, launches 1-32): the
+// block offsets, count_kernel (one serial program per KV head over chunks of
+// next_pow2(4096 / next_pow2(top_k)) tokens), the count offsets, the padded copy of the indices,
+// their argsort by block, the gathers and the copy without the padding, with the wrapper's four
+// `.item()` waits where they fall.
 void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const NsaSelection& sel,
                               Launches& out) {
   const models::HbmBytes& need = in.op.bytes;
   const double tokens = g.rows, heads = g.batch * g.heads, kv_heads = g.batch * g.kv_heads;
+  Launch delta =
+      memory_launch(in, "delta", need.o + need.grad_out + heads * tokens * 4, heads * tokens, 256);
+  delta.launch_fixed_share = delta.host_launches = 2;  // torch.zeros, backward_sum_o_do
+  out.push_back(delta);
+  // Sequence blocks (sub, div, ceil, cast, zeros, cumsum, cat, cast), then the longest one's
+  // count (two subs, max), read by `.item()`.
   out.push_back(
-      memory_launch(in, "delta", need.o + need.grad_out + heads * tokens * 4, heads * tokens, 256));
+      small_launches(in, "block_offsets", kv_heads * 4096, kv_heads, kBlockOffsetLaunches, 0));
   const double width = next_pow2(sel.cap);  // the index row, padded
   const double chunk = next_pow2(kCountSlots / width);
   Launch count = nsa_launch(in, "count_blocks");
@@ -76,15 +99,26 @@ void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const 
   count.jobs = uniform_blocks(1, kv_heads, ceil_div(tokens, chunk));
   count.per_tile.hbm_bytes = chunk * width * 4;
   count.per_tile.alu_ops = chunk * width;
+  count.launch_fixed_share = count.host_launches = 2;  // zeroed counts, count_kernel
+  count.host_waits = 1;                                // after the first `.item()`
   out.push_back(count);
-  // Radix passes over int32 keys and int64 values, each read and written.
-  out.push_back(memory_launch(in, "argsort_indices", kv_heads * tokens * width * (4 + 8) * 2 * 4,
-                              kv_heads * tokens, 4096));
-  // The small launches, as one that pays their launch costs (they move almost nothing).
-  Launch small = memory_launch(in, "index_bookkeeping", kv_heads * 4096, kv_heads, 1);
-  small.launch_fixed_share = kSmallTorchLaunches;
-  small.host_launches = kSmallTorchLaunches;
-  out.push_back(small);
+  // The counts' offsets (zeros, cumsum, cat, cast), then the longest index list (sub, max).
+  out.push_back(
+      small_launches(in, "count_offsets", kv_heads * 4096, kv_heads, kCountOffsetLaunches, 0));
+  // After the second `.item()`: the -1-filled padded index buffer and pad_topk_idx_kernel.
+  const double padded = kv_heads * tokens * width * 4;
+  out.push_back(small_launches(in, "pad_indices", 2 * padded, kv_heads * tokens, 2, 1));
+  // Radix passes over int32 keys and int64 values, each read and written; then the division by
+  // top_k and the cast.
+  Launch sort = memory_launch(in, "argsort_indices", kv_heads * tokens * width * (4 + 8) * 2 * 4,
+                              kv_heads * tokens, 4096);
+  sort.launch_fixed_share = sort.host_launches = 3;
+  out.push_back(sort);
+  // The longest query list (max, `.item()`), then a fill, two gathers, a sub and a max, read by
+  // the fourth `.item()`; then save_topk_idx_kernel copies the indices without the padding.
+  out.push_back(
+      small_launches(in, "index_gathers", 2 * padded, kv_heads * tokens, kGatherLaunches, 1));
+  out.push_back(small_launches(in, "save_indices", 2 * padded, kv_heads * tokens, 1, 1));
 }
 
 // backward_dkdv: one program per (query head, block) walking the tokens that chose the block, 64
@@ -222,10 +256,13 @@ void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& se
   push_delta_and_inversion(in, g, sel, out);
   // Per-query-head dK/dV partials: zeroed, written by backward_dkdv, summed over the group.
   const double partials = heads * tokens * (g.d + g.dv) * g.s;
-  out.push_back(memory_launch(in, "zero_dkdv_partials", partials, heads * tokens, 1024));
+  Launch zero = memory_launch(in, "zero_dkdv_partials", partials, heads * tokens, 1024);
+  zero.launch_fixed_share = zero.host_launches = 2;  // dK, dV
+  out.push_back(zero);
   out.push_back(dkdv_launch(in, g, sel, hopper));
-  out.push_back(
-      memory_launch(in, "sum_dkdv_partials", partials + dk_dv_bytes, heads * tokens, 1024));
+  Launch sum = memory_launch(in, "sum_dkdv_partials", partials + dk_dv_bytes, heads * tokens, 1024);
+  sum.launch_fixed_share = sum.host_launches = 2;
+  out.push_back(sum);
   out.push_back(memory_launch(in, "zero_dq", dq_bytes, heads * tokens, 1024));
   out.push_back(dq_launch(in, g, sel, hopper, dq_bytes));
 }

@@ -13,8 +13,9 @@
 // The query blocks (a Python loop of arange per sequence, cat, floor division) are built once,
 // first. Above 32768 tokens in all, the wrapper loops over the KV heads in Python and runs the
 // rest of the chain per head (same work, Hkv times the launches), then concatenates the heads'
-// indices. The host syncs (the per-sequence lengths, histc's bin count, the 32768 check) are not
-// priced.
+// indices. The host waits for the device (Launch::host_waits) where the wrapper reads a device
+// value: each sequence's length (its arange), the 32768 check, and histc's bin count (once per
+// KV head on the serial path).
 #include <algorithm>
 #include <cmath>
 #include <string_view>
@@ -29,7 +30,7 @@ namespace {
 
 constexpr double kScoreTile = 128;          // score_kernel: BLOCK_SIZE_Q = BLOCK_SIZE_K
 constexpr double kParallelTokens = 32768;   // parallel_topk_compute: total tokens up to here
-constexpr double kPoolingLaunches = 4;      // arange, arange, add, histc (transform_score)
+constexpr double kPoolingLaunches = 4;      // arange, arange, add, max (transform_score)
 constexpr double kQueryIndexLaunches = 2;   // cat, // block size (plus an arange per sequence)
 constexpr double kMaskAndCastLaunches = 3;  // topk_idx > q_idx, masked assign, .to(int32)
 
@@ -60,12 +61,13 @@ SelectionShape selection_shape(const ScheduleInput& in) {
 }
 
 // A launch that only moves bytes, paid `launches` times over (the serial path's per-head loop,
-// or several small torch launches priced as one).
-Launch moved(const ScheduleInput& in, const char* name, double bytes, double items,
-             double launches) {
+// or several small torch launches priced as one), with the host's `waits` before them.
+Launch moved(const ScheduleInput& in, const char* name, double bytes, double items, double launches,
+             double waits = 0) {
   Launch l = memory_launch(in, name, bytes, items, 1024);
   l.launch_fixed_share = launches;
   l.host_launches = launches;
+  l.host_waits = waits;
   return l;
 }
 
@@ -105,12 +107,16 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
   const double score_bytes = rows * x.summaries * 4;
   const double block_bytes = rows * x.blocks * 4;
   const double n = x.per_head_launches;
+  // An arange per sequence, each after reading that sequence's length from the device.
   out.push_back(moved(in, "query_blocks", x.batch * x.tokens * 8 * 3, x.batch * x.tokens,
-                      x.batch + kQueryIndexLaunches));
-  out.push_back(moved(in, "zero_scores", score_bytes, rows, n));
+                      x.batch + kQueryIndexLaunches, x.batch));
+  // The Python `if` on the token count waits before the chain goes on.
+  out.push_back(moved(in, "zero_scores", score_bytes, rows, n, 1));
   out.push_back(score_launch(in, x));
   out.push_back(moved(in, "zero_block_scores", block_bytes, rows, n));
   out.push_back(moved(in, "pooling_offsets", 4096, 1, kPoolingLaunches * n));
+  // histc's bin count is offs.max() + 1, read on the host.
+  out.push_back(moved(in, "pooling_weights", 4096, 1, n, n));
   out.push_back(moved(in, "pool_block_scores", score_bytes + block_bytes, rows, n));
 }
 

@@ -269,15 +269,25 @@ TEST_CASE("nsa_triton's selected backward runs delta, the index inversion, dK/dV
   std::string names;
   for (const sim::Launch& l : out) names += std::string(l.name) + " ";
   CHECK(names ==
-        "delta count_blocks argsort_indices index_bookkeeping zero_dkdv_partials selected_dkdv "
-        "sum_dkdv_partials zero_dq selected_dq ");
+        "delta block_offsets count_blocks count_offsets pad_indices argsort_indices index_gathers "
+        "save_indices zero_dkdv_partials selected_dkdv sum_dkdv_partials zero_dq selected_dq ");
   // count_kernel: 4096 index slots a step over rows of next_pow2(2) = 2: 2048 tokens a step.
-  CHECK(out[1].jobs.count == 4);
-  CHECK(out[1].jobs.total_tiles == 4 * 4);
-  const sim::Launch& bookkeeping = out[3];
-  CHECK(bookkeeping.launch_fixed_share == 30);  // about thirty small torch launches
-  CHECK(bookkeeping.host_launches == 30);       // each issued by the host
-  const sim::Launch& dkdv = out[5];
+  CHECK(out[2].jobs.count == 4);
+  CHECK(out[2].jobs.total_tiles == 4 * 4);
+  // The wrapper's launches, each issued by the host: 2 (delta) + 11 + 2 + 6 + 2 + 3 + 6 + 1 + 2
+  // before dK/dV, then the kernel, 2 sums, the zeroed dQ and the kernel.
+  double host = 0, fixed = 0, waits = 0;
+  for (const sim::Launch& l : out) {
+    host += l.host_launches;
+    fixed += l.launch_fixed_share;
+    waits += l.host_waits;
+  }
+  CHECK(host == 35 + 5);
+  CHECK(fixed == host);  // each pays the device's launch cost too
+  // The four `.item()` reads: before count_kernel, the padded copy, the gathers and the last copy.
+  CHECK(waits == 4);
+  for (const int i : {2, 4, 6, 7}) CHECK(out[static_cast<std::size_t>(i)].host_waits == 1);
+  const sim::Launch& dkdv = out[9];
   // One program per (query head, block); every token's two blocks, 64 tokens a step, plus half a
   // step of rounding per block and KV head, times the 16 query heads of each KV head.
   CHECK(dkdv.jobs.count == 64 * 128);
@@ -285,7 +295,7 @@ TEST_CASE("nsa_triton's selected backward runs delta, the index inversion, dK/dV
   CHECK(dkdv.jobs.total_tiles == Approx((selections / 64 + 128 * 4 / 2) * 16));
   CHECK(dkdv.jobs.max_tiles == 8192 / 64);  // block 0: chosen by every token
   CHECK(dkdv.per_tile.tensor_flops == 2.0 * 64 * 64 * 2 * (128 + 128));
-  const sim::Launch& dq = out[8];
+  const sim::Launch& dq = out[12];
   CHECK(dq.jobs.count == 4 * 8192);
   CHECK(dq.per_tile.tensor_flops == 2.0 * 16 * 64 * (2 * 128 + 128));
 }

@@ -4,6 +4,7 @@
 // leaves to the elementwise kernel.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include "sim/engine.hpp"
@@ -56,7 +57,8 @@ TEST_CASE(
   CHECK(test_support::launch_names(p) ==
         "query_blocks:nsa_triton_compressed zero_scores:nsa_triton_compressed "
         "block_scores:nsa_triton_compressed zero_block_scores:nsa_triton_compressed "
-        "pooling_offsets:nsa_triton_compressed pool_block_scores:nsa_triton_compressed ");
+        "pooling_offsets:nsa_triton_compressed pooling_weights:nsa_triton_compressed "
+        "pool_block_scores:nsa_triton_compressed ");
   const sim::LaunchPrediction& k = p.launches[2];
   CHECK(k.ctas == 4 * 64 * 4);
   CHECK(k.flops.tensor == Approx(4.0 * 64 * 4 * 16 * 2 * 128 * 128 * 128));
@@ -92,10 +94,14 @@ TEST_CASE(
   CHECK(big.launches[4].fixed_s == Approx(4 * 4 * launch));  // four small torch launches per head
   // A per-launch caller pays for every host launch: the query blocks once (an arange, cat and a
   // division), then per KV head the zeroed scores, the score kernel, the zeroed block scores,
-  // four offset launches and the pooling kernel.
+  // four offset launches, histc and the pooling kernel.
   CHECK(sim::host_units(big, models::CostModel{}, hw::Caller::triton) ==
-        3 + 4 * (1 + 1 + 1 + 4 + 1));
-  CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) == 3 + 1 + 1 + 1 + 4 + 1);
+        3 + 4 * (1 + 1 + 1 + 4 + 1 + 1));
+  CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) ==
+        3 + 1 + 1 + 1 + 4 + 1 + 1);
+  // The host reads histc's bin count once per KV head on that path, once in all below it.
+  CHECK(big.launches[5].host_waits == 4);
+  CHECK(small.launches[5].host_waits == 1);
   // The per-head top-k results are concatenated.
   const sim::Prediction top = selection(bf16_prefill(65536), "top_k_select");
   CHECK(std::string(top.launches[top.launches.size() - 1].name) == "concat_heads");
@@ -123,4 +129,31 @@ TEST_CASE(
       test_support::launch_names(sim::predict_tile(cost(nsa_64_4(), w), w, a100, "nsa_triton"));
   CHECK_THAT(fa2, Catch::Contains("block_scores:elementwise"));
   CHECK_THAT(nsa, Catch::Contains("block_scores:nsa_triton_compressed"));
+}
+
+TEST_CASE(
+    "the selection chain's host waits (each sequence's length, the token-count check, histc's "
+    "bin count) cost a per-launch caller its launches after each, and cost a direct call nothing",
+    "[sim][nsa]") {
+  models::Workload w = bf16_prefill(2048);
+  w.batch = 2;
+  models::CostModel c = cost(nsa_64_4(), w);
+  models::CostModel kept = c;
+  kept.ops = {};
+  for (const models::Op& op : c.ops) {
+    if (std::string(op.name) == "block_scores") kept.ops.push_back(op);
+  }
+  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  sim::ScheduleOptions triton;
+  triton.caller = hw::Caller::triton;
+  const sim::Prediction direct = sim::predict_tile(kept, w, a100, sim::KernelChoice());
+  const sim::Prediction hosted = sim::predict_tile(kept, w, a100, sim::KernelChoice(), triton);
+  CHECK(direct.launches[0].host_waits == 2);  // an arange per sequence, each after a read
+  CHECK(direct.launches[1].host_waits == 1);  // the Python `if` on the token count
+  const double per_launch = a100.caller_floor_s(hw::Caller::triton);
+  const double excess = sim::host_wait_excess_s(hosted, per_launch);
+  CHECK(excess > per_launch);  // at least the launch after each of the four waits
+  CHECK(hosted.time_s ==
+        Approx(std::max(direct.time_s, hosted.caller_floor_s) + excess).epsilon(1e-12));
+  CHECK(sim::host_wait_excess_s(direct, 0) == 0);  // a caller with no host cost waits for nothing
 }
