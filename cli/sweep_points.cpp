@@ -14,7 +14,7 @@ namespace cli {
 namespace {
 
 constexpr const char* kParallelColumns =
-    "tp,cp,cp_strategy,nodes,per_device_flops_tensor,per_device_hbm_bytes,"
+    "tp,cp,cp_strategy,cp_state_strategy,nodes,per_device_flops_tensor,per_device_hbm_bytes,"
     "per_device_kv_cache_bytes,per_device_scale_up_bytes,per_device_scale_out_bytes,"
     "per_device_compute_s,per_device_comm_s,per_device_exposed_comm_s,per_device_total_s";
 // A variant sweep's layout rows also carry what `query --format csv` adds: the load balance and,
@@ -29,9 +29,17 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
   const auto out = std::back_inserter(row);
   const bool csv = format == SweepFormat::csv;
   fmt::format_to(out,
-                 fmt::runtime(csv ? ",{},{},{},{}"
-                                  : ",\"tp\":{},\"cp\":{},\"cp_strategy\":\"{}\",\"nodes\":{}"),
-                 l.tp, l.cp, sim::to_string(l.strategy), l.nodes);
+                 fmt::runtime(csv ? ",{},{},{}" : ",\"tp\":{},\"cp\":{},\"cp_strategy\":\"{}\""),
+                 l.tp, l.cp, sim::to_string(l.strategy));
+  // The strategy of the layers that keep a recurrent state (--cp-state-strategy): an empty cell,
+  // or no member (as query's JSON), when it is not set.
+  const std::string_view state = l.state_strategy ? sim::to_string(*l.state_strategy) : "";
+  if (csv) {
+    fmt::format_to(out, ",{}", state);
+  } else if (l.state_strategy) {
+    fmt::format_to(out, ",\"cp_state_strategy\":\"{}\"", state);
+  }
+  fmt::format_to(out, fmt::runtime(csv ? ",{}" : ",\"nodes\":{}"), l.nodes);
   fmt::format_to(
       out,
       fmt::runtime(

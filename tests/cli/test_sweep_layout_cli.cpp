@@ -142,3 +142,30 @@ TEST_CASE("sweep --plot over several strategies draws one series per strategy",
   for (const auto* e : root->all("g", "series")) series.push_back(e->attr("data-series"));
   CHECK(series == std::vector<std::string>{"ring", "zigzag"});
 }
+
+TEST_CASE(
+    "sweep rows name --cp-state-strategy in their own column, empty (and no JSON member) when it "
+    "is not set",
+    "[cli][parallel][sweep]") {
+  const std::vector<std::string> hybrid = {
+      "sweep", "--model", "qwen3-next-80b-a3b", "--seq-len", "8192", "--cp", "2"};
+  const RunResult r = run_cli(with(hybrid, {"--cp-state-strategy", "zeco"}));
+  REQUIRE(r.exit_code == 0);
+  const auto rows = csv_row_pairs(r.out);
+  REQUIRE(rows.size() == 1);
+  CHECK(cell(rows[0], "cp_strategy") == "ring");
+  CHECK(cell(rows[0], "cp_state_strategy") == "zeco");
+  const auto lasp =
+      jsonl(run_cli(with(hybrid, {"--cp-state-strategy", "lasp2", "--format", "jsonl"})).out);
+  REQUIRE(lasp.size() == 1);
+  CHECK(lasp[0]["cp_state_strategy"] == "lasp2");
+  // A dense variant's layout has no state strategy.
+  std::vector<std::string> dense = with({"sweep"}, kGqaArgs);
+  dense = with(dense, {"--seq-len", "8192", "--cp", "2"});
+  const auto plain = csv_row_pairs(run_cli(dense).out);
+  REQUIRE(plain.size() == 1);
+  CHECK(cell(plain[0], "cp_state_strategy").empty());
+  const auto plain_json = jsonl(run_cli(with(dense, {"--format", "jsonl"})).out);
+  REQUIRE(plain_json.size() == 1);
+  CHECK_FALSE(plain_json[0].contains("cp_state_strategy"));
+}
