@@ -77,6 +77,7 @@ class Nsa final : public VariantBase {
     // Selected branch: each query reads min(t, n l') keys of its group's blocks.
     const AttentionPattern select{static_cast<std::int64_t>(selected), 0, ScoreFn::softmax};
     const AttentionPattern slide{window, 0, ScoreFn::softmax};
+    AttentionShape selected_fwd;  // the forward selected branch's shape, for FSA's extras
     for (Pass pass : {Pass::forward, Pass::backward}) {
       if (pass == Pass::forward ? !has_forward(w.phase) : !has_backward(w.phase)) continue;
       const bool fwd = pass == Pass::forward;
@@ -98,10 +99,11 @@ class Nsa final : public VariantBase {
       chosen.visits.row_group = fsa_ ? kFsaQueryBlock * group : group;
       chosen.visits.blocks = spec.get(kTopK);
       chosen.visits.block_keys = spec.get(kSelBlock);
+      if (fwd) selected_fwd = chosen;
       attend(w, slide, fwd ? "window_attention_fwd" : "window_attention_bwd");
     }
     add_compression_and_gates(spec, w, model);
-    if (fsa_ && has_forward(w.phase)) add_fsa_kernel_costs(spec, w, selected, model);
+    if (fsa_ && has_forward(w.phase)) add_fsa_kernel_costs(spec, w, selected, selected_fwd, model);
     // Cache: every token's K/V for selection, the compressed summaries (1/stride more), and the
     // window branch's own last w tokens (§D1).
     const double per_token = dense_kv_bytes_per_token(h, w.kv_dtype);
@@ -117,8 +119,11 @@ class Nsa final : public VariantBase {
  private:
   // §D2 extras: +2 d_k FLOPs per (query head, selected key) for the statistics pre-pass; fp32
   // partials (dv + 2 per token, head and selected block) written and read; int32 block indices.
+  // They are selection ops carrying the selected branch's shape: the elementwise kernel prices
+  // these counts, and a schedule that runs FSA's own kernels (fsa_triton) prices its kernels'
+  // work with the selected branch instead.
   static void add_fsa_kernel_costs(const AttentionSpec& spec, const Workload& w, double selected,
-                                   CostModel& model) {
+                                   const AttentionShape& shape, CostModel& model) {
     const HeadConfig& h = spec.heads;
     const double queries = static_cast<double>(w.batch * w.q_len);
     // The selected pairs: each query's min(t, n l') keys, as in the selected branch.
@@ -135,6 +140,10 @@ class Nsa final : public VariantBase {
     model.ops.push_back(elementwise_op("block_indices", Pass::forward,
                                        queries * static_cast<double>(h.kv_heads) * blocks, 4, 0,
                                        0));
+    for (std::size_t i = model.ops.size() - 3; i < model.ops.size(); ++i) {
+      model.ops[i].kind = OpKind::selection;
+      model.ops[i].attention = shape;
+    }
   }
 
   bool fsa_;

@@ -43,8 +43,16 @@ const ScheduleInfo* selection_schedule(const KernelChoice& kernel, const models:
     return info->selection != nullptr ? info : nullptr;
   }
   const ScheduleInfo& nsa = find_schedule("nsa_triton_compressed");
-  const bool calibrated = p.calibration.schedules.count(std::string(nsa.name)) > 0;
-  return nsa_selection_runs(op, w) && calibrated ? &nsa : nullptr;
+  const ScheduleInfo& fsa = find_schedule("fsa_triton");
+  auto calibrated = [&](const ScheduleInfo& s) {
+    return p.calibration.schedules.count(std::string(s.name)) > 0;
+  };
+  // FSA's extras go with its selected kernels, where auto runs them (choose_schedule).
+  if (fsa_extra_runs(op, w)) {
+    const std::int64_t group = op.attention.heads_q / op.attention.heads_kv;
+    return group <= 8 && calibrated(fsa) ? &fsa : nullptr;
+  }
+  return nsa_selection_runs(op, w) && calibrated(nsa) ? &nsa : nullptr;
 }
 
 void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p,

@@ -42,6 +42,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_other_schedules(t);
     add_fla_schedules(t);
     add_nsa_schedules(t);
+    add_fsa_schedules(t);
     add_lightning_schedules(t);
     add_cpu_schedules(t);
     add_project_cuda_schedules(t);
@@ -137,6 +138,10 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
       chosen = &nsa;
     } else if (nsa_compressed_runs(op, w) && calibrated_for_pass(nsa_compressed)) {
       chosen = &nsa_compressed;
+    } else if (fsa_triton_runs(op, w) && op.pass == models::Pass::forward &&
+               has_calibration(profile, find_schedule("fsa_triton"))) {
+      // FSA's selected forward (its backward is left to the default schedule).
+      chosen = &find_schedule("fsa_triton");
     } else if (decode_like && op.pass == models::Pass::forward) {
       chosen = &split_kv;
     } else {

@@ -26,6 +26,20 @@
 
 namespace sim {
 
+void lower_as(const char* schedule, Lowering how, const ScheduleInput& in, Launches& out) {
+  const ScheduleInfo& other = find_schedule(schedule);
+  const bool backward = how == Lowering::backward;
+  const ScheduleInput as{
+      in.op,
+      in.workload,
+      in.profile,
+      backward ? backward_calibration(in.profile, other) : forward_calibration(in.profile, other),
+      other.name,
+      in.options,
+      other.mma_class};
+  (how == Lowering::forward ? other.forward : backward ? other.backward : other.selection)(as, out);
+}
+
 namespace {
 
 constexpr double kTokensPerProgramStep = 32768;  // num_q_loop = max_seqlen_q // 32768 + 1
@@ -49,26 +63,6 @@ double visited_blocks(double first, double last, double block, double cap) {
   const double end = last + 1;
   const double below = prefix(std::min(end, saturated)) - prefix(std::min(first, saturated));
   return below + cap * std::max(0.0, end - std::max(first, saturated));
-}
-
-// Which lowering of another schedule an op takes.
-enum class Lowering { forward, backward, selection };
-
-// The op as another schedule lowers it, priced with that schedule's own entry for the pass (its
-// forward entry for a selection op): fa2 (the dense baseline's kernel) for the ops the Triton
-// kernels do not run, nsa_triton_compressed for the compressed branch under nsa_triton.
-void lower_as(const char* schedule, Lowering how, const ScheduleInput& in, Launches& out) {
-  const ScheduleInfo& other = find_schedule(schedule);
-  const bool backward = how == Lowering::backward;
-  const ScheduleInput as{
-      in.op,
-      in.workload,
-      in.profile,
-      backward ? backward_calibration(in.profile, other) : forward_calibration(in.profile, other),
-      other.name,
-      in.options,
-      other.mma_class};
-  (how == Lowering::forward ? other.forward : backward ? other.backward : other.selection)(as, out);
 }
 
 // The fills every forward wrapper of the repository launches first: o = zeros_like(q) and an
@@ -123,6 +117,8 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   out.push_back(k);
 }
 
+}  // namespace
+
 // The kernels place query i at token i of its sequence (their causal rules compare a block with
 // the query's index in the call), so they price a whole sequence: prefill or training, not a
 // chunk after cached keys nor a decode step.
@@ -133,6 +129,8 @@ bool whole_sequence(const models::Workload& w) {
 bool is_compressed_prefill(const models::Op& op, const models::Workload& w) {
   return op.attention.summaries.stride > 0 && one_head_dim(op.attention) && whole_sequence(w);
 }
+
+namespace {
 
 // NSA's selection over a whole sequence: the query heads of one token share a KV head's chosen
 // blocks (FSA batches 32 tokens per block, a different kernel).
@@ -162,6 +160,8 @@ void lower_compressed_only_backward(const ScheduleInput& in, Launches& out) {
   }
 }
 
+}  // namespace
+
 // nsa_triton: the selected branch's kernels, the compressed branch's with their own entries where
 // the profile has them (a profile written before those entries prices that branch as fa2, and its
 // block scores and top-k as elementwise work, as `auto` does there).
@@ -171,6 +171,8 @@ bool compressed_entry(const ScheduleInput& in, Lowering how) {
                               : std::string("nsa_triton_compressed");
   return in.profile.calibration.schedules.count(key) > 0;
 }
+
+namespace {
 
 void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
   if (is_token_selection(in.op, in.workload)) {
@@ -183,6 +185,8 @@ void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
   }
 }
 
+}  // namespace
+
 void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out) {
   if (nsa_selection_runs(in.op, in.workload) && compressed_entry(in, Lowering::selection)) {
     lower_as("nsa_triton_compressed", Lowering::selection, in, out);
@@ -190,6 +194,8 @@ void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out) {
     lower_selection_as_elementwise(in, out);
   }
 }
+
+namespace {
 
 void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;

@@ -52,6 +52,28 @@ inline bool hopper_build(const hw::Profile& p) {
   return p.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) > 0;
 }
 
+// Which lowering of another schedule an op takes.
+enum class Lowering { forward, backward, selection };
+// The op as another schedule lowers it, priced with that schedule's own entry for the pass (its
+// forward entry for a selection op): fa2 (the dense baseline's kernel) for the ops the Triton
+// kernels do not run, nsa_triton_compressed for the compressed branch under nsa_triton and
+// fsa_triton.
+void lower_as(const char* schedule, Lowering how, const ScheduleInput& in, Launches& out);
+// Whether the profile has nsa_triton_compressed's entry for the lowering's pass (a profile written
+// before those entries prices the compressed branch as fa2 and the selection as elementwise work).
+bool compressed_entry(const ScheduleInput& in, Lowering how);
+// NSA's whole-sequence selection over 32-256-key blocks (nsa_triton's kernels run it: the query
+// heads of one token share a KV head's chosen blocks), and the forward fills of every wrapper.
+bool whole_sequence(const models::Workload& w);
+bool is_compressed_prefill(const models::Op& op, const models::Workload& w);
+void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out);
+
+// fsa_triton (sim/schedule_fsa.cpp): FSA's selected-branch forward kernels run the op (FSA's
+// variant, a group of up to 8 query heads as FSA's module runs them, a whole 16-bit sequence); and
+// FSA's extras (selection ops whose work those kernels do).
+bool fsa_triton_runs(const models::Op& op, const models::Workload& w);
+bool fsa_extra_runs(const models::Op& op, const models::Workload& w);
+
 // The selected branch's backward (sim/schedule_nsa_backward.cpp).
 void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out);
 // The compressed branch's backward (sim/schedule_nsa_backward.cpp).

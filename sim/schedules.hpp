@@ -14,6 +14,7 @@ void add_cpu_schedules(std::vector<ScheduleInfo>& table);
 void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
 void add_fla_schedules(std::vector<ScheduleInfo>& table);
 void add_nsa_schedules(std::vector<ScheduleInfo>& table);
+void add_fsa_schedules(std::vector<ScheduleInfo>& table);
 void add_lightning_schedules(std::vector<ScheduleInfo>& table);
 // True for the scans Lightning Attention-2's kernel runs as written: a whole sequence (no decode
 // step, no chunk after a state) of the lightning variant in its 64-token blocks, head_dim a power

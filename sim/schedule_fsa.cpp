@@ -1,0 +1,245 @@
+// fsa_triton: Flash Sparse Attention's selected-branch forward as the Triton kernels of
+// github.com/Relaxed-System-Lab/Flash-Sparse-Attention (commit 1da34f3,
+// fsa/ops/FSA_topk_sparse_attention.py, _topk_sparse_attention_fwd_opt; read in
+// validate/data/candidates/fsa_selected_notes.md, docs/kernels.md §11). The loop order is the
+// opposite of NSA's kernel: KV block outer, the tokens that chose the block inner.
+// Per sequence (the wrapper loops over sequences in Python):
+// - setup: about 19 small torch launches and eleven fills (the outputs, three dense
+//   (blocks x tokens) tables, the partial buffers), and per KV head a count of the tokens that
+//   chose each block (a compaction and a bincount); the host reads device values 15 + 3 Hkv
+//   times (slices bounded by device tensors, the compaction, bincount, buffer shapes);
+// - per KV head: block_to_token_kernel scatters each token into a dense (blocks x tokens) table,
+//   a compaction turns it into per-block token lists, index_mapping_kernel writes each token's
+//   rank in its block's list, qk_kernel (the statistics pre-pass: Q K^T of the group's first
+//   query head over every (block, 128 chosen tokens) tile, row maxima stored), a cummax over the
+//   blocks, two broadcast copies and a fill that resets the dense tables; two host reads;
+// - per query head (one head per launch: the group's heads are not stacked into the MMA rows):
+//   forward_kernel_opt for block 0 (every token chose it), a host read of the longest list,
+//   forward_kernel_opt for the other blocks (one program per (block, 1024 chosen tokens), K and
+//   V loaded once, eight 128-token tiles of gathered Q rows, Q K^T and P V, the unnormalised
+//   bf16 partial O and its row sum stored per (block, rank)), then reduce_kernel (one 1-warp
+//   program per token merging its top-k partials);
+// - the outputs copied into the batch's tensors (four host reads).
+// Its backward is not modelled (the device's default schedule prices it). Priced with the
+// profile's fsa_triton entry (copied from nsa_triton_compressed: the same repository lineage's
+// 128-row Triton tiles; nothing is fitted on FSA timings).
+#include <algorithm>
+#include <cmath>
+
+#include "sim/flash_forward.hpp"
+#include "sim/schedule_nsa.hpp"
+#include "sim/schedules.hpp"
+
+namespace sim {
+
+namespace {
+
+constexpr double kTokenTile = 128;          // BLOCK_SIZE_Q of qk_kernel and forward_kernel_opt
+constexpr double kTokensPerProgram = 1024;  // num_q_blocks = 8 tiles of 128 tokens a program
+constexpr double kFsaRowGroup = 32;         // the model's FSA query block (models/sparse_dynamic)
+// Torch launches and host reads of the wrapper (fsa_selected_notes.md §1a, §1b, §1c).
+constexpr double kSetupLaunches = 19;            // slices' subs, counts, max, eleven fills
+constexpr double kSetupWaits = 11;               // eight slice bounds, the partial buffers' shapes
+constexpr double kCountLaunchesPerKvHead = 10;   // compare, compaction, bincount, copy
+constexpr double kCountWaitsPerKvHead = 3;       // nonzero, bincount's min and max
+constexpr double kListLaunchesPerKvHead = 11;    // compaction, cumsum, pad, max, cdiv
+constexpr double kListWaitsPerKvHead = 2;        // nonzero, the index_mapping grid
+constexpr double kGridLaunchesPerQueryHead = 3;  // max, cdiv: the other blocks' grid
+constexpr double kCopyOutWaits = 4;              // o and lse slice bounds
+
+struct FsaShape {
+  double seqs, tokens, heads, kv_heads, d, s, s_kv;
+  double blocks;      // nb = max(ceil(N / block), top_k)
+  double block;       // keys per selected block
+  double selections;  // (token, block) pairs per KV head: N x the blocks a query visits
+  double rest_len;    // tokens per block other than block 0, on average
+  double rest_max;    // the longest such list (the partial buffers' and grid's size)
+};
+
+FsaShape fsa_shape(const ScheduleInput& in) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, false);
+  const NsaSelection sel = nsa_selection(in);
+  FsaShape x{};
+  x.seqs = g.batch;
+  x.tokens = g.rows;
+  x.heads = g.heads;
+  x.kv_heads = g.kv_heads;
+  x.d = g.d;
+  x.s = g.s;
+  x.s_kv = g.s_kv;
+  x.block = sel.block;
+  x.blocks = std::max(ceil_div(x.tokens, x.block), sel.cap);
+  x.selections = x.tokens * sel.mean_blocks;
+  // Block 0 (the initial block) is every token's; the rest share the other selections. The
+  // longest list is taken as twice the mean (an estimate: a token's own and previous blocks are
+  // forced, and earlier blocks can be chosen by more tokens).
+  x.rest_len = std::max(0.0, x.selections - x.tokens) / std::max(1.0, x.blocks - 1);
+  x.rest_max = std::min(x.tokens, 2 * x.rest_len);
+  return x;
+}
+
+// Torch launches (or a kernel repeated per head or sequence) priced as one: `launches` device
+// launch costs and host launches, `waits` host reads of device values, `bytes` over `items`.
+Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, double items,
+                      double launches, double waits) {
+  Launch l = memory_launch(in, name, bytes, items, 1024);
+  l.launch_fixed_share = launches;
+  l.host_launches = launches;
+  l.host_waits = waits;
+  return l;
+}
+
+// A kernel over (block, up to 1024 chosen tokens) programs: `programs` of them, `tiles` 128-token
+// tiles in all, each gathering its tokens' Q rows (and `row_bytes` more per token) against the
+// block's K (and V when `pv`); one launch per `launches`.
+Launch token_tile_launch(const ScheduleInput& in, const FsaShape& x, const char* name,
+                         double programs, double tiles, bool pv, double row_bytes,
+                         double launches) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &in.calibration;
+  l.mma_class = in.mma_class;
+  const double bd = next_pow2(x.d), scores = kTokenTile * x.block;
+  const double kv_tile = x.block * x.d * x.s_kv * (pv ? 2 : 1);
+  // qk_kernel runs 8 warps, forward_kernel_opt 4 (fsa_selected_notes.md §1c); shared memory:
+  // the block's K (and V) and a 128-row Q tile per stage in flight (an estimate, not a compile).
+  l.cta = {kv_tile + 2 * kTokenTile * x.d * x.s, pv ? 128.0 : 256.0, 0, 0};
+  const double per_program = std::min(kTokensPerProgram / kTokenTile, std::max(1.0, tiles));
+  l.jobs = {programs, 1, per_program, tiles};
+  l.per_tile.tensor_flops = 2 * scores * bd * (pv ? 2 : 1);
+  l.per_tile.exp_ops = pv ? scores + kTokenTile : 0;
+  l.per_tile.alu_ops = scores * (pv ? kFwdAluPerScore : 2);  // the causal mask and row max
+  // Each launch is one query head: its Q (re-read by every block its tokens chose) stays in L2
+  // while it fits; the tokens' ids, maxima, ranks and outputs stream.
+  const double q_head = x.tokens * x.d * x.s;
+  const double q_reads = shared_read_bytes(q_head * launches, tiles * kTokenTile * x.d * x.s,
+                                           q_head, in.profile);
+  l.per_tile.hbm_bytes = q_reads / std::max(1.0, tiles) + kTokenTile * row_bytes;
+  l.per_job_hbm_bytes = kv_tile;
+  l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  l.overhead_is_wait = true;
+  l.launch_fixed_share = launches;
+  l.host_launches = launches;
+  return l;
+}
+
+void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
+  const FsaShape x = fsa_shape(in);
+  const double b = x.seqs, hkv = b * x.kv_heads, hq = b * x.heads;
+  const double n = x.tokens, dense = x.blocks * n * 4;  // one int32/fp32 (blocks x tokens) table
+  const double rest_blocks = std::max(0.0, x.blocks - 1);
+  // Setup: o and lse, three dense tables, the partial O (bf16), row sums and scales, the counts.
+  const double partial_rows = n + rest_blocks * x.rest_max;
+  const double setup_bytes =
+      b * (n * x.heads * (x.d * x.s + 4) + 3 * dense + partial_rows * (x.d * 2 + 8)) +
+      hkv * x.selections * 4 * 3;
+  out.push_back(torch_launches(in, "fsa_setup", setup_bytes, hq * n,
+                               b * (kSetupLaunches + kCountLaunchesPerKvHead * x.kv_heads),
+                               b * (kSetupWaits + kCountWaitsPerKvHead * x.kv_heads)));
+  // Per KV head: the index inversion and the statistics pre-pass.
+  out.push_back(torch_launches(in, "block_to_token", hkv * x.selections * 4 * 2, hkv * n, hkv, 0));
+  out.push_back(torch_launches(in, "token_lists", hkv * (x.blocks * n * 6 + x.selections * 12),
+                               hkv * n, hkv * kListLaunchesPerKvHead, hkv * kListWaitsPerKvHead));
+  out.push_back(
+      torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections, hkv, 0));
+  const double first_programs = ceil_div(n, kTokensPerProgram);
+  const double rest_programs = rest_blocks * ceil_div(x.rest_len, kTokensPerProgram);
+  const double first_tiles = ceil_div(n, kTokenTile);
+  const double rest_tiles = rest_blocks * ceil_div(x.rest_len, kTokenTile);
+  // Token ids in, the row maxima scattered out (4 B each).
+  out.push_back(token_tile_launch(in, x, "stats_prepass", hkv * (first_programs + rest_programs),
+                                  hkv * (first_tiles + rest_tiles), false, 8, hkv));
+  // cummax (values and int64 indices), two broadcast copies, the fill that resets two tables.
+  out.push_back(torch_launches(in, "running_max", hkv * (dense * 4 + dense + n * 4 + 2 * dense),
+                               hkv * n, hkv * 4, 0));
+  // Per query head: block 0, the host read of the longest list, the other blocks, the merge.
+  // Per token: id, two maxima, rank, row sum and scale (24 B) and the bf16 partial O.
+  const double row_bytes = 24 + x.d * 2;
+  out.push_back(token_tile_launch(in, x, "selected_first_block", hq * first_programs,
+                                  hq * first_tiles, true, row_bytes, hq));
+  out.push_back(torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, hq));
+  out.push_back(token_tile_launch(in, x, "selected_other_blocks", hq * rest_programs,
+                                  hq * rest_tiles, true, row_bytes, hq));
+  // reduce_kernel: per token its top-k partials (bf16 O, rank, maximum, row sum and scale), its
+  // output row and LSE written.
+  Launch merge =
+      torch_launches(in, "merge_partials",
+                     hq * (x.selections * (x.d * 2 + 16) + n * (x.d * x.s * 2 + 8)), hq * n, hq, 0);
+  merge.jobs = {hq * n, 0, 0, 0};
+  merge.per_job_hbm_bytes = (x.selections / n) * (x.d * 2 + 16) + x.d * x.s * 2 + 8;
+  merge.max_job_hbm_bytes = merge.per_job_hbm_bytes;
+  merge.cta.threads = 32;  // one warp a token
+  merge.per_job_fixed_cycles = 0;
+  out.push_back(merge);
+  out.push_back(torch_launches(in, "copy_out", 2 * b * n * x.heads * (x.d * x.s + 4), hq * n, 2 * b,
+                               b * kCopyOutWaits));
+}
+
+// FSA's selected branch, or NSA's (the same algorithm: FSA runs NSA's selection): blocks chosen
+// per token over a whole 16-bit sequence, 32-256 keys each, one head_dim a power of two
+// (reduce_kernel loads whole rows).
+bool is_fsa_selection(const models::AttentionShape& a, const models::Workload& w) {
+  const std::int64_t block = a.visits.block_keys;
+  const bool kernel_block = block == 32 || block == 64 || block == 128 || block == 256;
+  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
+  if (a.visits.blocks <= 0 || a.heads_kv <= 0 || !kernel_block || !sixteen_bit) return false;
+  const std::int64_t group = a.heads_q / a.heads_kv;
+  const bool selection = a.visits.row_group == group ||
+                         a.visits.row_group == static_cast<std::int64_t>(kFsaRowGroup) * group;
+  return selection && one_head_dim(a) &&
+         next_pow2(static_cast<double>(a.head_dim)) == static_cast<double>(a.head_dim) &&
+         whole_sequence(w) && w.phase != models::Phase::decode;
+}
+
+void lower_fsa_forward(const ScheduleInput& in, Launches& out) {
+  if (in.op.kind == models::OpKind::dense_attention &&
+      is_fsa_selection(in.op.attention, in.workload)) {
+    lower_fsa_selected_forward(in, out);
+  } else if (is_compressed_prefill(in.op, in.workload) && compressed_entry(in, Lowering::forward)) {
+    lower_as("nsa_triton_compressed", Lowering::forward, in, out);
+  } else {
+    lower_as("fa2", Lowering::forward, in, out);
+  }
+}
+
+// FSA's own extras (the model's pre-pass, partials and indices): their work is in the selected
+// branch's launches above, so they add none; NSA's block scores and top-k (FSA's module scores
+// blocks with NSA's compressed attention) as nsa_triton_compressed prices them.
+void lower_fsa_selection(const ScheduleInput& in, Launches& out) {
+  if (fsa_extra_runs(in.op, in.workload)) return;
+  lower_nsa_selection_as_compressed(in, out);
+}
+
+}  // namespace
+
+bool fsa_triton_runs(const models::Op& op, const models::Workload& w) {
+  const models::AttentionShape& a = op.attention;
+  if (op.kind != models::OpKind::dense_attention || a.heads_kv <= 0) return false;
+  // FSA's module runs its kernel for groups of up to 8 query heads, NSA's above
+  // (fsa/module/fsa.py).
+  const std::int64_t group = a.heads_q / a.heads_kv;
+  return a.visits.row_group == static_cast<std::int64_t>(kFsaRowGroup) * group && group <= 8 &&
+         is_fsa_selection(a, w);
+}
+
+bool fsa_extra_runs(const models::Op& op, const models::Workload& w) {
+  const models::AttentionShape& a = op.attention;
+  return op.kind == models::OpKind::selection && a.summaries.stride == 0 && a.heads_kv > 0 &&
+         a.visits.row_group == static_cast<std::int64_t>(kFsaRowGroup) * (a.heads_q / a.heads_kv) &&
+         is_fsa_selection(a, w);
+}
+
+void add_fsa_schedules(std::vector<ScheduleInfo>& table) {
+  table.push_back({"fsa_triton",
+                   "FSA's selected branch as the Triton kernels of "
+                   "Relaxed-System-Lab/Flash-Sparse-Attention: per query head, one program per "
+                   "(chosen KV block, 1024 tokens that chose it) over 128-token tiles, a "
+                   "statistics pre-pass and a merge of per-block partials, with the index "
+                   "bookkeeping and host reads around them (forward only); its compressed branch "
+                   "and block selection as nsa_triton_compressed, other ops as fa2",
+                   lower_fsa_forward, nullptr, nullptr, hw::MmaClass::native, lower_fsa_selection});
+}
+
+}  // namespace sim

@@ -1,0 +1,158 @@
+// fsa_triton (sim/schedule_fsa.cpp): FSA's selected-branch forward as the Triton kernels of
+// Relaxed-System-Lab/Flash-Sparse-Attention: KV block outer, one launch per query head, the
+// statistics pre-pass per KV head, the merge of per-block partials, the index bookkeeping and
+// host reads around them; where auto runs it, and FSA's extras it absorbs.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
+
+using test_support::builtin_profile;
+using test_support::cost;
+using test_support::make;
+using test_support::only;
+using test_support::workload;
+
+namespace {
+
+models::AttentionSpec fsa(std::int64_t heads, std::int64_t kv_heads) {
+  return make("fsa", {{"heads", heads},
+                      {"kv_heads", kv_heads},
+                      {"head_dim", 128},
+                      {"v_head_dim", 128},
+                      {"top_k", 16},
+                      {"select_block", 64}});
+}
+
+models::Workload bf16(models::Phase phase, std::int64_t tokens) {
+  models::Workload w = workload(phase, 1, tokens, tokens);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  return w;
+}
+
+// The selected branch's forward as `kernel` prices it on an H100.
+sim::Prediction selected(const models::AttentionSpec& spec, const models::Workload& w,
+                         const char* kernel = "fsa_triton") {
+  const models::CostModel c = only(cost(spec, w), {"selected_attention_fwd"});
+  return sim::predict_tile(c, w, builtin_profile("h100"), kernel);
+}
+
+const sim::LaunchPrediction& launch(const sim::Prediction& p, const std::string& name) {
+  for (const sim::LaunchPrediction& l : p.launches) {
+    if (name == l.name) return l;
+  }
+  FAIL("no launch " << name);
+  return p.launches[0];
+}
+
+}  // namespace
+
+TEST_CASE(
+    "fsa_triton runs the selected forward as the wrapper does: the index bookkeeping, the "
+    "statistics pre-pass per KV head, then per query head block 0, the other blocks and the merge",
+    "[sim][fsa]") {
+  const sim::Prediction p = selected(fsa(32, 4), bf16(models::Phase::fwd, 8192));
+  CHECK(test_support::launch_names(p) ==
+        "fsa_setup:fsa_triton block_to_token:fsa_triton token_lists:fsa_triton "
+        "index_mapping:fsa_triton stats_prepass:fsa_triton running_max:fsa_triton "
+        "selected_first_block:fsa_triton rest_grid:fsa_triton selected_other_blocks:fsa_triton "
+        "merge_partials:fsa_triton copy_out:fsa_triton ");
+  // 8192 tokens, top 16 of 128 blocks of 64 keys: a causal token visits min(t / 64 + 1, 16)
+  // blocks, 123,392 (token, block) pairs per KV head; block 0 has all 8192 tokens and the other
+  // 127 share 115,200 (907 each): one program of eight 128-token tiles each.
+  const double tile_qk = 2.0 * 128 * 64 * 128;
+  const sim::LaunchPrediction& first = launch(p, "selected_first_block");
+  CHECK(first.ctas == 32 * 8);  // per query head, 8192 / 1024 programs
+  CHECK(first.flops.tensor == Approx(32.0 * 64 * 2 * tile_qk));  // Q K^T and P V per tile
+  const sim::LaunchPrediction& other = launch(p, "selected_other_blocks");
+  CHECK(other.ctas == 32 * 127);
+  CHECK(other.flops.tensor == Approx(32.0 * 127 * 8 * 2 * tile_qk));
+  // The pre-pass runs per KV head (the group's first query head), Q K^T only, over the same tiles.
+  const sim::LaunchPrediction& stats = launch(p, "stats_prepass");
+  CHECK(stats.ctas == 4 * (8 + 127));
+  CHECK(stats.flops.tensor == Approx(4.0 * (64 + 127 * 8) * tile_qk));
+  // One merge program (a warp) per token and query head.
+  CHECK(launch(p, "merge_partials").ctas == 32 * 8192);
+}
+
+TEST_CASE(
+    "fsa_triton's host reads: 15 + 5 Hkv + Hq per sequence, each costing a per-launch caller the "
+    "launches after it; a direct call pays none",
+    "[sim][fsa]") {
+  const sim::Prediction p = selected(fsa(32, 4), bf16(models::Phase::fwd, 8192));
+  double waits = 0, host = 0;
+  for (const sim::LaunchPrediction& l : p.launches) {
+    waits += l.host_waits;
+    host += l.host_launches;
+  }
+  CHECK(waits == 15 + 5 * 4 + 32);
+  // Setup 19 + 10 per KV head; per KV head 1 + 11 + 1 + 1 + 4; per query head 1 + 3 + 1 + 1; 2.
+  CHECK(host == (19 + 10 * 4) + 4 * (1 + 11 + 1 + 1 + 4) + 32 * (1 + 3 + 1 + 1) + 2);
+  const hw::Profile& h100 = builtin_profile("h100");
+  models::Workload w = bf16(models::Phase::fwd, 8192);
+  const models::CostModel c = only(cost(fsa(32, 4), w), {"selected_attention_fwd"});
+  sim::ScheduleOptions triton;
+  triton.caller = hw::Caller::triton;
+  const sim::Prediction hosted = sim::predict_tile(c, w, h100, "fsa_triton", triton);
+  const double excess = sim::host_wait_excess_s(hosted, h100.caller_floor_s(hw::Caller::triton));
+  CHECK(excess > 0);
+  CHECK(hosted.time_s == Approx(std::max(p.time_s, hosted.caller_floor_s) + excess));
+}
+
+TEST_CASE(
+    "auto runs FSA's selected forward with fsa_triton for groups of up to 8 query heads (FSA's "
+    "module uses NSA's kernel above), its extras add no launches there, and its backward stays "
+    "with the default schedule",
+    "[sim][fsa]") {
+  const hw::Profile& h100 = builtin_profile("h100");
+  const models::Workload train = bf16(models::Phase::train, 8192);
+  const std::string g8 =
+      test_support::launch_names(sim::predict_tile(cost(fsa(32, 4), train), train, h100, "auto"));
+  CHECK_THAT(g8, Catch::Contains("selected_other_blocks:fsa_triton") &&
+                     Catch::Contains("compressed_attention_fwd:nsa_triton_compressed") &&
+                     !Catch::Contains("selected_stats_prepass") &&
+                     !Catch::Contains("selected_partials_reduce") &&
+                     !Catch::Contains("block_indices"));
+  // The backward: fsa_triton has none, so the default schedule prices the selected branch.
+  CHECK_THAT(g8, Catch::Contains("attention_bwd:fa3"));
+  const std::string g16 =
+      test_support::launch_names(sim::predict_tile(cost(fsa(64, 4), train), train, h100, "auto"));
+  CHECK_THAT(
+      g16, !Catch::Contains("fsa_triton") && Catch::Contains("selected_stats_prepass:elementwise"));
+  // A profile without the entry leaves FSA's selected branch and extras where they were.
+  hw::Profile bare = h100;
+  bare.calibration.schedules.erase("fsa_triton");
+  const std::string none =
+      test_support::launch_names(sim::predict_tile(cost(fsa(32, 4), train), train, bare, "auto"));
+  CHECK_THAT(none, !Catch::Contains("fsa_triton") &&
+                       Catch::Contains("selected_partials_reduce:elementwise"));
+}
+
+TEST_CASE(
+    "fsa_triton loads each block's K and V once per query head and program, where NSA's kernel "
+    "loads them per token: at a group of 8 it moves far fewer bytes for the selected branch",
+    "[sim][fsa]") {
+  const models::Workload w = bf16(models::Phase::fwd, 65536);
+  const sim::Prediction f = selected(fsa(32, 4), w, "fsa_triton");
+  const models::AttentionSpec nsa = make("nsa", {{"heads", 32},
+                                                 {"kv_heads", 4},
+                                                 {"head_dim", 128},
+                                                 {"v_head_dim", 128},
+                                                 {"top_k", 16},
+                                                 {"select_block", 64}});
+  const models::CostModel c = only(cost(nsa, w), {"selected_attention_fwd"});
+  const sim::Prediction n = sim::predict_tile(c, w, builtin_profile("h100"), "nsa_triton");
+  CHECK(f.hbm_bytes_moved < n.hbm_bytes_moved);
+  CHECK(f.time_s < n.time_s);
+  // Its per-query-head loop: twice the query heads on the same KV heads, twice the selected
+  // kernels' work, the per-KV-head pre-pass unchanged (an explicit --kernel runs any group).
+  const sim::Prediction f2 = selected(fsa(64, 4), w, "fsa_triton");
+  CHECK(launch(f2, "selected_other_blocks").flops.tensor ==
+        Approx(2 * launch(f, "selected_other_blocks").flops.tensor));
+  CHECK(launch(f2, "stats_prepass").flops.tensor == launch(f, "stats_prepass").flops.tensor);
+}
