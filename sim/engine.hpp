@@ -54,12 +54,12 @@ double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller
 // device).
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller);
-// What the host's waits on the device (LaunchPrediction::host_waits) add, for a caller that pays
-// `per_launch_s` of host time per launch, to max(device time, host time): the launches are
-// replayed in order (each layer's in turn), and a wait ends a segment of overlapped host and
-// device work. The first segment's host work may run ahead of the device (as without waits);
-// after a wait the device idles until the host issues the next launch, so each later segment
-// takes max(host, device + one launch's host time). 0 without waits.
+// What the host's waits on the device (LaunchPrediction::host_waits, whole numbers) add, for a
+// caller that pays `per_launch_s` of host time per launch, to max(device time, host time)
+// (sim/host_waits.cpp): the launches are replayed in order, each layer's in turn. Until the first
+// wait the host may run ahead of the device (as without waits); a wait holds the host until the
+// device has finished, and from then on each launch starts no earlier than its issue (a lump's
+// launches one after another). 0 without waits.
 double host_wait_excess_s(const Prediction& p, double per_launch_s);
 // A call's time from its device time and its caller's host cost: the larger of the two, or their
 // sum for a caller whose host work runs in turn with the device.

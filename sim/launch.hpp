@@ -63,9 +63,9 @@ struct Launch {
   // not change it (the host still issues the launch).
   double host_launches = 1;
   // Times the host waits for the device while issuing them (a `.item()`, a Python `if` on a
-  // device tensor): each wait lets every earlier launch finish before the host goes on, so the
-  // device then idles until the next launch is issued. The launch's host and device work is
-  // split into this many equal pieces, each after a wait (sim::host_wait_excess_s).
+  // device tensor), a whole number: each wait lets every earlier launch finish before the host
+  // goes on, so the device then idles until the next launch is issued. The launch's host and
+  // device work is split into this many equal pieces, each after a wait (sim::host_wait_excess_s).
   double host_waits = 0;
   CtaResources cta;
   Dispatch dispatch = Dispatch::in_order;

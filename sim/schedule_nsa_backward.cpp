@@ -34,7 +34,7 @@ constexpr double kCountSlots = 4096;  // count_kernel: index slots per step (cou
 // The wrapper's small torch launches around the index inversion (nsa_triton_notes.md §2).
 constexpr double kBlockOffsetLaunches = 11;  // launches 3-13
 constexpr double kCountOffsetLaunches = 6;   // launches 16-21
-constexpr double kGatherLaunches = 6;        // launches 27-31 and the max after them
+constexpr double kGatherLaunches = 5;        // fill, two gathers, sub, max (27-31)
 constexpr double kCmpBlock = 128;  // compressed backward: BLOCK_SIZE_K of dkdv, BLOCK_SIZE_Q of dq
 constexpr double kCmpDqKeys = 64;  // compressed backward_dq: BLOCK_SIZE_K
 
@@ -105,19 +105,19 @@ void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const 
   // The counts' offsets (zeros, cumsum, cat, cast), then the longest index list (sub, max).
   out.push_back(
       small_launches(in, "count_offsets", kv_heads * 4096, kv_heads, kCountOffsetLaunches, 0));
-  // After the second `.item()`: the -1-filled padded index buffer and pad_topk_idx_kernel.
-  const double padded = kv_heads * tokens * width * 4;
-  out.push_back(small_launches(in, "pad_indices", 2 * padded, kv_heads * tokens, 2, 1));
-  // Radix passes over int32 keys and int64 values, each read and written; then the division by
-  // top_k and the cast.
-  Launch sort = memory_launch(in, "argsort_indices", kv_heads * tokens * width * (4 + 8) * 2 * 4,
+  // After the second `.item()`: the -1-filled (B, Hkv, longest, top_k) index buffer, and
+  // pad_topk_idx_kernel copying the indices into it (the fill, a read and a write).
+  const double padded = kv_heads * tokens * sel.cap * 4;
+  out.push_back(small_launches(in, "pad_indices", 3 * padded, kv_heads * tokens, 2, 1));
+  // Radix passes over the padded int32 keys and int64 values, each read and written; the division
+  // by top_k, the cast, and the max of the longest query list that the third `.item()` reads.
+  Launch sort = memory_launch(in, "argsort_indices", kv_heads * tokens * sel.cap * (4 + 8) * 2 * 4,
                               kv_heads * tokens, 4096);
-  sort.launch_fixed_share = sort.host_launches = 3;
+  sort.launch_fixed_share = sort.host_launches = 4;
   out.push_back(sort);
-  // The longest query list (max, `.item()`), then a fill, two gathers, a sub and a max, read by
-  // the fourth `.item()`; then save_topk_idx_kernel copies the indices without the padding.
-  out.push_back(
-      small_launches(in, "index_gathers", 2 * padded, kv_heads * tokens, kGatherLaunches, 1));
+  // After it: the -1-filled query-index buffer, two gathers, a sub and a max, read by the fourth
+  // `.item()`; then save_topk_idx_kernel copies the sorted indices without the padding.
+  out.push_back(small_launches(in, "index_gathers", padded, kv_heads * tokens, kGatherLaunches, 1));
   out.push_back(small_launches(in, "save_indices", 2 * padded, kv_heads * tokens, 1, 1));
 }
 

@@ -30,7 +30,7 @@ namespace {
 
 constexpr double kScoreTile = 128;          // score_kernel: BLOCK_SIZE_Q = BLOCK_SIZE_K
 constexpr double kParallelTokens = 32768;   // parallel_topk_compute: total tokens up to here
-constexpr double kPoolingLaunches = 4;      // arange, arange, add, max (transform_score)
+constexpr double kPoolingLaunches = 5;      // arange, arange, add, max, + 1 (transform_score)
 constexpr double kQueryIndexLaunches = 2;   // cat, // block size (plus an arange per sequence)
 constexpr double kMaskAndCastLaunches = 3;  // topk_idx > q_idx, masked assign, .to(int32)
 
@@ -115,7 +115,7 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
   out.push_back(score_launch(in, x));
   out.push_back(moved(in, "zero_block_scores", block_bytes, rows, n));
   out.push_back(moved(in, "pooling_offsets", 4096, 1, kPoolingLaunches * n));
-  // histc's bin count is offs.max() + 1, read on the host.
+  // histc, whose bin count (offs.max() + 1) the host reads first.
   out.push_back(moved(in, "pooling_weights", 4096, 1, n, n));
   out.push_back(moved(in, "pool_block_scores", score_bytes + block_bytes, rows, n));
 }

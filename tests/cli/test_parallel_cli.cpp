@@ -104,7 +104,8 @@ TEST_CASE("sweep over --tp 1,2,4,8 gives one row per degree with per-device colu
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   REQUIRE(lines.size() == 5);
-  CHECK_THAT(lines[0], Catch::Contains(",tp,cp,cp_strategy,cp_state_strategy,nodes,per_device_flops_tensor"));
+  CHECK_THAT(lines[0],
+             Catch::Contains(",tp,cp,cp_strategy,cp_state_strategy,nodes,per_device_flops_tensor"));
   CHECK_THAT(lines[0], Catch::Contains("per_device_total_s,layout_balance,attention_pool_servers"));
   // The cell of a row in the column the header names; the per-device KV cache halves with each
   // step.

@@ -1,9 +1,15 @@
-// The host's waits on the device (sim/engine.cpp, host_wait_excess_s): a per-launch caller's
-// host and device work overlap between two waits; after a wait the device idles until the host
-// issues the next launch.
+// The host's waits on the device (sim/host_waits.cpp, host_wait_excess_s): a per-launch caller's
+// host runs ahead of the device until its first wait; after a wait the host and device clocks
+// meet, and every launch starts no earlier than the host issues it.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
 #include "sim/engine.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 namespace {
 
@@ -31,38 +37,42 @@ TEST_CASE("without waits the host runs ahead of the device and adds nothing", "[
 }
 
 TEST_CASE(
-    "a wait ends the overlap: the device idles until the host issues the next launch, and the "
-    "host's launches after it are paid in turn",
+    "after a wait every launch starts no earlier than the host issues it: the host's launches "
+    "after the wait are paid in turn with the device",
     "[sim][host]") {
-  // A (100 us, one launch); B (5 us, five launches, one wait); C (200 us, one launch).
-  // Before the wait: max(10, 100) = 100. After: max(host 50 + 10, device 5 + 200 + the first
-  // launch's 10) = 215. In all 315 against max(305, 70): 10 us exposed.
+  // A (100 us, one launch); B (5 us, five launches after one wait); C (200 us, one launch).
+  // Before the wait: max(10, 100) = 100. B's launches are issued at 110 .. 150 (its last 1 us
+  // share ends at 151); C is issued at 160 and ends at 360. Against max(305, 70): 55 us.
   sim::Prediction p;
   p.launches.push_back(launch(100, 1, 0));
   p.launches.push_back(launch(5, 5, 1));
   p.launches.push_back(launch(200, 1, 0));
-  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(10e-6));
-  // Two waits split B in halves: the half between them is its own segment, max(25, 2.5 + 10),
-  // and the last segment is max(25 + 10, 2.5 + 200 + 10): 100 + 25 + 212.5 against 305.
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(55e-6));
+  // Two waits split B in halves of 2.5 launches: 100, then 126 (the first half), a wait, 152,
+  // and C issued at 161, ending at 361.
   p.launches[1] = launch(5, 5, 2);
-  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(32.5e-6));
-  // A host-bound piece: B's launches take longer than everything the device has left.
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(56e-6));
+  // A host-bound B: its 50 launches end at 600, C at 810; against max(305, 520).
   p.launches[1] = launch(5, 50, 1);
-  // 100, then max(500 + 10, 5 + 200 + 10) = 510: 610 against max(305, 520). The host could not
-  // issue B's launches while A ran: A's 100 us, less its own launch, are exposed.
-  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(90e-6));
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(290e-6));
 }
 
 TEST_CASE(
-    "each layer replays its launches in order, so a layer's wait also drains the layer before",
+    "each layer replays its launches in order: a layer's wait also drains the layer before, and "
+    "every layer after the first adds the same time",
     "[sim][host]") {
-  // Two layers of A, B (one wait), C: 100 | B C A: max(70, 5 + 200 + 100 + 10) = 315 | B C:
-  // max(60, 215) = 215. 630 against max(610, 140).
+  // Two layers of A, B (one wait), C: 360 as above, then A issued at 170 runs 360 .. 460, the
+  // wait, B to 511, C issued at 520 ends at 720. 720 against max(610, 140).
   sim::Prediction p;
   p.launches.push_back(launch(100, 1, 0, 2));
   p.launches.push_back(launch(5, 5, 1, 2));
   p.launches.push_back(launch(200, 1, 0, 2));
-  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(20e-6));
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(110e-6));
+  // Five layers: 360 a layer (1800 against max(1525, 350)).
+  for (sim::LaunchPrediction& l : p.launches) l.count = 5;
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(275e-6));
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) ==
+        Approx(test_support::reference_wait_excess(p, kPerLaunch)));
 }
 
 TEST_CASE("a caller without host cost, or a collective's launch, adds no host time at a wait",
@@ -70,11 +80,47 @@ TEST_CASE("a caller without host cost, or a collective's launch, adds no host ti
   sim::Prediction p;
   p.launches.push_back(launch(100, 1, 0));
   p.launches.push_back(launch(5, 5, 1));
-  p.launches.push_back(launch(200, 1, 0));
+  p.launches.push_back(launch(200, 50, 0));
   CHECK(sim::host_wait_excess_s(p, 0) == 0);
-  // The collective after the wait is issued by the communication runtime: no host launch, but
-  // the device still waits for B's launches to be issued first.
+  // C as a collective: issued by the communication runtime, not 50 host launches; it runs once
+  // B's last launch is issued (150) and B has finished (151): 351 against max(305, 60).
   p.launches[2].link_s = p.launches[2].time_s;
-  // 100, then max(50, 5 + 200 + 10) = 215: 315 against max(305, 60).
-  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(10e-6));
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(46e-6));
+}
+
+TEST_CASE(
+    "the closed forms agree with a launch-by-launch replay, on lumps, pieces, collectives and "
+    "layers, and on NSA's selected backward",
+    "[sim][host]") {
+  sim::Prediction p;
+  p.launches.push_back(launch(40, 3, 0, 7));
+  p.launches.push_back(launch(3, 12, 3, 7));
+  p.launches.push_back(launch(250, 1, 0, 7));
+  p.launches.push_back(launch(2, 8, 4, 7));
+  p.launches.push_back(launch(30, 0, 0, 7));
+  p.launches[p.launches.size() - 1].link_s = 30e-6;
+  p.launches.push_back(launch(90, 2, 1, 7));
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) ==
+        Approx(test_support::reference_wait_excess(p, kPerLaunch)).epsilon(1e-9));
+  CHECK(sim::host_wait_excess_s(p, 3e-6) ==
+        Approx(test_support::reference_wait_excess(p, 3e-6)).epsilon(1e-9));
+  // NSA's selected backward at 2k tokens on an A100, three layers.
+  const models::AttentionSpec nsa = test_support::make("nsa", {{"heads", 64},
+                                                               {"kv_heads", 4},
+                                                               {"head_dim", 128},
+                                                               {"v_head_dim", 128},
+                                                               {"top_k", 4},
+                                                               {"select_block", 64}});
+  models::Workload w = test_support::workload(models::Phase::bwd, 1, 2048, 2048);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  w.layers = 3;
+  const models::CostModel c =
+      test_support::only(test_support::cost(nsa, w), {"selected_attention_bwd"});
+  const sim::Prediction bwd =
+      sim::predict_tile(c, w, test_support::builtin_profile("a100-sxm4-80gb"), "nsa_triton");
+  const double f =
+      test_support::builtin_profile("a100-sxm4-80gb").caller_floor_s(hw::Caller::triton);
+  CHECK(sim::host_wait_excess_s(bwd, f) > 0);
+  CHECK(sim::host_wait_excess_s(bwd, f) ==
+        Approx(test_support::reference_wait_excess(bwd, f)).epsilon(1e-9));
 }

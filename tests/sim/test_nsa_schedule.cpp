@@ -274,7 +274,7 @@ TEST_CASE("nsa_triton's selected backward runs delta, the index inversion, dK/dV
   // count_kernel: 4096 index slots a step over rows of next_pow2(2) = 2: 2048 tokens a step.
   CHECK(out[2].jobs.count == 4);
   CHECK(out[2].jobs.total_tiles == 4 * 4);
-  // The wrapper's launches, each issued by the host: 2 (delta) + 11 + 2 + 6 + 2 + 3 + 6 + 1 + 2
+  // The wrapper's launches, each issued by the host: 2 (delta) + 11 + 2 + 6 + 2 + 4 + 5 + 1 + 2
   // before dK/dV, then the kernel, 2 sums, the zeroed dQ and the kernel.
   double host = 0, fixed = 0, waits = 0;
   for (const sim::Launch& l : out) {

@@ -91,14 +91,14 @@ TEST_CASE(
   const double launch = catalog().resolve("a100-sxm4-80gb").calibration.kernel_launch_s;
   CHECK(small.launches[2].fixed_s == Approx(launch));
   CHECK(big.launches[2].fixed_s == Approx(4 * launch));
-  CHECK(big.launches[4].fixed_s == Approx(4 * 4 * launch));  // four small torch launches per head
+  CHECK(big.launches[4].fixed_s == Approx(4 * 5 * launch));  // five small torch launches per head
   // A per-launch caller pays for every host launch: the query blocks once (an arange, cat and a
   // division), then per KV head the zeroed scores, the score kernel, the zeroed block scores,
-  // four offset launches, histc and the pooling kernel.
+  // five offset launches, histc and the pooling kernel.
   CHECK(sim::host_units(big, models::CostModel{}, hw::Caller::triton) ==
-        3 + 4 * (1 + 1 + 1 + 4 + 1 + 1));
+        3 + 4 * (1 + 1 + 1 + 5 + 1 + 1));
   CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) ==
-        3 + 1 + 1 + 1 + 4 + 1 + 1);
+        3 + 1 + 1 + 1 + 5 + 1 + 1);
   // The host reads histc's bin count once per KV head on that path, once in all below it.
   CHECK(big.launches[5].host_waits == 4);
   CHECK(small.launches[5].host_waits == 1);
@@ -152,8 +152,12 @@ TEST_CASE(
   CHECK(direct.launches[1].host_waits == 1);  // the Python `if` on the token count
   const double per_launch = a100.caller_floor_s(hw::Caller::triton);
   const double excess = sim::host_wait_excess_s(hosted, per_launch);
-  CHECK(excess > per_launch);  // at least the launch after each of the four waits
+  CHECK(excess > 0);
+  CHECK(excess == Approx(test_support::reference_wait_excess(hosted, per_launch)).epsilon(1e-9));
   CHECK(hosted.time_s ==
         Approx(std::max(direct.time_s, hosted.caller_floor_s) + excess).epsilon(1e-12));
-  CHECK(sim::host_wait_excess_s(direct, 0) == 0);  // a caller with no host cost waits for nothing
+  // A direct call pays its launches' device time and nothing for the waits.
+  double device = 0;
+  for (const sim::LaunchPrediction& l : direct.launches) device += l.count * l.time_s;
+  CHECK(direct.time_s == Approx(device).epsilon(1e-12));
 }

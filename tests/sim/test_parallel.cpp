@@ -1,6 +1,9 @@
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "common/errors.hpp"
+#include "sim/engine.hpp"
 #include "sim/parallel.hpp"
 #include "tests/support/model_helpers.hpp"
 
@@ -335,4 +338,33 @@ TEST_CASE("an in-turn caller adds its host cost on every device of a layout",
   CHECK(p.per_device.caller_floor_s == Approx(4 * 50e-6));
   CHECK(p.per_device.total_s ==
         Approx(p.per_device.compute_s + p.per_device.exposed_comm_s + 4 * 50e-6));
+}
+
+TEST_CASE(
+    "a per-launch caller's waits on the device add their exposed host time on a layout too: at "
+    "--tp 1 --cp 1 the single-device time, and on every device of a head split",
+    "[sim][parallel][caller]") {
+  // NSA's selected backward (four host reads in its wrapper) at 2k tokens on an A100.
+  const models::AttentionSpec spec = make("nsa", {{"heads", 64},
+                                                  {"kv_heads", 4},
+                                                  {"head_dim", 128},
+                                                  {"v_head_dim", 128},
+                                                  {"top_k", 4},
+                                                  {"select_block", 64}});
+  models::Workload w = workload(models::Phase::bwd, 1, 2048, 2048);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  const models::CostModel cost = spec.variant->cost(spec, w);
+  const sim::Prediction single =
+      sim::predict(sim::EngineKind::tile, cost, w, a100, "nsa_triton", hw::Caller::triton);
+  const double excess = sim::host_wait_excess_s(single, a100.caller_floor_s(hw::Caller::triton));
+  REQUIRE(excess > 0);
+  const auto on = [&](const sim::ParallelLayout& l) {
+    return sim::predict_parallel(sim::EngineKind::tile, spec, w, a100, "nsa_triton", l,
+                                 hw::Caller::triton);
+  };
+  CHECK(on(layout(1, 1)).per_device.total_s == Approx(single.time_s).epsilon(1e-12));
+  const sim::ParallelPrediction tp = on(layout(2, 1));
+  CHECK(tp.per_device.total_s > std::max(tp.per_device.compute_s + tp.per_device.exposed_comm_s,
+                                         tp.per_device.caller_floor_s));
 }

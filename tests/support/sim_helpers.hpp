@@ -1,6 +1,7 @@
 // Shared by the engine tests: built-in profiles by id and tile-engine predictions.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,52 @@ inline std::string launch_names(const sim::Prediction& p) {
     names += std::string(l.name) + ":" + std::string(l.schedule) + " ";
   }
   return names;
+}
+
+// The same timeline event by event, one host launch at a time (each lump's launches carry equal
+// shares of its device time; its waits come before equal pieces of them): what the closed forms
+// of host_wait_excess_s must reproduce.
+inline double reference_wait_excess(const sim::Prediction& p, double f) {
+  bool synced = false;
+  double ahead_device = 0, ahead_host = 0, issue = 0, end = 0, device = 0, host = 0;
+  auto wait = [&] {
+    if (!synced) {
+      issue = end = std::max(ahead_device, ahead_host);
+      synced = true;
+    } else {
+      issue = end = std::max(issue, end);
+    }
+  };
+  std::int64_t reps = 0;
+  for (const sim::LaunchPrediction& l : p.launches) reps = std::max(reps, l.count);
+  for (std::int64_t r = 0; r < reps; ++r) {
+    for (const sim::LaunchPrediction& l : p.launches) {
+      if (r >= l.count) continue;
+      const double launches = l.link_s == 0 ? l.host_launches : 0;
+      device += l.time_s;
+      host += launches * f;
+      const int pieces = std::max(1, static_cast<int>(l.host_waits));
+      const int per_piece = static_cast<int>(launches) / pieces;
+      for (int k = 0; k < pieces; ++k) {
+        if (l.host_waits > 0) wait();
+        if (!synced) {
+          ahead_device += l.time_s / pieces;
+          ahead_host += per_piece * f;
+          continue;
+        }
+        if (per_piece == 0) {
+          end = std::max(end, issue) + l.time_s / pieces;
+          continue;
+        }
+        for (int i = 0; i < per_piece; ++i) {
+          issue += f;
+          end = std::max(end, issue) + l.time_s / pieces / per_piece;
+        }
+      }
+    }
+  }
+  const double total = synced ? std::max(end, issue) : std::max(ahead_device, ahead_host);
+  return std::max(0.0, total - std::max(device, host));
 }
 
 }  // namespace test_support

@@ -1,0 +1,130 @@
+// The host's waits on the device for a per-launch caller (sim::host_wait_excess_s, engine.hpp).
+#include <algorithm>
+#include <cmath>
+
+#include "sim/engine.hpp"
+
+namespace sim {
+
+namespace {
+
+// The host's issue clock and the device's end clock over a call's launches, in order (each
+// stream launch in order: a launch runs once it is issued and the one before it has finished).
+// Until the first wait the host may run ahead of the device from before the call (the harness's
+// earlier work), so that first stretch takes max(its device time, its host time), as a call
+// without waits does. A wait (a host read of a device value) holds the host until the device has
+// finished everything issued; from then on every launch starts no earlier than its issue.
+class WaitTimeline {
+ public:
+  explicit WaitTimeline(double per_launch_s) : per_launch_s_(per_launch_s) {}
+
+  // One launch: `device_s` on the device, issued as `host_launches` host launches (a lump of
+  // several, each carrying an equal share of the device time; 0 for a collective, which the
+  // communication runtime issues), `waits` of them each preceded by a wait (spread evenly).
+  void add(double device_s, double host_launches, double waits) {
+    const double pieces = std::max(1.0, waits);
+    const double launches = host_launches / pieces, device = device_s / pieces;
+    if (waits <= 0) {
+      if (!synced_) {
+        ahead_device_s_ += device_s;
+        ahead_host_s_ += host_launches * per_launch_s_;
+      } else {
+        run(launches, device);
+      }
+      return;
+    }
+    wait();
+    run(launches, device);
+    if (pieces < 2) return;
+    wait();
+    // Every later piece starts from a wait, so each takes the same time.
+    const double piece = piece_s(launches, device);
+    issue_s_ = end_s_ = end_s_ + (pieces - 2) * piece;
+    run(launches, device);
+  }
+
+  double finish() const {
+    return synced_ ? std::max(end_s_, issue_s_) : std::max(ahead_device_s_, ahead_host_s_);
+  }
+
+ private:
+  // The host waits for the device: both clocks meet.
+  void wait() {
+    if (!synced_) {
+      end_s_ = std::max(ahead_device_s_, ahead_host_s_);
+      issue_s_ = end_s_;
+      synced_ = true;
+      return;
+    }
+    issue_s_ = end_s_ = std::max(issue_s_, end_s_);
+  }
+  // `launches` host launches of per_launch_s_ each, issuing `device_s` of device work in equal
+  // shares: each runs after its issue and after the one before it.
+  void run(double launches, double device_s) {
+    if (launches <= 0) {
+      end_s_ = std::max(end_s_, issue_s_) + device_s;
+      return;
+    }
+    const double f = per_launch_s_, d = device_s / launches;
+    // The last share ends after all shares' device time, or after its own issue plus the rest:
+    // the host-bound case waits for the last issue, the device-bound one for the first.
+    const double from_issue = f >= d ? launches * f + d : f + launches * d;
+    end_s_ = std::max(end_s_ + launches * d, issue_s_ + from_issue);
+    issue_s_ += launches * f;
+  }
+  // A piece run right after a wait.
+  double piece_s(double launches, double device_s) const {
+    if (launches <= 0) return device_s;
+    const double f = per_launch_s_, d = device_s / launches;
+    return f >= d ? launches * f + d : f + launches * d;
+  }
+
+  double per_launch_s_;
+  bool synced_ = false;  // a wait has happened: the clocks below run
+  double ahead_device_s_ = 0, ahead_host_s_ = 0;
+  double issue_s_ = 0, end_s_ = 0;
+};
+
+// The call's time over `reps` layers of the launch sequence.
+double replay(const Prediction& p, double per_launch_s, std::int64_t reps) {
+  WaitTimeline timeline(per_launch_s);
+  for (std::int64_t r = 0; r < reps; ++r) {
+    for (const LaunchPrediction& l : p.launches) {
+      if (r >= l.count) continue;
+      // Collectives are the communication runtime's launches, not the caller's.
+      const double host = l.link_s == 0 ? l.host_launches : 0;
+      timeline.add(l.time_s, host, std::round(l.host_waits));
+    }
+  }
+  return timeline.finish();
+}
+
+}  // namespace
+
+double host_wait_excess_s(const Prediction& p, double per_launch_s) {
+  std::int64_t reps = 0;
+  bool waits = false, same_count = true;
+  double device_s = 0, host_s = 0;
+  for (const LaunchPrediction& l : p.launches) {
+    waits = waits || std::round(l.host_waits) > 0;
+    same_count = same_count && (reps == 0 || l.count == reps);
+    reps = std::max(reps, l.count);
+    const double n = static_cast<double>(l.count);
+    device_s += n * l.time_s;
+    if (l.link_s == 0) host_s += n * l.host_launches * per_launch_s;
+  }
+  if (!waits || per_launch_s <= 0) return 0;
+  // Each launch's count is its layers: the layer's sequence runs `count` times over. From the
+  // first layer's first wait on the clocks meet at every layer's first wait, so each layer after
+  // the first adds the same time: two layers give all of them.
+  double total = 0;
+  if (same_count && reps > 2) {
+    const double one = replay(p, per_launch_s, 1), two = replay(p, per_launch_s, 2);
+    total = one + static_cast<double>(reps - 1) * (two - one);
+  } else {
+    total = replay(p, per_launch_s, reps);
+  }
+  return std::max(0.0, total - std::max(device_s, host_s));
+}
+
+}  // namespace sim
