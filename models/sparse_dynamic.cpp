@@ -40,8 +40,6 @@ constexpr IntParam kSelBlock = int_param(kNsaParams, "select_block");
 constexpr IntParam kTopK = int_param(kNsaParams, "top_k");
 constexpr IntParam kWindow = int_param(kNsaParams, "window");
 
-constexpr std::int64_t kFsaQueryBlock = 32;  // FSA BLOCK_SIZE_Q (§D2, code)
-
 double real(const AttentionSpec& spec, IntParam p) {
   return static_cast<double>(spec.get(p));
 }
@@ -129,21 +127,21 @@ class Nsa final : public VariantBase {
     // The selected pairs: each query's min(t, n l') keys, as in the selected branch.
     const double pairs = static_cast<double>(w.batch * h.heads) *
                          scored_pairs(w, static_cast<std::int64_t>(selected), 0);
+    const auto selection = [&](Op op) {
+      op.kind = OpKind::selection;
+      op.attention = shape;
+      model.ops.push_back(op);
+    };
     Op stats = elementwise_op("selected_stats_prepass", Pass::forward, pairs, 0, 0, 0);
     stats.flops.tensor = 2 * static_cast<double>(h.head_dim) * pairs;
-    model.ops.push_back(stats);
+    selection(stats);
     const double blocks = real(spec, kTopK);
-    model.ops.push_back(elementwise_op("selected_partials_reduce", Pass::forward,
-                                       queries * static_cast<double>(h.heads) * blocks,
-                                       2 * kStatBytes * static_cast<double>(h.v_head_dim + 2), 0,
-                                       static_cast<double>(h.v_head_dim + 2)));
-    model.ops.push_back(elementwise_op("block_indices", Pass::forward,
-                                       queries * static_cast<double>(h.kv_heads) * blocks, 4, 0,
-                                       0));
-    for (std::size_t i = model.ops.size() - 3; i < model.ops.size(); ++i) {
-      model.ops[i].kind = OpKind::selection;
-      model.ops[i].attention = shape;
-    }
+    selection(elementwise_op("selected_partials_reduce", Pass::forward,
+                             queries * static_cast<double>(h.heads) * blocks,
+                             2 * kStatBytes * static_cast<double>(h.v_head_dim + 2), 0,
+                             static_cast<double>(h.v_head_dim + 2)));
+    selection(elementwise_op("block_indices", Pass::forward,
+                             queries * static_cast<double>(h.kv_heads) * blocks, 4, 0, 0));
   }
 
   bool fsa_;

@@ -20,27 +20,30 @@ class WaitTimeline {
 
   // One launch: `device_s` on the device, issued as `host_launches` host launches (a lump of
   // several, each carrying an equal share of the device time; 0 for a collective, which the
-  // communication runtime issues), `waits` of them each preceded by a wait (spread evenly).
+  // communication runtime issues), `waits` of them each preceded by a wait. The waits split the
+  // launches into pieces as evenly as whole launches allow (the longer pieces first); waits
+  // beyond one per launch follow one another and cost nothing more.
   void add(double device_s, double host_launches, double waits) {
-    const double pieces = std::max(1.0, waits);
-    const double launches = host_launches / pieces, device = device_s / pieces;
     if (waits <= 0) {
       if (!synced_) {
         ahead_device_s_ += device_s;
         ahead_host_s_ += host_launches * per_launch_s_;
       } else {
-        run(launches, device);
+        run(host_launches, device_s);
       }
       return;
     }
-    wait();
-    run(launches, device);
-    if (pieces < 2) return;
-    wait();
-    // Every later piece starts from a wait, so each takes the same time.
-    const double piece = piece_s(launches, device);
-    issue_s_ = end_s_ = end_s_ + (pieces - 2) * piece;
-    run(launches, device);
+    if (host_launches <= 0) {  // a collective after its waits
+      wait();
+      run(0, device_s);
+      return;
+    }
+    const double pieces = std::min(waits, std::max(1.0, std::floor(host_launches)));
+    const double short_piece = std::floor(host_launches / pieces);
+    const double long_pieces = std::round(host_launches - pieces * short_piece);
+    const double share = device_s / host_launches;  // one launch's device time
+    run_pieces(short_piece + 1, long_pieces, share);
+    run_pieces(short_piece, pieces - long_pieces, share);
   }
 
   double finish() const {
@@ -71,6 +74,18 @@ class WaitTimeline {
     const double from_issue = f >= d ? launches * f + d : f + launches * d;
     end_s_ = std::max(end_s_ + launches * d, issue_s_ + from_issue);
     issue_s_ += launches * f;
+  }
+  // `count` pieces of `launches` launches, each after a wait.
+  void run_pieces(double launches, double count, double share) {
+    if (count <= 0) return;
+    wait();
+    run(launches, launches * share);
+    if (count < 2) return;
+    wait();
+    // The pieces between the first and the last start from a wait and end at the next one, so
+    // each takes the same time.
+    issue_s_ = end_s_ = end_s_ + (count - 2) * piece_s(launches, launches * share);
+    run(launches, launches * share);
   }
   // A piece run right after a wait.
   double piece_s(double launches, double device_s) const {

@@ -6,7 +6,7 @@
 // Per sequence (the wrapper loops over sequences in Python):
 // - setup: about 19 small torch launches and eleven fills (the outputs, three dense
 //   (blocks x tokens) tables, the partial buffers), and per KV head a count of the tokens that
-//   chose each block (a compaction and a bincount); the host reads device values 15 + 3 Hkv
+//   chose each block (a compaction and a bincount); the host reads device values 11 + 3 Hkv
 //   times (slices bounded by device tensors, the compaction, bincount, buffer shapes);
 // - per KV head: block_to_token_kernel scatters each token into a dense (blocks x tokens) table,
 //   a compaction turns it into per-block token lists, index_mapping_kernel writes each token's
@@ -20,12 +20,16 @@
 //   bf16 partial O and its row sum stored per (block, rank)), then reduce_kernel (one 1-warp
 //   program per token merging its top-k partials);
 // - the outputs copied into the batch's tensors (four host reads).
-// Its backward is not modelled (the device's default schedule prices it). Priced with the
+// The grids of qk_kernel and of the other blocks' forward_kernel_opt are sized by the longest
+// list and the whole sequence, and their programs past a block's list return after two loads:
+// only the working programs are priced. Its backward is not modelled (the device's default
+// schedule prices it). Priced with the
 // profile's fsa_triton entry (copied from nsa_triton_compressed: the same repository lineage's
 // 128-row Triton tiles; nothing is fitted on FSA timings).
 #include <algorithm>
 #include <cmath>
 
+#include "models/sparse_dynamic.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/schedule_nsa.hpp"
 #include "sim/schedules.hpp"
@@ -36,9 +40,8 @@ namespace {
 
 constexpr double kTokenTile = 128;          // BLOCK_SIZE_Q of qk_kernel and forward_kernel_opt
 constexpr double kTokensPerProgram = 1024;  // num_q_blocks = 8 tiles of 128 tokens a program
-constexpr double kFsaRowGroup = 32;         // the model's FSA query block (models/sparse_dynamic)
 // Torch launches and host reads of the wrapper (fsa_selected_notes.md §1a, §1b, §1c).
-constexpr double kSetupLaunches = 19;            // slices' subs, counts, max, eleven fills
+constexpr double kSetupLaunches = 17;            // slices' subs, counts, max, eleven fills
 constexpr double kSetupWaits = 11;               // eight slice bounds, the partial buffers' shapes
 constexpr double kCountLaunchesPerKvHead = 10;   // compare, compaction, bincount, copy
 constexpr double kCountWaitsPerKvHead = 3;       // nonzero, bincount's min and max
@@ -49,8 +52,10 @@ constexpr double kCopyOutWaits = 4;              // o and lse slice bounds
 
 struct FsaShape {
   double seqs, tokens, heads, kv_heads, d, s, s_kv;
-  double blocks;      // nb = max(ceil(N / block), top_k)
-  double block;       // keys per selected block
+  double blocks;       // nb = max(ceil(N / block), top_k): the dense tables' rows
+  double real_blocks;  // ceil(N / block): the blocks a token can choose
+  double block;        // keys per selected block
+  double top_k;
   double selections;  // (token, block) pairs per KV head: N x the blocks a query visits
   double rest_len;    // tokens per block other than block 0, on average
   double rest_max;    // the longest such list (the partial buffers' and grid's size)
@@ -69,12 +74,14 @@ FsaShape fsa_shape(const ScheduleInput& in) {
   x.s = g.s;
   x.s_kv = g.s_kv;
   x.block = sel.block;
-  x.blocks = std::max(ceil_div(x.tokens, x.block), sel.cap);
+  x.top_k = sel.cap;
+  x.real_blocks = ceil_div(x.tokens, x.block);
+  x.blocks = std::max(x.real_blocks, sel.cap);
   x.selections = x.tokens * sel.mean_blocks;
-  // Block 0 (the initial block) is every token's; the rest share the other selections. The
-  // longest list is taken as twice the mean (an estimate: a token's own and previous blocks are
-  // forced, and earlier blocks can be chosen by more tokens).
-  x.rest_len = std::max(0.0, x.selections - x.tokens) / std::max(1.0, x.blocks - 1);
+  // Block 0 (the initial block) is every token's; the other blocks of the sequence share the
+  // rest. The longest list is taken as twice the mean (an estimate: a token's own and previous
+  // blocks are forced, and earlier blocks can be chosen by more tokens).
+  x.rest_len = std::max(0.0, x.selections - x.tokens) / std::max(1.0, x.real_blocks - 1);
   x.rest_max = std::min(x.tokens, 2 * x.rest_len);
   return x;
 }
@@ -114,8 +121,8 @@ Launch token_tile_launch(const ScheduleInput& in, const FsaShape& x, const char*
   // Each launch is one query head: its Q (re-read by every block its tokens chose) stays in L2
   // while it fits; the tokens' ids, maxima, ranks and outputs stream.
   const double q_head = x.tokens * x.d * x.s;
-  const double q_reads = shared_read_bytes(q_head * launches, tiles * kTokenTile * x.d * x.s,
-                                           q_head, in.profile);
+  const double q_reads =
+      shared_read_bytes(q_head * launches, tiles * kTokenTile * x.d * x.s, q_head, in.profile);
   l.per_tile.hbm_bytes = q_reads / std::max(1.0, tiles) + kTokenTile * row_bytes;
   l.per_job_hbm_bytes = kv_tile;
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
@@ -129,9 +136,10 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
   const FsaShape x = fsa_shape(in);
   const double b = x.seqs, hkv = b * x.kv_heads, hq = b * x.heads;
   const double n = x.tokens, dense = x.blocks * n * 4;  // one int32/fp32 (blocks x tokens) table
-  const double rest_blocks = std::max(0.0, x.blocks - 1);
-  // Setup: o and lse, three dense tables, the partial O (bf16), row sums and scales, the counts.
-  const double partial_rows = n + rest_blocks * x.rest_max;
+  const double rest_blocks = std::max(0.0, x.real_blocks - 1);  // blocks with chosen tokens
+  // Setup: o and lse, three dense tables, the partial O (bf16), row sums and scales (every block
+  // but 0 times the longest list), the counts.
+  const double partial_rows = n + std::max(0.0, x.blocks - 1) * x.rest_max;
   const double setup_bytes =
       b * (n * x.heads * (x.d * x.s + 4) + 3 * dense + partial_rows * (x.d * 2 + 8)) +
       hkv * x.selections * 4 * 3;
@@ -162,13 +170,12 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
   out.push_back(torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, hq));
   out.push_back(token_tile_launch(in, x, "selected_other_blocks", hq * rest_programs,
                                   hq * rest_tiles, true, row_bytes, hq));
-  // reduce_kernel: per token its top-k partials (bf16 O, rank, maximum, row sum and scale), its
-  // output row and LSE written.
-  Launch merge =
-      torch_launches(in, "merge_partials",
-                     hq * (x.selections * (x.d * 2 + 16) + n * (x.d * x.s * 2 + 8)), hq * n, hq, 0);
+  // reduce_kernel: per token its top-k indices, its partials (bf16 O, rank, maximum, row sum and
+  // scale), its output row and LSE written.
+  const double per_token = x.top_k * 4 + (x.selections / n) * (x.d * 2 + 16) + x.d * x.s * 2 + 8;
+  Launch merge = torch_launches(in, "merge_partials", hq * n * per_token, hq * n, hq, 0);
   merge.jobs = {hq * n, 0, 0, 0};
-  merge.per_job_hbm_bytes = (x.selections / n) * (x.d * 2 + 16) + x.d * x.s * 2 + 8;
+  merge.per_job_hbm_bytes = per_token;
   merge.max_job_hbm_bytes = merge.per_job_hbm_bytes;
   merge.cta.threads = 32;  // one warp a token
   merge.per_job_fixed_cycles = 0;
@@ -186,8 +193,8 @@ bool is_fsa_selection(const models::AttentionShape& a, const models::Workload& w
   const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
   if (a.visits.blocks <= 0 || a.heads_kv <= 0 || !kernel_block || !sixteen_bit) return false;
   const std::int64_t group = a.heads_q / a.heads_kv;
-  const bool selection = a.visits.row_group == group ||
-                         a.visits.row_group == static_cast<std::int64_t>(kFsaRowGroup) * group;
+  const bool selection =
+      a.visits.row_group == group || a.visits.row_group == models::kFsaQueryBlock * group;
   return selection && one_head_dim(a) &&
          next_pow2(static_cast<double>(a.head_dim)) == static_cast<double>(a.head_dim) &&
          whole_sequence(w) && w.phase != models::Phase::decode;
@@ -220,14 +227,14 @@ bool fsa_triton_runs(const models::Op& op, const models::Workload& w) {
   // FSA's module runs its kernel for groups of up to 8 query heads, NSA's above
   // (fsa/module/fsa.py).
   const std::int64_t group = a.heads_q / a.heads_kv;
-  return a.visits.row_group == static_cast<std::int64_t>(kFsaRowGroup) * group && group <= 8 &&
+  return a.visits.row_group == models::kFsaQueryBlock * group && group <= 8 &&
          is_fsa_selection(a, w);
 }
 
 bool fsa_extra_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
   return op.kind == models::OpKind::selection && a.summaries.stride == 0 && a.heads_kv > 0 &&
-         a.visits.row_group == static_cast<std::int64_t>(kFsaRowGroup) * (a.heads_q / a.heads_kv) &&
+         a.visits.row_group == models::kFsaQueryBlock * (a.heads_q / a.heads_kv) &&
          is_fsa_selection(a, w);
 }
 

@@ -91,16 +91,20 @@ TEST_CASE(
     host += l.host_launches;
   }
   CHECK(waits == 15 + 5 * 4 + 32);
-  // Setup 19 + 10 per KV head; per KV head 1 + 11 + 1 + 1 + 4; per query head 1 + 3 + 1 + 1; 2.
-  CHECK(host == (19 + 10 * 4) + 4 * (1 + 11 + 1 + 1 + 4) + 32 * (1 + 3 + 1 + 1) + 2);
+  // Setup 17 + 10 per KV head; per KV head 1 + 11 + 1 + 1 + 4; per query head 1 + 3 + 1 + 1;
+  // the two copies out.
+  CHECK(host == (17 + 10 * 4) + 4 * (1 + 11 + 1 + 1 + 4) + 32 * (1 + 3 + 1 + 1) + 2);
   const hw::Profile& h100 = builtin_profile("h100");
   models::Workload w = bf16(models::Phase::fwd, 8192);
   const models::CostModel c = only(cost(fsa(32, 4), w), {"selected_attention_fwd"});
   sim::ScheduleOptions triton;
   triton.caller = hw::Caller::triton;
   const sim::Prediction hosted = sim::predict_tile(c, w, h100, "fsa_triton", triton);
-  const double excess = sim::host_wait_excess_s(hosted, h100.caller_floor_s(hw::Caller::triton));
+  const double f = h100.caller_floor_s(hw::Caller::triton);
+  const double excess = sim::host_wait_excess_s(hosted, f);
   CHECK(excess > 0);
+  // Its lumps do not divide evenly among their waits (59 setup launches over 23 reads).
+  CHECK(excess == Approx(test_support::reference_wait_excess(hosted, f)).epsilon(1e-9));
   CHECK(hosted.time_s == Approx(std::max(p.time_s, hosted.caller_floor_s) + excess));
 }
 
@@ -155,4 +159,31 @@ TEST_CASE(
   CHECK(launch(f2, "selected_other_blocks").flops.tensor ==
         Approx(2 * launch(f, "selected_other_blocks").flops.tensor));
   CHECK(launch(f2, "stats_prepass").flops.tensor == launch(f, "stats_prepass").flops.tensor);
+}
+
+TEST_CASE(
+    "fsa_triton spreads the chosen tokens over the sequence's own blocks (not top_k's), repeats "
+    "per sequence, and leaves the fsa variant's default head dims (192/128) to the default",
+    "[sim][fsa]") {
+  // 128 tokens in blocks of 64, top 16: two real blocks; 64 tokens choose block 1.
+  const sim::Prediction tiny = selected(fsa(32, 4), bf16(models::Phase::fwd, 128));
+  CHECK(launch(tiny, "selected_other_blocks").ctas == 32);  // one program per query head
+  CHECK(launch(tiny, "selected_other_blocks").flops.tensor ==
+        Approx(32 * 2 * 2.0 * 128 * 64 * 128));
+  // Two sequences: the wrapper's loop runs everything twice.
+  models::Workload two = bf16(models::Phase::fwd, 8192);
+  two.batch = 2;
+  const sim::Prediction one = selected(fsa(32, 4), bf16(models::Phase::fwd, 8192));
+  const sim::Prediction both = selected(fsa(32, 4), two);
+  for (const char* name : {"stats_prepass", "selected_first_block", "merge_partials"}) {
+    CHECK(launch(both, name).ctas == 2 * launch(one, name).ctas);
+  }
+  // The variant's defaults: d 192 for Q and K, 128 for V; the kernels take one power-of-two dim.
+  const models::Workload w = bf16(models::Phase::fwd, 8192);
+  const models::AttentionSpec defaults =
+      make("fsa", {{"heads", 32}, {"kv_heads", 4}, {"top_k", 16}, {"select_block", 64}});
+  const std::string names = test_support::launch_names(
+      sim::predict_tile(cost(defaults, w), w, builtin_profile("h100"), "auto"));
+  CHECK_THAT(names, !Catch::Contains("fsa_triton") &&
+                        Catch::Contains("selected_stats_prepass:elementwise"));
 }

@@ -48,8 +48,8 @@ TEST_CASE(
   p.launches.push_back(launch(5, 5, 1));
   p.launches.push_back(launch(200, 1, 0));
   CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(55e-6));
-  // Two waits split B in halves of 2.5 launches: 100, then 126 (the first half), a wait, 152,
-  // and C issued at 161, ending at 361.
+  // Two waits split B into 3 and 2 launches: 100, then 131 (the first piece), a wait, 152, and
+  // C issued at 161, ending at 361.
   p.launches[1] = launch(5, 5, 2);
   CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(56e-6));
   // A host-bound B: its 50 launches end at 600, C at 810; against max(305, 520).
@@ -100,6 +100,8 @@ TEST_CASE(
   p.launches.push_back(launch(30, 0, 0, 7));
   p.launches[p.launches.size() - 1].link_s = 30e-6;
   p.launches.push_back(launch(90, 2, 1, 7));
+  p.launches.push_back(launch(7, 5, 2, 7));   // pieces of 3 and 2 launches
+  p.launches.push_back(launch(12, 2, 4, 7));  // more waits than launches
   CHECK(sim::host_wait_excess_s(p, kPerLaunch) ==
         Approx(test_support::reference_wait_excess(p, kPerLaunch)).epsilon(1e-9));
   CHECK(sim::host_wait_excess_s(p, 3e-6) ==

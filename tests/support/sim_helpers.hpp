@@ -36,9 +36,10 @@ inline std::string launch_names(const sim::Prediction& p) {
   return names;
 }
 
-// The same timeline event by event, one host launch at a time (each lump's launches carry equal
-// shares of its device time; its waits come before equal pieces of them): what the closed forms
-// of host_wait_excess_s must reproduce.
+// The same timeline event by event, one host launch at a time: each lump's launches carry equal
+// shares of its device time, and its waits (at most one per launch) come before pieces of them as
+// even as whole launches allow, the longer pieces first. What the closed forms of
+// host_wait_excess_s must reproduce.
 inline double reference_wait_excess(const sim::Prediction& p, double f) {
   bool synced = false;
   double ahead_device = 0, ahead_host = 0, issue = 0, end = 0, device = 0, host = 0;
@@ -55,25 +56,29 @@ inline double reference_wait_excess(const sim::Prediction& p, double f) {
   for (std::int64_t r = 0; r < reps; ++r) {
     for (const sim::LaunchPrediction& l : p.launches) {
       if (r >= l.count) continue;
-      const double launches = l.link_s == 0 ? l.host_launches : 0;
+      const int launches = l.link_s == 0 ? static_cast<int>(l.host_launches) : 0;
       device += l.time_s;
       host += launches * f;
-      const int pieces = std::max(1, static_cast<int>(l.host_waits));
-      const int per_piece = static_cast<int>(launches) / pieces;
+      const int waits = static_cast<int>(l.host_waits);
+      if (launches == 0) {  // a collective: no host launch
+        if (waits > 0) wait();
+        if (synced) end = std::max(end, issue) + l.time_s;
+        if (!synced) ahead_device += l.time_s;
+        continue;
+      }
+      const int pieces = waits > 0 ? std::min(waits, launches) : 1;
+      const double share = l.time_s / launches;
       for (int k = 0; k < pieces; ++k) {
-        if (l.host_waits > 0) wait();
-        if (!synced) {
-          ahead_device += l.time_s / pieces;
-          ahead_host += per_piece * f;
-          continue;
-        }
-        if (per_piece == 0) {
-          end = std::max(end, issue) + l.time_s / pieces;
-          continue;
-        }
-        for (int i = 0; i < per_piece; ++i) {
+        const int in_piece = launches / pieces + (k < launches % pieces ? 1 : 0);
+        if (waits > 0) wait();
+        for (int i = 0; i < in_piece; ++i) {
+          if (!synced) {
+            ahead_device += share;
+            ahead_host += f;
+            continue;
+          }
           issue += f;
-          end = std::max(end, issue) + l.time_s / pieces / per_piece;
+          end = std::max(end, issue) + share;
         }
       }
     }
