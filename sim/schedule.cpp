@@ -138,9 +138,7 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
       chosen = &nsa;
     } else if (nsa_compressed_runs(op, w) && calibrated_for_pass(nsa_compressed)) {
       chosen = &nsa_compressed;
-    } else if (fsa_triton_runs(op, w) && op.pass == models::Pass::forward &&
-               has_calibration(profile, find_schedule("fsa_triton"))) {
-      // FSA's selected forward (its backward is left to the default schedule).
+    } else if (fsa_triton_runs(op, w) && calibrated_for_pass(find_schedule("fsa_triton"))) {
       chosen = &find_schedule("fsa_triton");
     } else if (decode_like && op.pass == models::Pass::forward) {
       chosen = &split_kv;

@@ -19,8 +19,8 @@
 
 namespace sim {
 
-// At most one op's launches (NSA's selected backward has 13).
-using Launches = common::StaticVector<Launch, 16>;
+// At most one op's launches (FSA's selected backward has 17).
+using Launches = common::StaticVector<Launch, 24>;
 
 // What the caller fixed about a kernel's launch configuration (a measured run's settings);
 // anything left at 0 is the schedule's own choice.

@@ -22,15 +22,15 @@
 // - the outputs copied into the batch's tensors (four host reads).
 // The grids of qk_kernel and of the other blocks' forward_kernel_opt are sized by the longest
 // list and the whole sequence, and their programs past a block's list return after two loads:
-// only the working programs are priced. Its backward is not modelled (the device's default
-// schedule prices it). Priced with the
-// profile's fsa_triton entry (copied from nsa_triton_compressed: the same repository lineage's
-// 128-row Triton tiles; nothing is fitted on FSA timings).
+// only the working programs are priced. The backward is sim/schedule_fsa_backward.cpp. Priced
+// with the profile's fsa_triton and fsa_triton_bwd entries (copied from nsa_triton_compressed's:
+// the same repository lineage's 128-row Triton tiles; nothing is fitted on FSA timings).
 #include <algorithm>
 #include <cmath>
 
 #include "models/sparse_dynamic.hpp"
 #include "sim/flash_forward.hpp"
+#include "sim/schedule_fsa.hpp"
 #include "sim/schedule_nsa.hpp"
 #include "sim/schedules.hpp"
 
@@ -38,8 +38,6 @@ namespace sim {
 
 namespace {
 
-constexpr double kTokenTile = 128;          // BLOCK_SIZE_Q of qk_kernel and forward_kernel_opt
-constexpr double kTokensPerProgram = 1024;  // num_q_blocks = 8 tiles of 128 tokens a program
 // Torch launches and host reads of the wrapper (fsa_selected_notes.md §1a, §1b, §1c).
 constexpr double kSetupLaunches = 17;            // slices' subs, counts, max, eleven fills
 constexpr double kSetupWaits = 11;               // eight slice bounds, the partial buffers' shapes
@@ -50,22 +48,28 @@ constexpr double kListWaitsPerKvHead = 2;        // nonzero, the index_mapping g
 constexpr double kGridLaunchesPerQueryHead = 3;  // max, cdiv: the other blocks' grid
 constexpr double kCopyOutWaits = 4;              // o and lse slice bounds
 
-struct FsaShape {
-  double seqs, tokens, heads, kv_heads, d, s, s_kv;
-  double blocks;       // nb = max(ceil(N / block), top_k): the dense tables' rows
-  double real_blocks;  // ceil(N / block): the blocks a token can choose
-  double block;        // keys per selected block
-  double top_k;
-  double selections;  // (token, block) pairs per KV head: N x the blocks a query visits
-  double rest_len;    // tokens per block other than block 0, on average
-  double rest_max;    // the longest such list (the partial buffers' and grid's size)
-};
+}  // namespace
 
-FsaShape fsa_shape(const ScheduleInput& in) {
+namespace fsa {
+
+double Shape::first_programs() const {
+  return ceil_div(tokens, kTokensPerProgram);
+}
+double Shape::first_tiles() const {
+  return ceil_div(tokens, kTokenTile);
+}
+double Shape::rest_programs() const {
+  return std::max(0.0, real_blocks - 1) * ceil_div(rest_len, kTokensPerProgram);
+}
+double Shape::rest_tiles() const {
+  return std::max(0.0, real_blocks - 1) * ceil_div(rest_len, kTokenTile);
+}
+
+Shape shape(const ScheduleInput& in) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, false);
   const NsaSelection sel = nsa_selection(in);
-  FsaShape x{};
+  Shape x{};
   x.seqs = g.batch;
   x.tokens = g.rows;
   x.heads = g.heads;
@@ -86,8 +90,6 @@ FsaShape fsa_shape(const ScheduleInput& in) {
   return x;
 }
 
-// Torch launches (or a kernel repeated per head or sequence) priced as one: `launches` device
-// launch costs and host launches, `waits` host reads of device values, `bytes` over `items`.
 Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, double items,
                       double launches, double waits) {
   Launch l = memory_launch(in, name, bytes, items, 1024);
@@ -97,91 +99,96 @@ Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, d
   return l;
 }
 
-// A kernel over (block, up to 1024 chosen tokens) programs: `programs` of them, `tiles` 128-token
-// tiles in all, each gathering its tokens' Q rows (and `row_bytes` more per token) against the
-// block's K (and V when `pv`); one launch per `launches`.
-Launch token_tile_launch(const ScheduleInput& in, const FsaShape& x, const char* name,
-                         double programs, double tiles, bool pv, double row_bytes,
-                         double launches) {
+Launch token_tiles(const ScheduleInput& in, const Shape& x, const TokenTiles& t) {
   Launch l;
-  l.name = name;
+  l.name = t.name;
   l.schedule = in.name;
   l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   const double bd = next_pow2(x.d), scores = kTokenTile * x.block;
-  const double kv_tile = x.block * x.d * x.s_kv * (pv ? 2 : 1);
-  // qk_kernel runs 8 warps, forward_kernel_opt 4 (fsa_selected_notes.md §1c); shared memory:
-  // the block's K (and V) and a 128-row Q tile per stage in flight (an estimate, not a compile).
-  l.cta = {kv_tile + 2 * kTokenTile * x.d * x.s, pv ? 128.0 : 256.0, 0, 0};
-  const double per_program = std::min(kTokensPerProgram / kTokenTile, std::max(1.0, tiles));
-  l.jobs = {programs, 1, per_program, tiles};
-  l.per_tile.tensor_flops = 2 * scores * bd * (pv ? 2 : 1);
-  l.per_tile.exp_ops = pv ? scores + kTokenTile : 0;
-  l.per_tile.alu_ops = scores * (pv ? kFwdAluPerScore : 2);  // the causal mask and row max
-  // Each launch is one query head: its Q (re-read by every block its tokens chose) stays in L2
-  // while it fits; the tokens' ids, maxima, ranks and outputs stream.
-  const double q_head = x.tokens * x.d * x.s;
-  const double q_reads =
-      shared_read_bytes(q_head * launches, tiles * kTokenTile * x.d * x.s, q_head, in.profile);
-  l.per_tile.hbm_bytes = q_reads / std::max(1.0, tiles) + kTokenTile * row_bytes;
+  const bool v = t.products > 1;  // the kernels past the pre-pass load the block's V too
+  const double kv_tile = x.block * x.d * x.s_kv * (v ? 2 : 1);
+  // Shared memory: the block's K (and V) and the rows of a 128-token tile per stage in flight
+  // (an estimate, not a compile).
+  l.cta = {kv_tile + 2 * t.rows * kTokenTile * x.d * x.s, 32 * t.warps, 0, 0};
+  const double per_program = std::min(kTokensPerProgram / kTokenTile, std::max(1.0, t.tiles));
+  l.jobs = {t.programs, 1, per_program, t.tiles};
+  l.per_tile.tensor_flops = 2 * scores * bd * t.products;
+  l.per_tile.exp_ops = t.softmax ? scores + kTokenTile : 0;
+  // The causal mask and row max; the softmax's, and the backward's dS, per score.
+  l.per_tile.alu_ops = scores * (t.softmax ? kFwdAluPerScore * (t.products - 1) : 2);
+  // Each launch is one head: its gathered rows (re-read by every block its tokens chose) stay
+  // in L2 while they fit; the tokens' ids, statistics and outputs stream.
+  const double head_rows = t.rows * x.tokens * x.d * x.s;
+  const double visited = t.tiles * kTokenTile * t.rows * x.d * x.s;
+  const double row_reads =
+      shared_read_bytes(head_rows * t.launches, visited, head_rows, in.profile);
+  l.per_tile.hbm_bytes = row_reads / std::max(1.0, t.tiles) + kTokenTile * t.row_bytes;
   l.per_job_hbm_bytes = kv_tile;
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   l.overhead_is_wait = true;
-  l.launch_fixed_share = launches;
-  l.host_launches = launches;
+  l.launch_fixed_share = t.launches;
+  l.host_launches = t.launches;
   return l;
 }
 
+}  // namespace fsa
+
+namespace {
+
 void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
-  const FsaShape x = fsa_shape(in);
+  const fsa::Shape x = fsa::shape(in);
   const double b = x.seqs, hkv = b * x.kv_heads, hq = b * x.heads;
   const double n = x.tokens, dense = x.blocks * n * 4;  // one int32/fp32 (blocks x tokens) table
-  const double rest_blocks = std::max(0.0, x.real_blocks - 1);  // blocks with chosen tokens
   // Setup: o and lse, three dense tables, the partial O (bf16), row sums and scales (every block
   // but 0 times the longest list), the counts.
   const double partial_rows = n + std::max(0.0, x.blocks - 1) * x.rest_max;
   const double setup_bytes =
       b * (n * x.heads * (x.d * x.s + 4) + 3 * dense + partial_rows * (x.d * 2 + 8)) +
       hkv * x.selections * 4 * 3;
-  out.push_back(torch_launches(in, "fsa_setup", setup_bytes, hq * n,
-                               b * (kSetupLaunches + kCountLaunchesPerKvHead * x.kv_heads),
-                               b * (kSetupWaits + kCountWaitsPerKvHead * x.kv_heads)));
+  out.push_back(fsa::torch_launches(in, "fsa_setup", setup_bytes, hq * n,
+                                    b * (kSetupLaunches + kCountLaunchesPerKvHead * x.kv_heads),
+                                    b * (kSetupWaits + kCountWaitsPerKvHead * x.kv_heads)));
   // Per KV head: the index inversion and the statistics pre-pass.
-  out.push_back(torch_launches(in, "block_to_token", hkv * x.selections * 4 * 2, hkv * n, hkv, 0));
-  out.push_back(torch_launches(in, "token_lists", hkv * (x.blocks * n * 6 + x.selections * 12),
-                               hkv * n, hkv * kListLaunchesPerKvHead, hkv * kListWaitsPerKvHead));
   out.push_back(
-      torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections, hkv, 0));
-  const double first_programs = ceil_div(n, kTokensPerProgram);
-  const double rest_programs = rest_blocks * ceil_div(x.rest_len, kTokensPerProgram);
-  const double first_tiles = ceil_div(n, kTokenTile);
-  const double rest_tiles = rest_blocks * ceil_div(x.rest_len, kTokenTile);
-  // Token ids in, the row maxima scattered out (4 B each).
-  out.push_back(token_tile_launch(in, x, "stats_prepass", hkv * (first_programs + rest_programs),
-                                  hkv * (first_tiles + rest_tiles), false, 8, hkv));
+      fsa::torch_launches(in, "block_to_token", hkv * x.selections * 4 * 2, hkv * n, hkv, 0));
+  out.push_back(fsa::torch_launches(in, "token_lists", hkv * (x.blocks * n * 6 + x.selections * 12),
+                                    hkv * n, hkv * kListLaunchesPerKvHead,
+                                    hkv * kListWaitsPerKvHead));
+  out.push_back(
+      fsa::torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections, hkv, 0));
+  // Token ids in, the row maxima scattered out (4 B each); 8 warps (fsa_selected_notes.md §1c).
+  out.push_back(
+      fsa::token_tiles(in, x,
+                       {"stats_prepass", hkv * (x.first_programs() + x.rest_programs()),
+                        hkv * (x.first_tiles() + x.rest_tiles()), 1, 1, 8, 8, hkv, false}));
   // cummax (values and int64 indices), two broadcast copies, the fill that resets two tables.
-  out.push_back(torch_launches(in, "running_max", hkv * (dense * 4 + dense + n * 4 + 2 * dense),
-                               hkv * n, hkv * 4, 0));
+  out.push_back(fsa::torch_launches(
+      in, "running_max", hkv * (dense * 4 + dense + n * 4 + 2 * dense), hkv * n, hkv * 4, 0));
   // Per query head: block 0, the host read of the longest list, the other blocks, the merge.
   // Per token: id, two maxima, rank, row sum and scale (24 B) and the bf16 partial O.
+  // 4 warps (§1c).
   const double row_bytes = 24 + x.d * 2;
-  out.push_back(token_tile_launch(in, x, "selected_first_block", hq * first_programs,
-                                  hq * first_tiles, true, row_bytes, hq));
-  out.push_back(torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, hq));
-  out.push_back(token_tile_launch(in, x, "selected_other_blocks", hq * rest_programs,
-                                  hq * rest_tiles, true, row_bytes, hq));
+  out.push_back(fsa::token_tiles(in, x,
+                                 {"selected_first_block", hq * x.first_programs(),
+                                  hq * x.first_tiles(), 2, 1, row_bytes, 4, hq, true}));
+  out.push_back(
+      fsa::torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, hq));
+  out.push_back(fsa::token_tiles(in, x,
+                                 {"selected_other_blocks", hq * x.rest_programs(),
+                                  hq * x.rest_tiles(), 2, 1, row_bytes, 4, hq, true}));
   // reduce_kernel: per token its top-k indices, its partials (bf16 O, rank, maximum, row sum and
   // scale), its output row and LSE written.
   const double per_token = x.top_k * 4 + (x.selections / n) * (x.d * 2 + 16) + x.d * x.s * 2 + 8;
-  Launch merge = torch_launches(in, "merge_partials", hq * n * per_token, hq * n, hq, 0);
+  Launch merge = fsa::torch_launches(in, "merge_partials", hq * n * per_token, hq * n, hq, 0);
   merge.jobs = {hq * n, 0, 0, 0};
   merge.per_job_hbm_bytes = per_token;
   merge.max_job_hbm_bytes = merge.per_job_hbm_bytes;
   merge.cta.threads = 32;  // one warp a token
   merge.per_job_fixed_cycles = 0;
   out.push_back(merge);
-  out.push_back(torch_launches(in, "copy_out", 2 * b * n * x.heads * (x.d * x.s + 4), hq * n, 2 * b,
-                               b * kCopyOutWaits));
+  out.push_back(fsa::torch_launches(in, "copy_out", 2 * b * n * x.heads * (x.d * x.s + 4), hq * n,
+                                    2 * b, b * kCopyOutWaits));
 }
 
 // FSA's selected branch, or NSA's (the same algorithm: FSA runs NSA's selection): blocks chosen
@@ -198,6 +205,18 @@ bool is_fsa_selection(const models::AttentionShape& a, const models::Workload& w
   return selection && one_head_dim(a) &&
          next_pow2(static_cast<double>(a.head_dim)) == static_cast<double>(a.head_dim) &&
          whole_sequence(w) && w.phase != models::Phase::decode;
+}
+
+void lower_fsa_backward(const ScheduleInput& in, Launches& out) {
+  if (in.op.kind == models::OpKind::dense_attention &&
+      is_fsa_selection(in.op.attention, in.workload)) {
+    fsa::lower_selected_backward(in, out);
+  } else if (is_compressed_prefill(in.op, in.workload) &&
+             compressed_entry(in, Lowering::backward)) {
+    lower_as("nsa_triton_compressed", Lowering::backward, in, out);
+  } else {
+    lower_as("fa2", Lowering::backward, in, out);
+  }
 }
 
 void lower_fsa_forward(const ScheduleInput& in, Launches& out) {
@@ -239,14 +258,16 @@ bool fsa_extra_runs(const models::Op& op, const models::Workload& w) {
 }
 
 void add_fsa_schedules(std::vector<ScheduleInfo>& table) {
-  table.push_back({"fsa_triton",
-                   "FSA's selected branch as the Triton kernels of "
-                   "Relaxed-System-Lab/Flash-Sparse-Attention: per query head, one program per "
-                   "(chosen KV block, 1024 tokens that chose it) over 128-token tiles, a "
-                   "statistics pre-pass and a merge of per-block partials, with the index "
-                   "bookkeeping and host reads around them (forward only); its compressed branch "
-                   "and block selection as nsa_triton_compressed, other ops as fa2",
-                   lower_fsa_forward, nullptr, nullptr, hw::MmaClass::native, lower_fsa_selection});
+  table.push_back(
+      {"fsa_triton",
+       "FSA's selected branch as the Triton kernels of "
+       "Relaxed-System-Lab/Flash-Sparse-Attention: per query head, one program per "
+       "(chosen KV block, 1024 tokens that chose it) over 128-token tiles, a "
+       "statistics pre-pass and a merge of per-block partials, with the index "
+       "bookkeeping and host reads around them, and its backward (NSA's dK/dV kernel, its "
+       "own per-head dQ); its compressed branch "
+       "and block selection as nsa_triton_compressed, other ops as fa2",
+       lower_fsa_forward, lower_fsa_backward, nullptr, hw::MmaClass::native, lower_fsa_selection});
 }
 
 }  // namespace sim

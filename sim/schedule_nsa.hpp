@@ -74,7 +74,9 @@ void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out);
 bool fsa_triton_runs(const models::Op& op, const models::Workload& w);
 bool fsa_extra_runs(const models::Op& op, const models::Workload& w);
 
-// The selected branch's backward (sim/schedule_nsa_backward.cpp).
+// The selected branch's backward (sim/schedule_nsa_backward.cpp), and its dK/dV kernel alone
+// (backward_dkdv, which FSA's backward runs too), priced with in.calibration.
+Launch nsa_selected_dkdv_launch(const ScheduleInput& in, const NsaSelection& sel);
 void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out);
 // The compressed branch's backward (sim/schedule_nsa_backward.cpp).
 void lower_nsa_compressed_backward(const ScheduleInput& in, Launches& out);

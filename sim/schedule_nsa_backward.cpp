@@ -222,6 +222,11 @@ Launch compressed_dq_launch(const ScheduleInput& in, const Geometry& g, const Su
 
 }  // namespace
 
+Launch nsa_selected_dkdv_launch(const ScheduleInput& in, const NsaSelection& sel) {
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  return dkdv_launch(in, g, sel, hopper_build(in.profile));
+}
+
 void lower_nsa_compressed_backward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, false);

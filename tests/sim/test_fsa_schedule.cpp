@@ -109,9 +109,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "auto runs FSA's selected forward with fsa_triton for groups of up to 8 query heads (FSA's "
-    "module uses NSA's kernel above), its extras add no launches there, and its backward stays "
-    "with the default schedule",
+    "auto runs FSA's selected branch with fsa_triton, forward and backward, for groups of up to 8 "
+    "query heads (FSA's module uses NSA's kernel above), and its extras add no launches there",
     "[sim][fsa]") {
   const hw::Profile& h100 = builtin_profile("h100");
   const models::Workload train = bf16(models::Phase::train, 8192);
@@ -122,8 +121,10 @@ TEST_CASE(
                      !Catch::Contains("selected_stats_prepass") &&
                      !Catch::Contains("selected_partials_reduce") &&
                      !Catch::Contains("block_indices"));
-  // The backward: fsa_triton has none, so the default schedule prices the selected branch.
-  CHECK_THAT(g8, Catch::Contains("attention_bwd:fa3"));
+  // The backward: NSA's dK/dV kernel and FSA's dQ path; the window branch as the default's.
+  CHECK_THAT(g8, Catch::Contains("selected_dkdv:fsa_triton") &&
+                     Catch::Contains("dq_other_blocks:fsa_triton") &&
+                     Catch::Contains("attention_bwd:fa3"));
   const std::string g16 =
       test_support::launch_names(sim::predict_tile(cost(fsa(64, 4), train), train, h100, "auto"));
   CHECK_THAT(
@@ -186,4 +187,38 @@ TEST_CASE(
       sim::predict_tile(cost(defaults, w), w, builtin_profile("h100"), "auto"));
   CHECK_THAT(names, !Catch::Contains("fsa_triton") &&
                         Catch::Contains("selected_stats_prepass:elementwise"));
+}
+
+TEST_CASE(
+    "fsa_triton's backward runs NSA's inversion and dK/dV kernel (with the device's nsa_triton_bwd "
+    "entry), then per query head the ranks, dQ over block 0 and the other blocks, and the "
+    "reduction; 20 + 2 Hq host reads priced",
+    "[sim][fsa]") {
+  const models::AttentionSpec spec = fsa(32, 4);
+  const models::Workload w = bf16(models::Phase::bwd, 8192);
+  const hw::Profile& h100 = builtin_profile("h100");
+  const sim::ScheduleInfo& info = sim::find_schedule("fsa_triton");
+  sim::Launches out;
+  for (const models::Op& op : cost(spec, w).ops) {
+    if (std::string(op.name) != "selected_attention_bwd") continue;
+    info.backward({op, w, h100, sim::backward_calibration(h100, info), info.name}, out);
+  }
+  std::string names;
+  double waits = 0;
+  for (const sim::Launch& l : out) {
+    names += std::string(l.name) + " ";
+    waits += l.host_waits;
+  }
+  CHECK(names ==
+        "delta block_offsets pad_indices argsort_indices index_gathers save_indices "
+        "zero_dkdv_partials selected_dkdv sum_dkdv_partials zero_dq dq_setup dq_ranks "
+        "dq_first_block dq_rest_grid dq_other_blocks dq_reduce ");
+  CHECK(waits == 3 + 17 + 2 * 32);
+  CHECK(out[7].calibration == &h100.calibration.schedules.at("nsa_triton_bwd"));
+  CHECK(out[14].calibration == &h100.calibration.schedules.at("fsa_triton_bwd"));
+  // dQ: three products a 128-token tile, over the forward's tiles, per query head.
+  const double tile_qk = 2.0 * 128 * 64 * 128;
+  CHECK(out[12].jobs.total_tiles == 32 * 64);
+  CHECK(out[12].per_tile.tensor_flops == Approx(3 * tile_qk));
+  CHECK(out[14].jobs.total_tiles == 32 * 127 * 8);
 }
