@@ -23,7 +23,8 @@ class WaitTimeline {
   // communication runtime issues), `waits` of them each preceded by a wait. The waits split the
   // launches into pieces as evenly as whole launches allow (the longer pieces first); waits
   // beyond one per launch follow one another and cost nothing more.
-  void add(double device_s, double host_launches, double waits) {
+  void add(double device_s, double launches_given, double waits) {
+    const double host_launches = std::round(launches_given);  // whole launches
     if (waits <= 0) {
       if (!synced_) {
         ahead_device_s_ += device_s;

@@ -64,8 +64,9 @@ struct Launch {
   double host_launches = 1;
   // Times the host waits for the device while issuing them (a `.item()`, a Python `if` on a
   // device tensor), a whole number: each wait lets every earlier launch finish before the host
-  // goes on, so the device then idles until the next launch is issued. The launch's host and
-  // device work is split into this many equal pieces, each after a wait (sim::host_wait_excess_s).
+  // goes on, so the device then idles until the next launch is issued. The launch's host
+  // launches are split into this many pieces of whole launches, each after a wait (at most one
+  // per launch; sim::host_wait_excess_s).
   double host_waits = 0;
   CtaResources cta;
   Dispatch dispatch = Dispatch::in_order;

@@ -19,7 +19,7 @@
 
 namespace sim {
 
-// At most one op's launches (FSA's selected backward has 17).
+// At most one op's launches (FSA's selected backward has 20).
 using Launches = common::StaticVector<Launch, 24>;
 
 // What the caller fixed about a kernel's launch configuration (a measured run's settings);

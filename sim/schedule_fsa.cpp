@@ -44,7 +44,7 @@ constexpr double kSetupWaits = 11;               // eight slice bounds, the part
 constexpr double kCountLaunchesPerKvHead = 10;   // compare, compaction, bincount, copy
 constexpr double kCountWaitsPerKvHead = 3;       // nonzero, bincount's min and max
 constexpr double kListLaunchesPerKvHead = 11;    // compaction, cumsum, pad, max, cdiv
-constexpr double kListWaitsPerKvHead = 2;        // nonzero, the index_mapping grid
+constexpr double kListWaitsPerKvHead = 1;        // nonzero (the grid's read: index_mapping)
 constexpr double kGridLaunchesPerQueryHead = 3;  // max, cdiv: the other blocks' grid
 constexpr double kCopyOutWaits = 4;              // o and lse slice bounds
 
@@ -116,7 +116,9 @@ Launch token_tiles(const ScheduleInput& in, const Shape& x, const TokenTiles& t)
   l.per_tile.tensor_flops = 2 * scores * bd * t.products;
   l.per_tile.exp_ops = t.softmax ? scores + kTokenTile : 0;
   // The causal mask and row max; the softmax's, and the backward's dS, per score.
-  l.per_tile.alu_ops = scores * (t.softmax ? kFwdAluPerScore * (t.products - 1) : 2);
+  l.per_tile.alu_ops = scores * (!t.softmax       ? 2
+                                 : t.products > 2 ? kBwdAluPerScore
+                                                  : kFwdAluPerScore);
   // Each launch is one head: its gathered rows (re-read by every block its tokens chose) stay
   // in L2 while they fit; the tokens' ids, statistics and outputs stream.
   const double head_rows = t.rows * x.tokens * x.d * x.s;
@@ -155,8 +157,8 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
   out.push_back(fsa::torch_launches(in, "token_lists", hkv * (x.blocks * n * 6 + x.selections * 12),
                                     hkv * n, hkv * kListLaunchesPerKvHead,
                                     hkv * kListWaitsPerKvHead));
-  out.push_back(
-      fsa::torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections, hkv, 0));
+  out.push_back(fsa::torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections,
+                                    hkv, hkv));
   // Token ids in, the row maxima scattered out (4 B each); 8 warps (fsa_selected_notes.md §1c).
   out.push_back(
       fsa::token_tiles(in, x,
@@ -172,11 +174,14 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
   out.push_back(fsa::token_tiles(in, x,
                                  {"selected_first_block", hq * x.first_programs(),
                                   hq * x.first_tiles(), 2, 1, row_bytes, 4, hq, true}));
+  // The other blocks' grid: the longest list's max and cdiv, read back before the kernel.
   out.push_back(
-      fsa::torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, hq));
-  out.push_back(fsa::token_tiles(in, x,
-                                 {"selected_other_blocks", hq * x.rest_programs(),
-                                  hq * x.rest_tiles(), 2, 1, row_bytes, 4, hq, true}));
+      fsa::torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, 0));
+  Launch other = fsa::token_tiles(in, x,
+                                  {"selected_other_blocks", hq * x.rest_programs(),
+                                   hq * x.rest_tiles(), 2, 1, row_bytes, 4, hq, true});
+  other.host_waits = hq;
+  out.push_back(other);
   // reduce_kernel: per token its top-k indices, its partials (bf16 O, rank, maximum, row sum and
   // scale), its output row and LSE written.
   const double per_token = x.top_k * 4 + (x.selections / n) * (x.d * 2 + 16) + x.d * x.s * 2 + 8;

@@ -30,10 +30,8 @@ namespace {
 
 constexpr double kOffsetLaunches = 15;  // cu_seqblocks (8), counts (1), offsets (4), sub, max
 constexpr double kGatherLaunches = 5;   // fill, two gathers, sub, max
-constexpr double kDqSetupLaunches = 5;  // two subs, two zeroed partial buffers, the rank table
-constexpr double kDqSetupWaits = 17;    // sixteen slice bounds, the partial buffer's shape
-constexpr double kRankLaunches = 6;     // max, cdiv (two ops), index_mapping_kernel, 2 fills
-constexpr double kGridLaunches = 3;     // max, cdiv (two ops): the other blocks' grid
+constexpr double kSliceWaits = 16;  // q, k, v, topk_idx, lse, delta, do, dq sliced by device bounds
+constexpr double kGridLaunches = 3;  // max, cdiv (two ops): a grid sized by the longest list
 
 // The dK/dV half: NSA's inversion, partials, kernel and sums.
 void push_dkdv(const ScheduleInput& in, const Shape& x, Launches& out) {
@@ -74,28 +72,33 @@ void push_dkdv(const ScheduleInput& in, const Shape& x, Launches& out) {
 void push_dq(const ScheduleInput& in, const Shape& x, Launches& out) {
   const double b = x.seqs, hq = b * x.heads, n = x.tokens;
   const double dq = hq * n * x.d * x.s;
-  out.push_back(torch_launches(in, "zero_dq", dq, hq * n, b, 0));
-  // Two bf16 partial dQ buffers (block 0, the other blocks by the longest list) and the dense
+  out.push_back(torch_launches(in, "zero_dq", dq, hq * n, 1, 0));  // once for the batch
+  // Per sequence: two subs, the slices (sixteen bounds read back to back), the bf16 partial dQ of
+  // block 0, the other blocks' (its shape read first, by the longest list) and the dense
   // (blocks x tokens) rank table.
-  const double setup =
-      b * ((n + std::max(0.0, x.blocks - 1) * x.rest_max) * x.d * 2 + x.blocks * n * 4);
-  out.push_back(
-      torch_launches(in, "dq_setup", setup, b * n, b * kDqSetupLaunches, b * kDqSetupWaits));
-  // Per query head: the ranks (index_mapping_kernel, after a read of the longest list for its
-  // grid) and two debug fills.
-  out.push_back(torch_launches(in, "dq_ranks", hq * x.selections * 8, hq * x.selections,
-                               hq * kRankLaunches, hq));
+  out.push_back(torch_launches(in, "dq_slices", 0, 1, 2 * b, 0));
+  out.push_back(torch_launches(in, "dq_first_buffer", b * n * x.d * 2, b * n, b, b * kSliceWaits));
+  const double rest = std::max(0.0, x.blocks - 1) * x.rest_max * x.d * 2 + x.blocks * n * 4;
+  out.push_back(torch_launches(in, "dq_buffers", b * rest, b * n, 2 * b, b));
+  // Per query head: the longest list's max and cdiv, then (after the host reads them for the
+  // grid) index_mapping_kernel, rebuilt for every head; two debug fills.
+  out.push_back(torch_launches(in, "dq_rank_grid", hq * 64, hq, hq * kGridLaunches, 0));
+  out.push_back(torch_launches(in, "dq_ranks", hq * x.selections * 8, hq * x.selections, hq, hq));
+  out.push_back(torch_launches(in, "dq_debug_fills", hq * 1024, hq, 2 * hq, 0));
   // Per token: Q and dO gathered (rows 2), id, LSE, delta and rank (16 B), the bf16 partial dQ
-  // and the debug store; 8 warps at d above 64 (fsa_selected_notes.md §2).
+  // and the debug store; 8 warps (4 on Hopper at d up to 64; fsa_selected_notes.md §2).
   const double row_bytes = 16 + x.d * 2 + 4;
-  const double warps = x.d > 64 ? 8 : 4;
+  const double warps = hopper_build(in.profile) && x.d <= 64 ? 4 : 8;
   out.push_back(token_tiles(in, x,
                             {"dq_first_block", hq * x.first_programs(), hq * x.first_tiles(), 3, 2,
                              row_bytes, warps, hq, true}));
-  out.push_back(torch_launches(in, "dq_rest_grid", hq * 64, hq, hq * kGridLaunches, hq));
-  out.push_back(token_tiles(in, x,
-                            {"dq_other_blocks", hq * x.rest_programs(), hq * x.rest_tiles(), 3, 2,
-                             row_bytes, warps, hq, true}));
+  // The other blocks' grid: the longest list's max and cdiv, read back before the kernel.
+  out.push_back(torch_launches(in, "dq_rest_grid", hq * 64, hq, hq * kGridLaunches, 0));
+  Launch other = token_tiles(in, x,
+                             {"dq_other_blocks", hq * x.rest_programs(), hq * x.rest_tiles(), 3, 2,
+                              row_bytes, warps, hq, true});
+  other.host_waits = hq;
+  out.push_back(other);
   // dq_reduce_kernel: per token its top-k indices, ranks and bf16 partials, its dQ row written.
   const double per_token = x.top_k * 4 + (x.selections / n) * (4 + x.d * 2) + x.d * x.s;
   Launch reduce = torch_launches(in, "dq_reduce", hq * n * per_token, hq * n, hq, 0);

@@ -1,6 +1,6 @@
-// fsa_triton (sim/schedule_fsa.cpp): FSA's selected-branch forward as the Triton kernels of
-// Relaxed-System-Lab/Flash-Sparse-Attention: KV block outer, one launch per query head, the
-// statistics pre-pass per KV head, the merge of per-block partials, the index bookkeeping and
+// fsa_triton (sim/schedule_fsa.cpp, schedule_fsa_backward.cpp): FSA's selected branch as the Triton
+// kernels of Relaxed-System-Lab/Flash-Sparse-Attention: KV block outer, one launch per query head,
+// the statistics pre-pass per KV head, the merge of per-block partials, the index bookkeeping and
 // host reads around them; where auto runs it, and FSA's extras it absorbs.
 #include <catch2/catch.hpp>
 
@@ -103,7 +103,7 @@ TEST_CASE(
   const double f = h100.caller_floor_s(hw::Caller::triton);
   const double excess = sim::host_wait_excess_s(hosted, f);
   CHECK(excess > 0);
-  // Its lumps do not divide evenly among their waits (59 setup launches over 23 reads).
+  // Its lumps do not divide evenly among their waits (57 setup launches over 23 reads).
   CHECK(excess == Approx(test_support::reference_wait_excess(hosted, f)).epsilon(1e-9));
   CHECK(hosted.time_s == Approx(std::max(p.time_s, hosted.caller_floor_s) + excess));
 }
@@ -179,6 +179,17 @@ TEST_CASE(
   for (const char* name : {"stats_prepass", "selected_first_block", "merge_partials"}) {
     CHECK(launch(both, name).ctas == 2 * launch(one, name).ctas);
   }
+  double host_one = 0, host_both = 0, waits_one = 0, waits_both = 0;
+  for (const sim::LaunchPrediction& l : one.launches) {
+    host_one += l.host_launches;
+    waits_one += l.host_waits;
+  }
+  for (const sim::LaunchPrediction& l : both.launches) {
+    host_both += l.host_launches;
+    waits_both += l.host_waits;
+  }
+  CHECK(host_both == 2 * host_one);  // the host issues every launch per sequence
+  CHECK(waits_both == 2 * waits_one);
   // The variant's defaults: d 192 for Q and K, 128 for V; the kernels take one power-of-two dim.
   const models::Workload w = bf16(models::Phase::fwd, 8192);
   const models::AttentionSpec defaults =
@@ -211,14 +222,25 @@ TEST_CASE(
   }
   CHECK(names ==
         "delta block_offsets pad_indices argsort_indices index_gathers save_indices "
-        "zero_dkdv_partials selected_dkdv sum_dkdv_partials zero_dq dq_setup dq_ranks "
-        "dq_first_block dq_rest_grid dq_other_blocks dq_reduce ");
+        "zero_dkdv_partials selected_dkdv sum_dkdv_partials zero_dq dq_slices dq_first_buffer "
+        "dq_buffers dq_rank_grid dq_ranks dq_debug_fills dq_first_block dq_rest_grid "
+        "dq_other_blocks dq_reduce ");
   CHECK(waits == 3 + 17 + 2 * 32);
+  double host = 0;
+  for (const sim::Launch& l : out) host += l.host_launches;
+  // dK/dV: 2 + 15 + 2 + 4 + 5 + 1 + 2 + 1 + 2; dQ: 1 + 2 + 1 + 2, then per query head 3 + 1 + 2
+  // + 1 + 3 + 1 + 1.
+  CHECK(host == 34 + 6 + 32 * 12);
+  // Each wait sits before the launch it sizes: the ranks kernel and the other blocks' kernel.
+  CHECK(out[14].host_waits == 32);
+  CHECK(out[18].host_waits == 32);
+  CHECK(out[17].host_waits == 0);
   CHECK(out[7].calibration == &h100.calibration.schedules.at("nsa_triton_bwd"));
-  CHECK(out[14].calibration == &h100.calibration.schedules.at("fsa_triton_bwd"));
-  // dQ: three products a 128-token tile, over the forward's tiles, per query head.
+  CHECK(out[18].calibration == &h100.calibration.schedules.at("fsa_triton_bwd"));
+  // dQ: three products a 128-token tile, over the forward's tiles, per query head; 8 warps.
   const double tile_qk = 2.0 * 128 * 64 * 128;
-  CHECK(out[12].jobs.total_tiles == 32 * 64);
-  CHECK(out[12].per_tile.tensor_flops == Approx(3 * tile_qk));
-  CHECK(out[14].jobs.total_tiles == 32 * 127 * 8);
+  CHECK(out[16].jobs.total_tiles == 32 * 64);
+  CHECK(out[16].per_tile.tensor_flops == Approx(3 * tile_qk));
+  CHECK(out[16].cta.threads == 256);
+  CHECK(out[18].jobs.total_tiles == 32 * 127 * 8);
 }

@@ -75,6 +75,21 @@ TEST_CASE(
         Approx(test_support::reference_wait_excess(p, kPerLaunch)));
 }
 
+TEST_CASE(
+    "waits split a lump into pieces of whole launches, the longer first: a device-bound lump's "
+    "first piece carries three of its five launches",
+    "[sim][host]") {
+  // Five 14 us launches behind two waits, then a host-bound lump of fifty 1 us launches. Pieces
+  // of 3 and 2 launches: 52, then 90; the fifty launches end at 72 + 501 = 573. Against
+  // max(120, 550): 23 us (halves of 2.5 launches would give 21).
+  sim::Prediction p;
+  p.launches.push_back(launch(70, 5, 2));
+  p.launches.push_back(launch(50, 50, 0));
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) == Approx(23e-6));
+  CHECK(sim::host_wait_excess_s(p, kPerLaunch) ==
+        Approx(test_support::reference_wait_excess(p, kPerLaunch)).epsilon(1e-9));
+}
+
 TEST_CASE("a caller without host cost, or a collective's launch, adds no host time at a wait",
           "[sim][host]") {
   sim::Prediction p;

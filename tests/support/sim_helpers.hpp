@@ -2,6 +2,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <string_view>
 
@@ -56,10 +57,10 @@ inline double reference_wait_excess(const sim::Prediction& p, double f) {
   for (std::int64_t r = 0; r < reps; ++r) {
     for (const sim::LaunchPrediction& l : p.launches) {
       if (r >= l.count) continue;
-      const int launches = l.link_s == 0 ? static_cast<int>(l.host_launches) : 0;
+      const int launches = l.link_s == 0 ? static_cast<int>(std::lround(l.host_launches)) : 0;
       device += l.time_s;
       host += launches * f;
-      const int waits = static_cast<int>(l.host_waits);
+      const int waits = static_cast<int>(std::lround(l.host_waits));
       if (launches == 0) {  // a collective: no host launch
         if (waits > 0) wait();
         if (synced) end = std::max(end, issue) + l.time_s;
