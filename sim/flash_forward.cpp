@@ -113,6 +113,15 @@ Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, do
   return l;
 }
 
+Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, double items,
+                      double launches, double waits) {
+  Launch l = memory_launch(in, name, bytes, items, 1024);
+  l.launch_fixed_share = launches;
+  l.host_launches = launches;
+  l.host_waits = waits;
+  return l;
+}
+
 Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double partial_rows) {
   // Partials: fp32 O plus LSE per row and split, read back; O (and the LSE where the op keeps
   // one) written once, as the op counts them.

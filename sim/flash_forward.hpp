@@ -40,6 +40,12 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
 Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, double items,
                      double items_per_job);
 
+// Small torch launches (or a kernel a Python loop repeats) priced as one: `launches` device
+// launch costs and host launches, `waits` host reads of device values before them
+// (Launch::host_waits), and `bytes` moved over `items` (1024 a CTA).
+Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, double items,
+                      double launches, double waits = 0);
+
 // Reduction of split partials (fp32 O and LSE) into O.
 Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double partial_rows);
 

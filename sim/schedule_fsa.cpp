@@ -90,15 +90,6 @@ Shape shape(const ScheduleInput& in) {
   return x;
 }
 
-Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, double items,
-                      double launches, double waits) {
-  Launch l = memory_launch(in, name, bytes, items, 1024);
-  l.launch_fixed_share = launches;
-  l.host_launches = launches;
-  l.host_waits = waits;
-  return l;
-}
-
 Launch token_tiles(const ScheduleInput& in, const Shape& x, const TokenTiles& t) {
   Launch l;
   l.name = t.name;
@@ -148,25 +139,23 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
   const double setup_bytes =
       b * (n * x.heads * (x.d * x.s + 4) + 3 * dense + partial_rows * (x.d * 2 + 8)) +
       hkv * x.selections * 4 * 3;
-  out.push_back(fsa::torch_launches(in, "fsa_setup", setup_bytes, hq * n,
-                                    b * (kSetupLaunches + kCountLaunchesPerKvHead * x.kv_heads),
-                                    b * (kSetupWaits + kCountWaitsPerKvHead * x.kv_heads)));
+  out.push_back(torch_launches(in, "fsa_setup", setup_bytes, hq * n,
+                               b * (kSetupLaunches + kCountLaunchesPerKvHead * x.kv_heads),
+                               b * (kSetupWaits + kCountWaitsPerKvHead * x.kv_heads)));
   // Per KV head: the index inversion and the statistics pre-pass.
+  out.push_back(torch_launches(in, "block_to_token", hkv * x.selections * 4 * 2, hkv * n, hkv, 0));
+  out.push_back(torch_launches(in, "token_lists", hkv * (x.blocks * n * 6 + x.selections * 12),
+                               hkv * n, hkv * kListLaunchesPerKvHead, hkv * kListWaitsPerKvHead));
   out.push_back(
-      fsa::torch_launches(in, "block_to_token", hkv * x.selections * 4 * 2, hkv * n, hkv, 0));
-  out.push_back(fsa::torch_launches(in, "token_lists", hkv * (x.blocks * n * 6 + x.selections * 12),
-                                    hkv * n, hkv * kListLaunchesPerKvHead,
-                                    hkv * kListWaitsPerKvHead));
-  out.push_back(fsa::torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections,
-                                    hkv, hkv));
+      torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections, hkv, hkv));
   // Token ids in, the row maxima scattered out (4 B each); 8 warps (fsa_selected_notes.md §1c).
   out.push_back(
       fsa::token_tiles(in, x,
                        {"stats_prepass", hkv * (x.first_programs() + x.rest_programs()),
                         hkv * (x.first_tiles() + x.rest_tiles()), 1, 1, 8, 8, hkv, false}));
   // cummax (values and int64 indices), two broadcast copies, the fill that resets two tables.
-  out.push_back(fsa::torch_launches(
-      in, "running_max", hkv * (dense * 4 + dense + n * 4 + 2 * dense), hkv * n, hkv * 4, 0));
+  out.push_back(torch_launches(in, "running_max", hkv * (dense * 4 + dense + n * 4 + 2 * dense),
+                               hkv * n, hkv * 4, 0));
   // Per query head: block 0, the host read of the longest list, the other blocks, the merge.
   // Per token: id, two maxima, rank, row sum and scale (24 B) and the bf16 partial O.
   // 4 warps (§1c).
@@ -175,8 +164,7 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
                                  {"selected_first_block", hq * x.first_programs(),
                                   hq * x.first_tiles(), 2, 1, row_bytes, 4, hq, true}));
   // The other blocks' grid: the longest list's max and cdiv, read back before the kernel.
-  out.push_back(
-      fsa::torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, 0));
+  out.push_back(torch_launches(in, "rest_grid", hq * 64, hq, hq * kGridLaunchesPerQueryHead, 0));
   Launch other = fsa::token_tiles(in, x,
                                   {"selected_other_blocks", hq * x.rest_programs(),
                                    hq * x.rest_tiles(), 2, 1, row_bytes, 4, hq, true});
@@ -185,15 +173,15 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
   // reduce_kernel: per token its top-k indices, its partials (bf16 O, rank, maximum, row sum and
   // scale), its output row and LSE written.
   const double per_token = x.top_k * 4 + (x.selections / n) * (x.d * 2 + 16) + x.d * x.s * 2 + 8;
-  Launch merge = fsa::torch_launches(in, "merge_partials", hq * n * per_token, hq * n, hq, 0);
+  Launch merge = torch_launches(in, "merge_partials", hq * n * per_token, hq * n, hq, 0);
   merge.jobs = {hq * n, 0, 0, 0};
   merge.per_job_hbm_bytes = per_token;
   merge.max_job_hbm_bytes = merge.per_job_hbm_bytes;
   merge.cta.threads = 32;  // one warp a token
   merge.per_job_fixed_cycles = 0;
   out.push_back(merge);
-  out.push_back(fsa::torch_launches(in, "copy_out", 2 * b * n * x.heads * (x.d * x.s + 4), hq * n,
-                                    2 * b, b * kCopyOutWaits));
+  out.push_back(torch_launches(in, "copy_out", 2 * b * n * x.heads * (x.d * x.s + 4), hq * n, 2 * b,
+                               b * kCopyOutWaits));
 }
 
 // FSA's selected branch, or NSA's (the same algorithm: FSA runs NSA's selection): blocks chosen

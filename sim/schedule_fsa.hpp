@@ -28,11 +28,6 @@ struct Shape {
 };
 Shape shape(const ScheduleInput& in);
 
-// Torch launches (or a kernel repeated per head or sequence) priced as one: `launches` device
-// launch costs and host launches, `waits` host reads of device values, `bytes` over `items`.
-Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, double items,
-                      double launches, double waits);
-
 // A kernel over (block, up to 1024 chosen tokens) programs, 128-token tiles of gathered rows
 // against the block's K (and V).
 struct TokenTiles {

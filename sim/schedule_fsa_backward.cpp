@@ -29,7 +29,6 @@ namespace sim::fsa {
 namespace {
 
 constexpr double kOffsetLaunches = 15;  // cu_seqblocks (8), counts (1), offsets (4), sub, max
-constexpr double kGatherLaunches = 5;   // fill, two gathers, sub, max
 constexpr double kSliceWaits = 16;  // q, k, v, topk_idx, lse, delta, do, dq sliced by device bounds
 constexpr double kGridLaunches = 3;  // max, cdiv (two ops): a grid sized by the longest list
 
@@ -42,14 +41,7 @@ void push_dkdv(const ScheduleInput& in, const Shape& x, Launches& out) {
   out.push_back(delta);
   out.push_back(torch_launches(in, "block_offsets", b * x.kv_heads * 4096, b * x.kv_heads,
                                kOffsetLaunches, 0));
-  const double padded = kv_rows * x.top_k * 4;
-  out.push_back(torch_launches(in, "pad_indices", 3 * padded, kv_rows, 2, 1));
-  Launch sort =
-      memory_launch(in, "argsort_indices", kv_rows * x.top_k * (4 + 8) * 2 * 4, kv_rows, 4096);
-  sort.launch_fixed_share = sort.host_launches = 4;  // argsort, division, cast, max
-  out.push_back(sort);
-  out.push_back(torch_launches(in, "index_gathers", padded, kv_rows, kGatherLaunches, 1));
-  out.push_back(torch_launches(in, "save_indices", 2 * padded, kv_rows, 1, 1));
+  push_reorder_indices(in, kv_rows, x.top_k, out);   // NSA's, with its three `.item()`
   const double partials = rows * x.d * (x.s + x.s);  // dK and dV per query head
   Launch zero = memory_launch(in, "zero_dkdv_partials", partials, rows, 1024);
   zero.launch_fixed_share = zero.host_launches = 2;

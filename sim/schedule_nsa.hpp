@@ -77,6 +77,10 @@ bool fsa_extra_runs(const models::Op& op, const models::Workload& w);
 // The selected branch's backward (sim/schedule_nsa_backward.cpp), and its dK/dV kernel alone
 // (backward_dkdv, which FSA's backward runs too), priced with in.calibration.
 Launch nsa_selected_dkdv_launch(const ScheduleInput& in, const NsaSelection& sel);
+// The second half of its index inversion (reorder_topk_idx), which FSA's backward runs too: after
+// the second `.item()` the padded copy of the (rows x top_k) indices, their argsort by block, and
+// after the third and fourth the gathers and the copy without the padding.
+void push_reorder_indices(const ScheduleInput& in, double kv_rows, double top_k, Launches& out);
 void lower_nsa_selected_backward(const ScheduleInput& in, const NsaSelection& sel, Launches& out);
 // The compressed branch's backward (sim/schedule_nsa_backward.cpp).
 void lower_nsa_compressed_backward(const ScheduleInput& in, Launches& out);

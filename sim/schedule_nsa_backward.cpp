@@ -64,17 +64,6 @@ void set_dkdv_step(const ScheduleInput& in, const Geometry& g, double keys, Laun
                          std::max(1.0, l.jobs.total_tiles);
 }
 
-// Torch launches priced as one: their launch costs, the waits before them, and `bytes` over
-// `items` (1024 a CTA).
-Launch small_launches(const ScheduleInput& in, const char* name, double bytes, double items,
-                      double launches, double waits) {
-  Launch l = memory_launch(in, name, bytes, items, 1024);
-  l.launch_fixed_share = launches;
-  l.host_launches = launches;
-  l.host_waits = waits;
-  return l;
-}
-
 // delta; the index inversion in the wrapper's order (nsa_triton_notes.md §2, launches 1-32): the
 // block offsets, count_kernel (one serial program per KV head over chunks of
 // next_pow2(4096 / next_pow2(top_k)) tokens), the count offsets, the padded copy of the indices,
@@ -91,7 +80,7 @@ void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const 
   // Sequence blocks (sub, div, ceil, cast, zeros, cumsum, cat, cast), then the longest one's
   // count (two subs, max), read by `.item()`.
   out.push_back(
-      small_launches(in, "block_offsets", kv_heads * 4096, kv_heads, kBlockOffsetLaunches, 0));
+      torch_launches(in, "block_offsets", kv_heads * 4096, kv_heads, kBlockOffsetLaunches, 0));
   const double width = next_pow2(sel.cap);  // the index row, padded
   const double chunk = next_pow2(kCountSlots / width);
   Launch count = nsa_launch(in, "count_blocks");
@@ -104,21 +93,8 @@ void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const 
   out.push_back(count);
   // The counts' offsets (zeros, cumsum, cat, cast), then the longest index list (sub, max).
   out.push_back(
-      small_launches(in, "count_offsets", kv_heads * 4096, kv_heads, kCountOffsetLaunches, 0));
-  // After the second `.item()`: the -1-filled (B, Hkv, longest, top_k) index buffer, and
-  // pad_topk_idx_kernel copying the indices into it (the fill, a read and a write).
-  const double padded = kv_heads * tokens * sel.cap * 4;
-  out.push_back(small_launches(in, "pad_indices", 3 * padded, kv_heads * tokens, 2, 1));
-  // Radix passes over the padded int32 keys and int64 values, each read and written; the division
-  // by top_k, the cast, and the max of the longest query list that the third `.item()` reads.
-  Launch sort = memory_launch(in, "argsort_indices", kv_heads * tokens * sel.cap * (4 + 8) * 2 * 4,
-                              kv_heads * tokens, 4096);
-  sort.launch_fixed_share = sort.host_launches = 4;
-  out.push_back(sort);
-  // After it: the -1-filled query-index buffer, two gathers, a sub and a max, read by the fourth
-  // `.item()`; then save_topk_idx_kernel copies the sorted indices without the padding.
-  out.push_back(small_launches(in, "index_gathers", padded, kv_heads * tokens, kGatherLaunches, 1));
-  out.push_back(small_launches(in, "save_indices", 2 * padded, kv_heads * tokens, 1, 1));
+      torch_launches(in, "count_offsets", kv_heads * 4096, kv_heads, kCountOffsetLaunches, 0));
+  push_reorder_indices(in, kv_heads * tokens, sel.cap, out);
 }
 
 // backward_dkdv: one program per (query head, block) walking the tokens that chose the block, 64
@@ -221,6 +197,23 @@ Launch compressed_dq_launch(const ScheduleInput& in, const Geometry& g, const Su
 }
 
 }  // namespace
+
+void push_reorder_indices(const ScheduleInput& in, double kv_rows, double top_k, Launches& out) {
+  // After the second `.item()`: the -1-filled (B, Hkv, longest, top_k) index buffer, and
+  // pad_topk_idx_kernel copying the indices into it (the fill, a read and a write).
+  const double padded = kv_rows * top_k * 4;
+  out.push_back(torch_launches(in, "pad_indices", 3 * padded, kv_rows, 2, 1));
+  // Radix passes over the padded int32 keys and int64 values, each read and written; the division
+  // by top_k, the cast, and the max of the longest query list that the third `.item()` reads.
+  Launch sort =
+      memory_launch(in, "argsort_indices", kv_rows * top_k * (4 + 8) * 2 * 4, kv_rows, 4096);
+  sort.launch_fixed_share = sort.host_launches = 4;
+  out.push_back(sort);
+  // After it: the -1-filled query-index buffer, two gathers, a sub and a max, read by the fourth
+  // `.item()`; then save_topk_idx_kernel copies the sorted indices without the padding.
+  out.push_back(torch_launches(in, "index_gathers", padded, kv_rows, kGatherLaunches, 1));
+  out.push_back(torch_launches(in, "save_indices", 2 * padded, kv_rows, 1, 1));
+}
 
 Launch nsa_selected_dkdv_launch(const ScheduleInput& in, const NsaSelection& sel) {
   const Geometry g = geometry(in.op.attention, in.workload, false);

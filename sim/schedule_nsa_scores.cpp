@@ -60,17 +60,6 @@ SelectionShape selection_shape(const ScheduleInput& in) {
   return x;
 }
 
-// A launch that only moves bytes, paid `launches` times over (the serial path's per-head loop,
-// or several small torch launches priced as one), with the host's `waits` before them.
-Launch moved(const ScheduleInput& in, const char* name, double bytes, double items, double launches,
-             double waits = 0) {
-  Launch l = memory_launch(in, name, bytes, items, 1024);
-  l.launch_fixed_share = launches;
-  l.host_launches = launches;
-  l.host_waits = waits;
-  return l;
-}
-
 // score_kernel: per program one K tile of 128 summaries, then per query head of the group its
 // 128-token Q tile and LSE (re-read for every summary tile; all heads' Q rarely fits L2), one
 // product, exp2 and a masked sum; the fp32 scores stored once. 8 warps; 96 KiB of shared memory
@@ -108,16 +97,16 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
   const double block_bytes = rows * x.blocks * 4;
   const double n = x.per_head_launches;
   // An arange per sequence, each after reading that sequence's length from the device.
-  out.push_back(moved(in, "query_blocks", x.batch * x.tokens * 8 * 3, x.batch * x.tokens,
-                      x.batch + kQueryIndexLaunches, x.batch));
+  out.push_back(torch_launches(in, "query_blocks", x.batch * x.tokens * 8 * 3, x.batch * x.tokens,
+                               x.batch + kQueryIndexLaunches, x.batch));
   // The Python `if` on the token count waits before the chain goes on.
-  out.push_back(moved(in, "zero_scores", score_bytes, rows, n, 1));
+  out.push_back(torch_launches(in, "zero_scores", score_bytes, rows, n, 1));
   out.push_back(score_launch(in, x));
-  out.push_back(moved(in, "zero_block_scores", block_bytes, rows, n));
-  out.push_back(moved(in, "pooling_offsets", 4096, 1, kPoolingLaunches * n));
+  out.push_back(torch_launches(in, "zero_block_scores", block_bytes, rows, n));
+  out.push_back(torch_launches(in, "pooling_offsets", 4096, 1, kPoolingLaunches * n));
   // histc, whose bin count (offs.max() + 1) the host reads first.
-  out.push_back(moved(in, "pooling_weights", 4096, 1, n, n));
-  out.push_back(moved(in, "pool_block_scores", score_bytes + block_bytes, rows, n));
+  out.push_back(torch_launches(in, "pooling_weights", 4096, 1, n, n));
+  out.push_back(torch_launches(in, "pool_block_scores", score_bytes + block_bytes, rows, n));
 }
 
 // torch.topk over each row's NB scores (read once; values and int64 indices written), the sort
@@ -126,11 +115,11 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
 void lower_top_k(const ScheduleInput& in, const SelectionShape& x, Launches& out) {
   const double rows = x.batch * x.kv_heads * x.tokens;
   const double n = x.per_head_launches;
-  out.push_back(moved(in, "top_k", rows * (x.blocks * 4 + x.top_k * 12), rows, n));
-  out.push_back(moved(in, "sort_top_k", rows * x.top_k * 8 * 2 * 4, rows, n));
-  out.push_back(
-      moved(in, "mask_and_cast", rows * x.top_k * (8 + 1 + 8 + 4), rows, kMaskAndCastLaunches * n));
-  if (n > 1) out.push_back(moved(in, "concat_heads", rows * x.top_k * 4 * 2, rows, 1));
+  out.push_back(torch_launches(in, "top_k", rows * (x.blocks * 4 + x.top_k * 12), rows, n));
+  out.push_back(torch_launches(in, "sort_top_k", rows * x.top_k * 8 * 2 * 4, rows, n));
+  out.push_back(torch_launches(in, "mask_and_cast", rows * x.top_k * (8 + 1 + 8 + 4), rows,
+                               kMaskAndCastLaunches * n));
+  if (n > 1) out.push_back(torch_launches(in, "concat_heads", rows * x.top_k * 4 * 2, rows, 1));
 }
 
 }  // namespace
