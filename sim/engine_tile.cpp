@@ -49,8 +49,7 @@ const ScheduleInfo* selection_schedule(const KernelChoice& kernel, const models:
   };
   // FSA's extras go with its selected kernels, where auto runs them (choose_schedule).
   if (fsa_extra_runs(op, w)) {
-    const std::int64_t group = op.attention.heads_q / op.attention.heads_kv;
-    return group <= 8 && calibrated(fsa) ? &fsa : nullptr;
+    return fsa_module_runs_kernel(op.attention) && calibrated(fsa) ? &fsa : nullptr;
   }
   return nsa_selection_runs(op, w) && calibrated(nsa) ? &nsa : nullptr;
 }

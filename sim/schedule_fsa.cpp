@@ -233,13 +233,17 @@ void lower_fsa_selection(const ScheduleInput& in, Launches& out) {
 
 }  // namespace
 
+bool fsa_module_runs_kernel(const models::AttentionShape& a) {
+  // FSA's module runs its kernel for groups of up to 8 query heads, NSA's above
+  // (fsa/module/fsa.py).
+  return a.heads_kv > 0 && a.heads_q / a.heads_kv <= 8;
+}
+
 bool fsa_triton_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
   if (op.kind != models::OpKind::dense_attention || a.heads_kv <= 0) return false;
-  // FSA's module runs its kernel for groups of up to 8 query heads, NSA's above
-  // (fsa/module/fsa.py).
   const std::int64_t group = a.heads_q / a.heads_kv;
-  return a.visits.row_group == models::kFsaQueryBlock * group && group <= 8 &&
+  return a.visits.row_group == models::kFsaQueryBlock * group && fsa_module_runs_kernel(a) &&
          is_fsa_selection(a, w);
 }
 

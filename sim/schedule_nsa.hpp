@@ -73,6 +73,9 @@ void lower_nsa_selection_as_compressed(const ScheduleInput& in, Launches& out);
 // FSA's extras (selection ops whose work those kernels do).
 bool fsa_triton_runs(const models::Op& op, const models::Workload& w);
 bool fsa_extra_runs(const models::Op& op, const models::Workload& w);
+// FSA's module runs its own kernels for the group (up to 8 query heads a KV head), NSA's above:
+// where auto runs fsa_triton.
+bool fsa_module_runs_kernel(const models::AttentionShape& a);
 
 // The selected branch's backward (sim/schedule_nsa_backward.cpp), and its dK/dV kernel alone
 // (backward_dkdv, which FSA's backward runs too), priced with in.calibration.
