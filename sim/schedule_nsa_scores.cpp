@@ -14,8 +14,10 @@
 // first. Above 32768 tokens in all, the wrapper loops over the KV heads in Python and runs the
 // rest of the chain per head (same work, Hkv times the launches), then concatenates the heads'
 // indices. The host waits for the device (Launch::host_waits) where the wrapper reads a device
-// value: each sequence's length (its arange), the 32768 check, and histc's bin count (once per
-// KV head on the serial path).
+// value: each sequence's length (its arange), the 32768 check, and histc's bin count and upper
+// edge (two device maxima; once per KV head on the serial path). Each torch call counts the
+// launches ATen makes for it (topk's gather and in-place sort, sort's index fill, copy and
+// in-place sort, histc's zeroed bins and histogram).
 #include <algorithm>
 #include <cmath>
 #include <string_view>
@@ -31,7 +33,19 @@ namespace {
 constexpr double kScoreTile = 128;          // score_kernel: BLOCK_SIZE_Q = BLOCK_SIZE_K
 constexpr double kParallelTokens = 32768;   // parallel_topk_compute: total tokens up to here
 constexpr double kPoolingLaunches = 5;      // arange, arange, add, max, + 1 (transform_score)
-constexpr double kQueryIndexLaunches = 2;   // cat, // block size (plus an arange per sequence)
+// histc(offs, bins=offs.max() + 1, max=offs.max()): the bin count read, a second max read, then
+// histc's zeroed output and its histogram kernel (ATen's _histc_cuda_template).
+constexpr double kPoolingWeightLaunches = 3;
+constexpr double kPoolingWeightWaits = 2;
+// cat, // block size, and the `cu_seqlens_q[-1] <= 32768` compare that the Python `if` reads
+// (plus a subtraction and an arange per sequence).
+constexpr double kQueryIndexLaunches = 3;
+// torch.topk(sorted=True) on slices this short: the single-block gather, then the in-place
+// key/value sort of the k results (ATen cuda/TensorTopK.cpp, should_use_small_sort).
+constexpr double kTopKLaunches = 2;
+// Tensor.sort on k <= 4096 elements a slice: the index fill (arange, copy), the values' copy and
+// the in-place bitonic sort (ATen cuda/Sort.cpp, sort_cuda_kernel's small-sort path).
+constexpr double kSortLaunches = 4;
 constexpr double kMaskAndCastLaunches = 3;  // topk_idx > q_idx, masked assign, .to(int32)
 
 struct SelectionShape {
@@ -96,27 +110,32 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
   const double score_bytes = rows * x.summaries * 4;
   const double block_bytes = rows * x.blocks * 4;
   const double n = x.per_head_launches;
-  // An arange per sequence, each after reading that sequence's length from the device.
+  // Per sequence a subtraction of two offsets and an arange after reading its result from the
+  // device; then the cat, the division and the token-count compare.
   out.push_back(torch_launches(in, "query_blocks", x.batch * x.tokens * 8 * 3, x.batch * x.tokens,
-                               x.batch + kQueryIndexLaunches, x.batch));
+                               2 * x.batch + kQueryIndexLaunches, x.batch));
   // The Python `if` on the token count waits before the chain goes on.
   out.push_back(torch_launches(in, "zero_scores", score_bytes, rows, n, 1));
   out.push_back(score_launch(in, x));
   out.push_back(torch_launches(in, "zero_block_scores", block_bytes, rows, n));
   out.push_back(torch_launches(in, "pooling_offsets", 4096, 1, kPoolingLaunches * n));
-  // histc, whose bin count (offs.max() + 1) the host reads first.
-  out.push_back(torch_launches(in, "pooling_weights", 4096, 1, n, n));
+  // histc, whose bin count (offs.max() + 1) and upper edge (offs.max()) the host reads first.
+  out.push_back(torch_launches(in, "pooling_weights", 4096, 1, kPoolingWeightLaunches * n,
+                               kPoolingWeightWaits * n));
   out.push_back(torch_launches(in, "pool_block_scores", score_bytes + block_bytes, rows, n));
 }
 
-// torch.topk over each row's NB scores (read once; values and int64 indices written), the sort
-// of the k indices (a segmented radix sort: int64 keys read and written per pass, four passes),
-// then the compare, masked assignment and cast over the k indices.
+// torch.topk over each row's NB scores (read once; values and int64 indices written, then sorted
+// in place: read and written again), the sort of the k indices (the index fill, the keys' copy,
+// the in-place sort of keys and indices), then the compare, masked assignment and cast over the
+// k indices.
 void lower_top_k(const ScheduleInput& in, const SelectionShape& x, Launches& out) {
   const double rows = x.batch * x.kv_heads * x.tokens;
   const double n = x.per_head_launches;
-  out.push_back(torch_launches(in, "top_k", rows * (x.blocks * 4 + x.top_k * 12), rows, n));
-  out.push_back(torch_launches(in, "sort_top_k", rows * x.top_k * 8 * 2 * 4, rows, n));
+  out.push_back(torch_launches(in, "top_k", rows * (x.blocks * 4 + x.top_k * 12 * 3), rows,
+                               kTopKLaunches * n));
+  out.push_back(torch_launches(in, "sort_top_k", rows * x.top_k * (8 + 8 * 2 + 8 * 4), rows,
+                               kSortLaunches * n));
   out.push_back(torch_launches(in, "mask_and_cast", rows * x.top_k * (8 + 1 + 8 + 4), rows,
                                kMaskAndCastLaunches * n));
   if (n > 1) out.push_back(torch_launches(in, "concat_heads", rows * x.top_k * 4 * 2, rows, 1));

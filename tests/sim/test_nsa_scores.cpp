@@ -73,13 +73,21 @@ TEST_CASE(
     "[sim][nsa]") {
   // 256 tokens in blocks of 64: 4 blocks, so top-16 picks 4 (topk = min(topk, NB)).
   const sim::Prediction few = selection(bf16_prefill(256), "top_k_select");
-  CHECK(few.launches[0].hbm_bytes == Approx(4.0 * 256 * (4 * 4 + 4 * 12)));
+  CHECK(few.launches[0].hbm_bytes == Approx(4.0 * 256 * (4 * 4 + 4 * 12 * 3)));
   const sim::Prediction p = selection(bf16_prefill(8192), "top_k_select");
   CHECK(test_support::launch_names(p) ==
         "top_k:nsa_triton_compressed sort_top_k:nsa_triton_compressed "
         "mask_and_cast:nsa_triton_compressed ");
-  // 128 blocks of 64 per row: their fp32 scores read, 16 values and int64 indices written.
-  CHECK(p.launches[0].hbm_bytes == Approx(4.0 * 8192 * (128 * 4 + 16 * 12)));
+  // 128 blocks of 64 per row: their fp32 scores read, 16 values and int64 indices written, then
+  // sorted in place (read and written again).
+  CHECK(p.launches[0].hbm_bytes == Approx(4.0 * 8192 * (128 * 4 + 16 * 12 * 3)));
+  // torch.topk(sorted=True) is the gather and the in-place sort of its results; Tensor.sort on
+  // 16 indices is the index fill (arange, copy), the keys' copy and the in-place sort; then the
+  // compare, the masked assignment and the cast.
+  CHECK(p.launches[0].host_launches == 2);
+  CHECK(p.launches[1].host_launches == 4);
+  CHECK(p.launches[2].host_launches == 3);
+  CHECK(sim::host_units(p, models::CostModel{}, hw::Caller::triton) == 2 + 4 + 3);
 }
 
 TEST_CASE(
@@ -92,16 +100,18 @@ TEST_CASE(
   CHECK(small.launches[2].fixed_s == Approx(launch));
   CHECK(big.launches[2].fixed_s == Approx(4 * launch));
   CHECK(big.launches[4].fixed_s == Approx(4 * 5 * launch));  // five small torch launches per head
-  // A per-launch caller pays for every host launch: the query blocks once (an arange, cat and a
-  // division), then per KV head the zeroed scores, the score kernel, the zeroed block scores,
-  // five offset launches, histc and the pooling kernel.
+  // A per-launch caller pays for every host launch: the query blocks once (the length's
+  // subtraction, an arange, cat, a division and the token-count compare), then per KV head the
+  // zeroed scores, the score kernel, the zeroed block scores, five offset launches, histc's three
+  // (a second max, its zeroed bins, the histogram) and the pooling kernel.
   CHECK(sim::host_units(big, models::CostModel{}, hw::Caller::triton) ==
-        3 + 4 * (1 + 1 + 1 + 5 + 1 + 1));
+        5 + 4 * (1 + 1 + 1 + 5 + 3 + 1));
   CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) ==
-        3 + 1 + 1 + 1 + 5 + 1 + 1);
-  // The host reads histc's bin count once per KV head on that path, once in all below it.
-  CHECK(big.launches[5].host_waits == 4);
-  CHECK(small.launches[5].host_waits == 1);
+        5 + 1 + 1 + 1 + 5 + 3 + 1);
+  // The host reads histc's bin count and its upper edge (two device maxima) once per KV head on
+  // that path, once in all below it.
+  CHECK(big.launches[5].host_waits == 8);
+  CHECK(small.launches[5].host_waits == 2);
   // The per-head top-k results are concatenated.
   const sim::Prediction top = selection(bf16_prefill(65536), "top_k_select");
   CHECK(std::string(top.launches[top.launches.size() - 1].name) == "concat_heads");
