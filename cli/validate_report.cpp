@@ -223,6 +223,10 @@ Json fixed_cost_json(const validate::FixedCostFit& f) {
     before[std::string(hw::to_string(f.callers[i]))] = f.floor_before_s[i] * 1e6;
     after[std::string(hw::to_string(f.callers[i]))] = f.floor_after_s[i] * 1e6;
   }
+  if (f.fits_jit) {
+    before["triton_jit"] = f.jit_before_s * 1e6;
+    after["triton_jit"] = f.jit_after_s * 1e6;
+  }
   return {{"hw", f.hw},
           {"kernel_launch_us_before", f.launch_before_s * 1e6},
           {"kernel_launch_us_after", f.launch_after_s * 1e6},

@@ -100,6 +100,9 @@ struct Calibration {
   // Callers whose host work runs in turn with the device (caller_floor_us.in_turn): the device
   // waits for it inside every call, so it adds instead of hiding under long kernels.
   std::array<bool, kAllCallers.size()> caller_in_turn{};
+  // caller_floor_us.triton_jit: what a Triton JIT kernel's launch from Python costs the host beyond
+  // the triton floor (argument binding, heuristics and autotuner lookups), per such launch.
+  double triton_jit_s = 0;
   std::string caller_floor_source;     // where the floors come from (required with the floors)
   double l2_reuse_fraction = 1.0;      // share of L2 that keeps K/V re-read by concurrent CTAs
   double sm_bandwidth_fraction = 1.0;  // most of the device's HBM bandwidth one SM can draw
@@ -146,6 +149,9 @@ struct Profile {
   double caller_floor_s(Caller c) const {
     return calibration.caller_floor_s[static_cast<std::size_t>(c)];
   }
+  // The host's extra cost per Triton JIT launch (Launch::host_jit_launches) for caller `c`: the
+  // triton caller's caller_floor_us.triton_jit, nothing for the others.
+  double caller_jit_s(Caller c) const { return c == Caller::triton ? calibration.triton_jit_s : 0; }
   bool caller_in_turn(Caller c) const {
     return calibration.caller_in_turn[static_cast<std::size_t>(c)];
   }

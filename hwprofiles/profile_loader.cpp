@@ -129,6 +129,7 @@ Calibration parse_calibration(JsonObject o) {
         c.caller_floor_s[static_cast<std::size_t>(caller)] = floors->non_negative(key) * kMicro;
       }
     }
+    if (floors->has("triton_jit")) c.triton_jit_s = floors->non_negative("triton_jit") * kMicro;
     for (const std::string& name : floors->string_array("in_turn", false)) {
       const std::optional<Caller> caller = parse_caller(name);
       if (!caller) {
@@ -352,6 +353,7 @@ nlohmann::json to_json(const Profile& p) {
     const double f = p.caller_floor_s(caller);
     if (f > 0) floors[std::string(to_string(caller))] = f / kMicro;
   }
+  if (p.calibration.triton_jit_s > 0) floors["triton_jit"] = p.calibration.triton_jit_s / kMicro;
   nlohmann::json in_turn = nlohmann::json::array();
   for (Caller caller : kAllCallers) {
     if (p.caller_in_turn(caller)) in_turn.push_back(std::string(to_string(caller)));

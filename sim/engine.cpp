@@ -63,6 +63,26 @@ double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller
   return launches;
 }
 
+HostCost host_cost(const hw::Profile& profile, hw::Caller caller) {
+  return {profile.caller_floor_s(caller), profile.caller_jit_s(caller)};
+}
+
+double launch_host_s(const LaunchPrediction& l, HostCost cost) {
+  if (l.link_s != 0) return 0;
+  return l.host_launches * cost.per_launch_s + l.host_jit_launches * cost.per_jit_launch_s;
+}
+
+double caller_host_s(const Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
+                     hw::Caller caller) {
+  double host_s = host_units(p, cost, caller) * profile.caller_floor_s(caller);
+  if (!hw::caller_per_launch(caller)) return host_s;
+  const HostCost jit_only{0, profile.caller_jit_s(caller)};
+  for (const LaunchPrediction& l : p.launches) {
+    host_s += static_cast<double>(l.count) * launch_host_s(l, jit_only);
+  }
+  return host_s;
+}
+
 double call_time_s(double device_s, double host_s, bool in_turn) {
   return in_turn ? device_s + host_s : std::max(device_s, host_s);
 }
@@ -70,11 +90,11 @@ double call_time_s(double device_s, double host_s, bool in_turn) {
 void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                         hw::Caller caller) {
   p.caller = caller;
-  p.caller_floor_s = host_units(p, cost, caller) * profile.caller_floor_s(caller);
+  p.caller_floor_s = caller_host_s(p, cost, profile, caller);
   const double device_s = p.time_s;
   p.time_s = call_time_s(device_s, p.caller_floor_s, profile.caller_in_turn(caller));
   if (hw::caller_per_launch(caller) && !profile.caller_in_turn(caller)) {
-    p.time_s += host_wait_excess_s(p, profile.caller_floor_s(caller));
+    p.time_s += host_wait_excess_s(p, host_cost(profile, caller));
   }
   if (device_s > 0 && p.time_s > device_s) p.tensor_utilization *= device_s / p.time_s;
   // (Exposed waits never outlast the device alone: they are at most the host's own time.)

@@ -42,6 +42,21 @@ double host_calls(const models::CostModel& cost);
 // them). The roofline has one launch per op, as it charges kernel_launch_us.
 double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller caller);
 
+// What a per-launch caller's host pays for each launch: every host launch, and beyond it every
+// Triton JIT launch (LaunchPrediction::host_jit_launches).
+struct HostCost {
+  double per_launch_s = 0;
+  double per_jit_launch_s = 0;
+};
+HostCost host_cost(const hw::Profile& profile, hw::Caller caller);
+// The host time of one launch of `l` (its count aside): 0 for a collective, which the
+// communication runtime issues.
+double launch_host_s(const LaunchPrediction& l, HostCost cost);
+// The caller's whole host floor: host_units x caller_floor_us[caller], plus for a per-launch
+// caller the Triton JIT launches' extra (caller_floor_us.triton_jit).
+double caller_host_s(const Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
+                     hw::Caller caller);
+
 // Fixed cost of the caller, its own term: a framework's per-call host work (PyTorch eager
 // dispatch, torch_npu's graph/stream bookkeeping) runs ahead of the device while kernels are
 // long, and sets the time of a call when they are short, so a call takes
@@ -60,6 +75,8 @@ void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::
 // wait the host may run ahead of the device (as without waits); a wait holds the host until the
 // device has finished, and from then on each launch starts no earlier than its issue (a lump's
 // launches one after another). 0 without waits.
+double host_wait_excess_s(const Prediction& p, HostCost cost);
+// The same with no extra cost for Triton JIT launches.
 double host_wait_excess_s(const Prediction& p, double per_launch_s);
 // A call's time from its device time and its caller's host cost: the larger of the two, or their
 // sum for a caller whose host work runs in turn with the device.

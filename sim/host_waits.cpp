@@ -16,15 +16,15 @@ namespace {
 // finished everything issued; from then on every launch starts no earlier than its issue.
 class WaitTimeline {
  public:
-  explicit WaitTimeline(double per_launch_s) : per_launch_s_(per_launch_s) {}
-
   // One launch: `device_s` on the device, issued as `host_launches` host launches (a lump of
-  // several, each carrying an equal share of the device time; 0 for a collective, which the
-  // communication runtime issues), `waits` of them each preceded by a wait. The waits split the
-  // launches into pieces as evenly as whole launches allow (the longer pieces first); waits
-  // beyond one per launch follow one another and cost nothing more.
-  void add(double device_s, double launches_given, double waits) {
+  // several, each carrying an equal share of the device time and of the `host_s` of host time they
+  // take; 0 for a collective, which the communication runtime issues), `waits` of them each
+  // preceded by a wait. The waits split the launches into pieces as evenly as whole launches
+  // allow (the longer pieces first); waits beyond one per launch follow one another and cost
+  // nothing more.
+  void add(double device_s, double launches_given, double waits, double host_s) {
     const double host_launches = std::round(launches_given);  // whole launches
+    per_launch_s_ = host_launches > 0 ? host_s / host_launches : 0;
     if (waits <= 0) {
       if (!synced_) {
         ahead_device_s_ += device_s;
@@ -95,21 +95,21 @@ class WaitTimeline {
     return f >= d ? launches * f + d : f + launches * d;
   }
 
-  double per_launch_s_;
-  bool synced_ = false;  // a wait has happened: the clocks below run
+  double per_launch_s_ = 0;  // the current lump's host time per launch
+  bool synced_ = false;      // a wait has happened: the clocks below run
   double ahead_device_s_ = 0, ahead_host_s_ = 0;
   double issue_s_ = 0, end_s_ = 0;
 };
 
 // The call's time over `reps` layers of the launch sequence.
-double replay(const Prediction& p, double per_launch_s, std::int64_t reps) {
-  WaitTimeline timeline(per_launch_s);
+double replay(const Prediction& p, HostCost cost, std::int64_t reps) {
+  WaitTimeline timeline;
   for (std::int64_t r = 0; r < reps; ++r) {
     for (const LaunchPrediction& l : p.launches) {
       if (r >= l.count) continue;
       // Collectives are the communication runtime's launches, not the caller's.
       const double host = l.link_s == 0 ? l.host_launches : 0;
-      timeline.add(l.time_s, host, std::round(l.host_waits));
+      timeline.add(l.time_s, host, std::round(l.host_waits), launch_host_s(l, cost));
     }
   }
   return timeline.finish();
@@ -118,6 +118,10 @@ double replay(const Prediction& p, double per_launch_s, std::int64_t reps) {
 }  // namespace
 
 double host_wait_excess_s(const Prediction& p, double per_launch_s) {
+  return host_wait_excess_s(p, HostCost{per_launch_s, 0});
+}
+
+double host_wait_excess_s(const Prediction& p, HostCost cost) {
   std::int64_t reps = 0;
   bool waits = false, same_count = true;
   double device_s = 0, host_s = 0;
@@ -127,18 +131,18 @@ double host_wait_excess_s(const Prediction& p, double per_launch_s) {
     reps = std::max(reps, l.count);
     const double n = static_cast<double>(l.count);
     device_s += n * l.time_s;
-    if (l.link_s == 0) host_s += n * l.host_launches * per_launch_s;
+    host_s += n * launch_host_s(l, cost);
   }
-  if (!waits || per_launch_s <= 0) return 0;
+  if (!waits || host_s <= 0) return 0;
   // Each launch's count is its layers: the layer's sequence runs `count` times over. From the
   // first layer's first wait on the clocks meet at every layer's first wait, so each layer after
   // the first adds the same time: two layers give all of them.
   double total = 0;
   if (same_count && reps > 2) {
-    const double one = replay(p, per_launch_s, 1), two = replay(p, per_launch_s, 2);
+    const double one = replay(p, cost, 1), two = replay(p, cost, 2);
     total = one + static_cast<double>(reps - 1) * (two - one);
   } else {
-    total = replay(p, per_launch_s, reps);
+    total = replay(p, cost, reps);
   }
   return std::max(0.0, total - std::max(device_s, host_s));
 }

@@ -62,6 +62,11 @@ struct Launch {
   // Python loop repeats): what a per-launch caller floor counts (hw::caller_per_launch). PDL does
   // not change it (the host still issues the launch).
   double host_launches = 1;
+  // Of those, the Triton JIT kernels launched from Python: binding their arguments, their
+  // heuristics and autotuner lookups cost the host more than an ATen op's dispatch, and a
+  // per-launch caller pays calibration.caller_floor_us.triton_jit more for each
+  // (hw::Profile::caller_jit_s).
+  double host_jit_launches = 0;
   // Times the host waits for the device while issuing them (a `.item()`, a Python `if` on a
   // device tensor), a whole number: each wait lets every earlier launch finish before the host
   // goes on, so the device then idles until the next launch is issued. The launch's host

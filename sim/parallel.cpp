@@ -358,11 +358,11 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
   const Prediction launches = hw::caller_per_launch(caller)
                                   ? predict(engine, shard_cost, w, profile, kernel)
                                   : Prediction{};
-  d.caller_floor_s = host_units(launches, shard_cost, caller) * profile.caller_floor_s(caller);
+  d.caller_floor_s = caller_host_s(launches, shard_cost, profile, caller);
   const bool in_turn = profile.caller_in_turn(caller);
   d.total_s = call_time_s(d.compute_s + d.exposed_comm_s, d.caller_floor_s, in_turn);
   if (hw::caller_per_launch(caller) && !in_turn) {
-    d.total_s += host_wait_excess_s(launches, profile.caller_floor_s(caller));
+    d.total_s += host_wait_excess_s(launches, host_cost(profile, caller));
   }
   cluster.compute_s = d.compute_s;
   cluster.caller_floor_s = d.caller_floor_s;

@@ -22,13 +22,14 @@ std::string_view to_string(Resource r);
 struct LaunchPrediction {
   const char* name = "";
   std::string_view schedule = "roofline";
-  double ctas = 0;           // tile engine: CTAs in the grid
-  double ctas_per_sm = 0;    // tile engine: occupancy
-  double waves = 0;          // tile engine: ceil(CTAs / (SMs x occupancy))
-  std::int64_t count = 1;    // launches of this kind (one per layer)
-  double host_launches = 1;  // host-side launches each stands for (Launch::host_launches)
-  double host_waits = 0;     // the host's waits on the device in each (Launch::host_waits)
-  double time_s = 0;         // one launch
+  double ctas = 0;               // tile engine: CTAs in the grid
+  double ctas_per_sm = 0;        // tile engine: occupancy
+  double waves = 0;              // tile engine: ceil(CTAs / (SMs x occupancy))
+  std::int64_t count = 1;        // launches of this kind (one per layer)
+  double host_launches = 1;      // host-side launches each stands for (Launch::host_launches)
+  double host_jit_launches = 0;  // of them, Triton JIT launches (Launch::host_jit_launches)
+  double host_waits = 0;         // the host's waits on the device in each (Launch::host_waits)
+  double time_s = 0;             // one launch
   Resource bound = Resource::launch;
   // Time each resource alone would need for one launch at the engine's rates.
   double tensor_s = 0, vector_s = 0, exp_s = 0, hbm_s = 0, link_s = 0, fixed_s = 0;

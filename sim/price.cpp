@@ -162,6 +162,7 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
   out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share;
   out.host_launches = l.host_launches;
+  out.host_jit_launches = l.host_jit_launches;
   out.host_waits = l.host_waits;
   out.time_s = span + out.fixed_s;
   // The softmax pipes count as one term, as the tile's compute combines them, named after the

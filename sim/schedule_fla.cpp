@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.hpp"
+#include "sim/flash_forward.hpp"
 #include "sim/schedule_common.hpp"
 #include "sim/schedules.hpp"
 
@@ -282,6 +283,34 @@ void pay_launch_once(Launches& out, std::size_t first) {
   for (std::size_t i = first + 1; i < out.size(); ++i) out[i].launch_fixed_share = 0;
 }
 
+// A decode step, as FLA's fused_recurrent_fwd (fla/ops/common/fused_recurrent.py) runs it: one
+// program per (BV block, BK block, sequence and head), BK = BV = min(next_pow2(dim), 64),
+// autotuned over 4 and 8 warps (the model takes 4); per token it decays its fp32 block of the
+// state (by the head's decay, or by GLA's gate per key channel: gk, read in fp32), adds k v^T,
+// reads q h out as an fp32 partial, and it stores the state block at the end. Then o.sum(0) adds
+// the NK partials (a torch launch, when there is more than one).
+void lower_fla_recurrent(const ScheduleInput& in, Launches& out) {
+  const models::ScanShape& x = in.op.scan;
+  const double s = models::bytes_per_element(in.workload.dtype);
+  const double bh = std::max(1.0, x.batch * x.heads), steps = std::max(1.0, x.tokens);
+  const double bk = std::min(next_pow2(x.key_dim), kStateTile);
+  const double bv = std::min(next_pow2(x.value_dim), kStateTile);
+  const double nk = ceil_div(x.key_dim, bk), nv = ceil_div(x.value_dim, bv);
+  const double gates = x.gate_dim > 1 ? bk : 1;  // per key channel (GLA), or the head's decay
+  TileWork step;
+  step.exp_ops = gates;
+  step.alu_ops = 3 * bk * bv;  // decay, outer-product add, readout
+  // q, k and v in (and GLA's gates), the fp32 partial out.
+  step.hbm_bytes = (2 * bk + bv) * s + (x.gate_dim > 1 ? bk * kGateBytes : 0) + bv * 4;
+  Launch l = fla_launch(in, "fla_fused_recurrent", nk * nv * bh, steps, step, 0);
+  l.per_job_hbm_bytes = 2 * bk * bv * 4;  // the fp32 state block in and out
+  out.push_back(l);
+  if (nk > 1) {
+    out.push_back(memory_launch(in, "fla_sum_partials", bh * steps * x.value_dim * 4 * (nk + 1),
+                                bh * steps, 1024));
+  }
+}
+
 using GlaPassFn = void (*)(const ScheduleInput&, const FlaGeometry&, Launches&);
 
 void lower_chunked_gla(const ScheduleInput& in, Launches& out, GlaPassFn forward,
@@ -289,7 +318,7 @@ void lower_chunked_gla(const ScheduleInput& in, Launches& out, GlaPassFn forward
   if (in.workload.phase == models::Phase::decode) {
     throw common::SpecError(fmt::format(
         "kernel '{}' prices chunked prefill and training kernels; a decode step runs a recurrent "
-        "kernel (FLA's fused_recurrent): use --kernel auto",
+        "kernel: use --kernel fla_chunk (FLA's fused_recurrent) or --kernel auto",
         in.name));
   }
   const FlaGeometry g = fla_geometry(in.op.scan, in.workload);
@@ -299,7 +328,15 @@ void lower_chunked_gla(const ScheduleInput& in, Launches& out, GlaPassFn forward
 }
 
 void lower_fla_scan(const ScheduleInput& in, Launches& out) {
+  const std::size_t first = out.size();
+  if (in.workload.phase == models::Phase::decode) {
+    lower_fla_recurrent(in, out);
+    out[first].host_jit_launches = 1;  // the Triton kernel; its partials' sum is a torch launch
+    return;
+  }
   lower_chunked_gla(in, out, lower_fla_forward, lower_fla_backward);
+  // Every kernel of flash-linear-attention's chunked path is a Triton kernel.
+  for (std::size_t i = first; i < out.size(); ++i) out[i].host_jit_launches = out[i].host_launches;
 }
 
 void lower_tileops_scan(const ScheduleInput& in, Launches& out) {

@@ -121,7 +121,7 @@ Launch token_tiles(const ScheduleInput& in, const Shape& x, const TokenTiles& t)
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   l.overhead_is_wait = true;
   l.launch_fixed_share = t.launches;
-  l.host_launches = t.launches;
+  l.host_launches = l.host_jit_launches = t.launches;
   return l;
 }
 
@@ -143,19 +143,28 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
                                b * (kSetupLaunches + kCountLaunchesPerKvHead * x.kv_heads),
                                b * (kSetupWaits + kCountWaitsPerKvHead * x.kv_heads)));
   // Per KV head: the index inversion and the statistics pre-pass.
-  out.push_back(torch_launches(in, "block_to_token", hkv * x.selections * 4 * 2, hkv * n, hkv, 0));
+  // block_to_token_kernel, index_mapping_kernel and fused_fill_kernel (in running_max) are Triton
+  // kernels.
+  Launch to_token =
+      torch_launches(in, "block_to_token", hkv * x.selections * 4 * 2, hkv * n, hkv, 0);
+  to_token.host_jit_launches = hkv;
+  out.push_back(to_token);
   out.push_back(torch_launches(in, "token_lists", hkv * (x.blocks * n * 6 + x.selections * 12),
                                hkv * n, hkv * kListLaunchesPerKvHead, hkv * kListWaitsPerKvHead));
-  out.push_back(
-      torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections, hkv, hkv));
+  Launch mapping =
+      torch_launches(in, "index_mapping", hkv * x.selections * 8, hkv * x.selections, hkv, hkv);
+  mapping.host_jit_launches = hkv;
+  out.push_back(mapping);
   // Token ids in, the row maxima scattered out (4 B each); 8 warps (fsa_selected_notes.md §1c).
   out.push_back(
       fsa::token_tiles(in, x,
                        {"stats_prepass", hkv * (x.first_programs() + x.rest_programs()),
                         hkv * (x.first_tiles() + x.rest_tiles()), 1, 1, 8, 8, hkv, false}));
   // cummax (values and int64 indices), two broadcast copies, the fill that resets two tables.
-  out.push_back(torch_launches(in, "running_max", hkv * (dense * 4 + dense + n * 4 + 2 * dense),
-                               hkv * n, hkv * 4, 0));
+  Launch running_max = torch_launches(
+      in, "running_max", hkv * (dense * 4 + dense + n * 4 + 2 * dense), hkv * n, hkv * 4, 0);
+  running_max.host_jit_launches = hkv;
+  out.push_back(running_max);
   // Per query head: block 0, the host read of the longest list, the other blocks, the merge.
   // Per token: id, two maxima, rank, row sum and scale (24 B) and the bf16 partial O.
   // 4 warps (§1c).
@@ -179,6 +188,7 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
   merge.max_job_hbm_bytes = merge.per_job_hbm_bytes;
   merge.cta.threads = 32;  // one warp a token
   merge.per_job_fixed_cycles = 0;
+  merge.host_jit_launches = hq;
   out.push_back(merge);
   out.push_back(torch_launches(in, "copy_out", 2 * b * n * x.heads * (x.d * x.s + 4), hq * n, 2 * b,
                                b * kCopyOutWaits));

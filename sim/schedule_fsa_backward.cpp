@@ -38,6 +38,7 @@ void push_dkdv(const ScheduleInput& in, const Shape& x, Launches& out) {
   const double b = x.seqs, kv_rows = b * x.kv_heads * x.tokens, rows = b * x.heads * x.tokens;
   Launch delta = memory_launch(in, "delta", need.o + need.grad_out + rows * 4, rows, 256);
   delta.launch_fixed_share = delta.host_launches = 2;  // torch.zeros, backward_sum_o_do
+  delta.host_jit_launches = 1;
   out.push_back(delta);
   out.push_back(torch_launches(in, "block_offsets", b * x.kv_heads * 4096, b * x.kv_heads,
                                kOffsetLaunches, 0));
@@ -75,7 +76,9 @@ void push_dq(const ScheduleInput& in, const Shape& x, Launches& out) {
   // Per query head: the longest list's max and cdiv, then (after the host reads them for the
   // grid) index_mapping_kernel, rebuilt for every head; two debug fills.
   out.push_back(torch_launches(in, "dq_rank_grid", hq * 64, hq, hq * kGridLaunches, 0));
-  out.push_back(torch_launches(in, "dq_ranks", hq * x.selections * 8, hq * x.selections, hq, hq));
+  Launch ranks = torch_launches(in, "dq_ranks", hq * x.selections * 8, hq * x.selections, hq, hq);
+  ranks.host_jit_launches = hq;  // index_mapping_kernel
+  out.push_back(ranks);
   out.push_back(torch_launches(in, "dq_debug_fills", hq * 1024, hq, 2 * hq, 0));
   // Per token: Q and dO gathered (rows 2), id, LSE, delta and rank (16 B), the bf16 partial dQ
   // and the debug store; 8 warps (4 on Hopper at d up to 64; fsa_selected_notes.md §2).
@@ -98,6 +101,7 @@ void push_dq(const ScheduleInput& in, const Shape& x, Launches& out) {
   reduce.per_job_hbm_bytes = reduce.max_job_hbm_bytes = per_token;
   reduce.cta.threads = 32;  // one warp a token
   reduce.per_job_fixed_cycles = 0;
+  reduce.host_jit_launches = hq;
   out.push_back(reduce);
   // The copy back into the batch's dQ reads two slice bounds at the end: nothing follows them.
 }

@@ -39,6 +39,7 @@ Launch scan_launch(const ScheduleInput& in, const char* name) {
   l.tf32_operands = true;
   l.overhead_is_wait = true;
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  l.host_jit_launches = 1;  // a Triton kernel
   return l;
 }
 

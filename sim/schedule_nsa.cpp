@@ -113,6 +113,7 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   k.per_job_hbm_bytes = (need.q + need.o + need.lse) / std::max(1.0, k.jobs.count);
   k.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   k.overhead_is_wait = true;
+  k.host_jit_launches = 1;  // a Triton kernel
   push_output_fills(in, g, out);
   out.push_back(k);
 }
@@ -241,6 +242,7 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
       (need.q + need.o + need.lse + std::max(0.0, other) + index_bytes) / programs;
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   l.overhead_is_wait = true;
+  l.host_jit_launches = 1;  // a Triton kernel
   push_output_fills(in, g, out);
   out.push_back(l);
 }

@@ -46,6 +46,7 @@ Launch nsa_launch(const ScheduleInput& in, const char* name) {
   l.mma_class = hw::MmaClass::mma_sync;
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   l.overhead_is_wait = true;
+  l.host_jit_launches = 1;  // each is one Triton kernel (with any torch launches before it)
   return l;
 }
 
@@ -76,6 +77,7 @@ void push_delta_and_inversion(const ScheduleInput& in, const Geometry& g, const 
   Launch delta =
       memory_launch(in, "delta", need.o + need.grad_out + heads * tokens * 4, heads * tokens, 256);
   delta.launch_fixed_share = delta.host_launches = 2;  // torch.zeros, backward_sum_o_do
+  delta.host_jit_launches = 1;
   out.push_back(delta);
   // Sequence blocks (sub, div, ceil, cast, zeros, cumsum, cat, cast), then the longest one's
   // count (two subs, max), read by `.item()`.
@@ -202,7 +204,9 @@ void push_reorder_indices(const ScheduleInput& in, double kv_rows, double top_k,
   // After the second `.item()`: the -1-filled (B, Hkv, longest, top_k) index buffer, and
   // pad_topk_idx_kernel copying the indices into it (the fill, a read and a write).
   const double padded = kv_rows * top_k * 4;
-  out.push_back(torch_launches(in, "pad_indices", 3 * padded, kv_rows, 2, 1));
+  Launch pad = torch_launches(in, "pad_indices", 3 * padded, kv_rows, 2, 1);
+  pad.host_jit_launches = 1;
+  out.push_back(pad);
   // Radix passes over the padded int32 keys and int64 values, each read and written; the division
   // by top_k, the cast, and the max of the longest query list that the third `.item()` reads.
   Launch sort =
@@ -212,7 +216,9 @@ void push_reorder_indices(const ScheduleInput& in, double kv_rows, double top_k,
   // After it: the -1-filled query-index buffer, two gathers, a sub and a max, read by the fourth
   // `.item()`; then save_topk_idx_kernel copies the sorted indices without the padding.
   out.push_back(torch_launches(in, "index_gathers", padded, kv_rows, kGatherLaunches, 1));
-  out.push_back(torch_launches(in, "save_indices", 2 * padded, kv_rows, 1, 1));
+  Launch save = torch_launches(in, "save_indices", 2 * padded, kv_rows, 1, 1);
+  save.host_jit_launches = 1;
+  out.push_back(save);
 }
 
 Launch nsa_selected_dkdv_launch(const ScheduleInput& in, const NsaSelection& sel) {
@@ -229,8 +235,10 @@ void lower_nsa_compressed_backward(const ScheduleInput& in, Launches& out) {
   const models::HbmBytes& need = in.op.bytes;
   // delta: zeroed, then rowsum(dO o O) (backward_sum_o_do).
   out.push_back(memory_launch(in, "zero_delta", heads * tokens * 4, heads * tokens, 1024));
-  out.push_back(
-      memory_launch(in, "delta", need.o + need.grad_out + heads * tokens * 4, heads * tokens, 256));
+  Launch delta =
+      memory_launch(in, "delta", need.o + need.grad_out + heads * tokens * 4, heads * tokens, 256);
+  delta.host_jit_launches = 1;
+  out.push_back(delta);
   // Per-query-head dK and dV partials (two torch.zeros), written by backward_dkdv, summed over
   // the group (two sums).
   const double partial = heads * m.count * g.d * g.s;

@@ -30,9 +30,9 @@ namespace sim {
 
 namespace {
 
-constexpr double kScoreTile = 128;          // score_kernel: BLOCK_SIZE_Q = BLOCK_SIZE_K
-constexpr double kParallelTokens = 32768;   // parallel_topk_compute: total tokens up to here
-constexpr double kPoolingLaunches = 5;      // arange, arange, add, max, + 1 (transform_score)
+constexpr double kScoreTile = 128;         // score_kernel: BLOCK_SIZE_Q = BLOCK_SIZE_K
+constexpr double kParallelTokens = 32768;  // parallel_topk_compute: total tokens up to here
+constexpr double kPoolingLaunches = 5;     // arange, arange, add, max, + 1 (transform_score)
 // histc(offs, bins=offs.max() + 1, max=offs.max()): the bin count read, a second max read, then
 // histc's zeroed output and its histogram kernel (ATen's _histc_cuda_template).
 constexpr double kPoolingWeightLaunches = 3;
@@ -101,7 +101,7 @@ Launch score_launch(const ScheduleInput& in, const SelectionShape& x) {
   k.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   k.overhead_is_wait = true;
   k.launch_fixed_share = x.per_head_launches;
-  k.host_launches = x.per_head_launches;
+  k.host_launches = k.host_jit_launches = x.per_head_launches;
   return k;
 }
 
@@ -122,7 +122,10 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
   // histc, whose bin count (offs.max() + 1) and upper edge (offs.max()) the host reads first.
   out.push_back(torch_launches(in, "pooling_weights", 4096, 1, kPoolingWeightLaunches * n,
                                kPoolingWeightWaits * n));
-  out.push_back(torch_launches(in, "pool_block_scores", score_bytes + block_bytes, rows, n));
+  // _transform_score_kernel, a Triton kernel.
+  Launch pool = torch_launches(in, "pool_block_scores", score_bytes + block_bytes, rows, n);
+  pool.host_jit_launches = n;
+  out.push_back(pool);
 }
 
 // torch.topk over each row's NB scores (read once; values and int64 indices written, then sorted

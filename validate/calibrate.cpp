@@ -120,16 +120,22 @@ hw::Profile with_fixed_costs(hw::Profile p, const FixedCostFit& f, const std::ve
   for (std::size_t i = 0; i < f.callers.size(); ++i) {
     p.calibration.caller_floor_s[static_cast<std::size_t>(f.callers[i])] = x[i + 1];
   }
+  if (f.fits_jit) p.calibration.triton_jit_s = x.back();
   return p;
 }
 
-// Coordinate search over [launch, floor of each caller] on every fit row of one device.
+// Coordinate search over [launch, floor of each caller, the triton caller's extra per JIT launch]
+// on every fit row of one device.
 void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
                      const std::vector<const MeasuredCase*>& rows) {
   std::vector<double> x = {profile.calibration.kernel_launch_s};
   std::vector<Bound> bounds = {kLaunchBound};
   for (hw::Caller c : f.callers) {
     x.push_back(profile.caller_floor_s(c));
+    bounds.push_back(kFloorBound);
+  }
+  if (f.fits_jit) {
+    x.push_back(profile.calibration.triton_jit_s);
     bounds.push_back(kFloorBound);
   }
   std::vector<double> step;
@@ -157,7 +163,9 @@ void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
   }
   profile = with_fixed_costs(profile, f, x);
   f.launch_after_s = x[0];
-  f.floor_after_s.assign(x.begin() + 1, x.end());
+  f.floor_after_s.assign(x.begin() + 1,
+                         x.begin() + 1 + static_cast<std::ptrdiff_t>(f.callers.size()));
+  if (f.fits_jit) f.jit_after_s = x.back();
 }
 
 // Each device's fixed costs on all its fit rows (launch cost, the floor of each caller they
@@ -183,6 +191,9 @@ std::vector<FixedCostFit> fit_devices(const std::map<GroupKey, Group>& groups,
     if (rows.empty()) continue;
     f.launch_before_s = profile.calibration.kernel_launch_s;
     for (hw::Caller c : f.callers) f.floor_before_s.push_back(profile.caller_floor_s(c));
+    f.fits_jit =
+        std::find(f.callers.begin(), f.callers.end(), hw::Caller::triton) != f.callers.end();
+    f.jit_before_s = f.jit_after_s = profile.calibration.triton_jit_s;
     f.fitted_before = summarize(errors(rows, profile));
     fit_fixed_costs(f, profile, rows);
     f.fitted_after = summarize(errors(rows, profile));

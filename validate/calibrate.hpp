@@ -30,6 +30,10 @@ struct FixedCostFit {
   double launch_before_s = 0, launch_after_s = 0;
   std::vector<hw::Caller> callers;  // the callers other than direct that its rows name
   std::vector<double> floor_before_s, floor_after_s;
+  // With a triton caller among them, its extra per Triton JIT launch (caller_floor_us.triton_jit)
+  // is fitted too.
+  bool fits_jit = false;
+  double jit_before_s = 0, jit_after_s = 0;
   ErrorSummary fitted_before, fitted_after;
 };
 

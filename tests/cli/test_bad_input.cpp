@@ -126,7 +126,7 @@ const std::vector<BadInput> kCases = {
     {"key given twice in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/dup-key"}, {"duplicate key 'sm_count'"}},
     {"unknown caller", {"query", "--caller", "jax"}, {"--caller", "'jax'", "direct, pytorch, torch_npu, triton"}},
     {"linear gate neither scalar nor per channel", {"query", "--variant", "linear", "--param", "head_dim=64", "--param", "gate_dim=32"}, {"gate_dim must be 1", "head_dim = 64", "got 32"}},
-    {"chunked GLA kernel asked for a decode step", {"query", "--hw", "h200", "--variant", "linear", "--param", "gate_dim=128", "--phase", "decode", "--kernel", "fla_chunk"}, {"kernel 'fla_chunk'", "--kernel auto"}},
+    {"chunked GLA kernel asked for a decode step", {"query", "--hw", "h200", "--variant", "linear", "--param", "gate_dim=128", "--phase", "decode", "--kernel", "tileops_gla"}, {"kernel 'tileops_gla'", "--kernel auto"}},
     {"TP that does not split a model's heads", {"query", "--model", "llama-3.1-70b", "--tp", "3"}, {"layer group full (gqa), 80 layers", "64 query heads", "3 devices"}},
     {"K/V ring on a model's linear layers", {"query", "--model", "qwen3-next-80b-a3b", "--seq-len", "8192", "--cp", "4"}, {"layer group linear (linear)", "lasp2 or zeco", "--cp-state-strategy"}},
     {"a K/V strategy for the state layers", {"query", "--model", "qwen3-next-80b-a3b", "--cp", "2", "--cp-state-strategy", "ring"}, {"--cp-state-strategy", "'ring'", "lasp2, zeco"}},

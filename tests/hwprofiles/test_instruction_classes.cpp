@@ -107,6 +107,26 @@ TEST_CASE("caller floors parse in microseconds, need a source and reject unknown
   CHECK_FALSE(profile_parse_error(negative).empty());
 }
 
+TEST_CASE(
+    "caller_floor_us.triton_jit is the triton caller's extra per Triton JIT launch: microseconds, "
+    "never negative, nothing for other callers, and it round-trips",
+    "[hw][caller]") {
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  doc["calibration"]["caller_floor_us"] = {{"triton", 9}, {"triton_jit", 40}, {"source", "test"}};
+  const hw::Profile p = hw::parse_profile(doc, "test.json");
+  CHECK(p.caller_jit_s(hw::Caller::triton) == Approx(40e-6));
+  CHECK(p.caller_jit_s(hw::Caller::pytorch) == 0);
+  CHECK(p.caller_floor_s(hw::Caller::triton) == Approx(9e-6));
+  CHECK(hw::parse_profile(hw::to_json(p), "again.json").caller_jit_s(hw::Caller::triton) ==
+        Approx(40e-6));
+  nlohmann::json absent = doc;
+  absent["calibration"]["caller_floor_us"].erase("triton_jit");
+  CHECK(hw::parse_profile(absent, "absent.json").caller_jit_s(hw::Caller::triton) == 0);
+  nlohmann::json negative = doc;
+  negative["calibration"]["caller_floor_us"]["triton_jit"] = -1;
+  CHECK_THAT(profile_parse_error(negative), Catch::Contains("triton_jit"));
+}
+
 TEST_CASE("caller_floor_us.in_turn lists callers whose host cost adds, and round-trips",
           "[hw][caller]") {
   nlohmann::json doc = profile_doc("h100-sxm5-80gb");

@@ -124,9 +124,55 @@ TEST_CASE(
   CHECK(time(4096, 10000) - time(4096, 0) == Approx(2 * added).epsilon(0.1));
 }
 
-TEST_CASE("fla_chunk refuses decode and softmax attention, naming what to use", "[sim][fla]") {
+TEST_CASE(
+    "fla_chunk prices a decode step as FLA's fused_recurrent: one program per 64 x 64 block of "
+    "each head's fp32 state, then a torch sum of the key blocks' partials",
+    "[sim][fla]") {
+  // B = 2, H = 4, dk = dv = 128: 2 x 2 blocks of 64 x 64 per head, 32 programs in all.
   const auto decode = workload(models::Phase::decode, 2, 1, 4096);
-  CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 64, 64), decode), decode, h200(), "fla_chunk"),
+  const sim::Launches l = lower_scan(gla(4, 128, 128), decode, h200(), models::Pass::forward);
+  REQUIRE(l.size() == 2);
+  CHECK(std::string(l[0].name) == "fla_fused_recurrent");
+  CHECK(l[0].jobs.count == 2 * 2 * 2 * 4);
+  CHECK(l[0].per_job_hbm_bytes == 2 * 64 * 64 * 4);  // the state block in and out, fp32
+  CHECK(l[0].per_tile.exp_ops == 64);                // GLA's gate per key channel of the block
+  // The Triton kernel, then o.sum(0): two fp32 partials of 128 values per (sequence, head) read,
+  // their sum written.
+  CHECK(l[0].host_jit_launches == 1);
+  CHECK(std::string(l[1].name) == "fla_sum_partials");
+  CHECK(l[1].host_jit_launches == 0);
+  CHECK(l[1].per_job_hbm_bytes * l[1].jobs.count == Approx(2.0 * 4 * 128 * 4 * 3));
+  // One key block (dk = 64): no partials to add.
+  CHECK(lower_scan(gla(4, 64, 64), decode, h200(), models::Pass::forward).size() == 1);
+}
+
+TEST_CASE(
+    "a triton caller pays caller_floor_us.triton for every host launch and triton_jit more for "
+    "each Triton kernel among them",
+    "[sim][fla][caller]") {
+  // GB200: 9 us a launch and 48 us more a Triton launch. A decode step of FLA's fused_recurrent is
+  // one Triton kernel and a torch sum: 2 x 9 + 48 us of host time, more than the device's.
+  const hw::Profile& gb200 = catalog().resolve("gb200");
+  const auto decode = workload(models::Phase::decode, 1, 1, 1);
+  const models::CostModel c = cost(gla(64, 128, 128), decode);
+  const sim::Prediction p = sim::predict(sim::EngineKind::tile, c, decode, gb200,
+                                         sim::KernelChoice(sim::find_schedule("fla_chunk")),
+                                         hw::Caller::triton);
+  CHECK(p.caller_floor_s == Approx(2 * 9e-6 + 48e-6));
+  CHECK(sim::caller_host_s(p, c, gb200, hw::Caller::triton) == Approx(p.caller_floor_s));
+  CHECK(p.time_s == Approx(p.caller_floor_s));
+  CHECK(p.bound == sim::Resource::launch);
+  // A per-call caller pays its floor once per call, whatever the launches are.
+  const sim::Prediction eager = sim::predict(sim::EngineKind::tile, c, decode, gb200,
+                                             sim::KernelChoice(sim::find_schedule("fla_chunk")),
+                                             hw::Caller::pytorch);
+  CHECK(eager.caller_floor_s == Approx(gb200.caller_floor_s(hw::Caller::pytorch)));
+}
+
+TEST_CASE("fla_chunk refuses softmax attention and tileops_gla a decode step, naming what to use",
+          "[sim][fla]") {
+  const auto decode = workload(models::Phase::decode, 2, 1, 4096);
+  CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 64, 64), decode), decode, h200(), "tileops_gla"),
                     Catch::Contains("fused_recurrent") && Catch::Contains("--kernel auto"));
   const auto w = workload(models::Phase::fwd, 1, 1024, 1024);
   const auto gqa = make("gqa", {{"heads", 8}, {"kv_heads", 2}, {"head_dim", 64}});
