@@ -140,4 +140,33 @@ TEST_CASE(
   CHECK(sim::host_wait_excess_s(bwd, f) > 0);
   CHECK(sim::host_wait_excess_s(bwd, f) ==
         Approx(test_support::reference_wait_excess(bwd, f)).epsilon(1e-9));
+  // With a Triton JIT launch costing 30 us more: the backward's Triton kernels are marked, so
+  // the host's part after each wait grows, and the replays still agree.
+  const sim::HostCost jit{f, 30e-6};
+  CHECK(sim::host_wait_excess_s(bwd, jit) > sim::host_wait_excess_s(bwd, f));
+  CHECK(sim::host_wait_excess_s(bwd, jit) ==
+        Approx(test_support::reference_wait_excess(bwd, f, 30e-6)).epsilon(1e-9));
+}
+
+TEST_CASE(
+    "a lump's Triton JIT launches add their extra host time after a wait, shared by its launches",
+    "[sim][host]") {
+  // A (100 us, one launch); B (4 us, two launches after a wait, one of them a Triton kernel);
+  // C (200 us, one Triton launch). Host 10 us a launch, 20 us more a Triton launch: B's
+  // launches take 20 us each (40 in all), issued from 100 to 140, its last 2 us share ending at
+  // 142; C is issued at 170 (30 us) and ends at 370. Against max(304, 10 + 40 + 30): 66 us.
+  sim::Prediction p;
+  p.launches.push_back(launch(100, 1, 0));
+  p.launches.push_back(launch(4, 2, 1));
+  p.launches[1].host_jit_launches = 1;
+  p.launches.push_back(launch(200, 1, 0));
+  p.launches[2].host_jit_launches = 1;
+  const sim::HostCost cost{10e-6, 20e-6};
+  CHECK(sim::host_wait_excess_s(p, cost) == Approx(66e-6));
+  CHECK(sim::host_wait_excess_s(p, cost) ==
+        Approx(test_support::reference_wait_excess(p, 10e-6, 20e-6)).epsilon(1e-9));
+  CHECK(sim::launch_host_s(p.launches[1], cost) == Approx(40e-6));
+  // A collective's launch is the runtime's: no host time.
+  p.launches[2].link_s = p.launches[2].time_s;
+  CHECK(sim::launch_host_s(p.launches[2], cost) == 0);
 }

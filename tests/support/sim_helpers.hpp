@@ -39,9 +39,9 @@ inline std::string launch_names(const sim::Prediction& p) {
 
 // The same timeline event by event, one host launch at a time: each lump's launches carry equal
 // shares of its device time, and its waits (at most one per launch) come before pieces of them as
-// even as whole launches allow, the longer pieces first. What the closed forms of
-// host_wait_excess_s must reproduce.
-inline double reference_wait_excess(const sim::Prediction& p, double f) {
+// even as whole launches allow, the longer pieces first; a lump's Triton JIT launches add `jit`
+// each, shared equally by its launches. What the closed forms of host_wait_excess_s must reproduce.
+inline double reference_wait_excess(const sim::Prediction& p, double per_launch, double jit = 0) {
   bool synced = false;
   double ahead_device = 0, ahead_host = 0, issue = 0, end = 0, device = 0, host = 0;
   auto wait = [&] {
@@ -58,6 +58,8 @@ inline double reference_wait_excess(const sim::Prediction& p, double f) {
     for (const sim::LaunchPrediction& l : p.launches) {
       if (r >= l.count) continue;
       const int launches = l.link_s == 0 ? static_cast<int>(std::lround(l.host_launches)) : 0;
+      const double f =
+          launches > 0 ? per_launch + l.host_jit_launches * jit / static_cast<double>(launches) : 0;
       device += l.time_s;
       host += launches * f;
       const int waits = static_cast<int>(std::lround(l.host_waits));
