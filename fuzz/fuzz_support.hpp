@@ -1,7 +1,7 @@
 // Shared by the libFuzzer targets: a private scratch directory that each target works in, and the
 // rule every target checks: a malformed input may only be refused as bad input
-// (std::invalid_argument, which SpecError and ProfileError derive from). Any other exception escapes
-// to libFuzzer, which reports it as a crash, as it does for sanitizer reports and hangs.
+// (std::invalid_argument, which SpecError and ProfileError derive from). Any other exception
+// escapes to libFuzzer, which reports it as a crash, as it does for sanitizer reports and hangs.
 #pragma once
 
 #include <stdlib.h>

@@ -155,17 +155,17 @@ TEST_CASE(
   const hw::Profile& gb200 = catalog().resolve("gb200");
   const auto decode = workload(models::Phase::decode, 1, 1, 1);
   const models::CostModel c = cost(gla(64, 128, 128), decode);
-  const sim::Prediction p = sim::predict(sim::EngineKind::tile, c, decode, gb200,
-                                         sim::KernelChoice(sim::find_schedule("fla_chunk")),
-                                         hw::Caller::triton);
+  const sim::Prediction p =
+      sim::predict(sim::EngineKind::tile, c, decode, gb200,
+                   sim::KernelChoice(sim::find_schedule("fla_chunk")), hw::Caller::triton);
   CHECK(p.caller_floor_s == Approx(2 * 9e-6 + 48e-6));
   CHECK(sim::caller_host_s(p, c, gb200, hw::Caller::triton) == Approx(p.caller_floor_s));
   CHECK(p.time_s == Approx(p.caller_floor_s));
   CHECK(p.bound == sim::Resource::launch);
   // A per-call caller pays its floor once per call, whatever the launches are.
-  const sim::Prediction eager = sim::predict(sim::EngineKind::tile, c, decode, gb200,
-                                             sim::KernelChoice(sim::find_schedule("fla_chunk")),
-                                             hw::Caller::pytorch);
+  const sim::Prediction eager =
+      sim::predict(sim::EngineKind::tile, c, decode, gb200,
+                   sim::KernelChoice(sim::find_schedule("fla_chunk")), hw::Caller::pytorch);
   CHECK(eager.caller_floor_s == Approx(gb200.caller_floor_s(hw::Caller::pytorch)));
 }
 
