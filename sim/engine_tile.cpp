@@ -47,7 +47,12 @@ const ScheduleInfo* selection_schedule(const KernelChoice& kernel, const models:
   auto calibrated = [&](const ScheduleInfo& s) {
     return p.calibration.schedules.count(std::string(s.name)) > 0;
   };
-  // FSA's extras go with its selected kernels, where auto runs them (choose_schedule).
+  // FSA's extras go with its selected kernels, where auto runs them (choose_schedule), and with
+  // NSA's where FSA's module calls that one instead.
+  if (nsa_kernel_runs_fsa_extras(op, w)) {
+    const ScheduleInfo& nsa_kernel = find_schedule("nsa_triton");
+    return calibrated(nsa_kernel) ? &nsa_kernel : nullptr;
+  }
   if (fsa_extra_runs(op, w)) {
     return fsa_module_runs_kernel(op.attention) && calibrated(fsa) ? &fsa : nullptr;
   }

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "models/sparse_dynamic.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/schedules.hpp"
 
@@ -134,14 +135,37 @@ bool is_compressed_prefill(const models::Op& op, const models::Workload& w) {
 namespace {
 
 // NSA's selection over a whole sequence: the query heads of one token share a KV head's chosen
-// blocks (FSA batches 32 tokens per block, a different kernel).
+// blocks. FSA's variant describes the same selection with 32 tokens batched per block (its own
+// kernel's order); NSA's kernel runs it per token all the same (FSA's module calls it above 8
+// query heads a KV head), so it is a token selection here too.
 // Its block sizes: 32, 64, 128 or 256 keys (asserted by _topk_sparse_attention_fwd).
-bool is_token_selection(const models::Op& op, const models::Workload& w) {
-  const models::AttentionShape& a = op.attention;
+bool is_token_selection(const models::AttentionShape& a, const models::Workload& w) {
   const std::int64_t block = a.visits.block_keys;
   const bool kernel_block = block == 32 || block == 64 || block == 128 || block == 256;
-  return a.visits.blocks > 0 && a.heads_kv > 0 && a.visits.row_group == a.heads_q / a.heads_kv &&
-         kernel_block && one_head_dim(a) && whole_sequence(w);
+  if (a.visits.blocks <= 0 || a.heads_kv <= 0) return false;
+  const std::int64_t group = a.heads_q / a.heads_kv;
+  const bool per_token =
+      a.visits.row_group == group || a.visits.row_group == models::kFsaQueryBlock * group;
+  return per_token && kernel_block && one_head_dim(a) && whole_sequence(w);
+}
+
+bool is_token_selection(const models::Op& op, const models::Workload& w) {
+  return is_token_selection(op.attention, w);
+}
+
+// FSA's extras: selection ops (no summaries) with FSA's 32-token row groups.
+bool is_fsa_extra(const models::Op& op) {
+  const models::AttentionShape& a = op.attention;
+  return op.kind == models::OpKind::selection && a.summaries.stride == 0 && a.heads_kv > 0 &&
+         a.visits.row_group == models::kFsaQueryBlock * (a.heads_q / a.heads_kv);
+}
+
+// nsa_triton's selection ops: NSA's block scores and top-k as nsa_triton_compressed prices them;
+// FSA's extras (its statistics pre-pass, partials and indices) are work of FSA's own kernel that
+// NSA's does not do, so they add nothing.
+void lower_nsa_triton_selection(const ScheduleInput& in, Launches& out) {
+  if (is_fsa_extra(in.op)) return;
+  lower_nsa_selection_as_compressed(in, out);
 }
 
 // nsa_triton_compressed: the compressed branch's kernels, other ops as fa2.
@@ -280,7 +304,17 @@ bool triton_attention(const models::Op& op, const models::Workload& w) {
 }  // namespace
 
 bool nsa_triton_runs(const models::Op& op, const models::Workload& w) {
-  return triton_attention(op, w) && is_token_selection(op, w);
+  // FSA's variant: NSA's kernel where FSA's module calls it (more than 8 query heads a KV head).
+  const models::AttentionShape& a = op.attention;
+  const bool fsa = a.heads_kv > 0 && a.visits.row_group != a.heads_q / a.heads_kv;
+  return triton_attention(op, w) && is_token_selection(op, w) &&
+         !(fsa && fsa_module_runs_kernel(a));
+}
+
+bool nsa_kernel_runs_fsa_extras(const models::Op& op, const models::Workload& w) {
+  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
+  return is_fsa_extra(op) && !fsa_module_runs_kernel(op.attention) && sixteen_bit &&
+         w.phase != models::Phase::decode && is_token_selection(op.attention, w);
 }
 
 bool nsa_compressed_runs(const models::Op& op, const models::Workload& w) {
@@ -294,7 +328,7 @@ void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
                    "16-row tiles over the chosen 64-key blocks, and its compressed branch; other "
                    "ops as fa2",
                    lower_nsa_forward, lower_nsa_backward, nullptr, hw::MmaClass::mma_sync,
-                   lower_nsa_selection_as_compressed});
+                   lower_nsa_triton_selection});
   // Its own entries: 128-row tiles through block pointers, not the selected kernels' gathered
   // 16-row ones, so the two fit apart.
   table.push_back({"nsa_triton_compressed",

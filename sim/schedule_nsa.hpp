@@ -14,6 +14,10 @@ namespace sim {
 // entries) and its compressed branch (summary keys; nsa_triton_compressed's entries).
 bool nsa_triton_runs(const models::Op& op, const models::Workload& w);
 bool nsa_compressed_runs(const models::Op& op, const models::Workload& w);
+// FSA's extras (selection ops) where auto runs FSA's selected branch with NSA's kernel (more than
+// 8 query heads a KV head, as FSA's module does): that kernel does their work itself, so
+// nsa_triton prices them as nothing.
+bool nsa_kernel_runs_fsa_extras(const models::Op& op, const models::Workload& w);
 // The same for NSA's block scores and top-k (selection ops) over a whole 16-bit sequence, which
 // compressed_attention.py computes with its own kernels (sim/schedule_nsa_scores.cpp).
 bool nsa_selection_runs(const models::Op& op, const models::Workload& w);

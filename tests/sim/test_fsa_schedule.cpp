@@ -109,8 +109,35 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "auto runs FSA's selected branch with fsa_triton, forward and backward, for groups of up to 8 "
-    "query heads (FSA's module uses NSA's kernel above), and its extras add no launches there",
+    "nsa_triton prices FSA's selected branch with NSA's per-token kernel whatever the group (the "
+    "same selection), at NSA's cost, and FSA's extras as nothing",
+    "[sim][fsa]") {
+  const hw::Profile& h100 = builtin_profile("h100");
+  const models::Workload w = bf16(models::Phase::fwd, 8192);
+  const sim::Prediction p = sim::predict_tile(cost(fsa(16, 4), w), w, h100, "nsa_triton");
+  const std::string names = test_support::launch_names(p);
+  CHECK_THAT(names, Catch::Contains("selected_attention_fwd:nsa_triton") &&
+                        !Catch::Contains("selected_attention_fwd:fa2") &&
+                        !Catch::Contains("selected_stats_prepass") &&
+                        !Catch::Contains("selected_partials_reduce") &&
+                        !Catch::Contains("block_indices"));
+  // NSA's own variant with the same shape: the same selected kernel, launch for launch.
+  const models::AttentionSpec nsa = make("nsa", {{"heads", 16},
+                                                 {"kv_heads", 4},
+                                                 {"head_dim", 128},
+                                                 {"v_head_dim", 128},
+                                                 {"top_k", 16},
+                                                 {"select_block", 64}});
+  const sim::Prediction q =
+      sim::predict_tile(only(cost(nsa, w), {"selected_attention_fwd"}), w, h100, "nsa_triton");
+  CHECK(launch(p, "selected_attention_fwd").time_s ==
+        Approx(launch(q, "selected_attention_fwd").time_s));
+}
+
+TEST_CASE(
+    "auto runs FSA's selected branch as FSA's module does, forward and backward: fsa_triton for "
+    "groups of up to 8 query heads, NSA's kernel (nsa_triton) above; its extras add no launches "
+    "under either",
     "[sim][fsa]") {
   const hw::Profile& h100 = builtin_profile("h100");
   const models::Workload train = bf16(models::Phase::train, 8192);
@@ -128,7 +155,20 @@ TEST_CASE(
   const std::string g16 =
       test_support::launch_names(sim::predict_tile(cost(fsa(64, 4), train), train, h100, "auto"));
   CHECK_THAT(
-      g16, !Catch::Contains("fsa_triton") && Catch::Contains("selected_stats_prepass:elementwise"));
+      g16, !Catch::Contains("fsa_triton") && Catch::Contains("selected_attention_fwd:nsa_triton") &&
+               Catch::Contains("selected_dkdv:nsa_triton") &&
+               Catch::Contains("selected_dq:nsa_triton") &&
+               !Catch::Contains("selected_stats_prepass") &&
+               !Catch::Contains("selected_partials_reduce") && !Catch::Contains("block_indices"));
+  // Without nsa_triton's entries the group of 16 goes to the default kernel, its extras to the
+  // elementwise one.
+  hw::Profile no_nsa = h100;
+  no_nsa.calibration.schedules.erase("nsa_triton");
+  no_nsa.calibration.schedules.erase("nsa_triton_bwd");
+  const std::string fallback =
+      test_support::launch_names(sim::predict_tile(cost(fsa(64, 4), train), train, no_nsa, "auto"));
+  CHECK_THAT(fallback, !Catch::Contains(":nsa_triton ") &&
+                           Catch::Contains("selected_stats_prepass:elementwise"));
   // A profile without the entry leaves FSA's selected branch and extras where they were.
   hw::Profile bare = h100;
   bare.calibration.schedules.erase("fsa_triton");
