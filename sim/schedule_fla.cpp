@@ -288,7 +288,8 @@ void pay_launch_once(Launches& out, std::size_t first) {
 // autotuned over 4 and 8 warps (the model takes 4); per token it decays its fp32 block of the
 // state (by the head's decay, or by GLA's gate per key channel: gk, read in fp32), adds k v^T,
 // reads q h out as an fp32 partial, and it stores the state block at the end. Then o.sum(0) adds
-// the NK partials (a torch launch, when there is more than one).
+// the NK partials (a torch launch, a copy when NK is 1), 1024 values a CTA as a reduction over
+// the outer dim runs.
 void lower_fla_recurrent(const ScheduleInput& in, Launches& out) {
   const models::ScanShape& x = in.op.scan;
   const double s = models::bytes_per_element(in.workload.dtype);
@@ -305,10 +306,8 @@ void lower_fla_recurrent(const ScheduleInput& in, Launches& out) {
   Launch l = fla_launch(in, "fla_fused_recurrent", nk * nv * bh, steps, step, 0);
   l.per_job_hbm_bytes = 2 * bk * bv * 4;  // the fp32 state block in and out
   out.push_back(l);
-  if (nk > 1) {
-    out.push_back(memory_launch(in, "fla_sum_partials", bh * steps * x.value_dim * 4 * (nk + 1),
-                                bh * steps, 1024));
-  }
+  const double values = bh * steps * x.value_dim;
+  out.push_back(memory_launch(in, "fla_sum_partials", values * 4 * (nk + 1), values, 1024));
 }
 
 using GlaPassFn = void (*)(const ScheduleInput&, const FlaGeometry&, Launches&);
@@ -318,7 +317,8 @@ void lower_chunked_gla(const ScheduleInput& in, Launches& out, GlaPassFn forward
   if (in.workload.phase == models::Phase::decode) {
     throw common::SpecError(fmt::format(
         "kernel '{}' prices chunked prefill and training kernels; a decode step runs a recurrent "
-        "kernel: use --kernel fla_chunk (FLA's fused_recurrent) or --kernel auto",
+        "kernel: use --kernel auto (or fla_chunk, FLA's fused_recurrent, where the profile "
+        "calibrates it)",
         in.name));
   }
   const FlaGeometry g = fla_geometry(in.op.scan, in.workload);
@@ -356,7 +356,7 @@ void add_fla_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fla_chunk",
                    "flash-linear-attention's chunked GLA kernels: per-chunk states written by an "
                    "in-order state kernel, intra-chunk scores, output; the backward recomputes "
-                   "the states",
+                   "the states; a decode step as its fused_recurrent kernel",
                    refuse_attention_ops, refuse_attention_ops, lower_fla_scan});
   table.push_back({"tileops_gla",
                    "TileOPs' TileLang GLA kernels: in-order states kept for the backward, one "

@@ -14,10 +14,11 @@
 // first. Above 32768 tokens in all, the wrapper loops over the KV heads in Python and runs the
 // rest of the chain per head (same work, Hkv times the launches), then concatenates the heads'
 // indices. The host waits for the device (Launch::host_waits) where the wrapper reads a device
-// value: each sequence's length (its arange), the 32768 check, and histc's bin count and upper
-// edge (two device maxima; once per KV head on the serial path). Each torch call counts the
-// launches ATen makes for it (topk's gather and in-place sort, sort's index fill, copy and
-// in-place sort, histc's zeroed bins and histogram).
+// value: each sequence's length (its arange), the 32768 check, and histc's bin count (once per KV
+// head on the serial path; its upper edge, read right after, finds the device idle). Each torch
+// call counts the launches ATen makes for it (topk's gather and in-place sort, or its multi-block
+// radix select on long rows; sort's index fill, copy and in-place sort; histc's zeroed bins and
+// histogram).
 #include <algorithm>
 #include <cmath>
 #include <string_view>
@@ -32,17 +33,27 @@ namespace {
 
 constexpr double kScoreTile = 128;         // score_kernel: BLOCK_SIZE_Q = BLOCK_SIZE_K
 constexpr double kParallelTokens = 32768;  // parallel_topk_compute: total tokens up to here
-constexpr double kPoolingLaunches = 5;     // arange, arange, add, max, + 1 (transform_score)
-// histc(offs, bins=offs.max() + 1, max=offs.max()): the bin count read, a second max read, then
-// histc's zeroed output and its histogram kernel (ATen's _histc_cuda_template).
-constexpr double kPoolingWeightLaunches = 3;
-constexpr double kPoolingWeightWaits = 2;
+// transform_score's offsets: arange, arange, add, then histc(offs, bins=offs.max() + 1,
+// max=offs.max()) evaluates its arguments first (max, + 1, max).
+constexpr double kPoolingLaunches = 6;
+// histc reads its bin count from the device (a wait) and then its upper edge (the device is idle
+// by then: no wait more), then launches its zeroed output and its histogram kernel (ATen's
+// _histc_cuda_template).
+constexpr double kPoolingWeightLaunches = 2;
 // cat, // block size, and the `cu_seqlens_q[-1] <= 32768` compare that the Python `if` reads
 // (plus a subtraction and an arange per sequence).
 constexpr double kQueryIndexLaunches = 3;
-// torch.topk(sorted=True) on slices this short: the single-block gather, then the in-place
-// key/value sort of the k results (ATen cuda/TensorTopK.cpp, should_use_small_sort).
+// torch.topk(sorted=True): the single-block gather, then the in-place key/value sort of the k
+// results (ATen cuda/TensorTopK.cpp, should_use_small_sort). Past 4000 slices of 400 or more
+// (should_use_multiblock in ATen cuda/TensorTopK.cu, the CUB path) the multi-block radix select
+// instead: a fill, two memsets, four 8-bit passes of three kernels (digit counts, their sums, the
+// within-k counts), the k-th counts, two CUB scans by key (two kernels each) and the gather, each
+// pass and the gather reading the scores.
 constexpr double kTopKLaunches = 2;
+constexpr double kMultiBlockTopKLaunches = 1 + 2 + 4 * 3 + 1 + 2 * 2 + 1 + 1;
+constexpr double kMultiBlockTopKReads = 5;
+constexpr double kMultiBlockSlices = 4000;
+constexpr double kMultiBlockSliceSize = 400;
 // Tensor.sort on k <= 4096 elements a slice: the index fill (arange, copy), the values' copy and
 // the in-place bitonic sort (ATen cuda/Sort.cpp, sort_cuda_kernel's small-sort path).
 constexpr double kSortLaunches = 4;
@@ -119,9 +130,8 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
   out.push_back(score_launch(in, x));
   out.push_back(torch_launches(in, "zero_block_scores", block_bytes, rows, n));
   out.push_back(torch_launches(in, "pooling_offsets", 4096, 1, kPoolingLaunches * n));
-  // histc, whose bin count (offs.max() + 1) and upper edge (offs.max()) the host reads first.
-  out.push_back(torch_launches(in, "pooling_weights", 4096, 1, kPoolingWeightLaunches * n,
-                               kPoolingWeightWaits * n));
+  // histc, after the host reads its bin count (offs.max() + 1) and upper edge (offs.max()).
+  out.push_back(torch_launches(in, "pooling_weights", 4096, 1, kPoolingWeightLaunches * n, n));
   // _transform_score_kernel, a Triton kernel.
   Launch pool = torch_launches(in, "pool_block_scores", score_bytes + block_bytes, rows, n);
   pool.host_jit_launches = n;
@@ -135,8 +145,10 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
 void lower_top_k(const ScheduleInput& in, const SelectionShape& x, Launches& out) {
   const double rows = x.batch * x.kv_heads * x.tokens;
   const double n = x.per_head_launches;
-  out.push_back(torch_launches(in, "top_k", rows * (x.blocks * 4 + x.top_k * 12 * 3), rows,
-                               kTopKLaunches * n));
+  const bool multi_block = rows / n > kMultiBlockSlices && x.blocks >= kMultiBlockSliceSize;
+  const double reads = multi_block ? kMultiBlockTopKReads : 1;
+  out.push_back(torch_launches(in, "top_k", rows * (x.blocks * 4 * reads + x.top_k * 12 * 3), rows,
+                               (multi_block ? kMultiBlockTopKLaunches : kTopKLaunches) * n));
   out.push_back(torch_launches(in, "sort_top_k", rows * x.top_k * (8 + 8 * 2 + 8 * 4), rows,
                                kSortLaunches * n));
   out.push_back(torch_launches(in, "mask_and_cast", rows * x.top_k * (8 + 1 + 8 + 4), rows,

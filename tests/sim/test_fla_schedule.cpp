@@ -142,30 +142,37 @@ TEST_CASE(
   CHECK(std::string(l[1].name) == "fla_sum_partials");
   CHECK(l[1].host_jit_launches == 0);
   CHECK(l[1].per_job_hbm_bytes * l[1].jobs.count == Approx(2.0 * 4 * 128 * 4 * 3));
-  // One key block (dk = 64): no partials to add.
-  CHECK(lower_scan(gla(4, 64, 64), decode, h200(), models::Pass::forward).size() == 1);
+  // One key block (dk = 64): o.sum(0) still runs, a copy of the one partial.
+  const sim::Launches one = lower_scan(gla(4, 64, 64), decode, h200(), models::Pass::forward);
+  REQUIRE(one.size() == 2);
+  CHECK(one[1].per_job_hbm_bytes * one[1].jobs.count == Approx(2.0 * 4 * 64 * 4 * 2));
 }
 
 TEST_CASE(
     "a triton caller pays caller_floor_us.triton for every host launch and triton_jit more for "
     "each Triton kernel among them",
     "[sim][fla][caller]") {
-  // GB200: 9 us a launch and 48 us more a Triton launch. A decode step of FLA's fused_recurrent is
-  // one Triton kernel and a torch sum: 2 x 9 + 48 us of host time, more than the device's.
+  // A decode step of FLA's fused_recurrent is one Triton kernel and a torch sum: two launches'
+  // floors and one Triton launch's extra (GB200: 2 x 9 + 48 us), more than the device's time.
   const hw::Profile& gb200 = catalog().resolve("gb200");
+  const double floor = gb200.caller_floor_s(hw::Caller::triton);
+  const double jit = gb200.caller_jit_s(hw::Caller::triton);
+  REQUIRE(jit > 0);
   const auto decode = workload(models::Phase::decode, 1, 1, 1);
   const models::CostModel c = cost(gla(64, 128, 128), decode);
+  const sim::KernelChoice fla(sim::find_schedule("fla_chunk"));
   const sim::Prediction p =
-      sim::predict(sim::EngineKind::tile, c, decode, gb200,
-                   sim::KernelChoice(sim::find_schedule("fla_chunk")), hw::Caller::triton);
-  CHECK(p.caller_floor_s == Approx(2 * 9e-6 + 48e-6));
-  CHECK(sim::caller_host_s(p, c, gb200, hw::Caller::triton) == Approx(p.caller_floor_s));
+      sim::predict(sim::EngineKind::tile, c, decode, gb200, fla, hw::Caller::triton);
+  CHECK(p.caller_floor_s == Approx(2 * floor + jit));
   CHECK(p.time_s == Approx(p.caller_floor_s));
   CHECK(p.bound == sim::Resource::launch);
+  // Without the extra, the floors alone.
+  hw::Profile plain = gb200;
+  plain.calibration.triton_jit_s = 0;
+  CHECK(sim::caller_host_s(p, c, plain, hw::Caller::triton) == Approx(2 * floor));
   // A per-call caller pays its floor once per call, whatever the launches are.
   const sim::Prediction eager =
-      sim::predict(sim::EngineKind::tile, c, decode, gb200,
-                   sim::KernelChoice(sim::find_schedule("fla_chunk")), hw::Caller::pytorch);
+      sim::predict(sim::EngineKind::tile, c, decode, gb200, fla, hw::Caller::pytorch);
   CHECK(eager.caller_floor_s == Approx(gb200.caller_floor_s(hw::Caller::pytorch)));
 }
 

@@ -91,6 +91,23 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "torch.topk switches to ATen's multi-block radix select past 4000 slices of 400 blocks or "
+    "more: 22 launches and five reads of the scores instead of 2 and one",
+    "[sim][nsa]") {
+  // 16384 tokens: 4 x 16384 slices of 256 blocks, single-block.
+  const sim::Prediction short_rows = selection(bf16_prefill(16384), "top_k_select");
+  CHECK(short_rows.launches[0].host_launches == 2);
+  // 32768 tokens: 4 x 32768 slices of 512 blocks; the fill, two memsets, four passes of three
+  // kernels, the k-th counts, two scans of two kernels, the gather and the sort of the results.
+  const sim::Prediction long_rows = selection(bf16_prefill(32768), "top_k_select");
+  CHECK(long_rows.launches[0].host_launches == 22);
+  CHECK(long_rows.launches[0].hbm_bytes == Approx(4.0 * 32768 * (512 * 4 * 5 + 16 * 12 * 3)));
+  // 65536 tokens, one KV head a launch set: 65536 slices of 1024 blocks, four times over.
+  const sim::Prediction serial = selection(bf16_prefill(65536), "top_k_select");
+  CHECK(serial.launches[0].host_launches == 4 * 22);
+}
+
+TEST_CASE(
     "above 32768 tokens the wrapper runs the selection chain once per KV head: the same work, "
     "four times the launches, each paid by a per-launch caller, then the heads' picks joined",
     "[sim][nsa]") {
@@ -99,19 +116,20 @@ TEST_CASE(
   const double launch = catalog().resolve("a100-sxm4-80gb").calibration.kernel_launch_s;
   CHECK(small.launches[2].fixed_s == Approx(launch));
   CHECK(big.launches[2].fixed_s == Approx(4 * launch));
-  CHECK(big.launches[4].fixed_s == Approx(4 * 5 * launch));  // five small torch launches per head
+  CHECK(big.launches[4].fixed_s == Approx(4 * 6 * launch));  // six small torch launches per head
   // A per-launch caller pays for every host launch: the query blocks once (the length's
   // subtraction, an arange, cat, a division and the token-count compare), then per KV head the
-  // zeroed scores, the score kernel, the zeroed block scores, five offset launches, histc's three
-  // (a second max, its zeroed bins, the histogram) and the pooling kernel.
+  // zeroed scores, the score kernel, the zeroed block scores, six offset launches (two aranges,
+  // an add, and histc's arguments: max, + 1, max), histc's two (zeroed bins, the histogram) and
+  // the pooling kernel.
   CHECK(sim::host_units(big, models::CostModel{}, hw::Caller::triton) ==
-        5 + 4 * (1 + 1 + 1 + 5 + 3 + 1));
+        5 + 4 * (1 + 1 + 1 + 6 + 2 + 1));
   CHECK(sim::host_units(small, models::CostModel{}, hw::Caller::triton) ==
-        5 + 1 + 1 + 1 + 5 + 3 + 1);
-  // The host reads histc's bin count and its upper edge (two device maxima) once per KV head on
-  // that path, once in all below it.
-  CHECK(big.launches[5].host_waits == 8);
-  CHECK(small.launches[5].host_waits == 2);
+        5 + 1 + 1 + 1 + 6 + 2 + 1);
+  // The host reads histc's bin count once per KV head on that path, once in all below it (its
+  // upper edge, read right after, finds the device idle).
+  CHECK(big.launches[5].host_waits == 4);
+  CHECK(small.launches[5].host_waits == 1);
   // The per-head top-k results are concatenated.
   const sim::Prediction top = selection(bf16_prefill(65536), "top_k_select");
   CHECK(std::string(top.launches[top.launches.size() - 1].name) == "concat_heads");
