@@ -127,6 +127,19 @@ std::string render_table(const Json& doc) {
                        100 * g["held_out_rows_before"]["mape"].get<double>(),
                        100 * g["held_out_rows_after"]["mape"].get<double>());
   }
+  // Each device's fixed costs as --calibrate moved them (microseconds), after its kernels.
+  for (const Json& f : doc.value("fixed_costs", Json::array())) {
+    out << fmt::format("calibrated {} fixed costs: kernel_launch_us {:.1f} -> {:.1f}",
+                       f["hw"].get<std::string>(), f["kernel_launch_us_before"].get<double>(),
+                       f["kernel_launch_us_after"].get<double>());
+    for (const auto& [key, before] : f["caller_floor_us_before"].items()) {
+      out << fmt::format(", {} {:.1f} -> {:.1f}", key, before.get<double>(),
+                         f["caller_floor_us_after"][key].get<double>());
+    }
+    out << fmt::format(" | fitted MAPE {:.1f}% -> {:.1f}%\n",
+                       100 * f["fitted_rows_before"]["mape"].get<double>(),
+                       100 * f["fitted_rows_after"]["mape"].get<double>());
+  }
   out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
   if (correctness)
     out << fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());

@@ -13,6 +13,7 @@
 #include "cli/validate_report.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 
 namespace {
 
@@ -183,6 +184,25 @@ TEST_CASE(
   CHECK(r.exit_code == 0);
   const json profile = json::parse(read_file(fitted / "h100-sxm5-80gb.json"));
   CHECK(profile.at("id") == "h100-sxm5-80gb");
+}
+
+TEST_CASE(
+    "validate --calibrate reports each device's fixed costs in the table, the triton caller's "
+    "extra per Triton launch with its floor",
+    "[cli][validate]") {
+  const std::string csv = test_support::measured_csv_path("lightning_gb200_fla.csv");
+  const RunResult r = run_cli({"validate", "--measurements", csv, "--calibrate"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("calibrated gb200 fixed costs: kernel_launch_us ") &&
+                        Catch::Contains(", triton 9.0 -> ") &&
+                        Catch::Contains(", triton_jit 48.0 -> ") &&
+                        Catch::Contains(" | fitted MAPE "));
+  // The JSON report carries the same, per caller.
+  const json doc =
+      run_validate_json({"validate", "--measurements", csv, "--calibrate", "--format", "json"});
+  REQUIRE(doc["fixed_costs"].size() == 1);
+  CHECK(doc["fixed_costs"][0]["caller_floor_us_before"]["triton_jit"].get<double>() == Approx(48));
 }
 
 TEST_CASE("validate --write-profiles naming a file or nothing is bad input", "[cli]") {
