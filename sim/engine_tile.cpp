@@ -2,6 +2,7 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -24,14 +25,23 @@ void lower_support(LowerFn lowering, SupportKernel kernel, const models::Op& op,
 }
 
 // The schedule that lowers a scan op itself: the one named, if it has a scan lowering; under
-// auto, lightning2 for Lightning Attention-2's block-decay scans where the device calibrates it;
-// otherwise none (chunked_scan's support entry).
+// auto, lightning2 for Lightning Attention-2's block-decay scans and fla_chunk for the linear
+// variant's where the device calibrates them; otherwise none (chunked_scan's support entry).
 const ScheduleInfo* scan_schedule(const KernelChoice& kernel, const models::Op& op,
                                   const models::Workload& w, const hw::Profile& p) {
   if (const ScheduleInfo* info = kernel.schedule()) return info->scan != nullptr ? info : nullptr;
+  auto calibrated = [&](const ScheduleInfo& s) {
+    return p.calibration.schedules.count(std::string(s.name)) > 0;
+  };
   const ScheduleInfo& lightning = find_schedule("lightning2");
-  const bool calibrated = p.calibration.schedules.count(std::string(lightning.name)) > 0;
-  return lightning2_runs(op, w) && calibrated ? &lightning : nullptr;
+  if (lightning2_runs(op, w) && calibrated(lightning)) return &lightning;
+  // The `linear` variant's scans (a per-head decay, or GLA's gates) as flash-linear-attention
+  // runs them, where the device calibrates its kernels: the chunked kernels, or fused_recurrent
+  // for a decode step. Other recurrences (LightNet's normaliser, ...) stay with chunked_scan.
+  const ScheduleInfo& fla = find_schedule("fla_chunk");
+  const bool linear = std::string_view(op.name).rfind("linear_scan", 0) == 0;
+  if (linear && !op.scan.block_decay && calibrated(fla)) return &fla;
+  return nullptr;
 }
 
 // The schedule that runs a selection op's own kernels: the one named, if it has a selection
@@ -71,7 +81,7 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
     case models::OpKind::scan:
       // A schedule with its own lowering of scans (project_linear) prices them with its entry;
       // auto prices Lightning Attention-2's scans with its kernels where the device calibrates
-      // them (lightning2), others with chunked_scan.
+      // them (lightning2), the linear variant's with FLA's (fla_chunk), others with chunked_scan.
       if (const ScheduleInfo* info = scan_schedule(kernel, op, w, p); info != nullptr) {
         info->scan({op, w, p, forward_calibration(p, *info), info->name, options, info->mma_class},
                    out);

@@ -176,6 +176,27 @@ TEST_CASE(
   CHECK(eager.caller_floor_s == Approx(gb200.caller_floor_s(hw::Caller::pytorch)));
 }
 
+TEST_CASE(
+    "auto runs the linear variant's scans as flash-linear-attention does where the device "
+    "calibrates fla_chunk (chunked kernels, fused_recurrent for decode), else chunked_scan; "
+    "LightNet stays with chunked_scan",
+    "[sim][fla]") {
+  const auto prefill = workload(models::Phase::prefill, 1, 4096, 4096);
+  const auto decode = workload(models::Phase::decode, 1, 1, 4096);
+  auto names = [](const models::AttentionSpec& spec, const models::Workload& w, const char* hw) {
+    return test_support::launch_names(
+        sim::predict_tile(cost(spec, w), w, catalog().resolve(hw), "auto"));
+  };
+  CHECK(names(gla(4, 64, 1), prefill, "h200-sxm-141gb") ==
+        "fla_chunk_fwd_h:fla_chunk fla_fwd_o:fla_chunk ");
+  CHECK(names(gla(4, 128, 128), decode, "gb200") ==
+        "fla_fused_recurrent:fla_chunk fla_sum_partials:fla_chunk ");
+  // No fla_chunk entry on the H100: the generic scan.
+  CHECK(names(gla(4, 64, 1), prefill, "h100-sxm5-80gb") == "linear_scan_fwd:chunked_scan ");
+  const models::AttentionSpec lightnet = make("lightnet", {{"heads", 4}, {"head_dim", 64}});
+  CHECK_THAT(names(lightnet, prefill, "h200-sxm-141gb"), Catch::Contains(":chunked_scan"));
+}
+
 TEST_CASE("fla_chunk refuses softmax attention and tileops_gla a decode step, naming what to use",
           "[sim][fla]") {
   const auto decode = workload(models::Phase::decode, 2, 1, 4096);
