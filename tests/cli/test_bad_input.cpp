@@ -139,7 +139,7 @@ const std::vector<BadInput> kCases = {
     {"unknown kernel", {"query", "--kernel", "fa9"}, {"unknown kernel 'fa9'", "known: auto, fa2, fa2_unpacked, split_kv"}},
     {"unknown kernel", {"sweep", "--kernel", "fa9", "--seq-len", "1024,2048"}, {"unknown kernel 'fa9'", "known: auto, fa2, fa2_unpacked, split_kv"}},
     {"profile without the support calibration projections need", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-gemm", "--variant", "gqa", "--include-projections"}, {"calibration.schedules.gemm", "GEMM", "Support calibrations"}},
-    {"profile without the support calibration a scan needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-chunked_scan", "--variant", "linear"}, {"calibration.schedules.chunked_scan", "scan", "Support calibrations"}},
+    {"profile without the support calibration a scan needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-chunked_scan", "--variant", "lightnet"}, {"calibration.schedules.chunked_scan", "scan", "Support calibrations"}},
     {"probe budget not a number", {"hw", "probe", "--budget", "nan"}, {"--budget", "[0.1, 600]"}},
     {"negative held-out length", {"validate", "--measurements", "{}/causal-7.csv", "--holdout-seq", "-5"}, {"--holdout-seq"}},
     {"directory as measurements", {"validate", "--measurements", "{}"}, {"is a directory"}},

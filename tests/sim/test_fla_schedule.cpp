@@ -191,8 +191,10 @@ TEST_CASE(
         "fla_chunk_fwd_h:fla_chunk fla_fwd_o:fla_chunk ");
   CHECK(names(gla(4, 128, 128), decode, "gb200") ==
         "fla_fused_recurrent:fla_chunk fla_sum_partials:fla_chunk ");
-  // No fla_chunk entry on the H100: the generic scan.
-  CHECK(names(gla(4, 64, 1), prefill, "h100-sxm5-80gb") == "linear_scan_fwd:chunked_scan ");
+  // The H100 has H200's entry (the same SM architecture); the A100 has none: the generic scan.
+  CHECK(names(gla(4, 64, 1), prefill, "h100-sxm5-80gb") ==
+        "fla_chunk_fwd_h:fla_chunk fla_fwd_o:fla_chunk ");
+  CHECK(names(gla(4, 64, 1), prefill, "a100-sxm4-80gb") == "linear_scan_fwd:chunked_scan ");
   const models::AttentionSpec lightnet = make("lightnet", {{"heads", 4}, {"head_dim", 64}});
   CHECK_THAT(names(lightnet, prefill, "h200-sxm-141gb"), Catch::Contains(":chunked_scan"));
 }
