@@ -127,7 +127,8 @@ std::string render_table(const Json& doc) {
                        100 * g["held_out_rows_before"]["mape"].get<double>(),
                        100 * g["held_out_rows_after"]["mape"].get<double>());
   }
-  // Each device's fixed costs as --calibrate moved them (microseconds), after its kernels.
+  // Each device's fixed costs as --calibrate moved them (microseconds; fitted before the kernels'
+  // entries, and the error is that first fit's).
   for (const Json& f : doc.value("fixed_costs", Json::array())) {
     out << fmt::format("calibrated {} fixed costs: kernel_launch_us {:.1f} -> {:.1f}",
                        f["hw"].get<std::string>(), f["kernel_launch_us_before"].get<double>(),
@@ -136,7 +137,7 @@ std::string render_table(const Json& doc) {
       out << fmt::format(", {} {:.1f} -> {:.1f}", key, before.get<double>(),
                          f["caller_floor_us_after"][key].get<double>());
     }
-    out << fmt::format(" | fitted MAPE {:.1f}% -> {:.1f}%\n",
+    out << fmt::format(" | fitted MAPE before the kernel fits {:.1f}% -> {:.1f}%\n",
                        100 * f["fitted_rows_before"]["mape"].get<double>(),
                        100 * f["fitted_rows_after"]["mape"].get<double>());
   }

@@ -38,6 +38,12 @@ constexpr double kStateTile = 64;  // BK = BV of the state kernels and of the ou
 constexpr double kSubChunk = 16;   // BC
 constexpr double kThreads = 128;   // num_warps = 4
 constexpr double kGateBytes = 4;   // cumulative gates are kept in fp32
+// The chunk both libraries tile: FLA's chunk_gla / chunk_simple_gla take chunk_size 64, and the
+// TileOPs rows ran 64; the variant's `chunk` describes the algorithm, not these kernels.
+constexpr double kKernelChunk = 64;
+// FLA's layers run fused_recurrent for a step of up to 64 tokens and the chunked kernels above
+// (the `q_len <= 64` switch of fla/layers/*.py).
+constexpr double kRecurrentMaxTokens = 64;
 
 struct FlaGeometry {
   double bt, bc, nc, nt, bh, nk, nv, dk, dv, s, gates;
@@ -46,7 +52,7 @@ struct FlaGeometry {
 
 FlaGeometry fla_geometry(const models::ScanShape& x, const models::Workload& w) {
   FlaGeometry g;
-  g.bt = std::min(x.chunk, std::max(1.0, x.tokens));
+  g.bt = std::min(kKernelChunk, std::max(1.0, x.tokens));
   g.bc = std::min(kSubChunk, g.bt);
   g.nc = ceil_div(g.bt, g.bc);
   g.nt = std::max(1.0, ceil_div(x.tokens, g.bt));
@@ -313,8 +319,8 @@ void lower_fla_recurrent(const ScheduleInput& in, Launches& out) {
 using GlaPassFn = void (*)(const ScheduleInput&, const FlaGeometry&, Launches&);
 
 void lower_chunked_gla(const ScheduleInput& in, Launches& out, GlaPassFn forward,
-                       GlaPassFn backward) {
-  if (in.workload.phase == models::Phase::decode) {
+                       GlaPassFn backward, bool takes_decode = false) {
+  if (in.workload.phase == models::Phase::decode && !takes_decode) {
     throw common::SpecError(fmt::format(
         "kernel '{}' prices chunked prefill and training kernels; a decode step runs a recurrent "
         "kernel: use --kernel auto (or fla_chunk, FLA's fused_recurrent, where the profile "
@@ -329,12 +335,13 @@ void lower_chunked_gla(const ScheduleInput& in, Launches& out, GlaPassFn forward
 
 void lower_fla_scan(const ScheduleInput& in, Launches& out) {
   const std::size_t first = out.size();
-  if (in.workload.phase == models::Phase::decode) {
+  if (in.workload.phase == models::Phase::decode && in.op.scan.tokens <= kRecurrentMaxTokens) {
     lower_fla_recurrent(in, out);
     out[first].host_jit_launches = 1;  // the Triton kernel; its partials' sum is a torch launch
     return;
   }
-  lower_chunked_gla(in, out, lower_fla_forward, lower_fla_backward);
+  // A longer decode step (speculative tokens, a chunk after the state) runs the chunked kernels.
+  lower_chunked_gla(in, out, lower_fla_forward, lower_fla_backward, /*takes_decode=*/true);
   // Every kernel of flash-linear-attention's chunked path is a Triton kernel.
   for (std::size_t i = first; i < out.size(); ++i) out[i].host_jit_launches = out[i].host_launches;
 }

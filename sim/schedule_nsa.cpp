@@ -164,7 +164,9 @@ bool is_fsa_extra(const models::Op& op) {
 // FSA's extras (its statistics pre-pass, partials and indices) are work of FSA's own kernel that
 // NSA's does not do, so they add nothing.
 void lower_nsa_triton_selection(const ScheduleInput& in, Launches& out) {
-  if (is_fsa_extra(in.op)) return;
+  // Only where NSA's kernel runs the selected branch (lower_nsa_forward; fa2 prices it otherwise,
+  // and FSA's extras are then the model's elementwise work).
+  if (is_fsa_extra(in.op) && is_token_selection(in.op.attention, in.workload)) return;
   lower_nsa_selection_as_compressed(in, out);
 }
 

@@ -37,8 +37,8 @@ constexpr double kParallelTokens = 32768;  // parallel_topk_compute: total token
 // max=offs.max()) evaluates its arguments first (max, + 1, max).
 constexpr double kPoolingLaunches = 6;
 // histc reads its bin count from the device (a wait) and then its upper edge (the device is idle
-// by then: no wait more), then launches its zeroed output and its histogram kernel (ATen's
-// _histc_cuda_template).
+// by then: no wait more; the copy's own host time is not priced), then launches its zeroed output
+// and its histogram kernel (ATen's _histc_cuda_template).
 constexpr double kPoolingWeightLaunches = 2;
 // cat, // block size, and the `cu_seqlens_q[-1] <= 32768` compare that the Python `if` reads
 // (plus a subtraction and an arange per sequence).
@@ -48,7 +48,7 @@ constexpr double kQueryIndexLaunches = 3;
 // (should_use_multiblock in ATen cuda/TensorTopK.cu, the CUB path) the multi-block radix select
 // instead: a fill, two memsets, four 8-bit passes of three kernels (digit counts, their sums, the
 // within-k counts), the k-th counts, two CUB scans by key (two kernels each) and the gather, each
-// pass and the gather reading the scores.
+// pass and the gather reading the scores; then the same in-place sort of the results.
 constexpr double kTopKLaunches = 2;
 constexpr double kMultiBlockTopKLaunches = 1 + 2 + 4 * 3 + 1 + 2 * 2 + 1 + 1;
 constexpr double kMultiBlockTopKReads = 5;

@@ -197,7 +197,7 @@ TEST_CASE(
   CHECK_THAT(r.out, Catch::Contains("calibrated gb200 fixed costs: kernel_launch_us ") &&
                         Catch::Contains(", triton 9.0 -> ") &&
                         Catch::Contains(", triton_jit 48.0 -> ") &&
-                        Catch::Contains(" | fitted MAPE "));
+                        Catch::Contains(" | fitted MAPE before the kernel fits "));
   // The JSON report carries the same, per caller.
   const json doc =
       run_validate_json({"validate", "--measurements", csv, "--calibrate", "--format", "json"});

@@ -199,6 +199,28 @@ TEST_CASE(
   CHECK_THAT(names(lightnet, prefill, "h200-sxm-141gb"), Catch::Contains(":chunked_scan"));
 }
 
+TEST_CASE(
+    "fla_chunk tiles 64 tokens whatever the variant's chunk, and a decode step of more than 64 "
+    "tokens runs the chunked kernels from the state, as FLA's layers do",
+    "[sim][fla]") {
+  const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
+  const models::AttentionSpec chunk16 =
+      make("linear", {{"heads", 4}, {"head_dim", 64}, {"gate_dim", 1}, {"chunk", 16}});
+  const sim::Launches a = lower_scan(chunk16, w, h200(), models::Pass::forward);
+  const sim::Launches b = lower_scan(gla(4, 64, 1), w, h200(), models::Pass::forward);
+  REQUIRE(a.size() == b.size());
+  CHECK(a[0].jobs.max_tiles == 32);  // 2048 tokens in 64-token chunks
+  CHECK(a[0].jobs.max_tiles == b[0].jobs.max_tiles);
+  // Up to 64 tokens a step: fused_recurrent; above: the chunked kernels.
+  const auto short_step = workload(models::Phase::decode, 2, 64, 4096);
+  CHECK(std::string(lower_scan(gla(4, 64, 1), short_step, h200(), models::Pass::forward)[0].name) ==
+        "fla_fused_recurrent");
+  const auto long_step = workload(models::Phase::decode, 2, 256, 4096);
+  const sim::Launches chunked = lower_scan(gla(4, 64, 1), long_step, h200(), models::Pass::forward);
+  CHECK(std::string(chunked[0].name) == "fla_chunk_fwd_h");
+  CHECK(chunked[0].jobs.max_tiles == 4);  // 256 tokens, 64 a chunk
+}
+
 TEST_CASE("fla_chunk refuses softmax attention and tileops_gla a decode step, naming what to use",
           "[sim][fla]") {
   const auto decode = workload(models::Phase::decode, 2, 1, 4096);
@@ -264,10 +286,11 @@ TEST_CASE("fla_chunk's in-order steps overlap on an SM once (batch, head) pairs 
   CHECK(many.bound == sim::Resource::hbm);
 }
 
-TEST_CASE("fla_chunk with chunks of one sub-chunk has no sub-chunk pair kernel", "[sim][fla]") {
-  const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
-  const auto spec =
-      make("linear", {{"heads", 4}, {"head_dim", 64}, {"chunk", 16}, {"gate_dim", 64}});
+TEST_CASE(
+    "fla_chunk on a sequence of one sub-chunk (16 tokens or fewer) has no sub-chunk pair kernel",
+    "[sim][fla]") {
+  const auto w = workload(models::Phase::fwd, 2, 16, 16);
+  const auto spec = make("linear", {{"heads", 4}, {"head_dim", 64}, {"gate_dim", 64}});
   const sim::Launches l = lower_scan(spec, w, h200(), models::Pass::forward);
   REQUIRE(l.size() == 4);
   for (const sim::Launch& launch : l) CHECK(std::string(launch.name) != "fla_intra_sub_inter");

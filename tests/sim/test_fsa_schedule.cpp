@@ -132,6 +132,19 @@ TEST_CASE(
       sim::predict_tile(only(cost(nsa, w), {"selected_attention_fwd"}), w, h100, "nsa_triton");
   CHECK(launch(p, "selected_attention_fwd").time_s ==
         Approx(launch(q, "selected_attention_fwd").time_s));
+  // Where NSA's kernel cannot run the branch (FSA's own 192/128 head dims, a decode step), it is
+  // fa2's, and FSA's extras stay the model's elementwise work: the same as --kernel fa2.
+  const models::AttentionSpec defaults =
+      make("fsa", {{"heads", 64}, {"kv_heads", 4}, {"top_k", 16}, {"select_block", 64}});
+  models::Workload step = workload(models::Phase::decode, 1, 1, 8192);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  for (const auto& [spec, run] : {std::pair{defaults, w}, std::pair{fsa(16, 4), step}}) {
+    const sim::Prediction nsa_kernel = sim::predict_tile(cost(spec, run), run, h100, "nsa_triton");
+    const sim::Prediction fa2 = sim::predict_tile(cost(spec, run), run, h100, "fa2");
+    CHECK_THAT(test_support::launch_names(nsa_kernel),
+               Catch::Contains("selected_stats_prepass:elementwise"));
+    CHECK(nsa_kernel.time_s == Approx(fa2.time_s));
+  }
 }
 
 TEST_CASE(
