@@ -93,6 +93,9 @@ struct ScanShape {
   // Lightning Attention-2's form: a per-head decay applied inside each block as a mask
   // lambda^(i-j) and across blocks to the state (the reference kernel is lightning_attn2).
   bool block_decay = false;
+  // LightNet's form: a running normaliser (a second state) divides the output; no library's
+  // linear-attention kernels run it (schedules route scans by these fields, not by op names).
+  bool normaliser = false;
 };
 
 struct GemmShape {

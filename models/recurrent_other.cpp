@@ -32,10 +32,10 @@ class LightNet final : public VariantBase {
                     kLightNetParams) {}
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
-    const ScanShape x{
-        static_cast<double>(w.batch),      static_cast<double>(h.heads),
-        static_cast<double>(w.q_len),      static_cast<double>(h.head_dim),
-        static_cast<double>(h.v_head_dim), static_cast<double>(spec.get(kLightNetChunk))};
+    ScanShape x{static_cast<double>(w.batch),      static_cast<double>(h.heads),
+                static_cast<double>(w.q_len),      static_cast<double>(h.head_dim),
+                static_cast<double>(h.v_head_dim), static_cast<double>(spec.get(kLightNetChunk))};
+    x.normaliser = true;
     const double heads_tokens = x.batch * x.heads * x.tokens;
     const double s = bytes_per_element(w.dtype);
     CostModel model;

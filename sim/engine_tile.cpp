@@ -35,12 +35,12 @@ const ScheduleInfo* scan_schedule(const KernelChoice& kernel, const models::Op& 
   };
   const ScheduleInfo& lightning = find_schedule("lightning2");
   if (lightning2_runs(op, w) && calibrated(lightning)) return &lightning;
-  // The `linear` variant's scans (a per-head decay, or GLA's gates) as flash-linear-attention
-  // runs them, where the device calibrates its kernels: the chunked kernels, or fused_recurrent
-  // for a decode step. Other recurrences (LightNet's normaliser, ...) stay with chunked_scan.
+  // Linear attention with a per-head decay (Lightning's too, where lightning2 does not run it:
+  // FLA's simple_gla with g_gamma computes the same) or GLA's gates, as flash-linear-attention
+  // runs it where the device calibrates its kernels: the chunked kernels, or fused_recurrent for
+  // a decode step. LightNet's normalised recurrence stays with chunked_scan.
   const ScheduleInfo& fla = find_schedule("fla_chunk");
-  const bool linear = std::string_view(op.name).rfind("linear_scan", 0) == 0;
-  if (linear && !op.scan.block_decay && calibrated(fla)) return &fla;
+  if (!op.scan.normaliser && calibrated(fla)) return &fla;
   return nullptr;
 }
 

@@ -117,13 +117,22 @@ TEST_CASE(
 
 TEST_CASE(
     "auto prices the lightning variant's scans with lightning2 where the profile "
-    "calibrates it, other scans with chunked_scan",
+    "calibrates it, else with FLA's simple_gla kernels (fla_chunk) where it has those, else "
+    "with chunked_scan",
     "[sim][lightning]") {
   const models::Workload w = bf16(models::Phase::train, 1, 4096);
   CHECK_THAT(schedules_of(lightning(8, 128, 128), w, "a100-sxm4-80gb"),
              Catch::Contains("lightning2") && !Catch::Contains("chunked_scan"));
-  CHECK_THAT(schedules_of(lightning(8, 128, 128), w, "b200"),
-             Catch::Contains("chunked_scan") && !Catch::Contains("lightning2"));
+  CHECK_THAT(schedules_of(lightning(8, 128, 128), w, "b200"), Catch::Contains("fla_chunk") &&
+                                                                  !Catch::Contains("lightning2") &&
+                                                                  !Catch::Contains("chunked_scan"));
+  // A decode step, which lightning2 does not run: FLA's where calibrated, else chunked_scan.
+  models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  CHECK_THAT(schedules_of(lightning(8, 128, 128), step, "h200-sxm-141gb"),
+             Catch::Contains("fla_chunk"));
+  CHECK_THAT(schedules_of(lightning(8, 128, 128), step, "a100-sxm4-80gb"),
+             Catch::Contains("chunked_scan"));
   const models::AttentionSpec linear = make("linear", {{"heads", 8}, {"head_dim", 128}});
   CHECK_THAT(schedules_of(linear, w, "a100-sxm4-80gb"),
              Catch::Contains("chunked_scan") && !Catch::Contains("lightning2"));
