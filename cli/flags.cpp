@@ -68,7 +68,7 @@ void strict_flag_values(CLI::App& app) {
 void add_caller_option(CLI::App& app, std::string& caller) {
   app.add_option("--caller", caller,
                  fmt::format("{}: adds that caller's host floor (calibration.caller_floor_us; "
-                             "triton's per kernel launch)",
+                             "triton's per kernel launch, and triton_jit more per Triton kernel)",
                              hw::known_callers()))
       ->capture_default_str();
 }
