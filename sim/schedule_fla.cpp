@@ -319,14 +319,7 @@ void lower_fla_recurrent(const ScheduleInput& in, Launches& out) {
 using GlaPassFn = void (*)(const ScheduleInput&, const FlaGeometry&, Launches&);
 
 void lower_chunked_gla(const ScheduleInput& in, Launches& out, GlaPassFn forward,
-                       GlaPassFn backward, bool takes_decode = false) {
-  if (in.workload.phase == models::Phase::decode && !takes_decode) {
-    throw common::SpecError(fmt::format(
-        "kernel '{}' prices chunked prefill and training kernels; a decode step runs a recurrent "
-        "kernel: use --kernel auto (or fla_chunk, FLA's fused_recurrent, where the profile "
-        "calibrates it)",
-        in.name));
-  }
+                       GlaPassFn backward) {
   const FlaGeometry g = fla_geometry(in.op.scan, in.workload);
   const std::size_t first = out.size();
   (in.op.pass == models::Pass::forward ? forward : backward)(in, g, out);
@@ -341,12 +334,19 @@ void lower_fla_scan(const ScheduleInput& in, Launches& out) {
     return;
   }
   // A longer decode step (speculative tokens, a chunk after the state) runs the chunked kernels.
-  lower_chunked_gla(in, out, lower_fla_forward, lower_fla_backward, /*takes_decode=*/true);
+  lower_chunked_gla(in, out, lower_fla_forward, lower_fla_backward);
   // Every kernel of flash-linear-attention's chunked path is a Triton kernel.
   for (std::size_t i = first; i < out.size(); ++i) out[i].host_jit_launches = out[i].host_launches;
 }
 
 void lower_tileops_scan(const ScheduleInput& in, Launches& out) {
+  if (in.workload.phase == models::Phase::decode) {
+    throw common::SpecError(fmt::format(
+        "kernel '{}' prices chunked prefill and training kernels; a decode step runs a recurrent "
+        "kernel: use --kernel auto (or fla_chunk, FLA's fused_recurrent, where the profile "
+        "calibrates it)",
+        in.name));
+  }
   lower_chunked_gla(in, out, lower_tileops_forward, lower_tileops_backward);
 }
 

@@ -200,8 +200,7 @@ void lower_fsa_selected_forward(const ScheduleInput& in, Launches& out) {
 bool is_fsa_selection(const models::AttentionShape& a, const models::Workload& w) {
   const std::int64_t block = a.visits.block_keys;
   const bool kernel_block = block == 32 || block == 64 || block == 128 || block == 256;
-  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
-  if (a.visits.blocks <= 0 || a.heads_kv <= 0 || !kernel_block || !sixteen_bit) return false;
+  if (a.visits.blocks <= 0 || a.heads_kv <= 0 || !kernel_block || !sixteen_bit(w)) return false;
   const std::int64_t group = a.heads_q / a.heads_kv;
   const bool selection =
       a.visits.row_group == group || a.visits.row_group == models::kFsaQueryBlock * group;

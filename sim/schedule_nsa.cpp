@@ -149,10 +149,6 @@ bool is_token_selection(const models::AttentionShape& a, const models::Workload&
   return per_token && kernel_block && one_head_dim(a) && whole_sequence(w);
 }
 
-bool is_token_selection(const models::Op& op, const models::Workload& w) {
-  return is_token_selection(op.attention, w);
-}
-
 // FSA's extras: selection ops (no summaries) with FSA's 32-token row groups.
 bool is_fsa_extra(const models::Op& op) {
   const models::AttentionShape& a = op.attention;
@@ -202,7 +198,7 @@ bool compressed_entry(const ScheduleInput& in, Lowering how) {
 namespace {
 
 void lower_nsa_backward(const ScheduleInput& in, Launches& out) {
-  if (is_token_selection(in.op, in.workload)) {
+  if (is_token_selection(in.op.attention, in.workload)) {
     lower_nsa_selected_backward(in, nsa_selection(in), out);
   } else if (is_compressed_prefill(in.op, in.workload) &&
              compressed_entry(in, Lowering::backward)) {
@@ -230,7 +226,7 @@ void lower_nsa_forward(const ScheduleInput& in, Launches& out) {
     lower_as("nsa_triton_compressed", Lowering::forward, in, out);
     return;
   }
-  if (!is_token_selection(in.op, in.workload)) {
+  if (!is_token_selection(in.op.attention, in.workload)) {
     lower_as("fa2", Lowering::forward, in, out);
     return;
   }
@@ -298,9 +294,8 @@ namespace {
 
 // The kernels are bf16/fp16 (mma.sync has no fp8 on Hopper); no decode step.
 bool triton_attention(const models::Op& op, const models::Workload& w) {
-  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
   return op.kind == models::OpKind::dense_attention && w.phase != models::Phase::decode &&
-         sixteen_bit;
+         sixteen_bit(w);
 }
 
 }  // namespace
@@ -309,13 +304,12 @@ bool nsa_triton_runs(const models::Op& op, const models::Workload& w) {
   // FSA's variant: NSA's kernel where FSA's module calls it (more than 8 query heads a KV head).
   const models::AttentionShape& a = op.attention;
   const bool fsa = a.heads_kv > 0 && a.visits.row_group != a.heads_q / a.heads_kv;
-  return triton_attention(op, w) && is_token_selection(op, w) &&
+  return triton_attention(op, w) && is_token_selection(op.attention, w) &&
          !(fsa && fsa_module_runs_kernel(a));
 }
 
 bool nsa_kernel_runs_fsa_extras(const models::Op& op, const models::Workload& w) {
-  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
-  return is_fsa_extra(op) && !fsa_module_runs_kernel(op.attention) && sixteen_bit &&
+  return is_fsa_extra(op) && !fsa_module_runs_kernel(op.attention) && sixteen_bit(w) &&
          w.phase != models::Phase::decode && is_token_selection(op.attention, w);
 }
 

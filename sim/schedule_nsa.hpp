@@ -45,6 +45,10 @@ NsaSelection nsa_selection(const ScheduleInput& in);
 inline double triton_block_d(const Geometry& g) {
   return next_pow2(g.d);
 }
+// The repository's kernels are bf16/fp16 (mma.sync has no fp8 on Hopper).
+inline bool sixteen_bit(const models::Workload& w) {
+  return w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
+}
 // The shapes they run: Q, K and V of one head_dim.
 inline bool one_head_dim(const models::AttentionShape& a) {
   return a.head_dim == a.v_head_dim;

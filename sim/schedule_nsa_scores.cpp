@@ -167,10 +167,9 @@ void lower_selection_as_elementwise(const ScheduleInput& in, Launches& out) {
 
 bool nsa_selection_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
-  const bool sixteen_bit = w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
   return op.kind == models::OpKind::selection && a.summaries.stride > 0 && a.heads_kv > 0 &&
          a.visits.blocks > 0 && one_head_dim(a) && w.phase != models::Phase::decode &&
-         w.q_len == w.kv_len && sixteen_bit;
+         w.q_len == w.kv_len && sixteen_bit(w);
 }
 
 void lower_nsa_selection(const ScheduleInput& in, Launches& out) {
