@@ -70,6 +70,13 @@ std::vector<std::filesystem::path> user_profile_files(
   return all;
 }
 
+// ASCII case-insensitive equality of two profile names.
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return fold(x) == fold(y); });
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> ProfileCatalog::split_search_path(std::string_view value) {
@@ -164,6 +171,20 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
     if (std::find(s->aliases.begin(), s->aliases.end(), name) != s->aliases.end())
       return parsed(*s);
   }
+  // Then regardless of case (`H100`, `B200`), where that names one profile only.
+  Slot* folded = nullptr;
+  for (const auto& s : slots_) {
+    bool match = same_ignoring_case(s->id, name);
+    for (const std::string& a : s->aliases) match = match || same_ignoring_case(a, name);
+    if (!match || folded == s.get()) continue;
+    if (folded) {
+      throw ProfileError(fmt::format("hardware profile name '{}' is ambiguous regardless of case: "
+                                     "'{}' or '{}'",
+                                     name, folded->id, s->id));
+    }
+    folded = s.get();
+  }
+  if (folded) return parsed(*folded);
   std::vector<std::string> known;
   for (const auto& s : slots_) {
     known.push_back(s->id);

@@ -15,6 +15,7 @@
 #include "common/errors.hpp"
 #include "common/numbers.hpp"
 #include "validate/measured_columns.hpp"
+#include "validate/measured_names.hpp"
 
 namespace validate {
 
@@ -41,42 +42,6 @@ std::vector<std::string> split_csv_line(const std::string& line, const std::stri
   }
   if (quoted) throw std::invalid_argument(where + ": unterminated quoted cell");
   return cells;
-}
-
-// The attnsim schedule each published kernel name stands for.
-std::string schedule_for(const std::string& kernel) {
-  static const std::map<std::string, std::string> names = {
-      {"fa2", "fa2"},
-      {"fa3", "fa3"},
-      {"fa4", "fa4"},
-      {"fa2-decode", "fa2_unpacked"},
-      {"flash-decoding", "split_kv"},
-      {"lean", "lean"},
-      {"cudnn", "cudnn"},
-      {"flashmla", "flashmla"},
-      {"torch_npu", "ascend"},
-      {"pto-dsl-fa", "pto_dsl_fa"},
-      {"nsa-selected", "nsa_triton"},
-      {"nsa-compressed", "nsa_triton_compressed"},
-      {"nsa-compressed-topk", "nsa_triton_compressed"},
-      {"lightning", "lightning2"},
-      {"lightning2", "lightning2"},
-      {"lightning-attn2", "lightning2"},
-      {"lightning_attn2", "lightning2"},
-      {"lightning-attention-2", "lightning2"},
-      {"fla", "fla_chunk"},
-      {"tileops-gla", "tileops_gla"}};
-  auto it = names.find(kernel);
-  return it == names.end() ? "auto" : it->second;
-}
-
-models::Phase phase_for(const std::string& pass, const std::string& where) {
-  if (pass == "fwd") return models::Phase::fwd;
-  if (pass == "bwd") return models::Phase::bwd;
-  if (pass == "fwd+bwd") return models::Phase::train;
-  if (pass == "decode") return models::Phase::decode;
-  throw std::invalid_argument(
-      fmt::format("{}: unknown pass '{}'; allowed: fwd, bwd, fwd+bwd, decode", where, pass));
 }
 
 class Row {
@@ -275,13 +240,19 @@ double measured_seconds(const Row& row) {
 models::Workload workload_of(const Row& row, const std::string& pass) {
   models::Workload w;
   try {
-    w.phase = phase_for(pass, row.where());
-    w.dtype = models::parse_dtype(row.required("dtype"));
+    w.phase = phase_of_pass(pass);
+    w.dtype = models::parse_dtype(canonical_dtype(row.required("dtype")));
     w.kv_dtype = w.dtype;
     w.batch = row.integer("batch", 1, models::kMaxBatch);
     w.q_len = row.integer("seq_q", 1, models::kMaxTokens);
     w.kv_len = row.integer("seq_kv", 1, models::kMaxTokens);
-    w.causal = row.integer("causal", 0, 1) != 0;
+    const int causal = flag_value(row.required("causal"));
+    if (causal < 0) {
+      throw std::invalid_argument(
+          fmt::format("{}: column 'causal': '{}' is not a flag; allowed: 0, 1, true, false",
+                      row.where(), row.text("causal")));
+    }
+    w.causal = causal != 0;
     models::validate(w);
   } catch (const common::SpecError& e) {
     throw std::invalid_argument(row.where() + ": " + e.what());
@@ -333,7 +304,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
                       row.where(), c.kernel));
     }
     c.caller = caller_of(row);
-    c.pass = row.required("pass");
+    c.pass = canonical_pass(row.required("pass"), row.where());
     c.workload = workload_of(row, c.pass);
     c.measured_s = measured_seconds(row);
     c.op = row.text("op");

@@ -145,7 +145,7 @@ const std::vector<BadInput> kCases = {
     {"directory as measurements", {"validate", "--measurements", "{}"}, {"is a directory"}},
     {"row wider than the header", {"validate", "--measurements", "{}/extra-cells.csv"}, {"extra-cells.csv:2", "cells"}},
     {"duplicate column", {"validate", "--measurements", "{}/duplicate-column.csv"}, {"duplicate-column.csv:1", "'causal'"}},
-    {"causal neither 0 nor 1", {"validate", "--measurements", "{}/causal-7.csv"}, {"causal-7.csv:2", "[0, 1]"}},
+    {"causal not a flag", {"validate", "--measurements", "{}/causal-7.csv"}, {"causal-7.csv:2", "allowed: 0, 1, true, false"}},
     {"both time_ms and time_us", {"validate", "--measurements", "{}/two-times.csv"}, {"two-times.csv:2", "both"}},
     {"infinite time", {"validate", "--measurements", "{}/time-inf.csv"}, {"time-inf.csv:2", "'inf'"}},
     {"header without rows", {"validate", "--measurements", "{}/header-only.csv"}, {"no measurement rows"}},

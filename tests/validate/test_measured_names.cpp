@@ -1,0 +1,108 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "hwprofiles/catalog.hpp"
+#include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "validate/measured_names.hpp"
+#include "validate/measurements.hpp"
+
+TEST_CASE("published kernel names map to schedules regardless of case and separators",
+          "[validate]") {
+  using validate::schedule_for;
+  CHECK(schedule_for("FlashAttention-2") == "fa2");
+  CHECK(schedule_for("flash_attn_2") == "fa2");
+  CHECK(schedule_for("Flash2") == "fa2");  // the lightning-attention benchmark's provider name
+  CHECK(schedule_for("FA2") == "fa2");
+  CHECK(schedule_for("flash-attn-v3") == "fa3");
+  CHECK(schedule_for("FlashAttention 3") == "fa3");
+  CHECK(schedule_for("flash_attn.cute") == "fa4");
+  CHECK(schedule_for("cuDNN") == "cudnn");
+  CHECK(schedule_for("cudnn_sdpa") == "cudnn");
+  CHECK(schedule_for("FlashMLA") == "flashmla");
+  CHECK(schedule_for("Flash-Decoding") == "split_kv");
+  CHECK(schedule_for("npu_fused_infer_attention_score") == "ascend");
+  CHECK(schedule_for("Lightning2NoDecay") == "lightning2");
+  CHECK(schedule_for(" lightning_attn2 ") == "lightning2");
+  CHECK(schedule_for("eager") == "unfused");
+}
+
+TEST_CASE("every schedule's own name maps to that schedule, with hyphens or underscores",
+          "[validate]") {
+  for (const sim::ScheduleInfo& s : sim::schedules()) {
+    const std::string name(s.name);
+    CHECK(validate::schedule_for(name) == name);
+    std::string hyphens = name;
+    std::replace(hyphens.begin(), hyphens.end(), '_', '-');
+    CHECK(validate::schedule_for(hyphens) == name);
+  }
+}
+
+TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {
+  CHECK(validate::schedule_for("xformers") == "auto");
+  CHECK(validate::schedule_for("ThunderKittens") == "auto");
+  CHECK(validate::schedule_for("flash") == "auto");  // which FlashAttention is not said
+  CHECK(validate::schedule_for("pto-isa-fa") == "auto");
+}
+
+TEST_CASE("passes, element types and flags read the spellings tables use", "[validate]") {
+  CHECK(validate::canonical_pass("Forward", "f:2") == "fwd");
+  CHECK(validate::canonical_pass("backward", "f:2") == "bwd");
+  CHECK(validate::canonical_pass("fwd_bwd", "f:2") == "fwd+bwd");
+  CHECK(validate::canonical_pass("decode", "f:2") == "decode");
+  CHECK_THROWS_WITH(validate::canonical_pass("prefill", "f:2"),
+                    Catch::Contains("f:2: unknown pass 'prefill'") &&
+                        Catch::Contains("allowed: fwd, bwd, fwd+bwd, decode"));
+  CHECK(validate::canonical_dtype("bfloat16") == "bf16");
+  CHECK(validate::canonical_dtype("BF16") == "bf16");
+  CHECK(validate::canonical_dtype("half") == "fp16");
+  CHECK(validate::canonical_dtype("float8_e4m3fn") == "fp8");
+  CHECK(validate::canonical_dtype("int8") == "int8");  // left for parse_dtype to refuse
+  CHECK(validate::flag_value("True") == 1);
+  CHECK(validate::flag_value("0") == 0);
+  CHECK(validate::flag_value("no") == 0);
+  CHECK(validate::flag_value("2") == -1);
+}
+
+TEST_CASE("a row written the way a paper prints it reads as the canonical row", "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      test_support::write_file(
+          dir,
+          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source\n"
+          "h100,FlashAttention-2,Forward,bfloat16,4,32,32,128,4096,4096,true,1000,x\n"),
+      test_support::registry());
+  REQUIRE(set.cases.size() == 1);
+  const validate::MeasuredCase& c = set.cases[0];
+  CHECK(c.schedule == "fa2");
+  CHECK(c.kernel == "FlashAttention-2");  // reported as written
+  CHECK(c.pass == "fwd");
+  CHECK(c.workload.phase == models::Phase::fwd);
+  CHECK(c.workload.dtype == models::DType::bf16);
+  CHECK(c.workload.causal);
+  CHECK(set.warnings.empty());  // a known kernel: no auto warning
+}
+
+TEST_CASE("a causal cell that is not a flag is bad input naming the row", "[validate]") {
+  test_support::TempDir dir;
+  CHECK_THROWS_WITH(
+      validate::read_measurements(
+          test_support::write_file(dir,
+                                   "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,"
+                                   "seq_kv,causal,time_us,source\n"
+                                   "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,maybe,1000,x\n"),
+          test_support::registry()),
+      Catch::Contains(":2: column 'causal': 'maybe' is not a flag; allowed: 0, 1, true, false"));
+}
+
+TEST_CASE("profile names resolve regardless of case where that names one profile",
+          "[hwprofiles]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  CHECK(catalog.resolve("H100").id == "h100-sxm5-80gb");
+  CHECK(catalog.resolve("B200").id == "b200");
+  CHECK(catalog.resolve("Ascend-910B2").id == "ascend-910b2");
+  CHECK_THROWS_WITH(catalog.resolve("H300"), Catch::Contains("unknown hardware profile 'H300'"));
+}

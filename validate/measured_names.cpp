@@ -1,0 +1,126 @@
+#include "validate/measured_names.hpp"
+
+#include <algorithm>
+#include <map>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "sim/schedule.hpp"
+
+namespace validate {
+
+namespace {
+
+std::string lower(std::string_view text) {
+  std::string s(text);
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  });
+  return s;
+}
+
+std::string trimmed(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  const auto last = text.find_last_not_of(" \t");
+  return std::string(text.substr(first, last - first + 1));
+}
+
+// Keys in kernel_key form: the names papers, READMEs and benchmark scripts print for the kernels
+// of attnsim's schedules (each schedule's own name is looked up apart, in schedule_for).
+const std::map<std::string, std::string>& kernel_names() {
+  static const std::map<std::string, std::string> names = [] {
+    std::map<std::string, std::string> m;
+    auto add = [&m](const char* schedule, std::initializer_list<const char*> keys) {
+      for (const char* k : keys) m.emplace(k, schedule);
+    };
+    add("fa2", {"fa-2", "fav2", "flash2", "flash-2", "flashattention2", "flashattention-2",
+                "flash-attention-2", "flash-attention2", "flash-attn2", "flash-attn-2",
+                "flash-attn-v2", "flashattn2", "flashattention-v2", "flash-attention-v2"});
+    add("fa3", {"fa-3", "fav3", "flash3", "flash-3", "flashattention3", "flashattention-3",
+                "flash-attention-3", "flash-attention3", "flash-attn3", "flash-attn-3",
+                "flash-attn-v3", "flashattn3", "flashattention-v3", "flash-attention-v3"});
+    add("fa4", {"fa-4", "flash4", "flashattention4", "flashattention-4", "flash-attention-4",
+                "flash-attn4", "flash-attn-4", "flash-attn-cute"});
+    add("fa2_unpacked", {"fa2-decode"});
+    add("split_kv", {"splitkv", "flash-decoding", "flashdecoding"});
+    add("lean", {"lean-attention", "leanattention"});
+    add("cudnn", {"cudnn-sdpa", "cudnn-fmha", "cudnn-attention", "cudnn-fa"});
+    add("flashmla", {"flash-mla"});
+    // torch_npu's fused-attention ops reach FlashAttentionScore (training) or PromptFlashAttention
+    // (inference prefill); the `ascend` schedule prices that kernel class.
+    add("ascend", {"torch-npu", "npu-fusion-attention", "npu-fused-infer-attention-score",
+                   "npu-prompt-flash-attention", "flashattentionscore", "flash-attention-score",
+                   "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score"});
+    add("unfused", {"eager", "naive-attention", "vanilla-attention", "standard-attention"});
+    add("nsa_triton", {"nsa-selected", "nsa-topk", "topk-sparse-attention"});
+    add("nsa_triton_compressed", {"nsa-compressed", "nsa-compressed-topk", "compressed-attention"});
+    add("fsa_triton", {"fsa-selected"});
+    add("lightning2", {"lightning", "lightning-2", "lightning-attn2", "lightning-attn-2",
+                       "lightning-attention2", "lightning-attention-2", "lightningattention2",
+                       "lightning2-no-decay", "lightning2nodecay", "lightning-attn2-no-decay"});
+    add("fla_chunk", {"fla", "flash-linear-attention"});
+    return m;
+  }();
+  return names;
+}
+
+}  // namespace
+
+std::string kernel_key(std::string_view name) {
+  std::string s = lower(trimmed(name));
+  std::replace_if(s.begin(), s.end(), [](char c) { return c == ' ' || c == '_' || c == '.'; }, '-');
+  return s;
+}
+
+std::string schedule_for(std::string_view kernel) {
+  const auto& names = kernel_names();
+  const std::string key = kernel_key(kernel);
+  auto it = names.find(key);
+  if (it != names.end()) return it->second;
+  for (const sim::ScheduleInfo& s : sim::schedules()) {
+    if (kernel_key(s.name) == key) return std::string(s.name);
+  }
+  return "auto";
+}
+
+std::string canonical_pass(std::string_view pass, const std::string& where) {
+  static const std::map<std::string, std::string> names = {
+      {"fwd", "fwd"},         {"forward", "fwd"},     {"bwd", "bwd"},
+      {"backward", "bwd"},    {"fwd+bwd", "fwd+bwd"}, {"fwd_bwd", "fwd+bwd"},
+      {"fwd-bwd", "fwd+bwd"}, {"fwdbwd", "fwd+bwd"},  {"forward+backward", "fwd+bwd"},
+      {"decode", "decode"}};
+  auto it = names.find(lower(trimmed(pass)));
+  if (it == names.end()) {
+    throw std::invalid_argument(
+        fmt::format("{}: unknown pass '{}'; allowed: fwd, bwd, fwd+bwd, decode", where, pass));
+  }
+  return it->second;
+}
+
+models::Phase phase_of_pass(const std::string& canonical) {
+  if (canonical == "fwd") return models::Phase::fwd;
+  if (canonical == "bwd") return models::Phase::bwd;
+  if (canonical == "decode") return models::Phase::decode;
+  return models::Phase::train;  // fwd+bwd
+}
+
+std::string canonical_dtype(std::string_view dtype) {
+  static const std::map<std::string, std::string> names = {
+      {"bfloat16", "bf16"}, {"float16", "fp16"}, {"half", "fp16"},   {"float32", "fp32"},
+      {"float", "fp32"},    {"e4m3", "fp8"},     {"float8", "fp8"},  {"fp8-e4m3", "fp8"},
+      {"fp8_e4m3", "fp8"},  {"float8_e4m3fn", "fp8"}};
+  const std::string key = lower(trimmed(dtype));
+  auto it = names.find(key);
+  return it == names.end() ? key : it->second;
+}
+
+int flag_value(std::string_view text) {
+  const std::string key = lower(trimmed(text));
+  if (key == "1" || key == "true" || key == "yes") return 1;
+  if (key == "0" || key == "false" || key == "no") return 0;
+  return -1;
+}
+
+}  // namespace validate

@@ -1,0 +1,34 @@
+// The names published tables give kernels, passes, element types and flags, mapped onto
+// attnsim's: a measurements CSV is written by hand from a paper or a README, so `FlashAttention-2`,
+// `flash_attn_2` and `fa2` are one kernel, `bfloat16` is bf16 and `true` is 1. Parsing at the edge
+// (validate/measurements.cpp); everything after it sees the canonical names only.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "models/workload.hpp"
+
+namespace validate {
+
+// A kernel name as looked up: ASCII lower case, with spaces, underscores and dots as hyphens.
+std::string kernel_key(std::string_view name);
+
+// The attnsim schedule a published kernel name stands for, or "auto" for a name with none
+// (validate/data/measured/README.md lists them).
+std::string schedule_for(std::string_view kernel);
+
+// `fwd`, `bwd`, `fwd+bwd` or `decode` (also `forward`, `backward`, `fwd_bwd`, any case);
+// std::invalid_argument naming `where` and the allowed values otherwise.
+std::string canonical_pass(std::string_view pass, const std::string& where);
+models::Phase phase_of_pass(const std::string& canonical);
+
+// An element type as attnsim names it (`bfloat16` -> bf16, `float16`/`half` -> fp16,
+// `float32` -> fp32, `e4m3`/`float8` -> fp8; any case); models::parse_dtype rejects the rest.
+std::string canonical_dtype(std::string_view dtype);
+
+// A 0/1 column that also reads `true`/`false` and `yes`/`no` (any case); nullopt-like -1 for
+// anything else, which the caller reports.
+int flag_value(std::string_view text);
+
+}  // namespace validate
