@@ -55,6 +55,9 @@ struct Launch {
   // whole chunk but the last, so the longest job never shrinks as the data grows (0 = the mean).
   double max_job_hbm_bytes = 0;
   double per_job_fixed_cycles = 0;  // prologue and epilogue beyond the bytes
+  // Cycles the device takes to start each CTA where it starts them one after another, paid once
+  // per CTA by the launch as a whole (pto_isa_fa's block dispatch); 0 where a wave starts at once.
+  double serial_cycles_per_job = 0;
   // Share of the device's per-launch fixed cost (kernel_launch_us) this launch pays: 0 when
   // programmatic dependent launch starts it under the previous kernel, hiding its latency.
   double launch_fixed_share = 1;

@@ -160,7 +160,8 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.exp_s = l.jobs.total_tiles * tt.exp / sms;
   out.vector_s = l.jobs.total_tiles * tt.alu / sms;
   out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
-  out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share;
+  out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share +
+                l.jobs.count * l.serial_cycles_per_job / r.clock;
   out.host_launches = l.host_launches;
   out.host_jit_launches = l.host_jit_launches;
   out.host_waits = l.host_waits;

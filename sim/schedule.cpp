@@ -40,6 +40,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_hopper_blackwell_schedules(t);
     add_flashmla_schedules(t);
     add_other_schedules(t);
+    add_pto_schedules(t);
     add_fla_schedules(t);
     add_nsa_schedules(t);
     add_fsa_schedules(t);

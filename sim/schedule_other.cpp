@@ -1,7 +1,7 @@
 // unfused (GEMM, softmax, GEMM with the score matrix in HBM: the baseline every paper compares
 // against), ascend (910B FlashAttentionScore: cube matmuls and vector softmax per 1 AIC + 2 AIV,
-// docs/kernels.md §6), pto_dsl_fa (a hand-written Ascend flash attention, §6) and the GEMM
-// lowering used for projections.
+// docs/kernels.md §6) and the GEMM lowering used for projections. The hand-written Ascend
+// kernels are in schedule_pto.cpp.
 #include <algorithm>
 #include <cmath>
 
@@ -97,60 +97,6 @@ void lower_ascend(const ScheduleInput& in, Launches& out) {
   t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
   t.max_ctas_per_sm = 1;  // one block per AI core group (1 AIC + 2 AIV)
   out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
-}
-
-// pto_dsl_fa: the hand-written PTO-DSL flash attention of huawei-csl/pto-dsl PR #126 (merge commit
-// dd64044, examples/aot/flash_attention/experimental/fa_builder.py; read in
-// validate/data/candidates/pto_dsl_fa_notes.md), a hand-written Ascend kernel class: 32-row query
-// blocks split in contiguous runs over min(blocks, AI core groups), each block walking every
-// 256-key tile in turn; the cube's Q K^T (fp32 out) and P V (fp32 out) and the two vector cores'
-// softmax (P fp16 back) exchange their tiles through GM FIFOs. One buffer per operand (K and V
-// share L0B), so a step's loads and stores run in series with its matmuls: the bytes a step moves
-// through its core's GM path are a wait (TileWork::latency_cycles), and the calibration's
-// tile_overhead_cycles, a wait too, is the rest of the step (the three dependent FIFO hops and
-// their flags).
-constexpr double kPtoRows = 32;   // S0
-constexpr double kPtoKeys = 256;  // S1_TILE
-
-void lower_pto_dsl_fa(const ScheduleInput& in, Launches& out) {
-  const models::AttentionShape& a = in.op.attention;
-  if (in.workload.phase == models::Phase::decode || in.workload.causal ||
-      a.score != models::ScoreFn::softmax) {
-    throw common::SpecError(fmt::format(
-        "kernel 'pto_dsl_fa' is the PTO-DSL flash attention of huawei-csl/pto-dsl PR #126: a "
-        "non-causal softmax prefill forward with no mask; this op is {} ({}, {}); use --kernel "
-        "ascend or auto",
-        in.op.name, models::to_string(in.workload.phase),
-        in.workload.causal ? "causal" : "non-causal"));
-  }
-  const Geometry g = geometry(a, in.workload, false);
-  const double blocks = g.batch * g.heads * ceil_div(g.rows, kPtoRows);
-  const double cores = std::min(blocks, in.profile.compute.sm_count);
-  const double tiles = ceil_div(g.keys, kPtoKeys);
-  Launch l;
-  l.name = "pto_fa";
-  l.schedule = in.name;
-  l.calibration = &in.calibration;
-  l.mma_class = in.mma_class;
-  l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
-  l.jobs = {cores, std::floor(blocks / cores) * tiles, std::ceil(blocks / cores) * tiles,
-            blocks * tiles};
-  const double scores = kPtoRows * kPtoKeys;
-  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
-  l.per_tile.exp_ops = scores + kPtoRows;  // P, and the rescale of the running statistics
-  l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * kPtoRows * g.dv;  // and O rescaled, added
-  // Per step through the core group's GM path: K^T and V tiles and P into the cube, S and P V
-  // (fp32) out of it, the same S and P V into the vector cores and P out of them.
-  const double fp32_out = (scores + kPtoRows * g.dv) * 4;
-  const double step_bytes = kPtoKeys * (g.d + g.dv) * g.s_kv + 2 * scores * g.s + 2 * fp32_out;
-  l.per_tile.latency_cycles =
-      step_bytes / sm_load_Bps(in.profile) * in.profile.compute.tensor_clock_hz;
-  l.overhead_is_wait = true;
-  // From HBM: Q, K and V once (K and V are then re-read from L2 by every block), O out (fp32).
-  const models::HbmBytes& need = in.op.bytes;
-  l.per_job_hbm_bytes = (need.q + need.k + need.v + g.batch * g.heads * g.rows * g.dv * 4) / cores;
-  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
-  out.push_back(l);
 }
 
 }  // namespace
@@ -249,10 +195,6 @@ void add_other_schedules(std::vector<ScheduleInfo>& table) {
                    "Ascend 910B FlashAttentionScore: cube matmuls and vector softmax pipelined per "
                    "AI core group",
                    lower_ascend, lower_ascend_backward, nullptr, hw::MmaClass::cube});
-  table.push_back({"pto_dsl_fa",
-                   "hand-written PTO-DSL flash attention (Ascend, huawei-csl/pto-dsl PR #126): "
-                   "32-row blocks, 256-key tiles, single-buffered steps through GM FIFOs",
-                   lower_pto_dsl_fa, nullptr, nullptr, hw::MmaClass::cube});
 }
 
 }  // namespace sim

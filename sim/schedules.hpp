@@ -10,6 +10,7 @@ namespace sim {
 void add_fa2_schedules(std::vector<ScheduleInfo>& table);
 void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table);
 void add_other_schedules(std::vector<ScheduleInfo>& table);
+void add_pto_schedules(std::vector<ScheduleInfo>& table);
 void add_cpu_schedules(std::vector<ScheduleInfo>& table);
 void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
 void add_fla_schedules(std::vector<ScheduleInfo>& table);

@@ -53,6 +53,8 @@ const std::map<std::string, std::string>& kernel_names() {
     add("ascend", {"torch-npu", "npu-fusion-attention", "npu-fused-infer-attention-score",
                    "npu-prompt-flash-attention", "flashattentionscore", "flash-attention-score",
                    "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score"});
+    add("pto_dsl_fa", {"pto-dsl"});
+    add("pto_isa_fa", {"pto-isa", "pto-isa-flash-attention", "pto-isa-flash-atten"});
     add("unfused", {"eager", "naive-attention", "vanilla-attention", "standard-attention"});
     add("nsa_triton", {"nsa-selected", "nsa-topk", "topk-sparse-attention"});
     add("nsa_triton_compressed", {"nsa-compressed", "nsa-compressed-topk", "compressed-attention"});

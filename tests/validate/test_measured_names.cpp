@@ -28,6 +28,7 @@ TEST_CASE("published kernel names map to schedules regardless of case and separa
   CHECK(schedule_for("Lightning2NoDecay") == "lightning2");
   CHECK(schedule_for(" lightning_attn2 ") == "lightning2");
   CHECK(schedule_for("eager") == "unfused");
+  CHECK(schedule_for("PTO-ISA") == "pto_isa_fa");
 }
 
 TEST_CASE("every schedule's own name maps to that schedule, with hyphens or underscores",
@@ -45,7 +46,7 @@ TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {
   CHECK(validate::schedule_for("xformers") == "auto");
   CHECK(validate::schedule_for("ThunderKittens") == "auto");
   CHECK(validate::schedule_for("flash") == "auto");  // which FlashAttention is not said
-  CHECK(validate::schedule_for("pto-isa-fa") == "auto");
+  CHECK(validate::schedule_for("TileLang") == "auto");
 }
 
 TEST_CASE("passes, element types and flags read the spellings tables use", "[validate]") {

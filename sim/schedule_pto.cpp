@@ -1,0 +1,154 @@
+// The hand-written Ascend flash-attention kernels (docs/kernels.md §6): pto_dsl_fa, the PTO-DSL
+// kernel of huawei-csl/pto-dsl PR #126, and pto_isa_fa, the C++ manual kernel of the PTO-ISA tile
+// library that the DSL kernel was ported from. Both split the queries into blocks of one cube core
+// (AIC) and its two vector cores (AIV), walk every key tile in turn and exchange the score,
+// probability and P V tiles between cube and vector cores through GM FIFOs.
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "common/errors.hpp"
+#include "sim/price.hpp"
+#include "sim/rates.hpp"
+#include "sim/schedule_common.hpp"
+#include "sim/schedules.hpp"
+
+namespace sim {
+
+namespace {
+
+// Both kernels are non-causal softmax prefill forwards without a mask.
+void require_plain_prefill(const ScheduleInput& in, const char* what) {
+  const models::AttentionShape& a = in.op.attention;
+  if (in.workload.phase == models::Phase::decode || in.workload.causal ||
+      a.score != models::ScoreFn::softmax) {
+    throw common::SpecError(fmt::format(
+        "kernel '{}' is {}: a non-causal softmax prefill forward with no mask; this op is {} ({}, "
+        "{}); use --kernel ascend or auto",
+        in.name, what, in.op.name, models::to_string(in.workload.phase),
+        in.workload.causal ? "causal" : "non-causal"));
+  }
+}
+
+// pto_dsl_fa: the hand-written PTO-DSL flash attention of huawei-csl/pto-dsl PR #126 (merge commit
+// dd64044, examples/aot/flash_attention/experimental/fa_builder.py; read in
+// validate/data/candidates/pto_dsl_fa_notes.md), a hand-written Ascend kernel class: 32-row query
+// blocks split in contiguous runs over min(blocks, AI core groups), each block walking every
+// 256-key tile in turn; the cube's Q K^T (fp32 out) and P V (fp32 out) and the two vector cores'
+// softmax (P fp16 back) exchange their tiles through GM FIFOs. One buffer per operand (K and V
+// share L0B), so a step's loads and stores run in series with its matmuls: the bytes a step moves
+// through its core's GM path are a wait (TileWork::latency_cycles), and the calibration's
+// tile_overhead_cycles, a wait too, is the rest of the step (the three dependent FIFO hops and
+// their flags).
+constexpr double kPtoRows = 32;   // S0
+constexpr double kPtoKeys = 256;  // S1_TILE
+
+void lower_pto_dsl_fa(const ScheduleInput& in, Launches& out) {
+  require_plain_prefill(in, "the PTO-DSL flash attention of huawei-csl/pto-dsl PR #126");
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  const double blocks = g.batch * g.heads * ceil_div(g.rows, kPtoRows);
+  const double cores = std::min(blocks, in.profile.compute.sm_count);
+  const double tiles = ceil_div(g.keys, kPtoKeys);
+  Launch l;
+  l.name = "pto_fa";
+  l.schedule = in.name;
+  l.calibration = &in.calibration;
+  l.mma_class = in.mma_class;
+  l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
+  l.jobs = {cores, std::floor(blocks / cores) * tiles, std::ceil(blocks / cores) * tiles,
+            blocks * tiles};
+  const double scores = kPtoRows * kPtoKeys;
+  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  l.per_tile.exp_ops = scores + kPtoRows;  // P, and the rescale of the running statistics
+  l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * kPtoRows * g.dv;  // and O rescaled, added
+  // Per step through the core group's GM path: K^T and V tiles and P into the cube, S and P V
+  // (fp32) out of it, the same S and P V into the vector cores and P out of them.
+  const double fp32_out = (scores + kPtoRows * g.dv) * 4;
+  const double step_bytes = kPtoKeys * (g.d + g.dv) * g.s_kv + 2 * scores * g.s + 2 * fp32_out;
+  l.per_tile.latency_cycles =
+      step_bytes / sm_load_Bps(in.profile) * in.profile.compute.tensor_clock_hz;
+  l.overhead_is_wait = true;
+  // From HBM: Q, K and V once (K and V are then re-read from L2 by every block), O out (fp32).
+  const models::HbmBytes& need = in.op.bytes;
+  l.per_job_hbm_bytes = (need.q + need.k + need.v + g.batch * g.heads * g.rows * g.dv * 4) / cores;
+  l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
+  out.push_back(l);
+}
+
+
+// pto_isa_fa: the PTO-ISA manual flash attention (hw-native-sys/pto-isa 3186c38,
+// kernels/manual/common/flash_atten/fa_performance_kernel.cpp; read in
+// validate/data/candidates/pto_isa_fa_notes.md). One block per 128 query rows (the grid runs in
+// waves of one block per core group), each walking every 256-key step; preload 4, K, P and V
+// double-buffered in L1, L0A/L0B ping-pong and separate L0C accumulators for S and P V, so a
+// step's loads and stores overlap its matmuls within each of its two stages. The cube runs the
+// Q K^T stage (K in, S out in fp32) and then the P V stage (P and V in, P V out in fp32), one after
+// the other (pipeline_schedule_gen.py); each stage takes the longest of its matmul, its GM loads
+// and its accumulator stores. The vector cores' softmax and O update run beside them and are
+// shorter (pto-isa's own cost model, scripts/fa_cost_model.py L99-107: softmax 2,489 and update
+// 834 cycles against the cube's 2,487 + 1,617 per step at d 128), so they add nothing here.
+constexpr double kIsaRows = 128;  // CUBE_S0
+constexpr double kIsaKeys = 256;  // TILE_S1 (two 128-key cube sub-tiles)
+// GM loads (MTE2) and accumulator stores (FIXPIPE) per cube core, bytes per cycle: an assumption
+// (no source gives it) that reproduces pto-isa's own cost model's stage cycles (4,096 for its
+// 4,105 per step at d 128).
+constexpr double kIsaGmBytesPerCycle = 64;
+
+void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
+  require_plain_prefill(in, "the PTO-ISA manual flash attention (hw-native-sys/pto-isa)");
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  const double blocks = g.batch * g.heads * ceil_div(g.rows, kIsaRows);
+  const double steps = ceil_div(g.keys, kIsaKeys);
+  const hw::Profile& p = in.profile;
+  const auto precision = tensor_precision(p, in.workload.dtype);
+  if (!precision) {
+    throw common::SpecError(fmt::format("kernel '{}' runs its matmuls on the cube; {} has no cube "
+                                        "path",
+                                        in.name, models::to_string(in.workload.dtype)));
+  }
+  // One cube core's multiply-accumulates per cycle, at the rate the engine prices its matmuls.
+  const double macs_per_cycle = class_peak_flops(p, in.mma_class, *precision) / 2 /
+                                p.compute.sm_count / p.compute.tensor_clock_hz *
+                                in.calibration.mma_fraction;
+  const double scores = kIsaRows * kIsaKeys;
+  auto stage_excess = [&](double macs, double loads, double stores) {
+    const double math = macs / macs_per_cycle;
+    return std::max({math, loads / kIsaGmBytesPerCycle, stores / kIsaGmBytesPerCycle}) - math;
+  };
+  Launch l;
+  l.name = "pto_isa_fa";
+  l.schedule = in.name;
+  l.calibration = &in.calibration;
+  l.mma_class = in.mma_class;
+  l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
+  l.jobs = {blocks, steps, steps, blocks * steps};
+  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  // The transfers each stage's matmul does not hide: Q K^T (K in, S out as fp32), then P V (P and
+  // V in, P V out as fp32).
+  l.per_tile.latency_cycles =
+      stage_excess(scores * g.d, kIsaKeys * g.d * g.s_kv, scores * 4) +
+      stage_excess(scores * g.dv, scores * g.s + kIsaKeys * g.dv * g.s_kv, kIsaRows * g.dv * 4);
+  l.overhead_is_wait = true;  // the cross-core flags of a step (tile_overhead_cycles)
+  // From HBM: Q, K and V once (every block then reads K and V from L2), O out as fp32.
+  const models::HbmBytes& need = in.op.bytes;
+  l.per_job_hbm_bytes = (need.q + need.k + need.v + g.batch * g.heads * g.rows * g.dv * 4) / blocks;
+  // pto-isa's cost model starts the blocks one after another (cta_overhead_cycles each).
+  l.serial_cycles_per_job = l.calibration->cta_overhead_cycles;
+  out.push_back(l);
+}
+
+}  // namespace
+
+void add_pto_schedules(std::vector<ScheduleInfo>& table) {
+  table.push_back({"pto_dsl_fa",
+                   "hand-written PTO-DSL flash attention (Ascend, huawei-csl/pto-dsl PR #126): "
+                   "32-row blocks, 256-key tiles, single-buffered steps through GM FIFOs",
+                   lower_pto_dsl_fa, nullptr, nullptr, hw::MmaClass::cube});
+  table.push_back({"pto_isa_fa",
+                   "PTO-ISA manual flash attention (Ascend, hw-native-sys/pto-isa): 128-row "
+                   "blocks, 256-key steps, double-buffered, two cube stages per step",
+                   lower_pto_isa_fa, nullptr, nullptr, hw::MmaClass::cube});
+}
+
+}  // namespace sim

@@ -1,0 +1,113 @@
+// pto_isa_fa (sim/schedule_pto.cpp): the PTO-ISA manual flash attention on Ascend: one 128-row
+// block per core group and wave, 256-key steps of two cube stages, each the longest of its matmul
+// and its GM transfers, a serial block dispatch, and what it refuses.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "common/errors.hpp"
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::cost;
+using test_support::make;
+using test_support::workload;
+
+namespace {
+
+// One head, fp16, non-causal: the shape of pto-dsl PR #126's runner (3072 query rows).
+models::Workload one_head(std::int64_t rows, std::int64_t keys, bool causal = false) {
+  models::Workload w = workload(models::Phase::fwd, 1, rows, keys, causal);
+  w.dtype = w.kv_dtype = models::DType::fp16;
+  return w;
+}
+
+sim::Launches lower_isa(const models::Workload& w, std::int64_t head_dim = 128) {
+  const hw::Profile& p = catalog().resolve("ascend-910b2");
+  const models::CostModel c = cost(make("mha", {{"heads", 1}, {"head_dim", head_dim}}), w);
+  const sim::ScheduleInfo& info = sim::find_schedule("pto_isa_fa");
+  for (const models::Op& op : c.ops) {
+    if (op.kind != models::OpKind::dense_attention || op.pass != models::Pass::forward) continue;
+    sim::Launches out;
+    info.forward({op, w, p, sim::forward_calibration(p, info), info.name, {}, info.mma_class},
+                 out);
+    return out;
+  }
+  FAIL("no forward attention op");
+  return {};
+}
+
+double isa_time(std::int64_t rows, std::int64_t keys) {
+  const hw::Profile& p = catalog().resolve("ascend-910b2");
+  const models::Workload w = one_head(rows, keys);
+  return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p,
+                           "pto_isa_fa")
+      .time_s;
+}
+
+}  // namespace
+
+TEST_CASE("pto_isa_fa runs one 128-row block per core group, each walking every 256-key step",
+          "[sim][ascend]") {
+  const sim::Launches l = lower_isa(one_head(3072, 8192));
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].jobs.count == 24);  // 3072 / 128
+  CHECK(l[0].jobs.min_tiles == 32);  // 8192 / 256
+  CHECK(l[0].jobs.max_tiles == 32);
+  CHECK(l[0].per_tile.tensor_flops == 2.0 * 128 * 256 * (128 + 128));
+  CHECK(l[0].serial_cycles_per_job == 2000);  // the profile's block dispatch
+  CHECK(l[0].overhead_is_wait);
+}
+
+TEST_CASE("pto_isa_fa's step waits for the transfers each cube stage's matmul does not hide",
+          "[sim][ascend]") {
+  // d 128: Q K^T is 1,024 cycles of matmul (128 x 256 x 128 MACs at 4,096 a cycle; the profile
+  // rounds the peak to 353.9 TF/s, hence the tolerance), 1,024 of K
+  // in and 2,048 of S out (128 KiB fp32 at 64 B a cycle): 1,024 beyond the matmul. P V is 1,024
+  // of matmul, 2,048 of P and V in (64 KiB each), 1,024 of P V out: 1,024 beyond.
+  CHECK(lower_isa(one_head(3072, 8192))[0].per_tile.latency_cycles == Approx(2048).epsilon(1e-4));
+  // d 64: Q K^T 512 of matmul, 512 of K in, 2,048 of S out: 1,536 beyond; P V 512 of matmul,
+  // 1,536 of P (64 KiB) and V (32 KiB) in, 512 out: 1,024 beyond.
+  CHECK(lower_isa(one_head(3072, 8192), 64)[0].per_tile.latency_cycles == Approx(2560).epsilon(1e-4));
+}
+
+TEST_CASE("pto_isa_fa reproduces pto-isa's own cost model of the kernel within 5 %",
+          "[sim][ascend]") {
+  // scripts/fa_cost_model.py (on-board mode) for a 910B2 at 3072 rows, d 128, fp16
+  // (validate/data/candidates/pto_isa_fa_notes.md §4.3): 124.0, 214.7 and 396.2 us.
+  CHECK(isa_time(3072, 8192) == Approx(124.0e-6).epsilon(0.05));
+  CHECK(isa_time(3072, 16384) == Approx(214.7e-6).epsilon(0.05));
+  CHECK(isa_time(3072, 32768) == Approx(396.2e-6).epsilon(0.05));
+}
+
+TEST_CASE("pto_isa_fa's time is linear in the key steps and doubles its steps with a second wave",
+          "[sim][ascend]") {
+  const double t8 = isa_time(3072, 8192), t16 = isa_time(3072, 16384);
+  CHECK(isa_time(3072, 32768) - t16 == Approx(2 * (t16 - t8)).epsilon(1e-6));
+  // 6144 rows: 48 blocks on 24 core groups, two waves of the same steps (and 24 more dispatches).
+  const double two_waves = isa_time(6144, 32768) - isa_time(6144, 16384);
+  CHECK(two_waves == Approx(2 * (isa_time(3072, 32768) - t16)).epsilon(0.02));
+}
+
+TEST_CASE("pto_isa_fa is several times faster than the single-buffered PTO-DSL port",
+          "[sim][ascend]") {
+  const hw::Profile& p = catalog().resolve("ascend-910b2");
+  const models::Workload w = one_head(3072, 32768);
+  const models::CostModel c = cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w);
+  const double isa = sim::predict_tile(c, w, p, "pto_isa_fa").time_s;
+  const double dsl = sim::predict_tile(c, w, p, "pto_dsl_fa").time_s;
+  // 32-row blocks whose transfers and matmuls run in series: 24 TF/s measured against about 130.
+  CHECK(dsl > 4 * isa);
+}
+
+TEST_CASE("pto_isa_fa refuses causal and decode work, naming the kernel", "[sim][ascend]") {
+  const hw::Profile& p = catalog().resolve("ascend-910b2");
+  const models::AttentionSpec spec = make("mha", {{"heads", 1}, {"head_dim", 128}});
+  for (const models::Workload& w :
+       {one_head(3072, 8192, true), workload(models::Phase::decode, 1, 1, 8192)}) {
+    CHECK_THROWS_WITH(sim::predict_tile(cost(spec, w), w, p, "pto_isa_fa"),
+                      Catch::Contains("pto_isa_fa") && Catch::Contains("non-causal"));
+  }
+}
