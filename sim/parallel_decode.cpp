@@ -19,7 +19,7 @@ namespace sim::parallel_detail {
 namespace {
 
 // Partial outputs and their LSE stay in fp32 until combined, as the split-KV schedule keeps them
-// (sim/schedule_other.cpp).
+// (sim/schedule_fa2.cpp).
 constexpr double kPartialBytes = 4;
 
 struct Shard {

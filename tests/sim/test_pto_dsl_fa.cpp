@@ -1,4 +1,4 @@
-// pto_dsl_fa (sim/schedule_other.cpp): the hand-written PTO-DSL flash attention of
+// pto_dsl_fa (sim/schedule_pto.cpp): the hand-written PTO-DSL flash attention of
 // huawei-csl/pto-dsl PR #126 on Ascend: its grid, the bytes a single-buffered step moves through
 // its core's GM path (a wait), and what it refuses.
 #include <catch2/catch.hpp>
