@@ -39,12 +39,22 @@ struct ValidateOptions {
   std::string output;
 };
 
-// Every skipped row is a warning (and a count in the report's summary).
-Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o) {
+// Every skipped row is a warning (and a count in the report's summary). Each row's device becomes
+// its profile id, so that rows naming one device differently (`H100`, `h100-sxm5-80gb`) are one
+// group and one fit.
+Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
+                                const hw::ProfileCatalog& catalog) {
   Acquired in;
   for (const std::string& file : o.measurements) {
     validate::MeasurementSet set = validate::read_measurements(file, ctx.registry);
-    for (auto& c : set.cases) in.cases.push_back(std::move(c));
+    for (auto& c : set.cases) {
+      try {
+        c.hw = catalog.resolve(c.hw).id;
+      } catch (const hw::ProfileError& e) {
+        throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
+      }
+      in.cases.push_back(std::move(c));
+    }
     for (const auto& s : set.skipped) in.skipped.push_back(s);
     for (const auto& w : set.warnings) in.warnings.push_back(w);
   }
@@ -63,7 +73,7 @@ Acquired acquire(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalo
   if (o.run.check) throw common::SpecError("--check needs --backend cpu or --backend cuda");
   if (o.measurements.empty())
     throw common::SpecError("validate needs --measurements FILE.csv, --backend cpu or --devices");
-  return read_measurement_files(ctx, o);
+  return read_measurement_files(ctx, o, catalog);
 }
 
 // The profiles of the devices the cases name, with --hw-set applied, put back into the catalog

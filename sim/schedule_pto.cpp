@@ -76,7 +76,6 @@ void lower_pto_dsl_fa(const ScheduleInput& in, Launches& out) {
   out.push_back(l);
 }
 
-
 // pto_isa_fa: the PTO-ISA manual flash attention (hw-native-sys/pto-isa 3186c38,
 // kernels/manual/common/flash_atten/fa_performance_kernel.cpp; read in
 // validate/data/candidates/pto_isa_fa_notes.md). One block per 128 query rows (the grid runs in
@@ -87,34 +86,45 @@ void lower_pto_dsl_fa(const ScheduleInput& in, Launches& out) {
 // the other (pipeline_schedule_gen.py); each stage takes the longest of its matmul, its GM loads
 // and its accumulator stores. The vector cores' softmax and O update run beside them and are
 // shorter (pto-isa's own cost model, scripts/fa_cost_model.py L99-107: softmax 2,489 and update
-// 834 cycles against the cube's 2,487 + 1,617 per step at d 128), so they add nothing here.
+// 834 cycles against the cube's 2,487 + 1,617 per step at d 128), so they add nothing: the launch
+// reports their work, with the exps and FP32 work on concurrent pipes, under the matmuls
+// (calibration softmax_overlap 1), which is how the engine says that they hide.
 constexpr double kIsaRows = 128;  // CUBE_S0
 constexpr double kIsaKeys = 256;  // TILE_S1 (two 128-key cube sub-tiles)
-// GM loads (MTE2) and accumulator stores (FIXPIPE) per cube core, bytes per cycle: an assumption
-// (no source gives it) that reproduces pto-isa's own cost model's stage cycles (4,096 for its
-// 4,105 per step at d 128).
+// GM loads (MTE2) and accumulator stores (FIXPIPE) per cube core, bytes per cycle, on a device
+// with 1.6 TB/s of HBM (910B1-B3): an assumption (no source gives it) that reproduces pto-isa's own
+// cost model's stage cycles (4,096 for its 4,105 per step at d 128). The rate scales with the
+// profile's HBM bandwidth: that model halves GM throughput on the 910B4 (gm_scale 2.0,
+// scripts/fa_cost_model.py L65), whose HBM is half.
 constexpr double kIsaGmBytesPerCycle = 64;
+constexpr double kIsaGmRateHbmBps = 1.6e12;
 
 void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
   require_plain_prefill(in, "the PTO-ISA manual flash attention (hw-native-sys/pto-isa)");
   const Geometry g = geometry(in.op.attention, in.workload, false);
+  // The kernel is one fp16 template with one head dim for Q, K and V, built at 128 and 64.
+  const auto& a = in.op.attention;
+  if ((a.head_dim != 64 && a.head_dim != 128) || a.v_head_dim != a.head_dim ||
+      in.workload.dtype != models::DType::fp16) {
+    throw common::SpecError(fmt::format(
+        "kernel '{}' is built for fp16 with one head dim of 64 or 128 for Q, K and V; this op "
+        "has head dim {}, value head dim {} and {}; allowed: --dtype fp16, head dims 64 or 128",
+        in.name, a.head_dim, a.v_head_dim, models::to_string(in.workload.dtype)));
+  }
   const double blocks = g.batch * g.heads * ceil_div(g.rows, kIsaRows);
   const double steps = ceil_div(g.keys, kIsaKeys);
   const hw::Profile& p = in.profile;
   const auto precision = tensor_precision(p, in.workload.dtype);
-  if (!precision) {
-    throw common::SpecError(fmt::format("kernel '{}' runs its matmuls on the cube; {} has no cube "
-                                        "path",
-                                        in.name, models::to_string(in.workload.dtype)));
-  }
   // One cube core's multiply-accumulates per cycle, at the rate the engine prices its matmuls.
   const double macs_per_cycle = class_peak_flops(p, in.mma_class, *precision) / 2 /
                                 p.compute.sm_count / p.compute.tensor_clock_hz *
                                 in.calibration.mma_fraction;
   const double scores = kIsaRows * kIsaKeys;
+  const double gm_bytes_per_cycle =
+      kIsaGmBytesPerCycle * p.memory.hbm_bandwidth_Bps / kIsaGmRateHbmBps;
   auto stage_excess = [&](double macs, double loads, double stores) {
     const double math = macs / macs_per_cycle;
-    return std::max({math, loads / kIsaGmBytesPerCycle, stores / kIsaGmBytesPerCycle}) - math;
+    return std::max({math, loads / gm_bytes_per_cycle, stores / gm_bytes_per_cycle}) - math;
   };
   Launch l;
   l.name = "pto_isa_fa";
@@ -124,6 +134,9 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
   l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
   l.jobs = {blocks, steps, steps, blocks * steps};
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  l.per_tile.exp_ops = scores + kIsaRows;  // P, and the rescale of the running statistics
+  l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * kIsaRows * g.dv;  // and O rescaled, added
+  l.exp_alu_concurrent = true;
   // The transfers each stage's matmul does not hide: Q K^T (K in, S out as fp32), then P V (P and
   // V in, P V out as fp32).
   l.per_tile.latency_cycles =

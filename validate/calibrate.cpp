@@ -215,20 +215,23 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
   // Rows priced with `auto` (a kernel name attnsim does not map) are never fit rows
   // (MeasuredCase::fit_eligible), so every row here names its schedule.
   auto schedule_of = [](const MeasuredCase& c) { return c.schedule; };
+  // Keyed on the profile id, however a row names the device.
+  auto device_of = [&](const MeasuredCase& c) { return catalog.resolve(c.hw).id; };
   std::set<std::pair<std::string, std::string>> forward_fits;
   for (const MeasuredCase& c : cases) {
     if (c.fit_eligible && !models::has_backward(c.workload.phase) && !is_held_out(c, holdout_seq)) {
-      forward_fits.insert({c.hw, schedule_of(c)});
+      forward_fits.insert({device_of(c), schedule_of(c)});
     }
   }
   std::map<GroupKey, Group> groups;
   for (const MeasuredCase& c : cases) {
     if (!c.fit_eligible) continue;
     const std::string schedule = schedule_of(c);
+    const std::string device = device_of(c);
     const bool backward = models::has_backward(c.workload.phase);
-    const bool split = backward && forward_fits.count({c.hw, schedule}) > 0;
-    Group& g = groups[{c.hw, schedule, split}];
-    g.hw = catalog.resolve(c.hw).id;
+    const bool split = backward && forward_fits.count({device, schedule}) > 0;
+    Group& g = groups[{device, schedule, split}];
+    g.hw = device;
     g.schedule = schedule;
     g.backward_only_entry = split;
     (is_held_out(c, holdout_seq) ? g.held : g.fit).push_back(&c);

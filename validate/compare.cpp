@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sim/engine.hpp"
+#include "validate/measured_names.hpp"
 
 namespace validate {
 
@@ -45,7 +46,7 @@ std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
     const MeasuredCase& c = *r.measured;
     if (!c.compared) continue;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupSummary& g) {
-      return g.hw == c.hw && g.kernel == c.kernel;
+      return g.hw == c.hw && kernel_key(g.kernel) == kernel_key(c.kernel);
     });
     if (it == groups.end()) {
       groups.push_back({c.hw, c.kernel, c.schedule, {}, {}, {}, nullptr});

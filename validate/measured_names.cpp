@@ -48,20 +48,21 @@ const std::map<std::string, std::string>& kernel_names() {
     add("lean", {"lean-attention", "leanattention"});
     add("cudnn", {"cudnn-sdpa", "cudnn-fmha", "cudnn-attention", "cudnn-fa"});
     add("flashmla", {"flash-mla"});
-    // torch_npu's fused-attention ops reach FlashAttentionScore (training) or PromptFlashAttention
-    // (inference prefill); the `ascend` schedule prices that kernel class.
+    // torch_npu's fused-attention ops reach FlashAttentionScore (training), PromptFlashAttention
+    // (inference prefill) or IncreFlashAttention (decode); the `ascend` schedule prices that class.
     add("ascend", {"torch-npu", "npu-fusion-attention", "npu-fused-infer-attention-score",
                    "npu-prompt-flash-attention", "flashattentionscore", "flash-attention-score",
                    "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score"});
     add("pto_dsl_fa", {"pto-dsl"});
     add("pto_isa_fa", {"pto-isa", "pto-isa-flash-attention", "pto-isa-flash-atten"});
     add("unfused", {"eager", "naive-attention", "vanilla-attention", "standard-attention"});
-    add("nsa_triton", {"nsa-selected", "nsa-topk", "topk-sparse-attention"});
+    add("nsa_triton", {"nsa-selected", "topk-sparse-attention"});
     add("nsa_triton_compressed", {"nsa-compressed", "nsa-compressed-topk", "compressed-attention"});
     add("fsa_triton", {"fsa-selected"});
+    // Not the no-decay kernel's names: lightning2 prices the decayed recurrence (a spec without a
+    // decay goes to auto's choice).
     add("lightning2", {"lightning", "lightning-2", "lightning-attn2", "lightning-attn-2",
-                       "lightning-attention2", "lightning-attention-2", "lightningattention2",
-                       "lightning2-no-decay", "lightning2nodecay", "lightning-attn2-no-decay"});
+                       "lightning-attention2", "lightning-attention-2", "lightningattention2"});
     add("fla_chunk", {"fla", "flash-linear-attention"});
     return m;
   }();
@@ -101,6 +102,8 @@ std::string canonical_pass(std::string_view pass, const std::string& where) {
   return it->second;
 }
 
+bool reported_only(std::string_view kernel) { return kernel_key(kernel) == "nsa-compressed-topk"; }
+
 models::Phase phase_of_pass(const std::string& canonical) {
   if (canonical == "fwd") return models::Phase::fwd;
   if (canonical == "bwd") return models::Phase::bwd;
@@ -110,10 +113,11 @@ models::Phase phase_of_pass(const std::string& canonical) {
 
 std::string canonical_dtype(std::string_view dtype) {
   static const std::map<std::string, std::string> names = {
-      {"bfloat16", "bf16"}, {"float16", "fp16"}, {"half", "fp16"},   {"float32", "fp32"},
-      {"float", "fp32"},    {"e4m3", "fp8"},     {"float8", "fp8"},  {"fp8-e4m3", "fp8"},
-      {"fp8_e4m3", "fp8"},  {"float8_e4m3fn", "fp8"}};
-  const std::string key = lower(trimmed(dtype));
+      {"bfloat16", "bf16"}, {"float16", "fp16"}, {"half", "fp16"},
+      {"float32", "fp32"},  {"float", "fp32"},   {"e4m3", "fp8"},
+      {"float8", "fp8"},    {"fp8_e4m3", "fp8"}, {"float8_e4m3fn", "fp8"}};
+  std::string key = lower(trimmed(dtype));
+  std::replace(key.begin(), key.end(), '-', '_');
   auto it = names.find(key);
   return it == names.end() ? key : it->second;
 }

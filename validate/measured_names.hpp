@@ -18,16 +18,22 @@ std::string kernel_key(std::string_view name);
 // (validate/data/measured/README.md lists them).
 std::string schedule_for(std::string_view kernel);
 
+// Kernel names whose rows are reported but never fitted, however spelled: NSA's compressed branch
+// followed by its block scores and top-k (`nsa-compressed-topk`), a chain whose fitting would move
+// the compressed kernels' entry away from what the kernels alone take.
+bool reported_only(std::string_view kernel);
+
 // `fwd`, `bwd`, `fwd+bwd` or `decode` (also `forward`, `backward`, `fwd_bwd`, any case);
 // std::invalid_argument naming `where` and the allowed values otherwise.
 std::string canonical_pass(std::string_view pass, const std::string& where);
 models::Phase phase_of_pass(const std::string& canonical);
 
 // An element type as attnsim names it (`bfloat16` -> bf16, `float16`/`half` -> fp16,
-// `float32` -> fp32, `e4m3`/`float8` -> fp8; any case); models::parse_dtype rejects the rest.
+// `float32` -> fp32, `e4m3`/`float8`/`float8_e4m3fn` -> fp8; any case, `-` or `_`);
+// models::parse_dtype rejects the rest.
 std::string canonical_dtype(std::string_view dtype);
 
-// A 0/1 column that also reads `true`/`false` and `yes`/`no` (any case); nullopt-like -1 for
+// A 0/1 column that also reads `true`/`false` and `yes`/`no` (any case): 1 or 0, and -1 for
 // anything else, which the caller reports.
 int flag_value(std::string_view text);
 

@@ -249,7 +249,7 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
     const int causal = flag_value(row.required("causal"));
     if (causal < 0) {
       throw std::invalid_argument(
-          fmt::format("{}: column 'causal': '{}' is not a flag; allowed: 0, 1, true, false",
+          fmt::format("{}: column 'causal': '{}' is not a flag; allowed: 0, 1, true, false, yes, no",
                       row.where(), row.text("causal")));
     }
     w.causal = causal != 0;
@@ -297,7 +297,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.kernel = row.required("kernel");
     c.schedule = schedule_for(c.kernel);
     c.kernel_choice = sim::KernelChoice::parse(c.schedule);
-    if (c.schedule == "auto" && unknown_kernels.insert(c.kernel).second) {
+    if (c.schedule == "auto" && unknown_kernels.insert(kernel_key(c.kernel)).second) {
       set.warnings.push_back(
           fmt::format("{}: unknown kernel '{}' predicted with --kernel auto (so are its later rows "
                       "in this file)",
@@ -329,7 +329,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     // The rows of NSA's compressed branch followed by its block scores and top-k are reported,
     // never fitted: that chain's host syncs are not modelled, and fitting its rows would move
     // the compressed kernels' entry away from what the kernels alone take.
-    c.fit_eligible = c.schedule != "auto" && c.kernel != "nsa-compressed-topk";
+    c.fit_eligible = c.schedule != "auto" && !reported_only(c.kernel);
     set.cases.push_back(std::move(c));
   }
   if (rows == 0) {

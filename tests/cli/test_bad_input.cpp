@@ -45,6 +45,7 @@ void write_fixtures(const fs::path& dir) {
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,causal,"
              "time_ms\n");
   write_file(dir / "causal-7.csv", h + r + "1,8,8,128,64,64,7,,,0.01,x\n");
+  write_file(dir / "unknown-device.csv", h + "h300,fa3,fwd,bf16,1,8,8,128,64,64,1,,,0.01,x\n");
   write_file(dir / "two-times.csv",
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,"
              "time_us\n" +
@@ -146,6 +147,7 @@ const std::vector<BadInput> kCases = {
     {"row wider than the header", {"validate", "--measurements", "{}/extra-cells.csv"}, {"extra-cells.csv:2", "cells"}},
     {"duplicate column", {"validate", "--measurements", "{}/duplicate-column.csv"}, {"duplicate-column.csv:1", "'causal'"}},
     {"causal not a flag", {"validate", "--measurements", "{}/causal-7.csv"}, {"causal-7.csv:2", "allowed: 0, 1, true, false"}},
+    {"unknown device in a row", {"validate", "--measurements", "{}/unknown-device.csv"}, {"unknown-device.csv:2", "unknown hardware profile 'h300'", "known:"}},
     {"both time_ms and time_us", {"validate", "--measurements", "{}/two-times.csv"}, {"two-times.csv:2", "both"}},
     {"infinite time", {"validate", "--measurements", "{}/time-inf.csv"}, {"time-inf.csv:2", "'inf'"}},
     {"header without rows", {"validate", "--measurements", "{}/header-only.csv"}, {"no measurement rows"}},

@@ -163,3 +163,27 @@ TEST_CASE("a built-in profile parsed lazily is the one the catalog lists, in cop
   for (const hw::Profile& p : catalog.profiles()) listed = listed || p.id == h100.id;
   CHECK(listed);
 }
+
+TEST_CASE("profile names resolve regardless of case where that names one profile", "[hw]") {
+  const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
+  CHECK(builtin.resolve("H100").id == "h100-sxm5-80gb");
+  CHECK(builtin.resolve("B200").id == "b200");
+  CHECK(builtin.resolve("Ascend-910B2").id == "ascend-910b2");
+  CHECK_THROWS_WITH(builtin.resolve("H300"), Catch::Contains("unknown hardware profile 'H300'"));
+
+  // Two user profiles whose ids differ only by case: each exact id resolves, a third spelling
+  // is ambiguous and names both.
+  const test_support::TempDir tmp;
+  nlohmann::json mine = hw::to_json(builtin.resolve("h100"));
+  mine["aliases"] = nlohmann::json::array();
+  mine["id"] = "MyGpu";
+  std::ofstream(tmp.path() / "MyGpu.json") << mine.dump();
+  mine["id"] = "mygpu";
+  std::ofstream(tmp.path() / "mygpu.json") << mine.dump();
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({tmp.path()});
+  CHECK(catalog.resolve("MyGpu").id == "MyGpu");
+  CHECK(catalog.resolve("mygpu").id == "mygpu");
+  CHECK_THROWS_WITH(catalog.resolve("MYGPU"), Catch::Contains("ambiguous") &&
+                                                  Catch::Contains("'MyGpu'") &&
+                                                  Catch::Contains("'mygpu'"));
+}

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "hwprofiles/catalog.hpp"
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -25,7 +24,7 @@ TEST_CASE("published kernel names map to schedules regardless of case and separa
   CHECK(schedule_for("FlashMLA") == "flashmla");
   CHECK(schedule_for("Flash-Decoding") == "split_kv");
   CHECK(schedule_for("npu_fused_infer_attention_score") == "ascend");
-  CHECK(schedule_for("Lightning2NoDecay") == "lightning2");
+  CHECK(schedule_for("LIGHTNING-ATTENTION-2") == "lightning2");
   CHECK(schedule_for(" lightning_attn2 ") == "lightning2");
   CHECK(schedule_for("eager") == "unfused");
   CHECK(schedule_for("PTO-ISA") == "pto_isa_fa");
@@ -47,6 +46,10 @@ TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {
   CHECK(validate::schedule_for("ThunderKittens") == "auto");
   CHECK(validate::schedule_for("flash") == "auto");  // which FlashAttention is not said
   CHECK(validate::schedule_for("TileLang") == "auto");
+  // lightning2 prices the decayed recurrence; the no-decay kernel's names go to auto's choice.
+  CHECK(validate::schedule_for("Lightning2NoDecay") == "auto");
+  // "topk" alone names NSA's block selection in this repository, not its selected kernel.
+  CHECK(validate::schedule_for("nsa-topk") == "auto");
 }
 
 TEST_CASE("passes, element types and flags read the spellings tables use", "[validate]") {
@@ -99,11 +102,21 @@ TEST_CASE("a causal cell that is not a flag is bad input naming the row", "[vali
       Catch::Contains(":2: column 'causal': 'maybe' is not a flag; allowed: 0, 1, true, false"));
 }
 
-TEST_CASE("profile names resolve regardless of case where that names one profile",
-          "[hwprofiles]") {
-  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  CHECK(catalog.resolve("H100").id == "h100-sxm5-80gb");
-  CHECK(catalog.resolve("B200").id == "b200");
-  CHECK(catalog.resolve("Ascend-910B2").id == "ascend-910b2");
-  CHECK_THROWS_WITH(catalog.resolve("H300"), Catch::Contains("unknown hardware profile 'H300'"));
+TEST_CASE("the chain of NSA's compressed branch and top-k is reported, never fitted, however spelled",
+          "[validate]") {
+  CHECK(validate::reported_only("nsa-compressed-topk"));
+  CHECK(validate::reported_only("NSA_Compressed_TopK"));
+  CHECK_FALSE(validate::reported_only("nsa-compressed"));
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      test_support::write_file(
+          dir,
+          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,op,"
+          "time_us,source\n"
+          "a100,NSA Compressed TopK,fwd,bf16,1,64,4,128,8192,8192,1,nsa,"
+          "compressed_attention+block_scores+top_k_select,900,x\n"),
+      test_support::registry());
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].schedule == "nsa_triton_compressed");
+  CHECK_FALSE(set.cases[0].fit_eligible);
 }
