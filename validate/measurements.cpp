@@ -215,18 +215,58 @@ Columns read_header(const std::string& line, const std::string& file) {
           "{}: missing column '{}' (schema: validate/data/measured/README.md)", file, needed));
     }
   }
-  if (!columns.count("time_ms") && !columns.count("time_us")) {
+  if (!columns.count("time_ms") && !columns.count("time_us") && !columns.count("tflops")) {
     throw std::invalid_argument(fmt::format(
-        "{}: missing column 'time_ms' or 'time_us' (schema: validate/data/measured/README.md)",
+        "{}: missing column 'time_ms', 'time_us' or 'tflops' (schema: "
+        "validate/data/measured/README.md)",
         file));
   }
   return columns;
 }
 
-// The measured time in seconds: exactly one of time_ms and time_us, finite and positive.
-double measured_seconds(const Row& row) {
+// A dense row's time from its TFLOP/s by the FlashAttention papers' FLOP convention: forward
+// 2 B H Sq Sk (d + dv), halved when causal (square rows only); backward 2.5x and forward + backward
+// 3.5x the forward.
+double seconds_from_tflops(const Row& row, const models::Workload& w) {
+  if (!row.text("variant").empty()) {
+    throw std::invalid_argument(fmt::format(
+        "{}: a time from 'tflops' alone is derived for dense attention rows only (FlashAttention's "
+        "FLOP convention); give time_ms or time_us for a '{}' row",
+        row.where(), row.text("variant")));
+  }
+  constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
+  const double d = static_cast<double>(row.integer("head_dim", 1, kNoMax));
+  const double dv = row.text("v_head_dim").empty()
+                        ? d
+                        : static_cast<double>(row.integer("v_head_dim", 1, kNoMax));
+  const double heads = static_cast<double>(row.integer("heads_q", 1, kNoMax));
+  double flops = 2 * static_cast<double>(w.batch) * heads * static_cast<double>(w.q_len) *
+                 static_cast<double>(w.kv_len) * (d + dv);
+  if (w.causal) {
+    if (w.q_len != w.kv_len) {
+      throw std::invalid_argument(fmt::format(
+          "{}: a causal row's time is derived from 'tflops' only where seq_q equals seq_kv (the "
+          "convention halves the square); give time_ms or time_us",
+          row.where()));
+    }
+    flops /= 2;
+  }
+  if (w.phase == models::Phase::bwd) flops *= 2.5;
+  if (w.phase == models::Phase::train) flops *= 3.5;
+  const double tflops = row.number("tflops");
+  if (!(tflops > 0)) throw std::invalid_argument(row.where() + ": tflops must be positive");
+  return flops / (tflops * 1e12);
+}
+
+// The measured time in seconds: exactly one of time_ms and time_us, finite and positive, or
+// where neither is given, derived from tflops.
+double measured_seconds(const Row& row, const models::Workload& w) {
   const bool ms = !row.text("time_ms").empty();
   const bool us = !row.text("time_us").empty();
+  if (!ms && !us) {
+    if (!row.text("tflops").empty()) return seconds_from_tflops(row, w);
+    throw std::invalid_argument(row.where() + ": no time; give time_ms, time_us or tflops");
+  }
   if (ms && us) {
     throw std::invalid_argument(
         fmt::format("{}: both time_ms and time_us are given; give one", row.where()));
@@ -306,7 +346,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.caller = caller_of(row);
     c.pass = canonical_pass(row.required("pass"), row.where());
     c.workload = workload_of(row, c.pass);
-    c.measured_s = measured_seconds(row);
+    c.measured_s = measured_seconds(row, c.workload);
     c.op = row.text("op");
     try {
       c.spec = spec_of(row, registry);

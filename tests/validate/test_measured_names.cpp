@@ -1,11 +1,14 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/measured_names.hpp"
 #include "validate/measurements.hpp"
 
@@ -119,4 +122,69 @@ TEST_CASE("the chain of NSA's compressed branch and top-k is reported, never fit
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].schedule == "nsa_triton_compressed");
   CHECK_FALSE(set.cases[0].fit_eligible);
+}
+
+TEST_CASE("a dense row may give TFLOP/s alone: its time follows FlashAttention's FLOP convention",
+          "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,tflops,"
+      "source\n";
+  const auto set = validate::read_measurements(
+      test_support::write_file(dir, header +
+                                        "h100,fa3,fwd,bf16,2,16,16,128,8192,8192,1,,500,x\n"
+                                        "h100,fa3,fwd+bwd,bf16,2,16,16,128,8192,8192,0,,400,x\n"),
+      test_support::registry());
+  REQUIRE(set.cases.size() == 2);
+  // 4 B H S^2 d = 4 x 2 x 16 x 8192^2 x 128 = 1.0995e12 FLOPs, halved when causal.
+  const double forward = 4.0 * 2 * 16 * 8192.0 * 8192 * 128;
+  CHECK(set.cases[0].measured_s == Approx(forward / 2 / 500e12));
+  CHECK(set.cases[1].measured_s == Approx(3.5 * forward / 400e12));
+}
+
+TEST_CASE("TFLOP/s alone is refused where the convention does not say the FLOPs", "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,tflops,"
+      "source\n";
+  auto error_of = [&](const std::string& row) {
+    try {
+      validate::read_measurements(test_support::write_file(dir, header + row),
+                                  test_support::registry());
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,64,4,128,8192,8192,1,nsa,100,x\n"),
+             Catch::Contains(":2: a time from 'tflops' alone is derived for dense attention rows "
+                             "only"));
+  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,1024,8192,1,,100,x\n"),
+             Catch::Contains(":2: a causal row's time is derived from 'tflops' only where seq_q "
+                             "equals seq_kv"));
+  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,8192,8192,1,,,x\n"),
+             Catch::Contains(":2: no time; give time_ms, time_us or tflops"));
+}
+
+TEST_CASE("the published FA3-paper rows' times are what their TFLOP/s give by the convention",
+          "[validate]") {
+  // fa3_h100_fwd.csv keeps both: the time its rows were given (derived from the printed TFLOP/s)
+  // and the TFLOP/s. Without its time column, each row's time comes from its TFLOP/s.
+  const std::string path = test_support::measured_csv_path("fa3_h100_fwd.csv");
+  std::ifstream in(path);
+  std::string header, text;
+  std::getline(in, header);
+  const auto at = header.find("time_ms");
+  REQUIRE(at != std::string::npos);
+  header.replace(at, 7, "given_time_ms");
+  text = header + "\n" + std::string(std::istreambuf_iterator<char>(in), {});
+  test_support::TempDir dir;
+  const auto given = validate::read_measurements(path, test_support::registry());
+  const auto derived =
+      validate::read_measurements(test_support::write_file(dir, text), test_support::registry());
+  REQUIRE(given.cases.size() == derived.cases.size());
+  REQUIRE(given.cases.size() > 50);
+  for (std::size_t i = 0; i < given.cases.size(); ++i) {
+    CHECK(derived.cases[i].measured_s == Approx(given.cases[i].measured_s).epsilon(5e-4));
+  }
 }
