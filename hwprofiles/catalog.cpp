@@ -70,9 +70,13 @@ std::vector<std::filesystem::path> user_profile_files(
   return all;
 }
 
-// ASCII case-insensitive equality of two profile names.
+// Equality of two profile names regardless of ASCII case, with spaces and underscores read as
+// hyphens (`H100_SXM5`, `A100 80GB`).
 bool same_ignoring_case(std::string_view a, std::string_view b) {
-  auto fold = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  auto fold = [](char c) {
+    if (c == ' ' || c == '_') return '-';
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return fold(x) == fold(y); });
 }
@@ -171,7 +175,8 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
     if (std::find(s->aliases.begin(), s->aliases.end(), name) != s->aliases.end())
       return parsed(*s);
   }
-  // Then regardless of case (`H100`, `B200`), where that names one profile only.
+  // Then regardless of case and separators (`H100`, `B200`, `H100_SXM5`), where that names one
+  // profile only.
   Slot* folded = nullptr;
   for (const auto& s : slots_) {
     bool match = same_ignoring_case(s->id, name);

@@ -164,11 +164,15 @@ TEST_CASE("a built-in profile parsed lazily is the one the catalog lists, in cop
   CHECK(listed);
 }
 
-TEST_CASE("profile names resolve regardless of case where that names one profile", "[hw]") {
+TEST_CASE("profile names resolve regardless of case and separators where that names one profile",
+          "[hw]") {
   const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
   CHECK(builtin.resolve("H100").id == "h100-sxm5-80gb");
   CHECK(builtin.resolve("B200").id == "b200");
   CHECK(builtin.resolve("Ascend-910B2").id == "ascend-910b2");
+  // Spaces and underscores read as hyphens: "A100 80GB" is the alias a100-80gb.
+  CHECK(builtin.resolve("A100 80GB").id == "a100-sxm4-80gb");
+  CHECK(builtin.resolve("H100_SXM5").id == "h100-sxm5-80gb");
   CHECK_THROWS_WITH(builtin.resolve("H300"), Catch::Contains("unknown hardware profile 'H300'"));
 
   // Two user profiles whose ids differ only by case: each exact id resolves, a third spelling
