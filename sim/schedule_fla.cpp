@@ -347,7 +347,21 @@ void lower_tileops_scan(const ScheduleInput& in, Launches& out) {
         "calibrates it)",
         in.name));
   }
+  const std::size_t first = out.size();
   lower_chunked_gla(in, out, lower_tileops_forward, lower_tileops_backward);
+  // Its state kernels keep a head's whole dk x dv state on chip; where that and the chunk's
+  // operands exceed a CTA's shared memory, what TileOPs does is not known.
+  for (std::size_t i = first; i < out.size(); ++i) {
+    const double smem = out[i].cta.smem_bytes, cap = in.profile.memory.smem_per_block_bytes;
+    if (cap > 0 && smem > cap) {
+      throw common::SpecError(fmt::format(
+          "kernel '{}' keeps a head's whole {} x {} state on chip: its {} kernel needs {:.0f} KiB "
+          "of shared memory, more than the {:.0f} KiB a CTA has on {}; allowed: head dims whose "
+          "state and chunk operands fit (128 x 128 does); use --kernel fla_chunk or auto",
+          in.name, in.op.scan.key_dim, in.op.scan.value_dim, out[i].name, smem / 1024, cap / 1024,
+          in.profile.id));
+    }
+  }
 }
 
 }  // namespace

@@ -232,6 +232,17 @@ TEST_CASE("fla_chunk refuses softmax attention and tileops_gla a decode step, na
                     Catch::Contains("scan ops) only"));
 }
 
+TEST_CASE("tileops_gla refuses a state that does not fit a CTA's shared memory, naming the sizes",
+          "[sim][fla]") {
+  const auto w = workload(models::Phase::train, 2, 8192, 8192);
+  // 128 x 128: 2 stages x 64 x 256 bf16 operands (64 KiB) and the 64 KiB fp32 state: it fits.
+  CHECK(sim::predict_tile(cost(gla(4, 128, 128), w), w, h200(), "tileops_gla").time_s > 0);
+  // 256 x 256: 128 KiB of operands and a 256 KiB state, against 227 KiB.
+  CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 256, 256), w), w, h200(), "tileops_gla"),
+                    Catch::Contains("256 x 256 state") && Catch::Contains("384 KiB") &&
+                        Catch::Contains("227 KiB") && Catch::Contains("fla_chunk or auto"));
+}
+
 TEST_CASE("fla_chunk runs only where the profile calibrates it", "[sim][fla]") {
   const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
   const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
