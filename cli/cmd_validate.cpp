@@ -48,10 +48,20 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
   for (const std::string& file : o.measurements) {
     validate::MeasurementSet set = validate::read_measurements(file, ctx.registry);
     for (auto& c : set.cases) {
+      const hw::Profile* profile = nullptr;
       try {
-        c.hw = catalog.resolve(c.hw).id;
+        profile = &catalog.resolve(c.hw);
       } catch (const hw::ProfileError& e) {
         throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
+      }
+      c.hw = profile->id;
+      // A row the model cannot price (a kernel that refuses its shape) is skipped like a row the
+      // model cannot build, not the end of the run.
+      try {
+        validate::evaluate_case(c, *profile);
+      } catch (const common::SpecError& e) {
+        set.skipped.push_back(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
+        continue;
       }
       in.cases.push_back(std::move(c));
     }

@@ -83,8 +83,12 @@ class Row {
 
 // `variant` is "name" or "name:key=value:key=value"; without it a row is dense softmax attention
 // (gqa, or swa when it has a window).
-std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
-  std::string variant = row.text("window").empty() ? "gqa" : "swa";
+std::pair<std::string, models::ParamValues> variant_of(const Row& row,
+                                                       const std::string& schedule) {
+  // Without a variant: dense attention, or absorbed MLA for FlashMLA, which runs nothing else.
+  std::string variant = !row.text("window").empty() ? "swa"
+                        : schedule == "flashmla"     ? "mla"
+                                                     : "gqa";
   models::ParamValues given;
   const std::string text = row.text("variant");
   if (text.empty()) return {variant, given};
@@ -112,8 +116,9 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row) {
 // The row's spec: its variant, with the generic head columns mapped onto the variant's own
 // parameters. Throws SpecError (the model cannot build it) or ColumnConflict (a column
 // contradicts the variant); both skip the row.
-models::AttentionSpec spec_of(const Row& row, const models::Registry& registry) {
-  const auto [name, given] = variant_of(row);
+models::AttentionSpec spec_of(const Row& row, const std::string& schedule,
+                              const models::Registry& registry) {
+  const auto [name, given] = variant_of(row, schedule);
   GenericColumns columns;
   // Whole numbers >= 1; the variant checks its own upper bounds (a row beyond them is skipped).
   constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
@@ -350,7 +355,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.measured_s = measured_seconds(row, c.workload);
     c.op = row.text("op");
     try {
-      c.spec = spec_of(row, registry);
+      c.spec = spec_of(row, c.schedule, registry);
       check_op(c, row.where());
     } catch (const common::SpecError& e) {
       set.skipped.push_back(row.where() + ": " + e.what());

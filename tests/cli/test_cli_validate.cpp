@@ -97,6 +97,24 @@ TEST_CASE("skipped measurement rows warn with file:line and count in table, json
   }
 }
 
+TEST_CASE("a row its kernel refuses to price is skipped with file:line, not the end of the run",
+          "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  // pto_isa_fa is built for fp16: the bf16 row is skipped, the fp16 row is compared.
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n"
+             "910b,pto_isa_fa,fwd,bf16,1,1,1,128,3072,8192,0,100\n"
+             "910b,pto_isa_fa,fwd,fp16,1,1,1,128,3072,8192,0,100\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("row skipped: ") && Catch::Contains("m.csv:2") &&
+                        Catch::Contains("built for fp16"));
+  const json doc = json::parse(r.out);
+  CHECK(doc["summary"]["skipped_rows"] == 1);
+  CHECK(doc["cases"].size() == 1);
+}
+
 TEST_CASE("validate --strict exits 2 after the report when any row was skipped",
           "[cli][validate]") {
   TempDir dir;

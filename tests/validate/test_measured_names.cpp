@@ -202,3 +202,23 @@ TEST_CASE("the published FA3-paper rows' times are what their TFLOP/s give by th
     CHECK(derived.cases[i].measured_s == Approx(given.cases[i].measured_s).epsilon(5e-4));
   }
 }
+
+TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing FlashMLA runs",
+          "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
+      "variant,time_us\n";
+  const std::string row = "h20,flashmla,decode,bf16,128,16,1,576,512,1,4096,1,";
+  const auto bare = validate::read_measurements(test_support::write_file(dir, header + row + ",601\n"),
+                                                test_support::registry());
+  const auto named = validate::read_measurements(
+      test_support::write_file(dir, header + row + "mla,601\n"), test_support::registry());
+  REQUIRE(bare.cases.size() == 1);
+  REQUIRE(named.cases.size() == 1);
+  CHECK(bare.cases[0].spec.variant->name() == "mla");
+  CHECK(validate::case_cost(bare.cases[0]).total_flops().total() ==
+        validate::case_cost(named.cases[0]).total_flops().total());
+  // The latent cache of 576 values a token, as MLA keeps it (a dense 576/512 MQA would keep 1088).
+  CHECK(validate::case_cost(bare.cases[0]).kv_cache_bytes_per_token_per_layer == 576 * 2);
+}
