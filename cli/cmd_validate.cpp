@@ -55,11 +55,12 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
         throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
       }
       c.hw = profile->id;
-      // A row the model cannot price (a kernel that refuses its shape) is skipped like a row the
-      // model cannot build, not the end of the run.
+      // A row whose kernel refuses its shape is skipped like a row the model cannot build, not
+      // the end of the run (on the profile as --hw-set leaves it). Other errors (a device without
+      // the row's kernel) are bad input.
       try {
-        validate::evaluate_case(c, *profile);
-      } catch (const common::SpecError& e) {
+        validate::evaluate_case(c, hw::with_overrides(*profile, ctx.hw.sets));
+      } catch (const common::KernelRefusal& e) {
         set.skipped.push_back(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
         continue;
       }
@@ -67,6 +68,11 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
     }
     for (const auto& s : set.skipped) in.skipped.push_back(s);
     for (const auto& w : set.warnings) in.warnings.push_back(w);
+  }
+  if (in.cases.empty() && !in.skipped.empty()) {
+    throw std::invalid_argument(fmt::format("no measurement row left to compare: {} skipped ({})",
+                                            in.skipped.size(),
+                                            in.skipped.front().get<std::string>()));
   }
   for (const auto& w : in.warnings)
     std::cerr << "attnsim: warning: " << w.get<std::string>() << "\n";

@@ -11,4 +11,12 @@ class SpecError : public std::invalid_argument {
   explicit SpecError(const std::string& message) : std::invalid_argument(message) {}
 };
 
+// A kernel that does not run the shape it was given (FlashMLA with values apart from the keys, an
+// fp16-only template given bf16, a state too large for shared memory): bad input on the command
+// line; in `validate`, a measurement row that is skipped with its file:line.
+class KernelRefusal : public SpecError {
+ public:
+  explicit KernelRefusal(const std::string& message) : SpecError(message) {}
+};
+
 }  // namespace common

@@ -70,11 +70,11 @@ std::vector<std::filesystem::path> user_profile_files(
   return all;
 }
 
-// Equality of two profile names regardless of ASCII case, with spaces and underscores read as
-// hyphens (`H100_SXM5`, `A100 80GB`).
-bool same_ignoring_case(std::string_view a, std::string_view b) {
-  auto fold = [](char c) {
-    if (c == ' ' || c == '_') return '-';
+// Equality of two profile names regardless of ASCII case and, with `separators`, with spaces and
+// underscores read as hyphens (`H100_SXM5`, `A100 80GB`).
+bool same_name_loosely(std::string_view a, std::string_view b, bool separators) {
+  auto fold = [separators](char c) {
+    if (separators && (c == ' ' || c == '_')) return '-';
     return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
   };
   return a.size() == b.size() &&
@@ -112,6 +112,14 @@ ProfileCatalog ProfileCatalog::load(const std::vector<std::filesystem::path>& us
   }
   for (const auto& path : user_profile_files(user_dirs))
     catalog.add(slot_of(load_profile_file(path)));
+  // A user profile whose id is a built-in's alias (`h100-sxm`) takes that name over.
+  for (auto& slot : catalog.slots_) {
+    for (const std::string& alias : slot->aliases) {
+      const bool taken = std::any_of(catalog.slots_.begin(), catalog.slots_.end(),
+                                     [&](const auto& other) { return other->id == alias; });
+      if (taken) slot->shadowed.push_back(alias);
+    }
+  }
   catalog.check_aliases();
   return catalog;
 }
@@ -152,11 +160,20 @@ void ProfileCatalog::add(std::shared_ptr<Slot> slot) {
   }
 }
 
+std::vector<std::string> ProfileCatalog::live_aliases(const Slot& slot) {
+  std::vector<std::string> live;
+  for (const std::string& a : slot.aliases) {
+    if (std::find(slot.shadowed.begin(), slot.shadowed.end(), a) == slot.shadowed.end())
+      live.push_back(a);
+  }
+  return live;
+}
+
 void ProfileCatalog::check_aliases() const {
   std::vector<std::pair<std::string, std::string>> names;  // name -> owning profile id
   for (const auto& s : slots_) {
     names.emplace_back(s->id, s->id);
-    for (const std::string& a : s->aliases) names.emplace_back(a, s->id);
+    for (const std::string& a : live_aliases(*s)) names.emplace_back(a, s->id);
   }
   std::sort(names.begin(), names.end());
   for (std::size_t i = 1; i < names.size(); ++i) {
@@ -172,28 +189,32 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
     if (s->id == name) return parsed(*s);
   }
   for (const auto& s : slots_) {
-    if (std::find(s->aliases.begin(), s->aliases.end(), name) != s->aliases.end())
-      return parsed(*s);
+    const std::vector<std::string> aliases = live_aliases(*s);
+    if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) return parsed(*s);
   }
-  // Then regardless of case and separators (`H100`, `B200`, `H100_SXM5`), where that names one
-  // profile only.
-  Slot* folded = nullptr;
-  for (const auto& s : slots_) {
-    bool match = same_ignoring_case(s->id, name);
-    for (const std::string& a : s->aliases) match = match || same_ignoring_case(a, name);
-    if (!match || folded == s.get()) continue;
-    if (folded) {
-      throw ProfileError(fmt::format("hardware profile name '{}' is ambiguous regardless of case: "
-                                     "'{}' or '{}'",
-                                     name, folded->id, s->id));
+  // Then regardless of case (`H100`, `B200`), then also of separators (`H100_SXM5`), where that
+  // names one profile only.
+  for (bool separators : {false, true}) {
+    Slot* folded = nullptr;
+    for (const auto& s : slots_) {
+      bool match = same_name_loosely(s->id, name, separators);
+      for (const std::string& a : live_aliases(*s))
+        match = match || same_name_loosely(a, name, separators);
+      if (!match || folded == s.get()) continue;
+      if (folded) {
+        throw ProfileError(fmt::format(
+            "hardware profile name '{}' is ambiguous regardless of case{}: '{}' or '{}'", name,
+            separators ? " and separators" : "", folded->id, s->id));
+      }
+      folded = s.get();
     }
-    folded = s.get();
+    if (folded) return parsed(*folded);
   }
-  if (folded) return parsed(*folded);
   std::vector<std::string> known;
   for (const auto& s : slots_) {
     known.push_back(s->id);
-    known.insert(known.end(), s->aliases.begin(), s->aliases.end());
+    const std::vector<std::string> aliases = live_aliases(*s);
+    known.insert(known.end(), aliases.begin(), aliases.end());
   }
   std::sort(known.begin(), known.end());
   throw ProfileError(

@@ -48,6 +48,8 @@ class ProfileCatalog {
   struct Slot {
     std::string id;
     std::vector<std::string> aliases;
+    // A built-in's aliases that a user profile took as its id: that profile owns the name.
+    std::vector<std::string> shadowed;
     std::string_view text;  // embedded JSON not yet parsed ("" once given a parsed profile)
     std::string origin;
     std::once_flag once;
@@ -61,6 +63,8 @@ class ProfileCatalog {
   static std::shared_ptr<Slot> slot_of(Profile profile);
   void add(std::shared_ptr<Slot> slot);
   void check_aliases() const;
+  // The names a slot answers to besides its id: its aliases less the shadowed ones.
+  static std::vector<std::string> live_aliases(const Slot& slot);
   std::vector<std::shared_ptr<Slot>> slots_;
   std::shared_ptr<All> all_ = std::make_shared<All>();
 };

@@ -341,7 +341,7 @@ void lower_fla_scan(const ScheduleInput& in, Launches& out) {
 
 void lower_tileops_scan(const ScheduleInput& in, Launches& out) {
   if (in.workload.phase == models::Phase::decode) {
-    throw common::SpecError(fmt::format(
+    throw common::KernelRefusal(fmt::format(
         "kernel '{}' prices chunked prefill and training kernels; a decode step runs a recurrent "
         "kernel: use --kernel auto (or fla_chunk, FLA's fused_recurrent, where the profile "
         "calibrates it)",
@@ -354,7 +354,7 @@ void lower_tileops_scan(const ScheduleInput& in, Launches& out) {
   for (std::size_t i = first; i < out.size(); ++i) {
     const double smem = out[i].cta.smem_bytes, cap = in.profile.memory.smem_per_block_bytes;
     if (cap > 0 && smem > cap) {
-      throw common::SpecError(fmt::format(
+      throw common::KernelRefusal(fmt::format(
           "kernel '{}' keeps a head's whole {} x {} state on chip: its {} kernel needs {:.0f} KiB "
           "of shared memory, more than the {:.0f} KiB a CTA has on {}; allowed: head dims whose "
           "state and chunk operands fit (128 x 128 does); use --kernel fla_chunk or auto",
@@ -367,7 +367,7 @@ void lower_tileops_scan(const ScheduleInput& in, Launches& out) {
 }  // namespace
 
 void refuse_attention_ops(const ScheduleInput& in, Launches&) {
-  throw common::SpecError(fmt::format(
+  throw common::KernelRefusal(fmt::format(
       "kernel '{}' prices linear attention's chunked kernels (scan ops) only; use --kernel auto "
       "for softmax attention",
       in.name));

@@ -142,7 +142,7 @@ Launch combine_launch(const ScheduleInput& in, const Geometry& g, const FlashMla
 void lower_flashmla(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   if (!flashmla_runs(in.op, in.workload)) {
-    throw common::SpecError(fmt::format(
+    throw common::KernelRefusal(fmt::format(
         "kernel 'flashmla' is FlashMLA's dense MLA decode: it runs the forward of absorbed MLA "
         "(values inside the keys, e.g. --variant mla in decode) with head_dim 576 or 512, "
         "v_head_dim 512 and fp16/bf16 queries and cache; this op is {} ({} pass, {}, head_dim "

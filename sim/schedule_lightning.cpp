@@ -85,7 +85,7 @@ void lower_backward(const ScheduleInput& in, Launches& out) {
 
 void lower_lightning_scan(const ScheduleInput& in, Launches& out) {
   if (!lightning2_runs(in.op, in.workload)) {
-    throw common::SpecError(fmt::format(
+    throw common::KernelRefusal(fmt::format(
         "kernel 'lightning2' is Lightning Attention-2's Triton kernel (lightning_attn2): a whole "
         "sequence (no decode step, no chunk after a state) in 64-token blocks, head_dim a power "
         "of two up to 128 and a per-head decay; this op is {} ({}, chunk {}, head_dim {}); use "

@@ -23,7 +23,7 @@ void require_plain_prefill(const ScheduleInput& in, const char* what) {
   const models::AttentionShape& a = in.op.attention;
   if (in.workload.phase == models::Phase::decode || in.workload.causal ||
       a.score != models::ScoreFn::softmax) {
-    throw common::SpecError(fmt::format(
+    throw common::KernelRefusal(fmt::format(
         "kernel '{}' is {}: a non-causal softmax prefill forward with no mask; this op is {} ({}, "
         "{}); use --kernel ascend or auto",
         in.name, what, in.op.name, models::to_string(in.workload.phase),
@@ -106,7 +106,7 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
   const auto& a = in.op.attention;
   if ((a.head_dim != 64 && a.head_dim != 128) || a.v_head_dim != a.head_dim ||
       in.workload.dtype != models::DType::fp16) {
-    throw common::SpecError(fmt::format(
+    throw common::KernelRefusal(fmt::format(
         "kernel '{}' is built for fp16 with one head dim of 64 or 128 for Q, K and V; this op "
         "has head dim {}, value head dim {} and {}; allowed: --dtype fp16, head dims 64 or 128",
         in.name, a.head_dim, a.v_head_dim, models::to_string(in.workload.dtype)));

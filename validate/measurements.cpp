@@ -14,6 +14,7 @@
 
 #include "common/errors.hpp"
 #include "common/numbers.hpp"
+#include "validate/flop_convention.hpp"
 #include "validate/measured_columns.hpp"
 #include "validate/measured_names.hpp"
 
@@ -85,7 +86,8 @@ class Row {
 // (gqa, or swa when it has a window).
 std::pair<std::string, models::ParamValues> variant_of(const Row& row,
                                                        const std::string& schedule) {
-  // Without a variant: dense attention, or absorbed MLA for FlashMLA, which runs nothing else.
+  // Without a variant: dense attention, or absorbed MLA for the flashmla schedule, which prices
+  // nothing else.
   std::string variant = !row.text("window").empty() ? "swa"
                         : schedule == "flashmla"     ? "mla"
                                                      : "gqa";
@@ -230,47 +232,50 @@ Columns read_header(const std::string& line, const std::string& file) {
   return columns;
 }
 
-// A dense row's time from its TFLOP/s by the FlashAttention papers' FLOP convention: forward
-// 2 B H Sq Sk (d + dv), halved when causal (square rows only); backward 2.5x and forward + backward
-// 3.5x the forward.
-double seconds_from_tflops(const Row& row, const models::Workload& w) {
-  if (!row.text("variant").empty()) {
+// A dense row's time from its TFLOP/s by the FlashAttention papers' FLOP convention
+// (validate/flop_convention.hpp), once the row's variant is known: dense attention without a window.
+double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
+  const std::string variant(c.spec.variant->name());
+  if (variant != "gqa" && variant != "mha" && variant != "mqa") {
     throw std::invalid_argument(fmt::format(
-        "{}: a time from 'tflops' alone is derived for dense attention rows only (FlashAttention's "
-        "FLOP convention); give time_ms or time_us for a '{}' row",
-        row.where(), row.text("variant")));
+        "{}: a time from 'tflops' alone is derived for dense attention rows (gqa, mha, mqa) only, "
+        "by FlashAttention's FLOP convention; give time_ms or time_us for this '{}' row",
+        row.where(), variant));
   }
   constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
-  const double d = static_cast<double>(row.integer("head_dim", 1, kNoMax));
-  const double dv = row.text("v_head_dim").empty()
-                        ? d
-                        : static_cast<double>(row.integer("v_head_dim", 1, kNoMax));
-  const double heads = static_cast<double>(row.integer("heads_q", 1, kNoMax));
-  double flops = 2 * static_cast<double>(w.batch) * heads * static_cast<double>(w.q_len) *
-                 static_cast<double>(w.kv_len) * (d + dv);
-  if (w.causal) {
-    if (w.q_len != w.kv_len) {
-      throw std::invalid_argument(fmt::format(
-          "{}: a causal row's time is derived from 'tflops' only where seq_q equals seq_kv (the "
-          "convention halves the square); give time_ms or time_us",
-          row.where()));
-    }
-    flops /= 2;
+  DenseRowShape shape;
+  shape.batch = static_cast<double>(c.workload.batch);
+  shape.heads = static_cast<double>(c.row_heads);
+  shape.q_len = static_cast<double>(c.workload.q_len);
+  shape.kv_len = static_cast<double>(c.workload.kv_len);
+  shape.head_dim = static_cast<double>(c.row_head_dim);
+  shape.v_head_dim = row.text("v_head_dim").empty()
+                         ? shape.head_dim
+                         : static_cast<double>(row.integer("v_head_dim", 1, kNoMax));
+  shape.causal = c.workload.causal;
+  shape.phase = c.workload.phase;
+  std::string why;
+  const std::optional<double> flops = flash_convention_flops(shape, why);
+  if (!flops) {
+    throw std::invalid_argument(
+        fmt::format("{}: no time from 'tflops': {}; give time_ms or time_us", row.where(), why));
   }
-  if (w.phase == models::Phase::bwd) flops *= 2.5;
-  if (w.phase == models::Phase::train) flops *= 3.5;
   const double tflops = row.number("tflops");
-  if (!(tflops > 0)) throw std::invalid_argument(row.where() + ": tflops must be positive");
-  return flops / (tflops * 1e12);
+  if (!(tflops > 0)) {
+    throw std::invalid_argument(
+        fmt::format("{}: tflops must be positive; allowed: a finite decimal number > 0",
+                    row.where()));
+  }
+  return *flops / (tflops * 1e12);
 }
 
 // The measured time in seconds: exactly one of time_ms and time_us, finite and positive, or
 // where neither is given, derived from tflops.
-double measured_seconds(const Row& row, const models::Workload& w) {
+double measured_seconds(const Row& row, const MeasuredCase& c) {
   const bool ms = !row.text("time_ms").empty();
   const bool us = !row.text("time_us").empty();
   if (!ms && !us) {
-    if (!row.text("tflops").empty()) return seconds_from_tflops(row, w);
+    if (!row.text("tflops").empty()) return seconds_from_tflops(row, c);
     throw std::invalid_argument(row.where() + ": no time; give time_ms, time_us or tflops");
   }
   if (ms && us) {
@@ -352,7 +357,6 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.caller = caller_of(row);
     c.pass = canonical_pass(row.required("pass"), row.where());
     c.workload = workload_of(row, c.pass);
-    c.measured_s = measured_seconds(row, c.workload);
     c.op = row.text("op");
     try {
       c.spec = spec_of(row, c.schedule, registry);
@@ -367,6 +371,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
     c.row_heads = row.integer("heads_q", 1, kNoMax);
     c.row_head_dim = row.integer("head_dim", 1, kNoMax);
+    c.measured_s = measured_seconds(row, c);
     c.source = row.text("source");
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices

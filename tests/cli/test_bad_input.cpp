@@ -46,6 +46,8 @@ void write_fixtures(const fs::path& dir) {
              "time_ms\n");
   write_file(dir / "causal-7.csv", h + r + "1,8,8,128,64,64,7,,,0.01,x\n");
   write_file(dir / "unknown-device.csv", h + "h300,fa3,fwd,bf16,1,8,8,128,64,64,1,,,0.01,x\n");
+  write_file(dir / "all-skipped.csv",
+             h + "910b,pto_isa_fa,fwd,bf16,1,1,1,128,3072,8192,0,,,0.1,x\n");
   write_file(dir / "two-times.csv",
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,"
              "time_us\n" +
@@ -147,6 +149,7 @@ const std::vector<BadInput> kCases = {
     {"row wider than the header", {"validate", "--measurements", "{}/extra-cells.csv"}, {"extra-cells.csv:2", "cells"}},
     {"duplicate column", {"validate", "--measurements", "{}/duplicate-column.csv"}, {"duplicate-column.csv:1", "'causal'"}},
     {"causal not a flag", {"validate", "--measurements", "{}/causal-7.csv"}, {"causal-7.csv:2", "allowed: 0, 1, true, false"}},
+    {"every row skipped", {"validate", "--measurements", "{}/all-skipped.csv"}, {"no measurement row left to compare: 1 skipped", "all-skipped.csv:2"}},
     {"unknown device in a row", {"validate", "--measurements", "{}/unknown-device.csv"}, {"unknown-device.csv:2", "unknown hardware profile 'h300'", "known:"}},
     {"both time_ms and time_us", {"validate", "--measurements", "{}/two-times.csv"}, {"two-times.csv:2", "both"}},
     {"infinite time", {"validate", "--measurements", "{}/time-inf.csv"}, {"time-inf.csv:2", "'inf'"}},

@@ -191,3 +191,32 @@ TEST_CASE("profile names resolve regardless of case and separators where that na
                                                   Catch::Contains("'MyGpu'") &&
                                                   Catch::Contains("'mygpu'"));
 }
+
+TEST_CASE("a user profile whose id is a built-in's alias takes the name over", "[hw]") {
+  const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
+  const test_support::TempDir tmp;
+  nlohmann::json mine = hw::to_json(builtin.resolve("h100"));
+  mine["id"] = "h100-sxm";  // an alias of the built-in h100-sxm5-80gb
+  mine["aliases"] = nlohmann::json::array();
+  mine["compute"]["sm_count"] = 100;
+  std::ofstream(tmp.path() / "h100-sxm.json") << mine.dump();
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({tmp.path()});
+  CHECK(catalog.resolve("h100-sxm").compute.sm_count == 100);
+  CHECK(catalog.resolve("h100").id == "h100-sxm5-80gb");  // its other names stay
+  CHECK(catalog.resolve("h100-sxm5").id == "h100-sxm5-80gb");
+}
+
+TEST_CASE("a name matching one profile regardless of case wins over one matching by separators",
+          "[hw]") {
+  const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
+  const test_support::TempDir tmp;
+  nlohmann::json mine = hw::to_json(builtin.resolve("h100"));
+  mine["id"] = "h100_sxm";  // folds onto the built-in alias h100-sxm with separators only
+  mine["aliases"] = nlohmann::json::array();
+  std::ofstream(tmp.path() / "h100_sxm.json") << mine.dump();
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({tmp.path()});
+  CHECK(catalog.resolve("H100_SXM").id == "h100_sxm");
+  // With separators folded both match: that is ambiguous, and said so.
+  CHECK_THROWS_WITH(catalog.resolve("H100 SXM"),
+                    Catch::Contains("ambiguous regardless of case and separators"));
+}
