@@ -58,7 +58,9 @@ class Merged {
 void map_mla(const GenericColumns& c, Merged& m) {
   const models::Variant& v = m.variant();
   m.set("heads", c.heads_q, "heads_q");
-  if (c.heads_kv == 1 && c.heads_q > 1) {
+  // Absorbed: one latent cache for all heads (heads_kv 1), or a single head the row says is
+  // absorbed (mode 1, as a flashmla row is).
+  if (c.heads_kv == 1 && (c.heads_q > 1 || m.find("mode") == 1.0)) {
     if (!c.v_head_dim) {
       conflict(v, "absorbed MLA rows (heads_kv 1) need v_head_dim, the latent width");
     }

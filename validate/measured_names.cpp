@@ -50,9 +50,10 @@ const std::map<std::string, std::string>& kernel_names() {
     add("flashmla", {"flash-mla"});
     // torch_npu's fused-attention ops reach FlashAttentionScore (training), PromptFlashAttention
     // (inference prefill) or IncreFlashAttention (decode); the `ascend` schedule prices that class.
-    add("ascend", {"torch-npu", "npu-fusion-attention", "npu-fused-infer-attention-score",
-                   "npu-prompt-flash-attention", "flashattentionscore", "flash-attention-score",
-                   "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score"});
+    add("ascend",
+        {"torch-npu", "npu-fusion-attention", "npu-fused-infer-attention-score",
+         "npu-prompt-flash-attention", "flashattentionscore", "flash-attention-score",
+         "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score"});
     add("pto_dsl_fa", {"pto-dsl"});
     add("pto_isa_fa", {"pto-isa", "pto-isa-flash-attention", "pto-isa-flash-atten"});
     add("unfused", {"eager", "naive-attention", "vanilla-attention", "standard-attention"});
@@ -73,7 +74,8 @@ const std::map<std::string, std::string>& kernel_names() {
 
 std::string kernel_key(std::string_view name) {
   std::string s = lower(trimmed(name));
-  std::replace_if(s.begin(), s.end(), [](char c) { return c == ' ' || c == '_' || c == '.'; }, '-');
+  std::replace_if(
+      s.begin(), s.end(), [](char c) { return c == ' ' || c == '_' || c == '.'; }, '-');
   return s;
 }
 
@@ -102,7 +104,9 @@ std::string canonical_pass(std::string_view pass, const std::string& where) {
   return it->second;
 }
 
-bool reported_only(std::string_view kernel) { return kernel_key(kernel) == "nsa-compressed-topk"; }
+bool reported_only(std::string_view kernel) {
+  return kernel_key(kernel) == "nsa-compressed-topk";
+}
 
 models::Phase phase_of_pass(const std::string& canonical) {
   if (canonical == "fwd") return models::Phase::fwd;

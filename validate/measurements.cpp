@@ -89,11 +89,14 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row,
   // Without a variant: dense attention, or absorbed MLA for the flashmla schedule, which prices
   // nothing else.
   std::string variant = !row.text("window").empty() ? "swa"
-                        : schedule == "flashmla"     ? "mla"
-                                                     : "gqa";
+                        : schedule == "flashmla"    ? "mla"
+                                                    : "gqa";
   models::ParamValues given;
   const std::string text = row.text("variant");
-  if (text.empty()) return {variant, given};
+  if (text.empty()) {
+    if (variant == "mla") given.emplace_back("mode", 1);  // absorbed
+    return {variant, given};
+  }
   std::size_t start = text.find(':');
   variant = text.substr(0, start);
   while (start != std::string::npos) {
@@ -224,16 +227,17 @@ Columns read_header(const std::string& line, const std::string& file) {
     }
   }
   if (!columns.count("time_ms") && !columns.count("time_us") && !columns.count("tflops")) {
-    throw std::invalid_argument(fmt::format(
-        "{}: missing column 'time_ms', 'time_us' or 'tflops' (schema: "
-        "validate/data/measured/README.md)",
-        file));
+    throw std::invalid_argument(
+        fmt::format("{}: missing column 'time_ms', 'time_us' or 'tflops' (schema: "
+                    "validate/data/measured/README.md)",
+                    file));
   }
   return columns;
 }
 
 // A dense row's time from its TFLOP/s by the FlashAttention papers' FLOP convention
-// (validate/flop_convention.hpp), once the row's variant is known: dense attention without a window.
+// (validate/flop_convention.hpp), once the row's variant is known: dense attention without a
+// window.
 double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
   const std::string variant(c.spec.variant->name());
   if (variant != "gqa" && variant != "mha" && variant != "mqa") {
@@ -262,9 +266,8 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
   }
   const double tflops = row.number("tflops");
   if (!(tflops > 0)) {
-    throw std::invalid_argument(
-        fmt::format("{}: tflops must be positive; allowed: a finite decimal number > 0",
-                    row.where()));
+    throw std::invalid_argument(fmt::format(
+        "{}: tflops must be positive; allowed: a finite decimal number > 0", row.where()));
   }
   return *flops / (tflops * 1e12);
 }
@@ -299,9 +302,9 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
     w.kv_len = row.integer("seq_kv", 1, models::kMaxTokens);
     const int causal = flag_value(row.required("causal"));
     if (causal < 0) {
-      throw std::invalid_argument(
-          fmt::format("{}: column 'causal': '{}' is not a flag; allowed: 0, 1, true, false, yes, no",
-                      row.where(), row.text("causal")));
+      throw std::invalid_argument(fmt::format(
+          "{}: column 'causal': '{}' is not a flag; allowed: 0, 1, true, false, yes, no",
+          row.where(), row.text("causal")));
     }
     w.causal = causal != 0;
     models::validate(w);

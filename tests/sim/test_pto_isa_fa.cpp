@@ -32,8 +32,7 @@ sim::Launches lower_isa(const models::Workload& w, std::int64_t head_dim = 128) 
   for (const models::Op& op : c.ops) {
     if (op.kind != models::OpKind::dense_attention || op.pass != models::Pass::forward) continue;
     sim::Launches out;
-    info.forward({op, w, p, sim::forward_calibration(p, info), info.name, {}, info.mma_class},
-                 out);
+    info.forward({op, w, p, sim::forward_calibration(p, info), info.name, {}, info.mma_class}, out);
     return out;
   }
   FAIL("no forward attention op");
@@ -54,7 +53,7 @@ TEST_CASE("pto_isa_fa runs one 128-row block per core group, each walking every 
           "[sim][ascend]") {
   const sim::Launches l = lower_isa(one_head(3072, 8192));
   REQUIRE(l.size() == 1);
-  CHECK(l[0].jobs.count == 24);  // 3072 / 128
+  CHECK(l[0].jobs.count == 24);      // 3072 / 128
   CHECK(l[0].jobs.min_tiles == 32);  // 8192 / 256
   CHECK(l[0].jobs.max_tiles == 32);
   CHECK(l[0].per_tile.tensor_flops == 2.0 * 128 * 256 * (128 + 128));
@@ -71,7 +70,8 @@ TEST_CASE("pto_isa_fa's step waits for the transfers each cube stage's matmul do
   CHECK(lower_isa(one_head(3072, 8192))[0].per_tile.latency_cycles == Approx(2048).epsilon(1e-4));
   // d 64: Q K^T 512 of matmul, 512 of K in, 2,048 of S out: 1,536 beyond; P V 512 of matmul,
   // 1,536 of P (64 KiB) and V (32 KiB) in, 512 out: 1,024 beyond.
-  CHECK(lower_isa(one_head(3072, 8192), 64)[0].per_tile.latency_cycles == Approx(2560).epsilon(1e-4));
+  CHECK(lower_isa(one_head(3072, 8192), 64)[0].per_tile.latency_cycles ==
+        Approx(2560).epsilon(1e-4));
 }
 
 TEST_CASE("pto_isa_fa reproduces pto-isa's own cost model of the kernel within 3 %",

@@ -27,8 +27,7 @@ TEST_CASE("the convention counts 4 B H S^2 d forward, halved when causal, 2.5x b
   const double forward = 4.0 * 2 * 16 * 4096 * 4096 * 128;
   CHECK(*validate::flash_convention_flops(square(false, models::Phase::fwd), why) == forward);
   CHECK(*validate::flash_convention_flops(square(true, models::Phase::fwd), why) == forward / 2);
-  CHECK(*validate::flash_convention_flops(square(false, models::Phase::bwd), why) ==
-        2.5 * forward);
+  CHECK(*validate::flash_convention_flops(square(false, models::Phase::bwd), why) == 2.5 * forward);
   CHECK(*validate::flash_convention_flops(square(true, models::Phase::train), why) ==
         3.5 * forward / 2);
   CHECK(why.empty());

@@ -79,7 +79,8 @@ TEST_CASE("a row written the way a paper prints it reads as the canonical row", 
   const auto set = validate::read_measurements(
       test_support::write_file(
           dir,
-          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source\n"
+          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,"
+          "source\n"
           "h100,FlashAttention-2,Forward,bfloat16,4,32,32,128,4096,4096,true,1000,x\n"),
       test_support::registry());
   REQUIRE(set.cases.size() == 1);
@@ -96,11 +97,11 @@ TEST_CASE("a row written the way a paper prints it reads as the canonical row", 
 TEST_CASE("the caller column reads any case", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
-      test_support::write_file(
-          dir,
-          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,caller\n"
-          "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,1,1000,PyTorch\n"
-          "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,Torch_NPU\n"),
+      test_support::write_file(dir,
+                               "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
+                               "causal,time_us,caller\n"
+                               "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,1,1000,PyTorch\n"
+                               "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,Torch_NPU\n"),
       test_support::registry());
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].caller == hw::Caller::pytorch);
@@ -119,8 +120,9 @@ TEST_CASE("a causal cell that is not a flag is bad input naming the row", "[vali
       Catch::Contains(":2: column 'causal': 'maybe' is not a flag; allowed: 0, 1, true, false"));
 }
 
-TEST_CASE("the chain of NSA's compressed branch and top-k is reported, never fitted, however spelled",
-          "[validate]") {
+TEST_CASE(
+    "the chain of NSA's compressed branch and top-k is reported, never fitted, however spelled",
+    "[validate]") {
   CHECK(validate::reported_only("nsa-compressed-topk"));
   CHECK(validate::reported_only("NSA_Compressed_TopK"));
   CHECK_FALSE(validate::reported_only("nsa-compressed"));
@@ -185,8 +187,7 @@ TEST_CASE("TFLOP/s alone is refused where the convention does not say the FLOPs"
              Catch::Contains(":2: tflops must be positive"));
 }
 
-TEST_CASE("the convention counts d + dv, and a one-query causal row sees every key",
-          "[validate]") {
+TEST_CASE("the convention counts d + dv, and a one-query causal row sees every key", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       test_support::write_file(
@@ -201,14 +202,13 @@ TEST_CASE("the convention counts d + dv, and a one-query causal row sees every k
   CHECK(set.cases[1].measured_s == Approx(2.0 * 8 * 16 * 1 * 8192 * (128 + 128) / 2e12));
 }
 
-TEST_CASE("every published row's time is what its TFLOP/s gives by the convention",
-          "[validate]") {
+TEST_CASE("every published row's time is what its TFLOP/s gives by the convention", "[validate]") {
   // The files that keep both the time their rows were given (derived from the printed TFLOP/s)
   // and the TFLOP/s: forward, backward and forward + backward rows. Without the time column,
   // each row's time comes from its TFLOP/s.
-  for (const char* file : {"fa3_h100_fwd.csv", "fa2_a100_fwd_bwd.csv",
-                           "fa3_h100_bwd_independent.csv", "b200_fa2_fa4.csv",
-                           "b200_fa4_cudnn_fwd.csv"}) {
+  for (const char* file :
+       {"fa3_h100_fwd.csv", "fa2_a100_fwd_bwd.csv", "fa3_h100_bwd_independent.csv",
+        "b200_fa2_fa4.csv", "b200_fa4_cudnn_fwd.csv"}) {
     INFO(file);
     const std::string path = test_support::measured_csv_path(file);
     std::ifstream in(path);
@@ -240,8 +240,8 @@ TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing Flas
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
       "variant,time_us\n";
   const std::string row = "h20,flashmla,decode,bf16,128,16,1,576,512,1,4096,1,";
-  const auto bare = validate::read_measurements(test_support::write_file(dir, header + row + ",601\n"),
-                                                test_support::registry());
+  const auto bare = validate::read_measurements(
+      test_support::write_file(dir, header + row + ",601\n"), test_support::registry());
   const auto named = validate::read_measurements(
       test_support::write_file(dir, header + row + "mla,601\n"), test_support::registry());
   REQUIRE(bare.cases.size() == 1);
@@ -251,4 +251,11 @@ TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing Flas
         validate::case_cost(named.cases[0]).total_flops().total());
   // The latent cache of 576 values a token, as MLA keeps it (a dense 576/512 MQA would keep 1088).
   CHECK(validate::case_cost(bare.cases[0]).kv_cache_bytes_per_token_per_layer == 576 * 2);
+  // One query head (heads_q = heads_kv = 1) is absorbed too: a flashmla row is nothing else.
+  const auto one = validate::read_measurements(
+      test_support::write_file(dir,
+                               header + "h20,flashmla,decode,bf16,128,1,1,576,512,1,4096,1,,50\n"),
+      test_support::registry());
+  REQUIRE(one.cases.size() == 1);
+  CHECK(validate::case_cost(one.cases[0]).kv_cache_bytes_per_token_per_layer == 576 * 2);
 }

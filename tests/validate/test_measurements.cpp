@@ -306,9 +306,9 @@ TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]")
   CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
                       "causal,time_us,source\n"),
              Catch::Contains("m.csv:1") && Catch::Contains("duplicate column 'batch'"));
-  CHECK_THAT(error_of(header + row_start + "7,9,x\n"), Catch::Contains("m.csv:2") &&
-                                                           Catch::Contains("'causal'") &&
-                                                           Catch::Contains("allowed: 0, 1, true, false"));
+  CHECK_THAT(error_of(header + row_start + "7,9,x\n"),
+             Catch::Contains("m.csv:2") && Catch::Contains("'causal'") &&
+                 Catch::Contains("allowed: 0, 1, true, false"));
   CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
                       "time_ms,time_us,source\n" +
                       row_start + "1,0.009,9,x\n"),
