@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 
@@ -45,6 +46,7 @@ struct ValidateOptions {
 Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
                                 const hw::ProfileCatalog& catalog) {
   Acquired in;
+  std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
   for (const std::string& file : o.measurements) {
     validate::MeasurementSet set = validate::read_measurements(file, ctx.registry);
     for (auto& c : set.cases) {
@@ -55,11 +57,14 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
         throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
       }
       c.hw = profile->id;
+      auto it = overridden.find(c.hw);
+      if (it == overridden.end())
+        it = overridden.emplace(c.hw, hw::with_overrides(*profile, ctx.hw.sets)).first;
       // A row whose kernel refuses its shape is skipped like a row the model cannot build, not
       // the end of the run (on the profile as --hw-set leaves it). Other errors (a device without
       // the row's kernel) are bad input.
       try {
-        validate::evaluate_case(c, hw::with_overrides(*profile, ctx.hw.sets));
+        validate::evaluate_case(c, it->second);
       } catch (const common::KernelRefusal& e) {
         set.skipped.push_back(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
         continue;

@@ -27,6 +27,15 @@ std::string trimmed(std::string_view text) {
   return std::string(text.substr(first, last - first + 1));
 }
 
+// A value as attnsim spells such names: lower case, with hyphens and spaces as underscores
+// (`Torch-NPU` -> torch_npu, `float8-e4m3fn` -> float8_e4m3fn).
+std::string snake_key(std::string_view text) {
+  std::string s = lower(trimmed(text));
+  std::replace_if(
+      s.begin(), s.end(), [](char c) { return c == '-' || c == ' '; }, '_');
+  return s;
+}
+
 // Keys in kernel_key form: the names papers, READMEs and benchmark scripts print for the kernels
 // of attnsim's schedules (each schedule's own name is looked up apart, in schedule_for).
 const std::map<std::string, std::string>& kernel_names() {
@@ -120,10 +129,13 @@ std::string canonical_dtype(std::string_view dtype) {
       {"bfloat16", "bf16"}, {"float16", "fp16"}, {"half", "fp16"},
       {"float32", "fp32"},  {"float", "fp32"},   {"e4m3", "fp8"},
       {"float8", "fp8"},    {"fp8_e4m3", "fp8"}, {"float8_e4m3fn", "fp8"}};
-  std::string key = lower(trimmed(dtype));
-  std::replace(key.begin(), key.end(), '-', '_');
+  const std::string key = snake_key(dtype);
   auto it = names.find(key);
   return it == names.end() ? key : it->second;
+}
+
+std::string canonical_caller(std::string_view caller) {
+  return snake_key(caller);
 }
 
 int flag_value(std::string_view text) {

@@ -33,6 +33,9 @@ models::Phase phase_of_pass(const std::string& canonical);
 // models::parse_dtype rejects the rest.
 std::string canonical_dtype(std::string_view dtype);
 
+// A caller as hw::parse_caller spells it: any case, `-` or a space for `_` (`Torch-NPU`).
+std::string canonical_caller(std::string_view caller);
+
 // A 0/1 column that also reads `true`/`false` and `yes`/`no` (any case): 1 or 0, and -1 for
 // anything else, which the caller reports.
 int flag_value(std::string_view text);

@@ -203,8 +203,7 @@ using Columns = std::map<std::string, std::size_t>;
 hw::Caller caller_of(const Row& row) {
   const std::string name = row.text("caller");
   if (name.empty()) return hw::Caller::direct;
-  if (auto caller = hw::parse_caller(kernel_key(name))) return *caller;  // any case
-  if (kernel_key(name) == "torch-npu") return hw::Caller::torch_npu;
+  if (auto caller = hw::parse_caller(canonical_caller(name))) return *caller;
   throw std::invalid_argument(fmt::format("{}: column 'caller': unknown caller '{}'; allowed: {}",
                                           row.where(), name, hw::known_callers()));
 }

@@ -94,18 +94,20 @@ TEST_CASE("a row written the way a paper prints it reads as the canonical row", 
   CHECK(set.warnings.empty());  // a known kernel: no auto warning
 }
 
-TEST_CASE("the caller column reads any case", "[validate]") {
+TEST_CASE("the caller column reads any case, with a hyphen for the underscore", "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       test_support::write_file(dir,
                                "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
                                "causal,time_us,caller\n"
                                "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,1,1000,PyTorch\n"
-                               "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,Torch_NPU\n"),
+                               "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,Torch_NPU\n"
+                               "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,torch-npu\n"),
       test_support::registry());
-  REQUIRE(set.cases.size() == 2);
+  REQUIRE(set.cases.size() == 3);
   CHECK(set.cases[0].caller == hw::Caller::pytorch);
   CHECK(set.cases[1].caller == hw::Caller::torch_npu);
+  CHECK(set.cases[2].caller == hw::Caller::torch_npu);  // a hyphen for the underscore
 }
 
 TEST_CASE("a causal cell that is not a flag is bad input naming the row", "[validate]") {
