@@ -85,6 +85,10 @@ struct Launch {
   // sharing the SM fill with their own work, as TileWork::latency_cycles; false: fixed cycles
   // the SM's pipes spend per tile (barriers), paid by every stacked CTA in turn.
   bool overhead_is_wait = false;
+  // Share of the SM's four sub-partitions (schedulers, tensor and FP32 pipes) one CTA issues to:
+  // warps / 4 for a CTA of fewer than four warps, whose tile then takes its pipe time divided by
+  // this when it runs alone; co-resident CTAs issue to the rest (1: a CTA of four warps or more).
+  double issue_share = 1;
   // The exps (MUFU) and the FP32 softmax work (FMA pipes) run side by side: the kernel gives them
   // to different warps and balances the two pipes (FA4 moves a share of the exps to polynomials
   // on the FMA pipes for that reason, docs/kernels.md#3-fa4), so a tile takes the longer of the

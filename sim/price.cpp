@@ -90,10 +90,11 @@ double wait_cycles(const Launch& l) {
 
 // A tile's time on one SM when `stacked` CTAs share it, whose bandwidth share is `hbm`: the
 // stacked pipe and byte times, or one CTA's waits plus its pipe time, whichever is longer (a CTA
-// that waits on its own loads and chains takes at least that, however few CTAs share the SM).
+// that waits on its own loads and chains takes at least that, however few CTAs share the SM; a CTA
+// of fewer than four warps issues its pipe work to that share of the SM, Launch::issue_share).
 double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double stacked,
                  double hbm) {
-  const double alone_s = wait_cycles(l) / r.clock + tt.compute;
+  const double alone_s = wait_cycles(l) / r.clock + tt.compute / l.issue_share;
   return std::max(std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked,
                   alone_s);
 }

@@ -43,6 +43,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_pto_schedules(t);
     add_fla_schedules(t);
     add_nsa_schedules(t);
+    add_flash_nsa_schedules(t);
     add_fsa_schedules(t);
     add_lightning_schedules(t);
     add_cpu_schedules(t);

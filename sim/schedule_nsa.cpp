@@ -86,9 +86,8 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, false);
   const double tokens = static_cast<double>(in.workload.q_len);
-  const double l = static_cast<double>(a.summaries.block);
   const double d = static_cast<double>(a.summaries.stride);
-  const double summaries = std::max(1.0, std::floor((tokens - l) / d) + 1);
+  const double summaries = summary_count(a, tokens);
   const double blocks = ceil_div(tokens, kCmpTile);
   Launch k;
   k.name = "compressed_attention_fwd";

@@ -26,6 +26,16 @@ void lower_nsa_selection(const ScheduleInput& in, Launches& out);
 // kernels run it).
 void lower_selection_as_elementwise(const ScheduleInput& in, Launches& out);
 
+// The summary keys of a whole sequence of `tokens` (the compressed branch's l tokens every d):
+// M = floor((N - l) / d) + 1, at least one.
+double summary_count(const models::AttentionShape& a, double tokens);
+// A selection op's sizes as the selection kernels of either repository see them (nsa_triton's,
+// flash_nsa's): sequences, KV heads, the group, tokens, head_dim, element bytes and summaries.
+struct SelectionSizes {
+  double batch, kv_heads, group, tokens, d, s, summaries;
+};
+SelectionSizes selection_sizes(const ScheduleInput& in);
+
 // The selected kernel's grid, shared by its forward and its dQ kernel: one program per (sequence,
 // KV head, token) (num_q_loop tokens each from 32768 tokens on), BLOCK_SIZE_H rows, one tile per
 // visited block.

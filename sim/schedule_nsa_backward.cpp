@@ -231,7 +231,7 @@ void lower_nsa_compressed_backward(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(a, in.workload, false);
   const double tokens = g.rows, heads = g.batch * g.heads;
   Summaries m{static_cast<double>(a.summaries.block), static_cast<double>(a.summaries.stride), 0};
-  m.count = std::max(1.0, std::floor((tokens - m.l) / m.d) + 1);
+  m.count = summary_count(a, tokens);
   const models::HbmBytes& need = in.op.bytes;
   // delta: zeroed, then rowsum(dO o O) (backward_sum_o_do).
   out.push_back(memory_launch(in, "zero_delta", heads * tokens * 4, heads * tokens, 1024));

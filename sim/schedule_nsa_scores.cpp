@@ -59,10 +59,8 @@ constexpr double kMultiBlockSliceSize = 400;
 constexpr double kSortLaunches = 4;
 constexpr double kMaskAndCastLaunches = 3;  // topk_idx > q_idx, masked assign, .to(int32)
 
-struct SelectionShape {
-  double batch, kv_heads, group, tokens, d, s;
-  double summaries;  // M = floor((N - l) / d) + 1
-  double blocks;     // NB = ceil(N / l')
+struct SelectionShape : SelectionSizes {
+  double blocks;  // NB = ceil(N / l')
   double top_k;
   double per_head_launches;  // 1, or the KV heads when the wrapper loops over them
 };
@@ -70,15 +68,7 @@ struct SelectionShape {
 SelectionShape selection_shape(const ScheduleInput& in) {
   const models::AttentionShape& a = in.op.attention;
   SelectionShape x{};
-  x.batch = static_cast<double>(a.batch);
-  x.kv_heads = static_cast<double>(a.heads_kv);
-  x.group = static_cast<double>(a.heads_q / a.heads_kv);
-  x.tokens = static_cast<double>(a.q_len);
-  x.d = static_cast<double>(a.head_dim);
-  x.s = bytes_per_element(in.workload.dtype);
-  const double l = static_cast<double>(a.summaries.block);
-  const double stride = static_cast<double>(a.summaries.stride);
-  x.summaries = std::max(1.0, std::floor((x.tokens - l) / stride) + 1);
+  static_cast<SelectionSizes&>(x) = selection_sizes(in);
   x.blocks = ceil_div(x.tokens, static_cast<double>(a.visits.block_keys));
   x.top_k = std::min(static_cast<double>(a.visits.blocks), x.blocks);  // topk = min(topk, NB)
   x.per_head_launches = x.batch * x.tokens > kParallelTokens ? x.kv_heads : 1;
@@ -157,6 +147,25 @@ void lower_top_k(const ScheduleInput& in, const SelectionShape& x, Launches& out
 }
 
 }  // namespace
+
+double summary_count(const models::AttentionShape& a, double tokens) {
+  const double l = static_cast<double>(a.summaries.block);
+  const double stride = static_cast<double>(a.summaries.stride);
+  return std::max(1.0, std::floor((tokens - l) / stride) + 1);
+}
+
+SelectionSizes selection_sizes(const ScheduleInput& in) {
+  const models::AttentionShape& a = in.op.attention;
+  SelectionSizes x{};
+  x.batch = static_cast<double>(a.batch);
+  x.kv_heads = static_cast<double>(a.heads_kv);
+  x.group = static_cast<double>(a.heads_q / a.heads_kv);
+  x.tokens = static_cast<double>(a.q_len);
+  x.d = static_cast<double>(a.head_dim);
+  x.s = bytes_per_element(in.workload.dtype);
+  x.summaries = summary_count(a, x.tokens);
+  return x;
+}
 
 void lower_selection_as_elementwise(const ScheduleInput& in, Launches& out) {
   lower_elementwise({in.op, in.workload, in.profile,

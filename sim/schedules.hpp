@@ -15,6 +15,7 @@ void add_cpu_schedules(std::vector<ScheduleInfo>& table);
 void add_flashmla_schedules(std::vector<ScheduleInfo>& table);
 void add_fla_schedules(std::vector<ScheduleInfo>& table);
 void add_nsa_schedules(std::vector<ScheduleInfo>& table);
+void add_flash_nsa_schedules(std::vector<ScheduleInfo>& table);
 void add_fsa_schedules(std::vector<ScheduleInfo>& table);
 void add_lightning_schedules(std::vector<ScheduleInfo>& table);
 // True for the scans Lightning Attention-2's kernel runs as written: a whole sequence (no decode

@@ -68,6 +68,7 @@ const std::map<std::string, std::string>& kernel_names() {
     add("unfused", {"eager", "naive-attention", "vanilla-attention", "standard-attention"});
     add("nsa_triton", {"nsa-selected", "topk-sparse-attention"});
     add("nsa_triton_compressed", {"nsa-compressed", "nsa-compressed-topk", "compressed-attention"});
+    add("flash_nsa", {"scalable-flash-nsa", "scalable-flash-native-sparse-attention"});
     add("fsa_triton", {"fsa-selected"});
     // Not the no-decay kernel's names: lightning2 prices the decayed recurrence (a spec without a
     // decay goes to auto's choice).

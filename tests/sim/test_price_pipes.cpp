@@ -114,3 +114,35 @@ TEST_CASE("the bound names the softmax pipes when their combined time outlasts t
   REQUIRE(l.exp_s + l.vector_s > l.tensor_s);
   CHECK(l.bound == (l.exp_s >= l.vector_s ? sim::Resource::exp : sim::Resource::vector));
 }
+
+TEST_CASE(
+    "a CTA of fewer than four warps issues to that share of the SM: alone its tile takes its pipe "
+    "time over the share, and co-resident CTAs fill the rest",
+    "[sim][tile]") {
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0};
+  // One SM's worth of CTAs of 100 ALU-only tiles each, `per_sm` stacked per SM.
+  auto seconds = [&](double share, double per_sm) {
+    sim::Launch l;
+    l.name = "warps";
+    l.schedule = "flash_nsa";
+    l.calibration = &cal;
+    l.cta = {0, 32, 0, per_sm};
+    l.jobs.count = h100.compute.sm_count * per_sm;
+    l.jobs.min_tiles = l.jobs.max_tiles = 100;
+    l.jobs.total_tiles = l.jobs.count * 100;
+    l.per_tile.alu_ops = 4096;
+    l.issue_share = share;
+    models::Workload w;
+    const sim::LaunchPrediction r = sim::price_launch(l, h100, w, 1);
+    return r.time_s - r.fixed_s;
+  };
+  const double full = seconds(1, 1);
+  REQUIRE(full > 0);
+  CHECK(seconds(0.25, 1) == Approx(4 * full).epsilon(1e-9));  // one warp alone: a quarter
+  // Four one-warp CTAs together use the whole SM: four tiles in the time of four full ones.
+  CHECK(seconds(0.25, 4) == Approx(4 * full).epsilon(1e-9));
+  CHECK(seconds(1, 4) == Approx(4 * full).epsilon(1e-9));
+  // Two: half the SM idle, each still at a quarter.
+  CHECK(seconds(0.25, 2) == Approx(4 * full).epsilon(1e-9));
+}

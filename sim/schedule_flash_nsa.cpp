@@ -1,0 +1,362 @@
+// flash_nsa: NSA as the Hopper Triton kernels of
+// github.com/mdy666/Scalable-Flash-Native-Sparse-Attention (commit fcf117c, the TMA path that runs
+// on sm_90 with triton >= 3.4; read in validate/data/candidates/flash_nsa_notes.md §1-2, line
+// numbers there; docs/kernels.md §11.2). Forward, in the layer's launch order:
+// - compressed attention (_cmp_fwd_kernel): one program per (query head, 128 tokens), 64-key tiles
+//   of the summaries the last row sees, 4 warps, 2 stages, no GQA packing;
+// - block selection for kernel 32 / stride 16 / block 64: a zeroed fp16 [KH, T, P] buffer, then
+//   _slc_probs_kernel (one program per KV head, 128 summaries and 64 tokens, looping over the
+//   group's G heads, recomputing the probabilities and pooling them into the 32 selection blocks
+//   they cover; programs wholly in the future return at once) and _topk_kernel (4 rows a
+//   program, 13 argmax passes); other block shapes take the general two-kernel path;
+// - selected attention (_fwd_kernel): one program per (token, KV head), the G query heads of the
+//   token as 16 rows, ONE warp and 2 stages, one 64-key tile per chosen block, the trip count
+//   min(top_n, t / 64 + 1);
+// - the window branch: FA3 (flash_attn_interface), FlashAttention-2 without it.
+// No host syncs: every grid size is a Python int cached by the module.
+#include "sim/schedule_flash_nsa.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include "common/errors.hpp"
+#include "sim/flash_forward.hpp"
+#include "sim/schedule_nsa.hpp"
+#include "sim/schedule_project_latency.hpp"
+#include "sim/schedules.hpp"
+
+namespace sim {
+
+namespace {
+
+constexpr double kWarpsPerSubPartitions = 4;  // an SM's four schedulers
+constexpr double kCmpQueries = 128;           // _cmp_fwd_kernel: BLOCK_N queries
+constexpr double kCmpKeys = 64;               // and BLOCK_M summaries a tile
+constexpr double kProbsKeys = 128;            // _slc_probs_kernel: BLOCK_M summaries
+constexpr double kProbsQueries = 64;          // and BLOCK_N queries
+constexpr double kProbsLeftKeys = 32;         // the left neighbours it keeps (1 in 4 rows)
+constexpr double kTopKRows = 4;               // _topk_kernel: BLOCK_N rows (1 from 2048 blocks)
+constexpr double kTopKPasses = 13;            // argmax passes (16 slots less 1 init, 2 local)
+constexpr double kTopKSlots = 16;             // the int32 index row the fill writes
+
+// The shapes its selection kernels are specialised for (TK:684-685): kernel 32, stride 16,
+// block 64; others take the general path.
+bool efficient_selection(const models::AttentionShape& a) {
+  return a.summaries.block == 32 && a.summaries.stride == 16 && a.visits.block_keys == 64;
+}
+
+bool power_of_two(std::int64_t x) {
+  return x > 0 && (x & (x - 1)) == 0;
+}
+
+// split_d (UT:266-275): a head dim the kernels take as at most two powers of two.
+bool two_powers(std::int64_t d) {
+  if (power_of_two(d)) return true;
+  const std::int64_t high = std::int64_t{1} << static_cast<int>(std::floor(std::log2(d)));
+  return power_of_two(d - high);
+}
+
+void check_dims(const models::AttentionShape& a) {
+  if (!two_powers(a.head_dim) || !power_of_two(a.v_head_dim)) {
+    throw common::KernelRefusal(fmt::format(
+        "kernel 'flash_nsa' runs head dims that split into at most two powers of two and a "
+        "power-of-two v_head_dim (its kernels assert them); got {} / {}",
+        a.head_dim, a.v_head_dim));
+  }
+}
+
+}  // namespace
+
+Launch flash_nsa_kernel(const ScheduleInput& in, const hw::ScheduleCalibration& cal,
+                        const char* name, double warps) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &cal;
+  l.mma_class = hw::MmaClass::native;  // Triton on sm_90: wgmma for four warps and 64+ rows
+  l.cta.threads = 32 * warps;
+  l.issue_share = std::min(1.0, warps / kWarpsPerSubPartitions);
+  l.per_job_fixed_cycles = cal.cta_overhead_cycles;
+  l.overhead_is_wait = true;
+  l.host_jit_launches = 1;
+  return l;
+}
+
+Launch flash_nsa_memory(const ScheduleInput& in, const char* name, double bytes, double items,
+                        double items_per_job) {
+  const ScheduleInput as{
+      in.op,       in.workload,
+      in.profile,  support_calibration(in.profile, SupportKernel::elementwise, in.op),
+      in.name,     in.options,
+      in.mma_class};
+  return memory_launch(as, name, bytes, items, items_per_job);
+}
+
+const hw::ScheduleCalibration& flash_nsa_wide_entry(const hw::Profile& p, bool backward) {
+  const ScheduleInfo& wide = find_schedule("nsa_triton_compressed");
+  return backward ? backward_calibration(p, wide) : forward_calibration(p, wide);
+}
+
+namespace {
+
+// A branch of NSA its kernels run: a whole sequence (prefill or training), 16-bit; anything else
+// they cannot run (their causal rules index queries from the sequence's start; bf16/fp16 only).
+bool whole_16bit_sequence(const models::Op& op, const models::Workload& w, const char* branch) {
+  if (op.kind != models::OpKind::dense_attention) return false;
+  if (whole_sequence(w) && sixteen_bit(w) && w.phase != models::Phase::decode) return true;
+  throw common::KernelRefusal(fmt::format(
+      "kernel 'flash_nsa' runs NSA's {} branch over a whole bf16/fp16 sequence (prefill or "
+      "training, q_len = kv_len); use --kernel auto for this workload",
+      branch));
+}
+
+}  // namespace
+
+bool flash_nsa_selected_runs(const models::Op& op, const models::Workload& w) {
+  const models::AttentionShape& a = op.attention;
+  if (a.visits.blocks <= 0 || a.heads_kv <= 0) return false;
+  if (a.visits.row_group != a.heads_q / a.heads_kv) {
+    throw common::KernelRefusal(
+        "kernel 'flash_nsa' runs NSA's selection (the query heads of one token share its "
+        "blocks), not FSA's 32-token groups; use --kernel fsa_triton or auto");
+  }
+  if (!whole_16bit_sequence(op, w, "selected")) return false;
+  check_dims(a);
+  if (!power_of_two(a.visits.block_keys) || a.visits.block_keys < 16 || a.visits.block_keys > 256) {
+    throw common::KernelRefusal(fmt::format(
+        "kernel 'flash_nsa' loads a selected block as one tile of 16-256 keys, a power of two; "
+        "got select_block={}",
+        a.visits.block_keys));
+  }
+  return true;
+}
+
+bool flash_nsa_compressed_runs(const models::Op& op, const models::Workload& w) {
+  const models::AttentionShape& a = op.attention;
+  if (a.summaries.stride <= 0 || !whole_16bit_sequence(op, w, "compressed")) return false;
+  check_dims(a);
+  // NSAConfig's asserts (CF:48-52): a power-of-two stride that divides the kernel.
+  if (!power_of_two(a.summaries.stride) || a.summaries.block % a.summaries.stride != 0) {
+    throw common::KernelRefusal(fmt::format(
+        "kernel 'flash_nsa' compresses with a power-of-two stride that divides the kernel size "
+        "(its config asserts it); got compress_block={} compress_stride={}",
+        a.summaries.block, a.summaries.stride));
+  }
+  return true;
+}
+
+void lower_flash_nsa_dense(const ScheduleInput& in, bool backward, Launches& out) {
+  const ScheduleInfo& fa3 = find_schedule("fa3");
+  const std::string key = backward ? backward_calibration_key(fa3.name) : std::string(fa3.name);
+  const bool has_fa3 = in.profile.calibration.schedules.count(key) > 0;
+  lower_as(has_fa3 ? "fa3" : "fa2", backward ? Lowering::backward : Lowering::forward, in, out);
+}
+
+FlashNsaSelection flash_nsa_selection(const ScheduleInput& in) {
+  const NsaSelection base = nsa_selection(in);  // the same rows, blocks and visits
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  FlashNsaSelection sel;
+  sel.rows = base.rows;
+  sel.block = base.block;
+  sel.cap = base.cap;
+  sel.mean_blocks = base.mean_blocks;
+  sel.blocks = ceil_div(g.keys, sel.block);
+  // One token a program (no num_q_loop); the first token visits one block.
+  const double programs = g.batch * g.kv_heads * g.rows;
+  sel.jobs = {programs, g.causal ? 1 : sel.mean_blocks, sel.cap, programs * sel.mean_blocks};
+  return sel;
+}
+
+namespace {
+
+// _fwd_kernel (SA:21-108): TMA boxes of the token's G query heads and of each chosen block's K
+// and V, 1 warp and 2 stages at d <= 128 (SA:475-478); its dot is mma.sync (a warpgroup MMA needs
+// four warps). The per-tile wait on the index and the K/V loads is the entry's
+// tile_overhead_cycles, which co-resident programs fill.
+void lower_selected_forward(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  const FlashNsaSelection sel = flash_nsa_selection(in);
+  const double stages = g.d <= 128 ? 2 : 1;  // 1 warp; 2 stages up to d 128, 1 above
+  Launch l = flash_nsa_kernel(in, in.calibration, "selected_attention_fwd", 1);
+  l.mma_class = hw::MmaClass::mma_sync;
+  const double kv_tile = sel.block * (g.d + g.dv) * g.s_kv;
+  l.cta.smem_bytes = stages * kv_tile + sel.rows * g.d * g.s;
+  l.jobs = sel.jobs;
+  const double scores = sel.rows * sel.block;
+  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);  // split_d: no padding to a power of two
+  l.per_tile.exp_ops = scores + 3 * sel.rows;
+  l.per_tile.alu_ops = scores * kFwdAluPerScore + sel.rows * g.dv;
+  l.per_tile.sm_bytes = kv_tile + 4;  // the block's K and V, and its index
+  // Every K and V byte reaches HBM once; a re-read of a chosen block hits L2 while one KV
+  // head's K/V fits it: the token is the grid's fastest axis (SA:48-52), so the programs in
+  // flight are consecutive tokens of one KV head of one sequence.
+  const models::HbmBytes& need = in.op.bytes;
+  const double kv = need.k + need.v;
+  const double one_head = kv / std::max(1.0, g.batch * g.kv_heads);
+  l.per_tile.hbm_bytes = shared_read_bytes(kv, l.jobs.total_tiles * kv_tile, one_head, in.profile) /
+                         std::max(1.0, l.jobs.total_tiles);
+  const double other = need.total() - (need.q + need.k + need.v + need.o + need.lse);
+  const double indices = l.jobs.count * sel.cap * 4;  // the top-k row
+  l.per_job_hbm_bytes =
+      (need.q + need.o + need.lse + std::max(0.0, other) + indices) / std::max(1.0, l.jobs.count);
+  out.push_back(l);
+}
+
+// _cmp_fwd_kernel (CA:18-152): program i of a query head walks the summaries its last row sees,
+// end = min(M, (128 i + 128 - l) / d + 1), in 64-key tiles (only the diagonal ones masked).
+void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, false);
+  const double tokens = g.rows;
+  const double l_blk = static_cast<double>(a.summaries.block);
+  const double stride = static_cast<double>(a.summaries.stride);
+  const double summaries = summary_count(a, tokens);
+  Launch k =
+      flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false), "compressed_attention_fwd", 4);
+  const double kv_tile = kCmpKeys * (g.d + g.dv) * g.s_kv;
+  k.cta.smem_bytes = kCmpQueries * g.d * g.s + 2 * kv_tile;
+  k.jobs = summarize_blocks(ceil_div(tokens, kCmpQueries), g.batch * g.heads, [&](double i) {
+    const double end = std::floor((kCmpQueries * i + kCmpQueries - l_blk) / stride) + 1;
+    return ceil_div(std::clamp(end, 0.0, summaries), kCmpKeys);
+  });
+  const double scores = kCmpQueries * kCmpKeys;
+  k.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  k.per_tile.exp_ops = scores + 3 * kCmpQueries;
+  k.per_tile.alu_ops = scores * kFwdAluPerScore + kCmpQueries * g.dv;
+  k.per_tile.sm_bytes = kv_tile;
+  // The summaries' K and V are small (1/d of the tokens') and stay in L2 for every head.
+  const models::HbmBytes& need = in.op.bytes;
+  const double kv = need.k + need.v;
+  k.per_tile.hbm_bytes = shared_read_bytes(kv, k.jobs.total_tiles * kv_tile, kv, in.profile) /
+                         std::max(1.0, k.jobs.total_tiles);
+  k.per_job_hbm_bytes = (need.q + need.o + need.lse) / std::max(1.0, k.jobs.count);
+  out.push_back(k);
+}
+
+void lower_flash_nsa_forward(const ScheduleInput& in, Launches& out) {
+  if (flash_nsa_compressed_runs(in.op, in.workload)) {
+    lower_compressed_forward(in, out);
+  } else if (flash_nsa_selected_runs(in.op, in.workload)) {
+    lower_selected_forward(in, out);
+  } else {
+    lower_flash_nsa_dense(in, false, out);
+  }
+}
+
+// The selection's sizes: tokens, the group, summaries and the padded block columns.
+struct Selection : SelectionSizes {
+  double columns;  // of the probabilities buffer
+};
+
+Selection selection_of(const ScheduleInput& in) {
+  const models::AttentionShape& a = in.op.attention;
+  Selection x{};
+  static_cast<SelectionSizes&>(x) = selection_sizes(in);
+  const double block = static_cast<double>(a.visits.block_keys);
+  // P = max(next_pow2(cdiv(N, block)), 8) in the efficient path (TK:526-534); the general path
+  // keeps next_pow2(M) summary columns (TK:705).
+  x.columns = efficient_selection(a) ? std::max(8.0, next_pow2(ceil_div(x.tokens, block)))
+                                     : next_pow2(x.summaries);
+  return x;
+}
+
+// _slc_probs_kernel (TK:227-346), or the general path's _attn_probs_kernel (TK:19-112): per
+// program a K tile of 128 summaries (and, efficient, the 32 left neighbours) held, then per query
+// head of the group a 64-token Q tile, one product, exp2 and a sum; the pooled (or, general, the
+// summed) probabilities stored in fp16. Programs wholly in the future return first (counted as
+// nothing).
+void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool efficient,
+                               Launches& out) {
+  const double rows = x.batch * x.kv_heads * x.tokens;
+  // The efficient path zeroes its buffer (skipped programs leave zeros); the general one
+  // allocates it with torch.empty (no launch).
+  if (efficient)
+    out.push_back(flash_nsa_memory(in, "zero_block_probs", rows * x.columns * 2, rows));
+  Launch k = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false), "block_probs", 4);
+  const double left = efficient ? kProbsLeftKeys : 0;
+  k.cta.smem_bytes = (efficient ? 2 : 1) * kProbsKeys * x.d * x.s + 3 * kProbsQueries * x.d * x.s;
+  // Live programs of query tile i: summary tiles j with 32 j <= i + 1 (the skip at TK:277-278).
+  const double key_tiles = ceil_div(x.summaries, kProbsKeys);
+  JobStats live =
+      summarize_blocks(ceil_div(x.tokens, kProbsQueries), x.batch * x.kv_heads,
+                       [&](double i) { return std::min(key_tiles, std::floor((i + 1) / 32) + 1); });
+  k.jobs = {live.total_tiles, x.group, x.group, live.total_tiles * x.group};
+  const double scores = kProbsQueries * (kProbsKeys + left);
+  k.per_tile.tensor_flops = 2 * scores * x.d;
+  k.per_tile.exp_ops = scores;
+  k.per_tile.alu_ops = scores * 3;  // scale and subtract, the causal select, the sum
+  // Q (and LSE) of a query tile is re-read by every live summary tile of it; the grid's order
+  // (KV heads fastest, then summary tiles, query tiles slowest: TK:544) runs them together, so a
+  // re-read hits L2 while a couple of query tiles' Q of every head fit it. The summaries' K tiles
+  // are small (1/16 of the tokens') and stay in L2 for every query tile.
+  const double q_tile = kProbsQueries * (x.d * x.s + 4);
+  k.per_tile.sm_bytes = q_tile;
+  const double q_all = rows * x.group * (x.d * x.s + 4);
+  const double q_in_flight = 2 * x.batch * x.kv_heads * x.group * q_tile;
+  k.per_tile.hbm_bytes =
+      shared_read_bytes(q_all, k.jobs.total_tiles * q_tile, q_in_flight, in.profile) /
+      std::max(1.0, k.jobs.total_tiles);
+  const double k_tile = (efficient ? 2 : 1) * kProbsKeys * x.d * x.s;
+  const double k_all = x.batch * x.kv_heads * x.summaries * x.d * x.s;
+  const double stored = kProbsQueries * (efficient ? kProbsKeys / 4 : kProbsKeys) * 2;
+  k.per_job_hbm_bytes = shared_read_bytes(k_all, k.jobs.count * k_tile, k_all, in.profile) /
+                            std::max(1.0, k.jobs.count) +
+                        stored;
+  out.push_back(k);
+}
+
+// torch.full of the int32 index rows, then _topk_kernel (TK:354-425; the general path's
+// _slc_probs_topk_kernel pools first): per program 4 rows of the padded probabilities in, the
+// init and local blocks written, 13 argmax passes each a 5-step warp reduction, 16 indices out.
+void lower_top_k(const ScheduleInput& in, const Selection& x, bool efficient, Launches& out) {
+  namespace lat = project_cuda;
+  const double rows = x.batch * x.kv_heads * x.tokens;
+  out.push_back(flash_nsa_memory(in, "fill_top_k", rows * kTopKSlots * 4, rows));
+  const double width = std::max(16.0, x.columns);
+  const double per_program = efficient && width >= 2048 ? 1 : kTopKRows;
+  const double warps = efficient ? (width > 4096 ? 4 : 1) : 4;
+  Launch k = flash_nsa_kernel(
+      in, support_calibration(in.profile, SupportKernel::elementwise, in.op), "top_k", warps);
+  k.overhead_is_wait = false;
+  k.cta.smem_bytes = per_program * width * 4;
+  k.jobs = uniform_blocks(ceil_div(x.tokens, per_program), x.batch * x.kv_heads, 1);
+  const double elements = per_program * width;
+  // Per element and pass: a compare and a select in the argmax, the where-mask after it; the
+  // general path's pooling adds five gathered adds (ITK-style 5-step loop).
+  k.per_tile.alu_ops = elements * (kTopKPasses * 3 + (efficient ? 1 : 6));
+  k.per_tile.hbm_bytes = elements * 2 + per_program * kTopKSlots * 4;
+  k.per_tile.latency_cycles =
+      lat::kGlobalLatencyCycles + kTopKPasses * 6 * lat::kSharedLatencyCycles;
+  out.push_back(k);
+}
+
+void lower_flash_nsa_selection(const ScheduleInput& in, Launches& out) {
+  if (!nsa_selection_runs(in.op, in.workload)) {
+    lower_selection_as_elementwise(in, out);
+    return;
+  }
+  const Selection x = selection_of(in);
+  const bool efficient = efficient_selection(in.op.attention);
+  if (std::string_view(in.op.name) == "top_k_select") {
+    lower_top_k(in, x, efficient, out);
+  } else {
+    lower_block_probabilities(in, x, efficient, out);
+  }
+}
+
+}  // namespace
+
+void add_flash_nsa_schedules(std::vector<ScheduleInfo>& table) {
+  table.push_back({"flash_nsa",
+                   "NSA as the Hopper Triton kernels of mdy666/Scalable-Flash-Native-Sparse-"
+                   "Attention: one-warp programs per (token, KV head) over the chosen 64-key "
+                   "blocks, 128 x 64 compressed tiles, a fused block-probability and argmax "
+                   "top-k, no host syncs; the window branch as fa3",
+                   lower_flash_nsa_forward, lower_flash_nsa_backward, nullptr,
+                   hw::MmaClass::mma_sync, lower_flash_nsa_selection});
+}
+
+}  // namespace sim
