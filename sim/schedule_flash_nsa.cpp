@@ -334,7 +334,14 @@ void lower_top_k(const ScheduleInput& in, const Selection& x, bool efficient, La
 }
 
 void lower_flash_nsa_selection(const ScheduleInput& in, Launches& out) {
-  if (!nsa_selection_runs(in.op, in.workload)) {
+  // A whole 16-bit sequence's selection (Q and K may differ from V in width: the probabilities
+  // read only Q and K); a decode step's or a chunk's is elementwise work.
+  const models::AttentionShape& a = in.op.attention;
+  const models::Workload& w = in.workload;
+  const bool runs = a.summaries.stride > 0 && a.heads_kv > 0 && a.visits.blocks > 0 &&
+                    two_powers(a.head_dim) && whole_sequence(w) && sixteen_bit(w) &&
+                    w.phase != models::Phase::decode;
+  if (!runs) {
     lower_selection_as_elementwise(in, out);
     return;
   }

@@ -136,6 +136,13 @@ TEST_CASE(
   CHECK(top[1].jobs.count == 4 * 2048);
   CHECK(top[1].per_tile.hbm_bytes == 4 * 128 * 2 + 4 * 16 * 4);
   CHECK(top[1].issue_share == 0.25);
+  // NSA's default dims (192 / 128): the kernels split d into 128 + 64, and run the selection too.
+  const models::AttentionSpec wide = make("nsa", {{"heads", 64}, {"kv_heads", 4}});
+  CHECK(flash_launch_names(lower_flash(wide, w, "block_scores")) ==
+        "zero_block_probs block_probs ");
+  const sim::Launches selected = lower_flash(wide, w, "selected_attention_fwd");
+  REQUIRE(selected.size() == 1);
+  CHECK(selected[0].per_tile.tensor_flops == 2.0 * 16 * 64 * (192 + 128));
 }
 
 TEST_CASE(
