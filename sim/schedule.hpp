@@ -96,6 +96,12 @@ const hw::ScheduleCalibration& backward_calibration(const hw::Profile& profile,
 // The entry key of a schedule's backward pass (`<schedule>_bwd`), for whoever writes entries.
 std::string backward_calibration_key(std::string_view schedule);
 
+// The calibration entry of nsa_triton_compressed's block-score kernel (score_kernel) alone, where a
+// profile has one (hwprofiles/SCHEMA.md): fitted on the rows that time the compressed branch with
+// its block scores and top-k, while the compressed kernels' entry stays as the branch's own rows
+// fit it. Without it the kernel takes the compressed kernels' forward entry.
+inline constexpr std::string_view kNsaScoresEntry = "nsa_triton_scores";
+
 // The ops other than attention, each priced by a fixed support entry of calibration.schedules
 // (hwprofiles/SCHEMA.md, "Support calibrations"): gemm for GEMMs, unfused for elementwise ops
 // (they run as the unfused baseline's memory-bound softmax-class kernels), chunked_scan for scans.

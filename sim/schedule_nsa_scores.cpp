@@ -79,11 +79,18 @@ SelectionShape selection_shape(const ScheduleInput& in) {
 // 128-token Q tile and LSE (re-read for every summary tile; all heads' Q rarely fits L2), one
 // product, exp2 and a masked sum; the fp32 scores stored once. 8 warps; 96 KiB of shared memory
 // and 255 registers in the sm_80 compile (nsa_triton_notes.md §3): one program per SM.
+const hw::ScheduleCalibration& score_calibration(const ScheduleInput& in) {
+  const auto& entries = in.profile.calibration.schedules;
+  const auto it = entries.find(std::string(kNsaScoresEntry));
+  return it != entries.end() ? it->second : in.calibration;
+}
+
 Launch score_launch(const ScheduleInput& in, const SelectionShape& x) {
+  const hw::ScheduleCalibration& cal = score_calibration(in);
   Launch k;
   k.name = "block_scores";
   k.schedule = in.name;
-  k.calibration = &in.calibration;
+  k.calibration = &cal;
   k.mma_class = hw::MmaClass::native;  // 128-row tiles: Triton emits wgmma on Hopper
   k.cta = {96 * 1024, 256, 255, 0};
   const double programs =
@@ -99,7 +106,7 @@ Launch score_launch(const ScheduleInput& in, const SelectionShape& x) {
   k.per_tile.hbm_bytes = shared_read_bytes(q_all, k.jobs.total_tiles * q_tile, q_all, in.profile) /
                          std::max(1.0, k.jobs.total_tiles);
   k.per_job_hbm_bytes = kScoreTile * x.d * x.s + scores * 4;  // its K tile in, the scores out
-  k.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  k.per_job_fixed_cycles = cal.cta_overhead_cycles;
   k.overhead_is_wait = true;
   k.launch_fixed_share = x.per_head_launches;
   k.host_launches = k.host_jit_launches = x.per_head_launches;

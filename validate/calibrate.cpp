@@ -34,7 +34,9 @@ hw::ScheduleCalibration from_vector(const std::array<double, 4>& x) {
 }
 
 struct Group {
-  std::string hw, schedule;
+  // `schedule` names the entry the group fits: the rows' schedule, or their fit entry
+  // (MeasuredCase::fit_entry), which starts from the schedule's entry where the profile lacks it.
+  std::string hw, schedule, start;
   std::vector<const MeasuredCase*> fit, held;
   bool has_backward = false;
   bool backward_only_entry = false;  // fits `<schedule>_bwd` alone (see split_passes)
@@ -80,9 +82,11 @@ double objective(const std::vector<const MeasuredCase*>& cases, const hw::Profil
   return weights > 0 ? sum / weights : 0;
 }
 
+// From `start` (the group's entry as the profile gives it).
 hw::ScheduleCalibration fit(const Group& g, const hw::Profile& base,
-                            const std::vector<std::string>& keys) {
-  std::array<double, 4> x = to_vector(base.calibration.schedules.at(keys.front()));
+                            const std::vector<std::string>& keys,
+                            const hw::ScheduleCalibration& start) {
+  std::array<double, 4> x = to_vector(start);
   std::array<double, 4> step;
   for (std::size_t i = 0; i < step.size(); ++i) step[i] = kBounds[i].step;
   double best = objective(g.fit, with_entries(base, keys, from_vector(x)));
@@ -214,7 +218,9 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
                                        const std::vector<std::int64_t>& holdout_seq) {
   // Rows priced with `auto` (a kernel name attnsim does not map) are never fit rows
   // (MeasuredCase::fit_eligible), so every row here names its schedule.
-  auto schedule_of = [](const MeasuredCase& c) { return c.schedule; };
+  auto schedule_of = [](const MeasuredCase& c) {
+    return c.fit_entry.empty() ? c.schedule : c.fit_entry;
+  };
   // Keyed on the profile id, however a row names the device.
   auto device_of = [&](const MeasuredCase& c) { return catalog.resolve(c.hw).id; };
   std::set<std::pair<std::string, std::string>> forward_fits;
@@ -233,6 +239,7 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
     Group& g = groups[{device, schedule, split}];
     g.hw = device;
     g.schedule = schedule;
+    g.start = c.schedule;
     g.backward_only_entry = split;
     (is_held_out(c, holdout_seq) ? g.held : g.fit).push_back(&c);
     g.has_backward = g.has_backward || backward;
@@ -260,7 +267,9 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.hw = g.hw;
     out.schedule = g.schedule;
     out.keys = group_keys(g);
-    out.before = profile.calibration.schedules.at(out.keys.front());
+    const auto& entries = profile.calibration.schedules;
+    out.before =
+        entries.count(out.keys.front()) ? entries.at(out.keys.front()) : entries.at(g.start);
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));
     result.groups.push_back(out);
@@ -271,7 +280,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     (void)name;
     hw::Profile& profile = profiles.at(g.hw);
     FitGroup& out = result.groups[i++];
-    out.after = g.fit.empty() ? out.before : fit(g, profile, out.keys);
+    out.after = g.fit.empty() ? out.before : fit(g, profile, out.keys, out.before);
     profile = with_entries(profile, out.keys, out.after);
     out.fitted_after = summarize(errors(g.fit, profile));
     out.held_after = summarize(errors(g.held, profile));

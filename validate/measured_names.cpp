@@ -114,8 +114,8 @@ std::string canonical_pass(std::string_view pass, const std::string& where) {
   return it->second;
 }
 
-bool reported_only(std::string_view kernel) {
-  return kernel_key(kernel) == "nsa-compressed-topk";
+std::string_view fit_entry_for(std::string_view kernel) {
+  return kernel_key(kernel) == "nsa-compressed-topk" ? sim::kNsaScoresEntry : std::string_view();
 }
 
 models::Phase phase_of_pass(const std::string& canonical) {

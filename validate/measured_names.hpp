@@ -18,10 +18,11 @@ std::string kernel_key(std::string_view name);
 // (validate/data/measured/README.md lists them).
 std::string schedule_for(std::string_view kernel);
 
-// Kernel names whose rows are reported but never fitted, however spelled: NSA's compressed branch
-// followed by its block scores and top-k (`nsa-compressed-topk`), a chain whose fitting would move
-// the compressed kernels' entry away from what the kernels alone take.
-bool reported_only(std::string_view kernel);
+// The calibration entry a kernel name's rows fit when it is not their schedule's own, however
+// spelled, or "" for the schedule's: NSA's compressed branch followed by its block scores and
+// top-k (`nsa-compressed-topk`) fits the score kernel's entry (sim::kNsaScoresEntry), so that the
+// chain's rows leave the compressed kernels' entry as the branch's own rows fit it.
+std::string_view fit_entry_for(std::string_view kernel);
 
 // `fwd`, `bwd`, `fwd+bwd` or `decode` (also `forward`, `backward`, `fwd_bwd`, any case);
 // std::invalid_argument naming `where` and the allowed values otherwise.

@@ -379,10 +379,10 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices
     // them with the device's default schedule, whose calibration they must not move (a
     // hand-written Ascend kernel would refit the `ascend` entry that torch_npu's rows use).
-    // The rows of NSA's compressed branch followed by its block scores and top-k are reported,
-    // never fitted: that chain's host syncs are not modelled, and fitting its rows would move
-    // the compressed kernels' entry away from what the kernels alone take.
-    c.fit_eligible = c.schedule != "auto" && !reported_only(c.kernel);
+    // The rows of NSA's compressed branch followed by its block scores and top-k fit the score
+    // kernel's own entry, not the compressed kernels' (fit_entry_for).
+    c.fit_eligible = c.schedule != "auto";
+    c.fit_entry = std::string(fit_entry_for(c.kernel));
     set.cases.push_back(std::move(c));
   }
   if (rows == 0) {

@@ -43,6 +43,9 @@ struct MeasuredCase {
   double weight = 1;  // 0.5 for values read off a figure (`pixel-est`)
   // False for rows of a kernel version attnsim's schedule does not model (reported, not fitted).
   bool fit_eligible = true;
+  // The calibration entry its rows fit where that is not the schedule's own (validate::
+  // fit_entry_for); empty: the schedule's entries.
+  std::string fit_entry;
   // False for suite cases run for correctness only: the model has no variant for them (a strided
   // block-sparse mask), so their prediction is not an error statistic.
   bool compared = true;

@@ -189,3 +189,32 @@ TEST_CASE(
   for (const sim::LaunchPrediction& l : direct.launches) device += l.count * l.time_s;
   CHECK(direct.time_s == Approx(device).epsilon(1e-12));
 }
+
+TEST_CASE(
+    "the score kernel takes the profile's nsa_triton_scores entry where it has one, the compressed "
+    "kernels' forward entry otherwise; the launches around it keep the latter",
+    "[sim][nsa]") {
+  const models::Workload w = bf16_prefill(8192);
+  hw::Profile a100 = catalog().resolve("a100-sxm4-80gb");
+  const sim::ScheduleInfo& info = sim::find_schedule("nsa_triton_compressed");
+  auto lower_scores = [&](const hw::Profile& p) {
+    sim::Launches out;
+    for (const models::Op& op : cost(nsa_64_4(), w).ops) {
+      if (op.name != std::string("block_scores")) continue;
+      info.selection({op, w, p, sim::forward_calibration(p, info), info.name}, out);
+    }
+    REQUIRE(out.size() == 7);
+    return out;
+  };
+  const sim::Launches own = lower_scores(a100);
+  CHECK(std::string(own[2].name) == "block_scores");
+  CHECK(own[2].calibration == &a100.calibration.schedules.at("nsa_triton_scores"));
+  CHECK(own[2].per_job_fixed_cycles ==
+        a100.calibration.schedules.at("nsa_triton_scores").cta_overhead_cycles);
+  for (std::size_t i : {0, 1, 3, 4, 5, 6}) {
+    CHECK(own[i].calibration == &a100.calibration.schedules.at("nsa_triton_compressed"));
+  }
+  a100.calibration.schedules.erase("nsa_triton_scores");
+  const sim::Launches fallback = lower_scores(a100);
+  CHECK(fallback[2].calibration == &a100.calibration.schedules.at("nsa_triton_compressed"));
+}

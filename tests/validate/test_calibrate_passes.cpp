@@ -95,6 +95,38 @@ TEST_CASE("a schedule that lowers its own scans fits one entry for both passes, 
   CHECK(schedules.count("fla_chunk_bwd") == 0);
 }
 
+TEST_CASE(
+    "the rows of NSA's compressed branch with its scores and top-k fit the score kernel's entry "
+    "alone, from the compressed kernels' entry where the profile has none",
+    "[validate][calibrate]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  std::vector<validate::MeasuredCase> rows =
+      rows_of({"nsa_triton_compressed.csv"}, "h100-sxm5-80gb", "nsa-compressed-topk");
+  REQUIRE(rows.size() == 7);
+  // The chain's rows alone: the compressed attention's entry is not among the fitted keys.
+  const validate::CalibrationResult fit = validate::calibrate(rows, catalog, kHoldout);
+  REQUIRE(fit.groups.size() == 1);
+  CHECK(fit.groups[0].keys == std::vector<std::string>{"nsa_triton_scores"});
+  const auto& builtin = catalog.resolve("h100").calibration.schedules;
+  const auto& after = fit.profiles.at(0).calibration.schedules;
+  CHECK(after.at("nsa_triton_compressed").mma_fraction ==
+        builtin.at("nsa_triton_compressed").mma_fraction);
+  CHECK(fit.groups[0].fitted_after.mape <= fit.groups[0].fitted_before.mape);
+  // A profile without the entry starts the fit from the compressed kernels' forward entry.
+  hw::Profile bare = catalog.resolve("h100");
+  bare.calibration.schedules.erase("nsa_triton_scores");
+  bare.id = "h100-no-scores";
+  bare.aliases.clear();
+  for (validate::MeasuredCase& c : rows) c.hw = bare.id;
+  hw::ProfileCatalog with_bare = hw::ProfileCatalog::load({});
+  with_bare.insert(bare);
+  const validate::CalibrationResult from_bare = validate::calibrate(rows, with_bare, kHoldout);
+  REQUIRE(from_bare.groups.size() == 1);
+  CHECK(from_bare.groups[0].before.mma_fraction ==
+        builtin.at("nsa_triton_compressed").mma_fraction);
+  CHECK(from_bare.profiles.at(0).calibration.schedules.count("nsa_triton_scores") == 1);
+}
+
 TEST_CASE("the built-in A100 fa2 entries price the GQA 64/4 batch-1 forward within 8%",
           "[validate][measured]") {
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});

@@ -126,11 +126,11 @@ TEST_CASE("a causal cell that is not a flag is bad input naming the row", "[vali
 }
 
 TEST_CASE(
-    "the chain of NSA's compressed branch and top-k is reported, never fitted, however spelled",
+    "the chain of NSA's compressed branch and top-k fits the score kernel's entry, however spelled",
     "[validate]") {
-  CHECK(validate::reported_only("nsa-compressed-topk"));
-  CHECK(validate::reported_only("NSA_Compressed_TopK"));
-  CHECK_FALSE(validate::reported_only("nsa-compressed"));
+  CHECK(validate::fit_entry_for("nsa-compressed-topk") == "nsa_triton_scores");
+  CHECK(validate::fit_entry_for("NSA_Compressed_TopK") == "nsa_triton_scores");
+  CHECK(validate::fit_entry_for("nsa-compressed").empty());
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       test_support::write_file(
@@ -142,7 +142,8 @@ TEST_CASE(
       test_support::registry());
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].schedule == "nsa_triton_compressed");
-  CHECK_FALSE(set.cases[0].fit_eligible);
+  CHECK(set.cases[0].fit_eligible);
+  CHECK(set.cases[0].fit_entry == "nsa_triton_scores");
 }
 
 TEST_CASE("a dense row may give TFLOP/s alone: its time follows FlashAttention's FLOP convention",
