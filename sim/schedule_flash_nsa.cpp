@@ -39,8 +39,8 @@ constexpr double kProbsKeys = 128;            // _slc_probs_kernel: BLOCK_M summ
 constexpr double kProbsQueries = 64;          // and BLOCK_N queries
 constexpr double kProbsLeftKeys = 32;         // the left neighbours it keeps (1 in 4 rows)
 constexpr double kTopKRows = 4;               // _topk_kernel: BLOCK_N rows (1 from 2048 blocks)
-constexpr double kTopKPasses = 13;            // argmax passes (16 slots less 1 init, 2 local)
-constexpr double kTopKSlots = 16;             // the int32 index row the fill writes
+constexpr double kGeneralTopKRows = 8;        // the general path's: BLOCK_N 8 (4 from 1024)
+constexpr double kForcedBlocks = 3;           // slots written before the argmax: 1 init, 2 local
 
 // The shapes its selection kernels are specialised for (TK:684-685): kernel 32, stride 16,
 // block 64; others take the general path.
@@ -125,10 +125,10 @@ bool flash_nsa_selected_runs(const models::Op& op, const models::Workload& w) {
   }
   if (!whole_16bit_sequence(op, w, "selected")) return false;
   check_dims(a);
-  if (!power_of_two(a.visits.block_keys) || a.visits.block_keys < 16 || a.visits.block_keys > 256) {
+  if (!power_of_two(a.visits.block_keys) || a.visits.block_keys < 16) {
     throw common::KernelRefusal(fmt::format(
-        "kernel 'flash_nsa' loads a selected block as one tile of 16-256 keys, a power of two; "
-        "got select_block={}",
+        "kernel 'flash_nsa' loads a selected block as one tile (a Triton tl.arange of its keys: a "
+        "power of two, at least the 16 an MMA takes); got select_block={}",
         a.visits.block_keys));
   }
   return true;
@@ -166,7 +166,8 @@ FlashNsaSelection flash_nsa_selection(const ScheduleInput& in) {
   sel.blocks = ceil_div(g.keys, sel.block);
   // One token a program (no num_q_loop); the first token visits one block.
   const double programs = g.batch * g.kv_heads * g.rows;
-  sel.jobs = {programs, g.causal ? 1 : sel.mean_blocks, sel.cap, programs * sel.mean_blocks};
+  sel.jobs = {programs, g.causal ? 1 : sel.mean_blocks, std::min(sel.cap, sel.blocks),
+              programs * sel.mean_blocks};
   return sel;
 }
 
@@ -266,8 +267,9 @@ Selection selection_of(const ScheduleInput& in) {
 // _slc_probs_kernel (TK:227-346), or the general path's _attn_probs_kernel (TK:19-112): per
 // program a K tile of 128 summaries (and, efficient, the 32 left neighbours) held, then per query
 // head of the group a 64-token Q tile, one product, exp2 and a sum; the pooled (or, general, the
-// summed) probabilities stored in fp16. Programs wholly in the future return first (counted as
-// nothing).
+// summed) probabilities stored in fp16. The efficient kernel's programs wholly in the future
+// return first (counted as nothing); the general kernel computes every tile (its buffer comes from
+// torch.empty, so every program writes its tile).
 void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool efficient,
                                Launches& out) {
   const double rows = x.batch * x.kv_heads * x.tokens;
@@ -278,11 +280,13 @@ void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool
   Launch k = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false), "block_probs", 4);
   const double left = efficient ? kProbsLeftKeys : 0;
   k.cta.smem_bytes = (efficient ? 2 : 1) * kProbsKeys * x.d * x.s + 3 * kProbsQueries * x.d * x.s;
-  // Live programs of query tile i: summary tiles j with 32 j <= i + 1 (the skip at TK:277-278).
+  // Live programs of query tile i: summary tiles j with 32 j <= i + 1 (the skip at TK:277-278,
+  // written for 128 summaries of stride 16 against 64 queries); every tile in the general path.
   const double key_tiles = ceil_div(x.summaries, kProbsKeys);
   JobStats live =
-      summarize_blocks(ceil_div(x.tokens, kProbsQueries), x.batch * x.kv_heads,
-                       [&](double i) { return std::min(key_tiles, std::floor((i + 1) / 32) + 1); });
+      summarize_blocks(ceil_div(x.tokens, kProbsQueries), x.batch * x.kv_heads, [&](double i) {
+        return efficient ? std::min(key_tiles, std::floor((i + 1) / 32) + 1) : key_tiles;
+      });
   k.jobs = {live.total_tiles, x.group, x.group, live.total_tiles * x.group};
   const double scores = kProbsQueries * (kProbsKeys + left);
   k.per_tile.tensor_flops = 2 * scores * x.d;
@@ -308,28 +312,33 @@ void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool
   out.push_back(k);
 }
 
-// torch.full of the int32 index rows, then _topk_kernel (TK:354-425; the general path's
-// _slc_probs_topk_kernel pools first): per program 4 rows of the padded probabilities in, the
-// init and local blocks written, 13 argmax passes each a 5-step warp reduction, 16 indices out.
+// torch.full of the int32 index rows (top_n a row), then _topk_kernel (TK:354-425; the general
+// path's _slc_probs_topk_kernel pools the summed probabilities into blocks first): per program 4
+// rows of the padded fp16 probabilities in, the init and local blocks written, then top_n - 3
+// argmax passes (13 for NSA's 16), each a 5-step warp reduction followed by the where-mask, and
+// the indices out.
 void lower_top_k(const ScheduleInput& in, const Selection& x, bool efficient, Launches& out) {
   namespace lat = project_cuda;
   const double rows = x.batch * x.kv_heads * x.tokens;
-  out.push_back(flash_nsa_memory(in, "fill_top_k", rows * kTopKSlots * 4, rows));
+  const double slots = static_cast<double>(in.op.attention.visits.blocks);
+  const double passes = std::max(0.0, slots - kForcedBlocks);
+  out.push_back(flash_nsa_memory(in, "fill_top_k", rows * slots * 4, rows));
   const double width = std::max(16.0, x.columns);
-  const double per_program = efficient && width >= 2048 ? 1 : kTopKRows;
+  const double per_program =
+      efficient ? (width >= 2048 ? 1 : kTopKRows) : (width >= 1024 ? kTopKRows : kGeneralTopKRows);
   const double warps = efficient ? (width > 4096 ? 4 : 1) : 4;
   Launch k = flash_nsa_kernel(
       in, support_calibration(in.profile, SupportKernel::elementwise, in.op), "top_k", warps);
   k.overhead_is_wait = false;
-  k.cta.smem_bytes = per_program * width * 4;
+  k.cta.smem_bytes = per_program * width * 2;
   k.jobs = uniform_blocks(ceil_div(x.tokens, per_program), x.batch * x.kv_heads, 1);
   const double elements = per_program * width;
   // Per element and pass: a compare and a select in the argmax, the where-mask after it; the
-  // general path's pooling adds five gathered adds (ITK-style 5-step loop).
-  k.per_tile.alu_ops = elements * (kTopKPasses * 3 + (efficient ? 1 : 6));
-  k.per_tile.hbm_bytes = elements * 2 + per_program * kTopKSlots * 4;
-  k.per_tile.latency_cycles =
-      lat::kGlobalLatencyCycles + kTopKPasses * 6 * lat::kSharedLatencyCycles;
+  // general path's pooling adds about five gathered adds an element.
+  k.per_tile.alu_ops = elements * (passes * 3 + (efficient ? 1 : 6));
+  k.per_tile.hbm_bytes = elements * 2 + per_program * slots * 4;
+  // The load, then per pass the reduction's five shuffles and the mask's dependent step.
+  k.per_tile.latency_cycles = lat::kGlobalLatencyCycles + passes * 6 * lat::kSharedLatencyCycles;
   out.push_back(k);
 }
 
@@ -344,6 +353,14 @@ void lower_flash_nsa_selection(const ScheduleInput& in, Launches& out) {
   if (!runs) {
     lower_selection_as_elementwise(in, out);
     return;
+  }
+  // NSAConfig's asserts (CF:48-52): the selection block covers whole summaries.
+  if (a.visits.block_keys < a.summaries.block || a.visits.block_keys % a.summaries.stride != 0) {
+    throw common::KernelRefusal(fmt::format(
+        "kernel 'flash_nsa' selects blocks of at least compress_block keys, a multiple of "
+        "compress_stride (its config asserts it); got select_block={} compress_block={} "
+        "compress_stride={}",
+        a.visits.block_keys, a.summaries.block, a.summaries.stride));
   }
   const Selection x = selection_of(in);
   const bool efficient = efficient_selection(in.op.attention);

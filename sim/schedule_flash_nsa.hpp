@@ -39,7 +39,8 @@ FlashNsaSelection flash_nsa_selection(const ScheduleInput& in);
 // common::KernelRefusal for a branch they cannot run: not a whole bf16/fp16 sequence (a decode
 // step, a chunk after cached keys: its inference kernels are not modelled), FSA's 32-token
 // groups, a head_dim that is not at most two powers of two (split_d), a v_head_dim that is not a
-// power of two, a block outside 16-256 keys, a stride its config rejects.
+// power of two, a selected block that is not a power of two of at least 16 keys, a stride its
+// config rejects. (Its selection lowering refuses blocks its config rejects.)
 bool flash_nsa_selected_runs(const models::Op& op, const models::Workload& w);
 bool flash_nsa_compressed_runs(const models::Op& op, const models::Workload& w);
 

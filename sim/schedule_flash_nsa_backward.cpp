@@ -61,9 +61,11 @@ void push_index_inversion(const ScheduleInput& in, const Geometry& g, const Flas
   const double kv_heads = g.batch * g.kv_heads, tokens = g.rows;
   const double bitmap = kv_heads * padded(sel.blocks) * padded(tokens) * 4;
   out.push_back(flash_nsa_memory(in, "zero_block_bitmap", bitmap, kv_heads * sel.blocks));
-  const double entries = kv_heads * tokens * sel.cap;
+  // Every (token, slot) index is read; the padding is dropped, so the valid ones are scattered.
+  const double slots = kv_heads * tokens * sel.cap;
+  const double valid = kv_heads * tokens * sel.mean_blocks;
   Launch bind =
-      flash_nsa_memory(in, "bind_blocks", entries * (4 + kSectorBytes), entries, kBindChunk);
+      flash_nsa_memory(in, "bind_blocks", slots * 4 + valid * kSectorBytes, slots, kBindChunk);
   bind.host_jit_launches = 1;
   out.push_back(bind);
   const hw::ScheduleCalibration& support =
@@ -75,9 +77,11 @@ void push_index_inversion(const ScheduleInput& in, const Geometry& g, const Flas
   });
   reorder.dispatch = Dispatch::persistent_lpt;  // block 0, the longest, has the lowest index
   // A chunk: 1 KiB of the bitmap in; a bitonic tl.sort of 256 values (36 compare-exchange stages,
-  // a compare and two selects an element each) and the non-zeros appended in place.
+  // a compare and two selects an element each) and the non-zeros appended in place: the valid
+  // (token, block) pairs, spread over the chunks. Every chunk is taken to hold one (it skips the
+  // sort when empty: few are, as block 0 and the recent blocks are chosen by most tokens).
   const double stages = std::log2(kSortChunk) * (std::log2(kSortChunk) + 1) / 2;
-  reorder.per_tile.hbm_bytes = kSortChunk * 4 * 2;
+  reorder.per_tile.hbm_bytes = kSortChunk * 4 + valid * 4 / std::max(1.0, reorder.jobs.total_tiles);
   reorder.per_tile.alu_ops = kSortChunk * stages * 3;
   reorder.per_tile.latency_cycles = lat::kGlobalLatencyCycles + stages * lat::kSharedLatencyCycles;
   out.push_back(reorder);
@@ -97,8 +101,10 @@ Launch selected_dkdv(const ScheduleInput& in, const Geometry& g, const FlashNsaS
   l.jobs = {heads * sel.blocks, 1, ceil_div(tokens, kStepRows), steps * (heads / kv_heads)};
   l.dispatch = Dispatch::persistent_lpt;
   set_dkdv_step(in, g, sel.block, true, l);
-  // K and V in; fp32 atomic adds of dK and dV (read and written) into the KV head's buffer.
-  l.per_job_hbm_bytes = kv_tile + sel.block * (g.d + g.dv) * 4 * 2;
+  // K and V in, fp32 atomic adds of dK and dV (read and written) into the KV head's buffer: the G
+  // query-head programs of a block are adjacent in the grid (SA:188-192) and share both in L2, so
+  // HBM sees them once per block.
+  l.per_job_hbm_bytes = (kv_tile + sel.block * (g.d + g.dv) * 4 * 2) / std::max(1.0, g.group);
   return l;
 }
 
@@ -159,7 +165,9 @@ Launch compressed_dkdv(const ScheduleInput& in, const Geometry& g, double l_blk,
   });
   l.dispatch = Dispatch::persistent_lpt;
   set_dkdv_step(in, g, kDkdvKeys, false, l);
-  l.per_job_hbm_bytes = kv_tile + kDkdvKeys * (g.d + g.dv) * 4 * 2;
+  // As in the selected dK/dV: the query heads of a KV head are adjacent (query heads fastest,
+  // CA:654) and share the summaries' K/V and their fp32 dK/dV in L2.
+  l.per_job_hbm_bytes = (kv_tile + kDkdvKeys * (g.d + g.dv) * 4 * 2) / std::max(1.0, g.group);
   return l;
 }
 

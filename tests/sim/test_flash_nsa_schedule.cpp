@@ -165,6 +165,8 @@ TEST_CASE(
   CHECK(dkdv.jobs.max_tiles == 128);
   CHECK(dkdv.dispatch == sim::Dispatch::persistent_lpt);
   CHECK(dkdv.per_tile.tensor_flops == 2.0 * 64 * 64 * 2 * (128 + 128));
+  // The 16 query-head programs of a block share its K/V and fp32 dK/dV in L2: HBM sees them once.
+  CHECK(dkdv.per_job_hbm_bytes == (64.0 * 256 * 2 + 64.0 * 256 * 4 * 2) / 16);
   // dQ: the forward's programs at 2 warps, three MMAs per block.
   const sim::Launch& dq = l[6];
   CHECK(dq.jobs.count == 4 * 8192);
@@ -215,9 +217,43 @@ TEST_CASE("flash_nsa runs the window branch as fa3 and refuses what its kernels 
   // FSA's 32-token groups are not its selection.
   const models::AttentionSpec fsa = make("fsa", {{"heads", 64}, {"kv_heads", 4}});
   const models::Workload w = sequence_bf16(models::Phase::fwd, 4096);
-  CHECK_THROWS_AS(
+  CHECK_THROWS_WITH(
       sim::predict_tile(cost(fsa, w), w, catalog().resolve("h100-sxm5-80gb"), "flash_nsa"),
-      common::KernelRefusal);
+      Catch::Contains("not FSA's 32-token groups"));
+  // Its config: a power-of-two stride dividing the kernel, blocks covering whole summaries.
+  const models::AttentionSpec stride12 = make(
+      "nsa", {{"heads", 64}, {"kv_heads", 4}, {"compress_block", 48}, {"compress_stride", 12}});
+  CHECK_THROWS_WITH(lower_flash(stride12, w, "compressed_attention_fwd"),
+                    Catch::Contains("power-of-two stride"));
+  const models::AttentionSpec small_block =
+      make("nsa", {{"heads", 64}, {"kv_heads", 4}, {"select_block", 16}});
+  CHECK_THROWS_WITH(lower_flash(small_block, w, "block_scores"),
+                    Catch::Contains("select_block=16 compress_block=32"));
+}
+
+TEST_CASE(
+    "flash_nsa's top-k writes and searches top_n slots, its general path scores every tile, and "
+    "a short sequence's longest program visits only the blocks it has",
+    "[sim][flash_nsa]") {
+  const models::Workload w = sequence_bf16(models::Phase::fwd, 8192);
+  const sim::Launches top32 = lower_flash(nsa_spec(64, 4, 32), w, "top_k_select");
+  const sim::Launches top16 = lower_flash(nsa_spec(64, 4, 16), w, "top_k_select");
+  CHECK(top32[0].per_job_hbm_bytes * top32[0].jobs.count == 4 * 8192.0 * 32 * 4);
+  CHECK(top32[1].per_tile.latency_cycles > top16[1].per_tile.latency_cycles);
+  // 128-token selection blocks take the general path: every (KV head, 128 summaries, 64 tokens)
+  // tile, 4 x 4 x 128 of them, no zeroed buffer.
+  const models::AttentionSpec wide_blocks = make("nsa", {{"heads", 64},
+                                                         {"kv_heads", 4},
+                                                         {"head_dim", 128},
+                                                         {"v_head_dim", 128},
+                                                         {"select_block", 128}});
+  const sim::Launches general = lower_flash(wide_blocks, w, "block_scores");
+  CHECK(flash_launch_names(general) == "block_probs ");
+  CHECK(general[0].jobs.count == 4 * 4 * 128);
+  // 256 tokens of 64-key blocks, top 16: no token sees more than 4 blocks.
+  const sim::Launches short_seq = lower_flash(
+      nsa_spec(64, 4, 16), sequence_bf16(models::Phase::fwd, 256), "selected_attention_fwd");
+  CHECK(short_seq[0].jobs.max_tiles == 4);
 }
 
 TEST_CASE(
