@@ -102,15 +102,19 @@ const hw::ScheduleCalibration& flash_nsa_wide_entry(const hw::Profile& p, bool b
 
 namespace {
 
-// A branch of NSA its kernels run: a whole sequence (prefill or training), 16-bit; anything else
-// they cannot run (their causal rules index queries from the sequence's start; bf16/fp16 only).
+// A branch of NSA its training kernels run: a whole sequence (prefill or training; their causal
+// rules index queries from the sequence's start), bf16/fp16 (refused otherwise: its kernels are
+// 16-bit only). A decode step or a chunk after cached keys runs its inference kernels, which are
+// not modelled: false, and lower_flash_nsa_dense prices the op.
 bool whole_16bit_sequence(const models::Op& op, const models::Workload& w, const char* branch) {
   if (op.kind != models::OpKind::dense_attention) return false;
-  if (whole_sequence(w) && sixteen_bit(w) && w.phase != models::Phase::decode) return true;
-  throw common::KernelRefusal(fmt::format(
-      "kernel 'flash_nsa' runs NSA's {} branch over a whole bf16/fp16 sequence (prefill or "
-      "training, q_len = kv_len); use --kernel auto for this workload",
-      branch));
+  if (!sixteen_bit(w)) {
+    throw common::KernelRefusal(fmt::format(
+        "kernel 'flash_nsa' runs NSA's {} branch in bf16 or fp16 only; use --kernel auto for "
+        "another dtype",
+        branch));
+  }
+  return whole_sequence(w) && w.phase != models::Phase::decode;
 }
 
 }  // namespace
@@ -149,6 +153,13 @@ bool flash_nsa_compressed_runs(const models::Op& op, const models::Workload& w) 
 }
 
 void lower_flash_nsa_dense(const ScheduleInput& in, bool backward, Launches& out) {
+  // A decode step: split-KV decode, as auto prices one, where the device calibrates it.
+  const ScheduleInfo& split_kv = find_schedule("split_kv");
+  if (!backward && in.workload.phase == models::Phase::decode &&
+      in.profile.calibration.schedules.count(std::string(split_kv.name)) > 0) {
+    lower_as("split_kv", Lowering::forward, in, out);
+    return;
+  }
   const ScheduleInfo& fa3 = find_schedule("fa3");
   const std::string key = backward ? backward_calibration_key(fa3.name) : std::string(fa3.name);
   const bool has_fa3 = in.profile.calibration.schedules.count(key) > 0;

@@ -35,17 +35,18 @@ struct FlashNsaSelection {
 };
 FlashNsaSelection flash_nsa_selection(const ScheduleInput& in);
 
-// Which ops its own kernels run: NSA's selected branch and its compressed branch. Throws
-// common::KernelRefusal for a branch they cannot run: not a whole bf16/fp16 sequence (a decode
-// step, a chunk after cached keys: its inference kernels are not modelled), FSA's 32-token
-// groups, a head_dim that is not at most two powers of two (split_d), a v_head_dim that is not a
-// power of two, a selected block that is not a power of two of at least 16 keys, a stride its
-// config rejects. (Its selection lowering refuses blocks its config rejects.)
+// Which ops its own kernels run: NSA's selected branch and its compressed branch over a whole
+// sequence (a decode step or a chunk after cached keys runs its inference kernels, which are not
+// modelled: false). Throws common::KernelRefusal for a branch they cannot run: not bf16/fp16,
+// FSA's 32-token groups, a head_dim that is not at most two powers of two (split_d), a v_head_dim
+// that is not a power of two, a selected block that is not a power of two of at least 16 keys, a
+// stride its config rejects. (Its selection lowering refuses blocks its config rejects.)
 bool flash_nsa_selected_runs(const models::Op& op, const models::Workload& w);
 bool flash_nsa_compressed_runs(const models::Op& op, const models::Workload& w);
 
 // The window branch and other dense attention: FA3 where the device calibrates it (the repository
-// calls flash_attn_interface), FlashAttention-2 otherwise.
+// calls flash_attn_interface), FlashAttention-2 otherwise; a decode step's ops as split_kv, as
+// auto prices them, where the device calibrates it.
 void lower_flash_nsa_dense(const ScheduleInput& in, bool backward, Launches& out);
 
 void lower_flash_nsa_backward(const ScheduleInput& in, Launches& out);
