@@ -125,6 +125,10 @@ models::Phase phase_of_pass(const std::string& canonical) {
   return models::Phase::train;  // fwd+bwd
 }
 
+bool forward_is_decode(std::string_view schedule, const models::Workload& w) {
+  return schedule == "flashmla" && w.phase == models::Phase::fwd && w.q_len < w.kv_len;
+}
+
 std::string canonical_dtype(std::string_view dtype) {
   static const std::map<std::string, std::string> names = {
       {"bfloat16", "bf16"}, {"float16", "fp16"}, {"half", "fp16"},

@@ -28,6 +28,9 @@ std::string_view fit_entry_for(std::string_view kernel);
 // std::invalid_argument naming `where` and the allowed values otherwise.
 std::string canonical_pass(std::string_view pass, const std::string& where);
 models::Phase phase_of_pass(const std::string& canonical);
+// FlashMLA runs one kernel, a forward of q_len new tokens over the cached keys: a `fwd` row of it
+// with fewer queries than keys is a decode step, however the table names the pass.
+bool forward_is_decode(std::string_view schedule, const models::Workload& w);
 
 // An element type as attnsim names it (`bfloat16` -> bf16, `float16`/`half` -> fp16,
 // `float32` -> fp32, `e4m3`/`float8`/`float8_e4m3fn` -> fp8; any case, `-` or `_`);

@@ -359,6 +359,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.caller = caller_of(row);
     c.pass = canonical_pass(row.required("pass"), row.where());
     c.workload = workload_of(row, c.pass);
+    if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
     c.op = row.text("op");
     try {
       c.spec = spec_of(row, c.schedule, registry);

@@ -9,6 +9,7 @@
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/validate_helpers.hpp"
+#include "validate/compare.hpp"
 #include "validate/measured_names.hpp"
 #include "validate/measurements.hpp"
 
@@ -264,4 +265,28 @@ TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing Flas
       test_support::registry());
   REQUIRE(one.cases.size() == 1);
   CHECK(validate::case_cost(one.cases[0]).kv_cache_bytes_per_token_per_layer == 576 * 2);
+}
+
+TEST_CASE(
+    "a flashmla row whose pass is fwd over more keys than queries is a decode step, as FlashMLA "
+    "runs it; other kernels' fwd rows keep their pass",
+    "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
+      "time_us\n";
+  const auto set = validate::read_measurements(
+      test_support::write_file(dir, header +
+                                        "h800,FlashMLA,fwd,bf16,64,16,1,576,512,2,8192,1,90\n"
+                                        "h800,FlashMLA,decode,bf16,64,16,1,576,512,2,8192,1,90\n"
+                                        "h100,fa3,fwd,bf16,1,16,16,128,128,512,8192,1,90\n"),
+      test_support::registry());
+  REQUIRE(set.cases.size() == 3);
+  CHECK(set.cases[0].workload.phase == models::Phase::decode);
+  CHECK(set.cases[0].pass == "fwd");  // reported as the table names it
+  const hw::Profile& h800 = test_support::catalog().resolve("h800");
+  CHECK(validate::evaluate_case(set.cases[0], h800).tile_s ==
+        validate::evaluate_case(set.cases[1], h800).tile_s);
+  CHECK(set.cases[2].workload.phase == models::Phase::fwd);
+  CHECK(validate::forward_is_decode("flashmla", set.cases[1].workload) == false);
 }
