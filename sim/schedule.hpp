@@ -53,8 +53,9 @@ struct ScheduleInfo {
   // Matrix instructions the kernel issues (its tensor ceiling); native = the device's fastest,
   // for libraries that pick the architecture's own instructions (cuBLAS, FlashMLA-class).
   hw::MmaClass mma_class = hw::MmaClass::native;
-  // Selection ops (NSA's block scores and top-k) when this schedule prices them with its kernels
-  // and its forward entry; nullptr: the elementwise kernel prices them.
+  // Selection ops (NSA's block scores and top-k) when this schedule prices them with its kernels,
+  // handed its forward entry (a kernel of them may take an entry of its own: kNsaScoresEntry);
+  // nullptr: the elementwise kernel prices them.
   LowerFn selection = nullptr;
 };
 

@@ -4,11 +4,8 @@
 // numbers there; docs/kernels.md §11.2). Forward, in the layer's launch order:
 // - compressed attention (_cmp_fwd_kernel): one program per (query head, 128 tokens), 64-key tiles
 //   of the summaries the last row sees, 4 warps, 2 stages, no GQA packing;
-// - block selection for kernel 32 / stride 16 / block 64: a zeroed fp16 [KH, T, P] buffer, then
-//   _slc_probs_kernel (one program per KV head, 128 summaries and 64 tokens, looping over the
-//   group's G heads, recomputing the probabilities and pooling them into the 32 selection blocks
-//   they cover; programs wholly in the future return at once) and _topk_kernel (4 rows a
-//   program, 13 argmax passes); other block shapes take the general two-kernel path;
+// - block selection (sim/schedule_flash_nsa_selection.cpp): the probabilities recomputed over the
+//   group's heads and pooled into blocks, then an argmax top-k;
 // - selected attention (_fwd_kernel): one program per (token, KV head), the G query heads of the
 //   token as 16 rows, ONE warp and 2 stages, one 64-key tile per chosen block, the trip count
 //   min(top_n, t / 64 + 1);
@@ -18,14 +15,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <string_view>
 
 #include <fmt/format.h>
 
 #include "common/errors.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/schedule_nsa.hpp"
-#include "sim/schedule_project_latency.hpp"
 #include "sim/schedules.hpp"
 
 namespace sim {
@@ -35,32 +30,13 @@ namespace {
 constexpr double kWarpsPerSubPartitions = 4;  // an SM's four schedulers
 constexpr double kCmpQueries = 128;           // _cmp_fwd_kernel: BLOCK_N queries
 constexpr double kCmpKeys = 64;               // and BLOCK_M summaries a tile
-constexpr double kProbsKeys = 128;            // _slc_probs_kernel: BLOCK_M summaries
-constexpr double kProbsQueries = 64;          // and BLOCK_N queries
-constexpr double kProbsLeftKeys = 32;         // the left neighbours it keeps (1 in 4 rows)
-constexpr double kTopKRows = 4;               // _topk_kernel: BLOCK_N rows (1 from 2048 blocks)
-constexpr double kGeneralTopKRows = 8;        // the general path's: BLOCK_N 8 (4 from 1024)
-constexpr double kForcedBlocks = 3;           // slots written before the argmax: 1 init, 2 local
-
-// The shapes its selection kernels are specialised for (TK:684-685): kernel 32, stride 16,
-// block 64; others take the general path.
-bool efficient_selection(const models::AttentionShape& a) {
-  return a.summaries.block == 32 && a.summaries.stride == 16 && a.visits.block_keys == 64;
-}
 
 bool power_of_two(std::int64_t x) {
   return x > 0 && (x & (x - 1)) == 0;
 }
 
-// split_d (UT:266-275): a head dim the kernels take as at most two powers of two.
-bool two_powers(std::int64_t d) {
-  if (power_of_two(d)) return true;
-  const std::int64_t high = std::int64_t{1} << static_cast<int>(std::floor(std::log2(d)));
-  return power_of_two(d - high);
-}
-
 void check_dims(const models::AttentionShape& a) {
-  if (!two_powers(a.head_dim) || !power_of_two(a.v_head_dim)) {
+  if (!flash_nsa_splits_head_dim(a.head_dim) || !power_of_two(a.v_head_dim)) {
     throw common::KernelRefusal(fmt::format(
         "kernel 'flash_nsa' runs head dims that split into at most two powers of two and a "
         "power-of-two v_head_dim (its kernels assert them); got {} / {}",
@@ -69,6 +45,12 @@ void check_dims(const models::AttentionShape& a) {
 }
 
 }  // namespace
+
+bool flash_nsa_splits_head_dim(std::int64_t d) {
+  if (power_of_two(d)) return true;
+  const std::int64_t high = std::int64_t{1} << static_cast<int>(std::floor(std::log2(d)));
+  return power_of_two(d - high);
+}
 
 Launch flash_nsa_kernel(const ScheduleInput& in, const hw::ScheduleCalibration& cal,
                         const char* name, double warps) {
@@ -255,130 +237,6 @@ void lower_flash_nsa_forward(const ScheduleInput& in, Launches& out) {
     lower_selected_forward(in, out);
   } else {
     lower_flash_nsa_dense(in, false, out);
-  }
-}
-
-// The selection's sizes: tokens, the group, summaries and the padded block columns.
-struct Selection : SelectionSizes {
-  double columns;  // of the probabilities buffer
-};
-
-Selection selection_of(const ScheduleInput& in) {
-  const models::AttentionShape& a = in.op.attention;
-  Selection x{};
-  static_cast<SelectionSizes&>(x) = selection_sizes(in);
-  const double block = static_cast<double>(a.visits.block_keys);
-  // P = max(next_pow2(cdiv(N, block)), 8) in the efficient path (TK:526-534); the general path
-  // keeps next_pow2(M) summary columns (TK:705).
-  x.columns = efficient_selection(a) ? std::max(8.0, next_pow2(ceil_div(x.tokens, block)))
-                                     : next_pow2(x.summaries);
-  return x;
-}
-
-// _slc_probs_kernel (TK:227-346), or the general path's _attn_probs_kernel (TK:19-112): per
-// program a K tile of 128 summaries (and, efficient, the 32 left neighbours) held, then per query
-// head of the group a 64-token Q tile, one product, exp2 and a sum; the pooled (or, general, the
-// summed) probabilities stored in fp16. The efficient kernel's programs wholly in the future
-// return first (counted as nothing); the general kernel computes every tile (its buffer comes from
-// torch.empty, so every program writes its tile).
-void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool efficient,
-                               Launches& out) {
-  const double rows = x.batch * x.kv_heads * x.tokens;
-  // The efficient path zeroes its buffer (skipped programs leave zeros); the general one
-  // allocates it with torch.empty (no launch).
-  if (efficient)
-    out.push_back(flash_nsa_memory(in, "zero_block_probs", rows * x.columns * 2, rows));
-  Launch k = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false), "block_probs", 4);
-  const double left = efficient ? kProbsLeftKeys : 0;
-  k.cta.smem_bytes = (efficient ? 2 : 1) * kProbsKeys * x.d * x.s + 3 * kProbsQueries * x.d * x.s;
-  // Live programs of query tile i: summary tiles j with 32 j <= i + 1 (the skip at TK:277-278,
-  // written for 128 summaries of stride 16 against 64 queries); every tile in the general path.
-  const double key_tiles = ceil_div(x.summaries, kProbsKeys);
-  JobStats live =
-      summarize_blocks(ceil_div(x.tokens, kProbsQueries), x.batch * x.kv_heads, [&](double i) {
-        return efficient ? std::min(key_tiles, std::floor((i + 1) / 32) + 1) : key_tiles;
-      });
-  k.jobs = {live.total_tiles, x.group, x.group, live.total_tiles * x.group};
-  const double scores = kProbsQueries * (kProbsKeys + left);
-  k.per_tile.tensor_flops = 2 * scores * x.d;
-  k.per_tile.exp_ops = scores;
-  k.per_tile.alu_ops = scores * 3;  // scale and subtract, the causal select, the sum
-  // Q (and LSE) of a query tile is re-read by every live summary tile of it; the grid's order
-  // (KV heads fastest, then summary tiles, query tiles slowest: TK:544) runs them together, so a
-  // re-read hits L2 while a couple of query tiles' Q of every head fit it. The summaries' K tiles
-  // are small (1/16 of the tokens') and stay in L2 for every query tile.
-  const double q_tile = kProbsQueries * (x.d * x.s + 4);
-  k.per_tile.sm_bytes = q_tile;
-  const double q_all = rows * x.group * (x.d * x.s + 4);
-  const double q_in_flight = 2 * x.batch * x.kv_heads * x.group * q_tile;
-  k.per_tile.hbm_bytes =
-      shared_read_bytes(q_all, k.jobs.total_tiles * q_tile, q_in_flight, in.profile) /
-      std::max(1.0, k.jobs.total_tiles);
-  const double k_tile = (efficient ? 2 : 1) * kProbsKeys * x.d * x.s;
-  const double k_all = x.batch * x.kv_heads * x.summaries * x.d * x.s;
-  const double stored = kProbsQueries * (efficient ? kProbsKeys / 4 : kProbsKeys) * 2;
-  k.per_job_hbm_bytes = shared_read_bytes(k_all, k.jobs.count * k_tile, k_all, in.profile) /
-                            std::max(1.0, k.jobs.count) +
-                        stored;
-  out.push_back(k);
-}
-
-// torch.full of the int32 index rows (top_n a row), then _topk_kernel (TK:354-425; the general
-// path's _slc_probs_topk_kernel pools the summed probabilities into blocks first): per program 4
-// rows of the padded fp16 probabilities in, the init and local blocks written, then top_n - 3
-// argmax passes (13 for NSA's 16), each a 5-step warp reduction followed by the where-mask, and
-// the indices out.
-void lower_top_k(const ScheduleInput& in, const Selection& x, bool efficient, Launches& out) {
-  namespace lat = project_cuda;
-  const double rows = x.batch * x.kv_heads * x.tokens;
-  const double slots = static_cast<double>(in.op.attention.visits.blocks);
-  const double passes = std::max(0.0, slots - kForcedBlocks);
-  out.push_back(flash_nsa_memory(in, "fill_top_k", rows * slots * 4, rows));
-  const double width = std::max(16.0, x.columns);
-  const double per_program =
-      efficient ? (width >= 2048 ? 1 : kTopKRows) : (width >= 1024 ? kTopKRows : kGeneralTopKRows);
-  const double warps = efficient ? (width > 4096 ? 4 : 1) : 4;
-  Launch k = flash_nsa_kernel(
-      in, support_calibration(in.profile, SupportKernel::elementwise, in.op), "top_k", warps);
-  k.overhead_is_wait = false;
-  k.cta.smem_bytes = per_program * width * 2;
-  k.jobs = uniform_blocks(ceil_div(x.tokens, per_program), x.batch * x.kv_heads, 1);
-  const double elements = per_program * width;
-  // Per element and pass: a compare and a select in the argmax, the where-mask after it; the
-  // general path's pooling adds about five gathered adds an element.
-  k.per_tile.alu_ops = elements * (passes * 3 + (efficient ? 1 : 6));
-  k.per_tile.hbm_bytes = elements * 2 + per_program * slots * 4;
-  // The load, then per pass the reduction's five shuffles and the mask's dependent step.
-  k.per_tile.latency_cycles = lat::kGlobalLatencyCycles + passes * 6 * lat::kSharedLatencyCycles;
-  out.push_back(k);
-}
-
-void lower_flash_nsa_selection(const ScheduleInput& in, Launches& out) {
-  // A whole 16-bit sequence's selection (Q and K may differ from V in width: the probabilities
-  // read only Q and K); a decode step's or a chunk's is elementwise work.
-  const models::AttentionShape& a = in.op.attention;
-  const models::Workload& w = in.workload;
-  const bool runs = a.summaries.stride > 0 && a.heads_kv > 0 && a.visits.blocks > 0 &&
-                    two_powers(a.head_dim) && whole_sequence(w) && sixteen_bit(w) &&
-                    w.phase != models::Phase::decode;
-  if (!runs) {
-    lower_selection_as_elementwise(in, out);
-    return;
-  }
-  // NSAConfig's asserts (CF:48-52): the selection block covers whole summaries.
-  if (a.visits.block_keys < a.summaries.block || a.visits.block_keys % a.summaries.stride != 0) {
-    throw common::KernelRefusal(fmt::format(
-        "kernel 'flash_nsa' selects blocks of at least compress_block keys, a multiple of "
-        "compress_stride (its config asserts it); got select_block={} compress_block={} "
-        "compress_stride={}",
-        a.visits.block_keys, a.summaries.block, a.summaries.stride));
-  }
-  const Selection x = selection_of(in);
-  const bool efficient = efficient_selection(in.op.attention);
-  if (std::string_view(in.op.name) == "top_k_select") {
-    lower_top_k(in, x, efficient, out);
-  } else {
-    lower_block_probabilities(in, x, efficient, out);
   }
 }
 

@@ -50,5 +50,10 @@ bool flash_nsa_compressed_runs(const models::Op& op, const models::Workload& w);
 void lower_flash_nsa_dense(const ScheduleInput& in, bool backward, Launches& out);
 
 void lower_flash_nsa_backward(const ScheduleInput& in, Launches& out);
+// Its block selection (sim/schedule_flash_nsa_selection.cpp): a whole 16-bit sequence's block
+// scores and top-k with its kernels, a decode step's or a chunk's as elementwise work.
+void lower_flash_nsa_selection(const ScheduleInput& in, Launches& out);
+// split_d (UT:266-275): a head dim its kernels take as at most two powers of two.
+bool flash_nsa_splits_head_dim(std::int64_t d);
 
 }  // namespace sim

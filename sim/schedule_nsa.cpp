@@ -41,19 +41,6 @@ void lower_as(const char* schedule, Lowering how, const ScheduleInput& in, Launc
   (how == Lowering::forward ? other.forward : backward ? other.backward : other.selection)(as, out);
 }
 
-namespace {
-
-constexpr double kTokensPerProgramStep = 32768;  // num_q_loop = max_seqlen_q // 32768 + 1
-// Shared memory of forward_kernel at d 128, block 64: two K/V stages (2 x 32 KiB), Q 4 KiB,
-// P 2 KiB (71,680 B), and its registers per thread at 8 warps: 108 for sm_80, 142 for sm_90, in
-// a triton 3.2.0 compile (nsa_triton_notes.md §1): two programs per SM on A100, one on Hopper.
-// 8 warps: get_num_warps_stages at d 128 (utils.py) on Ampere, and on Hopper in the README's runs
-// (before commit 5702c3d moved Hopper to 4 warps).
-constexpr double kSelectThreads = 256;
-constexpr double kSelectRegsAmpere = 108, kSelectRegsHopper = 142;
-
-// Sum over query positions t in [first, last] of min(floor(t / block) + 1, cap): the selected
-// blocks a causal query visits (its own block and every earlier one, at most top_k).
 double visited_blocks(double first, double last, double block, double cap) {
   // prefix(x) = sum over t in [0, x) of (floor(t / block) + 1).
   auto prefix = [block](double x) {
@@ -65,6 +52,17 @@ double visited_blocks(double first, double last, double block, double cap) {
   const double below = prefix(std::min(end, saturated)) - prefix(std::min(first, saturated));
   return below + cap * std::max(0.0, end - std::max(first, saturated));
 }
+
+namespace {
+
+constexpr double kTokensPerProgramStep = 32768;  // num_q_loop = max_seqlen_q // 32768 + 1
+// Shared memory of forward_kernel at d 128, block 64: two K/V stages (2 x 32 KiB), Q 4 KiB,
+// P 2 KiB (71,680 B), and its registers per thread at 8 warps: 108 for sm_80, 142 for sm_90, in
+// a triton 3.2.0 compile (nsa_triton_notes.md §1): two programs per SM on A100, one on Hopper.
+// 8 warps: get_num_warps_stages at d 128 (utils.py) on Ampere, and on Hopper in the README's runs
+// (before commit 5702c3d moved Hopper to 4 warps).
+constexpr double kSelectThreads = 256;
+constexpr double kSelectRegsAmpere = 108, kSelectRegsHopper = 142;
 
 // The fills every forward wrapper of the repository launches first: o = zeros_like(q) and an
 // fp32 lse (zeros, or -inf for the compressed kernel).

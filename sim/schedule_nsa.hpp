@@ -36,6 +36,10 @@ struct SelectionSizes {
 };
 SelectionSizes selection_sizes(const ScheduleInput& in);
 
+// Sum over query positions t in [first, last] of min(floor(t / block) + 1, cap): the selected
+// blocks a causal query visits (its own block and every earlier one, at most top_k).
+double visited_blocks(double first, double last, double block, double cap);
+
 // The selected kernel's grid, shared by its forward and its dQ kernel: one program per (sequence,
 // KV head, token) (num_q_loop tokens each from 32768 tokens on), BLOCK_SIZE_H rows, one tile per
 // visited block.

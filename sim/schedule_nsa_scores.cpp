@@ -75,16 +75,18 @@ SelectionShape selection_shape(const ScheduleInput& in) {
   return x;
 }
 
-// score_kernel: per program one K tile of 128 summaries, then per query head of the group its
-// 128-token Q tile and LSE (re-read for every summary tile; all heads' Q rarely fits L2), one
-// product, exp2 and a masked sum; the fp32 scores stored once. 8 warps; 96 KiB of shared memory
-// and 255 registers in the sm_80 compile (nsa_triton_notes.md §3): one program per SM.
+// The score kernel's own entry where the profile has one (sim::kNsaScoresEntry), the compressed
+// kernels' forward entry otherwise.
 const hw::ScheduleCalibration& score_calibration(const ScheduleInput& in) {
   const auto& entries = in.profile.calibration.schedules;
   const auto it = entries.find(std::string(kNsaScoresEntry));
   return it != entries.end() ? it->second : in.calibration;
 }
 
+// score_kernel: per program one K tile of 128 summaries, then per query head of the group its
+// 128-token Q tile and LSE (re-read for every summary tile; all heads' Q rarely fits L2), one
+// product, exp2 and a masked sum; the fp32 scores stored once. 8 warps; 96 KiB of shared memory
+// and 255 registers in the sm_80 compile (nsa_triton_notes.md §3): one program per SM.
 Launch score_launch(const ScheduleInput& in, const SelectionShape& x) {
   const hw::ScheduleCalibration& cal = score_calibration(in);
   Launch k;

@@ -36,7 +36,10 @@ hw::ScheduleCalibration from_vector(const std::array<double, 4>& x) {
 struct Group {
   // `schedule` names the entry the group fits: the rows' schedule, or their fit entry
   // (MeasuredCase::fit_entry), which starts from the schedule's entry where the profile lacks it.
+  // Rows with a fit entry time a chain of kernels that other rows calibrate; they fit that one
+  // kernel's entry and leave the device's fixed costs to the other rows (fit_devices).
   std::string hw, schedule, start;
+  bool entry_only = false;
   std::vector<const MeasuredCase*> fit, held;
   bool has_backward = false;
   bool backward_only_entry = false;  // fits `<schedule>_bwd` alone (see split_passes)
@@ -183,7 +186,7 @@ std::vector<FixedCostFit> fit_devices(const std::map<GroupKey, Group>& groups,
     f.hw = id;
     for (const auto& [name, g] : groups) {
       (void)name;
-      if (g.hw != id) continue;
+      if (g.hw != id || g.entry_only) continue;
       rows.insert(rows.end(), g.fit.begin(), g.fit.end());
       for (const MeasuredCase* c : g.fit) {
         if (c->caller != hw::Caller::direct &&
@@ -240,6 +243,7 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
     g.hw = device;
     g.schedule = schedule;
     g.start = c.schedule;
+    g.entry_only = !c.fit_entry.empty();
     g.backward_only_entry = split;
     (is_held_out(c, holdout_seq) ? g.held : g.fit).push_back(&c);
     g.has_backward = g.has_backward || backward;
@@ -280,7 +284,11 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     (void)name;
     hw::Profile& profile = profiles.at(g.hw);
     FitGroup& out = result.groups[i++];
-    out.after = g.fit.empty() ? out.before : fit(g, profile, out.keys, out.before);
+    // From the entry as the fits so far leave it (the schedule's, where the profile lacks it).
+    const auto& now = profile.calibration.schedules;
+    const hw::ScheduleCalibration& start =
+        now.count(out.keys.front()) ? now.at(out.keys.front()) : now.at(g.start);
+    out.after = g.fit.empty() ? out.before : fit(g, profile, out.keys, start);
     profile = with_entries(profile, out.keys, out.after);
     out.fitted_after = summarize(errors(g.fit, profile));
     out.held_after = summarize(errors(g.held, profile));

@@ -1,5 +1,7 @@
 // Fits the tile engine's per-schedule calibration (hw::ScheduleCalibration) to measured cases,
-// one group per (device, schedule), on the cases not held out, and reports the error on both parts.
+// one group per (device, schedule), or per (device, entry) for rows that name one kernel's entry of
+// a chain (MeasuredCase::fit_entry: they fit that entry alone and leave the device's fixed costs
+// to the other rows), on the cases not held out, and reports the error on both parts.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +16,7 @@ namespace validate {
 
 struct FitGroup {
   std::string hw;
-  std::string schedule;
+  std::string schedule;  // or the entry the group's rows fit (MeasuredCase::fit_entry)
   // Calibration entries set: the schedule's, and schedule_bwd when the group has backward rows
   // (one shared fit); only schedule_bwd for the backward rows of a (device, schedule) that also
   // has forward-only rows, which fit the schedule's entry in their own group first.

@@ -103,15 +103,31 @@ TEST_CASE(
   std::vector<validate::MeasuredCase> rows =
       rows_of({"nsa_triton_compressed.csv"}, "h100-sxm5-80gb", "nsa-compressed-topk");
   REQUIRE(rows.size() == 7);
-  // The chain's rows alone: the compressed attention's entry is not among the fitted keys.
+  // The chain's rows alone fit that entry and leave the device's fixed costs alone.
   const validate::CalibrationResult fit = validate::calibrate(rows, catalog, kHoldout);
   REQUIRE(fit.groups.size() == 1);
   CHECK(fit.groups[0].keys == std::vector<std::string>{"nsa_triton_scores"});
+  CHECK(fit.fixed_costs.empty());
   const auto& builtin = catalog.resolve("h100").calibration.schedules;
-  const auto& after = fit.profiles.at(0).calibration.schedules;
-  CHECK(after.at("nsa_triton_compressed").mma_fraction ==
-        builtin.at("nsa_triton_compressed").mma_fraction);
   CHECK(fit.groups[0].fitted_after.mape <= fit.groups[0].fitted_before.mape);
+  // With the branch's own rows: the compressed entry and the fixed costs come out as the branch's
+  // rows alone give them.
+  const std::vector<validate::MeasuredCase> branch =
+      rows_of({"nsa_triton_compressed.csv"}, "h100-sxm5-80gb", "nsa-compressed");
+  std::vector<validate::MeasuredCase> both = branch;
+  both.insert(both.end(), rows.begin(), rows.end());
+  const validate::CalibrationResult alone = validate::calibrate(branch, catalog, kHoldout);
+  const validate::CalibrationResult together = validate::calibrate(both, catalog, kHoldout);
+  const auto& a = alone.profiles.at(0).calibration;
+  const auto& t = together.profiles.at(0).calibration;
+  for (const char* key : {"nsa_triton_compressed", "nsa_triton_compressed_bwd"}) {
+    INFO(key);
+    CHECK(t.schedules.at(key).mma_fraction == a.schedules.at(key).mma_fraction);
+    CHECK(t.schedules.at(key).cta_overhead_cycles == a.schedules.at(key).cta_overhead_cycles);
+  }
+  CHECK(t.kernel_launch_s == a.kernel_launch_s);
+  CHECK(t.triton_jit_s == a.triton_jit_s);
+  CHECK(t.caller_floor_s == a.caller_floor_s);
   // A profile without the entry starts the fit from the compressed kernels' forward entry.
   hw::Profile bare = catalog.resolve("h100");
   bare.calibration.schedules.erase("nsa_triton_scores");

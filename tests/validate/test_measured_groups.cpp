@@ -167,6 +167,27 @@ TEST_CASE("groups of 8 rows or more are either pinned to the targets or named as
   }
 }
 
+TEST_CASE(
+    "the chain of NSA's compressed branch with its scores and top-k (7 rows a device) stays "
+    "within what its fitted score-kernel entry gives",
+    "[validate][groups][measured]") {
+  // Fitted on 6 rows per device (nsa_triton_scores), the 8192-token row held back: 10.1 % / 13.7 %
+  // on A100, 12.1 % / 19.2 % on H100 (24.6 % / 29.5 % and 21.6 % / 28.2 % with the compressed
+  // attention's entry). Below the issue's 8-row bar, so pinned to what the fit gives.
+  const struct {
+    const char* hw;
+    double fitted, held;
+  } kChain[] = {{"a100-sxm4-80gb", 0.11, 0.14}, {"h100-sxm5-80gb", 0.13, 0.20}};
+  for (const auto& c : kChain) {
+    const validate::GroupSummary* g = find_group(c.hw, "nsa-compressed-topk");
+    INFO(c.hw);
+    REQUIRE(g != nullptr);
+    CHECK(g->all.cases == 7);
+    CHECK(g->fitted.mape <= c.fitted);
+    CHECK(g->held.mape <= c.held);
+  }
+}
+
 TEST_CASE("no published timing appears twice across the measured files", "[validate][measured]") {
   // A row repeated in two files (one source quoted by both) would count twice in its group: the
   // same case with the same time, or the same case from the same source (its first word, the

@@ -98,6 +98,7 @@ TEST_CASE(
   for (const validate::MeasuredCase& c : set.cases) {
     if (c.kernel == "nsa-compressed-topk") {
       ++topk;
+      CHECK(c.fit_eligible);
       CHECK(c.fit_entry == "nsa_triton_scores");
     } else {
       CHECK(c.fit_entry.empty());
