@@ -24,19 +24,13 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-const std::vector<std::string> kCanonicalIds = {"a100-sxm4-80gb",
-                                                "a100-sxm4-40gb",
-                                                "h100-sxm5-80gb",
-                                                "h100-pcie-80gb",
-                                                "h800-sxm5-80gb",
-                                                "h200-sxm-141gb",
-                                                "b200",
-                                                "gb200",
-                                                "ascend-910b1",
-                                                "ascend-910b2",
-                                                "ascend-910b3",
-                                                "ascend-910b4",
-                                                "h20"};
+const std::vector<std::string> kCanonicalIds = {"a100-sxm4-80gb", "a100-sxm4-40gb",
+                                                "a800-sxm4-80gb", "h100-sxm5-80gb",
+                                                "h100-pcie-80gb", "h800-sxm5-80gb",
+                                                "h200-sxm-141gb", "b200",
+                                                "gb200",          "ascend-910b1",
+                                                "ascend-910b2",   "ascend-910b3",
+                                                "ascend-910b4",   "h20"};
 
 // Memory-bound on every built-in profile: 64 sequences reading a 32k-token GQA KV cache.
 const std::vector<std::string> kDecodeArgs = {"query",  "--variant", "gqa",   "--phase",
@@ -280,7 +274,7 @@ TEST_CASE("query --hw-set memory.hbm_bandwidth_GBps=6700 halves the HBM term of 
         Approx(base.at("launches").at(0).at("hbm_s").get<double>() / 2));
 }
 
-TEST_CASE("hw list --format json lists exactly the 13 built-in canonical ids", "[cli]") {
+TEST_CASE("hw list --format json lists exactly the 14 built-in canonical ids", "[cli]") {
   const json list = run_json({"hw", "list", "--format", "json"});
   REQUIRE(list.is_array());
   std::vector<std::string> ids, expected = kCanonicalIds;
