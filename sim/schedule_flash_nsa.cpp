@@ -84,19 +84,21 @@ const hw::ScheduleCalibration& flash_nsa_wide_entry(const hw::Profile& p, bool b
 
 namespace {
 
-// A branch of NSA its training kernels run: a whole sequence (prefill or training; their causal
-// rules index queries from the sequence's start), bf16/fp16 (refused otherwise: its kernels are
-// 16-bit only). A decode step or a chunk after cached keys runs its inference kernels, which are
-// not modelled: false, and lower_flash_nsa_dense prices the op.
-bool whole_16bit_sequence(const models::Op& op, const models::Workload& w, const char* branch) {
+// Whether its training kernels run a branch of NSA: a whole sequence (prefill or training; their
+// causal rules index queries from the sequence's start) in bf16 or fp16 throughout (refused
+// otherwise: its kernels are 16-bit only). A decode step or a chunk after cached keys runs its
+// inference kernels, which are not modelled: false, whatever the dtype, and lower_flash_nsa_dense
+// prices the op.
+bool runs_training_kernels(const models::Op& op, const models::Workload& w, const char* branch) {
   if (op.kind != models::OpKind::dense_attention) return false;
+  if (!whole_sequence(w) || w.phase == models::Phase::decode) return false;
   if (!sixteen_bit(w)) {
     throw common::KernelRefusal(fmt::format(
-        "kernel 'flash_nsa' runs NSA's {} branch in bf16 or fp16 only; use --kernel auto for "
-        "another dtype",
+        "kernel 'flash_nsa' runs NSA's {} branch in bf16 or fp16 (queries and cache alike) only; "
+        "use --kernel auto for another dtype",
         branch));
   }
-  return whole_sequence(w) && w.phase != models::Phase::decode;
+  return true;
 }
 
 }  // namespace
@@ -109,7 +111,7 @@ bool flash_nsa_selected_runs(const models::Op& op, const models::Workload& w) {
         "kernel 'flash_nsa' runs NSA's selection (the query heads of one token share its "
         "blocks), not FSA's 32-token groups; use --kernel fsa_triton or auto");
   }
-  if (!whole_16bit_sequence(op, w, "selected")) return false;
+  if (!runs_training_kernels(op, w, "selected")) return false;
   check_dims(a);
   if (!power_of_two(a.visits.block_keys) || a.visits.block_keys < 16) {
     throw common::KernelRefusal(fmt::format(
@@ -122,7 +124,7 @@ bool flash_nsa_selected_runs(const models::Op& op, const models::Workload& w) {
 
 bool flash_nsa_compressed_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
-  if (a.summaries.stride <= 0 || !whole_16bit_sequence(op, w, "compressed")) return false;
+  if (a.summaries.stride <= 0 || !runs_training_kernels(op, w, "compressed")) return false;
   check_dims(a);
   // NSAConfig's asserts (CF:48-52): a power-of-two stride that divides the kernel.
   if (!power_of_two(a.summaries.stride) || a.summaries.block % a.summaries.stride != 0) {

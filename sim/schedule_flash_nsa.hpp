@@ -1,4 +1,5 @@
-// flash_nsa (sim/schedule_flash_nsa.cpp, sim/schedule_flash_nsa_backward.cpp): NSA as the Hopper
+// flash_nsa (sim/schedule_flash_nsa.cpp, sim/schedule_flash_nsa_selection.cpp,
+// sim/schedule_flash_nsa_backward.cpp): NSA as the Hopper
 // Triton kernels of github.com/mdy666/Scalable-Flash-Native-Sparse-Attention (commit fcf117c; read
 // in validate/data/candidates/flash_nsa_notes.md, docs/kernels.md §11.2). Internal to those files.
 #pragma once

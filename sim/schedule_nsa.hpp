@@ -61,7 +61,8 @@ inline double triton_block_d(const Geometry& g) {
 }
 // The repository's kernels are bf16/fp16 (mma.sync has no fp8 on Hopper).
 inline bool sixteen_bit(const models::Workload& w) {
-  return w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16;
+  return (w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16) &&
+         w.kv_dtype == w.dtype;
 }
 // The shapes they run: Q, K and V of one head_dim.
 inline bool one_head_dim(const models::AttentionShape& a) {

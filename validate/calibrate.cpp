@@ -45,8 +45,10 @@ struct Group {
   bool backward_only_entry = false;  // fits `<schedule>_bwd` alone (see split_passes)
 };
 
-// (device, schedule, rows with a backward pass): the groups of rows fitted together.
-using GroupKey = std::tuple<std::string, std::string, bool>;
+// (device, fits one kernel's entry of a chain, schedule or entry, rows with a backward pass): the
+// groups of rows fitted together, in this order, so that a chain's entry is fitted after the
+// entries of the kernels around it.
+using GroupKey = std::tuple<std::string, bool, std::string, bool>;
 
 // The calibration entries a group sets: its schedule's, and the `_bwd` entry when it has backward
 // rows (one shared fit), or only the `_bwd` entry when split_passes gave the forward rows their own
@@ -239,7 +241,7 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
     const std::string device = device_of(c);
     const bool backward = models::has_backward(c.workload.phase);
     const bool split = backward && forward_fits.count({device, schedule}) > 0;
-    Group& g = groups[{device, schedule, split}];
+    Group& g = groups[{device, !c.fit_entry.empty(), schedule, split}];
     g.hw = device;
     g.schedule = schedule;
     g.start = c.schedule;
@@ -284,12 +286,13 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     (void)name;
     hw::Profile& profile = profiles.at(g.hw);
     FitGroup& out = result.groups[i++];
-    // From the entry as the fits so far leave it (the schedule's, where the profile lacks it).
+    // From the entry as the fits so far leave it (the schedule's, where the profile lacks it); a
+    // group without fit rows writes nothing and keeps pricing with that.
     const auto& now = profile.calibration.schedules;
-    const hw::ScheduleCalibration& start =
+    const hw::ScheduleCalibration start =
         now.count(out.keys.front()) ? now.at(out.keys.front()) : now.at(g.start);
-    out.after = g.fit.empty() ? out.before : fit(g, profile, out.keys, start);
-    profile = with_entries(profile, out.keys, out.after);
+    out.after = g.fit.empty() ? start : fit(g, profile, out.keys, start);
+    if (!g.fit.empty()) profile = with_entries(profile, out.keys, out.after);
     out.fitted_after = summarize(errors(g.fit, profile));
     out.held_after = summarize(errors(g.held, profile));
   }

@@ -126,7 +126,8 @@ models::Phase phase_of_pass(const std::string& canonical) {
 }
 
 bool forward_is_decode(std::string_view schedule, const models::Workload& w) {
-  return schedule == "flashmla" && w.phase == models::Phase::fwd && w.q_len < w.kv_len;
+  return schedule == "flashmla" && w.phase == models::Phase::fwd && w.q_len < w.kv_len &&
+         w.q_len <= kFlashMlaDecodeQueries;
 }
 
 std::string canonical_dtype(std::string_view dtype) {

@@ -4,6 +4,7 @@
 // (validate/measurements.cpp); everything after it sees the canonical names only.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,8 +29,11 @@ std::string_view fit_entry_for(std::string_view kernel);
 // std::invalid_argument naming `where` and the allowed values otherwise.
 std::string canonical_pass(std::string_view pass, const std::string& where);
 models::Phase phase_of_pass(const std::string& canonical);
-// FlashMLA runs one kernel, a forward of q_len new tokens over the cached keys: a `fwd` row of it
-// with fewer queries than keys is a decode step, however the table names the pass.
+// FlashMLA's dense decode is a forward of q_len new tokens (1 to a few, with speculative or
+// multi-token decoding) over the cached keys: a `fwd` row of it with at most
+// kFlashMlaDecodeQueries queries and more keys is that decode step. A longer forward (a chunk, a
+// prefill, FlashMLA's sparse prefill) is not, and stays a forward.
+inline constexpr std::int64_t kFlashMlaDecodeQueries = 16;
 bool forward_is_decode(std::string_view schedule, const models::Workload& w);
 
 // An element type as attnsim names it (`bfloat16` -> bf16, `float16`/`half` -> fp16,

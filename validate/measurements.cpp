@@ -383,7 +383,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     // The rows of NSA's compressed branch followed by its block scores and top-k fit the score
     // kernel's own entry, not the compressed kernels' (fit_entry_for).
     c.fit_eligible = c.schedule != "auto";
-    c.fit_entry = std::string(fit_entry_for(c.kernel));
+    if (c.workload.phase == models::Phase::fwd) c.fit_entry = std::string(fit_entry_for(c.kernel));
     set.cases.push_back(std::move(c));
   }
   if (rows == 0) {

@@ -9,9 +9,9 @@
 
 TEST_CASE("every required device profile is built in", "[hw]") {
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  for (const char* id : {"a100-sxm4-80gb", "a100-sxm4-40gb", "h100-sxm5-80gb", "h100-pcie-80gb",
-                         "h800-sxm5-80gb", "h200-sxm-141gb", "b200", "gb200", "ascend-910b1",
-                         "ascend-910b2", "ascend-910b3", "ascend-910b4", "h20"}) {
+  for (const char* id : {"a100-sxm4-80gb", "a100-sxm4-40gb", "a800-sxm4-80gb", "h100-sxm5-80gb",
+                         "h100-pcie-80gb", "h800-sxm5-80gb", "h200-sxm-141gb", "b200", "gb200",
+                         "ascend-910b1", "ascend-910b2", "ascend-910b3", "ascend-910b4", "h20"}) {
     INFO(id);
     const hw::Profile& p = catalog.resolve(id);
     CHECK(p.id == id);

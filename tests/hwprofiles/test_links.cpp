@@ -89,3 +89,19 @@ TEST_CASE("hw-set overrides link fields and re-validates them", "[hw][links]") {
   CHECK_THROWS_WITH(hw::with_overrides(base, {"links.scale_up.latency_usec=1"}),
                     Catch::Contains("unknown key 'latency_usec'"));
 }
+
+TEST_CASE(
+    "the A800 is the A100 80GB with NVLink cut to 400 GB/s: every other figure and every "
+    "calibration entry the same",
+    "[hw][links]") {
+  nlohmann::json a800 = profile_doc("a800-sxm4-80gb");
+  nlohmann::json a100 = profile_doc("a100-sxm4-80gb");
+  CHECK(a800["links"]["scale_up"]["bandwidth_GBps_per_dir"] == 200);
+  CHECK(a100["links"]["scale_up"]["bandwidth_GBps_per_dir"] == 300);
+  CHECK(a800["unofficial"].contains("links.scale_up.bandwidth_GBps_per_dir"));
+  for (const char* field : {"compute", "memory", "calibration", "default_schedule", "arch"}) {
+    INFO(field);
+    CHECK(a800[field] == a100[field]);
+  }
+  CHECK(a800["links"]["scale_out"] == a100["links"]["scale_out"]);
+}

@@ -286,3 +286,46 @@ TEST_CASE(
       test_support::launch_names(sim::predict_tile(cost(spec, w), w, h100, sim::KernelChoice())),
       !Catch::Contains("flash_nsa"));
 }
+
+TEST_CASE(
+    "flash_nsa leaves what its training kernels do not run to the kernels auto picks: a chunk "
+    "after cached keys as fa3 (forward and backward), a decode step as split_kv or, without it, "
+    "fa3, and a decode step's selection as elementwise work",
+    "[sim][flash_nsa]") {
+  const models::AttentionSpec spec = nsa_spec(64, 4, 16);
+  models::Workload chunk = workload(models::Phase::fwd, 1, 512, 4096);
+  chunk.dtype = chunk.kv_dtype = models::DType::bf16;
+  models::Workload chunk_bwd = chunk;
+  chunk_bwd.phase = models::Phase::bwd;
+  for (const char* op : {"selected_attention_fwd", "compressed_attention_fwd"}) {
+    for (const sim::Launch& l : lower_flash(spec, chunk, op)) CHECK(l.schedule == "fa3");
+  }
+  for (const sim::Launch& l : lower_flash(spec, chunk_bwd, "selected_attention_bwd")) {
+    CHECK(l.schedule == "fa3");
+  }
+  models::Workload step = workload(models::Phase::decode, 1, 1, 4096);
+  step.dtype = step.kv_dtype = models::DType::bf16;
+  for (const sim::Launch& l : lower_flash(spec, step, "block_scores")) {
+    CHECK(l.schedule == "elementwise");
+  }
+  // An fp8 cache: its training kernels refuse a prefill; a decode step runs none of them.
+  models::Workload fp8_cache = sequence_bf16(models::Phase::fwd, 4096);
+  fp8_cache.kv_dtype = models::DType::fp8;
+  CHECK_THROWS_AS(lower_flash(spec, fp8_cache, "selected_attention_fwd"), common::KernelRefusal);
+  models::Workload fp8_step = step;
+  fp8_step.kv_dtype = models::DType::fp8;
+  for (const sim::Launch& l : lower_flash(spec, fp8_step, "selected_attention_fwd")) {
+    CHECK(l.schedule == "split_kv");
+  }
+  // A profile without split_kv's entry: the decode step as the window branch is (fa3).
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  h100.calibration.schedules.erase("split_kv");
+  const sim::ScheduleInfo& info = sim::find_schedule("flash_nsa");
+  for (const models::Op& op : cost(spec, step).ops) {
+    if (std::string(op.name) != "selected_attention_fwd") continue;
+    sim::Launches out;
+    info.forward({op, step, h100, sim::forward_calibration(h100, info), info.name}, out);
+    REQUIRE(!out.empty());
+    for (const sim::Launch& l : out) CHECK(l.schedule == "fa3");
+  }
+}

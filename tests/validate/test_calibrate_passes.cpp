@@ -141,6 +141,15 @@ TEST_CASE(
   CHECK(from_bare.groups[0].before.mma_fraction ==
         builtin.at("nsa_triton_compressed").mma_fraction);
   CHECK(from_bare.profiles.at(0).calibration.schedules.count("nsa_triton_scores") == 1);
+  // With only a held-out row nothing is fitted, and nothing is written: the kernel keeps the
+  // compressed kernels' entry.
+  std::vector<validate::MeasuredCase> held;
+  for (const validate::MeasuredCase& c : rows) {
+    if (validate::is_held_out(c, kHoldout)) held.push_back(c);
+  }
+  REQUIRE(held.size() == 1);
+  const validate::CalibrationResult none = validate::calibrate(held, with_bare, kHoldout);
+  CHECK(none.profiles.at(0).calibration.schedules.count("nsa_triton_scores") == 0);
 }
 
 TEST_CASE("the built-in A100 fa2 entries price the GQA 64/4 batch-1 forward within 8%",

@@ -139,12 +139,16 @@ TEST_CASE(
           "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,op,"
           "time_us,source\n"
           "a100,NSA Compressed TopK,fwd,bf16,1,64,4,128,8192,8192,1,nsa,"
-          "compressed_attention+block_scores+top_k_select,900,x\n"),
+          "compressed_attention+block_scores+top_k_select,900,x\n"
+          "a100,NSA Compressed TopK,bwd,bf16,1,64,4,128,8192,8192,1,nsa,"
+          "compressed_attention,900,x\n"),
       test_support::registry());
-  REQUIRE(set.cases.size() == 1);
+  REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].schedule == "nsa_triton_compressed");
   CHECK(set.cases[0].fit_eligible);
   CHECK(set.cases[0].fit_entry == "nsa_triton_scores");
+  // The scores and top-k have no backward: a backward row fits the schedule's own entries.
+  CHECK(set.cases[1].fit_entry.empty());
 }
 
 TEST_CASE("a dense row may give TFLOP/s alone: its time follows FlashAttention's FLOP convention",
@@ -288,5 +292,14 @@ TEST_CASE(
   CHECK(validate::evaluate_case(set.cases[0], h800).tile_s ==
         validate::evaluate_case(set.cases[1], h800).tile_s);
   CHECK(set.cases[2].workload.phase == models::Phase::fwd);
-  CHECK(validate::forward_is_decode("flashmla", set.cases[1].workload) == false);
+  // Only a short forward over more keys: at most 16 queries (a chunk or a prefill stays one), and
+  // only FlashMLA's.
+  models::Workload w = set.cases[2].workload;
+  w.q_len = 16;
+  CHECK(validate::forward_is_decode("flashmla", w));
+  CHECK_FALSE(validate::forward_is_decode("fa3", w));
+  w.q_len = 17;
+  CHECK_FALSE(validate::forward_is_decode("flashmla", w));
+  w.q_len = w.kv_len;
+  CHECK_FALSE(validate::forward_is_decode("flashmla", w));
 }
