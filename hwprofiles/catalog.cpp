@@ -81,6 +81,19 @@ bool same_name_loosely(std::string_view a, std::string_view b, bool separators) 
                                             [&](char x, char y) { return fold(x) == fold(y); });
 }
 
+// The name without a leading vendor word (`NVIDIA H100 80GB HBM3`, the name the driver and
+// torch.cuda.get_device_name() report; `Huawei Ascend 910B2`), or "" when it has none.
+std::string_view without_vendor(std::string_view name) {
+  for (std::string_view vendor : {"nvidia", "huawei"}) {
+    if (name.size() > vendor.size() + 1 &&
+        same_name_loosely(name.substr(0, vendor.size()), vendor, false)) {
+      const char sep = name[vendor.size()];
+      if (sep == ' ' || sep == '-' || sep == '_') return name.substr(vendor.size() + 1);
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> ProfileCatalog::split_search_path(std::string_view value) {
@@ -184,16 +197,7 @@ void ProfileCatalog::check_aliases() const {
   }
 }
 
-const Profile& ProfileCatalog::resolve(std::string_view name) const {
-  for (const auto& s : slots_) {
-    if (s->id == name) return parsed(*s);
-  }
-  for (const auto& s : slots_) {
-    const std::vector<std::string> aliases = live_aliases(*s);
-    if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) return parsed(*s);
-  }
-  // Then regardless of case (`H100`, `B200`), then also of separators (`H100_SXM5`), where that
-  // names one profile only.
+ProfileCatalog::Slot* ProfileCatalog::find_loosely(std::string_view name) const {
   for (bool separators : {false, true}) {
     Slot* folded = nullptr;
     for (const auto& s : slots_) {
@@ -208,7 +212,24 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
       }
       folded = s.get();
     }
-    if (folded) return parsed(*folded);
+    if (folded) return folded;
+  }
+  return nullptr;
+}
+
+const Profile& ProfileCatalog::resolve(std::string_view name) const {
+  for (const auto& s : slots_) {
+    if (s->id == name) return parsed(*s);
+  }
+  for (const auto& s : slots_) {
+    const std::vector<std::string> aliases = live_aliases(*s);
+    if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) return parsed(*s);
+  }
+  // Then regardless of case (`H100`, `B200`), then also of separators (`H100_SXM5`), where that
+  // names one profile only; then the same without a leading vendor word (`NVIDIA H800`).
+  if (Slot* s = find_loosely(name)) return parsed(*s);
+  if (const std::string_view bare = without_vendor(name); !bare.empty()) {
+    if (Slot* s = find_loosely(bare)) return parsed(*s);
   }
   std::vector<std::string> known;
   for (const auto& s : slots_) {

@@ -60,6 +60,9 @@ class ProfileCatalog {
     std::vector<Profile> profiles;
   };
   static const Profile& parsed(Slot& slot);
+  // The one profile `name` names regardless of case, then also of separators (spaces and
+  // underscores read as hyphens); nullptr for none; ProfileError when it names two.
+  Slot* find_loosely(std::string_view name) const;
   static std::shared_ptr<Slot> slot_of(Profile profile);
   void add(std::shared_ptr<Slot> slot);
   void check_aliases() const;

@@ -220,3 +220,21 @@ TEST_CASE("a name matching one profile regardless of case wins over one matching
   CHECK_THROWS_WITH(catalog.resolve("H100 SXM"),
                     Catch::Contains("ambiguous regardless of case and separators"));
 }
+
+TEST_CASE(
+    "the names drivers and frameworks report resolve: a leading vendor word is dropped, and the "
+    "H100 SXM's and Ascend's own spellings are aliases",
+    "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  CHECK(catalog.resolve("NVIDIA H100 80GB HBM3").id == "h100-sxm5-80gb");
+  CHECK(catalog.resolve("NVIDIA H100 PCIe").id == "h100-pcie-80gb");
+  CHECK(catalog.resolve("NVIDIA A100-SXM4-40GB").id == "a100-sxm4-40gb");
+  CHECK(catalog.resolve("NVIDIA A800-SXM4-80GB").id == "a800-sxm4-80gb");
+  CHECK(catalog.resolve("nvidia_h800").id == "h800-sxm5-80gb");
+  CHECK(catalog.resolve("Ascend910B2").id == "ascend-910b2");
+  CHECK(catalog.resolve("Huawei Ascend 910B3").id == "ascend-910b3");
+  CHECK(catalog.resolve("Ascend 910B").id == "ascend-910b2");
+  // The vendor word alone, or before a name nothing matches, is still unknown.
+  CHECK_THROWS_WITH(catalog.resolve("NVIDIA"), Catch::Contains("unknown hardware profile"));
+  CHECK_THROWS_WITH(catalog.resolve("NVIDIA X9"), Catch::Contains("unknown hardware profile"));
+}
