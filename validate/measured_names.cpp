@@ -134,8 +134,10 @@ std::string canonical_dtype(std::string_view dtype) {
   static const std::map<std::string, std::string> names = {
       {"bfloat16", "bf16"}, {"float16", "fp16"}, {"half", "fp16"},
       {"float32", "fp32"},  {"float", "fp32"},   {"e4m3", "fp8"},
-      {"float8", "fp8"},    {"fp8_e4m3", "fp8"}, {"float8_e4m3fn", "fp8"}};
-  const std::string key = snake_key(dtype);
+      {"float8", "fp8"},    {"fp8_e4m3", "fp8"}, {"float8_e4m3fn", "fp8"},
+      {"e4m3fn", "fp8"},    {"fp8_e4m3fn", "fp8"}};
+  std::string key = snake_key(dtype);
+  if (key.rfind("torch.", 0) == 0) key.erase(0, 6);  // as torch prints a dtype
   auto it = names.find(key);
   return it == names.end() ? key : it->second;
 }
