@@ -35,6 +35,8 @@ TEST_CASE("published kernel names map to schedules regardless of case and separa
   CHECK(schedule_for("Scalable-Flash-NSA") == "flash_nsa");
   CHECK(schedule_for("scalable_flash_native_sparse_attention") == "flash_nsa");
   CHECK(schedule_for("flash-nsa") == "flash_nsa");
+  CHECK(schedule_for("megatron nsa") == "flash_nsa");  // its test.py's provider names
+  CHECK(schedule_for("HFNSACore") == "flash_nsa");
 }
 
 TEST_CASE("every schedule's own name maps to that schedule, with hyphens or underscores",
