@@ -1,7 +1,6 @@
 #include "cli/validate_backends.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdlib>
 #include <ctime>
 #include <exception>
@@ -10,6 +9,7 @@
 
 #include "cli/validate_devices.hpp"
 #include "common/errors.hpp"
+#include "common/text.hpp"
 #include "validate/cpu/cpu_ceilings.hpp"
 #include "validate/cpu/cpu_probe.hpp"
 #include "validate/cpu/cpu_suite.hpp"
@@ -18,6 +18,20 @@
 #include "validate/cuda/cuda_suite.hpp"
 
 namespace cli {
+
+std::string profile_id_for_device(const std::string& name, const hw::ProfileCatalog& catalog) {
+  try {
+    return catalog.resolve(name).id;
+  } catch (const hw::ProfileError&) {
+    // Not a profile name as it stands: look for a family below.
+  }
+  const std::string lower = common::ascii_lower(name);
+  for (const char* alias : {"gb200", "b200", "h200", "h800", "h100", "h20", "a800", "a100"}) {
+    if (lower.find(alias) != std::string::npos) return catalog.resolve(alias).id;
+  }
+  throw common::SpecError("no built-in profile matches CUDA device '" + name +
+                          "'; name one with --profile ID");
+}
 
 namespace {
 
@@ -66,17 +80,10 @@ void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_
   }
 }
 
-// The built-in profile of a CUDA device, from its name (H200 -> h200, ...), or --profile.
 std::string cuda_profile_id(const validate::CudaDevice& d, const BackendOptions& o,
                             const hw::ProfileCatalog& catalog) {
   if (!o.profile.empty()) return catalog.resolve(o.profile).id;
-  std::string lower = d.name;
-  for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  for (const char* alias : {"gb200", "b200", "h200", "h800", "h100", "a100"}) {
-    if (lower.find(alias) != std::string::npos) return catalog.resolve(alias).id;
-  }
-  throw common::SpecError("no built-in profile matches CUDA device '" + d.name +
-                          "'; name one with --profile ID");
+  return profile_id_for_device(d.name, catalog);
 }
 
 Json ceilings_json(const validate::CudaCeilings& c) {

@@ -31,6 +31,12 @@ struct Acquired {
   nlohmann::ordered_json device;  // the measuring machine, when the cases were run here
 };
 
+// The built-in profile of a CUDA device from its name as the driver reports it, where that names a
+// profile (NVIDIA H100 80GB HBM3, NVIDIA H100 PCIe, NVIDIA A100-SXM4-40GB), else the first family
+// the name contains (NVIDIA H200 NVL -> h200; gb200 before b200, h200 before h20, a800 before
+// a100); common::SpecError naming the device and --profile otherwise.
+std::string profile_id_for_device(const std::string& name, const hw::ProfileCatalog& catalog);
+
 // Adds the probe profile of this host core to `catalog`.
 Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions& o,
                          hw::ProfileCatalog& catalog);

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/text.hpp"
 #include "hwprofiles/profile_loader.hpp"
 
 namespace hw {
@@ -75,7 +76,7 @@ std::vector<std::filesystem::path> user_profile_files(
 bool same_name_loosely(std::string_view a, std::string_view b, bool separators) {
   auto fold = [separators](char c) {
     if (separators && (c == ' ' || c == '_')) return '-';
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    return common::ascii_lower(c);
   };
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
                                             [&](char x, char y) { return fold(x) == fold(y); });

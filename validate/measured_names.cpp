@@ -6,19 +6,14 @@
 
 #include <fmt/format.h>
 
+#include "common/text.hpp"
 #include "sim/schedule.hpp"
 
 namespace validate {
 
 namespace {
 
-std::string lower(std::string_view text) {
-  std::string s(text);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-  });
-  return s;
-}
+using common::ascii_lower;
 
 std::string trimmed(std::string_view text) {
   const auto first = text.find_first_not_of(" \t");
@@ -30,7 +25,7 @@ std::string trimmed(std::string_view text) {
 // A value as attnsim spells such names: lower case, with hyphens and spaces as underscores
 // (`Torch-NPU` -> torch_npu, `float8-e4m3fn` -> float8_e4m3fn).
 std::string snake_key(std::string_view text) {
-  std::string s = lower(trimmed(text));
+  std::string s = ascii_lower(trimmed(text));
   std::replace_if(
       s.begin(), s.end(), [](char c) { return c == '-' || c == ' '; }, '_');
   return s;
@@ -86,7 +81,7 @@ const std::map<std::string, std::string>& kernel_names() {
 }  // namespace
 
 std::string kernel_key(std::string_view name) {
-  std::string s = lower(trimmed(name));
+  std::string s = ascii_lower(trimmed(name));
   std::replace_if(
       s.begin(), s.end(), [](char c) { return c == ' ' || c == '_' || c == '.'; }, '-');
   return s;
@@ -109,7 +104,7 @@ std::string canonical_pass(std::string_view pass, const std::string& where) {
       {"backward", "bwd"},    {"fwd+bwd", "fwd+bwd"}, {"fwd_bwd", "fwd+bwd"},
       {"fwd-bwd", "fwd+bwd"}, {"fwdbwd", "fwd+bwd"},  {"forward+backward", "fwd+bwd"},
       {"decode", "decode"}};
-  auto it = names.find(lower(trimmed(pass)));
+  auto it = names.find(ascii_lower(trimmed(pass)));
   if (it == names.end()) {
     throw std::invalid_argument(
         fmt::format("{}: unknown pass '{}'; allowed: fwd, bwd, fwd+bwd, decode", where, pass));
@@ -149,7 +144,7 @@ std::string canonical_caller(std::string_view caller) {
 }
 
 int flag_value(std::string_view text) {
-  const std::string key = lower(trimmed(text));
+  const std::string key = ascii_lower(trimmed(text));
   if (key == "1" || key == "true" || key == "yes") return 1;
   if (key == "0" || key == "false" || key == "no") return 0;
   return -1;

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/validate_backends.hpp"
 #include "cli/validate_report.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -299,4 +300,22 @@ TEST_CASE("validate reports a row's heads and head_dim as the file gives them (a
   const RunResult table = run_cli({"validate", "--measurements", csv.string()});
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains("  16  576"));
+}
+
+TEST_CASE(
+    "a CUDA device's name as the driver reports it picks its profile, else the first family it "
+    "contains, else an error naming --profile",
+    "[cli][validate]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  CHECK(cli::profile_id_for_device("NVIDIA H100 80GB HBM3", catalog) == "h100-sxm5-80gb");
+  CHECK(cli::profile_id_for_device("NVIDIA H100 PCIe", catalog) == "h100-pcie-80gb");
+  CHECK(cli::profile_id_for_device("NVIDIA A100-SXM4-40GB", catalog) == "a100-sxm4-40gb");
+  CHECK(cli::profile_id_for_device("NVIDIA H200", catalog) == "h200-sxm-141gb");
+  CHECK(cli::profile_id_for_device("NVIDIA H20", catalog) == "h20");
+  CHECK(cli::profile_id_for_device("NVIDIA A800-SXM4-80GB", catalog) == "a800-sxm4-80gb");
+  // Families, for names no profile carries.
+  CHECK(cli::profile_id_for_device("NVIDIA H200 NVL", catalog) == "h200-sxm-141gb");
+  CHECK(cli::profile_id_for_device("NVIDIA A100 80GB PCIe", catalog) == "a100-sxm4-80gb");
+  CHECK_THROWS_WITH(cli::profile_id_for_device("NVIDIA L40S", catalog),
+                    Catch::Contains("--profile"));
 }
