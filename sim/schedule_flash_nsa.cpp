@@ -1,7 +1,9 @@
 // flash_nsa: NSA as the Hopper Triton kernels of
 // github.com/mdy666/Scalable-Flash-Native-Sparse-Attention (commit fcf117c, the TMA path that runs
-// on sm_90 with triton >= 3.4; read in validate/data/candidates/flash_nsa_notes.md §1-2, line
-// numbers there; docs/kernels.md §11.2). Forward, in the layer's launch order:
+// on sm_90 with triton >= 3.4, and its Ampere fallback ampere_ops.py elsewhere (FlashNsaBuild);
+// read in validate/data/candidates/flash_nsa_notes.md §1-2, line numbers there, and AO at
+// fcf117c; docs/kernels.md §11.2). Forward, in the layer's launch order (the TMA build's
+// configuration):
 // - compressed attention (_cmp_fwd_kernel): one program per (query head, 128 tokens), 64-key tiles
 //   of the summaries the last row sees, 4 warps, 2 stages, no GQA packing;
 // - block selection (sim/schedule_flash_nsa_selection.cpp): the probabilities recomputed over the
@@ -103,6 +105,10 @@ bool runs_training_kernels(const models::Op& op, const models::Workload& w, cons
 
 }  // namespace
 
+FlashNsaBuild flash_nsa_build(const ScheduleInput& in) {
+  return {hopper_build(in.profile), in.op.attention.head_dim > 128};
+}
+
 bool flash_nsa_selected_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
   if (a.visits.blocks <= 0 || a.heads_kv <= 0) return false;
@@ -169,14 +175,17 @@ FlashNsaSelection flash_nsa_selection(const ScheduleInput& in) {
 namespace {
 
 // _fwd_kernel (SA:21-108): TMA boxes of the token's G query heads and of each chosen block's K
-// and V, 1 warp and 2 stages at d <= 128 (SA:475-478); its dot is mma.sync (a warpgroup MMA needs
-// four warps). The per-tile wait on the index and the K/V loads is the entry's
-// tile_overhead_cycles, which co-resident programs fill.
+// and V, 1 warp and 2 stages at d <= 128, 1 stage above (SA:475-478); its dot is mma.sync (a
+// warpgroup MMA needs four warps). The Ampere build loads through pointers at 4 warps and 2
+// stages, 1 warp and 1 stage above d 128 (AO:2072-2077). The per-tile wait on the index and the
+// K/V loads is the entry's tile_overhead_cycles, which co-resident programs fill.
 void lower_selected_forward(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
   const FlashNsaSelection sel = flash_nsa_selection(in);
-  const double stages = g.d <= 128 ? 2 : 1;  // 1 warp; 2 stages up to d 128, 1 above
-  Launch l = flash_nsa_kernel(in, in.calibration, "selected_attention_fwd", 1);
+  const FlashNsaBuild build = flash_nsa_build(in);
+  const double stages = build.wide_head ? 1 : 2;
+  const double warps = build.hopper || build.wide_head ? 1 : 4;
+  Launch l = flash_nsa_kernel(in, in.calibration, "selected_attention_fwd", warps);
   l.mma_class = hw::MmaClass::mma_sync;
   const double kv_tile = sel.block * (g.d + g.dv) * g.s_kv;
   l.cta.smem_bytes = stages * kv_tile + sel.rows * g.d * g.s;
@@ -202,7 +211,8 @@ void lower_selected_forward(const ScheduleInput& in, Launches& out) {
 }
 
 // _cmp_fwd_kernel (CA:18-152): program i of a query head walks the summaries its last row sees,
-// end = min(M, (128 i + 128 - l) / d + 1), in 64-key tiles (only the diagonal ones masked).
+// end = min(M, (128 i + 128 - l) / d + 1), in 64-key tiles (only the diagonal ones masked); 4
+// warps and 2 stages, or on Ampere 8 warps and 3 stages (4 and 1 above d 128; AO:547-550).
 void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, false);
@@ -210,10 +220,13 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   const double l_blk = static_cast<double>(a.summaries.block);
   const double stride = static_cast<double>(a.summaries.stride);
   const double summaries = summary_count(a, tokens);
-  Launch k =
-      flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false), "compressed_attention_fwd", 4);
+  const FlashNsaBuild build = flash_nsa_build(in);
+  const bool ampere_narrow = !build.hopper && !build.wide_head;
+  Launch k = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false),
+                              "compressed_attention_fwd", ampere_narrow ? 8 : 4);
   const double kv_tile = kCmpKeys * (g.d + g.dv) * g.s_kv;
-  k.cta.smem_bytes = kCmpQueries * g.d * g.s + 2 * kv_tile;
+  const double stages = build.hopper ? 2 : build.wide_head ? 1 : 3;
+  k.cta.smem_bytes = kCmpQueries * g.d * g.s + stages * kv_tile;
   k.jobs = summarize_blocks(ceil_div(tokens, kCmpQueries), g.batch * g.heads, [&](double i) {
     const double end = std::floor((kCmpQueries * i + kCmpQueries - l_blk) / stride) + 1;
     return ceil_div(std::clamp(end, 0.0, summaries), kCmpKeys);
@@ -246,9 +259,10 @@ void lower_flash_nsa_forward(const ScheduleInput& in, Launches& out) {
 
 void add_flash_nsa_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"flash_nsa",
-                   "NSA as the Hopper Triton kernels of mdy666/Scalable-Flash-Native-Sparse-"
-                   "Attention: one-warp programs per (token, KV head) over the chosen 64-key "
-                   "blocks, 128 x 64 compressed tiles, a fused block-probability and argmax "
+                   "NSA as the Triton kernels of mdy666/Scalable-Flash-Native-Sparse-Attention "
+                   "(its TMA build on Hopper, its Ampere build elsewhere): one-warp programs per "
+                   "(token, KV head) over the chosen 64-key blocks, 128 x 64 compressed tiles, a "
+                   "fused block-probability and argmax "
                    "top-k, no host syncs; the window branch as fa3",
                    lower_flash_nsa_forward, lower_flash_nsa_backward, nullptr,
                    hw::MmaClass::mma_sync, lower_flash_nsa_selection});

@@ -11,6 +11,15 @@
 
 namespace sim {
 
+// Which build of its kernels runs: the TMA kernels of flash_nsa/ops/*.py on sm_90 (the profile
+// lists wgmma), or the fallback of flash_nsa/ops/ampere_ops.py elsewhere, whose warps, stages and
+// some tiles differ (UT:200-206); several choices also depend on d <= 128.
+struct FlashNsaBuild {
+  bool hopper = true;
+  bool wide_head = false;  // head_dim above 128
+};
+FlashNsaBuild flash_nsa_build(const ScheduleInput& in);
+
 // One of its Triton kernels: `warps` warps a program (a program of fewer than four issues to that
 // share of the SM, Launch::issue_share), priced with `cal`; its per-tile calibration overhead is
 // a wait co-resident programs fill.

@@ -95,7 +95,8 @@ Launch selected_dkdv(const ScheduleInput& in, const Geometry& g, const FlashNsaS
   Launch l = flash_nsa_kernel(in, in.calibration, "selected_dkdv", 4);
   l.mma_class = hw::MmaClass::mma_sync;
   const double kv_tile = sel.block * (g.d + g.dv) * g.s_kv;
-  l.cta.smem_bytes = kv_tile + 2 * kStepRows * (g.d + g.dv) * g.s;
+  const double stages = flash_nsa_build(in).hopper ? 2 : 1;  // Ampere: 1 stage (AO:2194-2197)
+  l.cta.smem_bytes = kv_tile + stages * kStepRows * (g.d + g.dv) * g.s;
   // Steps per (query head, block): its tokens 64 at a time, half a step of rounding per block.
   const double steps = kv_heads * tokens * sel.mean_blocks / kStepRows + sel.blocks * kv_heads / 2;
   l.jobs = {heads * sel.blocks, 1, ceil_div(tokens, kStepRows), steps * (heads / kv_heads)};
@@ -111,10 +112,14 @@ Launch selected_dkdv(const ScheduleInput& in, const Geometry& g, const FlashNsaS
 // _dq_kernel (SA:337-437): the forward's programs, 2 warps and 3 stages, three MMAs a block, and
 // a 16-bit atomic add of the rows' dQ.
 Launch selected_dq(const ScheduleInput& in, const Geometry& g, const FlashNsaSelection& sel) {
-  Launch l = flash_nsa_kernel(in, in.calibration, "selected_dq", 2);
+  // Ampere: 4 warps and 3 stages at d <= 128, 2 and 2 above (AO:2250-2253).
+  const FlashNsaBuild build = flash_nsa_build(in);
+  const bool ampere_narrow = !build.hopper && !build.wide_head;
+  Launch l = flash_nsa_kernel(in, in.calibration, "selected_dq", ampere_narrow ? 4 : 2);
   l.mma_class = hw::MmaClass::mma_sync;
   const double kv_tile = sel.block * (g.d + g.dv) * g.s_kv;
-  l.cta.smem_bytes = 3 * kv_tile + sel.rows * (g.d + g.dv) * g.s;
+  const double stages = build.hopper || ampere_narrow ? 3 : 2;
+  l.cta.smem_bytes = stages * kv_tile + sel.rows * (g.d + g.dv) * g.s;
   l.jobs = sel.jobs;
   const double scores = sel.rows * sel.block;
   l.per_tile.tensor_flops = 2 * scores * (2 * g.d + g.dv);
@@ -159,7 +164,10 @@ Launch compressed_dkdv(const ScheduleInput& in, const Geometry& g, double l_blk,
   const double heads = g.batch * g.heads, tokens = g.rows;
   Launch l = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, true), "compressed_dkdv", 4);
   const double kv_tile = kDkdvKeys * (g.d + g.dv) * g.s_kv;
-  l.cta.smem_bytes = kv_tile + 2 * kStepRows * (g.d + g.dv) * g.s;
+  // Ampere: 1 stage at d <= 128, 3 above (AO:636-639).
+  const FlashNsaBuild build = flash_nsa_build(in);
+  const double stages = build.hopper ? 2 : build.wide_head ? 3 : 1;
+  l.cta.smem_bytes = kv_tile + stages * kStepRows * (g.d + g.dv) * g.s;
   l.jobs = summarize_blocks(ceil_div(summaries, kDkdvKeys), heads, [&](double m) {
     return ceil_div(std::max(0.0, tokens - (kDkdvKeys * m * stride + l_blk - 1)), kStepRows);
   });
@@ -176,14 +184,19 @@ Launch compressed_dkdv(const ScheduleInput& in, const Geometry& g, double l_blk,
 Launch compressed_dq(const ScheduleInput& in, const Geometry& g, double l_blk, double stride,
                      double summaries) {
   const double heads = g.batch * g.heads, tokens = g.rows;
-  Launch l = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, true), "compressed_dq", 8);
+  // Ampere: 4 warps; 128 queries and 2 stages at d <= 128, 64 and 3 above (AO:687-690).
+  const FlashNsaBuild build = flash_nsa_build(in);
+  const double queries = !build.hopper && build.wide_head ? kCmpDqQueries / 2 : kCmpDqQueries;
+  const double stages = build.hopper || build.wide_head ? 3 : 2;
+  Launch l = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, true), "compressed_dq",
+                              build.hopper ? 8 : 4);
   const double kv_tile = kCmpDqKeys * (g.d + g.dv) * g.s_kv;
-  l.cta.smem_bytes = kCmpDqQueries * (g.d + g.dv) * g.s + 3 * kv_tile;
-  l.jobs = summarize_blocks(ceil_div(tokens, kCmpDqQueries), heads, [&](double i) {
-    const double end = std::floor((kCmpDqQueries * i + kCmpDqQueries - l_blk) / stride) + 1;
+  l.cta.smem_bytes = queries * (g.d + g.dv) * g.s + stages * kv_tile;
+  l.jobs = summarize_blocks(ceil_div(tokens, queries), heads, [&](double i) {
+    const double end = std::floor((queries * i + queries - l_blk) / stride) + 1;
     return ceil_div(std::clamp(end, 0.0, summaries), kCmpDqKeys);
   });
-  const double scores = kCmpDqQueries * kCmpDqKeys;
+  const double scores = queries * kCmpDqKeys;
   l.per_tile.tensor_flops = 2 * scores * (2 * g.d + g.dv);
   l.per_tile.exp_ops = scores;
   l.per_tile.alu_ops = scores * kBwdAluPerScore;
@@ -192,7 +205,7 @@ Launch compressed_dq(const ScheduleInput& in, const Geometry& g, double l_blk, d
   const double kv = need.k + need.v;
   l.per_tile.hbm_bytes = shared_read_bytes(kv, l.jobs.total_tiles * kv_tile, kv, in.profile) /
                          std::max(1.0, l.jobs.total_tiles);
-  l.per_job_hbm_bytes = kCmpDqQueries * ((g.d + g.dv) * g.s + 8 + g.d * g.s * 2);
+  l.per_job_hbm_bytes = queries * ((g.d + g.dv) * g.s + 8 + g.d * g.s * 2);
   return l;
 }
 

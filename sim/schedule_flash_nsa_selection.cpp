@@ -21,9 +21,8 @@ namespace sim {
 
 namespace {
 
-constexpr double kProbsKeys = 128;      // _slc_probs_kernel: BLOCK_M summaries
+constexpr double kProbsKeys = 128;  // _slc_probs_kernel: BLOCK_M summaries (Ampere: 64 at d <= 128)
 constexpr double kProbsQueries = 64;    // and BLOCK_N queries
-constexpr double kProbsLeftKeys = 32;   // the left neighbours it keeps (1 in 4 rows)
 constexpr double kTopKRows = 4;         // _topk_kernel: BLOCK_N rows (1 from 2048 blocks)
 constexpr double kGeneralTopKRows = 8;  // the general path's: BLOCK_N 8 (4 from 1024)
 constexpr double kForcedBlocks = 3;     // slots written before the argmax: 1 init, 2 local
@@ -63,31 +62,37 @@ Selection selection_of(const ScheduleInput& in) {
 }
 
 // _slc_probs_kernel (TK:227-346), or the general path's _attn_probs_kernel (TK:19-112): per
-// program a K tile of 128 summaries (and, efficient, the 32 left neighbours) held, then per query
-// head of the group a 64-token Q tile, one product, exp2 and a sum; the pooled (or, general, the
-// summed) probabilities stored in fp16 into a zeroed buffer. Programs wholly in the future return
-// first (counted as nothing).
+// program a K tile of 128 summaries (and, efficient, a quarter as many left neighbours) held, then
+// per query head of the group a 64-token Q tile, one product, exp2 and a sum; the pooled (or,
+// general, the summed) probabilities stored in fp16 into a zeroed buffer. Programs wholly in the
+// future return first (counted as nothing). 4 warps, 3 stages; the Ampere build's efficient
+// kernel takes 64 summaries a program at d <= 128, 2 stages above (AO:1189-1192).
 void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool efficient,
                                Launches& out) {
   const double rows = x.batch * x.kv_heads * x.tokens;
   out.push_back(flash_nsa_memory(in, "zero_block_probs", rows * x.columns * 2, rows));
   Launch k = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false), "block_probs", 4);
-  const double left = efficient ? kProbsLeftKeys : 0;
-  k.cta.smem_bytes = (efficient ? 2 : 1) * kProbsKeys * x.d * x.s + 3 * kProbsQueries * x.d * x.s;
-  // Live programs of query tile i: summary tiles j with 32 j <= i + 1 (the efficient skip,
-  // TK:277-278), or whose first summary ends by the tile's last token, 128 j d + l <= 64 (i + 1)
-  // (the general one, TK:68).
-  const double key_tiles = ceil_div(x.summaries, kProbsKeys);
+  const FlashNsaBuild build = flash_nsa_build(in);
+  const bool ampere = !build.hopper;
+  const double keys = efficient && ampere && !build.wide_head ? kProbsKeys / 2 : kProbsKeys;
+  const double stages = efficient && ampere && build.wide_head ? 2 : 3;
+  const double left = efficient ? keys / 4 : 0;
+  // K and the shifted left tile (read whole, a quarter kept), and the Q tiles in flight.
+  k.cta.smem_bytes = (efficient ? 2 : 1) * keys * x.d * x.s + stages * kProbsQueries * x.d * x.s;
+  // Live programs of query tile i: summary tiles j with keys j / 4 <= i + 1 (the efficient skip,
+  // TK:277-278, AO:995), or whose first summary ends by the tile's last token,
+  // keys j d + l <= 64 (i + 1) (the general one, TK:68).
+  const double key_tiles = ceil_div(x.summaries, keys);
   JobStats live =
       summarize_blocks(ceil_div(x.tokens, kProbsQueries), x.batch * x.kv_heads, [&](double i) {
         const double end = kProbsQueries * (i + 1);
-        const double seen = efficient   ? std::floor((i + 1) / 32) + 1
+        const double seen = efficient   ? std::floor((i + 1) / (keys / 4)) + 1
                             : end < x.l ? 0
-                                        : std::floor((end - x.l) / (kProbsKeys * x.stride)) + 1;
+                                        : std::floor((end - x.l) / (keys * x.stride)) + 1;
         return std::min(key_tiles, seen);
       });
   k.jobs = {live.total_tiles, x.group, x.group, live.total_tiles * x.group};
-  const double scores = kProbsQueries * (kProbsKeys + left);
+  const double scores = kProbsQueries * (keys + left);
   k.per_tile.tensor_flops = 2 * scores * x.d;
   k.per_tile.exp_ops = scores;
   k.per_tile.alu_ops = scores * 3;  // scale and subtract, the causal select, the sum
@@ -102,9 +107,9 @@ void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool
   k.per_tile.hbm_bytes =
       shared_read_bytes(q_all, k.jobs.total_tiles * q_tile, q_in_flight, in.profile) /
       std::max(1.0, k.jobs.total_tiles);
-  const double k_tile = (efficient ? 2 : 1) * kProbsKeys * x.d * x.s;
+  const double k_tile = (efficient ? 2 : 1) * keys * x.d * x.s;  // the left rows: a whole tile read
   const double k_all = x.batch * x.kv_heads * x.summaries * x.d * x.s;
-  const double stored = kProbsQueries * (efficient ? kProbsKeys / 4 : kProbsKeys) * 2;
+  const double stored = kProbsQueries * (efficient ? keys / 4 : keys) * 2;
   k.per_job_hbm_bytes = shared_read_bytes(k_all, k.jobs.count * k_tile, k_all, in.profile) /
                             std::max(1.0, k.jobs.count) +
                         stored;

@@ -329,3 +329,32 @@ TEST_CASE(
     for (const sim::Launch& l : out) CHECK(l.schedule == "fa3");
   }
 }
+
+TEST_CASE(
+    "flash_nsa on an A100 prices its Ampere build: 4-warp selected programs, 8-warp compressed "
+    "programs, and 64-summary probability programs at d 128",
+    "[sim][flash_nsa]") {
+  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
+  const sim::ScheduleInfo& info = sim::find_schedule("flash_nsa");
+  const models::Workload w = sequence_bf16(models::Phase::fwd, 8192);
+  auto lower_a100 = [&](const char* name) {
+    sim::Launches out;
+    for (const models::Op& op : cost(nsa_spec(64, 4, 16), w).ops) {
+      if (std::string(op.name) != name) continue;
+      const sim::ScheduleInput in{op, w, a100, sim::forward_calibration(a100, info), info.name};
+      (op.kind == models::OpKind::selection ? info.selection : info.forward)(in, out);
+    }
+    REQUIRE(!out.empty());
+    return out;
+  };
+  const sim::Launches selected = lower_a100("selected_attention_fwd");
+  CHECK(selected[0].cta.threads == 128);
+  CHECK(selected[0].issue_share == 1);
+  CHECK(sim::ctas_per_sm(selected[0].cta, a100) == 2);  // 68 KiB of a 164 KiB SM
+  CHECK(lower_a100("compressed_attention_fwd")[0].cta.threads == 256);
+  // 128 query tiles against 8 tiles of 64 summaries; tile j runs for query tile i when
+  // 16 j <= i + 1: 15 + 16 x (2 + ... + 8) + 8 = 583 programs per KV head.
+  const sim::Launches probs = lower_a100("block_scores");
+  CHECK(probs[1].jobs.count == 4 * 583);
+  CHECK(probs[1].per_tile.tensor_flops == 2.0 * 64 * (64 + 16) * 128);
+}
