@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -25,9 +27,20 @@ std::string profile_id_for_device(const std::string& name, const hw::ProfileCata
   } catch (const hw::ProfileError&) {
     // Not a profile name as it stands: look for a family below.
   }
-  const std::string lower = common::ascii_lower(name);
-  for (const char* alias : {"gb200", "b200", "h200", "h800", "h100", "h20", "a800", "a100"}) {
-    if (lower.find(alias) != std::string::npos) return catalog.resolve(alias).id;
+  // The name's words (`NVIDIA A100-PCIE-40GB`: nvidia, a100, pcie, 40gb).
+  std::vector<std::string> words(1);
+  for (char c : common::ascii_lower(name)) {
+    if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      words.back() += c;
+    } else if (!words.back().empty()) {
+      words.emplace_back();
+    }
+  }
+  auto has = [&](const char* w) { return std::find(words.begin(), words.end(), w) != words.end(); };
+  for (const char* family : {"gb200", "b200", "h200", "h800", "h100", "h20", "a800", "a100"}) {
+    if (!has(family)) continue;
+    if (std::string(family) == "a100" && has("40gb")) return catalog.resolve("a100-40gb").id;
+    return catalog.resolve(family).id;
   }
   throw common::SpecError("no built-in profile matches CUDA device '" + name +
                           "'; name one with --profile ID");

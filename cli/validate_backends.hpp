@@ -33,8 +33,8 @@ struct Acquired {
 
 // The built-in profile of a CUDA device from its name as the driver reports it, where that names a
 // profile (NVIDIA H100 80GB HBM3, NVIDIA H100 PCIe, NVIDIA A100-SXM4-40GB), else the first family
-// the name contains (NVIDIA H200 NVL -> h200; gb200 before b200, h200 before h20, a800 before
-// a100); common::SpecError naming the device and --profile otherwise.
+// among the name's words (NVIDIA H200 NVL -> h200; an A100 with a 40gb word -> the 40GB profile;
+// NVIDIA RTX A1000 is none); common::SpecError naming the device and --profile otherwise.
 std::string profile_id_for_device(const std::string& name, const hw::ProfileCatalog& catalog);
 
 // Adds the probe profile of this host core to `catalog`.

@@ -82,14 +82,18 @@ bool same_name_loosely(std::string_view a, std::string_view b, bool separators) 
                                             [&](char x, char y) { return fold(x) == fold(y); });
 }
 
-// The name without a leading vendor word (`NVIDIA H100 80GB HBM3`, the name the driver and
-// torch.cuda.get_device_name() report; `Huawei Ascend 910B2`), or "" when it has none.
-std::string_view without_vendor(std::string_view name) {
+// A leading vendor word (`NVIDIA H100 80GB HBM3`, the name the driver and
+// torch.cuda.get_device_name() report; `Huawei Ascend 910B2`): the vendor as profiles spell it and
+// the rest of the name, or an empty vendor when the name has none.
+struct VendorName {
+  std::string_view vendor, rest;
+};
+VendorName split_vendor(std::string_view name) {
   for (std::string_view vendor : {"nvidia", "huawei"}) {
     if (name.size() > vendor.size() + 1 &&
         same_name_loosely(name.substr(0, vendor.size()), vendor, false)) {
       const char sep = name[vendor.size()];
-      if (sep == ' ' || sep == '-' || sep == '_') return name.substr(vendor.size() + 1);
+      if (sep == ' ' || sep == '-' || sep == '_') return {vendor, name.substr(vendor.size() + 1)};
     }
   }
   return {};
@@ -198,7 +202,8 @@ void ProfileCatalog::check_aliases() const {
   }
 }
 
-ProfileCatalog::Slot* ProfileCatalog::find_loosely(std::string_view name) const {
+ProfileCatalog::Slot* ProfileCatalog::find_loosely(std::string_view name,
+                                                   std::string_view as_given) const {
   for (bool separators : {false, true}) {
     Slot* folded = nullptr;
     for (const auto& s : slots_) {
@@ -208,7 +213,7 @@ ProfileCatalog::Slot* ProfileCatalog::find_loosely(std::string_view name) const 
       if (!match || folded == s.get()) continue;
       if (folded) {
         throw ProfileError(fmt::format(
-            "hardware profile name '{}' is ambiguous regardless of case{}: '{}' or '{}'", name,
+            "hardware profile name '{}' is ambiguous regardless of case{}: '{}' or '{}'", as_given,
             separators ? " and separators" : "", folded->id, s->id));
       }
       folded = s.get();
@@ -227,10 +232,11 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
     if (std::find(aliases.begin(), aliases.end(), name) != aliases.end()) return parsed(*s);
   }
   // Then regardless of case (`H100`, `B200`), then also of separators (`H100_SXM5`), where that
-  // names one profile only; then the same without a leading vendor word (`NVIDIA H800`).
-  if (Slot* s = find_loosely(name)) return parsed(*s);
-  if (const std::string_view bare = without_vendor(name); !bare.empty()) {
-    if (Slot* s = find_loosely(bare)) return parsed(*s);
+  // names one profile only; then the same without a leading vendor word (`NVIDIA H800`), for a
+  // profile of that vendor. A name that matches as written (a user's `nvidia-h100`) wins.
+  if (Slot* s = find_loosely(name, name)) return parsed(*s);
+  if (const VendorName v = split_vendor(name); !v.vendor.empty()) {
+    if (Slot* s = find_loosely(v.rest, name); s && parsed(*s).vendor == v.vendor) return parsed(*s);
   }
   std::vector<std::string> known;
   for (const auto& s : slots_) {

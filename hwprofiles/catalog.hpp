@@ -61,8 +61,9 @@ class ProfileCatalog {
   };
   static const Profile& parsed(Slot& slot);
   // The one profile `name` names regardless of case, then also of separators (spaces and
-  // underscores read as hyphens); nullptr for none; ProfileError when it names two.
-  Slot* find_loosely(std::string_view name) const;
+  // underscores read as hyphens); nullptr for none; ProfileError, quoting `as_given` (the name
+  // as the user wrote it), when it names two.
+  Slot* find_loosely(std::string_view name, std::string_view as_given) const;
   static std::shared_ptr<Slot> slot_of(Profile profile);
   void add(std::shared_ptr<Slot> slot);
   void check_aliases() const;

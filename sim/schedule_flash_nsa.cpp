@@ -212,7 +212,7 @@ void lower_selected_forward(const ScheduleInput& in, Launches& out) {
 
 // _cmp_fwd_kernel (CA:18-152): program i of a query head walks the summaries its last row sees,
 // end = min(M, (128 i + 128 - l) / d + 1), in 64-key tiles (only the diagonal ones masked); 4
-// warps and 2 stages, or on Ampere 8 warps and 3 stages (4 and 1 above d 128; AO:547-550).
+// warps and 2 stages, or on Ampere 8 warps and 3 stages; 4 warps and 1 stage above d 128 on both.
 void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, false);
@@ -225,7 +225,7 @@ void lower_compressed_forward(const ScheduleInput& in, Launches& out) {
   Launch k = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, false),
                               "compressed_attention_fwd", ampere_narrow ? 8 : 4);
   const double kv_tile = kCmpKeys * (g.d + g.dv) * g.s_kv;
-  const double stages = build.hopper ? 2 : build.wide_head ? 1 : 3;
+  const double stages = build.wide_head ? 1 : build.hopper ? 2 : 3;  // CA:560-563, AO:547-550
   k.cta.smem_bytes = kCmpQueries * g.d * g.s + stages * kv_tile;
   k.jobs = summarize_blocks(ceil_div(tokens, kCmpQueries), g.batch * g.heads, [&](double i) {
     const double end = std::floor((kCmpQueries * i + kCmpQueries - l_blk) / stride) + 1;
@@ -260,10 +260,10 @@ void lower_flash_nsa_forward(const ScheduleInput& in, Launches& out) {
 void add_flash_nsa_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"flash_nsa",
                    "NSA as the Triton kernels of mdy666/Scalable-Flash-Native-Sparse-Attention "
-                   "(its TMA build on Hopper, its Ampere build elsewhere): one-warp programs per "
-                   "(token, KV head) over the chosen 64-key blocks, 128 x 64 compressed tiles, a "
-                   "fused block-probability and argmax "
-                   "top-k, no host syncs; the window branch as fa3",
+                   "(its TMA build on Hopper, its Ampere build elsewhere): programs per (token, "
+                   "KV head) over the chosen 64-key blocks (one warp on Hopper), 128 x 64 "
+                   "compressed tiles, a fused block-probability and argmax top-k, no host syncs; "
+                   "the window branch as fa3 (fa2 without it)",
                    lower_flash_nsa_forward, lower_flash_nsa_backward, nullptr,
                    hw::MmaClass::mma_sync, lower_flash_nsa_selection});
 }

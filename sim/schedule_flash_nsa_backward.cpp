@@ -95,7 +95,9 @@ Launch selected_dkdv(const ScheduleInput& in, const Geometry& g, const FlashNsaS
   Launch l = flash_nsa_kernel(in, in.calibration, "selected_dkdv", 4);
   l.mma_class = hw::MmaClass::mma_sync;
   const double kv_tile = sel.block * (g.d + g.dv) * g.s_kv;
-  const double stages = flash_nsa_build(in).hopper ? 2 : 1;  // Ampere: 1 stage (AO:2194-2197)
+  // 2 stages on Hopper at d <= 128, 1 otherwise (SA:594-597, AO:2194-2197).
+  const FlashNsaBuild build = flash_nsa_build(in);
+  const double stages = build.hopper && !build.wide_head ? 2 : 1;
   l.cta.smem_bytes = kv_tile + stages * kStepRows * (g.d + g.dv) * g.s;
   // Steps per (query head, block): its tokens 64 at a time, half a step of rounding per block.
   const double steps = kv_heads * tokens * sel.mean_blocks / kStepRows + sel.blocks * kv_heads / 2;
@@ -112,13 +114,14 @@ Launch selected_dkdv(const ScheduleInput& in, const Geometry& g, const FlashNsaS
 // _dq_kernel (SA:337-437): the forward's programs, 2 warps and 3 stages, three MMAs a block, and
 // a 16-bit atomic add of the rows' dQ.
 Launch selected_dq(const ScheduleInput& in, const Geometry& g, const FlashNsaSelection& sel) {
-  // Ampere: 4 warps and 3 stages at d <= 128, 2 and 2 above (AO:2250-2253).
+  // 3 stages at d <= 128, 2 above; 2 warps, but 4 on Ampere at d <= 128 (SA:659-662,
+  // AO:2250-2253).
   const FlashNsaBuild build = flash_nsa_build(in);
   const bool ampere_narrow = !build.hopper && !build.wide_head;
   Launch l = flash_nsa_kernel(in, in.calibration, "selected_dq", ampere_narrow ? 4 : 2);
   l.mma_class = hw::MmaClass::mma_sync;
   const double kv_tile = sel.block * (g.d + g.dv) * g.s_kv;
-  const double stages = build.hopper || ampere_narrow ? 3 : 2;
+  const double stages = build.wide_head ? 2 : 3;
   l.cta.smem_bytes = stages * kv_tile + sel.rows * (g.d + g.dv) * g.s;
   l.jobs = sel.jobs;
   const double scores = sel.rows * sel.block;
@@ -164,9 +167,9 @@ Launch compressed_dkdv(const ScheduleInput& in, const Geometry& g, double l_blk,
   const double heads = g.batch * g.heads, tokens = g.rows;
   Launch l = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, true), "compressed_dkdv", 4);
   const double kv_tile = kDkdvKeys * (g.d + g.dv) * g.s_kv;
-  // Ampere: 1 stage at d <= 128, 3 above (AO:636-639).
+  // 3 stages above d 128; at d <= 128 2 on Hopper, 1 on Ampere (CA:650-653, AO:636-639).
   const FlashNsaBuild build = flash_nsa_build(in);
-  const double stages = build.hopper ? 2 : build.wide_head ? 3 : 1;
+  const double stages = build.wide_head ? 3 : build.hopper ? 2 : 1;
   l.cta.smem_bytes = kv_tile + stages * kStepRows * (g.d + g.dv) * g.s;
   l.jobs = summarize_blocks(ceil_div(summaries, kDkdvKeys), heads, [&](double m) {
     return ceil_div(std::max(0.0, tokens - (kDkdvKeys * m * stride + l_blk - 1)), kStepRows);
@@ -184,12 +187,13 @@ Launch compressed_dkdv(const ScheduleInput& in, const Geometry& g, double l_blk,
 Launch compressed_dq(const ScheduleInput& in, const Geometry& g, double l_blk, double stride,
                      double summaries) {
   const double heads = g.batch * g.heads, tokens = g.rows;
-  // Ampere: 4 warps; 128 queries and 2 stages at d <= 128, 64 and 3 above (AO:687-690).
+  // Above d 128: 64 queries, 4 warps, 3 stages on both; at d <= 128 128 queries, with 8 warps and 3
+  // stages on Hopper, 4 and 2 on Ampere (CA:701-704, AO:687-690).
   const FlashNsaBuild build = flash_nsa_build(in);
-  const double queries = !build.hopper && build.wide_head ? kCmpDqQueries / 2 : kCmpDqQueries;
-  const double stages = build.hopper || build.wide_head ? 3 : 2;
+  const double queries = build.wide_head ? kCmpDqQueries / 2 : kCmpDqQueries;
+  const double stages = !build.hopper && !build.wide_head ? 2 : 3;
   Launch l = flash_nsa_kernel(in, flash_nsa_wide_entry(in.profile, true), "compressed_dq",
-                              build.hopper ? 8 : 4);
+                              build.hopper && !build.wide_head ? 8 : 4);
   const double kv_tile = kCmpDqKeys * (g.d + g.dv) * g.s_kv;
   l.cta.smem_bytes = queries * (g.d + g.dv) * g.s + stages * kv_tile;
   l.jobs = summarize_blocks(ceil_div(tokens, queries), heads, [&](double i) {

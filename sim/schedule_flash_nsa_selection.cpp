@@ -65,8 +65,8 @@ Selection selection_of(const ScheduleInput& in) {
 // program a K tile of 128 summaries (and, efficient, a quarter as many left neighbours) held, then
 // per query head of the group a 64-token Q tile, one product, exp2 and a sum; the pooled (or,
 // general, the summed) probabilities stored in fp16 into a zeroed buffer. Programs wholly in the
-// future return first (counted as nothing). 4 warps, 3 stages; the Ampere build's efficient
-// kernel takes 64 summaries a program at d <= 128, 2 stages above (AO:1189-1192).
+// future return first (counted as nothing). 4 warps; the Ampere build's efficient kernel takes 64
+// summaries a program at d <= 128 (AO:1189-1192).
 void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool efficient,
                                Launches& out) {
   const double rows = x.batch * x.kv_heads * x.tokens;
@@ -75,12 +75,14 @@ void lower_block_probabilities(const ScheduleInput& in, const Selection& x, bool
   const FlashNsaBuild build = flash_nsa_build(in);
   const bool ampere = !build.hopper;
   const double keys = efficient && ampere && !build.wide_head ? kProbsKeys / 2 : kProbsKeys;
-  const double stages = efficient && ampere && build.wide_head ? 2 : 3;
+  // 2 stages above d 128; the general kernel takes 2 on Hopper at every d (TK:701-704,
+  // AO:1349-1352, TK:539-542).
+  const double stages = build.wide_head || (!efficient && !ampere) ? 2 : 3;
   const double left = efficient ? keys / 4 : 0;
   // K and the shifted left tile (read whole, a quarter kept), and the Q tiles in flight.
   k.cta.smem_bytes = (efficient ? 2 : 1) * keys * x.d * x.s + stages * kProbsQueries * x.d * x.s;
   // Live programs of query tile i: summary tiles j with keys j / 4 <= i + 1 (the efficient skip,
-  // TK:277-278, AO:995), or whose first summary ends by the tile's last token,
+  // TK:277-278, AO:996), or whose first summary ends by the tile's last token,
   // keys j d + l <= 64 (i + 1) (the general one, TK:68).
   const double key_tiles = ceil_div(x.summaries, keys);
   JobStats live =

@@ -133,10 +133,17 @@ std::string canonical_dtype(std::string_view dtype) {
       {"bfloat16", "bf16"},     {"float16", "fp16"}, {"half", "fp16"},     {"float32", "fp32"},
       {"float", "fp32"},        {"e4m3", "fp8"},     {"float8", "fp8"},    {"fp8_e4m3", "fp8"},
       {"float8_e4m3fn", "fp8"}, {"e4m3fn", "fp8"},   {"fp8_e4m3fn", "fp8"}};
-  std::string key = snake_key(dtype);
-  if (key.rfind("torch.", 0) == 0) key.erase(0, 6);  // as torch prints a dtype
+  const std::string key = snake_key(dtype);
   auto it = names.find(key);
-  return it == names.end() ? key : it->second;
+  if (it != names.end()) return it->second;
+  // As torch prints a dtype (torch.bfloat16); anything else is returned as written, for the
+  // error that names it.
+  if (key.rfind("torch.", 0) == 0) {
+    const std::string bare = key.substr(6);
+    if (auto named = names.find(bare); named != names.end()) return named->second;
+    if (bare == "bf16" || bare == "fp16" || bare == "fp32" || bare == "fp8") return bare;
+  }
+  return key;
 }
 
 std::string canonical_caller(std::string_view caller) {

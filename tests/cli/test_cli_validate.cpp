@@ -316,6 +316,10 @@ TEST_CASE(
   // Families, for names no profile carries.
   CHECK(cli::profile_id_for_device("NVIDIA H200 NVL", catalog) == "h200-sxm-141gb");
   CHECK(cli::profile_id_for_device("NVIDIA A100 80GB PCIe", catalog) == "a100-sxm4-80gb");
+  CHECK(cli::profile_id_for_device("NVIDIA A100-PCIE-40GB", catalog) == "a100-sxm4-40gb");
   CHECK_THROWS_WITH(cli::profile_id_for_device("NVIDIA L40S", catalog),
+                    Catch::Contains("--profile"));
+  // Families are whole words: an RTX A1000 is no A100.
+  CHECK_THROWS_WITH(cli::profile_id_for_device("NVIDIA RTX A1000", catalog),
                     Catch::Contains("--profile"));
 }

@@ -234,6 +234,10 @@ TEST_CASE(
   CHECK(catalog.resolve("Ascend910B2").id == "ascend-910b2");
   CHECK(catalog.resolve("Huawei Ascend 910B3").id == "ascend-910b3");
   CHECK(catalog.resolve("Ascend 910B").id == "ascend-910b2");
+  // Only for a profile of that vendor.
+  CHECK_THROWS_WITH(catalog.resolve("Huawei H100"), Catch::Contains("unknown hardware profile"));
+  CHECK_THROWS_WITH(catalog.resolve("NVIDIA Ascend910B2"),
+                    Catch::Contains("unknown hardware profile"));
   // The vendor word alone, or before a name nothing matches, is still unknown.
   CHECK_THROWS_WITH(catalog.resolve("NVIDIA"), Catch::Contains("unknown hardware profile"));
   CHECK_THROWS_WITH(catalog.resolve("NVIDIA X9"), Catch::Contains("unknown hardware profile"));

@@ -358,3 +358,47 @@ TEST_CASE(
   CHECK(probs[1].jobs.count == 4 * 583);
   CHECK(probs[1].per_tile.tensor_flops == 2.0 * 64 * (64 + 16) * 128);
 }
+
+TEST_CASE(
+    "flash_nsa's backward and its kernels above d 128 take each build's own warps, stages and "
+    "tiles",
+    "[sim][flash_nsa]") {
+  const sim::ScheduleInfo& info = sim::find_schedule("flash_nsa");
+  const models::Workload w = sequence_bf16(models::Phase::bwd, 8192);
+  auto lower_on = [&](const char* device, std::int64_t head_dim, const char* name) {
+    const hw::Profile& p = catalog().resolve(device);
+    const models::AttentionSpec spec = make("nsa", {{"heads", 64},
+                                                    {"kv_heads", 4},
+                                                    {"head_dim", head_dim},
+                                                    {"v_head_dim", 128},
+                                                    {"top_k", 16},
+                                                    {"select_block", 64}});
+    sim::Launches out;
+    for (const models::Op& op : cost(spec, w).ops) {
+      if (std::string(op.name) != name) continue;
+      info.backward({op, w, p, sim::backward_calibration(p, info), info.name}, out);
+    }
+    REQUIRE(!out.empty());
+    return out;
+  };
+  auto find = [](const sim::Launches& l, const char* name) {
+    for (const sim::Launch& x : l) {
+      if (std::string(x.name) == name) return x;
+    }
+    FAIL("no launch " << name);
+    return sim::Launch{};
+  };
+  // dQ: 2 warps on Hopper, 4 on Ampere at d 128, 2 above (AO:2250-2253).
+  CHECK(find(lower_on("h100", 128, "selected_attention_bwd"), "selected_dq").cta.threads == 64);
+  CHECK(find(lower_on("a100", 128, "selected_attention_bwd"), "selected_dq").cta.threads == 128);
+  CHECK(find(lower_on("a100", 192, "selected_attention_bwd"), "selected_dq").cta.threads == 64);
+  // The compressed dQ: 128 queries at 8 warps on Hopper at d 128; 64 at 4 warps above, on both.
+  const sim::Launch narrow =
+      find(lower_on("h100", 128, "compressed_attention_bwd"), "compressed_dq");
+  const sim::Launch wide = find(lower_on("h100", 192, "compressed_attention_bwd"), "compressed_dq");
+  CHECK(narrow.cta.threads == 256);
+  CHECK(wide.cta.threads == 128);
+  CHECK(wide.jobs.count == 2 * narrow.jobs.count);
+  CHECK(find(lower_on("a100", 192, "compressed_attention_bwd"), "compressed_dq").jobs.count ==
+        wide.jobs.count);
+}

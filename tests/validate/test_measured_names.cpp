@@ -75,7 +75,8 @@ TEST_CASE("passes, element types and flags read the spellings tables use", "[val
   CHECK(validate::canonical_dtype("float8_e4m3fn") == "fp8");
   CHECK(validate::canonical_dtype("torch.bfloat16") == "bf16");  // as torch prints it
   CHECK(validate::canonical_dtype("torch.float16") == "fp16");
-  CHECK(validate::canonical_dtype("int8") == "int8");  // left for parse_dtype to refuse
+  CHECK(validate::canonical_dtype("torch.int8") == "torch.int8");  // named as written when refused
+  CHECK(validate::canonical_dtype("int8") == "int8");              // left for parse_dtype to refuse
   CHECK(validate::flag_value("True") == 1);
   CHECK(validate::flag_value("0") == 0);
   CHECK(validate::flag_value("no") == 0);
