@@ -150,6 +150,13 @@ std::string canonical_caller(std::string_view caller) {
   return snake_key(caller);
 }
 
+int causal_value(std::string_view text) {
+  const std::string key = snake_key(text);
+  if (key == "causal") return 1;
+  if (key == "non_causal" || key == "noncausal") return 0;
+  return flag_value(text);
+}
+
 int flag_value(std::string_view text) {
   const std::string key = ascii_lower(trimmed(text));
   if (key == "1" || key == "true" || key == "yes") return 1;

@@ -47,5 +47,8 @@ std::string canonical_caller(std::string_view caller);
 // A 0/1 column that also reads `true`/`false` and `yes`/`no` (any case): 1 or 0, and -1 for
 // anything else, which the caller reports.
 int flag_value(std::string_view text);
+// A `causal` cell: a flag, or the words tables print (causal, non-causal / noncausal); -1 when it
+// is neither.
+int causal_value(std::string_view text);
 
 }  // namespace validate

@@ -299,10 +299,11 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
     w.batch = row.integer("batch", 1, models::kMaxBatch);
     w.q_len = row.integer("seq_q", 1, models::kMaxTokens);
     w.kv_len = row.integer("seq_kv", 1, models::kMaxTokens);
-    const int causal = flag_value(row.required("causal"));
+    const int causal = causal_value(row.required("causal"));
     if (causal < 0) {
       throw std::invalid_argument(fmt::format(
-          "{}: column 'causal': '{}' is not a flag; allowed: 0, 1, true, false, yes, no",
+          "{}: column 'causal': '{}' is not a flag; allowed: 0, 1, true, false, yes, no, causal, "
+          "non-causal",
           row.where(), row.text("causal")));
     }
     w.causal = causal != 0;

@@ -79,6 +79,11 @@ TEST_CASE("passes, element types and flags read the spellings tables use", "[val
   CHECK(validate::canonical_dtype("int8") == "int8");              // left for parse_dtype to refuse
   CHECK(validate::flag_value("True") == 1);
   CHECK(validate::flag_value("0") == 0);
+  CHECK(validate::causal_value("Causal") == 1);  // the words tables print
+  CHECK(validate::causal_value("non-causal") == 0);
+  CHECK(validate::causal_value("NonCausal") == 0);
+  CHECK(validate::causal_value("yes") == 1);
+  CHECK(validate::causal_value("sliding") == -1);
   CHECK(validate::flag_value("no") == 0);
   CHECK(validate::flag_value("2") == -1);
 }
