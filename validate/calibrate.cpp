@@ -66,6 +66,14 @@ std::vector<std::string> group_keys(const Group& g) {
   return {g.schedule};
 }
 
+// The entry a group fits as `p` gives it: its own key, or its rows' schedule's entry, which prices
+// the kernel where the profile lacks the key.
+const hw::ScheduleCalibration& group_entry(const hw::Profile& p, const std::string& key,
+                                           const std::string& start) {
+  const auto& entries = p.calibration.schedules;
+  return entries.count(key) ? entries.at(key) : entries.at(start);
+}
+
 hw::Profile with_entries(hw::Profile p, const std::vector<std::string>& keys,
                          const hw::ScheduleCalibration& c) {
   for (const std::string& k : keys) p.calibration.schedules[k] = c;
@@ -273,9 +281,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.hw = g.hw;
     out.schedule = g.schedule;
     out.keys = group_keys(g);
-    const auto& entries = profile.calibration.schedules;
-    out.before =
-        entries.count(out.keys.front()) ? entries.at(out.keys.front()) : entries.at(g.start);
+    out.before = group_entry(profile, out.keys.front(), g.start);
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));
     result.groups.push_back(out);
@@ -288,9 +294,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     FitGroup& out = result.groups[i++];
     // From the entry as the fits so far leave it (the schedule's, where the profile lacks it); a
     // group without fit rows writes nothing and keeps pricing with that.
-    const auto& now = profile.calibration.schedules;
-    const hw::ScheduleCalibration start =
-        now.count(out.keys.front()) ? now.at(out.keys.front()) : now.at(g.start);
+    const hw::ScheduleCalibration start = group_entry(profile, out.keys.front(), g.start);
     out.after = g.fit.empty() ? start : fit(g, profile, out.keys, start);
     if (!g.fit.empty()) profile = with_entries(profile, out.keys, out.after);
     out.fitted_after = summarize(errors(g.fit, profile));
