@@ -52,24 +52,13 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o));
 }
 
-// IncreFlashAttention, the 910B decode kernel (hicann/ops-transformer
-// attention/incre_flash_attention/docs, design doc): the cores are split over B x N2 (KV heads),
-// G is tiled only on the vector side, so one cube matmul takes the G query heads (times the
-// q_len tokens) of a KV head as its rows; when B x N2 is under 0.4 x the cores, S2 is split too
-// (FlashDecoding) and the parts are reduced by the vector cores at the end of the same kernel
-// (no second launch).
-void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
-  const models::AttentionShape& a = in.op.attention;
-  const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
+// The 910B attention kernels' split of the keys over core groups: at `splits` > 1 every block's
+// key range is divided and the fp32 partials are reduced by the vector cores at the end of the
+// same kernel (no second launch). The count is the fastest the kernel could run
+// (lower_fastest_split), as for the GPU split kernels, so more work is never cheaper than less.
+void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+                        Launches& out) {
   const double groups = in.profile.compute.sm_count;  // AI core groups: 1 AIC + 2 AIV
-  FlashTile t;
-  // Rows padded to the cube's 16-row fractal, at most one 128-row cube block per matmul.
-  t.m = std::min(kCubeBlock, ceil_div(g.rows, kMmaMinRows) * kMmaMinRows);
-  t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
-  t.max_ctas_per_sm = 1;
-  // IFA's tiling splits S2 by floor(cores / items) when items < 0.4 x AIVs; like the GPU split
-  // kernels, the model takes the fastest count the kernel could run (lower_best_split), so a
-  // larger batch that stops the split is never cheaper than a smaller one.
   auto build = [&](double splits, Launches& launches) {
     Launch l = flash_forward_launch(in, g, t, splits, "attention_fwd");
     if (splits > 1) {
@@ -81,6 +70,24 @@ void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
   };
   lower_fastest_split(in, flash_forward_launch(in, g, t, 1, "attention_fwd").jobs.max_tiles, groups,
                       build, out);
+}
+
+// IncreFlashAttention, the 910B decode kernel (hicann/ops-transformer
+// attention/incre_flash_attention/docs, design doc): the cores are split over B x N2 (KV heads),
+// G is tiled only on the vector side, so one cube matmul takes the G query heads (times the
+// q_len tokens) of a KV head as its rows; when B x N2 is under 0.4 x the cores, S2 is split too
+// (FlashDecoding) and the parts are reduced by the vector cores at the end of the same kernel.
+void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
+  FlashTile t;
+  // Rows padded to the cube's 16-row fractal, at most one 128-row cube block per matmul.
+  t.m = std::min(kCubeBlock, ceil_div(g.rows, kMmaMinRows) * kMmaMinRows);
+  t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
+  t.max_ctas_per_sm = 1;
+  // IFA's tiling splits S2 by floor(cores / items) when items < 0.4 x AIVs; the model takes the
+  // fastest count instead (lower_ascend_split).
+  lower_ascend_split(in, g, t, out);
 }
 
 void lower_ascend(const ScheduleInput& in, Launches& out) {
@@ -96,7 +103,12 @@ void lower_ascend(const ScheduleInput& in, Launches& out) {
   t.m = g.batch * g.heads * ceil_div(g.rows, 64) > aiv ? kCubeBlock : 64;
   t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
   t.max_ctas_per_sm = 1;  // one block per AI core group (1 AIC + 2 AIV)
-  out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
+  // Too few row blocks to fill the core groups: the keys are split as in decode. The split is
+  // inferred from measurements, not read from source (docs/kernels.md#6-ascend): torch_npu's
+  // single-head prefill rows (validate/data/measured/ascend_910b_torch_npu.csv) grow with
+  // Sq x Sk from one 128-row block up, and one 128-row block over 8192 keys ends inside a 47 us
+  // call on an x86 host, which a single core group streaming all the keys could not do.
+  lower_ascend_split(in, g, t, out);
 }
 
 }  // namespace

@@ -91,11 +91,14 @@ void lower_pto_dsl_fa(const ScheduleInput& in, Launches& out) {
 // (calibration softmax_overlap 1), which is how the engine says that they hide.
 constexpr double kIsaRows = 128;  // CUBE_S0
 constexpr double kIsaKeys = 256;  // TILE_S1 (two 128-key cube sub-tiles)
-// GM loads (MTE2) and accumulator stores (FIXPIPE) per cube core, bytes per cycle, on a device
-// with 1.6 TB/s of HBM (910B1-B3): an assumption (no source gives it) that reproduces pto-isa's own
-// cost model's stage cycles (4,096 for its 4,105 per step at d 128). The rate scales with the
-// profile's HBM bandwidth: that model halves GM throughput on the 910B4 (gm_scale 2.0,
-// scripts/fa_cost_model.py L65), whose HBM is half.
+// GM loads (MTE2) and accumulator stores (FIXPIPE) per cube core, bytes per cycle, with every core
+// group streaming, on a device with 1.6 TB/s of HBM (910B1-B3): an assumption (no source gives it)
+// that reproduces pto-isa's own cost model's stage cycles (4,096 for its 4,105 per step at d 128).
+// The rate scales with the profile's HBM bandwidth: that model halves GM throughput on the 910B4
+// (gm_scale 2.0, scripts/fa_cost_model.py L65), whose HBM is half. The core groups share it: with
+// fewer blocks in flight each takes its share of the whole (docs/kernels.md#6-ascend), which the
+// kernel's measured one-head rows need (validate/data/measured/ascend_910b_pto_isa_jit.csv: a
+// step of one block takes 1.9 us, of 16 blocks 3.0 us).
 constexpr double kIsaGmBytesPerCycle = 64;
 constexpr double kIsaGmRateHbmBps = 1.6e12;
 
@@ -120,8 +123,9 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
                                 p.compute.sm_count / p.compute.tensor_clock_hz *
                                 in.calibration.mma_fraction;
   const double scores = kIsaRows * kIsaKeys;
-  const double gm_bytes_per_cycle =
-      kIsaGmBytesPerCycle * p.memory.hbm_bandwidth_Bps / kIsaGmRateHbmBps;
+  const double in_flight = std::min(blocks, p.compute.sm_count);
+  const double gm_bytes_per_cycle = kIsaGmBytesPerCycle * p.compute.sm_count / in_flight *
+                                    p.memory.hbm_bandwidth_Bps / kIsaGmRateHbmBps;
   auto stage_excess = [&](double macs, double loads, double stores) {
     const double math = macs / macs_per_cycle;
     return std::max({math, loads / gm_bytes_per_cycle, stores / gm_bytes_per_cycle}) - math;
@@ -143,9 +147,12 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
       stage_excess(scores * g.d, kIsaKeys * g.d * g.s_kv, scores * 4) +
       stage_excess(scores * g.dv, scores * g.s + kIsaKeys * g.dv * g.s_kv, kIsaRows * g.dv * 4);
   l.overhead_is_wait = true;  // the cross-core flags of a step (tile_overhead_cycles)
-  // From HBM: Q, K and V once (every block then reads K and V from L2), O out as fp32.
+  // From HBM: Q, K and V once, O out as fp32. Every block reads its head's K and V step by step
+  // (shared through L2), so their HBM share comes with the steps, overlapped with them; a block's
+  // own Q rows and O rows come with the block.
   const models::HbmBytes& need = in.op.bytes;
-  l.per_job_hbm_bytes = (need.q + need.k + need.v + g.batch * g.heads * g.rows * g.dv * 4) / blocks;
+  l.per_tile.hbm_bytes = (need.k + need.v) / l.jobs.total_tiles;
+  l.per_job_hbm_bytes = (need.q + g.batch * g.heads * g.rows * g.dv * 4) / blocks;
   // pto-isa's cost model starts the blocks one after another (cta_overhead_cycles each).
   l.serial_cycles_per_job = l.calibration->cta_overhead_cycles;
   out.push_back(l);

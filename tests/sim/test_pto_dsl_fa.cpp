@@ -9,6 +9,7 @@
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using test_support::catalog;
 using test_support::cost;
@@ -25,17 +26,9 @@ models::Workload pr_shape(std::int64_t keys, bool causal = false) {
 }
 
 sim::Launches lower_pto_forward(const models::Workload& w) {
-  const hw::Profile& p = catalog().resolve("ascend-910b2");
-  const models::CostModel c = cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w);
-  const sim::ScheduleInfo& info = sim::find_schedule("pto_dsl_fa");
-  for (const models::Op& op : c.ops) {
-    if (op.kind != models::OpKind::dense_attention || op.pass != models::Pass::forward) continue;
-    sim::Launches out;
-    info.forward({op, w, p, sim::forward_calibration(p, info), info.name}, out);
-    return out;
-  }
-  FAIL("no forward attention op");
-  return {};
+  return test_support::lower_dense_forward("pto_dsl_fa",
+                                           cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w),
+                                           w, catalog().resolve("ascend-910b2"));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "sim/engine.hpp"
+#include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
 
 namespace test_support {
@@ -26,6 +27,21 @@ inline sim::Prediction tile_prediction(const Query& q, const hw::Profile& p,
 // The tile engine's time for `c` on the built-in H100 (auto schedule).
 inline double h100_tile_time(const models::CostModel& c, const models::Workload& w) {
   return sim::predict(sim::EngineKind::tile, c, w, builtin_profile("h100")).time_s;
+}
+
+// The launches schedule `schedule` lowers the forward dense-attention op of `c` into, on `p`
+// with its calibration for that schedule (the launches point at `p`: keep it alive).
+inline sim::Launches lower_dense_forward(std::string_view schedule, const models::CostModel& c,
+                                         const models::Workload& w, const hw::Profile& p) {
+  const sim::ScheduleInfo& info = sim::find_schedule(schedule);
+  for (const models::Op& op : c.ops) {
+    if (op.kind != models::OpKind::dense_attention || op.pass != models::Pass::forward) continue;
+    sim::Launches out;
+    info.forward({op, w, p, sim::forward_calibration(p, info), info.name, {}, info.mma_class}, out);
+    return out;
+  }
+  FAIL("no forward attention op");
+  return {};
 }
 
 // "name:schedule " for every launch of `p`, in order: what a test matches launches against.

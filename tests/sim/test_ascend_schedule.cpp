@@ -1,0 +1,77 @@
+// ascend (sim/schedule_other.cpp): torch_npu's fused-attention kernels on a 910B. A forward whose
+// row blocks leave core groups idle splits its keys over them, at the fastest count, as the decode
+// kernel does; a forward that fills the groups keeps every block's keys on one group.
+#include <catch2/catch.hpp>
+
+#include "sim/engine.hpp"
+#include "sim/schedule.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
+
+using test_support::catalog;
+using test_support::cost;
+using test_support::make;
+using test_support::workload;
+
+namespace {
+
+// One head, d 128, fp16, non-causal: the torch_npu rows' shape.
+models::Workload ascend_one_head(std::int64_t rows, std::int64_t keys) {
+  models::Workload w = workload(models::Phase::fwd, 1, rows, keys, false);
+  w.dtype = w.kv_dtype = models::DType::fp16;
+  return w;
+}
+
+sim::Launches lower_ascend_fwd(const models::Workload& w, std::int64_t heads = 1) {
+  return test_support::lower_dense_forward(
+      "ascend", cost(make("mha", {{"heads", heads}, {"head_dim", 128}}), w), w,
+      catalog().resolve("ascend-910b2"));
+}
+
+double ascend_fwd_time(std::int64_t rows, std::int64_t keys) {
+  const hw::Profile& p = catalog().resolve("ascend-910b2");
+  const models::Workload w = ascend_one_head(rows, keys);
+  return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p, "ascend")
+      .time_s;
+}
+
+}  // namespace
+
+TEST_CASE("ascend's forward splits the keys of too few row blocks over the core groups",
+          "[sim][ascend]") {
+  // 128 rows: two 64-row blocks for 24 core groups; 8192 keys are 8 rounds of 1024, so the split
+  // gives every block's rounds to groups of their own (one launch, the reduce inside it).
+  const sim::Launches split = lower_ascend_fwd(ascend_one_head(128, 8192));
+  REQUIRE(split.size() == 1);
+  CHECK(split[0].jobs.count > 2);
+  CHECK(split[0].jobs.max_tiles < 8);
+  // Without the split one group would walk all 8 rounds, about 8 times one round's time; split,
+  // 8 rounds cost little more than one (each group walks one, then the reduce).
+  CHECK(ascend_fwd_time(128, 8192) < 2.5 * ascend_fwd_time(128, 1024));
+}
+
+TEST_CASE("ascend's forward keeps the keys of row blocks that fill the core groups together",
+          "[sim][ascend]") {
+  // 32 heads x 2048 rows: 512 blocks of 128 rows, many waves; splitting adds partials and saves
+  // nothing.
+  const sim::Launches full = lower_ascend_fwd(ascend_one_head(2048, 8192), 32);
+  REQUIRE(full.size() == 1);
+  CHECK(full[0].jobs.count == 32 * 2048 / 128);
+  CHECK(full[0].jobs.max_tiles == 8);
+}
+
+TEST_CASE("ascend's forward time grows with the work from one row block up, never shrinking",
+          "[sim][ascend]") {
+  // The measured torch_npu rows grow with Sq x Sk from a single 128-row block: more rows or more
+  // keys never price faster, and 16 times the rows at 8192 keys costs several times more.
+  for (std::int64_t keys : {2048, 8192}) {
+    double last = 0;
+    for (std::int64_t rows : {128, 256, 512, 1024, 2048, 3072}) {
+      const double t = ascend_fwd_time(rows, keys);
+      INFO(rows << " rows, " << keys << " keys");
+      CHECK(t >= last * 0.999);
+      last = t;
+    }
+  }
+  CHECK(ascend_fwd_time(2048, 8192) > 3 * ascend_fwd_time(128, 8192));
+}
