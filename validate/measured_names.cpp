@@ -54,12 +54,16 @@ const std::map<std::string, std::string>& kernel_names() {
     add("flashmla", {"flash-mla"});
     // torch_npu's fused-attention ops reach FlashAttentionScore (training), PromptFlashAttention
     // (inference prefill) or IncreFlashAttention (decode); the `ascend` schedule prices that class.
-    add("ascend",
-        {"torch-npu", "npu-fusion-attention", "npu-fused-infer-attention-score",
-         "npu-prompt-flash-attention", "flashattentionscore", "flash-attention-score",
-         "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score"});
+    // (npu_fused_attention: the label pto-isa's torch_jit demo benchmark prints for that call.)
+    add("ascend", {"torch-npu", "npu-fusion-attention", "npu-fused-infer-attention-score",
+                   "npu-prompt-flash-attention", "flashattentionscore", "flash-attention-score",
+                   "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score",
+                   "npu-fused-attention"});
     add("pto_dsl_fa", {"pto-dsl"});
-    add("pto_isa_fa", {"pto-isa", "pto-isa-flash-attention", "pto-isa-flash-atten"});
+    // PTO alone is the PTO-ISA kernel (PTO-DSL spells itself out); jit_flash is the label of the
+    // same template as the torch_jit demo builds it.
+    add("pto_isa_fa", {"pto", "pto-fa", "pto-isa", "pto-isa-fa", "pto-isa-flash-attention",
+                       "pto-isa-flash-atten", "jit-flash"});
     add("unfused", {"eager", "naive-attention", "vanilla-attention", "standard-attention"});
     add("nsa_triton", {"nsa-selected", "topk-sparse-attention"});
     add("nsa_triton_compressed", {"nsa-compressed", "nsa-compressed-topk", "compressed-attention"});

@@ -32,6 +32,9 @@ TEST_CASE("published kernel names map to schedules regardless of case and separa
   CHECK(schedule_for(" lightning_attn2 ") == "lightning2");
   CHECK(schedule_for("eager") == "unfused");
   CHECK(schedule_for("PTO-ISA") == "pto_isa_fa");
+  CHECK(schedule_for("PTO") == "pto_isa_fa");        // as a PTO-vs-torch_npu table prints it
+  CHECK(schedule_for("jit_flash") == "pto_isa_fa");  // pto-isa's torch_jit demo labels
+  CHECK(schedule_for("npu_fused_attention") == "ascend");
   CHECK(schedule_for("Scalable-Flash-NSA") == "flash_nsa");
   CHECK(schedule_for("scalable_flash_native_sparse_attention") == "flash_nsa");
   CHECK(schedule_for("flash-nsa") == "flash_nsa");
