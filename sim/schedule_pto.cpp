@@ -98,7 +98,10 @@ constexpr double kIsaKeys = 256;  // TILE_S1 (two 128-key cube sub-tiles)
 // (gm_scale 2.0, scripts/fa_cost_model.py L65), whose HBM is half. The core groups share it: with
 // fewer blocks in flight each takes its share of the whole (docs/kernels.md#6-ascend), which the
 // kernel's measured one-head rows need (validate/data/measured/ascend_910b_pto_isa_jit.csv: a
-// step of one block takes 1.9 us, of 16 blocks 3.0 us).
+// step of one block takes 1.9 us, of 16 blocks 3.0 us). Approximations: no per-core ceiling is
+// modelled beyond that share (at d 128 a group keeps up with its matmuls at 128 B a cycle, which
+// the share gives up to 12 blocks in flight on 24 groups; at d 64 it needs 256, so a few blocks
+// at d 64 may price too fast), and a partial last wave runs at the rate of a full one.
 constexpr double kIsaGmBytesPerCycle = 64;
 constexpr double kIsaGmRateHbmBps = 1.6e12;
 

@@ -15,8 +15,8 @@ using test_support::workload;
 
 namespace {
 
-// One head, d 128, fp16, non-causal: the torch_npu rows' shape.
-models::Workload ascend_one_head(std::int64_t rows, std::int64_t keys) {
+// A non-causal fp16 forward of `rows` queries over `keys` keys (the heads come with the spec).
+models::Workload ascend_fp16_fwd(std::int64_t rows, std::int64_t keys) {
   models::Workload w = workload(models::Phase::fwd, 1, rows, keys, false);
   w.dtype = w.kv_dtype = models::DType::fp16;
   return w;
@@ -30,7 +30,7 @@ sim::Launches lower_ascend_fwd(const models::Workload& w, std::int64_t heads = 1
 
 double ascend_fwd_time(std::int64_t rows, std::int64_t keys) {
   const hw::Profile& p = catalog().resolve("ascend-910b2");
-  const models::Workload w = ascend_one_head(rows, keys);
+  const models::Workload w = ascend_fp16_fwd(rows, keys);
   return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p, "ascend")
       .time_s;
 }
@@ -41,7 +41,7 @@ TEST_CASE("ascend's forward splits the keys of too few row blocks over the core 
           "[sim][ascend]") {
   // 128 rows: two 64-row blocks for 24 core groups; 8192 keys are 8 rounds of 1024, so the split
   // gives every block's rounds to groups of their own (one launch, the reduce inside it).
-  const sim::Launches split = lower_ascend_fwd(ascend_one_head(128, 8192));
+  const sim::Launches split = lower_ascend_fwd(ascend_fp16_fwd(128, 8192));
   REQUIRE(split.size() == 1);
   CHECK(split[0].jobs.count > 2);
   CHECK(split[0].jobs.max_tiles < 8);
@@ -54,7 +54,7 @@ TEST_CASE("ascend's forward keeps the keys of row blocks that fill the core grou
           "[sim][ascend]") {
   // 32 heads x 2048 rows: 512 blocks of 128 rows, many waves; splitting adds partials and saves
   // nothing.
-  const sim::Launches full = lower_ascend_fwd(ascend_one_head(2048, 8192), 32);
+  const sim::Launches full = lower_ascend_fwd(ascend_fp16_fwd(2048, 8192), 32);
   REQUIRE(full.size() == 1);
   CHECK(full[0].jobs.count == 32 * 2048 / 128);
   CHECK(full[0].jobs.max_tiles == 8);
@@ -74,4 +74,14 @@ TEST_CASE("ascend's forward time grows with the work from one row block up, neve
     }
   }
   CHECK(ascend_fwd_time(2048, 8192) > 3 * ascend_fwd_time(128, 8192));
+}
+
+TEST_CASE("ascend's training forward keeps every block's keys on one core group", "[sim][ascend]") {
+  // FlashAttentionScore's design never splits the keys; the split is inferred from inference calls.
+  models::Workload w = ascend_fp16_fwd(128, 8192);
+  w.phase = models::Phase::train;
+  const sim::Launches l = lower_ascend_fwd(w);
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].jobs.count == 2);  // two 64-row blocks
+  CHECK(l[0].jobs.max_tiles == 8);
 }

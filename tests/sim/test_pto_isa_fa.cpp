@@ -195,3 +195,24 @@ TEST_CASE("pto_isa_fa refuses head dims, value dims and dtypes it is not built f
   bf16.dtype = bf16.kv_dtype = models::DType::bf16;
   refused(make("mha", {{"heads", 1}, {"head_dim", 128}}), bf16);
 }
+
+TEST_CASE("pto_isa_fa never prices more rows or more keys faster, on every 910B at d 64 and 128",
+          "[sim][ascend]") {
+  for (const char* id : {"ascend-910b1", "ascend-910b2", "ascend-910b3", "ascend-910b4"}) {
+    const hw::Profile& p = catalog().resolve(id);
+    for (std::int64_t d : {64, 128}) {
+      for (std::int64_t keys : {1024, 8192, 32768}) {
+        double last = 0;
+        for (std::int64_t rows : {128, 256, 512, 1024, 2048, 3072, 4096, 6144}) {
+          const models::Workload w = one_head(rows, keys);
+          const double t = sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", d}}), w),
+                                             w, p, "pto_isa_fa")
+                               .time_s;
+          INFO(id << " d " << d << ", " << rows << " rows, " << keys << " keys");
+          CHECK(t >= last * 0.999);
+          last = t;
+        }
+      }
+    }
+  }
+}

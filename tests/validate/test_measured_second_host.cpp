@@ -19,12 +19,21 @@
 
 namespace {
 
-std::vector<validate::GroupSummary> x86_host_groups(double torch_npu_floor_us) {
+// The built-in 910B2 profile.
+const hw::Profile& builtin_910b2() {
+  static const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  return catalog.resolve("ascend-910b2");
+}
+
+// The rows' groups priced on the built-in 910B2, with torch_npu's floor replaced by
+// `torch_npu_floor_us` when given.
+std::vector<validate::GroupSummary> x86_host_groups(double torch_npu_floor_us = -1) {
   static const models::Registry registry;
-  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  hw::Profile p = catalog.resolve("ascend-910b2");
-  p.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::torch_npu)] =
-      torch_npu_floor_us * 1e-6;
+  hw::Profile p = builtin_910b2();
+  if (torch_npu_floor_us >= 0) {
+    p.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::torch_npu)] =
+        torch_npu_floor_us * 1e-6;
+  }
   const validate::MeasurementSet set = validate::read_measurements(
       fmt::format("{}/validate/data/candidates/ascend_910b_x86_host.csv", ATTNSIM_SOURCE_DIR),
       registry);
@@ -50,7 +59,7 @@ const validate::GroupSummary& group_named(const std::vector<validate::GroupSumma
 
 TEST_CASE("the PTO-ISA kernel's x86_64-host run, never fitted, is within the targets as it stands",
           "[validate][measured][ascend]") {
-  const auto groups = x86_host_groups(58.5);
+  const auto groups = x86_host_groups();
   const validate::GroupSummary& jit = group_named(groups, "pto-isa");
   CHECK(jit.all.cases == 20);
   // 3.9 % and 6.7 % on 2026-11-30.
@@ -58,11 +67,14 @@ TEST_CASE("the PTO-ISA kernel's x86_64-host run, never fitted, is within the tar
   CHECK(jit.held.mape <= 0.12);
 }
 
-TEST_CASE("torch_npu's x86_64-host rows need that host's floor: 40 us prices them within 13 %",
-          "[validate][measured][ascend]") {
-  // With the profile's aarch64-host floor (58.5 us) the small calls are 25-50 % slow; with 40 us,
-  // 11.2 % and 12.9 % on 2026-11-30 (the device time shows earlier and steeper on this host).
-  const auto as_profiled = group_named(x86_host_groups(58.5), "torch_npu");
+TEST_CASE(
+    "torch_npu's x86_64-host rows need that host's floor: 40 us prices them within 12 % on "
+    "the fitted-eligible rows and 14 % held back",
+    "[validate][measured][ascend]") {
+  // With the profile's aarch64-host floor (58.5 us on 2026-11-30) the small calls are 24-50 %
+  // slow; with 40 us, 11.2 % and 12.9 % (the device time shows earlier and steeper on this host).
+  CHECK(builtin_910b2().caller_floor_s(hw::Caller::torch_npu) > 50e-6);
+  const auto as_profiled = group_named(x86_host_groups(), "torch_npu");
   const auto own_floor = group_named(x86_host_groups(40), "torch_npu");
   CHECK(as_profiled.all.mape > 0.2);
   CHECK(own_floor.fitted.mape <= 0.12);
