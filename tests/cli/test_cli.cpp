@@ -37,38 +37,15 @@ const std::vector<std::string> kDecodeArgs = {"query",  "--variant", "gqa",   "-
                                               "decode", "--seq-len", "32768", "--batch",
                                               "64",     "--format",  "json"};
 
+using test_support::first_result;
 using test_support::read_file;
+using test_support::require_bad_input;
 using test_support::run_cli;
+using test_support::run_json;
 using test_support::RunResult;
 using test_support::TempDir;
 using test_support::with;
 using test_support::write_file;
-
-// Runs a command that must succeed and print one JSON document.
-json run_json(const std::vector<std::string>& args, const std::string& hw_path = "") {
-  const RunResult r = run_cli(args, hw_path);
-  INFO("stderr: " << r.err);
-  REQUIRE(r.exit_code == 0);
-  REQUIRE(r.err.empty());
-  return json::parse(r.out);
-}
-
-json first_result(const std::vector<std::string>& args, const std::string& hw_path = "") {
-  return run_json(args, hw_path).at("results").at(0);
-}
-
-// Bad input: exit 2, nothing on stdout, exactly one "attnsim: error:" line naming each of
-// `mentions`.
-void require_bad_input(const RunResult& r, const std::vector<std::string>& mentions) {
-  INFO("stdout: " << r.out);
-  INFO("stderr: " << r.err);
-  CHECK(r.exit_code == 2);
-  CHECK(r.out.empty());
-  CHECK(r.err.rfind("attnsim: error: ", 0) == 0);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK((!r.err.empty() && r.err.back() == '\n'));
-  for (const std::string& m : mentions) CHECK_THAT(r.err, Catch::Contains(m));
-}
 
 std::vector<std::string> dir_entries(const fs::path& dir) {
   std::vector<std::string> names;
@@ -344,67 +321,4 @@ TEST_CASE("an unknown command is named and the commands at that level are listed
   require_bad_input(run_cli({"hw", "frob"}),
                     {"unknown command 'frob'", "attnsim hw", "list", "show", "probe"});
   require_bad_input(run_cli({"hw"}), {"attnsim hw needs a command", "list", "show", "probe"});
-}
-
-TEST_CASE("hw-set 1e999 is bad input saying 'number out of range' and naming the assignment",
-          "[cli]") {
-  require_bad_input(run_cli({"query", "--hw-set", "compute.sm_count=1e999"}),
-                    {"compute.sm_count=1e999", "number out of range"});
-  require_bad_input(run_cli({"query", "--hw-set", "id=other"}),
-                    {"id=other", "cannot be overridden"});
-}
-
-TEST_CASE(
-    "numeric flags are decimal and never clamp: beyond int64, hex, 1e12, nan and 0 are exit 2 "
-    "naming the flag and the allowed range",
-    "[cli]") {
-  struct BadFlag {
-    std::vector<std::string> args, mentions;
-  };
-  const std::string huge = "99999999999999999999";
-  // clang-format off
-  const std::vector<BadFlag> cases = {
-      {{"query", "--seq-len", huge}, {"--seq-len", "out of range", "[1, 1073741824]"}},
-      {{"query", "--kv-len", huge}, {"--kv-len", "out of range", "[1, 1073741824]"}},
-      {{"query", "--q-len", huge}, {"--q-len", "out of range", "[1, 1073741824]"}},
-      {{"query", "--batch", huge}, {"--batch", "out of range", "[1, 16777216]"}},
-      {{"query", "--layers", huge}, {"--layers", "out of range", "[1, 65536]"}},
-      {{"query", "--hidden-size", huge}, {"--hidden-size", "out of range", "[1, 1048576]"}},
-      {{"query", "--heads", huge}, {"--heads", "out of range", ">= 1"}},
-      {{"query", "--hidden-size", "0", "--include-projections"}, {"--hidden-size", "'0'", "[1, 1048576]"}},
-      {{"query", "--hidden-size", "-1", "--include-projections"}, {"--hidden-size", "'-1'"}},
-      {{"query", "--seq-len", "1e12"}, {"--seq-len", "'1e12'", "not a decimal integer", "[1, 1073741824]"}},
-      {{"query", "--seq-len", "0x10"}, {"--seq-len", "hexadecimal"}},
-      {{"query", "--variant", "swa", "--param", "window=0x100"}, {"--param", "window=0x100", "decimal"}},
-      {{"hw", "probe", "--budget", "nan"}, {"--budget", "'nan'", "[0.1, 600]"}},
-      {{"validate", "--measurements", "x.csv", "--holdout-seq", "-5"}, {"--holdout-seq", "'-5'", "[1, 1073741824]"}},
-  };
-  // clang-format on
-  for (const BadFlag& c : cases) {
-    INFO(c.args.at(1) << " " << c.args.at(2));
-    require_bad_input(run_cli(c.args), c.mentions);
-  }
-}
-
-TEST_CASE("a leading zero in --seq-len is decimal: 010 is ten tokens, not octal eight", "[cli]") {
-  const json r = first_result({"query", "--seq-len", "010", "--format", "json"});
-  CHECK(r.at("workload").at("q_len") == 10);
-  CHECK(r.at("workload").at("kv_len") == 10);
-}
-
-TEST_CASE("an on/off flag alone, =true or =false is accepted; --no-causal=true means non-causal",
-          "[cli]") {
-  const auto causal_of = [](const std::string& flag) {
-    INFO(flag);
-    return first_result({"query", "--seq-len", "64", "--format", "json", flag})
-        .at("workload")
-        .at("causal")
-        .get<bool>();
-  };
-  CHECK(causal_of("--causal"));
-  CHECK(causal_of("--causal=true"));
-  CHECK_FALSE(causal_of("--causal=false"));
-  CHECK_FALSE(causal_of("--no-causal"));
-  CHECK_FALSE(causal_of("--no-causal=true"));
-  CHECK(causal_of("--no-causal=false"));
 }

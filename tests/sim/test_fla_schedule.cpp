@@ -10,6 +10,7 @@
 #include "sim/engine.hpp"
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using test_support::catalog;
 using test_support::cost;

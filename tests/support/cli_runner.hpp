@@ -5,6 +5,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "tests/support/file_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -78,6 +80,35 @@ inline RunResult run_with_env(const std::vector<std::string>& env,
 // Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
 inline RunResult run_cli(const std::vector<std::string>& args, const std::string& hw_path = "") {
   return run_with_env({"ATTNSIM_HW_PATH=" + hw_path}, args);
+}
+
+// Runs a command that must succeed and print one JSON document.
+inline nlohmann::json run_json(const std::vector<std::string>& args,
+                               const std::string& hw_path = "") {
+  const RunResult r = run_cli(args, hw_path);
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.err.empty());
+  return nlohmann::json::parse(r.out);
+}
+
+// The first result of a query that must succeed.
+inline nlohmann::json first_result(const std::vector<std::string>& args,
+                                   const std::string& hw_path = "") {
+  return run_json(args, hw_path).at("results").at(0);
+}
+
+// Bad input: exit 2, nothing on stdout, exactly one "attnsim: error:" line naming each of
+// `mentions`.
+inline void require_bad_input(const RunResult& r, const std::vector<std::string>& mentions) {
+  INFO("stdout: " << r.out);
+  INFO("stderr: " << r.err);
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.rfind("attnsim: error: ", 0) == 0);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK((!r.err.empty() && r.err.back() == '\n'));
+  for (const std::string& m : mentions) CHECK_THAT(r.err, Catch::Contains(m));
 }
 
 }  // namespace test_support
