@@ -60,9 +60,10 @@ const std::map<std::string, std::string>& kernel_names() {
                    "promptflashattention", "prompt-flash-attention", "fused-infer-attention-score",
                    "npu-fused-attention"});
     add("pto_dsl_fa", {"pto-dsl"});
-    // PTO alone is the PTO-ISA kernel (PTO-DSL spells itself out); jit_flash is the label of the
-    // same template as the torch_jit demo builds it.
-    add("pto_isa_fa", {"pto", "pto-fa", "pto-isa", "pto-isa-fa", "pto-isa-flash-attention",
+    // PTO alone is the PTO-ISA manual kernel, as pto-isa's own PTO-vs-torch_npu tables name it
+    // (pto-dsl's scripts print PTODSL or "PTO custom FlashAttention", which do not match it);
+    // jit_flash is the label of the same template as the torch_jit demo builds it.
+    add("pto_isa_fa", {"pto", "pto-isa", "pto-isa-fa", "pto-isa-flash-attention",
                        "pto-isa-flash-atten", "jit-flash"});
     add("unfused", {"eager", "naive-attention", "vanilla-attention", "standard-attention"});
     add("nsa_triton", {"nsa-selected", "topk-sparse-attention"});

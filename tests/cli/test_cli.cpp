@@ -1,14 +1,9 @@
 // End-to-end tests of the attnsim binary: output formats, exit codes, error messages, files and
 // hardware-profile directories. Every command runs with ATTNSIM_HW_PATH set explicitly, so the
 // caller's environment cannot change the catalog.
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <random>
 #include <sstream>
 #include <string>
 #include <vector>

@@ -75,13 +75,3 @@ TEST_CASE("ascend's forward time grows with the work from one row block up, neve
   }
   CHECK(ascend_fwd_time(2048, 8192) > 3 * ascend_fwd_time(128, 8192));
 }
-
-TEST_CASE("ascend's training forward keeps every block's keys on one core group", "[sim][ascend]") {
-  // FlashAttentionScore's design never splits the keys; the split is inferred from inference calls.
-  models::Workload w = ascend_fp16_fwd(128, 8192);
-  w.phase = models::Phase::train;
-  const sim::Launches l = lower_ascend_fwd(w);
-  REQUIRE(l.size() == 1);
-  CHECK(l[0].jobs.count == 2);  // two 64-row blocks
-  CHECK(l[0].jobs.max_tiles == 8);
-}

@@ -34,6 +34,9 @@ TEST_CASE("published kernel names map to schedules regardless of case and separa
   CHECK(schedule_for("PTO-ISA") == "pto_isa_fa");
   CHECK(schedule_for("PTO") == "pto_isa_fa");        // as a PTO-vs-torch_npu table prints it
   CHECK(schedule_for("jit_flash") == "pto_isa_fa");  // pto-isa's torch_jit demo labels
+  CHECK(schedule_for("pto-isa-fa") == "pto_isa_fa");
+  CHECK(schedule_for("PTODSL") == "auto");  // pto-dsl's own label is not the PTO-ISA kernel
+  CHECK(schedule_for("pto_fa") == "auto");  // the name of pto_dsl_fa's launch: not mapped
   CHECK(schedule_for("npu_fused_attention") == "ascend");
   CHECK(schedule_for("Scalable-Flash-NSA") == "flash_nsa");
   CHECK(schedule_for("scalable_flash_native_sparse_attention") == "flash_nsa");
