@@ -18,16 +18,16 @@ namespace sim {
 
 namespace {
 
-// Both kernels are non-causal softmax prefill forwards without a mask.
-void require_plain_prefill(const ScheduleInput& in, const char* what) {
+// Both kernels are softmax prefill forwards without a mask, the DSL one non-causal only.
+void require_plain_prefill(const ScheduleInput& in, const char* what, bool causal_ok = false) {
   const models::AttentionShape& a = in.op.attention;
-  if (in.workload.phase == models::Phase::decode || in.workload.causal ||
+  if (in.workload.phase == models::Phase::decode || (in.workload.causal && !causal_ok) ||
       a.score != models::ScoreFn::softmax) {
     throw common::KernelRefusal(fmt::format(
-        "kernel '{}' is {}: a non-causal softmax prefill forward with no mask; this op is {} ({}, "
-        "{}); use --kernel ascend or auto",
-        in.name, what, in.op.name, models::to_string(in.workload.phase),
-        in.workload.causal ? "causal" : "non-causal"));
+        "kernel '{}' is {}: a {}softmax prefill forward with no mask; this op is {} ({}, {}); use "
+        "--kernel ascend or auto",
+        in.name, what, causal_ok ? "" : "non-causal ", in.op.name,
+        models::to_string(in.workload.phase), in.workload.causal ? "causal" : "non-causal"));
   }
 }
 
@@ -106,7 +106,15 @@ constexpr double kIsaGmBytesPerCycle = 64;
 constexpr double kIsaGmRateHbmBps = 1.6e12;
 
 void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
-  require_plain_prefill(in, "the PTO-ISA manual flash attention (hw-native-sys/pto-isa)");
+  require_plain_prefill(in, "the PTO-ISA manual flash attention (hw-native-sys/pto-isa)", true);
+  // Its causal mask compares a key's index with a query's from the first of each (top-left), so
+  // causal work needs as many queries as keys to mean what attnsim's causal means.
+  if (in.workload.causal && in.workload.q_len != in.workload.kv_len) {
+    throw common::KernelRefusal(fmt::format(
+        "kernel '{}' masks causally from the first key, so it is causal only with as many queries "
+        "as keys; this op has {} queries and {} keys; allowed: --no-causal, or q_len = kv_len",
+        in.name, in.workload.q_len, in.workload.kv_len));
+  }
   const Geometry g = geometry(in.op.attention, in.workload, false);
   // The kernel is one fp16 template with one head dim for Q, K and V, built at 128 and 64.
   const auto& a = in.op.attention;
@@ -117,8 +125,18 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
         "has head dim {}, value head dim {} and {}; allowed: --dtype fp16, head dims 64 or 128",
         in.name, a.head_dim, a.v_head_dim, models::to_string(in.workload.dtype)));
   }
-  const double blocks = g.batch * g.heads * ceil_div(g.rows, kIsaRows);
+  const double row_blocks = ceil_div(g.rows, kIsaRows);  // per head
+  const double blocks = g.batch * g.heads * row_blocks;
   const double steps = ceil_div(g.keys, kIsaKeys);
+  // Causal: block b stops at the diagonal, after 1 + b x 128 / 256 steps (integer division;
+  // fa_performance_kernel.cpp L759-760), the diagonal step computed whole and masked. (The
+  // kernel also skips the step's second 128-key half where it lies wholly past the block's first
+  // row, every other block's last step; priced whole here.)
+  auto block_steps = [&](double b) {
+    return in.workload.causal ? std::min(steps, 1 + std::floor(b * kIsaRows / kIsaKeys)) : steps;
+  };
+  double head_steps = 0;
+  for (double b = 0; b < row_blocks; ++b) head_steps += block_steps(b);
   const hw::Profile& p = in.profile;
   const auto precision = tensor_precision(p, in.workload.dtype);
   // One cube core's multiply-accumulates per cycle, at the rate the engine prices its matmuls.
@@ -139,7 +157,7 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
   l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
-  l.jobs = {blocks, steps, steps, blocks * steps};
+  l.jobs = {blocks, block_steps(0), block_steps(row_blocks - 1), g.batch * g.heads * head_steps};
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
   l.per_tile.exp_ops = scores + kIsaRows;  // P, and the rescale of the running statistics
   l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * kIsaRows * g.dv;  // and O rescaled, added

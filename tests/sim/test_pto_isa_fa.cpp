@@ -168,16 +168,43 @@ TEST_CASE("pto_isa_fa is several times faster than the single-buffered PTO-DSL p
   CHECK(dsl > 4 * isa);
 }
 
-TEST_CASE("pto_isa_fa refuses causal and decode work, naming the kernel", "[sim][ascend]") {
+TEST_CASE(
+    "pto_isa_fa refuses decode work, and causal work with more keys than queries, naming "
+    "the kernel",
+    "[sim][ascend]") {
   const hw::Profile& p = catalog().resolve("ascend-910b2");
   const models::AttentionSpec spec = make("mha", {{"heads", 1}, {"head_dim", 128}});
+  // Its mask is aligned at the first key: causal means attnsim's causal only when Sq = Sk.
   const models::Workload causal = one_head(3072, 8192, true);
   CHECK_THROWS_WITH(sim::predict_tile(cost(spec, causal), causal, p, "pto_isa_fa"),
-                    Catch::Contains("pto_isa_fa") && Catch::Contains("(fwd, causal)"));
+                    Catch::Contains("pto_isa_fa") && Catch::Contains("3072 queries and 8192 keys"));
   models::Workload decode = workload(models::Phase::decode, 1, 1, 8192, false);
   decode.dtype = decode.kv_dtype = models::DType::fp16;
   CHECK_THROWS_WITH(sim::predict_tile(cost(spec, decode), decode, p, "pto_isa_fa"),
                     Catch::Contains("pto_isa_fa") && Catch::Contains("(decode,"));
+}
+
+TEST_CASE("pto_isa_fa's causal blocks stop at the diagonal: 1 + b x 128 / 256 steps each",
+          "[sim][ascend]") {
+  // 3072 rows: 24 blocks of 1, 1, 2, 2, ..., 12, 12 steps, 156 in all (288 non-causal).
+  const sim::Launches l = lower_isa(one_head(3072, 3072, true));
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].jobs.count == 24);
+  CHECK(l[0].jobs.min_tiles == 1);
+  CHECK(l[0].jobs.max_tiles == 12);
+  CHECK(l[0].jobs.total_tiles == 156);
+  // In one wave the last block sets the time, as long as without the mask; with two waves (6144
+  // rows: 48 blocks, the second wave's 13-24 steps) the mask saves time.
+  const hw::Profile& p = cost_model_profile();
+  auto time = [&](std::int64_t rows, bool causal) {
+    const models::Workload w = one_head(rows, rows, causal);
+    return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p,
+                             "pto_isa_fa")
+        .time_s;
+  };
+  CHECK(time(3072, true) == Approx(time(3072, false)).epsilon(0.01));
+  CHECK(time(6144, true) < 0.9 * time(6144, false));
+  CHECK(time(6144, true) > 0.5 * time(6144, false));
 }
 
 TEST_CASE("pto_isa_fa refuses head dims, value dims and dtypes it is not built for",
