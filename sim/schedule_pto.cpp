@@ -18,16 +18,18 @@ namespace sim {
 
 namespace {
 
-// Both kernels are softmax prefill forwards without a mask, the DSL one non-causal only.
+// Both kernels are softmax prefill forwards with no mask (the ISA one causal or not, the DSL one
+// non-causal), over every key of the head: no window, sinks, chosen blocks or summaries.
 void require_plain_prefill(const ScheduleInput& in, const char* what, bool causal_ok = false) {
   const models::AttentionShape& a = in.op.attention;
-  if (in.workload.phase == models::Phase::decode || (in.workload.causal && !causal_ok) ||
-      a.score != models::ScoreFn::softmax) {
+  if (in.workload.phase == models::Phase::decode || (a.causal && !causal_ok) ||
+      a.score != models::ScoreFn::softmax || a.window > 0 || a.sinks > 0 || a.visits.blocks > 0 ||
+      a.summaries.stride > 0) {
     throw common::KernelRefusal(fmt::format(
-        "kernel '{}' is {}: a {}softmax prefill forward with no mask; this op is {} ({}, {}); use "
-        "--kernel ascend or auto",
-        in.name, what, causal_ok ? "" : "non-causal ", in.op.name,
-        models::to_string(in.workload.phase), in.workload.causal ? "causal" : "non-causal"));
+        "kernel '{}' is {}: a {}softmax prefill forward over every key, with no mask{}; this op is "
+        "{} ({}, {}); use --kernel ascend or auto",
+        in.name, what, causal_ok ? "" : "non-causal ", causal_ok ? " but causal" : "", in.op.name,
+        models::to_string(in.workload.phase), a.causal ? "causal" : "non-causal"));
   }
 }
 
@@ -107,13 +109,16 @@ constexpr double kIsaGmRateHbmBps = 1.6e12;
 
 void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
   require_plain_prefill(in, "the PTO-ISA manual flash attention (hw-native-sys/pto-isa)", true);
-  // Its causal mask compares a key's index with a query's from the first of each (top-left), so
-  // causal work needs as many queries as keys to mean what attnsim's causal means.
-  if (in.workload.causal && in.workload.q_len != in.workload.kv_len) {
+  // Its causal mask compares a key's index with a query's, both from 0 (top-left), and a block's
+  // steps ignore the key count: with fewer keys than queries it would read past K and V, with more
+  // it never visits the rest. Causal work needs as many queries as keys.
+  const models::AttentionShape& shape = in.op.attention;
+  if (shape.causal && shape.q_len != shape.kv_len) {
     throw common::KernelRefusal(fmt::format(
         "kernel '{}' masks causally from the first key, so it is causal only with as many queries "
-        "as keys; this op has {} queries and {} keys; allowed: --no-causal, or q_len = kv_len",
-        in.name, in.workload.q_len, in.workload.kv_len));
+        "as keys; this op has {} queries and {} keys; allowed: --no-causal, or --q-len equal to "
+        "--kv-len",
+        in.name, shape.q_len, shape.kv_len));
   }
   const Geometry g = geometry(in.op.attention, in.workload, false);
   // The kernel is one fp16 template with one head dim for Q, K and V, built at 128 and 64.
@@ -125,18 +130,13 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
         "has head dim {}, value head dim {} and {}; allowed: --dtype fp16, head dims 64 or 128",
         in.name, a.head_dim, a.v_head_dim, models::to_string(in.workload.dtype)));
   }
-  const double row_blocks = ceil_div(g.rows, kIsaRows);  // per head
-  const double blocks = g.batch * g.heads * row_blocks;
-  const double steps = ceil_div(g.keys, kIsaKeys);
-  // Causal: block b stops at the diagonal, after 1 + b x 128 / 256 steps (integer division;
-  // fa_performance_kernel.cpp L759-760), the diagonal step computed whole and masked. (The
-  // kernel also skips the step's second 128-key half where it lies wholly past the block's first
-  // row, every other block's last step; priced whole here.)
-  auto block_steps = [&](double b) {
-    return in.workload.causal ? std::min(steps, 1 + std::floor(b * kIsaRows / kIsaKeys)) : steps;
-  };
-  double head_steps = 0;
-  for (double b = 0; b < row_blocks; ++b) head_steps += block_steps(b);
+  // One block per 128 rows of a head, each walking every 256-key step, or when causal stopping at
+  // the diagonal: with as many queries as keys the row-block tiles give block b's 1 + b x 128 /
+  // 256 steps (integer division; fa_performance_kernel.cpp L759-760), the diagonal step priced
+  // whole (the cube skips the second 128-key half of the last step on even blocks, the vector
+  // softmax still covers all 256 keys).
+  const JobStats jobs = row_block_jobs(g, kIsaRows, kIsaKeys);
+  const double blocks = jobs.count;
   const hw::Profile& p = in.profile;
   const auto precision = tensor_precision(p, in.workload.dtype);
   // One cube core's multiply-accumulates per cycle, at the rate the engine prices its matmuls.
@@ -144,29 +144,47 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
                                 p.compute.sm_count / p.compute.tensor_clock_hz *
                                 in.calibration.mma_fraction;
   const double scores = kIsaRows * kIsaKeys;
-  const double in_flight = std::min(blocks, p.compute.sm_count);
-  const double gm_bytes_per_cycle = kIsaGmBytesPerCycle * p.compute.sm_count / in_flight *
-                                    p.memory.hbm_bandwidth_Bps / kIsaGmRateHbmBps;
-  auto stage_excess = [&](double macs, double loads, double stores) {
-    const double math = macs / macs_per_cycle;
-    return std::max({math, loads / gm_bytes_per_cycle, stores / gm_bytes_per_cycle}) - math;
+  // The transfers each stage's matmul does not hide, with `in_flight` blocks sharing the GM path:
+  // Q K^T (K in, S out as fp32), then P V (P and V in, P V out as fp32).
+  auto step_wait = [&](double in_flight) {
+    const double gm_bytes_per_cycle = kIsaGmBytesPerCycle * p.compute.sm_count / in_flight *
+                                      p.memory.hbm_bandwidth_Bps / kIsaGmRateHbmBps;
+    auto stage_excess = [&](double macs, double loads, double stores) {
+      const double math = macs / macs_per_cycle;
+      return std::max({math, loads / gm_bytes_per_cycle, stores / gm_bytes_per_cycle}) - math;
+    };
+    return stage_excess(scores * g.d, kIsaKeys * g.d * g.s_kv, scores * 4) +
+           stage_excess(scores * g.dv, scores * g.s + kIsaKeys * g.dv * g.s_kv,
+                        kIsaRows * g.dv * 4);
   };
+  double wait = step_wait(std::min(blocks, p.compute.sm_count));
+  if (g.causal && blocks <= p.compute.sm_count) {
+    // One causal wave: the longest block's later steps run beside fewer blocks as the shorter
+    // ones finish; its steps take the mean of their waits (step k beside the blocks of at least
+    // k steps). More waves: every step at the full share, as without the mask.
+    const double row_blocks = ceil_div(g.rows, kIsaRows);
+    double sum = 0;
+    for (double k = 1; k <= jobs.max_tiles; ++k) {
+      double running = 0;  // blocks of one head with at least k steps (q_len = kv_len)
+      for (double b = 0; b < row_blocks; ++b) {
+        running += ceil_div(std::min((b + 1) * kIsaRows, g.rows), kIsaKeys) >= k ? 1 : 0;
+      }
+      sum += step_wait(std::max(1.0, running * g.batch * g.heads));
+    }
+    wait = sum / jobs.max_tiles;
+  }
   Launch l;
   l.name = "pto_isa_fa";
   l.schedule = in.name;
   l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
-  l.jobs = {blocks, block_steps(0), block_steps(row_blocks - 1), g.batch * g.heads * head_steps};
+  l.jobs = jobs;
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
   l.per_tile.exp_ops = scores + kIsaRows;  // P, and the rescale of the running statistics
   l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * kIsaRows * g.dv;  // and O rescaled, added
   l.exp_alu_concurrent = true;
-  // The transfers each stage's matmul does not hide: Q K^T (K in, S out as fp32), then P V (P and
-  // V in, P V out as fp32).
-  l.per_tile.latency_cycles =
-      stage_excess(scores * g.d, kIsaKeys * g.d * g.s_kv, scores * 4) +
-      stage_excess(scores * g.dv, scores * g.s + kIsaKeys * g.dv * g.s_kv, kIsaRows * g.dv * 4);
+  l.per_tile.latency_cycles = wait;
   l.overhead_is_wait = true;  // the cross-core flags of a step (tile_overhead_cycles)
   // From HBM: Q, K and V once, O out as fp32. Every block reads its head's K and V step by step
   // (shared through L2), so their HBM share comes with the steps, overlapped with them; a block's

@@ -169,8 +169,8 @@ TEST_CASE("pto_isa_fa is several times faster than the single-buffered PTO-DSL p
 }
 
 TEST_CASE(
-    "pto_isa_fa refuses decode work, and causal work with more keys than queries, naming "
-    "the kernel",
+    "pto_isa_fa refuses decode work, windows, and causal work with more keys than queries, "
+    "naming the kernel",
     "[sim][ascend]") {
   const hw::Profile& p = catalog().resolve("ascend-910b2");
   const models::AttentionSpec spec = make("mha", {{"heads", 1}, {"head_dim", 128}});
@@ -182,6 +182,12 @@ TEST_CASE(
   decode.dtype = decode.kv_dtype = models::DType::fp16;
   CHECK_THROWS_WITH(sim::predict_tile(cost(spec, decode), decode, p, "pto_isa_fa"),
                     Catch::Contains("pto_isa_fa") && Catch::Contains("(decode,"));
+  // A sliding window (causal, q_len = kv_len) is not in the template.
+  const models::Workload square = one_head(4096, 4096, true);
+  const models::AttentionSpec swa =
+      make("swa", {{"heads", 1}, {"head_dim", 128}, {"window", 1024}});
+  CHECK_THROWS_WITH(sim::predict_tile(cost(swa, square), square, p, "pto_isa_fa"),
+                    Catch::Contains("pto_isa_fa") && Catch::Contains("every key"));
 }
 
 TEST_CASE("pto_isa_fa's causal blocks stop at the diagonal: 1 + b x 128 / 256 steps each",
@@ -193,8 +199,15 @@ TEST_CASE("pto_isa_fa's causal blocks stop at the diagonal: 1 + b x 128 / 256 st
   CHECK(l[0].jobs.min_tiles == 1);
   CHECK(l[0].jobs.max_tiles == 12);
   CHECK(l[0].jobs.total_tiles == 156);
-  // In one wave the last block sets the time, as long as without the mask; with two waves (6144
-  // rows: 48 blocks, the second wave's 13-24 steps) the mask saves time.
+  // The longest blocks' later steps run beside fewer blocks as the shorter ones finish: step k
+  // beside 26 - 2k, so 64 x 24 / n B a cycle each; a step's two stages wait 2 x (131072 n / 1536
+  // - 1024) cycles while that is positive (n > 12): 2048 + 1707 + 1365 + 1024 + 683 + 341 = 7168
+  // over 12 steps.
+  CHECK(l[0].per_tile.latency_cycles == Approx(7168.0 / 12).epsilon(1e-3));
+  CHECK(lower_isa(one_head(3072, 3072))[0].per_tile.latency_cycles == Approx(2048).epsilon(1e-4));
+  // So one causal wave is faster than without the mask, though its last block walks as many
+  // steps; with two waves (6144 rows: 48 blocks, the second wave's 13-24 steps, each at the
+  // full share) the mask saves the first wave's length.
   const hw::Profile& p = cost_model_profile();
   auto time = [&](std::int64_t rows, bool causal) {
     const models::Workload w = one_head(rows, rows, causal);
@@ -202,7 +215,8 @@ TEST_CASE("pto_isa_fa's causal blocks stop at the diagonal: 1 + b x 128 / 256 st
                              "pto_isa_fa")
         .time_s;
   };
-  CHECK(time(3072, true) == Approx(time(3072, false)).epsilon(0.01));
+  CHECK(time(3072, true) < 0.95 * time(3072, false));
+  CHECK(time(3072, true) > 0.7 * time(3072, false));
   CHECK(time(6144, true) < 0.9 * time(6144, false));
   CHECK(time(6144, true) > 0.5 * time(6144, false));
 }
