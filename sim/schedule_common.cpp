@@ -26,25 +26,29 @@ Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bo
   return g;
 }
 
-JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
-  const double m_blocks = ceil_div(g.rows, tile_m);
+double row_block_tiles(const Geometry& g, double tile_m, double tile_n, double m) {
   const double n_blocks = ceil_div(g.keys, tile_n);
-  if (!g.causal) return uniform_blocks(m_blocks, g.batch * g.heads, n_blocks);
+  if (!g.causal) return n_blocks;
   // Rows of a packed head are (position, head) pairs: a block's last position is its last row
   // divided by the group size.
   const double per_position = g.rows / std::max(1.0, g.keys - g.row_offset);
-  return summarize_blocks(m_blocks, g.batch * g.heads, [&](double m) {
-    const double last_row = std::min((m + 1) * tile_m, g.rows) - 1;
-    const double last_key = std::floor(last_row / per_position) + g.row_offset;
-    const double end_tile = std::min(n_blocks, ceil_div(last_key + 1, tile_n));
-    if (g.window <= 0) return end_tile;
-    // A window starts at the block's first query position minus window - 1; sink tiles are
-    // visited too when the window has moved past them.
-    const double first_key = std::floor(m * tile_m / per_position) + g.row_offset - g.window + 1;
-    const double first_tile = std::floor(std::max(0.0, first_key) / tile_n);
-    const double sink_tiles = g.sinks > 0 ? std::min(ceil_div(g.sinks, tile_n), first_tile) : 0;
-    return end_tile - first_tile + sink_tiles;
-  });
+  const double last_row = std::min((m + 1) * tile_m, g.rows) - 1;
+  const double last_key = std::floor(last_row / per_position) + g.row_offset;
+  const double end_tile = std::min(n_blocks, ceil_div(last_key + 1, tile_n));
+  if (g.window <= 0) return end_tile;
+  // A window starts at the block's first query position minus window - 1; sink tiles are
+  // visited too when the window has moved past them.
+  const double first_key = std::floor(m * tile_m / per_position) + g.row_offset - g.window + 1;
+  const double first_tile = std::floor(std::max(0.0, first_key) / tile_n);
+  const double sink_tiles = g.sinks > 0 ? std::min(ceil_div(g.sinks, tile_n), first_tile) : 0;
+  return end_tile - first_tile + sink_tiles;
+}
+
+JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+  const double m_blocks = ceil_div(g.rows, tile_m);
+  if (!g.causal) return uniform_blocks(m_blocks, g.batch * g.heads, ceil_div(g.keys, tile_n));
+  return summarize_blocks(m_blocks, g.batch * g.heads,
+                          [&](double m) { return row_block_tiles(g, tile_m, tile_n, m); });
 }
 
 double l2_miss_fraction(double working_set_bytes, const hw::Profile& p) {

@@ -39,8 +39,11 @@ struct Geometry {
 
 Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);
 
-// KV tiles each M-row block of one head visits (causal: up to the diagonal, partly masked tiles
-// paid in full), summarised over the blocks.
+// KV tiles the M-row block `m` of one head visits (causal: up to the diagonal, partly masked tiles
+// paid in full).
+double row_block_tiles(const Geometry& g, double tile_m, double tile_n, double m);
+
+// row_block_tiles summarised over the blocks of every head.
 JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n);
 
 // Summarises per-CTA tile counts: `tiles_of(i)` for the CTAs i = 0 .. blocks-1 of one head, the

@@ -165,9 +165,9 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
     const double row_blocks = ceil_div(g.rows, kIsaRows);
     double sum = 0;
     for (double k = 1; k <= jobs.max_tiles; ++k) {
-      double running = 0;  // blocks of one head with at least k steps (q_len = kv_len)
+      double running = 0;  // blocks of one head with at least k steps
       for (double b = 0; b < row_blocks; ++b) {
-        running += ceil_div(std::min((b + 1) * kIsaRows, g.rows), kIsaKeys) >= k ? 1 : 0;
+        running += row_block_tiles(g, kIsaRows, kIsaKeys, b) >= k ? 1 : 0;
       }
       sum += step_wait(std::max(1.0, running * g.batch * g.heads));
     }
