@@ -38,19 +38,11 @@ double padded(double x) {
 }
 
 // One dK/dV step: 64 query rows (Q, dO, LSE, delta, and their token ids when gathered) against
-// the `keys` keys the program holds, four MMAs. Re-reads of Q and dO across programs hit L2 while
-// they fit it.
+// the `keys` keys the program holds, MMAs over d + dv.
 void set_dkdv_step(const ScheduleInput& in, const Geometry& g, double keys, bool gathered,
                    Launch& l) {
-  const double scores = kStepRows * keys;
-  l.per_tile.tensor_flops = 2 * scores * 2 * (g.d + g.dv);
-  l.per_tile.exp_ops = scores;
-  l.per_tile.alu_ops = scores * kBwdAluPerScore;
-  const double rows = kStepRows * ((g.d + g.dv) * g.s + 8 + (gathered ? 4 : 0));
-  const double q_do = in.op.bytes.q + in.op.bytes.grad_out;
-  l.per_tile.sm_bytes = rows;
-  l.per_tile.hbm_bytes = shared_read_bytes(q_do, l.jobs.total_tiles * rows, q_do, in.profile) /
-                         std::max(1.0, l.jobs.total_tiles);
+  const double row_bytes = (g.d + g.dv) * g.s + 8 + (gathered ? 4 : 0);
+  set_nsa_dkdv_step(in, {kStepRows, keys, g.d + g.dv, row_bytes}, l);
 }
 
 // The bitmap inversion: zeroed [KH, P2(NB), P2(N)] int32, the scatter of every (token, chosen

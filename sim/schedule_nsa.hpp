@@ -100,6 +100,15 @@ bool fsa_extra_runs(const models::Op& op, const models::Workload& w);
 // where auto runs fsa_triton.
 bool fsa_module_runs_kernel(const models::AttentionShape& a);
 
+// One step of an NSA dK/dV kernel (either repository's; its jobs set): `rows` query rows of
+// `row_bytes` each (Q and dO, their LSE and delta, any token ids) against the `keys` keys the
+// program holds, four MMAs (S, dP, dV += P^T dO, dK += dS^T Q) whose depths sum to 2 x
+// `mma_width`. Re-reads of Q and dO across programs hit L2 while they fit it, else HBM.
+struct DkdvStep {
+  double rows = 0, keys = 0, mma_width = 0, row_bytes = 0;
+};
+void set_nsa_dkdv_step(const ScheduleInput& in, const DkdvStep& step, Launch& l);
+
 // The selected branch's backward (sim/schedule_nsa_backward.cpp), and its dK/dV kernel alone
 // (backward_dkdv, which FSA's backward runs too), priced with in.calibration.
 Launch nsa_selected_dkdv_launch(const ScheduleInput& in, const NsaSelection& sel);

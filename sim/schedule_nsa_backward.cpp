@@ -51,18 +51,9 @@ Launch nsa_launch(const ScheduleInput& in, const char* name) {
 }
 
 // One step of a dK/dV kernel (its jobs set): 64 query rows (Q and dO, with their LSE and delta)
-// against the `keys` keys it holds, four MMAs (S, dP, dV += P^T dO, dK += dS^T Q). The rows of all
-// heads' Q and dO rarely fit L2, so their re-reads mostly come from HBM.
+// against the `keys` keys it holds, its MMAs at the padded depth BLOCK_SIZE_D.
 void set_dkdv_step(const ScheduleInput& in, const Geometry& g, double keys, Launch& l) {
-  const double scores = kDkdvRows * keys;
-  l.per_tile.tensor_flops = 2 * scores * 2 * 2 * triton_block_d(g);
-  l.per_tile.exp_ops = scores;
-  l.per_tile.alu_ops = scores * kBwdAluPerScore;
-  const double rows = kDkdvRows * (g.d + g.dv) * g.s + kDkdvRows * 8;
-  const double q_do = in.op.bytes.q + in.op.bytes.grad_out;
-  l.per_tile.sm_bytes = rows;
-  l.per_tile.hbm_bytes = shared_read_bytes(q_do, l.jobs.total_tiles * rows, q_do, in.profile) /
-                         std::max(1.0, l.jobs.total_tiles);
+  set_nsa_dkdv_step(in, {kDkdvRows, keys, 2 * triton_block_d(g), (g.d + g.dv) * g.s + 8}, l);
 }
 
 // delta; the index inversion in the wrapper's order (nsa_triton_notes.md §2, launches 1-32): the
@@ -199,6 +190,18 @@ Launch compressed_dq_launch(const ScheduleInput& in, const Geometry& g, const Su
 }
 
 }  // namespace
+
+void set_nsa_dkdv_step(const ScheduleInput& in, const DkdvStep& step, Launch& l) {
+  const double scores = step.rows * step.keys;
+  l.per_tile.tensor_flops = 2 * scores * 2 * step.mma_width;
+  l.per_tile.exp_ops = scores;
+  l.per_tile.alu_ops = scores * kBwdAluPerScore;
+  const double rows = step.rows * step.row_bytes;
+  const double q_do = in.op.bytes.q + in.op.bytes.grad_out;
+  l.per_tile.sm_bytes = rows;
+  l.per_tile.hbm_bytes = shared_read_bytes(q_do, l.jobs.total_tiles * rows, q_do, in.profile) /
+                         std::max(1.0, l.jobs.total_tiles);
+}
 
 void push_reorder_indices(const ScheduleInput& in, double kv_rows, double top_k, Launches& out) {
   // After the second `.item()`: the -1-filled (B, Hkv, longest, top_k) index buffer, and

@@ -40,10 +40,7 @@ std::string fa3_rows() {
 }
 
 json run_validate_json(const std::vector<std::string>& args) {
-  const RunResult r = run_cli(args);
-  INFO("stderr: " << r.err);
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
+  return test_support::run_json(args);
 }
 
 }  // namespace

@@ -72,10 +72,7 @@ TEST_CASE("compare --hf-config prices a config file exactly as the preset made f
 namespace {
 
 json run_compare_json(const std::vector<std::string>& args) {
-  const RunResult r = run_cli(test_support::with(args, {"--format", "json"}));
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
+  return test_support::run_json(test_support::with(args, {"--format", "json"}));
 }
 
 }  // namespace

@@ -109,10 +109,7 @@ TEST_CASE("models show lists the layer groups and their variants", "[cli][models
 namespace {
 
 json model_json(const std::vector<std::string>& args) {
-  const RunResult r = run_cli(test_support::with(args, {"--format", "json"}));
-  INFO(r.err);
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out);
+  return test_support::run_json(test_support::with(args, {"--format", "json"}));
 }
 
 }  // namespace

@@ -174,9 +174,7 @@ TEST_CASE("query --caller pytorch puts the host floor in each device's time unde
       "query",  "--variant", "gqa",  "--heads",  "32", "--kv-heads", "8",   "--phase",
       "decode", "--seq-len", "1024", "--layers", "4",  "--format",   "json"};
   const auto result = [&](std::vector<std::string> extra) {
-    const RunResult r = run_cli(with(decode, extra));
-    REQUIRE(r.exit_code == 0);
-    return json::parse(r.out)["results"][0];
+    return test_support::first_result(with(decode, extra));
   };
   const json one = result({"--caller", "pytorch", "--tp", "1"});
   CHECK(one["per_device"]["total_s"].get<double>() == Approx(one["time_s"].get<double>()));

@@ -19,9 +19,7 @@ const std::vector<std::string> kGqaQuery = {"query", "--variant",  "gqa", "--hea
                                             "32",    "--kv-heads", "8"};
 
 json result(const std::vector<std::string>& args) {
-  const RunResult r = run_cli(with(args, {"--format", "json"}));
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out)["results"][0];
+  return test_support::first_result(with(args, {"--format", "json"}));
 }
 
 }  // namespace

@@ -59,10 +59,8 @@ std::string cell(const std::vector<std::pair<std::string, std::string>>& row,
 }
 
 json query_result(const std::vector<std::string>& extra) {
-  std::vector<std::string> args = with({"query"}, kGqaArgs);
-  const RunResult r = run_cli(with(with(args, extra), {"--format", "json"}));
-  REQUIRE(r.exit_code == 0);
-  return json::parse(r.out)["results"][0];
+  return test_support::first_result(
+      with(with(with({"query"}, kGqaArgs), extra), {"--format", "json"}));
 }
 
 }  // namespace

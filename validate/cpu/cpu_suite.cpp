@@ -64,21 +64,6 @@ SuiteCase parse_case(hw::JsonObject o) {
   return c;
 }
 
-cpu::AttentionProblem problem_of(const SuiteCase& c) {
-  cpu::AttentionProblem p;
-  p.batch = c.batch;
-  p.heads = c.heads;
-  p.kv_heads = c.kv_heads;
-  p.q_len = c.q_len;
-  p.kv_len = c.kv_len;
-  p.head_dim = c.head_dim;
-  p.v_head_dim = c.v_head_dim;
-  p.causal = c.causal;
-  p.window = c.window;
-  p.block_stride = c.block_stride;
-  return p;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

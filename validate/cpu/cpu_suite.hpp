@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/registry.hpp"
+#include "validate/cpu/cpu_attention.hpp"
 #include "validate/measurements.hpp"
 
 namespace validate {
@@ -30,6 +31,22 @@ struct SuiteCase {
   int v_head_dim = 64;   // value head dim ("v_head_dim", default head_dim)
   int block_stride = 0;  // flash: strided block-sparse mask over 64-wide blocks (0 = off)
 };
+
+// The case as the CPU and CUDA kernels take it (both backends run the same problem).
+inline cpu::AttentionProblem problem_of(const SuiteCase& c) {
+  cpu::AttentionProblem p;
+  p.batch = c.batch;
+  p.heads = c.heads;
+  p.kv_heads = c.kv_heads;
+  p.q_len = c.q_len;
+  p.kv_len = c.kv_len;
+  p.head_dim = c.head_dim;
+  p.v_head_dim = c.v_head_dim;
+  p.causal = c.causal;
+  p.window = c.window;
+  p.block_stride = c.block_stride;
+  return p;
+}
 
 struct Suite {
   std::string name;

@@ -108,21 +108,6 @@ std::vector<double> time_runs(int repeats, cudaStream_t stream, DeviceBuffer<uns
   return samples;
 }
 
-cpu::AttentionProblem problem_of(const SuiteCase& c) {
-  cpu::AttentionProblem p;
-  p.batch = c.batch;
-  p.heads = c.heads;
-  p.kv_heads = c.kv_heads;
-  p.q_len = c.q_len;
-  p.kv_len = c.kv_len;
-  p.head_dim = c.head_dim;
-  p.v_head_dim = c.v_head_dim;
-  p.causal = c.causal;
-  p.window = c.window;
-  p.block_stride = c.block_stride;
-  return p;
-}
-
 // Linear attention: relative error against 1 % of the largest reference output rather than each
 // element alone, as cpu_suite.cpp does (unnormalised sums can cancel to near zero).
 double linear_error(const std::vector<float>& out, const std::vector<double>& reference) {
