@@ -32,6 +32,7 @@ struct ValidateOptions {
   std::string backend;  // "", cpu, cuda
   BackendOptions run;
   bool calibrate = false;
+  bool keep_fixed_costs = false;
   std::vector<std::int64_t> holdout_seq = {1024, 8192};
   std::string write_profiles;
   bool devices = false;
@@ -132,7 +133,9 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
   Json calibration = Json::array();
   Json fixed_costs = Json::array();
   if (o.calibrate) {
-    const validate::CalibrationResult fit = validate::calibrate(in.cases, catalog, o.holdout_seq);
+    const validate::CalibrationResult fit = validate::calibrate(
+        in.cases, catalog, o.holdout_seq,
+        o.keep_fixed_costs ? validate::FixedCosts::keep : validate::FixedCosts::fit);
     for (const auto& g : fit.groups) calibration.push_back(calibration_json(g));
     for (const auto& f : fit.fixed_costs) fixed_costs.push_back(fixed_cost_json(f));
     for (const hw::Profile& fitted : fit.profiles) {
@@ -198,6 +201,10 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                   "CSV of measured timings (schema: validate/data/measured/README.md); repeatable");
   cmd->add_flag("--calibrate", opts->calibrate,
                 "fit each (device, kernel) calibration on the rows not held out");
+  cmd->add_flag("--keep-fixed-costs", opts->keep_fixed_costs,
+                "with --calibrate: fit only the per-kernel entries, keeping each device's launch "
+                "cost and caller floors as its profile gives them")
+      ->needs("--calibrate");
   cmd->add_option("--holdout-seq", opts->holdout_seq,
                   "kv lengths whose rows are held back from the fit")
       ->delimiter(',')

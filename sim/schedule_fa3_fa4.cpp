@@ -75,6 +75,12 @@ double fa4_emulated_share(double d, bool causal, bool two_cta, bool fp8) {
   return 0;
 }
 
+// Blackwell Ultra (sm_103, twice Blackwell's MUFU rate): FA4 computes every exp on MUFU there
+// (flash_attn/cute/flash_fwd_sm100.py: enable_ex2_emu is "... and not is_sm103").
+bool sm103_family(const hw::Profile& p) {
+  return p.arch.rfind("sm_103", 0) == 0;
+}
+
 void lower_fa4(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);  // packs whenever G > 1
@@ -86,7 +92,9 @@ void lower_fa4(const ScheduleInput& in, Launches& out) {
   t.max_ctas_per_sm = 1;
   const bool two_cta = !g.causal && (g.d == 128 || g.d == 192) && g.dv == 128 && g.rows > 256;
   t.exp_emulated_share =
-      fa4_emulated_share(g.d, g.causal, two_cta, in.workload.dtype == models::DType::fp8);
+      sm103_family(in.profile)
+          ? 0
+          : fa4_emulated_share(g.d, g.causal, two_cta, in.workload.dtype == models::DType::fp8);
   // Softmax warpgroups issue MUFU exps beside the packed-FMA work (the reason for the polynomial
   // share above), so the two pipes overlap.
   t.exp_alu_concurrent = true;

@@ -265,7 +265,8 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
 
 CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
                             const hw::ProfileCatalog& catalog,
-                            const std::vector<std::int64_t>& holdout_seq) {
+                            const std::vector<std::int64_t>& holdout_seq,
+                            FixedCosts fixed_costs) {
   const std::map<GroupKey, Group> groups = split_passes(cases, catalog, holdout_seq);
   std::map<std::string, hw::Profile> profiles;
   for (const auto& [name, g] : groups) {
@@ -286,7 +287,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.held_before = summarize(errors(g.held, profile));
     result.groups.push_back(out);
   }
-  result.fixed_costs = fit_devices(groups, profiles);
+  if (fixed_costs == FixedCosts::fit) result.fixed_costs = fit_devices(groups, profiles);
   std::size_t i = 0;
   for (const auto& [name, g] : groups) {
     (void)name;

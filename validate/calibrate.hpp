@@ -45,9 +45,14 @@ struct CalibrationResult {
   std::vector<hw::Profile> profiles;  // every device touched, with the fitted entries
 };
 
+// What a calibration fits: the per-kernel entries always; the devices' fixed costs unless kept
+// (a few rows of one harness can trade a kernel's efficiency for an implausible launch cost).
+enum class FixedCosts { fit, keep };
+
 // Bounded coordinate search minimising the weighted mean |relative error| of the tile engine.
 CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
                             const hw::ProfileCatalog& catalog,
-                            const std::vector<std::int64_t>& holdout_seq);
+                            const std::vector<std::int64_t>& holdout_seq,
+                            FixedCosts fixed_costs = FixedCosts::fit);
 
 }  // namespace validate

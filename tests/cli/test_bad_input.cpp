@@ -158,6 +158,7 @@ const std::vector<BadInput> kCases = {
     {"hexadecimal CSV cell", {"validate", "--measurements", "{}/hex-window.csv"}, {"hex-window.csv:2", "hexadecimal"}},
     {"variant parameter that is no number", {"validate", "--measurements", "{}/bad-param.csv"}, {"bad-param.csv:2", "window=abc"}},
     {"unknown caller in a CSV", {"validate", "--measurements", "{}/bad-caller.csv"}, {"bad-caller.csv:2", "'caller'", "'jax'"}},
+    {"--keep-fixed-costs without --calibrate", {"validate", "--measurements", "{}/good.csv", "--keep-fixed-costs"}, {"--keep-fixed-costs", "--calibrate"}},
     {"profile directory that is a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv"}, {"good.csv", "not a directory"}},
 };
 // clang-format on

@@ -221,6 +221,15 @@ TEST_CASE(
   CHECK(doc["fixed_costs"][0]["caller_floor_us_before"]["triton_jit"].get<double>() == Approx(48));
 }
 
+TEST_CASE("validate --calibrate --keep-fixed-costs fits the kernels and reports no fixed-cost fit",
+          "[cli][validate]") {
+  const std::string csv = test_support::measured_csv_path("lightning_gb200_fla.csv");
+  const json doc = run_validate_json({"validate", "--measurements", csv, "--calibrate",
+                                      "--keep-fixed-costs", "--format", "json"});
+  CHECK(doc["fixed_costs"].empty());
+  CHECK(!doc["calibration"].empty());
+}
+
 TEST_CASE("validate --write-profiles naming a file or nothing is bad input", "[cli]") {
   TempDir dir;
   const auto csv = dir.path() / "fa3.csv";

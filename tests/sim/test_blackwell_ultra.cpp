@@ -1,0 +1,84 @@
+// Blackwell Ultra (GB300, B300; sm_103): twice Blackwell's MUFU exp rate at the same tcgen05
+// tensor cores, and FA4 computing every exp on MUFU there (no polynomial share).
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include "hwprofiles/catalog.hpp"
+#include "models/registry.hpp"
+#include "sim/engine.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::Query;
+
+namespace {
+
+// MHA forward, bf16, non-causal: FA4's one launch, no split.
+Query ultra_mha_fwd(std::int64_t batch, std::int64_t len, std::int64_t d) {
+  static const models::Registry registry;
+  Query q{registry.find("mha").make_spec({{"heads", 32}, {"head_dim", d}}, {}), {}};
+  q.w.phase = models::Phase::fwd;
+  q.w.batch = batch;
+  q.w.q_len = q.w.kv_len = len;
+  q.w.causal = false;
+  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+  return q;
+}
+
+sim::LaunchPrediction first_launch_on(const Query& q, const std::string& hw,
+                                      const std::string& schedule) {
+  const sim::Prediction p = sim::predict_tile(q.cost(), q.w, catalog().resolve(hw), schedule);
+  REQUIRE(!p.launches.empty());
+  return p.launches[0];
+}
+
+}  // namespace
+
+TEST_CASE("blackwell ultra profiles have twice blackwell's exps per clock at the same tensor peak",
+          "[sim][blackwell-ultra]") {
+  const hw::Profile& gb200 = catalog().resolve("gb200");
+  const hw::Profile& gb300 = catalog().resolve("gb300");
+  const hw::Profile& b200 = catalog().resolve("b200");
+  const hw::Profile& b300 = catalog().resolve("b300");
+  CHECK(gb300.compute.exp_ops_per_clk_per_sm == 2 * gb200.compute.exp_ops_per_clk_per_sm);
+  CHECK(b300.compute.exp_ops_per_clk_per_sm == 2 * b200.compute.exp_ops_per_clk_per_sm);
+  // Datasheet dense BF16: 2.5 PF (GB300, as GB200) and 2.25 PF (B300, as B200).
+  CHECK(gb300.tensor_peak_flops(hw::Precision::bf16) == Approx(2500e12));
+  CHECK(b300.tensor_peak_flops(hw::Precision::bf16) == Approx(2250e12));
+  CHECK(gb300.arch == "sm_103a");
+  CHECK(b300.arch == "sm_103a");
+}
+
+TEST_CASE("fa4 computes every exp on MUFU on sm_103 and one in eight by polynomial on sm_100",
+          "[sim][blackwell-ultra]") {
+  const Query q = ultra_mha_fwd(4, 8192, 64);
+  // 4 x 32 heads x 8192 x 8192 scores, each one exp.
+  const double scores = 4.0 * 32 * 8192 * 8192;
+  CHECK(first_launch_on(q, "gb300", "fa4").flops.exp == Approx(scores));
+  CHECK(first_launch_on(q, "b300", "fa4").flops.exp == Approx(scores));
+  // sm_100, d <= 128 without 2-CTA tiles: 1/8 of the exps by the polynomial (on the FP32 pipes).
+  CHECK(first_launch_on(q, "gb200", "fa4").flops.exp == Approx(scores * 7 / 8));
+  // cuDNN is priced with FA4's tiling on these devices, so it follows the same rule.
+  CHECK(first_launch_on(q, "gb300", "cudnn").flops.exp == Approx(scores));
+}
+
+TEST_CASE(
+    "gb300 gains more over gb200 where fa4 is exp-bound (hd 64) than where it is not (hd 128)",
+    "[sim][blackwell-ultra]") {
+  const hw::Profile& gb200 = catalog().resolve("gb200");
+  const hw::Profile& gb300 = catalog().resolve("gb300");
+  // Twice the exps per SM-clock, at a clock 2008/2060 of GB200's and 152 SMs against 148.
+  CHECK(gb300.exp_peak_ops_per_s() / gb200.exp_peak_ops_per_s() ==
+        Approx(2 * (152 * 2008.0) / (148 * 2060.0)));
+  auto speedup = [&](std::int64_t d) {
+    const Query q = ultra_mha_fwd(4, 8192, d);
+    const double t200 = sim::predict_tile(q.cost(), q.w, gb200, "fa4").time_s;
+    const double t300 = sim::predict_tile(q.cost(), q.w, gb300, "fa4").time_s;
+    return t200 / t300;
+  };
+  const double hd64 = speedup(64), hd128 = speedup(128);
+  INFO("gb200/gb300 time: hd 64 " << hd64 << ", hd 128 " << hd128);
+  CHECK(hd64 > 1.2);
+  CHECK(hd64 > hd128);
+}
