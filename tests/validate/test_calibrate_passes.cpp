@@ -170,7 +170,7 @@ TEST_CASE(
   const std::vector<validate::MeasuredCase> cudnn =
       rows_of({"gb300_fa4_cudnn_fwd.csv"}, "gb300", "cudnn");
   rows.insert(rows.end(), cudnn.begin(), cudnn.end());
-  REQUIRE(rows.size() == 21);
+  REQUIRE(rows.size() == 29);
   const hw::Calibration& shipped = catalog.resolve("gb300").calibration;
   const validate::CalibrationResult kept =
       validate::calibrate(rows, catalog, kHoldout, validate::FixedCosts::keep);
