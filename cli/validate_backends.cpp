@@ -37,8 +37,12 @@ std::string profile_id_for_device(const std::string& name, const hw::ProfileCata
     }
   }
   auto has = [&](const char* w) { return std::find(words.begin(), words.end(), w) != words.end(); };
-  for (const char* family : {"gb200", "b200", "h200", "h800", "h100", "h20", "a800", "a100"}) {
+  for (const char* family :
+       {"gb300", "b300", "gb200", "b200", "h200", "h800", "h100", "h20", "a800", "a100"}) {
     if (!has(family)) continue;
+    if (std::string(family) == "a100" && has("pcie")) {
+      return catalog.resolve(has("40gb") ? "a100-pcie-40gb" : "a100-pcie-80gb").id;
+    }
     if (std::string(family) == "a100" && has("40gb")) return catalog.resolve("a100-40gb").id;
     return catalog.resolve(family).id;
   }

@@ -26,7 +26,8 @@ const std::vector<std::string> kCanonicalIds = {"a100-sxm4-80gb", "a100-sxm4-40g
                                                 "gb200",          "ascend-910b1",
                                                 "ascend-910b2",   "ascend-910b3",
                                                 "ascend-910b4",   "h20",
-                                                "gb300",          "b300"};
+                                                "gb300",          "b300",
+                                                "a100-pcie-40gb", "a100-pcie-80gb"};
 
 // Memory-bound on every built-in profile: 64 sequences reading a 32k-token GQA KV cache.
 const std::vector<std::string> kDecodeArgs = {"query",  "--variant", "gqa",   "--phase",
@@ -247,7 +248,7 @@ TEST_CASE("query --hw-set memory.hbm_bandwidth_GBps=6700 halves the HBM term of 
         Approx(base.at("launches").at(0).at("hbm_s").get<double>() / 2));
 }
 
-TEST_CASE("hw list --format json lists exactly the 16 built-in canonical ids", "[cli]") {
+TEST_CASE("hw list --format json lists exactly the 18 built-in canonical ids", "[cli]") {
   const json list = run_json({"hw", "list", "--format", "json"});
   REQUIRE(list.is_array());
   std::vector<std::string> ids, expected = kCanonicalIds;

@@ -224,8 +224,8 @@ TEST_CASE(
 TEST_CASE("validate --calibrate --keep-fixed-costs fits the kernels and reports no fixed-cost fit",
           "[cli][validate]") {
   const std::string csv = test_support::measured_csv_path("lightning_gb200_fla.csv");
-  const json doc = run_validate_json({"validate", "--measurements", csv, "--calibrate",
-                                      "--keep-fixed-costs", "--format", "json"});
+  const json doc = run_validate_json(
+      {"validate", "--measurements", csv, "--calibrate", "--keep-fixed-costs", "--format", "json"});
   CHECK(doc["fixed_costs"].empty());
   CHECK(!doc["calibration"].empty());
 }
@@ -321,8 +321,14 @@ TEST_CASE(
   CHECK(cli::profile_id_for_device("NVIDIA A800-SXM4-80GB", catalog) == "a800-sxm4-80gb");
   // Families, for names no profile carries.
   CHECK(cli::profile_id_for_device("NVIDIA H200 NVL", catalog) == "h200-sxm-141gb");
-  CHECK(cli::profile_id_for_device("NVIDIA A100 80GB PCIe", catalog) == "a100-sxm4-80gb");
-  CHECK(cli::profile_id_for_device("NVIDIA A100-PCIE-40GB", catalog) == "a100-sxm4-40gb");
+  CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe 40GB MIG", catalog) == "a100-pcie-40gb");
+  CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe", catalog) == "a100-pcie-40gb");
+  CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe 80GB MIG", catalog) == "a100-pcie-80gb");
+  CHECK(cli::profile_id_for_device("NVIDIA B300 SXM6 AC", catalog) == "b300");
+  // The driver's own names of the A100 PCIe cards and of GB300 are profiles.
+  CHECK(cli::profile_id_for_device("NVIDIA A100 80GB PCIe", catalog) == "a100-pcie-80gb");
+  CHECK(cli::profile_id_for_device("NVIDIA A100-PCIE-40GB", catalog) == "a100-pcie-40gb");
+  CHECK(cli::profile_id_for_device("NVIDIA GB300", catalog) == "gb300");
   CHECK_THROWS_WITH(cli::profile_id_for_device("NVIDIA L40S", catalog),
                     Catch::Contains("--profile"));
   // Families are whole words: an RTX A1000 is no A100.

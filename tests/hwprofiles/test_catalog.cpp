@@ -230,6 +230,9 @@ TEST_CASE(
   CHECK(catalog.resolve("NVIDIA H100 PCIe").id == "h100-pcie-80gb");
   CHECK(catalog.resolve("NVIDIA A100-SXM4-40GB").id == "a100-sxm4-40gb");
   CHECK(catalog.resolve("NVIDIA A800-SXM4-80GB").id == "a800-sxm4-80gb");
+  CHECK(catalog.resolve("NVIDIA A100-PCIE-40GB").id == "a100-pcie-40gb");
+  CHECK(catalog.resolve("NVIDIA A100 80GB PCIe").id == "a100-pcie-80gb");
+  CHECK(catalog.resolve("NVIDIA GB300").id == "gb300");
   CHECK(catalog.resolve("nvidia_h800").id == "h800-sxm5-80gb");
   CHECK(catalog.resolve("Ascend910B2").id == "ascend-910b2");
   CHECK(catalog.resolve("Huawei Ascend 910B3").id == "ascend-910b3");
