@@ -5,6 +5,7 @@
 #include <ctime>
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
@@ -40,10 +41,11 @@ std::string profile_id_for_device(const std::string& name, const hw::ProfileCata
   for (const char* family :
        {"gb300", "b300", "gb200", "b200", "h200", "h800", "h100", "h20", "a800", "a100"}) {
     if (!has(family)) continue;
-    if (std::string(family) == "a100" && has("pcie")) {
-      return catalog.resolve(has("40gb") ? "a100-pcie-40gb" : "a100-pcie-80gb").id;
+    if (std::string_view(family) == "a100") {
+      // The PCIe card without a size is the 40 GB one, as the `a100-pcie` alias says.
+      if (has("pcie")) return catalog.resolve(has("80gb") ? "a100-pcie-80gb" : "a100-pcie").id;
+      if (has("40gb")) return catalog.resolve("a100-40gb").id;
     }
-    if (std::string(family) == "a100" && has("40gb")) return catalog.resolve("a100-40gb").id;
     return catalog.resolve(family).id;
   }
   throw common::SpecError("no built-in profile matches CUDA device '" + name +

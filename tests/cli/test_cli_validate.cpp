@@ -322,6 +322,9 @@ TEST_CASE(
   // Families, for names no profile carries.
   CHECK(cli::profile_id_for_device("NVIDIA H200 NVL", catalog) == "h200-sxm-141gb");
   CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe 40GB MIG", catalog) == "a100-pcie-40gb");
+  // A PCIe card without a size: the 40 GB one, as the a100-pcie alias (which the driver's bare
+  // "A100 PCIe" takes) says.
+  CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe MIG", catalog) == "a100-pcie-40gb");
   CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe", catalog) == "a100-pcie-40gb");
   CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe 80GB MIG", catalog) == "a100-pcie-80gb");
   CHECK(cli::profile_id_for_device("NVIDIA B300 SXM6 AC", catalog) == "b300");

@@ -69,24 +69,18 @@ TEST_CASE("compare --hf-config prices a config file exactly as the preset made f
 
 // --- compare under a multi-device layout (--tp/--cp/--cp-strategy/--nodes, as query) ---
 
-namespace {
-
-json run_compare_json(const std::vector<std::string>& args) {
-  return test_support::run_json(test_support::with(args, {"--format", "json"}));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("compare --tp/--cp prices each variant per device exactly as query does",
           "[cli][compare][parallel]") {
   const std::vector<std::string> layout = {"--tp",    "2", "--cp",      "4",
                                            "--nodes", "2", "--seq-len", "65536"};
-  const json rows = run_compare_json(test_support::with(
+  const json rows = test_support::run_json_format(test_support::with(
       {"compare", "--variants", "gqa:heads=32:kv_heads=8,mha:heads=32"}, layout))["comparisons"];
   REQUIRE(rows.size() == 2);
-  const json gqa = run_compare_json(test_support::with(
+  const json gqa = test_support::run_json_format(test_support::with(
       {"query", "--variant", "gqa", "--heads", "32", "--kv-heads", "8"}, layout))["results"][0];
-  const json mha = run_compare_json(
+  const json mha = test_support::run_json_format(
       test_support::with({"query", "--variant", "mha", "--heads", "32"}, layout))["results"][0];
   for (const char* key : {"layout", "per_device", "cluster"}) {
     INFO(key);
@@ -122,7 +116,8 @@ TEST_CASE("compare's table and CSV show per-device and cluster values under a la
 }
 
 TEST_CASE("compare without layout flags has no per-device fields", "[cli][compare][parallel]") {
-  const json rows = run_compare_json({"compare", "--variants", "gqa,mla"})["comparisons"];
+  const json rows =
+      test_support::run_json_format({"compare", "--variants", "gqa,mla"})["comparisons"];
   CHECK_FALSE(rows[0].contains("per_device"));
   CHECK_FALSE(rows[0].contains("layout"));
   const RunResult table = run_cli({"compare", "--variants", "gqa,mla"});
@@ -132,10 +127,10 @@ TEST_CASE("compare without layout flags has no per-device fields", "[cli][compar
 TEST_CASE("compare --models under a layout sums each model's groups per device as query does",
           "[cli][compare][parallel]") {
   const std::vector<std::string> layout = {"--tp", "4", "--phase", "decode", "--seq-len", "32768"};
-  const json rows = run_compare_json(test_support::with(
+  const json rows = test_support::run_json_format(test_support::with(
       {"compare", "--models", "llama-3.1-70b,gemma-3-27b"}, layout))["comparisons"];
   REQUIRE(rows.size() == 2);
-  const json gemma = run_compare_json(
+  const json gemma = test_support::run_json_format(
       test_support::with({"query", "--model", "gemma-3-27b"}, layout))["models"][0];
   CHECK(rows[1].at("per_device") == gemma.at("total").at("per_device"));
   CHECK(rows[1].at("cluster") == gemma.at("total").at("cluster"));
@@ -169,13 +164,13 @@ TEST_CASE("a --hf-config model under a layout is priced as the preset made from 
   const std::string config =
       std::string(ATTNSIM_SOURCE_DIR) + "/tests/fixtures/hf-configs/llama-2-7b.config.json";
   const std::vector<std::string> layout = {"--tp", "4", "--phase", "decode", "--seq-len", "32768"};
-  const json rows = run_compare_json(test_support::with(
+  const json rows = test_support::run_json_format(test_support::with(
       {"compare", "--models", "llama-2-7b", "--hf-config", config}, layout))["comparisons"];
   REQUIRE(rows.size() == 2);
   CHECK(rows[1].at("per_device") == rows[0].at("per_device"));
   CHECK(rows[1].at("per_device_time_ratio") == 1.0);
-  const json query =
-      run_compare_json(test_support::with({"query", "--hf-config", config}, layout))["models"][0];
+  const json query = test_support::run_json_format(
+      test_support::with({"query", "--hf-config", config}, layout))["models"][0];
   CHECK(query.at("total").at("per_device") == rows[0].at("per_device"));
   // 32 KV heads over 4 devices: a quarter of the cache each.
   CHECK(query.at("total").at("per_device").at("kv_cache_bytes").get<double>() ==

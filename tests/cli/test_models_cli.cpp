@@ -106,21 +106,16 @@ TEST_CASE("models show lists the layer groups and their variants", "[cli][models
 
 // --- A model under a multi-device layout (--tp/--cp/--cp-strategy/--nodes) ---
 
-namespace {
-
-json model_json(const std::vector<std::string>& args) {
-  return test_support::run_json(test_support::with(args, {"--format", "json"}));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("query --model at tp=1 cp=1 reproduces the no-layout model result exactly",
           "[cli][models][parallel]") {
   for (const char* model : {"gemma-3-27b", "qwen3-next-80b-a3b", "deepseek-v3"}) {
     INFO(model);
     const std::vector<std::string> args = {"query", "--model", model, "--seq-len", "8192"};
-    const json plain = model_json(args);
-    const json laid = model_json(test_support::with(args, {"--tp", "1", "--cp", "1"}));
+    const json plain = test_support::run_json_format(args);
+    const json laid =
+        test_support::run_json_format(test_support::with(args, {"--tp", "1", "--cp", "1"}));
     const json& p = plain.at("models").at(0);
     const json& l = laid.at("models").at(0);
     CHECK(l.at("layout").at("devices") == 1);
@@ -155,16 +150,22 @@ TEST_CASE("a model's per-device KV shrinks by TP for a head split until the KV h
   const std::vector<std::string> args = {"query",   "--model", "llama-3.1-405b",
                                          "--phase", "decode",  "--seq-len",
                                          "32768",   "--hw",    "gb200"};
-  const double whole =
-      model_json(args).at("models").at(0).at("total").at("kv_cache_bytes").get<double>();
+  const double whole = test_support::run_json_format(args)
+                           .at("models")
+                           .at(0)
+                           .at("total")
+                           .at("kv_cache_bytes")
+                           .get<double>();
   const auto per_device = [&](const char* tp) {
-    const json m = model_json(test_support::with(args, {"--tp", tp})).at("models").at(0);
+    const json m =
+        test_support::run_json_format(test_support::with(args, {"--tp", tp})).at("models").at(0);
     return m.at("total").at("per_device").at("kv_cache_bytes").get<double>();
   };
   CHECK(per_device("2") == whole / 2);
   CHECK(per_device("4") == whole / 4);
   CHECK(per_device("8") == whole / 8);
-  const json tp16 = model_json(test_support::with(args, {"--tp", "16"})).at("models").at(0);
+  const json tp16 =
+      test_support::run_json_format(test_support::with(args, {"--tp", "16"})).at("models").at(0);
   CHECK(tp16.at("groups").at(0).at("layout").at("kv_heads_replicated") == true);
   CHECK(tp16.at("total").at("per_device").at("kv_cache_bytes").get<double>() == whole / 8);
   // The cluster holds every replica: 16 devices x 1/8 of the cache.
@@ -174,8 +175,9 @@ TEST_CASE("a model's per-device KV shrinks by TP for a head split until the KV h
 TEST_CASE("a model's per-device KV shrinks by CP under ring attention, cluster FLOPs unchanged",
           "[cli][models][parallel]") {
   const std::vector<std::string> args = {"query", "--model", "llama-3.1-70b", "--seq-len", "32768"};
-  const json plain = model_json(args);
-  const json ring = model_json(test_support::with(args, {"--cp", "4", "--cp-strategy", "ring"}));
+  const json plain = test_support::run_json_format(args);
+  const json ring = test_support::run_json_format(
+      test_support::with(args, {"--cp", "4", "--cp-strategy", "ring"}));
   const json& m = ring.at("models").at(0);
   CHECK(m.at("total").at("per_device").at("kv_cache_bytes").get<double>() ==
         plain.at("models").at(0).at("total").at("kv_cache_bytes").get<double>() / 4);
@@ -195,9 +197,10 @@ TEST_CASE("a model under a layout is checked for memory per device", "[cli][mode
   // more than one 80 GB H100; over TP 8, 21.5 GB per device.
   const std::vector<std::string> args = {"query",   "--model", "llama-3.1-70b", "--phase", "decode",
                                          "--batch", "4",       "--seq-len",     "131072"};
-  const json one = model_json(args).at("models").at(0);
+  const json one = test_support::run_json_format(args).at("models").at(0);
   CHECK(one.at("memory").at("fits") == false);
-  const json tp8 = model_json(test_support::with(args, {"--tp", "8"})).at("models").at(0);
+  const json tp8 =
+      test_support::run_json_format(test_support::with(args, {"--tp", "8"})).at("models").at(0);
   CHECK(tp8.at("memory").at("per_device_kv_cache_and_state_bytes").get<double>() ==
         one.at("memory").at("kv_cache_and_state_bytes").get<double>() / 8);
   CHECK(tp8.at("memory").at("fits") == true);

@@ -92,6 +92,12 @@ inline nlohmann::json run_json(const std::vector<std::string>& args,
   return nlohmann::json::parse(r.out);
 }
 
+// A command that must succeed, run with `--format json`.
+inline nlohmann::json run_json_format(const std::vector<std::string>& args,
+                                      const std::string& hw_path = "") {
+  return run_json(with(args, {"--format", "json"}), hw_path);
+}
+
 // The first result of a query that must succeed.
 inline nlohmann::json first_result(const std::vector<std::string>& args,
                                    const std::string& hw_path = "") {
