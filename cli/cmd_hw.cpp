@@ -1,7 +1,10 @@
 // attnsim hw list | show ID: the hardware profiles a run can name.
+#include <algorithm>
 #include <ctime>
 #include <memory>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -42,12 +45,22 @@ nlohmann::ordered_json summary_row(const hw::Profile& p) {
 }
 
 std::string list_table(const hw::ProfileCatalog& catalog) {
-  std::ostringstream out;
-  out << fmt::format("{:<16} {:<40} {:<10} {:>5} {:>9} {:>9} {:>9}\n", "id", "name", "aliases",
-                     "SMs", "bf16 TF", "HBM GB/s", "HBM GB");
+  // Columns as wide as their longest entry, so that long names and alias lists stay aligned.
+  std::size_t id_w = 2, name_w = 4, alias_w = 7;
+  std::vector<std::string> aliases;
   for (const hw::Profile& p : catalog.profiles()) {
-    out << fmt::format("{:<16} {:<40} {:<10} {:>5} {:>9.1f} {:>9.0f} {:>9.0f}\n", p.id, p.name,
-                       fmt::format("{}", fmt::join(p.aliases, " ")), p.compute.sm_count,
+    aliases.push_back(fmt::format("{}", fmt::join(p.aliases, " ")));
+    id_w = std::max(id_w, p.id.size());
+    name_w = std::max(name_w, p.name.size());
+    alias_w = std::max(alias_w, aliases.back().size());
+  }
+  std::ostringstream out;
+  out << fmt::format("{:<{}} {:<{}} {:<{}} {:>5} {:>9} {:>9} {:>9}\n", "id", id_w, "name", name_w,
+                     "aliases", alias_w, "SMs", "bf16 TF", "HBM GB/s", "HBM GB");
+  std::size_t i = 0;
+  for (const hw::Profile& p : catalog.profiles()) {
+    out << fmt::format("{:<{}} {:<{}} {:<{}} {:>5} {:>9.1f} {:>9.0f} {:>9.0f}\n", p.id, id_w,
+                       p.name, name_w, aliases[i++], alias_w, p.compute.sm_count,
                        p.tensor_peak_flops(hw::Precision::bf16) / 1e12,
                        p.memory.hbm_bandwidth_Bps / 1e9, p.memory.hbm_capacity_bytes / 1e9);
   }

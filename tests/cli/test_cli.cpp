@@ -258,6 +258,22 @@ TEST_CASE("hw list --format json lists exactly the 18 built-in canonical ids", "
   CHECK(ids == expected);
 }
 
+TEST_CASE("hw list's table keeps its columns aligned: every row is as long as the header",
+          "[cli]") {
+  const RunResult r = run_cli({"hw", "list"});
+  REQUIRE(r.exit_code == 0);
+  std::istringstream lines(r.out);
+  std::string header, line;
+  REQUIRE(std::getline(lines, header));
+  int rows = 0;
+  while (std::getline(lines, line)) {
+    INFO(line);
+    CHECK(line.size() == header.size());
+    ++rows;
+  }
+  CHECK(rows == static_cast<int>(kCanonicalIds.size()));
+}
+
 TEST_CASE("hw show json resolves aliases and is a profile file that loads back unchanged",
           "[cli]") {
   CHECK(run_json({"hw", "show", "h100", "--format", "json"}).at("id") == "h100-sxm5-80gb");
