@@ -27,13 +27,7 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w, const Launch& 
   const hw::Calibration& c = p.calibration;
   const double sms = p.compute.sm_count;
   SmRates r;
-  // TF32 operands: the kernel's fp32 tiles go through the TF32 path where the workload's dtype
-  // has a tensor path at all (an fp32 workload is priced on the FP32 pipes, as the roofline does).
-  auto precision = tensor_precision(p, w.dtype);
-  if (precision && l.tf32_operands) precision = hw::Precision::tf32;
-  if (precision && l.per_tile.tensor_flops > 0) {  // a launch with no MMAs needs no class
-    r.tensor = class_peak_flops(p, l.mma_class, *precision) / sms * l.calibration->mma_fraction;
-  }
+  r.tensor = sm_tensor_flops(p, w, l);
   r.exp = p.compute.exp_ops_per_clk_per_sm * p.compute.tensor_clock_hz * c.exp_fraction;
   r.alu = p.compute.vector_fp32_flops / 2 / sms * c.vector_fraction;  // an FMA is 2 FLOPs
   r.hbm = p.memory.hbm_bandwidth_Bps * c.hbm_fraction / sms;  // fair share when all SMs stream
@@ -130,6 +124,16 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
 }
 
 }  // namespace
+
+double sm_tensor_flops(const hw::Profile& p, const models::Workload& w, const Launch& l) {
+  // TF32 operands: the kernel's fp32 tiles go through the TF32 path where the workload's dtype
+  // has a tensor path at all (an fp32 workload is priced on the FP32 pipes, as the roofline does).
+  auto precision = tensor_precision(p, w.dtype);
+  if (precision && l.tf32_operands) precision = hw::Precision::tf32;
+  if (!precision || l.per_tile.tensor_flops <= 0) return 0;  // no MMAs need no class
+  return class_peak_flops(p, l.mma_class, *precision) / p.compute.sm_count *
+         l.calibration->mma_fraction;
+}
 
 double sm_load_Bps(const hw::Profile& p) {
   return p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction *

@@ -18,6 +18,11 @@ namespace sim {
 // device bandwidth times calibration.sm_bandwidth_fraction.
 double sm_load_Bps(const hw::Profile& p);
 
+// One SM's tensor rate (FLOP/s) for launch `l`: its schedule's mma_fraction of the ceiling of the
+// matrix instructions it issues, at the workload's precision (TF32 where `l` feeds fp32 tiles);
+// 0 where there is no tensor path or the launch has no MMAs.
+double sm_tensor_flops(const hw::Profile& p, const models::Workload& w, const Launch& l);
+
 // One launch of `l`, repeated `count` times (layers) in the prediction it goes into.
 LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const models::Workload& w,
                               std::int64_t count);

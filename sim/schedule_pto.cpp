@@ -5,6 +5,7 @@
 // probability and P V tiles between cube and vector cores through GM FIFOs.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -46,24 +47,34 @@ void require_plain_prefill(const ScheduleInput& in, const char* what, bool causa
 constexpr double kPtoRows = 32;   // S0
 constexpr double kPtoKeys = 256;  // S1_TILE
 
+// A PTO kernel's launch, one block per AI core group (1 AIC + 2 AIV), each step a `rows` x `keys`
+// score tile: its two matmuls, the softmax's exps (P, and the rescale of the running statistics)
+// and FP32 work (and O rescaled, added). The caller sets the jobs and the waits.
+Launch pto_step_launch(const ScheduleInput& in, const Geometry& g, const char* name, double rows,
+                       double keys) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &in.calibration;
+  l.mma_class = in.mma_class;
+  l.cta = {0, 128, 0, 1};
+  const double scores = rows * keys;
+  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
+  l.per_tile.exp_ops = scores + rows;
+  l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * rows * g.dv;
+  return l;
+}
+
 void lower_pto_dsl_fa(const ScheduleInput& in, Launches& out) {
   require_plain_prefill(in, "the PTO-DSL flash attention of huawei-csl/pto-dsl PR #126");
   const Geometry g = geometry(in.op.attention, in.workload, false);
   const double blocks = g.batch * g.heads * ceil_div(g.rows, kPtoRows);
   const double cores = std::min(blocks, in.profile.compute.sm_count);
   const double tiles = ceil_div(g.keys, kPtoKeys);
-  Launch l;
-  l.name = "pto_fa";
-  l.schedule = in.name;
-  l.calibration = &in.calibration;
-  l.mma_class = in.mma_class;
-  l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
+  Launch l = pto_step_launch(in, g, "pto_fa", kPtoRows, kPtoKeys);
   l.jobs = {cores, std::floor(blocks / cores) * tiles, std::ceil(blocks / cores) * tiles,
             blocks * tiles};
   const double scores = kPtoRows * kPtoKeys;
-  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
-  l.per_tile.exp_ops = scores + kPtoRows;  // P, and the rescale of the running statistics
-  l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * kPtoRows * g.dv;  // and O rescaled, added
   // Per step through the core group's GM path: K^T and V tiles and P into the cube, S and P V
   // (fp32) out of it, the same S and P V into the vector cores and P out of them.
   const double fp32_out = (scores + kPtoRows * g.dv) * 4;
@@ -138,12 +149,12 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
   const JobStats jobs = row_block_jobs(g, kIsaRows, kIsaKeys);
   const double blocks = jobs.count;
   const hw::Profile& p = in.profile;
-  const auto precision = tensor_precision(p, in.workload.dtype);
-  // One cube core's multiply-accumulates per cycle, at the rate the engine prices its matmuls.
-  const double macs_per_cycle = class_peak_flops(p, in.mma_class, *precision) / 2 /
-                                p.compute.sm_count / p.compute.tensor_clock_hz *
-                                in.calibration.mma_fraction;
   const double scores = kIsaRows * kIsaKeys;
+  Launch l = pto_step_launch(in, g, "pto_isa_fa", kIsaRows, kIsaKeys);
+  l.jobs = jobs;
+  l.exp_alu_concurrent = true;
+  // One cube core's multiply-accumulates per cycle, at the rate the engine prices its matmuls.
+  const double macs_per_cycle = sm_tensor_flops(p, in.workload, l) / 2 / p.compute.tensor_clock_hz;
   // The transfers each stage's matmul does not hide, with `in_flight` blocks sharing the GM path:
   // Q K^T (K in, S out as fp32), then P V (P and V in, P V out as fp32).
   auto step_wait = [&](double in_flight) {
@@ -162,28 +173,18 @@ void lower_pto_isa_fa(const ScheduleInput& in, Launches& out) {
     // One causal wave: the longest block's later steps run beside fewer blocks as the shorter
     // ones finish; its steps take the mean of their waits (step k beside the blocks of at least
     // k steps). More waves: every step at the full share, as without the mask.
-    const double row_blocks = ceil_div(g.rows, kIsaRows);
+    std::vector<double> steps;  // of each row block of one head
+    for (double b = 0; b < ceil_div(g.rows, kIsaRows); ++b) {
+      steps.push_back(row_block_tiles(g, kIsaRows, kIsaKeys, b));
+    }
     double sum = 0;
     for (double k = 1; k <= jobs.max_tiles; ++k) {
-      double running = 0;  // blocks of one head with at least k steps
-      for (double b = 0; b < row_blocks; ++b) {
-        running += row_block_tiles(g, kIsaRows, kIsaKeys, b) >= k ? 1 : 0;
-      }
-      sum += step_wait(std::max(1.0, running * g.batch * g.heads));
+      const auto running =
+          std::count_if(steps.begin(), steps.end(), [&](double n) { return n >= k; });
+      sum += step_wait(std::max(1.0, static_cast<double>(running) * g.batch * g.heads));
     }
     wait = sum / jobs.max_tiles;
   }
-  Launch l;
-  l.name = "pto_isa_fa";
-  l.schedule = in.name;
-  l.calibration = &in.calibration;
-  l.mma_class = in.mma_class;
-  l.cta = {0, 128, 0, 1};  // one block per core group (1 AIC + 2 AIV)
-  l.jobs = jobs;
-  l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
-  l.per_tile.exp_ops = scores + kIsaRows;  // P, and the rescale of the running statistics
-  l.per_tile.alu_ops = scores * kFwdAluPerScore + 2 * kIsaRows * g.dv;  // and O rescaled, added
-  l.exp_alu_concurrent = true;
   l.per_tile.latency_cycles = wait;
   l.overhead_is_wait = true;  // the cross-core flags of a step (tile_overhead_cycles)
   // From HBM: Q, K and V once, O out as fp32. Every block reads its head's K and V step by step
