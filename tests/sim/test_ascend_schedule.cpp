@@ -11,16 +11,9 @@
 using test_support::catalog;
 using test_support::cost;
 using test_support::make;
-using test_support::workload;
+using test_support::one_head_fp16_fwd;
 
 namespace {
-
-// A non-causal fp16 forward of `rows` queries over `keys` keys (the heads come with the spec).
-models::Workload ascend_fp16_fwd(std::int64_t rows, std::int64_t keys) {
-  models::Workload w = workload(models::Phase::fwd, 1, rows, keys, false);
-  w.dtype = w.kv_dtype = models::DType::fp16;
-  return w;
-}
 
 sim::Launches lower_ascend_fwd(const models::Workload& w, std::int64_t heads = 1) {
   return test_support::lower_dense_forward(
@@ -29,10 +22,7 @@ sim::Launches lower_ascend_fwd(const models::Workload& w, std::int64_t heads = 1
 }
 
 double ascend_fwd_time(std::int64_t rows, std::int64_t keys) {
-  const hw::Profile& p = catalog().resolve("ascend-910b2");
-  const models::Workload w = ascend_fp16_fwd(rows, keys);
-  return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p, "ascend")
-      .time_s;
+  return test_support::one_head_fp16_time("ascend", rows, keys, catalog().resolve("ascend-910b2"));
 }
 
 }  // namespace
@@ -41,7 +31,7 @@ TEST_CASE("ascend's forward splits the keys of too few row blocks over the core 
           "[sim][ascend]") {
   // 128 rows: two 64-row blocks for 24 core groups; 8192 keys are 8 rounds of 1024, so the split
   // gives every block's rounds to groups of their own (one launch, the reduce inside it).
-  const sim::Launches split = lower_ascend_fwd(ascend_fp16_fwd(128, 8192));
+  const sim::Launches split = lower_ascend_fwd(one_head_fp16_fwd(128, 8192));
   REQUIRE(split.size() == 1);
   CHECK(split[0].jobs.count > 2);
   CHECK(split[0].jobs.max_tiles < 8);
@@ -54,7 +44,7 @@ TEST_CASE("ascend's forward keeps the keys of row blocks that fill the core grou
           "[sim][ascend]") {
   // 32 heads x 2048 rows: 512 blocks of 128 rows, many waves; splitting adds partials and saves
   // nothing.
-  const sim::Launches full = lower_ascend_fwd(ascend_fp16_fwd(2048, 8192), 32);
+  const sim::Launches full = lower_ascend_fwd(one_head_fp16_fwd(2048, 8192), 32);
   REQUIRE(full.size() == 1);
   CHECK(full[0].jobs.count == 32 * 2048 / 128);
   CHECK(full[0].jobs.max_tiles == 8);

@@ -10,21 +10,10 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::catalog;
+using test_support::mha_query;
 using test_support::Query;
 
 namespace {
-
-// MHA forward, bf16, non-causal: FA4's one launch, no split.
-Query ultra_mha_fwd(std::int64_t batch, std::int64_t len, std::int64_t d) {
-  static const models::Registry registry;
-  Query q{registry.find("mha").make_spec({{"heads", 32}, {"head_dim", d}}, {}), {}};
-  q.w.phase = models::Phase::fwd;
-  q.w.batch = batch;
-  q.w.q_len = q.w.kv_len = len;
-  q.w.causal = false;
-  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-  return q;
-}
 
 sim::LaunchPrediction first_launch_on(const Query& q, const std::string& hw,
                                       const std::string& schedule) {
@@ -52,7 +41,7 @@ TEST_CASE("blackwell ultra profiles have twice blackwell's exps per clock at the
 
 TEST_CASE("fa4 computes every exp on MUFU on sm_103 and one in eight by polynomial on sm_100",
           "[sim][blackwell-ultra]") {
-  const Query q = ultra_mha_fwd(4, 8192, 64);
+  const Query q = mha_query(models::Phase::fwd, 4, 8192, 32, 64);
   // 4 x 32 heads x 8192 x 8192 scores, each one exp.
   const double scores = 4.0 * 32 * 8192 * 8192;
   CHECK(first_launch_on(q, "gb300", "fa4").flops.exp == Approx(scores));
@@ -75,7 +64,7 @@ TEST_CASE("blackwell ultra's doubled exp rate speeds fa4 up more at hd 64 than a
   blackwell_exps.compute.exp_ops_per_clk_per_sm = 16;
   blackwell_exps.arch = "sm_100a";
   auto speedup = [&](std::int64_t d) {
-    const Query q = ultra_mha_fwd(4, 8192, d);
+    const Query q = mha_query(models::Phase::fwd, 4, 8192, 32, d);
     const double slow = sim::predict_tile(q.cost(), q.w, blackwell_exps, "fa4").time_s;
     const double fast = sim::predict_tile(q.cost(), q.w, gb300, "fa4").time_s;
     return slow / fast;

@@ -14,21 +14,10 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::catalog;
+using test_support::mha_query;
 using test_support::Query;
 
 namespace {
-
-Query mha(models::Phase phase, std::int64_t batch, std::int64_t len, std::int64_t heads = 16,
-          std::int64_t d = 128) {
-  static const models::Registry registry;
-  Query q{registry.find("mha").make_spec({{"heads", heads}, {"head_dim", d}}, {}), {}};
-  q.w.phase = phase;
-  q.w.batch = batch;
-  q.w.q_len = q.w.kv_len = len;
-  q.w.causal = false;
-  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-  return q;
-}
 
 // The main attention launch of a tile prediction (a copy: the prediction may be a temporary).
 sim::LaunchPrediction main_launch(const sim::Prediction& p) {
@@ -41,7 +30,7 @@ sim::LaunchPrediction main_launch(const sim::Prediction& p) {
 TEST_CASE("fa2 on h100 runs its tensor pipe at mma_fraction of the mma.sync ceiling",
           "[sim][mma-class]") {
   const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
-  const Query q = mha(models::Phase::fwd, 4, 4096);
+  const Query q = mha_query(models::Phase::fwd, 4, 4096);
   const sim::Prediction p = sim::predict_tile(q.cost(), q.w, h100, "fa2");
   const sim::LaunchPrediction l = main_launch(p);
   // Hand-worked: tensor time = tensor FLOPs / (659.6 TFLOPS mma.sync x fa2's 0.6555), which is
@@ -53,7 +42,7 @@ TEST_CASE("fa2 on h100 runs its tensor pipe at mma_fraction of the mma.sync ceil
 
 TEST_CASE("fa3 on h100 runs at the wgmma ceiling, the dense peak", "[sim][mma-class]") {
   const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
-  const Query q = mha(models::Phase::fwd, 4, 4096);
+  const Query q = mha_query(models::Phase::fwd, 4, 4096);
   const sim::LaunchPrediction l = main_launch(sim::predict_tile(q.cost(), q.w, h100, "fa3"));
   const double mma = h100.calibration.schedules.at("fa3").mma_fraction;
   CHECK(l.tensor_s == Approx(l.flops.tensor / (989.4e12 * mma)).epsilon(1e-9));
@@ -62,7 +51,7 @@ TEST_CASE("fa3 on h100 runs at the wgmma ceiling, the dense peak", "[sim][mma-cl
 TEST_CASE("fa2 on b200 is priced at mma.sync, a third of the dense peak, not at tcgen05",
           "[sim][mma-class]") {
   const hw::Profile& b200 = catalog().resolve("b200");
-  const Query q = mha(models::Phase::fwd, 4, 4096);
+  const Query q = mha_query(models::Phase::fwd, 4, 4096);
   const sim::LaunchPrediction l = main_launch(sim::predict_tile(q.cost(), q.w, b200, "fa2"));
   // 148 SMs x 1850 MHz x 2731 FLOP/clk (Hopper's mma.sync per SM and clock) = 747.7 TFLOPS.
   const double ceiling = b200.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::bf16);
@@ -84,7 +73,7 @@ TEST_CASE("a schedule whose class the device lacks is refused naming the classes
           "[sim][mma-class]") {
   hw::Profile b200 = catalog().resolve("b200");
   b200.calibration.schedules["fa3"] = b200.calibration.schedules.at("fa4");
-  const Query q = mha(models::Phase::fwd, 1, 1024);
+  const Query q = mha_query(models::Phase::fwd, 1, 1024);
   try {
     sim::predict_tile(q.cost(), q.w, b200, "fa3");
     FAIL("fa3 (wgmma) ran on sm_100");
@@ -115,7 +104,7 @@ TEST_CASE("the caller's host floor sets the time of a short call and leaves a lo
           "[sim][caller]") {
   hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
   h100.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::pytorch)] = 40e-6;
-  const Query small = mha(models::Phase::fwd, 1, 256, 1);
+  const Query small = mha_query(models::Phase::fwd, 1, 256, 1);
   const sim::Prediction direct = sim::predict_tile(small.cost(), small.w, h100, "fa3");
   REQUIRE(direct.time_s < 40e-6);
   sim::ScheduleOptions torch;
@@ -130,7 +119,7 @@ TEST_CASE("the caller's host floor sets the time of a short call and leaves a lo
   CHECK(sim::predict_tile(train.cost(), train.w, h100, "fa3", torch).time_s >= 80e-6);
   CHECK(sim::host_calls(train.cost()) == 2);
   // A long kernel hides the host work: the floor changes nothing.
-  const Query big = mha(models::Phase::fwd, 8, 8192);
+  const Query big = mha_query(models::Phase::fwd, 8, 8192);
   CHECK(sim::predict_tile(big.cost(), big.w, h100, "fa3", torch).time_s ==
         sim::predict_tile(big.cost(), big.w, h100, "fa3").time_s);
   // The roofline pays the same floor.
@@ -146,7 +135,7 @@ TEST_CASE("a caller whose host work runs in turn adds its cost to a long call in
   h100.calibration.caller_in_turn[npu] = true;
   sim::ScheduleOptions torch_npu;
   torch_npu.caller = hw::Caller::torch_npu;
-  const Query big = mha(models::Phase::fwd, 8, 8192);
+  const Query big = mha_query(models::Phase::fwd, 8, 8192);
   const double device = sim::predict_tile(big.cost(), big.w, h100, "fa3").time_s;
   REQUIRE(device > 60e-6);
   const sim::Prediction call = sim::predict_tile(big.cost(), big.w, h100, "fa3", torch_npu);
@@ -157,7 +146,7 @@ TEST_CASE("a caller whose host work runs in turn adds its cost to a long call in
   const sim::Prediction alone = sim::predict_tile(big.cost(), big.w, h100, "fa3");
   CHECK(call.tensor_utilization == Approx(alone.tensor_utilization * device / (device + 60e-6)));
   // A short call is host-bound: host work plus its small device time.
-  const Query small = mha(models::Phase::fwd, 1, 256, 1);
+  const Query small = mha_query(models::Phase::fwd, 1, 256, 1);
   const double tiny = sim::predict_tile(small.cost(), small.w, h100, "fa3").time_s;
   const sim::Prediction short_call =
       sim::predict_tile(small.cost(), small.w, h100, "fa3", torch_npu);
@@ -173,7 +162,7 @@ TEST_CASE("triton's host floor is paid per kernel launch, not per call", "[sim][
   sim::ScheduleOptions triton;
   triton.caller = hw::Caller::triton;
   // A short training step: FA2's forward launch and its backward launches, one call each pass.
-  Query train = mha(models::Phase::train, 1, 256, 1);
+  Query train = mha_query(models::Phase::train, 1, 256, 1);
   const sim::Prediction direct = sim::predict_tile(train.cost(), train.w, h100, "fa2");
   double launches = 0;
   for (const sim::LaunchPrediction& l : direct.launches) launches += static_cast<double>(l.count);
@@ -188,7 +177,7 @@ TEST_CASE("the roofline pays a per-launch caller's floor once per op, its launch
           "[sim][caller]") {
   hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
   h100.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::triton)] = 1e-3;
-  const Query train = mha(models::Phase::train, 1, 256, 1);
+  const Query train = mha_query(models::Phase::train, 1, 256, 1);
   const sim::Prediction p = sim::predict_roofline(train.cost(), train.w, h100, hw::Caller::triton);
   CHECK(p.caller_floor_s == Approx(static_cast<double>(train.cost().ops.size()) * 1e-3));
   CHECK(p.time_s == Approx(p.caller_floor_s));

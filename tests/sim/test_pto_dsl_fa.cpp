@@ -14,15 +14,14 @@
 using test_support::catalog;
 using test_support::cost;
 using test_support::make;
+using test_support::one_head_fp16_fwd;
 using test_support::workload;
 
 namespace {
 
 // The PR's shape: one head, d 128, 3072 query rows, fp16.
 models::Workload pr_shape(std::int64_t keys, bool causal = false) {
-  models::Workload w = workload(models::Phase::fwd, 1, 3072, keys, causal);
-  w.dtype = w.kv_dtype = models::DType::fp16;
-  return w;
+  return one_head_fp16_fwd(3072, keys, causal);
 }
 
 sim::Launches lower_pto_forward(const models::Workload& w) {

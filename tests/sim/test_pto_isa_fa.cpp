@@ -17,16 +17,10 @@
 using test_support::catalog;
 using test_support::cost;
 using test_support::make;
+using test_support::one_head_fp16_fwd;
 using test_support::workload;
 
 namespace {
-
-// One head, fp16, non-causal: the shape of pto-dsl PR #126's runner (3072 query rows).
-models::Workload one_head(std::int64_t rows, std::int64_t keys, bool causal = false) {
-  models::Workload w = workload(models::Phase::fwd, 1, rows, keys, causal);
-  w.dtype = w.kv_dtype = models::DType::fp16;
-  return w;
-}
 
 // pto-isa's own cost model of the kernel (scripts/fa_cost_model.py, on-board mode), the constants
 // the schedule started from before attnsim fitted it on the JIT-built kernel's rows: the tests of
@@ -53,17 +47,14 @@ sim::Launches lower_isa(const models::Workload& w, std::int64_t head_dim = 128,
 }
 
 double isa_time(std::int64_t rows, std::int64_t keys, const hw::Profile& p = cost_model_profile()) {
-  const models::Workload w = one_head(rows, keys);
-  return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p,
-                           "pto_isa_fa")
-      .time_s;
+  return test_support::one_head_fp16_time("pto_isa_fa", rows, keys, p);
 }
 
 }  // namespace
 
 TEST_CASE("pto_isa_fa runs one 128-row block per core group, each walking every 256-key step",
           "[sim][ascend]") {
-  const sim::Launches l = lower_isa(one_head(3072, 8192));
+  const sim::Launches l = lower_isa(one_head_fp16_fwd(3072, 8192));
   REQUIRE(l.size() == 1);
   CHECK(l[0].jobs.count == 24);      // 3072 / 128
   CHECK(l[0].jobs.min_tiles == 32);  // 8192 / 256
@@ -79,10 +70,11 @@ TEST_CASE("pto_isa_fa's step waits for the transfers each cube stage's matmul do
   // rounds the peak to 353.9 TF/s, hence the tolerance), 1,024 of K
   // in and 2,048 of S out (128 KiB fp32 at 64 B a cycle): 1,024 beyond the matmul. P V is 1,024
   // of matmul, 2,048 of P and V in (64 KiB each), 1,024 of P V out: 1,024 beyond.
-  CHECK(lower_isa(one_head(3072, 8192))[0].per_tile.latency_cycles == Approx(2048).epsilon(1e-4));
+  CHECK(lower_isa(one_head_fp16_fwd(3072, 8192))[0].per_tile.latency_cycles ==
+        Approx(2048).epsilon(1e-4));
   // d 64: Q K^T 512 of matmul, 512 of K in, 2,048 of S out: 1,536 beyond; P V 512 of matmul,
   // 1,536 of P (64 KiB) and V (32 KiB) in, 512 out: 1,024 beyond.
-  CHECK(lower_isa(one_head(3072, 8192), 64)[0].per_tile.latency_cycles ==
+  CHECK(lower_isa(one_head_fp16_fwd(3072, 8192), 64)[0].per_tile.latency_cycles ==
         Approx(2560).epsilon(1e-4));
 }
 
@@ -98,7 +90,7 @@ TEST_CASE("pto_isa_fa reproduces pto-isa's own cost model of the kernel within 3
 TEST_CASE("pto_isa_fa's blocks are dispatched one after another, once per launch",
           "[sim][ascend]") {
   const hw::Profile& p = cost_model_profile();
-  const models::Workload w = one_head(3072, 8192);
+  const models::Workload w = one_head_fp16_fwd(3072, 8192);
   const sim::Launches l = lower_isa(w);
   // 24 blocks x 2,000 cycles at 1.8 GHz, on top of the device launch.
   CHECK(sim::price_launch(l[0], p, w, 1).fixed_s ==
@@ -107,7 +99,7 @@ TEST_CASE("pto_isa_fa's blocks are dispatched one after another, once per launch
 
 TEST_CASE("pto_isa_fa's GM rate follows the device's HBM: half on the 910B4", "[sim][ascend]") {
   const sim::Launches out =
-      lower_isa(one_head(3072, 8192), 128, cost_model_profile("ascend-910b4"));
+      lower_isa(one_head_fp16_fwd(3072, 8192), 128, cost_model_profile("ascend-910b4"));
   REQUIRE(out.size() == 1);
   // 32 B a cycle (800 GB/s of HBM): Q K^T 4,096 of S out against 1,024 of matmul, P V 4,096 of
   // P and V in against 1,024: 6,144 cycles beyond the matmuls (2,048 on the 910B2).
@@ -118,21 +110,22 @@ TEST_CASE("pto_isa_fa's blocks in flight share the core groups' GM rate: fewer b
           "[sim][ascend]") {
   // 64 B a cycle each with all 24 groups busy is 1,536 in all. 16 blocks take 96 each: S out
   // (128 KiB) and P and V in (128 KiB) take 1,365 cycles against 1,024 of matmul, 683 beyond.
-  CHECK(lower_isa(one_head(2048, 8192))[0].per_tile.latency_cycles ==
+  CHECK(lower_isa(one_head_fp16_fwd(2048, 8192))[0].per_tile.latency_cycles ==
         Approx(2 * (131072.0 / 96 - 1024)).epsilon(1e-3));
   // One or a few blocks run their stages at the matmuls' pace (the JIT rows: one block's step
   // takes 1.9 us, about the two stages' matmuls and the step's synchronisation).
-  CHECK(lower_isa(one_head(128, 8192))[0].per_tile.latency_cycles == 0);
-  CHECK(lower_isa(one_head(1024, 8192))[0].per_tile.latency_cycles == 0);
+  CHECK(lower_isa(one_head_fp16_fwd(128, 8192))[0].per_tile.latency_cycles == 0);
+  CHECK(lower_isa(one_head_fp16_fwd(1024, 8192))[0].per_tile.latency_cycles == 0);
   // More blocks than groups: still 24 in flight, 64 each.
-  CHECK(lower_isa(one_head(6144, 8192))[0].per_tile.latency_cycles == Approx(2048).epsilon(1e-4));
+  CHECK(lower_isa(one_head_fp16_fwd(6144, 8192))[0].per_tile.latency_cycles ==
+        Approx(2048).epsilon(1e-4));
 }
 
 TEST_CASE(
     "pto_isa_fa's K and V come from HBM with the steps that read them, a block's Q and O "
     "with the block",
     "[sim][ascend]") {
-  const models::Workload w = one_head(128, 8192);
+  const models::Workload w = one_head_fp16_fwd(128, 8192);
   const sim::Launches l = lower_isa(w);
   REQUIRE(l.size() == 1);
   const double kv = 2.0 * 8192 * 128 * 2;  // K and V, fp16
@@ -160,7 +153,7 @@ TEST_CASE("pto_isa_fa's time is linear in the key steps and doubles its steps wi
 TEST_CASE("pto_isa_fa is several times faster than the single-buffered PTO-DSL port",
           "[sim][ascend]") {
   const hw::Profile& p = catalog().resolve("ascend-910b2");
-  const models::Workload w = one_head(3072, 32768);
+  const models::Workload w = one_head_fp16_fwd(3072, 32768);
   const models::CostModel c = cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w);
   const double isa = sim::predict_tile(c, w, p, "pto_isa_fa").time_s;
   const double dsl = sim::predict_tile(c, w, p, "pto_dsl_fa").time_s;
@@ -175,7 +168,7 @@ TEST_CASE(
   const hw::Profile& p = catalog().resolve("ascend-910b2");
   const models::AttentionSpec spec = make("mha", {{"heads", 1}, {"head_dim", 128}});
   // Its mask is aligned at the first key: causal means attnsim's causal only when Sq = Sk.
-  const models::Workload causal = one_head(3072, 8192, true);
+  const models::Workload causal = one_head_fp16_fwd(3072, 8192, true);
   CHECK_THROWS_WITH(sim::predict_tile(cost(spec, causal), causal, p, "pto_isa_fa"),
                     Catch::Contains("pto_isa_fa") && Catch::Contains("3072 queries and 8192 keys"));
   models::Workload decode = workload(models::Phase::decode, 1, 1, 8192, false);
@@ -183,7 +176,7 @@ TEST_CASE(
   CHECK_THROWS_WITH(sim::predict_tile(cost(spec, decode), decode, p, "pto_isa_fa"),
                     Catch::Contains("pto_isa_fa") && Catch::Contains("(decode,"));
   // A sliding window (causal, q_len = kv_len) is not in the template.
-  const models::Workload square = one_head(4096, 4096, true);
+  const models::Workload square = one_head_fp16_fwd(4096, 4096, true);
   const models::AttentionSpec swa =
       make("swa", {{"heads", 1}, {"head_dim", 128}, {"window", 1024}});
   CHECK_THROWS_WITH(sim::predict_tile(cost(swa, square), square, p, "pto_isa_fa"),
@@ -193,7 +186,7 @@ TEST_CASE(
 TEST_CASE("pto_isa_fa's causal blocks stop at the diagonal: 1 + b x 128 / 256 steps each",
           "[sim][ascend]") {
   // 3072 rows: 24 blocks of 1, 1, 2, 2, ..., 12, 12 steps, 156 in all (288 non-causal).
-  const sim::Launches l = lower_isa(one_head(3072, 3072, true));
+  const sim::Launches l = lower_isa(one_head_fp16_fwd(3072, 3072, true));
   REQUIRE(l.size() == 1);
   CHECK(l[0].jobs.count == 24);
   CHECK(l[0].jobs.min_tiles == 1);
@@ -204,13 +197,14 @@ TEST_CASE("pto_isa_fa's causal blocks stop at the diagonal: 1 + b x 128 / 256 st
   // - 1024) cycles while that is positive (n > 12): 2048 + 1707 + 1365 + 1024 + 683 + 341 = 7168
   // over 12 steps.
   CHECK(l[0].per_tile.latency_cycles == Approx(7168.0 / 12).epsilon(1e-3));
-  CHECK(lower_isa(one_head(3072, 3072))[0].per_tile.latency_cycles == Approx(2048).epsilon(1e-4));
+  CHECK(lower_isa(one_head_fp16_fwd(3072, 3072))[0].per_tile.latency_cycles ==
+        Approx(2048).epsilon(1e-4));
   // So one causal wave is faster than without the mask, though its last block walks as many
   // steps; with two waves (6144 rows: 48 blocks, the second wave's 13-24 steps, each at the
   // full share) the mask saves the first wave's length.
   const hw::Profile& p = cost_model_profile();
   auto time = [&](std::int64_t rows, bool causal) {
-    const models::Workload w = one_head(rows, rows, causal);
+    const models::Workload w = one_head_fp16_fwd(rows, rows, causal);
     return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p,
                              "pto_isa_fa")
         .time_s;
@@ -224,7 +218,7 @@ TEST_CASE("pto_isa_fa's causal blocks stop at the diagonal: 1 + b x 128 / 256 st
 TEST_CASE("pto_isa_fa refuses head dims, value dims and dtypes it is not built for",
           "[sim][ascend]") {
   const hw::Profile& p = catalog().resolve("ascend-910b2");
-  const models::Workload w = one_head(3072, 8192);
+  const models::Workload w = one_head_fp16_fwd(3072, 8192);
   auto refused = [&](const models::AttentionSpec& spec, const models::Workload& work) {
     CHECK_THROWS_WITH(sim::predict_tile(cost(spec, work), work, p, "pto_isa_fa"),
                       Catch::Contains("pto_isa_fa") &&
@@ -245,7 +239,7 @@ TEST_CASE("pto_isa_fa never prices more rows or more keys faster, on every 910B 
       for (std::int64_t keys : {1024, 8192, 32768}) {
         double last = 0;
         for (std::int64_t rows : {128, 256, 512, 1024, 2048, 3072, 4096, 6144}) {
-          const models::Workload w = one_head(rows, keys);
+          const models::Workload w = one_head_fp16_fwd(rows, keys);
           const double t = sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", d}}), w),
                                              w, p, "pto_isa_fa")
                                .time_s;

@@ -51,6 +51,18 @@ inline models::AttentionSpec make(const char* variant, const models::ParamValues
 }
 
 // GQA with 32 query heads, 8 KV heads and head_dim 128, with or without the projections.
+// Non-causal MHA over `len` tokens (as many keys), bf16, `heads` heads of `d`.
+inline Query mha_query(models::Phase phase, std::int64_t batch, std::int64_t len,
+                       std::int64_t heads = 16, std::int64_t d = 128) {
+  Query q{make("mha", {{"heads", heads}, {"head_dim", d}}), {}};
+  q.w.phase = phase;
+  q.w.batch = batch;
+  q.w.q_len = q.w.kv_len = len;
+  q.w.causal = false;
+  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+  return q;
+}
+
 inline models::AttentionSpec gqa_32_8_d128(bool projections = false) {
   return make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}}, {projections, 0});
 }

@@ -29,6 +29,24 @@ inline double h100_tile_time(const models::CostModel& c, const models::Workload&
   return sim::predict(sim::EngineKind::tile, c, w, builtin_profile("h100")).time_s;
 }
 
+// A one-head fp16 forward of `rows` queries over `keys` keys (the shape of the Ascend kernel
+// benchmarks: pto-isa's torch_jit demo, pto-dsl PR #126).
+inline models::Workload one_head_fp16_fwd(std::int64_t rows, std::int64_t keys,
+                                          bool causal = false) {
+  models::Workload w = workload(models::Phase::fwd, 1, rows, keys, causal);
+  w.dtype = w.kv_dtype = models::DType::fp16;
+  return w;
+}
+
+// The tile engine's time for one head of d 128 over that forward, with schedule `schedule` on `p`.
+inline double one_head_fp16_time(std::string_view schedule, std::int64_t rows, std::int64_t keys,
+                                 const hw::Profile& p) {
+  const models::Workload w = one_head_fp16_fwd(rows, keys);
+  return sim::predict_tile(cost(make("mha", {{"heads", 1}, {"head_dim", 128}}), w), w, p,
+                           std::string(schedule))
+      .time_s;
+}
+
 // The launches schedule `schedule` lowers the forward dense-attention op of `c` into, on `p`
 // with its calibration for that schedule (the launches point at `p`: keep it alive).
 inline sim::Launches lower_dense_forward(std::string_view schedule, const models::CostModel& c,
