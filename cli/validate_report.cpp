@@ -215,10 +215,12 @@ Json summaries(const std::vector<validate::CaseResult>& rows) {
 
 Json calibration_json(const validate::FitGroup& g) {
   auto entry = [](const hw::ScheduleCalibration& c) {
-    return Json{{"mma_fraction", c.mma_fraction},
-                {"softmax_overlap", c.softmax_overlap},
-                {"tile_overhead_cycles", c.tile_overhead_cycles},
-                {"cta_overhead_cycles", c.cta_overhead_cycles}};
+    Json j{{"mma_fraction", c.mma_fraction},
+           {"softmax_overlap", c.softmax_overlap},
+           {"tile_overhead_cycles", c.tile_overhead_cycles},
+           {"cta_overhead_cycles", c.cta_overhead_cycles}};
+    if (c.chain_cycles) j["chain_cycles"] = *c.chain_cycles;
+    return j;
   };
   return {{"hw", g.hw},
           {"schedule", g.schedule},

@@ -84,6 +84,13 @@ struct ScheduleCalibration {
   double softmax_overlap = 0.0;     // share of the shorter of matmul / softmax time hidden, [0, 1]
   double tile_overhead_cycles = 0;  // fixed cycles per tile iteration (barriers, pipeline waits)
   double cta_overhead_cycles = 0;   // fixed cycles per CTA (prologue, epilogue)
+  // Cycles of one tile's dependency chain beyond its pipe work (scores -> softmax -> P -> PV:
+  // the round trips through tensor memory or shared memory and the barriers between the
+  // warps). A tile then takes at least (its matmul + softmax time + these) over the tiles the
+  // kernel keeps in flight (Launch::tiles_in_flight). Absent: the overlap rule alone.
+  std::optional<double> chain_cycles;
+
+  bool operator==(const ScheduleCalibration&) const = default;
 };
 
 // Every efficiency factor an engine applies. Defaults come from the profile files (public

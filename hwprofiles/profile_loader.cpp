@@ -111,6 +111,7 @@ ScheduleCalibration parse_schedule_calibration(JsonObject o) {
   c.softmax_overlap = o.unit_interval("softmax_overlap");
   c.tile_overhead_cycles = o.non_negative("tile_overhead_cycles");
   c.cta_overhead_cycles = o.non_negative("cta_overhead_cycles");
+  if (o.has("chain_cycles")) c.chain_cycles = o.non_negative("chain_cycles");
   o.finish();
   return c;
 }
@@ -370,6 +371,7 @@ nlohmann::json to_json(const Profile& p) {
                          {"softmax_overlap", s.softmax_overlap},
                          {"tile_overhead_cycles", s.tile_overhead_cycles},
                          {"cta_overhead_cycles", s.cta_overhead_cycles}};
+      if (s.chain_cycles) schedules[name]["chain_cycles"] = *s.chain_cycles;
     }
     doc["calibration"]["schedules"] = schedules;
   }

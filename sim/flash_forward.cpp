@@ -88,6 +88,7 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
   l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share);
   l.exp_alu_concurrent = t.exp_alu_concurrent;
+  l.tiles_in_flight = t.tiles_in_flight;
   // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile (a
   // sigmoid keeps no row statistics, so it has neither).
   const bool softmax = g.score == models::ScoreFn::softmax;

@@ -21,6 +21,7 @@ struct FlashTile {
   Dispatch dispatch = Dispatch::in_order;
   double exp_emulated_share = 0;    // exps computed by a polynomial on the FMA pipes (FA4)
   bool exp_alu_concurrent = false;  // Launch::exp_alu_concurrent (FA4's softmax warpgroups)
+  double tiles_in_flight = 1;       // Launch::tiles_in_flight
 };
 
 // FP32-pipe instructions per exp emulated by FA4's Cody-Waite + degree-3 polynomial on packed

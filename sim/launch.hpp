@@ -97,6 +97,10 @@ struct Launch {
   // The kernel converts its tiles to fp32 before each matrix product, which Triton's default
   // runs as TF32: its tensor ceiling is the TF32 peak for a 16-bit or fp8 workload.
   bool tf32_operands = false;
+  // Independent tiles one CTA keeps in flight, whose dependency chains overlap (FA4's two
+  // 128-row query tiles, FA3's two consumer warpgroups): a tile takes at least its chain over
+  // this (ScheduleCalibration::chain_cycles).
+  double tiles_in_flight = 1;
 };
 
 }  // namespace sim

@@ -67,9 +67,13 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   tt.exp = t.exp_ops / r.exp;
   tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu;
   tt.softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
+  double pipes = overlapped(tt.tensor, tt.softmax, cal.softmax_overlap);
+  if (cal.chain_cycles) {
+    pipes =
+        std::max(pipes, (tt.tensor + tt.softmax + *cal.chain_cycles / r.clock) / l.tiles_in_flight);
+  }
   tt.compute = l.jobs.total_tiles > 0
-                   ? overlapped(tt.tensor, tt.softmax, cal.softmax_overlap) +
-                         (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
+                   ? pipes + (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
                    : 0;
   // One SM loads at most what its load path draws, L2 hits included.
   tt.sm_load = t.sm_bytes / sm_load_Bps(p);

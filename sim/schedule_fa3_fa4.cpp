@@ -31,6 +31,8 @@ FlashTile fa3_tile(double d, double dv, bool causal, bool fp8) {
   t.smem_bytes = 200 * kKiB;  // 88-224 KB by the table: one CTA per SM either way
   t.max_ctas_per_sm = 1;      // MinBlocksPerMultiprocessor = 1, persistent
   t.dispatch = causal ? Dispatch::persistent_lpt : Dispatch::persistent_static;
+  // One producer warpgroup; the consumers (64 rows each) ping-pong their softmax and GEMMs.
+  t.tiles_in_flight = t.threads / 128 - 1;
   return t;
 }
 
@@ -87,6 +89,9 @@ void lower_fa4(const ScheduleInput& in, Launches& out) {
   FlashTile t;
   t.n = 128;
   t.m = g.rows > 128 ? 256 : 128;  // q_stage = 2: two 128-row tiles ping-ponged per CTA
+  // Two chains in flight either way: the two query tiles, or with one tile the next key block's
+  // QK^T issued while this block's softmax runs (S double-buffered in tensor memory).
+  t.tiles_in_flight = 2;
   t.threads = 512;
   t.smem_bytes = 224 * kKiB;
   t.max_ctas_per_sm = 1;

@@ -17,20 +17,25 @@ namespace {
 struct Bound {
   double low, high, step;
 };
-constexpr std::array<Bound, 4> kBounds = {{
+constexpr std::array<Bound, 5> kBounds = {{
     {0.2, 1.0, 0.1},  // mma_fraction
     {0.0, 1.0, 0.2},  // softmax_overlap
     // Fixed cycles: GPU fits land in the hundreds; host-core kernels (small Eigen products per
     // tile) need tens of thousands, so the box is wide and the first steps coarse.
-    {0.0, 200000.0, 1000},   // tile_overhead_cycles
-    {0.0, 5000000.0, 20000}  // cta_overhead_cycles
+    {0.0, 200000.0, 1000},    // tile_overhead_cycles
+    {0.0, 5000000.0, 20000},  // cta_overhead_cycles
+    {0.0, 50000.0, 500}       // chain_cycles: fitted only where the entry has one
 }};
+using Params = std::array<double, kBounds.size()>;
 
-std::array<double, 4> to_vector(const hw::ScheduleCalibration& c) {
-  return {c.mma_fraction, c.softmax_overlap, c.tile_overhead_cycles, c.cta_overhead_cycles};
+Params to_vector(const hw::ScheduleCalibration& c) {
+  return {c.mma_fraction, c.softmax_overlap, c.tile_overhead_cycles, c.cta_overhead_cycles,
+          c.chain_cycles.value_or(0)};
 }
-hw::ScheduleCalibration from_vector(const std::array<double, 4>& x) {
-  return {x[0], x[1], x[2], x[3]};
+hw::ScheduleCalibration from_vector(const Params& x, bool chain) {
+  hw::ScheduleCalibration c{x[0], x[1], x[2], x[3], std::nullopt};
+  if (chain) c.chain_cycles = x[4];
+  return c;
 }
 
 struct Group {
@@ -99,20 +104,22 @@ double objective(const std::vector<const MeasuredCase*>& cases, const hw::Profil
 hw::ScheduleCalibration fit(const Group& g, const hw::Profile& base,
                             const std::vector<std::string>& keys,
                             const hw::ScheduleCalibration& start) {
-  std::array<double, 4> x = to_vector(start);
-  std::array<double, 4> step;
+  const bool chain = start.chain_cycles.has_value();
+  Params x = to_vector(start);
+  Params step;
   for (std::size_t i = 0; i < step.size(); ++i) step[i] = kBounds[i].step;
-  double best = objective(g.fit, with_entries(base, keys, from_vector(x)));
+  if (!chain) step.back() = 0;  // an entry without a chain term keeps none
+  double best = objective(g.fit, with_entries(base, keys, from_vector(x, chain)));
   for (int round = 0; round < 16; ++round) {
     bool improved = true;
     while (improved) {
       improved = false;
       for (std::size_t i = 0; i < x.size(); ++i) {
         for (double sign : {-1.0, 1.0}) {
-          std::array<double, 4> y = x;
+          Params y = x;
           y[i] = std::clamp(x[i] + sign * step[i], kBounds[i].low, kBounds[i].high);
           if (y[i] == x[i]) continue;
-          const double value = objective(g.fit, with_entries(base, keys, from_vector(y)));
+          const double value = objective(g.fit, with_entries(base, keys, from_vector(y, chain)));
           if (value < best - 1e-9) {
             best = value;
             x = y;
@@ -123,7 +130,7 @@ hw::ScheduleCalibration fit(const Group& g, const hw::Profile& base,
     }
     for (double& s : step) s /= 2;
   }
-  return from_vector(x);
+  return from_vector(x, chain);
 }
 
 // Search box of the fixed costs: a launch costs at most tens of microseconds on any device
@@ -265,8 +272,7 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
 
 CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
                             const hw::ProfileCatalog& catalog,
-                            const std::vector<std::int64_t>& holdout_seq,
-                            FixedCosts fixed_costs) {
+                            const std::vector<std::int64_t>& holdout_seq, FixedCosts fixed_costs) {
   const std::map<GroupKey, Group> groups = split_passes(cases, catalog, holdout_seq);
   std::map<std::string, hw::Profile> profiles;
   for (const auto& [name, g] : groups) {

@@ -146,3 +146,23 @@ TEST_CASE("a key repeated in one object of a profile file is an error naming it"
   CHECK_THROWS_WITH(hw::parse_profile_text(text, "dup.json"),
                     Catch::Contains("dup.json: /compute/sm_count: duplicate key 'sm_count'"));
 }
+
+TEST_CASE("a schedule entry's chain_cycles is optional, at least 0, and named when misspelt",
+          "[hw]") {
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  const hw::Profile plain = hw::parse_profile(doc, "test.json");
+  CHECK_FALSE(plain.calibration.schedules.at("fa3").chain_cycles.has_value());
+  doc["calibration"]["schedules"]["fa3"]["chain_cycles"] = 1500;
+  const hw::Profile chained = hw::parse_profile(doc, "test.json");
+  REQUIRE(chained.calibration.schedules.at("fa3").chain_cycles.has_value());
+  CHECK(*chained.calibration.schedules.at("fa3").chain_cycles == 1500);
+  CHECK(hw::to_json(chained)["calibration"]["schedules"]["fa3"]["chain_cycles"] == 1500);
+  CHECK_FALSE(hw::to_json(plain)["calibration"]["schedules"]["fa3"].contains("chain_cycles"));
+  doc["calibration"]["schedules"]["fa3"]["chain_cycles"] = -1;
+  CHECK_THAT(profile_parse_error(doc), Catch::Contains("/calibration/schedules/fa3/chain_cycles"));
+  doc["calibration"]["schedules"]["fa3"].erase("chain_cycles");
+  doc["calibration"]["schedules"]["fa3"]["chain_cycle"] = 1500;
+  const std::string msg = profile_parse_error(doc);
+  CHECK_THAT(msg, Catch::Contains("unknown key"));
+  CHECK_THAT(msg, Catch::Contains("chain_cycles"));
+}

@@ -11,21 +11,15 @@
 #include "sim/price.hpp"
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 namespace {
 
 // One full wave of 100-tile CTAs doing only `exp_ops` and `alu_ops` per tile, no overlap with
 // anything else and no fixed cycles: the launch's time above its launch cost.
 double work_seconds(const hw::Profile& p, double exp_ops, double alu_ops, bool concurrent) {
-  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0};
-  sim::Launch l;
-  l.name = "pipes";
-  l.schedule = "fa4";
-  l.calibration = &cal;
-  l.cta = {0, 128, 0, 0};
-  l.jobs.count = p.compute.sm_count;
-  l.jobs.min_tiles = l.jobs.max_tiles = 100;
-  l.jobs.total_tiles = l.jobs.count * 100;
+  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0, std::nullopt};
+  sim::Launch l = test_support::full_wave_launch(p, cal, "fa4");
   l.per_tile.exp_ops = exp_ops;
   l.per_tile.alu_ops = alu_ops;
   l.exp_alu_concurrent = concurrent;
@@ -120,7 +114,7 @@ TEST_CASE(
     "time over the share, and co-resident CTAs fill the rest",
     "[sim][tile]") {
   const hw::Profile& h100 = test_support::catalog().resolve("h100");
-  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0};
+  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0, std::nullopt};
   // One SM's worth of CTAs of 100 ALU-only tiles each, `per_sm` stacked per SM.
   auto seconds = [&](double share, double per_sm) {
     sim::Launch l;

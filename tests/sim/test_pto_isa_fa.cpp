@@ -25,7 +25,7 @@ namespace {
 // pto-isa's own cost model of the kernel (scripts/fa_cost_model.py, on-board mode), the constants
 // the schedule started from before attnsim fitted it on the JIT-built kernel's rows: the tests of
 // the schedule's structure use them, so they do not move with a refit.
-constexpr hw::ScheduleCalibration kCostModel = {1.0, 1.0, 1000, 2000};
+const hw::ScheduleCalibration kCostModel = {1.0, 1.0, 1000, 2000, std::nullopt};
 
 // An Ascend profile with the cost model's constants as its pto_isa_fa entry; kept for the test
 // run, since a lowered launch points at its profile's calibration.

@@ -47,6 +47,21 @@ inline double one_head_fp16_time(std::string_view schedule, std::int64_t rows, s
       .time_s;
 }
 
+// One full wave on `p`: a 128-thread CTA per SM, each of `tiles` tile iterations with no work
+// yet (the caller fills per_tile), priced under `cal` (keep it alive), as schedule `schedule`.
+inline sim::Launch full_wave_launch(const hw::Profile& p, const hw::ScheduleCalibration& cal,
+                                    const char* schedule, double tiles = 100) {
+  sim::Launch l;
+  l.name = "full wave";
+  l.schedule = schedule;
+  l.calibration = &cal;
+  l.cta = {0, 128, 0, 0};
+  l.jobs.count = p.compute.sm_count;
+  l.jobs.min_tiles = l.jobs.max_tiles = tiles;
+  l.jobs.total_tiles = l.jobs.count * tiles;
+  return l;
+}
+
 // The launches schedule `schedule` lowers the forward dense-attention op of `c` into, on `p`
 // with its calibration for that schedule (the launches point at `p`: keep it alive).
 inline sim::Launches lower_dense_forward(std::string_view schedule, const models::CostModel& c,
