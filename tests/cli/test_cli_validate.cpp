@@ -338,3 +338,30 @@ TEST_CASE(
   CHECK_THROWS_WITH(cli::profile_id_for_device("NVIDIA RTX A1000", catalog),
                     Catch::Contains("--profile"));
 }
+
+TEST_CASE(
+    "validate --calibrate fits a chain_cycles started with --hw-set, reports it, and writes it "
+    "into the profile; entries without one get none",
+    "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "fa3.csv";
+  write_file(csv, fa3_rows());
+  const auto out = dir.path() / "profiles";
+  const json doc = run_validate_json(
+      {"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs", "--hw-set",
+       "calibration.schedules.fa3.chain_cycles=3000", "--holdout-seq", "8192", "--write-profiles",
+       out.string(), "--format", "json"});
+  REQUIRE(doc["calibration"].size() == 1);
+  const json& group = doc["calibration"][0];
+  CHECK(group["before"]["chain_cycles"].get<double>() == 3000);
+  REQUIRE(group["after"].contains("chain_cycles"));
+  const json profile = json::parse(read_file(out / "h100-sxm5-80gb.json"));
+  const json& entries = profile["calibration"]["schedules"];
+  CHECK(entries["fa3"]["chain_cycles"].get<double>() ==
+        Approx(group["after"]["chain_cycles"].get<double>()));
+  CHECK_FALSE(entries["fa2"].contains("chain_cycles"));
+  // Without the --hw-set start the fit adds none.
+  const json plain = run_validate_json({"validate", "--measurements", csv.string(), "--calibrate",
+                                        "--keep-fixed-costs", "--format", "json"});
+  CHECK_FALSE(plain["calibration"][0]["after"].contains("chain_cycles"));
+}
