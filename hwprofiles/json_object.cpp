@@ -66,6 +66,12 @@ std::optional<double> JsonObject::optional_positive(std::string_view key) {
   return positive(key);
 }
 
+std::optional<double> JsonObject::optional_non_negative(std::string_view key) {
+  if (find(key) == nullptr) return std::nullopt;
+  allowed_.pop_back();  // non_negative() records the key again
+  return non_negative(key);
+}
+
 double JsonObject::non_negative(std::string_view key) {
   double x = number(key, required(key));
   if (!(x >= 0)) fail(key, fmt::format("expected a number >= 0, found {}", x));

@@ -19,6 +19,7 @@ class JsonObject {
   double positive(std::string_view key);
   std::optional<double> optional_positive(std::string_view key);
   double non_negative(std::string_view key);
+  std::optional<double> optional_non_negative(std::string_view key);
   double fraction(std::string_view key);           // in (0, 1]
   double unit_interval(std::string_view key);      // in [0, 1]
   double count(std::string_view key, double max);  // a whole number in [1, max]

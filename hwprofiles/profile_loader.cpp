@@ -111,7 +111,7 @@ ScheduleCalibration parse_schedule_calibration(JsonObject o) {
   c.softmax_overlap = o.unit_interval("softmax_overlap");
   c.tile_overhead_cycles = o.non_negative("tile_overhead_cycles");
   c.cta_overhead_cycles = o.non_negative("cta_overhead_cycles");
-  if (o.has("chain_cycles")) c.chain_cycles = o.non_negative("chain_cycles");
+  c.chain_cycles = o.optional_non_negative("chain_cycles");
   o.finish();
   return c;
 }

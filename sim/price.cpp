@@ -56,6 +56,9 @@ struct TileTimes {
   // two where they run side by side (Launch::exp_alu_concurrent).
   double softmax = 0;
   double compute = 0;  // the pipes with the schedule's overlap, plus per-tile fixed cycles
+  // One CTA's tile when its dependency chain binds (calibration chain_cycles): the pipes and the
+  // chain over the tiles it keeps in flight, plus the same fixed cycles; 0 without a chain.
+  double chain = 0;
   double sm_load = 0;  // the tile's operand loads at what one SM's load path draws
 };
 
@@ -67,14 +70,12 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   tt.exp = t.exp_ops / r.exp;
   tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu;
   tt.softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
-  double pipes = overlapped(tt.tensor, tt.softmax, cal.softmax_overlap);
-  if (cal.chain_cycles) {
-    pipes =
-        std::max(pipes, (tt.tensor + tt.softmax + *cal.chain_cycles / r.clock) / l.tiles_in_flight);
+  const double fixed = l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock;
+  tt.compute =
+      l.jobs.total_tiles > 0 ? overlapped(tt.tensor, tt.softmax, cal.softmax_overlap) + fixed : 0;
+  if (cal.chain_cycles && l.jobs.total_tiles > 0) {
+    tt.chain = (tt.tensor + tt.softmax + *cal.chain_cycles / r.clock) / l.tiles_in_flight + fixed;
   }
-  tt.compute = l.jobs.total_tiles > 0
-                   ? pipes + (l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock)
-                   : 0;
   // One SM loads at most what its load path draws, L2 hits included.
   tt.sm_load = t.sm_bytes / sm_load_Bps(p);
   return tt;
@@ -87,14 +88,15 @@ double wait_cycles(const Launch& l) {
 }
 
 // A tile's time on one SM when `stacked` CTAs share it, whose bandwidth share is `hbm`: the
-// stacked pipe and byte times, or one CTA's waits plus its pipe time, whichever is longer (a CTA
-// that waits on its own loads and chains takes at least that, however few CTAs share the SM; a CTA
-// of fewer than four warps issues its pipe work to that share of the SM, Launch::issue_share).
+// stacked pipe and byte times, one CTA's waits plus its pipe time, or one CTA's dependency chain,
+// whichever is longer (a CTA that waits on its own loads and chains takes at least that, however
+// few CTAs share the SM, while CTAs sharing it fill each other's waits; a CTA of fewer than four
+// warps issues its pipe work to that share of the SM, Launch::issue_share).
 double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double stacked,
                  double hbm) {
   const double alone_s = wait_cycles(l) / r.clock + tt.compute / l.issue_share;
-  return std::max(std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked,
-                  alone_s);
+  return std::max({std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked,
+                   alone_s, tt.chain});
 }
 
 // Makespan of the grid: `k` CTAs stacked per SM, each SM drawing `r.hbm`.
@@ -184,8 +186,8 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
                 return a.first < b.first;
               })->second;
-  // Latency-bound: one CTA's waits set the tile's time, beyond what the stacked CTAs' pipes and
-  // bytes take.
+  // Latency-bound: one CTA's waits or dependency chain set the tile's time, beyond what the
+  // stacked CTAs' pipes and bytes take.
   const double stacked_s =
       std::max({tt.compute, l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 0, tt.sm_load}) * k;
   if (l.jobs.total_tiles > 0 && tile_span(l, r, tt, k, r.hbm) > stacked_s) {

@@ -79,9 +79,17 @@ const hw::ScheduleCalibration& group_entry(const hw::Profile& p, const std::stri
   return entries.count(key) ? entries.at(key) : entries.at(start);
 }
 
+// A shared fit (forward and `_bwd` together) sets both entries, but a chain term only where the
+// entry already has one: a backward keeps one tile in flight, where a chain would serialise its
+// pipes (hwprofiles/SCHEMA.md, "Dependency chain").
 hw::Profile with_entries(hw::Profile p, const std::vector<std::string>& keys,
                          const hw::ScheduleCalibration& c) {
-  for (const std::string& k : keys) p.calibration.schedules[k] = c;
+  for (const std::string& k : keys) {
+    auto& entry = p.calibration.schedules[k];
+    const bool chain = entry.chain_cycles.has_value() || keys.size() == 1;
+    entry = c;
+    if (!chain) entry.chain_cycles.reset();
+  }
   return p;
 }
 

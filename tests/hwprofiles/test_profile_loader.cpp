@@ -165,4 +165,10 @@ TEST_CASE("a schedule entry's chain_cycles is optional, at least 0, and named wh
   const std::string msg = profile_parse_error(doc);
   CHECK_THAT(msg, Catch::Contains("unknown key"));
   CHECK_THAT(msg, Catch::Contains("chain_cycles"));
+  // Beside a present chain_cycles, the allowed keys name it once.
+  doc["calibration"]["schedules"]["fa3"]["chain_cycles"] = 1500;
+  const std::string both = profile_parse_error(doc);
+  const auto named = both.find("chain_cycles", both.find("allowed"));
+  CHECK(named != std::string::npos);
+  CHECK(both.find("chain_cycles", named + 1) == std::string::npos);
 }

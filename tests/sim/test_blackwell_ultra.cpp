@@ -73,7 +73,7 @@ TEST_CASE("blackwell ultra's doubled exp rate speeds fa4 up more at hd 64 than a
   INFO("time with 16 exps a clock over 32: hd 64 " << hd64 << ", hd 128 " << hd128);
   // Not the whole exp time: GB300's fa4 entry has a dependency chain (calibration chain_cycles)
   // that the faster softmax only shortens by the exp time it saves, over two tiles in flight.
-  CHECK(hd64 > 1.1);
+  CHECK(hd64 > 1.15);
   CHECK(hd128 > 1.0);
   CHECK(hd64 > hd128);
 }

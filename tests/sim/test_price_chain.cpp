@@ -17,20 +17,48 @@
 
 namespace {
 
-// One full wave of one-CTA-per-SM jobs of 100 tiles, each tile `flops` of bf16 MMAs and `exps`
-// exps, with no bytes and no fixed cycles: the launch's time above its launch cost.
-double chain_seconds(const hw::Profile& p, double flops, double exps, double overlap,
-                     std::optional<double> chain, double in_flight) {
-  const hw::ScheduleCalibration cal{1.0, overlap, 0.0, 0.0, chain};
+// How the launch is set up around its tiles.
+struct Setup {
+  double overlap = 0.5;            // softmax_overlap
+  std::optional<double> chain;     // chain_cycles
+  double in_flight = 2;            // Launch::tiles_in_flight
+  double tile_overhead = 0;        // tile_overhead_cycles
+  bool overhead_is_wait = false;   // Launch::overhead_is_wait
+  double per_sm = 1;               // CTAs stacked on each SM
+  sim::Resource* bound = nullptr;  // where to report the launch's bound
+};
+
+// One full wave of `per_sm` CTAs per SM, each of 100 tiles of `flops` bf16 MMA FLOPs and `exps`
+// exps, with no bytes and no per-CTA cycles: the launch's time above its launch cost.
+double chain_seconds(const hw::Profile& p, double flops, double exps, const Setup& s) {
+  const hw::ScheduleCalibration cal{1.0, s.overlap, s.tile_overhead, 0.0, s.chain};
   sim::Launch l = test_support::full_wave_launch(p, cal, "fa4");
+  l.cta.max_ctas_per_sm = s.per_sm;
+  l.jobs.count *= s.per_sm;
+  l.jobs.total_tiles *= s.per_sm;
   l.per_tile.tensor_flops = flops;
   l.per_tile.exp_ops = exps;
-  l.tiles_in_flight = in_flight;
+  l.tiles_in_flight = s.in_flight;
+  l.overhead_is_wait = s.overhead_is_wait;
   models::Workload w;
   w.dtype = w.kv_dtype = models::DType::bf16;
   const sim::LaunchPrediction r = sim::price_launch(l, p, w, 1);
+  if (s.bound != nullptr) *s.bound = r.bound;
   return r.time_s - r.fixed_s;
 }
+
+// A setup with a chain of `cycles` (and the other fields as given).
+Setup with_chain(double cycles, double in_flight = 2, sim::Resource* bound = nullptr) {
+  Setup s;
+  s.chain = cycles;
+  s.in_flight = in_flight;
+  s.bound = bound;
+  return s;
+}
+
+// A 256 x 128 tile at hd 64: 8.4 MFLOP of MMAs and 32768 exps, the two pipes about balanced on
+// GB300.
+constexpr double kFlops = 2.0 * 256 * 128 * 128, kExps = 256.0 * 128;
 
 }  // namespace
 
@@ -38,24 +66,65 @@ TEST_CASE("a tile with a chain takes at least its pipes plus the chain over the 
           "[sim][tile]") {
   const hw::Profile& gb300 = test_support::catalog().resolve("gb300");
   const double clock = gb300.compute.tensor_clock_hz;
-  // A 256 x 128 tile at hd 64: 8.4 MFLOP of MMAs and 32768 exps, the two pipes about balanced.
-  const double flops = 2.0 * 256 * 128 * 128, exps = 256.0 * 128;
-  const double matmul = chain_seconds(gb300, flops, 0, 0.5, std::nullopt, 2);
-  const double softmax = chain_seconds(gb300, 0, exps, 0.5, std::nullopt, 2);
+  const double matmul = chain_seconds(gb300, kFlops, 0, {});
+  const double softmax = chain_seconds(gb300, 0, kExps, {});
   REQUIRE(matmul > 0);
   REQUIRE(softmax > 0);
   // No chain: the overlap rule, the longer pipe plus half the shorter.
   const double rule = sim::overlapped(matmul, softmax, 0.5);
-  CHECK(chain_seconds(gb300, flops, exps, 0.5, std::nullopt, 2) == Approx(rule).epsilon(1e-9));
-  // A chain of 2000 cycles per tile binds: (pipes + 100 tiles x 2000 cycles) / 2 in flight.
+  sim::Resource bound{};
+  Setup plain;
+  plain.bound = &bound;
+  CHECK(chain_seconds(gb300, kFlops, kExps, plain) == Approx(rule).epsilon(1e-9));
+  CHECK(bound != sim::Resource::latency);
+  // A chain of 2000 cycles per tile binds: (pipes + 100 tiles x 2000 cycles) / 2 in flight, and
+  // the launch is latency-bound.
   const double chained = (matmul + softmax + 100 * 2000 / clock) / 2;
   REQUIRE(chained > rule);
-  CHECK(chain_seconds(gb300, flops, exps, 0.5, 2000.0, 2) == Approx(chained).epsilon(1e-9));
+  CHECK(chain_seconds(gb300, kFlops, kExps, with_chain(2000, 2, &bound)) ==
+        Approx(chained).epsilon(1e-9));
+  CHECK(bound == sim::Resource::latency);
   // One tile in flight exposes the whole chain.
-  CHECK(chain_seconds(gb300, flops, exps, 0.5, 2000.0, 1) ==
+  CHECK(chain_seconds(gb300, kFlops, kExps, with_chain(2000, 1)) ==
         Approx(matmul + softmax + 100 * 2000 / clock).epsilon(1e-9));
-  // A chain too short to bind leaves the overlap rule's price.
-  CHECK(chain_seconds(gb300, flops, exps, 0.5, 0.0, 2) == Approx(rule).epsilon(1e-9));
+}
+
+TEST_CASE("a tile's fixed cycles add to its chain as to its pipes, and a wait adds to neither",
+          "[sim][tile]") {
+  const hw::Profile& gb300 = test_support::catalog().resolve("gb300");
+  const double clock = gb300.compute.tensor_clock_hz;
+  const Setup chained = with_chain(2000);
+  const double base = chain_seconds(gb300, kFlops, kExps, chained);
+  Setup fixed = chained;
+  fixed.tile_overhead = 300;
+  CHECK(chain_seconds(gb300, kFlops, kExps, fixed) ==
+        Approx(base + 100 * 300 / clock).epsilon(1e-9));
+  // As a wait (Launch::overhead_is_wait) the same cycles are one CTA's latency beside the chain:
+  // the chain, longer than the pipes plus them, sets the time alone.
+  fixed.overhead_is_wait = true;
+  const double rule =
+      sim::overlapped(chain_seconds(gb300, kFlops, 0, {}), chain_seconds(gb300, 0, kExps, {}), 0.5);
+  REQUIRE(rule + 100 * 300 / clock < base);
+  CHECK(chain_seconds(gb300, kFlops, kExps, fixed) == Approx(base).epsilon(1e-9));
+}
+
+TEST_CASE("CTAs stacked on an SM hide each other's chains as tiles in flight do", "[sim][tile]") {
+  const hw::Profile& gb300 = test_support::catalog().resolve("gb300");
+  const double clock = gb300.compute.tensor_clock_hz;
+  const double matmul = chain_seconds(gb300, kFlops, 0, {}) / 100;  // per tile
+  const double softmax = chain_seconds(gb300, 0, kExps, {}) / 100;
+  const double rule = sim::overlapped(matmul, softmax, 0.5);
+  // A chain that makes one CTA's tile take 1.25 times its overlapped pipes.
+  const double chain_s = 2 * 1.25 * rule - matmul - softmax;
+  REQUIRE(chain_s > 0);
+  const Setup one = with_chain(chain_s * clock);
+  Setup two = one;
+  two.per_sm = 2;
+  // Alone, the chain sets the tile: 100 x 1.25 x the rule. Two CTAs per SM issue 2 x the rule
+  // of pipe work per tile step, which covers each one's chain: 100 x 2 x the rule, not
+  // 100 x 2 x 1.25 x the rule.
+  CHECK(chain_seconds(gb300, kFlops, kExps, one) == Approx(100 * 1.25 * rule).epsilon(1e-9));
+  CHECK(chain_seconds(gb300, kFlops, kExps, two) == Approx(100 * 2 * rule).epsilon(1e-9));
 }
 
 TEST_CASE("fa4 and fa3 keep two query tiles or warpgroups in flight, fa3 at hd 64 three",
