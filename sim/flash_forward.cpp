@@ -89,6 +89,8 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share);
   l.exp_alu_concurrent = t.exp_alu_concurrent;
   l.tiles_in_flight = t.tiles_in_flight;
+  if (t.serial_masked_tiles && g.causal && v.blocks == 0)
+    l.serial_tiles_per_job = ceil_div(t.m, t.n);
   // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile (a
   // sigmoid keeps no row statistics, so it has neither).
   const bool softmax = g.score == models::ScoreFn::softmax;

@@ -101,6 +101,10 @@ struct Launch {
   // 128-row query tiles, FA3's two consumer warpgroups): a tile takes at least its chain over
   // this (ScheduleCalibration::chain_cycles).
   double tiles_in_flight = 1;
+  // Tiles of each CTA's job that cross the causal diagonal and that the kernel runs with its
+  // pipes in turn (FA4's masked steps, one tile in flight): each costs its matmul + softmax time
+  // (+ chain) instead of its overlapped time. 0: masked tiles cost as the others.
+  double serial_tiles_per_job = 0;
 };
 
 }  // namespace sim

@@ -59,6 +59,8 @@ struct TileTimes {
   // One CTA's tile when its dependency chain binds (calibration chain_cycles): the pipes and the
   // chain over the tiles it keeps in flight, plus the same fixed cycles; 0 without a chain.
   double chain = 0;
+  // One tile with its pipes in turn: matmul + softmax (+ the chain), plus the same fixed cycles.
+  double serial = 0;
   double sm_load = 0;  // the tile's operand loads at what one SM's load path draws
 };
 
@@ -73,9 +75,11 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   const double fixed = l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock;
   tt.compute =
       l.jobs.total_tiles > 0 ? overlapped(tt.tensor, tt.softmax, cal.softmax_overlap) + fixed : 0;
+  const double chain_s = cal.chain_cycles ? *cal.chain_cycles / r.clock : 0;
   if (cal.chain_cycles && l.jobs.total_tiles > 0) {
-    tt.chain = (tt.tensor + tt.softmax + *cal.chain_cycles / r.clock) / l.tiles_in_flight + fixed;
+    tt.chain = (tt.tensor + tt.softmax + chain_s) / l.tiles_in_flight + fixed;
   }
+  tt.serial = tt.tensor + tt.softmax + chain_s + fixed;
   // One SM loads at most what its load path draws, L2 hits included.
   tt.sm_load = t.sm_bytes / sm_load_Bps(p);
   return tt;
@@ -106,9 +110,13 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double occupancy = ctas_per_sm(l.cta, p);
   // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
   // share is `hbm`; the mean job moves the mean per-job bytes, the longest its own share.
+  // A tile run in turn (Launch::serial_tiles_per_job) takes its pipes one after the other, and
+  // its chain, instead of their overlapped time.
+  const double serial_extra = std::max(0.0, tt.serial - std::max(tt.compute, tt.chain));
   auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes) {
     const double tile_s = tile_span(l, r, tt, stacked, hbm);
-    return tiles * tile_s + l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
+    return tiles * tile_s + std::min(tiles, l.serial_tiles_per_job) * serial_extra +
+           l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
   };
   const double mean_bytes = l.per_job_hbm_bytes;
   const double max_bytes = std::max(l.per_job_hbm_bytes, l.max_job_hbm_bytes);

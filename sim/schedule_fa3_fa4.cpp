@@ -83,7 +83,10 @@ bool sm103_family(const hw::Profile& p) {
   return p.arch.rfind("sm_103", 0) == 0;
 }
 
-void lower_fa4(const ScheduleInput& in, Launches& out) {
+// `masked_in_turn`: the diagonal key blocks of a causal row block run with the pipes in turn
+// (FA4's own kernel; see docs/kernels.md#3-fa4). cuDNN, priced with this tiling, keeps its
+// overlap there.
+void lower_fa4_tiling(const ScheduleInput& in, Launches& out, bool masked_in_turn) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);  // packs whenever G > 1
   FlashTile t;
@@ -92,6 +95,7 @@ void lower_fa4(const ScheduleInput& in, Launches& out) {
   // Two chains in flight either way: the two query tiles, or with one tile the next key block's
   // QK^T issued while this block's softmax runs (S double-buffered in tensor memory).
   t.tiles_in_flight = 2;
+  t.serial_masked_tiles = masked_in_turn;
   t.threads = 512;
   t.smem_bytes = 224 * kKiB;
   t.max_ctas_per_sm = 1;
@@ -115,6 +119,10 @@ void lower_fa4(const ScheduleInput& in, Launches& out) {
   if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
 }
 
+void lower_fa4(const ScheduleInput& in, Launches& out) {
+  lower_fa4_tiling(in, out, true);
+}
+
 }  // namespace
 
 void lower_fa4_backward(const ScheduleInput& in, Launches& out);
@@ -132,7 +140,7 @@ bool blackwell_class(const hw::Profile& p) {
 }
 
 void lower_cudnn(const ScheduleInput& in, Launches& out) {
-  blackwell_class(in.profile) ? lower_fa4(in, out) : lower_fa3(in, out);
+  blackwell_class(in.profile) ? lower_fa4_tiling(in, out, false) : lower_fa3(in, out);
 }
 
 void lower_cudnn_backward(const ScheduleInput& in, Launches& out) {

@@ -25,14 +25,17 @@ struct Setup {
   double tile_overhead = 0;        // tile_overhead_cycles
   bool overhead_is_wait = false;   // Launch::overhead_is_wait
   double per_sm = 1;               // CTAs stacked on each SM
+  double serial_tiles = 0;         // Launch::serial_tiles_per_job
+  double tiles = 100;              // tiles per CTA
   sim::Resource* bound = nullptr;  // where to report the launch's bound
 };
 
-// One full wave of `per_sm` CTAs per SM, each of 100 tiles of `flops` bf16 MMA FLOPs and `exps`
+// One full wave of `per_sm` CTAs per SM, each of `tiles` tiles of `flops` bf16 MMA FLOPs and `exps`
 // exps, with no bytes and no per-CTA cycles: the launch's time above its launch cost.
 double chain_seconds(const hw::Profile& p, double flops, double exps, const Setup& s) {
   const hw::ScheduleCalibration cal{1.0, s.overlap, s.tile_overhead, 0.0, s.chain};
-  sim::Launch l = test_support::full_wave_launch(p, cal, "fa4");
+  sim::Launch l = test_support::full_wave_launch(p, cal, "fa4", s.tiles);
+  l.serial_tiles_per_job = s.serial_tiles;
   l.cta.max_ctas_per_sm = s.per_sm;
   l.jobs.count *= s.per_sm;
   l.jobs.total_tiles *= s.per_sm;
@@ -145,5 +148,53 @@ TEST_CASE("fa4 and fa3 keep two query tiles or warpgroups in flight, fa3 at hd 6
     const sim::Launches out = test_support::lower_dense_forward(k.kernel, q.cost(), q.w, p);
     REQUIRE_FALSE(out.empty());
     CHECK(out[0].tiles_in_flight == k.in_flight);
+  }
+}
+
+TEST_CASE("tiles a kernel runs in turn cost their pipes one after the other, once per CTA",
+          "[sim][tile]") {
+  const hw::Profile& gb300 = test_support::catalog().resolve("gb300");
+  const double clock = gb300.compute.tensor_clock_hz;
+  const double matmul = chain_seconds(gb300, kFlops, 0, {}) / 100;  // per tile
+  const double softmax = chain_seconds(gb300, 0, kExps, {}) / 100;
+  const double rule = sim::overlapped(matmul, softmax, 0.5);
+  // Two of each CTA's 100 tiles in turn: 98 overlapped tiles and 2 of matmul + softmax.
+  Setup two_serial;
+  two_serial.serial_tiles = 2;
+  CHECK(chain_seconds(gb300, kFlops, kExps, two_serial) ==
+        Approx(98 * rule + 2 * (matmul + softmax)).epsilon(1e-9));
+  // With a chain, a tile in turn also waits its whole chain: (pipes + chain) against the chained
+  // tile's (pipes + chain) / 2.
+  Setup chained = with_chain(2000);
+  chained.serial_tiles = 2;
+  const double chain_tile = (matmul + softmax + 2000 / clock) / 2;
+  REQUIRE(chain_tile > rule);
+  CHECK(chain_seconds(gb300, kFlops, kExps, chained) ==
+        Approx(98 * chain_tile + 2 * (matmul + softmax + 2000 / clock)).epsilon(1e-9));
+  // A CTA of one tile runs only that one in turn.
+  Setup short_job = two_serial;
+  short_job.tiles = 1;
+  CHECK(chain_seconds(gb300, kFlops, kExps, short_job) == Approx(matmul + softmax).epsilon(1e-9));
+}
+
+TEST_CASE("fa4 runs a causal row block's diagonal key blocks in turn; cuDNN and fa3 do not",
+          "[sim][tile]") {
+  const struct {
+    const char* hw;
+    const char* kernel;
+    bool causal;
+    double serial;
+  } cases[] = {{"gb300", "fa4", true, 2},   {"b200", "fa4", true, 2}, {"b200", "fa4", false, 0},
+               {"gb300", "cudnn", true, 0}, {"h100", "fa3", true, 0}, {"h100", "fa2", true, 0}};
+  for (const auto& k : cases) {
+    INFO(k.hw << " " << k.kernel << " causal " << k.causal);
+    test_support::Query q{test_support::make("mha", {{"heads", 16}, {"head_dim", 128}}),
+                          test_support::workload(models::Phase::fwd, 4, 4096, 4096, k.causal)};
+    q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+    const hw::Profile& p = test_support::catalog().resolve(k.hw);
+    const sim::Launches out = test_support::lower_dense_forward(k.kernel, q.cost(), q.w, p);
+    REQUIRE_FALSE(out.empty());
+    // 256-row CTAs over 128-key tiles: two tiles cross the diagonal.
+    CHECK(out[0].serial_tiles_per_job == k.serial);
   }
 }
