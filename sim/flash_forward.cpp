@@ -89,8 +89,14 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share);
   l.exp_alu_concurrent = t.exp_alu_concurrent;
   l.tiles_in_flight = t.tiles_in_flight;
-  if (t.serial_masked_tiles && g.causal && v.blocks == 0)
-    l.serial_tiles_per_job = ceil_div(t.m, t.n);
+  if (t.serial_masked_tiles && g.causal && v.blocks == 0) {
+    // The query positions of one CTA's rows (a packed head's rows share positions): the diagonal
+    // crosses ceil(positions / N) key blocks, none for one position (it sees every key). One split
+    // of a row block holds them: per job, that over the splits.
+    const double per_position = g.heads == g.kv_heads ? g.group : 1;
+    const double positions = std::min(t.m, g.rows) / per_position;
+    l.serial_tiles_per_job = positions > 1 ? ceil_div(positions, t.n) / splits : 0;
+  }
   // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile (a
   // sigmoid keeps no row statistics, so it has neither).
   const bool softmax = g.score == models::ScoreFn::softmax;

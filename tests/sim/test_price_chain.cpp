@@ -198,3 +198,27 @@ TEST_CASE("fa4 runs a causal row block's diagonal key blocks in turn; cuDNN and 
     CHECK(out[0].serial_tiles_per_job == k.serial);
   }
 }
+
+TEST_CASE(
+    "fa4's diagonal blocks in turn: one per 128 query positions, none in decode, one split's "
+    "share when split",
+    "[sim][tile]") {
+  const hw::Profile& b200 = test_support::catalog().resolve("b200");
+  auto serial = [&](std::int64_t heads, std::int64_t kv_heads, std::int64_t q_len,
+                    std::int64_t kv_len) {
+    test_support::Query q{
+        test_support::make("gqa", {{"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", 128}}),
+        test_support::workload(models::Phase::fwd, 1, q_len, kv_len, true)};
+    q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+    const sim::Launches out = test_support::lower_dense_forward("fa4", q.cost(), q.w, b200);
+    REQUIRE_FALSE(out.empty());
+    return out[0].serial_tiles_per_job;
+  };
+  // GQA 64/8 packs 8 heads' rows per position: a 256-row CTA covers 32 positions, one block.
+  CHECK(serial(64, 8, 4096, 4096) == 1);
+  // One query position sees every key: nothing is masked.
+  CHECK(serial(64, 8, 1, 4096) == 0);
+  // One 256-row block of one head over 8192 keys is split 64 ways (interface.py
+  // num_splits_heuristic: 148 SMs, 64 key blocks); one split holds the two diagonal blocks.
+  CHECK(serial(1, 1, 256, 8192) == Approx(2.0 / 64));
+}
