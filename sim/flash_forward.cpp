@@ -90,12 +90,15 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.exp_alu_concurrent = t.exp_alu_concurrent;
   l.tiles_in_flight = t.tiles_in_flight;
   if (t.serial_masked_tiles && g.causal && v.blocks == 0) {
-    // The query positions of one CTA's rows (a packed head's rows share positions): the diagonal
-    // crosses ceil(positions / N) key blocks, none for one position (it sees every key). One split
-    // of a row block holds them: per job, that over the splits.
+    // The query positions of one CTA's rows (a packed head's rows share positions) span the
+    // diagonal from the causal offset's place in its key block: ceil((positions + offset mod N)
+    // / N) key blocks, at least one (FA4 masks one step even for a single position); a window
+    // masks as many again at its left edge. One split of a row block holds them.
     const double per_position = g.heads == g.kv_heads ? g.group : 1;
-    const double positions = std::min(t.m, g.rows) / per_position;
-    l.serial_tiles_per_job = positions > 1 ? ceil_div(positions, t.n) / splits : 0;
+    const double positions = std::max(1.0, std::min(t.m, g.rows) / per_position);
+    const double diagonal = ceil_div(positions + std::fmod(g.row_offset, t.n), t.n);
+    l.serial_tiles_per_job = diagonal * (g.window > 0 ? 2 : 1);
+    l.serial_job_share = 1 / splits;
   }
   // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile (a
   // sigmoid keeps no row statistics, so it has neither).

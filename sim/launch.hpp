@@ -101,10 +101,13 @@ struct Launch {
   // 128-row query tiles, FA3's two consumer warpgroups): a tile takes at least its chain over
   // this (ScheduleCalibration::chain_cycles).
   double tiles_in_flight = 1;
-  // Tiles of each CTA's job that cross the causal diagonal and that the kernel runs with its
-  // pipes in turn (FA4's masked steps, one tile in flight): each costs its matmul + softmax time
-  // (+ chain) instead of its overlapped time. 0: masked tiles cost as the others.
+  // Tiles of a CTA's job that cross the causal diagonal (or a window's edge) and that the kernel
+  // runs with its pipes in turn (FA4's masked steps, one tile in flight): each costs its matmul +
+  // softmax time (+ chain) instead of its overlapped time. 0: masked tiles cost as the others.
+  // The longest job holds them all; `serial_job_share` of the jobs hold them (1 / splits where
+  // the keys are split: one split of a row block holds its diagonal).
   double serial_tiles_per_job = 0;
+  double serial_job_share = 1;
 };
 
 }  // namespace sim

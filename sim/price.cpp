@@ -110,13 +110,17 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double occupancy = ctas_per_sm(l.cta, p);
   // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
   // share is `hbm`; the mean job moves the mean per-job bytes, the longest its own share.
-  // A tile run in turn (Launch::serial_tiles_per_job) takes its pipes one after the other, and
-  // its chain, instead of their overlapped time.
-  const double serial_extra = std::max(0.0, tt.serial - std::max(tt.compute, tt.chain));
   auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes) {
     const double tile_s = tile_span(l, r, tt, stacked, hbm);
-    return tiles * tile_s + std::min(tiles, l.serial_tiles_per_job) * serial_extra +
-           l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
+    return tiles * tile_s + l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
+  };
+  // Tiles run in turn (Launch::serial_tiles_per_job) take their pipes one after the other, and
+  // their chain, where that is longer than the tile's time: extra time for a job of `tiles`
+  // holding them (the mean job holds its share). Kept out of the shortest job, which sets
+  // longest-first packing's unit, so that a fixed cost per job does not coarsen it.
+  auto serial_s = [&](double tiles, double stacked, double hbm) {
+    return std::min(tiles, l.serial_tiles_per_job) *
+           std::max(0.0, tt.serial - tile_span(l, r, tt, stacked, hbm));
   };
   const double mean_bytes = l.per_job_hbm_bytes;
   const double max_bytes = std::max(l.per_job_hbm_bytes, l.max_job_hbm_bytes);
@@ -126,15 +130,16 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double slots = sms * k;
   const double tail_ctas = l.jobs.count - (waves(l.jobs.count, slots) - 1) * slots;
   const double tail_k = sm_stacking(tail_ctas, sms, occupancy);
-  const double tail_s =
-      job_s(l.jobs.max_tiles, tail_k, sm_bandwidth(p, std::min(sms, std::ceil(tail_ctas / tail_k))),
-            max_bytes);
-  return makespan(l.dispatch, l.jobs.count, job_s(l.jobs.min_tiles, k, r.hbm, mean_bytes),
-                  job_s(mean_tiles, k, r.hbm, mean_bytes),
-                  l.dispatch == Dispatch::persistent_lpt
-                      ? job_s(l.jobs.max_tiles, k, r.hbm, max_bytes)
-                      : tail_s,
-                  slots);
+  const double tail_hbm = sm_bandwidth(p, std::min(sms, std::ceil(tail_ctas / tail_k)));
+  const double tail_s = job_s(l.jobs.max_tiles, tail_k, tail_hbm, max_bytes) +
+                        serial_s(l.jobs.max_tiles, tail_k, tail_hbm);
+  return makespan(
+      l.dispatch, l.jobs.count, job_s(l.jobs.min_tiles, k, r.hbm, mean_bytes),
+      job_s(mean_tiles, k, r.hbm, mean_bytes) + l.serial_job_share * serial_s(mean_tiles, k, r.hbm),
+      l.dispatch == Dispatch::persistent_lpt
+          ? job_s(l.jobs.max_tiles, k, r.hbm, max_bytes) + serial_s(l.jobs.max_tiles, k, r.hbm)
+          : tail_s,
+      slots);
 }
 
 }  // namespace

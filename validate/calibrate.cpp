@@ -71,12 +71,21 @@ std::vector<std::string> group_keys(const Group& g) {
   return {g.schedule};
 }
 
+// A backward's calibration key (`<schedule>_bwd`).
+bool is_backward_key(const std::string& key) {
+  return key.ends_with(sim::backward_calibration_key(""));
+}
+
 // The entry a group fits as `p` gives it: its own key, or its rows' schedule's entry, which prices
-// the kernel where the profile lacks the key.
-const hw::ScheduleCalibration& group_entry(const hw::Profile& p, const std::string& key,
-                                           const std::string& start) {
+// the kernel where the profile lacks the key (without its chain term for a backward key: a
+// backward keeps one tile in flight).
+hw::ScheduleCalibration group_entry(const hw::Profile& p, const std::string& key,
+                                    const std::string& start) {
   const auto& entries = p.calibration.schedules;
-  return entries.count(key) ? entries.at(key) : entries.at(start);
+  if (entries.count(key)) return entries.at(key);
+  hw::ScheduleCalibration c = entries.at(start);
+  if (is_backward_key(key)) c.chain_cycles.reset();
+  return c;
 }
 
 // A shared fit (forward and `_bwd` together) sets both entries, but a chain term only where the
@@ -85,8 +94,12 @@ const hw::ScheduleCalibration& group_entry(const hw::Profile& p, const std::stri
 hw::Profile with_entries(hw::Profile p, const std::vector<std::string>& keys,
                          const hw::ScheduleCalibration& c) {
   for (const std::string& k : keys) {
+    // An entry the profile lacks (started from another) takes one unless it is a backward's.
+    const auto found = p.calibration.schedules.find(k);
+    const bool chain = found != p.calibration.schedules.end()
+                           ? found->second.chain_cycles.has_value()
+                           : keys.size() == 1 && !is_backward_key(k);
     auto& entry = p.calibration.schedules[k];
-    const bool chain = entry.chain_cycles.has_value() || keys.size() == 1;
     entry = c;
     if (!chain) entry.chain_cycles.reset();
   }

@@ -363,10 +363,14 @@ TEST_CASE(
   const json& entries = profile["calibration"]["schedules"];
   CHECK(entries["fa3"]["chain_cycles"].get<double>() ==
         Approx(group["after"]["chain_cycles"].get<double>()));
-  // Without the --hw-set start the fit adds none.
+  // Without the --hw-set start the fit adds none, in the report or the written profile.
+  const auto plain_out = dir.path() / "plain";
   const json plain = run_validate_json({"validate", "--measurements", csv.string(), "--calibrate",
-                                        "--keep-fixed-costs", "--format", "json"});
+                                        "--keep-fixed-costs", "--write-profiles",
+                                        plain_out.string(), "--format", "json"});
   CHECK_FALSE(plain["calibration"][0]["after"].contains("chain_cycles"));
+  const json written = json::parse(read_file(plain_out / "h100-sxm5-80gb.json"));
+  CHECK_FALSE(written["calibration"]["schedules"]["fa3"].contains("chain_cycles"));
 }
 
 TEST_CASE("a forward and backward fitted together keep the chain term on the forward entry only",

@@ -200,25 +200,38 @@ TEST_CASE("fa4 runs a causal row block's diagonal key blocks in turn; cuDNN and 
 }
 
 TEST_CASE(
-    "fa4's diagonal blocks in turn: one per 128 query positions, none in decode, one split's "
-    "share when split",
+    "fa4's diagonal blocks in turn follow the query positions and the causal offset, at "
+    "least one; a window's edge adds as many; a split launch's longest job holds them",
     "[sim][tile]") {
   const hw::Profile& b200 = test_support::catalog().resolve("b200");
-  auto serial = [&](std::int64_t heads, std::int64_t kv_heads, std::int64_t q_len,
-                    std::int64_t kv_len) {
-    test_support::Query q{
-        test_support::make("gqa", {{"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", 128}}),
-        test_support::workload(models::Phase::fwd, 1, q_len, kv_len, true)};
+  auto lower = [&](const models::AttentionSpec& spec, std::int64_t q_len, std::int64_t kv_len) {
+    test_support::Query q{spec, test_support::workload(models::Phase::fwd, 1, q_len, kv_len, true)};
     q.w.dtype = q.w.kv_dtype = models::DType::bf16;
     const sim::Launches out = test_support::lower_dense_forward("fa4", q.cost(), q.w, b200);
     REQUIRE_FALSE(out.empty());
-    return out[0].serial_tiles_per_job;
+    return out[0];
   };
+  auto gqa = [](std::int64_t heads, std::int64_t kv_heads) {
+    return test_support::make("gqa", {{"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", 128}});
+  };
+  // A 256-row CTA of one head, diagonal aligned to the 128-key blocks: two.
+  CHECK(lower(gqa(32, 32), 4096, 4096).serial_tiles_per_job == 2);
+  // 64 keys of cached context shift the diagonal into a third block.
+  CHECK(lower(gqa(32, 32), 4096, 4160).serial_tiles_per_job == 3);
   // GQA 64/8 packs 8 heads' rows per position: a 256-row CTA covers 32 positions, one block.
-  CHECK(serial(64, 8, 4096, 4096) == 1);
-  // One query position sees every key: nothing is masked.
-  CHECK(serial(64, 8, 1, 4096) == 0);
+  CHECK(lower(gqa(64, 8), 4096, 4096).serial_tiles_per_job == 1);
+  // One query position: FA4 still runs one masked step.
+  CHECK(lower(gqa(64, 8), 1, 4096).serial_tiles_per_job == 1);
+  // A sliding window masks its left edge too.
+  const sim::Launch window =
+      lower(test_support::make(
+                "swa", {{"heads", 32}, {"kv_heads", 32}, {"head_dim", 128}, {"window", 1024}}),
+            4096, 4096);
+  CHECK(window.serial_tiles_per_job == 4);
   // One 256-row block of one head over 8192 keys is split 64 ways (interface.py
-  // num_splits_heuristic: 148 SMs, 64 key blocks); one split holds the two diagonal blocks.
-  CHECK(serial(1, 1, 256, 8192) == Approx(2.0 / 64));
+  // num_splits_heuristic: 148 SMs, 64 key blocks): the split holding the diagonal holds both
+  // blocks, one job in 64.
+  const sim::Launch split = lower(gqa(1, 1), 256, 8192);
+  CHECK(split.serial_tiles_per_job == 2);
+  CHECK(split.serial_job_share == Approx(1.0 / 64));
 }
