@@ -116,8 +116,8 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   };
   // Tiles run in turn (Launch::serial_tiles_per_job) take their pipes one after the other, and
   // their chain, where that is longer than the tile's time: extra time for a job of `tiles`
-  // holding them (the mean job holds its share). Kept out of the shortest job, which sets
-  // longest-first packing's unit, so that a fixed cost per job does not coarsen it.
+  // holding them (the mean job holds its share). Kept out of the shortest job, whose half
+  // longest-first packing adds (sim::makespan).
   auto serial_s = [&](double tiles, double stacked, double hbm) {
     return std::min(tiles, l.serial_tiles_per_job) *
            std::max(0.0, tt.serial - tile_span(l, r, tt, stacked, hbm));

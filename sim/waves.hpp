@@ -19,8 +19,8 @@ double overlapped(double matmul_s, double softmax_s, double overlap);
 
 // Makespan of `count` jobs with the given duration spread on `slots` slots.
 //   in_order:  (waves - 1) x mean + max  — the last wave ends with the longest jobs.
-//   persistent_lpt: longest-first, so max(longest job, total / slots rounded up to the shortest
-//   job) — near-perfect packing with no tail.
+//   persistent_lpt: longest-first, so max(longest job, total / slots + half the shortest job) —
+//   near-perfect packing with no tail; equal jobs in waves.
 //   persistent_static: equal jobs in rounds, as in_order.
 // With equal jobs every dispatch gives waves x duration (wave quantisation).
 double makespan(Dispatch dispatch, double count, double min_s, double mean_s, double max_s,

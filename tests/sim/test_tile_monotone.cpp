@@ -83,22 +83,39 @@ TEST_CASE("fa2 one-token GQA prefill does not cost more than two tokens (packing
 }
 
 TEST_CASE(
-    "fa4 causal prefill is not faster for a longer sequence (the diagonal blocks run in "
-    "turn stay out of longest-first packing's unit)",
+    "fa4 and Blackwell cuDNN causal prefill are not faster for a longer sequence (diagonal blocks "
+    "in turn, longest-first packing)",
     "[tile][monotone]") {
-  // Pairs where a per-job cost in the shortest job once made the longer sequence 5-23 % cheaper.
+  // Pairs where the longer sequence once priced 5-23 % cheaper: a per-job cost in the shortest
+  // job, then longest-first packing's rounding to whole shortest jobs (sim::makespan).
   const struct {
     const char* hw;
     std::int64_t head_dim, shorter, longer;
-  } pairs[] = {{"gb300", 64, 448, 512}, {"gb300", 128, 992, 1024}, {"b200", 128, 2272, 2304}};
+  } pairs[] = {{"gb300", 64, 448, 512},  {"gb300", 128, 992, 1024},  {"b200", 128, 2272, 2304},
+               {"gb300", 64, 288, 320},  {"gb300", 128, 1216, 1248}, {"b200", 64, 1376, 1408},
+               {"gb200", 64, 1184, 1216}};
   for (const auto& c : pairs) {
     INFO(c.hw << " hd " << c.head_dim << ": " << c.shorter << " vs " << c.longer);
     auto time = [&](std::int64_t len) {
       test_support::Query q{test_support::make("mha", {{"heads", 32}, {"head_dim", c.head_dim}}),
                             test_support::workload(models::Phase::fwd, 4, len, len, true)};
       q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-      return sim::predict_tile(q.cost(), q.w, device(c.hw), "fa4").time_s;
+      return sim::predict_tile(q.cost(), q.w, device(c.hw),
+                               c.hw == std::string_view("gb200") ? "cudnn" : "fa4")
+          .time_s;
     };
     CHECK(time(c.longer) >= time(c.shorter));
   }
+}
+
+TEST_CASE("fa3 causal prefill is not faster for a longer sequence (longest-first packing)",
+          "[tile][monotone]") {
+  // H100 hd 128, 288 and 320 tokens: rounding to whole shortest jobs priced 320 12 % lower.
+  auto time = [](std::int64_t len) {
+    test_support::Query q{test_support::make("mha", {{"heads", 32}, {"head_dim", 128}}),
+                          test_support::workload(models::Phase::fwd, 4, len, len, true)};
+    q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+    return sim::predict_tile(q.cost(), q.w, device("h100"), "fa3").time_s;
+  };
+  CHECK(time(320) >= time(288));
 }
