@@ -12,6 +12,7 @@
 #include "cli/printer.hpp"
 #include "cli/report.hpp"
 #include "common/errors.hpp"
+#include "hwprofiles/profile_loader.hpp"
 #include "models/workload.hpp"
 
 namespace cli {
@@ -214,19 +215,11 @@ Json summaries(const std::vector<validate::CaseResult>& rows) {
 }
 
 Json calibration_json(const validate::FitGroup& g) {
-  auto entry = [](const hw::ScheduleCalibration& c) {
-    Json j{{"mma_fraction", c.mma_fraction},
-           {"softmax_overlap", c.softmax_overlap},
-           {"tile_overhead_cycles", c.tile_overhead_cycles},
-           {"cta_overhead_cycles", c.cta_overhead_cycles}};
-    if (c.chain_cycles) j["chain_cycles"] = *c.chain_cycles;
-    return j;
-  };
   return {{"hw", g.hw},
           {"schedule", g.schedule},
           {"keys", g.keys},
-          {"before", entry(g.before)},
-          {"after", entry(g.after)},
+          {"before", hw::calibration_entry_json<Json>(g.before)},
+          {"after", hw::calibration_entry_json<Json>(g.after)},
           {"fitted_rows_before", summary_json(g.fitted_before)},
           {"fitted_rows_after", summary_json(g.fitted_after)},
           {"held_out_rows_before", summary_json(g.held_before)},

@@ -367,11 +367,7 @@ nlohmann::json to_json(const Profile& p) {
   if (!p.calibration.schedules.empty()) {
     nlohmann::json schedules = nlohmann::json::object();
     for (const auto& [name, s] : p.calibration.schedules) {
-      schedules[name] = {{"mma_fraction", s.mma_fraction},
-                         {"softmax_overlap", s.softmax_overlap},
-                         {"tile_overhead_cycles", s.tile_overhead_cycles},
-                         {"cta_overhead_cycles", s.cta_overhead_cycles}};
-      if (s.chain_cycles) schedules[name]["chain_cycles"] = *s.chain_cycles;
+      schedules[name] = calibration_entry_json<nlohmann::json>(s);
     }
     doc["calibration"]["schedules"] = schedules;
   }

@@ -19,5 +19,16 @@ Profile parse_profile_text(const std::string& text, const std::string& origin);
 Profile load_profile_file(const std::filesystem::path& path);
 
 nlohmann::json to_json(const Profile& profile);
+// One calibration entry as the profile file writes it (chain_cycles only where it has one), in
+// the JSON type the caller keeps its key order with (nlohmann::json or ordered_json).
+template <typename Json>
+Json calibration_entry_json(const ScheduleCalibration& entry) {
+  Json j = {{"mma_fraction", entry.mma_fraction},
+            {"softmax_overlap", entry.softmax_overlap},
+            {"tile_overhead_cycles", entry.tile_overhead_cycles},
+            {"cta_overhead_cycles", entry.cta_overhead_cycles}};
+  if (entry.chain_cycles) j["chain_cycles"] = *entry.chain_cycles;
+  return j;
+}
 
 }  // namespace hw

@@ -22,8 +22,8 @@ struct FlashTile {
   double exp_emulated_share = 0;    // exps computed by a polynomial on the FMA pipes (FA4)
   bool exp_alu_concurrent = false;  // Launch::exp_alu_concurrent (FA4's softmax warpgroups)
   double tiles_in_flight = 1;       // Launch::tiles_in_flight
-  bool serial_masked_tiles =
-      false;  // causal diagonal tiles run in turn (Launch::serial_tiles_per_job)
+  // Causal diagonal tiles run with the pipes in turn (Launch::serial_tiles_per_job).
+  bool serial_masked_tiles = false;
 };
 
 // FP32-pipe instructions per exp emulated by FA4's Cody-Waite + degree-3 polynomial on packed

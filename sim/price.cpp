@@ -119,6 +119,7 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   // holding them (the mean job holds its share). Kept out of the shortest job, whose half
   // longest-first packing adds (sim::makespan).
   auto serial_s = [&](double tiles, double stacked, double hbm) {
+    if (l.serial_tiles_per_job <= 0) return 0.0;  // most launches: no tile span to redo
     return std::min(tiles, l.serial_tiles_per_job) *
            std::max(0.0, tt.serial - tile_span(l, r, tt, stacked, hbm));
   };
