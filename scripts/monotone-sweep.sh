@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # Finds where the tile engine prices a longer causal prefill below a shorter one: for each
 # (device, kernel, head dim) it sweeps the sequence length in fine steps and lists every drop.
-# The invariant grid (tests/sim/test_invariant_grid.cpp) checks the law at coarse lengths only; this
-# is the fine check. It is kept out of CI because it still finds small drops in FA2's forward on
-# H100 at head dim 64 (an in-order grid; the longest-first ones have none since sim::makespan
-# stopped rounding to whole shortest jobs). Usage:
+# The invariant grid (tests/sim/test_invariant_grid.cpp) checks the law at coarse lengths only;
+# tests/sim/test_tile_monotone.cpp runs this fine check at the defaults below in CI. The script is
+# for other ranges and steps, from the CLI. Usage:
 #   scripts/monotone-sweep.sh [FROM TO STEP]   (default 256 16384 32; needs ./build)
 # Prints one line per (device, kernel, head dim): steps, drops, the worst drop and where; exits 0.
 set -euo pipefail

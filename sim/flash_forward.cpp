@@ -107,6 +107,15 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
                                  t.exp_emulated_share * kPolyAluPerExp) +
                        (softmax ? t.m * g.dv : 0);
   set_forward_bytes(in, g, t, splits, l);
+  if (v.blocks == 0 && l.jobs.total_tiles > 0) {
+    // The Q and O of a full row block, where the mean job holds a partial last block's share.
+    const double row_blocks = l.jobs.count / splits;
+    const double mean_rows = g.batch * g.heads * g.rows / row_blocks;
+    l.max_job_hbm_bytes = l.per_job_hbm_bytes * std::max(1.0, std::min(t.m, g.rows) / mean_rows);
+    if (splits > 1 && g.window <= 0 && g.keys > 0) {
+      l.max_tile_hbm_scale = ceil_div(g.keys, t.n) * t.n / g.keys;
+    }
+  }
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;
 }

@@ -54,6 +54,9 @@ struct Launch {
   // The largest CTA's share when jobs are unequal: a grid of fixed-size chunks gives every CTA a
   // whole chunk but the last, so the longest job never shrinks as the data grows (0 = the mean).
   double max_job_hbm_bytes = 0;
+  // The longest CTA's tile bytes over the mean tile's: a split of the keys gives every split but
+  // the last whole key tiles, while the mean tile holds the partial last one's share (1 = equal).
+  double max_tile_hbm_scale = 1;
   double per_job_fixed_cycles = 0;  // prologue and epilogue beyond the bytes
   // Cycles the device takes to start each CTA where it starts them one after another, paid once
   // per CTA by the launch as a whole (pto_isa_fa's block dispatch); 0 where a wave starts at once.

@@ -96,11 +96,12 @@ double wait_cycles(const Launch& l) {
 // whichever is longer (a CTA that waits on its own loads and chains takes at least that, however
 // few CTAs share the SM, while CTAs sharing it fill each other's waits; a CTA of fewer than four
 // warps issues its pipe work to that share of the SM, Launch::issue_share).
-double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double stacked,
-                 double hbm) {
+double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double stacked, double hbm,
+                 double bytes_scale = 1) {
   const double alone_s = wait_cycles(l) / r.clock + tt.compute / l.issue_share;
-  return std::max({std::max({tt.compute, l.per_tile.hbm_bytes / hbm, tt.sm_load}) * stacked,
-                   alone_s, tt.chain});
+  return std::max(
+      {std::max({tt.compute, l.per_tile.hbm_bytes * bytes_scale / hbm, tt.sm_load}) * stacked,
+       alone_s, tt.chain});
 }
 
 // Makespan of the grid: `k` CTAs stacked per SM, each SM drawing `r.hbm`.
@@ -110,18 +111,19 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double occupancy = ctas_per_sm(l.cta, p);
   // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
   // share is `hbm`; the mean job moves the mean per-job bytes, the longest its own share.
-  auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes) {
-    const double tile_s = tile_span(l, r, tt, stacked, hbm);
+  auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes,
+                   double tile_scale = 1) {
+    const double tile_s = tile_span(l, r, tt, stacked, hbm, tile_scale);
     return tiles * tile_s + l.per_job_fixed_cycles / r.clock + job_bytes / hbm * stacked;
   };
   // Tiles run in turn (Launch::serial_tiles_per_job) take their pipes one after the other, and
   // their chain, where that is longer than the tile's time: extra time for a job of `tiles`
   // holding them (the mean job holds its share). Kept out of the shortest job, whose half
   // longest-first packing adds (sim::makespan).
-  auto serial_s = [&](double tiles, double stacked, double hbm) {
+  auto serial_s = [&](double tiles, double stacked, double hbm, double tile_scale = 1) {
     if (l.serial_tiles_per_job <= 0) return 0.0;  // most launches: no tile span to redo
     return std::min(tiles, l.serial_tiles_per_job) *
-           std::max(0.0, tt.serial - tile_span(l, r, tt, stacked, hbm));
+           std::max(0.0, tt.serial - tile_span(l, r, tt, stacked, hbm, tile_scale));
   };
   const double mean_bytes = l.per_job_hbm_bytes;
   const double max_bytes = std::max(l.per_job_hbm_bytes, l.max_job_hbm_bytes);
@@ -132,15 +134,24 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double tail_ctas = l.jobs.count - (waves(l.jobs.count, slots) - 1) * slots;
   const double tail_k = sm_stacking(tail_ctas, sms, occupancy);
   const double tail_hbm = sm_bandwidth(p, std::min(sms, std::ceil(tail_ctas / tail_k)));
-  const double tail_s = job_s(l.jobs.max_tiles, tail_k, tail_hbm, max_bytes) +
-                        serial_s(l.jobs.max_tiles, tail_k, tail_hbm);
-  return makespan(
-      l.dispatch, l.jobs.count, job_s(l.jobs.min_tiles, k, r.hbm, mean_bytes),
-      job_s(mean_tiles, k, r.hbm, mean_bytes) + l.serial_job_share * serial_s(mean_tiles, k, r.hbm),
-      l.dispatch == Dispatch::persistent_lpt
-          ? job_s(l.jobs.max_tiles, k, r.hbm, max_bytes) + serial_s(l.jobs.max_tiles, k, r.hbm)
-          : tail_s,
-      slots);
+  const double scale = l.max_tile_hbm_scale;  // the longest job's whole key tiles
+  const double tail_s = job_s(l.jobs.max_tiles, tail_k, tail_hbm, max_bytes, scale) +
+                        serial_s(l.jobs.max_tiles, tail_k, tail_hbm, scale);
+  const double min_s = job_s(l.jobs.min_tiles, k, r.hbm, mean_bytes);
+  const double mean_s =
+      job_s(mean_tiles, k, r.hbm, mean_bytes) + l.serial_job_share * serial_s(mean_tiles, k, r.hbm);
+  const double full_s = job_s(l.jobs.max_tiles, k, r.hbm, max_bytes, scale) +
+                        serial_s(l.jobs.max_tiles, k, r.hbm, scale);
+  if (l.dispatch == Dispatch::persistent_lpt) {
+    return makespan(l.dispatch, l.jobs.count, min_s, mean_s, full_s, slots);
+  }
+  const double span = makespan(l.dispatch, l.jobs.count, min_s, mean_s, tail_s, slots);
+  // More CTAs of the same jobs never finish sooner: a light last wave runs its longest job
+  // nearly alone, which can price below the same jobs filling one wave fewer (the longest job
+  // stacked), so that grid is a floor.
+  const double full_waves = waves(l.jobs.count, slots) - 1;
+  if (full_waves < 1) return span;
+  return std::max(span, makespan(l.dispatch, full_waves * slots, min_s, mean_s, full_s, slots));
 }
 
 }  // namespace

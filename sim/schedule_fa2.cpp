@@ -115,6 +115,8 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
   // writes an fp32 partial that the block's host CTA reads back and reduces in the same kernel.
   const double partial = std::min(t.m, g.rows) * (g.dv + 1) * 4;
   l.per_job_hbm_bytes = q_o_bytes / ctas + 2 * partial;
+  // A CTA's run is whole key tiles but where it holds a row block's partial last one.
+  if (g.window <= 0 && g.keys > 0) l.max_tile_hbm_scale = ceil_div(g.keys, t.n) * t.n / g.keys;
   out.push_back(l);
 }
 

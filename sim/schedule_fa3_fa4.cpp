@@ -36,37 +36,44 @@ FlashTile fa3_tile(double d, double dv, bool causal, bool fp8) {
   return t;
 }
 
-// hopper/heuristics.h should_pack_gqa: pack when it wastes less of the last row tile.
-bool fa3_packs(const models::AttentionShape& a, double m) {
-  if (a.heads_q == a.heads_kv) return false;
-  const double sq = static_cast<double>(a.q_len);
-  const double g = static_cast<double>(a.heads_q / a.heads_kv);
-  auto fill = [&](double rows) { return rows / (std::ceil(rows / m) * m); };
-  return fill(sq) < 0.9 * fill(sq * g);
+// Splits of the keys: none for a prefill or training call (flash_attn_func and
+// flash_attn_varlen_func default to num_splits = 1 in FA3's hopper/flash_attn_interface.py and
+// FA4's flash_attn/cute/interface.py, so their split heuristics never run there); for a decode step
+// (flash_attn_with_kvcache, or the varlen call an inference engine makes, which take num_splits
+// from the caller) the count that prices fastest, as for split_kv (lower_best_split: the
+// libraries' wave heuristics made a longer call up to 70 % cheaper than a shorter one). Split CTAs
+// run in hardware order (FA3: SingleTileScheduler) and a combine launch reduces the partials.
+void lower_flash_splits(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
+                        Launches& out) {
+  if (in.workload.phase == models::Phase::decode) {
+    lower_best_split(in, g, t, 128, "attention_fwd", out);
+  } else {
+    out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
+  }
 }
 
+// Query heads of a KV head packed into the rows or not: FA3's should_pack_gqa (hopper/heuristics.h)
+// packs when that wastes less of the last row tile, fill(Sq) < 0.9 fill(Sq G) with fill(r) =
+// r / (ceil(r / M) M), and pack_gqa is a parameter of the call; the model takes the layout that
+// prices faster. The heuristic alone made a longer call up to 17 % cheaper than a
+// shorter one (H20, hd 256, GQA 64/8: 256 tokens fill their row tiles and stay unpacked, 272
+// pack, and packed causal rows visit fewer masked tiles).
 void lower_fa3(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const bool fp8 = in.workload.dtype == models::DType::fp8;
-  FlashTile t =
+  const FlashTile t =
       fa3_tile(static_cast<double>(a.head_dim), static_cast<double>(a.v_head_dim), a.causal, fp8);
-  const Geometry g = geometry(a, in.workload, fa3_packs(a, t.m));
-  const double sms = in.profile.compute.sm_count;
-  const double m_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
-  const double n_blocks = ceil_div(g.keys, t.n);
-  // hopper/heuristics.h num_splits_heuristic (docs/kernels.md#24-split-kv).
-  const double kv_head_bytes = g.keys * (g.d + g.dv) * g.s_kv;
-  double splits = 1;
-  if (m_blocks >= 0.8 * sms) {
-    if (kv_head_bytes > 50e6 && m_blocks >= 2 * sms && !g.causal) {
-      splits = std::min(std::ceil(kv_head_bytes / 50e6), 128.0);
+  Launches unpacked;
+  lower_flash_splits(in, geometry(a, in.workload, false), t, unpacked);
+  if (a.heads_q > a.heads_kv) {
+    Launches packed;
+    lower_flash_splits(in, geometry(a, in.workload, true), t, packed);
+    if (launches_time(packed, in.profile, in.workload) <
+        launches_time(unpacked, in.profile, in.workload)) {
+      unpacked = packed;
     }
-  } else if (n_blocks > 4) {
-    splits = splits_for_waves(m_blocks, sms, n_blocks, false);
   }
-  if (splits > 1) t.dispatch = Dispatch::in_order;  // SingleTileScheduler when split
-  out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd"));
-  if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
+  for (const Launch& l : unpacked) out.push_back(l);
 }
 
 // Share of exps FA4 computes with the polynomial (docs/kernels.md#3-fa4; default frequency 16).
@@ -108,15 +115,7 @@ void lower_fa4_tiling(const ScheduleInput& in, Launches& out, bool masked_in_tur
   // share above), so the two pipes overlap.
   t.exp_alu_concurrent = true;
   t.dispatch = g.causal ? Dispatch::persistent_lpt : Dispatch::persistent_static;
-  const double sms = in.profile.compute.sm_count;
-  const double m_blocks = g.batch * g.heads * ceil_div(g.rows, t.m);
-  const double n_blocks = ceil_div(g.keys, t.n);
-  // interface.py num_splits_heuristic.
-  const double splits =
-      n_blocks <= 4 ? 1 : std::max(1.0, std::min({std::floor(sms / m_blocks), 128.0, n_blocks}));
-  if (splits > 1) t.dispatch = Dispatch::in_order;
-  out.push_back(flash_forward_launch(in, g, t, splits, "attention_fwd"));
-  if (splits > 1) out.push_back(split_combine_launch(in, g, splits * g.batch * g.heads * g.rows));
+  lower_flash_splits(in, g, t, out);
 }
 
 void lower_fa4(const ScheduleInput& in, Launches& out) {

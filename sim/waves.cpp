@@ -32,13 +32,14 @@ double makespan(Dispatch dispatch, double count, double min_s, double mean_s, do
                 double slots) {
   if (count <= 0) return 0;
   if (dispatch == Dispatch::persistent_lpt) {
-    // Equal jobs run in waves. Unequal ones, taken longest first, even the slots out to within
-    // the shortest job: the total over the slots plus half the shortest job, which is monotone in
-    // the work (rounding up to whole shortest jobs was not: a slightly longer shortest job could
-    // drop the count by one) and closer to a longest-first schedule of a causal grid's linearly
-    // growing jobs (1.2 % mean error against 2.0 %, docs/kernels.md step 4).
-    if (min_s >= max_s) return waves(count, slots) * max_s;
-    return std::max(max_s, count * mean_s / slots + 0.5 * min_s);
+    // Longest-first evens the slots out to within about half the shortest job (monotone in the
+    // work, and 1.2 % from a longest-first schedule of a causal grid's linearly growing jobs,
+    // docs/kernels.md step 4), but never beyond what greedy dispatch guarantees (waves x the
+    // longest job: a job starts on the least-loaded slot) and never below what the slots must hold
+    // (the longest job; waves x the shortest, as some slot runs that many jobs). Equal jobs run in
+    // waves; so does a grid of at most one job per slot.
+    const double w = waves(count, slots);
+    return std::max({max_s, w * min_s, std::min(w * max_s, count * mean_s / slots + 0.5 * min_s)});
   }
   return (waves(count, slots) - 1) * mean_s + max_s;
 }

@@ -18,7 +18,9 @@ double waves(double ctas, double slots);
 double overlapped(double matmul_s, double softmax_s, double overlap);
 
 // Makespan of `count` jobs with the given duration spread on `slots` slots.
-//   in_order:  (waves - 1) x mean + max  — the last wave ends with the longest jobs.
+//   in_order:  (waves - 1) x mean + max  — the last wave ends with the longest jobs (the caller,
+//   sim::grid_span, prices that last job at the last wave's stacking and floors the grid at the
+//   same jobs one wave fewer).
 //   persistent_lpt: longest-first, so max(longest job, total / slots + half the shortest job) —
 //   near-perfect packing with no tail; equal jobs in waves.
 //   persistent_static: equal jobs in rounds, as in_order.

@@ -204,8 +204,9 @@ TEST_CASE(
     "least one; a window's edge adds as many; a split launch's longest job holds them",
     "[sim][tile]") {
   const hw::Profile& b200 = test_support::catalog().resolve("b200");
-  auto lower = [&](const models::AttentionSpec& spec, std::int64_t q_len, std::int64_t kv_len) {
-    test_support::Query q{spec, test_support::workload(models::Phase::fwd, 1, q_len, kv_len, true)};
+  auto lower = [&](const models::AttentionSpec& spec, std::int64_t q_len, std::int64_t kv_len,
+                   models::Phase phase = models::Phase::fwd) {
+    test_support::Query q{spec, test_support::workload(phase, 1, q_len, kv_len, true)};
     q.w.dtype = q.w.kv_dtype = models::DType::bf16;
     const sim::Launches out = test_support::lower_dense_forward("fa4", q.cost(), q.w, b200);
     REQUIRE_FALSE(out.empty());
@@ -228,10 +229,13 @@ TEST_CASE(
                 "swa", {{"heads", 32}, {"kv_heads", 32}, {"head_dim", 128}, {"window", 1024}}),
             4096, 4096);
   CHECK(window.serial_tiles_per_job == 4);
-  // One 256-row block of one head over 8192 keys is split 64 ways (interface.py
-  // num_splits_heuristic: 148 SMs, 64 key blocks): the split holding the diagonal holds both
-  // blocks, one job in 64.
-  const sim::Launch split = lower(gqa(1, 1), 256, 8192);
+  // A decode step of 256 queries of one head over 8192 keys is split (the fastest count, one job
+  // per split): the split holding the diagonal holds both blocks, the mean job its share.
+  const sim::Launch split = lower(gqa(1, 1), 256, 8192, models::Phase::decode);
+  const double splits = split.jobs.count;
+  REQUIRE(splits > 1);
   CHECK(split.serial_tiles_per_job == 2);
-  CHECK(split.serial_job_share == Approx(1.0 / 64));
+  CHECK(split.serial_job_share == Approx(1.0 / splits));
+  // The same call as a forward (flash_attn_func, num_splits = 1) is not split.
+  CHECK(lower(gqa(1, 1), 256, 8192).jobs.count == 1);
 }
