@@ -78,6 +78,7 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
     const double query_rows = static_cast<double>(a.batch * a.heads_q * a.q_len);
     jobs = {ceil_div(query_rows, rows), tiles, tiles, ceil_div(query_rows, rows) * tiles};
   }
+  const double unsplit_max_tiles = jobs.max_tiles;
   if (splits > 1) {
     jobs.count *= splits;
     jobs.min_tiles = std::max(1.0, std::floor(jobs.min_tiles / splits));
@@ -112,8 +113,14 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
     const double row_blocks = l.jobs.count / splits;
     const double mean_rows = g.batch * g.heads * g.rows / row_blocks;
     l.max_job_hbm_bytes = l.per_job_hbm_bytes * std::max(1.0, std::min(t.m, g.rows) / mean_rows);
-    if (splits > 1 && g.window <= 0 && g.keys > 0) {
-      l.max_tile_hbm_scale = ceil_div(g.keys, t.n) * t.n / g.keys;
+    // A split's key tiles are whole but where the row block's range starts or ends inside one:
+    // the longest split moves whole tiles, the mean tile the range's keys over its tiles.
+    const double per_position = g.heads == g.kv_heads ? g.group : 1;
+    const double positions = std::max(1.0, std::min(t.m, g.rows) / per_position);
+    const double seen =
+        g.window > 0 ? std::min(g.keys, g.window + positions - 1 + g.sinks) : g.keys;
+    if (splits > 1 && seen > 0) {
+      l.max_tile_hbm_scale = std::max(1.0, unsplit_max_tiles * t.n / seen);
     }
   }
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;

@@ -239,3 +239,40 @@ TEST_CASE(
   // The same call as a forward (flash_attn_func, num_splits = 1) is not split.
   CHECK(lower(gqa(1, 1), 256, 8192).jobs.count == 1);
 }
+
+TEST_CASE(
+    "a launch's longest job moves a whole row block's Q and O and, split, whole key tiles; no "
+    "split, the mean tile",
+    "[sim][tile]") {
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  auto lower = [&](const char* kernel, const models::AttentionSpec& spec, models::Phase phase,
+                   std::int64_t q_len, std::int64_t kv_len) {
+    test_support::Query q{spec, test_support::workload(phase, 1, q_len, kv_len, true)};
+    q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+    const sim::Launches out = test_support::lower_dense_forward(kernel, q.cost(), q.w, h100);
+    REQUIRE_FALSE(out.empty());
+    return out[0];
+  };
+  const models::AttentionSpec gqa =
+      test_support::make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}});
+  // A decode step over 1472 keys, split (split_kv's 128-key tiles, docs/kernels.md §1.3): 12
+  // tiles for 1472 keys, so a whole tile is 12 x 128 / 1472 of the mean one.
+  const sim::Launch split = lower("split_kv", gqa, models::Phase::decode, 1, 1472);
+  REQUIRE(split.jobs.count > 8);  // 8 KV heads, several splits each
+  CHECK(split.max_tile_hbm_scale == Approx(12.0 * 128 / 1472));
+  // A 4096-key window seen from 4160 cached keys starts inside a tile: 33 tiles for its keys.
+  const models::AttentionSpec swa = test_support::make(
+      "swa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}, {"window", 4096}});
+  const sim::Launch window = lower("split_kv", swa, models::Phase::decode, 1, 4160);
+  REQUIRE(window.jobs.count > 8);
+  CHECK(window.max_tile_hbm_scale == Approx(33.0 * 128 / 4096));
+  // Not split, the longest job holds the partial tile too: the mean.
+  const sim::Launch prefill =
+      lower("fa3", test_support::make("mha", {{"heads", 32}, {"head_dim", 128}}),
+            models::Phase::fwd, 1472, 1472);
+  CHECK(prefill.max_tile_hbm_scale == 1);
+  // FA3's 128-row blocks over 1472 rows of each of 32 heads: 12 blocks of mean 122.7 rows, so
+  // a full block's Q and O are 128 / 122.7 of the mean job's.
+  CHECK(prefill.max_job_hbm_bytes ==
+        Approx(prefill.per_job_hbm_bytes * 128 / (1472.0 / 12)).epsilon(1e-9));
+}
