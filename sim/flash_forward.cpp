@@ -172,24 +172,4 @@ void lower_best_split(const ScheduleInput& in, const Geometry& g, const FlashTil
                       out);
 }
 
-double splits_for_waves(double row_blocks, double slots, double n_blocks, bool skip_ineligible) {
-  if (row_blocks >= 0.8 * slots) return 1;
-  const double max_splits = std::min({128.0, slots, n_blocks});
-  auto efficiency = [&](double s) {
-    const double w = row_blocks * s / slots;
-    return w / std::ceil(w);
-  };
-  auto eligible = [&](double s) {
-    return !skip_ineligible || s == 1 || std::ceil(n_blocks / s) != std::ceil(n_blocks / (s - 1));
-  };
-  double best = 0;
-  for (double s = 1; s <= max_splits; ++s) {
-    if (eligible(s)) best = std::max(best, efficiency(s));
-  }
-  for (double s = 1; s <= max_splits; ++s) {
-    if (eligible(s) && efficiency(s) >= 0.85 * best) return s;
-  }
-  return 1;
-}
-
 }  // namespace sim

@@ -93,8 +93,8 @@ void lower_fa2_unpacked(const ScheduleInput& in, Launches& out) {
 
 void lower_split_kv(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, decode_packs(in.op.attention));
-  // The split count that prices fastest, up to FA2's limit of 128 (not FA2's wave-efficiency
-  // heuristic, splits_for_waves, whose pick is one of the candidates: see lower_best_split).
+  // The split count that prices fastest, up to FA2's limit of 128, not FA2's wave-efficiency
+  // num_splits_heuristic (docs/kernels.md#13-split_kv; see lower_best_split).
   lower_best_split(in, g, split_kv_tile(g.d, g.s), 128, "attention_fwd_splitkv", out);
 }
 
@@ -115,6 +115,7 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
   // writes an fp32 partial that the block's host CTA reads back and reduces in the same kernel.
   const double partial = std::min(t.m, g.rows) * (g.dv + 1) * 4;
   l.per_job_hbm_bytes = q_o_bytes / ctas + 2 * partial;
+  l.max_job_hbm_bytes = 0;  // equal runs: the row-block grid's longest job no longer applies
   // A CTA's run is whole key tiles but where it holds a row block's partial last one.
   if (g.window <= 0 && g.keys > 0) l.max_tile_hbm_scale = ceil_div(g.keys, t.n) * t.n / g.keys;
   out.push_back(l);

@@ -33,7 +33,7 @@ double makespan(Dispatch dispatch, double count, double min_s, double mean_s, do
   if (count <= 0) return 0;
   if (dispatch == Dispatch::persistent_lpt) {
     // Longest-first evens the slots out to within about half the shortest job (monotone in the
-    // work, and 1.2 % from a longest-first schedule of a causal grid's linearly growing jobs,
+    // work, and 1.4 % on average from a longest-first schedule of a causal grid's growing jobs,
     // docs/kernels.md step 4), but never beyond what greedy dispatch guarantees (waves x the
     // longest job: a job starts on the least-loaded slot) and never below what the slots must hold
     // (the longest job; waves x the shortest, as some slot runs that many jobs). Equal jobs run in

@@ -236,8 +236,11 @@ TEST_CASE(
   REQUIRE(splits > 1);
   CHECK(split.serial_tiles_per_job == 2);
   CHECK(split.serial_job_share == Approx(1.0 / splits));
-  // The same call as a forward (flash_attn_func, num_splits = 1) is not split.
-  CHECK(lower(gqa(1, 1), 256, 8192).jobs.count == 1);
+  // So is the same call as a forward over the cache (flash_attn_with_kvcache).
+  CHECK(lower(gqa(1, 1), 256, 8192).jobs.count > 1);
+  // A forward without a cache (flash_attn_func, num_splits = 1) is not: 32 row blocks of 256
+  // rows, where FA4's heuristic would have split them 4 ways (148 SMs, 64 key blocks).
+  CHECK(lower(gqa(1, 1), 8192, 8192).jobs.count == 32);
 }
 
 TEST_CASE(

@@ -234,32 +234,6 @@ TEST_CASE("row_block_jobs: packed GQA decode makes G rows per KV head, one job p
   CHECK(j.total_tiles == 4 * 8 * 8);
 }
 
-// --- splits_for_waves ----------------------------------------------------------------------------
-
-TEST_CASE("splits_for_waves: 48 row blocks on 108 slots take 2 splits, not 3 (FA2 comment)",
-          "[waves]") {
-  // eff(2) = 96/108 = 0.89, eff(3) = 144/216 = 0.67; best eff(9) = 1.0, 0.85 x 1.0 <= 0.89.
-  CHECK(sim::splits_for_waves(48, 108, 64, true) == 2);
-  CHECK(sim::splits_for_waves(48, 108, 64, false) == 2);
-}
-
-TEST_CASE("splits_for_waves: a grid of at least 0.8 x slots row blocks is not split", "[waves]") {
-  CHECK(sim::splits_for_waves(87, 108, 64, true) == 1);  // 87 >= 86.4
-  CHECK(sim::splits_for_waves(108, 108, 64, false) == 1);
-  CHECK(sim::splits_for_waves(1000, 108, 64, true) == 1);
-  CHECK(sim::splits_for_waves(86, 108, 64, false) > 1);  // 86 < 86.4: eff(1) = 0.80 < 0.85
-}
-
-TEST_CASE("splits_for_waves: FA2 skips split counts that leave the per-split range unchanged",
-          "[waves]") {
-  // 1 row block, 216 slots, 2048 KV blocks: eff(s) = s / 216, best at 128 splits = 0.59; the
-  // first s with eff >= 0.504 is 109, but ceil(2048 / s) stays 19 until s = 114.
-  CHECK(sim::splits_for_waves(1, 216, 2048, false) == 109);
-  CHECK(sim::splits_for_waves(1, 216, 2048, true) == 114);
-  // Never more splits than KV blocks.
-  CHECK(sim::splits_for_waves(1, 216, 3, false) == 3);
-}
-
 // --- shared_read_bytes ---------------------------------------------------------------------------
 
 TEST_CASE("shared_read_bytes: data read by one CTA always comes from HBM", "[waves]") {
