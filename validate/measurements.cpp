@@ -86,10 +86,13 @@ class Row {
 // (gqa, or swa when it has a window).
 std::pair<std::string, models::ParamValues> variant_of(const Row& row,
                                                        const std::string& schedule) {
-  // Without a variant: dense attention, or absorbed MLA for the flashmla schedule, which prices
-  // nothing else.
+  // Without a variant: dense attention, or the family the only kernels of one price: absorbed MLA
+  // for flashmla, Lightning Attention-2 for lightning2, chunked linear attention (its defaults:
+  // FLA's simple_gla) for fla_chunk.
   std::string variant = !row.text("window").empty() ? "swa"
                         : schedule == "flashmla"    ? "mla"
+                        : schedule == "lightning2"  ? "lightning"
+                        : schedule == "fla_chunk"   ? "linear"
                                                     : "gqa";
   models::ParamValues given;
   const std::string text = row.text("variant");

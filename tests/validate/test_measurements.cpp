@@ -174,10 +174,11 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
                  std::string(kVHeader) +
                      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,512,1,4096,1,mla,100,x\n"
                      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,8,576,512,1,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,fa3,fwd,bf16,1,128,128,192,128,4096,4096,1,mla,100,x\n"),
+                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,320,,1,4096,1,mla,100,x\n"
+                     "h800-sxm5-80gb,fa3,fwd,bf16,1,128,128,192,128,4096,4096,1,mla,100,x\n"
+                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,mla,100,x\n"),
       registry());
-  REQUIRE(set.cases.size() == 2);
+  REQUIRE(set.cases.size() == 3);
   const models::AttentionSpec& absorbed = set.cases[0].spec;
   CHECK(absorbed.variant->name() == "mla");
   CHECK(param(absorbed, "heads") == 128);
@@ -189,9 +190,32 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
   CHECK(param(expanded, "nope_dim") == 128);
   CHECK(param(expanded, "v_head_dim") == 128);
   CHECK(param(expanded, "mode") == 2);
+  // A 576-wide head without v_head_dim is DeepSeek's 512 + 64; another width is ambiguous.
+  const models::AttentionSpec& deepseek = set.cases[2].spec;
+  CHECK(param(deepseek, "latent_dim") == 512);
+  CHECK(param(deepseek, "rope_dim") == 64);
+  CHECK(param(deepseek, "mode") == 1);
   REQUIRE(set.skipped.size() == 2);
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:3") && Catch::Contains("heads_kv 8"));
   CHECK_THAT(set.skipped[1], Catch::Contains("m.csv:4") && Catch::Contains("v_head_dim"));
+}
+
+TEST_CASE(
+    "a row without a variant on a kernel that prices one family is that family's (Lightning "
+    "Attention-2, FLA), not dense attention",
+    "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write_file(dir, std::string(kVHeader) +
+                          "a100,Lightning Attention-2,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
+                          "h200,fla,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
+                          "h100,fa3,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 3);
+  CHECK(set.skipped.empty());
+  CHECK(set.cases[0].spec.variant->name() == "lightning");
+  CHECK(set.cases[1].spec.variant->name() == "linear");
+  CHECK(set.cases[2].spec.variant->name() == "gqa");
 }
 
 TEST_CASE("a column that contradicts the variant rejects the row with file:line", "[validate]") {
