@@ -76,29 +76,33 @@ bool is_backward_key(const std::string& key) {
   return key.ends_with(sim::backward_calibration_key(""));
 }
 
-// The entry a group fits as `p` gives it: its own key, or its rows' schedule's entry, which prices
-// the kernel where the profile lacks the key (without its chain term for a backward key: a
-// backward keeps one tile in flight).
-hw::ScheduleCalibration group_entry(const hw::Profile& p, const std::string& key,
+// Whether the fitted entry of `key` has a chain term (hwprofiles/SCHEMA.md, "Dependency chain"):
+// an entry the profile has keeps what it has; one it lacks, started from its schedule's entry,
+// takes that entry's unless it is a backward's or shares its fit with one (a backward keeps one
+// tile in flight, where a chain would serialise its pipes).
+bool keeps_chain(const hw::Profile& p, const std::string& key, std::size_t keys_in_fit) {
+  const auto found = p.calibration.schedules.find(key);
+  if (found != p.calibration.schedules.end()) return found->second.chain_cycles.has_value();
+  return keys_in_fit == 1 && !is_backward_key(key);
+}
+
+// The entry a fit of `keys` starts from, as `p` gives it: the first key's own, or its rows'
+// schedule's entry `start`, which prices the kernel where the profile lacks the key.
+hw::ScheduleCalibration group_entry(const hw::Profile& p, const std::vector<std::string>& keys,
                                     const std::string& start) {
   const auto& entries = p.calibration.schedules;
-  if (entries.count(key)) return entries.at(key);
+  if (entries.count(keys.front())) return entries.at(keys.front());
   hw::ScheduleCalibration c = entries.at(start);
-  if (is_backward_key(key)) c.chain_cycles.reset();
+  if (!keeps_chain(p, keys.front(), keys.size())) c.chain_cycles.reset();
   return c;
 }
 
-// A shared fit (forward and `_bwd` together) sets both entries, but a chain term only where the
-// entry already has one: a backward keeps one tile in flight, where a chain would serialise its
-// pipes (hwprofiles/SCHEMA.md, "Dependency chain").
+// A fit sets every key of its group (forward and `_bwd` together where they share one), each
+// with a chain term only where keeps_chain says.
 hw::Profile with_entries(hw::Profile p, const std::vector<std::string>& keys,
                          const hw::ScheduleCalibration& c) {
   for (const std::string& k : keys) {
-    // An entry the profile lacks (started from another) takes one unless it is a backward's.
-    const auto found = p.calibration.schedules.find(k);
-    const bool chain = found != p.calibration.schedules.end()
-                           ? found->second.chain_cycles.has_value()
-                           : keys.size() == 1 && !is_backward_key(k);
+    const bool chain = keeps_chain(p, k, keys.size());
     auto& entry = p.calibration.schedules[k];
     entry = c;
     if (!chain) entry.chain_cycles.reset();
@@ -309,7 +313,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.hw = g.hw;
     out.schedule = g.schedule;
     out.keys = group_keys(g);
-    out.before = group_entry(profile, out.keys.front(), g.start);
+    out.before = group_entry(profile, out.keys, g.start);
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));
     result.groups.push_back(out);
@@ -322,7 +326,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     FitGroup& out = result.groups[i++];
     // From the entry as the fits so far leave it (the schedule's, where the profile lacks it); a
     // group without fit rows writes nothing and keeps pricing with that.
-    const hw::ScheduleCalibration start = group_entry(profile, out.keys.front(), g.start);
+    const hw::ScheduleCalibration start = group_entry(profile, out.keys, g.start);
     out.after = g.fit.empty() ? start : fit(g, profile, out.keys, start);
     if (!g.fit.empty()) profile = with_entries(profile, out.keys, out.after);
     out.fitted_after = summarize(errors(g.fit, profile));
