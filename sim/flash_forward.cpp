@@ -54,6 +54,14 @@ void set_forward_bytes(const ScheduleInput& in, const Geometry& g, const FlashTi
 
 }  // namespace
 
+double whole_tile_scale(const Geometry& g, const FlashTile& t, double row_block_tiles) {
+  // The keys the longest row block sees: all of them, or its positions' window (and the sinks).
+  const double per_position = g.heads == g.kv_heads ? g.group : 1;
+  const double positions = std::max(1.0, std::min(t.m, g.rows) / per_position);
+  const double seen = g.window > 0 ? std::min(g.keys, g.window + positions - 1 + g.sinks) : g.keys;
+  return seen > 0 ? std::max(1.0, row_block_tiles * t.n / seen) : 1;
+}
+
 Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTile t, double splits,
                             const char* name) {
   Launch l;
@@ -113,15 +121,7 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
     const double row_blocks = l.jobs.count / splits;
     const double mean_rows = g.batch * g.heads * g.rows / row_blocks;
     l.max_job_hbm_bytes = l.per_job_hbm_bytes * std::max(1.0, std::min(t.m, g.rows) / mean_rows);
-    // A split's key tiles are whole but where the row block's range starts or ends inside one:
-    // the longest split moves whole tiles, the mean tile the range's keys over its tiles.
-    const double per_position = g.heads == g.kv_heads ? g.group : 1;
-    const double positions = std::max(1.0, std::min(t.m, g.rows) / per_position);
-    const double seen =
-        g.window > 0 ? std::min(g.keys, g.window + positions - 1 + g.sinks) : g.keys;
-    if (splits > 1 && seen > 0) {
-      l.max_tile_hbm_scale = std::max(1.0, unsplit_max_tiles * t.n / seen);
-    }
+    if (splits > 1) l.max_tile_hbm_scale = whole_tile_scale(g, t, unsplit_max_tiles);
   }
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;

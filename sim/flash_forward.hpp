@@ -49,6 +49,11 @@ Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, do
 Launch torch_launches(const ScheduleInput& in, const char* name, double bytes, double items,
                       double launches, double waits = 0);
 
+// Bytes of whole key tiles over the mean tile's, for a job that holds only whole tiles of a row
+// block that visits `row_block_tiles` tiles (a split, a stream-K run): the mean tile holds the
+// share of a range that starts or ends inside one (Launch::max_tile_hbm_scale; at least 1).
+double whole_tile_scale(const Geometry& g, const FlashTile& t, double row_block_tiles);
+
 // Reduction of split partials (fp32 O and LSE) into O.
 Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double partial_rows);
 

@@ -102,6 +102,7 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, decode_packs(in.op.attention));
   FlashTile t = split_kv_tile(g.d, g.s);
   Launch l = flash_forward_launch(in, g, t, 1, "attention_fwd_lean");
+  const double row_tiles = l.jobs.max_tiles;  // the longest row block's
   // Stream-K: every CTA takes an equal contiguous run of the (row block, KV tile) iterations,
   // crossing head boundaries; one CTA per slot.
   const double slots = in.profile.compute.sm_count * ctas_per_sm(l.cta, in.profile);
@@ -116,8 +117,8 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
   const double partial = std::min(t.m, g.rows) * (g.dv + 1) * 4;
   l.per_job_hbm_bytes = q_o_bytes / ctas + 2 * partial;
   l.max_job_hbm_bytes = 0;  // equal runs: the row-block grid's longest job no longer applies
-  // A CTA's run is whole key tiles but where it holds a row block's partial last one.
-  if (g.window <= 0 && g.keys > 0) l.max_tile_hbm_scale = ceil_div(g.keys, t.n) * t.n / g.keys;
+  // A CTA's run is whole key tiles but where it holds a row block's partial first or last one.
+  l.max_tile_hbm_scale = whole_tile_scale(g, t, row_tiles);
   out.push_back(l);
 }
 

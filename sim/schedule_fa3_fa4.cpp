@@ -36,18 +36,19 @@ FlashTile fa3_tile(double d, double dv, bool causal, bool fp8) {
   return t;
 }
 
-// Splits of the keys: none for a prefill or training call without a cache (flash_attn_func and
+// Splits of the keys: none for a training call (--phase fwd, bwd, train: flash_attn_func and
 // flash_attn_varlen_func default to num_splits = 1 in FA3's hopper/flash_attn_interface.py and
-// FA4's flash_attn/cute/interface.py, so their split heuristics never run there); for a call over
-// a cache (a decode step, or queries after cached keys: flash_attn_with_kvcache, num_splits = 0,
-// or the varlen call an inference engine makes with its own num_splits) the count that prices
-// fastest, as for split_kv (lower_best_split: the libraries' wave heuristics made a longer call up
-// to 70 % cheaper than a shorter one). Split CTAs run in hardware order (FA3:
-// SingleTileScheduler) and a combine launch reduces the partials.
+// FA4's flash_attn/cute/interface.py, so their split heuristics never run there, whatever the key
+// count, as in cross-attention); for an inference call (a prefill, with or without cached keys, or
+// a decode step: flash_attn_with_kvcache takes num_splits = 0 and an inference engine's varlen call
+// its own num_splits) the count that prices fastest, as for split_kv (lower_best_split: the
+// libraries' wave heuristics made a longer call up to 70 % cheaper than a shorter one, and
+// splitting only queries after cached keys priced one more cached key 43 % cheaper). Split CTAs
+// run in hardware order (FA3: SingleTileScheduler) and a combine launch reduces the partials.
 void lower_flash_splits(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
                         Launches& out) {
-  const models::AttentionShape& a = in.op.attention;
-  if (in.workload.phase == models::Phase::decode || a.kv_len > a.q_len) {
+  const models::Phase phase = in.workload.phase;
+  if (phase == models::Phase::decode || phase == models::Phase::prefill) {
     lower_best_split(in, g, t, 128, "attention_fwd", out);
   } else {
     out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));

@@ -61,11 +61,11 @@ void map_mla(const GenericColumns& c, Merged& m) {
   // Absorbed: one latent cache for all heads (heads_kv 1), or a single head the row says is
   // absorbed (mode 1, as a flashmla row is).
   if (c.heads_kv == 1 && (c.heads_q > 1 || m.find("mode") == 1.0)) {
-    // Without v_head_dim, a 576-wide head is DeepSeek's layout (kv_lora_rank 512 + rope 64, the
-    // one FlashMLA's published runs use); any other width is ambiguous.
-    const std::optional<double> latent =
-        c.v_head_dim ? c.v_head_dim
-                     : (c.head_dim == 576 ? std::optional<double>(512) : std::nullopt);
+    // Without v_head_dim: the variant column's latent_dim, or for a 576-wide head DeepSeek's
+    // layout (kv_lora_rank 512 + rope 64, the one FlashMLA's published runs use); any other
+    // width is ambiguous.
+    std::optional<double> latent = c.v_head_dim ? c.v_head_dim : m.find("latent_dim");
+    if (!latent && c.head_dim == 576) latent = 512;
     if (!latent) {
       conflict(v,
                "absorbed MLA rows (heads_kv 1) need v_head_dim, the latent width (576-wide "
@@ -76,7 +76,7 @@ void map_mla(const GenericColumns& c, Merged& m) {
                               "(latent)",
                               c.head_dim, *latent));
     }
-    m.set("latent_dim", *latent, c.v_head_dim ? "v_head_dim" : "head_dim 576 (DeepSeek)");
+    m.set("latent_dim", *latent, c.v_head_dim ? "v_head_dim" : "head_dim 576 (DeepSeek's)");
     m.set("rope_dim", c.head_dim - *latent, "head_dim - v_head_dim");
     m.set("mode", 1, "heads_kv");
     return;

@@ -335,7 +335,8 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   if (line.rfind(kUtf8Bom, 0) == 0) line.erase(0, kUtf8Bom.size());
   const Columns columns = read_header(line, file);
   MeasurementSet set;
-  std::set<std::string> unknown_kernels;  // warned about once per file
+  std::set<std::string> unknown_kernels;    // warned about once per file
+  std::set<std::string> inferred_families;  // likewise
   int rows = 0;
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty() || line == "\r") continue;
@@ -359,6 +360,19 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
           fmt::format("{}: unknown kernel '{}' predicted with --kernel auto (so are its later rows "
                       "in this file)",
                       row.where(), c.kernel));
+    }
+    // A row without a variant on a kernel of one family is that family's with its defaults
+    // (variant_of): said once per file, and such rows are compared but never fitted (FLA's GLA
+    // or DeltaNet rows would otherwise fit fla_chunk as simple_gla).
+    const bool family_inferred =
+        row.text("variant").empty() && (c.schedule == "lightning2" || c.schedule == "fla_chunk");
+    if (family_inferred && inferred_families.insert(c.schedule).second) {
+      set.warnings.push_back(fmt::format(
+          "{}: no variant: kernel '{}' priced as {} with its defaults, not fitted; give the "
+          "variant column for another (so are its later rows in this file)",
+          row.where(), c.kernel,
+          c.schedule == "lightning2" ? "'lightning' (Lightning Attention-2)"
+                                     : "'linear' (FLA's simple_gla, gate_dim 1)"));
     }
     c.caller = caller_of(row);
     c.pass = canonical_pass(row.required("pass"), row.where());
@@ -386,7 +400,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     // hand-written Ascend kernel would refit the `ascend` entry that torch_npu's rows use).
     // The rows of NSA's compressed branch followed by its block scores and top-k fit the score
     // kernel's own entry, not the compressed kernels' (fit_entry_for).
-    c.fit_eligible = c.schedule != "auto";
+    c.fit_eligible = c.schedule != "auto" && !family_inferred;
     if (c.workload.phase == models::Phase::fwd) c.fit_entry = std::string(fit_entry_for(c.kernel));
     set.cases.push_back(std::move(c));
   }

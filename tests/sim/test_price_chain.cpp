@@ -236,11 +236,14 @@ TEST_CASE(
   REQUIRE(splits > 1);
   CHECK(split.serial_tiles_per_job == 2);
   CHECK(split.serial_job_share == Approx(1.0 / splits));
-  // So is the same call as a forward over the cache (flash_attn_with_kvcache).
-  CHECK(lower(gqa(1, 1), 256, 8192).jobs.count > 1);
-  // A forward without a cache (flash_attn_func, num_splits = 1) is not: 32 row blocks of 256
-  // rows, where FA4's heuristic would have split them 4 ways (148 SMs, 64 key blocks).
+  // So is an inference prefill of those queries after 7936 cached keys, and one without a cache
+  // (32 row blocks of 256 rows on 148 SMs, 64 key blocks).
+  CHECK(lower(gqa(1, 1), 256, 8192, models::Phase::prefill).jobs.count > 1);
+  CHECK(lower(gqa(1, 1), 8192, 8192, models::Phase::prefill).jobs.count > 32);
+  // A training forward (flash_attn_func, num_splits = 1) is not, whatever its keys: 32 row blocks
+  // where FA4's heuristic would have split them 4 ways, and one block over 8192 keys.
   CHECK(lower(gqa(1, 1), 8192, 8192).jobs.count == 32);
+  CHECK(lower(gqa(1, 1), 256, 8192).jobs.count == 1);
 }
 
 TEST_CASE(

@@ -232,3 +232,32 @@ TEST_CASE("GQA causal prefill never gets cheaper with length on FA3, FA4 and Bla
     }
   }
 }
+
+TEST_CASE("an inference prefill never gets cheaper with more cached keys, nor a training forward",
+          "[tile][monotone][sweep]") {
+  // 1024 or 4096 queries of one head after a growing cache, B 1 (a grid too small to fill the
+  // SMs): splitting only calls with cached keys priced one cached key 43 % cheaper than none.
+  const struct {
+    const char* hw;
+    const char* kernel;
+  } combos[] = {{"h100", "fa3"}, {"b200", "fa4"}, {"gb200", "cudnn"}};
+  for (const auto& c : combos) {
+    for (models::Phase phase : {models::Phase::prefill, models::Phase::fwd}) {
+      for (std::int64_t q_len : {1024, 4096}) {
+        auto time = [&](std::int64_t kv_len) {
+          test_support::Query q{test_support::make("mha", {{"heads", 1}, {"head_dim", 128}}),
+                                test_support::workload(phase, 1, q_len, kv_len, true)};
+          q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+          return sim::predict_tile(q.cost(), q.w, device(c.hw), c.kernel).time_s;
+        };
+        // Steps of one 128-key tile keep the diagonal's place in its key block (which block
+        // boundaries it crosses is priced, and repeats with the offset).
+        const auto [count, first] = drops(time, q_len, q_len + 16384, 128);
+        INFO(c.hw << " " << c.kernel << " " << models::to_string(phase) << " q_len " << q_len
+                  << ": first drop at kv_len " << first);
+        CHECK(count == 0);
+        CHECK(time(q_len + 1) >= time(q_len));
+      }
+    }
+  }
+}

@@ -176,9 +176,11 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
                      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,8,576,512,1,4096,1,mla,100,x\n"
                      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,320,,1,4096,1,mla,100,x\n"
                      "h800-sxm5-80gb,fa3,fwd,bf16,1,128,128,192,128,4096,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,mla,100,x\n"),
+                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,mla,100,x\n"
+                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,"
+                     "mla:latent_dim=448,100,x\n"),
       registry());
-  REQUIRE(set.cases.size() == 3);
+  REQUIRE(set.cases.size() == 4);
   const models::AttentionSpec& absorbed = set.cases[0].spec;
   CHECK(absorbed.variant->name() == "mla");
   CHECK(param(absorbed, "heads") == 128);
@@ -195,6 +197,9 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
   CHECK(param(deepseek, "latent_dim") == 512);
   CHECK(param(deepseek, "rope_dim") == 64);
   CHECK(param(deepseek, "mode") == 1);
+  // The variant column's latent_dim wins over the width's default.
+  CHECK(param(set.cases[3].spec, "latent_dim") == 448);
+  CHECK(param(set.cases[3].spec, "rope_dim") == 128);
   REQUIRE(set.skipped.size() == 2);
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:3") && Catch::Contains("heads_kv 8"));
   CHECK_THAT(set.skipped[1], Catch::Contains("m.csv:4") && Catch::Contains("v_head_dim"));
@@ -216,6 +221,14 @@ TEST_CASE(
   CHECK(set.cases[0].spec.variant->name() == "lightning");
   CHECK(set.cases[1].spec.variant->name() == "linear");
   CHECK(set.cases[2].spec.variant->name() == "gqa");
+  // Defaults are a guess: said once per kernel and file, and such rows are never fitted.
+  CHECK(param(set.cases[1].spec, "gate_dim") == 1);  // FLA's simple_gla
+  CHECK_FALSE(set.cases[0].fit_eligible);
+  CHECK_FALSE(set.cases[1].fit_eligible);
+  CHECK(set.cases[2].fit_eligible);
+  REQUIRE(set.warnings.size() == 2);
+  CHECK_THAT(set.warnings[0], Catch::Contains("m.csv:2") && Catch::Contains("no variant"));
+  CHECK_THAT(set.warnings[1], Catch::Contains("m.csv:3") && Catch::Contains("simple_gla"));
 }
 
 TEST_CASE("a column that contradicts the variant rejects the row with file:line", "[validate]") {
