@@ -61,12 +61,12 @@ Launch split_combine_launch(const ScheduleInput& in, const Geometry& g, double p
 // fastest among 1 .. `max_splits` (and the KV tiles): FA2's and FA3's flash_attn_with_kvcache take
 // num_splits from the caller (0 = their heuristic; at most 128, csrc/flash_attn/flash_api.cpp,
 // github.com/Dao-AILab/flash-attention), so every count is a configuration the kernel runs. The
-// heuristic's pick (or a count with the same tiles per split) is one of them and can make more work
-// cheaper than less (B x H crossing
-// 0.8 x slots drops to one split; a larger batch takes fewer splits and a cheaper combine); the
-// best count cannot, because the smaller call could run the larger call's count. Counts that leave
-// the tiles per split unchanged only add empty CTAs and partials, so they are skipped (FA2's
-// heuristic skips them too). Split CTAs run in hardware order (FA3: SingleTileScheduler).
+// heuristic's pick (or a count with the same tiles per split) is one of them and can make more
+// work cheaper than less (B x H crossing 0.8 x slots drops to one split; a larger batch takes
+// fewer splits and a cheaper combine); the best count cannot, because the smaller call could run
+// the larger call's count. Counts that leave the tiles per split unchanged only add empty CTAs
+// and partials, so they are skipped (FA2's heuristic skips them too). Split CTAs run in hardware
+// order (FA3: SingleTileScheduler).
 void lower_best_split(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
                       double max_splits, const char* name, Launches& out);
 

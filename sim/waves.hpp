@@ -22,7 +22,8 @@ double overlapped(double matmul_s, double softmax_s, double overlap);
 //   sim::grid_span, prices that last job at the last wave's stacking and floors the grid at the
 //   same jobs one wave fewer).
 //   persistent_lpt: longest-first, so max(longest job, total / slots + half the shortest job) —
-//   near-perfect packing with no tail; equal jobs in waves.
+//   near-perfect packing with no tail — within waves x the shortest and waves x the longest job
+//   (so equal or nearly equal jobs run in waves).
 //   persistent_static: equal jobs in rounds, as in_order.
 // With equal jobs every dispatch gives waves x duration (wave quantisation).
 double makespan(Dispatch dispatch, double count, double min_s, double mean_s, double max_s,
