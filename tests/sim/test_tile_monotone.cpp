@@ -36,13 +36,19 @@ double time_s(std::string_view variant, Phase phase, std::string_view hw, std::i
   return sim::predict(sim::EngineKind::tile, spec.variant->cost(spec, w), w, device(hw)).time_s;
 }
 
+// Tile-engine time of a causal bf16 `spec` on `kernel`, the workload's phase, batch and lengths.
+double bf16_time(std::string_view hw, std::string_view kernel, const models::AttentionSpec& spec,
+                 Phase phase, std::int64_t batch, std::int64_t q_len, std::int64_t kv_len) {
+  test_support::Query q{spec, test_support::workload(phase, batch, q_len, kv_len, true)};
+  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
+  return sim::predict_tile(q.cost(), q.w, device(hw), kernel).time_s;
+}
+
 // Tile-engine time of a causal bf16 MHA forward, B 4, H 32, on `kernel`.
 double causal_fwd_s(std::string_view hw, std::string_view kernel, std::int64_t head_dim,
                     std::int64_t len) {
-  test_support::Query q{test_support::make("mha", {{"heads", 32}, {"head_dim", head_dim}}),
-                        test_support::workload(models::Phase::fwd, 4, len, len, true)};
-  q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-  return sim::predict_tile(q.cost(), q.w, device(hw), kernel).time_s;
+  return bf16_time(hw, kernel, test_support::make("mha", {{"heads", 32}, {"head_dim", head_dim}}),
+                   models::Phase::fwd, 4, len, len);
 }
 
 // Steps of `from`, `from + step`, ... `to` where `time` falls below its value one step before:
@@ -174,11 +180,10 @@ TEST_CASE("a decode step never gets cheaper with the context, in steps of 64 tok
   for (const auto& c : combos) {
     for (std::int64_t batch : {1, 4}) {
       auto time = [&](std::int64_t len) {
-        test_support::Query q{
+        return bf16_time(
+            c.hw, c.kernel,
             test_support::make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}}),
-            test_support::workload(models::Phase::decode, batch, 1, len, true)};
-        q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-        return sim::predict_tile(q.cost(), q.w, device(c.hw), c.kernel).time_s;
+            models::Phase::decode, batch, 1, len);
       };
       const auto [count, first] = drops(time, 256, 16384, 64);
       INFO(c.hw << " " << c.kernel << " batch " << batch << ": first drop at " << first);
@@ -188,16 +193,15 @@ TEST_CASE("a decode step never gets cheaper with the context, in steps of 64 tok
 }
 
 TEST_CASE(
-    "fa3 prefill is not faster for a longer sequence (no split without a cache; the faster GQA "
-    "layout)",
+    "fa3 forward is not faster for a longer sequence (a training call does not split; the faster "
+    "GQA layout)",
     "[tile][monotone]") {
   auto time = [](std::string_view hw, std::int64_t heads, std::int64_t kv_heads, std::int64_t batch,
                  std::int64_t len) {
-    test_support::Query q{
+    return bf16_time(
+        hw, "fa3",
         test_support::make("gqa", {{"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", 256}}),
-        test_support::workload(models::Phase::fwd, batch, len, len, true)};
-    q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-    return sim::predict_tile(q.cost(), q.w, device(hw), "fa3").time_s;
+        models::Phase::fwd, batch, len, len);
   };
   // H100, B 2, H 16: FA3's split heuristic split 384 tokens 4 ways (fewer than 0.8 x 132 row
   // blocks) and not 400, whose fp32 partials then made 384 cost 3.3 x as much.
@@ -217,12 +221,11 @@ TEST_CASE("GQA causal prefill never gets cheaper with length on FA3, FA4 and Bla
     for (std::int64_t head_dim : {64, 256}) {
       for (std::int64_t batch : {1, 8}) {
         auto time = [&](std::int64_t len) {
-          test_support::Query q{
+          return bf16_time(
+              c.hw, c.kernel,
               test_support::make(
                   "gqa", {{"heads", 8 * batch}, {"kv_heads", batch}, {"head_dim", head_dim}}),
-              test_support::workload(models::Phase::fwd, batch, len, len, true)};
-          q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-          return sim::predict_tile(q.cost(), q.w, device(c.hw), c.kernel).time_s;
+              models::Phase::fwd, batch, len, len);
         };
         const auto [count, first] = drops(time, 64, 8192, 16);
         INFO(c.hw << " " << c.kernel << " hd " << head_dim << " batch " << batch
@@ -245,10 +248,9 @@ TEST_CASE("an inference prefill never gets cheaper with more cached keys, nor a 
     for (models::Phase phase : {models::Phase::prefill, models::Phase::fwd}) {
       for (std::int64_t q_len : {1024, 4096}) {
         auto time = [&](std::int64_t kv_len) {
-          test_support::Query q{test_support::make("mha", {{"heads", 1}, {"head_dim", 128}}),
-                                test_support::workload(phase, 1, q_len, kv_len, true)};
-          q.w.dtype = q.w.kv_dtype = models::DType::bf16;
-          return sim::predict_tile(q.cost(), q.w, device(c.hw), c.kernel).time_s;
+          return bf16_time(c.hw, c.kernel,
+                           test_support::make("mha", {{"heads", 1}, {"head_dim", 128}}), phase, 1,
+                           q_len, kv_len);
         };
         // Steps of one 128-key tile keep the diagonal's place in its key block (which block
         // boundaries it crosses is priced, and repeats with the offset).
