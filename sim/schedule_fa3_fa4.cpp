@@ -48,10 +48,20 @@ FlashTile fa3_tile(double d, double dv, bool causal, bool fp8) {
 void lower_flash_splits(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
                         Launches& out) {
   const models::Phase phase = in.workload.phase;
-  if (phase == models::Phase::decode || phase == models::Phase::prefill) {
-    lower_best_split(in, g, t, 128, "attention_fwd", out);
+  const Launch whole = flash_forward_launch(in, g, t, 1, "attention_fwd");
+  if (phase != models::Phase::decode && phase != models::Phase::prefill) {
+    out.push_back(whole);
+    return;
+  }
+  // Counts past two waves of split CTAs only shorten jobs the slots already share, while their
+  // partials grow: they are not tried (pricing up to 128 counts made a prefill sweep 40 x slower).
+  // The limit never grows with the problem, so the fastest count stays monotone in it.
+  const double useful =
+      std::min(128.0, std::ceil(2 * in.profile.compute.sm_count / whole.jobs.count));
+  if (useful < 2) {
+    out.push_back(whole);
   } else {
-    out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
+    lower_best_split(in, g, t, useful, "attention_fwd", out);
   }
 }
 
