@@ -28,6 +28,11 @@ struct TileWork {
   // fill that wait with their work, so a tile takes max(stacked x pipe time, latency + pipe time)
   // (0: the kernel pipelines its loads, as FA2/FA3/FA4 do).
   double latency_cycles = 0;
+  // SM cycles of integer and warp-vote issue (compares, ballots, popcounts, block barriers) per
+  // tile, for a kernel bound by them rather than by its FP32 or tensor work: priced with the FP32
+  // work as the vector term, and shared by stacked CTAs like any pipe time (torch.topk's radix
+  // select, sim/schedule_nsa_scores.cpp).
+  double int_cycles = 0;
 };
 
 // The distribution of tile iterations over the grid's CTAs.

@@ -70,7 +70,7 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   TileTimes tt;
   tt.tensor = r.tensor > 0 ? t.tensor_flops / r.tensor : 0;
   tt.exp = t.exp_ops / r.exp;
-  tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu;
+  tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu + t.int_cycles / r.clock;
   tt.softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
   const double fixed = l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock;
   tt.compute =

@@ -57,6 +57,19 @@ constexpr double kMultiBlockSliceSize = 400;
 // Tensor.sort on k <= 4096 elements a slice: the index fill (arange, copy), the values' copy and
 // the in-place bitonic sort (ATen cuda/Sort.cpp, sort_cuda_kernel's small-sort path).
 constexpr double kSortLaunches = 4;
+// torch.topk's single-block gather (ATen cuda/TensorTopK.cu gatherTopK with radixSelect of
+// cuda/SortingRadixSelect.cuh): one block per slice with a thread per score (rounded up to whole
+// warps), reading the slice once per pass through L1. radixSelect walks the scores' 32-bit keys two
+// bits a pass (RADIX_BITS 2: up to 16 passes, fewer once the k-th value is alone in its digit,
+// which the data decides), each pass a ballot and a popcount per radix digit for every score, a
+// shared-memory sum and three block barriers; then two scans with block prefix sums write the k
+// results. Integer compares and warp votes bind it, not bytes: SM cycles per score (per thread of
+// the block) over the whole select, one figure for A100 and H100, whose SMs both issue 64 INT32
+// lanes a cycle (NVIDIA's A100 and H100 whitepapers). Fitted with the score kernel's entries on the
+// `nsa-compressed-topk` rows of validate/data/measured/nsa_triton_compressed.csv (2k-16k tokens,
+// where this path runs); a count from the source (16 passes of about 40 integer and vote
+// instructions a score, plus the block's sums and barriers, at 64 lanes a cycle) gives 10-20.
+constexpr double kRadixSelectCyclesPerScore = 16;
 constexpr double kMaskAndCastLaunches = 3;  // topk_idx > q_idx, masked assign, .to(int32)
 
 struct SelectionShape : SelectionSizes {
@@ -137,6 +150,24 @@ void lower_block_scores(const ScheduleInput& in, const SelectionShape& x, Launch
   out.push_back(pool);
 }
 
+// The single-block torch.topk over `rows` slices (see kRadixSelectCyclesPerScore), with the
+// in-place sort of its results among its launches. An ATen kernel: the elementwise support entry
+// (no tile overhead), its blocks' own fixed work counted in the cycles per score.
+Launch radix_select_launch(const ScheduleInput& in, const SelectionShape& x, double rows,
+                           double bytes, double launches) {
+  Launch k;
+  k.name = "top_k";
+  k.schedule = in.name;
+  k.calibration = &support_calibration(in.profile, SupportKernel::elementwise, in.op);
+  const double threads = std::min(1024.0, ceil_div(x.blocks, 32) * 32);
+  k.cta = {0, threads, 0, 0};
+  k.jobs = uniform_blocks(rows, 1, 1);
+  k.per_tile.int_cycles = threads * kRadixSelectCyclesPerScore;
+  k.per_tile.hbm_bytes = bytes / std::max(1.0, rows);
+  k.launch_fixed_share = k.host_launches = launches;
+  return k;
+}
+
 // torch.topk over each row's NB scores (read once; values and int64 indices written, then sorted
 // in place: read and written again), the sort of the k indices (the index fill, the keys' copy,
 // the in-place sort of keys and indices), then the compare, masked assignment and cast over the
@@ -146,8 +177,12 @@ void lower_top_k(const ScheduleInput& in, const SelectionShape& x, Launches& out
   const double n = x.per_head_launches;
   const bool multi_block = rows / n > kMultiBlockSlices && x.blocks >= kMultiBlockSliceSize;
   const double reads = multi_block ? kMultiBlockTopKReads : 1;
-  out.push_back(torch_launches(in, "top_k", rows * (x.blocks * 4 * reads + x.top_k * 12 * 3), rows,
-                               (multi_block ? kMultiBlockTopKLaunches : kTopKLaunches) * n));
+  const double top_k_bytes = rows * (x.blocks * 4 * reads + x.top_k * 12 * 3);
+  if (multi_block) {
+    out.push_back(torch_launches(in, "top_k", top_k_bytes, rows, kMultiBlockTopKLaunches * n));
+  } else {
+    out.push_back(radix_select_launch(in, x, rows, top_k_bytes, kTopKLaunches * n));
+  }
   out.push_back(torch_launches(in, "sort_top_k", rows * x.top_k * (8 + 8 * 2 + 8 * 4), rows,
                                kSortLaunches * n));
   out.push_back(torch_launches(in, "mask_and_cast", rows * x.top_k * (8 + 1 + 8 + 4), rows,

@@ -108,6 +108,40 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "torch.topk's single-block radix select is bound by its integer and vote issue: 16 SM cycles a "
+    "score, on a block of whole warps, the same count on A100 and H100; the multi-block path has "
+    "none",
+    "[sim][nsa]") {
+  // SM cycles of integer issue over the whole top_k launch, from its vector time.
+  auto int_cycles = [](std::int64_t tokens, const char* hw_id) {
+    const hw::Profile& p = catalog().resolve(hw_id);
+    const models::Workload w = bf16_prefill(tokens);
+    models::CostModel c = cost(nsa_64_4(), w);
+    models::CostModel kept = c;
+    kept.ops = {};
+    for (const models::Op& op : c.ops) {
+      if (std::string(op.name) == "top_k_select") kept.ops.push_back(op);
+    }
+    const sim::Prediction pr = sim::predict_tile(kept, w, p, sim::KernelChoice());
+    REQUIRE(std::string(pr.launches[0].name) == "top_k");
+    return pr.launches[0].vector_s * p.compute.sm_count * p.compute.tensor_clock_hz;
+  };
+  // 8192 tokens: 4 x 8192 slices of 128 block scores, one 128-thread block each.
+  CHECK(int_cycles(8192, "a100-sxm4-80gb") == Approx(4.0 * 8192 * 128 * 16));
+  CHECK(int_cycles(8192, "h100-sxm5-80gb") == Approx(4.0 * 8192 * 128 * 16));
+  // 2048 tokens: 32 scores a slice, one warp.
+  CHECK(int_cycles(2048, "a100-sxm4-80gb") == Approx(4.0 * 2048 * 32 * 16));
+  // 1000 tokens: 16 blocks of 64 (the last partial), still a whole warp's cycles.
+  CHECK(int_cycles(1000, "a100-sxm4-80gb") == Approx(4.0 * 1000 * 32 * 16));
+  // 32768 tokens: the multi-block radix select, priced by its reads.
+  CHECK(int_cycles(32768, "a100-sxm4-80gb") == 0);
+  // The select's time grows with its scores: twice the tokens, four times the work.
+  const sim::Prediction p8k = selection(bf16_prefill(8192), "top_k_select");
+  const sim::Prediction p16k = selection(bf16_prefill(16384), "top_k_select");
+  CHECK(p16k.launches[0].time_s > 3.5 * p8k.launches[0].time_s);
+}
+
+TEST_CASE(
     "above 32768 tokens the wrapper runs the selection chain once per KV head: the same work, "
     "four times the launches, each paid by a per-launch caller, then the heads' picks joined",
     "[sim][nsa]") {
