@@ -213,9 +213,11 @@ TEST_CASE(
   CHECK(direct.launches[0].host_waits == 2);  // an arange per sequence, each after a read
   CHECK(direct.launches[1].host_waits == 1);  // the Python `if` on the token count
   const double per_launch = a100.caller_floor_s(hw::Caller::triton);
-  const double excess = sim::host_wait_excess_s(hosted, per_launch);
+  const double jit = a100.caller_jit_s(hw::Caller::triton);  // more per Triton kernel
+  const double excess = sim::host_wait_excess_s(hosted, sim::HostCost{per_launch, jit});
   CHECK(excess > 0);
-  CHECK(excess == Approx(test_support::reference_wait_excess(hosted, per_launch)).epsilon(1e-9));
+  CHECK(excess ==
+        Approx(test_support::reference_wait_excess(hosted, per_launch, jit)).epsilon(1e-9));
   CHECK(hosted.time_s ==
         Approx(std::max(direct.time_s, hosted.caller_floor_s) + excess).epsilon(1e-12));
   // A direct call pays its launches' device time and nothing for the waits.
