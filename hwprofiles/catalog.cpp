@@ -99,6 +99,16 @@ VendorName split_vendor(std::string_view name) {
   return {};
 }
 
+// A memory size written with G for GB at the end of the name (`A100 80G`, `A800-80G`, as
+// papers and READMEs print it): the name with the B added; empty when it has no such ending.
+std::string with_gigabytes_spelled_out(std::string_view name) {
+  const std::size_t n = name.size();
+  if (n < 2 || common::ascii_lower(name[n - 1]) != 'g' || name[n - 2] < '0' || name[n - 2] > '9') {
+    return "";
+  }
+  return std::string(name) + "B";
+}
+
 }  // namespace
 
 std::vector<std::filesystem::path> ProfileCatalog::split_search_path(std::string_view value) {
@@ -233,10 +243,17 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
   }
   // Then regardless of case (`H100`, `B200`), then also of separators (`H100_SXM5`), where that
   // names one profile only; then the same without a leading vendor word (`NVIDIA H800`), for a
-  // profile of that vendor. A name that matches as written (a user's `nvidia-h100`) wins.
-  if (Slot* s = find_loosely(name, name)) return parsed(*s);
-  if (const VendorName v = split_vendor(name); !v.vendor.empty()) {
-    if (Slot* s = find_loosely(v.rest, name); s && parsed(*s).vendor == v.vendor) return parsed(*s);
+  // profile of that vendor; last, all of that with a trailing `80G` read as `80GB`. A name that
+  // matches as written (a user's `nvidia-h100`) wins.
+  const std::string spelled_out = with_gigabytes_spelled_out(name);
+  for (std::string_view candidate : {name, std::string_view(spelled_out)}) {
+    if (candidate.empty()) continue;
+    if (Slot* s = find_loosely(candidate, name)) return parsed(*s);
+    if (const VendorName v = split_vendor(candidate); !v.vendor.empty()) {
+      if (Slot* s = find_loosely(v.rest, name); s && parsed(*s).vendor == v.vendor) {
+        return parsed(*s);
+      }
+    }
   }
   std::vector<std::string> known;
   for (const auto& s : slots_) {

@@ -245,3 +245,19 @@ TEST_CASE(
   CHECK_THROWS_WITH(catalog.resolve("NVIDIA"), Catch::Contains("unknown hardware profile"));
   CHECK_THROWS_WITH(catalog.resolve("NVIDIA X9"), Catch::Contains("unknown hardware profile"));
 }
+
+TEST_CASE(
+    "a memory size written with G for GB at the end of a name (A100 80G, as papers print it) "
+    "resolves as the GB spelling would, and only where that names a profile",
+    "[hw]") {
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  CHECK(catalog.resolve("A100 80G").id == "a100-sxm4-80gb");
+  CHECK(catalog.resolve("a100-40g").id == "a100-sxm4-40gb");
+  CHECK(catalog.resolve("NVIDIA A800-SXM4-80G").id == "a800-sxm4-80gb");
+  CHECK(catalog.resolve("H20 96G").id == "h20");
+  // A name whose GB spelling names no profile stays unknown, named as given (an H100 80GB is an
+  // SXM5 or a PCIe card, so that is no alias).
+  CHECK_THROWS_WITH(catalog.resolve("h100g"), Catch::Contains("unknown hardware profile 'h100g'"));
+  CHECK_THROWS_WITH(catalog.resolve("H100 80G"),
+                    Catch::Contains("unknown hardware profile 'H100 80G'"));
+}

@@ -56,13 +56,20 @@ TEST_CASE("every schedule's own name maps to that schedule, with hyphens or unde
   }
 }
 
+TEST_CASE(
+    "the no-decay Lightning Attention-2 kernel, as its repository's benchmark labels it, is "
+    "lightning2: the same grid, loops, tiles and bytes as the decayed kernel",
+    "[validate]") {
+  CHECK(validate::schedule_for("Lightning2NoDecay") == "lightning2");
+  CHECK(validate::schedule_for("lightning2_no_decay") == "lightning2");
+  CHECK(validate::schedule_for("lightning_attn2_no_decay") == "lightning2");
+}
+
 TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {
   CHECK(validate::schedule_for("xformers") == "auto");
   CHECK(validate::schedule_for("ThunderKittens") == "auto");
   CHECK(validate::schedule_for("flash") == "auto");  // which FlashAttention is not said
   CHECK(validate::schedule_for("TileLang") == "auto");
-  // lightning2 prices the decayed recurrence; the no-decay kernel's names go to auto's choice.
-  CHECK(validate::schedule_for("Lightning2NoDecay") == "auto");
   // "topk" alone names NSA's block selection in this repository, not its selected kernel.
   CHECK(validate::schedule_for("nsa-topk") == "auto");
 }
