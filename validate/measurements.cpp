@@ -81,18 +81,27 @@ class Row {
   std::string where_;
 };
 
+// DeepSeek's absorbed MLA shape: one K head 576 wide (512 latent + 64 rope) whose first 512
+// columns are the values (v_head_dim 512, or not given). No dense model has it, so a row of any
+// MLA decode kernel (FlashInfer's MLA, a Triton MLA decode) with it and no variant is absorbed MLA.
+bool absorbed_mla_shape(const Row& row) {
+  const std::string dv = row.text("v_head_dim");
+  return row.text("variant").empty() && row.text("heads_kv") == "1" &&
+         row.text("head_dim") == "576" && (dv.empty() || dv == "512");
+}
+
 // `variant` is "name" or "name:key=value:key=value"; without it a row is dense softmax attention
 // (gqa, or swa when it has a window).
 std::pair<std::string, models::ParamValues> variant_of(const Row& row,
                                                        const std::string& schedule) {
   // Without a variant: dense attention, or the family the only kernels of one price: absorbed MLA
-  // for flashmla, Lightning Attention-2 for lightning2, chunked linear attention (its defaults:
-  // FLA's simple_gla) for fla_chunk.
-  std::string variant = !row.text("window").empty() ? "swa"
-                        : schedule == "flashmla"    ? "mla"
-                        : schedule == "lightning2"  ? "lightning"
-                        : schedule == "fla_chunk"   ? "linear"
-                                                    : "gqa";
+  // for flashmla (and for any kernel's row of absorbed MLA's shape), Lightning Attention-2 for
+  // lightning2, chunked linear attention (its defaults: FLA's simple_gla) for fla_chunk.
+  std::string variant = !row.text("window").empty()                         ? "swa"
+                        : schedule == "flashmla" || absorbed_mla_shape(row) ? "mla"
+                        : schedule == "lightning2"                          ? "lightning"
+                        : schedule == "fla_chunk"                           ? "linear"
+                                                                            : "gqa";
   models::ParamValues given;
   const std::string text = row.text("variant");
   if (text.empty()) {
@@ -304,15 +313,20 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     // A row without a variant on a kernel of one family is that family's with its defaults
     // (variant_of): said once per file, and such rows are compared but never fitted (FLA's GLA
     // or DeltaNet rows would otherwise fit fla_chunk as simple_gla).
+    // So is a row of another kernel with absorbed MLA's shape (absorbed_mla_shape).
+    const bool mla_shape = c.schedule != "flashmla" && absorbed_mla_shape(row);
     const bool family_inferred =
-        row.text("variant").empty() && (c.schedule == "lightning2" || c.schedule == "fla_chunk");
-    if (family_inferred && inferred_families.insert(c.schedule).second) {
+        row.text("variant").empty() &&
+        (c.schedule == "lightning2" || c.schedule == "fla_chunk" || mla_shape);
+    const std::string family = mla_shape ? "absorbed-mla" : c.schedule;
+    if (family_inferred && inferred_families.insert(family).second) {
       set.warnings.push_back(fmt::format(
           "{}: no variant: kernel '{}' priced as {} with its defaults, not fitted; give the "
           "variant column for another (so are its later rows in this file)",
           row.where(), c.kernel,
-          c.schedule == "lightning2" ? "'lightning' (Lightning Attention-2)"
-                                     : "'linear' (FLA's simple_gla, gate_dim 1)"));
+          mla_shape ? "'mla' absorbed (heads_kv 1, head_dim 576: DeepSeek's shape)"
+          : c.schedule == "lightning2" ? "'lightning' (Lightning Attention-2)"
+                                       : "'linear' (FLA's simple_gla, gate_dim 1)"));
     }
     c.caller = caller_of(row);
     c.pass = canonical_pass(row.required("pass"), row.where());

@@ -295,6 +295,40 @@ TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing Flas
 }
 
 TEST_CASE(
+    "a row of another kernel with absorbed MLA's shape (heads_kv 1, head_dim 576, v_head_dim 512 "
+    "or "
+    "none) and no variant is absorbed MLA, never fitted, said once; other shapes stay dense",
+    "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
+      "variant,time_us\n";
+  const auto set = validate::read_measurements(
+      test_support::write_file(
+          dir, header + "h800,flash_infer,decode,bf16,128,128,1,576,512,1,4096,1,,"
+                        "300\n"
+                        "h800,flash_mla_triton,decode,bf16,128,128,1,576,,1,4096,1,,"
+                        "300\n"
+                        "h800,flash_infer,decode,bf16,128,128,8,128,,1,4096,1,,300\n"
+                        "h800,flash_infer,decode,bf16,128,128,1,576,576,1,4096,1,,"
+                        "300\n"),
+      test_support::registry());
+  REQUIRE(set.cases.size() == 4);
+  for (int i : {0, 1}) {
+    CHECK(set.cases[i].spec.variant->name() == "mla");
+    CHECK(validate::case_cost(set.cases[i]).kv_cache_bytes_per_token_per_layer == 576 * 2);
+    CHECK_FALSE(set.cases[i].fit_eligible);
+  }
+  CHECK(set.cases[2].spec.variant->name() == "gqa");
+  // Values as wide as the keys are not MLA's (its values are the first 512 latent columns).
+  CHECK(set.cases[3].spec.variant->name() == "gqa");
+  const auto said = std::count_if(set.warnings.begin(), set.warnings.end(), [](const auto& w) {
+    return w.find("'mla' absorbed") != std::string::npos;
+  });
+  CHECK(said == 1);
+}
+
+TEST_CASE(
     "a flashmla row whose pass is fwd over more keys than queries is a decode step, as FlashMLA "
     "runs it; other kernels' fwd rows keep their pass",
     "[validate]") {
