@@ -159,6 +159,15 @@ std::string canonical_caller(std::string_view caller) {
   return snake_key(caller);
 }
 
+hw::Caller default_caller(std::string_view schedule) {
+  if (schedule == "ascend") return hw::Caller::torch_npu;
+  for (std::string_view triton : {"nsa_triton", "nsa_triton_compressed", "fsa_triton", "flash_nsa",
+                                  "lightning2", "fla_chunk"}) {
+    if (schedule == triton) return hw::Caller::triton;
+  }
+  return hw::Caller::direct;
+}
+
 int causal_value(std::string_view text) {
   const std::string key = snake_key(text);
   if (key == "causal") return 1;

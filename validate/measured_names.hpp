@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "hwprofiles/profile.hpp"
 #include "models/workload.hpp"
 
 namespace validate {
@@ -43,6 +44,13 @@ std::string canonical_dtype(std::string_view dtype);
 
 // A caller as hw::parse_caller spells it: any case, `-` or a space for `_` (`Torch-NPU`).
 std::string canonical_caller(std::string_view caller);
+
+// The caller of a row that names none, by its schedule: the only way its kernels are reached.
+// torch_npu's fused-attention ops (`ascend`) are torch_npu calls; the Triton kernels of the
+// Triton schedules (nsa_triton, nsa_triton_compressed, fsa_triton, flash_nsa, lightning2,
+// fla_chunk) are launched from Python by Triton (`triton`); every other schedule's kernels can be
+// called directly (`direct`).
+hw::Caller default_caller(std::string_view schedule);
 
 // A 0/1 column that also reads `true`/`false` and `yes`/`no` (any case): 1 or 0, and -1 for
 // anything else, which the caller reports.

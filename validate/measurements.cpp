@@ -152,9 +152,10 @@ models::AttentionSpec spec_of(const Row& row, const std::string& schedule,
 using Columns = std::map<std::string, std::size_t>;
 
 // The optional `caller` column: empty means a direct call (no framework floor).
-hw::Caller caller_of(const Row& row) {
+// The row's caller column, or without one the schedule's own way in (default_caller).
+hw::Caller caller_of(const Row& row, std::string_view schedule) {
   const std::string name = row.text("caller");
-  if (name.empty()) return hw::Caller::direct;
+  if (name.empty()) return default_caller(schedule);
   if (auto caller = hw::parse_caller(canonical_caller(name))) return *caller;
   throw std::invalid_argument(fmt::format("{}: column 'caller': unknown caller '{}'; allowed: {}",
                                           row.where(), name, hw::known_callers()));
@@ -286,6 +287,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   MeasurementSet set;
   std::set<std::string> unknown_kernels;    // warned about once per file
   std::set<std::string> inferred_families;  // likewise
+  std::set<std::string> inferred_callers;   // likewise
   int rows = 0;
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty() || line == "\r") continue;
@@ -328,7 +330,15 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
           : c.schedule == "lightning2" ? "'lightning' (Lightning Attention-2)"
                                        : "'linear' (FLA's simple_gla, gate_dim 1)"));
     }
-    c.caller = caller_of(row);
+    c.caller = caller_of(row, c.schedule);
+    if (row.text("caller").empty() && c.caller != hw::Caller::direct &&
+        inferred_callers.insert(c.schedule).second) {
+      set.warnings.push_back(
+          fmt::format("{}: no caller: kernel '{}' priced as called through {}, the way its kernels "
+                      "are reached (give the caller column, e.g. direct, for another; so are its "
+                      "later rows in this file)",
+                      row.where(), c.kernel, hw::to_string(c.caller)));
+    }
     c.pass = canonical_pass(row.required("pass"), row.where());
     c.workload = workload_of(row, c.pass);
     if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;

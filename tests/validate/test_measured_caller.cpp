@@ -2,6 +2,7 @@
 // fixed-cost fit of `validate --calibrate` (hwprofiles/SCHEMA.md, "Fixed costs").
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 
@@ -23,7 +24,45 @@ const char* kCallerCsvHeader =
 
 }  // namespace
 
-TEST_CASE("the caller column names the caller; empty means a direct call", "[validate][caller]") {
+TEST_CASE(
+    "a row that names no caller is called the way its kernel is reached: torch_npu's ops through "
+    "torch_npu, Triton schedules' kernels by Triton, the rest directly; said once per kernel",
+    "[validate][caller]") {
+  test_support::TempDir dir;
+  // No caller column at all, as the reference tables print them.
+  const auto set = validate::read_measurements(
+      write_file(dir,
+                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
+                 "time_us\n"
+                 "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72\n"
+                 "ascend-910b2,npu_fused_infer_attention_score,fwd,fp16,1,1,1,128,2048,2048,0,90\n"
+                 "a100,nsa-selected,fwd,bf16,1,64,4,128,4096,4096,1,500\n"
+                 "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40\n"
+                 "ascend-910b2,pto-isa,fwd,fp16,1,1,1,128,1024,1024,0,30\n"),
+      registry());
+  REQUIRE(set.cases.size() == 5);
+  CHECK(set.cases[0].caller == hw::Caller::torch_npu);
+  CHECK(set.cases[1].caller == hw::Caller::torch_npu);
+  CHECK(set.cases[2].caller == hw::Caller::triton);
+  CHECK(set.cases[3].caller == hw::Caller::direct);
+  CHECK(set.cases[4].caller == hw::Caller::direct);  // pto-isa's kernel is launched directly
+  const auto said = std::count_if(set.warnings.begin(), set.warnings.end(), [](const auto& w) {
+    return w.find("no caller") != std::string::npos;
+  });
+  CHECK(said == 2);  // torch_npu's schedule once, the Triton schedule once
+  // The host cost is priced: a short torch_npu call costs what it does with the column given.
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const hw::Profile& npu = catalog.resolve("ascend-910b2");
+  validate::MeasuredCase given = set.cases[0];
+  given.caller = hw::Caller::torch_npu;
+  const double inferred_s = validate::evaluate_case(set.cases[0], npu).tile_s;
+  CHECK(inferred_s == Approx(validate::evaluate_case(given, npu).tile_s));
+  given.caller = hw::Caller::direct;
+  CHECK(inferred_s > validate::evaluate_case(given, npu).tile_s + 40e-6);
+}
+
+TEST_CASE("the caller column names the caller; an empty cell on an FA kernel is a direct call",
+          "[validate][caller]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
       write_file(dir,

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include "common/numbers.hpp"
 #include "hwprofiles/catalog.hpp"
@@ -226,9 +230,12 @@ TEST_CASE(
   CHECK_FALSE(set.cases[0].fit_eligible);
   CHECK_FALSE(set.cases[1].fit_eligible);
   CHECK(set.cases[2].fit_eligible);
-  REQUIRE(set.warnings.size() == 2);
-  CHECK_THAT(set.warnings[0], Catch::Contains("m.csv:2") && Catch::Contains("no variant"));
-  CHECK_THAT(set.warnings[1], Catch::Contains("m.csv:3") && Catch::Contains("simple_gla"));
+  std::vector<std::string> no_variant;  // (the others say the Triton caller these rows take)
+  std::copy_if(set.warnings.begin(), set.warnings.end(), std::back_inserter(no_variant),
+               [](const std::string& w) { return w.find("no variant") != std::string::npos; });
+  REQUIRE(no_variant.size() == 2);
+  CHECK_THAT(no_variant[0], Catch::Contains("m.csv:2") && Catch::Contains("Lightning"));
+  CHECK_THAT(no_variant[1], Catch::Contains("m.csv:3") && Catch::Contains("simple_gla"));
 }
 
 TEST_CASE("a column that contradicts the variant rejects the row with file:line", "[validate]") {
