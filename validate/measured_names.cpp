@@ -159,6 +159,21 @@ std::string canonical_caller(std::string_view caller) {
   return snake_key(caller);
 }
 
+RowFamily family_of(std::string_view schedule, std::string_view kernel) {
+  if (schedule == "flashmla") return {"mla", "'mla' absorbed"};
+  if (schedule == "lightning2") return {"lightning", "'lightning' (Lightning Attention-2)"};
+  if (schedule == "fla_chunk") return {"linear", "'linear' (FLA's simple_gla, gate_dim 1)"};
+  const std::string key = kernel_key(kernel);
+  if (schedule == "nsa_triton" || schedule == "nsa_triton_compressed" || schedule == "flash_nsa" ||
+      (schedule == "auto" && (key == "nsa" || key == "native-sparse-attention"))) {
+    return {"nsa", "'nsa' (the paper's blocks: 32 every 16, 16 selected of 64, window 512)"};
+  }
+  if (schedule == "fsa_triton") {
+    return {"fsa", "'fsa' (NSA's blocks: 32 every 16, 16 selected of 64, window 512)"};
+  }
+  return {};
+}
+
 hw::Caller default_caller(std::string_view schedule) {
   if (schedule == "ascend") return hw::Caller::torch_npu;
   for (std::string_view triton : {"nsa_triton", "nsa_triton_compressed", "fsa_triton", "flash_nsa",

@@ -45,6 +45,17 @@ std::string canonical_dtype(std::string_view dtype);
 // A caller as hw::parse_caller spells it: any case, `-` or a space for `_` (`Torch-NPU`).
 std::string canonical_caller(std::string_view caller);
 
+// The variant a row that names none takes, by the kernel it names: the family the kernels of its
+// schedule price (absorbed MLA for flashmla, Lightning Attention-2 for lightning2, chunked linear
+// attention, FLA's simple_gla by default, for fla_chunk, NSA for NSA's kernels: nsa_triton,
+// nsa_triton_compressed, flash_nsa; FSA for fsa_triton), or NSA for a kernel named NSA alone
+// (`nsa`, `native-sparse-attention`, priced by `auto`). `variant` is empty for a dense kernel;
+// `described` says what the defaults are, for the reader's warning.
+struct RowFamily {
+  std::string_view variant, described;
+};
+RowFamily family_of(std::string_view schedule, std::string_view kernel);
+
 // The caller of a row that names none, by its schedule: the only way its kernels are reached.
 // torch_npu's fused-attention ops (`ascend`) are torch_npu calls; the Triton kernels of the
 // Triton schedules (nsa_triton, nsa_triton_compressed, fsa_triton, flash_nsa, lightning2,

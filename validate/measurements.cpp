@@ -91,17 +91,13 @@ bool absorbed_mla_shape(const Row& row) {
 }
 
 // `variant` is "name" or "name:key=value:key=value"; without it a row is dense softmax attention
-// (gqa, or swa when it has a window).
-std::pair<std::string, models::ParamValues> variant_of(const Row& row,
-                                                       const std::string& schedule) {
-  // Without a variant: dense attention, or the family the only kernels of one price: absorbed MLA
-  // for flashmla (and for any kernel's row of absorbed MLA's shape), Lightning Attention-2 for
-  // lightning2, chunked linear attention (its defaults: FLA's simple_gla) for fla_chunk.
-  std::string variant = !row.text("window").empty()                         ? "swa"
-                        : schedule == "flashmla" || absorbed_mla_shape(row) ? "mla"
-                        : schedule == "lightning2"                          ? "lightning"
-                        : schedule == "fla_chunk"                           ? "linear"
-                                                                            : "gqa";
+// (gqa, or swa when it has a window), or the family its kernel prices (family_of) with its
+// defaults, or absorbed MLA for any kernel's row of absorbed MLA's shape.
+std::pair<std::string, models::ParamValues> variant_of(const Row& row, const RowFamily& family) {
+  std::string variant = !row.text("window").empty() ? "swa"
+                        : absorbed_mla_shape(row)   ? "mla"
+                        : !family.variant.empty()   ? std::string(family.variant)
+                                                    : "gqa";
   models::ParamValues given;
   const std::string text = row.text("variant");
   if (text.empty()) {
@@ -132,9 +128,9 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row,
 // The row's spec: its variant, with the generic head columns mapped onto the variant's own
 // parameters. Throws SpecError (the model cannot build it) or ColumnConflict (a column
 // contradicts the variant); both skip the row.
-models::AttentionSpec spec_of(const Row& row, const std::string& schedule,
+models::AttentionSpec spec_of(const Row& row, const RowFamily& family,
                               const models::Registry& registry) {
-  const auto [name, given] = variant_of(row, schedule);
+  const auto [name, given] = variant_of(row, family);
   GenericColumns columns;
   // Whole numbers >= 1; the variant checks its own upper bounds (a row beyond them is skipped).
   constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
@@ -151,7 +147,7 @@ models::AttentionSpec spec_of(const Row& row, const std::string& schedule,
 
 using Columns = std::map<std::string, std::size_t>;
 
-// The optional `caller` column: empty means a direct call (no framework floor).
+// The optional `caller` column (empty: the way the kernel is reached, default_caller).
 // The row's caller column, or without one the schedule's own way in (default_caller).
 hw::Caller caller_of(const Row& row, std::string_view schedule) {
   const std::string name = row.text("caller");
@@ -314,21 +310,22 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     }
     // A row without a variant on a kernel of one family is that family's with its defaults
     // (variant_of): said once per file, and such rows are compared but never fitted (FLA's GLA
-    // or DeltaNet rows would otherwise fit fla_chunk as simple_gla).
-    // So is a row of another kernel with absorbed MLA's shape (absorbed_mla_shape).
+    // or DeltaNet rows would otherwise fit fla_chunk as simple_gla), except flashmla's, whose
+    // absorbed MLA is all FlashMLA runs. So is a row of another kernel with absorbed MLA's shape
+    // (absorbed_mla_shape).
+    const RowFamily family = family_of(c.schedule, c.kernel);
     const bool mla_shape = c.schedule != "flashmla" && absorbed_mla_shape(row);
     const bool family_inferred =
         row.text("variant").empty() &&
-        (c.schedule == "lightning2" || c.schedule == "fla_chunk" || mla_shape);
-    const std::string family = mla_shape ? "absorbed-mla" : c.schedule;
-    if (family_inferred && inferred_families.insert(family).second) {
+        (mla_shape || (!family.variant.empty() && c.schedule != "flashmla"));
+    const std::string family_key = mla_shape ? "absorbed-mla" : std::string(family.variant);
+    if (family_inferred && inferred_families.insert(family_key).second) {
       set.warnings.push_back(fmt::format(
           "{}: no variant: kernel '{}' priced as {} with its defaults, not fitted; give the "
           "variant column for another (so are its later rows in this file)",
           row.where(), c.kernel,
           mla_shape ? "'mla' absorbed (heads_kv 1, head_dim 576: DeepSeek's shape)"
-          : c.schedule == "lightning2" ? "'lightning' (Lightning Attention-2)"
-                                       : "'linear' (FLA's simple_gla, gate_dim 1)"));
+                    : family.described));
     }
     c.caller = caller_of(row, c.schedule);
     if (row.text("caller").empty() && c.caller != hw::Caller::direct &&
@@ -344,7 +341,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
     c.op = row.text("op");
     try {
-      c.spec = spec_of(row, c.schedule, registry);
+      c.spec = spec_of(row, family, registry);
       check_op(c, row.where());
     } catch (const common::SpecError& e) {
       set.skipped.push_back(row.where() + ": " + e.what());

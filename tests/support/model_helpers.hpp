@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -98,6 +99,15 @@ inline models::CostModel only(const models::CostModel& c, const std::vector<cons
 }
 
 // The first op whose name is `name`; fails the test when there is none.
+// A resolved parameter of `spec` by name (a test fails when the spec has none).
+inline double resolved_param(const models::AttentionSpec& spec, std::string_view name) {
+  for (const auto& [key, value] : models::resolved_params(spec)) {
+    if (key == name) return value;
+  }
+  FAIL("no parameter " << name);
+  return 0;
+}
+
 inline const models::Op& op_named(const models::CostModel& c, const char* name) {
   for (const models::Op& op : c.ops) {
     if (std::strcmp(op.name, name) == 0) return op;

@@ -142,13 +142,7 @@ const char* kVHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,variant,"
     "time_us,source\n";
 
-double param(const models::AttentionSpec& spec, std::string_view name) {
-  for (const auto& [key, value] : models::resolved_params(spec)) {
-    if (key == name) return value;
-  }
-  FAIL("no parameter " << name);
-  return 0;
-}
+using test_support::resolved_param;
 
 }  // namespace
 
@@ -187,55 +181,26 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
   REQUIRE(set.cases.size() == 4);
   const models::AttentionSpec& absorbed = set.cases[0].spec;
   CHECK(absorbed.variant->name() == "mla");
-  CHECK(param(absorbed, "heads") == 128);
-  CHECK(param(absorbed, "latent_dim") == 512);
-  CHECK(param(absorbed, "rope_dim") == 64);
-  CHECK(param(absorbed, "mode") == 1);
+  CHECK(resolved_param(absorbed, "heads") == 128);
+  CHECK(resolved_param(absorbed, "latent_dim") == 512);
+  CHECK(resolved_param(absorbed, "rope_dim") == 64);
+  CHECK(resolved_param(absorbed, "mode") == 1);
   // heads_kv = heads_q: the non-absorbed (MHA-like) form, head_dim = nope + rope.
   const models::AttentionSpec& expanded = set.cases[1].spec;
-  CHECK(param(expanded, "nope_dim") == 128);
-  CHECK(param(expanded, "v_head_dim") == 128);
-  CHECK(param(expanded, "mode") == 2);
+  CHECK(resolved_param(expanded, "nope_dim") == 128);
+  CHECK(resolved_param(expanded, "v_head_dim") == 128);
+  CHECK(resolved_param(expanded, "mode") == 2);
   // A 576-wide head without v_head_dim is DeepSeek's 512 + 64; another width is ambiguous.
   const models::AttentionSpec& deepseek = set.cases[2].spec;
-  CHECK(param(deepseek, "latent_dim") == 512);
-  CHECK(param(deepseek, "rope_dim") == 64);
-  CHECK(param(deepseek, "mode") == 1);
+  CHECK(resolved_param(deepseek, "latent_dim") == 512);
+  CHECK(resolved_param(deepseek, "rope_dim") == 64);
+  CHECK(resolved_param(deepseek, "mode") == 1);
   // The variant column's latent_dim wins over the width's default.
-  CHECK(param(set.cases[3].spec, "latent_dim") == 448);
-  CHECK(param(set.cases[3].spec, "rope_dim") == 128);
+  CHECK(resolved_param(set.cases[3].spec, "latent_dim") == 448);
+  CHECK(resolved_param(set.cases[3].spec, "rope_dim") == 128);
   REQUIRE(set.skipped.size() == 2);
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:3") && Catch::Contains("heads_kv 8"));
   CHECK_THAT(set.skipped[1], Catch::Contains("m.csv:4") && Catch::Contains("v_head_dim"));
-}
-
-TEST_CASE(
-    "a row without a variant on a kernel that prices one family is that family's (Lightning "
-    "Attention-2, FLA), not dense attention",
-    "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kVHeader) +
-                          "a100,Lightning Attention-2,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
-                          "h200,fla,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
-                          "h100,fa3,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"),
-      registry());
-  REQUIRE(set.cases.size() == 3);
-  CHECK(set.skipped.empty());
-  CHECK(set.cases[0].spec.variant->name() == "lightning");
-  CHECK(set.cases[1].spec.variant->name() == "linear");
-  CHECK(set.cases[2].spec.variant->name() == "gqa");
-  // Defaults are a guess: said once per kernel and file, and such rows are never fitted.
-  CHECK(param(set.cases[1].spec, "gate_dim") == 1);  // FLA's simple_gla
-  CHECK_FALSE(set.cases[0].fit_eligible);
-  CHECK_FALSE(set.cases[1].fit_eligible);
-  CHECK(set.cases[2].fit_eligible);
-  std::vector<std::string> no_variant;  // (the others say the Triton caller these rows take)
-  std::copy_if(set.warnings.begin(), set.warnings.end(), std::back_inserter(no_variant),
-               [](const std::string& w) { return w.find("no variant") != std::string::npos; });
-  REQUIRE(no_variant.size() == 2);
-  CHECK_THAT(no_variant[0], Catch::Contains("m.csv:2") && Catch::Contains("Lightning"));
-  CHECK_THAT(no_variant[1], Catch::Contains("m.csv:3") && Catch::Contains("simple_gla"));
 }
 
 TEST_CASE("a column that contradicts the variant rejects the row with file:line", "[validate]") {
@@ -252,7 +217,7 @@ TEST_CASE("a column that contradicts the variant rejects the row with file:line"
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:2") && Catch::Contains("window"));
   CHECK_THAT(set.skipped[1], Catch::Contains("m.csv:3") && Catch::Contains("window"));
   REQUIRE(set.cases.size() == 1);  // the same value twice is no contradiction
-  CHECK(param(set.cases[0].spec, "window") == 512);
+  CHECK(resolved_param(set.cases[0].spec, "window") == 512);
 }
 
 namespace {

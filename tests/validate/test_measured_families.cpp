@@ -1,0 +1,83 @@
+// A timing row that names no variant (validate/data/measured/README.md): the family its kernel
+// prices, with that family's defaults (validate::family_of), never fitted, said once per file.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "hwprofiles/catalog.hpp"
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "validate/compare.hpp"
+#include "validate/measurements.hpp"
+
+using test_support::registry;
+using test_support::resolved_param;
+using test_support::write_file;
+
+namespace {
+
+const char* kFamilyCsvHeader =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,variant,"
+    "time_us,source\n";
+
+}  // namespace
+
+TEST_CASE(
+    "a row without a variant on a kernel that prices one family is that family's (Lightning "
+    "Attention-2, FLA), not dense attention",
+    "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write_file(dir, std::string(kFamilyCsvHeader) +
+                          "a100,Lightning Attention-2,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
+                          "h200,fla,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
+                          "h100,fa3,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 3);
+  CHECK(set.skipped.empty());
+  CHECK(set.cases[0].spec.variant->name() == "lightning");
+  CHECK(set.cases[1].spec.variant->name() == "linear");
+  CHECK(set.cases[2].spec.variant->name() == "gqa");
+  // Defaults are a guess: said once per kernel and file, and such rows are never fitted.
+  CHECK(resolved_param(set.cases[1].spec, "gate_dim") == 1);  // FLA's simple_gla
+  CHECK_FALSE(set.cases[0].fit_eligible);
+  CHECK_FALSE(set.cases[1].fit_eligible);
+  CHECK(set.cases[2].fit_eligible);
+  std::vector<std::string> no_variant;  // (the others say the Triton caller these rows take)
+  std::copy_if(set.warnings.begin(), set.warnings.end(), std::back_inserter(no_variant),
+               [](const std::string& w) { return w.find("no variant") != std::string::npos; });
+  REQUIRE(no_variant.size() == 2);
+  CHECK_THAT(no_variant[0], Catch::Contains("m.csv:2") && Catch::Contains("Lightning"));
+  CHECK_THAT(no_variant[1], Catch::Contains("m.csv:3") && Catch::Contains("simple_gla"));
+}
+
+TEST_CASE(
+    "a row without a variant on an NSA or FSA kernel, or on a kernel named NSA alone, is that "
+    "sparse family's with the paper's blocks, not dense attention, and never fitted",
+    "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write_file(dir, std::string(kFamilyCsvHeader) +
+                          "h800,flash_nsa,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+                          "h100,nsa-selected,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+                          "h100,fsa-selected,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+                          "h800,NSA,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+                          "h800,fa3,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 5);
+  for (int i : {0, 1, 3}) {
+    CHECK(set.cases[i].spec.variant->name() == "nsa");
+    CHECK(resolved_param(set.cases[i].spec, "top_k") == 16);
+    CHECK(resolved_param(set.cases[i].spec, "select_block") == 64);
+    CHECK_FALSE(set.cases[i].fit_eligible);
+  }
+  CHECK(set.cases[2].spec.variant->name() == "fsa");
+  CHECK(set.cases[4].spec.variant->name() == "gqa");
+  // The sparse kernels' rows cost less than the dense one's; they cost as much before.
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const double dense_s = validate::evaluate_case(set.cases[4], catalog.resolve("h800")).tile_s;
+  CHECK(validate::evaluate_case(set.cases[0], catalog.resolve("h800")).tile_s < 0.7 * dense_s);
+}
