@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "common/errors.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "validate/calibrate.hpp"
+#include "validate/measured_names.hpp"
 
 namespace cli {
 
@@ -48,6 +50,7 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
                                 const hw::ProfileCatalog& catalog) {
   Acquired in;
   std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
+  std::set<std::string> refused_kernels;          // device/kernel pairs warned about
   for (const std::string& file : o.measurements) {
     validate::MeasurementSet set = validate::read_measurements(file, ctx.registry);
     for (auto& c : set.cases) {
@@ -61,14 +64,29 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
       auto it = overridden.find(c.hw);
       if (it == overridden.end())
         it = overridden.emplace(c.hw, hw::with_overrides(*profile, ctx.hw.sets)).first;
-      // A row whose kernel refuses its shape is skipped like a row the model cannot build, not
-      // the end of the run (on the profile as --hw-set leaves it). Other errors (a device without
-      // the row's kernel) are bad input.
+      // A row whose kernel does not run on its device or refuses its shape (FA4's Hopper build,
+      // Lightning Attention-2 at a head dim it does not take) is still a measurement: it is
+      // priced with `auto`, the device's own choice, compared but never fitted (one warning per
+      // device and kernel); only a row that `auto` cannot price either is skipped, not the end of
+      // the run (on the profile as --hw-set leaves it).
       try {
         validate::evaluate_case(c, it->second);
       } catch (const common::KernelRefusal& e) {
-        set.skipped.push_back(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
-        continue;
+        const std::string refused = fmt::format("{}:{}: {}", c.file, c.line, e.what());
+        c.schedule = "auto";
+        c.kernel_choice = sim::KernelChoice();
+        c.fit_eligible = false;
+        try {
+          validate::evaluate_case(c, it->second);
+        } catch (const common::SpecError& again) {
+          set.skipped.push_back(fmt::format("{}; with --kernel auto: {}", refused, again.what()));
+          continue;
+        }
+        if (refused_kernels.insert(c.hw + "/" + validate::kernel_key(c.kernel)).second) {
+          in.warnings.push_back(refused +
+                                "; priced with --kernel auto instead, not fitted (so are "
+                                "its later rows on this device)");
+        }
       }
       in.cases.push_back(std::move(c));
     }

@@ -49,7 +49,8 @@ double class_peak_flops(const hw::Profile& p, hw::MmaClass mma, hw::Precision pr
     if (flops[static_cast<std::size_t>(precision)] <= 0) continue;
     listed += (listed.empty() ? "" : ", ") + std::string(hw::to_string(listed_class));
   }
-  throw common::SpecError(fmt::format(
+  // The kernel cannot run this precision on this device: a refusal (another kernel may).
+  throw common::KernelRefusal(fmt::format(
       "{} ({}) has no {} path for {} matrix instructions; classes with {}: {} (pick a kernel "
       "that issues one of them, or use --engine roofline)",
       p.id, p.arch, hw::to_string(precision), hw::to_string(mma), hw::to_string(precision),

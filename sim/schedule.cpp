@@ -21,7 +21,8 @@ const hw::ScheduleCalibration& calibration_entry(const hw::Profile& profile,
     (void)value;
     known += (known.empty() ? "" : ", ") + name;
   }
-  throw common::SpecError(fmt::format(
+  // The kernel does not run on this device: a refusal (validate prices such a row with auto).
+  throw common::KernelRefusal(fmt::format(
       "{} has no calibration for kernel '{}', so that kernel does not run there; it has: {} (or "
       "use --engine roofline)",
       profile.id, key, known.empty() ? "none" : known));
