@@ -1,7 +1,8 @@
 // attnsim validate: check the model against measured kernel timings (--measurements) or kernels run
 // here (--backend), fit the tile engine's calibration (--calibrate), and report CUDA support and
 // devices (--devices). The report is written first; then the exit status says what went wrong:
-// 1 when a kernel run here was not correct or failed, 2 under --strict when rows were skipped.
+// 1 when a kernel run here was not correct or failed, 2 under --strict when rows were skipped or
+// priced with auto because their kernel refused them.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -82,10 +83,11 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
           set.skipped.push_back(fmt::format("{}; with --kernel auto: {}", refused, again.what()));
           continue;
         }
+        in.repriced.push_back(refused);
         if (refused_kernels.insert(c.hw + "/" + validate::kernel_key(c.kernel)).second) {
           in.warnings.push_back(refused +
-                                "; priced with --kernel auto instead, not fitted (so are "
-                                "its later rows on this device)");
+                                "; priced with --kernel auto instead, not fitted (so are the "
+                                "later rows it refuses on this device; summary: repriced_rows)");
         }
       }
       in.cases.push_back(std::move(c));
@@ -178,6 +180,7 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
               {"calibration", calibration},
               {"fixed_costs", fixed_costs},
               {"skipped", in.skipped},
+              {"repriced", in.repriced},
               {"warnings", in.warnings}};
   if (!in.failed.empty()) doc["failed"] = in.failed;
   if (!in.device.is_null()) doc["device"] = in.device;

@@ -26,6 +26,8 @@ struct Acquired {
   std::vector<validate::MeasuredCase> cases;
   std::vector<nlohmann::ordered_json> case_extras;  // per case, merged into its report row
   nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
+  // Rows whose named kernel refused them, priced with `auto` instead: "file:line: reason".
+  nlohmann::ordered_json repriced = nlohmann::ordered_json::array();
   nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
   nlohmann::ordered_json failed = nlohmann::ordered_json::array();  // {case, kernel, error}
   nlohmann::ordered_json device;  // the measuring machine, when the cases were run here

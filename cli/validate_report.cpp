@@ -143,6 +143,10 @@ std::string render_table(const Json& doc) {
                        100 * f["fitted_rows_after"]["mape"].get<double>());
   }
   out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
+  if (const int repriced = doc["summary"].value("repriced_rows", 0); repriced > 0) {
+    out << fmt::format("rows priced with --kernel auto (their kernel refused them): {}\n",
+                       repriced);
+  }
   if (correctness)
     out << fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());
   for (const Json& f : doc.value("failed", Json::array()))
@@ -158,6 +162,8 @@ std::string render_csv(const Json& doc) {
   const Json& s = doc["summary"];
   text += fmt::format("# cases,{}\n# skipped_rows,{}\n", s["tile"]["all"]["cases"].get<int>(),
                       s["skipped_rows"].get<int>());
+  if (s.contains("repriced_rows"))
+    text += fmt::format("# repriced_rows,{}\n", s["repriced_rows"].get<int>());
   if (s.contains("incorrect_cases"))
     text += fmt::format("# incorrect_cases,{}\n", s["incorrect_cases"].get<int>());
   return text;
@@ -247,6 +253,7 @@ Json fixed_cost_json(const validate::FixedCostFit& f) {
 
 void add_counts(Json& doc) {
   doc["summary"]["skipped_rows"] = doc["skipped"].size();
+  if (doc.contains("repriced")) doc["summary"]["repriced_rows"] = doc["repriced"].size();
   if (has_correctness(doc) || doc.contains("failed")) {
     doc["summary"]["incorrect_cases"] = incorrect_cases(doc).size();
   }
@@ -285,6 +292,12 @@ void check_outcome(const Json& doc, bool strict) {
     throw common::SpecError(fmt::format("--strict: {} measurement row(s) skipped, first: {}",
                                         doc["skipped"].size(),
                                         doc["skipped"][0].get<std::string>()));
+  }
+  if (strict && !doc.value("repriced", Json::array()).empty()) {
+    throw common::SpecError(fmt::format(
+        "--strict: {} measurement row(s) priced with --kernel auto because their kernel refused "
+        "them, first: {}",
+        doc["repriced"].size(), doc["repriced"][0].get<std::string>()));
   }
 }
 

@@ -25,8 +25,9 @@ ValidateJson calibration_json(const validate::FitGroup& g);
 // One device's fitted fixed costs (launch, caller floors), in microseconds.
 ValidateJson fixed_cost_json(const validate::FixedCostFit& f);
 
-// Adds summary.skipped_rows and summary.incorrect_cases (from doc.skipped and each case's
-// `correct`, when the case has one) to a document with "cases", "summary" and "skipped".
+// Adds summary.skipped_rows, summary.repriced_rows (where the document has "repriced") and
+// summary.incorrect_cases (from doc.skipped and each case's `correct`, when the case has one) to a
+// document with "cases", "summary" and "skipped".
 void add_counts(ValidateJson& doc);
 
 // The names of the cases whose `correct` is false ("name (max relative error e)").

@@ -12,8 +12,9 @@ class SpecError : public std::invalid_argument {
 };
 
 // A kernel that does not run the shape it was given (FlashMLA with values apart from the keys, an
-// fp16-only template given bf16, a state too large for shared memory): bad input on the command
-// line; in `validate`, a measurement row that is skipped with its file:line.
+// fp16-only template given bf16, a state too large for shared memory) or does not run on the device
+// at all (no calibration entry there, no matrix path for the dtype): bad input on the command
+// line; in `validate`, a measurement row that is priced with `--kernel auto` instead.
 class KernelRefusal : public SpecError {
  public:
   explicit KernelRefusal(const std::string& message) : SpecError(message) {}

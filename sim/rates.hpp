@@ -22,8 +22,9 @@ struct Rates {
 std::optional<hw::Precision> tensor_precision(const hw::Profile& profile, models::DType dtype);
 
 // The dense peak a kernel issuing `mma` reaches at `precision` on this device (the profile's
-// per-class table; the dense peak where it has none). Throws common::SpecError when the device
-// lacks the class (wgmma on Blackwell) or the class has no path for the precision.
+// per-class table; the dense peak where it has none). Throws common::KernelRefusal (a SpecError)
+// when the device lacks the class (wgmma on Blackwell) or the class has no path for the
+// precision: another kernel may run it.
 double class_peak_flops(const hw::Profile& profile, hw::MmaClass mma, hw::Precision precision);
 
 // Throws common::SpecError when the device has no tensor peak for `dtype` (e.g. fp8 on A100),

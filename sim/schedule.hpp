@@ -88,8 +88,8 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
                                     const models::Workload& w, const hw::Profile& profile);
 
 // The calibration entries of a schedule: `<name>` prices its forward launches (and scans),
-// `<name>_bwd` its backward ones (hwprofiles/SCHEMA.md). Each throws common::SpecError listing the
-// entries the profile has.
+// `<name>_bwd` its backward ones (hwprofiles/SCHEMA.md). Each throws common::KernelRefusal (a
+// SpecError: the kernel does not run on this device) listing the entries the profile has.
 const hw::ScheduleCalibration& forward_calibration(const hw::Profile& profile,
                                                    const ScheduleInfo& schedule);
 const hw::ScheduleCalibration& backward_calibration(const hw::Profile& profile,

@@ -65,10 +65,11 @@ constexpr double kSortLaunches = 4;
 // shared-memory sum and three block barriers; then two scans with block prefix sums write the k
 // results. Integer compares and warp votes bind it, not bytes: SM cycles per score (per thread of
 // the block) over the whole select, one figure for A100 and H100, whose SMs both issue 64 INT32
-// lanes a cycle (NVIDIA's A100 and H100 whitepapers). Fitted with the score kernel's entries on the
-// `nsa-compressed-topk` rows of validate/data/measured/nsa_triton_compressed.csv (2k-16k tokens,
-// where this path runs); a count from the source (16 passes of about 40 integer and vote
-// instructions a score, plus the block's sums and barriers, at 64 lanes a cycle) gives 10-20.
+// lanes a cycle (NVIDIA's A100 and H100 whitepapers). Chosen with the score kernel's entries over
+// a grid on the fitted `nsa-compressed-topk` rows of
+// validate/data/measured/nsa_triton_compressed.csv (kv_len 8192 held out; this path runs from 2k to
+// 16k tokens there); a count from the source (16 passes of about 40 integer and vote instructions a
+// score, plus the block's sums and barriers, at 64 lanes a cycle) gives 10-20.
 constexpr double kRadixSelectCyclesPerScore = 16;
 constexpr double kMaskAndCastLaunches = 3;  // topk_idx > q_idx, masked assign, .to(int32)
 
@@ -159,10 +160,11 @@ Launch radix_select_launch(const ScheduleInput& in, const SelectionShape& x, dou
   k.name = "top_k";
   k.schedule = in.name;
   k.calibration = &support_calibration(in.profile, SupportKernel::elementwise, in.op);
-  const double threads = std::min(1024.0, ceil_div(x.blocks, 32) * 32);
-  k.cta = {0, threads, 0, 0};
+  // A thread per score in whole warps; past 1024 scores each thread takes several.
+  const double lanes = ceil_div(x.blocks, 32) * 32;
+  k.cta = {0, std::min(1024.0, lanes), 0, 0};
   k.jobs = uniform_blocks(rows, 1, 1);
-  k.per_tile.int_cycles = threads * kRadixSelectCyclesPerScore;
+  k.per_tile.int_cycles = lanes * kRadixSelectCyclesPerScore;
   k.per_tile.hbm_bytes = bytes / std::max(1.0, rows);
   k.launch_fixed_share = k.host_launches = launches;
   return k;

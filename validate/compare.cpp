@@ -46,7 +46,9 @@ std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
     const MeasuredCase& c = *r.measured;
     if (!c.compared) continue;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupSummary& g) {
-      return g.hw == c.hw && kernel_key(g.kernel) == kernel_key(c.kernel);
+      // Rows of one kernel priced with `auto` after it refused them are a group of their own.
+      return g.hw == c.hw && kernel_key(g.kernel) == kernel_key(c.kernel) &&
+             g.schedule == c.schedule;
     });
     if (it == groups.end()) {
       groups.push_back({c.hw, c.kernel, c.schedule, {}, {}, {}, nullptr});

@@ -159,6 +159,11 @@ std::string canonical_caller(std::string_view caller) {
   return snake_key(caller);
 }
 
+bool priced_as_a_neighbour(std::string_view kernel) {
+  const std::string key = kernel_key(kernel);
+  return key.find("no-decay") != std::string::npos || key.find("nodecay") != std::string::npos;
+}
+
 RowFamily family_of(std::string_view schedule, std::string_view kernel) {
   if (schedule == "flashmla") return {"mla", "'mla' absorbed"};
   if (schedule == "lightning2") return {"lightning", "'lightning' (Lightning Attention-2)"};

@@ -56,6 +56,11 @@ struct RowFamily {
 };
 RowFamily family_of(std::string_view schedule, std::string_view kernel);
 
+// Whether `kernel` names a version of its schedule's kernel that the schedule prices but does not
+// model exactly (the no-decay Lightning Attention-2 kernel, priced as the decayed one): its rows
+// are compared, never fitted.
+bool priced_as_a_neighbour(std::string_view kernel);
+
 // The caller of a row that names none, by its schedule: the only way its kernels are reached.
 // torch_npu's fused-attention ops (`ascend`) are torch_npu calls; the Triton kernels of the
 // Triton schedules (nsa_triton, nsa_triton_compressed, fsa_triton, flash_nsa, lightning2,

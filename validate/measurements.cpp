@@ -94,10 +94,12 @@ bool absorbed_mla_shape(const Row& row) {
 // (gqa, or swa when it has a window), or the family its kernel prices (family_of) with its
 // defaults, or absorbed MLA for any kernel's row of absorbed MLA's shape.
 std::pair<std::string, models::ParamValues> variant_of(const Row& row, const RowFamily& family) {
-  std::string variant = !row.text("window").empty() ? "swa"
-                        : absorbed_mla_shape(row)   ? "mla"
-                        : !family.variant.empty()   ? std::string(family.variant)
-                                                    : "gqa";
+  // The family first: a `window` column is then its window (NSA's sliding branch), or contradicts
+  // a family without one (the row is skipped).
+  std::string variant = absorbed_mla_shape(row)       ? "mla"
+                        : !family.variant.empty()     ? std::string(family.variant)
+                        : !row.text("window").empty() ? "swa"
+                                                      : "gqa";
   models::ParamValues given;
   const std::string text = row.text("variant");
   if (text.empty()) {
@@ -147,8 +149,7 @@ models::AttentionSpec spec_of(const Row& row, const RowFamily& family,
 
 using Columns = std::map<std::string, std::size_t>;
 
-// The optional `caller` column (empty: the way the kernel is reached, default_caller).
-// The row's caller column, or without one the schedule's own way in (default_caller).
+// The row's optional `caller` column, or without one the schedule's own way in (default_caller).
 hw::Caller caller_of(const Row& row, std::string_view schedule) {
   const std::string name = row.text("caller");
   if (name.empty()) return default_caller(schedule);
@@ -318,8 +319,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     const bool family_inferred =
         row.text("variant").empty() &&
         (mla_shape || (!family.variant.empty() && c.schedule != "flashmla"));
-    const std::string family_key = mla_shape ? "absorbed-mla" : std::string(family.variant);
-    if (family_inferred && inferred_families.insert(family_key).second) {
+    if (family_inferred && inferred_families.insert(kernel_key(c.kernel)).second) {
       set.warnings.push_back(fmt::format(
           "{}: no variant: kernel '{}' priced as {} with its defaults, not fitted; give the "
           "variant column for another (so are its later rows in this file)",
@@ -329,7 +329,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     }
     c.caller = caller_of(row, c.schedule);
     if (row.text("caller").empty() && c.caller != hw::Caller::direct &&
-        inferred_callers.insert(c.schedule).second) {
+        inferred_callers.insert(kernel_key(c.kernel)).second) {
       set.warnings.push_back(
           fmt::format("{}: no caller: kernel '{}' priced as called through {}, the way its kernels "
                       "are reached (give the caller column, e.g. direct, for another; so are its "
@@ -361,7 +361,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     // hand-written Ascend kernel would refit the `ascend` entry that torch_npu's rows use).
     // The rows of NSA's compressed branch followed by its block scores and top-k fit the score
     // kernel's own entry, not the compressed kernels' (fit_entry_for).
-    c.fit_eligible = c.schedule != "auto" && !family_inferred;
+    c.fit_eligible = c.schedule != "auto" && !family_inferred && !priced_as_a_neighbour(c.kernel);
     if (c.workload.phase == models::Phase::fwd) c.fit_entry = std::string(fit_entry_for(c.kernel));
     set.cases.push_back(std::move(c));
   }

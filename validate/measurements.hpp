@@ -27,7 +27,8 @@ struct MeasuredCase {
   // where `schedule` names a support entry (chunked_scan for a scan-only case).
   sim::KernelChoice kernel_choice;
   int splits = 0;  // split-KV launches: the split count run (0: the schedule's choice)
-  // Who called the kernel (optional `caller` column; empty = direct): its host floor applies.
+  // Who called the kernel (optional `caller` column; empty: the way the kernel is reached,
+  // validate::default_caller): its host floor applies.
   hw::Caller caller = hw::Caller::direct;
   std::string pass;  // fwd, bwd, fwd+bwd, decode
   models::AttentionSpec spec;

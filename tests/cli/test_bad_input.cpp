@@ -140,6 +140,8 @@ const std::vector<BadInput> kCases = {
     {"instruction-class peak above the dense peak", {"query", "--hw-set", "compute.tensor_dense_TFLOPS_by_class.mma_sync.bf16=5000"}, {"/compute/tensor_dense_TFLOPS_by_class/mma_sync/bf16", "cannot exceed the dense peak"}},
     {"profile without the support calibration a variant needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-unfused", "--variant", "nsa"}, {"calibration.schedules.unfused", "elementwise", "Support calibrations"}},
     {"unknown kernel", {"query", "--kernel", "fa9"}, {"unknown kernel 'fa9'", "known: auto, fa2, fa2_unpacked, split_kv"}},
+    {"kernel the device does not run", {"query", "--kernel", "fa4", "--hw", "h100"}, {"no calibration for kernel 'fa4'", "it has: "}},
+    {"kernel without a matrix path for the dtype", {"query", "--kernel", "fa2", "--hw", "h100", "--dtype", "fp8"}, {"no fp8 path for mma_sync", "classes with fp8: wgmma"}},
     {"unknown kernel", {"sweep", "--kernel", "fa9", "--seq-len", "1024,2048"}, {"unknown kernel 'fa9'", "known: auto, fa2, fa2_unpacked, split_kv"}},
     {"profile without the support calibration projections need", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-gemm", "--variant", "gqa", "--include-projections"}, {"calibration.schedules.gemm", "GEMM", "Support calibrations"}},
     {"profile without the support calibration a scan needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-chunked_scan", "--variant", "lightnet"}, {"calibration.schedules.chunked_scan", "scan", "Support calibrations"}},

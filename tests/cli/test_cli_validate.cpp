@@ -95,37 +95,6 @@ TEST_CASE("skipped measurement rows warn with file:line and count in table, json
   }
 }
 
-TEST_CASE(
-    "a row whose kernel refuses its shape or does not run on its device is priced with auto, "
-    "warned once and never fitted; a row no variant can be built for is skipped with file:line",
-    "[cli][validate]") {
-  TempDir dir;
-  const auto csv = dir.path() / "m.csv";
-  // pto_isa_fa is built for fp16 (the bf16 row: auto's torch_npu-class kernel); FA4 has no
-  // Hopper entry (auto's FA3); 8 query heads do not share 3 KV heads (skipped).
-  write_file(csv,
-             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n"
-             "910b,pto_isa_fa,fwd,bf16,1,1,1,128,3072,8192,0,100\n"
-             "910b,pto_isa_fa,fwd,bf16,1,1,1,128,3072,16384,0,200\n"
-             "910b,pto_isa_fa,fwd,fp16,1,1,1,128,3072,8192,0,100\n"
-             "h100,fa4,fwd,bf16,1,16,16,128,4096,4096,1,200\n"
-             "h100,fa3,fwd,bf16,1,8,3,128,4096,4096,1,200\n");
-  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
-  REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.err, Catch::Contains("m.csv:2") && Catch::Contains("built for fp16") &&
-                        Catch::Contains("priced with --kernel auto instead"));
-  CHECK_THAT(r.err,
-             Catch::Contains("m.csv:5") && Catch::Contains("no calibration for kernel 'fa4'"));
-  CHECK(r.err.find("m.csv:3") == std::string::npos);  // said once per device and kernel
-  CHECK_THAT(r.err, Catch::Contains("row skipped: ") && Catch::Contains("m.csv:6"));
-  const json doc = json::parse(r.out);
-  CHECK(doc["summary"]["skipped_rows"] == 1);
-  REQUIRE(doc["cases"].size() == 4);
-  CHECK(doc["cases"][0]["schedule"] == "auto");
-  CHECK(doc["cases"][2]["schedule"] == "pto_isa_fa");
-  CHECK(doc["cases"][3]["schedule"] == "auto");
-}
-
 TEST_CASE("validate --strict exits 2 after the report when any row was skipped",
           "[cli][validate]") {
   TempDir dir;

@@ -98,7 +98,6 @@ inline models::CostModel only(const models::CostModel& c, const std::vector<cons
   return out;
 }
 
-// The first op whose name is `name`; fails the test when there is none.
 // A resolved parameter of `spec` by name (a test fails when the spec has none).
 inline double resolved_param(const models::AttentionSpec& spec, std::string_view name) {
   for (const auto& [key, value] : models::resolved_params(spec)) {
@@ -108,6 +107,7 @@ inline double resolved_param(const models::AttentionSpec& spec, std::string_view
   return 0;
 }
 
+// The first op whose name is `name`; fails the test when there is none.
 inline const models::Op& op_named(const models::CostModel& c, const char* name) {
   for (const models::Op& op : c.ops) {
     if (std::strcmp(op.name, name) == 0) return op;

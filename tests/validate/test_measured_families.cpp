@@ -81,3 +81,41 @@ TEST_CASE(
   const double dense_s = validate::evaluate_case(set.cases[4], catalog.resolve("h800")).tile_s;
   CHECK(validate::evaluate_case(set.cases[0], catalog.resolve("h800")).tile_s < 0.7 * dense_s);
 }
+
+TEST_CASE(
+    "a window column on a no-variant NSA row is NSA's sliding window, not dense sliding-window "
+    "attention; on a family without a window it contradicts the row, which is skipped",
+    "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,time_us\n";
+  const auto set = validate::read_measurements(
+      write_file(dir, header + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1,1024,5000\n" +
+                          "a100,lightning2,fwd,bf16,1,16,16,128,8192,8192,1,1024,5000\n" +
+                          "h100,fa3,fwd,bf16,1,64,4,128,8192,8192,1,1024,5000\n"),
+      registry());
+  REQUIRE(set.cases.size() == 2);
+  CHECK(set.cases[0].spec.variant->name() == "nsa");
+  CHECK(resolved_param(set.cases[0].spec, "window") == 1024);
+  CHECK(set.cases[1].spec.variant->name() == "swa");  // a dense kernel's window: SWA
+  REQUIRE(set.skipped.size() == 1);
+  CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:3"));
+}
+
+TEST_CASE(
+    "a row of the no-decay Lightning Attention-2 kernel is never fitted, with or without a "
+    "variant: "
+    "lightning2 prices it as the decayed kernel it is not",
+    "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write_file(dir, std::string(kFamilyCsvHeader) +
+                          "a100,Lightning2NoDecay,fwd,bf16,4,32,32,128,,4096,4096,1,lightning,"
+                          "1500,x\n"
+                          "a100,lightning2,fwd,bf16,4,32,32,128,,4096,4096,1,lightning,1500,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 2);
+  CHECK(set.cases[0].schedule == "lightning2");
+  CHECK_FALSE(set.cases[0].fit_eligible);
+  CHECK(set.cases[1].fit_eligible);  // the decayed kernel's own row, with its variant given
+}

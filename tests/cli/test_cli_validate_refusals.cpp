@@ -1,0 +1,91 @@
+// `attnsim validate` with rows whose named kernel refuses them or does not run on their device:
+// priced with --kernel auto instead, in a group of their own, counted, never fitted, and an error
+// under --strict.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace {
+
+using nlohmann::json;
+using test_support::run_cli;
+using test_support::RunResult;
+using test_support::TempDir;
+using test_support::write_file;
+
+// pto_isa_fa is built for fp16 (the bf16 rows: auto's torch_npu-class kernel); FA4 has no Hopper
+// entry (auto's FA3); 8 query heads do not share 3 KV heads (no variant: skipped).
+const char* kRefusedRows =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n"
+    "910b,pto_isa_fa,fwd,bf16,1,1,1,128,3072,8192,0,100\n"
+    "910b,pto_isa_fa,fwd,bf16,1,1,1,128,3072,16384,0,200\n"
+    "910b,pto_isa_fa,fwd,fp16,1,1,1,128,3072,8192,0,100\n"
+    "h100,fa4,fwd,bf16,1,16,16,128,4096,4096,1,200\n"
+    "h100,fa3,fwd,bf16,1,8,3,128,4096,4096,1,200\n";
+
+}  // namespace
+
+TEST_CASE(
+    "a row whose kernel refuses its shape or does not run on its device is priced with auto, "
+    "warned once, counted and grouped apart; a row no variant can be built for is skipped",
+    "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv, kRefusedRows);
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("m.csv:2") && Catch::Contains("built for fp16") &&
+                        Catch::Contains("priced with --kernel auto instead"));
+  CHECK_THAT(r.err,
+             Catch::Contains("m.csv:5") && Catch::Contains("no calibration for kernel 'fa4'"));
+  CHECK(r.err.find("m.csv:3") == std::string::npos);  // said once per device and kernel
+  CHECK_THAT(r.err, Catch::Contains("row skipped: ") && Catch::Contains("m.csv:6"));
+  const json doc = json::parse(r.out);
+  CHECK(doc["summary"]["skipped_rows"] == 1);
+  CHECK(doc["summary"]["repriced_rows"] == 3);
+  REQUIRE(doc["cases"].size() == 4);
+  CHECK(doc["cases"][0]["schedule"] == "auto");
+  CHECK(doc["cases"][2]["schedule"] == "pto_isa_fa");
+  CHECK(doc["cases"][3]["schedule"] == "auto");
+  // The refused pto_isa_fa rows and the ones it priced are two groups, not one.
+  int pto_groups = 0;
+  for (const json& g : doc["summary"]["groups"]) pto_groups += g["kernel"] == "pto_isa_fa";
+  CHECK(pto_groups == 2);
+}
+
+TEST_CASE("rows priced with auto after their kernel refused them are never fitted",
+          "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  // Only the FA4 row on the H100 could be fitted (4096 keys is not a held-out length).
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n"
+             "h100,fa4,fwd,bf16,1,16,16,128,4096,4096,1,200\n");
+  const RunResult r =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  CHECK(doc["calibration"].empty());
+  CHECK(doc["summary"]["repriced_rows"] == 1);
+}
+
+TEST_CASE(
+    "validate --strict exits 2 after the report when a row was priced with auto because its "
+    "kernel refused it",
+    "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n"
+             "h100,fa4,fwd,bf16,1,16,16,128,4096,4096,1,200\n"
+             "h100,fa3,fwd,bf16,1,16,16,128,4096,4096,1,200\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--strict"});
+  CHECK(r.exit_code == 2);
+  CHECK_FALSE(r.out.empty());  // the report first
+  CHECK_THAT(r.err, Catch::Contains("--strict: 1 measurement row(s) priced with --kernel auto") &&
+                        Catch::Contains("m.csv:2"));
+}
