@@ -164,6 +164,16 @@ bool priced_as_a_neighbour(std::string_view kernel) {
   return key.find("no-decay") != std::string::npos || key.find("nodecay") != std::string::npos;
 }
 
+std::string_view implied_op(std::string_view kernel) {
+  const std::string key = kernel_key(kernel);
+  if (key == "nsa-selected" || key == "topk-sparse-attention" || key == "fsa-selected") {
+    return "selected_attention";
+  }
+  if (key == "nsa-compressed" || key == "compressed-attention") return "compressed_attention";
+  if (key == "nsa-compressed-topk") return "compressed_attention+block_scores+top_k_select";
+  return "";
+}
+
 RowFamily family_of(std::string_view schedule, std::string_view kernel) {
   if (schedule == "flashmla") return {"mla", "'mla' absorbed"};
   if (schedule == "lightning2") return {"lightning", "'lightning' (Lightning Attention-2)"};

@@ -61,6 +61,12 @@ RowFamily family_of(std::string_view schedule, std::string_view kernel);
 // are compared, never fitted.
 bool priced_as_a_neighbour(std::string_view kernel);
 
+// The op a row of one NSA branch's kernel times when its `op` column is empty: the kernel's name
+// names it (nsa-selected and topk_sparse_attention: selected_attention; nsa-compressed and
+// compressed_attention: compressed_attention; nsa-compressed-topk: the compressed attention with
+// its block scores and top-k; fsa-selected: selected_attention); empty for any other kernel.
+std::string_view implied_op(std::string_view kernel);
+
 // The caller of a row that names none, by its schedule: the only way its kernels are reached.
 // torch_npu's fused-attention ops (`ascend`) are torch_npu calls; the Triton kernels of the
 // Triton schedules (nsa_triton, nsa_triton_compressed, fsa_triton, flash_nsa, lightning2,

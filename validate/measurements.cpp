@@ -340,6 +340,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.workload = workload_of(row, c.pass);
     if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
     c.op = row.text("op");
+    if (c.op.empty()) c.op = std::string(implied_op(c.kernel));  // a branch kernel's own op
     try {
       c.spec = spec_of(row, family, registry);
       check_op(c, row.where());

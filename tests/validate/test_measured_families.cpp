@@ -119,3 +119,32 @@ TEST_CASE(
   CHECK_FALSE(set.cases[0].fit_eligible);
   CHECK(set.cases[1].fit_eligible);  // the decayed kernel's own row, with its variant given
 }
+
+TEST_CASE(
+    "a row of one NSA branch's kernel without an op column times that branch alone, as the "
+    "kernel's "
+    "name says, and prices as the row that names the op",
+    "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,op,time_"
+      "us\n";
+  const std::string nsa = "nsa:top_k=16";
+  const auto set = validate::read_measurements(
+      write_file(dir, header + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
+                          ",,3000\n" + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
+                          ",selected_attention,3000\n" +
+                          "h100,nsa-compressed,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
+                          ",,3000\n" + "h100,nsa_triton,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
+                          ",,3000\n"),
+      registry());
+  REQUIRE(set.cases.size() == 4);
+  CHECK(set.cases[0].op == "selected_attention");
+  CHECK(set.cases[2].op == "compressed_attention");
+  CHECK(set.cases[3].op.empty());  // the schedule's own name: the whole variant
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  CHECK(validate::evaluate_case(set.cases[0], h100).tile_s ==
+        Approx(validate::evaluate_case(set.cases[1], h100).tile_s).epsilon(1e-12));
+  CHECK(validate::evaluate_case(set.cases[0], h100).tile_s <
+        0.8 * validate::evaluate_case(set.cases[3], h100).tile_s);
+}

@@ -30,9 +30,12 @@ std::string nsa_row(const std::string& pass, const std::string& op) {
 
 TEST_CASE("an op column keeps only that op of the variant, in the row's passes", "[validate][op]") {
   test_support::TempDir dir;
+  // The schedule's own name without an op: the whole variant (nsa-selected names the branch).
+  std::string whole_nsa_row = nsa_row("fwd", "");
+  whole_nsa_row.replace(whole_nsa_row.find("nsa-selected"), 12, "nsa_triton");
   const auto set = validate::read_measurements(
       write_file(dir, kOpCsvHeader + nsa_row("fwd", "selected_attention") +
-                          nsa_row("fwd+bwd", "selected_attention") + nsa_row("fwd", "")),
+                          nsa_row("fwd+bwd", "selected_attention") + whole_nsa_row),
       registry());
   REQUIRE(set.cases.size() == 3);
   const models::CostModel fwd = validate::case_cost(set.cases[0]);
@@ -41,7 +44,8 @@ TEST_CASE("an op column keeps only that op of the variant, in the row's passes",
   const models::CostModel train = validate::case_cost(set.cases[1]);
   REQUIRE(train.ops.size() == 2);
   CHECK(std::string(train.ops[1].name) == "selected_attention_bwd");
-  // Without the column the whole variant is timed: its other branches cost more time.
+  // Without the column (and a kernel name that names no branch) the whole variant is timed: its
+  // other branches cost more time.
   const models::CostModel whole = validate::case_cost(set.cases[2]);
   CHECK(whole.ops.size() > 5);
   const hw::Profile a100 = test_support::catalog().resolve("a100-sxm4-80gb");
