@@ -149,6 +149,20 @@ models::AttentionSpec spec_of(const Row& row, const RowFamily& family,
 
 using Columns = std::map<std::string, std::size_t>;
 
+// The op a branch kernel's name implies (implied_op), where the row's variant has it: a row that
+// names a dense variant on that kernel times the whole variant, as without the name.
+std::string implied_op_of(const MeasuredCase& c) {
+  MeasuredCase implied = c;
+  implied.op = std::string(implied_op(c.kernel));
+  if (implied.op.empty()) return "";
+  try {
+    check_op(implied, "");
+  } catch (const std::invalid_argument&) {
+    return "";
+  }
+  return implied.op;
+}
+
 // The row's optional `caller` column, or without one the schedule's own way in (default_caller).
 hw::Caller caller_of(const Row& row, std::string_view schedule) {
   const std::string name = row.text("caller");
@@ -340,9 +354,9 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.workload = workload_of(row, c.pass);
     if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
     c.op = row.text("op");
-    if (c.op.empty()) c.op = std::string(implied_op(c.kernel));  // a branch kernel's own op
     try {
       c.spec = spec_of(row, family, registry);
+      if (c.op.empty()) c.op = implied_op_of(c);  // a branch kernel's own op
       check_op(c, row.where());
     } catch (const common::SpecError& e) {
       set.skipped.push_back(row.where() + ": " + e.what());

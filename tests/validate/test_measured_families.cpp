@@ -136,9 +136,12 @@ TEST_CASE(
                           ",selected_attention,3000\n" +
                           "h100,nsa-compressed,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
                           ",,3000\n" + "h100,nsa_triton,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
-                          ",,3000\n"),
+                          ",,3000\n" +
+                          "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1,gqa,,3000\n"),
       registry());
-  REQUIRE(set.cases.size() == 4);
+  REQUIRE(set.cases.size() == 5);
+  CHECK(set.skipped.empty());
+  CHECK(set.cases[4].op.empty());  // a dense variant has no such op: the whole variant
   CHECK(set.cases[0].op == "selected_attention");
   CHECK(set.cases[2].op == "compressed_attention");
   CHECK(set.cases[3].op.empty());  // the schedule's own name: the whole variant
