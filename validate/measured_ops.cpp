@@ -50,13 +50,34 @@ models::CostModel case_cost(const MeasuredCase& c) {
   return kept;
 }
 
-void check_op(const MeasuredCase& c, const std::string& where) {
-  if (c.op.empty()) return;
+namespace {
+
+// The names the `op` column may give for this row: its variant's ops in its passes.
+std::vector<std::string> known_ops(const MeasuredCase& c) {
   std::vector<std::string> known;
   for (const models::Op& op : c.spec.variant->cost(c.spec, c.workload).ops) {
     const std::string name = op_base_name(op.name);
     if (std::find(known.begin(), known.end(), name) == known.end()) known.push_back(name);
   }
+  return known;
+}
+
+}  // namespace
+
+std::string ops_the_variant_has(const MeasuredCase& c, std::string_view implied) {
+  if (implied.empty()) return "";
+  const std::vector<std::string> known = known_ops(c);
+  std::string kept;
+  for (const std::string& name : named_ops(std::string(implied))) {
+    if (std::find(known.begin(), known.end(), name) == known.end()) continue;
+    kept += (kept.empty() ? "" : "+") + name;
+  }
+  return kept;
+}
+
+void check_op(const MeasuredCase& c, const std::string& where) {
+  if (c.op.empty()) return;
+  const std::vector<std::string> known = known_ops(c);
   for (const std::string& name : named_ops(c.op)) {
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     throw std::invalid_argument(

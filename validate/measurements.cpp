@@ -149,20 +149,6 @@ models::AttentionSpec spec_of(const Row& row, const RowFamily& family,
 
 using Columns = std::map<std::string, std::size_t>;
 
-// The op a branch kernel's name implies (implied_op), where the row's variant has it: a row that
-// names a dense variant on that kernel times the whole variant, as without the name.
-std::string implied_op_of(const MeasuredCase& c) {
-  MeasuredCase implied = c;
-  implied.op = std::string(implied_op(c.kernel));
-  if (implied.op.empty()) return "";
-  try {
-    check_op(implied, "");
-  } catch (const std::invalid_argument&) {
-    return "";
-  }
-  return implied.op;
-}
-
 // The row's optional `caller` column, or without one the schedule's own way in (default_caller).
 hw::Caller caller_of(const Row& row, std::string_view schedule) {
   const std::string name = row.text("caller");
@@ -299,6 +285,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   std::set<std::string> unknown_kernels;    // warned about once per file
   std::set<std::string> inferred_families;  // likewise
   std::set<std::string> inferred_callers;   // likewise
+  std::set<std::string> implied_ops;        // likewise
   int rows = 0;
   for (int number = 2; std::getline(in, line); ++number) {
     if (line.empty() || line == "\r") continue;
@@ -324,10 +311,10 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
                       row.where(), c.kernel));
     }
     // A row without a variant on a kernel of one family is that family's with its defaults
-    // (variant_of): said once per file, and such rows are compared but never fitted (FLA's GLA
-    // or DeltaNet rows would otherwise fit fla_chunk as simple_gla), except flashmla's, whose
-    // absorbed MLA is all FlashMLA runs. So is a row of another kernel with absorbed MLA's shape
-    // (absorbed_mla_shape).
+    // (variant_of): said once per kernel and file, and such rows are compared but never fitted
+    // (FLA's GLA or DeltaNet rows would otherwise fit fla_chunk as simple_gla), except flashmla's,
+    // whose absorbed MLA is all FlashMLA runs. So is a row of another kernel with absorbed MLA's
+    // shape (absorbed_mla_shape).
     const RowFamily family = family_of(c.schedule, c.kernel);
     const bool mla_shape = c.schedule != "flashmla" && absorbed_mla_shape(row);
     const bool family_inferred =
@@ -356,7 +343,17 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.op = row.text("op");
     try {
       c.spec = spec_of(row, family, registry);
-      if (c.op.empty()) c.op = implied_op_of(c);  // a branch kernel's own op
+      if (c.op.empty()) {
+        // A branch kernel's own op, those of it the row's passes and variant have (a dense
+        // variant on that kernel: the whole variant); said once per kernel, op and file.
+        c.op = ops_the_variant_has(c, implied_op(c.kernel));
+        if (!c.op.empty() && implied_ops.insert(kernel_key(c.kernel) + "/" + c.op).second) {
+          set.warnings.push_back(
+              fmt::format("{}: no op: kernel '{}' timed as its op {} alone (give the op column "
+                          "for another; so are its later such rows in this file)",
+                          row.where(), c.kernel, c.op));
+        }
+      }
       check_op(c, row.where());
     } catch (const common::SpecError& e) {
       set.skipped.push_back(row.where() + ": " + e.what());

@@ -33,7 +33,8 @@ struct MeasuredCase {
   std::string pass;  // fwd, bwd, fwd+bwd, decode
   models::AttentionSpec spec;
   // The optional `op` column: time only the variant's ops of this name, either pass (e.g.
-  // `selected_attention` for NSA's selected-branch kernel alone); empty = the whole variant.
+  // `selected_attention` for NSA's selected-branch kernel alone); when the column is empty, the op
+  // a branch kernel's name implies (validate::implied_op), else empty = the whole variant.
   std::string op;
   // The row's own heads_q and head_dim, as the report shows them (0 for suite cases: the spec's).
   // They differ from the spec's head shape where a variant maps them (absorbed MLA: head_dim 576

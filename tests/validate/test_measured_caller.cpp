@@ -38,18 +38,22 @@ TEST_CASE(
                  "ascend-910b2,npu_fused_infer_attention_score,fwd,fp16,1,1,1,128,2048,2048,0,90\n"
                  "a100,nsa-selected,fwd,bf16,1,64,4,128,4096,4096,1,500\n"
                  "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40\n"
-                 "ascend-910b2,pto-isa,fwd,fp16,1,1,1,128,1024,1024,0,30\n"),
+                 "ascend-910b2,pto-isa,fwd,fp16,1,1,1,128,1024,1024,0,30\n"
+                 "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,2048,4096,0,95\n"),
       registry());
-  REQUIRE(set.cases.size() == 5);
+  REQUIRE(set.cases.size() == 6);
   CHECK(set.cases[0].caller == hw::Caller::torch_npu);
   CHECK(set.cases[1].caller == hw::Caller::torch_npu);
   CHECK(set.cases[2].caller == hw::Caller::triton);
   CHECK(set.cases[3].caller == hw::Caller::direct);
   CHECK(set.cases[4].caller == hw::Caller::direct);  // pto-isa's kernel is launched directly
+  CHECK(set.cases[5].caller == hw::Caller::torch_npu);
   const auto said = std::count_if(set.warnings.begin(), set.warnings.end(), [](const auto& w) {
     return w.find("no caller") != std::string::npos;
   });
-  CHECK(said == 3);  // once per kernel: torch_npu, npu_fused_infer_attention_score, nsa-selected
+  // Once per kernel (torch_npu's second row says nothing more): torch_npu,
+  // npu_fused_infer_attention_score, nsa-selected.
+  CHECK(said == 3);
   // The host cost is priced: a short torch_npu call costs what it does with the column given.
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
   const hw::Profile& npu = catalog.resolve("ascend-910b2");

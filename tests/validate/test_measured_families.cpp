@@ -1,5 +1,6 @@
 // A timing row that names no variant (validate/data/measured/README.md): the family its kernel
-// prices, with that family's defaults (validate::family_of), never fitted, said once per file.
+// prices, with that family's defaults (validate::family_of), never fitted, said once per kernel and
+// file.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -103,9 +104,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a row of the no-decay Lightning Attention-2 kernel is never fitted, with or without a "
-    "variant: "
-    "lightning2 prices it as the decayed kernel it is not",
+    "a row of the no-decay Lightning Attention-2 kernel is never fitted, even with its variant "
+    "given, since lightning2 prices it as the decayed kernel it is not",
     "[validate]") {
   test_support::TempDir dir;
   const auto set = validate::read_measurements(
@@ -121,9 +121,9 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a row of one NSA branch's kernel without an op column times that branch alone, as the "
-    "kernel's "
-    "name says, and prices as the row that names the op",
+    "a row of one NSA branch's kernel with an empty op cell times that branch alone, as the "
+    "kernel's name says, where the row's variant has it (not for the schedule's own name, nor a "
+    "dense variant), and prices as the row that names the op",
     "[validate]") {
   test_support::TempDir dir;
   const std::string header =
@@ -150,4 +150,32 @@ TEST_CASE(
         Approx(validate::evaluate_case(set.cases[1], h100).tile_s).epsilon(1e-12));
   CHECK(validate::evaluate_case(set.cases[0], h100).tile_s <
         0.8 * validate::evaluate_case(set.cases[3], h100).tile_s);
+}
+
+TEST_CASE(
+    "a branch kernel's implied ops are those its row's passes have (an nsa-compressed-topk "
+    "backward times the compressed attention alone), said once per kernel and op; a row the "
+    "variant cannot build is skipped with file:line",
+    "[validate]") {
+  test_support::TempDir dir;
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,time_us\n";
+  const auto set = validate::read_measurements(
+      write_file(dir, header +
+                          "h100,nsa-compressed-topk,bwd,bf16,1,64,4,128,8192,8192,1,nsa,3000\n" +
+                          "h100,nsa-compressed-topk,fwd,bf16,1,64,4,128,8192,8192,1,nsa,3000\n" +
+                          "h100,nsa-compressed-topk,fwd,bf16,1,64,4,128,4096,4096,1,nsa,3000\n" +
+                          "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,0,nsa,3000\n"),
+      registry());
+  REQUIRE(set.cases.size() == 3);
+  CHECK(set.cases[0].op == "compressed_attention");
+  CHECK(set.cases[1].op == "compressed_attention+block_scores+top_k_select");
+  CHECK(set.cases[2].op == set.cases[1].op);
+  const auto said = std::count_if(set.warnings.begin(), set.warnings.end(), [](const auto& w) {
+    return w.find("no op") != std::string::npos;
+  });
+  CHECK(said == 2);  // the backward's op and the forward's, once each
+  // NSA is causal: the non-causal row is skipped, naming its line, not the end of the run.
+  REQUIRE(set.skipped.size() == 1);
+  CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:5") && Catch::Contains("causal"));
 }

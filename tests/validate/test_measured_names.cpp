@@ -65,6 +65,22 @@ TEST_CASE(
   CHECK(validate::schedule_for("lightning_attn2_no_decay") == "lightning2");
 }
 
+TEST_CASE(
+    "an NSA branch kernel's name implies the op it times, a schedule's own name and other kernels "
+    "none",
+    "[validate]") {
+  CHECK(validate::implied_op("nsa-selected") == "selected_attention");
+  CHECK(validate::implied_op("topk_sparse_attention") == "selected_attention");
+  CHECK(validate::implied_op("FSA-selected") == "selected_attention");
+  CHECK(validate::implied_op("nsa-compressed") == "compressed_attention");
+  CHECK(validate::implied_op("compressed_attention") == "compressed_attention");
+  CHECK(validate::implied_op("nsa-compressed-topk") ==
+        "compressed_attention+block_scores+top_k_select");
+  CHECK(validate::implied_op("nsa_triton").empty());
+  CHECK(validate::implied_op("flash_nsa").empty());
+  CHECK(validate::implied_op("fa3").empty());
+}
+
 TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {
   CHECK(validate::schedule_for("xformers") == "auto");
   CHECK(validate::schedule_for("ThunderKittens") == "auto");
@@ -296,9 +312,8 @@ TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing Flas
 
 TEST_CASE(
     "a row of another kernel with absorbed MLA's shape (heads_kv 1, head_dim 576, v_head_dim 512 "
-    "or "
-    "none) and no variant is absorbed MLA, never fitted, said once per kernel; other shapes stay "
-    "dense",
+    "or none) and no variant is absorbed MLA, never fitted, said once per kernel however many "
+    "rows; other shapes stay dense",
     "[validate]") {
   test_support::TempDir dir;
   const std::string header =
@@ -311,11 +326,11 @@ TEST_CASE(
                         "h800,flash_mla_triton,decode,bf16,128,128,1,576,,1,4096,1,,"
                         "300\n"
                         "h800,flash_infer,decode,bf16,128,128,8,128,,1,4096,1,,300\n"
-                        "h800,flash_infer,decode,bf16,128,128,1,576,576,1,4096,1,,"
-                        "300\n"),
+                        "h800,flash_infer,decode,bf16,128,128,1,576,576,1,4096,1,,300\n"
+                        "h800,flash_infer,decode,bf16,64,128,1,576,512,1,8192,1,,300\n"),
       test_support::registry());
-  REQUIRE(set.cases.size() == 4);
-  for (int i : {0, 1}) {
+  REQUIRE(set.cases.size() == 5);
+  for (int i : {0, 1, 4}) {
     CHECK(set.cases[i].spec.variant->name() == "mla");
     CHECK(validate::case_cost(set.cases[i]).kv_cache_bytes_per_token_per_layer == 576 * 2);
     CHECK_FALSE(set.cases[i].fit_eligible);
@@ -326,7 +341,7 @@ TEST_CASE(
   const auto said = std::count_if(set.warnings.begin(), set.warnings.end(), [](const auto& w) {
     return w.find("'mla' absorbed") != std::string::npos;
   });
-  CHECK(said == 2);  // flash_infer and flash_mla_triton, once each
+  CHECK(said == 2);  // flash_infer (two rows) and flash_mla_triton, once each
 }
 
 TEST_CASE(

@@ -55,13 +55,15 @@ std::string without_column(const std::string& text, const std::string& name) {
 }  // namespace
 
 TEST_CASE(
-    "the torch_npu and Triton timing files price the same without their caller column: a row "
-    "that names none is called the way its kernel is reached",
+    "the timing files whose callers are their kernels' own ways in (torch_npu, Triton, the Ascend "
+    "kernels' direct launches) price the same without their caller column",
     "[validate][caller]") {
   const hw::ProfileCatalog& catalog = test_support::catalog();
   test_support::TempDir dir;
-  for (const char* file : {"ascend_910b_torch_npu.csv", "nsa_triton_selected.csv",
-                           "nsa_triton_compressed.csv", "lightning_gb200_fla.csv"}) {
+  for (const char* file :
+       {"ascend_910b_torch_npu.csv", "ascend_910b_pto_isa_jit.csv", "ascend_910b_pto_dsl.csv",
+        "nsa_triton_selected.csv", "nsa_triton_compressed.csv", "lightning_gb200_fla.csv",
+        "lightning_gb300_fla.csv"}) {
     INFO(file);
     const std::string path = test_support::measured_csv_path(file);
     std::ifstream in(path);
