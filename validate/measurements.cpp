@@ -353,8 +353,9 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
                           "for another; so are its later such rows in this file)",
                           row.where(), c.kernel, c.op));
         }
+      } else {
+        check_op(c, row.where());  // implied ops are the variant's by construction
       }
-      check_op(c, row.where());
     } catch (const common::SpecError& e) {
       set.skipped.push_back(row.where() + ": " + e.what());
       continue;
