@@ -8,8 +8,8 @@
 #       what finished): devices; first-run check (validate --backend cuda --check: every kernel
 #       once, blocking launches, a fault names its kernel); the quick suite; the quick suite
 #       calibrated; the ceilings. Any failed step makes the exit status 1. --sanitize (or
-#       SANITIZE=1) adds compute-sanitizer memcheck and racecheck runs on a one-case suite after
-#       the check.
+#       SANITIZE=1) adds compute-sanitizer memcheck and racecheck runs on a one-case suite, last
+#       (they run only in the time the reports leave).
 #   validate/run-on-gpu.sh --prepare-deps
 #       (on a machine that has them) copies the header-only dependencies into .deps/include:
 #       /usr/include/{CLI,nlohmann,fmt} and /usr/include/eigen3 (as .deps/include/eigen3).
@@ -161,6 +161,19 @@ if ! bounded 90 check "$ATTNSIM" validate --backend cuda --check --format json \
   status=1
 fi
 
+step "quick suite (json)"
+bounded 120 quick-json "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
+  --format json -o "$OUTDIR/validate-cuda-quick.json" || status=1
+step "quick suite (table)"
+bounded 90 quick-table "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
+  -o "$OUTDIR/validate-cuda-quick.txt" || status=1
+step "quick suite calibrated (json)"
+bounded 120 quick-calibrate "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
+  --calibrate --format json -o "$OUTDIR/validate-cuda-quick-calibrated.json" || status=1
+step "ceilings (with the check suite)"
+bounded 90 ceilings "$ATTNSIM" validate --backend cuda --check --ceilings yes --format json \
+  -o "$OUTDIR/validate-cuda-ceilings.json" || status=1
+# Last, so that a slow sanitizer cannot take the time the reports need.
 if [[ "$SANITIZE" == 1 ]]; then
   SANITIZER="$(command -v compute-sanitizer || true)"
   # One small case: the flash kernel with GQA, a causal mask and a length off the tile grid.
@@ -180,17 +193,5 @@ JSON
   done
 fi
 
-step "quick suite (json)"
-bounded 120 quick-json "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
-  --format json -o "$OUTDIR/validate-cuda-quick.json" || status=1
-step "quick suite (table)"
-bounded 90 quick-table "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
-  -o "$OUTDIR/validate-cuda-quick.txt" || status=1
-step "quick suite calibrated (json)"
-bounded 120 quick-calibrate "$ATTNSIM" validate --backend cuda --suite quick --ceilings no \
-  --calibrate --format json -o "$OUTDIR/validate-cuda-quick-calibrated.json" || status=1
-step "ceilings (with the check suite)"
-bounded 90 ceilings "$ATTNSIM" validate --backend cuda --check --ceilings yes --format json \
-  -o "$OUTDIR/validate-cuda-ceilings.json" || status=1
 step "done, status $status"
 exit $status
