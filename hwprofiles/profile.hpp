@@ -46,6 +46,15 @@ inline bool caller_per_launch(Caller c) {
 }
 std::optional<Caller> parse_caller(std::string_view name);
 
+// Dependent-chain latencies measured on the device (compute.latency_ns): one link of a chain of
+// loads that miss L2, of L2 hits, of shared-memory loads, of warp shuffles (each with its add),
+// of exp2f (with a multiply) and of WMMA 16x16x16 products. Schedules that price a kernel's exposed
+// waits from its source (the project_* schedules) use them; without them, published figures.
+struct ChainLatencies {
+  double global_s = 0, l2_s = 0, shared_s = 0, shuffle_s = 0, exp_s = 0, mma_s = 0;
+  std::string source;
+};
+
 struct Compute {
   double sm_count = 0;         // SMs (NVIDIA) or AI cube cores (Ascend)
   double tensor_clock_hz = 0;  // clock that reproduces the tensor peak
@@ -57,6 +66,7 @@ struct Compute {
   std::map<MmaClass, std::string> class_sources;  // where each class's figures come from
   double vector_fp32_flops = 0;                   // non-tensor FP32 peak
   double exp_ops_per_clk_per_sm = 0;
+  std::optional<ChainLatencies> latency;
 };
 
 struct Memory {

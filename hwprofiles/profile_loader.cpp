@@ -63,6 +63,20 @@ void parse_class_peaks(JsonObject o, Compute& c) {
   }
 }
 
+ChainLatencies parse_latencies(JsonObject o) {
+  constexpr double kNano = 1e-9;
+  ChainLatencies l;
+  l.global_s = o.positive("global") * kNano;
+  l.l2_s = o.positive("l2") * kNano;
+  l.shared_s = o.positive("shared") * kNano;
+  l.shuffle_s = o.positive("shuffle") * kNano;
+  l.exp_s = o.positive("exp") * kNano;
+  l.mma_s = o.positive("mma") * kNano;
+  l.source = o.string("source");
+  o.finish();
+  return l;
+}
+
 Compute parse_compute(JsonObject o) {
   Compute c;
   c.sm_count = o.count("sm_count", kMaxSmCount);
@@ -84,6 +98,7 @@ Compute parse_compute(JsonObject o) {
   }
   c.vector_fp32_flops = o.positive("vector_fp32_TFLOPS") * kTera;
   c.exp_ops_per_clk_per_sm = o.positive("exp_ops_per_clk_per_sm");
+  if (auto latency = o.optional_object("latency_ns")) c.latency = parse_latencies(*latency);
   o.finish();
   return c;
 }
@@ -336,6 +351,16 @@ nlohmann::json to_json(const Profile& p) {
                           {"l2_reuse_fraction", p.calibration.l2_reuse_fraction},
                           {"sm_bandwidth_fraction", p.calibration.sm_bandwidth_fraction}}},
                         {"sources", p.sources}};
+  if (const std::optional<ChainLatencies>& l = p.compute.latency) {
+    constexpr double kNano = 1e-9;
+    doc["compute"]["latency_ns"] = {{"global", l->global_s / kNano},
+                                    {"l2", l->l2_s / kNano},
+                                    {"shared", l->shared_s / kNano},
+                                    {"shuffle", l->shuffle_s / kNano},
+                                    {"exp", l->exp_s / kNano},
+                                    {"mma", l->mma_s / kNano},
+                                    {"source", l->source}};
+  }
   if (!p.compute.class_dense_flops.empty()) {
     nlohmann::json by_class = nlohmann::json::object();
     for (const auto& [mma, flops] : p.compute.class_dense_flops) {

@@ -117,7 +117,7 @@ void lower_project_flash(const ScheduleInput& in, Launches& out) {
   l.per_tile.alu_ops =
       scores * kFlashAluPerScore + t.m * (kFlashAluPerRow + kFlashAluPerORow * g.d);
   l.per_tile.sm_bytes = t.n * g.kv_width * g.s_kv;  // the K/V tile every CTA loads
-  l.per_tile.latency_cycles = flash_tile_latency_cycles(g.d);
+  l.per_tile.latency_cycles = flash_tile_latency_cycles(latencies(in.profile), g.d);
   // O is written as fp32, not in the input format the op counts.
   l.per_job_hbm_bytes += in.op.bytes.o * (4 / g.s - 1) / std::max(1.0, l.jobs.count);
   out.push_back(l);
@@ -152,7 +152,9 @@ Launch split_launch(const ScheduleInput& in, const Geometry& g, double splits, d
   l.per_tile.exp_ops = keys * kSplitExpPerKey;
   l.per_tile.alu_ops = keys * split_alu_per_key(g.d, g.dv);
   l.per_tile.sm_bytes = keys * (g.d + g.dv) * g.s_kv;
-  l.per_tile.latency_cycles = split_step_latency_cycles();
+  l.per_tile.latency_cycles = split_step_latency_cycles(
+      latencies(in.profile), split_round_trips(in.profile.arch.rfind("sm_90", 0) == 0, g.d, g.dv),
+      g.rows);
   // K (and V, unless V is the latent inside K: MLA reads it in place) once from HBM; re-reads by
   // the other query heads of a KV head and the other query rows hit L2 while it holds them.
   const models::HbmBytes& need = in.op.bytes;
@@ -180,7 +182,7 @@ Launch combine_launch(const ScheduleInput& in, const Geometry& g, double splits)
   l.per_tile.exp_ops = splits * (g.dv + 1);
   l.per_tile.alu_ops = splits * g.dv * kCombineAluPerPartial;
   l.per_tile.hbm_bytes = splits * (g.dv + 2) * 4 + g.dv * 4;  // partials in, fp32 O out
-  l.per_tile.latency_cycles = combine_row_latency_cycles(splits);
+  l.per_tile.latency_cycles = combine_row_latency_cycles(latencies(in.profile), splits);
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;
 }

@@ -61,7 +61,8 @@ void lower_project_unfused(const ScheduleInput& in, Launches& out) {
   softmax.per_tile.alu_ops = g.keys * kSoftmaxAluPerScore;
   softmax.per_tile.hbm_bytes = g.keys * (4 + 2);     // S read once from HBM, P written
   softmax.per_tile.sm_bytes = g.keys * (3 * 4 + 2);  // three passes over S
-  softmax.per_tile.latency_cycles = softmax_row_latency_cycles(g.keys, kSoftmaxThreads);
+  softmax.per_tile.latency_cycles =
+      softmax_row_latency_cycles(latencies(in.profile), g.keys, kSoftmaxThreads);
   softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
   out.push_back(softmax);
   out.push_back(
@@ -101,7 +102,10 @@ void lower_project_linear(const ScheduleInput& in, Launches& out) {
   l.jobs = {jobs, chunks, chunks, jobs * chunks};
   l.per_tile.alu_ops = linear_alu_per_chunk(d, n);
   l.per_tile.sm_bytes = 3 * n * d * 2;
-  l.per_tile.latency_cycles = linear_chunk_latency_cycles(d, n, kLinearThreads);
+  if (in.profile.compute.latency)  // the shared pipe, where the device's latencies were measured
+    l.per_tile.int_cycles = linear_shared_loads_per_chunk(d, n) / kSharedLanesPerClock;
+  l.per_tile.latency_cycles =
+      linear_chunk_latency_cycles(latencies(in.profile), d, n, kLinearThreads);
   // O is written as fp32, not in the input format the op counts.
   const double s = models::bytes_per_element(in.workload.dtype);
   const double bytes = in.op.bytes.total() + in.op.bytes.o * (4 / s - 1);

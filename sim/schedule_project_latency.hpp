@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "hwprofiles/profile.hpp"
+
 namespace sim::project_cuda {
 
 // Latencies in SM clock cycles from Table 3 of doi:10.1016/j.ultsonch.2023.106546
@@ -15,6 +17,22 @@ namespace sim::project_cuda {
 inline constexpr double kGlobalLatencyCycles = 400;
 inline constexpr double kL2LatencyCycles = 200;
 inline constexpr double kSharedLatencyCycles = 20;
+
+// One link of each dependent chain the project kernels wait on, in cycles of the profile's clock
+// (the tile engine's cycle unit): the device's measured compute.latency_ns where the profile has
+// them, else the published figures above (a shuffle and an exp2f at the shared-memory latency, and
+// no WMMA chain term, as before the H200 measurements).
+struct Latencies {
+  double global = kGlobalLatencyCycles, l2 = kL2LatencyCycles, shared = kSharedLatencyCycles;
+  double shuffle = kSharedLatencyCycles, exp = kSharedLatencyCycles, mma = 0;
+};
+inline Latencies latencies(const hw::Profile& p) {
+  if (!p.compute.latency) return {};
+  const hw::ChainLatencies& m = *p.compute.latency;
+  const double hz = p.compute.tensor_clock_hz;
+  return {m.global_s * hz,  m.l2_s * hz,  m.shared_s * hz,
+          m.shuffle_s * hz, m.exp_s * hz, m.mma_s * hz};
+}
 
 // flash_kernel, per score (two columns per lane): the visibility test (row/column bounds, causal,
 // window: 6), the scaled load from shared memory (2), max (0.5), x - ref (1), the fp16 conversion
@@ -28,11 +46,15 @@ inline constexpr double kFlashAluPerRow = 30 * 32;
 inline constexpr double kFlashAluPerORow = 5;
 
 // Exposed wait of one flash tile on one CTA: D/8 serial global round trips for K and V
-// (load_rows: 2 x 64 x D / 8 vectors over 128 threads, each stored before the next load), and per
-// warp 16 rows in sequence, each a chain of two 5-step shuffle reductions plus the m_s load and
-// two exp2f (14 steps at shared-memory latency).
-inline double flash_tile_latency_cycles(double head_dim) {
-  return head_dim / 8 * kGlobalLatencyCycles + 16 * 14 * kSharedLatencyCycles;
+// (load_rows: 2 x 64 x D / 8 vectors over 128 threads, each stored before the next load); per
+// warp 16 rows in sequence, each a chain of the S and m_s loads, two 5-step shuffle reductions,
+// two exp2f and, where the profile measured its latencies, the O row's D/32 rescales (a shared
+// load, a multiply and a store each); and the warp's WMMA products, D/16 dependent ones for each of
+// the 4 key blocks of S = Q K^T and 4 for each of the D/16 column blocks of O += P V (D/2 in all).
+inline double flash_tile_latency_cycles(const Latencies& l, double head_dim) {
+  const double rescale = l.mma > 0 ? head_dim / 32 * l.shared : 0;
+  return head_dim / 8 * l.global + 16 * (2 * l.shared + 10 * l.shuffle + 2 * l.exp + rescale) +
+         head_dim / 2 * l.mma;
 }
 
 // split_kernel, per key, per lane (E = D/32 K dims, EV = DV/32 V dims per lane): K half2 loads
@@ -44,16 +66,38 @@ inline double split_alu_per_key(double d, double dv) {
 }
 inline constexpr double kSplitExpPerKey = 1.25;  // p, and the rescale factor once per 4 keys
 
-// One step (4 keys per warp) waits for the K loads, the 5-step reduction, then the V loads.
-inline double split_step_latency_cycles() {
-  return 2 * kGlobalLatencyCycles + 5 * kSharedLatencyCycles;
+// Global round trips one step (4 keys per warp) waits for, as {from HBM, again through L2}. The
+// source asks for two (the 4 keys' K loads, then their V loads), and ptxas batches them so for
+// head_dim 64 only; the sm_90 SASS (cuobjdump -sass, CUDA 13.0) keeps each key's V loads, or for
+// MLA each key's K and V loads, in a branch of their own, so that they wait one after another:
+// head_dim 32 waits 3 (one V load ahead of the other three), 128 waits 1 + 4, MLA 576/512 4 + 4,
+// whose V loads read again the lines its K loads brought (V is the latent inside K): taken at the
+// L2 latency. Other architectures: the source's 2.
+struct RoundTrips {
+  double global = 2, l2 = 0;
+};
+inline RoundTrips split_round_trips(bool sm90, double head_dim, double v_head_dim) {
+  if (!sm90) return {};
+  if (head_dim == 576 && v_head_dim == 512) return {4, 4};
+  if (head_dim == 128) return {5, 0};
+  return {head_dim == 32 ? 3.0 : 2.0, 0};
+}
+
+// One step waits for its round trips, the 5-step reduction, and two exp2f (the rescale factor,
+// then the first key's weight). The query rows after the first (q_len > 1) walk the same keys
+// again, their loads hitting L2: `rows` rows average that in.
+inline double split_step_latency_cycles(const Latencies& l, RoundTrips trips, double rows) {
+  const double first = trips.global * l.global + trips.l2 * l.l2;
+  const double again = (trips.global + trips.l2) * l.l2;
+  const double loads = rows > 1 ? (first + (rows - 1) * again) / rows : first;
+  return loads + 5 * l.shuffle + 2 * l.exp;
 }
 
 // combine_kernel per split and column: three loads, two FMAs, the exp argument.
 inline constexpr double kCombineAluPerPartial = 6;
 // Per row: one dependent load per split for the maximum, then one per split per column pass.
-inline double combine_row_latency_cycles(double splits) {
-  return 2 * splits * kGlobalLatencyCycles;
+inline double combine_row_latency_cycles(const Latencies& l, double splits) {
+  return 2 * splits * l.global;
 }
 
 // softmax_kernel (unfused) per score: three passes over the row, each testing visibility (6) and
@@ -63,10 +107,9 @@ inline constexpr double kSoftmaxAluPerScore = 3 * 7 + 1 + 2 + 5;
 inline constexpr double kSoftmaxExpPerScore = 2;  // exp in the sum pass and again for P
 // One row: each thread's loads of a pass wait one after another (first pass from HBM, the next
 // two from L2), plus two block reductions (5 shuffles, 2 barriers, the shared loads).
-inline double softmax_row_latency_cycles(double keys, double threads) {
+inline double softmax_row_latency_cycles(const Latencies& l, double keys, double threads) {
   const double per_thread = std::ceil(keys / threads);
-  return per_thread * (kGlobalLatencyCycles + 2 * kL2LatencyCycles) +
-         2 * (5 + 2 + 8) * kSharedLatencyCycles;
+  return per_thread * (l.global + 2 * l.l2) + 2 * (5 + 2 + 8) * l.shared;
 }
 
 // linear_kernel per chunk of n tokens (CUDA cores, operands from shared memory): scores A for
@@ -81,11 +124,20 @@ inline double linear_alu_per_chunk(double d, double n) {
   return scores + output + state + loads;
 }
 
+// Shared-memory loads per chunk, lane by lane: two per term of the scores (Q, K^T), of the
+// intra-chunk output (A, V), of q S (Q, S) and of the state update (K^T, V). The shared pipe serves
+// one warp-wide load (32 lanes) per clock per SM (32 banks of 4 bytes; the half loads here are
+// conflict-free or broadcasts), which binds before the FP32 issue slots do.
+inline double linear_shared_loads_per_chunk(double d, double n) {
+  return 2 * n * (n + 1) * d + 4 * n * d * d;
+}
+inline constexpr double kSharedLanesPerClock = 32;
+
 // One chunk waits for its serial global loads: Q and V 16 bytes per iteration, K^T one element
 // per iteration (each stored before the next is issued), over 256 threads.
-inline double linear_chunk_latency_cycles(double d, double n, double threads) {
+inline double linear_chunk_latency_cycles(const Latencies& l, double d, double n, double threads) {
   const double round_trips = 2 * std::ceil(n * d / 8 / threads) + std::ceil(n * d / threads);
-  return round_trips * kGlobalLatencyCycles;
+  return round_trips * l.global;
 }
 
 }  // namespace sim::project_cuda

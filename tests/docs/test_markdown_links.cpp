@@ -118,10 +118,11 @@ MarkdownFile parse_markdown(const std::string& text) {
 
 bool skipped_directory(const fs::path& dir) {
   const std::string name = dir.filename().string();
-  return name == ".git" || name.rfind("build", 0) == 0;
+  // .deps/ holds the copied dependency headers of validate/run-on-gpu.sh --prepare-deps (ignored).
+  return name == ".git" || name == ".deps" || name.rfind("build", 0) == 0;
 }
 
-// Every regular file under `root` whose name `wanted` accepts, skipping .git/ and build*/.
+// Every regular file under `root` whose name `wanted` accepts, skipping .git/, .deps/ and build*/.
 template <typename Wanted>
 std::vector<fs::path> files_under(const fs::path& root, Wanted wanted) {
   std::vector<fs::path> out;
