@@ -26,6 +26,16 @@ Json summary_json(const validate::ErrorSummary& s) {
       {"cases", s.cases}, {"mape", s.mape}, {"median_abs", s.median_abs}, {"max_abs", s.max_abs}};
 }
 
+// A group's worst row: file and line, and for a suite case its name.
+Json worst_row_json(const validate::MeasuredCase& w, double tile_error) {
+  Json row = {{"file", std::filesystem::path(w.file).filename().string()},
+              {"line", w.line},
+              {"pass", w.pass},
+              {"tile_error", tile_error}};
+  if (w.file == validate::kSuiteFile) row["case"] = w.kernel;
+  return row;
+}
+
 // One (device, kernel) group: its rows, the tile engine's MAPE on the fitted and held-back parts
 // and its worst row.
 Json group_json(const validate::GroupSummary& g) {
@@ -36,11 +46,7 @@ Json group_json(const validate::GroupSummary& g) {
           {"rows", g.all.cases},
           {"fitted_rows", summary_json(g.fitted)},
           {"held_out_rows", summary_json(g.held)},
-          {"worst_row",
-           {{"file", std::filesystem::path(w.file).filename().string()},
-            {"line", w.line},
-            {"pass", w.pass},
-            {"tile_error", g.worst->tile_error()}}}};
+          {"worst_row", worst_row_json(w, g.worst->tile_error())}};
 }
 
 // "12.3 % (8)", or "-" for a part with no rows.
@@ -55,11 +61,15 @@ std::string render_groups(const Json& groups) {
                   "rows", "fitted MAPE", "held-out MAPE", "worst row");
   for (const Json& g : groups) {
     const Json& w = g["worst_row"];
-    out += fmt::format(
-        "{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {}:{} {} {:+.1f}%\n", g["hw"].get<std::string>(),
-        g["kernel"].get<std::string>(), g["schedule"].get<std::string>(), g["rows"].get<int>(),
-        part_text(g["fitted_rows"]), part_text(g["held_out_rows"]), w["file"].get<std::string>(),
-        w["line"].get<int>(), w["pass"].get<std::string>(), 100 * w["tile_error"].get<double>());
+    const std::string where =
+        w.contains("case")
+            ? w["case"].get<std::string>()
+            : fmt::format("{}:{}", w["file"].get<std::string>(), w["line"].get<int>());
+    out += fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {} {} {:+.1f}%\n",
+                       g["hw"].get<std::string>(), g["kernel"].get<std::string>(),
+                       g["schedule"].get<std::string>(), g["rows"].get<int>(),
+                       part_text(g["fitted_rows"]), part_text(g["held_out_rows"]), where,
+                       w["pass"].get<std::string>(), 100 * w["tile_error"].get<double>());
   }
   return out;
 }

@@ -36,7 +36,7 @@ CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile);
 // the rows eligible for fitting and on the held-back rows, and the worst row of the group.
 struct GroupSummary {
   std::string hw;
-  std::string kernel;    // as written in the measurement file
+  std::string kernel;    // as written in the measurement file; a suite case's: its schedule
   std::string schedule;  // the attnsim schedule it maps to ("auto": none, priced by the default)
   ErrorSummary fitted, held, all;
   const CaseResult* worst = nullptr;  // the row with the largest |tile error|

@@ -15,8 +15,11 @@
 
 namespace validate {
 
+// MeasuredCase::file of a case run here by `validate --backend` (its kernel is the case's name).
+inline constexpr const char* kSuiteFile = "suite";
+
 struct MeasuredCase {
-  std::string file;    // where the row came from
+  std::string file;    // where the row came from (kSuiteFile: a suite case run here)
   int line = 0;        // 1-based line in that file
   std::string hw;      // profile id
   std::string kernel;  // as written in the file

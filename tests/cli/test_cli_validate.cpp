@@ -152,10 +152,16 @@ TEST_CASE(
     CHECK(c["samples_s"].size() == 1);
     CHECK(c["correct"].get<bool>());
   }
+  // One group per kernel run (its schedule), the worst row named by its case.
+  for (const auto& g : doc["summary"]["groups"]) {
+    CHECK(g["kernel"] == g["schedule"]);
+    CHECK(g["worst_row"].contains("case"));
+  }
   const RunResult table = run_cli({"validate", "--backend", "cpu", "--check"});
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains("correct") && Catch::Contains("max_rel") &&
                             Catch::Contains("incorrect cases: 0"));
+  CHECK_THAT(table.out, !Catch::Contains("suite:0"));
 }
 
 TEST_CASE("validate --check needs a backend, and cuda --check without a GPU fails cleanly",

@@ -176,7 +176,7 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
                          const models::Registry& registry, Backend backend) {
   const SuiteCase& c = run.spec;
   MeasuredCase m;
-  m.file = "suite";
+  m.file = kSuiteFile;
   m.line = 0;
   m.hw = hw_id;
   m.kernel = c.name;

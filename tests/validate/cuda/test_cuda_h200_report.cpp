@@ -1,8 +1,9 @@
-// The H200 runs of this project's CUDA kernels (validate/run-on-gpu.sh and the scaling suite, 2026-
-// 11-30, committed under validate/results/) re-priced with the built-in h200 profile as shipped:
-// the measured times are the GPU's, the predictions today's model's. Pins the issue's target for
-// the quick suite (correct, and within 15 % MAPE before calibration) and keeps the scaling suite's
-// one-CTA and full-wave cases from drifting.
+// The H200 runs of this project's CUDA kernels (2026-11-30, committed under validate/results/ and
+// described in validate/results/README.md) re-priced with the built-in h200 profile as shipped:
+// the measured times are the GPU's, the predictions today's model's. Pins the target for the quick
+// suite (correct, and within 15 % MAPE before calibration) on each run, keeps the scaling suite's
+// one-CTA and full-wave cases from drifting, and holds the holdout suite (shapes chosen after the
+// model was changed on the other two, run once) to the same 15 %.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -85,7 +86,8 @@ std::string table(const std::vector<Repriced>& rows) {
 TEST_CASE("h200 report: the quick suite's GPU times are predicted within 15 % MAPE as shipped",
           "[validate][cuda][h200-report]") {
   for (const char* report :
-       {"2026-11-30-h200-cuda-quick.json", "2026-11-30-h200-cuda-quick-r15.json"}) {
+       {"2026-11-30-h200-run1-cuda-quick.json", "2026-11-30-h200-run2-cuda-quick-r15.json",
+        "2026-11-30-h200-run4-cuda-quick.json"}) {
     INFO(report);
     const std::vector<Repriced> rows = reprice_h200(report, validate::find_suite("quick"));
     CHECK(rows.size() == 19);  // every quick case but the block-sparse one, which is not compared
@@ -102,14 +104,56 @@ TEST_CASE("h200 report: the quick suite's GPU times are predicted within 15 % MA
 
 TEST_CASE("h200 report: the scaling suite's one-CTA and full-wave GPU times stay predicted",
           "[validate][cuda][h200-report]") {
-  const std::vector<Repriced> rows = reprice_h200(
-      "2026-11-30-h200-cuda-scaling-r15.json",
-      validate::load_suite(std::string(ATTNSIM_SOURCE_DIR) + "/validate/suites/scaling.json"));
-  CHECK(rows.size() == 22);
-  INFO(table(rows));
-  for (const char* schedule :
-       {"project_flash", "project_split_kv", "project_unfused", "project_linear"}) {
-    INFO(schedule);
-    CHECK(mape(rows, schedule) <= 0.15);
+  const validate::Suite suite =
+      validate::load_suite(std::string(ATTNSIM_SOURCE_DIR) + "/validate/suites/scaling.json");
+  for (const char* report :
+       {"2026-11-30-h200-run2-cuda-scaling-r15.json", "2026-11-30-h200-run4-cuda-scaling.json"}) {
+    INFO(report);
+    const std::vector<Repriced> rows = reprice_h200(report, suite);
+    CHECK(rows.size() == 22);
+    INFO(table(rows));
+    for (const char* schedule :
+         {"project_flash", "project_split_kv", "project_unfused", "project_linear"}) {
+      INFO(schedule);
+      CHECK(mape(rows, schedule) <= 0.15);
+    }
   }
+}
+
+TEST_CASE("h200 report: the holdout suite, shapes the model was not changed on, is within 15 %",
+          "[validate][cuda][h200-report]") {
+  const std::vector<Repriced> rows = reprice_h200(
+      "2026-11-30-h200-run4-cuda-holdout.json",
+      validate::load_suite(std::string(ATTNSIM_SOURCE_DIR) + "/validate/suites/holdout.json"));
+  CHECK(rows.size() == 12);
+  INFO(table(rows));
+  CHECK(mape(rows) <= 0.15);
+}
+
+TEST_CASE("suite cases group by the kernel they ran, the worst row named by its case",
+          "[validate][cuda][h200-report]") {
+  const validate::Suite suite = validate::find_suite("quick");
+  std::vector<validate::MeasuredCase> cases;
+  for (const validate::SuiteCase& c : suite.cases) {
+    validate::CaseRun run;
+    run.spec = c;
+    run.median_s = 1e-4;
+    cases.push_back(validate::to_measured(run, "h200", registry(), validate::Backend::cuda));
+  }
+  std::vector<validate::CaseResult> results;
+  for (const validate::MeasuredCase& m : cases) {
+    if (!m.compared) continue;
+    results.push_back(validate::evaluate_case(m, catalog().resolve("h200")));
+  }
+  const std::vector<validate::GroupSummary> groups = validate::group_summaries(results);
+  std::map<std::string, std::size_t> rows;
+  for (const validate::GroupSummary& g : groups) {
+    CHECK(g.kernel == g.schedule);
+    rows[g.kernel] = g.all.cases;
+    CHECK(g.worst->measured->file == validate::kSuiteFile);
+  }
+  CHECK(rows == std::map<std::string, std::size_t>{{"project_flash", 8},
+                                                   {"project_split_kv", 6},
+                                                   {"project_unfused", 2},
+                                                   {"project_linear", 3}});
 }
