@@ -1,8 +1,9 @@
 // attnsim validate: check the model against measured kernel timings (--measurements) or kernels run
 // here (--backend), fit the tile engine's calibration (--calibrate), and report CUDA support and
-// devices (--devices). The report is written first; then the exit status says what went wrong:
-// 1 when a kernel run here was not correct or failed, 2 under --strict when rows were skipped or
-// priced with auto because their kernel refused them.
+// devices (--devices), or compare an earlier CUDA run's report again (--recorded). The report is
+// written first; then the exit status says what went wrong: 1 when a kernel run here was not
+// correct or failed, 2 under --strict when rows were skipped or priced with auto because their
+// kernel refused them.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +19,7 @@
 #include "cli/flags.hpp"
 #include "cli/validate_backends.hpp"
 #include "cli/validate_devices.hpp"
+#include "cli/validate_recorded.hpp"
 #include "cli/validate_report.hpp"
 #include "common/errors.hpp"
 #include "hwprofiles/profile_loader.hpp"
@@ -32,7 +34,8 @@ using Json = ValidateJson;
 
 struct ValidateOptions {
   std::vector<std::string> measurements;
-  std::string backend;  // "", cpu, cuda
+  std::string recorded;  // an earlier CUDA run's JSON report
+  std::string backend;   // "", cpu, cuda
   BackendOptions run;
   bool calibrate = false;
   bool keep_fixed_costs = false;
@@ -108,13 +111,22 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
 }
 
 Acquired acquire(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog) {
+  if (!o.recorded.empty()) {
+    if (!o.backend.empty() || !o.measurements.empty() || o.run.check)
+      throw common::SpecError(
+          "--recorded compares an earlier run again; it takes no --backend, --measurements or "
+          "--check");
+    return read_recorded_report(o.recorded, ctx.registry, o.run, catalog);
+  }
   if (o.backend == "cpu") return run_cpu_backend(ctx.registry, o.run, catalog);
   if (o.backend == "cuda") return run_cuda_backend(ctx.registry, o.run, catalog);
   if (!o.backend.empty())
     throw common::SpecError("unknown backend '" + o.backend + "'; allowed: cpu, cuda");
   if (o.run.check) throw common::SpecError("--check needs --backend cpu or --backend cuda");
   if (o.measurements.empty())
-    throw common::SpecError("validate needs --measurements FILE.csv, --backend cpu or --devices");
+    throw common::SpecError(
+        "validate needs --measurements FILE.csv, --backend cpu, --recorded REPORT.json or "
+        "--devices");
   return read_measurement_files(ctx, o, catalog);
 }
 
@@ -220,6 +232,9 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   CLI::App* cmd = app.add_subcommand("validate", "check the model against real kernel timings");
   cmd->add_option("--measurements", opts->measurements,
                   "CSV of measured timings (schema: validate/data/measured/README.md); repeatable");
+  cmd->add_option("--recorded", opts->recorded,
+                  "JSON report of an earlier `validate --backend cuda` run: its cases compared "
+                  "again with today's model (--suite, --profile: if not the report's)");
   cmd->add_flag("--calibrate", opts->calibrate,
                 "fit each (device, kernel) calibration on the rows not held out");
   cmd->add_flag("--keep-fixed-costs", opts->keep_fixed_costs,
@@ -245,8 +260,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--backend", opts->backend,
                   "run real kernels here: cpu (always available) or cuda (needs a GPU)");
   cmd->add_option("--suite", opts->run.suite,
-                  "suite for --backend: quick (default), full, check (default with --check) or a "
-                  "JSON file");
+                  "suite for --backend: quick (default), full, check (default with --check), "
+                  "scaling, holdout or a JSON file; for --recorded, the one the report ran");
   cmd->add_flag("--check", opts->run.check,
                 "first-run mode: the tiny check suite (every kernel path once), one run each, "
                 "blocking launches naming a faulting kernel; cuda skips the ceilings");
@@ -254,7 +269,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                   "cuda: measure the device ceilings: yes, no, or auto (yes, no under --check)")
       ->capture_default_str();
   cmd->add_option("--profile", opts->run.profile,
-                  "cuda: profile to predict with (default: matched from the device name)");
+                  "cuda and --recorded: profile to predict with (default: matched from the device "
+                  "name; the report's)");
   cmd->add_option("--repeats", opts->run.repeats, "timed runs per case (median reported)")
       ->transform(decimal_integer(1, 1000))
       ->capture_default_str();

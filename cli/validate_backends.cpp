@@ -83,22 +83,6 @@ validate::RunOptions run_options_of(const BackendOptions& o) {
   return r;
 }
 
-// Cases that ran become measured cases (with their correctness); cases that failed are listed.
-void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_id,
-              const models::Registry& registry, validate::Backend backend, Acquired& in) {
-  for (const validate::CaseRun& r : runs) {
-    if (!r.error.empty()) {
-      in.failed.push_back({{"case", r.spec.name}, {"error", r.error}});
-      continue;
-    }
-    in.cases.push_back(validate::to_measured(r, hw_id, registry, backend));
-    in.case_extras.push_back({{"case", r.spec.name},
-                              {"samples_s", r.samples_s},
-                              {"max_relative_error", r.max_relative_error},
-                              {"correct", r.correct}});
-  }
-}
-
 std::string cuda_profile_id(const validate::CudaDevice& d, const BackendOptions& o,
                             const hw::ProfileCatalog& catalog) {
   if (!o.profile.empty()) return catalog.resolve(o.profile).id;
@@ -115,6 +99,21 @@ Json ceilings_json(const validate::CudaCeilings& c) {
 }
 
 }  // namespace
+
+void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_id,
+              const models::Registry& registry, validate::Backend backend, Acquired& in) {
+  for (const validate::CaseRun& r : runs) {
+    if (!r.error.empty()) {
+      in.failed.push_back({{"case", r.spec.name}, {"error", r.error}});
+      continue;
+    }
+    in.cases.push_back(validate::to_measured(r, hw_id, registry, backend));
+    in.case_extras.push_back({{"case", r.spec.name},
+                              {"samples_s", r.samples_s},
+                              {"max_relative_error", r.max_relative_error},
+                              {"correct", r.correct}});
+  }
+}
 
 Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions& o,
                          hw::ProfileCatalog& catalog) {

@@ -9,6 +9,7 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "models/registry.hpp"
+#include "validate/cpu/cpu_suite.hpp"
 #include "validate/measurements.hpp"
 
 namespace cli {
@@ -38,6 +39,11 @@ struct Acquired {
 // among the name's words (NVIDIA H200 NVL -> h200; an A100 with a 40gb word -> the 40GB profile;
 // NVIDIA RTX A1000 is none); common::SpecError naming the device and --profile otherwise.
 std::string profile_id_for_device(const std::string& name, const hw::ProfileCatalog& catalog);
+
+// Cases that ran become measured cases on `hw_id` (with their correctness); cases that failed are
+// listed in `in.failed`.
+void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_id,
+              const models::Registry& registry, validate::Backend backend, Acquired& in);
 
 // Adds the probe profile of this host core to `catalog`.
 Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions& o,

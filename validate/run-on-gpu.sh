@@ -3,13 +3,21 @@
 # PATH or in /usr/local/cuda/bin) and CMake (>= 3.25) but none of the Debian -dev packages and no
 # network.
 #
-#   validate/run-on-gpu.sh [--sanitize] [OUTDIR]      OUTDIR defaults to $OUT, else ./gpu-out
+#   validate/run-on-gpu.sh [--sanitize] [--sdpa] [OUTDIR]   OUTDIR defaults to $OUT, else ./gpu-out
 #       Steps, in this order, each writing its report before the next begins (so a time-out keeps
 #       what finished): devices; first-run check (validate --backend cuda --check: every kernel
 #       once, blocking launches, a fault names its kernel); the quick suite; the quick suite
-#       calibrated; the ceilings. Any failed step makes the exit status 1. --sanitize (or
-#       SANITIZE=1) adds compute-sanitizer memcheck and racecheck runs on a one-case suite, last
-#       (they run only in the time the reports leave).
+#       calibrated; the ceilings; the latency probe (validate/probes/latency.cu: chain latencies,
+#       one SM's bandwidth) into latency.txt; the scaling and holdout suites (validate/suites/, 15
+#       repeats).
+#       Any failed step makes the exit status 1. --sanitize (or SANITIZE=1) adds compute-sanitizer
+#       memcheck and racecheck runs on a one-case suite; --sdpa (or SDPA=1) times PyTorch SDPA's
+#       FlashAttention-2 and cuDNN backends with validate/probes/sdpa_timings.py (needs python3
+#       with torch and triton) into sdpa-timings.csv; both last, in the time the reports leave.
+#       Last, everything is packed into OUTDIR/gpu-run.tgz.
+#
+# A lent machine that returns only a few files from $OUT: give an OUTDIR outside it and copy the
+# archive, e.g. `validate/run-on-gpu.sh --sanitize /tmp/g; cp /tmp/g/gpu-run.tgz "$OUT"/`.
 #   validate/run-on-gpu.sh --prepare-deps
 #       (on a machine that has them) copies the header-only dependencies into .deps/include:
 #       /usr/include/{CLI,nlohmann,fmt} and /usr/include/eigen3 (as .deps/include/eigen3).
@@ -42,10 +50,15 @@ if [[ "${1:-}" == "--prepare-deps" ]]; then
 fi
 
 SANITIZE="${SANITIZE:-0}"
-if [[ "${1:-}" == "--sanitize" ]]; then
-  SANITIZE=1
+SDPA="${SDPA:-0}"
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --sanitize) SANITIZE=1 ;;
+    --sdpa) SDPA=1 ;;
+    *) echo "unknown option $1 (--sanitize, --sdpa, --prepare-deps)"; exit 2 ;;
+  esac
   shift
-fi
+done
 
 # nvcc is often installed but not on PATH.
 if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
@@ -173,7 +186,17 @@ bounded 120 quick-calibrate "$ATTNSIM" validate --backend cuda --suite quick --c
 step "ceilings (with the check suite)"
 bounded 90 ceilings "$ATTNSIM" validate --backend cuda --check --ceilings yes --format json \
   -o "$OUTDIR/validate-cuda-ceilings.json" || status=1
-# Last, so that a slow sanitizer cannot take the time the reports need.
+step "latency probe (validate/probes/latency.cu)"
+bounded 60 latency-build "$NVCC" -O3 -std=c++17 "-arch=sm_${ARCHS%%;*}" -o "$BUILD/latency-probe" \
+  "$ROOT/validate/probes/latency.cu" && bounded 30 latency "$BUILD/latency-probe" || status=1
+[[ -f "$OUTDIR/latency.log" ]] && cp "$OUTDIR/latency.log" "$OUTDIR/latency.txt"
+
+for suite in scaling holdout; do
+  step "$suite suite (json, 15 repeats)"
+  bounded 60 "$suite" "$ATTNSIM" validate --backend cuda --suite "$ROOT/validate/suites/$suite.json" \
+    --repeats 15 --ceilings no --format json -o "$OUTDIR/validate-cuda-$suite.json" || status=1
+done
+# Last, so that a slow sanitizer or probe cannot take the time the reports need.
 if [[ "$SANITIZE" == 1 ]]; then
   SANITIZER="$(command -v compute-sanitizer || true)"
   # One small case: the flash kernel with GQA, a causal mask and a length off the tile grid.
@@ -193,5 +216,13 @@ JSON
   done
 fi
 
+if [[ "$SDPA" == 1 ]]; then
+  step "PyTorch SDPA timings (validate/probes/sdpa_timings.py)"
+  export PYTHONUNBUFFERED=1
+  bounded 150 sdpa python3 "$ROOT/validate/probes/sdpa_timings.py" \
+    "$OUTDIR/sdpa-timings.csv" || status=1
+fi
+
 step "done, status $status"
+tar czf "$OUTDIR/gpu-run.tgz" -C "$OUTDIR" --exclude gpu-run.tgz . 2>/dev/null
 exit $status

@@ -7,7 +7,8 @@
 // Prints one "name value unit" line per figure. Chains: global memory past L2 (a 1 GiB buffer
 // walked with a 512-byte stride, each line touched once), L2 hits (an 8 MiB buffer walked twice,
 // the second walk timed), shared memory, a warp shuffle, exp2f, an FMA, a WMMA 16x16x16 product
-// (alone, and with its accumulator stored to and loaded from shared memory in between).
+// (alone, and with its accumulator stored to and loaded from shared memory in between); then an
+// L1 hit (a 16 KiB walk through ld.global.ca) and the read bandwidth of one SM, of 8 and of all.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <mma.h>
@@ -46,6 +47,30 @@ __global__ void chase(const unsigned* next, int steps, int warm, Timing* out) {
   for (int i = 0; i < steps; ++i) j = __ldcg(next + j);
   const unsigned long long c1 = clock64(), t1 = global_ns();
   *out = {c1 - c0, t1 - t0, j};
+}
+
+// The same walk through L1 (ld.global.ca), for a buffer that fits it, after a warming walk.
+__global__ void chase_l1(const unsigned* next, int steps, Timing* out) {
+  unsigned j = 0;
+  for (int i = 0; i < steps; ++i) j = __ldca(next + j);
+  j = 0;
+  const unsigned long long c0 = clock64(), t0 = global_ns();
+  for (int i = 0; i < steps; ++i) j = __ldca(next + j);
+  const unsigned long long c1 = clock64(), t1 = global_ns();
+  *out = {c1 - c0, t1 - t0, j};
+}
+
+// Streams `n` 16-byte vectors with `gridDim.x` CTAs of 1024 threads, four loads in flight per
+// thread: one SM's load bandwidth (one CTA) or the device's (every SM).
+__global__ void stream_read(const uint4* p, std::size_t n, unsigned* sink) {
+  const std::size_t stride = std::size_t(gridDim.x) * blockDim.x;
+  unsigned acc = 0;
+  std::size_t i = std::size_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; i + 3 * stride < n; i += 4 * stride) {
+    const uint4 a = p[i], b = p[i + stride], c = p[i + 2 * stride], d = p[i + 3 * stride];
+    acc ^= a.x ^ b.y ^ c.z ^ d.w;
+  }
+  if (acc == 0x9e3779b9u) *sink = acc;
 }
 
 __global__ void chase_shared(int steps, Timing* out) {
@@ -174,6 +199,43 @@ int main() {
     fetch();
     report(name, t, steps);
     CHECK(cudaFree(d));
+  }
+  {
+    const std::size_t words = (16 << 10) / 4;  // 16 KiB: fits L1
+    std::vector<unsigned> h = strided_ring(words, 128 / 4);
+    unsigned* d = nullptr;
+    CHECK(cudaMalloc(&d, words * 4));
+    CHECK(cudaMemcpy(d, h.data(), words * 4, cudaMemcpyHostToDevice));
+    chase_l1<<<1, 1>>>(d, 4096, d_t);
+    fetch();
+    report("l1_hit", t, 4096);
+    CHECK(cudaFree(d));
+  }
+  {
+    const std::size_t bytes = std::size_t(1) << 30;
+    uint4* buf = nullptr;
+    unsigned* sink = nullptr;
+    CHECK(cudaMalloc(&buf, bytes));
+    CHECK(cudaMalloc(&sink, 4));
+    CHECK(cudaMemset(buf, 0x5a, bytes));
+    cudaEvent_t e0, e1;
+    CHECK(cudaEventCreate(&e0));
+    CHECK(cudaEventCreate(&e1));
+    for (int ctas : {1, 8, prop.multiProcessorCount * 4}) {
+      const std::size_t n = (ctas == 1 ? bytes / 8 : bytes) / 16;  // 128 MiB for one SM
+      stream_read<<<ctas, 1024>>>(buf, n, sink);                   // warm-up
+      CHECK(cudaEventRecord(e0));
+      stream_read<<<ctas, 1024>>>(buf, n, sink);
+      CHECK(cudaEventRecord(e1));
+      CHECK(cudaEventSynchronize(e1));
+      CHECK(cudaGetLastError());
+      float ms = 0;
+      CHECK(cudaEventElapsedTime(&ms, e0, e1));
+      std::printf("%-22s %8.1f GB/s  (%d CTAs of 1024 threads)\n", "stream_read",
+                  n * 16 / (ms * 1e6), ctas);
+    }
+    CHECK(cudaFree(buf));
+    CHECK(cudaFree(sink));
   }
   const int n = 100000;
   chase_shared<<<1, 128>>>(n, d_t);

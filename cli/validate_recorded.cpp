@@ -1,0 +1,92 @@
+#include "cli/validate_recorded.hpp"
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "common/errors.hpp"
+#include "hwprofiles/json_text.hpp"
+#include "validate/cpu/cpu_suite.hpp"
+
+namespace cli {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument(fmt::format("--recorded '{}': cannot open the file", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// `key` of `object` as T, or bad input naming the file and what is missing.
+template <typename T>
+T field(const nlohmann::json& object, const char* key, const std::string& where) {
+  if (!object.is_object() || !object.contains(key))
+    throw std::invalid_argument(fmt::format("{}: no \"{}\"", where, key));
+  try {
+    return object.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw std::invalid_argument(fmt::format("{}: \"{}\" has the wrong type", where, key));
+  }
+}
+
+}  // namespace
+
+Acquired read_recorded_report(const std::string& path, const models::Registry& registry,
+                              const BackendOptions& o, const hw::ProfileCatalog& catalog) {
+  const nlohmann::json doc = hw::parse_json_strictly(read_text(path), path);
+  const std::string where = "--recorded " + path;
+  const nlohmann::json device = doc.contains("device") ? doc["device"] : nlohmann::json();
+  const std::string backend = field<std::string>(device, "backend", where + " device");
+  if (backend != "cuda")
+    throw common::SpecError(fmt::format(
+        "{}: a {} report; only CUDA reports are compared again (a CPU report's profile is the "
+        "probe of the host it ran on: run --backend cpu there)",
+        where, backend));
+  const std::string suite_name =
+      o.suite.empty() ? field<std::string>(device, "suite", where + " device") : o.suite;
+  const validate::Suite suite = validate::find_suite(suite_name);
+  std::map<std::string, const validate::SuiteCase*> by_name;
+  for (const validate::SuiteCase& c : suite.cases) by_name[c.name] = &c;
+  const std::string hw_id =
+      catalog
+          .resolve(o.profile.empty() ? field<std::string>(device, "profile", where + " device")
+                                     : o.profile)
+          .id;
+  std::vector<validate::CaseRun> runs;
+  for (const nlohmann::json& row : field<nlohmann::json>(doc, "cases", where)) {
+    const std::string name = field<std::string>(row, "case", where + " case");
+    const auto found = by_name.find(name);
+    if (found == by_name.end())
+      throw common::SpecError(
+          fmt::format("{}: case '{}' is not in suite '{}'; name the suite it "
+                      "ran with --suite",
+                      where, name, suite.name));
+    validate::CaseRun run;
+    run.spec = *found->second;
+    const std::string at = fmt::format("{} case '{}'", where, name);
+    run.median_s = field<double>(row, "measured_s", at);
+    run.samples_s = field<std::vector<double>>(row, "samples_s", at);
+    run.max_relative_error = field<double>(row, "max_relative_error", at);
+    run.correct = field<bool>(row, "correct", at);
+    if (!(run.median_s > 0))
+      throw std::invalid_argument(fmt::format("{}: measured_s must be > 0", at));
+    runs.push_back(std::move(run));
+  }
+  Acquired in;
+  add_runs(runs, hw_id, registry, validate::Backend::cuda, in);
+  if (doc.contains("failed")) in.failed = doc["failed"];
+  in.device = device;
+  in.device["profile"] = hw_id;
+  in.device["recorded"] = path;
+  return in;
+}
+
+}  // namespace cli
