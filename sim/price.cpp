@@ -98,10 +98,12 @@ double wait_cycles(const Launch& l) {
 // warps issues its pipe work to that share of the SM, Launch::issue_share).
 double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double stacked, double hbm,
                  double bytes_scale = 1) {
-  const double alone_s = wait_cycles(l) / r.clock + tt.compute / l.issue_share;
+  const double wait_s = wait_cycles(l) / r.clock;
+  const double alone_s = wait_s + tt.compute / l.issue_share;
+  const double shared_s = l.chain_shares_issue ? wait_s + tt.compute * stacked : 0;
   return std::max(
       {std::max({tt.compute, l.per_tile.hbm_bytes * bytes_scale / hbm, tt.sm_load}) * stacked,
-       alone_s, tt.chain});
+       alone_s, tt.chain, shared_s});
 }
 
 // Makespan of the grid: `k` CTAs stacked per SM, each SM drawing `r.hbm`.

@@ -27,8 +27,10 @@
 //     reductions (max, sum), 2 exp2f per lane and one for the rescale factor, P written as fp16,
 //     and the fp32 O row in shared memory rescaled element by element.
 //  4. O += P V by WMMA with the O accumulator loaded from and stored back to shared memory.
-// Only co-resident CTAs (2-4 per SM) overlap one another's waits. Causal and window tiles outside
-// [lo, hi) are skipped (row_block_jobs with M = N = 64); O is written as fp32.
+// Co-resident CTAs (2-4 per SM) do not hide one another's waits: each takes issue slots and pipe
+// cycles from the others' chains (Launch::chain_shares_issue; on an H200, three d64 CTAs per SM
+// took 15 % longer per tile than one). Causal and window tiles outside [lo, hi) are skipped
+// (row_block_jobs with M = N = 64); O is written as fp32.
 //
 // split_kernel pipeline: every CTA walks its split's keys once per query row (q_len passes); each
 // warp takes 4 keys per step, lane l holding K dims [l D/32, (l+1) D/32): half2 loads, FMAs, a
@@ -118,6 +120,7 @@ void lower_project_flash(const ScheduleInput& in, Launches& out) {
       scores * kFlashAluPerScore + t.m * (kFlashAluPerRow + kFlashAluPerORow * g.d);
   l.per_tile.sm_bytes = t.n * g.kv_width * g.s_kv;  // the K/V tile every CTA loads
   l.per_tile.latency_cycles = flash_tile_latency_cycles(latencies(in.profile), g.d);
+  l.chain_shares_issue = true;
   // O is written as fp32, not in the input format the op counts.
   l.per_job_hbm_bytes += in.op.bytes.o * (4 / g.s - 1) / std::max(1.0, l.jobs.count);
   out.push_back(l);

@@ -222,3 +222,27 @@ TEST_CASE("the project's flash kernel is priced slower than FlashAttention-2 on 
           sim::predict_tile(cost, q.w, builtin_profile(id), "fa2").time_s);
   }
 }
+
+TEST_CASE(
+    "project_flash: CTAs stacked on an SM delay each other's chains by their pipe time, so three "
+    "per SM take longer per tile than one",
+    "[tile][project]") {
+  const hw::Profile& p = builtin_profile("h200");
+  // One 64-row query block per head, 1024 keys: 132 heads fill the SMs once, 396 three deep (three
+  // flash_kernel<64> CTAs fit an H200 SM). On the H200 the second took 15 % longer
+  // (validate/results/2026-11-30-h200-run2-cuda-scaling-r15.json).
+  const auto one = lower_first_op(attention(1, 132, 132, 64, 64, 1024, false), p, "project_flash");
+  const auto three =
+      lower_first_op(attention(1, 396, 396, 64, 64, 1024, false), p, "project_flash");
+  REQUIRE(one[0].chain_shares_issue);
+  const double ratio = sim::launches_time(three, p, attention(1, 396, 396, 64, 64, 1024, false).w) /
+                       sim::launches_time(one, p, attention(1, 132, 132, 64, 64, 1024, false).w);
+  CHECK(ratio > 1.05);
+  CHECK(ratio < 1.3);
+  // Without the flag, stacked CTAs fill each other's waits: the same time.
+  auto filled = three;
+  filled[0].chain_shares_issue = false;
+  const double same = sim::launches_time(filled, p, attention(1, 396, 396, 64, 64, 1024, false).w) /
+                      sim::launches_time(one, p, attention(1, 132, 132, 64, 64, 1024, false).w);
+  CHECK(same == Approx(1).epsilon(0.02));
+}
