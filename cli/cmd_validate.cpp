@@ -1,9 +1,9 @@
 // attnsim validate: check the model against measured kernel timings (--measurements) or kernels run
 // here (--backend), fit the tile engine's calibration (--calibrate), and report CUDA support and
 // devices (--devices), or compare an earlier CUDA run's report again (--recorded). The report is
-// written first; then the exit status says what went wrong: 1 when a kernel run here was not
-// correct or failed, 2 under --strict when rows were skipped or priced with auto because their
-// kernel refused them.
+// written first; then the exit status says what went wrong: 1 when a kernel run here (or in the
+// recorded run) was not correct or failed, 2 under --strict when rows were skipped or priced with
+// auto because their kernel refused them.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>

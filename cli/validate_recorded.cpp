@@ -1,9 +1,11 @@
 #include "cli/validate_recorded.hpp"
 
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -37,6 +39,29 @@ T field(const nlohmann::json& object, const char* key, const std::string& where)
   }
 }
 
+// The workload the report printed for a case must be the one its suite case gives today: a suite
+// edited since, or another suite with the same case name, would price another shape.
+void check_shape(const nlohmann::json& row, const validate::MeasuredCase& m,
+                 const std::string& at) {
+  const models::HeadConfig& h = m.spec.heads;
+  const std::pair<const char*, nlohmann::json> expected[] = {
+      {"schedule", m.schedule},
+      {"batch", m.workload.batch},
+      {"heads", m.row_heads > 0 ? m.row_heads : h.heads},
+      {"kv_heads", h.kv_heads},
+      {"head_dim", m.row_head_dim > 0 ? m.row_head_dim : h.head_dim},
+      {"q_len", m.workload.q_len},
+      {"kv_len", m.workload.kv_len},
+      {"causal", m.workload.causal}};
+  for (const auto& [key, value] : expected) {
+    const nlohmann::json recorded = field<nlohmann::json>(row, key, at);
+    if (recorded != value)
+      throw common::SpecError(fmt::format(
+          "{}: {} {} in the report but {} in the suite today; name the suite it ran with --suite",
+          at, key, recorded.dump(), value.dump()));
+  }
+}
+
 }  // namespace
 
 Acquired read_recorded_report(const std::string& path, const models::Registry& registry,
@@ -60,29 +85,46 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
           .resolve(o.profile.empty() ? field<std::string>(device, "profile", where + " device")
                                      : o.profile)
           .id;
+  const nlohmann::json cases = field<nlohmann::json>(doc, "cases", where);
+  if (!cases.is_array() || cases.empty())
+    throw std::invalid_argument(fmt::format("{}: \"cases\" must be a non-empty array", where));
   std::vector<validate::CaseRun> runs;
-  for (const nlohmann::json& row : field<nlohmann::json>(doc, "cases", where)) {
+  for (const nlohmann::json& row : cases) {
     const std::string name = field<std::string>(row, "case", where + " case");
     const auto found = by_name.find(name);
     if (found == by_name.end())
       throw common::SpecError(
-          fmt::format("{}: case '{}' is not in suite '{}'; name the suite it "
-                      "ran with --suite",
+          fmt::format("{}: case '{}' is not in suite '{}'; name the suite it ran with --suite",
                       where, name, suite.name));
     validate::CaseRun run;
     run.spec = *found->second;
     const std::string at = fmt::format("{} case '{}'", where, name);
     run.median_s = field<double>(row, "measured_s", at);
     run.samples_s = field<std::vector<double>>(row, "samples_s", at);
-    run.max_relative_error = field<double>(row, "max_relative_error", at);
     run.correct = field<bool>(row, "correct", at);
+    // A non-finite error (a NaN output) is written as null: read it back as infinite.
+    const bool no_error = row.contains("max_relative_error") && row["max_relative_error"].is_null();
+    run.max_relative_error = no_error ? std::numeric_limits<double>::infinity()
+                                      : field<double>(row, "max_relative_error", at);
+    if (no_error && run.correct)
+      throw std::invalid_argument(fmt::format("{}: correct with no finite error", at));
     if (!(run.median_s > 0))
       throw std::invalid_argument(fmt::format("{}: measured_s must be > 0", at));
+    check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
     runs.push_back(std::move(run));
   }
   Acquired in;
   add_runs(runs, hw_id, registry, validate::Backend::cuda, in);
-  if (doc.contains("failed")) in.failed = doc["failed"];
+  // The recorded run's failures stay failures (validate then exits 1, as it did).
+  if (doc.contains("failed")) {
+    const nlohmann::json& failed = doc["failed"];
+    if (!failed.is_array())
+      throw std::invalid_argument(fmt::format("{}: \"failed\" must be an array", where));
+    for (const nlohmann::json& f : failed) {
+      in.failed.push_back({{"case", field<std::string>(f, "case", where + " failed")},
+                           {"error", field<std::string>(f, "error", where + " failed")}});
+    }
+  }
   in.device = device;
   in.device["profile"] = hw_id;
   in.device["recorded"] = path;

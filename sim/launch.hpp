@@ -103,9 +103,9 @@ struct Launch {
   // two rather than their sum; false: one warp issues both in turn (FA2, FA3).
   bool exp_alu_concurrent = false;
   // The CTA's waits are its own chain of dependent instructions (synchronous loads, shuffles, one
-  // tile at a time; this project's flash and split-KV kernels): the CTAs sharing its SM take
-  // issue slots and pipe cycles from that chain, so a tile takes at least its waits plus the pipe
-  // time of every CTA stacked there; false: stacked CTAs fill each other's waits.
+  // tile at a time; set by project_flash, this project's flash kernel): the CTAs sharing its SM
+  // take issue slots and pipe cycles from that chain, so a tile takes at least its waits plus the
+  // pipe time of every CTA stacked there; false: stacked CTAs fill each other's waits.
   bool chain_shares_issue = false;
   // The kernel converts its tiles to fp32 before each matrix product, which Triton's default
   // runs as TF32: its tensor ceiling is the TF32 peak for a 16-bit or fp8 workload.

@@ -95,7 +95,9 @@ double wait_cycles(const Launch& l) {
 // stacked pipe and byte times, one CTA's waits plus its pipe time, or one CTA's dependency chain,
 // whichever is longer (a CTA that waits on its own loads and chains takes at least that, however
 // few CTAs share the SM, while CTAs sharing it fill each other's waits; a CTA of fewer than four
-// warps issues its pipe work to that share of the SM, Launch::issue_share).
+// warps issues its pipe work to that share of the SM, Launch::issue_share); for a launch whose
+// waits are its own instruction chain (Launch::chain_shares_issue), at least its waits plus the
+// pipe time of every CTA stacked on the SM.
 double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double stacked, double hbm,
                  double bytes_scale = 1) {
   const double wait_s = wait_cycles(l) / r.clock;

@@ -51,6 +51,10 @@ inline constexpr double kFlashAluPerORow = 5;
 // two exp2f and, where the profile measured its latencies, the O row's D/32 rescales (a shared
 // load, a multiply and a store each); and the warp's WMMA products, D/16 dependent ones for each of
 // the 4 key blocks of S = Q K^T and 4 for each of the D/16 column blocks of O += P V (D/2 in all).
+// Counted in turn: a warp issues in order and stalls at the first instruction that waits, so steps
+// that do not depend on each other (the two exp2f, the rescales) still mostly wait one after the
+// other; an upper bound where the compiler interleaves them (the H200 runs still found this 4-10 %
+// fast on one-CTA launches).
 inline double flash_tile_latency_cycles(const Latencies& l, double head_dim) {
   const double rescale = l.mma > 0 ? head_dim / 32 * l.shared : 0;
   return head_dim / 8 * l.global + 16 * (2 * l.shared + 10 * l.shuffle + 2 * l.exp + rescale) +
@@ -68,8 +72,9 @@ inline constexpr double kSplitExpPerKey = 1.25;  // p, and the rescale factor on
 
 // Global round trips one step (4 keys per warp) waits for, as {from HBM, again through L2}. The
 // source asks for two (the 4 keys' K loads, then their V loads), and ptxas batches them so for
-// head_dim 64 only; the sm_90 SASS (cuobjdump -sass, CUDA 13.0) keeps each key's V loads, or for
-// MLA each key's K and V loads, in a branch of their own, so that they wait one after another:
+// head_dim 64 only; the sm_90 SASS (cuobjdump -sass, CUDA 13.0: the excerpt in
+// validate/results/2026-11-30-h200-split-kernel-sass.txt) keeps each key's V loads, or for MLA
+// each key's K and V loads, in a branch of their own, so that they wait one after another:
 // head_dim 32 waits 3 (one V load ahead of the other three), 128 waits 1 + 4, MLA 576/512 4 + 4,
 // whose V loads read again the lines its K loads brought (V is the latent inside K): taken at the
 // L2 latency. Other architectures: the source's 2.
@@ -125,9 +130,13 @@ inline double linear_alu_per_chunk(double d, double n) {
 }
 
 // Shared-memory loads per chunk, lane by lane: two per term of the scores (Q, K^T), of the
-// intra-chunk output (A, V), of q S (Q, S) and of the state update (K^T, V). The shared pipe serves
-// one warp-wide load (32 lanes) per clock per SM (32 banks of 4 bytes; the half loads here are
-// conflict-free or broadcasts), which binds before the FP32 issue slots do.
+// intra-chunk output (A, V), of q S (Q, S) and of the state update (K^T, V); all scalar (LDS,
+// LDS.U16 in the sm_90 SASS). The shared pipe serves one warp-wide load (32 lanes) per clock per SM
+// (32 banks of 4 bytes; these loads are conflict-free or broadcasts). The schedule adds these
+// cycles to the issue time that linear_alu_per_chunk counts (which already gives each load an
+// issue slot) rather than taking the longer of the two: on the H200 the sum predicted head_dim 64
+// chunks 8-9 % slow, the longer of the two 28 % fast (2026-11-30 runs). An empirical choice, not a
+// derivation: what else binds (the half-to-float conversions' pipe, say) was not measured.
 inline double linear_shared_loads_per_chunk(double d, double n) {
   return 2 * n * (n + 1) * d + 4 * n * d * d;
 }

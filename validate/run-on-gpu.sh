@@ -30,9 +30,12 @@
 # The CUDA backend is the module attnsim_cuda.so, built next to the attnsim binary and opened by it
 # for the CUDA commands only; the script checks that it is there and that it loads (devices step).
 #
-# Writes to OUTDIR: devices.txt, validate-cuda-check.json, validate-cuda-quick.json,
-# validate-cuda-quick.txt, validate-cuda-quick-calibrated.json, validate-cuda-ceilings.json,
-# build.log and one .log per run. The whole run is bounded to < 8 min.
+# Writes to OUTDIR: environment.txt, devices.txt, validate-cuda-check.json,
+# validate-cuda-quick.json, validate-cuda-quick.txt, validate-cuda-quick-calibrated.json,
+# validate-cuda-ceilings.json, latency.txt, validate-cuda-scaling.json, validate-cuda-holdout.json,
+# with --sanitize validate-cuda-sanitize-{memcheck,racecheck}.json, with --sdpa sdpa-timings.csv,
+# configure.log, build.log and one .log per step, then gpu-run.tgz holding all of them. The whole
+# run is bounded to < 8 min.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -187,9 +190,14 @@ step "ceilings (with the check suite)"
 bounded 90 ceilings "$ATTNSIM" validate --backend cuda --check --ceilings yes --format json \
   -o "$OUTDIR/validate-cuda-ceilings.json" || status=1
 step "latency probe (validate/probes/latency.cu)"
-bounded 60 latency-build "$NVCC" -O3 -std=c++17 "-arch=sm_${ARCHS%%;*}" -o "$BUILD/latency-probe" \
-  "$ROOT/validate/probes/latency.cu" && bounded 30 latency "$BUILD/latency-probe" || status=1
-[[ -f "$OUTDIR/latency.log" ]] && cp "$OUTDIR/latency.log" "$OUTDIR/latency.txt"
+# Built for the GPU present (-arch=native), whatever CUDA_ARCHS the project was built for.
+rm -f "$OUTDIR/latency.log" "$OUTDIR/latency.txt" "$BUILD/latency-probe"
+if bounded 60 latency-build "$NVCC" -O3 -std=c++17 -arch=native -o "$BUILD/latency-probe" \
+  "$ROOT/validate/probes/latency.cu" && bounded 30 latency "$BUILD/latency-probe"; then
+  cp "$OUTDIR/latency.log" "$OUTDIR/latency.txt"
+else
+  status=1
+fi
 
 for suite in scaling holdout; do
   step "$suite suite (json, 15 repeats)"
@@ -224,5 +232,8 @@ if [[ "$SDPA" == 1 ]]; then
 fi
 
 step "done, status $status"
-tar czf "$OUTDIR/gpu-run.tgz" -C "$OUTDIR" --exclude gpu-run.tgz . 2>/dev/null
+if ! tar czf "$OUTDIR/gpu-run.tgz" -C "$OUTDIR" --exclude gpu-run.tgz .; then
+  echo "could not pack $OUTDIR into gpu-run.tgz"
+  status=1
+fi
 exit $status

@@ -105,3 +105,67 @@ TEST_CASE("validate --recorded: bad input is one line, exit 2, and no output fil
   refused({"validate", "--recorded", no_suite.string()}, "no \"suite\"");
   refused({"validate", "--recorded", holdout, "--profile", "h999"}, "h999");
 }
+
+TEST_CASE("validate --recorded refuses a case whose recorded shape is not its suite case's today",
+          "[cli][validate][recorded]") {
+  TempDir dir;
+  json doc = load(recorded("2026-11-30-h200-run4-cuda-holdout.json"));
+  doc["cases"][0]["head_dim"] = 128;  // flash-gqa-b2-h6-1536-d64
+  const auto edited = dir.path() / "edited.json";
+  write_file(edited, doc.dump());
+  const RunResult r = run_cli({"validate", "--recorded", edited.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("case 'flash-gqa-b2-h6-1536-d64': head_dim 128 in the report "
+                                    "but 64 in the suite today"));
+}
+
+TEST_CASE(
+    "validate --recorded reads a NaN case's null error back as not correct, and keeps the "
+    "recorded failures",
+    "[cli][validate][recorded]") {
+  TempDir dir;
+  json doc = load(recorded("2026-11-30-h200-run4-cuda-quick.json"));
+  doc["cases"][0]["max_relative_error"] = nullptr;  // how an infinite error is written
+  doc["cases"][0]["correct"] = false;
+  doc["failed"] = json::array({{{"case", "ceilings"}, {"error", "out of memory"}}});
+  const auto nan = dir.path() / "nan.json";
+  write_file(nan, doc.dump());
+  const auto out = dir.path() / "out.json";
+  const RunResult r =
+      run_cli({"validate", "--recorded", nan.string(), "--format", "json", "-o", out.string()});
+  INFO(r.err);
+  CHECK(r.exit_code == 1);  // as the recorded run: a case not correct, a failure
+  const json again = load(out.string());
+  CHECK(again["summary"]["incorrect_cases"] == 2);  // the case not correct and the failure
+  CHECK_THAT(r.err, Catch::Contains("mha-causal-512-d64 (max relative error inf)"));
+  CHECK(again["failed"][0]["case"] == "ceilings");
+  // A null error on a case marked correct contradicts itself.
+  doc["cases"][0]["correct"] = true;
+  write_file(nan, doc.dump());
+  const RunResult contradiction = run_cli({"validate", "--recorded", nan.string()});
+  CHECK(contradiction.exit_code == 2);
+  CHECK_THAT(contradiction.err, Catch::Contains("correct with no finite error"));
+}
+
+TEST_CASE("validate --recorded: no cases or malformed failures are bad input",
+          "[cli][validate][recorded]") {
+  TempDir dir;
+  const json doc = load(recorded("2026-11-30-h200-run4-cuda-quick.json"));
+  auto refused = [&](json edited, const std::string& says) {
+    const auto file = dir.path() / "edited.json";
+    write_file(file, edited.dump());
+    const RunResult r = run_cli({"validate", "--recorded", file.string()});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(says));
+  };
+  json empty = doc;
+  empty["cases"] = json::array();
+  refused(empty, "\"cases\" must be a non-empty array");
+  json not_array = doc;
+  not_array["failed"] = 5;
+  refused(not_array, "\"failed\" must be an array");
+  json no_error = doc;
+  no_error["failed"] = json::array({{{"case", "x"}}});
+  refused(no_error, "no \"error\"");
+}

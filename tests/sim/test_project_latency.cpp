@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <utility>
 
 #include "hwprofiles/profile_loader.hpp"
 #include "sim/schedule_project_latency.hpp"
@@ -42,6 +43,12 @@ TEST_CASE("a profile without latency_ns keeps the published figures and no WMMA 
   // The flash tile's wait as it was before the measurements: D/8 round trips and 16 rows of 14
   // steps at the shared latency.
   CHECK(lat::flash_tile_latency_cycles(l, 64) == 8 * 400 + 16 * 14 * 20);
+  // The split-KV step did change (hwprofiles/SCHEMA.md): on H100 (sm_90) head_dim 128 waits for
+  // 5 round trips, plus the 5-step reduction and two exp2f at the shared latency: 2140 cycles,
+  // 900 before the H200 runs; an sm_80 profile keeps the source's 2 round trips (940).
+  CHECK(lat::split_step_latency_cycles(l, lat::split_round_trips(true, 128, 128), 1) == 2140);
+  CHECK(lat::split_step_latency_cycles(lat::latencies(builtin_profile("a100")),
+                                       lat::split_round_trips(false, 128, 128), 1) == 940);
 }
 
 TEST_CASE("latency_ns is strict: every link positive, a source, no other key",
@@ -89,9 +96,24 @@ TEST_CASE("a split step waits for the round trips sm_90's SASS keeps apart, late
   CHECK(lat::split_step_latency_cycles(l, {5, 0}, 4) == Approx((3000 + 3 * 1500) / 4.0 + tail));
 }
 
-TEST_CASE("the linear kernel's shared loads: two per term of its four products",
+// The shared loads linear_kernel<D> issues for one chunk of n tokens, counted by walking its four
+// loops as validate/cuda/cuda_decode.cu writes them (two operands per term).
+double walk_linear_kernel_loads(int d, int n) {
+  double loads = 0;
+  for (int t = 0; t < n; ++t)
+    for (int j = 0; j < n; ++j)
+      if (j <= t) loads += 2.0 * d;  // scores: qs[t][r] and kt[r][j] for each r
+  for (int t = 0; t < n; ++t)
+    for (int c = 0; c < d; ++c)
+      loads += 2.0 * (t + 1) + 2.0 * d;  // intra (a, vs) and inter (qs, st)
+  loads += 2.0 * d * d * n;              // state update: kt[r][t] and vs[t][c] for each t
+  return loads;
+}
+
+TEST_CASE("the linear kernel's shared loads are the four loops' operands, two per term",
           "[tile][project-latency]") {
-  // d 64, chunk 64: scores and intra-chunk output 64 x 65 x 64 terms each, q S and the state
-  // update 64 x 64 x 64 each; two loads per term.
-  CHECK(lat::linear_shared_loads_per_chunk(64, 64) == 2 * 64 * 65 * 64 + 4 * 64 * 64 * 64);
+  for (const auto& [d, n] : {std::pair{64, 64}, std::pair{32, 37}, std::pair{128, 16}}) {
+    INFO(d << " / " << n);
+    CHECK(lat::linear_shared_loads_per_chunk(d, n) == Approx(walk_linear_kernel_loads(d, n)));
+  }
 }

@@ -28,56 +28,72 @@ def flops(batch, heads, seq, d, causal, backward):
     return f * (2.5 if backward else 1.0)
 
 
+def profile_of(name):
+    """The attnsim profile alias of a CUDA device name (`NVIDIA H200` -> h200; GH200 is not one)."""
+    words = name.replace("-", " ").split()
+    for family in ("H200", "H100", "H800", "H20", "B200", "B300", "A100", "A800"):
+        if family in words:
+            return family.lower()
+    return name
+
+
 def main(path):
     name = torch.cuda.get_device_name(0)
-    hw = "h200" if "H200" in name else name.replace("NVIDIA ", "").replace(" ", "-").lower()
+    hw = profile_of(name)
     versions = "torch {}, CUDA {}, cuDNN {}, {}".format(
         torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), name)
     fields = ["hw", "kernel", "pass", "dtype", "batch", "heads_q", "heads_kv", "head_dim",
               "seq_q", "seq_kv", "causal", "time_us", "tflops", "source", "caller"]
-    rows = []
-    for backend, kernel in BACKENDS:
-        for d in (64, 128):
-            heads = 2048 // d
-            for seq in LENGTHS:
-                batch = 16384 // seq
-                for causal in (False, True):
-                    torch.manual_seed(seq + d)
-                    q, k, v = (torch.randn(batch, heads, seq, d, device="cuda",
-                                           dtype=torch.bfloat16, requires_grad=True)
-                               for _ in range(3))
-                    try:
-                        with sdpa_kernel([backend]):
-                            def fwd():
-                                return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
-                            t_f = do_bench(fwd, warmup=25, rep=100, return_mode="median")
-                            out = fwd()
-                            dout = torch.randn_like(out)
-                            t_b = do_bench(lambda: out.backward(dout, retain_graph=True),
-                                           warmup=25, rep=100, grad_to_none=[q, k, v],
-                                           return_mode="median")
-                    except Exception as e:  # a backend that refuses a shape: say so, go on
-                        print(f"skipped {kernel} d{d} s{seq} causal={causal}: {e}",
-                              file=sys.stderr)
-                        continue
-                    for pass_, ms in (("fwd", t_f), ("bwd", t_b)):
-                        tf = flops(batch, heads, seq, d, causal, pass_ == "bwd") / (ms * 1e-3) / 1e12
-                        rows.append({
-                            "hw": hw, "kernel": kernel, "pass": pass_, "dtype": "bf16",
-                            "batch": batch, "heads_q": heads, "heads_kv": heads, "head_dim": d,
-                            "seq_q": seq, "seq_kv": seq, "causal": int(causal),
-                            "time_us": round(ms * 1e3, 2), "tflops": round(tf, 1),
-                            "source": "validate/probes/sdpa_timings.py, this project's run "
-                                      f"(PyTorch SDPA backend {backend.name}; {versions})",
-                            "caller": "direct"})
-                        print(f"{kernel:6} {pass_} d{d:<4} s{seq:<6} b{batch:<3} "
-                              f"causal={int(causal)} {ms * 1e3:10.1f} us {tf:7.1f} TFLOP/s",
-                              flush=True)
-                    del q, k, v, out, dout
+    # Each row is written as it is measured, so that a run cut short keeps what it timed.
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
-        w.writerows(rows)
+        f.flush()
+        for backend, kernel in BACKENDS:
+            for d in (64, 128):
+                heads = 2048 // d
+                for seq in LENGTHS:
+                    batch = 16384 // seq
+                    for causal in (False, True):
+                        time_shape(w, f, backend, kernel, hw, versions, batch, heads, seq, d,
+                                   causal)
+
+
+def time_shape(w, f, backend, kernel, hw, versions, batch, heads, seq, d, causal):
+    torch.manual_seed(seq + d)
+    q, k, v = (torch.randn(batch, heads, seq, d, device="cuda", dtype=torch.bfloat16,
+                           requires_grad=True) for _ in range(3))
+
+    def fwd():
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+    def row(pass_, ms):
+        tf = flops(batch, heads, seq, d, causal, pass_ == "bwd") / (ms * 1e-3) / 1e12
+        w.writerow({
+            "hw": hw, "kernel": kernel, "pass": pass_, "dtype": "bf16", "batch": batch,
+            "heads_q": heads, "heads_kv": heads, "head_dim": d, "seq_q": seq, "seq_kv": seq,
+            "causal": int(causal), "time_us": round(ms * 1e3, 2), "tflops": round(tf, 1),
+            "source": "validate/probes/sdpa_timings.py, this project's run (PyTorch SDPA "
+                      f"backend {backend.name}; {versions})",
+            "caller": "direct"})
+        f.flush()
+        print(f"{kernel:6} {pass_} d{d:<4} s{seq:<6} b{batch:<3} causal={int(causal)} "
+              f"{ms * 1e3:10.1f} us {tf:7.1f} TFLOP/s", flush=True)
+
+    # A backend that refuses a shape or a pass: say so and go on.
+    with sdpa_kernel([backend]):
+        try:
+            row("fwd", do_bench(fwd, warmup=25, rep=100, return_mode="median"))
+        except Exception as e:
+            print(f"skipped {kernel} fwd d{d} s{seq} causal={causal}: {e}", file=sys.stderr)
+            return
+        try:
+            out = fwd()
+            dout = torch.randn_like(out)
+            row("bwd", do_bench(lambda: out.backward(dout, retain_graph=True), warmup=25,
+                                rep=100, grad_to_none=[q, k, v], return_mode="median"))
+        except Exception as e:
+            print(f"skipped {kernel} bwd d{d} s{seq} causal={causal}: {e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

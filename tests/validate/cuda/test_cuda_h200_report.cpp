@@ -6,6 +6,7 @@
 // model was changed on the other two, run once) to the same 15 %.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -150,7 +151,12 @@ TEST_CASE("suite cases group by the kernel they ran, the worst row named by its 
   for (const validate::GroupSummary& g : groups) {
     CHECK(g.kernel == g.schedule);
     rows[g.kernel] = g.all.cases;
-    CHECK(g.worst->measured->file == validate::kSuiteFile);
+    // The worst row is one of the group's cases, known by its case name (the suite case's).
+    const validate::MeasuredCase& worst = *g.worst->measured;
+    CHECK(worst.file == validate::kSuiteFile);
+    CHECK(worst.schedule == g.schedule);
+    CHECK(std::any_of(suite.cases.begin(), suite.cases.end(),
+                      [&](const validate::SuiteCase& c) { return c.name == worst.kernel; }));
   }
   CHECK(rows == std::map<std::string, std::size_t>{{"project_flash", 8},
                                                    {"project_split_kv", 6},
