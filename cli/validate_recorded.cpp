@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/validate_report.hpp"
 #include "common/errors.hpp"
 #include "hwprofiles/json_text.hpp"
 #include "validate/cpu/cpu_suite.hpp"
@@ -43,18 +44,10 @@ T field(const nlohmann::json& object, const char* key, const std::string& where)
 // edited since, or another suite with the same case name, would price another shape.
 void check_shape(const nlohmann::json& row, const validate::MeasuredCase& m,
                  const std::string& at) {
-  const models::HeadConfig& h = m.spec.heads;
-  const std::pair<const char*, nlohmann::json> expected[] = {
-      {"schedule", m.schedule},
-      {"batch", m.workload.batch},
-      {"heads", m.row_heads > 0 ? m.row_heads : h.heads},
-      {"kv_heads", h.kv_heads},
-      {"head_dim", m.row_head_dim > 0 ? m.row_head_dim : h.head_dim},
-      {"q_len", m.workload.q_len},
-      {"kv_len", m.workload.kv_len},
-      {"causal", m.workload.causal}};
-  for (const auto& [key, value] : expected) {
-    const nlohmann::json recorded = field<nlohmann::json>(row, key, at);
+  ValidateJson expected = {{"schedule", m.schedule}};
+  expected.update(shape_json(m));
+  for (const auto& [key, value] : expected.items()) {
+    const nlohmann::json recorded = field<nlohmann::json>(row, key.c_str(), at);
     if (recorded != value)
       throw common::SpecError(fmt::format(
           "{}: {} {} in the report but {} in the suite today; name the suite it ran with --suite",

@@ -181,30 +181,33 @@ std::string render_csv(const Json& doc) {
 
 }  // namespace
 
+Json shape_json(const validate::MeasuredCase& c) {
+  const models::HeadConfig& h = c.spec.heads;
+  return {
+      {"batch", c.workload.batch},  {"heads", c.row_heads > 0 ? c.row_heads : h.heads},
+      {"kv_heads", h.kv_heads},     {"head_dim", c.row_head_dim > 0 ? c.row_head_dim : h.head_dim},
+      {"q_len", c.workload.q_len},  {"kv_len", c.workload.kv_len},
+      {"causal", c.workload.causal}};
+}
+
 Json case_json(const validate::CaseResult& r) {
   const validate::MeasuredCase& c = *r.measured;
-  const models::HeadConfig& h = c.spec.heads;
-  return {{"file", std::filesystem::path(c.file).filename().string()},
-          {"line", c.line},
-          {"hw", c.hw},
-          {"kernel", c.kernel},
-          {"schedule", c.schedule},
-          {"pass", c.pass},
-          {"dtype", models::to_string(c.workload.dtype)},
-          {"batch", c.workload.batch},
-          {"heads", c.row_heads > 0 ? c.row_heads : h.heads},
-          {"kv_heads", h.kv_heads},
-          {"head_dim", c.row_head_dim > 0 ? c.row_head_dim : h.head_dim},
-          {"q_len", c.workload.q_len},
-          {"kv_len", c.workload.kv_len},
-          {"causal", c.workload.causal},
-          {"held_out", r.held_out},
-          {"compared", c.compared},
-          {"measured_s", c.measured_s},
-          {"tile_s", r.tile_s},
-          {"tile_error", r.tile_error()},
-          {"roofline_s", r.roofline_s},
-          {"roofline_error", r.roofline_error()}};
+  Json row = {{"file", std::filesystem::path(c.file).filename().string()},
+              {"line", c.line},
+              {"hw", c.hw},
+              {"kernel", c.kernel},
+              {"schedule", c.schedule},
+              {"pass", c.pass},
+              {"dtype", models::to_string(c.workload.dtype)}};
+  row.update(shape_json(c));
+  row.update(Json{{"held_out", r.held_out},
+                  {"compared", c.compared},
+                  {"measured_s", c.measured_s},
+                  {"tile_s", r.tile_s},
+                  {"tile_error", r.tile_error()},
+                  {"roofline_s", r.roofline_s},
+                  {"roofline_error", r.roofline_error()}});
+  return row;
 }
 
 Json summaries(const std::vector<validate::CaseResult>& rows) {

@@ -18,6 +18,9 @@ using ValidateJson = nlohmann::ordered_json;
 
 // A report row: the measured case, both predictions and their errors.
 ValidateJson case_json(const validate::CaseResult& r);
+// The workload fields of a report row (batch, heads, kv_heads, head_dim, q_len, kv_len, causal),
+// as case_json writes them.
+ValidateJson shape_json(const validate::MeasuredCase& c);
 // Error statistics of both engines over the fitted, held-out and all rows, and the tile engine's
 // per (device, kernel) group ("groups": rows, fitted and held-out MAPE, worst row).
 ValidateJson summaries(const std::vector<validate::CaseResult>& rows);
