@@ -33,7 +33,8 @@ TEST_CASE("latency_ns is read in nanoseconds and converted to cycles of the tens
 
 TEST_CASE("a profile without latency_ns keeps the published figures and no WMMA chain",
           "[hw][project-latency]") {
-  const lat::Latencies l = lat::latencies(builtin_profile("h100"));
+  // H100 PCIe: Hopper, but its clocks differ from the H200's and nothing was measured on it.
+  const lat::Latencies l = lat::latencies(builtin_profile("h100-pcie-80gb"));
   CHECK(l.global == 400);
   CHECK(l.l2 == 200);
   CHECK(l.shared == 20);
@@ -43,7 +44,7 @@ TEST_CASE("a profile without latency_ns keeps the published figures and no WMMA 
   // The flash tile's wait as it was before the measurements: D/8 round trips and 16 rows of 14
   // steps at the shared latency.
   CHECK(lat::flash_tile_latency_cycles(l, 64) == 8 * 400 + 16 * 14 * 20);
-  // The split-KV step did change (hwprofiles/SCHEMA.md): on H100 (sm_90) head_dim 128 waits for
+  // The split-KV step did change (hwprofiles/SCHEMA.md): on sm_90 head_dim 128 waits for
   // 5 round trips, plus the 5-step reduction and two exp2f at the shared latency: 2140 cycles,
   // 900 before the H200 runs; an sm_80 profile keeps the source's 2 round trips (940).
   CHECK(lat::split_step_latency_cycles(l, lat::split_round_trips(true, 128, 128), 1) == 2140);
@@ -115,5 +116,19 @@ TEST_CASE("the linear kernel's shared loads are the four loops' operands, two pe
   for (const auto& [d, n] : {std::pair{64, 64}, std::pair{32, 37}, std::pair{128, 16}}) {
     INFO(d << " / " << n);
     CHECK(lat::linear_shared_loads_per_chunk(d, n) == Approx(walk_linear_kernel_loads(d, n)));
+  }
+}
+
+TEST_CASE("the Hopper parts at the H200's clocks carry its measured latencies, saying so",
+          "[hw][project-latency]") {
+  const hw::ChainLatencies& h200 = *builtin_profile("h200").compute.latency;
+  for (const char* id : {"h100-sxm5-80gb", "h800-sxm5-80gb", "h20"}) {
+    INFO(id);
+    const hw::Profile& p = builtin_profile(id);
+    REQUIRE(p.compute.latency);
+    CHECK(p.compute.max_clock_hz == builtin_profile("h200").compute.max_clock_hz);
+    CHECK(p.compute.latency->global_s == h200.global_s);
+    CHECK(p.compute.latency->mma_s == h200.mma_s);
+    CHECK_THAT(p.compute.latency->source, Catch::Contains("copied from h200-sxm-141gb"));
   }
 }
