@@ -41,6 +41,7 @@ std::string profile_id_for_device(const std::string& name, const hw::ProfileCata
   for (const char* family :
        {"gb300", "b300", "gb200", "b200", "h200", "h800", "h100", "h20", "a800", "a100"}) {
     if (!has(family)) continue;
+    if (std::string_view(family) == "h100" && has("pcie")) return catalog.resolve("h100-pcie").id;
     if (std::string_view(family) == "a100") {
       // The PCIe card without a size is the 40 GB one, as the `a100-pcie` alias says.
       if (has("pcie")) return catalog.resolve(has("80gb") ? "a100-pcie-80gb" : "a100-pcie").id;

@@ -73,6 +73,9 @@ NVCC="$(command -v nvcc || true)"
 OUTDIR="${1:-${OUT:-./gpu-out}}"
 mkdir -p "$OUTDIR"
 OUTDIR="$(cd "$OUTDIR" && pwd)"
+# A reused OUTDIR: this run's outputs only (a step skipped for time leaves no older report behind).
+rm -f "$OUTDIR"/validate-cuda-*.json "$OUTDIR"/validate-cuda-*.txt "$OUTDIR"/*.log \
+  "$OUTDIR"/latency.txt "$OUTDIR"/devices.txt "$OUTDIR"/sdpa-timings.csv "$OUTDIR"/gpu-run.tgz
 BUILD="${BUILD_DIR:-$ROOT/build-gpu}"
 ARCHS="${CUDA_ARCHS:-90}"  # H100/H200; use "80;90" for a fat binary
 START=$SECONDS

@@ -310,6 +310,7 @@ TEST_CASE(
   // Families, for names no profile carries.
   CHECK(cli::profile_id_for_device("NVIDIA H200 NVL", catalog) == "h200-sxm-141gb");
   CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe 40GB MIG", catalog) == "a100-pcie-40gb");
+  CHECK(cli::profile_id_for_device("NVIDIA H100 PCIe MIG 1g.10gb", catalog) == "h100-pcie-80gb");
   // A PCIe card without a size: the 40 GB one, as the a100-pcie alias (which the driver's bare
   // "A100 PCIe" takes) says.
   CHECK(cli::profile_id_for_device("NVIDIA A100 PCIe MIG", catalog) == "a100-pcie-40gb");

@@ -161,11 +161,27 @@ TEST_CASE("validate --recorded: no cases or malformed failures are bad input",
   };
   json empty = doc;
   empty["cases"] = json::array();
-  refused(empty, "\"cases\" must be a non-empty array");
+  refused(empty, "\"cases\" must be an array with a case, or \"failed\" a failure");
+  json twice = doc;
+  twice["cases"].push_back(doc["cases"][0]);
+  refused(twice, "case 'mha-causal-512-d64' appears twice");
   json not_array = doc;
   not_array["failed"] = 5;
   refused(not_array, "\"failed\" must be an array");
   json no_error = doc;
   no_error["failed"] = json::array({{{"case", "x"}}});
   refused(no_error, "no \"error\"");
+}
+
+TEST_CASE("validate --recorded reads back a run whose every case failed, and fails as it did",
+          "[cli][validate][recorded]") {
+  TempDir dir;
+  json doc = load(recorded("2026-11-30-h200-run4-cuda-quick.json"));
+  doc["cases"] = json::array();
+  doc["failed"] = json::array({{{"case", "mha-causal-512-d64"}, {"error", "launch failed"}}});
+  const auto file = dir.path() / "all-failed.json";
+  write_file(file, doc.dump());
+  const RunResult r = run_cli({"validate", "--recorded", file.string()});
+  CHECK(r.exit_code == 1);
+  CHECK_THAT(r.err, Catch::Contains("mha-causal-512-d64 (launch failed)"));
 }

@@ -28,18 +28,9 @@ def flops(batch, heads, seq, d, causal, backward):
     return f * (2.5 if backward else 1.0)
 
 
-def profile_of(name):
-    """The attnsim profile alias of a CUDA device name (`NVIDIA H200` -> h200; GH200 is not one)."""
-    words = name.replace("-", " ").split()
-    for family in ("H200", "H100", "H800", "H20", "B200", "B300", "A100", "A800"):
-        if family in words:
-            return family.lower()
-    return name
-
-
 def main(path):
     name = torch.cuda.get_device_name(0)
-    hw = profile_of(name)
+    hw = name  # as the driver reports it: validate's reader resolves such names to profiles
     versions = "torch {}, CUDA {}, cuDNN {}, {}".format(
         torch.__version__, torch.version.cuda, torch.backends.cudnn.version(), name)
     fields = ["hw", "kernel", "pass", "dtype", "batch", "heads_q", "heads_kv", "head_dim",
@@ -69,6 +60,8 @@ def time_shape(w, f, backend, kernel, hw, versions, batch, heads, seq, d, causal
 
     def row(pass_, ms):
         tf = flops(batch, heads, seq, d, causal, pass_ == "bwd") / (ms * 1e-3) / 1e12
+        print(f"{kernel:6} {pass_} d{d:<4} s{seq:<6} b{batch:<3} causal={int(causal)} "
+              f"{ms * 1e3:10.1f} us {tf:7.1f} TFLOP/s", flush=True)
         w.writerow({
             "hw": hw, "kernel": kernel, "pass": pass_, "dtype": "bf16", "batch": batch,
             "heads_q": heads, "heads_kv": heads, "head_dim": d, "seq_q": seq, "seq_kv": seq,
@@ -77,8 +70,6 @@ def time_shape(w, f, backend, kernel, hw, versions, batch, heads, seq, d, causal
                       f"backend {backend.name}; {versions})",
             "caller": "direct"})
         f.flush()
-        print(f"{kernel:6} {pass_} d{d:<4} s{seq:<6} b{batch:<3} causal={int(causal)} "
-              f"{ms * 1e3:10.1f} us {tf:7.1f} TFLOP/s", flush=True)
 
     # A backend that refuses a shape or a pass: say so and go on.
     with sdpa_kernel([backend]):
