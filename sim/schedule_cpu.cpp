@@ -20,7 +20,12 @@ void lower_cpu_flash(const ScheduleInput& in, Launches& out) {
   t.threads = 1;
   t.max_ctas_per_sm = 1;
   t.smem_bytes = (t.m * g.d + t.n * (g.d + g.dv)) * g.s;
-  out.push_back(flash_forward_launch(in, g, t, 1, "attention_fwd"));
+  Launch l = flash_forward_launch(in, g, t, 1, "attention_fwd");
+  // The core loads every K/V block it multiplies through its own load path, last-level cache hits
+  // included (each query head reads its KV head's blocks again; a decode row's products are
+  // matrix-vector, so the loads bind): one core draws at most its triad rate.
+  l.per_tile.sm_bytes = t.n * g.kv_width * g.s_kv;
+  out.push_back(l);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "hwprofiles/profile_loader.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "validate/compare.hpp"
 #include "validate/cpu/cpu_probe.hpp"
 #include "validate/cpu/cpu_suite.hpp"
 
@@ -101,6 +102,40 @@ TEST_CASE("the probe profile is a valid profile carrying the measured ceilings",
   CHECK(p.default_schedule == "cpu_flash");
   // Round trip through the strict loader.
   CHECK(hw::to_json(hw::parse_profile(hw::to_json(p), "rt")) == hw::to_json(p));
+}
+
+TEST_CASE(
+    "cpu_flash: a decode row's K/V blocks load at the core's triad rate, each query head again, "
+    "LLC or not",
+    "[validate][cpu]") {
+  validate::cpu::CpuCeilings c;
+  c.cpu_name = "Test CPU";
+  c.clock_hz = 2.3e9;
+  c.stream_Bps = 12.6e9;
+  c.gemm_flops = 26e9;
+  c.exp_per_s = 3.4e8;
+  c.l2_bytes = 2 << 20;
+  c.llc_bytes = 260 << 20;  // holds every KV head: re-reads are cache hits, at the same rate
+  const hw::Profile p = validate::probe_profile(c, "2026-11-30");
+  validate::CaseRun run;
+  run.spec.name = "decode";
+  run.spec.kernel = validate::CpuKernel::split_kv;
+  run.spec.splits = 4;
+  run.spec.batch = 4;
+  run.spec.heads = 8;
+  run.spec.kv_heads = 2;
+  run.spec.head_dim = run.spec.v_head_dim = 128;
+  run.spec.q_len = 1;
+  run.spec.kv_len = 8192;
+  run.median_s = 1;
+  const validate::MeasuredCase m =
+      validate::to_measured(run, p.id, registry(), validate::Backend::cpu);
+  // 32 query heads each read 8192 keys x (128 + 128) floats: 268 MB at 12.6 GB/s = 21.3 ms; the
+  // products (1 x 128 by 128 x 64 per block) take a quarter of that at the GEMM rate.
+  const double loads_s = 4.0 * 8 * 8192 * 256 * 4 / 12.6e9;
+  const double t = validate::evaluate_case(m, p).tile_s;
+  CHECK(t >= 0.95 * loads_s);
+  CHECK(t <= 1.3 * loads_s);
 }
 
 TEST_CASE("validate --backend cpu measures real kernels and reports predictions beside them",
