@@ -72,6 +72,10 @@ bool is_sm80(const hw::Profile& p) {
   return p.arch.rfind("sm_8", 0) == 0;
 }
 
+bool is_sm90(const hw::Profile& p) {
+  return p.arch.rfind("sm_90", 0) == 0;
+}
+
 double flash_regs(const hw::Profile& p, double d) {
   if (is_sm80(p)) return d >= 128 ? 48 : 40;  // 46 | 40 | 39 used
   return 40;
@@ -156,8 +160,7 @@ Launch split_launch(const ScheduleInput& in, const Geometry& g, double splits, d
   l.per_tile.alu_ops = keys * split_alu_per_key(g.d, g.dv);
   l.per_tile.sm_bytes = keys * (g.d + g.dv) * g.s_kv;
   l.per_tile.latency_cycles = split_step_latency_cycles(
-      latencies(in.profile), split_round_trips(in.profile.arch.rfind("sm_90", 0) == 0, g.d, g.dv),
-      g.rows);
+      latencies(in.profile), split_round_trips(is_sm90(in.profile), g.d, g.dv), g.rows);
   // K (and V, unless V is the latent inside K: MLA reads it in place) once from HBM; re-reads by
   // the other query heads of a KV head and the other query rows hit L2 while it holds them.
   const models::HbmBytes& need = in.op.bytes;

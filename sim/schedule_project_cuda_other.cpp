@@ -102,7 +102,7 @@ void lower_project_linear(const ScheduleInput& in, Launches& out) {
   l.jobs = {jobs, chunks, chunks, jobs * chunks};
   l.per_tile.alu_ops = linear_alu_per_chunk(d, n);
   l.per_tile.sm_bytes = 3 * n * d * 2;
-  if (in.profile.compute.latency)  // the shared pipe, where the device's latencies were measured
+  if (latencies(in.profile).measured)  // the shared pipe, added with the measured latencies
     l.per_tile.int_cycles = linear_shared_loads_per_chunk(d, n) / kSharedLanesPerClock;
   l.per_tile.latency_cycles =
       linear_chunk_latency_cycles(latencies(in.profile), d, n, kLinearThreads);

@@ -25,13 +25,16 @@ inline constexpr double kSharedLatencyCycles = 20;
 struct Latencies {
   double global = kGlobalLatencyCycles, l2 = kL2LatencyCycles, shared = kSharedLatencyCycles;
   double shuffle = kSharedLatencyCycles, exp = kSharedLatencyCycles, mma = 0;
+  // Measured on the device: the terms added with the measurements (the flash O-row rescale, the
+  // linear kernel's shared pipe) apply.
+  bool measured = false;
 };
 inline Latencies latencies(const hw::Profile& p) {
   if (!p.compute.latency) return {};
   const hw::ChainLatencies& m = *p.compute.latency;
   const double hz = p.compute.tensor_clock_hz;
-  return {m.global_s * hz,  m.l2_s * hz,  m.shared_s * hz,
-          m.shuffle_s * hz, m.exp_s * hz, m.mma_s * hz};
+  return {m.global_s * hz, m.l2_s * hz, m.shared_s * hz, m.shuffle_s * hz, m.exp_s * hz,
+          m.mma_s * hz,    true};
 }
 
 // flash_kernel, per score (two columns per lane): the visibility test (row/column bounds, causal,
@@ -56,7 +59,7 @@ inline constexpr double kFlashAluPerORow = 5;
 // other; an upper bound where the compiler interleaves them (the H200 runs still found this 4-10 %
 // fast on one-CTA launches).
 inline double flash_tile_latency_cycles(const Latencies& l, double head_dim) {
-  const double rescale = l.mma > 0 ? head_dim / 32 * l.shared : 0;
+  const double rescale = l.measured ? head_dim / 32 * l.shared : 0;
   return head_dim / 8 * l.global + 16 * (2 * l.shared + 10 * l.shuffle + 2 * l.exp + rescale) +
          head_dim / 2 * l.mma;
 }

@@ -71,7 +71,7 @@ TEST_CASE("latency_ns is strict: every link positive, a source, no other key",
 TEST_CASE("the flash tile waits for its loads, 16 row chains with the O rescale, and D/2 WMMAs",
           "[tile][project-latency]") {
   lat::Latencies l;
-  l.global = 600, l.shared = 30, l.shuffle = 35, l.exp = 45, l.mma = 33;
+  l.global = 600, l.shared = 30, l.shuffle = 35, l.exp = 45, l.mma = 33, l.measured = true;
   // head_dim 64: 8 round trips; per row 2 x 30 + 10 x 35 + 2 x 45 + 2 x 30 (rescale) = 560;
   // 32 products of 33.
   CHECK(lat::flash_tile_latency_cycles(l, 64) == Approx(8 * 600 + 16 * 560 + 32 * 33));

@@ -21,6 +21,20 @@ using test_support::TempDir;
 
 namespace {
 
+// A probe's ceilings for a core of the given clock, triad bandwidth, GEMM and exp rates and caches.
+validate::cpu::CpuCeilings test_ceilings(double clock_hz, double stream_Bps, double gemm_flops,
+                                         double exp_per_s, double l2_bytes, double llc_bytes) {
+  validate::cpu::CpuCeilings c;
+  c.cpu_name = "Test CPU";
+  c.clock_hz = clock_hz;
+  c.stream_Bps = stream_Bps;
+  c.gemm_flops = gemm_flops;
+  c.exp_per_s = exp_per_s;
+  c.l2_bytes = l2_bytes;
+  c.llc_bytes = llc_bytes;
+  return c;
+}
+
 // Three small cases: a causal flash block, a split-KV decode, a chunked linear scan.
 const char* kTinySuite = R"({"name": "tiny", "cases": [
   {"name": "flash-causal", "kernel": "flash", "batch": 1, "heads": 2, "kv_heads": 1,
@@ -86,15 +100,8 @@ TEST_CASE("suite cases map onto the model's variants and kernels", "[validate][c
 
 TEST_CASE("the probe profile is a valid profile carrying the measured ceilings",
           "[validate][cpu]") {
-  validate::cpu::CpuCeilings c;
-  c.cpu_name = "Test CPU";
-  c.clock_hz = 2e9;
-  c.stream_Bps = 20e9;
-  c.gemm_flops = 50e9;
-  c.exp_per_s = 1e9;
-  c.l2_bytes = 1 << 21;
-  c.llc_bytes = 32 << 20;
-  const hw::Profile p = validate::probe_profile(c, "2026-11-28");
+  const hw::Profile p =
+      validate::probe_profile(test_ceilings(2e9, 20e9, 50e9, 1e9, 1 << 21, 32 << 20), "2026-11-28");
   CHECK(p.id == "host-cpu");
   CHECK(p.memory.hbm_bandwidth_Bps == Approx(20e9));
   CHECK(p.compute.vector_fp32_flops == Approx(50e9));
@@ -108,15 +115,9 @@ TEST_CASE(
     "cpu_flash: a decode row's K/V blocks load at the core's triad rate, each query head again, "
     "LLC or not",
     "[validate][cpu]") {
-  validate::cpu::CpuCeilings c;
-  c.cpu_name = "Test CPU";
-  c.clock_hz = 2.3e9;
-  c.stream_Bps = 12.6e9;
-  c.gemm_flops = 26e9;
-  c.exp_per_s = 3.4e8;
-  c.l2_bytes = 2 << 20;
-  c.llc_bytes = 260 << 20;  // holds every KV head: re-reads are cache hits, at the same rate
-  const hw::Profile p = validate::probe_profile(c, "2026-11-30");
+  // The LLC holds every KV head: re-reads are cache hits, at the same rate.
+  const hw::Profile p = validate::probe_profile(
+      test_ceilings(2.3e9, 12.6e9, 26e9, 3.4e8, 2 << 20, 260 << 20), "2026-11-30");
   validate::CaseRun run;
   run.spec.name = "decode";
   run.spec.kernel = validate::CpuKernel::split_kv;
