@@ -199,6 +199,7 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
   for (std::size_t i = 0; i < rows.size(); ++i) {
     Json c = case_json(rows[i]);
     if (i < in.case_extras.size()) c.update(in.case_extras[i]);
+    add_launch_predictions(c, rows[i]);
     doc["cases"].push_back(c);
   }
   add_counts(doc);
@@ -259,9 +260,10 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_flag("--devices", opts->devices, "report CUDA support and the devices present");
   cmd->add_option("--backend", opts->backend,
                   "run real kernels here: cpu (always available) or cuda (needs a GPU)");
-  cmd->add_option("--suite", opts->run.suite,
-                  "suite for --backend: quick (default), full, check (default with --check), "
-                  "scaling, holdout or a JSON file; for --recorded, the one the report ran");
+  cmd->add_option(
+      "--suite", opts->run.suite,
+      "suite for --backend: quick (default), full, check (default with --check), "
+      "scaling, holdout, breakdown or a JSON file; for --recorded, the one the report ran");
   cmd->add_flag("--check", opts->run.check,
                 "first-run mode: the tiny check suite (every kernel path once), one run each, "
                 "blocking launches naming a faulting kernel; cuda skips the ceilings");

@@ -113,6 +113,15 @@ void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_
                               {"samples_s", r.samples_s},
                               {"max_relative_error", r.max_relative_error},
                               {"correct", r.correct}});
+    if (r.launches.empty()) continue;
+    // Each launch timed apart (CUDA multi-launch cases); compare() adds its prediction.
+    nlohmann::ordered_json launches = nlohmann::ordered_json::array();
+    for (const validate::LaunchRun& l : r.launches) {
+      launches.push_back({{"name", l.name},
+                          {"measured_s", validate::median(l.samples_s)},
+                          {"samples_s", l.samples_s}});
+    }
+    in.case_extras.back()["launches"] = launches;
   }
 }
 

@@ -1,5 +1,6 @@
 #include "cli/validate_recorded.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -56,6 +57,26 @@ void check_shape(const nlohmann::json& row, const validate::MeasuredCase& m,
   }
 }
 
+// A case's launches timed apart (optional; reports before 2026-11-30 have none): each a name and
+// its positive samples.
+std::vector<validate::LaunchRun> read_launches(const nlohmann::json& row, const std::string& at) {
+  std::vector<validate::LaunchRun> launches;
+  if (!row.contains("launches")) return launches;
+  if (!row["launches"].is_array())
+    throw std::invalid_argument(fmt::format("{}: \"launches\" must be an array", at));
+  for (const nlohmann::json& l : row["launches"]) {
+    const std::string where = at + " launch";
+    validate::LaunchRun run{field<std::string>(l, "name", where),
+                            field<std::vector<double>>(l, "samples_s", where)};
+    if (run.samples_s.empty() ||
+        std::any_of(run.samples_s.begin(), run.samples_s.end(), [](double x) { return !(x > 0); }))
+      throw std::invalid_argument(fmt::format(
+          "{} '{}': \"samples_s\" must be a non-empty array of times > 0", where, run.name));
+    launches.push_back(std::move(run));
+  }
+  return launches;
+}
+
 }  // namespace
 
 Acquired read_recorded_report(const std::string& path, const models::Registry& registry,
@@ -103,6 +124,7 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
     run.median_s = field<double>(row, "measured_s", at);
     run.samples_s = field<std::vector<double>>(row, "samples_s", at);
     run.correct = field<bool>(row, "correct", at);
+    run.launches = read_launches(row, at);
     // A non-finite error (a NaN output) is written as null: read it back as infinite.
     const bool no_error = row.contains("max_relative_error") && row["max_relative_error"].is_null();
     run.max_relative_error = no_error ? std::numeric_limits<double>::infinity()

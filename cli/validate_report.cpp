@@ -110,6 +110,32 @@ std::string case_line(const Json& c, bool correctness, std::size_t width) {
   return line + "\n";
 }
 
+// The launches timed apart (CUDA multi-launch cases): measured against the tile engine's launch of
+// the same name. Empty where no row has them.
+std::string render_launches(const Json& doc) {
+  std::string out;
+  std::size_t width = 26;
+  for (const Json& c : doc["cases"]) {
+    if (c.contains("launches")) width = std::max(width, row_names(c).first.size());
+  }
+  for (const Json& c : doc["cases"]) {
+    for (const Json& l : c.value("launches", Json::array())) {
+      if (out.empty()) {
+        out = "launches timed apart (extra runs, an event after each launch):\n" +
+              fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", "case", width, "launch",
+                          "measured", "tile", "err");
+      }
+      const bool priced = l["tile_s"].is_number();
+      out +=
+          fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", row_names(c).first, width,
+                      l["name"].get<std::string>(), human_time(l["measured_s"].get<double>()),
+                      priced ? human_time(l["tile_s"].get<double>()) : "-",
+                      priced ? fmt::format("{:+.1f}%", 100 * l["tile_error"].get<double>()) : "-");
+    }
+  }
+  return out;
+}
+
 std::string render_table(const Json& doc) {
   std::ostringstream out;
   const bool correctness = has_correctness(doc);
@@ -121,6 +147,7 @@ std::string render_table(const Json& doc) {
       "measured", "tile", "err", "roofline", "err");
   out << (correctness ? fmt::format(" {:>9} {:>7}\n", "max_rel", "correct") : "\n");
   for (const Json& c : doc["cases"]) out << case_line(c, correctness, width);
+  out << render_launches(doc);
   for (const char* engine : {"tile", "roofline"}) {
     for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
       const Json& s = doc["summary"][engine][part];
@@ -168,7 +195,17 @@ std::string render_table(const Json& doc) {
 // The case rows, then the summary counts as `#` comment lines (readers such as pandas skip them
 // with comment='#').
 std::string render_csv(const Json& doc) {
-  std::string text = csv_from_objects(std::vector<Json>(doc["cases"].begin(), doc["cases"].end()));
+  // A row's launches become columns launch_<name>_measured_s and launch_<name>_tile_s.
+  std::vector<Json> rows;
+  for (Json c : doc["cases"]) {
+    for (const Json& l : c.value("launches", Json::array())) {
+      const std::string prefix = "launch_" + l["name"].get<std::string>();
+      c[prefix + "_measured_s"] = l["measured_s"];
+      c[prefix + "_tile_s"] = l["tile_s"];
+    }
+    rows.push_back(std::move(c));
+  }
+  std::string text = csv_from_objects(rows);
   const Json& s = doc["summary"];
   text += fmt::format("# cases,{}\n# skipped_rows,{}\n", s["tile"]["all"]["cases"].get<int>(),
                       s["skipped_rows"].get<int>());
@@ -208,6 +245,23 @@ Json case_json(const validate::CaseResult& r) {
                   {"roofline_s", r.roofline_s},
                   {"roofline_error", r.roofline_error()}});
   return row;
+}
+
+void add_launch_predictions(Json& row, const validate::CaseResult& r) {
+  if (!row.contains("launches")) return;
+  for (Json& l : row["launches"]) {
+    const auto name = l["name"].get<std::string>();
+    const auto it = std::find_if(r.tile_launches.begin(), r.tile_launches.end(),
+                                 [&](const validate::LaunchTime& t) { return t.name == name; });
+    if (it == r.tile_launches.end()) {
+      l["tile_s"] = nullptr;
+      l["tile_error"] = nullptr;
+      continue;
+    }
+    const double measured = l["measured_s"].get<double>();
+    l["tile_s"] = it->tile_s;
+    l["tile_error"] = (it->tile_s - measured) / measured;
+  }
 }
 
 Json summaries(const std::vector<validate::CaseResult>& rows) {

@@ -21,6 +21,10 @@ ValidateJson case_json(const validate::CaseResult& r);
 // The workload fields of a report row (batch, heads, kv_heads, head_dim, q_len, kv_len, causal),
 // as case_json writes them.
 ValidateJson shape_json(const validate::MeasuredCase& c);
+// To each launch a row's "launches" lists (timed apart by the CUDA runner), the tile engine's
+// time for the launch of that name ("tile_s", "tile_error"; null where the model has no launch of
+// that name). A row without "launches" is left as it is.
+void add_launch_predictions(ValidateJson& row, const validate::CaseResult& r);
 // Error statistics of both engines over the fitted, held-out and all rows, and the tile engine's
 // per (device, kernel) group ("groups": rows, fitted and held-out MAPE, worst row).
 ValidateJson summaries(const std::vector<validate::CaseResult>& rows);

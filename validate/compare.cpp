@@ -29,9 +29,12 @@ CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
   const models::CostModel cost = case_cost(c);
   CaseResult r;
   r.measured = &c;
-  r.tile_s = sim::predict_tile(cost, c.workload, profile, c.kernel_choice,
-                               sim::ScheduleOptions{static_cast<double>(c.splits), c.caller})
-                 .time_s;
+  const sim::Prediction tile =
+      sim::predict_tile(cost, c.workload, profile, c.kernel_choice,
+                        sim::ScheduleOptions{static_cast<double>(c.splits), c.caller});
+  r.tile_s = tile.time_s;
+  for (const sim::LaunchPrediction& l : tile.launches)
+    r.tile_launches.push_back({l.name, l.time_s * static_cast<double>(l.count)});
   r.roofline_s = sim::predict_roofline(cost, c.workload, profile, c.caller).time_s;
   return r;
 }

@@ -10,9 +10,17 @@
 
 namespace validate {
 
+// One kind of launch of a case as the tile engine prices it: its name (sim::Launch::name) and the
+// time of all its launches.
+struct LaunchTime {
+  std::string name;
+  double tile_s = 0;
+};
+
 struct CaseResult {
   const MeasuredCase* measured = nullptr;
   double tile_s = 0;
+  std::vector<LaunchTime> tile_launches;  // the tile engine's launches, in order
   double roofline_s = 0;
   bool held_out = false;
   double tile_error() const { return (tile_s - measured->measured_s) / measured->measured_s; }

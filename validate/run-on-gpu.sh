@@ -8,8 +8,9 @@
 #       what finished): devices; first-run check (validate --backend cuda --check: every kernel
 #       once, blocking launches, a fault names its kernel); the quick suite; the quick suite
 #       calibrated; the ceilings; the latency probe (validate/probes/latency.cu: chain latencies,
-#       one SM's bandwidth) into latency.txt; the scaling and holdout suites (validate/suites/, 15
-#       repeats).
+#       one SM's bandwidth) into latency.txt; the scaling, holdout and breakdown suites
+#       (validate/suites/, 15 repeats; the unfused and split-KV cases of every suite also time each
+#       launch apart, in extra runs).
 #       Any failed step makes the exit status 1. --sanitize (or SANITIZE=1) adds compute-sanitizer
 #       memcheck and racecheck runs on a one-case suite; --sdpa (or SDPA=1) times PyTorch SDPA's
 #       FlashAttention-2 and cuDNN backends with validate/probes/sdpa_timings.py (needs python3
@@ -33,6 +34,7 @@
 # Writes to OUTDIR: environment.txt, devices.txt, validate-cuda-check.json,
 # validate-cuda-quick.json, validate-cuda-quick.txt, validate-cuda-quick-calibrated.json,
 # validate-cuda-ceilings.json, latency.txt, validate-cuda-scaling.json, validate-cuda-holdout.json,
+# validate-cuda-breakdown.json,
 # with --sanitize validate-cuda-sanitize-{memcheck,racecheck}.json, with --sdpa sdpa-timings.csv,
 # configure.log, build.log and one .log per step, then gpu-run.tgz holding all of them. The whole
 # run is bounded to < 8 min.
@@ -202,7 +204,7 @@ else
   status=1
 fi
 
-for suite in scaling holdout; do
+for suite in scaling holdout breakdown; do
   step "$suite suite (json, 15 repeats)"
   bounded 60 "$suite" "$ATTNSIM" validate --backend cuda --suite "$ROOT/validate/suites/$suite.json" \
     --repeats 15 --ceilings no --format json -o "$OUTDIR/validate-cuda-$suite.json" || status=1

@@ -10,6 +10,7 @@
 
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 
 namespace {
 
@@ -20,7 +21,7 @@ using test_support::TempDir;
 using test_support::write_file;
 
 std::string recorded(const std::string& file) {
-  return std::string(ATTNSIM_SOURCE_DIR) + "/validate/results/" + file;
+  return test_support::results_path(file);
 }
 
 json load(const std::string& path) {

@@ -17,4 +17,10 @@ inline std::string measured_csv_path(const char* file) {
   return fmt::format("{}/validate/data/measured/{}", ATTNSIM_SOURCE_DIR, file);
 }
 
+// The path of validate/results/<file> in the source tree (fmt, not string +: GCC 12 warns
+// falsely, -Warray-bounds, on the inlined concatenation).
+inline std::string results_path(const std::string& file) {
+  return fmt::format("{}/validate/results/{}", ATTNSIM_SOURCE_DIR, file);
+}
+
 }  // namespace test_support

@@ -140,3 +140,28 @@ TEST_CASE("a suite key given twice is bad input, not silently the last value", "
   CHECK_THROWS_AS(validate::parse_suite(text, "s.json"), std::invalid_argument);
   CHECK_THROWS_WITH(validate::parse_suite(text, "s.json"), Catch::Contains("duplicate key 'name'"));
 }
+
+TEST_CASE(
+    "the breakdown suite runs multi-launch kernels only, each off-alignment unfused case "
+    "beside its aligned twin",
+    "[validate][suite]") {
+  const validate::Suite s = validate::find_suite("breakdown");
+  int misaligned = 0;
+  for (const SuiteCase& c : s.cases) {
+    INFO(c.name);
+    CHECK((c.kernel == CpuKernel::unfused || c.kernel == CpuKernel::split_kv));
+    // cuBLAS reads fp16 P with the key count as its leading dimension: rows of 2 * kv_len bytes.
+    if (c.kernel != CpuKernel::unfused || (2 * c.kv_len) % 16 == 0) continue;
+    ++misaligned;
+    const int aligned = (c.kv_len + 7) / 8 * 8;
+    CHECK(any(s, [&](const SuiteCase& t) {
+      return t.kernel == c.kernel && t.batch == c.batch && t.heads == c.heads &&
+             t.kv_heads == c.kv_heads && t.head_dim == c.head_dim && t.q_len == aligned &&
+             t.kv_len == aligned && t.causal == c.causal && t.window == c.window;
+    }));
+  }
+  CHECK(misaligned == 2);
+  CHECK(
+      any(s, [](const SuiteCase& c) { return c.kernel == CpuKernel::split_kv && c.splits == 1; }));
+  CHECK(any(s, [](const SuiteCase& c) { return c.kernel == CpuKernel::split_kv && c.splits > 8; }));
+}

@@ -59,13 +59,21 @@ Suite parse_suite(const std::string& text, const std::string& origin);
 // A built-in suite name (quick, full) or a path to a suite file; throws naming the built-ins.
 Suite find_suite(const std::string& name_or_path);
 
+// One launch of a multi-launch case timed apart (CUDA unfused and split_kv), named as the model
+// names its launch: validate compares it with that launch's prediction.
+struct LaunchRun {
+  std::string name;
+  std::vector<double> samples_s;  // one per extra timed run
+};
+
 struct CaseRun {
   SuiteCase spec;
   std::vector<double> samples_s;  // every timed (cold) run
   double median_s = 0;
-  double max_relative_error = 0;  // against the float64 reference
-  bool correct = false;           // within the float32 band (1e-3)
-  std::string error;              // why the case did not run (CUDA: a failed call or launch)
+  double max_relative_error = 0;    // against the float64 reference
+  bool correct = false;             // within the float32 band (1e-3)
+  std::string error;                // why the case did not run (CUDA: a failed call or launch)
+  std::vector<LaunchRun> launches;  // CUDA multi-launch cases: each launch, from extra runs
 };
 
 struct RunOptions {

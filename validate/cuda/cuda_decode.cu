@@ -261,8 +261,10 @@ void launch_split_kv_dims(const AttnDims& d, int splits, const __half* q, const 
                       d.v_stride > 0 ? d.v_stride : DV};
   split_kernel<D, DV><<<dim3(splits, d.batch * d.heads), kSplitThreads, 0, stream>>>(p);
   launched("split_kernel", d.blocking, stream);
+  mark(d.marks, "split_kernel", stream);
   combine_kernel<<<d.batch * d.heads, 128, 0, stream>>>(scratch, o, splits, d.q_len, DV);
   launched("combine_kernel", d.blocking, stream);
+  mark(d.marks, "combine_kernel", stream);
 }
 
 }  // namespace

@@ -38,6 +38,44 @@ inline void launched(const char* kernel, bool blocking, cudaStream_t stream) {
                              "): " + cudaGetErrorString(err));
 }
 
+// Events recorded on the stream after each launch of a multi-launch case, each named as the
+// model names that launch (sim/schedule_project_cuda*.cpp), so that validate can time the launches
+// apart: a launch's time runs from the previous event (the first's from the case's start event),
+// so it includes the gap since the previous launch. Owns its events; at most kMax marks a run.
+class LaunchMarks {
+ public:
+  static constexpr int kMax = 4;
+  LaunchMarks() {
+    for (cudaEvent_t& e : events_)
+      check(cudaEventCreate(&e), "cudaEventCreate", __FILE__, __LINE__);
+  }
+  LaunchMarks(const LaunchMarks&) = delete;
+  LaunchMarks& operator=(const LaunchMarks&) = delete;
+  ~LaunchMarks() {
+    for (cudaEvent_t e : events_) cudaEventDestroy(e);
+  }
+  void clear() { count_ = 0; }
+  void record(const char* launch, cudaStream_t stream) {
+    if (count_ == kMax) throw std::logic_error("LaunchMarks: more than kMax launches in a run");
+    names_[count_] = launch;
+    check(cudaEventRecord(events_[count_], stream), "cudaEventRecord", __FILE__, __LINE__);
+    ++count_;
+  }
+  int count() const { return count_; }
+  const char* name(int i) const { return names_[i]; }
+  cudaEvent_t event(int i) const { return events_[i]; }
+
+ private:
+  cudaEvent_t events_[kMax] = {};
+  const char* names_[kMax] = {};
+  int count_ = 0;
+};
+
+// After a launch named `launch`: its mark, when the run is timing launches apart.
+inline void mark(LaunchMarks* marks, const char* launch, cudaStream_t stream) {
+  if (marks != nullptr) marks->record(launch, stream);
+}
+
 struct AttnDims {
   int batch = 1, heads = 1, kv_heads = 1, q_len = 1, kv_len = 1, head_dim = 64;
   bool causal = true;
@@ -46,6 +84,7 @@ struct AttnDims {
   int v_head_dim = 0;     // 0: head_dim; split_kv also takes MLA-absorbed 576 / 512
   int v_stride = 0;       // split_kv: halves between V rows (0: v_head_dim; 576 when V lies in K)
   bool blocking = false;  // wait for every kernel and name the one that failed (--check)
+  LaunchMarks* marks = nullptr;  // unfused and split_kv: an event after each launch (or none)
 };
 
 // MLA-absorbed decode (DeepSeek-V2/V3): K = 512-dim latent + 64-dim rope key, V = the latent.
@@ -64,6 +103,7 @@ class Unfused {
   Unfused(const Unfused&) = delete;
   Unfused& operator=(const Unfused&) = delete;
   void launch(const __half* q, const __half* k, const __half* v, float* o);
+  void set_marks(LaunchMarks* marks) { d_.marks = marks; }
 
  private:
   AttnDims d_;

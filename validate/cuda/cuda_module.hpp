@@ -22,7 +22,7 @@
 
 namespace validate {
 
-inline constexpr int kCudaModuleAbi = 1;
+inline constexpr int kCudaModuleAbi = 2;  // 2: CaseRun::launches
 inline constexpr const char* kCudaModuleEntry = "attnsim_cuda_module_api";
 // The module's file name; it is looked for next to the executable, or at $ATTNSIM_CUDA_MODULE.
 inline constexpr const char* kCudaModuleFile = "attnsim_cuda.so";
@@ -34,7 +34,7 @@ constexpr std::uint64_t cuda_module_layout() {
   std::uint64_t h = 1469598103934665603ull;  // FNV-1a offset basis
   for (std::uint64_t size : {sizeof(CudaStatus), sizeof(CudaDevice), sizeof(CudaCeilings),
                              sizeof(Suite), sizeof(SuiteCase), sizeof(RunOptions), sizeof(CaseRun),
-                             sizeof(Progress), sizeof(std::string)}) {
+                             sizeof(LaunchRun), sizeof(Progress), sizeof(std::string)}) {
     h = (h ^ size) * 1099511628211ull;  // FNV-1a prime
   }
   return h;

@@ -108,6 +108,39 @@ std::vector<double> time_runs(int repeats, cudaStream_t stream, DeviceBuffer<uns
   return samples;
 }
 
+// Each launch of a multi-launch case timed apart: `repeats` more runs after those of time_runs,
+// each after the same flush, with an event after every launch (LaunchMarks). Kept apart from the
+// case's own runs, so that the events between launches do not enter its time.
+template <typename Launch>
+std::vector<LaunchRun> time_launches(int repeats, cudaStream_t stream,
+                                     DeviceBuffer<unsigned char>& flush,
+                                     cuda_detail::LaunchMarks& marks, Launch launch) {
+  Event start;
+  DeviceBuffer<unsigned> sink(1);
+  std::vector<LaunchRun> launches;
+  for (int i = 0; i < std::max(1, repeats); ++i) {
+    cuda_detail::flush_l2(flush.get(), flush.bytes(), sink.get(), stream);
+    ATTNSIM_CUDA_CHECK(cudaStreamSynchronize(stream));
+    marks.clear();
+    ATTNSIM_CUDA_CHECK(cudaEventRecord(start.get(), stream));
+    launch();
+    ATTNSIM_CUDA_CHECK(cudaEventSynchronize(marks.event(marks.count() - 1)));
+    if (launches.empty()) {
+      for (int m = 0; m < marks.count(); ++m) launches.push_back({marks.name(m), {}});
+    }
+    if (static_cast<int>(launches.size()) != marks.count())
+      throw std::logic_error("time_launches: runs of one case marked different launches");
+    cudaEvent_t previous = start.get();
+    for (int m = 0; m < marks.count(); ++m) {
+      float ms = 0;
+      ATTNSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, previous, marks.event(m)));
+      launches[m].samples_s.push_back(ms * 1e-3);
+      previous = marks.event(m);
+    }
+  }
+  return launches;
+}
+
 // Linear attention: relative error against 1 % of the largest reference output rather than each
 // element alone, as cpu_suite.cpp does (unnormalised sums can cancel to near zero).
 double linear_error(const std::vector<float>& out, const std::vector<double>& reference) {
@@ -180,10 +213,13 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
     d.v_head_dim = c.v_head_dim;
     d.v_stride = mla ? c.head_dim : 0;
     d.blocking = o.check;
+    cuda_detail::LaunchMarks marks;
     if (c.kernel == CpuKernel::unfused) {
       cuda_detail::Unfused unfused(d, stream);
-      run.samples_s = time_runs(o.repeats, stream, flush,
-                                [&] { unfused.launch(q.get(), k.get(), v_ptr, out.get()); });
+      auto launch = [&] { unfused.launch(q.get(), k.get(), v_ptr, out.get()); };
+      run.samples_s = time_runs(o.repeats, stream, flush, launch);
+      unfused.set_marks(&marks);
+      run.launches = time_launches(o.repeats, stream, flush, marks, launch);
     } else if (c.kernel == CpuKernel::flash) {
       cuda_detail::prepare_flash(d);
       run.samples_s = time_runs(o.repeats, stream, flush, [&] {
@@ -191,10 +227,13 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
       });
     } else {
       DeviceBuffer<float> scratch(cuda_detail::split_kv_scratch_floats(d, c.splits));
-      run.samples_s = time_runs(o.repeats, stream, flush, [&] {
+      auto launch = [&] {
         cuda_detail::launch_split_kv(d, c.splits, q.get(), k.get(), v_ptr, scratch.get(), out.get(),
                                      stream);
-      });
+      };
+      run.samples_s = time_runs(o.repeats, stream, flush, launch);
+      d.marks = &marks;
+      run.launches = time_launches(o.repeats, stream, flush, marks, launch);
     }
     download(t.o, out, stream);
     run.max_relative_error = attention_error(t.o, cpu::reference_attention(p, t), c.v_head_dim);

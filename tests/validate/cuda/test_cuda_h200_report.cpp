@@ -18,11 +18,13 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/compare.hpp"
 #include "validate/cpu/cpu_suite.hpp"
 
 using test_support::catalog;
 using test_support::registry;
+using test_support::results_path;
 
 namespace {
 
@@ -31,10 +33,6 @@ struct Repriced {
   double measured_s = 0, tile_s = 0;
   double error() const { return (tile_s - measured_s) / measured_s; }
 };
-
-std::string results_path(const std::string& file) {
-  return std::string(ATTNSIM_SOURCE_DIR) + "/validate/results/" + file;
-}
 
 // Every compared case of a committed CUDA report, predicted again on the h200 profile.
 std::vector<Repriced> reprice_h200(const std::string& report, const validate::Suite& suite) {
@@ -105,8 +103,7 @@ TEST_CASE("h200 report: the quick suite's GPU times are predicted within 15 % MA
 
 TEST_CASE("h200 report: the scaling suite's one-CTA and full-wave GPU times stay predicted",
           "[validate][cuda][h200-report]") {
-  const validate::Suite suite =
-      validate::load_suite(std::string(ATTNSIM_SOURCE_DIR) + "/validate/suites/scaling.json");
+  const validate::Suite suite = validate::find_suite("scaling");
   for (const char* report :
        {"2026-11-30-h200-run2-cuda-scaling-r15.json", "2026-11-30-h200-run4-cuda-scaling.json"}) {
     INFO(report);
@@ -123,9 +120,8 @@ TEST_CASE("h200 report: the scaling suite's one-CTA and full-wave GPU times stay
 
 TEST_CASE("h200 report: the holdout suite, shapes the model was not changed on, is within 15 %",
           "[validate][cuda][h200-report]") {
-  const std::vector<Repriced> rows = reprice_h200(
-      "2026-11-30-h200-run4-cuda-holdout.json",
-      validate::load_suite(std::string(ATTNSIM_SOURCE_DIR) + "/validate/suites/holdout.json"));
+  const std::vector<Repriced> rows =
+      reprice_h200("2026-11-30-h200-run4-cuda-holdout.json", validate::find_suite("holdout"));
   CHECK(rows.size() == 12);
   INFO(table(rows));
   CHECK(mape(rows) <= 0.15);
