@@ -124,6 +124,7 @@ std::vector<LaunchRun> time_launches(int repeats, cudaStream_t stream,
     marks.clear();
     ATTNSIM_CUDA_CHECK(cudaEventRecord(start.get(), stream));
     launch();
+    if (marks.count() == 0) throw std::logic_error("time_launches: the case marked no launch");
     ATTNSIM_CUDA_CHECK(cudaEventSynchronize(marks.event(marks.count() - 1)));
     if (launches.empty()) {
       for (int m = 0; m < marks.count(); ++m) launches.push_back({marks.name(m), {}});
