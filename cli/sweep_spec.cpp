@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "common/files.hpp"
 
 namespace cli {
 
@@ -97,11 +96,9 @@ std::vector<SweepSpecEntry> load_sweep_spec(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     throw common::SpecError(fmt::format("--spec {}: is a directory, not a JSON file", path));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw common::SpecError(fmt::format("--spec {}: cannot open the file", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_sweep_spec(text.str(), path);
+  const std::optional<std::string> text = common::read_file(path);
+  if (!text) throw common::SpecError(fmt::format("--spec {}: cannot open the file", path));
+  return parse_sweep_spec(*text, path);
 }
 
 }  // namespace cli

@@ -1,11 +1,9 @@
 #include "cli/validate_recorded.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <utility>
 
@@ -13,6 +11,7 @@
 
 #include "cli/validate_report.hpp"
 #include "common/errors.hpp"
+#include "common/files.hpp"
 #include "hwprofiles/json_text.hpp"
 #include "validate/cpu/cpu_suite.hpp"
 
@@ -23,11 +22,10 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::invalid_argument(fmt::format("--recorded '{}': cannot open the file", path));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::optional<std::string> text = common::read_file(path);
+  if (!text)
+    throw std::invalid_argument(fmt::format("--recorded '{}': cannot open the file", path));
+  return std::move(*text);
 }
 
 // `key` of `object` as T, or bad input naming the file and what is missing.

@@ -1,10 +1,8 @@
 #include "hwprofiles/profile_loader.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 
+#include "common/files.hpp"
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/json_text.hpp"
 #include "hwprofiles/profile_compute.hpp"
@@ -229,11 +227,9 @@ Profile parse_profile_text(const std::string& text, const std::string& origin) {
 }
 
 Profile load_profile_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw ProfileError(path.string() + ": cannot open profile file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  Profile p = parse_profile_text(buffer.str(), path.string());
+  const std::optional<std::string> text = common::read_file(path);
+  if (!text) throw ProfileError(path.string() + ": cannot open profile file");
+  Profile p = parse_profile_text(*text, path.string());
   if (p.id != path.stem().string()) {
     throw ProfileError(path.string(), "/id",
                        "id '" + p.id + "' must equal the file name '" + path.stem().string() + "'");

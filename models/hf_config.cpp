@@ -1,14 +1,13 @@
 #include "models/hf_config.hpp"
 
-#include <fstream>
 #include <initializer_list>
 #include <optional>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "common/files.hpp"
 
 namespace models {
 
@@ -291,13 +290,11 @@ ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& sou
 }
 
 ModelConfig load_hf_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw common::SpecError(fmt::format("cannot read the config file '{}'", path));
-  std::stringstream text;
-  text << in.rdbuf();
+  const std::optional<std::string> text = common::read_file(path);
+  if (!text) throw common::SpecError(fmt::format("cannot read the config file '{}'", path));
   Json doc;
   try {
-    doc = Json::parse(text.str());
+    doc = Json::parse(*text);
   } catch (const Json::parse_error& e) {
     throw common::SpecError(fmt::format("{}: not valid JSON: {}", path, e.what()));
   } catch (const Json::out_of_range& e) {

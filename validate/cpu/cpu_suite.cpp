@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/files.hpp"
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/json_text.hpp"
 #include "hwprofiles/profile.hpp"
@@ -122,11 +121,9 @@ double median(std::vector<double> samples) {
 }
 
 Suite load_suite(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(path.string() + ": cannot open suite file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_suite(text.str(), path.string());
+  const std::optional<std::string> text = common::read_file(path);
+  if (!text) throw std::invalid_argument(path.string() + ": cannot open suite file");
+  return parse_suite(*text, path.string());
 }
 
 Suite find_suite(const std::string& name_or_path) {

@@ -1,0 +1,15 @@
+// Reading a whole input file (a profile, suite, sweep spec, HF config or recorded report) into a
+// string, for the parsers that take text.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace common {
+
+// The bytes of the file at `path`, or nullopt when it cannot be opened or is a directory: each
+// reader raises its own error, naming what the file was for.
+std::optional<std::string> read_file(const std::filesystem::path& path);
+
+}  // namespace common
