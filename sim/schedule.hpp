@@ -57,6 +57,9 @@ struct ScheduleInfo {
   // handed its forward entry (a kernel of them may take an entry of its own: kNsaScoresEntry);
   // nullptr: the elementwise kernel prices them.
   LowerFn selection = nullptr;
+  // How the kernel is reached where a measurement names no caller: Triton kernels through Triton's
+  // launcher, torch_npu's ops through torch_npu, others directly (validate::default_caller).
+  hw::Caller caller = hw::Caller::direct;
 };
 
 // Every schedule, in the order `--kernel` lists them.

@@ -378,7 +378,8 @@ void add_fla_schedules(std::vector<ScheduleInfo>& table) {
                    "flash-linear-attention's chunked GLA kernels: per-chunk states written by an "
                    "in-order state kernel, intra-chunk scores, output; the backward recomputes "
                    "the states; a decode step as its fused_recurrent kernel",
-                   refuse_attention_ops, refuse_attention_ops, lower_fla_scan});
+                   refuse_attention_ops, refuse_attention_ops, lower_fla_scan, hw::MmaClass::native,
+                   nullptr, hw::Caller::triton});
   table.push_back({"tileops_gla",
                    "TileOPs' TileLang GLA kernels: in-order states kept for the backward, one "
                    "output kernel per chunk scoring all pairs elementwise, a fused backward",

@@ -265,7 +265,7 @@ void add_flash_nsa_schedules(std::vector<ScheduleInfo>& table) {
                    "compressed tiles, a fused block-probability and argmax top-k, no host syncs; "
                    "the window branch as fa3 (fa2 without it)",
                    lower_flash_nsa_forward, lower_flash_nsa_backward, nullptr,
-                   hw::MmaClass::mma_sync, lower_flash_nsa_selection});
+                   hw::MmaClass::mma_sync, lower_flash_nsa_selection, hw::Caller::triton});
 }
 
 }  // namespace sim

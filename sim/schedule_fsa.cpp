@@ -273,7 +273,8 @@ void add_fsa_schedules(std::vector<ScheduleInfo>& table) {
        "bookkeeping and host reads around them, and its backward (NSA's dK/dV kernel, its "
        "own per-head dQ); its compressed branch "
        "and block selection as nsa_triton_compressed, other ops as fa2",
-       lower_fsa_forward, lower_fsa_backward, nullptr, hw::MmaClass::native, lower_fsa_selection});
+       lower_fsa_forward, lower_fsa_backward, nullptr, hw::MmaClass::native, lower_fsa_selection,
+       hw::Caller::triton});
 }
 
 }  // namespace sim

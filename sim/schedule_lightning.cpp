@@ -110,7 +110,7 @@ void add_lightning_schedules(std::vector<ScheduleInfo>& table) {
                    "program per head and 32-wide value slice walking 64-token blocks in turn, "
                    "TF32 products; backward intra and inter kernels",
                    refuse_attention_ops, refuse_attention_ops, lower_lightning_scan,
-                   hw::MmaClass::mma_sync});
+                   hw::MmaClass::mma_sync, nullptr, hw::Caller::triton});
 }
 
 }  // namespace sim

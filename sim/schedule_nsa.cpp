@@ -321,7 +321,7 @@ void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
                    "16-row tiles over the chosen 64-key blocks, and its compressed branch; other "
                    "ops as fa2",
                    lower_nsa_forward, lower_nsa_backward, nullptr, hw::MmaClass::mma_sync,
-                   lower_nsa_triton_selection});
+                   lower_nsa_triton_selection, hw::Caller::triton});
   // Its own entries: 128-row tiles through block pointers, not the selected kernels' gathered
   // 16-row ones, so the two fit apart.
   table.push_back({"nsa_triton_compressed",
@@ -330,7 +330,7 @@ void add_nsa_schedules(std::vector<ScheduleInfo>& table) {
                    "tokens) over 128-key tiles of the summaries, forward and backward, and its "
                    "block scores and top-k; other ops as fa2",
                    lower_compressed_only_forward, lower_compressed_only_backward, nullptr,
-                   hw::MmaClass::native, lower_nsa_selection});
+                   hw::MmaClass::native, lower_nsa_selection, hw::Caller::triton});
 }
 
 }  // namespace sim

@@ -208,7 +208,8 @@ void add_other_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"ascend",
                    "Ascend 910B FlashAttentionScore: cube matmuls and vector softmax pipelined per "
                    "AI core group",
-                   lower_ascend, lower_ascend_backward, nullptr, hw::MmaClass::cube});
+                   lower_ascend, lower_ascend_backward, nullptr, hw::MmaClass::cube, nullptr,
+                   hw::Caller::torch_npu});
 }
 
 }  // namespace sim

@@ -190,12 +190,10 @@ RowFamily family_of(std::string_view schedule, std::string_view kernel) {
 }
 
 hw::Caller default_caller(std::string_view schedule) {
-  if (schedule == "ascend") return hw::Caller::torch_npu;
-  for (std::string_view triton : {"nsa_triton", "nsa_triton_compressed", "fsa_triton", "flash_nsa",
-                                  "lightning2", "fla_chunk"}) {
-    if (schedule == triton) return hw::Caller::triton;
+  for (const sim::ScheduleInfo& s : sim::schedules()) {
+    if (s.name == schedule) return s.caller;
   }
-  return hw::Caller::direct;
+  return hw::Caller::direct;  // auto: a library kernel, called directly
 }
 
 int causal_value(std::string_view text) {

@@ -376,3 +376,24 @@ TEST_CASE(
   w.q_len = w.kv_len;
   CHECK_FALSE(validate::forward_is_decode("flashmla", w));
 }
+
+TEST_CASE("a row without a caller is called the way its schedule's kernels are reached",
+          "[validate][caller]") {
+  using hw::Caller;
+  using validate::default_caller;
+  CHECK(default_caller("ascend") == Caller::torch_npu);
+  for (const char* triton : {"nsa_triton", "nsa_triton_compressed", "fsa_triton", "flash_nsa",
+                             "lightning2", "fla_chunk"}) {
+    INFO(triton);
+    CHECK(default_caller(triton) == Caller::triton);
+  }
+  for (const char* direct : {"fa2", "fa3", "fa4", "cudnn", "flashmla", "split_kv", "pto_isa_fa",
+                             "tileops_gla", "project_flash", "auto"}) {
+    INFO(direct);
+    CHECK(default_caller(direct) == Caller::direct);
+  }
+  // Every schedule says it: only those seven are reached other than directly.
+  int indirect = 0;
+  for (const sim::ScheduleInfo& s : sim::schedules()) indirect += s.caller != Caller::direct;
+  CHECK(indirect == 7);
+}
