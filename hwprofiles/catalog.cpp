@@ -206,8 +206,10 @@ void ProfileCatalog::check_aliases() const {
   std::sort(names.begin(), names.end());
   for (std::size_t i = 1; i < names.size(); ++i) {
     if (names[i].first == names[i - 1].first) {
-      throw ProfileError(fmt::format("hardware profile name '{}' is claimed by both '{}' and '{}'",
-                                     names[i].first, names[i - 1].second, names[i].second));
+      throw ProfileError(fmt::format(
+          "hardware profile name '{}' is claimed by both '{}' and '{}'; a name belongs to one "
+          "profile: drop it from the other's \"aliases\" (a copied profile keeps its original's)",
+          names[i].first, names[i - 1].second, names[i].second));
     }
   }
 }
