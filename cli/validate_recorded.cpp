@@ -55,8 +55,16 @@ void check_shape(const nlohmann::json& row, const validate::MeasuredCase& m,
   }
 }
 
-// A case's launches timed apart (optional; reports before 2026-11-30 have none): each a name and
-// its positive samples.
+// A launch's name as the runner writes it: an identifier (letters, digits, underscores), which the
+// CSV report makes a column name of.
+bool launch_name_ok(const std::string& name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+// A case's launches timed apart (optional: only runs with module ABI 2 or later time them, and
+// only for multi-launch cases): each a name, once per case, and its positive samples.
 std::vector<validate::LaunchRun> read_launches(const nlohmann::json& row, const std::string& at) {
   std::vector<validate::LaunchRun> launches;
   if (!row.contains("launches")) return launches;
@@ -66,6 +74,13 @@ std::vector<validate::LaunchRun> read_launches(const nlohmann::json& row, const 
     const std::string where = at + " launch";
     validate::LaunchRun run{field<std::string>(l, "name", where),
                             field<std::vector<double>>(l, "samples_s", where)};
+    if (!launch_name_ok(run.name))
+      throw std::invalid_argument(  // the name as JSON text: escaped, on one line
+          fmt::format("{} {}: a launch name is letters, digits and underscores", where,
+                      nlohmann::json(run.name).dump()));
+    if (std::any_of(launches.begin(), launches.end(),
+                    [&](const validate::LaunchRun& seen) { return seen.name == run.name; }))
+      throw std::invalid_argument(fmt::format("{} '{}' appears twice", where, run.name));
     if (run.samples_s.empty() ||
         std::any_of(run.samples_s.begin(), run.samples_s.end(), [](double x) { return !(x > 0); }))
       throw std::invalid_argument(fmt::format(

@@ -198,19 +198,30 @@ std::vector<std::string> ProfileCatalog::live_aliases(const Slot& slot) {
 }
 
 void ProfileCatalog::check_aliases() const {
-  std::vector<std::pair<std::string, std::string>> names;  // name -> owning profile id
+  struct Claim {
+    std::string name;
+    const Slot* slot;  // the profile that claims it, as its id or an alias
+  };
+  std::vector<Claim> names;
   for (const auto& s : slots_) {
-    names.emplace_back(s->id, s->id);
-    for (const std::string& a : live_aliases(*s)) names.emplace_back(a, s->id);
+    names.push_back({s->id, s.get()});
+    for (const std::string& a : live_aliases(*s)) names.push_back({a, s.get()});
   }
-  std::sort(names.begin(), names.end());
+  std::sort(names.begin(), names.end(),
+            [](const Claim& a, const Claim& b) { return a.name < b.name; });
   for (std::size_t i = 1; i < names.size(); ++i) {
-    if (names[i].first == names[i - 1].first) {
-      throw ProfileError(fmt::format(
-          "hardware profile name '{}' is claimed by both '{}' and '{}'; a name belongs to one "
-          "profile: drop it from the other's \"aliases\" (a copied profile keeps its original's)",
-          names[i].first, names[i - 1].second, names[i].second));
-    }
+    if (names[i].name != names[i - 1].name) continue;
+    const Slot& a = *names[i - 1].slot;
+    const Slot& b = *names[i].slot;
+    // The profile to mend has the name as an alias, not as its id; of two such, a user's file
+    // rather than a built-in.
+    auto mendable = [&](const Slot& s) { return s.id != names[i].name; };
+    auto user = [](const Slot& s) { return s.origin.rfind("built-in:", 0) != 0; };
+    const Slot& mend = !mendable(a) ? b : !mendable(b) ? a : user(b) ? b : a;
+    throw ProfileError(fmt::format(
+        "hardware profile name '{}' is claimed by both '{}' and '{}'; a name belongs to one "
+        "profile: drop it from the \"aliases\" of '{}' (a copied profile keeps its original's)",
+        names[i].name, a.id, b.id, mend.id));
   }
 }
 

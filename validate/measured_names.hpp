@@ -68,10 +68,8 @@ bool priced_as_a_neighbour(std::string_view kernel);
 std::string_view implied_op(std::string_view kernel);
 
 // The caller of a row that names none: its schedule's own way in (sim::ScheduleInfo::caller, the
-// only way its kernels are reached). torch_npu's fused-attention ops (`ascend`) are torch_npu
-// calls; the Triton schedules' kernels (nsa_triton, nsa_triton_compressed, fsa_triton, flash_nsa,
-// lightning2, fla_chunk) are launched from Python by Triton (`triton`); every other schedule's
-// kernels, and `auto`, are called directly (`direct`).
+// only way its kernels are reached: torch_npu's ops through torch_npu, Triton kernels through
+// Triton's launcher); `auto` and an unknown name are called directly.
 hw::Caller default_caller(std::string_view schedule);
 
 // A 0/1 column that also reads `true`/`false` and `yes`/`no` (any case): 1 or 0, and -1 for

@@ -8,7 +8,7 @@
 #       what finished): devices; first-run check (validate --backend cuda --check: every kernel
 #       once, blocking launches, a fault names its kernel); the quick suite; the quick suite
 #       calibrated; the ceilings; the latency probe (validate/probes/latency.cu: chain latencies,
-#       one SM's bandwidth) into latency.txt; the scaling, holdout and breakdown suites
+#       one SM's bandwidth) into latency.txt; the breakdown, scaling and holdout suites
 #       (validate/suites/, 15 repeats; the unfused and split-KV cases of every suite also time each
 #       launch apart, in extra runs).
 #       Any failed step makes the exit status 1. --sanitize (or SANITIZE=1) adds compute-sanitizer
@@ -204,7 +204,9 @@ else
   status=1
 fi
 
-for suite in scaling holdout breakdown; do
+# breakdown first: it is the suite shaped for the launches timed apart, whose extra runs lengthen
+# every suite with unfused or split-KV cases, so a time-out would cut the others first.
+for suite in breakdown scaling holdout; do
   step "$suite suite (json, 15 repeats)"
   bounded 60 "$suite" "$ATTNSIM" validate --backend cuda --suite "$ROOT/validate/suites/$suite.json" \
     --repeats 15 --ceilings no --format json -o "$OUTDIR/validate-cuda-$suite.json" || status=1

@@ -107,6 +107,7 @@ TEST_CASE("validate prints the launches timed apart in the table and as CSV colu
   const std::string header = csv.out.substr(0, csv.out.find('\n'));
   CHECK_THAT(header, Catch::Contains("launch_softmax_kernel_measured_s"));
   CHECK_THAT(header, Catch::Contains("launch_softmax_kernel_tile_s"));
+  CHECK_THAT(header, Catch::Contains("launch_softmax_kernel_tile_error"));
   // A report without launch timings prints no such section.
   const RunResult plain = run_cli({"validate", "--recorded", holdout_report()});
   REQUIRE(plain.exit_code == 0);
@@ -133,4 +134,26 @@ TEST_CASE("validate --recorded: malformed launch timings are bad input, one line
   refused(json::array({{{"name", "pv_gemm"}, {"samples_s", json::array()}}}),
           "'pv_gemm': \"samples_s\" must be a non-empty array of times > 0");
   refused(json::array({{{"name", "pv_gemm"}, {"samples_s", {-1.0}}}}), "times > 0");
+}
+
+TEST_CASE(
+    "validate --recorded: a launch name that is not an identifier, or appears twice, is "
+    "refused",
+    "[cli][validate][recorded][launches][bad-input]") {
+  TempDir dir;
+  const auto report = dir.path() / "names.json";
+  auto refused = [&](const json& launches, const std::string& says) {
+    write_file(report, holdout_with_launches(launches).dump());
+    const RunResult r = run_cli({"validate", "--recorded", report.string(), "--format", "csv"});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains(says));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  };
+  refused(json::array({{{"name", "x,y"}, {"samples_s", {1e-6}}}}),
+          "\"x,y\": a launch name is letters, digits and underscores");
+  refused(json::array({{{"name", "a\nb"}, {"samples_s", {1e-6}}}}), "\"a\\nb\"");
+  refused(json::array({{{"name", "pv_gemm"}, {"samples_s", {1e-6}}},
+                       {{"name", "pv_gemm"}, {"samples_s", {2e-6}}}}),
+          "'pv_gemm' appears twice");
 }

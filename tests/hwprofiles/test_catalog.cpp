@@ -92,6 +92,14 @@ TEST_CASE("a user directory adds profiles and replaces built-ins with the same i
   clash["aliases"] = nlohmann::json::array({"h100"});
   std::ofstream(dir / "clash.json") << clash.dump();
   CHECK_THROWS_WITH(hw::ProfileCatalog::load({dir}), Catch::Contains("'h100' is claimed by both"));
+  // The error names the profile to mend: the user's copy, whichever sorts first.
+  CHECK_THROWS_WITH(hw::ProfileCatalog::load({dir}),
+                    Catch::Contains("drop it from the \"aliases\" of 'clash'"));
+  std::filesystem::remove(dir / "clash.json");
+  clash["id"] = "a-clash";
+  std::ofstream(dir / "a-clash.json") << clash.dump();
+  CHECK_THROWS_WITH(hw::ProfileCatalog::load({dir}),
+                    Catch::Contains("drop it from the \"aliases\" of 'a-clash'"));
 }
 
 TEST_CASE("the search path splits on colons and skips empty parts", "[hw]") {

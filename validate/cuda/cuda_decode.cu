@@ -9,6 +9,7 @@
 
 #include "validate/cuda/cuda_kernel_util.cuh"
 #include "validate/cuda/cuda_kernels.cuh"
+#include "validate/cuda/cuda_launch_names.hpp"
 #include "validate/cuda/cuda_linear_layout.hpp"
 
 namespace validate::cuda_detail {
@@ -260,11 +261,11 @@ void launch_split_kv_dims(const AttnDims& d, int splits, const __half* q, const 
                       1.4426950408889634f / std::sqrt(float(D)),
                       d.v_stride > 0 ? d.v_stride : DV};
   split_kernel<D, DV><<<dim3(splits, d.batch * d.heads), kSplitThreads, 0, stream>>>(p);
-  launched("split_kernel", d.blocking, stream);
-  mark(d.marks, "split_kernel", stream);
+  launched(kSplitLaunch, d.blocking, stream);
+  mark(d.marks, kSplitLaunch, stream);
   combine_kernel<<<d.batch * d.heads, 128, 0, stream>>>(scratch, o, splits, d.q_len, DV);
-  launched("combine_kernel", d.blocking, stream);
-  mark(d.marks, "combine_kernel", stream);
+  launched(kCombineLaunch, d.blocking, stream);
+  mark(d.marks, kCombineLaunch, stream);
 }
 
 }  // namespace

@@ -39,15 +39,20 @@ inline void launched(const char* kernel, bool blocking, cudaStream_t stream) {
 }
 
 // Events recorded on the stream after each launch of a multi-launch case, each named as the
-// model names that launch (sim/schedule_project_cuda*.cpp), so that validate can time the launches
-// apart: a launch's time runs from the previous event (the first's from the case's start event),
-// so it includes the gap since the previous launch. Owns its events; at most kMax marks a run.
+// model names that launch (cuda_launch_names.hpp), so that validate can time the launches apart:
+// a launch's time runs from the previous event (the first's from the start event of the timing
+// run), so it includes the gap since the previous launch. Owns its events; at most kMax marks a
+// run.
 class LaunchMarks {
  public:
   static constexpr int kMax = 4;
   LaunchMarks() {
-    for (cudaEvent_t& e : events_)
-      check(cudaEventCreate(&e), "cudaEventCreate", __FILE__, __LINE__);
+    for (int i = 0; i < kMax; ++i) {
+      const cudaError_t err = cudaEventCreate(&events_[i]);
+      if (err == cudaSuccess) continue;
+      for (int j = 0; j < i; ++j) cudaEventDestroy(events_[j]);
+      check(err, "cudaEventCreate", __FILE__, __LINE__);
+    }
   }
   LaunchMarks(const LaunchMarks&) = delete;
   LaunchMarks& operator=(const LaunchMarks&) = delete;

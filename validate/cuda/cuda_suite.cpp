@@ -110,7 +110,8 @@ std::vector<double> time_runs(int repeats, cudaStream_t stream, DeviceBuffer<uns
 
 // Each launch of a multi-launch case timed apart: `repeats` more runs after those of time_runs,
 // each after the same flush, with an event after every launch (LaunchMarks). Kept apart from the
-// case's own runs, so that the events between launches do not enter its time.
+// case's own runs, so that the events between launches do not enter its time. Not under --check,
+// whose blocking launches would put a host round trip into some launches' times.
 template <typename Launch>
 std::vector<LaunchRun> time_launches(int repeats, cudaStream_t stream,
                                      DeviceBuffer<unsigned char>& flush,
@@ -133,6 +134,8 @@ std::vector<LaunchRun> time_launches(int repeats, cudaStream_t stream,
       throw std::logic_error("time_launches: runs of one case marked different launches");
     cudaEvent_t previous = start.get();
     for (int m = 0; m < marks.count(); ++m) {
+      if (launches[m].name != marks.name(m))
+        throw std::logic_error("time_launches: runs of one case marked different launches");
       float ms = 0;
       ATTNSIM_CUDA_CHECK(cudaEventElapsedTime(&ms, previous, marks.event(m)));
       launches[m].samples_s.push_back(ms * 1e-3);
@@ -214,13 +217,16 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
     d.v_head_dim = c.v_head_dim;
     d.v_stride = mla ? c.head_dim : 0;
     d.blocking = o.check;
-    cuda_detail::LaunchMarks marks;
     if (c.kernel == CpuKernel::unfused) {
       cuda_detail::Unfused unfused(d, stream);
       auto launch = [&] { unfused.launch(q.get(), k.get(), v_ptr, out.get()); };
       run.samples_s = time_runs(o.repeats, stream, flush, launch);
-      unfused.set_marks(&marks);
-      run.launches = time_launches(o.repeats, stream, flush, marks, launch);
+      if (!o.check) {
+        cuda_detail::LaunchMarks marks;
+        unfused.set_marks(&marks);
+        run.launches = time_launches(o.repeats, stream, flush, marks, launch);
+        unfused.set_marks(nullptr);
+      }
     } else if (c.kernel == CpuKernel::flash) {
       cuda_detail::prepare_flash(d);
       run.samples_s = time_runs(o.repeats, stream, flush, [&] {
@@ -233,8 +239,12 @@ CaseRun run_case(const SuiteCase& c, const RunOptions& o, cudaStream_t stream,
                                      stream);
       };
       run.samples_s = time_runs(o.repeats, stream, flush, launch);
-      d.marks = &marks;
-      run.launches = time_launches(o.repeats, stream, flush, marks, launch);
+      if (!o.check) {
+        cuda_detail::LaunchMarks marks;
+        d.marks = &marks;
+        run.launches = time_launches(o.repeats, stream, flush, marks, launch);
+        d.marks = nullptr;
+      }
     }
     download(t.o, out, stream);
     run.max_relative_error = attention_error(t.o, cpu::reference_attention(p, t), c.v_head_dim);
@@ -299,7 +309,9 @@ std::string cuda_impl::kernel_summary() {
          "read in place from K), chunked "
          "causal linear attention (one CTA per head, state in shared memory, CUDA cores); "
          "1 warm-up, L2 flushed by reading 2x L2 and synchronised before each timed run, cudaEvent "
-         "timing, median (mean of the middle two for an even count); the model prices them with "
+         "timing, median (mean of the middle two for an even count); unfused and split-KV also "
+         "time each launch apart in as many extra runs (an event after each launch; not under "
+         "--check); the model prices them with "
          "project_flash, project_split_kv, project_unfused and project_linear";
 }
 

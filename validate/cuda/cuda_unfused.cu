@@ -7,6 +7,7 @@
 #include <string>
 
 #include "validate/cuda/cuda_kernels.cuh"
+#include "validate/cuda/cuda_launch_names.hpp"
 
 namespace validate::cuda_detail {
 
@@ -107,19 +108,19 @@ void Unfused::launch(const __half* q, const __half* k, const __half* v, float* o
       static_cast<long long>(lk) * d, q, CUDA_R_16F, d, static_cast<long long>(rows) * d, &zero, s_,
       CUDA_R_32F, lk, static_cast<long long>(rows) * lk, batches, CUBLAS_COMPUTE_32F,
       CUBLAS_GEMM_DEFAULT));
-  mark(d_.marks, "scores_gemm", stream_);
+  mark(d_.marks, kScoresGemmLaunch, stream_);
   const unsigned grid = static_cast<unsigned>(std::size_t(d_.batch) * d_.heads * d_.q_len);
   softmax_kernel<<<grid, kSoftmaxThreads, 0, stream_>>>(s_, p_, d_.q_len, lk, d_.causal, d_.window,
                                                         d_.block_stride);
-  launched("softmax_kernel", d_.blocking, stream_);
-  mark(d_.marks, "softmax_kernel", stream_);
+  launched(kSoftmaxLaunch, d_.blocking, stream_);
+  mark(d_.marks, kSoftmaxLaunch, stream_);
   // O^T (d x rows) = V^T (d x lk) x P^T (lk x rows).
   ATTNSIM_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
       handle, CUBLAS_OP_N, CUBLAS_OP_N, d, rows, lk, &one, v, CUDA_R_16F, d,
       static_cast<long long>(lk) * d, p_, CUDA_R_16F, lk, static_cast<long long>(rows) * lk, &zero,
       o, CUDA_R_32F, d, static_cast<long long>(rows) * d, batches, CUBLAS_COMPUTE_32F,
       CUBLAS_GEMM_DEFAULT));
-  mark(d_.marks, "pv_gemm", stream_);
+  mark(d_.marks, kPvGemmLaunch, stream_);
 }
 
 }  // namespace validate::cuda_detail

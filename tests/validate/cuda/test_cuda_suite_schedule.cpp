@@ -3,8 +3,10 @@
 // the mapping and the predictions are plain C++.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "hwprofiles/catalog.hpp"
 #include "sim/schedule_project_cuda.hpp"
@@ -12,6 +14,7 @@
 #include "validate/calibrate.hpp"
 #include "validate/compare.hpp"
 #include "validate/cpu/cpu_suite.hpp"
+#include "validate/cuda/cuda_launch_names.hpp"
 #include "validate/cuda/cuda_linear_layout.hpp"
 #include "validate/cuda/cuda_suite_schedule.hpp"
 
@@ -123,4 +126,25 @@ TEST_CASE("the sim's linear kernel smem is the kernel's own layout (cuda_linear_
             static_cast<double>(validate::cuda_detail::linear_smem_layout(d, chunk).bytes));
     }
   }
+}
+
+TEST_CASE("the model names the launches of the multi-launch CUDA cases as the runner marks them",
+          "[validate][cuda][launches]") {
+  using namespace validate::cuda_detail;
+  const validate::Suite quick = validate::find_suite("quick");
+  const hw::Profile h200 = catalog().resolve("h200");
+  auto launch_names = [&](CpuKernel kernel) {
+    const auto c = std::find_if(quick.cases.begin(), quick.cases.end(),
+                                [&](const validate::SuiteCase& s) { return s.kernel == kernel; });
+    REQUIRE(c != quick.cases.end());
+    const validate::MeasuredCase m = measured_case(*c, "h200");
+    std::vector<std::string> names;
+    for (const validate::LaunchTime& l : validate::evaluate_case(m, h200).tile_launches)
+      names.push_back(l.name);
+    return names;
+  };
+  CHECK(launch_names(CpuKernel::unfused) ==
+        std::vector<std::string>{kScoresGemmLaunch, kSoftmaxLaunch, kPvGemmLaunch});
+  CHECK(launch_names(CpuKernel::split_kv) ==
+        std::vector<std::string>{kSplitLaunch, kCombineLaunch});
 }
