@@ -214,9 +214,16 @@ SweepFormat parse_sweep_format(const std::string& name) {
       fmt::format("unknown format '{}'; sweep writes csv, json or jsonl", name));
 }
 
-// "K/N" (1-based K): the K-th of N contiguous slices of the points.
-std::pair<std::size_t, std::size_t> shard_range(const std::string& shard, std::size_t count) {
-  if (shard.empty()) return {0, count};
+// The K-th of N contiguous slices of the points (K 1-based): the 1st writes the opening of the
+// output (CSV header, "["), the N-th its closing, whichever points they hold, so that an empty
+// slice cannot take them from its neighbour.
+struct Shard {
+  std::size_t first = 0, count = 0;
+  bool opens = true, closes = true;
+};
+
+Shard shard_range(const std::string& shard, std::size_t count) {
+  if (shard.empty()) return {0, count, true, true};
   const auto slash = shard.find('/');
   const auto k = slash == std::string::npos ? std::vector<std::int64_t>{}
                                             : parse_int_axis("--shard", shard.substr(0, slash));
@@ -230,7 +237,19 @@ std::pair<std::size_t, std::size_t> shard_range(const std::string& shard, std::s
     return static_cast<std::size_t>(static_cast<double>(count) * static_cast<double>(i) /
                                     static_cast<double>(n[0]));
   };
-  return {part(k[0] - 1), part(k[0]) - part(k[0] - 1)};
+  return {part(k[0] - 1), part(k[0]) - part(k[0] - 1), k[0] == 1, k[0] == n[0]};
+}
+
+// Whether any point before `first` gives a row (JSON: this shard's first row then follows a
+// separator). Walks back from first - 1: the nearest point usually runs; skipped points (a phase
+// a variant lacks) come in runs of one variant's points.
+bool rows_before(const SweepAxes& axes, std::size_t first) {
+  std::string row, why;
+  for (std::size_t i = first; i-- > 0;) {
+    row.clear();
+    if (format_point(axes, i, SweepFormat::jsonl, row, why)) return true;
+  }
+  return false;
 }
 
 // --plot: what the chart needs to know about the axes before the sweep starts.
@@ -254,14 +273,15 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   const SweepFormat format = parse_sweep_format(o.format);
   const SweepAxes axes = make_axes(ctx, o);
   const std::size_t total = point_count(axes);
-  const auto [first, count] = shard_range(o.shard, total);
+  const Shard shard = shard_range(o.shard, total);
+  const std::size_t first = shard.first, count = shard.count;
   std::optional<SweepPlot> plot = make_plot(o, axes, count);
   const bool plot_csv = plot && format != SweepFormat::csv;  // rows for the plot, beside the output
-  const bool first_shard = first == 0, last_shard = first + count == total;
   const bool show_progress =
       o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
   SweepSink sink(o.output);
-  RowPrinter printer(format, csv_header(axes), first_shard, last_shard);
+  RowPrinter printer(format, csv_header(axes), shard.opens, shard.closes,
+                     format == SweepFormat::json && rows_before(axes, first));
   sink.write(printer.begin());
   std::size_t skipped = 0;
   std::string first_skip;
@@ -288,7 +308,7 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
         sink.write(printer.before_row());
         sink.write(out);
       },
-      [&, count = count](std::size_t done) {  // init-capture of a binding, as above
+      [&](std::size_t done) {
         if (show_progress) {
           std::fprintf(stderr, "\r[%-30s] %zu/%zu points",
                        std::string(30 * done / std::max<std::size_t>(1, count), '=').c_str(), done,

@@ -38,7 +38,7 @@ std::string RowPrinter::begin() const {
 }
 
 std::string RowPrinter::before_row() {
-  const bool separate = format_ == SweepFormat::json && (rows_ > 0 || !first_);
+  const bool separate = format_ == SweepFormat::json && (rows_ > 0 || rows_before_);
   ++rows_;
   return separate ? ",\n" : "";
 }

@@ -39,12 +39,19 @@ std::string json_text(const nlohmann::json& doc);
 std::function<std::string()> csv_of(std::vector<nlohmann::ordered_json> rows);
 
 // Streamed rows (sweep): csv = header then rows; json = one array, rows separated by ",\n";
-// jsonl = one object per line. `first` / `last` say whether this run holds the first / last
-// rows of the whole (a shard in the middle writes neither the opening nor the closing).
+// jsonl = one object per line. `first` / `last` say whether this run writes the opening (CSV
+// header, "[") / the closing of the whole (a shard in the middle writes neither);
+// `rows_before` whether rows of the whole come before this run's (its first row then needs a
+// separator).
 class RowPrinter {
  public:
-  RowPrinter(SweepFormat format, std::string csv_header, bool first, bool last)
-      : format_(format), header_(std::move(csv_header)), first_(first), last_(last) {}
+  RowPrinter(SweepFormat format, std::string csv_header, bool first, bool last,
+             bool rows_before = false)
+      : format_(format),
+        header_(std::move(csv_header)),
+        first_(first),
+        last_(last),
+        rows_before_(rows_before) {}
   std::string begin() const;
   std::string before_row();  // the separator due before the next row
   std::string end() const;
@@ -52,7 +59,7 @@ class RowPrinter {
  private:
   SweepFormat format_;
   std::string header_;
-  bool first_, last_;
+  bool first_, last_, rows_before_;
   std::size_t rows_ = 0;
 };
 

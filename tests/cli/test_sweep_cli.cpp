@@ -56,6 +56,35 @@ TEST_CASE("sweep shards concatenate to the whole sweep, in csv and json", "[cli]
   CHECK(doc[0].at("variant") == "gqa");
 }
 
+TEST_CASE(
+    "sweep shards concatenate to the whole when a shard is empty or all its points are "
+    "skipped",
+    "[cli][sweep]") {
+  // Two points in three shards (the first holds none); gna has no decode, so the first shards of
+  // the second sweep give no rows at all.
+  const std::vector<std::vector<std::string>> sweeps = {
+      {"sweep", "--seq-len", "1k,2k"},
+      {"sweep", "--variant", "gna,mha", "--phase", "decode", "--seq-len", "1k,2k"}};
+  for (const std::vector<std::string>& sweep : sweeps) {
+    for (const char* format : {"csv", "json", "jsonl"}) {
+      const RunResult whole = run_cli(with(sweep, {"--format", format}));
+      REQUIRE(whole.exit_code == 0);
+      for (int n : {2, 3, 4}) {
+        INFO(sweep.back() << " " << format << " in " << n);
+        std::string joined;
+        for (int k = 1; k <= n; ++k) {
+          const RunResult part = run_cli(with(
+              sweep, {"--format", format, "--shard", std::to_string(k) + "/" + std::to_string(n)}));
+          REQUIRE(part.exit_code == 0);
+          joined += part.out;
+        }
+        CHECK(joined == whole.out);
+        if (std::string(format) == "json") CHECK(nlohmann::json::parse(joined).size() == 2);
+      }
+    }
+  }
+}
+
 TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad axes",
           "[cli][sweep]") {
   RunResult r = run_cli({"sweep", "--variant", "gqa,gna", "--phase", "prefill,decode"});
