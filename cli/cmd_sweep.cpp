@@ -31,6 +31,8 @@ namespace cli {
 
 namespace {
 
+constexpr std::int64_t kMaxThreads = 4096;  // --threads: more than any machine has cores
+
 struct SweepOptions {
   std::string variant = "mha", heads, kv_heads, head_dim;
   std::vector<std::string> params;
@@ -184,18 +186,18 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase);
   a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype);
   if (!o.kv_dtype.empty()) a.kv_dtype = models::parse_dtype(o.kv_dtype);
-  a.batches = parse_int_axis("--batch", o.batch);
-  a.seq_lens = parse_int_axis("--seq-len", o.seq_len);
-  if (!o.q_len.empty()) a.q_lens = parse_int_axis("--q-len", o.q_len);
-  if (!o.kv_len.empty()) a.kv_lens = parse_int_axis("--kv-len", o.kv_len);
+  a.batches = parse_size_axis("--batch", o.batch, models::kMaxBatch);
+  a.seq_lens = parse_size_axis("--seq-len", o.seq_len, models::kMaxTokens);
+  if (!o.q_len.empty()) a.q_lens = parse_size_axis("--q-len", o.q_len, models::kMaxTokens);
+  if (!o.kv_len.empty()) a.kv_lens = parse_size_axis("--kv-len", o.kv_len, models::kMaxTokens);
   a.layers = o.layers;
   a.causal = o.causal;
   a.kernel = o.kernel;
   sim::KernelChoice::parse(a.kernel);  // unknown names: exit 2 before any point runs
   a.caller = parse_caller_flag(o.caller);
   const LayoutAxisOptions& l = o.layout;
-  if (!l.tp.empty()) a.tps = parse_int_axis("--tp", l.tp);
-  if (!l.cp.empty()) a.cps = parse_int_axis("--cp", l.cp);
+  if (!l.tp.empty()) a.tps = parse_size_axis("--tp", l.tp, kMaxParallelDegree);
+  if (!l.cp.empty()) a.cps = parse_size_axis("--cp", l.cp, kMaxParallelDegree);
   if (!l.cp_strategy.empty()) {
     a.cp_strategies =
         words<sim::CpStrategy>("--cp-strategy", l.cp_strategy, sim::parse_cp_strategy);
@@ -374,7 +376,9 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_flag("--causal,!--no-causal", o->causal, "causal mask (default) or none");
   s->add_option("--dtype", o->dtype, "element types")->capture_default_str();
   s->add_option("--kv-dtype", o->kv_dtype, "K/V element type (default: --dtype)");
-  s->add_option("--layers", o->layers, "attention layers")->capture_default_str();
+  s->add_option("--layers", o->layers, "attention layers")
+      ->transform(decimal_integer(1, models::kMaxLayers))
+      ->capture_default_str();
   s->add_flag("--include-projections", o->include_projections, "also count the projections");
   s->add_option("--hw", o->hw, "profiles, or 'all'")->capture_default_str();
   s->add_option("--engine", o->engine, "tile, roofline or both")->capture_default_str();
@@ -389,7 +393,8 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
                 "the plot's measure: time | tflops | kv-bytes; with a layout also device-time | "
                 "compute | comm | exposed-comm | device-kv-bytes (per device)")
       ->capture_default_str();
-  s->add_option("--threads", o->threads, "worker threads (default: all cores)");
+  s->add_option("--threads", o->threads, "worker threads (default: all cores)")
+      ->transform(decimal_integer(1, kMaxThreads));
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
   s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
       ->capture_default_str();

@@ -12,7 +12,7 @@ namespace {
 
 [[noreturn]] void bad(std::string_view flag, std::string_view text, std::string_view why) {
   throw common::SpecError(fmt::format(
-      "{} '{}': {}; expected a value, a list (1,8,64) or a range (1024..131072:x2, 0..1M:+4096, "
+      "{} '{}': {}; expected a value, a list (1,8,64) or a range (1024..131072:x2, 4096..1M:+4096, "
       "1..100)",
       flag, text, why));
 }
@@ -100,6 +100,15 @@ std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view
     }
   }
   return out;
+}
+
+std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_view text,
+                                          std::int64_t max) {
+  std::vector<std::int64_t> values = parse_int_axis(flag, text);
+  for (std::int64_t v : values) {
+    if (v < 1 || v > max) bad(flag, text, fmt::format("{} is outside [1, {}]", v, max));
+  }
+  return values;
 }
 
 std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view text) {

@@ -1,5 +1,5 @@
 // Sweep axes from the command line: a flag's value is one value, a comma list, or a range
-// (`1024..131072:x2` multiplies, `0..1M:+4096` adds, `1..200000` steps by one). Sizes take the
+// (`1024..131072:x2` multiplies, `4096..1M:+4096` adds, `1..200000` steps by one). Sizes take the
 // suffixes k = 2^10, M = 2^20, G = 2^30 (`128k` = 131072 tokens).
 #pragma once
 
@@ -16,6 +16,11 @@ inline constexpr std::size_t kMaxAxisValues = std::size_t{1} << 24;
 // The integers an axis names, in order. Throws common::SpecError naming `flag` for malformed text,
 // a non-positive step, a factor <= 1, an empty range or more than kMaxAxisValues values.
 std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view text);
+
+// parse_int_axis for a size (batch, lengths, device counts): every value in [1, max], else
+// common::SpecError naming `flag` and the value (a zero length is bad input, not a skipped point).
+std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_view text,
+                                          std::int64_t max);
 
 // The comma-separated words of a list axis (variants, phases, profiles, dtypes); empty items are
 // an error naming `flag`.

@@ -143,6 +143,8 @@ const std::vector<BadInput> kCases = {
     {"kernel the device does not run", {"query", "--kernel", "fa4", "--hw", "h100"}, {"no calibration for kernel 'fa4'", "it has: "}},
     {"kernel without a matrix path for the dtype", {"query", "--kernel", "fa2", "--hw", "h100", "--dtype", "fp8"}, {"no fp8 path for mma_sync", "classes with fp8: wgmma"}},
     {"unknown kernel", {"sweep", "--kernel", "fa9", "--seq-len", "1024,2048"}, {"unknown kernel 'fa9'", "known: auto, fa2, fa2_unpacked, split_kv"}},
+    {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},
+    {"zero layers in a sweep", {"sweep", "--layers", "0"}, {"--layers", "[1, 65536]"}},
     {"profile without the support calibration projections need", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-gemm", "--variant", "gqa", "--include-projections"}, {"calibration.schedules.gemm", "GEMM", "Support calibrations"}},
     {"profile without the support calibration a scan needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-chunked_scan", "--variant", "lightnet"}, {"calibration.schedules.chunked_scan", "scan", "Support calibrations"}},
     {"probe budget not a number", {"hw", "probe", "--budget", "nan"}, {"--budget", "[0.1, 600]"}},

@@ -28,3 +28,14 @@ TEST_CASE("malformed axes are errors naming the flag and the accepted forms", "[
                       Catch::Contains("--batch") && Catch::Contains("expected a value"));
   }
 }
+
+TEST_CASE("a size axis takes values from 1 to its limit, and names the first outside",
+          "[cli][sweep]") {
+  using cli::parse_size_axis;
+  CHECK(parse_size_axis("--batch", "1,8", 64) == V{1, 8});
+  CHECK(parse_size_axis("--seq-len", "4096..16k:+4096", 16384) == V{4096, 8192, 12288, 16384});
+  CHECK_THROWS_WITH(parse_size_axis("--seq-len", "0..16k:+4096", 1 << 30),
+                    Catch::Contains("--seq-len '0..16k:+4096': 0 is outside [1, 1073741824]"));
+  CHECK_THROWS_WITH(parse_size_axis("--batch", "8,128", 64),
+                    Catch::Contains("128 is outside [1, 64]"));
+}

@@ -96,7 +96,17 @@ TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad 
         {"sweep", "--batch", "1,,2"},
         {"sweep", "--variant", "gqa,nope"},
         {"sweep", "--shard", "4/3"},
-        {"sweep", "--format", "table"}}) {
+        {"sweep", "--format", "table"},
+        // Sizes start at 1: a zero or out-of-range size is bad input, not a skipped point.
+        {"sweep", "--seq-len", "0"},
+        {"sweep", "--seq-len", "0..1M:+4096"},
+        {"sweep", "--batch", "0"},
+        {"sweep", "--kv-len", "2G"},
+        {"sweep", "--layers", "0"},
+        {"sweep", "--layers", "-1"},
+        {"sweep", "--tp", "0"},
+        {"sweep", "--cp", "0,2"},
+        {"sweep", "--threads", "0"}}) {
     r = run_cli(bad);
     CHECK(r.exit_code == 2);
     CHECK(lines(r.err) == 1);
