@@ -1,8 +1,11 @@
 #include "cli/output.hpp"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -23,7 +26,17 @@ Format parse_format(std::string_view name, bool with_svg) {
 
 void write_output(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {
+    // A failed write (a closed pipe, a full disk) is an error, not a silent exit 0.
+    errno = 0;
     std::cout << text << std::flush;
+    if (!std::cout) {
+      const int err = errno;
+      std::cout.clear();
+      throw std::runtime_error(fmt::format("cannot write to stdout: {}", err == ENOSPC ? "disk full"
+                                                                         : err != 0
+                                                                             ? std::strerror(err)
+                                                                             : "write failed"));
+    }
     return;
   }
   write_file(text, path);

@@ -18,7 +18,9 @@ namespace fs = std::filesystem;
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const char* what) {
-  throw std::runtime_error(fmt::format("cannot write '{}': {}", path,
+  const std::string target =
+      path.empty() || path == "-" ? std::string("to stdout") : fmt::format("'{}'", path);
+  throw std::runtime_error(fmt::format("cannot write {}: {}", target,
                                        errno == ENOSPC ? "disk full" : std::strerror(errno)) +
                            (what[0] ? std::string(" (") + what + ")" : ""));
 }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -200,4 +201,44 @@ TEST_CASE("query -o FIFO streams the result into the FIFO and keeps it a FIFO", 
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(fs::is_fifo(fs::symlink_status(fifo)));
   CHECK_THAT(read_file(dir.path() / "got"), Catch::Contains("\"h100-sxm5-80gb\""));
+}
+
+namespace {
+
+// Runs attnsim with its stdout closed (so every write to it fails, as on a closed pipe or a full
+// disk), stderr captured.
+RunResult run_with_stdout_closed(const std::vector<std::string>& args) {
+  TempDir scratch;
+  const fs::path err_file = scratch.path() / "stderr";
+  std::string cmd;
+  append_quoted(cmd, test_support::attnsim_binary());
+  for (const std::string& a : args) {
+    cmd.push_back(' ');
+    append_quoted(cmd, a);
+  }
+  cmd += " >&- 2>";
+  append_quoted(cmd, err_file.string());
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = read_file(err_file);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a report that cannot be written to stdout is a runtime error naming stdout",
+          "[cli][output]") {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"query"},
+                                               {"query", "--format", "json"},
+                                               {"hw", "list"},
+                                               {"variants", "show", "gqa"},
+                                               {"compare", "--variants", "gqa,mla"},
+                                               {"sweep", "--seq-len", "1k,2k"}}) {
+    INFO(args[0]);
+    const RunResult r = run_with_stdout_closed(args);
+    CHECK(r.exit_code == 1);
+    CHECK_THAT(r.err, Catch::Contains("cannot write to stdout"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
 }
