@@ -35,6 +35,7 @@ struct CompareOptions {
   std::string format = "table", output, plot;
   std::optional<std::string> kv_dtype;
   bool causal = true, include_projections = false;
+  bool layers_given = false;  // --layers on the command line (a model has its own layers)
   ParallelOptions parallel;
 };
 
@@ -246,6 +247,11 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
     throw common::SpecError(
         "compare needs --variants LIST, or --models LIST and/or --hf-config FILE (not both kinds)");
   }
+  if (by_model && o.layers_given) {
+    throw common::SpecError(
+        "--layers applies to --variants only: a model (--models, --hf-config) counts its own "
+        "layers");
+  }
   CompareRun run{ctx,    o,  workload_from_flags(o),      engine, kernel,
                  caller, {}, parallel_layout(o.parallel), {},     {},
                  {}};
@@ -279,18 +285,14 @@ void add_compare_command(CLI::App& app, Context& ctx) {
                 "variants to compare, e.g. gqa:kv_heads=8,mla,ccgqa (parameters after ':')");
   c->add_option("--models", o->models, "model presets to compare, e.g. llama-3.1-70b,deepseek-v3");
   c->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json to compare (repeatable)");
-  c->add_option("--batch", o->batch, "batch size")->capture_default_str();
-  c->add_option("--seq-len", o->seq_len, "query tokens (context for decode)")
-      ->capture_default_str();
-  c->add_option("--q-len", o->q_len, "query tokens (default: --seq-len; decode 1)");
-  c->add_option("--kv-len", o->kv_len, "key/value tokens (default: --seq-len)");
+  add_size_options(*c, *o);
   c->add_option("--phase", o->phase, "prefill | decode | fwd | bwd | train")->capture_default_str();
   c->add_flag("--causal,!--no-causal", o->causal, "causal mask (default) or none");
   c->add_option("--dtype", o->dtype, "fp32 | tf32 | fp16 | bf16 | fp8")->capture_default_str();
   c->add_option("--kv-dtype", o->kv_dtype, "K/V element type (default: --dtype)");
-  c->add_option("--layers", o->layers, "attention layers (variants only)")
-      ->transform(decimal_integer(1, models::kMaxLayers))
-      ->capture_default_str();
+  CLI::Option* layers = c->add_option("--layers", o->layers, "attention layers (variants only)")
+                            ->transform(decimal_integer(1, models::kMaxLayers))
+                            ->capture_default_str();
   c->add_flag("--include-projections", o->include_projections, "also count the projections");
   c->add_option("--hw", o->hw, "comma-separated profiles, or 'all'")->capture_default_str();
   c->add_option("--engine", o->engine, "tile | roofline")->capture_default_str();
@@ -302,7 +304,10 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   add_plot_option(*c, o->plot);
   add_hw_options(*c, ctx.hw);
   add_parallel_options(*c, o->parallel);
-  c->callback([&ctx, o] { run_compare(ctx, *o); });
+  c->callback([&ctx, o, layers] {
+    o->layers_given = layers->count() > 0;
+    run_compare(ctx, *o);
+  });
 }
 
 }  // namespace cli

@@ -216,18 +216,7 @@ void add_query_command(CLI::App& app, Context& ctx) {
     model->excludes(shape);
     hf->excludes(shape);
   }
-  q->add_option("--batch", opts->batch, "batch size")
-      ->transform(decimal_integer(1, models::kMaxBatch))
-      ->capture_default_str();
-  q->add_option("--seq-len", opts->seq_len,
-                "sequence length: query tokens for prefill/fwd/bwd/train, context for decode")
-      ->transform(decimal_integer(1, models::kMaxTokens))
-      ->capture_default_str();
-  q->add_option("--q-len", opts->q_len,
-                "query tokens (default: --seq-len; 1 for decode, more for speculative decode)")
-      ->transform(decimal_integer(1, models::kMaxTokens));
-  q->add_option("--kv-len", opts->kv_len, "key/value tokens (default: --seq-len)")
-      ->transform(decimal_integer(1, models::kMaxTokens));
+  add_size_options(*q, *opts);
   q->add_option("--phase", opts->phase, "prefill | decode | fwd | bwd | train")
       ->capture_default_str();
   q->add_flag("--causal,!--no-causal", opts->causal, "causal mask (default) or none");

@@ -118,6 +118,10 @@ Acquired acquire(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalo
           "--check");
     return read_recorded_report(o.recorded, ctx.registry, o.run, catalog);
   }
+  if (!o.backend.empty() && !o.measurements.empty())
+    throw common::SpecError(
+        "--backend runs kernels here and --measurements reads recorded timings: give one (two "
+        "runs of validate compare both)");
   if (o.backend == "cpu") return run_cpu_backend(ctx.registry, o.run, catalog);
   if (o.backend == "cuda") return run_cuda_backend(ctx.registry, o.run, catalog);
   if (!o.backend.empty())

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -34,6 +36,14 @@ void check_plot_path(const std::string& plot, const std::string& output) {
   struct stat st {};
   if (::stat(plot.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw common::SpecError(fmt::format("--plot '{}' is a directory", plot));
+  }
+  // The plot is written after the results: a folder that is not there would fail it with the
+  // results already in place, so it is bad input before either is written.
+  const std::filesystem::path folder = std::filesystem::path(plot).parent_path();
+  std::error_code ec;
+  if (!folder.empty() && !std::filesystem::is_directory(folder, ec)) {
+    throw common::SpecError(
+        fmt::format("--plot '{}': no directory '{}' to write it in", plot, folder.string()));
   }
 }
 
