@@ -1,6 +1,7 @@
 // attnsim hw list | show ID: the hardware profiles a run can name.
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -112,13 +113,18 @@ void run_show(const Context& ctx, const HwCommandOptions& o) {
                "");
 }
 
-// Measures this machine's core and prints (or writes) its profile; load it with --hw-dir.
+// Measures this machine's core and prints (or writes) its profile; load it with --hw-dir. Written
+// to NAME.json, its id is NAME, which --hw-dir requires of a profile file.
 void run_probe(const HwCommandOptions& o) {
+  const std::filesystem::path file(o.output);
+  const std::string id = file.extension() == ".json" && !file.stem().empty()
+                             ? file.stem().string()
+                             : std::string(validate::kProbeProfileId);
   const validate::cpu::CpuCeilings ceilings = validate::cpu::measure_cpu_ceilings(o.budget_s);
   const std::time_t now = std::time(nullptr);
   char date[16];
   std::strftime(date, sizeof(date), "%Y-%m-%d", std::gmtime(&now));
-  const hw::Profile p = validate::probe_profile(ceilings, date);
+  const hw::Profile p = validate::probe_profile(ceilings, date, id);
   write_output(hw::to_json(p).dump(2) + "\n", o.output);
 }
 
@@ -138,7 +144,9 @@ void add_hw_command(CLI::App& app, Context& ctx) {
   add_hw_options(*show, ctx.hw);
   show->callback([&ctx, opts] { run_show(ctx, *opts); });
   CLI::App* probe = hw_cmd->add_subcommand(
-      "probe", "measure this machine (one core) and write its profile as JSON (id host-cpu)");
+      "probe",
+      "measure this machine (one core) and write its profile as JSON (id host-cpu, or NAME for "
+      "-o DIR/NAME.json, so that --hw-dir DIR loads it)");
   probe->add_option("--budget", opts->budget_s, "seconds to spend measuring")
       ->check(decimal_number(0.1, 600.0))
       ->capture_default_str();

@@ -36,7 +36,8 @@ nlohmann::json schedule(double mma_fraction) {
 
 }  // namespace
 
-hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date) {
+hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date,
+                          const std::string& id) {
   const double clock_mhz = c.clock_hz > 0 ? c.clock_hz / 1e6 : 1000;
   const double gemm_tf = c.gemm_flops / 1e12;
   const double l2_kib = std::max(64.0, c.l2_bytes / 1024);
@@ -44,7 +45,7 @@ hw::Profile probe_profile(const cpu::CpuCeilings& c, const std::string& date) {
   // One "SM" is the one core the CPU kernels use; everything runs on its FP32 pipes, so the
   // vector peak is the measured GEMM rate and fp32 is the dtype the cases use.
   nlohmann::json doc = {
-      {"id", kProbeProfileId},
+      {"id", id},
       {"name",
        c.cpu_name.empty() ? std::string("host CPU (one core)") : c.cpu_name + " (one core)"},
       {"vendor", "other"},

@@ -184,6 +184,15 @@ TEST_CASE("hw probe writes a profile that query can use", "[validate][cpu][cli]"
   INFO(q.err);
   CHECK(q.exit_code == 0);
   CHECK_THAT(q.out, Catch::Contains("host-cpu"));
+  // Written under another name, the profile takes that name as its id, so the folder still loads.
+  REQUIRE(run_cli({"hw", "probe", "--budget", "0.1", "-o", (dir.path() / "my-box.json").string()})
+              .exit_code == 0);
+  const test_support::RunResult named =
+      run_cli({"query", "--hw", "my-box", "--hw-dir", dir.path().string(), "--dtype", "fp32",
+               "--seq-len", "512"});
+  INFO(named.err);
+  CHECK(named.exit_code == 0);
+  CHECK_THAT(named.out, Catch::Contains("my-box"));
 }
 
 TEST_CASE("validate --backend cuda without a usable GPU is a clean runtime failure",
