@@ -15,6 +15,7 @@
 #include "cli/flags.hpp"
 #include "cli/printer.hpp"
 #include "cli/report.hpp"
+#include "common/errors.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "validate/cpu/cpu_ceilings.hpp"
 #include "validate/cpu/cpu_probe.hpp"
@@ -101,7 +102,14 @@ void run_list(const Context& ctx, const HwCommandOptions& o) {
 
 void run_show(const Context& ctx, const HwCommandOptions& o) {
   const Format format = parse_format(o.format);
-  const hw::Profile p = resolve_profile(load_catalog(ctx.hw), o.id, ctx.hw);
+  const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
+  if (o.id.empty()) {
+    std::vector<std::string> ids;
+    for (const hw::Profile& known : catalog.profiles()) ids.push_back(known.id);
+    throw common::SpecError(
+        fmt::format("hw show needs a profile id or alias; known: {}", fmt::join(ids, ", ")));
+  }
+  const hw::Profile p = resolve_profile(catalog, o.id, ctx.hw);
   const nlohmann::json doc = hw::to_json(p);
   const auto table = [&] {
     std::ostringstream out;
@@ -139,7 +147,7 @@ void add_hw_command(CLI::App& app, Context& ctx) {
   add_hw_options(*list, ctx.hw);
   list->callback([&ctx, opts] { run_list(ctx, *opts); });
   CLI::App* show = hw_cmd->add_subcommand("show", "show every field of one profile");
-  show->add_option("id", opts->id, "profile id or alias")->required();
+  show->add_option("id", opts->id, "profile id or alias (see hw list)");
   show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   add_hw_options(*show, ctx.hw);
   show->callback([&ctx, opts] { run_show(ctx, *opts); });

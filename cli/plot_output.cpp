@@ -11,6 +11,7 @@
 
 #include "cli/output_file.hpp"
 #include "common/errors.hpp"
+#include "common/text.hpp"
 
 namespace cli {
 
@@ -36,6 +37,11 @@ void check_plot_path(const std::string& plot, const std::string& output) {
   struct stat st {};
   if (::stat(plot.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     throw common::SpecError(fmt::format("--plot '{}' is a directory", plot));
+  }
+  // The chart is SVG: a file named .png or .pdf would hold what its name says it does not.
+  if (common::ascii_lower(std::filesystem::path(plot).extension().string()) != ".svg") {
+    throw common::SpecError(
+        fmt::format("--plot '{}': the chart is SVG; give a file name ending in .svg", plot));
   }
   // The plot is written after the results: a folder that is not there would fail it with the
   // results already in place, so it is bad input before either is written.

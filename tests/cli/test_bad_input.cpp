@@ -146,6 +146,8 @@ const std::vector<BadInput> kCases = {
     {"layers given to a model comparison", {"compare", "--models", "llama-3.1-8b,qwen3-8b", "--layers", "4"}, {"--layers applies to --variants only"}},
     {"hexadecimal batch in compare", {"compare", "--variants", "gqa,mla", "--batch", "0x10"}, {"--batch", "hexadecimal is not accepted", "[1, 16777216]"}},
     {"zero length in compare", {"compare", "--variants", "gqa,mla", "--seq-len", "0"}, {"--seq-len", "[1, 1073741824]"}},
+    {"plot not named .svg", {"query", "--plot", "{}/chart.png"}, {"--plot", "the chart is SVG", "ending in .svg"}},
+    {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
     {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},
