@@ -256,14 +256,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
                  caller, {}, parallel_layout(o.parallel), {},     {},
                  {}};
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
-  std::vector<std::string> names = parse_word_axis("--hw", o.hw);
-  if (names.size() == 1 && names[0] == "all") {
-    names.clear();
-    for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
-  }
-  for (const std::string& name : names) {
-    run.profiles.push_back(resolve_profile(catalog, name, ctx.hw));
-  }
+  run.profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   const std::size_t per_hw = o.variants.empty() ? compare_models(run) : compare_variants(run);
   const auto svg = [&] {
     return plot::render_roofline(

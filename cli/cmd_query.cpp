@@ -53,18 +53,6 @@ struct QueryOptions {
   std::string plot;  // --plot FILE.svg
 };
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) items.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return items;
-}
-
 models::Workload make_workload(const QueryOptions& o) {
   if (o.seq_len <= 0) {
     throw common::SpecError(fmt::format("--seq-len must be a positive integer, got {}", o.seq_len));
@@ -140,17 +128,9 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
   const models::Workload workload = make_workload(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
-  std::vector<std::string> names = split_list(o.hw);
-  if (names.size() == 1 && names[0] == "all") {
-    names.clear();
-    for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
-  }
-  if (names.empty()) throw common::SpecError("--hw needs at least one profile id or alias");
+  const std::vector<hw::Profile> profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
   if (!o.model.empty() || !o.hf_config.empty()) {
-    std::vector<hw::Profile> profiles;
-    for (const std::string& name : names)
-      profiles.push_back(resolve_profile(catalog, name, ctx.hw));
     run_model_query(ctx, o, workload, profiles, layout);
     return;
   }
@@ -159,8 +139,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   std::vector<QueryResult> results;
   std::vector<sim::ParallelPrediction> parallel;
   RooflineBuilder roofline;
-  for (const std::string& name : names) {
-    const hw::Profile profile = resolve_profile(catalog, name, ctx.hw);
+  for (const hw::Profile& profile : profiles) {
     results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
                        sim::predict(engine, cost, workload, profile, kernel, caller)});
     const sim::Prediction& p = results.back().prediction;

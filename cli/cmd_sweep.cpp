@@ -162,14 +162,9 @@ void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
 SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   SweepAxes a;
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
-  std::vector<std::string> names = parse_word_axis("--hw", o.hw);
-  if (names.size() == 1 && names[0] == "all") {
-    names.clear();
-    for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
-  }
-  for (const std::string& n : names) {
-    a.profiles.push_back(resolve_profile(catalog, n, ctx.hw));
-    const std::string& id = a.profiles.back().id;
+  a.profiles = resolve_profiles(catalog, o.hw, ctx.hw);
+  for (const hw::Profile& profile : a.profiles) {
+    const std::string& id = profile.id;
     if (!std::all_of(id.begin(), id.end(), [](char c) {
           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
         })) {

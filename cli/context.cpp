@@ -1,8 +1,11 @@
 #include "cli/context.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <CLI/CLI.hpp>
+
+#include "cli/sweep_axes.hpp"
 
 namespace cli {
 
@@ -27,6 +30,23 @@ hw::ProfileCatalog load_catalog(const HwOptions& options) {
 hw::Profile resolve_profile(const hw::ProfileCatalog& catalog, const std::string& name,
                             const HwOptions& options) {
   return hw::with_overrides(catalog.resolve(name), options.sets);
+}
+
+std::vector<hw::Profile> resolve_profiles(const hw::ProfileCatalog& catalog,
+                                          const std::string& list, const HwOptions& options) {
+  std::vector<std::string> names = parse_word_axis("--hw", list);
+  if (names.size() == 1 && names[0] == "all") {
+    names.clear();
+    for (const hw::Profile& p : catalog.profiles()) names.push_back(p.id);
+  }
+  std::vector<hw::Profile> profiles;
+  for (const std::string& name : names) {
+    hw::Profile p = resolve_profile(catalog, name, options);
+    const bool seen = std::any_of(profiles.begin(), profiles.end(),
+                                  [&](const hw::Profile& q) { return q.id == p.id; });
+    if (!seen) profiles.push_back(std::move(p));
+  }
+  return profiles;
 }
 
 }  // namespace cli

@@ -28,6 +28,11 @@ hw::ProfileCatalog load_catalog(const HwOptions& options);
 // Resolves one id/alias and applies --hw-set.
 hw::Profile resolve_profile(const hw::ProfileCatalog& catalog, const std::string& name,
                             const HwOptions& options);
+// The profiles a --hw list names (comma-separated ids or aliases, or `all`), each once, in the
+// order first named (h100,H100-SXM5 is one profile), with --hw-set applied; an empty item is bad
+// input.
+std::vector<hw::Profile> resolve_profiles(const hw::ProfileCatalog& catalog,
+                                          const std::string& list, const HwOptions& options);
 
 void add_query_command(CLI::App& app, Context& ctx);
 void add_hw_command(CLI::App& app, Context& ctx);

@@ -91,6 +91,9 @@ void expand_range(std::string_view flag, std::string_view item, std::vector<std:
 }  // namespace
 
 std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view text) {
+  if (text.empty() || text.front() == ',' || text.back() == ',' ||
+      text.find(",,") != std::string_view::npos)
+    bad(flag, text, "an empty item");
   std::vector<std::int64_t> out;
   for (const std::string& item : parse_word_axis(flag, text)) {
     if (item.find("..") != std::string::npos) {
@@ -118,7 +121,9 @@ std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view
     const std::size_t end = text.find(',', start);
     const std::string_view item =
         text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    if (item.empty()) bad(flag, text, "an empty item");
+    if (item.empty())
+      throw common::SpecError(
+          fmt::format("{} '{}': an empty item; expected comma-separated names", flag, text));
     items.emplace_back(item);
     if (end == std::string_view::npos) break;
     start = end + 1;

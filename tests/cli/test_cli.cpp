@@ -72,6 +72,25 @@ std::size_t csv_fields(const std::string& line) {
 
 }  // namespace
 
+TEST_CASE("a --hw list names each profile once, however many of its names it gives", "[cli]") {
+  for (const char* command : {"query", "compare", "sweep"}) {
+    INFO(command);
+    std::vector<std::string> args = {command, "--hw", "h100,H100-SXM5,a100,h100-sxm5-80gb",
+                                     "--format", "json"};
+    if (std::string(command) == "compare") args.insert(args.end(), {"--variants", "gqa,mla"});
+    const json doc = run_json(args);
+    std::vector<std::string> hws;
+    const std::string c = command;
+    const json& rows = c == "sweep" ? doc : doc.at(c == "query" ? "results" : "comparisons");
+    for (const json& r : rows) {
+      const std::string hw = r.at("hw");
+      if (std::find(hws.begin(), hws.end(), hw) == hws.end()) hws.push_back(hw);
+    }
+    CHECK(hws == std::vector<std::string>{"h100-sxm5-80gb", "a100-sxm4-80gb"});
+    CHECK(rows.size() == (c == "compare" ? 4u : 2u));
+  }
+}
+
 TEST_CASE("query json has attnsim_version and one full result per --hw, named by canonical id",
           "[cli]") {
   const json doc = run_json({"query", "--format", "json", "--hw", "a100,h100"});
