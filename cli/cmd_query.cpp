@@ -84,6 +84,9 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
                                           e.what(), o.variant));
     }
   }
+  if (o.hidden_size && !o.include_projections)
+    throw common::SpecError(
+        "--hidden-size is the width of the Q/K/V/O projections: it needs --include-projections");
   return variant.make_spec(given, {o.include_projections, o.hidden_size.value_or(0)});
 }
 

@@ -1,4 +1,5 @@
 // attnsim variants list | show NAME: the attention variants and their parameters.
+#include <algorithm>
 #include <memory>
 #include <sstream>
 
@@ -39,10 +40,12 @@ void run_list(const Context& ctx, const VariantsOptions& o) {
   const Format format = parse_format(o.format);
   std::vector<nlohmann::ordered_json> rows;
   std::ostringstream table;
-  table << fmt::format("{:<10} {:<10} {}\n", "name", "family", "summary");
+  std::size_t width = 4;  // the name column fits the longest name
+  for (const auto& v : ctx.registry.variants()) width = std::max(width, v->name().size());
+  table << fmt::format("{:<{}} {:<10} {}\n", "name", width, "family", "summary");
   for (const auto& v : ctx.registry.variants()) {
     rows.push_back({{"name", v->name()}, {"family", v->family()}, {"summary", v->summary()}});
-    table << fmt::format("{:<10} {:<10} {}\n", v->name(), v->family(), v->summary());
+    table << fmt::format("{:<{}} {:<10} {}\n", v->name(), width, v->family(), v->summary());
   }
   write_output(print({[&] { return table.str(); },
                       [&] { return json_text(nlohmann::ordered_json(rows)); }, csv_of(rows)},

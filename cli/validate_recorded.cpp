@@ -96,7 +96,13 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
                               const BackendOptions& o, const hw::ProfileCatalog& catalog) {
   const nlohmann::json doc = hw::parse_json_strictly(read_text(path), path);
   const std::string where = "--recorded " + path;
-  const nlohmann::json device = doc.contains("device") ? doc["device"] : nlohmann::json();
+  if (!doc.is_object() || !doc.contains("device") || !doc["device"].is_object() ||
+      !doc["device"].contains("backend"))
+    throw common::SpecError(
+        fmt::format("{}: not a report of `validate --backend cuda` (it names no device backend; a "
+                    "--measurements report is compared again by running validate on its files)",
+                    where));
+  const nlohmann::json& device = doc["device"];
   const std::string backend = field<std::string>(device, "backend", where + " device");
   if (backend != "cuda")
     throw common::SpecError(fmt::format(

@@ -147,6 +147,8 @@ const std::vector<BadInput> kCases = {
     {"hexadecimal batch in compare", {"compare", "--variants", "gqa,mla", "--batch", "0x10"}, {"--batch", "hexadecimal is not accepted", "[1, 16777216]"}},
     {"zero length in compare", {"compare", "--variants", "gqa,mla", "--seq-len", "0"}, {"--seq-len", "[1, 1073741824]"}},
     {"plot not named .svg", {"query", "--plot", "{}/chart.png"}, {"--plot", "the chart is SVG", "ending in .svg"}},
+    {"projection width without projections", {"query", "--hidden-size", "4096"}, {"--hidden-size", "needs --include-projections"}},
+    {"recorded report that is not a CUDA run's", {"validate", "--recorded", "{}/a/my-gpu.json"}, {"not a report of `validate --backend cuda`"}},
     {"empty item in a --hw list", {"query", "--hw", ",h100"}, {"--hw ',h100'", "an empty item", "comma-separated names"}},
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
