@@ -62,9 +62,10 @@ bool has_param(const models::Variant& v, std::string_view name) {
   return false;
 }
 
-// One spec per variant x heads x kv_heads x head_dim. A --param applies to the variants that have
-// it (an error if none has it); combinations a variant rejects (kv_heads that do not divide
-// heads) are left out with a warning, and an error when nothing is left.
+// One spec per variant x heads x kv_heads x head_dim. A --param, --heads, --kv-heads or --head-dim
+// applies to the variants that have the parameter (an error if none has it); combinations a
+// variant rejects (kv_heads that do not divide heads) are left out with a warning, and an error
+// when nothing is left.
 std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                                               const SweepOptions& o) {
   const auto ints = [](const char* flag, const std::string& text) {
@@ -92,13 +93,32 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
       throw common::SpecError(fmt::format("--param {}: none of the variants has it", name));
     }
   }
+  // --heads, --kv-heads and --head-dim apply, as a --param does, to the variants that have the
+  // parameter (MLA has no kv_heads or head_dim: it keeps its own); one no variant has is an error.
+  struct ShapeFlag {
+    const char* param;
+    const char* flag;
+    const std::string& text;
+  };
+  const ShapeFlag shape_flags[] = {{"heads", "--heads", o.heads},
+                                   {"kv_heads", "--kv-heads", o.kv_heads},
+                                   {"head_dim", "--head-dim", o.head_dim}};
+  for (const ShapeFlag& f : shape_flags) {
+    if (!f.text.empty() && std::none_of(variants.begin(), variants.end(),
+                                        [&](const auto* v) { return has_param(*v, f.param); })) {
+      throw common::SpecError(fmt::format("{}: none of the variants has {}", f.flag, f.param));
+    }
+  }
+  const auto axis = [&](const models::Variant* v, const ShapeFlag& f) {
+    return has_param(*v, f.param) ? ints(f.flag, f.text) : std::vector<std::int64_t>{0};
+  };
   std::vector<models::AttentionSpec> specs;
   std::size_t rejected = 0;
   std::string last_error;
   for (const models::Variant* v : variants) {
-    for (std::int64_t h : ints("--heads", o.heads)) {
-      for (std::int64_t kv : ints("--kv-heads", o.kv_heads)) {
-        for (std::int64_t d : ints("--head-dim", o.head_dim)) {
+    for (std::int64_t h : axis(v, shape_flags[0])) {
+      for (std::int64_t kv : axis(v, shape_flags[1])) {
+        for (std::int64_t d : axis(v, shape_flags[2])) {
           models::ParamValues given;
           if (h > 0) given.emplace_back("heads", static_cast<double>(h));
           if (kv > 0) given.emplace_back("kv_heads", static_cast<double>(kv));

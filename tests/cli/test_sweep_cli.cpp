@@ -85,6 +85,18 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("sweep's head flags apply to the variants that have the parameter, as --param does",
+          "[cli][sweep]") {
+  // MLA has no kv_heads: it keeps its own shape instead of being left out.
+  const RunResult r = run_cli({"sweep", "--variant", "gqa,mla", "--kv-heads", "4,8"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(lines(r.out) == 4);  // header, gqa at 4 and 8 KV heads, mla once
+  CHECK(r.err.empty());
+  const RunResult none = run_cli({"sweep", "--variant", "mla", "--kv-heads", "8"});
+  CHECK(none.exit_code == 2);
+  CHECK_THAT(none.err, Catch::Contains("--kv-heads: none of the variants has kv_heads"));
+}
+
 TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad axes",
           "[cli][sweep]") {
   RunResult r = run_cli({"sweep", "--variant", "gqa,gna", "--phase", "prefill,decode"});
