@@ -1,5 +1,6 @@
 // attnsim hw list | show ID: the hardware profiles a run can name.
 #include <algorithm>
+#include <cctype>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -16,6 +17,8 @@
 #include "cli/printer.hpp"
 #include "cli/report.hpp"
 #include "common/errors.hpp"
+#include "common/text.hpp"
+#include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "validate/cpu/cpu_ceilings.hpp"
 #include "validate/cpu/cpu_probe.hpp"
@@ -121,13 +124,40 @@ void run_show(const Context& ctx, const HwCommandOptions& o) {
                "");
 }
 
-// Measures this machine's core and prints (or writes) its profile; load it with --hw-dir. Written
-// to NAME.json, its id is NAME, which --hw-dir requires of a profile file.
+// The id `hw probe -o FILE` writes: FILE's name without .json (--hw-dir requires that of a profile
+// file), else host-cpu. Checked before the measurement: a folder, a name that is not an id, or a
+// built-in profile's id or alias (the probe would replace or shadow it) is bad input.
+std::string probe_id(const std::string& output) {
+  if (output.empty() || output == "-") return validate::kProbeProfileId;
+  const std::filesystem::path file(output);
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec) || output.back() == '/')
+    throw common::SpecError(fmt::format("-o '{}' is a directory; give DIR/NAME.json", output));
+  if (file.extension() != ".json" || file.stem().empty()) return validate::kProbeProfileId;
+  const std::string id = file.stem().string();
+  if (!std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      }))
+    throw common::SpecError(fmt::format(
+        "-o '{}': the file name without .json is the probe's id: letters, digits, '.', '_', '-'",
+        output));
+  for (const hw::EmbeddedFile& f : hw::builtin_profile_files()) {
+    std::vector<std::string_view> names = f.aliases;
+    names.push_back(f.id);
+    for (std::string_view name : names) {
+      if (common::ascii_lower(name) == common::ascii_lower(id))
+        throw common::SpecError(
+            fmt::format("-o '{}': '{}' names the built-in profile '{}'; give the probe a name of "
+                        "its own",
+                        output, id, f.id));
+    }
+  }
+  return id;
+}
+
+// Measures this machine's core and prints (or writes) its profile; load it with --hw-dir.
 void run_probe(const HwCommandOptions& o) {
-  const std::filesystem::path file(o.output);
-  const std::string id = file.extension() == ".json" && !file.stem().empty()
-                             ? file.stem().string()
-                             : std::string(validate::kProbeProfileId);
+  const std::string id = probe_id(o.output);
   const validate::cpu::CpuCeilings ceilings = validate::cpu::measure_cpu_ceilings(o.budget_s);
   const std::time_t now = std::time(nullptr);
   char date[16];

@@ -68,8 +68,12 @@ bool has_param(const models::Variant& v, std::string_view name) {
 // when nothing is left.
 std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                                               const SweepOptions& o) {
+  // A head count or dimension, when given, is a size: 0 stands for "not given" (the variant's
+  // default), never for a value. 2^16 bounds every variant's head parameters; each variant checks
+  // its own range.
   const auto ints = [](const char* flag, const std::string& text) {
-    return text.empty() ? std::vector<std::int64_t>{0} : parse_int_axis(flag, text);
+    return text.empty() ? std::vector<std::int64_t>{0}
+                        : parse_size_axis(flag, text, std::int64_t{1} << 16);
   };
   std::vector<std::pair<std::string, double>> params;
   for (const std::string& p : o.params) {
@@ -258,13 +262,23 @@ Shard shard_range(const std::string& shard, std::size_t count) {
 }
 
 // Whether any point before `first` gives a row (JSON: this shard's first row then follows a
-// separator). Walks back from first - 1: the nearest point usually runs; skipped points (a phase
-// a variant lacks) come in runs of one variant's points.
-bool rows_before(const SweepAxes& axes, std::size_t first) {
-  std::string row, why;
-  for (std::size_t i = first; i-- > 0;) {
-    row.clear();
-    if (format_point(axes, i, SweepFormat::jsonl, row, why)) return true;
+// separator). Walks back from `first` in growing blocks, each evaluated on `threads`: the nearest
+// points usually run; after a long run of skipped points it costs at most those points once.
+bool rows_before(const SweepAxes& axes, std::size_t first, unsigned threads) {
+  std::size_t end = first, span = 64;
+  while (end > 0) {
+    const std::size_t begin = end > span ? end - span : 0;
+    bool any = false;
+    sim::run_sweep(
+        {begin, end - begin, threads, 4096},
+        [&](std::size_t i, std::string& row) {
+          std::string why;
+          if (!format_point(axes, i, SweepFormat::jsonl, row, why)) row.clear();
+        },
+        [&](const std::string& row) { any = any || !row.empty(); });
+    if (any) return true;
+    end = begin;
+    span *= 8;
   }
   return false;
 }
@@ -297,13 +311,13 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   const bool show_progress =
       o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
   SweepSink sink(o.output);
+  const unsigned threads =
+      o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   RowPrinter printer(format, csv_header(axes), shard.opens, shard.closes,
-                     format == SweepFormat::json && rows_before(axes, first));
+                     format == SweepFormat::json && rows_before(axes, first, threads));
   sink.write(printer.begin());
   std::size_t skipped = 0;
   std::string first_skip;
-  const unsigned threads =
-      o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   sim::run_sweep(
       {first, count, threads, 4096},
       [&](std::size_t i, std::string& row) {

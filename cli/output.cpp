@@ -26,7 +26,8 @@ Format parse_format(std::string_view name, bool with_svg) {
 
 void write_output(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {
-    // A failed write (a closed pipe, a full disk) is an error, not a silent exit 0.
+    // A failed write (a closed stdout, a full disk) is an error, not a silent exit 0. (A reader
+    // that closes a pipe early ends the process by SIGPIPE, as for any Unix filter.)
     errno = 0;
     std::cout << text << std::flush;
     if (!std::cout) {

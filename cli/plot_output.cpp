@@ -35,11 +35,15 @@ void check_plot_path(const std::string& plot, const std::string& output) {
     throw common::SpecError(fmt::format("--plot '{}' is also the -o file; give two files", plot));
   }
   struct stat st {};
-  if (::stat(plot.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  const bool exists = ::stat(plot.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) {
     throw common::SpecError(fmt::format("--plot '{}' is a directory", plot));
   }
+  // A FIFO or device (--plot >(cmd), /dev/stdout) is written in place, as -o writes it.
+  if (exists && !S_ISREG(st.st_mode)) return;
   // The chart is SVG: a file named .png or .pdf would hold what its name says it does not.
-  if (common::ascii_lower(std::filesystem::path(plot).extension().string()) != ".svg") {
+  const std::string name = common::ascii_lower(plot);
+  if (name.size() < 4 || name.compare(name.size() - 4, 4, ".svg") != 0) {
     throw common::SpecError(
         fmt::format("--plot '{}': the chart is SVG; give a file name ending in .svg", plot));
   }

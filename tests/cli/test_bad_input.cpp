@@ -149,6 +149,8 @@ const std::vector<BadInput> kCases = {
     {"plot not named .svg", {"query", "--plot", "{}/chart.png"}, {"--plot", "the chart is SVG", "ending in .svg"}},
     {"projection width without projections", {"query", "--hidden-size", "4096"}, {"--hidden-size", "needs --include-projections"}},
     {"recorded report that is not a CUDA run's", {"validate", "--recorded", "{}/a/my-gpu.json"}, {"not a report of `validate --backend cuda`"}},
+    {"probe written under a built-in profile's name", {"hw", "probe", "-o", "{}/H100.json"}, {"'H100' names the built-in profile 'h100-sxm5-80gb'"}},
+    {"probe file name that is not an id", {"hw", "probe", "-o", "{}/my gpu.json"}, {"the probe's id: letters, digits"}},
     {"empty item in a --hw list", {"query", "--hw", ",h100"}, {"--hw ',h100'", "an empty item", "comma-separated names"}},
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},

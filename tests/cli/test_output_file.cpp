@@ -176,31 +176,53 @@ TEST_CASE("query -o '' exits 2 naming -o; nothing is written to stdout", "[cli][
   CHECK_THAT(r.err, Catch::Contains("--output") && Catch::Contains("empty"));
 }
 
-TEST_CASE("query -o FIFO streams the result into the FIFO and keeps it a FIFO", "[cli][output]") {
-  TempDir dir;
-  const fs::path fifo = dir.path() / "pipe";
-  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-  // The reader gives up after 20 s, so a run that replaces the FIFO fails instead of hanging.
+namespace {
+
+// Runs `attnsim ARGS` (ARGS already shell-quoted where needed) while `cat` reads the FIFO at `fifo`
+// into DIR/got; returns the shell's exit status. The reader gives up after 20 s, so a run that
+// replaces the FIFO fails instead of hanging.
+int run_with_fifo_reader(const TempDir& dir, const fs::path& fifo, const std::string& args) {
   std::string cmd = "timeout 20 cat ";
   append_quoted(cmd, fifo.string());
   cmd += " > ";
   append_quoted(cmd, (dir.path() / "got").string());
   cmd += " & ";
   append_quoted(cmd, test_support::attnsim_binary());
-  cmd += " query --format json --hw h100 -o ";
-  append_quoted(cmd, fifo.string());
-  cmd += "; rc=$?; wait; exit $rc";
-  const int status = std::system(("bash -c " +
-                                  [&] {
-                                    std::string quoted;
-                                    append_quoted(quoted, cmd);
-                                    return quoted;
-                                  }())
-                                     .c_str());
+  cmd += " " + args + "; rc=$?; wait; exit $rc";
+  std::string quoted;
+  append_quoted(quoted, cmd);
+  return std::system(("bash -c " + quoted).c_str());
+}
+
+}  // namespace
+
+TEST_CASE("query -o FIFO streams the result into the FIFO and keeps it a FIFO", "[cli][output]") {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "pipe";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string args = "query --format json --hw h100 -o ";
+  append_quoted(args, fifo.string());
+  const int status = run_with_fifo_reader(dir, fifo, args);
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(fs::is_fifo(fs::symlink_status(fifo)));
   CHECK_THAT(read_file(dir.path() / "got"), Catch::Contains("\"h100-sxm5-80gb\""));
+}
+
+TEST_CASE("query --plot FIFO (as --plot >(cmd) gives) draws into it, whatever its name",
+          "[cli][output][plot]") {
+  TempDir dir;
+  const fs::path fifo = dir.path() / "chart-pipe";  // not named .svg: a FIFO is written in place
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  std::string args = "query --hw h100 --plot ";
+  append_quoted(args, fifo.string());
+  args += " > ";  // stdout: the results table, kept apart from the chart
+  append_quoted(args, (dir.path() / "table.txt").string());
+  const int status = run_with_fifo_reader(dir, fifo, args);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(fs::is_fifo(fs::symlink_status(fifo)));
+  CHECK_THAT(read_file(dir.path() / "got"), Catch::Contains("<svg") && Catch::EndsWith("</svg>\n"));
 }
 
 namespace {

@@ -118,7 +118,10 @@ TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad 
         {"sweep", "--layers", "-1"},
         {"sweep", "--tp", "0"},
         {"sweep", "--cp", "0,2"},
-        {"sweep", "--threads", "0"}}) {
+        {"sweep", "--threads", "0"},
+        {"sweep", "--heads", "0"},
+        {"sweep", "--kv-heads", "0,8"},
+        {"sweep", "--head-dim", "0..128:+64"}}) {
     r = run_cli(bad);
     CHECK(r.exit_code == 2);
     CHECK(lines(r.err) == 1);
