@@ -245,15 +245,20 @@ struct Shard {
 
 Shard shard_range(const std::string& shard, std::size_t count) {
   if (shard.empty()) return {0, count, true, true};
-  const auto slash = shard.find('/');
-  const auto k = slash == std::string::npos ? std::vector<std::int64_t>{}
-                                            : parse_int_axis("--shard", shard.substr(0, slash));
-  const auto n = slash == std::string::npos ? std::vector<std::int64_t>{}
-                                            : parse_int_axis("--shard", shard.substr(slash + 1));
-  if (k.size() != 1 || n.size() != 1 || k[0] < 1 || k[0] > n[0]) {
-    throw common::SpecError(
+  const auto bad = [&] {
+    return common::SpecError(
         fmt::format("--shard '{}': expected K/N with 1 <= K <= N, e.g. 2/8", shard));
+  };
+  const auto slash = shard.find('/');
+  if (slash == std::string::npos) throw bad();
+  std::vector<std::int64_t> k, n;
+  try {
+    k = parse_int_axis("--shard", shard.substr(0, slash));
+    n = parse_int_axis("--shard", shard.substr(slash + 1));
+  } catch (const common::SpecError&) {
+    throw bad();  // K and N are plain integers: the axis syntax the parser names does not apply
   }
+  if (k.size() != 1 || n.size() != 1 || k[0] < 1 || k[0] > n[0]) throw bad();
   const auto part = [&](std::int64_t i) {
     return static_cast<std::size_t>(static_cast<double>(count) * static_cast<double>(i) /
                                     static_cast<double>(n[0]));

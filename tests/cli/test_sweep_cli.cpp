@@ -108,6 +108,7 @@ TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad 
         {"sweep", "--batch", "1,,2"},
         {"sweep", "--variant", "gqa,nope"},
         {"sweep", "--shard", "4/3"},
+        {"sweep", "--shard", "1/4/"},
         {"sweep", "--format", "table"},
         // Sizes start at 1: a zero or out-of-range size is bad input, not a skipped point.
         {"sweep", "--seq-len", "0"},
