@@ -110,7 +110,13 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   for (const ShapeFlag& f : shape_flags) {
     if (!f.text.empty() && std::none_of(variants.begin(), variants.end(),
                                         [&](const auto* v) { return has_param(*v, f.param); })) {
-      throw common::SpecError(fmt::format("{}: none of the variants has {}", f.flag, f.param));
+      std::string names;
+      for (const models::Variant* v : variants)
+        names += (names.empty() ? "" : ", ") + std::string(v->name());
+      throw common::SpecError(
+          fmt::format("{}: none of the variants ({}) has {} (see attnsim "
+                      "variants show NAME)",
+                      f.flag, names, f.param));
     }
   }
   const auto axis = [&](const models::Variant* v, const ShapeFlag& f) {

@@ -94,7 +94,7 @@ TEST_CASE("sweep's head flags apply to the variants that have the parameter, as 
   CHECK(r.err.empty());
   const RunResult none = run_cli({"sweep", "--variant", "mla", "--kv-heads", "8"});
   CHECK(none.exit_code == 2);
-  CHECK_THAT(none.err, Catch::Contains("--kv-heads: none of the variants has kv_heads"));
+  CHECK_THAT(none.err, Catch::Contains("--kv-heads: none of the variants (mla) has kv_heads"));
 }
 
 TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad axes",
