@@ -88,6 +88,19 @@ void expand_range(std::string_view flag, std::string_view item, std::vector<std:
   }
 }
 
+// What a list flag's names are, and where to find them, for the error of an empty item.
+std::string_view names_of(std::string_view flag) {
+  if (flag == "--hw") return "profile ids or aliases (attnsim hw list), or all";
+  if (flag == "--variant" || flag == "--variants") return "variants (attnsim variants list)";
+  if (flag == "--model" || flag == "--models") return "model presets (attnsim models list), or all";
+  if (flag == "--phase") return "phases: prefill, decode, fwd, bwd, train";
+  if (flag == "--engine") return "engines: tile, roofline";
+  if (flag == "--dtype") return "types: fp32, tf32, fp16, bf16, fp8";
+  if (flag == "--cp-strategy")
+    return "strategies: ring, zigzag, ulysses, allgather, lasp2, zeco, cad";
+  return "names";
+}
+
 }  // namespace
 
 std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view text) {
@@ -122,8 +135,8 @@ std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view
     const std::string_view item =
         text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
     if (item.empty())
-      throw common::SpecError(
-          fmt::format("{} '{}': an empty item; expected comma-separated names", flag, text));
+      throw common::SpecError(fmt::format("{} '{}': an empty item; expected comma-separated {}",
+                                          flag, text, names_of(flag)));
     items.emplace_back(item);
     if (end == std::string_view::npos) break;
     start = end + 1;

@@ -151,7 +151,7 @@ const std::vector<BadInput> kCases = {
     {"recorded report that is not a CUDA run's", {"validate", "--recorded", "{}/a/my-gpu.json"}, {"not a report of `validate --backend cuda`"}},
     {"probe written under a built-in profile's name", {"hw", "probe", "-o", "{}/H100.json"}, {"'H100' names the built-in profile 'h100-sxm5-80gb'"}},
     {"probe file name that is not an id", {"hw", "probe", "-o", "{}/my gpu.json"}, {"the probe's id: letters, digits"}},
-    {"empty item in a --hw list", {"query", "--hw", ",h100"}, {"--hw ',h100'", "an empty item", "comma-separated names"}},
+    {"empty item in a --hw list", {"query", "--hw", ",h100"}, {"--hw ',h100'", "an empty item", "profile ids or aliases (attnsim hw list)"}},
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
