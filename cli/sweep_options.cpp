@@ -1,0 +1,199 @@
+#include "cli/sweep_options.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "cli/flags.hpp"
+#include "cli/sweep_axes.hpp"
+#include "common/errors.hpp"
+#include "models/model_presets.hpp"
+#include "sim/schedule.hpp"
+
+namespace cli {
+
+namespace {
+
+bool has_param(const models::Variant& v, std::string_view name) {
+  for (const models::ParamInfo& p : v.params()) {
+    if (p.name == name) return true;
+  }
+  return false;
+}
+
+// One spec per variant x heads x kv_heads x head_dim. A --param, --heads, --kv-heads or --head-dim
+// applies to the variants that have the parameter (an error if none has it); combinations a
+// variant rejects (kv_heads that do not divide heads) are left out with a warning, and an error
+// when nothing is left.
+std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
+                                              const SweepOptions& o) {
+  // A head count or dimension, when given, is a size: 0 stands for "not given" (the variant's
+  // default), never for a value. 2^16 bounds every variant's head parameters; each variant checks
+  // its own range.
+  const auto ints = [](const char* flag, const std::string& text) {
+    return text.empty() ? std::vector<std::int64_t>{0}
+                        : parse_size_axis(flag, text, std::int64_t{1} << 16);
+  };
+  std::vector<std::pair<std::string, double>> params;
+  for (const std::string& p : o.params) {
+    const auto eq = p.find('=');
+    const auto value = eq == std::string::npos ? std::vector<std::int64_t>{}
+                                               : parse_int_axis("--param", p.substr(eq + 1));
+    if (eq == 0 || value.size() != 1) {
+      throw common::SpecError(fmt::format("--param '{}': expected name=integer", p));
+    }
+    params.emplace_back(p.substr(0, eq), static_cast<double>(value[0]));
+  }
+  std::vector<const models::Variant*> variants;
+  for (const std::string& name : parse_word_axis("--variant", o.variant)) {
+    variants.push_back(&registry.find(name));
+  }
+  for (const auto& [name, value] : params) {
+    (void)value;
+    if (std::none_of(variants.begin(), variants.end(),
+                     // Init-capture: clang 14 (the fuzz build) cannot capture a binding.
+                     [&name = name](const models::Variant* v) { return has_param(*v, name); })) {
+      throw common::SpecError(fmt::format("--param {}: none of the variants has it", name));
+    }
+  }
+  // --heads, --kv-heads and --head-dim apply, as a --param does, to the variants that have the
+  // parameter (MLA has no kv_heads or head_dim: it keeps its own); one no variant has is an error.
+  struct ShapeFlag {
+    const char* param;
+    const char* flag;
+    const std::string& text;
+  };
+  const ShapeFlag shape_flags[] = {{"heads", "--heads", o.heads},
+                                   {"kv_heads", "--kv-heads", o.kv_heads},
+                                   {"head_dim", "--head-dim", o.head_dim}};
+  for (const ShapeFlag& f : shape_flags) {
+    if (!f.text.empty() && std::none_of(variants.begin(), variants.end(),
+                                        [&](const auto* v) { return has_param(*v, f.param); })) {
+      std::string names;
+      for (const models::Variant* v : variants)
+        names += (names.empty() ? "" : ", ") + std::string(v->name());
+      throw common::SpecError(
+          fmt::format("{}: none of the variants ({}) has {} (see attnsim "
+                      "variants show NAME)",
+                      f.flag, names, f.param));
+    }
+  }
+  const auto axis = [&](const models::Variant* v, const ShapeFlag& f) {
+    return has_param(*v, f.param) ? ints(f.flag, f.text) : std::vector<std::int64_t>{0};
+  };
+  std::vector<models::AttentionSpec> specs;
+  std::size_t rejected = 0;
+  std::string last_error;
+  for (const models::Variant* v : variants) {
+    for (std::int64_t h : axis(v, shape_flags[0])) {
+      for (std::int64_t kv : axis(v, shape_flags[1])) {
+        for (std::int64_t d : axis(v, shape_flags[2])) {
+          models::ParamValues given;
+          if (h > 0) given.emplace_back("heads", static_cast<double>(h));
+          if (kv > 0) given.emplace_back("kv_heads", static_cast<double>(kv));
+          if (d > 0) given.emplace_back("head_dim", static_cast<double>(d));
+          for (const auto& [name, value] : params) {
+            if (has_param(*v, name)) given.emplace_back(name, value);
+          }
+          try {
+            specs.push_back(v->make_spec(given, {o.include_projections, 0}));
+          } catch (const common::SpecError& e) {
+            ++rejected;
+            last_error = e.what();
+          }
+        }
+      }
+    }
+  }
+  if (specs.empty()) throw common::SpecError(last_error);
+  if (rejected > 0) {
+    std::fprintf(stderr, "attnsim: warning: %zu head combinations left out (last: %s)\n", rejected,
+                 last_error.c_str());
+  }
+  return specs;
+}
+
+template <typename T, typename Parse>
+std::vector<T> words(const char* flag, const std::string& text, Parse parse) {
+  std::vector<T> out;
+  for (const std::string& w : parse_word_axis(flag, text)) out.push_back(parse(w));
+  return out;
+}
+
+// --model LIST (or 'all') and --hf-config FILE...: the subject axis of a model sweep. A preset's
+// row label is its name, a config file's is its path as given.
+void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
+  if (!o.variant_flag.empty()) {
+    throw common::SpecError(fmt::format(
+        "{} does not apply to a model sweep: --model and --hf-config take every layer's shape from "
+        "the model",
+        o.variant_flag));
+  }
+  if (!o.model.empty()) {
+    std::vector<std::string> names = parse_word_axis("--model", o.model);
+    if (names.size() == 1 && names[0] == "all") {
+      names.clear();
+      for (const models::Preset& p : models::builtin_presets()) names.push_back(p.name);
+    }
+    for (const std::string& name : names) {
+      a.models.push_back(models::find_preset(name).model);
+      a.model_labels.push_back(name);
+    }
+  }
+  for (const std::string& path : o.hf_configs) {
+    a.models.push_back(models::load_hf_config(path));
+    a.model_labels.push_back(path);
+  }
+  a.registry = &ctx.registry;
+  a.include_projections = o.include_projections;
+}
+
+}  // namespace
+
+SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
+  SweepAxes a;
+  const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
+  a.profiles = resolve_profiles(catalog, o.hw, ctx.hw);
+  for (const hw::Profile& profile : a.profiles) {
+    const std::string& id = profile.id;
+    if (!std::all_of(id.begin(), id.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+        })) {
+      throw common::SpecError(
+          fmt::format("profile id '{}': a sweep needs ids of letters, digits, '.', '_', '-'", id));
+    }
+  }
+  if (!o.model.empty() || !o.hf_configs.empty()) {
+    add_models(ctx, o, a);
+  } else {
+    a.specs = make_specs(ctx.registry, o);
+  }
+  a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine);
+  a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase);
+  a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype);
+  if (!o.kv_dtype.empty()) a.kv_dtype = models::parse_dtype(o.kv_dtype);
+  a.batches = parse_size_axis("--batch", o.batch, models::kMaxBatch);
+  a.seq_lens = parse_size_axis("--seq-len", o.seq_len, models::kMaxTokens);
+  if (!o.q_len.empty()) a.q_lens = parse_size_axis("--q-len", o.q_len, models::kMaxTokens);
+  if (!o.kv_len.empty()) a.kv_lens = parse_size_axis("--kv-len", o.kv_len, models::kMaxTokens);
+  a.layers = o.layers;
+  a.causal = o.causal;
+  a.kernel = o.kernel;
+  sim::KernelChoice::parse(a.kernel);  // unknown names: exit 2 before any point runs
+  a.caller = parse_caller_flag(o.caller);
+  const LayoutAxisOptions& l = o.layout;
+  if (!l.tp.empty()) a.tps = parse_size_axis("--tp", l.tp, kMaxParallelDegree);
+  if (!l.cp.empty()) a.cps = parse_size_axis("--cp", l.cp, kMaxParallelDegree);
+  if (!l.cp_strategy.empty()) {
+    a.cp_strategies =
+        words<sim::CpStrategy>("--cp-strategy", l.cp_strategy, sim::parse_cp_strategy);
+  }
+  if (!l.cp_state_strategy.empty()) a.cp_state_strategy = parse_state_strategy(l.cp_state_strategy);
+  if (l.nodes > 0) a.nodes = l.nodes;
+  a.parallel = l.any();
+  return a;
+}
+
+}  // namespace cli
