@@ -170,7 +170,9 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
 }
 
 // Applies a --spec file: each key sets the flag of that name unless the command line gave it.
-void apply_spec(CLI::App& command, const std::string& path) {
+// Returns the keys it set.
+std::vector<std::string> apply_spec(CLI::App& command, const std::string& path) {
+  std::vector<std::string> applied;
   for (const SweepSpecEntry& entry : load_sweep_spec(path)) {
     CLI::Option* opt = command.get_option_no_throw("--" + entry.key);
     // "no-causal" is the negated name of --causal: a spec says "causal": false instead.
@@ -194,7 +196,22 @@ void apply_spec(CLI::App& command, const std::string& path) {
     } catch (const CLI::Error& e) {
       throw common::SpecError(fmt::format("{}: key '{}': {}", path, entry.key, e.what()));
     }
+    applied.push_back(entry.key);
   }
+  return applied;
+}
+
+// Bad input found in a flag's value once the sweep reads it (a size axis, a profile, a variant)
+// names the spec file and key where the value came from there.
+[[noreturn]] void rethrow_naming_spec(const common::SpecError& e, const std::string& path,
+                                      const std::vector<std::string>& from_spec) {
+  const std::string message = e.what();
+  for (const std::string& key : from_spec) {
+    const std::string flag = "--" + key;
+    if (message.rfind(flag + " ", 0) == 0 || message.rfind(flag + ":", 0) == 0)
+      throw common::SpecError(fmt::format("{}: key '{}': {}", path, key, message));
+  }
+  throw e;
 }
 
 }  // namespace
@@ -245,11 +262,17 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   add_hw_options(*s, ctx.hw);
   add_layout_axis_options(*s, o->layout);
   s->callback([&ctx, o, s] {
-    if (!o->spec.empty()) apply_spec(*s, o->spec);
+    std::vector<std::string> from_spec;
+    if (!o->spec.empty()) from_spec = apply_spec(*s, o->spec);
     for (const char* flag : kVariantShapeFlags) {
       if (o->variant_flag.empty() && s->get_option(flag)->count() > 0) o->variant_flag = flag;
     }
-    const std::string svg = run_sweep_command(ctx, *o);
+    std::string svg;
+    try {
+      svg = run_sweep_command(ctx, *o);
+    } catch (const common::SpecError& e) {
+      rethrow_naming_spec(e, o->spec, from_spec);
+    }
     if (!svg.empty()) write_plot(svg, o->plot);
   });
 }

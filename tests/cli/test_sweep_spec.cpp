@@ -109,6 +109,15 @@ TEST_CASE("sweep --spec with an unknown key or a bad value exits 2 naming the fi
   r = run_cli({"sweep", "--spec", dir.path().string()});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("is a directory"));
+  // A size the sweep reads later is named by the file and key too; the same flag given on the
+  // command line is named as a flag.
+  write_file(spec, R"({"batch": 0, "seq_len": "1k,2k"})");
+  r = run_cli({"sweep", "--spec", spec.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("bad.json: key 'batch': --batch '0': 0 is outside"));
+  r = run_cli({"sweep", "--spec", spec.string(), "--batch", "-1"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::StartsWith("attnsim: error: --batch"));
 }
 
 TEST_CASE("a model sweep row totals every layer exactly as query --model does",
