@@ -249,8 +249,8 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   }
   if (by_model && o.layers_given) {
     throw common::SpecError(
-        "--layers applies to --variants only: a model (--models, --hf-config) counts its own "
-        "layers");
+        "--layers does not apply to a model comparison: --models and --hf-config take every "
+        "layer's shape from the model");
   }
   CompareRun run{ctx,    o,  workload_from_flags(o),      engine, kernel,
                  caller, {}, parallel_layout(o.parallel), {},     {},

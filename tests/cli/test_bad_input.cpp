@@ -143,7 +143,7 @@ const std::vector<BadInput> kCases = {
     {"kernel the device does not run", {"query", "--kernel", "fa4", "--hw", "h100"}, {"no calibration for kernel 'fa4'", "it has: "}},
     {"kernel without a matrix path for the dtype", {"query", "--kernel", "fa2", "--hw", "h100", "--dtype", "fp8"}, {"no fp8 path for mma_sync", "classes with fp8: wgmma"}},
     {"unknown kernel", {"sweep", "--kernel", "fa9", "--seq-len", "1024,2048"}, {"unknown kernel 'fa9'", "known: auto, fa2, fa2_unpacked, split_kv"}},
-    {"layers given to a model comparison", {"compare", "--models", "llama-3.1-8b,qwen3-8b", "--layers", "4"}, {"--layers applies to --variants only"}},
+    {"layers given to a model comparison", {"compare", "--models", "llama-3.1-8b,qwen3-8b", "--layers", "4"}, {"--layers does not apply to a model comparison"}},
     {"hexadecimal batch in compare", {"compare", "--variants", "gqa,mla", "--batch", "0x10"}, {"--batch", "hexadecimal is not accepted", "[1, 16777216]"}},
     {"zero length in compare", {"compare", "--variants", "gqa,mla", "--seq-len", "0"}, {"--seq-len", "[1, 1073741824]"}},
     {"plot not named .svg", {"query", "--plot", "{}/chart.png"}, {"--plot", "the chart is SVG", "ending in .svg"}},
