@@ -266,6 +266,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   };
   write_output(render(run.entries, per_hw, format, svg, run.heading), o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
+  warn_unpriced_caller(caller, run.profiles);
 }
 
 }  // namespace

@@ -135,6 +135,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
   if (!o.model.empty() || !o.hf_config.empty()) {
     run_model_query(ctx, o, workload, profiles, layout);
+    warn_unpriced_caller(caller, profiles);
     return;
   }
   const models::AttentionSpec spec = make_spec(ctx.registry, o);
@@ -161,6 +162,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
                       : render_results(results, format, svg),
                o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
+  warn_unpriced_caller(caller, profiles);
 }
 
 }  // namespace

@@ -166,6 +166,7 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
     std::fprintf(stderr, "attnsim: warning: %zu of %zu points skipped (first: %s)\n", skipped,
                  count, first_skip.c_str());
   }
+  warn_unpriced_caller(axes.caller, axes.profiles);
   return svg;
 }
 

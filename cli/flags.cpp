@@ -1,8 +1,11 @@
 #include "cli/flags.hpp"
 
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "common/errors.hpp"
@@ -86,6 +89,20 @@ hw::Caller parse_caller_flag(const std::string& name) {
   if (auto caller = hw::parse_caller(name)) return *caller;
   throw common::SpecError(
       fmt::format("--caller: unknown caller '{}'; known: {}", name, hw::known_callers()));
+}
+
+void warn_unpriced_caller(hw::Caller caller, const std::vector<hw::Profile>& profiles) {
+  if (caller == hw::Caller::direct) return;
+  std::vector<std::string> ids;
+  for (const hw::Profile& p : profiles) {
+    if (p.caller_floor_s(caller) <= 0 && p.caller_jit_s(caller) <= 0) ids.push_back(p.id);
+  }
+  if (ids.empty()) return;
+  const std::string name(hw::to_string(caller));
+  std::fprintf(stderr,
+               "attnsim: warning: no %s host floor on %s (calibration.caller_floor_us.%s): "
+               "calls there pay no host cost\n",
+               name.c_str(), fmt::format("{}", fmt::join(ids, ", ")).c_str(), name.c_str());
 }
 
 }  // namespace cli

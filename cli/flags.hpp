@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -30,6 +32,10 @@ void strict_flag_values(CLI::App& app);
 // known ones.
 void add_caller_option(CLI::App& app, std::string& caller);
 hw::Caller parse_caller_flag(const std::string& name);
+// One warning on stderr naming the profiles that give `caller` no host floor (a profile lists the
+// callers it has measured: torch_npu only on Ascend, pytorch and triton only on NVIDIA): there the
+// call is priced as a direct one. Nothing for a direct call.
+void warn_unpriced_caller(hw::Caller caller, const std::vector<hw::Profile>& profiles);
 
 // --kernel (query, compare, sweep): the tile engine's schedule; its help lists auto and every
 // schedule of sim::schedules().

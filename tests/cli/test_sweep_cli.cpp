@@ -219,3 +219,20 @@ TEST_CASE("query, sweep and model outputs name the caller whose host floor appli
   REQUIRE(model.exit_code == 0);
   CHECK_THAT(model.out, Catch::Contains("caller=pytorch"));
 }
+
+TEST_CASE("a caller a profile has no host floor for is priced as direct there, with one warning",
+          "[cli][sweep][caller]") {
+  // torch_npu is measured on Ascend only, pytorch on NVIDIA only (calibration.caller_floor_us).
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"query", "--caller", "torch_npu", "--hw", "h100,910b2"},
+        {"compare", "--variants", "gqa,mla", "--caller", "torch_npu", "--hw", "h100,910b2"},
+        {"sweep", "--seq-len", "1k,2k", "--caller", "torch_npu", "--hw", "h100,910b2"}}) {
+    INFO(args[0]);
+    const RunResult r = run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err ==
+          "attnsim: warning: no torch_npu host floor on h100-sxm5-80gb "
+          "(calibration.caller_floor_us.torch_npu): calls there pay no host cost\n");
+  }
+  CHECK(run_cli({"query", "--caller", "pytorch", "--hw", "h100"}).err.empty());
+}
