@@ -135,9 +135,7 @@ std::string probe_id(const std::string& output) {
     throw common::SpecError(fmt::format("-o '{}' is a directory; give DIR/NAME.json", output));
   if (file.extension() != ".json" || file.stem().empty()) return validate::kProbeProfileId;
   const std::string id = file.stem().string();
-  if (!std::all_of(id.begin(), id.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-      }))
+  if (!plain_profile_id(id))
     throw common::SpecError(fmt::format(
         "-o '{}': the file name without .json is the probe's id: letters, digits, '.', '_', '-'",
         output));

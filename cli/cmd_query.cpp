@@ -53,13 +53,6 @@ struct QueryOptions {
   std::string plot;  // --plot FILE.svg
 };
 
-models::Workload make_workload(const QueryOptions& o) {
-  if (o.seq_len <= 0) {
-    throw common::SpecError(fmt::format("--seq-len must be a positive integer, got {}", o.seq_len));
-  }
-  return workload_from_flags(o);
-}
-
 models::AttentionSpec make_spec(const models::Registry& registry, const QueryOptions& o) {
   const models::Variant& variant = registry.find(o.variant);
   models::ParamValues given;
@@ -129,7 +122,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   const hw::Caller caller = parse_caller_flag(o.caller);
   const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
-  const models::Workload workload = make_workload(o);
+  const models::Workload workload = workload_from_flags(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   const std::vector<hw::Profile> profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);

@@ -1,6 +1,7 @@
 #include "cli/context.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +31,12 @@ hw::ProfileCatalog load_catalog(const HwOptions& options) {
 hw::Profile resolve_profile(const hw::ProfileCatalog& catalog, const std::string& name,
                             const HwOptions& options) {
   return hw::with_overrides(catalog.resolve(name), options.sets);
+}
+
+bool plain_profile_id(std::string_view id) {
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
 }
 
 std::vector<hw::Profile> resolve_profiles(const hw::ProfileCatalog& catalog,

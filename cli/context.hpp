@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/cli11_fwd.hpp"
@@ -28,6 +29,9 @@ hw::ProfileCatalog load_catalog(const HwOptions& options);
 // Resolves one id/alias and applies --hw-set.
 hw::Profile resolve_profile(const hw::ProfileCatalog& catalog, const std::string& name,
                             const HwOptions& options);
+// Whether `id` is letters, digits, '.', '_' and '-' only: a profile id that a sweep row and a
+// profile file name can carry as they are.
+bool plain_profile_id(std::string_view id);
 // The profiles a --hw list names (comma-separated ids or aliases, or `all`), each once, in the
 // order first named (h100,H100-SXM5 is one profile), with --hw-set applied; an empty item is bad
 // input.

@@ -157,12 +157,9 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   a.profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   for (const hw::Profile& profile : a.profiles) {
-    const std::string& id = profile.id;
-    if (!std::all_of(id.begin(), id.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-        })) {
-      throw common::SpecError(
-          fmt::format("profile id '{}': a sweep needs ids of letters, digits, '.', '_', '-'", id));
+    if (!plain_profile_id(profile.id)) {
+      throw common::SpecError(fmt::format(
+          "profile id '{}': a sweep needs ids of letters, digits, '.', '_', '-'", profile.id));
     }
   }
   if (!o.model.empty() || !o.hf_configs.empty()) {
