@@ -139,6 +139,52 @@ TEST_CASE(
   CHECK(t <= 1.3 * loads_s);
 }
 
+namespace {
+
+// Tile-engine time of a host case on a compute-bound probe profile (a fast triad, so that the
+// block loads never bind).
+double host_case_s(validate::CaseRun run) {
+  const hw::Profile p = validate::probe_profile(
+      test_ceilings(2.3e9, 1e13, 26e9, 3.4e8, 2 << 20, 260 << 20), "2026-11-30");
+  run.median_s = 1;
+  return validate::evaluate_case(
+             validate::to_measured(run, p.id, registry(), validate::Backend::cpu), p)
+      .tile_s;
+}
+
+validate::CaseRun host_case(validate::CpuKernel kernel, int q_len, int kv_len, bool causal,
+                            int window) {
+  validate::CaseRun run;
+  run.spec.name = "c";
+  run.spec.kernel = kernel;
+  run.spec.batch = 1;
+  run.spec.heads = run.spec.kv_heads = 2;
+  run.spec.head_dim = run.spec.v_head_dim = 64;
+  run.spec.q_len = q_len;
+  run.spec.kv_len = kv_len;
+  run.spec.causal = causal;
+  run.spec.window = window;
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("cpu_flash: a short last block is priced at the rows and keys it holds, not 64 x 64",
+          "[validate][cpu]") {
+  using validate::CpuKernel;
+  // 130 rows by 130 keys computes 130^2 scores, 3 % more than 128^2; whole tiles would be 3 x 3
+  // against 2 x 2 blocks (2.25 times).
+  const double full = host_case_s(host_case(CpuKernel::flash, 128, 128, false, 0));
+  const double ragged = host_case_s(host_case(CpuKernel::flash, 130, 130, false, 0));
+  CHECK(ragged / full == Approx(130.0 * 130 / (128 * 128)).epsilon(0.02));
+  // A decode step (split_kv_attention) visits exactly its window's keys: 3 rows see keys 398 ..
+  // 499 with a window of 100 (102 keys, not the 128 of two whole blocks from key 384) and 368 ..
+  // 499 with 130 (132 keys, not the 192 of three blocks from key 320).
+  const double w100 = host_case_s(host_case(CpuKernel::split_kv, 3, 500, true, 100));
+  const double w130 = host_case_s(host_case(CpuKernel::split_kv, 3, 500, true, 130));
+  CHECK(w130 / w100 == Approx(132.0 / 102).epsilon(0.05));
+}
+
 TEST_CASE("validate --backend cpu measures real kernels and reports predictions beside them",
           "[validate][cpu][cli]") {
   TempDir dir;
