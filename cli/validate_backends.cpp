@@ -133,7 +133,7 @@ Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions&
       validate::cpu::measure_cpu_ceilings(o.check ? 0.5 : 2.0);
   catalog.insert(validate::probe_profile(ceilings, today()));
   validate::RunOptions run_options = run_options_of(o);
-  run_options.flush_bytes = 2 * std::max(ceilings.llc_bytes, 8.0 * 1024 * 1024);
+  run_options.flush_bytes = validate::cpu::cache_flush_bytes(ceilings.llc_bytes);
   Acquired in;
   add_runs(validate::run_suite(suite, run_options, show_progress), validate::kProbeProfileId,
            registry, validate::Backend::cpu, in);

@@ -78,6 +78,9 @@ struct Memory {
   std::optional<double> registers_per_sm;
   std::optional<double> max_threads_per_sm;
   std::optional<double> max_ctas_per_sm;
+  // One SM's read rate from the cache that holds what it reads again (a host probe's core and its
+  // last-level cache); used where a schedule prices such hits apart (Launch::sm_bytes_from_cache).
+  std::optional<double> cache_read_Bps_per_sm;
 };
 
 // The scale-up link as profiles described it before `links` existed (a name and a bandwidth).

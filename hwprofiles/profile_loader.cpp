@@ -39,6 +39,9 @@ Memory parse_memory(JsonObject o) {
   m.registers_per_sm = o.optional_count("registers_per_sm", kMaxRegistersPerSm);
   m.max_threads_per_sm = o.optional_count("max_threads_per_sm", kMaxThreadsPerSm);
   m.max_ctas_per_sm = o.optional_count("max_ctas_per_sm", kMaxCtasPerSm);
+  if (const auto rate = o.optional_positive("cache_read_GBps_per_sm")) {
+    m.cache_read_Bps_per_sm = *rate * kGiga;
+  }
   o.finish();
   return m;
 }
@@ -250,6 +253,9 @@ nlohmann::json to_json(const Profile& p) {
   if (p.memory.registers_per_sm) memory["registers_per_sm"] = *p.memory.registers_per_sm;
   if (p.memory.max_threads_per_sm) memory["max_threads_per_sm"] = *p.memory.max_threads_per_sm;
   if (p.memory.max_ctas_per_sm) memory["max_ctas_per_sm"] = *p.memory.max_ctas_per_sm;
+  if (p.memory.cache_read_Bps_per_sm) {
+    memory["cache_read_GBps_per_sm"] = *p.memory.cache_read_Bps_per_sm / kGiga;
+  }
   nlohmann::json doc = {{"id", p.id},
                         {"name", p.name},
                         {"vendor", p.vendor},

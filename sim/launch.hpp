@@ -121,6 +121,12 @@ struct Launch {
   // the keys are split: one split of a row block holds its diagonal).
   double serial_tiles_per_job = 0;
   double serial_job_share = 1;
+  // One host core (cpu_flash, cpu_linear): with no asynchronous copies, a block's loads run before
+  // its products rather than beside them, so a tile takes its pipe time plus its byte times.
+  bool loads_in_turn = false;
+  // TileWork::sm_bytes are re-reads that hit the cache holding them, loaded at the profile's
+  // memory.cache_read_GBps_per_sm (where absent, at what one SM draws, as for other launches).
+  bool sm_bytes_from_cache = false;
 };
 
 }  // namespace sim

@@ -80,8 +80,12 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
     tt.chain = (tt.tensor + tt.softmax + chain_s) / l.tiles_in_flight + fixed;
   }
   tt.serial = tt.tensor + tt.softmax + chain_s + fixed;
-  // One SM loads at most what its load path draws, L2 hits included.
-  tt.sm_load = t.sm_bytes / sm_load_Bps(p);
+  // One SM loads at most what its load path draws, L2 hits included (cache hits at the cache's
+  // read rate where the launch says its loads hit and the profile gives that rate).
+  const double load_Bps = l.sm_bytes_from_cache && p.memory.cache_read_Bps_per_sm
+                              ? *p.memory.cache_read_Bps_per_sm
+                              : sm_load_Bps(p);
+  tt.sm_load = t.sm_bytes / load_Bps;
   return tt;
 }
 
@@ -103,9 +107,10 @@ double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double 
   const double wait_s = wait_cycles(l) / r.clock;
   const double alone_s = wait_s + tt.compute / l.issue_share;
   const double shared_s = l.chain_shares_issue ? wait_s + tt.compute * stacked : 0;
-  return std::max(
-      {std::max({tt.compute, l.per_tile.hbm_bytes * bytes_scale / hbm, tt.sm_load}) * stacked,
-       alone_s, tt.chain, shared_s});
+  const double bytes_s = l.per_tile.hbm_bytes * bytes_scale / hbm;
+  const double busy_s = l.loads_in_turn ? tt.compute + bytes_s + tt.sm_load
+                                        : std::max({tt.compute, bytes_s, tt.sm_load});
+  return std::max({busy_s * stacked, alone_s, tt.chain, shared_s});
 }
 
 // Makespan of the grid: `k` CTAs stacked per SM, each SM drawing `r.hbm`.

@@ -172,3 +172,17 @@ TEST_CASE("a schedule entry's chain_cycles is optional, at least 0, and named wh
   CHECK(named != std::string::npos);
   CHECK(both.find("chain_cycles", named + 1) == std::string::npos);
 }
+
+TEST_CASE("memory.cache_read_GBps_per_sm is optional, positive, and round-trips", "[hw]") {
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  CHECK_FALSE(hw::parse_profile(doc, "x").memory.cache_read_Bps_per_sm.has_value());
+  doc["memory"]["cache_read_GBps_per_sm"] = 22.5;
+  const hw::Profile p = hw::parse_profile(doc, "x");
+  REQUIRE(p.memory.cache_read_Bps_per_sm.has_value());
+  CHECK(*p.memory.cache_read_Bps_per_sm == Approx(22.5e9));
+  CHECK(hw::to_json(p)["memory"]["cache_read_GBps_per_sm"] == Approx(22.5));
+  for (double bad : {0.0, -1.0}) {
+    doc["memory"]["cache_read_GBps_per_sm"] = bad;
+    CHECK_THAT(profile_parse_error(doc), Catch::Contains("/memory/cache_read_GBps_per_sm"));
+  }
+}

@@ -9,9 +9,10 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
+
+#include "validate/cpu/cpu_attention.hpp"
 
 namespace validate::cpu {
 
@@ -148,6 +149,27 @@ double stream_bandwidth(double llc_bytes, double slice_s) {
   return rate * 3.0 * sizeof(float) * static_cast<double>(n);
 }
 
+// One core summing a buffer that its last-level cache holds and its L2 does not (four times the
+// L2, at most half the LLC): the rate of re-reads such as a query head loading its KV head's
+// blocks again after another head of the group loaded them.
+double cache_read_bandwidth(double l2_bytes, double llc_bytes, double slice_s) {
+  double bytes = 4 * std::max(l2_bytes, 256.0 * 1024);
+  if (llc_bytes > 0) bytes = std::min(bytes, llc_bytes / 2);
+  Eigen::ArrayXf a = Eigen::ArrayXf::Constant(static_cast<Eigen::Index>(bytes / sizeof(float)), 1);
+  volatile float sink = 0;
+  const double rate = median_rate(
+      [&](long long passes) {
+        float sum = 0;
+        for (long long p = 0; p < passes; ++p) {
+          sum += a.sum();
+          a[p % a.size()] += 1e-3f;  // each pass reads what the last one left
+        }
+        sink = sink + sum;
+      },
+      slice_s);
+  return rate * static_cast<double>(a.size()) * sizeof(float);
+}
+
 double gemm_flops(double slice_s) {
   constexpr int kN = 512;
   const Eigen::MatrixXf a = Eigen::MatrixXf::Random(kN, kN), b = Eigen::MatrixXf::Random(kN, kN);
@@ -164,17 +186,19 @@ double gemm_flops(double slice_s) {
   return rate * 2.0 * kN * kN * kN;
 }
 
+// The exps the host kernels issue: Eigen's vectorised array exp over a softmax row
+// (validate/cpu/cpu_attention.cpp online_update), not the C library's scalar std::exp.
 double exp_throughput(double slice_s) {
-  constexpr std::size_t kN = 4096;
-  std::vector<float> x(kN), y(kN);
+  constexpr Eigen::Index kN = 4096;
+  Eigen::ArrayXf x(kN), y(kN);
   // Arguments in [-8, 8): no overflow or denormals, which would take slow paths.
-  for (std::size_t i = 0; i < kN; ++i) x[i] = -8.0f + 16.0f * static_cast<float>(i) / kN;
+  for (Eigen::Index i = 0; i < kN; ++i) x[i] = -8.0f + 16.0f * static_cast<float>(i) / kN;
   volatile float sink = 0;
   const double rate = median_rate(
       [&](long long passes) {
         float sum = 0;
         for (long long p = 0; p < passes; ++p) {
-          for (std::size_t i = 0; i < kN; ++i) y[i] = std::exp(x[i]);
+          y = x.exp();
           sum += y[p % kN];  // one element per pass keeps every pass live at no cost
         }
         sink = sink + sum;
@@ -212,23 +236,33 @@ double fma_flops(double slice_s) {
   return rate * 2.0 * kN * kChains * kLanes;
 }
 
-// Median cost of calling an empty std::function; the volatile pointer hides the target from the
-// optimiser so the indirect call really happens.
-double call_overhead(double slice_s) {
-  constexpr int kCalls = 4096;
-  std::function<void()> empty = [] {};
-  std::function<void()>* volatile fn = &empty;
+// Median time of the smallest attention call (one query, one key, head_dim 8) after writing
+// `flush` (validate's cache flush, cut to what half the slice can first touch), the way validate
+// times a case.
+double cold_call(double llc_bytes, double slice_s) {
+  constexpr double kFirstTouchBps = 1.5e9;  // as in stream_bandwidth
   const Clock::time_point start = Clock::now();
+  const double bytes = std::min(cache_flush_bytes(llc_bytes), slice_s / 2 * kFirstTouchBps);
+  std::vector<float> flush(static_cast<std::size_t>(bytes / sizeof(float)), 0.0f);
+  AttentionProblem p;
+  p.head_dim = p.v_head_dim = 8;
+  AttentionTensors t = random_attention_inputs(p, 1);
+  split_kv_attention(p, t, 1);  // the first call's one-off costs are not the cold cost
   std::vector<double> per_call;
   do {
+    for (std::size_t j = 0; j < flush.size(); j += 16) flush[j] += 1.0f;
     const Clock::time_point t0 = Clock::now();
-    for (int i = 0; i < kCalls; ++i) (*fn)();
-    per_call.push_back(seconds_since(t0) / kCalls);
+    split_kv_attention(p, t, 1);
+    per_call.push_back(seconds_since(t0));
   } while (per_call.size() < kRepeats && seconds_since(start) < slice_s);
   return median(per_call);
 }
 
 }  // namespace
+
+double cache_flush_bytes(double llc_bytes) {
+  return 2 * std::max(llc_bytes, 8.0 * 1024 * 1024);
+}
 
 CpuCeilings measure_cpu_ceilings(double budget_s) {
   CpuCeilings c;
@@ -236,14 +270,14 @@ CpuCeilings measure_cpu_ceilings(double budget_s) {
   const std::string mhz = cpuinfo_field("cpu MHz");
   c.clock_hz = mhz.empty() ? 0 : std::atof(mhz.c_str()) * 1e6;
   read_caches(c);
-  // The four throughput benchmarks share the budget equally; the call-overhead loop is
-  // microseconds.
-  const double slice = std::max(0.0, budget_s) / 4;
+  // The six benchmarks share the budget equally.
+  const double slice = std::max(0.0, budget_s) / 6;
   c.stream_Bps = stream_bandwidth(c.llc_bytes, slice);
+  c.cache_read_Bps = cache_read_bandwidth(c.l2_bytes, c.llc_bytes, slice);
   c.gemm_flops = gemm_flops(slice);
   c.exp_per_s = exp_throughput(slice);
   c.fma_flops = fma_flops(slice);
-  c.call_overhead_s = call_overhead(slice);
+  c.call_overhead_s = cold_call(c.llc_bytes, slice);
   return c;
 }
 

@@ -8,16 +8,23 @@ namespace validate::cpu {
 
 struct CpuCeilings {
   std::string cpu_name;
-  double clock_hz = 0;    // nominal or current MHz from /proc/cpuinfo
-  double stream_Bps = 0;  // one-core triad bandwidth over a buffer far larger than the LLC
-  double gemm_flops = 0;  // one-core float32 Eigen GEMM at 512^3
-  double exp_per_s = 0;   // one-core float32 std::exp throughput (vectorised loop)
-  double fma_flops = 0;   // one-core float32 FMA throughput (vectorised loop)
+  double clock_hz = 0;        // nominal or current MHz from /proc/cpuinfo
+  double stream_Bps = 0;      // one-core triad bandwidth over a buffer far larger than the LLC
+  double cache_read_Bps = 0;  // one-core read bandwidth from the LLC (a buffer 4 x L2 in size)
+  double gemm_flops = 0;      // one-core float32 Eigen GEMM at 512^3
+  double exp_per_s = 0;       // one-core float32 exp throughput (Eigen's vectorised array exp)
+  double fma_flops = 0;       // one-core float32 FMA throughput (vectorised loop)
   double l1d_bytes = 0, l2_bytes = 0, llc_bytes = 0;  // from sysfs; 0 when unknown
-  double call_overhead_s = 0;  // cost of invoking an empty kernel through the runner
+  // One smallest attention call (one query, one key) right after a cache flush, as validate times
+  // every case: what any call pays before its first useful work (code, allocator and page-table
+  // state back from memory).
+  double call_overhead_s = 0;
 };
 
-// Runs each microbenchmark for about `budget_s / 4` seconds (median of repeats).
+// Bytes validate writes between timed runs to evict the caches: twice the LLC, at least 16 MiB.
+double cache_flush_bytes(double llc_bytes);
+
+// Runs each microbenchmark for about `budget_s / 6` seconds (median of repeats).
 CpuCeilings measure_cpu_ceilings(double budget_s);
 
 }  // namespace validate::cpu

@@ -185,8 +185,9 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
     m.kernel_choice = sim::KernelChoice::parse(m.schedule);
     m.splits = model.splits;
   } else if (c.kernel == CpuKernel::linear) {
-    // Its only op is a scan, priced (and calibrated) by the chunked_scan support entry.
-    m.schedule = "chunked_scan";
+    // Its only op is a scan, which cpu_linear prices as the host kernel computes it.
+    m.schedule = "cpu_linear";
+    m.kernel_choice = sim::KernelChoice::parse(m.schedule);
   } else {
     m.schedule = "cpu_flash";
     m.kernel_choice = sim::KernelChoice::parse(m.schedule);

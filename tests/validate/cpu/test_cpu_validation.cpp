@@ -93,8 +93,8 @@ TEST_CASE("suite cases map onto the model's variants and kernels", "[validate][c
   run.spec = validate::parse_suite(kTinySuite, "tiny").cases[2];
   const validate::MeasuredCase linear = validate::to_measured(run, "host-cpu", registry());
   CHECK(linear.spec.variant->name() == "linear");
-  CHECK(linear.schedule == "chunked_scan");  // the entry it calibrates, a support entry:
-  CHECK(linear.kernel_choice.is_auto());     // its scan is priced by chunked_scan under auto
+  CHECK(linear.schedule == "cpu_linear");  // the host kernel's own scan schedule
+  CHECK(linear.kernel_choice.name() == "cpu_linear");
   CHECK(models::param_value(linear.spec, "chunk") == 64);
 }
 
@@ -107,17 +107,19 @@ TEST_CASE("the probe profile is a valid profile carrying the measured ceilings",
   CHECK(p.compute.vector_fp32_flops == Approx(50e9));
   CHECK(p.exp_peak_ops_per_s() == Approx(1e9));
   CHECK(p.default_schedule == "cpu_flash");
+  // The LLC read rate (never below the DRAM rate the triad measured).
+  REQUIRE(p.memory.cache_read_Bps_per_sm.has_value());
+  CHECK(*p.memory.cache_read_Bps_per_sm == Approx(20e9));
   // Round trip through the strict loader.
   CHECK(hw::to_json(hw::parse_profile(hw::to_json(p), "rt")) == hw::to_json(p));
 }
 
 TEST_CASE(
-    "cpu_flash: a decode row's K/V blocks load at the core's triad rate, each query head again, "
-    "LLC or not",
+    "cpu_flash: a decode step loads each KV head from DRAM once and again from the LLC for the "
+    "group's other heads, in turn with its products",
     "[validate][cpu]") {
-  // The LLC holds every KV head: re-reads are cache hits, at the same rate.
-  const hw::Profile p = validate::probe_profile(
-      test_ceilings(2.3e9, 12.6e9, 26e9, 3.4e8, 2 << 20, 260 << 20), "2026-11-30");
+  validate::cpu::CpuCeilings c = test_ceilings(2.3e9, 12.6e9, 26e9, 3.4e8, 2 << 20, 260 << 20);
+  c.cache_read_Bps = 30e9;
   validate::CaseRun run;
   run.spec.name = "decode";
   run.spec.kernel = validate::CpuKernel::split_kv;
@@ -129,14 +131,26 @@ TEST_CASE(
   run.spec.q_len = 1;
   run.spec.kv_len = 8192;
   run.median_s = 1;
-  const validate::MeasuredCase m =
-      validate::to_measured(run, p.id, registry(), validate::Backend::cpu);
-  // 32 query heads each read 8192 keys x (128 + 128) floats: 268 MB at 12.6 GB/s = 21.3 ms; the
-  // products (1 x 128 by 128 x 64 per block) take a quarter of that at the GEMM rate.
-  const double loads_s = 4.0 * 8 * 8192 * 256 * 4 / 12.6e9;
-  const double t = validate::evaluate_case(m, p).tile_s;
-  CHECK(t >= 0.95 * loads_s);
-  CHECK(t <= 1.3 * loads_s);
+  auto predicted_s = [&](const validate::cpu::CpuCeilings& ceilings) {
+    const hw::Profile p = validate::probe_profile(ceilings, "2026-11-30");
+    return validate::evaluate_case(
+               validate::to_measured(run, p.id, registry(), validate::Backend::cpu), p)
+        .tile_s;
+  };
+  // 4 x 8 x 8192 = 262144 scores. Products 2 x 256 FLOP each at 26 GFLOP/s: 5.16 ms; exps at
+  // 3.4e8/s: 0.77 ms; 6 FP32 lane operations each (4 softmax + the 128-wide O rescale per 64
+  // keys) at 13e9/s: 0.12 ms; the scalar mask, 2.6 cycles at 2.3 GHz: 0.30 ms.
+  const double scores = 4.0 * 8 * 8192;
+  const double compute_s = scores * (512 / 26e9 + 1 / 3.4e8 + 6 / 13e9 + 2.6 / 2.3e9);
+  // K and V of the 4 x 2 KV heads (8192 x 256 floats, 8.4 MB each) once from DRAM at 12.6 GB/s,
+  // and for the other 3 query heads of each group from the 260 MiB LLC at 30 GB/s.
+  const double head_bytes = 8192.0 * 256 * 4;
+  const double dram_s = 8 * head_bytes / 12.6e9;
+  const double cache_s = 24 * head_bytes / 30e9;
+  CHECK(predicted_s(c) == Approx(compute_s + dram_s + cache_s).epsilon(0.01));
+  // An LLC that cannot keep a KV head (4 MiB): every re-read comes from DRAM again.
+  c.llc_bytes = 4 << 20;
+  CHECK(predicted_s(c) == Approx(compute_s + 32 * head_bytes / 12.6e9).epsilon(0.01));
 }
 
 namespace {
@@ -300,4 +314,58 @@ TEST_CASE("unfused, block-stride and v_head_dim suite cases parse and map onto t
   CHECK_THAT(parse_error(R"({"name": "x", "cases": [{"name": "a", "kernel": "split_kv",
       "batch": 1, "heads": 1, "kv_heads": 1, "head_dim": 8, "q_len": 1, "kv_len": 4, "block_stride": 2}]})"),
              Catch::Contains("/cases/0/block_stride"));
+}
+
+TEST_CASE("cpu_linear: each chunk's whole score block, its products and its loads, in turn",
+          "[validate][cpu]") {
+  const hw::Profile p = validate::probe_profile(
+      test_ceilings(2.3e9, 12.6e9, 26e9, 3.4e8, 2 << 20, 260 << 20), "2026-11-30");
+  validate::CaseRun run;
+  run.spec.name = "linear";
+  run.spec.kernel = validate::CpuKernel::linear;
+  run.spec.batch = 1;
+  run.spec.heads = 2;
+  run.spec.head_dim = run.spec.v_head_dim = 32;
+  run.spec.q_len = 100;
+  run.spec.chunk = 64;
+  run.median_s = 1;
+  const double t = validate::evaluate_case(
+                       validate::to_measured(run, p.id, registry(), validate::Backend::cpu), p)
+                       .tile_s;
+  // Chunks of 64 and 36 tokens: sum of c^2 = 5392. Per head 2 x 5392 x (32 + 32) + 4 x 100 x 32
+  // x 32 = 1099776 FLOP at 26 GFLOP/s; the query copy and the triangle, 100 x 32 + 5392 / 2 lane
+  // operations at 13e9/s; Q, K, V and O (100 x 32 floats each) and the 32 x 32 fp32 state out at
+  // 12.6 GB/s.
+  const double flops_s = 2 * 1099776 / 26e9;
+  const double alu_s = 2 * (100 * 32 + 5392 / 2.0) / 13e9;
+  const double bytes_s = 2 * (4 * 100 * 32 + 32 * 32) * 4 / 12.6e9;
+  CHECK(t == Approx(flops_s + alu_s + bytes_s).epsilon(0.01));
+  // A chunk size that divides the tokens evenly has no short chunk to price at its size.
+  run.spec.q_len = 128;
+  const double even = validate::evaluate_case(
+                          validate::to_measured(run, p.id, registry(), validate::Backend::cpu), p)
+                          .tile_s;
+  CHECK(even == Approx(2 * (2 * 2 * 4096.0 * 64 + 4 * 128 * 32 * 32) / 26e9 +
+                       2 * (128 * 32 + 4096.0) / 13e9 + 2 * (4 * 128 * 32 + 32 * 32) * 4 / 12.6e9)
+                    .epsilon(0.01));
+}
+
+TEST_CASE("cpu_linear runs plain linear attention prefill only", "[validate][cpu]") {
+  const hw::Profile p = validate::probe_profile(
+      test_ceilings(2.3e9, 12.6e9, 26e9, 3.4e8, 2 << 20, 260 << 20), "2026-11-30");
+  auto price = [&](const char* variant, const models::ParamValues& params, models::Phase phase) {
+    test_support::Query q{
+        test_support::make(variant, params),
+        test_support::workload(phase, 1, phase == models::Phase::decode ? 1 : 256, 256, true)};
+    q.w.dtype = q.w.kv_dtype = models::DType::fp32;
+    return sim::predict_tile(q.cost(), q.w, p, "cpu_linear").time_s;
+  };
+  using models::Phase;
+  CHECK(price("linear", {}, Phase::prefill) > 0);
+  CHECK_THROWS_WITH(price("linear", {}, Phase::decode), Catch::Contains("prefill only"));
+  // GLA's per-channel gates, Lightning's block decay: kernels the host does not have.
+  CHECK_THROWS_WITH(price("linear", {{"gate_dim", 128}}, Phase::prefill),
+                    Catch::Contains("plain linear"));
+  CHECK_THROWS_WITH(price("lightning", {}, Phase::prefill), Catch::Contains("plain linear"));
+  CHECK_THROWS_WITH(price("gqa", {}, Phase::prefill), Catch::Contains("scan ops"));
 }

@@ -61,7 +61,7 @@ TEST_CASE("every CUDA suite case maps to the project schedule of the kernel it r
       CHECK(cuda.splits == m.splits);
       // The CPU backend keeps its own kernels' schedules.
       const validate::MeasuredCase cpu = measured_case(c, "host-cpu", validate::Backend::cpu);
-      CHECK(cpu.schedule == (c.kernel == CpuKernel::linear ? "chunked_scan" : "cpu_flash"));
+      CHECK(cpu.schedule == (c.kernel == CpuKernel::linear ? "cpu_linear" : "cpu_flash"));
     }
   }
 }
