@@ -172,6 +172,7 @@ class LinearAttention final : public VariantBase {
                     lightning ? std::span<const ParamInfo>(kLightningParams)
                               : std::span<const ParamInfo>(kLinearParams)),
         lightning_(lightning) {}
+  bool causal_only() const override { return true; }
 
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal)

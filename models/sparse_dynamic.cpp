@@ -57,8 +57,9 @@ class Nsa final : public VariantBase {
                           "sliding-window branches, plus block scoring and top-k selection",
                     kNsaParams),
         fsa_(fsa) {}
+  bool causal_only() const override { return true; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
-    if (!w.causal) throw common::SpecError("nsa is causal; drop --no-causal");
+    if (!w.causal) throw common::SpecError(fmt::format("{} is causal; drop --no-causal", name()));
     const HeadConfig& h = spec.heads;
     const double stride = real(spec, kStride);
     const double selected = real(spec, kSelBlock) * real(spec, kTopK);

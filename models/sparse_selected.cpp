@@ -37,6 +37,7 @@ class Dma final : public VariantBase {
                     "dynamic mask attention: value-driven key importance, top-keep keys per query, "
                     "all-masked tiles skipped",
                     kDmaParams) {}
+  bool causal_only() const override { return true; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw common::SpecError("dma is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;

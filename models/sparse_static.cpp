@@ -155,6 +155,7 @@ class Moa final : public VariantBase {
                     "mixture of sparse attention: sinks plus an elastic span alpha + beta N per "
                     "head (heads' mean)",
                     kMoaParams) {}
+  bool causal_only() const override { return true; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw common::SpecError("moa is causal; drop --no-causal");
     const auto span = std::max<std::int64_t>(

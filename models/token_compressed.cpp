@@ -33,6 +33,7 @@ class CoreContext final : public VariantBase {
                     "core context aware attention: pooled core tokens for the far past plus a "
                     "local window of raw tokens",
                     kCoreContextParams) {}
+  bool causal_only() const override { return true; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw common::SpecError("core-context is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;

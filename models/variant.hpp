@@ -112,6 +112,10 @@ class Variant {
   // Whether the variant has this phase (non-causal image/video variants have no decode). cost()
   // throws SpecError for the others.
   virtual bool supports(Phase) const { return true; }
+  // Whether the variant is defined only under a causal mask (a window over the past, a selection
+  // among earlier blocks): cost() refuses a non-causal workload, so a layout cannot price one of
+  // its blocks as a non-causal block (sim/parallel_layouts.cpp ring).
+  virtual bool causal_only() const { return false; }
   // Pure: the cost of `workload` under `spec` (made by this variant's make_spec).
   virtual CostModel cost(const AttentionSpec& spec, const Workload& workload) const = 0;
 };

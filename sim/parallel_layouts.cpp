@@ -54,6 +54,67 @@ double pass_factor(models::Phase p, double backward_factor) {
   return (models::has_forward(p) ? 1.0 : 0.0) + (models::has_backward(p) ? backward_factor : 0.0);
 }
 
+namespace {
+
+// The ring's K/V hops: `block_bytes` a hop (twice in the backward), cp - 1 of them on every rank,
+// each hidden behind `step_s` of that rank's compute where it can be.
+void ring_comm(const Context& c, double block_bytes, double first_step_s, double later_step_s,
+               DeviceCost& d, DeviceCost& cluster) {
+  const int p = c.layout.cp;
+  const CommCost hop = ring_hop(block_bytes * pass_factor(c.w.phase, 2), c.place);
+  add_comm(d, hop, p - 1);
+  d.exposed_comm_s += std::max(0.0, hop.time_s - first_step_s);
+  d.exposed_comm_s += (p - 2) * std::max(0.0, hop.time_s - later_step_s);
+  // Every rank sends cp - 1 blocks; `nodes` ranks of each ring send theirs across nodes.
+  const double rings = c.layout.tp;
+  const double out_ranks = c.place.nodes > 1 ? c.place.nodes : 0;
+  const double sent = (p - 1) * hop.bytes();
+  cluster.scale_out_bytes += rings * out_ranks * sent;
+  cluster.scale_up_bytes += rings * (p - out_ranks) * sent;
+  d.kv_cache_bytes = block_bytes;
+  cluster.kv_cache_bytes = devices(c) * block_bytes;
+}
+
+// A ring over a variant defined only under a causal mask (a window, a selection among earlier
+// blocks: models::Variant::causal_only) has no non-causal block to price. Each rank's queries are
+// priced as one causal run over the prefix they see, whose mask decides which of the blocks the
+// ring brings it uses (a window of w touches the last w keys); zig-zag gives rank i chunks i and
+// 2cp-1-i of 2cp, each such a run. The ring still passes every block, each hop hidden behind an
+// even share of the rank's compute; the busiest rank sets the time.
+void ring_prefix(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+  const int p = c.layout.cp;
+  const bool zigzag = c.layout.strategy == CpStrategy::zigzag;
+  const std::int64_t chunk = c.w.q_len / (zigzag ? 2 * p : p);
+  auto prefix = [&](std::int64_t chunk_index) {
+    models::Workload w = c.w;
+    w.q_len = chunk;
+    w.kv_len = (chunk_index + 1) * chunk;  // the chunk's queries are the last of these keys
+    return run(c, c.spec, w);
+  };
+  DeviceCost busiest;
+  double kv_per_token = 0;
+  const double per_rank = devices(c) / p;  // the TP ranks (and the copies) of each CP rank
+  for (int r = 0; r < p; ++r) {
+    DeviceCost rank;
+    for (std::int64_t i :
+         zigzag ? std::vector<std::int64_t>{r, 2 * p - 1 - r} : std::vector<std::int64_t>{r}) {
+      const Block b = prefix(i);
+      add_compute(rank, b, 1);
+      add_compute(cluster, b, per_rank);
+      kv_per_token = b.cost.kv_cache_bytes_per_token_per_layer;
+    }
+    if (rank.compute_s >= busiest.compute_s) busiest = rank;
+  }
+  d.flops = busiest.flops;
+  d.hbm_bytes = busiest.hbm_bytes;
+  d.compute_s = busiest.compute_s;
+  const double block = kv_per_token * as_double(c.w.q_len / p) * as_double(c.w.batch);
+  const double step_s = busiest.compute_s / p;
+  ring_comm(c, block, step_s, step_s, d, cluster);
+}
+
+}  // namespace
+
 // Ring attention (Liu et al., arXiv:2310.01889; RSA, arXiv:2105.13120): each device keeps its
 // L/cp queries and passes K/V blocks around the ring, cp - 1 transfers, each overlapped with the
 // compute of the block before it. Causal without balancing: the last rank computes its diagonal
@@ -62,6 +123,10 @@ double pass_factor(models::Phase p, double backward_factor) {
 // chunks i and 2cp-1-i, so every later step is half a block on every rank. The backward passes
 // K/V again and sends dK/dV back: twice the forward's bytes.
 void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+  if (c.w.causal && c.spec.variant->causal_only()) {
+    ring_prefix(c, d, cluster);
+    return;
+  }
   const int p = c.layout.cp;
   const std::int64_t b = c.w.q_len / p;
   models::Workload diagonal = c.w;
@@ -87,18 +152,7 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
 
   const double per_token = full.cost.kv_cache_bytes_per_token_per_layer;
   const double block = per_token * as_double(b) * as_double(c.w.batch);
-  const CommCost hop = ring_hop(block * pass_factor(c.w.phase, 2), c.place);
-  add_comm(d, hop, p - 1);
-  d.exposed_comm_s += std::max(0.0, hop.time_s - first.prediction.time_s);
-  d.exposed_comm_s += (p - 2) * std::max(0.0, hop.time_s - later.prediction.time_s);
-  // Every rank sends cp - 1 blocks; `nodes` ranks of each ring send theirs across nodes.
-  const double rings = c.layout.tp;
-  const double out_ranks = c.place.nodes > 1 ? c.place.nodes : 0;
-  const double sent = (p - 1) * hop.bytes();
-  cluster.scale_out_bytes += rings * out_ranks * sent;
-  cluster.scale_up_bytes += rings * (p - out_ranks) * sent;
-  d.kv_cache_bytes = block;
-  cluster.kv_cache_bytes = n * block;
+  ring_comm(c, block, first.prediction.time_s, later.prediction.time_s, d, cluster);
 }
 
 // DeepSpeed-Ulysses (Jacobs et al., arXiv:2309.14509): an all-to-all turns L/cp tokens of every

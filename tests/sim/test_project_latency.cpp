@@ -10,6 +10,7 @@
 #include "sim/schedule_project_latency.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/profile_helpers.hpp"
+#include "tests/support/sim_helpers.hpp"
 
 using test_support::builtin_profile;
 using test_support::profile_doc;

@@ -1,0 +1,83 @@
+// Context parallelism over variants defined only under a causal mask (models::Variant::causal_only:
+// a window over the past, a selection among earlier blocks): the ring has no non-causal block of
+// theirs to price, so each rank's queries run once over the causal prefix they see.
+#include <catch2/catch.hpp>
+
+#include "sim/engine.hpp"
+#include "sim/parallel.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::make;
+using test_support::workload;
+
+namespace {
+
+sim::ParallelPrediction causal_only_layout(const models::AttentionSpec& spec,
+                                           const models::Workload& w, int cp,
+                                           sim::CpStrategy strategy) {
+  return sim::predict_parallel(sim::EngineKind::tile, spec, w, catalog().resolve("h100"), "auto",
+                               {1, cp, strategy, 1});
+}
+
+}  // namespace
+
+TEST_CASE("ring over sliding-window attention: the last rank's queries over their prefix",
+          "[sim][parallel]") {
+  const models::AttentionSpec swa = make("swa", {{"window", 512}});
+  const models::Workload w = workload(models::Phase::prefill, 1, 8192, 8192);
+  const sim::ParallelPrediction ring = causal_only_layout(swa, w, 4, sim::CpStrategy::ring);
+  // Rank 3 holds queries 6144 .. 8191; their window reaches back 511 keys, into rank 2's block.
+  models::Workload last = w;
+  last.q_len = 2048;
+  const sim::Prediction alone = sim::predict(sim::EngineKind::tile, swa.variant->cost(swa, last),
+                                             last, catalog().resolve("h100"), "auto");
+  CHECK(ring.per_device.compute_s == Approx(alone.time_s));
+  CHECK(ring.per_device.flops.tensor == Approx(alone.flops.tensor));
+  // The four ranks together do the single device's work (each chunk a multiple of the tiles).
+  const sim::Prediction whole = sim::predict(sim::EngineKind::tile, swa.variant->cost(swa, w), w,
+                                             catalog().resolve("h100"), "auto");
+  CHECK(ring.cluster.flops.tensor == Approx(whole.flops.tensor));
+  // The ring still passes every K/V block: 3 hops of 2048 tokens x 8 KV heads x 256 x 2 B.
+  const double block = 2048.0 * 8 * 256 * 2;
+  CHECK(ring.per_device.kv_cache_bytes == Approx(block));
+  CHECK(ring.per_device.scale_up_bytes == Approx(3 * block));
+}
+
+TEST_CASE("ring and zig-zag price every causal-only variant (they refused it as non-causal)",
+          "[sim][parallel]") {
+  const models::Workload w = workload(models::Phase::prefill, 1, 16384, 16384);
+  for (const char* variant : {"swa", "nsa", "fsa", "dma", "moa", "core-context"}) {
+    const models::AttentionSpec spec = make(variant, {});
+    REQUIRE(spec.variant->causal_only());
+    for (auto s : {sim::CpStrategy::ring, sim::CpStrategy::zigzag}) {
+      INFO(variant << " " << sim::to_string(s));
+      const sim::ParallelPrediction p = causal_only_layout(spec, w, 4, s);
+      CHECK(p.per_device.compute_s > 0);
+      CHECK(p.cluster.flops.tensor >= p.per_device.flops.tensor);
+    }
+  }
+  CHECK_FALSE(make("gqa", {}).variant->causal_only());
+}
+
+TEST_CASE("zig-zag over a causal-only variant gives rank i chunks i and 2cp-1-i",
+          "[sim][parallel]") {
+  // NSA's compressed branch sees every earlier key: the plain ring's last rank does the most.
+  const models::AttentionSpec nsa = make("nsa", {});
+  const models::Workload w = workload(models::Phase::prefill, 1, 32768, 32768);
+  const sim::ParallelPrediction ring = causal_only_layout(nsa, w, 4, sim::CpStrategy::ring);
+  const sim::ParallelPrediction zig = causal_only_layout(nsa, w, 4, sim::CpStrategy::zigzag);
+  CHECK(zig.per_device.compute_s < ring.per_device.compute_s);
+  // Rank 0 of zig-zag holds chunks 0 and 7 of 4096 tokens; chunk 7's queries see all 32768 keys.
+  auto chunk_s = [&](std::int64_t index) {
+    models::Workload part = w;
+    part.q_len = 4096;
+    part.kv_len = (index + 1) * 4096;
+    return sim::predict(sim::EngineKind::tile, nsa.variant->cost(nsa, part), part,
+                        catalog().resolve("h100"), "auto")
+        .time_s;
+  };
+  double busiest = 0;
+  for (int r = 0; r < 4; ++r) busiest = std::max(busiest, chunk_s(r) + chunk_s(7 - r));
+  CHECK(zig.per_device.compute_s == Approx(busiest));
+}
