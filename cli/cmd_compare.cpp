@@ -2,6 +2,7 @@
 // profiles, with ratios against the first.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -80,8 +81,20 @@ struct LayoutHeading {
   int devices_per_node = 1;
 };
 
-double ratio(double value, double base) {
-  return base > 0 ? value / base : 0;
+// value / base; equal when both are 0 (two entries without a KV cache); none when only the base
+// is 0 (no multiple of nothing): JSON null, an empty CSV cell, "-" in the table.
+std::optional<double> ratio(double value, double base) {
+  if (base > 0) return value / base;
+  if (value == 0) return 1.0;
+  return std::nullopt;
+}
+
+nlohmann::ordered_json ratio_json(std::optional<double> r) {
+  return r ? nlohmann::ordered_json(*r) : nlohmann::ordered_json(nullptr);
+}
+
+std::string ratio_text(std::optional<double> r) {
+  return r ? fmt::format("{:.2f}", *r) : std::string("-");
 }
 
 // Per device and cluster under the layout, one pair of rows per entry; `x total` is the
@@ -94,10 +107,10 @@ std::string layout_table(const std::vector<Entry>& entries, std::size_t per_hw,
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     const Entry& base = entries[i - i % per_hw];
-    out +=
-        device_table_row(fmt::format("{:<16} {:<28} {:<10} {:>7.2f}", e.hw, e.label, "per device",
-                                     ratio(e.per_device.total_s, base.per_device.total_s)),
-                         e.per_device);
+    out += device_table_row(
+        fmt::format("{:<16} {:<28} {:<10} {:>7}", e.hw, e.label, "per device",
+                    ratio_text(ratio(e.per_device.total_s, base.per_device.total_s))),
+        e.per_device);
     out += device_table_row(fmt::format("{:<16} {:<28} {:<10} {:>7}", "", "", "cluster", ""),
                             e.cluster);
   }
@@ -117,23 +130,24 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                     {"compared", e.label},
                     {"baseline", base.label},
                     {"time_s", e.time_s},
-                    {"time_ratio", ratio(e.time_s, base.time_s)},
+                    {"time_ratio", ratio_json(ratio(e.time_s, base.time_s))},
                     {"kv_cache_bytes", e.kv_cache_bytes},
-                    {"kv_cache_ratio", ratio(e.kv_cache_bytes, base.kv_cache_bytes)},
+                    {"kv_cache_ratio", ratio_json(ratio(e.kv_cache_bytes, base.kv_cache_bytes))},
                     {"flops", e.flops},
-                    {"flops_ratio", ratio(e.flops, base.flops)},
+                    {"flops_ratio", ratio_json(ratio(e.flops, base.flops))},
                     {"hbm_bytes", e.hbm_bytes},
-                    {"hbm_bytes_ratio", ratio(e.hbm_bytes, base.hbm_bytes)}});
+                    {"hbm_bytes_ratio", ratio_json(ratio(e.hbm_bytes, base.hbm_bytes))}});
     if (layout) {
       rows.back().update(e.parallel);
-      rows.back()["per_device_time_ratio"] = ratio(e.per_device.total_s, base.per_device.total_s);
+      rows.back()["per_device_time_ratio"] =
+          ratio_json(ratio(e.per_device.total_s, base.per_device.total_s));
     }
     rows.back()["detail"] = e.detail;
-    table << fmt::format("{:<16} {:<28} {:>10} {:>7.2f} {:>10} {:>7.2f} {:>10} {:>10}\n", e.hw,
-                         e.label, human_time(e.time_s), ratio(e.time_s, base.time_s),
+    table << fmt::format("{:<16} {:<28} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", e.hw, e.label,
+                         human_time(e.time_s), ratio_text(ratio(e.time_s, base.time_s)),
                          human_bytes(e.kv_cache_bytes),
-                         ratio(e.kv_cache_bytes, base.kv_cache_bytes), human_count(e.flops),
-                         human_bytes(e.hbm_bytes));
+                         ratio_text(ratio(e.kv_cache_bytes, base.kv_cache_bytes)),
+                         human_count(e.flops), human_bytes(e.hbm_bytes));
   }
   if (layout) table << layout_table(entries, per_hw, *layout);
   return print({[&] { return table.str() + "ratios (x) are against the first entry\n"; },

@@ -39,10 +39,10 @@ std::string draw_series(const Series& s, std::size_t index, const Scale& x, cons
     const double px = x.map(s.x[i]), py = y.map(s.y[i]);
     points += fmt::format("{}{:.1f},{:.1f}", points.empty() ? "" : " ", px, py);
     if (with_markers) {
-      // data-x/data-y: the plotted values, as the sweep's rows print them (9 digits).
+      // data-x/data-y: the plotted values, as the sweep's rows print them (shortest round trip).
       markers += fmt::format(
           "<circle class=\"marker\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"{}\" "
-          "data-x=\"{:.9g}\" data-y=\"{:.9g}\"/>",
+          "data-x=\"{}\" data-y=\"{}\"/>",
           px, py, col, s.x[i], s.y[i]);
     }
   }

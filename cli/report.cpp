@@ -60,7 +60,7 @@ std::string csv_cell(const nlohmann::ordered_json& v) {
   }
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
-  return fmt::format("{:.9g}", v.get<double>());
+  return fmt::format("{}", v.get<double>());  // shortest round trip: exact counts
 }
 
 // " caller=NAME" for a call through a framework (its host floor applies); nothing for a direct

@@ -42,13 +42,12 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
   fmt::format_to(out, fmt::runtime(csv ? ",{}" : ",\"nodes\":{}"), l.nodes);
   fmt::format_to(
       out,
-      fmt::runtime(
-          csv ? ",{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}"
-              : ",\"per_device_flops_tensor\":{:.9g},\"per_device_hbm_bytes\":{:.9g},"
-                "\"per_device_kv_cache_bytes\":{:.9g},\"per_device_scale_up_bytes\":{:.9g},"
-                "\"per_device_scale_out_bytes\":{:.9g},\"per_device_compute_s\":{:.9g},"
-                "\"per_device_comm_s\":{:.9g},\"per_device_exposed_comm_s\":{:.9g},"
-                "\"per_device_total_s\":{:.9g}"),
+      fmt::runtime(csv ? ",{},{},{},{},{},{},{},{},{}"
+                       : ",\"per_device_flops_tensor\":{},\"per_device_hbm_bytes\":{},"
+                         "\"per_device_kv_cache_bytes\":{},\"per_device_scale_up_bytes\":{},"
+                         "\"per_device_scale_out_bytes\":{},\"per_device_compute_s\":{},"
+                         "\"per_device_comm_s\":{},\"per_device_exposed_comm_s\":{},"
+                         "\"per_device_total_s\":{}"),
       d.flops.tensor, d.hbm_bytes, d.kv_cache_bytes, d.scale_up_bytes, d.scale_out_bytes,
       d.compute_s, d.comm_s, d.exposed_comm_s, d.total_s);
 }
@@ -58,19 +57,19 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
 void append_layout_detail(const sim::ParallelPrediction& p, SweepFormat format, std::string& row) {
   const auto out = std::back_inserter(row);
   const bool csv = format == SweepFormat::csv;
-  fmt::format_to(out, fmt::runtime(csv ? ",{:.9g}" : ",\"layout_balance\":{:.9g}"), p.balance);
+  fmt::format_to(out, fmt::runtime(csv ? ",{}" : ",\"layout_balance\":{}"), p.balance);
   if (!p.pool) {
     if (csv) row += ",,,,,";
     return;
   }
   const sim::PoolDispatch& pool = *p.pool;
   fmt::format_to(out,
-                 fmt::runtime(csv ? ",{},{},{},{:.9g},{:.9g}"
+                 fmt::runtime(csv ? ",{},{},{},{},{}"
                                   : ",\"attention_pool_servers\":{},"
                                     "\"attention_pool_shard_tokens\":{},"
                                     "\"attention_pool_tasks\":{},"
-                                    "\"attention_pool_dispatch_bytes\":{:.9g},"
-                                    "\"attention_pool_return_bytes\":{:.9g}"),
+                                    "\"attention_pool_dispatch_bytes\":{},"
+                                    "\"attention_pool_return_bytes\":{}"),
                  p.layout.cp, pool.shard_tokens, pool.tasks, pool.dispatch_bytes,
                  pool.return_bytes);
 }
@@ -160,14 +159,13 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   const std::int64_t layers = axes.models[p.subject].layers;
   const auto out = std::back_inserter(row);
   if (format == SweepFormat::csv) {
-    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id,
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},", p.profile->id,
                    csv_cell(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
                    models::to_string(w.dtype), models::to_string(w.kv_dtype), layers,
                    sim::to_string(p.engine), axes.kernel, hw::to_string(axes.caller), r.time_s,
                    sim::to_string(bound));
-    fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{},{:.9g}", flops.tensor,
-                   flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
-                   r.fits ? "true" : "false", r.max_batch);
+    fmt::format_to(out, "{},{},{},{},{},{},{},{}", flops.tensor, flops.vector, flops.exp, bytes,
+                   r.kv_cache_bytes, r.state_bytes, r.fits ? "true" : "false", r.max_batch);
     if (r.parallel) append_parallel(r.parallel->layout, r.parallel->per_device, format, row);
     row += '\n';
     return true;
@@ -175,16 +173,16 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   fmt::format_to(out,
                  "{{\"hw\":\"{}\",\"model\":{},\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
                  "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},"
-                 "\"engine\":\"{}\",\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{:.9g},"
+                 "\"engine\":\"{}\",\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{},"
                  "\"bound\":\"{}\",",
                  p.profile->id, nlohmann::json(label).dump(), models::to_string(w.phase), w.batch,
                  w.q_len, w.kv_len, models::to_string(w.dtype), models::to_string(w.kv_dtype),
                  layers, sim::to_string(p.engine), axes.kernel, hw::to_string(axes.caller),
                  r.time_s, sim::to_string(bound));
   fmt::format_to(out,
-                 "\"flops_tensor\":{:.9g},\"flops_vector\":{:.9g},\"flops_exp\":{:.9g},"
-                 "\"bytes_hbm\":{:.9g},\"kv_cache_bytes\":{:.9g},\"state_bytes\":{:.9g},"
-                 "\"fits\":{},\"max_batch\":{:.9g}",
+                 "\"flops_tensor\":{},\"flops_vector\":{},\"flops_exp\":{},"
+                 "\"bytes_hbm\":{},\"kv_cache_bytes\":{},\"state_bytes\":{},"
+                 "\"fits\":{},\"max_batch\":{}",
                  flops.tensor, flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
                  r.fits ? "true" : "false", r.max_batch);
   if (r.parallel) append_parallel(r.parallel->layout, r.parallel->per_device, format, row);
@@ -255,13 +253,12 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
   const std::string_view engine = sim::to_string(p.engine);
   const std::string_view bound = sim::to_string(pred.bound);
   if (format == SweepFormat::csv) {
-    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{:.9g},{},", p.profile->id, variant,
-                   phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
-                   axes.kernel, hw::to_string(axes.caller), pred.time_s, bound);
-    fmt::format_to(out, "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g}",
-                   pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
-                   pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
-                   pred.arithmetic_intensity, pred.tensor_utilization);
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},", p.profile->id, variant, phase,
+                   w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine, axes.kernel,
+                   hw::to_string(axes.caller), pred.time_s, bound);
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{}", pred.flops.tensor, pred.flops.vector,
+                   pred.flops.exp, pred.bytes.total(), pred.hbm_bytes_moved, cost.kv_cache_bytes,
+                   cost.state_bytes, pred.arithmetic_intensity, pred.tensor_utilization);
     if (axes.parallel) {
       append_parallel(parallel.layout, parallel.per_device, format, row);
       append_layout_detail(parallel, format, row);
@@ -274,14 +271,14 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
       out,
       "{{\"hw\":\"{}\",\"variant\":\"{}\",\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
       "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},\"engine\":\"{}\","
-      "\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{:.9g},\"bound\":\"{}\",",
+      "\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{},\"bound\":\"{}\",",
       p.profile->id, variant, phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
       axes.kernel, hw::to_string(axes.caller), pred.time_s, bound);
   fmt::format_to(out,
-                 "\"flops_tensor\":{:.9g},\"flops_vector\":{:.9g},\"flops_exp\":{:.9g},"
-                 "\"bytes_hbm\":{:.9g},\"hbm_bytes_moved\":{:.9g},\"kv_cache_bytes\":{:.9g},"
-                 "\"state_bytes\":{:.9g},\"arithmetic_intensity\":{:.9g},"
-                 "\"tensor_utilization\":{:.9g}",
+                 "\"flops_tensor\":{},\"flops_vector\":{},\"flops_exp\":{},"
+                 "\"bytes_hbm\":{},\"hbm_bytes_moved\":{},\"kv_cache_bytes\":{},"
+                 "\"state_bytes\":{},\"arithmetic_intensity\":{},"
+                 "\"tensor_utilization\":{}",
                  pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
                  pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
                  pred.arithmetic_intensity, pred.tensor_utilization);

@@ -211,3 +211,21 @@ TEST_CASE("compare --caller applies that caller's host floor to every entry, as 
   CHECK(pytorch[0] > direct[0]);
   CHECK(run_cli({"compare", "--variants", "gqa", "--caller", "jax"}).exit_code == 2);
 }
+
+TEST_CASE("compare gives no ratio against a baseline of nothing, and 1 for nothing against nothing",
+          "[cli][compare]") {
+  // Linear attention keeps no KV cache: GQA's 16.8 MB is no multiple of 0 B.
+  const RunResult r =
+      run_cli({"compare", "--variants", "linear,gqa,lightning", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const json rows = json::parse(r.out).at("comparisons");
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].at("kv_cache_ratio") == 1.0);
+  CHECK(rows[1].at("kv_cache_ratio").is_null());
+  CHECK(rows[2].at("kv_cache_ratio") == 1.0);
+  CHECK(rows[1].at("time_ratio").is_number());
+  const RunResult table = run_cli({"compare", "--variants", "linear,gqa"});
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.find(" 0.00 ") == std::string::npos);
+  CHECK(table.out.find("16.8 MB       - ") != std::string::npos);
+}

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/cli_runner.hpp"
 #include "tests/support/file_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -166,4 +167,17 @@ TEST_CASE("parse_format rejects xml with a SpecError naming it and listing table
                     Catch::Contains("'xml'") && Catch::Contains("table") &&
                         Catch::Contains("json") && Catch::Contains("csv"));
   CHECK_THROWS_AS(cli::parse_format("JSON"), common::SpecError);
+}
+
+TEST_CASE("CSV prints counts exactly, as JSON does (no 9-digit rounding)", "[report][cli]") {
+  // 131072 tokens x 64 sequences x 8 KV heads x (128 + 128) x 2 B = 34359738368 B of KV cache.
+  const test_support::RunResult csv =
+      test_support::run_cli({"query", "--variant", "gqa", "--seq-len", "131072", "--batch", "64",
+                             "--phase", "decode", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK(csv.out.find(",34359738368,") != std::string::npos);
+  const test_support::RunResult sweep = test_support::run_cli(
+      {"sweep", "--variant", "gqa", "--seq-len", "131072", "--batch", "64", "--phase", "decode"});
+  REQUIRE(sweep.exit_code == 0);
+  CHECK(sweep.out.find(",34359738368,") != std::string::npos);
 }
