@@ -41,12 +41,42 @@ nlohmann::ordered_json preset_json(const models::Preset& p) {
                       {"params", params},
                       {"indices", g.indices}});
   }
-  return {{"name", p.name},         {"source", p.source},
-          {"layers", m.layers},     {"hidden_size", m.hidden_size},
-          {"heads", m.heads},       {"kv_heads", m.kv_heads},
-          {"head_dim", m.head_dim}, {"attention_kind", m.attention_kind},
-          {"window", m.window},     {"linear_kind", m.linear_kind},
-          {"groups", groups}};
+  nlohmann::ordered_json doc = {{"name", p.name},         {"source", p.source},
+                                {"layers", m.layers},     {"hidden_size", m.hidden_size},
+                                {"heads", m.heads},       {"kv_heads", m.kv_heads},
+                                {"head_dim", m.head_dim}, {"attention_kind", m.attention_kind},
+                                {"window", m.window},     {"linear_kind", m.linear_kind}};
+  if (!m.linear_kind.empty()) {
+    doc["linear_state_elements"] = m.linear_state_elems;
+    doc["linear_conv_state_elements"] = m.linear_conv_state_elems;
+  }
+  doc["groups"] = groups;
+  return doc;
+}
+
+// CSV: one row per layer group, the model's fields repeated, the group's parameters and layer
+// indices as space-separated text.
+std::vector<nlohmann::ordered_json> preset_csv_rows(const nlohmann::ordered_json& doc) {
+  nlohmann::ordered_json model = doc;
+  model.erase("groups");
+  std::vector<nlohmann::ordered_json> rows;
+  for (const nlohmann::ordered_json& g : doc.at("groups")) {
+    nlohmann::ordered_json row = model;
+    std::string params, indices;
+    for (const auto& [name, value] : g.at("params").items()) {
+      params += fmt::format("{}{}={}", params.empty() ? "" : " ", name, value.get<double>());
+    }
+    for (const auto& i : g.at("indices")) {
+      indices += fmt::format("{}{}", indices.empty() ? "" : " ", i.get<std::int64_t>());
+    }
+    row["group_kind"] = g.at("kind");
+    row["group_variant"] = g.at("variant");
+    row["group_layers"] = g.at("layers");
+    row["group_params"] = params;
+    row["group_indices"] = indices;
+    rows.push_back(row);
+  }
+  return rows;
 }
 
 void run_list(const ModelsOptions& o) {
@@ -74,10 +104,10 @@ void run_show(const ModelsOptions& o) {
   const Format format = parse_format(o.format);
   const models::Preset p = models::find_preset(o.name);
   const nlohmann::ordered_json doc = preset_json(p);
-  write_output(
-      print({[&] { return preset_table(p); }, [&] { return json_text(doc); }, csv_of({doc})},
-            format),
-      "");
+  write_output(print({[&] { return preset_table(p); }, [&] { return json_text(doc); },
+                      csv_of(preset_csv_rows(doc))},
+                     format),
+               "");
 }
 
 std::string preset_table(const models::Preset& p) {
@@ -94,8 +124,10 @@ std::string preset_table(const models::Preset& p) {
                        g.variant, params);
   }
   if (!m.linear_kind.empty()) {
-    out << fmt::format("\nlinear layers: {}, state {} elements per sequence and layer\n",
-                       m.linear_kind, m.linear_state_elems);
+    out << fmt::format(
+        "\nlinear layers: {}, state {} elements per sequence and layer (short convolution state "
+        "{})\n",
+        m.linear_kind, m.linear_state_elems, m.linear_conv_state_elems);
   }
   return out.str();
 }

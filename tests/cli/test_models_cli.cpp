@@ -2,6 +2,7 @@
 // attention stack priced per layer group, with totals and the memory check.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -239,4 +240,27 @@ TEST_CASE("an impossible layout for a model's layer group is exit 2 naming the g
       {"query", "--model", "gemma-3-27b", "--tp", "64", "--nodes", "8", "-o", out.string()});
   CHECK(r.exit_code == 2);
   CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE(
+    "models show: CSV has a row per layer group; the linear and convolution states show in "
+    "every format",
+    "[cli][models]") {
+  const test_support::RunResult csv =
+      test_support::run_cli({"models", "show", "qwen3-next-80b-a3b", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  // A header and the two groups (12 full-attention layers, 36 Gated DeltaNet layers).
+  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 3);
+  CHECK(csv.out.find(",24576,full,gqa,12,heads=16 kv_heads=2 head_dim=256,3 7 11") !=
+        std::string::npos);
+  CHECK(csv.out.find(",linear,linear,36,") != std::string::npos);
+  const test_support::RunResult json =
+      test_support::run_cli({"models", "show", "qwen3-next-80b-a3b", "--format", "json"});
+  REQUIRE(json.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(json.out);
+  CHECK(doc.at("linear_state_elements") == 524288);
+  CHECK(doc.at("linear_conv_state_elements") == 24576);
+  const test_support::RunResult table =
+      test_support::run_cli({"models", "show", "qwen3-next-80b-a3b"});
+  CHECK(table.out.find("short convolution state 24576") != std::string::npos);
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <unistd.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -180,4 +181,28 @@ TEST_CASE("CSV prints counts exactly, as JSON does (no 9-digit rounding)", "[rep
       {"sweep", "--variant", "gqa", "--seq-len", "131072", "--batch", "64", "--phase", "decode"});
   REQUIRE(sweep.exit_code == 0);
   CHECK(sweep.out.find(",34359738368,") != std::string::npos);
+}
+
+TEST_CASE("the README's list of query's JSON keys names every key query prints", "[report][cli]") {
+  const std::string readme =
+      test_support::read_file(fmt::format("{}/README.md", ATTNSIM_SOURCE_DIR));
+  const std::size_t start = readme.find("JSON output: `");
+  REQUIRE(start != std::string::npos);
+  const std::size_t end = readme.find("`.", start + 14);
+  REQUIRE(end != std::string::npos);
+  const std::string listed = readme.substr(start, end - start);
+  const test_support::RunResult r = test_support::run_cli(
+      {"query", "--variant", "gqa", "--phase", "train", "--caller", "pytorch", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(r.out);
+  auto named = [&](const std::string& key) {
+    INFO(key);
+    CHECK(listed.find(key) != std::string::npos);
+  };
+  for (const auto& [key, value] : doc.items()) named(key);
+  const nlohmann::json& result = doc.at("results").at(0);
+  for (const auto& [key, value] : result.items()) named(key);
+  for (const auto& [key, value] : result.at("launches").at(0).items()) named(key);
+  for (const auto& [key, value] : result.at("flops").items()) named(key);
+  for (const auto& [key, value] : result.at("bytes").items()) named(key);
 }
