@@ -29,6 +29,19 @@ CLI::Validator decimal_integer(std::int64_t min, std::int64_t max) {
           : "[" + std::to_string(min) + ", " + std::to_string(max) + "]");
 }
 
+CLI::Validator size_integer(std::int64_t min, std::int64_t max) {
+  return CLI::Validator(
+      [min, max](std::string& text) {
+        try {
+          text = std::to_string(common::parse_size_integer(text, min, max));
+          return std::string();
+        } catch (const common::NumberTextError& e) {
+          return std::string(e.what());
+        }
+      },
+      "[" + std::to_string(min) + ", " + std::to_string(max) + "], k/M/G = 2^10/2^20/2^30");
+}
+
 CLI::Validator decimal_number(double min, double max) {
   return CLI::Validator(
       [min, max](const std::string& text) {

@@ -20,6 +20,9 @@ namespace cli {
 CLI::Validator decimal_integer(std::int64_t min,
                                std::int64_t max = std::numeric_limits<std::int64_t>::max());
 CLI::Validator decimal_number(double min, double max);
+// A size flag's value (--seq-len, --batch, ...): decimal_integer's text, or with a k, M or G suffix
+// (x 2^10, 2^20, 2^30) as sweep's axes take it: "32k" is 32768. Attach with ->transform().
+CLI::Validator size_integer(std::int64_t min, std::int64_t max);
 
 // On/off flags (--causal, --no-causal, --strict, ...) take no value, or an explicit true or false.
 // CLI11 alone reads any integer as a flag value (`--causal=7` would mean true); this adds a check

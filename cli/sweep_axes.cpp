@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.hpp"
+#include "common/numbers.hpp"
 
 namespace cli {
 
@@ -20,21 +21,7 @@ namespace {
 // A decimal integer with an optional k/M/G suffix (powers of two), at most 2^62.
 std::int64_t parse_size(std::string_view flag, std::string_view whole, std::string_view text) {
   if (text.empty()) bad(flag, whole, "a number is missing");
-  std::int64_t scale = 1;
-  switch (text.back()) {
-    case 'k':
-    case 'K':
-      scale = std::int64_t{1} << 10;
-      break;
-    case 'M':
-      scale = std::int64_t{1} << 20;
-      break;
-    case 'G':
-      scale = std::int64_t{1} << 30;
-      break;
-    default:
-      break;
-  }
+  const std::int64_t scale = std::int64_t{1} << common::size_suffix_shift(text.back());
   if (scale != 1) text.remove_suffix(1);
   if (text.empty()) bad(flag, whole, "a number is missing");
   std::int64_t value = 0;

@@ -10,21 +10,22 @@
 namespace cli {
 
 // --batch, --seq-len, --q-len and --kv-len of `o` (batch and seq_len integers, q_len and kv_len
-// optional integers), decimal and in the model's limits, with one help text for every command.
+// optional integers), decimal (with sweep's k/M/G size suffixes: "32k") and in the model's limits,
+// with one help text for every command.
 template <typename Flags>
 void add_size_options(CLI::App& app, Flags& o) {
   app.add_option("--batch", o.batch, "batch size")
-      ->transform(decimal_integer(1, models::kMaxBatch))
+      ->transform(size_integer(1, models::kMaxBatch))
       ->capture_default_str();
   app.add_option("--seq-len", o.seq_len,
                  "sequence length: query tokens for prefill/fwd/bwd/train, context for decode")
-      ->transform(decimal_integer(1, models::kMaxTokens))
+      ->transform(size_integer(1, models::kMaxTokens))
       ->capture_default_str();
   app.add_option("--q-len", o.q_len,
                  "query tokens (default: --seq-len; 1 for decode, more for speculative decode)")
-      ->transform(decimal_integer(1, models::kMaxTokens));
+      ->transform(size_integer(1, models::kMaxTokens));
   app.add_option("--kv-len", o.kv_len, "key/value tokens (default: --seq-len)")
-      ->transform(decimal_integer(1, models::kMaxTokens));
+      ->transform(size_integer(1, models::kMaxTokens));
 }
 
 // `Flags` has phase, dtype (strings), kv_dtype (optional string), batch, seq_len, layers

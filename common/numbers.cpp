@@ -85,6 +85,38 @@ std::int64_t parse_decimal_integer(std::string_view text, std::int64_t min, std:
   return value;
 }
 
+int size_suffix_shift(char suffix) {
+  switch (suffix) {
+    case 'k':
+    case 'K':
+      return 10;
+    case 'M':
+      return 20;
+    case 'G':
+      return 30;
+    default:
+      return 0;
+  }
+}
+
+std::int64_t parse_size_integer(std::string_view text, std::int64_t min, std::int64_t max) {
+  const int shift = text.empty() ? 0 : size_suffix_shift(text.back());
+  if (shift == 0) return parse_decimal_integer(text, min, max);
+  const std::string allowed =
+      integer_range_text(min, max) + " (a k, M or G suffix multiplies by 2^10, 2^20 or 2^30)";
+  std::int64_t count = 0;
+  try {
+    count = parse_decimal_integer(text.substr(0, text.size() - 1), 0, max);
+  } catch (const NumberTextError&) {
+    throw NumberTextError(fmt::format("{} is not a decimal integer with a size suffix; allowed: {}",
+                                      shown(text), allowed));
+  }
+  if (count > (max >> shift) || (count << shift) < min) {
+    throw NumberTextError(fmt::format("{} is out of range; allowed: {}", shown(text), allowed));
+  }
+  return count << shift;
+}
+
 double parse_decimal_number(std::string_view text, double min, double max) {
   const std::string allowed = number_range_text(min, max);
   if (!decimal_number_shape(text)) {

@@ -24,6 +24,13 @@ std::int64_t parse_decimal_integer(std::string_view text,
                                    std::int64_t min = std::numeric_limits<std::int64_t>::min(),
                                    std::int64_t max = std::numeric_limits<std::int64_t>::max());
 
+// The power of two a size's suffix stands for: k or K 10, M 20, G 30; 0 for any other character.
+int size_suffix_shift(char suffix);
+
+// A size: a decimal integer with an optional k/K, M or G suffix (x 2^10, 2^20, 2^30: "32k" is
+// 32768), in [min, max] (min >= 0).
+std::int64_t parse_size_integer(std::string_view text, std::int64_t min, std::int64_t max);
+
 // A finite decimal number ("12", "-0.5", "1.5e3") in [min, max]; no hexadecimal, inf or nan.
 double parse_decimal_number(std::string_view text,
                             double min = std::numeric_limits<double>::lowest(),

@@ -46,6 +46,9 @@ TEST_CASE(
       {{"query", "--hidden-size", "-1", "--include-projections"}, {"--hidden-size", "'-1'"}},
       {{"query", "--seq-len", "1e12"}, {"--seq-len", "'1e12'", "not a decimal integer", "[1, 1073741824]"}},
       {{"query", "--seq-len", "0x10"}, {"--seq-len", "hexadecimal"}},
+      {{"query", "--seq-len", "2G"}, {"--seq-len", "'2G'", "out of range", "[1, 1073741824]", "suffix"}},
+      {{"query", "--seq-len", "1.5k"}, {"--seq-len", "'1.5k'", "not a decimal integer", "suffix"}},
+      {{"query", "--batch", "0k"}, {"--batch", "'0k'", "out of range", "[1, 16777216]"}},
       {{"query", "--variant", "swa", "--param", "window=0x100"}, {"--param", "window=0x100", "decimal"}},
       {{"hw", "probe", "--budget", "nan"}, {"--budget", "'nan'", "[0.1, 600]"}},
       {{"validate", "--measurements", "x.csv", "--holdout-seq", "-5"}, {"--holdout-seq", "'-5'", "[1, 1073741824]"}},
@@ -61,6 +64,21 @@ TEST_CASE("a leading zero in --seq-len is decimal: 010 is ten tokens, not octal 
   const json r = first_result({"query", "--seq-len", "010", "--format", "json"});
   CHECK(r.at("workload").at("q_len") == 10);
   CHECK(r.at("workload").at("kv_len") == 10);
+}
+
+TEST_CASE("size flags take sweep's k/M/G suffixes, powers of two: 32k is 32768 tokens", "[cli]") {
+  const json r = first_result({"query", "--seq-len", "32k", "--batch", "2K", "--format", "json"});
+  CHECK(r.at("workload").at("q_len") == 32768);
+  CHECK(r.at("workload").at("batch") == 2048);
+  const json d = first_result(
+      {"query", "--phase", "decode", "--kv-len", "1M", "--q-len", "4", "--format", "json"});
+  CHECK(d.at("workload").at("kv_len") == 1048576);
+  CHECK(d.at("workload").at("q_len") == 4);
+  // compare takes the same flags (one add_size_options).
+  const test_support::RunResult c =
+      run_cli({"compare", "--variants", "gqa,mha", "--seq-len", "8k", "--format", "json"});
+  REQUIRE(c.exit_code == 0);
+  CHECK(json::parse(c.out).at("comparisons").at(0).at("detail").at("workload").at("q_len") == 8192);
 }
 
 TEST_CASE("an on/off flag alone, =true or =false is accepted; --no-causal=true means non-causal",
