@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -14,31 +15,37 @@
 
 namespace cli {
 
-CLI::Validator decimal_integer(std::int64_t min, std::int64_t max) {
+namespace {
+
+// A validator that rewrites the flag's text to the plain digits `parse(text, min, max)` reads, or
+// returns its error for CLI11 to report with the flag's name.
+template <typename Parse>
+CLI::Validator integer_rewriter(Parse parse, std::int64_t min, std::int64_t max,
+                                std::string description) {
   return CLI::Validator(
-      [min, max](std::string& text) {
+      [parse, min, max](std::string& text) {
         try {
-          text = std::to_string(common::parse_decimal_integer(text, min, max));
+          text = std::to_string(parse(text, min, max));
           return std::string();
         } catch (const common::NumberTextError& e) {
           return std::string(e.what());
         }
       },
-      max == std::numeric_limits<std::int64_t>::max()
-          ? ">= " + std::to_string(min)
-          : "[" + std::to_string(min) + ", " + std::to_string(max) + "]");
+      std::move(description));
+}
+
+}  // namespace
+
+CLI::Validator decimal_integer(std::int64_t min, std::int64_t max) {
+  return integer_rewriter(common::parse_decimal_integer, min, max,
+                          max == std::numeric_limits<std::int64_t>::max()
+                              ? ">= " + std::to_string(min)
+                              : "[" + std::to_string(min) + ", " + std::to_string(max) + "]");
 }
 
 CLI::Validator size_integer(std::int64_t min, std::int64_t max) {
-  return CLI::Validator(
-      [min, max](std::string& text) {
-        try {
-          text = std::to_string(common::parse_size_integer(text, min, max));
-          return std::string();
-        } catch (const common::NumberTextError& e) {
-          return std::string(e.what());
-        }
-      },
+  return integer_rewriter(
+      common::parse_size_integer, min, max,
       "[" + std::to_string(min) + ", " + std::to_string(max) + "], k/M/G = 2^10/2^20/2^30");
 }
 
