@@ -22,11 +22,6 @@ namespace cli {
 
 namespace {
 
-// Widest model width --hidden-size accepts: 2^20, the bound every head-count and head-dimension
-// parameter has (models/variant.hpp ParamInfo), 64x the widest published models (16384, e.g.
-// Llama 3.1 405B, https://huggingface.co/meta-llama/Llama-3.1-405B/blob/main/config.json).
-constexpr std::int64_t kMaxHiddenSize = std::int64_t{1} << 20;
-
 struct QueryOptions {
   std::string variant = "mha";
   std::optional<std::int64_t> heads, kv_heads, head_dim, v_head_dim;
@@ -182,7 +177,7 @@ void add_query_command(CLI::App& app, Context& ctx) {
           ->capture_default_str(),
       q->add_option("--hidden-size", opts->hidden_size,
                     "model width for projections (default: heads x head dim)")
-          ->transform(decimal_integer(1, kMaxHiddenSize))};
+          ->transform(decimal_integer(1, models::kMaxHiddenSize))};
   CLI::Option* model =
       q->add_option("--model", opts->model,
                     "a model preset: all its attention layers (see `attnsim models list`)");

@@ -8,25 +8,13 @@
 
 #include "common/errors.hpp"
 #include "common/files.hpp"
+#include "models/hf_config_fields.hpp"
 
 namespace models {
 
 namespace {
 
 using Json = nlohmann::json;
-
-// Fields that change attention in ways attnsim does not model: an error naming them, never a
-// silently wrong stack.
-struct Unsupported {
-  const char* field;
-  const char* why;
-};
-constexpr Unsupported kUnsupported[] = {
-    {"attention_chunk_size", "chunked local attention (Llama 4) is not modelled"},
-    {"index_topk", "DeepSeek sparse attention's indexer (DeepSeek-V3.2) is not modelled"},
-    {"index_n_heads", "DeepSeek sparse attention's indexer (DeepSeek-V3.2) is not modelled"},
-    {"global_attn_every_n_layers", "an alternation attnsim does not read"},
-};
 
 // The config's fields with the file name for errors.
 class Fields {
@@ -40,9 +28,14 @@ class Fields {
     if (!v.is_number_integer() && !v.is_number_unsigned()) {
       throw error(name, fmt::format("must be an integer, got {}", v.dump()));
     }
-    const auto value = v.get<std::int64_t>();
-    if (value <= 0) throw error(name, fmt::format("must be positive, got {}", value));
-    return value;
+    const std::int64_t max = hf_field_max(name);
+    // nlohmann keeps a non-negative integer unsigned: from 2^63 on it would wrap negative.
+    const bool fits =
+        !v.is_number_unsigned() || v.get<std::uint64_t>() <= static_cast<std::uint64_t>(max);
+    if (!fits || v.get<std::int64_t>() < 1 || v.get<std::int64_t>() > max) {
+      throw error(name, fmt::format("must be in [1, {}], got {}", max, v.dump()));
+    }
+    return v.get<std::int64_t>();
   }
   std::int64_t required(std::initializer_list<const char*> names) const {
     std::string tried;
@@ -77,6 +70,15 @@ LayerKind kind_of_layer_type(const Fields& f, const std::string& type) {
   throw f.error("layer_types", fmt::format("has '{}'; understood: full_attention, "
                                            "sliding_attention, linear_attention",
                                            type));
+}
+
+// Gemma 3 puts one full layer after every pattern - 1 window layers. A Gemma 3 config without the
+// field gets the library's default, 6 (transformers, models/gemma3/configuration_gemma3.py:
+// Gemma3TextConfig(sliding_window_pattern=6), "5:1 attention pattern").
+std::optional<std::int64_t> sliding_window_pattern(const Fields& f, const std::string& type) {
+  if (auto pattern = f.integer("sliding_window_pattern")) return pattern;
+  if (type == "gemma3" || type == "gemma3_text") return 6;
+  return std::nullopt;
 }
 
 // Which kind each layer is, from the first of these that the config has: layer_types;
@@ -115,7 +117,7 @@ std::vector<LayerKind> layer_kinds(const Fields& f, std::int64_t layers, const s
   } else if (f.has("sliding_window")) {
     if (type == "gemma2") {
       each([](std::int64_t i) { return i % 2 == 0 ? LayerKind::window : LayerKind::full; });
-    } else if (auto pattern = f.integer("sliding_window_pattern")) {
+    } else if (auto pattern = sliding_window_pattern(f, type)) {
       each([&](std::int64_t i) {
         return (i + 1) % *pattern == 0 ? LayerKind::full : LayerKind::window;
       });
@@ -263,7 +265,7 @@ ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& sou
   }
   const Json& j = nested ? config.at("text_config") : config;
   const Fields f(j, source);
-  for (const Unsupported& u : kUnsupported) {
+  for (const UnsupportedField& u : unsupported_fields()) {
     if (f.has(u.field)) throw f.error(u.field, fmt::format("is set: {}", u.why));
   }
   ModelConfig m;

@@ -26,6 +26,12 @@ struct LayerGroup {
   std::int64_t layers() const { return static_cast<std::int64_t>(indices.size()); }
 };
 
+// Widest model width (a config's hidden_size, --hidden-size): 2^20, the bound every head-count and
+// head-dimension parameter has (models/variant.hpp ParamInfo), 64x the widest published models
+// (16384, e.g. Llama 3.1 405B,
+// https://huggingface.co/meta-llama/Llama-3.1-405B/blob/main/config.json).
+inline constexpr std::int64_t kMaxHiddenSize = std::int64_t{1} << 20;
+
 struct ModelConfig {
   std::string name;    // model_type, or the preset name
   std::string source;  // file path or preset source URL
@@ -46,8 +52,9 @@ struct ModelConfig {
 };
 
 // Reads a config.json document (a nested `text_config` is used when present). Throws SpecError
-// naming `source` and the field for a missing size, a non-integer, or a field that changes
-// attention but is not understood (never silently ignored).
+// naming `source` and the field for a missing size, a non-integer, an integer outside its range
+// (models/hf_config_fields.cpp), or a field that changes attention but is not understood (never
+// silently ignored).
 ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& source);
 
 // Reads and parses the file at `path`; throws SpecError for unreadable or malformed JSON.

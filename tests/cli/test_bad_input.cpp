@@ -35,6 +35,30 @@ const char* kCsvHeader =
     "time_ms,source\n";
 const char* kCsvRowStart = "h100-sxm5-80gb,fa3,fwd,bf16,";
 
+// Config files whose attention attnsim does not model (field names as in each model's public
+// config.json), and layer counts beyond --layers' range.
+void write_hf_configs(const fs::path& dir) {
+  const nlohmann::json base = {{"hidden_size", 4096},
+                               {"num_attention_heads", 32},
+                               {"num_key_value_heads", 8},
+                               {"num_hidden_layers", 32}};
+  const auto config = [&](const char* name, const nlohmann::json& extra) {
+    nlohmann::json c = base;
+    c.update(extra);
+    write_file(dir / name, c.dump());
+  };
+  config("jamba.json", {{"attn_layer_period", 8}, {"attn_layer_offset", 4}});
+  config("nemotron-h.json", {{"hybrid_override_pattern", "M-M-M-M*-M-M-M-M*-M-M-M-M*-M-M-M-M*"}});
+  config("zamba2.json", {{"layers_block_type", {"mamba", "hybrid"}}});
+  config("bamba.json", {{"attn_layer_indices", {9, 18, 27}}});
+  config("phi-3-small.json",
+         {{"dense_attention_every_n_layers", 2}, {"blocksparse_vert_stride", 8}});
+  config("gemma-3n.json", {{"text_config", {{"num_kv_shared_layers", 15}}}});
+  config("mllama.json", {{"text_config", {{"cross_attention_layers", {3, 8, 13}}}}});
+  config("layers-70000.json", {{"num_hidden_layers", 70000}});
+  config("layers-2e63.json", {{"num_hidden_layers", std::uint64_t{1} << 63}});
+}
+
 // The files the cases read, written into `dir`.
 void write_fixtures(const fs::path& dir) {
   const std::string h = kCsvHeader;
@@ -81,6 +105,7 @@ void write_fixtures(const fs::path& dir) {
     fs::create_directories(dir / ("no-" + std::string(entry)));
     write_file(dir / ("no-" + std::string(entry)) / "my-gpu.json", without.dump(1));
   }
+  write_hf_configs(dir);
   std::string text = doc.dump(1);
   const std::string key = "\"sm_count\": 148";
   REQUIRE(text.find(key) != std::string::npos);
@@ -157,6 +182,15 @@ const std::vector<BadInput> kCases = {
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
     {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},
     {"zero layers in a sweep", {"sweep", "--layers", "0"}, {"--layers", "[1, 65536]"}},
+    {"Mamba hybrid config (Jamba)", {"query", "--hf-config", "{}/jamba.json"}, {"jamba.json", "'attn_layer_period'", "Mamba"}},
+    {"Mamba hybrid config (Nemotron-H)", {"query", "--hf-config", "{}/nemotron-h.json"}, {"'hybrid_override_pattern'", "Mamba"}},
+    {"Mamba hybrid config (Zamba2)", {"query", "--hf-config", "{}/zamba2.json"}, {"'layers_block_type'", "Mamba"}},
+    {"Mamba hybrid config (Bamba)", {"query", "--hf-config", "{}/bamba.json"}, {"'attn_layer_indices'", "Mamba"}},
+    {"block-sparse config (Phi-3-small)", {"query", "--hf-config", "{}/phi-3-small.json"}, {"'dense_attention_every_n_layers'", "block-sparse"}},
+    {"KV-sharing config (Gemma 3n)", {"compare", "--hf-config", "{}/gemma-3n.json"}, {"'num_kv_shared_layers'", "KV cache"}},
+    {"cross-attention config (Mllama)", {"sweep", "--hf-config", "{}/mllama.json", "--seq-len", "1k"}, {"'cross_attention_layers'", "cross-attention"}},
+    {"config layer count beyond --layers' range", {"query", "--hf-config", "{}/layers-70000.json"}, {"'num_hidden_layers'", "[1, 65536], got 70000"}},
+    {"config layer count beyond int64", {"query", "--hf-config", "{}/layers-2e63.json"}, {"'num_hidden_layers'", "[1, 65536], got 9223372036854775808"}},
     {"profile without the support calibration projections need", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-gemm", "--variant", "gqa", "--include-projections"}, {"calibration.schedules.gemm", "GEMM", "Support calibrations"}},
     {"profile without the support calibration a scan needs", {"query", "--hw", "my-gpu", "--hw-dir", "{}/no-chunked_scan", "--variant", "lightnet"}, {"calibration.schedules.chunked_scan", "scan", "Support calibrations"}},
     {"probe budget not a number", {"hw", "probe", "--budget", "nan"}, {"--budget", "[0.1, 600]"}},

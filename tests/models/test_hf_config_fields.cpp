@@ -1,0 +1,152 @@
+// Hugging Face config import, field by field (models/hf_config_fields.cpp): real hybrid and
+// KV-sharing configs whose attention attnsim does not model are refused naming the field, every
+// integer is range-checked as its CLI flag is, and Gemma 3 without sliding_window_pattern gets the
+// library's default.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/hf_config.hpp"
+
+using nlohmann::json;
+
+namespace {
+
+// The attention fields every config below shares (Jamba-v0.1's: 32 heads, 8 KV heads, width 4096).
+json attention_fields(std::int64_t layers) {
+  return {{"hidden_size", 4096},
+          {"num_attention_heads", 32},
+          {"num_key_value_heads", 8},
+          {"num_hidden_layers", layers}};
+}
+
+json with(json config, const json& extra) {
+  config.update(extra);
+  return config;
+}
+
+std::vector<std::int64_t> indices_of_kind(const models::ModelConfig& m, models::LayerKind kind) {
+  for (const auto& g : m.groups) {
+    if (g.kind == kind) return g.indices;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE(
+    "hybrid Mamba, KV-sharing, block-sparse and cross-attention configs are refused, "
+    "naming the field",
+    "[hf]") {
+  // Field names and values from the public config.json files of each model.
+  const json jamba =  // ai21labs/Jamba-v0.1: attention at layers 4, 12, 20, 28 of 32
+      with(attention_fields(32),
+           {{"model_type", "jamba"}, {"attn_layer_period", 8}, {"attn_layer_offset", 4}});
+  const std::string pattern = "M-M-M-M*-M-M-M-M*-";  // nvidia/Nemotron-H-8B-Base-8K's, shortened
+  const json nemotron_h =
+      with(attention_fields(static_cast<std::int64_t>(pattern.size())),
+           {{"model_type", "nemotron_h"}, {"hybrid_override_pattern", pattern}});
+  json zamba2 = with(attention_fields(6), {{"model_type", "zamba2"}});  // Zyphra/Zamba2-2.7B
+  zamba2["layers_block_type"] = {"mamba", "mamba", "hybrid", "mamba", "mamba", "hybrid"};
+  json layer_types = json::array();  // google/gemma-3n-E4B: four local layers, then a global one
+  for (int i = 0; i < 35; ++i)
+    layer_types.push_back(i % 5 == 4 ? "full_attention" : "sliding_attention");
+  const json gemma3n = {
+      {"model_type", "gemma3n"},
+      {"text_config", with(attention_fields(35), {{"model_type", "gemma3n_text"},
+                                                  {"sliding_window", 512},
+                                                  {"layer_types", layer_types},
+                                                  {"num_kv_shared_layers", 15}})}};
+  const json phi3_small =  // microsoft/Phi-3-small-8k-instruct
+      with(attention_fields(32), {{"model_type", "phi3small"},
+                                  {"dense_attention_every_n_layers", 2},
+                                  {"blocksparse_block_size", 64},
+                                  {"blocksparse_num_local_blocks", 16},
+                                  {"blocksparse_vert_stride", 8}});
+  const json mllama = {
+      // meta-llama/Llama-3.2-11B-Vision
+      {"model_type", "mllama"},
+      {"text_config",
+       with(attention_fields(40), {{"model_type", "mllama_text_model"},
+                                   {"cross_attention_layers", {3, 8, 13, 18, 23, 28, 33, 38}}})}};
+  const json bamba = with(attention_fields(32),  // ibm-ai-platform/Bamba-9B
+                          {{"model_type", "bamba"}, {"attn_layer_indices", {9, 18, 27}}});
+  const std::vector<std::pair<json, std::string>> cases = {
+      {jamba, "attn_layer_period"},
+      {nemotron_h, "hybrid_override_pattern"},
+      {zamba2, "layers_block_type"},
+      {gemma3n, "num_kv_shared_layers"},
+      {phi3_small, "dense_attention_every_n_layers"},
+      {mllama, "cross_attention_layers"},
+      {bamba, "attn_layer_indices"},
+  };
+  for (const auto& [config, field] : cases) {
+    INFO(field);
+    CHECK_THROWS_WITH(models::parse_hf_config(config, "x.json"),
+                      Catch::StartsWith("x.json: field '" + field + "' is set: "));
+  }
+  // Each Phi-3-small field alone is refused too, and Jamba's offset without its period.
+  for (const char* field :
+       {"blocksparse_block_size", "blocksparse_num_local_blocks", "blocksparse_vert_stride"}) {
+    CHECK_THROWS_WITH(models::parse_hf_config(with(attention_fields(32), {{field, 8}}), "x.json"),
+                      Catch::Contains(field));
+  }
+  CHECK_THROWS_WITH(
+      models::parse_hf_config(with(attention_fields(32), {{"attn_layer_offset", 4}}), "x.json"),
+      Catch::Contains("attn_layer_offset"));
+}
+
+TEST_CASE(
+    "config integers are held to the ranges of the flags they stand for: layers in "
+    "[1, 65536], heads in [1, 65536], head dims in [1, 4096], width in [1, 1048576]",
+    "[hf]") {
+  const json base = attention_fields(32);
+  struct Bad {
+    const char* field;
+    json value;
+    const char* range;
+  };
+  const std::vector<Bad> cases = {
+      {"num_hidden_layers", 70000, "[1, 65536], got 70000"},
+      {"num_hidden_layers", std::int64_t{1000000000000}, "[1, 65536], got 1000000000000"},
+      // 2^63 is beyond int64: it must not wrap negative.
+      {"num_hidden_layers", std::uint64_t{1} << 63, "[1, 65536], got 9223372036854775808"},
+      {"num_hidden_layers", 0, "[1, 65536], got 0"},
+      {"num_attention_heads", 131072, "[1, 65536]"},
+      {"num_key_value_heads", 131072, "[1, 65536]"},
+      {"head_dim", 8192, "[1, 4096]"},
+      {"hidden_size", std::int64_t{1} << 21, "[1, 1048576]"},
+      {"sliding_window", std::int64_t{1} << 31, "[1, 1073741824]"},
+      {"num_key_value_heads", -1, "[1, 65536], got -1"},
+  };
+  for (const Bad& c : cases) {
+    INFO(c.field << " = " << c.value.dump());
+    CHECK_THROWS_WITH(
+        models::parse_hf_config(with(base, {{c.field, c.value}}), "x.json"),
+        Catch::Contains(std::string("x.json: field '") + c.field + "' must be in " + c.range));
+  }
+  CHECK(models::parse_hf_config(with(base, {{"num_hidden_layers", 65536}}), "x.json").layers ==
+        65536);
+}
+
+TEST_CASE(
+    "a Gemma 3 config without sliding_window_pattern has transformers' default of 6: "
+    "every sixth layer is full",
+    "[hf]") {
+  const json text = {{"hidden_size", 2560}, {"num_attention_heads", 8}, {"num_key_value_heads", 4},
+                     {"head_dim", 256},     {"num_hidden_layers", 12},  {"sliding_window", 1024}};
+  const json flat = with(text, {{"model_type", "gemma3_text"}});
+  const json nested = {{"model_type", "gemma3"}, {"text_config", text}};
+  for (const json& config : {flat, nested}) {
+    const auto m = models::parse_hf_config(config, "g3.json");
+    CHECK(indices_of_kind(m, models::LayerKind::full) == std::vector<std::int64_t>{5, 11});
+    CHECK(indices_of_kind(m, models::LayerKind::window).size() == 10);
+  }
+  // Other model types keep reading a bare sliding_window as every layer windowed (Mistral).
+  const auto mistral = models::parse_hf_config(with(text, {{"model_type", "mistral"}}), "m.json");
+  CHECK(indices_of_kind(mistral, models::LayerKind::window).size() == 12);
+}
