@@ -291,8 +291,10 @@ void add_compare_command(CLI::App& app, Context& ctx) {
       "compare", "variants or models side by side on one workload, with ratios to the first");
   c->add_option("--variants", o->variants,
                 "variants to compare, e.g. gqa:kv_heads=8,mla,ccgqa (parameters after ':')");
-  c->add_option("--models", o->models, "model presets to compare, e.g. llama-3.1-70b,deepseek-v3");
-  c->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json to compare (repeatable)");
+  c->add_option("--models", o->models, "model presets to compare, e.g. llama-3.1-70b,deepseek-v3")
+      ->check(non_empty_model());
+  c->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json to compare (repeatable)")
+      ->check(non_empty_hf_config());
   add_size_options(*c, *o);
   c->add_option("--phase", o->phase, "prefill | decode | fwd | bwd | train")->capture_default_str();
   c->add_flag("--causal,!--no-causal", o->causal, "causal mask (default) or none");

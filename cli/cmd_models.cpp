@@ -1,4 +1,5 @@
-// attnsim models list | show NAME: the built-in model presets and their attention stacks.
+// attnsim models list | show NAME | show --hf-config FILE: the built-in model presets, or a
+// config file, and their attention stacks.
 #include <memory>
 #include <sstream>
 
@@ -6,8 +7,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/context.hpp"
+#include "cli/flags.hpp"
 #include "cli/printer.hpp"
 #include "cli/report.hpp"
+#include "common/errors.hpp"
 #include "models/model_presets.hpp"
 
 namespace cli {
@@ -17,6 +20,7 @@ namespace {
 struct ModelsOptions {
   std::string format = "table";
   std::string name;
+  std::string hf_config;  // show --hf-config FILE: that config's stack, as a preset's
 };
 
 std::string layer_summary(const models::ModelConfig& m) {
@@ -102,7 +106,12 @@ std::string preset_table(const models::Preset& p);
 
 void run_show(const ModelsOptions& o) {
   const Format format = parse_format(o.format);
-  const models::Preset p = models::find_preset(o.name);
+  if (o.name.empty() == o.hf_config.empty()) {
+    throw common::SpecError("models show needs a preset name or --hf-config FILE (one of them)");
+  }
+  const models::Preset p =
+      o.name.empty() ? models::Preset{o.hf_config, o.hf_config, models::load_hf_config(o.hf_config)}
+                     : models::find_preset(o.name);
   const nlohmann::ordered_json doc = preset_json(p);
   write_output(print({[&] { return preset_table(p); }, [&] { return json_text(doc); },
                       csv_of(preset_csv_rows(doc))},
@@ -142,7 +151,9 @@ void add_models_command(CLI::App& app, Context& /*ctx*/) {
   list->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   list->callback([opts] { run_list(*opts); });
   CLI::App* show = cmd->add_subcommand("show", "one preset's attention layers");
-  show->add_option("name", opts->name, "preset name")->required();
+  show->add_option("name", opts->name, "preset name (see models list)")->check(non_empty_model());
+  show->add_option("--hf-config", opts->hf_config, "a Hugging Face config.json instead of a preset")
+      ->check(non_empty_hf_config());
   show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   show->callback([opts] { run_show(*opts); });
 }

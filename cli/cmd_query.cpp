@@ -180,9 +180,11 @@ void add_query_command(CLI::App& app, Context& ctx) {
           ->transform(decimal_integer(1, models::kMaxHiddenSize))};
   CLI::Option* model =
       q->add_option("--model", opts->model,
-                    "a model preset: all its attention layers (see `attnsim models list`)");
+                    "a model preset: all its attention layers (see `attnsim models list`)")
+          ->check(non_empty_model());
   CLI::Option* hf = q->add_option("--hf-config", opts->hf_config,
-                                  "a Hugging Face config.json: all the model's attention layers");
+                                  "a Hugging Face config.json: all the model's attention layers")
+                        ->check(non_empty_hf_config());
   model->excludes(hf);
   for (CLI::Option* shape : shape_options) {
     model->excludes(shape);

@@ -257,8 +257,10 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
   s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
       ->capture_default_str();
-  s->add_option("--model", o->model, "model presets, comma-separated, or 'all': whole models");
-  s->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json (repeatable)");
+  s->add_option("--model", o->model, "model presets, comma-separated, or 'all': whole models")
+      ->check(non_empty_model());
+  s->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json (repeatable)")
+      ->check(non_empty_hf_config());
   s->add_option("--spec", o->spec, "a JSON file of these flags (the command line wins)");
   add_hw_options(*s, ctx.hw);
   add_layout_axis_options(*s, o->layout);

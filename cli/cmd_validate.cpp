@@ -254,11 +254,7 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--write-profiles", opts->write_profiles,
                   "write the (calibrated) profiles of the devices used into this directory "
                   "(created if missing)")
-      ->check(CLI::Validator(
-          [](const std::string& value) {
-            return value.empty() ? std::string("an empty path; give a directory") : std::string();
-          },
-          "DIR"));
+      ->check(non_empty("an empty path; give a directory", "DIR"));
   cmd->add_flag("--strict", opts->strict,
                 "exit 2 when any measurement row is skipped (each is a warning otherwise)");
   cmd->add_flag("--devices", opts->devices, "report CUDA support and the devices present");

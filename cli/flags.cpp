@@ -62,6 +62,22 @@ CLI::Validator decimal_number(double min, double max) {
       fmt::format("[{}, {}]", min, max));
 }
 
+CLI::Validator non_empty(std::string error, std::string type) {
+  return CLI::Validator(
+      [error = std::move(error)](const std::string& value) {
+        return value.empty() ? error : std::string();
+      },
+      std::move(type));
+}
+
+CLI::Validator non_empty_model() {
+  return non_empty("an empty name; give a model preset (attnsim models list)", "NAME");
+}
+
+CLI::Validator non_empty_hf_config() {
+  return non_empty("an empty path; give a Hugging Face config.json file", "FILE");
+}
+
 void strict_flag_values(CLI::App& app) {
   // What CLI11 hands the check: "true"/"false" for a bare flag or --no-X, otherwise the text after
   // '=' (for --no-X=V, V already inverted by CLI11).

@@ -23,6 +23,12 @@ CLI::Validator decimal_number(double min, double max);
 // A size flag's value (--seq-len, --batch, ...): decimal_integer's text, or with a k, M or G suffix
 // (x 2^10, 2^20, 2^30) as sweep's axes take it: "32k" is 32768. Attach with ->transform().
 CLI::Validator size_integer(std::int64_t min, std::int64_t max);
+// Refuses an empty value (`--model ''` would otherwise read as the flag not given) with `error`,
+// which says what to give instead; `type` is the placeholder help shows (FILE, NAME).
+CLI::Validator non_empty(std::string error, std::string type);
+// The checks of --model/--models (preset names) and --hf-config (a config.json path).
+CLI::Validator non_empty_model();
+CLI::Validator non_empty_hf_config();
 
 // On/off flags (--causal, --no-causal, --strict, ...) take no value, or an explicit true or false.
 // CLI11 alone reads any integer as a flag value (`--causal=7` would mean true); this adds a check

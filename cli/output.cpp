@@ -1,4 +1,5 @@
 #include "cli/output.hpp"
+#include "cli/flags.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -45,12 +46,7 @@ void write_output(const std::string& text, const std::string& path) {
 
 CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::string& help) {
   return command.add_option("-o,--output", path, help)
-      ->check(CLI::Validator(
-          [](const std::string& value) {
-            return value.empty() ? std::string("an empty path; give a file name, or - for stdout")
-                                 : std::string();
-          },
-          "FILE"));
+      ->check(non_empty("an empty path; give a file name, or - for stdout", "FILE"));
 }
 
 namespace {

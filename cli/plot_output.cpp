@@ -1,4 +1,5 @@
 #include "cli/plot_output.hpp"
+#include "cli/flags.hpp"
 
 #include <sys/stat.h>
 
@@ -18,12 +19,7 @@ namespace cli {
 CLI::Option* add_plot_option(CLI::App& command, std::string& path) {
   return command
       .add_option("--plot", path, "also draw the results as an SVG chart in FILE (e.g. out.svg)")
-      ->check(CLI::Validator(
-          [](const std::string& value) {
-            return value.empty() ? std::string("an empty path; give a file name such as out.svg")
-                                 : std::string();
-          },
-          "FILE.svg"));
+      ->check(non_empty("an empty path; give a file name such as out.svg", "FILE.svg"));
 }
 
 void check_plot_path(const std::string& plot, const std::string& output) {

@@ -138,8 +138,9 @@ void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
       for (const models::Preset& p : models::builtin_presets()) names.push_back(p.name);
     }
     for (const std::string& name : names) {
-      a.models.push_back(models::find_preset(name).model);
-      a.model_labels.push_back(name);
+      models::Preset preset = models::find_preset(name);  // labelled as the preset spells it
+      a.models.push_back(std::move(preset.model));
+      a.model_labels.push_back(preset.name);
     }
   }
   for (const std::string& path : o.hf_configs) {

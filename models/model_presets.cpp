@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "common/text.hpp"
 
 namespace models {
 
@@ -46,7 +47,8 @@ Preset find_preset(std::string_view name) {
   std::string known;
   for (const PresetFile& f : builtin_preset_files()) {
     const std::string stem(f.file.substr(0, f.file.rfind(".json")));
-    if (stem == name) return parse_preset(f);
+    // Preset names, like profile ids, resolve in any case: LLAMA-3.1-8B is llama-3.1-8b.
+    if (common::ascii_lower(stem) == common::ascii_lower(name)) return parse_preset(f);
     known += (known.empty() ? "" : ", ") + stem;
   }
   throw common::SpecError(

@@ -264,3 +264,27 @@ TEST_CASE(
       test_support::run_cli({"models", "show", "qwen3-next-80b-a3b"});
   CHECK(table.out.find("short convolution state 24576") != std::string::npos);
 }
+
+TEST_CASE("preset names resolve in any case, as profile ids do, and keep the preset's spelling",
+          "[cli][models]") {
+  RunResult r = run_cli({"query", "--model", "LLAMA-3.1-8B", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(json::parse(r.out).at("models").at(0).at("model") == "llama-3.1-8b");
+  r = run_cli({"sweep", "--model", "Qwen3-8B", "--seq-len", "1k", "--format", "csv"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find(",qwen3-8b,prefill,") != std::string::npos);
+}
+
+TEST_CASE("models show --hf-config shows a config file's stack, as the unknown-model error offers",
+          "[cli][models]") {
+  const fs::path config =
+      fs::path(ATTNSIM_SOURCE_DIR) / "tests/fixtures/hf-configs/qwen3-next-80b-a3b.config.json";
+  RunResult r = run_cli({"models", "show", "--hf-config", config.string(), "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  CHECK(doc.at("source") == config.string());
+  CHECK(doc.at("layers") == 48);
+  r = run_cli({"models", "show", "nope"});
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("(or use --hf-config FILE)") != std::string::npos);
+}

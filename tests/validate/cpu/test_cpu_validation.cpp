@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hwprofiles/profile_loader.hpp"
+#include "sim/engine.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "validate/compare.hpp"
