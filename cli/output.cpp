@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <stdexcept>
@@ -57,7 +58,9 @@ std::string scaled(double value, const char* const* units, int n_units, double s
                    const char* suffix) {
   int i = 0;
   double v = value;
-  while (i + 1 < n_units && std::fabs(std::stod(fmt::format("{:.3g}", v))) >= step) {
+  // strtod, not stod: stod throws on a subnormal value's text ("1e-311").
+  while (i + 1 < n_units &&
+         std::fabs(std::strtod(fmt::format("{:.3g}", v).c_str(), nullptr)) >= step) {
     v /= step;
     ++i;
   }

@@ -3,6 +3,7 @@
 #include "cli/printer.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -60,7 +61,10 @@ std::string csv_cell(const nlohmann::ordered_json& v) {
   }
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
-  return fmt::format("{}", v.get<double>());  // shortest round trip: exact counts
+  // A non-finite number is what JSON writes as null: an empty cell here too; others at their
+  // shortest round trip, so counts are exact.
+  const double number = v.get<double>();
+  return std::isfinite(number) ? fmt::format("{}", number) : "";
 }
 
 // " caller=NAME" for a call through a framework (its host floor applies); nothing for a direct

@@ -1,6 +1,7 @@
 #include "cli/validate_recorded.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -14,6 +15,7 @@
 #include "common/files.hpp"
 #include "hwprofiles/json_text.hpp"
 #include "validate/cpu/cpu_suite.hpp"
+#include "validate/measurements.hpp"
 
 namespace cli {
 
@@ -63,6 +65,12 @@ bool launch_name_ok(const std::string& name) {
   });
 }
 
+// A measured time of at least validate::kMinMeasuredSeconds (1 ns); shorter ones make the
+// errors overflow.
+bool plausible_time(double seconds) {
+  return seconds >= validate::kMinMeasuredSeconds && std::isfinite(seconds);
+}
+
 // A case's launches timed apart (optional: only runs with module ABI 2 or later time them, and
 // only for multi-launch cases): each a name, once per case, and its positive samples.
 std::vector<validate::LaunchRun> read_launches(const nlohmann::json& row, const std::string& at) {
@@ -81,10 +89,12 @@ std::vector<validate::LaunchRun> read_launches(const nlohmann::json& row, const 
     if (std::any_of(launches.begin(), launches.end(),
                     [&](const validate::LaunchRun& seen) { return seen.name == run.name; }))
       throw std::invalid_argument(fmt::format("{} '{}' appears twice", where, run.name));
-    if (run.samples_s.empty() ||
-        std::any_of(run.samples_s.begin(), run.samples_s.end(), [](double x) { return !(x > 0); }))
-      throw std::invalid_argument(fmt::format(
-          "{} '{}': \"samples_s\" must be a non-empty array of times > 0", where, run.name));
+    if (run.samples_s.empty() || std::any_of(run.samples_s.begin(), run.samples_s.end(),
+                                             [](double x) { return !plausible_time(x); }))
+      throw std::invalid_argument(
+          fmt::format("{} '{}': \"samples_s\" must be a non-empty array of times >= 1e-9 s (1 ns: "
+                      "no kernel launch is shorter)",
+                      where, run.name));
     launches.push_back(std::move(run));
   }
   return launches;
@@ -150,8 +160,9 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
                                       : field<double>(row, "max_relative_error", at);
     if (no_error && run.correct)
       throw std::invalid_argument(fmt::format("{}: correct with no finite error", at));
-    if (!(run.median_s > 0))
-      throw std::invalid_argument(fmt::format("{}: measured_s must be > 0", at));
+    if (!plausible_time(run.median_s))
+      throw std::invalid_argument(
+          fmt::format("{}: measured_s must be >= 1e-9 s (1 ns: no kernel launch is shorter)", at));
     check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
     runs.push_back(std::move(run));
   }

@@ -1,6 +1,7 @@
 #include "cli/validate_report.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -21,9 +22,32 @@ namespace {
 
 using Json = ValidateJson;
 
+// A time or an error as the report gives it: null where it has no finite value (a division by a
+// zero time), as JSON writes a non-finite number anyway; the table prints "-" and CSV an empty cell
+// for it, so that every format says the same.
+Json finite_or_null(double value) {
+  return std::isfinite(value) ? Json(value) : Json(nullptr);
+}
+
+// Statistics over no rows are null (printed "-"), not 0: an empty part has no error, not a perfect
+// one.
 Json summary_json(const validate::ErrorSummary& s) {
-  return {
-      {"cases", s.cases}, {"mape", s.mape}, {"median_abs", s.median_abs}, {"max_abs", s.max_abs}};
+  const auto stat = [&](double v) { return s.cases > 0 ? finite_or_null(v) : Json(nullptr); };
+  return {{"cases", s.cases},
+          {"mape", stat(s.mape)},
+          {"median_abs", stat(s.median_abs)},
+          {"max_abs", stat(s.max_abs)}};
+}
+
+// "12.3%" for a relative error (with `sign`: "+12.3%"), "-" for null.
+std::string percent_text(const Json& v, bool sign = false) {
+  if (!v.is_number()) return "-";
+  return sign ? fmt::format("{:+.1f}%", 100 * v.get<double>())
+              : fmt::format("{:.1f}%", 100 * v.get<double>());
+}
+
+std::string time_text(const Json& v) {
+  return v.is_number() ? human_time(v.get<double>()) : "-";
 }
 
 // A group's worst row: file and line, and for a suite case its name.
@@ -31,7 +55,7 @@ Json worst_row_json(const validate::MeasuredCase& w, double tile_error) {
   Json row = {{"file", std::filesystem::path(w.file).filename().string()},
               {"line", w.line},
               {"pass", w.pass},
-              {"tile_error", tile_error}};
+              {"tile_error", finite_or_null(tile_error)}};
   if (w.file == validate::kSuiteFile) row["case"] = w.kernel;
   return row;
 }
@@ -52,7 +76,7 @@ Json group_json(const validate::GroupSummary& g) {
 // "12.3 % (8)", or "-" for a part with no rows.
 std::string part_text(const Json& s) {
   if (s["cases"].get<int>() == 0) return "-";
-  return fmt::format("{:.1f}% ({})", 100 * s["mape"].get<double>(), s["cases"].get<int>());
+  return fmt::format("{} ({})", percent_text(s["mape"]), s["cases"].get<int>());
 }
 
 std::string render_groups(const Json& groups) {
@@ -65,11 +89,11 @@ std::string render_groups(const Json& groups) {
         w.contains("case")
             ? w["case"].get<std::string>()
             : fmt::format("{}:{}", w["file"].get<std::string>(), w["line"].get<int>());
-    out += fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {} {} {:+.1f}%\n",
+    out += fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {} {} {}\n",
                        g["hw"].get<std::string>(), g["kernel"].get<std::string>(),
                        g["schedule"].get<std::string>(), g["rows"].get<int>(),
                        part_text(g["fitted_rows"]), part_text(g["held_out_rows"]), where,
-                       w["pass"].get<std::string>(), 100 * w["tile_error"].get<double>());
+                       w["pass"].get<std::string>(), percent_text(w["tile_error"], true));
   }
   return out;
 }
@@ -92,14 +116,12 @@ std::pair<std::string, std::string> row_names(const Json& c) {
 std::string case_line(const Json& c, bool correctness, std::size_t width) {
   const auto [name, kernel] = row_names(c);
   std::string line = fmt::format(
-      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>+7.1f}% {:>10} "
-      "{:>+7.1f}%",
+      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
       name, width, kernel, c["pass"].get<std::string>(), c["batch"].get<int>(),
       c["heads"].get<int>(), c["head_dim"].get<int>(), c["q_len"].get<int>(),
-      c["kv_len"].get<int>(), c["causal"].get<bool>() ? 1 : 0,
-      human_time(c["measured_s"].get<double>()), human_time(c["tile_s"].get<double>()),
-      100 * c["tile_error"].get<double>(), human_time(c["roofline_s"].get<double>()),
-      100 * c["roofline_error"].get<double>());
+      c["kv_len"].get<int>(), c["causal"].get<bool>() ? 1 : 0, time_text(c["measured_s"]),
+      time_text(c["tile_s"]), percent_text(c["tile_error"], true), time_text(c["roofline_s"]),
+      percent_text(c["roofline_error"], true));
   if (correctness) {
     const bool correct = c.value("correct", false);
     line +=
@@ -125,12 +147,9 @@ std::string render_launches(const Json& doc) {
               fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", "case", width, "launch",
                           "measured", "tile", "err");
       }
-      const bool priced = l["tile_s"].is_number();
-      out +=
-          fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", row_names(c).first, width,
-                      l["name"].get<std::string>(), human_time(l["measured_s"].get<double>()),
-                      priced ? human_time(l["tile_s"].get<double>()) : "-",
-                      priced ? fmt::format("{:+.1f}%", 100 * l["tile_error"].get<double>()) : "-");
+      out += fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", row_names(c).first, width,
+                         l["name"].get<std::string>(), time_text(l["measured_s"]),
+                         time_text(l["tile_s"]), percent_text(l["tile_error"], true));
     }
   }
   return out;
@@ -151,19 +170,18 @@ std::string render_table(const Json& doc) {
   for (const char* engine : {"tile", "roofline"}) {
     for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
       const Json& s = doc["summary"][engine][part];
-      out << fmt::format(
-          "{:<9} {:<14} cases {:>3}  MAPE {:>6.1f}%  median {:>6.1f}%  max {:>6.1f}%\n", engine,
-          part, s["cases"].get<int>(), 100 * s["mape"].get<double>(),
-          100 * s["median_abs"].get<double>(), 100 * s["max_abs"].get<double>());
+      out << fmt::format("{:<9} {:<14} cases {:>3}  MAPE {:>7}  median {:>7}  max {:>7}\n", engine,
+                         part, s["cases"].get<int>(), percent_text(s["mape"]),
+                         percent_text(s["median_abs"]), percent_text(s["max_abs"]));
     }
   }
   if (doc["summary"].contains("groups")) out << render_groups(doc["summary"]["groups"]);
   for (const Json& g : doc["calibration"]) {
-    out << fmt::format("calibrated {} {}: {} | held-out MAPE {:.1f}% -> {:.1f}%\n",
+    out << fmt::format("calibrated {} {}: {} | held-out MAPE {} -> {}\n",
                        g["hw"].get<std::string>(),
                        fmt::join(g["keys"].get<std::vector<std::string>>(), "+"), g["after"].dump(),
-                       100 * g["held_out_rows_before"]["mape"].get<double>(),
-                       100 * g["held_out_rows_after"]["mape"].get<double>());
+                       percent_text(g["held_out_rows_before"]["mape"]),
+                       percent_text(g["held_out_rows_after"]["mape"]));
   }
   // Each device's fixed costs as --calibrate moved them (microseconds; fitted before the kernels'
   // entries, and the error is that first fit's).
@@ -175,9 +193,9 @@ std::string render_table(const Json& doc) {
       out << fmt::format(", {} {:.1f} -> {:.1f}", key, before.get<double>(),
                          f["caller_floor_us_after"][key].get<double>());
     }
-    out << fmt::format(" | fitted MAPE before the kernel fits {:.1f}% -> {:.1f}%\n",
-                       100 * f["fitted_rows_before"]["mape"].get<double>(),
-                       100 * f["fitted_rows_after"]["mape"].get<double>());
+    out << fmt::format(" | fitted MAPE before the kernel fits {} -> {}\n",
+                       percent_text(f["fitted_rows_before"]["mape"]),
+                       percent_text(f["fitted_rows_after"]["mape"]));
   }
   out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
   if (const int repriced = doc["summary"].value("repriced_rows", 0); repriced > 0) {
@@ -241,11 +259,11 @@ Json case_json(const validate::CaseResult& r) {
   row.update(shape_json(c));
   row.update(Json{{"held_out", r.held_out},
                   {"compared", c.compared},
-                  {"measured_s", c.measured_s},
-                  {"tile_s", r.tile_s},
-                  {"tile_error", r.tile_error()},
-                  {"roofline_s", r.roofline_s},
-                  {"roofline_error", r.roofline_error()}});
+                  {"measured_s", finite_or_null(c.measured_s)},
+                  {"tile_s", finite_or_null(r.tile_s)},
+                  {"tile_error", finite_or_null(r.tile_error())},
+                  {"roofline_s", finite_or_null(r.roofline_s)},
+                  {"roofline_error", finite_or_null(r.roofline_error())}});
   return row;
 }
 
@@ -263,8 +281,8 @@ void add_launch_predictions(Json& row, const validate::CaseResult& r) {
       continue;
     }
     const double measured = l["measured_s"].get<double>();
-    l["tile_s"] = it->tile_s;
-    l["tile_error"] = (it->tile_s - measured) / measured;
+    l["tile_s"] = finite_or_null(it->tile_s);
+    l["tile_error"] = finite_or_null((it->tile_s - measured) / measured);
   }
 }
 

@@ -1,5 +1,6 @@
 #include "validate/measurements.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -218,11 +219,18 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
     throw std::invalid_argument(fmt::format(
         "{}: tflops must be positive; allowed: a finite decimal number > 0", row.where()));
   }
-  return *flops / (tflops * 1e12);
+  const double seconds = *flops / (tflops * 1e12);
+  if (!(seconds >= kMinMeasuredSeconds) || !std::isfinite(seconds)) {
+    throw std::invalid_argument(
+        fmt::format("{}: column 'tflops': '{}' gives a time of {:.3g} s; allowed: a TFLOP/s "
+                    "giving a finite time of at least 1 ns (no kernel launch is shorter)",
+                    row.where(), row.text("tflops"), seconds));
+  }
+  return seconds;
 }
 
-// The measured time in seconds: exactly one of time_ms and time_us, finite and positive, or
-// where neither is given, derived from tflops.
+// The measured time in seconds: exactly one of time_ms and time_us, at least 1 ns
+// (kMinMeasuredSeconds), or where neither is given, derived from tflops.
 double measured_seconds(const Row& row, const MeasuredCase& c) {
   const bool ms = !row.text("time_ms").empty();
   const bool us = !row.text("time_us").empty();
@@ -234,8 +242,13 @@ double measured_seconds(const Row& row, const MeasuredCase& c) {
     throw std::invalid_argument(
         fmt::format("{}: both time_ms and time_us are given; give one", row.where()));
   }
-  const double seconds = ms ? row.number("time_ms") * 1e-3 : row.number("time_us") * 1e-6;
-  if (!(seconds > 0)) throw std::invalid_argument(row.where() + ": time must be positive");
+  const char* column = ms ? "time_ms" : "time_us";
+  const double seconds = ms ? row.number(column) * 1e-3 : row.number(column) * 1e-6;
+  if (!(seconds >= kMinMeasuredSeconds)) {
+    throw std::invalid_argument(fmt::format(
+        "{}: column '{}': '{}' is below 1 ns, shorter than any kernel launch; allowed: {} >= {}",
+        row.where(), column, row.text(column), column, ms ? "1e-6" : "0.001"));
+  }
   return seconds;
 }
 

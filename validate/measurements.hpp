@@ -15,6 +15,11 @@
 
 namespace validate {
 
+// The shortest kernel time a measurement may give: 1 ns, a few clock cycles, is well below any
+// kernel launch (microseconds on every device attnsim models). A shorter time is a unit mistake or
+// a misprint, and its relative errors overflow (1e-320 s gives an infinite error).
+inline constexpr double kMinMeasuredSeconds = 1e-9;
+
 // MeasuredCase::file of a case run here by `validate --backend` (its kernel is the case's name).
 inline constexpr const char* kSuiteFile = "suite";
 

@@ -78,6 +78,10 @@ void write_fixtures(const fs::path& dir) {
                  r + "1,8,8,128,64,64,1,0.01,10\n");
   write_file(dir / "time-inf.csv", h + r + "1,8,8,128,64,64,1,,,inf,x\n");
   write_file(dir / "header-only.csv", h);
+  write_file(dir / "time-1e-320.csv", h + r + "1,8,8,128,64,64,1,,,1e-320,x\n");
+  write_file(dir / "tflops-1e300.csv",
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops\n" +
+                 r + "1,8,8,128,64,64,1,1e300\n");
   write_file(dir / "huge-batch.csv", h + r + "99999999999999999999,8,8,128,64,64,1,,,0.01,x\n");
   write_file(dir / "hex-window.csv", h + r + "1,8,8,128,64,64,1,0x100,,0.01,x\n");
   write_file(dir / "bad-param.csv", h + r + "1,8,8,128,64,64,1,,swa:window=abc,0.01,x\n");
@@ -211,6 +215,8 @@ const std::vector<BadInput> kCases = {
     {"both time_ms and time_us", {"validate", "--measurements", "{}/two-times.csv"}, {"two-times.csv:2", "both"}},
     {"infinite time", {"validate", "--measurements", "{}/time-inf.csv"}, {"time-inf.csv:2", "'inf'"}},
     {"header without rows", {"validate", "--measurements", "{}/header-only.csv"}, {"no measurement rows"}},
+    {"time below 1 ns", {"validate", "--measurements", "{}/time-1e-320.csv"}, {"time-1e-320.csv:2", "'time_ms'", "below 1 ns", "time_ms >= 1e-6"}},
+    {"TFLOP/s giving a time below 1 ns", {"validate", "--measurements", "{}/tflops-1e300.csv"}, {"tflops-1e300.csv:2", "'tflops'", "at least 1 ns"}},
     {"CSV integer beyond int64", {"validate", "--measurements", "{}/huge-batch.csv"}, {"huge-batch.csv:2", "'batch'"}},
     {"hexadecimal CSV cell", {"validate", "--measurements", "{}/hex-window.csv"}, {"hex-window.csv:2", "hexadecimal"}},
     {"variant parameter that is no number", {"validate", "--measurements", "{}/bad-param.csv"}, {"bad-param.csv:2", "window=abc"}},

@@ -132,8 +132,8 @@ TEST_CASE("validate --recorded: malformed launch timings are bad input, one line
   refused(json::array({{{"name", "pv_gemm"}}}), "no \"samples_s\"");
   refused(json::array({{{"samples_s", {1e-6}}}}), "no \"name\"");
   refused(json::array({{{"name", "pv_gemm"}, {"samples_s", json::array()}}}),
-          "'pv_gemm': \"samples_s\" must be a non-empty array of times > 0");
-  refused(json::array({{{"name", "pv_gemm"}, {"samples_s", {-1.0}}}}), "times > 0");
+          "'pv_gemm': \"samples_s\" must be a non-empty array of times >= 1e-9 s");
+  refused(json::array({{{"name", "pv_gemm"}, {"samples_s", {-1.0}}}}), "times >= 1e-9 s");
 }
 
 TEST_CASE(
