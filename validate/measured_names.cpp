@@ -15,17 +15,10 @@ namespace {
 
 using common::ascii_lower;
 
-std::string trimmed(std::string_view text) {
-  const auto first = text.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return "";
-  const auto last = text.find_last_not_of(" \t");
-  return std::string(text.substr(first, last - first + 1));
-}
-
 // A value as attnsim spells such names: lower case, with hyphens and spaces as underscores
 // (`Torch-NPU` -> torch_npu, `float8-e4m3fn` -> float8_e4m3fn).
 std::string snake_key(std::string_view text) {
-  std::string s = ascii_lower(trimmed(text));
+  std::string s = ascii_lower(common::trim_blanks(text));
   std::replace_if(
       s.begin(), s.end(), [](char c) { return c == '-' || c == ' '; }, '_');
   return s;
@@ -90,7 +83,7 @@ const std::map<std::string, std::string>& kernel_names() {
 }  // namespace
 
 std::string kernel_key(std::string_view name) {
-  std::string s = ascii_lower(trimmed(name));
+  std::string s = ascii_lower(common::trim_blanks(name));
   std::replace_if(
       s.begin(), s.end(), [](char c) { return c == ' ' || c == '_' || c == '.'; }, '-');
   return s;
@@ -113,7 +106,7 @@ std::string canonical_pass(std::string_view pass, const std::string& where) {
       {"backward", "bwd"},    {"fwd+bwd", "fwd+bwd"}, {"fwd_bwd", "fwd+bwd"},
       {"fwd-bwd", "fwd+bwd"}, {"fwdbwd", "fwd+bwd"},  {"forward+backward", "fwd+bwd"},
       {"decode", "decode"}};
-  auto it = names.find(ascii_lower(trimmed(pass)));
+  auto it = names.find(ascii_lower(common::trim_blanks(pass)));
   if (it == names.end()) {
     throw std::invalid_argument(
         fmt::format("{}: unknown pass '{}'; allowed: fwd, bwd, fwd+bwd, decode", where, pass));
@@ -204,7 +197,7 @@ int causal_value(std::string_view text) {
 }
 
 int flag_value(std::string_view text) {
-  const std::string key = ascii_lower(trimmed(text));
+  const std::string key = ascii_lower(common::trim_blanks(text));
   if (key == "1" || key == "true" || key == "yes") return 1;
   if (key == "0" || key == "false" || key == "no") return 0;
   return -1;

@@ -15,35 +15,13 @@
 #include "common/numbers.hpp"
 #include "validate/flop_convention.hpp"
 #include "validate/measured_columns.hpp"
+#include "validate/measured_csv.hpp"
 #include "validate/measured_names.hpp"
 #include "validate/measured_ops.hpp"
 
 namespace validate {
 
 namespace {
-
-// One CSV record on one line (RFC 4180 quoting; a quoted cell cannot span lines).
-std::vector<std::string> split_csv_line(const std::string& line, const std::string& where) {
-  std::vector<std::string> cells(1);
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (c == '"') {
-      if (quoted && i + 1 < line.size() && line[i + 1] == '"') {
-        cells.back() += '"';
-        ++i;
-      } else {
-        quoted = !quoted;
-      }
-    } else if (c == ',' && !quoted) {
-      cells.emplace_back();
-    } else if (c != '\r') {
-      cells.back() += c;
-    }
-  }
-  if (quoted) throw std::invalid_argument(where + ": unterminated quoted cell");
-  return cells;
-}
 
 class Row {
  public:
@@ -159,32 +137,6 @@ hw::Caller caller_of(const Row& row, std::string_view schedule) {
                                           row.where(), name, hw::known_callers()));
 }
 
-// The header's columns by name; a duplicate or missing required column is an error at line 1.
-Columns read_header(const std::string& line, const std::string& file) {
-  Columns columns;
-  const std::vector<std::string> header = split_csv_line(line, file + ":1");
-  for (std::size_t i = 0; i < header.size(); ++i) {
-    if (!columns.emplace(header[i], i).second) {
-      throw std::invalid_argument(fmt::format("{}:1: duplicate column '{}' (columns {} and {})",
-                                              file, header[i], columns[header[i]] + 1, i + 1));
-    }
-  }
-  for (const char* needed : {"hw", "kernel", "pass", "dtype", "batch", "heads_q", "heads_kv",
-                             "head_dim", "seq_q", "seq_kv", "causal"}) {
-    if (!columns.count(needed)) {
-      throw std::invalid_argument(fmt::format(
-          "{}: missing column '{}' (schema: validate/data/measured/README.md)", file, needed));
-    }
-  }
-  if (!columns.count("time_ms") && !columns.count("time_us") && !columns.count("tflops")) {
-    throw std::invalid_argument(
-        fmt::format("{}: missing column 'time_ms', 'time_us' or 'tflops' (schema: "
-                    "validate/data/measured/README.md)",
-                    file));
-  }
-  return columns;
-}
-
 // A dense row's time from its TFLOP/s by the FlashAttention papers' FLOP convention
 // (validate/flop_convention.hpp), once the row's variant is known: dense attention without a
 // window.
@@ -289,19 +241,32 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   std::ifstream in(path);
   if (!in) throw std::invalid_argument(file + ": cannot open measurements file");
   std::string line;
-  if (!std::getline(in, line)) throw std::invalid_argument(file + ": empty file");
-  // Spreadsheet programs start UTF-8 CSV files with a byte order mark; it is not part of 'hw'.
+  int number = 0;
+  // The header is the first line that is not blank (after a byte order mark: spreadsheet programs
+  // start UTF-8 CSV files with one; it is not part of 'hw').
   constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
-  if (line.rfind(kUtf8Bom, 0) == 0) line.erase(0, kUtf8Bom.size());
-  const Columns columns = read_header(line, file);
+  bool has_header = false;
+  while (!has_header && std::getline(in, line)) {
+    if (++number == 1 && line.rfind(kUtf8Bom, 0) == 0) line.erase(0, kUtf8Bom.size());
+    has_header = !blank_line(line);
+  }
+  if (!has_header) {
+    throw std::invalid_argument(
+        file + ": empty file: no header line (columns: validate/data/measured/README.md)");
+  }
+  const CsvHeader header = read_header(line, fmt::format("{}:{}", file, number));
+  const Columns& columns = header.columns;
   MeasurementSet set;
+  if (!header.unknown.empty())
+    set.warnings.push_back(unknown_columns_warning(header, fmt::format("{}:{}", file, number)));
   std::set<std::string> unknown_kernels;    // warned about once per file
   std::set<std::string> inferred_families;  // likewise
   std::set<std::string> inferred_callers;   // likewise
   std::set<std::string> implied_ops;        // likewise
   int rows = 0;
-  for (int number = 2; std::getline(in, line); ++number) {
-    if (line.empty() || line == "\r") continue;
+  while (std::getline(in, line)) {
+    ++number;
+    if (blank_line(line)) continue;
     ++rows;
     const std::string where = fmt::format("{}:{}", file, number);
     std::vector<std::string> cells = split_csv_line(line, where);

@@ -82,6 +82,8 @@ void write_fixtures(const fs::path& dir) {
   write_file(dir / "tflops-1e300.csv",
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops\n" +
                  r + "1,8,8,128,64,64,1,1e300\n");
+  write_file(dir / "bom-only.csv", "\xEF\xBB\xBF");
+  write_file(dir / "blank-lines.csv", "\n \n\t\r\n");
   write_file(dir / "huge-batch.csv", h + r + "99999999999999999999,8,8,128,64,64,1,,,0.01,x\n");
   write_file(dir / "hex-window.csv", h + r + "1,8,8,128,64,64,1,0x100,,0.01,x\n");
   write_file(dir / "bad-param.csv", h + r + "1,8,8,128,64,64,1,,swa:window=abc,0.01,x\n");
@@ -217,6 +219,8 @@ const std::vector<BadInput> kCases = {
     {"header without rows", {"validate", "--measurements", "{}/header-only.csv"}, {"no measurement rows"}},
     {"time below 1 ns", {"validate", "--measurements", "{}/time-1e-320.csv"}, {"time-1e-320.csv:2", "'time_ms'", "below 1 ns", "time_ms >= 1e-6"}},
     {"TFLOP/s giving a time below 1 ns", {"validate", "--measurements", "{}/tflops-1e300.csv"}, {"tflops-1e300.csv:2", "'tflops'", "at least 1 ns"}},
+    {"CSV of only a byte order mark", {"validate", "--measurements", "{}/bom-only.csv"}, {"bom-only.csv", "empty file"}},
+    {"CSV of only blank lines", {"validate", "--measurements", "{}/blank-lines.csv"}, {"blank-lines.csv", "empty file"}},
     {"CSV integer beyond int64", {"validate", "--measurements", "{}/huge-batch.csv"}, {"huge-batch.csv:2", "'batch'"}},
     {"hexadecimal CSV cell", {"validate", "--measurements", "{}/hex-window.csv"}, {"hex-window.csv:2", "hexadecimal"}},
     {"variant parameter that is no number", {"validate", "--measurements", "{}/bad-param.csv"}, {"bad-param.csv:2", "window=abc"}},

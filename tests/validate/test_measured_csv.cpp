@@ -1,5 +1,5 @@
-// The text of a measurements CSV as validate::read_measurements reads it: the shortest time a row
-// may give.
+// The text layer of a measurements CSV (validate/measured_csv.hpp): header names read as cells
+// are, blank lines, empty files, unknown columns, and the shortest time a row may give.
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
@@ -13,6 +13,7 @@ namespace {
 
 const char* kCsvLayerHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,source\n";
+const char* kCsvLayerRow = "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,0.5,x\n";
 
 validate::MeasurementSet read_csv_text(const std::string& text) {
   test_support::TempDir dir;
@@ -30,6 +31,71 @@ std::string csv_layer_error(const std::string& text) {
 }
 
 }  // namespace
+
+TEST_CASE("header names are trimmed and matched in any case, as cells are", "[validate][csv]") {
+  const std::string spaced =
+      "hw, kernel, pass ,dtype,\tbatch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,"
+      "source\n";
+  const std::string upper =
+      "HW,Kernel,PASS,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,Time_ms,source\n";
+  for (const std::string& header : {spaced, upper}) {
+    const auto set = read_csv_text(header + kCsvLayerRow);
+    REQUIRE(set.cases.size() == 1);
+    CHECK(set.cases[0].kernel == "fa2");
+    CHECK(set.cases[0].measured_s == Approx(0.5e-3));
+    CHECK(set.warnings.empty());
+  }
+  // Cells too: ' 16 ' is 16.
+  const auto set = read_csv_text(std::string(kCsvLayerHeader) +
+                                 " h100 , fa2 , fwd , fp16 , 16 , 32 , 32 , 64 , 1024 , 1024 , 0 , "
+                                 "0.5 , x \n");
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].workload.batch == 16);
+  // Names equal once folded are one column twice.
+  CHECK_THAT(csv_layer_error("hw,HW,kernel\n"), Catch::Contains("duplicate column 'hw'"));
+}
+
+TEST_CASE("a whitespace-only line is skipped like an empty one", "[validate][csv]") {
+  const auto set = read_csv_text(std::string(kCsvLayerHeader) + "  \t \r\n" + kCsvLayerRow +
+                                 "   \n" + kCsvLayerRow);
+  REQUIRE(set.cases.size() == 2);
+  CHECK(set.cases[1].line == 5);  // lines are still counted
+}
+
+TEST_CASE(
+    "a file with no header line (empty, only a byte order mark or blank lines) says it is "
+    "empty",
+    "[validate][csv]") {
+  for (const std::string text : {"", "\xEF\xBB\xBF", "\n\n\n", "\xEF\xBB\xBF\r\n  \n"}) {
+    CHECK_THAT(csv_layer_error(text), Catch::Contains("empty file"));
+  }
+  // Blank lines before the header are skipped, and the line numbers count them.
+  const auto set = read_csv_text(std::string("\n") + kCsvLayerHeader + kCsvLayerRow);
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].line == 3);
+}
+
+TEST_CASE("an unknown column draws one warning per file naming it and the known columns",
+          "[validate][csv]") {
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,windw,time_ms,"
+      "source,Comment\n";
+  const std::string row = "h100,fa2,fwd,fp16,16,32,32,64,8192,8192,0,512,0.5,x,hi\n";
+  const auto set = read_csv_text(header + row + row);
+  REQUIRE(set.cases.size() == 2);
+  REQUIRE(set.warnings.size() == 1);
+  CHECK_THAT(set.warnings[0], Catch::Contains("m.csv:1") &&
+                                  Catch::Contains("unknown columns 'windw', 'comment' ignored") &&
+                                  Catch::Contains("known: hw, kernel") &&
+                                  Catch::Contains("window") && Catch::Contains("notes"));
+  // The documented optional columns, notes included, draw none.
+  const auto documented = read_csv_text(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,window,"
+      "variant,op,caller,time_ms,time_us,tflops,source,notes\n"
+      "h100,fa2,fwd,fp16,16,32,32,64,64,1024,1024,0,,,,direct,0.5,,,x,free text\n");
+  REQUIRE(documented.cases.size() == 1);
+  CHECK(documented.warnings.empty());
+}
 
 TEST_CASE("a time below 1 ns is refused (no kernel launch is shorter), so no error overflows",
           "[validate][csv]") {

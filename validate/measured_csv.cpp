@@ -1,0 +1,101 @@
+#include "validate/measured_csv.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "common/text.hpp"
+
+namespace validate {
+
+namespace {
+
+bool known_column(const std::string& name) {
+  const auto has = [&](const std::vector<std::string>& names) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  return has(required_columns()) || has(optional_columns());
+}
+
+}  // namespace
+
+std::vector<std::string> split_csv_line(const std::string& line, const std::string& where) {
+  std::vector<std::string> cells(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (c == '"') {
+      if (quoted && i + 1 < line.size() && line[i + 1] == '"') {
+        cells.back() += '"';
+        ++i;
+      } else {
+        quoted = !quoted;
+      }
+    } else if (c == ',' && !quoted) {
+      cells.emplace_back();
+    } else if (c != '\r') {
+      cells.back() += c;
+    }
+  }
+  if (quoted) throw std::invalid_argument(where + ": unterminated quoted cell");
+  for (std::string& cell : cells) cell = common::trim_blanks(cell);
+  return cells;
+}
+
+bool blank_line(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
+
+const std::vector<std::string>& required_columns() {
+  static const std::vector<std::string> names = {"hw",    "kernel",  "pass",     "dtype",
+                                                 "batch", "heads_q", "heads_kv", "head_dim",
+                                                 "seq_q", "seq_kv",  "causal"};
+  return names;
+}
+
+const std::vector<std::string>& optional_columns() {
+  static const std::vector<std::string> names = {"v_head_dim", "window",  "variant", "op",
+                                                 "caller",     "time_ms", "time_us", "tflops",
+                                                 "source",     "notes"};
+  return names;
+}
+
+CsvHeader read_header(const std::string& line, const std::string& where) {
+  CsvHeader header;
+  const std::vector<std::string> names = split_csv_line(line, where);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    const std::string name = common::ascii_lower(names[i]);
+    if (!header.columns.emplace(name, i).second) {
+      throw std::invalid_argument(fmt::format("{}: duplicate column '{}' (columns {} and {})",
+                                              where, name, header.columns[name] + 1, i + 1));
+    }
+    if (!known_column(name)) header.unknown.push_back(name);
+  }
+  for (const std::string& needed : required_columns()) {
+    if (!header.columns.count(needed)) {
+      throw std::invalid_argument(fmt::format(
+          "{}: missing column '{}' (schema: validate/data/measured/README.md)", where, needed));
+    }
+  }
+  const auto& columns = header.columns;
+  if (!columns.count("time_ms") && !columns.count("time_us") && !columns.count("tflops")) {
+    throw std::invalid_argument(
+        fmt::format("{}: missing column 'time_ms', 'time_us' or 'tflops' (schema: "
+                    "validate/data/measured/README.md)",
+                    where));
+  }
+  return header;
+}
+
+std::string unknown_columns_warning(const CsvHeader& header, const std::string& where) {
+  std::vector<std::string> quoted;
+  for (const std::string& name : header.unknown) quoted.push_back("'" + name + "'");
+  return fmt::format(
+      "{}: unknown column{} {} ignored (a misspelt optional column is not read); known: {}, {}",
+      where, quoted.size() == 1 ? "" : "s", fmt::join(quoted, ", "),
+      fmt::join(required_columns(), ", "), fmt::join(optional_columns(), ", "));
+}
+
+}  // namespace validate

@@ -1,0 +1,41 @@
+// The text layer of a measurements CSV (validate/data/measured/README.md): records split on commas,
+// blank lines, and the header's column names, which are read as cells are (trimmed, any case).
+// Parsing at the edge (validate/measurements.cpp reads the rows).
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace validate {
+
+// One CSV record on one line (RFC 4180 quoting; a quoted cell cannot span lines), each cell with
+// its surrounding spaces and tabs removed. std::invalid_argument naming `where` for an
+// unterminated quote.
+std::vector<std::string> split_csv_line(const std::string& line, const std::string& where);
+
+// A line of nothing but spaces, tabs and a carriage return: skipped like an empty one.
+bool blank_line(std::string_view line);
+
+// The columns a measurements CSV may have: those every row needs, then the optional ones
+// (`notes` is free text that nothing reads).
+const std::vector<std::string>& required_columns();
+const std::vector<std::string>& optional_columns();
+
+struct CsvHeader {
+  std::map<std::string, std::size_t> columns;  // by name, lower case, trimmed
+  std::vector<std::string> unknown;            // names neither list has, in header order
+};
+
+// The header line (`where`: "file:line"): names trimmed and lower-cased, as `pass` and `dtype`
+// cells are read. A duplicate (after that) or a missing required column is bad input
+// (std::invalid_argument); an unknown one is returned for the caller's warning.
+CsvHeader read_header(const std::string& line, const std::string& where);
+
+// The warning for a header's unknown columns: they are ignored, and the known ones listed, so a
+// misspelt optional column (`windw`) is seen rather than silently priced without.
+std::string unknown_columns_warning(const CsvHeader& header, const std::string& where);
+
+}  // namespace validate
