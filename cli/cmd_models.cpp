@@ -50,10 +50,9 @@ nlohmann::ordered_json preset_json(const models::Preset& p) {
                                 {"heads", m.heads},       {"kv_heads", m.kv_heads},
                                 {"head_dim", m.head_dim}, {"attention_kind", m.attention_kind},
                                 {"window", m.window},     {"linear_kind", m.linear_kind}};
-  if (!m.linear_kind.empty()) {
-    doc["linear_state_elements"] = m.linear_state_elems;
-    doc["linear_conv_state_elements"] = m.linear_conv_state_elems;
-  }
+  // Always present (0 without linear layers), so every model's rows share one set of columns.
+  doc["linear_state_elements"] = m.linear_state_elems;
+  doc["linear_conv_state_elements"] = m.linear_conv_state_elems;
   doc["groups"] = groups;
   return doc;
 }

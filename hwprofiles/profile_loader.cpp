@@ -40,6 +40,13 @@ Memory parse_memory(JsonObject o) {
   m.max_threads_per_sm = o.optional_count("max_threads_per_sm", kMaxThreadsPerSm);
   m.max_ctas_per_sm = o.optional_count("max_ctas_per_sm", kMaxCtasPerSm);
   if (const auto rate = o.optional_positive("cache_read_GBps_per_sm")) {
+    // One SM's (a core's) cache read rate: tens to hundreds of GB/s on today's parts; a bound far
+    // above them refuses a typo (1e300) that would make cache loads free.
+    constexpr double kMaxCacheReadGBps = 100000;
+    if (*rate > kMaxCacheReadGBps) {
+      o.fail("cache_read_GBps_per_sm",
+             fmt::format("expected a number in (0, {}], found {}", kMaxCacheReadGBps, *rate));
+    }
     m.cache_read_Bps_per_sm = *rate * kGiga;
   }
   o.finish();

@@ -144,6 +144,12 @@ void read_heads(const Fields& f, ModelConfig& m) {
                                                m.hidden_size, m.heads));
     }
     m.head_dim = m.hidden_size / m.heads;
+    if (m.head_dim > static_cast<std::int64_t>(kHeadDimParam.max)) {
+      throw f.error("hidden_size",
+                    fmt::format("({}) / num_attention_heads ({}) gives a head_dim of {}; allowed: "
+                                "at most {} (give head_dim, or check the fields)",
+                                m.hidden_size, m.heads, m.head_dim, kHeadDimParam.max));
+    }
     m.head_dim_source =
         fmt::format("hidden_size/num_attention_heads = {}/{}", m.hidden_size, m.heads);
   }
@@ -185,6 +191,13 @@ LayerGroup softmax_group(const Fields& f, const ModelConfig& m, LayerKind kind) 
     const auto v = f.required({"v_head_dim"});
     // DeepSeek-V2-Lite has no query latent: its queries are projected from the full width.
     const auto q_latent = f.integer("q_lora_rank").value_or(m.hidden_size);
+    constexpr std::int64_t kMaxLatent = 65536;  // mla's q_latent_dim (`attnsim variants show mla`)
+    if (!f.has("q_lora_rank") && q_latent > kMaxLatent) {
+      throw f.error("hidden_size",
+                    fmt::format("({}) is the query latent when q_lora_rank is absent; allowed: at "
+                                "most {}",
+                                q_latent, kMaxLatent));
+    }
     g.params = {{"heads", m.heads}, {"nope_dim", nope},      {"rope_dim", rope},
                 {"v_head_dim", v},  {"latent_dim", *latent}, {"q_latent_dim", q_latent}};
   } else {

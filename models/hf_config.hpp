@@ -26,8 +26,9 @@ struct LayerGroup {
   std::int64_t layers() const { return static_cast<std::int64_t>(indices.size()); }
 };
 
-// Widest model width (a config's hidden_size, --hidden-size): 2^20, the bound every head-count and
-// head-dimension parameter has (models/variant.hpp ParamInfo), 64x the widest published models
+// Widest model width (a config's hidden_size, --hidden-size): 2^20, the default bound of a variant
+// parameter (models/variant.hpp ParamInfo; heads stop at 65536, head dims at 4096), 64x the widest
+// published models
 // (16384, e.g. Llama 3.1 405B,
 // https://huggingface.co/meta-llama/Llama-3.1-405B/blob/main/config.json).
 inline constexpr std::int64_t kMaxHiddenSize = std::int64_t{1} << 20;

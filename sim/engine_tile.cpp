@@ -25,14 +25,18 @@ void lower_support(LowerFn lowering, SupportKernel kernel, const models::Op& op,
 }
 
 // The schedule that lowers a scan op itself: the one named, if it has a scan lowering; under
-// auto, lightning2 for Lightning Attention-2's block-decay scans and fla_chunk for the linear
-// variant's where the device calibrates them; otherwise none (chunked_scan's support entry).
+// auto, cpu_linear where a host profile calibrates it and it runs the scan, lightning2 for
+// Lightning Attention-2's block-decay scans and fla_chunk for the linear variant's where the device
+// calibrates them; otherwise none (chunked_scan's support entry).
 const ScheduleInfo* scan_schedule(const KernelChoice& kernel, const models::Op& op,
                                   const models::Workload& w, const hw::Profile& p) {
   if (const ScheduleInfo* info = kernel.schedule()) return info->scan != nullptr ? info : nullptr;
   auto calibrated = [&](const ScheduleInfo& s) {
     return p.calibration.schedules.count(std::string(s.name)) > 0;
   };
+  // A host profile (attnsim hw probe) prices its plain linear attention with the host's kernel.
+  const ScheduleInfo& host = find_schedule("cpu_linear");
+  if (cpu_linear_runs(op, w) && calibrated(host)) return &host;
   const ScheduleInfo& lightning = find_schedule("lightning2");
   if (lightning2_runs(op, w) && calibrated(lightning)) return &lightning;
   // Linear attention with a per-head decay (Lightning's too, where lightning2 does not run it:

@@ -29,7 +29,12 @@ struct Shard {
 };
 
 // cp - 1 leading shards of ceil or floor(kv_len / cp) tokens (the longer ones first) and the last
-// of floor(kv_len / cp), which must hold the q_len new tokens.
+// of floor(kv_len / cp), which must hold the q_len new tokens. A variant defined only under a
+// causal mask (models::Variant::causal_only: a window, a selection among earlier blocks) has no
+// non-causal shard: its earlier shards are priced as if the new tokens stood at their end, the
+// variant's mask applied to that shard alone. For a window that prices every shard as holding one
+// (the busiest device, which sets the time, is right; the cluster totals count a window per
+// shard).
 std::vector<Shard> shards(const Context& c) {
   const std::int64_t p = c.layout.cp;
   const std::int64_t base = c.w.kv_len / p;
@@ -40,9 +45,12 @@ std::vector<Shard> shards(const Context& c) {
         "must hold the {} new tokens; lower --cp",
         p, base, c.w.kv_len, p, std::max<std::int64_t>(c.w.q_len, 1)));
   }
+  const bool earlier_causal = c.w.causal && c.spec.variant->causal_only();
   std::vector<Shard> out;
-  if (longer > 0) out.push_back({base + 1, false, static_cast<double>(longer)});
-  if (p - 1 - longer > 0) out.push_back({base, false, static_cast<double>(p - 1 - longer)});
+  if (longer > 0) out.push_back({base + 1, earlier_causal, static_cast<double>(longer)});
+  if (p - 1 - longer > 0) {
+    out.push_back({base, earlier_causal, static_cast<double>(p - 1 - longer)});
+  }
   out.push_back({base, c.w.causal, 1});
   return out;
 }

@@ -127,6 +127,11 @@ void lower_cpu_linear(const ScheduleInput& in, Launches& out) {
     throw common::SpecError(fmt::format(
         "kernel '{}' runs chunked prefill only (the host has no recurrent decode kernel)",
         in.name));
+  if (in.op.pass != models::Pass::forward)
+    throw common::SpecError(fmt::format(
+        "kernel '{}' on {} has no backward model (the host has no backward linear-attention "
+        "kernel); use --engine roofline for bwd/train there",
+        in.name, in.profile.id));
   const double n = x.chunk, dk = x.key_dim, dv = x.value_dim;
   const double full = std::floor(x.tokens / n), rest = x.tokens - full * n;
   const double chunks = std::max(1.0, full + (rest > 0 ? 1 : 0));
@@ -141,13 +146,21 @@ void lower_cpu_linear(const ScheduleInput& in, Launches& out) {
   l.jobs = {jobs, chunks, chunks, jobs * chunks};
   l.per_tile.tensor_flops = (2 * squares * (dk + dv) + 4 * x.tokens * dk * dv) / chunks;
   l.per_tile.alu_ops = (x.tokens * dk + squares / 2) / chunks;  // no decay: no exps
-  l.per_tile.hbm_bytes = in.op.bytes.total() / l.jobs.total_tiles;
+  // Q, K and V in, O out; the state stays in the kernel (the op's final-state write is not done).
+  const double s = models::bytes_per_element(in.workload.dtype);
+  l.per_tile.hbm_bytes = x.batch * x.heads * x.tokens * 2 * (dk + dv) * s / l.jobs.total_tiles;
   l.loads_in_turn = true;  // as cpu_flash's blocks: each chunk is loaded, then multiplied
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   out.push_back(l);
 }
 
 }  // namespace
+
+bool cpu_linear_runs(const models::Op& op, const models::Workload& w) {
+  const models::ScanShape& x = op.scan;
+  return x.gate_dim <= 1 && !x.block_decay && !x.normaliser && w.phase != models::Phase::decode &&
+         op.pass == models::Pass::forward;
+}
 
 void add_cpu_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"cpu_flash",

@@ -22,6 +22,9 @@ void add_lightning_schedules(std::vector<ScheduleInfo>& table);
 // step, no chunk after a state) of the lightning variant in its 64-token blocks, head_dim a power
 // of two up to 128 (sim/schedule_lightning.cpp).
 bool lightning2_runs(const models::Op& op, const models::Workload& w);
+// Whether the host's linear-attention kernel (cpu_linear) computes this scan: plain linear
+// attention (no decay, gates or normaliser), a prefill forward.
+bool cpu_linear_runs(const models::Op& op, const models::Workload& w);
 void add_project_cuda_schedules(std::vector<ScheduleInfo>& table);
 void add_project_cuda_other_schedules(std::vector<ScheduleInfo>& table);
 

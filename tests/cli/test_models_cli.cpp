@@ -263,6 +263,11 @@ TEST_CASE(
   const test_support::RunResult table =
       test_support::run_cli({"models", "show", "qwen3-next-80b-a3b"});
   CHECK(table.out.find("short convolution state 24576") != std::string::npos);
+  // A model without linear layers has the same columns (0 elements), so exports concatenate.
+  const test_support::RunResult dense =
+      test_support::run_cli({"models", "show", "gemma-2-9b", "--format", "csv"});
+  REQUIRE(dense.exit_code == 0);
+  CHECK(dense.out.substr(0, dense.out.find('\n')) == csv.out.substr(0, csv.out.find('\n')));
 }
 
 TEST_CASE("preset names resolve in any case, as profile ids do, and keep the preset's spelling",

@@ -181,7 +181,7 @@ TEST_CASE("memory.cache_read_GBps_per_sm is optional, positive, and round-trips"
   REQUIRE(p.memory.cache_read_Bps_per_sm.has_value());
   CHECK(*p.memory.cache_read_Bps_per_sm == Approx(22.5e9));
   CHECK(hw::to_json(p)["memory"]["cache_read_GBps_per_sm"] == Approx(22.5));
-  for (double bad : {0.0, -1.0}) {
+  for (double bad : {0.0, -1.0, 1e300}) {
     doc["memory"]["cache_read_GBps_per_sm"] = bad;
     CHECK_THAT(profile_parse_error(doc), Catch::Contains("/memory/cache_read_GBps_per_sm"));
   }

@@ -131,6 +131,22 @@ TEST_CASE(
   }
   CHECK(models::parse_hf_config(with(base, {{"num_hidden_layers", 65536}}), "x.json").layers ==
         65536);
+  // Values derived from a field name that field, not the variant parameter they become.
+  CHECK_THROWS_WITH(
+      models::parse_hf_config(with(base, {{"hidden_size", 1048576}, {"num_attention_heads", 16}}),
+                              "x.json"),
+      Catch::Contains("x.json: field 'hidden_size'") && Catch::Contains("head_dim of 65536") &&
+          Catch::Contains("at most 4096"));
+  const json mla = with(base, {{"hidden_size", 131072},
+                               {"num_attention_heads", 128},
+                               {"kv_lora_rank", 512},
+                               {"qk_nope_head_dim", 128},
+                               {"qk_rope_head_dim", 64},
+                               {"v_head_dim", 128}});
+  CHECK_THROWS_WITH(models::parse_hf_config(mla, "x.json"),
+                    Catch::Contains("x.json: field 'hidden_size'") &&
+                        Catch::Contains("query latent when q_lora_rank is absent") &&
+                        Catch::Contains("at most 65536"));
 }
 
 TEST_CASE(

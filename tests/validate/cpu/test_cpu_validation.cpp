@@ -335,11 +335,11 @@ TEST_CASE("cpu_linear: each chunk's whole score block, its products and its load
                        .tile_s;
   // Chunks of 64 and 36 tokens: sum of c^2 = 5392. Per head 2 x 5392 x (32 + 32) + 4 x 100 x 32
   // x 32 = 1099776 FLOP at 26 GFLOP/s; the query copy and the triangle, 100 x 32 + 5392 / 2 lane
-  // operations at 13e9/s; Q, K, V and O (100 x 32 floats each) and the 32 x 32 fp32 state out at
-  // 12.6 GB/s.
+  // operations at 13e9/s; Q, K, V and O (100 x 32 floats each) at 12.6 GB/s (the state stays in
+  // the kernel).
   const double flops_s = 2 * 1099776 / 26e9;
   const double alu_s = 2 * (100 * 32 + 5392 / 2.0) / 13e9;
-  const double bytes_s = 2 * (4 * 100 * 32 + 32 * 32) * 4 / 12.6e9;
+  const double bytes_s = 2 * (4 * 100 * 32) * 4 / 12.6e9;
   CHECK(t == Approx(flops_s + alu_s + bytes_s).epsilon(0.01));
   // A chunk size that divides the tokens evenly has no short chunk to price at its size.
   run.spec.q_len = 128;
@@ -347,7 +347,7 @@ TEST_CASE("cpu_linear: each chunk's whole score block, its products and its load
                           validate::to_measured(run, p.id, registry(), validate::Backend::cpu), p)
                           .tile_s;
   CHECK(even == Approx(2 * (2 * 2 * 4096.0 * 64 + 4 * 128 * 32 * 32) / 26e9 +
-                       2 * (128 * 32 + 4096.0) / 13e9 + 2 * (4 * 128 * 32 + 32 * 32) * 4 / 12.6e9)
+                       2 * (128 * 32 + 4096.0) / 13e9 + 2 * (4 * 128 * 32) * 4 / 12.6e9)
                     .epsilon(0.01));
 }
 
@@ -364,9 +364,30 @@ TEST_CASE("cpu_linear runs plain linear attention prefill only", "[validate][cpu
   using models::Phase;
   CHECK(price("linear", {}, Phase::prefill) > 0);
   CHECK_THROWS_WITH(price("linear", {}, Phase::decode), Catch::Contains("prefill only"));
+  CHECK_THROWS_WITH(price("linear", {}, Phase::bwd), Catch::Contains("no backward model"));
+  CHECK_THROWS_WITH(price("linear", {}, Phase::train), Catch::Contains("no backward model"));
   // GLA's per-channel gates, Lightning's block decay: kernels the host does not have.
   CHECK_THROWS_WITH(price("linear", {{"gate_dim", 128}}, Phase::prefill),
                     Catch::Contains("plain linear"));
   CHECK_THROWS_WITH(price("lightning", {}, Phase::prefill), Catch::Contains("plain linear"));
   CHECK_THROWS_WITH(price("gqa", {}, Phase::prefill), Catch::Contains("scan ops"));
+}
+
+TEST_CASE("on a host profile, auto prices plain linear attention prefill with cpu_linear",
+          "[validate][cpu]") {
+  const hw::Profile p = validate::probe_profile(
+      test_ceilings(2.3e9, 12.6e9, 26e9, 3.4e8, 2 << 20, 260 << 20), "2026-11-30");
+  test_support::Query q{test_support::make("linear", {{"heads", 8}}),
+                        test_support::workload(models::Phase::prefill, 1, 1024, 1024, true)};
+  q.w.dtype = q.w.kv_dtype = models::DType::fp32;
+  const sim::Prediction automatic = sim::predict_tile(q.cost(), q.w, p, "auto");
+  REQUIRE(automatic.launches.size() == 1);
+  CHECK(automatic.launches[0].schedule == "cpu_linear");
+  CHECK(automatic.time_s == sim::predict_tile(q.cost(), q.w, p, "cpu_linear").time_s);
+  // A decode step has no host kernel: the chunked_scan support entry prices it.
+  q.w = test_support::workload(models::Phase::decode, 1, 1, 1024, true);
+  q.w.dtype = q.w.kv_dtype = models::DType::fp32;
+  const sim::Prediction step = sim::predict_tile(q.cost(), q.w, p, "auto");
+  REQUIRE(step.launches.size() == 1);
+  CHECK(step.launches[0].schedule == "chunked_scan");
 }
