@@ -83,8 +83,13 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
                      const std::vector<hw::Profile>& profiles,
                      const std::optional<sim::ParallelLayout>& layout) {
   ModelQuery query;
-  query.model =
-      o.model.empty() ? models::load_hf_config(o.hf_config) : models::find_preset(o.model).model;
+  if (o.model.empty()) {
+    query.model = models::load_hf_config(o.hf_config);
+    query.model.name = o.hf_config;  // labelled with the path as given, as sweep, compare and
+                                     // models show label a config
+  } else {
+    query.model = models::find_preset(o.model).model;
+  }
   query.workload = workload;
   query.include_projections = o.include_projections;
   query.engine = sim::parse_engine(o.engine);

@@ -65,8 +65,10 @@ const std::vector<std::string>& optional_columns() {
 CsvHeader read_header(const std::string& line, const std::string& where) {
   CsvHeader header;
   const std::vector<std::string> names = split_csv_line(line, where);
+  header.width = names.size();
   for (std::size_t i = 0; i < names.size(); ++i) {
     const std::string name = common::ascii_lower(names[i]);
+    if (name.empty()) continue;  // an unnamed column is read by no one
     if (!header.columns.emplace(name, i).second) {
       throw std::invalid_argument(fmt::format("{}: duplicate column '{}' (columns {} and {})",
                                               where, name, header.columns[name] + 1, i + 1));

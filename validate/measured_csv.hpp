@@ -26,12 +26,14 @@ const std::vector<std::string>& optional_columns();
 
 struct CsvHeader {
   std::map<std::string, std::size_t> columns;  // by name, lower case, trimmed
-  std::vector<std::string> unknown;            // names neither list has, in header order
+  std::size_t width = 0;  // cells a row has, unnamed columns (a spreadsheet's trailing ones) too
+  std::vector<std::string> unknown;  // names neither list has, in header order
 };
 
 // The header line (`where`: "file:line"): names trimmed and lower-cased, as `pass` and `dtype`
-// cells are read. A duplicate (after that) or a missing required column is bad input
-// (std::invalid_argument); an unknown one is returned for the caller's warning.
+// cells are read; a column without a name (trailing commas a spreadsheet writes) is ignored. A
+// duplicate (after that) or a missing required column is bad input (std::invalid_argument); an
+// unknown one is returned for the caller's warning.
 CsvHeader read_header(const std::string& line, const std::string& where);
 
 // The warning for a header's unknown columns: they are ignored, and the known ones listed, so a

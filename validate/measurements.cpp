@@ -1,5 +1,6 @@
 #include "validate/measurements.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -267,12 +268,15 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   while (std::getline(in, line)) {
     ++number;
     if (blank_line(line)) continue;
-    ++rows;
     const std::string where = fmt::format("{}:{}", file, number);
     std::vector<std::string> cells = split_csv_line(line, where);
-    if (cells.size() != columns.size()) {
+    // A row of empty cells (",,,," as spreadsheets write an empty row) is a blank line too.
+    if (std::all_of(cells.begin(), cells.end(), [](const std::string& c) { return c.empty(); }))
+      continue;
+    ++rows;
+    if (cells.size() != header.width) {
       throw std::invalid_argument(fmt::format("{}: {} cells, the header has {} columns", where,
-                                              cells.size(), columns.size()));
+                                              cells.size(), header.width));
     }
     const Row row(columns, std::move(cells), where);
     MeasuredCase c;

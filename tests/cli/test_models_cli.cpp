@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli_runner.hpp"
@@ -292,4 +293,17 @@ TEST_CASE("models show --hf-config shows a config file's stack, as the unknown-m
   r = run_cli({"models", "show", "nope"});
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("(or use --hf-config FILE)") != std::string::npos);
+}
+
+TEST_CASE(
+    "query labels a config's rows with its path as given, as sweep, compare and models show do",
+    "[cli][models]") {
+  const std::string config =
+      fmt::format("{}/tests/fixtures/hf-configs/gemma-2-9b.config.json", ATTNSIM_SOURCE_DIR);
+  const RunResult q = run_cli({"query", "--hf-config", config, "--format", "json"});
+  REQUIRE(q.exit_code == 0);
+  CHECK(json::parse(q.out).at("models").at(0).at("model") == config);
+  const RunResult s = run_cli({"sweep", "--hf-config", config, "--seq-len", "1k"});
+  REQUIRE(s.exit_code == 0);
+  CHECK(s.out.find("," + config + ",") != std::string::npos);
 }

@@ -55,6 +55,22 @@ TEST_CASE("header names are trimmed and matched in any case, as cells are", "[va
   CHECK_THAT(csv_layer_error("hw,HW,kernel\n"), Catch::Contains("duplicate column 'hw'"));
 }
 
+TEST_CASE("a spreadsheet's unnamed trailing columns and rows of empty cells are ignored",
+          "[validate][csv]") {
+  // Two unnamed columns (",,"), a row with their empty cells, and a row of nothing but commas.
+  std::string header = kCsvLayerHeader;
+  header.insert(header.size() - 1, ",,");
+  std::string row = kCsvLayerRow;
+  row.insert(row.size() - 1, ",,");
+  const auto set = read_csv_text(header + row + ",,,,,,,,,,,,,,\n" + row);
+  REQUIRE(set.cases.size() == 2);
+  CHECK(set.cases[1].line == 4);
+  CHECK(set.warnings.empty());  // an unnamed column is no misspelt one
+  // A row must still have a cell for each of them.
+  CHECK_THAT(csv_layer_error(header + kCsvLayerRow),
+             Catch::Contains("13 cells, the header has 15 columns"));
+}
+
 TEST_CASE("a whitespace-only line is skipped like an empty one", "[validate][csv]") {
   const auto set = read_csv_text(std::string(kCsvLayerHeader) + "  \t \r\n" + kCsvLayerRow +
                                  "   \n" + kCsvLayerRow);
