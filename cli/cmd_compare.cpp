@@ -53,16 +53,7 @@ models::AttentionSpec parse_variant(const models::Registry& registry, const std:
   }
   models::ParamValues given;
   for (std::size_t i = 1; i < parts.size(); ++i) {
-    const auto eq = parts[i].find('=');
-    const auto value = eq == std::string::npos
-                           ? std::vector<std::int64_t>{}
-                           : parse_int_axis("--variants", parts[i].substr(eq + 1));
-    if (eq == 0 || value.size() != 1) {
-      throw common::SpecError(fmt::format(
-          "--variants '{}': expected name or name:param=value[:param=value], e.g. gqa:kv_heads=8",
-          item));
-    }
-    given.emplace_back(parts[i].substr(0, eq), static_cast<double>(value[0]));
+    given.push_back(parse_param_assignment("--variants", parts[i], parts[0]));
   }
   return registry.find(parts[0]).make_spec(given, {projections, 0});
 }

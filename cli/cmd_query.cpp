@@ -59,18 +59,7 @@ models::AttentionSpec make_spec(const models::Registry& registry, const QueryOpt
   put("head_dim", o.head_dim);
   put("v_head_dim", o.v_head_dim);
   for (const std::string& kv : o.params) {
-    const auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      throw common::SpecError(fmt::format(
-          "--param '{}': expected name=number, e.g. window=4096 (see `attnsim variants show {}`)",
-          kv, o.variant));
-    }
-    try {
-      given.emplace_back(kv.substr(0, eq), common::parse_decimal_number(kv.substr(eq + 1)));
-    } catch (const common::NumberTextError& e) {
-      throw common::SpecError(fmt::format("--param '{}': {} (see `attnsim variants show {}`)", kv,
-                                          e.what(), o.variant));
-    }
+    given.push_back(parse_param_assignment("--param", kv, o.variant));
   }
   if (o.hidden_size && !o.include_projections)
     throw common::SpecError(

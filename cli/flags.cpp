@@ -49,6 +49,28 @@ CLI::Validator size_integer(std::int64_t min, std::int64_t max) {
       "[" + std::to_string(min) + ", " + std::to_string(max) + "], k/M/G = 2^10/2^20/2^30");
 }
 
+std::pair<std::string, double> parse_param_assignment(std::string_view flag, std::string_view text,
+                                                      std::string_view variant) {
+  const std::string hint = variant.empty() ? std::string("`attnsim variants show NAME`")
+                                           : fmt::format("`attnsim variants show {}`", variant);
+  const auto eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    throw common::SpecError(
+        fmt::format("{} '{}': expected name=number, e.g. window=4096 (see {})", flag, text, hint));
+  }
+  try {
+    const std::string_view value = text.substr(eq + 1);
+    // A size with a k/M/G suffix (window=4k), as the size flags take it.
+    if (!value.empty() && common::size_suffix_shift(value.back()) != 0) {
+      return {std::string(text.substr(0, eq)),
+              static_cast<double>(common::parse_size_integer(value, 0, std::int64_t{1} << 40))};
+    }
+    return {std::string(text.substr(0, eq)), common::parse_decimal_number(value)};
+  } catch (const common::NumberTextError& e) {
+    throw common::SpecError(fmt::format("{} '{}': {} (see {})", flag, text, e.what(), hint));
+  }
+}
+
 CLI::Validator decimal_number(double min, double max) {
   return CLI::Validator(
       [min, max](const std::string& text) {

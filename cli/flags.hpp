@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +31,14 @@ CLI::Validator non_empty(std::string error, std::string type);
 // The checks of --model/--models (preset names) and --hf-config (a config.json path).
 CLI::Validator non_empty_model();
 CLI::Validator non_empty_hf_config();
+
+// One variant parameter as `flag` takes it (query's and sweep's --param, compare's name:p=v):
+// "name=number" (decimal, or a size with a k/M/G suffix: window=4k; an integer parameter's variant
+// refuses a fraction, naming it). Throws
+// common::SpecError quoting `text`, e.g. "--param 'window': expected name=number, e.g.
+// window=4096 (see `attnsim variants show swa`)"; `variant` names the variant for that hint.
+std::pair<std::string, double> parse_param_assignment(std::string_view flag, std::string_view text,
+                                                      std::string_view variant);
 
 // On/off flags (--causal, --no-causal, --strict, ...) take no value, or an explicit true or false.
 // CLI11 alone reads any integer as a flag value (`--causal=7` would mean true); this adds a check

@@ -37,15 +37,7 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                         : parse_size_axis(flag, text, std::int64_t{1} << 16);
   };
   std::vector<std::pair<std::string, double>> params;
-  for (const std::string& p : o.params) {
-    const auto eq = p.find('=');
-    const auto value = eq == std::string::npos ? std::vector<std::int64_t>{}
-                                               : parse_int_axis("--param", p.substr(eq + 1));
-    if (eq == 0 || value.size() != 1) {
-      throw common::SpecError(fmt::format("--param '{}': expected name=integer", p));
-    }
-    params.emplace_back(p.substr(0, eq), static_cast<double>(value[0]));
-  }
+  for (const std::string& p : o.params) params.push_back(parse_param_assignment("--param", p, ""));
   std::vector<const models::Variant*> variants;
   for (const std::string& name : parse_word_axis("--variant", o.variant)) {
     variants.push_back(&registry.find(name));

@@ -97,3 +97,27 @@ TEST_CASE("an on/off flag alone, =true or =false is accepted; --no-causal=true m
   CHECK_FALSE(causal_of("--no-causal=true"));
   CHECK(causal_of("--no-causal=false"));
 }
+
+TEST_CASE("a variant parameter reads alike in query, compare and sweep: decimals and size suffixes",
+          "[cli]") {
+  // s2attn's group_fraction is a real parameter: sweep and compare refused 0.5 as no integer.
+  const test_support::RunResult sweep =
+      run_cli({"sweep", "--variant", "s2attn", "--param", "group_fraction=0.5", "--phase", "train",
+               "--seq-len", "1k,2k", "--format", "json"});
+  REQUIRE(sweep.exit_code == 0);
+  CHECK(json::parse(sweep.out).size() == 2);
+  const test_support::RunResult compare =
+      run_cli({"compare", "--variants", "s2attn:group_fraction=0.5,gqa", "--phase", "train",
+               "--seq-len", "1k", "--format", "json"});
+  REQUIRE(compare.exit_code == 0);
+  CHECK(json::parse(compare.out).at("comparisons").size() == 2);
+  // A size suffix in any of them: window=4k is 4096 keys.
+  const json q =
+      first_result({"query", "--variant", "swa", "--param", "window=4k", "--format", "json"});
+  CHECK(q.at("params").at("window") == 4096);
+  // An integer parameter still refuses a fraction, naming it.
+  const test_support::RunResult half =
+      run_cli({"sweep", "--variant", "gqa", "--param", "kv_heads=2.5", "--seq-len", "1k"});
+  CHECK(half.exit_code == 2);
+  CHECK(half.err.find("kv_heads") != std::string::npos);
+}
