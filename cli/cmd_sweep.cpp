@@ -256,6 +256,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
       ->transform(decimal_integer(1, kMaxThreads));
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
   s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
+      ->check(CLI::IsMember({"auto", "yes", "no"}))
       ->capture_default_str();
   s->add_option("--model", o->model, "model presets, comma-separated, or 'all': whole models")
       ->check(non_empty_model());

@@ -140,12 +140,20 @@ ProfileCatalog ProfileCatalog::load(const std::vector<std::filesystem::path>& us
   }
   for (const auto& path : user_profile_files(user_dirs))
     catalog.add(slot_of(load_profile_file(path)));
-  // A user profile whose id is a built-in's alias (`h100-sxm`) takes that name over.
+  // A user profile whose id is a built-in's alias (`h100-sxm`) takes that name over. The reverse,
+  // a user's alias that is another profile's id, would be a dead name: refused.
   for (auto& slot : catalog.slots_) {
     for (const std::string& alias : slot->aliases) {
-      const bool taken = std::any_of(catalog.slots_.begin(), catalog.slots_.end(),
-                                     [&](const auto& other) { return other->id == alias; });
-      if (taken) slot->shadowed.push_back(alias);
+      const auto owner = std::find_if(catalog.slots_.begin(), catalog.slots_.end(),
+                                      [&](const auto& other) { return other->id == alias; });
+      if (owner == catalog.slots_.end()) continue;
+      if (slot->origin.rfind("built-in:", 0) != 0) {
+        throw ProfileError(fmt::format(
+            "{}: alias '{}' is the id of profile '{}'; a name belongs to one profile: drop it "
+            "from the \"aliases\" of '{}'",
+            slot->origin, alias, (*owner)->id, slot->id));
+      }
+      slot->shadowed.push_back(alias);
     }
   }
   catalog.check_aliases();
@@ -282,6 +290,7 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
 Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments) {
   if (assignments.empty()) return base;
   nlohmann::json doc = to_json(base);
+  std::vector<std::string> keys;  // given so far: one key twice is a slip, not an override
   for (const std::string& assignment : assignments) {
     auto eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -291,6 +300,11 @@ Profile with_overrides(const Profile& base, const std::vector<std::string>& assi
                       assignment));
     }
     const std::string key = assignment.substr(0, eq);
+    if (std::find(keys.begin(), keys.end(), key) != keys.end()) {
+      throw ProfileError(
+          fmt::format("--hw-set '{}': '{}' is given twice; give it once", assignment, key));
+    }
+    keys.push_back(key);
     if (key == "id" || key == "aliases") {
       throw ProfileError(fmt::format(
           "--hw-set '{}': '{}' names the profile and cannot be overridden; to add a device, "
@@ -298,11 +312,24 @@ Profile with_overrides(const Profile& base, const std::vector<std::string>& assi
           assignment, key));
     }
     nlohmann::json* node = &doc;
+    std::string walked;  // the dotted path so far
     for (const std::string& part : split(key, '.')) {
-      if (part.empty() || !node->is_object()) {
-        throw ProfileError(fmt::format("--hw-set '{}': '{}' is not a path into the profile",
-                                       assignment, assignment.substr(0, eq)));
+      if (part.empty()) {
+        throw ProfileError(
+            fmt::format("--hw-set '{}': '{}' is not a path into the profile", assignment, key));
       }
+      if (node->is_null()) {  // an entry this profile lacks
+        throw ProfileError(fmt::format(
+            "--hw-set '{}': profile '{}' has no '{}' (give the whole object, e.g. {}={{...}}, or "
+            "leave that profile out)",
+            assignment, base.id, walked, walked));
+      }
+      if (!node->is_object()) {
+        throw ProfileError(fmt::format(
+            "--hw-set '{}': in profile '{}', '{}' is a value, not an object with fields",
+            assignment, base.id, walked));
+      }
+      walked += (walked.empty() ? "" : ".") + part;
       node = &(*node)[part];
     }
     *node = parse_override_value(assignment, assignment.substr(eq + 1));

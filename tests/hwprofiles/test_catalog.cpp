@@ -214,6 +214,19 @@ TEST_CASE("a user profile whose id is a built-in's alias takes the name over", "
   CHECK(catalog.resolve("h100-sxm5").id == "h100-sxm5-80gb");
 }
 
+TEST_CASE("a user profile's alias that is another profile's id is refused (a dead name)", "[hw]") {
+  const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
+  const test_support::TempDir tmp;
+  nlohmann::json mine = hw::to_json(builtin.resolve("h100"));
+  mine["id"] = "mine";
+  mine["aliases"] = {"a100-sxm4-80gb"};
+  std::ofstream(tmp.path() / "mine.json") << mine.dump();
+  CHECK_THROWS_WITH(
+      hw::ProfileCatalog::load({tmp.path()}),
+      Catch::Contains("alias 'a100-sxm4-80gb' is the id of profile 'a100-sxm4-80gb'") &&
+          Catch::Contains("drop it from the \"aliases\" of 'mine'"));
+}
+
 TEST_CASE("a name matching one profile regardless of case wins over one matching by separators",
           "[hw]") {
   const hw::ProfileCatalog builtin = hw::ProfileCatalog::load({});
