@@ -1,5 +1,6 @@
 // attnsim compare: several variants (or models) side by side on one workload, on one or more
 // profiles, with ratios against the first.
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -167,6 +168,7 @@ struct CompareRun {
   std::optional<LayoutHeading> heading;  // set by the first entry priced under the layout
   std::vector<Entry> entries;
   RooflineBuilder roofline;
+  std::vector<std::string> kernel_warnings;  // printed after the output
 };
 
 std::size_t compare_variants(CompareRun& run) {
@@ -200,6 +202,9 @@ std::size_t compare_variants(CompareRun& run) {
         e.cluster = p.cluster;
         run.heading = LayoutHeading{p.layout, p.devices_per_node};
       }
+      const std::string warning = kernel_not_run_warning(run.o.kernel, run.engine, w, r.prediction,
+                                                         fmt::format("{} ({})", profile.id, label));
+      if (!warning.empty()) run.kernel_warnings.push_back(warning);
       run.entries.push_back(std::move(e));
       run.roofline.add(profile, w.dtype, label, r.prediction.flops.tensor,
                        r.prediction.bytes.total(), r.prediction.time_s);
@@ -259,7 +264,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   }
   CompareRun run{ctx,    o,  workload_from_flags(o),      engine, kernel,
                  caller, {}, parallel_layout(o.parallel), {},     {},
-                 {}};
+                 {},     {}};
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   run.profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   const std::size_t per_hw = o.variants.empty() ? compare_models(run) : compare_variants(run);
@@ -272,6 +277,9 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   write_output(render(run.entries, per_hw, format, svg, run.heading), o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
   warn_unpriced_caller(caller, run.profiles);
+  for (const std::string& line : run.kernel_warnings) {
+    std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
+  }
 }
 
 }  // namespace

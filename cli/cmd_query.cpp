@@ -145,6 +145,9 @@ void run_query(const Context& ctx, const QueryOptions& o) {
                o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
   warn_unpriced_caller(caller, profiles);
+  for (const QueryResult& r : results) {
+    warn_kernel_not_run(o.kernel, engine, workload, r.prediction, r.hw);
+  }
 }
 
 }  // namespace

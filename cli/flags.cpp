@@ -1,5 +1,6 @@
 #include "cli/flags.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -147,6 +148,34 @@ hw::Caller parse_caller_flag(const std::string& name) {
   if (auto caller = hw::parse_caller(name)) return *caller;
   throw common::SpecError(
       fmt::format("--caller: unknown caller '{}'; known: {}", name, hw::known_callers()));
+}
+
+std::string kernel_not_run_warning(std::string_view kernel, sim::EngineKind engine,
+                                   const models::Workload& w, const sim::Prediction& p,
+                                   std::string_view label) {
+  if (kernel == "auto" || engine != sim::EngineKind::tile) return "";
+  std::vector<std::string> others;
+  bool ran = false;
+  for (const sim::LaunchPrediction& l : p.launches) {
+    if (l.schedule == kernel) {
+      ran = true;
+    } else if (std::find(others.begin(), others.end(), l.schedule) == others.end()) {
+      others.emplace_back(l.schedule);
+    }
+  }
+  const bool no_backward =
+      models::has_backward(w.phase) && sim::find_schedule(kernel).backward == nullptr;
+  if (ran && !no_backward) return "";
+  return fmt::format("--kernel {} on {}: {} (priced with {})", kernel, label,
+                     !ran ? "no launch of this workload runs it"
+                          : "it has no backward model; the backward pass is the device's default",
+                     fmt::join(others, ", "));
+}
+
+void warn_kernel_not_run(std::string_view kernel, sim::EngineKind engine, const models::Workload& w,
+                         const sim::Prediction& p, std::string_view label) {
+  const std::string line = kernel_not_run_warning(kernel, engine, w, p, label);
+  if (!line.empty()) std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
 }
 
 void warn_unpriced_caller(hw::Caller caller, const std::vector<hw::Profile>& profiles) {

@@ -16,6 +16,8 @@
 #include <CLI/CLI.hpp>
 
 #include "hwprofiles/profile.hpp"
+#include "models/workload.hpp"
+#include "sim/engine.hpp"
 
 namespace cli {
 
@@ -55,6 +57,18 @@ hw::Caller parse_caller_flag(const std::string& name);
 // callers it has measured: torch_npu only on Ascend, pytorch and triton only on NVIDIA): there the
 // call is priced as a direct one. Nothing for a direct call.
 void warn_unpriced_caller(hw::Caller caller, const std::vector<hw::Profile>& profiles);
+
+// --kernel NAME (not auto) that a tile prediction did not run where it was asked to: no launch
+// priced with it (the schedule passes the op to another: NSA's Triton kernel at a head dim it
+// does not take, a scan on a kernel of softmax attention), or a backward pass priced with the
+// device's default because NAME has no backward model. One warning line on stderr per profile
+// (`label`: the profile id, or id and subject), after the output; nothing for auto or roofline.
+// kernel_not_run_warning is that line (without "attnsim: warning: "), or "" when none is due.
+std::string kernel_not_run_warning(std::string_view kernel, sim::EngineKind engine,
+                                   const models::Workload& w, const sim::Prediction& p,
+                                   std::string_view label);
+void warn_kernel_not_run(std::string_view kernel, sim::EngineKind engine, const models::Workload& w,
+                         const sim::Prediction& p, std::string_view label);
 
 // --kernel (query, compare, sweep): the tile engine's schedule; its help lists auto and every
 // schedule of sim::schedules().

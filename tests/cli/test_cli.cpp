@@ -354,3 +354,32 @@ TEST_CASE("an unknown command is named and the commands at that level are listed
                     {"unknown command 'frob'", "attnsim hw", "list", "show", "probe"});
   require_bad_input(run_cli({"hw"}), {"attnsim hw needs a command", "list", "show", "probe"});
 }
+
+TEST_CASE("a named --kernel that prices none of the workload, or not its backward, is warned about",
+          "[cli]") {
+  auto warning_of = [](std::vector<std::string> args) {
+    const test_support::RunResult r = test_support::run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    return r.err;
+  };
+  // NSA's Triton kernel does not take its default head dim 192: every launch is FA2's.
+  CHECK_THAT(warning_of({"query", "--variant", "nsa", "--kernel", "nsa_triton", "--hw", "h100"}),
+             Catch::Contains("--kernel nsa_triton on h100-sxm5-80gb: no launch of this workload "
+                             "runs it (priced with fa2"));
+  // A scan on a softmax kernel.
+  CHECK_THAT(warning_of({"query", "--variant", "linear", "--kernel", "fa4", "--hw", "b200"}),
+             Catch::Contains("no launch of this workload runs it (priced with"));
+  // The unfused baseline has no backward model: training prices its backward with FA3's.
+  CHECK_THAT(warning_of({"query", "--variant", "gqa", "--phase", "train", "--kernel", "unfused",
+                         "--hw", "h100"}),
+             Catch::Contains("it has no backward model"));
+  CHECK_THAT(warning_of({"compare", "--variants", "gqa,linear", "--kernel", "fa3", "--hw", "h100"}),
+             Catch::Contains("--kernel fa3 on h100-sxm5-80gb (linear): no launch"));
+  // The kernel named runs it all: nothing to say.
+  CHECK(warning_of({"query", "--variant", "gqa", "--phase", "train", "--kernel", "fa3", "--hw",
+                    "h100"})
+            .empty());
+  CHECK(warning_of({"query", "--variant", "nsa", "--kernel", "nsa_triton", "--hw", "h100",
+                    "--engine", "roofline"})
+            .empty());
+}
