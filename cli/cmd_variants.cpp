@@ -2,13 +2,17 @@
 #include <algorithm>
 #include <memory>
 #include <sstream>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/context.hpp"
 #include "cli/printer.hpp"
 #include "cli/report.hpp"
+#include "common/errors.hpp"
 
 namespace cli {
 
@@ -57,6 +61,12 @@ std::string variant_table(const models::Variant& v);
 
 void run_show(const Context& ctx, const VariantsOptions& o) {
   const Format format = parse_format(o.format);
+  if (o.name.empty()) {  // as `hw show` without an id: say what names there are
+    std::vector<std::string_view> names;
+    for (const auto& known : ctx.registry.variants()) names.push_back(known->name());
+    throw common::SpecError(
+        fmt::format("variants show needs a variant name; known: {}", fmt::join(names, ", ")));
+  }
   const models::Variant& v = ctx.registry.find(o.name);
   const nlohmann::ordered_json doc = variant_json(v);
   write_output(print({[&] { return variant_table(v); }, [&] { return json_text(doc); },
@@ -92,7 +102,7 @@ void add_variants_command(CLI::App& app, Context& ctx) {
   list->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   list->callback([&ctx, opts] { run_list(ctx, *opts); });
   CLI::App* show = cmd->add_subcommand("show", "parameters, defaults and ranges of one variant");
-  show->add_option("name", opts->name, "variant name")->required();
+  show->add_option("name", opts->name, "variant name (see `attnsim variants list`)");
   show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   show->callback([&ctx, opts] { run_show(ctx, *opts); });
 }

@@ -188,6 +188,7 @@ const std::vector<BadInput> kCases = {
     {"probe file name that is not an id", {"hw", "probe", "-o", "{}/my gpu.json"}, {"the probe's id: letters, digits"}},
     {"empty item in a --hw list", {"query", "--hw", ",h100"}, {"--hw ',h100'", "an empty item", "profile ids or aliases (attnsim hw list)"}},
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
+    {"variants show without a name", {"variants", "show"}, {"variants show needs a variant name", "known: mha"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
     {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},
