@@ -15,12 +15,19 @@ namespace {
 
 using Json = nlohmann::json;
 
-// One scalar as flag text. Fractions are refused: no sweep flag takes one, and "0.5" for a size
+// Flags whose values may be fractions: a variant parameter (group_fraction 0.5) and a profile
+// field (calibration.tensor_fraction 0.7).
+bool takes_fractions(std::string_view key) {
+  return key == "param" || key == "hw-set";
+}
+
+// One scalar as flag text. Fractions are refused but where the flag takes them: "0.5" for a size
 // would only fail later with a message that does not name the file.
-std::string scalar_text(const Json& v, std::string_view where) {
+std::string scalar_text(const Json& v, std::string_view where, bool fractions) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return v.dump();
+  if (fractions && v.is_number_float()) return fmt::format("{}", v.get<double>());
   throw common::SpecError(
       fmt::format("{}: expected a string, an integer, a boolean, an array or an object, got {}",
                   where, v.is_number() ? "a fraction (" + v.dump() + ")" : v.type_name()));
@@ -41,15 +48,16 @@ std::vector<std::string> values_of(const std::string& key, const Json& v, std::s
   if (v.is_object()) {
     std::vector<std::string> pairs;
     for (const auto& [name, value] : v.items()) {
-      pairs.push_back(name + "=" + scalar_text(value, fmt::format("{}.{}", where, name)));
+      pairs.push_back(name + "=" +
+                      scalar_text(value, fmt::format("{}.{}", where, name), takes_fractions(key)));
     }
     if (pairs.empty()) throw common::SpecError(fmt::format("{}: an empty object", where));
     return repeatable(key) ? pairs : std::vector<std::string>{join(pairs)};
   }
-  if (!v.is_array()) return {scalar_text(v, where)};
+  if (!v.is_array()) return {scalar_text(v, where, false)};
   std::vector<std::string> items;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    items.push_back(scalar_text(v[i], fmt::format("{}[{}]", where, i)));
+    items.push_back(scalar_text(v[i], fmt::format("{}[{}]", where, i), false));
   }
   if (items.empty()) throw common::SpecError(fmt::format("{}: an empty list", where));
   return repeatable(key) ? items : std::vector<std::string>{join(items)};

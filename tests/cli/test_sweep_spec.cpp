@@ -67,6 +67,16 @@ TEST_CASE("sweep spec refuses malformed JSON, non-objects, twice-given keys and 
   refuses(R"({"batch": []})", "empty list");
   refuses(R"({"param": {}})", "empty object");
   refuses(R"({"seq-len": {}})", "empty object");
+  refuses(R"({"param": [0.5]})", "fraction");  // an item of a list is not a name=value pair
+}
+
+TEST_CASE("sweep spec takes fractions where the flag does: a variant parameter, a profile field",
+          "[cli][sweep][spec]") {
+  const auto entries = cli::parse_sweep_spec(
+      R"({"param": {"group_fraction": 0.5}, "hw-set": {"calibration.tensor_fraction": 0.7}})",
+      "s.json");
+  CHECK(values(entries, "param") == std::vector<std::string>{"group_fraction=0.5"});
+  CHECK(values(entries, "hw-set") == std::vector<std::string>{"calibration.tensor_fraction=0.7"});
 }
 
 TEST_CASE("sweep --spec writes the same rows as the same flags, and a flag overrides its key",
