@@ -56,9 +56,10 @@ HostWork host_work(const Geometry& g, bool split_kv) {
     const double rows = std::min(kCpuBlock, g.rows - q0);
     const double lo = visible_keys(g, q0).first;
     const double hi = visible_keys(g, q0 + rows - 1).second;
-    double keys = 0;
-    for (double k0 = std::floor(lo / kCpuBlock) * kCpuBlock; k0 < hi; k0 += kCpuBlock)
-      keys += std::min(kCpuBlock, g.keys - k0);
+    // Whole blocks from the one holding `lo` past `hi`, the last cut at the end of the keys.
+    const double first = std::floor(lo / kCpuBlock) * kCpuBlock;
+    const double end = first + std::ceil(std::max(0.0, hi - first) / kCpuBlock) * kCpuBlock;
+    const double keys = std::max(0.0, std::min(end, g.keys) - first);
     w.scores += rows * keys;
     w.keys += keys;
   }
