@@ -96,9 +96,9 @@ void ring_prefix(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   const double per_rank = devices(c) / p;  // the TP ranks (and the copies) of each CP rank
   for (int r = 0; r < p; ++r) {
     DeviceCost rank;
-    for (std::int64_t i :
-         zigzag ? std::vector<std::int64_t>{r, 2 * p - 1 - r} : std::vector<std::int64_t>{r}) {
-      const Block b = prefix(i);
+    const std::int64_t chunks[] = {r, 2 * p - 1 - r};  // zig-zag's pair; a plain ring's first
+    for (int k = 0; k < (zigzag ? 2 : 1); ++k) {
+      const Block b = prefix(chunks[k]);
       add_compute(rank, b, 1);
       add_compute(cluster, b, per_rank);
       kv_per_token = b.cost.kv_cache_bytes_per_token_per_layer;

@@ -4,6 +4,7 @@
 // to 64), one block at a time.
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -106,6 +107,20 @@ void lower_cpu_flash(const ScheduleInput& in, Launches& out) {
   out.push_back(l);
 }
 
+// Why the host's linear-attention kernel does not compute this scan, or "" when it does (one rule
+// for lower_cpu_linear's refusal and for auto, cpu_linear_runs).
+std::string cpu_linear_refusal(const models::Op& op, const models::Workload& w) {
+  const models::ScanShape& x = op.scan;
+  if (x.gate_dim > 1 || x.block_decay || x.normaliser)
+    return "runs plain linear attention only (no decay, gates or normaliser)";
+  if (w.phase == models::Phase::decode)
+    return "runs chunked prefill only (the host has no recurrent decode kernel)";
+  if (op.pass != models::Pass::forward)
+    return "has no backward model (the host has no backward linear-attention kernel); use "
+           "--engine roofline for bwd/train there";
+  return "";
+}
+
 void lower_cpu_linear_attention(const ScheduleInput& in, Launches&) {
   throw common::SpecError(fmt::format(
       "kernel '{}' prices the host's chunked linear-attention kernel (scan ops) only; use "
@@ -121,18 +136,8 @@ void lower_cpu_linear_attention(const ScheduleInput& in, Launches&) {
 // A short last chunk is priced at its size: the launch's tile is the mean chunk.
 void lower_cpu_linear(const ScheduleInput& in, Launches& out) {
   const models::ScanShape& x = in.op.scan;
-  if (x.gate_dim > 1 || x.block_decay || x.normaliser)
-    throw common::SpecError(fmt::format(
-        "kernel '{}' runs plain linear attention only (no decay, gates or normaliser)", in.name));
-  if (in.workload.phase == models::Phase::decode)
-    throw common::SpecError(fmt::format(
-        "kernel '{}' runs chunked prefill only (the host has no recurrent decode kernel)",
-        in.name));
-  if (in.op.pass != models::Pass::forward)
-    throw common::SpecError(fmt::format(
-        "kernel '{}' on {} has no backward model (the host has no backward linear-attention "
-        "kernel); use --engine roofline for bwd/train there",
-        in.name, in.profile.id));
+  if (const std::string why = cpu_linear_refusal(in.op, in.workload); !why.empty())
+    throw common::SpecError(fmt::format("kernel '{}' on {} {}", in.name, in.profile.id, why));
   const double n = x.chunk, dk = x.key_dim, dv = x.value_dim;
   const double full = std::floor(x.tokens / n), rest = x.tokens - full * n;
   const double chunks = std::max(1.0, full + (rest > 0 ? 1 : 0));
@@ -158,9 +163,7 @@ void lower_cpu_linear(const ScheduleInput& in, Launches& out) {
 }  // namespace
 
 bool cpu_linear_runs(const models::Op& op, const models::Workload& w) {
-  const models::ScanShape& x = op.scan;
-  return x.gate_dim <= 1 && !x.block_decay && !x.normaliser && w.phase != models::Phase::decode &&
-         op.pass == models::Pass::forward;
+  return cpu_linear_refusal(op, w).empty();
 }
 
 void add_cpu_schedules(std::vector<ScheduleInfo>& table) {
