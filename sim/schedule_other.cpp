@@ -56,11 +56,22 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
 // key range is divided and the fp32 partials are reduced by the vector cores at the end of the
 // same kernel (no second launch). The count is the fastest the kernel could run
 // (lower_fastest_split), as for the GPU split kernels, so more work is never cheaper than less.
+// A split takes whole `key_unit`s of keys (at most the tile's t.n a round): with a unit as large
+// as the round, a call with few rounds could not run the split counts of a longer one, and its
+// reduce (spread over the splits) made 2k-key decode dearer than 16k.
 void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
-                        Launches& out) {
+                        double key_unit, Launches& out) {
   const double groups = in.profile.compute.sm_count;  // AI core groups: 1 AIC + 2 AIV
+  FlashTile unit = t;
+  unit.n = std::min(t.n, key_unit);
+  const double units = flash_forward_launch(in, g, unit, 1, "attention_fwd").jobs.max_tiles;
   auto build = [&](double splits, Launches& launches) {
-    Launch l = flash_forward_launch(in, g, t, splits, "attention_fwd");
+    FlashTile tile = t;
+    tile.n = std::min(t.n, ceil_div(units, splits) * unit.n);
+    // The splits those tiles fill: no empty split is launched.
+    const double tiles = ceil_div(units * unit.n, tile.n);
+    splits = ceil_div(tiles, ceil_div(tiles, splits));
+    Launch l = flash_forward_launch(in, g, tile, splits, "attention_fwd");
     if (splits > 1) {
       // The in-kernel reduce reads the fp32 partials back and writes O (and the LSE).
       const double partials = splits * g.batch * g.heads * g.rows * (g.dv + 1) * 4;
@@ -68,8 +79,7 @@ void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashT
     }
     launches.push_back(l);
   };
-  lower_fastest_split(in, flash_forward_launch(in, g, t, 1, "attention_fwd").jobs.max_tiles, groups,
-                      build, out);
+  lower_fastest_split(in, units, groups, build, out);
 }
 
 // IncreFlashAttention, the 910B decode kernel (hicann/ops-transformer
@@ -79,15 +89,24 @@ void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashT
 // (FlashDecoding) and the parts are reduced by the vector cores at the end of the same kernel.
 void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
-  const Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
+  Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
+  if (g.causal && g.window > 0 && g.sinks == 0 && g.row_offset - g.window + 1 > 0) {
+    // The parts of a windowed context start at the first key a query sees, not at key 0 (IFA
+    // splits the keys it walks): the keys before the window are dropped, so the parts' tiles do
+    // not depend on where the window falls. With sinks the two ranges stay as laid out.
+    const double before = g.row_offset - g.window + 1;
+    g.keys -= before;
+    g.row_offset -= before;
+  }
   FlashTile t;
   // Rows padded to the cube's 16-row fractal, at most one 128-row cube block per matmul.
   t.m = std::min(kCubeBlock, ceil_div(g.rows, kMmaMinRows) * kMmaMinRows);
   t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
   t.max_ctas_per_sm = 1;
-  // IFA's tiling splits S2 by floor(cores / items) when items < 0.4 x AIVs; the model takes the
-  // fastest count instead (lower_ascend_split).
-  lower_ascend_split(in, g, t, out);
+  // IFA's tiling splits S2 by floor(cores / items) when items < 0.4 x AIVs, into parts of any
+  // length (not whole 1024-key rounds); the model takes the fastest count instead, each part
+  // whole cube blocks of keys (lower_ascend_split).
+  lower_ascend_split(in, g, t, kMmaMinRows, out);
 }
 
 void lower_ascend(const ScheduleInput& in, Launches& out) {
@@ -109,8 +128,9 @@ void lower_ascend(const ScheduleInput& in, Launches& out) {
   // one 128-row block up (at 8192 keys on the x86_64 host of the same table, 1024 rows, 8 blocks
   // each with a core group of its own, take 103.3 us against 52.6 us for 128 rows). The inference
   // kernels measured and the training forward alike: neither design read splits the keys, and a
-  // training step's forward is priced as the same call as a forward alone.
-  lower_ascend_split(in, g, t, out);
+  // training step's forward is priced as the same call as a forward alone. The split takes whole
+  // rounds, as fitted.
+  lower_ascend_split(in, g, t, t.n, out);
 }
 
 }  // namespace
