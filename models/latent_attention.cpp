@@ -209,7 +209,10 @@ class Mla final : public VariantBase {
       CostModel absorbed, plain;
       add_absorbed(m, w, true, absorbed);
       add_non_absorbed(unsharded, w, true, plain);
-      use_absorbed = w.phase == Phase::decode || core_flops(absorbed) < core_flops(plain);
+      // TPLA shards the latent for decode only: its prefill is plain unsharded MLA (§B3), never
+      // the sharded absorbed form with its all-reduce, however few the FLOPs.
+      use_absorbed = w.phase == Phase::decode ||
+                     (kind_ != LatentKind::tpla && core_flops(absorbed) < core_flops(plain));
     }
     CostModel model;
     model.layers = w.layers;

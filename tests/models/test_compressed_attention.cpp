@@ -153,6 +153,20 @@ TEST_CASE("tpla: a fresh prefill is plain MLA (non-absorbed, full latent)", "[va
   for (const models::Op& op : tpla.ops) CHECK(op.kind != models::OpKind::collective);
 }
 
+TEST_CASE("tpla: a short prefill or chunk is plain MLA too, never the sharded absorbed form",
+          "[variants][tpla]") {
+  // MLA's auto mode absorbs a chunk of up to about 170 queries (fewer FLOPs); TPLA's prefill is
+  // plain unsharded MLA at any length: no all-reduce. At 448 tokens the sharded absorbed form
+  // with its all-reduce had priced 73 us on H100, where 512 tokens took 40.
+  for (std::int64_t q : {1, 64, 170, 448}) {
+    const auto w = workload(Phase::prefill, 1, q, 32768);
+    const auto tpla = cost(make("tpla", {{"shards", 2}}), w);
+    INFO("q_len " << q);
+    CHECK(tpla.total_flops().tensor == cost(make("mla", {{"mode", 2}}), w).total_flops().tensor);
+    for (const models::Op& op : tpla.ops) CHECK(op.kind != models::OpKind::collective);
+  }
+}
+
 TEST_CASE("ccgqa: the key convolution is e~/G wide, the query one e~, decode reads the conv state",
           "[variants][ccgqa]") {
   // Defaults: E = 32 * 128 = 4096, C = 2, G = 2: q~ is 2048 wide, k~ 1024. Per token the two
