@@ -16,6 +16,10 @@ std::string type_name(const nlohmann::json& v) {
 }
 }  // namespace
 
+std::string to_string(const Range& range) {
+  return fmt::format("{}{}, {}]", range.low_included ? "[" : "(", range.low, range.high);
+}
+
 JsonObject::JsonObject(const nlohmann::json& value, std::string pointer, const std::string& origin)
     : value_(value), pointer_(std::move(pointer)), origin_(origin) {
   if (!value_.is_object()) {
@@ -60,28 +64,18 @@ double JsonObject::positive(std::string_view key) {
   return x;
 }
 
-std::optional<double> JsonObject::optional_positive(std::string_view key) {
-  if (find(key) == nullptr) return std::nullopt;
-  allowed_.pop_back();  // positive() records the key again
-  return positive(key);
-}
-
-std::optional<double> JsonObject::optional_non_negative(std::string_view key) {
-  if (find(key) == nullptr) return std::nullopt;
-  allowed_.pop_back();  // non_negative() records the key again
-  return non_negative(key);
-}
-
-double JsonObject::non_negative(std::string_view key) {
-  double x = number(key, required(key));
-  if (!(x >= 0)) fail(key, fmt::format("expected a number >= 0, found {}", x));
+double JsonObject::in_range(std::string_view key, const Range& range) {
+  const double x = number(key, required(key));
+  if (!range.contains(x)) {
+    fail(key, fmt::format("expected a number in {}, found {}", to_string(range), x));
+  }
   return x;
 }
 
-double JsonObject::fraction(std::string_view key) {
-  double x = number(key, required(key));
-  if (!(x > 0 && x <= 1)) fail(key, fmt::format("expected a fraction in (0, 1], found {}", x));
-  return x;
+std::optional<double> JsonObject::optional_in_range(std::string_view key, const Range& range) {
+  if (find(key) == nullptr) return std::nullopt;
+  allowed_.pop_back();  // in_range() records the key again
+  return in_range(key, range);
 }
 
 double JsonObject::unit_interval(std::string_view key) {

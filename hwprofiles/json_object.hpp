@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hwprofiles/ranges.hpp"
+
 namespace hw {
 
 class JsonObject {
@@ -17,10 +19,9 @@ class JsonObject {
   JsonObject(const nlohmann::json& value, std::string pointer, const std::string& origin);
 
   double positive(std::string_view key);
-  std::optional<double> optional_positive(std::string_view key);
-  double non_negative(std::string_view key);
-  std::optional<double> optional_non_negative(std::string_view key);
-  double fraction(std::string_view key);           // in (0, 1]
+  // A number in `range`; otherwise an error naming the value and the range.
+  double in_range(std::string_view key, const Range& range);
+  std::optional<double> optional_in_range(std::string_view key, const Range& range);
   double unit_interval(std::string_view key);      // in [0, 1]
   double count(std::string_view key, double max);  // a whole number in [1, max]
   std::optional<double> optional_count(std::string_view key, double max);

@@ -1,9 +1,8 @@
 #include "hwprofiles/links.hpp"
 
-#include <fmt/format.h>
-
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/profile.hpp"
+#include "hwprofiles/ranges.hpp"
 
 namespace hw {
 
@@ -12,25 +11,12 @@ namespace {
 constexpr double kGiga = 1e9;
 constexpr double kBitsPerByte = 8;
 constexpr double kMicro = 1e-6;
-// Upper bounds that refuse typos (1e300) and accept any real link: NVLink5 is 900 GB/s per
-// direction (NVIDIA HGX spec, https://www.nvidia.com/en-us/data-center/hgx/), NICs ship at
-// 800 Gb/s (ConnectX-8); a collective step over any network takes well under a millisecond.
-constexpr double kMaxScaleUpGBps = 100000;
-constexpr double kMaxScaleOutGbps = 100000;
-constexpr double kMaxLatencyUs = 10000;
-
-double bounded(JsonObject& o, std::string_view key, double max) {
-  const double x = o.positive(key);
-  if (x > max) o.fail(key, fmt::format("expected a number in (0, {}], found {}", max, x));
-  return x;
-}
-
+// Ranges that refuse typos (1e300) and accept any real link (hwprofiles/ranges.hpp): NVLink5 is
+// 900 GB/s per direction (NVIDIA HGX spec, https://www.nvidia.com/en-us/data-center/hgx/), NICs
+// ship at 800 Gb/s (ConnectX-8); a collective step over any network takes well under a
+// millisecond.
 double latency(JsonObject& o) {
-  const double us = o.non_negative("latency_us");
-  if (us > kMaxLatencyUs) {
-    o.fail("latency_us", fmt::format("expected a number in [0, {}], found {}", kMaxLatencyUs, us));
-  }
-  return us * kMicro;
+  return o.in_range("latency_us", ranges::kLinkLatencyUs) * kMicro;
 }
 
 Topology parse_topology(JsonObject& o) {
@@ -46,7 +32,7 @@ ScaleUpLink parse_scale_up(JsonObject o) {
   l.name = o.string("name");
   l.topology = parse_topology(o);
   l.devices_per_node = o.count("devices_per_node", kMaxDevicesPerNode);
-  l.bandwidth_Bps_per_dir = bounded(o, "bandwidth_GBps_per_dir", kMaxScaleUpGBps) * kGiga;
+  l.bandwidth_Bps_per_dir = o.in_range("bandwidth_GBps_per_dir", ranges::kScaleUpGBps) * kGiga;
   l.latency_s = latency(o);
   l.source = o.string("source");
   o.finish();
@@ -57,7 +43,7 @@ ScaleOutLink parse_scale_out(JsonObject o) {
   ScaleOutLink l;
   l.name = o.string("name");
   l.bandwidth_Bps_per_dir =
-      bounded(o, "bandwidth_Gbps_per_dir", kMaxScaleOutGbps) * kGiga / kBitsPerByte;
+      o.in_range("bandwidth_Gbps_per_dir", ranges::kScaleOutGbps) * kGiga / kBitsPerByte;
   l.latency_s = latency(o);
   l.source = o.string("source");
   o.finish();

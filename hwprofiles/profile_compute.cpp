@@ -4,6 +4,8 @@
 #include <sstream>
 #include <string>
 
+#include "hwprofiles/ranges.hpp"
+
 namespace hw {
 
 namespace {
@@ -26,7 +28,7 @@ void parse_class_peaks(JsonObject o, Compute& c) {
     bool any = false;
     for (Precision p : kAllPrecisions) {
       const std::string key(to_string(p));
-      auto tf = peaks->optional_positive(key);
+      auto tf = peaks->optional_in_range(key, ranges::kPeakTFLOPS);
       if (!tf) continue;
       const double dense = c.tensor_dense_flops[static_cast<std::size_t>(p)];
       if (dense <= 0)
@@ -52,12 +54,12 @@ void parse_class_peaks(JsonObject o, Compute& c) {
 
 ChainLatencies parse_latencies(JsonObject o) {
   ChainLatencies l;
-  l.global_s = o.positive("global") * kNano;
-  l.l2_s = o.positive("l2") * kNano;
-  l.shared_s = o.positive("shared") * kNano;
-  l.shuffle_s = o.positive("shuffle") * kNano;
-  l.exp_s = o.positive("exp") * kNano;
-  l.mma_s = o.positive("mma") * kNano;
+  l.global_s = o.in_range("global", ranges::kLatencyNs) * kNano;
+  l.l2_s = o.in_range("l2", ranges::kLatencyNs) * kNano;
+  l.shared_s = o.in_range("shared", ranges::kLatencyNs) * kNano;
+  l.shuffle_s = o.in_range("shuffle", ranges::kLatencyNs) * kNano;
+  l.exp_s = o.in_range("exp", ranges::kLatencyNs) * kNano;
+  l.mma_s = o.in_range("mma", ranges::kLatencyNs) * kNano;
   l.source = o.string("source");
   o.finish();
   return l;
@@ -68,13 +70,13 @@ ChainLatencies parse_latencies(JsonObject o) {
 Compute parse_compute(JsonObject o) {
   Compute c;
   c.sm_count = o.count("sm_count", kMaxSmCount);
-  c.tensor_clock_hz = o.positive("tensor_clock_MHz") * kMega;
-  c.max_clock_hz = o.positive("max_clock_MHz") * kMega;
+  c.tensor_clock_hz = o.in_range("tensor_clock_MHz", ranges::kClockMHz) * kMega;
+  c.max_clock_hz = o.in_range("max_clock_MHz", ranges::kClockMHz) * kMega;
   JsonObject peaks = o.object("tensor_dense_TFLOPS");
   bool any = false;
   for (Precision p : kAllPrecisions) {
     std::string key(to_string(p));
-    if (auto tf = peaks.optional_positive(key)) {
+    if (auto tf = peaks.optional_in_range(key, ranges::kPeakTFLOPS)) {
       c.tensor_dense_flops[static_cast<std::size_t>(p)] = *tf * kTera;
       any = true;
     }
@@ -84,8 +86,8 @@ Compute parse_compute(JsonObject o) {
   if (auto by_class = o.optional_object("tensor_dense_TFLOPS_by_class")) {
     parse_class_peaks(*by_class, c);
   }
-  c.vector_fp32_flops = o.positive("vector_fp32_TFLOPS") * kTera;
-  c.exp_ops_per_clk_per_sm = o.positive("exp_ops_per_clk_per_sm");
+  c.vector_fp32_flops = o.in_range("vector_fp32_TFLOPS", ranges::kPeakTFLOPS) * kTera;
+  c.exp_ops_per_clk_per_sm = o.in_range("exp_ops_per_clk_per_sm", ranges::kExpOpsPerClk);
   if (auto latency = o.optional_object("latency_ns")) c.latency = parse_latencies(*latency);
   o.finish();
   return c;

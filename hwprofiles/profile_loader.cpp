@@ -6,6 +6,7 @@
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/json_text.hpp"
 #include "hwprofiles/profile_compute.hpp"
+#include "hwprofiles/ranges.hpp"
 
 namespace hw {
 
@@ -28,25 +29,18 @@ const char* const kVendors[] = {"nvidia", "huawei", "amd", "intel", "other"};
 
 Memory parse_memory(JsonObject o) {
   Memory m;
-  m.hbm_capacity_bytes = o.positive("hbm_capacity_GB") * kGiga;
-  m.hbm_bandwidth_Bps = o.positive("hbm_bandwidth_GBps") * kGiga;
-  m.l2_bytes = o.positive("l2_MiB") * kMiB;
-  m.smem_per_sm_bytes = o.positive("smem_per_sm_KiB") * kKiB;
-  m.smem_per_block_bytes = o.positive("smem_per_block_KiB") * kKiB;
+  m.hbm_capacity_bytes = o.in_range("hbm_capacity_GB", ranges::kCapacityGB) * kGiga;
+  m.hbm_bandwidth_Bps = o.in_range("hbm_bandwidth_GBps", ranges::kBandwidthGBps) * kGiga;
+  m.l2_bytes = o.in_range("l2_MiB", ranges::kCacheMiB) * kMiB;
+  m.smem_per_sm_bytes = o.in_range("smem_per_sm_KiB", ranges::kSmemKiB) * kKiB;
+  m.smem_per_block_bytes = o.in_range("smem_per_block_KiB", ranges::kSmemKiB) * kKiB;
   if (m.smem_per_block_bytes > m.smem_per_sm_bytes) {
     o.fail("smem_per_block_KiB", "must not exceed smem_per_sm_KiB");
   }
   m.registers_per_sm = o.optional_count("registers_per_sm", kMaxRegistersPerSm);
   m.max_threads_per_sm = o.optional_count("max_threads_per_sm", kMaxThreadsPerSm);
   m.max_ctas_per_sm = o.optional_count("max_ctas_per_sm", kMaxCtasPerSm);
-  if (const auto rate = o.optional_positive("cache_read_GBps_per_sm")) {
-    // One SM's (a core's) cache read rate: tens to hundreds of GB/s on today's parts; a bound far
-    // above them refuses a typo (1e300) that would make cache loads free.
-    constexpr double kMaxCacheReadGBps = 100000;
-    if (*rate > kMaxCacheReadGBps) {
-      o.fail("cache_read_GBps_per_sm",
-             fmt::format("expected a number in (0, {}], found {}", kMaxCacheReadGBps, *rate));
-    }
+  if (const auto rate = o.optional_in_range("cache_read_GBps_per_sm", ranges::kCacheReadGBps)) {
     m.cache_read_Bps_per_sm = *rate * kGiga;
   }
   o.finish();
@@ -55,30 +49,33 @@ Memory parse_memory(JsonObject o) {
 
 ScheduleCalibration parse_schedule_calibration(JsonObject o) {
   ScheduleCalibration c;
-  c.mma_fraction = o.fraction("mma_fraction");
+  c.mma_fraction = o.in_range("mma_fraction", ranges::kFraction);
   c.softmax_overlap = o.unit_interval("softmax_overlap");
-  c.tile_overhead_cycles = o.non_negative("tile_overhead_cycles");
-  c.cta_overhead_cycles = o.non_negative("cta_overhead_cycles");
-  c.chain_cycles = o.optional_non_negative("chain_cycles");
+  c.tile_overhead_cycles = o.in_range("tile_overhead_cycles", ranges::kCycles);
+  c.cta_overhead_cycles = o.in_range("cta_overhead_cycles", ranges::kCycles);
+  c.chain_cycles = o.optional_in_range("chain_cycles", ranges::kCycles);
   o.finish();
   return c;
 }
 
 Calibration parse_calibration(JsonObject o) {
   Calibration c;
-  c.tensor_fraction = o.fraction("tensor_fraction");
-  c.hbm_fraction = o.fraction("hbm_fraction");
-  c.vector_fraction = o.fraction("vector_fraction");
-  c.exp_fraction = o.fraction("exp_fraction");
-  c.kernel_launch_s = o.non_negative("kernel_launch_us") * kMicro;
+  c.tensor_fraction = o.in_range("tensor_fraction", ranges::kFraction);
+  c.hbm_fraction = o.in_range("hbm_fraction", ranges::kFraction);
+  c.vector_fraction = o.in_range("vector_fraction", ranges::kFraction);
+  c.exp_fraction = o.in_range("exp_fraction", ranges::kFraction);
+  c.kernel_launch_s = o.in_range("kernel_launch_us", ranges::kFixedCostUs) * kMicro;
   if (auto floors = o.optional_object("caller_floor_us")) {
     for (Caller caller : kAllCallers) {
       const std::string key(to_string(caller));
       if (floors->has(key)) {
-        c.caller_floor_s[static_cast<std::size_t>(caller)] = floors->non_negative(key) * kMicro;
+        c.caller_floor_s[static_cast<std::size_t>(caller)] =
+            floors->in_range(key, ranges::kFixedCostUs) * kMicro;
       }
     }
-    if (floors->has("triton_jit")) c.triton_jit_s = floors->non_negative("triton_jit") * kMicro;
+    if (const auto jit = floors->optional_in_range("triton_jit", ranges::kFixedCostUs)) {
+      c.triton_jit_s = *jit * kMicro;
+    }
     for (const std::string& name : floors->string_array("in_turn", false)) {
       const std::optional<Caller> caller = parse_caller(name);
       if (!caller) {
@@ -89,8 +86,8 @@ Calibration parse_calibration(JsonObject o) {
     c.caller_floor_source = floors->string("source");
     floors->finish();
   }
-  c.l2_reuse_fraction = o.fraction("l2_reuse_fraction");
-  c.sm_bandwidth_fraction = o.fraction("sm_bandwidth_fraction");
+  c.l2_reuse_fraction = o.in_range("l2_reuse_fraction", ranges::kFraction);
+  c.sm_bandwidth_fraction = o.in_range("sm_bandwidth_fraction", ranges::kFraction);
   if (auto schedules = o.optional_object("schedules")) {
     for (const std::string& name : schedules->keys()) {
       c.schedules[name] = parse_schedule_calibration(schedules->object(name));
@@ -211,7 +208,8 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   if (auto link = o.optional_object("interconnect")) {
     Interconnect old;
     old.name = link->string("name");
-    old.bandwidth_Bps_per_dir = link->positive("bandwidth_GBps_per_dir") * kGiga;
+    old.bandwidth_Bps_per_dir =
+        link->in_range("bandwidth_GBps_per_dir", ranges::kScaleUpGBps) * kGiga;
     link->finish();
     p.legacy_interconnect = old;
   }

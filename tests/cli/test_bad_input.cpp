@@ -118,6 +118,10 @@ void write_fixtures(const fs::path& dir) {
   std::string big = text;
   write_file(dir / "big" / "my-gpu.json",
              big.replace(big.find(key), key.size(), "\"sm_count\": 1e999"));
+  fs::create_directories(dir / "slow-launch");
+  nlohmann::json slow_launch = doc;
+  slow_launch["calibration"]["kernel_launch_us"] = 1e300;
+  write_file(dir / "slow-launch" / "my-gpu.json", slow_launch.dump(1));
   write_file(dir / "dup-key" / "my-gpu.json",
              text.replace(text.find(key), key.size(), key + ", \"sm_count\": 150"));
 }
@@ -152,6 +156,9 @@ const std::vector<BadInput> kCases = {
     {"fractional count", {"query", "--hw-set", "compute.sm_count=1.5"}, {"/compute/sm_count", "whole number"}},
     {"implausible count", {"query", "--hw-set", "compute.sm_count=1e300"}, {"/compute/sm_count", "[1, 1024]"}},
     {"fractional count", {"query", "--hw-set", "memory.max_ctas_per_sm=0.5"}, {"/memory/max_ctas_per_sm"}},
+    {"implausible bandwidth", {"query", "--hw-set", "memory.hbm_bandwidth_GBps=1e-300"}, {"with --hw-set", "/memory/hbm_bandwidth_GBps", "found 1e-300", "(0.1, 1000000]"}},
+    {"implausible clock", {"query", "--hw-set", "compute.tensor_clock_MHz=1e-9"}, {"/compute/tensor_clock_MHz", "found 1e-09", "(1, 1000000]"}},
+    {"implausible fixed cost in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/slow-launch"}, {"my-gpu.json", "/calibration/kernel_launch_us", "found 1e+300", "[0, 10000]"}},
     {"renaming a profile", {"query", "--hw-set", "id=other"}, {"id=other", "cannot be overridden"}},
     {"one --hw-set key twice", {"query", "--hw-set", "compute.sm_count=100", "--hw-set", "compute.sm_count=120"}, {"'compute.sm_count' is given twice"}},
     {"--hw-set into an entry a profile lacks", {"query", "--hw", "a100", "--hw-set", "calibration.schedules.fa3.mma_fraction=0.5"}, {"profile 'a100-sxm4-80gb' has no 'calibration.schedules.fa3'"}},

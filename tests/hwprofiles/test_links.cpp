@@ -70,9 +70,9 @@ TEST_CASE("links figures outside their ranges are rejected", "[hw][links]") {
   CHECK_THAT(with("scale_up", "devices_per_node", 0), Catch::Contains("devices_per_node"));
   CHECK_THAT(with("scale_up", "devices_per_node", 1.5), Catch::Contains("devices_per_node"));
   CHECK_THAT(with("scale_up", "devices_per_node", 5000), Catch::Contains("devices_per_node"));
-  CHECK_THAT(with("scale_up", "bandwidth_GBps_per_dir", 0), Catch::Contains("> 0"));
-  CHECK_THAT(with("scale_up", "bandwidth_GBps_per_dir", 1e7), Catch::Contains("(0, 100000]"));
-  CHECK_THAT(with("scale_out", "bandwidth_Gbps_per_dir", -400), Catch::Contains("> 0"));
+  CHECK_THAT(with("scale_up", "bandwidth_GBps_per_dir", 0), Catch::Contains("(0.1, 100000]"));
+  CHECK_THAT(with("scale_up", "bandwidth_GBps_per_dir", 1e7), Catch::Contains("(0.1, 100000]"));
+  CHECK_THAT(with("scale_out", "bandwidth_Gbps_per_dir", -400), Catch::Contains("(0.1, 100000]"));
   CHECK_THAT(with("scale_out", "latency_us", -1), Catch::Contains("latency_us"));
   CHECK_THAT(with("scale_out", "latency_us", 1e5), Catch::Contains("[0, 10000]"));
   CHECK(with("scale_up", "devices_per_node", 384).empty());

@@ -50,14 +50,14 @@ TEST_CASE("a wrong type is rejected saying what was expected", "[hw]") {
 TEST_CASE("non-positive figures and out-of-range fractions are rejected", "[hw]") {
   nlohmann::json zero_bw = profile_doc("h100-sxm5-80gb");
   zero_bw["memory"]["hbm_bandwidth_GBps"] = 0;
-  CHECK_THAT(profile_parse_error(zero_bw), Catch::Contains("expected a number > 0"));
+  CHECK_THAT(profile_parse_error(zero_bw), Catch::Contains("expected a number in (0.1, 1000000]"));
   nlohmann::json negative_peak = profile_doc("h100-sxm5-80gb");
   negative_peak["compute"]["tensor_dense_TFLOPS"]["bf16"] = -1;
   CHECK_THAT(profile_parse_error(negative_peak),
              Catch::Contains("/compute/tensor_dense_TFLOPS/bf16"));
   nlohmann::json big_fraction = profile_doc("h100-sxm5-80gb");
   big_fraction["calibration"]["hbm_fraction"] = 1.2;
-  CHECK_THAT(profile_parse_error(big_fraction), Catch::Contains("(0, 1]"));
+  CHECK_THAT(profile_parse_error(big_fraction), Catch::Contains("(0.0001, 1]"));
   nlohmann::json unknown_dtype = profile_doc("h100-sxm5-80gb");
   unknown_dtype["compute"]["tensor_dense_TFLOPS"]["int4"] = 1;
   CHECK_THAT(profile_parse_error(unknown_dtype),
