@@ -197,6 +197,29 @@ TEST_CASE(
         &sim::find_schedule("fa2"));
 }
 
+TEST_CASE(
+    "auto falls back from a missing split_kv to the default schedule for decode, and its launches "
+    "name it; nothing is behind the default, so a missing <default>_bwd is refused",
+    "[sim][schedule]") {
+  hw::Profile no_split = catalog().resolve("h100");
+  no_split.calibration.schedules.erase("split_kv");
+  const sim::KernelChoice automatic;
+  const Query decode = query("gqa", models::Phase::decode, 8192);
+  const models::CostModel cost = decode.cost();
+  CHECK(sim::choose_schedule(automatic, first_op(cost, models::OpKind::dense_attention), decode.w,
+                             no_split)
+            .name == "fa3");
+  const sim::Prediction p = sim::predict_tile(cost, decode.w, no_split, automatic);
+  REQUIRE_FALSE(p.launches.empty());
+  for (const sim::LaunchPrediction& l : p.launches) CHECK(l.schedule == "fa3");
+  // Training needs the default's backward entry: there is no kernel to fall back to.
+  hw::Profile no_bwd = catalog().resolve("h100");
+  no_bwd.calibration.schedules.erase("fa3_bwd");
+  const Query train = query("gqa", models::Phase::train, 4096);
+  CHECK_THROWS_WITH(sim::predict_tile(train.cost(), train.w, no_bwd, automatic),
+                    Catch::Contains("fa3_bwd"));
+}
+
 TEST_CASE("a block-visit description makes a tile of one row group visiting the group's blocks",
           "[sim][schedule]") {
   const hw::Profile& h100 = catalog().resolve("h100");
