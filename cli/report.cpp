@@ -50,6 +50,11 @@ nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
           {"hbm_bytes", l.hbm_bytes}};
 }
 
+// The kernel a result names, or null (the roofline's).
+nlohmann::ordered_json kernel_json(std::optional<std::string_view> kernel) {
+  return kernel ? nlohmann::ordered_json(*kernel) : nlohmann::ordered_json(nullptr);
+}
+
 std::string csv_cell(const nlohmann::ordered_json& v) {
   if (v.is_null()) return "";
   if (v.is_string()) {
@@ -85,18 +90,23 @@ std::string render_table(const std::vector<QueryResult>& results) {
       first.spec.variant->name(), h.heads, h.kv_heads, h.head_dim, h.v_head_dim,
       models::to_string(w.phase), w.batch, w.q_len, w.kv_len, w.causal ? "causal" : "non-causal",
       models::to_string(w.dtype), models::to_string(w.kv_dtype), w.layers,
-      sim::to_string(first.engine), first.kernel, caller_note(first.prediction.caller));
+      sim::to_string(first.engine), sim::named_kernel(first.engine, first.kernel).value_or("-"),
+      caller_note(first.prediction.caller));
   out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7} {:>6}\n", "hw",
                      "time", "bound", "kernel", "tensor FLOP", "exp", "HBM bytes", "KV/state",
                      "FLOP/B", "util");
   for (const QueryResult& r : results) {
     const sim::Prediction& p = r.prediction;
     // The schedule of the longest launch other than a projection GEMM or an elementwise pass
-    // (NSA's selected branch, not its compressed one that comes first).
+    // (NSA's selected branch, not its compressed one that comes first); none on the roofline,
+    // whose launches all say "roofline".
     std::string_view kernel = "-";
     double longest = -1;
     for (const sim::LaunchPrediction& l : p.launches) {
-      if (l.schedule == "gemm" || l.schedule == "elementwise") continue;
+      if (r.engine == sim::EngineKind::roofline || l.schedule == "gemm" ||
+          l.schedule == "elementwise") {
+        continue;
+      }
       const double time = l.time_s * static_cast<double>(l.count);
       if (time > longest) {
         longest = time;
@@ -146,7 +156,7 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
             {"layers", w.layers},
             {"include_projections", r.spec.projections.include}}},
           {"engine", sim::to_string(r.engine)},
-          {"kernel", r.kernel},
+          {"kernel", kernel_json(sim::named_kernel(r.engine, r.kernel))},
           {"caller", hw::to_string(p.caller)},
           {"caller_floor_s", p.caller_floor_s},
           {"time_s", p.time_s},

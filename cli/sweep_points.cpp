@@ -136,6 +136,14 @@ std::string csv_cell(std::string_view text) {
   return out + '"';
 }
 
+// A point's kernel: --kernel under the tile engine; under the roofline, which models no schedule,
+// an empty CSV cell or JSON null.
+std::string kernel_cell(const SweepAxes& axes, sim::EngineKind engine, SweepFormat format) {
+  const std::optional<std::string_view> kernel = sim::named_kernel(engine, axes.kernel);
+  if (format == SweepFormat::csv) return std::string(kernel.value_or(""));
+  return kernel ? fmt::format("\"{}\"", *kernel) : std::string("null");
+}
+
 // One model-sweep row: the totals over all of the model's attention layers on one profile. The
 // bound is the one of the layer group that takes longest.
 bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat format, std::string& row,
@@ -162,8 +170,8 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
     fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},", p.profile->id,
                    csv_cell(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
                    models::to_string(w.dtype), models::to_string(w.kv_dtype), layers,
-                   sim::to_string(p.engine), axes.kernel, hw::to_string(axes.caller), r.time_s,
-                   sim::to_string(bound));
+                   sim::to_string(p.engine), kernel_cell(axes, p.engine, format),
+                   hw::to_string(axes.caller), r.time_s, sim::to_string(bound));
     fmt::format_to(out, "{},{},{},{},{},{},{},{}", flops.tensor, flops.vector, flops.exp, bytes,
                    r.kv_cache_bytes, r.state_bytes, r.fits ? "true" : "false", r.max_batch);
     if (r.parallel) append_parallel(r.parallel->layout, r.parallel->per_device, format, row);
@@ -173,12 +181,12 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   fmt::format_to(out,
                  "{{\"hw\":\"{}\",\"model\":{},\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
                  "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},"
-                 "\"engine\":\"{}\",\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{},"
+                 "\"engine\":\"{}\",\"kernel\":{},\"caller\":\"{}\",\"time_s\":{},"
                  "\"bound\":\"{}\",",
                  p.profile->id, nlohmann::json(label).dump(), models::to_string(w.phase), w.batch,
                  w.q_len, w.kv_len, models::to_string(w.dtype), models::to_string(w.kv_dtype),
-                 layers, sim::to_string(p.engine), axes.kernel, hw::to_string(axes.caller),
-                 r.time_s, sim::to_string(bound));
+                 layers, sim::to_string(p.engine), kernel_cell(axes, p.engine, format),
+                 hw::to_string(axes.caller), r.time_s, sim::to_string(bound));
   fmt::format_to(out,
                  "\"flops_tensor\":{},\"flops_vector\":{},\"flops_exp\":{},"
                  "\"bytes_hbm\":{},\"kv_cache_bytes\":{},\"state_bytes\":{},"
@@ -254,8 +262,9 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
   const std::string_view bound = sim::to_string(pred.bound);
   if (format == SweepFormat::csv) {
     fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},", p.profile->id, variant, phase,
-                   w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine, axes.kernel,
-                   hw::to_string(axes.caller), pred.time_s, bound);
+                   w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
+                   kernel_cell(axes, p.engine, format), hw::to_string(axes.caller), pred.time_s,
+                   bound);
     fmt::format_to(out, "{},{},{},{},{},{},{},{},{}", pred.flops.tensor, pred.flops.vector,
                    pred.flops.exp, pred.bytes.total(), pred.hbm_bytes_moved, cost.kv_cache_bytes,
                    cost.state_bytes, pred.arithmetic_intensity, pred.tensor_utilization);
@@ -271,9 +280,9 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
       out,
       "{{\"hw\":\"{}\",\"variant\":\"{}\",\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
       "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},\"engine\":\"{}\","
-      "\"kernel\":\"{}\",\"caller\":\"{}\",\"time_s\":{},\"bound\":\"{}\",",
+      "\"kernel\":{},\"caller\":\"{}\",\"time_s\":{},\"bound\":\"{}\",",
       p.profile->id, variant, phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
-      axes.kernel, hw::to_string(axes.caller), pred.time_s, bound);
+      kernel_cell(axes, p.engine, format), hw::to_string(axes.caller), pred.time_s, bound);
   fmt::format_to(out,
                  "\"flops_tensor\":{},\"flops_vector\":{},\"flops_exp\":{},"
                  "\"bytes_hbm\":{},\"hbm_bytes_moved\":{},\"kv_cache_bytes\":{},"

@@ -44,6 +44,11 @@ EngineKind parse_engine(std::string_view name) {
   throw common::SpecError(fmt::format("unknown engine '{}'; known: roofline, tile", name));
 }
 
+std::optional<std::string_view> named_kernel(EngineKind engine, std::string_view kernel) {
+  if (engine == EngineKind::roofline) return std::nullopt;
+  return kernel;
+}
+
 double host_calls(const models::CostModel& cost) {
   bool forward = false, backward = false;
   for (const models::Op& op : cost.ops) {

@@ -1,6 +1,7 @@
 // Engines turn a hardware-independent CostModel into a time on one device.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "hwprofiles/profile.hpp"
@@ -16,6 +17,9 @@ enum class EngineKind { roofline, tile };
 std::string_view to_string(EngineKind e);
 // Throws common::SpecError naming the known engines.
 EngineKind parse_engine(std::string_view name);
+// The kernel a result of `engine` names: `kernel` (--kernel, `auto` included) for the tile engine;
+// none for the roofline, which models no schedule (JSON null, an empty CSV cell, "-" in a table).
+std::optional<std::string_view> named_kernel(EngineKind engine, std::string_view kernel);
 
 // `kernel` is the schedule for the tile engine, resolved where the name entered (auto, or one of
 // sim::schedules()); the roofline ignores it.
