@@ -1,7 +1,6 @@
 #include "cli/validate_recorded.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -57,18 +56,26 @@ void check_shape(const nlohmann::json& row, const validate::MeasuredCase& m,
   }
 }
 
+// The times a report may hold (validate::plausible_measured_time), for its messages.
+constexpr const char* kTimeRange =
+    "from 1e-9 s (1 ns: no kernel launch is shorter) to 3600 s (one hour: longer is a unit slip or "
+    "a typo)";
+
+// `samples` (the "samples_s" of `where`): bad input unless non-empty and every time plausible.
+void check_samples(const std::vector<double>& samples, const std::string& where) {
+  if (samples.empty() || !std::all_of(samples.begin(), samples.end(), [](double x) {
+        return validate::plausible_measured_time(x);
+      }))
+    throw std::invalid_argument(fmt::format(
+        "{}: \"samples_s\" must be a non-empty array of times; allowed: {}", where, kTimeRange));
+}
+
 // A launch's name as the runner writes it: an identifier (letters, digits, underscores), which the
 // CSV report makes a column name of.
 bool launch_name_ok(const std::string& name) {
   return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
   });
-}
-
-// A measured time of at least validate::kMinMeasuredSeconds (1 ns); shorter ones make the
-// errors overflow.
-bool plausible_time(double seconds) {
-  return seconds >= validate::kMinMeasuredSeconds && std::isfinite(seconds);
 }
 
 // A case's launches timed apart (optional: only runs with module ABI 2 or later time them, and
@@ -89,12 +96,7 @@ std::vector<validate::LaunchRun> read_launches(const nlohmann::json& row, const 
     if (std::any_of(launches.begin(), launches.end(),
                     [&](const validate::LaunchRun& seen) { return seen.name == run.name; }))
       throw std::invalid_argument(fmt::format("{} '{}' appears twice", where, run.name));
-    if (run.samples_s.empty() || std::any_of(run.samples_s.begin(), run.samples_s.end(),
-                                             [](double x) { return !plausible_time(x); }))
-      throw std::invalid_argument(
-          fmt::format("{} '{}': \"samples_s\" must be a non-empty array of times >= 1e-9 s (1 ns: "
-                      "no kernel launch is shorter)",
-                      where, run.name));
+    check_samples(run.samples_s, fmt::format("{} '{}'", where, run.name));
     launches.push_back(std::move(run));
   }
   return launches;
@@ -160,9 +162,9 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
                                       : field<double>(row, "max_relative_error", at);
     if (no_error && run.correct)
       throw std::invalid_argument(fmt::format("{}: correct with no finite error", at));
-    if (!plausible_time(run.median_s))
-      throw std::invalid_argument(
-          fmt::format("{}: measured_s must be >= 1e-9 s (1 ns: no kernel launch is shorter)", at));
+    if (!validate::plausible_measured_time(run.median_s))
+      throw std::invalid_argument(fmt::format("{}: measured_s {:.3g} is out of range; allowed: {}",
+                                              at, run.median_s, kTimeRange));
     check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
     runs.push_back(std::move(run));
   }

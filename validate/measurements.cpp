@@ -1,7 +1,6 @@
 #include "validate/measurements.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -173,17 +172,18 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
         "{}: tflops must be positive; allowed: a finite decimal number > 0", row.where()));
   }
   const double seconds = *flops / (tflops * 1e12);
-  if (!(seconds >= kMinMeasuredSeconds) || !std::isfinite(seconds)) {
+  if (!plausible_measured_time(seconds)) {
     throw std::invalid_argument(
         fmt::format("{}: column 'tflops': '{}' gives a time of {:.3g} s; allowed: a TFLOP/s "
-                    "giving a finite time of at least 1 ns (no kernel launch is shorter)",
+                    "giving a time from 1 ns (no kernel launch is shorter) to one hour (3600 s: "
+                    "longer is a unit slip or a typo)",
                     row.where(), row.text("tflops"), seconds));
   }
   return seconds;
 }
 
-// The measured time in seconds: exactly one of time_ms and time_us, at least 1 ns
-// (kMinMeasuredSeconds), or where neither is given, derived from tflops.
+// The measured time in seconds: exactly one of time_ms and time_us, from 1 ns to one hour
+// (plausible_measured_time), or where neither is given, derived from tflops.
 double measured_seconds(const Row& row, const MeasuredCase& c) {
   const bool ms = !row.text("time_ms").empty();
   const bool us = !row.text("time_us").empty();
@@ -197,10 +197,14 @@ double measured_seconds(const Row& row, const MeasuredCase& c) {
   }
   const char* column = ms ? "time_ms" : "time_us";
   const double seconds = ms ? row.number(column) * 1e-3 : row.number(column) * 1e-6;
-  if (!(seconds >= kMinMeasuredSeconds)) {
+  if (!plausible_measured_time(seconds)) {
+    const bool short_time = !(seconds > kMaxMeasuredSeconds);
     throw std::invalid_argument(fmt::format(
-        "{}: column '{}': '{}' is below 1 ns, shorter than any kernel launch; allowed: {} >= {}",
-        row.where(), column, row.text(column), column, ms ? "1e-6" : "0.001"));
+        "{}: column '{}': '{}' is {}; allowed: {} from {} to {} (1 ns to one hour)", row.where(),
+        column, row.text(column),
+        short_time ? "below 1 ns, shorter than any kernel launch"
+                   : "above one hour, longer than any single kernel launch (a unit slip or a typo)",
+        column, ms ? "1e-6" : "0.001", kMaxMeasuredSeconds * (ms ? 1e3 : 1e6)));
   }
   return seconds;
 }

@@ -19,6 +19,16 @@ namespace validate {
 // kernel launch (microseconds on every device attnsim models). A shorter time is a unit mistake or
 // a misprint, and its relative errors overflow (1e-320 s gives an infinite error).
 inline constexpr double kMinMeasuredSeconds = 1e-9;
+// The longest: one hour. The longest row of the published files is about 11 s (a 128k-token
+// backward pass); a single launch timed in hours is a unit slip (seconds written as microseconds)
+// or a typo, and would dominate every mean it entered.
+inline constexpr double kMaxMeasuredSeconds = 3600;
+
+// A time a measurement may give: finite, at least kMinMeasuredSeconds and at most
+// kMaxMeasuredSeconds (NaN is neither).
+inline bool plausible_measured_time(double seconds) {
+  return seconds >= kMinMeasuredSeconds && seconds <= kMaxMeasuredSeconds;
+}
 
 // MeasuredCase::file of a case run here by `validate --backend` (its kernel is the case's name).
 inline constexpr const char* kSuiteFile = "suite";

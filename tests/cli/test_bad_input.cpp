@@ -82,6 +82,9 @@ void write_fixtures(const fs::path& dir) {
   write_file(dir / "tflops-1e300.csv",
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops\n" +
                  r + "1,8,8,128,64,64,1,1e300\n");
+  write_file(dir / "time-1e300-us.csv",
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n" +
+                 r + "1,8,8,128,64,64,1,1e300\n");
   write_file(dir / "bom-only.csv", "\xEF\xBB\xBF");
   write_file(dir / "blank-lines.csv", "\n \n\t\r\n");
   write_file(dir / "huge-batch.csv", h + r + "99999999999999999999,8,8,128,64,64,1,,,0.01,x\n");
@@ -229,8 +232,9 @@ const std::vector<BadInput> kCases = {
     {"both time_ms and time_us", {"validate", "--measurements", "{}/two-times.csv"}, {"two-times.csv:2", "both"}},
     {"infinite time", {"validate", "--measurements", "{}/time-inf.csv"}, {"time-inf.csv:2", "'inf'"}},
     {"header without rows", {"validate", "--measurements", "{}/header-only.csv"}, {"no measurement rows"}},
-    {"time below 1 ns", {"validate", "--measurements", "{}/time-1e-320.csv"}, {"time-1e-320.csv:2", "'time_ms'", "below 1 ns", "time_ms >= 1e-6"}},
-    {"TFLOP/s giving a time below 1 ns", {"validate", "--measurements", "{}/tflops-1e300.csv"}, {"tflops-1e300.csv:2", "'tflops'", "at least 1 ns"}},
+    {"time below 1 ns", {"validate", "--measurements", "{}/time-1e-320.csv"}, {"time-1e-320.csv:2", "'time_ms'", "below 1 ns", "time_ms from 1e-6"}},
+    {"time above one hour", {"validate", "--measurements", "{}/time-1e300-us.csv"}, {"time-1e300-us.csv:2", "'time_us'", "'1e300'", "above one hour", "time_us from 0.001 to 3600000000"}},
+    {"TFLOP/s giving a time below 1 ns", {"validate", "--measurements", "{}/tflops-1e300.csv"}, {"tflops-1e300.csv:2", "'tflops'", "from 1 ns"}},
     {"CSV of only a byte order mark", {"validate", "--measurements", "{}/bom-only.csv"}, {"bom-only.csv", "empty file"}},
     {"CSV of only blank lines", {"validate", "--measurements", "{}/blank-lines.csv"}, {"blank-lines.csv", "empty file"}},
     {"CSV integer beyond int64", {"validate", "--measurements", "{}/huge-batch.csv"}, {"huge-batch.csv:2", "'batch'"}},

@@ -174,6 +174,24 @@ TEST_CASE("validate --recorded: no cases or malformed failures are bad input",
   refused(no_error, "no \"error\"");
 }
 
+TEST_CASE("validate --recorded refuses a measured_s below 1 ns or above one hour, as a CSV time",
+          "[cli][validate][recorded]") {
+  TempDir dir;
+  const json doc = load(recorded("2026-11-30-h200-run4-cuda-quick.json"));
+  const auto file = dir.path() / "edited.json";
+  for (const double bad : {0.0, -1e-6, 1e-10, 3601.0, 1e300}) {
+    INFO(bad);
+    json edited = doc;
+    edited["cases"][0]["measured_s"] = bad;
+    write_file(file, edited.dump());
+    const RunResult r = run_cli({"validate", "--recorded", file.string()});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("case 'mha-causal-512-d64': measured_s") &&
+                          Catch::Contains("out of range; allowed: from 1e-9 s") &&
+                          Catch::Contains("to 3600 s (one hour"));
+  }
+}
+
 TEST_CASE("validate --recorded reads back a run whose every case failed, and fails as it did",
           "[cli][validate][recorded]") {
   TempDir dir;

@@ -1,5 +1,5 @@
 // The text layer of a measurements CSV (validate/measured_csv.hpp): header names read as cells
-// are, blank lines, empty files, unknown columns, and the shortest time a row may give.
+// are, blank lines, empty files, unknown columns, and the shortest and longest time a row may give.
 #include <catch2/catch.hpp>
 
 #include <stdexcept>
@@ -121,7 +121,7 @@ TEST_CASE("a time below 1 ns is refused (no kernel launch is shorter), so no err
     INFO(tiny);
     CHECK_THAT(csv_layer_error(row_start + tiny + ",x\n"),
                Catch::Contains("m.csv:2") && Catch::Contains("'time_ms'") &&
-                   Catch::Contains("below 1 ns") && Catch::Contains("time_ms >= 1e-6"));
+                   Catch::Contains("below 1 ns") && Catch::Contains("time_ms from 1e-6"));
   }
   CHECK(read_csv_text(row_start + "1e-6,x\n").cases.at(0).measured_s == Approx(1e-9));
   // A time derived from an absurd TFLOP/s is held to the same floor.
@@ -129,5 +129,35 @@ TEST_CASE("a time below 1 ns is refused (no kernel launch is shorter), so no err
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,source\n"
       "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,1e300,x\n";
   CHECK_THAT(csv_layer_error(tflops_csv),
-             Catch::Contains("'tflops'") && Catch::Contains("at least 1 ns"));
+             Catch::Contains("'tflops'") && Catch::Contains("from 1 ns"));
+}
+
+TEST_CASE("a time above one hour is refused as a unit slip or a typo, naming row, column and range",
+          "[validate][csv]") {
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source\n";
+  const std::string row_start = header + "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,";
+  for (const char* huge : {"1e300", "3600000001", "1e10"}) {
+    INFO(huge);
+    CHECK_THAT(csv_layer_error(row_start + huge + ",x\n"),
+               Catch::Contains("m.csv:2") && Catch::Contains("'time_us'") &&
+                   Catch::Contains(std::string("'") + huge + "'") &&
+                   Catch::Contains("above one hour") &&
+                   Catch::Contains("time_us from 0.001 to 3600000000"));
+  }
+  // One hour itself is allowed, in either unit.
+  CHECK(read_csv_text(row_start + "3600000000,x\n").cases.at(0).measured_s == Approx(3600));
+  CHECK(read_csv_text(std::string(kCsvLayerHeader) +
+                      "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,3600000,x\n")
+            .cases.at(0)
+            .measured_s == Approx(3600));
+  CHECK_THAT(csv_layer_error(std::string(kCsvLayerHeader) +
+                             "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,3600001,x\n"),
+             Catch::Contains("'time_ms'") && Catch::Contains("time_ms from 1e-6 to 3600000"));
+  // A time derived from a tiny TFLOP/s is held to the same ceiling.
+  const std::string tflops_csv =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,source\n"
+      "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,1e-20,x\n";
+  CHECK_THAT(csv_layer_error(tflops_csv),
+             Catch::Contains("'tflops'") && Catch::Contains("to one hour"));
 }
