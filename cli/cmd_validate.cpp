@@ -3,7 +3,8 @@
 // devices (--devices), or compare an earlier CUDA run's report again (--recorded). The report is
 // written first; then the exit status says what went wrong: 1 when a kernel run here (or in the
 // recorded run) was not correct or failed, 2 under --strict when rows were skipped or priced with
-// auto because their kernel refused them.
+// auto because their kernel refused them. --strict also refuses a CSV's unknown column before any
+// report is written.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -56,7 +57,9 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
   std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
   std::set<std::string> refused_kernels;          // device/kernel pairs warned about
   for (const std::string& file : o.measurements) {
-    validate::MeasurementSet set = validate::read_measurements(file, ctx.registry);
+    validate::MeasurementSet set = validate::read_measurements(
+        file, ctx.registry,
+        o.strict ? validate::UnknownColumns::refuse : validate::UnknownColumns::warn);
     for (auto& c : set.cases) {
       const hw::Profile* profile = nullptr;
       try {
@@ -256,7 +259,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                   "(created if missing)")
       ->check(non_empty("an empty path; give a directory", "DIR"));
   cmd->add_flag("--strict", opts->strict,
-                "exit 2 when any measurement row is skipped (each is a warning otherwise)");
+                "exit 2 when any measurement row is skipped or repriced (each is a warning "
+                "otherwise), and refuse a CSV column attnsim does not know");
   cmd->add_flag("--devices", opts->devices, "report CUDA support and the devices present");
   cmd->add_option("--backend", opts->backend,
                   "run real kernels here: cpu (always available) or cuda (needs a GPU)");

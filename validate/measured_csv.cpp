@@ -91,13 +91,18 @@ CsvHeader read_header(const std::string& line, const std::string& where) {
   return header;
 }
 
-std::string unknown_columns_warning(const CsvHeader& header, const std::string& where) {
+std::string unknown_columns_message(const CsvHeader& header, const std::string& where,
+                                    UnknownColumns policy) {
   std::vector<std::string> quoted;
   for (const std::string& name : header.unknown) quoted.push_back("'" + name + "'");
-  return fmt::format(
-      "{}: unknown column{} {} ignored (a misspelt optional column is not read); known: {}, {}",
-      where, quoted.size() == 1 ? "" : "s", fmt::join(quoted, ", "),
-      fmt::join(required_columns(), ", "), fmt::join(optional_columns(), ", "));
+  const bool refused = policy == UnknownColumns::refuse;
+  return fmt::format("{}: unknown column{} {} {}; {}: {}, {}", where, quoted.size() == 1 ? "" : "s",
+                     fmt::join(quoted, ", "),
+                     refused
+                         ? "refused under --strict (a misspelt optional column would not be read)"
+                         : "ignored (a misspelt optional column is not read)",
+                     refused ? "allowed" : "known", fmt::join(required_columns(), ", "),
+                     fmt::join(optional_columns(), ", "));
 }
 
 }  // namespace validate

@@ -36,8 +36,14 @@ struct CsvHeader {
 // unknown one is returned for the caller's warning.
 CsvHeader read_header(const std::string& line, const std::string& where);
 
-// The warning for a header's unknown columns: they are ignored, and the known ones listed, so a
-// misspelt optional column (`windw`) is seen rather than silently priced without.
-std::string unknown_columns_warning(const CsvHeader& header, const std::string& where);
+// What a header's unknown columns get: a warning (they are ignored), or under `validate --strict`
+// a refusal (bad input).
+enum class UnknownColumns { warn, refuse };
+
+// The message about a header's unknown columns, naming them and listing the known ones, so a
+// misspelt optional column (`windw`) is seen rather than silently priced without: the warning that
+// they are ignored, or the one-line refusal.
+std::string unknown_columns_message(const CsvHeader& header, const std::string& where,
+                                    UnknownColumns policy);
 
 }  // namespace validate

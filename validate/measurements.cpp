@@ -237,7 +237,7 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
 }  // namespace
 
 MeasurementSet read_measurements(const std::filesystem::path& path,
-                                 const models::Registry& registry) {
+                                 const models::Registry& registry, UnknownColumns unknown) {
   const std::string file = path.string();
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
@@ -262,8 +262,12 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   const CsvHeader header = read_header(line, fmt::format("{}:{}", file, number));
   const Columns& columns = header.columns;
   MeasurementSet set;
-  if (!header.unknown.empty())
-    set.warnings.push_back(unknown_columns_warning(header, fmt::format("{}:{}", file, number)));
+  if (!header.unknown.empty()) {
+    const std::string message =
+        unknown_columns_message(header, fmt::format("{}:{}", file, number), unknown);
+    if (unknown == UnknownColumns::refuse) throw std::invalid_argument(message);
+    set.warnings.push_back(message);
+  }
   std::set<std::string> unknown_kernels;    // warned about once per file
   std::set<std::string> inferred_families;  // likewise
   std::set<std::string> inferred_callers;   // likewise

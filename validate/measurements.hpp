@@ -12,6 +12,7 @@
 #include "models/variant.hpp"
 #include "models/workload.hpp"
 #include "sim/schedule.hpp"
+#include "validate/measured_csv.hpp"
 
 namespace validate {
 
@@ -83,8 +84,10 @@ struct MeasurementSet {
 models::CostModel case_cost(const MeasuredCase& c);
 
 // Reads one CSV file. Throws std::invalid_argument naming the file, line and column for rows that
-// are malformed (bad input); rows using features attnsim lacks are skipped with a reason.
+// are malformed (bad input); rows using features attnsim lacks are skipped with a reason. Unknown
+// columns draw one warning, or with UnknownColumns::refuse (validate --strict) are bad input.
 MeasurementSet read_measurements(const std::filesystem::path& path,
-                                 const models::Registry& registry);
+                                 const models::Registry& registry,
+                                 UnknownColumns unknown = UnknownColumns::warn);
 
 }  // namespace validate

@@ -85,6 +85,9 @@ void write_fixtures(const fs::path& dir) {
   write_file(dir / "time-1e300-us.csv",
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n" +
                  r + "1,8,8,128,64,64,1,1e300\n");
+  write_file(dir / "misspelt-column.csv",
+             std::string(kCsvHeader).replace(std::string(kCsvHeader).size() - 1, 1, ",windw\n") +
+                 r + "1,8,8,128,64,64,1,,,0.01,x,512\n");
   write_file(dir / "bom-only.csv", "\xEF\xBB\xBF");
   write_file(dir / "blank-lines.csv", "\n \n\t\r\n");
   write_file(dir / "huge-batch.csv", h + r + "99999999999999999999,8,8,128,64,64,1,,,0.01,x\n");
@@ -241,6 +244,7 @@ const std::vector<BadInput> kCases = {
     {"hexadecimal CSV cell", {"validate", "--measurements", "{}/hex-window.csv"}, {"hex-window.csv:2", "hexadecimal"}},
     {"variant parameter that is no number", {"validate", "--measurements", "{}/bad-param.csv"}, {"bad-param.csv:2", "window=abc"}},
     {"unknown caller in a CSV", {"validate", "--measurements", "{}/bad-caller.csv"}, {"bad-caller.csv:2", "'caller'", "'jax'"}},
+    {"unknown CSV column under --strict", {"validate", "--measurements", "{}/misspelt-column.csv", "--strict"}, {"misspelt-column.csv:1", "unknown column 'windw' refused under --strict", "allowed: hw, kernel"}},
     {"--keep-fixed-costs without --calibrate", {"validate", "--measurements", "{}/good.csv", "--keep-fixed-costs"}, {"--keep-fixed-costs", "--calibrate"}},
     {"profile directory that is a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv"}, {"good.csv", "not a directory"}},
 };

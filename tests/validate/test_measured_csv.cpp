@@ -113,6 +113,31 @@ TEST_CASE("an unknown column draws one warning per file naming it and the known 
   CHECK(documented.warnings.empty());
 }
 
+TEST_CASE("under --strict an unknown column is bad input naming it and the allowed columns",
+          "[validate][csv]") {
+  const std::string header =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,windw,time_ms,"
+      "source\n";
+  test_support::TempDir dir;
+  const auto path = test_support::write_file(
+      dir, header + "h100,fa2,fwd,fp16,16,32,32,64,8192,8192,0,512,0.5,x\n");
+  try {
+    validate::read_measurements(path, test_support::registry(), validate::UnknownColumns::refuse);
+    FAIL("an unknown column was read under refuse");
+  } catch (const std::invalid_argument& e) {
+    const std::string message = e.what();
+    CHECK_THAT(message, Catch::Contains("m.csv:1") &&
+                            Catch::Contains("unknown column 'windw' refused under --strict") &&
+                            Catch::Contains("allowed: hw, kernel") && Catch::Contains("window"));
+    CHECK(message.find('\n') == std::string::npos);
+  }
+  // The known columns are read under refuse as under warn.
+  const auto known = test_support::write_file(dir, std::string(kCsvLayerHeader) + kCsvLayerRow);
+  CHECK(
+      validate::read_measurements(known, test_support::registry(), validate::UnknownColumns::refuse)
+          .cases.size() == 1);
+}
+
 TEST_CASE("a time below 1 ns is refused (no kernel launch is shorter), so no error overflows",
           "[validate][csv]") {
   const std::string row_start =
