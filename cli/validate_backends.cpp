@@ -108,6 +108,19 @@ void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_
       in.failed.push_back({{"case", r.spec.name}, {"error", r.error}});
       continue;
     }
+    // A timer that read zero, a negative or non-finite time, or less than 1 ns: the case ran, but
+    // its time cannot be compared (the error would divide by about zero), so it is a failure with
+    // its samples (non-finite ones written as null), not a row.
+    if (const std::string invalid = validate::invalid_timing(r); !invalid.empty()) {
+      in.failed.push_back(
+          {{"case", r.spec.name},
+           {"error", fmt::format("invalid timing, not compared: {} (output {}correct)", invalid,
+                                 r.correct ? "" : "not ")},
+           {"samples_s", r.samples_s},
+           {"max_relative_error", r.max_relative_error},
+           {"correct", r.correct}});
+      continue;
+    }
     in.cases.push_back(validate::to_measured(r, hw_id, registry, backend));
     in.case_extras.push_back({{"case", r.spec.name},
                               {"samples_s", r.samples_s},

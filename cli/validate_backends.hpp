@@ -40,8 +40,9 @@ struct Acquired {
 // NVIDIA RTX A1000 is none); common::SpecError naming the device and --profile otherwise.
 std::string profile_id_for_device(const std::string& name, const hw::ProfileCatalog& catalog);
 
-// Cases that ran become measured cases on `hw_id` (with their correctness); cases that failed are
-// listed in `in.failed`.
+// Cases that ran become measured cases on `hw_id` (with their correctness); cases that failed, or
+// whose timings are invalid (validate::invalid_timing: a zero, negative, non-finite or sub-ns
+// sample), are listed in `in.failed` (validate then exits 1).
 void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_id,
               const models::Registry& registry, validate::Backend backend, Acquired& in);
 

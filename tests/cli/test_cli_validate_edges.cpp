@@ -1,12 +1,21 @@
-// `attnsim validate` at its edges: --strict and a CSV's unknown column.
+// `attnsim validate` at its edges: --strict and a CSV's unknown column, and kernel runs whose
+// timer read an impossible time.
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "cli/validate_backends.hpp"
+#include "cli/validate_report.hpp"
 #include "tests/support/cli_runner.hpp"
+#include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "validate/cpu/cpu_suite.hpp"
 
 namespace {
 
@@ -18,6 +27,18 @@ using test_support::write_file;
 const char* kHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,source\n";
 const char* kRow = "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,1024,1024,0,0.3506,FA3 paper Fig.5\n";
+
+// A run of the check suite's first case, as the CPU or CUDA runner returns it, with `samples`
+// as the timer read them.
+validate::CaseRun run_with(const std::vector<double>& samples) {
+  validate::CaseRun run;
+  run.spec = validate::find_suite("check").cases.at(0);
+  run.samples_s = samples;
+  run.median_s = validate::median(samples);
+  run.max_relative_error = 1e-6;
+  run.correct = true;
+  return run;
+}
 
 void check_one_line_exit_2(const RunResult& r) {
   CHECK(r.exit_code == 2);
@@ -52,4 +73,57 @@ TEST_CASE(
   CHECK_THAT(lenient.err,
              Catch::Contains("warning: ") && Catch::Contains("unknown column 'windw' ignored"));
   CHECK(std::filesystem::exists(out));
+}
+
+TEST_CASE(
+    "a kernel run whose timer read zero, a negative, non-finite or sub-ns time is a failed case "
+    "naming the sample, not a row",
+    "[cli][validate]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  struct Bad {
+    std::vector<double> samples;
+    std::string says;
+  };
+  const std::vector<Bad> bad = {
+      {{2e-3, 0.0, 1e-3}, "1 of 3 samples"},  {{-1e-6}, "sample 1: -1e-06 s"},
+      {{1e-3, 1e-3, nan}, "sample 3: nan s"}, {{inf, 1e-3}, "sample 1: inf s"},
+      {{1e-12, 1e-12}, "2 of 2 samples"},     {{}, "no timed run"}};
+  for (const Bad& b : bad) {
+    INFO(b.says);
+    cli::Acquired in;
+    cli::add_runs({run_with(b.samples)}, "h200", test_support::registry(), validate::Backend::cuda,
+                  in);
+    CHECK(in.cases.empty());  // not compared: no division by about zero
+    REQUIRE(in.failed.size() == 1);
+    const std::string error = in.failed[0]["error"].get<std::string>();
+    CHECK_THAT(error, Catch::Contains("invalid timing, not compared: case: ") &&
+                          Catch::Contains(b.says) && Catch::Contains("(output correct)"));
+    CHECK(in.failed[0]["samples_s"].size() == b.samples.size());  // kept, not dropped
+    // The report then fails (exit 1) naming the case.
+    cli::ValidateJson doc = {{"cases", cli::ValidateJson::array()},
+                             {"skipped", cli::ValidateJson::array()},
+                             {"failed", in.failed},
+                             {"summary", cli::ValidateJson::object()}};
+    cli::add_counts(doc);
+    CHECK(doc["summary"]["incorrect_cases"] == 1);
+    CHECK_THROWS_AS(cli::check_outcome(doc, false), std::runtime_error);
+  }
+  // A launch timed apart with an impossible sample fails its case too, naming the launch.
+  validate::CaseRun launches = run_with({1e-3, 1e-3});
+  launches.launches = {{"pv_gemm", {5e-4, 5e-4}}, {"softmax_kernel", {0.0, 4e-4}}};
+  cli::Acquired in;
+  cli::add_runs({launches}, "h200", test_support::registry(), validate::Backend::cuda, in);
+  CHECK(in.cases.empty());
+  REQUIRE(in.failed.size() == 1);
+  CHECK_THAT(
+      in.failed[0]["error"].get<std::string>(),
+      Catch::Contains("launch 'softmax_kernel': 1 of 2 samples") && !Catch::Contains("pv_gemm"));
+  // Times of at least 1 ns are rows, as before.
+  cli::Acquired good;
+  cli::add_runs({run_with({1e-9, 2e-3})}, "h200", test_support::registry(), validate::Backend::cuda,
+                good);
+  CHECK(good.failed.empty());
+  REQUIRE(good.cases.size() == 1);
+  CHECK(good.cases[0].measured_s == Approx(0.5 * (1e-9 + 2e-3)));
 }

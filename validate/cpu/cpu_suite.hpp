@@ -86,6 +86,12 @@ struct RunOptions {
 // The median of the samples; for an even count, the mean of the middle two. 0 for none.
 double median(std::vector<double> samples);
 
+// Why a run's timings cannot be compared, or "" when they can: a run with no sample, or a sample
+// of the case or of a launch timed apart that is not a finite time of at least
+// kMinMeasuredSeconds (zero, negative, NaN, infinite or below 1 ns: the timer failed), which would
+// divide the model's time by about zero. Names the first such sample of each and counts them.
+std::string invalid_timing(const CaseRun& run);
+
 using Progress = std::function<void(std::size_t done, std::size_t total, const std::string& name)>;
 
 std::vector<CaseRun> run_suite(const Suite& suite, const RunOptions& options,
