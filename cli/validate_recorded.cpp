@@ -165,6 +165,7 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
     if (!validate::plausible_measured_time(run.median_s))
       throw std::invalid_argument(fmt::format("{}: measured_s {:.3g} is out of range; allowed: {}",
                                               at, run.median_s, kTimeRange));
+    check_samples(run.samples_s, at);
     check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
     runs.push_back(std::move(run));
   }

@@ -192,6 +192,25 @@ TEST_CASE("validate --recorded refuses a measured_s below 1 ns or above one hour
   }
 }
 
+TEST_CASE(
+    "validate --recorded refuses a case's samples_s that is empty or holds an impossible time",
+    "[cli][validate][recorded]") {
+  TempDir dir;
+  const json doc = load(recorded("2026-11-30-h200-run4-cuda-quick.json"));
+  const auto file = dir.path() / "edited.json";
+  for (const json& bad : {json::array(), json({0.0, 1e-3}), json({1e-3, -1e-3}),
+                          json({1e-3, 1e-12}), json({1e300})}) {
+    INFO(bad.dump());
+    json edited = doc;
+    edited["cases"][0]["samples_s"] = bad;
+    write_file(file, edited.dump());
+    const RunResult r = run_cli({"validate", "--recorded", file.string()});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("case 'mha-causal-512-d64': \"samples_s\" must be a "
+                                      "non-empty array of times; allowed: from 1e-9 s"));
+  }
+}
+
 TEST_CASE("validate --recorded reads back a run whose every case failed, and fails as it did",
           "[cli][validate][recorded]") {
   TempDir dir;
