@@ -26,7 +26,8 @@ struct FitGroup {
 };
 
 // The device's fixed costs (hwprofiles/SCHEMA.md, "Fixed costs"): the per-launch device cost and
-// the host floor of each caller its rows name, fitted on all its fit rows after the schedules.
+// the host floor of each caller its rows name, fitted on all its fit rows before the schedules'
+// entries (with those entries as the profile gives them), which are then fitted from there.
 struct FixedCostFit {
   std::string hw;
   double launch_before_s = 0, launch_after_s = 0;
