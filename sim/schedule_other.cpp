@@ -56,9 +56,9 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
 // key range is divided and the fp32 partials are reduced by the vector cores at the end of the
 // same kernel (no second launch). The count is the fastest the kernel could run
 // (lower_fastest_split), as for the GPU split kernels, so more work is never cheaper than less.
-// A split takes whole `key_unit`s of keys (at most the tile's t.n a round): with a unit as large
-// as the round, a call with few rounds could not run the split counts of a longer one, and its
-// reduce (spread over the splits) made 2k-key decode dearer than 16k.
+// A split takes whole `key_unit`s of keys, in equal rounds of at most the tile's t.n: with a unit
+// as large as the round, a call with few rounds could not run the split counts of a longer one,
+// and its reduce (spread over the splits) made 2k-key decode dearer than 16k.
 void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
                         double key_unit, Launches& out) {
   const double groups = in.profile.compute.sm_count;  // AI core groups: 1 AIC + 2 AIV
@@ -67,7 +67,10 @@ void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashT
   const double units = flash_forward_launch(in, g, unit, 1, "attention_fwd").jobs.max_tiles;
   auto build = [&](double splits, Launches& launches) {
     FlashTile tile = t;
-    tile.n = std::min(t.n, ceil_div(units, splits) * unit.n);
+    // A part of whole units, walked in as few rounds of at most t.n keys as hold it, the rounds
+    // equal (1027 keys are two rounds of 520, not a round of 1024 and one of 3 priced whole).
+    const double part = ceil_div(units, splits) * unit.n;
+    tile.n = ceil_div(part, ceil_div(part, t.n) * unit.n) * unit.n;
     // The splits those tiles fill: no empty split is launched.
     const double tiles = ceil_div(units * unit.n, tile.n);
     splits = ceil_div(tiles, ceil_div(tiles, splits));
@@ -90,11 +93,12 @@ void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashT
 void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   Geometry g = geometry(a, in.workload, a.heads_q > a.heads_kv);
-  if (g.causal && g.window > 0 && g.sinks == 0 && g.row_offset - g.window + 1 > 0) {
+  if (g.causal && g.window > 0 && g.row_offset - g.window + 1 > g.sinks) {
     // The parts of a windowed context start at the first key a query sees, not at key 0 (IFA
-    // splits the keys it walks): the keys before the window are dropped, so the parts' tiles do
-    // not depend on where the window falls. With sinks the two ranges stay as laid out.
-    const double before = g.row_offset - g.window + 1;
+    // splits the keys it walks): the keys between the sinks (if any) and the window are dropped,
+    // so the sinks and the window are one range and the parts' tiles do not depend on where the
+    // window falls.
+    const double before = g.row_offset - g.window + 1 - g.sinks;
     g.keys -= before;
     g.row_offset -= before;
   }
@@ -105,7 +109,7 @@ void lower_ascend_decode(const ScheduleInput& in, Launches& out) {
   t.max_ctas_per_sm = 1;
   // IFA's tiling splits S2 by floor(cores / items) when items < 0.4 x AIVs, into parts of any
   // length (not whole 1024-key rounds); the model takes the fastest count instead, each part
-  // whole cube blocks of keys (lower_ascend_split).
+  // whole 16-key units (the cube's fractal) of the keys (lower_ascend_split).
   lower_ascend_split(in, g, t, kMmaMinRows, out);
 }
 
