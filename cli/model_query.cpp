@@ -21,7 +21,8 @@ nlohmann::ordered_json memory_json(const ModelResult& r) {
   nlohmann::ordered_json memory = {{"hbm_capacity_bytes", r.memory_bytes},
                                    {"kv_cache_and_state_bytes", r.kv_cache_bytes + r.state_bytes}};
   if (r.parallel) {
-    memory["per_device_kv_cache_and_state_bytes"] = r.parallel->per_device.kv_cache_bytes;
+    const sim::DeviceCost& d = r.parallel->per_device;
+    memory["per_device_kv_cache_and_state_bytes"] = d.kv_cache_bytes + d.state_bytes;
   }
   memory["fits"] = r.fits;
   memory["max_batch"] = r.max_batch;
@@ -90,7 +91,8 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
   }
   // With a layout, what one device holds against one device's memory.
   const double total =
-      out.parallel ? out.parallel->per_device.kv_cache_bytes : out.kv_cache_bytes + out.state_bytes;
+      out.parallel ? out.parallel->per_device.kv_cache_bytes + out.parallel->per_device.state_bytes
+                   : out.kv_cache_bytes + out.state_bytes;
   out.fits = total <= out.memory_bytes;
   const double per_sequence = total / static_cast<double>(query.workload.batch);
   out.max_batch = per_sequence > 0 ? std::floor(out.memory_bytes / per_sequence) : 0;
@@ -144,8 +146,8 @@ std::string render_layout_rows(const ModelResult& r) {
   out += device_table_row(fmt::format("  {:<22}", "total cluster"), t.cluster);
   out +=
       fmt::format("  KV cache + state per device {} of {} HBM: {}; largest batch that fits: {}\n",
-                  human_bytes(t.per_device.kv_cache_bytes), human_bytes(r.memory_bytes),
-                  r.fits ? "fits" : "does not fit", r.max_batch);
+                  human_bytes(t.per_device.kv_cache_bytes + t.per_device.state_bytes),
+                  human_bytes(r.memory_bytes), r.fits ? "fits" : "does not fit", r.max_batch);
   return out;
 }
 

@@ -16,6 +16,7 @@ nlohmann::ordered_json device_json(const sim::DeviceCost& d) {
             {"total", d.flops.total()}}},
           {"hbm_bytes", d.hbm_bytes},
           {"kv_cache_bytes", d.kv_cache_bytes},
+          {"state_bytes", d.state_bytes},
           {"comm_bytes", {{"scale_up", d.scale_up_bytes}, {"scale_out", d.scale_out_bytes}}},
           {"compute_s", d.compute_s},
           {"comm_s", d.comm_s},
@@ -45,6 +46,7 @@ void add_device_cost(sim::DeviceCost& sum, const sim::DeviceCost& d) {
   sum.flops += d.flops;
   sum.hbm_bytes += d.hbm_bytes;
   sum.kv_cache_bytes += d.kv_cache_bytes;
+  sum.state_bytes += d.state_bytes;
   sum.scale_up_bytes += d.scale_up_bytes;
   sum.scale_out_bytes += d.scale_out_bytes;
   sum.compute_s += d.compute_s;
@@ -57,7 +59,7 @@ void add_device_cost(sim::DeviceCost& sum, const sim::DeviceCost& d) {
 std::string device_table_header(const std::string& prefix) {
   return prefix + fmt::format(" {:>10} {:>10} {:>10} {:>10} {:>12} {:>11} {:>11} {:>11} {:>11}\n",
                               "compute", "comm", "exposed", "total", "tensor FLOP", "HBM bytes",
-                              "KV/state", "scale-up", "scale-out");
+                              "KV+state", "scale-up", "scale-out");
 }
 
 std::string device_table_row(const std::string& prefix, const sim::DeviceCost& d) {
@@ -65,8 +67,8 @@ std::string device_table_row(const std::string& prefix, const sim::DeviceCost& d
                               human_time(d.compute_s), human_time(d.comm_s),
                               human_time(d.exposed_comm_s), human_time(d.total_s),
                               human_count(d.flops.tensor), human_bytes(d.hbm_bytes),
-                              human_bytes(d.kv_cache_bytes), human_bytes(d.scale_up_bytes),
-                              human_bytes(d.scale_out_bytes));
+                              human_bytes(d.kv_cache_bytes + d.state_bytes),
+                              human_bytes(d.scale_up_bytes), human_bytes(d.scale_out_bytes));
 }
 
 namespace {

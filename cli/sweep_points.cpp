@@ -15,7 +15,8 @@ namespace {
 
 constexpr const char* kParallelColumns =
     "tp,cp,cp_strategy,cp_state_strategy,nodes,per_device_flops_tensor,per_device_hbm_bytes,"
-    "per_device_kv_cache_bytes,per_device_scale_up_bytes,per_device_scale_out_bytes,"
+    "per_device_kv_cache_bytes,per_device_state_bytes,per_device_scale_up_bytes,per_device_scale_"
+    "out_bytes,"
     "per_device_compute_s,per_device_comm_s,per_device_exposed_comm_s,per_device_total_s";
 // A variant sweep's layout rows also carry what `query --format csv` adds: the load balance and,
 // for --cp-strategy cad, the attention pool (empty cells for the other strategies).
@@ -42,14 +43,15 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
   fmt::format_to(out, fmt::runtime(csv ? ",{}" : ",\"nodes\":{}"), l.nodes);
   fmt::format_to(
       out,
-      fmt::runtime(csv ? ",{},{},{},{},{},{},{},{},{}"
+      fmt::runtime(csv ? ",{},{},{},{},{},{},{},{},{},{}"
                        : ",\"per_device_flops_tensor\":{},\"per_device_hbm_bytes\":{},"
-                         "\"per_device_kv_cache_bytes\":{},\"per_device_scale_up_bytes\":{},"
+                         "\"per_device_kv_cache_bytes\":{},\"per_device_state_bytes\":{},"
+                         "\"per_device_scale_up_bytes\":{},"
                          "\"per_device_scale_out_bytes\":{},\"per_device_compute_s\":{},"
                          "\"per_device_comm_s\":{},\"per_device_exposed_comm_s\":{},"
                          "\"per_device_total_s\":{}"),
-      d.flops.tensor, d.hbm_bytes, d.kv_cache_bytes, d.scale_up_bytes, d.scale_out_bytes,
-      d.compute_s, d.comm_s, d.exposed_comm_s, d.total_s);
+      d.flops.tensor, d.hbm_bytes, d.kv_cache_bytes, d.state_bytes, d.scale_up_bytes,
+      d.scale_out_bytes, d.compute_s, d.comm_s, d.exposed_comm_s, d.total_s);
 }
 
 // The balance and the attention pool (kLayoutDetailColumns), as CSV cells or JSON members; JSON

@@ -229,7 +229,8 @@ void cp_projections(const pd::Context& c, const models::AttentionSpec& with, Dev
 void tensor_parallel(const pd::Context& c, DeviceCost& d) {
   const pd::Block b = pd::run(c, c.spec, c.w);
   pd::add_compute(d, b, 1);
-  d.kv_cache_bytes = b.cost.kv_cache_bytes + b.cost.state_bytes;
+  d.kv_cache_bytes = b.cost.kv_cache_bytes;
+  d.state_bytes = b.cost.state_bytes;
   // All layers at once here: the all-reduce runs once per layer.
   if (c.spec.projections.include) {
     DeviceCost one_layer;
@@ -243,10 +244,25 @@ void tensor_parallel(const pd::Context& c, DeviceCost& d) {
 
 DeviceCost scaled(DeviceCost d, double n, bool times_too) {
   d.flops.tensor *= n, d.flops.vector *= n, d.flops.exp *= n;
-  d.hbm_bytes *= n, d.kv_cache_bytes *= n, d.scale_up_bytes *= n, d.scale_out_bytes *= n;
+  d.hbm_bytes *= n, d.kv_cache_bytes *= n, d.state_bytes *= n;
+  d.scale_up_bytes *= n, d.scale_out_bytes *= n;
   if (times_too) d.compute_s *= n, d.comm_s *= n, d.exposed_comm_s *= n;
   d.total_s = d.compute_s + d.exposed_comm_s;
   return d;
+}
+
+// What a device keeps of one layer after the pass: of the KV cache, at most what one device would
+// keep of this layer (its TP shard; a window or a budget keeps no more keys for being split), and
+// of the cluster, that once per TP rank: a strategy reports the K/V of the chunk a device owns,
+// which for a windowed or budgeted layer overstates it. A recurrent state (linear attention) is
+// not split by CP: every device keeps its heads' state (a linear strategy reports it as what the
+// device holds, so it leaves the KV cache here).
+void hold_at_most_one_device(const pd::Context& c, DeviceCost& d, DeviceCost& cluster) {
+  const models::CostModel one = c.spec.variant->cost(c.spec, c.w);
+  d.kv_cache_bytes = std::min(d.kv_cache_bytes, one.kv_cache_bytes);
+  cluster.kv_cache_bytes = std::min(cluster.kv_cache_bytes, c.layout.tp * one.kv_cache_bytes);
+  d.state_bytes = one.state_bytes;
+  cluster.state_bytes = c.layout.devices() * one.state_bytes;
 }
 
 // One layer of a CP layout (c.w: the whole workload), then times the layers.
@@ -283,6 +299,7 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
         break;
     }
   }
+  hold_at_most_one_device(c, d, cluster);
   if (whole.spec.projections.include) cp_projections(c, whole.spec, d, cluster);
   const double layers = static_cast<double>(whole.w.layers);
   d = scaled(d, layers, true);

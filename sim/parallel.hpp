@@ -38,7 +38,8 @@ struct ParallelLayout {
 struct DeviceCost {
   models::FlopCounts flops;
   double hbm_bytes = 0;        // compulsory HBM traffic of its kernels
-  double kv_cache_bytes = 0;   // its KV cache (or recurrent state for linear attention)
+  double kv_cache_bytes = 0;   // the KV cache it holds after the pass
+  double state_bytes = 0;      // the recurrent state it holds (linear attention), all layers
   double scale_up_bytes = 0;   // sent on the scale-up link (NVLink, HCCS, PCIe), one direction
   double scale_out_bytes = 0;  // sent on the scale-out network, one direction
   double compute_s = 0;

@@ -1,11 +1,13 @@
 // Context parallelism for decode, one layer: the KV cache is sharded over the cp devices in
-// contiguous blocks (the last device holds the newest tokens), every device computes a partial
-// attention of the q_len new tokens over its shard, and the partial outputs with their
-// log-sum-exp are combined, as split-KV decoding combines its splits (Flash-Decoding,
-// https://crfm.stanford.edu/2023/10/12/flashdecoding.html), here across devices. Ring attention
-// and all-gather CP both reduce to this for decode: the K/V stay where they are and only the
-// partials move, so both are priced alike.
+// contiguous blocks (the last device holds the newest tokens), every device that holds keys the
+// variant reads computes a partial attention of the q_len new tokens over them, and the partial
+// outputs with their log-sum-exp are combined, as split-KV decoding combines its splits
+// (Flash-Decoding, https://crfm.stanford.edu/2023/10/12/flashdecoding.html), here across devices.
+// Ring attention and all-gather CP both reduce to this for decode: the K/V stay where they are and
+// only the partials move, so both are priced alike.
 #include <algorithm>
+#include <cmath>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
@@ -22,20 +24,15 @@ namespace {
 // (sim/schedule_fa2.cpp).
 constexpr double kPartialBytes = 4;
 
-struct Shard {
+// Cached tokens [begin, begin + tokens) on one device.
+struct Range {
+  std::int64_t begin = 0;
   std::int64_t tokens = 0;
-  bool causal = false;  // the last shard holds the new tokens' own keys
-  double devices = 0;   // devices with this shard
 };
 
 // cp - 1 leading shards of ceil or floor(kv_len / cp) tokens (the longer ones first) and the last
-// of floor(kv_len / cp), which must hold the q_len new tokens. A variant defined only under a
-// causal mask (models::Variant::causal_only: a window, a selection among earlier blocks) has no
-// non-causal shard: its earlier shards are priced as if the new tokens stood at their end, the
-// variant's mask applied to that shard alone. For a window that prices every shard as holding one
-// (the busiest device, which sets the time, is right; the cluster totals count a window per
-// shard).
-std::vector<Shard> shards(const Context& c) {
+// of floor(kv_len / cp), which must hold the q_len new tokens.
+std::vector<Range> ranges(const Context& c) {
   const std::int64_t p = c.layout.cp;
   const std::int64_t base = c.w.kv_len / p;
   const std::int64_t longer = c.w.kv_len % p;  // devices with base + 1 tokens
@@ -45,26 +42,126 @@ std::vector<Shard> shards(const Context& c) {
         "must hold the {} new tokens; lower --cp",
         p, base, c.w.kv_len, p, std::max<std::int64_t>(c.w.q_len, 1)));
   }
-  const bool earlier_causal = c.w.causal && c.spec.variant->causal_only();
-  std::vector<Shard> out;
-  if (longer > 0) out.push_back({base + 1, earlier_causal, static_cast<double>(longer)});
-  if (p - 1 - longer > 0) {
-    out.push_back({base, earlier_causal, static_cast<double>(p - 1 - longer)});
+  std::vector<Range> out;
+  std::int64_t begin = 0;
+  for (std::int64_t i = 0; i < p; ++i) {
+    const std::int64_t n = base + (i < longer ? 1 : 0);
+    out.push_back({begin, n});
+    begin += n;
   }
-  out.push_back({base, c.w.causal, 1});
   return out;
 }
 
-// The combine of cp partials on one device: each partial row is rescaled by exp(lse_i - lse) and
-// accumulated (2 dv + 2 FP32 operations, one exponential), reading the fp32 partials and writing
-// O once.
-Block combine(const Context& c) {
+// A sliding window (with attention sinks) is what every attention op of the layer reads: the
+// keys of [0, sinks) and of the last window + q_len - 1 positions. Empty for any other pattern.
+struct Window {
+  std::int64_t keys = 0;  // window + q_len - 1, at most kv_len
+  std::int64_t sinks = 0;
+};
+std::optional<Window> window_of(const models::CostModel& whole, const models::Workload& w) {
+  std::optional<Window> out;
+  for (const models::Op& op : whole.ops) {
+    if (op.kind == models::OpKind::selection || op.kind == models::OpKind::scan) return {};
+    if (op.kind != models::OpKind::dense_attention) continue;
+    const models::AttentionShape& a = op.attention;
+    if (a.window <= 0 || a.visits.blocks != 0 || a.summaries.stride != 0) return {};
+    const Window win{std::min(w.kv_len, a.window + w.q_len - 1), a.sinks};
+    if (out && (out->keys != win.keys || out->sinks != win.sinks)) return {};
+    out = win;
+  }
+  return out;
+}
+
+// Keys of `r` the window reads.
+std::int64_t window_keys(const Range& r, const Window& win, std::int64_t kv_len) {
+  const auto overlap = [&](std::int64_t a, std::int64_t b) {
+    return std::max<std::int64_t>(0, std::min(b, r.begin + r.tokens) - std::max(a, r.begin));
+  };
+  const std::int64_t start = kv_len - win.keys;
+  return overlap(0, std::min(win.sinks, start)) + overlap(start, kv_len);
+}
+
+// One device's share of the layer: `block` run `count` times (a fraction for a share in
+// proportion), holding `cache` bytes of it.
+struct Share {
+  Block block;
+  double count = 0;
+  double cache = 0;
+  std::int64_t kv_len = 0;  // of the run (a share in proportion: 0)
+  bool causal = false;
+  double time_s() const { return count * block.prediction.time_s; }
+};
+
+// What each device computes and holds, by what the variant reads of the cache:
+// - every key (dense, latent, ...): the variant on its shard; the earlier shards are non-causal
+//   (the new tokens stand after them), or, for a causal-only variant, priced causally;
+// - a sliding window (with sinks): the window's keys fall in the last one or two shards (and the
+//   sinks in the first); a device runs the variant over the keys of its shard it reads, and a
+//   device holding none of them does nothing for this layer;
+// - anything else (a budget, a content selection, compressed keys, a window that grows with the
+//   cache as MoA's elastic spans): the kept and read keys are spread over the cache, so each
+//   device does its share of the single-device layer in proportion to its tokens, and holds that
+//   share of its cache.
+std::vector<Share> shares(const Context& c, const std::vector<Range>& parts) {
+  const Block whole = run(c, c.spec, c.w);
+  const bool causal_only = c.spec.variant->causal_only();
+  std::vector<Share> out;
+  // Shards of one length run alike (at most three lengths): one engine run each.
+  const auto run_on = [&](std::int64_t kv_len, bool causal) {
+    for (const Share& s : out) {
+      if (s.count > 0 && s.kv_len == kv_len && s.causal == causal) {
+        return Share{s.block, 1, s.block.cost.kv_cache_bytes, kv_len, causal};
+      }
+    }
+    models::Workload w = c.w;
+    w.kv_len = kv_len;
+    w.causal = causal;
+    Block b = run(c, c.spec, w);
+    const double cache = b.cost.kv_cache_bytes;
+    return Share{std::move(b), 1, cache, kv_len, causal};
+  };
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const bool last = i + 1 == parts.size();
+    out.push_back(run_on(parts[i].tokens, c.w.causal && (last || causal_only)));
+  }
+  // The shards together do the single-device layer's matrix work and hold its cache.
+  const auto adds_up = [&] {
+    double flops = 0, cache = 0;
+    for (const Share& s : out) flops += s.count * s.block.prediction.flops.tensor, cache += s.cache;
+    const auto same = [](double a, double b) { return std::abs(a - b) <= 1e-9 * std::max(a, b); };
+    return same(flops, whole.prediction.flops.tensor) && same(cache, whole.cost.kv_cache_bytes);
+  };
+  if (adds_up()) return out;  // every key, each in one shard
+  out.clear();
+  if (const std::optional<Window> win = window_of(whole.cost, c.w)) {
+    for (const Range& r : parts) {
+      const std::int64_t keys = window_keys(r, *win, c.w.kv_len);
+      if (keys == 0) {
+        out.push_back({});
+        continue;
+      }
+      out.push_back(run_on(std::max(keys, c.w.q_len), c.w.causal));
+    }
+    if (adds_up()) return out;
+    out.clear();  // the window depends on the keys a run sees (MoA's elastic spans)
+  }
+  for (const Range& r : parts) {
+    const double f = static_cast<double>(r.tokens) / static_cast<double>(c.w.kv_len);
+    out.push_back({whole, f, f * whole.cost.kv_cache_bytes, 0, false});
+  }
+  return out;
+}
+
+// The combine of `partials` partials on one device: each partial row is rescaled by
+// exp(lse_i - lse) and accumulated (2 dv + 2 FP32 operations, one exponential), reading the fp32
+// partials and writing O once.
+Block combine(const Context& c, double partials_per_row) {
   const models::HeadConfig& h = c.spec.heads;
   const double rows = static_cast<double>(c.w.batch * h.heads * c.w.q_len);
   const double dv = static_cast<double>(h.v_head_dim);
-  const double partials = rows * static_cast<double>(c.layout.cp);
-  models::Op op = models::elementwise_op("cp_decode_combine", models::Pass::forward, partials,
-                                         kPartialBytes * (dv + 1), 1, 2 * dv + 2);
+  models::Op op =
+      models::elementwise_op("cp_decode_combine", models::Pass::forward, rows * partials_per_row,
+                             kPartialBytes * (dv + 1), 1, 2 * dv + 2);
   op.bytes.o = rows * dv * models::bytes_per_element(c.w.dtype);
   Block b;
   b.cost.ops.push_back(op);
@@ -75,25 +172,29 @@ Block combine(const Context& c) {
 }  // namespace
 
 void sharded_decode(const Context& c, DeviceCost& d, DeviceCost& cluster) {
-  double busiest_s = -1;
-  Block busiest;
-  for (const Shard& s : shards(c)) {
-    models::Workload part = c.w;
-    part.kv_len = s.tokens;
-    part.causal = s.causal;
-    const Block b = run(c, c.spec, part);
-    add_compute(cluster, b, s.devices * c.layout.tp);
-    cluster.kv_cache_bytes += s.devices * c.layout.tp * b.cost.kv_cache_bytes;
-    if (b.prediction.time_s > busiest_s) busiest_s = b.prediction.time_s, busiest = b;
+  const std::vector<Share> parts = shares(c, ranges(c));
+  const double tp = c.layout.tp;
+  const Share* busiest = &parts.back();
+  double partials = 0;  // devices with keys to attend to
+  for (const Share& s : parts) {
+    if (s.count == 0) continue;
+    partials += 1;
+    add_compute(cluster, s.block, tp * s.count);
+    cluster.kv_cache_bytes += tp * s.cache;
+    d.kv_cache_bytes = std::max(d.kv_cache_bytes, s.cache);  // the fullest device's memory
+    if (s.time_s() > busiest->time_s()) busiest = &s;
   }
-  add_compute(d, busiest, 1);
-  d.kv_cache_bytes = busiest.cost.kv_cache_bytes;
-
-  const Block merge = combine(c);
-  add_compute(d, merge, 1);
-  add_compute(cluster, merge, c.layout.devices());
+  add_compute(d, busiest->block, busiest->count);
+  // One partial is the output already; several are combined on every device.
+  if (partials > 1) {
+    const Block merge = combine(c, partials);
+    add_compute(d, merge, 1);
+    add_compute(cluster, merge, c.layout.devices());
+  }
+  // Every device needs the output (its projections are replicated): the partials are
+  // all-gathered over the CP group, one from each device that computed one.
   const models::HeadConfig& h = c.spec.heads;
-  const double gathered = static_cast<double>(c.layout.cp * c.w.batch * h.heads * c.w.q_len) *
+  const double gathered = partials * static_cast<double>(c.w.batch * h.heads * c.w.q_len) *
                           static_cast<double>(h.v_head_dim + 1) * kPartialBytes;
   add_comm(d, hierarchical_all_gather(gathered, c.place.cp_group()), 1);
   d.exposed_comm_s = d.comm_s;  // the combine waits for every partial

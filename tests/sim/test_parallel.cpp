@@ -196,7 +196,9 @@ TEST_CASE("LASP-2 all-gathers cp states; ZeCO sends one, independent of cp", "[s
   const sim::ParallelPrediction zeco = predict_layout(lin, w, layout(1, 8, sim::CpStrategy::zeco));
   CHECK(lasp.per_device.scale_up_bytes == Approx(7 * state));
   CHECK(zeco.per_device.scale_up_bytes == Approx(state));
-  CHECK(lasp.per_device.kv_cache_bytes == Approx(state));
+  // Each device keeps its state, and no KV cache.
+  CHECK(lasp.per_device.state_bytes == Approx(state));
+  CHECK(lasp.per_device.kv_cache_bytes == 0);
   CHECK(zeco.per_device.comm_s < lasp.per_device.comm_s);
 }
 
