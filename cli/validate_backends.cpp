@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/validate_devices.hpp"
 #include "common/errors.hpp"
@@ -90,6 +91,31 @@ std::string cuda_profile_id(const validate::CudaDevice& d, const BackendOptions&
   return profile_id_for_device(d.name, catalog);
 }
 
+// The host profile a CPU run predicts with when the user gives one: --profile's, which must be a
+// host-core profile (arch cpu), else the `host-cpu` profile of a --hw-dir or $ATTNSIM_HW_PATH
+// directory (what `--write-profiles DIR` and `hw probe -o DIR/host-cpu.json` write); nullptr when
+// none is given, and the run probes this core.
+const hw::Profile* cpu_profile_given(const BackendOptions& o, const hw::ProfileCatalog& catalog) {
+  if (o.profile.empty()) {
+    try {
+      return &catalog.resolve(validate::kProbeProfileId);
+    } catch (const hw::ProfileError&) {
+      return nullptr;  // no such file: probe
+    }
+  }
+  const hw::Profile& p = catalog.resolve(o.profile);
+  if (p.arch == "cpu") return &p;
+  std::vector<std::string> hosts;
+  for (const hw::Profile& q : catalog.profiles()) {
+    if (q.arch == "cpu") hosts.push_back(q.id);
+  }
+  throw common::SpecError(fmt::format(
+      "--profile '{}' is not a host-core profile (arch {}); --backend cpu predicts on one: {} "
+      "(profiles of arch cpu from --hw-dir), or no --profile to probe this core",
+      o.profile, p.arch,
+      hosts.empty() ? std::string("none loaded") : fmt::format("{}", fmt::join(hosts, ", "))));
+}
+
 Json ceilings_json(const validate::CudaCeilings& c) {
   return {{"copy_Bps", c.copy_Bps},
           {"gemm_fp16_flops", c.gemm_fp16_flops},
@@ -141,26 +167,34 @@ void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_
 Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions& o,
                          hw::ProfileCatalog& catalog) {
   const validate::Suite suite = suite_of(o);
-  // The probe profile needs the ceilings; --check gives them less time.
+  const hw::Profile* given = cpu_profile_given(o, catalog);
+  // The probe profile needs the ceilings (--check gives them less time); a given profile needs
+  // only the cache sizes, for the flush.
   const validate::cpu::CpuCeilings ceilings =
-      validate::cpu::measure_cpu_ceilings(o.check ? 0.5 : 2.0);
-  catalog.insert(validate::probe_profile(ceilings, today()));
+      given ? validate::cpu::describe_cpu()
+            : validate::cpu::measure_cpu_ceilings(o.check ? 0.5 : 2.0);
+  if (!given) catalog.insert(validate::probe_profile(ceilings, today()));
+  const hw::Profile& profile = given ? *given : catalog.resolve(validate::kProbeProfileId);
   validate::RunOptions run_options = run_options_of(o);
   run_options.flush_bytes = validate::cpu::cache_flush_bytes(ceilings.llc_bytes);
   Acquired in;
-  add_runs(validate::run_suite(suite, run_options, show_progress), validate::kProbeProfileId,
-           registry, validate::Backend::cpu, in);
+  add_runs(validate::run_suite(suite, run_options, show_progress), profile.id, registry,
+           validate::Backend::cpu, in);
   in.device = {{"backend", "cpu"},
                {"suite", suite.name},
+               {"profile", profile.id},
+               // "probed": measured by this run; otherwise the file it was read from.
+               {"profile_source", given ? profile.origin : std::string("probed")},
                {"cpu", ceilings.cpu_name},
                {"clock_hz", ceilings.clock_hz},
-               {"threads", 1},
-               {"stream_Bps", ceilings.stream_Bps},
-               {"gemm_flops", ceilings.gemm_flops},
-               {"exp_per_s", ceilings.exp_per_s},
-               {"fma_flops", ceilings.fma_flops},
-               {"llc_bytes", ceilings.llc_bytes},
-               {"date", today()}};
+               {"threads", 1}};
+  if (!given) {
+    in.device.update(Json{{"stream_Bps", ceilings.stream_Bps},
+                          {"gemm_flops", ceilings.gemm_flops},
+                          {"exp_per_s", ceilings.exp_per_s},
+                          {"fma_flops", ceilings.fma_flops}});
+  }
+  in.device.update(Json{{"llc_bytes", ceilings.llc_bytes}, {"date", today()}});
   return in;
 }
 

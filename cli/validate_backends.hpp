@@ -15,8 +15,10 @@
 namespace cli {
 
 struct BackendOptions {
-  std::string suite;    // "": quick, or check under --check
-  std::string profile;  // cuda: the profile to predict with (default: from the device name)
+  std::string suite;  // "": quick, or check under --check
+  // The profile to predict with: cpu, a host profile (default: a user's host-cpu, else probed);
+  // cuda, from the device name by default.
+  std::string profile;
   int repeats = 5;
   bool check = false;  // first-run mode: the `check` suite, one timed run, blocking launches
   std::string ceilings = "auto";  // cuda: yes, no, or auto (yes, but no under --check)
@@ -46,7 +48,9 @@ std::string profile_id_for_device(const std::string& name, const hw::ProfileCata
 void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_id,
               const models::Registry& registry, validate::Backend backend, Acquired& in);
 
-// Adds the probe profile of this host core to `catalog`.
+// Predicts on the host profile the user gives (--profile, of arch cpu; else a host-cpu profile
+// from --hw-dir or $ATTNSIM_HW_PATH), or else probes this core and adds that profile to
+// `catalog`; the report's device says which (profile, profile_source).
 Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions& o,
                          hw::ProfileCatalog& catalog);
 Acquired run_cuda_backend(const models::Registry& registry, const BackendOptions& o,

@@ -124,6 +124,11 @@ struct Launch {
   // One host core (cpu_flash, cpu_linear): with no asynchronous copies, a block's loads run before
   // its products rather than beside them, so a tile takes its pipe time plus its byte times.
   bool loads_in_turn = false;
+  // The matrix products of an fp32 workload (no tensor path) are instructions of their own on the
+  // FP32 pipes (a host core's Eigen block products: cpu_flash, cpu_linear), which run at the
+  // schedule's mma_fraction of the FP32 rate and which the softmax overlaps by softmax_overlap, as
+  // a tensor pipe's; false: they are FP32 lane work priced with the softmax's (CUDA cores).
+  bool fp32_products_calibrated = false;
   // TileWork::sm_bytes are re-reads that hit the cache holding them, loaded at the profile's
   // memory.cache_read_GBps_per_sm (where absent, at what one SM draws, as for other launches).
   bool sm_bytes_from_cache = false;

@@ -68,9 +68,17 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   const TileWork& t = l.per_tile;
   const hw::ScheduleCalibration& cal = *l.calibration;
   TileTimes tt;
-  tt.tensor = r.tensor > 0 ? t.tensor_flops / r.tensor : 0;
+  // Products on the FP32 pipes at the schedule's share of their rate (Launch::
+  // fp32_products_calibrated), or with the softmax's lane work (an FMA is 2 FLOPs).
+  const bool own_products = r.tensor <= 0 && l.fp32_products_calibrated;
+  if (r.tensor > 0) {
+    tt.tensor = t.tensor_flops / r.tensor;
+  } else if (own_products) {
+    tt.tensor = t.tensor_flops / (2 * r.alu * cal.mma_fraction);
+  }
   tt.exp = t.exp_ops / r.exp;
-  tt.alu = (t.alu_ops + (r.tensor > 0 ? 0 : t.tensor_flops / 2)) / r.alu + t.int_cycles / r.clock;
+  const double lane_products = r.tensor > 0 || own_products ? 0 : t.tensor_flops / 2;
+  tt.alu = (t.alu_ops + lane_products) / r.alu + t.int_cycles / r.clock;
   tt.softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
   const double fixed = l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock;
   tt.compute =

@@ -104,6 +104,7 @@ void lower_cpu_flash(const ScheduleInput& in, Launches& out) {
   }
   l.loads_in_turn = true;
   l.sm_bytes_from_cache = true;
+  l.fp32_products_calibrated = true;  // Eigen's block products (calibration mma_fraction)
   out.push_back(l);
 }
 
@@ -156,6 +157,7 @@ void lower_cpu_linear(const ScheduleInput& in, Launches& out) {
   const double s = models::bytes_per_element(in.workload.dtype);
   l.per_tile.hbm_bytes = x.batch * x.heads * x.tokens * 2 * (dk + dv) * s / l.jobs.total_tiles;
   l.loads_in_turn = true;  // as cpu_flash's blocks: each chunk is loaded, then multiplied
+  l.fp32_products_calibrated = true;
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   out.push_back(l);
 }

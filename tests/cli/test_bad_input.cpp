@@ -203,6 +203,7 @@ const std::vector<BadInput> kCases = {
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
     {"variants show without a name", {"variants", "show"}, {"variants show needs a variant name", "known: mha"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
+    {"GPU profile for the CPU kernels", {"validate", "--backend", "cpu", "--profile", "h100"}, {"--profile 'h100'", "not a host-core profile", "arch cpu"}},
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
     {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},
     {"zero layers in a sweep", {"sweep", "--layers", "0"}, {"--layers", "[1, 65536]"}},

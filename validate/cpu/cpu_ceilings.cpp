@@ -264,12 +264,17 @@ double cache_flush_bytes(double llc_bytes) {
   return 2 * std::max(llc_bytes, 8.0 * 1024 * 1024);
 }
 
-CpuCeilings measure_cpu_ceilings(double budget_s) {
+CpuCeilings describe_cpu() {
   CpuCeilings c;
   c.cpu_name = cpuinfo_field("model name");
   const std::string mhz = cpuinfo_field("cpu MHz");
   c.clock_hz = mhz.empty() ? 0 : std::atof(mhz.c_str()) * 1e6;
   read_caches(c);
+  return c;
+}
+
+CpuCeilings measure_cpu_ceilings(double budget_s) {
+  CpuCeilings c = describe_cpu();
   // The six benchmarks share the budget equally.
   const double slice = std::max(0.0, budget_s) / 6;
   c.stream_Bps = stream_bandwidth(c.llc_bytes, slice);

@@ -24,7 +24,10 @@ struct CpuCeilings {
 // Bytes validate writes between timed runs to evict the caches: twice the LLC, at least 16 MiB.
 double cache_flush_bytes(double llc_bytes);
 
-// Runs each microbenchmark for about `budget_s / 6` seconds (median of repeats).
+// What the OS says about the CPU (name, clock, cache sizes), nothing timed: the rates stay 0.
+CpuCeilings describe_cpu();
+
+// describe_cpu(), then each microbenchmark for about `budget_s / 6` seconds (median of repeats).
 CpuCeilings measure_cpu_ceilings(double budget_s);
 
 }  // namespace validate::cpu
