@@ -101,15 +101,16 @@ TEST_CASE(
     "file",
     "[validate][cpu]") {
   TempDir dir;
-  // A call cost no probe measures: 0.1 s (host-cpu) and 0.2 s (mycore).
+  // A call cost no probe measures: 5 ms (host-cpu) and 8 ms (mycore), within the profile range
+  // of kernel_launch_us ([0, 10000] us).
   hw::Profile host = start_profile();
-  host.calibration.kernel_launch_s = 0.1;
+  host.calibration.kernel_launch_s = 0.005;
   hw::Profile mine = start_profile("mycore");
-  mine.calibration.kernel_launch_s = 0.2;
+  mine.calibration.kernel_launch_s = 0.008;
   test_support::write_file(dir.path() / "host-cpu.json", hw::to_json(host).dump(2));
   test_support::write_file(dir.path() / "mycore.json", hw::to_json(mine).dump(2));
   for (const auto& [profile, launch_s] :
-       {std::pair<std::string, double>{"", 0.1}, {"mycore", 0.2}}) {
+       {std::pair<std::string, double>{"", 0.005}, {"mycore", 0.008}}) {
     std::vector<std::string> args = {"validate",          "--backend",   "cpu",
                                      "--check",           "--calibrate", "--hw-dir",
                                      dir.path().string(), "--format",    "json"};
