@@ -7,6 +7,7 @@
 
 #include "common/errors.hpp"
 #include "sim/parallel_internal.hpp"
+#include "sim/sequence_split.hpp"
 
 namespace sim {
 
@@ -176,6 +177,17 @@ void check_cp(const pd::Context& c, const models::CostModel& cost) {
                                     : "keeps a recurrent state: use lasp2 or zeco (in a hybrid "
                                       "model, --cp-state-strategy lasp2 or zeco for its state "
                                       "layers)"));
+  }
+  // Ring, zig-zag and all-gather give each rank chunks of the sequence; a pattern sized by the
+  // whole sequence (groups, frames, clusters, spans) has no share a chunk can run on its own.
+  const bool chunks_sequence = l.strategy == CpStrategy::ring || l.strategy == CpStrategy::zigzag ||
+                               l.strategy == CpStrategy::allgather;
+  if (chunks_sequence && sequence_split(*c.spec.variant, w.phase) == SequenceSplit::heads_only) {
+    throw common::SpecError(fmt::format(
+        "--cp {} --cp-strategy {}: variant '{}' ({}) cannot be cut into (query chunk x key chunk) "
+        "blocks: its pattern is sized by the whole sequence, which one rank's chunk does not see; "
+        "use --cp-strategy ulysses (splits heads over the whole sequence)",
+        l.cp, to_string(l.strategy), c.spec.variant->name(), models::to_string(w.phase)));
   }
 }
 

@@ -1,9 +1,11 @@
 // The context-parallel strategies, one layer each (sim/parallel.cpp multiplies by the layers).
 // Formulas: variants.md family G, which cites the papers named at each function.
 #include <algorithm>
+#include <optional>
 
 #include "models/projections.hpp"
 #include "sim/parallel_internal.hpp"
+#include "sim/sequence_split.hpp"
 
 namespace sim::parallel_detail {
 
@@ -75,41 +77,62 @@ void ring_comm(const Context& c, double block_bytes, double first_step_s, double
   cluster.kv_cache_bytes = devices(c) * block_bytes;
 }
 
-// A ring over a variant defined only under a causal mask (a window, a selection among earlier
-// blocks: models::Variant::causal_only) has no non-causal block to price. Each rank's queries are
-// priced as one causal run over the prefix they see, whose mask decides which of the blocks the
-// ring brings it uses (a window of w touches the last w keys); zig-zag gives rank i chunks i and
-// 2cp-1-i of 2cp, each such a run. The ring still passes every block, each hop hidden behind an
-// even share of the rank's compute; the busiest rank sets the time.
-void ring_prefix(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+// Each rank's query chunks run once against the keys they see: a causal chunk against its prefix
+// (its queries the last of those keys, so the variant's mask decides which of the blocks it uses:
+// a window of w touches the last w keys), a non-causal chunk against every key. Zig-zag and the
+// balanced all-gather give rank r chunks r and 2cp-1-r of 2cp (`paired`), a plain ring chunk r of
+// cp. Every rank's runs go into `cluster` (once per TP rank); the busiest rank's are returned.
+struct ChunkRuns {
+  DeviceCost busiest;
+  double kv_per_token = 0;  // K/V cache bytes per token and layer (from the last chunk's run)
+};
+ChunkRuns chunk_runs(const Context& c, bool paired, DeviceCost& cluster) {
   const int p = c.layout.cp;
-  const bool zigzag = c.layout.strategy == CpStrategy::zigzag;
-  const std::int64_t chunk = c.w.q_len / (zigzag ? 2 * p : p);
-  auto prefix = [&](std::int64_t chunk_index) {
+  const std::int64_t chunk = c.w.q_len / (paired ? 2 * p : p);
+  const std::int64_t last = (paired ? 2 * p : p) - 1;
+  std::optional<Block> whole_keys;  // a non-causal chunk's run is the same on every rank
+  auto run_chunk = [&](std::int64_t index) {
+    if (!c.w.causal && whole_keys) return *whole_keys;
     models::Workload w = c.w;
     w.q_len = chunk;
-    w.kv_len = (chunk_index + 1) * chunk;  // the chunk's queries are the last of these keys
-    return run(c, c.spec, w);
+    w.kv_len = c.w.causal ? (index + 1) * chunk : c.w.kv_len;
+    Block b = run(c, c.spec, w);
+    if (!c.w.causal) whole_keys = b;
+    return b;
   };
-  DeviceCost busiest;
-  double kv_per_token = 0;
+  ChunkRuns out;
   const double per_rank = devices(c) / p;  // the TP ranks (and the copies) of each CP rank
   for (int r = 0; r < p; ++r) {
     DeviceCost rank;
     const std::int64_t chunks[] = {r, 2 * p - 1 - r};  // zig-zag's pair; a plain ring's first
-    for (int k = 0; k < (zigzag ? 2 : 1); ++k) {
-      const Block b = prefix(chunks[k]);
+    for (int k = 0; k < (paired ? 2 : 1); ++k) {
+      const Block b = run_chunk(chunks[k]);
       add_compute(rank, b, 1);
       add_compute(cluster, b, per_rank);
-      kv_per_token = b.cost.kv_cache_bytes_per_token_per_layer;
+      if (chunks[k] == last) out.kv_per_token = b.cost.kv_cache_bytes_per_token_per_layer;
     }
-    if (rank.compute_s >= busiest.compute_s) busiest = rank;
+    if (rank.compute_s >= out.busiest.compute_s) out.busiest = rank;
   }
-  d.flops = busiest.flops;
-  d.hbm_bytes = busiest.hbm_bytes;
-  d.compute_s = busiest.compute_s;
-  const double block = kv_per_token * as_double(c.w.q_len / p) * as_double(c.w.batch);
-  const double step_s = busiest.compute_s / p;
+  return out;
+}
+
+void take_compute(DeviceCost& d, const DeviceCost& rank) {
+  d.flops = rank.flops;
+  d.hbm_bytes = rank.hbm_bytes;
+  d.compute_s = rank.compute_s;
+}
+
+// A ring over a variant whose (query chunk x key chunk) block is not a block of its pattern
+// (SequenceSplit::query_chunks: a window, a selection among earlier blocks, a fixed number
+// of keys per query): each rank's chunks run once (chunk_runs). The ring still passes every block,
+// each hop hidden behind an even share of the rank's compute; the busiest rank sets the time.
+void ring_chunks(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+  const int p = c.layout.cp;
+  const bool paired = c.layout.strategy == CpStrategy::zigzag && c.w.causal;
+  const ChunkRuns runs = chunk_runs(c, paired, cluster);
+  take_compute(d, runs.busiest);
+  const double block = runs.kv_per_token * as_double(c.w.q_len / p) * as_double(c.w.batch);
+  const double step_s = runs.busiest.compute_s / p;
   ring_comm(c, block, step_s, step_s, d, cluster);
 }
 
@@ -123,8 +146,8 @@ void ring_prefix(const Context& c, DeviceCost& d, DeviceCost& cluster) {
 // chunks i and 2cp-1-i, so every later step is half a block on every rank. The backward passes
 // K/V again and sends dK/dV back: twice the forward's bytes.
 void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
-  if (c.w.causal && c.spec.variant->causal_only()) {
-    ring_prefix(c, d, cluster);
+  if (sequence_split(*c.spec.variant, c.w.phase) == SequenceSplit::query_chunks) {
+    ring_chunks(c, d, cluster);
     return;
   }
   const int p = c.layout.cp;
@@ -182,36 +205,19 @@ models::HeadConfig ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster)
 }
 
 // All-gather context parallelism (Llama 3, arXiv:2407.21783 section 3.3.2): K/V are all-gathered
-// before attention; causal work is balanced by giving rank i chunks i and 2cp-1-i of 2cp. The
-// backward all-gathers K/V again and reduce-scatters dK/dV. Not overlapped.
+// before attention and each rank's queries run once against the keys they see (chunk_runs);
+// causal work is balanced by giving rank i chunks i and 2cp-1-i of 2cp, but a window or a
+// selection can still load one rank more, so every rank is priced and the busiest sets the time.
+// The backward all-gathers K/V again and reduce-scatters dK/dV. Not overlapped.
 void all_gather_cp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   const int p = c.layout.cp;
-  const std::int64_t length = c.w.q_len;
-  models::Workload part = c.w;
-  double kv_per_token = 0;
-  if (c.w.causal) {
-    part.q_len = part.kv_len = length / (2 * p);
-    const Block early = run(c, c.spec, part);
-    part.kv_len = length;  // chunk 2cp-1 sees the whole sequence, causally
-    const Block late = run(c, c.spec, part);
-    add_compute(d, early, 1);
-    add_compute(d, late, 1);
-    kv_per_token = late.cost.kv_cache_bytes_per_token_per_layer;
-  } else {
-    part.q_len = length / p;
-    const Block b = run(c, c.spec, part);
-    add_compute(d, b, 1);
-    kv_per_token = b.cost.kv_cache_bytes_per_token_per_layer;
-  }
-  cluster.flops = d.flops;
-  cluster.hbm_bytes = d.hbm_bytes;
-  const double whole = kv_per_token * as_double(length) * as_double(c.w.batch);
+  const ChunkRuns runs = chunk_runs(c, c.w.causal, cluster);
+  take_compute(d, runs.busiest);
+  const double whole = runs.kv_per_token * as_double(c.w.q_len) * as_double(c.w.batch);
   add_comm(d, hierarchical_all_gather(whole, c.place.cp_group()), pass_factor(c.w.phase, 2));
   d.exposed_comm_s = d.comm_s;
   d.kv_cache_bytes = whole / p;
   const double n = devices(c);
-  cluster.flops.tensor *= n, cluster.flops.vector *= n, cluster.flops.exp *= n;
-  cluster.hbm_bytes *= n;
   cluster.scale_up_bytes = n * d.scale_up_bytes;
   cluster.scale_out_bytes = n * d.scale_out_bytes;
   cluster.kv_cache_bytes = n * d.kv_cache_bytes;

@@ -182,6 +182,7 @@ const std::vector<BadInput> kCases = {
     {"K/V ring on a model's linear layers", {"query", "--model", "qwen3-next-80b-a3b", "--seq-len", "8192", "--cp", "4"}, {"layer group linear (linear)", "lasp2 or zeco", "--cp-state-strategy"}},
     {"a K/V strategy for the state layers", {"query", "--model", "qwen3-next-80b-a3b", "--cp", "2", "--cp-state-strategy", "ring"}, {"--cp-state-strategy", "'ring'", "lasp2, zeco"}},
     {"unknown CP strategy", {"compare", "--variants", "gqa,mla", "--cp", "2", "--cp-strategy", "spiral"}, {"'spiral'", "ring, zigzag, ulysses, allgather, lasp2, zeco"}},
+    {"a K/V ring over a pattern sized by the whole sequence", {"query", "--variant", "lga", "--cp", "2"}, {"'lga'", "ring", "ulysses"}},
     {"per-device plot measure without a layout", {"sweep", "--seq-len", "1k,2k", "--plot", "{}/p.svg", "--plot-y", "exposed-comm"}, {"--plot-y exposed-comm", "needs a layout"}},
     {"unknown plot measure", {"sweep", "--seq-len", "1k,2k", "--cp", "2", "--plot", "{}/p.svg", "--plot-y", "exposed_comm_s"}, {"'exposed_comm_s'", "exposed-comm, device-kv-bytes"}},
     {"unknown plot axis", {"sweep", "--seq-len", "1k,2k", "--cp", "2", "--plot", "{}/p.svg", "--plot-x", "nodes"}, {"'nodes'", "seq-len, batch, q-len, kv-len, tp, cp"}},

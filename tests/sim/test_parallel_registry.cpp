@@ -1,0 +1,75 @@
+// Context parallelism over the whole registry: a layout that accepts a variant splits its work,
+// so the ranks together do exactly the single device's work, and the busiest rank at least an
+// even share of it.
+#include <catch2/catch.hpp>
+
+#include <optional>
+#include <string>
+
+#include "common/errors.hpp"
+#include "sim/engine.hpp"
+#include "sim/parallel.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::registry;
+using test_support::workload;
+
+namespace {
+
+std::optional<sim::Prediction> single_device(const models::AttentionSpec& spec,
+                                             const models::Workload& w) {
+  try {
+    return sim::predict(sim::EngineKind::tile, spec.variant->cost(spec, w), w,
+                        catalog().resolve("h100"), "auto");
+  } catch (const common::SpecError&) {
+    return std::nullopt;  // the variant has no such workload (a phase, a non-causal mask)
+  }
+}
+
+}  // namespace
+
+TEST_CASE(
+    "ring, zigzag and allgather split every variant they accept: cluster FLOPs equal one "
+    "device's, and the busiest rank does at least an even share",
+    "[sim][parallel]") {
+  const sim::CpStrategy strategies[] = {sim::CpStrategy::ring, sim::CpStrategy::zigzag,
+                                        sim::CpStrategy::allgather};
+  int priced = 0;
+  for (const auto& variant : registry().variants()) {
+    models::AttentionSpec spec;
+    try {
+      spec = variant->make_spec({}, {});
+    } catch (const common::SpecError&) {
+      continue;  // needs parameters or projections given (gqsa)
+    }
+    for (models::Phase phase : {models::Phase::prefill, models::Phase::train}) {
+      for (bool causal : {true, false}) {
+        const models::Workload w = workload(phase, 1, 16384, 16384, causal);
+        const std::optional<sim::Prediction> whole = single_device(spec, w);
+        if (!whole) continue;
+        for (int cp : {2, 4}) {
+          for (sim::CpStrategy s : strategies) {
+            INFO(variant->name() << " " << models::to_string(phase) << (causal ? " causal" : "")
+                                 << " cp " << cp << " " << sim::to_string(s));
+            std::optional<sim::ParallelPrediction> p;
+            try {
+              p = sim::predict_parallel(sim::EngineKind::tile, spec, w, catalog().resolve("h100"),
+                                        "auto", {1, cp, s, 1});
+            } catch (const common::SpecError& e) {
+              // A refusal names the layouts that do work (a linear variant: lasp2 or zeco).
+              const std::string why = e.what();
+              CHECK((why.find("ulysses") != std::string::npos ||
+                     why.find("lasp2") != std::string::npos));
+              continue;
+            }
+            ++priced;
+            CHECK(p->cluster.flops.tensor == Approx(whole->flops.tensor).epsilon(1e-9));
+            CHECK(p->per_device.flops.tensor >= p->cluster.flops.tensor / cp * (1 - 1e-12));
+          }
+        }
+      }
+    }
+  }
+  CHECK(priced > 100);
+}
