@@ -21,6 +21,9 @@ class Fields {
  public:
   Fields(const Json& j, const std::string& source) : j_(j), source_(source) {}
   bool has(const char* name) const { return j_.contains(name) && !j_.at(name).is_null(); }
+  // Whether the key is there at all: an explicit null is there (transformers then keeps None
+  // rather than its default).
+  bool present(const char* name) const { return j_.contains(name); }
   const Json& at(const char* name) const { return j_.at(name); }
   std::optional<std::int64_t> integer(const char* name) const {
     if (!has(name)) return std::nullopt;
@@ -72,19 +75,36 @@ LayerKind kind_of_layer_type(const Fields& f, const std::string& type) {
                                            type));
 }
 
-// Gemma 3 puts one full layer after every pattern - 1 window layers. A Gemma 3 config without the
-// field gets the library's default, 6 (transformers, models/gemma3/configuration_gemma3.py:
-// Gemma3TextConfig(sliding_window_pattern=6), "5:1 attention pattern").
+bool is_gemma3(const std::string& type) {
+  return type == "gemma3" || type == "gemma3_text";
+}
+
+// Gemma 3 and Cohere2 put one full layer after every pattern - 1 window layers. A config without
+// the field gets the library's default: Gemma 3 6 (transformers, models/gemma3/
+// configuration_gemma3.py: Gemma3TextConfig(sliding_window_pattern=6), "5:1 attention pattern"),
+// Cohere2 4 (models/cohere2/configuration_cohere2.py: Cohere2Config builds layer_types from
+// kwargs.pop("sliding_window_pattern", 4), three sliding layers, then a full one).
 std::optional<std::int64_t> sliding_window_pattern(const Fields& f, const std::string& type) {
   if (auto pattern = f.integer("sliding_window_pattern")) return pattern;
-  if (type == "gemma3" || type == "gemma3_text") return 6;
+  if (is_gemma3(type)) return 6;
+  if (type == "cohere2") return 4;
+  return std::nullopt;
+}
+
+// The window of the window layers. Gemma 3 and Cohere2 configs without the key get the library's
+// default, 4096 tokens (transformers: Gemma3TextConfig(sliding_window=4096) in models/gemma3/
+// configuration_gemma3.py, Cohere2Config.sliding_window = 4096 in models/cohere2/
+// configuration_cohere2.py); an explicit null stays none, as it does there.
+std::optional<std::int64_t> sliding_window(const Fields& f, const std::string& type) {
+  if (f.has("sliding_window")) return f.required({"sliding_window"});
+  if (!f.present("sliding_window") && (is_gemma3(type) || type == "cohere2")) return 4096;
   return std::nullopt;
 }
 
 // Which kind each layer is, from the first of these that the config has: layer_types;
 // full_attention_interval (Qwen3-Next); attn_type_list (MiniMax: 1 softmax, 0 linear); Gemma 2's
-// even-layer windows; Gemma 3's sliding_window_pattern; sliding_window (all layers, or those from
-// max_window_layers on when use_sliding_window is set).
+// even-layer windows; Gemma 3's and Cohere2's sliding_window_pattern; sliding_window (all layers,
+// or those from max_window_layers on when use_sliding_window is set).
 std::vector<LayerKind> layer_kinds(const Fields& f, std::int64_t layers, const std::string& type) {
   std::vector<LayerKind> kinds(static_cast<std::size_t>(layers), LayerKind::full);
   const auto each = [&](auto kind_of) {
@@ -114,7 +134,7 @@ std::vector<LayerKind> layer_kinds(const Fields& f, std::int64_t layers, const s
       if (t != 0 && t != 1) throw f.error("attn_type_list", "must hold 0 (linear) or 1 (softmax)");
       return t == 1 ? LayerKind::full : LayerKind::linear;
     });
-  } else if (f.has("sliding_window")) {
+  } else if (sliding_window(f, type)) {
     if (type == "gemma2") {
       each([](std::int64_t i) { return i % 2 == 0 ? LayerKind::window : LayerKind::full; });
     } else if (auto pattern = sliding_window_pattern(f, type)) {
@@ -298,7 +318,10 @@ ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& sou
   }
   const std::vector<LayerKind> kinds = layer_kinds(f, m.layers, m.name);
   for (LayerKind k : kinds) {
-    if (k == LayerKind::window) m.window = f.required({"sliding_window"});
+    if (k == LayerKind::window) {
+      const std::optional<std::int64_t> window = sliding_window(f, m.name);
+      m.window = window ? *window : f.required({"sliding_window"});
+    }
   }
   build_groups(f, kinds, m);
   return m;

@@ -27,6 +27,15 @@ constexpr UnsupportedField kUnsupported[] = {
     {"attn_layer_indices",
      "only the listed layers are attention, the rest Mamba (Bamba); attnsim does not model Mamba "
      "layers"},
+    // Falcon-H1 runs Mamba heads beside the attention heads in every layer (transformers,
+    // models/falcon_h1/configuration_falcon_h1.py: FalconH1Config.layers_block_type is "hybrid"
+    // for each layer; its Mamba fields are mamba_d_ssm, mamba_n_heads, mamba_d_state, ...).
+    {"mamba_d_ssm",
+     "every layer runs Mamba heads in parallel with attention (Falcon-H1); attnsim does not model "
+     "Mamba"},
+    {"mamba_n_heads",
+     "the model has Mamba heads (Falcon-H1, in parallel with attention in every layer); attnsim "
+     "does not model Mamba"},
     {"num_kv_shared_layers",
      "layers that reuse an earlier layer's KV cache (Gemma 3n) are not modelled"},
     {"dense_attention_every_n_layers",

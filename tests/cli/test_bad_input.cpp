@@ -51,6 +51,7 @@ void write_hf_configs(const fs::path& dir) {
   config("nemotron-h.json", {{"hybrid_override_pattern", "M-M-M-M*-M-M-M-M*-M-M-M-M*-M-M-M-M*"}});
   config("zamba2.json", {{"layers_block_type", {"mamba", "hybrid"}}});
   config("bamba.json", {{"attn_layer_indices", {9, 18, 27}}});
+  config("falcon-h1.json", {{"mamba_d_ssm", 1536}, {"mamba_n_heads", 24}});
   config("phi-3-small.json",
          {{"dense_attention_every_n_layers", 2}, {"blocksparse_vert_stride", 8}});
   config("gemma-3n.json", {{"text_config", {{"num_kv_shared_layers", 15}}}});
@@ -212,6 +213,7 @@ const std::vector<BadInput> kCases = {
     {"Mamba hybrid config (Nemotron-H)", {"query", "--hf-config", "{}/nemotron-h.json"}, {"'hybrid_override_pattern'", "Mamba"}},
     {"Mamba hybrid config (Zamba2)", {"query", "--hf-config", "{}/zamba2.json"}, {"'layers_block_type'", "Mamba"}},
     {"Mamba hybrid config (Bamba)", {"query", "--hf-config", "{}/bamba.json"}, {"'attn_layer_indices'", "Mamba"}},
+    {"parallel Mamba hybrid config (Falcon-H1)", {"query", "--hf-config", "{}/falcon-h1.json"}, {"'mamba_d_ssm'", "Falcon-H1", "Mamba"}},
     {"block-sparse config (Phi-3-small)", {"query", "--hf-config", "{}/phi-3-small.json"}, {"'dense_attention_every_n_layers'", "block-sparse"}},
     {"KV-sharing config (Gemma 3n)", {"compare", "--hf-config", "{}/gemma-3n.json"}, {"'num_kv_shared_layers'", "KV cache"}},
     {"cross-attention config (Mllama)", {"sweep", "--hf-config", "{}/mllama.json", "--seq-len", "1k"}, {"'cross_attention_layers'", "cross-attention"}},

@@ -1,7 +1,7 @@
 // Hugging Face config import, field by field (models/hf_config_fields.cpp): real hybrid and
 // KV-sharing configs whose attention attnsim does not model are refused naming the field, every
-// integer is range-checked as its CLI flag is, and Gemma 3 without sliding_window_pattern gets the
-// library's default.
+// integer is range-checked as its CLI flag is, and Gemma 3 and Cohere2 without their window fields
+// get the library's defaults.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -75,6 +75,13 @@ TEST_CASE(
                                    {"cross_attention_layers", {3, 8, 13, 18, 23, 28, 33, 38}}})}};
   const json bamba = with(attention_fields(32),  // ibm-ai-platform/Bamba-9B
                           {{"model_type", "bamba"}, {"attn_layer_indices", {9, 18, 27}}});
+  // tiiuae/Falcon-H1-0.5B-Instruct: 24 Mamba heads beside 8 attention heads in each of 36 layers;
+  // its attn_layer_indices is null.
+  const json falcon_h1 = with(attention_fields(36), {{"model_type", "falcon_h1"},
+                                                     {"attn_layer_indices", nullptr},
+                                                     {"mamba_d_ssm", 1536},
+                                                     {"mamba_n_heads", 24},
+                                                     {"mamba_d_state", 128}});
   const std::vector<std::pair<json, std::string>> cases = {
       {jamba, "attn_layer_period"},
       {nemotron_h, "hybrid_override_pattern"},
@@ -83,6 +90,9 @@ TEST_CASE(
       {phi3_small, "dense_attention_every_n_layers"},
       {mllama, "cross_attention_layers"},
       {bamba, "attn_layer_indices"},
+      {falcon_h1, "mamba_d_ssm"},
+      // mamba_d_ssm may be null (transformers then uses mamba_expand * hidden_size).
+      {with(falcon_h1, {{"mamba_d_ssm", nullptr}}), "mamba_n_heads"},
   };
   for (const auto& [config, field] : cases) {
     INFO(field);
@@ -155,14 +165,60 @@ TEST_CASE(
     "[hf]") {
   const json text = {{"hidden_size", 2560}, {"num_attention_heads", 8}, {"num_key_value_heads", 4},
                      {"head_dim", 256},     {"num_hidden_layers", 12},  {"sliding_window", 1024}};
+  json windowless = text;
+  windowless.erase("sliding_window");  // the window's own default: the next test
   const json flat = with(text, {{"model_type", "gemma3_text"}});
   const json nested = {{"model_type", "gemma3"}, {"text_config", text}};
-  for (const json& config : {flat, nested}) {
+  const json nested_windowless = {{"model_type", "gemma3"}, {"text_config", windowless}};
+  for (const json& config : {flat, nested, nested_windowless}) {
     const auto m = models::parse_hf_config(config, "g3.json");
     CHECK(indices_of_kind(m, models::LayerKind::full) == std::vector<std::int64_t>{5, 11});
     CHECK(indices_of_kind(m, models::LayerKind::window).size() == 10);
+    const json& fields = config.contains("text_config") ? config.at("text_config") : config;
+    CHECK(m.window == (fields.contains("sliding_window") ? 1024 : 4096));
   }
   // Other model types keep reading a bare sliding_window as every layer windowed (Mistral).
   const auto mistral = models::parse_hf_config(with(text, {{"model_type", "mistral"}}), "m.json");
   CHECK(indices_of_kind(mistral, models::LayerKind::window).size() == 12);
+}
+
+TEST_CASE(
+    "a Cohere2 config without sliding_window_pattern has transformers' default of 4: every fourth "
+    "layer is full; without sliding_window its window is 4096",
+    "[hf]") {
+  // CohereForAI/c4ai-command-r7b-12-2024's attention fields, 8 layers instead of 32.
+  const json cohere2 = with(attention_fields(8), {{"model_type", "cohere2"}});
+  for (const json& config : {with(cohere2, {{"sliding_window", 1024}}), cohere2}) {
+    const auto m = models::parse_hf_config(config, "c2.json");
+    CHECK(indices_of_kind(m, models::LayerKind::full) == std::vector<std::int64_t>{3, 7});
+    CHECK(indices_of_kind(m, models::LayerKind::window) ==
+          std::vector<std::int64_t>{0, 1, 2, 4, 5, 6});
+    CHECK(m.window == (config.contains("sliding_window") ? 1024 : 4096));
+  }
+  // A pattern the config gives still wins.
+  const auto given =
+      models::parse_hf_config(with(cohere2, {{"sliding_window_pattern", 2}}), "c2.json");
+  CHECK(indices_of_kind(given, models::LayerKind::full) == std::vector<std::int64_t>{1, 3, 5, 7});
+}
+
+TEST_CASE(
+    "a Gemma 3 config without sliding_window has transformers' default window of 4096; an "
+    "explicit null keeps every layer full",
+    "[hf]") {
+  const json text = {{"hidden_size", 2560},
+                     {"num_attention_heads", 8},
+                     {"num_key_value_heads", 4},
+                     {"head_dim", 256},
+                     {"num_hidden_layers", 12}};
+  const json flat = with(text, {{"model_type", "gemma3_text"}});
+  const auto m = models::parse_hf_config(flat, "g3.json");
+  CHECK(indices_of_kind(m, models::LayerKind::full) == std::vector<std::int64_t>{5, 11});
+  CHECK(m.window == 4096);
+  const auto null_window =
+      models::parse_hf_config(with(flat, {{"sliding_window", nullptr}}), "g3.json");
+  CHECK(indices_of_kind(null_window, models::LayerKind::full).size() == 12);
+  CHECK(null_window.window == 0);
+  // Other model types without the field keep every layer full (Llama).
+  const auto llama = models::parse_hf_config(with(text, {{"model_type", "llama"}}), "l.json");
+  CHECK(indices_of_kind(llama, models::LayerKind::full).size() == 12);
 }
