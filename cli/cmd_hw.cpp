@@ -35,10 +35,8 @@ struct HwCommandOptions {
 };
 
 nlohmann::ordered_json summary_row(const hw::Profile& p) {
-  nlohmann::ordered_json row = {{"id", p.id},
-                                {"name", p.name},
-                                {"aliases", fmt::format("{}", fmt::join(p.aliases, " "))},
-                                {"sm_count", p.compute.sm_count}};
+  nlohmann::ordered_json row = {
+      {"id", p.id}, {"name", p.name}, {"aliases", p.aliases}, {"sm_count", p.compute.sm_count}};
   for (hw::Precision prec : hw::kAllPrecisions) {
     row[std::string(hw::to_string(prec)) + "_TFLOPS"] =
         p.supports(prec) ? nlohmann::ordered_json(p.tensor_peak_flops(prec) / 1e12) : nullptr;
@@ -88,17 +86,24 @@ void show_table_rows(const nlohmann::json& value, const std::string& prefix,
   }
 }
 
+// A summary row as a CSV row: a cell holds one value, so the aliases are joined by spaces.
+nlohmann::ordered_json csv_row(const hw::Profile& p) {
+  nlohmann::ordered_json row = summary_row(p);
+  row["aliases"] = fmt::format("{}", fmt::join(p.aliases, " "));
+  return row;
+}
+
 void run_list(const Context& ctx, const HwCommandOptions& o) {
   const Format format = parse_format(o.format);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
-  const auto rows = [&] {
+  const auto rows = [&](auto row_of) {
     std::vector<nlohmann::ordered_json> out;
-    for (const hw::Profile& p : catalog.profiles()) out.push_back(summary_row(p));
+    for (const hw::Profile& p : catalog.profiles()) out.push_back(row_of(p));
     return out;
   };
   write_output(print({[&] { return list_table(catalog); },
-                      [&] { return json_text(nlohmann::ordered_json(rows())); },
-                      [&] { return csv_from_objects(rows()); }},
+                      [&] { return json_text(nlohmann::ordered_json(rows(summary_row))); },
+                      [&] { return csv_from_objects(rows(csv_row)); }},
                      format),
                "");
 }
@@ -120,8 +125,7 @@ void run_show(const Context& ctx, const HwCommandOptions& o) {
     show_table_rows(doc, "", out);
     return out.str();
   };
-  write_output(print({table, [&] { return json_text(doc); }, csv_of({summary_row(p)})}, format),
-               "");
+  write_output(print({table, [&] { return json_text(doc); }, csv_of({csv_row(p)})}, format), "");
 }
 
 // The id `hw probe -o FILE` writes: FILE's name without .json (--hw-dir requires that of a profile

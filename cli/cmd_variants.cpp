@@ -25,16 +25,20 @@ struct VariantsOptions {
 
 nlohmann::ordered_json variant_json(const models::Variant& v) {
   nlohmann::ordered_json params = nlohmann::ordered_json::array();
+  // Typed fields: default a number, or null where it is another parameter's value (default_from);
+  // default_cap, default_from and allowed a parameter name or rule, or null.
+  const auto text_or_null = [](std::string_view text) {
+    return text.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(text);
+  };
   for (const models::ParamInfo& p : v.params()) {
-    // A numeric default is a number; a derived one ("= head_dim") its text.
-    const nlohmann::ordered_json default_value =
-        p.default_from.empty() && p.capped_by.empty()
-            ? nlohmann::ordered_json(p.default_value)
-            : nlohmann::ordered_json(models::default_text(p));
     params.push_back({{"name", p.name},
-                      {"default", default_value},
+                      {"default", p.default_from.empty() ? nlohmann::ordered_json(p.default_value)
+                                                         : nlohmann::ordered_json(nullptr)},
+                      {"default_from", text_or_null(p.default_from)},
+                      {"default_cap", text_or_null(p.capped_by)},
                       {"min", p.min},
                       {"max", p.max},
+                      {"allowed", text_or_null(p.allowed)},
                       {"help", p.help}});
   }
   return {{"name", v.name()}, {"family", v.family()}, {"summary", v.summary()}, {"params", params}};
@@ -78,10 +82,14 @@ void run_show(const Context& ctx, const VariantsOptions& o) {
 std::string variant_table(const models::Variant& v) {
   std::ostringstream out;
   out << fmt::format("{} ({}): {}\n\n", v.name(), v.family(), v.summary());
-  out << fmt::format("{:<16} {:<18} {:<18} {}\n", "parameter", "default", "range", "meaning");
+  std::size_t range_w = 18;  // the range column fits the longest rule
+  for (const models::ParamInfo& p : v.params())
+    range_w = std::max(range_w, models::allowed_text(p).size());
+  out << fmt::format("{:<16} {:<18} {:<{}} {}\n", "parameter", "default", "range", range_w,
+                     "meaning");
   for (const models::ParamInfo& p : v.params()) {
-    out << fmt::format("{:<16} {:<18} {:<18} {}\n", p.name, models::default_text(p),
-                       fmt::format("[{}, {}]", p.min, p.max), p.help);
+    out << fmt::format("{:<16} {:<18} {:<{}} {}\n", p.name, models::default_text(p),
+                       models::allowed_text(p), range_w, p.help);
   }
   std::string phases;
   for (models::Phase ph : {models::Phase::prefill, models::Phase::decode, models::Phase::fwd,

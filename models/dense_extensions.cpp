@@ -22,11 +22,27 @@ CostModel dense_cost(const AttentionSpec& spec, const Workload& w, const Attenti
 
 // §A5 SQA: fewer query heads (Hq < H) than the H = D/d heads of the model width.
 constexpr std::array<ParamInfo, 5> kSqaParams = {{
-    {"heads", "query heads (Hq), fewer than model_heads", 16, 1, 65536},
+    {"heads",
+     "query heads (Hq), fewer than model_heads",
+     16,
+     1,
+     65536,
+     ParamType::integer,
+     {},
+     {},
+     "at most model_heads"},
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"model_heads", "heads of the model width H = D / d (projections use D = H d)", 32, 1, 65536},
+    {"model_heads",
+     "heads of the model width H = D / d (projections use D = H d)",
+     32,
+     1,
+     65536,
+     ParamType::integer,
+     {},
+     {},
+     "at least heads"},
 }};
 constexpr IntParam kModelHeads = int_param(kSqaParams, "model_heads");
 
@@ -127,7 +143,15 @@ class Gated final : public VariantBase {
 // split Q/K (dim d) and V of dim 2d, then (O1 - lambda O2) and a per-head RMSNorm.
 constexpr std::array<ParamInfo, 3> kDiffParams = {{
     {"heads", "differential heads h (model width D = 2 h d)", 16, 1, 65536},
-    {"kv_heads", "key/value heads; must divide heads", 0, 1, 65536, ParamType::integer, "heads"},
+    {"kv_heads",
+     "key/value heads; must divide heads",
+     0,
+     1,
+     65536,
+     ParamType::integer,
+     "heads",
+     {},
+     "a divisor of heads"},
     {"head_dim", "dimension d of each of Q1, Q2, K1, K2 (V is 2d)", 64, 1, 4096},
 }};
 

@@ -17,8 +17,15 @@ constexpr std::array<ParamInfo, 4> kGqaParams = {
     {kHeadsParam, kKvHeadsParam, kHeadDimParam, kVHeadDimParam}};
 constexpr std::array<ParamInfo, 4> kMhaParams = {{
     kHeadsParam,
-    {"kv_heads", "key/value heads (Hkv); must equal heads", 0, 1, 65536, ParamType::integer,
-     "heads"},
+    {"kv_heads",
+     "key/value heads (Hkv); must equal heads",
+     0,
+     1,
+     65536,
+     ParamType::integer,
+     "heads",
+     {},
+     "= heads"},
     kHeadDimParam,
     kVHeadDimParam,
 }};

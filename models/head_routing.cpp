@@ -51,7 +51,8 @@ constexpr std::array<ParamInfo, 5> kDhaParams = {{
      65536,
      ParamType::integer,
      {},
-     "heads"},
+     "heads",
+     "a divisor of heads"},
     {"v_heads",
      "value heads of this layer (Hv); must divide heads",
      8,
@@ -59,7 +60,8 @@ constexpr std::array<ParamInfo, 5> kDhaParams = {{
      65536,
      ParamType::integer,
      {},
-     "heads"},
+     "heads",
+     "a divisor of heads"},
     kHeadDimParam,
     kVHeadDimParam,
 }};
@@ -103,16 +105,33 @@ class Dha final : public VariantBase {
 // §A7: h_s shared heads always run, a router picks top_k of the others per token. K/V of every
 // head are cached (other tokens route to them).
 constexpr std::array<ParamInfo, 5> kMohParams = {{
-    {"heads", "heads H (all of them keep K/V)", 32, 1, 65536},
-    {"shared_heads", "heads every token uses (h_s)", 8, 0, 65536, ParamType::integer, {}, "heads"},
+    {"heads",
+     "heads H (all of them keep K/V)",
+     32,
+     1,
+     65536,
+     ParamType::integer,
+     {},
+     {},
+     "at least shared_heads + top_k"},
+    {"shared_heads",
+     "heads every token uses (h_s)",
+     8,
+     0,
+     65536,
+     ParamType::integer,
+     {},
+     "heads",
+     "at most heads - top_k"},
     {"top_k",
-     "routed heads each token activates (k); shared_heads + top_k <= heads",
+     "routed heads each token activates (k); shared_heads + top_k in [1, heads]",
      16,
      0,
      65536,
      ParamType::integer,
      {},
-     "heads"},
+     "heads",
+     "at most heads - shared_heads"},
     kHeadDimParam,
     {"head_sparse",
      "1: a kernel that computes only active heads; 0: the reference code, which "
@@ -133,9 +152,17 @@ class Moh final : public VariantBase {
     const HeadConfig& h = spec.heads;
     const std::int64_t shared = spec.get(kSharedHeads), top_k = spec.get(kMohTopK);
     if (shared + top_k > h.heads || shared + top_k == 0) {
-      throw common::SpecError(
-          fmt::format("moh: shared_heads + top_k must be in [1, heads = {}], got {} + {}", h.heads,
-                      shared, top_k));
+      // Their defaults (8 and 16, each at most heads) do not follow heads below 24: say which
+      // values to give with it.
+      const std::string fix = shared + top_k == 0 ? "top_k=1"
+                              : shared <= h.heads
+                                  ? fmt::format("top_k={}", h.heads - shared)
+                                  : fmt::format("shared_heads={} --param top_k=0", h.heads);
+      throw common::SpecError(fmt::format(
+          "moh: shared_heads + top_k must be in [1, heads = {}], got {} + {} (defaults: "
+          "shared_heads {}, top_k {}, each at most heads); give them with heads, e.g. --param {}",
+          h.heads, shared, top_k, kMohParams[kSharedHeads.index].default_value,
+          kMohParams[kMohTopK.index].default_value, fix));
     }
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
@@ -187,7 +214,8 @@ constexpr std::array<ParamInfo, 5> kGdaParams = {{
      65536,
      ParamType::integer,
      {},
-     "heads"},
+     "heads",
+     "a divisor of heads"},
     kHeadDimParam,
     kVHeadDimParam,
     {"fused", "1: subtract the maps before PV (one PV); 0: two PVs per signal head", 1, 0, 1},

@@ -26,7 +26,13 @@ constexpr std::array<ParamInfo, 5> kLinearParams = {{
     {"gate_dim",
      "decay values per token and head: 1 = a per-head scalar (RetNet, Lightning), = head_dim = a "
      "data-dependent gate per key channel (GLA, arXiv:2312.06635)",
-     1, 1, 4096},
+     1,
+     1,
+     4096,
+     ParamType::integer,
+     {},
+     {},
+     "1 or head_dim"},
 }};
 // Lightning Attention-2's Triton kernel (lightning_attn2.py in github.com/OpenNLPLab/
 // lightning-attention) sets BLOCK = 64.

@@ -42,8 +42,9 @@ double default_of(std::span<const ParamInfo> table, std::size_t i,
 }
 
 std::string range_text(const ParamInfo& p) {
-  return fmt::format("{} in [{}, {}]", p.type == ParamType::integer ? "an integer" : "a number",
-                     p.min, p.max);
+  const std::string range = fmt::format(
+      "{} in [{}, {}]", p.type == ParamType::integer ? "an integer" : "a number", p.min, p.max);
+  return p.allowed.empty() ? range : fmt::format("{} ({})", p.allowed, range);
 }
 
 }  // namespace
@@ -53,6 +54,10 @@ std::string default_text(const ParamInfo& p) {
                                             : fmt::format("= {}", p.default_from);
   if (!p.capped_by.empty()) text += fmt::format(" (at most {})", p.capped_by);
   return text;
+}
+
+std::string allowed_text(const ParamInfo& p) {
+  return p.allowed.empty() ? fmt::format("[{}, {}]", p.min, p.max) : std::string(p.allowed);
 }
 
 std::array<double, kMaxParams> resolve_params(const Variant& variant, const ParamValues& given) {

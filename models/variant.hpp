@@ -34,7 +34,9 @@ enum class ParamType { integer, real };
 
 // One parameter a variant accepts. Its default is written here once: `default_value`, or the value
 // of the earlier parameter `default_from` (v_head_dim = head_dim), optionally capped at the value
-// of the earlier parameter `capped_by` (kv_heads: 8, at most heads). `variants show` prints this.
+// of the earlier parameter `capped_by` (kv_heads: 8, at most heads). `allowed` states the values
+// accepted where they are fewer than [min, max] (gate_dim: "1 or head_dim"); the variant's
+// make_spec enforces it. `variants show` prints this.
 struct ParamInfo {
   std::string_view name;
   std::string_view help;
@@ -44,10 +46,14 @@ struct ParamInfo {
   ParamType type = ParamType::integer;
   std::string_view default_from = {};
   std::string_view capped_by = {};
+  std::string_view allowed = {};
 };
 
 // The default as `variants show` prints it: "128", "0.25", "= head_dim", "8 (at most heads)".
 std::string default_text(const ParamInfo& p);
+
+// The accepted values as `variants show` prints them: "[1, 4096]", or the `allowed` rule.
+std::string allowed_text(const ParamInfo& p);
 
 // Most parameters any variant has; AttentionSpec keeps them in a fixed array (specs are copied on
 // sweep hot paths).
@@ -158,9 +164,15 @@ inline constexpr ParamInfo kHeadDimParam = {"head_dim", "query/key head dimensio
                                             4096};
 inline constexpr ParamInfo kVHeadDimParam = {
     "v_head_dim", "value head dimension (dv)", 0, 1, 4096, ParamType::integer, "head_dim"};
-inline constexpr ParamInfo kKvHeadsParam = {
-    "kv_heads", "key/value heads (Hkv); must divide heads", 8, 1, 65536, ParamType::integer, {},
-    "heads"};
+inline constexpr ParamInfo kKvHeadsParam = {"kv_heads",
+                                            "key/value heads (Hkv); must divide heads",
+                                            8,
+                                            1,
+                                            65536,
+                                            ParamType::integer,
+                                            {},
+                                            "heads",
+                                            "a divisor of heads"};
 
 // Throws SpecError unless `divisor` divides `heads`, naming both parameters and the allowed values.
 void require_divides(std::string_view variant, std::string_view heads_name, std::int64_t heads,

@@ -177,6 +177,7 @@ const std::vector<BadInput> kCases = {
     {"1e999 in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/big"}, {"/compute/sm_count", "number out of range"}},
     {"key given twice in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/dup-key"}, {"duplicate key 'sm_count'"}},
     {"unknown caller", {"query", "--caller", "jax"}, {"--caller", "'jax'", "direct, pytorch, torch_npu, triton"}},
+    {"moh heads below its default shared_heads + top_k", {"query", "--variant", "moh", "--param", "heads=1"}, {"shared_heads + top_k", "got 1 + 1", "--param top_k=0"}},
     {"linear gate neither scalar nor per channel", {"query", "--variant", "linear", "--param", "head_dim=64", "--param", "gate_dim=32"}, {"gate_dim must be 1", "head_dim = 64", "got 32"}},
     {"chunked GLA kernel asked for a decode step", {"query", "--hw", "h200", "--variant", "linear", "--param", "gate_dim=128", "--phase", "decode", "--kernel", "tileops_gla"}, {"kernel 'tileops_gla'", "--kernel auto"}},
     {"TP that does not split a model's heads", {"query", "--model", "llama-3.1-70b", "--tp", "3"}, {"layer group full (gqa), 80 layers", "64 query heads", "3 devices"}},

@@ -2,6 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "common/errors.hpp"
 #include "models/registry.hpp"
@@ -148,6 +150,41 @@ TEST_CASE("moh: a head-sparse kernel's core FLOPs are (h_s + k) / H of the refer
   const auto tw = workload(Phase::train, 1, 512, 512);
   CHECK(op_named(cost(make("moh", sparse_p), tw), "attention_bwd").flops.tensor ==
         0.75 * op_named(cost(make("moh", dense_p), tw), "attention_bwd").flops.tensor);
+}
+
+TEST_CASE(
+    "moh: heads below its defaults' sum is refused naming shared_heads and top_k, their defaults "
+    "and a top_k that fits, which then builds",
+    "[variants][moh]") {
+  const auto& moh = registry().find("moh");
+  struct Case {
+    models::ParamValues given;
+    const char* fix;
+    models::ParamValues fixed;
+  };
+  const std::vector<Case> cases = {
+      // Defaults 8 and 16, capped at heads: 1 + 1 > 1, 8 + 16 > 16.
+      {{{"heads", 1}}, "--param top_k=0", {{"top_k", 0}}},
+      {{{"heads", 16}}, "--param top_k=8", {{"top_k", 8}}},
+      {{{"heads", 4}, {"shared_heads", 6}, {"top_k", 0}},
+       "--param shared_heads=4 --param top_k=0",
+       {{"shared_heads", 4}, {"top_k", 0}}},
+      {{{"heads", 4}, {"shared_heads", 0}, {"top_k", 0}}, "--param top_k=1", {{"top_k", 1}}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.fix);
+    CHECK_THROWS_WITH(moh.make_spec(c.given, {}),
+                      Catch::Contains("shared_heads + top_k must be in [1, heads") &&
+                          Catch::Contains("defaults: shared_heads 8, top_k 16") &&
+                          Catch::EndsWith(std::string("e.g. ") + c.fix));
+    models::ParamValues fixed = c.fixed;  // the given values, with the fix in place
+    for (const auto& [name, value] : c.given) {
+      bool replaced = false;
+      for (const auto& f : c.fixed) replaced = replaced || f.first == name;
+      if (!replaced) fixed.emplace_back(name, value);
+    }
+    CHECK_NOTHROW(moh.make_spec(fixed, {}));
+  }
 }
 
 TEST_CASE("moh: the KV cache is MHA's in both modes, head-sparse decode reads rho of its K/V",

@@ -1,0 +1,75 @@
+// The listings' output types: `hw list` and `variants show` in JSON give typed fields (aliases an
+// array of strings; a default a number or null), and `variants show` prints a parameter's rule
+// where it accepts fewer values than its range.
+#include <algorithm>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cli_runner.hpp"
+
+using nlohmann::json;
+using test_support::run_cli;
+using test_support::run_json;
+using test_support::RunResult;
+
+TEST_CASE(
+    "hw list's JSON gives aliases as an array of strings (the profile file's type); its CSV "
+    "joins them with spaces",
+    "[cli]") {
+  const json list = run_json({"hw", "list", "--format", "json"});
+  for (const json& p : list) {
+    INFO(p.at("id"));
+    REQUIRE(p.at("aliases").is_array());
+    for (const json& alias : p.at("aliases")) CHECK(alias.is_string());
+    if (p.at("id") == "h100-sxm5-80gb") {
+      CHECK(std::find(p.at("aliases").begin(), p.at("aliases").end(), "h100") !=
+            p.at("aliases").end());
+    }
+  }
+  const RunResult csv = run_cli({"hw", "show", "a100-sxm4-80gb", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK_THAT(csv.out, Catch::Contains(",a100 a100-80gb a100-sxm-80gb,"));
+}
+
+TEST_CASE(
+    "variants show's JSON types a default as a number, or null where it is another parameter's "
+    "value (default_from names it); default_cap and allowed are names/rules or null",
+    "[cli]") {
+  for (const char* name : {"gqa", "mha", "moh", "linear", "mla", "gqsa"}) {
+    INFO(name);
+    const json shown = run_json({"variants", "show", name, "--format", "json"});
+    for (const json& p : shown.at("params")) {
+      INFO(p.at("name"));
+      CHECK((p.at("default").is_number() != p.at("default_from").is_string()));
+      for (const char* key : {"default_from", "default_cap", "allowed"}) {
+        CHECK((p.at(key).is_null() || p.at(key).is_string()));
+      }
+    }
+  }
+  const json gqa = run_json({"variants", "show", "gqa", "--format", "json"});
+  const json kv = gqa.at("params").at(1), v_dim = gqa.at("params").at(3);
+  CHECK(kv.at("name") == "kv_heads");
+  CHECK(kv.at("default") == 8);
+  CHECK(kv.at("default_cap") == "heads");
+  CHECK(v_dim.at("name") == "v_head_dim");
+  CHECK(v_dim.at("default").is_null());
+  CHECK(v_dim.at("default_from") == "head_dim");
+}
+
+TEST_CASE(
+    "variants show prints the rule of a parameter that accepts fewer values than its range: "
+    "linear's gate_dim is 1 or head_dim",
+    "[cli]") {
+  const RunResult r = run_cli({"variants", "show", "linear"});
+  REQUIRE(r.exit_code == 0);
+  // The range column holds the rule, then the meaning follows.
+  CHECK_THAT(r.out, Catch::Contains("1 or head_dim      decay values per token"));
+  CHECK_THAT(r.out, !Catch::Contains("[1, 4096]          decay values per token"));
+  const json shown = run_json({"variants", "show", "linear", "--format", "json"});
+  for (const json& p : shown.at("params")) {
+    if (p.at("name") == "gate_dim") CHECK(p.at("allowed") == "1 or head_dim");
+    if (p.at("name") == "chunk") CHECK(p.at("allowed").is_null());
+  }
+}
