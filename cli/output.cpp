@@ -1,6 +1,7 @@
 #include "cli/output.hpp"
 #include "cli/flags.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -52,15 +53,19 @@ CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::
 
 namespace {
 
+// `v` at 3 significant digits (strtod, not stod: stod throws on a subnormal value's text,
+// "1e-311").
+double round3(double v) {
+  return std::strtod(fmt::format("{:.3g}", v).c_str(), nullptr);
+}
+
 // Formats `value` with 3 significant digits in the largest unit that keeps it below `step`; a value
 // that rounds up to `step` (999.96 -> "1e+03") moves to the next unit instead.
 std::string scaled(double value, const char* const* units, int n_units, double step,
                    const char* suffix) {
   int i = 0;
   double v = value;
-  // strtod, not stod: stod throws on a subnormal value's text ("1e-311").
-  while (i + 1 < n_units &&
-         std::fabs(std::strtod(fmt::format("{:.3g}", v).c_str(), nullptr)) >= step) {
+  while (i + 1 < n_units && std::fabs(round3(v)) >= step) {
     v /= step;
     ++i;
   }
@@ -68,12 +73,23 @@ std::string scaled(double value, const char* const* units, int n_units, double s
   return unit.empty() ? fmt::format("{:.3g}", v) : fmt::format("{:.3g} {}", v, unit);
 }
 
+// `v` at 3 significant digits, without an exponent (12345 -> "12300").
+std::string fixed3(double v) {
+  const double r = round3(v);
+  return std::fabs(r) < 1000 ? fmt::format("{:.3g}", v) : fmt::format("{:.0f}", r);
+}
+
 }  // namespace
 
 std::string human_time(double s) {
   static const char* const units[] = {"ns", "us", "ms", "s"};
-  if (s >= 1) return fmt::format("{:.3g} s", s);
-  return scaled(s * 1e9, units, 4, 1000.0, "");
+  if (!(s >= 1) || !std::isfinite(s)) return scaled(s * 1e9, units, 4, 1000.0, "");
+  // From a second up: s below a minute, then min below an hour, then h, each at 3 significant
+  // digits as below a second; a value that rounds up to the step (59.97 s) takes the next unit.
+  // A value moved up by rounding is at least one of the new unit (59.97 s is "1 min").
+  if (round3(s) < 60) return fmt::format("{:.3g} s", s);
+  if (round3(s / 60) < 60) return fmt::format("{:.3g} min", std::max(s, 60.0) / 60);
+  return fixed3(std::max(s, 3600.0) / 3600) + " h";
 }
 
 std::string human_bytes(double bytes) {

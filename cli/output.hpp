@@ -22,8 +22,8 @@ void write_output(const std::string& text, const std::string& path);  // "" or "
 CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::string& help);
 
 // Human-readable quantities for tables.
-std::string human_time(double seconds);
-std::string human_bytes(double bytes);  // decimal: kB, MB, GB, TB
-std::string human_count(double count);  // k, M, G, T, P suffixes
+std::string human_time(double seconds);  // ns, us, ms, s, min, h: 3 digits, no exponent
+std::string human_bytes(double bytes);   // decimal: kB, MB, GB, TB
+std::string human_count(double count);   // k, M, G, T, P suffixes
 
 }  // namespace cli

@@ -110,6 +110,21 @@ TEST_CASE("human_time picks ns, us, ms or s with three significant digits", "[re
   CHECK(cli::human_time(0.1234) == "123 ms");
 }
 
+TEST_CASE("human_time prints a minute and more in min, an hour and more in h, never an exponent",
+          "[report]") {
+  CHECK(cli::human_time(59.4) == "59.4 s");
+  CHECK(cli::human_time(59.97) == "1 min");  // 60 s at 3 digits
+  CHECK(cli::human_time(90) == "1.5 min");
+  CHECK(cli::human_time(6300) == "1.75 h");
+  CHECK(cli::human_time(3599.9) == "1 h");
+  CHECK(cli::human_time(3.6e6) == "1000 h");
+  CHECK(cli::human_time(4.4444e7) == "12300 h");
+  for (double s : {1e3, 1e5, 1e7, 1e9, 1e12}) {
+    INFO("seconds " << s << " -> " << cli::human_time(s));
+    CHECK(cli::human_time(s).find('e') == std::string::npos);
+  }
+}
+
 TEST_CASE("human_bytes uses decimal units B, kB, MB, GB, TB", "[report]") {
   CHECK(cli::human_bytes(2e9) == "2 GB");
   CHECK(cli::human_bytes(999) == "999 B");
