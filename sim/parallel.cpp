@@ -1,7 +1,6 @@
 #include "sim/parallel.hpp"
 
 #include <algorithm>
-#include <array>
 
 #include <fmt/format.h>
 
@@ -13,19 +12,11 @@ namespace sim {
 
 namespace pd = parallel_detail;
 
-namespace {
-
-constexpr std::array<CpStrategy, 7> kStrategies = {
-    CpStrategy::ring,  CpStrategy::zigzag, CpStrategy::ulysses, CpStrategy::allgather,
-    CpStrategy::lasp2, CpStrategy::zeco,   CpStrategy::cad};
+namespace parallel_detail {
 
 // Megatron head split: heads / ways query heads per device; KV heads / ways, or one KV head per
 // device (replicated) when there are fewer KV heads than devices (variants.md G0 cites Megatron-LM,
 // Shoeybi et al., arXiv:1909.08053).
-}  // namespace
-
-namespace parallel_detail {
-
 HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_view flag) {
   if (ways == 1) return {spec, false};
   if (spec.variant->name() == "tpla") {
@@ -320,35 +311,6 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
 }
 
 }  // namespace
-
-std::string_view to_string(CpStrategy s) {
-  switch (s) {
-    case CpStrategy::ring:
-      return "ring";
-    case CpStrategy::zigzag:
-      return "zigzag";
-    case CpStrategy::ulysses:
-      return "ulysses";
-    case CpStrategy::allgather:
-      return "allgather";
-    case CpStrategy::lasp2:
-      return "lasp2";
-    case CpStrategy::zeco:
-      return "zeco";
-    case CpStrategy::cad:
-      return "cad";
-  }
-  return "?";
-}
-
-CpStrategy parse_cp_strategy(std::string_view name) {
-  for (CpStrategy s : kStrategies) {
-    if (to_string(s) == name) return s;
-  }
-  throw common::SpecError(fmt::format(
-      "unknown --cp-strategy '{}'; known: ring, zigzag, ulysses, allgather, lasp2, zeco, cad",
-      name));
-}
 
 ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,
                                     const models::Workload& w, const hw::Profile& profile,
