@@ -111,7 +111,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   const hw::Caller caller = parse_caller_flag(o.caller);
   const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
-  const models::Workload workload = workload_from_flags(o);
+  models::Workload workload = workload_from_flags(o);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   const std::vector<hw::Profile> profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
@@ -121,6 +121,7 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     return;
   }
   const models::AttentionSpec spec = make_spec(ctx.registry, o);
+  workload.causal = models::effective_causal(*spec.variant, workload);  // header, JSON and plot
   const models::CostModel cost = spec.variant->cost(spec, workload);
   std::vector<QueryResult> results;
   std::vector<sim::ParallelPrediction> parallel;

@@ -88,7 +88,8 @@ std::string render_table(const std::vector<QueryResult>& results) {
       "{} heads={} kv_heads={} head_dim={} v_head_dim={} | {} batch={} q_len={} kv_len={} {} "
       "dtype={} kv_dtype={} layers={} | engine={} kernel={}{}\n",
       first.spec.variant->name(), h.heads, h.kv_heads, h.head_dim, h.v_head_dim,
-      models::to_string(w.phase), w.batch, w.q_len, w.kv_len, w.causal ? "causal" : "non-causal",
+      models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
+      models::effective_causal(*first.spec.variant, w) ? "causal" : "non-causal",
       models::to_string(w.dtype), models::to_string(w.kv_dtype), w.layers,
       sim::to_string(first.engine), sim::named_kernel(first.engine, first.kernel).value_or("-"),
       caller_note(first.prediction.caller));
@@ -150,7 +151,7 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
             {"batch", w.batch},
             {"q_len", w.q_len},
             {"kv_len", w.kv_len},
-            {"causal", w.causal},
+            {"causal", models::effective_causal(*r.spec.variant, w)},
             {"dtype", models::to_string(w.dtype)},
             {"kv_dtype", models::to_string(w.kv_dtype)},
             {"layers", w.layers},

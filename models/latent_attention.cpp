@@ -63,7 +63,8 @@ constexpr std::array<ParamInfo, 8> kGlaParams = {{
      ParamType::integer,
      {},
      {},
-     "a divisor of heads"},
+     "a divisor of heads",
+     HeadSplit::key_value},
 }};
 constexpr std::array<ParamInfo, 8> kTplaParams = {{
     kLatentHeadsParam,

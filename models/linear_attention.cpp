@@ -178,7 +178,7 @@ class LinearAttention final : public VariantBase {
                     lightning ? std::span<const ParamInfo>(kLightningParams)
                               : std::span<const ParamInfo>(kLinearParams)),
         lightning_(lightning) {}
-  bool causal_only() const override { return true; }
+  Masking masking() const override { return Masking::causal_only; }
 
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal)

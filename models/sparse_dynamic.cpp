@@ -58,7 +58,7 @@ class Nsa final : public VariantBase {
                           "sliding-window branches, plus block scoring and top-k selection",
                     kNsaParams),
         fsa_(fsa) {}
-  bool causal_only() const override { return true; }
+  Masking masking() const override { return Masking::causal_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw common::SpecError(fmt::format("{} is causal; drop --no-causal", name()));
     const HeadConfig& h = spec.heads;

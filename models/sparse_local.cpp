@@ -28,7 +28,7 @@ class SlidingWindow final : public VariantBase {
                     "sliding-window attention: each query sees its last `window` keys (a ring "
                     "buffer cache), plus n_sink attention-sink tokens",
                     kSwaParams) {}
-  bool causal_only() const override { return true; }
+  Masking masking() const override { return Masking::causal_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) {
       throw common::SpecError(

@@ -37,7 +37,7 @@ class Dma final : public VariantBase {
                     "dynamic mask attention: value-driven key importance, top-keep keys per query, "
                     "all-masked tiles skipped",
                     kDmaParams) {}
-  bool causal_only() const override { return true; }
+  Masking masking() const override { return Masking::causal_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw common::SpecError("dma is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
@@ -80,6 +80,10 @@ class Llsa final : public VariantBase {
             "log-linear sparse attention: hierarchical top-k over pooled blocks (2 levels), "
             "non-causal",
             kLlsaParams) {}
+  Masking masking() const override { return Masking::non_causal_only; }
+  // Sized by the whole sequence (top-k levels over pooled blocks of the whole sequence, L / block^2
+  // keys): a chunk of it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   bool supports(Phase p) const override { return p != Phase::decode; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
@@ -126,6 +130,9 @@ class Routing final : public VariantBase {
       : VariantBase("routing", "dynamic",
                     "routing transformer: attention inside k-means clusters of a shared Q/K space",
                     kRoutingParams) {}
+  // Sized by the whole sequence (k-means clusters, sqrt(L) of them by default, over every
+  // position): a chunk of it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     const double n = static_cast<double>(w.kv_len);
@@ -180,6 +187,9 @@ class Superlinear final : public VariantBase {
                     "superlinear multi-step attention: span search over sqrt(L) candidates, then "
                     "exact attention in the top-k spans",
                     kSuperlinearParams) {}
+  // Sized by the whole sequence (sqrt(L) candidate spans of sqrt(L) keys for every query): a chunk
+  // of it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     const double span = std::sqrt(static_cast<double>(w.kv_len));
@@ -222,6 +232,9 @@ class Dhsa final : public VariantBase {
                     "dynamic hierarchical sparse attention: chunk-level similarity selects a token "
                     "budget per query",
                     kDhsaParams) {}
+  // Sized by the whole sequence (chunk similarities over all L / chunk chunks feed each query's
+  // budget): a chunk of it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     const double chunks =

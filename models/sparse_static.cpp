@@ -38,6 +38,11 @@ class Gna final : public VariantBase {
                     "generalised neighbourhood attention (NATTEN): windows in 1-3 dimensions, "
                     "non-causal, priced as the blocked (perfectly block-sparse) pattern",
                     kGnaParams) {}
+  Masking masking() const override { return Masking::non_causal_only; }
+  // Every query sees its own neighbourhood of window_x window_y window_z keys, so a chunk of
+  // queries against all keys is its share; a block run would give each query its whole
+  // neighbourhood again.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::query_chunks; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
     const auto keys =
@@ -90,6 +95,12 @@ class ShiftedGroups final : public VariantBase {
                     sinks ? std::span<const ParamInfo>(kSinkShiftParams)
                           : std::span<const ParamInfo>(kShiftParams)),
         sinks_(sinks) {}
+  // Training runs in groups of a fraction of L, half the heads shifted by half a group (a chunk
+  // of the sequence sees other groups); inference is full attention.
+  SequenceSplit sequence_split(Phase phase) const override {
+    const bool inference = phase == Phase::prefill || phase == Phase::decode;
+    return inference ? SequenceSplit::blocks : SequenceSplit::heads_only;
+  }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;
     CostModel model;
@@ -155,7 +166,10 @@ class Moa final : public VariantBase {
                     "mixture of sparse attention: sinks plus an elastic span alpha + beta N per "
                     "head (heads' mean)",
                     kMoaParams) {}
-  bool causal_only() const override { return true; }
+  // Sized by the whole sequence (a span alpha + beta L elastic with the whole input's length): a
+  // chunk of it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
+  Masking masking() const override { return Masking::causal_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw common::SpecError("moa is causal; drop --no-causal");
     const auto span = std::max<std::int64_t>(
@@ -188,6 +202,10 @@ class Lga final : public VariantBase {
                     "long-range grouping attention: attention inside groups that each sample "
                     "every view (multi-view, non-causal)",
                     kLgaParams) {}
+  Masking masking() const override { return Masking::non_causal_only; }
+  // Sized by the whole sequence (groups of L / groups tokens, each sampling every view): a chunk of
+  // it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
     const std::int64_t groups = spec.get(kGroups);

@@ -33,7 +33,7 @@ class CoreContext final : public VariantBase {
                     "core context aware attention: pooled core tokens for the far past plus a "
                     "local window of raw tokens",
                     kCoreContextParams) {}
-  bool causal_only() const override { return true; }
+  Masking masking() const override { return Masking::causal_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     if (!w.causal) throw common::SpecError("core-context is causal; drop --no-causal");
     const HeadConfig& h = spec.heads;
@@ -100,6 +100,10 @@ class Descriptor final : public VariantBase {
                     "FlashVGGT: cross-attention from every token to down-sampled frame "
                     "descriptors, plus per-frame attention",
                     kDescriptorParams) {}
+  Masking masking() const override { return Masking::non_causal_only; }
+  // Sized by the whole sequence (every token against the descriptors of all L / frame_tokens
+  // frames): a chunk of it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   bool supports(Phase p) const override { return p != Phase::decode; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
@@ -143,6 +147,10 @@ class Fit final : public VariantBase {
                     "far-reaching interleaved transformer: local group attention, global latent "
                     "attention and data/latent cross-attention (non-causal)",
                     kFitParams) {}
+  Masking masking() const override { return Masking::non_causal_only; }
+  // Sized by the whole sequence (global attention over the latents of all L / group groups): a
+  // chunk of it prices a different pattern, not a share of this one.
+  SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   bool supports(Phase p) const override { return p != Phase::decode; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);

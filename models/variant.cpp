@@ -148,6 +148,14 @@ double param_value(const AttentionSpec& spec, std::string_view name) {
   return spec.values[i];
 }
 
+SequenceSplit Variant::sequence_split(Phase) const {
+  return causal_only() ? SequenceSplit::query_chunks : SequenceSplit::blocks;
+}
+
+bool effective_causal(const Variant& variant, const Workload& workload) {
+  return workload.causal && variant.masking() != Masking::non_causal_only;
+}
+
 std::vector<std::pair<std::string_view, double>> resolved_params(const AttentionSpec& spec) {
   std::vector<std::pair<std::string_view, double>> out;
   const std::span<const ParamInfo> table = spec.variant->params();

@@ -32,6 +32,12 @@ struct ProjectionConfig {
 
 enum class ParamType { integer, real };
 
+// How a head split over devices (--tp, --cp ulysses) divides a parameter: not at all; as query
+// heads (each device gets value / ways, and ways must divide it); or as key/value heads (split, or
+// one per device, replicated, when there are fewer than ways). Parameters named "heads" and
+// "kv_heads" split as query and key/value heads by name (head_split_of); others say so here.
+enum class HeadSplit { none, query, key_value };
+
 // One parameter a variant accepts. Its default is written here once: `default_value`, or the value
 // of the earlier parameter `default_from` (v_head_dim = head_dim), optionally capped at the value
 // of the earlier parameter `capped_by` (kv_heads: 8, at most heads). `allowed` states the values
@@ -47,7 +53,16 @@ struct ParamInfo {
   std::string_view default_from = {};
   std::string_view capped_by = {};
   std::string_view allowed = {};
+  HeadSplit head_split = HeadSplit::none;
 };
+
+// How a head split divides `p`: "heads" as query heads, "kv_heads" as key/value heads, any other
+// parameter as its `head_split` says.
+constexpr HeadSplit head_split_of(const ParamInfo& p) {
+  if (p.name == "heads") return HeadSplit::query;
+  if (p.name == "kv_heads") return HeadSplit::key_value;
+  return p.head_split;
+}
 
 // The default as `variants show` prints it: "128", "0.25", "= head_dim", "8 (at most heads)".
 std::string default_text(const ParamInfo& p);
@@ -106,6 +121,21 @@ struct AttentionSpec {
 // Parameters the user gave, by ParamInfo name. Absent ones take their defaults.
 using ParamValues = std::vector<std::pair<std::string, double>>;
 
+enum class Masking { either, causal_only, non_causal_only };
+
+enum class SequenceSplit {
+  // A run of a block of queries against a block of keys is that block of the pattern (dense
+  // attention, a mask by position): a ring sums (query chunk x key chunk) blocks.
+  blocks,
+  // Only a chunk of queries against every key it may see (its causal prefix, or all keys) is its
+  // share of the pattern (a window, a fixed number of keys per query, a selection among earlier
+  // blocks): each rank runs its chunk(s) once.
+  query_chunks,
+  // The pattern is cut by the whole sequence (groups, frames, clusters or spans sized by its
+  // length), which one rank's chunk does not see: only a head split (ulysses) keeps it whole.
+  heads_only,
+};
+
 class Variant {
  public:
   virtual ~Variant() = default;
@@ -118,13 +148,24 @@ class Variant {
   // Whether the variant has this phase (non-causal image/video variants have no decode). cost()
   // throws SpecError for the others.
   virtual bool supports(Phase) const { return true; }
-  // Whether the variant is defined only under a causal mask (a window over the past, a selection
-  // among earlier blocks): cost() refuses a non-causal workload, so a layout cannot price one of
-  // its blocks as a non-causal block (sim/parallel_layouts.cpp ring).
-  virtual bool causal_only() const { return false; }
+  // The masks the variant is defined under. causal_only (a window over the past, a selection among
+  // earlier blocks): cost() refuses a non-causal workload, so a layout cannot price one of its
+  // blocks as a non-causal block (sim/parallel_layouts.cpp ring). non_causal_only (image, video
+  // and multi-view variants): cost() ignores the workload's causal flag, and reports print the
+  // workload as non-causal (effective_causal).
+  virtual Masking masking() const { return Masking::either; }
+  bool causal_only() const { return masking() == Masking::causal_only; }
+  // How context parallelism may cut this variant's work in `phase` between ranks that each hold
+  // chunks of the sequence (ring, zig-zag, all-gather). By default a causal-only variant splits by
+  // query chunks and any other by blocks.
+  virtual SequenceSplit sequence_split(Phase phase) const;
   // Pure: the cost of `workload` under `spec` (made by this variant's make_spec).
   virtual CostModel cost(const AttentionSpec& spec, const Workload& workload) const = 0;
 };
+
+// The workload's causal flag as `variant` prices it: false for a non-causal-only variant, which
+// ignores the flag (the CLI's default is causal).
+bool effective_causal(const Variant& variant, const Workload& workload);
 
 // Resolves `given` against a variant's table: every parameter in table order, given or default.
 // Throws SpecError for an unknown name, a name given twice, a non-integer for an integer

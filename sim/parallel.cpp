@@ -6,7 +6,6 @@
 
 #include "common/errors.hpp"
 #include "sim/parallel_internal.hpp"
-#include "sim/sequence_split.hpp"
 
 namespace sim {
 
@@ -16,7 +15,9 @@ namespace parallel_detail {
 
 // Megatron head split: heads / ways query heads per device; KV heads / ways, or one KV head per
 // device (replicated) when there are fewer KV heads than devices (variants.md G0 cites Megatron-LM,
-// Shoeybi et al., arXiv:1909.08053).
+// Shoeybi et al., arXiv:1909.08053). A variant's other head counts split the same way, as its
+// parameter table says (models::HeadSplit: moh's shared and routed heads, gda's noise heads, dha's
+// key and value heads, gla's latent heads).
 HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_view flag) {
   if (ways == 1) return {spec, false};
   if (spec.variant->name() == "tpla") {
@@ -25,43 +26,52 @@ HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_v
         "latent slice); set its tensor-parallel degree with --param shards={} instead",
         flag, ways, ways));
   }
-  models::ParamValues given;
-  bool has_heads = false;
-  std::int64_t heads = 0;
-  for (const auto& [name, value] : models::resolved_params(spec)) {
-    if (name == "heads") has_heads = true, heads = static_cast<std::int64_t>(value);
-    given.emplace_back(std::string(name), value);
-  }
+  const std::span<const models::ParamInfo> table = spec.variant->params();
+  const bool has_heads = std::any_of(table.begin(), table.end(),
+                                     [](const models::ParamInfo& p) { return p.name == "heads"; });
   if (!has_heads) {
     throw common::SpecError(fmt::format("{} {}: variant '{}' has no 'heads' parameter to split",
                                         flag, ways, spec.variant->name()));
   }
-  if (heads % ways != 0) {
-    throw common::SpecError(fmt::format(
-        "{} {}: {} query heads do not split evenly over {} devices (heads must be a multiple of "
-        "{})",
-        flag, ways, heads, ways, ways));
-  }
   HeadShard shard;
-  for (auto& [name, value] : given) {
-    if (name == "heads") value = static_cast<double>(heads / ways);
-    if (name != "kv_heads") continue;
-    const auto kv = static_cast<std::int64_t>(value);
-    if (kv % ways == 0) {
-      value = static_cast<double>(kv / ways);
-    } else if (ways % kv == 0) {
-      value = 1;
+  models::ParamValues given;
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const std::string_view name = table[i].name;
+    const double value = spec.values[i];
+    given.emplace_back(std::string(name), value);
+    const models::HeadSplit split = models::head_split_of(table[i]);
+    if (split == models::HeadSplit::none) continue;
+    const auto count = static_cast<std::int64_t>(value);
+    // "32 query heads", "8 KV heads", "moh's 8 shared_heads"
+    const std::string what = name == "heads" ? fmt::format("{} query heads", count)
+                             : name == "kv_heads"
+                                 ? fmt::format("{} KV heads", count)
+                                 : fmt::format("{}'s {} {}", spec.variant->name(), count, name);
+    if (count % ways == 0) {
+      given.back().second = static_cast<double>(count / ways);
+    } else if (split == models::HeadSplit::query) {
+      throw common::SpecError(
+          fmt::format("{} {}: {} do not split evenly over {} devices ({} must be a multiple of {})",
+                      flag, ways, what, ways, name, ways));
+    } else if (ways % count == 0) {
+      given.back().second = 1;
       shard.replicated = true;
     } else {
       throw common::SpecError(fmt::format(
-          "{} {}: {} KV heads neither split over {} devices nor replicate evenly onto them (one "
-          "of the two must divide the other)",
-          flag, ways, kv, ways));
+          "{} {}: {} neither split over {} devices nor replicate evenly onto them (one of the two "
+          "must divide the other)",
+          flag, ways, what, ways));
     }
   }
   models::ProjectionConfig proj = spec.projections;
   if (proj.hidden_size == 0) proj.hidden_size = spec.heads.heads * spec.heads.head_dim;
-  shard.spec = spec.variant->make_spec(given, proj);
+  try {
+    shard.spec = spec.variant->make_spec(given, proj);
+  } catch (const common::SpecError& e) {
+    throw common::SpecError(
+        fmt::format("{} {}: one device's share of the heads is not a valid {}: {}", flag, ways,
+                    spec.variant->name(), e.what()));
+  }
   return shard;
 }
 
@@ -173,7 +183,8 @@ void check_cp(const pd::Context& c, const models::CostModel& cost) {
   // whole sequence (groups, frames, clusters, spans) has no share a chunk can run on its own.
   const bool chunks_sequence = l.strategy == CpStrategy::ring || l.strategy == CpStrategy::zigzag ||
                                l.strategy == CpStrategy::allgather;
-  if (chunks_sequence && sequence_split(*c.spec.variant, w.phase) == SequenceSplit::heads_only) {
+  if (chunks_sequence &&
+      c.spec.variant->sequence_split(w.phase) == models::SequenceSplit::heads_only) {
     throw common::SpecError(fmt::format(
         "--cp {} --cp-strategy {}: variant '{}' ({}) cannot be cut into (query chunk x key chunk) "
         "blocks: its pattern is sized by the whole sequence, which one rank's chunk does not see; "
@@ -313,9 +324,13 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
 }  // namespace
 
 ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSpec& spec,
-                                    const models::Workload& w, const hw::Profile& profile,
+                                    const models::Workload& asked, const hw::Profile& profile,
                                     std::string_view kernel, const ParallelLayout& given,
                                     hw::Caller caller) {
+  // A non-causal-only variant ignores the causal flag; the layouts read it (a causal ring runs
+  // each rank's prefix), so they take the flag as the variant prices it.
+  models::Workload w = asked;
+  w.causal = models::effective_causal(*spec.variant, asked);
   // A state-keeping variant (a hybrid model's linear layers) takes the layout's state strategy.
   ParallelLayout layout = given;
   if (given.state_strategy && is_linear(spec.variant->cost(spec, w))) {

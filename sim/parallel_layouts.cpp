@@ -5,7 +5,6 @@
 
 #include "models/projections.hpp"
 #include "sim/parallel_internal.hpp"
-#include "sim/sequence_split.hpp"
 
 namespace sim::parallel_detail {
 
@@ -123,7 +122,7 @@ void take_compute(DeviceCost& d, const DeviceCost& rank) {
 }
 
 // A ring over a variant whose (query chunk x key chunk) block is not a block of its pattern
-// (SequenceSplit::query_chunks: a window, a selection among earlier blocks, a fixed number
+// (models::SequenceSplit::query_chunks: a window, a selection among earlier blocks, a fixed number
 // of keys per query): each rank's chunks run once (chunk_runs). The ring still passes every block,
 // each hop hidden behind an even share of the rank's compute; the busiest rank sets the time.
 void ring_chunks(const Context& c, DeviceCost& d, DeviceCost& cluster) {
@@ -146,7 +145,7 @@ void ring_chunks(const Context& c, DeviceCost& d, DeviceCost& cluster) {
 // chunks i and 2cp-1-i, so every later step is half a block on every rank. The backward passes
 // K/V again and sends dK/dV back: twice the forward's bytes.
 void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
-  if (sequence_split(*c.spec.variant, c.w.phase) == SequenceSplit::query_chunks) {
+  if (c.spec.variant->sequence_split(c.w.phase) == models::SequenceSplit::query_chunks) {
     ring_chunks(c, d, cluster);
     return;
   }

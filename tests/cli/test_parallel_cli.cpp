@@ -198,3 +198,27 @@ TEST_CASE("query --model --caller pytorch applies the floor per group on each de
   CHECK(torch["compute_s"] == direct["compute_s"]);
   CHECK(torch["total_s"].get<double>() > direct["total_s"].get<double>());
 }
+
+TEST_CASE(
+    "a non-causal-only variant's workload reads non-causal in the header and the JSON, "
+    "whatever --causal says",
+    "[cli][parallel]") {
+  const RunResult table = run_cli({"query", "--variant", "lga", "--seq-len", "8192"});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("kv_len=8192 non-causal"));
+  const RunResult doc =
+      run_cli({"compare", "--variants", "gna,gqa", "--seq-len", "8192", "--format", "json"});
+  REQUIRE(doc.exit_code == 0);
+  const json rows = json::parse(doc.out)["comparisons"];
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0]["detail"]["workload"]["causal"] == false);
+  CHECK(rows[1]["detail"]["workload"]["causal"] == true);
+}
+
+TEST_CASE("query --tp names --tp when a variant's own head counts do not split",
+          "[cli][parallel]") {
+  const RunResult r =
+      run_cli({"query", "--variant", "gda", "--seq-len", "4096", "--hw", "h100", "--tp", "3"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("--tp 3: gda's 8 noise_heads do not split evenly"));
+}

@@ -1,0 +1,102 @@
+// A head split (--tp) divides every head count a variant has, as its parameter table says
+// (models::HeadSplit), and context parallelism prices a non-causal-only variant as non-causal.
+#include <catch2/catch.hpp>
+
+#include "common/errors.hpp"
+#include "sim/engine.hpp"
+#include "sim/parallel.hpp"
+#include "tests/support/model_helpers.hpp"
+
+using test_support::catalog;
+using test_support::make;
+using test_support::workload;
+
+namespace {
+
+sim::ParallelPrediction split(const models::AttentionSpec& spec, const models::Workload& w, int tp,
+                              int cp = 1, sim::CpStrategy s = sim::CpStrategy::ring) {
+  return sim::predict_parallel(sim::EngineKind::tile, spec, w, catalog().resolve("h100"), "auto",
+                               {tp, cp, s, 1});
+}
+
+double single_tensor_flops(const models::AttentionSpec& spec, const models::Workload& w) {
+  return sim::predict(sim::EngineKind::tile, spec.variant->cost(spec, w), w,
+                      catalog().resolve("h100"), "auto")
+      .flops.tensor;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "moh under tp splits its shared and routed heads with the heads, so the cluster runs "
+    "the single device's active heads",
+    "[sim][parallel]") {
+  // 32 heads, 8 shared + 16 routed: over 8 devices each runs 1 shared + 2 routed of its 4 heads.
+  const models::AttentionSpec moh = make("moh", {{"head_sparse", 1}});
+  const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096);
+  const sim::ParallelPrediction p = split(moh, w, 8);
+  CHECK(p.device_heads.heads == 4);
+  CHECK(p.cluster.flops.tensor == Approx(single_tensor_flops(moh, w)).epsilon(1e-9));
+  CHECK_THROWS_WITH(split(moh, w, 16), Catch::Contains("16 devices per node"));
+  const models::AttentionSpec odd = make("moh", {{"shared_heads", 6}, {"top_k", 16}});
+  CHECK_THROWS_WITH(split(odd, w, 4),
+                    Catch::Contains("--tp 4: moh's 6 shared_heads do not split evenly over 4 "
+                                    "devices (shared_heads must be a multiple of 4)"));
+}
+
+TEST_CASE("gda under tp splits its noise heads with its signal heads", "[sim][parallel]") {
+  // 24 signal and 8 noise heads: 3 and 1 per device over 8.
+  const models::AttentionSpec gda = make("gda", {});
+  const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096);
+  const sim::ParallelPrediction p = split(gda, w, 8);
+  CHECK(p.device_heads.heads == 3);
+  CHECK(p.cluster.flops.tensor == Approx(single_tensor_flops(gda, w)).epsilon(1e-9));
+  CHECK_THROWS_WITH(split(gda, w, 3), Catch::Contains("--tp 3: gda's 8 noise_heads do not split "
+                                                      "evenly over 3 devices"));
+}
+
+TEST_CASE("dha's key and value heads split like KV heads: divided, or one per device replicated",
+          "[sim][parallel]") {
+  // 4 key heads and 2 value heads over 8 devices: each keeps 1 of each (replicated), a third of
+  // the single device's (4 d + 2 dv) cache per token.
+  const models::AttentionSpec dha = make("dha", {{"k_heads", 4}, {"v_heads", 2}});
+  const models::Workload w = workload(models::Phase::decode, 4, 1, 32768);
+  const double single = dha.variant->cost(dha, w).kv_cache_bytes;
+  const sim::ParallelPrediction p = split(dha, w, 8);
+  CHECK(p.kv_heads_replicated);
+  CHECK(p.per_device.kv_cache_bytes == Approx(single * 2 / 6));
+  // Over 2 devices both divide: half the cache each, nothing replicated.
+  const sim::ParallelPrediction two = split(dha, w, 2);
+  CHECK_FALSE(two.kv_heads_replicated);
+  CHECK(two.per_device.kv_cache_bytes == Approx(single / 2));
+}
+
+TEST_CASE("gla's latent heads split over tp (GLA's point against MLA, which replicates its latent)",
+          "[sim][parallel]") {
+  const models::Workload w = workload(models::Phase::decode, 8, 1, 32768);
+  // 2 latent heads of 256 plus the shared 64-wide RoPE key per token: a device of 2 keeps one
+  // latent head and the RoPE key, 320 of the 576 values.
+  const models::AttentionSpec gla = make("gla", {});
+  const double single = gla.variant->cost(gla, w).kv_cache_bytes;
+  CHECK(split(gla, w, 2).per_device.kv_cache_bytes == Approx(single * 320 / 576));
+  const models::AttentionSpec mla = make("mla", {});
+  CHECK(split(mla, w, 2).per_device.kv_cache_bytes ==
+        Approx(mla.variant->cost(mla, w).kv_cache_bytes));
+}
+
+TEST_CASE("a ring over a non-causal-only variant prices it non-causal whatever the causal flag",
+          "[sim][parallel]") {
+  // gna ignores the flag; a causal ring would run each rank's chunk against its prefix only.
+  const models::AttentionSpec gna = make("gna", {});
+  REQUIRE(gna.variant->masking() == models::Masking::non_causal_only);
+  models::Workload causal = workload(models::Phase::prefill, 1, 16384, 16384);
+  models::Workload plain = causal;
+  plain.causal = false;
+  const sim::ParallelPrediction a = split(gna, causal, 1, 4);
+  const sim::ParallelPrediction b = split(gna, plain, 1, 4);
+  CHECK(a.per_device.total_s == b.per_device.total_s);
+  CHECK(a.cluster.flops.tensor == b.cluster.flops.tensor);
+  CHECK(a.cluster.flops.tensor == Approx(single_tensor_flops(gna, plain)).epsilon(1e-9));
+  CHECK_FALSE(models::effective_causal(*gna.variant, causal));
+  CHECK(models::effective_causal(*make("gqa", {}).variant, causal));
+}
