@@ -48,6 +48,7 @@ std::optional<sim::ParallelLayout> parallel_layout(const ParallelOptions& o) {
   layout.cp = static_cast<int>(o.cp.value_or(1));
   layout.nodes = static_cast<int>(o.nodes.value_or(1));
   if (o.strategy) layout.strategy = sim::parse_cp_strategy(*o.strategy);
+  layout.strategy_given = o.strategy.has_value();
   if (o.state_strategy) layout.state_strategy = parse_state_strategy(*o.state_strategy);
   return layout;
 }

@@ -13,11 +13,12 @@ namespace cli {
 
 namespace {
 
+// The per-device columns are named as `query --format csv` names them (flattened JSON).
 constexpr const char* kParallelColumns =
     "tp,cp,cp_strategy,cp_state_strategy,nodes,per_device_flops_tensor,per_device_hbm_bytes,"
-    "per_device_kv_cache_bytes,per_device_state_bytes,per_device_scale_up_bytes,per_device_scale_"
-    "out_bytes,"
-    "per_device_compute_s,per_device_comm_s,per_device_exposed_comm_s,per_device_total_s";
+    "per_device_kv_cache_bytes,per_device_state_bytes,per_device_comm_bytes_scale_up,"
+    "per_device_comm_bytes_scale_out,per_device_compute_s,per_device_comm_s,per_device_exposed_"
+    "comm_s,per_device_total_s";
 // A variant sweep's layout rows also carry what `query --format csv` adds: the load balance and,
 // for --cp-strategy cad, the attention pool (empty cells for the other strategies).
 constexpr const char* kLayoutDetailColumns =
@@ -46,8 +47,8 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
       fmt::runtime(csv ? ",{},{},{},{},{},{},{},{},{},{}"
                        : ",\"per_device_flops_tensor\":{},\"per_device_hbm_bytes\":{},"
                          "\"per_device_kv_cache_bytes\":{},\"per_device_state_bytes\":{},"
-                         "\"per_device_scale_up_bytes\":{},"
-                         "\"per_device_scale_out_bytes\":{},\"per_device_compute_s\":{},"
+                         "\"per_device_comm_bytes_scale_up\":{},"
+                         "\"per_device_comm_bytes_scale_out\":{},\"per_device_compute_s\":{},"
                          "\"per_device_comm_s\":{},\"per_device_exposed_comm_s\":{},"
                          "\"per_device_total_s\":{}"),
       d.flops.tensor, d.hbm_bytes, d.kv_cache_bytes, d.state_bytes, d.scale_up_bytes,
@@ -122,6 +123,7 @@ Point point_at(const SweepAxes& a, std::size_t index) {
   layout.tp = a.tps.empty() ? 1 : static_cast<int>(a.tps[tp_i]);
   layout.cp = a.cps.empty() ? 1 : static_cast<int>(a.cps[cp_i]);
   if (!a.cp_strategies.empty()) layout.strategy = a.cp_strategies[strategy_i];
+  layout.strategy_given = !a.cp_strategies.empty();
   layout.state_strategy = a.cp_state_strategy;
   layout.nodes = static_cast<int>(a.nodes);
   return {&a.profiles[profile_i], subject_i, a.engines[engine_i], w, layout};

@@ -130,27 +130,60 @@ bool is_linear(const models::CostModel& cost) {
 
 // Decode shards the KV cache: ring and all-gather CP both reduce to partial attention plus a
 // combine (sim/parallel_decode.cpp); the others need a sequence of new tokens to split.
-void check_decode(const pd::Context& c, const models::CostModel& cost) {
-  const CpStrategy s = c.layout.strategy;
-  if (is_linear(cost)) {
-    throw common::SpecError(fmt::format(
-        "--cp {} with decode: variant '{}' keeps a fixed recurrent state, not a KV cache to "
-        "shard; decode it on one device (or split heads with --tp)",
-        c.layout.cp, c.spec.variant->name()));
+// Whether the layout's strategy applies to this variant and phase at all, whatever cp is: decode
+// shards the cache (ring or all-gather); lasp2 and zeco pass a recurrent state, the others K/V
+// blocks; ring, zig-zag and all-gather cut the sequence into chunks.
+void check_strategy(const pd::Context& c, const models::CostModel& cost) {
+  const ParallelLayout& l = c.layout;
+  const CpStrategy s = l.strategy;
+  if (c.w.phase == models::Phase::decode) {
+    if (s != CpStrategy::ring && s != CpStrategy::allgather) {
+      throw common::SpecError(fmt::format(
+          "--cp-strategy {} does not apply to decode (q_len {} new tokens against kv_len {}): "
+          "decode shards the KV cache over the cp devices and combines partial outputs; use ring "
+          "or allgather (both are priced that way)",
+          to_string(s), c.w.q_len, c.w.kv_len));
+    }
+    return;
   }
-  if (s != CpStrategy::ring && s != CpStrategy::allgather) {
+  const bool linear_strategy = s == CpStrategy::lasp2 || s == CpStrategy::zeco;
+  if (linear_strategy != is_linear(cost)) {
+    throw common::SpecError(
+        fmt::format("--cp-strategy {} {} variant '{}' {}", to_string(s),
+                    linear_strategy ? "is for linear attention (a fixed state, no KV cache);"
+                                    : "passes K/V blocks, but",
+                    c.spec.variant->name(),
+                    linear_strategy ? "has a KV cache: use ring, zigzag, ulysses, allgather or cad"
+                                    : "keeps a recurrent state: use lasp2 or zeco (in a hybrid "
+                                      "model, --cp-state-strategy lasp2 or zeco for its state "
+                                      "layers)"));
+  }
+  // Ring, zig-zag and all-gather give each rank chunks of the sequence; a pattern sized by the
+  // whole sequence (groups, frames, clusters, spans) has no share a chunk can run on its own.
+  const bool chunks_sequence =
+      s == CpStrategy::ring || s == CpStrategy::zigzag || s == CpStrategy::allgather;
+  if (chunks_sequence &&
+      c.spec.variant->sequence_split(c.w.phase) == models::SequenceSplit::heads_only) {
     throw common::SpecError(fmt::format(
-        "--cp-strategy {} does not apply to decode (q_len {} new tokens against kv_len {}): decode "
-        "shards the KV cache over the cp devices and combines partial outputs; use ring or "
-        "allgather (both are priced that way)",
-        to_string(s), c.w.q_len, c.w.kv_len));
+        "--cp {} --cp-strategy {}: variant '{}' ({}) cannot be cut into (query chunk x key chunk) "
+        "blocks: its pattern is sized by the whole sequence, which one rank's chunk does not see; "
+        "use --cp-strategy ulysses (splits heads over the whole sequence)",
+        l.cp, to_string(s), c.spec.variant->name(), models::to_string(c.w.phase)));
   }
 }
 
+// Whether the workload splits over the layout's cp devices.
 void check_cp(const pd::Context& c, const models::CostModel& cost) {
   const ParallelLayout& l = c.layout;
   const models::Workload& w = c.w;
-  if (w.phase == models::Phase::decode) return check_decode(c, cost);
+  if (w.phase == models::Phase::decode && is_linear(cost)) {
+    throw common::SpecError(fmt::format(
+        "--cp {} with decode: variant '{}' keeps a fixed recurrent state, not a KV cache to "
+        "shard; decode it on one device (or split heads with --tp)",
+        l.cp, c.spec.variant->name()));
+  }
+  check_strategy(c, cost);
+  if (w.phase == models::Phase::decode) return;
   if (w.q_len != w.kv_len) {
     throw common::SpecError(fmt::format(
         "--cp {}: context parallelism splits one sequence (q_len = kv_len, phase prefill, fwd, "
@@ -166,30 +199,6 @@ void check_cp(const pd::Context& c, const models::CostModel& cost) {
     throw common::SpecError(fmt::format(
         "--cp {} --cp-strategy {}: the sequence of {} tokens does not split into {} equal chunks",
         l.cp, to_string(l.strategy), w.q_len, chunks));
-  }
-  const bool linear_strategy = l.strategy == CpStrategy::lasp2 || l.strategy == CpStrategy::zeco;
-  if (linear_strategy != is_linear(cost)) {
-    throw common::SpecError(
-        fmt::format("--cp-strategy {} {} variant '{}' {}", to_string(l.strategy),
-                    linear_strategy ? "is for linear attention (a fixed state, no KV cache);"
-                                    : "passes K/V blocks, but",
-                    c.spec.variant->name(),
-                    linear_strategy ? "has a KV cache: use ring, zigzag, ulysses, allgather or cad"
-                                    : "keeps a recurrent state: use lasp2 or zeco (in a hybrid "
-                                      "model, --cp-state-strategy lasp2 or zeco for its state "
-                                      "layers)"));
-  }
-  // Ring, zig-zag and all-gather give each rank chunks of the sequence; a pattern sized by the
-  // whole sequence (groups, frames, clusters, spans) has no share a chunk can run on its own.
-  const bool chunks_sequence = l.strategy == CpStrategy::ring || l.strategy == CpStrategy::zigzag ||
-                               l.strategy == CpStrategy::allgather;
-  if (chunks_sequence &&
-      c.spec.variant->sequence_split(w.phase) == models::SequenceSplit::heads_only) {
-    throw common::SpecError(fmt::format(
-        "--cp {} --cp-strategy {}: variant '{}' ({}) cannot be cut into (query chunk x key chunk) "
-        "blocks: its pattern is sized by the whole sequence, which one rank's chunk does not see; "
-        "use --cp-strategy ulysses (splits heads over the whole sequence)",
-        l.cp, to_string(l.strategy), c.spec.variant->name(), models::to_string(w.phase)));
   }
 }
 
@@ -348,6 +357,9 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
   if (layout.cp == 1) {
     // The whole workload, all layers at once: TP = 1 is the single-device prediction itself.
     const pd::Context c{engine, profile, kernel, layout, place, shard.spec, w};
+    // A strategy the user named must apply to the variant even where it moves nothing, so that
+    // a sweep's cp 1 row does not carry a strategy its cp 2 row refuses.
+    if (layout.strategy_given) check_strategy(c, shard.spec.variant->cost(shard.spec, w));
     tensor_parallel(c, d);
     cluster = scaled(d, layout.tp, false);
   } else {

@@ -31,6 +31,9 @@ struct ParallelLayout {
   // For a variant that keeps a recurrent state instead of a KV cache (linear attention): lasp2 or
   // zeco in place of `strategy`, so one layout covers both kinds of layers of a hybrid model.
   std::optional<CpStrategy> state_strategy = std::nullopt;
+  // The strategy was named (--cp-strategy), not the default: it must apply to the variant and
+  // phase even at cp 1, where it moves nothing (predict_parallel refuses it as at cp 2).
+  bool strategy_given = false;
   int devices() const { return tp * cp; }
 };
 

@@ -100,6 +100,26 @@ TEST_CASE("sweep rows under a layout carry query's layout_balance and attention_
   CHECK_FALSE(ring_json[0].contains("attention_pool_tasks"));
 }
 
+TEST_CASE("sweep names its per-device columns as query's CSV does, with the same values",
+          "[cli][parallel][sweep]") {
+  const std::vector<std::string> point = {"--seq-len", "65536", "--tp", "2", "--cp", "4"};
+  const auto sweep = csv_row_pairs(run_cli(with(with({"sweep"}, kGqaArgs), point)).out);
+  const auto query =
+      csv_row_pairs(run_cli(with(with(with({"query"}, kGqaArgs), point), {"--format", "csv"})).out);
+  REQUIRE(sweep.size() == 1);
+  REQUIRE(query.size() == 1);
+  int compared = 0;
+  for (const auto& [name, value] : sweep[0]) {
+    if (name.rfind("per_device_", 0) != 0) continue;
+    INFO(name);
+    REQUIRE(cell(query[0], name).rfind("<no column", 0) != 0);
+    CHECK(std::stod(value) == Approx(std::stod(cell(query[0], name))).epsilon(1e-8));
+    ++compared;
+  }
+  CHECK(compared == 10);
+  CHECK(std::stod(cell(sweep[0], "per_device_comm_bytes_scale_up")) > 0);
+}
+
 TEST_CASE("sweep --cp-strategy takes a list: one row per strategy, impossible points skipped",
           "[cli][parallel][sweep]") {
   std::vector<std::string> args = with({"sweep"}, kGqaArgs);
@@ -124,6 +144,30 @@ TEST_CASE("sweep --cp-strategy takes a list: one row per strategy, impossible po
                                                                  "--cp-strategy", "ring,spiral"}));
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("unknown --cp-strategy 'spiral'"));
+}
+
+TEST_CASE("a sweep's cp 1 rows carry only the strategies the variant takes at cp 2",
+          "[cli][parallel][sweep]") {
+  // lga is sized by the whole sequence: ring is refused at cp 2, so its cp 1 row would label a
+  // strategy the variant cannot take; ulysses keeps both rows.
+  const RunResult r = run_cli({"sweep", "--variant", "lga", "--seq-len", "8192", "--cp", "1,2",
+                               "--cp-strategy", "ring,ulysses", "--format", "jsonl"});
+  REQUIRE(r.exit_code == 0);
+  const std::vector<json> rows = jsonl(r.out);
+  REQUIRE(rows.size() == 2);
+  for (const json& row : rows) CHECK(row["cp_strategy"] == "ulysses");
+  CHECK(rows[0]["cp"] == 1);
+  CHECK(rows[1]["cp"] == 2);
+  CHECK_THAT(r.err, Catch::Contains("2 of 4 points skipped (first: --cp 1 --cp-strategy ring"));
+  // Without --cp-strategy the default (ring) names nothing: a cp 1 row is priced.
+  const RunResult plain = run_cli({"sweep", "--variant", "lga", "--seq-len", "8192", "--tp", "2"});
+  CHECK(plain.exit_code == 0);
+  CHECK(plain.err.empty());
+  // query: a named strategy is refused at cp 1 as at cp 2.
+  const RunResult q =
+      run_cli({"query", "--variant", "gqa", "--seq-len", "8192", "--cp-strategy", "lasp2"});
+  CHECK(q.exit_code == 2);
+  CHECK_THAT(q.err, Catch::Contains("--cp-strategy lasp2 is for linear attention"));
 }
 
 TEST_CASE("sweep --plot over several strategies draws one series per strategy",
