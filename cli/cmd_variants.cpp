@@ -1,5 +1,6 @@
 // attnsim variants list | show NAME: the attention variants and their parameters.
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <sstream>
 #include <string_view>
@@ -31,13 +32,20 @@ nlohmann::ordered_json variant_json(const models::Variant& v) {
     return text.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(text);
   };
   for (const models::ParamInfo& p : v.params()) {
+    // An integer parameter's numbers are JSON integers (32, not 32.0); a real one's, reals.
+    const auto number = [&p](double value) {
+      return p.type == models::ParamType::integer
+                 ? nlohmann::ordered_json(static_cast<std::int64_t>(value))
+                 : nlohmann::ordered_json(value);
+    };
     params.push_back({{"name", p.name},
-                      {"default", p.default_from.empty() ? nlohmann::ordered_json(p.default_value)
+                      {"type", p.type == models::ParamType::integer ? "integer" : "real"},
+                      {"default", p.default_from.empty() ? number(p.default_value)
                                                          : nlohmann::ordered_json(nullptr)},
                       {"default_from", text_or_null(p.default_from)},
                       {"default_cap", text_or_null(p.capped_by)},
-                      {"min", p.min},
-                      {"max", p.max},
+                      {"min", number(p.min)},
+                      {"max", number(p.max)},
                       {"allowed", text_or_null(p.allowed)},
                       {"help", p.help}});
   }

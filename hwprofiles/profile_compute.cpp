@@ -4,6 +4,8 @@
 #include <sstream>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "hwprofiles/ranges.hpp"
 
 namespace hw {
@@ -72,6 +74,12 @@ Compute parse_compute(JsonObject o) {
   c.sm_count = o.count("sm_count", kMaxSmCount);
   c.tensor_clock_hz = o.in_range("tensor_clock_MHz", ranges::kClockMHz) * kMega;
   c.max_clock_hz = o.in_range("max_clock_MHz", ranges::kClockMHz) * kMega;
+  if (c.max_clock_hz < c.tensor_clock_hz) {
+    o.fail("max_clock_MHz",
+           fmt::format("({} MHz) must be at least tensor_clock_MHz ({} MHz): it is the boost "
+                       "clock, the highest the SMs run at",
+                       c.max_clock_hz / kMega, c.tensor_clock_hz / kMega));
+  }
   JsonObject peaks = o.object("tensor_dense_TFLOPS");
   bool any = false;
   for (Precision p : kAllPrecisions) {

@@ -91,13 +91,15 @@ std::optional<std::int64_t> sliding_window_pattern(const Fields& f, const std::s
   return std::nullopt;
 }
 
-// The window of the window layers. Gemma 3 and Cohere2 configs without the key get the library's
-// default, 4096 tokens (transformers: Gemma3TextConfig(sliding_window=4096) in models/gemma3/
+// The window of the window layers. Gemma 2, Gemma 3 and Cohere2 configs without the key get the
+// library's default, 4096 tokens (transformers: Gemma2Config(sliding_window=4096) in models/gemma2/
+// configuration_gemma2.py, Gemma3TextConfig(sliding_window=4096) in models/gemma3/
 // configuration_gemma3.py, Cohere2Config.sliding_window = 4096 in models/cohere2/
 // configuration_cohere2.py); an explicit null stays none, as it does there.
 std::optional<std::int64_t> sliding_window(const Fields& f, const std::string& type) {
   if (f.has("sliding_window")) return f.required({"sliding_window"});
-  if (!f.present("sliding_window") && (is_gemma3(type) || type == "cohere2")) return 4096;
+  const bool library_default = type == "gemma2" || is_gemma3(type) || type == "cohere2";
+  if (!f.present("sliding_window") && library_default) return 4096;
   return std::nullopt;
 }
 

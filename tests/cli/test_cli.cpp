@@ -376,8 +376,8 @@ TEST_CASE("a named --kernel that prices none of the workload, or not its backwar
   CHECK_THAT(warning_of({"compare", "--variants", "gqa,linear", "--kernel", "fa3", "--hw", "h100"}),
              Catch::Contains("--kernel fa3 on h100-sxm5-80gb (linear): no launch"));
   // The kernel named runs it all: nothing to say.
-  CHECK(warning_of({"query", "--variant", "gqa", "--phase", "train", "--kernel", "fa3", "--hw",
-                    "h100"})
+  CHECK(warning_of(
+            {"query", "--variant", "gqa", "--phase", "train", "--kernel", "fa3", "--hw", "h100"})
             .empty());
   CHECK(warning_of({"query", "--variant", "nsa", "--kernel", "nsa_triton", "--hw", "h100",
                     "--engine", "roofline"})

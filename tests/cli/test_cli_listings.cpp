@@ -59,6 +59,29 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "variants show's JSON writes an integer parameter's default, min and max as integers "
+    "and a real one's as reals, and names the type",
+    "[cli]") {
+  const json gqa = run_json({"variants", "show", "gqa", "--format", "json"});
+  const json heads = gqa.at("params").at(0);
+  CHECK(heads.at("type") == "integer");
+  CHECK(heads.at("default").is_number_integer());
+  CHECK(heads.at("min").is_number_integer());
+  CHECK(heads.at("max").is_number_integer());
+  CHECK(run_cli({"variants", "show", "gqa", "--format", "json"}).out.find("32.0") ==
+        std::string::npos);
+  // moa's alpha and beta are reals.
+  const json moa = run_json({"variants", "show", "moa", "--format", "json"});
+  int reals = 0;
+  for (const json& p : moa.at("params")) {
+    INFO(p.at("name"));
+    CHECK((p.at("type") == "integer") == p.at("min").is_number_integer());
+    reals += p.at("type") == "real" ? 1 : 0;
+  }
+  CHECK(reals >= 1);
+}
+
+TEST_CASE(
     "variants show prints the rule of a parameter that accepts fewer values than its range: "
     "linear's gate_dim is 1 or head_dim",
     "[cli]") {

@@ -64,6 +64,17 @@ TEST_CASE("non-positive figures and out-of-range fractions are rejected", "[hw]"
              Catch::Contains("allowed: tf32, fp16, bf16, fp8, fp4"));
 }
 
+TEST_CASE("a boost clock under the tensor clock is refused naming both; equal clocks load",
+          "[hw]") {
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  doc["compute"]["max_clock_MHz"] = 1500;  // tensor_clock_MHz 1830
+  const std::string msg = profile_parse_error(doc);
+  CHECK_THAT(msg, Catch::Contains("/compute/max_clock_MHz"));
+  CHECK_THAT(msg, Catch::Contains("(1500 MHz) must be at least tensor_clock_MHz (1830 MHz)"));
+  doc["compute"]["max_clock_MHz"] = 1830;
+  CHECK(profile_parse_error(doc).empty());
+}
+
 TEST_CASE("a profile needs at least one source and a known vendor", "[hw]") {
   nlohmann::json no_sources = profile_doc("h100-sxm5-80gb");
   no_sources["sources"] = nlohmann::json::array();

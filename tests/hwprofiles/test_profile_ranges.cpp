@@ -25,8 +25,11 @@ struct Field {
   // Fields that a cross-field rule ties to this one, set with it: to the same value (a class
   // peak may not exceed its dense peak, per-block shared memory not the per-SM one) ...
   std::vector<std::string> same = {};
-  // ... or to the top of this field's range (this field is the one bounded by the other).
+  // ... or to the top of this field's range (this field is the one bounded by the other) ...
   std::vector<std::string> at_top = {};
+  // ... or to the lowest value inside this field's range (the boost clock may not be under the
+  // tensor clock).
+  std::vector<std::string> at_bottom = {};
 };
 
 constexpr hw::Range kPeak{1e-4, false, 1e7};
@@ -38,8 +41,8 @@ constexpr hw::Range kLatencyNs{0.01, false, 1e5};
 const std::vector<Field>& fields() {
   static const std::vector<Field> all = {
       {"compute.sm_count", {1, true, 1024}},
-      {"compute.tensor_clock_MHz", {1, false, 1e6}},
-      {"compute.max_clock_MHz", {1, false, 1e6}},
+      {"compute.tensor_clock_MHz", {1, false, 1e6}, {"compute.max_clock_MHz"}},
+      {"compute.max_clock_MHz", {1, false, 1e6}, {}, {}, {"compute.tensor_clock_MHz"}},
       {"compute.tensor_dense_TFLOPS.bf16",
        kPeak,
        {"compute.tensor_dense_TFLOPS_by_class.mma_sync.bf16",
@@ -124,6 +127,9 @@ std::vector<std::string> assignments(const Field& f, double value) {
   std::vector<std::string> out = {fmt::format("{}={}", f.path, value)};
   for (const std::string& key : f.same) out.push_back(fmt::format("{}={}", key, value));
   for (const std::string& key : f.at_top) out.push_back(fmt::format("{}={}", key, f.range.high));
+  for (const std::string& key : f.at_bottom) {
+    out.push_back(fmt::format("{}={}", key, inside(f.range).front()));
+  }
   return out;
 }
 

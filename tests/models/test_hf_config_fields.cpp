@@ -222,3 +222,20 @@ TEST_CASE(
   const auto llama = models::parse_hf_config(with(text, {{"model_type", "llama"}}), "l.json");
   CHECK(indices_of_kind(llama, models::LayerKind::full).size() == 12);
 }
+
+TEST_CASE(
+    "a Gemma 2 config without sliding_window has transformers' default window of 4096 on "
+    "its even layers",
+    "[hf]") {
+  // google/gemma-2-2b's attention fields, 6 layers instead of 26.
+  const json gemma2 = {{"model_type", "gemma2"},   {"hidden_size", 2304},
+                       {"num_attention_heads", 8}, {"num_key_value_heads", 4},
+                       {"head_dim", 256},          {"num_hidden_layers", 6}};
+  const auto m = models::parse_hf_config(gemma2, "g2.json");
+  CHECK(indices_of_kind(m, models::LayerKind::window) == std::vector<std::int64_t>{0, 2, 4});
+  CHECK(indices_of_kind(m, models::LayerKind::full) == std::vector<std::int64_t>{1, 3, 5});
+  CHECK(m.window == 4096);
+  const auto null_window =
+      models::parse_hf_config(with(gemma2, {{"sliding_window", nullptr}}), "g2.json");
+  CHECK(indices_of_kind(null_window, models::LayerKind::full).size() == 6);
+}
