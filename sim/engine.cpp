@@ -24,6 +24,8 @@ std::string_view to_string(Resource r) {
       return "latency";
     case Resource::launch:
       return "launch";
+    case Resource::host:
+      return "host";
   }
   return "?";
 }
@@ -103,7 +105,7 @@ void apply_caller_floor(Prediction& p, const models::CostModel& cost, const hw::
   }
   if (device_s > 0 && p.time_s > device_s) p.tensor_utilization *= device_s / p.time_s;
   // (Exposed waits never outlast the device alone: they are at most the host's own time.)
-  if (p.caller_floor_s > device_s) p.bound = Resource::launch;
+  if (p.caller_floor_s > device_s) p.bound = Resource::host;
 }
 
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,

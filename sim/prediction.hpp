@@ -14,9 +14,11 @@ namespace sim {
 // The resource that sets a launch's (or the whole prediction's) time.
 // latency: one CTA's waits per tile (TileWork::latency_cycles, and the tile overhead of a launch
 // that declares it a wait) take longer than the pipes and bytes of the CTAs stacked on its SM
-// (tile engine only).
-enum class Resource { tensor, vector, exp, hbm, link, launch, latency };
-inline constexpr std::size_t kResourceCount = 7;
+// (tile engine only). launch: the device's fixed launch costs. host: the caller's host work
+// (--caller's floor: Python dispatch, framework checks) outlasts the device (whole predictions
+// only).
+enum class Resource { tensor, vector, exp, hbm, link, launch, latency, host };
+inline constexpr std::size_t kResourceCount = 8;
 std::string_view to_string(Resource r);
 
 struct LaunchPrediction {

@@ -166,7 +166,7 @@ TEST_CASE(
       sim::predict(sim::EngineKind::tile, c, decode, gb200, fla, hw::Caller::triton);
   CHECK(p.caller_floor_s == Approx(2 * floor + jit));
   CHECK(p.time_s == Approx(p.caller_floor_s));
-  CHECK(p.bound == sim::Resource::launch);
+  CHECK(p.bound == sim::Resource::host);
   // Without the extra, the floors alone.
   hw::Profile plain = gb200;
   plain.calibration.triton_jit_s = 0;

@@ -112,7 +112,7 @@ TEST_CASE("the caller's host floor sets the time of a short call and leaves a lo
   const sim::Prediction eager = sim::predict_tile(small.cost(), small.w, h100, "fa3", torch);
   CHECK(eager.time_s == Approx(40e-6));
   CHECK(eager.caller_floor_s == Approx(40e-6));
-  CHECK(eager.bound == sim::Resource::launch);
+  CHECK(eager.bound == sim::Resource::host);
   // Forward and backward are two calls: the floor counts twice.
   Query train = small;
   train.w.phase = models::Phase::train;
@@ -141,7 +141,7 @@ TEST_CASE("a caller whose host work runs in turn adds its cost to a long call in
   const sim::Prediction call = sim::predict_tile(big.cost(), big.w, h100, "fa3", torch_npu);
   CHECK(call.time_s == Approx(device + 60e-6));
   CHECK(call.caller_floor_s == Approx(60e-6));
-  CHECK(call.bound != sim::Resource::launch);  // the device still outlasts the host work
+  CHECK(call.bound != sim::Resource::host);  // the device still outlasts the host work
   // The tensor pipes are busy for the device time only.
   const sim::Prediction alone = sim::predict_tile(big.cost(), big.w, h100, "fa3");
   CHECK(call.tensor_utilization == Approx(alone.tensor_utilization * device / (device + 60e-6)));
@@ -151,7 +151,7 @@ TEST_CASE("a caller whose host work runs in turn adds its cost to a long call in
   const sim::Prediction short_call =
       sim::predict_tile(small.cost(), small.w, h100, "fa3", torch_npu);
   CHECK(short_call.time_s == Approx(tiny + 60e-6));
-  CHECK(short_call.bound == sim::Resource::launch);
+  CHECK(short_call.bound == sim::Resource::host);
   CHECK(sim::predict_roofline(big.cost(), big.w, h100, hw::Caller::torch_npu).time_s ==
         Approx(sim::predict_roofline(big.cost(), big.w, h100).time_s + 60e-6));
 }
@@ -170,7 +170,7 @@ TEST_CASE("triton's host floor is paid per kernel launch, not per call", "[sim][
   const sim::Prediction p = sim::predict_tile(train.cost(), train.w, h100, "fa2", triton);
   CHECK(p.caller_floor_s == Approx(launches * 30e-6));
   CHECK(p.time_s == Approx(std::max(direct.time_s, launches * 30e-6)));
-  CHECK(p.bound == sim::Resource::launch);
+  CHECK(p.bound == sim::Resource::host);
 }
 
 TEST_CASE("the roofline pays a per-launch caller's floor once per op, its launches",
