@@ -135,6 +135,24 @@ void ring_chunks(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   ring_comm(c, block, step_s, step_s, d, cluster);
 }
 
+// A ring step's merge of its block's output into the rank's running output (forward): every row
+// is rescaled by its two log-sum-exps and summed, one fused elementwise pass that reads the fp32
+// running output and the block's output (activation dtype) and writes the running output back
+// (3 FP32 operations per value, 2 exponentials per row), as ring-flash-attention's
+// update_out_and_lse and MindSpeed's npu_ring_attention_update do. Not priced: a torch-eager
+// merge's extra passes, and the backward's dQ/dK/dV accumulations.
+Block ring_merge(const Context& c, double rows) {
+  const double dv = as_double(c.spec.heads.v_head_dim);
+  const double heads = as_double(c.spec.heads.heads);
+  const double values = as_double(c.w.batch) * heads * rows * dv;
+  models::Op op = models::elementwise_op("ring_merge_fwd", models::Pass::forward, values,
+                                         2 * 4 + models::bytes_per_element(c.w.dtype), 2 / dv, 3);
+  Block b;
+  b.cost.ops.push_back(op);
+  b.prediction = predict(c.engine, b.cost, c.w, c.profile, c.kernel);
+  return b;
+}
+
 }  // namespace
 
 // Ring attention (Liu et al., arXiv:2310.01889; RSA, arXiv:2105.13120): each device keeps its
@@ -171,6 +189,13 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   // Plain causal ring: rank r computes r full blocks, cp (cp - 1) / 2 over the ring.
   const double later_blocks = c.w.causal && !zigzag ? (p - 1) / 2.0 : (p - 1);
   add_compute(cluster, later, n * later_blocks);
+  // Every later block's output is merged into the running one (the forward's; zig-zag's half
+  // blocks too, over the rank's b queries as `later` prices them).
+  if (models::has_forward(c.w.phase)) {
+    const Block merge = ring_merge(c, as_double(b));
+    add_compute(d, merge, p - 1);
+    add_compute(cluster, merge, n * later_blocks);
+  }
 
   const double per_token = full.cost.kv_cache_bytes_per_token_per_layer;
   const double block = per_token * as_double(b) * as_double(c.w.batch);

@@ -97,7 +97,10 @@ TEST_CASE("TP with projections all-reduces B x L x D activations per forward on 
   CHECK(p.per_device.total_s == Approx(p.per_device.compute_s + p.per_device.comm_s));
 }
 
-TEST_CASE("ring attention: FLOPs over the ring equal the single-device FLOPs", "[sim][parallel]") {
+TEST_CASE(
+    "ring attention: tensor FLOPs over the ring equal the single device's; exps too, plus "
+    "two per row for each merge of a block's output",
+    "[sim][parallel]") {
   for (bool causal : {true, false}) {
     for (auto s : {sim::CpStrategy::ring, sim::CpStrategy::zigzag, sim::CpStrategy::allgather}) {
       INFO("causal " << causal << " strategy " << sim::to_string(s));
@@ -105,7 +108,14 @@ TEST_CASE("ring attention: FLOPs over the ring equal the single-device FLOPs", "
       const sim::ParallelPrediction one = predict_layout(gqa_32_8_d128(), w, layout(1, 1));
       const sim::ParallelPrediction ring = predict_layout(gqa_32_8_d128(), w, layout(2, 4, s));
       CHECK(ring.cluster.flops.tensor == Approx(one.per_device.flops.tensor).epsilon(1e-12));
-      CHECK(ring.cluster.flops.exp == Approx(one.per_device.flops.exp).epsilon(1e-12));
+      // 8 devices (tp 2 x cp 4), 16 heads and 2048 queries each. A plain causal ring merges
+      // 0 + 1 + 2 + 3 later blocks over its 4 ranks (1.5 a device), zig-zag and a non-causal
+      // ring 3 a device; the all-gather runs each rank's queries once and merges nothing.
+      const double merges = s == sim::CpStrategy::allgather        ? 0
+                            : causal && s == sim::CpStrategy::ring ? 8 * 1.5
+                                                                   : 8 * 3;
+      const double merge_exps = merges * 16 * 2048 * 2;
+      CHECK(ring.cluster.flops.exp == Approx(one.per_device.flops.exp + merge_exps).epsilon(1e-12));
     }
   }
 }
@@ -136,7 +146,16 @@ TEST_CASE("ring exposed communication is max(0, transfer - compute) per step", "
   const double hop = 14e-6 + block / 50e9;
   CHECK(p.per_device.scale_out_bytes == Approx(3 * block));
   CHECK(p.per_device.comm_s == Approx(3 * hop));
-  const double step = p.per_device.compute_s / 4;  // non-causal: four equal blocks
+  // Non-causal: four equal 1024 x 1024 blocks, the three later ones each merged into the running
+  // output (fp32 read and written, the bf16 block output read: 10 B a value).
+  const models::Workload block_w = workload(models::Phase::prefill, 1, 1024, 1024, false);
+  const sim::Prediction one_block =
+      sim::predict(sim::EngineKind::tile, spec.variant->cost(spec, block_w), block_w,
+                   catalog().resolve("h100"), "auto");
+  const double step = one_block.time_s;
+  CHECK(p.per_device.hbm_bytes ==
+        Approx(4 * one_block.bytes.total() + 3 * (1024.0 * 8 * 128 * 10)).epsilon(1e-12));
+  CHECK(p.per_device.compute_s > 4 * step);
   CHECK(p.per_device.exposed_comm_s == Approx(3 * std::max(0.0, hop - step)));
   CHECK(p.per_device.total_s == Approx(p.per_device.compute_s + p.per_device.exposed_comm_s));
 }
