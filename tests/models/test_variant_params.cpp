@@ -254,3 +254,27 @@ TEST_CASE("no variant reaches the op capacity in any phase, with or without proj
     }
   }
 }
+
+TEST_CASE(
+    "every parameter that counts a variant's heads says how a head split divides it; only "
+    "model widths (model_heads) do not split",
+    "[variants][params]") {
+  int counted = 0;
+  for (const auto& v : registry().variants()) {
+    for (const models::ParamInfo& p : v->params()) {
+      const std::string_view name = p.name;
+      const bool counts_heads =
+          name.size() >= 5 && name.substr(name.size() - 5) == "heads" && name != "model_heads";
+      if (!counts_heads) continue;
+      INFO(v->name() << "." << name);
+      CHECK(models::head_split_of(p) != models::HeadSplit::none);
+      ++counted;
+    }
+  }
+  CHECK(counted > 40);
+  // moh's routed heads count heads without the word.
+  const models::Variant& moh = registry().find("moh");
+  const models::ParamInfo& top_k = moh.params()[2];
+  REQUIRE(top_k.name == "top_k");
+  CHECK(models::head_split_of(top_k) == models::HeadSplit::query);
+}
