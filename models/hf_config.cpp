@@ -211,15 +211,9 @@ LayerGroup softmax_group(const Fields& f, const ModelConfig& m, LayerKind kind) 
     const auto nope = f.required({"qk_nope_head_dim"});
     const auto rope = f.required({"qk_rope_head_dim"});
     const auto v = f.required({"v_head_dim"});
-    // DeepSeek-V2-Lite has no query latent: its queries are projected from the full width.
-    const auto q_latent = f.integer("q_lora_rank").value_or(m.hidden_size);
-    constexpr std::int64_t kMaxLatent = 65536;  // mla's q_latent_dim (`attnsim variants show mla`)
-    if (!f.has("q_lora_rank") && q_latent > kMaxLatent) {
-      throw f.error("hidden_size",
-                    fmt::format("({}) is the query latent when q_lora_rank is absent; allowed: at "
-                                "most {}",
-                                q_latent, kMaxLatent));
-    }
+    // DeepSeek-V2-Lite has no query latent (q_lora_rank null or absent): its queries are
+    // projected from the full width, which mla takes as q_latent_dim 0.
+    const auto q_latent = f.integer("q_lora_rank").value_or(0);
     g.params = {{"heads", m.heads}, {"nope_dim", nope},      {"rope_dim", rope},
                 {"v_head_dim", v},  {"latent_dim", *latent}, {"q_latent_dim", q_latent}};
   } else {

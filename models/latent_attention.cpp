@@ -24,8 +24,10 @@ constexpr ParamInfo kNopeParam = {"nope_dim", "per-head q/k dimension without Ro
 constexpr ParamInfo kRopeParam = {
     "rope_dim", "decoupled RoPE key dimension shared by all heads (d_R)", 64, 0, 4096};
 constexpr ParamInfo kLatentVParam = {"v_head_dim", "value head dimension (dv)", 128, 1, 4096};
-constexpr ParamInfo kQLatentParam = {"q_latent_dim", "query latent dimension (d_c')", 1536, 1,
-                                     65536};
+constexpr ParamInfo kQLatentParam = {
+    "q_latent_dim",
+    "query latent dimension (d_c'); 0: queries projected from the model width (DeepSeek-V2-Lite)",
+    1536, 0, 65536};
 constexpr ParamInfo kModeParam = {
     "mode", "0 auto, 1 absorbed (MQA-like over the latent), 2 non-absorbed (MHA-like)", 0, 0, 2};
 
@@ -265,7 +267,8 @@ class Mla final : public VariantBase {
   }
 
  private:
-  // W_DQ, W_UQ, W_DKV + W_KR and W_O (W_UK / W_UV are the absorb or decompress GEMMs above).
+  // W_DQ and W_UQ (or one W_Q without a query latent), W_DKV + W_KR and W_O (W_UK / W_UV are the
+  // absorb or decompress GEMMs above).
   static void add_mla_projections(const MlaDims& m, const AttentionSpec& spec, const Workload& w,
                                   CostModel& model) {
     const double d_model = static_cast<double>(spec.projections.hidden_size);
@@ -276,11 +279,18 @@ class Mla final : public VariantBase {
       const char* bwd;
       double n, k;
     };
-    const std::array<Proj, 4> projs = {
-        {{"q_down_fwd", "q_down_bwd", m.q_latent, d_model},
-         {"q_up_fwd", "q_up_bwd", m.hq * (m.nope + m.rope), m.q_latent},
-         {"kv_down_fwd", "kv_down_bwd", m.latent_heads * m.latent + m.rope, d_model},
-         {"o_proj_fwd", "o_proj_bwd", d_model, m.hq * m.dv}}};
+    const double q_width = m.hq * (m.nope + m.rope);
+    // Without a query latent (q_latent_dim 0) one W_Q projects the queries from the model width.
+    const Proj q_down = {"q_down_fwd", "q_down_bwd", m.q_latent, d_model};
+    const Proj q_up = {"q_up_fwd", "q_up_bwd", q_width, m.q_latent};
+    const Proj q_direct = {"q_proj_fwd", "q_proj_bwd", q_width, d_model};
+    const Proj kv_down = {"kv_down_fwd", "kv_down_bwd", m.latent_heads * m.latent + m.rope,
+                          d_model};
+    const Proj o_proj = {"o_proj_fwd", "o_proj_bwd", d_model, m.hq * m.dv};
+    const std::array<Proj, 4> latent_q = {q_down, q_up, kv_down, o_proj};
+    const std::array<Proj, 3> direct = {q_direct, kv_down, o_proj};
+    const std::span<const Proj> projs =
+        m.q_latent > 0 ? std::span<const Proj>(latent_q) : std::span<const Proj>(direct);
     for (const Proj& p : projs) {
       if (has_forward(w.phase))
         model.ops.push_back(gemm_op(p.fwd, Pass::forward, tokens, p.n, p.k, s));

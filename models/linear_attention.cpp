@@ -105,6 +105,8 @@ Op scan_forward(const ScanShape& x, const Workload& w, bool decay_mask) {
                       heads_tokens * 4 * x.key_dim * x.value_dim;
     op.flops.vector = heads_tokens * 2 * (x.key_dim + x.value_dim);
     op.bytes.k = x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // final state out
+    // A prefill onto a cached prefix (kv_len > q_len) starts from the prefix's state: read it.
+    if (w.kv_len > w.q_len) op.bytes.k *= 2;
   }
   op.flops.exp = heads_tokens * x.gate_dim;  // one decay factor per token, head and gate value
   // Lightning's intra-block left product applies a decay mask lambda^(i-j), one per causal pair.

@@ -63,6 +63,12 @@ class LightNet final : public VariantBase {
       // Gate exps and normaliser sums (dk per token), the division of the output (dv).
       op.flops.exp = heads_tokens * x.key_dim;
       op.flops.vector += heads_tokens * (x.key_dim + x.value_dim);
+      if (pass == Pass::forward && w.phase != Phase::decode) {
+        // The final S and z written for decoding on, as the linear scan does; a prefill onto a
+        // cached prefix (kv_len > q_len) also reads the prefix's.
+        const double state = x.batch * x.heads * (kv + x.key_dim) * kStateBytes;
+        op.bytes.k = (w.kv_len > w.q_len ? 2 : 1) * state;
+      }
       op.bytes.q = s * heads_tokens * x.key_dim;
       op.bytes.k += s * heads_tokens * 2 * x.key_dim;  // keys and gate logits
       op.bytes.v = s * heads_tokens * x.value_dim;

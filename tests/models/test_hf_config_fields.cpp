@@ -11,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "models/hf_config.hpp"
+#include "models/registry.hpp"
+#include "tests/support/model_helpers.hpp"
 
 using nlohmann::json;
 
@@ -147,16 +149,34 @@ TEST_CASE(
                               "x.json"),
       Catch::Contains("x.json: field 'hidden_size'") && Catch::Contains("head_dim of 65536") &&
           Catch::Contains("at most 4096"));
-  const json mla = with(base, {{"hidden_size", 131072},
-                               {"num_attention_heads", 128},
-                               {"kv_lora_rank", 512},
-                               {"qk_nope_head_dim", 128},
-                               {"qk_rope_head_dim", 64},
-                               {"v_head_dim", 128}});
-  CHECK_THROWS_WITH(models::parse_hf_config(mla, "x.json"),
-                    Catch::Contains("x.json: field 'hidden_size'") &&
-                        Catch::Contains("query latent when q_lora_rank is absent") &&
-                        Catch::Contains("at most 65536"));
+}
+
+TEST_CASE(
+    "an MLA config without a query latent (q_lora_rank null, DeepSeek-V2-Lite) projects its "
+    "queries with one W_Q from the model width",
+    "[hf]") {
+  // DeepSeek-V2-Lite's attention fields: hidden 2048, 16 heads, latent 512, nope 128, rope 64,
+  // v 128, 2 layers instead of 27.
+  const json lite = {
+      {"model_type", "deepseek_v2"}, {"hidden_size", 2048},    {"num_attention_heads", 16},
+      {"num_hidden_layers", 2},      {"kv_lora_rank", 512},    {"q_lora_rank", nullptr},
+      {"qk_nope_head_dim", 128},     {"qk_rope_head_dim", 64}, {"v_head_dim", 128}};
+  for (const json& config : {lite, [&] {
+                               json absent = lite;
+                               absent.erase("q_lora_rank");
+                               return absent;
+                             }()}) {
+    const auto m = models::parse_hf_config(config, "lite.json");
+    const models::LayerGroup& g = m.groups.at(0);
+    const models::Variant& mla = test_support::registry().find(g.variant);
+    const models::AttentionSpec spec = mla.make_spec(g.params, {true, m.hidden_size});
+    CHECK(models::param_value(spec, "q_latent_dim") == 0);
+    // W_Q 2048 x 16 (128 + 64), W_DKV + W_KR 2048 x 576, W_UK/W_UV 512 x 16 (128 + 128),
+    // W_O 2048 x 2048: 13,762,560 per layer.
+    const auto cost = mla.cost(spec, test_support::workload(models::Phase::decode, 1, 1, 4096));
+    CHECK(cost.parameters_per_layer == 13762560.0);
+    CHECK(test_support::op_named(cost, "q_proj_fwd").flops.tensor == 2.0 * 2048 * 16 * 192);
+  }
 }
 
 TEST_CASE(

@@ -102,6 +102,26 @@ TEST_CASE("linear: decode FLOPs and bytes do not depend on the context length",
         Approx(0.62).margin(0.01));
 }
 
+TEST_CASE(
+    "linear: a prefill onto a cached prefix reads the prefix's state as well as writing the "
+    "final one",
+    "[variants][linear]") {
+  // B 8, H 32, dk = dv = 128: the state is 8 * 32 * 128 * 128 * 4 = 16,777,216 bytes.
+  const double state = 8.0 * 32 * 128 * 128 * 4;
+  const auto fresh = cost(linear(32), workload(Phase::prefill, 8, 64, 64));
+  const auto onto = cost(linear(32), workload(Phase::prefill, 8, 64, 32768));
+  const models::Op& a = test_support::op_named(fresh, "linear_scan_fwd");
+  const models::Op& b = test_support::op_named(onto, "linear_scan_fwd");
+  CHECK(b.bytes.k - a.bytes.k == state);
+  CHECK(b.flops.tensor == a.flops.tensor);  // Q S0 is the inter-chunk Q S of each token already
+  // One token onto a prefix moves the state in and out, as a decode step does.
+  const auto one = test_support::op_named(cost(linear(32), workload(Phase::prefill, 8, 1, 32768)),
+                                          "linear_scan_fwd");
+  const auto step = test_support::op_named(cost(linear(32), workload(Phase::decode, 8, 1, 32768)),
+                                           "linear_scan_fwd");
+  CHECK(one.bytes.total() == step.bytes.total());
+}
+
 TEST_CASE("linear: there is no KV cache, only the state", "[variants][linear]") {
   for (Phase phase : {Phase::prefill, Phase::decode, Phase::train}) {
     const auto c = cost(linear(8), workload(phase, 4, phase == Phase::decode ? 1 : 512, 512));

@@ -94,6 +94,24 @@ TEST_CASE("lightnet: the state (dk dv + dk normaliser, fp32) does not depend on 
   CHECK(d.total_flops().vector >= 5.0 * 8 * 4096);
 }
 
+TEST_CASE(
+    "lightnet: a prefill writes the final state and normaliser; onto a cached prefix it "
+    "reads the prefix's too",
+    "[variants][lightnet]") {
+  // B 2, H 8, dk = dv = 64: (64 * 64 + 64) * 4 B * 16 = 266,240 bytes of S and z.
+  const auto s = make("lightnet", {{"heads", 8}, {"head_dim", 64}});
+  const double tokens = 2.0 * 8 * 512 * 2;  // B H L x 2 B of keys and of gate logits, each dk
+  const models::Op fresh =
+      op_named(cost(s, workload(Phase::prefill, 2, 512, 512)), "lightnet_scan_fwd");
+  CHECK(fresh.bytes.k == 266240.0 + 2 * tokens * 64);
+  const models::Op onto =
+      op_named(cost(s, workload(Phase::prefill, 2, 512, 4096)), "lightnet_scan_fwd");
+  CHECK(onto.bytes.k == 2 * 266240.0 + 2 * tokens * 64);
+  // The backward reads no state.
+  const auto train = cost(s, workload(Phase::train, 2, 512, 512));
+  CHECK(op_named(train, "lightnet_scan_bwd").bytes.k == 2 * tokens * 64);
+}
+
 // ------------------------------------------------------------------------------------------ GAM
 
 TEST_CASE("gam: per-token GEMMs are 2 m D (scores) + 2 m D (read) + 2 D 2D (gate projection)",
