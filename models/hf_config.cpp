@@ -216,6 +216,14 @@ LayerGroup softmax_group(const Fields& f, const ModelConfig& m, LayerKind kind) 
     const auto q_latent = f.integer("q_lora_rank").value_or(0);
     g.params = {{"heads", m.heads}, {"nope_dim", nope},      {"rope_dim", rope},
                 {"v_head_dim", v},  {"latent_dim", *latent}, {"q_latent_dim", q_latent}};
+  } else if (kind == LayerKind::full && f.flag("attn_output_gate", m.name == "qwen3_next")) {
+    // Qwen3-Next's full-attention layers gate their output elementwise: q_proj is twice as wide
+    // (queries and gate scores) and the output is multiplied by sigmoid(gate) (transformers,
+    // models/qwen3_next/modeling_qwen3_next.py, Qwen3NextAttention); `attn_output_gate` says so
+    // where a config names it.
+    g.variant = "gated";
+    g.params = {
+        {"heads", m.heads}, {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}, {"headwise", 0}};
   } else {
     g.variant = kind == LayerKind::window ? "swa" : "gqa";
     g.params = {{"heads", m.heads}, {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}};

@@ -254,7 +254,7 @@ TEST_CASE(
   REQUIRE(csv.exit_code == 0);
   // A header and the two groups (12 full-attention layers, 36 Gated DeltaNet layers).
   CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 3);
-  CHECK(csv.out.find(",24576,full,gqa,12,heads=16 kv_heads=2 head_dim=256,3 7 11") !=
+  CHECK(csv.out.find(",24576,full,gated,12,heads=16 kv_heads=2 head_dim=256 headwise=0,3 7 11") !=
         std::string::npos);
   CHECK(csv.out.find(",linear,linear,36,") != std::string::npos);
   const test_support::RunResult json =

@@ -259,3 +259,47 @@ TEST_CASE(
       models::parse_hf_config(with(gemma2, {{"sliding_window", nullptr}}), "g2.json");
   CHECK(indices_of_kind(null_window, models::LayerKind::full).size() == 6);
 }
+
+TEST_CASE(
+    "Qwen3-Next's full-attention layers are gated attention (elementwise output gate); "
+    "attn_output_gate says so for other configs",
+    "[hf]") {
+  // Qwen/Qwen3-Next-80B-A3B's attention fields, 8 layers instead of 48.
+  const json next = {{"model_type", "qwen3_next"},
+                     {"hidden_size", 2048},
+                     {"num_attention_heads", 16},
+                     {"num_key_value_heads", 2},
+                     {"head_dim", 256},
+                     {"num_hidden_layers", 8},
+                     {"full_attention_interval", 4},
+                     {"linear_key_head_dim", 128},
+                     {"linear_value_head_dim", 128},
+                     {"linear_num_key_heads", 16},
+                     {"linear_num_value_heads", 32},
+                     {"linear_conv_kernel_dim", 4}};
+  const auto m = models::parse_hf_config(next, "next.json");
+  const models::LayerGroup* full = nullptr;
+  for (const auto& g : m.groups) {
+    if (g.kind == models::LayerKind::full) full = &g;
+  }
+  REQUIRE(full != nullptr);
+  CHECK(full->variant == "gated");
+  CHECK(full->indices == std::vector<std::int64_t>{3, 7});
+  const models::Variant& gated = test_support::registry().find(full->variant);
+  const models::AttentionSpec spec = gated.make_spec(full->params, {true, m.hidden_size});
+  CHECK(models::param_value(spec, "headwise") == 0);
+  // W_Q doubled for the gate: 2048 x (2 x 4096 + 512 + 512) + W_O 4096 x 2048 = 27,262,976.
+  const auto cost = gated.cost(spec, test_support::workload(models::Phase::decode, 1, 1, 4096));
+  CHECK(cost.parameters_per_layer == 27262976.0);
+  // Another model type gates only when its config says attn_output_gate.
+  json llama = {{"model_type", "llama"},    {"hidden_size", 2048}, {"num_attention_heads", 16},
+                {"num_key_value_heads", 2}, {"head_dim", 128},     {"num_hidden_layers", 2}};
+  CHECK(models::parse_hf_config(llama, "l.json").groups.at(0).variant == "gqa");
+  llama["attn_output_gate"] = true;
+  CHECK(models::parse_hf_config(llama, "l.json").groups.at(0).variant == "gated");
+  json off = next;
+  off["attn_output_gate"] = false;
+  for (const auto& g : models::parse_hf_config(off, "n.json").groups) {
+    CHECK(g.variant != "gated");
+  }
+}
