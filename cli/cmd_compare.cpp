@@ -1,5 +1,6 @@
 // attnsim compare: several variants (or models) side by side on one workload, on one or more
 // profiles, with ratios against the first.
+#include <algorithm>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -63,6 +64,7 @@ struct Entry {
   std::string label, hw;
   double time_s = 0, kv_cache_bytes = 0, flops = 0, hbm_bytes = 0;
   nlohmann::ordered_json detail;
+  double state_bytes = 0;  // a linear variant's or hybrid model's recurrent state
   // With a layout: `layout`, `per_device` and `cluster`, as query prints them.
   nlohmann::ordered_json parallel = nullptr;
   sim::DeviceCost per_device = {}, cluster = {};
@@ -92,19 +94,19 @@ std::string ratio_text(std::optional<double> r) {
 // Per device and cluster under the layout, one pair of rows per entry; `x total` is the
 // per-device total against the first entry's.
 std::string layout_table(const std::vector<Entry>& entries, std::size_t per_hw,
-                         const LayoutHeading& h) {
+                         const LayoutHeading& h, std::size_t label_w) {
   std::string out = fmt::format("\nlayout: {}\n", describe_layout(h.layout, h.devices_per_node));
   out += device_table_header(
-      fmt::format("{:<16} {:<28} {:<10} {:>7}", "hw", "compared", "", "x total"));
+      fmt::format("{:<16} {:<{}} {:<10} {:>7}", "hw", "compared", label_w, "", "x total"));
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     const Entry& base = entries[i - i % per_hw];
     out += device_table_row(
-        fmt::format("{:<16} {:<28} {:<10} {:>7}", e.hw, e.label, "per device",
+        fmt::format("{:<16} {:<{}} {:<10} {:>7}", e.hw, e.label, label_w, "per device",
                     ratio_text(ratio(e.per_device.total_s, base.per_device.total_s))),
         e.per_device);
-    out += device_table_row(fmt::format("{:<16} {:<28} {:<10} {:>7}", "", "", "cluster", ""),
-                            e.cluster);
+    out += device_table_row(
+        fmt::format("{:<16} {:<{}} {:<10} {:>7}", "", "", label_w, "cluster", ""), e.cluster);
   }
   return out;
 }
@@ -113,8 +115,13 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                    std::function<std::string()> svg, const std::optional<LayoutHeading>& layout) {
   std::vector<nlohmann::ordered_json> rows;
   std::ostringstream table;
-  table << fmt::format("{:<16} {:<28} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", "hw", "compared",
-                       "time", "x time", "KV cache", "x KV", "FLOP", "HBM bytes");
+  // The memory a sequence keeps between steps: KV cache and recurrent state, as `fits` and
+  // `max_batch` count it. The label column widens for a long label (an --hf-config path).
+  std::size_t label_w = 28;
+  for (const Entry& e : entries) label_w = std::max(label_w, e.label.size());
+  const auto memory = [](const Entry& e) { return e.kv_cache_bytes + e.state_bytes; };
+  table << fmt::format("{:<16} {:<{}} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", "hw", "compared",
+                       label_w, "time", "x time", "KV+state", "x mem", "FLOP", "HBM bytes");
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     const Entry& base = entries[i - i % per_hw];
@@ -125,6 +132,9 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                     {"time_ratio", ratio_json(ratio(e.time_s, base.time_s))},
                     {"kv_cache_bytes", e.kv_cache_bytes},
                     {"kv_cache_ratio", ratio_json(ratio(e.kv_cache_bytes, base.kv_cache_bytes))},
+                    {"state_bytes", e.state_bytes},
+                    {"memory_bytes", memory(e)},
+                    {"memory_ratio", ratio_json(ratio(memory(e), memory(base)))},
                     {"flops", e.flops},
                     {"flops_ratio", ratio_json(ratio(e.flops, base.flops))},
                     {"hbm_bytes", e.hbm_bytes},
@@ -135,13 +145,12 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
           ratio_json(ratio(e.per_device.total_s, base.per_device.total_s));
     }
     rows.back()["detail"] = e.detail;
-    table << fmt::format("{:<16} {:<28} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", e.hw, e.label,
-                         human_time(e.time_s), ratio_text(ratio(e.time_s, base.time_s)),
-                         human_bytes(e.kv_cache_bytes),
-                         ratio_text(ratio(e.kv_cache_bytes, base.kv_cache_bytes)),
+    table << fmt::format("{:<16} {:<{}} {:>10} {:>7} {:>10} {:>7} {:>10} {:>10}\n", e.hw, e.label,
+                         label_w, human_time(e.time_s), ratio_text(ratio(e.time_s, base.time_s)),
+                         human_bytes(memory(e)), ratio_text(ratio(memory(e), memory(base))),
                          human_count(e.flops), human_bytes(e.hbm_bytes));
   }
-  if (layout) table << layout_table(entries, per_hw, *layout);
+  if (layout) table << layout_table(entries, per_hw, *layout, label_w);
   return print({[&] { return table.str() + "ratios (x) are against the first entry\n"; },
                 [&] {
                   return json_text(nlohmann::ordered_json{{"attnsim_version", ATTNSIM_VERSION},
@@ -194,6 +203,7 @@ std::size_t compare_variants(CompareRun& run) {
               r.prediction.flops.total(),
               r.prediction.bytes.total(),
               to_json(r)};
+      e.state_bytes = cost.state_bytes;
       if (run.layout) {
         const sim::ParallelPrediction p = sim::predict_parallel(
             run.engine, spec, w, profile, run.o.kernel, *run.layout, run.caller);
@@ -231,6 +241,7 @@ std::size_t compare_models(CompareRun& run) {
       const ModelResult r = run_model(run.ctx.registry, q, profile);
       Entry e{p.name,          profile.id,  r.time_s,     r.kv_cache_bytes,
               r.flops.total(), r.hbm_bytes, to_json(q, r)};
+      e.state_bytes = r.state_bytes;
       if (r.parallel) {
         e.parallel = {{"layout", layout_json(r.parallel->layout, r.parallel->devices_per_node)},
                       {"per_device", device_json(r.parallel->per_device)},

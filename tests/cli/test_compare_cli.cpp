@@ -224,8 +224,38 @@ TEST_CASE("compare gives no ratio against a baseline of nothing, and 1 for nothi
   CHECK(rows[1].at("kv_cache_ratio").is_null());
   CHECK(rows[2].at("kv_cache_ratio") == 1.0);
   CHECK(rows[1].at("time_ratio").is_number());
-  const RunResult table = run_cli({"compare", "--variants", "linear,gqa"});
+  // The table's memory column is KV cache plus state: gna keeps neither (non-causal, no decode).
+  const RunResult table = run_cli({"compare", "--variants", "gna,gqa"});
   REQUIRE(table.exit_code == 0);
   CHECK(table.out.find(" 0.00 ") == std::string::npos);
   CHECK(table.out.find("16.8 MB       - ") != std::string::npos);
+}
+
+TEST_CASE(
+    "compare's memory column and memory_ratio count the recurrent state with the KV cache, "
+    "as fits and max_batch do",
+    "[cli][compare]") {
+  // 4096 tokens, batch 1: gqa 32/8/128 keeps 2 x 8 x 128 x 4096 x 2 B = 16,777,216 of KV;
+  // linear's 32 heads of 128 x 128 fp32 keep 2,097,152 of state.
+  const RunResult r =
+      run_cli({"compare", "--variants", "gqa,linear", "--seq-len", "4096", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const json rows = json::parse(r.out).at("comparisons");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[1].at("kv_cache_bytes") == 0.0);
+  CHECK(rows[1].at("state_bytes") == 2097152.0);
+  CHECK(rows[1].at("memory_bytes") == 2097152.0);
+  CHECK(rows[1].at("memory_ratio").get<double>() == Approx(2097152.0 / 16777216.0));
+  const RunResult table = run_cli({"compare", "--variants", "gqa,linear", "--seq-len", "4096"});
+  CHECK_THAT(table.out, Catch::Contains("KV+state   x mem"));
+  CHECK_THAT(table.out, Catch::Contains("2.1 MB    0.12"));
+  // A hybrid model's row counts its linear layers' state (Qwen3-Next: 36 layers of 32 heads of
+  // 128 x 128 fp32 state).
+  const RunResult models = run_cli({"compare", "--models", "llama-3.1-8b,qwen3-next-80b-a3b",
+                                    "--phase", "decode", "--seq-len", "4096", "--format", "json"});
+  REQUIRE(models.exit_code == 0);
+  const json hybrid = json::parse(models.out).at("comparisons").at(1);
+  CHECK(hybrid.at("state_bytes").get<double>() == 36 * 32 * 128 * 128 * 4.0);
+  CHECK(hybrid.at("memory_bytes").get<double>() ==
+        Approx(hybrid.at("kv_cache_bytes").get<double>() + hybrid.at("state_bytes").get<double>()));
 }
