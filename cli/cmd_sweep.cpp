@@ -160,6 +160,14 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
       });
   if (show_progress) std::fprintf(stderr, "\n");
   sink.write(printer.end());
+  // A sweep with no point left is bad input, as a query of that point is: exit 2 and no output
+  // file. (A shard keeps its opening and closing for the shards to concatenate, and warns.)
+  if (o.shard.empty() && count > 0 && skipped == count) {
+    throw common::SpecError(
+        fmt::format("no point of the sweep can be priced: all {} skipped "
+                    "(first: {})",
+                    count, first_skip));
+  }
   const std::string svg = plot ? plot::render_series(plot->chart()) : std::string();
   sink.commit();
   if (skipped > 0) {

@@ -144,6 +144,27 @@ TEST_CASE("sweep -o writes the whole file, and nothing on bad input", "[cli][swe
   }
 }
 
+TEST_CASE("a sweep none of whose points can be priced is bad input: exit 2, no -o or --plot file",
+          "[cli][sweep]") {
+  test_support::TempDir dir;
+  const auto out = dir.path() / "none.csv";
+  const auto svg = dir.path() / "none.svg";
+  // gna has no decode: both points are refused, as `query` refuses each.
+  const RunResult r = run_cli({"sweep", "--variant", "gna", "--phase", "decode", "--seq-len",
+                               "1k,2k", "-o", out.string(), "--plot", svg.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("no point of the sweep can be priced: all 2 skipped (first:"));
+  CHECK(lines(r.err) == 1);
+  CHECK_FALSE(std::filesystem::exists(out));
+  CHECK_FALSE(std::filesystem::exists(svg));
+  CHECK(std::filesystem::is_empty(dir.path()));
+  // A shard of such a sweep still writes its part (the shards concatenate) and warns.
+  const RunResult shard = run_cli(
+      {"sweep", "--variant", "gna", "--phase", "decode", "--seq-len", "1k,2k", "--shard", "1/2"});
+  CHECK(shard.exit_code == 0);
+  CHECK_THAT(shard.err, Catch::Contains("1 of 1 points skipped"));
+}
+
 TEST_CASE("a sweep --param applies to the variants that have it, and must fit one of them",
           "[cli][sweep]") {
   RunResult r = run_cli({"sweep", "--variant", "gqa,swa", "--param", "window=512"});
