@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <set>
 #include <thread>
 
 #include <fmt/format.h>
@@ -101,9 +100,6 @@ std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, st
   check_plot_path(o.plot, o.output);
   SweepAxisSizes sizes{a.batches.size(), a.seq_lens.size(), a.q_lens.size(), a.kv_lens.size(),
                        count};
-  std::set<std::string_view> names;
-  for (const models::AttentionSpec& spec : a.specs) names.insert(spec.variant->name());
-  sizes.mixed_head_shapes = names.size() < a.specs.size();
   sizes.tp = a.tps.size();
   sizes.cp = a.cps.size();
   sizes.parallel = a.parallel;

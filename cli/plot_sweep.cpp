@@ -78,8 +78,9 @@ bool per_device(PlotY y) {
   return y != PlotY::time && y != PlotY::tflops && y != PlotY::kv_bytes;
 }
 
-// The layout columns that name a series (sweep_points.cpp writes them after the outputs).
-constexpr const char* kLayoutKeys[] = {"tp", "cp", "cp_strategy", "nodes"};
+// The columns after the outputs that name a series (sweep_points.cpp writes them there): a
+// variant's head shape, and the layout.
+constexpr const char* kLayoutKeys[] = {"head_shape", "tp", "cp", "cp_strategy", "nodes"};
 
 // The CSV columns that follow the x axis `name` (--seq-len sets kv_len, and q_len too unless
 // --q-len is given).
@@ -123,11 +124,6 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
     throw common::SpecError(fmt::format(
         "--plot: the sweep has {} points; a plot keeps at most {} (narrow the axes or use --shard)",
         s.points, kMaxPlotPoints));
-  }
-  if (s.mixed_head_shapes) {
-    throw common::SpecError(
-        "--plot: the sweep varies --heads/--kv-heads/--head-dim, which its rows do not name; plot "
-        "one head shape at a time");
   }
   struct Axis {
     const char* name;
@@ -178,7 +174,7 @@ SweepPlot::SweepPlot(SweepPlotPlan plan, std::string_view csv_header)
   for (std::size_t i = 0; i < first_output; ++i) {
     if (!is_x(columns_[i])) key_columns_.push_back(i);
   }
-  for (const char* key : kLayoutKeys) {  // present with a layout, after the outputs
+  for (const char* key : kLayoutKeys) {  // present where they vary, after the outputs
     const auto it = std::find(columns_.begin(), columns_.end(), key);
     if (it != columns_.end() && !is_x(*it)) key_columns_.push_back(it - columns_.begin());
   }

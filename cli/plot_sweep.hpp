@@ -37,8 +37,6 @@ PlotY parse_plot_y(std::string_view name);
 struct SweepAxisSizes {
   std::size_t batch = 1, seq_len = 1, q_len = 0, kv_len = 0;  // 0: the flag was not given
   std::size_t points = 0;                                     // in this run (this shard)
-  bool mixed_head_shapes =
-      false;                   // one variant with several head shapes: rows cannot tell them apart
   std::size_t tp = 0, cp = 0;  // values of the --tp/--cp axes; 0: the flag was not given
   bool parallel = false;       // a layout was given: the rows carry per-device columns
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -78,7 +79,11 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   std::vector<models::AttentionSpec> specs;
   std::size_t rejected = 0;
   std::string last_error;
+  std::vector<std::string> dropped;  // variants none of whose shapes could be made, with why
+  std::string counted_error;         // the last refusal of a variant that kept a shape
   for (const models::Variant* v : variants) {
+    const std::size_t before = specs.size(), rejected_before = rejected;
+    std::string variant_error;
     for (std::int64_t h : axis(v, shape_flags[0])) {
       for (std::int64_t kv : axis(v, shape_flags[1])) {
         for (std::int64_t d : axis(v, shape_flags[2])) {
@@ -93,18 +98,48 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
             specs.push_back(v->make_spec(given, {o.include_projections, 0}));
           } catch (const common::SpecError& e) {
             ++rejected;
-            last_error = e.what();
+            last_error = variant_error = e.what();
           }
         }
       }
     }
+    if (specs.size() == before) {
+      dropped.push_back(variant_error);
+      rejected = rejected_before;  // named below, not counted
+    } else if (rejected > rejected_before) {
+      counted_error = variant_error;
+    }
   }
   if (specs.empty()) throw common::SpecError(last_error);
+  // A variant none of whose shapes could be made is named (a flag it needs, a head count it
+  // refuses); other refused shapes are counted.
+  for (const std::string& why : dropped) {
+    std::fprintf(stderr, "attnsim: warning: a variant left out of the sweep: %s\n", why.c_str());
+  }
   if (rejected > 0) {
     std::fprintf(stderr, "attnsim: warning: %zu head combinations left out (last: %s)\n", rejected,
-                 last_error.c_str());
+                 counted_error.c_str());
   }
   return specs;
+}
+
+// The head_shape cells of a sweep whose variants come in several head shapes: the resolved
+// heads, kv_heads and head_dim of each spec (those the variant has); none when each variant has
+// one shape.
+std::vector<std::string> head_shape_cells(const std::vector<models::AttentionSpec>& specs) {
+  std::set<std::string_view> names;
+  for (const models::AttentionSpec& spec : specs) names.insert(spec.variant->name());
+  if (names.size() == specs.size()) return {};
+  std::vector<std::string> cells;
+  for (const models::AttentionSpec& spec : specs) {
+    std::string cell;
+    for (const auto& [name, value] : models::resolved_params(spec)) {
+      if (name != "heads" && name != "kv_heads" && name != "head_dim") continue;
+      cell += fmt::format("{}{}={}", cell.empty() ? "" : " ", name, value);
+    }
+    cells.push_back(cell);
+  }
+  return cells;
 }
 
 template <typename T, typename Parse>
@@ -159,6 +194,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
     add_models(ctx, o, a);
   } else {
     a.specs = make_specs(ctx.registry, o);
+    a.head_shapes = head_shape_cells(a.specs);
   }
   a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine);
   a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase);

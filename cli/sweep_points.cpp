@@ -231,6 +231,7 @@ std::string csv_header(const SweepAxes& axes) {
             "bound,flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
             "state_bytes,arithmetic_intensity,tensor_utilization";
   // append(), not string + string: GCC 12 warns falsely (-Warray-bounds) on the temporary.
+  if (!axes.head_shapes.empty()) header.append(",head_shape");
   if (axes.parallel) header.append(",").append(kParallelColumns);
   if (axes.parallel && axes.models.empty()) header.append(",").append(kLayoutDetailColumns);
   return header + "\n";
@@ -272,6 +273,7 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
     fmt::format_to(out, "{},{},{},{},{},{},{},{},{}", pred.flops.tensor, pred.flops.vector,
                    pred.flops.exp, pred.bytes.total(), pred.hbm_bytes_moved, cost.kv_cache_bytes,
                    cost.state_bytes, pred.arithmetic_intensity, pred.tensor_utilization);
+    if (!axes.head_shapes.empty()) fmt::format_to(out, ",{}", axes.head_shapes[p.subject]);
     if (axes.parallel) {
       append_parallel(parallel.layout, parallel.per_device, format, row);
       append_layout_detail(parallel, format, row);
@@ -295,6 +297,9 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
                  pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
                  pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
                  pred.arithmetic_intensity, pred.tensor_utilization);
+  if (!axes.head_shapes.empty()) {
+    fmt::format_to(out, ",\"head_shape\":\"{}\"", axes.head_shapes[p.subject]);
+  }
   if (axes.parallel) {
     append_parallel(parallel.layout, parallel.per_device, format, row);
     append_layout_detail(parallel, format, row);

@@ -267,6 +267,19 @@ TEST_CASE("a swept layout axis names the series when x is the context", "[cli][p
   CHECK(root->all("circle", "marker").size() == 4);
 }
 
+TEST_CASE("a sweep over a head-shape list plots one series per head shape", "[cli][plot]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "heads.svg").string();
+  const RunResult r = run_cli({"sweep", "--variant", "gqa", "--kv-heads", "1,8", "--phase",
+                               "decode", "--seq-len", "8k,32k", "--plot", svg});
+  REQUIRE(r.exit_code == 0);
+  const auto root = parse_xml(read_file(svg));
+  CHECK(attrs(*root, "g", "series", "data-series") ==
+        std::vector<std::string>{"heads=32 kv_heads=1 head_dim=128",
+                                 "heads=32 kv_heads=8 head_dim=128"});
+  CHECK(root->all("circle", "marker").size() == 4);
+}
+
 TEST_CASE("bad layout plot input exits 2, lists the allowed values and leaves no file",
           "[cli][plot][parallel]") {
   TempDir dir;

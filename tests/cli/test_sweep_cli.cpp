@@ -97,6 +97,41 @@ TEST_CASE("sweep's head flags apply to the variants that have the parameter, as 
   CHECK_THAT(none.err, Catch::Contains("--kv-heads: none of the variants (mla) has kv_heads"));
 }
 
+TEST_CASE(
+    "a sweep over head-shape lists names each row's shape in head_shape; one shape a "
+    "variant has no such column",
+    "[cli][sweep]") {
+  const RunResult r =
+      run_cli({"sweep", "--variant", "gqa,mla", "--kv-heads", "1,8", "--seq-len", "4096"});
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains(",head_shape\n"));
+  CHECK_THAT(r.out, Catch::Contains(",heads=32 kv_heads=1 head_dim=128\n"));
+  CHECK_THAT(r.out, Catch::Contains(",heads=32 kv_heads=8 head_dim=128\n"));
+  CHECK_THAT(r.out,
+             Catch::Contains(",heads=128\n"));  // mla: its own heads, no kv_heads or head_dim
+  const RunResult json =
+      run_cli({"sweep", "--variant", "gqa", "--heads", "16,32", "--format", "jsonl"});
+  REQUIRE(json.exit_code == 0);
+  CHECK_THAT(json.out, Catch::Contains("\"head_shape\":\"heads=16 kv_heads=8 head_dim=128\""));
+  CHECK_THAT(run_cli({"sweep", "--variant", "gqa,mla"}).out, !Catch::Contains("head_shape"));
+}
+
+TEST_CASE("a variant none of whose head shapes a sweep can make is named in a warning, with why",
+          "[cli][sweep]") {
+  const RunResult mha = run_cli({"sweep", "--variant", "mha,gqa", "--kv-heads", "4,8"});
+  REQUIRE(mha.exit_code == 0);
+  CHECK(lines(mha.out) == 3);  // header, gqa at 4 and 8
+  CHECK_THAT(mha.err, Catch::Contains("warning: a variant left out of the sweep: mha needs "
+                                      "kv_heads == heads"));
+  CHECK_THAT(mha.err, !Catch::Contains("head combinations left out"));
+  const RunResult masa = run_cli({"sweep", "--variant", "gqa,masa"});
+  CHECK_THAT(masa.err, Catch::Contains("left out of the sweep: masa changes only the projection "
+                                       "weights; add --include-projections"));
+  // A variant that keeps some shapes counts the others.
+  const RunResult some = run_cli({"sweep", "--variant", "gqa", "--kv-heads", "8,3"});
+  CHECK_THAT(some.err, Catch::Contains("1 head combinations left out"));
+}
+
 TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad axes",
           "[cli][sweep]") {
   RunResult r = run_cli({"sweep", "--variant", "gqa,gna", "--phase", "prefill,decode"});
