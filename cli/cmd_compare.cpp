@@ -320,7 +320,7 @@ void add_compare_command(CLI::App& app, Context& ctx) {
   add_caller_option(*c, o->caller);
   c->add_option("--format", o->format, "table | json | csv | svg (a roofline chart)")
       ->capture_default_str();
-  c->add_option("-o,--output", o->output, "write to FILE instead of stdout");
+  add_output_option(*c, o->output, "write to FILE instead of stdout");
   add_plot_option(*c, o->plot);
   add_hw_options(*c, ctx.hw);
   add_parallel_options(*c, o->parallel);

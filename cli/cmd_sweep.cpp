@@ -248,7 +248,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   add_kernel_option(*s, o->kernel);
   add_caller_option(*s, o->caller);
   s->add_option("--format", o->format, "csv | json | jsonl")->capture_default_str();
-  s->add_option("-o,--output", o->output, "write to FILE instead of stdout");
+  add_output_option(*s, o->output, "write to FILE instead of stdout");
   add_plot_option(*s, o->plot);
   s->add_option("--plot-x", o->plot_x,
                 "the plot's x axis when several vary: seq-len | batch | q-len | kv-len | tp | cp");

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 
@@ -47,8 +48,24 @@ void write_output(const std::string& text, const std::string& path) {
 }
 
 CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::string& help) {
+  // A path the results cannot be written to is bad input (exit 2) before anything runs, as a
+  // --plot path is: an empty one, a directory, or a file in a folder that is not there.
   return command.add_option("-o,--output", path, help)
-      ->check(non_empty("an empty path; give a file name, or - for stdout", "FILE"));
+      ->check(CLI::Validator(
+          [](const std::string& value) -> std::string {
+            if (value.empty()) return "an empty path; give a file name, or - for stdout";
+            if (value == "-") return "";
+            std::error_code ec;
+            if (std::filesystem::is_directory(value, ec)) {
+              return fmt::format("'{}' is a directory; give a file name", value);
+            }
+            const std::filesystem::path folder = std::filesystem::path(value).parent_path();
+            if (!folder.empty() && !std::filesystem::is_directory(folder, ec)) {
+              return fmt::format("no directory '{}' to write '{}' in", folder.string(), value);
+            }
+            return "";
+          },
+          "FILE"));
 }
 
 namespace {

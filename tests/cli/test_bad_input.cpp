@@ -159,6 +159,7 @@ const std::vector<BadInput> kCases = {
     {"dtype the device lacks", {"query", "--hw", "a100", "--dtype", "fp8"}, {"fp8"}},
     {"empty output path", {"query", "-o", ""}, {"--output", "empty"}},
     {"output path that is a directory", {"query", "-o", "{}"}, {"is a directory"}},
+    {"output file in a folder that is not there", {"query", "-o", "no-such-dir/q.json"}, {"no directory 'no-such-dir'"}},
     {"number too large for a double", {"query", "--hw-set", "compute.sm_count=1e999"}, {"number out of range"}},
     {"fractional count", {"query", "--hw-set", "compute.sm_count=1.5"}, {"/compute/sm_count", "whole number"}},
     {"implausible count", {"query", "--hw-set", "compute.sm_count=1e300"}, {"/compute/sm_count", "[1, 1024]"}},
