@@ -157,12 +157,13 @@ std::string render_model_table(const ModelQuery& query, const std::vector<ModelR
   std::ostringstream out;
   out << fmt::format("{}: {} layers, {}, hidden {} ({})\n", m.name, m.layers, m.attention_kind,
                      m.hidden_size, m.source);
-  out << fmt::format(
-      "{} batch={} q_len={} kv_len={} dtype={} kv_dtype={} | engine={}{}\n",
-      models::to_string(w.phase), w.batch, w.q_len, w.kv_len, models::to_string(w.dtype),
-      models::to_string(w.kv_dtype), sim::to_string(query.engine),
-      query.caller == hw::Caller::direct ? std::string()
-                                         : fmt::format(" caller={}", hw::to_string(query.caller)));
+  out << fmt::format("{} batch={} q_len={} kv_len={} dtype={} kv_dtype={}{} | engine={}{}\n",
+                     models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
+                     models::to_string(w.dtype), models::to_string(w.kv_dtype),
+                     query.include_projections ? " +projections" : "", sim::to_string(query.engine),
+                     query.caller == hw::Caller::direct
+                         ? std::string()
+                         : fmt::format(" caller={}", hw::to_string(query.caller)));
   for (const ModelResult& r : results) {
     out << fmt::format("\n{}\n", r.hw);
     out << fmt::format("  {:<22} {:>7} {:>10} {:>8} {:>10} {:>10}\n", "layer group", "layers",

@@ -78,6 +78,24 @@ std::string caller_note(hw::Caller caller) {
   return caller == hw::Caller::direct ? "" : fmt::format(" caller={}", hw::to_string(caller));
 }
 
+// The schedule of the longest launch other than a projection GEMM or an elementwise pass (NSA's
+// selected branch, not its compressed one that comes first): what `--kernel auto` ran. None on the
+// roofline, whose launches all say "roofline".
+std::optional<std::string_view> main_schedule(const QueryResult& r) {
+  std::optional<std::string_view> kernel;
+  if (r.engine == sim::EngineKind::roofline) return kernel;
+  double longest = -1;
+  for (const sim::LaunchPrediction& l : r.prediction.launches) {
+    if (l.schedule == "gemm" || l.schedule == "elementwise") continue;
+    const double time = l.time_s * static_cast<double>(l.count);
+    if (time > longest) {
+      longest = time;
+      kernel = l.schedule;
+    }
+  }
+  return kernel;
+}
+
 std::string render_table(const std::vector<QueryResult>& results) {
   std::ostringstream out;
   if (results.empty()) return "";
@@ -86,34 +104,20 @@ std::string render_table(const std::vector<QueryResult>& results) {
   const models::Workload& w = first.workload;
   out << fmt::format(
       "{} heads={} kv_heads={} head_dim={} v_head_dim={} | {} batch={} q_len={} kv_len={} {} "
-      "dtype={} kv_dtype={} layers={} | engine={} kernel={}{}\n",
+      "dtype={} kv_dtype={} layers={}{} | engine={} kernel={}{}\n",
       first.spec.variant->name(), h.heads, h.kv_heads, h.head_dim, h.v_head_dim,
       models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
       models::effective_causal(*first.spec.variant, w) ? "causal" : "non-causal",
       models::to_string(w.dtype), models::to_string(w.kv_dtype), w.layers,
-      sim::to_string(first.engine), sim::named_kernel(first.engine, first.kernel).value_or("-"),
+      first.spec.projections.include ? " +projections" : "", sim::to_string(first.engine),
+      sim::named_kernel(first.engine, first.kernel).value_or("-"),
       caller_note(first.prediction.caller));
   out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7} {:>6}\n", "hw",
                      "time", "bound", "kernel", "tensor FLOP", "exp", "HBM bytes", "KV/state",
                      "FLOP/B", "util");
   for (const QueryResult& r : results) {
     const sim::Prediction& p = r.prediction;
-    // The schedule of the longest launch other than a projection GEMM or an elementwise pass
-    // (NSA's selected branch, not its compressed one that comes first); none on the roofline,
-    // whose launches all say "roofline".
-    std::string_view kernel = "-";
-    double longest = -1;
-    for (const sim::LaunchPrediction& l : p.launches) {
-      if (r.engine == sim::EngineKind::roofline || l.schedule == "gemm" ||
-          l.schedule == "elementwise") {
-        continue;
-      }
-      const double time = l.time_s * static_cast<double>(l.count);
-      if (time > longest) {
-        longest = time;
-        kernel = l.schedule;
-      }
-    }
+    const std::string_view kernel = main_schedule(r).value_or("-");
     out << fmt::format("{:<18} {:>10} {:>7} {:>9} {:>12} {:>11} {:>11} {:>10} {:>7.1f} {:>5.1f}%\n",
                        r.hw, human_time(p.time_s), sim::to_string(p.bound), kernel,
                        human_count(p.flops.tensor), human_count(p.flops.exp),
@@ -158,6 +162,7 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
             {"include_projections", r.spec.projections.include}}},
           {"engine", sim::to_string(r.engine)},
           {"kernel", kernel_json(sim::named_kernel(r.engine, r.kernel))},
+          {"main_schedule", kernel_json(main_schedule(r))},
           {"caller", hw::to_string(p.caller)},
           {"caller_floor_s", p.caller_floor_s},
           {"time_s", p.time_s},

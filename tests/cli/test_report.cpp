@@ -242,3 +242,28 @@ TEST_CASE("the README's list of query's JSON keys is the keys query prints, word
     CHECK(printed.count(key) == 1);
   }
 }
+
+TEST_CASE(
+    "query's JSON names the schedule --kernel auto ran (main_schedule), as the table's "
+    "kernel column does; the header says when projections are included",
+    "[report][cli]") {
+  const std::vector<std::string> mla = {"query",     "--variant", "mla",  "--phase", "decode",
+                                        "--seq-len", "8192",      "--hw", "h200"};
+  const test_support::RunResult table = test_support::run_cli(mla);
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains(" flashmla "));
+  std::vector<std::string> json_args = mla;
+  json_args.insert(json_args.end(), {"--format", "json"});
+  const nlohmann::json doc = nlohmann::json::parse(test_support::run_cli(json_args).out);
+  const nlohmann::json& r = doc.at("results").at(0);
+  CHECK(r.at("kernel") == "auto");
+  CHECK(r.at("main_schedule") == "flashmla");
+  const nlohmann::json roof = nlohmann::json::parse(
+      test_support::run_cli({"query", "--engine", "roofline", "--format", "json"}).out);
+  CHECK(roof.at("results").at(0).at("main_schedule").is_null());
+  const test_support::RunResult proj =
+      test_support::run_cli({"query", "--variant", "gqa", "--include-projections"});
+  CHECK_THAT(proj.out, Catch::Contains("layers=1 +projections | engine=tile"));
+  CHECK_THAT(test_support::run_cli({"query", "--variant", "gqa"}).out,
+             !Catch::Contains("+projections"));
+}
