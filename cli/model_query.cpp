@@ -25,7 +25,10 @@ nlohmann::ordered_json memory_json(const ModelResult& r) {
     memory["per_device_kv_cache_and_state_bytes"] = d.kv_cache_bytes + d.state_bytes;
   }
   memory["fits"] = r.fits;
-  memory["max_batch"] = r.max_batch;
+  // A whole number of sequences, as sweep prints it (596, not 596.0).
+  memory["max_batch"] = r.max_batch < 9e18
+                            ? nlohmann::ordered_json(static_cast<std::int64_t>(r.max_batch))
+                            : nlohmann::ordered_json(r.max_batch);
   return memory;
 }
 

@@ -58,6 +58,7 @@ TEST_CASE("query --model prices each layer group and sums the stack", "[cli][mod
   CHECK(m.at("memory").at("fits") == true);
   // 80 GB / (8,455,716,864 / 4) per sequence = 37.8: 37 sequences.
   CHECK(m.at("memory").at("max_batch") == 37);
+  CHECK(m.at("memory").at("max_batch").is_number_integer());
   CHECK(m.at("note").get<std::string>().find("MLP") != std::string::npos);
   // The per-group rows carry the usual query fields.
   CHECK(doc.at("results").size() == 2);
