@@ -78,6 +78,7 @@ struct AttentionShape {
   std::int64_t window = 0;    // causal sliding window: keys (t - window, t]; 0 = unlimited
   std::int64_t sinks = 0;     // leading tokens every query also sees (StreamingLLM)
   ScoreFn score = ScoreFn::softmax;
+  bool softcap = false;  // tanh logit soft-capping, cap tanh(s / cap) (Gemma 2), before the softmax
   bool values_in_keys = false;  // V is part of the cached K (absorbed MLA): read once
   BlockVisits visits;  // content-chosen key blocks (NSA/FSA selection); default: the mask's band
   KeySummaries summaries;  // keys that summarise blocks of tokens (NSA's compressed branch)

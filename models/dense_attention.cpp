@@ -19,6 +19,7 @@ AttentionShape shape_of(const HeadConfig& h, const Workload& w, const AttentionP
   s.window = p.window;
   s.sinks = p.sinks;
   s.score = p.score;
+  s.softcap = p.softcap;
   s.pairs_per_head = scored_pairs(w, p.window, p.sinks);
   return s;
 }
@@ -60,6 +61,10 @@ Op dense_attention_forward(const HeadConfig& h, const Workload& w, const Attenti
   op.flops.exp = scores;  // softmax: exp; sigmoid: one tanh on the same unit
   op.flops.vector = softmax ? kForwardVectorFlopsPerScore * scores + x.b * x.hq * x.lq * x.dv
                             : kSigmoidVectorFlopsPerScore * scores;
+  if (p.softcap) {
+    op.flops.exp += scores;
+    op.flops.vector += kSoftcapVectorFlopsPerScore * scores;
+  }
   op.bytes.q = x.s * x.b * x.lq * x.hq * x.d;
   op.bytes.k = x.s_kv * x.b * x.lkv * x.hkv * x.d;
   op.bytes.v = x.s_kv * x.b * x.lkv * x.hkv * x.dv;
@@ -86,6 +91,10 @@ Op dense_attention_backward(const HeadConfig& h, const Workload& w, const Attent
   // Softmax: delta = rowsum(dO * O), one multiply-add per element of O; sigmoid needs no delta.
   op.flops.vector = softmax ? kBackwardVectorFlopsPerScore * scores + 2 * x.b * x.hq * x.lq * x.dv
                             : kSigmoidBackwardVectorFlopsPerScore * scores;
+  if (p.softcap) {
+    op.flops.exp += scores;
+    op.flops.vector += kSoftcapBackwardVectorFlopsPerScore * scores;
+  }
   op.bytes.q = x.s * x.b * x.lq * x.hq * x.d;
   op.bytes.k = x.s_kv * x.b * x.lkv * x.hkv * x.d;
   op.bytes.v = x.s_kv * x.b * x.lkv * x.hkv * x.dv;

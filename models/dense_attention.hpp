@@ -21,13 +21,26 @@ inline constexpr double kSigmoidVectorFlopsPerScore = 4;
 inline constexpr double kSigmoidBackwardVectorFlopsPerScore = 8;
 // Softmax statistics are FP32.
 inline constexpr double kStatBytes = 4;
+// Logit soft-capping, s' = cap tanh(s / cap) (Gemma 2; FlashAttention's `softcap`): one tanh per
+// score on the exp unit, and a multiply before and after it. The backward recomputes the tanh and
+// multiplies dS by cap (1 - t^2) / cap: square, subtract, multiply.
+inline constexpr double kSoftcapVectorFlopsPerScore = 2;
+inline constexpr double kSoftcapBackwardVectorFlopsPerScore = 3;
 
 // Which (query, key) pairs are scored and how.
 struct AttentionPattern {
   std::int64_t window = 0;  // causal sliding window; 0 = every earlier key
   std::int64_t sinks = 0;   // leading tokens kept besides the window
   ScoreFn score = ScoreFn::softmax;
+  bool softcap = false;  // tanh logit soft-capping before the softmax
 };
+
+// The `softcap` parameter of the dense variants (gqa, mha, mqa, swa): the cap value, which costs
+// the same whatever it is; 0 is none.
+inline constexpr ParamInfo kSoftcapParam = {
+    "softcap", "tanh logit soft-capping cap, s' = cap tanh(s / cap) (Gemma 2: 50); 0: none",
+    0,         0,
+    1e6,       ParamType::real};
 
 Op dense_attention_forward(const HeadConfig& h, const Workload& w, const AttentionPattern& p = {});
 Op dense_attention_backward(const HeadConfig& h, const Workload& w, const AttentionPattern& p = {});

@@ -13,9 +13,9 @@ namespace models {
 namespace {
 
 // Llama-3.1-8B/70B use 8 KV heads (their config.json num_key_value_heads).
-constexpr std::array<ParamInfo, 4> kGqaParams = {
-    {kHeadsParam, kKvHeadsParam, kHeadDimParam, kVHeadDimParam}};
-constexpr std::array<ParamInfo, 4> kMhaParams = {{
+constexpr std::array<ParamInfo, 5> kGqaParams = {
+    {kHeadsParam, kKvHeadsParam, kHeadDimParam, kVHeadDimParam, kSoftcapParam}};
+constexpr std::array<ParamInfo, 5> kMhaParams = {{
     kHeadsParam,
     {"kv_heads",
      "key/value heads (Hkv); must equal heads",
@@ -28,13 +28,19 @@ constexpr std::array<ParamInfo, 4> kMhaParams = {{
      "= heads"},
     kHeadDimParam,
     kVHeadDimParam,
+    kSoftcapParam,
 }};
-constexpr std::array<ParamInfo, 4> kMqaParams = {{
+constexpr std::array<ParamInfo, 5> kMqaParams = {{
     kHeadsParam,
     {"kv_heads", "key/value heads (Hkv); must be 1", 1, 1, 1},
     kHeadDimParam,
     kVHeadDimParam,
+    kSoftcapParam,
 }};
+// The same index in all three tables.
+constexpr RealParam kSoftcap = real_param(kGqaParams, "softcap");
+static_assert(kSoftcap.index == real_param(kMhaParams, "softcap").index &&
+              kSoftcap.index == real_param(kMqaParams, "softcap").index);
 
 struct SharingNames {
   std::string_view name, summary;
@@ -63,7 +69,9 @@ class HeadSharingVariant final : public VariantBase {
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     CostModel model;
     model.layers = w.layers;
-    add_dense_attention(spec.heads, w, model);
+    AttentionPattern pattern;
+    pattern.softcap = spec.get(kSoftcap) > 0;
+    add_dense_attention(spec.heads, w, model, pattern);
     add_projections(spec.heads, spec.projections, w, model);
     return model;
   }

@@ -54,6 +54,16 @@ class Fields {
     if (!j_.at(name).is_boolean()) throw error(name, "must be true or false");
     return j_.at(name).get<bool>();
   }
+  // A non-negative number (a float field such as attn_logit_softcapping), or none when absent or
+  // null.
+  std::optional<double> real(const char* name) const {
+    if (!has(name)) return std::nullopt;
+    const Json& v = j_.at(name);
+    if (!v.is_number() || v.get<double>() < 0) {
+      throw error(name, fmt::format("must be a number of at least 0, got {}", v.dump()));
+    }
+    return v.get<double>();
+  }
   std::string text(const char* name) const {
     return has(name) && j_.at(name).is_string() ? j_.at(name).get<std::string>() : "";
   }
@@ -228,6 +238,17 @@ LayerGroup softmax_group(const Fields& f, const ModelConfig& m, LayerKind kind) 
     g.variant = kind == LayerKind::window ? "swa" : "gqa";
     g.params = {{"heads", m.heads}, {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}};
     if (kind == LayerKind::window) g.params.emplace_back("window", m.window);
+  }
+  // Gemma 2's tanh soft-capping of the attention logits (attn_logit_softcapping: 50), priced by
+  // the dense variants' `softcap`; a latent or gated layer has no such path here.
+  if (const auto cap = f.real("attn_logit_softcapping"); cap && *cap > 0) {
+    if (g.variant != "gqa" && g.variant != "swa") {
+      throw f.error("attn_logit_softcapping",
+                    fmt::format("is set on {} layers, which attnsim prices without soft-capping "
+                                "(only plain and sliding-window attention take it)",
+                                g.variant));
+    }
+    g.params.emplace_back("softcap", *cap);
   }
   return g;
 }

@@ -10,16 +10,18 @@ namespace models {
 
 namespace {
 
-constexpr std::array<ParamInfo, 6> kSwaParams = {{
+constexpr std::array<ParamInfo, 7> kSwaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
     {"window", "keys each query sees, itself included (Mistral-7B: 4096)", 4096, 1, 1 << 30},
     {"n_sink", "leading tokens every query also sees (StreamingLLM: 4)", 0, 0, 1 << 20},
+    kSoftcapParam,
 }};
 constexpr IntParam kWindow = int_param(kSwaParams, "window");
 constexpr IntParam kSinks = int_param(kSwaParams, "n_sink");
+constexpr RealParam kSoftcap = real_param(kSwaParams, "softcap");
 
 class SlidingWindow final : public VariantBase {
  public:
@@ -36,7 +38,8 @@ class SlidingWindow final : public VariantBase {
     }
     CostModel model;
     model.layers = w.layers;
-    const AttentionPattern pattern{spec.get(kWindow), spec.get(kSinks), ScoreFn::softmax};
+    const AttentionPattern pattern{spec.get(kWindow), spec.get(kSinks), ScoreFn::softmax,
+                                   spec.get(kSoftcap) > 0};
     add_dense_attention(spec.heads, w, model, pattern);
     add_projections(spec.heads, spec.projections, w, model);
     return model;

@@ -95,7 +95,8 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.jobs = jobs;
   const double scores = t.m * t.n;
   l.per_tile.tensor_flops = 2 * scores * (g.d + g.dv);
-  l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share);
+  // A soft-capping tanh per score runs on the exp unit (no kernel emulates it).
+  l.per_tile.exp_ops = scores * (1 - t.exp_emulated_share) + (g.softcap ? scores : 0);
   l.exp_alu_concurrent = t.exp_alu_concurrent;
   l.tiles_in_flight = t.tiles_in_flight;
   if (t.serial_masked_tiles && g.causal && v.blocks == 0) {
@@ -112,9 +113,10 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   // Softmax per score, the emulated exps, and the rescale of the O accumulator per tile (a
   // sigmoid keeps no row statistics, so it has neither).
   const bool softmax = g.score == models::ScoreFn::softmax;
-  l.per_tile.alu_ops = scores * ((softmax ? kFwdAluPerScore : kSigmoidAluPerScore) +
-                                 t.exp_emulated_share * kPolyAluPerExp) +
-                       (softmax ? t.m * g.dv : 0);
+  l.per_tile.alu_ops =
+      scores * ((softmax ? kFwdAluPerScore : kSigmoidAluPerScore) +
+                t.exp_emulated_share * kPolyAluPerExp + (g.softcap ? kSoftcapAluPerScore : 0)) +
+      (softmax ? t.m * g.dv : 0);
   set_forward_bytes(in, g, t, splits, l);
   if (v.blocks == 0 && l.jobs.total_tiles > 0) {
     // The Q and O of a full row block, where the mean job holds a partial last block's share.

@@ -60,8 +60,8 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   main.jobs = column_block_jobs(g, t.m, t.n);
   const double scores = t.m * t.n;
   main.per_tile.tensor_flops = 2 * scores * (3 * g.d + 2 * g.dv);
-  main.per_tile.exp_ops = scores;
-  main.per_tile.alu_ops = scores * kBwdAluPerScore;
+  main.per_tile.exp_ops = scores * (g.softcap ? 2 : 1);  // the soft-capping tanh, recomputed
+  main.per_tile.alu_ops = scores * (kBwdAluPerScore + (g.softcap ? kSoftcapBwdAluPerScore : 0));
   // Q, dO and the row statistics of a row block are re-read by every KV tile's CTA that sees it
   // (under a causal mask about half of them); the fp32 dQ accumulator is read-modified-written
   // per tile, both through L2. The op's bytes reach HBM once, re-reads when they miss L2.

@@ -22,6 +22,7 @@ Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bo
   g.window = static_cast<double>(a.window);
   g.sinks = static_cast<double>(a.sinks);
   g.score = a.score;
+  g.softcap = a.softcap;
   g.kv_width = a.values_in_keys ? g.d : g.d + g.dv;
   return g;
 }

@@ -34,7 +34,8 @@ struct Geometry {
   double window = 0;  // causal sliding window (keys per query); 0 = unlimited
   double sinks = 0;   // leading keys every query also sees
   models::ScoreFn score = models::ScoreFn::softmax;
-  double kv_width = 0;  // elements read per key: d + dv, or d when V lives inside K
+  bool softcap = false;  // tanh logit soft-capping: one more transcendental per score
+  double kv_width = 0;   // elements read per key: d + dv, or d when V lives inside K
 };
 
 Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);
@@ -101,5 +102,9 @@ inline constexpr double kSigmoidAluPerScore = 3;
 inline constexpr double kFwdAluPerScore = 4;
 // Backward: recompute P (FMA), dS = P * (dP - D) (2), conversion of P and dS (2).
 inline constexpr double kBwdAluPerScore = 5;
+// Logit soft-capping (FlashAttention's softcap): a multiply before and after the tanh, which runs
+// on the exp unit; the backward recomputes it and scales dS by its derivative (3).
+inline constexpr double kSoftcapAluPerScore = 2;
+inline constexpr double kSoftcapBwdAluPerScore = 3;
 
 }  // namespace sim

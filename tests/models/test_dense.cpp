@@ -150,3 +150,27 @@ TEST_CASE("variant defaults follow the documented head rules", "[dense]") {
   CHECK(registry().find("gqa").make_spec({}, {}).heads.kv_heads == 8);
   CHECK(spec("gqa", 32, 8, 96).heads.v_head_dim == 96);
 }
+
+TEST_CASE(
+    "softcap adds one tanh (exp unit) and 2 FP32 ops per score forward, one tanh and 3 "
+    "backward, whatever the cap; the rest of the cost is unchanged",
+    "[variants][dense]") {
+  // gqa 32/8, d 128, causal prefill of 1024: 32 x 1024 x 1025 / 2 = 16,793,600 scores per pass.
+  const double scores = 32.0 * 1024 * 1025 / 2;
+  const auto plain = registry().find("gqa").make_spec({}, {});
+  const auto capped = registry().find("gqa").make_spec({{"softcap", 50}}, {});
+  const auto other_cap = registry().find("gqa").make_spec({{"softcap", 30}}, {});
+  const auto w = workload(Phase::train, 1, 1024, 1024);
+  const auto a = cost(plain, w), b = cost(capped, w);
+  CHECK(b.total_flops().tensor == a.total_flops().tensor);
+  CHECK(b.total_flops().exp - a.total_flops().exp == 2 * scores);
+  CHECK(b.total_flops().vector - a.total_flops().vector == (2 + 3) * scores);
+  CHECK(b.total_bytes().total() == a.total_bytes().total());
+  CHECK(b.kv_cache_bytes == a.kv_cache_bytes);
+  check_same_cost(cost(other_cap, w), b);
+  CHECK(b.ops[0].attention.softcap);
+  CHECK_FALSE(a.ops[0].attention.softcap);
+  // swa takes it too.
+  const auto swa = registry().find("swa").make_spec({{"window", 256}, {"softcap", 50}}, {});
+  CHECK(cost(swa, workload(Phase::prefill, 1, 1024, 1024)).ops[0].attention.softcap);
+}

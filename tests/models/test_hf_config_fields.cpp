@@ -4,6 +4,7 @@
 // get the library's defaults.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -302,4 +303,37 @@ TEST_CASE(
   for (const auto& g : models::parse_hf_config(off, "n.json").groups) {
     CHECK(g.variant != "gated");
   }
+}
+
+TEST_CASE(
+    "Gemma 2's attn_logit_softcapping becomes its layers' softcap; on an MLA layer it is "
+    "refused naming the field",
+    "[hf]") {
+  const json gemma2 = {
+      {"model_type", "gemma2"},        {"hidden_size", 2304}, {"num_attention_heads", 8},
+      {"num_key_value_heads", 4},      {"head_dim", 256},     {"num_hidden_layers", 4},
+      {"attn_logit_softcapping", 50.0}};
+  const auto m = models::parse_hf_config(gemma2, "g2.json");
+  REQUIRE(m.groups.size() == 2);
+  for (const auto& g : m.groups) {
+    INFO(g.variant);
+    CHECK(std::find(g.params.begin(), g.params.end(),
+                    std::pair<std::string, double>{"softcap", 50.0}) != g.params.end());
+  }
+  json none = gemma2;
+  none["attn_logit_softcapping"] = nullptr;
+  for (const auto& g : models::parse_hf_config(none, "g2.json").groups) {
+    for (const auto& [name, value] : g.params) CHECK(name != "softcap");
+  }
+  json bad = gemma2;
+  bad["attn_logit_softcapping"] = "fifty";
+  CHECK_THROWS_WITH(models::parse_hf_config(bad, "g2.json"),
+                    Catch::Contains("field 'attn_logit_softcapping' must be a number"));
+  const json mla = {{"model_type", "deepseek_v3"}, {"hidden_size", 2048},
+                    {"num_attention_heads", 16},   {"num_hidden_layers", 2},
+                    {"kv_lora_rank", 512},         {"q_lora_rank", 1536},
+                    {"qk_nope_head_dim", 128},     {"qk_rope_head_dim", 64},
+                    {"v_head_dim", 128},           {"attn_logit_softcapping", 30.0}};
+  CHECK_THROWS_WITH(models::parse_hf_config(mla, "m.json"),
+                    Catch::Contains("field 'attn_logit_softcapping' is set on mla layers"));
 }
