@@ -249,13 +249,15 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   add_caller_option(*s, o->caller);
   s->add_option("--format", o->format, "csv | json | jsonl")->capture_default_str();
   add_output_option(*s, o->output, "write to FILE instead of stdout");
-  add_plot_option(*s, o->plot);
+  CLI::Option* plot = add_plot_option(*s, o->plot);
   s->add_option("--plot-x", o->plot_x,
-                "the plot's x axis when several vary: seq-len | batch | q-len | kv-len | tp | cp");
+                "the plot's x axis when several vary: seq-len | batch | q-len | kv-len | tp | cp")
+      ->needs(plot);
   s->add_option("--plot-y", o->plot_y,
                 "the plot's measure: time | tflops | kv-bytes; with a layout also device-time | "
                 "compute | comm | exposed-comm | device-kv-bytes (per device)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->needs(plot);
   s->add_option("--threads", o->threads, "worker threads (default: all cores)")
       ->transform(decimal_integer(1, kMaxThreads));
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");

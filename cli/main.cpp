@@ -102,6 +102,17 @@ int main(int argc, char** argv) {
     return fail(std::string(e.what()) + " (see --help)", kExitBadInput);
   } catch (const CLI::ExtrasError& e) {
     return fail(std::string(e.what()) + "; allowed: " + allowed_flags(app), kExitBadInput);
+  } catch (const CLI::ArgumentMismatch& e) {
+    // CLI11 words a flag given twice as "--x: At Most 1 required but received 2".
+    std::string message = e.what();
+    const std::size_t at = message.find("At Most 1 required but received ");
+    if (at != std::string::npos) {
+      message = message.substr(0, at) + "given " +
+                message.substr(at + std::string_view("At Most 1 required but received ").size()) +
+                " times; it takes one value (see --help)";
+      return fail(message, kExitBadInput);
+    }
+    return fail(message + " (see --help)", kExitBadInput);
   } catch (const CLI::ParseError& e) {
     return fail(std::string(e.what()) + " (see --help)", kExitBadInput);
   } catch (const std::invalid_argument& e) {

@@ -1,8 +1,11 @@
 #include "models/registry.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/errors.hpp"
+#include "common/text.hpp"
 #include "models/compressed_attention.hpp"
 #include "models/dense_extensions.hpp"
 #include "models/dense_variants.hpp"
@@ -38,9 +41,16 @@ Registry::Registry() {
 }
 
 const Variant& Registry::find(std::string_view name) const {
+  // In any case, as profile and model names are (variant names are lower case); without an
+  // allocation, since model sweeps look a group's variant up at every point.
+  const auto same = [name](std::string_view lower) {
+    return lower.size() == name.size() &&
+           std::equal(lower.begin(), lower.end(), name.begin(),
+                      [](char a, char b) { return a == common::ascii_lower(b); });
+  };
   std::string known;
   for (const auto& v : variants_) {
-    if (v->name() == name) return *v;
+    if (same(v->name())) return *v;
     if (!known.empty()) known += ", ";
     known += v->name();
   }

@@ -121,3 +121,22 @@ TEST_CASE("a variant parameter reads alike in query, compare and sweep: decimals
   CHECK(half.exit_code == 2);
   CHECK(half.err.find("kv_heads") != std::string::npos);
 }
+
+TEST_CASE(
+    "a one-value flag given twice says so in words; --plot-x/--plot-y need --plot; variant "
+    "names are read in any case, as profile and model names are",
+    "[cli]") {
+  const test_support::RunResult twice =
+      test_support::run_cli({"query", "--hf-config", "a.json", "--hf-config", "b.json"});
+  CHECK(twice.exit_code == 2);
+  CHECK_THAT(twice.err, Catch::Contains("--hf-config: given 2 times; it takes one value"));
+  const test_support::RunResult plot_y = test_support::run_cli({"sweep", "--plot-y", "tflops"});
+  CHECK(plot_y.exit_code == 2);
+  CHECK_THAT(plot_y.err, Catch::Contains("--plot-y requires --plot"));
+  CHECK(test_support::run_cli({"sweep", "--plot-x", "batch"}).exit_code == 2);
+  const test_support::RunResult upper =
+      test_support::run_cli({"query", "--variant", "GQA", "--format", "json"});
+  REQUIRE(upper.exit_code == 0);
+  CHECK(nlohmann::json::parse(upper.out).at("results").at(0).at("variant") == "gqa");
+  CHECK(test_support::run_cli({"variants", "show", "Mla"}).exit_code == 0);
+}
