@@ -115,9 +115,10 @@ nlohmann::ordered_json to_json(const ModelQuery& query, const ModelResult& r) {
     if (g.parallel) group.update(parallel_json(*g.parallel));
     groups.push_back(std::move(group));
   }
-  nlohmann::ordered_json total = {{"attention_time_s", r.time_s},
-                                  {"kv_cache_bytes", r.kv_cache_bytes},
-                                  {"state_bytes", r.state_bytes}};
+  nlohmann::ordered_json total = {
+      {"attention_time_s", r.time_s},       {"bound", sim::to_string(r.bound)},
+      {"flops", flops_json(r.flops)},       {"hbm_bytes", r.hbm_bytes},
+      {"kv_cache_bytes", r.kv_cache_bytes}, {"state_bytes", r.state_bytes}};
   nlohmann::ordered_json doc = {{"hw", r.hw},
                                 {"model", query.model.name},
                                 {"source", query.model.source},
@@ -219,6 +220,9 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
                                     {"layer_group", "total"},
                                     {"hw", r.hw},
                                     {"time_s", r.time_s},
+                                    {"bound", sim::to_string(r.bound)},
+                                    {"flops", flops_json(r.flops)},
+                                    {"bytes", {{"hbm", r.hbm_bytes}}},  // bytes_hbm, as above
                                     {"kv_cache_bytes", r.kv_cache_bytes},
                                     {"state_bytes", r.state_bytes},
                                     {"memory", memory_json(r)}};

@@ -12,11 +12,11 @@
 
 namespace cli {
 
-namespace {
-
 nlohmann::ordered_json flops_json(const models::FlopCounts& f) {
   return {{"tensor", f.tensor}, {"vector", f.vector}, {"exp", f.exp}, {"total", f.total()}};
 }
+
+namespace {
 
 nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
   return {{"hbm", b.total()},

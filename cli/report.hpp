@@ -26,6 +26,9 @@ struct QueryResult {
 };
 
 nlohmann::ordered_json to_json(const QueryResult& r);
+
+// {tensor, vector, exp, total}, as every JSON report writes FLOP counts.
+nlohmann::ordered_json flops_json(const models::FlopCounts& f);
 // {"attnsim_version": ..., "results": [...]}
 nlohmann::ordered_json results_document(const std::vector<QueryResult>& results);
 

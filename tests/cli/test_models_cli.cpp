@@ -310,3 +310,32 @@ TEST_CASE(
   REQUIRE(s.exit_code == 0);
   CHECK(s.out.find("," + config + ",") != std::string::npos);
 }
+
+TEST_CASE(
+    "query --model's total (JSON and CSV) carries the bound, FLOPs and HBM bytes a model "
+    "sweep row does, with the same values",
+    "[cli][models]") {
+  const std::vector<std::string> point = {"--model", "gemma-3-27b", "--seq-len",
+                                          "8192",    "--hw",        "h100"};
+  std::vector<std::string> query = {"query"};
+  query.insert(query.end(), point.begin(), point.end());
+  std::vector<std::string> sweep = {"sweep"};
+  sweep.insert(sweep.end(), point.begin(), point.end());
+  sweep.insert(sweep.end(), {"--format", "jsonl"});
+  const RunResult s = run_cli(sweep);
+  REQUIRE(s.exit_code == 0);
+  const json row = json::parse(s.out);
+  query.insert(query.end(), {"--format", "json"});
+  const json total = json::parse(run_cli(query).out).at("models").at(0).at("total");
+  CHECK(total.at("bound") == row.at("bound"));
+  CHECK(total.at("flops").at("tensor").get<double>() ==
+        Approx(row.at("flops_tensor").get<double>()));
+  CHECK(total.at("hbm_bytes").get<double>() == Approx(row.at("bytes_hbm").get<double>()));
+  query.back() = "csv";
+  const RunResult csv = run_cli(query);
+  REQUIRE(csv.exit_code == 0);
+  const std::string header = csv.out.substr(0, csv.out.find('\n'));
+  const std::string last = csv.out.substr(csv.out.rfind('\n', csv.out.size() - 2) + 1);
+  CHECK_THAT(last, Catch::Contains(",total,") && Catch::Contains(",tensor,"));
+  CHECK_THAT(header, Catch::Contains("bytes_hbm"));
+}
