@@ -111,17 +111,21 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const sim::EngineKind engine = sim::parse_engine(o.engine);
   const hw::Caller caller = parse_caller_flag(o.caller);
   const sim::KernelChoice kernel = sim::KernelChoice::parse(o.kernel);  // unknown names: exit 2
-  models::Workload workload = workload_from_flags(o);
+  const bool model = !o.model.empty() || !o.hf_config.empty();
+  // The variant first: its causal flag (header, JSON, plot) is the one the workload checks.
+  const std::optional<models::AttentionSpec> variant_spec =
+      model ? std::nullopt : std::optional<models::AttentionSpec>(make_spec(ctx.registry, o));
+  const models::Workload workload =
+      workload_from_flags(o, variant_spec ? variant_spec->variant : nullptr);
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   const std::vector<hw::Profile> profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
-  if (!o.model.empty() || !o.hf_config.empty()) {
+  if (model) {
     run_model_query(ctx, o, workload, profiles, layout);
     warn_unpriced_caller(caller, profiles);
     return;
   }
-  const models::AttentionSpec spec = make_spec(ctx.registry, o);
-  workload.causal = models::effective_causal(*spec.variant, workload);  // header, JSON and plot
+  const models::AttentionSpec& spec = *variant_spec;
   const models::CostModel cost = spec.variant->cost(spec, workload);
   std::vector<QueryResult> results;
   std::vector<sim::ParallelPrediction> parallel;

@@ -123,7 +123,13 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
   RowPrinter printer(format, csv_header(axes), shard.opens, shard.closes,
                      format == SweepFormat::json && rows_before(axes, first, threads));
-  sink.write(printer.begin());
+  // The opening (CSV header, '[') goes out with the first row, so that a sweep whose every point
+  // is refused prints nothing on stdout either.
+  bool opened = false;
+  const auto open = [&] {
+    if (!opened) sink.write(printer.begin());
+    opened = true;
+  };
   std::size_t skipped = 0;
   std::string first_skip;
   sim::run_sweep(
@@ -144,6 +150,7 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
         const std::size_t csv_at = plot_csv ? row.find('\x02') : std::string::npos;
         if (plot) plot->add(std::string_view(row).substr(csv_at == row.npos ? 0 : csv_at + 1));
         const std::string_view out = std::string_view(row).substr(0, csv_at);
+        open();
         sink.write(printer.before_row());
         sink.write(out);
       },
@@ -155,15 +162,15 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
         }
       });
   if (show_progress) std::fprintf(stderr, "\n");
-  sink.write(printer.end());
-  // A sweep with no point left is bad input, as a query of that point is: exit 2 and no output
-  // file. (A shard keeps its opening and closing for the shards to concatenate, and warns.)
+  // A sweep with no point left is bad input, as a query of that point is: exit 2, no output
+  // file and nothing on stdout. (A shard keeps its opening and closing for the shards to
+  // concatenate, and warns.)
   if (o.shard.empty() && count > 0 && skipped == count) {
-    throw common::SpecError(
-        fmt::format("no point of the sweep can be priced: all {} skipped "
-                    "(first: {})",
-                    count, first_skip));
+    throw common::SpecError(fmt::format(
+        "no point of the sweep can be priced: all {} skipped (first: {})", count, first_skip));
   }
+  open();
+  sink.write(printer.end());
   const std::string svg = plot ? plot::render_series(plot->chart()) : std::string();
   sink.commit();
   if (skipped > 0) {
@@ -249,15 +256,13 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   add_caller_option(*s, o->caller);
   s->add_option("--format", o->format, "csv | json | jsonl")->capture_default_str();
   add_output_option(*s, o->output, "write to FILE instead of stdout");
-  CLI::Option* plot = add_plot_option(*s, o->plot);
+  add_plot_option(*s, o->plot);
   s->add_option("--plot-x", o->plot_x,
-                "the plot's x axis when several vary: seq-len | batch | q-len | kv-len | tp | cp")
-      ->needs(plot);
+                "the plot's x axis when several vary: seq-len | batch | q-len | kv-len | tp | cp");
   s->add_option("--plot-y", o->plot_y,
                 "the plot's measure: time | tflops | kv-bytes; with a layout also device-time | "
                 "compute | comm | exposed-comm | device-kv-bytes (per device)")
-      ->capture_default_str()
-      ->needs(plot);
+      ->capture_default_str();
   s->add_option("--threads", o->threads, "worker threads (default: all cores)")
       ->transform(decimal_integer(1, kMaxThreads));
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
@@ -276,6 +281,13 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
     if (!o->spec.empty()) from_spec = apply_spec(*s, o->spec);
     for (const char* flag : kVariantShapeFlags) {
       if (o->variant_flag.empty() && s->get_option(flag)->count() > 0) o->variant_flag = flag;
+    }
+    // The plot's axis and measure mean nothing without a plot (from the command line or the
+    // spec file alike).
+    for (const char* flag : {"--plot-x", "--plot-y"}) {
+      if (o->plot.empty() && s->get_option(flag)->count() > 0) {
+        throw common::SpecError(fmt::format("{} needs --plot FILE.svg", flag));
+      }
     }
     std::string svg;
     try {

@@ -242,11 +242,12 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
   const Point p = point_at(axes, index);
   if (!axes.models.empty()) return format_model_point(axes, p, format, row, why);
   const models::AttentionSpec* spec = &axes.specs[p.subject];
-  const models::Workload& w = p.workload;
+  models::Workload w = p.workload;
   sim::Prediction pred;
   models::CostModel cost;
   sim::ParallelPrediction parallel;
   try {
+    w.causal = models::effective_causal(*spec->variant, w);  // as the variant prices it
     models::validate(w);
     cost = spec->variant->cost(*spec, w);
     pred = sim::predict(p.engine, cost, w, *p.profile, axes.kernel, axes.caller);

@@ -29,9 +29,11 @@ void add_size_options(CLI::App& app, Flags& o) {
 }
 
 // `Flags` has phase, dtype (strings), kv_dtype (optional string), batch, seq_len, layers
-// (integers), q_len, kv_len (optional integers) and causal.
+// (integers), q_len, kv_len (optional integers) and causal. With `variant`, the causal flag is the
+// one it prices (a non-causal-only variant ignores the default --causal, so its kv_len may be
+// below q_len).
 template <typename Flags>
-models::Workload workload_from_flags(const Flags& o) {
+models::Workload workload_from_flags(const Flags& o, const models::Variant* variant = nullptr) {
   models::Workload w;
   w.phase = models::parse_phase(o.phase);
   w.batch = o.batch;
@@ -41,6 +43,7 @@ models::Workload workload_from_flags(const Flags& o) {
   w.dtype = models::parse_dtype(o.dtype);
   w.kv_dtype = o.kv_dtype ? models::parse_dtype(*o.kv_dtype) : w.dtype;
   w.layers = o.layers;
+  if (variant != nullptr) w.causal = models::effective_causal(*variant, w);
   models::validate(w);
   return w;
 }

@@ -240,8 +240,12 @@ LayerGroup softmax_group(const Fields& f, const ModelConfig& m, LayerKind kind) 
     if (kind == LayerKind::window) g.params.emplace_back("window", m.window);
   }
   // Gemma 2's tanh soft-capping of the attention logits (attn_logit_softcapping: 50), priced by
-  // the dense variants' `softcap`; a latent or gated layer has no such path here.
-  if (const auto cap = f.real("attn_logit_softcapping"); cap && *cap > 0) {
+  // the dense variants' `softcap`; a latent or gated layer has no such path here. A Gemma 2
+  // config without the key gets transformers' default, 50 (Gemma2Config(attn_logit_softcapping=
+  // 50.0) in models/gemma2/configuration_gemma2.py); an explicit null stays none.
+  std::optional<double> cap = f.real("attn_logit_softcapping");
+  if (!f.present("attn_logit_softcapping") && m.name == "gemma2") cap = 50.0;
+  if (cap && *cap > 0) {
     if (g.variant != "gqa" && g.variant != "swa") {
       throw f.error("attn_logit_softcapping",
                     fmt::format("is set on {} layers, which attnsim prices without soft-capping "

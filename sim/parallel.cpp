@@ -137,6 +137,9 @@ void check_strategy(const pd::Context& c, const models::CostModel& cost) {
   const ParallelLayout& l = c.layout;
   const CpStrategy s = l.strategy;
   if (c.w.phase == models::Phase::decode) {
+    // A recurrent state is not split for decode (check_cp refuses that at cp > 1); its layers'
+    // strategy (--cp-state-strategy) is then moot, not wrong.
+    if (is_linear(cost)) return;
     if (s != CpStrategy::ring && s != CpStrategy::allgather) {
       throw common::SpecError(fmt::format(
           "--cp-strategy {} does not apply to decode (q_len {} new tokens against kv_len {}): "

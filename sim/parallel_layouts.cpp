@@ -189,12 +189,14 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   // Plain causal ring: rank r computes r full blocks, cp (cp - 1) / 2 over the ring.
   const double later_blocks = c.w.causal && !zigzag ? (p - 1) / 2.0 : (p - 1);
   add_compute(cluster, later, n * later_blocks);
-  // Every later block's output is merged into the running one (the forward's; zig-zag's half
-  // blocks too, over the rank's b queries as `later` prices them).
+  // Every later block's output is merged into the running one (the forward's). Zig-zag rank r
+  // merges its b rows at its first r later steps and only its second chunk's b/2 rows at the
+  // other p - 1 - r (ring-flash-attention's zigzag forward): 3/4 (p - 1) merges of b rows a rank
+  // on the mean, all p - 1 whole on the last rank, the busiest.
   if (models::has_forward(c.w.phase)) {
     const Block merge = ring_merge(c, as_double(b));
     add_compute(d, merge, p - 1);
-    add_compute(cluster, merge, n * later_blocks);
+    add_compute(cluster, merge, n * (zigzag ? 0.75 * (p - 1) : later_blocks));
   }
 
   const double per_token = full.cost.kv_cache_bytes_per_token_per_layer;

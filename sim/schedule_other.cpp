@@ -39,9 +39,14 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   softmax.jobs.count = ceil_div(bh * g.rows, rows_per_cta);
   softmax.jobs.min_tiles = softmax.jobs.max_tiles = 1;
   softmax.jobs.total_tiles = softmax.jobs.count;
-  softmax.per_tile.exp_ops = rows_per_cta * g.keys;
-  softmax.per_tile.alu_ops = rows_per_cta * g.keys * kFwdAluPerScore;
-  softmax.per_tile.hbm_bytes = rows_per_cta * g.keys * 2 * g.s;  // read S, write P
+  // Soft-capping (cap tanh(S / cap)) as one more pass over S before the softmax, fused into one
+  // kernel (torch.compile; eager PyTorch runs its divide, tanh and multiply as three).
+  const double capped = g.softcap ? 1 : 0;
+  softmax.per_tile.exp_ops = rows_per_cta * g.keys * (1 + capped);
+  softmax.per_tile.alu_ops =
+      rows_per_cta * g.keys * (kFwdAluPerScore + capped * kSoftcapAluPerScore);
+  // Read S, write P (and the capped pass's read and write of S).
+  softmax.per_tile.hbm_bytes = rows_per_cta * g.keys * 2 * g.s * (1 + capped);
   // Row statistics where the op keeps them (its LSE bytes), and any compulsory bytes beyond
   // Q, K, V and O, from the op: one rule for what the pass must move.
   const models::HbmBytes& need = in.op.bytes;

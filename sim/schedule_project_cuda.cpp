@@ -104,8 +104,10 @@ void check_flash_op(const ScheduleInput& in, const Geometry& g) {
   require(g.d == 32 || g.d == 64 || g.d == 128, in.name,
           fmt::format("head_dim {} is not instantiated (32, 64, 128)", g.d));
   require(g.dv == g.d && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
-  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
-          "runs dense softmax attention only (no selection, sinks or other score functions)");
+  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0 && !a.softcap,
+          in.name,
+          "runs dense softmax attention only (no selection, sinks, soft-capping or other score "
+          "functions)");
 }
 
 void lower_project_flash(const ScheduleInput& in, Launches& out) {
@@ -201,8 +203,10 @@ void lower_project_split_kv(const ScheduleInput& in, Launches& out) {
           fmt::format("head_dim {} / v_head_dim {} is not instantiated (32, 64, 128 with equal V, "
                       "or MLA 576 / 512)",
                       g.d, g.dv));
-  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
-          "runs dense softmax attention only (no selection, sinks or other score functions)");
+  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0 && !a.softcap,
+          in.name,
+          "runs dense softmax attention only (no selection, sinks, soft-capping or other score "
+          "functions)");
   const double len = std::max(1.0, split_key_range(g));
   auto build = [&](double splits, Launches& launches) {
     launches.push_back(split_launch(in, g, splits, len));

@@ -42,6 +42,12 @@ using namespace project_cuda;
 
 void lower_project_unfused(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
+  if (g.softcap) {
+    throw common::KernelRefusal(fmt::format(
+        "kernel '{}' (this project's cuBLAS + softmax baseline) has no logit soft-capping; use "
+        "--kernel unfused or auto",
+        in.name));
+  }
   // cuBLAS batches over (batch, KV head); the query heads of a KV head are rows of one product.
   const double batches = g.batch * g.kv_heads, rows = g.group * g.rows;
   const double score_rows = g.batch * g.heads * g.rows;

@@ -25,10 +25,10 @@ void require_plain_prefill(const ScheduleInput& in, const char* what, bool causa
   const models::AttentionShape& a = in.op.attention;
   if (in.workload.phase == models::Phase::decode || (a.causal && !causal_ok) ||
       a.score != models::ScoreFn::softmax || a.window > 0 || a.sinks > 0 || a.visits.blocks > 0 ||
-      a.summaries.stride > 0) {
+      a.summaries.stride > 0 || a.softcap) {
     throw common::KernelRefusal(fmt::format(
-        "kernel '{}' is {}: a {}softmax prefill forward over every key, with no mask{}; this op is "
-        "{} ({}, {}); use --kernel ascend or auto",
+        "kernel '{}' is {}: a {}softmax prefill forward over every key, with no mask or "
+        "soft-capping{}; this op is {} ({}, {}); use --kernel ascend or auto",
         in.name, what, causal_ok ? "" : "non-causal ", causal_ok ? " but causal" : "", in.op.name,
         models::to_string(in.workload.phase), a.causal ? "causal" : "non-causal"));
   }

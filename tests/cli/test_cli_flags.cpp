@@ -132,7 +132,7 @@ TEST_CASE(
   CHECK_THAT(twice.err, Catch::Contains("--hf-config: given 2 times; it takes one value"));
   const test_support::RunResult plot_y = test_support::run_cli({"sweep", "--plot-y", "tflops"});
   CHECK(plot_y.exit_code == 2);
-  CHECK_THAT(plot_y.err, Catch::Contains("--plot-y requires --plot"));
+  CHECK_THAT(plot_y.err, Catch::Contains("--plot-y needs --plot FILE.svg"));
   CHECK(test_support::run_cli({"sweep", "--plot-x", "batch"}).exit_code == 2);
   const test_support::RunResult upper =
       test_support::run_cli({"query", "--variant", "GQA", "--format", "json"});

@@ -222,3 +222,18 @@ TEST_CASE("query --tp names --tp when a variant's own head counts do not split",
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("--tp 3: gda's 8 noise_heads do not split evenly"));
 }
+
+TEST_CASE(
+    "a non-causal-only variant takes kv_len below q_len whatever --causal says; a hybrid "
+    "model decodes at cp 1 with a state strategy named",
+    "[cli][parallel]") {
+  CHECK(run_cli({"query", "--variant", "gna", "--q-len", "4096", "--kv-len", "1024"}).exit_code ==
+        0);
+  CHECK(run_cli({"sweep", "--variant", "gna", "--q-len", "4096", "--kv-len", "1024"}).exit_code ==
+        0);
+  const RunResult hybrid =
+      run_cli({"query", "--model", "qwen3-next-80b-a3b", "--phase", "decode", "--tp", "2",
+               "--cp-strategy", "ring", "--cp-state-strategy", "lasp2"});
+  CHECK(hybrid.exit_code == 0);
+  CHECK(hybrid.err.empty());
+}

@@ -192,6 +192,13 @@ TEST_CASE("a sweep none of whose points can be priced is bad input: exit 2, no -
   CHECK(lines(r.err) == 1);
   CHECK_FALSE(std::filesystem::exists(out));
   CHECK_FALSE(std::filesystem::exists(svg));
+  // On stdout as well: no header, no brackets.
+  for (const char* format : {"csv", "json"}) {
+    const RunResult to_stdout = run_cli({"sweep", "--variant", "gna", "--phase", "decode",
+                                         "--seq-len", "1k,2k", "--format", format});
+    CHECK(to_stdout.exit_code == 2);
+    CHECK(to_stdout.out.empty());
+  }
   CHECK(std::filesystem::is_empty(dir.path()));
   // A shard of such a sweep still writes its part (the shards concatenate) and warns.
   const RunResult shard = run_cli(

@@ -3,6 +3,10 @@
 // exactly as `query --model` does.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
+#include <fmt/format.h>
+
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -178,4 +182,22 @@ TEST_CASE("a model sweep refuses variant-shape flags with exit 2 naming the flag
     CHECK(r.out.empty());
     CHECK_THAT(r.err, Catch::Contains(extra[0]) && Catch::Contains("model sweep"));
   }
+}
+
+TEST_CASE("a spec's plot-x/plot-y need a plot from the spec or the command line, as the flags do",
+          "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto lone = dir.path() / "lone.json";
+  write_file(lone, R"({"variant": "gqa", "seq_len": "1k,2k", "plot-y": "tflops"})");
+  const RunResult refused = run_cli({"sweep", "--spec", lone.string()});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("--plot-y needs --plot FILE.svg"));
+  // The plot from the spec, the measure from the command line.
+  const auto with_plot = dir.path() / "plot.json";
+  const auto svg = dir.path() / "p.svg";
+  write_file(with_plot, fmt::format(R"({{"variant": "gqa", "seq_len": "1k,2k", "plot": "{}"}})",
+                                    svg.string()));
+  const RunResult ok = run_cli({"sweep", "--spec", with_plot.string(), "--plot-y", "tflops"});
+  CHECK(ok.exit_code == 0);
+  CHECK(std::filesystem::exists(svg));
 }

@@ -325,6 +325,13 @@ TEST_CASE(
   for (const auto& g : models::parse_hf_config(none, "g2.json").groups) {
     for (const auto& [name, value] : g.params) CHECK(name != "softcap");
   }
+  // Without the key, transformers' Gemma2Config default: 50.
+  json absent = gemma2;
+  absent.erase("attn_logit_softcapping");
+  for (const auto& g : models::parse_hf_config(absent, "g2.json").groups) {
+    CHECK(std::find(g.params.begin(), g.params.end(),
+                    std::pair<std::string, double>{"softcap", 50.0}) != g.params.end());
+  }
   json bad = gemma2;
   bad["attn_logit_softcapping"] = "fifty";
   CHECK_THROWS_WITH(models::parse_hf_config(bad, "g2.json"),
