@@ -273,8 +273,21 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
         "--layers does not apply to a model comparison: --models and --hf-config take every "
         "layer's shape from the model");
   }
-  CompareRun run{ctx,    o,  workload_from_flags(o),      engine, kernel,
-                 caller, {}, parallel_layout(o.parallel), {},     {},
+  // Non-causal-only variants ignore --causal: when every compared variant is one, the workload
+  // is checked (kv_len below q_len is fine) and reported as non-causal.
+  const models::Variant* non_causal = nullptr;
+  if (!o.variants.empty()) {
+    const std::vector<std::string> items = parse_word_axis("--variants", o.variants);
+    const auto variant_of = [&](const std::string& item) {
+      return &ctx.registry.find(item.substr(0, item.find(':')));
+    };
+    const bool all = std::all_of(items.begin(), items.end(), [&](const std::string& item) {
+      return variant_of(item)->masking() == models::Masking::non_causal_only;
+    });
+    if (all) non_causal = variant_of(items.front());
+  }
+  CompareRun run{ctx,    o,  workload_from_flags(o, non_causal), engine, kernel,
+                 caller, {}, parallel_layout(o.parallel),        {},     {},
                  {},     {}};
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   run.profiles = resolve_profiles(catalog, o.hw, ctx.hw);

@@ -259,3 +259,13 @@ TEST_CASE(
   CHECK(hybrid.at("memory_bytes").get<double>() ==
         Approx(hybrid.at("kv_cache_bytes").get<double>() + hybrid.at("state_bytes").get<double>()));
 }
+
+TEST_CASE(
+    "compare of non-causal-only variants takes kv_len below q_len, as query does; with a "
+    "causal variant among them the flag holds",
+    "[cli][compare]") {
+  CHECK(run_cli({"compare", "--variants", "gna,lga", "--q-len", "4096", "--kv-len", "1024"})
+            .exit_code == 0);
+  CHECK(run_cli({"compare", "--variants", "gna,gqa", "--q-len", "4096", "--kv-len", "1024"})
+            .exit_code == 2);
+}
