@@ -152,6 +152,9 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   warn_unpriced_caller(caller, profiles);
   for (const QueryResult& r : results) {
     warn_kernel_not_run(o.kernel, engine, workload, r.prediction, r.hw);
+    const std::string fp32 =
+        fp32_kernel_warning(workload.dtype, main_schedule(r).value_or(""), r.hw);
+    if (!fp32.empty()) std::fprintf(stderr, "attnsim: warning: %s\n", fp32.c_str());
   }
 }
 

@@ -172,6 +172,22 @@ std::string kernel_not_run_warning(std::string_view kernel, sim::EngineKind engi
                      fmt::join(others, ", "));
 }
 
+std::string fp32_kernel_warning(models::DType dtype, std::string_view schedule,
+                                std::string_view label) {
+  // The libraries take fp16/bf16 (and fp8) inputs only (their READMEs and cuDNN's SDPA support
+  // tables); PyTorch runs fp32 attention with its memory-efficient (CUTLASS) kernel instead.
+  constexpr std::string_view kNoFp32[] = {"fa2",   "fa2_unpacked", "fa3",  "fa4",
+                                          "cudnn", "flashmla",     "lean", "split_kv"};
+  if (dtype != models::DType::fp32 ||
+      std::find(std::begin(kNoFp32), std::end(kNoFp32), schedule) == std::end(kNoFp32)) {
+    return "";
+  }
+  return fmt::format(
+      "--dtype fp32 on {}: '{}' has no fp32 path; its tiling is priced on the FP32 pipes, as a "
+      "fp32 flash-style kernel (PyTorch's memory-efficient attention) would run",
+      label, schedule);
+}
+
 void warn_kernel_not_run(std::string_view kernel, sim::EngineKind engine, const models::Workload& w,
                          const sim::Prediction& p, std::string_view label) {
   const std::string line = kernel_not_run_warning(kernel, engine, w, p, label);

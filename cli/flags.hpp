@@ -70,6 +70,12 @@ std::string kernel_not_run_warning(std::string_view kernel, sim::EngineKind engi
 void warn_kernel_not_run(std::string_view kernel, sim::EngineKind engine, const models::Workload& w,
                          const sim::Prediction& p, std::string_view label);
 
+// --dtype fp32 priced with a GPU library kernel that has no fp32 path (FlashAttention 2/3/4,
+// cuDNN, FlashMLA, FlashInfer-class split-KV, lean): the line (without "attnsim: warning: ")
+// saying the schedule's tiling is priced on the FP32 pipes, or "" for another dtype or kernel.
+std::string fp32_kernel_warning(models::DType dtype, std::string_view schedule,
+                                std::string_view label);
+
 // --kernel (query, compare, sweep): the tile engine's schedule; its help lists auto and every
 // schedule of sim::schedules().
 void add_kernel_option(CLI::App& app, std::string& kernel);

@@ -78,24 +78,6 @@ std::string caller_note(hw::Caller caller) {
   return caller == hw::Caller::direct ? "" : fmt::format(" caller={}", hw::to_string(caller));
 }
 
-// The schedule of the longest launch other than a projection GEMM or an elementwise pass (NSA's
-// selected branch, not its compressed one that comes first): what `--kernel auto` ran. None on the
-// roofline, whose launches all say "roofline".
-std::optional<std::string_view> main_schedule(const QueryResult& r) {
-  std::optional<std::string_view> kernel;
-  if (r.engine == sim::EngineKind::roofline) return kernel;
-  double longest = -1;
-  for (const sim::LaunchPrediction& l : r.prediction.launches) {
-    if (l.schedule == "gemm" || l.schedule == "elementwise") continue;
-    const double time = l.time_s * static_cast<double>(l.count);
-    if (time > longest) {
-      longest = time;
-      kernel = l.schedule;
-    }
-  }
-  return kernel;
-}
-
 std::string render_table(const std::vector<QueryResult>& results) {
   std::ostringstream out;
   if (results.empty()) return "";
@@ -129,6 +111,24 @@ std::string render_table(const std::vector<QueryResult>& results) {
 }
 
 }  // namespace
+
+// The schedule of the longest launch other than a projection GEMM or an elementwise pass (NSA's
+// selected branch, not its compressed one that comes first): what `--kernel auto` ran. None on the
+// roofline, whose launches all say "roofline".
+std::optional<std::string_view> main_schedule(const QueryResult& r) {
+  std::optional<std::string_view> kernel;
+  if (r.engine == sim::EngineKind::roofline) return kernel;
+  double longest = -1;
+  for (const sim::LaunchPrediction& l : r.prediction.launches) {
+    if (l.schedule == "gemm" || l.schedule == "elementwise") continue;
+    const double time = l.time_s * static_cast<double>(l.count);
+    if (time > longest) {
+      longest = time;
+      kernel = l.schedule;
+    }
+  }
+  return kernel;
+}
 
 nlohmann::ordered_json to_json(const QueryResult& r) {
   const models::HeadConfig& h = r.spec.heads;

@@ -1,6 +1,9 @@
 // Renders query results: JSON (the stable schema), CSV (the same fields flattened) and a table.
 #pragma once
 
+#include <optional>
+#include <string_view>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -26,6 +29,10 @@ struct QueryResult {
 };
 
 nlohmann::ordered_json to_json(const QueryResult& r);
+
+// The schedule of the longest attention launch (not a projection GEMM or an elementwise pass):
+// what `--kernel auto` ran, the table's `kernel` column; none on the roofline.
+std::optional<std::string_view> main_schedule(const QueryResult& r);
 
 // {tensor, vector, exp, total}, as every JSON report writes FLOP counts.
 nlohmann::ordered_json flops_json(const models::FlopCounts& f);

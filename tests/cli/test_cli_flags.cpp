@@ -140,3 +140,16 @@ TEST_CASE(
   CHECK(nlohmann::json::parse(upper.out).at("results").at(0).at("variant") == "gqa");
   CHECK(test_support::run_cli({"variants", "show", "Mla"}).exit_code == 0);
 }
+
+TEST_CASE(
+    "an fp32 query priced with a library kernel that has no fp32 path says so once per "
+    "profile; bf16 and the CPU kernel do not",
+    "[cli]") {
+  const test_support::RunResult fp32 =
+      test_support::run_cli({"query", "--dtype", "fp32", "--hw", "h100,a100"});
+  REQUIRE(fp32.exit_code == 0);
+  CHECK_THAT(fp32.err, Catch::Contains("--dtype fp32 on h100-sxm5-80gb: 'fa3' has no fp32 path"));
+  CHECK_THAT(fp32.err, Catch::Contains("--dtype fp32 on a100-sxm4-80gb: 'fa2' has no fp32 path"));
+  CHECK(test_support::run_cli({"query", "--hw", "h100,a100"}).err.empty());
+  CHECK(test_support::run_cli({"query", "--dtype", "fp32", "--engine", "roofline"}).err.empty());
+}
