@@ -174,12 +174,8 @@ std::string kernel_not_run_warning(std::string_view kernel, sim::EngineKind engi
 
 std::string fp32_kernel_warning(models::DType dtype, std::string_view schedule,
                                 std::string_view label) {
-  // The libraries take fp16/bf16 (and fp8) inputs only (their READMEs and cuDNN's SDPA support
-  // tables); PyTorch runs fp32 attention with its memory-efficient (CUTLASS) kernel instead.
-  constexpr std::string_view kNoFp32[] = {"fa2",   "fa2_unpacked", "fa3",  "fa4",
-                                          "cudnn", "flashmla",     "lean", "split_kv"};
-  if (dtype != models::DType::fp32 ||
-      std::find(std::begin(kNoFp32), std::end(kNoFp32), schedule) == std::end(kNoFp32)) {
+  if (dtype != models::DType::fp32 || schedule.empty() ||
+      !sim::find_schedule(schedule).sixteen_bit_inputs) {
     return "";
   }
   return fmt::format(

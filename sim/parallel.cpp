@@ -42,17 +42,19 @@ HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_v
     const models::HeadSplit split = models::head_split_of(table[i]);
     if (split == models::HeadSplit::none) continue;
     const auto count = static_cast<std::int64_t>(value);
-    // "32 query heads", "8 KV heads", "moh's 8 shared_heads"
-    const std::string what = name == "heads" ? fmt::format("{} query heads", count)
-                             : name == "kv_heads"
-                                 ? fmt::format("{} KV heads", count)
-                                 : fmt::format("{}'s {} {}", spec.variant->name(), count, name);
+    // "32 query heads", "8 KV heads", "moh's 8 shared_heads": formatted for a refusal only (a
+    // sweep's layout points split heads at every point).
+    const auto what = [&] {
+      return name == "heads"      ? fmt::format("{} query heads", count)
+             : name == "kv_heads" ? fmt::format("{} KV heads", count)
+                                  : fmt::format("{}'s {} {}", spec.variant->name(), count, name);
+    };
     if (count % ways == 0) {
       given.back().second = static_cast<double>(count / ways);
     } else if (split == models::HeadSplit::query) {
       throw common::SpecError(
           fmt::format("{} {}: {} do not split evenly over {} devices ({} must be a multiple of {})",
-                      flag, ways, what, ways, name, ways));
+                      flag, ways, what(), ways, name, ways));
     } else if (ways % count == 0) {
       given.back().second = 1;
       shard.replicated = true;
@@ -60,7 +62,7 @@ HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_v
       throw common::SpecError(fmt::format(
           "{} {}: {} neither split over {} devices nor replicate evenly onto them (one of the two "
           "must divide the other)",
-          flag, ways, what, ways));
+          flag, ways, what(), ways));
     }
   }
   models::ProjectionConfig proj = spec.projections;

@@ -60,6 +60,10 @@ struct ScheduleInfo {
   // How the kernel is reached where a measurement names no caller: Triton kernels through Triton's
   // launcher, torch_npu's ops through torch_npu, others directly (validate::default_caller).
   hw::Caller caller = hw::Caller::direct;
+  // A library kernel that takes 16-bit (and fp8) inputs only (FlashAttention 2/3/4, cuDNN SDPA,
+  // FlashMLA, the split-KV decoders): an fp32 workload runs its tiling on the FP32 pipes, a
+  // stand-in for PyTorch's memory-efficient kernel (query warns).
+  bool sixteen_bit_inputs = false;
 };
 
 // Every schedule, in the order `--kernel` lists them.

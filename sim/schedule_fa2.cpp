@@ -127,21 +127,26 @@ void lower_lean(const ScheduleInput& in, Launches& out) {
 // Classes: fa2 issues mma.sync. split_kv and lean stand for the split-KV decode every library
 // runs (FA2's split kernel, FA3's split path with wgmma and fp8, FlashInfer), which `auto` picks
 // for decode of any dtype, and decode is memory-bound: they are priced at the native ceiling.
+// Each takes fp16/bf16 inputs only (the FlashAttention READMEs; LeanAttention builds on FA2).
 void add_fa2_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fa2", "FlashAttention-2: one CTA per (row block, batch, head), mma.sync",
                    lower_fa2, lower_fa2_backward, nullptr, hw::MmaClass::mma_sync});
+  table.back().sixteen_bit_inputs = true;
   table.push_back({"fa2_unpacked",
                    "FlashAttention-2 before v2.1: fa2 without decode GQA packing (one CTA per "
                    "query head at Sq = 1)",
                    lower_fa2_unpacked, nullptr, nullptr, hw::MmaClass::mma_sync});
+  table.back().sixteen_bit_inputs = true;
   table.push_back({"split_kv",
                    "Flash-Decoding: KV split across CTAs by wave efficiency, GQA heads packed, "
                    "plus a combine launch",
                    lower_split_kv, nullptr, nullptr, hw::MmaClass::native});
+  table.back().sixteen_bit_inputs = true;
   table.push_back({"lean",
                    "LeanAttention stream-K: all (row block, KV tile) work spread evenly over the "
                    "SMs, plus a reduction",
                    lower_lean, nullptr, nullptr, hw::MmaClass::native});
+  table.back().sixteen_bit_inputs = true;
 }
 
 }  // namespace sim

@@ -161,19 +161,24 @@ void lower_cudnn_backward(const ScheduleInput& in, Launches& out) {
 
 }  // namespace
 
+// Each takes fp16/bf16 (and fp8) inputs only (the FlashAttention READMEs; cuDNN's SDPA support
+// tables).
 void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fa3",
                    "FlashAttention-3 (Hopper): wgmma, warp-specialised ping-pong softmax, "
                    "persistent CTAs, longest-first for causal",
                    lower_fa3, lower_fa3_backward, nullptr, hw::MmaClass::wgmma});
+  table.back().sixteen_bit_inputs = true;
   table.push_back({"fa4",
                    "FlashAttention-4 (Blackwell): tcgen05, 256-row CTAs, part of the exps on "
                    "FMA pipes",
                    lower_fa4, lower_fa4_backward, nullptr, hw::MmaClass::tcgen05});
+  table.back().sixteen_bit_inputs = true;
   table.push_back({"cudnn",
                    "cuDNN SDPA (closed engines): FA4's tiling on Blackwell, FA3's on Hopper, "
                    "its own calibration, the device's native instructions",
                    lower_cudnn, lower_cudnn_backward, nullptr, hw::MmaClass::native});
+  table.back().sixteen_bit_inputs = true;
 }
 
 }  // namespace sim

@@ -206,6 +206,7 @@ void add_flashmla_schedules(std::vector<ScheduleInfo>& table) {
                    "split-KV over the latent cache balanced over the SMs, V read inside K, "
                    "PDL-overlapped combine",
                    lower_flashmla, nullptr});
+  table.back().sixteen_bit_inputs = true;  // bf16/fp16 (and fp8 KV) only, its README
 }
 
 }  // namespace sim
