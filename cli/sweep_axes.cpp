@@ -1,5 +1,6 @@
 #include "cli/sweep_axes.hpp"
 
+#include <cstdio>
 #include <limits>
 
 #include <fmt/format.h>
@@ -111,7 +112,7 @@ std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_vie
   for (std::int64_t v : values) {
     if (v < 1 || v > max) bad(flag, text, fmt::format("{} is outside [1, {}]", v, max));
   }
-  return values;
+  return drop_repeats(flag, values, [](std::int64_t v) { return std::to_string(v); });
 }
 
 std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view text) {
@@ -129,6 +130,12 @@ std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view
     start = end + 1;
   }
   return items;
+}
+
+void warn_repeat(std::string_view flag, std::string_view value) {
+  std::fprintf(stderr, "attnsim: warning: %.*s lists %.*s more than once; it is swept once\n",
+               static_cast<int>(flag.size()), flag.data(), static_cast<int>(value.size()),
+               value.data());
 }
 
 }  // namespace cli

@@ -3,6 +3,7 @@
 // suffixes k = 2^10, M = 2^20, G = 2^30 (`128k` = 131072 tokens).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -19,11 +20,34 @@ std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view
 
 // parse_int_axis for a size (batch, lengths, device counts): every value in [1, max], else
 // common::SpecError naming `flag` and the value (a zero length is bad input, not a skipped point).
+// Repeats are dropped with a warning (drop_repeats).
 std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_view text,
                                           std::int64_t max);
 
 // The comma-separated words of a list axis (variants, phases, profiles, dtypes); empty items are
 // an error naming `flag`.
 std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view text);
+
+// Prints the warning that `flag` names `value` more than once and that it is swept once.
+void warn_repeat(std::string_view flag, std::string_view value);
+
+// An axis's values with later repeats dropped (`1k,1024`, `gqa,GQA`, `32,32`): values are the
+// same when `name(v)` spells them the same. The first keeps its place and each dropped one is
+// named in a warning (warn_repeat), since a repeat would only repeat rows.
+template <typename T, typename Name>
+std::vector<T> drop_repeats(std::string_view flag, std::vector<T> values, Name name) {
+  std::vector<T> kept;
+  std::vector<std::string> names;
+  for (T& v : values) {
+    std::string n(name(v));
+    if (std::find(names.begin(), names.end(), n) != names.end()) {
+      warn_repeat(flag, n);
+      continue;
+    }
+    names.push_back(std::move(n));
+    kept.push_back(std::move(v));
+  }
+  return kept;
+}
 
 }  // namespace cli

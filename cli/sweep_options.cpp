@@ -43,6 +43,8 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   for (const std::string& name : parse_word_axis("--variant", o.variant)) {
     variants.push_back(&registry.find(name));
   }
+  variants =
+      drop_repeats("--variant", variants, [](const models::Variant* v) { return v->name(); });
   for (const auto& [name, value] : params) {
     (void)value;
     if (std::none_of(variants.begin(), variants.end(),
@@ -142,11 +144,12 @@ std::vector<std::string> head_shape_cells(const std::vector<models::AttentionSpe
   return cells;
 }
 
-template <typename T, typename Parse>
-std::vector<T> words(const char* flag, const std::string& text, Parse parse) {
+// A list of names parsed into values (engines, phases, dtypes, strategies), repeats dropped.
+template <typename T, typename Parse, typename Name>
+std::vector<T> words(const char* flag, const std::string& text, Parse parse, Name name) {
   std::vector<T> out;
   for (const std::string& w : parse_word_axis(flag, text)) out.push_back(parse(w));
-  return out;
+  return drop_repeats(flag, out, name);
 }
 
 // --model LIST (or 'all') and --hf-config FILE...: the subject axis of a model sweep. A preset's
@@ -164,13 +167,17 @@ void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
       names.clear();
       for (const models::Preset& p : models::builtin_presets()) names.push_back(p.name);
     }
-    for (const std::string& name : names) {
-      models::Preset preset = models::find_preset(name);  // labelled as the preset spells it
+    std::vector<models::Preset> presets;
+    for (const std::string& name : names) presets.push_back(models::find_preset(name));
+    // Labelled as the preset spells it; one named twice (in any case) is swept once.
+    presets = drop_repeats("--model", presets, [](const models::Preset& p) { return p.name; });
+    for (models::Preset& preset : presets) {
       a.models.push_back(std::move(preset.model));
       a.model_labels.push_back(preset.name);
     }
   }
-  for (const std::string& path : o.hf_configs) {
+  for (const std::string& path :
+       drop_repeats("--hf-config", o.hf_configs, [](const std::string& p) { return p; })) {
     a.models.push_back(models::load_hf_config(path));
     a.model_labels.push_back(path);
   }
@@ -196,9 +203,10 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
     a.specs = make_specs(ctx.registry, o);
     a.head_shapes = head_shape_cells(a.specs);
   }
-  a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine);
-  a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase);
-  a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype);
+  const auto name = [](auto v) { return to_string(v); };
+  a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine, name);
+  a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase, name);
+  a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype, name);
   if (!o.kv_dtype.empty()) a.kv_dtype = models::parse_dtype(o.kv_dtype);
   a.batches = parse_size_axis("--batch", o.batch, models::kMaxBatch);
   a.seq_lens = parse_size_axis("--seq-len", o.seq_len, models::kMaxTokens);
@@ -214,7 +222,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   if (!l.cp.empty()) a.cps = parse_size_axis("--cp", l.cp, kMaxParallelDegree);
   if (!l.cp_strategy.empty()) {
     a.cp_strategies =
-        words<sim::CpStrategy>("--cp-strategy", l.cp_strategy, sim::parse_cp_strategy);
+        words<sim::CpStrategy>("--cp-strategy", l.cp_strategy, sim::parse_cp_strategy, name);
   }
   if (!l.cp_state_strategy.empty()) a.cp_state_strategy = parse_state_strategy(l.cp_state_strategy);
   if (l.nodes > 0) a.nodes = l.nodes;

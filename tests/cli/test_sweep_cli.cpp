@@ -132,6 +132,29 @@ TEST_CASE("a variant none of whose head shapes a sweep can make is named in a wa
   CHECK_THAT(some.err, Catch::Contains("1 head combinations left out"));
 }
 
+TEST_CASE("a value an axis lists twice is swept once, with a warning naming it", "[cli][sweep]") {
+  // 1k and 1024, gqa and GQA, a model in two spellings: each would only repeat rows.
+  const RunResult r = run_cli({"sweep", "--variant", "gqa,GQA,mla", "--seq-len", "1k,1024,2k",
+                               "--phase", "prefill,prefill", "--kv-heads", "8,8"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(lines(r.out) == 1 + 2 * 2);  // gqa and mla at 1024 and 2048
+  CHECK_THAT(r.err,
+             Catch::Contains("warning: --variant lists gqa more than once; it is swept once"));
+  CHECK_THAT(r.err, Catch::Contains("--seq-len lists 1024 more than once"));
+  CHECK_THAT(r.err, Catch::Contains("--phase lists prefill more than once"));
+  CHECK_THAT(r.err, Catch::Contains("--kv-heads lists 8 more than once"));
+  const RunResult m =
+      run_cli({"sweep", "--model", "llama-3.1-8b,LLAMA-3.1-8B", "--engine", "tile,tile"});
+  REQUIRE(m.exit_code == 0);
+  CHECK(lines(m.out) == 2);
+  CHECK_THAT(m.err, Catch::Contains("--model lists llama-3.1-8b more than once"));
+  CHECK_THAT(m.err, Catch::Contains("--engine lists tile more than once"));
+  // Distinct values keep their order and draw no warning.
+  const RunResult d = run_cli({"sweep", "--variant", "gqa", "--seq-len", "2k,1k"});
+  CHECK(d.err.empty());
+  CHECK(d.out.find(",2048,") < d.out.find(",1024,"));
+}
+
 TEST_CASE("sweep skips points a variant lacks with one warning, and rejects bad axes",
           "[cli][sweep]") {
   RunResult r = run_cli({"sweep", "--variant", "gqa,gna", "--phase", "prefill,decode"});
