@@ -215,6 +215,9 @@ std::size_t compare_variants(CompareRun& run) {
       const std::string warning = kernel_not_run_warning(run.o.kernel, run.engine, w, r.prediction,
                                                          fmt::format("{} ({})", profile.id, label));
       if (!warning.empty()) run.kernel_warnings.push_back(warning);
+      const std::string fp32 = fp32_kernel_warning(w.dtype, main_schedule(r).value_or(""),
+                                                   fmt::format("{} ({})", profile.id, label));
+      if (!fp32.empty()) run.kernel_warnings.push_back(fp32);
       run.entries.push_back(std::move(e));
       run.roofline.add(profile, w.dtype, label, r.prediction.flops.tensor,
                        r.prediction.bytes.total(), r.prediction.time_s);
@@ -249,6 +252,9 @@ std::size_t compare_models(CompareRun& run) {
         e.per_device = r.parallel->per_device;
         e.cluster = r.parallel->cluster;
         run.heading = LayoutHeading{r.parallel->layout, r.parallel->devices_per_node};
+      }
+      for (std::string& line : fp32_kernel_warnings(r, run.w.dtype, p.name)) {
+        run.kernel_warnings.push_back(std::move(line));
       }
       run.entries.push_back(std::move(e));
       run.roofline.add(profile, run.w.dtype, p.name, r.flops.tensor, r.hbm_bytes, r.time_s);

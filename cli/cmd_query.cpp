@@ -103,6 +103,11 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
   };
   write_output(render_models(query, results, parse_format(o.format, true), svg), o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
+  for (const ModelResult& r : results) {
+    for (const std::string& line : fp32_kernel_warnings(r, workload.dtype, query.model.name)) {
+      std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
+    }
+  }
 }
 
 void run_query(const Context& ctx, const QueryOptions& o) {

@@ -106,6 +106,25 @@ std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, st
   return SweepPlot(plan_sweep_plot(sizes, o.plot_x, o.plot_y), csv_header(a));
 }
 
+// A sweep's kernel column is the kernel asked for, not the one `auto` ran, so fp32 points priced
+// with a library kernel that has no fp32 path (fp32_kernel_warning) draw one warning for the
+// sweep when the tile engine prices fp32 with `auto` or with such a kernel.
+void warn_fp32_sweep(const SweepAxes& axes) {
+  const auto has = [](const auto& list, auto value) {
+    return std::find(list.begin(), list.end(), value) != list.end();
+  };
+  const sim::KernelChoice kernel = sim::KernelChoice::parse(axes.kernel);
+  if (!has(axes.dtypes, models::DType::fp32) || !has(axes.engines, sim::EngineKind::tile) ||
+      (!kernel.is_auto() && !kernel.schedule()->sixteen_bit_inputs)) {
+    return;
+  }
+  std::fprintf(
+      stderr,
+      "attnsim: warning: --dtype fp32: FlashAttention, cuDNN, FlashMLA and split-KV kernels "
+      "have no fp32 path; fp32 points run with them are priced with their tiling on the "
+      "FP32 pipes (attnsim query --dtype fp32 names a point's kernel)\n");
+}
+
 // Returns the --plot SVG (empty without --plot), rendered before -o is put in place so that a
 // plot error leaves no output file; the caller writes it once the sink is closed.
 std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
@@ -178,6 +197,7 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
                  count, first_skip.c_str());
   }
   warn_unpriced_caller(axes.caller, axes.profiles);
+  warn_fp32_sweep(axes);
   return svg;
 }
 

@@ -1,9 +1,11 @@
 #include "cli/model_query.hpp"
 
+#include "cli/flags.hpp"
 #include "cli/parallel_report.hpp"
 #include "cli/printer.hpp"
 #include "common/errors.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -237,6 +239,22 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
   };
   return print({[&] { return render_model_table(query, results); }, json, csv, std::move(svg)},
                format);
+}
+
+std::vector<std::string> fp32_kernel_warnings(const ModelResult& r, models::DType dtype,
+                                              std::string_view label) {
+  std::vector<std::string> lines;
+  std::vector<std::string_view> seen;
+  for (const GroupResult& g : r.groups) {
+    const std::string_view schedule = main_schedule(g.result).value_or("");
+    if (std::find(seen.begin(), seen.end(), schedule) != seen.end()) continue;
+    seen.push_back(schedule);
+    const std::string line = fp32_kernel_warning(
+        dtype, schedule,
+        fmt::format("{} ({}, {} layers)", r.hw, label, models::to_string(g.group->kind)));
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
 }
 
 }  // namespace cli

@@ -69,6 +69,11 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
                       const hw::Profile& profile);
 
 nlohmann::ordered_json to_json(const ModelQuery& query, const ModelResult& r);
+
+// fp32_kernel_warning for each layer group of `r` whose main schedule has no fp32 path, labelled
+// "<hw> (<label>, <group kind> layers)"; each schedule once.
+std::vector<std::string> fp32_kernel_warnings(const ModelResult& r, models::DType dtype,
+                                              std::string_view label);
 // `svg` draws the results as a chart (--format svg); empty: none.
 std::string render_models(const ModelQuery& query, const std::vector<ModelResult>& results,
                           Format format, std::function<std::string()> svg = {});

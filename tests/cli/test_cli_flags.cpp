@@ -153,3 +153,32 @@ TEST_CASE(
   CHECK(test_support::run_cli({"query", "--hw", "h100,a100"}).err.empty());
   CHECK(test_support::run_cli({"query", "--dtype", "fp32", "--engine", "roofline"}).err.empty());
 }
+
+TEST_CASE(
+    "compare, model queries and sweeps at fp32 warn of library kernels without an fp32 path too",
+    "[cli]") {
+  using test_support::run_cli;
+  const auto compare = run_cli({"compare", "--variants", "gqa,mla", "--dtype", "fp32"});
+  REQUIRE(compare.exit_code == 0);
+  CHECK_THAT(compare.err,
+             Catch::Contains("--dtype fp32 on h100-sxm5-80gb (gqa): 'fa3' has no fp32"));
+  CHECK_THAT(compare.err,
+             Catch::Contains("--dtype fp32 on h100-sxm5-80gb (mla): 'fa3' has no fp32"));
+  const auto model = run_cli({"query", "--model", "llama-3.1-8b", "--dtype", "fp32", "--phase",
+                              "decode", "--seq-len", "4096"});
+  REQUIRE(model.exit_code == 0);
+  CHECK_THAT(model.err,
+             Catch::Contains("(llama-3.1-8b, full layers): 'split_kv' has no fp32 path"));
+  const auto models = run_cli({"compare", "--models", "llama-3.1-8b", "--dtype", "fp32"});
+  CHECK_THAT(models.err, Catch::Contains("(llama-3.1-8b, full layers): 'fa3' has no fp32 path"));
+  const auto sweep = run_cli({"sweep", "--variant", "gqa", "--dtype", "fp32,bf16"});
+  REQUIRE(sweep.exit_code == 0);
+  CHECK_THAT(sweep.err, Catch::Contains("--dtype fp32: FlashAttention, cuDNN, FlashMLA and "
+                                        "split-KV kernels have no fp32 path"));
+  // Not at bf16, not on the roofline, not with a kernel that has an fp32 path.
+  CHECK(run_cli({"compare", "--variants", "gqa,mla"}).err.empty());
+  CHECK(run_cli({"sweep", "--variant", "gqa", "--dtype", "fp32", "--engine", "roofline"})
+            .err.empty());
+  CHECK(
+      run_cli({"sweep", "--variant", "gqa", "--dtype", "fp32", "--kernel", "unfused"}).err.empty());
+}
