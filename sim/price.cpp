@@ -121,11 +121,10 @@ double tile_span(const Launch& l, const SmRates& r, const TileTimes& tt, double 
   return std::max({busy_s * stacked, alone_s, tt.chain, shared_s});
 }
 
-// Makespan of the grid: `k` CTAs stacked per SM, each SM drawing `r.hbm`.
+// Makespan of the grid: `k` CTAs stacked per SM (at most `occupancy`), each SM drawing `r.hbm`.
 double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const TileTimes& tt,
-                 double k) {
+                 double k, double occupancy) {
   const double sms = p.compute.sm_count;
-  const double occupancy = ctas_per_sm(l.cta, p);
   // Duration of a job of `tiles` iterations when `stacked` CTAs share an SM whose bandwidth
   // share is `hbm`; the mean job moves the mean per-job bytes, the longest its own share.
   auto job_s = [&](double tiles, double stacked, double hbm, double job_bytes,
@@ -192,11 +191,23 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
                               std::int64_t count) {
   SmRates r = sm_rates(p, w, l);
   const double sms = p.compute.sm_count;
-  const double k = sm_stacking(l.jobs.count, sms, ctas_per_sm(l.cta, p));
+  const double occupancy = ctas_per_sm(l.cta, p);
+  const double k = sm_stacking(l.jobs.count, sms, occupancy);
   r.hbm = sm_bandwidth(p, std::min(sms, std::ceil(l.jobs.count / k)));
   const TileWork& t = l.per_tile;
   const TileTimes tt = tile_times(l, p, r);
-  const double span = grid_span(l, p, r, tt, k);
+  // A stacked SM is priced as if its longest job shared the pipes with equally long ones the
+  // whole time, which overstates a grid of uneven jobs (a causal grid's longest row block beside a
+  // short one). More resident slots never slow a block-scheduled grid down (a scheduler with fewer
+  // slots is one the SM could run), so its span is the least over every occupancy up to the real
+  // one. A persistent grid is sized to its slots: it runs as launched.
+  double span = grid_span(l, p, r, tt, k, occupancy);
+  for (double cap = 1; l.dispatch == Dispatch::in_order && cap < k; ++cap) {
+    SmRates fewer = r;
+    const double stacked = sm_stacking(l.jobs.count, sms, cap);
+    fewer.hbm = sm_bandwidth(p, std::min(sms, std::ceil(l.jobs.count / stacked)));
+    span = std::min(span, grid_span(l, p, fewer, tt, stacked, cap));
+  }
 
   LaunchPrediction out;
   out.name = l.name;
@@ -220,11 +231,14 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.host_waits = l.host_waits;
   out.time_s = span + out.fixed_s;
   // The softmax pipes count as one term, as the tile's compute combines them, named after the
-  // larger.
+  // larger. Each term is the launch's whole work on one SM: the bytes include each job's own
+  // (a split's partials, a decode step's query), as hbm_s does.
+  const double tiles = l.jobs.total_tiles;
+  const double job_bytes = l.jobs.count * l.per_job_hbm_bytes;
   const std::array<std::pair<double, Resource>, 3> terms = {
-      {{tt.tensor, Resource::tensor},
-       {tt.softmax, tt.exp >= tt.alu ? Resource::exp : Resource::vector},
-       {l.jobs.total_tiles > 0 ? t.hbm_bytes / r.hbm : 1, Resource::hbm}}};
+      {{tiles * tt.tensor, Resource::tensor},
+       {tiles * tt.softmax, tt.exp >= tt.alu ? Resource::exp : Resource::vector},
+       {tiles > 0 ? (tiles * t.hbm_bytes + job_bytes) / r.hbm : 1, Resource::hbm}}};
   out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
                 return a.first < b.first;
               })->second;
