@@ -32,7 +32,11 @@ void JsonObject::fail(std::string_view key, const std::string& problem) const {
 }
 
 const nlohmann::json* JsonObject::find(std::string_view key) {
-  allowed_.emplace_back(key);
+  // A key asked for twice (has() then in_range(), optional_*() then its required reader) is
+  // allowed once: the error lists each allowed key once.
+  if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
+    allowed_.emplace_back(key);
+  }
   auto it = value_.find(std::string(key));
   return it == value_.end() ? nullptr : &*it;
 }
@@ -74,7 +78,6 @@ double JsonObject::in_range(std::string_view key, const Range& range) {
 
 std::optional<double> JsonObject::optional_in_range(std::string_view key, const Range& range) {
   if (find(key) == nullptr) return std::nullopt;
-  allowed_.pop_back();  // in_range() records the key again
   return in_range(key, range);
 }
 
@@ -94,13 +97,11 @@ double JsonObject::count(std::string_view key, double max) {
 
 std::optional<double> JsonObject::optional_count(std::string_view key, double max) {
   if (find(key) == nullptr) return std::nullopt;
-  allowed_.pop_back();  // count() records the key again
   return count(key, max);
 }
 
 std::optional<std::string> JsonObject::optional_string(std::string_view key) {
   if (find(key) == nullptr) return std::nullopt;
-  allowed_.pop_back();  // string() records the key again
   return string(key);
 }
 

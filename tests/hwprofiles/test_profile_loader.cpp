@@ -197,3 +197,12 @@ TEST_CASE("memory.cache_read_GBps_per_sm is optional, positive, and round-trips"
     CHECK_THAT(profile_parse_error(doc), Catch::Contains("/memory/cache_read_GBps_per_sm"));
   }
 }
+
+TEST_CASE("an unknown key's error lists each allowed key once", "[hw]") {
+  // caller_floor_us asks for its callers with has() and then reads them: each is named once.
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  doc["calibration"]["caller_floor_us"]["bogus"] = 3;
+  CHECK_THAT(profile_parse_error(doc),
+             Catch::EndsWith("/calibration/caller_floor_us/bogus: unknown key 'bogus'; allowed: "
+                             "direct, pytorch, torch_npu, triton, triton_jit, in_turn, source"));
+}
