@@ -1,8 +1,12 @@
 #include "hwprofiles/profile_loader.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/files.hpp"
+#include "hwprofiles/calibration_keys.hpp"
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/json_text.hpp"
 #include "hwprofiles/profile_compute.hpp"
@@ -90,6 +94,12 @@ Calibration parse_calibration(JsonObject o) {
   c.sm_bandwidth_fraction = o.in_range("sm_bandwidth_fraction", ranges::kFraction);
   if (auto schedules = o.optional_object("schedules")) {
     for (const std::string& name : schedules->keys()) {
+      // A misspelt entry would be read by nothing, and its kernel priced with another's.
+      if (!is_calibration_key(name)) {
+        schedules->fail(name, fmt::format("unknown calibration entry '{}'; allowed: {} "
+                                          "(hwprofiles/SCHEMA.md)",
+                                          name, fmt::join(calibration_keys(), ", ")));
+      }
       c.schedules[name] = parse_schedule_calibration(schedules->object(name));
     }
     schedules->finish();
@@ -215,6 +225,14 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   }
   p.calibration = parse_calibration(o.object("calibration"));
   if (auto schedule = o.optional_string("default_schedule")) {
+    const auto& kernels = calibrated_kernels();
+    if (std::none_of(kernels.begin(), kernels.end(),
+                     [&](const CalibratedKernel& k) { return k.name == *schedule; })) {
+      std::vector<std::string_view> names;
+      for (const CalibratedKernel& k : kernels) names.push_back(k.name);
+      o.fail("default_schedule",
+             fmt::format("'{}' is not a kernel; allowed: {}", *schedule, fmt::join(names, ", ")));
+    }
     if (p.calibration.schedules.count(*schedule) == 0) {
       o.fail("default_schedule", "'" + *schedule + "' has no entry in /calibration/schedules");
     }

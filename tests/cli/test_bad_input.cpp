@@ -118,6 +118,14 @@ void write_fixtures(const fs::path& dir) {
     fs::create_directories(dir / ("no-" + std::string(entry)));
     write_file(dir / ("no-" + std::string(entry)) / "my-gpu.json", without.dump(1));
   }
+  // An entry whose name is no kernel's: nothing would read it (split_kv spelt without its _).
+  nlohmann::json misspelt = doc;
+  auto& entries = misspelt["calibration"]["schedules"];
+  REQUIRE(entries.contains("split_kv"));
+  entries["splitkv"] = entries["split_kv"];
+  entries.erase("split_kv");
+  fs::create_directories(dir / "misspelt-entry");
+  write_file(dir / "misspelt-entry" / "my-gpu.json", misspelt.dump(1));
   write_hf_configs(dir);
   std::string text = doc.dump(1);
   const std::string key = "\"sm_count\": 148";
@@ -176,6 +184,7 @@ const std::vector<BadInput> kCases = {
     {"missing profile directory", {"query", "--hw-dir", "{}/none"}, {"does not exist"}},
     {"one id in two profile directories", {"query", "--hw-dir", "{}/a", "--hw-dir", "{}/b"}, {"a/my-gpu.json", "b/my-gpu.json"}},
     {"1e999 in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/big"}, {"/compute/sm_count", "number out of range"}},
+    {"misspelt calibration entry in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/misspelt-entry"}, {"my-gpu.json", "/calibration/schedules/splitkv", "unknown calibration entry 'splitkv'", "allowed: fa2, fa2_bwd,", " split_kv,", " gemm, chunked_scan, nsa_triton_scores"}},
     {"key given twice in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/dup-key"}, {"duplicate key 'sm_count'"}},
     {"unknown caller", {"query", "--caller", "jax"}, {"--caller", "'jax'", "direct, pytorch, torch_npu, triton"}},
     {"moh heads below its default shared_heads + top_k", {"query", "--variant", "moh", "--param", "heads=1"}, {"shared_heads + top_k", "got 1 + 1", "--param top_k=0"}},

@@ -206,3 +206,35 @@ TEST_CASE("an unknown key's error lists each allowed key once", "[hw]") {
              Catch::EndsWith("/calibration/caller_floor_us/bogus: unknown key 'bogus'; allowed: "
                              "direct, pytorch, torch_npu, triton, triton_jit, in_turn, source"));
 }
+
+TEST_CASE("a calibration entry that is no kernel's is refused naming its pointer and the entries",
+          "[hw]") {
+  // A misspelt entry would be read by nothing: split_kv's kernel would be priced as another's.
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  auto& entries = doc["calibration"]["schedules"];
+  REQUIRE(entries.contains("split_kv"));
+  entries["splitkv"] = entries["split_kv"];
+  entries.erase("split_kv");
+  const std::string msg = profile_parse_error(doc);
+  CHECK_THAT(msg, Catch::Contains("test.json: /calibration/schedules/splitkv: unknown calibration "
+                                  "entry 'splitkv'; allowed: fa2, fa2_bwd, fa2_unpacked,"));
+  CHECK_THAT(msg, Catch::Contains(" split_kv,") && Catch::Contains(" fa3_bwd,") &&
+                      Catch::Contains("gemm, chunked_scan, nsa_triton_scores"));
+  // A `_bwd` entry of a kernel without a backward model of its own is read by nothing either.
+  entries["split_kv"] = entries["splitkv"];
+  entries.erase("splitkv");
+  entries["split_kv_bwd"] = entries["split_kv"];
+  CHECK_THAT(profile_parse_error(doc), Catch::Contains("unknown calibration entry 'split_kv_bwd'"));
+  entries.erase("split_kv_bwd");
+  CHECK(profile_parse_error(doc).empty());
+}
+
+TEST_CASE("default_schedule names a kernel, not a backward or support entry", "[hw]") {
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  for (const char* entry : {"fa3_bwd", "gemm"}) {
+    doc["default_schedule"] = entry;
+    CHECK_THAT(profile_parse_error(doc),
+               Catch::Contains("/default_schedule: '" + std::string(entry) +
+                               "' is not a kernel; allowed: fa2, fa2_unpacked, split_kv,"));
+  }
+}
