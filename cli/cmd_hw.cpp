@@ -34,9 +34,11 @@ struct HwCommandOptions {
   std::string output;
 };
 
-nlohmann::ordered_json summary_row(const hw::Profile& p) {
+// `aliases`: the names that resolve to `p` (ProfileCatalog::aliases), not its file's list, which
+// may hold one a user profile took over as its id.
+nlohmann::ordered_json summary_row(const hw::Profile& p, const std::vector<std::string>& aliases) {
   nlohmann::ordered_json row = {
-      {"id", p.id}, {"name", p.name}, {"aliases", p.aliases}, {"sm_count", p.compute.sm_count}};
+      {"id", p.id}, {"name", p.name}, {"aliases", aliases}, {"sm_count", p.compute.sm_count}};
   for (hw::Precision prec : hw::kAllPrecisions) {
     row[std::string(hw::to_string(prec)) + "_TFLOPS"] =
         p.supports(prec) ? nlohmann::ordered_json(p.tensor_peak_flops(prec) / 1e12) : nullptr;
@@ -52,7 +54,7 @@ std::string list_table(const hw::ProfileCatalog& catalog) {
   std::size_t id_w = 2, name_w = 4, alias_w = 7;
   std::vector<std::string> aliases;
   for (const hw::Profile& p : catalog.profiles()) {
-    aliases.push_back(fmt::format("{}", fmt::join(p.aliases, " ")));
+    aliases.push_back(fmt::format("{}", fmt::join(catalog.aliases(p.id), " ")));
     id_w = std::max(id_w, p.id.size());
     name_w = std::max(name_w, p.name.size());
     alias_w = std::max(alias_w, aliases.back().size());
@@ -87,9 +89,9 @@ void show_table_rows(const nlohmann::json& value, const std::string& prefix,
 }
 
 // A summary row as a CSV row: a cell holds one value, so the aliases are joined by spaces.
-nlohmann::ordered_json csv_row(const hw::Profile& p) {
-  nlohmann::ordered_json row = summary_row(p);
-  row["aliases"] = fmt::format("{}", fmt::join(p.aliases, " "));
+nlohmann::ordered_json csv_row(const hw::Profile& p, const std::vector<std::string>& aliases) {
+  nlohmann::ordered_json row = summary_row(p, aliases);
+  row["aliases"] = fmt::format("{}", fmt::join(aliases, " "));
   return row;
 }
 
@@ -98,7 +100,7 @@ void run_list(const Context& ctx, const HwCommandOptions& o) {
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   const auto rows = [&](auto row_of) {
     std::vector<nlohmann::ordered_json> out;
-    for (const hw::Profile& p : catalog.profiles()) out.push_back(row_of(p));
+    for (const hw::Profile& p : catalog.profiles()) out.push_back(row_of(p, catalog.aliases(p.id)));
     return out;
   };
   write_output(print({[&] { return list_table(catalog); },
@@ -125,7 +127,10 @@ void run_show(const Context& ctx, const HwCommandOptions& o) {
     show_table_rows(doc, "", out);
     return out.str();
   };
-  write_output(print({table, [&] { return json_text(doc); }, csv_of({csv_row(p)})}, format), "");
+  write_output(
+      print({table, [&] { return json_text(doc); }, csv_of({csv_row(p, catalog.aliases(p.id))})},
+            format),
+      "");
 }
 
 // The id `hw probe -o FILE` writes: FILE's name without .json (--hw-dir requires that of a profile

@@ -205,6 +205,13 @@ std::vector<std::string> ProfileCatalog::live_aliases(const Slot& slot) {
   return live;
 }
 
+std::vector<std::string> ProfileCatalog::aliases(std::string_view id) const {
+  for (const auto& s : slots_) {
+    if (s->id == id) return live_aliases(*s);
+  }
+  return {};
+}
+
 void ProfileCatalog::check_aliases() const {
   struct Claim {
     std::string name;

@@ -40,6 +40,9 @@ class ProfileCatalog {
   const Profile& resolve(std::string_view id_or_alias) const;
   // Every profile, parsed.
   const std::vector<Profile>& profiles() const;
+  // The aliases that resolve to profile `id`: its file's, less those a user profile took as its
+  // id (that profile owns the name). Empty for an unknown id.
+  std::vector<std::string> aliases(std::string_view id) const;
   // Adds (or replaces, by id) a profile built at run time, e.g. by `attnsim hw probe`.
   void insert(Profile profile);
 

@@ -8,11 +8,13 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli_runner.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using nlohmann::json;
 using test_support::run_cli;
 using test_support::run_json;
 using test_support::RunResult;
+using test_support::TempDir;
 
 TEST_CASE(
     "hw list's JSON gives aliases as an array of strings (the profile file's type); its CSV "
@@ -31,6 +33,37 @@ TEST_CASE(
   const RunResult csv = run_cli({"hw", "show", "a100-sxm4-80gb", "--format", "csv"});
   REQUIRE(csv.exit_code == 0);
   CHECK_THAT(csv.out, Catch::Contains(",a100 a100-80gb a100-sxm-80gb,"));
+}
+
+TEST_CASE(
+    "hw list lists an alias that a user profile took as its id under that profile only, as "
+    "--hw resolves it (table, JSON, CSV)",
+    "[cli]") {
+  const TempDir dir;
+  json mine = run_json({"hw", "show", "h100", "--format", "json"});
+  mine["id"] = "h100";
+  mine["aliases"] = json::array();
+  test_support::write_file(dir.path() / "h100.json", mine.dump(1));
+  const std::string hw_dir = dir.path().string();
+  REQUIRE(run_json({"hw", "show", "h100", "--hw-dir", hw_dir, "--format", "json"}).at("id") ==
+          "h100");
+  const json list = run_json({"hw", "list", "--hw-dir", hw_dir, "--format", "json"});
+  bool builtin_listed = false;
+  for (const json& p : list) {
+    if (p.at("id") != "h100-sxm5-80gb") continue;
+    builtin_listed = true;
+    CHECK(p.at("aliases") == json({"h100-sxm5", "h100-sxm", "h100-80gb-hbm3"}));
+  }
+  CHECK(builtin_listed);
+  const RunResult table = run_cli({"hw", "list", "--hw-dir", hw_dir});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, !Catch::Contains(" h100 h100-sxm5 ") && Catch::Contains(" h100-sxm5 "));
+  const RunResult csv = run_cli({"hw", "list", "--hw-dir", hw_dir, "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK_THAT(csv.out, Catch::Contains(",h100-sxm5 h100-sxm h100-80gb-hbm3,"));
+  // Without the user profile the built-in keeps its file's aliases.
+  CHECK_THAT(run_cli({"hw", "list", "--format", "csv"}).out,
+             Catch::Contains(",h100 h100-sxm5 h100-sxm h100-80gb-hbm3,"));
 }
 
 TEST_CASE(

@@ -212,6 +212,12 @@ TEST_CASE("a user profile whose id is a built-in's alias takes the name over", "
   CHECK(catalog.resolve("h100-sxm").compute.sm_count == 100);
   CHECK(catalog.resolve("h100").id == "h100-sxm5-80gb");  // its other names stay
   CHECK(catalog.resolve("h100-sxm5").id == "h100-sxm5-80gb");
+  // The built-in's aliases, as a listing shows them, are those that still resolve to it.
+  CHECK(catalog.aliases("h100-sxm5-80gb") ==
+        std::vector<std::string>{"h100", "h100-sxm5", "h100-80gb-hbm3"});
+  CHECK(builtin.aliases("h100-sxm5-80gb") ==
+        std::vector<std::string>{"h100", "h100-sxm5", "h100-sxm", "h100-80gb-hbm3"});
+  CHECK(catalog.aliases("none").empty());
 }
 
 TEST_CASE("a user profile's alias that is another profile's id is refused (a dead name)", "[hw]") {
