@@ -63,23 +63,65 @@ bool decode_packs(const models::AttentionShape& a) {
   return a.heads_q > a.heads_kv;
 }
 
+// FA2's forward with its key splits. mha_fwd asks num_splits_heuristic for a split count (dropout
+// off: flash_api.cpp set_params_splitkv, num_splits = 0) over batch x heads x 64-row blocks against
+// twice the SMs, and runs its split-KV kernel (split_kv_tile, a combine launch) when that is more
+// than one: never once those blocks reach 0.8 x 2 x SMs, so only a call of few query rows (a
+// decode step, a chunk of new tokens after cached ones) splits. The count is priced fastest, as
+// for split_kv and FA3 (docs/kernels.md#13-split_kv), up to two waves of split CTAs; one split is
+// the unsplit kernel.
+// The split kernel is Flash-Decoding's: its launches take split_kv's entry where the profile has
+// one (fitted on that kernel's decode timings), fa2's otherwise.
+const hw::ScheduleCalibration& split_kernel_calibration(const ScheduleInput& in) {
+  const auto& entries = in.profile.calibration.schedules;
+  const auto it = entries.find("split_kv");
+  return it != entries.end() ? it->second : in.calibration;
+}
+
+Launches fa2_forward(const ScheduleInput& in, const Geometry& g) {
+  const FlashTile whole_tile = fa2_forward_tile(g.d, in.profile, g.s);
+  const Launch whole = flash_forward_launch(in, g, whole_tile, 1, "attention_fwd");
+  const double sms = in.profile.compute.sm_count;
+  Launches best;
+  if (g.batch * g.heads * ceil_div(g.rows, 64) >= 0.8 * 2 * sms) {
+    best.push_back(whole);
+    return best;
+  }
+  const FlashTile t = split_kv_tile(g.d, g.s);
+  const double key_blocks = flash_forward_launch(in, g, t, 1, "attention_fwd").jobs.max_tiles;
+  const double useful = std::min(128.0, std::ceil(2 * sms / whole.jobs.count));
+  lower_fastest_split(
+      in, key_blocks, useful,
+      [&](double s, Launches& launches) {
+        if (s <= 1) {
+          launches.push_back(whole);
+          return;
+        }
+        FlashTile split = t;
+        split.dispatch = Dispatch::in_order;
+        const ScheduleInput split_in{
+            in.op,   in.workload, in.profile,  split_kernel_calibration(in),
+            in.name, in.options,  in.mma_class};
+        launches.push_back(flash_forward_launch(split_in, g, split, s, "attention_fwd_splitkv"));
+        launches.push_back(split_combine_launch(split_in, g, s * g.batch * g.heads * g.rows));
+      },
+      best);
+  return best;
+}
+
 void lower_fa2(const ScheduleInput& in, Launches& out) {
-  auto launch = [&](bool pack) {
-    const Geometry g = geometry(in.op.attention, in.workload, pack);
-    return flash_forward_launch(in, g, fa2_forward_tile(g.d, in.profile, g.s), 1, "attention_fwd");
-  };
-  Launch best = launch(false);
+  Launches best = fa2_forward(in, geometry(in.op.attention, in.workload, false));
   // The swap is a choice between two configurations of one kernel (FA2 skips it with a window,
   // ALiBi or dropout), and only a one-token call has it: the model takes the cheaper, so one
   // token never costs more than two, which must run unpacked.
   if (fa2_packs(in.op.attention)) {
-    const Launch packed = launch(true);
-    if (price_launch(packed, in.profile, in.workload, 1).time_s <=
-        price_launch(best, in.profile, in.workload, 1).time_s) {
+    const Launches packed = fa2_forward(in, geometry(in.op.attention, in.workload, true));
+    if (launches_time(packed, in.profile, in.workload) <=
+        launches_time(best, in.profile, in.workload)) {
       best = packed;
     }
   }
-  out.push_back(best);
+  for (const Launch& l : best) out.push_back(l);
 }
 
 // FlashAttention-2 before v2.1 (the Flash-Decoding blog's "FlashAttention v2.0.9" column): the
