@@ -218,6 +218,9 @@ std::size_t compare_variants(CompareRun& run) {
       const std::string fp32 = fp32_kernel_warning(w.dtype, main_schedule(r).value_or(""),
                                                    fmt::format("{} ({})", profile.id, label));
       if (!fp32.empty()) run.kernel_warnings.push_back(fp32);
+      const std::string mla = flashmla_dtype_warning(cost, w, main_schedule(r).value_or(""),
+                                                     profile, run.kernel.is_auto());
+      if (!mla.empty()) run.kernel_warnings.push_back(mla);
       run.entries.push_back(std::move(e));
       run.roofline.add(profile, w.dtype, label, r.prediction.flops.tensor,
                        r.prediction.bytes.total(), r.prediction.time_s);

@@ -161,6 +161,11 @@ void run_query(const Context& ctx, const QueryOptions& o) {
         fp32_kernel_warning(workload.dtype, main_schedule(r).value_or(""), r.hw);
     if (!fp32.empty()) std::fprintf(stderr, "attnsim: warning: %s\n", fp32.c_str());
   }
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const std::string mla = flashmla_dtype_warning(
+        cost, workload, main_schedule(results[i]).value_or(""), profiles[i], kernel.is_auto());
+    if (!mla.empty()) std::fprintf(stderr, "attnsim: warning: %s\n", mla.c_str());
+  }
 }
 
 }  // namespace

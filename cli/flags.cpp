@@ -13,6 +13,7 @@
 #include "common/errors.hpp"
 #include "common/numbers.hpp"
 #include "sim/schedule.hpp"
+#include "sim/schedule_flashmla.hpp"
 
 namespace cli {
 
@@ -170,6 +171,26 @@ std::string kernel_not_run_warning(std::string_view kernel, sim::EngineKind engi
                      !ran ? "no launch of this workload runs it"
                           : "it has no backward model; the backward pass is the device's default",
                      fmt::join(others, ", "));
+}
+
+std::string flashmla_dtype_warning(const models::CostModel& cost, const models::Workload& w,
+                                   std::string_view schedule, const hw::Profile& profile,
+                                   bool auto_kernel) {
+  if (!auto_kernel || schedule != "split_kv" ||
+      profile.calibration.schedules.count(std::string(sim::find_schedule("flashmla").name)) == 0) {
+    return "";
+  }
+  const bool fallback = std::any_of(cost.ops.begin(), cost.ops.end(), [&](const models::Op& op) {
+    return sim::flashmla_shape_but_not_dtype(op, w);
+  });
+  if (!fallback) return "";
+  return fmt::format(
+      "--dtype {} --kv-dtype {} on {}: FlashMLA's dense decode takes 16-bit queries and cache "
+      "only, "
+      "so this absorbed MLA decode is priced with split_kv (a FlashInfer-class kernel, which the "
+      "model prices slower than FlashMLA where the matmuls bind); --dtype bf16 --kv-dtype bf16 "
+      "prices FlashMLA",
+      models::to_string(w.dtype), models::to_string(w.kv_dtype), profile.id);
 }
 
 std::string fp32_kernel_warning(models::DType dtype, std::string_view schedule,

@@ -73,6 +73,14 @@ void warn_kernel_not_run(std::string_view kernel, sim::EngineKind engine, const 
 // --dtype fp32 priced with a GPU library kernel that has no fp32 path (FlashAttention 2/3/4,
 // cuDNN, FlashMLA, FlashInfer-class split-KV, lean): the line (without "attnsim: warning: ")
 // saying the schedule's tiling is priced on the FP32 pipes, or "" for another dtype or kernel.
+// Absorbed MLA decode that FlashMLA would run on `profile` but for its number formats (an fp8
+// cache: FlashMLA's dense decode reads 16-bit caches only), priced by `auto` with `schedule`
+// split_kv: the line (without "attnsim: warning: ") saying so, or "" (also for a kernel named on
+// purpose, `auto_kernel` false).
+std::string flashmla_dtype_warning(const models::CostModel& cost, const models::Workload& w,
+                                   std::string_view schedule, const hw::Profile& profile,
+                                   bool auto_kernel);
+
 std::string fp32_kernel_warning(models::DType dtype, std::string_view schedule,
                                 std::string_view label);
 

@@ -173,6 +173,12 @@ bool flashmla_runs(const models::Op& op, const models::Workload& w) {
          a.heads_kv > 0 && a.heads_q % a.heads_kv == 0 && a.score == models::ScoreFn::softmax;
 }
 
+bool flashmla_shape_but_not_dtype(const models::Op& op, const models::Workload& w) {
+  models::Workload sixteen_bit = w;
+  sixteen_bit.dtype = sixteen_bit.kv_dtype = models::DType::bf16;
+  return !flashmla_runs(op, w) && flashmla_runs(op, sixteen_bit);
+}
+
 FlashMlaPlan flashmla_plan(const models::AttentionShape& a, double sm_count) {
   FlashMlaPlan p;
   const double batch = static_cast<double>(a.batch);

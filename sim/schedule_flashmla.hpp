@@ -22,6 +22,9 @@ inline constexpr double kFlashMlaRequestOverheadBlocks = 5;
 // read inside the keys) in decode, head_dim 576 or 512, v_head_dim 512, fp16/bf16 queries and
 // cache of the same type (the checks in csrc/api/dense_decode.h).
 bool flashmla_runs(const models::Op& op, const models::Workload& w);
+// The op is FlashMLA's dense decode but for its number formats (a cache in fp8, or fp32): `auto`
+// prices it with split_kv instead.
+bool flashmla_shape_but_not_dtype(const models::Op& op, const models::Workload& w);
 
 // The main kernel's grid and how the metadata kernel's balancer divides the requests' KV blocks
 // among the sm parts (get_mla_metadata_kernel), for `batch` requests of `kv_len` tokens.

@@ -182,3 +182,29 @@ TEST_CASE(
   CHECK(
       run_cli({"sweep", "--variant", "gqa", "--dtype", "fp32", "--kernel", "unfused"}).err.empty());
 }
+
+TEST_CASE(
+    "absorbed MLA decode with an fp8 cache says FlashMLA cannot read it and split_kv prices it",
+    "[cli]") {
+  using test_support::run_cli;
+  const std::vector<std::string> decode = {"--variant",  "mla",  "--phase", "decode",
+                                           "--seq-len",  "8192", "--batch", "64",
+                                           "--kv-dtype", "fp8",  "--hw",    "h100,a100"};
+  std::vector<std::string> query = {"query"};
+  query.insert(query.end(), decode.begin(), decode.end());
+  const auto fp8 = run_cli(query);
+  REQUIRE(fp8.exit_code == 0);
+  CHECK_THAT(fp8.err, Catch::Contains("--dtype bf16 --kv-dtype fp8 on h100-sxm5-80gb: FlashMLA's "
+                                      "dense decode takes 16-bit queries and cache only"));
+  // A100 calibrates no FlashMLA: nothing fell back there.
+  CHECK_THAT(fp8.err, !Catch::Contains("on a100-sxm4-80gb"));
+  const auto compare = run_cli({"compare", "--variants", "mla,gqa", "--phase", "decode",
+                                "--kv-dtype", "fp8", "--seq-len", "8192"});
+  CHECK_THAT(compare.err, Catch::Contains("--kv-dtype fp8 on h100-sxm5-80gb: FlashMLA's"));
+  // bf16, or a kernel named on purpose: no warning.
+  CHECK(
+      run_cli({"query", "--variant", "mla", "--phase", "decode", "--seq-len", "8192"}).err.empty());
+  CHECK(run_cli({"query", "--variant", "mla", "--phase", "decode", "--seq-len", "8192",
+                 "--kv-dtype", "fp8", "--kernel", "split_kv"})
+            .err.find("FlashMLA") == std::string::npos);
+}
