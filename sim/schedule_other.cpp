@@ -137,9 +137,10 @@ void lower_ascend(const ScheduleInput& in, Launches& out) {
   // one 128-row block up (at 8192 keys on the x86_64 host of the same table, 1024 rows, 8 blocks
   // each with a core group of its own, take 103.3 us against 52.6 us for 128 rows). The inference
   // kernels measured and the training forward alike: neither design read splits the keys, and a
-  // training step's forward is priced as the same call as a forward alone. The split takes whole
-  // rounds, as fitted.
-  lower_ascend_split(in, g, t, t.n, out);
+  // training step's forward is priced as the same call as a forward alone. A split (and the
+  // whole key range) takes whole 128-key cube blocks in equal rounds of at most 1024 keys: a tail
+  // of one key past a round costs a block, not a second round (1025 keys priced twice 1024).
+  lower_ascend_split(in, g, t, kCubeBlock, out);
 }
 
 }  // namespace

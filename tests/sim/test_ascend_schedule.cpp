@@ -135,3 +135,24 @@ TEST_CASE("ascend's decode walks a part just over a round in two equal rounds, n
   // 1024 and a second priced whole (72.53 us against 46.03 at 24576 keys).
   CHECK(ascend_decode("mla", 24640).time_s < 1.1 * ascend_decode("mla", 24576).time_s);
 }
+
+TEST_CASE("ascend's forward prices a key tail past a round as its 128-key cube blocks, not a round",
+          "[sim][ascend]") {
+  // 32 heads x 1024 rows fill the groups (no split): 1025 keys are two equal rounds of 576 keys
+  // (nine cube blocks), not two whole rounds of 1024; the tail costs about its share.
+  const auto full_fwd = [](std::int64_t keys) {
+    const sim::Launches l = lower_ascend_fwd(one_head_fp16_fwd(1024, keys), 32);
+    REQUIRE(l.size() == 1);
+    return sim::launches_time(l, catalog().resolve("ascend-910b2"), one_head_fp16_fwd(1024, keys));
+  };
+  CHECK(full_fwd(1025) > full_fwd(1024));
+  CHECK(full_fwd(1025) < 1.3 * full_fwd(1024));  // 9 blocks of 8, plus a round's fixed cycles
+  CHECK(full_fwd(2049) < 1.3 * full_fwd(2048));
+  // A window of one key visits the diagonal's block, not 1024-key rounds.
+  test_support::Query swa{make("swa", {{"window", 1}}),
+                          test_support::workload(models::Phase::prefill, 1, 4096, 4096, true)};
+  test_support::Query gqa{make("gqa", {}), swa.w};
+  const hw::Profile& p = catalog().resolve("ascend-910b2");
+  CHECK(sim::predict_tile(swa.cost(), swa.w, p, "ascend").time_s <
+        0.2 * sim::predict_tile(gqa.cost(), gqa.w, p, "ascend").time_s);
+}
