@@ -1,5 +1,7 @@
 #include "hwprofiles/links.hpp"
 
+#include <algorithm>
+
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/profile.hpp"
 #include "hwprofiles/ranges.hpp"
@@ -51,6 +53,13 @@ ScaleOutLink parse_scale_out(JsonObject o) {
 }
 
 }  // namespace
+
+double ScaleUpLink::group_bandwidth_Bps(double group) const {
+  if (topology != Topology::hccs_mesh || devices_per_node <= 1 || group >= devices_per_node) {
+    return bandwidth_Bps_per_dir;
+  }
+  return bandwidth_Bps_per_dir * std::max(1.0, group - 1) / (devices_per_node - 1);
+}
 
 std::string_view to_string(Topology t) {
   switch (t) {

@@ -25,6 +25,12 @@ struct ScaleUpLink {
   double bandwidth_Bps_per_dir = 0;  // one device, one direction, all its links together
   double latency_s = 0;              // one step of a collective (per hop)
   std::string source;
+  // The bandwidth one device drives (one direction) in a collective over `group` devices of one
+  // node. hccs_mesh: one direct link per peer, each 1/(devices_per_node - 1) of the device's
+  // bandwidth, and a group reaches only its group - 1 peers' links, so bandwidth x (group - 1) /
+  // (devices_per_node - 1) (a single peer, a ring hop: group 2). nvswitch and pcie: the device's
+  // whole bandwidth to any peer.
+  double group_bandwidth_Bps(double group) const;
 };
 
 struct ScaleOutLink {

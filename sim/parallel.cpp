@@ -110,11 +110,7 @@ pd::Placement place_layout(const ParallelLayout& l, const hw::Profile& profile) 
         "node (links.scale_up.devices_per_node); raise --nodes",
         p.per_node, l.tp, l.cp, l.nodes, up.devices_per_node, profile.id));
   }
-  p.up_all = {up.bandwidth_Bps_per_dir, up.latency_s};
-  p.up_peer = p.up_all;
-  if (up.topology == hw::Topology::hccs_mesh && up.devices_per_node > 1) {
-    p.up_peer.bandwidth_Bps = up.bandwidth_Bps_per_dir / (up.devices_per_node - 1);
-  }
+  p.up = up;
   if (l.nodes > 1) {
     if (!profile.links->scale_out) {
       throw common::SpecError(
@@ -208,13 +204,15 @@ void check_cp(const pd::Context& c, const models::CostModel& cost) {
 }
 
 // Megatron's row-parallel output projection all-reduces B x tokens x D activations over the TP
-// group once per forward and once per backward (variants.md G0).
+// group once per forward and once per backward (variants.md G0). On an HCCS full mesh the tp
+// devices reach each other over tp - 1 direct links only (Placement::up_group).
 void tp_all_reduce(const pd::Context& c, double tokens, DeviceCost& d) {
   if (c.layout.tp == 1) return;
   const double payload = static_cast<double>(c.w.batch) * tokens *
                          static_cast<double>(c.spec.projections.hidden_size) *
                          models::bytes_per_element(c.w.dtype);
-  const CommCost ar = ring_all_reduce(payload, c.layout.tp, c.place.up_all, LinkClass::scale_up);
+  const CommCost ar =
+      ring_all_reduce(payload, c.layout.tp, c.place.up_group(c.layout.tp), LinkClass::scale_up);
   const double passes = pd::pass_factor(c.w.phase, 1);
   d.scale_up_bytes += passes * ar.scale_up_bytes;
   d.comm_s += passes * ar.time_s;

@@ -10,12 +10,18 @@ namespace sim::parallel_detail {
 struct Placement {
   int per_node = 1;  // layout devices on one node
   int nodes = 1;
-  LinkCost up_peer;  // scale-up, one peer (a hop of a ring)
-  LinkCost up_all;   // scale-up, all peers at once (collectives)
-  LinkCost out;      // scale-out, per device
+  hw::ScaleUpLink up;  // the node's scale-up link (a layout of one device: none, unused)
+  LinkCost out;        // scale-out, per device
   int tp = 1;
-  // The CP ranks of one TP rank: per_node / tp of them on each node.
-  Hierarchy cp_group() const { return {per_node / tp, nodes, up_all, out}; }
+  // A collective among `group` devices of one node: on an HCCS full mesh it drives only the
+  // group - 1 direct links to its peers (hw::ScaleUpLink::group_bandwidth_Bps).
+  LinkCost up_group(int group) const { return {up.group_bandwidth_Bps(group), up.latency_s}; }
+  // One peer: a hop of a ring.
+  LinkCost up_peer() const { return up_group(2); }
+  // The CP ranks of one TP rank on one node.
+  int cp_per_node() const { return per_node / tp; }
+  // The CP ranks of one TP rank: cp_per_node() of them on each node.
+  Hierarchy cp_group() const { return {cp_per_node(), nodes, up_group(cp_per_node()), out}; }
 };
 
 struct Context {

@@ -21,7 +21,7 @@ double as_double(std::int64_t v) {
 // The slowest hop of a ring over the CP group: a node boundary when the ring leaves the node.
 CommCost ring_hop(double bytes, const Placement& p) {
   if (p.nodes > 1) return send_recv(bytes, p.out, LinkClass::scale_out);
-  return send_recv(bytes, p.up_peer, LinkClass::scale_up);
+  return send_recv(bytes, p.up_peer(), LinkClass::scale_up);
 }
 
 double devices(const Context& c) {
@@ -305,7 +305,7 @@ void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
     add_comm(d, hierarchical_all_gather(state * p, c.place.cp_group()), passes);
   } else {
     const bool across = c.place.nodes > 1;
-    const LinkCost link = across ? c.place.out : c.place.up_peer;
+    const LinkCost link = across ? c.place.out : c.place.up_peer();
     CommCost scan = send_recv(state, link, across ? LinkClass::scale_out : LinkClass::scale_up);
     scan.time_s += (p - 1) * (link.latency_s + state / kZecoScanBlocks / link.bandwidth_Bps);
     add_comm(d, scan, passes);

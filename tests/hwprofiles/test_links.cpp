@@ -105,3 +105,17 @@ TEST_CASE(
   }
   CHECK(a800["links"]["scale_out"] == a100["links"]["scale_out"]);
 }
+
+TEST_CASE("an HCCS full mesh gives a collective over g devices g - 1 of its dpn - 1 links",
+          "[hw][links]") {
+  hw::ScaleUpLink mesh;
+  mesh.topology = hw::Topology::hccs_mesh;
+  mesh.devices_per_node = 8;
+  mesh.bandwidth_Bps_per_dir = 196e9;
+  CHECK(mesh.group_bandwidth_Bps(2) == Approx(196e9 / 7));  // one peer: one direct link
+  CHECK(mesh.group_bandwidth_Bps(4) == Approx(196e9 * 3 / 7));
+  CHECK(mesh.group_bandwidth_Bps(8) == Approx(196e9));  // the whole node: every link
+  hw::ScaleUpLink sw = mesh;
+  sw.topology = hw::Topology::nvswitch;
+  CHECK(sw.group_bandwidth_Bps(2) == Approx(196e9));  // a switch: any peer at full bandwidth
+}
