@@ -114,6 +114,8 @@ struct Op {
   GemmShape gemm;            // kind == gemm
   ScanShape scan;            // kind == scan
   double link_bytes = 0;     // kind == collective: bytes one device sends (one direction)
+  double link_devices = 0;   // kind == collective: the devices it runs over
+  double link_steps = 0;     // kind == collective: latency steps (hops) it takes
 };
 
 struct CostModel {

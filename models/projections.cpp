@@ -26,7 +26,9 @@ Op all_reduce_op(const char* name, double payload, double devices) {
   op.kind = OpKind::collective;
   op.name = name;
   op.link_bytes = 2 * (devices - 1) / devices * payload;
-  op.bytes.activations = 2 * payload;                       // read the partial, write the sum
+  op.link_devices = devices;
+  op.link_steps = 2 * (devices - 1);   // reduce-scatter then all-gather, devices - 1 each
+  op.bytes.activations = 2 * payload;  // read the partial, write the sum
   op.flops.vector = payload / 2 * (devices - 1) / devices;  // adds of 16-bit values, per device
   return op;
 }

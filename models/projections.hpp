@@ -17,7 +17,8 @@ Op gemm_op(const char* name, Pass pass, double m, double n, double k, double s);
 Op elementwise_op(const char* name, Pass pass, double elements, double bytes_per_element,
                   double exp_per_element, double vector_per_element);
 
-// A ring all-reduce of `payload` bytes over `devices`: each device sends 2 (g - 1) / g payload.
+// A ring all-reduce of `payload` bytes over `devices`: each device sends 2 (g - 1) / g payload
+// in 2 (g - 1) steps (sim/collectives.hpp's ring_all_reduce).
 Op all_reduce_op(const char* name, double payload, double devices);
 
 // Model width D: the configured hidden size, or heads x head_dim when it is 0.

@@ -46,7 +46,15 @@ LaunchPrediction roofline_launch(const models::Op& op, const Rates& r, std::int6
         "them on (hwprofiles/SCHEMA.md); add one or set it with --hw-set",
         op.name, op.link_bytes));
   }
-  l.link_s = divide(op.link_bytes, r.link_bytes_per_s);
+  if (op.link_bytes > 0) {
+    // An alpha-beta collective as the layouts price theirs (sim/collectives.hpp): its steps'
+    // latency plus the bytes over the bandwidth its group of devices drives.
+    const bool group = r.scale_up != nullptr && op.link_devices > 1;
+    const double bandwidth =
+        group ? r.scale_up->group_bandwidth_Bps(op.link_devices) : r.link_bytes_per_s;
+    const double latency = r.scale_up != nullptr ? r.scale_up->latency_s : 0;
+    l.link_s = op.link_bytes / bandwidth + op.link_steps * latency;
+  }
   l.fixed_s = r.launch_s;
   const auto [busy_s, resource] = busiest(l);
   l.bound = busy_s >= l.fixed_s ? resource : Resource::launch;

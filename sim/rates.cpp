@@ -67,6 +67,7 @@ Rates achievable_rates(const hw::Profile& p, models::DType dtype) {
   r.exp_per_s = p.exp_peak_ops_per_s() * c.exp_fraction;
   r.hbm_bytes_per_s = p.memory.hbm_bandwidth_Bps * c.hbm_fraction;
   r.link_bytes_per_s = p.scale_up_bandwidth_Bps();
+  if (p.links) r.scale_up = &p.links->scale_up;
   r.launch_s = c.kernel_launch_s;
   return r;
 }

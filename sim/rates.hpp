@@ -14,6 +14,9 @@ struct Rates {
   double exp_per_s = 0;
   double hbm_bytes_per_s = 0;
   double link_bytes_per_s = 0;  // links.scale_up (or a legacy interconnect), one direction
+  // The profile's links.scale_up (null with a legacy interconnect or none): a collective's
+  // bandwidth over its group (hw::ScaleUpLink::group_bandwidth_Bps) and latency per step.
+  const hw::ScaleUpLink* scale_up = nullptr;
   double launch_s = 0;
 };
 

@@ -80,3 +80,25 @@ TEST_CASE("nvswitch: a TP 2 all-reduce keeps the device's whole bandwidth",
   CHECK(tp2.per_device.comm_s ==
         Approx(sim::ring_all_reduce(8192.0 * 4096 * 2, 2, all, sim::LinkClass::scale_up).time_s));
 }
+
+TEST_CASE("tpla's all-reduce pays a latency per step, as the --tp all-reduce of the same bytes",
+          "[sim][parallel][links]") {
+  const hw::Profile& p = catalog().resolve("h100");
+  const models::Workload w = workload(models::Phase::decode, 64, 1, 32768);
+  const models::AttentionSpec tpla = test_support::make("tpla", {{"shards", 8}});
+  const sim::Prediction pred =
+      sim::predict(sim::EngineKind::tile, tpla.variant->cost(tpla, w), w, p, "auto");
+  const sim::LaunchPrediction* ar = nullptr;
+  for (const sim::LaunchPrediction& l : pred.launches) {
+    if (l.name == std::string_view("partial_output_all_reduce")) ar = &l;
+  }
+  REQUIRE(ar != nullptr);
+  // MLA split 8 ways with its projections all-reduces the same B x q x D activations.
+  const models::AttentionSpec mla = test_support::make("mla", {}, {true, 0});
+  const sim::ParallelPrediction tp8 = predict_layout(mla, w, {8, 1, sim::CpStrategy::ring, 1}, p);
+  REQUIRE(tp8.per_device.scale_up_bytes == Approx(2.0 * 7 / 8 * 64 * 7168 * 2));
+  CHECK(ar->link_s == Approx(tp8.per_device.comm_s));
+  const sim::LinkCost all{scale_up(p).bandwidth_Bps_per_dir, scale_up(p).latency_s};
+  CHECK(ar->link_s ==
+        Approx(sim::ring_all_reduce(64.0 * 7168 * 2, 8, all, sim::LinkClass::scale_up).time_s));
+}
