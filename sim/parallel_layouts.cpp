@@ -18,10 +18,16 @@ double as_double(std::int64_t v) {
   return static_cast<double>(v);
 }
 
-// The slowest hop of a ring over the CP group: a node boundary when the ring leaves the node.
+// One step of a ring over the CP group: every rank waits for the slowest hop. Over several nodes
+// the hops that leave a node run on the network, and when a node holds more than one rank of the
+// ring the others run on one scale-up peer link, which can be the slower (an HCCS mesh link).
+// The bytes are those of a rank whose hop leaves its node (the last rank, the busiest).
 CommCost ring_hop(double bytes, const Placement& p) {
-  if (p.nodes > 1) return send_recv(bytes, p.out, LinkClass::scale_out);
-  return send_recv(bytes, p.up_peer(), LinkClass::scale_up);
+  const CommCost inside = send_recv(bytes, p.up_peer(), LinkClass::scale_up);
+  if (p.nodes == 1) return inside;
+  CommCost across = send_recv(bytes, p.out, LinkClass::scale_out);
+  if (p.cp_per_node() > 1) across.time_s = std::max(across.time_s, inside.time_s);
+  return across;
 }
 
 double devices(const Context& c) {
@@ -304,10 +310,18 @@ void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   if (c.layout.strategy == CpStrategy::lasp2) {
     add_comm(d, hierarchical_all_gather(state * p, c.place.cp_group()), passes);
   } else {
+    // The chain's slowest hop sets its pace, as a ring's (ring_hop).
+    const auto all_scan_s = [&](const LinkCost& link) {
+      return link.latency_s + state / link.bandwidth_Bps +
+             (p - 1) * (link.latency_s + state / kZecoScanBlocks / link.bandwidth_Bps);
+    };
     const bool across = c.place.nodes > 1;
-    const LinkCost link = across ? c.place.out : c.place.up_peer();
-    CommCost scan = send_recv(state, link, across ? LinkClass::scale_out : LinkClass::scale_up);
-    scan.time_s += (p - 1) * (link.latency_s + state / kZecoScanBlocks / link.bandwidth_Bps);
+    CommCost scan = send_recv(state, across ? c.place.out : c.place.up_peer(),
+                              across ? LinkClass::scale_out : LinkClass::scale_up);
+    scan.time_s = all_scan_s(across ? c.place.out : c.place.up_peer());
+    if (across && c.place.cp_per_node() > 1) {
+      scan.time_s = std::max(scan.time_s, all_scan_s(c.place.up_peer()));
+    }
     add_comm(d, scan, passes);
   }
   d.exposed_comm_s = std::max(0.0, d.comm_s - d.compute_s);

@@ -2,9 +2,11 @@
 // the direct links to its peers, and a ring spread over nodes is as slow as its slowest hop.
 #include <catch2/catch.hpp>
 
+#include "hwprofiles/profile_loader.hpp"
 #include "sim/collectives.hpp"
 #include "sim/parallel.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/profile_helpers.hpp"
 
 using test_support::catalog;
 using test_support::gqa_32_8_d128;
@@ -101,4 +103,33 @@ TEST_CASE("tpla's all-reduce pays a latency per step, as the --tp all-reduce of 
   const sim::LinkCost all{scale_up(p).bandwidth_Bps_per_dir, scale_up(p).latency_s};
   CHECK(ar->link_s ==
         Approx(sim::ring_all_reduce(64.0 * 7168 * 2, 8, all, sim::LinkClass::scale_up).time_s));
+}
+
+TEST_CASE("a ring over nodes steps at its slowest hop, the in-node one when that is slower",
+          "[sim][parallel][links]") {
+  // 910B with an 800 Gb/s network (100 GB/s per device) beside 28 GB/s HCCS peer links.
+  nlohmann::json doc = test_support::profile_doc("ascend-910b2");
+  doc["links"]["scale_out"]["bandwidth_Gbps_per_dir"] = 800;
+  const hw::Profile p = hw::parse_profile(doc, "fast-network.json");
+  const models::Workload w = workload(models::Phase::prefill, 1, 8192, 8192);
+  const sim::ParallelPrediction one_node =
+      predict_layout(gqa_32_8_d128(), w, {1, 4, sim::CpStrategy::ring, 1}, p);
+  const sim::ParallelPrediction two_nodes =
+      predict_layout(gqa_32_8_d128(), w, {1, 4, sim::CpStrategy::ring, 2}, p);
+  // Two ranks a node: half the hops stay on one HCCS link, as every hop of the one-node ring.
+  CHECK(two_nodes.per_device.comm_s == Approx(one_node.per_device.comm_s));
+  // One rank a node: every hop is on the network.
+  const sim::ParallelPrediction four_nodes =
+      predict_layout(gqa_32_8_d128(), w, {1, 4, sim::CpStrategy::ring, 4}, p);
+  const double block = 2048.0 * 8 * 256 * 2;  // L/4 tokens of K/V, bf16
+  const sim::LinkCost net{100e9, p.links->scale_out->latency_s};
+  CHECK(four_nodes.per_device.comm_s ==
+        Approx(3 * sim::send_recv(block, net, sim::LinkClass::scale_out).time_s));
+  // ZeCO's All-Scan chain likewise.
+  const models::AttentionSpec linear = test_support::gla(16, 128, 1);
+  const sim::ParallelPrediction zeco_one =
+      predict_layout(linear, w, {1, 4, sim::CpStrategy::zeco, 1}, p);
+  const sim::ParallelPrediction zeco_two =
+      predict_layout(linear, w, {1, 4, sim::CpStrategy::zeco, 2}, p);
+  CHECK(zeco_two.per_device.comm_s == Approx(zeco_one.per_device.comm_s));
 }
