@@ -77,6 +77,14 @@ HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_v
   return shard;
 }
 
+bool replicates_kv(const HeadShard& shard, const models::AttentionSpec& whole, int ways,
+                   const models::Workload& w) {
+  if (shard.replicated) return true;
+  const double device = shard.spec.variant->cost(shard.spec, w).kv_cache_bytes_per_token_per_layer;
+  const double one = whole.variant->cost(whole, w).kv_cache_bytes_per_token_per_layer;
+  return one > 0 && ways * device >= 2 * one;
+}
+
 }  // namespace parallel_detail
 
 namespace {
@@ -310,9 +318,11 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
       case CpStrategy::zigzag:
         pd::ring(c, d, cluster);
         break;
-      case CpStrategy::ulysses:
-        out.device_heads = pd::ulysses(c, d, cluster);
-        break;
+      case CpStrategy::ulysses: {
+        const pd::HeadShard heads = pd::ulysses(c, d, cluster);
+        out.device_heads = heads.spec.heads;
+        out.kv_heads_replicated = out.kv_heads_replicated || heads.replicated;
+      } break;
       case CpStrategy::allgather:
         pd::all_gather_cp(c, d, cluster);
         break;
@@ -354,7 +364,7 @@ ParallelPrediction predict_parallel(EngineKind engine, const models::AttentionSp
   out.devices_per_node = place.per_node;
   const pd::HeadShard shard = pd::split_heads(spec, layout.tp, "--tp");
   out.device_heads = shard.spec.heads;
-  out.kv_heads_replicated = shard.replicated;
+  out.kv_heads_replicated = pd::replicates_kv(shard, spec, layout.tp, w);
   DeviceCost& d = out.per_device;
   DeviceCost& cluster = out.cluster;
   if (layout.cp == 1) {

@@ -51,7 +51,9 @@ struct DeviceCost {
   // The caller's host floor over this device's calls (0 for a direct call): one per kernel call,
   // i.e. per layer and pass, on every device (sim::apply_caller_floor).
   double caller_floor_s = 0;
-  double total_s = 0;  // max(compute_s + exposed_comm_s, caller_floor_s)
+  // max(compute_s + exposed_comm_s, caller_floor_s); their sum for an in-turn caller
+  // (calibration.caller_floor_us.in_turn, e.g. torch_npu on the 910B profiles).
+  double total_s = 0;
 };
 
 // Core attention disaggregation: how the tasks were cut and what the busiest attention server
@@ -65,11 +67,13 @@ struct PoolDispatch {
 
 struct ParallelPrediction {
   ParallelLayout layout;
-  int devices_per_node = 1;          // devices of this layout on one node
-  models::HeadConfig device_heads;   // the head shape one device computes
-  bool kv_heads_replicated = false;  // Hkv < TP: each KV head is held by several devices
-  DeviceCost per_device;             // the busiest device; it sets the time
-  DeviceCost cluster;                // sums over all devices (times: the wall clock, = per_device)
+  int devices_per_node = 1;         // devices of this layout on one node
+  models::HeadConfig device_heads;  // the head shape one device computes
+  // Some KV is held by several devices: fewer KV heads than the head split's ways (TP, and
+  // Ulysses over the CP group), or a KV the heads do not divide (MLA's latent).
+  bool kv_heads_replicated = false;
+  DeviceCost per_device;  // the busiest device; it sets the time
+  DeviceCost cluster;     // sums over all devices (times: the wall clock, = per_device)
   // Load balance: the busiest device's FLOPs over the mean device's (1 = perfect).
   double balance = 1;
   std::optional<PoolDispatch> pool;  // --cp-strategy cad only

@@ -40,6 +40,11 @@ struct HeadShard {
 };
 // Megatron head split over `ways` devices; throws SpecError naming `flag` and the numbers.
 HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_view flag);
+// Whether a split over `ways` devices holds some KV more than once: a KV head on several devices
+// (split_heads), or a KV that the heads do not divide (MLA's latent, on every device): the
+// devices' shards together at least twice the whole (GLA's shared RoPE key alone is not).
+bool replicates_kv(const HeadShard& shard, const models::AttentionSpec& whole, int ways,
+                   const models::Workload& w);
 
 // One kernel run on one device, one layer.
 struct Block {
@@ -53,8 +58,8 @@ void add_compute(DeviceCost& d, const Block& b, double count);
 
 // Context-parallel strategies: fill `d` (busiest device) and `cluster` for one layer.
 void ring(const Context& c, DeviceCost& d, DeviceCost& cluster);
-// Returns the head shape one device computes after the all-to-all.
-models::HeadConfig ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster);
+// Returns the head shard one device computes after the all-to-all (`replicated` as replicates_kv).
+HeadShard ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster);
 void all_gather_cp(const Context& c, DeviceCost& d, DeviceCost& cluster);
 void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster);
 // Core attention disaggregation onto the cp devices as attention servers (sim/parallel_cad.cpp).

@@ -213,15 +213,20 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
 // DeepSpeed-Ulysses (Jacobs et al., arXiv:2309.14509): an all-to-all turns L/cp tokens of every
 // head into L tokens of heads/cp before attention, another brings O back; the backward moves the
 // gradients the same way. Nothing overlaps it.
-models::HeadConfig ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster) {
+HeadShard ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   const int p = c.layout.cp;
-  const HeadShard shard = split_heads(c.spec, p, "--cp (ulysses splits heads)");
+  HeadShard shard = split_heads(c.spec, p, "--cp (ulysses splits heads)");
+  shard.replicated = replicates_kv(shard, c.spec, p, c.w);
   const Block b = run(c, shard.spec, c.w);
   add_compute(d, b, 1);
   add_compute(cluster, b, devices(c));
   const models::HeadConfig& h = c.spec.heads;  // before the all-to-all: the TP shard
   const double act = models::bytes_per_element(c.w.dtype);
-  const double kv_per_token = c.spec.variant->cost(c.spec, c.w).kv_cache_bytes_per_token_per_layer;
+  // Each rank sends every other rank 1/p of its chunk's Q (and takes 1/p of O back), and the K/V
+  // of its chunk that the receiver's heads read: the receiver's shard of K/V (p of them make the
+  // whole K/V; with fewer KV heads than p each is replicated, so p shards are more than the whole:
+  // MQA sends its one KV head whole to every rank).
+  const double kv_per_token = as_double(p) * b.cost.kv_cache_bytes_per_token_per_layer;
   const double per_token =
       as_double(h.heads) * as_double(h.head_dim + h.v_head_dim) * act + kv_per_token;
   const double held = per_token * as_double(c.w.q_len / p) * as_double(c.w.batch);
@@ -233,7 +238,7 @@ models::HeadConfig ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster)
   d.kv_cache_bytes =
       b.cost.kv_cache_bytes_per_token_per_layer * as_double(c.w.q_len) * as_double(c.w.batch);
   cluster.kv_cache_bytes = devices(c) * d.kv_cache_bytes;
-  return shard.spec.heads;
+  return shard;
 }
 
 // All-gather context parallelism (Llama 3, arXiv:2407.21783 section 3.3.2): K/V are all-gathered

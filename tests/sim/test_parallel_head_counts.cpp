@@ -100,3 +100,41 @@ TEST_CASE("a ring over a non-causal-only variant prices it non-causal whatever t
   CHECK_FALSE(models::effective_causal(*gna.variant, causal));
   CHECK(models::effective_causal(*make("gqa", {}).variant, causal));
 }
+
+TEST_CASE(
+    "ulysses sends each rank the K/V its heads read: with fewer KV heads than cp the replicated "
+    "head goes whole to every other rank",
+    "[sim][parallel]") {
+  const models::Workload w = workload(models::Phase::prefill, 1, 8192, 8192);
+  const double chunk = 8192.0 / 4;
+  const double q_o = chunk * 32 * (128 + 128) * 2;  // the chunk's Q in and O back, bf16
+  // MQA: every rank's one (replicated) KV head, from each of the 3 other chunks.
+  const models::AttentionSpec mqa =
+      make("gqa", {{"heads", 32}, {"kv_heads", 1}, {"head_dim", 128}});
+  const double mqa_kv = chunk * 1 * (128 + 128) * 2;
+  CHECK(split(mqa, w, 1, 4, sim::CpStrategy::ulysses).per_device.scale_up_bytes ==
+        Approx(0.75 * q_o + 3 * mqa_kv));
+  // 8 KV heads over 4 ranks: each gets 2 of them from each other chunk, 1/4 of the chunk's K/V.
+  const models::AttentionSpec gqa =
+      make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}});
+  const double gqa_kv = chunk * 8 * (128 + 128) * 2;
+  CHECK(split(gqa, w, 1, 4, sim::CpStrategy::ulysses).per_device.scale_up_bytes ==
+        Approx(0.75 * (q_o + gqa_kv)));
+}
+
+TEST_CASE(
+    "replicated KV is labelled as such: MLA's latent on every device, and MQA's one KV head under "
+    "ulysses",
+    "[sim][parallel]") {
+  const models::Workload decode = workload(models::Phase::decode, 8, 1, 32768);
+  const sim::ParallelPrediction mla = split(make("mla", {}), decode, 8);
+  CHECK(mla.kv_heads_replicated);
+  CHECK(mla.cluster.kv_cache_bytes == Approx(8 * mla.per_device.kv_cache_bytes));
+  // GLA divides its latent heads; only the shared RoPE key is on both devices.
+  CHECK_FALSE(split(make("gla", {}), decode, 2).kv_heads_replicated);
+  const models::Workload prefill = workload(models::Phase::prefill, 1, 8192, 8192);
+  const models::AttentionSpec mqa =
+      make("gqa", {{"heads", 32}, {"kv_heads", 1}, {"head_dim", 128}});
+  CHECK(split(mqa, prefill, 1, 4, sim::CpStrategy::ulysses).kv_heads_replicated);
+  CHECK_FALSE(split(make("gqa", {}), prefill, 1, 4, sim::CpStrategy::ulysses).kv_heads_replicated);
+}
