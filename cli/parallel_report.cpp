@@ -38,8 +38,9 @@ std::string describe_layout(const sim::ParallelLayout& l, int devices_per_node) 
   const std::string state =
       l.state_strategy ? fmt::format(" cp_state_strategy={}", sim::to_string(*l.state_strategy))
                        : std::string();
-  return fmt::format("tp={} cp={} cp_strategy={}{} nodes={} ({} devices, {} per node)", l.tp, l.cp,
-                     sim::to_string(l.strategy), state, l.nodes, l.devices(), devices_per_node);
+  return fmt::format("tp={} cp={} cp_strategy={}{} nodes={} ({} device{}, {} on each node)", l.tp,
+                     l.cp, sim::to_string(l.strategy), state, l.nodes, l.devices(),
+                     l.devices() == 1 ? "" : "s", devices_per_node);
 }
 
 void add_device_cost(sim::DeviceCost& sum, const sim::DeviceCost& d) {

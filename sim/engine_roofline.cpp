@@ -43,7 +43,8 @@ LaunchPrediction roofline_launch(const models::Op& op, const Rates& r, std::int6
   if (op.link_bytes > 0 && r.link_bytes_per_s <= 0) {
     throw common::SpecError(fmt::format(
         "'{}' sends {} bytes to other devices, but the profile has no links.scale_up to price "
-        "them on (hwprofiles/SCHEMA.md); add one or set it with --hw-set",
+        "them on; add one to the profile or give the whole object with --hw-set "
+        "'links={{\"scale_up\": {{...}}}}' (fields: hwprofiles/SCHEMA.md)",
         op.name, op.link_bytes));
   }
   if (op.link_bytes > 0) {

@@ -108,10 +108,19 @@ pd::Placement place_layout(const ParallelLayout& l, const hw::Profile& profile) 
   if (!profile.links) {
     throw common::SpecError(fmt::format(
         "profile '{}' has no 'links' object, so a layout over {} devices cannot be priced; add "
-        "one (hwprofiles/SCHEMA.md) or set it with --hw-set links.scale_up...",
+        "one to the profile or give the whole object with --hw-set 'links={{\"scale_up\": "
+        "{{...}}}}' "
+        "(fields: hwprofiles/SCHEMA.md)",
         profile.id, l.devices()));
   }
   const hw::ScaleUpLink& up = profile.links->scale_up;
+  if (l.tp > up.devices_per_node) {
+    throw common::SpecError(fmt::format(
+        "--tp {}: a TP group stays inside one node, and one '{}' node has {} devices "
+        "(links.scale_up.devices_per_node); tp may be at most {} (spread further devices with --cp "
+        "and --nodes)",
+        l.tp, profile.id, up.devices_per_node, up.devices_per_node));
+  }
   if (p.per_node > up.devices_per_node) {
     throw common::SpecError(fmt::format(
         "{} devices per node (tp {} x cp {} over {} node(s)) exceed the {} devices of one '{}' "

@@ -192,14 +192,22 @@ void sharded_decode(const Context& c, DeviceCost& d, DeviceCost& cluster) {
     add_compute(cluster, merge, c.layout.devices());
   }
   // Every device needs the output (its projections are replicated): the partials are
-  // all-gathered over the CP group, one from each device that computed one.
+  // all-gathered over the CP group, one from each device that computed one. Around the ring each
+  // partial is forwarded by every device but the one before its source: k partials over p
+  // devices are k (p - 1) sends, k (p - 1) / p a device on the mean (the all-gather's own
+  // figure), and the busiest device forwards min(k, p - 1) of them (a window's one partial: one
+  // whole partial, not (p - 1) / p of it). The busiest sets the time.
   const models::HeadConfig& h = c.spec.heads;
-  const double gathered = partials * static_cast<double>(c.w.batch * h.heads * c.w.q_len) *
-                          static_cast<double>(h.v_head_dim + 1) * kPartialBytes;
-  add_comm(d, hierarchical_all_gather(gathered, c.place.cp_group()), 1);
+  const double partial = static_cast<double>(c.w.batch * h.heads * c.w.q_len) *
+                         static_cast<double>(h.v_head_dim + 1) * kPartialBytes;
+  const double p = c.layout.cp;
+  const double busiest_over_mean =
+      partials > 0 ? std::min(partials, p - 1) * p / (partials * (p - 1)) : 1;
+  add_comm(d, hierarchical_all_gather(partials * partial * busiest_over_mean, c.place.cp_group()),
+           1);
   d.exposed_comm_s = d.comm_s;  // the combine waits for every partial
-  cluster.scale_up_bytes = c.layout.devices() * d.scale_up_bytes;
-  cluster.scale_out_bytes = c.layout.devices() * d.scale_out_bytes;
+  cluster.scale_up_bytes = c.layout.devices() * d.scale_up_bytes / busiest_over_mean;
+  cluster.scale_out_bytes = c.layout.devices() * d.scale_out_bytes / busiest_over_mean;
 }
 
 }  // namespace sim::parallel_detail

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/cli_runner.hpp"
+#include "tests/support/profile_helpers.hpp"
 
 namespace {
 
@@ -236,4 +237,42 @@ TEST_CASE(
                "--cp-strategy", "ring", "--cp-state-strategy", "lasp2"});
   CHECK(hybrid.exit_code == 0);
   CHECK(hybrid.err.empty());
+}
+
+TEST_CASE("--tp above the node size says tp may not exceed it (a TP group stays in one node)",
+          "[cli][parallel]") {
+  const RunResult r = run_cli(with(kPrefill, {"--tp", "16"}));
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("tp may be at most 8"));
+  CHECK_THAT(r.err, !Catch::Contains("raise --nodes"));
+}
+
+TEST_CASE("a profile without links names the --hw-set form that adds them, and that form works",
+          "[cli][parallel]") {
+  const test_support::TempDir dir;
+  json doc = test_support::profile_doc("h100-sxm5-80gb");
+  doc.erase("links");
+  doc["id"] = "my-gpu";
+  doc.erase("aliases");
+  test_support::write_file(dir, doc.dump(), "my-gpu.json");
+  const std::vector<std::string> args =
+      with(kPrefill, {"--tp", "2", "--hw-dir", dir.path().string(), "--hw", "my-gpu"});
+  const RunResult refused = run_cli(args);
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("--hw-set 'links={\"scale_up\": {...}}'"));
+  const RunResult given =
+      run_cli(with(args, {"--hw-set",
+                          "links={\"scale_up\": {\"name\": \"NVLink\", \"topology\": \"nvswitch\", "
+                          "\"devices_per_node\": 8, \"bandwidth_GBps_per_dir\": 450, "
+                          "\"latency_us\": 3.4, \"source\": \"test\"}}"}));
+  CHECK(given.exit_code == 0);
+  CHECK(given.err.empty());
+}
+
+TEST_CASE("the layout line counts one device in the singular", "[cli][parallel]") {
+  const RunResult one = run_cli(with(kPrefill, {"--tp", "1"}));
+  REQUIRE(one.exit_code == 0);
+  CHECK_THAT(one.out, Catch::Contains("(1 device, 1 on each node)"));
+  const RunResult four = run_cli(with(kPrefill, {"--cp", "4"}));
+  CHECK_THAT(four.out, Catch::Contains("(4 devices, 4 on each node)"));
 }

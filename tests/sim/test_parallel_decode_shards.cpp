@@ -74,7 +74,7 @@ TEST_CASE(
 
 TEST_CASE(
     "decode under cp puts a sliding window in the shards that hold its keys; the others "
-    "hold none of it and send no partial",
+    "hold none of it and send no partial, and the busiest device forwards each partial whole",
     "[sim][parallel][decode]") {
   // 65536 cached tokens over 8 shards of 8192: the 4096-key window lies in the last shard.
   const models::AttentionSpec swa = make("swa", {{"window", 4096}});
@@ -84,14 +84,18 @@ TEST_CASE(
   CHECK(p.per_device.kv_cache_bytes == Approx(one.per_device.kv_cache_bytes));
   CHECK(p.per_device.flops.tensor == Approx(one.per_device.flops.tensor));
   CHECK(p.cluster.hbm_bytes == Approx(one.per_device.hbm_bytes));
-  // One partial: no combine, and the gather moves that one partial, 32 heads x (128 + 1) fp32.
+  // One partial: no combine, and the gather carries that one partial, 32 heads x (128 + 1) fp32,
+  // whole to each of the 7 other devices; around the ring the busiest device forwards it whole.
   CHECK(p.cluster.flops.exp == Approx(one.per_device.flops.exp));
-  CHECK(p.per_device.scale_up_bytes == Approx(7.0 / 8 * 32 * 129 * 4));
+  const double partial = 32.0 * 129 * 4;
+  CHECK(p.per_device.scale_up_bytes == Approx(partial));
+  CHECK(p.cluster.scale_up_bytes == Approx(7 * partial));
   // A window of 12288 keys spans the last two shards: 8192 + 4096 keys, two partials.
   const models::AttentionSpec wide = make("swa", {{"window", 12288}});
   const sim::ParallelPrediction one_wide = decode_cp(wide, w, 1);
   const sim::ParallelPrediction two = decode_cp(wide, w, 8);
   CHECK(two.cluster.flops.tensor == Approx(one_wide.per_device.flops.tensor).epsilon(1e-12));
   CHECK(two.per_device.kv_cache_bytes == Approx(one_wide.per_device.kv_cache_bytes * 8192 / 12288));
-  CHECK(two.per_device.scale_up_bytes == Approx(7.0 / 8 * 2 * 32 * 129 * 4));
+  CHECK(two.per_device.scale_up_bytes == Approx(2 * partial));
+  CHECK(two.cluster.scale_up_bytes == Approx(2 * 7 * partial));
 }

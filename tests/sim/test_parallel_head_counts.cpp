@@ -37,7 +37,7 @@ TEST_CASE(
   const sim::ParallelPrediction p = split(moh, w, 8);
   CHECK(p.device_heads.heads == 4);
   CHECK(p.cluster.flops.tensor == Approx(single_tensor_flops(moh, w)).epsilon(1e-9));
-  CHECK_THROWS_WITH(split(moh, w, 16), Catch::Contains("16 devices per node"));
+  CHECK_THROWS_WITH(split(moh, w, 16), Catch::Contains("tp may be at most 8"));
   const models::AttentionSpec odd = make("moh", {{"shared_heads", 6}, {"top_k", 16}});
   CHECK_THROWS_WITH(split(odd, w, 4),
                     Catch::Contains("--tp 4: moh's 6 shared_heads do not split evenly over 4 "
