@@ -32,7 +32,8 @@ nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
 }
 
 nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
-  return {{"name", l.name},
+  return {{"name", l.op},
+          {"launch", l.name},
           {"schedule", l.schedule},
           {"ctas", l.ctas},
           {"ctas_per_sm", l.ctas_per_sm},

@@ -27,6 +27,7 @@ std::pair<double, Resource> busiest(const LaunchPrediction& l) {
 
 LaunchPrediction roofline_launch(const models::Op& op, const Rates& r, std::int64_t count) {
   LaunchPrediction l;
+  l.op = op.name;
   l.name = op.name;
   l.count = count;
   l.flops = op.flops;

@@ -152,6 +152,7 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
     lower(op, w, profile, kernel, options, launches);
     for (const Launch& l : launches) {
       LaunchPrediction lp = price_launch(l, profile, w, cost.layers);
+      lp.op = op.name;  // the kernel's launch names say how, not which op (lp.name)
       const double n = static_cast<double>(lp.count);
       p.time_s += n * lp.time_s;
       time_by_bound[static_cast<std::size_t>(lp.bound)] += n * (lp.time_s - lp.fixed_s);

@@ -22,6 +22,12 @@ inline constexpr std::size_t kResourceCount = 8;
 std::string_view to_string(Resource r);
 
 struct LaunchPrediction {
+  // The model's op this launch computes (models::Op::name: `selected_attention_fwd`,
+  // `score_column_sums`), as the roofline names its one launch per op; the same on both engines.
+  const char* op = "";
+  // The kernel's own name for the launch (`attention_fwd`, `split_kernel`, `combine`): where an
+  // op lowers to several launches, what tells them apart. The roofline's launch is the op itself:
+  // its name. Measured launches are matched by it (validate).
   const char* name = "";
   std::string_view schedule = "roofline";
   double ctas = 0;               // tile engine: CTAs in the grid

@@ -43,7 +43,8 @@ const json kLaunches = json::array({{{"name", "scores_gemm"}, {"samples_s", {30e
                                     {{"name", "pv_gemm"}, {"samples_s", {60e-6}}},
                                     {{"name", "no_such_launch"}, {"samples_s", {1e-6}}}});
 
-// The tile engine's launches for the unfused case's shape, as `attnsim query` prices them.
+// The tile engine's launches for the unfused case's shape, as `attnsim query` prices them, by the
+// kernel's own launch name (a launch's `name` is the op's, the same for all three).
 std::map<std::string, double> queried_launches() {
   const RunResult r = run_cli({"query",     "--variant",  "gqa",     "--kernel", "project_unfused",
                                "--hw",      "h200",       "--heads", "4",        "--kv-heads",
@@ -54,7 +55,7 @@ std::map<std::string, double> queried_launches() {
   const json doc = json::parse(r.out);
   std::map<std::string, double> times;
   for (const json& l : doc["results"][0]["launches"])
-    times[l["name"]] = l["time_s"].get<double>() * l["count"].get<double>();
+    times[l["launch"]] = l["time_s"].get<double>() * l["count"].get<double>();
   return times;
 }
 

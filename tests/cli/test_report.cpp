@@ -267,3 +267,25 @@ TEST_CASE(
   CHECK_THAT(test_support::run_cli({"query", "--variant", "gqa"}).out,
              !Catch::Contains("+projections"));
 }
+
+TEST_CASE(
+    "query's JSON names each launch after the op it computes on both engines (name), and the "
+    "kernel's own name for it (launch)",
+    "[report][cli][launch-ops]") {
+  auto launches = [](const char* engine) {
+    const test_support::RunResult r = test_support::run_cli(
+        {"query", "--variant", "nsa", "--seq-len", "1024", "--engine", engine, "--format", "json"});
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out).at("results").at(0).at("launches");
+  };
+  std::vector<std::string> tile_names, roof_names;
+  for (const nlohmann::json& l : launches("tile")) {
+    tile_names.push_back(l.at("name"));
+    if (l.at("name") == "selected_attention_fwd") CHECK(l.at("launch") == "attention_fwd");
+  }
+  for (const nlohmann::json& l : launches("roofline")) {
+    roof_names.push_back(l.at("name"));
+    CHECK(l.at("launch") == l.at("name"));  // the roofline's launch is the op itself
+  }
+  CHECK(tile_names == roof_names);  // each op one launch here, on both engines
+}
