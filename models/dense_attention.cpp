@@ -16,8 +16,13 @@ AttentionShape shape_of(const HeadConfig& h, const Workload& w, const AttentionP
   s.head_dim = h.head_dim;
   s.v_head_dim = h.v_head_dim;
   s.causal = w.causal;
-  s.window = p.window;
-  s.sinks = p.sinks;
+  // A window that, with the sinks, reaches back to the first key from the last query (the
+  // farthest back any query must see) masks nothing: no window, as FlashAttention runs it
+  // (csrc/flash_attn/flash_api.cpp, mha_fwd: window_size_left >= seqlen_k becomes -1), so every
+  // kernel prices it as full causal attention, and one that takes no window or sinks runs it.
+  const bool covers_every_key = p.window > 0 && p.window + p.sinks >= w.kv_len;
+  s.window = covers_every_key ? 0 : p.window;
+  s.sinks = covers_every_key ? 0 : p.sinks;
   s.score = p.score;
   s.softcap = p.softcap;
   s.pairs_per_head = scored_pairs(w, p.window, p.sinks);
