@@ -177,6 +177,11 @@ std::string render_table(const Json& doc) {
   }
   if (doc["summary"].contains("groups")) out << render_groups(doc["summary"]["groups"]);
   for (const Json& g : doc["calibration"]) {
+    if (g.contains("note")) {  // a group that fits no entry (validate::FitGroup::note)
+      out << fmt::format("not calibrated {} {} backward rows: {}\n", g["hw"].get<std::string>(),
+                         g["schedule"].get<std::string>(), g["note"].get<std::string>());
+      continue;
+    }
     out << fmt::format("calibrated {} {}: {} | held-out MAPE {} -> {}\n",
                        g["hw"].get<std::string>(),
                        fmt::join(g["keys"].get<std::vector<std::string>>(), "+"), g["after"].dump(),
@@ -311,15 +316,17 @@ Json summaries(const std::vector<validate::CaseResult>& rows) {
 }
 
 Json calibration_json(const validate::FitGroup& g) {
-  return {{"hw", g.hw},
-          {"schedule", g.schedule},
-          {"keys", g.keys},
-          {"before", hw::calibration_entry_json<Json>(g.before)},
-          {"after", hw::calibration_entry_json<Json>(g.after)},
-          {"fitted_rows_before", summary_json(g.fitted_before)},
-          {"fitted_rows_after", summary_json(g.fitted_after)},
-          {"held_out_rows_before", summary_json(g.held_before)},
-          {"held_out_rows_after", summary_json(g.held_after)}};
+  Json j = {{"hw", g.hw},
+            {"schedule", g.schedule},
+            {"keys", g.keys},
+            {"before", hw::calibration_entry_json<Json>(g.before)},
+            {"after", hw::calibration_entry_json<Json>(g.after)},
+            {"fitted_rows_before", summary_json(g.fitted_before)},
+            {"fitted_rows_after", summary_json(g.fitted_after)},
+            {"held_out_rows_before", summary_json(g.held_before)},
+            {"held_out_rows_after", summary_json(g.held_after)}};
+  if (!g.note.empty()) j["note"] = g.note;
+  return j;
 }
 
 Json fixed_cost_json(const validate::FixedCostFit& f) {

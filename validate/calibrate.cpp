@@ -4,9 +4,13 @@
 #include <array>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
+#include <fmt/format.h>
+
+#include "hwprofiles/calibration_keys.hpp"
 #include "sim/schedule.hpp"
 
 namespace validate {
@@ -58,15 +62,34 @@ using GroupKey = std::tuple<std::string, bool, std::string, bool>;
 // The calibration entries a group sets: its schedule's, and the `_bwd` entry when it has backward
 // rows (one shared fit), or only the `_bwd` entry when split_passes gave the forward rows their own
 // group.
-std::vector<std::string> group_keys(const Group& g) {
-  // A schedule that lowers scans itself (fla_chunk, tileops_gla) prices both passes with its one
-  // entry: there is no `_bwd` entry to fit. (A group may also be a support entry such as
-  // chunked_scan, which is no schedule.)
+// Whether `schedule` lowers scans itself (fla_chunk, tileops_gla): its one entry prices both
+// passes. (A group may also be a support entry such as chunked_scan, which is no schedule.)
+bool lowers_scans(const std::string& schedule) {
   const auto& table = sim::schedules();
   const auto own = std::find_if(table.begin(), table.end(),
-                                [&](const sim::ScheduleInfo& s) { return s.name == g.schedule; });
-  if (own != table.end() && own->scan != nullptr) return {g.schedule};
-  if (g.backward_only_entry) return {sim::backward_calibration_key(g.schedule)};
+                                [&](const sim::ScheduleInfo& s) { return s.name == schedule; });
+  return own != table.end() && own->scan != nullptr;
+}
+
+// The entry of `schedule` that prices its rows' backward pass, where a fit may set it: its
+// `_bwd` entry, or its one entry where it lowers scans; none where the profile loader refuses
+// `<schedule>_bwd` (hw::is_calibration_key): a kernel without a backward of its own (lean,
+// split_kv, flashmla, ...), whose backward the tile engine prices with the device's default
+// schedule and that one's `_bwd` entry, or an entry that is no kernel.
+std::optional<std::string> backward_entry(const std::string& schedule) {
+  if (lowers_scans(schedule)) return schedule;
+  std::string key = sim::backward_calibration_key(schedule);
+  if (hw::is_calibration_key(key)) return key;
+  return std::nullopt;
+}
+
+std::vector<std::string> group_keys(const Group& g) {
+  if (lowers_scans(g.schedule)) return {g.schedule};
+  if (g.backward_only_entry) {
+    // No entry of this schedule prices these rows' backward: they are left unfitted (no keys).
+    const std::optional<std::string> bwd = backward_entry(g.schedule);
+    return bwd ? std::vector<std::string>{*bwd} : std::vector<std::string>{};
+  }
   if (g.has_backward) return {g.schedule, sim::backward_calibration_key(g.schedule)};
   return {g.schedule};
 }
@@ -91,6 +114,7 @@ bool keeps_chain(const hw::Profile& p, const std::string& key, std::size_t keys_
 hw::ScheduleCalibration group_entry(const hw::Profile& p, const std::vector<std::string>& keys,
                                     const std::string& start) {
   const auto& entries = p.calibration.schedules;
+  if (keys.empty()) return entries.at(start);  // an unfitted group: its schedule's entry
   if (entries.count(keys.front())) return entries.at(keys.front());
   hw::ScheduleCalibration c = entries.at(start);
   if (!keeps_chain(p, keys.front(), keys.size())) c.chain_cycles.reset();
@@ -280,7 +304,10 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
     const std::string schedule = schedule_of(c);
     const std::string device = device_of(c);
     const bool backward = models::has_backward(c.workload.phase);
-    const bool split = backward && forward_fits.count({device, schedule}) > 0;
+    // Where no entry of the schedule prices the backward, its backward rows are a group of their
+    // own that fits nothing (group_keys), so that no entry takes up another's error.
+    const bool split =
+        backward && (forward_fits.count({device, schedule}) > 0 || !backward_entry(schedule));
     Group& g = groups[{device, !c.fit_entry.empty(), schedule, split}];
     g.hw = device;
     g.schedule = schedule;
@@ -313,6 +340,13 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.hw = g.hw;
     out.schedule = g.schedule;
     out.keys = group_keys(g);
+    if (out.keys.empty()) {
+      out.note = fmt::format(
+          "{} has no backward entry of its own (the profile loader refuses {}); their backward "
+          "pass is priced with the default schedule {}'s {}, which {}'s rows do not fit",
+          g.schedule, sim::backward_calibration_key(g.schedule), profile.default_schedule,
+          sim::backward_calibration_key(profile.default_schedule), g.schedule);
+    }
     out.before = group_entry(profile, out.keys, g.start);
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));
@@ -327,8 +361,9 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     // From the entry as the fits so far leave it (the schedule's, where the profile lacks it); a
     // group without fit rows writes nothing and keeps pricing with that.
     const hw::ScheduleCalibration start = group_entry(profile, out.keys, g.start);
-    out.after = g.fit.empty() ? start : fit(g, profile, out.keys, start);
-    if (!g.fit.empty()) profile = with_entries(profile, out.keys, out.after);
+    const bool fits = !g.fit.empty() && !out.keys.empty();
+    out.after = fits ? fit(g, profile, out.keys, start) : start;
+    if (fits) profile = with_entries(profile, out.keys, out.after);
     out.fitted_after = summarize(errors(g.fit, profile));
     out.held_after = summarize(errors(g.held, profile));
   }

@@ -19,8 +19,12 @@ struct FitGroup {
   std::string schedule;  // or the entry the group's rows fit (MeasuredCase::fit_entry)
   // Calibration entries set: the schedule's, and schedule_bwd when the group has backward rows
   // (one shared fit); only schedule_bwd for the backward rows of a (device, schedule) that also
-  // has forward-only rows, which fit the schedule's entry in their own group first.
+  // has forward-only rows, which fit the schedule's entry in their own group first. None for the
+  // backward rows of a schedule without a `_bwd` entry the profile loader accepts (lean,
+  // split_kv, ...: the device's default schedule prices their backward): they are not fitted,
+  // and `note` says why.
   std::vector<std::string> keys;
+  std::string note;  // empty where the group is fitted
   hw::ScheduleCalibration before, after;
   ErrorSummary fitted_before, fitted_after, held_before, held_after;
 };

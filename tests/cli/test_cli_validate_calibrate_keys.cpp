@@ -1,0 +1,92 @@
+// validate --calibrate writes only entries the profile loader accepts (hw::is_calibration_key): a
+// kernel without a backward of its own (lean here) has its backward rows priced with the device's
+// default schedule, and a fit had written `lean_bwd`, which --hw-dir then refused.
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/cli_runner.hpp"
+#include "tests/support/file_helpers.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using nlohmann::json;
+using test_support::read_file;
+using test_support::run_cli;
+using test_support::RunResult;
+using test_support::TempDir;
+using test_support::write_file;
+
+namespace {
+
+// Lean forward rows with backward (bwd, fwd+bwd) rows, none held out (2048 and 4096 keys).
+const char* kLeanRows =
+    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,source\n"
+    "a100-sxm4-80gb,lean,fwd,fp16,4,32,32,128,2048,2048,1,1.0,test\n"
+    "a100-sxm4-80gb,lean,fwd,fp16,2,32,32,128,4096,4096,1,1.9,test\n"
+    "a100-sxm4-80gb,lean,bwd,fp16,4,32,32,128,2048,2048,1,2.6,test\n"
+    "a100-sxm4-80gb,lean,fwd+bwd,fp16,2,32,32,128,4096,4096,1,7.5,test\n";
+
+}  // namespace
+
+TEST_CASE(
+    "validate --calibrate never writes a _bwd entry the profile loader refuses: a kernel "
+    "without its own backward leaves its backward rows unfitted, with a note",
+    "[cli][validate][calibrate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "lean.csv";
+  write_file(csv, kLeanRows);
+  const auto fitted = dir.path() / "fitted";
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--calibrate",
+                               "--write-profiles", fitted.string(), "--format", "json"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  REQUIRE(doc["calibration"].size() == 2);
+  CHECK(doc["calibration"][0]["keys"] == json::array({"lean"}));
+  CHECK_FALSE(doc["calibration"][0].contains("note"));
+  const json& backward = doc["calibration"][1];
+  CHECK(backward["keys"].empty());
+  CHECK(backward["fitted_rows_after"]["cases"] == 2);
+  CHECK_THAT(backward["note"].get<std::string>(),
+             Catch::Contains("refuses lean_bwd") && Catch::Contains("fa2's fa2_bwd"));
+  const json profile = json::parse(read_file(fitted / "a100-sxm4-80gb.json"));
+  CHECK(profile["calibration"]["schedules"].contains("lean"));
+  CHECK_FALSE(profile["calibration"]["schedules"].contains("lean_bwd"));
+  // The written profile loads.
+  const RunResult loaded = run_cli({"hw", "show", "a100", "--hw-dir", fitted.string()});
+  INFO("stderr: " << loaded.err);
+  CHECK(loaded.exit_code == 0);
+  // The table names the rows left unfitted.
+  const RunResult table =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs"});
+  CHECK_THAT(table.out, Catch::Contains("not calibrated a100-sxm4-80gb lean backward rows: "));
+  CHECK_THAT(table.out, !Catch::Contains("lean_bwd:"));
+}
+
+TEST_CASE(
+    "validate --calibrate with only fwd+bwd rows of a kernel without its own backward fits "
+    "nothing for them and writes no _bwd entry",
+    "[cli][validate][calibrate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "lean.csv";
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,"
+             "source\n"
+             "a100-sxm4-80gb,lean,fwd+bwd,fp16,4,32,32,128,2048,2048,1,3.6,test\n"
+             "a100-sxm4-80gb,lean,fwd+bwd,fp16,2,32,32,128,4096,4096,1,7.5,test\n");
+  const auto fitted = dir.path() / "fitted";
+  const RunResult r =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs",
+               "--write-profiles", fitted.string(), "--format", "json"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  REQUIRE(doc["calibration"].size() == 1);
+  CHECK(doc["calibration"][0]["keys"].empty());
+  CHECK(doc["calibration"][0]["before"] == doc["calibration"][0]["after"]);
+  const json profile = json::parse(read_file(fitted / "a100-sxm4-80gb.json"));
+  CHECK_FALSE(profile["calibration"]["schedules"].contains("lean_bwd"));
+  CHECK(run_cli({"hw", "show", "a100", "--hw-dir", fitted.string()}).exit_code == 0);
+}
