@@ -113,6 +113,12 @@ const hw::ScheduleCalibration& support_calibration(const hw::Profile& profile, S
       profile.id, key, kind, op.name, key));
 }
 
+bool runs_head_dims(const ScheduleInfo& schedule, const models::Op& op) {
+  const models::AttentionShape& a = op.attention;
+  if (schedule.max_head_dim <= 0 || (schedule.latent_decode && a.values_in_keys)) return true;
+  return static_cast<double>(std::max(a.head_dim, a.v_head_dim)) <= schedule.max_head_dim;
+}
+
 const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op& op,
                                     const models::Workload& w, const hw::Profile& profile) {
   const ScheduleInfo* chosen = kernel.schedule();
@@ -148,6 +154,19 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
     } else {
       chosen = &find_schedule(profile.default_schedule);
     }
+  }
+  if (!runs_head_dims(*chosen, op)) {
+    // A head wider than the library runs: PyTorch's SDPA takes its math path, the unfused
+    // baseline, which `auto` prices; a kernel named on purpose is refused.
+    const ScheduleInfo& unfused = find_schedule("unfused");
+    if (!kernel.is_auto() || !has_calibration(profile, unfused)) {
+      throw common::KernelRefusal(fmt::format(
+          "kernel '{}' runs head dimensions up to {}; {} has head_dim {}, v_head_dim {} ({}); "
+          "use --kernel unfused, --kernel auto or --engine roofline",
+          chosen->name, chosen->max_head_dim, op.name, op.attention.head_dim,
+          op.attention.v_head_dim, profile.id));
+    }
+    chosen = &unfused;
   }
   forward_calibration(profile, *chosen);  // throws if the device lacks it
   return *chosen;

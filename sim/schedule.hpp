@@ -64,7 +64,15 @@ struct ScheduleInfo {
   // FlashMLA, the split-KV decoders): an fp32 workload runs its tiling on the FP32 pipes, a
   // stand-in for PyTorch's memory-efficient kernel (query warns).
   bool sixteen_bit_inputs = false;
+  // The widest head (head_dim or v_head_dim) the library runs, 0 for any: FlashAttention 2/3/4 and
+  // cuDNN SDPA stop at 256. Absorbed MLA (values inside the keys) is exempt where the library has
+  // an MLA kernel for it (`latent_decode`: FlashInfer's MLA decode, 512 + 64, for split_kv).
+  double max_head_dim = 0;
+  bool latent_decode = false;
 };
+
+// Whether `schedule` runs the head dimensions of attention op `op` (ScheduleInfo::max_head_dim).
+bool runs_head_dims(const ScheduleInfo& schedule, const models::Op& op);
 
 // Every schedule, in the order `--kernel` lists them.
 const std::vector<ScheduleInfo>& schedules();

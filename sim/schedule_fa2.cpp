@@ -174,21 +174,27 @@ void add_fa2_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"fa2", "FlashAttention-2: one CTA per (row block, batch, head), mma.sync",
                    lower_fa2, lower_fa2_backward, nullptr, hw::MmaClass::mma_sync});
   table.back().sixteen_bit_inputs = true;
+  table.back().max_head_dim = 256;  // flash_api.cpp: "head dimension at most 256"
   table.push_back({"fa2_unpacked",
                    "FlashAttention-2 before v2.1: fa2 without decode GQA packing (one CTA per "
                    "query head at Sq = 1)",
                    lower_fa2_unpacked, nullptr, nullptr, hw::MmaClass::mma_sync});
   table.back().sixteen_bit_inputs = true;
+  table.back().max_head_dim = 256;  // flash_api.cpp: "head dimension at most 256"
   table.push_back({"split_kv",
                    "Flash-Decoding: KV split across CTAs by wave efficiency, GQA heads packed, "
                    "plus a combine launch",
                    lower_split_kv, nullptr, nullptr, hw::MmaClass::native});
   table.back().sixteen_bit_inputs = true;
+  table.back().max_head_dim = 256;  // flash_api.cpp: "head dimension at most 256"
+  table.back().latent_decode = true;
   table.push_back({"lean",
                    "LeanAttention stream-K: all (row block, KV tile) work spread evenly over the "
                    "SMs, plus a reduction",
                    lower_lean, nullptr, nullptr, hw::MmaClass::native});
   table.back().sixteen_bit_inputs = true;
+  table.back().max_head_dim = 256;  // flash_api.cpp: "head dimension at most 256"
+  table.back().latent_decode = true;  // stands for split-KV decode, as split_kv
 }
 
 }  // namespace sim

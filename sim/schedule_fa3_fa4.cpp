@@ -169,16 +169,19 @@ void add_hopper_blackwell_schedules(std::vector<ScheduleInfo>& table) {
                    "persistent CTAs, longest-first for causal",
                    lower_fa3, lower_fa3_backward, nullptr, hw::MmaClass::wgmma});
   table.back().sixteen_bit_inputs = true;
+  table.back().max_head_dim = 256;  // flash_api.cpp: "head dimension at most 256"
   table.push_back({"fa4",
                    "FlashAttention-4 (Blackwell): tcgen05, 256-row CTAs, part of the exps on "
                    "FMA pipes",
                    lower_fa4, lower_fa4_backward, nullptr, hw::MmaClass::tcgen05});
   table.back().sixteen_bit_inputs = true;
+  table.back().max_head_dim = 256;  // the FlashAttention README: head dimensions up to 256
   table.push_back({"cudnn",
                    "cuDNN SDPA (closed engines): FA4's tiling on Blackwell, FA3's on Hopper, "
                    "its own calibration, the device's native instructions",
                    lower_cudnn, lower_cudnn_backward, nullptr, hw::MmaClass::native});
   table.back().sixteen_bit_inputs = true;
+  table.back().max_head_dim = 256;  // cuDNN SDPA support table: d <= 256
 }
 
 }  // namespace sim

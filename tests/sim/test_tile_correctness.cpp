@@ -77,16 +77,9 @@ TEST_CASE("decode with q_len 2 costs at most 2x q_len 1 and about the same while
     double fits_ratio;  // bound on q_len 2 / q_len 1 when q_len x G fits one M tile; 0 = skip
   };
   const std::vector<Shape> shapes = {
-      {"gqa",
-       {{"heads", 32}, {"kv_heads", 1}, {"head_dim", 576}, {"v_head_dim", 512}},
-       "h100",
-       "auto",
-       1.25},
-      {"gqa",
-       {{"heads", 32}, {"kv_heads", 1}, {"head_dim", 576}, {"v_head_dim", 512}},
-       "h100",
-       "lean",
-       1.25},
+      // Absorbed MLA's 576/512 heads: 32 query heads, 64 rows at q_len 2 fill one tile.
+      {"mla", {{"heads", 32}}, "h100", "split_kv", 1.25},
+      {"mla", {{"heads", 32}}, "h100", "lean", 1.25},
       {"gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}}, "a100", "auto", 1.25},
       {"gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}}, "910b", "auto", 1.25},
       {"mla", {{"heads", 128}}, "h100", "auto", 0},
