@@ -1,4 +1,5 @@
-// Shared pieces of the parallel layouts (sim/parallel.cpp, sim/parallel_layouts.cpp).
+// Shared pieces of the parallel layouts (sim/parallel.cpp, sim/parallel_layouts.cpp, and the
+// files beside them).
 #pragma once
 
 #include "sim/collectives.hpp"
@@ -38,7 +39,8 @@ struct HeadShard {
   models::AttentionSpec spec;
   bool replicated = false;  // fewer KV heads than ways: one KV head per device, replicated
 };
-// Megatron head split over `ways` devices; throws SpecError naming `flag` and the numbers.
+// Megatron head split over `ways` devices (sim/parallel_heads.cpp); throws SpecError naming
+// `flag` and the numbers.
 HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_view flag);
 // Whether a split over `ways` devices holds some KV more than once: a KV head on several devices
 // (split_heads), or a KV that the heads do not divide (MLA's latent, on every device): the
