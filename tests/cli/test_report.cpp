@@ -289,3 +289,35 @@ TEST_CASE(
   }
   CHECK(tile_names == roof_names);  // each op one launch here, on both engines
 }
+
+TEST_CASE(
+    "main_schedule (the table's kernel column) is the attention's schedule, never a collective "
+    "the tile engine prices on the roofline, even where the collective takes longer",
+    "[report][cli]") {
+  // TPLA over 8 shards on a short cache: its partial-output all-reduce outlasts the attention.
+  const std::vector<std::string> tpla = {"query",     "--variant", "tpla",    "--phase", "decode",
+                                         "--seq-len", "1024",      "--batch", "64",      "--param",
+                                         "shards=8",  "--hw",      "h100"};
+  std::vector<std::string> json_args = tpla;
+  json_args.insert(json_args.end(), {"--format", "json"});
+  const test_support::RunResult json = test_support::run_cli(json_args);
+  REQUIRE(json.exit_code == 0);
+  const nlohmann::json doc = nlohmann::json::parse(json.out);
+  const nlohmann::json& r = doc.at("results").at(0);
+  double attention_s = 0, all_reduce_s = 0;
+  std::string attention_schedule;
+  for (const nlohmann::json& l : r.at("launches")) {
+    if (l.at("name") == "partial_output_all_reduce") all_reduce_s = l.at("time_s");
+    if (l.at("name") == "attention_fwd") {
+      attention_s = l.at("time_s");
+      attention_schedule = l.at("schedule");
+    }
+  }
+  REQUIRE(all_reduce_s > attention_s);  // the case this pins
+  CHECK(attention_schedule != "roofline");
+  CHECK(r.at("main_schedule") == attention_schedule);
+  const test_support::RunResult table = test_support::run_cli(tpla);
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains(" " + attention_schedule + " "));
+  CHECK_THAT(table.out, !Catch::Contains("roofline"));
+}
