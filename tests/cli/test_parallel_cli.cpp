@@ -239,7 +239,7 @@ TEST_CASE(
   CHECK(hybrid.err.empty());
 }
 
-TEST_CASE("--tp above the node size says tp may not exceed it (a TP group stays in one node)",
+TEST_CASE("a --tp above the node size says tp may not exceed it (a TP group stays in one node)",
           "[cli][parallel]") {
   const RunResult r = run_cli(with(kPrefill, {"--tp", "16"}));
   CHECK(r.exit_code == 2);
