@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace cli {
@@ -37,14 +38,14 @@ void warn_repeat(std::string_view flag, std::string_view value);
 template <typename T, typename Name>
 std::vector<T> drop_repeats(std::string_view flag, std::vector<T> values, Name name) {
   std::vector<T> kept;
-  std::vector<std::string> names;
+  kept.reserve(values.size());
+  std::unordered_set<std::string> seen;  // a set: a range axis may hold 2^24 values
   for (T& v : values) {
     std::string n(name(v));
-    if (std::find(names.begin(), names.end(), n) != names.end()) {
+    if (!seen.insert(n).second) {
       warn_repeat(flag, n);
       continue;
     }
-    names.push_back(std::move(n));
     kept.push_back(std::move(v));
   }
   return kept;
