@@ -1,6 +1,8 @@
 #include "cli/sweep_axes.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <limits>
 
 #include <fmt/format.h>
@@ -111,6 +113,10 @@ std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_vie
   std::vector<std::int64_t> values = parse_int_axis(flag, text);
   for (std::int64_t v : values) {
     if (v < 1 || v > max) bad(flag, text, fmt::format("{} is outside [1, {}]", v, max));
+  }
+  // A range, or a list in increasing order, repeats nothing: no names to build and compare.
+  if (std::adjacent_find(values.begin(), values.end(), std::greater_equal<>()) == values.end()) {
+    return values;
   }
   return drop_repeats(flag, values, [](std::int64_t v) { return std::to_string(v); });
 }
