@@ -369,6 +369,11 @@ TEST_CASE("a named --kernel that prices none of the workload, or not its backwar
   // A scan on a softmax kernel.
   CHECK_THAT(warning_of({"query", "--variant", "linear", "--kernel", "fa4", "--hw", "b200"}),
              Catch::Contains("no launch of this workload runs it (priced with"));
+  // TPLA's all-reduce is a transfer priced on the links, not a kernel that priced the step.
+  const std::string tpla = warning_of({"query", "--variant", "tpla", "--phase", "decode",
+                                       "--kernel", "nsa_triton", "--hw", "h100"});
+  CHECK_THAT(tpla, Catch::Contains("(priced with fa2)"));
+  CHECK_THAT(tpla, !Catch::Contains("roofline"));
   // The unfused baseline has no backward model: training prices its backward with FA3's.
   CHECK_THAT(warning_of({"query", "--variant", "gqa", "--phase", "train", "--kernel", "unfused",
                          "--hw", "h100"}),
