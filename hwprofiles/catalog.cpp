@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/suggest.hpp"
 #include "common/text.hpp"
 #include "hwprofiles/profile_loader.hpp"
 
@@ -290,8 +291,8 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
     known.insert(known.end(), aliases.begin(), aliases.end());
   }
   std::sort(known.begin(), known.end());
-  throw ProfileError(
-      fmt::format("unknown hardware profile '{}'; known: {}", name, fmt::join(known, ", ")));
+  throw ProfileError(fmt::format("unknown hardware profile '{}'{}; known: {}", name,
+                                 common::did_you_mean(name, known), fmt::join(known, ", ")));
 }
 
 Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/suggest.hpp"
 #include "hwprofiles/profile.hpp"
 
 namespace hw {
@@ -150,7 +151,8 @@ void JsonObject::finish() const {
     if (std::find(allowed_.begin(), allowed_.end(), key) == allowed_.end()) {
       throw ProfileError(
           origin_, pointer_ + "/" + key,
-          fmt::format("unknown key '{}'; allowed: {}", key, fmt::join(allowed_, ", ")));
+          fmt::format("unknown key '{}'{}; allowed: {}", key, common::did_you_mean(key, allowed_),
+                      fmt::join(allowed_, ", ")));
     }
   }
 }

@@ -3,9 +3,11 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "common/errors.hpp"
+#include "common/suggest.hpp"
 #include "common/text.hpp"
 
 namespace models {
@@ -44,15 +46,16 @@ std::vector<Preset> builtin_presets() {
 }
 
 Preset find_preset(std::string_view name) {
-  std::string known;
+  std::vector<std::string> known;
   for (const PresetFile& f : builtin_preset_files()) {
     const std::string stem(f.file.substr(0, f.file.rfind(".json")));
     // Preset names, like profile ids, resolve in any case: LLAMA-3.1-8B is llama-3.1-8b.
     if (common::ascii_lower(stem) == common::ascii_lower(name)) return parse_preset(f);
-    known += (known.empty() ? "" : ", ") + stem;
+    known.push_back(stem);
   }
-  throw common::SpecError(
-      fmt::format("unknown model '{}'; known: {} (or use --hf-config FILE)", name, known));
+  throw common::SpecError(fmt::format("unknown model '{}'{}; known: {} (or use --hf-config FILE)",
+                                      name, common::did_you_mean(name, known),
+                                      fmt::join(known, ", ")));
 }
 
 }  // namespace models

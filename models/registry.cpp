@@ -3,8 +3,10 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/errors.hpp"
+#include "common/suggest.hpp"
 #include "common/text.hpp"
 #include "models/compressed_attention.hpp"
 #include "models/dense_extensions.hpp"
@@ -48,13 +50,13 @@ const Variant& Registry::find(std::string_view name) const {
            std::equal(lower.begin(), lower.end(), name.begin(),
                       [](char a, char b) { return a == common::ascii_lower(b); });
   };
-  std::string known;
   for (const auto& v : variants_) {
     if (same(v->name())) return *v;
-    if (!known.empty()) known += ", ";
-    known += v->name();
   }
-  throw common::SpecError(fmt::format("unknown variant '{}'; known: {}", name, known));
+  std::vector<std::string> known;
+  for (const auto& v : variants_) known.emplace_back(v->name());
+  throw common::SpecError(fmt::format("unknown variant '{}'{}; known: {}", name,
+                                      common::did_you_mean(name, known), fmt::join(known, ", ")));
 }
 
 }  // namespace models

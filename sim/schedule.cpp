@@ -1,8 +1,10 @@
 #include "sim/schedule.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "common/errors.hpp"
+#include "common/suggest.hpp"
 #include "sim/schedule_flashmla.hpp"
 #include "sim/schedule_nsa.hpp"
 #include "sim/schedules.hpp"
@@ -55,12 +57,13 @@ const std::vector<ScheduleInfo>& schedules() {
 }
 
 const ScheduleInfo& find_schedule(std::string_view name) {
-  std::string known = "auto";
+  std::vector<std::string> known = {"auto"};
   for (const ScheduleInfo& s : schedules()) {
     if (s.name == name) return s;
-    known += ", " + std::string(s.name);
+    known.emplace_back(s.name);
   }
-  throw common::SpecError(fmt::format("unknown kernel '{}'; known: {}", name, known));
+  throw common::SpecError(fmt::format("unknown kernel '{}'{}; known: {}", name,
+                                      common::did_you_mean(name, known), fmt::join(known, ", ")));
 }
 
 KernelChoice KernelChoice::parse(std::string_view name) {

@@ -140,8 +140,9 @@ TEST_CASE("head-sharing rules are enforced with messages naming the allowed valu
 }
 
 TEST_CASE("an unknown variant lists the known ones", "[dense]") {
-  CHECK_THROWS_WITH(registry().find("nsa2"),
-                    Catch::Contains("unknown variant 'nsa2'; known: mha, mqa, gqa"));
+  CHECK_THROWS_WITH(
+      registry().find("nsa2"),
+      Catch::Contains("unknown variant 'nsa2' (did you mean 'nsa'?); known: mha, mqa"));
 }
 
 TEST_CASE("variant defaults follow the documented head rules", "[dense]") {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "sim/engine.hpp"
+#include "sim/price.hpp"
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/sim_helpers.hpp"
