@@ -44,6 +44,7 @@ nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
           {"tensor_s", l.tensor_s},
           {"vector_s", l.vector_s},
           {"exp_s", l.exp_s},
+          {"compute_s", l.compute_s},
           {"hbm_s", l.hbm_s},
           {"link_s", l.link_s},
           {"fixed_s", l.fixed_s},

@@ -40,6 +40,7 @@ LaunchPrediction roofline_launch(const models::Op& op, const Rates& r, std::int6
     l.vector_s = divide(op.flops.tensor + op.flops.vector, r.vector_flops_per_s);
   }
   l.exp_s = divide(op.flops.exp, r.exp_per_s);
+  l.compute_s = std::max({l.tensor_s, l.vector_s, l.exp_s});  // the pipes run side by side
   l.hbm_s = divide(l.hbm_bytes, r.hbm_bytes_per_s);
   if (op.link_bytes > 0 && r.link_bytes_per_s <= 0) {
     throw common::SpecError(fmt::format(

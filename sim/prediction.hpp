@@ -39,8 +39,13 @@ struct LaunchPrediction {
   double host_waits = 0;         // the host's waits on the device in each (Launch::host_waits)
   double time_s = 0;             // one launch
   Resource bound = Resource::launch;
-  // Time each resource alone would need for one launch at the engine's rates.
+  // Time each resource alone would need for one launch at the engine's rates (the tile engine's
+  // on the SMs its grid occupies).
   double tensor_s = 0, vector_s = 0, exp_s = 0, hbm_s = 0, link_s = 0, fixed_s = 0;
+  // The pipes together, as the engine combines them: the longest on the roofline; the tile
+  // engine's matmuls and softmax with the schedule's overlap, plus its per-tile cycles. `bound`
+  // names a pipe when this outlasts the bytes.
+  double compute_s = 0;
   models::FlopCounts flops;  // one launch
   double hbm_bytes = 0;      // one launch
 };

@@ -193,7 +193,8 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   const double sms = p.compute.sm_count;
   const double occupancy = ctas_per_sm(l.cta, p);
   const double k = sm_stacking(l.jobs.count, sms, occupancy);
-  r.hbm = sm_bandwidth(p, std::min(sms, std::ceil(l.jobs.count / k)));
+  const double busy_sms = std::min(sms, std::ceil(l.jobs.count / k));
+  r.hbm = sm_bandwidth(p, busy_sms);
   const TileWork& t = l.per_tile;
   const TileTimes tt = tile_times(l, p, r);
   // A stacked SM is priced as if its longest job shared the pipes with equally long ones the
@@ -220,28 +221,35 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.flops.exp = l.jobs.total_tiles * t.exp_ops;
   out.flops.vector = l.jobs.total_tiles * t.alu_ops * 2;
   out.hbm_bytes = l.jobs.total_tiles * t.hbm_bytes + l.jobs.count * l.per_job_hbm_bytes;
-  out.tensor_s = l.jobs.total_tiles * tt.tensor / sms;
-  out.exp_s = l.jobs.total_tiles * tt.exp / sms;
-  out.vector_s = l.jobs.total_tiles * tt.alu / sms;
-  out.hbm_s = out.hbm_bytes / (p.memory.hbm_bandwidth_Bps * p.calibration.hbm_fraction);
+  // Each resource's time alone on the SMs the grid occupies (all of them for a grid of a wave or
+  // more), at the rates the span uses: a 32-CTA grid's tensor time is its work on 32 SMs, its
+  // HBM time what 32 SMs draw.
+  out.tensor_s = l.jobs.total_tiles * tt.tensor / busy_sms;
+  out.exp_s = l.jobs.total_tiles * tt.exp / busy_sms;
+  out.vector_s = l.jobs.total_tiles * tt.alu / busy_sms;
+  out.compute_s = l.jobs.total_tiles * tt.compute / busy_sms;
+  out.hbm_s = out.hbm_bytes / (r.hbm * busy_sms);
   out.fixed_s = p.calibration.kernel_launch_s * l.launch_fixed_share +
                 l.jobs.count * l.serial_cycles_per_job / r.clock;
   out.host_launches = l.host_launches;
   out.host_jit_launches = l.host_jit_launches;
   out.host_waits = l.host_waits;
   out.time_s = span + out.fixed_s;
-  // The softmax pipes count as one term, as the tile's compute combines them, named after the
-  // larger. Each term is the launch's whole work on one SM: the bytes include each job's own
-  // (a split's partials, a decode step's query), as hbm_s does.
+  // Compute-bound, named after the larger of the tensor and softmax (exp and FP32) pipes, when
+  // the launch's compute (the pipes with the schedule's overlap and per-tile cycles, as the span
+  // combines them: compute_s) outlasts its bytes (hbm_s, each job's own included: a split's
+  // partials, a decode step's query; or its tiles' loads through the SM); memory-bound otherwise.
+  // A decode step whose matmuls and softmax barely overlap is compute-bound even where its bytes
+  // outlast either pipe alone: fewer bytes would not make it faster.
   const double tiles = l.jobs.total_tiles;
-  const double job_bytes = l.jobs.count * l.per_job_hbm_bytes;
-  const std::array<std::pair<double, Resource>, 3> terms = {
-      {{tiles * tt.tensor, Resource::tensor},
-       {tiles * tt.softmax, tt.exp >= tt.alu ? Resource::exp : Resource::vector},
-       {tiles > 0 ? (tiles * t.hbm_bytes + job_bytes) / r.hbm : 1, Resource::hbm}}};
-  out.bound = std::max_element(terms.begin(), terms.end(), [](const auto& a, const auto& b) {
-                return a.first < b.first;
-              })->second;
+  const double memory_s = std::max(out.hbm_s, tiles * tt.sm_load / busy_sms);
+  if (tiles <= 0 || memory_s >= out.compute_s) {
+    out.bound = Resource::hbm;
+  } else if (tt.tensor >= tt.softmax) {
+    out.bound = Resource::tensor;
+  } else {
+    out.bound = tt.exp >= tt.alu ? Resource::exp : Resource::vector;
+  }
   // Latency-bound: one CTA's waits or dependency chain set the tile's time, beyond what the
   // stacked CTAs' pipes and bytes take.
   const double stacked_s =

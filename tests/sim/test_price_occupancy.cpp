@@ -71,3 +71,70 @@ TEST_CASE("a launch is hbm-bound when its tiles' and its jobs' bytes outlast its
   CHECK(r.hbm_s > r.tensor_s);
   CHECK(r.bound == sim::Resource::hbm);
 }
+
+TEST_CASE(
+    "a launch is compute-bound when its pipes together outlast its bytes, though each alone "
+    "does not",
+    "[sim][tile]") {
+  // A decode step's matmuls and softmax barely overlap: each takes 60 % of the bytes' time, both
+  // together 120 %. Fewer bytes would not make it faster, so it is not memory-bound.
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0, std::nullopt};
+  sim::Launch l = test_support::full_wave_launch(h100, cal, "fa3", 10);
+  l.per_tile.tensor_flops = 1;
+  const double tensor_rate = sim::sm_tensor_flops(h100, models::Workload{}, l);
+  const double alu_rate = h100.compute.vector_fp32_flops * h100.calibration.vector_fraction /
+                          h100.compute.sm_count / 2;  // FP32 operations: an FMA is 2 FLOPs
+  const double sm_rate =
+      h100.memory.hbm_bandwidth_Bps * h100.calibration.hbm_fraction / h100.compute.sm_count;
+  l.per_tile.tensor_flops = 0.6e-6 * tensor_rate;
+  l.per_tile.alu_ops = 0.5e-6 * alu_rate;
+  l.per_tile.hbm_bytes = 1e-6 * sm_rate;
+  const models::Workload w;
+  const sim::LaunchPrediction r = sim::price_launch(l, h100, w, 1);
+  REQUIRE(r.tensor_s < r.hbm_s);
+  REQUIRE(r.vector_s < r.hbm_s);
+  CHECK(r.compute_s > r.hbm_s);
+  CHECK(r.bound == sim::Resource::tensor);
+  // The same bytes over a single pipe's worth of work are memory-bound.
+  l.per_tile.alu_ops = 0;
+  CHECK(sim::price_launch(l, h100, w, 1).bound == sim::Resource::hbm);
+}
+
+TEST_CASE(
+    "a launch's resource times are its work on the SMs its grid occupies, so its bound "
+    "agrees with them",
+    "[sim][tile]") {
+  // A100 prefill of 128 tokens: 32 CTAs on 108 SMs. Its tensor time had been spread over all 108
+  // SMs (0.86 us) beside HBM at the device's bandwidth (2.3 us), labelled tensor.
+  for (const char* hw : {"a100", "h100", "b200", "ascend-910b2"}) {
+    for (const auto& [phase, len] : {std::pair{models::Phase::prefill, std::int64_t{128}},
+                                     std::pair{models::Phase::prefill, std::int64_t{4096}},
+                                     std::pair{models::Phase::decode, std::int64_t{1024}},
+                                     std::pair{models::Phase::decode, std::int64_t{65536}}}) {
+      test_support::Query q{
+          test_support::make("gqa", {}),
+          test_support::workload(phase, 2, phase == models::Phase::decode ? 1 : len, len, true)};
+      const sim::Prediction p =
+          sim::predict(sim::EngineKind::tile, q.cost(), q.w, test_support::catalog().resolve(hw));
+      for (const sim::LaunchPrediction& l : p.launches) {
+        INFO(hw << " " << models::to_string(phase) << " " << len << " " << l.name);
+        CHECK(l.tensor_s <= l.time_s);
+        CHECK(l.hbm_s <= l.time_s);
+        if (l.bound == sim::Resource::hbm) CHECK(l.hbm_s >= l.compute_s);
+        if (l.bound == sim::Resource::tensor) {
+          CHECK(l.compute_s > l.hbm_s);
+          CHECK(l.tensor_s >= std::max(l.exp_s, l.vector_s));
+        }
+      }
+    }
+  }
+  test_support::Query q{test_support::make("gqa", {}),
+                        test_support::workload(models::Phase::prefill, 1, 128, 128, true)};
+  const hw::Profile& a100 = test_support::catalog().resolve("a100");
+  const sim::LaunchPrediction l =
+      sim::predict(sim::EngineKind::tile, q.cost(), q.w, a100).launches[0];
+  REQUIRE(l.ctas < a100.compute.sm_count);
+  CHECK(l.tensor_s > l.hbm_s);
+  CHECK(l.bound == sim::Resource::tensor);
+}
