@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+
+#include "sim/row_blocks.hpp"
 
 namespace sim {
 
@@ -48,6 +51,10 @@ double row_block_tiles(const Geometry& g, double tile_m, double tile_n, double m
 JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const double m_blocks = ceil_div(g.rows, tile_m);
   if (!g.causal) return uniform_blocks(m_blocks, g.batch * g.heads, ceil_div(g.keys, tile_n));
+  // Past a few thousand blocks (a long packed prefill), the closed form: the same numbers.
+  if (m_blocks > kRowBlocksInClosedForm) {
+    if (std::optional<JobStats> jobs = causal_row_block_jobs(g, tile_m, tile_n)) return *jobs;
+  }
   return summarize_blocks(m_blocks, g.batch * g.heads,
                           [&](double m) { return row_block_tiles(g, tile_m, tile_n, m); });
 }

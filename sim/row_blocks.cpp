@@ -1,0 +1,134 @@
+#include "sim/row_blocks.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace sim {
+
+namespace {
+
+using i128 = __int128;
+
+long long floor_div(i128 a, i128 b) {  // b > 0
+  const i128 q = a / b;
+  return static_cast<long long>(q * b > a ? q - 1 : q);
+}
+
+// The smallest i >= 0 with a i + b >= target (a > 0).
+long long first_at_least(long long a, long long b, i128 target) {
+  const i128 need = target - b;
+  if (need <= 0) return 0;
+  return static_cast<long long>((need + a - 1) / a);
+}
+
+bool whole(double x) {
+  return x >= 0 && x < 9.0e15 && std::floor(x) == x;
+}
+
+}  // namespace
+
+long double floor_sum(long long n, long long a, long long b, long long c) {
+  // Shift b into [0, c): floor((a i + b) / c) = floor((a i + b') / c) + k.
+  const long long k = floor_div(b, c);
+  b -= k * c;
+  long double sum = static_cast<long double>(k) * static_cast<long double>(n);
+  // The classic Euclid-like reduction on non-negative a, b (all within 128 bits).
+  i128 nn = n, aa = a, bb = b, cc = c;
+  while (nn > 0) {
+    if (aa >= cc) {
+      sum += static_cast<long double>(nn * (nn - 1) / 2) * static_cast<long double>(aa / cc);
+      aa %= cc;
+    }
+    if (bb >= cc) {
+      sum += static_cast<long double>(nn) * static_cast<long double>(bb / cc);
+      bb %= cc;
+    }
+    const i128 top = aa * nn + bb;
+    if (top < cc) break;
+    nn = top / cc;
+    bb = top % cc;
+    std::swap(aa, cc);
+  }
+  return sum;
+}
+
+std::optional<JobStats> causal_row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+  const double positions = std::max(1.0, g.keys - g.row_offset);
+  const double per_position = g.rows / positions;
+  for (double x : {tile_m, tile_n, g.rows, g.keys, g.row_offset, g.window, g.sinks, per_position}) {
+    if (!whole(x)) return std::nullopt;
+  }
+  if (!g.causal || tile_m < 1 || tile_n < 1 || per_position < 1 || g.rows < 1) return std::nullopt;
+  const long long tm = static_cast<long long>(tile_m), tn = static_cast<long long>(tile_n);
+  const long long pp = static_cast<long long>(per_position);
+  const long long off = static_cast<long long>(g.row_offset);
+  const long long blocks = static_cast<long long>(ceil_div(g.rows, tile_m));
+  const long long key_tiles = static_cast<long long>(ceil_div(g.keys, tile_n));
+  const long long c = pp * tn;
+  // Block m < blocks - 1 ends at row (m + 1) tm - 1, query position floor(row / pp) + off, so it
+  // visits E(m) = min(N, floor((tm m + bE) / c) + 1) tiles up to the diagonal. A window starts it
+  // at tile max(0, F(m)), F(m) = floor((tm m + bF) / c), and sink tiles add back up to S of those
+  // skipped: tiles(m) = E(m) - max(0, F(m) - S).
+  const long long b_end = tm - 1 + off * pp;
+  const bool windowed = g.window > 0;
+  const long long b_first = (off - static_cast<long long>(g.window) + 1) * pp;
+  const long long sink_tiles =
+      windowed && g.sinks > 0 ? static_cast<long long>(ceil_div(g.sinks, tile_n)) : 0;
+  const long long n = blocks - 1;  // the last block may be short: priced on its own below
+  const long long end_full = std::min(n, first_at_least(tm, b_end, i128(key_tiles - 1) * c));
+  const long long first_on =
+      windowed ? std::min(n, first_at_least(tm, b_first, i128(sink_tiles + 1) * c)) : n;
+  auto tiles_at = [&](long long m) {
+    const long long end = std::min<long long>(key_tiles, floor_div(i128(tm) * m + b_end, c) + 1);
+    const long long skipped =
+        windowed ? std::max<long long>(0, floor_div(i128(tm) * m + b_first, c) - sink_tiles) : 0;
+    return static_cast<double>(end - skipped);
+  };
+  long double total = 0;
+  double lo = 0, hi = 0;
+  bool any = false;
+  auto note = [&](double v) {
+    lo = any ? std::min(lo, v) : v;
+    hi = any ? std::max(hi, v) : v;
+    any = true;
+  };
+  // The blocks [from, to) share one form: E clipped at N or not, the window's start past the sinks
+  // or not.
+  auto add_piece = [&](long long from, long long to) {
+    if (to <= from) return;
+    const long long len = to - from;
+    const bool end_clipped = from >= end_full, start_moves = windowed && from >= first_on;
+    total += end_clipped ? static_cast<long double>(key_tiles) * len
+                         : floor_sum(len, tm, tm * from + b_end, c) + len;
+    if (start_moves) {
+      total -=
+          floor_sum(len, tm, tm * from + b_first, c) - static_cast<long double>(sink_tiles) * len;
+    }
+    if (start_moves && !end_clipped) {
+      // E(m) - F(m) + S: the two floors climb at the same rate, so their difference repeats every
+      // c / gcd(tm, c) blocks; a piece that long shows every value.
+      const long long period = c / std::gcd(tm, c);
+      for (long long m = from; m < to && m < from + period; ++m) note(tiles_at(m));
+    } else {
+      // E(m) alone rises, N - F(m) + S falls, N stays: the ends hold the extremes.
+      note(tiles_at(from));
+      note(tiles_at(to - 1));
+    }
+  };
+  const long long cut1 = std::min(end_full, first_on), cut2 = std::max(end_full, first_on);
+  add_piece(0, cut1);
+  add_piece(cut1, cut2);
+  add_piece(cut2, n);
+  const double last = row_block_tiles(g, tile_m, tile_n, static_cast<double>(blocks - 1));
+  total += last;
+  note(last);
+  JobStats jobs;
+  jobs.count = static_cast<double>(blocks) * g.batch * g.heads;
+  jobs.min_tiles = lo;
+  jobs.max_tiles = hi;
+  jobs.total_tiles = static_cast<double>(total) * g.batch * g.heads;
+  return jobs;
+}
+
+}  // namespace sim

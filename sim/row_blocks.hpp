@@ -1,0 +1,26 @@
+// The KV tiles of a causal grid's row blocks summarised without visiting each block, for grids of
+// millions of blocks (a 1G-token prefill with 256 packed query heads has 2^31): the count a block
+// visits is a difference of floors linear in its index, so sums come from a floor-sum and extremes
+// from the breakpoints and the period of that difference.
+#pragma once
+
+#include <optional>
+
+#include "sim/launch.hpp"
+#include "sim/schedule_common.hpp"
+
+namespace sim {
+
+// row_block_jobs takes the closed form above this many row blocks a head (below, the loop is as
+// fast and the closed form's tests compare the two).
+inline constexpr double kRowBlocksInClosedForm = 4096;
+
+// Sum over i = 0 .. n-1 of floor((a i + b) / c), for n >= 0, a >= 0, c > 0 and any b.
+long double floor_sum(long long n, long long a, long long b, long long c);
+
+// row_block_jobs of a causal geometry in closed form, equal to the block-by-block summary; nullopt
+// where it does not apply (a non-integer size, or query rows that are not a whole number of rows
+// per query position).
+std::optional<JobStats> causal_row_block_jobs(const Geometry& g, double tile_m, double tile_n);
+
+}  // namespace sim
