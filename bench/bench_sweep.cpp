@@ -5,6 +5,7 @@
 
 #include <numeric>
 
+#include "cli/sweep_axes.hpp"
 #include "cli/sweep_points.hpp"
 #include "hwprofiles/catalog.hpp"
 #include "sim/sweep.hpp"
@@ -52,7 +53,29 @@ void BM_Sweep250kTileCsv(benchmark::State& state) {
   run(state, sim::EngineKind::tile, 6250);
 }
 
+// Parsing the axes themselves: a 2^20-value range (every length 1..1M), and the same values as a
+// comma list, which must be checked for repeats (a quadratic check took minutes at 300k values).
+void BM_ParseRangeAxis1M(benchmark::State& state) {
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(cli::parse_size_axis("--seq-len", "1..1M", std::int64_t{1} << 30));
+  }
+  state.SetItemsProcessed(state.iterations() * (std::int64_t{1} << 20));
+}
+void BM_ParseListAxis1M(benchmark::State& state) {
+  std::string list;
+  for (int i = 1; i <= (1 << 20); ++i) {
+    if (i > 1) list += ',';
+    list += std::to_string(i);
+  }
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(cli::parse_size_axis("--seq-len", list, std::int64_t{1} << 30));
+  }
+  state.SetItemsProcessed(state.iterations() * (std::int64_t{1} << 20));
+}
+
 }  // namespace
 
+BENCHMARK(BM_ParseRangeAxis1M)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ParseListAxis1M)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Sweep1MRooflineCsv)->Unit(benchmark::kSecond)->Iterations(1);
 BENCHMARK(BM_Sweep250kTileCsv)->Unit(benchmark::kSecond)->Iterations(1);
