@@ -57,7 +57,9 @@ struct Prediction {
   models::HbmBytes bytes;           // all layers, compulsory (the model's)
   double hbm_bytes_moved = 0;       // all layers, as the engine's launches move them (after L2)
   double arithmetic_intensity = 0;  // tensor FLOPs per HBM byte
-  double tensor_utilization = 0;    // achieved tensor FLOP/s over the device's dense peak
+  // The model's matmul FLOP/s over the dense peak of the units that run them: the tensor peak at
+  // the dtype, or the FP32 peak for fp32, which has no tensor-core path.
+  double tensor_utilization = 0;
   // The caller's host floor over all calls (0 for a direct call): time_s is at least this.
   double caller_floor_s = 0;
   hw::Caller caller = hw::Caller::direct;  // whose host floor applies
