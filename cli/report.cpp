@@ -36,6 +36,7 @@ nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
           {"launch", l.name},
           {"schedule", l.schedule},
           {"ctas", l.ctas},
+          {"jobs", l.jobs},
           {"ctas_per_sm", l.ctas_per_sm},
           {"waves", l.waves},
           {"count", l.count},

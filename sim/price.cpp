@@ -214,7 +214,9 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.name = l.name;
   out.schedule = l.schedule;
   out.count = count;
-  out.ctas = l.jobs.count;
+  out.jobs = l.jobs.count;
+  // A persistent kernel launches what the SMs hold at once and loops over the work units.
+  out.ctas = l.dispatch == Dispatch::in_order ? l.jobs.count : std::min(l.jobs.count, sms * k);
   out.ctas_per_sm = k;
   out.waves = waves(l.jobs.count, sms * k);
   out.flops.tensor = l.jobs.total_tiles * t.tensor_flops;

@@ -138,3 +138,19 @@ TEST_CASE(
   CHECK(l.tensor_s > l.hbm_s);
   CHECK(l.bound == sim::Resource::tensor);
 }
+
+TEST_CASE("a persistent grid launches the CTAs its SMs hold and reports its work units as jobs",
+          "[sim][tile]") {
+  // FA3 on H100 at 8192 causal tokens: 2048 row blocks taken in turn by 132 resident CTAs.
+  test_support::Query q{test_support::make("mha", {{"heads", 32}, {"head_dim", 128}}),
+                        test_support::workload(models::Phase::prefill, 4, 8192, 8192, true)};
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  const sim::LaunchPrediction fa3 = sim::predict_tile(q.cost(), q.w, h100, "fa3").launches[0];
+  CHECK(fa3.jobs == 4 * 32 * 8192 / 128);
+  CHECK(fa3.ctas == h100.compute.sm_count * fa3.ctas_per_sm);
+  CHECK(fa3.waves == std::ceil(fa3.jobs / fa3.ctas));
+  // An in-order grid (FA2) launches one CTA per job.
+  const sim::LaunchPrediction fa2 = sim::predict_tile(q.cost(), q.w, h100, "fa2").launches[0];
+  CHECK(fa2.ctas == fa2.jobs);
+  CHECK(fa2.jobs == 4 * 32 * 8192 / 128);
+}
