@@ -77,6 +77,7 @@ const hw::ScheduleCalibration& forward_calibration(const hw::Profile& profile,
 
 const hw::ScheduleCalibration& backward_calibration(const hw::Profile& profile,
                                                     const ScheduleInfo& schedule) {
+  if (schedule.backward_on_forward_entry) return forward_calibration(profile, schedule);
   return calibration_entry(profile, backward_calibration_key(schedule.name));
 }
 

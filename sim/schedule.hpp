@@ -69,6 +69,9 @@ struct ScheduleInfo {
   // an MLA kernel for it (`latent_decode`: FlashInfer's MLA decode, 512 + 64, for split_kv).
   double max_head_dim = 0;
   bool latent_decode = false;
+  // The backward runs the forward's own kernels (the unfused math path: cuBLAS GEMMs and ATen's
+  // softmax), so it is priced with the forward entry; false: with `<name>_bwd`.
+  bool backward_on_forward_entry = false;
 };
 
 // Whether `schedule` runs the head dimensions of attention op `op` (ScheduleInfo::max_head_dim).

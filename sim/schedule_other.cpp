@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/errors.hpp"
+#include "models/projections.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/price.hpp"
 #include "sim/rates.hpp"
@@ -57,6 +58,54 @@ void lower_unfused(const ScheduleInput& in, Launches& out) {
   softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
   out.push_back(softmax);
   out.push_back(gemm_launch(in, "pv_gemm", bh, g.rows, g.dv, g.keys, scores * g.s + v + o));
+}
+
+// The math path's backward as autograd runs it (PyTorch's _scaled_dot_product_attention_math): P
+// was saved by the forward, so nothing is recomputed; four batched GEMMs over the whole score
+// matrix (dV = P^T dO, dP = dO V^T, dQ = dS K, dK = dS^T Q), the softmax backward between them
+// (dS = P o (dP - rowsum(dP o P))), and for grouped heads the sum of the expanded K/V gradients.
+void lower_unfused_backward(const ScheduleInput& in, Launches& out) {
+  const Geometry g = geometry(in.op.attention, in.workload, false);
+  const double bh = g.batch * g.heads;
+  const double matrix = bh * g.rows * g.keys * g.s;                        // one of P, dP, dS
+  const double q = bh * g.rows * g.d * g.s, o = bh * g.rows * g.dv * g.s;  // dQ, dO likewise
+  const double k = g.batch * g.kv_heads * g.keys * g.d * g.s_kv;
+  const double v = g.batch * g.kv_heads * g.keys * g.dv * g.s_kv;
+  // The K and V gradients of every query head (K and V were expanded to the query heads).
+  const double dk = bh * g.keys * g.d * g.s, dv = bh * g.keys * g.dv * g.s;
+  out.push_back(gemm_launch(in, "dv_gemm", bh, g.keys, g.dv, g.rows, matrix + o + dv));
+  out.push_back(gemm_launch(in, "dp_gemm", bh, g.rows, g.keys, g.dv, o + v + matrix));
+  Launch softmax;
+  softmax.name = "softmax_bwd";
+  softmax.schedule = in.name;
+  softmax.calibration = &in.calibration;
+  softmax.mma_class = in.mma_class;
+  const double rows_per_cta = 4;  // one warp per row, as the forward
+  softmax.jobs.count = ceil_div(bh * g.rows, rows_per_cta);
+  softmax.jobs.min_tiles = softmax.jobs.max_tiles = 1;
+  softmax.jobs.total_tiles = softmax.jobs.count;
+  // rowsum(dP o P), then P o (dP - sum): three FP32 operations a score; reads P and dP, writes dS.
+  // Soft-capping adds its tanh's derivative from the saved capped scores (one more read).
+  const double capped = g.softcap ? 1 : 0;
+  softmax.per_tile.alu_ops = rows_per_cta * g.keys * (3 + capped * kSoftcapBwdAluPerScore);
+  softmax.per_tile.hbm_bytes = rows_per_cta * g.keys * (3 + capped) * g.s;
+  // Compulsory bytes beyond Q, K, V, O and the gradients (the op's own), as the forward.
+  const models::HbmBytes& need = in.op.bytes;
+  const double other =
+      need.total() - (need.q + need.k + need.v + need.o + need.lse + need.grad_out + need.grad_in);
+  softmax.per_job_hbm_bytes = std::max(0.0, other) / softmax.jobs.count;
+  softmax.per_job_fixed_cycles = softmax.calibration->cta_overhead_cycles;
+  out.push_back(softmax);
+  out.push_back(gemm_launch(in, "dq_gemm", bh, g.rows, g.d, g.keys, matrix + k + q));
+  out.push_back(gemm_launch(in, "dk_gemm", bh, g.keys, g.d, g.rows, matrix + q + dk));
+  if (g.heads > g.kv_heads) {
+    // Sum the group's gradients into each KV head: read them all, write one per KV head.
+    const double elements = (dk + dv) / g.s;
+    const models::Op sum = models::elementwise_op("dkv_group_sum", models::Pass::backward, elements,
+                                                  g.s + (k + v) / elements, 0, 1);
+    lower_elementwise(
+        {sum, in.workload, in.profile, in.calibration, in.name, in.options, in.mma_class}, out);
+  }
 }
 
 // The 910B attention kernels' split of the keys over core groups: at `splits` > 1 every block's
@@ -247,7 +296,8 @@ void lower_scan(const ScheduleInput& in, Launches& out) {
 
 void add_other_schedules(std::vector<ScheduleInfo>& table) {
   table.push_back({"unfused", "GEMM, softmax, GEMM with the full score matrix in HBM (no fusion)",
-                   lower_unfused, nullptr});
+                   lower_unfused, lower_unfused_backward});
+  table.back().backward_on_forward_entry = true;
   table.push_back({"ascend",
                    "Ascend 910B FlashAttentionScore: cube matmuls and vector softmax pipelined per "
                    "AI core group",

@@ -374,10 +374,14 @@ TEST_CASE("a named --kernel that prices none of the workload, or not its backwar
                                        "--kernel", "nsa_triton", "--hw", "h100"});
   CHECK_THAT(tpla, Catch::Contains("(priced with fa2)"));
   CHECK_THAT(tpla, !Catch::Contains("roofline"));
-  // The unfused baseline has no backward model: training prices its backward with FA3's.
-  CHECK_THAT(warning_of({"query", "--variant", "gqa", "--phase", "train", "--kernel", "unfused",
+  // A split-KV decoder has no backward model: training prices its backward with FA3's.
+  CHECK_THAT(warning_of({"query", "--variant", "gqa", "--phase", "train", "--kernel", "split_kv",
                          "--hw", "h100"}),
              Catch::Contains("it has no backward model"));
+  // The unfused math path has one (autograd over its own kernels): nothing to say.
+  CHECK(warning_of({"query", "--variant", "gqa", "--phase", "train", "--kernel", "unfused", "--hw",
+                    "h100"})
+            .empty());
   CHECK_THAT(warning_of({"compare", "--variants", "gqa,linear", "--kernel", "fa3", "--hw", "h100"}),
              Catch::Contains("--kernel fa3 on h100-sxm5-80gb (linear): no launch"));
   // The kernel named runs it all: nothing to say.

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "common/errors.hpp"
 #include "sim/engine.hpp"
@@ -34,6 +35,40 @@ TEST_CASE("auto prices a head wider than 256 with the unfused path, 256 with the
     const sim::Prediction r = sim::predict_tile(widest_run.cost(), widest_run.w, p, "auto");
     CHECK(r.launches[0].schedule == p.default_schedule);
   }
+}
+
+TEST_CASE(
+    "training a head wider than 256 prices its backward on the unfused math path's own "
+    "backward (auto and unfused), five GEMM-class launches a pass",
+    "[sim][tile]") {
+  test_support::Query q = gqa_prefill(512);
+  q.w.phase = models::Phase::train;
+  for (const char* hw : {"a100", "h100", "b200"}) {
+    for (const char* kernel : {"auto", "unfused"}) {
+      INFO(hw << " " << kernel);
+      const sim::Prediction p = sim::predict_tile(q.cost(), q.w, catalog().resolve(hw), kernel);
+      std::vector<std::string> backward;
+      for (const sim::LaunchPrediction& l : p.launches) {
+        CHECK(l.schedule != "fa3");
+        if (std::string(l.op) == "attention_bwd") backward.emplace_back(l.name);
+      }
+      CHECK(backward == std::vector<std::string>{"dv_gemm", "dp_gemm", "softmax_bwd", "dq_gemm",
+                                                 "dk_gemm", "dkv_group_sum"});
+    }
+  }
+  // Its four GEMMs do the forward's two matmuls' work twice over the whole score matrix: the
+  // backward's tensor FLOPs are twice the forward's (no recompute, nothing skipped).
+  const sim::Prediction h100 = sim::predict_tile(q.cost(), q.w, catalog().resolve("h100"), "auto");
+  double fwd = 0, bwd = 0;
+  for (const sim::LaunchPrediction& l : h100.launches) {
+    (std::string(l.op) == "attention_fwd" ? fwd : bwd) += l.flops.tensor;
+  }
+  CHECK(bwd == Approx(2 * fwd));
+  // And it is slower than a flash backward would be at 256 (the score matrix round-trips HBM).
+  test_support::Query narrow = gqa_prefill(256);
+  narrow.w.phase = models::Phase::train;
+  CHECK(h100.time_s >
+        sim::predict_tile(narrow.cost(), narrow.w, catalog().resolve("h100"), "auto").time_s);
 }
 
 TEST_CASE("a library kernel named for a head wider than it runs is refused, naming its limit",

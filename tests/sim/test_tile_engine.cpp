@@ -95,6 +95,7 @@ std::vector<Query> mixed_shapes() {
 // device's default schedule when the kernel has none).
 std::vector<std::string> calibrations_used(const hw::Profile& p, std::string_view kernel) {
   const sim::ScheduleInfo& info = sim::find_schedule(kernel);
+  if (info.backward != nullptr && info.backward_on_forward_entry) return {std::string(kernel)};
   const std::string bwd = info.backward ? std::string(kernel) : p.default_schedule;
   return {std::string(kernel), bwd + "_bwd"};
 }
