@@ -20,6 +20,7 @@
 #include "cli/flags.hpp"
 #include "cli/validate_backends.hpp"
 #include "cli/validate_devices.hpp"
+#include "cli/validate_options.hpp"
 #include "cli/validate_recorded.hpp"
 #include "cli/validate_report.hpp"
 #include "common/errors.hpp"
@@ -32,21 +33,6 @@ namespace cli {
 namespace {
 
 using Json = ValidateJson;
-
-struct ValidateOptions {
-  std::vector<std::string> measurements;
-  std::string recorded;  // an earlier CUDA run's JSON report
-  std::string backend;   // "", cpu, cuda
-  BackendOptions run;
-  bool calibrate = false;
-  bool keep_fixed_costs = false;
-  std::vector<std::int64_t> holdout_seq = {1024, 8192};
-  std::string write_profiles;
-  bool devices = false;
-  bool strict = false;
-  std::string format = "table";
-  std::string output;
-};
 
 // Every skipped row is a warning (and a count in the report's summary). Each row's device becomes
 // its profile id, so that rows naming one device differently (`H100`, `h100-sxm5-80gb`) are one
@@ -69,8 +55,17 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
       }
       c.hw = profile->id;
       auto it = overridden.find(c.hw);
-      if (it == overridden.end())
-        it = overridden.emplace(c.hw, hw::with_overrides(*profile, ctx.hw.sets)).first;
+      if (it == overridden.end()) {
+        // The first row of a device names the file that brought it into the run.
+        try {
+          it = overridden
+                   .emplace(c.hw,
+                            hw::with_overrides(*profile, ctx.hw.sets, kValidateMissingEntryAdvice))
+                   .first;
+        } catch (const std::invalid_argument& e) {
+          throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
+        }
+      }
       // A row whose kernel does not run on its device or refuses its shape (FA4's Hopper build,
       // Lightning Attention-2 at a head dim it does not take) is still a measurement: it is
       // priced with `auto`, the device's own choice, compared but never fitted (one warning per
@@ -113,27 +108,13 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
   return in;
 }
 
+// The options are checked (check_validate_options) before this runs anything.
 Acquired acquire(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog) {
-  if (!o.recorded.empty()) {
-    if (!o.backend.empty() || !o.measurements.empty() || o.run.check)
-      throw common::SpecError(
-          "--recorded compares an earlier run again; it takes no --backend, --measurements or "
-          "--check");
-    return read_recorded_report(o.recorded, ctx.registry, o.run, catalog);
-  }
-  if (!o.backend.empty() && !o.measurements.empty())
-    throw common::SpecError(
-        "--backend runs kernels here and --measurements reads recorded timings: give one (two "
-        "runs of validate compare both)");
-  if (o.backend == "cpu") return run_cpu_backend(ctx.registry, o.run, catalog);
-  if (o.backend == "cuda") return run_cuda_backend(ctx.registry, o.run, catalog);
-  if (!o.backend.empty())
-    throw common::SpecError("unknown backend '" + o.backend + "'; allowed: cpu, cuda");
-  if (o.run.check) throw common::SpecError("--check needs --backend cpu or --backend cuda");
-  if (o.measurements.empty())
-    throw common::SpecError(
-        "validate needs --measurements FILE.csv, --backend cpu, --recorded REPORT.json or "
-        "--devices");
+  BackendOptions run = o.run;
+  run.hw_sets = ctx.hw.sets;
+  if (!o.recorded.empty()) return read_recorded_report(o.recorded, ctx.registry, run, catalog);
+  if (o.backend == "cpu") return run_cpu_backend(ctx.registry, run, catalog);
+  if (o.backend == "cuda") return run_cuda_backend(ctx.registry, run, catalog);
   return read_measurement_files(ctx, o, catalog);
 }
 
@@ -146,24 +127,11 @@ std::vector<hw::Profile> apply_overrides(const std::vector<validate::MeasuredCas
     const hw::Profile& p = catalog.resolve(c.hw);
     if (std::none_of(profiles.begin(), profiles.end(),
                      [&](const auto& q) { return q.id == p.id; })) {
-      profiles.push_back(hw::with_overrides(p, hw_options.sets));
+      profiles.push_back(hw::with_overrides(p, hw_options.sets, kValidateMissingEntryAdvice));
     }
   }
   for (const hw::Profile& p : profiles) catalog.insert(p);
   return profiles;
-}
-
-// --write-profiles DIR: created (with its parents) when missing, as `mkdir -p` would.
-void make_profile_directory(const std::string& dir) {
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
-    throw std::invalid_argument(fmt::format("--write-profiles '{}' is not a directory", dir));
-  }
-  std::filesystem::create_directories(dir, ec);
-  if (!std::filesystem::is_directory(dir)) {
-    throw std::runtime_error(fmt::format("--write-profiles '{}': cannot create the directory{}",
-                                         dir, ec ? ": " + ec.message() : ""));
-  }
 }
 
 Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog,
@@ -225,11 +193,12 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
 
 void run_validate(const Context& ctx, const ValidateOptions& o) {
   const Format format = parse_format(o.format);
+  hw::ProfileCatalog catalog = load_catalog(ctx.hw);
+  check_validate_options(o, ctx.hw, catalog);
   if (o.devices) {
     write_output(render_devices(format), o.output);
     return;
   }
-  hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   const Acquired in = acquire(ctx, o, catalog);
   const Json doc = compare(ctx, o, catalog, in);
   write_output(render_validate(doc, format), o.output);
@@ -287,7 +256,13 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   cmd->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   add_output_option(*cmd, opts->output, "write the report to FILE instead of stdout");
   add_hw_options(*cmd, ctx.hw);
-  cmd->callback([&ctx, opts] { run_validate(ctx, *opts); });
+  cmd->callback([&ctx, opts, cmd] {
+    for (const CLI::Option* option : cmd->get_options()) {
+      if (option->count() > 0 && !option->get_lnames().empty())
+        opts->given.insert(option->get_lnames().front());
+    }
+    run_validate(ctx, *opts);
+  });
 }
 
 }  // namespace cli

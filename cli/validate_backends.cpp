@@ -175,6 +175,8 @@ Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions&
             : validate::cpu::measure_cpu_ceilings(o.check ? 0.5 : 2.0);
   if (!given) catalog.insert(validate::probe_profile(ceilings, today()));
   const hw::Profile& profile = given ? *given : catalog.resolve(validate::kProbeProfileId);
+  // A --hw-set the profile does not take is refused before the suite runs (compare() applies it).
+  (void)hw::with_overrides(profile, o.hw_sets, "leave it out");
   validate::RunOptions run_options = run_options_of(o);
   run_options.flush_bytes = validate::cpu::cache_flush_bytes(ceilings.llc_bytes);
   Acquired in;
@@ -207,6 +209,7 @@ Acquired run_cuda_backend(const models::Registry& registry, const BackendOptions
   const validate::CudaStatus status = validate::query_cuda();
   const validate::CudaDevice device = validate::select_cuda_device(status);
   const std::string hw_id = cuda_profile_id(device, o, catalog);
+  (void)hw::with_overrides(catalog.resolve(hw_id), o.hw_sets, "leave it out");
   const validate::Suite suite = suite_of(o);
   validate::RunOptions run_options = run_options_of(o);
   run_options.cuda_device = device.index;

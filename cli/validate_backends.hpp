@@ -22,6 +22,9 @@ struct BackendOptions {
   int repeats = 5;
   bool check = false;  // first-run mode: the `check` suite, one timed run, blocking launches
   std::string ceilings = "auto";  // cuda: yes, no, or auto (yes, but no under --check)
+  // --hw-set, applied to the run's profile (in compare()) and refused, when that profile does not
+  // take it, before the suite runs.
+  std::vector<std::string> hw_sets;
 };
 
 // The cases to compare, wherever they came from, and what the source says about itself.

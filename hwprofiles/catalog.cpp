@@ -295,7 +295,8 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
                                  common::did_you_mean(name, known), fmt::join(known, ", ")));
 }
 
-Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments) {
+Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments,
+                       std::string_view missing_entry_advice) {
   if (assignments.empty()) return base;
   nlohmann::json doc = to_json(base);
   std::vector<std::string> keys;  // given so far: one key twice is a slip, not an override
@@ -329,8 +330,8 @@ Profile with_overrides(const Profile& base, const std::vector<std::string>& assi
       if (node->is_null()) {  // an entry this profile lacks
         throw ProfileError(fmt::format(
             "--hw-set '{}': profile '{}' has no '{}' (give the whole object, e.g. {}={{...}}, or "
-            "leave that profile out)",
-            assignment, base.id, walked, walked));
+            "{})",
+            assignment, base.id, walked, walked, missing_entry_advice));
       }
       if (!node->is_object()) {
         throw ProfileError(fmt::format(

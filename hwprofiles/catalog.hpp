@@ -78,7 +78,9 @@ class ProfileCatalog {
 
 // Applies `key=value` overrides (dotted paths into the profile schema, e.g.
 // "memory.hbm_bandwidth_GBps=4000") and re-validates the result strictly. `id` and `aliases` name
-// the profile and cannot be overridden.
-Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments);
+// the profile and cannot be overridden. `missing_entry_advice` ends the error for a key the profile
+// lacks (an object entry such as a schedule's calibration): what the caller can do instead.
+Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments,
+                       std::string_view missing_entry_advice = "leave that profile out");
 
 }  // namespace hw

@@ -262,6 +262,11 @@ const std::vector<BadInput> kCases = {
     {"unknown CSV column under --strict", {"validate", "--measurements", "{}/misspelt-column.csv", "--strict"}, {"misspelt-column.csv:1", "unknown column 'windw' refused under --strict", "allowed: hw, kernel"}},
     {"--keep-fixed-costs without --calibrate", {"validate", "--measurements", "{}/good.csv", "--keep-fixed-costs"}, {"--keep-fixed-costs", "--calibrate"}},
     {"profile directory that is a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv"}, {"good.csv", "not a directory"}},
+    {"profile directory under a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv/sub"}, {"'good.csv/sub'", "'good.csv' is not a directory"}},
+    {"unknown suite before the CUDA device", {"validate", "--backend", "cuda", "--suite", "nosuch"}, {"unknown suite 'nosuch'", "quick"}},
+    {"unknown --ceilings with the CPU backend", {"validate", "--backend", "cpu", "--ceilings", "maybe"}, {"--ceilings 'maybe'", "allowed: auto, yes, no"}},
+    {"--devices with measurements", {"validate", "--devices", "--measurements", "{}/good.csv"}, {"--measurements is not used with --devices"}},
+    {"--profile with measurements", {"validate", "--measurements", "{}/good.csv", "--profile", "a100"}, {"--profile is not used with --measurements", "hw column"}},
 };
 // clang-format on
 
