@@ -34,6 +34,42 @@ namespace {
 
 using Json = ValidateJson;
 
+// A row whose kernel does not run on its device or refuses its shape (FA4's Hopper build,
+// Lightning Attention-2 at a head dim it does not take) is still a measurement: it is priced with
+// `auto`, the device's own choice, compared but never fitted (one warning per device and kernel).
+// A row that `auto` cannot price either, or that the device cannot price at all (fp8 on an A100,
+// which has no fp8 tensor peak), is skipped with its file:line, not the end of the run. False when
+// skipped.
+bool price_row(validate::MeasuredCase& c, const hw::Profile& profile,
+               std::set<std::string>& refused_kernels, std::vector<std::string>& skipped,
+               Acquired& in) {
+  try {
+    validate::evaluate_case(c, profile);
+    return true;
+  } catch (const common::KernelRefusal& e) {
+    const std::string refused = fmt::format("{}:{}: {}", c.file, c.line, e.what());
+    c.schedule = "auto";
+    c.kernel_choice = sim::KernelChoice();
+    c.fit_eligible = false;
+    try {
+      validate::evaluate_case(c, profile);
+    } catch (const common::SpecError& again) {
+      skipped.push_back(fmt::format("{}; with --kernel auto: {}", refused, again.what()));
+      return false;
+    }
+    in.repriced.push_back(refused);
+    if (refused_kernels.insert(c.hw + "/" + validate::kernel_key(c.kernel)).second) {
+      in.warnings.push_back(refused +
+                            "; priced with --kernel auto instead, not fitted (so are the later "
+                            "rows it refuses on this device; summary: repriced_rows)");
+    }
+    return true;
+  } catch (const common::SpecError& e) {
+    skipped.push_back(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
+    return false;
+  }
+}
+
 // Every skipped row is a warning (and a count in the report's summary). Each row's device becomes
 // its profile id, so that rows naming one device differently (`H100`, `h100-sxm5-80gb`) are one
 // group and one fit.
@@ -66,31 +102,7 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
           throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
         }
       }
-      // A row whose kernel does not run on its device or refuses its shape (FA4's Hopper build,
-      // Lightning Attention-2 at a head dim it does not take) is still a measurement: it is
-      // priced with `auto`, the device's own choice, compared but never fitted (one warning per
-      // device and kernel); only a row that `auto` cannot price either is skipped, not the end of
-      // the run (on the profile as --hw-set leaves it).
-      try {
-        validate::evaluate_case(c, it->second);
-      } catch (const common::KernelRefusal& e) {
-        const std::string refused = fmt::format("{}:{}: {}", c.file, c.line, e.what());
-        c.schedule = "auto";
-        c.kernel_choice = sim::KernelChoice();
-        c.fit_eligible = false;
-        try {
-          validate::evaluate_case(c, it->second);
-        } catch (const common::SpecError& again) {
-          set.skipped.push_back(fmt::format("{}; with --kernel auto: {}", refused, again.what()));
-          continue;
-        }
-        in.repriced.push_back(refused);
-        if (refused_kernels.insert(c.hw + "/" + validate::kernel_key(c.kernel)).second) {
-          in.warnings.push_back(refused +
-                                "; priced with --kernel auto instead, not fitted (so are the "
-                                "later rows it refuses on this device; summary: repriced_rows)");
-        }
-      }
+      if (!price_row(c, it->second, refused_kernels, set.skipped, in)) continue;
       in.cases.push_back(std::move(c));
     }
     for (const auto& s : set.skipped) in.skipped.push_back(s);

@@ -209,7 +209,9 @@ double measured_seconds(const Row& row, const MeasuredCase& c) {
   return seconds;
 }
 
-// The workload columns; a value the model rejects (causal with seq_kv < seq_q) names the row.
+// The workload columns: a cell that is not a value aborts the run naming the row; a workload the
+// model does not build (causal with seq_kv < seq_q) throws common::SpecError, in the columns'
+// words, and the row is skipped.
 models::Workload workload_of(const Row& row, const std::string& pass) {
   models::Workload w;
   try {
@@ -227,10 +229,16 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
           row.where(), row.text("causal")));
     }
     w.causal = causal != 0;
-    models::validate(w);
   } catch (const common::SpecError& e) {
     throw std::invalid_argument(row.where() + ": " + e.what());
   }
+  if (w.causal && w.kv_len < w.q_len) {
+    throw common::SpecError(fmt::format(
+        "causal attention needs seq_kv >= seq_q (got seq_q {} and seq_kv {}); give causal 0 for "
+        "cross-attention",
+        w.q_len, w.kv_len));
+  }
+  models::validate(w);  // the columns' ranges are checked above: what is left is the model's
   return w;
 }
 
@@ -328,10 +336,10 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
                       row.where(), c.kernel, hw::to_string(c.caller)));
     }
     c.pass = canonical_pass(row.required("pass"), row.where());
-    c.workload = workload_of(row, c.pass);
-    if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
     c.op = row.text("op");
     try {
+      c.workload = workload_of(row, c.pass);
+      if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
       c.spec = spec_of(row, family, registry);
       if (c.op.empty()) {
         // A branch kernel's own op, those of it the row's passes and variant have (a dense

@@ -89,3 +89,33 @@ TEST_CASE(
   CHECK_THAT(r.err, Catch::Contains("--strict: 1 measurement row(s) priced with --kernel auto") &&
                         Catch::Contains("m.csv:2"));
 }
+
+TEST_CASE(
+    "a row the model cannot build (causal with seq_kv < seq_q) or the device cannot price (fp8 on "
+    "an A100) is skipped with its file:line, as a row with no variant is, not the end of the run",
+    "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms\n"
+             "h100,fa3,fwd,bf16,4,16,16,128,4096,4096,1,1.0\n"
+             "h100,fa3,fwd,bf16,4,16,16,128,4096,2048,1,1.0\n"
+             "a100,fa2,fwd,fp8,4,16,16,128,4096,4096,1,1.0\n"
+             "h100,fa3,fwd,bf16,4,16,5,128,4096,4096,1,1.0\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // The hint is in the CSV's words (its column), not a flag of `query`.
+  CHECK_THAT(r.err, Catch::Contains("row skipped: " + csv.string() +
+                                    ":3: causal attention needs "
+                                    "seq_kv >= seq_q") &&
+                        Catch::Contains("give causal 0") && !Catch::Contains("--no-causal"));
+  CHECK_THAT(r.err, Catch::Contains("row skipped: " + csv.string() +
+                                    ":4: a100-sxm4-80gb has no fp8 tensor peak"));
+  CHECK_THAT(r.err, Catch::Contains("row skipped: " + csv.string() + ":5: gqa"));
+  const json doc = json::parse(r.out);
+  CHECK(doc["summary"]["skipped_rows"] == 3);
+  CHECK(doc["cases"].size() == 1);
+  // --strict still refuses the run for them.
+  CHECK(run_cli({"validate", "--measurements", csv.string(), "--strict"}).exit_code == 2);
+}

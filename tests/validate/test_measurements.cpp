@@ -329,8 +329,22 @@ TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]")
   CHECK_THAT(error_of(header + "\n\n"), Catch::Contains("no measurement rows"));
   CHECK_THAT(error_of(header + row_start + "1,9,\"unterminated\n"),
              Catch::Contains("m.csv:2") && Catch::Contains("unterminated"));
-  CHECK_THAT(error_of(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,32,1,9,x\n"),
-             Catch::Contains("m.csv:2") && Catch::Contains("kv_len >= q_len"));
+}
+
+TEST_CASE(
+    "a causal row with seq_kv < seq_q is skipped naming file:line and the causal column, not "
+    "refused",
+    "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write_file(dir, std::string(kMeasurementsCsvHeader) +
+                          "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,32,1,9,x\n"
+                          "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n"),
+      registry());
+  REQUIRE(set.skipped.size() == 1);
+  CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:2") && Catch::Contains("seq_kv >= seq_q") &&
+                                 Catch::Contains("causal 0") && !Catch::Contains("--no-causal"));
+  CHECK(set.cases.size() == 1);
 }
 
 TEST_CASE("a CSV starting with a UTF-8 byte order mark is read like one without", "[validate]") {
