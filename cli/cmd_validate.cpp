@@ -3,8 +3,8 @@
 // devices (--devices), or compare an earlier CUDA run's report again (--recorded). The report is
 // written first; then the exit status says what went wrong: 1 when a kernel run here (or in the
 // recorded run) was not correct or failed, 2 under --strict when rows were skipped or priced with
-// auto because their kernel refused them. --strict also refuses a CSV's unknown column before any
-// report is written.
+// auto instead of their kernel (it refused them, runs none of them or is unknown). --strict also
+// refuses a CSV's unknown column before any report is written.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -20,6 +20,7 @@
 #include "cli/flags.hpp"
 #include "cli/validate_backends.hpp"
 #include "cli/validate_devices.hpp"
+#include "cli/validate_measured.hpp"
 #include "cli/validate_options.hpp"
 #include "cli/validate_recorded.hpp"
 #include "cli/validate_report.hpp"
@@ -33,92 +34,6 @@ namespace cli {
 namespace {
 
 using Json = ValidateJson;
-
-// A row whose kernel does not run on its device or refuses its shape (FA4's Hopper build,
-// Lightning Attention-2 at a head dim it does not take) is still a measurement: it is priced with
-// `auto`, the device's own choice, compared but never fitted (one warning per device and kernel).
-// A row that `auto` cannot price either, or that the device cannot price at all (fp8 on an A100,
-// which has no fp8 tensor peak), is skipped with its file:line, not the end of the run. False when
-// skipped.
-bool price_row(validate::MeasuredCase& c, const hw::Profile& profile,
-               std::set<std::string>& refused_kernels, std::vector<std::string>& skipped,
-               Acquired& in) {
-  try {
-    validate::evaluate_case(c, profile);
-    return true;
-  } catch (const common::KernelRefusal& e) {
-    const std::string refused = fmt::format("{}:{}: {}", c.file, c.line, e.what());
-    c.schedule = "auto";
-    c.kernel_choice = sim::KernelChoice();
-    c.fit_eligible = false;
-    try {
-      validate::evaluate_case(c, profile);
-    } catch (const common::SpecError& again) {
-      skipped.push_back(fmt::format("{}; with --kernel auto: {}", refused, again.what()));
-      return false;
-    }
-    in.repriced.push_back(refused);
-    if (refused_kernels.insert(c.hw + "/" + validate::kernel_key(c.kernel)).second) {
-      in.warnings.push_back(refused +
-                            "; priced with --kernel auto instead, not fitted (so are the later "
-                            "rows it refuses on this device; summary: repriced_rows)");
-    }
-    return true;
-  } catch (const common::SpecError& e) {
-    skipped.push_back(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
-    return false;
-  }
-}
-
-// Every skipped row is a warning (and a count in the report's summary). Each row's device becomes
-// its profile id, so that rows naming one device differently (`H100`, `h100-sxm5-80gb`) are one
-// group and one fit.
-Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
-                                const hw::ProfileCatalog& catalog) {
-  Acquired in;
-  std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
-  std::set<std::string> refused_kernels;          // device/kernel pairs warned about
-  for (const std::string& file : o.measurements) {
-    validate::MeasurementSet set = validate::read_measurements(
-        file, ctx.registry,
-        o.strict ? validate::UnknownColumns::refuse : validate::UnknownColumns::warn);
-    for (auto& c : set.cases) {
-      const hw::Profile* profile = nullptr;
-      try {
-        profile = &catalog.resolve(c.hw);
-      } catch (const hw::ProfileError& e) {
-        throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
-      }
-      c.hw = profile->id;
-      auto it = overridden.find(c.hw);
-      if (it == overridden.end()) {
-        // The first row of a device names the file that brought it into the run.
-        try {
-          it = overridden
-                   .emplace(c.hw,
-                            hw::with_overrides(*profile, ctx.hw.sets, kValidateMissingEntryAdvice))
-                   .first;
-        } catch (const std::invalid_argument& e) {
-          throw std::invalid_argument(fmt::format("{}:{}: {}", c.file, c.line, e.what()));
-        }
-      }
-      if (!price_row(c, it->second, refused_kernels, set.skipped, in)) continue;
-      in.cases.push_back(std::move(c));
-    }
-    for (const auto& s : set.skipped) in.skipped.push_back(s);
-    for (const auto& w : set.warnings) in.warnings.push_back(w);
-  }
-  if (in.cases.empty() && !in.skipped.empty()) {
-    throw std::invalid_argument(fmt::format("no measurement row left to compare: {} skipped ({})",
-                                            in.skipped.size(),
-                                            in.skipped.front().get<std::string>()));
-  }
-  for (const auto& w : in.warnings)
-    std::cerr << "attnsim: warning: " << w.get<std::string>() << "\n";
-  for (const auto& s : in.skipped)
-    std::cerr << "attnsim: warning: row skipped: " << s.get<std::string>() << "\n";
-  return in;
-}
 
 // The options are checked (check_validate_options) before this runs anything.
 Acquired acquire(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog) {

@@ -204,8 +204,10 @@ std::string render_table(const Json& doc) {
   }
   out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
   if (const int repriced = doc["summary"].value("repriced_rows", 0); repriced > 0) {
-    out << fmt::format("rows priced with --kernel auto (their kernel refused them): {}\n",
-                       repriced);
+    out << fmt::format(
+        "rows priced with --kernel auto (their kernel refused them, runs none of them or is "
+        "unknown): {}\n",
+        repriced);
   }
   if (correctness)
     out << fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());
@@ -393,7 +395,7 @@ void check_outcome(const Json& doc, bool strict) {
   if (strict && !doc.value("repriced", Json::array()).empty()) {
     throw common::SpecError(fmt::format(
         "--strict: {} measurement row(s) priced with --kernel auto because their kernel refused "
-        "them, first: {}",
+        "them, runs none of them or is unknown, first: {}",
         doc["repriced"].size(), doc["repriced"][0].get<std::string>()));
   }
 }

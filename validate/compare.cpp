@@ -34,7 +34,8 @@ CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
                         sim::ScheduleOptions{static_cast<double>(c.splits), c.caller});
   r.tile_s = tile.time_s;
   for (const sim::LaunchPrediction& l : tile.launches)
-    r.tile_launches.push_back({l.name, l.time_s * static_cast<double>(l.count)});
+    r.tile_launches.push_back(
+        {l.name, l.time_s * static_cast<double>(l.count), std::string(l.schedule)});
   r.roofline_s = sim::predict_roofline(cost, c.workload, profile, c.caller).time_s;
   return r;
 }

@@ -15,6 +15,7 @@ namespace validate {
 struct LaunchTime {
   std::string name;
   double tile_s = 0;
+  std::string schedule;  // the schedule that priced it (sim::LaunchPrediction::schedule)
 };
 
 struct CaseResult {

@@ -304,8 +304,8 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.kernel_choice = sim::KernelChoice::parse(c.schedule);
     if (c.schedule == "auto" && unknown_kernels.insert(kernel_key(c.kernel)).second) {
       set.warnings.push_back(
-          fmt::format("{}: unknown kernel '{}' predicted with --kernel auto (so are its later rows "
-                      "in this file)",
+          fmt::format("{}: unknown kernel '{}' predicted with --kernel auto, not fitted (so are "
+                      "its later rows in this file; summary: repriced_rows)",
                       row.where(), c.kernel));
     }
     // A row without a variant on a kernel of one family is that family's with its defaults

@@ -119,3 +119,34 @@ TEST_CASE(
   // --strict still refuses the run for them.
   CHECK(run_cli({"validate", "--measurements", csv.string(), "--strict"}).exit_code == 2);
 }
+
+TEST_CASE(
+    "a row of an unknown kernel, or of a kernel that runs none of its workload, is repriced: "
+    "counted, refused under --strict, never fitted",
+    "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  // fa3 named on linear-attention rows: a scan kernel prices them, not FlashAttention-3.
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,"
+             "time_ms\n"
+             "h100,fa3,fwd,bf16,4,16,16,128,4096,4096,1,linear,1.0\n"
+             "h100,fa3,fwd,bf16,4,16,16,128,2048,2048,1,linear,0.5\n"
+             "h100,fa9,fwd,bf16,4,16,16,128,2048,2048,1,,0.5\n");
+  const RunResult r =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("m.csv:2: kernel 'fa3' on h100-sxm5-80gb: no launch of this "
+                                    "workload runs it; priced with --kernel auto instead"));
+  CHECK(r.err.find("m.csv:3") == std::string::npos);  // said once per device and kernel
+  CHECK_THAT(r.err, Catch::Contains("unknown kernel 'fa9'") && Catch::Contains("repriced_rows"));
+  const json doc = json::parse(r.out);
+  CHECK(doc["summary"]["repriced_rows"] == 3);
+  CHECK(doc["calibration"].empty());  // nothing was fitted: no entry reported as calibrated
+  for (const json& c : doc["cases"]) CHECK(c["schedule"] == "auto");
+  const RunResult strict = run_cli({"validate", "--measurements", csv.string(), "--strict"});
+  CHECK(strict.exit_code == 2);
+  CHECK_THAT(strict.err,
+             Catch::Contains("--strict: 3 measurement row(s) priced with --kernel auto"));
+}
