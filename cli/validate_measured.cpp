@@ -97,6 +97,21 @@ class RowPricer {
   std::set<std::string> warned_;  // device/kernel pairs warned about
 };
 
+// A row called through a framework its device has no host floor for (torch_npu on an H100,
+// pytorch on an Ascend 910B2) is priced as a direct call, as `query --caller` warns: said once per
+// device and caller.
+void warn_unpriced_caller(const validate::MeasuredCase& c, const hw::Profile& profile,
+                          std::set<std::string>& warned, Acquired& in) {
+  if (c.caller == hw::Caller::direct) return;
+  if (profile.caller_floor_s(c.caller) > 0 || profile.caller_jit_s(c.caller) > 0) return;
+  const std::string caller(hw::to_string(c.caller));
+  if (!warned.insert(profile.id + "/" + caller).second) return;
+  in.warnings.push_back(fmt::format(
+      "{}: no {} host floor on {} (calibration.caller_floor_us.{}): calls there pay no host cost "
+      "(so do the later rows of that device and caller)",
+      where(c), caller, profile.id, caller));
+}
+
 }  // namespace
 
 Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
@@ -104,6 +119,7 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
   Acquired in;
   RowPricer pricer(in);
   std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
+  std::set<std::string> unpriced_callers;         // device/caller pairs warned about
   for (const std::string& file : o.measurements) {
     validate::MeasurementSet set = validate::read_measurements(
         file, ctx.registry,
@@ -128,6 +144,7 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
           throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
         }
       }
+      warn_unpriced_caller(c, it->second, unpriced_callers, in);
       if (pricer.price(c, it->second, set.skipped)) in.cases.push_back(std::move(c));
     }
     for (const auto& s : set.skipped) in.skipped.push_back(s);

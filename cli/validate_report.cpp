@@ -127,6 +127,8 @@ std::string case_line(const Json& c, bool correctness, std::size_t width) {
     line +=
         fmt::format(" {:>9.2e} {:>7}", c.value("max_relative_error", 0.0), correct ? "yes" : "NO");
   }
+  if (const std::string caller = c.value("caller", "direct"); caller != "direct")
+    line += "  (called by " + caller + ")";
   if (c["held_out"].get<bool>()) line += "  (held out)";
   if (!c["compared"].get<bool>()) line += "  (correctness only)";
   return line + "\n";
@@ -262,6 +264,8 @@ Json case_json(const validate::CaseResult& r) {
               // A suite case run here ran its schedule's kernel (the case's name is `case`).
               {"kernel", c.file == validate::kSuiteFile ? c.schedule : c.kernel},
               {"schedule", c.schedule},
+              // Who called it: its host floor is in the prediction (validate::default_caller).
+              {"caller", hw::to_string(c.caller)},
               {"pass", c.pass},
               {"dtype", models::to_string(c.workload.dtype)}};
   row.update(shape_json(c));

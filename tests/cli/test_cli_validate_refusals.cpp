@@ -150,3 +150,34 @@ TEST_CASE(
   CHECK_THAT(strict.err,
              Catch::Contains("--strict: 3 measurement row(s) priced with --kernel auto"));
 }
+
+TEST_CASE(
+    "validate shows each row's caller and warns once per device and caller with no host floor "
+    "there, as query does",
+    "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,caller,"
+             "time_ms\n"
+             "910b2,torch_npu,fwd,fp16,1,16,16,128,2048,2048,1,pytorch,1.0\n"
+             "910b2,torch_npu,fwd,fp16,1,16,16,128,4096,4096,1,pytorch,3.0\n"
+             "h100,fa3,fwd,bf16,1,16,16,128,2048,2048,1,torch_npu,0.3\n"
+             "h100,fa3,fwd,bf16,1,16,16,128,2048,2048,1,direct,0.3\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Catch::Contains("m.csv:2: no pytorch host floor on ascend-910b2"));
+  CHECK_THAT(r.err, Catch::Contains("m.csv:4: no torch_npu host floor on h100-sxm5-80gb"));
+  CHECK(r.err.find("m.csv:3") == std::string::npos);  // once per device and caller
+  const json doc = json::parse(r.out);
+  REQUIRE(doc["cases"].size() == 4);
+  CHECK(doc["cases"][0]["caller"] == "pytorch");
+  CHECK(doc["cases"][2]["caller"] == "torch_npu");
+  CHECK(doc["cases"][3]["caller"] == "direct");
+  const RunResult csv_out =
+      run_cli({"validate", "--measurements", csv.string(), "--format", "csv"});
+  CHECK_THAT(csv_out.out, Catch::Contains(",caller,") && Catch::Contains(",pytorch,"));
+  const RunResult table = run_cli({"validate", "--measurements", csv.string()});
+  CHECK_THAT(table.out, Catch::Contains("(called by torch_npu)"));
+}
