@@ -179,9 +179,10 @@ std::string render_table(const Json& doc) {
   }
   if (doc["summary"].contains("groups")) out << render_groups(doc["summary"]["groups"]);
   for (const Json& g : doc["calibration"]) {
-    if (g.contains("note")) {  // a group that fits no entry (validate::FitGroup::note)
-      out << fmt::format("not calibrated {} {} backward rows: {}\n", g["hw"].get<std::string>(),
-                         g["schedule"].get<std::string>(), g["note"].get<std::string>());
+    if (g.contains("note")) {  // a group that fits nothing (validate::FitGroup::note)
+      out << fmt::format("not calibrated {} {}{}: {}\n", g["hw"].get<std::string>(),
+                         g["schedule"].get<std::string>(),
+                         g["keys"].empty() ? " backward rows" : "", g["note"].get<std::string>());
       continue;
     }
     out << fmt::format("calibrated {} {}: {} | held-out MAPE {} -> {}\n",

@@ -346,6 +346,8 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
           "pass is priced with the default schedule {}'s {}, which {}'s rows do not fit",
           g.schedule, sim::backward_calibration_key(g.schedule), profile.default_schedule,
           sim::backward_calibration_key(profile.default_schedule), g.schedule);
+    } else if (g.fit.empty()) {
+      out.note = "every row is held back (--holdout-seq): nothing fitted, the entry as given";
     }
     out.before = group_entry(profile, out.keys, g.start);
     out.fitted_before = summarize(errors(g.fit, profile));

@@ -24,7 +24,9 @@ struct FitGroup {
   // split_kv, ...: the device's default schedule prices their backward): they are not fitted,
   // and `note` says why.
   std::vector<std::string> keys;
-  std::string note;  // empty where the group is fitted
+  // Empty where the group is fitted; also why not where every row is held back (keys are kept:
+  // the entries it would fit, written unchanged).
+  std::string note;
   hw::ScheduleCalibration before, after;
   ErrorSummary fitted_before, fitted_after, held_before, held_after;
 };

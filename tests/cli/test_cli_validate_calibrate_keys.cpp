@@ -90,3 +90,28 @@ TEST_CASE(
   CHECK_FALSE(profile["calibration"]["schedules"].contains("lean_bwd"));
   CHECK(run_cli({"hw", "show", "a100", "--hw-dir", fitted.string()}).exit_code == 0);
 }
+
+TEST_CASE(
+    "validate --calibrate with every row of a group held back says nothing was fitted, not "
+    "'calibrated' with the values as given",
+    "[cli][validate][calibrate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "held.csv";
+  // 1024 and 8192 keys: both held back by default.
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms\n"
+             "a100-sxm4-80gb,fa2,fwd,fp16,4,32,32,128,1024,1024,1,0.3\n"
+             "a100-sxm4-80gb,fa2,fwd,fp16,1,32,32,128,8192,8192,1,4.0\n");
+  const RunResult r =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("not calibrated a100-sxm4-80gb fa2: every row is held back"));
+  CHECK_THAT(r.out, !Catch::Contains("\ncalibrated a100-sxm4-80gb fa2:"));
+  const json doc = json::parse(run_cli({"validate", "--measurements", csv.string(), "--calibrate",
+                                        "--keep-fixed-costs", "--format", "json"})
+                                   .out);
+  REQUIRE(doc["calibration"].size() == 1);
+  CHECK(doc["calibration"][0]["before"] == doc["calibration"][0]["after"]);
+  CHECK_THAT(doc["calibration"][0]["note"].get<std::string>(), Catch::Contains("nothing fitted"));
+}
