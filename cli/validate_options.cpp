@@ -68,6 +68,19 @@ void check_mode(const ValidateOptions& o) {
     throw common::SpecError(
         "validate needs --measurements FILE.csv, --backend cpu, --recorded REPORT.json or "
         "--devices");
+  // One file twice would count (and, under --calibrate, weigh) each of its rows twice.
+  for (std::size_t i = 0; i < o.measurements.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      std::error_code ec;
+      if (o.measurements[i] == o.measurements[j] ||
+          std::filesystem::equivalent(o.measurements[i], o.measurements[j], ec)) {
+        throw common::SpecError(fmt::format(
+            "--measurements '{}' is given twice (as '{}' too): its rows would count twice; give "
+            "each file once",
+            o.measurements[i], o.measurements[j]));
+      }
+    }
+  }
   if (!o.measurements.empty()) {
     refuse_unused(o, {"suite", "profile", "repeats", "ceilings"},
                   "with --measurements: each row is priced on the device its hw column names "

@@ -100,3 +100,17 @@ TEST_CASE(
                         "run validate on the measurement files of the devices that have it"});
   CHECK_THAT(r.err, !Catch::Contains("leave that profile out"));
 }
+
+TEST_CASE("validate refuses one measurements file given twice, however it is spelt",
+          "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv, kGoodCsv);
+  require_bad_input(
+      run_cli({"validate", "--measurements", csv.string(), "--measurements", csv.string()}),
+      {"given twice", "give each file once"});
+  const std::string other_spelling = (dir.path() / "." / "m.csv").string();
+  require_bad_input(
+      run_cli({"validate", "--measurements", csv.string(), "--measurements", other_spelling}),
+      {"given twice"});
+}
