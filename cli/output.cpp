@@ -49,7 +49,8 @@ void write_output(const std::string& text, const std::string& path) {
 
 CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::string& help) {
   // A path the results cannot be written to is bad input (exit 2) before anything runs, as a
-  // --plot path is: an empty one, a directory, or a file in a folder that is not there.
+  // --plot path is: an empty one, a directory, or a file in a folder that is not there (or that
+  // is a file), after following symbolic links.
   return command.add_option("-o,--output", path, help)
       ->check(CLI::Validator(
           [](const std::string& value) -> std::string {
@@ -59,10 +60,11 @@ CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::
             if (std::filesystem::is_directory(value, ec)) {
               return fmt::format("'{}' is a directory; give a file name", value);
             }
-            const std::filesystem::path folder = std::filesystem::path(value).parent_path();
-            if (!folder.empty() && !std::filesystem::is_directory(folder, ec)) {
-              return fmt::format("no directory '{}' to write '{}' in", folder.string(), value);
+            const FolderProblem folder = output_folder_problem(value);
+            if (folder.not_a_folder) {
+              return fmt::format("cannot write '{}': {}", value, folder.describe());
             }
+            if (folder) return fmt::format("{} to write '{}' in", folder.describe(), value);
             return "";
           },
           "FILE"));

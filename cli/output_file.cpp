@@ -138,6 +138,45 @@ TempFileGuard::~TempFileGuard() {
   g_temp_registered = 0;
 }
 
+std::string FolderProblem::describe() const {
+  return not_a_folder ? fmt::format("'{}' is not a directory", folder)
+                      : fmt::format("no directory '{}'", folder);
+}
+
+FolderProblem output_folder_problem(const std::string& path) {
+  fs::path target;
+  try {
+    target = follow_links(path).path;
+  } catch (const std::runtime_error&) {
+    return {};  // a link loop: the write reports it
+  }
+  const fs::path folder = target.parent_path();
+  std::error_code ec;
+  if (folder.empty() || fs::is_directory(folder, ec)) return {};
+  // The nearest thing above that exists says which: a file in the way, or a missing folder.
+  for (fs::path above = folder; !above.empty(); above = above.parent_path()) {
+    const fs::file_status status = fs::status(above, ec);
+    if (fs::exists(status)) {
+      if (fs::is_directory(status)) break;
+      return {above.string(), true};
+    }
+    if (above == above.parent_path()) break;
+  }
+  return {folder.string(), false};
+}
+
+bool same_output_file(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  std::error_code ec;
+  if (fs::equivalent(a, b, ec)) return true;  // both exist: one inode
+  try {
+    // Files not written yet: the same path once links are followed and parents made canonical.
+    return follow_links(a).path.lexically_normal() == follow_links(b).path.lexically_normal();
+  } catch (const std::runtime_error&) {
+    return false;  // a link loop: the write reports it
+  }
+}
+
 void write_file(std::string_view text, const std::string& path, WriteFn write_fn) {
   if (path.empty()) throw std::invalid_argument("the output path is empty");
   struct stat st {};

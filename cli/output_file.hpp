@@ -42,4 +42,20 @@ using WriteFn = ssize_t (*)(int fd, const void* data, std::size_t size);
 // std::runtime_error naming the path for I/O failures ("disk full" for ENOSPC).
 void write_file(std::string_view text, const std::string& path, WriteFn write_fn = ::write);
 
+// The folder an output file would be written in, when it cannot take one: checked before any work
+// so that a bad path is bad input (exit 2), not a failure after the work. Symbolic links are
+// followed as write_file follows them, so a dangling link into a missing folder is caught too.
+struct FolderProblem {
+  std::string folder;         // the folder the file would go in ('' when it can be written)
+  bool not_a_folder = false;  // `folder`, or a folder above it, is a file; otherwise it is missing
+  explicit operator bool() const { return !folder.empty(); }
+  // "no directory 'F'" or "'F' is not a directory" (naming the file that is in the way).
+  std::string describe() const;
+};
+FolderProblem output_folder_problem(const std::string& path);
+
+// Whether two output paths name one file however they are spelt (./x, a/../x, a symbolic link to
+// it, a hard link): writing both would leave only the second.
+bool same_output_file(const std::string& a, const std::string& b);
+
 }  // namespace cli

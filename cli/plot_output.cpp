@@ -4,8 +4,6 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <filesystem>
-#include <system_error>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -27,7 +25,7 @@ void check_plot_path(const std::string& plot, const std::string& output) {
   if (plot == "-") {
     throw common::SpecError("--plot needs a file name: stdout carries the results");
   }
-  if (plot == output) {
+  if (!output.empty() && output != "-" && same_output_file(plot, output)) {
     throw common::SpecError(fmt::format("--plot '{}' is also the -o file; give two files", plot));
   }
   struct stat st {};
@@ -45,11 +43,9 @@ void check_plot_path(const std::string& plot, const std::string& output) {
   }
   // The plot is written after the results: a folder that is not there would fail it with the
   // results already in place, so it is bad input before either is written.
-  const std::filesystem::path folder = std::filesystem::path(plot).parent_path();
-  std::error_code ec;
-  if (!folder.empty() && !std::filesystem::is_directory(folder, ec)) {
-    throw common::SpecError(
-        fmt::format("--plot '{}': no directory '{}' to write it in", plot, folder.string()));
+  if (const FolderProblem folder = output_folder_problem(plot); folder) {
+    throw common::SpecError(fmt::format("--plot '{}': {}{}", plot, folder.describe(),
+                                        folder.not_a_folder ? "" : " to write it in"));
   }
 }
 

@@ -17,7 +17,8 @@ namespace cli {
 CLI::Option* add_plot_option(CLI::App& command, std::string& path);
 
 // Rejects, before any work is done, a --plot path that cannot take an SVG file: "-" (the SVG goes
-// to a file; stdout is for the results), the same path as -o, or a directory. Throws
+// to a file; stdout is for the results), the -o file however it is spelt (./x, a symbolic link),
+// a directory, or a file in a folder that is missing or is a file. Throws
 // common::SpecError (exit 2).
 void check_plot_path(const std::string& plot, const std::string& output);
 

@@ -137,6 +137,9 @@ void write_fixtures(const fs::path& dir) {
   nlohmann::json slow_launch = doc;
   slow_launch["calibration"]["kernel_launch_us"] = 1e300;
   write_file(dir / "slow-launch" / "my-gpu.json", slow_launch.dump(1));
+  // A link to a file in a folder that is not there, as -o and --plot would follow it.
+  fs::create_symlink("nowhere/x.json", dir / "dangling.json");
+  fs::create_symlink("nowhere/p.svg", dir / "dangling.svg");
   write_file(dir / "dup-key" / "my-gpu.json",
              text.replace(text.find(key), key.size(), key + ", \"sm_count\": 150"));
 }
@@ -168,6 +171,8 @@ const std::vector<BadInput> kCases = {
     {"empty output path", {"query", "-o", ""}, {"--output", "empty"}},
     {"output path that is a directory", {"query", "-o", "{}"}, {"is a directory"}},
     {"output file in a folder that is not there", {"query", "-o", "no-such-dir/q.json"}, {"no directory 'no-such-dir'"}},
+    {"output link to a folder that is not there", {"query", "-o", "{}/dangling.json"}, {"--output", "no directory 'nowhere'", "'dangling.json'"}},
+    {"output file under a file", {"query", "-o", "{}/good.csv/q.json"}, {"--output", "'good.csv' is not a directory"}},
     {"number too large for a double", {"query", "--hw-set", "compute.sm_count=1e999"}, {"number out of range"}},
     {"fractional count", {"query", "--hw-set", "compute.sm_count=1.5"}, {"/compute/sm_count", "whole number"}},
     {"implausible count", {"query", "--hw-set", "compute.sm_count=1e300"}, {"/compute/sm_count", "[1, 1024]"}},
@@ -216,6 +221,9 @@ const std::vector<BadInput> kCases = {
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
     {"variants show without a name", {"variants", "show"}, {"variants show needs a variant name", "known: mha"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
+    {"plot link to a folder that is not there", {"query", "--plot", "{}/dangling.svg"}, {"--plot", "no directory 'nowhere'", "to write it in"}},
+    {"plot under a file", {"query", "--plot", "{}/good.csv/p.svg"}, {"--plot", "'good.csv' is not a directory"}},
+    {"plot and output one file, spelt two ways", {"query", "--plot", "{}/p.svg", "-o", "{}/./p.svg"}, {"--plot", "also the -o file"}},
     {"GPU profile for the CPU kernels", {"validate", "--backend", "cpu", "--profile", "h100"}, {"--profile 'h100'", "not a host-core profile", "arch cpu"}},
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
     {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},

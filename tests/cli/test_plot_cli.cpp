@@ -22,6 +22,7 @@ using test_support::RunResult;
 using test_support::TempDir;
 using test_support::texts;
 using test_support::with;
+using test_support::write_file;
 using test_support::XmlElement;
 
 namespace fs = std::filesystem;
@@ -148,6 +149,31 @@ TEST_CASE("bad input to --plot exits 2 and leaves no file", "[cli][plot]") {
     CHECK_FALSE(fs::exists(svg));
     CHECK_FALSE(fs::exists(out));
   }
+}
+
+TEST_CASE("a --plot naming the -o file however it is spelt is refused", "[cli][plot]") {
+  TempDir dir;
+  fs::create_directory(dir.path() / "sub");
+  const fs::path svg = dir.path() / "p.svg";
+  fs::create_symlink("p.svg", dir.path() / "link.svg");  // to a file not written yet
+  const std::string spellings[] = {(dir.path() / "." / "p.svg").string(),
+                                   (dir.path() / "sub" / ".." / "p.svg").string(),
+                                   (dir.path() / "link.svg").string()};
+  for (const std::string& output : spellings) {
+    INFO(output);
+    const RunResult r = run_cli({"query", "--plot", svg.string(), "-o", output});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("also the -o file"));
+    CHECK_FALSE(fs::exists(svg));
+  }
+  // A hard link: two names, one file.
+  write_file(svg, "old\n");
+  fs::create_hard_link(svg, dir.path() / "hard.svg");
+  const RunResult r =
+      run_cli({"query", "--plot", svg.string(), "-o", (dir.path() / "hard.svg").string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("also the -o file"));
+  CHECK(read_file(svg) == "old\n");
 }
 
 TEST_CASE("query and compare --format svg print the roofline; other commands refuse svg",
