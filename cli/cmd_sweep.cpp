@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -234,8 +235,9 @@ std::vector<std::string> apply_spec(CLI::App& command, const std::string& path) 
 }
 
 // Bad input found in a flag's value once the sweep reads it (a size axis, a profile, a variant)
-// names the spec file and key where the value came from there.
-[[noreturn]] void rethrow_naming_spec(const common::SpecError& e, const std::string& path,
+// names the spec file and key where the value came from there. Called from a handler: anything
+// else is rethrown as it was (a hw::ProfileError keeps its type).
+[[noreturn]] void rethrow_naming_spec(const std::invalid_argument& e, const std::string& path,
                                       const std::vector<std::string>& from_spec) {
   const std::string message = e.what();
   for (const std::string& key : from_spec) {
@@ -243,7 +245,7 @@ std::vector<std::string> apply_spec(CLI::App& command, const std::string& path) 
     if (message.rfind(flag + " ", 0) == 0 || message.rfind(flag + ":", 0) == 0)
       throw common::SpecError(fmt::format("{}: key '{}': {}", path, key, message));
   }
-  throw e;
+  throw;
 }
 
 }  // namespace
@@ -287,7 +289,12 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
       ->transform(decimal_integer(1, kMaxThreads));
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
   s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
-      ->check(CLI::IsMember({"auto", "yes", "no"}))
+      ->check(CLI::Validator(
+          [](const std::string& value) -> std::string {
+            if (value == "auto" || value == "yes" || value == "no") return "";
+            return fmt::format("'{}' is not a choice; allowed: auto, yes, no", value);
+          },
+          "auto|yes|no"))
       ->capture_default_str();
   s->add_option("--model", o->model, "model presets, comma-separated, or 'all': whole models")
       ->check(non_empty_model());
@@ -312,7 +319,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
     std::string svg;
     try {
       svg = run_sweep_command(ctx, *o);
-    } catch (const common::SpecError& e) {
+    } catch (const std::invalid_argument& e) {  // common::SpecError, hw::ProfileError
       rethrow_naming_spec(e, o->spec, from_spec);
     }
     if (!svg.empty()) write_plot(svg, o->plot);

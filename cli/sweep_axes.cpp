@@ -21,22 +21,47 @@ namespace {
       flag, text, why));
 }
 
-// A decimal integer with an optional k/M/G suffix (powers of two), at most 2^62.
-std::int64_t parse_size(std::string_view flag, std::string_view whole, std::string_view text) {
+// A well-formed value outside what the flag allows: the range says it all, not the forms.
+[[noreturn]] void outside(std::string_view flag, std::string_view text, std::string_view value,
+                          std::int64_t max) {
+  throw common::SpecError(fmt::format("{} '{}': {} is outside [1, {}]", flag, text, value, max));
+}
+
+// A decimal integer with an optional k/M/G suffix (powers of two), at most 2^62. `bound` > 0 is
+// the largest value a size axis allows: a value outside [1, bound] (a negative one, one too large
+// to parse) is out of range, and the message gives the range.
+std::int64_t parse_size(std::string_view flag, std::string_view whole, std::string_view text,
+                        std::int64_t bound = 0) {
   if (text.empty()) bad(flag, whole, "a number is missing");
+  const std::string_view written = text;
+  const auto out_of_range = [&](std::string_view value) { outside(flag, whole, value, bound); };
   const std::int64_t scale = std::int64_t{1} << common::size_suffix_shift(text.back());
   if (scale != 1) text.remove_suffix(1);
+  const bool negative = bound > 0 && text.size() > 1 && text.front() == '-';
+  if (negative) text.remove_prefix(1);
   if (text.empty()) bad(flag, whole, "a number is missing");
   std::int64_t value = 0;
   constexpr std::int64_t kLimit = std::int64_t{1} << 62;
   for (char c : text) {
-    if (c < '0' || c > '9') bad(flag, whole, fmt::format("'{}' is not a decimal integer", text));
+    if (c < '0' || c > '9') {
+      bad(flag, whole, fmt::format("'{}' is not a decimal integer", negative ? written : text));
+    }
     const int digit = c - '0';
     // Checked before the multiplication, which would overflow (undefined) past 2^63.
-    if (value > (kLimit - digit) / 10) bad(flag, whole, "a value is too large");
+    if (value > (kLimit - digit) / 10) {
+      if (bound > 0) out_of_range(written);
+      bad(flag, whole, "a value is too large");
+    }
     value = value * 10 + digit;
   }
-  if (value > kLimit / scale) bad(flag, whole, "a value is too large");
+  if (negative) out_of_range(written);
+  if (value > kLimit / scale) {
+    if (bound > 0) out_of_range(written);
+    bad(flag, whole, "a value is too large");
+  }
+  if (bound > 0 && (value * scale < 1 || value * scale > bound)) {
+    out_of_range(std::to_string(value * scale));
+  }
   return value * scale;
 }
 
@@ -48,13 +73,15 @@ void push(std::vector<std::int64_t>& out, std::int64_t v, std::string_view flag,
   out.push_back(v);
 }
 
-void expand_range(std::string_view flag, std::string_view item, std::vector<std::int64_t>& out) {
+// The values of `first..last[:step]`; `bound` as parse_size takes it (for the ends, not the step).
+void expand_range(std::string_view flag, std::string_view item, std::vector<std::int64_t>& out,
+                  std::int64_t bound) {
   const std::size_t dots = item.find("..");
   const std::size_t colon = item.find(':', dots);
-  const std::int64_t first = parse_size(flag, item, item.substr(0, dots));
+  const std::int64_t first = parse_size(flag, item, item.substr(0, dots), bound);
   const std::string_view last_text = item.substr(
       dots + 2, colon == std::string_view::npos ? std::string_view::npos : colon - dots - 2);
-  const std::int64_t last = parse_size(flag, item, last_text);
+  const std::int64_t last = parse_size(flag, item, last_text, bound);
   if (last < first) bad(flag, item, "the range ends before it starts");
   if (colon == std::string_view::npos) {
     for (std::int64_t v = first; v <= last; ++v) push(out, v, flag, item);
@@ -91,28 +118,34 @@ std::string_view names_of(std::string_view flag) {
   return "names";
 }
 
-}  // namespace
-
-std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view text) {
+// parse_int_axis with parse_size's `bound`.
+std::vector<std::int64_t> parse_bounded_axis(std::string_view flag, std::string_view text,
+                                             std::int64_t bound) {
   if (text.empty() || text.front() == ',' || text.back() == ',' ||
       text.find(",,") != std::string_view::npos)
     bad(flag, text, "an empty item");
   std::vector<std::int64_t> out;
   for (const std::string& item : parse_word_axis(flag, text)) {
     if (item.find("..") != std::string::npos) {
-      expand_range(flag, item, out);
+      expand_range(flag, item, out, bound);
     } else {
-      push(out, parse_size(flag, item, item), flag, text);
+      push(out, parse_size(flag, item, item, bound), flag, text);
     }
   }
   return out;
 }
 
+}  // namespace
+
+std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view text) {
+  return parse_bounded_axis(flag, text, 0);
+}
+
 std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_view text,
                                           std::int64_t max) {
-  std::vector<std::int64_t> values = parse_int_axis(flag, text);
+  std::vector<std::int64_t> values = parse_bounded_axis(flag, text, max);
   for (std::int64_t v : values) {
-    if (v < 1 || v > max) bad(flag, text, fmt::format("{} is outside [1, {}]", v, max));
+    if (v < 1 || v > max) outside(flag, text, std::to_string(v), max);
   }
   // A range, or a list in increasing order, repeats nothing: no names to build and compare.
   if (std::adjacent_find(values.begin(), values.end(), std::greater_equal<>()) == values.end()) {

@@ -1,6 +1,7 @@
 #include "cli/sweep_spec.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -22,12 +23,18 @@ bool takes_fractions(std::string_view key) {
 }
 
 // One scalar as flag text. Fractions are refused but where the flag takes them: "0.5" for a size
-// would only fail later with a message that does not name the file.
+// would only fail later with a message that does not name the file. A whole number written with
+// an exponent or beyond 64 bits (1e30, 18446744073709551616, which JSON readers hold as doubles) is
+// no fraction: it goes to the flag in decimal digits, and the flag says whether it is in range.
 std::string scalar_text(const Json& v, std::string_view where, bool fractions) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return v.dump();
   if (fractions && v.is_number_float()) return fmt::format("{}", v.get<double>());
+  if (v.is_number_float() && std::isfinite(v.get<double>()) &&
+      std::trunc(v.get<double>()) == v.get<double>()) {
+    return fmt::format("{:.0f}", v.get<double>());
+  }
   throw common::SpecError(
       fmt::format("{}: expected a string, an integer, a boolean, an array or an object, got {}",
                   where, v.is_number() ? "a fraction (" + v.dump() + ")" : v.type_name()));
@@ -66,14 +73,28 @@ std::vector<std::string> values_of(const std::string& key, const Json& v, std::s
 }  // namespace
 
 std::vector<SweepSpecEntry> parse_sweep_spec(std::string_view text, std::string_view source) {
-  // nlohmann keeps the last of two equal keys; a spec with both is more likely a mistake.
-  std::vector<std::string> seen;
+  // nlohmann keeps the last of two equal keys; a spec with both is more likely a mistake, at the
+  // top level (flags, `seq_len` and `seq-len` alike) and in an object (`hw-set`, `param`) alike.
+  struct Level {
+    std::string name;  // the key the object is the value of ('' at the top)
+    std::vector<std::string> keys;
+  };
+  std::vector<Level> levels;
   const auto check_keys = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (event == Json::parse_event_t::key && depth == 1) {
+    if (event == Json::parse_event_t::object_start) {
+      levels.push_back(
+          {levels.empty() || levels.back().keys.empty() ? "" : levels.back().keys.back(), {}});
+    } else if (event == Json::parse_event_t::object_end && !levels.empty()) {
+      levels.pop_back();
+    } else if (event == Json::parse_event_t::key && !levels.empty()) {
       std::string key = parsed.get<std::string>();
-      std::replace(key.begin(), key.end(), '_', '-');
+      if (depth == 1) std::replace(key.begin(), key.end(), '_', '-');
+      std::vector<std::string>& seen = levels.back().keys;
       if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        throw common::SpecError(fmt::format("{}: key '{}' is given twice", source, key));
+        throw common::SpecError(depth == 1
+                                    ? fmt::format("{}: key '{}' is given twice", source, key)
+                                    : fmt::format("{}: key '{}': '{}' is given twice; give it once",
+                                                  source, levels.back().name, key));
       }
       seen.push_back(key);
     }

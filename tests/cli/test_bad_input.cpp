@@ -137,6 +137,9 @@ void write_fixtures(const fs::path& dir) {
   nlohmann::json slow_launch = doc;
   slow_launch["calibration"]["kernel_launch_us"] = 1e300;
   write_file(dir / "slow-launch" / "my-gpu.json", slow_launch.dump(1));
+  write_file(dir / "spec-2e64.json", R"({"batch": 18446744073709551616})");
+  write_file(dir / "spec-hw-set-twice.json",
+             R"({"hw-set": {"compute.sm_count": 100, "compute.sm_count": 120}})");
   // A link to a file in a folder that is not there, as -o and --plot would follow it.
   fs::create_symlink("nowhere/x.json", dir / "dangling.json");
   fs::create_symlink("nowhere/p.svg", dir / "dangling.svg");
@@ -184,7 +187,7 @@ const std::vector<BadInput> kCases = {
     {"one --hw-set key twice", {"query", "--hw-set", "compute.sm_count=100", "--hw-set", "compute.sm_count=120"}, {"'compute.sm_count' is given twice"}},
     {"--hw-set into an entry a profile lacks", {"query", "--hw", "a100", "--hw-set", "calibration.schedules.fa3.mma_fraction=0.5"}, {"profile 'a100-sxm4-80gb' has no 'calibration.schedules.fa3'"}},
     {"--hw-set through a value", {"query", "--hw-set", "compute.sm_count.x=1"}, {"'compute.sm_count' is a value"}},
-    {"unknown progress mode", {"sweep", "--variant", "gqa", "--seq-len", "1024", "--progress", "maybe"}, {"--progress", "auto,yes,no"}},
+    {"unknown progress mode", {"sweep", "--variant", "gqa", "--seq-len", "1024", "--progress", "maybe"}, {"--progress", "'maybe'", "allowed: auto, yes, no"}},
     {"misspelt profile key", {"query", "--hw-set", "memory.hbm_bandwith_GBps=1"}, {"hbm_bandwith_GBps", "hbm_bandwidth_GBps"}},
     {"missing profile directory", {"query", "--hw-dir", "{}/none"}, {"does not exist"}},
     {"one id in two profile directories", {"query", "--hw-dir", "{}/a", "--hw-dir", "{}/b"}, {"a/my-gpu.json", "b/my-gpu.json"}},
@@ -228,6 +231,11 @@ const std::vector<BadInput> kCases = {
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
     {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},
     {"zero layers in a sweep", {"sweep", "--layers", "0"}, {"--layers", "[1, 65536]"}},
+    {"negative batch in a sweep", {"sweep", "--batch", "-1"}, {"--batch '-1'", "-1 is outside [1, 16777216]"}},
+    {"batch beyond int64 in a sweep", {"sweep", "--batch", "99999999999999999999"}, {"is outside [1, 16777216]"}},
+    {"empty --progress", {"sweep", "--progress", ""}, {"--progress", "''", "allowed: auto, yes, no"}},
+    {"sweep spec number beyond 64 bits", {"sweep", "--spec", "{}/spec-2e64.json"}, {"spec-2e64.json: key 'batch'", "is outside [1, 16777216]"}},
+    {"one --hw-set key twice in a sweep spec", {"sweep", "--spec", "{}/spec-hw-set-twice.json"}, {"spec-hw-set-twice.json: key 'hw-set'", "given twice"}},
     {"Mamba hybrid config (Jamba)", {"query", "--hf-config", "{}/jamba.json"}, {"jamba.json", "'attn_layer_period'", "Mamba"}},
     {"Mamba hybrid config (Nemotron-H)", {"query", "--hf-config", "{}/nemotron-h.json"}, {"'hybrid_override_pattern'", "Mamba"}},
     {"Mamba hybrid config (Zamba2)", {"query", "--hf-config", "{}/zamba2.json"}, {"'layers_block_type'", "Mamba"}},

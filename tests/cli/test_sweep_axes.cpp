@@ -39,3 +39,18 @@ TEST_CASE("a size axis takes values from 1 to its limit, and names the first out
   CHECK_THROWS_WITH(parse_size_axis("--batch", "8,128", 64),
                     Catch::Contains("128 is outside [1, 64]"));
 }
+
+TEST_CASE("a size axis calls a negative or too large value out of range, giving the range",
+          "[cli][sweep]") {
+  using cli::parse_size_axis;
+  for (const char* text :
+       {"-1", "1,-1", "-1..8", "1..-5", "99999999999999999999", "1..1G", "-1k"}) {
+    INFO(text);
+    CHECK_THROWS_WITH(parse_size_axis("--batch", text, 64),
+                      Catch::Contains("is outside [1, 64]") &&
+                          !Catch::Contains("not a decimal integer") &&
+                          !Catch::Contains("too large") && !Catch::Contains("more than"));
+  }
+  // Not a number at all is still said so.
+  CHECK_THROWS_WITH(parse_size_axis("--batch", "-x", 64), Catch::Contains("not a decimal integer"));
+}

@@ -65,13 +65,41 @@ TEST_CASE("sweep spec refuses malformed JSON, non-objects, twice-given keys and 
   refuses("[1, 2]", "a JSON object");
   refuses(R"({"batch": 1, "batch": 2})", "given twice");
   refuses(R"({"seq_len": 1, "seq-len": 2})", "given twice");
-  refuses(R"({"batch": 0.5})", "fraction");
+  refuses(R"({"batch": 0.5})", "fraction (0.5)");
+  refuses(R"({"batch": 1e-3})", "fraction");
   refuses(R"({"batch": null})", "null");
   refuses(R"({"batch": [[1]]})", "array");
   refuses(R"({"batch": []})", "empty list");
   refuses(R"({"param": {}})", "empty object");
   refuses(R"({"seq-len": {}})", "empty object");
   refuses(R"({"param": [0.5]})", "fraction");  // an item of a list is not a name=value pair
+}
+
+TEST_CASE(
+    "sweep spec passes a whole number held as a double (1e30, 2^64, 4096.0) to the flag in digits",
+    "[cli][sweep][spec]") {
+  const auto entries = cli::parse_sweep_spec(
+      R"({"batch": 18446744073709551616, "seq_len": [4096.0, 1e3], "layers": 1e30})", "s.json");
+  CHECK(values(entries, "batch") == std::vector<std::string>{"18446744073709551616"});
+  CHECK(values(entries, "seq-len") == std::vector<std::string>{"4096,1000"});
+  CHECK(values(entries, "layers") == std::vector<std::string>{"1000000000000000019884624838656"});
+}
+
+TEST_CASE("sweep spec refuses a key given twice inside an object, naming the file and the key",
+          "[cli][sweep][spec]") {
+  for (const char* text : {R"({"hw-set": {"compute.sm_count": 100, "compute.sm_count": 120}})",
+                           R"({"param": {"window": 1, "window": 2}})"}) {
+    INFO(text);
+    try {
+      cli::parse_sweep_spec(text, "s.json");
+      FAIL("accepted");
+    } catch (const common::SpecError& e) {
+      CHECK_THAT(e.what(), Catch::StartsWith("s.json: key '") && Catch::Contains("is given twice"));
+    }
+  }
+  // Two objects may each have a key of one name.
+  CHECK_NOTHROW(
+      cli::parse_sweep_spec(R"({"param": {"window": 1}, "hw-set": {"window": 2}})", "s.json"));
 }
 
 TEST_CASE("sweep spec takes fractions where the flag does: a variant parameter, a profile field",
@@ -132,6 +160,34 @@ TEST_CASE("sweep --spec with an unknown key or a bad value exits 2 naming the fi
   r = run_cli({"sweep", "--spec", spec.string(), "--batch", "-1"});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::StartsWith("attnsim: error: --batch"));
+}
+
+TEST_CASE(
+    "sweep --spec: a value out of a flag's range is out of range, naming the file and the range",
+    "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto spec = dir.path() / "big.json";
+  for (const char* batch : {"1e30", "18446744073709551616", "-1"}) {
+    INFO(batch);
+    write_file(spec, fmt::format(R"({{"batch": {}, "seq_len": "1k,2k"}})", batch));
+    const RunResult r = run_cli({"sweep", "--spec", spec.string()});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK_THAT(r.err, Catch::Contains("big.json: key 'batch': --batch") &&
+                          Catch::Contains("is outside [1, 16777216]"));
+    CHECK_THAT(r.err, !Catch::Contains("fraction") && !Catch::Contains("not a decimal integer"));
+  }
+}
+
+TEST_CASE("sweep --spec: a --hw-set key given twice in the spec's list names the file",
+          "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto spec = dir.path() / "twice.json";
+  write_file(spec, R"({"hw-set": ["compute.sm_count=100", "compute.sm_count=120"]})");
+  const RunResult r = run_cli({"sweep", "--spec", spec.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("twice.json: key 'hw-set': --hw-set") &&
+                        Catch::Contains("'compute.sm_count' is given twice"));
 }
 
 TEST_CASE("a model sweep row totals every layer exactly as query --model does",
