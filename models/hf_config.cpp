@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "common/files.hpp"
 #include "models/hf_config_fields.hpp"
+#include "models/json_text.hpp"
 
 namespace models {
 
@@ -359,21 +360,7 @@ ModelConfig parse_hf_config(const nlohmann::json& config, const std::string& sou
 ModelConfig load_hf_config(const std::string& path) {
   const std::optional<std::string> text = common::read_file(path);
   if (!text) throw common::SpecError(fmt::format("cannot read the config file '{}'", path));
-  Json doc;
-  try {
-    doc = Json::parse(*text);
-  } catch (const Json::parse_error& e) {
-    throw common::SpecError(fmt::format("{}: not valid JSON: {}", path, e.what()));
-  } catch (const Json::out_of_range& e) {
-    // nlohmann's 406 "number overflow parsing '1e999'": beyond DBL_MAX (about 1.8e308, IEEE 754
-    // binary64). Without this it escaped as a runtime failure naming no file.
-    const std::string what = e.what();
-    const std::size_t open = what.find('\''), close = what.rfind('\'');
-    const std::string number =
-        open < close ? "number " + what.substr(open + 1, close - open - 1) : "a number";
-    throw common::SpecError(
-        fmt::format("{}: not valid JSON: {} is out of range (beyond about 1.8e308)", path, number));
-  }
+  const Json doc = parse_json_refusing_repeats(*text, path);
   return parse_hf_config(doc, path);
 }
 

@@ -58,6 +58,10 @@ void write_hf_configs(const fs::path& dir) {
   config("mllama.json", {{"text_config", {{"cross_attention_layers", {3, 8, 13}}}}});
   config("layers-70000.json", {{"num_hidden_layers", 70000}});
   config("layers-2e63.json", {{"num_hidden_layers", std::uint64_t{1} << 63}});
+  // nlohmann would keep the last of the two (16).
+  write_file(dir / "heads-twice.json",
+             R"({"hidden_size": 4096, "num_attention_heads": 32, "num_attention_heads": 16, )"
+             R"("num_key_value_heads": 8, "num_hidden_layers": 32})");
 }
 
 // The files the cases read, written into `dir`.
@@ -245,6 +249,7 @@ const std::vector<BadInput> kCases = {
     {"KV-sharing config (Gemma 3n)", {"compare", "--hf-config", "{}/gemma-3n.json"}, {"'num_kv_shared_layers'", "KV cache"}},
     {"cross-attention config (Mllama)", {"sweep", "--hf-config", "{}/mllama.json", "--seq-len", "1k"}, {"'cross_attention_layers'", "cross-attention"}},
     {"config layer count beyond --layers' range", {"query", "--hf-config", "{}/layers-70000.json"}, {"'num_hidden_layers'", "[1, 65536], got 70000"}},
+    {"config with a key given twice", {"query", "--hf-config", "{}/heads-twice.json"}, {"heads-twice.json", "'num_attention_heads' is given twice"}},
     {"config layer count beyond int64", {"query", "--hf-config", "{}/layers-2e63.json"}, {"'num_hidden_layers'", "[1, 65536], got 9223372036854775808"}},
     {"empty model name", {"query", "--model", ""}, {"--model", "an empty name", "attnsim models list"}},
     {"empty config path", {"query", "--hf-config", ""}, {"--hf-config", "an empty path", "config.json"}},

@@ -258,3 +258,29 @@ TEST_CASE("a config file with a number beyond double range is bad input naming t
                        Catch::Message(path.string() + ": not valid JSON: number 1e999 is out of "
                                                       "range (beyond about 1.8e308)"));
 }
+
+TEST_CASE("a config file with a key given twice in one object is refused, naming the key and file",
+          "[hf]") {
+  // nlohmann keeps the last of two equal keys: 16 heads would be priced where the file also says
+  // 32. The profile loader and the sweep spec reader refuse a repeat; so does the importer.
+  const test_support::TempDir dir;
+  const std::filesystem::path top = dir.path() / "twice.config.json";
+  std::ofstream(top) << R"({"model_type": "llama", "num_attention_heads": 32,
+      "num_attention_heads": 16, "hidden_size": 4096, "num_hidden_layers": 32})";
+  CHECK_THROWS_MATCHES(
+      models::load_hf_config(top.string()), common::SpecError,
+      Catch::Message(top.string() + ": key 'num_attention_heads' is given twice; give it once"));
+  const std::filesystem::path nested = dir.path() / "nested.config.json";
+  std::ofstream(nested) << R"({"model_type": "mllama", "text_config": {"hidden_size": 4096,
+      "num_attention_heads": 32, "num_key_value_heads": 8, "num_key_value_heads": 4,
+      "num_hidden_layers": 32}})";
+  CHECK_THROWS_MATCHES(
+      models::load_hf_config(nested.string()), common::SpecError,
+      Catch::Message(nested.string() + ": key 'num_key_value_heads' is given twice (in "
+                                       "/text_config); give it once"));
+  // One name in two objects is no repeat.
+  const std::filesystem::path apart = dir.path() / "apart.config.json";
+  std::ofstream(apart) << R"({"model_type": "llama", "hidden_size": 4096,
+      "num_attention_heads": 32, "num_hidden_layers": 32, "rope_scaling": {"hidden_size": 1}})";
+  CHECK_NOTHROW(models::load_hf_config(apart.string()));
+}
