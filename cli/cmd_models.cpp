@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/context.hpp"
@@ -20,7 +21,8 @@ namespace {
 struct ModelsOptions {
   std::string format = "table";
   std::string name;
-  std::string hf_config;  // show --hf-config FILE: that config's stack, as a preset's
+  bool name_given = false;  // `models show ''` gives an empty name; it is no name left out
+  std::string hf_config;    // show --hf-config FILE: that config's stack, as a preset's
 };
 
 std::string layer_summary(const models::ModelConfig& m) {
@@ -105,6 +107,13 @@ std::string preset_table(const models::Preset& p);
 
 void run_show(const ModelsOptions& o) {
   const Format format = parse_format(o.format);
+  if (o.name_given && o.name.empty()) {
+    std::vector<std::string> known;
+    for (const models::Preset& p : models::builtin_presets()) known.push_back(p.name);
+    throw common::SpecError(
+        fmt::format("models show: an empty model name; known: {} (or use --hf-config FILE)",
+                    fmt::join(known, ", ")));
+  }
   if (o.name.empty() == o.hf_config.empty()) {
     throw common::SpecError("models show needs a preset name or --hf-config FILE (one of them)");
   }
@@ -150,11 +159,14 @@ void add_models_command(CLI::App& app, Context& /*ctx*/) {
   list->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
   list->callback([opts] { run_list(*opts); });
   CLI::App* show = cmd->add_subcommand("show", "one preset's attention layers");
-  show->add_option("name", opts->name, "preset name (see models list)")->check(non_empty_model());
+  CLI::Option* name = show->add_option("name", opts->name, "preset name (see models list)");
   show->add_option("--hf-config", opts->hf_config, "a Hugging Face config.json instead of a preset")
       ->check(non_empty_hf_config());
   show->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
-  show->callback([opts] { run_show(*opts); });
+  show->callback([opts, name] {
+    opts->name_given = name->count() > 0;
+    run_show(*opts);
+  });
 }
 
 }  // namespace cli

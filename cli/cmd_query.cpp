@@ -177,13 +177,17 @@ void add_query_command(CLI::App& app, Context& ctx) {
   std::vector<CLI::Option*> shape_options = {
       q->add_option("--variant", opts->variant, "attention variant (see `attnsim variants list`)")
           ->capture_default_str(),
-      // The variant checks its own parameter ranges (`attnsim variants show NAME`).
-      q->add_option("--heads", opts->heads, "query heads")->transform(decimal_integer(1)),
-      q->add_option("--kv-heads", opts->kv_heads, "key/value heads")->transform(decimal_integer(1)),
+      // The widest range any variant allows (models/variant.hpp; tests/cli/test_cli_flags.cpp
+      // checks every variant against it): a value beyond it is refused with that range here, and
+      // the variant checks its own range (`attnsim variants show NAME`).
+      q->add_option("--heads", opts->heads, "query heads")
+          ->transform(decimal_integer(1, kMaxHeadsFlag)),
+      q->add_option("--kv-heads", opts->kv_heads, "key/value heads")
+          ->transform(decimal_integer(1, kMaxHeadsFlag)),
       q->add_option("--head-dim", opts->head_dim, "query/key head dimension")
-          ->transform(decimal_integer(1)),
+          ->transform(decimal_integer(1, kMaxHeadDimFlag)),
       q->add_option("--v-head-dim", opts->v_head_dim, "value head dimension (default: head dim)")
-          ->transform(decimal_integer(1)),
+          ->transform(decimal_integer(1, kMaxHeadDimFlag)),
       q->add_option("--param", opts->params,
                     "variant parameter name=value, e.g. window=4096 (repeatable; see variants "
                     "show)"),

@@ -16,10 +16,17 @@
 #include <CLI/CLI.hpp>
 
 #include "hwprofiles/profile.hpp"
+#include "models/variant.hpp"
 #include "models/workload.hpp"
 #include "sim/engine.hpp"
 
 namespace cli {
+
+// The largest heads (--heads, --kv-heads) and head dimension (--head-dim, --v-head-dim) any variant
+// takes (models/variant.hpp kHeadsParam, kHeadDimParam): query's flags refuse more, giving the
+// range.
+inline constexpr auto kMaxHeadsFlag = static_cast<std::int64_t>(models::kHeadsParam.max);
+inline constexpr auto kMaxHeadDimFlag = static_cast<std::int64_t>(models::kHeadDimParam.max);
 
 CLI::Validator decimal_integer(std::int64_t min,
                                std::int64_t max = std::numeric_limits<std::int64_t>::max());

@@ -1,5 +1,6 @@
 // attnsim: the one place that talks to the user and maps failures to exit codes
 // (0 ok, 1 runtime failure, 2 bad input).
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <stdexcept>
@@ -70,6 +71,35 @@ std::string missing_command(const CLI::App& app) {
   return problem + "; commands: " + names + " (see " + path + " --help)";
 }
 
+// The first argument the deepest command did not expect, in command-line order (CLI11's message
+// lists them last first: "0 --heads"), named with what was wrong: "unknown flag '--heads' for
+// attnsim compare", or an argument no flag takes.
+std::string unexpected_argument(const CLI::App& app, int argc, char** argv) {
+  const CLI::App& deepest = deepest_command(app);
+  const std::vector<std::string> extra = deepest.remaining();
+  std::string first = extra.empty() ? "" : extra.front();
+  for (int i = 1; i < argc; ++i) {
+    if (std::find(extra.begin(), extra.end(), argv[i]) != extra.end()) {
+      first = argv[i];
+      break;
+    }
+  }
+  const std::string path = command_path(app, deepest);
+  const std::string flag = first.substr(0, first.find('='));
+  if (flag.size() < 2 || flag[0] != '-') {
+    return "unexpected argument '" + first + "' for " + path + " (no flag takes it)";
+  }
+  std::string message = "unknown flag '" + flag + "' for " + path;
+  // compare sets a variant's shape per variant, not with query's flags.
+  if (deepest.get_name() == "compare" &&
+      (flag == "--heads" || flag == "--kv-heads" || flag == "--head-dim" ||
+       flag == "--v-head-dim" || flag == "--param" || flag == "--variant")) {
+    message +=
+        " (compare takes a variant's parameters in --variants, e.g. gqa:heads=32:kv_heads=8)";
+  }
+  return message;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -100,8 +130,9 @@ int main(int argc, char** argv) {
       return fail(missing_command(app), kExitBadInput);
     }
     return fail(std::string(e.what()) + " (see --help)", kExitBadInput);
-  } catch (const CLI::ExtrasError& e) {
-    return fail(std::string(e.what()) + "; allowed: " + allowed_flags(app), kExitBadInput);
+  } catch (const CLI::ExtrasError&) {
+    return fail(unexpected_argument(app, argc, argv) + "; allowed: " + allowed_flags(app),
+                kExitBadInput);
   } catch (const CLI::ArgumentMismatch& e) {
     // CLI11 words a flag given twice as "--x: At Most 1 required but received 2".
     std::string message = e.what();

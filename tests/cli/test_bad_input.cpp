@@ -161,6 +161,7 @@ const std::vector<BadInput> kCases = {
     {"integer beyond int64", {"query", "--batch", "99999999999999999999"}, {"--batch", "[1, 16777216]"}},
     {"integer beyond int64", {"query", "--layers", "99999999999999999999"}, {"--layers", "[1, 65536]"}},
     {"integer beyond int64", {"query", "--hidden-size", "99999999999999999999"}, {"--hidden-size", "[1, 1048576]"}},
+    {"integer beyond int64", {"query", "--heads", "99999999999999999999"}, {"--heads", "[1, 65536]"}},
     {"zero hidden size (absent means heads x head dim)", {"query", "--hidden-size", "0"}, {"--hidden-size", "'0'"}},
     {"exponent where an integer is expected", {"query", "--seq-len", "1e12"}, {"--seq-len", "'1e12'"}},
     {"hexadecimal integer", {"query", "--seq-len", "0x10"}, {"--seq-len", "hexadecimal"}},

@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "cli/flags.hpp"
+#include "models/registry.hpp"
 #include "tests/support/cli_runner.hpp"
 
 namespace {
@@ -41,7 +43,7 @@ TEST_CASE(
       {{"query", "--batch", huge}, {"--batch", "out of range", "[1, 16777216]"}},
       {{"query", "--layers", huge}, {"--layers", "out of range", "[1, 65536]"}},
       {{"query", "--hidden-size", huge}, {"--hidden-size", "out of range", "[1, 1048576]"}},
-      {{"query", "--heads", huge}, {"--heads", "out of range", ">= 1"}},
+      {{"query", "--heads", huge}, {"--heads", "out of range", "[1, 65536]"}},
       {{"query", "--hidden-size", "0", "--include-projections"}, {"--hidden-size", "'0'", "[1, 1048576]"}},
       {{"query", "--hidden-size", "-1", "--include-projections"}, {"--hidden-size", "'-1'"}},
       {{"query", "--seq-len", "1e12"}, {"--seq-len", "'1e12'", "not a decimal integer", "[1, 1073741824]"}},
@@ -207,4 +209,36 @@ TEST_CASE(
   CHECK(run_cli({"query", "--variant", "mla", "--phase", "decode", "--seq-len", "8192",
                  "--kv-dtype", "fp8", "--kernel", "split_kv"})
             .err.find("FlashMLA") == std::string::npos);
+}
+
+TEST_CASE("query's head flags refuse beyond the widest range any variant takes, giving it",
+          "[cli]") {
+  // The flags' bound must not refuse what some variant allows.
+  const models::Registry registry;
+  for (const auto& v : registry.variants()) {
+    for (const models::ParamInfo& p : v->params()) {
+      INFO(v->name() << " " << p.name);
+      if (p.name == "heads" || p.name == "kv_heads") CHECK(p.max <= cli::kMaxHeadsFlag);
+      if (p.name == "head_dim" || p.name == "v_head_dim") CHECK(p.max <= cli::kMaxHeadDimFlag);
+    }
+  }
+  require_bad_input(run_cli({"query", "--heads", "99999999999999999999"}),
+                    {"--heads", "[1, 65536]"});
+  require_bad_input(run_cli({"query", "--kv-heads", "99999999999999999999"}),
+                    {"--kv-heads", "[1, 65536]"});
+  require_bad_input(run_cli({"query", "--head-dim", "99999999999999999999"}),
+                    {"--head-dim", "[1, 4096]"});
+  require_bad_input(run_cli({"query", "--v-head-dim", "99999999999999999999"}),
+                    {"--v-head-dim", "[1, 4096]"});
+}
+
+TEST_CASE("an unexpected argument is named first as given, with the command it was given to",
+          "[cli]") {
+  // CLI11 listed the arguments last first ("0 --heads"); compare takes heads in --variants.
+  const test_support::RunResult r = run_cli({"compare", "--variants", "gqa", "--heads", "0"});
+  require_bad_input(r,
+                    {"unknown flag '--heads' for attnsim compare", "--variants", "gqa:heads=32"});
+  CHECK(r.err.find("0 --heads") == std::string::npos);
+  require_bad_input(run_cli({"query", "stray"}),
+                    {"unexpected argument 'stray' for attnsim query", "allowed: --help"});
 }

@@ -97,6 +97,15 @@ TEST_CASE("query --model rejects head flags and unknown presets with exit 2", "[
   CHECK(r.err.find("attention_chunk_size") != std::string::npos);
 }
 
+TEST_CASE("models show '' says an empty model name and lists the known ones", "[cli][models]") {
+  const RunResult r = run_cli({"models", "show", ""});
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err,
+             Catch::StartsWith("attnsim: error: models show: an empty model name; known: ") &&
+                 Catch::Contains("llama-3.1-8b"));
+}
+
 TEST_CASE("models show lists the layer groups and their variants", "[cli][models]") {
   const RunResult r = run_cli({"models", "show", "gpt-oss-120b", "--format", "json"});
   REQUIRE(r.exit_code == 0);
