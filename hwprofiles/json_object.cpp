@@ -58,22 +58,24 @@ bool JsonObject::has(std::string_view key) {
   return find(key) != nullptr;
 }
 
-double JsonObject::number(std::string_view key, const nlohmann::json& v) const {
-  if (!v.is_number()) fail(key, "expected a number, found " + type_name(v));
-  return v.get<double>();
+double JsonObject::number(std::string_view key, const nlohmann::json& v,
+                          std::string_view expected) const {
+  if (v.is_number()) return v.get<double>();
+  // A string shows its text: `--hw-set key=0x10` or `key=` arrives as one.
+  fail(key, fmt::format("expected {}, found {}{}", expected, type_name(v),
+                        v.is_string() ? " '" + v.get<std::string>() + "'" : ""));
 }
 
 double JsonObject::positive(std::string_view key) {
-  double x = number(key, required(key));
+  double x = number(key, required(key), "a number > 0");
   if (!(x > 0)) fail(key, fmt::format("expected a number > 0, found {}", x));
   return x;
 }
 
 double JsonObject::in_range(std::string_view key, const Range& range) {
-  const double x = number(key, required(key));
-  if (!range.contains(x)) {
-    fail(key, fmt::format("expected a number in {}, found {}", to_string(range), x));
-  }
+  const std::string expected = "a number in " + to_string(range);
+  const double x = number(key, required(key), expected);
+  if (!range.contains(x)) fail(key, fmt::format("expected {}, found {}", expected, x));
   return x;
 }
 
@@ -83,15 +85,16 @@ std::optional<double> JsonObject::optional_in_range(std::string_view key, const 
 }
 
 double JsonObject::unit_interval(std::string_view key) {
-  double x = number(key, required(key));
+  double x = number(key, required(key), "a number in [0, 1]");
   if (!(x >= 0 && x <= 1)) fail(key, fmt::format("expected a number in [0, 1], found {}", x));
   return x;
 }
 
 double JsonObject::count(std::string_view key, double max) {
-  double x = number(key, required(key));
+  const std::string expected = fmt::format("a whole number in [1, {}]", max);
+  double x = number(key, required(key), expected);
   if (!(x >= 1 && x <= max && x == std::floor(x))) {
-    fail(key, fmt::format("expected a whole number in [1, {}], found {}", max, x));
+    fail(key, fmt::format("expected {}, found {}", expected, x));
   }
   return x;
 }

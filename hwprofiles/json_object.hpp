@@ -43,7 +43,8 @@ class JsonObject {
  private:
   const nlohmann::json& required(std::string_view key);
   const nlohmann::json* find(std::string_view key);
-  double number(std::string_view key, const nlohmann::json& v) const;
+  // `v` as a number; otherwise an error saying `expected` ("a number in (0.1, 1000000]").
+  double number(std::string_view key, const nlohmann::json& v, std::string_view expected) const;
 
   const nlohmann::json& value_;
   std::string pointer_;

@@ -41,10 +41,15 @@ TEST_CASE("a missing required key is rejected naming its pointer", "[hw]") {
   CHECK_THAT(msg, Catch::Contains("missing required key"));
 }
 
-TEST_CASE("a wrong type is rejected saying what was expected", "[hw]") {
+TEST_CASE("a wrong type is rejected saying what was expected, with the allowed range", "[hw]") {
   nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["compute"]["sm_count"] = "132";
-  CHECK_THAT(profile_parse_error(doc), Catch::Contains("expected a number, found string"));
+  CHECK_THAT(profile_parse_error(doc),
+             Catch::Contains("expected a whole number in [1, 1024], found string '132'"));
+  doc = profile_doc("h100-sxm5-80gb");
+  doc["memory"]["hbm_bandwidth_GBps"] = nlohmann::json::array();
+  CHECK_THAT(profile_parse_error(doc),
+             Catch::Contains("expected a number in (0.1, 1000000], found array"));
 }
 
 TEST_CASE("non-positive figures and out-of-range fractions are rejected", "[hw]") {
