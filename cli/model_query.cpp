@@ -218,16 +218,31 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
   // CSV: one row per layer group and profile, then one total row per profile.
   const auto csv = [&] {
     for (const ModelResult& r : results) {
-      nlohmann::ordered_json row = {{"model", query.model.name},
-                                    {"layer_group", "total"},
-                                    {"hw", r.hw},
-                                    {"time_s", r.time_s},
-                                    {"bound", sim::to_string(r.bound)},
-                                    {"flops", flops_json(r.flops)},
-                                    {"bytes", {{"hbm", r.hbm_bytes}}},  // bytes_hbm, as above
-                                    {"kv_cache_bytes", r.kv_cache_bytes},
-                                    {"state_bytes", r.state_bytes},
-                                    {"memory", memory_json(r)}};
+      nlohmann::ordered_json row = {
+          {"model", query.model.name}, {"layer_group", "total"}, {"hw", r.hw}};
+      // What the groups share describes the total too: the call (the workload, over all the
+      // model's layers; engine, kernel, caller) and the kernel column where every group ran the
+      // same one.
+      const nlohmann::ordered_json first = cli::to_json(r.groups.front().result);
+      for (const char* key : {"workload", "engine", "kernel", "main_schedule", "caller"}) {
+        nlohmann::ordered_json value = first.at(key);
+        if (value.is_object()) value.erase("layers");
+        const bool shared =
+            std::all_of(r.groups.begin(), r.groups.end(), [&](const GroupResult& g) {
+              nlohmann::ordered_json other = cli::to_json(g.result).at(key);
+              if (other.is_object()) other.erase("layers");
+              return other == value;
+            });
+        if (shared) row[key] = value;
+      }
+      if (row.contains("workload")) row["workload"]["layers"] = query.model.layers;  // all of them
+      row.update(nlohmann::ordered_json{{"time_s", r.time_s},
+                                        {"bound", sim::to_string(r.bound)},
+                                        {"flops", flops_json(r.flops)},
+                                        {"bytes", {{"hbm", r.hbm_bytes}}},  // bytes_hbm, as above
+                                        {"kv_cache_bytes", r.kv_cache_bytes},
+                                        {"state_bytes", r.state_bytes},
+                                        {"memory", memory_json(r)}});
       if (r.parallel) {
         row["layout"] = layout_json(r.parallel->layout, r.parallel->devices_per_node);
         row["per_device"] = device_json(r.parallel->per_device);

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -347,4 +349,40 @@ TEST_CASE(
   const std::string last = csv.out.substr(csv.out.rfind('\n', csv.out.size() - 2) + 1);
   CHECK_THAT(last, Catch::Contains(",total,") && Catch::Contains(",tensor,"));
   CHECK_THAT(header, Catch::Contains("bytes_hbm"));
+}
+
+TEST_CASE(
+    "a model query's CSV total row carries what its groups share: the workload over all "
+    "layers, engine, kernel, caller",
+    "[cli][models]") {
+  const RunResult r = run_cli({"query", "--model", "gemma-2-9b", "--seq-len", "8192", "--hw",
+                               "h100", "--caller", "pytorch", "--format", "csv"});
+  REQUIRE(r.exit_code == 0);
+  // Columns by name from the header (cells hold no commas here).
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> cells;
+    std::istringstream cell(line);
+    for (std::string c; std::getline(cell, c, ',');) cells.push_back(c);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    rows.push_back(cells);
+  }
+  REQUIRE(rows.size() == 4);  // header, full, window, total
+  const auto at = [&](std::size_t row, const std::string& column) {
+    const auto it = std::find(rows[0].begin(), rows[0].end(), column);
+    REQUIRE(it != rows[0].end());
+    return rows[row].at(static_cast<std::size_t>(it - rows[0].begin()));
+  };
+  CHECK(at(3, "layer_group") == "total");
+  CHECK(at(3, "workload_phase") == "prefill");
+  CHECK(at(3, "workload_q_len") == "8192");
+  CHECK(at(1, "workload_layers") == "21");
+  CHECK(at(3, "workload_layers") == "42");
+  CHECK(at(3, "engine") == "tile");
+  CHECK(at(3, "kernel") == "auto");
+  CHECK(at(3, "caller") == "pytorch");
+  CHECK(at(3, "main_schedule") == "fa3");
+  // A group's own description is not the total's.
+  CHECK(at(3, "variant").empty());
 }
