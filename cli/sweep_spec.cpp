@@ -9,6 +9,7 @@
 
 #include "common/errors.hpp"
 #include "common/files.hpp"
+#include "common/json_events.hpp"
 
 namespace cli {
 
@@ -75,38 +76,25 @@ std::vector<std::string> values_of(const std::string& key, const Json& v, std::s
 std::vector<SweepSpecEntry> parse_sweep_spec(std::string_view text, std::string_view source) {
   // nlohmann keeps the last of two equal keys; a spec with both is more likely a mistake, at the
   // top level (flags, `seq_len` and `seq-len` alike) and in an object (`hw-set`, `param`) alike.
-  struct Level {
-    std::string name;  // the key the object is the value of ('' at the top)
-    std::vector<std::string> keys;
-  };
-  std::vector<Level> levels;
-  const auto check_keys = [&](int depth, Json::parse_event_t event, Json& parsed) {
-    if (event == Json::parse_event_t::object_start) {
-      levels.push_back(
-          {levels.empty() || levels.back().keys.empty() ? "" : levels.back().keys.back(), {}});
-    } else if (event == Json::parse_event_t::object_end && !levels.empty()) {
-      levels.pop_back();
-    } else if (event == Json::parse_event_t::key && !levels.empty()) {
-      std::string key = parsed.get<std::string>();
-      if (depth == 1) std::replace(key.begin(), key.end(), '_', '-');
-      std::vector<std::string>& seen = levels.back().keys;
-      if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
-        throw common::SpecError(depth == 1
-                                    ? fmt::format("{}: key '{}' is given twice", source, key)
+  const Json doc = common::parse_json_events(
+      std::string(text),
+      [&](const common::JsonFault& f) {
+        if (f.kind != common::JsonFault::Kind::repeated_key) {
+          // nlohmann's message carries the byte offset of the fault.
+          throw common::SpecError(fmt::format("{}: not valid JSON ({})", source,
+                                              f.kind == common::JsonFault::Kind::malformed
+                                                  ? f.detail
+                                                  : "number " + f.detail + " is out of range"));
+        }
+        throw common::SpecError(f.depth == 1
+                                    ? fmt::format("{}: key '{}' is given twice", source, f.key)
                                     : fmt::format("{}: key '{}': '{}' is given twice; give it once",
-                                                  source, levels.back().name, key));
-      }
-      seen.push_back(key);
-    }
-    return true;
-  };
-  Json doc;
-  try {
-    doc = Json::parse(text, check_keys);
-  } catch (const Json::exception& e) {
-    // nlohmann's message carries the byte offset of the fault.
-    throw common::SpecError(fmt::format("{}: not valid JSON ({})", source, e.what()));
-  }
+                                                  source, f.parent_key, f.key));
+      },
+      [](int depth, std::string key) {
+        if (depth == 1) std::replace(key.begin(), key.end(), '_', '-');
+        return key;
+      });
   if (!doc.is_object()) {
     throw common::SpecError(fmt::format("{}: a sweep spec is a JSON object of flag names, got {}",
                                         source, doc.type_name()));
