@@ -189,6 +189,14 @@ void read_heads(const Fields& f, ModelConfig& m) {
   if (auto kv = f.integer("num_key_value_heads")) {
     m.kv_heads = *kv;
     m.kv_heads_source = "num_key_value_heads";
+  } else if (m.name == "falcon" && !f.flag("new_decoder_architecture", false) &&
+             f.flag("multi_query", true)) {
+    // transformers' FalconAttention: num_kv_heads only counts with the new decoder architecture or
+    // without multi_query (FalconConfig's default True); a multi-query Falcon has one KV head
+    // whatever num_kv_heads says (FalconConfig fills it with the head count: Falcon-7B saved
+    // again carries num_kv_heads 71).
+    m.kv_heads = 1;
+    m.kv_heads_source = "multi_query (falcon without new_decoder_architecture)";
   } else if (auto falcon = f.integer("num_kv_heads")) {
     m.kv_heads = *falcon;
     m.kv_heads_source = "num_kv_heads";

@@ -181,6 +181,34 @@ TEST_CASE("config fields that change attention but are not understood are errors
   CHECK_THROWS_WITH(models::parse_hf_config(missing, "x.json"), Catch::Contains("hidden_size"));
 }
 
+TEST_CASE(
+    "a Falcon config counts num_kv_heads only with the new decoder architecture or "
+    "without multi_query, as transformers' FalconAttention does",
+    "[hf]") {
+  const auto kv_heads = [](json extra) {
+    json c = {{"model_type", "falcon"},
+              {"hidden_size", 4544},
+              {"num_attention_heads", 71},
+              {"num_hidden_layers", 32}};
+    if (!extra.is_null()) c.update(extra);
+    return models::parse_hf_config(c, "falcon.json").kv_heads;
+  };
+  // Falcon-7B saved by transformers: num_kv_heads filled with the head count, multi_query on.
+  CHECK(kv_heads(
+            {{"num_kv_heads", 71}, {"multi_query", true}, {"new_decoder_architecture", false}}) ==
+        1);
+  CHECK(kv_heads({{"num_kv_heads", 71}}) == 1);  // FalconConfig's multi_query default is True
+  CHECK(kv_heads(json::object()) == 1);
+  // Falcon-40B/180B: the new decoder architecture, grouped heads.
+  CHECK(kv_heads({{"num_attention_heads", 128},
+                  {"hidden_size", 8192},
+                  {"num_kv_heads", 8},
+                  {"new_decoder_architecture", true}}) == 8);
+  // Falcon-RW: neither, so every head has its own K and V.
+  CHECK(kv_heads({{"num_attention_heads", 32}, {"hidden_size", 2048}, {"multi_query", false}}) ==
+        32);
+}
+
 TEST_CASE("an unknown model_type with the standard fields imports, nested text_config is used",
           "[hf]") {
   const json plain = {{"model_type", "my_new_model"},
