@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <string>
 
 #include "hwprofiles/catalog.hpp"
 #include "hwprofiles/profile_loader.hpp"
@@ -287,4 +289,23 @@ TEST_CASE(
   CHECK_THROWS_WITH(catalog.resolve("h100g"), Catch::Contains("unknown hardware profile 'h100g'"));
   CHECK_THROWS_WITH(catalog.resolve("H100 80G"),
                     Catch::Contains("unknown hardware profile 'H100 80G'"));
+}
+
+TEST_CASE("the GA100 profiles (A100 SXM4 and PCIe, A800) calibrate the same kernels", "[hw]") {
+  // They share SMs, clocks and kernels, and copy their entries from a100-sxm4-80gb; one that
+  // lacked an entry (the SXM4 40GB had no fa2_unpacked) refused a kernel its siblings price.
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const auto entries = [&](const char* id) {
+    std::set<std::string> names;
+    for (const auto& [name, entry] : catalog.resolve(id).calibration.schedules) {
+      (void)entry;
+      names.insert(name);
+    }
+    return names;
+  };
+  const std::set<std::string> reference = entries("a100-sxm4-80gb");
+  for (const char* id : {"a100-sxm4-40gb", "a100-pcie-40gb", "a100-pcie-80gb", "a800-sxm4-80gb"}) {
+    INFO(id);
+    CHECK(entries(id) == reference);
+  }
 }
