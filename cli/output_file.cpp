@@ -153,16 +153,23 @@ FolderProblem output_folder_problem(const std::string& path) {
   const fs::path folder = target.parent_path();
   std::error_code ec;
   if (folder.empty() || fs::is_directory(folder, ec)) return {};
+  // Named as the user would: relative to the working directory when the path given was relative
+  // (following the links made it absolute).
+  const fs::path here = fs::path(path).is_absolute() ? fs::path() : fs::current_path(ec);
+  const auto shown = [&](const fs::path& p) {
+    const fs::path relative = here.empty() ? fs::path() : p.lexically_relative(here);
+    return (relative.empty() ? p : relative).string();
+  };
   // The nearest thing above that exists says which: a file in the way, or a missing folder.
   for (fs::path above = folder; !above.empty(); above = above.parent_path()) {
     const fs::file_status status = fs::status(above, ec);
     if (fs::exists(status)) {
       if (fs::is_directory(status)) break;
-      return {above.string(), true};
+      return {shown(above), true};
     }
     if (above == above.parent_path()) break;
   }
-  return {folder.string(), false};
+  return {shown(folder), false};
 }
 
 bool same_output_file(const std::string& a, const std::string& b) {

@@ -39,7 +39,9 @@ Memory parse_memory(JsonObject o) {
   m.smem_per_sm_bytes = o.in_range("smem_per_sm_KiB", ranges::kSmemKiB) * kKiB;
   m.smem_per_block_bytes = o.in_range("smem_per_block_KiB", ranges::kSmemKiB) * kKiB;
   if (m.smem_per_block_bytes > m.smem_per_sm_bytes) {
-    o.fail("smem_per_block_KiB", "must not exceed smem_per_sm_KiB");
+    o.fail("smem_per_block_KiB", fmt::format("{} must not exceed smem_per_sm_KiB ({})",
+                                             m.smem_per_block_bytes / kKiB,
+                                             m.smem_per_sm_bytes / kKiB));
   }
   m.registers_per_sm = o.optional_count("registers_per_sm", kMaxRegistersPerSm);
   m.max_threads_per_sm = o.optional_count("max_threads_per_sm", kMaxThreadsPerSm);

@@ -184,6 +184,7 @@ const std::vector<BadInput> kCases = {
     {"number too large for a double", {"query", "--hw-set", "compute.sm_count=1e999"}, {"number out of range"}},
     {"fractional count", {"query", "--hw-set", "compute.sm_count=1.5"}, {"/compute/sm_count", "whole number"}},
     {"implausible count", {"query", "--hw-set", "compute.sm_count=1e300"}, {"/compute/sm_count", "[1, 1024]"}},
+    {"block shared memory above the SM's", {"query", "--hw-set", "memory.smem_per_block_KiB=300"}, {"/memory/smem_per_block_KiB", "300 must not exceed smem_per_sm_KiB (228)"}},
     {"fractional count", {"query", "--hw-set", "memory.max_ctas_per_sm=0.5"}, {"/memory/max_ctas_per_sm"}},
     {"implausible bandwidth", {"query", "--hw-set", "memory.hbm_bandwidth_GBps=1e-300"}, {"with --hw-set", "/memory/hbm_bandwidth_GBps", "found 1e-300", "(0.1, 1000000]"}},
     {"bandwidth that is no number", {"query", "--hw-set", "memory.hbm_bandwidth_GBps=abc"}, {"/memory/hbm_bandwidth_GBps", "found string 'abc'", "(0.1, 1000000]"}},

@@ -336,3 +336,29 @@ TEST_CASE("bad layout plot input exits 2, lists the allowed values and leaves no
     CHECK_FALSE(fs::exists(out));
   }
 }
+
+TEST_CASE(
+    "an output folder problem names the folder as the user gave it, relative when the path "
+    "was relative",
+    "[cli]") {
+  test_support::TempDir dir;
+  test_support::write_file(dir.path() / "good.csv", "x\n");
+  std::filesystem::create_symlink("nowhere/x.json", dir.path() / "dangling.json");
+  const auto in_dir = [&](std::vector<std::string> args) {
+    return test_support::run_with_env({"-C", dir.path().string()}, args);
+  };
+  const test_support::RunResult under_file = in_dir({"query", "-o", "good.csv/q.json"});
+  CHECK(under_file.exit_code == 2);
+  CHECK_THAT(under_file.err, Catch::Contains("'good.csv' is not a directory") &&
+                                 !Catch::Contains(dir.path().string()));
+  const test_support::RunResult dangling = in_dir({"query", "-o", "dangling.json"});
+  CHECK(dangling.exit_code == 2);
+  CHECK_THAT(dangling.err, Catch::Contains("no directory 'nowhere'"));
+  const test_support::RunResult plot = in_dir({"query", "--plot", "good.csv/p.svg"});
+  CHECK(plot.exit_code == 2);
+  CHECK_THAT(plot.err, Catch::Contains("'good.csv' is not a directory"));
+  // An absolute path is named absolute.
+  const test_support::RunResult absolute =
+      in_dir({"query", "-o", (dir.path() / "good.csv" / "q.json").string()});
+  CHECK_THAT(absolute.err, Catch::Contains("'" + (dir.path() / "good.csv").string() + "'"));
+}
