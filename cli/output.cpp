@@ -112,13 +112,13 @@ std::string human_time(double s) {
 }
 
 std::string human_bytes(double bytes) {
-  static const char* const units[] = {"", "k", "M", "G", "T", "P", "E"};
-  return scaled(bytes, units, 7, 1000.0, "B");
+  static const char* const units[] = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
+  return scaled(bytes, units, 9, 1000.0, "B");
 }
 
 std::string human_count(double count) {
-  static const char* const units[] = {"", "k", "M", "G", "T", "P", "E"};
-  return scaled(count, units, 7, 1000.0, "");
+  static const char* const units[] = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
+  return scaled(count, units, 9, 1000.0, "");
 }
 
 }  // namespace cli

@@ -23,7 +23,7 @@ CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::
 
 // Human-readable quantities for tables.
 std::string human_time(double seconds);  // ns, us, ms, s, min, h: 3 digits, no exponent
-std::string human_bytes(double bytes);   // decimal: kB, MB, GB, TB
-std::string human_count(double count);   // k, M, G, T, P suffixes
+std::string human_bytes(double bytes);   // decimal: kB, MB, GB, TB ... YB
+std::string human_count(double count);   // k, M, G, T, P, E, Z, Y suffixes
 
 }  // namespace cli

@@ -133,6 +133,15 @@ TEST_CASE("human_bytes uses decimal units B, kB, MB, GB, TB", "[report]") {
   CHECK(cli::human_bytes(3.2e12) == "3.2 TB");
 }
 
+TEST_CASE("human counts and bytes run to Z and Y, so a 1G-token prefill's FLOPs take no exponent",
+          "[report]") {
+  // 256 query heads over 2^30 causal tokens: 7.56e22 tensor FLOPs had printed "7.56e+04 E".
+  CHECK(cli::human_count(7.556e22) == "75.6 Z");
+  CHECK(cli::human_count(1.48e20) == "148 E");
+  CHECK(cli::human_count(2e24) == "2 Y");
+  CHECK(cli::human_bytes(3e21) == "3 ZB");
+}
+
 TEST_CASE("human_time and human_bytes never fall into scientific notation just below a unit step",
           "[report]") {
   // 0.9996 s is below 1 s, so it is printed in ms, where three digits round it to 1000: the result
