@@ -28,7 +28,8 @@ nlohmann::ordered_json bytes_json(const models::HbmBytes& b) {
           {"grad_out", b.grad_out},
           {"grad_in", b.grad_in},
           {"weights", b.weights},
-          {"activations", b.activations}};
+          {"activations", b.activations},
+          {"state", b.state}};
 }
 
 nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {

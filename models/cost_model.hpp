@@ -32,10 +32,13 @@ struct HbmBytes {
   double grad_in = 0;      // dQ, dK, dV written by the backward
   double weights = 0;      // projection weights
   double activations = 0;  // projection inputs/outputs (hidden states)
-  double total() const { return q + k + v + o + lse + grad_out + grad_in + weights + activations; }
+  double state = 0;        // a recurrent layer's fp32 state read and written (linear attention)
+  double total() const {
+    return q + k + v + o + lse + grad_out + grad_in + weights + activations + state;
+  }
   HbmBytes& operator+=(const HbmBytes& b) {
     q += b.q, k += b.k, v += b.v, o += b.o, lse += b.lse, grad_out += b.grad_out;
-    grad_in += b.grad_in, weights += b.weights, activations += b.activations;
+    grad_in += b.grad_in, weights += b.weights, activations += b.activations, state += b.state;
     return *this;
   }
 };
@@ -139,7 +142,7 @@ struct CostModel {
     for (const Op& op : ops) b += op.bytes;
     const double n = static_cast<double>(layers);
     b.q *= n, b.k *= n, b.v *= n, b.o *= n, b.lse *= n, b.grad_out *= n, b.grad_in *= n;
-    b.weights *= n, b.activations *= n;
+    b.weights *= n, b.activations *= n, b.state *= n;
     return b;
   }
 };

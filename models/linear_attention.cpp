@@ -99,14 +99,14 @@ Op scan_forward(const ScanShape& x, const Workload& w, bool decay_mask) {
   if (w.phase == Phase::decode) {
     // Per step: decay-multiply and outer-product-add into the state, then the readout.
     op.flops.vector = heads_tokens * 5 * x.key_dim * x.value_dim;
-    op.bytes.k = 2 * x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // state in, out
+    op.bytes.state = 2 * x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // in, out
   } else {
     op.flops.tensor = x.batch * x.heads * 2 * intra_chunk_pairs(x) * (x.key_dim + x.value_dim) +
                       heads_tokens * 4 * x.key_dim * x.value_dim;
     op.flops.vector = heads_tokens * 2 * (x.key_dim + x.value_dim);
-    op.bytes.k = x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // final state out
+    op.bytes.state = x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes;  // final state out
     // A prefill onto a cached prefix (kv_len > q_len) starts from the prefix's state: read it.
-    if (w.kv_len > w.q_len) op.bytes.k *= 2;
+    if (w.kv_len > w.q_len) op.bytes.state *= 2;
   }
   op.flops.exp = heads_tokens * x.gate_dim;  // one decay factor per token, head and gate value
   // Lightning's intra-block left product applies a decay mask lambda^(i-j), one per causal pair.

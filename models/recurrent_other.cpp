@@ -51,7 +51,7 @@ class LightNet final : public VariantBase {
       const double kv = x.key_dim * x.value_dim;
       if (w.phase == Phase::decode) {
         op.flops.vector = heads_tokens * 5 * kv;
-        op.bytes.k = 2 * x.batch * x.heads * (kv + x.key_dim) * kStateBytes;  // S and z in, out
+        op.bytes.state = 2 * x.batch * x.heads * (kv + x.key_dim) * kStateBytes;  // S, z in, out
       } else if (w.causal) {
         // Exact causal pairs inside the chunks (a kernel executes whole tiles).
         op.flops.tensor =
@@ -67,7 +67,7 @@ class LightNet final : public VariantBase {
         // The final S and z written for decoding on, as the linear scan does; a prefill onto a
         // cached prefix (kv_len > q_len) also reads the prefix's.
         const double state = x.batch * x.heads * (kv + x.key_dim) * kStateBytes;
-        op.bytes.k = (w.kv_len > w.q_len ? 2 : 1) * state;
+        op.bytes.state = (w.kv_len > w.q_len ? 2 : 1) * state;
       }
       op.bytes.q = s * heads_tokens * x.key_dim;
       op.bytes.k += s * heads_tokens * 2 * x.key_dim;  // keys and gate logits
