@@ -33,6 +33,16 @@ void check_plot_path(const std::string& plot, const std::string& output) {
   if (exists && S_ISDIR(st.st_mode)) {
     throw common::SpecError(fmt::format("--plot '{}' is a directory", plot));
   }
+  // Without -o the results go to stdout: a chart into the same file (/dev/stdout, or the file
+  // stdout is redirected to) would interleave with them or clobber them.
+  struct stat out {};
+  if ((output.empty() || output == "-") && exists && ::fstat(1, &out) == 0 &&
+      out.st_dev == st.st_dev && out.st_ino == st.st_ino) {
+    throw common::SpecError(fmt::format(
+        "--plot '{}' is where the results go (stdout); give the chart its own file, or the "
+        "results one with -o",
+        plot));
+  }
   // A FIFO or device (--plot >(cmd), /dev/stdout) is written in place, as -o writes it.
   if (exists && !S_ISREG(st.st_mode)) return;
   // The chart is SVG: a file named .png or .pdf would hold what its name says it does not.

@@ -362,3 +362,24 @@ TEST_CASE(
       in_dir({"query", "-o", (dir.path() / "good.csv" / "q.json").string()});
   CHECK_THAT(absolute.err, Catch::Contains("'" + (dir.path() / "good.csv").string() + "'"));
 }
+
+TEST_CASE("a --plot into the file the results go to on stdout is refused, naming stdout", "[cli]") {
+  // `attnsim query --plot r.svg > r.svg`: the chart would clobber the table (or interleave with
+  // it on a terminal or pipe, /dev/stdout).
+  test_support::TempDir dir;
+  const std::filesystem::path out = dir.path() / "r.svg", err = dir.path() / "err";
+  const std::string cmd = "cd '" + dir.path().string() + "' && '" + test_support::attnsim_binary() +
+                          "' query --plot r.svg > r.svg 2> err";
+  const int status = std::system(cmd.c_str());
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK_THAT(test_support::read_file(err),
+             Catch::Contains("--plot 'r.svg' is where the results go (stdout)"));
+  CHECK(std::filesystem::file_size(out) == 0);  // nothing written into it
+  // With -o the chart may go where stdout goes.
+  const std::string with_o = "cd '" + dir.path().string() + "' && '" +
+                             test_support::attnsim_binary() +
+                             "' query -o table.txt --plot r.svg > r.svg 2> err";
+  CHECK(WEXITSTATUS(std::system(with_o.c_str())) == 0);
+  CHECK_THAT(test_support::read_file(out), Catch::StartsWith("<?xml"));
+}
