@@ -37,6 +37,9 @@ ValidateJson fixed_cost_json(const validate::FixedCostFit& f);
 // document with "cases", "summary" and "skipped".
 void add_counts(ValidateJson& doc);
 
+// Whether any case carries `correct` (a --backend run checks its output).
+bool has_correctness(const ValidateJson& doc);
+
 // The names of the cases whose `correct` is false ("name (max relative error e)").
 std::vector<std::string> incorrect_cases(const ValidateJson& doc);
 

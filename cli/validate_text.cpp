@@ -1,0 +1,201 @@
+#include "cli/validate_text.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli/output.hpp"
+#include "cli/report.hpp"
+#include "cli/validate_report.hpp"
+
+namespace cli {
+
+namespace {
+
+using Json = ValidateJson;
+
+// "12.3%" for a relative error (with `sign`: "+12.3%"), "-" for null.
+std::string percent_text(const Json& v, bool sign = false) {
+  if (!v.is_number()) return "-";
+  return sign ? fmt::format("{:+.1f}%", 100 * v.get<double>())
+              : fmt::format("{:.1f}%", 100 * v.get<double>());
+}
+
+std::string time_text(const Json& v) {
+  return v.is_number() ? human_time(v.get<double>()) : "-";
+}
+
+// "12.3 % (8)", or "-" for a part with no rows.
+std::string part_text(const Json& s) {
+  if (s["cases"].get<int>() == 0) return "-";
+  return fmt::format("{} ({})", percent_text(s["mape"]), s["cases"].get<int>());
+}
+
+std::string render_groups(const Json& groups) {
+  std::string out =
+      fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {}\n", "device", "kernel", "schedule",
+                  "rows", "fitted MAPE", "held-out MAPE", "worst row");
+  for (const Json& g : groups) {
+    const Json& w = g["worst_row"];
+    const std::string where =
+        w.contains("case")
+            ? w["case"].get<std::string>()
+            : fmt::format("{}:{}", w["file"].get<std::string>(), w["line"].get<int>());
+    out += fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {} {} {}\n",
+                       g["hw"].get<std::string>(), g["kernel"].get<std::string>(),
+                       g["schedule"].get<std::string>(), g["rows"].get<int>(),
+                       part_text(g["fitted_rows"]), part_text(g["held_out_rows"]), where,
+                       w["pass"].get<std::string>(), percent_text(w["tile_error"], true));
+  }
+  return out;
+}
+
+// A row's name: file:line for a measurement row; the case name (its kernel is the schedule) for a
+// suite case run here.
+std::pair<std::string, std::string> row_names(const Json& c) {
+  if (c.contains("case")) return {c["case"].get<std::string>(), c["schedule"].get<std::string>()};
+  return {fmt::format("{}:{}", c["file"].get<std::string>(), c["line"].get<int>()),
+          c["kernel"].get<std::string>()};
+}
+
+std::string case_line(const Json& c, bool correctness, std::size_t width) {
+  const auto [name, kernel] = row_names(c);
+  std::string line = fmt::format(
+      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
+      name, width, kernel, c["pass"].get<std::string>(), c["batch"].get<int>(),
+      c["heads"].get<int>(), c["head_dim"].get<int>(), c["q_len"].get<int>(),
+      c["kv_len"].get<int>(), c["causal"].get<bool>() ? 1 : 0, time_text(c["measured_s"]),
+      time_text(c["tile_s"]), percent_text(c["tile_error"], true), time_text(c["roofline_s"]),
+      percent_text(c["roofline_error"], true));
+  if (correctness) {
+    const bool correct = c.value("correct", false);
+    line +=
+        fmt::format(" {:>9.2e} {:>7}", c.value("max_relative_error", 0.0), correct ? "yes" : "NO");
+  }
+  if (const std::string caller = c.value("caller", "direct"); caller != "direct")
+    line += "  (called by " + caller + ")";
+  if (c["held_out"].get<bool>()) line += "  (held out)";
+  if (!c["compared"].get<bool>()) line += "  (correctness only)";
+  return line + "\n";
+}
+
+// The launches timed apart (CUDA multi-launch cases): measured against the tile engine's launch of
+// the same name. Empty where no row has them.
+std::string render_launches(const Json& doc) {
+  std::string out;
+  std::size_t width = 26;
+  for (const Json& c : doc["cases"]) {
+    if (c.contains("launches")) width = std::max(width, row_names(c).first.size());
+  }
+  for (const Json& c : doc["cases"]) {
+    for (const Json& l : c.value("launches", Json::array())) {
+      if (out.empty()) {
+        out = "launches timed apart (extra runs, an event after each launch):\n" +
+              fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", "case", width, "launch",
+                          "measured", "tile", "err");
+      }
+      out += fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", row_names(c).first, width,
+                         l["name"].get<std::string>(), time_text(l["measured_s"]),
+                         time_text(l["tile_s"]), percent_text(l["tile_error"], true));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string validate_table(const Json& doc) {
+  std::ostringstream out;
+  const bool correctness = has_correctness(doc);
+  std::size_t width = 26;
+  for (const Json& c : doc["cases"]) width = std::max(width, row_names(c).first.size());
+  out << fmt::format(
+      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
+      correctness ? "case" : "file:line", width, "kernel", "pass", "B", "H", "d", "Sq", "Sk", "c",
+      "measured", "tile", "err", "roofline", "err");
+  out << (correctness ? fmt::format(" {:>9} {:>7}\n", "max_rel", "correct") : "\n");
+  for (const Json& c : doc["cases"]) out << case_line(c, correctness, width);
+  out << render_launches(doc);
+  for (const char* engine : {"tile", "roofline"}) {
+    for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
+      const Json& s = doc["summary"][engine][part];
+      out << fmt::format("{:<9} {:<14} cases {:>3}  MAPE {:>7}  median {:>7}  max {:>7}\n", engine,
+                         part, s["cases"].get<int>(), percent_text(s["mape"]),
+                         percent_text(s["median_abs"]), percent_text(s["max_abs"]));
+    }
+  }
+  if (doc["summary"].contains("groups")) out << render_groups(doc["summary"]["groups"]);
+  for (const Json& g : doc["calibration"]) {
+    if (g.contains("note")) {  // a group that fits nothing (validate::FitGroup::note)
+      out << fmt::format("not calibrated {} {}{}: {}\n", g["hw"].get<std::string>(),
+                         g["schedule"].get<std::string>(),
+                         g["keys"].empty() ? " backward rows" : "", g["note"].get<std::string>());
+      continue;
+    }
+    out << fmt::format("calibrated {} {}: {} | held-out MAPE {} -> {}\n",
+                       g["hw"].get<std::string>(),
+                       fmt::join(g["keys"].get<std::vector<std::string>>(), "+"), g["after"].dump(),
+                       percent_text(g["held_out_rows_before"]["mape"]),
+                       percent_text(g["held_out_rows_after"]["mape"]));
+  }
+  // Each device's fixed costs as --calibrate moved them (microseconds; fitted before the kernels'
+  // entries, and the error is that first fit's).
+  for (const Json& f : doc.value("fixed_costs", Json::array())) {
+    out << fmt::format("calibrated {} fixed costs: kernel_launch_us {:.1f} -> {:.1f}",
+                       f["hw"].get<std::string>(), f["kernel_launch_us_before"].get<double>(),
+                       f["kernel_launch_us_after"].get<double>());
+    for (const auto& [key, before] : f["caller_floor_us_before"].items()) {
+      out << fmt::format(", {} {:.1f} -> {:.1f}", key, before.get<double>(),
+                         f["caller_floor_us_after"][key].get<double>());
+    }
+    out << fmt::format(" | fitted MAPE before the kernel fits {} -> {}\n",
+                       percent_text(f["fitted_rows_before"]["mape"]),
+                       percent_text(f["fitted_rows_after"]["mape"]));
+  }
+  out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
+  if (const int repriced = doc["summary"].value("repriced_rows", 0); repriced > 0) {
+    out << fmt::format(
+        "rows priced with --kernel auto (their kernel refused them, runs none of them or is "
+        "unknown): {}\n",
+        repriced);
+  }
+  if (correctness)
+    out << fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());
+  for (const Json& f : doc.value("failed", Json::array()))
+    out << fmt::format("FAILED {}: {}\n", f["case"].get<std::string>(),
+                       f["error"].get<std::string>());
+  return out.str();
+}
+
+// The case rows, then the summary counts as `#` comment lines (readers such as pandas skip them
+// with comment='#').
+std::string validate_csv(const Json& doc) {
+  // A row's launches become columns launch_<name>_measured_s, _tile_s and _tile_error (launch
+  // names are identifiers: validate_recorded.cpp refuses any other).
+  std::vector<Json> rows;
+  for (Json c : doc["cases"]) {
+    for (const Json& l : c.value("launches", Json::array())) {
+      const std::string prefix = "launch_" + l["name"].get<std::string>();
+      c[prefix + "_measured_s"] = l["measured_s"];
+      c[prefix + "_tile_s"] = l["tile_s"];
+      c[prefix + "_tile_error"] = l["tile_error"];
+    }
+    rows.push_back(std::move(c));
+  }
+  std::string text = csv_from_objects(rows);
+  const Json& s = doc["summary"];
+  text += fmt::format("# cases,{}\n# skipped_rows,{}\n", s["tile"]["all"]["cases"].get<int>(),
+                      s["skipped_rows"].get<int>());
+  if (s.contains("repriced_rows"))
+    text += fmt::format("# repriced_rows,{}\n", s["repriced_rows"].get<int>());
+  if (s.contains("incorrect_cases"))
+    text += fmt::format("# incorrect_cases,{}\n", s["incorrect_cases"].get<int>());
+  return text;
+}
+
+}  // namespace cli
