@@ -1,6 +1,7 @@
 #include "cli/validate_recorded.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <set>
@@ -68,6 +69,19 @@ void check_samples(const std::vector<double>& samples, const std::string& where)
       }))
     throw std::invalid_argument(fmt::format(
         "{}: \"samples_s\" must be a non-empty array of times; allowed: {}", where, kTimeRange));
+}
+
+// A case's measured_s is the median of its samples_s (validate::median, as the runner takes it):
+// an edited time that its samples contradict would price a run that never happened. The runner
+// writes both at full double precision, so they agree to the last bit; 1e-9 relative leaves room
+// for a tool that rewrites the file with 15 significant digits.
+void check_median(const validate::CaseRun& run, const std::string& at) {
+  const double median = validate::median(run.samples_s);
+  if (std::abs(run.median_s - median) > 1e-9 * median)
+    throw std::invalid_argument(fmt::format(
+        "{}: measured_s {:.6g} s is not the median of its {} samples_s ({:.6g} s); measured_s "
+        "must be that median, as the runner writes it",
+        at, run.median_s, run.samples_s.size(), median));
 }
 
 // A launch's name as the runner writes it: an identifier (letters, digits, underscores), which the
@@ -166,6 +180,7 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
       throw std::invalid_argument(fmt::format("{}: measured_s {:.3g} is out of range; allowed: {}",
                                               at, run.median_s, kTimeRange));
     check_samples(run.samples_s, at);
+    check_median(run, at);
     check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
     runs.push_back(std::move(run));
   }

@@ -223,3 +223,35 @@ TEST_CASE("validate --recorded reads back a run whose every case failed, and fai
   CHECK(r.exit_code == 1);
   CHECK_THAT(r.err, Catch::Contains("mha-causal-512-d64 (launch failed)"));
 }
+
+TEST_CASE("validate --recorded refuses a measured_s that is not the median of its samples_s",
+          "[cli][validate][recorded]") {
+  TempDir dir;
+  const json doc = load(recorded("2026-11-30-h200-run4-cuda-quick.json"));
+  const auto file = dir.path() / "edited.json";
+  json edited = doc;
+  edited["cases"][0]["measured_s"] = 1e-3;  // in range, but not what the samples say
+  write_file(file, edited.dump());
+  const RunResult r = run_cli({"validate", "--recorded", file.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains(file.string()) &&
+                        Catch::Contains("case 'mha-causal-512-d64': measured_s 0.001 s is not "
+                                        "the median of its") &&
+                        Catch::Contains("must be that median"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+}
+
+TEST_CASE("validate --recorded loads every committed CUDA report (measured_s is its median)",
+          "[cli][validate][recorded]") {
+  int loaded = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(recorded(""))) {
+    const std::string name = entry.path().filename().string();
+    if (entry.path().extension() != ".json" || name.find("-cuda-") == std::string::npos) continue;
+    INFO(name);
+    const RunResult r = run_cli({"validate", "--recorded", entry.path().string()});
+    CHECK_THAT(r.err, !Catch::Contains("median"));
+    CHECK(r.exit_code == 0);
+    ++loaded;
+  }
+  CHECK(loaded >= 10);
+}
