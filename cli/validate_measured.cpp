@@ -120,6 +120,7 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
   RowPricer pricer(in);
   std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
   std::set<std::string> unpriced_callers;         // device/caller pairs warned about
+  std::map<std::string, std::string> first_rows;  // device + row_key: the file:line it was first
   for (const std::string& file : o.measurements) {
     validate::MeasurementSet set = validate::read_measurements(
         file, ctx.registry,
@@ -143,6 +144,16 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
         } catch (const std::invalid_argument& e) {
           throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
         }
+      }
+      // The same measurement written twice (in one file or two) counts once: a copy would weigh
+      // double in every error statistic and in the --calibrate fits. The later row is dropped as a
+      // skipped row, so it is warned about with both places and --strict refuses it.
+      const auto [first, fresh] = first_rows.emplace(c.hw + "|" + c.row_key, where(c));
+      if (!fresh) {
+        set.skipped.push_back(fmt::format(
+            "{}: the same measurement as {} (every column but source and notes): counted once",
+            where(c), first->second));
+        continue;
       }
       warn_unpriced_caller(c, it->second, unpriced_callers, in);
       if (pricer.price(c, it->second, set.skipped)) in.cases.push_back(std::move(c));

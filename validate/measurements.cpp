@@ -53,6 +53,17 @@ class Row {
     }
   }
   const std::string& where() const { return where_; }
+  // MeasuredCase::row_key.
+  std::string key() const {
+    std::string key;
+    for (const auto& [name, index] : columns_) {
+      if (name == "hw" || name == "source" || name == "notes" || index >= cells_.size() ||
+          cells_[index].empty())
+        continue;
+      key += name + "=" + cells_[index] + ";";
+    }
+    return key;
+  }
 
  private:
   const std::map<std::string, std::size_t>& columns_;
@@ -366,6 +377,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     c.row_head_dim = row.integer("head_dim", 1, kNoMax);
     c.measured_s = measured_seconds(row, c);
     c.source = row.text("source");
+    c.row_key = row.key();
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices
     // them with the device's default schedule, whose calibration they must not move (a

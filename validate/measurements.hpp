@@ -71,6 +71,10 @@ struct MeasuredCase {
   // block-sparse mask), so their prediction is not an error statistic.
   bool compared = true;
   std::string source;
+  // The row's cells by column name ("name=value;", columns in name order, empty cells left out),
+  // but for hw, source and notes: two rows with the same key on the same device are the same
+  // measurement written twice (cli/validate_measured.cpp counts it once). Empty for suite cases.
+  std::string row_key;
 };
 
 struct MeasurementSet {
