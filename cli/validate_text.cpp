@@ -172,8 +172,44 @@ std::string validate_table(const Json& doc) {
   return out.str();
 }
 
-// The case rows, then the summary counts as `#` comment lines (readers such as pandas skip them
-// with comment='#').
+namespace {
+
+// `rows` as CSV (a header, then a line each) under a "# <title>" line, every line commented.
+std::string commented_table(const char* title, const std::vector<Json>& rows) {
+  if (rows.empty()) return "";
+  std::string out = fmt::format("# {}\n", title);
+  std::istringstream lines(csv_from_objects(rows));
+  for (std::string line; std::getline(lines, line);) out += "# " + line + "\n";
+  return out;
+}
+
+// The report's summary as the table gives it: the statistics per engine and part, the groups, the
+// calibration and fixed-cost fits (JSON's objects flattened to `a_b` columns, as the rows are).
+std::string summary_tables(const Json& doc) {
+  std::vector<Json> stats, calibration;
+  for (const char* engine : {"tile", "roofline"}) {
+    for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
+      Json row = {{"engine", engine}, {"part", part}};
+      row.update(doc["summary"][engine][part]);
+      stats.push_back(std::move(row));
+    }
+  }
+  for (Json g : doc.value("calibration", Json::array())) {
+    g["keys"] = fmt::format("{}", fmt::join(g["keys"].get<std::vector<std::string>>(), "+"));
+    calibration.push_back(std::move(g));
+  }
+  const Json groups = doc["summary"].value("groups", Json::array());
+  const Json fixed = doc.value("fixed_costs", Json::array());
+  return commented_table("summary", stats) +
+         commented_table("groups", std::vector<Json>(groups.begin(), groups.end())) +
+         commented_table("calibration", calibration) +
+         commented_table("fixed_costs", std::vector<Json>(fixed.begin(), fixed.end()));
+}
+
+}  // namespace
+
+// The case rows, then the summary counts and tables as `#` comment lines (readers such as pandas
+// skip them with comment='#').
 std::string validate_csv(const Json& doc) {
   // A row's launches become columns launch_<name>_measured_s, _tile_s and _tile_error (launch
   // names are identifiers: validate_recorded.cpp refuses any other).
@@ -195,7 +231,7 @@ std::string validate_csv(const Json& doc) {
     text += fmt::format("# repriced_rows,{}\n", s["repriced_rows"].get<int>());
   if (s.contains("incorrect_cases"))
     text += fmt::format("# incorrect_cases,{}\n", s["incorrect_cases"].get<int>());
-  return text;
+  return text + summary_tables(doc);
 }
 
 }  // namespace cli
