@@ -39,9 +39,20 @@ std::vector<std::string> split_csv_line(const std::string& line, const std::stri
       cells.back() += c;
     }
   }
-  if (quoted) throw std::invalid_argument(where + ": unterminated quoted cell");
+  if (quoted)
+    throw std::invalid_argument(
+        where +
+        ": unterminated quoted cell (a quoted cell ends on its own line: a newline inside quotes "
+        "is not supported, one record per line)");
   for (std::string& cell : cells) cell = common::trim_blanks(cell);
   return cells;
+}
+
+std::string with_line_feeds(std::string text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
+  }
+  return text;
 }
 
 bool blank_line(std::string_view line) {
@@ -75,10 +86,16 @@ CsvHeader read_header(const std::string& line, const std::string& where) {
     }
     if (!known_column(name)) header.unknown.push_back(name);
   }
+  // A header of one cell holding ';' or a tab is another separator's file (a spreadsheet's export
+  // in a locale whose decimal mark is a comma).
+  const bool other_separator = names.size() == 1 && line.find_first_of(";\t") != std::string::npos;
   for (const std::string& needed : required_columns()) {
     if (!header.columns.count(needed)) {
       throw std::invalid_argument(fmt::format(
-          "{}: missing column '{}' (schema: validate/data/measured/README.md)", where, needed));
+          "{}: missing column '{}' (schema: validate/data/measured/README.md){}", where, needed,
+          other_separator ? fmt::format("; the header holds {} but the separator is ','",
+                                        line.find(';') != std::string::npos ? "';'" : "a tab")
+                          : ""));
     }
   }
   const auto& columns = header.columns;

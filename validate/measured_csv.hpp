@@ -16,6 +16,10 @@ namespace validate {
 // unterminated quote.
 std::vector<std::string> split_csv_line(const std::string& line, const std::string& where);
 
+// `text` with each carriage return that ends a line alone (classic Mac OS line ends, which some
+// spreadsheets still write) made a line feed; CR LF line ends are left as they are.
+std::string with_line_feeds(std::string text);
+
 // A line of nothing but spaces, tabs and a carriage return: skipped like an empty one.
 bool blank_line(std::string_view line);
 

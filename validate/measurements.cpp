@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -262,8 +264,9 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   if (std::filesystem::is_directory(path, ec)) {
     throw std::invalid_argument(file + ": is a directory, not a measurements CSV file");
   }
-  std::ifstream in(path);
-  if (!in) throw std::invalid_argument(file + ": cannot open measurements file");
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw std::invalid_argument(file + ": cannot open measurements file");
+  std::istringstream in(with_line_feeds(std::string(std::istreambuf_iterator<char>(stream), {})));
   std::string line;
   int number = 0;
   // The header is the first line that is not blank (after a byte order mark: spreadsheet programs

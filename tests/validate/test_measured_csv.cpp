@@ -2,6 +2,7 @@
 // are, blank lines, empty files, unknown columns, and the shortest and longest time a row may give.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -185,4 +186,42 @@ TEST_CASE("a time above one hour is refused as a unit slip or a typo, naming row
       "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,1e-20,x\n";
   CHECK_THAT(csv_layer_error(tflops_csv),
              Catch::Contains("'tflops'") && Catch::Contains("to one hour"));
+}
+
+TEST_CASE("a file whose lines end in a carriage return alone reads as one with line feeds",
+          "[validate][csv]") {
+  std::string text = std::string(kCsvLayerHeader) + kCsvLayerRow + kCsvLayerRow;
+  std::replace(text.begin(), text.end(), '\n', '\r');
+  const auto set = read_csv_text(text);
+  REQUIRE(set.cases.size() == 2);
+  CHECK(set.cases[1].line == 3);
+  // CR LF line ends stay one line end each.
+  std::string crlf;
+  for (char c : std::string(kCsvLayerHeader) + kCsvLayerRow)
+    crlf += c == '\n' ? "\r\n" : std::string(1, c);
+  const auto windows = read_csv_text(crlf + "\r\n" + kCsvLayerRow);
+  REQUIRE(windows.cases.size() == 2);
+  CHECK(windows.cases[1].line == 4);
+}
+
+TEST_CASE("a header separated by ';' or tabs says the separator is ','", "[validate][csv]") {
+  std::string semicolons = kCsvLayerHeader, tabs = kCsvLayerHeader;
+  std::replace(semicolons.begin(), semicolons.end(), ',', ';');
+  std::replace(tabs.begin(), tabs.end(), ',', '\t');
+  CHECK_THAT(csv_layer_error(semicolons + "x\n"),
+             Catch::Contains("missing column 'hw'") &&
+                 Catch::Contains("the header holds ';' but the separator is ','"));
+  CHECK_THAT(csv_layer_error(tabs + "x\n"),
+             Catch::Contains("the header holds a tab but the separator is ','"));
+  // A comma-separated header missing a column gets no such hint.
+  CHECK_THAT(csv_layer_error("hw,kernel\n"), !Catch::Contains("separator"));
+}
+
+TEST_CASE("a quoted cell that spans lines is refused saying a newline in quotes is unsupported",
+          "[validate][csv]") {
+  std::string row = kCsvLayerRow;
+  row.replace(row.rfind(",x"), 2, ",\"two\nlines\"");
+  CHECK_THAT(csv_layer_error(kCsvLayerHeader + row),
+             Catch::Contains(":2: unterminated quoted cell") &&
+                 Catch::Contains("a newline inside quotes is not supported"));
 }
