@@ -61,18 +61,33 @@ std::vector<hw::Profile> apply_overrides(const std::vector<validate::MeasuredCas
   return profiles;
 }
 
+// Whether a --calibrate fit used the row: it may be fitted (MeasuredCase::fit_eligible: not priced
+// with auto, its family not inferred), is not held back, and a group that fitted something set
+// its entry (the fit entry or schedule for a forward row, `<schedule>_bwd` for a backward one).
+bool fit_used(const validate::MeasuredCase& c, bool held_out,
+              const std::vector<validate::FitGroup>& groups, const std::string& device) {
+  if (!c.fit_eligible || held_out) return false;
+  const std::string entry = models::has_backward(c.workload.phase)
+                                ? c.schedule + "_bwd"
+                                : (c.fit_entry.empty() ? c.schedule : c.fit_entry);
+  return std::any_of(groups.begin(), groups.end(), [&](const validate::FitGroup& g) {
+    return g.hw == device && g.note.empty() &&
+           std::find(g.keys.begin(), g.keys.end(), entry) != g.keys.end();
+  });
+}
+
 Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog,
              const Acquired& in) {
   std::vector<hw::Profile> profiles = apply_overrides(in.cases, ctx.hw, catalog);
   Json calibration = Json::array();
   Json fixed_costs = Json::array();
+  validate::CalibrationResult fit;
   if (o.calibrate) {
     // --backend cpu keeps the launch cost: it is the probe's measured cold call (or the given
     // profile's); fitted first, on kernel entries not yet fitted, it took up their error instead.
     const bool keep = o.keep_fixed_costs || o.backend == "cpu";
-    const validate::CalibrationResult fit =
-        validate::calibrate(in.cases, catalog, o.holdout_seq,
-                            keep ? validate::FixedCosts::keep : validate::FixedCosts::fit);
+    fit = validate::calibrate(in.cases, catalog, o.holdout_seq,
+                              keep ? validate::FixedCosts::keep : validate::FixedCosts::fit);
     for (const auto& g : fit.groups) calibration.push_back(calibration_json(g));
     for (const auto& f : fit.fixed_costs) fixed_costs.push_back(fixed_cost_json(f));
     for (const hw::Profile& fitted : fit.profiles) {
@@ -88,10 +103,14 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
     });
     validate::CaseResult r = validate::evaluate_case(c, p);
     r.held_out = validate::is_held_out(c, o.holdout_seq);
+    r.fit_row = !o.calibrate || fit_used(c, r.held_out, fit.groups, p.id);
     rows.push_back(r);
   }
   Json doc = {{"attnsim_version", ATTNSIM_VERSION},
               {"holdout_kv_len", o.holdout_seq},
+              // Whether the fitted_rows parts are the rows --calibrate fitted (true) or every row
+              // not held back (false).
+              {"calibrated", o.calibrate},
               {"cases", Json::array()},
               {"summary", summaries(rows)},
               {"calibration", calibration},

@@ -116,8 +116,10 @@ Json summaries(const std::vector<validate::CaseResult>& rows) {
   std::vector<double> tile_fit, tile_held, roof_fit, roof_held, tile_all, roof_all;
   for (const auto& r : rows) {
     if (!r.measured->compared) continue;
-    (r.held_out ? tile_held : tile_fit).push_back(r.tile_error());
-    (r.held_out ? roof_held : roof_fit).push_back(r.roofline_error());
+    if (r.held_out || r.fit_row) {  // a row no --calibrate fit used is in `all` alone
+      (r.held_out ? tile_held : tile_fit).push_back(r.tile_error());
+      (r.held_out ? roof_held : roof_fit).push_back(r.roofline_error());
+    }
     tile_all.push_back(r.tile_error());
     roof_all.push_back(r.roofline_error());
   }

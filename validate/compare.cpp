@@ -62,7 +62,7 @@ std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
     }
     GroupSummary& g = *it;
     Errors& e = errors[static_cast<std::size_t>(it - groups.begin())];
-    (r.held_out ? e.held : e.fitted).push_back(r.tile_error());
+    if (r.held_out || r.fit_row) (r.held_out ? e.held : e.fitted).push_back(r.tile_error());
     e.all.push_back(r.tile_error());
     if (!g.worst || std::fabs(r.tile_error()) > std::fabs(g.worst->tile_error())) g.worst = &r;
   }

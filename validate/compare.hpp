@@ -24,6 +24,9 @@ struct CaseResult {
   std::vector<LaunchTime> tile_launches;  // the tile engine's launches, in order
   double roofline_s = 0;
   bool held_out = false;
+  // In the "fitted" part of the statistics when not held out: every such row without
+  // --calibrate (the part is "not held back" then), only the rows a fit used with it.
+  bool fit_row = true;
   double tile_error() const { return (tile_s - measured->measured_s) / measured->measured_s; }
   double roofline_error() const {
     return (roofline_s - measured->measured_s) / measured->measured_s;

@@ -115,3 +115,37 @@ TEST_CASE(
   CHECK(doc["calibration"][0]["before"] == doc["calibration"][0]["after"]);
   CHECK_THAT(doc["calibration"][0]["note"].get<std::string>(), Catch::Contains("nothing fitted"));
 }
+
+TEST_CASE(
+    "validate --calibrate counts as fitted only the rows a fit used; without it the table calls "
+    "that part 'not held back'",
+    "[cli][validate][calibrate][fitted-rows]") {
+  TempDir dir;
+  const auto csv = dir.path() / "lean.csv";
+  // Lean's backward rows fit nothing (the note above), and an unknown kernel's row is priced
+  // with auto and never fitted: 2 fitted rows of 5, none held back.
+  write_file(csv, std::string(kLeanRows) +
+                      "a100-sxm4-80gb,xformers,fwd,fp16,4,32,32,128,2048,2048,1,1.1,test\n");
+  const RunResult calibrated =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--format", "json"});
+  INFO(calibrated.err);
+  REQUIRE(calibrated.exit_code == 0);
+  const json doc = json::parse(calibrated.out);
+  CHECK(doc["calibrated"] == true);
+  for (const char* engine : {"tile", "roofline"}) {
+    INFO(engine);
+    CHECK(doc["summary"][engine]["all"]["cases"] == 5);
+    CHECK(doc["summary"][engine]["fitted_rows"]["cases"] == 2);
+    CHECK(doc["summary"][engine]["held_out_rows"]["cases"] == 0);
+  }
+  const RunResult table = run_cli({"validate", "--measurements", csv.string(), "--calibrate"});
+  CHECK_THAT(table.out, Catch::Contains("tile      fitted         cases   2") &&
+                            Catch::Contains("fitted MAPE"));
+  // Without --calibrate nothing is fitted here: the part is every row not held back.
+  const RunResult plain = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  CHECK(json::parse(plain.out)["calibrated"] == false);
+  CHECK(json::parse(plain.out)["summary"]["tile"]["fitted_rows"]["cases"] == 5);
+  const RunResult plain_table = run_cli({"validate", "--measurements", csv.string()});
+  CHECK_THAT(plain_table.out, Catch::Contains("tile      not held back  cases   5") &&
+                                  Catch::Contains("not-held MAPE") && !Catch::Contains("fitted"));
+}

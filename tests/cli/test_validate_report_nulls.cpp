@@ -65,7 +65,7 @@ TEST_CASE("validate: a part with no rows has null statistics, printed '-', not 0
   INFO(table.out << table.err);
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains(
-                            "held_out_rows  cases   0  MAPE       -  median       -  max       -"));
+                            "held out       cases   0  MAPE       -  median       -  max       -"));
   CHECK_THAT(table.out, Catch::Contains("| held-out MAPE - -> -"));
   CHECK_THAT(table.out, !Catch::Contains("held-out MAPE 0.0%"));
 
@@ -74,7 +74,7 @@ TEST_CASE("validate: a part with no rows has null statistics, printed '-', not 0
       {"validate", "--measurements", csv.string(), "--holdout-seq", "2048", "4096"});
   CHECK_THAT(
       held_all.out,
-      Catch::Contains("fitted_rows    cases   0  MAPE       -  median       -  max       -"));
+      Catch::Contains("not held back  cases   0  MAPE       -  median       -  max       -"));
 }
 
 TEST_CASE(
