@@ -83,6 +83,8 @@ Json case_json(const validate::CaseResult& r) {
               {"pass", c.pass},
               {"dtype", models::to_string(c.workload.dtype)}};
   row.update(shape_json(c));
+  if (c.row_window > 0) row["window"] = c.row_window;  // where the row gave them
+  if (c.row_v_head_dim > 0) row["v_head_dim"] = c.row_v_head_dim;
   row.update(Json{{"held_out", r.held_out},
                   {"compared", c.compared},
                   {"measured_s", finite_or_null(c.measured_s)},

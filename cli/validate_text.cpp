@@ -44,21 +44,37 @@ const char* rest_name(const Json& doc) {
   return doc.value("calibrated", false) ? "fitted" : "not held back";
 }
 
+// The width of the longest of `cells` and `header`: columns sized to their longest cell stay
+// aligned for any kernel or device name (`nsa_triton_compressed`, `FlashAttention-3`).
+std::size_t column_width(const std::vector<std::string>& cells, std::string_view header) {
+  std::size_t width = header.size();
+  for (const std::string& c : cells) width = std::max(width, c.size());
+  return width;
+}
+
 std::string render_groups(const Json& groups, bool calibrated) {
-  std::string out = fmt::format(
-      "{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {}\n", "device", "kernel", "schedule", "rows",
-      calibrated ? "fitted MAPE" : "not-held MAPE", "held-out MAPE", "worst row");
+  std::vector<std::string> hw, kernel, schedule;
   for (const Json& g : groups) {
+    hw.push_back(g["hw"].get<std::string>());
+    kernel.push_back(g["kernel"].get<std::string>());
+    schedule.push_back(g["schedule"].get<std::string>());
+  }
+  const std::size_t wh = column_width(hw, "device"), wk = column_width(kernel, "kernel"),
+                    ws = column_width(schedule, "schedule");
+  std::string out = fmt::format(
+      "{:<{}} {:<{}} {:<{}} {:>5} {:>14} {:>14}  {}\n", "device", wh, "kernel", wk, "schedule", ws,
+      "rows", calibrated ? "fitted MAPE" : "not-held MAPE", "held-out MAPE", "worst row");
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    const Json& g = groups[i];
     const Json& w = g["worst_row"];
     const std::string where =
         w.contains("case")
             ? w["case"].get<std::string>()
             : fmt::format("{}:{}", w["file"].get<std::string>(), w["line"].get<int>());
-    out += fmt::format("{:<16} {:<15} {:<10} {:>5} {:>14} {:>14}  {} {} {}\n",
-                       g["hw"].get<std::string>(), g["kernel"].get<std::string>(),
-                       g["schedule"].get<std::string>(), g["rows"].get<int>(),
-                       part_text(g["fitted_rows"]), part_text(g["held_out_rows"]), where,
-                       w["pass"].get<std::string>(), percent_text(w["tile_error"], true));
+    out += fmt::format("{:<{}} {:<{}} {:<{}} {:>5} {:>14} {:>14}  {} {} {}\n", hw[i], wh, kernel[i],
+                       wk, schedule[i], ws, g["rows"].get<int>(), part_text(g["fitted_rows"]),
+                       part_text(g["held_out_rows"]), where, w["pass"].get<std::string>(),
+                       percent_text(w["tile_error"], true));
   }
   return out;
 }
@@ -71,11 +87,16 @@ std::pair<std::string, std::string> row_names(const Json& c) {
           c["kernel"].get<std::string>()};
 }
 
-std::string case_line(const Json& c, bool correctness, std::size_t width) {
+// The widths of the case table's name and kernel columns.
+struct CaseWidths {
+  std::size_t name = 26, kernel = 15;
+};
+
+std::string case_line(const Json& c, bool correctness, CaseWidths width) {
   const auto [name, kernel] = row_names(c);
   std::string line = fmt::format(
-      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
-      name, width, kernel, c["pass"].get<std::string>(), c["batch"].get<int>(),
+      "{:<{}} {:<{}} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
+      name, width.name, kernel, width.kernel, c["pass"].get<std::string>(), c["batch"].get<int>(),
       c["heads"].get<int>(), c["head_dim"].get<int>(), c["q_len"].get<int>(),
       c["kv_len"].get<int>(), c["causal"].get<bool>() ? 1 : 0, time_text(c["measured_s"]),
       time_text(c["tile_s"]), percent_text(c["tile_error"], true), time_text(c["roofline_s"]),
@@ -85,6 +106,9 @@ std::string case_line(const Json& c, bool correctness, std::size_t width) {
     line +=
         fmt::format(" {:>9.2e} {:>7}", c.value("max_relative_error", 0.0), correct ? "yes" : "NO");
   }
+  // What the columns do not show: a sliding window, a value head dim (MLA's latent width).
+  if (c.contains("window")) line += fmt::format("  (window {})", c["window"].get<int>());
+  if (c.contains("v_head_dim")) line += fmt::format("  (dv {})", c["v_head_dim"].get<int>());
   if (const std::string caller = c.value("caller", "direct"); caller != "direct")
     line += "  (called by " + caller + ")";
   if (c["held_out"].get<bool>()) line += "  (held out)";
@@ -96,23 +120,36 @@ std::string case_line(const Json& c, bool correctness, std::size_t width) {
 // the same name. Empty where no row has them.
 std::string render_launches(const Json& doc) {
   std::string out;
-  std::size_t width = 26;
+  std::size_t width = 26, names = 15;
   for (const Json& c : doc["cases"]) {
     if (c.contains("launches")) width = std::max(width, row_names(c).first.size());
+    for (const Json& l : c.value("launches", Json::array()))
+      names = std::max(names, l["name"].get<std::string>().size());
   }
   for (const Json& c : doc["cases"]) {
     for (const Json& l : c.value("launches", Json::array())) {
       if (out.empty()) {
         out = "launches timed apart (extra runs, an event after each launch):\n" +
-              fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", "case", width, "launch",
+              fmt::format("{:<{}} {:<{}} {:>10} {:>10} {:>8}\n", "case", width, "launch", names,
                           "measured", "tile", "err");
       }
-      out += fmt::format("{:<{}} {:<15} {:>10} {:>10} {:>8}\n", row_names(c).first, width,
-                         l["name"].get<std::string>(), time_text(l["measured_s"]),
+      out += fmt::format("{:<{}} {:<{}} {:>10} {:>10} {:>8}\n", row_names(c).first, width,
+                         l["name"].get<std::string>(), names, time_text(l["measured_s"]),
                          time_text(l["tile_s"]), percent_text(l["tile_error"], true));
     }
   }
   return out;
+}
+
+// A fitted calibration entry for reading: each value to 6 significant digits (a fit's
+// 0.9999999999999999 is 1; JSON keeps the exact values).
+std::string entry_text(const Json& entry) {
+  std::vector<std::string> parts;
+  for (const auto& [key, value] : entry.items()) {
+    parts.push_back(value.is_number() ? fmt::format("{} {:.6g}", key, value.get<double>())
+                                      : fmt::format("{} {}", key, value.dump()));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 }  // namespace
@@ -120,12 +157,16 @@ std::string render_launches(const Json& doc) {
 std::string validate_table(const Json& doc) {
   std::ostringstream out;
   const bool correctness = has_correctness(doc);
-  std::size_t width = 26;
-  for (const Json& c : doc["cases"]) width = std::max(width, row_names(c).first.size());
+  CaseWidths width;
+  for (const Json& c : doc["cases"]) {
+    const auto [name, kernel] = row_names(c);
+    width.name = std::max(width.name, name.size());
+    width.kernel = std::max(width.kernel, kernel.size());
+  }
   out << fmt::format(
-      "{:<{}} {:<15} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
-      correctness ? "case" : "file:line", width, "kernel", "pass", "B", "H", "d", "Sq", "Sk", "c",
-      "measured", "tile", "err", "roofline", "err");
+      "{:<{}} {:<{}} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
+      correctness ? "case" : "file:line", width.name, "kernel", width.kernel, "pass", "B", "H", "d",
+      "Sq", "Sk", "c", "measured", "tile", "err", "roofline", "err");
   out << (correctness ? fmt::format(" {:>9} {:>7}\n", "max_rel", "correct") : "\n");
   for (const Json& c : doc["cases"]) out << case_line(c, correctness, width);
   out << render_launches(doc);
@@ -150,8 +191,8 @@ std::string validate_table(const Json& doc) {
     }
     out << fmt::format("calibrated {} {}: {} | held-out MAPE {} -> {}\n",
                        g["hw"].get<std::string>(),
-                       fmt::join(g["keys"].get<std::vector<std::string>>(), "+"), g["after"].dump(),
-                       percent_text(g["held_out_rows_before"]["mape"]),
+                       fmt::join(g["keys"].get<std::vector<std::string>>(), "+"),
+                       entry_text(g["after"]), percent_text(g["held_out_rows_before"]["mape"]),
                        percent_text(g["held_out_rows_after"]["mape"]));
   }
   // Each device's fixed costs as --calibrate moved them (microseconds; fitted before the kernels'

@@ -378,6 +378,8 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
     c.row_heads = row.integer("heads_q", 1, kNoMax);
     c.row_head_dim = row.integer("head_dim", 1, kNoMax);
+    if (!row.text("window").empty()) c.row_window = row.integer("window", 1, kNoMax);
+    if (!row.text("v_head_dim").empty()) c.row_v_head_dim = row.integer("v_head_dim", 1, kNoMax);
     c.measured_s = measured_seconds(row, c);
     c.source = row.text("source");
     c.row_key = row.key();

@@ -59,6 +59,8 @@ struct MeasuredCase {
   // They differ from the spec's head shape where a variant maps them (absorbed MLA: head_dim 576
   // is latent + rope, while the spec keeps the model's nope + rope).
   std::int64_t row_heads = 0, row_head_dim = 0;
+  // The row's window and v_head_dim columns (0: not given), which the report shows as given.
+  std::int64_t row_window = 0, row_v_head_dim = 0;
   models::Workload workload;
   double measured_s = 0;
   double weight = 1;  // 0.5 for values read off a figure (`pixel-est`)

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "tests/support/cli_runner.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/validate_helpers.hpp"
 
 namespace {
@@ -67,4 +68,44 @@ TEST_CASE("validate --format csv carries the summary, groups and calibration as 
                     [](const std::string& l) { return l.rfind("# ", 0) == 0; }));
   CHECK(std::distance(lines.begin(), first_comment) ==
         1 + static_cast<std::ptrdiff_t>(doc["cases"].size()));
+}
+
+TEST_CASE(
+    "validate's table sizes its columns to their longest cell, shows a row's window and dv, and "
+    "rounds a fitted entry for reading",
+    "[cli][validate][table-layout]") {
+  test_support::TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  test_support::write_file(
+      csv,
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
+      "v_head_dim,time_ms,source\n"
+      "h100-sxm5-80gb,FlashAttention-3,fwd,fp16,16,32,32,64,1024,1024,0,,,0.3506,x\n"
+      "h100-sxm5-80gb,fa2,fwd,fp16,16,32,32,64,2048,2048,0,,,1.2,x\n"
+      "h100-sxm5-80gb,fa2,fwd,fp16,4,32,32,128,4096,4096,1,512,128,0.9,x\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--calibrate"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::vector<std::string> lines = lines_of(r.out);
+  // The case table: each row's pass cell starts where the header's does.
+  const std::size_t pass_at = lines[0].find(" pass ") + 1;
+  for (std::size_t i = 1; i <= 3; ++i) CHECK(lines[i].substr(pass_at, 4) == "fwd ");
+  CHECK_THAT(lines[3], Catch::Contains("(window 512)") && Catch::Contains("(dv 128)"));
+  CHECK_THAT(lines[2], !Catch::Contains("(window") && !Catch::Contains("(dv"));
+  // The group table: each row's count ends where the header's "rows" does.
+  const auto header = std::find_if(lines.begin(), lines.end(),
+                                   [](const std::string& l) { return l.rfind("device ", 0) == 0; });
+  REQUIRE(header != lines.end());
+  const std::size_t rows_end = header->find(" rows ") + 5;
+  for (auto it = header + 1; it != lines.end() && it->rfind("h100", 0) == 0; ++it) {
+    INFO(*it);
+    CHECK(it->at(rows_end - 1) != ' ');
+    CHECK(it->at(rows_end) == ' ');
+  }
+  // A fitted entry reads to 6 significant digits, never a float's 17.
+  for (const std::string& l : lines) {
+    if (l.rfind("calibrated ", 0) != 0) continue;
+    INFO(l);
+    CHECK_THAT(l, !Catch::Contains("{") && !Catch::Matches(".*[0-9]\\.[0-9]{7,}.*"));
+  }
 }
