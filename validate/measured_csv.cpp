@@ -55,6 +55,18 @@ std::string with_line_feeds(std::string text) {
   return text;
 }
 
+std::string row_key(const std::map<std::string, std::size_t>& columns,
+                    const std::vector<std::string>& cells) {
+  std::string key;
+  for (const auto& [name, index] : columns) {
+    if (name == "hw" || name == "source" || name == "notes" || index >= cells.size() ||
+        cells[index].empty())
+      continue;
+    key += name + "=" + cells[index] + ";";
+  }
+  return key;
+}
+
 bool blank_line(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }

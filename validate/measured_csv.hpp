@@ -20,6 +20,11 @@ std::vector<std::string> split_csv_line(const std::string& line, const std::stri
 // spreadsheets still write) made a line feed; CR LF line ends are left as they are.
 std::string with_line_feeds(std::string text);
 
+// A row's cells by column name, as MeasuredCase::row_key holds them: "name=value;" in name order,
+// empty cells, hw, source and notes left out.
+std::string row_key(const std::map<std::string, std::size_t>& columns,
+                    const std::vector<std::string>& cells);
+
 // A line of nothing but spaces, tabs and a carriage return: skipped like an empty one.
 bool blank_line(std::string_view line);
 

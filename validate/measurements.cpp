@@ -55,17 +55,7 @@ class Row {
     }
   }
   const std::string& where() const { return where_; }
-  // MeasuredCase::row_key.
-  std::string key() const {
-    std::string key;
-    for (const auto& [name, index] : columns_) {
-      if (name == "hw" || name == "source" || name == "notes" || index >= cells_.size() ||
-          cells_[index].empty())
-        continue;
-      key += name + "=" + cells_[index] + ";";
-    }
-    return key;
-  }
+  std::string key() const { return row_key(columns_, cells_); }
 
  private:
   const std::map<std::string, std::size_t>& columns_;
