@@ -64,27 +64,40 @@ using GroupKey = std::tuple<std::string, bool, std::string, bool>;
 // group.
 // Whether `schedule` lowers scans itself (fla_chunk, tileops_gla): its one entry prices both
 // passes. (A group may also be a support entry such as chunked_scan, which is no schedule.)
-bool lowers_scans(const std::string& schedule) {
+const sim::ScheduleInfo* schedule_named(const std::string& schedule) {
   const auto& table = sim::schedules();
   const auto own = std::find_if(table.begin(), table.end(),
                                 [&](const sim::ScheduleInfo& s) { return s.name == schedule; });
-  return own != table.end() && own->scan != nullptr;
+  return own != table.end() ? &*own : nullptr;
+}
+
+bool lowers_scans(const std::string& schedule) {
+  const sim::ScheduleInfo* own = schedule_named(schedule);
+  return own != nullptr && own->scan != nullptr;
+}
+
+// Whether `schedule`'s backward runs its forward's kernels on its one entry (unfused: the math
+// path's autograd over the same GEMMs and softmax; ScheduleInfo::backward_on_forward_entry).
+bool backward_on_forward_entry(const std::string& schedule) {
+  const sim::ScheduleInfo* own = schedule_named(schedule);
+  return own != nullptr && own->backward != nullptr && own->backward_on_forward_entry;
 }
 
 // The entry of `schedule` that prices its rows' backward pass, where a fit may set it: its
-// `_bwd` entry, or its one entry where it lowers scans; none where the profile loader refuses
+// `_bwd` entry, or its one entry where it lowers scans or its backward runs on it; none where the
+// profile loader refuses
 // `<schedule>_bwd` (hw::is_calibration_key): a kernel without a backward of its own (lean,
 // split_kv, flashmla, ...), whose backward the tile engine prices with the device's default
 // schedule and that one's `_bwd` entry, or an entry that is no kernel.
 std::optional<std::string> backward_entry(const std::string& schedule) {
-  if (lowers_scans(schedule)) return schedule;
+  if (lowers_scans(schedule) || backward_on_forward_entry(schedule)) return schedule;
   std::string key = sim::backward_calibration_key(schedule);
   if (hw::is_calibration_key(key)) return key;
   return std::nullopt;
 }
 
 std::vector<std::string> group_keys(const Group& g) {
-  if (lowers_scans(g.schedule)) return {g.schedule};
+  if (lowers_scans(g.schedule) || backward_on_forward_entry(g.schedule)) return {g.schedule};
   if (g.backward_only_entry) {
     // No entry of this schedule prices these rows' backward: they are left unfitted (no keys).
     const std::optional<std::string> bwd = backward_entry(g.schedule);
@@ -306,8 +319,9 @@ std::map<GroupKey, Group> split_passes(const std::vector<MeasuredCase>& cases,
     const bool backward = models::has_backward(c.workload.phase);
     // Where no entry of the schedule prices the backward, its backward rows are a group of their
     // own that fits nothing (group_keys), so that no entry takes up another's error.
-    const bool split =
-        backward && (forward_fits.count({device, schedule}) > 0 || !backward_entry(schedule));
+    // One entry for both passes (unfused) is one fit over both.
+    const bool split = backward && !backward_on_forward_entry(schedule) &&
+                       (forward_fits.count({device, schedule}) > 0 || !backward_entry(schedule));
     Group& g = groups[{device, !c.fit_entry.empty(), schedule, split}];
     g.hw = device;
     g.schedule = schedule;

@@ -149,3 +149,30 @@ TEST_CASE(
   CHECK_THAT(plain_table.out, Catch::Contains("tile      not held back  cases   5") &&
                                   Catch::Contains("not-held MAPE") && !Catch::Contains("fitted"));
 }
+
+TEST_CASE("validate --calibrate fits unfused's forward and backward rows together on its one entry "
+          "(its backward runs the forward's kernels)",
+          "[cli][validate][calibrate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "unfused.csv";
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms\n"
+             "a100-sxm4-80gb,unfused,fwd,fp16,4,32,32,128,2048,2048,1,3.0\n"
+             "a100-sxm4-80gb,unfused,fwd,fp16,2,32,32,128,4096,4096,1,6.0\n"
+             "a100-sxm4-80gb,unfused,bwd,fp16,4,32,32,128,2048,2048,1,7.0\n"
+             "a100-sxm4-80gb,unfused,fwd+bwd,fp16,2,32,32,128,4096,4096,1,20.0\n");
+  const auto fitted = dir.path() / "fitted";
+  const RunResult r =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs",
+               "--write-profiles", fitted.string(), "--format", "json"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  REQUIRE(doc["calibration"].size() == 1);  // one group: no backward-only group that fits nothing
+  CHECK(doc["calibration"][0]["keys"] == json::array({"unfused"}));
+  CHECK_FALSE(doc["calibration"][0].contains("note"));
+  CHECK(doc["calibration"][0]["fitted_rows_after"]["cases"] == 4);
+  const json profile = json::parse(read_file(fitted / "a100-sxm4-80gb.json"));
+  CHECK_FALSE(profile["calibration"]["schedules"].contains("unfused_bwd"));
+  CHECK(run_cli({"hw", "show", "a100", "--hw-dir", fitted.string()}).exit_code == 0);
+}
