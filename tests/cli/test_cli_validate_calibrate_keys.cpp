@@ -3,6 +3,7 @@
 // default schedule, and a fit had written `lean_bwd`, which --hw-dir then refused.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +28,18 @@ const char* kLeanRows =
     "a100-sxm4-80gb,lean,fwd,fp16,2,32,32,128,4096,4096,1,1.9,test\n"
     "a100-sxm4-80gb,lean,bwd,fp16,4,32,32,128,2048,2048,1,2.6,test\n"
     "a100-sxm4-80gb,lean,fwd+bwd,fp16,2,32,32,128,4096,4096,1,7.5,test\n";
+
+// `validate --calibrate --keep-fixed-costs` over `csv`, the fitted profiles written to `fitted`:
+// the JSON report of a run that must succeed.
+json calibrate_keeping_fixed_costs(const std::filesystem::path& csv,
+                                   const std::filesystem::path& fitted) {
+  const RunResult r =
+      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs",
+               "--write-profiles", fitted.string(), "--format", "json"});
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  return json::parse(r.out);
+}
 
 }  // namespace
 
@@ -77,12 +90,7 @@ TEST_CASE(
              "a100-sxm4-80gb,lean,fwd+bwd,fp16,4,32,32,128,2048,2048,1,3.6,test\n"
              "a100-sxm4-80gb,lean,fwd+bwd,fp16,2,32,32,128,4096,4096,1,7.5,test\n");
   const auto fitted = dir.path() / "fitted";
-  const RunResult r =
-      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs",
-               "--write-profiles", fitted.string(), "--format", "json"});
-  INFO("stderr: " << r.err);
-  REQUIRE(r.exit_code == 0);
-  const json doc = json::parse(r.out);
+  const json doc = calibrate_keeping_fixed_costs(csv, fitted);
   REQUIRE(doc["calibration"].size() == 1);
   CHECK(doc["calibration"][0]["keys"].empty());
   CHECK(doc["calibration"][0]["before"] == doc["calibration"][0]["after"]);
@@ -150,9 +158,10 @@ TEST_CASE(
                                   Catch::Contains("not-held MAPE") && !Catch::Contains("fitted"));
 }
 
-TEST_CASE("validate --calibrate fits unfused's forward and backward rows together on its one entry "
-          "(its backward runs the forward's kernels)",
-          "[cli][validate][calibrate]") {
+TEST_CASE(
+    "validate --calibrate fits unfused's forward and backward rows together on its one entry "
+    "(its backward runs the forward's kernels)",
+    "[cli][validate][calibrate]") {
   TempDir dir;
   const auto csv = dir.path() / "unfused.csv";
   write_file(csv,
@@ -162,12 +171,7 @@ TEST_CASE("validate --calibrate fits unfused's forward and backward rows togethe
              "a100-sxm4-80gb,unfused,bwd,fp16,4,32,32,128,2048,2048,1,7.0\n"
              "a100-sxm4-80gb,unfused,fwd+bwd,fp16,2,32,32,128,4096,4096,1,20.0\n");
   const auto fitted = dir.path() / "fitted";
-  const RunResult r =
-      run_cli({"validate", "--measurements", csv.string(), "--calibrate", "--keep-fixed-costs",
-               "--write-profiles", fitted.string(), "--format", "json"});
-  INFO("stderr: " << r.err);
-  REQUIRE(r.exit_code == 0);
-  const json doc = json::parse(r.out);
+  const json doc = calibrate_keeping_fixed_costs(csv, fitted);
   REQUIRE(doc["calibration"].size() == 1);  // one group: no backward-only group that fits nothing
   CHECK(doc["calibration"][0]["keys"] == json::array({"unfused"}));
   CHECK_FALSE(doc["calibration"][0].contains("note"));
