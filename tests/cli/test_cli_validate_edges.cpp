@@ -15,6 +15,7 @@
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/cpu/cpu_suite.hpp"
 
 namespace {
@@ -24,9 +25,8 @@ using test_support::RunResult;
 using test_support::TempDir;
 using test_support::write_file;
 
-const char* kHeader =
-    "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,source\n";
-const char* kRow = "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,1024,1024,0,0.3506,FA3 paper Fig.5\n";
+const char* const kHeader = test_support::kMeasuredHeader;
+const char* const kRow = test_support::kFa3Row;
 
 // A run of the check suite's first case, as the CPU or CUDA runner returns it, with `samples`
 // as the timer read them.
