@@ -240,10 +240,11 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   // (its share of the vector, exp and tensor rates against the bandwidth one SM can draw),
   // whichever is more. Sizing by traffic alone gave a compute-bound op fewer CTAs when its bytes
   // shrank: an fp8 KV cache made the same FP32 work up to 22 % slower. PyTorch's elementwise
-  // kernels launch a CTA per 512 elements, so vector-heavy work spreads over the device. Every
-  // iteration is a whole chunk but the last (a fraction), so the longest CTA never gets shorter as
-  // the op grows: splitting the same work into equal parts would make more work faster whenever
-  // it crossed a chunk boundary and gained a CTA.
+  // kernels launch a CTA per 512 elements (num_threads() 128 x thread_work_size() 4 in
+  // aten/src/ATen/native/cuda/thread_constants.h), so vector-heavy work spreads over the device.
+  // Every iteration is a whole chunk but the last (a fraction), so the longest CTA never gets
+  // shorter as the op grows: splitting the same work into equal parts would make more work faster
+  // whenever it crossed a chunk boundary and gained a CTA.
   const Rates r = achievable_rates(in.profile, in.workload.dtype);
   const double tensor_rate = r.tensor_flops_per_s > 0 ? r.tensor_flops_per_s : r.vector_flops_per_s;
   const double work_s_per_sm =
