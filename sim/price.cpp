@@ -153,7 +153,11 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   const double scale = l.max_tile_hbm_scale;  // the longest job's whole key tiles
   const double tail_s = job_s(l.jobs.max_tiles, tail_k, tail_hbm, max_bytes, scale) +
                         serial_s(l.jobs.max_tiles, tail_k, tail_hbm, scale);
-  const double min_s = job_s(l.jobs.min_tiles, k, r.hbm, mean_bytes);
+  // The shortest job of a grid whose jobs differ in tiles is its first row block (a causal or
+  // windowed grid's), which holds a full block's Q and O; a partial last block, the longest
+  // job, would otherwise pull it down through the mean.
+  const double min_bytes = l.jobs.min_tiles < l.jobs.max_tiles ? max_bytes : mean_bytes;
+  const double min_s = job_s(l.jobs.min_tiles, k, r.hbm, min_bytes);
   const double mean_s =
       job_s(mean_tiles, k, r.hbm, mean_bytes) + l.serial_job_share * serial_s(mean_tiles, k, r.hbm);
   const double full_s = job_s(l.jobs.max_tiles, k, r.hbm, max_bytes, scale) +
