@@ -178,7 +178,7 @@ std::string flashmla_dtype_warning(const models::CostModel& cost, const models::
                                    std::string_view schedule, const hw::Profile& profile,
                                    bool auto_kernel) {
   if (!auto_kernel || schedule != "split_kv" ||
-      profile.calibration.schedules.count(std::string(sim::find_schedule("flashmla").name)) == 0) {
+      sim::find_calibration(profile, sim::find_schedule("flashmla")) == nullptr) {
     return "";
   }
   const bool fallback = std::any_of(cost.ops.begin(), cost.ops.end(), [&](const models::Op& op) {

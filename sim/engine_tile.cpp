@@ -31,9 +31,7 @@ void lower_support(LowerFn lowering, SupportKernel kernel, const models::Op& op,
 const ScheduleInfo* scan_schedule(const KernelChoice& kernel, const models::Op& op,
                                   const models::Workload& w, const hw::Profile& p) {
   if (const ScheduleInfo* info = kernel.schedule()) return info->scan != nullptr ? info : nullptr;
-  auto calibrated = [&](const ScheduleInfo& s) {
-    return p.calibration.schedules.count(std::string(s.name)) > 0;
-  };
+  auto calibrated = [&](const ScheduleInfo& s) { return find_calibration(p, s) != nullptr; };
   // A host profile (attnsim hw probe) prices its plain linear attention with the host's kernel.
   const ScheduleInfo& host = find_schedule("cpu_linear");
   if (cpu_linear_runs(op, w) && calibrated(host)) return &host;
@@ -58,9 +56,7 @@ const ScheduleInfo* selection_schedule(const KernelChoice& kernel, const models:
   }
   const ScheduleInfo& nsa = find_schedule("nsa_triton_compressed");
   const ScheduleInfo& fsa = find_schedule("fsa_triton");
-  auto calibrated = [&](const ScheduleInfo& s) {
-    return p.calibration.schedules.count(std::string(s.name)) > 0;
-  };
+  auto calibrated = [&](const ScheduleInfo& s) { return find_calibration(p, s) != nullptr; };
   // FSA's extras go with its selected kernels, where auto runs them (choose_schedule), and with
   // NSA's where FSA's module calls that one instead.
   if (nsa_kernel_runs_fsa_extras(op, w)) {

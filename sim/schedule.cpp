@@ -31,7 +31,7 @@ const hw::ScheduleCalibration& calibration_entry(const hw::Profile& profile,
 }
 
 bool has_calibration(const hw::Profile& profile, const ScheduleInfo& schedule) {
-  return profile.calibration.schedules.count(std::string(schedule.name)) > 0;
+  return find_calibration(profile, schedule) != nullptr;
 }
 
 }  // namespace
@@ -68,6 +68,15 @@ const ScheduleInfo& find_schedule(std::string_view name) {
 
 KernelChoice KernelChoice::parse(std::string_view name) {
   return name == "auto" ? KernelChoice() : KernelChoice(find_schedule(name));
+}
+
+const hw::ScheduleCalibration* find_calibration(const hw::Profile& profile,
+                                                const ScheduleInfo& schedule, models::Pass pass) {
+  const bool own_entry = pass == models::Pass::forward || schedule.backward_on_forward_entry;
+  const auto& entries = profile.calibration.schedules;
+  const auto it = entries.find(own_entry ? std::string(schedule.name)
+                                         : backward_calibration_key(schedule.name));
+  return it != entries.end() ? &it->second : nullptr;
 }
 
 const hw::ScheduleCalibration& forward_calibration(const hw::Profile& profile,
@@ -138,9 +147,7 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
     const bool decode_like = w.phase == models::Phase::decode && has_calibration(profile, split_kv);
     // The profile has the schedule's entry for the op's pass.
     auto calibrated_for_pass = [&](const ScheduleInfo& s) {
-      return has_calibration(profile, s) &&
-             (op.pass == models::Pass::forward ||
-              profile.calibration.schedules.count(backward_calibration_key(s.name)) > 0);
+      return has_calibration(profile, s) && find_calibration(profile, s, op.pass) != nullptr;
     };
     // NSA's selected and compressed branches: no dense kernel runs content-chosen blocks or
     // summary keys; the public kernels that do are Triton ones.

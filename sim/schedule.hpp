@@ -3,8 +3,9 @@
 //
 // Names are resolved once, where they enter (`--kernel`, a measurement row): a KernelChoice holds
 // the schedule itself, and the engine hands each lowering the profile's calibration entry for its
-// op (forward_calibration, backward_calibration, support_calibration), so no lowering looks a
-// schedule or a calibration up by name.
+// op (forward_calibration, backward_calibration, support_calibration). A lowering that runs another
+// library's kernel too (FA2's split kernel is Flash-Decoding's) takes that schedule from the
+// registry and its entry through find_calibration, never by an entry key.
 #pragma once
 
 #include <string>
@@ -106,8 +107,14 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
                                     const models::Workload& w, const hw::Profile& profile);
 
 // The calibration entries of a schedule: `<name>` prices its forward launches (and scans),
-// `<name>_bwd` its backward ones (hwprofiles/SCHEMA.md). Each throws common::KernelRefusal (a
-// SpecError: the kernel does not run on this device) listing the entries the profile has.
+// `<name>_bwd` its backward ones (hwprofiles/SCHEMA.md), or `<name>` for both where its backward
+// runs its forward's kernels (ScheduleInfo::backward_on_forward_entry).
+// The entry for `pass`, or nullptr where the profile has none (the kernel does not run there).
+const hw::ScheduleCalibration* find_calibration(const hw::Profile& profile,
+                                                const ScheduleInfo& schedule,
+                                                models::Pass pass = models::Pass::forward);
+// The same, each throwing common::KernelRefusal (a SpecError: the kernel does not run on this
+// device) listing the entries the profile has.
 const hw::ScheduleCalibration& forward_calibration(const hw::Profile& profile,
                                                    const ScheduleInfo& schedule);
 const hw::ScheduleCalibration& backward_calibration(const hw::Profile& profile,

@@ -73,9 +73,8 @@ bool decode_packs(const models::AttentionShape& a) {
 // The split kernel is Flash-Decoding's: its launches take split_kv's entry where the profile has
 // one (fitted on that kernel's decode timings), fa2's otherwise.
 const hw::ScheduleCalibration& split_kernel_calibration(const ScheduleInput& in) {
-  const auto& entries = in.profile.calibration.schedules;
-  const auto it = entries.find("split_kv");
-  return it != entries.end() ? it->second : in.calibration;
+  const hw::ScheduleCalibration* split_kv = find_calibration(in.profile, find_schedule("split_kv"));
+  return split_kv != nullptr ? *split_kv : in.calibration;
 }
 
 Launches fa2_forward(const ScheduleInput& in, const Geometry& g) {
@@ -193,7 +192,7 @@ void add_fa2_schedules(std::vector<ScheduleInfo>& table) {
                    "SMs, plus a reduction",
                    lower_lean, nullptr, nullptr, hw::MmaClass::native});
   table.back().sixteen_bit_inputs = true;
-  table.back().max_head_dim = 256;  // flash_api.cpp: "head dimension at most 256"
+  table.back().max_head_dim = 256;    // flash_api.cpp: "head dimension at most 256"
   table.back().latent_decode = true;  // stands for split-KV decode, as split_kv
 }
 

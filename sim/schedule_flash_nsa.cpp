@@ -146,13 +146,12 @@ void lower_flash_nsa_dense(const ScheduleInput& in, bool backward, Launches& out
   // A decode step: split-KV decode, as auto prices one, where the device calibrates it.
   const ScheduleInfo& split_kv = find_schedule("split_kv");
   if (!backward && in.workload.phase == models::Phase::decode &&
-      in.profile.calibration.schedules.count(std::string(split_kv.name)) > 0) {
+      find_calibration(in.profile, split_kv) != nullptr) {
     lower_as("split_kv", Lowering::forward, in, out);
     return;
   }
-  const ScheduleInfo& fa3 = find_schedule("fa3");
-  const std::string key = backward ? backward_calibration_key(fa3.name) : std::string(fa3.name);
-  const bool has_fa3 = in.profile.calibration.schedules.count(key) > 0;
+  const models::Pass pass = backward ? models::Pass::backward : models::Pass::forward;
+  const bool has_fa3 = find_calibration(in.profile, find_schedule("fa3"), pass) != nullptr;
   lower_as(has_fa3 ? "fa3" : "fa2", backward ? Lowering::backward : Lowering::forward, in, out);
 }
 

@@ -48,10 +48,9 @@ void push_dkdv(const ScheduleInput& in, const Shape& x, Launches& out) {
   zero.launch_fixed_share = zero.host_launches = 2;
   out.push_back(zero);
   // NSA's kernel, with the entry its repository's timings fitted where the device has it.
-  const auto nsa_bwd =
-      in.profile.calibration.schedules.find(backward_calibration_key("nsa_triton"));
-  const hw::ScheduleCalibration& calibration =
-      nsa_bwd != in.profile.calibration.schedules.end() ? nsa_bwd->second : in.calibration;
+  const hw::ScheduleCalibration* nsa_bwd =
+      find_calibration(in.profile, find_schedule("nsa_triton"), models::Pass::backward);
+  const hw::ScheduleCalibration& calibration = nsa_bwd != nullptr ? *nsa_bwd : in.calibration;
   const ScheduleInput as{in.op,      in.workload,           in.profile, calibration, in.name,
                          in.options, hw::MmaClass::mma_sync};
   out.push_back(nsa_selected_dkdv_launch(as, nsa_selection(as)));

@@ -186,10 +186,9 @@ void lower_compressed_only_backward(const ScheduleInput& in, Launches& out) {
 // the profile has them (a profile written before those entries prices that branch as fa2, and its
 // block scores and top-k as elementwise work, as `auto` does there).
 bool compressed_entry(const ScheduleInput& in, Lowering how) {
-  const std::string key = how == Lowering::backward
-                              ? backward_calibration_key("nsa_triton_compressed")
-                              : std::string("nsa_triton_compressed");
-  return in.profile.calibration.schedules.count(key) > 0;
+  const models::Pass pass =
+      how == Lowering::backward ? models::Pass::backward : models::Pass::forward;
+  return find_calibration(in.profile, find_schedule("nsa_triton_compressed"), pass) != nullptr;
 }
 
 namespace {

@@ -56,3 +56,24 @@ TEST_CASE("the profile loader's other calibration entries are sim's support and 
                                    hw::calibration_entries_besides_kernels().end());
   CHECK(from_hw == from_sim);
 }
+
+TEST_CASE(
+    "find_calibration gives a schedule's entry for the pass, its forward one where the "
+    "backward runs the forward's kernels, and none where the profile lacks it",
+    "[hw][sim]") {
+  hw::Profile p;
+  p.calibration.schedules["fa2"].mma_fraction = 0.6;
+  p.calibration.schedules["fa2_bwd"].mma_fraction = 0.4;
+  p.calibration.schedules["unfused"].mma_fraction = 0.3;
+  const sim::ScheduleInfo& fa2 = sim::find_schedule("fa2");
+  const sim::ScheduleInfo& unfused = sim::find_schedule("unfused");
+  REQUIRE(sim::find_calibration(p, fa2) != nullptr);
+  CHECK(sim::find_calibration(p, fa2)->mma_fraction == 0.6);
+  REQUIRE(sim::find_calibration(p, fa2, models::Pass::backward) != nullptr);
+  CHECK(sim::find_calibration(p, fa2, models::Pass::backward)->mma_fraction == 0.4);
+  REQUIRE(sim::find_calibration(p, unfused, models::Pass::backward) != nullptr);
+  CHECK(sim::find_calibration(p, unfused, models::Pass::backward)->mma_fraction == 0.3);
+  CHECK(sim::find_calibration(p, sim::find_schedule("fa3")) == nullptr);
+  p.calibration.schedules.erase("fa2_bwd");
+  CHECK(sim::find_calibration(p, fa2, models::Pass::backward) == nullptr);
+}
