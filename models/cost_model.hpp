@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "common/static_vector.hpp"
 #include "models/workload.hpp"
@@ -104,6 +105,7 @@ struct ScanShape {
 
 struct GemmShape {
   double m = 0, n = 0, k = 0;
+  double batch = 1;  // independent products of this shape, each with its own operands
 };
 
 // One kernel-level operation of one layer.
@@ -128,6 +130,10 @@ struct CostModel {
   double kv_cache_bytes = 0;        // batch x cached tokens x layers
   double state_bytes = 0;           // recurrent state (linear attention), all layers
   double parameters_per_layer = 0;  // projection parameters, when projections are included
+  // Other forms of the same computation that the caller may run instead, each a whole model of
+  // its own with the same cache (MLA's absorbed and non-absorbed forms outside decode): the
+  // engines price each and report the fastest (sim::predict). Empty for most variants.
+  std::vector<CostModel> alternatives;
 
   FlopCounts total_flops() const {
     FlopCounts f;

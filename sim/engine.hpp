@@ -3,7 +3,9 @@
 
 #include <optional>
 #include <string_view>
+#include <utility>
 
+#include "common/errors.hpp"
 #include "hwprofiles/profile.hpp"
 #include "models/cost_model.hpp"
 #include "models/workload.hpp"
@@ -24,6 +26,9 @@ std::optional<std::string_view> named_kernel(EngineKind engine, std::string_view
 // `kernel` is the schedule for the tile engine, resolved where the name entered (auto, or one of
 // sim::schedules()); the roofline ignores it.
 // `caller` adds its host floor (apply_caller_floor) to either engine.
+// A cost model with alternatives (another form of the same computation the caller may run) is
+// priced in each form by either engine, and the fastest that `kernel` runs is the prediction
+// (fastest_form).
 Prediction predict(EngineKind engine, const models::CostModel& cost, const models::Workload& w,
                    const hw::Profile& profile, const KernelChoice& kernel = {},
                    hw::Caller caller = hw::Caller::direct);
@@ -101,5 +106,27 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
 Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
                         const hw::Profile& profile, std::string_view kernel,
                         const ScheduleOptions& options = {});
+
+// `price` applied to `cost` and to each of its alternatives (CostModel::alternatives), the fastest
+// of them: the caller runs whichever form is faster. A form the kernel refuses is no error while
+// another runs; if none runs, the first refusal is thrown.
+template <typename Price>
+Prediction fastest_form(const models::CostModel& cost, Price&& price) {
+  if (cost.alternatives.empty()) return price(cost);
+  std::optional<Prediction> best;
+  std::optional<common::KernelRefusal> refused;
+  auto consider = [&](const models::CostModel& form) {
+    try {
+      Prediction p = price(form);
+      if (!best || p.time_s < best->time_s) best = std::move(p);
+    } catch (const common::KernelRefusal& e) {
+      if (!refused) refused = e;
+    }
+  };
+  consider(cost);
+  for (const models::CostModel& form : cost.alternatives) consider(form);
+  if (!best) throw *refused;
+  return *best;
+}
 
 }  // namespace sim

@@ -72,8 +72,11 @@ LaunchPrediction price_on_roofline(const models::Op& op, const models::Workload&
   return roofline_launch(op, achievable_rates(profile, w.dtype), count);
 }
 
-Prediction predict_roofline(const models::CostModel& cost, const models::Workload& w,
-                            const hw::Profile& profile, hw::Caller caller) {
+namespace {
+
+// One form of the cost model on the roofline.
+Prediction predict_roofline_form(const models::CostModel& cost, const models::Workload& w,
+                                 const hw::Profile& profile, hw::Caller caller) {
   const Rates rates = achievable_rates(profile, w.dtype);
   Prediction p;
   std::array<double, kResourceCount> time_by_bound{};
@@ -99,6 +102,15 @@ Prediction predict_roofline(const models::CostModel& cost, const models::Workloa
   p.tensor_utilization = p.time_s > 0 ? p.flops.tensor / p.time_s / peak : 0;
   apply_caller_floor(p, cost, profile, caller);
   return p;
+}
+
+}  // namespace
+
+Prediction predict_roofline(const models::CostModel& cost, const models::Workload& w,
+                            const hw::Profile& profile, hw::Caller caller) {
+  return fastest_form(cost, [&](const models::CostModel& form) {
+    return predict_roofline_form(form, w, profile, caller);
+  });
 }
 
 }  // namespace sim

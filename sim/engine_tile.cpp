@@ -119,17 +119,10 @@ void lower(const models::Op& op, const models::Workload& w, const hw::Profile& p
                  out);
 }
 
-}  // namespace
-
-Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
-                        const hw::Profile& profile, std::string_view kernel,
-                        const ScheduleOptions& options) {
-  return predict_tile(cost, w, profile, KernelChoice::parse(kernel), options);
-}
-
-Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
-                        const hw::Profile& profile, const KernelChoice& kernel,
-                        const ScheduleOptions& options) {
+// One form of the cost model on the tile engine.
+Prediction predict_tile_form(const models::CostModel& cost, const models::Workload& w,
+                             const hw::Profile& profile, const KernelChoice& kernel,
+                             const ScheduleOptions& options) {
   Prediction p;
   std::array<double, kResourceCount> time_by_bound{};
   for (const models::Op& op : cost.ops) {
@@ -169,6 +162,22 @@ Prediction predict_tile(const models::CostModel& cost, const models::Workload& w
   p.tensor_utilization = p.time_s > 0 ? p.flops.tensor / p.time_s / peak : 0;
   apply_caller_floor(p, cost, profile, options.caller);
   return p;
+}
+
+}  // namespace
+
+Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
+                        const hw::Profile& profile, std::string_view kernel,
+                        const ScheduleOptions& options) {
+  return predict_tile(cost, w, profile, KernelChoice::parse(kernel), options);
+}
+
+Prediction predict_tile(const models::CostModel& cost, const models::Workload& w,
+                        const hw::Profile& profile, const KernelChoice& kernel,
+                        const ScheduleOptions& options) {
+  return fastest_form(cost, [&](const models::CostModel& form) {
+    return predict_tile_form(form, w, profile, kernel, options);
+  });
 }
 
 }  // namespace sim

@@ -25,8 +25,7 @@ pd::Placement place_layout(const ParallelLayout& l, const hw::Profile& profile) 
     throw common::SpecError(fmt::format(
         "--nodes {}: the layout's {} CP rank{} (tp {} x cp {} = {} device{}) must split evenly "
         "over the nodes, each TP group inside one node (cp must be a multiple of nodes)",
-        l.nodes, l.cp, l.cp == 1 ? "" : "s", l.tp, l.cp, l.devices(),
-        l.devices() == 1 ? "" : "s"));
+        l.nodes, l.cp, l.cp == 1 ? "" : "s", l.tp, l.cp, l.devices(), l.devices() == 1 ? "" : "s"));
   }
   p.per_node = l.devices() / l.nodes;
   if (l.devices() == 1) return p;

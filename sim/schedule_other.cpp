@@ -229,7 +229,7 @@ Launch gemm_launch(const ScheduleInput& in, const char* name, double batch, doub
 void lower_gemm(const ScheduleInput& in, Launches& out) {
   const models::GemmShape& s = in.op.gemm;
   const double passes = in.op.pass == models::Pass::backward ? 2 : 1;  // dX and dW
-  out.push_back(gemm_launch(in, in.op.name, passes, s.m, s.n, s.k, in.op.bytes.total()));
+  out.push_back(gemm_launch(in, in.op.name, passes * s.batch, s.m, s.n, s.k, in.op.bytes.total()));
 }
 
 void lower_elementwise(const ScheduleInput& in, Launches& out) {

@@ -122,9 +122,34 @@ TEST_CASE("mla: mode auto picks absorbed for decode and short chunks, non-absorb
 
 TEST_CASE("mla: non-absorbed decode decompresses all T latents, 33.5M T FLOPs", "[variants][mla]") {
   const auto c = cost(mla({{"mode", 2}}, kWithProjections), workload(Phase::decode, 1, 1, 4096));
-  // 2 T d_c Hq (d_nope + dv) = 2 * 4096 * 512 * 128 * 256.
-  CHECK(op_named(c, "kv_up_proj_fwd").flops.tensor == 137438953472.0);
+  // 2 T d_c Hq (d_nope + dv) = 2 * 4096 * 512 * 128 * 256: the 4095 cached tokens' latents by the
+  // attention, the new token's as its projection.
+  CHECK(op_named(c, "cache_decompress_fwd").flops.tensor == 33554432.0 * 4095);
+  CHECK(op_named(c, "kv_up_proj_fwd").flops.tensor == 33554432.0);
   CHECK(c.kv_cache_bytes_per_token_per_layer == 1152);  // the cache is still the latent
+}
+
+TEST_CASE(
+    "mla: non-absorbed chunked prefill decompresses the cached latents without projections "
+    "too, and auto lists the other form as an alternative",
+    "[variants][mla]") {
+  // 256 new tokens after 32,512 cached: the cached latents' 33,554,432 FLOPs each are the
+  // attention's own work (caching latents costs it in this form); the new tokens' K/V are their
+  // projections, as in MHA.
+  const auto w = workload(Phase::prefill, 1, 256, 32768);
+  const auto plain = cost(mla({{"mode", 2}}), w);
+  CHECK(op_named(plain, "cache_decompress_fwd").flops.tensor == 33554432.0 * 32512);
+  for (const models::Op& op : plain.ops) CHECK(std::strcmp(op.name, "kv_up_proj_fwd") != 0);
+  CHECK(plain.alternatives.empty());  // a mode named is the form run
+  // Auto: the form with fewer FLOPs is listed, the other rides along for the engines to weigh.
+  const auto chosen = cost(mla(), w);
+  REQUIRE(chosen.alternatives.size() == 1);
+  CHECK(absorbed(chosen) != absorbed(chosen.alternatives[0]));
+  CHECK(chosen.alternatives[0].kv_cache_bytes == chosen.kv_cache_bytes);
+  // Decode is always absorbed, with no alternative; a fresh prefill decompresses nothing cached.
+  CHECK(cost(mla(), workload(Phase::decode, 1, 1, 32768)).alternatives.empty());
+  const auto fresh = cost(mla({{"mode", 2}}), workload(Phase::prefill, 1, 4096, 4096));
+  for (const models::Op& op : fresh.ops) CHECK(op.kind != models::OpKind::gemm);
 }
 
 TEST_CASE("mla: DeepSeek-V3 projections hold 187.1M parameters per layer, 374M FLOPs per token",
@@ -162,7 +187,7 @@ TEST_CASE("mla: parameters resolve to their names and the defaults are DeepSeek-
   CHECK_THROWS_AS(mla({{"mode", 3}}), common::SpecError);
 }
 
-TEST_CASE("mla and tpla count W_UK / W_UV only with --include-projections, like every variant",
+TEST_CASE("mla and tpla count the new tokens' W_UK / W_UV work only with --include-projections",
           "[variants][mla][projections]") {
   for (const char* name : {"mla", "gla", "tpla"}) {
     INFO(name);

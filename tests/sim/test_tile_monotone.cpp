@@ -332,3 +332,41 @@ TEST_CASE(
     CHECK(chunk(q_len) <= chunk(256));
   }
 }
+
+TEST_CASE(
+    "MLA chunked prefill after a fixed cache never gets cheaper with more new tokens, across "
+    "the absorbed / non-absorbed switch (auto prices both forms and takes the faster)",
+    "[tile][monotone]") {
+  // 32,768 cached tokens, DeepSeek-V3's MLA: the form with fewer FLOPs turns non-absorbed at about
+  // 170 new tokens (docs/variants.md#b1-mla). Auto took that form whatever it cost: the absorbed
+  // one ran on the unfused path where no fused kernel takes its 576-wide heads, and the
+  // non-absorbed one left its decompression of the cache out, so 171 tokens priced 76 % below 170
+  // on H100. Both forms now count what they do, and the faster is the prediction.
+  const models::AttentionSpec mla = test_support::make("mla", {});
+  for (const char* hw : {"h100", "b200", "a100", "910b"}) {
+    auto time = [&](std::int64_t q_len) {
+      return bf16_time(hw, "auto", mla, Phase::prefill, 1, q_len, 32768 + q_len);
+    };
+    const auto [count, first] = drops(time, 150, 200, 1);
+    INFO(hw << ": first drop at " << first);
+    CHECK(count == 0);
+    CHECK(time(171) >= time(170));
+    CHECK(time(1) <= time(64));
+  }
+}
+
+TEST_CASE(
+    "a per-head GEMM is a batched grid: MLA's output absorb at two tokens is not cheaper "
+    "than at one",
+    "[tile][monotone]") {
+  // o_absorb multiplies each head's dv-wide output by its own d_c x dv weights: 128 products.
+  // Priced as one product of tokens x 128 rows against one weight, one token ran one CTA that
+  // read all 16.8 MB of weights, 118 us on H100, and two tokens 63 us.
+  const models::AttentionSpec mla =
+      test_support::make("mla", {}, models::ProjectionConfig{true, 0});
+  auto time = [&](std::int64_t q_len) {
+    return bf16_time("h100", "auto", mla, Phase::decode, 1, q_len, 32768);
+  };
+  CHECK(time(2) >= time(1));
+  CHECK(time(3) >= time(2));
+}
