@@ -42,7 +42,7 @@ Json worst_row_json(const validate::MeasuredCase& w, double tile_error) {
               {"line", w.line},
               {"pass", w.pass},
               {"tile_error", finite_or_null(tile_error)}};
-  if (w.file == validate::kSuiteFile) row["case"] = w.kernel;
+  if (w.suite_case) row["case"] = w.kernel;
   return row;
 }
 
@@ -76,7 +76,7 @@ Json case_json(const validate::CaseResult& r) {
               {"line", c.line},
               {"hw", c.hw},
               // A suite case run here ran its schedule's kernel (the case's name is `case`).
-              {"kernel", c.file == validate::kSuiteFile ? c.schedule : c.kernel},
+              {"kernel", c.suite_case ? c.schedule : c.kernel},
               {"schedule", c.schedule},
               // Who called it: its host floor is in the prediction (validate::default_caller).
               {"caller", hw::to_string(c.caller)},

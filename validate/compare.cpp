@@ -50,7 +50,7 @@ std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
     const MeasuredCase& c = *r.measured;
     if (!c.compared) continue;
     // Suite cases are named one by one; their group is the kernel they ran (its schedule).
-    const std::string& kernel = c.file == kSuiteFile ? c.schedule : c.kernel;
+    const std::string& kernel = c.suite_case ? c.schedule : c.kernel;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const GroupSummary& g) {
       // Rows of one kernel priced with `auto` after it refused them are a group of their own.
       return g.hw == c.hw && kernel_key(g.kernel) == kernel_key(kernel) && g.schedule == c.schedule;

@@ -23,23 +23,40 @@ bool known_column(const std::string& name) {
 
 std::vector<std::string> split_csv_line(const std::string& line, const std::string& where) {
   std::vector<std::string> cells(1);
-  bool quoted = false;
+  // RFC 4180: a quote opens a quoted cell only as the cell's first character (blanks before it
+  // aside, as cells are trimmed); anywhere else it is part of the text. Inside, `""` is a quote
+  // and a lone quote closes the cell, after which only blanks may come before the comma.
+  enum class State { start, plain, quoted, closed } state = State::start;
   for (std::size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
-    if (c == '"') {
-      if (quoted && i + 1 < line.size() && line[i + 1] == '"') {
+    if (c == '\r') continue;
+    if (state == State::quoted) {
+      if (c != '"') {
+        cells.back() += c;
+      } else if (i + 1 < line.size() && line[i + 1] == '"') {
         cells.back() += '"';
         ++i;
       } else {
-        quoted = !quoted;
+        state = State::closed;
       }
-    } else if (c == ',' && !quoted) {
+    } else if (c == ',') {
       cells.emplace_back();
-    } else if (c != '\r') {
+      state = State::start;
+    } else if (state == State::closed) {
+      if (c != ' ' && c != '\t')
+        throw std::invalid_argument(fmt::format(
+            "{}: cell {}: text after the closing quote of a quoted cell; a quote inside a quoted "
+            "cell is written twice (\"\")",
+            where, cells.size()));
+    } else if (c == '"' && state == State::start) {  // only blanks before it
+      cells.back().clear();
+      state = State::quoted;
+    } else {
       cells.back() += c;
+      if (c != ' ' && c != '\t') state = State::plain;
     }
   }
-  if (quoted)
+  if (state == State::quoted)
     throw std::invalid_argument(
         where +
         ": unterminated quoted cell (a quoted cell ends on its own line: a newline inside quotes "
@@ -53,18 +70,6 @@ std::string with_line_feeds(std::string text) {
     if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
   }
   return text;
-}
-
-std::string row_key(const std::map<std::string, std::size_t>& columns,
-                    const std::vector<std::string>& cells) {
-  std::string key;
-  for (const auto& [name, index] : columns) {
-    if (name == "hw" || name == "source" || name == "notes" || index >= cells.size() ||
-        cells[index].empty())
-      continue;
-    key += name + "=" + cells[index] + ";";
-  }
-  return key;
 }
 
 bool blank_line(std::string_view line) {

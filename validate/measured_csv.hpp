@@ -12,18 +12,14 @@
 namespace validate {
 
 // One CSV record on one line (RFC 4180 quoting; a quoted cell cannot span lines), each cell with
-// its surrounding spaces and tabs removed. std::invalid_argument naming `where` for an
-// unterminated quote.
+// its surrounding spaces and tabs removed. A quote opens a quoted cell only at the cell's start;
+// elsewhere in an unquoted cell it is text. std::invalid_argument naming `where` for an
+// unterminated quoted cell, or text after a quoted cell's closing quote.
 std::vector<std::string> split_csv_line(const std::string& line, const std::string& where);
 
 // `text` with each carriage return that ends a line alone (classic Mac OS line ends, which some
 // spreadsheets still write) made a line feed; CR LF line ends are left as they are.
 std::string with_line_feeds(std::string text);
-
-// A row's cells by column name, as MeasuredCase::row_key holds them: "name=value;" in name order,
-// empty cells, hw, source and notes left out.
-std::string row_key(const std::map<std::string, std::size_t>& columns,
-                    const std::vector<std::string>& cells);
 
 // A line of nothing but spaces, tabs and a carriage return: skipped like an empty one.
 bool blank_line(std::string_view line);

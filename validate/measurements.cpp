@@ -15,6 +15,7 @@
 
 #include "common/errors.hpp"
 #include "common/numbers.hpp"
+#include "common/text.hpp"
 #include "validate/flop_convention.hpp"
 #include "validate/measured_columns.hpp"
 #include "validate/measured_csv.hpp"
@@ -35,9 +36,13 @@ class Row {
     auto it = columns_.find(column);
     return it == columns_.end() || it->second >= cells_.size() ? "" : cells_[it->second];
   }
-  std::string required(const std::string& column) const {
+  // The cell of a column every row must fill; `allowed` says what it may hold, for the message.
+  std::string required(const std::string& column, std::string_view allowed = "") const {
     std::string v = text(column);
-    if (v.empty()) throw std::invalid_argument(fmt::format("{}: empty '{}'", where_, column));
+    if (v.empty())
+      throw std::invalid_argument(
+          fmt::format("{}: empty '{}'{}", where_, column,
+                      allowed.empty() ? "" : "; allowed: " + std::string(allowed)));
     return v;
   }
   double number(const std::string& column) const {
@@ -55,7 +60,6 @@ class Row {
     }
   }
   const std::string& where() const { return where_; }
-  std::string key() const { return row_key(columns_, cells_); }
 
  private:
   const std::map<std::string, std::size_t>& columns_;
@@ -245,6 +249,25 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
   return w;
 }
 
+// The measurement a row gives, in parsed and canonical values: every column but hw (the caller
+// adds the device as resolved), source and notes. Two rows that spell one measurement apart (FA2
+// and fa2, forward and fwd, float16 and fp16, false and 0, 0.2437 and 0.24370) have one key.
+std::string measurement_key(const Row& row, const RowFamily& family, const MeasuredCase& c) {
+  auto [variant, params] = variant_of(row, family);
+  std::sort(params.begin(), params.end());
+  std::string key = fmt::format(
+      "kernel={};pass={};dtype={};batch={};heads_q={};heads_kv={};head_dim={};v_head_dim={};"
+      "window={};seq_q={};seq_kv={};causal={};variant={}",
+      kernel_key(c.kernel), c.pass, models::to_string(c.workload.dtype), c.workload.batch,
+      c.row_heads, row.integer("heads_kv", 1, std::numeric_limits<std::int64_t>::max()),
+      c.row_head_dim, c.row_v_head_dim, c.row_window, c.workload.q_len, c.workload.kv_len,
+      c.workload.causal, common::ascii_lower(variant));
+  for (const auto& [name, value] : params) key += fmt::format(":{}={}", name, value);
+  // The time as parsed, at its shortest round trip: the same value however it was written.
+  return key +
+         fmt::format(";op={};caller={};time_s={}", c.op, hw::to_string(c.caller), c.measured_s);
+}
+
 }  // namespace
 
 MeasurementSet read_measurements(const std::filesystem::path& path,
@@ -302,7 +325,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     MeasuredCase c;
     c.file = file;
     c.line = number;
-    c.hw = row.required("hw");
+    c.hw = row.required("hw", "a hardware profile id or alias (`attnsim hw list` lists them)");
     c.kernel = row.required("kernel");
     c.schedule = schedule_for(c.kernel);
     c.kernel_choice = sim::KernelChoice::parse(c.schedule);
@@ -372,7 +395,7 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     if (!row.text("v_head_dim").empty()) c.row_v_head_dim = row.integer("v_head_dim", 1, kNoMax);
     c.measured_s = measured_seconds(row, c);
     c.source = row.text("source");
-    c.row_key = row.key();
+    c.row_key = measurement_key(row, family, c);
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices
     // them with the device's default schedule, whose calibration they must not move (a

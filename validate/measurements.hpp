@@ -31,11 +31,16 @@ inline bool plausible_measured_time(double seconds) {
   return seconds >= kMinMeasuredSeconds && seconds <= kMaxMeasuredSeconds;
 }
 
-// MeasuredCase::file of a case run here by `validate --backend` (its kernel is the case's name).
+// MeasuredCase::file of a case run here by `validate --backend`, as the report names it (a suite
+// case is told by MeasuredCase::suite_case, never by this name: a measurements file may be called
+// `suite` too).
 inline constexpr const char* kSuiteFile = "suite";
 
 struct MeasuredCase {
-  std::string file;    // where the row came from (kSuiteFile: a suite case run here)
+  std::string file;  // where the row came from (kSuiteFile for a suite case)
+  // A suite case run here by `validate --backend` (or recorded from one): its kernel is the case's
+  // name, and the kernel it ran is its schedule.
+  bool suite_case = false;
   int line = 0;        // 1-based line in that file
   std::string hw;      // profile id
   std::string kernel;  // as written in the file
@@ -73,9 +78,10 @@ struct MeasuredCase {
   // block-sparse mask), so their prediction is not an error statistic.
   bool compared = true;
   std::string source;
-  // The row's cells by column name ("name=value;", columns in name order, empty cells left out),
-  // but for hw, source and notes: two rows with the same key on the same device are the same
-  // measurement written twice (cli/validate_measured.cpp counts it once). Empty for suite cases.
+  // The measurement the row gives, in parsed and canonical values (measurement_key in
+  // measurements.cpp: every column but hw, source and notes): two rows with the same key on the
+  // same device are the same measurement written twice, however spelt (cli/validate_measured.cpp
+  // counts it once). Empty for suite cases.
   std::string row_key;
 };
 

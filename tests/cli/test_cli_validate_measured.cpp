@@ -1,5 +1,6 @@
 // `attnsim validate --measurements`: how the rows of the files given are read into one run
 // (cli/validate_measured.cpp).
+#include <fmt/format.h>
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -57,4 +58,47 @@ TEST_CASE("validate counts a measurement written twice once, naming both rows",
   const RunResult strict = run_cli({"validate", "--measurements", a.string(), "--strict"});
   CHECK(strict.exit_code == 2);
   CHECK_THAT(strict.err, Catch::Contains("the same measurement as"));
+}
+
+TEST_CASE(
+    "a measurements file named suite is read as measurements: its rows keep their kernel, not "
+    "taken for suite cases run here",
+    "[cli][validate]") {
+  TempDir dir;
+  const auto csv = dir.path() / "suite";
+  std::string row = kRow;
+  row.replace(row.find(",fa3,"), 5, ",FlashAttention-3,");
+  write_file(csv, std::string(kHeader) + row);
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  CHECK(doc["cases"][0]["kernel"] == "FlashAttention-3");
+  CHECK(doc["cases"][0]["schedule"] == "fa3");
+  const json& worst = doc["summary"]["groups"][0]["worst_row"];
+  CHECK_FALSE(worst.contains("case"));
+  CHECK(worst["line"] == 2);
+}
+
+TEST_CASE(
+    "a measurement written twice is found by its parsed values, however its names and numbers "
+    "are spelt",
+    "[cli][validate][duplicates]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv, std::string(kHeader) +
+                      "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,0.2437,a\n"
+                      "H100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,0.2437,b\n"
+                      "h100,FA2,forward,float16,16,32,32,64,1024,1024,false,0.24370,c\n"
+                      "h100-sxm5-80gb,fa2,fwd,fp16,16,32,32,64,1024,1024,0,2.437e-1,d\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  CHECK(doc["cases"].size() == 1);
+  CHECK(doc["summary"]["skipped_rows"] == 3);
+  for (int line : {3, 4, 5}) {
+    CHECK_THAT(r.err, Catch::Contains(fmt::format("{}:{}: the same measurement as {}:2",
+                                                  csv.string(), line, csv.string())));
+  }
 }

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "validate/measured_csv.hpp"
 #include "validate/measurements.hpp"
 
 namespace {
@@ -224,4 +226,23 @@ TEST_CASE("a quoted cell that spans lines is refused saying a newline in quotes 
   CHECK_THAT(csv_layer_error(kCsvLayerHeader + row),
              Catch::Contains(":2: unterminated quoted cell") &&
                  Catch::Contains("a newline inside quotes is not supported"));
+}
+
+TEST_CASE(
+    "a quote opens a quoted cell only at the cell's start (RFC 4180); elsewhere it is text, and "
+    "text after a closing quote is refused naming the cell",
+    "[validate][csv]") {
+  using validate::split_csv_line;
+  CHECK(split_csv_line("a,ab\"c,d\"e", "f:2") == std::vector<std::string>{"a", "ab\"c", "d\"e"});
+  CHECK(split_csv_line("h\"10\"0,x", "f:2") == std::vector<std::string>{"h\"10\"0", "x"});
+  CHECK(split_csv_line(" \"a, b\" ,\"say \"\"hi\"\"\"", "f:2") ==
+        std::vector<std::string>{"a, b", "say \"hi\""});
+  CHECK_THROWS_WITH(split_csv_line("a,\"b\"c,d", "f:2"),
+                    Catch::Contains("f:2: cell 2: text after the closing quote"));
+  // A stray quote in a row's unquoted cell no longer swallows the rest of the line.
+  std::string row = kCsvLayerRow;
+  row.replace(row.rfind(",x"), 2, ",ab\"c");
+  const validate::MeasurementSet set = read_csv_text(kCsvLayerHeader + row);
+  REQUIRE(set.cases.size() == 1);
+  CHECK(set.cases[0].source == "ab\"c");
 }

@@ -205,6 +205,7 @@ MeasuredCase to_measured(const CaseRun& run, const std::string& hw_id,
   const SuiteCase& c = run.spec;
   MeasuredCase m;
   m.file = kSuiteFile;
+  m.suite_case = true;
   m.line = 0;
   m.hw = hw_id;
   m.kernel = c.name;

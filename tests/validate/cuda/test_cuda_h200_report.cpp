@@ -149,7 +149,7 @@ TEST_CASE("suite cases group by the kernel they ran, the worst row named by its 
     rows[g.kernel] = g.all.cases;
     // The worst row is one of the group's cases, known by its case name (the suite case's).
     const validate::MeasuredCase& worst = *g.worst->measured;
-    CHECK(worst.file == validate::kSuiteFile);
+    CHECK(worst.suite_case);
     CHECK(worst.schedule == g.schedule);
     CHECK(std::any_of(suite.cases.begin(), suite.cases.end(),
                       [&](const validate::SuiteCase& c) { return c.name == worst.kernel; }));
