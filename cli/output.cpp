@@ -116,6 +116,16 @@ std::string human_bytes(double bytes) {
   return scaled(bytes, units, 9, 1000.0, "B");
 }
 
+std::string csv_quote(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
 std::string human_count(double count) {
   static const char* const units[] = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
   return scaled(count, units, 9, 1000.0, "");

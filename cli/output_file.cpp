@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 #include <system_error>
 
@@ -64,12 +65,31 @@ void write_in_place(std::string_view text, const std::string& path, int flags, W
   if (error != 0) io_failure(path, error);
 }
 
+// Creates a temporary file in `folder` with a short name of its own, `.attnsim-` and 8 random
+// letters or digits (retried while the name is taken), so that it fits wherever the target's name
+// does and a stale temporary file is never in the way. Created as open(2) creates any file (0666
+// less the umask). Returns the descriptor (-1 with errno set) and its path in `tmp`.
+int open_temporary(const fs::path& folder, std::string& tmp) {
+  static constexpr std::string_view kLetters =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::random_device random;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string name = ".attnsim-";
+    for (int i = 0; i < 8; ++i) name += kLetters[random() % kLetters.size()];
+    tmp = (folder.empty() ? fs::path(".") / name : folder / name).string();
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+    if (fd >= 0 || errno != EEXIST) return fd;
+  }
+  errno = EEXIST;
+  return -1;
+}
+
 // Writes `text` to a temporary file beside `target` and renames it over `target`. `existing` is
 // the target's stat when it exists, so the new file keeps its mode and owner.
 void write_replacing(std::string_view text, const fs::path& target, const struct stat* existing,
                      WriteFn write_fn) {
-  const std::string tmp = target.string() + fmt::format(".tmp.{}", ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+  std::string tmp;
+  const int fd = open_temporary(target.parent_path(), tmp);
   if (fd < 0) io_failure(target.string(), errno);
   TempFileGuard guard(tmp);
   int error = 0;
@@ -143,19 +163,17 @@ std::string FolderProblem::describe() const {
                       : fmt::format("no directory '{}'", folder);
 }
 
-FolderProblem output_folder_problem(const std::string& path) {
-  fs::path target;
-  try {
-    target = follow_links(path).path;
-  } catch (const std::runtime_error&) {
-    return {};  // a link loop: the write reports it
-  }
-  const fs::path folder = target.parent_path();
+namespace {
+
+// What keeps `folder` (a path whose links are followed) from holding a file: a file in its place
+// or above it, or, unless `missing_ok` (a folder to create, as `mkdir -p`), its absence. `given`
+// is the path as the user wrote it, which says how to name the folder.
+FolderProblem folder_problem(const fs::path& folder, const std::string& given, bool missing_ok) {
   std::error_code ec;
   if (folder.empty() || fs::is_directory(folder, ec)) return {};
   // Named as the user would: relative to the working directory when the path given was relative
   // (following the links made it absolute).
-  const fs::path here = fs::path(path).is_absolute() ? fs::path() : fs::current_path(ec);
+  const fs::path here = fs::path(given).is_absolute() ? fs::path() : fs::current_path(ec);
   const auto shown = [&](const fs::path& p) {
     const fs::path relative = here.empty() ? fs::path() : p.lexically_relative(here);
     return (relative.empty() ? p : relative).string();
@@ -165,11 +183,47 @@ FolderProblem output_folder_problem(const std::string& path) {
     const fs::file_status status = fs::status(above, ec);
     if (fs::exists(status)) {
       if (fs::is_directory(status)) break;
-      return {shown(above), true};
+      return {shown(above), true, above == folder};
     }
     if (above == above.parent_path()) break;
   }
+  if (missing_ok) return {};
   return {shown(folder), false};
+}
+
+// `path` with its links followed, or as given where they loop (the write reports that).
+fs::path followed(const std::string& path) {
+  try {
+    return follow_links(path).path;
+  } catch (const std::runtime_error&) {
+    return fs::path(path);
+  }
+}
+
+// `dir` without a trailing separator ("fit/" is the folder "fit").
+std::string without_trailing_separator(const std::string& dir) {
+  const fs::path p(dir);
+  return !p.has_filename() && p.has_relative_path() ? p.parent_path().string() : dir;
+}
+
+}  // namespace
+
+FolderProblem output_folder_problem(const std::string& path) {
+  try {
+    (void)follow_links(path);
+  } catch (const std::runtime_error&) {
+    return {};  // a link loop: the write reports it
+  }
+  return folder_problem(followed(path).parent_path(), path, false);
+}
+
+FolderProblem directory_problem(const std::string& dir) {
+  const std::string trimmed = without_trailing_separator(dir);
+  return folder_problem(followed(trimmed), trimmed, true);
+}
+
+std::string directory_to_create(const std::string& dir) {
+  return followed(without_trailing_separator(dir)).string();
 }
 
 bool same_output_file(const std::string& a, const std::string& b) {

@@ -31,9 +31,10 @@ class TempFileGuard {
 using WriteFn = ssize_t (*)(int fd, const void* data, std::size_t size);
 
 // Writes `text` to `path`:
-//  - a regular file, or a path that does not exist yet, is written whole to `PATH.tmp.PID` beside
-//    it and renamed over it, so a failed run leaves the old file; SIGINT, SIGTERM and SIGHUP remove
-//    the temporary file before the process dies. An existing file keeps its mode and owner;
+//  - a regular file, or a path that does not exist yet, is written whole to a temporary file
+//    beside it (`.attnsim-XXXXXXXX`, a unique name that fits wherever the target's does) and
+//    renamed over it, so a failed run leaves the old file; SIGINT, SIGTERM and SIGHUP remove the
+//    temporary file before the process dies. An existing file keeps its mode and owner;
 //  - a symbolic link is followed and its target written (the temporary file goes beside the
 //    target); the link itself is never replaced;
 //  - anything else (a FIFO, a character device, `/dev/fd/N` from `-o >(cmd)`, or a /proc fd link
@@ -48,11 +49,19 @@ void write_file(std::string_view text, const std::string& path, WriteFn write_fn
 struct FolderProblem {
   std::string folder;         // the folder the file would go in ('' when it can be written)
   bool not_a_folder = false;  // `folder`, or a folder above it, is a file; otherwise it is missing
+  bool itself = false;        // the file in the way is the path checked itself, not one above it
   explicit operator bool() const { return !folder.empty(); }
   // "no directory 'F'" or "'F' is not a directory" (naming the file that is in the way).
   std::string describe() const;
 };
 FolderProblem output_folder_problem(const std::string& path);
+
+// A directory to create as `mkdir -p` does (validate --write-profiles DIR), when it cannot be: DIR,
+// or the nearest folder above it that exists, is a file (`not_a_folder`; `itself` when DIR is).
+// Links are followed as output_folder_problem follows them: a dangling link names the directory
+// to create (directory_to_create), as a dangling -o link names the file to create.
+FolderProblem directory_problem(const std::string& dir);
+std::string directory_to_create(const std::string& dir);
 
 // Whether two output paths name one file however they are spelt (./x, a/../x, a symbolic link to
 // it, a hard link): writing both would leave only the second.

@@ -61,13 +61,7 @@ nlohmann::ordered_json kernel_json(std::optional<std::string_view> kernel) {
 
 std::string csv_cell(const nlohmann::ordered_json& v) {
   if (v.is_null()) return "";
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string quoted = "\"";
-    for (char c : s) quoted += (c == '"') ? std::string("\"\"") : std::string(1, c);
-    return quoted + "\"";
-  }
+  if (v.is_string()) return csv_quote(v.get<std::string>());
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return std::to_string(v.get<std::int64_t>());
   // A non-finite number is what JSON writes as null: an empty cell here too; others at their

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/model_query.hpp"
+#include "cli/output.hpp"
 #include "common/errors.hpp"
 
 namespace cli {
@@ -129,17 +130,6 @@ Point point_at(const SweepAxes& a, std::size_t index) {
   return {&a.profiles[profile_i], subject_i, a.engines[engine_i], w, layout};
 }
 
-// A CSV cell: quoted when it holds a comma, a quote or a line break (a --hf-config path may).
-std::string csv_cell(std::string_view text) {
-  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
-}
-
 // A point's kernel: --kernel under the tile engine; under the roofline, which models no schedule,
 // an empty CSV cell or JSON null.
 std::string kernel_cell(const SweepAxes& axes, sim::EngineKind engine, SweepFormat format) {
@@ -172,7 +162,7 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   const auto out = std::back_inserter(row);
   if (format == SweepFormat::csv) {
     fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},", p.profile->id,
-                   csv_cell(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
+                   csv_quote(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
                    models::to_string(w.dtype), models::to_string(w.kv_dtype), layers,
                    sim::to_string(p.engine), kernel_cell(axes, p.engine, format),
                    hw::to_string(axes.caller), r.time_s, sim::to_string(bound));

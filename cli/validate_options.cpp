@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "cli/output_file.hpp"
 #include "common/errors.hpp"
 #include "validate/cpu/cpu_suite.hpp"
 
@@ -132,27 +133,20 @@ void check_validate_options(const ValidateOptions& o, const HwOptions& hw,
 }
 
 void check_profile_directory(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::path path(dir);
-  if (std::filesystem::exists(path, ec) && !std::filesystem::is_directory(path, ec))
+  const FolderProblem problem = directory_problem(dir);
+  if (!problem) return;
+  if (problem.itself)
     throw std::invalid_argument(fmt::format("--write-profiles '{}' is not a directory", dir));
-  // The nearest part of the path that exists must be a directory to create the rest under.
-  for (path = path.parent_path(); !path.empty(); path = path.parent_path()) {
-    if (std::filesystem::exists(path, ec)) {
-      if (std::filesystem::is_directory(path, ec)) return;
-      throw std::invalid_argument(fmt::format(
-          "--write-profiles '{}': '{}' is not a directory, so nothing can be created under it", dir,
-          path.string()));
-    }
-    if (path == path.root_path()) return;  // a root that does not exist: left to the creation
-  }
+  throw std::invalid_argument(fmt::format(
+      "--write-profiles '{}': {}, so nothing can be created under it", dir, problem.describe()));
 }
 
 void make_profile_directory(const std::string& dir) {
   check_profile_directory(dir);
+  const std::string path = directory_to_create(dir);
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (!std::filesystem::is_directory(dir)) {
+  std::filesystem::create_directories(path, ec);
+  if (!std::filesystem::is_directory(path)) {
     throw std::runtime_error(fmt::format("--write-profiles '{}': cannot create the directory{}",
                                          dir, ec ? ": " + ec.message() : ""));
   }

@@ -43,7 +43,9 @@ void check_validate_options(const ValidateOptions& o, const HwOptions& hw,
                             const hw::ProfileCatalog& catalog);
 
 // --write-profiles DIR: bad input when DIR, or the nearest of its parents that exists, is not a
-// directory (checked before any work); created (with its parents) when missing, as `mkdir -p`.
+// directory (checked before any work, by cli::directory_problem, the check -o's folder has:
+// symbolic links followed); created (with its parents) when missing, as `mkdir -p`, a dangling
+// link's target in its place.
 void check_profile_directory(const std::string& dir);
 void make_profile_directory(const std::string& dir);
 

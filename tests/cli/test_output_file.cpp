@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 
 #include "cli/output.hpp"
@@ -120,6 +121,35 @@ TEST_CASE("write_output replacing a file keeps its permission bits", "[output]")
   CHECK(read_file(target) == "new\n");
   CHECK(fs::status(target).permissions() ==
         (fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read));
+}
+
+TEST_CASE(
+    "write_output takes any valid file name: its temporary file has a short name of its own, and a "
+    "stale temporary file of a former run is not in the way",
+    "[output]") {
+  TempDir dir;
+  // 250 bytes: a valid name (NAME_MAX is 255) that `<name>.tmp.<pid>` would have made too long.
+  const fs::path target = dir.path() / (std::string(245, 'r') + ".json");
+  cli::write_output("new\n", target.string());
+  CHECK(read_file(target) == "new\n");
+  CHECK(entries(dir.path()) == std::vector<std::string>{target.filename().string()});
+  // The name a former scheme would have picked for this process, left behind by a crash.
+  const fs::path short_target = dir.path() / "out.json";
+  write_file(dir.path() / fmt::format("out.json.tmp.{}", ::getpid()), "stale\n");
+  cli::write_output("fresh\n", short_target.string());
+  CHECK(read_file(short_target) == "fresh\n");
+}
+
+TEST_CASE("write_output creates a new file with the mode open(2) gives (0666 less the umask)",
+          "[output]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "new.json";
+  const mode_t old = ::umask(022);
+  cli::write_output("x\n", target.string());
+  ::umask(old);
+  struct stat st {};
+  REQUIRE(::stat(target.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0644);
 }
 
 TEST_CASE("write_output to a directory or an empty path is bad input, and the directory stays",

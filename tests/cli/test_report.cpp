@@ -78,6 +78,17 @@ TEST_CASE("csv_from_objects quotes cells with commas, quotes or newlines and dou
         "\"a,b\",\"he said \"\"hi\"\"\",\"two\nlines\",ok\n");
 }
 
+TEST_CASE("every CSV cell is quoted by one rule: a comma, a quote, a CR or a LF quotes it",
+          "[report][csv]") {
+  CHECK(cli::csv_quote("plain") == "plain");
+  CHECK(cli::csv_quote("a,b") == "\"a,b\"");
+  CHECK(cli::csv_quote("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(cli::csv_quote("two\nlines") == "\"two\nlines\"");
+  CHECK(cli::csv_quote("m\r.csv") == "\"m\r.csv\"");
+  // The report tables (validate's, query's) quote as the sweep rows do.
+  CHECK(cli::csv_from_objects({ojson{{"file", "m\r.csv"}}}) == "file\n\"m\r.csv\"\n");
+}
+
 TEST_CASE("csv_from_objects orders columns by first appearance and leaves missing cells empty",
           "[report]") {
   const std::vector<ojson> rows = {
