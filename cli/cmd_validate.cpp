@@ -1,10 +1,10 @@
 // attnsim validate: check the model against measured kernel timings (--measurements) or kernels run
 // here (--backend), fit the tile engine's calibration (--calibrate), and report CUDA support and
-// devices (--devices), or compare an earlier CUDA run's report again (--recorded). The report is
-// written first; then the exit status says what went wrong: 1 when a kernel run here (or in the
-// recorded run) was not correct or failed, 2 under --strict when rows were skipped or priced with
-// auto instead of their kernel (it refused them, runs none of them or is unknown). --strict also
-// refuses a CSV's unknown column before any report is written.
+// devices (--devices), or compare an earlier CUDA run's report again (--recorded). Under --strict,
+// rows skipped or priced with auto instead of their kernel (it refused them, runs none of them or
+// is unknown) are bad input: exit 2 with nothing written (nor is a CSV's unknown column read).
+// Otherwise the report (and the profiles) are written first; then exit 1 when a kernel run here
+// (or in the recorded run) was not correct or failed.
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -18,6 +18,7 @@
 
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
+#include "cli/output_file.hpp"
 #include "cli/validate_backends.hpp"
 #include "cli/validate_devices.hpp"
 #include "cli/validate_measured.hpp"
@@ -27,6 +28,7 @@
 #include "common/errors.hpp"
 #include "hwprofiles/profile_loader.hpp"
 #include "validate/calibrate.hpp"
+#include "validate/cpu/cpu_probe.hpp"
 #include "validate/measured_names.hpp"
 
 namespace cli {
@@ -76,8 +78,15 @@ bool fit_used(const validate::MeasuredCase& c, bool held_out,
   });
 }
 
-Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog,
-             const Acquired& in) {
+// The report, and the profiles of the devices it used (calibrated under --calibrate), which
+// --write-profiles saves.
+struct Compared {
+  Json doc;
+  std::vector<hw::Profile> profiles;
+};
+
+Compared compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog,
+                 const Acquired& in) {
   std::vector<hw::Profile> profiles = apply_overrides(in.cases, ctx.hw, catalog);
   Json calibration = Json::array();
   Json fixed_costs = Json::array();
@@ -127,14 +136,32 @@ Json compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& c
     doc["cases"].push_back(c);
   }
   add_counts(doc);
-  if (!o.write_profiles.empty()) {
-    make_profile_directory(o.write_profiles);
-    for (const hw::Profile& p : profiles) {
-      write_output(hw::to_json(p).dump(2) + "\n",
-                   (std::filesystem::path(o.write_profiles) / (p.id + ".json")).string());
-    }
+  return {std::move(doc), std::move(profiles)};
+}
+
+// The file --write-profiles writes a device's profile to.
+std::string profile_path(const ValidateOptions& o, const std::string& id) {
+  return (std::filesystem::path(o.write_profiles) / (id + ".json")).string();
+}
+
+// -o naming a file --write-profiles writes would leave only the one written last. Checked before
+// any work against every profile the run could write (the catalog's, and the probed host's under
+// --backend cpu), and again against those it does write before writing either.
+void check_report_not_a_profile(const ValidateOptions& o, const std::vector<std::string>& ids) {
+  if (o.write_profiles.empty() || o.output.empty() || o.output == "-") return;
+  for (const std::string& id : ids) {
+    if (same_output_file(o.output, profile_path(o, id)))
+      throw common::SpecError(fmt::format(
+          "-o '{}' is the file --write-profiles '{}' writes the {} profile to; give the report "
+          "a file of its own",
+          o.output, o.write_profiles, id));
   }
-  return doc;
+}
+
+std::vector<std::string> profile_ids(const std::vector<hw::Profile>& profiles) {
+  std::vector<std::string> ids;
+  for (const hw::Profile& p : profiles) ids.push_back(p.id);
+  return ids;
 }
 
 void run_validate(const Context& ctx, const ValidateOptions& o) {
@@ -145,10 +172,21 @@ void run_validate(const Context& ctx, const ValidateOptions& o) {
     write_output(render_devices(format), o.output);
     return;
   }
+  std::vector<std::string> ids = profile_ids(catalog.profiles());
+  ids.push_back(validate::kProbeProfileId);
+  check_report_not_a_profile(o, ids);
   const Acquired in = acquire(ctx, o, catalog);
-  const Json doc = compare(ctx, o, catalog, in);
-  write_output(render_validate(doc, format), o.output);
-  check_outcome(doc, o.strict);
+  const Compared out = compare(ctx, o, catalog, in);
+  check_report_not_a_profile(o, profile_ids(out.profiles));
+  // --strict refuses skipped and repriced rows as bad input: nothing is written.
+  if (o.strict) check_strict(out.doc);
+  if (!o.write_profiles.empty()) {
+    make_profile_directory(o.write_profiles);
+    for (const hw::Profile& p : out.profiles)
+      write_output(hw::to_json(p).dump(2) + "\n", profile_path(o, p.id));
+  }
+  write_output(render_validate(out.doc, format), o.output);
+  check_outcome(out.doc);
 }
 
 }  // namespace
@@ -157,10 +195,13 @@ void add_validate_command(CLI::App& app, Context& ctx) {
   auto opts = std::make_shared<ValidateOptions>();
   CLI::App* cmd = app.add_subcommand("validate", "check the model against real kernel timings");
   cmd->add_option("--measurements", opts->measurements,
-                  "CSV of measured timings (schema: validate/data/measured/README.md); repeatable");
+                  "CSV of measured timings (schema: validate/data/measured/README.md); repeatable")
+      ->check(non_empty("an empty path; give a measurements CSV file", "FILE.csv"));
   cmd->add_option("--recorded", opts->recorded,
                   "JSON report of an earlier `validate --backend cuda` run: its cases compared "
-                  "again with today's model (--suite, --profile: if not the report's)");
+                  "again with today's model (--suite, --profile: if not the report's)")
+      ->check(non_empty("an empty path; give the JSON report of a validate --backend cuda run",
+                        "REPORT.json"));
   cmd->add_flag("--calibrate", opts->calibrate,
                 "fit each (device, kernel) calibration on the rows not held out");
   cmd->add_flag("--keep-fixed-costs", opts->keep_fixed_costs,
@@ -181,7 +222,8 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                 "otherwise), and refuse a CSV column attnsim does not know");
   cmd->add_flag("--devices", opts->devices, "report CUDA support and the devices present");
   cmd->add_option("--backend", opts->backend,
-                  "run real kernels here: cpu (always available) or cuda (needs a GPU)");
+                  "run real kernels here: cpu (always available) or cuda (needs a GPU)")
+      ->check(non_empty("an empty value; allowed: cpu, cuda", "cpu|cuda"));
   cmd->add_option(
       "--suite", opts->run.suite,
       "suite for --backend: quick (default), full, check (default with --check), "

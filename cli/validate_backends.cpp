@@ -235,7 +235,7 @@ Acquired run_cuda_backend(const models::Registry& registry, const BackendOptions
   try {
     in.device["ceilings"] = ceilings_json(validate::measure_cuda_ceilings(10.0, device.index));
   } catch (const std::exception& e) {
-    in.failed.push_back({{"case", "ceilings"}, {"error", e.what()}});
+    in.failed.push_back({{"case", kCeilingsCase}, {"error", e.what()}});
   }
   return in;
 }

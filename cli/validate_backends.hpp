@@ -28,6 +28,10 @@ struct BackendOptions {
 };
 
 // The cases to compare, wherever they came from, and what the source says about itself.
+// The name of the failure a CUDA run reports when measuring the device's ceilings failed (a failed
+// entry of its own, beside the suite's cases).
+inline constexpr const char* kCeilingsCase = "ceilings";
+
 struct Acquired {
   std::vector<validate::MeasuredCase> cases;
   std::vector<nlohmann::ordered_json> case_extras;  // per case, merged into its report row

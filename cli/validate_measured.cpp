@@ -112,11 +112,10 @@ void warn_unpriced_caller(const validate::MeasuredCase& c, const hw::Profile& pr
       where(c), caller, profile.id, caller));
 }
 
-}  // namespace
-
-Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
-                                const hw::ProfileCatalog& catalog) {
-  Acquired in;
+// Reads the files' rows into `in`, priced on their devices. A file's warnings and skipped rows are
+// in `in` even when one of its rows ends the run.
+void read_files(const Context& ctx, const ValidateOptions& o, const hw::ProfileCatalog& catalog,
+                Acquired& in) {
   RowPricer pricer(in);
   std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
   std::set<std::string> unpriced_callers;         // device/caller pairs warned about
@@ -125,51 +124,82 @@ Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
     validate::MeasurementSet set = validate::read_measurements(
         file, ctx.registry,
         o.strict ? validate::UnknownColumns::refuse : validate::UnknownColumns::warn);
-    for (auto& c : set.cases) {
-      const hw::Profile* profile = nullptr;
-      try {
-        profile = &catalog.resolve(c.hw);
-      } catch (const hw::ProfileError& e) {
-        throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
-      }
-      c.hw = profile->id;
-      auto it = overridden.find(c.hw);
-      if (it == overridden.end()) {
-        // The first row of a device names the file that brought it into the run.
+    const auto keep_set = [&] {
+      for (const auto& s : set.skipped) in.skipped.push_back(s);
+      for (const auto& w : set.warnings) in.warnings.push_back(w);
+    };
+    try {
+      for (auto& c : set.cases) {
+        const hw::Profile* profile = nullptr;
         try {
-          it = overridden
-                   .emplace(c.hw,
-                            hw::with_overrides(*profile, ctx.hw.sets, kValidateMissingEntryAdvice))
-                   .first;
-        } catch (const std::invalid_argument& e) {
+          profile = &catalog.resolve(c.hw);
+        } catch (const hw::ProfileError& e) {
           throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
         }
+        c.hw = profile->id;
+        auto it = overridden.find(c.hw);
+        if (it == overridden.end()) {
+          // The first row of a device names the file that brought it into the run.
+          try {
+            it = overridden
+                     .emplace(c.hw, hw::with_overrides(*profile, ctx.hw.sets,
+                                                       kValidateMissingEntryAdvice))
+                     .first;
+          } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
+          }
+        }
+        // The same measurement written twice (in one file or two) counts once: a copy would
+        // weigh double in every error statistic and in the --calibrate fits. The later row is
+        // dropped as a skipped row, so it is warned about with both places and --strict refuses
+        // it.
+        const auto [first, fresh] = first_rows.emplace(c.hw + "|" + c.row_key, where(c));
+        if (!fresh) {
+          set.skipped.push_back(fmt::format(
+              "{}: the same measurement as {} (every column but source and notes): counted once",
+              where(c), first->second));
+          continue;
+        }
+        warn_unpriced_caller(c, it->second, unpriced_callers, in);
+        if (pricer.price(c, it->second, set.skipped)) in.cases.push_back(std::move(c));
       }
-      // The same measurement written twice (in one file or two) counts once: a copy would weigh
-      // double in every error statistic and in the --calibrate fits. The later row is dropped as a
-      // skipped row, so it is warned about with both places and --strict refuses it.
-      const auto [first, fresh] = first_rows.emplace(c.hw + "|" + c.row_key, where(c));
-      if (!fresh) {
-        set.skipped.push_back(fmt::format(
-            "{}: the same measurement as {} (every column but source and notes): counted once",
-            where(c), first->second));
-        continue;
-      }
-      warn_unpriced_caller(c, it->second, unpriced_callers, in);
-      if (pricer.price(c, it->second, set.skipped)) in.cases.push_back(std::move(c));
+    } catch (const std::exception&) {
+      keep_set();
+      throw;
     }
-    for (const auto& s : set.skipped) in.skipped.push_back(s);
-    for (const auto& w : set.warnings) in.warnings.push_back(w);
+    keep_set();
+  }
+}
+
+// The warnings, then the skipped rows from the `first_skipped`th on (an error naming the first
+// skipped row need not say it twice).
+void say_warnings(const Acquired& in, std::size_t first_skipped = 0) {
+  for (const auto& w : in.warnings)
+    std::cerr << "attnsim: warning: " << w.get<std::string>() << "\n";
+  for (std::size_t i = first_skipped; i < in.skipped.size(); ++i)
+    std::cerr << "attnsim: warning: row skipped: " << in.skipped[i].get<std::string>() << "\n";
+}
+
+}  // namespace
+
+Acquired read_measurement_files(const Context& ctx, const ValidateOptions& o,
+                                const hw::ProfileCatalog& catalog) {
+  Acquired in;
+  // The warnings and skipped rows so far are said before an error that ends the run (a later
+  // file's bad row, no row left to compare): they may say why.
+  try {
+    read_files(ctx, o, catalog, in);
+  } catch (const std::exception&) {
+    say_warnings(in);
+    throw;
   }
   if (in.cases.empty() && !in.skipped.empty()) {
+    say_warnings(in, 1);
     throw std::invalid_argument(fmt::format("no measurement row left to compare: {} skipped ({})",
                                             in.skipped.size(),
                                             in.skipped.front().get<std::string>()));
   }
-  for (const auto& w : in.warnings)
-    std::cerr << "attnsim: warning: " << w.get<std::string>() << "\n";
-  for (const auto& s : in.skipped)
-    std::cerr << "attnsim: warning: row skipped: " << s.get<std::string>() << "\n";
+  say_warnings(in);
   return in;
 }
 

@@ -36,6 +36,12 @@ void refuse_unused(const ValidateOptions& o, std::initializer_list<const char*> 
                                       found.size() == 1 ? "is" : "are", why));
 }
 
+// Why --strict is refused with --recorded and --backend: nothing there is skipped or repriced
+// (a case that fails is a failure, exit 1, with or without it).
+constexpr const char* kStrictIsForMeasurements =
+    "with --recorded or --backend: it refuses measurement rows skipped or priced with --kernel "
+    "auto, which only --measurements files have (a case that fails exits 1 without it)";
+
 // Which source of cases the options choose, with the conflicts between sources refused.
 void check_mode(const ValidateOptions& o) {
   if (o.devices) {
@@ -55,6 +61,7 @@ void check_mode(const ValidateOptions& o) {
     refuse_unused(o, {"repeats", "ceilings"},
                   "with --recorded, which compares the report's own samples again (they are for "
                   "--backend runs)");
+    refuse_unused(o, {"strict"}, kStrictIsForMeasurements);
     return;
   }
   if (!o.backend.empty() && !o.measurements.empty())
@@ -88,6 +95,7 @@ void check_mode(const ValidateOptions& o) {
                   "(--suite, --repeats and --ceilings are for --backend runs, --profile for "
                   "--backend and --recorded)");
   }
+  if (!o.backend.empty()) refuse_unused(o, {"strict"}, kStrictIsForMeasurements);
   if (o.backend == "cpu") {
     refuse_unused(o, {"ceilings"},
                   "with --backend cpu, whose probe measures its own ceilings (--ceilings is for "

@@ -192,8 +192,14 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
     if (!failed.is_array())
       throw std::invalid_argument(fmt::format("{}: \"failed\" must be an array", where));
     for (const nlohmann::json& f : failed) {
-      in.failed.push_back({{"case", field<std::string>(f, "case", where + " failed")},
-                           {"error", field<std::string>(f, "error", where + " failed")}});
+      const std::string name = field<std::string>(f, "case", where + " failed");
+      const std::string error = field<std::string>(f, "error", where + " failed");
+      // A failure is a suite case's, or the ceilings' the runner measures first (kCeilingsCase).
+      if (name != kCeilingsCase && by_name.find(name) == by_name.end())
+        throw common::SpecError(fmt::format(
+            "{}: failed case '{}' is not in suite '{}'; name the suite it ran with --suite", where,
+            name, suite.name));
+      in.failed.push_back({{"case", name}, {"error", error}});
     }
   }
   in.device = device;

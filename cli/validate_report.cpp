@@ -208,24 +208,27 @@ std::string render_validate(const Json& doc, Format format) {
                format);
 }
 
-void check_outcome(const Json& doc, bool strict) {
+void check_strict(const Json& doc) {
+  if (!doc["skipped"].empty()) {
+    throw common::SpecError(fmt::format("--strict: {} measurement row(s) skipped, first: {}",
+                                        doc["skipped"].size(),
+                                        doc["skipped"][0].get<std::string>()));
+  }
+  if (!doc.value("repriced", Json::array()).empty()) {
+    throw common::SpecError(fmt::format(
+        "--strict: {} measurement row(s) priced with --kernel auto because their kernel refused "
+        "them, runs none of them or is unknown, first: {}",
+        doc["repriced"].size(), doc["repriced"][0].get<std::string>()));
+  }
+}
+
+void check_outcome(const Json& doc) {
   const std::vector<std::string> incorrect = incorrect_cases(doc);
   if (!incorrect.empty()) {
     std::string names;
     for (const std::string& n : incorrect) names += (names.empty() ? "" : "; ") + n;
     throw std::runtime_error(
         fmt::format("{} case(s) not correct or failed: {}", incorrect.size(), names));
-  }
-  if (strict && !doc["skipped"].empty()) {
-    throw common::SpecError(fmt::format("--strict: {} measurement row(s) skipped, first: {}",
-                                        doc["skipped"].size(),
-                                        doc["skipped"][0].get<std::string>()));
-  }
-  if (strict && !doc.value("repriced", Json::array()).empty()) {
-    throw common::SpecError(fmt::format(
-        "--strict: {} measurement row(s) priced with --kernel auto because their kernel refused "
-        "them, runs none of them or is unknown, first: {}",
-        doc["repriced"].size(), doc["repriced"][0].get<std::string>()));
   }
 }
 

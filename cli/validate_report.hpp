@@ -45,8 +45,12 @@ std::vector<std::string> incorrect_cases(const ValidateJson& doc);
 
 std::string render_validate(const ValidateJson& doc, Format format);
 
+// validate --strict, before anything is written: throws common::SpecError (exit 2, no report, no
+// profiles) when rows were skipped or priced with auto instead of their kernel.
+void check_strict(const ValidateJson& doc);
+
 // After the report is written: throws std::runtime_error naming the cases that were not correct or
-// failed (exit 1), then, with `strict`, common::SpecError when rows were skipped (exit 2).
-void check_outcome(const ValidateJson& doc, bool strict);
+// failed (exit 1).
+void check_outcome(const ValidateJson& doc);
 
 }  // namespace cli

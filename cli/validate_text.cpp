@@ -216,7 +216,9 @@ std::string validate_table(const Json& doc) {
         "unknown): {}\n",
         repriced);
   }
-  if (correctness)
+  // As JSON and CSV give it: wherever a case was checked or failed (a run with only failures
+  // has no case rows).
+  if (doc["summary"].contains("incorrect_cases"))
     out << fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());
   for (const Json& f : doc.value("failed", Json::array()))
     out << fmt::format("FAILED {}: {}\n", f["case"].get<std::string>(),
@@ -275,10 +277,13 @@ std::string validate_csv(const Json& doc) {
     }
     rows.push_back(std::move(c));
   }
-  std::string text = csv_from_objects(rows);
+  // No rows (a run whose every case failed): no table, not an empty header line.
+  std::string text = rows.empty() ? "" : csv_from_objects(rows);
   const Json& s = doc["summary"];
-  text += fmt::format("# cases,{}\n# skipped_rows,{}\n", s["tile"]["all"]["cases"].get<int>(),
-                      s["skipped_rows"].get<int>());
+  // The rows, and those of them compared (the table's "all" part: a correctness-only case is a
+  // row, not compared).
+  text += fmt::format("# rows,{}\n# compared_cases,{}\n# skipped_rows,{}\n", rows.size(),
+                      s["tile"]["all"]["cases"].get<int>(), s["skipped_rows"].get<int>());
   if (s.contains("repriced_rows"))
     text += fmt::format("# repriced_rows,{}\n", s["repriced_rows"].get<int>());
   if (s.contains("incorrect_cases"))

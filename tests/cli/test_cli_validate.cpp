@@ -95,7 +95,7 @@ TEST_CASE("skipped measurement rows warn with file:line and count in table, json
   }
 }
 
-TEST_CASE("validate --strict exits 2 after the report when any row was skipped",
+TEST_CASE("validate --strict exits 2 when any row was skipped, and writes no report",
           "[cli][validate]") {
   TempDir dir;
   const auto csv = dir.path() / "m.csv";
@@ -106,7 +106,7 @@ TEST_CASE("validate --strict exits 2 after the report when any row was skipped",
   CHECK_THAT(strict.err,
              Catch::Contains("attnsim: error: --strict: 1 measurement row(s) skipped") &&
                  Catch::Contains("m.csv:6"));
-  CHECK(json::parse(strict.out)["summary"]["skipped_rows"] == 1);  // the report is still written
+  CHECK(strict.out.empty());  // bad input: no report
   write_file(csv, fa3_rows());
   CHECK(run_cli({"validate", "--measurements", csv.string(), "--strict"}).exit_code == 0);
 }
@@ -122,16 +122,17 @@ TEST_CASE("a report with an incorrect or failed case names it and makes validate
   cli::add_counts(ordered);
   CHECK(ordered["summary"]["incorrect_cases"] == 1);
   CHECK(ordered["summary"]["skipped_rows"] == 0);
-  CHECK_THROWS_AS(cli::check_outcome(ordered, false), std::runtime_error);
-  CHECK_THROWS_WITH(cli::check_outcome(ordered, false),
+  CHECK_THROWS_AS(cli::check_outcome(ordered), std::runtime_error);
+  CHECK_THROWS_WITH(cli::check_outcome(ordered),
                     Catch::Contains("1 case(s)") && Catch::Contains("b (max relative error 0.3)"));
   ordered["cases"][1]["correct"] = true;
   ordered["failed"] = cli::ValidateJson::array(
       {{{"case", "c"}, {"error", "CUDA error in kernel split_kernel (while running)"}}});
-  CHECK_THROWS_WITH(cli::check_outcome(ordered, false),
+  CHECK_THROWS_WITH(cli::check_outcome(ordered),
                     Catch::Contains("c (CUDA error in kernel split_kernel"));
   ordered.erase("failed");
-  CHECK_NOTHROW(cli::check_outcome(ordered, true));
+  CHECK_NOTHROW(cli::check_outcome(ordered));
+  CHECK_NOTHROW(cli::check_strict(ordered));
 }
 
 TEST_CASE(

@@ -107,7 +107,7 @@ TEST_CASE(
                              {"summary", cli::ValidateJson::object()}};
     cli::add_counts(doc);
     CHECK(doc["summary"]["incorrect_cases"] == 1);
-    CHECK_THROWS_AS(cli::check_outcome(doc, false), std::runtime_error);
+    CHECK_THROWS_AS(cli::check_outcome(doc), std::runtime_error);
   }
   // A launch timed apart with an impossible sample fails its case too, naming the launch.
   validate::CaseRun launches = run_with({1e-3, 1e-3});
@@ -126,4 +126,36 @@ TEST_CASE(
   CHECK(good.failed.empty());
   REQUIRE(good.cases.size() == 1);
   CHECK(good.cases[0].measured_s == Approx(0.5 * (1e-9 + 2e-3)));
+}
+
+TEST_CASE(
+    "validate says its warnings before the error that ends the run: every row skipped, or a later "
+    "file's bad row",
+    "[cli][validate]") {
+  TempDir dir;
+  std::string header = kHeader;
+  header.replace(header.find("source\n"), 7, "source,windw\n");
+  // Causal with seq_kv < seq_q: the model cannot build it, so the row is skipped.
+  const auto skipped = dir.path() / "skipped.csv";
+  write_file(skipped, header + "h100-sxm5-80gb,fa3,fwd,fp16,1,8,8,128,512,256,1,0.1,x,512\n");
+  const RunResult all_skipped = run_cli({"validate", "--measurements", skipped.string()});
+  CHECK(all_skipped.exit_code == 2);
+  CHECK_THAT(all_skipped.err,
+             Catch::Contains("attnsim: warning: " + skipped.string() +
+                             ":1: unknown column 'windw' ignored") &&
+                 Catch::Contains("attnsim: error: no measurement row left to compare"));
+  CHECK(all_skipped.err.find("warning: row skipped") == std::string::npos);  // the error names it
+
+  std::string row = kRow;
+  row.replace(row.find("Fig.5\n"), 6, "Fig.5,512\n");
+  const auto good = dir.path() / "good.csv";
+  write_file(good, header + row);
+  const auto bad = dir.path() / "bad.csv";
+  const std::string fa3_row = kRow;
+  write_file(bad, std::string(kHeader) + "nowhere-gpu" + fa3_row.substr(fa3_row.find(',')));
+  const RunResult later =
+      run_cli({"validate", "--measurements", good.string(), "--measurements", bad.string()});
+  CHECK(later.exit_code == 2);
+  CHECK_THAT(later.err, Catch::Contains(good.string() + ":1: unknown column 'windw' ignored") &&
+                            Catch::Contains("attnsim: error: " + bad.string() + ":2"));
 }

@@ -81,6 +81,28 @@ TEST_CASE("validate refuses an option its mode would ignore: exit 2 naming it, n
                     {"--ceilings is not used with --backend cpu"});
   require_bad_input(run_cli({"validate", "--backend", "cpu", "--ceilings", "maybe"}),
                     {"--ceilings 'maybe'"});
+  // Nothing is skipped or repriced but measurement rows: --strict would check nothing.
+  require_bad_input(run_cli({"validate", "--recorded", csv.string(), "--strict"}),
+                    {"--strict is not used with --recorded or --backend"});
+  require_bad_input(run_cli({"validate", "--backend", "cpu", "--check", "--strict"}),
+                    {"--strict is not used with --recorded or --backend"});
+}
+
+TEST_CASE("validate refuses an empty path or value, naming the option and what it takes",
+          "[cli][validate]") {
+  require_bad_input(run_cli({"validate", "--backend", ""}),
+                    {"--backend", "an empty value", "allowed: cpu, cuda"});
+  require_bad_input(run_cli({"validate", "--measurements", ""}),
+                    {"--measurements", "an empty path"});
+  require_bad_input(run_cli({"validate", "--recorded", ""}), {"--recorded", "an empty path"});
+  // A row without a device names where the allowed ones are listed.
+  TempDir dir;
+  const auto csv = dir.path() / "e.csv";
+  std::string row = std::string(kGoodCsv);
+  row.replace(row.find("h100-sxm5-80gb"), 14, "");
+  write_file(csv, row);
+  require_bad_input(run_cli({"validate", "--measurements", csv.string()}),
+                    {"e.csv:2: empty 'hw'", "attnsim hw list"});
 }
 
 TEST_CASE(

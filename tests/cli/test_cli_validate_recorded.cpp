@@ -255,3 +255,38 @@ TEST_CASE("validate --recorded loads every committed CUDA report (measured_s is 
   }
   CHECK(loaded >= 10);
 }
+
+TEST_CASE(
+    "validate --recorded of a run with only failures gives the incorrect count in every format, "
+    "and refuses a failure of a case its suite lacks",
+    "[cli][validate][recorded]") {
+  TempDir dir;
+  json doc = load(recorded("2026-11-30-h200-run4-cuda-quick.json"));
+  doc["cases"] = json::array();
+  doc["failed"] = json::array({{{"case", "mha-causal-512-d64"}, {"error", "launch failed"}}});
+  const auto file = dir.path() / "all-failed.json";
+  write_file(file, doc.dump());
+  const RunResult table = run_cli({"validate", "--recorded", file.string()});
+  CHECK(table.exit_code == 1);
+  CHECK_THAT(table.out, Catch::Contains("incorrect cases: 1\n"));
+  const RunResult csv = run_cli({"validate", "--recorded", file.string(), "--format", "csv"});
+  CHECK(csv.exit_code == 1);
+  CHECK(csv.out.rfind("# rows,0\n", 0) == 0);  // no empty header line first
+  CHECK_THAT(csv.out, Catch::Contains("# incorrect_cases,1\n"));
+
+  doc["failed"][0]["case"] = "no-such-case";
+  write_file(file, doc.dump());
+  test_support::require_bad_input(run_cli({"validate", "--recorded", file.string()}),
+                                  {"failed case 'no-such-case' is not in suite 'quick'"});
+}
+
+TEST_CASE("validate's CSV counts its rows and, apart, the rows compared (the table's all part)",
+          "[cli][validate][recorded]") {
+  // The quick suite's block-sparse case is checked for correctness only: a row, not compared.
+  const RunResult r =
+      run_cli({"validate", "--recorded", recorded("2026-11-30-h200-run4-cuda-quick.json"),
+               "--format", "csv"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("\n# rows,20\n# compared_cases,19\n"));
+}
