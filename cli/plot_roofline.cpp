@@ -76,7 +76,7 @@ std::string draw_ceilings(const Frame& f, const RooflineChart& c, const Scale& x
   std::vector<Label> labels;
   for (std::size_t d = 0; d < c.devices.size(); ++d) {
     const RooflineDevice& dev = c.devices[d];
-    const std::string col(color(d));
+    const std::string col(color(d, c.devices.size()));
     double top = 0;
     for (const Ceiling& ceil : dev.ceilings) top = std::max(top, ceil.per_s);
     if (dev.hbm_Bps > 0 && top > 0) {
@@ -194,7 +194,7 @@ std::string draw_points(const Frame& f, const RooflineChart& c, const Scale& x, 
     dots += fmt::format(
         "<circle class=\"point\" data-label=\"{}\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" "
         "fill=\"{}\" stroke=\"white\" stroke-width=\"1\"/>\n",
-        xml_escape(p.label), px, py, color(p.device));
+        xml_escape(p.label), px, py, color(p.device, c.devices.size()));
     const Placement at = place_label(f, px, py, text_width(p.label, 11), taken);
     labels += fmt::format(
         "<text class=\"point-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\" fill=\"#222\">"
@@ -224,7 +224,7 @@ std::string render_roofline(const RooflineChart& c) {
   out += draw_points(f, c, x, y, taken);
   std::vector<LegendEntry> entries;
   for (std::size_t d = 0; d < c.devices.size(); ++d) {
-    entries.push_back({c.devices[d].id, std::string(color(d)), "", true, true});
+    entries.push_back({c.devices[d].id, std::string(color(d, c.devices.size())), "", true, true});
   }
   entries.push_back({"tensor peak, HBM slope", "#666", "", false, true});
   entries.push_back({"FP32 vector peak", "#666", "7 4", false, true});

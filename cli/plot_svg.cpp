@@ -156,8 +156,10 @@ Scale fit_scale(const std::vector<double>& values, double log_ratio, bool powers
     s.hi = hi * pad;
     return s;
   }
-  if (hi == lo) {
-    const double half = lo == 0 ? 1 : std::fabs(lo) * 0.5;
+  if (hi == lo && lo == 0) {
+    hi = 1;  // all zero (no exposed communication): the axis starts at 0, with no negative ticks
+  } else if (hi == lo) {
+    const double half = std::fabs(lo) * 0.5;
     lo -= half;
     hi += half;
   }
@@ -186,6 +188,17 @@ std::string_view color(std::size_t index) {
   // Tableau 10 (https://www.tableau.com/about/blog/2016/7/colors-upgrade-tableau-10-56782).
   static const char* const palette[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                         "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  return palette[index % std::size(palette)];
+}
+
+std::string_view color(std::size_t index, std::size_t count) {
+  if (count <= 10) return color(index);
+  // Tableau 20, the 10 hues each in a dark and a light shade (as listed in JuliaGraphics'
+  // ColorSchemes.jl, data/tableau.jl, :tableau_20).
+  static const char* const palette[] = {"#4e79a7", "#a0cbe8", "#f28e2b", "#ffbe7d", "#59a14f",
+                                        "#8cd17d", "#b6992d", "#f1ce63", "#499894", "#86bcb6",
+                                        "#e15759", "#ff9d9a", "#79706e", "#bab0ac", "#d37295",
+                                        "#fabfd2", "#b07aa1", "#d4a6c8", "#9d7660", "#d7b5a6"};
   return palette[index % std::size(palette)];
 }
 

@@ -63,6 +63,9 @@ struct LegendEntry {
 
 // Qualitative palette (10 colours, readable on white); index wraps around.
 std::string_view color(std::size_t index);
+// The colour of item `index` of `count` drawn apart by colour alone (a roofline's devices): the
+// 10-colour palette up to 10 items, a 20-colour one (distinct up to 20) above.
+std::string_view color(std::size_t index, std::size_t count);
 
 // The document's opening (with a white background and a clip path named "plot-area"), title and
 // subtitle.

@@ -12,16 +12,32 @@ namespace cli {
 
 namespace {
 
+// One CSV line's cells, as RFC 4180 quotes them (sweep_points.cpp quotes a cell that holds a
+// comma, a quote or a line break: a --hf-config path may).
 std::vector<std::string> split_csv(std::string_view row) {
   while (!row.empty() && (row.back() == '\n' || row.back() == '\r')) row.remove_suffix(1);
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t comma = row.find(',', start);
-    out.emplace_back(row.substr(start, comma == std::string_view::npos ? comma : comma - start));
-    if (comma == std::string_view::npos) return out;
-    start = comma + 1;
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    const char c = row[i];
+    if (quoted) {
+      if (c != '"') {
+        out.back() += c;
+      } else if (i + 1 < row.size() && row[i + 1] == '"') {
+        out.back() += '"';  // a doubled quote inside a quoted cell
+        ++i;
+      } else {
+        quoted = false;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
   }
+  return out;
 }
 
 std::size_t column(const std::vector<std::string>& columns, std::string_view name) {

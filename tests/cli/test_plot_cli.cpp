@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -118,6 +119,33 @@ TEST_CASE("sweep --plot names the series by the axes that vary besides x", "[cli
                                  "h100-sxm5-80gb q_len=8192 kv_len=8192",
                                  "b200 q_len=4096 kv_len=4096", "b200 q_len=8192 kv_len=8192"});
   CHECK(texts(*root, "x-title").at(0) == "batch size (log scale)");
+}
+
+TEST_CASE("sweep --plot reads RFC-quoted CSV cells: a comma in a config path is one series",
+          "[cli][plot]") {
+  TempDir dir;
+  const fs::path config = dir.path() / "a,b.json";
+  fs::copy_file(fs::path(ATTNSIM_SOURCE_DIR) / "tests/fixtures/hf-configs/qwen3-8b.config.json",
+                config);
+  const std::string svg = (dir.path() / "quoted.svg").string();
+  const std::string rows = (dir.path() / "rows.csv").string();
+  const RunResult r =
+      run_cli({"sweep", "--hf-config", config.string(), "--model", "llama-3.1-8b", "--phase",
+               "decode", "--seq-len", "16k,32k", "--plot", svg, "-o", rows});
+  REQUIRE(r.exit_code == 0);
+  const auto root = parse_xml(read_file(svg));
+  const auto series = attrs(*root, "g", "series", "data-series");
+  REQUIRE(series.size() == 2);
+  CHECK(std::count_if(series.begin(), series.end(), [&](const std::string& s) {
+          return s.find(config.string()) != std::string::npos;
+        }) == 1);
+  const auto markers = root->all("circle", "marker");
+  REQUIRE(markers.size() == 4);
+  for (const XmlElement* m : markers) {
+    const std::string x = m->attr("data-x");
+    CHECK((x == "16384" || x == "32768"));
+    CHECK(std::stod(m->attr("data-y")) > 0);
+  }
 }
 
 TEST_CASE("bad input to --plot exits 2 and leaves no file", "[cli][plot]") {
@@ -382,4 +410,13 @@ TEST_CASE("a --plot into the file the results go to on stdout is refused, naming
                              "' query -o table.txt --plot r.svg > r.svg 2> err";
   CHECK(WEXITSTATUS(std::system(with_o.c_str())) == 0);
   CHECK_THAT(test_support::read_file(out), Catch::StartsWith("<?xml"));
+}
+
+TEST_CASE("a roofline of every profile gives each device its own colour", "[cli][plot]") {
+  const RunResult r = run_cli({"query", "--seq-len", "8k", "--hw", "all", "--format", "svg"});
+  REQUIRE(r.exit_code == 0);
+  const auto root = parse_xml(r.out);
+  const auto fills = attrs(*root, "circle", "point", "fill");
+  REQUIRE(fills.size() > 10);
+  CHECK(std::set<std::string>(fills.begin(), fills.end()).size() == fills.size());
 }

@@ -115,6 +115,17 @@ TEST_CASE("a series chart keeps a linear y axis when a value is zero", "[cli][pl
   CHECK(root->all("circle", "marker").size() == 8);
 }
 
+TEST_CASE("an all-zero series starts its y axis at 0, with no negative ticks", "[cli][plot]") {
+  cli::plot::SeriesChart c = two_series();
+  c.series.pop_back();
+  c.series[0].y.assign(c.series[0].x.size(), 0.0);
+  const auto root = parse_xml(cli::plot::render_series(c));
+  const auto ticks = texts(*root, "y-tick");
+  REQUIRE_FALSE(ticks.empty());
+  CHECK(ticks.front().rfind('0', 0) == 0);
+  for (const std::string& t : ticks) CHECK(t.rfind('-', 0) == std::string::npos);
+}
+
 TEST_CASE("a roofline has each device's ceilings and each workload as a labelled point",
           "[cli][plot]") {
   cli::plot::RooflineChart c;
