@@ -273,7 +273,9 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   s->add_flag("--include-projections", o->include_projections, "also count the projections");
   s->add_option("--hw", o->hw, "profiles, or 'all'")->capture_default_str();
-  s->add_option("--engine", o->engine, "tile, roofline or both")->capture_default_str();
+  s->add_option("--engine", o->engine,
+                "engines, comma-separated: tile, roofline (both: tile,roofline)")
+      ->capture_default_str();
   add_kernel_option(*s, o->kernel);
   add_caller_option(*s, o->caller);
   s->add_option("--format", o->format, "csv | json | jsonl")->capture_default_str();

@@ -322,3 +322,16 @@ TEST_CASE("a caller a profile has no host floor for is priced as direct there, w
   }
   CHECK(run_cli({"query", "--caller", "pytorch", "--hw", "h100"}).err.empty());
 }
+
+TEST_CASE("every --engine value sweep --help offers is one the sweep accepts", "[cli][sweep]") {
+  const RunResult help = run_cli({"sweep", "--help"});
+  REQUIRE(help.exit_code == 0);
+  const std::size_t at = help.out.find("--engine");
+  REQUIRE(at != std::string::npos);
+  const std::string line = help.out.substr(at, help.out.find('\n', at) - at);
+  CHECK_THAT(line, !Catch::Contains("or both"));
+  CHECK_THAT(line, Catch::Contains("tile,roofline"));
+  const RunResult both = run_cli({"sweep", "--engine", "tile,roofline", "--seq-len", "1k"});
+  REQUIRE(both.exit_code == 0);
+  CHECK(lines(both.out) == 3);
+}
