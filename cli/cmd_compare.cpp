@@ -259,6 +259,9 @@ std::size_t compare_models(CompareRun& run) {
       for (std::string& line : fp32_kernel_warnings(r, run.w.dtype, p.name)) {
         run.kernel_warnings.push_back(std::move(line));
       }
+      for (std::string& line : flashmla_dtype_warnings(r, profile, run.o.kernel)) {
+        run.kernel_warnings.push_back(std::move(line));
+      }
       run.entries.push_back(std::move(e));
       run.roofline.add(profile, run.w.dtype, p.name, r.flops.tensor, r.hbm_bytes, r.time_s);
     }
@@ -310,8 +313,12 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
   write_output(render(run.entries, per_hw, format, svg, run.heading), o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
   warn_unpriced_caller(caller, run.profiles);
-  for (const std::string& line : run.kernel_warnings) {
-    std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
+  for (std::size_t i = 0; i < run.kernel_warnings.size(); ++i) {  // each line once
+    const auto& w = run.kernel_warnings;
+    if (std::find(w.begin(), w.begin() + static_cast<std::ptrdiff_t>(i), w[i]) != w.begin() + i) {
+      continue;
+    }
+    std::fprintf(stderr, "attnsim: warning: %s\n", w[i].c_str());
   }
 }
 

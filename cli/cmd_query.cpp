@@ -103,8 +103,12 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
   };
   write_output(render_models(query, results, parse_format(o.format, true), svg), o.output);
   if (!o.plot.empty()) write_plot(svg(), o.plot);
-  for (const ModelResult& r : results) {
-    for (const std::string& line : fp32_kernel_warnings(r, workload.dtype, query.model.name)) {
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    for (const std::string& line :
+         fp32_kernel_warnings(results[i], workload.dtype, query.model.name)) {
+      std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
+    }
+    for (const std::string& line : flashmla_dtype_warnings(results[i], profiles[i], o.kernel)) {
       std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
     }
   }

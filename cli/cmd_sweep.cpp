@@ -152,11 +152,14 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   };
   std::size_t skipped = 0;
   std::string first_skip;
+  SweepWarnings warnings;
   sim::run_sweep(
       {first, count, threads, 4096},
       [&](std::size_t i, std::string& row) {
         std::string why;
-        if (!format_point(axes, i, format, row, why)) row = "\x01" + why;  // marks a skipped point
+        if (!format_point(axes, i, format, row, why, &warnings)) {
+          row = "\x01" + why;  // marks a skipped point
+        }
         if (plot_csv && row[0] != '\x01') {
           row += '\x02';  // the plot's CSV row follows the output row
           format_point(axes, i, SweepFormat::csv, row, why);
@@ -199,6 +202,9 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   }
   warn_unpriced_caller(axes.caller, axes.profiles);
   warn_fp32_sweep(axes);
+  for (const std::string& line : warnings.lines()) {
+    std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
+  }
   return svg;
 }
 

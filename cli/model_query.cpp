@@ -4,6 +4,7 @@
 #include "cli/parallel_report.hpp"
 #include "cli/printer.hpp"
 #include "common/errors.hpp"
+#include "sim/schedule.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -268,6 +269,21 @@ std::vector<std::string> fp32_kernel_warnings(const ModelResult& r, models::DTyp
         dtype, schedule,
         fmt::format("{} ({}, {} layers)", r.hw, label, models::to_string(g.group->kind)));
     if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+std::vector<std::string> flashmla_dtype_warnings(const ModelResult& r, const hw::Profile& profile,
+                                                 std::string_view kernel) {
+  std::vector<std::string> lines;
+  const bool auto_kernel = sim::KernelChoice::parse(kernel).is_auto();
+  for (const GroupResult& g : r.groups) {
+    const std::string line =
+        flashmla_dtype_warning(g.result.cost, g.result.workload,
+                               main_schedule(g.result).value_or(""), profile, auto_kernel);
+    if (!line.empty() && std::find(lines.begin(), lines.end(), line) == lines.end()) {
+      lines.push_back(line);
+    }
   }
   return lines;
 }

@@ -74,6 +74,10 @@ nlohmann::ordered_json to_json(const ModelQuery& query, const ModelResult& r);
 // "<hw> (<label>, <group kind> layers)"; each schedule once.
 std::vector<std::string> fp32_kernel_warnings(const ModelResult& r, models::DType dtype,
                                               std::string_view label);
+// flashmla_dtype_warning for the layer groups of `r` (priced on `profile`) whose absorbed MLA
+// decode FlashMLA would run but for its number formats; each line once.
+std::vector<std::string> flashmla_dtype_warnings(const ModelResult& r, const hw::Profile& profile,
+                                                 std::string_view kernel);
 // `svg` draws the results as a chart (--format svg); empty: none.
 std::string render_models(const ModelQuery& query, const std::vector<ModelResult>& results,
                           Format format, std::function<std::string()> svg = {});

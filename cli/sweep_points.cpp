@@ -6,9 +6,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/flags.hpp"
 #include "cli/model_query.hpp"
 #include "cli/output.hpp"
 #include "common/errors.hpp"
+#include "sim/schedule.hpp"
 
 namespace cli {
 
@@ -141,7 +143,7 @@ std::string kernel_cell(const SweepAxes& axes, sim::EngineKind engine, SweepForm
 // One model-sweep row: the totals over all of the model's attention layers on one profile. The
 // bound is the one of the layer group that takes longest.
 bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat format, std::string& row,
-                        std::string& why) {
+                        std::string& why, SweepWarnings* warnings) {
   const models::Workload& w = p.workload;
   ModelResult r;
   try {
@@ -153,6 +155,11 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   } catch (const common::SpecError& e) {
     why = e.what();
     return false;
+  }
+  if (warnings) {
+    for (std::string& line : flashmla_dtype_warnings(r, *p.profile, axes.kernel)) {
+      warnings->add(std::move(line));
+    }
   }
   const models::FlopCounts& flops = r.flops;
   const double bytes = r.hbm_bytes;
@@ -227,10 +234,24 @@ std::string csv_header(const SweepAxes& axes) {
   return header + "\n";
 }
 
+void SweepWarnings::add(std::string line) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  if (std::find(lines_.begin(), lines_.end(), line) == lines_.end()) {
+    lines_.push_back(std::move(line));
+  }
+}
+
+std::vector<std::string> SweepWarnings::lines() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::string> out = lines_;
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, std::string& row,
-                  std::string& why) {
+                  std::string& why, SweepWarnings* warnings) {
   const Point p = point_at(axes, index);
-  if (!axes.models.empty()) return format_model_point(axes, p, format, row, why);
+  if (!axes.models.empty()) return format_model_point(axes, p, format, row, why, warnings);
   const models::AttentionSpec* spec = &axes.specs[p.subject];
   models::Workload w = p.workload;
   sim::Prediction pred;
@@ -248,6 +269,13 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
   } catch (const common::SpecError& e) {
     why = e.what();
     return false;
+  }
+  if (warnings) {
+    const QueryResult r{p.profile->id, *spec, w, p.engine, axes.kernel, cost, pred};
+    const std::string line =
+        flashmla_dtype_warning(cost, w, main_schedule(r).value_or(""), *p.profile,
+                               sim::KernelChoice::parse(axes.kernel).is_auto());
+    if (!line.empty()) warnings->add(line);
   }
   const auto out = std::back_inserter(row);
   const std::string_view variant = spec->variant->name();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,10 +59,24 @@ std::size_t point_count(const SweepAxes& axes);
 // a layout axis (--tp/--cp) adds the layout and per-device columns.
 std::string csv_header(const SweepAxes& axes);
 
+// Warnings the points of a sweep raise (FlashMLA's fp8 fallback to split_kv, per profile),
+// collected from the worker threads and printed once each after the sweep.
+class SweepWarnings {
+ public:
+  void add(std::string line);
+  // Each line once, sorted (the same whatever the thread count).
+  std::vector<std::string> lines() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
 // Appends point `index`'s row in `format` to `row`. Returns false (and sets `why`) when the point
 // is not a valid workload for its variant (a phase it lacks, kv_len < q_len under a causal mask):
 // the sweep skips it.
+// The warnings its pricing raises go to `warnings` when given.
 bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, std::string& row,
-                  std::string& why);
+                  std::string& why, SweepWarnings* warnings = nullptr);
 
 }  // namespace cli

@@ -211,6 +211,31 @@ TEST_CASE(
             .err.find("FlashMLA") == std::string::npos);
 }
 
+TEST_CASE("every path that prices absorbed MLA decode with an fp8 cache warns once of FlashMLA",
+          "[cli]") {
+  using test_support::run_cli;
+  const std::vector<std::string> decode = {"--phase", "decode",     "--seq-len", "32k",  "--batch",
+                                           "64",      "--kv-dtype", "fp8",       "--hw", "h100"};
+  const std::string line =
+      "--dtype bf16 --kv-dtype fp8 on h100-sxm5-80gb: FlashMLA's dense decode takes 16-bit "
+      "queries and cache only";
+  const std::vector<std::vector<std::string>> paths = {
+      {"query", "--model", "deepseek-v3"},
+      {"compare", "--models", "deepseek-v3,llama-3.1-8b"},
+      {"sweep", "--model", "deepseek-v3"},
+      {"sweep", "--variant", "mla", "--kv-len", "16k,32k"},
+  };
+  for (std::vector<std::string> args : paths) {
+    args.insert(args.end(), decode.begin(), decode.end());
+    INFO(args[0] << " " << args[1] << " " << args[2]);
+    const auto r = run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.err, Catch::Contains(line));
+    // Once, however many points, models or layer groups fell back.
+    CHECK(r.err.find(line) == r.err.rfind(line));
+  }
+}
+
 TEST_CASE("query's head flags refuse beyond the widest range any variant takes, giving it",
           "[cli]") {
   // The flags' bound must not refuse what some variant allows.
