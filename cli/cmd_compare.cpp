@@ -135,10 +135,11 @@ std::string render(const std::vector<Entry>& entries, std::size_t per_hw, Format
                     {"state_bytes", e.state_bytes},
                     {"memory_bytes", memory(e)},
                     {"memory_ratio", ratio_json(ratio(memory(e), memory(base)))},
-                    {"flops", e.flops},
-                    {"flops_ratio", ratio_json(ratio(e.flops, base.flops))},
-                    {"hbm_bytes", e.hbm_bytes},
-                    {"hbm_bytes_ratio", ratio_json(ratio(e.hbm_bytes, base.hbm_bytes))}});
+                    // query's names: flops.total and bytes.hbm, flattened
+                    {"flops_total", e.flops},
+                    {"flops_total_ratio", ratio_json(ratio(e.flops, base.flops))},
+                    {"bytes_hbm", e.hbm_bytes},
+                    {"bytes_hbm_ratio", ratio_json(ratio(e.hbm_bytes, base.hbm_bytes))}});
     if (layout) {
       rows.back().update(e.parallel);
       rows.back()["per_device_time_ratio"] =

@@ -35,6 +35,21 @@ nlohmann::ordered_json memory_json(const ModelResult& r) {
   return memory;
 }
 
+// The totals over all layers, named as query names a result's fields (time_s, flops, bytes.hbm,
+// hbm_bytes_moved, ...): the JSON `total` object and the CSV total row.
+nlohmann::ordered_json totals_json(const ModelResult& r) {
+  return {{"caller_floor_s", r.caller_floor_s},
+          {"time_s", r.time_s},
+          {"bound", sim::to_string(r.bound)},
+          {"flops", flops_json(r.flops)},
+          {"bytes", {{"hbm", r.hbm_bytes}}},
+          {"hbm_bytes_moved", r.hbm_bytes_moved},
+          {"kv_cache_bytes", r.kv_cache_bytes},
+          {"state_bytes", r.state_bytes},
+          {"arithmetic_intensity", r.arithmetic_intensity},
+          {"tensor_utilization", r.tensor_utilization}};
+}
+
 std::string group_label(const models::LayerGroup& g) {
   return fmt::format("{} ({})", models::to_string(g.kind), g.variant);
 }
@@ -61,6 +76,11 @@ void add_group(ModelResult& out, GroupResult&& gr, double& slowest) {
   out.time_s += p.time_s;
   out.flops += p.flops;
   out.hbm_bytes += p.bytes.total();
+  out.hbm_bytes_moved += p.hbm_bytes_moved;
+  out.caller_floor_s += p.caller_floor_s;
+  // Every group runs at one dtype on one profile, so their peaks are one: the time-weighted mean
+  // of their utilisations is the total's tensor FLOP/s over that peak.
+  out.tensor_utilization += p.tensor_utilization * p.time_s;
   if (p.time_s > slowest) slowest = p.time_s, out.bound = p.bound;
   out.kv_cache_bytes += gr.result.cost.kv_cache_bytes;
   out.state_bytes += gr.result.cost.state_bytes;
@@ -95,6 +115,8 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
     if (query.layout) gr.parallel = group_parallel(query, g, gr.result, profile);
     add_group(out, std::move(gr), slowest);
   }
+  out.arithmetic_intensity = out.hbm_bytes > 0 ? out.flops.tensor / out.hbm_bytes : 0;
+  out.tensor_utilization = out.time_s > 0 ? out.tensor_utilization / out.time_s : 0;
   // With a layout, what one device holds against one device's memory.
   const double total =
       out.parallel ? out.parallel->per_device.kv_cache_bytes + out.parallel->per_device.state_bytes
@@ -118,10 +140,7 @@ nlohmann::ordered_json to_json(const ModelQuery& query, const ModelResult& r) {
     if (g.parallel) group.update(parallel_json(*g.parallel));
     groups.push_back(std::move(group));
   }
-  nlohmann::ordered_json total = {
-      {"attention_time_s", r.time_s},       {"bound", sim::to_string(r.bound)},
-      {"flops", flops_json(r.flops)},       {"hbm_bytes", r.hbm_bytes},
-      {"kv_cache_bytes", r.kv_cache_bytes}, {"state_bytes", r.state_bytes}};
+  nlohmann::ordered_json total = totals_json(r);
   nlohmann::ordered_json doc = {{"hw", r.hw},
                                 {"model", query.model.name},
                                 {"source", query.model.source},
@@ -237,13 +256,8 @@ std::string render_models(const ModelQuery& query, const std::vector<ModelResult
         if (shared) row[key] = value;
       }
       if (row.contains("workload")) row["workload"]["layers"] = query.model.layers;  // all of them
-      row.update(nlohmann::ordered_json{{"time_s", r.time_s},
-                                        {"bound", sim::to_string(r.bound)},
-                                        {"flops", flops_json(r.flops)},
-                                        {"bytes", {{"hbm", r.hbm_bytes}}},  // bytes_hbm, as above
-                                        {"kv_cache_bytes", r.kv_cache_bytes},
-                                        {"state_bytes", r.state_bytes},
-                                        {"memory", memory_json(r)}});
+      row.update(totals_json(r));
+      row["memory"] = memory_json(r);
       if (r.parallel) {
         row["layout"] = layout_json(r.parallel->layout, r.parallel->devices_per_node);
         row["per_device"] = device_json(r.parallel->per_device);

@@ -51,9 +51,13 @@ struct ModelResult {
   std::string hw;
   double memory_bytes = 0;  // the profile's HBM capacity
   std::vector<GroupResult> groups;
-  double time_s = 0;         // attention (and projections, if asked) over all layers
-  models::FlopCounts flops;  // over all layers
-  double hbm_bytes = 0;      // compulsory HBM traffic over all layers
+  double time_s = 0;                // attention (and projections, if asked) over all layers
+  models::FlopCounts flops;         // over all layers
+  double hbm_bytes = 0;             // compulsory HBM traffic over all layers (bytes.hbm, bytes_hbm)
+  double hbm_bytes_moved = 0;       // what the launches move over all layers
+  double caller_floor_s = 0;        // each layer group is a call: the sum of their host floors
+  double arithmetic_intensity = 0;  // tensor FLOPs per compulsory HBM byte, as a group's
+  double tensor_utilization = 0;    // the groups' tensor FLOP/s over the peak, time-weighted
   sim::Resource bound = sim::Resource::launch;  // the bound of the group that takes longest
   double kv_cache_bytes = 0;  // all softmax layers, at the workload's context and batch
   double state_bytes = 0;     // all linear layers' recurrent state

@@ -269,3 +269,30 @@ TEST_CASE(
   CHECK(run_cli({"compare", "--variants", "gna,gqa", "--q-len", "4096", "--kv-len", "1024"})
             .exit_code == 2);
 }
+
+TEST_CASE("compare names its FLOPs and compulsory bytes as query does: flops_total, bytes_hbm",
+          "[cli][compare]") {
+  const std::vector<std::string> workload = {"--phase", "decode", "--seq-len", "8192",
+                                             "--hw",    "h100",   "--format",  "json"};
+  std::vector<std::string> compare = {"compare", "--variants", "gqa,mla"};
+  compare.insert(compare.end(), workload.begin(), workload.end());
+  const RunResult c = run_cli(compare);
+  REQUIRE(c.exit_code == 0);
+  const json rows = json::parse(c.out).at("comparisons");
+  REQUIRE(rows.size() == 2);
+  for (const json& row : rows) {
+    INFO(row.at("compared"));
+    for (const char* old_name : {"flops", "flops_ratio", "hbm_bytes", "hbm_bytes_ratio"}) {
+      CHECK_FALSE(row.contains(old_name));
+    }
+    std::vector<std::string> query = {"query", "--variant", row.at("compared")};
+    query.insert(query.end(), workload.begin(), workload.end());
+    const json q = json::parse(run_cli(query).out).at("results").at(0);
+    CHECK(row.at("flops_total") == q.at("flops").at("total"));
+    CHECK(row.at("bytes_hbm") == q.at("bytes").at("hbm"));
+    CHECK(row.at("time_s") == q.at("time_s"));
+  }
+  CHECK(rows[1].at("bytes_hbm_ratio").get<double>() ==
+        Approx(rows[1].at("bytes_hbm").get<double>() / rows[0].at("bytes_hbm").get<double>()));
+  CHECK(rows[1].contains("flops_total_ratio"));
+}

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -52,7 +53,7 @@ TEST_CASE("query --model prices each layer group and sums the stack", "[cli][mod
     time += g.at("time_s").get<double>();
     kv += g.at("kv_cache_bytes").get<double>();
   }
-  CHECK(m.at("total").at("attention_time_s").get<double>() == Approx(time));
+  CHECK(m.at("total").at("time_s").get<double>() == Approx(time));
   // KV cache: 8 KV heads x (256 + 256) x 2 B = 8192 B per token and layer; full layers hold 8192
   // tokens, window layers 4096: 4 x 21 x 8192 x (8192 + 4096) = 8,455,716,864 B.
   CHECK(m.at("total").at("kv_cache_bytes").get<double>() == 8455716864.0);
@@ -142,9 +143,9 @@ TEST_CASE("query --model at tp=1 cp=1 reproduces the no-layout model result exac
     CHECK(l.at("memory").at("fits") == p.at("memory").at("fits"));
     CHECK(l.at("memory").at("max_batch") == p.at("memory").at("max_batch"));
     const json& total = l.at("total");
-    CHECK(total.at("attention_time_s") == p.at("total").at("attention_time_s"));
+    CHECK(total.at("time_s") == p.at("total").at("time_s"));
     CHECK(total.at("per_device").at("total_s").get<double>() ==
-          Approx(p.at("total").at("attention_time_s").get<double>()).epsilon(1e-12));
+          Approx(p.at("total").at("time_s").get<double>()).epsilon(1e-12));
     CHECK(total.at("per_device").at("kv_cache_bytes") == p.at("total").at("kv_cache_bytes"));
     CHECK(total.at("per_device").at("state_bytes") == p.at("total").at("state_bytes"));
     CHECK(total.at("per_device").at("comm_s") == 0.0);
@@ -341,7 +342,7 @@ TEST_CASE(
   CHECK(total.at("bound") == row.at("bound"));
   CHECK(total.at("flops").at("tensor").get<double>() ==
         Approx(row.at("flops_tensor").get<double>()));
-  CHECK(total.at("hbm_bytes").get<double>() == Approx(row.at("bytes_hbm").get<double>()));
+  CHECK(total.at("bytes").at("hbm").get<double>() == Approx(row.at("bytes_hbm").get<double>()));
   query.back() = "csv";
   const RunResult csv = run_cli(query);
   REQUIRE(csv.exit_code == 0);
@@ -385,4 +386,82 @@ TEST_CASE(
   CHECK(at(3, "main_schedule") == "fa3");
   // A group's own description is not the total's.
   CHECK(at(3, "variant").empty());
+}
+
+namespace {
+
+// A CSV document's rows as header -> cell maps (its cells hold no commas).
+std::vector<std::map<std::string, std::string>> csv_maps(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> cells;
+    std::istringstream cell(line);
+    for (std::string c; std::getline(cell, c, ',');) cells.push_back(c);
+    if (!line.empty() && line.back() == ',') cells.emplace_back();
+    rows.push_back(cells);
+  }
+  std::vector<std::map<std::string, std::string>> out;
+  for (std::size_t r = 1; r < rows.size(); ++r) {
+    std::map<std::string, std::string> m;
+    for (std::size_t c = 0; c < rows[0].size(); ++c) m[rows[0][c]] = rows[r].at(c);
+    out.push_back(m);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a model's totals use query's field names: time_s, bytes.hbm, hbm_bytes_moved",
+          "[cli][models]") {
+  const RunResult r = run_cli(
+      {"query", "--model", "gemma-2-9b", "--seq-len", "8192", "--hw", "h100", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  const json& total = doc.at("models").at(0).at("total");
+  CHECK_FALSE(total.contains("attention_time_s"));
+  CHECK_FALSE(total.contains("hbm_bytes"));
+  double time = 0, bytes = 0, moved = 0;
+  for (const json& row : doc.at("results")) {
+    time += row.at("time_s").get<double>();
+    bytes += row.at("bytes").at("hbm").get<double>();
+    moved += row.at("hbm_bytes_moved").get<double>();
+  }
+  CHECK(total.at("time_s").get<double>() == Approx(time).epsilon(1e-12));
+  CHECK(total.at("bytes").at("hbm").get<double>() == Approx(bytes).epsilon(1e-12));
+  CHECK(total.at("hbm_bytes_moved").get<double>() == Approx(moved).epsilon(1e-12));
+}
+
+TEST_CASE("a model's CSV total row fills what adds up and what derives from the totals",
+          "[cli][models]") {
+  const RunResult r =
+      run_cli({"query", "--model", "gemma-3-27b", "--phase", "decode", "--seq-len", "32768",
+               "--batch", "8", "--hw", "h100,h200", "--caller", "pytorch", "--format", "csv"});
+  REQUIRE(r.exit_code == 0);
+  const auto rows = csv_maps(r.out);
+  REQUIRE(rows.size() == 6);  // two groups per profile, then a total per profile
+  for (std::size_t p : {std::size_t{0}, std::size_t{1}}) {
+    const auto& total = rows[4 + p];
+    INFO(total.at("hw"));
+    REQUIRE(total.at("layer_group") == "total");
+    double moved = 0, floor = 0, busy = 0;
+    for (std::size_t g = 2 * p; g < 2 * p + 2; ++g) {
+      REQUIRE(rows[g].at("hw") == total.at("hw"));
+      moved += std::stod(rows[g].at("hbm_bytes_moved"));
+      floor += std::stod(rows[g].at("caller_floor_s"));
+      busy += std::stod(rows[g].at("tensor_utilization")) * std::stod(rows[g].at("time_s"));
+    }
+    for (const char* key :
+         {"hbm_bytes_moved", "arithmetic_intensity", "tensor_utilization", "caller_floor_s"}) {
+      INFO(key);
+      REQUIRE_FALSE(total.at(key).empty());
+    }
+    CHECK(std::stod(total.at("hbm_bytes_moved")) == Approx(moved).epsilon(1e-12));
+    CHECK(std::stod(total.at("caller_floor_s")) == Approx(floor).epsilon(1e-12));
+    CHECK(std::stod(total.at("arithmetic_intensity")) ==
+          Approx(std::stod(total.at("flops_tensor")) / std::stod(total.at("bytes_hbm")))
+              .epsilon(1e-12));
+    CHECK(std::stod(total.at("tensor_utilization")) ==
+          Approx(busy / std::stod(total.at("time_s"))).epsilon(1e-9));
+  }
 }

@@ -209,7 +209,7 @@ TEST_CASE("a model sweep row totals every layer exactly as query --model does",
     REQUIRE(q.exit_code == 0);
     const auto model = nlohmann::json::parse(q.out)["models"][0];
     CHECK(row["time_s"].get<double>() ==
-          Approx(model["total"]["attention_time_s"].get<double>()).epsilon(1e-8));
+          Approx(model["total"]["time_s"].get<double>()).epsilon(1e-8));
     CHECK(row["kv_cache_bytes"].get<double>() ==
           Approx(model["total"]["kv_cache_bytes"].get<double>()).epsilon(1e-8));
     CHECK(row["fits"] == model["memory"]["fits"]);
