@@ -49,6 +49,8 @@ std::vector<hw::Profile> resolve_profiles(const hw::ProfileCatalog& catalog,
   std::vector<hw::Profile> profiles;
   for (const std::string& name : names) {
     hw::Profile p = resolve_profile(catalog, name, options);
+    // A profile --hw-set changed is not the stock device: every output names it with a '*'.
+    if (!options.sets.empty()) p.id += kOverriddenMark;
     const bool seen = std::any_of(profiles.begin(), profiles.end(),
                                   [&](const hw::Profile& q) { return q.id == p.id; });
     if (!seen) profiles.push_back(std::move(p));

@@ -29,12 +29,15 @@ hw::ProfileCatalog load_catalog(const HwOptions& options);
 // Resolves one id/alias and applies --hw-set.
 hw::Profile resolve_profile(const hw::ProfileCatalog& catalog, const std::string& name,
                             const HwOptions& options);
+// What resolve_profiles appends to the id of a profile --hw-set changed ("h100-sxm5-80gb*"), so
+// that query, compare and sweep results (table, JSON, CSV, plots) never pass for the stock device.
+inline constexpr char kOverriddenMark = '*';
 // Whether `id` is letters, digits, '.', '_' and '-' only: a profile id that a sweep row and a
 // profile file name can carry as they are.
 bool plain_profile_id(std::string_view id);
 // The profiles a --hw list names (comma-separated ids or aliases, or `all`), each once, in the
-// order first named (h100,H100-SXM5 is one profile), with --hw-set applied; an empty item is bad
-// input.
+// order first named (h100,H100-SXM5 is one profile), with --hw-set applied (and the id marked
+// with kOverriddenMark); an empty item is bad input.
 std::vector<hw::Profile> resolve_profiles(const hw::ProfileCatalog& catalog,
                                           const std::string& list, const HwOptions& options);
 

@@ -192,7 +192,9 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   a.profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   for (const hw::Profile& profile : a.profiles) {
-    if (!plain_profile_id(profile.id)) {
+    std::string_view id = profile.id;
+    if (!ctx.hw.sets.empty()) id.remove_suffix(1);  // kOverriddenMark
+    if (!plain_profile_id(id)) {
       throw common::SpecError(fmt::format(
           "profile id '{}': a sweep needs ids of letters, digits, '.', '_', '-'", profile.id));
     }

@@ -261,7 +261,7 @@ TEST_CASE("query --hw-set memory.hbm_bandwidth_GBps=6700 halves the HBM term of 
   const json fast = first_result(
       with(kDecodeArgs, {"--hw", "h100", "--hw-set", "memory.hbm_bandwidth_GBps=6700"}));
   REQUIRE(base.at("bound") == "hbm");
-  CHECK(fast.at("hw") == "h100-sxm5-80gb");
+  CHECK(fast.at("hw") == "h100-sxm5-80gb*");  // marked as not the stock device
   CHECK(fast.at("time_s").get<double>() < base.at("time_s").get<double>());
   CHECK(fast.at("launches").at(0).at("hbm_s").get<double>() ==
         Approx(base.at("launches").at(0).at("hbm_s").get<double>() / 2));
@@ -391,4 +391,31 @@ TEST_CASE("a named --kernel that prices none of the workload, or not its backwar
   CHECK(warning_of({"query", "--variant", "nsa", "--kernel", "nsa_triton", "--hw", "h100",
                     "--engine", "roofline"})
             .empty());
+}
+
+TEST_CASE("a profile --hw-set changed is named with a '*' by query, compare and sweep",
+          "[cli][hw-set]") {
+  const std::vector<std::string> set = {"--hw", "h100", "--hw-set",
+                                        "memory.hbm_bandwidth_GBps=4800"};
+  const std::vector<std::string> decode = {"--phase", "decode",  "--seq-len",
+                                           "65536",   "--batch", "32"};
+  const auto run = [&](std::vector<std::string> args, bool with_set) {
+    args.insert(args.end(), decode.begin(), decode.end());
+    if (with_set) args.insert(args.end(), set.begin(), set.end());
+    if (!with_set) args.insert(args.end(), {"--hw", "h100"});
+    const RunResult r = run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  const json q = json::parse(run({"query", "--format", "json"}, true));
+  CHECK(q.at("results").at(0).at("hw") == "h100-sxm5-80gb*");
+  CHECK(json::parse(run({"query", "--format", "json"}, false)).at("results").at(0).at("hw") ==
+        "h100-sxm5-80gb");
+  CHECK_THAT(run({"query"}, true), Catch::Contains("h100-sxm5-80gb* "));
+  CHECK_THAT(run({"query", "--format", "csv"}, true), Catch::Contains("\nh100-sxm5-80gb*,"));
+  const json c = json::parse(run({"compare", "--variants", "gqa,mla", "--format", "json"}, true));
+  CHECK(c.at("comparisons").at(0).at("hw") == "h100-sxm5-80gb*");
+  const json m = json::parse(run({"query", "--model", "llama-3.1-8b", "--format", "json"}, true));
+  CHECK(m.at("models").at(0).at("hw") == "h100-sxm5-80gb*");
+  CHECK_THAT(run({"sweep"}, true), Catch::Contains("\nh100-sxm5-80gb*,"));
 }
