@@ -289,9 +289,13 @@ LayerGroup linear_group(const Fields& f, ModelConfig& m) {
     m.linear_kind = "Lightning Attention";
     m.linear_state_elems = static_cast<double>(m.heads * m.head_dim * m.head_dim);
   } else {
-    throw f.error("layer_types",
-                  "has linear_attention layers but no linear_num_value_heads "
-                  "(the linear layers' shape)");
+    // Name the field that made the linear layers: the file's layer_types, or else its
+    // full_attention_interval (Qwen3-Next: every layer not on the interval is linear).
+    const bool listed = f.has("layer_types");
+    throw f.error(listed ? "layer_types" : "full_attention_interval",
+                  fmt::format("{} linear_attention layers but no linear_num_value_heads (the "
+                              "linear layers' shape)",
+                              listed ? "has" : "makes"));
   }
   return g;
 }

@@ -344,3 +344,23 @@ TEST_CASE(
   CHECK_THROWS_WITH(models::parse_hf_config(mla, "m.json"),
                     Catch::Contains("field 'attn_logit_softcapping' is set on mla layers"));
 }
+
+TEST_CASE("linear layers without their shape name the field that made them linear", "[hf]") {
+  // Qwen3-Next's layout by full_attention_interval, its linear_* fields left out.
+  const json next = {
+      {"model_type", "qwen3_next"},  {"hidden_size", 2048}, {"num_attention_heads", 16},
+      {"num_key_value_heads", 2},    {"head_dim", 256},     {"num_hidden_layers", 8},
+      {"full_attention_interval", 4}};
+  CHECK_THROWS_WITH(models::parse_hf_config(next, "next.json"),
+                    Catch::Contains("full_attention_interval") &&
+                        Catch::Contains("no linear_num_value_heads") &&
+                        !Catch::Contains("layer_types"));
+  json listed = next;
+  listed.erase("full_attention_interval");
+  listed["layer_types"] = json::array();
+  for (int i = 0; i < 8; ++i) {
+    listed["layer_types"].push_back(i % 4 == 3 ? "full_attention" : "linear_attention");
+  }
+  CHECK_THROWS_WITH(models::parse_hf_config(listed, "next.json"),
+                    Catch::Contains("layer_types") && Catch::Contains("no linear_num_value_heads"));
+}
