@@ -167,10 +167,15 @@ bool flashmla_runs(const models::Op& op, const models::Workload& w) {
   const models::AttentionShape& a = op.attention;
   const bool sixteen_bit =
       (w.dtype == models::DType::bf16 || w.dtype == models::DType::fp16) && w.kv_dtype == w.dtype;
+  // A chunk of new tokens after a cache is the same call (flash_mla_with_kvcache takes any
+  // seqlen_q, causal over the last ones), as serving stacks run speculative verification and short
+  // extends; a prefill without a cache is not FlashMLA's.
+  const bool over_cache =
+      w.phase == models::Phase::decode || (w.phase == models::Phase::prefill && w.kv_len > w.q_len);
   return op.kind == models::OpKind::dense_attention && op.pass == models::Pass::forward &&
-         w.phase == models::Phase::decode && a.values_in_keys &&
-         (a.head_dim == 576 || a.head_dim == 512) && a.v_head_dim == 512 && sixteen_bit &&
-         a.heads_kv > 0 && a.heads_q % a.heads_kv == 0 && a.score == models::ScoreFn::softmax;
+         over_cache && a.values_in_keys && (a.head_dim == 576 || a.head_dim == 512) &&
+         a.v_head_dim == 512 && sixteen_bit && a.heads_kv > 0 && a.heads_q % a.heads_kv == 0 &&
+         a.score == models::ScoreFn::softmax;
 }
 
 bool flashmla_shape_but_not_dtype(const models::Op& op, const models::Workload& w) {

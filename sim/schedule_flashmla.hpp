@@ -19,8 +19,9 @@ inline constexpr double kFlashMlaThreads = 256;   // NUM_THREADS: two warpgroups
 inline constexpr double kFlashMlaRequestOverheadBlocks = 5;
 
 // Whether FlashMLA's dense decode kernel runs this op: the forward pass of absorbed MLA (values
-// read inside the keys) in decode, head_dim 576 or 512, v_head_dim 512, fp16/bf16 queries and
-// cache of the same type (the checks in csrc/api/dense_decode.h).
+// read inside the keys) in decode or in a prefill chunk after a cache, head_dim 576 or 512,
+// v_head_dim 512, fp16/bf16 queries and cache of the same type (the checks in
+// csrc/api/dense_decode.h).
 bool flashmla_runs(const models::Op& op, const models::Workload& w);
 // The op is FlashMLA's dense decode but for its number formats (a cache in fp8, or fp32): `auto`
 // prices it with split_kv instead.
