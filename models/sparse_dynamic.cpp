@@ -252,6 +252,7 @@ class H2o final : public VariantBase {
                             static_cast<double>(h.head_dim) * colsum.attention.pairs_per_head;
       colsum.bytes.o = 0;  // it scores Q against K again; V and O are not touched
       colsum.bytes.v = 0;
+      colsum.attention.v_head_dim = 0;  // so a schedule's tiles run QK^T alone, as the FLOPs say
       model.ops.push_back(colsum);
     }
     const double cached = std::min(static_cast<double>(w.kv_len), budget);

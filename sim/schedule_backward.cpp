@@ -26,9 +26,11 @@ JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   return summarize_blocks(n_blocks, g.batch * g.heads, [&](double n) {
     const double first_row = std::max(0.0, n * tile_n - g.row_offset);
     const double first_block = std::floor(first_row / tile_m);
-    // A window ends the rows that see this tile window - 1 keys after its last key.
+    // A window ends the rows that see this tile window - 1 keys after its last key; every later
+    // row still sees a tile that holds a sink (one of the first g.sinks keys).
+    const bool holds_sink = n * tile_n < g.sinks;
     const double last_block =
-        g.window > 0
+        g.window > 0 && !holds_sink
             ? std::min(m_blocks,
                        std::floor(std::max(0.0, (n + 1) * tile_n - 2 + g.window - g.row_offset) /
                                   tile_m) +

@@ -98,3 +98,32 @@ TEST_CASE("NSA, H2O and SuperLinear tile launches carry their ops' names, not at
     CHECK(flash_ops == c.attention_ops);
   }
 }
+
+TEST_CASE(
+    "H2O's column-sum pass runs QK^T alone on the tile engine, as its FLOPs say: its launch "
+    "does the op's matmul work, not a whole attention's",
+    "[tile][launch-ops]") {
+  // 16k causal tokens, H100: the pass is 2 B Hq d P = 1.0995e12 FLOPs. Its flash launch charged
+  // 2 M N (d + dv) per tile and re-read V, 2.2e12 FLOPs and as long as the real attention launch.
+  const hw::Profile& h100 = builtin_profile("h100");
+  const models::Workload w = test_support::workload(Phase::prefill, 1, 16384, 16384);
+  const models::CostModel cost = test_support::cost(test_support::make("h2o", {}), w);
+  const sim::Prediction tile = sim::predict(sim::EngineKind::tile, cost, w, h100, "auto");
+  double attention_s = 0, colsum_s = 0, colsum_flops = 0;
+  for (const sim::LaunchPrediction& l : tile.launches) {
+    if (std::strcmp(l.op, "score_column_sums") == 0) {
+      colsum_s += l.time_s;
+      colsum_flops += l.flops.tensor;
+    } else if (std::strcmp(l.op, "attention_fwd") == 0) {
+      attention_s += l.time_s;
+    }
+  }
+  double op_flops = 0;
+  for (const models::Op& op : cost.ops) {
+    if (std::strcmp(op.name, "score_column_sums") == 0) op_flops = op.flops.tensor;
+  }
+  CHECK(op_flops == Approx(2.0 * 32 * 128 * 16384 * 16385 / 2));
+  CHECK(colsum_flops >= op_flops);
+  CHECK(colsum_flops < 1.1 * op_flops);  // masked diagonal tiles only
+  CHECK(colsum_s < 0.8 * attention_s);
+}

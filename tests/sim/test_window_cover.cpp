@@ -75,3 +75,27 @@ TEST_CASE("a window covering every key prices exactly as no window, on every pro
     }
   }
 }
+
+TEST_CASE(
+    "the backward's key tiles that hold sinks are seen by every later row block, as in the "
+    "forward: its executed FLOPs cover the useful ones",
+    "[tile][window]") {
+  // SWA window 1024 with 1024 sinks, 32k tokens: the useful backward work doubles with the sinks
+  // (about 31.5 M sink pairs a head beside 33.0 M window pairs); the column-block jobs stopped at
+  // the window's edge for sink tiles too, so the backward's time and launch FLOPs did not move.
+  for (const char* kernel : {"fa2", "fa3"}) {
+    INFO(kernel);
+    auto bwd = [&](std::int64_t sinks) {
+      const models::AttentionSpec swa =
+          test_support::make("swa", {{"window", 1024}, {"n_sink", static_cast<double>(sinks)}});
+      const models::Workload w = test_support::workload(Phase::bwd, 1, 32768, 32768, true);
+      sim::Prediction p;
+      REQUIRE(predict_or_refuse(swa, w, catalog().resolve("h100"), kernel, p));
+      double executed = 0;
+      for (const sim::LaunchPrediction& l : p.launches) executed += l.flops.tensor;
+      CHECK(executed >= p.flops.tensor);
+      return p.time_s;
+    };
+    CHECK(bwd(1024) > 1.5 * bwd(0));
+  }
+}
