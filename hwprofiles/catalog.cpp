@@ -295,6 +295,44 @@ const Profile& ProfileCatalog::resolve(std::string_view name) const {
                                  common::did_you_mean(name, known), fmt::join(known, ", ")));
 }
 
+namespace {
+
+// A what-if on a dense tensor peak (compute.tensor_dense_TFLOPS or one precision of it) moves the
+// instruction classes' peaks at that precision by the same factor, unless the overrides set a
+// class peak themselves: kernels are priced at their class's peak, so a dense peak changed alone
+// moved only the reported utilisation (and a lower one than a class's was refused).
+void scale_class_peaks(const nlohmann::json& before, const std::vector<std::string>& keys,
+                       nlohmann::json& doc) {
+  const std::string dense = "compute.tensor_dense_TFLOPS";
+  const std::string by_class = "compute.tensor_dense_TFLOPS_by_class";
+  for (const std::string& key : keys) {
+    if (key.rfind(by_class, 0) == 0) return;  // the user sets the classes
+  }
+  nlohmann::json& classes = doc["compute"][by_class.substr(8)];
+  if (!classes.is_object()) return;
+  const nlohmann::json& old_peaks = before["compute"]["tensor_dense_TFLOPS"];
+  const nlohmann::json& new_peaks = doc["compute"]["tensor_dense_TFLOPS"];
+  for (const std::string& key : keys) {
+    if (key != dense && key.rfind(dense + ".", 0) != 0) continue;
+    for (const auto& [precision, value] : new_peaks.items()) {
+      if (key != dense && key != dense + "." + precision) continue;
+      if (!value.is_number() || !old_peaks.contains(precision) ||
+          !old_peaks[precision].is_number() || old_peaks[precision].get<double>() <= 0) {
+        continue;
+      }
+      const double factor = value.get<double>() / old_peaks[precision].get<double>();
+      for (auto& [cls, peaks] : classes.items()) {
+        (void)cls;
+        if (peaks.is_object() && peaks.contains(precision) && peaks[precision].is_number()) {
+          peaks[precision] = peaks[precision].get<double>() * factor;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Profile with_overrides(const Profile& base, const std::vector<std::string>& assignments,
                        std::string_view missing_entry_advice) {
   if (assignments.empty()) return base;
@@ -343,6 +381,7 @@ Profile with_overrides(const Profile& base, const std::vector<std::string>& assi
     }
     *node = parse_override_value(assignment, assignment.substr(eq + 1));
   }
+  scale_class_peaks(to_json(base), keys, doc);
   Profile p = parse_profile(doc, base.id + " with --hw-set");
   p.origin = base.origin + " (with --hw-set)";
   return p;

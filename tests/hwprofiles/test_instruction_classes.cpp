@@ -154,3 +154,30 @@ TEST_CASE(
     CHECK(p.caller_floor_s(hw::Caller::torch_npu) > 50e-6);
   }
 }
+
+TEST_CASE(
+    "a --hw-set on a dense tensor peak moves every instruction class's peak at that precision "
+    "by the same factor, unless the overrides set a class peak",
+    "[hw][mma-class]") {
+  // The default schedules are priced at their class's peak: a dense peak raised alone changed
+  // only the reported utilisation (H100 fp8 at 4000: the same 2.22 ms, util 50 % -> 24.7 %), and
+  // one lowered below a class's was refused.
+  const hw::Profile h100 = test_support::catalog().resolve("h100");
+  const hw::Profile doubled = hw::with_overrides(h100, {"compute.tensor_dense_TFLOPS.bf16=1978.8"});
+  CHECK(doubled.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::bf16) ==
+        Approx(2 * 659.6 * kTera));
+  CHECK(doubled.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) ==
+        Approx(2 * 989.4 * kTera));
+  // Other precisions keep theirs.
+  CHECK(doubled.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::fp8) ==
+        Approx(h100.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::fp8)));
+  const hw::Profile halved = hw::with_overrides(h100, {"compute.tensor_dense_TFLOPS.bf16=494.7"});
+  CHECK(halved.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::bf16) ==
+        Approx(329.8 * kTera));
+  // A class peak given too is taken as given.
+  const hw::Profile both =
+      hw::with_overrides(h100, {"compute.tensor_dense_TFLOPS.bf16=1978.8",
+                                "compute.tensor_dense_TFLOPS_by_class.mma_sync.bf16=700"});
+  CHECK(both.class_peak_flops(hw::MmaClass::mma_sync, hw::Precision::bf16) == Approx(700 * kTera));
+  CHECK(both.class_peak_flops(hw::MmaClass::wgmma, hw::Precision::bf16) == Approx(989.4 * kTera));
+}
