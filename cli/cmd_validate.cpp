@@ -47,17 +47,20 @@ Acquired acquire(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalo
   return read_measurement_files(ctx, o, catalog);
 }
 
-// The profiles of the devices the cases name, with --hw-set applied, put back into the catalog
-// so that every later step (calibration included) sees the overridden values.
-std::vector<hw::Profile> apply_overrides(const std::vector<validate::MeasuredCase>& cases,
-                                         const HwOptions& hw_options, hw::ProfileCatalog& catalog) {
+// The profiles of the devices the cases name, as the acquirer kept them with --hw-set applied
+// (Acquired::profiles; a --backend cpu probe is in the catalog only since it ran), put back into
+// the catalog so that every later step (calibration included) sees the overridden values.
+std::vector<hw::Profile> used_profiles(const Acquired& in, hw::ProfileCatalog& catalog) {
   std::vector<hw::Profile> profiles;
-  for (const auto& c : cases) {
-    const hw::Profile& p = catalog.resolve(c.hw);
-    if (std::none_of(profiles.begin(), profiles.end(),
-                     [&](const auto& q) { return q.id == p.id; })) {
-      profiles.push_back(hw::with_overrides(p, hw_options.sets, kValidateMissingEntryAdvice));
-    }
+  for (const auto& c : in.cases) {
+    const std::string& id = catalog.resolve(c.hw).id;
+    if (std::any_of(profiles.begin(), profiles.end(), [&](const auto& q) { return q.id == id; }))
+      continue;
+    const auto kept = std::find_if(in.profiles.begin(), in.profiles.end(),
+                                   [&](const hw::Profile& p) { return p.id == id; });
+    if (kept == in.profiles.end())
+      throw std::logic_error("validate: no profile kept for device " + id);
+    profiles.push_back(*kept);
   }
   for (const hw::Profile& p : profiles) catalog.insert(p);
   return profiles;
@@ -85,9 +88,8 @@ struct Compared {
   std::vector<hw::Profile> profiles;
 };
 
-Compared compare(const Context& ctx, const ValidateOptions& o, hw::ProfileCatalog& catalog,
-                 const Acquired& in) {
-  std::vector<hw::Profile> profiles = apply_overrides(in.cases, ctx.hw, catalog);
+Compared compare(const ValidateOptions& o, hw::ProfileCatalog& catalog, const Acquired& in) {
+  std::vector<hw::Profile> profiles = used_profiles(in, catalog);
   Json calibration = Json::array();
   Json fixed_costs = Json::array();
   validate::CalibrationResult fit;
@@ -176,7 +178,7 @@ void run_validate(const Context& ctx, const ValidateOptions& o) {
   ids.push_back(validate::kProbeProfileId);
   check_report_not_a_profile(o, ids);
   const Acquired in = acquire(ctx, o, catalog);
-  const Compared out = compare(ctx, o, catalog, in);
+  const Compared out = compare(o, catalog, in);
   check_report_not_a_profile(o, profile_ids(out.profiles));
   // --strict refuses skipped and repriced rows as bad input: nothing is written.
   if (o.strict) check_strict(out.doc);

@@ -127,6 +127,16 @@ Json ceilings_json(const validate::CudaCeilings& c) {
 
 }  // namespace
 
+const hw::Profile& with_hw_sets(Acquired& in, const hw::Profile& base,
+                                const std::vector<std::string>& sets,
+                                std::string_view missing_entry_advice) {
+  for (const hw::Profile& p : in.profiles) {
+    if (p.id == base.id) return p;
+  }
+  in.profiles.push_back(hw::with_overrides(base, sets, missing_entry_advice));
+  return in.profiles.back();
+}
+
 void add_runs(const std::vector<validate::CaseRun>& runs, const std::string& hw_id,
               const models::Registry& registry, validate::Backend backend, Acquired& in) {
   for (const validate::CaseRun& r : runs) {
@@ -175,11 +185,11 @@ Acquired run_cpu_backend(const models::Registry& registry, const BackendOptions&
             : validate::cpu::measure_cpu_ceilings(o.check ? 0.5 : 2.0);
   if (!given) catalog.insert(validate::probe_profile(ceilings, today()));
   const hw::Profile& profile = given ? *given : catalog.resolve(validate::kProbeProfileId);
-  // A --hw-set the profile does not take is refused before the suite runs (compare() applies it).
-  (void)hw::with_overrides(profile, o.hw_sets, "leave it out");
+  // A --hw-set the profile does not take is refused before the suite runs.
+  Acquired in;
+  with_hw_sets(in, profile, o.hw_sets, "leave it out");
   validate::RunOptions run_options = run_options_of(o);
   run_options.flush_bytes = validate::cpu::cache_flush_bytes(ceilings.llc_bytes);
-  Acquired in;
   add_runs(validate::run_suite(suite, run_options, show_progress), profile.id, registry,
            validate::Backend::cpu, in);
   in.device = {{"backend", "cpu"},
@@ -209,11 +219,11 @@ Acquired run_cuda_backend(const models::Registry& registry, const BackendOptions
   const validate::CudaStatus status = validate::query_cuda();
   const validate::CudaDevice device = validate::select_cuda_device(status);
   const std::string hw_id = cuda_profile_id(device, o, catalog);
-  (void)hw::with_overrides(catalog.resolve(hw_id), o.hw_sets, "leave it out");
+  Acquired in;
+  with_hw_sets(in, catalog.resolve(hw_id), o.hw_sets, "leave it out");
   const validate::Suite suite = suite_of(o);
   validate::RunOptions run_options = run_options_of(o);
   run_options.cuda_device = device.index;
-  Acquired in;
   add_runs(validate::run_cuda_suite(suite, run_options, show_progress), hw_id, registry,
            validate::Backend::cuda, in);
   in.device = {{"backend", "cuda"},

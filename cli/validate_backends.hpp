@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,8 +23,8 @@ struct BackendOptions {
   int repeats = 5;
   bool check = false;  // first-run mode: the `check` suite, one timed run, blocking launches
   std::string ceilings = "auto";  // cuda: yes, no, or auto (yes, but no under --check)
-  // --hw-set, applied to the run's profile (in compare()) and refused, when that profile does not
-  // take it, before the suite runs.
+  // --hw-set, applied to the run's profile (Acquired::profiles) before the suite runs, so that a
+  // profile that does not take it is refused first.
   std::vector<std::string> hw_sets;
 };
 
@@ -41,7 +42,16 @@ struct Acquired {
   nlohmann::ordered_json warnings = nlohmann::ordered_json::array();
   nlohmann::ordered_json failed = nlohmann::ordered_json::array();  // {case, kernel, error}
   nlohmann::ordered_json device;  // the measuring machine, when the cases were run here
+  // The profiles of the devices met, --hw-set applied once each (with_hw_sets): compare() prices
+  // and fits the cases on these.
+  std::vector<hw::Profile> profiles;
 };
+
+// `base` with --hw-set `sets` applied, kept in `in.profiles`: applied the first time a device is
+// met, the kept one returned after. `missing_entry_advice` as hw::with_overrides takes it.
+const hw::Profile& with_hw_sets(Acquired& in, const hw::Profile& base,
+                                const std::vector<std::string>& sets,
+                                std::string_view missing_entry_advice);
 
 // The built-in profile of a CUDA device from its name as the driver reports it, where that names a
 // profile (NVIDIA H100 80GB HBM3, NVIDIA H100 PCIe, NVIDIA A100-SXM4-40GB), else the first family

@@ -117,7 +117,6 @@ void warn_unpriced_caller(const validate::MeasuredCase& c, const hw::Profile& pr
 void read_files(const Context& ctx, const ValidateOptions& o, const hw::ProfileCatalog& catalog,
                 Acquired& in) {
   RowPricer pricer(in);
-  std::map<std::string, hw::Profile> overridden;  // by profile id: --hw-set applied once each
   std::set<std::string> unpriced_callers;         // device/caller pairs warned about
   std::map<std::string, std::string> first_rows;  // device + row_key: the file:line it was first
   for (const std::string& file : o.measurements) {
@@ -133,21 +132,11 @@ void read_files(const Context& ctx, const ValidateOptions& o, const hw::ProfileC
         const hw::Profile* profile = nullptr;
         try {
           profile = &catalog.resolve(c.hw);
-        } catch (const hw::ProfileError& e) {
-          throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
-        }
-        c.hw = profile->id;
-        auto it = overridden.find(c.hw);
-        if (it == overridden.end()) {
+          c.hw = profile->id;
           // The first row of a device names the file that brought it into the run.
-          try {
-            it = overridden
-                     .emplace(c.hw, hw::with_overrides(*profile, ctx.hw.sets,
-                                                       kValidateMissingEntryAdvice))
-                     .first;
-          } catch (const std::invalid_argument& e) {
-            throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
-          }
+          profile = &with_hw_sets(in, *profile, ctx.hw.sets, kValidateMissingEntryAdvice);
+        } catch (const std::invalid_argument& e) {  // hw::ProfileError is one
+          throw std::invalid_argument(fmt::format("{}: {}", where(c), e.what()));
         }
         // The same measurement written twice (in one file or two) counts once: a copy would
         // weigh double in every error statistic and in the --calibrate fits. The later row is
@@ -160,8 +149,8 @@ void read_files(const Context& ctx, const ValidateOptions& o, const hw::ProfileC
               where(c), first->second));
           continue;
         }
-        warn_unpriced_caller(c, it->second, unpriced_callers, in);
-        if (pricer.price(c, it->second, set.skipped)) in.cases.push_back(std::move(c));
+        warn_unpriced_caller(c, *profile, unpriced_callers, in);
+        if (pricer.price(c, *profile, set.skipped)) in.cases.push_back(std::move(c));
       }
     } catch (const std::exception&) {
       keep_set();

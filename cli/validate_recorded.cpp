@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/validate_options.hpp"
 #include "cli/validate_report.hpp"
 #include "common/errors.hpp"
 #include "common/files.hpp"
@@ -57,18 +58,14 @@ void check_shape(const nlohmann::json& row, const validate::MeasuredCase& m,
   }
 }
 
-// The times a report may hold (validate::plausible_measured_time), for its messages.
-constexpr const char* kTimeRange =
-    "from 1e-9 s (1 ns: no kernel launch is shorter) to 3600 s (one hour: longer is a unit slip or "
-    "a typo)";
-
 // `samples` (the "samples_s" of `where`): bad input unless non-empty and every time plausible.
 void check_samples(const std::vector<double>& samples, const std::string& where) {
   if (samples.empty() || !std::all_of(samples.begin(), samples.end(), [](double x) {
         return validate::plausible_measured_time(x);
       }))
-    throw std::invalid_argument(fmt::format(
-        "{}: \"samples_s\" must be a non-empty array of times; allowed: {}", where, kTimeRange));
+    throw std::invalid_argument(
+        fmt::format("{}: \"samples_s\" must be a non-empty array of times; allowed: {}", where,
+                    validate::measured_time_range()));
 }
 
 // A case's measured_s is the median of its samples_s (validate::median, as the runner takes it):
@@ -178,7 +175,7 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
       throw std::invalid_argument(fmt::format("{}: correct with no finite error", at));
     if (!validate::plausible_measured_time(run.median_s))
       throw std::invalid_argument(fmt::format("{}: measured_s {:.3g} is out of range; allowed: {}",
-                                              at, run.median_s, kTimeRange));
+                                              at, run.median_s, validate::measured_time_range()));
     check_samples(run.samples_s, at);
     check_median(run, at);
     check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
@@ -202,6 +199,10 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
       in.failed.push_back({{"case", name}, {"error", error}});
     }
   }
+  // The run's cases are priced on its profile with --hw-set (as --backend cuda applies it); a
+  // report with only failures prices nothing.
+  if (!in.cases.empty())
+    with_hw_sets(in, catalog.resolve(hw_id), o.hw_sets, kValidateMissingEntryAdvice);
   in.device = device;
   in.device["profile"] = hw_id;
   in.device["recorded"] = path;

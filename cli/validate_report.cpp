@@ -36,6 +36,13 @@ Json summary_json(const validate::ErrorSummary& s) {
           {"max_abs", stat(s.max_abs)}};
 }
 
+// One engine's statistics over the fitted, held-out and all rows.
+Json split_json(const validate::SplitErrors& e) {
+  return {{"fitted_rows", summary_json(validate::summarize(e.fitted))},
+          {"held_out_rows", summary_json(validate::summarize(e.held))},
+          {"all", summary_json(validate::summarize(e.all))}};
+}
+
 // A group's worst row: file and line, and for a suite case its name.
 Json worst_row_json(const validate::MeasuredCase& w, double tile_error) {
   Json row = {{"file", std::filesystem::path(w.file).filename().string()},
@@ -115,28 +122,16 @@ void add_launch_predictions(Json& row, const validate::CaseResult& r) {
 }
 
 Json summaries(const std::vector<validate::CaseResult>& rows) {
-  std::vector<double> tile_fit, tile_held, roof_fit, roof_held, tile_all, roof_all;
+  validate::SplitErrors tile, roofline;
   for (const auto& r : rows) {
     if (!r.measured->compared) continue;
-    if (r.held_out || r.fit_row) {  // a row no --calibrate fit used is in `all` alone
-      (r.held_out ? tile_held : tile_fit).push_back(r.tile_error());
-      (r.held_out ? roof_held : roof_fit).push_back(r.roofline_error());
-    }
-    tile_all.push_back(r.tile_error());
-    roof_all.push_back(r.roofline_error());
+    tile.add(r, r.tile_error());
+    roofline.add(r, r.roofline_error());
   }
   Json groups = Json::array();
   for (const validate::GroupSummary& g : validate::group_summaries(rows))
     groups.push_back(group_json(g));
-  return {{"tile",
-           {{"fitted_rows", summary_json(validate::summarize(tile_fit))},
-            {"held_out_rows", summary_json(validate::summarize(tile_held))},
-            {"all", summary_json(validate::summarize(tile_all))}}},
-          {"roofline",
-           {{"fitted_rows", summary_json(validate::summarize(roof_fit))},
-            {"held_out_rows", summary_json(validate::summarize(roof_held))},
-            {"all", summary_json(validate::summarize(roof_all))}}},
-          {"groups", groups}};
+  return {{"tile", split_json(tile)}, {"roofline", split_json(roofline)}, {"groups", groups}};
 }
 
 Json calibration_json(const validate::FitGroup& g) {

@@ -39,7 +39,7 @@ std::string part_text(const Json& s) {
 
 // The table's name for the part of the rows that is not held back: the rows a fit used under
 // --calibrate, every other row without it (JSON keeps the key `fitted_rows` for both:
-// docs/validation.md).
+// docs/validation.md). The summary lines and the group table's column both say it.
 const char* rest_name(const Json& doc) {
   return doc.value("calibrated", false) ? "fitted" : "not held back";
 }
@@ -52,18 +52,20 @@ std::size_t column_width(const std::vector<std::string>& cells, std::string_view
   return width;
 }
 
-std::string render_groups(const Json& groups, bool calibrated) {
+std::string render_groups(const Json& groups, const char* rest) {
   std::vector<std::string> hw, kernel, schedule;
   for (const Json& g : groups) {
     hw.push_back(g["hw"].get<std::string>());
     kernel.push_back(g["kernel"].get<std::string>());
     schedule.push_back(g["schedule"].get<std::string>());
   }
+  const std::string rest_mape = fmt::format("{} MAPE", rest);
   const std::size_t wh = column_width(hw, "device"), wk = column_width(kernel, "kernel"),
-                    ws = column_width(schedule, "schedule");
-  std::string out = fmt::format(
-      "{:<{}} {:<{}} {:<{}} {:>5} {:>14} {:>14}  {}\n", "device", wh, "kernel", wk, "schedule", ws,
-      "rows", calibrated ? "fitted MAPE" : "not-held MAPE", "held-out MAPE", "worst row");
+                    ws = column_width(schedule, "schedule"),
+                    wr = std::max<std::size_t>(14, rest_mape.size());
+  std::string out =
+      fmt::format("{:<{}} {:<{}} {:<{}} {:>5} {:>{}} {:>14}  {}\n", "device", wh, "kernel", wk,
+                  "schedule", ws, "rows", rest_mape, wr, "held-out MAPE", "worst row");
   for (std::size_t i = 0; i < groups.size(); ++i) {
     const Json& g = groups[i];
     const Json& w = g["worst_row"];
@@ -71,8 +73,8 @@ std::string render_groups(const Json& groups, bool calibrated) {
         w.contains("case")
             ? w["case"].get<std::string>()
             : fmt::format("{}:{}", w["file"].get<std::string>(), w["line"].get<int>());
-    out += fmt::format("{:<{}} {:<{}} {:<{}} {:>5} {:>14} {:>14}  {} {} {}\n", hw[i], wh, kernel[i],
-                       wk, schedule[i], ws, g["rows"].get<int>(), part_text(g["fitted_rows"]),
+    out += fmt::format("{:<{}} {:<{}} {:<{}} {:>5} {:>{}} {:>14}  {} {} {}\n", hw[i], wh, kernel[i],
+                       wk, schedule[i], ws, g["rows"].get<int>(), part_text(g["fitted_rows"]), wr,
                        part_text(g["held_out_rows"]), where, w["pass"].get<std::string>(),
                        percent_text(w["tile_error"], true));
   }
@@ -181,7 +183,7 @@ std::string validate_table(const Json& doc) {
     }
   }
   if (doc["summary"].contains("groups"))
-    out << render_groups(doc["summary"]["groups"], doc.value("calibrated", false));
+    out << render_groups(doc["summary"]["groups"], rest_name(doc));
   for (const Json& g : doc["calibration"]) {
     if (g.contains("note")) {  // a group that fits nothing (validate::FitGroup::note)
       out << fmt::format("not calibrated {} {}{}: {}\n", g["hw"].get<std::string>(),

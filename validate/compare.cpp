@@ -25,6 +25,14 @@ ErrorSummary summarize(const std::vector<double>& errors) {
   return s;
 }
 
+void SplitErrors::add(const CaseResult& r, double relative_error) {
+  if (r.held_out)
+    held.push_back(relative_error);
+  else if (r.fit_row)
+    fitted.push_back(relative_error);
+  all.push_back(relative_error);
+}
+
 CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
   const models::CostModel cost = case_cost(c);
   CaseResult r;
@@ -41,11 +49,8 @@ CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile) {
 }
 
 std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
-  struct Errors {
-    std::vector<double> fitted, held, all;
-  };
   std::vector<GroupSummary> groups;
-  std::vector<Errors> errors;
+  std::vector<SplitErrors> errors;
   for (const CaseResult& r : rows) {
     const MeasuredCase& c = *r.measured;
     if (!c.compared) continue;
@@ -61,9 +66,7 @@ std::vector<GroupSummary> group_summaries(const std::vector<CaseResult>& rows) {
       it = groups.end() - 1;
     }
     GroupSummary& g = *it;
-    Errors& e = errors[static_cast<std::size_t>(it - groups.begin())];
-    if (r.held_out || r.fit_row) (r.held_out ? e.held : e.fitted).push_back(r.tile_error());
-    e.all.push_back(r.tile_error());
+    errors[static_cast<std::size_t>(it - groups.begin())].add(r, r.tile_error());
     if (!g.worst || std::fabs(r.tile_error()) > std::fabs(g.worst->tile_error())) g.worst = &r;
   }
   for (std::size_t i = 0; i < groups.size(); ++i) {

@@ -42,6 +42,14 @@ struct ErrorSummary {
 
 ErrorSummary summarize(const std::vector<double>& relative_errors);
 
+// Relative errors split into the parts the statistics report: the fitted part (CaseResult::fit_row
+// and not held out), the held-out part, and all rows. A row no --calibrate fit used is in `all`
+// alone.
+struct SplitErrors {
+  std::vector<double> fitted, held, all;
+  void add(const CaseResult& r, double relative_error);
+};
+
 CaseResult evaluate_case(const MeasuredCase& c, const hw::Profile& profile);
 
 // The error of the rows of one (device, kernel) pair, as the targets are stated: MAPE on

@@ -113,24 +113,39 @@ std::pair<std::string, models::ParamValues> variant_of(const Row& row, const Row
   return {variant, given};
 }
 
-// The row's spec: its variant, with the generic head columns mapped onto the variant's own
+// The row's head columns, read once: whole numbers >= 1 (0: an optional column not given); the
+// variant checks its own upper bounds (a row beyond them is skipped).
+struct HeadColumns {
+  std::int64_t heads_q = 0, heads_kv = 0, head_dim = 0, v_head_dim = 0, window = 0;
+
+  static HeadColumns of(const Row& row) {
+    constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
+    HeadColumns h;
+    h.heads_q = row.integer("heads_q", 1, kNoMax);
+    h.heads_kv = row.integer("heads_kv", 1, kNoMax);
+    h.head_dim = row.integer("head_dim", 1, kNoMax);
+    if (!row.text("v_head_dim").empty()) h.v_head_dim = row.integer("v_head_dim", 1, kNoMax);
+    if (!row.text("window").empty()) h.window = row.integer("window", 1, kNoMax);
+    return h;
+  }
+  GenericColumns generic() const {
+    GenericColumns columns;
+    columns.heads_q = static_cast<double>(heads_q);
+    columns.heads_kv = static_cast<double>(heads_kv);
+    columns.head_dim = static_cast<double>(head_dim);
+    if (v_head_dim > 0) columns.v_head_dim = static_cast<double>(v_head_dim);
+    if (window > 0) columns.window = static_cast<double>(window);
+    return columns;
+  }
+};
+
+// The row's spec: its variant (variant_of), with the head columns mapped onto the variant's own
 // parameters. Throws SpecError (the model cannot build it) or ColumnConflict (a column
 // contradicts the variant); both skip the row.
-models::AttentionSpec spec_of(const Row& row, const RowFamily& family,
-                              const models::Registry& registry) {
-  const auto [name, given] = variant_of(row, family);
-  GenericColumns columns;
-  // Whole numbers >= 1; the variant checks its own upper bounds (a row beyond them is skipped).
-  constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
-  columns.heads_q = static_cast<double>(row.integer("heads_q", 1, kNoMax));
-  columns.heads_kv = static_cast<double>(row.integer("heads_kv", 1, kNoMax));
-  columns.head_dim = static_cast<double>(row.integer("head_dim", 1, kNoMax));
-  if (!row.text("v_head_dim").empty())
-    columns.v_head_dim = static_cast<double>(row.integer("v_head_dim", 1, kNoMax));
-  if (!row.text("window").empty())
-    columns.window = static_cast<double>(row.integer("window", 1, kNoMax));
+models::AttentionSpec spec_of(const std::string& name, const models::ParamValues& given,
+                              const HeadColumns& heads, const models::Registry& registry) {
   const models::Variant& variant = registry.find(name);
-  return variant.make_spec(map_columns(variant, columns, given), {});
+  return variant.make_spec(map_columns(variant, heads.generic(), given), {});
 }
 
 using Columns = std::map<std::string, std::size_t>;
@@ -155,16 +170,13 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
         "by FlashAttention's FLOP convention; give time_ms or time_us for this '{}' row",
         row.where(), variant));
   }
-  constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
   DenseRowShape shape;
   shape.batch = static_cast<double>(c.workload.batch);
   shape.heads = static_cast<double>(c.row_heads);
   shape.q_len = static_cast<double>(c.workload.q_len);
   shape.kv_len = static_cast<double>(c.workload.kv_len);
   shape.head_dim = static_cast<double>(c.row_head_dim);
-  shape.v_head_dim = row.text("v_head_dim").empty()
-                         ? shape.head_dim
-                         : static_cast<double>(row.integer("v_head_dim", 1, kNoMax));
+  shape.v_head_dim = c.row_v_head_dim == 0 ? shape.head_dim : static_cast<double>(c.row_v_head_dim);
   shape.causal = c.workload.causal;
   shape.phase = c.workload.phase;
   std::string why;
@@ -182,9 +194,8 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
   if (!plausible_measured_time(seconds)) {
     throw std::invalid_argument(
         fmt::format("{}: column 'tflops': '{}' gives a time of {:.3g} s; allowed: a TFLOP/s "
-                    "giving a time from 1 ns (no kernel launch is shorter) to one hour (3600 s: "
-                    "longer is a unit slip or a typo)",
-                    row.where(), row.text("tflops"), seconds));
+                    "giving a time {}",
+                    row.where(), row.text("tflops"), seconds, measured_time_range()));
   }
   return seconds;
 }
@@ -252,16 +263,15 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
 // The measurement a row gives, in parsed and canonical values: every column but hw (the caller
 // adds the device as resolved), source and notes. Two rows that spell one measurement apart (FA2
 // and fa2, forward and fwd, float16 and fp16, false and 0, 0.2437 and 0.24370) have one key.
-std::string measurement_key(const Row& row, const RowFamily& family, const MeasuredCase& c) {
-  auto [variant, params] = variant_of(row, family);
+std::string measurement_key(const std::string& variant, models::ParamValues params,
+                            const HeadColumns& heads, const MeasuredCase& c) {
   std::sort(params.begin(), params.end());
   std::string key = fmt::format(
       "kernel={};pass={};dtype={};batch={};heads_q={};heads_kv={};head_dim={};v_head_dim={};"
       "window={};seq_q={};seq_kv={};causal={};variant={}",
       kernel_key(c.kernel), c.pass, models::to_string(c.workload.dtype), c.workload.batch,
-      c.row_heads, row.integer("heads_kv", 1, std::numeric_limits<std::int64_t>::max()),
-      c.row_head_dim, c.row_v_head_dim, c.row_window, c.workload.q_len, c.workload.kv_len,
-      c.workload.causal, common::ascii_lower(variant));
+      heads.heads_q, heads.heads_kv, heads.head_dim, heads.v_head_dim, heads.window,
+      c.workload.q_len, c.workload.kv_len, c.workload.causal, common::ascii_lower(variant));
   for (const auto& [name, value] : params) key += fmt::format(":{}={}", name, value);
   // The time as parsed, at its shortest round trip: the same value however it was written.
   return key +
@@ -269,6 +279,13 @@ std::string measurement_key(const Row& row, const RowFamily& family, const Measu
 }
 
 }  // namespace
+
+std::string measured_time_range() {
+  return fmt::format(
+      "from {:g} ns (no kernel launch is shorter) to {:g} s (one hour: longer is a unit slip or a "
+      "typo)",
+      kMinMeasuredSeconds * 1e9, kMaxMeasuredSeconds);
+}
 
 MeasurementSet read_measurements(const std::filesystem::path& path,
                                  const models::Registry& registry, UnknownColumns unknown) {
@@ -364,10 +381,14 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
     }
     c.pass = canonical_pass(row.required("pass"), row.where());
     c.op = row.text("op");
+    std::pair<std::string, models::ParamValues> variant;
+    HeadColumns heads;
     try {
       c.workload = workload_of(row, c.pass);
       if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
-      c.spec = spec_of(row, family, registry);
+      variant = variant_of(row, family);
+      heads = HeadColumns::of(row);
+      c.spec = spec_of(variant.first, variant.second, heads, registry);
       if (c.op.empty()) {
         // A branch kernel's own op, those of it the row's passes and variant have (a dense
         // variant on that kernel: the whole variant); said once per kernel, op and file.
@@ -388,14 +409,13 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
       set.skipped.push_back(row.where() + ": " + e.what());
       continue;
     }
-    constexpr std::int64_t kNoMax = std::numeric_limits<std::int64_t>::max();
-    c.row_heads = row.integer("heads_q", 1, kNoMax);
-    c.row_head_dim = row.integer("head_dim", 1, kNoMax);
-    if (!row.text("window").empty()) c.row_window = row.integer("window", 1, kNoMax);
-    if (!row.text("v_head_dim").empty()) c.row_v_head_dim = row.integer("v_head_dim", 1, kNoMax);
+    c.row_heads = heads.heads_q;
+    c.row_head_dim = heads.head_dim;
+    c.row_window = heads.window;
+    c.row_v_head_dim = heads.v_head_dim;
     c.measured_s = measured_seconds(row, c);
     c.source = row.text("source");
-    c.row_key = measurement_key(row, family, c);
+    c.row_key = measurement_key(variant.first, variant.second, heads, c);
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices
     // them with the device's default schedule, whose calibration they must not move (a

@@ -31,6 +31,10 @@ inline bool plausible_measured_time(double seconds) {
   return seconds >= kMinMeasuredSeconds && seconds <= kMaxMeasuredSeconds;
 }
 
+// The range plausible_measured_time allows, for messages: "from 1 ns (...) to 3600 s (one hour:
+// ...)", with the reasons for each end.
+std::string measured_time_range();
+
 // MeasuredCase::file of a case run here by `validate --backend`, as the report names it (a suite
 // case is told by MeasuredCase::suite_case, never by this name: a measurements file may be called
 // `suite` too).

@@ -7,8 +7,11 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "cli/validate_backends.hpp"
 #include "tests/support/cli_runner.hpp"
+#include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/validate_helpers.hpp"
 
@@ -101,4 +104,29 @@ TEST_CASE(
     CHECK_THAT(r.err, Catch::Contains(fmt::format("{}:{}: the same measurement as {}:2",
                                                   csv.string(), line, csv.string())));
   }
+}
+
+TEST_CASE("validate applies --hw-set once per device and keeps it for the run (Acquired::profiles)",
+          "[cli][validate][hw-set]") {
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  cli::Acquired in;
+  const std::vector<std::string> sets = {"memory.hbm_bandwidth_GBps=1000"};
+  const hw::Profile& first = cli::with_hw_sets(in, h100, sets, "leave it out");
+  CHECK(first.id == h100.id);
+  CHECK(first.memory.hbm_bandwidth_Bps == Approx(1000e9));
+  // The second row of that device gets the kept profile; the set is not applied again.
+  const hw::Profile& again = cli::with_hw_sets(in, h100, sets, "leave it out");
+  CHECK(&again == &first);
+  REQUIRE(in.profiles.size() == 1);
+  // The run's report prices on it: its tile time moves with the bandwidth.
+  TempDir dir;
+  const auto csv = dir.path() / "one.csv";
+  write_file(csv, std::string(kHeader) + kRow);
+  const RunResult plain = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  const RunResult slow = run_cli(
+      {"validate", "--measurements", csv.string(), "--hw-set", sets[0], "--format", "json"});
+  REQUIRE(plain.exit_code == 0);
+  REQUIRE(slow.exit_code == 0);
+  CHECK(json::parse(slow.out)["cases"][0]["roofline_s"].get<double>() >
+        json::parse(plain.out)["cases"][0]["roofline_s"].get<double>());
 }

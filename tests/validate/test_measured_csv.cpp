@@ -187,7 +187,19 @@ TEST_CASE("a time above one hour is refused as a unit slip or a typo, naming row
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,source\n"
       "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,1e-20,x\n";
   CHECK_THAT(csv_layer_error(tflops_csv),
-             Catch::Contains("'tflops'") && Catch::Contains("to one hour"));
+             Catch::Contains("'tflops'") &&
+                 Catch::Contains("a TFLOP/s giving a time " + validate::measured_time_range()));
+}
+
+TEST_CASE("the measured time range in messages is the one plausible_measured_time allows",
+          "[validate][measured]") {
+  // One text, derived from kMinMeasuredSeconds and kMaxMeasuredSeconds, for the CSV's tflops
+  // message and validate --recorded's (which had a copy of its own).
+  CHECK(validate::measured_time_range() ==
+        "from 1 ns (no kernel launch is shorter) to 3600 s (one hour: longer is a unit slip or a "
+        "typo)");
+  CHECK(validate::plausible_measured_time(validate::kMinMeasuredSeconds));
+  CHECK(validate::plausible_measured_time(validate::kMaxMeasuredSeconds));
 }
 
 TEST_CASE("a file whose lines end in a carriage return alone reads as one with line feeds",
