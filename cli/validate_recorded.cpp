@@ -113,12 +113,9 @@ std::vector<validate::LaunchRun> read_launches(const nlohmann::json& row, const 
   return launches;
 }
 
-}  // namespace
-
-Acquired read_recorded_report(const std::string& path, const models::Registry& registry,
-                              const BackendOptions& o, const hw::ProfileCatalog& catalog) {
-  const nlohmann::json doc = hw::parse_json_strictly(read_text(path), path);
-  const std::string where = "--recorded " + path;
+// The report's device, which must be a CUDA run's: a --measurements report names none, and a CPU
+// run's profile is the probe of the host it ran on.
+const nlohmann::json& cuda_device(const nlohmann::json& doc, const std::string& where) {
   if (!doc.is_object() || !doc.contains("device") || !doc["device"].is_object() ||
       !doc["device"].contains("backend"))
     throw common::SpecError(
@@ -132,16 +129,53 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
         "{}: a {} report; only CUDA reports are compared again (a CPU report's profile is the "
         "probe of the host it ran on: run --backend cpu there)",
         where, backend));
-  const std::string suite_name =
-      o.suite.empty() ? field<std::string>(device, "suite", where + " device") : o.suite;
-  const validate::Suite suite = validate::find_suite(suite_name);
-  std::map<std::string, const validate::SuiteCase*> by_name;
-  for (const validate::SuiteCase& c : suite.cases) by_name[c.name] = &c;
-  const std::string hw_id =
-      catalog
-          .resolve(o.profile.empty() ? field<std::string>(device, "profile", where + " device")
-                                     : o.profile)
-          .id;
+  return device;
+}
+
+// The suite the report ran (or the one --suite names), its cases found by name.
+struct RecordedSuite {
+  validate::Suite suite;
+  std::map<std::string, std::size_t> index;  // case name -> its place in suite.cases
+
+  explicit RecordedSuite(validate::Suite s) : suite(std::move(s)) {
+    for (std::size_t i = 0; i < suite.cases.size(); ++i) index[suite.cases[i].name] = i;
+  }
+  const validate::SuiteCase* find(const std::string& name) const {
+    const auto it = index.find(name);
+    return it == index.end() ? nullptr : &suite.cases[it->second];
+  }
+};
+
+// One case row of the report as the run of `spec` it records: its times (plausible, measured_s
+// their median), correctness, launches, and the workload the suite gives it today.
+validate::CaseRun read_case(const nlohmann::json& row, const validate::SuiteCase& spec,
+                            const std::string& at, const std::string& hw_id,
+                            const models::Registry& registry) {
+  validate::CaseRun run;
+  run.spec = spec;
+  run.median_s = field<double>(row, "measured_s", at);
+  run.samples_s = field<std::vector<double>>(row, "samples_s", at);
+  run.correct = field<bool>(row, "correct", at);
+  run.launches = read_launches(row, at);
+  // A non-finite error (a NaN output) is written as null: read it back as infinite.
+  const bool no_error = row.contains("max_relative_error") && row["max_relative_error"].is_null();
+  run.max_relative_error = no_error ? std::numeric_limits<double>::infinity()
+                                    : field<double>(row, "max_relative_error", at);
+  if (no_error && run.correct)
+    throw std::invalid_argument(fmt::format("{}: correct with no finite error", at));
+  if (!validate::plausible_measured_time(run.median_s))
+    throw std::invalid_argument(fmt::format("{}: measured_s {:.3g} is out of range; allowed: {}",
+                                            at, run.median_s, validate::measured_time_range()));
+  check_samples(run.samples_s, at);
+  check_median(run, at);
+  check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
+  return run;
+}
+
+// The report's case rows, each a case of `suite` once.
+std::vector<validate::CaseRun> read_cases(const nlohmann::json& doc, const RecordedSuite& suite,
+                                          const std::string& where, const std::string& hw_id,
+                                          const models::Registry& registry) {
   const nlohmann::json cases = field<nlohmann::json>(doc, "cases", where);
   // A run whose every case failed has no case rows, only failures.
   const bool has_failures =
@@ -155,50 +189,54 @@ Acquired read_recorded_report(const std::string& path, const models::Registry& r
     const std::string name = field<std::string>(row, "case", where + " case");
     if (!seen.insert(name).second)
       throw std::invalid_argument(fmt::format("{}: case '{}' appears twice", where, name));
-    const auto found = by_name.find(name);
-    if (found == by_name.end())
+    const validate::SuiteCase* spec = suite.find(name);
+    if (spec == nullptr)
       throw common::SpecError(
           fmt::format("{}: case '{}' is not in suite '{}'; name the suite it ran with --suite",
-                      where, name, suite.name));
-    validate::CaseRun run;
-    run.spec = *found->second;
-    const std::string at = fmt::format("{} case '{}'", where, name);
-    run.median_s = field<double>(row, "measured_s", at);
-    run.samples_s = field<std::vector<double>>(row, "samples_s", at);
-    run.correct = field<bool>(row, "correct", at);
-    run.launches = read_launches(row, at);
-    // A non-finite error (a NaN output) is written as null: read it back as infinite.
-    const bool no_error = row.contains("max_relative_error") && row["max_relative_error"].is_null();
-    run.max_relative_error = no_error ? std::numeric_limits<double>::infinity()
-                                      : field<double>(row, "max_relative_error", at);
-    if (no_error && run.correct)
-      throw std::invalid_argument(fmt::format("{}: correct with no finite error", at));
-    if (!validate::plausible_measured_time(run.median_s))
-      throw std::invalid_argument(fmt::format("{}: measured_s {:.3g} is out of range; allowed: {}",
-                                              at, run.median_s, validate::measured_time_range()));
-    check_samples(run.samples_s, at);
-    check_median(run, at);
-    check_shape(row, validate::to_measured(run, hw_id, registry, validate::Backend::cuda), at);
-    runs.push_back(std::move(run));
+                      where, name, suite.suite.name));
+    runs.push_back(
+        read_case(row, *spec, fmt::format("{} case '{}'", where, name), hw_id, registry));
   }
+  return runs;
+}
+
+// The recorded run's failures stay failures (validate then exits 1, as it did): each a suite
+// case's, or the ceilings' the runner measures first (kCeilingsCase).
+void read_failures(const nlohmann::json& doc, const RecordedSuite& suite, const std::string& where,
+                   Acquired& in) {
+  if (!doc.contains("failed")) return;
+  const nlohmann::json& failed = doc["failed"];
+  if (!failed.is_array())
+    throw std::invalid_argument(fmt::format("{}: \"failed\" must be an array", where));
+  for (const nlohmann::json& f : failed) {
+    const std::string name = field<std::string>(f, "case", where + " failed");
+    const std::string error = field<std::string>(f, "error", where + " failed");
+    if (name != kCeilingsCase && suite.find(name) == nullptr)
+      throw common::SpecError(fmt::format(
+          "{}: failed case '{}' is not in suite '{}'; name the suite it ran with --suite", where,
+          name, suite.suite.name));
+    in.failed.push_back({{"case", name}, {"error", error}});
+  }
+}
+
+}  // namespace
+
+Acquired read_recorded_report(const std::string& path, const models::Registry& registry,
+                              const BackendOptions& o, const hw::ProfileCatalog& catalog) {
+  const nlohmann::json doc = hw::parse_json_strictly(read_text(path), path);
+  const std::string where = "--recorded " + path;
+  const nlohmann::json& device = cuda_device(doc, where);
+  const RecordedSuite suite(validate::find_suite(
+      o.suite.empty() ? field<std::string>(device, "suite", where + " device") : o.suite));
+  const std::string hw_id =
+      catalog
+          .resolve(o.profile.empty() ? field<std::string>(device, "profile", where + " device")
+                                     : o.profile)
+          .id;
   Acquired in;
-  add_runs(runs, hw_id, registry, validate::Backend::cuda, in);
-  // The recorded run's failures stay failures (validate then exits 1, as it did).
-  if (doc.contains("failed")) {
-    const nlohmann::json& failed = doc["failed"];
-    if (!failed.is_array())
-      throw std::invalid_argument(fmt::format("{}: \"failed\" must be an array", where));
-    for (const nlohmann::json& f : failed) {
-      const std::string name = field<std::string>(f, "case", where + " failed");
-      const std::string error = field<std::string>(f, "error", where + " failed");
-      // A failure is a suite case's, or the ceilings' the runner measures first (kCeilingsCase).
-      if (name != kCeilingsCase && by_name.find(name) == by_name.end())
-        throw common::SpecError(fmt::format(
-            "{}: failed case '{}' is not in suite '{}'; name the suite it ran with --suite", where,
-            name, suite.name));
-      in.failed.push_back({{"case", name}, {"error", error}});
-    }
-  }
+  add_runs(read_cases(doc, suite, where, hw_id, registry), hw_id, registry, validate::Backend::cuda,
+           in);
+  read_failures(doc, suite, where, in);
   // The run's cases are priced on its profile with --hw-set (as --backend cuda applies it); a
   // report with only failures prices nothing.
   if (!in.cases.empty())

@@ -154,10 +154,9 @@ std::string entry_text(const Json& entry) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-}  // namespace
-
-std::string validate_table(const Json& doc) {
-  std::ostringstream out;
+// The case rows under their header, columns sized to the longest name and kernel; a run that
+// checked its output adds max_rel and correct.
+std::string render_cases(const Json& doc) {
   const bool correctness = has_correctness(doc);
   CaseWidths width;
   for (const Json& c : doc["cases"]) {
@@ -165,55 +164,70 @@ std::string validate_table(const Json& doc) {
     width.name = std::max(width.name, name.size());
     width.kernel = std::max(width.kernel, kernel.size());
   }
-  out << fmt::format(
+  std::string out = fmt::format(
       "{:<{}} {:<{}} {:<8} {:>4} {:>4} {:>4} {:>6} {:>6} {:>2} {:>10} {:>10} {:>8} {:>10} {:>8}",
       correctness ? "case" : "file:line", width.name, "kernel", width.kernel, "pass", "B", "H", "d",
       "Sq", "Sk", "c", "measured", "tile", "err", "roofline", "err");
-  out << (correctness ? fmt::format(" {:>9} {:>7}\n", "max_rel", "correct") : "\n");
-  for (const Json& c : doc["cases"]) out << case_line(c, correctness, width);
-  out << render_launches(doc);
+  out += correctness ? fmt::format(" {:>9} {:>7}\n", "max_rel", "correct") : "\n";
+  for (const Json& c : doc["cases"]) out += case_line(c, correctness, width);
+  return out;
+}
+
+// The error statistics per engine and part (fitted or not held back, held out, all).
+std::string render_statistics(const Json& doc) {
+  std::string out;
   for (const char* engine : {"tile", "roofline"}) {
     for (const char* part : {"fitted_rows", "held_out_rows", "all"}) {
       const Json& s = doc["summary"][engine][part];
       const std::string_view key = part;
       const char* name = key == "fitted_rows" ? rest_name(doc) : key == "all" ? "all" : "held out";
-      out << fmt::format("{:<9} {:<14} cases {:>3}  MAPE {:>7}  median {:>7}  max {:>7}\n", engine,
+      out += fmt::format("{:<9} {:<14} cases {:>3}  MAPE {:>7}  median {:>7}  max {:>7}\n", engine,
                          name, s["cases"].get<int>(), percent_text(s["mape"]),
                          percent_text(s["median_abs"]), percent_text(s["max_abs"]));
     }
   }
-  if (doc["summary"].contains("groups"))
-    out << render_groups(doc["summary"]["groups"], rest_name(doc));
+  return out;
+}
+
+// What --calibrate fitted: each kernel entry (or why a group fitted nothing), then each device's
+// fixed costs.
+std::string render_calibration(const Json& doc) {
+  std::string out;
   for (const Json& g : doc["calibration"]) {
     if (g.contains("note")) {  // a group that fits nothing (validate::FitGroup::note)
-      out << fmt::format("not calibrated {} {}{}: {}\n", g["hw"].get<std::string>(),
+      out += fmt::format("not calibrated {} {}{}: {}\n", g["hw"].get<std::string>(),
                          g["schedule"].get<std::string>(),
                          g["keys"].empty() ? " backward rows" : "", g["note"].get<std::string>());
       continue;
     }
-    out << fmt::format("calibrated {} {}: {} | held-out MAPE {} -> {}\n",
-                       g["hw"].get<std::string>(),
-                       fmt::join(g["keys"].get<std::vector<std::string>>(), "+"),
-                       entry_text(g["after"]), percent_text(g["held_out_rows_before"]["mape"]),
-                       percent_text(g["held_out_rows_after"]["mape"]));
+    out +=
+        fmt::format("calibrated {} {}: {} | held-out MAPE {} -> {}\n", g["hw"].get<std::string>(),
+                    fmt::join(g["keys"].get<std::vector<std::string>>(), "+"),
+                    entry_text(g["after"]), percent_text(g["held_out_rows_before"]["mape"]),
+                    percent_text(g["held_out_rows_after"]["mape"]));
   }
   // Each device's fixed costs as --calibrate moved them (microseconds; fitted before the kernels'
   // entries, and the error is that first fit's).
   for (const Json& f : doc.value("fixed_costs", Json::array())) {
-    out << fmt::format("calibrated {} fixed costs: kernel_launch_us {:.1f} -> {:.1f}",
+    out += fmt::format("calibrated {} fixed costs: kernel_launch_us {:.1f} -> {:.1f}",
                        f["hw"].get<std::string>(), f["kernel_launch_us_before"].get<double>(),
                        f["kernel_launch_us_after"].get<double>());
     for (const auto& [key, before] : f["caller_floor_us_before"].items()) {
-      out << fmt::format(", {} {:.1f} -> {:.1f}", key, before.get<double>(),
+      out += fmt::format(", {} {:.1f} -> {:.1f}", key, before.get<double>(),
                          f["caller_floor_us_after"][key].get<double>());
     }
-    out << fmt::format(" | fitted MAPE before the kernel fits {} -> {}\n",
+    out += fmt::format(" | fitted MAPE before the kernel fits {} -> {}\n",
                        percent_text(f["fitted_rows_before"]["mape"]),
                        percent_text(f["fitted_rows_after"]["mape"]));
   }
-  out << fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
+  return out;
+}
+
+// The counts: rows skipped, repriced, cases not correct, and each failure.
+std::string render_counts(const Json& doc) {
+  std::string out = fmt::format("skipped rows: {}\n", doc["summary"]["skipped_rows"].get<int>());
   if (const int repriced = doc["summary"].value("repriced_rows", 0); repriced > 0) {
-    out << fmt::format(
+    out += fmt::format(
         "rows priced with --kernel auto (their kernel refused them, runs none of them or is "
         "unknown): {}\n",
         repriced);
@@ -221,11 +235,20 @@ std::string validate_table(const Json& doc) {
   // As JSON and CSV give it: wherever a case was checked or failed (a run with only failures
   // has no case rows).
   if (doc["summary"].contains("incorrect_cases"))
-    out << fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());
+    out += fmt::format("incorrect cases: {}\n", doc["summary"]["incorrect_cases"].get<int>());
   for (const Json& f : doc.value("failed", Json::array()))
-    out << fmt::format("FAILED {}: {}\n", f["case"].get<std::string>(),
-                       f["error"].get<std::string>());
-  return out.str();
+    out +=
+        fmt::format("FAILED {}: {}\n", f["case"].get<std::string>(), f["error"].get<std::string>());
+  return out;
+}
+
+}  // namespace
+
+std::string validate_table(const Json& doc) {
+  std::string out = render_cases(doc) + render_launches(doc) + render_statistics(doc);
+  if (doc["summary"].contains("groups"))
+    out += render_groups(doc["summary"]["groups"], rest_name(doc));
+  return out + render_calibration(doc) + render_counts(doc);
 }
 
 namespace {
