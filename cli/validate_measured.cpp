@@ -120,14 +120,16 @@ void read_files(const Context& ctx, const ValidateOptions& o, const hw::ProfileC
   std::set<std::string> unpriced_callers;         // device/caller pairs warned about
   std::map<std::string, std::string> first_rows;  // device + row_key: the file:line it was first
   for (const std::string& file : o.measurements) {
-    validate::MeasurementSet set = validate::read_measurements(
-        file, ctx.registry,
-        o.strict ? validate::UnknownColumns::refuse : validate::UnknownColumns::warn);
+    validate::MeasurementSet set;
     const auto keep_set = [&] {
       for (const auto& s : set.skipped) in.skipped.push_back(s);
       for (const auto& w : set.warnings) in.warnings.push_back(w);
     };
     try {
+      // A malformed row ends the run, and the file's warnings before it are said first.
+      validate::read_measurements(
+          file, ctx.registry,
+          o.strict ? validate::UnknownColumns::refuse : validate::UnknownColumns::warn, set);
       for (auto& c : set.cases) {
         const hw::Profile* profile = nullptr;
         try {

@@ -201,13 +201,12 @@ std::string measured_time_range() {
       kMinMeasuredSeconds * 1e9, kMaxMeasuredSeconds);
 }
 
-MeasurementSet read_measurements(const std::filesystem::path& path,
-                                 const models::Registry& registry, UnknownColumns unknown) {
+void read_measurements(const std::filesystem::path& path, const models::Registry& registry,
+                       UnknownColumns unknown, MeasurementSet& set) {
   const std::string file = path.string();
   std::istringstream in(measurements_text(path));
   int number = 0;
   const CsvHeader header = header_of(in, file, number);
-  MeasurementSet set;
   if (!header.unknown.empty()) {
     const std::string message =
         unknown_columns_message(header, fmt::format("{}:{}", file, number), unknown);
@@ -234,6 +233,12 @@ MeasurementSet read_measurements(const std::filesystem::path& path,
   if (rows == 0) {
     throw std::invalid_argument(file + ": no measurement rows, only a header");
   }
+}
+
+MeasurementSet read_measurements(const std::filesystem::path& path,
+                                 const models::Registry& registry, UnknownColumns unknown) {
+  MeasurementSet set;
+  read_measurements(path, registry, unknown, set);
   return set;
 }
 

@@ -105,5 +105,10 @@ models::CostModel case_cost(const MeasuredCase& c);
 MeasurementSet read_measurements(const std::filesystem::path& path,
                                  const models::Registry& registry,
                                  UnknownColumns unknown = UnknownColumns::warn);
+// The same, adding to `set` as it reads: when a row ends the run, `set` keeps the file's warnings
+// and skipped rows before it (an unknown column, an unknown kernel), for the caller to say before
+// the error.
+void read_measurements(const std::filesystem::path& path, const models::Registry& registry,
+                       UnknownColumns unknown, MeasurementSet& set);
 
 }  // namespace validate

@@ -159,3 +159,32 @@ TEST_CASE(
   CHECK_THAT(later.err, Catch::Contains(good.string() + ":1: unknown column 'windw' ignored") &&
                             Catch::Contains("attnsim: error: " + bad.string() + ":2"));
 }
+
+TEST_CASE(
+    "validate says a file's own warnings and skipped rows before the error of a malformed row "
+    "later in that file",
+    "[cli][validate]") {
+  TempDir dir;
+  std::string header = kHeader;
+  header.replace(header.find("source\n"), 7, "source,windw\n");
+  const auto csv = dir.path() / "late-error.csv";
+  // Line 2 is skipped (causal with seq_kv < seq_q), line 3 names an unknown kernel, line 4's
+  // batch is not a number: the run ends there.
+  write_file(csv, header + "h100-sxm5-80gb,fa3,fwd,fp16,1,8,8,128,512,256,1,0.1,x,512\n" +
+                      "h100-sxm5-80gb,my-kernel,fwd,fp16,1,8,8,128,512,512,1,0.1,x,512\n" +
+                      "h100-sxm5-80gb,fa3,fwd,fp16,x,8,8,128,512,512,1,0.1,x,512\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string()});
+  CHECK(r.exit_code == 2);
+  const std::string file = csv.string();
+  const std::size_t error = r.err.find("attnsim: error: " + file + ":4: column 'batch'");
+  REQUIRE(error != std::string::npos);
+  for (const std::string& warning :
+       {"attnsim: warning: " + file + ":1: unknown column 'windw' ignored",
+        "attnsim: warning: " + file + ":3: unknown kernel 'my-kernel'",
+        "attnsim: warning: row skipped: " + file + ":2: causal attention needs seq_kv >= seq_q"}) {
+    INFO(warning);
+    const std::size_t at = r.err.find(warning);
+    CHECK(at != std::string::npos);
+    CHECK(at < error);
+  }
+}
