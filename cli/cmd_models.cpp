@@ -88,11 +88,13 @@ void run_list(const ModelsOptions& o) {
   const Format format = parse_format(o.format);
   std::vector<nlohmann::ordered_json> rows;
   std::ostringstream table;
-  table << fmt::format("{:<20} {:<16} {:<28} {}\n", "name", "attention", "layers", "source");
+  table << fmt::format("{:<20} {:<16} {:<28} {}\n", "name", "attention", "layer kinds", "source");
   for (const models::Preset& p : models::builtin_presets()) {
+    // `layers` is the count, as `models show` gives it; the stack it is made of is text of its own.
     rows.push_back({{"name", p.name},
                     {"attention_kind", p.model.attention_kind},
-                    {"layers", layer_summary(p.model)},
+                    {"layers", p.model.layers},
+                    {"layer_kinds", layer_summary(p.model)},
                     {"source", p.source}});
     table << fmt::format("{:<20} {:<16} {:<28} {}\n", p.name, p.model.attention_kind,
                          layer_summary(p.model), p.source);

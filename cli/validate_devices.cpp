@@ -19,14 +19,15 @@ std::string render_devices(Format format) {
   using Json = nlohmann::ordered_json;
   const validate::CudaStatus status = validate::query_cuda();
   Json devices = Json::array();
-  for (const validate::CudaDevice& d : status.devices) {
-    devices.push_back({{"index", d.index},
-                       {"name", d.name},
-                       {"sm_count", d.sm_count},
-                       {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
-                       {"memory_bytes", d.memory_bytes},
-                       {"kernel_ran", d.kernel_ran}});
-  }
+  const auto device_json = [](const validate::CudaDevice& d) {
+    return Json{{"index", d.index},
+                {"name", d.name},
+                {"sm_count", d.sm_count},
+                {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
+                {"memory_bytes", d.memory_bytes},
+                {"kernel_ran", d.kernel_ran}};
+  };
+  for (const validate::CudaDevice& d : status.devices) devices.push_back(device_json(d));
   const auto json = [&] {
     return json_text(Json{{"cuda_compiled_in", status.compiled_in},
                           {"cuda_toolkit", status.toolkit_version},
@@ -45,7 +46,20 @@ std::string render_devices(Format format) {
     }
     return out.str();
   };
-  return print({table, json, csv_of({devices.begin(), devices.end()})}, format);
+  // CSV: the device columns (a header even with no device), then what JSON gives beside the list
+  // as `# key,value` lines (readers such as pandas skip them with comment='#'), the message saying
+  // why there is no device included.
+  const auto csv = [&] {
+    std::vector<Json> rows(devices.begin(), devices.end());
+    std::string text = csv_from_objects(rows.empty() ? std::vector<Json>{device_json({})} : rows);
+    if (rows.empty()) text.erase(text.find('\n') + 1);  // the header of a device, no row
+    text += fmt::format("# cuda_compiled_in,{}\n# cuda_toolkit,{}\n# cuda_driver,{}\n",
+                        status.compiled_in, csv_quote(status.toolkit_version),
+                        csv_quote(status.driver_version));
+    if (!status.message.empty()) text += fmt::format("# message,{}\n", csv_quote(status.message));
+    return text;
+  };
+  return print({table, json, csv}, format);
 }
 
 void show_progress(std::size_t done, std::size_t total, const std::string& name) {

@@ -1,9 +1,11 @@
 // The listings' output types: `hw list` and `variants show` in JSON give typed fields (aliases an
 // array of strings; a default a number or null), and `variants show` prints a parameter's rule
-// where it accepts fewer values than its range.
+// where it accepts fewer values than its range; `models list` gives layers as a number, and
+// `validate --devices` in CSV says what its JSON says.
 #include <algorithm>
 #include <string>
 
+#include <fmt/format.h>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -127,5 +129,46 @@ TEST_CASE(
   for (const json& p : shown.at("params")) {
     if (p.at("name") == "gate_dim") CHECK(p.at("allowed") == "1 or head_dim");
     if (p.at("name") == "chunk") CHECK(p.at("allowed").is_null());
+  }
+}
+
+TEST_CASE("models list gives layers as the count models show gives, the kinds in layer_kinds",
+          "[cli][models]") {
+  const RunResult r = run_cli({"models", "list", "--format", "json"});
+  REQUIRE(r.exit_code == 0);
+  const json list = json::parse(r.out);
+  for (const json& m : list) {
+    INFO(m.dump());
+    CHECK(m.at("layers").is_number_integer());
+    CHECK(m.at("layer_kinds").is_string());
+  }
+  const auto gemma = std::find_if(list.begin(), list.end(),
+                                  [](const json& m) { return m.at("name") == "gemma-3-27b"; });
+  REQUIRE(gemma != list.end());
+  const json shown =
+      json::parse(run_cli({"models", "show", "gemma-3-27b", "--format", "json"}).out);
+  CHECK(gemma->at("layers") == shown.at("layers"));
+  CHECK(gemma->at("layer_kinds") == "10 full + 52 window (1024)");
+  const RunResult csv = run_cli({"models", "list", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK(csv.out.rfind("name,attention_kind,layers,layer_kinds,source\n", 0) == 0);
+  CHECK_THAT(csv.out, Catch::Contains("gemma-3-27b,GQA (group 2),62,10 full + 52 window (1024),"));
+}
+
+TEST_CASE("validate --devices --format csv has a header and what JSON says beside the devices",
+          "[cli]") {
+  const RunResult csv = run_cli({"validate", "--devices", "--format", "csv"});
+  const RunResult as_json = run_cli({"validate", "--devices", "--format", "json"});
+  INFO("csv: " << csv.out << "\njson: " << as_json.out << "\nstderr: " << csv.err);
+  REQUIRE(csv.exit_code == 0);
+  REQUIRE(as_json.exit_code == 0);
+  CHECK(csv.out.rfind("index,name,sm_count,compute_capability,memory_bytes,kernel_ran\n", 0) == 0);
+  const json doc = json::parse(as_json.out);
+  CHECK_THAT(csv.out, Catch::Contains(fmt::format("\n# cuda_compiled_in,{}\n",
+                                                  doc.at("cuda_compiled_in").get<bool>())));
+  const std::string message = doc.at("message").get<std::string>();
+  // Without a device the message says why ("CUDA backend unavailable: ...", "no CUDA device").
+  if (!message.empty()) {
+    CHECK_THAT(csv.out, Catch::Contains("\n# message,") && Catch::Contains(message));
   }
 }
