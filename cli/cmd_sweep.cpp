@@ -209,9 +209,9 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
 }
 
 // Applies a --spec file: each key sets the flag of that name unless the command line gave it.
-// Returns the keys it set.
-std::vector<std::string> apply_spec(CLI::App& command, const std::string& path) {
-  std::vector<std::string> applied;
+// Returns the entries it set. Messages name a key as the file writes it ('seq_len' or 'seq-len').
+std::vector<SweepSpecEntry> apply_spec(CLI::App& command, const std::string& path) {
+  std::vector<SweepSpecEntry> applied;
   for (const SweepSpecEntry& entry : load_sweep_spec(path)) {
     CLI::Option* opt = command.get_option_no_throw("--" + entry.key);
     // "no-causal" is the negated name of --causal: a spec says "causal": false instead.
@@ -226,16 +226,16 @@ std::vector<std::string> apply_spec(CLI::App& command, const std::string& path) 
         }
       }
       throw common::SpecError(
-          fmt::format("{}: unknown key '{}'; sweep spec keys are: {}", path, entry.key, keys));
+          fmt::format("{}: unknown key '{}'; sweep spec keys are: {}", path, entry.name, keys));
     }
     if (opt->count() > 0) continue;  // the command line wins
     for (const std::string& value : entry.values) opt->add_result(value);
     try {
       opt->run_callback();
     } catch (const CLI::Error& e) {
-      throw common::SpecError(fmt::format("{}: key '{}': {}", path, entry.key, e.what()));
+      throw common::SpecError(fmt::format("{}: key '{}': {}", path, entry.name, e.what()));
     }
-    applied.push_back(entry.key);
+    applied.push_back(entry);
   }
   return applied;
 }
@@ -244,12 +244,12 @@ std::vector<std::string> apply_spec(CLI::App& command, const std::string& path) 
 // names the spec file and key where the value came from there. Called from a handler: anything
 // else is rethrown as it was (a hw::ProfileError keeps its type).
 [[noreturn]] void rethrow_naming_spec(const std::invalid_argument& e, const std::string& path,
-                                      const std::vector<std::string>& from_spec) {
+                                      const std::vector<SweepSpecEntry>& from_spec) {
   const std::string message = e.what();
-  for (const std::string& key : from_spec) {
-    const std::string flag = "--" + key;
+  for (const SweepSpecEntry& entry : from_spec) {
+    const std::string flag = "--" + entry.key;
     if (message.rfind(flag + " ", 0) == 0 || message.rfind(flag + ":", 0) == 0)
-      throw common::SpecError(fmt::format("{}: key '{}': {}", path, key, message));
+      throw common::SpecError(fmt::format("{}: key '{}': {}", path, entry.name, message));
   }
   throw;
 }
@@ -296,11 +296,15 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--threads", o->threads, "worker threads (default: all cores)")
       ->transform(decimal_integer(1, kMaxThreads));
   s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
-  s->add_option("--progress", o->progress, "auto (when stderr is a terminal) | yes | no")
-      ->check(CLI::Validator(
-          [](const std::string& value) -> std::string {
+  // true/false too: a spec file's boolean ({"progress": true}) arrives as that text.
+  s->add_option("--progress", o->progress,
+                "auto (when stderr is a terminal) | yes | no (true | false)")
+      ->transform(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "true" || value == "false") value = value == "true" ? "yes" : "no";
             if (value == "auto" || value == "yes" || value == "no") return "";
-            return fmt::format("'{}' is not a choice; allowed: auto, yes, no", value);
+            return fmt::format("'{}' is not a choice; allowed: auto, yes, no (or true, false)",
+                               value);
           },
           "auto|yes|no"))
       ->capture_default_str();
@@ -312,7 +316,7 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   add_hw_options(*s, ctx.hw);
   add_layout_axis_options(*s, o->layout);
   s->callback([&ctx, o, s] {
-    std::vector<std::string> from_spec;
+    std::vector<SweepSpecEntry> from_spec;
     if (!o->spec.empty()) from_spec = apply_spec(*s, o->spec);
     for (const char* flag : kVariantShapeFlags) {
       if (o->variant_flag.empty() && s->get_option(flag)->count() > 0) o->variant_flag = flag;

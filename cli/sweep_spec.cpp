@@ -23,11 +23,33 @@ bool takes_fractions(std::string_view key) {
   return key == "param" || key == "hw-set";
 }
 
+// Where a scalar sits, which says what may stand there: a key's own value (anything a flag
+// takes), an element of a list, or a value in the object of a key such as `param` or `hw-set`
+// (name=value pairs).
+enum class Place { key, element, member };
+
+// What `place` holds, for the error message.
+std::string allowed_at(Place place, std::string_view key, bool fractions) {
+  switch (place) {
+    case Place::key:
+      return "a string, an integer, a boolean, an array or an object";
+    case Place::element:
+      return "a list holds strings, integers or booleans";
+    case Place::member:
+      break;
+  }
+  return fmt::format(
+      "'{}' takes name=value pairs, an object of strings, {} or booleans ({{\"name\": value}}) "
+      "or a list of \"name=value\" strings",
+      key, fractions ? "numbers" : "integers");
+}
+
 // One scalar as flag text. Fractions are refused but where the flag takes them: "0.5" for a size
 // would only fail later with a message that does not name the file. A whole number written with
 // an exponent or beyond 64 bits (1e30, 18446744073709551616, which JSON readers hold as doubles) is
 // no fraction: it goes to the flag in decimal digits, and the flag says whether it is in range.
-std::string scalar_text(const Json& v, std::string_view where, bool fractions) {
+std::string scalar_text(const Json& v, std::string_view where, std::string_view key, Place place,
+                        bool fractions) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
   if (v.is_number_integer()) return v.dump();
@@ -36,9 +58,16 @@ std::string scalar_text(const Json& v, std::string_view where, bool fractions) {
       std::trunc(v.get<double>()) == v.get<double>()) {
     return fmt::format("{:.0f}", v.get<double>());
   }
+  const std::string got = v.is_number()   ? "a fraction (" + v.dump() + ")"
+                          : v.is_array()  ? std::string("an array")
+                          : v.is_object() ? std::string("an object")
+                                          : std::string(v.type_name());
+  if (place == Place::key) {
+    throw common::SpecError(
+        fmt::format("{}: expected {}, got {}", where, allowed_at(place, key, fractions), got));
+  }
   throw common::SpecError(
-      fmt::format("{}: expected a string, an integer, a boolean, an array or an object, got {}",
-                  where, v.is_number() ? "a fraction (" + v.dump() + ")" : v.type_name()));
+      fmt::format("{}: {}; got {}", where, allowed_at(place, key, fractions), got));
 }
 
 std::string join(const std::vector<std::string>& items) {
@@ -57,15 +86,16 @@ std::vector<std::string> values_of(const std::string& key, const Json& v, std::s
     std::vector<std::string> pairs;
     for (const auto& [name, value] : v.items()) {
       pairs.push_back(name + "=" +
-                      scalar_text(value, fmt::format("{}.{}", where, name), takes_fractions(key)));
+                      scalar_text(value, fmt::format("{}.{}", where, name), key, Place::member,
+                                  takes_fractions(key)));
     }
     if (pairs.empty()) throw common::SpecError(fmt::format("{}: an empty object", where));
     return repeatable(key) ? pairs : std::vector<std::string>{join(pairs)};
   }
-  if (!v.is_array()) return {scalar_text(v, where, false)};
+  if (!v.is_array()) return {scalar_text(v, where, key, Place::key, false)};
   std::vector<std::string> items;
   for (std::size_t i = 0; i < v.size(); ++i) {
-    items.push_back(scalar_text(v[i], fmt::format("{}[{}]", where, i), false));
+    items.push_back(scalar_text(v[i], fmt::format("{}[{}]", where, i), key, Place::element, false));
   }
   if (items.empty()) throw common::SpecError(fmt::format("{}: an empty list", where));
   return repeatable(key) ? items : std::vector<std::string>{join(items)};
@@ -103,7 +133,7 @@ std::vector<SweepSpecEntry> parse_sweep_spec(std::string_view text, std::string_
   for (const auto& [name, value] : doc.items()) {
     std::string key = name;
     std::replace(key.begin(), key.end(), '_', '-');
-    out.push_back({key, values_of(key, value, fmt::format("{}: key '{}'", source, name))});
+    out.push_back({key, name, values_of(key, value, fmt::format("{}: key '{}'", source, name))});
   }
   return out;
 }

@@ -17,6 +17,7 @@ namespace cli {
 
 struct SweepSpecEntry {
   std::string key;                  // the flag name, dashes: "seq-len"
+  std::string name;                 // the key as the file writes it ("seq_len"), for messages
   std::vector<std::string> values;  // one per occurrence of the flag
 };
 

@@ -190,6 +190,64 @@ TEST_CASE("sweep --spec: a --hw-set key given twice in the spec's list names the
                         Catch::Contains("'compute.sm_count' is given twice"));
 }
 
+TEST_CASE("sweep spec: a value nested where only scalars go says what that key takes",
+          "[cli][sweep][spec]") {
+  const auto message = [](const char* text) {
+    try {
+      cli::parse_sweep_spec(text, "s.json");
+    } catch (const common::SpecError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  // An object in hw-set's object: not "expected ... an object, got object".
+  const std::string nested = message(R"({"hw-set": {"memory": {"hbm_bandwidth_GBps": 4000}}})");
+  CHECK_THAT(nested, Catch::StartsWith("s.json: key 'hw-set'.memory: 'hw-set' takes name=value") &&
+                         Catch::Contains("\"name=value\" strings") &&
+                         Catch::EndsWith("got an object"));
+  CHECK_THAT(nested, !Catch::Contains("or an object, got"));
+  const std::string in_list = message(R"({"batch": [[1]]})");
+  CHECK_THAT(in_list,
+             Catch::Contains("key 'batch'[0]: a list holds strings, integers or booleans") &&
+                 Catch::EndsWith("got an array"));
+  CHECK_THAT(in_list, !Catch::Contains("an array or an object"));
+}
+
+TEST_CASE("sweep --spec names a key as the file writes it, in a fraction and a range error alike",
+          "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto spec = dir.path() / "k.json";
+  write_file(spec, R"({"seq_len": 0.5})");
+  RunResult r = run_cli({"sweep", "--spec", spec.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("k.json: key 'seq_len': expected"));
+  write_file(spec, R"({"seq_len": 0})");
+  r = run_cli({"sweep", "--spec", spec.string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("k.json: key 'seq_len': --seq-len"));
+  write_file(spec, R"({"frob_nicate": 0})");
+  r = run_cli({"sweep", "--spec", spec.string()});
+  CHECK_THAT(r.err, Catch::Contains("unknown key 'frob_nicate'"));
+}
+
+TEST_CASE("sweep --spec takes progress as a boolean, as the README says booleans are written",
+          "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto spec = dir.path() / "p.json";
+  const RunResult plain = run_cli({"sweep", "--variant", "gqa", "--seq-len", "1k"});
+  for (const char* value : {"true", "false"}) {
+    INFO(value);
+    write_file(spec,
+               fmt::format(R"({{"progress": {}, "variant": "gqa", "seq_len": "1k"}})", value));
+    const RunResult r = run_cli({"sweep", "--spec", spec.string()});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == plain.out);
+  }
+  CHECK(
+      run_cli({"sweep", "--variant", "gqa", "--seq-len", "1k", "--progress", "maybe"}).exit_code ==
+      2);
+}
+
 TEST_CASE("a model sweep row totals every layer exactly as query --model does",
           "[cli][sweep][models]") {
   const RunResult sweep =
