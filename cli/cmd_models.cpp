@@ -69,7 +69,8 @@ std::vector<nlohmann::ordered_json> preset_csv_rows(const nlohmann::ordered_json
     nlohmann::ordered_json row = model;
     std::string params, indices;
     for (const auto& [name, value] : g.at("params").items()) {
-      params += fmt::format("{}{}={}", params.empty() ? "" : " ", name, value.get<double>());
+      params +=
+          fmt::format("{}{}={}", params.empty() ? "" : " ", name, Number{value.get<double>()});
     }
     for (const auto& i : g.at("indices")) {
       indices += fmt::format("{}{}", indices.empty() ? "" : " ", i.get<std::int64_t>());

@@ -63,10 +63,12 @@ void run_list(const Context& ctx, const VariantsOptions& o) {
     rows.push_back({{"name", v->name()}, {"family", v->family()}, {"summary", v->summary()}});
     table << fmt::format("{:<{}} {:<10} {}\n", v->name(), width, v->family(), v->summary());
   }
-  write_output(print({[&] { return table.str(); },
-                      [&] { return json_text(nlohmann::ordered_json(rows)); }, csv_of(rows)},
-                     format),
-               "");
+  write_output(
+      print({[&] { return table.str(); },
+             [&] { return json_text(nlohmann::ordered_json(rows), WholeNumbers::as_written); },
+             csv_of(rows)},
+            format),
+      "");
 }
 
 std::string variant_table(const models::Variant& v);
@@ -81,7 +83,8 @@ void run_show(const Context& ctx, const VariantsOptions& o) {
   }
   const models::Variant& v = ctx.registry.find(o.name);
   const nlohmann::ordered_json doc = variant_json(v);
-  write_output(print({[&] { return variant_table(v); }, [&] { return json_text(doc); },
+  write_output(print({[&] { return variant_table(v); },
+                      [&] { return json_text(doc, WholeNumbers::as_written); },
                       csv_of({doc["params"].begin(), doc["params"].end()})},
                      format),
                "");

@@ -19,6 +19,15 @@
 
 namespace cli {
 
+std::optional<std::int64_t> whole_number(double value) {
+  // 2^63: the doubles below it that are whole convert to int64 exactly.
+  constexpr double kLimit = 9223372036854775808.0;
+  if (!std::isfinite(value) || std::trunc(value) != value || std::fabs(value) >= kLimit) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(value);
+}
+
 Format parse_format(std::string_view name, bool with_svg) {
   if (name == "table") return Format::table;
   if (name == "json") return Format::json;

@@ -3,8 +3,12 @@
 // through).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "cli/cli11_fwd.hpp"
 
@@ -26,9 +30,30 @@ CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::
 // printer quotes its text cells with this one function.
 std::string csv_quote(std::string_view text);
 
+// How every printer writes a number (JSON documents, CSV cells, sweep rows): a whole value that
+// fits in 64 bits (a count of heads, CTAs, FLOPs or bytes, or any quantity that happens to be
+// whole) as an integer, "64" and not "64.0" or "6.4e+01"; any other at its shortest round trip.
+// `whole_number` is that test; `Number{x}` formats by it (fmt::format("{}", Number{x})), and
+// json_text (cli/printer.hpp) applies it to a document's numbers.
+std::optional<std::int64_t> whole_number(double value);
+struct Number {
+  double value;
+};
+
 // Human-readable quantities for tables.
 std::string human_time(double seconds);  // ns, us, ms, s, min, h: 3 digits, no exponent
 std::string human_bytes(double bytes);   // decimal: kB, MB, GB, TB ... YB
 std::string human_count(double count);   // k, M, G, T, P, E, Z, Y suffixes
 
 }  // namespace cli
+
+template <>
+struct fmt::formatter<cli::Number> : fmt::formatter<double> {
+  template <typename Context>
+  auto format(const cli::Number& n, Context& ctx) const {
+    if (const std::optional<std::int64_t> whole = cli::whole_number(n.value)) {
+      return fmt::format_to(ctx.out(), "{}", *whole);
+    }
+    return fmt::format_to(ctx.out(), "{}", n.value);
+  }
+};

@@ -269,6 +269,40 @@ std::string axes(const Frame& f, const Scale& x, Unit x_unit, std::string_view x
   return out + "</g>\n";
 }
 
+namespace {
+
+// Drops UTF-8 continuation bytes from the end of `text` and the byte that starts them: never cut
+// a UTF-8 sequence in half.
+void drop_partial_utf8(std::string& text) {
+  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) {
+    text.pop_back();
+  }
+  if (!text.empty()) text.pop_back();
+}
+
+// `label` within `max_width` pixels (11 px text): as it is when it fits, else cut with "...": at
+// its end, or in the middle (a third of the room for the head, the rest for the tail).
+std::string fit_label(const std::string& label, double max_width, bool middle) {
+  if (text_width(label, 11) <= max_width) return label;
+  if (!middle) {
+    std::string head = label;
+    while (!head.empty() && text_width(head + "...", 11) > max_width) head.pop_back();
+    drop_partial_utf8(head);
+    return head + "...";
+  }
+  std::string head = label;
+  while (!head.empty() && text_width(head + "...", 11) > max_width / 3) head.pop_back();
+  drop_partial_utf8(head);
+  std::size_t start = head.size();
+  while (start < label.size() && (text_width(head + "..." + label.substr(start), 11) > max_width ||
+                                  (static_cast<unsigned char>(label[start]) & 0xC0) == 0x80)) {
+    ++start;
+  }
+  return head + "..." + label.substr(start);
+}
+
+}  // namespace
+
 std::string legend(const Frame& f, std::string_view heading,
                    const std::vector<LegendEntry>& entries) {
   const double max_label = f.width - f.legend_x - 40;
@@ -276,17 +310,22 @@ std::string legend(const Frame& f, std::string_view heading,
       "<g class=\"legend\" font-size=\"11\">\n<text x=\"{}\" y=\"{}\" font-size=\"12\" "
       "font-weight=\"bold\">{}</text>\n",
       f.legend_x, f.top + 4, xml_escape(heading));
-  double y = f.top + 24;
-  for (const LegendEntry& e : entries) {
-    std::string label = e.label;
-    if (text_width(label, 11) > max_label) {
-      while (!label.empty() && text_width(label + "...", 11) > max_label) label.pop_back();
-      while (!label.empty() && (static_cast<unsigned char>(label.back()) & 0xC0) == 0x80) {
-        label.pop_back();  // never cut a UTF-8 sequence in half
+  // A label too wide is cut at its end; where that would show two series one label (they
+  // differ in their tails), both are cut in the middle instead, keeping the head and the tail.
+  std::vector<std::string> labels;
+  for (const LegendEntry& e : entries) labels.push_back(fit_label(e.label, max_label, false));
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] != entries[i].label && std::count(labels.begin(), labels.end(), labels[i]) > 1) {
+      const std::string cut = labels[i];
+      for (std::size_t j = i; j < labels.size(); ++j) {
+        if (labels[j] == cut) labels[j] = fit_label(entries[j].label, max_label, true);
       }
-      if (!label.empty()) label.pop_back();
-      label += "...";
     }
+  }
+  double y = f.top + 24;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const LegendEntry& e = entries[i];
+    const std::string& label = labels[i];
     if (e.line) {
       out += fmt::format(
           "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"{}/>",

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -94,9 +95,26 @@ bool per_device(PlotY y) {
   return y != PlotY::time && y != PlotY::tflops && y != PlotY::kv_bytes;
 }
 
-// The columns after the outputs that name a series (sweep_points.cpp writes them there): a
-// variant's head shape, and the layout.
-constexpr const char* kLayoutKeys[] = {"head_shape", "tp", "cp", "cp_strategy", "nodes"};
+// The columns after the outputs that name a series (sweep_points.cpp writes them there): the
+// layout.
+constexpr const char* kLayoutKeys[] = {"tp", "cp", "cp_strategy", "nodes"};
+
+// How a series' input reads in its legend label or in the subtitle: the mask and projections by
+// their meaning (causal / non-causal, +projections / no projections), a variant parameter
+// (params_heads) and a number as name=value, a name (profile, variant, phase) as it is. Empty for
+// an empty cell (a parameter the series' variant lacks, the roofline's kernel).
+std::string describe(const std::string& column, const std::string& value) {
+  if (value.empty()) return "";
+  if (column == "causal") return value == "true" ? "causal" : "non-causal";
+  if (column == "include_projections") {
+    return value == "true" ? "+projections" : "no projections";
+  }
+  constexpr std::string_view kParam = "params_";
+  if (column.rfind(kParam, 0) == 0) {
+    return fmt::format("{}={}", column.substr(kParam.size()), value);
+  }
+  return numeric(value) ? fmt::format("{}={}", column, value) : value;
+}
 
 // The CSV columns that follow the x axis `name` (--seq-len sets kv_len, and q_len too unless
 // --q-len is given).
@@ -241,31 +259,73 @@ void SweepPlot::add(std::string_view csv_row) {
 
 plot::SeriesChart SweepPlot::chart() const {
   plot::SeriesChart c;
+  // A label names what varies between the series; what all share goes in the subtitle.
   std::vector<bool> varies(key_columns_.size(), false);
   for (const auto& values : series_keys_) {
     for (std::size_t k = 0; k < values.size(); ++k) {
       if (values[k] != series_keys_[0][k]) varies[k] = true;
     }
   }
-  const auto describe = [&](std::size_t k, const std::string& value) {
-    const std::string& name = columns_[key_columns_[k]];
-    return numeric(value) ? fmt::format("{}={}", name, value) : value;
+  // A variant parameter that varies with the other fields (v_head_dim with head_dim, every
+  // parameter with the variant) names no series they do not: left out of the labels, the last
+  // first, while the labels stay distinct.
+  std::vector<bool> shown = varies;
+  const auto distinct = [&] {
+    std::set<std::vector<std::string>> seen;
+    for (const auto& key : series_keys_) {
+      std::vector<std::string> label;
+      for (std::size_t k = 0; k < key.size(); ++k) {
+        if (shown[k]) label.push_back(key[k]);
+      }
+      if (!seen.insert(std::move(label)).second) return false;
+    }
+    return true;
   };
+  for (std::size_t k = key_columns_.size(); k-- > 0;) {
+    if (!shown[k] || columns_[key_columns_[k]].rfind("params_", 0) != 0) continue;
+    shown[k] = false;
+    if (!distinct()) shown[k] = true;
+  }
   std::vector<std::string> fixed, named;
   for (std::size_t k = 0; k < key_columns_.size() && !series_keys_.empty(); ++k) {
+    const std::string& column = columns_[key_columns_[k]];
+    if (!shown[k] && varies[k]) continue;
     if (varies[k]) {
-      named.push_back(columns_[key_columns_[k]]);
-    } else {
-      fixed.push_back(fmt::format("{} {}", columns_[key_columns_[k]], series_keys_[0][k]));
+      named.push_back(column.rfind("params_", 0) == 0 ? column.substr(7) : column);
+      continue;
     }
+    // The call's own inputs read by their meaning (causal, heads=32); the axes as "batch 1".
+    const std::string& value = series_keys_[0][k];
+    if (column == "causal" || column == "include_projections" || column.rfind("params_", 0) == 0) {
+      std::string text = describe(column, value);
+      if (!text.empty()) fixed.push_back(std::move(text));
+    } else {
+      fixed.push_back(fmt::format("{} {}", column, value));
+    }
+  }
+  // Each series' label: its varying fields. Series with different keys never share one: a label
+  // two would share (a value that reads the same in two columns) is numbered.
+  std::vector<std::string> labels;
+  for (const auto& key : series_keys_) {
+    std::vector<std::string> parts;
+    for (std::size_t k = 0; k < key_columns_.size(); ++k) {
+      if (!shown[k]) continue;
+      std::string text = describe(columns_[key_columns_[k]], key[k]);
+      if (!text.empty()) parts.push_back(std::move(text));
+    }
+    labels.push_back(parts.empty() ? key.empty() ? std::string("series") : key[0]
+                                   : fmt::format("{}", fmt::join(parts, " ")));
+  }
+  std::vector<bool> shared(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    shared[i] = std::count(labels.begin(), labels.end(), labels[i]) > 1;
+  }
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (shared[i]) labels[i] += fmt::format(" #{}", i + 1);
   }
   for (std::size_t i = 0; i < series_.size(); ++i) {
     plot::Series s = series_[i];
-    std::vector<std::string> parts;
-    for (std::size_t k = 0; k < key_columns_.size(); ++k) {
-      if (varies[k]) parts.push_back(describe(k, series_keys_[i][k]));
-    }
-    s.name = parts.empty() ? series_keys_[i][0] : fmt::format("{}", fmt::join(parts, " "));
+    s.name = labels[i];
     c.series.push_back(std::move(s));
   }
   const Measure& m = measure(plan_.y);

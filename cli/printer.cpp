@@ -20,12 +20,33 @@ std::string print(const Printable& p, Format format) {
   return "";
 }
 
-std::string json_text(const nlohmann::ordered_json& doc) {
-  return doc.dump(2) + "\n";
+namespace {
+
+// Each whole number a document holds as a double becomes an integer (cli/output.hpp Number).
+template <typename Json>
+void whole_numbers(Json& value) {
+  if (value.is_structured()) {
+    for (auto& item : value) whole_numbers(item);
+  } else if (value.is_number_float()) {
+    if (const std::optional<std::int64_t> whole = whole_number(value.template get<double>())) {
+      value = *whole;
+    }
+  }
+}
+
+}  // namespace
+
+std::string json_text(const nlohmann::ordered_json& doc, WholeNumbers whole) {
+  if (whole == WholeNumbers::as_written) return doc.dump(2) + "\n";
+  nlohmann::ordered_json copy = doc;
+  whole_numbers(copy);
+  return copy.dump(2) + "\n";
 }
 
 std::string json_text(const nlohmann::json& doc) {
-  return doc.dump(2) + "\n";
+  nlohmann::json copy = doc;
+  whole_numbers(copy);
+  return copy.dump(2) + "\n";
 }
 
 std::function<std::string()> csv_of(std::vector<nlohmann::ordered_json> rows) {

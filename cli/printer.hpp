@@ -33,7 +33,13 @@ struct Printable {
 std::string print(const Printable& p, Format format);
 
 // Helpers for the common shapes.
-std::string json_text(const nlohmann::ordered_json& doc);  // dump(2) + "\n"
+// dump(2) + "\n", whole numbers as integers (cli/output.hpp Number): every JSON document a command
+// prints goes through here. `as_written` keeps the numbers' JSON types instead, for a document
+// that declares them (variants show: a real parameter's default, min and max are reals, as its
+// `type` says).
+enum class WholeNumbers { as_integers, as_written };
+std::string json_text(const nlohmann::ordered_json& doc,
+                      WholeNumbers whole = WholeNumbers::as_integers);
 std::string json_text(const nlohmann::json& doc);
 // Rows that are JSON objects in CSV (cli/report.hpp csv_from_objects).
 std::function<std::string()> csv_of(std::vector<nlohmann::ordered_json> rows);

@@ -67,7 +67,7 @@ std::string csv_cell(const nlohmann::ordered_json& v) {
   // A non-finite number is what JSON writes as null: an empty cell here too; others at their
   // shortest round trip, so counts are exact.
   const double number = v.get<double>();
-  return std::isfinite(number) ? fmt::format("{}", number) : "";
+  return std::isfinite(number) ? fmt::format("{}", Number{number}) : "";
 }
 
 // " caller=NAME" for a call through a framework (its host floor applies); nothing for a direct
@@ -130,23 +130,38 @@ std::optional<std::string_view> main_schedule(const QueryResult& r) {
   return kernel;
 }
 
+std::vector<std::pair<std::string, double>> spec_params(const models::AttentionSpec& spec) {
+  const models::HeadConfig& h = spec.heads;
+  std::vector<std::pair<std::string, double>> out = {
+      {"heads", static_cast<double>(h.heads)},
+      {"kv_heads", static_cast<double>(h.kv_heads)},
+      {"head_dim", static_cast<double>(h.head_dim)},
+      {"v_head_dim", static_cast<double>(h.v_head_dim)}};
+  const auto set = [&out](std::string_view name, double value) {
+    const auto it =
+        std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == name; });
+    if (it != out.end()) {
+      it->second = value;
+    } else {
+      out.emplace_back(std::string(name), value);
+    }
+  };
+  for (const auto& [name, value] : models::resolved_params(spec)) set(name, value);
+  if (spec.projections.include) {
+    set("hidden_size",
+        static_cast<double>(spec.projections.hidden_size > 0 ? spec.projections.hidden_size
+                                                             : h.heads * h.head_dim));
+  }
+  return out;
+}
+
 nlohmann::ordered_json to_json(const QueryResult& r) {
-  const models::HeadConfig& h = r.spec.heads;
   const models::Workload& w = r.workload;
   const sim::Prediction& p = r.prediction;
   nlohmann::ordered_json launches = nlohmann::ordered_json::array();
   for (const sim::LaunchPrediction& l : p.launches) launches.push_back(launch_json(l));
-  nlohmann::ordered_json params = {{"heads", h.heads},
-                                   {"kv_heads", h.kv_heads},
-                                   {"head_dim", h.head_dim},
-                                   {"v_head_dim", h.v_head_dim}};
-  for (const auto& [name, value] : models::resolved_params(r.spec)) {
-    params[std::string(name)] = value;
-  }
-  if (r.spec.projections.include) {
-    params["hidden_size"] =
-        r.spec.projections.hidden_size > 0 ? r.spec.projections.hidden_size : h.heads * h.head_dim;
-  }
+  nlohmann::ordered_json params = nlohmann::ordered_json::object();
+  for (const auto& [name, value] : spec_params(r.spec)) params[name] = value;
   return {{"hw", r.hw},
           {"variant", r.spec.variant->name()},
           {"params", params},

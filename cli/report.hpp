@@ -30,6 +30,11 @@ struct QueryResult {
 
 nlohmann::ordered_json to_json(const QueryResult& r);
 
+// A spec's parameters as query's `params` names them: heads, kv_heads, head_dim, v_head_dim, then
+// the variant's own (resolved: defaults filled in), and hidden_size when the projections are
+// counted. sweep's params columns are these too.
+std::vector<std::pair<std::string, double>> spec_params(const models::AttentionSpec& spec);
+
 // The schedule of the longest attention launch (not a projection GEMM or an elementwise pass):
 // what `--kernel auto` ran, the table's `kernel` column; none on the roofline.
 std::optional<std::string_view> main_schedule(const QueryResult& r);

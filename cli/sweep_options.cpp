@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <set>
 
 #include <fmt/format.h>
 
 #include "cli/flags.hpp"
+#include "cli/report.hpp"
 #include "cli/sweep_axes.hpp"
 #include "common/errors.hpp"
 #include "models/model_presets.hpp"
@@ -125,23 +125,27 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   return specs;
 }
 
-// The head_shape cells of a sweep whose variants come in several head shapes: the resolved
-// heads, kv_heads and head_dim of each spec (those the variant has); none when each variant has
-// one shape.
-std::vector<std::string> head_shape_cells(const std::vector<models::AttentionSpec>& specs) {
-  std::set<std::string_view> names;
-  for (const models::AttentionSpec& spec : specs) names.insert(spec.variant->name());
-  if (names.size() == specs.size()) return {};
-  std::vector<std::string> cells;
-  for (const models::AttentionSpec& spec : specs) {
-    std::string cell;
-    for (const auto& [name, value] : models::resolved_params(spec)) {
-      if (name != "heads" && name != "kv_heads" && name != "head_dim") continue;
-      cell += fmt::format("{}{}={}", cell.empty() ? "" : " ", name, value);
+// The params columns: the union of the specs' parameter names (cli/report.hpp spec_params) and
+// each spec's value of each.
+void add_param_columns(SweepAxes& a) {
+  std::vector<std::vector<std::pair<std::string, double>>> per_spec;
+  for (const models::AttentionSpec& spec : a.specs) {
+    per_spec.push_back(spec_params(spec));
+    for (const auto& [name, value] : per_spec.back()) {
+      (void)value;
+      if (std::find(a.param_names.begin(), a.param_names.end(), name) == a.param_names.end()) {
+        a.param_names.push_back(name);
+      }
     }
-    cells.push_back(cell);
   }
-  return cells;
+  for (const auto& params : per_spec) {
+    std::vector<std::optional<double>> values(a.param_names.size());
+    for (const auto& [name, value] : params) {
+      const auto it = std::find(a.param_names.begin(), a.param_names.end(), name);
+      values[static_cast<std::size_t>(it - a.param_names.begin())] = value;
+    }
+    a.param_values.push_back(std::move(values));
+  }
 }
 
 // A list of names parsed into values (engines, phases, dtypes, strategies), repeats dropped.
@@ -203,7 +207,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
     add_models(ctx, o, a);
   } else {
     a.specs = make_specs(ctx.registry, o);
-    a.head_shapes = head_shape_cells(a.specs);
+    add_param_columns(a);
   }
   const auto name = [](auto v) { return to_string(v); };
   a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine, name);

@@ -54,8 +54,9 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
                          "\"per_device_comm_bytes_scale_out\":{},\"per_device_compute_s\":{},"
                          "\"per_device_comm_s\":{},\"per_device_exposed_comm_s\":{},"
                          "\"per_device_total_s\":{}"),
-      d.flops.tensor, d.hbm_bytes, d.kv_cache_bytes, d.state_bytes, d.scale_up_bytes,
-      d.scale_out_bytes, d.compute_s, d.comm_s, d.exposed_comm_s, d.total_s);
+      Number{d.flops.tensor}, Number{d.hbm_bytes}, Number{d.kv_cache_bytes}, Number{d.state_bytes},
+      Number{d.scale_up_bytes}, Number{d.scale_out_bytes}, Number{d.compute_s}, Number{d.comm_s},
+      Number{d.exposed_comm_s}, Number{d.total_s});
 }
 
 // The balance and the attention pool (kLayoutDetailColumns), as CSV cells or JSON members; JSON
@@ -63,7 +64,7 @@ void append_parallel(const sim::ParallelLayout& l, const sim::DeviceCost& d, Swe
 void append_layout_detail(const sim::ParallelPrediction& p, SweepFormat format, std::string& row) {
   const auto out = std::back_inserter(row);
   const bool csv = format == SweepFormat::csv;
-  fmt::format_to(out, fmt::runtime(csv ? ",{}" : ",\"layout_balance\":{}"), p.balance);
+  fmt::format_to(out, fmt::runtime(csv ? ",{}" : ",\"layout_balance\":{}"), Number{p.balance});
   if (!p.pool) {
     if (csv) row += ",,,,,";
     return;
@@ -76,8 +77,8 @@ void append_layout_detail(const sim::ParallelPrediction& p, SweepFormat format, 
                                     "\"attention_pool_tasks\":{},"
                                     "\"attention_pool_dispatch_bytes\":{},"
                                     "\"attention_pool_return_bytes\":{}"),
-                 p.layout.cp, pool.shard_tokens, pool.tasks, pool.dispatch_bytes,
-                 pool.return_bytes);
+                 p.layout.cp, pool.shard_tokens, pool.tasks, Number{pool.dispatch_bytes},
+                 Number{pool.return_bytes});
 }
 
 struct Point {
@@ -140,6 +141,32 @@ std::string kernel_cell(const SweepAxes& axes, sim::EngineKind engine, SweepForm
   return kernel ? fmt::format("\"{}\"", *kernel) : std::string("null");
 }
 
+// The call's mask and projections (and, for a variant, its parameters): the inputs after
+// `caller`, as CSV cells or JSON members, each with its leading comma.
+void append_call(const SweepAxes& axes, bool causal, bool include_projections,
+                 const std::vector<std::optional<double>>* params, SweepFormat format,
+                 std::string& row) {
+  const auto out = std::back_inserter(row);
+  const bool csv = format == SweepFormat::csv;
+  fmt::format_to(out, fmt::runtime(csv ? ",{},{}" : ",\"causal\":{},\"include_projections\":{}"),
+                 causal, include_projections);
+  if (!params) return;
+  if (!csv) row += ",\"params\":{";
+  bool first = true;
+  for (std::size_t i = 0; i < axes.param_names.size(); ++i) {
+    const std::optional<double>& value = (*params)[i];
+    if (csv) {
+      row += ',';
+      if (value) fmt::format_to(out, "{}", Number{*value});
+    } else if (value) {
+      // Parameter names are identifiers ([a-z0-9_]): no JSON escaping is needed.
+      fmt::format_to(out, "{}\"{}\":{}", first ? "" : ",", axes.param_names[i], Number{*value});
+      first = false;
+    }
+  }
+  if (!csv) row += '}';
+}
+
 // One model-sweep row: the totals over all of the model's attention layers on one profile. The
 // bound is the one of the layer group that takes longest.
 bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat format, std::string& row,
@@ -168,13 +195,16 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   const std::int64_t layers = axes.models[p.subject].layers;
   const auto out = std::back_inserter(row);
   if (format == SweepFormat::csv) {
-    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},", p.profile->id,
-                   csv_quote(label), models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{}", p.profile->id, csv_quote(label),
+                   models::to_string(w.phase), w.batch, w.q_len, w.kv_len,
                    models::to_string(w.dtype), models::to_string(w.kv_dtype), layers,
                    sim::to_string(p.engine), kernel_cell(axes, p.engine, format),
-                   hw::to_string(axes.caller), r.time_s, sim::to_string(bound));
-    fmt::format_to(out, "{},{},{},{},{},{},{},{}", flops.tensor, flops.vector, flops.exp, bytes,
-                   r.kv_cache_bytes, r.state_bytes, r.fits ? "true" : "false", r.max_batch);
+                   hw::to_string(axes.caller));
+    append_call(axes, w.causal, axes.include_projections, nullptr, format, row);
+    fmt::format_to(out, ",{},{},", Number{r.time_s}, sim::to_string(bound));
+    fmt::format_to(out, "{},{},{},{},{},{},{},{}", Number{flops.tensor}, Number{flops.vector},
+                   Number{flops.exp}, Number{bytes}, Number{r.kv_cache_bytes},
+                   Number{r.state_bytes}, r.fits ? "true" : "false", r.max_batch);
     if (r.parallel) append_parallel(r.parallel->layout, r.parallel->per_device, format, row);
     row += '\n';
     return true;
@@ -182,18 +212,20 @@ bool format_model_point(const SweepAxes& axes, const Point& p, SweepFormat forma
   fmt::format_to(out,
                  "{{\"hw\":\"{}\",\"model\":{},\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
                  "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},"
-                 "\"engine\":\"{}\",\"kernel\":{},\"caller\":\"{}\",\"time_s\":{},"
-                 "\"bound\":\"{}\",",
+                 "\"engine\":\"{}\",\"kernel\":{},\"caller\":\"{}\"",
                  p.profile->id, nlohmann::json(label).dump(), models::to_string(w.phase), w.batch,
                  w.q_len, w.kv_len, models::to_string(w.dtype), models::to_string(w.kv_dtype),
                  layers, sim::to_string(p.engine), kernel_cell(axes, p.engine, format),
-                 hw::to_string(axes.caller), r.time_s, sim::to_string(bound));
+                 hw::to_string(axes.caller));
+  append_call(axes, w.causal, axes.include_projections, nullptr, format, row);
+  fmt::format_to(out, ",\"time_s\":{},\"bound\":\"{}\",", Number{r.time_s}, sim::to_string(bound));
   fmt::format_to(out,
                  "\"flops_tensor\":{},\"flops_vector\":{},\"flops_exp\":{},"
                  "\"bytes_hbm\":{},\"kv_cache_bytes\":{},\"state_bytes\":{},"
                  "\"fits\":{},\"max_batch\":{}",
-                 flops.tensor, flops.vector, flops.exp, bytes, r.kv_cache_bytes, r.state_bytes,
-                 r.fits ? "true" : "false", r.max_batch);
+                 Number{flops.tensor}, Number{flops.vector}, Number{flops.exp}, Number{bytes},
+                 Number{r.kv_cache_bytes}, Number{r.state_bytes}, r.fits ? "true" : "false",
+                 r.max_batch);
   if (r.parallel) append_parallel(r.parallel->layout, r.parallel->per_device, format, row);
   row += '}';
   if (format == SweepFormat::jsonl) row += '\n';
@@ -218,17 +250,19 @@ std::size_t point_count(const SweepAxes& a) {
 }
 
 std::string csv_header(const SweepAxes& axes) {
-  std::string header =
-      !axes.models.empty()
-          ? "hw,model,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,caller,time_s,"
-            "bound,"
-            "flops_tensor,flops_vector,flops_exp,bytes_hbm,kv_cache_bytes,state_bytes,fits,"
-            "max_batch"
-          : "hw,variant,phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,caller,time_s,"
-            "bound,flops_tensor,flops_vector,flops_exp,bytes_hbm,hbm_bytes_moved,kv_cache_bytes,"
-            "state_bytes,arithmetic_intensity,tensor_utilization";
+  // The inputs (every column before time_s), then the outputs.
+  std::string header = !axes.models.empty() ? "hw,model" : "hw,variant";
+  header.append(
+      ",phase,batch,q_len,kv_len,dtype,kv_dtype,layers,engine,kernel,caller,causal,"
+      "include_projections");
   // append(), not string + string: GCC 12 warns falsely (-Warray-bounds) on the temporary.
-  if (!axes.head_shapes.empty()) header.append(",head_shape");
+  for (const std::string& name : axes.param_names) header.append(",params_").append(name);
+  header.append(!axes.models.empty()
+                    ? ",time_s,bound,flops_tensor,flops_vector,flops_exp,bytes_hbm,kv_cache_bytes,"
+                      "state_bytes,fits,max_batch"
+                    : ",time_s,bound,flops_tensor,flops_vector,flops_exp,bytes_hbm,"
+                      "hbm_bytes_moved,kv_cache_bytes,state_bytes,arithmetic_intensity,"
+                      "tensor_utilization");
   if (axes.parallel) header.append(",").append(kParallelColumns);
   if (axes.parallel && axes.models.empty()) header.append(",").append(kLayoutDetailColumns);
   return header + "\n";
@@ -284,15 +318,18 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
   const std::string_view kv_dtype = models::to_string(w.kv_dtype);
   const std::string_view engine = sim::to_string(p.engine);
   const std::string_view bound = sim::to_string(pred.bound);
+  const std::vector<std::optional<double>>& params = axes.param_values[p.subject];
   if (format == SweepFormat::csv) {
-    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},", p.profile->id, variant, phase,
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{},{},{},{}", p.profile->id, variant, phase,
                    w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
-                   kernel_cell(axes, p.engine, format), hw::to_string(axes.caller), pred.time_s,
-                   bound);
-    fmt::format_to(out, "{},{},{},{},{},{},{},{},{}", pred.flops.tensor, pred.flops.vector,
-                   pred.flops.exp, pred.bytes.total(), pred.hbm_bytes_moved, cost.kv_cache_bytes,
-                   cost.state_bytes, pred.arithmetic_intensity, pred.tensor_utilization);
-    if (!axes.head_shapes.empty()) fmt::format_to(out, ",{}", axes.head_shapes[p.subject]);
+                   kernel_cell(axes, p.engine, format), hw::to_string(axes.caller));
+    append_call(axes, w.causal, spec->projections.include, &params, format, row);
+    fmt::format_to(out, ",{},{},", Number{pred.time_s}, bound);
+    fmt::format_to(out, "{},{},{},{},{},{},{},{},{}", Number{pred.flops.tensor},
+                   Number{pred.flops.vector}, Number{pred.flops.exp}, Number{pred.bytes.total()},
+                   Number{pred.hbm_bytes_moved}, Number{cost.kv_cache_bytes},
+                   Number{cost.state_bytes}, Number{pred.arithmetic_intensity},
+                   Number{pred.tensor_utilization});
     if (axes.parallel) {
       append_parallel(parallel.layout, parallel.per_device, format, row);
       append_layout_detail(parallel, format, row);
@@ -305,20 +342,20 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
       out,
       "{{\"hw\":\"{}\",\"variant\":\"{}\",\"phase\":\"{}\",\"batch\":{},\"q_len\":{},"
       "\"kv_len\":{},\"dtype\":\"{}\",\"kv_dtype\":\"{}\",\"layers\":{},\"engine\":\"{}\","
-      "\"kernel\":{},\"caller\":\"{}\",\"time_s\":{},\"bound\":\"{}\",",
+      "\"kernel\":{},\"caller\":\"{}\"",
       p.profile->id, variant, phase, w.batch, w.q_len, w.kv_len, dtype, kv_dtype, w.layers, engine,
-      kernel_cell(axes, p.engine, format), hw::to_string(axes.caller), pred.time_s, bound);
+      kernel_cell(axes, p.engine, format), hw::to_string(axes.caller));
+  append_call(axes, w.causal, spec->projections.include, &params, format, row);
+  fmt::format_to(out, ",\"time_s\":{},\"bound\":\"{}\",", Number{pred.time_s}, bound);
   fmt::format_to(out,
                  "\"flops_tensor\":{},\"flops_vector\":{},\"flops_exp\":{},"
                  "\"bytes_hbm\":{},\"hbm_bytes_moved\":{},\"kv_cache_bytes\":{},"
                  "\"state_bytes\":{},\"arithmetic_intensity\":{},"
                  "\"tensor_utilization\":{}",
-                 pred.flops.tensor, pred.flops.vector, pred.flops.exp, pred.bytes.total(),
-                 pred.hbm_bytes_moved, cost.kv_cache_bytes, cost.state_bytes,
-                 pred.arithmetic_intensity, pred.tensor_utilization);
-  if (!axes.head_shapes.empty()) {
-    fmt::format_to(out, ",\"head_shape\":\"{}\"", axes.head_shapes[p.subject]);
-  }
+                 Number{pred.flops.tensor}, Number{pred.flops.vector}, Number{pred.flops.exp},
+                 Number{pred.bytes.total()}, Number{pred.hbm_bytes_moved},
+                 Number{cost.kv_cache_bytes}, Number{cost.state_bytes},
+                 Number{pred.arithmetic_intensity}, Number{pred.tensor_utilization});
   if (axes.parallel) {
     append_parallel(parallel.layout, parallel.per_device, format, row);
     append_layout_detail(parallel, format, row);

@@ -22,9 +22,11 @@ enum class SweepFormat { csv, json, jsonl };
 struct SweepAxes {
   std::vector<hw::Profile> profiles;
   std::vector<models::AttentionSpec> specs;  // a variant sweep; empty when `models` is used
-  // When a variant comes in several head shapes (--heads/--kv-heads/--head-dim lists), each spec's
-  // `head_shape` cell ("heads=32 kv_heads=8 head_dim=128"); empty otherwise (no such column).
-  std::vector<std::string> head_shapes;
+  // The variants' parameters as query's `params` gives them (cli/report.hpp spec_params): the
+  // names any spec has, in first-seen order (the params_NAME columns), and each spec's values
+  // (none where its variant lacks the parameter: an empty cell, no JSON member).
+  std::vector<std::string> param_names;
+  std::vector<std::vector<std::optional<double>>> param_values;
   // A model sweep (--model / --hf-config): each row totals all of the model's attention layers.
   std::vector<models::ModelConfig> models;
   std::vector<std::string> model_labels;       // the row's `model` cell for each of `models`

@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "cli/plot.hpp"
 #include "cli/plot_sweep.hpp"
 #include "common/errors.hpp"
@@ -107,6 +109,26 @@ TEST_CASE("a series chart has one line per series, a legend, titles and points i
   }
 }
 
+TEST_CASE(
+    "a legend never shows two series one label: labels that differ in a cut tail are cut in "
+    "the middle",
+    "[cli][plot]") {
+  cli::plot::SeriesChart c = two_series();
+  const std::string head = "h100-sxm5-80gb heads=32 kv_heads=8 window=4096 softcap=50 head_dim=";
+  c.series[0].name = head + "64";
+  c.series[1].name = head + "128";
+  c.series.push_back({"short", {1024, 4096}, {1e-5, 1e-4}});
+  const auto root = parse_xml(cli::plot::render_series(c));
+  const auto legend = texts(*root, "legend-label");
+  REQUIRE(legend.size() == 3);
+  CHECK(legend[0] != legend[1]);
+  CHECK(legend[0].size() < c.series[0].name.size());  // cut, it does not fit
+  CHECK_THAT(legend[0],
+             Catch::StartsWith("h100") && Catch::Contains("...") && Catch::EndsWith("head_dim=64"));
+  CHECK_THAT(legend[1], Catch::EndsWith("head_dim=128"));
+  CHECK(legend[2] == "short");
+}
+
 TEST_CASE("a series chart keeps a linear y axis when a value is zero", "[cli][plot]") {
   cli::plot::SeriesChart c = two_series();
   c.series[0].y[0] = 0;
@@ -205,6 +227,48 @@ TEST_CASE("a sweep plot makes one series per combination of the other axes", "[c
   CHECK(c.series[1].y == std::vector<double>{0.002, 0.008});
   CHECK(c.legend_heading == "variant");
   CHECK(c.subtitle == "hw h100, phase prefill, batch 1");
+}
+
+TEST_CASE("a sweep plot labels a series by the fields that vary, parameters split into fields",
+          "[cli][plot]") {
+  cli::SweepAxisSizes sizes;
+  sizes.seq_len = 2;
+  sizes.points = 8;
+  const std::string header =
+      "hw,variant,causal,include_projections,params_heads,params_head_dim,params_v_head_dim,"
+      "q_len,kv_len,time_s\n";
+  cli::SweepPlot plot(cli::plan_sweep_plot(sizes, "", "time"), header);
+  for (const char* hw : {"h100-sxm5-80gb", "h200-sxm-141gb"}) {
+    for (const char* dim : {"64", "128"}) {
+      for (const char* len : {"4096", "8192"}) {
+        plot.add(fmt::format("{},gqa,false,true,32,{},{},{},{},0.001\n", hw, dim, dim, len, len));
+      }
+    }
+  }
+  const cli::plot::SeriesChart c = plot.chart();
+  std::vector<std::string> names;
+  for (const auto& s : c.series) names.push_back(s.name);
+  // v_head_dim varies with head_dim: it names no series head_dim does not.
+  CHECK(names ==
+        std::vector<std::string>{"h100-sxm5-80gb head_dim=64", "h100-sxm5-80gb head_dim=128",
+                                 "h200-sxm-141gb head_dim=64", "h200-sxm-141gb head_dim=128"});
+  CHECK(c.legend_heading == "hw, head_dim");
+  CHECK(c.subtitle == "variant gqa, non-causal, +projections, heads=32");
+}
+
+TEST_CASE("a sweep plot gives series with different keys different labels", "[cli][plot]") {
+  cli::SweepAxisSizes sizes;
+  sizes.seq_len = 2;
+  sizes.points = 4;
+  // Two columns whose values read the same: "x" in one series' a, the other's b.
+  cli::SweepPlot plot(cli::plan_sweep_plot(sizes, "", "time"), "a,b,q_len,kv_len,time_s\n");
+  plot.add("x,,1,1,1\n");
+  plot.add("x,,2,2,1\n");
+  plot.add(",x,1,1,1\n");
+  plot.add(",x,2,2,1\n");
+  const cli::plot::SeriesChart c = plot.chart();
+  REQUIRE(c.series.size() == 2);
+  CHECK(c.series[0].name != c.series[1].name);
 }
 
 TEST_CASE("a sweep plot takes tp and cp as x axes and per-device measures only with a layout",

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <set>
 #include <sstream>
@@ -340,4 +341,42 @@ TEST_CASE(
   REQUIRE(table.exit_code == 0);
   CHECK_THAT(table.out, Catch::Contains(" " + attention_schedule + " "));
   CHECK_THAT(table.out, !Catch::Contains("roofline"));
+}
+
+TEST_CASE("whole counts print as integers, one rule for every JSON and CSV printer",
+          "[cli][report]") {
+  CHECK(cli::whole_number(64.0) == std::int64_t{64});
+  CHECK(cli::whole_number(17592722915328.0) == std::int64_t{17592722915328});
+  CHECK(cli::whole_number(-0.0) == std::int64_t{0});
+  CHECK_FALSE(cli::whole_number(0.5));
+  CHECK_FALSE(cli::whole_number(1e19));  // beyond int64: written as a double
+  CHECK_FALSE(cli::whole_number(std::numeric_limits<double>::infinity()));
+  CHECK(fmt::format("{}", cli::Number{1e17}) == "100000000000000000");
+  CHECK(fmt::format("{}", cli::Number{0.25}) == "0.25");
+  // query: the head counts (linear's kv_heads and heads alike), launch CTAs and FLOPs.
+  for (const char* variant : {"mha", "linear"}) {
+    INFO(variant);
+    const test_support::RunResult q = test_support::run_cli(
+        {"query", "--variant", variant, "--seq-len", "8192", "--hw", "h100", "--format", "json"});
+    REQUIRE(q.exit_code == 0);
+    CHECK(q.out.find(".0,\n") == std::string::npos);
+    CHECK(q.out.find(".0\n") == std::string::npos);
+    const nlohmann::json r = nlohmann::json::parse(q.out).at("results").at(0);
+    CHECK(r.at("params").at("heads").is_number_integer());
+    CHECK(r.at("params").at("kv_heads").is_number_integer());
+    CHECK(r.at("launches").at(0).at("ctas").is_number_integer());
+    CHECK(r.at("flops").at("tensor").is_number_integer());
+    // sweep writes the same count the same way.
+    const test_support::RunResult s = test_support::run_cli(
+        {"sweep", "--variant", variant, "--seq-len", "8192", "--hw", "h100", "--format", "jsonl"});
+    REQUIRE(s.exit_code == 0);
+    CHECK_THAT(s.out, Catch::Contains(
+                          fmt::format("\"flops_tensor\":{},", r.at("flops").at("tensor").dump())));
+  }
+  // compare's counts too.
+  const test_support::RunResult c =
+      test_support::run_cli({"compare", "--variants", "mha,gqa", "--seq-len", "8192", "--hw",
+                             "h100", "--format", "json"});
+  REQUIRE(c.exit_code == 0);
+  CHECK(c.out.find(".0,\n") == std::string::npos);
 }

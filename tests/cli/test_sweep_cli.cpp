@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +17,7 @@ using test_support::read_file;
 using test_support::run_cli;
 using test_support::RunResult;
 using test_support::with;
+using json = nlohmann::json;
 
 namespace {
 
@@ -97,23 +100,69 @@ TEST_CASE("sweep's head flags apply to the variants that have the parameter, as 
   CHECK_THAT(none.err, Catch::Contains("--kv-heads: none of the variants (mla) has kv_heads"));
 }
 
-TEST_CASE(
-    "a sweep over head-shape lists names each row's shape in head_shape; one shape a "
-    "variant has no such column",
-    "[cli][sweep]") {
+TEST_CASE("a sweep row names each spec's parameters in params_NAME columns, as query does",
+          "[cli][sweep]") {
   const RunResult r =
       run_cli({"sweep", "--variant", "gqa,mla", "--kv-heads", "1,8", "--seq-len", "4096"});
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains(",head_shape\n"));
-  CHECK_THAT(r.out, Catch::Contains(",heads=32 kv_heads=1 head_dim=128\n"));
-  CHECK_THAT(r.out, Catch::Contains(",heads=32 kv_heads=8 head_dim=128\n"));
-  CHECK_THAT(r.out,
-             Catch::Contains(",heads=128\n"));  // mla: its own heads, no kv_heads or head_dim
+  CHECK_THAT(r.out, Catch::Contains(",caller,causal,include_projections,params_heads,"
+                                    "params_kv_heads,params_head_dim,params_v_head_dim,"));
+  CHECK_THAT(r.out, Catch::Contains(",direct,true,false,32,1,128,128,"));
+  CHECK_THAT(r.out, Catch::Contains(",direct,true,false,32,8,128,128,"));
+  CHECK_THAT(r.out, Catch::Contains(",direct,true,false,128,1,192,128,"));  // mla's own shape
+  CHECK(r.out.find("head_shape") == std::string::npos);
   const RunResult json =
       run_cli({"sweep", "--variant", "gqa", "--heads", "16,32", "--format", "jsonl"});
   REQUIRE(json.exit_code == 0);
-  CHECK_THAT(json.out, Catch::Contains("\"head_shape\":\"heads=16 kv_heads=8 head_dim=128\""));
-  CHECK_THAT(run_cli({"sweep", "--variant", "gqa,mla"}).out, !Catch::Contains("head_shape"));
+  CHECK_THAT(json.out,
+             Catch::Contains("\"params\":{\"heads\":16,\"kv_heads\":8,\"head_dim\":128,"));
+}
+
+TEST_CASE("sweep rows record the mask, the projections and the parameters as query gives them",
+          "[cli][sweep]") {
+  const std::vector<std::string> call = {
+      "--variant", "gqa",        "--no-causal", "--include-projections",
+      "--param",   "softcap=30", "--seq-len",   "4096",
+      "--hw",      "h100"};
+  const RunResult csv = run_cli(with(with({"sweep"}, call), {"--format", "csv"}));
+  const RunResult jsonl = run_cli(with(with({"sweep"}, call), {"--format", "jsonl"}));
+  const RunResult query = run_cli(with(with({"query"}, call), {"--format", "json"}));
+  REQUIRE(csv.exit_code == 0);
+  REQUIRE(jsonl.exit_code == 0);
+  REQUIRE(query.exit_code == 0);
+  const json row = json::parse(jsonl.out);
+  const json doc = json::parse(query.out);
+  const json& result = doc.at("results").at(0);
+  CHECK(row.at("causal") == false);
+  CHECK(row.at("causal") == result.at("workload").at("causal"));
+  CHECK(row.at("include_projections") == true);
+  CHECK(row.at("include_projections") == result.at("workload").at("include_projections"));
+  CHECK(row.at("params") == result.at("params"));
+  CHECK(row.at("params").at("softcap") == 30);
+  // The CSV's cells, by column name.
+  std::istringstream lines(csv.out);
+  std::string header, cells;
+  std::getline(lines, header);
+  std::getline(lines, cells);
+  std::map<std::string, std::string> cell;
+  std::istringstream h(header), c(cells);
+  for (std::string name, value; std::getline(h, name, ',') && std::getline(c, value, ',');) {
+    cell[name] = value;
+  }
+  CHECK(cell["causal"] == "false");
+  CHECK(cell["include_projections"] == "true");
+  for (const auto& [name, value] : result.at("params").items()) {
+    CHECK(cell["params_" + name] == value.dump());
+  }
+  // Without the flags the key columns differ, not only the numbers.
+  const RunResult plain = run_cli({"sweep", "--variant", "gqa", "--seq-len", "4096"});
+  CHECK_THAT(plain.out, Catch::Contains(",direct,true,false,"));
+  // A model sweep records the mask and projections too (its layers' parameters are the model's).
+  const RunResult model = run_cli({"sweep", "--model", "llama-3.1-8b", "--no-causal", "--seq-len",
+                                   "4096", "--format", "jsonl"});
+  REQUIRE(model.exit_code == 0);
+  CHECK(json::parse(model.out).at("causal") == false);
+  CHECK(json::parse(model.out).at("include_projections") == false);
 }
 
 TEST_CASE("a variant none of whose head shapes a sweep can make is named in a warning, with why",
@@ -300,7 +349,7 @@ TEST_CASE("query, sweep and model outputs name the caller whose host floor appli
       {"sweep", "--variant", "gqa", "--seq-len", "1k", "--caller", "pytorch", "--format", "csv"});
   REQUIRE(csv.exit_code == 0);
   CHECK_THAT(csv.out,
-             Catch::Contains(",kernel,caller,time_s,") && Catch::Contains(",auto,pytorch,"));
+             Catch::Contains(",kernel,caller,causal,") && Catch::Contains(",auto,pytorch,"));
   const RunResult model = run_cli({"query", "--model", "llama-2-7b", "--caller", "pytorch"});
   REQUIRE(model.exit_code == 0);
   CHECK_THAT(model.out, Catch::Contains("caller=pytorch"));
