@@ -25,9 +25,6 @@ using test_support::RunResult;
 using test_support::TempDir;
 using test_support::write_file;
 
-const char* const kHeader = test_support::kMeasuredHeader;
-const char* const kRow = test_support::kFa3Row;
-
 // A run of the check suite's first case, as the CPU or CUDA runner returns it, with `samples`
 // as the timer read them.
 validate::CaseRun run_with(const std::vector<double>& samples) {
@@ -56,7 +53,7 @@ TEST_CASE(
   TempDir dir;
   const auto csv = dir.path() / "m.csv";
   const auto out = dir.path() / "out.json";
-  std::string header = kHeader, row = kRow;
+  std::string header = test_support::kMeasuredHeader, row = test_support::kFa3Row;
   header.replace(header.find("source\n"), 7, "source,windw\n");
   row.replace(row.find("Fig.5\n"), 6, "Fig.5,512\n");
   write_file(csv, header + row);
@@ -133,7 +130,7 @@ TEST_CASE(
     "file's bad row",
     "[cli][validate]") {
   TempDir dir;
-  std::string header = kHeader;
+  std::string header = test_support::kMeasuredHeader;
   header.replace(header.find("source\n"), 7, "source,windw\n");
   // Causal with seq_kv < seq_q: the model cannot build it, so the row is skipped.
   const auto skipped = dir.path() / "skipped.csv";
@@ -146,13 +143,14 @@ TEST_CASE(
                  Catch::Contains("attnsim: error: no measurement row left to compare"));
   CHECK(all_skipped.err.find("warning: row skipped") == std::string::npos);  // the error names it
 
-  std::string row = kRow;
+  std::string row = test_support::kFa3Row;
   row.replace(row.find("Fig.5\n"), 6, "Fig.5,512\n");
   const auto good = dir.path() / "good.csv";
   write_file(good, header + row);
   const auto bad = dir.path() / "bad.csv";
-  const std::string fa3_row = kRow;
-  write_file(bad, std::string(kHeader) + "nowhere-gpu" + fa3_row.substr(fa3_row.find(',')));
+  const std::string fa3_row = test_support::kFa3Row;
+  write_file(bad, std::string(test_support::kMeasuredHeader) + "nowhere-gpu" +
+                      fa3_row.substr(fa3_row.find(',')));
   const RunResult later =
       run_cli({"validate", "--measurements", good.string(), "--measurements", bad.string()});
   CHECK(later.exit_code == 2);
@@ -165,7 +163,7 @@ TEST_CASE(
     "later in that file",
     "[cli][validate]") {
   TempDir dir;
-  std::string header = kHeader;
+  std::string header = test_support::kMeasuredHeader;
   header.replace(header.find("source\n"), 7, "source,windw\n");
   const auto csv = dir.path() / "late-error.csv";
   // Line 2 is skipped (causal with seq_kv < seq_q), line 3 names an unknown kernel, line 4's

@@ -23,8 +23,6 @@ using test_support::RunResult;
 using test_support::TempDir;
 using test_support::write_file;
 
-const char* const kHeader = test_support::kMeasuredHeader;
-const char* const kRow = test_support::kFa3Row;
 const char* kOther = "h100-sxm5-80gb,fa3,fwd,fp16,16,32,32,64,2048,2048,0,1.1,FA3 paper Fig.5\n";
 
 }  // namespace
@@ -34,11 +32,12 @@ TEST_CASE("validate counts a measurement written twice once, naming both rows",
   TempDir dir;
   const auto a = dir.path() / "a.csv", b = dir.path() / "b.csv";
   // Twice in one file, and a third time in another file under another source and device alias.
-  write_file(a, std::string(kHeader) + kRow + kOther + kRow);
-  std::string copy = kRow;
+  write_file(a, std::string(test_support::kMeasuredHeader) + test_support::kFa3Row + kOther +
+                    test_support::kFa3Row);
+  std::string copy = test_support::kFa3Row;
   copy.replace(0, std::string("h100-sxm5-80gb").size(), "h100");
   copy.replace(copy.find("FA3 paper Fig.5"), 15, "copied");
-  write_file(b, std::string(kHeader) + copy);
+  write_file(b, std::string(test_support::kMeasuredHeader) + copy);
   const RunResult r = run_cli(
       {"validate", "--measurements", a.string(), "--measurements", b.string(), "--format", "json"});
   INFO(r.err);
@@ -51,9 +50,9 @@ TEST_CASE("validate counts a measurement written twice once, naming both rows",
   CHECK_THAT(r.err,
              Catch::Contains(b.string() + ":2: the same measurement as " + a.string() + ":2"));
   // The same shape measured again (another time) is another measurement: both count.
-  std::string again = kRow;
+  std::string again = test_support::kFa3Row;
   again.replace(again.find("0.3506"), 6, "0.3600");
-  write_file(b, std::string(kHeader) + again);
+  write_file(b, std::string(test_support::kMeasuredHeader) + again);
   const RunResult both = run_cli(
       {"validate", "--measurements", a.string(), "--measurements", b.string(), "--format", "json"});
   CHECK(json::parse(both.out)["cases"].size() == 3);
@@ -69,9 +68,9 @@ TEST_CASE(
     "[cli][validate]") {
   TempDir dir;
   const auto csv = dir.path() / "suite";
-  std::string row = kRow;
+  std::string row = test_support::kFa3Row;
   row.replace(row.find(",fa3,"), 5, ",FlashAttention-3,");
-  write_file(csv, std::string(kHeader) + row);
+  write_file(csv, std::string(test_support::kMeasuredHeader) + row);
   const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -89,7 +88,7 @@ TEST_CASE(
     "[cli][validate][duplicates]") {
   TempDir dir;
   const auto csv = dir.path() / "m.csv";
-  write_file(csv, std::string(kHeader) +
+  write_file(csv, std::string(test_support::kMeasuredHeader) +
                       "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,0.2437,a\n"
                       "H100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,0.2437,b\n"
                       "h100,FA2,forward,float16,16,32,32,64,1024,1024,false,0.24370,c\n"
@@ -121,7 +120,7 @@ TEST_CASE("validate applies --hw-set once per device and keeps it for the run (A
   // The run's report prices on it: its tile time moves with the bandwidth.
   TempDir dir;
   const auto csv = dir.path() / "one.csv";
-  write_file(csv, std::string(kHeader) + kRow);
+  write_file(csv, std::string(test_support::kMeasuredHeader) + test_support::kFa3Row);
   const RunResult plain = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
   const RunResult slow = run_cli(
       {"validate", "--measurements", csv.string(), "--hw-set", sets[0], "--format", "json"});
