@@ -86,9 +86,11 @@ Launches fa2_forward(const ScheduleInput& in, const Geometry& g) {
     best.push_back(whole);
     return best;
   }
+  // The split kernel's own grid (64-row blocks) sets the waves: up to two of split CTAs.
   const FlashTile t = split_kv_tile(g.d, g.s);
-  const double key_blocks = flash_forward_launch(in, g, t, 1, "attention_fwd").jobs.max_tiles;
-  const double useful = std::min(128.0, std::ceil(2 * sms / whole.jobs.count));
+  const Launch one_split = flash_forward_launch(in, g, t, 1, "attention_fwd");
+  const double key_blocks = one_split.jobs.max_tiles;
+  const double useful = std::min(128.0, std::ceil(2 * sms / one_split.jobs.count));
   lower_fastest_split(
       in, key_blocks, useful,
       [&](double s, Launches& launches) {
