@@ -1,7 +1,6 @@
 #include "sim/price.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 
 #include "sim/rates.hpp"

@@ -104,17 +104,18 @@ void lower_fa2_backward(const ScheduleInput& in, Launches& out) {
   // docs/kernels.md#15-backward).
   const double d = in.op.attention.head_dim;
   const bool big_smem = in.profile.memory.smem_per_block_bytes >= 144 * 1024;
-  BwdTile t{64, 128, 256, 144, Dispatch::in_order};
-  if (d <= 64) {
-    t = big_smem ? BwdTile{128, 128, 256, 144, Dispatch::in_order}
-                 : BwdTile{64, 128, 256, 72, Dispatch::in_order};
-  } else if (d <= 128) {
-    t = big_smem ? BwdTile{64, 128, 256, 144, Dispatch::in_order}
-                 : BwdTile{64, 64, 256, 80, Dispatch::in_order};
-  } else {
-    t = BwdTile{64, 64, 256, 144, Dispatch::in_order};
-  }
-  lower_flash_backward(in, t, out);
+  const auto tile = [&]() -> BwdTile {
+    if (d <= 64) {
+      return big_smem ? BwdTile{128, 128, 256, 144, Dispatch::in_order}
+                      : BwdTile{64, 128, 256, 72, Dispatch::in_order};
+    }
+    if (d <= 128) {
+      return big_smem ? BwdTile{64, 128, 256, 144, Dispatch::in_order}
+                      : BwdTile{64, 64, 256, 80, Dispatch::in_order};
+    }
+    return {64, 64, 256, 144, Dispatch::in_order};
+  };
+  lower_flash_backward(in, tile(), out);
 }
 
 void lower_fa3_backward(const ScheduleInput& in, Launches& out) {
