@@ -178,6 +178,7 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
           {"engine", sim::to_string(r.engine)},
           {"kernel", kernel_json(sim::named_kernel(r.engine, r.kernel))},
           {"main_schedule", kernel_json(main_schedule(r))},
+          {"form", p.form.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(p.form)},
           {"caller", hw::to_string(p.caller)},
           {"caller_floor_s", p.caller_floor_s},
           {"time_s", p.time_s},

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "common/static_vector.hpp"
@@ -134,6 +135,9 @@ struct CostModel {
   // its own with the same cache (MLA's absorbed and non-absorbed forms outside decode): the
   // engines price each and report the fastest (sim::predict). Empty for most variants.
   std::vector<CostModel> alternatives;
+  // Which form of the computation this is, where the variant has several (MLA's "absorbed" and
+  // "non-absorbed"); empty otherwise. A prediction names the form it priced (Prediction::form).
+  std::string_view form;
 
   FlopCounts total_flops() const {
     FlopCounts f;

@@ -269,6 +269,7 @@ class Mla final : public VariantBase {
     auto build = [&](bool absorbed_form) {
       CostModel model;
       model.layers = w.layers;
+      model.form = absorbed_form ? "absorbed" : "non-absorbed";
       if (absorbed_form) {
         add_absorbed(m, w, projections, model);
       } else {

@@ -91,6 +91,7 @@ Prediction predict_roofline_form(const models::CostModel& cost, const models::Wo
   }
   p.bound = static_cast<Resource>(std::max_element(time_by_bound.begin(), time_by_bound.end()) -
                                   time_by_bound.begin());
+  p.form = cost.form;
   p.flops = cost.total_flops();
   p.bytes = cost.total_bytes();
   const double hbm = p.bytes.total();

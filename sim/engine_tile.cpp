@@ -152,6 +152,7 @@ Prediction predict_tile_form(const models::CostModel& cost, const models::Worklo
   }
   p.bound = static_cast<Resource>(std::max_element(time_by_bound.begin(), time_by_bound.end()) -
                                   time_by_bound.begin());
+  p.form = cost.form;
   p.flops = cost.total_flops();
   p.bytes = cost.total_bytes();
   const double hbm = p.bytes.total();

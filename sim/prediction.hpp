@@ -64,6 +64,7 @@ struct Prediction {
   // The caller's host floor over all calls (0 for a direct call): time_s is at least this.
   double caller_floor_s = 0;
   hw::Caller caller = hw::Caller::direct;  // whose host floor applies
+  std::string_view form;  // the cost model's form priced (models::CostModel::form), if it names one
   common::StaticVector<LaunchPrediction, 64> launches;
 };
 
