@@ -45,7 +45,7 @@ TEST_CASE("built-in figures follow docs/hardware.md's trusted values", "[hw]") {
   CHECK(c.resolve("h100").tensor_peak_flops(hw::Precision::fp8) == Approx(1978.9e12));
   CHECK(c.resolve("h100").exp_peak_ops_per_s() == Approx(3.87e12).epsilon(0.01));
   CHECK(c.resolve("a100").exp_peak_ops_per_s() == Approx(2.44e12).epsilon(0.01));
-  CHECK(c.resolve("b200").exp_peak_ops_per_s() == Approx(4.38e12).epsilon(0.01));
+  CHECK(c.resolve("b200").exp_peak_ops_per_s() == Approx(4.40e12).epsilon(0.01));
   CHECK_FALSE(c.resolve("a100").supports(hw::Precision::fp8));
   CHECK(c.resolve("a100").memory.hbm_bandwidth_Bps == Approx(2039e9));
   CHECK(c.resolve("a100-sxm4-40gb").memory.hbm_bandwidth_Bps == Approx(1555e9));

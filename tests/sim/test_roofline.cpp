@@ -127,7 +127,7 @@ TEST_CASE("achievable rates are the profile peaks times calibration fractions", 
   const sim::Rates r = sim::achievable_rates(b200, models::DType::bf16);
   CHECK(r.tensor_flops_per_s == Approx(2250e12 * b200.calibration.tensor_fraction));
   CHECK(r.hbm_bytes_per_s == Approx(7700e9 * b200.calibration.hbm_fraction));
-  CHECK(r.exp_per_s == Approx(16.0 * 148 * 1850e6 * b200.calibration.exp_fraction));
+  CHECK(r.exp_per_s == Approx(16.0 * 148 * 1856e6 * b200.calibration.exp_fraction));
 }
 
 TEST_CASE("unknown engines are rejected naming the known ones", "[roofline]") {
