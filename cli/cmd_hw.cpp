@@ -83,7 +83,11 @@ void show_table_rows(const nlohmann::json& value, const std::string& prefix,
         out << fmt::format("{:<38} {}\n", i == 0 ? name : "", v[i].get<std::string>());
       }
     } else {
-      out << fmt::format("{:<38} {}\n", name, v.is_string() ? v.get<std::string>() : v.dump());
+      // Numbers as every printer writes them (cli::Number): a count of SMs is 148, not 148.0.
+      const std::string text = v.is_string()         ? v.get<std::string>()
+                               : v.is_number_float() ? fmt::format("{}", Number{v.get<double>()})
+                                                     : v.dump();
+      out << fmt::format("{:<38} {}\n", name, text);
     }
   }
 }

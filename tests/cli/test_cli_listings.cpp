@@ -172,3 +172,12 @@ TEST_CASE("validate --devices --format csv has a header and what JSON says besid
     CHECK_THAT(csv.out, Catch::Contains("\n# message,") && Catch::Contains(message));
   }
 }
+
+TEST_CASE("hw show's table writes whole numbers as every printer does: 148 SMs, not 148.0",
+          "[cli][hw]") {
+  const test_support::RunResult r = test_support::run_cli({"hw", "show", "b300"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("compute.sm_count                       148\n") != std::string::npos);
+  CHECK(r.out.find("148.0") == std::string::npos);
+  CHECK(r.out.find("calibration.hbm_fraction               0.9\n") != std::string::npos);
+}
