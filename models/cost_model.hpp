@@ -128,6 +128,10 @@ struct CostModel {
   std::int64_t layers = 1;
   common::StaticVector<Op, 24> ops;  // per layer; every total below is derived from these
   double kv_cache_bytes_per_token_per_layer = 0;
+  // The K and V bytes per token and layer that the attention reads, where they differ from the
+  // cache's (MLA's non-absorbed form reads per-head K/V decompressed from the cached latent);
+  // 0: the cache's. Context parallelism that passes blocks of K/V between ranks moves these.
+  double kv_read_bytes_per_token_per_layer = 0;
   double kv_cache_bytes = 0;        // batch x cached tokens x layers
   double state_bytes = 0;           // recurrent state (linear attention), all layers
   double parameters_per_layer = 0;  // projection parameters, when projections are included
@@ -139,6 +143,10 @@ struct CostModel {
   // "non-absorbed"); empty otherwise. A prediction names the form it priced (Prediction::form).
   std::string_view form;
 
+  double kv_block_bytes_per_token_per_layer() const {
+    return kv_read_bytes_per_token_per_layer > 0 ? kv_read_bytes_per_token_per_layer
+                                                 : kv_cache_bytes_per_token_per_layer;
+  }
   FlopCounts total_flops() const {
     FlopCounts f;
     for (const Op& op : ops) f += op.flops;

@@ -280,6 +280,12 @@ class Mla final : public VariantBase {
           (m.latent_heads * m.latent / m.shards + m.rope) * bytes_per_element(w.kv_dtype);
       model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer *
                              static_cast<double>(w.batch * w.kv_len * w.layers);
+      // The non-absorbed attention reads per-head K (nope + rope) and V decompressed from it.
+      if (!absorbed_form) {
+        model.kv_read_bytes_per_token_per_layer = unsharded.hq *
+                                                  (unsharded.nope + unsharded.rope + unsharded.dv) *
+                                                  bytes_per_element(w.dtype);
+      }
       if (projections) add_mla_projections(m, spec, w, model);
       return model;
     };

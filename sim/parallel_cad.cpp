@@ -64,7 +64,8 @@ PoolDispatch cad(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   const CadSchedule plan = schedule_cad(c.w.batch, c.w.q_len, c.w.causal, p);
   const Block whole = run(c, c.spec, c.w);
   const double tokens = static_cast<double>(c.w.batch) * static_cast<double>(c.w.q_len);
-  const double kv_per_token = whole.cost.kv_cache_bytes_per_token_per_layer;
+  const double kv_per_token = kv_block_bytes_per_token(whole);  // moved to the servers
+  const double cache_per_token = whole.cost.kv_cache_bytes_per_token_per_layer;
   const Hierarchy group = c.place.cp_group();
   const double total_pairs = plan.total_pairs();
   const double tp = c.layout.tp;
@@ -79,7 +80,7 @@ PoolDispatch cad(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   add_comm(d, in, 1);
   add_comm(d, out, 1);
   d.exposed_comm_s = std::max(0.0, d.comm_s - d.compute_s);
-  d.kv_cache_bytes = kv_per_token * tokens / p;  // the tokens it owns
+  d.kv_cache_bytes = cache_per_token * tokens / p;  // the tokens it owns
 
   // Every TP rank runs its own pool over its heads: the cluster is tp pools.
   add_compute(cluster, whole, tp);
@@ -90,7 +91,7 @@ PoolDispatch cad(const Context& c, DeviceCost& d, DeviceCost& cluster) {
     add_comm(cluster, hierarchical_all_to_all(t.in, group), tp);
     add_comm(cluster, hierarchical_all_to_all(t.out, group), tp);
   }
-  cluster.kv_cache_bytes = tp * kv_per_token * tokens;
+  cluster.kv_cache_bytes = tp * cache_per_token * tokens;
 
   PoolDispatch pool;
   pool.shard_tokens = plan.shard_tokens;

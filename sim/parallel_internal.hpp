@@ -54,6 +54,9 @@ struct Block {
   Prediction prediction;
 };
 Block run(const Context& c, const models::AttentionSpec& spec, const models::Workload& w);
+// The K/V bytes per token and layer that a layout passing K/V between ranks moves for `b`: what
+// the form its prediction priced reads (models::CostModel::kv_block_bytes_per_token_per_layer).
+double kv_block_bytes_per_token(const Block& b);
 
 // Adds `count` runs of a block to a device's compute.
 void add_compute(DeviceCost& d, const Block& b, double count);

@@ -43,6 +43,13 @@ Block run(const Context& c, const models::AttentionSpec& spec, const models::Wor
   return b;
 }
 
+double kv_block_bytes_per_token(const Block& b) {
+  for (const models::CostModel& form : b.cost.alternatives) {
+    if (form.form == b.prediction.form) return form.kv_block_bytes_per_token_per_layer();
+  }
+  return b.cost.kv_block_bytes_per_token_per_layer();
+}
+
 void add_compute(DeviceCost& d, const Block& b, double count) {
   d.flops.tensor += count * b.prediction.flops.tensor;
   d.flops.vector += count * b.prediction.flops.vector;
@@ -65,8 +72,9 @@ namespace {
 
 // The ring's K/V hops: `block_bytes` a hop (twice in the backward), cp - 1 of them on every rank,
 // each hidden behind `step_s` of that rank's compute where it can be.
-void ring_comm(const Context& c, double block_bytes, double first_step_s, double later_step_s,
-               DeviceCost& d, DeviceCost& cluster) {
+// `block_bytes`: the K/V each hop passes; `cache_bytes`: the K/V cache a rank holds.
+void ring_comm(const Context& c, double block_bytes, double cache_bytes, double first_step_s,
+               double later_step_s, DeviceCost& d, DeviceCost& cluster) {
   const int p = c.layout.cp;
   const CommCost hop = ring_hop(block_bytes * pass_factor(c.w.phase, 2), c.place);
   add_comm(d, hop, p - 1);
@@ -78,8 +86,8 @@ void ring_comm(const Context& c, double block_bytes, double first_step_s, double
   const double sent = (p - 1) * hop.bytes();
   cluster.scale_out_bytes += rings * out_ranks * sent;
   cluster.scale_up_bytes += rings * (p - out_ranks) * sent;
-  d.kv_cache_bytes = block_bytes;
-  cluster.kv_cache_bytes = devices(c) * block_bytes;
+  d.kv_cache_bytes = cache_bytes;
+  cluster.kv_cache_bytes = devices(c) * cache_bytes;
 }
 
 // Each rank's query chunks run once against the keys they see: a causal chunk against its prefix
@@ -138,7 +146,7 @@ void ring_chunks(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   take_compute(d, runs.busiest);
   const double block = runs.kv_per_token * as_double(c.w.q_len / p) * as_double(c.w.batch);
   const double step_s = runs.busiest.compute_s / p;
-  ring_comm(c, block, step_s, step_s, d, cluster);
+  ring_comm(c, block, block, step_s, step_s, d, cluster);
 }
 
 // A ring step's merge of its block's output into the rank's running output (forward): every row
@@ -205,9 +213,14 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
     add_compute(cluster, merge, n * (zigzag ? 0.75 * (p - 1) : later_blocks));
   }
 
-  const double per_token = full.cost.kv_cache_bytes_per_token_per_layer;
-  const double block = per_token * as_double(b) * as_double(c.w.batch);
-  ring_comm(c, block, first.prediction.time_s, later.prediction.time_s, d, cluster);
+  // The blocks passed are the K/V the later blocks' attention reads (MLA's non-absorbed form: its
+  // decompressed K/V, as Megatron-LM's megatron/core/transformer/multi_latent_attention.py
+  // up-projects them, linear_kv_up_proj, before its context-parallel core attention); the
+  // cache held is the variant's own.
+  const double tokens = as_double(b) * as_double(c.w.batch);
+  ring_comm(c, kv_block_bytes_per_token(later) * tokens,
+            full.cost.kv_cache_bytes_per_token_per_layer * tokens, first.prediction.time_s,
+            later.prediction.time_s, d, cluster);
 }
 
 // DeepSpeed-Ulysses (Jacobs et al., arXiv:2309.14509): an all-to-all turns L/cp tokens of every
@@ -226,7 +239,7 @@ HeadShard ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   // of its chunk that the receiver's heads read: the receiver's shard of K/V (p of them make the
   // whole K/V; with fewer KV heads than p each is replicated, so p shards are more than the whole:
   // MQA sends its one KV head whole to every rank).
-  const double kv_per_token = as_double(p) * b.cost.kv_cache_bytes_per_token_per_layer;
+  const double kv_per_token = as_double(p) * kv_block_bytes_per_token(b);
   const double per_token =
       as_double(h.heads) * as_double(h.head_dim + h.v_head_dim) * act + kv_per_token;
   const double held = per_token * as_double(c.w.q_len / p) * as_double(c.w.batch);

@@ -100,3 +100,22 @@ TEST_CASE(
   CHECK(p.cluster.flops.tensor - whole->flops.tensor == Approx(33554432.0 * 16384));
   CHECK(p.per_device.flops.tensor == Approx(whole->flops.tensor / 2 + 33554432.0 * 8192));
 }
+
+TEST_CASE(
+    "ring CP of MLA passes the K/V its form reads: the non-absorbed form's decompressed per-head "
+    "K/V (128 x 320 x 2 B a token), the absorbed form's latents (576 x 2 B); both hold latents",
+    "[sim][parallel]") {
+  // Non-causal, L = 16384, cp 2: one hop of the rank's L/2 tokens. Non-absorbed K/V per token:
+  // 128 heads x (128 nope + 64 rope + 128 v) x 2 B = 81,920 B; the cache: (512 + 64) x 2 = 1,152 B.
+  const models::Workload w = workload(models::Phase::prefill, 1, 16384, 16384, false);
+  const double tokens = 8192;
+  for (const auto& [mode, per_token] : {std::pair{2, 81920.0}, std::pair{1, 1152.0}}) {
+    INFO("mode " << mode);
+    const models::AttentionSpec spec = registry().find("mla").make_spec({{"mode", mode}}, {});
+    const sim::ParallelPrediction p =
+        sim::predict_parallel(sim::EngineKind::tile, spec, w, catalog().resolve("h100"), "auto",
+                              {1, 2, sim::CpStrategy::ring, 1});
+    CHECK(p.per_device.scale_up_bytes + p.per_device.scale_out_bytes == Approx(per_token * tokens));
+    CHECK(p.per_device.kv_cache_bytes == Approx(1152.0 * tokens));
+  }
+}
