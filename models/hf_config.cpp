@@ -170,6 +170,10 @@ void read_heads(const Fields& f, ModelConfig& m) {
   } else if (auto explicit_dim = f.integer("head_dim")) {
     m.head_dim = *explicit_dim;
     m.head_dim_source = "explicit head_dim";
+  } else if (auto channels = f.integer("kv_channels")) {
+    // ChatGLM / GLM-4 (and Megatron) name the per-head projection width kv_channels.
+    m.head_dim = *channels;
+    m.head_dim_source = "kv_channels";
   } else {
     if (m.hidden_size % m.heads != 0) {
       throw f.error("hidden_size", fmt::format("({}) is not divisible by the {} heads and no "
@@ -206,6 +210,11 @@ void read_heads(const Fields& f, ModelConfig& m) {
   } else if (f.flag("multi_query", false)) {
     m.kv_heads = 1;
     m.kv_heads_source = "multi_query";
+  } else if (f.flag("multi_query_attention", false)) {
+    // ChatGLM2/3 and GLM-4 (remote-code ChatGLMConfig): with multi_query_attention set, K and V
+    // have multi_query_group_num heads (THUDM/chatglm3-6b modeling_chatglm.py, SelfAttention).
+    m.kv_heads = f.required({"multi_query_group_num"});
+    m.kv_heads_source = "multi_query_group_num (multi_query_attention)";
   } else {
     m.kv_heads = m.heads;
     m.kv_heads_source = "absent -> num_attention_heads (MHA)";

@@ -41,7 +41,8 @@ struct ModelConfig {
   std::int64_t heads = 0;  // softmax-attention query heads
   std::int64_t kv_heads = 0;
   std::int64_t head_dim = 0;
-  std::string head_dim_source;  // "explicit head_dim" or "hidden_size/num_attention_heads = ..."
+  std::string head_dim_source;  // "explicit head_dim", "kv_channels" or
+                                // "hidden_size/num_attention_heads = ..."
   std::string kv_heads_source;  // which field gave the KV heads
   std::string attention_kind;   // MHA, MQA, GQA (group G), MLA
   std::int64_t window = 0;      // sliding window of the window layers (0: none)

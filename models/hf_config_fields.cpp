@@ -45,6 +45,14 @@ constexpr UnsupportedField kUnsupported[] = {
     {"blocksparse_num_local_blocks",
      "block-sparse attention layers (Phi-3-small) are not modelled"},
     {"cross_attention_layers", "cross-attention layers to image tokens (Mllama) are not modelled"},
+    // RecurrentGemma (Griffin): block_types cycles recurrent (RG-LRU) and local-attention blocks,
+    // one in three attention with an attention_window_size window (transformers,
+    // models/recurrent_gemma/configuration_recurrent_gemma.py).
+    {"block_types",
+     "only its 'attention' blocks are attention, the rest RG-LRU recurrences (RecurrentGemma), "
+     "which attnsim does not model"},
+    {"attention_window_size",
+     "a local-attention window under a name attnsim does not read (RecurrentGemma)"},
 };
 
 // The ranges of the CLI flags and variant parameters the fields become (--layers, --hidden-size,
@@ -58,6 +66,8 @@ struct FieldRange {
 };
 constexpr FieldRange kRanges[] = {
     {"num_hidden_layers", kMaxLayers},
+    {"multi_query_group_num", kMaxHeads},
+    {"kv_channels", kMaxHeadDim},
     {"n_layer", kMaxLayers},
     {"num_layers", kMaxLayers},
     {"full_attention_interval", kMaxLayers},

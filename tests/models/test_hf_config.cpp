@@ -209,6 +209,28 @@ TEST_CASE(
         32);
 }
 
+TEST_CASE(
+    "a ChatGLM / GLM-4 config with multi_query_attention has multi_query_group_num KV heads and "
+    "kv_channels as its head dim",
+    "[hf]") {
+  // THUDM/chatglm3-6b's attention fields (remote-code ChatGLMConfig).
+  json c = {{"model_type", "chatglm"},   {"hidden_size", 4096}, {"num_attention_heads", 32},
+            {"num_layers", 28},          {"kv_channels", 128},  {"multi_query_attention", true},
+            {"multi_query_group_num", 2}};
+  const models::ModelConfig m = models::parse_hf_config(c, "chatglm3-6b.json");
+  CHECK(m.kv_heads == 2);
+  CHECK(m.head_dim == 128);
+  CHECK(m.head_dim_source == "kv_channels");
+  c["multi_query_attention"] = false;  // ChatGLM-6B's first release: every head its own K and V
+  CHECK(models::parse_hf_config(c, "x.json").kv_heads == 32);
+  c["multi_query_attention"] = true;
+  c.erase("multi_query_group_num");
+  CHECK_THROWS_WITH(models::parse_hf_config(c, "x.json"), Catch::Contains("multi_query_group_num"));
+  c["kv_channels"] = 96;  // a head dim other than hidden / heads is read from kv_channels
+  c["multi_query_group_num"] = 4;
+  CHECK(models::parse_hf_config(c, "x.json").head_dim == 96);
+}
+
 TEST_CASE("an unknown model_type with the standard fields imports, nested text_config is used",
           "[hf]") {
   const json plain = {{"model_type", "my_new_model"},

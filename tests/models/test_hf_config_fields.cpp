@@ -96,6 +96,12 @@ TEST_CASE(
       {falcon_h1, "mamba_d_ssm"},
       // mamba_d_ssm may be null (transformers then uses mamba_expand * hidden_size).
       {with(falcon_h1, {{"mamba_d_ssm", nullptr}}), "mamba_n_heads"},
+      // google/recurrentgemma-2b: one block in three local attention, the rest RG-LRU.
+      {with(attention_fields(26), {{"model_type", "recurrent_gemma"},
+                                   {"block_types", {"recurrent", "recurrent", "attention"}},
+                                   {"attention_window_size", 2048}}),
+       "block_types"},
+      {with(attention_fields(26), {{"attention_window_size", 2048}}), "attention_window_size"},
   };
   for (const auto& [config, field] : cases) {
     INFO(field);
