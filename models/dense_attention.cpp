@@ -118,6 +118,14 @@ double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype) {
 
 void set_kv_cache(const HeadConfig& h, const Workload& w, double tokens, CostModel& model) {
   model.kv_cache_bytes_per_token_per_layer = dense_kv_bytes_per_token(h, w.kv_dtype);
+  if (tokens <= 0) {
+    // No cache (a non-causal variant): nothing is kept per token, while the attention still reads
+    // each token's K and V (what context parallelism passes between ranks).
+    model.kv_read_bytes_per_token_per_layer = model.kv_cache_bytes_per_token_per_layer;
+    model.kv_cache_bytes_per_token_per_layer = 0;
+    model.kv_cache_bytes = 0;
+    return;
+  }
   model.kv_cache_bytes = model.kv_cache_bytes_per_token_per_layer * tokens *
                          static_cast<double>(w.batch) * static_cast<double>(w.layers);
 }
@@ -145,6 +153,20 @@ void add_attention_branch(const HeadConfig& h, const Workload& base, std::int64_
     Op op = dense_attention_backward(h, w, p);
     op.name = bwd_name;
     model.ops.push_back(op);
+  }
+}
+
+void read_distinct_keys(Op& op, double keys_read) {
+  const AttentionShape& a = op.attention;
+  const double scale = keys_read / static_cast<double>(a.kv_len);
+  op.bytes.k *= scale;
+  op.bytes.v *= scale;
+  if (op.pass == Pass::backward) {
+    // grad_in is dQ (q_len Hq d) and dK, dV (kv_len Hkv (d + dv)) at the activations' width.
+    const double dq = static_cast<double>(a.batch * a.q_len * a.heads_q * a.head_dim);
+    const double dkv = static_cast<double>(a.batch * a.kv_len * a.heads_kv) *
+                       static_cast<double>(a.head_dim + a.v_head_dim);
+    op.bytes.grad_in *= (dq + dkv * scale) / (dq + dkv);
   }
 }
 

@@ -47,7 +47,8 @@ Op dense_attention_backward(const HeadConfig& h, const Workload& w, const Attent
 
 // Bytes of K and V kept per cached token per layer: Hkv x (d + dv) x sizeof(kv_dtype).
 double dense_kv_bytes_per_token(const HeadConfig& h, DType kv_dtype);
-// Sets the KV-cache fields for `tokens` cached tokens of K and V per sequence (0: no cache).
+// Sets the KV-cache fields for `tokens` cached tokens of K and V per sequence (0: no cache, and
+// then none per token either; the K/V read per token stays the attention's).
 void set_kv_cache(const HeadConfig& h, const Workload& w, double tokens, CostModel& model);
 
 // Tokens a cache must keep: all kv_len, or a ring of window + sinks.
@@ -60,6 +61,11 @@ void add_attention_branch(const HeadConfig& h, const Workload& base, std::int64_
                           std::int64_t kv_len, bool causal, const AttentionPattern& p,
                           const char* fwd_name, const char* bwd_name, CostModel& model,
                           std::int64_t batch_multiplier = 1);
+
+// A branch that gives each query its own `op.attention.kv_len` keys out of more (a neighbourhood,
+// a chosen budget or spans): between them the queries read `keys_read` distinct keys (each once,
+// as the compulsory traffic counts it), and a backward writes dK and dV for each of them.
+void read_distinct_keys(Op& op, double keys_read);
 
 // Appends the attention ops the workload's phase needs, fills the KV-cache fields.
 void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model,

@@ -245,7 +245,10 @@ class H2o final : public VariantBase {
           elementwise_op("score_accumulate", Pass::forward, heads * kept, 3 * kStatBytes, 0, 2));
     } else {
       add_dense_attention(h, w, model);
-      // Column sums of P need a second pass over the scores with the saved LSE (+2 B Hq d P).
+    }
+    if (w.phase != Phase::decode && has_forward(w.phase)) {
+      // Column sums of P need a second pass over the scores with the saved LSE (+2 B Hq d P). They
+      // rank tokens for eviction, a forward choice: the backward has none.
       Op colsum = dense_attention_forward(h, w);
       colsum.name = "score_column_sums";
       colsum.flops.tensor = 2 * static_cast<double>(w.batch * h.heads) *

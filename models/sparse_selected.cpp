@@ -12,9 +12,30 @@ namespace models {
 
 namespace {
 
-// A selection step as an elementwise pass: `items` values, `flops` each, `bytes` each.
-void add_selection(const char* name, double items, double flops, double bytes, CostModel& model) {
+// A selection step as an elementwise pass: `items` values, `flops` each, `bytes` each. Selection
+// is forward work: the forward chooses the keys and the backward reuses its choice, so a phase
+// without a forward (bwd) has none. Returns the op, or nullptr when the phase has no forward.
+Op* add_selection(const char* name, const Workload& w, double items, double flops, double bytes,
+                  CostModel& model) {
+  if (!has_forward(w.phase)) return nullptr;
   model.ops.push_back(elementwise_op(name, Pass::forward, items, bytes, 0, flops));
+  return &model.ops[model.ops.size() - 1];
+}
+
+// The distinct keys that q_len queries read when each chooses `keys` of the kv_len by content:
+// at most all of them, at most each query's own.
+double distinct_keys(const Workload& w, std::int64_t keys) {
+  return std::min(static_cast<double>(w.kv_len),
+                  static_cast<double>(w.q_len) * static_cast<double>(keys));
+}
+
+// Data moved on a differentiable path (a gather, a pooling): the backward moves the gradients
+// back the same way, at the cost given. Only in a phase with a backward.
+void add_gradient_move(const char* name, const Workload& w, double items, double flops,
+                       double bytes, CostModel& model) {
+  if (has_backward(w.phase)) {
+    model.ops.push_back(elementwise_op(name, Pass::backward, items, bytes, 0, flops));
+  }
 }
 
 // §D3 DMA: keys ranked by a value-derived importance; each query keeps the top `keep` of its
@@ -46,10 +67,11 @@ class Dma final : public VariantBase {
     const double b = static_cast<double>(w.batch), hkv = static_cast<double>(h.kv_heads);
     const double lq = static_cast<double>(w.q_len), lk = static_cast<double>(w.kv_len);
     // Importance from V (Hkv d -> Hkv per token) and top-keep over each query's prefix.
-    add_selection("value_importance", b * lq * hkv, 2 * hkv * static_cast<double>(h.head_dim) + 4,
+    add_selection("value_importance", w, b * lq * hkv,
+                  2 * hkv * static_cast<double>(h.head_dim) + 4,
                   static_cast<double>(h.head_dim) * bytes_per_element(w.kv_dtype), model);
     const double prefix = lq * (lk - lq) + lq * (lq + 1) / 2;
-    add_selection("top_keep", b * hkv * prefix, 2, spec.get(kDenseMask) != 0 ? 2 * 2 : 0, model);
+    add_selection("top_keep", w, b * hkv * prefix, 2, spec.get(kDenseMask) != 0 ? 2 * 2 : 0, model);
     add_dense_attention(h, w, model, {spec.get(kKeep), 0, ScoreFn::softmax});
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);  // no eviction
     add_projections(h, spec.projections, w, model);
@@ -105,9 +127,11 @@ class Llsa final : public VariantBase {
     }
     const double bh = static_cast<double>(w.batch * h.heads), d = static_cast<double>(h.head_dim);
     const double coarse = n / (blk * blk);
-    add_selection("level2_scores", bh * coarse * coarse, 2 * d, 0, model);
-    add_selection("level1_scores", bh * (n / blk) * top_k2 * blk, 2 * d, 0, model);
-    add_selection("pooling", bh * n * d, 1, 2 * bytes_per_element(w.dtype), model);
+    add_selection("level2_scores", w, bh * coarse * coarse, 2 * d, 0, model);
+    add_selection("level1_scores", w, bh * (n / blk) * top_k2 * blk, 2 * d, 0, model);
+    // The pooled keys and values are means of the tokens': their gradients flow back to them.
+    add_selection("pooling", w, bh * n * d, 1, 2 * bytes_per_element(w.dtype), model);
+    add_gradient_move("pooling_bwd", w, bh * n * d, 1, 2 * bytes_per_element(w.dtype), model);
     add_projections(h, spec.projections, w, model);
     return model;
   }
@@ -143,10 +167,11 @@ class Routing final : public VariantBase {
     const double tokens = static_cast<double>(w.q_len);
     CostModel model;
     model.layers = w.layers;
-    add_selection("route_to_centroids", bh * tokens * k, 2 * d, 0, model);
-    // The k centroids of every head are read once per pass (learned, like weights).
-    model.ops[model.ops.size() - 1].bytes.weights =
-        static_cast<double>(h.heads) * k * d * bytes_per_element(w.dtype);
+    // The k centroids of every head are read once (learned, like weights; k-means moves them by
+    // running averages, not by gradients).
+    if (Op* route = add_selection("route_to_centroids", w, bh * tokens * k, 2 * d, 0, model)) {
+      route->bytes.weights = static_cast<double>(h.heads) * k * d * bytes_per_element(w.dtype);
+    }
     const auto members = std::max<std::int64_t>(1, std::llround(n / k));
     if (w.phase == Phase::decode) {
       // A new token attends to the keys of its own cluster.
@@ -155,10 +180,11 @@ class Routing final : public VariantBase {
     } else {
       add_attention_branch(h, w, members, members, w.causal, {}, "cluster_attention_fwd",
                            "cluster_attention_bwd", model, static_cast<std::int64_t>(k));
-      // Sort tokens by cluster and gather Q, K, V (and scatter O back).
-      const double s = bytes_per_element(w.dtype);
-      add_selection("cluster_permute", bh * tokens, 0,
-                    2 * s * (2 * d + static_cast<double>(h.v_head_dim)), model);
+      // Sort tokens by cluster and gather Q, K, V (and scatter O back); the backward gathers dO
+      // and scatters dQ, dK and dV back.
+      const double s = bytes_per_element(w.dtype), dv = static_cast<double>(h.v_head_dim);
+      add_selection("cluster_permute", w, bh * tokens, 0, 2 * s * (2 * d + dv), model);
+      add_gradient_move("cluster_permute_bwd", w, bh * tokens, 0, 2 * s * (2 * d + 2 * dv), model);
     }
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     add_projections(h, spec.projections, w, model);
@@ -196,16 +222,29 @@ class Superlinear final : public VariantBase {
     const double candidates = spec.get(kCandidates) * span;
     CostModel model;
     model.layers = w.layers;
-    add_selection("span_search", static_cast<double>(w.batch * h.heads * w.q_len) * candidates,
-                  2 * static_cast<double>(h.head_dim), 0, model);
-    // The candidate spans' representative keys, read once per sequence and KV head.
-    model.ops[model.ops.size() - 1].bytes.k = static_cast<double>(w.batch * h.kv_heads) *
-                                              candidates * static_cast<double>(h.head_dim) *
-                                              bytes_per_element(w.kv_dtype);
+    if (Op* search = add_selection("span_search", w,
+                                   static_cast<double>(w.batch * h.heads * w.q_len) * candidates,
+                                   2 * static_cast<double>(h.head_dim), 0, model)) {
+      // The candidate spans' representative keys, read once per sequence and KV head.
+      search->bytes.k = static_cast<double>(w.batch * h.kv_heads) * candidates *
+                        static_cast<double>(h.head_dim) * bytes_per_element(w.kv_dtype);
+    }
     const auto keys = std::min<std::int64_t>(
         w.kv_len, std::llround(static_cast<double>(spec.get(kSpans)) * span));
-    add_attention_branch(h, w, w.q_len, keys, false, {}, "span_attention_fwd", "span_attention_bwd",
-                         model);
+    const std::size_t first_span = model.ops.size();
+    if (w.causal) {
+      // A query at t chooses its spans in its prefix: min(t, top_k sqrt(L)) keys, the pairs of a
+      // causal window that long.
+      add_attention_branch(h, w, w.q_len, w.kv_len, true, {keys, 0, ScoreFn::softmax},
+                           "span_attention_fwd", "span_attention_bwd", model);
+    } else {
+      add_attention_branch(h, w, w.q_len, keys, false, {}, "span_attention_fwd",
+                           "span_attention_bwd", model);
+      // Each query reads its own spans: between them, up to every key.
+      for (std::size_t i = first_span; i < model.ops.size(); ++i) {
+        read_distinct_keys(model.ops[i], distinct_keys(w, keys));
+      }
+    }
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     add_projections(h, spec.projections, w, model);
     return model;
@@ -243,17 +282,25 @@ class Dhsa final : public VariantBase {
     const double lq = static_cast<double>(w.q_len);
     CostModel model;
     model.layers = w.layers;
-    add_selection("chunk_representations", bh * lq * d, 1, 2 * bytes_per_element(w.dtype), model);
-    add_selection("chunk_similarity", bh * std::min(lq, chunks) * chunks, 2 * d, 0, model);
-    // Every chunk representation of the context is read once per head.
-    model.ops[model.ops.size() - 1].bytes.k = bh * chunks * d * bytes_per_element(w.dtype);
-    add_selection("budget_select", bh * lq * chunks, 2, 0, model);
+    add_selection("chunk_representations", w, bh * lq * d, 1, 2 * bytes_per_element(w.dtype),
+                  model);
+    if (Op* similarity = add_selection("chunk_similarity", w, bh * std::min(lq, chunks) * chunks,
+                                       2 * d, 0, model)) {
+      // Every chunk representation of the context is read once per head.
+      similarity->bytes.k = bh * chunks * d * bytes_per_element(w.dtype);
+    }
+    add_selection("budget_select", w, bh * lq * chunks, 2, 0, model);
     const std::int64_t budget = spec.get(kBudget);
     if (w.causal) {
       add_dense_attention(h, w, model, {budget, 0, ScoreFn::softmax});
     } else {
+      const std::size_t first = model.ops.size();
       add_attention_branch(h, w, w.q_len, std::min(w.kv_len, budget), false, {},
                            "sparse_attention_fwd", "sparse_attention_bwd", model);
+      // Each query keeps its own budget: between them, up to every key.
+      for (std::size_t i = first; i < model.ops.size(); ++i) {
+        read_distinct_keys(model.ops[i], distinct_keys(w, std::min(w.kv_len, budget)));
+      }
     }
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     add_projections(h, spec.projections, w, model);

@@ -54,12 +54,7 @@ class Gna final : public VariantBase {
     add_attention_branch(spec.heads, w, w.q_len,
                          std::min<std::int64_t>(w.kv_len, std::llround(keys)), false, {},
                          "neighbourhood_attention_fwd", "neighbourhood_attention_bwd", model);
-    const double all_keys = static_cast<double>(w.kv_len);
-    for (Op& op : model.ops) {
-      const double scale = all_keys / static_cast<double>(op.attention.kv_len);
-      op.bytes.k *= scale;
-      op.bytes.v *= scale;
-    }
+    for (Op& op : model.ops) read_distinct_keys(op, static_cast<double>(w.kv_len));
     set_kv_cache(spec.heads, w, 0, model);  // no cache: non-causal
     add_projections(spec.heads, spec.projections, w, model);
     return model;
@@ -121,14 +116,22 @@ class ShiftedGroups final : public VariantBase {
                          "group_attention_bwd", model, groups);
     const double s = bytes_per_element(w.dtype);
     const double tokens = static_cast<double>(w.batch * w.q_len);
-    // The roll of Q, K, V for half of the heads (and SF-Attn's reassembly of the outputs).
+    // The roll of Q, K, V for half of the heads (and SF-Attn's reassembly of the outputs); the
+    // backward rolls dQ, dK, dV back (and takes dO apart as the outputs were put together).
     const double shifted =
         tokens * static_cast<double>(h.heads * h.head_dim + 2 * h.kv_heads * h.head_dim) / 2;
-    model.ops.push_back(elementwise_op("shift_heads", Pass::forward, shifted, 2 * s, 0, 0));
+    const double reassembled = tokens * static_cast<double>(h.heads * h.v_head_dim) / 2;
+    for (Pass pass : {Pass::forward, Pass::backward}) {
+      const bool fwd = pass == Pass::forward;
+      if (fwd ? !has_forward(w.phase) : !has_backward(w.phase)) continue;
+      model.ops.push_back(
+          elementwise_op(fwd ? "shift_heads" : "shift_heads_bwd", pass, shifted, 2 * s, 0, 0));
+      if (sinks_) {
+        model.ops.push_back(elementwise_op(fwd ? "reassemble_heads" : "reassemble_heads_bwd", pass,
+                                           reassembled, 2 * s, 0, 0));
+      }
+    }
     if (sinks_) {
-      model.ops.push_back(elementwise_op("reassemble_heads", Pass::forward,
-                                         tokens * static_cast<double>(h.heads * h.v_head_dim) / 2,
-                                         2 * s, 0, 0));
       const std::int64_t n_sink = spec.get(kShiftSinks);
       if (n_sink > 0) {
         add_attention_branch(h, w, w.q_len, n_sink, false, {}, "sink_attention_fwd",
@@ -208,8 +211,10 @@ class Lga final : public VariantBase {
   SequenceSplit sequence_split(Phase) const override { return SequenceSplit::heads_only; }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
-    const std::int64_t groups = spec.get(kGroups);
-    const std::int64_t size = (w.q_len + groups - 1) / groups;
+    // Groups of ceil(L / groups) tokens: as many as the tokens fill, so a sequence shorter than
+    // the group count is never priced as more tokens than it has.
+    const std::int64_t size = (w.q_len + spec.get(kGroups) - 1) / spec.get(kGroups);
+    const std::int64_t groups = (w.q_len + size - 1) / size;
     CostModel model;
     model.layers = w.layers;
     add_attention_branch(spec.heads, w, size, size, false, {}, "group_attention_fwd",

@@ -66,9 +66,18 @@ class CoreContext final : public VariantBase {
     const double tokens = static_cast<double>(w.batch * w.q_len);
     const double hq = static_cast<double>(h.heads), d = static_cast<double>(h.head_dim);
     const double kv_bytes_per_token = dense_kv_bytes_per_token(h, w.kv_dtype);
-    model.ops.push_back(elementwise_op("core_pooling", Pass::forward, tokens,
-                                       kv_bytes_per_token * (1 + 1 / g), hq,
-                                       hq * (2 * d + 2 * (d + static_cast<double>(h.v_head_dim)))));
+    const double pooling_flops = hq * (2 * d + 2 * (d + static_cast<double>(h.v_head_dim)));
+    if (has_forward(w.phase)) {
+      model.ops.push_back(elementwise_op("core_pooling", Pass::forward, tokens,
+                                         kv_bytes_per_token * (1 + 1 / g), hq, pooling_flops));
+    }
+    // The pooling is learned and differentiable: its backward reads the core tokens' gradients
+    // and K/V again, writes the tokens' dK/dV shares, and takes twice the FLOPs (the gradients of
+    // the weights and of the pooled values), recomputing the g-way softmax.
+    if (has_backward(w.phase)) {
+      model.ops.push_back(elementwise_op("core_pooling_bwd", Pass::backward, tokens,
+                                         kv_bytes_per_token * (2 + 1 / g), hq, 2 * pooling_flops));
+    }
     // Cache: the last s raw tokens plus the group being filled, and one core token per pooled
     // group of g.
     const double kv = static_cast<double>(w.kv_len);

@@ -136,7 +136,7 @@ TEST_CASE("superlinear: span attention reads top_k sqrt(L) keys per query",
   // L = 65,536: sqrt(L) = 256, top_k = 4: 1024 keys per query.
   auto p = kGqa32x8;
   p.emplace_back("top_k", 4);
-  const auto pre = cost(make("superlinear", p), workload(Phase::prefill, 1, 65536, 65536));
+  const auto pre = cost(make("superlinear", p), workload(Phase::prefill, 1, 65536, 65536, false));
   CHECK(forward_pairs(pre) == 65536.0 * 1024);
   const auto dec = cost(make("superlinear", p), workload(Phase::decode, 1, 1, 65536));
   CHECK(forward_pairs(dec) == 1024.0);
@@ -146,6 +146,39 @@ TEST_CASE("superlinear: span attention reads top_k sqrt(L) keys per query",
   // Span search 2 d c sqrt(L) per query head: 2 * 128 * 256 = 65,536 x 32 heads.
   CHECK(op_named(dec, "span_search").flops.total() == 32.0 * 65536);
   CHECK(dec.kv_cache_bytes == 4096.0 * 65536);  // the full cache is kept
+}
+
+TEST_CASE("superlinear: a causal query chooses its spans in its prefix, min(t, top_k sqrt(L)) keys",
+          "[variants][superlinear]") {
+  // L = 65,536, 1024 keys a query: sum_t min(t, 1024) = 1024 * 1025 / 2 + 1024 * 64,512.
+  const auto pre = cost(make("superlinear", kGqa32x8), workload(Phase::prefill, 1, 65536, 65536));
+  CHECK(forward_pairs(pre) == 524800.0 + 1024.0 * 64512);
+  // Decode sees the whole prefix: the full 1024 keys either way.
+  CHECK(forward_pairs(cost(make("superlinear", kGqa32x8), workload(Phase::decode, 1, 1, 65536))) ==
+        1024.0);
+}
+
+TEST_CASE(
+    "superlinear and dhsa without a mask read every key once when the queries' choices "
+    "cover them, and the backward writes dK and dV for every key",
+    "[variants][superlinear][dhsa]") {
+  // 8 KV heads x (128 + 128) x 2 bytes = 4096 bytes of K and V per token.
+  struct Case {
+    const char *variant, *fwd, *bwd;
+  };
+  for (const Case& v : {Case{"superlinear", "span_attention_fwd", "span_attention_bwd"},
+                        Case{"dhsa", "sparse_attention_fwd", "sparse_attention_bwd"}}) {
+    INFO(v.variant);
+    const auto c = cost(make(v.variant, kGqa32x8), workload(Phase::train, 1, 8192, 8192, false));
+    CHECK(op_named(c, v.fwd).bytes.k + op_named(c, v.fwd).bytes.v == 4096.0 * 8192);
+    CHECK(op_named(c, v.bwd).bytes.k + op_named(c, v.bwd).bytes.v == 4096.0 * 8192);
+    // dQ: 8192 x 32 x 128 x 2 bytes; dK and dV: 8192 x 4096 bytes.
+    CHECK(op_named(c, v.bwd).bytes.grad_in ==
+          Approx(8192.0 * 32 * 128 * 2 + 8192.0 * 4096).epsilon(1e-12));
+  }
+  // Two decode-like queries without a mask read at most their own keys: 2 x 2048 of 65,536.
+  const auto d = cost(make("dhsa", kGqa32x8), workload(Phase::prefill, 1, 2, 65536, false));
+  CHECK(op_named(d, "sparse_attention_fwd").bytes.k == 2.0 * 2048 * 8 * 128 * 2);
 }
 
 // ----------------------------------------------------------------------------------------- DHSA

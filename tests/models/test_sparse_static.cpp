@@ -74,6 +74,15 @@ TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {
   }
 }
 
+TEST_CASE("gna: the backward writes dK and dV for every key, not for one window's worth",
+          "[variants][gna]") {
+  // dQ: s B L Hq d = 8,388,608 B; dK and dV: s B L Hkv (d + dv) = 16,777,216 B.
+  const auto w = workload(Phase::bwd, 1, 4096, 4096, false);
+  const auto c = cost(make("gna", image_heads()), w);
+  CHECK(c.total_bytes().grad_in == Approx(8388608.0 + 16777216.0).epsilon(1e-12));
+  CHECK(c.total_bytes().k == Approx(8388608.0).epsilon(1e-12));
+}
+
 TEST_CASE("gna: there is no decode phase and no KV cache", "[variants][gna]") {
   CHECK_FALSE(registry().find("gna").supports(Phase::decode));
   CHECK_THROWS_AS(cost(make("gna", {}), workload(Phase::decode, 1, 1, 4096)), common::SpecError);
@@ -177,6 +186,28 @@ TEST_CASE("lga: pairs are (V P)^2 / G, G times fewer than joint attention", "[va
   // G = 4: 4 * 2048^2 = 16,777,216 pairs.
   CHECK(cost(make("lga", with_param(image_heads(), "groups", 4)), w).total_flops().tensor ==
         4096.0 * 16777216);
+}
+
+TEST_CASE("lga: a sequence shorter than the group count is as many one-token groups as tokens",
+          "[variants][lga]") {
+  // 3 tokens, 8 groups: 3 groups of 1 token, 3 pairs (was 8 groups, 8 pairs).
+  const auto three = cost(make("lga", image_heads()), workload(Phase::prefill, 1, 3, 3, false));
+  CHECK(three.total_flops().tensor == 4096.0 * 3);
+  // 10 tokens: groups of ceil(10 / 8) = 2, 5 of them: 20 pairs (was 8 x 4 = 32).
+  const auto ten = cost(make("lga", image_heads()), workload(Phase::prefill, 1, 10, 10, false));
+  CHECK(ten.total_flops().tensor == 4096.0 * 20);
+}
+
+TEST_CASE("gna, lga: no cache, so none per token either; K and V still pass per token",
+          "[variants][gna][lga]") {
+  for (const char* name : {"gna", "lga"}) {
+    INFO(name);
+    const auto c = cost(make(name, image_heads()), workload(Phase::prefill, 1, 4096, 4096, false));
+    CHECK(c.kv_cache_bytes == 0);
+    CHECK(c.kv_cache_bytes_per_token_per_layer == 0);
+    // 16 heads x (64 + 64) x 2 bytes.
+    CHECK(c.kv_block_bytes_per_token_per_layer() == 4096.0);
+  }
 }
 
 TEST_CASE("lga: there is no decode phase", "[variants][lga]") {
