@@ -26,6 +26,14 @@ constexpr std::array<ParamInfo, 6> kCoreContextParams = {{
 constexpr IntParam kCoreGroup = int_param(kCoreContextParams, "group");
 constexpr IntParam kCoreWindow = int_param(kCoreContextParams, "window");
 
+// sum over o = 1 .. n of floor(o / g): the core tokens the queries at t = s + 1 .. s + n see
+// together (0 for n <= 0). With n = q g + m: g q (q - 1) / 2 + q (m + 1).
+double core_tokens_through(std::int64_t n, std::int64_t g) {
+  if (n <= 0) return 0;
+  const double q = static_cast<double>(n / g), m = static_cast<double>(n % g);
+  return static_cast<double>(g) * q * (q - 1) / 2 + q * (m + 1);
+}
+
 class CoreContext final : public VariantBase {
  public:
   CoreContext()
@@ -42,10 +50,13 @@ class CoreContext final : public VariantBase {
     CostModel model;
     model.layers = w.layers;
     add_dense_attention(h, w, model, {static_cast<std::int64_t>(s), 0, ScoreFn::softmax});
-    // Core tokens: the queries' mean count of pooled tokens, as one non-causal branch.
-    const double first = static_cast<double>(w.kv_len - w.q_len) + 1;
-    const double last = static_cast<double>(w.kv_len);
-    const double mean_old = std::max(0.0, ((first + last) / 2 - s)) / g;
+    // Core tokens: a query at t sees floor((t - s) / g), the groups wholly older than its window
+    // (the reference code's rule); the queries' mean count, as one non-causal branch.
+    const std::int64_t first = w.kv_len - w.q_len + 1;
+    const std::int64_t gi = spec.get(kCoreGroup), si = spec.get(kCoreWindow);
+    const double mean_old =
+        (core_tokens_through(w.kv_len - si, gi) - core_tokens_through(first - 1 - si, gi)) /
+        static_cast<double>(w.q_len);
     if (mean_old >= 1) {
       // One softmax over [core; local] keys (the reference concatenates them): Q is read and O
       // written once, by the local op; the output normalisation is done once too.
@@ -78,10 +89,12 @@ class CoreContext final : public VariantBase {
       model.ops.push_back(elementwise_op("core_pooling_bwd", Pass::backward, tokens,
                                          kv_bytes_per_token * (2 + 1 / g), hq, 2 * pooling_flops));
     }
-    // Cache: the last s raw tokens plus the group being filled, and one core token per pooled
-    // group of g.
+    // Cache: a ring of the last s + g raw tokens (the window and the group leaving it, which is
+    // pooled once all of it is older than the window), and the core tokens the newest query sees,
+    // floor((T - s) / g): what decode attends is what the cache holds.
     const double kv = static_cast<double>(w.kv_len);
-    set_kv_cache(h, w, std::min(kv, s + g) + std::max(0.0, kv - s - g) / g, model);
+    const double cores = std::floor(std::max(0.0, kv - s) / g);
+    set_kv_cache(h, w, std::min(kv, s + g) + cores, model);
     add_projections(h, spec.projections, w, model);
     return model;
   }

@@ -31,11 +31,11 @@ TEST_CASE("core-context: 128K prefill scores ~5120 keys per query, 12.8x fewer p
   const double full = attention_flops(cost(make("gqa", p), w)) / 256;
   CHECK(full == 8590000128.0);  // L (L + 1) / 2
   // The implementation: window pairs sum_t min(t, 1024) = 524,800 + 1024 * 130,048 =
-  // 133,693,952; core tokens as the mean ((L + 1) / 2 - s) / g = 4032.03 -> 4032 per query,
-  // L * 4032 = 528,482,304. Total 662,176,256 (5052.0 keys per query).
+  // 133,693,952; core tokens by the reference code's per-query rule floor((t - s) / g), summed
+  // exactly 528,458,176, as a mean of 4031.82 -> 4032 per query, L * 4032 = 528,482,304. Total
+  // 662,176,256 (5052.0 keys per query).
   CHECK(pairs == 662176256.0);
-  // The reference code's per-query rule floor((t - s) / g) summed exactly gives 528,458,176 core
-  // pairs: the mean-based count is within 0.01 % of it.
+  // The whole-token mean is within 0.01 % of the exact sum.
   CHECK(pairs == Approx(133693952.0 + 528458176.0).epsilon(1e-4));
   // Appendix C.7 rounds the mean to 64K / 16 + 1024 = 5120, dropping the -s/g = -64 core tokens
   // (1.25 %) and the window ramp (s^2 / 2L = 4 keys, 0.08 %): 5052 keys and a 12.97x ratio are
@@ -57,19 +57,43 @@ TEST_CASE("core-context: a decode query sees (T - s) / g core tokens plus s raw 
         10354688.0);
 }
 
-TEST_CASE("core-context: the KV cache holds s + g raw tokens and one core token per older group",
-          "[variants][core-context]") {
+TEST_CASE(
+    "core-context: a decode step attends exactly the core tokens its cache holds, in whole "
+    "tokens",
+    "[variants][core-context]") {
+  // s = 1024, g = 16. T = 3079: floor(2055 / 16) = 128 core tokens (a mean-based count had
+  // attended 128 of a cache holding 127.44); the cache is 1040 raw + 128 core tokens.
+  struct Case {
+    std::int64_t t;
+    double cores, cached;
+  };
+  for (const Case& k :
+       {Case{3079, 128, 1168}, Case{1041, 1, 1041}, Case{1039, 0, 1039}, Case{65536, 4032, 5072}}) {
+    INFO("T " << k.t);
+    const auto c = cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}),
+                        workload(Phase::decode, 1, 1, k.t));
+    const double core_keys =
+        k.cores == 0 ? 0 : op_named(c, "core_attention_fwd").attention.pairs_per_head;
+    CHECK(core_keys == k.cores);
+    CHECK(c.kv_cache_bytes == 4096.0 * k.cached);
+  }
+}
+
+TEST_CASE(
+    "core-context: the KV cache holds s + g raw tokens and one core token per group older "
+    "than the window",
+    "[variants][core-context]") {
   auto w = workload(Phase::decode, 2, 1, 65536);
   w.layers = 3;
-  // 1024 + 16 raw tokens, (65,536 - 1040) / 16 = 4031 core tokens: 5071 tokens x Hkv (d + dv) s
-  // = 4096 B x B x layers.
+  // 1024 + 16 raw tokens, floor((65,536 - 1024) / 16) = 4032 core tokens: 5072 tokens x Hkv
+  // (d + dv) s = 4096 B x B x layers.
   const auto c = cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}), w);
   CHECK(c.kv_cache_bytes_per_token_per_layer == 4096);
-  CHECK(c.kv_cache_bytes == 4096.0 * 5071 * 2 * 3);
-  // g = 32, s = 2048: 2080 raw + (65,536 - 2080) / 32 = 1983 core = 4063 tokens.
+  CHECK(c.kv_cache_bytes == 4096.0 * 5072 * 2 * 3);
+  // g = 32, s = 2048: 2080 raw + floor((65,536 - 2048) / 32) = 1984 core = 4064 tokens.
   const auto g32 = cost(
       make("core-context", {{"heads", 32}, {"kv_heads", 8}, {"group", 32}, {"window", 2048}}), w);
-  CHECK(g32.kv_cache_bytes == 4096.0 * 4063 * 2 * 3);
+  CHECK(g32.kv_cache_bytes == 4096.0 * 4064 * 2 * 3);
   // A short context is all raw tokens: never more than the context itself.
   w.kv_len = 1;
   CHECK(cost(make("core-context", {{"heads", 32}, {"kv_heads", 8}}), w).kv_cache_bytes ==
