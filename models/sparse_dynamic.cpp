@@ -45,6 +45,35 @@ double real(const AttentionSpec& spec, IntParam p) {
   return static_cast<double>(spec.get(p));
 }
 
+// sum over the positions x = a .. b (0 .. n allowed; none when b < a) of floor(x / g).
+double floor_sum_between(std::int64_t a, std::int64_t b, std::int64_t g) {
+  return b < a ? 0 : floor_sum(b, g) - floor_sum(a - 1, g);
+}
+
+// The summaries the workload's queries see, on average: query t (1-based) sees
+// floor((t - l) / d) + 1 from t = l on.
+double mean_summaries(const AttentionSpec& spec, const Workload& w) {
+  const std::int64_t l = spec.get(kBlock), d = spec.get(kStride);
+  const std::int64_t first = std::max(w.kv_len - w.q_len + 1, l), last = w.kv_len;
+  if (last < first) return 0;
+  const double seen =
+      floor_sum_between(first - l, last - l, d) + static_cast<double>(last - first + 1);
+  return seen / static_cast<double>(w.q_len);
+}
+
+// The selected blocks the workload's queries read, on average: query t (1-based) can choose among
+// the ceil(t / l') blocks of its prefix, at most n.
+double mean_selected_blocks(const AttentionSpec& spec, const Workload& w) {
+  const std::int64_t lb = spec.get(kSelBlock), n = spec.get(kTopK);
+  // Position x = t - 1 (0-based) has floor(x / l') + 1 blocks, n from x = n l' on.
+  const std::int64_t first = w.kv_len - w.q_len, last = w.kv_len - 1;
+  const std::int64_t capped_from = std::max(first, std::min(n * lb, last + 1));
+  const double below =
+      floor_sum_between(first, capped_from - 1, lb) + static_cast<double>(capped_from - first);
+  const double capped = static_cast<double>(n) * static_cast<double>(last + 1 - capped_from);
+  return (below + capped) / static_cast<double>(w.q_len);
+}
+
 class Nsa final : public VariantBase {
  public:
   // fsa: the same algorithm with Flash Sparse Attention's selected-branch kernel (§D2): KV-block
@@ -67,13 +96,13 @@ class Nsa final : public VariantBase {
     const std::int64_t window = spec.get(kWindow);
     CostModel model;
     model.layers = w.layers;
-    // Compressed branch: query t sees about t / stride block summaries. As a non-causal op over
-    // the mean number of summaries its queries see, it has the right pairs and tiles.
+    // Compressed branch: query t sees the summaries of the blocks that end at or before it,
+    // floor((t - l) / d) + 1 of them from t = l on, none before. As a non-causal op over the mean
+    // number of summaries its queries see, it has the right pairs and tiles; queries that see
+    // none (a context shorter than one block) have no compressed branch.
     Workload compressed = w;
     compressed.causal = false;
-    const double first = static_cast<double>(w.kv_len - w.q_len) + 1;
-    const double mean_keys = (first + static_cast<double>(w.kv_len)) / 2;
-    compressed.kv_len = std::max<std::int64_t>(1, std::llround(mean_keys / stride));
+    compressed.kv_len = std::llround(mean_summaries(spec, w));
     // Selected branch: each query reads min(t, n l') keys of its group's blocks.
     const AttentionPattern select{static_cast<std::int64_t>(selected), 0, ScoreFn::softmax};
     const AttentionPattern slide{window, 0, ScoreFn::softmax};
@@ -87,8 +116,10 @@ class Nsa final : public VariantBase {
         model.ops.push_back(op);
         return &model.ops[model.ops.size() - 1];
       };
-      attend(compressed, {}, fwd ? "compressed_attention_fwd" : "compressed_attention_bwd")
-          ->attention.summaries = {spec.get(kBlock), spec.get(kStride)};
+      if (compressed.kv_len > 0) {
+        attend(compressed, {}, fwd ? "compressed_attention_fwd" : "compressed_attention_bwd")
+            ->attention.summaries = {spec.get(kBlock), spec.get(kStride)};
+      }
       if (fwd) add_selection(spec, w, model);
       AttentionShape& chosen =
           attend(w, select, fwd ? "selected_attention_fwd" : "selected_attention_bwd")->attention;
@@ -137,7 +168,7 @@ class Nsa final : public VariantBase {
     Op stats = elementwise_op("selected_stats_prepass", Pass::forward, pairs, 0, 0, 0);
     stats.flops.tensor = 2 * static_cast<double>(h.head_dim) * pairs;
     selection(stats);
-    const double blocks = real(spec, kTopK);
+    const double blocks = mean_selected_blocks(spec, w);
     selection(elementwise_op("selected_partials_reduce", Pass::forward,
                              queries * static_cast<double>(h.heads) * blocks,
                              2 * kStatBytes * static_cast<double>(h.v_head_dim + 2), 0,

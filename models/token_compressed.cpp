@@ -26,14 +26,6 @@ constexpr std::array<ParamInfo, 6> kCoreContextParams = {{
 constexpr IntParam kCoreGroup = int_param(kCoreContextParams, "group");
 constexpr IntParam kCoreWindow = int_param(kCoreContextParams, "window");
 
-// sum over o = 1 .. n of floor(o / g): the core tokens the queries at t = s + 1 .. s + n see
-// together (0 for n <= 0). With n = q g + m: g q (q - 1) / 2 + q (m + 1).
-double core_tokens_through(std::int64_t n, std::int64_t g) {
-  if (n <= 0) return 0;
-  const double q = static_cast<double>(n / g), m = static_cast<double>(n % g);
-  return static_cast<double>(g) * q * (q - 1) / 2 + q * (m + 1);
-}
-
 class CoreContext final : public VariantBase {
  public:
   CoreContext()
@@ -55,7 +47,7 @@ class CoreContext final : public VariantBase {
     const std::int64_t first = w.kv_len - w.q_len + 1;
     const std::int64_t gi = spec.get(kCoreGroup), si = spec.get(kCoreWindow);
     const double mean_old =
-        (core_tokens_through(w.kv_len - si, gi) - core_tokens_through(first - 1 - si, gi)) /
+        (floor_sum(w.kv_len - si, gi) - floor_sum(std::max<std::int64_t>(0, first - 1 - si), gi)) /
         static_cast<double>(w.q_len);
     if (mean_old >= 1) {
       // One softmax over [core; local] keys (the reference concatenates them): Q is read and O

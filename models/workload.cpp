@@ -134,4 +134,11 @@ double scored_pairs(const Workload& w, std::int64_t window, std::int64_t sinks) 
   return capped_sum(first, kv, wnd) + sink_pairs;
 }
 
+double floor_sum(std::int64_t n, std::int64_t g) {
+  if (n < 0) return 0;
+  // n = q g + m: the blocks 0 .. q - 1 are whole (g positions each); q more for the m + 1 last.
+  const double q = static_cast<double>(n / g), m = static_cast<double>(n % g);
+  return static_cast<double>(g) * q * (q - 1) / 2 + q * (m + 1);
+}
+
 }  // namespace models

@@ -52,4 +52,9 @@ void validate(const Workload& w);
 // tokens outside the window.
 double scored_pairs(const Workload& w, std::int64_t window = 0, std::int64_t sinks = 0);
 
+// sum over x = 0 .. n of floor(x / g), exact for the sizes a workload may have (0 for n < 0): how
+// many whole blocks of g tokens the positions of a run have passed between them, summed (a
+// variant's pooled tokens, summaries or selectable blocks per query).
+double floor_sum(std::int64_t n, std::int64_t g);
+
 }  // namespace models

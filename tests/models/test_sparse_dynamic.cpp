@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "common/errors.hpp"
@@ -31,11 +32,15 @@ const char* const kNsaBranches[] = {"compressed_attention_fwd", "selected_attent
 
 // ------------------------------------------------------------------------------------------ NSA
 
-TEST_CASE("nsa: decode loads T/16 + 1024 + 512 keys = 2048/2560/3584/5632 at T = 8K..64K",
-          "[variants][nsa]") {
-  // Appendix C.1 (the paper's Table 4). Bytes per key: s B Hkv d_k = 2 * 4 * 192 = 1536.
+TEST_CASE(
+    "nsa: decode loads (T - 32) / 16 + 1 + 1024 + 512 keys = 2047/2559/3583/5631 at T = "
+    "8K..64K",
+    "[variants][nsa]") {
+  // Appendix C.1: the paper's Table 4 counts T/16 summaries (2048/2560/3584/5632 keys); the
+  // blocks of 32 tokens every 16 that end by T are floor((T - 32) / 16) + 1, one fewer, as the
+  // kernels count them. Bytes per key: s B Hkv d_k = 2 * 4 * 192 = 1536.
   const std::pair<std::int64_t, double> table[] = {
-      {8192, 2048}, {16384, 2560}, {32768, 3584}, {65536, 5632}};
+      {8192, 2047}, {16384, 2559}, {32768, 3583}, {65536, 5631}};
   for (const auto& [t, keys] : table) {
     INFO("T = " << t);
     const auto c = cost(make("nsa", {}), workload(Phase::decode, 1, 1, t));
@@ -49,18 +54,19 @@ TEST_CASE("nsa: decode loads T/16 + 1024 + 512 keys = 2048/2560/3584/5632 at T =
 
 TEST_CASE("nsa: 64K prefill scores ~9.1x fewer pairs than full causal attention",
           "[variants][nsa]") {
-  // Appendix C.2. Exact pairs per head: compressed L * round(((L + 1) / 2) / 16) = 65,536 * 2048
-  // = 134,217,728; selected sum_t min(t, 1024) = 66,585,088; window sum_t min(t, 512) =
-  // 33,423,616; total 234,226,432 vs L (L + 1) / 2 = 2,147,516,416 => 9.1685x.
+  // Appendix C.2. Exact pairs per head: compressed, query t sees floor((t - 32) / 16) + 1
+  // summaries from t = 32 on, 134,123,535 in all, a mean of 2046.56 -> 2047 per query: 65,536 *
+  // 2047 = 134,152,192; selected sum_t min(t, 1024) = 66,585,088; window sum_t min(t, 512) =
+  // 33,423,616; total 234,160,896 vs L (L + 1) / 2 = 2,147,516,416 => 9.1711x.
   const auto w = workload(Phase::prefill, 1, 65536, 65536);
   const auto c = cost(make("nsa", {}), w);
   double pairs = 0;
   for (const char* name : kNsaBranches) pairs += op_named(c, name).attention.pairs_per_head;
-  CHECK(pairs == 234226432.0);
+  CHECK(pairs == 234160896.0);
   const auto full = cost(
       make("gqa", {{"heads", 64}, {"kv_heads", 4}, {"head_dim", 192}, {"v_head_dim", 128}}), w);
   const double ratio = attention_flops(full) / attention_flops(c);
-  CHECK(ratio == Approx(2147516416.0 / 234226432.0).epsilon(1e-12));
+  CHECK(ratio == Approx(2147516416.0 / 234160896.0).epsilon(1e-12));
   // The reference's L^2/32 + 1536 L = 234,881,024 gives 9.143, printed as 9.1 (0.5 %); the exact
   // count leaves out the window ramps (1024^2/2 + 512^2/2 pairs, 0.3 %): within 1 % of 9.1.
   CHECK(ratio == Approx(9.1).epsilon(0.01));
@@ -188,6 +194,34 @@ TEST_CASE("fsa: prefill pre-pass follows the selected pairs (a query at t < n l'
         Approx(0.6 * op_named(c, "selected_attention_fwd").flops.tensor).epsilon(1e-12));
 }
 
+TEST_CASE("fsa: partials and indices count the blocks a query can choose, min(n, ceil(t / l'))",
+          "[variants][fsa]") {
+  // Decode at T = 200: ceil(200 / 64) = 4 blocks, not n = 16. Partials 2 * 4 * 64 * 4 * 130 =
+  // 266,240 B; indices 4 * 4 * 4 = 64 B.
+  const auto d = cost(make("fsa", {}), workload(Phase::decode, 1, 1, 200));
+  CHECK(op_named(d, "selected_partials_reduce").bytes.total() == 266240.0);
+  CHECK(op_named(d, "block_indices").bytes.total() == 64.0);
+  // Prefill of 1100 tokens: t = 1 .. 1024 choose ceil(t / 64) blocks (64 x (1 + .. + 16) = 8704
+  // in all), t = 1025 .. 1100 the 16 (76 x 16 = 1216): 9920 block choices per head; indices
+  // 4 bytes x 4 KV heads each.
+  const auto p = cost(make("fsa", {}), workload(Phase::prefill, 1, 1100, 1100));
+  CHECK(op_named(p, "block_indices").bytes.total() == Approx(4.0 * 4 * 9920).epsilon(1e-12));
+}
+
+TEST_CASE("nsa: no compressed summaries before the first block of l tokens ends",
+          "[variants][nsa]") {
+  // l = 32, d = 16. Decode at T = 31 sees no summary: no compressed branch in either pass.
+  const auto d = cost(make("nsa", {}), workload(Phase::decode, 1, 1, 31));
+  for (const models::Op& op : d.ops) CHECK(std::string(op.name) != "compressed_attention_fwd");
+  const auto t = cost(make("nsa", {}), workload(Phase::train, 1, 20, 20));
+  for (const models::Op& op : t.ops) {
+    CHECK(std::string(op.name).rfind("compressed_attention", 0) == std::string::npos);
+  }
+  // T = 48: blocks starting at 0 and 16 have ended, 2 summaries.
+  const auto d48 = cost(make("nsa", {}), workload(Phase::decode, 1, 1, 48));
+  CHECK(op_named(d48, "compressed_attention_fwd").attention.pairs_per_head == 2.0);
+}
+
 // ------------------------------------------------------------------------------------------ H2O
 
 TEST_CASE("h2o: decode FLOPs and KV bytes use min(T, budget) keys", "[variants][h2o]") {
@@ -230,11 +264,11 @@ TEST_CASE("h2o: the column-sum pass re-reads Q and K, not V", "[variants][h2o]")
 }
 
 TEST_CASE(
-    "nsa: decode bytes at batch 1, 64K: the branches' 5632 keys plus selection, 10.6x "
+    "nsa: decode bytes at batch 1, 64K: the branches' 5631 keys plus selection, 10.6x "
     "fewer than dense",
     "[variants][nsa]") {
   // Issue #8 defect 5. Hand-worked, bf16, Hq 64, Hkv 4, d_k 192, d_v 128, T = 65536:
-  //   K/V of the three branches: 2 * 4 * 320 * 5632 = 14,417,920;
+  //   K/V of the three branches: 2 * 4 * 320 * 5631 = 14,415,360;
   //   Q and O of each branch: 3 * 2 * 64 * (192 + 128) = 122,880;
   //   block scores (fp32 p_cmp per head and summary): 64 * 4096 * 4 = 1,048,576;
   //   top-k over 1024 candidates per KV head: 4 * 1024 * 4 = 16,384;
@@ -242,18 +276,18 @@ TEST_CASE(
   //   output 0.25 x 192, weights 192 x 6144 / 16; V map 0.25 x 4096, 0.25 x 128, 128 x 4096 / 16,
   //   all 2 B: 3,072 + 96 + 147,456 + 2,048 + 64 + 65,536 = 218,272;
   //   gate combination of three outputs into one: 64 * 128 * 4 * 2 = 65,536.
-  //   Total 15,889,568. Dense GQA of the same heads: 2 * 4 * 320 * 65536 + 24,576 + 16,384 =
-  //   167,813,120: 10.56x (the keys alone: 65536 / 5632 = 11.6x, the paper's Table 4).
+  //   Total 15,887,008. Dense GQA of the same heads: 2 * 4 * 320 * 65536 + 24,576 + 16,384 =
+  //   167,813,120: 10.56x (the keys alone: 65536 / 5631 = 11.6x, the paper's Table 4).
   const auto w = workload(Phase::decode, 1, 1, 65536);
   const auto nsa = cost(make("nsa", {}), w);
-  CHECK(nsa.total_bytes().total() == 15889568.0);
+  CHECK(nsa.total_bytes().total() == 15887008.0);
   CHECK(nsa.total_bytes().weights == 147456.0 + 65536.0);
   const auto dense = cost(
       make("gqa", {{"heads", 64}, {"kv_heads", 4}, {"head_dim", 192}, {"v_head_dim", 128}}), w);
   CHECK(dense.total_bytes().total() == 167813120.0);
   CHECK((dense.total_bytes().k + dense.total_bytes().v) /
             (nsa.total_bytes().k + nsa.total_bytes().v) ==
-        Approx(65536.0 / 5632));
+        Approx(65536.0 / 5631));
   // At batch 16 every step compresses a block for some sequence: the weights are read in full.
   const auto b16 = cost(make("nsa", {}), workload(Phase::decode, 16, 1, 65536));
   CHECK(b16.total_bytes().weights == 2.0 * (192 * 6144 + 128 * 4096));
