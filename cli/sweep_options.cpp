@@ -189,6 +189,21 @@ void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
   a.include_projections = o.include_projections;
 }
 
+// Several --seq-len values where --kv-len and the query length are fixed (given with --q-len, or
+// decode's one token in every phase swept) would sweep one point again and again: refused, naming
+// the flag that does vary the length.
+void check_seq_len_axis(const SweepAxes& a) {
+  if (a.seq_lens.size() < 2 || a.kv_lens.empty()) return;
+  const bool decode_only = std::all_of(a.phases.begin(), a.phases.end(),
+                                       [](models::Phase p) { return p == models::Phase::decode; });
+  if (!a.q_lens.empty() || decode_only) {
+    throw common::SpecError(fmt::format(
+        "--seq-len {} values change nothing: --kv-len and {} fix both lengths; sweep the context "
+        "with --kv-len (a list) instead",
+        a.seq_lens.size(), a.q_lens.empty() ? "decode's one query token" : "--q-len"));
+  }
+}
+
 }  // namespace
 
 SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
@@ -218,6 +233,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   a.seq_lens = parse_size_axis("--seq-len", o.seq_len, models::kMaxTokens);
   if (!o.q_len.empty()) a.q_lens = parse_size_axis("--q-len", o.q_len, models::kMaxTokens);
   if (!o.kv_len.empty()) a.kv_lens = parse_size_axis("--kv-len", o.kv_len, models::kMaxTokens);
+  check_seq_len_axis(a);
   a.layers = o.layers;
   a.causal = o.causal;
   a.kernel = o.kernel;
