@@ -10,10 +10,13 @@ namespace cli::plot {
 
 namespace {
 
-// "1.50" -> "1.5", "2.00" -> "2".
+// Three significant digits ("1.50" -> "1.5", "2.00" -> "2"); a whole number under 10^15 in full
+// (1000, not 1e+03: a batch of 1000 or 1000 tokens reads as written).
 std::string trimmed(double value) {
-  std::string text = fmt::format("{:.3g}", value);
-  return text;
+  if (std::fabs(value) >= 1000 && std::fabs(value) < 1e15 && value == std::floor(value)) {
+    return fmt::format("{:.0f}", value);
+  }
+  return fmt::format("{:.3g}", value);
 }
 
 std::string with_prefix(double value, const char* unit, bool space) {
@@ -174,7 +177,9 @@ std::vector<Tick> ticks(const Scale& s, Unit unit) {
   if (s.log) {
     values = log_tick_values(s);
   } else {
-    const double step = nice_step(s.lo, s.hi);
+    // Token counts step by powers of two (1k, 2k, 3k ...), as the sizes are given.
+    const double step = unit == Unit::tokens ? std::exp2(std::ceil(std::log2((s.hi - s.lo) / 6)))
+                                             : nice_step(s.lo, s.hi);
     for (double v = std::ceil(s.lo / step) * step; v <= s.hi + step * 1e-9; v += step) {
       values.push_back(std::fabs(v) < step * 1e-9 ? 0 : v);
     }
@@ -214,6 +219,28 @@ double text_width(std::string_view text, double font_px) {
   return units * font_px;
 }
 
+std::vector<std::string> wrap_at_separators(std::string_view text, double max_px, double font_px) {
+  std::vector<std::string> lines;
+  std::string line;
+  while (!text.empty()) {
+    // The next piece: up to and including the next ", " or "; " (or the rest).
+    std::size_t end = text.size();
+    for (std::string_view sep : {", ", "; "}) {
+      const std::size_t at = text.find(sep);
+      if (at != std::string_view::npos) end = std::min(end, at + sep.size());
+    }
+    const std::string_view piece = text.substr(0, end);
+    text.remove_prefix(end);
+    if (!line.empty() && text_width(line + std::string(piece), font_px) > max_px) {
+      lines.push_back(std::move(line));
+      line.clear();
+    }
+    line += piece;
+  }
+  if (!line.empty()) lines.push_back(std::move(line));
+  return lines;
+}
+
 std::string begin_document(const Frame& f, std::string_view title, std::string_view subtitle) {
   std::string out = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -227,11 +254,17 @@ std::string begin_document(const Frame& f, std::string_view title, std::string_v
       "<text class=\"title\" x=\"{}\" y=\"26\" text-anchor=\"middle\" font-size=\"17\" "
       "font-weight=\"bold\">{}</text>\n",
       f.width / 2, xml_escape(title));
-  if (!subtitle.empty()) {
+  // The subtitle fits the chart's width: broken after a ", " or "; " into as many lines as it
+  // needs, each its own text element (the lines joined are the subtitle), stacked up to the plot.
+  const std::vector<std::string> lines = wrap_at_separators(subtitle, f.width - 40, 12);
+  const double line_px = 13;
+  const double first_y =
+      std::min(46.0, f.top - 6 - line_px * static_cast<double>(lines.size() - 1));
+  for (std::size_t i = 0; i < lines.size(); ++i) {
     out += fmt::format(
-        "<text class=\"subtitle\" x=\"{}\" y=\"46\" text-anchor=\"middle\" font-size=\"12\" "
+        "<text class=\"subtitle\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" "
         "fill=\"#444\">{}</text>\n",
-        f.width / 2, xml_escape(subtitle));
+        f.width / 2, first_y + line_px * static_cast<double>(i), xml_escape(lines[i]));
   }
   return out;
 }

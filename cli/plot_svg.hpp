@@ -80,5 +80,8 @@ std::string end_document();
 
 // Approximate width in pixels of `text` at `font_px` (sans-serif average glyph width).
 double text_width(std::string_view text, double font_px);
+// `text` broken after its ", " and "; " separators into lines no wider than `max_px` (a piece
+// wider than that alone is a line of its own); the lines joined are `text`.
+std::vector<std::string> wrap_at_separators(std::string_view text, double max_px, double font_px);
 
 }  // namespace cli::plot

@@ -287,6 +287,13 @@ plot::SeriesChart SweepPlot::chart() const {
     if (!distinct()) shown[k] = true;
   }
   std::vector<std::string> fixed, named;
+  // The value every series shares in `column` ("" where it varies or is no key).
+  const auto shared_value = [&](std::string_view column) -> std::string {
+    for (std::size_t k = 0; k < key_columns_.size(); ++k) {
+      if (columns_[key_columns_[k]] == column && !varies[k]) return series_keys_[0][k];
+    }
+    return "";
+  };
   for (std::size_t k = 0; k < key_columns_.size() && !series_keys_.empty(); ++k) {
     const std::string& column = columns_[key_columns_[k]];
     if (!shown[k] && varies[k]) continue;
@@ -294,8 +301,10 @@ plot::SeriesChart SweepPlot::chart() const {
       named.push_back(column.rfind("params_", 0) == 0 ? column.substr(7) : column);
       continue;
     }
-    // The call's own inputs read by their meaning (causal, heads=32); the axes as "batch 1".
+    // The call's own inputs read by their meaning (causal, heads=32); the axes as "batch 1". An
+    // empty cell (the roofline's kernel) says nothing, nor does a KV dtype that is the dtype.
     const std::string& value = series_keys_[0][k];
+    if (value.empty() || (column == "kv_dtype" && shared_value("dtype") == value)) continue;
     if (column == "causal" || column == "include_projections" || column.rfind("params_", 0) == 0) {
       std::string text = describe(column, value);
       if (!text.empty()) fixed.push_back(std::move(text));

@@ -331,7 +331,7 @@ TEST_CASE("a sweep over a head-shape list plots one series per head shape", "[cl
   // Each label names the field that varies; those all share are in the subtitle.
   CHECK(attrs(*root, "g", "series", "data-series") ==
         std::vector<std::string>{"kv_heads=1", "kv_heads=8"});
-  CHECK_THAT(texts(*root, "subtitle").at(0),
+  CHECK_THAT(test_support::subtitle(*root),
              Catch::Contains("heads=32") && Catch::Contains("head_dim=128"));
   CHECK(root->all("circle", "marker").size() == 4);
 }

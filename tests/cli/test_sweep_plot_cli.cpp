@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/plot_svg.hpp"
 #include "tests/support/cli_runner.hpp"
 #include "tests/support/svg_check.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -43,9 +44,40 @@ TEST_CASE(
                                      "--plot",    svg};
     if (!causal) args.push_back("--no-causal");
     REQUIRE(run_cli(args).exit_code == 0);
-    const std::string subtitle = texts(*parse_xml(read_file(svg)), "subtitle").at(0);
+    const std::string subtitle = test_support::subtitle(*parse_xml(read_file(svg)));
     INFO(subtitle);
     CHECK_THAT(subtitle, Catch::Contains(causal ? ", causal," : ", non-causal,") &&
                              Catch::Contains("+projections"));
   }
+}
+
+TEST_CASE(
+    "sweep --plot's subtitle fits the chart's width in lines, and leaves out an empty kernel and "
+    "a KV dtype that is the dtype",
+    "[cli][plot]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "roofline.svg").string();
+  REQUIRE(run_cli({"sweep", "--variant", "gqa", "--seq-len", "1k,2k,3k,4k", "--engine", "roofline",
+                   "--hw", "h100", "--plot", svg})
+              .exit_code == 0);
+  const auto root = parse_xml(read_file(svg));
+  const std::vector<std::string> lines = texts(*root, "subtitle");
+  REQUIRE(lines.size() >= 2);  // 13 shared fields do not fit one 960-pixel line
+  for (const std::string& line : lines) {
+    INFO(line);
+    CHECK(cli::plot::text_width(line, 12) <= 960 - 40);
+  }
+  const std::string subtitle = test_support::subtitle(*root);
+  CHECK_THAT(subtitle, Catch::Contains("engine roofline, caller direct") &&
+                           !Catch::Contains("kernel") && !Catch::Contains("kv_dtype") &&
+                           Catch::Contains("dtype bf16"));
+  // Token ticks step by powers of two, written as the sizes are given.
+  const std::vector<std::string> ticks = texts(*root, "x-tick");
+  CHECK(ticks == std::vector<std::string>{"1k", "2k", "3k", "4k"});
+  // An fp8 cache beside bf16 activations is said.
+  REQUIRE(run_cli({"sweep", "--variant", "gqa", "--seq-len", "1k,2k", "--kv-dtype", "fp8", "--hw",
+                   "h100", "--plot", svg})
+              .exit_code == 0);
+  CHECK_THAT(test_support::subtitle(*parse_xml(read_file(svg))),
+             Catch::Contains("kv_dtype fp8") && Catch::Contains("kernel auto"));
 }

@@ -174,6 +174,13 @@ inline std::vector<std::string> texts(const XmlElement& root, const std::string&
   return out;
 }
 
+// A chart's subtitle: its lines joined (a long one is broken after its separators).
+inline std::string subtitle(const XmlElement& root) {
+  std::string out;
+  for (const std::string& line : texts(root, "subtitle")) out += line;
+  return out;
+}
+
 inline bool contains(const std::vector<std::string>& list, const std::string& item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }
