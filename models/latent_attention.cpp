@@ -181,19 +181,26 @@ void add_non_absorbed(const MlaDims& m, const Workload& w, bool projections, Cos
   const double cached =
       static_cast<double>(w.batch * std::max<std::int64_t>(0, w.kv_len - w.q_len));
   const double fresh = static_cast<double>(w.batch * std::min(w.q_len, w.kv_len));
-  const double s = bytes_per_element(w.dtype);
+  const double s = bytes_per_element(w.dtype), s_kv = bytes_per_element(w.kv_dtype);
+  // The per-head K and V are working tensors at the activations' width, whatever the cache's
+  // element type: the attention reads them at `s`, and only the cached latents at `s_kv`.
+  Workload core_w = w;
+  core_w.kv_dtype = w.dtype;
   for (Pass pass : {Pass::forward, Pass::backward}) {
     if (pass == Pass::forward ? !has_forward(w.phase) : !has_backward(w.phase)) continue;
     const bool fwd = pass == Pass::forward;
     if (cached > 0) {
-      model.ops.push_back(gemm_op(fwd ? "cache_decompress_fwd" : "cache_decompress_bwd", pass,
-                                  cached, m.hq * (m.nope + m.dv), m.latent, s));
+      Op decompress = gemm_op(fwd ? "cache_decompress_fwd" : "cache_decompress_bwd", pass, cached,
+                              m.hq * (m.nope + m.dv), m.latent, s);
+      decompress.bytes.activations -= (fwd ? 1 : 2) * cached * m.latent * (s - s_kv);
+      model.ops.push_back(decompress);
     }
     if (projections) {
       model.ops.push_back(gemm_op(fwd ? "kv_up_proj_fwd" : "kv_up_proj_bwd", pass, fresh,
                                   m.hq * (m.nope + m.dv), m.latent, s));
     }
-    model.ops.push_back(fwd ? dense_attention_forward(core, w) : dense_attention_backward(core, w));
+    model.ops.push_back(fwd ? dense_attention_forward(core, core_w)
+                            : dense_attention_backward(core, core_w));
   }
 }
 

@@ -130,6 +130,24 @@ TEST_CASE("mla: non-absorbed decode decompresses all T latents, 33.5M T FLOPs", 
 }
 
 TEST_CASE(
+    "mla: the non-absorbed form reads an fp8 cache's latents at 1 byte and its decompressed K/V "
+    "at the activations' 2 bytes",
+    "[variants][mla]") {
+  auto w = workload(Phase::prefill, 1, 512, 4096);
+  w.kv_dtype = models::DType::fp8;
+  const auto c = cost(mla({{"mode", 2}}), w);
+  // Per-head K: 2 B x 4096 keys x 128 heads x 192; V: x 128 (the bf16 working tensors).
+  const models::Op& attention = op_named(c, "attention_fwd");
+  CHECK(attention.bytes.k == 201326592.0);
+  CHECK(attention.bytes.v == 134217728.0);
+  // The 3584 cached latents read at 1 byte (512 each); the per-head K/V (128 x 256) written at 2.
+  CHECK(op_named(c, "cache_decompress_fwd").bytes.activations == 3584.0 * 512 + 3584.0 * 32768 * 2);
+  // The K/V a block passes under context parallelism are those same 2-byte tensors.
+  CHECK(c.kv_block_bytes_per_token_per_layer() == 128.0 * 320 * 2);
+  CHECK(c.kv_cache_bytes_per_token_per_layer == 576);  // the cache is still the fp8 latent
+}
+
+TEST_CASE(
     "mla: non-absorbed chunked prefill decompresses the cached latents without projections "
     "too, and auto lists the other form as an alternative",
     "[variants][mla]") {
