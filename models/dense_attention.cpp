@@ -157,8 +157,11 @@ void add_attention_branch(const HeadConfig& h, const Workload& base, std::int64_
 }
 
 void read_distinct_keys(Op& op, double keys_read) {
+  scale_kv_traffic(op, keys_read / static_cast<double>(op.attention.kv_len));
+}
+
+void scale_kv_traffic(Op& op, double scale) {
   const AttentionShape& a = op.attention;
-  const double scale = keys_read / static_cast<double>(a.kv_len);
   op.bytes.k *= scale;
   op.bytes.v *= scale;
   if (op.pass == Pass::backward) {

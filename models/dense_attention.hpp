@@ -66,6 +66,9 @@ void add_attention_branch(const HeadConfig& h, const Workload& base, std::int64_
 // a chosen budget or spans): between them the queries read `keys_read` distinct keys (each once,
 // as the compulsory traffic counts it), and a backward writes dK and dV for each of them.
 void read_distinct_keys(Op& op, double keys_read);
+// The same for K/V read and dK/dV written `scale` times over (heads a kernel reads beyond the
+// shape's, or fewer).
+void scale_kv_traffic(Op& op, double scale);
 
 // Appends the attention ops the workload's phase needs, fills the KV-cache fields.
 void add_dense_attention(const HeadConfig& h, const Workload& w, CostModel& model,

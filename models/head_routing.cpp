@@ -1,5 +1,6 @@
 #include "models/head_routing.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include <fmt/format.h>
@@ -90,8 +91,15 @@ class Dha final : public VariantBase {
     CostModel model;
     model.layers = w.layers;
     add_dense_attention(h, w, model);
-    // Values come from v_heads heads, keys from k_heads.
-    for (Op& op : model.ops) op.bytes.v *= v_heads / k_heads;
+    // Values come from v_heads heads, keys from k_heads: V read, and dV written, for v_heads.
+    for (Op& op : model.ops) {
+      op.bytes.v *= v_heads / k_heads;
+      if (op.pass == Pass::backward) {
+        op.bytes.grad_in += bytes_per_element(w.dtype) * static_cast<double>(w.batch) *
+                            static_cast<double>(op.attention.kv_len) * (v_heads - k_heads) *
+                            static_cast<double>(h.v_head_dim);
+      }
+    }
     model.kv_cache_bytes_per_token_per_layer =
         (k_heads * static_cast<double>(h.head_dim) + v_heads * static_cast<double>(h.v_head_dim)) *
         bytes_per_element(w.kv_dtype);
@@ -180,16 +188,27 @@ class Moh final : public VariantBase {
     const HeadConfig computed =
         head_sparse ? HeadConfig{active, active, h.head_dim, h.v_head_dim} : h;
     add_dense_attention(computed, w, model);
+    // Each query token routes on its own: between the q_len tokens of a sequence, up to every
+    // head's K/V is read (and, training, its dK/dV written); one decode token reads its own.
+    if (head_sparse) {
+      const double heads_read =
+          std::min(static_cast<double>(h.heads), static_cast<double>(w.q_len * active));
+      for (Op& op : model.ops) scale_kv_traffic(op, heads_read / static_cast<double>(active));
+    }
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);
     // The gated combination of head outputs; the router logits (a D x H GEMM on the hidden
     // states) are a projection, counted with the others.
     const double tokens = static_cast<double>(w.batch * w.q_len);
     const double d_model = hidden_size(h, spec.projections);
     const double s = bytes_per_element(w.dtype);
+    const double gated = tokens * static_cast<double>(computed.heads * h.v_head_dim);
     if (has_forward(w.phase)) {
-      model.ops.push_back(
-          elementwise_op("head_gating_fwd", Pass::forward,
-                         tokens * static_cast<double>(computed.heads * h.v_head_dim), 2 * s, 0, 2));
+      model.ops.push_back(elementwise_op("head_gating_fwd", Pass::forward, gated, 2 * s, 0, 2));
+    }
+    if (has_backward(w.phase)) {
+      // dO_h = g_h dY and dg_h = <O_h, dY>: read dY and O, write dO and (per head) dg.
+      model.ops.push_back(elementwise_op("head_gating_bwd", Pass::backward, gated,
+                                         s * (3 + 2 / static_cast<double>(h.v_head_dim)), 0, 3));
     }
     if (spec.projections.include) {
       const auto heads = static_cast<double>(h.heads);
@@ -199,9 +218,11 @@ class Moh final : public VariantBase {
       if (has_backward(w.phase)) {
         model.ops.push_back(gemm_op("router_bwd", Pass::backward, tokens, heads, d_model, s));
       }
-      model.parameters_per_layer += d_model * heads;
     }
     add_projections(h, spec.projections, w, model);
+    // After the projections, which set the layer's parameters: the router's D x H adds to them.
+    if (spec.projections.include)
+      model.parameters_per_layer += d_model * static_cast<double>(h.heads);
     return model;
   }
 };
@@ -259,6 +280,12 @@ class Gda final : public VariantBase {
                 : noise_pv * (static_cast<double>(h.heads) / static_cast<double>(noise) - 1);
       op.bytes.v *= signal_share;
       op.bytes.o *= signal_share;
+      if (op.pass == Pass::backward) {
+        // dO is the signal heads'; dV too (dQ and dK are every map's).
+        op.bytes.grad_out *= signal_share;
+        op.bytes.grad_in -= bytes_per_element(w.dtype) * static_cast<double>(w.batch) *
+                            static_cast<double>(op.attention.kv_len * noise * h.v_head_dim);
+      }
     }
     model.kv_cache_bytes_per_token_per_layer =
         (static_cast<double>((h.heads + noise) * h.head_dim) +

@@ -218,6 +218,58 @@ TEST_CASE("moh: the router is a D x H GEMM, 2 D H FLOPs per token, counted with 
                   common::SpecError);
 }
 
+TEST_CASE("moh: the router's D x H parameters count beside the projections", "[variants][moh]") {
+  // 4 D^2 = 67,108,864 for Q, K, V, O (D = 4096) plus the router's 4096 x 32 = 131,072.
+  const auto c = cost(make("moh", {}, {true, 0}), workload(Phase::prefill, 1, 1024, 1024));
+  CHECK(c.parameters_per_layer == 67108864.0 + 131072.0);
+}
+
+TEST_CASE("moh: the head gating has a backward: read dY and O, write dO and the gates' gradients",
+          "[variants][moh]") {
+  // 1024 tokens x 32 heads x 128 = 4,194,304 gated outputs: 2 B x (3 + 2 / 128) each, 3 FLOPs.
+  const auto c = cost(make("moh", {}), workload(Phase::bwd, 1, 1024, 1024));
+  const models::Op& gating = op_named(c, "head_gating_bwd");
+  CHECK(gating.pass == models::Pass::backward);
+  CHECK(gating.bytes.total() == 4194304.0 * 2 * (3 + 2.0 / 128));
+  CHECK(gating.flops.vector == 4194304.0 * 3);
+}
+
+TEST_CASE(
+    "moh head-sparse: a prefill's tokens between them read every head's K/V, a decode token "
+    "its own heads'",
+    "[variants][moh]") {
+  const auto spec =
+      make("moh", {{"heads", 32}, {"shared_heads", 8}, {"top_k", 16}, {"head_sparse", 1}});
+  // Prefill of 1024 tokens: K = 2 B x 1024 x 32 heads x 128 = 8,388,608 (not 24 heads' 6,291,456).
+  const auto pre = cost(spec, workload(Phase::prefill, 1, 1024, 1024));
+  CHECK(op_named(pre, "attention_fwd").bytes.k == Approx(8388608.0).epsilon(1e-12));
+  // And its backward writes dK and dV for all 32 heads: dQ 24 heads + dK, dV 32 heads.
+  const auto bwd = cost(spec, workload(Phase::bwd, 1, 1024, 1024));
+  CHECK(op_named(bwd, "attention_bwd").bytes.grad_in ==
+        Approx(2.0 * 1024 * (24 * 128 + 32 * 256)).epsilon(1e-12));
+  // One decode token reads its 24 active heads: 2 B x 4096 x 24 x 128.
+  const auto dec = cost(spec, workload(Phase::decode, 1, 1, 4096));
+  CHECK(op_named(dec, "attention_fwd").bytes.k == Approx(25165824.0).epsilon(1e-12));
+}
+
+TEST_CASE("dha and gda backward write dV (and read dO) for the heads that have values",
+          "[variants][dha][gda]") {
+  // DHA, 32 query, 8 key, 4 value heads, d = dv = 128, 1024 tokens:
+  // dQ 2 x 1024 x 32 x 128 + dK 2 x 1024 x 8 x 128 + dV 2 x 1024 x 4 x 128 = 11,534,336.
+  const auto dha =
+      cost(make("dha", {{"k_heads", 8}, {"v_heads", 4}}), workload(Phase::bwd, 1, 1024, 1024));
+  CHECK(op_named(dha, "attention_bwd").bytes.grad_in == 11534336.0);
+  // More value heads than key heads: 2 x 1024 x (32 x 128 + 4 x 128 + 16 x 128) = 13,631,488.
+  const auto wide =
+      cost(make("dha", {{"k_heads", 4}, {"v_heads", 16}}), workload(Phase::bwd, 1, 1024, 1024));
+  CHECK(op_named(wide, "attention_bwd").bytes.grad_in == 13631488.0);
+  // GDA, 24 signal + 8 noise maps: dO of 24 heads 2 x 1024 x 24 x 128 = 6,291,456; dQ, dK of 32
+  // maps and dV of 24 heads, 2 x 1024 x (32 + 32 + 24) x 128 = 23,068,672.
+  const auto gda = cost(make("gda", {}), workload(Phase::bwd, 1, 1024, 1024));
+  CHECK(op_named(gda, "attention_bwd").bytes.grad_out == 6291456.0);
+  CHECK(op_named(gda, "attention_bwd").bytes.grad_in == 23068672.0);
+}
+
 // ------------------------------------------------------------------------------------------ GDA
 
 TEST_CASE("gda fused: QK over H_s + H_n maps, PV over H_s heads only", "[variants][gda]") {
