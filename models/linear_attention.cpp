@@ -133,8 +133,9 @@ Op scan_forward(const ScanShape& x, const Workload& w, bool decay_mask) {
 }
 
 // Backward (§E1): intra recompute and dQ/dK/dV 2 (3 dk + 2 dv) per causal pair, inter terms
-// 10 dk dv per token.
-Op scan_backward(const ScanShape& x, const Workload& w) {
+// 10 dk dv per token. Lightning's intra-block decay mask is recomputed, one exp per causal pair
+// (the reference's _bwd_intra_kernel applies it to dO V^T and K Q^T).
+Op scan_backward(const ScanShape& x, const Workload& w, bool decay_mask) {
   Op op;
   op.kind = OpKind::scan;
   op.pass = Pass::backward;
@@ -147,6 +148,7 @@ Op scan_backward(const ScanShape& x, const Workload& w) {
       heads_tokens * 10 * x.key_dim * x.value_dim;
   op.flops.vector = heads_tokens * 4 * (x.key_dim + x.value_dim);
   op.flops.exp = heads_tokens * x.gate_dim;
+  if (decay_mask) op.flops.exp += x.batch * x.heads * intra_chunk_pairs(x);
   op.bytes.q = s * heads_tokens * x.key_dim;
   op.bytes.k = s * heads_tokens * x.key_dim;
   op.bytes.v = s * heads_tokens * x.value_dim;
@@ -189,7 +191,7 @@ class LinearAttention final : public VariantBase {
     model.layers = w.layers;
     const ScanShape x = scan_shape(spec, w, lightning_);
     if (has_forward(w.phase)) model.ops.push_back(scan_forward(x, w, lightning_));
-    if (has_backward(w.phase)) model.ops.push_back(scan_backward(x, w));
+    if (has_backward(w.phase)) model.ops.push_back(scan_backward(x, w, lightning_));
     model.state_bytes =
         x.batch * x.heads * x.key_dim * x.value_dim * kStateBytes * static_cast<double>(w.layers);
     add_projections(spec.heads, spec.projections, w, model);

@@ -73,8 +73,11 @@ class LightNet final : public VariantBase {
       op.bytes.k += s * heads_tokens * 2 * x.key_dim;  // keys and gate logits
       op.bytes.v = s * heads_tokens * x.value_dim;
       op.bytes.o = s * heads_tokens * x.value_dim;
-      if (pass == Pass::backward)
-        op.bytes.grad_in = s * heads_tokens * (2 * x.key_dim + x.value_dim);
+      if (pass == Pass::backward) {
+        // dO read; dQ, dK, dV and the gate logits' gradient (dk per token) written.
+        op.bytes.grad_out = s * heads_tokens * x.value_dim;
+        op.bytes.grad_in = s * heads_tokens * (3 * x.key_dim + x.value_dim);
+      }
       model.ops.push_back(op);
     }
     model.state_bytes = x.batch * x.heads * (x.key_dim * x.value_dim + x.key_dim) * kStateBytes *
@@ -131,6 +134,12 @@ class Gam final : public VariantBase {
       // Softmax over slots, 2D sigmoids, the convolution (2 k D) and the gated mix.
       Op mix = elementwise_op(fwd ? "conv_gates_fwd" : "conv_gates_bwd", pass, tokens, s * 4 * d,
                               m + 2 * d, 2 * k * d + 4 * m + 4 * d);
+      // A decode step's convolution reads the last k - 1 inputs it keeps (the state reported)
+      // and shifts the new ones in.
+      if (w.phase == Phase::decode) {
+        mix.bytes.state =
+            static_cast<double>(w.batch) * (k - 1 + static_cast<double>(w.q_len)) * d * s;
+      }
       model.ops.push_back(mix);
     }
     model.state_bytes = (k - 1) * d * s * static_cast<double>(w.batch * w.layers);

@@ -200,8 +200,12 @@ TEST_CASE("linear-attention decode reads and writes the fp32 state, independent 
 TEST_CASE("gam decode reads the memory bank per matmul and no gate projection",
           "[models][decode_bytes]") {
   // §E4, D 512, m 512: scores x M^T and retrieval P M each read M (2 512 512) and their input
-  // and output (2 (512 + 512)); the conv/gate mix 4 2 512. The D -> 2D gate is a projection.
-  check({"gam", {}, 1056768, 1056768});
+  // and output (2 (512 + 512)); the conv/gate mix 4 2 512, and its convolution state: the last
+  // k - 1 = 2 inputs read and the new one written, 2 512 (2 + 1). The D -> 2D gate is a
+  // projection.
+  check({"gam", {}, 1059840, 1059840});
+  // A 64-long convolution reads 63 inputs: 2 512 (63 + 1) = 65,536 state bytes a step.
+  check({"gam", {{"conv_kernel", 64}}, 1056768 + 65536, 1056768 + 65536});
 }
 
 TEST_CASE("gqsa and masa decode count their projection weights as stored",

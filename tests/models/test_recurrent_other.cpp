@@ -49,6 +49,26 @@ TEST_CASE("lightning: exps include the intra-block decay mask, one per causal pa
   CHECK(cost(make("lightning", p), workload(Phase::decode, 1, 1, 4096)).total_flops().exp == 32);
 }
 
+TEST_CASE("lightning: the backward recomputes the decay mask, as many exps as the forward",
+          "[variants][lightning]") {
+  // B = 1, H = 32, L = 1024, b = 256: 32 * 1024 * 129.5 = 4,243,456 in either pass.
+  const models::ParamValues p = {{"heads", 32}, {"chunk", 256}};
+  const auto bwd = cost(make("lightning", p), workload(Phase::bwd, 1, 1024, 1024));
+  CHECK(bwd.total_flops().exp == 4243456.0);
+  // Plain linear attention has no mask: one decay factor per token and head.
+  CHECK(cost(make("linear", p), workload(Phase::bwd, 1, 1024, 1024)).total_flops().exp ==
+        32.0 * 1024);
+}
+
+TEST_CASE("lightnet: the backward reads dO and writes dQ, dK, dV and the gate logits' gradient",
+          "[variants][lightnet]") {
+  // B = 1, H = 32, L = 4096, dk = dv = 128, 2 B: dO 2 * 32 * 4096 * 128 = 33,554,432;
+  // dQ, dK, dV and df 2 * 32 * 4096 * (3 * 128 + 128) = 134,217,728.
+  const auto c = cost(make("lightnet", {}), workload(Phase::bwd, 1, 4096, 4096));
+  CHECK(c.total_bytes().grad_out == 33554432.0);
+  CHECK(c.total_bytes().grad_in == 134217728.0);
+}
+
 TEST_CASE("lightning: flops count useful causal pairs, 2.15e10 at b = 64 and L = 8192",
           "[variants][lightning]") {
   // Issue #8 defect 6: the whole b x b tiles gave 2.58e10. H = 32, dk = dv = 128: 128 blocks of
