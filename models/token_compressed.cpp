@@ -122,18 +122,26 @@ class Descriptor final : public VariantBase {
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     require_phase(*this, w.phase);
     const HeadConfig& h = spec.heads;
-    const auto n = static_cast<double>(spec.get(kFrameTokens));
     const auto r2 = static_cast<double>(spec.get(kDownsample) * spec.get(kDownsample));
-    const double frames = std::max(1.0, std::ceil(static_cast<double>(w.q_len) / n));
-    const auto descriptors = std::max<std::int64_t>(1, std::llround(frames * n / r2));
+    // Whole frames of n tokens and, where --seq-len is not a multiple of n, a last partial frame
+    // of the rest: each is down-sampled to its tokens / r^2 descriptors.
+    const std::int64_t frame = spec.get(kFrameTokens);
+    const std::int64_t frames = w.q_len / frame, rest = w.q_len % frame;
+    const auto descriptors =
+        std::max<std::int64_t>(1, std::llround(static_cast<double>(w.q_len) / r2));
     CostModel model;
     model.layers = w.layers;
     add_attention_branch(h, w, w.q_len, descriptors, false, {}, "descriptor_attention_fwd",
                          "descriptor_attention_bwd", model);
     if (spec.get(kFrameAttention) != 0) {
-      const auto per_frame = static_cast<std::int64_t>(n);
-      add_attention_branch(h, w, per_frame, per_frame, false, {}, "frame_attention_fwd",
-                           "frame_attention_bwd", model, static_cast<std::int64_t>(frames));
+      if (frames > 0) {
+        add_attention_branch(h, w, frame, frame, false, {}, "frame_attention_fwd",
+                             "frame_attention_bwd", model, frames);
+      }
+      if (rest > 0) {
+        add_attention_branch(h, w, rest, rest, false, {}, "partial_frame_attention_fwd",
+                             "partial_frame_attention_bwd", model);
+      }
     }
     set_kv_cache(h, w, static_cast<double>(descriptors), model);  // streaming: descriptor K/V
     add_projections(h, spec.projections, w, model);
@@ -171,17 +179,30 @@ class Fit final : public VariantBase {
     const HeadConfig& h = spec.heads;
     const std::int64_t n = spec.get(kFitGroup);
     const std::int64_t m = spec.get(kLatents);
-    const std::int64_t groups = (w.q_len + n - 1) / n;
+    // Whole groups of n data tokens and, where --seq-len is not a multiple of n, a last partial
+    // group of the rest, which has its m latents as every group does.
+    const std::int64_t whole = w.q_len / n, rest = w.q_len % n;
+    const std::int64_t groups = whole + (rest > 0 ? 1 : 0);
     CostModel model;
     model.layers = w.layers;
-    add_attention_branch(h, w, n, n, false, {}, "local_attention_fwd", "local_attention_bwd", model,
-                         groups);
+    // The per-group branches: local (data <-> data), read (latents <- data), write (data <-
+    // latents), over the whole groups and then the partial one.
+    const auto per_group = [&](std::int64_t size, std::int64_t count, bool partial) {
+      add_attention_branch(h, w, size, size, false, {},
+                           partial ? "partial_local_attention_fwd" : "local_attention_fwd",
+                           partial ? "partial_local_attention_bwd" : "local_attention_bwd", model,
+                           count);
+      add_attention_branch(
+          h, w, m, size, false, {}, partial ? "partial_read_attention_fwd" : "read_attention_fwd",
+          partial ? "partial_read_attention_bwd" : "read_attention_bwd", model, count);
+      add_attention_branch(
+          h, w, size, m, false, {}, partial ? "partial_write_attention_fwd" : "write_attention_fwd",
+          partial ? "partial_write_attention_bwd" : "write_attention_bwd", model, count);
+    };
+    if (whole > 0) per_group(n, whole, false);
+    if (rest > 0) per_group(rest, 1, true);
     add_attention_branch(h, w, groups * m, groups * m, false, {}, "global_attention_fwd",
                          "global_attention_bwd", model);
-    add_attention_branch(h, w, m, n, false, {}, "read_attention_fwd", "read_attention_bwd", model,
-                         groups);
-    add_attention_branch(h, w, n, m, false, {}, "write_attention_fwd", "write_attention_bwd", model,
-                         groups);
     set_kv_cache(h, w, 0, model);
     add_projections(h, spec.projections, w, model);
     return model;

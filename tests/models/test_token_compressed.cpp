@@ -172,3 +172,28 @@ TEST_CASE("fit: training runs every branch backward too, there is no decode", "[
   CHECK_FALSE(registry().find("fit").supports(Phase::decode));
   CHECK_THROWS_AS(cost(s, workload(Phase::decode, 1, 1, 1024)), common::SpecError);
 }
+
+TEST_CASE(
+    "fit and descriptor count a last partial group or frame as the tokens it has, not as a "
+    "whole one",
+    "[variants][fit][descriptor]") {
+  // fit, 257 tokens, n = 256, m = 32: a whole group and a group of 1 (with its 32 latents):
+  // local 256^2 + 1, read and write 32 x 256 + 32 x 1 each, global (2 x 32)^2 = 4096: 86,081
+  // pairs at 2 x 32 x 256 = 16,384 FLOPs each (it had been 2 whole groups, 2.02x 256 tokens).
+  const auto fit = cost(make("fit", {}), workload(Phase::prefill, 1, 257, 257, false));
+  CHECK(attention_flops(fit) == 86081.0 * 16384);
+  const auto fit256 = cost(make("fit", {}), workload(Phase::prefill, 1, 256, 256, false));
+  // 256 tokens: 65,536 + 8192 + 8192 + 32^2 = 82,944 pairs; one more token adds 3.8 %, the
+  // second group's latents in the global branch most of it.
+  CHECK(attention_flops(fit256) == 82944.0 * 16384);
+  // Q read once per token by each branch a token is in: 257 (local) + 257 (write) data tokens.
+  CHECK(op_named(fit, "partial_local_attention_fwd").bytes.q == 2.0 * 32 * 128);
+  // descriptor, 1 token, frames of 1374: 1 descriptor, and a frame of that 1 token: 2 pairs at
+  // 16,384 FLOPs (it had been a whole 1374-token frame and 86 descriptors).
+  const auto one = cost(make("descriptor", {}), workload(Phase::prefill, 1, 1, 1, false));
+  CHECK(attention_flops(one) == 2.0 * 16384);
+  CHECK(one.kv_cache_bytes == 4096.0);  // one descriptor's K/V: 8 KV heads x 256 x 2 B
+  // 1375 tokens: a whole frame plus a frame of 1; 1375 / 16 = 86 descriptors.
+  const auto d1375 = cost(make("descriptor", {}), workload(Phase::prefill, 1, 1375, 1375, false));
+  CHECK(attention_flops(d1375) == (1375.0 * 86 + 1374.0 * 1374 + 1) * 16384);
+}
