@@ -60,9 +60,17 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
 }  // namespace
 
 bool absorbed_mla_shape(const Row& row) {
-  const std::string dv = row.text("v_head_dim");
-  return row.text("variant").empty() && row.text("heads_kv") == "1" &&
-         row.text("head_dim") == "576" && (dv.empty() || dv == "512");
+  // The cells' values, not their text: `01` is one head. A cell that is not a whole number is
+  // no shape at all here; HeadColumns::of refuses it naming the cell.
+  const auto holds = [&row](const char* column, std::int64_t value) {
+    try {
+      return common::parse_decimal_integer(row.text(column)) == value;
+    } catch (const common::NumberTextError&) {
+      return false;
+    }
+  };
+  return row.text("variant").empty() && holds("heads_kv", 1) && holds("head_dim", 576) &&
+         (row.text("v_head_dim").empty() || holds("v_head_dim", 512));
 }
 
 std::pair<std::string, models::ParamValues> variant_of(const Row& row, const RowFamily& family) {

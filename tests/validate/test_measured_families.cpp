@@ -179,3 +179,21 @@ TEST_CASE(
   REQUIRE(set.skipped.size() == 1);
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:5") && Catch::Contains("causal"));
 }
+
+TEST_CASE(
+    "absorbed MLA's shape is read from the head cells' values, not their text: heads_kv 01, "
+    "head_dim 0576 and v_head_dim 0512 are that shape",
+    "[validate]") {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write_file(dir, std::string(kFamilyCsvHeader) +
+                          "h800,flash_infer,decode,bf16,128,128,01,576,512,1,4096,1,,300,x\n"
+                          "h800,flash_infer,decode,bf16,128,128,1,0576,0512,1,8192,1,,300,x\n"
+                          "h800,flash_infer,decode,bf16,128,128,001,576,,1,2048,1,,300,x\n"),
+      registry());
+  REQUIRE(set.cases.size() == 3);
+  for (const auto& c : set.cases) {
+    CHECK(c.spec.variant->name() == "mla");
+    CHECK(validate::case_cost(c).kv_cache_bytes_per_token_per_layer == 576 * 2);
+  }
+}
