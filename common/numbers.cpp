@@ -144,4 +144,25 @@ double parse_decimal_number(std::string_view text, double min, double max) {
   return value;
 }
 
+double parse_decimal_number_scaled(std::string_view text, int power_of_ten) {
+  const double value = parse_decimal_number(text);
+  if (value == 0) return value;
+  const std::size_t e = text.find_first_of("eE");
+  long long exponent = 0;
+  if (e != std::string_view::npos) {
+    std::string_view digits = text.substr(e + 1);
+    if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), exponent);
+    // An exponent past 64 bits only writes 0 (overflow was refused above): scaled, still 0.
+    if (ec != std::errc() || end != digits.data() + digits.size()) return value;
+  }
+  const std::string scaled =
+      fmt::format("{}e{}", text.substr(0, e), exponent + static_cast<long long>(power_of_ten));
+  double result = 0;
+  const auto [end, ec] = std::from_chars(scaled.data(), scaled.data() + scaled.size(), result,
+                                         std::chars_format::general);
+  if (ec == std::errc::result_out_of_range) return value * std::pow(10.0, power_of_ten);
+  return result;
+}
+
 }  // namespace common

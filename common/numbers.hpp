@@ -36,6 +36,11 @@ double parse_decimal_number(std::string_view text,
                             double min = std::numeric_limits<double>::lowest(),
                             double max = std::numeric_limits<double>::max());
 
+// The number the text writes times 10^power_of_ten, rounded once from the decimal ("0.1" with -3
+// and "100" with -6 are the same double, 1e-4, where 0.1 * 1e-3 and 100 * 1e-6 are not): a value in
+// one unit read in another. The text is checked as parse_decimal_number checks it, without a range.
+double parse_decimal_number_scaled(std::string_view text, int power_of_ten);
+
 // "an integer in [1, 1073741824]" / "a number in [0.1, 600]", for messages and help text.
 std::string integer_range_text(std::int64_t min, std::int64_t max);
 std::string number_range_text(double min, double max);

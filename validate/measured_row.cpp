@@ -154,7 +154,9 @@ double measured_seconds(const Row& row, const MeasuredCase& c) {
         fmt::format("{}: both time_ms and time_us are given; give one", row.where()));
   }
   const char* column = ms ? "time_ms" : "time_us";
-  const double seconds = ms ? row.number(column) * 1e-3 : row.number(column) * 1e-6;
+  // Scaled in decimal, so that one time reads as one double in either unit (0.1 ms and 100 us
+  // are 1e-4 s, where 100 * 1e-6 is 9.999999999999999e-05).
+  const double seconds = row.seconds(column, ms ? -3 : -6);
   if (!plausible_measured_time(seconds)) {
     const bool short_time = !(seconds > kMaxMeasuredSeconds);
     throw std::invalid_argument(fmt::format(
@@ -197,16 +199,14 @@ models::Workload workload_of(const Row& row, const std::string& pass) {
   return w;
 }
 
-std::string measurement_key(const std::string& variant, models::ParamValues params,
-                            const HeadColumns& heads, const MeasuredCase& c) {
-  std::sort(params.begin(), params.end());
+std::string measurement_key(const MeasuredCase& c) {
   std::string key = fmt::format(
-      "kernel={};pass={};dtype={};batch={};heads_q={};heads_kv={};head_dim={};v_head_dim={};"
-      "window={};seq_q={};seq_kv={};causal={};variant={}",
+      "kernel={};pass={};dtype={};batch={};seq_q={};seq_kv={};causal={};"
+      "variant={}",
       kernel_key(c.kernel), c.pass, models::to_string(c.workload.dtype), c.workload.batch,
-      heads.heads_q, heads.heads_kv, heads.head_dim, heads.v_head_dim, heads.window,
-      c.workload.q_len, c.workload.kv_len, c.workload.causal, common::ascii_lower(variant));
-  for (const auto& [name, value] : params) key += fmt::format(":{}={}", name, value);
+      c.workload.q_len, c.workload.kv_len, c.workload.causal, c.spec.variant->name());
+  for (const auto& [name, value] : models::resolved_params(c.spec))
+    key += fmt::format(":{}={}", name, value);
   // The time as parsed, at its shortest round trip: the same value however it was written.
   return key +
          fmt::format(";op={};caller={};time_s={}", c.op, hw::to_string(c.caller), c.measured_s);

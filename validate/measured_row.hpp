@@ -42,22 +42,32 @@ class Row {
     return v;
   }
   double number(const std::string& column) const {
-    try {
-      return common::parse_decimal_number(required(column));
-    } catch (const common::NumberTextError& e) {
-      throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
-    }
+    return parsed(column, [](const std::string& t) { return common::parse_decimal_number(t); });
+  }
+  // A time cell in seconds: its number times 10^power_of_ten (-3 for ms), rounded once.
+  double seconds(const std::string& column, int power_of_ten) const {
+    return parsed(column, [power_of_ten](const std::string& t) {
+      return common::parse_decimal_number_scaled(t, power_of_ten);
+    });
   }
   std::int64_t integer(const std::string& column, std::int64_t min, std::int64_t max) const {
-    try {
-      return common::parse_decimal_integer(required(column), min, max);
-    } catch (const common::NumberTextError& e) {
-      throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
-    }
+    return parsed(column, [min, max](const std::string& t) {
+      return common::parse_decimal_integer(t, min, max);
+    });
   }
   const std::string& where() const { return where_; }
 
  private:
+  // The required cell parsed, its error naming the row and column.
+  template <typename Parse>
+  auto parsed(const std::string& column, Parse parse) const -> decltype(parse(std::string())) {
+    try {
+      return parse(required(column));
+    } catch (const common::NumberTextError& e) {
+      throw std::invalid_argument(fmt::format("{}: column '{}': {}", where_, column, e.what()));
+    }
+  }
+
   const std::map<std::string, std::size_t>& columns_;
   std::vector<std::string> cells_;
   std::string where_;
@@ -104,8 +114,9 @@ models::Workload workload_of(const Row& row, const std::string& pass);
 
 // The measurement a row gives, in parsed and canonical values: every column but hw (the caller
 // adds the device as resolved), source and notes. Two rows that spell one measurement apart (FA2
-// and fa2, forward and fwd, float16 and fp16, false and 0, 0.2437 and 0.24370) have one key.
-std::string measurement_key(const std::string& variant, models::ParamValues params,
-                            const HeadColumns& heads, const MeasuredCase& c);
+// and fa2, forward and fwd, float16 and fp16, false and 0, 0.2437 and 0.24370, 0.1 ms and 100 us,
+// a window in its column or in the variant's parameters, a parameter left at its default or
+// given) have one key: the variant is keyed by its resolved parameters (`c.spec`).
+std::string measurement_key(const MeasuredCase& c);
 
 }  // namespace validate

@@ -52,13 +52,6 @@ CsvHeader header_of(std::istream& in, const std::string& file, int& number) {
   return read_header(line, fmt::format("{}:{}", file, number));
 }
 
-// What a row's columns give besides the case itself: its variant and head columns, which the
-// duplicate-row key needs too.
-struct RowShape {
-  std::pair<std::string, models::ParamValues> variant;
-  HeadColumns heads;
-};
-
 // One file's rows made cases, in steps; each thing a row leaves to inference (its kernel unknown,
 // its family, caller or op not given) is warned about once per kernel and file.
 class CaseReader {
@@ -78,9 +71,9 @@ class CaseReader {
     read_caller(c, row);
     c.pass = canonical_pass(row.required("pass"), row.where());
     c.op = row.text("op");
-    RowShape shape;
+    HeadColumns heads;
     try {
-      read_shape(c, row, family, shape);
+      read_shape(c, row, family, heads);
     } catch (const common::SpecError& e) {
       set_.skipped.push_back(row.where() + ": " + e.what());
       return;
@@ -88,7 +81,7 @@ class CaseReader {
       set_.skipped.push_back(row.where() + ": " + e.what());
       return;
     }
-    finish(c, row, shape, family_inferred);
+    finish(c, row, heads, family_inferred);
     set_.cases.push_back(std::move(c));
   }
 
@@ -144,12 +137,12 @@ class CaseReader {
 
   // The workload, variant, head columns, spec and op: common::SpecError or ColumnConflict when
   // the model cannot build the row (it is skipped).
-  void read_shape(MeasuredCase& c, const Row& row, const RowFamily& family, RowShape& shape) {
+  void read_shape(MeasuredCase& c, const Row& row, const RowFamily& family, HeadColumns& heads) {
     c.workload = workload_of(row, c.pass);
     if (forward_is_decode(c.schedule, c.workload)) c.workload.phase = models::Phase::decode;
-    shape.variant = variant_of(row, family);
-    shape.heads = HeadColumns::of(row);
-    c.spec = spec_of(shape.variant.first, shape.variant.second, shape.heads, registry_);
+    const auto [variant, given] = variant_of(row, family);
+    heads = HeadColumns::of(row);
+    c.spec = spec_of(variant, given, heads, registry_);
     if (!c.op.empty()) {
       check_op(c, row.where());  // implied ops are the variant's by construction
       return;
@@ -166,14 +159,14 @@ class CaseReader {
   }
 
   // The row's columns as the report shows them, its time, its key, and what it fits.
-  void finish(MeasuredCase& c, const Row& row, const RowShape& shape, bool family_inferred) {
-    c.row_heads = shape.heads.heads_q;
-    c.row_head_dim = shape.heads.head_dim;
-    c.row_window = shape.heads.window;
-    c.row_v_head_dim = shape.heads.v_head_dim;
+  void finish(MeasuredCase& c, const Row& row, const HeadColumns& heads, bool family_inferred) {
+    c.row_heads = heads.heads_q;
+    c.row_head_dim = heads.head_dim;
+    c.row_window = heads.window;
+    c.row_v_head_dim = heads.v_head_dim;
     c.measured_s = measured_seconds(row, c);
     c.source = row.text("source");
-    c.row_key = measurement_key(shape.variant.first, shape.variant.second, shape.heads, c);
+    c.row_key = measurement_key(c);
     c.weight = c.source.find("pixel-est") != std::string::npos ? 0.5 : 1.0;
     // Rows of a kernel attnsim has no schedule for are compared but never fitted: `auto` prices
     // them with the device's default schedule, whose calibration they must not move (a

@@ -105,6 +105,36 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "a measurement written twice is found however its time's unit and its window are written: "
+    "0.1 ms is 100 us, a window column is the variant's window parameter",
+    "[cli][validate][duplicates]") {
+  TempDir dir;
+  const auto csv = dir.path() / "m.csv";
+  write_file(csv,
+             "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
+             "variant,time_ms,time_us\n"
+             "h100,fa3,fwd,fp16,16,32,32,64,1024,1024,0,,,,100\n"
+             "h100,fa3,fwd,fp16,16,32,32,64,1024,1024,0,,,0.1,\n"
+             "h100,fa3,fwd,fp16,16,32,32,64,4096,4096,1,512,,,300\n"
+             "h100,fa3,fwd,fp16,16,32,32,64,4096,4096,1,,swa:window=512,,300\n"
+             "h100,fa3,fwd,fp16,16,32,32,64,4096,4096,1,,swa:window=1024,,300\n");
+  const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json doc = json::parse(r.out);
+  CHECK(doc["cases"].size() == 3);  // another window is another measurement
+  CHECK(doc["summary"]["skipped_rows"] == 2);
+  for (const auto& [line, first] : {std::pair{3, 2}, std::pair{5, 4}}) {
+    CHECK_THAT(r.err, Catch::Contains(fmt::format("{}:{}: the same measurement as {}:{}",
+                                                  csv.string(), line, csv.string(), first)));
+  }
+  // The time in microseconds is read in decimal: 100 us is printed 0.0001 s, not
+  // 9.999999999999999e-05.
+  CHECK(doc["cases"][0]["measured_s"].get<double>() == 1e-4);
+  CHECK_THAT(r.out, !Catch::Contains("9.999999999999999e-05"));
+}
+
 TEST_CASE("validate applies --hw-set once per device and keeps it for the run (Acquired::profiles)",
           "[cli][validate][hw-set]") {
   const hw::Profile& h100 = test_support::catalog().resolve("h100");

@@ -304,6 +304,21 @@ TEST_CASE("decimal text parsing: leading zeros are decimal, no hex, inf, nan or 
   CHECK_THROWS_WITH(common::parse_decimal_number("700", 0.1, 600), Catch::Contains("[0.1, 600]"));
 }
 
+TEST_CASE(
+    "a decimal scaled by a power of ten is rounded once: 0.1 ms and 100 us are the one double "
+    "1e-4 s",
+    "[validate]") {
+  using common::parse_decimal_number_scaled;
+  CHECK(parse_decimal_number_scaled("0.1", -3) == 1e-4);
+  CHECK(parse_decimal_number_scaled("100", -6) == 1e-4);
+  CHECK(parse_decimal_number_scaled("1e2", -6) == 1e-4);
+  CHECK(parse_decimal_number_scaled("0.0000001E+3", -1) == 1e-5);
+  CHECK(parse_decimal_number_scaled("-2.5e-1", 1) == -2.5);
+  CHECK(parse_decimal_number_scaled("0e99", -6) == 0);
+  CHECK_THROWS_AS(parse_decimal_number_scaled("1e", -3), common::NumberTextError);
+  CHECK_THROWS_AS(parse_decimal_number_scaled("inf", -3), common::NumberTextError);
+}
+
 TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]") {
   const std::string header(kMeasurementsCsvHeader);
   const std::string good = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n";
