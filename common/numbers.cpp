@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
+#include <string>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -42,6 +44,18 @@ bool decimal_number_shape(std::string_view s) {
     exponent.remove_prefix(1);
   }
   return all_decimal_digits(exponent);
+}
+
+// The exponent a decimal text writes after its e or E, 0 without one; nullopt past 64 bits.
+std::optional<long long> written_exponent(std::string_view text) {
+  const std::size_t e = text.find_first_of("eE");
+  if (e == std::string_view::npos) return 0;
+  std::string_view digits = text.substr(e + 1);
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  long long exponent = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), exponent);
+  if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return exponent;
 }
 
 std::string shown(std::string_view text) {
@@ -147,22 +161,29 @@ double parse_decimal_number(std::string_view text, double min, double max) {
 double parse_decimal_number_scaled(std::string_view text, int power_of_ten) {
   const double value = parse_decimal_number(text);
   if (value == 0) return value;
-  const std::size_t e = text.find_first_of("eE");
-  long long exponent = 0;
-  if (e != std::string_view::npos) {
-    std::string_view digits = text.substr(e + 1);
-    if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), exponent);
-    // An exponent past 64 bits only writes 0 (overflow was refused above): scaled, still 0.
-    if (ec != std::errc() || end != digits.data() + digits.size()) return value;
-  }
-  const std::string scaled =
-      fmt::format("{}e{}", text.substr(0, e), exponent + static_cast<long long>(power_of_ten));
+  const std::optional<long long> exponent = written_exponent(text);
+  // An exponent past 64 bits writes 0 (overflow was refused above): scaled, still 0.
+  if (!exponent) return value;
+  const std::string scaled = fmt::format("{}e{}", text.substr(0, text.find_first_of("eE")),
+                                         *exponent + static_cast<long long>(power_of_ten));
   double result = 0;
   const auto [end, ec] = std::from_chars(scaled.data(), scaled.data() + scaled.size(), result,
                                          std::chars_format::general);
   if (ec == std::errc::result_out_of_range) return value * std::pow(10.0, power_of_ten);
   return result;
+}
+
+double last_digit_half_step(std::string_view text) {
+  const std::size_t e = text.find_first_of("eE");
+  std::string_view mantissa = text.substr(0, e);
+  const std::size_t dot = mantissa.find('.');
+  // Zeros after the point may be a fixed format's padding (1433.0), not a digit measured.
+  while (dot != std::string_view::npos && mantissa.size() > dot + 1 && mantissa.back() == '0')
+    mantissa.remove_suffix(1);
+  const long long decimals =
+      dot == std::string_view::npos ? 0 : static_cast<long long>(mantissa.size() - dot - 1);
+  const long long exponent = written_exponent(text).value_or(0);
+  return 0.5 * std::pow(10.0, static_cast<double>(exponent - decimals));
 }
 
 }  // namespace common

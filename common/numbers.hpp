@@ -41,6 +41,11 @@ double parse_decimal_number(std::string_view text,
 // one unit read in another. The text is checked as parse_decimal_number checks it, without a range.
 double parse_decimal_number_scaled(std::string_view text, int power_of_ten);
 
+// Half a unit in the last digit a decimal text writes: how far the value it was rounded from may
+// lie ("282" 0.5, "0.2437" 0.00005, "1.5e3" 50). Zeros ending a fraction are not counted, as a
+// fixed format may pad with them ("1433.0" 0.5). The text must be one parse_decimal_number reads.
+double last_digit_half_step(std::string_view text);
+
 // "an integer in [1, 1073741824]" / "a number in [0.1, 600]", for messages and help text.
 std::string integer_range_text(std::int64_t min, std::int64_t max);
 std::string number_range_text(double min, double max);

@@ -1,6 +1,7 @@
 #include "validate/measured_row.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 
@@ -16,17 +17,14 @@ namespace validate {
 
 namespace {
 
-// A dense row's time from its TFLOP/s by the FlashAttention papers' FLOP convention
-// (validate/flop_convention.hpp), once the row's variant is known: dense attention without a
-// window.
-double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
-  const std::string variant(c.spec.variant->name());
-  if (variant != "gqa" && variant != "mha" && variant != "mqa") {
-    throw std::invalid_argument(fmt::format(
-        "{}: a time from 'tflops' alone is derived for dense attention rows (gqa, mha, mqa) only, "
-        "by FlashAttention's FLOP convention; give time_ms or time_us for this '{}' row",
-        row.where(), variant));
-  }
+bool dense_variant(const MeasuredCase& c) {
+  const std::string_view variant = c.spec.variant->name();
+  return variant == "gqa" || variant == "mha" || variant == "mqa";
+}
+
+// The FLOPs the FlashAttention papers' convention counts for a dense row
+// (validate/flop_convention.hpp), or nullopt with `why` set.
+std::optional<double> convention_flops(const MeasuredCase& c, std::string& why) {
   DenseRowShape shape;
   shape.batch = static_cast<double>(c.workload.batch);
   shape.heads = static_cast<double>(c.row_heads);
@@ -36,18 +34,36 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
   shape.v_head_dim = c.row_v_head_dim == 0 ? shape.head_dim : static_cast<double>(c.row_v_head_dim);
   shape.causal = c.workload.causal;
   shape.phase = c.workload.phase;
+  return flash_convention_flops(shape, why);
+}
+
+// The row's TFLOP/s cell: a positive finite decimal, or bad input.
+double row_tflops(const Row& row) {
+  const double tflops = row.number("tflops");
+  if (!(tflops > 0)) {
+    throw std::invalid_argument(fmt::format(
+        "{}: column 'tflops': '{}' is not positive; allowed: a finite decimal number > 0",
+        row.where(), row.text("tflops")));
+  }
+  return tflops;
+}
+
+// A dense row's time from its TFLOP/s by the FlashAttention papers' FLOP convention, once the
+// row's variant is known: dense attention without a window.
+double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
+  if (!dense_variant(c)) {
+    throw std::invalid_argument(fmt::format(
+        "{}: a time from 'tflops' alone is derived for dense attention rows (gqa, mha, mqa) only, "
+        "by FlashAttention's FLOP convention; give time_ms or time_us for this '{}' row",
+        row.where(), c.spec.variant->name()));
+  }
   std::string why;
-  const std::optional<double> flops = flash_convention_flops(shape, why);
+  const std::optional<double> flops = convention_flops(c, why);
   if (!flops) {
     throw std::invalid_argument(
         fmt::format("{}: no time from 'tflops': {}; give time_ms or time_us", row.where(), why));
   }
-  const double tflops = row.number("tflops");
-  if (!(tflops > 0)) {
-    throw std::invalid_argument(fmt::format(
-        "{}: tflops must be positive; allowed: a finite decimal number > 0", row.where()));
-  }
-  const double seconds = *flops / (tflops * 1e12);
+  const double seconds = *flops / (row_tflops(row) * 1e12);
   if (!plausible_measured_time(seconds)) {
     throw std::invalid_argument(
         fmt::format("{}: column 'tflops': '{}' gives a time of {:.3g} s; allowed: a TFLOP/s "
@@ -55,6 +71,36 @@ double seconds_from_tflops(const Row& row, const MeasuredCase& c) {
                     row.where(), row.text("tflops"), seconds, measured_time_range()));
   }
   return seconds;
+}
+
+// A TFLOP/s cell beside the time (which is the one used) must be a number, and on a dense row
+// the convention counts must say the same as the time within the rounding of both cells (half a
+// unit in the last digit each writes): more is a typo in one of them, or a TFLOP/s counted
+// another way, and either would leave the row saying two things. Rows the convention does not
+// count (other variants, causal rows with seq_q != seq_kv) are not compared.
+void check_tflops_beside(const Row& row, const MeasuredCase& c, const char* column,
+                         int power_of_ten, double seconds) {
+  const double tflops = row_tflops(row);
+  std::string why;
+  const std::optional<double> flops = dense_variant(c) ? convention_flops(c, why) : std::nullopt;
+  if (!flops) return;
+  constexpr double kFloatSlack = 1e-9;  // relative: the doubles, not the decimals
+  const double time_step =
+      common::last_digit_half_step(row.text(column)) * std::pow(10.0, power_of_ten);
+  const double tflops_step = common::last_digit_half_step(row.text("tflops"));
+  const double lowest = *flops / ((seconds + time_step) * 1e12) * (1 - kFloatSlack) - tflops_step;
+  const double highest =
+      seconds > time_step
+          ? *flops / ((seconds - time_step) * 1e12) * (1 + kFloatSlack) + tflops_step
+          : std::numeric_limits<double>::infinity();
+  if (tflops >= lowest && tflops <= highest) return;
+  throw std::invalid_argument(fmt::format(
+      "{}: column 'tflops': '{}' contradicts {} '{}', which is {:.4g} TFLOP/s by the "
+      "FlashAttention papers' FLOP convention ({:.4g} FLOPs), beyond the rounding of either "
+      "cell; allowed: a TFLOP/s from {:.6g} to {:.6g}, or an empty tflops cell (the time is "
+      "used)",
+      row.where(), row.text("tflops"), column, row.text(column), *flops / seconds / 1e12, *flops,
+      lowest, highest));
 }
 
 }  // namespace
@@ -156,7 +202,8 @@ double measured_seconds(const Row& row, const MeasuredCase& c) {
   const char* column = ms ? "time_ms" : "time_us";
   // Scaled in decimal, so that one time reads as one double in either unit (0.1 ms and 100 us
   // are 1e-4 s, where 100 * 1e-6 is 9.999999999999999e-05).
-  const double seconds = row.seconds(column, ms ? -3 : -6);
+  const int power_of_ten = ms ? -3 : -6;
+  const double seconds = row.seconds(column, power_of_ten);
   if (!plausible_measured_time(seconds)) {
     const bool short_time = !(seconds > kMaxMeasuredSeconds);
     throw std::invalid_argument(fmt::format(
@@ -166,6 +213,7 @@ double measured_seconds(const Row& row, const MeasuredCase& c) {
                    : "above one hour, longer than any single kernel launch (a unit slip or a typo)",
         column, ms ? "1e-6" : "0.001", kMaxMeasuredSeconds * (ms ? 1e3 : 1e6)));
   }
+  if (!row.text("tflops").empty()) check_tflops_beside(row, c, column, power_of_ten, seconds);
   return seconds;
 }
 

@@ -87,6 +87,12 @@ void write_fixtures(const fs::path& dir) {
   write_file(dir / "tflops-1e300.csv",
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops\n" +
                  r + "1,8,8,128,64,64,1,1e300\n");
+  const std::string time_and_tflops =
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_ms,tflops\n" +
+      r;
+  write_file(dir / "tflops-abc.csv", time_and_tflops + "1,8,8,128,64,64,0,0.01,abc\n");
+  // 4 x 8 x 64^2 x 128 = 1.68e7 FLOPs in 0.01 ms is 1.68 TFLOP/s, not 16.8.
+  write_file(dir / "tflops-contradicts.csv", time_and_tflops + "1,8,8,128,64,64,0,0.01,16.8\n");
   write_file(dir / "time-1e300-us.csv",
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n" +
                  r + "1,8,8,128,64,64,1,1e300\n");
@@ -281,6 +287,8 @@ const std::vector<BadInput> kCases = {
     {"time below 1 ns", {"validate", "--measurements", "{}/time-1e-320.csv"}, {"time-1e-320.csv:2", "'time_ms'", "below 1 ns", "time_ms from 1e-6"}},
     {"time above one hour", {"validate", "--measurements", "{}/time-1e300-us.csv"}, {"time-1e300-us.csv:2", "'time_us'", "'1e300'", "above one hour", "time_us from 0.001 to 3600000000"}},
     {"TFLOP/s giving a time below 1 ns", {"validate", "--measurements", "{}/tflops-1e300.csv"}, {"tflops-1e300.csv:2", "'tflops'", "from 1 ns"}},
+    {"TFLOP/s beside a time that is no number", {"validate", "--measurements", "{}/tflops-abc.csv"}, {"tflops-abc.csv:2", "'tflops'", "'abc'"}},
+    {"TFLOP/s beside a time that contradicts it", {"validate", "--measurements", "{}/tflops-contradicts.csv"}, {"tflops-contradicts.csv:2", "'16.8' contradicts time_ms '0.01'", "allowed: a TFLOP/s from"}},
     {"CSV of only a byte order mark", {"validate", "--measurements", "{}/bom-only.csv"}, {"bom-only.csv", "empty file"}},
     {"CSV of only blank lines", {"validate", "--measurements", "{}/blank-lines.csv"}, {"blank-lines.csv", "empty file"}},
     {"CSV integer beyond int64", {"validate", "--measurements", "{}/huge-batch.csv"}, {"huge-batch.csv:2", "'batch'"}},

@@ -7,6 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "tests/support/model_helpers.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "validate/measurements.hpp"
+
 namespace test_support {
 
 // The sequence lengths held out of calibration: attnsim validate's default (cli/cmd_validate.cpp).
@@ -28,6 +32,17 @@ inline std::string measured_csv_path(const char* file) {
 // falsely, -Warray-bounds, on the inlined concatenation).
 inline std::string results_path(const std::string& file) {
   return fmt::format("{}/validate/results/{}", ATTNSIM_SOURCE_DIR, file);
+}
+
+// The message read_measurements throws for a measurements CSV of `text`, or "" when it reads it.
+inline std::string measurements_error(const std::string& text) {
+  TempDir dir;
+  try {
+    validate::read_measurements(write_file(dir, text), registry());
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace test_support

@@ -234,7 +234,7 @@ TEST_CASE("TFLOP/s alone is refused where the convention does not say the FLOPs"
   CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,8192,8192,1,,,,x\n"),
              Catch::Contains(":2: no time; give time_ms, time_us or tflops"));
   CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,8192,8192,1,,,-3,x\n"),
-             Catch::Contains(":2: tflops must be positive"));
+             Catch::Contains(":2: column 'tflops': '-3' is not positive"));
 }
 
 TEST_CASE("the convention counts d + dv, and a one-query causal row sees every key", "[validate]") {

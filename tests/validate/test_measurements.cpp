@@ -12,9 +12,11 @@
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/measurements.hpp"
 
+using test_support::measurements_error;
 using test_support::registry;
 using test_support::write_file;
 
@@ -222,17 +224,6 @@ TEST_CASE("a column that contradicts the variant rejects the row with file:line"
 
 namespace {
 
-// The message read_measurements throws for `text`, or "" when it does not throw.
-std::string error_of(const std::string& text) {
-  test_support::TempDir dir;
-  try {
-    validate::read_measurements(write_file(dir, text), registry());
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
-
 const char* kWHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,variant,"
     "time_us,source\n";
@@ -243,15 +234,15 @@ TEST_CASE("integer cells are decimal and never wrap: out of range, hex and fract
           "[validate]") {
   const std::string row_start = std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,";
   // batch beyond int64 used to become -9223372036854775808.
-  CHECK_THAT(error_of(row_start + "99999999999999999999,8,8,128,1,1,0,,,9,x\n"),
+  CHECK_THAT(measurements_error(row_start + "99999999999999999999,8,8,128,1,1,0,,,9,x\n"),
              Catch::Contains("m.csv:2") && Catch::Contains("'batch'") &&
                  Catch::Contains("out of range") && Catch::Contains("[1, 16777216]"));
-  CHECK_THAT(error_of(row_start + "1,8,8,128,1,1,0,0x100,,9,x\n"),
+  CHECK_THAT(measurements_error(row_start + "1,8,8,128,1,1,0,0x100,,9,x\n"),
              Catch::Contains("m.csv:2") && Catch::Contains("'window'") &&
                  Catch::Contains("hexadecimal is not accepted"));
-  CHECK_THAT(error_of(row_start + "1,8,8,128.5,1,1,0,,,9,x\n"),
+  CHECK_THAT(measurements_error(row_start + "1,8,8,128.5,1,1,0,,,9,x\n"),
              Catch::Contains("'head_dim'") && Catch::Contains("not a decimal integer"));
-  CHECK_THAT(error_of(row_start + "1,8,8,128,2000000000,2000000000,0,,,9,x\n"),
+  CHECK_THAT(measurements_error(row_start + "1,8,8,128,2000000000,2000000000,0,,,9,x\n"),
              Catch::Contains("'seq_q'") && Catch::Contains("[1, 1073741824]"));
 }
 
@@ -270,7 +261,7 @@ TEST_CASE("a bad variant parameter names the row and the parameter, never 'stod'
       std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,1,1,0,,";
   for (const char* bad : {"swa:window=abc", "swa:window=0x100", "swa:window="}) {
     INFO(bad);
-    const std::string message = error_of(row_start + bad + std::string(",9,x\n"));
+    const std::string message = measurements_error(row_start + bad + std::string(",9,x\n"));
     CHECK_THAT(message, Catch::Contains("m.csv:2") && Catch::Contains("variant parameter") &&
                             Catch::Contains("not a finite decimal number"));
     CHECK_THAT(message, !Catch::Contains("stod"));
@@ -323,26 +314,29 @@ TEST_CASE("malformed CSV structure is bad input naming file:line", "[validate]")
   const std::string header(kMeasurementsCsvHeader);
   const std::string good = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n";
   const std::string row_start = "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,";
-  REQUIRE(error_of(header + good).empty());
+  REQUIRE(measurements_error(header + good).empty());
   CHECK_THAT(
-      error_of(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x,extra\n"),
+      measurements_error(header + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x,extra\n"),
       Catch::Contains("m.csv:2") && Catch::Contains("14 cells") && Catch::Contains("13 columns"));
-  CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
-                      "causal,time_us,source\n"),
-             Catch::Contains("m.csv:1") && Catch::Contains("duplicate column 'batch'"));
-  CHECK_THAT(error_of(header + row_start + "7,9,x\n"),
+  CHECK_THAT(
+      measurements_error("hw,kernel,pass,dtype,batch,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
+                         "causal,time_us,source\n"),
+      Catch::Contains("m.csv:1") && Catch::Contains("duplicate column 'batch'"));
+  CHECK_THAT(measurements_error(header + row_start + "7,9,x\n"),
              Catch::Contains("m.csv:2") && Catch::Contains("'causal'") &&
                  Catch::Contains("allowed: 0, 1, true, false"));
-  CHECK_THAT(error_of("hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
-                      "time_ms,time_us,source\n" +
-                      row_start + "1,0.009,9,x\n"),
-             Catch::Contains("m.csv:2") && Catch::Contains("both time_ms and time_us"));
-  CHECK_THAT(error_of(header + row_start + "1,inf,x\n"),
+  CHECK_THAT(
+      measurements_error("hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
+                         "time_ms,time_us,source\n" +
+                         row_start + "1,0.009,9,x\n"),
+      Catch::Contains("m.csv:2") && Catch::Contains("both time_ms and time_us"));
+  CHECK_THAT(measurements_error(header + row_start + "1,inf,x\n"),
              Catch::Contains("m.csv:2") && Catch::Contains("'time_us'") &&
                  Catch::Contains("not a finite decimal number"));
-  CHECK_THAT(error_of(header), Catch::Contains("m.csv") && Catch::Contains("no measurement rows"));
-  CHECK_THAT(error_of(header + "\n\n"), Catch::Contains("no measurement rows"));
-  CHECK_THAT(error_of(header + row_start + "1,9,\"unterminated\n"),
+  CHECK_THAT(measurements_error(header),
+             Catch::Contains("m.csv") && Catch::Contains("no measurement rows"));
+  CHECK_THAT(measurements_error(header + "\n\n"), Catch::Contains("no measurement rows"));
+  CHECK_THAT(measurements_error(header + row_start + "1,9,\"unterminated\n"),
              Catch::Contains("m.csv:2") && Catch::Contains("unterminated"));
 }
 
