@@ -11,6 +11,7 @@
 
 #include "cli/output_file.hpp"
 #include "common/errors.hpp"
+#include "common/files.hpp"
 #include "validate/cpu/cpu_suite.hpp"
 
 namespace cli {
@@ -141,6 +142,10 @@ void check_validate_options(const ValidateOptions& o, const HwOptions& hw,
 }
 
 void check_profile_directory(const std::string& dir) {
+  if (const std::string lookup = common::path_lookup_problem(dir); !lookup.empty())
+    throw std::invalid_argument(
+        fmt::format("--write-profiles '{}': {}; allowed: a directory, or a path to create one at",
+                    dir, lookup));
   const FolderProblem problem = directory_problem(dir);
   if (!problem) return;
   if (problem.itself)
@@ -154,7 +159,8 @@ void make_profile_directory(const std::string& dir) {
   const std::string path = directory_to_create(dir);
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
-  if (!std::filesystem::is_directory(path)) {
+  std::error_code is_dir_ec;
+  if (!std::filesystem::is_directory(path, is_dir_ec)) {
     throw std::runtime_error(fmt::format("--write-profiles '{}': cannot create the directory{}",
                                          dir, ec ? ": " + ec.message() : ""));
   }

@@ -16,4 +16,14 @@ std::optional<std::string> read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+std::string path_lookup_problem(const std::filesystem::path& path) {
+  std::error_code ec;
+  (void)std::filesystem::status(path, ec);
+  if (!ec || ec == std::errc::no_such_file_or_directory || ec == std::errc::not_a_directory)
+    return "";
+  if (ec == std::errc::too_many_symbolic_link_levels)
+    return "a symbolic link loop (too many levels of symbolic links)";
+  return ec.message();
+}
+
 }  // namespace common

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "common/files.hpp"
 #include "common/suggest.hpp"
 #include "common/text.hpp"
 #include "hwprofiles/profile_loader.hpp"
@@ -44,14 +45,32 @@ std::vector<std::filesystem::path> user_profile_files(
   std::vector<std::filesystem::path> all;
   for (const auto& dir : user_dirs) {
     std::error_code ec;
+    if (const std::string problem = common::path_lookup_problem(dir); !problem.empty()) {
+      throw ProfileError(fmt::format(
+          "{}: hardware profile directory: {}; allowed: a directory of profile .json files",
+          dir.string(), problem));
+    }
     if (!std::filesystem::is_directory(dir, ec)) {
       throw ProfileError(dir.string() + ": hardware profile directory does not exist");
     }
     std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".json") {
-        files.push_back(entry.path());
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::filesystem::path& path = it->path();
+      if (path.extension() != ".json") continue;
+      // A profile file that cannot be looked at (a link loop) is refused, not skipped: it was
+      // put there to be read.
+      if (const std::string problem = common::path_lookup_problem(path); !problem.empty()) {
+        throw ProfileError(fmt::format(
+            "{}: hardware profile file: {}; allowed: a profile .json file, or no such name in the "
+            "directory",
+            path.string(), problem));
       }
+      std::error_code dangling;  // a link to nothing: not a file, skipped
+      if (it->is_regular_file(dangling)) files.push_back(path);
+    }
+    if (ec) {
+      throw ProfileError(
+          fmt::format("{}: hardware profile directory: {}", dir.string(), ec.message()));
     }
     std::sort(files.begin(), files.end());
     for (const auto& path : files) {

@@ -107,6 +107,9 @@ void write_fixtures(const fs::path& dir) {
   write_file(dir / "bad-caller.csv",
              std::string(kCsvHeader).replace(std::string(kCsvHeader).size() - 1, 1, ",caller\n") +
                  r + "1,8,8,128,64,64,1,,,0.01,x,jax\n");
+  fs::create_symlink("link-loop", dir / "link-loop");
+  fs::create_directories(dir / "loop-inside");
+  fs::create_symlink("x.json", dir / "loop-inside" / "x.json");
   fs::create_directories(dir / "a");
   fs::create_directories(dir / "b");
   fs::create_directories(dir / "big");
@@ -205,6 +208,8 @@ const std::vector<BadInput> kCases = {
     {"unknown progress mode", {"sweep", "--variant", "gqa", "--seq-len", "1024", "--progress", "maybe"}, {"--progress", "'maybe'", "allowed: auto, yes, no"}},
     {"misspelt profile key", {"query", "--hw-set", "memory.hbm_bandwith_GBps=1"}, {"hbm_bandwith_GBps", "hbm_bandwidth_GBps"}},
     {"missing profile directory", {"query", "--hw-dir", "{}/none"}, {"does not exist"}},
+    {"profile directory that is a symbolic link loop", {"query", "--hw-dir", "{}/link-loop"}, {"link-loop: hardware profile directory", "a symbolic link loop"}},
+    {"profile file that is a symbolic link loop", {"query", "--hw-dir", "{}/loop-inside"}, {"loop-inside/x.json: hardware profile file", "a symbolic link loop"}},
     {"one id in two profile directories", {"query", "--hw-dir", "{}/a", "--hw-dir", "{}/b"}, {"a/my-gpu.json", "b/my-gpu.json"}},
     {"1e999 in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/big"}, {"/compute/sm_count", "number out of range"}},
     {"misspelt calibration entry in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/misspelt-entry"}, {"my-gpu.json", "/calibration/schedules/splitkv", "unknown calibration entry 'splitkv'", "allowed: fa2, fa2_bwd,", " split_kv,", " gemm, chunked_scan, nsa_triton_scores"}},
@@ -296,6 +301,8 @@ const std::vector<BadInput> kCases = {
     {"variant parameter that is no number", {"validate", "--measurements", "{}/bad-param.csv"}, {"bad-param.csv:2", "window=abc"}},
     {"unknown caller in a CSV", {"validate", "--measurements", "{}/bad-caller.csv"}, {"bad-caller.csv:2", "'caller'", "'jax'"}},
     {"unknown CSV column under --strict", {"validate", "--measurements", "{}/misspelt-column.csv", "--strict"}, {"misspelt-column.csv:1", "unknown column 'windw' refused under --strict", "allowed: hw, kernel"}},
+    {"suite file that is a symbolic link loop", {"validate", "--backend", "cpu", "--suite", "{}/link-loop"}, {"suite file", "link-loop", "a symbolic link loop"}},
+    {"--write-profiles a symbolic link loop", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/link-loop/sub"}, {"--write-profiles", "a symbolic link loop"}},
     {"--keep-fixed-costs without --calibrate", {"validate", "--measurements", "{}/good.csv", "--keep-fixed-costs"}, {"--keep-fixed-costs", "--calibrate"}},
     {"profile directory that is a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv"}, {"good.csv", "not a directory"}},
     {"profile directory under a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv/sub"}, {"'good.csv/sub'", "'good.csv' is not a directory"}},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <system_error>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -164,7 +165,12 @@ Suite find_suite(const std::string& name_or_path) {
       return parse_suite(std::string(text), "built-in suite " + name_or_path);
     known += (known.empty() ? "" : ", ") + std::string(name);
   }
-  if (std::filesystem::exists(name_or_path)) return load_suite(name_or_path);
+  if (const std::string problem = common::path_lookup_problem(name_or_path); !problem.empty())
+    throw std::invalid_argument(
+        fmt::format("suite file '{}': {}; allowed: a built-in suite or a suite JSON file",
+                    name_or_path, problem));
+  std::error_code ec;
+  if (std::filesystem::exists(name_or_path, ec)) return load_suite(name_or_path);
   throw std::invalid_argument(
       fmt::format("unknown suite '{}': not a built-in ({}) and no such file", name_or_path, known));
 }
