@@ -185,7 +185,9 @@ void add_hw_command(CLI::App& app, Context& ctx) {
   hw_cmd->require_subcommand(1);
   CLI::App* list = hw_cmd->add_subcommand("list", "list the known hardware profiles");
   list->add_option("--format", opts->format, "table | json | csv")->capture_default_str();
-  add_hw_options(*list, ctx.hw);
+  // No --hw-set: it changes one profile's field for a run, and a list of every profile has none
+  // to apply it to (hw show ID --hw-set shows one profile with it).
+  add_hw_dir_option(*list, ctx.hw);
   list->callback([&ctx, opts] { run_list(ctx, *opts); });
   CLI::App* show = hw_cmd->add_subcommand("show", "show every field of one profile");
   show->add_option("id", opts->id, "profile id or alias (see hw list)");

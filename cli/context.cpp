@@ -10,10 +10,14 @@
 
 namespace cli {
 
-void add_hw_options(CLI::App& command, HwOptions& options) {
+void add_hw_dir_option(CLI::App& command, HwOptions& options) {
   command.add_option(
       "--hw-dir", options.dirs,
       "directory of extra hardware profile files (repeatable; also $ATTNSIM_HW_PATH)");
+}
+
+void add_hw_options(CLI::App& command, HwOptions& options) {
+  add_hw_dir_option(command, options);
   command.add_option("--hw-set", options.sets,
                      "override a profile field for this run, e.g. memory.hbm_bandwidth_GBps=4000 "
                      "(repeatable)");

@@ -24,6 +24,8 @@ struct Context {
 
 // Adds --hw-dir and --hw-set to a subcommand.
 void add_hw_options(CLI::App& command, HwOptions& options);
+// Adds --hw-dir alone, to a subcommand that applies no --hw-set (hw list).
+void add_hw_dir_option(CLI::App& command, HwOptions& options);
 // Built-in profiles plus $ATTNSIM_HW_PATH and --hw-dir directories.
 hw::ProfileCatalog load_catalog(const HwOptions& options);
 // Resolves one id/alias and applies --hw-set.

@@ -241,6 +241,7 @@ const std::vector<BadInput> kCases = {
     {"probe written under a built-in profile's name", {"hw", "probe", "-o", "{}/H100.json"}, {"'H100' names the built-in profile 'h100-sxm5-80gb'"}},
     {"probe file name that is not an id", {"hw", "probe", "-o", "{}/my gpu.json"}, {"the probe's id: letters, digits"}},
     {"empty item in a --hw list", {"query", "--hw", ",h100"}, {"--hw ',h100'", "an empty item", "profile ids or aliases (attnsim hw list)"}},
+    {"--hw-set with hw list (no profile to apply it to)", {"hw", "list", "--hw-set", "memory.hbm_bandwidth_GBps=4000"}, {"'--hw-set'", "hw list", "allowed: --help, --format, --hw-dir"}},
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
     {"variants show without a name", {"variants", "show"}, {"variants show needs a variant name", "known: mha"}},
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
