@@ -196,6 +196,8 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   sink.write(printer.end());
   const std::string svg = plot ? plot::render_series(plot->chart()) : std::string();
   sink.commit();
+  for (const std::string& line : axes.warnings)
+    std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
   if (skipped > 0) {
     std::fprintf(stderr, "attnsim: warning: %zu of %zu points skipped (first: %s)\n", skipped,
                  count, first_skip.c_str());

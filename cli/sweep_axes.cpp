@@ -142,7 +142,7 @@ std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view
 }
 
 std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_view text,
-                                          std::int64_t max) {
+                                          std::int64_t max, std::vector<std::string>& warnings) {
   std::vector<std::int64_t> values = parse_bounded_axis(flag, text, max);
   for (std::int64_t v : values) {
     if (v < 1 || v > max) outside(flag, text, std::to_string(v), max);
@@ -151,7 +151,8 @@ std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_vie
   if (std::adjacent_find(values.begin(), values.end(), std::greater_equal<>()) == values.end()) {
     return values;
   }
-  return drop_repeats(flag, values, [](std::int64_t v) { return std::to_string(v); });
+  return drop_repeats(
+      flag, values, [](std::int64_t v) { return std::to_string(v); }, warnings);
 }
 
 std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view text) {
@@ -171,10 +172,8 @@ std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view
   return items;
 }
 
-void warn_repeat(std::string_view flag, std::string_view value) {
-  std::fprintf(stderr, "attnsim: warning: %.*s lists %.*s more than once; it is swept once\n",
-               static_cast<int>(flag.size()), flag.data(), static_cast<int>(value.size()),
-               value.data());
+std::string repeat_warning(std::string_view flag, std::string_view value) {
+  return fmt::format("{} lists {} more than once; it is swept once", flag, value);
 }
 
 }  // namespace cli

@@ -21,29 +21,31 @@ std::vector<std::int64_t> parse_int_axis(std::string_view flag, std::string_view
 
 // parse_int_axis for a size (batch, lengths, device counts): every value in [1, max], else
 // common::SpecError naming `flag` and the value (a zero length is bad input, not a skipped point).
-// Repeats are dropped with a warning (drop_repeats).
+// Repeats are dropped, each named in a line appended to `warnings` (drop_repeats).
 std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_view text,
-                                          std::int64_t max);
+                                          std::int64_t max, std::vector<std::string>& warnings);
 
 // The comma-separated words of a list axis (variants, phases, profiles, dtypes); empty items are
 // an error naming `flag`.
 std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view text);
 
-// Prints the warning that `flag` names `value` more than once and that it is swept once.
-void warn_repeat(std::string_view flag, std::string_view value);
+// The warning that `flag` names `value` more than once and that it is swept once.
+std::string repeat_warning(std::string_view flag, std::string_view value);
 
 // An axis's values with later repeats dropped (`1k,1024`, `gqa,GQA`, `32,32`): values are the
 // same when `name(v)` spells them the same. The first keeps its place and each dropped one is
-// named in a warning (warn_repeat), since a repeat would only repeat rows.
+// named in a line appended to `warnings` (repeat_warning), since a repeat would only repeat rows.
+// The sweep says its warnings once it has run: bad input found later is its one line.
 template <typename T, typename Name>
-std::vector<T> drop_repeats(std::string_view flag, std::vector<T> values, Name name) {
+std::vector<T> drop_repeats(std::string_view flag, std::vector<T> values, Name name,
+                            std::vector<std::string>& warnings) {
   std::vector<T> kept;
   kept.reserve(values.size());
   std::unordered_set<std::string> seen;  // a set: a range axis may hold 2^24 values
   for (T& v : values) {
     std::string n(name(v));
     if (!seen.insert(n).second) {
-      warn_repeat(flag, n);
+      warnings.push_back(repeat_warning(flag, n));
       continue;
     }
     kept.push_back(std::move(v));

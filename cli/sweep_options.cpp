@@ -29,13 +29,14 @@ bool has_param(const models::Variant& v, std::string_view name) {
 // variant rejects (kv_heads that do not divide heads) are left out with a warning, and an error
 // when nothing is left.
 std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
-                                              const SweepOptions& o) {
+                                              const SweepOptions& o,
+                                              std::vector<std::string>& warnings) {
   // A head count or dimension, when given, is a size: 0 stands for "not given" (the variant's
   // default), never for a value. 2^16 bounds every variant's head parameters; each variant checks
   // its own range.
-  const auto ints = [](const char* flag, const std::string& text) {
+  const auto ints = [&warnings](const char* flag, const std::string& text) {
     return text.empty() ? std::vector<std::int64_t>{0}
-                        : parse_size_axis(flag, text, std::int64_t{1} << 16);
+                        : parse_size_axis(flag, text, std::int64_t{1} << 16, warnings);
   };
   std::vector<std::pair<std::string, double>> params;
   for (const std::string& p : o.params) params.push_back(parse_param_assignment("--param", p, ""));
@@ -43,8 +44,8 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   for (const std::string& name : parse_word_axis("--variant", o.variant)) {
     variants.push_back(&registry.find(name));
   }
-  variants =
-      drop_repeats("--variant", variants, [](const models::Variant* v) { return v->name(); });
+  variants = drop_repeats(
+      "--variant", variants, [](const models::Variant* v) { return v->name(); }, warnings);
   for (const auto& [name, value] : params) {
     (void)value;
     if (std::none_of(variants.begin(), variants.end(),
@@ -115,12 +116,11 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   if (specs.empty()) throw common::SpecError(last_error);
   // A variant none of whose shapes could be made is named (a flag it needs, a head count it
   // refuses); other refused shapes are counted.
-  for (const std::string& why : dropped) {
-    std::fprintf(stderr, "attnsim: warning: a variant left out of the sweep: %s\n", why.c_str());
-  }
+  for (const std::string& why : dropped)
+    warnings.push_back("a variant left out of the sweep: " + why);
   if (rejected > 0) {
-    std::fprintf(stderr, "attnsim: warning: %zu head combinations left out (last: %s)\n", rejected,
-                 counted_error.c_str());
+    warnings.push_back(
+        fmt::format("{} head combinations left out (last: {})", rejected, counted_error));
   }
   return specs;
 }
@@ -150,10 +150,11 @@ void add_param_columns(SweepAxes& a) {
 
 // A list of names parsed into values (engines, phases, dtypes, strategies), repeats dropped.
 template <typename T, typename Parse, typename Name>
-std::vector<T> words(const char* flag, const std::string& text, Parse parse, Name name) {
+std::vector<T> words(const char* flag, const std::string& text, Parse parse, Name name,
+                     std::vector<std::string>& warnings) {
   std::vector<T> out;
   for (const std::string& w : parse_word_axis(flag, text)) out.push_back(parse(w));
-  return drop_repeats(flag, out, name);
+  return drop_repeats(flag, out, name, warnings);
 }
 
 // --model LIST (or 'all') and --hf-config FILE...: the subject axis of a model sweep. A preset's
@@ -174,14 +175,15 @@ void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
     std::vector<models::Preset> presets;
     for (const std::string& name : names) presets.push_back(models::find_preset(name));
     // Labelled as the preset spells it; one named twice (in any case) is swept once.
-    presets = drop_repeats("--model", presets, [](const models::Preset& p) { return p.name; });
+    presets = drop_repeats(
+        "--model", presets, [](const models::Preset& p) { return p.name; }, a.warnings);
     for (models::Preset& preset : presets) {
       a.models.push_back(std::move(preset.model));
       a.model_labels.push_back(preset.name);
     }
   }
-  for (const std::string& path :
-       drop_repeats("--hf-config", o.hf_configs, [](const std::string& p) { return p; })) {
+  for (const std::string& path : drop_repeats(
+           "--hf-config", o.hf_configs, [](const std::string& p) { return p; }, a.warnings)) {
     a.models.push_back(models::load_hf_config(path));
     a.model_labels.push_back(path);
   }
@@ -221,18 +223,20 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   if (!o.model.empty() || !o.hf_configs.empty()) {
     add_models(ctx, o, a);
   } else {
-    a.specs = make_specs(ctx.registry, o);
+    a.specs = make_specs(ctx.registry, o, a.warnings);
     add_param_columns(a);
   }
   const auto name = [](auto v) { return to_string(v); };
-  a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine, name);
-  a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase, name);
-  a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype, name);
+  a.engines = words<sim::EngineKind>("--engine", o.engine, sim::parse_engine, name, a.warnings);
+  a.phases = words<models::Phase>("--phase", o.phase, models::parse_phase, name, a.warnings);
+  a.dtypes = words<models::DType>("--dtype", o.dtype, models::parse_dtype, name, a.warnings);
   if (!o.kv_dtype.empty()) a.kv_dtype = models::parse_dtype(o.kv_dtype);
-  a.batches = parse_size_axis("--batch", o.batch, models::kMaxBatch);
-  a.seq_lens = parse_size_axis("--seq-len", o.seq_len, models::kMaxTokens);
-  if (!o.q_len.empty()) a.q_lens = parse_size_axis("--q-len", o.q_len, models::kMaxTokens);
-  if (!o.kv_len.empty()) a.kv_lens = parse_size_axis("--kv-len", o.kv_len, models::kMaxTokens);
+  a.batches = parse_size_axis("--batch", o.batch, models::kMaxBatch, a.warnings);
+  a.seq_lens = parse_size_axis("--seq-len", o.seq_len, models::kMaxTokens, a.warnings);
+  if (!o.q_len.empty())
+    a.q_lens = parse_size_axis("--q-len", o.q_len, models::kMaxTokens, a.warnings);
+  if (!o.kv_len.empty())
+    a.kv_lens = parse_size_axis("--kv-len", o.kv_len, models::kMaxTokens, a.warnings);
   check_seq_len_axis(a);
   a.layers = o.layers;
   a.causal = o.causal;
@@ -240,11 +244,11 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   sim::KernelChoice::parse(a.kernel);  // unknown names: exit 2 before any point runs
   a.caller = parse_caller_flag(o.caller);
   const LayoutAxisOptions& l = o.layout;
-  if (!l.tp.empty()) a.tps = parse_size_axis("--tp", l.tp, kMaxParallelDegree);
-  if (!l.cp.empty()) a.cps = parse_size_axis("--cp", l.cp, kMaxParallelDegree);
+  if (!l.tp.empty()) a.tps = parse_size_axis("--tp", l.tp, kMaxParallelDegree, a.warnings);
+  if (!l.cp.empty()) a.cps = parse_size_axis("--cp", l.cp, kMaxParallelDegree, a.warnings);
   if (!l.cp_strategy.empty()) {
-    a.cp_strategies =
-        words<sim::CpStrategy>("--cp-strategy", l.cp_strategy, sim::parse_cp_strategy, name);
+    a.cp_strategies = words<sim::CpStrategy>("--cp-strategy", l.cp_strategy, sim::parse_cp_strategy,
+                                             name, a.warnings);
   }
   if (!l.cp_state_strategy.empty()) a.cp_state_strategy = parse_state_strategy(l.cp_state_strategy);
   if (l.nodes > 0) a.nodes = l.nodes;

@@ -52,6 +52,9 @@ struct SweepAxes {
   std::optional<sim::CpStrategy> cp_state_strategy;  // --cp-state-strategy (lasp2, zeco)
   std::int64_t nodes = 1;
   bool parallel = false;
+  // What reading the axes left out (a value listed twice, a variant no shape of which could be
+  // made), said after the sweep has run, so that bad input found later is one line.
+  std::vector<std::string> warnings;
 };
 
 // Points in the product; throws common::SpecError above 2^40.

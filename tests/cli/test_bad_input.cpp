@@ -205,6 +205,7 @@ const std::vector<BadInput> kCases = {
     {"one --hw-set key twice", {"query", "--hw-set", "compute.sm_count=100", "--hw-set", "compute.sm_count=120"}, {"'compute.sm_count' is given twice"}},
     {"--hw-set into an entry a profile lacks", {"query", "--hw", "a100", "--hw-set", "calibration.schedules.fa3.mma_fraction=0.5"}, {"profile 'a100-sxm4-80gb' has no 'calibration.schedules.fa3'"}},
     {"--hw-set through a value", {"query", "--hw-set", "compute.sm_count.x=1"}, {"'compute.sm_count' is a value"}},
+    {"sweep with no point left, an axis value and a variant listed twice (the axes' warnings are not said)", {"sweep", "--variant", "gqa,GQA", "--seq-len", "2k,1k,1k", "--kernel", "flashmla"}, {"no point of the sweep can be priced"}},
     {"unknown progress mode", {"sweep", "--variant", "gqa", "--seq-len", "1024", "--progress", "maybe"}, {"--progress", "'maybe'", "allowed: auto, yes, no"}},
     {"misspelt profile key", {"query", "--hw-set", "memory.hbm_bandwith_GBps=1"}, {"hbm_bandwith_GBps", "hbm_bandwidth_GBps"}},
     {"missing profile directory", {"query", "--hw-dir", "{}/none"}, {"does not exist"}},

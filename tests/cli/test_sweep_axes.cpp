@@ -31,7 +31,10 @@ TEST_CASE("malformed axes are errors naming the flag and the accepted forms", "[
 
 TEST_CASE("a size axis takes values from 1 to its limit, and names the first outside",
           "[cli][sweep]") {
-  using cli::parse_size_axis;
+  std::vector<std::string> warnings;
+  const auto parse_size_axis = [&](const char* flag, const char* text, std::int64_t max) {
+    return cli::parse_size_axis(flag, text, max, warnings);
+  };
   CHECK(parse_size_axis("--batch", "1,8", 64) == V{1, 8});
   CHECK(parse_size_axis("--seq-len", "4096..16k:+4096", 16384) == V{4096, 8192, 12288, 16384});
   CHECK_THROWS_WITH(parse_size_axis("--seq-len", "0..16k:+4096", 1 << 30),
@@ -42,7 +45,10 @@ TEST_CASE("a size axis takes values from 1 to its limit, and names the first out
 
 TEST_CASE("a size axis calls a negative or too large value out of range, giving the range",
           "[cli][sweep]") {
-  using cli::parse_size_axis;
+  std::vector<std::string> warnings;
+  const auto parse_size_axis = [&](const char* flag, const char* text, std::int64_t max) {
+    return cli::parse_size_axis(flag, text, max, warnings);
+  };
   for (const char* text :
        {"-1", "1,-1", "-1..8", "1..-5", "99999999999999999999", "1..1G", "-1k"}) {
     INFO(text);
