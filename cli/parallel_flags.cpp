@@ -54,13 +54,18 @@ std::optional<sim::ParallelLayout> parallel_layout(const ParallelOptions& o) {
 }
 
 sim::CpStrategy parse_state_strategy(const std::string& name) {
-  const sim::CpStrategy s = sim::parse_cp_strategy(name);
-  if (s != sim::CpStrategy::lasp2 && s != sim::CpStrategy::zeco) {
-    throw common::SpecError(fmt::format(
-        "--cp-state-strategy: '{}' is not a strategy for a recurrent state; allowed: lasp2, zeco",
-        name));
+  for (const sim::CpStrategy s : {sim::CpStrategy::lasp2, sim::CpStrategy::zeco}) {
+    if (sim::to_string(s) == name) return s;
   }
-  return s;
+  // Its own flag and values: parse_cp_strategy's error would name --cp-strategy and its seven.
+  std::string why = "an unknown strategy";
+  try {
+    (void)sim::parse_cp_strategy(name);
+    why = "not a strategy for a recurrent state (--cp-strategy takes it)";
+  } catch (const common::SpecError&) {
+  }
+  throw common::SpecError(
+      fmt::format("--cp-state-strategy '{}': {}; allowed: lasp2, zeco", name, why));
 }
 
 }  // namespace cli

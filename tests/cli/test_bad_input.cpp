@@ -221,6 +221,7 @@ const std::vector<BadInput> kCases = {
     {"chunked GLA kernel asked for a decode step", {"query", "--hw", "h200", "--variant", "linear", "--param", "gate_dim=128", "--phase", "decode", "--kernel", "tileops_gla"}, {"kernel 'tileops_gla'", "--kernel auto"}},
     {"TP that does not split a model's heads", {"query", "--model", "llama-3.1-70b", "--tp", "3"}, {"layer group full (gqa), 80 layers", "64 query heads", "3 devices"}},
     {"K/V ring on a model's linear layers", {"query", "--model", "qwen3-next-80b-a3b", "--seq-len", "8192", "--cp", "4"}, {"layer group linear (linear)", "lasp2 or zeco", "--cp-state-strategy"}},
+    {"unknown state strategy", {"query", "--model", "qwen3-next-80b-a3b", "--cp", "2", "--cp-state-strategy", "bogus"}, {"--cp-state-strategy 'bogus': an unknown strategy; allowed: lasp2, zeco"}},
     {"a K/V strategy for the state layers", {"query", "--model", "qwen3-next-80b-a3b", "--cp", "2", "--cp-state-strategy", "ring"}, {"--cp-state-strategy", "'ring'", "lasp2, zeco"}},
     {"unknown CP strategy", {"compare", "--variants", "gqa,mla", "--cp", "2", "--cp-strategy", "spiral"}, {"'spiral'", "ring, zigzag, ulysses, allgather, lasp2, zeco"}},
     {"a K/V ring over a pattern sized by the whole sequence", {"query", "--variant", "lga", "--cp", "2"}, {"'lga'", "ring", "ulysses"}},
