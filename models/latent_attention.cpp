@@ -258,6 +258,13 @@ class Mla final : public VariantBase {
     MlaDims unsharded = m;  // TPLA prefills as plain MLA (§B3)
     unsharded.shards = 1;
     const auto mode = static_cast<MlaMode>(spec.get(kMode));
+    if (kind_ == LatentKind::tpla && mode == MlaMode::non_absorbed && w.phase == Phase::decode &&
+        spec.get(kShards) > 1) {
+      throw common::SpecError(fmt::format(
+          "tpla: mode 2 (non-absorbed) decode would decompress whole latents, and a device holds "
+          "latent_dim / shards = {} of each; give mode 0 or 1, or use mla",
+          spec.get(kLatent) / spec.get(kShards)));
+    }
     bool use_absorbed = mode == MlaMode::absorbed;
     // Auto outside decode: both forms are priced (the other is an alternative, which the engines
     // weigh by time); this one, with fewer FLOPs counting the W_UK / W_UV work, is the listed form.
@@ -293,7 +300,9 @@ class Mla final : public VariantBase {
                                                   (unsharded.nope + unsharded.rope + unsharded.dv) *
                                                   bytes_per_element(w.dtype);
       }
-      if (projections) add_mla_projections(m, spec, w, model);
+      // The projections of the form priced: TPLA's sharded absorbed decode holds slices, its
+      // prefill is plain MLA's.
+      if (projections) add_mla_projections(absorbed_form ? m : unsharded, spec, w, model);
       return model;
     };
     CostModel model = build(use_absorbed);
@@ -319,8 +328,9 @@ class Mla final : public VariantBase {
     const Proj q_down = {"q_down_fwd", "q_down_bwd", m.q_latent, d_model};
     const Proj q_up = {"q_up_fwd", "q_up_bwd", q_width, m.q_latent};
     const Proj q_direct = {"q_proj_fwd", "q_proj_bwd", q_width, d_model};
-    const Proj kv_down = {"kv_down_fwd", "kv_down_bwd", m.latent_heads * m.latent + m.rope,
-                          d_model};
+    // TPLA's device projects, caches and up-projects only its latent / shards slice.
+    const double latent = m.latent / m.shards;
+    const Proj kv_down = {"kv_down_fwd", "kv_down_bwd", m.latent_heads * latent + m.rope, d_model};
     const Proj o_proj = {"o_proj_fwd", "o_proj_bwd", d_model, m.hq * m.dv};
     const std::array<Proj, 4> latent_q = {q_down, q_up, kv_down, o_proj};
     const std::array<Proj, 3> direct = {q_direct, kv_down, o_proj};
@@ -334,8 +344,8 @@ class Mla final : public VariantBase {
       }
       model.parameters_per_layer += p.n * p.k;
     }
-    // W_UK and W_UV: d_c x Hq (d_nope + dv).
-    model.parameters_per_layer += m.latent * m.hq * (m.nope + m.dv);
+    // W_UK and W_UV: d_c x Hq (d_nope + dv) (TPLA's device: its slice of d_c).
+    model.parameters_per_layer += latent * m.hq * (m.nope + m.dv);
   }
 
   LatentKind kind_;

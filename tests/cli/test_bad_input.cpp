@@ -254,6 +254,7 @@ const std::vector<BadInput> kCases = {
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
     {"zero length in a sweep range", {"sweep", "--seq-len", "0..1M:+4096"}, {"--seq-len '0..1M:+4096'", "0 is outside [1, 1073741824]"}},
     {"zero layers in a sweep", {"sweep", "--layers", "0"}, {"--layers", "[1, 65536]"}},
+    {"tpla decode forced non-absorbed", {"query", "--variant", "tpla", "--phase", "decode", "--param", "mode=2"}, {"tpla: mode 2", "give mode 0 or 1"}},
     {"sweep lengths that vary nothing (decode at a fixed --kv-len)", {"sweep", "--phase", "decode", "--seq-len", "1k,2k", "--kv-len", "8k"}, {"--seq-len 2 values change nothing", "--kv-len"}},
     {"sweep lengths that vary nothing (--q-len and --kv-len given)", {"sweep", "--seq-len", "1k,2k", "--q-len", "1k", "--kv-len", "8k"}, {"--seq-len 2 values change nothing", "--q-len"}},
     {"negative batch in a sweep", {"sweep", "--batch", "-1"}, {"--batch '-1'", "-1 is outside [1, 16777216]"}},

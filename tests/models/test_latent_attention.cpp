@@ -226,3 +226,19 @@ TEST_CASE("mla and tpla count the new tokens' W_UK / W_UV work only with --inclu
   const auto c = cost(mla(), workload(Phase::decode, 1, 1, 4096));
   CHECK(c.total_bytes().total() == 2.0 * (128 * 576 + 576 * 4096 + 128 * 512));
 }
+
+TEST_CASE("tpla: a device's projections hold its latent slice, and non-absorbed decode is refused",
+          "[variants][tpla]") {
+  // DeepSeek-V3 MLA: 187,105,280 parameters. A TPLA device with 2 shards keeps W_DKV for its 256
+  // latent channels plus the 64 RoPE ones (7168 x 256 fewer) and half of W_UK / W_UV (256 x 128 x
+  // 256 fewer): 187,105,280 - 1,835,008 - 8,388,608 = 176,881,664.
+  const auto w = workload(Phase::decode, 1, 1, 4096);
+  const auto tpla = cost(make("tpla", {}, {true, 0}), w);
+  CHECK(tpla.parameters_per_layer == 176881664.0);
+  CHECK(op_named(tpla, "kv_down_fwd").gemm.n == 256 + 64);
+  // Its prefill is plain MLA's, projections included.
+  const auto pre = cost(make("tpla", {}, {true, 0}), workload(Phase::prefill, 1, 4096, 4096));
+  CHECK(pre.parameters_per_layer == 187105280.0);
+  // A forced non-absorbed decode would decompress latents the device does not hold.
+  CHECK_THROWS_WITH(cost(make("tpla", {{"mode", 2}}), w), Catch::Contains("latent_dim / shards"));
+}
