@@ -233,7 +233,7 @@ std::size_t compare_variants(CompareRun& run) {
 std::size_t compare_models(CompareRun& run) {
   std::vector<models::Preset> presets;
   if (!run.o.models.empty()) {
-    for (const std::string& m : parse_word_axis("--models", run.o.models)) {
+    for (const std::string& m : parse_model_axis("--models", run.o.models)) {
       presets.push_back(models::find_preset(m));
     }
   }
@@ -331,7 +331,8 @@ void add_compare_command(CLI::App& app, Context& ctx) {
       "compare", "variants or models side by side on one workload, with ratios to the first");
   c->add_option("--variants", o->variants,
                 "variants to compare, e.g. gqa:kv_heads=8,mla,ccgqa (parameters after ':')");
-  c->add_option("--models", o->models, "model presets to compare, e.g. llama-3.1-70b,deepseek-v3")
+  c->add_option("--models", o->models,
+                "model presets to compare, e.g. llama-3.1-70b,deepseek-v3, or 'all'")
       ->check(non_empty_model());
   c->add_option("--hf-config", o->hf_configs, "a Hugging Face config.json to compare (repeatable)")
       ->check(non_empty_hf_config());

@@ -9,6 +9,7 @@
 
 #include "common/errors.hpp"
 #include "common/numbers.hpp"
+#include "models/model_presets.hpp"
 
 namespace cli {
 
@@ -170,6 +171,15 @@ std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view
     start = end + 1;
   }
   return items;
+}
+
+std::vector<std::string> parse_model_axis(std::string_view flag, std::string_view text) {
+  std::vector<std::string> names = parse_word_axis(flag, text);
+  if (names.size() == 1 && names[0] == "all") {
+    names.clear();
+    for (const models::Preset& p : models::builtin_presets()) names.push_back(p.name);
+  }
+  return names;
 }
 
 std::string repeat_warning(std::string_view flag, std::string_view value) {

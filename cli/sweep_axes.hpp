@@ -29,6 +29,10 @@ std::vector<std::int64_t> parse_size_axis(std::string_view flag, std::string_vie
 // an error naming `flag`.
 std::vector<std::string> parse_word_axis(std::string_view flag, std::string_view text);
 
+// The preset names a --model/--models list gives: its words, or every built-in preset for a lone
+// `all` (sweep and compare read it alike).
+std::vector<std::string> parse_model_axis(std::string_view flag, std::string_view text);
+
 // The warning that `flag` names `value` more than once and that it is swept once.
 std::string repeat_warning(std::string_view flag, std::string_view value);
 

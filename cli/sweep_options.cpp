@@ -167,13 +167,9 @@ void add_models(const Context& ctx, const SweepOptions& o, SweepAxes& a) {
         o.variant_flag));
   }
   if (!o.model.empty()) {
-    std::vector<std::string> names = parse_word_axis("--model", o.model);
-    if (names.size() == 1 && names[0] == "all") {
-      names.clear();
-      for (const models::Preset& p : models::builtin_presets()) names.push_back(p.name);
-    }
     std::vector<models::Preset> presets;
-    for (const std::string& name : names) presets.push_back(models::find_preset(name));
+    for (const std::string& name : parse_model_axis("--model", o.model))
+      presets.push_back(models::find_preset(name));
     // Labelled as the preset spells it; one named twice (in any case) is swept once.
     presets = drop_repeats(
         "--model", presets, [](const models::Preset& p) { return p.name; }, a.warnings);

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/model_presets.hpp"
 #include "tests/support/cli_runner.hpp"
 
 using nlohmann::json;
@@ -48,6 +49,23 @@ TEST_CASE("compare --models compares whole stacks; bad lists are exit 2", "[cli]
     r = run_cli(bad);
     CHECK(r.exit_code == 2);
   }
+}
+
+TEST_CASE(
+    "compare --models all compares every built-in preset, as its help and its empty-item error "
+    "say (sweep --model all does the same)",
+    "[cli][compare]") {
+  const RunResult r = run_cli(
+      {"compare", "--models", "all", "--phase", "decode", "--seq-len", "4096", "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const json rows = json::parse(r.out).at("comparisons");
+  REQUIRE(rows.size() == models::builtin_presets().size());
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    CHECK(rows[i].at("compared") == models::builtin_presets()[i].name);
+  CHECK_THAT(run_cli({"compare", "--help"}).out, Catch::Contains("or 'all'"));
+  // `all` is the whole list, not one name among others.
+  CHECK(run_cli({"compare", "--models", "all,llama-2-7b"}).exit_code == 2);
 }
 
 TEST_CASE("compare --hf-config prices a config file exactly as the preset made from it",
