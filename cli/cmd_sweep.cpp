@@ -297,7 +297,8 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   s->add_option("--threads", o->threads, "worker threads (default: all cores)")
       ->transform(decimal_integer(1, kMaxThreads));
-  s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs");
+  s->add_option("--shard", o->shard, "K/N: the K-th of N equal slices, for parallel jobs")
+      ->check(non_empty("an empty value; allowed: K/N with 1 <= K <= N, e.g. 2/8", "K/N"));
   // true/false too: a spec file's boolean ({"progress": true}) arrives as that text.
   s->add_option("--progress", o->progress,
                 "auto (when stderr is a terminal) | yes | no (true | false)")

@@ -227,9 +227,13 @@ void add_validate_command(CLI::App& app, Context& ctx) {
                   "run real kernels here: cpu (always available) or cuda (needs a GPU)")
       ->check(non_empty("an empty value; allowed: cpu, cuda", "cpu|cuda"));
   cmd->add_option(
-      "--suite", opts->run.suite,
-      "suite for --backend: quick (default), full, check (default with --check), "
-      "scaling, holdout, breakdown or a JSON file; for --recorded, the one the report ran");
+         "--suite", opts->run.suite,
+         "suite for --backend: quick (default), full, check (default with --check), "
+         "scaling, holdout, breakdown or a JSON file; for --recorded, the one the report ran")
+      ->check(non_empty(
+          "an empty name; allowed: quick, full, check, scaling, holdout, breakdown or a suite "
+          "JSON file",
+          "TEXT"));
   cmd->add_flag("--check", opts->run.check,
                 "first-run mode: the tiny check suite (every kernel path once), one run each, "
                 "blocking launches naming a faulting kernel; cuda skips the ceilings");

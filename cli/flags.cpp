@@ -124,6 +124,9 @@ void strict_flag_values(CLI::App& app) {
         },
         "");
     opt->check(on_off);
+    // Given twice (--causal --no-causal, or --strict --strict) is bad input, as an option given
+    // twice is: CLI11 would keep the last and say nothing.
+    opt->multi_option_policy(CLI::MultiOptionPolicy::Throw);
   }
   for (CLI::App* sub : app.get_subcommands({})) strict_flag_values(*sub);
 }

@@ -100,6 +100,34 @@ std::string unexpected_argument(const CLI::App& app, int argc, char** argv) {
   return message;
 }
 
+// The on/off flag of `app` or of one of its subcommands that `name` (without "--") names, or null.
+const CLI::Option* find_flag(const CLI::App& app, const std::string& name) {
+  for (const CLI::Option* opt : app.get_options()) {
+    const auto& names = opt->get_lnames();
+    if (opt->get_expected_max() == 0 && std::find(names.begin(), names.end(), name) != names.end())
+      return opt;
+  }
+  for (const CLI::App* sub : app.get_subcommands({})) {
+    if (const CLI::Option* opt = find_flag(*sub, name)) return opt;
+  }
+  return nullptr;
+}
+
+// "--causal=": a flag given an empty value, which CLI11 would read as the bare flag (true, or
+// false for --no-causal=). The message, or "" when no argument is one.
+std::string empty_flag_value(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() > 3 && arg.rfind("--", 0) == 0 && arg.back() == '=' &&
+        find_flag(app, arg.substr(2, arg.size() - 3)) != nullptr) {
+      return arg.substr(0, arg.size() - 1) +
+             ": an empty flag value; give the flag alone, or =true or =false";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -116,6 +144,8 @@ int main(int argc, char** argv) {
   cli::add_sweep_command(app, ctx);
   cli::add_validate_command(app, ctx);
   cli::strict_flag_values(app);
+  if (const std::string empty = empty_flag_value(app, argc, argv); !empty.empty())
+    return fail(empty, kExitBadInput);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -138,9 +168,16 @@ int main(int argc, char** argv) {
     std::string message = e.what();
     const std::size_t at = message.find("At Most 1 required but received ");
     if (at != std::string::npos) {
+      // "--causal: " names the option; a flag's --no- form is the same option.
+      const std::string name = message.substr(0, message.find(':'));
+      const CLI::Option* flag = name.rfind("--", 0) == 0 ? find_flag(app, name.substr(2)) : nullptr;
+      std::string spellings;
+      for (const std::string& n : flag ? flag->get_lnames() : std::vector<std::string>{})
+        spellings += (spellings.empty() ? "--" : " or --") + n;
       message = message.substr(0, at) + "given " +
                 message.substr(at + std::string_view("At Most 1 required but received ").size()) +
-                " times; it takes one value (see --help)";
+                (flag ? " times; give " + spellings + " once" : " times; it takes one value") +
+                " (see --help)";
       return fail(message, kExitBadInput);
     }
     return fail(message + " (see --help)", kExitBadInput);
