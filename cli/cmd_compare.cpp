@@ -311,8 +311,7 @@ void run_compare(const Context& ctx, const CompareOptions& o) {
                                        o.variants.empty() ? "models" : "variants"),
                            describe_workload(run.w)));
   };
-  write_output(render(run.entries, per_hw, format, svg, run.heading), o.output);
-  if (!o.plot.empty()) write_plot(svg(), o.plot);
+  write_with_plot(render(run.entries, per_hw, format, svg, run.heading), o.output, svg, o.plot);
   warn_unpriced_caller(caller, run.profiles);
   for (std::size_t i = 0; i < run.kernel_warnings.size(); ++i) {  // each line once
     const auto& w = run.kernel_warnings;

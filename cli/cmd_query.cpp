@@ -101,8 +101,8 @@ void run_model_query(const Context& ctx, const QueryOptions& o, const models::Wo
         roofline.chart(fmt::format("attnsim roofline: {} attention layers", query.model.name),
                        describe_workload(workload)));
   };
-  write_output(render_models(query, results, parse_format(o.format, true), svg), o.output);
-  if (!o.plot.empty()) write_plot(svg(), o.plot);
+  write_with_plot(render_models(query, results, parse_format(o.format, true), svg), o.output, svg,
+                  o.plot);
   for (std::size_t i = 0; i < results.size(); ++i) {
     for (const std::string& line :
          fp32_kernel_warnings(results[i], workload.dtype, query.model.name)) {
@@ -154,10 +154,9 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     return plot::render_roofline(roofline.chart(
         fmt::format("attnsim roofline: {}", spec.variant->name()), describe_workload(workload)));
   };
-  write_output(layout ? render_parallel_results(results, parallel, format)
-                      : render_results(results, format, svg),
-               o.output);
-  if (!o.plot.empty()) write_plot(svg(), o.plot);
+  write_with_plot(layout ? render_parallel_results(results, parallel, format)
+                         : render_results(results, format, svg),
+                  o.output, svg, o.plot);
   warn_unpriced_caller(caller, profiles);
   for (const QueryResult& r : results) {
     warn_kernel_not_run(o.kernel, engine, workload, r.prediction, r.hw);

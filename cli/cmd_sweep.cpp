@@ -14,6 +14,7 @@
 
 #include "cli/context.hpp"
 #include "cli/flags.hpp"
+#include "cli/output.hpp"
 #include "cli/parallel_flags.hpp"
 #include "cli/plot_output.hpp"
 #include "cli/plot_sweep.hpp"
@@ -21,7 +22,6 @@
 #include "cli/sweep_axes.hpp"
 #include "cli/sweep_options.hpp"
 #include "cli/sweep_points.hpp"
-#include "cli/sweep_sink.hpp"
 #include "cli/sweep_spec.hpp"
 #include "common/errors.hpp"
 #include "models/model_presets.hpp"
@@ -126,9 +126,10 @@ void warn_fp32_sweep(const SweepAxes& axes) {
       "FP32 pipes (attnsim query --dtype fp32 names a point's kernel)\n");
 }
 
-// Returns the --plot SVG (empty without --plot), rendered before -o is put in place so that a
-// plot error leaves no output file; the caller writes it once the sink is closed.
-std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
+// Streams the rows to stdout or -o and draws --plot. Both outputs are opened before the first
+// point is priced, and the chart is put in place before the -o file is: a chart that cannot be
+// written leaves no new -o file.
+void run_sweep_command(const Context& ctx, const SweepOptions& o) {
   const SweepFormat format = parse_sweep_format(o.format);
   const SweepAxes axes = make_axes(ctx, o);
   const std::size_t total = point_count(axes);
@@ -138,9 +139,11 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   const bool plot_csv = plot && format != SweepFormat::csv;  // rows for the plot, beside the output
   const bool show_progress =
       o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
-  SweepSink sink(o.output);
   const unsigned threads =
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  OutputFile sink = open_output(o.output);
+  std::optional<OutputFile> chart;
+  if (plot) chart.emplace(o.plot);
   RowPrinter printer(format, csv_header(axes), shard.opens, shard.closes,
                      format == SweepFormat::json && rows_before(axes, first, threads));
   // The opening (CSV header, '[') goes out with the first row, so that a sweep whose every point
@@ -194,7 +197,10 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   }
   open();
   sink.write(printer.end());
-  const std::string svg = plot ? plot::render_series(plot->chart()) : std::string();
+  if (chart) {
+    chart->write(plot::render_series(plot->chart()));
+    chart->commit();
+  }
   sink.commit();
   for (const std::string& line : axes.warnings)
     std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
@@ -207,7 +213,6 @@ std::string run_sweep_command(const Context& ctx, const SweepOptions& o) {
   for (const std::string& line : warnings.lines()) {
     std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
   }
-  return svg;
 }
 
 // Applies a --spec file: each key sets the flag of that name unless the command line gave it.
@@ -331,13 +336,11 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
         throw common::SpecError(fmt::format("{} needs --plot FILE.svg", flag));
       }
     }
-    std::string svg;
     try {
-      svg = run_sweep_command(ctx, *o);
+      run_sweep_command(ctx, *o);
     } catch (const std::invalid_argument& e) {  // common::SpecError, hw::ProfileError
       rethrow_naming_spec(e, o->spec, from_spec);
     }
-    if (!svg.empty()) write_plot(svg, o->plot);
   });
 }
 

@@ -160,6 +160,24 @@ void check_report_not_a_profile(const ValidateOptions& o, const std::vector<std:
   }
 }
 
+// A file --write-profiles would write that the system cannot take (a directory in its place, a
+// name too long) fails the run after the work: bad input before it, against every profile the
+// run could write, and again against those it does write before writing any.
+void check_profile_files(const ValidateOptions& o, const std::vector<std::string>& ids) {
+  if (o.write_profiles.empty()) return;
+  for (const std::string& id : ids) {
+    const std::string path = profile_path(o, id);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+      throw common::SpecError(
+          fmt::format("--write-profiles '{}': '{}', where the {} profile goes, is a directory",
+                      o.write_profiles, path, id));
+    if (const std::string problem = unusable_path_problem(path); !problem.empty())
+      throw common::SpecError(fmt::format("--write-profiles '{}': cannot write '{}': {}",
+                                          o.write_profiles, path, problem));
+  }
+}
+
 std::vector<std::string> profile_ids(const std::vector<hw::Profile>& profiles) {
   std::vector<std::string> ids;
   for (const hw::Profile& p : profiles) ids.push_back(p.id);
@@ -177,9 +195,11 @@ void run_validate(const Context& ctx, const ValidateOptions& o) {
   std::vector<std::string> ids = profile_ids(catalog.profiles());
   ids.push_back(validate::kProbeProfileId);
   check_report_not_a_profile(o, ids);
+  check_profile_files(o, ids);
   const Acquired in = acquire(ctx, o, catalog);
   const Compared out = compare(o, catalog, in);
   check_report_not_a_profile(o, profile_ids(out.profiles));
+  check_profile_files(o, profile_ids(out.profiles));
   // --strict refuses skipped and repriced rows as bad input: nothing is written.
   if (o.strict) check_strict(out.doc);
   if (!o.write_profiles.empty()) {

@@ -2,13 +2,9 @@
 #include "cli/flags.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <iostream>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -37,29 +33,21 @@ Format parse_format(std::string_view name, bool with_svg) {
                                       with_svg ? ", svg" : ""));
 }
 
+OutputFile open_output(const std::string& path) {
+  if (path.empty() || path == "-") return OutputFile(OutputFile::StandardOutput{});
+  return OutputFile(path);
+}
+
 void write_output(const std::string& text, const std::string& path) {
-  if (path.empty() || path == "-") {
-    // A failed write (a closed stdout, a full disk) is an error, not a silent exit 0. (A reader
-    // that closes a pipe early ends the process by SIGPIPE, as for any Unix filter.)
-    errno = 0;
-    std::cout << text << std::flush;
-    if (!std::cout) {
-      const int err = errno;
-      std::cout.clear();
-      throw std::runtime_error(fmt::format("cannot write to stdout: {}", err == ENOSPC ? "disk full"
-                                                                         : err != 0
-                                                                             ? std::strerror(err)
-                                                                             : "write failed"));
-    }
-    return;
-  }
-  write_file(text, path);
+  OutputFile out = open_output(path);
+  out.write(text);
+  out.commit();
 }
 
 CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::string& help) {
   // A path the results cannot be written to is bad input (exit 2) before anything runs, as a
-  // --plot path is: an empty one, a directory, or a file in a folder that is not there (or that
-  // is a file), after following symbolic links.
+  // --plot path is: an empty one, a directory, one too long for the system, or a file in a folder
+  // that is not there (or that is a file), after following symbolic links.
   return command.add_option("-o,--output", path, help)
       ->check(CLI::Validator(
           [](const std::string& value) -> std::string {
@@ -68,6 +56,9 @@ CLI::Option* add_output_option(CLI::App& command, std::string& path, const std::
             std::error_code ec;
             if (std::filesystem::is_directory(value, ec)) {
               return fmt::format("'{}' is a directory; give a file name", value);
+            }
+            if (const std::string problem = unusable_path_problem(value); !problem.empty()) {
+              return fmt::format("cannot write '{}': {}", value, problem);
             }
             const FolderProblem folder = output_folder_problem(value);
             if (folder.not_a_folder) {

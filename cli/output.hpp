@@ -1,6 +1,6 @@
 // Output formats and the one place that writes results: stdout, or the file named with -o (see
 // cli/output_file.hpp: regular files are replaced atomically, links and devices are written
-// through).
+// through, /dev/stdout is our own stdout).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli11_fwd.hpp"
+#include "cli/output_file.hpp"
 
 namespace cli {
 
@@ -20,6 +21,8 @@ enum class Format { table, json, csv, svg };
 // compare).
 Format parse_format(std::string_view name, bool with_svg = false);
 
+// Where results go: stdout for "" or "-", else the file named (cli/output_file.hpp).
+OutputFile open_output(const std::string& path);
 void write_output(const std::string& text, const std::string& path);  // "" or "-" = stdout
 
 // Adds -o/--output to a subcommand; an empty path is rejected (exit 2) rather than read as stdout.

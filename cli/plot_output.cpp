@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "cli/output.hpp"
 #include "cli/output_file.hpp"
 #include "common/errors.hpp"
 #include "common/text.hpp"
@@ -51,16 +52,27 @@ void check_plot_path(const std::string& plot, const std::string& output) {
     throw common::SpecError(
         fmt::format("--plot '{}': the chart is SVG; give a file name ending in .svg", plot));
   }
-  // The plot is written after the results: a folder that is not there would fail it with the
-  // results already in place, so it is bad input before either is written.
+  // A chart that cannot be written fails the run after the work: what can be known now is bad
+  // input before either output is written.
+  if (const std::string problem = unusable_path_problem(plot); !problem.empty()) {
+    throw common::SpecError(fmt::format("--plot '{}': {}", plot, problem));
+  }
   if (const FolderProblem folder = output_folder_problem(plot); folder) {
     throw common::SpecError(fmt::format("--plot '{}': {}{}", plot, folder.describe(),
                                         folder.not_a_folder ? "" : " to write it in"));
   }
 }
 
-void write_plot(const std::string& svg, const std::string& path) {
-  write_file(svg, path);
+void write_with_plot(const std::string& results, const std::string& output,
+                     const std::function<std::string()>& svg, const std::string& plot) {
+  OutputFile out = open_output(output);
+  if (!plot.empty()) {
+    OutputFile chart(plot);
+    chart.write(svg());
+    chart.commit();
+  }
+  out.write(results);
+  out.commit();
 }
 
 void RooflineBuilder::add(const hw::Profile& profile, models::DType dtype, const std::string& label,

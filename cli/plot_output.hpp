@@ -2,6 +2,7 @@
 // from predictions (one point per workload, one set of ceilings per device).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,13 +19,16 @@ CLI::Option* add_plot_option(CLI::App& command, std::string& path);
 
 // Rejects, before any work is done, a --plot path that cannot take an SVG file: "-" (the SVG goes
 // to a file; stdout is for the results), the -o file however it is spelt (./x, a symbolic link),
-// a directory, or a file in a folder that is missing or is a file. Throws
-// common::SpecError (exit 2).
+// a directory, a path too long for the system, or a file in a folder that is missing or is a
+// file. Throws common::SpecError (exit 2).
 void check_plot_path(const std::string& plot, const std::string& output);
 
-// Writes the SVG to `path` with -o's rules (cli/output_file.hpp): the file appears whole or not
-// at all.
-void write_plot(const std::string& svg, const std::string& path);
+// Writes the results to stdout or the -o file `output` and, with a --plot path, the chart `svg()`
+// draws there, each with -o's rules (cli/output_file.hpp). A chart that cannot be written leaves
+// no new -o file and nothing on stdout: both are opened before either is written, and the chart
+// is put in place before the results are.
+void write_with_plot(const std::string& results, const std::string& output,
+                     const std::function<std::string()>& svg, const std::string& plot);
 
 // Collects roofline points, one per predicted workload, and the devices they ran on.
 class RooflineBuilder {

@@ -156,6 +156,10 @@ void write_fixtures(const fs::path& dir) {
   // A link to a file in a folder that is not there, as -o and --plot would follow it.
   fs::create_symlink("nowhere/x.json", dir / "dangling.json");
   fs::create_symlink("nowhere/p.svg", dir / "dangling.svg");
+  fs::create_symlink("loop.json", dir / "loop.json");
+  fs::create_symlink("loop.svg", dir / "loop.svg");
+  // Where --write-profiles would write the H100's profile: a directory.
+  fs::create_directories(dir / "fitted" / "h100-sxm5-80gb.json");
   write_file(dir / "dup-key" / "my-gpu.json",
              text.replace(text.find(key), key.size(), key + ", \"sm_count\": 150"));
 }
@@ -194,6 +198,7 @@ const std::vector<BadInput> kCases = {
     {"output file in a folder that is not there", {"query", "-o", "no-such-dir/q.json"}, {"no directory 'no-such-dir'"}},
     {"output link to a folder that is not there", {"query", "-o", "{}/dangling.json"}, {"--output", "no directory 'nowhere'", "'dangling.json'"}},
     {"output file under a file", {"query", "-o", "{}/good.csv/q.json"}, {"--output", "'good.csv' is not a directory"}},
+    {"output link that loops", {"query", "-o", "{}/loop.json"}, {"--output", "'loop.json'", "too many levels of symbolic links"}},
     {"number too large for a double", {"query", "--hw-set", "compute.sm_count=1e999"}, {"number out of range"}},
     {"fractional count", {"query", "--hw-set", "compute.sm_count=1.5"}, {"/compute/sm_count", "whole number"}},
     {"implausible count", {"query", "--hw-set", "compute.sm_count=1e300"}, {"/compute/sm_count", "[1, 1024]"}},
@@ -253,6 +258,7 @@ const std::vector<BadInput> kCases = {
     {"plot into a missing folder", {"query", "--plot", "{}/missing/p.svg"}, {"--plot", "no directory", "to write it in"}},
     {"plot link to a folder that is not there", {"query", "--plot", "{}/dangling.svg"}, {"--plot", "no directory 'nowhere'", "to write it in"}},
     {"plot under a file", {"query", "--plot", "{}/good.csv/p.svg"}, {"--plot", "'good.csv' is not a directory"}},
+    {"plot link that loops", {"query", "--plot", "{}/loop.svg"}, {"--plot", "too many levels of symbolic links"}},
     {"plot and output one file, spelt two ways", {"query", "--plot", "{}/p.svg", "-o", "{}/./p.svg"}, {"--plot", "also the -o file"}},
     {"GPU profile for the CPU kernels", {"validate", "--backend", "cpu", "--profile", "h100"}, {"--profile 'h100'", "not a host-core profile", "arch cpu"}},
     {"kernels run and timings read in one validate", {"validate", "--backend", "cpu", "--measurements", "{}/causal-7.csv"}, {"--backend runs kernels here", "give one"}},
@@ -314,6 +320,7 @@ const std::vector<BadInput> kCases = {
     {"--keep-fixed-costs without --calibrate", {"validate", "--measurements", "{}/good.csv", "--keep-fixed-costs"}, {"--keep-fixed-costs", "--calibrate"}},
     {"profile directory that is a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv"}, {"good.csv", "not a directory"}},
     {"profile directory under a file", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/good.csv/sub"}, {"'good.csv/sub'", "'good.csv' is not a directory"}},
+    {"profile file that is a directory", {"validate", "--measurements", "{}/good.csv", "--write-profiles", "{}/fitted"}, {"--write-profiles", "fitted/h100-sxm5-80gb.json", "is a directory"}},
     {"unknown suite before the CUDA device", {"validate", "--backend", "cuda", "--suite", "nosuch"}, {"unknown suite 'nosuch'", "quick"}},
     {"unknown --ceilings with the CPU backend", {"validate", "--backend", "cpu", "--ceilings", "maybe"}, {"--ceilings 'maybe'", "allowed: auto, yes, no"}},
     {"--devices with measurements", {"validate", "--devices", "--measurements", "{}/good.csv"}, {"--measurements is not used with --devices"}},

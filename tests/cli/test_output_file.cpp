@@ -198,6 +198,93 @@ TEST_CASE("a run killed by SIGTERM while writing removes its temporary file and 
   CHECK(entries(dir.path()) == std::vector<std::string>{"out.json"});
 }
 
+TEST_CASE(
+    "an output path naming our own descriptor (/dev/fd/N) is written to descriptor N at its "
+    "offset, never reopened, replaced or closed",
+    "[output]") {
+  TempDir dir;
+  const fs::path file = dir.path() / "log.txt";
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, "before\n", 7) == 7);
+  struct stat before {};
+  REQUIRE(::fstat(fd, &before) == 0);
+  cli::write_file("middle\n", fmt::format("/dev/fd/{}", fd));
+  cli::write_file("again\n", fmt::format("/proc/self/fd/{}", fd));
+  // Still open, at the offset after what went through it, as `echo x >/dev/stdout` leaves it.
+  REQUIRE(::write(fd, "after\n", 6) == 6);
+  ::close(fd);
+  CHECK(read_file(file) == "before\nmiddle\nagain\nafter\n");
+  struct stat after {};
+  REQUIRE(::stat(file.c_str(), &after) == 0);
+  CHECK(after.st_ino == before.st_ino);  // the same file, not one renamed over it
+  CHECK(entries(dir.path()) == std::vector<std::string>{"log.txt"});
+}
+
+TEST_CASE("an output path naming a descriptor we have not open is an I/O failure naming the path",
+          "[output]") {
+  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);  // read only: a free number after
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  const std::string path = fmt::format("/dev/fd/{}", fd);
+  CHECK_THROWS_WITH(cli::write_file("x", path), Catch::Contains("cannot write '" + path + "'"));
+}
+
+TEST_CASE("an output file dropped before commit leaves the old file and no temporary file",
+          "[output]") {
+  TempDir dir;
+  const fs::path target = dir.path() / "out.csv";
+  write_file(target, "old\n");
+  {
+    cli::OutputFile out(target.string());
+    out.write(std::string(200000, 'x'));  // more than the buffer: some of it reaches the disk
+    CHECK(entries(dir.path()).size() == 2);
+  }
+  CHECK(read_file(target) == "old\n");
+  CHECK(entries(dir.path()) == std::vector<std::string>{"out.csv"});
+}
+
+TEST_CASE("a run killed by SIGTERM with two output files open removes both temporary files",
+          "[output]") {
+  TempDir dir;
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::signal(SIGTERM, SIG_DFL);  // as in attnsim itself (Catch2 installs its own handlers)
+    try {
+      cli::OutputFile results((dir.path() / "out.csv").string());
+      cli::OutputFile chart((dir.path() / "chart.svg").string());
+      results.write(std::string(100000, 'x'));
+      chart.write(std::string(100000, 'y'));
+      ::raise(SIGTERM);
+    } catch (...) {
+    }
+    ::_exit(0);  // only reached if the signal did not end the process
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK((WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
+  CHECK(fs::is_empty(dir.path()));
+}
+
+TEST_CASE(
+    "unusable_path_problem names a name longer than NAME_MAX, as given or through a link, and "
+    "links that loop",
+    "[output]") {
+  TempDir dir;
+  const std::string long_name = std::string(256, 'n') + ".json";
+  CHECK_THAT(cli::unusable_path_problem((dir.path() / long_name).string()),
+             Catch::Contains("longer than 255 bytes"));
+  fs::create_symlink(long_name, dir.path() / "link.json");
+  CHECK_THAT(cli::unusable_path_problem((dir.path() / "link.json").string()),
+             Catch::Contains("longer than 255 bytes"));
+  fs::create_symlink("loop.json", dir.path() / "loop.json");
+  CHECK(cli::unusable_path_problem((dir.path() / "loop.json").string()) ==
+        "too many levels of symbolic links");
+  CHECK(cli::unusable_path_problem((dir.path() / (std::string(255, 'n'))).string()).empty());
+  CHECK(cli::unusable_path_problem((dir.path() / "missing" / "x.json").string()).empty());
+}
+
 TEST_CASE("query -o '' exits 2 naming -o; nothing is written to stdout", "[cli][output]") {
   const RunResult r = run_cli({"query", "-o", ""});
   INFO("stderr: " << r.err);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -53,16 +54,10 @@ inline std::string attnsim_binary() {
   return override_path != nullptr && *override_path != '\0' ? override_path : ATTNSIM_BINARY;
 }
 
-// Runs `env <assignments> attnsim args...` with stdout and stderr captured separately.
-inline RunResult run_with_env(const std::vector<std::string>& env,
-                              const std::vector<std::string>& args) {
+// Runs the shell command line `cmd` with its stdout and stderr captured separately.
+inline RunResult run_command(std::string cmd) {
   TempDir scratch;
   const fs::path err_file = scratch.path() / "stderr";
-  std::string cmd = "env";
-  for (const std::string& word : with(env, with({attnsim_binary()}, args))) {
-    cmd.push_back(' ');
-    append_quoted(cmd, word);
-  }
   cmd.append(" 2>");
   append_quoted(cmd, err_file.string());
   FILE* pipe = ::popen(cmd.c_str(), "r");
@@ -75,6 +70,17 @@ inline RunResult run_with_env(const std::vector<std::string>& env,
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.err = read_file(err_file);
   return r;
+}
+
+// Runs `env <assignments> attnsim args...` with stdout and stderr captured separately.
+inline RunResult run_with_env(const std::vector<std::string>& env,
+                              const std::vector<std::string>& args) {
+  std::string cmd = "env";
+  for (const std::string& word : with(env, with({attnsim_binary()}, args))) {
+    cmd.push_back(' ');
+    append_quoted(cmd, word);
+  }
+  return run_command(std::move(cmd));
 }
 
 // Runs `ATTNSIM_HW_PATH=<hw_path> attnsim args...` with stdout and stderr captured separately.
