@@ -107,6 +107,25 @@ std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, st
   return SweepPlot(plan_sweep_plot(sizes, o.plot_x, o.plot_y), csv_header(a));
 }
 
+// --plot: a sweep whose rows would draw more series than a chart holds is refused before its first
+// row. The axes bound the series (one per combination of the axes other than x); only when that
+// bound is over the limit are the points priced once, to count the series their rows draw.
+void check_plot_series(const SweepAxes& axes, const SweepPlot& plot, std::size_t first,
+                       std::size_t count, unsigned threads) {
+  const std::size_t bound = std::min(count, point_count(axes) / plot.plan().x_values);
+  if (bound <= kMaxPlotSeries) return;
+  SweepPlot trial = plot;  // add() throws at the first series over the limit
+  sim::run_sweep(
+      {first, count, threads, 4096},
+      [&](std::size_t i, std::string& row) {
+        std::string why;
+        if (!format_point(axes, i, SweepFormat::csv, row, why)) row.clear();
+      },
+      [&](const std::string& row) {
+        if (!row.empty()) trial.add(row);
+      });
+}
+
 // A sweep's kernel column is the kernel asked for, not the one `auto` ran, so fp32 points priced
 // with a library kernel that has no fp32 path (fp32_kernel_warning) draw one warning for the
 // sweep when the tile engine prices fp32 with `auto` or with such a kernel.
@@ -141,6 +160,7 @@ void run_sweep_command(const Context& ctx, const SweepOptions& o) {
       o.progress == "yes" || (o.progress == "auto" && isatty(STDERR_FILENO) != 0);
   const unsigned threads =
       o.threads > 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  if (plot) check_plot_series(axes, *plot, first, count, threads);
   OutputFile sink = open_output(o.output);
   std::optional<OutputFile> chart;
   if (plot) chart.emplace(o.plot);

@@ -191,6 +191,7 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
     throw common::SpecError(fmt::format("--plot-x {}: --{} has only one value", name, name));
   }
   plan.x_flag = "--" + name;
+  plan.x_values = it->values;
   plan.x_unit = name == "seq-len" || name == "q-len" || name == "kv-len" ? plot::Unit::tokens
                                                                          : plot::Unit::count;
   plan.x_columns = x_columns(name, s);

@@ -45,6 +45,7 @@ struct SweepPlotPlan {
   std::string x_flag;                  // "--seq-len"
   std::string x_column;                // the CSV column holding x: "kv_len"
   std::vector<std::string> x_columns;  // columns that follow x, left out of the series key
+  std::size_t x_values = 0;            // how many values the x axis has
   plot::Unit x_unit = plot::Unit::tokens;
   PlotY y = PlotY::time;
 };
@@ -63,6 +64,7 @@ class SweepPlot {
   // make more than kMaxPlotSeries series.
   void add(std::string_view csv_row);
   plot::SeriesChart chart() const;
+  const SweepPlotPlan& plan() const { return plan_; }
 
  private:
   SweepPlotPlan plan_;

@@ -2,6 +2,8 @@
 // never cut off where two differ, and the subtitle says what they share, the mask included.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
@@ -80,4 +82,31 @@ TEST_CASE(
               .exit_code == 0);
   CHECK_THAT(test_support::subtitle(*parse_xml(read_file(svg))),
              Catch::Contains("kv_dtype fp8") && Catch::Contains("kernel auto"));
+}
+
+TEST_CASE("sweep --plot with more series than a chart holds is refused before the first row",
+          "[cli][sweep][plot]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "p.svg").string();
+  // 21 batches: 21 series over --seq-len. Nothing on stdout: not the header, not a row.
+  const RunResult r = run_cli(
+      {"sweep", "--seq-len", "1k,2k", "--batch", "1..21", "--plot-x", "seq-len", "--plot", svg});
+  test_support::require_bad_input(r, {"more than 20 series"});
+  CHECK(std::filesystem::is_empty(dir.path()));
+}
+
+TEST_CASE(
+    "sweep --plot draws a sweep whose axes allow more than 20 series when its priced rows draw 20 "
+    "or fewer",
+    "[cli][sweep][plot]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "p.svg").string();
+  // 5 x 5 (q_len, kv_len) pairs, 15 of them causal (kv_len >= q_len): 15 series over --batch.
+  const RunResult r =
+      run_cli({"sweep", "--batch", "1,2", "--q-len", "1k,2k,3k,4k,5k", "--kv-len", "1k,2k,3k,4k,5k",
+               "--plot-x", "batch", "--plot", svg, "--progress", "no"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 31);  // the header and 15 x 2 rows
+  CHECK_THAT(read_file(svg), Catch::Contains("<svg"));
 }
