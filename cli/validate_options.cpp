@@ -142,12 +142,12 @@ void check_validate_options(const ValidateOptions& o, const HwOptions& hw,
 }
 
 void check_profile_directory(const std::string& dir) {
+  if (const std::string unusable = unusable_path_problem(dir); !unusable.empty())
+    throw std::invalid_argument(fmt::format("--write-profiles '{}': {}", dir, unusable));
   if (const std::string lookup = common::path_lookup_problem(dir); !lookup.empty())
     throw std::invalid_argument(
         fmt::format("--write-profiles '{}': {}; allowed: a directory, or a path to create one at",
                     dir, lookup));
-  if (const std::string unusable = unusable_path_problem(dir); !unusable.empty())
-    throw std::invalid_argument(fmt::format("--write-profiles '{}': {}", dir, unusable));
   const FolderProblem problem = directory_problem(dir);
   if (!problem) return;
   if (problem.itself)
