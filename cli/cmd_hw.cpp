@@ -148,10 +148,11 @@ std::string probe_id(const std::string& output) {
     throw common::SpecError(fmt::format("-o '{}' is a directory; give DIR/NAME.json", output));
   if (file.extension() != ".json" || file.stem().empty()) return validate::kProbeProfileId;
   const std::string id = file.stem().string();
-  if (!plain_profile_id(id))
-    throw common::SpecError(fmt::format(
-        "-o '{}': the file name without .json is the probe's id: letters, digits, '.', '_', '-'",
-        output));
+  if (const std::string problem = hw::profile_name_problem(id); !problem.empty())
+    throw common::SpecError(
+        fmt::format("-o '{}': the file name without .json is the probe's id, and '{}' is not a "
+                    "profile name: {}; allowed: {}",
+                    output, id, problem, hw::kProfileNameForm));
   for (const hw::EmbeddedFile& f : hw::builtin_profile_files()) {
     std::vector<std::string_view> names = f.aliases;
     names.push_back(f.id);

@@ -1,11 +1,13 @@
 #include "hwprofiles/profile_loader.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "common/files.hpp"
+#include "common/text.hpp"
 #include "hwprofiles/calibration_keys.hpp"
 #include "hwprofiles/json_object.hpp"
 #include "hwprofiles/json_text.hpp"
@@ -39,9 +41,9 @@ Memory parse_memory(JsonObject o) {
   m.smem_per_sm_bytes = o.in_range("smem_per_sm_KiB", ranges::kSmemKiB) * kKiB;
   m.smem_per_block_bytes = o.in_range("smem_per_block_KiB", ranges::kSmemKiB) * kKiB;
   if (m.smem_per_block_bytes > m.smem_per_sm_bytes) {
-    o.fail("smem_per_block_KiB", fmt::format("{} must not exceed smem_per_sm_KiB ({})",
-                                             m.smem_per_block_bytes / kKiB,
-                                             m.smem_per_sm_bytes / kKiB));
+    o.fail("smem_per_block_KiB",
+           fmt::format("{} must not exceed smem_per_sm_KiB ({})", m.smem_per_block_bytes / kKiB,
+                       m.smem_per_sm_bytes / kKiB));
   }
   m.registers_per_sm = o.optional_count("registers_per_sm", kMaxRegistersPerSm);
   m.max_threads_per_sm = o.optional_count("max_threads_per_sm", kMaxThreadsPerSm);
@@ -203,6 +205,21 @@ std::optional<Precision> parse_precision(std::string_view name) {
   return std::nullopt;
 }
 
+std::string profile_name_problem(std::string_view name) {
+  if (name.empty()) return "it is empty";
+  const std::string lower = common::ascii_lower(name);
+  if (lower == "all") return "--hw all means every profile";
+  if (lower.size() >= 5 && lower.compare(lower.size() - 5, 5, ".json") == 0)
+    return "it ends in .json, which reads as a file name";
+  const auto plain = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  };
+  const auto odd = std::find_if_not(name.begin(), name.end(), plain);
+  if (odd == name.end()) return "";
+  return *odd == ',' ? "a comma separates profiles in a --hw list"
+                     : fmt::format("it holds '{}'", *odd);
+}
+
 Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   JsonObject o(doc, "", origin);
   Profile p;
@@ -215,6 +232,14 @@ Profile parse_profile(const nlohmann::json& doc, const std::string& origin) {
   }
   p.arch = o.string("arch");
   p.aliases = o.string_array("aliases", false);
+  const auto check_name = [&o](std::string_view key, const std::string& name) {
+    if (const std::string problem = profile_name_problem(name); !problem.empty())
+      o.fail(key, fmt::format("'{}' is not a profile name: {}; allowed: {}", name, problem,
+                              kProfileNameForm));
+  };
+  check_name("id", p.id);
+  for (std::size_t i = 0; i < p.aliases.size(); ++i)
+    check_name(fmt::format("aliases/{}", i), p.aliases[i]);
   p.compute = parse_compute(o.object("compute"));
   p.memory = parse_memory(o.object("memory"));
   if (auto link = o.optional_object("interconnect")) {

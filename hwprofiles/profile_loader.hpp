@@ -13,6 +13,15 @@ namespace hw {
 
 std::optional<Precision> parse_precision(std::string_view name);
 
+// Why `name` cannot be a profile's id or alias ("--hw all means every profile"), or "" when it can:
+// a name is letters, digits,
+// '.', '_' and '-' (a --hw list splits at commas, a sweep row carries the id as it is), and is
+// neither `all` (--hw all means every profile) nor ends in .json (it would read as a file name).
+std::string profile_name_problem(std::string_view name);
+// The allowed form, for messages.
+inline constexpr const char* kProfileNameForm =
+    "letters, digits, '.', '_' and '-', not 'all' and not ending in .json";
+
 // `origin` names the file (or override) in error messages.
 Profile parse_profile(const nlohmann::json& doc, const std::string& origin);
 Profile parse_profile_text(const std::string& text, const std::string& origin);

@@ -131,6 +131,18 @@ void write_fixtures(const fs::path& dir) {
     fs::create_directories(dir / ("no-" + std::string(entry)));
     write_file(dir / ("no-" + std::string(entry)) / "my-gpu.json", without.dump(1));
   }
+  // Names a --hw list cannot name: `all`, one with a comma, one read as a file name; and an alias.
+  for (const auto& [folder, id] :
+       {std::pair{"id-all", "all"}, std::pair{"id-comma", "a,b"}, std::pair{"id-json", "x.json"}}) {
+    nlohmann::json named = doc;
+    named["id"] = id;
+    fs::create_directories(dir / folder);
+    write_file(dir / folder / (std::string(id) + ".json"), named.dump(1));
+  }
+  nlohmann::json alias_all = doc;
+  alias_all["aliases"] = {"mine", "ALL"};
+  fs::create_directories(dir / "alias-all");
+  write_file(dir / "alias-all" / "my-gpu.json", alias_all.dump(1));
   // An entry whose name is no kernel's: nothing would read it (split_kv spelt without its _).
   nlohmann::json misspelt = doc;
   auto& entries = misspelt["calibration"]["schedules"];
@@ -220,6 +232,10 @@ const std::vector<BadInput> kCases = {
     {"missing profile directory", {"query", "--hw-dir", "{}/none"}, {"does not exist"}},
     {"profile directory that is a symbolic link loop", {"query", "--hw-dir", "{}/link-loop"}, {"link-loop: hardware profile directory", "a symbolic link loop"}},
     {"profile file that is a symbolic link loop", {"query", "--hw-dir", "{}/loop-inside"}, {"loop-inside/x.json: hardware profile file", "a symbolic link loop"}},
+    {"profile id 'all'", {"hw", "list", "--hw-dir", "{}/id-all"}, {"all.json: /id: 'all' is not a profile name", "--hw all means every profile", "allowed: letters, digits"}},
+    {"profile id with a comma", {"hw", "list", "--hw-dir", "{}/id-comma"}, {"/id: 'a,b' is not a profile name", "a comma", "allowed: letters, digits"}},
+    {"profile id ending in .json", {"hw", "list", "--hw-dir", "{}/id-json"}, {"/id: 'x.json' is not a profile name", "ends in .json", "allowed: letters, digits"}},
+    {"profile alias 'all'", {"hw", "list", "--hw-dir", "{}/alias-all"}, {"/aliases/1: 'ALL' is not a profile name", "allowed: letters, digits"}},
     {"one id in two profile directories", {"query", "--hw-dir", "{}/a", "--hw-dir", "{}/b"}, {"a/my-gpu.json", "b/my-gpu.json"}},
     {"1e999 in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/big"}, {"/compute/sm_count", "number out of range"}},
     {"misspelt calibration entry in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/misspelt-entry"}, {"my-gpu.json", "/calibration/schedules/splitkv", "unknown calibration entry 'splitkv'", "allowed: fa2, fa2_bwd,", " split_kv,", " gemm, chunked_scan, nsa_triton_scores"}},
@@ -250,7 +266,8 @@ const std::vector<BadInput> kCases = {
     {"projection width without projections", {"query", "--hidden-size", "4096"}, {"--hidden-size", "needs --include-projections"}},
     {"recorded report that is not a CUDA run's", {"validate", "--recorded", "{}/a/my-gpu.json"}, {"not a report of `validate --backend cuda`"}},
     {"probe written under a built-in profile's name", {"hw", "probe", "-o", "{}/H100.json"}, {"'H100' names the built-in profile 'h100-sxm5-80gb'"}},
-    {"probe file name that is not an id", {"hw", "probe", "-o", "{}/my gpu.json"}, {"the probe's id: letters, digits"}},
+    {"probe file name that is not an id", {"hw", "probe", "-o", "{}/my gpu.json"}, {"the probe's id", "'my gpu' is not a profile name", "allowed: letters, digits"}},
+    {"probe file named all.json", {"hw", "probe", "-o", "{}/all.json"}, {"the probe's id", "'all' is not a profile name", "--hw all means every profile"}},
     {"empty item in a --hw list", {"query", "--hw", ",h100"}, {"--hw ',h100'", "an empty item", "profile ids or aliases (attnsim hw list)"}},
     {"--hw-set with hw list (no profile to apply it to)", {"hw", "list", "--hw-set", "memory.hbm_bandwidth_GBps=4000"}, {"'--hw-set'", "hw list", "allowed: --help, --format, --hw-dir"}},
     {"hw show without an id", {"hw", "show"}, {"hw show needs a profile id", "known: a100-pcie-40gb"}},
