@@ -6,14 +6,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/flags.hpp"
 #include "cli/sweep_axes.hpp"
 
 namespace cli {
 
 void add_hw_dir_option(CLI::App& command, HwOptions& options) {
-  command.add_option(
-      "--hw-dir", options.dirs,
-      "directory of extra hardware profile files (repeatable; also $ATTNSIM_HW_PATH)");
+  command
+      .add_option("--hw-dir", options.dirs,
+                  "directory of extra hardware profile files (repeatable; also $ATTNSIM_HW_PATH)")
+      ->check(
+          non_empty("an empty path; allowed: a directory of hardware profile .json files", "DIR"));
 }
 
 void add_hw_options(CLI::App& command, HwOptions& options) {

@@ -5,9 +5,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "common/files.hpp"
 #include "common/suggest.hpp"
 #include "common/text.hpp"
+#include "hwprofiles/profile_files.hpp"
 #include "hwprofiles/profile_loader.hpp"
 
 namespace hw {
@@ -36,59 +36,6 @@ nlohmann::json parse_override_value(const std::string& assignment, const std::st
         fmt::format("--hw-set '{}': number out of range: '{}' is larger than a double can hold",
                     assignment, text));
   }
-}
-
-// The user directories' profile files in order, each id defined once: two files claiming one id
-// are refused naming both (the same file reached twice is read once).
-std::vector<std::filesystem::path> user_profile_files(
-    const std::vector<std::filesystem::path>& user_dirs) {
-  std::vector<std::filesystem::path> all;
-  for (const auto& dir : user_dirs) {
-    std::error_code ec;
-    if (const std::string problem = common::path_lookup_problem(dir); !problem.empty()) {
-      throw ProfileError(fmt::format(
-          "{}: hardware profile directory: {}; allowed: a directory of profile .json files",
-          dir.string(), problem));
-    }
-    if (!std::filesystem::is_directory(dir, ec)) {
-      throw ProfileError(dir.string() + ": hardware profile directory does not exist");
-    }
-    std::vector<std::filesystem::path> files;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-      const std::filesystem::path& path = it->path();
-      if (path.extension() != ".json") continue;
-      // A profile file that cannot be looked at (a link loop) is refused, not skipped: it was
-      // put there to be read.
-      if (const std::string problem = common::path_lookup_problem(path); !problem.empty()) {
-        throw ProfileError(fmt::format(
-            "{}: hardware profile file: {}; allowed: a profile .json file, or no such name in the "
-            "directory",
-            path.string(), problem));
-      }
-      std::error_code dangling;  // a link to nothing: not a file, skipped
-      if (it->is_regular_file(dangling)) files.push_back(path);
-    }
-    if (ec) {
-      throw ProfileError(
-          fmt::format("{}: hardware profile directory: {}", dir.string(), ec.message()));
-    }
-    std::sort(files.begin(), files.end());
-    for (const auto& path : files) {
-      bool seen = false;
-      for (const auto& earlier : all) {
-        if (std::filesystem::equivalent(earlier, path, ec)) {
-          seen = true;
-        } else if (earlier.stem() == path.stem()) {
-          throw ProfileError(fmt::format(
-              "hardware profile id '{}' is defined twice: by '{}' and by '{}'; remove one or "
-              "give it another id",
-              path.stem().string(), earlier.string(), path.string()));
-        }
-      }
-      if (!seen) all.push_back(path);
-    }
-  }
-  return all;
 }
 
 // Equality of two profile names regardless of ASCII case and, with `separators`, with spaces and
