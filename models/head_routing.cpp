@@ -258,6 +258,12 @@ class Gda final : public VariantBase {
                     kGdaParams) {}
   void finish(AttentionSpec& spec) const override {
     require_divides(name(), "heads", spec.heads.heads, "noise_heads", spec.get(kNoiseHeads));
+    // The model width is every score map's, signal and noise: (H_s + H_n) d. Set here, so that
+    // a head split (tensor parallelism) keeps the whole model's width, not H_s d.
+    if (spec.projections.hidden_size == 0) {
+      spec.projections.hidden_size =
+          (spec.heads.heads + spec.get(kNoiseHeads)) * spec.heads.head_dim;
+    }
   }
   CostModel cost(const AttentionSpec& spec, const Workload& w) const override {
     const HeadConfig& h = spec.heads;

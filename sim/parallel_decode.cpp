@@ -155,10 +155,9 @@ std::vector<Share> shares(const Context& c, const std::vector<Range>& parts) {
 // The combine of `partials` partials on one device: each partial row is rescaled by
 // exp(lse_i - lse) and accumulated (2 dv + 2 FP32 operations, one exponential), reading the fp32
 // partials and writing O once.
-Block combine(const Context& c, double partials_per_row) {
+Block combine(const Context& c, double partials_per_row, double dv) {
   const models::HeadConfig& h = c.spec.heads;
   const double rows = static_cast<double>(c.w.batch * h.heads * c.w.q_len);
-  const double dv = static_cast<double>(h.v_head_dim);
   models::Op op =
       models::elementwise_op("cp_decode_combine", models::Pass::forward, rows * partials_per_row,
                              kPartialBytes * (dv + 1), 1, 2 * dv + 2);
@@ -167,6 +166,18 @@ Block combine(const Context& c, double partials_per_row) {
   b.cost.ops.push_back(op);
   b.prediction = predict(c.engine, b.cost, c.w, c.profile, c.kernel);
   return b;
+}
+
+// The width of one head's partial output: what the attention kernel writes per row, which for
+// absorbed MLA is the latent (d_c, W_UV applied after the combine), not the value head dim.
+double partial_width(const Block& b, const models::HeadConfig& h) {
+  for (const models::Op& op : b.cost.ops) {
+    if (op.kind == models::OpKind::dense_attention && op.pass == models::Pass::forward &&
+        op.attention.v_head_dim > 0) {
+      return static_cast<double>(op.attention.v_head_dim);
+    }
+  }
+  return static_cast<double>(h.v_head_dim);
 }
 
 }  // namespace
@@ -185,9 +196,10 @@ void sharded_decode(const Context& c, DeviceCost& d, DeviceCost& cluster) {
     if (s.time_s() > busiest->time_s()) busiest = &s;
   }
   add_compute(d, busiest->block, busiest->count);
+  const double dv = partial_width(busiest->block, c.spec.heads);
   // One partial is the output already; several are combined on every device.
   if (partials > 1) {
-    const Block merge = combine(c, partials);
+    const Block merge = combine(c, partials, dv);
     add_compute(d, merge, 1);
     add_compute(cluster, merge, c.layout.devices());
   }
@@ -198,8 +210,8 @@ void sharded_decode(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   // figure), and the busiest device forwards min(k, p - 1) of them (a window's one partial: one
   // whole partial, not (p - 1) / p of it). The busiest sets the time.
   const models::HeadConfig& h = c.spec.heads;
-  const double partial = static_cast<double>(c.w.batch * h.heads * c.w.q_len) *
-                         static_cast<double>(h.v_head_dim + 1) * kPartialBytes;
+  const double partial =
+      static_cast<double>(c.w.batch * h.heads * c.w.q_len) * (dv + 1) * kPartialBytes;
   const double p = c.layout.cp;
   const double busiest_over_mean =
       partials > 0 ? std::min(partials, p - 1) * p / (partials * (p - 1)) : 1;

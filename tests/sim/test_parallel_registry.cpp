@@ -119,3 +119,34 @@ TEST_CASE(
     CHECK(p.per_device.kv_cache_bytes == Approx(1152.0 * tokens));
   }
 }
+
+TEST_CASE(
+    "CP decode of absorbed MLA all-gathers 512-wide latent partials (W_UV comes after the "
+    "combine), not 128-wide value heads",
+    "[sim][parallel]") {
+  // Batch 8, 128 heads, one query token, cp 4: a partial is 8 x 128 rows of (512 + 1) fp32 =
+  // 2,101,248 B; the busiest device forwards min(4, 3) = 3 of them: 6,303,744 B.
+  const models::AttentionSpec spec = registry().find("mla").make_spec({}, {});
+  const models::Workload w = workload(models::Phase::decode, 8, 1, 32768);
+  const sim::ParallelPrediction p =
+      sim::predict_parallel(sim::EngineKind::roofline, spec, w, catalog().resolve("h100"), "auto",
+                            {1, 4, sim::CpStrategy::ring, 1});
+  CHECK(p.per_device.scale_up_bytes + p.per_device.scale_out_bytes == Approx(6303744.0));
+}
+
+TEST_CASE(
+    "TP of gda keeps the whole model's width, (H_s + H_n) d: each device does half the work and "
+    "all-reduces B L D s",
+    "[sim][parallel]") {
+  // 24 signal + 8 noise heads of 128: D = 4096. tp 2, 4096 tokens: the ring all-reduce sends
+  // 2 (2 - 1) / 2 x 4096 x 4096 x 2 B = 33,554,432 B (it had used D = 24 x 128 = 3072).
+  const models::AttentionSpec spec = registry().find("gda").make_spec({}, {true, 0});
+  const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096);
+  const sim::Prediction whole = sim::predict(sim::EngineKind::roofline, spec.variant->cost(spec, w),
+                                             w, catalog().resolve("h100"), "auto");
+  const sim::ParallelPrediction p =
+      sim::predict_parallel(sim::EngineKind::roofline, spec, w, catalog().resolve("h100"), "auto",
+                            {2, 1, sim::CpStrategy::ring, 1});
+  CHECK(p.per_device.flops.tensor == Approx(whole.flops.tensor / 2).epsilon(1e-12));
+  CHECK(p.per_device.scale_up_bytes == Approx(33554432.0));
+}
