@@ -137,6 +137,12 @@ void check_cp(const pd::Context& c, const models::CostModel& cost) {
   const bool two_chunks =
       w.causal && (l.strategy == CpStrategy::zigzag || l.strategy == CpStrategy::allgather);
   const std::int64_t chunks = two_chunks ? 2 * l.cp : l.cp;
+  if (l.strategy == CpStrategy::cad && w.q_len < l.cp) {
+    throw common::SpecError(fmt::format(
+        "--cp {} --cp-strategy cad: the sequence of {} tokens gives some of the {} devices no "
+        "token to own; give at most --cp {}",
+        l.cp, w.q_len, l.cp, w.q_len));
+  }
   if (l.strategy != CpStrategy::cad && w.q_len % chunks != 0) {
     throw common::SpecError(fmt::format(
         "--cp {} --cp-strategy {}: the sequence of {} tokens does not split into {} equal chunks",

@@ -17,6 +17,7 @@
 //   other's compute; in steady state over the layers only max(0, comm - compute) per layer is
 //   exposed (the pipeline's one-time fill is not counted).
 #include <algorithm>
+#include <cmath>
 
 #include "sim/cad_schedule.hpp"
 #include "sim/parallel_internal.hpp"
@@ -80,7 +81,9 @@ PoolDispatch cad(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   add_comm(d, in, 1);
   add_comm(d, out, 1);
   d.exposed_comm_s = std::max(0.0, d.comm_s - d.compute_s);
-  d.kv_cache_bytes = cache_per_token * tokens / p;  // the tokens it owns
+  // The tokens the fullest device owns: ceil(L / N) of each sequence, in whole tokens.
+  d.kv_cache_bytes = cache_per_token * static_cast<double>(c.w.batch) *
+                     std::ceil(static_cast<double>(c.w.q_len) / p);
 
   // Every TP rank runs its own pool over its heads: the cluster is tp pools.
   add_compute(cluster, whole, tp);

@@ -150,3 +150,19 @@ TEST_CASE(
   CHECK(p.per_device.flops.tensor == Approx(whole.flops.tensor / 2).epsilon(1e-12));
   CHECK(p.per_device.scale_up_bytes == Approx(33554432.0));
 }
+
+TEST_CASE(
+    "cad's fullest device owns ceil(L / N) whole tokens; fewer tokens than devices is refused",
+    "[sim][parallel]") {
+  // gqa 32/8, d 128: 4096 B a token. 4097 tokens over 8 devices: 513 on the fullest (was
+  // 512.125, a fraction of a token).
+  const models::AttentionSpec spec = registry().find("gqa").make_spec({}, {});
+  const sim::ParallelPrediction p = sim::predict_parallel(
+      sim::EngineKind::roofline, spec, workload(models::Phase::prefill, 1, 4097, 4097),
+      catalog().resolve("h100"), "auto", {1, 8, sim::CpStrategy::cad, 1});
+  CHECK(p.per_device.kv_cache_bytes == 4096.0 * 513);
+  CHECK_THROWS_WITH(sim::predict_parallel(
+                        sim::EngineKind::roofline, spec, workload(models::Phase::prefill, 1, 4, 4),
+                        catalog().resolve("h100"), "auto", {1, 8, sim::CpStrategy::cad, 1}),
+                    Catch::Contains("at most --cp 4"));
+}
