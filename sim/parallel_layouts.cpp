@@ -302,6 +302,9 @@ models::CostModel state_correction(const Context& c, const models::CostModel& lo
     out.ops.push_back(models::elementwise_op(fwd ? "state_prefix_fwd" : "state_prefix_bwd", pass,
                                              combined * states,
                                              state_bytes / states * (1 + 2 / combined), 0, 2));
+    // Without a mask (LASP-2's Alg. 1) a rank's own scan already multiplies its queries by the
+    // state it uses, now the sum of all: there is no prefix to correct for.
+    if (!c.w.causal) continue;
     models::Op fix = models::gemm_op(fwd ? "state_correction_fwd" : "state_correction_bwd", pass,
                                      x.batch * x.heads * x.tokens, x.value_dim, x.key_dim, s);
     fix.bytes.weights = (fwd ? 1 : 2) * state_bytes;  // one state per (sequence, head)
@@ -318,6 +321,12 @@ models::CostModel state_correction(const Context& c, const models::CostModel& lo
 // (state_correction) runs after the states arrive, so it does not hide the communication.
 void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   const int p = c.layout.cp;
+  if (!c.w.causal && c.layout.strategy == CpStrategy::zeco) {
+    throw common::SpecError(
+        "--cp-strategy zeco: its All-Scan passes each rank the state of the ranks before it, and "
+        "attention without a causal mask needs every rank's; use --cp-strategy lasp2 (or causal "
+        "attention)");
+  }
   models::Workload local = c.w;
   local.q_len = local.kv_len = c.w.q_len / p;
   const Block b = run(c, c.spec, local);
@@ -368,8 +377,10 @@ void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   }
   // The last rank's prefix op sums cp - 1 states (LASP-2): the cluster's cp (cp - 1) / 2 sums are
   // cp / 2 of it; ZeCO's one update runs on each of the cp - 1 ranks.
-  const double prefix_runs =
-      c.layout.strategy == CpStrategy::lasp2 ? static_cast<double>(p) / 2 : p - 1;
+  // Without a mask every rank sums the other cp - 1 states, and no rank corrects its output.
+  const double prefix_runs = !c.w.causal                              ? static_cast<double>(p)
+                             : c.layout.strategy == CpStrategy::lasp2 ? static_cast<double>(p) / 2
+                                                                      : p - 1;
   add_compute(cluster, gemms, tp * (p - 1));
   add_compute(cluster, prefix, tp * prefix_runs);
 }

@@ -166,3 +166,22 @@ TEST_CASE(
                         catalog().resolve("h100"), "auto", {1, 8, sim::CpStrategy::cad, 1}),
                     Catch::Contains("at most --cp 4"));
 }
+
+TEST_CASE(
+    "LASP-2 without a causal mask: each rank multiplies by the sum of all states, no "
+    "prefix correction; ZeCO's prefix chain is refused there",
+    "[sim][parallel]") {
+  // lightnet non-causal, 32 heads of 128, 4096 tokens, cp 4: 4 x 1024 x 128 x 128 x 32 =
+  // 2,147,483,648 tensor FLOPs a rank (a quarter of one device's), the cluster one device's.
+  const models::AttentionSpec spec = registry().find("lightnet").make_spec({}, {});
+  const models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096, false);
+  const sim::ParallelPrediction p =
+      sim::predict_parallel(sim::EngineKind::roofline, spec, w, catalog().resolve("h100"), "auto",
+                            {1, 4, sim::CpStrategy::lasp2, 1});
+  CHECK(p.per_device.flops.tensor == Approx(2147483648.0));
+  CHECK(p.cluster.flops.tensor == Approx(4 * 2147483648.0));
+  CHECK_THROWS_WITH(
+      sim::predict_parallel(sim::EngineKind::roofline, spec, w, catalog().resolve("h100"), "auto",
+                            {1, 4, sim::CpStrategy::zeco, 1}),
+      Catch::Contains("use --cp-strategy lasp2"));
+}
