@@ -258,8 +258,8 @@ std::string begin_document(const Frame& f, std::string_view title, std::string_v
   // needs, each its own text element (the lines joined are the subtitle), stacked up to the plot.
   const std::vector<std::string> lines = wrap_at_separators(subtitle, f.width - 40, 12);
   const double line_px = 13;
-  const double first_y =
-      std::min(46.0, f.top - 6 - line_px * static_cast<double>(lines.size() - 1));
+  const double extra_lines = lines.empty() ? 0 : static_cast<double>(lines.size() - 1);
+  const double first_y = std::min(46.0, f.top - 6 - line_px * extra_lines);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     out += fmt::format(
         "<text class=\"subtitle\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" "

@@ -45,11 +45,6 @@ double real(const AttentionSpec& spec, IntParam p) {
   return static_cast<double>(spec.get(p));
 }
 
-// sum over the positions x = a .. b (0 .. n allowed; none when b < a) of floor(x / g).
-double floor_sum_between(std::int64_t a, std::int64_t b, std::int64_t g) {
-  return b < a ? 0 : floor_sum(b, g) - floor_sum(a - 1, g);
-}
-
 // The summaries the workload's queries see, on average: query t (1-based) sees
 // floor((t - l) / d) + 1 from t = l on.
 double mean_summaries(const AttentionSpec& spec, const Workload& w) {

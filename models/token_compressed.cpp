@@ -47,8 +47,7 @@ class CoreContext final : public VariantBase {
     const std::int64_t first = w.kv_len - w.q_len + 1;
     const std::int64_t gi = spec.get(kCoreGroup), si = spec.get(kCoreWindow);
     const double mean_old =
-        (floor_sum(w.kv_len - si, gi) - floor_sum(std::max<std::int64_t>(0, first - 1 - si), gi)) /
-        static_cast<double>(w.q_len);
+        floor_sum_between(first - si, w.kv_len - si, gi) / static_cast<double>(w.q_len);
     if (mean_old >= 1) {
       // One softmax over [core; local] keys (the reference concatenates them): Q is read and O
       // written once, by the local op; the output normalisation is done once too.

@@ -141,4 +141,8 @@ double floor_sum(std::int64_t n, std::int64_t g) {
   return static_cast<double>(g) * q * (q - 1) / 2 + q * (m + 1);
 }
 
+double floor_sum_between(std::int64_t a, std::int64_t b, std::int64_t g) {
+  return b < a ? 0 : floor_sum(b, g) - floor_sum(a - 1, g);
+}
+
 }  // namespace models

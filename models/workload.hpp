@@ -56,5 +56,7 @@ double scored_pairs(const Workload& w, std::int64_t window = 0, std::int64_t sin
 // many whole blocks of g tokens the positions of a run have passed between them, summed (a
 // variant's pooled tokens, summaries or selectable blocks per query).
 double floor_sum(std::int64_t n, std::int64_t g);
+// The same over x = a .. b (0 when b < a); positions below 0 count 0.
+double floor_sum_between(std::int64_t a, std::int64_t b, std::int64_t g);
 
 }  // namespace models

@@ -82,3 +82,14 @@ TEST_CASE("validate caps sizes (2^30 tokens, 2^24 batch, 2^16 layers) naming the
   w.layers = models::kMaxLayers + 1;
   CHECK_THROWS_AS(models::validate(w), common::SpecError);
 }
+
+TEST_CASE("floor_sum adds floor(x / g) over a run of positions, negative positions counting 0",
+          "[workload]") {
+  // g = 4, x = 0 .. 9: 0 0 0 0 1 1 1 1 2 2 = 8.
+  CHECK(models::floor_sum(9, 4) == 8);
+  CHECK(models::floor_sum(-1, 4) == 0);
+  // x = 5 .. 9: 1 1 1 2 2 = 7; x = -3 .. 5: 0 ... 0 1 1 = 2; an empty run is 0.
+  CHECK(models::floor_sum_between(5, 9, 4) == 7);
+  CHECK(models::floor_sum_between(-3, 5, 4) == 2);
+  CHECK(models::floor_sum_between(6, 5, 4) == 0);
+}
