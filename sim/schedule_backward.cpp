@@ -4,6 +4,7 @@
 // reduction of per-query-head dK/dV.
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "sim/flash_forward.hpp"
 #include "sim/schedules.hpp"
@@ -18,26 +19,59 @@ struct BwdTile {
   Dispatch dispatch;
 };
 
-// Row blocks each KV tile's CTA visits: causal starts at the first row that sees the tile.
-JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+// Row blocks [first, last) the CTA of KV tile `n` visits: causal starts at the first row that
+// sees the tile.
+std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, double tile_n,
+                                            double n) {
   const double m_blocks = ceil_div(g.rows, tile_m);
+  if (!g.causal) return {0, m_blocks};
+  const double first_row = std::max(0.0, n * tile_n - g.row_offset);
+  const double first_block = std::floor(first_row / tile_m);
+  // A window ends the rows that see this tile window - 1 keys after its last key; every later
+  // row still sees a tile that holds a sink (one of the first g.sinks keys).
+  const bool holds_sink = n * tile_n < g.sinks;
+  const double last_block =
+      g.window > 0 && !holds_sink
+          ? std::min(
+                m_blocks,
+                std::floor(std::max(0.0, (n + 1) * tile_n - 2 + g.window - g.row_offset) / tile_m) +
+                    1)
+          : m_blocks;
+  return {first_block, std::max(first_block, last_block)};
+}
+
+JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const double n_blocks = ceil_div(g.keys, tile_n);
-  if (!g.causal) return uniform_blocks(n_blocks, g.batch * g.heads, m_blocks);
+  if (!g.causal) return uniform_blocks(n_blocks, g.batch * g.heads, ceil_div(g.rows, tile_m));
   return summarize_blocks(n_blocks, g.batch * g.heads, [&](double n) {
-    const double first_row = std::max(0.0, n * tile_n - g.row_offset);
-    const double first_block = std::floor(first_row / tile_m);
-    // A window ends the rows that see this tile window - 1 keys after its last key; every later
-    // row still sees a tile that holds a sink (one of the first g.sinks keys).
-    const bool holds_sink = n * tile_n < g.sinks;
-    const double last_block =
-        g.window > 0 && !holds_sink
-            ? std::min(m_blocks,
-                       std::floor(std::max(0.0, (n + 1) * tile_n - 2 + g.window - g.row_offset) /
-                                  tile_m) +
-                           1)
-            : m_blocks;
-    return std::max(0.0, last_block - first_block);
+    const auto [first, last] = column_row_blocks(g, tile_m, tile_n, n);
+    return last - first;
   });
+}
+
+// Rows of one head the column CTAs visit, summed over them, and those of the CTA with the most
+// row blocks (the longest job; of several, the one with the most rows): a partial last row block
+// counts the rows it holds, not a whole tile's.
+struct ColumnRows {
+  double visited = 0;
+  double longest = 0;
+};
+ColumnRows column_rows_per_head(const Geometry& g, double tile_m, double tile_n) {
+  const double n_blocks = ceil_div(g.keys, tile_n);
+  if (!g.causal) return {n_blocks * g.rows, g.rows};
+  ColumnRows out;
+  double most_blocks = 0;
+  for (double n = 0; n < n_blocks; ++n) {
+    const auto [first, last] = column_row_blocks(g, tile_m, tile_n, n);
+    if (last <= first) continue;
+    const double rows = std::min(g.rows, last * tile_m) - first * tile_m;
+    out.visited += rows;
+    if (last - first > most_blocks || (last - first == most_blocks && rows > out.longest)) {
+      most_blocks = last - first;
+      out.longest = rows;
+    }
+  }
+  return out;
 }
 
 void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& out) {
@@ -68,7 +102,17 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   // (under a causal mask about half of them); the fp32 dQ accumulator is read-modified-written
   // per tile, both through L2. The op's bytes reach HBM once, re-reads when they miss L2.
   const double row_side = need.q + need.grad_out + need.lse + 8 * g.d * rows;
-  const double visited = main.jobs.total_tiles * t.m * row_side / std::max(1.0, rows);
+  // A partial last row block moves only the rows it holds. The longest CTA moves its own rows'
+  // share of the bytes (Launch::max_tile_hbm_scale): a CTA's rows grow with the sequence while
+  // the mean tile's thin as a row block of one row joins, so a longer sequence never gives it
+  // fewer bytes.
+  const double heads = g.batch * g.heads;
+  const ColumnRows per_head = column_rows_per_head(g, t.m, t.n);
+  const double visited = heads * per_head.visited * row_side / std::max(1.0, rows);
+  if (per_head.visited > 0 && main.jobs.max_tiles > 0) {
+    main.max_tile_hbm_scale =
+        per_head.longest / main.jobs.max_tiles / (heads * per_head.visited / main.jobs.total_tiles);
+  }
   const double n_blocks = ceil_div(g.keys, t.n);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(main.cta, in.profile);
   const double heads_in_flight = std::max(1.0, slots / n_blocks);

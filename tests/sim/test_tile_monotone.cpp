@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <tuple>
 #include <utility>
 
 #include "hwprofiles/catalog.hpp"
@@ -369,4 +370,30 @@ TEST_CASE(
   };
   CHECK(time(2) >= time(1));
   CHECK(time(3) >= time(2));
+}
+
+TEST_CASE(
+    "a backward that gains a partial row block is not faster (the longest CTA's tiles are whole)",
+    "[tile][monotone]") {
+  // MLA's non-absorbed backward (d 192, dv 128) on FA3's 64 x 96 tiles, H100: every KV tile's CTA
+  // of a 129-token sequence visits one more row block than at 128, holding one row. Counted as a
+  // whole tile's share of the bytes but priced at its one row's, the longest CTA thinned: 129
+  // tokens priced below 128.
+  const models::AttentionSpec mla = test_support::make("mla", {{"mode", 2}});
+  auto time = [&](std::int64_t len) {
+    return bf16_time("h100", "fa3", mla, Phase::bwd, 1, len, len);
+  };
+  CHECK(time(129) >= time(128));
+  // Token by token over five row blocks, for MLA and a d-128 MHA on FA3 (H100) and FA2 (A100).
+  const models::AttentionSpec mha = test_support::make("mha", {{"heads", 32}, {"head_dim", 128}});
+  for (const auto& [hw, kernel, spec] :
+       {std::tuple{"h100", "fa3", &mla}, std::tuple{"h100", "fa3", &mha},
+        std::tuple{"a100", "fa2", &mha}}) {
+    auto longer = [&](std::int64_t len) {
+      return bf16_time(hw, kernel, *spec, Phase::bwd, 2, len, len);
+    };
+    const auto [count, first] = drops(longer, 64, 384, 1);
+    INFO(hw << " " << kernel << " d " << spec->heads.head_dim << ": first drop at " << first);
+    CHECK(count == 0);
+  }
 }
