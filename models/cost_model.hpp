@@ -122,6 +122,9 @@ struct Op {
   double link_bytes = 0;     // kind == collective: bytes one device sends (one direction)
   double link_devices = 0;   // kind == collective: the devices it runs over
   double link_steps = 0;     // kind == collective: latency steps (hops) it takes
+  // Work over every key the call reads (MLA's decompression of cached latents): a call over the
+  // same or a longer prefix of the keys repeats it, so a device that runs both does it once.
+  bool per_key = false;
 };
 
 struct CostModel {

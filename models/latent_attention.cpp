@@ -193,6 +193,7 @@ void add_non_absorbed(const MlaDims& m, const Workload& w, bool projections, Cos
       Op decompress = gemm_op(fwd ? "cache_decompress_fwd" : "cache_decompress_bwd", pass, cached,
                               m.hq * (m.nope + m.dv), m.latent, s);
       decompress.bytes.activations -= (fwd ? 1 : 2) * cached * m.latent * (s - s_kv);
+      decompress.per_key = true;
       model.ops.push_back(decompress);
     }
     if (projections) {

@@ -2,6 +2,7 @@
 // Formulas: variants.md family G, which cites the papers named at each function.
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "models/projections.hpp"
 #include "sim/parallel_internal.hpp"
@@ -90,11 +91,27 @@ void ring_comm(const Context& c, double block_bytes, double cache_bytes, double 
   cluster.kv_cache_bytes = devices(c) * cache_bytes;
 }
 
+// `cost` without its work over every key it reads (models::Op::per_key), in every form.
+models::CostModel without_per_key_work(models::CostModel cost) {
+  const auto drop = [](models::CostModel& form) {
+    decltype(form.ops) kept;
+    for (const models::Op& op : form.ops) {
+      if (!op.per_key) kept.push_back(op);
+    }
+    form.ops = kept;
+  };
+  drop(cost);
+  for (models::CostModel& form : cost.alternatives) drop(form);
+  return cost;
+}
+
 // Each rank's query chunks run once against the keys they see: a causal chunk against its prefix
 // (its queries the last of those keys, so the variant's mask decides which of the blocks it uses:
 // a window of w touches the last w keys), a non-causal chunk against every key. Zig-zag and the
 // balanced all-gather give rank r chunks r and 2cp-1-r of 2cp (`paired`), a plain ring chunk r of
-// cp. Every rank's runs go into `cluster` (once per TP rank); the busiest rank's are returned.
+// cp. A paired rank's earlier chunk reads a prefix of its later chunk's keys, so work over every
+// key (MLA's decompression of the cached latents) is done once, by the later chunk's run.
+// Every rank's runs go into `cluster` (once per TP rank); the busiest rank's are returned.
 struct ChunkRuns {
   DeviceCost busiest;
   double kv_per_token = 0;  // K/V cache bytes per token and layer (from the last chunk's run)
@@ -104,12 +121,15 @@ ChunkRuns chunk_runs(const Context& c, bool paired, DeviceCost& cluster) {
   const std::int64_t chunk = c.w.q_len / (paired ? 2 * p : p);
   const std::int64_t last = (paired ? 2 * p : p) - 1;
   std::optional<Block> whole_keys;  // a non-causal chunk's run is the same on every rank
-  auto run_chunk = [&](std::int64_t index) {
+  auto run_chunk = [&](std::int64_t index, bool keys_read_again) {
     if (!c.w.causal && whole_keys) return *whole_keys;
     models::Workload w = c.w;
     w.q_len = chunk;
     w.kv_len = c.w.causal ? (index + 1) * chunk : c.w.kv_len;
-    Block b = run(c, c.spec, w);
+    Block b;
+    b.cost = c.spec.variant->cost(c.spec, w);
+    if (keys_read_again) b.cost = without_per_key_work(std::move(b.cost));
+    b.prediction = predict(c.engine, b.cost, w, c.profile, c.kernel);
     if (!c.w.causal) whole_keys = b;
     return b;
   };
@@ -119,7 +139,7 @@ ChunkRuns chunk_runs(const Context& c, bool paired, DeviceCost& cluster) {
     DeviceCost rank;
     const std::int64_t chunks[] = {r, 2 * p - 1 - r};  // zig-zag's pair; a plain ring's first
     for (int k = 0; k < (paired ? 2 : 1); ++k) {
-      const Block b = run_chunk(chunks[k]);
+      const Block b = run_chunk(chunks[k], paired && k == 0);
       add_compute(rank, b, 1);
       add_compute(cluster, b, per_rank);
       if (chunks[k] == last) out.kv_per_token = b.cost.kv_cache_bytes_per_token_per_layer;

@@ -102,6 +102,25 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "balanced all-gather CP of causal MLA decompresses a rank's latents once, for its later "
+    "chunk's prefix, which holds its earlier chunk's keys",
+    "[sim][parallel]") {
+  // Causal, L = 16384, cp 2: chunks of 4096, rank 0 runs chunks 0 and 3, rank 1 chunks 1 and 2.
+  // Each chunk's own tokens are its projections'; the cached prefix before it is decompressed:
+  // rank 0: 0 + 12,288 tokens, rank 1: 8,192 (chunk 2's prefix holds chunk 1's 4,096, done once).
+  // The attention halves evenly; the busiest rank is rank 0.
+  const models::AttentionSpec spec = registry().find("mla").make_spec({{"mode", 2}}, {});
+  const models::Workload w = workload(models::Phase::prefill, 1, 16384, 16384, true);
+  const std::optional<sim::Prediction> whole = single_device(spec, w);
+  REQUIRE(whole);
+  const sim::ParallelPrediction p =
+      sim::predict_parallel(sim::EngineKind::tile, spec, w, catalog().resolve("h100"), "auto",
+                            {1, 2, sim::CpStrategy::allgather, 1});
+  CHECK(p.cluster.flops.tensor - whole->flops.tensor == Approx(33554432.0 * (12288 + 8192)));
+  CHECK(p.per_device.flops.tensor == Approx(whole->flops.tensor / 2 + 33554432.0 * 12288));
+}
+
+TEST_CASE(
     "ring CP of MLA passes the K/V its form reads: the non-absorbed form's decompressed per-head "
     "K/V (128 x 320 x 2 B a token), the absorbed form's latents (576 x 2 B); both hold latents",
     "[sim][parallel]") {
