@@ -226,14 +226,18 @@ DeviceCost scaled(DeviceCost d, double n, bool times_too) {
 
 // What a device keeps of one layer after the pass: of the KV cache, at most what one device would
 // keep of this layer (its TP shard; a window or a budget keeps no more keys for being split), and
-// of the cluster, that once per TP rank: a strategy reports the K/V of the chunk a device owns,
-// which for a windowed or budgeted layer overstates it. A recurrent state (linear attention) is
-// not split by CP: every device keeps its heads' state (a linear strategy reports it as what the
-// device holds, so it leaves the KV cache here).
-void hold_at_most_one_device(const pd::Context& c, DeviceCost& d, DeviceCost& cluster) {
+// of the cluster, that once per TP rank and copy: a strategy reports the K/V of the chunk a device
+// owns, which for a windowed or budgeted layer overstates it. `copies`: the CP ranks that hold
+// each KV value (Ulysses beyond the KV head count replicates them, as TP does, and both count
+// every copy). A recurrent state (linear attention) is not split by CP: every device keeps its
+// heads' state (a linear strategy reports it as what the device holds, so it leaves the KV cache
+// here).
+void hold_at_most_one_device(const pd::Context& c, double copies, DeviceCost& d,
+                             DeviceCost& cluster) {
   const models::CostModel one = c.spec.variant->cost(c.spec, c.w);
   d.kv_cache_bytes = std::min(d.kv_cache_bytes, one.kv_cache_bytes);
-  cluster.kv_cache_bytes = std::min(cluster.kv_cache_bytes, c.layout.tp * one.kv_cache_bytes);
+  cluster.kv_cache_bytes =
+      std::min(cluster.kv_cache_bytes, c.layout.tp * copies * one.kv_cache_bytes);
   d.state_bytes = one.state_bytes;
   cluster.state_bytes = c.layout.devices() * one.state_bytes;
 }
@@ -249,6 +253,7 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
   check_cp(c, core.variant->cost(core, one));
   DeviceCost& d = out.per_device;
   DeviceCost& cluster = out.cluster;
+  double kv_copies = 1;
   if (one.phase == models::Phase::decode) {
     pd::sharded_decode(c, d, cluster);
   } else {
@@ -261,6 +266,7 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
         const pd::HeadShard heads = pd::ulysses(c, d, cluster);
         out.device_heads = heads.spec.heads;
         out.kv_heads_replicated = out.kv_heads_replicated || heads.replicated;
+        kv_copies = pd::kv_copies(heads, c.spec, c.layout.cp, one);
       } break;
       case CpStrategy::allgather:
         pd::all_gather_cp(c, d, cluster);
@@ -274,7 +280,7 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
         break;
     }
   }
-  hold_at_most_one_device(c, d, cluster);
+  hold_at_most_one_device(c, kv_copies, d, cluster);
   if (whole.spec.projections.include) cp_projections(c, whole.spec, d, cluster);
   const double layers = static_cast<double>(whole.w.layers);
   d = scaled(d, layers, true);

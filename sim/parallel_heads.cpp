@@ -76,12 +76,16 @@ HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_v
   return shard;
 }
 
-bool replicates_kv(const HeadShard& shard, const models::AttentionSpec& whole, int ways,
-                   const models::Workload& w) {
-  if (shard.replicated) return true;
+double kv_copies(const HeadShard& shard, const models::AttentionSpec& whole, int ways,
+                 const models::Workload& w) {
   const double device = shard.spec.variant->cost(shard.spec, w).kv_cache_bytes_per_token_per_layer;
   const double one = whole.variant->cost(whole, w).kv_cache_bytes_per_token_per_layer;
-  return one > 0 && ways * device >= 2 * one;
+  return one > 0 ? std::max(1.0, ways * device / one) : 1;
+}
+
+bool replicates_kv(const HeadShard& shard, const models::AttentionSpec& whole, int ways,
+                   const models::Workload& w) {
+  return shard.replicated || kv_copies(shard, whole, ways, w) >= 2;
 }
 
 }  // namespace sim::parallel_detail

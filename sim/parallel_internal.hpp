@@ -47,6 +47,10 @@ HeadShard split_heads(const models::AttentionSpec& spec, int ways, std::string_v
 // devices' shards together at least twice the whole (GLA's shared RoPE key alone is not).
 bool replicates_kv(const HeadShard& shard, const models::AttentionSpec& whole, int ways,
                    const models::Workload& w);
+// How many devices of the split hold each KV value on the mean: the devices' shards over the
+// whole (at least 1; MQA split 4 ways: 4, MLA's latent: the ways).
+double kv_copies(const HeadShard& shard, const models::AttentionSpec& whole, int ways,
+                 const models::Workload& w);
 
 // One kernel run on one device, one layer.
 struct Block {

@@ -138,3 +138,24 @@ TEST_CASE(
   CHECK(split(mqa, prefill, 1, 4, sim::CpStrategy::ulysses).kv_heads_replicated);
   CHECK_FALSE(split(make("gqa", {}), prefill, 1, 4, sim::CpStrategy::ulysses).kv_heads_replicated);
 }
+
+TEST_CASE(
+    "ulysses beyond the KV head count counts every copy of the cache in the cluster, as tp does",
+    "[sim][parallel]") {
+  // MQA, 32 heads, 1 KV head of d 128, 8192 tokens: every rank of 4 keeps the one KV head of the
+  // whole sequence after the all-to-all (8192 x 2 x 128 x 2 B = 4 MiB), four copies.
+  const models::Workload prefill = workload(models::Phase::prefill, 1, 8192, 8192);
+  const models::AttentionSpec mqa =
+      make("gqa", {{"heads", 32}, {"kv_heads", 1}, {"head_dim", 128}});
+  const double one = 8192.0 * 2 * 128 * 2;
+  const sim::ParallelPrediction ulysses = split(mqa, prefill, 1, 4, sim::CpStrategy::ulysses);
+  CHECK(ulysses.per_device.kv_cache_bytes == Approx(one));
+  CHECK(ulysses.cluster.kv_cache_bytes == Approx(4 * one));
+  CHECK(split(mqa, prefill, 4).cluster.kv_cache_bytes == Approx(4 * one));
+  // GQA's 8 KV heads split over 4 ranks: one copy, a quarter each.
+  const models::AttentionSpec gqa =
+      make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}});
+  const sim::ParallelPrediction split_kv = split(gqa, prefill, 1, 4, sim::CpStrategy::ulysses);
+  CHECK(split_kv.cluster.kv_cache_bytes == Approx(8 * one));
+  CHECK(split_kv.per_device.kv_cache_bytes == Approx(2 * one));
+}
