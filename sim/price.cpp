@@ -142,7 +142,9 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
   };
   const double mean_bytes = l.per_job_hbm_bytes;
   const double max_bytes = std::max(l.per_job_hbm_bytes, l.max_job_hbm_bytes);
-  const double mean_tiles = l.jobs.count > 0 ? l.jobs.total_tiles / l.jobs.count : 0;
+  const double mean_tiles = l.whole_jobs_but_last ? l.jobs.max_tiles
+                            : l.jobs.count > 0    ? l.jobs.total_tiles / l.jobs.count
+                                                  : 0;
   // The partial last wave runs on fewer SMs, each drawing more bandwidth (in-order and static
   // persistent dispatch; longest-first has no such tail).
   const double slots = sms * k;

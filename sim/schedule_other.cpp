@@ -233,7 +233,10 @@ void lower_gemm(const ScheduleInput& in, Launches& out) {
 }
 
 void lower_elementwise(const ScheduleInput& in, Launches& out) {
-  // A grid-stride kernel: 64 KiB of traffic per iteration, at most 8 CTAs per SM.
+  // A CTA per 64 KiB of traffic, dispatched in waves as SMs free up (PyTorch launches its
+  // elementwise grids whole, without a grid-stride cap). A grid-stride loop capped at 8 CTAs an SM
+  // priced the CTAs with a second chunk as if all 8 still shared their SM, so twice the work took
+  // up to three times as long.
   const models::Op& op = in.op;
   const double bytes = op.bytes.total();
   // Iterations of 64 KiB of traffic, or of the work one SM does in the time it draws 64 KiB
@@ -242,9 +245,10 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   // shrank: an fp8 KV cache made the same FP32 work up to 22 % slower. PyTorch's elementwise
   // kernels launch a CTA per 512 elements (num_threads() 128 x thread_work_size() 4 in
   // aten/src/ATen/native/cuda/thread_constants.h), so vector-heavy work spreads over the device.
-  // Every iteration is a whole chunk but the last (a fraction), so the longest CTA never gets
-  // shorter as the op grows: splitting the same work into equal parts would make more work faster
-  // whenever it crossed a chunk boundary and gained a CTA.
+  // Every CTA holds a whole chunk but the last (a fraction), and a full wave runs whole chunks
+  // (Launch::whole_jobs_but_last), so no CTA gets shorter as the op grows: splitting the same work
+  // into equal parts would make more work faster whenever it crossed a chunk boundary and gained
+  // a CTA.
   const Rates r = achievable_rates(in.profile, in.workload.dtype);
   const double tensor_rate = r.tensor_flops_per_s > 0 ? r.tensor_flops_per_s : r.vector_flops_per_s;
   const double work_s_per_sm =
@@ -254,15 +258,16 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   const double work_bytes = work_s_per_sm * sm_load_Bps(in.profile);
   const double chunks = std::max(bytes, work_bytes) / 65536;
   const double tiles = chunks > 0 ? chunks : 1;
-  const double ctas = std::min(std::ceil(tiles), 8 * in.profile.compute.sm_count);
+  const double ctas = std::ceil(tiles);
   Launch l;
   l.name = op.name;
   l.schedule = in.name;
   l.calibration = &in.calibration;
   l.mma_class = in.mma_class;
   l.cta = {0, 256, 0, 0};
-  l.jobs = {ctas, std::floor(tiles / ctas), std::min(tiles, std::ceil(tiles / ctas)), tiles};
-  l.dispatch = Dispatch::persistent_static;
+  l.jobs = {ctas, tiles - (ctas - 1), std::min(tiles, 1.0), tiles};
+  l.whole_jobs_but_last = true;
+  l.dispatch = Dispatch::in_order;
   l.per_tile.tensor_flops = op.flops.tensor / tiles;  // e.g. a score recompute pre-pass
   l.per_tile.exp_ops = op.flops.exp / tiles;
   l.per_tile.alu_ops = op.flops.vector / tiles;

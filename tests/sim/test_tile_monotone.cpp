@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "hwprofiles/catalog.hpp"
+#include "models/projections.hpp"
 #include "models/registry.hpp"
 #include "sim/engine.hpp"
 #include "tests/support/model_helpers.hpp"
@@ -79,6 +80,34 @@ TEST_CASE("an elementwise op that gains a chunk and a CTA is not faster (longest
   // superlinear: the span search's FLOPs cross a chunk from kv 1 to 2 at batch 1024.
   CHECK(time_s("superlinear", Phase::decode, "h100", 1024, 2) >=
         time_s("superlinear", Phase::decode, "h100", 1024, 1));
+}
+
+TEST_CASE(
+    "an elementwise grid's last wave runs lighter: twice the work never takes more than twice "
+    "the time, and llsa split over two devices is not superlinear",
+    "[tile][monotone]") {
+  // A grid-stride loop capped at 8 CTAs an SM priced the CTAs with a second chunk as if all 8
+  // still shared their SM: llsa's pooling (A100 PCIe, 32 heads, 4096 tokens) took 88 us against
+  // 30 us for 16 heads, and --tp 2 priced a device below half the single device's time.
+  for (const char* hw : {"a100-pcie", "h100", "910b"}) {
+    auto time = [&](double values) {
+      models::CostModel cost;
+      cost.ops.push_back(
+          models::elementwise_op("pass_fwd", models::Pass::forward, values, 6, 0, 2));
+      models::Workload w = test_support::workload(Phase::prefill, 1, 1, 1, true);
+      return sim::predict(sim::EngineKind::tile, cost, w, device(hw)).time_s;
+    };
+    for (double values = 1 << 16; values < 1 << 30; values *= 1.37) {
+      INFO(hw << " at " << values << " values");
+      CHECK(time(2 * values) <= 2 * time(values));
+    }
+  }
+  const models::AttentionSpec llsa = test_support::make("llsa", {});
+  const models::AttentionSpec half = test_support::make("llsa", {{"heads", 16}, {"kv_heads", 4}});
+  const auto llsa_time = [](const models::AttentionSpec& spec) {
+    return bf16_time("a100-pcie", "auto", spec, Phase::prefill, 1, 4096, 4096);
+  };
+  CHECK(llsa_time(half) >= llsa_time(llsa) / 2);
 }
 
 TEST_CASE("an elementwise grid counts work as well as bytes: an fp8 KV cache is never slower",
