@@ -38,6 +38,45 @@ void add_gradient_move(const char* name, const Workload& w, double items, double
   }
 }
 
+// Pairs (query, key) of one head that a causal query set keeps when each query keeps at most
+// `keep` keys of its prefix: sum over the prefixes p = kv - q + 1 .. kv of min(p, keep).
+double kept_pairs(const Workload& w, double keep) {
+  const double first = static_cast<double>(w.kv_len - w.q_len + 1);
+  const double last = static_cast<double>(w.kv_len);
+  const auto sum = [](double a, double b) { return b < a ? 0.0 : (a + b) * (b - a + 1) / 2; };
+  if (last <= keep) return sum(first, last);
+  if (first > keep) return keep * (last - first + 1);
+  return sum(first, keep) + keep * (last - keep);
+}
+
+// The backward of DMA's trainable bias delta = exp(A softplus(V W_dt)) (flash-dmattn's
+// mha_bwd, csrc/flash_sparse_attn/flash_api.cpp, github.com/SmallDoges/flash-dmattn). Through
+// the importance: the gradients of W_dt and of the values, twice the forward's FLOPs, reading V
+// and writing its share of dV. With the materialised (B, Hkv, Lq, Lk) mask and bias, the kernel
+// reads both again (2 B each a pair) and writes dbias per query head where GQA differs from the
+// bias's heads (2 B a kept pair); around it, that per-head dbias is zeroed, and summed over each
+// group into (B, Hkv, Lq, Lk) (2g + 2g + 2 B a pair of one KV head, where g > 1), and the sum read
+// over the queries the bias was broadcast along (2 B). The bias and mask are fp16/bf16 (the
+// kernel's types).
+void add_bias_gradient(const HeadConfig& h, const Workload& w, double prefix, double kept,
+                       bool dense_mask, CostModel& model) {
+  if (!has_backward(w.phase)) return;
+  const double b = static_cast<double>(w.batch), hkv = static_cast<double>(h.kv_heads);
+  const double d = static_cast<double>(h.head_dim), s = bytes_per_element(w.dtype);
+  model.ops.push_back(elementwise_op("value_importance_bwd", Pass::backward,
+                                     b * static_cast<double>(w.q_len) * hkv, 2 * d * s, 0,
+                                     2 * (2 * hkv * d + 4)));
+  if (!dense_mask) return;
+  const double g = static_cast<double>(h.heads) / hkv;
+  const double pairs = b * hkv * prefix;
+  Op kernel = elementwise_op("mask_bias_bwd", Pass::backward, pairs, 0, 0, 0);
+  kernel.bytes.activations = pairs * 2 * 2 + b * static_cast<double>(h.heads) * kept * 2;
+  model.ops.push_back(kernel);
+  const double grouped = g > 1 ? 2 * g + 2 * g + 2 : 0;  // zeroed, read and summed per group
+  model.ops.push_back(
+      elementwise_op("bias_grad_reduce_bwd", Pass::backward, pairs, grouped + 2, 0, g));
+}
+
 // §D3 DMA: keys ranked by a value-derived importance; each query keeps the top `keep` of its
 // prefix. Tiles without kept keys are skipped; as kept keys scatter, this counts the ideal pairs.
 constexpr std::array<ParamInfo, 6> kDmaParams = {{
@@ -71,8 +110,11 @@ class Dma final : public VariantBase {
                   2 * hkv * static_cast<double>(h.head_dim) + 4,
                   static_cast<double>(h.head_dim) * bytes_per_element(w.kv_dtype), model);
     const double prefix = lq * (lk - lq) + lq * (lq + 1) / 2;
-    add_selection("top_keep", w, b * hkv * prefix, 2, spec.get(kDenseMask) != 0 ? 2 * 2 : 0, model);
+    const bool dense_mask = spec.get(kDenseMask) != 0;
+    add_selection("top_keep", w, b * hkv * prefix, 2, dense_mask ? 2 * 2 : 0, model);
     add_dense_attention(h, w, model, {spec.get(kKeep), 0, ScoreFn::softmax});
+    add_bias_gradient(h, w, prefix, kept_pairs(w, static_cast<double>(spec.get(kKeep))), dense_mask,
+                      model);
     set_kv_cache(h, w, static_cast<double>(w.kv_len), model);  // no eviction
     add_projections(h, spec.projections, w, model);
     return model;

@@ -67,6 +67,35 @@ TEST_CASE("dma: a materialised mask costs B Hkv prefix x 4 B, the index path cos
   CHECK(op_named(cost(make("dma", lean), w), "top_keep").flops.total() > 0);
 }
 
+TEST_CASE(
+    "dma trains its bias: the importance's gradient, and with a materialised bias the kernel's "
+    "re-read of mask and bias, its dbias per query head and the reductions to (B, Hkv, 1, Lk)",
+    "[variants][dma]") {
+  // 32 query heads, 8 KV heads (g = 4), d = 128, keep 1024, B = 1.
+  auto dense = kGqa32x8, lean = kGqa32x8;
+  dense.emplace_back("dense_mask", 1);
+  lean.emplace_back("dense_mask", 0);
+  const auto w = workload(Phase::train, 1, 2048, 2048);
+  const auto c = cost(make("dma", dense), w);
+  // Importance: 2048 x 8 items, twice 2 Hkv d + 4 = 2052 FLOPs, reading V and writing dV (2 d s).
+  CHECK(op_named(c, "value_importance_bwd").flops.vector == 16384.0 * 2 * 2052);
+  CHECK(op_named(c, "value_importance_bwd").bytes.total() == 16384.0 * 2 * 128 * 2);
+  // Prefix pairs 2048 x 2049 / 2 = 2,098,176 per KV head; kept 524,800 + 1024 x 1024 =
+  // 1,573,376 per query head. Kernel: mask and bias 4 B a pair, dbias 2 B a kept pair per head.
+  CHECK(op_named(c, "mask_bias_bwd").bytes.total() == 8.0 * 2098176 * 4 + 32.0 * 1573376 * 2);
+  // Zeroed (2g), read (2g) and written (2) by the group sum, read by the sum over queries (2).
+  CHECK(op_named(c, "bias_grad_reduce_bwd").bytes.total() == 8.0 * 2098176 * (8 + 8 + 2 + 2));
+  // The index path has no materialised bias: only the importance's gradient.
+  const auto l = cost(make("dma", lean), w);
+  CHECK(op_named(l, "value_importance_bwd").flops.vector == 16384.0 * 2 * 2052);
+  CHECK(l.total_bytes().total() + 8.0 * 2098176 * (4 + 20) + 32.0 * 1573376 * 2 +
+            8.0 * 2098176 * 4 ==
+        Approx(c.total_bytes().total()));
+  // A phase without a backward trains nothing.
+  const auto p = cost(make("dma", dense), workload(Phase::prefill, 1, 2048, 2048));
+  for (const models::Op& op : p.ops) CHECK(op.pass == models::Pass::forward);
+}
+
 // ----------------------------------------------------------------------------------------- LLSA
 
 TEST_CASE("llsa: K B + K2 B + N / B^2 = 512 keys per query at N = 65,536: 128x fewer pairs",
