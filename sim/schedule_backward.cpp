@@ -40,37 +40,35 @@ std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, do
   return {first_block, std::max(first_block, last_block)};
 }
 
-JobStats column_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+// The column CTAs' row blocks (one pass over the KV tiles), the rows of one head they visit,
+// summed over them, and those of the CTA with the most row blocks (the longest job; of several,
+// the one with the most rows): a partial last row block counts the rows it holds, not a whole
+// tile's.
+struct ColumnBlocks {
+  JobStats jobs;
+  double visited_rows = 0;
+  double longest_rows = 0;
+};
+ColumnBlocks column_blocks(const Geometry& g, double tile_m, double tile_n) {
   const double n_blocks = ceil_div(g.keys, tile_n);
-  if (!g.causal) return uniform_blocks(n_blocks, g.batch * g.heads, ceil_div(g.rows, tile_m));
-  return summarize_blocks(n_blocks, g.batch * g.heads, [&](double n) {
+  const double heads = g.batch * g.heads;
+  if (!g.causal) {
+    return {uniform_blocks(n_blocks, heads, ceil_div(g.rows, tile_m)), n_blocks * g.rows, g.rows};
+  }
+  ColumnBlocks out;
+  double most_blocks = 0;
+  out.jobs = summarize_blocks(n_blocks, heads, [&](double n) {
     const auto [first, last] = column_row_blocks(g, tile_m, tile_n, n);
+    if (last > first) {
+      const double rows = std::min(g.rows, last * tile_m) - first * tile_m;
+      out.visited_rows += rows;
+      if (last - first > most_blocks || (last - first == most_blocks && rows > out.longest_rows)) {
+        most_blocks = last - first;
+        out.longest_rows = rows;
+      }
+    }
     return last - first;
   });
-}
-
-// Rows of one head the column CTAs visit, summed over them, and those of the CTA with the most
-// row blocks (the longest job; of several, the one with the most rows): a partial last row block
-// counts the rows it holds, not a whole tile's.
-struct ColumnRows {
-  double visited = 0;
-  double longest = 0;
-};
-ColumnRows column_rows_per_head(const Geometry& g, double tile_m, double tile_n) {
-  const double n_blocks = ceil_div(g.keys, tile_n);
-  if (!g.causal) return {n_blocks * g.rows, g.rows};
-  ColumnRows out;
-  double most_blocks = 0;
-  for (double n = 0; n < n_blocks; ++n) {
-    const auto [first, last] = column_row_blocks(g, tile_m, tile_n, n);
-    if (last <= first) continue;
-    const double rows = std::min(g.rows, last * tile_m) - first * tile_m;
-    out.visited += rows;
-    if (last - first > most_blocks || (last - first == most_blocks && rows > out.longest)) {
-      most_blocks = last - first;
-      out.longest = rows;
-    }
-  }
   return out;
 }
 
@@ -93,7 +91,8 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   main.mma_class = in.mma_class;
   main.cta = {t.smem_kib * 1024, t.threads, 0, 1};
   main.dispatch = t.dispatch;
-  main.jobs = column_block_jobs(g, t.m, t.n);
+  const ColumnBlocks columns = column_blocks(g, t.m, t.n);
+  main.jobs = columns.jobs;
   const double scores = t.m * t.n;
   main.per_tile.tensor_flops = 2 * scores * (3 * g.d + 2 * g.dv);
   main.per_tile.exp_ops = scores * (g.softcap ? 2 : 1);  // the soft-capping tanh, recomputed
@@ -107,11 +106,10 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   // the mean tile's thin as a row block of one row joins, so a longer sequence never gives it
   // fewer bytes.
   const double heads = g.batch * g.heads;
-  const ColumnRows per_head = column_rows_per_head(g, t.m, t.n);
-  const double visited = heads * per_head.visited * row_side / std::max(1.0, rows);
-  if (per_head.visited > 0 && main.jobs.max_tiles > 0) {
-    main.max_tile_hbm_scale =
-        per_head.longest / main.jobs.max_tiles / (heads * per_head.visited / main.jobs.total_tiles);
+  const double visited = heads * columns.visited_rows * row_side / std::max(1.0, rows);
+  if (columns.visited_rows > 0 && main.jobs.max_tiles > 0) {
+    main.max_tile_hbm_scale = columns.longest_rows / main.jobs.max_tiles /
+                              (heads * columns.visited_rows / main.jobs.total_tiles);
   }
   const double n_blocks = ceil_div(g.keys, t.n);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(main.cta, in.profile);
