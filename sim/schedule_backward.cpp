@@ -27,16 +27,14 @@ std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, do
   if (!g.causal) return {0, m_blocks};
   const double first_row = std::max(0.0, n * tile_n - g.row_offset);
   const double first_block = std::floor(first_row / tile_m);
-  // A window ends the rows that see this tile window - 1 keys after its last key; every later
-  // row still sees a tile that holds a sink (one of the first g.sinks keys).
+  // A window ends the rows that see this tile window - 1 keys after its last key (none, where
+  // that row is before the call's first query); every later row still sees a tile that holds a
+  // sink (one of the first g.sinks keys).
   const bool holds_sink = n * tile_n < g.sinks;
-  const double last_block =
-      g.window > 0 && !holds_sink
-          ? std::min(
-                m_blocks,
-                std::floor(std::max(0.0, (n + 1) * tile_n - 2 + g.window - g.row_offset) / tile_m) +
-                    1)
-          : m_blocks;
+  const double last_row = (n + 1) * tile_n - 2 + g.window - g.row_offset;
+  const double last_block = g.window <= 0 || holds_sink ? m_blocks
+                            : last_row < 0              ? 0
+                                           : std::min(m_blocks, std::floor(last_row / tile_m) + 1);
   return {first_block, std::max(first_block, last_block)};
 }
 
@@ -48,12 +46,14 @@ struct ColumnBlocks {
   JobStats jobs;
   double visited_rows = 0;
   double longest_rows = 0;
+  double busy_per_head = 0;  // KV tiles whose CTA visits a row block
 };
 ColumnBlocks column_blocks(const Geometry& g, double tile_m, double tile_n) {
   const double n_blocks = ceil_div(g.keys, tile_n);
   const double heads = g.batch * g.heads;
   if (!g.causal) {
-    return {uniform_blocks(n_blocks, heads, ceil_div(g.rows, tile_m)), n_blocks * g.rows, g.rows};
+    return {uniform_blocks(n_blocks, heads, ceil_div(g.rows, tile_m)), n_blocks * g.rows, g.rows,
+            n_blocks};
   }
   ColumnBlocks out;
   double most_blocks = 0;
@@ -61,6 +61,7 @@ ColumnBlocks column_blocks(const Geometry& g, double tile_m, double tile_n) {
     const auto [first, last] = column_row_blocks(g, tile_m, tile_n, n);
     if (last > first) {
       const double rows = std::min(g.rows, last * tile_m) - first * tile_m;
+      out.busy_per_head += 1;
       out.visited_rows += rows;
       if (last - first > most_blocks || (last - first == most_blocks && rows > out.longest_rows)) {
         most_blocks = last - first;
@@ -124,10 +125,15 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
   // K and V tile in, dK and dV tile out (per query head; GQA reduces them afterwards), never
   // less than the op's K, V and gradients (the dQ part is written by the convert launch).
   const double ctas = std::max(1.0, main.jobs.count);
-  const double kv_in = std::max(ctas * t.n * (g.d + g.dv) * g.s_kv, need.k + need.v);
+  // A CTA that visits no row block (a window's tile no query of the call sees) loads nothing and
+  // writes zero dK and dV (FA2's and FA3's early exit, the epilogue's store_zero); the longest
+  // CTA loads its tile and writes its gradients.
+  const double kv_in =
+      std::max(heads * columns.busy_per_head * t.n * (g.d + g.dv) * g.s_kv, need.k + need.v);
   const double dkdv_out =
       std::max(ctas * t.n * (g.d + g.dv) * g.s, need.grad_in - rows * g.d * g.s);
   main.per_job_hbm_bytes = (kv_in + dkdv_out + (main.jobs.total_tiles > 0 ? 0 : row_bytes)) / ctas;
+  main.max_job_hbm_bytes = t.n * (g.d + g.dv) * (g.s_kv + g.s);
   main.per_job_fixed_cycles = main.calibration->cta_overhead_cycles;
   out.push_back(main);
 

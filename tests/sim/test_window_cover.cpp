@@ -99,3 +99,27 @@ TEST_CASE(
     CHECK(bwd(1024) > 1.5 * bwd(0));
   }
 }
+
+TEST_CASE(
+    "a windowed backward of few queries after a long prefix visits only the key tiles its window "
+    "reaches, and the other tiles' CTAs load nothing",
+    "[tile][window]") {
+  // SWA, window 1024, 32/8 heads, d 128; 64 queries at positions 8128..8191 of 8192 keys on FA2
+  // (H100, 64 x 128 backward tiles): the queries see keys 7105..8191, key tiles 55..63, 9 of 64.
+  // Each tile: 2 x 64 x 128 x (3 d + 2 dv) = 10,485,760 FLOPs. The window's end row was clamped
+  // to the first query, so every one of the 64 tiles' CTAs visited a row block.
+  const models::AttentionSpec swa = test_support::make(
+      "swa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}, {"window", 1024}});
+  models::Workload w = test_support::workload(Phase::bwd, 1, 64, 8192, true);
+  w.dtype = w.kv_dtype = models::DType::bf16;
+  const sim::Prediction p = sim::predict(sim::EngineKind::tile, test_support::cost(swa, w), w,
+                                         catalog().resolve("h100"), "fa2");
+  double tile_flops = 0, main_bytes = 0;
+  for (const sim::LaunchPrediction& l : p.launches) {
+    if (l.flops.tensor > 0) tile_flops += l.flops.tensor, main_bytes = l.hbm_bytes;
+  }
+  CHECK(tile_flops == Approx(32.0 * 9 * 10485760));
+  // K and V in for the 9 tiles a head (32 x 9 x 128 x 256 x 2 B = 18.9 MB); dK and dV out, zeros
+  // included, for all 64 (134 MB): under 160 MB with the rows' bytes.
+  CHECK(main_bytes < 160e6);
+}
