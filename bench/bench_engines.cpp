@@ -119,6 +119,13 @@ void BM_Tile_GqaPrefill1GPacked256_H100(benchmark::State& state) {
              make_workload(models::Phase::prefill, 1, (1 << 30) - 128, (1 << 30) - 128), "h100");
 }
 
+// A causal 1G-token training step: 2^23 KV tiles a head in the backward, whose column CTAs are
+// summarised in closed form (sim/column_blocks.cpp; tile by tile it took 40 ms).
+void BM_Tile_GqaTrain1G_H100(benchmark::State& state) {
+  run_engine(state, sim::EngineKind::tile, "gqa", {{"heads", 32}, {"kv_heads", 8}},
+             make_workload(models::Phase::train, 1, (1 << 30) - 128, (1 << 30) - 128), "h100");
+}
+
 }  // namespace
 
 BENCHMARK(BM_GqaPrefill8kCausal_H100);
@@ -128,5 +135,6 @@ BENCHMARK(BM_Tile_GqaPrefill8kCausal_H100);
 BENCHMARK(BM_Tile_GqaDecodeB64Ctx32k_H100);
 BENCHMARK(BM_Tile_MhaTrain4k_A100);
 BENCHMARK(BM_Tile_GqaPrefill1GPacked256_H100);
+BENCHMARK(BM_Tile_GqaTrain1G_H100);
 
 BENCHMARK_MAIN();

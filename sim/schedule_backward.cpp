@@ -4,8 +4,8 @@
 // reduction of per-query-head dK/dV.
 #include <algorithm>
 #include <cmath>
-#include <utility>
 
+#include "sim/column_blocks.hpp"
 #include "sim/flash_forward.hpp"
 #include "sim/schedules.hpp"
 #include "sim/waves.hpp"
@@ -18,60 +18,6 @@ struct BwdTile {
   double m, n, threads, smem_kib;
   Dispatch dispatch;
 };
-
-// Row blocks [first, last) the CTA of KV tile `n` visits: causal starts at the first row that
-// sees the tile.
-std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, double tile_n,
-                                            double n) {
-  const double m_blocks = ceil_div(g.rows, tile_m);
-  if (!g.causal) return {0, m_blocks};
-  const double first_row = std::max(0.0, n * tile_n - g.row_offset);
-  const double first_block = std::floor(first_row / tile_m);
-  // A window ends the rows that see this tile window - 1 keys after its last key (none, where
-  // that row is before the call's first query); every later row still sees a tile that holds a
-  // sink (one of the first g.sinks keys).
-  const bool holds_sink = n * tile_n < g.sinks;
-  const double last_row = (n + 1) * tile_n - 2 + g.window - g.row_offset;
-  const double last_block = g.window <= 0 || holds_sink ? m_blocks
-                            : last_row < 0              ? 0
-                                           : std::min(m_blocks, std::floor(last_row / tile_m) + 1);
-  return {first_block, std::max(first_block, last_block)};
-}
-
-// The column CTAs' row blocks (one pass over the KV tiles), the rows of one head they visit,
-// summed over them, and those of the CTA with the most row blocks (the longest job; of several,
-// the one with the most rows): a partial last row block counts the rows it holds, not a whole
-// tile's.
-struct ColumnBlocks {
-  JobStats jobs;
-  double visited_rows = 0;
-  double longest_rows = 0;
-  double busy_per_head = 0;  // KV tiles whose CTA visits a row block
-};
-ColumnBlocks column_blocks(const Geometry& g, double tile_m, double tile_n) {
-  const double n_blocks = ceil_div(g.keys, tile_n);
-  const double heads = g.batch * g.heads;
-  if (!g.causal) {
-    return {uniform_blocks(n_blocks, heads, ceil_div(g.rows, tile_m)), n_blocks * g.rows, g.rows,
-            n_blocks};
-  }
-  ColumnBlocks out;
-  double most_blocks = 0;
-  out.jobs = summarize_blocks(n_blocks, heads, [&](double n) {
-    const auto [first, last] = column_row_blocks(g, tile_m, tile_n, n);
-    if (last > first) {
-      const double rows = std::min(g.rows, last * tile_m) - first * tile_m;
-      out.busy_per_head += 1;
-      out.visited_rows += rows;
-      if (last - first > most_blocks || (last - first == most_blocks && rows > out.longest_rows)) {
-        most_blocks = last - first;
-        out.longest_rows = rows;
-      }
-    }
-    return last - first;
-  });
-  return out;
-}
 
 void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
