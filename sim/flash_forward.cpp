@@ -139,6 +139,7 @@ Launch memory_launch(const ScheduleInput& in, const char* name, double bytes, do
   l.jobs = {std::max(1.0, ceil_div(items, items_per_job)), 0, 0, 0};
   l.per_job_hbm_bytes = bytes / l.jobs.count;
   l.max_job_hbm_bytes = items > items_per_job ? bytes * items_per_job / items : bytes;
+  l.whole_jobs_but_last = true;  // every CTA but the last takes items_per_job items
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;
 }

@@ -62,8 +62,9 @@ struct Launch {
   // The longest CTA's tile bytes over the mean tile's: a split of the keys gives every split but
   // the last whole key tiles, while the mean tile holds the partial last one's share (1 = equal).
   double max_tile_hbm_scale = 1;
-  // Every job but the last holds max_tiles (a grid of whole chunks and a partial last one): a
-  // full wave runs whole jobs, not the mean's share of the partial one.
+  // Every job but the last holds max_tiles and the largest share of the bytes (a grid of whole
+  // chunks and a partial last one): a full wave runs whole jobs, not the mean's share of the
+  // partial one.
   bool whole_jobs_but_last = false;
   double per_job_fixed_cycles = 0;  // prologue and epilogue beyond the bytes
   // Cycles the device takes to start each CTA where it starts them one after another, paid once

@@ -140,8 +140,8 @@ double grid_span(const Launch& l, const hw::Profile& p, const SmRates& r, const 
     return std::min(tiles, l.serial_tiles_per_job) *
            std::max(0.0, tt.serial - tile_span(l, r, tt, stacked, hbm, tile_scale));
   };
-  const double mean_bytes = l.per_job_hbm_bytes;
   const double max_bytes = std::max(l.per_job_hbm_bytes, l.max_job_hbm_bytes);
+  const double mean_bytes = l.whole_jobs_but_last ? max_bytes : l.per_job_hbm_bytes;
   const double mean_tiles = l.whole_jobs_but_last ? l.jobs.max_tiles
                             : l.jobs.count > 0    ? l.jobs.total_tiles / l.jobs.count
                                                   : 0;
