@@ -251,8 +251,12 @@ void lower_elementwise(const ScheduleInput& in, Launches& out) {
   // a CTA.
   const Rates r = achievable_rates(in.profile, in.workload.dtype);
   const double tensor_rate = r.tensor_flops_per_s > 0 ? r.tensor_flops_per_s : r.vector_flops_per_s;
+  // Each vector FLOP is one lane instruction here, as the price counts it (TileWork::alu_ops, at
+  // half the FP32 FLOP rate, an FMA being 2 FLOPs): sized at the FLOP rate, a compute-bound op's
+  // chunk took twice the time of its 64 KiB, and an fp8 KV cache that halved the bytes left the
+  // work on fewer, slower CTAs (superlinear's span search on 910B 2 % slower than at bf16).
   const double work_s_per_sm =
-      std::max({op.flops.vector / r.vector_flops_per_s, op.flops.exp / r.exp_per_s,
+      std::max({op.flops.vector / (r.vector_flops_per_s / 2), op.flops.exp / r.exp_per_s,
                 op.flops.tensor / tensor_rate}) *
       in.profile.compute.sm_count;
   const double work_bytes = work_s_per_sm * sm_load_Bps(in.profile);
