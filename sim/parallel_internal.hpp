@@ -58,6 +58,11 @@ struct Block {
   Prediction prediction;
 };
 Block run(const Context& c, const models::AttentionSpec& spec, const models::Workload& w);
+// The devices of the layout (tp x cp).
+double devices(const Context& c);
+// One step of a ring over the CP group (sim/parallel_layouts.cpp): the slowest hop, `bytes` a
+// rank.
+CommCost ring_hop(double bytes, const Placement& p);
 // The K/V bytes per token and layer that a layout passing K/V between ranks moves for `b`: what
 // the form its prediction priced reads (models::CostModel::kv_block_bytes_per_token_per_layer).
 double kv_block_bytes_per_token(const Block& b);
@@ -70,6 +75,7 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster);
 // Returns the head shard one device computes after the all-to-all (`replicated` as replicates_kv).
 HeadShard ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster);
 void all_gather_cp(const Context& c, DeviceCost& d, DeviceCost& cluster);
+// Linear attention's state exchange, LASP-2 or ZeCO (sim/parallel_linear.cpp).
 void linear_sp(const Context& c, DeviceCost& d, DeviceCost& cluster);
 // Core attention disaggregation onto the cp devices as attention servers (sim/parallel_cad.cpp).
 PoolDispatch cad(const Context& c, DeviceCost& d, DeviceCost& cluster);
