@@ -7,14 +7,6 @@
 
 namespace sim {
 
-namespace {
-
-bool whole(double x) {
-  return x >= 0 && x < 9.0e15 && std::floor(x) == x;
-}
-
-}  // namespace
-
 std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, double tile_n,
                                             double n) {
   const double m_blocks = ceil_div(g.rows, tile_m);

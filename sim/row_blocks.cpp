@@ -22,11 +22,11 @@ long long first_at_least(long long a, long long b, i128 target) {
   return static_cast<long long>((need + a - 1) / a);
 }
 
+}  // namespace
+
 bool whole(double x) {
   return x >= 0 && x < 9.0e15 && std::floor(x) == x;
 }
-
-}  // namespace
 
 long double floor_sum(long long n, long long a, long long b, long long c) {
   // Shift b into [0, c): floor((a i + b) / c) = floor((a i + b') / c) + k.

@@ -15,6 +15,9 @@ namespace sim {
 // fast and the closed form's tests compare the two).
 inline constexpr double kRowBlocksInClosedForm = 4096;
 
+// Whether `x` is a whole number the closed forms can take exactly (0 <= x < 9e15).
+bool whole(double x);
+
 // Sum over i = 0 .. n-1 of floor((a i + b) / c), for n >= 0, a >= 0, c > 0 and any b.
 long double floor_sum(long long n, long long a, long long b, long long c);
 
