@@ -266,7 +266,7 @@ void context_parallel(const pd::Context& whole, ParallelPrediction& out) {
         const pd::HeadShard heads = pd::ulysses(c, d, cluster);
         out.device_heads = heads.spec.heads;
         out.kv_heads_replicated = out.kv_heads_replicated || heads.replicated;
-        kv_copies = pd::kv_copies(heads, c.spec, c.layout.cp, one);
+        kv_copies = heads.kv_copies;
       } break;
       case CpStrategy::allgather:
         pd::all_gather_cp(c, d, cluster);

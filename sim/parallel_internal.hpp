@@ -38,6 +38,7 @@ struct Context {
 struct HeadShard {
   models::AttentionSpec spec;
   bool replicated = false;  // fewer KV heads than ways: one KV head per device, replicated
+  double kv_copies = 1;     // devices holding each KV value (kv_copies below), where computed
 };
 // Megatron head split over `ways` devices (sim/parallel_heads.cpp); throws SpecError naming
 // `flag` and the numbers.

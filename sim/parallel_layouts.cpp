@@ -245,7 +245,8 @@ void ring(const Context& c, DeviceCost& d, DeviceCost& cluster) {
 HeadShard ulysses(const Context& c, DeviceCost& d, DeviceCost& cluster) {
   const int p = c.layout.cp;
   HeadShard shard = split_heads(c.spec, p, "--cp (ulysses splits heads)");
-  shard.replicated = replicates_kv(shard, c.spec, p, c.w);
+  shard.kv_copies = kv_copies(shard, c.spec, p, c.w);
+  shard.replicated = shard.replicated || shard.kv_copies >= 2;  // replicates_kv, from the copies
   const Block b = run(c, shard.spec, c.w);
   add_compute(d, b, 1);
   add_compute(cluster, b, devices(c));
