@@ -76,15 +76,24 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   const models::BlockVisits& v = a.visits;
   if (v.blocks > 0) {
     // Content-chosen blocks: a tile holds only the rows of one row group, padded to the MMA's
-    // 16-row minimum, and visits the group's blocks (fewer while a query sees fewer keys).
-    const double rows = std::max(1.0, static_cast<double>(v.row_group));
+    // 16-row minimum, and visits the group's blocks (fewer while a query sees fewer keys). A row
+    // group is one sequence's rows of one KV head: FSA's 32 tokens that selected a block are
+    // tokens of one sequence, so a decode step (q_len 1) fills a group with its own G heads only.
+    const double q_len = static_cast<double>(a.q_len);
+    const double query_rows = static_cast<double>(a.batch * a.heads_q) * q_len;
+    double rows = std::max(1.0, static_cast<double>(v.row_group));
+    double groups = ceil_div(query_rows, rows);
+    if (a.heads_kv > 0 && a.heads_q % a.heads_kv == 0) {
+      const double sequence_rows = static_cast<double>(a.heads_q / a.heads_kv) * q_len;
+      rows = std::min(rows, sequence_rows);
+      groups = static_cast<double>(a.batch * a.heads_kv) * ceil_div(sequence_rows, rows);
+    }
     t.m = std::max(rows, kMmaMinRows);
-    const double per_query_keys = a.pairs_per_head / static_cast<double>(a.q_len);
+    const double per_query_keys = a.pairs_per_head / q_len;
     const double tiles =
         std::max(1.0, std::min(static_cast<double>(v.blocks) * ceil_div(v.block_keys, t.n),
                                ceil_div(per_query_keys, t.n)));
-    const double query_rows = static_cast<double>(a.batch * a.heads_q * a.q_len);
-    jobs = {ceil_div(query_rows, rows), tiles, tiles, ceil_div(query_rows, rows) * tiles};
+    jobs = {groups, tiles, tiles, groups * tiles};
   }
   const double unsplit_max_tiles = jobs.max_tiles;
   if (splits > 1) {

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "sim/engine.hpp"
@@ -297,4 +298,41 @@ TEST_CASE(
   CHECK(out[16].per_tile.tensor_flops == Approx(3 * tile_qk));
   CHECK(out[16].cta.threads == 256);
   CHECK(out[18].jobs.total_tiles == 32 * 127 * 8);
+}
+
+TEST_CASE(
+    "a decode step's selected-branch tile holds one sequence's query heads: FSA's 32-token row "
+    "group does not span sequences, so more requests never price a step faster",
+    "[sim][fsa]") {
+  const models::AttentionSpec spec = fsa(64, 4);  // G = 16 query heads a KV head
+  const hw::Profile& h100 = builtin_profile("h100");
+  const sim::ScheduleInfo& split_kv = sim::find_schedule("split_kv");
+  const auto selected_launch = [&](std::int64_t batch) {
+    models::Workload w = workload(models::Phase::decode, batch, 1, 2048);
+    w.dtype = w.kv_dtype = models::DType::bf16;
+    sim::Launches out;
+    for (const models::Op& op : cost(spec, w).ops) {
+      if (std::string(op.name) != "selected_attention_fwd") continue;
+      split_kv.forward({op, w, h100, sim::forward_calibration(h100, split_kv), split_kv.name}, out);
+    }
+    REQUIRE(!out.empty());
+    return out[0];
+  };
+  // Batch 16: 64 (sequence, KV head) row groups of G = 16 rows (one token), each visiting its
+  // top 16 blocks of 64 keys (d 128: 128-key tiles, 8 of them); the 16 rows fill the MMA's
+  // minimum. Grouping 32 sequences' tokens instead made 2 tiles of 512 rows.
+  const sim::Launch l = selected_launch(16);
+  CHECK(std::fmod(l.jobs.count, 16.0 * 4) == 0);
+  const double splits = l.jobs.count / (16 * 4);
+  CHECK(l.jobs.total_tiles == 16 * 4 * 8);
+  CHECK(l.jobs.max_tiles == std::ceil(8 / splits));
+  CHECK(l.per_tile.tensor_flops == 2.0 * 16 * 128 * (128 + 128));
+  double previous = 0;
+  for (std::int64_t batch = 1; batch <= 40; ++batch) {
+    models::Workload w = workload(models::Phase::decode, batch, 1, 2048);
+    w.dtype = w.kv_dtype = models::DType::bf16;
+    const double t = sim::predict_tile(cost(spec, w), w, h100, "auto").time_s;
+    CHECK(t >= previous);
+    previous = t;
+  }
 }
