@@ -74,6 +74,10 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   JobStats jobs = row_block_jobs(g, t.m, t.n);
   const models::AttentionShape& a = in.op.attention;
   const models::BlockVisits& v = a.visits;
+  // A full job's query rows and all the grid's: a partial last row block (or row group) holds
+  // fewer, so the mean job's Q and O are not the longest job's.
+  double full_rows = std::min(t.m, g.rows);
+  double all_rows = g.batch * g.heads * g.rows;
   if (v.blocks > 0) {
     // Content-chosen blocks: a tile holds only the rows of one row group, padded to the MMA's
     // 16-row minimum, and visits the group's blocks (fewer while a query sees fewer keys). A row
@@ -94,6 +98,8 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
         std::max(1.0, std::min(static_cast<double>(v.blocks) * ceil_div(v.block_keys, t.n),
                                ceil_div(per_query_keys, t.n)));
     jobs = {groups, tiles, tiles, groups * tiles};
+    full_rows = rows;
+    all_rows = query_rows;
   }
   const double unsplit_max_tiles = jobs.max_tiles;
   if (splits > 1) {
@@ -127,12 +133,14 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
                 t.exp_emulated_share * kPolyAluPerExp + (g.softcap ? kSoftcapAluPerScore : 0)) +
       (softmax ? t.m * g.dv : 0);
   set_forward_bytes(in, g, t, splits, l);
-  if (v.blocks == 0 && l.jobs.total_tiles > 0) {
-    // The Q and O of a full row block, where the mean job holds a partial last block's share.
-    const double row_blocks = l.jobs.count / splits;
-    const double mean_rows = g.batch * g.heads * g.rows / row_blocks;
-    l.max_job_hbm_bytes = l.per_job_hbm_bytes * std::max(1.0, std::min(t.m, g.rows) / mean_rows);
-    if (splits > 1) l.max_tile_hbm_scale = whole_tile_scale(g, t, unsplit_max_tiles);
+  if (l.jobs.total_tiles > 0) {
+    // The Q and O of a full row block (or group), where the mean job holds a partial last one's
+    // share.
+    const double mean_rows = all_rows / (l.jobs.count / splits);
+    l.max_job_hbm_bytes = l.per_job_hbm_bytes * std::max(1.0, full_rows / mean_rows);
+    if (v.blocks == 0 && splits > 1) {
+      l.max_tile_hbm_scale = whole_tile_scale(g, t, unsplit_max_tiles);
+    }
   }
   l.per_job_fixed_cycles = l.calibration->cta_overhead_cycles;
   return l;

@@ -336,3 +336,34 @@ TEST_CASE(
     previous = t;
   }
 }
+
+TEST_CASE(
+    "a partial last row group does not thin the longest group's Q and O: FSA's selected branch "
+    "under a dense kernel is never cheaper for one more token (16..160 tokens)",
+    "[sim][fsa]") {
+  const models::AttentionSpec spec = fsa(64, 4);
+  for (const char* id : {"h100-pcie", "a100", "910b"}) {
+    const hw::Profile& p = builtin_profile(id);
+    double previous = 0;
+    for (std::int64_t tokens = 16; tokens <= 160; ++tokens) {
+      const models::Workload w = bf16(models::Phase::prefill, tokens);
+      const double t = sim::predict_tile(cost(spec, w), w, p, "auto").time_s;
+      INFO(id << " at " << tokens << " tokens");
+      CHECK(t >= previous);
+      previous = t;
+    }
+  }
+  // 65 tokens: 1040 rows a KV head, two 512-row groups and one of 16; the longest job moves a
+  // full group's Q and O, not the mean of the three.
+  const hw::Profile& h100 = builtin_profile("h100");
+  const sim::ScheduleInfo& fa3 = sim::find_schedule("fa3");
+  const models::Workload w = bf16(models::Phase::prefill, 65);
+  sim::Launches out;
+  for (const models::Op& op : cost(spec, w).ops) {
+    if (std::string(op.name) != "selected_attention_fwd") continue;
+    fa3.forward({op, w, h100, sim::forward_calibration(h100, fa3), fa3.name}, out);
+  }
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].jobs.count == 4 * 3);
+  CHECK(out[0].max_job_hbm_bytes == Approx(out[0].per_job_hbm_bytes * 512 / (1040.0 / 3)));
+}
