@@ -291,7 +291,9 @@ void add_sweep_command(CLI::App& app, Context& ctx) {
   s->add_option("--heads", o->heads, "query heads (list or range)");
   s->add_option("--kv-heads", o->kv_heads, "key/value heads (list or range)");
   s->add_option("--head-dim", o->head_dim, "head dimension (list or range)");
-  s->add_option("--param", o->params, "variant parameter name=value for every variant");
+  s->add_option("--param", o->params,
+                "variant parameter name=values for the variants that have it: one value, a list "
+                "or a range (window=256,1k,4k; top_k=4..32:x2); repeatable");
   s->add_option("--phase", o->phase, "phases, comma-separated")->capture_default_str();
   s->add_option("--batch", o->batch, "batch sizes")->capture_default_str();
   s->add_option("--seq-len", o->seq_len, "sequence lengths (k = 1024, M = 2^20)")

@@ -24,10 +24,64 @@ bool has_param(const models::Variant& v, std::string_view name) {
   return false;
 }
 
-// One spec per variant x heads x kv_heads x head_dim. A --param, --heads, --kv-heads or --head-dim
-// applies to the variants that have the parameter (an error if none has it); combinations a
-// variant rejects (kv_heads that do not divide heads) are left out with a warning, and an error
-// when nothing is left.
+// A parameter axis: `--param name=VALUES`, where VALUES is one value, a comma list or an integer
+// range as the size axes take it (window=256,1024,4k; top_k=4..32:x2; alpha=0.25,0.5). Each value
+// is read as a single --param value is (cli/flags.hpp parse_param_assignment); repeats are dropped
+// with a warning.
+struct ParamAxis {
+  std::string name;
+  std::vector<double> values;
+};
+
+ParamAxis parse_param_axis(std::string_view text, std::vector<std::string>& warnings) {
+  const std::size_t eq = text.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == text.size()) {
+    // The single-value reader's message: name=number, with an example.
+    (void)parse_param_assignment("--param", text, "");
+    throw common::SpecError(fmt::format("--param '{}': expected name=values", text));
+  }
+  ParamAxis axis{std::string(text.substr(0, eq)), {}};
+  const std::string_view list = text.substr(eq + 1);
+  const std::string flag = "--param " + axis.name;
+  if (list.front() == ',' || list.back() == ',' || list.find(",,") != std::string_view::npos) {
+    throw common::SpecError(fmt::format("--param '{}': an empty item", text));
+  }
+  for (const std::string& item : parse_word_axis(flag, list)) {
+    if (item.find("..") != std::string::npos) {
+      for (std::int64_t v : parse_int_axis(flag, item)) {
+        axis.values.push_back(static_cast<double>(v));
+      }
+    } else {
+      axis.values.push_back(parse_param_assignment("--param", axis.name + "=" + item, "").second);
+    }
+  }
+  axis.values = drop_repeats(
+      flag, axis.values, [](double v) { return fmt::format("{}", v); }, warnings);
+  return axis;
+}
+
+// Every combination of the axes' values that `v` has (one empty combination for none).
+std::vector<models::ParamValues> param_combinations(const models::Variant& v,
+                                                    const std::vector<ParamAxis>& axes) {
+  std::vector<models::ParamValues> out(1);
+  for (const ParamAxis& axis : axes) {
+    if (!has_param(v, axis.name)) continue;
+    std::vector<models::ParamValues> next;
+    for (const models::ParamValues& given : out) {
+      for (double value : axis.values) {
+        next.push_back(given);
+        next.back().emplace_back(axis.name, value);
+      }
+    }
+    out = std::move(next);
+  }
+  return out;
+}
+
+// One spec per variant x heads x kv_heads x head_dim x each --param's values. A --param, --heads,
+// --kv-heads or --head-dim applies to the variants that have the parameter (an error if none has
+// it); combinations a variant rejects (kv_heads that do not divide heads) are left out with a
+// warning, and an error when nothing is left.
 std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                                               const SweepOptions& o,
                                               std::vector<std::string>& warnings) {
@@ -38,20 +92,27 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
     return text.empty() ? std::vector<std::int64_t>{0}
                         : parse_size_axis(flag, text, std::int64_t{1} << 16, warnings);
   };
-  std::vector<std::pair<std::string, double>> params;
-  for (const std::string& p : o.params) params.push_back(parse_param_assignment("--param", p, ""));
+  std::vector<ParamAxis> params;
+  for (const std::string& p : o.params) {
+    params.push_back(parse_param_axis(p, warnings));
+    for (std::size_t i = 0; i + 1 < params.size(); ++i) {
+      if (params[i].name == params.back().name) {
+        throw common::SpecError(
+            fmt::format("--param {} is given twice; give its values in one list ({}=A,B)",
+                        params[i].name, params[i].name));
+      }
+    }
+  }
   std::vector<const models::Variant*> variants;
   for (const std::string& name : parse_word_axis("--variant", o.variant)) {
     variants.push_back(&registry.find(name));
   }
   variants = drop_repeats(
       "--variant", variants, [](const models::Variant* v) { return v->name(); }, warnings);
-  for (const auto& [name, value] : params) {
-    (void)value;
+  for (const ParamAxis& p : params) {
     if (std::none_of(variants.begin(), variants.end(),
-                     // Init-capture: clang 14 (the fuzz build) cannot capture a binding.
-                     [&name = name](const models::Variant* v) { return has_param(*v, name); })) {
-      throw common::SpecError(fmt::format("--param {}: none of the variants has it", name));
+                     [&p](const models::Variant* v) { return has_param(*v, p.name); })) {
+      throw common::SpecError(fmt::format("--param {}: none of the variants has it", p.name));
     }
   }
   // --heads, --kv-heads and --head-dim apply, as a --param does, to the variants that have the
@@ -90,18 +151,16 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
     for (std::int64_t h : axis(v, shape_flags[0])) {
       for (std::int64_t kv : axis(v, shape_flags[1])) {
         for (std::int64_t d : axis(v, shape_flags[2])) {
-          models::ParamValues given;
-          if (h > 0) given.emplace_back("heads", static_cast<double>(h));
-          if (kv > 0) given.emplace_back("kv_heads", static_cast<double>(kv));
-          if (d > 0) given.emplace_back("head_dim", static_cast<double>(d));
-          for (const auto& [name, value] : params) {
-            if (has_param(*v, name)) given.emplace_back(name, value);
-          }
-          try {
-            specs.push_back(v->make_spec(given, {o.include_projections, 0}));
-          } catch (const common::SpecError& e) {
-            ++rejected;
-            last_error = variant_error = e.what();
+          for (models::ParamValues given : param_combinations(*v, params)) {
+            if (d > 0) given.emplace(given.begin(), "head_dim", static_cast<double>(d));
+            if (kv > 0) given.emplace(given.begin(), "kv_heads", static_cast<double>(kv));
+            if (h > 0) given.emplace(given.begin(), "heads", static_cast<double>(h));
+            try {
+              specs.push_back(v->make_spec(given, {o.include_projections, 0}));
+            } catch (const common::SpecError& e) {
+              ++rejected;
+              last_error = variant_error = e.what();
+            }
           }
         }
       }
@@ -119,8 +178,8 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
   for (const std::string& why : dropped)
     warnings.push_back("a variant left out of the sweep: " + why);
   if (rejected > 0) {
-    warnings.push_back(
-        fmt::format("{} head combinations left out (last: {})", rejected, counted_error));
+    warnings.push_back(fmt::format("{} head or parameter combinations left out (last: {})",
+                                   rejected, counted_error));
   }
   return specs;
 }

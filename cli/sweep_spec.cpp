@@ -85,9 +85,19 @@ std::vector<std::string> values_of(const std::string& key, const Json& v, std::s
   if (v.is_object()) {
     std::vector<std::string> pairs;
     for (const auto& [name, value] : v.items()) {
+      const std::string at = fmt::format("{}.{}", where, name);
+      if (key == "param" && value.is_array() && !value.empty()) {
+        // A sweep's parameter axis: {"window": [256, 4096]} is --param window=256,4096.
+        std::vector<std::string> values;
+        for (std::size_t i = 0; i < value.size(); ++i) {
+          values.push_back(scalar_text(value[i], fmt::format("{}[{}]", at, i), key, Place::member,
+                                       takes_fractions(key)));
+        }
+        pairs.push_back(name + "=" + join(values));
+        continue;
+      }
       pairs.push_back(name + "=" +
-                      scalar_text(value, fmt::format("{}.{}", where, name), key, Place::member,
-                                  takes_fractions(key)));
+                      scalar_text(value, at, key, Place::member, takes_fractions(key)));
     }
     if (pairs.empty()) throw common::SpecError(fmt::format("{}: an empty object", where));
     return repeatable(key) ? pairs : std::vector<std::string>{join(pairs)};

@@ -203,6 +203,8 @@ const std::vector<BadInput> kCases = {
     {"causal with fewer keys than queries", {"query", "--seq-len", "100", "--kv-len", "50"}, {"kv_len >= q_len"}},
     {"hexadecimal variant parameter", {"query", "--variant", "swa", "--param", "window=0x100"}, {"window=0x100"}},
     {"variant parameter that is no number", {"query", "--variant", "swa", "--param", "window=wide"}, {"window=wide"}},
+    {"sweep parameter given twice", {"sweep", "--variant", "swa", "--param", "window=256", "--param", "window=512"}, {"window", "twice"}},
+    {"sweep parameter list with an empty item", {"sweep", "--variant", "swa", "--param", "window=256,,512"}, {"empty item"}},
     {"unknown dtype", {"query", "--dtype", "int4"}, {"'int4'", "bf16"}},
     {"dtype the device lacks", {"query", "--hw", "a100", "--dtype", "fp8"}, {"fp8"}},
     {"empty output path", {"query", "-o", ""}, {"--output", "empty"}},

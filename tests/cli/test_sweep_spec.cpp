@@ -102,6 +102,19 @@ TEST_CASE("sweep spec refuses a key given twice inside an object, naming the fil
       cli::parse_sweep_spec(R"({"param": {"window": 1}, "hw-set": {"window": 2}})", "s.json"));
 }
 
+TEST_CASE(
+    "sweep spec gives a parameter's list as one --param axis; an empty or nested list is refused",
+    "[cli][sweep][spec]") {
+  const auto entries = cli::parse_sweep_spec(
+      R"({"param": {"window": [256, "4k"], "alpha": [0.25, 0.5], "chunk": 64}})", "s.json");
+  CHECK(values(entries, "param") ==
+        std::vector<std::string>{"alpha=0.25,0.5", "chunk=64", "window=256,4k"});
+  for (const char* text : {R"({"param": {"window": []}})", R"({"param": {"window": [[1]]}})"}) {
+    INFO(text);
+    CHECK_THROWS_AS(cli::parse_sweep_spec(text, "s.json"), common::SpecError);
+  }
+}
+
 TEST_CASE("sweep spec takes fractions where the flag does: a variant parameter, a profile field",
           "[cli][sweep][spec]") {
   const auto entries = cli::parse_sweep_spec(
