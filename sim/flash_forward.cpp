@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sim/row_blocks.hpp"
 #include "sim/waves.hpp"
 
 namespace sim {
@@ -71,7 +72,8 @@ Launch flash_forward_launch(const ScheduleInput& in, const Geometry& g, FlashTil
   l.mma_class = in.mma_class;
   l.cta = {t.smem_bytes, t.threads, 0, t.max_ctas_per_sm};
   l.dispatch = t.dispatch;
-  JobStats jobs = row_block_jobs(g, t.m, t.n);
+  JobStats jobs = t.round_unit > 0 ? round_row_block_jobs(g, t.m, t.round_unit, t.n)
+                                   : row_block_jobs(g, t.m, t.n);
   const models::AttentionShape& a = in.op.attention;
   const models::BlockVisits& v = a.visits;
   // A full job's query rows and all the grid's: a partial last row block (or row group) holds

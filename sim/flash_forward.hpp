@@ -24,6 +24,9 @@ struct FlashTile {
   double tiles_in_flight = 1;       // Launch::tiles_in_flight
   // Causal diagonal tiles run with the pipes in turn (Launch::serial_tiles_per_job).
   bool serial_masked_tiles = false;
+  // > 0: each row block walks its own key range in rounds of n keys made of whole blocks of this
+  // many keys (sim/row_blocks.hpp round_row_block_jobs), not the grid of n-key tiles from key 0.
+  double round_unit = 0;
 };
 
 // FP32-pipe instructions per exp emulated by FA4's Cody-Waite + degree-3 polynomial on packed

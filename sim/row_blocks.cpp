@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <vector>
 
 namespace sim {
 
@@ -129,6 +130,57 @@ std::optional<JobStats> causal_row_block_jobs(const Geometry& g, double tile_m, 
   jobs.max_tiles = hi;
   jobs.total_tiles = static_cast<double>(total) * g.batch * g.heads;
   return jobs;
+}
+
+JobStats round_row_block_jobs(const Geometry& g, double tile_m, double unit, double round) {
+  const double per_round = std::max(1.0, std::round(round / unit));
+  const auto rounds_of = [&](double m) {
+    return ceil_div(row_block_tiles(g, tile_m, unit, m), per_round);
+  };
+  const double blocks = ceil_div(g.rows, tile_m);
+  if (!g.causal || g.window <= 0) return row_block_jobs(g, tile_m, unit * per_round);
+  const double positions = std::max(1.0, g.keys - g.row_offset);
+  const double per_position = g.rows / positions;
+  bool exact = blocks > kRowBlocksInClosedForm;
+  for (double x : {tile_m, unit, g.rows, g.keys, g.row_offset, g.window, g.sinks, per_position}) {
+    exact = exact && whole(x);
+  }
+  if (!exact || per_position < 1 || tile_m < 1 || unit < 1) {
+    return summarize_blocks(blocks, g.batch * g.heads, rounds_of);
+  }
+  // From block `start` on, the window has passed the sinks' units (a block's first key is at
+  // least sink_units x unit): its first and last units are floors of the same slope, so the units
+  // it spans repeat every `period` blocks.
+  const long long tm = static_cast<long long>(tile_m), un = static_cast<long long>(unit);
+  const long long pp = static_cast<long long>(per_position);
+  const long long sink_units = static_cast<long long>(ceil_div(g.sinks, unit));
+  const long long need =
+      sink_units * un + static_cast<long long>(g.window) - 1 - static_cast<long long>(g.row_offset);
+  const long long start = need <= 0 ? 0 : (need * pp + tm - 1) / tm;
+  const long long c = pp * un;
+  const long long period = c / std::gcd(tm, c);
+  const long long last = static_cast<long long>(blocks) - 1;  // may be short: priced alone
+  if (start + period >= last) return summarize_blocks(blocks, g.batch * g.heads, rounds_of);
+  long double total = 0;
+  double lo = rounds_of(0), hi = lo;
+  const auto note = [&](long long m) {
+    const double r = rounds_of(static_cast<double>(m));
+    lo = std::min(lo, r);
+    hi = std::max(hi, r);
+    return r;
+  };
+  for (long long m = 0; m < start; ++m) total += note(m);
+  long double cycle = 0;
+  std::vector<double> one_period(static_cast<std::size_t>(period));
+  for (long long i = 0; i < period; ++i) {
+    one_period[static_cast<std::size_t>(i)] = note(start + i);
+    cycle += one_period[static_cast<std::size_t>(i)];
+  }
+  const long long rest = last - start;  // blocks start .. last - 1
+  total += cycle * static_cast<long double>(rest / period);
+  for (long long i = 0; i < rest % period; ++i) total += one_period[static_cast<std::size_t>(i)];
+  total += note(last);
+  return {blocks * g.batch * g.heads, lo, hi, static_cast<double>(total) * g.batch * g.heads};
 }
 
 }  // namespace sim

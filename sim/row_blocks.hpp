@@ -26,4 +26,14 @@ long double floor_sum(long long n, long long a, long long b, long long c);
 // per query position).
 std::optional<JobStats> causal_row_block_jobs(const Geometry& g, double tile_m, double tile_n);
 
+// row_block_jobs of a kernel that walks each row block's own key range in rounds (the 910B's
+// attention kernels, sim/schedule_other.cpp): the whole `unit`-key blocks of the range (on the
+// grid of `unit`s from key 0) from the block's first to its last, in rounds of `round` keys (a
+// whole number of units): a block visits ceil(units / (round / unit)) rounds. Without a window
+// every range starts at key 0 and this is row_block_jobs(g, tile_m, round); with one, a round
+// starts at the block's first unit, not on a grid of rounds. Above kRowBlocksInClosedForm blocks
+// a head, a windowed grid's blocks past the window's entry repeat with the period of
+// causal_row_block_jobs and are summed by periods.
+JobStats round_row_block_jobs(const Geometry& g, double tile_m, double unit, double round);
+
 }  // namespace sim

@@ -127,6 +127,9 @@ void lower_ascend_split(const ScheduleInput& in, const Geometry& g, const FlashT
     // equal (1027 keys are two rounds of 520, not a round of 1024 and one of 3 priced whole).
     const double part = ceil_div(units, splits) * unit.n;
     tile.n = ceil_div(part, ceil_div(part, t.n) * unit.n) * unit.n;
+    // Each block's rounds start at its own first unit (a window's blocks start mid-range): on a
+    // grid of rounds from key 0, a window one key longer could take fewer rounds.
+    tile.round_unit = unit.n;
     // The splits those tiles fill: no empty split is launched.
     const double tiles = ceil_div(units * unit.n, tile.n);
     splits = ceil_div(tiles, ceil_div(tiles, splits));

@@ -157,3 +157,36 @@ TEST_CASE("ascend's forward prices a key tail past a round as its 128-key cube b
   CHECK(sim::predict_tile(swa.cost(), swa.w, p, "ascend").time_s <
         0.2 * sim::predict_tile(gqa.cost(), gqa.w, p, "ascend").time_s);
 }
+
+TEST_CASE(
+    "ascend walks a window's rounds from each row block's first cube block, so a longer window "
+    "never takes fewer rounds",
+    "[sim][ascend]") {
+  const hw::Profile& p = catalog().resolve("ascend-910b2");
+  const auto lower = [&](std::int64_t window) {
+    const test_support::Query q{make("swa", {{"window", window}}),
+                                test_support::workload(models::Phase::prefill, 1, 4096, 4096)};
+    return test_support::lower_dense_forward("ascend", q.cost(), q.w, p);
+  };
+  // 32 heads x 32 row blocks of 128 fill the groups (no split). Window 897: a block from the
+  // eighth on spans keys 128 m - 896 .. 128 m + 127, 8 cube blocks: one round of 1024. Window
+  // 898: 9 cube blocks (1152 keys), two equal rounds of 640, from the block's own first cube
+  // block: blocks 0-4 (at most 5 cube blocks) take one, the other 27 two. On rounds of 640 from
+  // key 0 blocks took two or three, and on 1024s 897's took two: 898 priced 10 % below 897.
+  const sim::Launches w897 = lower(897), w898 = lower(898);
+  REQUIRE(w897.size() == 1);
+  REQUIRE(w898.size() == 1);
+  CHECK(w897[0].jobs.total_tiles == 32 * 32);
+  CHECK(w898[0].jobs.total_tiles == 32 * (5 + 27 * 2));
+  CHECK(w898[0].jobs.max_tiles == 2);
+  CHECK(w898[0].per_tile.tensor_flops == 2.0 * 128 * 640 * (128 + 128));
+  double previous = 0;
+  for (std::int64_t window = 800; window <= 1100; ++window) {
+    const test_support::Query q{make("swa", {{"window", window}}),
+                                test_support::workload(models::Phase::prefill, 1, 4096, 4096)};
+    const double t = sim::predict_tile(q.cost(), q.w, p, "ascend").time_s;
+    INFO("window " << window);
+    CHECK(t >= previous);
+    previous = t;
+  }
+}
