@@ -87,6 +87,9 @@ struct AttentionShape {
   bool values_in_keys = false;  // V is part of the cached K (absorbed MLA): read once
   BlockVisits visits;  // content-chosen key blocks (NSA/FSA selection); default: the mask's band
   KeySummaries summaries;  // keys that summarise blocks of tokens (NSA's compressed branch)
+  // Non-causal: the distinct keys the queries draw their kv_len keys each from (a neighbourhood,
+  // chosen spans: every query its own), so a key-outer grid spans these; 0 = kv_len.
+  double key_range = 0;
 };
 
 // A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk`

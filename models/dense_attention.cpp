@@ -158,6 +158,7 @@ void add_attention_branch(const HeadConfig& h, const Workload& base, std::int64_
 
 void read_distinct_keys(Op& op, double keys_read) {
   scale_kv_traffic(op, keys_read / static_cast<double>(op.attention.kv_len));
+  op.attention.key_range = keys_read;
 }
 
 void scale_kv_traffic(Op& op, double scale) {

@@ -27,6 +27,22 @@ std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, do
 ColumnBlocks column_blocks_by_tile(const Geometry& g, double tile_m, double tile_n) {
   const double n_blocks = ceil_div(g.keys, tile_n);
   const double heads = g.batch * g.heads;
+  if (!g.causal && g.key_range > g.keys) {
+    // Each row draws its keys from a wider range (a neighbourhood, chosen spans): a CTA per KV
+    // tile of the range, the (row block, tile) pairs of the forward shared evenly among them, as
+    // a perfectly block-sparse grid has them (the forward's count: every row block visits
+    // ceil(keys / n) tiles).
+    const double row_blocks = ceil_div(g.rows, tile_m);
+    const double columns = ceil_div(g.key_range, tile_n);
+    const double pairs = row_blocks * n_blocks;
+    const double most = ceil_div(pairs, columns);
+    ColumnBlocks out;
+    out.jobs = {columns * heads, std::floor(pairs / columns), most, pairs * heads};
+    out.visited_rows = pairs * g.rows / row_blocks;
+    out.longest_rows = most * std::min(tile_m, g.rows);
+    out.busy_per_head = std::min(columns, pairs);
+    return out;
+  }
   if (!g.causal) {
     return {uniform_blocks(n_blocks, heads, ceil_div(g.rows, tile_m)), n_blocks * g.rows, g.rows,
             n_blocks};

@@ -58,7 +58,7 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
     main.max_tile_hbm_scale = columns.longest_rows / main.jobs.max_tiles /
                               (heads * columns.visited_rows / main.jobs.total_tiles);
   }
-  const double n_blocks = ceil_div(g.keys, t.n);
+  const double n_blocks = ceil_div(std::max(g.keys, g.key_range), t.n);
   const double slots = in.profile.compute.sm_count * ctas_per_sm(main.cta, in.profile);
   const double heads_in_flight = std::max(1.0, slots / n_blocks);
   // Column blocks of a head are adjacent in the grid and walk the row blocks nearly in step, so
@@ -85,9 +85,10 @@ void lower_flash_backward(const ScheduleInput& in, const BwdTile& t, Launches& o
 
   out.push_back(memory_launch(in, "attention_bwd_convert_dq", rows * g.d * (4 + g.s), rows, t.m));
   if (g.group > 1) {
-    const double expanded = g.batch * g.heads * g.keys * (g.d + g.dv) * g.s;
+    const double keys = std::max(g.keys, g.key_range);  // every key the rows drew from
+    const double expanded = g.batch * g.heads * keys * (g.d + g.dv) * g.s;
     out.push_back(memory_launch(in, "attention_bwd_reduce_dkdv", expanded * (1 + 1 / g.group),
-                                g.batch * g.kv_heads * g.keys, t.n));
+                                g.batch * g.kv_heads * keys, t.n));
   }
 }
 

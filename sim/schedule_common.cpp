@@ -27,6 +27,7 @@ Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bo
   g.score = a.score;
   g.softcap = a.softcap;
   g.kv_width = a.values_in_keys ? g.d : g.d + g.dv;
+  g.key_range = a.causal ? g.keys : std::max(g.keys, a.key_range);
   return g;
 }
 

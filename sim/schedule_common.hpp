@@ -36,6 +36,9 @@ struct Geometry {
   models::ScoreFn score = models::ScoreFn::softmax;
   bool softcap = false;  // tanh logit soft-capping: one more transcendental per score
   double kv_width = 0;   // elements read per key: d + dv, or d when V lives inside K
+  // Non-causal: the distinct keys the rows draw their `keys` each from (AttentionShape::
+  // key_range); at least `keys`.
+  double key_range = 0;
 };
 
 Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);
