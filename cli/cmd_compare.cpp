@@ -196,7 +196,8 @@ std::size_t compare_variants(CompareRun& run) {
                           run.engine,
                           run.o.kernel,
                           cost,
-                          sim::predict(run.engine, cost, w, profile, run.kernel, run.caller)};
+                          sim::predict(run.engine, cost, w, profile, run.kernel, run.caller),
+                          std::nullopt};
       Entry e{label,
               profile.id,
               r.prediction.time_s,

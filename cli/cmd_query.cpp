@@ -45,7 +45,8 @@ struct QueryOptions {
   std::string model;      // --model PRESET
   std::string hf_config;  // --hf-config FILE
   ParallelOptions parallel;
-  std::string plot;  // --plot FILE.svg
+  std::string plot;      // --plot FILE.svg
+  std::string measured;  // --measured TIME: a kernel's measured time on the one --hw
 };
 
 models::AttentionSpec make_spec(const models::Registry& registry, const QueryOptions& o) {
@@ -129,6 +130,21 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   const hw::ProfileCatalog catalog = load_catalog(ctx.hw);
   const std::vector<hw::Profile> profiles = resolve_profiles(catalog, o.hw, ctx.hw);
   const std::optional<sim::ParallelLayout> layout = parallel_layout(o.parallel);
+  std::optional<double> measured;
+  if (!o.measured.empty()) {
+    measured = parse_measured_time("--measured", o.measured);
+    if (profiles.size() != 1) {
+      throw common::SpecError(
+          fmt::format("--measured is one kernel's time on one device; give one --hw (got {})",
+                      profiles.size()));
+    }
+    if (model || layout) {
+      throw common::SpecError(fmt::format(
+          "--measured compares one kernel call on one device with its floor; it does not take "
+          "{} (give the layer's --variant and shape)",
+          model ? (o.model.empty() ? "--hf-config" : "--model") : "a multi-device layout"));
+    }
+  }
   if (model) {
     run_model_query(ctx, o, workload, profiles, layout);
     warn_unpriced_caller(caller, profiles);
@@ -141,8 +157,20 @@ void run_query(const Context& ctx, const QueryOptions& o) {
   RooflineBuilder roofline;
   for (const hw::Profile& profile : profiles) {
     results.push_back({profile.id, spec, workload, engine, o.kernel, cost,
-                       sim::predict(engine, cost, workload, profile, kernel, caller)});
+                       sim::predict(engine, cost, workload, profile, kernel, caller),
+                       std::nullopt});
     const sim::Prediction& p = results.back().prediction;
+    if (measured) {
+      // The speed of light of the work: the roofline at the datasheet peaks, no fixed costs.
+      hw::Profile peak = profile;
+      hw::Calibration& c = peak.calibration;
+      c.tensor_fraction = c.hbm_fraction = c.vector_fraction = c.exp_fraction = 1;
+      c.kernel_launch_s = 0;
+      const sim::Prediction floor =
+          sim::predict(sim::EngineKind::roofline, cost, workload, peak, kernel, hw::Caller::direct);
+      results.back().measured =
+          MeasuredComparison{*measured, floor.time_s, std::string(sim::to_string(floor.bound))};
+    }
     roofline.add(profile, workload.dtype, std::string(spec.variant->name()), p.flops.tensor,
                  p.bytes.total(), p.time_s);
     if (layout) {
@@ -163,6 +191,15 @@ void run_query(const Context& ctx, const QueryOptions& o) {
     const std::string fp32 =
         fp32_kernel_warning(workload.dtype, main_schedule(r).value_or(""), r.hw);
     if (!fp32.empty()) std::fprintf(stderr, "attnsim: warning: %s\n", fp32.c_str());
+  }
+  for (const QueryResult& r : results) {
+    if (r.measured && r.measured->measured_s < r.measured->floor_s) {
+      std::fprintf(stderr,
+                   "attnsim: warning: the measured %s is below the floor of this work on %s (%s): "
+                   "check the shape, dtypes and device the time was measured with\n",
+                   human_time(r.measured->measured_s).c_str(), r.hw.c_str(),
+                   human_time(r.measured->floor_s).c_str());
+    }
   }
   for (std::size_t i = 0; i < results.size(); ++i) {
     const std::string mla = flashmla_dtype_warning(
@@ -229,6 +266,10 @@ void add_query_command(CLI::App& app, Context& ctx) {
       ->capture_default_str();
   add_output_option(*q, opts->output, "write to FILE instead of stdout");
   add_plot_option(*q, opts->plot);
+  q->add_option("--measured", opts->measured,
+                "a kernel's measured time on the one --hw, with its unit (812us, 1.2ms): how far "
+                "it is from the floor of its work (every FLOP and compulsory HBM byte at the "
+                "profile's peak rates, no launch cost) and from the prediction");
   add_hw_options(*q, ctx.hw);
   add_parallel_options(*q, opts->parallel);
   q->callback([&ctx, opts] { run_query(ctx, *opts); });

@@ -154,6 +154,34 @@ hw::Caller parse_caller_flag(const std::string& name) {
       fmt::format("--caller: unknown caller '{}'; known: {}", name, hw::known_callers()));
 }
 
+double parse_measured_time(std::string_view flag, std::string_view text) {
+  struct Unit {
+    std::string_view suffix;
+    int power_of_ten;
+  };
+  constexpr Unit kUnits[] = {{"ns", -9}, {"us", -6}, {"\u00b5s", -6}, {"ms", -3}, {"s", 0}};
+  const std::string allowed = "a positive time with its unit: ns, us, ms or s (e.g. 812us, 1.2ms)";
+  for (const Unit& u : kUnits) {
+    if (text.size() <= u.suffix.size() || !text.ends_with(u.suffix)) continue;
+    std::string_view number = text.substr(0, text.size() - u.suffix.size());
+    while (!number.empty() && number.back() == ' ') number.remove_suffix(1);
+    double seconds = 0;
+    try {
+      seconds = common::parse_decimal_number_scaled(number, u.power_of_ten);
+    } catch (const common::NumberTextError&) {
+      throw common::SpecError(fmt::format(
+          "{}: '{}' is not a decimal number with a unit; allowed: {}", flag, text, allowed));
+    }
+    // Shortest and longest a launch's time can be (validate/data/measured/README.md).
+    if (!(seconds >= 1e-9 && seconds <= 3600)) {
+      throw common::SpecError(fmt::format("{}: '{}' is out of range; allowed: {} from 1 ns to 1 h",
+                                          flag, text, allowed));
+    }
+    return seconds;
+  }
+  throw common::SpecError(fmt::format("{}: '{}' has no unit; allowed: {}", flag, text, allowed));
+}
+
 std::string kernel_not_run_warning(std::string_view kernel, sim::EngineKind engine,
                                    const models::Workload& w, const sim::Prediction& p,
                                    std::string_view label) {

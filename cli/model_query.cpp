@@ -108,10 +108,11 @@ ModelResult run_model(const models::Registry& registry, const ModelQuery& query,
     models::Workload w = query.workload;
     w.layers = g.layers();
     const models::CostModel cost = variant.cost(spec, w);
-    GroupResult gr{&g,
-                   {profile.id, spec, w, query.engine, query.kernel, cost,
-                    sim::predict(query.engine, cost, w, profile, query.kernel, query.caller)},
-                   std::nullopt};
+    GroupResult gr{
+        &g,
+        {profile.id, spec, w, query.engine, query.kernel, cost,
+         sim::predict(query.engine, cost, w, profile, query.kernel, query.caller), std::nullopt},
+        std::nullopt};
     if (query.layout) gr.parallel = group_parallel(query, g, gr.result, profile);
     add_group(out, std::move(gr), slowest);
   }

@@ -104,6 +104,15 @@ std::string render_table(const std::vector<QueryResult>& results) {
                        human_bytes(p.bytes.total()),
                        human_bytes(r.cost.kv_cache_bytes + r.cost.state_bytes),
                        p.arithmetic_intensity, 100 * p.tensor_utilization);
+    if (r.measured) {
+      const MeasuredComparison& m = *r.measured;
+      out << fmt::format(
+          "  measured {}: {:.2f}x the floor of its work ({}, {}-bound: the kernel reaches {:.0f} % "
+          "of it); predicted {} ({:+.1f} % against the measurement)\n",
+          human_time(m.measured_s), m.measured_s / m.floor_s, human_time(m.floor_s), m.floor_bound,
+          100 * m.floor_s / m.measured_s, human_time(p.time_s),
+          100 * (p.time_s - m.measured_s) / m.measured_s);
+    }
   }
   return out.str();
 }
@@ -162,37 +171,49 @@ nlohmann::ordered_json to_json(const QueryResult& r) {
   for (const sim::LaunchPrediction& l : p.launches) launches.push_back(launch_json(l));
   nlohmann::ordered_json params = nlohmann::ordered_json::object();
   for (const auto& [name, value] : spec_params(r.spec)) params[name] = value;
-  return {{"hw", r.hw},
-          {"variant", r.spec.variant->name()},
-          {"params", params},
-          {"workload",
-           {{"phase", models::to_string(w.phase)},
-            {"batch", w.batch},
-            {"q_len", w.q_len},
-            {"kv_len", w.kv_len},
-            {"causal", models::effective_causal(*r.spec.variant, w)},
-            {"dtype", models::to_string(w.dtype)},
-            {"kv_dtype", models::to_string(w.kv_dtype)},
-            {"layers", w.layers},
-            {"include_projections", r.spec.projections.include}}},
-          {"engine", sim::to_string(r.engine)},
-          {"kernel", kernel_json(sim::named_kernel(r.engine, r.kernel))},
-          {"main_schedule", kernel_json(main_schedule(r))},
-          {"form", p.form.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(p.form)},
-          {"caller", hw::to_string(p.caller)},
-          {"caller_floor_s", p.caller_floor_s},
-          {"time_s", p.time_s},
-          {"bound", sim::to_string(p.bound)},
-          {"flops", flops_json(p.flops)},
-          {"bytes", bytes_json(p.bytes)},
-          {"hbm_bytes_moved", p.hbm_bytes_moved},
-          {"kv_cache_bytes", r.cost.kv_cache_bytes},
-          {"kv_cache_bytes_per_token_per_layer", r.cost.kv_cache_bytes_per_token_per_layer},
-          {"state_bytes", r.cost.state_bytes},
-          {"projection_params", r.cost.parameters_per_layer * static_cast<double>(w.layers)},
-          {"arithmetic_intensity", p.arithmetic_intensity},
-          {"tensor_utilization", p.tensor_utilization},
-          {"launches", launches}};
+  nlohmann::ordered_json out = {
+      {"hw", r.hw},
+      {"variant", r.spec.variant->name()},
+      {"params", params},
+      {"workload",
+       {{"phase", models::to_string(w.phase)},
+        {"batch", w.batch},
+        {"q_len", w.q_len},
+        {"kv_len", w.kv_len},
+        {"causal", models::effective_causal(*r.spec.variant, w)},
+        {"dtype", models::to_string(w.dtype)},
+        {"kv_dtype", models::to_string(w.kv_dtype)},
+        {"layers", w.layers},
+        {"include_projections", r.spec.projections.include}}},
+      {"engine", sim::to_string(r.engine)},
+      {"kernel", kernel_json(sim::named_kernel(r.engine, r.kernel))},
+      {"main_schedule", kernel_json(main_schedule(r))},
+      {"form", p.form.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(p.form)},
+      {"caller", hw::to_string(p.caller)},
+      {"caller_floor_s", p.caller_floor_s},
+      {"time_s", p.time_s},
+      {"bound", sim::to_string(p.bound)},
+      {"flops", flops_json(p.flops)},
+      {"bytes", bytes_json(p.bytes)},
+      {"hbm_bytes_moved", p.hbm_bytes_moved},
+      {"kv_cache_bytes", r.cost.kv_cache_bytes},
+      {"kv_cache_bytes_per_token_per_layer", r.cost.kv_cache_bytes_per_token_per_layer},
+      {"state_bytes", r.cost.state_bytes},
+      {"projection_params", r.cost.parameters_per_layer * static_cast<double>(w.layers)},
+      {"arithmetic_intensity", p.arithmetic_intensity},
+      {"tensor_utilization", p.tensor_utilization}};
+  if (r.measured) {
+    // floor_fraction: the share of the floor the kernel reaches (floor / measured);
+    // prediction_error: (predicted - measured) / measured, as validate reports it.
+    const MeasuredComparison& m = *r.measured;
+    out["measured"] = {{"time_s", m.measured_s},
+                       {"floor_s", m.floor_s},
+                       {"floor_bound", m.floor_bound},
+                       {"floor_fraction", m.floor_s / m.measured_s},
+                       {"prediction_error", (p.time_s - m.measured_s) / m.measured_s}};
+  }
+  out["launches"] = launches;
+  return out;
 }
 
 nlohmann::ordered_json results_document(const std::vector<QueryResult>& results) {

@@ -18,6 +18,15 @@
 
 namespace cli {
 
+// `query --measured`: a kernel's measured time against the floor of its work on the device (the
+// roofline at the profile's peak rates: every FLOP and compulsory HBM byte at the datasheet
+// peaks, no launch or host cost) and against the prediction.
+struct MeasuredComparison {
+  double measured_s = 0;
+  double floor_s = 0;
+  std::string floor_bound;  // the resource that sets the floor
+};
+
 struct QueryResult {
   std::string hw;
   models::AttentionSpec spec;
@@ -26,6 +35,7 @@ struct QueryResult {
   std::string kernel = "auto";
   models::CostModel cost;
   sim::Prediction prediction;
+  std::optional<MeasuredComparison> measured;  // --measured
 };
 
 nlohmann::ordered_json to_json(const QueryResult& r);

@@ -305,7 +305,7 @@ bool format_point(const SweepAxes& axes, std::size_t index, SweepFormat format, 
     return false;
   }
   if (warnings) {
-    const QueryResult r{p.profile->id, *spec, w, p.engine, axes.kernel, cost, pred};
+    const QueryResult r{p.profile->id, *spec, w, p.engine, axes.kernel, cost, pred, std::nullopt};
     const std::string line =
         flashmla_dtype_warning(cost, w, main_schedule(r).value_or(""), *p.profile,
                                sim::KernelChoice::parse(axes.kernel).is_auto());

@@ -203,6 +203,8 @@ const std::vector<BadInput> kCases = {
     {"causal with fewer keys than queries", {"query", "--seq-len", "100", "--kv-len", "50"}, {"kv_len >= q_len"}},
     {"hexadecimal variant parameter", {"query", "--variant", "swa", "--param", "window=0x100"}, {"window=0x100"}},
     {"variant parameter that is no number", {"query", "--variant", "swa", "--param", "window=wide"}, {"window=wide"}},
+    {"measured time without a unit", {"query", "--measured", "1.1"}, {"--measured", "no unit"}},
+    {"measured time on several devices", {"query", "--measured", "1ms", "--hw", "h100,b200"}, {"--measured", "one --hw"}},
     {"sweep parameter given twice", {"sweep", "--variant", "swa", "--param", "window=256", "--param", "window=512"}, {"window", "twice"}},
     {"sweep parameter list with an empty item", {"sweep", "--variant", "swa", "--param", "window=256,,512"}, {"empty item"}},
     {"unknown dtype", {"query", "--dtype", "int4"}, {"'int4'", "bf16"}},
