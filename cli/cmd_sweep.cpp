@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -99,11 +100,22 @@ bool rows_before(const SweepAxes& axes, std::size_t first, unsigned threads) {
 std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, std::size_t count) {
   if (o.plot.empty()) return std::nullopt;
   check_plot_path(o.plot, o.output);
-  SweepAxisSizes sizes{a.batches.size(), a.seq_lens.size(), a.q_lens.size(), a.kv_lens.size(),
-                       count};
+  SweepAxisSizes sizes;
+  sizes.batch = a.batches.size();
+  sizes.seq_len = a.seq_lens.size();
+  sizes.q_len = a.q_lens.size();
+  sizes.kv_len = a.kv_lens.size();
+  sizes.points = count;
   sizes.tp = a.tps.size();
   sizes.cp = a.cps.size();
   sizes.parallel = a.parallel;
+  for (std::size_t i = 0; i < a.param_names.size(); ++i) {
+    std::set<double> values;
+    for (const auto& spec_values : a.param_values) {
+      if (spec_values[i]) values.insert(*spec_values[i]);
+    }
+    sizes.params.emplace_back(a.param_names[i], values.size());
+  }
   return SweepPlot(plan_sweep_plot(sizes, o.plot_x, o.plot_y), csv_header(a));
 }
 

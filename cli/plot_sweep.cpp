@@ -166,16 +166,39 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
   const Axis axes[] = {{"seq-len", s.seq_len}, {"batch", s.batch}, {"q-len", s.q_len},
                        {"kv-len", s.kv_len},   {"tp", s.tp},       {"cp", s.cp}};
   std::string name(plot_x);
+  const auto param = std::find_if(s.params.begin(), s.params.end(),
+                                  [&](const auto& p) { return p.first == name; });
+  if (!name.empty() && param != s.params.end()) {
+    // A variant parameter on x: its params_NAME column.
+    if (param->second < 2) {
+      throw common::SpecError(fmt::format(
+          "--plot-x {}: the sweep gives {} one value (--param {}=A,B)", name, name, name));
+    }
+    plan.x_flag = "--param " + name;
+    plan.x_values = param->second;
+    plan.x_unit = name == "window" ? plot::Unit::tokens : plot::Unit::count;
+    plan.x_column = "params_" + name;
+    plan.x_columns = {plan.x_column};
+    return plan;
+  }
   if (name.empty()) {
     std::vector<std::string> varying;
     for (const Axis& a : axes) {
       if (a.values > 1) varying.emplace_back(a.name);
     }
+    if (varying.empty()) {
+      // A parameter is the x axis only when nothing else varies (a window sweep at one length).
+      std::vector<std::string> params;
+      for (const auto& [p, values] : s.params) {
+        if (values > 1) params.push_back(p);
+      }
+      if (params.size() == 1) return plan_sweep_plot(s, params[0], plot_y);
+    }
     if (varying.size() != 1) {
       throw common::SpecError(
           varying.empty()
               ? std::string("--plot: no axis has more than one value; sweep --seq-len, --batch, "
-                            "--q-len, --kv-len, --tp or --cp over a list or range")
+                            "--q-len, --kv-len, --tp, --cp or one --param over a list or range")
               : fmt::format("--plot: several axes vary ({}); choose the x axis with --plot-x",
                             fmt::join(varying, ", ")));
     }
@@ -184,8 +207,13 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
   const auto it =
       std::find_if(std::begin(axes), std::end(axes), [&](const Axis& a) { return name == a.name; });
   if (it == std::end(axes)) {
-    throw common::SpecError(fmt::format(
-        "--plot-x '{}': unknown axis; allowed: seq-len, batch, q-len, kv-len, tp, cp", name));
+    std::string swept;
+    for (const auto& [p, values] : s.params) {
+      if (values > 1) swept += ", " + p;
+    }
+    throw common::SpecError(
+        fmt::format("--plot-x '{}': unknown axis; allowed: seq-len, batch, q-len, kv-len, tp, cp{}",
+                    name, swept.empty() ? " (or a variant parameter swept over a list)" : swept));
   }
   if (it->values < 2) {
     throw common::SpecError(fmt::format("--plot-x {}: --{} has only one value", name, name));
@@ -228,6 +256,9 @@ SweepPlot::SweepPlot(SweepPlotPlan plan, std::string_view csv_header)
 
 void SweepPlot::add(std::string_view csv_row) {
   const std::vector<std::string> fields = split_csv(csv_row);
+  if (x_index_ < fields.size() && fields[x_index_].empty())
+    return;  // a variant without x's
+             // parameter
   std::string key;
   for (std::size_t i : key_columns_) key += fields.at(i) + '\x1f';
   auto it = series_index_.find(key);
@@ -339,11 +370,13 @@ plot::SeriesChart SweepPlot::chart() const {
     c.series.push_back(std::move(s));
   }
   const Measure& m = measure(plan_.y);
-  c.title = fmt::format("attnsim sweep: {} vs {}", m.title, plan_.x_flag.substr(2));
+  constexpr std::string_view kParamFlag = "--param ";
+  const bool param = plan_.x_flag.rfind(kParamFlag, 0) == 0;
+  const std::string x_name = plan_.x_flag.substr(param ? kParamFlag.size() : 2);
+  c.title = fmt::format("attnsim sweep: {} vs {}", m.title, x_name);
   c.subtitle = fmt::format("{}", fmt::join(fixed, ", "));
-  const std::string x_name = plan_.x_flag.substr(2);
   c.x_title = x_name == "batch"                   ? std::string("batch size")
-              : plan_.x_unit == plot::Unit::count ? fmt::format("{} (devices)", x_name)
+              : plan_.x_unit == plot::Unit::count ? (param ? x_name : x_name + " (devices)")
                                                   : fmt::format("{} (tokens, k = 1024)", x_name);
   c.x_unit = plan_.x_unit;
   c.y_title = m.title;

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cli/plot.hpp"
@@ -39,6 +40,9 @@ struct SweepAxisSizes {
   std::size_t points = 0;                                     // in this run (this shard)
   std::size_t tp = 0, cp = 0;  // values of the --tp/--cp axes; 0: the flag was not given
   bool parallel = false;       // a layout was given: the rows carry per-device columns
+  // The variants' parameters (the params_NAME columns: --param lists, --heads, --kv-heads,
+  // --head-dim) and how many values each takes in the sweep.
+  std::vector<std::pair<std::string, std::size_t>> params;
 };
 
 struct SweepPlotPlan {
@@ -50,10 +54,12 @@ struct SweepPlotPlan {
   PlotY y = PlotY::time;
 };
 
-// The x axis: `plot_x` (batch, seq-len, q-len, kv-len, tp, cp) or, when empty, the one numeric
-// axis with more than one value. Throws common::SpecError (exit 2) when no axis or several axes
-// vary, when the sweep has more than kMaxPlotPoints points, when its rows cannot name their
-// series, or for a per-device measure without a layout.
+// The x axis: `plot_x` (batch, seq-len, q-len, kv-len, tp, cp, or a variant parameter the sweep
+// gives several values: window, heads) or, when empty, the one numeric axis with more than one
+// value (a parameter only when no other axis varies). Throws common::SpecError (exit 2) when no
+// axis or several axes vary, when the sweep has more than kMaxPlotPoints points, when its rows
+// cannot name their series, or for a per-device measure without a layout. Rows of a variant
+// without the parameter on x (gqa beside swa's windows) draw no point.
 SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& sizes, std::string_view plot_x,
                               std::string_view plot_y);
 

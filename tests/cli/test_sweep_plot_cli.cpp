@@ -110,3 +110,35 @@ TEST_CASE(
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 31);  // the header and 15 x 2 rows
   CHECK_THAT(read_file(svg), Catch::Contains("<svg"));
 }
+
+TEST_CASE(
+    "sweep --plot draws a swept variant parameter on x when no other axis varies (or with "
+    "--plot-x NAME); a variant without it draws no point",
+    "[cli][plot]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "window.svg").string();
+  const RunResult r = run_cli({"sweep", "--variant", "swa,gqa", "--param", "window=256..8192:x2",
+                               "--seq-len", "16k", "--hw", "b200,h100", "--plot", svg});
+  REQUIRE(r.exit_code == 0);
+  const auto root = parse_xml(read_file(svg));
+  const std::vector<std::string> x_title = texts(*root, "x-title");
+  REQUIRE(x_title.size() == 1);
+  CHECK_THAT(x_title[0], Catch::StartsWith("window (tokens"));
+  // One line per device for swa; gqa, which has no window, draws none.
+  CHECK(texts(*root, "legend-label") == std::vector<std::string>{"b200", "h100-sxm5-80gb"});
+  // A head count swept beside lengths leaves x on the lengths (the series are the head counts);
+  // --plot-x puts it on x.
+  const RunResult heads = run_cli(
+      {"sweep", "--variant", "gqa", "--kv-heads", "1,2,4,8", "--seq-len", "8k,16k", "--plot", svg});
+  REQUIRE(heads.exit_code == 0);
+  CHECK_THAT(texts(*parse_xml(read_file(svg)), "x-title")[0], Catch::StartsWith("seq-len"));
+  const RunResult on_x = run_cli({"sweep", "--variant", "gqa", "--kv-heads", "1,2,4,8", "--seq-len",
+                                  "8k,16k", "--plot", svg, "--plot-x", "kv_heads"});
+  REQUIRE(on_x.exit_code == 0);
+  CHECK(texts(*parse_xml(read_file(svg)), "x-title")[0] == "kv_heads (log scale)");
+  // A parameter with one value cannot be x.
+  const RunResult one = run_cli({"sweep", "--variant", "swa", "--param", "window=256", "--seq-len",
+                                 "8k,16k", "--plot", svg, "--plot-x", "window"});
+  CHECK(one.exit_code == 2);
+  CHECK_THAT(one.err, Catch::Contains("--plot-x window"));
+}
