@@ -126,6 +126,14 @@ void BM_Tile_GqaTrain1G_H100(benchmark::State& state) {
              make_workload(models::Phase::train, 1, (1 << 30) - 128, (1 << 30) - 128), "h100");
 }
 
+// A 1G-token prefill with a 256M-key window on the 910B: each row block walks its own rounds, the
+// blocks before the window's entry summed as a causal prefix and the rest by periods
+// (sim/row_blocks.cpp round_row_block_jobs; block by block it took about a second).
+void BM_Tile_SwaPrefill1GWindow256M_910B(benchmark::State& state) {
+  run_engine(state, sim::EngineKind::tile, "swa", {{"window", 1 << 28}},
+             make_workload(models::Phase::prefill, 1, (1 << 30) - 128, (1 << 30) - 128), "910b");
+}
+
 }  // namespace
 
 BENCHMARK(BM_GqaPrefill8kCausal_H100);
@@ -136,5 +144,6 @@ BENCHMARK(BM_Tile_GqaDecodeB64Ctx32k_H100);
 BENCHMARK(BM_Tile_MhaTrain4k_A100);
 BENCHMARK(BM_Tile_GqaPrefill1GPacked256_H100);
 BENCHMARK(BM_Tile_GqaTrain1G_H100);
+BENCHMARK(BM_Tile_SwaPrefill1GWindow256M_910B);
 
 BENCHMARK_MAIN();

@@ -148,38 +148,56 @@ JobStats round_row_block_jobs(const Geometry& g, double tile_m, double unit, dou
   if (!exact || per_position < 1 || tile_m < 1 || unit < 1) {
     return summarize_blocks(blocks, g.batch * g.heads, rounds_of);
   }
-  // From block `start` on, the window has passed the sinks' units (a block's first key is at
-  // least sink_units x unit): its first and last units are floors of the same slope, so the units
-  // it spans repeat every `period` blocks.
   const long long tm = static_cast<long long>(tile_m), un = static_cast<long long>(unit);
   const long long pp = static_cast<long long>(per_position);
+  const long long off = static_cast<long long>(g.row_offset);
+  const long long round_keys = un * static_cast<long long>(per_round);
   const long long sink_units = static_cast<long long>(ceil_div(g.sinks, unit));
-  const long long need =
-      sink_units * un + static_cast<long long>(g.window) - 1 - static_cast<long long>(g.row_offset);
-  const long long start = need <= 0 ? 0 : (need * pp + tm - 1) / tm;
-  const long long c = pp * un;
-  const long long period = c / std::gcd(tm, c);
   const long long last = static_cast<long long>(blocks) - 1;  // may be short: priced alone
-  if (start + period >= last) return summarize_blocks(blocks, g.batch * g.heads, rounds_of);
+  // Before block `start` the window has not passed the sinks' units (a block's first key is below
+  // sink_units x unit), so a block sees from key 0: the rounds of a causal prefix without a
+  // window, E(m) = min(N, floor((tm m + b_end) / c) + 1) with c = pp x round, nondecreasing and
+  // summed by a floor-sum.
+  const long long need = sink_units * un + static_cast<long long>(g.window) - 1 - off;
+  const long long start = std::min(last, need <= 0 ? 0 : (need * pp + tm - 1) / tm);
   long double total = 0;
-  double lo = rounds_of(0), hi = lo;
-  const auto note = [&](long long m) {
-    const double r = rounds_of(static_cast<double>(m));
-    lo = std::min(lo, r);
-    hi = std::max(hi, r);
+  double lo = 0, hi = 0;
+  bool any = false;
+  const auto note = [&](double r) {
+    lo = any ? std::min(lo, r) : r;
+    hi = any ? std::max(hi, r) : r;
+    any = true;
     return r;
   };
-  for (long long m = 0; m < start; ++m) total += note(m);
-  long double cycle = 0;
-  std::vector<double> one_period(static_cast<std::size_t>(period));
-  for (long long i = 0; i < period; ++i) {
-    one_period[static_cast<std::size_t>(i)] = note(start + i);
-    cycle += one_period[static_cast<std::size_t>(i)];
+  if (start > 0) {
+    const long long n_rounds = (static_cast<long long>(g.keys) + round_keys - 1) / round_keys;
+    const long long c = pp * round_keys, b_end = tm - 1 + off * pp;
+    const auto prefix_rounds = [&](long long m) {
+      return static_cast<double>(std::min(n_rounds, floor_div(i128(tm) * m + b_end, c) + 1));
+    };
+    const long long full =
+        std::min(start, first_at_least(tm, b_end, i128(n_rounds - 1) * c));  // E below N
+    total += floor_sum(full, tm, b_end, c) + static_cast<long double>(full) +
+             static_cast<long double>(n_rounds) * static_cast<long double>(start - full);
+    note(prefix_rounds(0));
+    note(prefix_rounds(start - 1));
   }
+  // From `start` on, a block's first and last units are floors of the same slope, so the units
+  // it spans repeat every `period` blocks: one period is visited, the rest summed by periods.
+  const long long c = pp * un;
+  const long long period = c / std::gcd(tm, c);
   const long long rest = last - start;  // blocks start .. last - 1
-  total += cycle * static_cast<long double>(rest / period);
-  for (long long i = 0; i < rest % period; ++i) total += one_period[static_cast<std::size_t>(i)];
-  total += note(last);
+  std::vector<double> one_period(static_cast<std::size_t>(std::min(period, rest)));
+  long double cycle = 0;
+  for (std::size_t i = 0; i < one_period.size(); ++i) {
+    one_period[i] = note(rounds_of(static_cast<double>(start) + static_cast<double>(i)));
+    cycle += one_period[i];
+  }
+  if (rest > 0) {
+    total += cycle * static_cast<long double>(rest / period);
+    for (long long i = 0; i < rest % period; ++i) total += one_period[static_cast<std::size_t>(i)];
+  }
+  total += note(rounds_of(static_cast<double>(last)));
   return {blocks * g.batch * g.heads, lo, hi, static_cast<double>(total) * g.batch * g.heads};
 }
 

@@ -32,7 +32,8 @@ std::optional<JobStats> causal_row_block_jobs(const Geometry& g, double tile_m, 
 // whole number of units): a block visits ceil(units / (round / unit)) rounds. Without a window
 // every range starts at key 0 and this is row_block_jobs(g, tile_m, round); with one, a round
 // starts at the block's first unit, not on a grid of rounds. Above kRowBlocksInClosedForm blocks
-// a head, a windowed grid's blocks past the window's entry repeat with the period of
+// a head the sum is in closed form: the blocks before the window passes the sinks see from key 0
+// (a causal prefix, by a floor-sum), the later ones repeat with the period of
 // causal_row_block_jobs and are summed by periods.
 JobStats round_row_block_jobs(const Geometry& g, double tile_m, double unit, double round);
 

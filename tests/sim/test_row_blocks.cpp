@@ -115,22 +115,26 @@ TEST_CASE("a 1G-token prefill with 256 packed query heads summarises 2^31 row bl
 }
 
 TEST_CASE(
-    "rounds from each block's own first unit: the periodic sum over a long windowed grid equals "
-    "the block-by-block one",
+    "rounds from each block's own first unit: the closed-form sum over a long windowed grid (a "
+    "prefix from key 0, then periods) equals the block-by-block one",
     "[sim][row_blocks]") {
   std::mt19937_64 rng(20261202);
   const auto pick = [&](std::initializer_list<double> values) { return one_of(rng, values); };
-  std::uniform_int_distribution<int> q_len(520000, 700000), offset(0, 5000);
-  for (int i = 0; i < 40; ++i) {
+  std::uniform_int_distribution<int> q_len(600000, 700000), offset(0, 5000);
+  const auto by_block = [](const sim::Geometry& g, double tile_m, double unit, double round) {
+    return sim::summarize_blocks(sim::ceil_div(g.rows, tile_m), g.batch * g.heads, [&](double m) {
+      return sim::ceil_div(sim::row_block_tiles(g, tile_m, unit, m), round / unit);
+    });
+  };
+  for (int i = 0; i < 60; ++i) {
     const double q = q_len(rng), off = pick({0, 1}) > 0 ? offset(rng) : 0;
-    const sim::Geometry g = causal_geometry(
-        q, pick({1, 2, 3}), off, pick({1, 17, 897, 898, 4096, 300000}), pick({0, 4, 130}));
+    // Windows short and long, one past the whole sequence (every block before the window's
+    // entry), sinks that the window passes late or never.
+    const sim::Geometry g = causal_geometry(q, pick({1, 2, 3}), off,
+                                            pick({1, 17, 897, 898, 4096, 300000, 650000, 1 << 30}),
+                                            pick({0, 4, 130, 400000}));
     const double tile_m = pick({64, 128}), unit = pick({16, 128}), round = unit * pick({1, 5, 8});
-    const double per_round = round / unit;
-    const sim::JobStats loop =
-        sim::summarize_blocks(sim::ceil_div(g.rows, tile_m), g.batch * g.heads, [&](double m) {
-          return sim::ceil_div(sim::row_block_tiles(g, tile_m, unit, m), per_round);
-        });
+    const sim::JobStats loop = by_block(g, tile_m, unit, round);
     const sim::JobStats jobs = sim::round_row_block_jobs(g, tile_m, unit, round);
     INFO("q " << q << " group " << g.group << " offset " << off << " window " << g.window
               << " sinks " << g.sinks << " tile " << tile_m << " unit " << unit << " round "
@@ -140,10 +144,11 @@ TEST_CASE(
     CHECK(jobs.max_tiles == loop.max_tiles);
     CHECK(jobs.total_tiles == loop.total_tiles);
   }
-  // Without a window every range starts at key 0: the grid of rounds.
+  // Without a window every range starts at key 0: block by block, rounds of 640 keys from 0.
   const sim::Geometry full = causal_geometry(5000, 2, 7, 0, 0);
-  const sim::JobStats grid = sim::row_block_jobs(full, 128, 640);
   const sim::JobStats rounds = sim::round_row_block_jobs(full, 128, 128, 640);
-  CHECK(rounds.total_tiles == grid.total_tiles);
-  CHECK(rounds.max_tiles == grid.max_tiles);
+  const sim::JobStats loop = by_block(full, 128, 128, 640);
+  CHECK(rounds.total_tiles == loop.total_tiles);
+  CHECK(rounds.min_tiles == loop.min_tiles);
+  CHECK(rounds.max_tiles == loop.max_tiles);
 }
