@@ -110,11 +110,15 @@ std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, st
   sizes.cp = a.cps.size();
   sizes.parallel = a.parallel;
   for (std::size_t i = 0; i < a.param_names.size(); ++i) {
+    const std::string& name = a.param_names[i];
+    if (std::find(a.swept_params.begin(), a.swept_params.end(), name) == a.swept_params.end()) {
+      continue;  // a default, or a parameter that follows a swept one (v_head_dim)
+    }
     std::set<double> values;
     for (const auto& spec_values : a.param_values) {
       if (spec_values[i]) values.insert(*spec_values[i]);
     }
-    sizes.params.emplace_back(a.param_names[i], values.size());
+    sizes.params.emplace_back(name, values.size());
   }
   return SweepPlot(plan_sweep_plot(sizes, o.plot_x, o.plot_y), csv_header(a));
 }
@@ -229,11 +233,20 @@ void run_sweep_command(const Context& ctx, const SweepOptions& o) {
   }
   open();
   sink.write(printer.end());
+  bool empty_chart = false;
   if (chart) {
-    chart->write(plot::render_series(plot->chart()));
+    const plot::SeriesChart drawn = plot->chart();
+    empty_chart = drawn.series.empty();
+    chart->write(plot::render_series(drawn));
     chart->commit();
   }
   sink.commit();
+  if (empty_chart) {
+    std::fprintf(stderr,
+                 "attnsim: warning: --plot: no row of this sweep%s has a value on the x axis "
+                 "(%s); the chart is empty\n",
+                 o.shard.empty() ? "" : " shard", plot->plan().x_flag.c_str());
+  }
   for (const std::string& line : axes.warnings)
     std::fprintf(stderr, "attnsim: warning: %s\n", line.c_str());
   if (skipped > 0) {

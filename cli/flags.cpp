@@ -14,6 +14,7 @@
 #include "common/numbers.hpp"
 #include "sim/schedule.hpp"
 #include "sim/schedule_flashmla.hpp"
+#include "validate/measurements.hpp"
 
 namespace cli {
 
@@ -159,7 +160,12 @@ double parse_measured_time(std::string_view flag, std::string_view text) {
     std::string_view suffix;
     int power_of_ten;
   };
-  constexpr Unit kUnits[] = {{"ns", -9}, {"us", -6}, {"\u00b5s", -6}, {"ms", -3}, {"s", 0}};
+  // Micro as u, the micro sign (U+00B5) or the Greek mu (U+03BC).
+  constexpr Unit kUnits[] = {{"ns", -9},      {"us", -6}, {"\u00b5s", -6},
+                             {"\u03bcs", -6}, {"ms", -3}, {"s", 0}};
+  while (!text.empty() && (text.front() == ' ' || text.back() == ' ')) {
+    text = text.front() == ' ' ? text.substr(1) : text.substr(0, text.size() - 1);
+  }
   const std::string allowed = "a positive time with its unit: ns, us, ms or s (e.g. 812us, 1.2ms)";
   for (const Unit& u : kUnits) {
     if (text.size() <= u.suffix.size() || !text.ends_with(u.suffix)) continue;
@@ -172,8 +178,9 @@ double parse_measured_time(std::string_view flag, std::string_view text) {
       throw common::SpecError(fmt::format(
           "{}: '{}' is not a decimal number with a unit; allowed: {}", flag, text, allowed));
     }
-    // Shortest and longest a launch's time can be (validate/data/measured/README.md).
-    if (!(seconds >= 1e-9 && seconds <= 3600)) {
+    // Shortest and longest a launch's time can be, as a measurement row's
+    // (validate/measurements.hpp).
+    if (!validate::plausible_measured_time(seconds)) {
       throw common::SpecError(fmt::format("{}: '{}' is out of range; allowed: {} from 1 ns to 1 h",
                                           flag, text, allowed));
     }

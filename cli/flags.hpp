@@ -62,9 +62,9 @@ void add_caller_option(CLI::App& app, std::string& caller);
 hw::Caller parse_caller_flag(const std::string& name);
 
 // --measured TIME (query): a kernel's measured time with its unit, `812us`, `1.2ms`, `950ns`,
-// `0.5s` (`µs` too; a space before the unit is allowed), in seconds. Throws common::SpecError
-// naming the flag and the units for text without a unit, a number that is not positive and
-// finite, or a time outside (0, 1 h] (as a measurement CSV row's time).
+// `0.5s` (`µs` too; spaces around the number and before the unit are allowed), in seconds. Throws
+// common::SpecError naming the flag and the units for text without a unit, a number that is not
+// finite, or a time outside [1 ns, 1 h] (as a measurement CSV row's time).
 double parse_measured_time(std::string_view flag, std::string_view text);
 // One warning on stderr naming the profiles that give `caller` no host floor (a profile lists the
 // callers it has measured: torch_npu only on Ascend, pytorch and triton only on NVIDIA): there the

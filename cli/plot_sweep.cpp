@@ -149,6 +149,9 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
                               std::string_view plot_y) {
   SweepPlotPlan plan;
   plan.y = parse_plot_y(plot_y);
+  for (const auto& [name, values] : s.params) {
+    if (values > 1) plan.swept_params.push_back(name);
+  }
   if (per_device(plan.y) && !s.parallel) {
     throw common::SpecError(fmt::format(
         "--plot-y {}: a per-device measure needs a layout (--tp, --cp, --cp-strategy or --nodes)",
@@ -176,7 +179,13 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
     }
     plan.x_flag = "--param " + name;
     plan.x_values = param->second;
-    plan.x_unit = name == "window" ? plot::Unit::tokens : plot::Unit::count;
+    // Parameters counted in tokens (swa's window, moa's alpha, sinks, budgets, chunks).
+    constexpr std::string_view kTokenParams[] = {
+        "window", "alpha", "n_sink",       "budget",         "keep",
+        "chunk",  "group", "select_block", "compress_block", "compress_stride"};
+    const bool tokens =
+        std::find(std::begin(kTokenParams), std::end(kTokenParams), name) != std::end(kTokenParams);
+    plan.x_unit = tokens ? plot::Unit::tokens : plot::Unit::count;
     plan.x_column = "params_" + name;
     plan.x_columns = {plan.x_column};
     return plan;
@@ -234,6 +243,12 @@ SweepPlot::SweepPlot(SweepPlotPlan plan, std::string_view csv_header)
   const auto is_x = [&](const std::string& c) {
     return std::find(plan_.x_columns.begin(), plan_.x_columns.end(), c) != plan_.x_columns.end();
   };
+  const auto swept = [&](const std::string& c) {
+    constexpr std::string_view kParam = "params_";
+    return c.rfind(kParam, 0) != 0 ||
+           std::find(plan_.swept_params.begin(), plan_.swept_params.end(),
+                     c.substr(kParam.size())) != plan_.swept_params.end();
+  };
   for (std::size_t i = 0; i < first_output; ++i) {
     if (!is_x(columns_[i])) key_columns_.push_back(i);
   }
@@ -241,6 +256,8 @@ SweepPlot::SweepPlot(SweepPlotPlan plan, std::string_view csv_header)
     const auto it = std::find(columns_.begin(), columns_.end(), key);
     if (it != columns_.end() && !is_x(*it)) key_columns_.push_back(it - columns_.begin());
   }
+  for (std::size_t i : key_columns_) identity_.push_back(swept(columns_[i]));
+  within_.assign(key_columns_.size(), false);
   y_columns_[0] = first_output;
   if (per_device(plan_.y)) {
     y_columns_[0] = column(columns_, measure(plan_.y).column);
@@ -260,7 +277,9 @@ void SweepPlot::add(std::string_view csv_row) {
     return;  // a variant without x's
              // parameter
   std::string key;
-  for (std::size_t i : key_columns_) key += fields.at(i) + '\x1f';
+  for (std::size_t k = 0; k < key_columns_.size(); ++k) {
+    if (identity_[k]) key += fields.at(key_columns_[k]) + '\x1f';
+  }
   auto it = series_index_.find(key);
   if (it == series_index_.end()) {
     if (series_.size() == kMaxPlotSeries) {
@@ -274,6 +293,9 @@ void SweepPlot::add(std::string_view csv_row) {
     for (std::size_t i : key_columns_) values.push_back(fields.at(i));
     series_keys_.push_back(std::move(values));
     series_.emplace_back();
+  }
+  for (std::size_t k = 0; k < key_columns_.size(); ++k) {
+    if (fields.at(key_columns_[k]) != series_keys_[it->second][k]) within_[k] = true;
   }
   plot::Series& s = series_[it->second];
   const double time = number(fields, y_columns_[0]);
@@ -298,10 +320,13 @@ plot::SeriesChart SweepPlot::chart() const {
       if (values[k] != series_keys_[0][k]) varies[k] = true;
     }
   }
+  // A column that changes along a series (it follows x) names neither a series nor the chart.
+  std::vector<bool> along = within_;
   // A variant parameter that varies with the other fields (v_head_dim with head_dim, every
   // parameter with the variant) names no series they do not: left out of the labels, the last
   // first, while the labels stay distinct.
   std::vector<bool> shown = varies;
+  for (std::size_t k = 0; k < shown.size(); ++k) shown[k] = shown[k] && !along[k];
   const auto distinct = [&] {
     std::set<std::vector<std::string>> seen;
     for (const auto& key : series_keys_) {
@@ -328,7 +353,7 @@ plot::SeriesChart SweepPlot::chart() const {
   };
   for (std::size_t k = 0; k < key_columns_.size() && !series_keys_.empty(); ++k) {
     const std::string& column = columns_[key_columns_[k]];
-    if (!shown[k] && varies[k]) continue;
+    if (along[k] || (!shown[k] && varies[k])) continue;
     if (varies[k]) {
       named.push_back(column.rfind("params_", 0) == 0 ? column.substr(7) : column);
       continue;

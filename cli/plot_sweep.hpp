@@ -40,8 +40,8 @@ struct SweepAxisSizes {
   std::size_t points = 0;                                     // in this run (this shard)
   std::size_t tp = 0, cp = 0;  // values of the --tp/--cp axes; 0: the flag was not given
   bool parallel = false;       // a layout was given: the rows carry per-device columns
-  // The variants' parameters (the params_NAME columns: --param lists, --heads, --kv-heads,
-  // --head-dim) and how many values each takes in the sweep.
+  // The parameters the command line sweeps (--param lists, --heads, --kv-heads or --head-dim lists:
+  // their params_NAME columns) and how many values each takes.
   std::vector<std::pair<std::string, std::size_t>> params;
 };
 
@@ -52,6 +52,9 @@ struct SweepPlotPlan {
   std::size_t x_values = 0;            // how many values the x axis has
   plot::Unit x_unit = plot::Unit::tokens;
   PlotY y = PlotY::time;
+  // The swept parameters (SweepAxisSizes::params): of the params_ columns only these name a
+  // series; the others are a variant's own (told by the variant column) or follow a swept one.
+  std::vector<std::string> swept_params;
 };
 
 // The x axis: `plot_x` (batch, seq-len, q-len, kv-len, tp, cp, or a variant parameter the sweep
@@ -76,6 +79,9 @@ class SweepPlot {
   SweepPlotPlan plan_;
   std::vector<std::string> columns_;
   std::vector<std::size_t> key_columns_;  // the inputs other than x: they name the series
+  // Per key column: whether it tells the series apart (not a params_ column, or a swept one), and
+  // whether it changed within a series (a parameter that follows x: v_head_dim with head_dim).
+  std::vector<bool> identity_, within_;
   std::size_t x_index_ = 0;
   std::map<std::string, std::size_t> series_index_;
   std::vector<std::vector<std::string>> series_keys_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -25,7 +26,7 @@ bool has_param(const models::Variant& v, std::string_view name) {
 }
 
 // A parameter axis: `--param name=VALUES`, where VALUES is one value, a comma list or an integer
-// range as the size axes take it (window=256,1024,4k; top_k=4..32:x2; alpha=0.25,0.5). Each value
+// range as the size axes take it (window=256,1024,4k; top_k=4..32:x2; beta=0.125,0.25). Each value
 // is read as a single --param value is (cli/flags.hpp parse_param_assignment); repeats are dropped
 // with a warning.
 struct ParamAxis {
@@ -60,6 +61,29 @@ ParamAxis parse_param_axis(std::string_view text, std::vector<std::string>& warn
   return axis;
 }
 
+// Each value of `axis` is one `v` takes alone: a whole number where the parameter is an integer,
+// within its range. A value out of range is bad input (exit 2), as a single --param value is; a
+// combination the variant refuses (kv_heads that do not divide heads) is left out with a warning.
+void check_axis_values(const models::Variant& v, const ParamAxis& axis) {
+  for (const models::ParamInfo& p : v.params()) {
+    if (p.name != axis.name) continue;
+    for (double value : axis.values) {
+      const bool whole = p.type == models::ParamType::real || value == std::floor(value);
+      if (!whole || !(value >= p.min && value <= p.max)) {
+        throw common::SpecError(
+            fmt::format("--param {}: {} {} must be {} {}, got {} (see `attnsim variants show {}`)",
+                        axis.name, v.name(), p.name,
+                        p.type == models::ParamType::integer ? "an integer in" : "a number in",
+                        models::allowed_text(p), value, v.name()));
+      }
+    }
+  }
+}
+
+// Most variant shapes a sweep builds (one spec each, before any point runs): lists that multiply
+// past it are refused rather than exhausting memory.
+constexpr double kMaxSweepSpecs = 1 << 20;
+
 // Every combination of the axes' values that `v` has (one empty combination for none).
 std::vector<models::ParamValues> param_combinations(const models::Variant& v,
                                                     const std::vector<ParamAxis>& axes) {
@@ -84,6 +108,7 @@ std::vector<models::ParamValues> param_combinations(const models::Variant& v,
 // warning, and an error when nothing is left.
 std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                                               const SweepOptions& o,
+                                              std::vector<std::string>& swept,
                                               std::vector<std::string>& warnings) {
   // A head count or dimension, when given, is a size: 0 stands for "not given" (the variant's
   // default), never for a value. 2^16 bounds every variant's head parameters; each variant checks
@@ -114,6 +139,8 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                      [&p](const models::Variant* v) { return has_param(*v, p.name); })) {
       throw common::SpecError(fmt::format("--param {}: none of the variants has it", p.name));
     }
+    for (const models::Variant* v : variants) check_axis_values(*v, p);
+    if (p.values.size() > 1) swept.push_back(p.name);
   }
   // --heads, --kv-heads and --head-dim apply, as a --param does, to the variants that have the
   // parameter (MLA has no kv_heads or head_dim: it keeps its own); one no variant has is an error.
@@ -137,9 +164,32 @@ std::vector<models::AttentionSpec> make_specs(const models::Registry& registry,
                       f.flag, names, f.param));
     }
   }
+  // Each flag's values, read once (a repeat is named in one warning).
+  std::vector<std::vector<std::int64_t>> flag_values;
+  for (const ShapeFlag& f : shape_flags) {
+    flag_values.push_back(ints(f.flag, f.text));
+    if (flag_values.back().size() > 1) swept.emplace_back(f.param);
+  }
   const auto axis = [&](const models::Variant* v, const ShapeFlag& f) {
-    return has_param(*v, f.param) ? ints(f.flag, f.text) : std::vector<std::int64_t>{0};
+    const auto i = static_cast<std::size_t>(&f - shape_flags);
+    return has_param(*v, f.param) ? flag_values[i] : std::vector<std::int64_t>{0};
   };
+  // The shapes the lists make, counted before any is built.
+  double shapes = 0;
+  for (const models::Variant* v : variants) {
+    double n = 1;
+    for (const ShapeFlag& f : shape_flags) n *= static_cast<double>(axis(v, f).size());
+    for (const ParamAxis& p : params) {
+      if (has_param(*v, p.name)) n *= static_cast<double>(p.values.size());
+    }
+    shapes += n;
+  }
+  if (shapes > kMaxSweepSpecs) {
+    throw common::SpecError(fmt::format(
+        "--param, --heads, --kv-heads and --head-dim lists make {:.0f} variant shapes; a sweep "
+        "takes at most {:.0f} (sweep fewer values, or split the sweep)",
+        shapes, kMaxSweepSpecs));
+  }
   std::vector<models::AttentionSpec> specs;
   std::size_t rejected = 0;
   std::string last_error;
@@ -278,7 +328,7 @@ SweepAxes make_axes(const Context& ctx, const SweepOptions& o) {
   if (!o.model.empty() || !o.hf_configs.empty()) {
     add_models(ctx, o, a);
   } else {
-    a.specs = make_specs(ctx.registry, o, a.warnings);
+    a.specs = make_specs(ctx.registry, o, a.swept_params, a.warnings);
     add_param_columns(a);
   }
   const auto name = [](auto v) { return to_string(v); };

@@ -27,6 +27,10 @@ struct SweepAxes {
   // (none where its variant lacks the parameter: an empty cell, no JSON member).
   std::vector<std::string> param_names;
   std::vector<std::vector<std::optional<double>>> param_values;
+  // The parameters the command line sweeps over several values (a --param list, --heads,
+  // --kv-heads or --head-dim lists): a plot's series are keyed by these, not by the parameters
+  // that follow them (v_head_dim with head_dim) or differ only between variants.
+  std::vector<std::string> swept_params;
   // A model sweep (--model / --hf-config): each row totals all of the model's attention layers.
   std::vector<models::ModelConfig> models;
   std::vector<std::string> model_labels;       // the row's `model` cell for each of `models`

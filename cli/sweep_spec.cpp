@@ -39,9 +39,10 @@ std::string allowed_at(Place place, std::string_view key, bool fractions) {
       break;
   }
   return fmt::format(
-      "'{}' takes name=value pairs, an object of strings, {} or booleans ({{\"name\": value}}) "
+      "'{}' takes name=value pairs, an object of strings, {} or booleans ({{\"name\": value}}{}) "
       "or a list of \"name=value\" strings",
-      key, fractions ? "numbers" : "integers");
+      key, fractions ? "numbers" : "integers",
+      key == "param" ? ", a parameter's sweep values as a list: {\"window\": [256, 4096]}" : "");
 }
 
 // One scalar as flag text. Fractions are refused but where the flag takes them: "0.5" for a size
@@ -90,8 +91,14 @@ std::vector<std::string> values_of(const std::string& key, const Json& v, std::s
         // A sweep's parameter axis: {"window": [256, 4096]} is --param window=256,4096.
         std::vector<std::string> values;
         for (std::size_t i = 0; i < value.size(); ++i) {
-          values.push_back(scalar_text(value[i], fmt::format("{}[{}]", at, i), key, Place::member,
-                                       takes_fractions(key)));
+          const std::string item_at = fmt::format("{}[{}]", at, i);
+          values.push_back(
+              scalar_text(value[i], item_at, key, Place::member, takes_fractions(key)));
+          if (values.back().find(',') != std::string::npos) {
+            throw common::SpecError(
+                fmt::format("{}: '{}' holds a comma; give one value per element of the list",
+                            item_at, values.back()));
+          }
         }
         pairs.push_back(name + "=" + join(values));
         continue;

@@ -236,6 +236,7 @@ TEST_CASE("a sweep plot labels a series by the fields that vary, parameters spli
   cli::SweepAxisSizes sizes;
   sizes.seq_len = 2;
   sizes.points = 8;
+  sizes.params = {{"head_dim", 2}};  // --head-dim 64,128
   const std::string header =
       "hw,variant,causal,include_projections,params_heads,params_head_dim,params_v_head_dim,"
       "q_len,kv_len,time_s\n";

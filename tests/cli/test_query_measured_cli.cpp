@@ -38,6 +38,8 @@ TEST_CASE("a measured time reads with its unit, in seconds", "[cli][query][measu
   CHECK(cli::parse_measured_time("--measured", "950 ns") == 950e-9);
   CHECK(cli::parse_measured_time("--measured", "0.5s") == 0.5);
   CHECK(cli::parse_measured_time("--measured", "3\u00b5s") == 3e-6);
+  CHECK(cli::parse_measured_time("--measured", "3\u03bcs") == 3e-6);  // the Greek mu
+  CHECK(cli::parse_measured_time("--measured", " 1ms ") == 1e-3);
   for (const char* bad : {"1.1", "5xs", "-3us", "0us", "2h", "us", "4000s", "nanms"}) {
     INFO(bad);
     CHECK_THROWS_AS(cli::parse_measured_time("--measured", bad), common::SpecError);

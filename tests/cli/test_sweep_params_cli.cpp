@@ -52,7 +52,12 @@ TEST_CASE(
         {"--param", "window=256,,512"},
         {"--param", "window="},
         {"--param", "window=1..8:x1"},
-        {"--param", "window=12q"}}) {
+        {"--param", "window=12q"},
+        // A value out of the parameter's range is bad input in a list as alone.
+        {"--param", "window=0,5"},
+        {"--param", "window=1.5,2"},
+        // Lists that multiply past the most shapes a sweep builds.
+        {"--param", "window=1..3000", "--param", "n_sink=0..3000"}}) {
     const RunResult e = run_cli(with({"sweep", "--variant", "swa"}, bad));
     INFO(bad[1]);
     CHECK(e.exit_code == 2);

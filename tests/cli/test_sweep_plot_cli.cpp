@@ -136,9 +136,26 @@ TEST_CASE(
                                   "8k,16k", "--plot", svg, "--plot-x", "kv_heads"});
   REQUIRE(on_x.exit_code == 0);
   CHECK(texts(*parse_xml(read_file(svg)), "x-title")[0] == "kv_heads (log scale)");
+  // A head dim on x is one line: v_head_dim follows it and names no series.
+  const RunResult dims = run_cli(
+      {"sweep", "--variant", "gqa", "--head-dim", "64,128", "--seq-len", "1k", "--plot", svg});
+  REQUIRE(dims.exit_code == 0);
+  const auto dims_root = parse_xml(read_file(svg));
+  CHECK(texts(*dims_root, "x-title")[0] == "head_dim");
+  CHECK(texts(*dims_root, "legend-label").size() == 1);
+  // Defaults that differ between variants are no axis: nothing varies here.
+  const RunResult defaults =
+      run_cli({"sweep", "--variant", "gqa,mha", "--seq-len", "1k", "--plot", svg});
+  CHECK(defaults.exit_code == 2);
+  CHECK_THAT(defaults.err, Catch::Contains("no axis has more than one value"));
+  // A shard whose rows all lack x's parameter draws an empty chart, and says so.
+  const RunResult shard = run_cli({"sweep", "--variant", "swa,gqa", "--param", "window=1k,4k",
+                                   "--seq-len", "8k", "--shard", "3/3", "--plot", svg});
+  CHECK(shard.exit_code == 0);
+  CHECK_THAT(shard.err, Catch::Contains("the chart is empty"));
   // A parameter with one value cannot be x.
   const RunResult one = run_cli({"sweep", "--variant", "swa", "--param", "window=256", "--seq-len",
                                  "8k,16k", "--plot", svg, "--plot-x", "window"});
   CHECK(one.exit_code == 2);
-  CHECK_THAT(one.err, Catch::Contains("--plot-x window"));
+  CHECK_THAT(one.err, Catch::Contains("--plot-x 'window'"));
 }

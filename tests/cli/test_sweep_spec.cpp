@@ -106,10 +106,11 @@ TEST_CASE(
     "sweep spec gives a parameter's list as one --param axis; an empty or nested list is refused",
     "[cli][sweep][spec]") {
   const auto entries = cli::parse_sweep_spec(
-      R"({"param": {"window": [256, "4k"], "alpha": [0.25, 0.5], "chunk": 64}})", "s.json");
+      R"({"param": {"window": [256, "4k"], "beta": [0.25, 0.5], "chunk": 64}})", "s.json");
   CHECK(values(entries, "param") ==
-        std::vector<std::string>{"alpha=0.25,0.5", "chunk=64", "window=256,4k"});
-  for (const char* text : {R"({"param": {"window": []}})", R"({"param": {"window": [[1]]}})"}) {
+        std::vector<std::string>{"beta=0.25,0.5", "chunk=64", "window=256,4k"});
+  for (const char* text : {R"({"param": {"window": []}})", R"({"param": {"window": [[1]]}})",
+                           R"({"param": {"window": ["1,2", 3]}})"}) {
     INFO(text);
     CHECK_THROWS_AS(cli::parse_sweep_spec(text, "s.json"), common::SpecError);
   }
