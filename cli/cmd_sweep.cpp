@@ -280,8 +280,20 @@ std::vector<SweepSpecEntry> apply_spec(CLI::App& command, const std::string& pat
       throw common::SpecError(
           fmt::format("{}: unknown key '{}'; sweep spec keys are: {}", path, entry.name, keys));
     }
-    if (opt->count() > 0) continue;  // the command line wins
-    for (const std::string& value : entry.values) opt->add_result(value);
+    std::vector<std::string> values = entry.values;
+    if (opt->count() > 0) {
+      // The command line wins: a whole flag, or for the name=value flags (param, hw-set) each
+      // name the command line gives; the file's other names still apply.
+      if (entry.key != "param" && entry.key != "hw-set") continue;
+      const auto name_of = [](const std::string& pair) { return pair.substr(0, pair.find('=')); };
+      std::vector<std::string> given;
+      for (const std::string& pair : opt->results()) given.push_back(name_of(pair));
+      std::erase_if(values, [&](const std::string& pair) {
+        return std::find(given.begin(), given.end(), name_of(pair)) != given.end();
+      });
+      if (values.empty()) continue;
+    }
+    for (const std::string& value : values) opt->add_result(value);
     try {
       opt->run_callback();
     } catch (const CLI::Error& e) {

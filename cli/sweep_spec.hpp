@@ -5,8 +5,9 @@
 //    "hw": "h100,b200", "param": {"window": 4096}, "causal": true, "format": "csv"}
 // A string is used as written (list and range syntax included), an integer in decimal, an array
 // as a comma list (or as repeated values for repeatable flags such as "param" and "hw-set"), an
-// object as name=value pairs and a boolean as true/false. A flag given on the command line wins
-// over the same key in the file.
+// object as name=value pairs (a "param" member may be a list: a sweep axis) and a boolean as
+// true/false. A flag given on the command line wins over the same key in the file; for "param"
+// and "hw-set", name by name (cli/cmd_sweep.cpp apply_spec).
 #pragma once
 
 #include <string>

@@ -148,6 +148,42 @@ TEST_CASE("sweep --spec writes the same rows as the same flags, and a flag overr
   CHECK(overridden.out != from_file.out);
 }
 
+TEST_CASE(
+    "a --param or --hw-set on the command line wins over the spec's value of that name only; the "
+    "file's other names still apply",
+    "[cli][sweep][spec]") {
+  TempDir dir;
+  const auto spec = dir.path() / "swa.json";
+  write_file(spec, R"({"variant": "swa", "param": {"window": [256, 512]}, "seq_len": "8k",
+                       "hw-set": {"memory.hbm_bandwidth_GBps": 4000}})");
+  const auto rows = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"sweep", "--spec", spec.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult r = run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  const auto flags = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"sweep", "--variant", "swa", "--seq-len", "8k"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const RunResult r = run_cli(args);
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  const std::vector<std::string> bandwidth = {"--hw-set", "memory.hbm_bandwidth_GBps=4000"};
+  // Another name adds to the file's: both windows, each with four sinks.
+  std::vector<std::string> both = {"--param", "window=256,512", "--param", "n_sink=4"};
+  both.insert(both.end(), bandwidth.begin(), bandwidth.end());
+  CHECK(rows({"--param", "n_sink=4"}) == flags(both));
+  // The same name replaces the file's list.
+  std::vector<std::string> one = {"--param", "window=1024"};
+  one.insert(one.end(), bandwidth.begin(), bandwidth.end());
+  CHECK(rows({"--param", "window=1024"}) == flags(one));
+  // A profile field: the command line's value of that field, the file's others.
+  CHECK(rows({"--hw-set", "memory.hbm_bandwidth_GBps=3000"}) ==
+        flags({"--param", "window=256,512", "--hw-set", "memory.hbm_bandwidth_GBps=3000"}));
+}
+
 TEST_CASE("sweep --spec with an unknown key or a bad value exits 2 naming the file and the key",
           "[cli][sweep][spec]") {
   TempDir dir;
