@@ -34,6 +34,18 @@ enum class PlotY {
 // Throws common::SpecError listing the allowed names.
 PlotY parse_plot_y(std::string_view name);
 
+// What a --plot-y measure reads and how the chart names it (cli/plot_sweep_plan.cpp).
+struct PlotMeasure {
+  PlotY y;
+  const char* name;    // the --plot-y value
+  const char* column;  // the CSV column read as y (tflops and kv-bytes combine several)
+  const char* title;
+  plot::Unit unit;
+};
+const PlotMeasure& plot_measure(PlotY y);
+// Whether `y` is one device's measure, which needs a layout.
+bool per_device_measure(PlotY y);
+
 // How many values each numeric axis of the sweep has, and whether --q-len/--kv-len were given.
 struct SweepAxisSizes {
   std::size_t batch = 1, seq_len = 1, q_len = 0, kv_len = 0;  // 0: the flag was not given

@@ -10,9 +10,12 @@
 // and "hw-set", name by name (cli/cmd_sweep.cpp apply_spec).
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "cli/cli11_fwd.hpp"
 
 namespace cli {
 
@@ -29,5 +32,17 @@ std::vector<SweepSpecEntry> parse_sweep_spec(std::string_view text, std::string_
 
 // Reads the file at `path` and parses it; throws common::SpecError when it cannot be read.
 std::vector<SweepSpecEntry> load_sweep_spec(const std::string& path);
+
+// Applies a --spec file to the sweep command's options (cli/sweep_spec_apply.cpp): each key sets
+// the flag of that name unless the command line gave it (for param and hw-set, name by name).
+// Returns the entries it set. Throws common::SpecError naming the file and key for an unknown key
+// or a value the flag refuses.
+std::vector<SweepSpecEntry> apply_spec(CLI::App& command, const std::string& path);
+
+// Rethrows `e` (bad input found once the sweep reads a flag's value) as common::SpecError naming
+// the spec file and key where that flag came from the file; anything else is rethrown as it was.
+// Call it from a handler only.
+[[noreturn]] void rethrow_naming_spec(const std::invalid_argument& e, const std::string& path,
+                                      const std::vector<SweepSpecEntry>& from_spec);
 
 }  // namespace cli
