@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <cstdio>
 
 #include <fmt/format.h>
@@ -68,13 +67,11 @@ void check_axis_values(const models::Variant& v, const ParamAxis& axis) {
   for (const models::ParamInfo& p : v.params()) {
     if (p.name != axis.name) continue;
     for (double value : axis.values) {
-      const bool whole = p.type == models::ParamType::real || value == std::floor(value);
-      if (!whole || !(value >= p.min && value <= p.max)) {
-        throw common::SpecError(
-            fmt::format("--param {}: {} {} must be {} {}, got {} (see `attnsim variants show {}`)",
-                        axis.name, v.name(), p.name,
-                        p.type == models::ParamType::integer ? "an integer in" : "a number in",
-                        models::allowed_text(p), value, v.name()));
+      try {
+        models::check_param_value(v.name(), p, value);
+      } catch (const common::SpecError& e) {
+        throw common::SpecError(fmt::format("--param {}: {} (see `attnsim variants show {}`)",
+                                            axis.name, e.what(), v.name()));
       }
     }
   }

@@ -60,6 +60,14 @@ std::string allowed_text(const ParamInfo& p) {
   return p.allowed.empty() ? fmt::format("[{}, {}]", p.min, p.max) : std::string(p.allowed);
 }
 
+void check_param_value(std::string_view variant, const ParamInfo& p, double value) {
+  const bool integral = p.type == ParamType::real || value == std::floor(value);
+  if (!integral || !(value >= p.min && value <= p.max)) {
+    throw common::SpecError(fmt::format("{} {} ({}) must be {}, got {}", variant, p.name, p.help,
+                                        range_text(p), value));
+  }
+}
+
 std::array<double, kMaxParams> resolve_params(const Variant& variant, const ParamValues& given) {
   const std::span<const ParamInfo> table = variant.params();
   if (table.size() > kMaxParams) {
@@ -87,11 +95,7 @@ std::array<double, kMaxParams> resolve_params(const Variant& variant, const Para
     for (const auto& [name, v] : given) {
       if (name == p.name) value = v;
     }
-    const bool integral = p.type == ParamType::real || value == std::floor(value);
-    if (!integral || !(value >= p.min && value <= p.max)) {
-      throw common::SpecError(fmt::format("{} {} ({}) must be {}, got {}", variant.name(), p.name,
-                                          p.help, range_text(p), value));
-    }
+    check_param_value(variant.name(), p, value);
     values[i] = value;
   }
   return values;

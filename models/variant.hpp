@@ -70,6 +70,10 @@ std::string default_text(const ParamInfo& p);
 // The accepted values as `variants show` prints them: "[1, 4096]", or the `allowed` rule.
 std::string allowed_text(const ParamInfo& p);
 
+// Throws common::SpecError ("<variant> <name> (<help>) must be an integer in [1, 4096], got 0")
+// unless `value` is one `p` takes alone: whole where it is an integer, within its range.
+void check_param_value(std::string_view variant, const ParamInfo& p, double value);
+
 // Most parameters any variant has; AttentionSpec keeps them in a fixed array (specs are copied on
 // sweep hot paths).
 inline constexpr std::size_t kMaxParams = 12;
