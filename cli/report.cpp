@@ -40,6 +40,8 @@ nlohmann::ordered_json launch_json(const sim::LaunchPrediction& l) {
           {"jobs", l.jobs},
           {"ctas_per_sm", l.ctas_per_sm},
           {"waves", l.waves},
+          {"tiles", l.tiles},
+          {"job_tiles", {{"min", l.job_tiles_min}, {"max", l.job_tiles_max}}},
           {"count", l.count},
           {"time_s", l.time_s},
           {"bound", sim::to_string(l.bound)},

@@ -30,12 +30,15 @@ struct LaunchPrediction {
   // its name. Measured launches are matched by it (validate).
   const char* name = "";
   std::string_view schedule = "roofline";
-  double ctas = 0;           // tile engine: CTAs launched (a persistent grid: its resident ones)
-  double jobs = 0;           // tile engine: work units (a persistent grid's CTAs take them in turn)
-  double ctas_per_sm = 0;    // tile engine: occupancy
-  double waves = 0;          // tile engine: ceil(jobs / (SMs x occupancy))
-  std::int64_t count = 1;    // launches of this kind (one per layer)
-  double host_launches = 1;  // host-side launches each stands for (Launch::host_launches)
+  double ctas = 0;         // tile engine: CTAs launched (a persistent grid: its resident ones)
+  double jobs = 0;         // tile engine: work units (a persistent grid's CTAs take them in turn)
+  double ctas_per_sm = 0;  // tile engine: occupancy
+  double waves = 0;        // tile engine: ceil(jobs / (SMs x occupancy))
+  // Tile engine: the (row block, KV tile) iterations of all jobs, and the fewest and most one job
+  // holds (a causal grid's first and last row blocks; a split's share of a row block's tiles).
+  double tiles = 0, job_tiles_min = 0, job_tiles_max = 0;
+  std::int64_t count = 1;        // launches of this kind (one per layer)
+  double host_launches = 1;      // host-side launches each stands for (Launch::host_launches)
   double host_jit_launches = 0;  // of them, Triton JIT launches (Launch::host_jit_launches)
   double host_waits = 0;         // the host's waits on the device in each (Launch::host_waits)
   double time_s = 0;             // one launch

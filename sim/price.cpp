@@ -225,6 +225,9 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   out.ctas = l.dispatch == Dispatch::in_order ? l.jobs.count : std::min(l.jobs.count, sms * k);
   out.ctas_per_sm = k;
   out.waves = waves(l.jobs.count, sms * k);
+  out.tiles = l.jobs.total_tiles;
+  out.job_tiles_min = l.jobs.min_tiles;
+  out.job_tiles_max = l.jobs.max_tiles;
   out.flops.tensor = l.jobs.total_tiles * t.tensor_flops;
   out.flops.exp = l.jobs.total_tiles * t.exp_ops;
   out.flops.vector = l.jobs.total_tiles * t.alu_ops * 2;

@@ -253,8 +253,9 @@ TEST_CASE("the README's list of query's JSON keys is the keys query prints, word
     }
   };
   const nlohmann::json& result = doc.at("results").at(0);
-  for (const nlohmann::json* object :
-       {&doc, &result, &result.at("launches").at(0), &result.at("flops"), &result.at("bytes")}) {
+  const nlohmann::json& launch = result.at("launches").at(0);
+  for (const nlohmann::json* object : {&doc, &result, &launch, &launch.at("job_tiles"),
+                                       &result.at("flops"), &result.at("bytes")}) {
     keys_of(*object);
   }
   // And nothing listed that query does not print.

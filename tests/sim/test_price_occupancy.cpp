@@ -154,3 +154,20 @@ TEST_CASE("a persistent grid launches the CTAs its SMs hold and reports its work
   CHECK(fa2.ctas == fa2.jobs);
   CHECK(fa2.jobs == 4 * 32 * 8192 / 128);
 }
+
+TEST_CASE("a launch's prediction reports its tiles and its shortest and longest job's tiles",
+          "[sim][tile]") {
+  // Causal prefill of 1024 tokens, batch 4 x 8 heads, FA2's 128 x 64 tiles at d 128 on an A100
+  // (enough row blocks that FA2 does not split the keys): row block i (0-based) of 8 visits
+  // 2 (i + 1) key tiles, so 2 to 16 a job and 2 x 36 = 72 a head, 32 x 72 in all.
+  test_support::Query q{
+      test_support::make("mha", {{"heads", 8}, {"kv_heads", 8}, {"head_dim", 128}}),
+      test_support::workload(models::Phase::prefill, 4, 1024, 1024, true)};
+  const sim::Prediction p =
+      sim::predict_tile(q.cost(), q.w, test_support::catalog().resolve("a100"), "fa2");
+  REQUIRE(p.launches.size() == 1);
+  CHECK(p.launches[0].jobs == 32 * 8);
+  CHECK(p.launches[0].tiles == 32 * 72);
+  CHECK(p.launches[0].job_tiles_min == 2);
+  CHECK(p.launches[0].job_tiles_max == 16);
+}
