@@ -118,7 +118,14 @@ std::optional<SweepPlot> make_plot(const SweepOptions& o, const SweepAxes& a, st
     for (const auto& spec_values : a.param_values) {
       if (spec_values[i]) values.insert(*spec_values[i]);
     }
-    sizes.params.emplace_back(name, values.size());
+    // Counted in tokens where a variant's table says so (every variant that has a name agrees).
+    const bool tokens = std::any_of(a.specs.begin(), a.specs.end(), [&](const auto& spec) {
+      for (const models::ParamInfo& p : spec.variant->params()) {
+        if (p.name == name) return p.unit == models::ParamUnit::tokens;
+      }
+      return false;
+    });
+    sizes.params.push_back({name, values.size(), tokens});
   }
   return SweepPlot(plan_sweep_plot(sizes, o.plot_x, o.plot_y), csv_header(a));
 }

@@ -52,9 +52,15 @@ struct SweepAxisSizes {
   std::size_t points = 0;                                     // in this run (this shard)
   std::size_t tp = 0, cp = 0;  // values of the --tp/--cp axes; 0: the flag was not given
   bool parallel = false;       // a layout was given: the rows carry per-device columns
-  // The parameters the command line sweeps (--param lists, --heads, --kv-heads or --head-dim lists:
-  // their params_NAME columns) and how many values each takes.
-  std::vector<std::pair<std::string, std::size_t>> params;
+  // A parameter the command line sweeps (a --param list, --heads, --kv-heads or --head-dim lists:
+  // its params_NAME column), how many values it takes, and whether it counts tokens
+  // (models::ParamUnit: an x axis in tokens).
+  struct Param {
+    std::string name;
+    std::size_t values = 0;
+    bool tokens = false;
+  };
+  std::vector<Param> params;
 };
 
 struct SweepPlotPlan {

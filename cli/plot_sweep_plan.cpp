@@ -76,8 +76,8 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
                               std::string_view plot_y) {
   SweepPlotPlan plan;
   plan.y = parse_plot_y(plot_y);
-  for (const auto& [name, values] : s.params) {
-    if (values > 1) plan.swept_params.push_back(name);
+  for (const SweepAxisSizes::Param& p : s.params) {
+    if (p.values > 1) plan.swept_params.push_back(p.name);
   }
   if (per_device_measure(plan.y) && !s.parallel) {
     throw common::SpecError(fmt::format(
@@ -97,22 +97,16 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
                        {"kv-len", s.kv_len},   {"tp", s.tp},       {"cp", s.cp}};
   std::string name(plot_x);
   const auto param = std::find_if(s.params.begin(), s.params.end(),
-                                  [&](const auto& p) { return p.first == name; });
+                                  [&](const SweepAxisSizes::Param& p) { return p.name == name; });
   if (!name.empty() && param != s.params.end()) {
     // A variant parameter on x: its params_NAME column.
-    if (param->second < 2) {
+    if (param->values < 2) {
       throw common::SpecError(fmt::format(
           "--plot-x {}: the sweep gives {} one value (--param {}=A,B)", name, name, name));
     }
     plan.x_flag = "--param " + name;
-    plan.x_values = param->second;
-    // Parameters counted in tokens (swa's window, moa's alpha, sinks, budgets, chunks).
-    constexpr std::string_view kTokenParams[] = {
-        "window", "alpha", "n_sink",       "budget",         "keep",
-        "chunk",  "group", "select_block", "compress_block", "compress_stride"};
-    const bool tokens =
-        std::find(std::begin(kTokenParams), std::end(kTokenParams), name) != std::end(kTokenParams);
-    plan.x_unit = tokens ? plot::Unit::tokens : plot::Unit::count;
+    plan.x_values = param->values;
+    plan.x_unit = param->tokens ? plot::Unit::tokens : plot::Unit::count;
     plan.x_column = "params_" + name;
     plan.x_columns = {plan.x_column};
     return plan;
@@ -124,11 +118,7 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
     }
     if (varying.empty()) {
       // A parameter is the x axis only when nothing else varies (a window sweep at one length).
-      std::vector<std::string> params;
-      for (const auto& [p, values] : s.params) {
-        if (values > 1) params.push_back(p);
-      }
-      if (params.size() == 1) return plan_sweep_plot(s, params[0], plot_y);
+      if (plan.swept_params.size() == 1) return plan_sweep_plot(s, plan.swept_params[0], plot_y);
     }
     if (varying.size() != 1) {
       throw common::SpecError(
@@ -144,9 +134,7 @@ SweepPlotPlan plan_sweep_plot(const SweepAxisSizes& s, std::string_view plot_x,
       std::find_if(std::begin(axes), std::end(axes), [&](const Axis& a) { return name == a.name; });
   if (it == std::end(axes)) {
     std::string swept;
-    for (const auto& [p, values] : s.params) {
-      if (values > 1) swept += ", " + p;
-    }
+    for (const std::string& p : plan.swept_params) swept += ", " + p;
     throw common::SpecError(
         fmt::format("--plot-x '{}': unknown axis; allowed: seq-len, batch, q-len, kv-len, tp, cp{}",
                     name, swept.empty() ? " (or a variant parameter swept over a list)" : swept));

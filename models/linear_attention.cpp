@@ -21,8 +21,8 @@ constexpr std::array<ParamInfo, 5> kLinearParams = {{
     kHeads,
     kKeyDim,
     kVHeadDimParam,
-    {"chunk", "tokens per chunk (b): intra-chunk dense, inter-chunk through the state", 64, 1,
-     1 << 16},
+    in_tokens({"chunk", "tokens per chunk (b): intra-chunk dense, inter-chunk through the state",
+               64, 1, 1 << 16}),
     {"gate_dim",
      "decay values per token and head: 1 = a per-head scalar (RetNet, Lightning), = head_dim = a "
      "data-dependent gate per key channel (GLA, arXiv:2312.06635)",
@@ -40,7 +40,7 @@ constexpr std::array<ParamInfo, 4> kLightningParams = {{
     kHeads,
     kKeyDim,
     kVHeadDimParam,
-    {"chunk", "block size (b)", 64, 1, 1 << 16},
+    in_tokens({"chunk", "block size (b)", 64, 1, 1 << 16}),
 }};
 constexpr IntParam kChunk = int_param(kLinearParams, "chunk");
 constexpr IntParam kLightningChunk = int_param(kLightningParams, "chunk");

@@ -19,7 +19,7 @@ constexpr std::array<ParamInfo, 4> kLightNetParams = {{
     {"heads", "heads (H)", 32, 1, 65536},
     {"head_dim", "key dimension of the state (dk)", 128, 1, 4096},
     kVHeadDimParam,
-    {"chunk", "tokens per chunk of the causal scan (b)", 64, 1, 1 << 16},
+    in_tokens({"chunk", "tokens per chunk of the causal scan (b)", 64, 1, 1 << 16}),
 }};
 constexpr IntParam kLightNetChunk = int_param(kLightNetParams, "chunk");
 

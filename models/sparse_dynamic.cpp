@@ -29,11 +29,11 @@ constexpr std::array<ParamInfo, 9> kNsaParams = {{
      "a divisor of heads"},
     {"head_dim", "key head dimension", 192, 1, 4096},
     {"v_head_dim", "value head dimension", 128, 1, 4096},
-    {"compress_block", "tokens per compressed block (l)", 32, 1, 1 << 20},
-    {"compress_stride", "stride between compressed blocks (d)", 16, 1, 1 << 20},
-    {"select_block", "tokens per selected block (l')", 64, 1, 1 << 20},
+    in_tokens({"compress_block", "tokens per compressed block (l)", 32, 1, 1 << 20}),
+    in_tokens({"compress_stride", "stride between compressed blocks (d)", 16, 1, 1 << 20}),
+    in_tokens({"select_block", "tokens per selected block (l')", 64, 1, 1 << 20}),
     {"top_k", "selected blocks per query, initial and local ones included (n)", 16, 1, 1 << 20},
-    {"window", "sliding-window branch length (w)", 512, 1, 1 << 30},
+    in_tokens({"window", "sliding-window branch length (w)", 512, 1, 1 << 30}),
 }};
 constexpr IntParam kBlock = int_param(kNsaParams, "compress_block");
 constexpr IntParam kStride = int_param(kNsaParams, "compress_stride");
@@ -243,7 +243,7 @@ constexpr std::array<ParamInfo, 5> kH2oParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"budget", "KV tokens kept per sequence (heavy hitters + recent)", 1024, 1, 1 << 30},
+    in_tokens({"budget", "KV tokens kept per sequence (heavy hitters + recent)", 1024, 1, 1 << 30}),
 }};
 constexpr IntParam kBudget = int_param(kH2oParams, "budget");
 

@@ -15,8 +15,9 @@ constexpr std::array<ParamInfo, 7> kSwaParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"window", "keys each query sees, itself included (Mistral-7B: 4096)", 4096, 1, 1 << 30},
-    {"n_sink", "leading tokens every query also sees (StreamingLLM: 4)", 0, 0, 1 << 20},
+    in_tokens(
+        {"window", "keys each query sees, itself included (Mistral-7B: 4096)", 4096, 1, 1 << 30}),
+    in_tokens({"n_sink", "leading tokens every query also sees (StreamingLLM: 4)", 0, 0, 1 << 20}),
     kSoftcapParam,
 }};
 constexpr IntParam kWindow = int_param(kSwaParams, "window");

@@ -84,7 +84,7 @@ constexpr std::array<ParamInfo, 6> kDmaParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"keep", "keys each query keeps (keep_window_size)", 1024, 1, 1 << 30},
+    in_tokens({"keep", "keys each query keeps (keep_window_size)", 1024, 1, 1 << 30}),
     {"dense_mask", "1: the kernel reads a materialised (B, Hkv, Lq, Lk) mask and bias", 1, 0, 1},
 }};
 constexpr IntParam kKeep = int_param(kDmaParams, "keep");
@@ -128,7 +128,7 @@ constexpr std::array<ParamInfo, 7> kLlsaParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"block", "tokens pooled per block (B)", 16, 2, 1 << 16},
+    in_tokens({"block", "tokens pooled per block (B)", 16, 2, 1 << 16}),
     {"top_k", "fine blocks selected per query block (K)", 8, 1, 1 << 20},
     {"top_k2", "level-1 blocks selected per query block (K2)", 8, 1, 1 << 20},
 }};
@@ -300,8 +300,8 @@ constexpr std::array<ParamInfo, 6> kDhsaParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"chunk", "average chunk length (tokens)", 64, 1, 1 << 20},
-    {"budget", "token interactions kept per query (N_b)", 2048, 1, 1 << 30},
+    in_tokens({"chunk", "average chunk length (tokens)", 64, 1, 1 << 20}),
+    in_tokens({"budget", "token interactions kept per query (N_b)", 2048, 1, 1 << 30}),
 }};
 constexpr IntParam kDhsaChunk = int_param(kDhsaParams, "chunk");
 constexpr IntParam kBudget = int_param(kDhsaParams, "budget");

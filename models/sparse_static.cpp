@@ -22,9 +22,10 @@ constexpr std::array<ParamInfo, 7> kGnaParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"window_x", "neighbourhood along the first dimension", 13, 1, 1 << 20},
-    {"window_y", "neighbourhood along the second dimension (1: 1-D)", 13, 1, 1 << 20},
-    {"window_z", "neighbourhood along the third dimension (1: 1-D or 2-D)", 1, 1, 1 << 20},
+    in_tokens({"window_x", "neighbourhood along the first dimension", 13, 1, 1 << 20}),
+    in_tokens({"window_y", "neighbourhood along the second dimension (1: 1-D)", 13, 1, 1 << 20}),
+    in_tokens(
+        {"window_z", "neighbourhood along the third dimension (1: 1-D or 2-D)", 1, 1, 1 << 20}),
 }};
 constexpr IntParam kWindowX = int_param(kGnaParams, "window_x");
 constexpr IntParam kWindowY = int_param(kGnaParams, "window_y");
@@ -74,7 +75,7 @@ constexpr std::array<ParamInfo, 6> kSinkShiftParams = {{
     kHeadDimParam,
     kVHeadDimParam,
     kGroupFractionParam,
-    {"n_sink", "sink tokens every query attends to", 4, 0, 1 << 20},
+    in_tokens({"n_sink", "sink tokens every query attends to", 4, 0, 1 << 20}),
 }};
 constexpr RealParam kGroupFraction = real_param(kShiftParams, "group_fraction");
 constexpr IntParam kShiftSinks = int_param(kSinkShiftParams, "n_sink");
@@ -153,10 +154,10 @@ constexpr std::array<ParamInfo, 7> kMoaParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"alpha", "span at zero length (tokens), averaged over heads", 1024, 0, 1 << 30,
-     ParamType::real},
+    in_tokens({"alpha", "span at zero length (tokens), averaged over heads", 1024, 0, 1 << 30,
+               ParamType::real}),
     {"beta", "span growth per input token, averaged over heads", 0.25, 0, 1, ParamType::real},
-    {"n_sink", "initial tokens every head keeps", 64, 0, 1 << 20},
+    in_tokens({"n_sink", "initial tokens every head keeps", 64, 0, 1 << 20}),
 }};
 constexpr RealParam kAlpha = real_param(kMoaParams, "alpha");
 constexpr RealParam kBeta = real_param(kMoaParams, "beta");

@@ -20,8 +20,8 @@ constexpr std::array<ParamInfo, 6> kCoreContextParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"group", "tokens pooled into one core token (g)", 16, 1, 1 << 20},
-    {"window", "recent raw tokens every query sees (s)", 1024, 1, 1 << 30},
+    in_tokens({"group", "tokens pooled into one core token (g)", 16, 1, 1 << 20}),
+    in_tokens({"window", "recent raw tokens every query sees (s)", 1024, 1, 1 << 30}),
 }};
 constexpr IntParam kCoreGroup = int_param(kCoreContextParams, "group");
 constexpr IntParam kCoreWindow = int_param(kCoreContextParams, "window");
@@ -98,7 +98,8 @@ constexpr std::array<ParamInfo, 7> kDescriptorParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"frame_tokens", "tokens per frame (N; VGGT at 518 px: 37 x 37 patches + 5)", 1374, 1, 1 << 24},
+    in_tokens({"frame_tokens", "tokens per frame (N; VGGT at 518 px: 37 x 37 patches + 5)", 1374, 1,
+               1 << 24}),
     {"downsample", "descriptor down-sampling factor r per image side", 4, 1, 1024},
     {"frame_attention", "1: include the per-frame attention layer", 1, 0, 1},
 }};
@@ -155,8 +156,8 @@ constexpr std::array<ParamInfo, 6> kFitParams = {{
     kKvHeadsParam,
     kHeadDimParam,
     kVHeadDimParam,
-    {"group", "data tokens per group (n)", 256, 1, 1 << 24},
-    {"latents", "latent tokens per group (m)", 32, 1, 1 << 24},
+    in_tokens({"group", "data tokens per group (n)", 256, 1, 1 << 24}),
+    in_tokens({"latents", "latent tokens per group (m)", 32, 1, 1 << 24}),
 }};
 constexpr IntParam kFitGroup = int_param(kFitParams, "group");
 constexpr IntParam kLatents = int_param(kFitParams, "latents");

@@ -38,6 +38,11 @@ enum class ParamType { integer, real };
 // "kv_heads" split as query and key/value heads by name (head_split_of); others say so here.
 enum class HeadSplit { none, query, key_value };
 
+// What a parameter counts: tokens (a window, a sink, a chunk, a block, a budget of keys) or
+// anything else (heads, dimensions, factors, block counts). A plot with the parameter on its x axis
+// labels it in tokens (1k, 4k).
+enum class ParamUnit { other, tokens };
+
 // One parameter a variant accepts. Its default is written here once: `default_value`, or the value
 // of the earlier parameter `default_from` (v_head_dim = head_dim), optionally capped at the value
 // of the earlier parameter `capped_by` (kv_heads: 8, at most heads). `allowed` states the values
@@ -54,7 +59,14 @@ struct ParamInfo {
   std::string_view capped_by = {};
   std::string_view allowed = {};
   HeadSplit head_split = HeadSplit::none;
+  ParamUnit unit = ParamUnit::other;
 };
+
+// `p`, counted in tokens (ParamUnit::tokens).
+constexpr ParamInfo in_tokens(ParamInfo p) {
+  p.unit = ParamUnit::tokens;
+  return p;
+}
 
 // How a head split divides `p`: "heads" as query heads, "kv_heads" as key/value heads, any other
 // parameter as its `head_split` says.

@@ -159,3 +159,28 @@ TEST_CASE(
   CHECK(one.exit_code == 2);
   CHECK_THAT(one.err, Catch::Contains("--plot-x 'window'"));
 }
+
+TEST_CASE(
+    "sweep --plot labels a parameter's axis in tokens when the variant's table counts it in "
+    "tokens (llsa's block, fit's latents), and as a plain count otherwise (nsa's top_k)",
+    "[cli][plot]") {
+  TempDir dir;
+  const std::string svg = (dir.path() / "param.svg").string();
+  struct Case {
+    const char* variant;
+    const char* param;
+    bool tokens;
+  };
+  for (const Case& c : {Case{"llsa", "block=8,16,32", true}, Case{"fit", "latents=16,32,64", true},
+                        Case{"nsa", "top_k=4,8,16", false}}) {
+    INFO(c.variant << " " << c.param);
+    const RunResult r = run_cli({"sweep", "--variant", c.variant, "--param", c.param, "--seq-len",
+                                 "8k", "--phase", "prefill", "--plot", svg});
+    REQUIRE(r.exit_code == 0);
+    const std::vector<std::string> x_title = texts(*parse_xml(read_file(svg)), "x-title");
+    REQUIRE(x_title.size() == 1);
+    const std::string name(c.param, std::string_view(c.param).find('='));
+    CHECK_THAT(x_title[0], Catch::StartsWith(name));
+    CHECK((x_title[0].find("tokens") != std::string::npos) == c.tokens);
+  }
+}

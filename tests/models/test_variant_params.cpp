@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -277,4 +278,28 @@ TEST_CASE(
   const models::ParamInfo& top_k = moh.params()[2];
   REQUIRE(top_k.name == "top_k");
   CHECK(models::head_split_of(top_k) == models::HeadSplit::query);
+}
+
+TEST_CASE(
+    "a parameter name counts tokens in every variant that has it or in none, and the lengths "
+    "(windows, sinks, chunks, blocks of tokens) are the ones that do",
+    "[variants][params]") {
+  std::map<std::string, models::ParamUnit, std::less<>> unit;
+  for (const auto& v : registry().variants()) {
+    for (const models::ParamInfo& p : v->params()) {
+      INFO(v->name() << " " << p.name);
+      const auto [it, first] = unit.emplace(std::string(p.name), p.unit);
+      CHECK(it->second == p.unit);
+    }
+  }
+  for (const char* name :
+       {"window", "n_sink", "alpha", "chunk", "block", "select_block", "compress_block",
+        "compress_stride", "keep", "budget", "frame_tokens", "latents", "group", "window_x"}) {
+    INFO(name);
+    CHECK(unit.at(name) == models::ParamUnit::tokens);
+  }
+  for (const char* name : {"heads", "kv_heads", "head_dim", "top_k", "beta", "clusters", "slots"}) {
+    INFO(name);
+    CHECK(unit.at(name) == models::ParamUnit::other);
+  }
 }
