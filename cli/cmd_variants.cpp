@@ -38,16 +38,19 @@ nlohmann::ordered_json variant_json(const models::Variant& v) {
                  ? nlohmann::ordered_json(static_cast<std::int64_t>(value))
                  : nlohmann::ordered_json(value);
     };
-    params.push_back({{"name", p.name},
-                      {"type", p.type == models::ParamType::integer ? "integer" : "real"},
-                      {"default", p.default_from.empty() ? number(p.default_value)
-                                                         : nlohmann::ordered_json(nullptr)},
-                      {"default_from", text_or_null(p.default_from)},
-                      {"default_cap", text_or_null(p.capped_by)},
-                      {"min", number(p.min)},
-                      {"max", number(p.max)},
-                      {"allowed", text_or_null(p.allowed)},
-                      {"help", p.help}});
+    params.push_back(
+        {{"name", p.name},
+         {"type", p.type == models::ParamType::integer ? "integer" : "real"},
+         {"default",
+          p.default_from.empty() ? number(p.default_value) : nlohmann::ordered_json(nullptr)},
+         {"default_from", text_or_null(p.default_from)},
+         {"default_cap", text_or_null(p.capped_by)},
+         {"min", number(p.min)},
+         {"max", number(p.max)},
+         {"allowed", text_or_null(p.allowed)},
+         {"unit", p.unit == models::ParamUnit::tokens ? nlohmann::ordered_json("tokens")
+                                                      : nlohmann::ordered_json(nullptr)},
+         {"help", p.help}});
   }
   return {{"name", v.name()}, {"family", v.family()}, {"summary", v.summary()}, {"params", params}};
 }

@@ -91,6 +91,14 @@ TEST_CASE(
   CHECK(v_dim.at("name") == "v_head_dim");
   CHECK(v_dim.at("default").is_null());
   CHECK(v_dim.at("default_from") == "head_dim");
+  CHECK(v_dim.at("unit").is_null());
+  // A length in tokens says so: swa's window; its head count does not.
+  const json swa = run_json({"variants", "show", "swa", "--format", "json"});
+  for (const json& p : swa.at("params")) {
+    INFO(p.at("name"));
+    const bool tokens = p.at("name") == "window" || p.at("name") == "n_sink";
+    CHECK(p.at("unit") == (tokens ? json("tokens") : json(nullptr)));
+  }
 }
 
 TEST_CASE(
