@@ -3,6 +3,7 @@
 // schedule lowers.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -74,6 +75,18 @@ struct KeySummaries {
   std::int64_t stride = 0;  // tokens between summaries (d)
 };
 
+// Queries and keys laid out on a 1-3 dimensional token grid (a feature map, a video), each query
+// seeing a window of keys around it along every dimension (neighbourhood attention, GNA): what a
+// kernel that tiles the grid in boxes visits. dims == 0: the tokens are a sequence.
+struct TokenGrid {
+  int dims = 0;
+  std::array<double, 3> extent{1, 1, 1};  // tokens along each dimension (product: the tokens)
+  std::array<double, 3> window{1, 1, 1};  // keys each query sees along each dimension
+  // Queries of `stride` consecutive positions share one window (GNA's stride; 1: each its own,
+  // standard neighbourhood attention); at most the window.
+  std::array<double, 3> stride{1, 1, 1};
+};
+
 // Shape of a dense attention op, for schedules that tile it.
 struct AttentionShape {
   std::int64_t batch = 0, heads_q = 0, heads_kv = 0, q_len = 0, kv_len = 0;
@@ -90,6 +103,7 @@ struct AttentionShape {
   // Non-causal: the distinct keys the queries draw their kv_len keys each from (a neighbourhood,
   // chosen spans: every query its own), so a key-outer grid spans these; 0 = kv_len.
   double key_range = 0;
+  TokenGrid grid;  // non-causal: the token grid the windows slide over (dims 0: none)
 };
 
 // A chunked linear-attention scan: per head a dk x dv state carried across chunks of `chunk`

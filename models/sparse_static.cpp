@@ -14,10 +14,12 @@ namespace models {
 
 namespace {
 
-// §C2 GNA: every query sees window_x x window_y x window_z keys (1 = dimension unused), priced as
-// the perfectly block-sparse (blocked, stride = window) pattern. GNA's stride, which decides how
-// many partly used tiles a sliding pattern visits, is not modelled, so it is not a parameter.
-constexpr std::array<ParamInfo, 7> kGnaParams = {{
+// §C2 GNA: every query sees window_x x window_y x window_z keys (1 = dimension unused). With
+// stride 0, priced as the perfectly block-sparse (blocked) pattern: every row block visits
+// ceil(keys / N) KV tiles. With a stride (1: standard neighbourhood attention), the tokens are a
+// grid (extent_x x extent_y x extent_z, from the length) that the kernel tiles in boxes, and a row
+// block visits the KV tiles its queries' windows span (sim/grid_blocks.hpp).
+constexpr std::array<ParamInfo, 10> kGnaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
@@ -26,10 +28,65 @@ constexpr std::array<ParamInfo, 7> kGnaParams = {{
     in_tokens({"window_y", "neighbourhood along the second dimension (1: 1-D)", 13, 1, 1 << 20}),
     in_tokens(
         {"window_z", "neighbourhood along the third dimension (1: 1-D or 2-D)", 1, 1, 1 << 20}),
+    in_tokens({"stride",
+               "queries sharing one window along each dimension (at most its window; 1: standard "
+               "neighbourhood attention); 0: the blocked, perfectly block-sparse bound",
+               0, 0, 1 << 20}),
+    in_tokens({"extent_y",
+               "tokens along the second dimension (0: a square or cube grid from the length)", 0, 0,
+               1 << 24}),
+    in_tokens({"extent_z", "tokens along the third dimension (0: a cube grid from the length)", 0,
+               0, 1 << 24}),
 }};
 constexpr IntParam kWindowX = int_param(kGnaParams, "window_x");
 constexpr IntParam kWindowY = int_param(kGnaParams, "window_y");
 constexpr IntParam kWindowZ = int_param(kGnaParams, "window_z");
+constexpr IntParam kGnaStride = int_param(kGnaParams, "stride");
+constexpr IntParam kExtentY = int_param(kGnaParams, "extent_y");
+constexpr IntParam kExtentZ = int_param(kGnaParams, "extent_z");
+
+// The n-th root of `tokens` when it is a whole number, else 0.
+std::int64_t exact_root(std::int64_t tokens, int n) {
+  const auto root = static_cast<std::int64_t>(std::llround(std::pow(tokens, 1.0 / n)));
+  std::int64_t power = 1;
+  for (int i = 0; i < n; ++i) power *= root;
+  return power == tokens ? root : 0;
+}
+
+// The token grid of a strided GNA over `tokens` tokens: its dimensions (3 where window_z or
+// extent_z is set, 2 where window_y or extent_y is, else 1) and their extents, given or the
+// square or cube root of the length. Throws SpecError when they do not multiply to the length or a
+// window is wider than its dimension (NATTEN requires kernel_size <= input size).
+TokenGrid gna_grid(const AttentionSpec& spec, std::int64_t tokens) {
+  TokenGrid grid;
+  const std::int64_t window[3] = {spec.get(kWindowX), spec.get(kWindowY), spec.get(kWindowZ)};
+  std::int64_t ez = spec.get(kExtentZ), ey = spec.get(kExtentY);
+  grid.dims = window[2] > 1 || ez > 0 ? 3 : window[1] > 1 || ey > 0 ? 2 : 1;
+  if (grid.dims == 3 && ez == 0) ez = exact_root(tokens, 3);
+  if (grid.dims >= 2 && ey == 0)
+    ey = exact_root(tokens / std::max<std::int64_t>(1, ez ? ez : 1), 2);
+  const std::int64_t inner = (grid.dims >= 2 ? ey : 1) * (grid.dims == 3 ? ez : 1);
+  if (inner <= 0 || tokens % inner != 0) {
+    throw common::SpecError(fmt::format(
+        "gna with a stride: {} tokens do not form a {}-D grid; allowed: a length that is a {} or "
+        "--param extent_y=N{} that divide it",
+        tokens, grid.dims, grid.dims == 3 ? "cube" : "square",
+        grid.dims == 3 ? " and extent_z=N" : ""));
+  }
+  const std::int64_t extent[3] = {tokens / inner, grid.dims >= 2 ? ey : 1, grid.dims == 3 ? ez : 1};
+  static constexpr const char* kAxis[3] = {"x", "y", "z"};
+  for (int i = 0; i < 3; ++i) {
+    if (window[i] > extent[i]) {
+      throw common::SpecError(fmt::format(
+          "gna: window_{} ({}) is wider than the grid's {} tokens along it; allowed: at most {}",
+          kAxis[i], window[i], extent[i], extent[i]));
+    }
+    grid.extent[i] = static_cast<double>(extent[i]);
+    grid.window[i] = static_cast<double>(window[i]);
+    grid.stride[i] = static_cast<double>(std::min(spec.get(kGnaStride), window[i]));
+  }
+  return grid;
+}
 
 class Gna final : public VariantBase {
  public:
@@ -37,7 +94,7 @@ class Gna final : public VariantBase {
   Gna()
       : VariantBase("gna", "local",
                     "generalised neighbourhood attention (NATTEN): windows in 1-3 dimensions, "
-                    "non-causal, priced as the blocked (perfectly block-sparse) pattern",
+                    "non-causal, strided on a token grid or (stride 0) the blocked bound",
                     kGnaParams) {}
   Masking masking() const override { return Masking::non_causal_only; }
   // Every query sees its own neighbourhood of window_x window_y window_z keys, so a chunk of
@@ -48,14 +105,27 @@ class Gna final : public VariantBase {
     require_phase(*this, w.phase);
     const auto keys =
         static_cast<double>(spec.get(kWindowX) * spec.get(kWindowY) * spec.get(kWindowZ));
+    const bool strided = spec.get(kGnaStride) > 0;
+    if (strided && w.q_len != w.kv_len) {
+      throw common::SpecError(fmt::format(
+          "gna with a stride prices self-attention over its whole token grid (got q_len {} and "
+          "kv_len {}, as a context-parallel chunk has); allowed: q_len = kv_len, or stride 0",
+          w.q_len, w.kv_len));
+    }
+    const TokenGrid grid = strided ? gna_grid(spec, w.q_len) : TokenGrid{};
     CostModel model;
     model.layers = w.layers;
-    // Exactly `keys` keys per query: one non-causal op with that many keys per query has the
-    // pairs and tiles of a perfectly block-sparse pattern; K and V are still read once each.
+    // Exactly `keys` keys per query (a window moved inside the grid stays whole): one non-causal
+    // op with that many keys per query has the useful pairs; K and V are still read once each.
+    // Without a stride its tiles are those of a perfectly block-sparse pattern; with one, the
+    // tile engine walks the grid's.
     add_attention_branch(spec.heads, w, w.q_len,
                          std::min<std::int64_t>(w.kv_len, std::llround(keys)), false, {},
                          "neighbourhood_attention_fwd", "neighbourhood_attention_bwd", model);
-    for (Op& op : model.ops) read_distinct_keys(op, static_cast<double>(w.kv_len));
+    for (Op& op : model.ops) {
+      read_distinct_keys(op, static_cast<double>(w.kv_len));
+      op.attention.grid = grid;
+    }
     set_kv_cache(spec.heads, w, 0, model);  // no cache: non-causal
     add_projections(spec.heads, spec.projections, w, model);
     return model;

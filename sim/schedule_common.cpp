@@ -4,6 +4,7 @@
 #include <cmath>
 #include <optional>
 
+#include "sim/grid_blocks.hpp"
 #include "sim/row_blocks.hpp"
 
 namespace sim {
@@ -28,6 +29,7 @@ Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bo
   g.softcap = a.softcap;
   g.kv_width = a.values_in_keys ? g.d : g.d + g.dv;
   g.key_range = a.causal ? g.keys : std::max(g.keys, a.key_range);
+  if (!a.causal) g.grid = a.grid;
   return g;
 }
 
@@ -51,6 +53,7 @@ double row_block_tiles(const Geometry& g, double tile_m, double tile_n, double m
 
 JobStats row_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const double m_blocks = ceil_div(g.rows, tile_m);
+  if (!g.causal && g.grid.dims > 0) return grid_block_jobs(g, tile_m, tile_n);
   if (!g.causal) return uniform_blocks(m_blocks, g.batch * g.heads, ceil_div(g.keys, tile_n));
   // Past a few thousand blocks (a long packed prefill), the closed form: the same numbers.
   if (m_blocks > kRowBlocksInClosedForm) {

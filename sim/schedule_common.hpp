@@ -39,6 +39,7 @@ struct Geometry {
   // Non-causal: the distinct keys the rows draw their `keys` each from (AttentionShape::
   // key_range); at least `keys`.
   double key_range = 0;
+  models::TokenGrid grid;  // non-causal: the token grid a neighbourhood slides over (dims 0: none)
 };
 
 Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);

@@ -2,6 +2,7 @@
 // §C6 LGA).
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <cstring>
 
 #include "common/errors.hpp"
@@ -57,8 +58,36 @@ TEST_CASE("gna: pairs are L x prod(w_i), core FLOPs 2 B H (d + dv) L prod(w_i)",
   CHECK(
       op_named(cost(make("gna", p3), w), "neighbourhood_attention_fwd").attention.pairs_per_head ==
       1048576.0);
-  // GNA's stride only moves tile boundaries, which this model does not price: no such parameter.
-  CHECK_THROWS_AS(make("gna", with_param(p3, "stride", 8)), common::SpecError);
+}
+
+TEST_CASE(
+    "gna's stride leaves the pairs and FLOPs alone and lays the tokens on a grid for the tile "
+    "engine: from the length's root, or the extents given",
+    "[variants][gna]") {
+  const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
+  const auto blocked = cost(make("gna", image_heads()), w);
+  const auto strided = cost(make("gna", with_param(image_heads(), "stride", 1)), w);
+  check_same_cost_and_k_bytes(blocked, strided);
+  CHECK(op_named(blocked, "neighbourhood_attention_fwd").attention.grid.dims == 0);
+  const models::TokenGrid& grid = op_named(strided, "neighbourhood_attention_fwd").attention.grid;
+  CHECK(grid.dims == 2);
+  CHECK(grid.extent == std::array<double, 3>{64, 64, 1});
+  CHECK(grid.window == std::array<double, 3>{13, 13, 1});
+  CHECK(grid.stride == std::array<double, 3>{1, 1, 1});
+  // A stride wider than a window is capped at it; extents given: 256 x 16.
+  const auto wide =
+      cost(make("gna", with_param(with_param(image_heads(), "stride", 20), "extent_y", 16)), w);
+  const models::TokenGrid& g2 = op_named(wide, "neighbourhood_attention_fwd").attention.grid;
+  CHECK(g2.extent == std::array<double, 3>{256, 16, 1});
+  CHECK(g2.stride == std::array<double, 3>{13, 13, 1});
+  // A 3-D window on a 16 x 16 x 16 volume.
+  const auto p3 =
+      with_param(with_param(with_param(image_heads(), "window_x", 5), "window_z", 3), "stride", 2);
+  const models::TokenGrid& g3 =
+      op_named(cost(make("gna", p3), w), "neighbourhood_attention_fwd").attention.grid;
+  CHECK(g3.dims == 3);
+  CHECK(g3.extent == std::array<double, 3>{16, 16, 16});
+  CHECK(g3.stride == std::array<double, 3>{2, 2, 2});
 }
 
 TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {

@@ -4,6 +4,7 @@
 // rule; a parameter given twice or unknown is an error.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
@@ -49,6 +50,10 @@ std::vector<double> fingerprint(const models::CostModel& c) {
                      op.gemm.n,
                      op.gemm.k}) {
       f.push_back(x);
+    }
+    f.push_back(a.grid.dims);
+    for (int i = 0; i < 3; ++i) {
+      f.insert(f.end(), {a.grid.extent[i], a.grid.window[i], a.grid.stride[i]});
     }
   }
   return f;
@@ -112,6 +117,26 @@ bool changes_cost(const models::Variant& v, const models::ParamInfo& p,
     }
   }
   return false;
+}
+
+// Each other parameter than `name` at each of its valid non-default alternatives, one at a time.
+std::vector<models::ParamValues> single_changes(const models::Variant& v, std::string_view name) {
+  std::vector<models::ParamValues> out;
+  for (const models::ParamInfo& other : v.params()) {
+    if (other.name == name) continue;
+    const double current = models::param_value(spec_of(v, {}), other.name);
+    for (double alt : alternatives(other, current)) {
+      if (alt == current || alt < other.min || alt > other.max) continue;
+      try {
+        (void)spec_of(v, {{std::string(other.name), alt}});
+      } catch (const common::SpecError&) {
+        continue;
+      }
+      const models::ParamValues change = {{std::string(other.name), alt}};
+      if (std::find(out.begin(), out.end(), change) == out.end()) out.push_back(change);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -209,23 +234,24 @@ TEST_CASE("every parameter a variant lists changes its cost for some workload",
       INFO(v->name() << " " << p.name);
       bool tried = false;
       bool changed = changes_cost(*v, p, {}, tried);
-      // Some parameters act only with another one set (moh's head counts with head_sparse 1):
-      // try each other parameter at a non-default value too.
-      for (const models::ParamInfo& other : v->params()) {
+      // Some parameters act only with another one set (moh's head counts with head_sparse 1),
+      // or two (gna's extent_y with a stride and a window narrow enough for the extents it
+      // makes): try each other parameter at a non-default value too, then each pair of them.
+      const std::vector<models::ParamValues> singles = single_changes(*v, p.name);
+      for (const models::ParamValues& base : singles) {
         if (changed) break;
-        if (other.name == p.name) continue;
-        const double current = models::param_value(spec_of(*v, {}), other.name);
-        for (double alt : alternatives(other, current)) {
-          if (alt == current || alt < other.min || alt > other.max) continue;
+        changed = changes_cost(*v, p, base, tried);
+      }
+      for (std::size_t i = 0; i < singles.size() && !changed; ++i) {
+        for (std::size_t j = i + 1; j < singles.size() && !changed; ++j) {
+          if (singles[i][0].first == singles[j][0].first) continue;
+          const models::ParamValues base = {singles[i][0], singles[j][0]};
           try {
-            (void)spec_of(*v, {{std::string(other.name), alt}});
+            (void)spec_of(*v, base);
           } catch (const common::SpecError&) {
             continue;
           }
-          if (changes_cost(*v, p, {{std::string(other.name), alt}}, tried)) {
-            changed = true;
-            break;
-          }
+          changed = changes_cost(*v, p, base, tried);
         }
       }
       // mha's kv_heads (= heads) and mqa's (= 1) admit no other value: nothing to change.
