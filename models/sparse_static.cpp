@@ -62,9 +62,15 @@ TokenGrid gna_grid(const AttentionSpec& spec, std::int64_t tokens) {
   const std::int64_t window[3] = {spec.get(kWindowX), spec.get(kWindowY), spec.get(kWindowZ)};
   std::int64_t ez = spec.get(kExtentZ), ey = spec.get(kExtentY);
   grid.dims = window[2] > 1 || ez > 0 ? 3 : window[1] > 1 || ey > 0 ? 2 : 1;
-  if (grid.dims == 3 && ez == 0) ez = exact_root(tokens, 3);
-  if (grid.dims >= 2 && ey == 0)
-    ey = exact_root(tokens / std::max<std::int64_t>(1, ez ? ez : 1), 2);
+  // Unset extents: the cube root of the length (3-D, neither given), else the square root of what
+  // the given one leaves (3-D) or of the length (2-D).
+  const auto root_of_rest = [tokens](std::int64_t given) {
+    return given > 0 && tokens % given == 0 ? exact_root(tokens / given, 2) : 0;
+  };
+  if (grid.dims == 3 && ez == 0 && ey == 0) ez = ey = exact_root(tokens, 3);
+  if (grid.dims == 3 && ez == 0) ez = root_of_rest(ey);
+  if (grid.dims == 3 && ey == 0) ey = root_of_rest(ez);
+  if (grid.dims == 2 && ey == 0) ey = exact_root(tokens, 2);
   const std::int64_t inner = (grid.dims >= 2 ? ey : 1) * (grid.dims == 3 ? ez : 1);
   if (inner <= 0 || tokens % inner != 0) {
     throw common::SpecError(fmt::format(

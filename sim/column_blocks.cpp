@@ -33,10 +33,12 @@ ColumnBlocks column_blocks_by_tile(const Geometry& g, double tile_m, double tile
     // tile of the range, the (row block, tile) pairs of the forward shared evenly among them, as
     // a perfectly block-sparse grid has them (the forward's count: every row block visits
     // ceil(keys / n) tiles).
-    // On a token grid the pairs are the grid's (sim/grid_blocks.hpp), shared the same way.
+    // On a token grid the pairs are the grid's (sim/grid_blocks.hpp), shared the same way among
+    // its KV boxes.
     const JobStats grid = g.grid.dims > 0 ? grid_block_jobs(g, tile_m, tile_n) : JobStats{};
     const double row_blocks = g.grid.dims > 0 ? grid.count / heads : ceil_div(g.rows, tile_m);
-    const double columns = ceil_div(g.key_range, tile_n);
+    const double columns =
+        g.grid.dims > 0 ? grid_kv_tiles(g, tile_n) : ceil_div(g.key_range, tile_n);
     const double pairs = g.grid.dims > 0 ? grid.total_tiles / heads : row_blocks * n_blocks;
     const double most = ceil_div(pairs, columns);
     ColumnBlocks out;

@@ -21,18 +21,26 @@ struct AxisVisits {
 // group (`stride` consecutive queries share the window centred on the group's middle query, the
 // last group's centre at most the last token), moved inside the extent. Queries are tiled `q_tile`
 // and keys `kv_tile` at a time, and a Q tile visits every KV tile from its first query's window
-// start to its last query's window end. Exact; past `loop_limit` Q tiles the interior tiles are
-// summed by their period (the tests set a low limit to compare both).
+// start to its last query's window end. Exact. Up to `walk_limit` Q tiles are walked one by one;
+// past it, the cheaper of two shortcuts: the interior tiles summed by their period, or (a stride
+// of at least a Q tile) the stride groups walked instead, each group's inner tiles counted at
+// once. The tests set a low limit to compare them with the walk.
 AxisVisits axis_visits(double extent, double window, double stride, double q_tile, double kv_tile,
-                       double loop_limit = 1 << 20);
+                       double walk_limit = 4096);
 
-// The box a tile of `tokens` tokens covers on a `dims`-dimensional grid: inner sides of the
-// largest power of two at most the dims-th root, the first side the rest (rounded up).
-std::array<double, 3> tile_box(double tokens, int dims);
+// The box a tile of `tokens` tokens covers on a `dims`-dimensional grid of `extent`: a dimension
+// narrower than its share is covered whole, the other inner sides are the largest power of two at
+// most their share, and the first free dimension takes what is left (rounded down, so a box never
+// holds more than its tile). Every side is at least 1 and at most its extent.
+std::array<double, 3> tile_box(double tokens, int dims, const std::array<double, 3>& extent);
 
 // row_block_jobs on g.grid: a row block is a box of tile_m rows (tile_m / G positions where G
-// query heads share a row block), a KV tile a box of tile_n keys; the KV tiles a row block visits
-// are the product of its dimensions' visits.
+// query heads share a row block; a position's heads over several row blocks where G > tile_m), a
+// KV tile a box of tile_n keys; the KV tiles a row block visits are the product of its
+// dimensions' visits.
 JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n);
+
+// The KV boxes of tile_n keys that cover g.grid: a key-outer backward's CTAs per head.
+double grid_kv_tiles(const Geometry& g, double tile_n);
 
 }  // namespace sim

@@ -88,6 +88,12 @@ TEST_CASE(
   CHECK(g3.dims == 3);
   CHECK(g3.extent == std::array<double, 3>{16, 16, 16});
   CHECK(g3.stride == std::array<double, 3>{2, 2, 2});
+  // 3-D with extent_y given: extent_z is the square root of what it leaves (4096 / 64 = 64: 8).
+  const models::TokenGrid& g4 =
+      op_named(cost(make("gna", with_param(with_param(p3, "window_y", 5), "extent_y", 64)), w),
+               "neighbourhood_attention_fwd")
+          .attention.grid;
+  CHECK(g4.extent == std::array<double, 3>{8, 64, 8});
 }
 
 TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {

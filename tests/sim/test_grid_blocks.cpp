@@ -3,9 +3,13 @@
 // blocked bound.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <array>
+#include <random>
 #include <string>
 
 #include "common/errors.hpp"
+#include "sim/column_blocks.hpp"
 #include "sim/engine.hpp"
 #include "sim/grid_blocks.hpp"
 #include "sim/schedule.hpp"
@@ -26,10 +30,12 @@ void check_visits(const sim::AxisVisits& a, double q_tiles, double min, double m
   CHECK(a.total == total);
 }
 
-// The forward launch of GNA (heads 16, d 64) over a non-causal 4096-token prefill, FA2 on an
-// A100, with `params` on top.
-sim::Launch gna_forward(const models::ParamValues& params) {
-  models::ParamValues p = {{"heads", 16}, {"kv_heads", 16}, {"head_dim", 64}};
+// The forward launch of GNA over a non-causal 4096-token prefill, FA2 on an A100, with `params`
+// on top of `heads` (16 query and KV heads of d 64 unless given).
+sim::Launch gna_forward(const models::ParamValues& params,
+                        const models::ParamValues& heads = {
+                            {"heads", 16}, {"kv_heads", 16}, {"head_dim", 64}}) {
+  models::ParamValues p = heads;
   p.insert(p.end(), params.begin(), params.end());
   models::Workload w = workload(models::Phase::prefill, 1, 4096, 4096, false);
   w.dtype = w.kv_dtype = models::DType::bf16;
@@ -41,6 +47,22 @@ sim::Launch gna_forward(const models::ParamValues& params) {
   fa2.forward({op, w, a100, sim::forward_calibration(a100, fa2), fa2.name}, out);
   REQUIRE(out.size() == 1);
   return out[0];
+}
+
+// A non-causal geometry over a side x side grid, each query seeing a window x window
+// neighbourhood (stride 1), one query head per KV head.
+sim::Geometry square_grid(double heads, double side, double window) {
+  sim::Geometry g;
+  g.batch = 1;
+  g.heads = g.kv_heads = heads;
+  g.group = 1;
+  g.rows = g.key_range = side * side;
+  g.keys = window * window;
+  g.grid.dims = 2;
+  g.grid.extent = {side, side, 1};
+  g.grid.window = {window, window, 1};
+  g.grid.stride = {1, 1, 1};
+  return g;
 }
 
 }  // namespace
@@ -71,30 +93,93 @@ TEST_CASE(
   CHECK(sim::axis_visits(64, 16, 1, 8, 8).total > 16);
 }
 
-TEST_CASE("the interior summed by its period gives what the full loop gives", "[sim][grid]") {
-  struct Case {
-    double extent, window, stride, q_tile, kv_tile;
+namespace {
+
+// The visits by definition: every Q tile's first and last query, their windows placed by NATTEN's
+// rule written out again here (centre of the stride group, moved inside the extent).
+sim::AxisVisits brute_force(long e, long w, long s, long qt, long kv) {
+  const auto start = [&](long q) {
+    const long centre = s <= 1 ? q : std::min(q / s * s + s / 2, e - 1);
+    return std::clamp(centre - w / 2, 0L, e - w);
   };
-  for (const Case c : {Case{1000, 13, 1, 16, 8}, Case{997, 21, 3, 16, 16}, Case{4099, 7, 5, 8, 16},
-                       Case{2048, 64, 8, 64, 128}, Case{513, 512, 1, 16, 16}}) {
+  sim::AxisVisits out;
+  for (long first = 0; first < e; first += qt) {
+    const long last = std::min(e, first + qt) - 1;
+    const long begin = start(first) / kv;
+    const long end = (start(last) + w + kv - 1) / kv;
+    const double n = static_cast<double>(end - begin);
+    out.min = out.q_tiles == 0 ? n : std::min(out.min, n);
+    out.max = std::max(out.max, n);
+    out.total += n;
+    out.q_tiles += 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the period and stride-group shortcuts give what the definition gives, tile by tile summed",
+    "[sim][grid]") {
+  struct Case {
+    long extent, window, stride, q_tile, kv_tile;
+  };
+  // Period (stride below the Q tile), stride groups (a stride of a Q tile or more, aligned or
+  // not), windows as wide as the extent, Q tiles of one position (packed heads).
+  const Case cases[] = {{1000, 13, 1, 16, 8},   {997, 21, 3, 16, 16},  {4099, 7, 5, 8, 16},
+                        {2048, 64, 8, 64, 128}, {3001, 40, 37, 8, 16}, {5000, 64, 64, 16, 32},
+                        {2500, 99, 97, 1, 176}, {513, 512, 1, 16, 16}, {6000, 13, 13, 13, 8}};
+  for (const Case& c : cases) {
     INFO(c.extent << " " << c.window << " " << c.stride << " " << c.q_tile << " " << c.kv_tile);
-    const sim::AxisVisits full =
-        sim::axis_visits(c.extent, c.window, c.stride, c.q_tile, c.kv_tile);
-    const sim::AxisVisits periodic =
-        sim::axis_visits(c.extent, c.window, c.stride, c.q_tile, c.kv_tile, 10);
-    check_visits(periodic, full.q_tiles, full.min, full.max, full.total);
+    const sim::AxisVisits want = brute_force(c.extent, c.window, c.stride, c.q_tile, c.kv_tile);
+    const auto d = [](long x) { return static_cast<double>(x); };
+    for (double limit : {1e9, 2.0}) {
+      check_visits(
+          sim::axis_visits(d(c.extent), d(c.window), d(c.stride), d(c.q_tile), d(c.kv_tile), limit),
+          want.q_tiles, want.min, want.max, want.total);
+    }
+  }
+  // And 500 drawn at random (a fixed seed), every way forced by a walk limit of 2.
+  std::mt19937 draw(20261203);
+  const auto pick = [&draw](long lo, long hi) {
+    return std::uniform_int_distribution<long>(lo, hi)(draw);
+  };
+  for (int i = 0; i < 500; ++i) {
+    const long e = pick(1, 3000), w = pick(1, e), s = pick(1, w), qt = pick(1, 64),
+               kv = pick(1, 64);
+    const sim::AxisVisits want = brute_force(e, w, s, qt, kv);
+    const sim::AxisVisits got =
+        sim::axis_visits(static_cast<double>(e), static_cast<double>(w), static_cast<double>(s),
+                         static_cast<double>(qt), static_cast<double>(kv), 2);
+    INFO(e << " " << w << " " << s << " " << qt << " " << kv);
+    REQUIRE(got.total == want.total);
+    REQUIRE(got.min == want.min);
+    REQUIRE(got.max == want.max);
   }
 }
 
-TEST_CASE("a tile covers a box with power-of-two inner sides, the first side the rest",
-          "[sim][grid]") {
+TEST_CASE(
+    "a box covers a dimension narrower than its share whole, gives the other inner sides powers of "
+    "two and the first side the rest, never more tokens than its tile",
+    "[sim][grid]") {
   using Box = std::array<double, 3>;
-  CHECK(sim::tile_box(128, 1) == Box{128, 1, 1});
-  CHECK(sim::tile_box(128, 2) == Box{16, 8, 1});
-  CHECK(sim::tile_box(64, 2) == Box{8, 8, 1});
-  CHECK(sim::tile_box(80, 2) == Box{10, 8, 1});
-  CHECK(sim::tile_box(128, 3) == Box{8, 4, 4});
-  CHECK(sim::tile_box(1, 3) == Box{1, 1, 1});
+  const Box wide{4096, 4096, 4096};
+  CHECK(sim::tile_box(128, 1, wide) == Box{128, 1, 1});
+  CHECK(sim::tile_box(128, 2, wide) == Box{16, 8, 1});
+  CHECK(sim::tile_box(64, 2, wide) == Box{8, 8, 1});
+  CHECK(sim::tile_box(80, 2, wide) == Box{10, 8, 1});
+  CHECK(sim::tile_box(128, 3, wide) == Box{8, 4, 4});
+  CHECK(sim::tile_box(1, 3, wide) == Box{1, 1, 1});
+  // 18 positions (128 rows of 7 packed heads): 4 x 4, not 5 x 4 = 20.
+  CHECK(sim::tile_box(128.0 / 7, 2, wide) == Box{4, 4, 1});
+  // A dimension of one token, either one: the 1-D box.
+  CHECK(sim::tile_box(128, 2, {1, 4096, 1}) == Box{1, 128, 1});
+  CHECK(sim::tile_box(128, 2, {4096, 1, 1}) == Box{128, 1, 1});
+  // A 3 x 4096 x 4096 volume: the first dimension whole; the other two share 128 / 3 = 42.7,
+  // the last 4 (the power of two below its square root), the second 10: 120 tokens.
+  CHECK(sim::tile_box(128, 3, {3, 4096, 4096}) == Box{3, 10, 4});
+  // A grid smaller than the tile: the whole grid.
+  CHECK(sim::tile_box(128, 2, {4, 5, 1}) == Box{4, 5, 1});
 }
 
 TEST_CASE(
@@ -103,16 +188,7 @@ TEST_CASE(
     "[sim][grid]") {
   // 8 x 8 grid, 3 x 3 window, stride 1: per axis (2-token sides) 4 Q tiles visiting 2-3 KV
   // tiles, 10 in all (the first case above). Two heads: 2 x 16 row blocks, 2 x 100 tiles.
-  sim::Geometry g;
-  g.batch = 1;
-  g.heads = g.kv_heads = 2;
-  g.group = 1;
-  g.rows = 64;
-  g.keys = 9;
-  g.grid.dims = 2;
-  g.grid.extent = {8, 8, 1};
-  g.grid.window = {3, 3, 1};
-  g.grid.stride = {1, 1, 1};
+  sim::Geometry g = square_grid(2, 8, 3);
   const sim::JobStats jobs = sim::grid_block_jobs(g, 4, 4);
   CHECK(jobs.count == 32);
   CHECK(jobs.min_tiles == 4);
@@ -124,6 +200,26 @@ TEST_CASE(
   const sim::JobStats packed = sim::grid_block_jobs(g, 8, 4);
   CHECK(packed.count == jobs.count);
   CHECK(packed.total_tiles == jobs.total_tiles);
+  // Sixteen packed heads in row blocks of 8 rows: a position's heads take two row blocks, each a
+  // one-position box visiting 2 KV tiles along each axis (window starts 0 0 1 2 3 4 5 5 over
+  // 2-key tiles): 2 heads x 64 positions x 2 blocks, 4 tiles each.
+  g.group = 16;
+  g.rows = 64 * 16;
+  const sim::JobStats split = sim::grid_block_jobs(g, 8, 4);
+  CHECK(split.count == 256);
+  CHECK(split.min_tiles == 4);
+  CHECK(split.max_tiles == 4);
+  CHECK(split.total_tiles == 1024);
+}
+
+TEST_CASE("a key-outer backward on a grid has a CTA per KV box of the grid", "[sim][grid]") {
+  // 100 x 100 grid, 128-key tiles as 16 x 8 boxes: 7 x 13 = 91 boxes a head (a sequence of
+  // 10000 keys would have 79 tiles).
+  const sim::Geometry g = square_grid(4, 100, 13);
+  CHECK(sim::grid_kv_tiles(g, 128) == 91);
+  const sim::ColumnBlocks cols = sim::column_blocks_by_tile(g, 128, 128);
+  CHECK(cols.jobs.count == 4 * 91);
+  CHECK(cols.jobs.total_tiles == sim::grid_block_jobs(g, 128, 128).total_tiles);
 }
 
 TEST_CASE(
@@ -147,6 +243,35 @@ TEST_CASE(
   aligned.emplace_back("stride", 256);
   CHECK(gna_forward(aligned).jobs.total_tiles == gna_forward(one_d).jobs.total_tiles);
   CHECK(gna_forward(aligned).jobs.max_tiles == gna_forward(one_d).jobs.max_tiles);
+}
+
+TEST_CASE(
+    "a window as wide as the grid visits every tile, as the blocked bound does, whatever the "
+    "packing of query heads",
+    "[sim][grid][gna]") {
+  const models::ParamValues whole = {{"window_x", 64}, {"window_y", 64}};
+  models::ParamValues strided = whole;
+  strided.emplace_back("stride", 1);
+  // 256 query heads on one KV head: a position's heads fill two 128-row blocks.
+  const models::ParamValues wide = {{"heads", 256}, {"kv_heads", 1}, {"head_dim", 64}};
+  CHECK(gna_forward(strided, wide).jobs.count == gna_forward(whole, wide).jobs.count);
+  CHECK(gna_forward(strided, wide).jobs.total_tiles == gna_forward(whole, wide).jobs.total_tiles);
+  // 7 heads a KV head: 18 positions a block do not make a box; 16 do, so no fewer tiles.
+  const models::ParamValues seven = {{"heads", 56}, {"kv_heads", 8}, {"head_dim", 64}};
+  CHECK(gna_forward(strided, seven).jobs.total_tiles >= gna_forward(whole, seven).jobs.total_tiles);
+  CHECK(gna_forward(strided, seven).jobs.count >= gna_forward(whole, seven).jobs.count);
+}
+
+TEST_CASE("a grid dimension of one token prices as the sequence it leaves", "[sim][grid][gna]") {
+  const sim::Launch line = gna_forward({{"stride", 1}, {"window_x", 13}, {"window_y", 1}});
+  const sim::Launch row =
+      gna_forward({{"stride", 1}, {"window_x", 1}, {"window_y", 13}, {"extent_y", 4096}});
+  const sim::Launch column =
+      gna_forward({{"stride", 1}, {"window_x", 13}, {"window_y", 1}, {"extent_y", 1}});
+  CHECK(row.jobs.total_tiles == line.jobs.total_tiles);
+  CHECK(column.jobs.total_tiles == line.jobs.total_tiles);
+  CHECK(row.jobs.count == line.jobs.count);
+  CHECK(row.jobs.max_tiles == line.jobs.max_tiles);
 }
 
 TEST_CASE(
