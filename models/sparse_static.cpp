@@ -19,7 +19,7 @@ namespace {
 // ceil(keys / N) KV tiles. With a stride (1: standard neighbourhood attention), the tokens are a
 // grid (extent_x x extent_y x extent_z, from the length) that the kernel tiles in boxes, and a row
 // block visits the KV tiles its queries' windows span (sim/grid_blocks.hpp).
-constexpr std::array<ParamInfo, 10> kGnaParams = {{
+constexpr std::array<ParamInfo, 12> kGnaParams = {{
     kHeadsParam,
     kKvHeadsParam,
     kHeadDimParam,
@@ -32,6 +32,24 @@ constexpr std::array<ParamInfo, 10> kGnaParams = {{
                "queries sharing one window along each dimension (at most its window; 1: standard "
                "neighbourhood attention); 0: the blocked, perfectly block-sparse bound",
                0, 0, 1 << 20}),
+    in_tokens({"stride_y",
+               "stride along the second dimension (0: as stride)",
+               0,
+               0,
+               1 << 20,
+               ParamType::integer,
+               {},
+               {},
+               "0, or [1, 1048576] with a stride"}),
+    in_tokens({"stride_z",
+               "stride along the third dimension (0: as stride)",
+               0,
+               0,
+               1 << 20,
+               ParamType::integer,
+               {},
+               {},
+               "0, or [1, 1048576] with a stride"}),
     in_tokens({"extent_y",
                "tokens along the second dimension (0: a square or cube grid from the length)", 0, 0,
                1 << 24}),
@@ -42,6 +60,8 @@ constexpr IntParam kWindowX = int_param(kGnaParams, "window_x");
 constexpr IntParam kWindowY = int_param(kGnaParams, "window_y");
 constexpr IntParam kWindowZ = int_param(kGnaParams, "window_z");
 constexpr IntParam kGnaStride = int_param(kGnaParams, "stride");
+constexpr IntParam kGnaStrideY = int_param(kGnaParams, "stride_y");
+constexpr IntParam kGnaStrideZ = int_param(kGnaParams, "stride_z");
 constexpr IntParam kExtentY = int_param(kGnaParams, "extent_y");
 constexpr IntParam kExtentZ = int_param(kGnaParams, "extent_z");
 
@@ -60,6 +80,10 @@ std::int64_t exact_root(std::int64_t tokens, int n) {
 TokenGrid gna_grid(const AttentionSpec& spec, std::int64_t tokens) {
   TokenGrid grid;
   const std::int64_t window[3] = {spec.get(kWindowX), spec.get(kWindowY), spec.get(kWindowZ)};
+  const std::int64_t stride = spec.get(kGnaStride);
+  const std::int64_t strides[3] = {stride,
+                                   spec.get(kGnaStrideY) > 0 ? spec.get(kGnaStrideY) : stride,
+                                   spec.get(kGnaStrideZ) > 0 ? spec.get(kGnaStrideZ) : stride};
   std::int64_t ez = spec.get(kExtentZ), ey = spec.get(kExtentY);
   grid.dims = window[2] > 1 || ez > 0 ? 3 : window[1] > 1 || ey > 0 ? 2 : 1;
   // Unset extents: the cube root of the length (3-D, neither given), else the square root of what
@@ -89,7 +113,7 @@ TokenGrid gna_grid(const AttentionSpec& spec, std::int64_t tokens) {
     }
     grid.extent[i] = static_cast<double>(extent[i]);
     grid.window[i] = static_cast<double>(window[i]);
-    grid.stride[i] = static_cast<double>(std::min(spec.get(kGnaStride), window[i]));
+    grid.stride[i] = static_cast<double>(std::min(strides[i], window[i]));
   }
   return grid;
 }
@@ -103,6 +127,13 @@ class Gna final : public VariantBase {
                     "non-causal, strided on a token grid or (stride 0) the blocked bound",
                     kGnaParams) {}
   Masking masking() const override { return Masking::non_causal_only; }
+  void finish(AttentionSpec& spec) const override {
+    if (spec.get(kGnaStride) == 0 && (spec.get(kGnaStrideY) > 0 || spec.get(kGnaStrideZ) > 0)) {
+      throw common::SpecError(
+          "gna: stride_y and stride_z refine a stride, and stride 0 (the blocked bound) has none; "
+          "allowed: --param stride=N (N >= 1) with them, or neither");
+    }
+  }
   // Every query sees its own neighbourhood of window_x window_y window_z keys, so a chunk of
   // queries against all keys is its share; a block run would give each query its whole
   // neighbourhood again.

@@ -108,6 +108,7 @@ const std::vector<BadInput> kCases = {
     {"chunked GLA kernel asked for a decode step", {"query", "--hw", "h200", "--variant", "linear", "--param", "gate_dim=128", "--phase", "decode", "--kernel", "tileops_gla"}, {"kernel 'tileops_gla'", "--kernel auto"}},
     {"gna stride on a length that is no square", {"query", "--variant", "gna", "--no-causal", "--seq-len", "4000", "--param", "stride=1"}, {"4000 tokens do not form a 2-D grid", "extent_y=N"}},
     {"gna window wider than its grid dimension", {"query", "--variant", "gna", "--no-causal", "--seq-len", "4096", "--param", "stride=1", "--param", "extent_y=1024"}, {"window_x (13)", "4 tokens", "at most 4"}},
+    {"gna stride along one dimension without a stride", {"query", "--variant", "gna", "--no-causal", "--param", "stride_y=8"}, {"stride_y and stride_z refine a stride", "--param stride=N"}},
     {"gna stride on a context-parallel chunk", {"query", "--variant", "gna", "--no-causal", "--seq-len", "1024", "--kv-len", "4096", "--param", "stride=1"}, {"q_len 1024 and kv_len 4096", "stride 0"}},
     {"TP that does not split a model's heads", {"query", "--model", "llama-3.1-70b", "--tp", "3"}, {"layer group full (gqa), 80 layers", "64 query heads", "3 devices"}},
     {"K/V ring on a model's linear layers", {"query", "--model", "qwen3-next-80b-a3b", "--seq-len", "8192", "--cp", "4"}, {"layer group linear (linear)", "lasp2 or zeco", "--cp-state-strategy"}},

@@ -94,6 +94,15 @@ TEST_CASE(
                "neighbourhood_attention_fwd")
           .attention.grid;
   CHECK(g4.extent == std::array<double, 3>{8, 64, 8});
+  // Strides per dimension: stride_y and stride_z refine `stride`, each capped at its window.
+  auto per_dim =
+      with_param(with_param(with_param(image_heads(), "window_x", 5), "window_z", 3), "stride", 4);
+  per_dim = with_param(with_param(per_dim, "stride_y", 8), "stride_z", 1);
+  const models::TokenGrid& g5 =
+      op_named(cost(make("gna", per_dim), w), "neighbourhood_attention_fwd").attention.grid;
+  CHECK(g5.stride == std::array<double, 3>{4, 8, 1});
+  CHECK_THROWS_WITH(make("gna", with_param(image_heads(), "stride_y", 8)),
+                    Catch::Contains("stride_y and stride_z refine a stride"));
 }
 
 TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {
