@@ -207,8 +207,6 @@ std::string draw_points(const Frame& f, const RooflineChart& c, const Scale& x, 
 }  // namespace
 
 std::string render_roofline(const RooflineChart& c) {
-  const Frame f;
-  const auto [x, y] = roofline_scales(f, c);
   const auto hidden = static_cast<std::size_t>(std::count_if(
       c.points.begin(), c.points.end(), [](const RooflinePoint& p) { return !drawable(p); }));
   std::string subtitle = c.subtitle;
@@ -216,6 +214,8 @@ std::string render_roofline(const RooflineChart& c) {
     subtitle += fmt::format("{}{} workload(s) without tensor FLOPs not drawn",
                             subtitle.empty() ? "" : "; ", hidden);
   }
+  const Frame f = frame_for(subtitle);
+  const auto [x, y] = roofline_scales(f, c);
   std::string out = begin_document(f, c.title, subtitle);
   out += axes(f, x, Unit::flop_per_byte, "arithmetic intensity (tensor FLOP per HBM byte)", y,
               Unit::flops_per_s, "tensor FLOP/s (predicted)");

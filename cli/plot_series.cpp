@@ -57,7 +57,6 @@ std::string draw_series(const Series& s, std::size_t index, const Scale& x, cons
 }  // namespace
 
 std::string render_series(const SeriesChart& c) {
-  const Frame f;
   std::vector<double> xs, ys;
   std::size_t total = 0;
   for (const Series& s : c.series) {
@@ -80,10 +79,6 @@ std::string render_series(const SeriesChart& c) {
   }();
   Scale y =
       positive_ys.size() == ys.size() ? fit_scale(ys, 20, false) : fit_scale(ys, 1e300, false);
-  x.px_lo = f.left;
-  x.px_hi = f.right;
-  y.px_lo = f.bottom;
-  y.px_hi = f.top;
   std::size_t hidden = 0;
   for (std::size_t i = 0; i < xs.size(); ++i) {
     if ((y.log && ys[i] <= 0) || (x.log && xs[i] <= 0)) ++hidden;
@@ -93,6 +88,11 @@ std::string render_series(const SeriesChart& c) {
   if (hidden > 0) {
     subtitle += fmt::format("{}{} point(s) not drawn", subtitle.empty() ? "" : "; ", hidden);
   }
+  const Frame f = frame_for(subtitle);
+  x.px_lo = f.left;
+  x.px_hi = f.right;
+  y.px_lo = f.bottom;
+  y.px_hi = f.top;
   std::string out = begin_document(f, c.title, subtitle);
   out += axes(f, x, c.x_unit, c.x_title, y, c.y_unit, c.y_title);
   out += "<g class=\"plot\" clip-path=\"url(#plot-area)\">\n";

@@ -241,6 +241,24 @@ std::vector<std::string> wrap_at_separators(std::string_view text, double max_px
   return lines;
 }
 
+namespace {
+
+constexpr double kSubtitlePx = 12, kSubtitleLinePx = 13;
+constexpr double kFirstSubtitleY = 45;  // its baseline: under the title's (26, 17 px bold)
+
+std::vector<std::string> subtitle_lines(const Frame& f, std::string_view subtitle) {
+  return wrap_at_separators(subtitle, f.width - 40, kSubtitlePx);
+}
+
+}  // namespace
+
+Frame frame_for(std::string_view subtitle) {
+  Frame f;
+  const auto lines = static_cast<double>(subtitle_lines(f, subtitle).size());
+  f.top = std::max(f.top, kFirstSubtitleY + kSubtitleLinePx * (lines - 1) + 6);
+  return f;
+}
+
 std::string begin_document(const Frame& f, std::string_view title, std::string_view subtitle) {
   std::string out = fmt::format(
       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -256,15 +274,15 @@ std::string begin_document(const Frame& f, std::string_view title, std::string_v
       f.width / 2, xml_escape(title));
   // The subtitle fits the chart's width: broken after a ", " or "; " into as many lines as it
   // needs, each its own text element (the lines joined are the subtitle), stacked up to the plot.
-  const std::vector<std::string> lines = wrap_at_separators(subtitle, f.width - 40, 12);
-  const double line_px = 13;
+  const std::vector<std::string> lines = subtitle_lines(f, subtitle);
   const double extra_lines = lines.empty() ? 0 : static_cast<double>(lines.size() - 1);
-  const double first_y = std::min(46.0, f.top - 6 - line_px * extra_lines);
+  const double first_y = std::min(46.0, f.top - 6 - kSubtitleLinePx * extra_lines);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     out += fmt::format(
-        "<text class=\"subtitle\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" "
+        "<text class=\"subtitle\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"{}\" "
         "fill=\"#444\">{}</text>\n",
-        f.width / 2, first_y + line_px * static_cast<double>(i), xml_escape(lines[i]));
+        f.width / 2, first_y + kSubtitleLinePx * static_cast<double>(i), kSubtitlePx,
+        xml_escape(lines[i]));
   }
   return out;
 }

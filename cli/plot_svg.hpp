@@ -53,6 +53,10 @@ struct Frame {
   double legend_x = 720;                                   // the legend panel's left edge
 };
 
+// The frame for a chart with `subtitle`: a subtitle of more than two lines moves the plot area's
+// top (and the legend) down by a line each, so that its first line stays under the title.
+Frame frame_for(std::string_view subtitle);
+
 struct LegendEntry {
   std::string label;
   std::string color;

@@ -131,6 +131,31 @@ TEST_CASE(
   CHECK(legend[2] == "short");
 }
 
+TEST_CASE(
+    "a subtitle of any length sits between the title and the plot area, which moves down for "
+    "more than two lines",
+    "[cli][plot]") {
+  for (std::size_t fields : {1, 8, 16, 40}) {
+    cli::plot::SeriesChart c = two_series();
+    c.subtitle.clear();
+    for (std::size_t i = 0; i < fields; ++i) {
+      c.subtitle += fmt::format("{}parameter_{}={}", i == 0 ? "" : ", ", i, 1000 + i);
+    }
+    const auto root = parse_xml(cli::plot::render_series(c));
+    INFO(fields << " fields: " << c.subtitle);
+    const auto lines = root->all("text", "subtitle");
+    REQUIRE(!lines.empty());
+    const double title_y = root->all("text", "title").at(0)->number("y");
+    // The first line's glyphs (12 px) start below the title's baseline.
+    CHECK(lines.front()->number("y") - 12 >= title_y);
+    // The last line's baseline is above the plot area.
+    const Area area = plot_area(*root);
+    CHECK(lines.back()->number("y") + 4 <= area.y0);
+    if (fields == 1) CHECK(area.y0 == 64);
+    if (fields == 40) CHECK(area.y0 > 64);
+  }
+}
+
 TEST_CASE("a series chart keeps a linear y axis when a value is zero", "[cli][plot]") {
   cli::plot::SeriesChart c = two_series();
   c.series[0].y[0] = 0;
