@@ -51,10 +51,13 @@ constexpr std::array<ParamInfo, 12> kGnaParams = {{
                {},
                "0, or [1, 1048576] with a stride"}),
     in_tokens({"extent_y",
-               "tokens along the second dimension (0: a square or cube grid from the length)", 0, 0,
-               1 << 24}),
-    in_tokens({"extent_z", "tokens along the third dimension (0: a cube grid from the length)", 0,
-               0, 1 << 24}),
+               "tokens along the second dimension, with a stride (0: the length's square or cube "
+               "root, or the square root of what extent_z leaves)",
+               0, 0, 1 << 24}),
+    in_tokens({"extent_z",
+               "tokens along the third dimension, with a stride (0: the length's cube root, or the "
+               "square root of what extent_y leaves)",
+               0, 0, 1 << 24}),
 }};
 constexpr IntParam kWindowX = int_param(kGnaParams, "window_x");
 constexpr IntParam kWindowY = int_param(kGnaParams, "window_y");
