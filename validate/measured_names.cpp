@@ -37,7 +37,10 @@ const std::map<std::string, std::string>& kernel_names() {
                 "flash-attn-v2", "flashattn2", "flashattention-v2", "flash-attention-v2"});
     add("fa3", {"fa-3", "fav3", "flash3", "flash-3", "flashattention3", "flashattention-3",
                 "flash-attention-3", "flash-attention3", "flash-attn3", "flash-attn-3",
-                "flash-attn-v3", "flashattn3", "flashattention-v3", "flash-attention-v3"});
+                "flash-attn-v3", "flashattn3", "flashattention-v3", "flash-attention-v3",
+                // FA3's decode entry point (flash_attn_with_kvcache), split-KV by its heuristic:
+                // the fa3 schedule's decode, a group of its own in the report.
+                "fa3-kvcache"});
     add("fa4", {"fa-4", "flash4", "flashattention4", "flashattention-4", "flash-attention-4",
                 "flash-attn4", "flash-attn-4", "flash-attn-cute"});
     add("fa2_unpacked", {"fa2-decode"});
