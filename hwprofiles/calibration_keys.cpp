@@ -25,6 +25,7 @@ const std::vector<CalibratedKernel>& calibrated_kernels() {
       {"flash_nsa", true},
       {"fsa_triton", true},
       {"lightning2", false},
+      {"flashinfer_decode", false},
       {"cpu_flash", false},
       {"cpu_linear", false},
       {"project_flash", false},

@@ -49,6 +49,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_flash_nsa_schedules(t);
     add_fsa_schedules(t);
     add_lightning_schedules(t);
+    add_flashinfer_schedules(t);
     add_cpu_schedules(t);
     add_project_cuda_schedules(t);
     return t;

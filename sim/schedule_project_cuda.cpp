@@ -140,11 +140,7 @@ double split_key_range(const Geometry& g) {
 
 // split_kernel's launch with `splits` equal key ranges (its own rounding), q_len passes each.
 Launch split_launch(const ScheduleInput& in, const Geometry& g, double splits, double len) {
-  Launch l;
-  l.name = "split_kernel";
-  l.schedule = in.name;
-  l.calibration = &in.calibration;
-  l.mma_class = in.mma_class;
+  Launch l = schedule_launch(in, "split_kernel");
   l.cta = {split_smem_bytes(g.dv) + kReservedSmemPerCta, kSplitThreads, split_regs(in.profile, g.d),
            0};
   const double heads = g.batch * g.heads;
@@ -179,11 +175,7 @@ Launch split_launch(const ScheduleInput& in, const Geometry& g, double splits, d
 
 // combine_kernel: one CTA per (batch, head), one "tile" per query row.
 Launch combine_launch(const ScheduleInput& in, const Geometry& g, double splits) {
-  Launch l;
-  l.name = "combine_kernel";
-  l.schedule = in.name;
-  l.calibration = &in.calibration;
-  l.mma_class = in.mma_class;
+  Launch l = schedule_launch(in, "combine_kernel");
   l.cta = {kReservedSmemPerCta, kCombineThreads, 48, 0};
   const double heads = g.batch * g.heads;
   l.jobs = {heads, g.rows, g.rows, heads * g.rows};

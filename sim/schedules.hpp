@@ -18,6 +18,7 @@ void add_nsa_schedules(std::vector<ScheduleInfo>& table);
 void add_flash_nsa_schedules(std::vector<ScheduleInfo>& table);
 void add_fsa_schedules(std::vector<ScheduleInfo>& table);
 void add_lightning_schedules(std::vector<ScheduleInfo>& table);
+void add_flashinfer_schedules(std::vector<ScheduleInfo>& table);
 // True for the scans Lightning Attention-2's kernel runs as written: a whole sequence (no decode
 // step, no chunk after a state) of the lightning variant in its 64-token blocks, head_dim a power
 // of two up to 128 (sim/schedule_lightning.cpp).
@@ -36,6 +37,17 @@ void lower_elementwise(const ScheduleInput& in, Launches& out);
 void lower_scan(const ScheduleInput& in, Launches& out);
 // The attention lowering of a schedule that prices scans only: throws SpecError naming it.
 void refuse_attention_ops(const ScheduleInput& in, Launches& out);
+
+// A launch named `name` of the op's schedule, priced with its calibration entry (in.calibration)
+// and matrix instructions; the rest is the lowering's to fill.
+inline Launch schedule_launch(const ScheduleInput& in, const char* name) {
+  Launch l;
+  l.name = name;
+  l.schedule = in.name;
+  l.calibration = &in.calibration;
+  l.mma_class = in.mma_class;
+  return l;
+}
 
 // A batched GEMM of `batch` [m x n x k] products (cuBLAS-class 128 x 128 output tiles, 64-deep
 // k-steps) moving `bytes` in all, priced with the op's calibration entry (in.calibration).

@@ -78,6 +78,8 @@ const std::map<std::string, std::string>& kernel_names() {
          "lightning-attention-2", "lightningattention2", "lightning2nodecay", "lightning2-no-decay",
          "lightning-attn2-no-decay", "lightning-attention-2-no-decay"});
     add("fla_chunk", {"fla", "flash-linear-attention"});
+    // BatchDecodeWithPagedKVCacheWrapper with use_tensor_cores off (its default).
+    add("flashinfer_decode", {"flashinfer-decode", "flashinfer-batch-decode"});
     return m;
   }();
   return names;

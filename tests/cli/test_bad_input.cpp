@@ -110,6 +110,8 @@ const std::vector<BadInput> kCases = {
     {"gna window wider than its grid dimension", {"query", "--variant", "gna", "--no-causal", "--seq-len", "4096", "--param", "stride=1", "--param", "extent_y=1024"}, {"window_x (13)", "4 tokens", "at most 4"}},
     {"gna stride along one dimension without a stride", {"query", "--variant", "gna", "--no-causal", "--param", "stride_y=8"}, {"stride_y and stride_z refine a stride", "--param stride=N"}},
     {"gna stride on a context-parallel chunk", {"query", "--variant", "gna", "--no-causal", "--seq-len", "1024", "--kv-len", "4096", "--param", "stride=1"}, {"q_len 1024 and kv_len 4096", "stride 0"}},
+    {"FlashInfer's CUDA-core decode asked for several query tokens", {"query", "--hw", "h100", "--phase", "decode", "--q-len", "2", "--kv-len", "4096", "--kernel", "flashinfer_decode"}, {"kernel 'flashinfer_decode'", "got q_len 2", "--kernel fa2"}},
+    {"FlashInfer's CUDA-core decode with a GQA group it has no instance for", {"query", "--hw", "h100", "--variant", "gqa", "--phase", "decode", "--kv-len", "4096", "--heads", "40", "--kv-heads", "8", "--kernel", "flashinfer_decode"}, {"a group of 5", "(1, 2, 3, 4, 6, 8)"}},
     {"TP that does not split a model's heads", {"query", "--model", "llama-3.1-70b", "--tp", "3"}, {"layer group full (gqa), 80 layers", "64 query heads", "3 devices"}},
     {"K/V ring on a model's linear layers", {"query", "--model", "qwen3-next-80b-a3b", "--seq-len", "8192", "--cp", "4"}, {"layer group linear (linear)", "lasp2 or zeco", "--cp-state-strategy"}},
     {"unknown state strategy", {"query", "--model", "qwen3-next-80b-a3b", "--cp", "2", "--cp-state-strategy", "bogus"}, {"--cp-state-strategy 'bogus': an unknown strategy; allowed: lasp2, zeco"}},

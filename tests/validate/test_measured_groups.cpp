@@ -34,7 +34,8 @@ const char* const kFiles[] = {"fa2_a100_fwd_bwd.csv",      "fa3_h100_fwd.csv",
                               "lightning_gb200_fla.csv",   "nsa_triton_selected.csv",
                               "nsa_triton_compressed.csv", "ascend_910b_pto_isa_jit.csv",
                               "gb300_fa4_cudnn_fwd.csv",   "hopper_cudnn_fa.csv",
-                              "lightning_gb300_fla.csv",   "fa3_h20_paged_decode.csv"};
+                              "lightning_gb300_fla.csv",   "fa3_h20_paged_decode.csv",
+                              "flashinfer_h20_decode.csv"};
 
 struct AllRows {
   std::vector<validate::MeasurementSet> sets;
@@ -135,9 +136,14 @@ const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 61},
 
 // Groups of >= 8 rows that miss a target today (their numbers are in the validate report under
 // validate/results/ and in the README): named, not pinned to a looser bound.
-// (None today: GB200's FLA rows, 17.6 % held back until 2026-11-29, met them once the decode rows
-// fitted the host cost of a Triton launch, caller_floor_us.triton_jit.)
-const std::vector<Pinned> kMissTargets = {};
+// (GB200's FLA rows, 17.6 % held back until 2026-11-29, met them once the decode rows fitted the
+// host cost of a Triton launch, caller_floor_us.triton_jit.)
+const std::vector<Pinned> kMissTargets = {
+    // FlashInfer's CUDA-core decode on an H20, nothing fitted: 7 % on the rows the device bounds,
+    // but its Python call costs about 19 us where the H20's pytorch floor (25 us, fitted on FA3's
+    // heavier wrapper) prices the host-bound rows 16-39 % slow. The floor is per device, not per
+    // library.
+    {"h20", "flashinfer-decode", 66}};
 
 }  // namespace
 

@@ -81,11 +81,12 @@ TEST_CASE(
   CHECK(validate::implied_op("fa3").empty());
 }
 
-TEST_CASE("FA3's decode entry point is the fa3 schedule; FlashInfer's decode has none yet",
-          "[validate]") {
+TEST_CASE(
+    "FA3's decode entry point is the fa3 schedule, FlashInfer's batch decode flashinfer_decode",
+    "[validate]") {
   CHECK(validate::schedule_for("fa3-kvcache") == "fa3");
   CHECK(validate::schedule_for("FA3_KVCache") == "fa3");
-  CHECK(validate::schedule_for("flashinfer-decode") == "auto");
+  CHECK(validate::schedule_for("flashinfer-decode") == "flashinfer_decode");
 }
 
 TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {

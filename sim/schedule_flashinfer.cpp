@@ -1,0 +1,181 @@
+// flashinfer_decode: FlashInfer's batch decode on CUDA cores (BatchDecodeWithPagedKVCacheWrapper
+// with use_tensor_cores off, its default), read from flashinfer-ai/flashinfer at fb28d72
+// (include/flashinfer/attention/decode.cuh, scheduler.cuh, cascade.cuh, utils.cuh):
+//
+//  - Shape (BatchDecodeWithPagedKVCacheDispatched): vec = max(16 / KV bytes, d / 32) elements per
+//    thread, bdx = d / vec threads across the head, bdy = the GQA group (1, 2, 3, 4, 6 or 8:
+//    DISPATCH_GQA_GROUP_SIZE), threads = max(128, bdx bdy), bdz = threads / (bdx bdy) slices of
+//    keys; tile_size_per_bdx 4 for a group of 1 (2 for fp8 KV), else 1. One loop iteration of a
+//    CTA covers tile_size_per_bdx x bdy x bdz keys (32 for d 128 at group 1, 8 at groups 4 and 8).
+//    Shared memory: two cp.async stages of K and of V for those keys, plus the page offsets.
+//  - Grid (padded_batch_size, num_kv_heads): a CTA per (request, KV chunk) and KV head, its bdy
+//    query heads sharing every K/V row it loads (K/V read once per KV head). Per key and query
+//    head: d FMAs for q.k on bdx lanes, a log2(bdx)-step shuffle reduction that leaves the score
+//    on every lane, the online softmax there (one exp2 per score on each of the bdx lanes), d FMAs
+//    for p.v; K and V converted to fp32 as they are read. A page-table index per key.
+//  - Split (BatchDecodeWithPagedKVCacheWorkEstimationDispatched): none while batch x KV heads
+//    fill the grid the occupancy allows (CTAs per SM x SMs); otherwise the smallest chunk, in
+//    pages and at least 128 tokens, that keeps batch x chunks x KV heads within it; no split if
+//    that leaves one chunk per request (without CUDA graphs). The partial outputs (16-bit) and
+//    their LSEs are merged by VariableLengthMergeStates, a persistent grid over (request, query
+//    head) pairs, launched with programmatic dependent launch on sm_90 and later.
+//  - Not modelled: q_len > 1 (the CUDA-core wrapper refuses it), the CUDA-graph mode that always
+//    splits, RoPE applied in the kernel, and page sizes (chunks are counted in 16-token pages;
+//    FA3's and FlashInfer's decode on an H20 do not move between pages of 8, 16 and 256:
+//    validate/data/candidates/h200_decode_timings_notes.md).
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "common/errors.hpp"
+#include "sim/schedule_common.hpp"
+#include "sim/schedule_flashinfer.hpp"
+#include "sim/schedules.hpp"
+#include "sim/waves.hpp"
+
+namespace sim {
+
+namespace {
+
+// Shared memory the CUDA runtime reserves per CTA (CUDA C++ Programming Guide, compute
+// capability 8.x and 9.x: 1 KB per block).
+constexpr double kReservedSmem = 1024;
+constexpr double kPageTokens = 16;  // the page the split counts in (see above)
+constexpr double kMinChunkTokens = 128;
+constexpr double kMergeThreads = 128;
+
+void require(bool ok, std::string_view kernel, const std::string& what) {
+  if (!ok) throw common::SpecError(fmt::format("kernel '{}': {}", kernel, what));
+}
+
+// Per key and query head: q.k and p.v FMAs and the K and V conversions (4 d lane instructions
+// over the head), and on each of the bdx lanes the reduction's adds and the score's scale, mask,
+// max and update (log2(bdx) + 4).
+double alu_per_key_head(const DecodeShape& s, double d) {
+  return 4 * d + s.bdx * (std::log2(s.bdx) + 4);
+}
+
+// The reduction's shuffles, log2(bdx) per lane, issued at one warp instruction (32 lanes) per SM
+// cycle (CUDA C++ Programming Guide, arithmetic instruction throughput: warp shuffle, 32 results
+// per clock per SM on compute capability 8.x and 9.x): SM cycles per key and query head.
+double shuffle_cycles_per_key_head(const DecodeShape& s) {
+  return s.bdx * std::log2(s.bdx) / 32;
+}
+
+// Programmatic dependent launch, which FlashInfer enables on sm_90 and later (device_support_pdl):
+// the merge starts under the decode kernel, hiding its launch.
+bool pdl(const hw::Profile& p) {
+  if (p.arch.rfind("sm_", 0) != 0) return false;
+  return std::atoi(p.arch.c_str() + 3) >= 90;
+}
+
+Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
+  Launch l = schedule_launch(in, "merge_states");
+  l.cta = {kReservedSmem + 4 * kMergeThreads * 16, kMergeThreads, 0, 0};
+  const double pairs = g.batch * g.heads;
+  const double sms = in.profile.compute.sm_count;
+  const double ctas = std::max(1.0, std::min(pairs, sms * ctas_per_sm(l.cta, in.profile)));
+  l.jobs = {ctas, std::floor(pairs / ctas), ceil_div(pairs, ctas), pairs};
+  // Per pair: each chunk's partial O (16-bit) and LSE read and merged (2 exp2, dv FMAs), O
+  // written once.
+  l.per_tile.hbm_bytes = chunks * (g.dv * g.s + 4) + g.dv * g.s;
+  l.per_tile.alu_ops = chunks * (g.dv + 8);
+  l.per_tile.exp_ops = 2 * chunks;
+  l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  l.launch_fixed_share = pdl(in.profile) ? 0 : 1;
+  return l;
+}
+
+void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
+  const models::AttentionShape& a = in.op.attention;
+  const Geometry g = geometry(a, in.workload, false);
+  require(
+      a.q_len == 1, in.name,
+      fmt::format("runs one query token per request (got q_len {}): FlashInfer's CUDA-core "
+                  "decode refuses more; its tensor-core path is a prefill kernel (--kernel fa2)",
+                  a.q_len));
+  require(g.d == g.dv && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
+  require(g.d == 64 || g.d == 128 || g.d == 256, in.name,
+          fmt::format("head_dim {} is not instantiated (64, 128, 256)", g.d));
+  const double group = g.group;
+  require(
+      group == 1 || group == 2 || group == 3 || group == 4 || group == 6 || group == 8, in.name,
+      fmt::format("a group of {} query heads per KV head is not instantiated (1, 2, 3, 4, 6, 8)",
+                  group));
+  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
+          "runs dense softmax attention only (no selection, sinks or other score functions)");
+  const DecodeShape s = decode_shape(g.d, group, g.s_kv);
+  const double keys = g.window > 0 ? std::min(g.keys, g.window) : g.keys;
+  const double kv_jobs = g.batch * g.kv_heads;
+  const CtaResources cta{s.smem_bytes + kReservedSmem, s.threads, 0, 0};
+  const double grid = ctas_per_sm(cta, in.profile) * in.profile.compute.sm_count;
+  const double chunks = decode_chunks(keys, kv_jobs, grid);
+  const double chunk_keys = chunks > 1 ? ceil_div(ceil_div(keys, kPageTokens), chunks) : 0;
+  const double full = chunks > 1 ? chunk_keys * kPageTokens : keys;
+  const double last = keys - (chunks - 1) * full;
+
+  Launch l = schedule_launch(in, "batch_decode");
+  l.cta = cta;
+  const double full_tiles = ceil_div(full, s.keys_per_iter);
+  const double last_tiles = ceil_div(last, s.keys_per_iter);
+  l.jobs = {kv_jobs * chunks, last_tiles, full_tiles,
+            kv_jobs * ((chunks - 1) * full_tiles + last_tiles)};
+  const double kpi = s.keys_per_iter;
+  l.per_tile.alu_ops =
+      kpi * group * alu_per_key_head(s, g.d) + s.bdz * group * g.dv;  // + O's rescale per slice
+  l.per_tile.int_cycles = kpi * group * shuffle_cycles_per_key_head(s);
+  l.per_tile.exp_ops = kpi * group * s.bdx + s.bdz * group * s.bdx;
+  if (a.softcap) l.per_tile.exp_ops += kpi * group * s.bdx;  // tanh, on every lane too
+  // K and V once per KV head, and a page-table index per key.
+  l.per_tile.hbm_bytes = kpi * ((g.d + g.dv) * g.s_kv + 4);
+  l.per_tile.sm_bytes = kpi * (g.d + g.dv) * g.s_kv;
+  // Q in; O out (and, split, the 16-bit partial O and the fp32 LSE of every query head).
+  l.per_job_hbm_bytes = group * (g.d * g.s + g.dv * g.s + (chunks > 1 ? 4 : 0));
+  l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
+  // Each iteration waits on its cp.async stage and four barriers: co-resident CTAs fill it.
+  l.overhead_is_wait = true;
+  l.whole_jobs_but_last = chunks > 1;
+  out.push_back(l);
+  if (chunks > 1) out.push_back(merge_launch(in, g, chunks));
+}
+
+}  // namespace
+
+DecodeShape decode_shape(double d, double group, double kv_bytes) {
+  DecodeShape s;
+  s.vec = std::max(16 / kv_bytes, d / 32);
+  s.bdx = d / s.vec;
+  s.bdy = group;
+  s.threads = std::max(128.0, s.bdx * s.bdy);
+  s.bdz = s.threads / (s.bdx * s.bdy);
+  s.tile_per_bdx = group == 1 ? (kv_bytes == 1 ? 2 : 4) : 1;
+  s.keys_per_iter = s.tile_per_bdx * s.bdy * s.bdz;
+  const double stages = 2;
+  s.smem_bytes = 2 * stages * s.keys_per_iter * d * kv_bytes +
+                 std::max(s.tile_per_bdx * s.threads * 8, 2 * s.bdy * s.bdz * 4);
+  return s;
+}
+
+double decode_chunks(double keys, double kv_jobs, double grid) {
+  if (kv_jobs >= grid) return 1;
+  const double pages = ceil_div(keys, kPageTokens);
+  const double most = std::floor(grid / kv_jobs);  // chunks a request may take
+  const double chunk = std::max(kMinChunkTokens / kPageTokens, ceil_div(pages, most));
+  return ceil_div(pages, chunk);
+}
+
+void add_flashinfer_schedules(std::vector<ScheduleInfo>& table) {
+  ScheduleInfo info{"flashinfer_decode",
+                    "FlashInfer's batch decode on CUDA cores (use_tensor_cores off): a CTA per "
+                    "request, KV chunk and KV head, its GQA group sharing each K/V row, FP32 FMAs, "
+                    "split only when the batch leaves the grid short, plus a merge launch",
+                    lower_flashinfer_decode, nullptr};
+  info.sixteen_bit_inputs = true;
+  info.max_head_dim = 256;
+  table.push_back(info);
+}
+
+}  // namespace sim
