@@ -108,13 +108,15 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
           "runs dense softmax attention only (no selection, sinks or other score functions)");
   const DecodeShape s = decode_shape(g.d, group, g.s_kv);
-  const double keys = g.window > 0 ? std::min(g.keys, g.window) : g.keys;
+  // A window masks the logits of the keys outside it; the loop still walks every key of the
+  // request (decode.cuh's loop over chunk_size, as read in a later release than fb28d72).
+  const double keys = g.keys;
   const double kv_jobs = g.batch * g.kv_heads;
-  const CtaResources cta{s.smem_bytes + kReservedSmem, s.threads, 0, 0};
+  const CtaResources cta{s.smem_bytes + kReservedSmem, s.block_threads, 0, 0};
   const double grid = ctas_per_sm(cta, in.profile) * in.profile.compute.sm_count;
-  const double chunks = decode_chunks(keys, kv_jobs, grid);
-  const double chunk_keys = chunks > 1 ? ceil_div(ceil_div(keys, kPageTokens), chunks) : 0;
-  const double full = chunks > 1 ? chunk_keys * kPageTokens : keys;
+  const DecodeSplit split = decode_split(keys, kv_jobs, grid);
+  const double chunks = split.chunks;
+  const double full = std::min(keys, split.chunk_tokens);
   const double last = keys - (chunks - 1) * full;
 
   Launch l = schedule_launch(in, "batch_decode");
@@ -129,8 +131,9 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   l.per_tile.int_cycles = kpi * group * shuffle_cycles_per_key_head(s);
   l.per_tile.exp_ops = kpi * group * s.bdx + s.bdz * group * s.bdx;
   if (a.softcap) l.per_tile.exp_ops += kpi * group * s.bdx;  // tanh, on every lane too
-  // K and V once per KV head, and a page-table index per key.
-  l.per_tile.hbm_bytes = kpi * ((g.d + g.dv) * g.s_kv + 4);
+  // K and V once per KV head, and a page-table index per key (loads past a chunk's end are
+  // predicated off: the bytes are the keys', shared over the tiles).
+  l.per_tile.hbm_bytes = kv_jobs * keys * ((g.d + g.dv) * g.s_kv + 4) / l.jobs.total_tiles;
   l.per_tile.sm_bytes = kpi * (g.d + g.dv) * g.s_kv;
   // Q in; O out (and, split, the 16-bit partial O and the fp32 LSE of every query head).
   l.per_job_hbm_bytes = group * (g.d * g.s + g.dv * g.s + (chunks > 1 ? 4 : 0));
@@ -150,7 +153,8 @@ DecodeShape decode_shape(double d, double group, double kv_bytes) {
   s.bdx = d / s.vec;
   s.bdy = group;
   s.threads = std::max(128.0, s.bdx * s.bdy);
-  s.bdz = s.threads / (s.bdx * s.bdy);
+  s.bdz = std::floor(s.threads / (s.bdx * s.bdy));  // integer division in the dispatch
+  s.block_threads = s.bdx * s.bdy * s.bdz;
   s.tile_per_bdx = group == 1 ? (kv_bytes == 1 ? 2 : 4) : 1;
   s.keys_per_iter = s.tile_per_bdx * s.bdy * s.bdz;
   const double stages = 2;
@@ -159,12 +163,12 @@ DecodeShape decode_shape(double d, double group, double kv_bytes) {
   return s;
 }
 
-double decode_chunks(double keys, double kv_jobs, double grid) {
-  if (kv_jobs >= grid) return 1;
+DecodeSplit decode_split(double keys, double kv_jobs, double grid) {
   const double pages = ceil_div(keys, kPageTokens);
+  if (kv_jobs >= grid) return {1, pages * kPageTokens};
   const double most = std::floor(grid / kv_jobs);  // chunks a request may take
   const double chunk = std::max(kMinChunkTokens / kPageTokens, ceil_div(pages, most));
-  return ceil_div(pages, chunk);
+  return {ceil_div(pages, chunk), chunk * kPageTokens};
 }
 
 void add_flashinfer_schedules(std::vector<ScheduleInfo>& table) {

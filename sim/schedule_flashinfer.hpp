@@ -7,15 +7,22 @@ namespace sim {
 // One CTA of BatchDecodeWithPagedKVCacheKernel for head dim `d`, `group` query heads per KV head
 // and `kv_bytes` per K/V element.
 struct DecodeShape {
-  double vec = 0, bdx = 0, bdy = 0, bdz = 0, threads = 0;
+  double vec = 0, bdx = 0, bdy = 0, bdz = 0;
+  double threads = 0;        // num_threads: max(128, bdx bdy), what bdz and the buffers derive from
+  double block_threads = 0;  // bdx bdy bdz: the CTA as launched
   double tile_per_bdx = 0;
   double keys_per_iter = 0;  // keys one loop iteration of the CTA covers
   double smem_bytes = 0;     // without the runtime's reserved kilobyte
 };
 DecodeShape decode_shape(double d, double group, double kv_bytes);
 
-// KV chunks per request: 1 while `kv_jobs` (batch x KV heads) fill `grid` CTAs, else the fewest
-// chunks of whole 16-token pages, at least 128 tokens each, that keep kv_jobs x chunks within it.
-double decode_chunks(double keys, double kv_jobs, double grid);
+// How a request's keys are chunked: one chunk while `kv_jobs` (batch x KV heads) fill `grid` CTAs,
+// else chunks of the fewest whole 16-token pages, at least 128 tokens, that keep kv_jobs x chunks
+// within it, the last chunk the rest.
+struct DecodeSplit {
+  double chunks = 1;
+  double chunk_tokens = 0;  // a full chunk's keys
+};
+DecodeSplit decode_split(double keys, double kv_jobs, double grid);
 
 }  // namespace sim

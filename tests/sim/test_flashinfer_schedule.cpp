@@ -52,18 +52,28 @@ TEST_CASE(
   const sim::DecodeShape fp8 = sim::decode_shape(128, 1, 1);  // vec 16, bdx 8, 2 keys a lane
   CHECK(fp8.bdx == 8);
   CHECK(fp8.keys_per_iter == 2 * 16);
+  // A group of 3: 48 threads a slice, 128 / 48 = 2 slices (integer division), 96 threads, 6 keys.
+  const sim::DecodeShape g3 = sim::decode_shape(128, 3, 2);
+  CHECK(g3.bdz == 2);
+  CHECK(g3.block_threads == 96);
+  CHECK(g3.keys_per_iter == 6);
+  CHECK(sim::decode_shape(128, 6, 2).keys_per_iter == 6);  // 96 threads a slice, one slice
 }
 
 TEST_CASE(
     "FlashInfer splits a request's keys only when the batch leaves the grid short, in chunks of "
     "whole pages of at least 128 tokens",
     "[sim][flashinfer]") {
-  CHECK(sim::decode_chunks(32000, 468, 468) == 1);
+  CHECK(sim::decode_split(32000, 468, 468).chunks == 1);
   // 32 KV jobs on a 468-CTA grid: at most 14 chunks each; 2000 pages of 16 in chunks of 143.
-  CHECK(sim::decode_chunks(32000, 32, 468) == 14);
+  CHECK(sim::decode_split(32000, 32, 468).chunks == 14);
+  CHECK(sim::decode_split(32000, 32, 468).chunk_tokens == 143 * 16);
   // 128 keys are one chunk of 8 pages, whatever the grid.
-  CHECK(sim::decode_chunks(128, 1, 468) == 1);
-  CHECK(sim::decode_chunks(4096, 1, 10000) == 32);  // 256 pages, 8 a chunk
+  CHECK(sim::decode_split(128, 1, 468).chunks == 1);
+  CHECK(sim::decode_split(4096, 1, 10000).chunks == 32);  // 256 pages, 8 a chunk
+  // 272 keys on a wide grid: chunks of 128, 128 and 16 (the minimum chunk, the last the rest).
+  CHECK(sim::decode_split(272, 1, 10000).chunks == 3);
+  CHECK(sim::decode_split(272, 1, 10000).chunk_tokens == 128);
 }
 
 TEST_CASE("flashinfer_decode launches the decode grid, and the merge only for a split",
@@ -79,6 +89,16 @@ TEST_CASE("flashinfer_decode launches the decode grid, and the merge only for a 
   REQUIRE(whole.size() == 1);
   CHECK(whole[0].jobs.count == 128 * 32);
   CHECK(whole[0].jobs.max_tiles == 125);  // 4000 keys, 32 an iteration
+  // 272 keys on one KV head: chunks of 128, 128 and 16 keys, 4, 4 and 1 iterations.
+  const sim::Launches ragged = lower(decode(1, 1, 1, 128, 272), "h100");
+  REQUIRE(ragged.size() == 2);
+  CHECK(ragged[0].jobs.count == 3);
+  CHECK(ragged[0].jobs.min_tiles == 1);
+  CHECK(ragged[0].jobs.max_tiles == 4);
+  CHECK(ragged[0].jobs.total_tiles == 9);
+  // One key: K and V of that key alone, not a whole iteration's.
+  const sim::Launches one = lower(decode(1, 8, 8, 128, 1), "h100");
+  CHECK(one[0].jobs.total_tiles * one[0].per_tile.hbm_bytes == Approx(8.0 * 516));
   // K and V once per KV head: 4000 x 512 B (and a 4-byte page index per key) per job.
   CHECK(whole[0].jobs.total_tiles * whole[0].per_tile.hbm_bytes == Approx(128.0 * 32 * 4000 * 516));
   // No tensor work: the group's q.k and p.v run as FP32 FMAs.

@@ -139,10 +139,10 @@ const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 61},
 // (GB200's FLA rows, 17.6 % held back until 2026-11-29, met them once the decode rows fitted the
 // host cost of a Triton launch, caller_floor_us.triton_jit.)
 const std::vector<Pinned> kMissTargets = {
-    // FlashInfer's CUDA-core decode on an H20, nothing fitted: 7 % on the rows the device bounds,
-    // but its Python call costs about 19 us where the H20's pytorch floor (25 us, fitted on FA3's
-    // heavier wrapper) prices the host-bound rows 16-39 % slow. The floor is per device, not per
-    // library.
+    // FlashInfer's CUDA-core decode on an H20, nothing fitted: 7 % on the rows over 40 us, but
+    // its Python call costs about 19 us where the H20's pytorch floor (25 us, fitted on FA3's
+    // heavier wrapper) prices most rows under 40 us; those are 25 % off. The floor is per device,
+    // not per library. Its ceilings are pinned below.
     {"h20", "flashinfer-decode", 66}};
 
 }  // namespace
@@ -237,4 +237,24 @@ TEST_CASE("no published timing appears twice across the measured files", "[valid
       CHECK(by_source.emplace(shape + " " + url, where).second);
     }
   }
+}
+
+TEST_CASE(
+    "FlashInfer's H20 decode stays within 8 % on the rows over 40 us and 16 % on all its rows "
+    "(the rows under 40 us sit at the H20's pytorch floor, fitted on FA3's wrapper)",
+    "[validate][groups][measured]") {
+  // 7.0 % on the 38 rows over 40 us and 14.5 % on all 66 as of 2026-12-03.
+  double device_sum = 0;
+  int device_rows = 0;
+  for (const validate::CaseResult& r : all_rows().rows) {
+    if (r.measured->hw != "h20" || r.measured->kernel != "flashinfer-decode") continue;
+    if (r.measured->measured_s <= 40e-6) continue;
+    device_sum += std::abs(r.tile_error());
+    ++device_rows;
+  }
+  REQUIRE(device_rows == 38);
+  CHECK(device_sum / device_rows <= 0.08);
+  const validate::GroupSummary* g = find_group("h20", "flashinfer-decode");
+  REQUIRE(g != nullptr);
+  CHECK(g->all.mape <= 0.16);
 }
