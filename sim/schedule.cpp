@@ -57,6 +57,10 @@ const std::vector<ScheduleInfo>& schedules() {
   return table;
 }
 
+void require_kernel(bool ok, std::string_view kernel, const std::string& what) {
+  if (!ok) throw common::SpecError(fmt::format("kernel '{}': {}", kernel, what));
+}
+
 const ScheduleInfo& find_schedule(std::string_view name) {
   std::vector<std::string> known = {"auto"};
   for (const ScheduleInfo& s : schedules()) {

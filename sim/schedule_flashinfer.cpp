@@ -40,16 +40,9 @@ namespace sim {
 
 namespace {
 
-// Shared memory the CUDA runtime reserves per CTA (CUDA C++ Programming Guide, compute
-// capability 8.x and 9.x: 1 KB per block).
-constexpr double kReservedSmem = 1024;
 constexpr double kPageTokens = 16;  // the page the split counts in (see above)
 constexpr double kMinChunkTokens = 128;
 constexpr double kMergeThreads = 128;
-
-void require(bool ok, std::string_view kernel, const std::string& what) {
-  if (!ok) throw common::SpecError(fmt::format("kernel '{}': {}", kernel, what));
-}
 
 // Per key and query head: q.k and p.v FMAs and the K and V conversions (4 d lane instructions
 // over the head), and on each of the bdx lanes the reduction's adds and the score's scale, mask,
@@ -74,7 +67,7 @@ bool pdl(const hw::Profile& p) {
 
 Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
   Launch l = schedule_launch(in, "merge_states");
-  l.cta = {kReservedSmem + 4 * kMergeThreads * 16, kMergeThreads, 0, 0};
+  l.cta = {kReservedSmemPerCta + 4 * kMergeThreads * 16, kMergeThreads, 0, 0};
   const double pairs = g.batch * g.heads;
   const double sms = in.profile.compute.sm_count;
   const double ctas = std::max(1.0, std::min(pairs, sms * ctas_per_sm(l.cta, in.profile)));
@@ -92,27 +85,28 @@ Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
 void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, false);
-  require(
+  require_kernel(
       a.q_len == 1, in.name,
       fmt::format("runs one query token per request (got q_len {}): FlashInfer's CUDA-core "
                   "decode refuses more; its tensor-core path is a prefill kernel (--kernel fa2)",
                   a.q_len));
-  require(g.d == g.dv && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
-  require(g.d == 64 || g.d == 128 || g.d == 256, in.name,
-          fmt::format("head_dim {} is not instantiated (64, 128, 256)", g.d));
+  require_kernel(g.d == g.dv && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
+  require_kernel(g.d == 64 || g.d == 128 || g.d == 256, in.name,
+                 fmt::format("head_dim {} is not instantiated (64, 128, 256)", g.d));
   const double group = g.group;
-  require(
+  require_kernel(
       group == 1 || group == 2 || group == 3 || group == 4 || group == 6 || group == 8, in.name,
       fmt::format("a group of {} query heads per KV head is not instantiated (1, 2, 3, 4, 6, 8)",
                   group));
-  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
-          "runs dense softmax attention only (no selection, sinks or other score functions)");
+  require_kernel(
+      g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
+      "runs dense softmax attention only (no selection, sinks or other score functions)");
   const DecodeShape s = decode_shape(g.d, group, g.s_kv);
   // A window masks the logits of the keys outside it; the loop still walks every key of the
   // request (decode.cuh's loop over chunk_size, as read in a later release than fb28d72).
   const double keys = g.keys;
   const double kv_jobs = g.batch * g.kv_heads;
-  const CtaResources cta{s.smem_bytes + kReservedSmem, s.block_threads, 0, 0};
+  const CtaResources cta{s.smem_bytes + kReservedSmemPerCta, s.block_threads, 0, 0};
   const double grid = ctas_per_sm(cta, in.profile) * in.profile.compute.sm_count;
   const DecodeSplit split = decode_split(keys, kv_jobs, grid);
   const double chunks = split.chunks;

@@ -93,21 +93,18 @@ namespace {
 
 using namespace project_cuda;
 
-void require(bool ok, std::string_view kernel, const std::string& what) {
-  if (!ok) throw common::SpecError(fmt::format("kernel '{}': {}", kernel, what));
-}
-
 // What flash_kernel<D> runs: softmax over dense keys, causal or not, with a window, GQA heads
 // unpacked; head_dim 32, 64 or 128 with V of the same width (with_head_dim).
 void check_flash_op(const ScheduleInput& in, const Geometry& g) {
   const models::AttentionShape& a = in.op.attention;
-  require(g.d == 32 || g.d == 64 || g.d == 128, in.name,
-          fmt::format("head_dim {} is not instantiated (32, 64, 128)", g.d));
-  require(g.dv == g.d && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
-  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0 && !a.softcap,
-          in.name,
-          "runs dense softmax attention only (no selection, sinks, soft-capping or other score "
-          "functions)");
+  require_kernel(g.d == 32 || g.d == 64 || g.d == 128, in.name,
+                 fmt::format("head_dim {} is not instantiated (32, 64, 128)", g.d));
+  require_kernel(g.dv == g.d && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
+  require_kernel(
+      g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0 && !a.softcap,
+      in.name,
+      "runs dense softmax attention only (no selection, sinks, soft-capping or other score "
+      "functions)");
 }
 
 void lower_project_flash(const ScheduleInput& in, Launches& out) {
@@ -191,14 +188,16 @@ void lower_project_split_kv(const ScheduleInput& in, Launches& out) {
   const Geometry g = geometry(in.op.attention, in.workload, false);
   const models::AttentionShape& a = in.op.attention;
   const bool mla = g.d == 576 && g.dv == 512;
-  require(mla || ((g.d == 32 || g.d == 64 || g.d == 128) && g.dv == g.d), in.name,
-          fmt::format("head_dim {} / v_head_dim {} is not instantiated (32, 64, 128 with equal V, "
-                      "or MLA 576 / 512)",
-                      g.d, g.dv));
-  require(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0 && !a.softcap,
-          in.name,
-          "runs dense softmax attention only (no selection, sinks, soft-capping or other score "
-          "functions)");
+  require_kernel(
+      mla || ((g.d == 32 || g.d == 64 || g.d == 128) && g.dv == g.d), in.name,
+      fmt::format("head_dim {} / v_head_dim {} is not instantiated (32, 64, 128 with equal V, "
+                  "or MLA 576 / 512)",
+                  g.d, g.dv));
+  require_kernel(
+      g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0 && !a.softcap,
+      in.name,
+      "runs dense softmax attention only (no selection, sinks, soft-capping or other score "
+      "functions)");
   const double len = std::max(1.0, split_key_range(g));
   auto build = [&](double splits, Launches& launches) {
     launches.push_back(split_launch(in, g, splits, len));

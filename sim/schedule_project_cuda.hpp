@@ -22,10 +22,6 @@ inline constexpr double kSoftmaxThreads = 256;
 // linear_kernel<D>: one CTA of 256 threads per (batch, head).
 inline constexpr double kLinearThreads = 256;
 
-// Shared memory the CUDA runtime reserves per CTA on sm_80 and later (CUDA C++ Programming Guide,
-// "Shared Memory" of compute capability 8.x / 9.x: 1 KB reserved for system use per block).
-inline constexpr double kReservedSmemPerCta = 1024;
-
 // Dynamic shared memory of flash_kernel<D> (FlashSmem<D>::bytes): Q, K, V half tiles with rows
 // padded to D + 8, fp32 scores [64][68], fp16 P [64][72], fp32 O [64][D + 4], m and l.
 double flash_smem_bytes(double head_dim);

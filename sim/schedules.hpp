@@ -38,6 +38,13 @@ void lower_scan(const ScheduleInput& in, Launches& out);
 // The attention lowering of a schedule that prices scans only: throws SpecError naming it.
 void refuse_attention_ops(const ScheduleInput& in, Launches& out);
 
+// Shared memory the CUDA runtime reserves per CTA on sm_80 and later (CUDA C++ Programming Guide,
+// "Shared Memory" of compute capability 8.x / 9.x: 1 KB reserved for system use per block).
+inline constexpr double kReservedSmemPerCta = 1024;
+
+// Throws SpecError "kernel '<kernel>': <what>" unless `ok`: what a schedule's kernel does not run.
+void require_kernel(bool ok, std::string_view kernel, const std::string& what);
+
 // A launch named `name` of the op's schedule, priced with its calibration entry (in.calibration)
 // and matrix instructions; the rest is the lowering's to fill.
 inline Launch schedule_launch(const ScheduleInput& in, const char* name) {
