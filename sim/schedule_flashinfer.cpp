@@ -67,6 +67,7 @@ bool pdl(const hw::Profile& p) {
 
 Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
   Launch l = schedule_launch(in, "merge_states");
+  // PersistentVariableLengthMergeStatesKernel: 128 threads, 4 cp.async stages of 16 bytes a thread.
   l.cta = {kReservedSmemPerCta + 4 * kMergeThreads * 16, kMergeThreads, 0, 0};
   const double pairs = g.batch * g.heads;
   const double sms = in.profile.compute.sm_count;
@@ -75,7 +76,7 @@ Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
   // Per pair: each chunk's partial O (16-bit) and LSE read and merged (2 exp2, dv FMAs), O
   // written once.
   l.per_tile.hbm_bytes = chunks * (g.dv * g.s + 4) + g.dv * g.s;
-  l.per_tile.alu_ops = chunks * (g.dv + 8);
+  l.per_tile.alu_ops = chunks * (g.dv + 8);  // dv FMAs, and an estimate of 8 for m, d and scales
   l.per_tile.exp_ops = 2 * chunks;
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   l.launch_fixed_share = pdl(in.profile) ? 0 : 1;
