@@ -33,12 +33,14 @@ std::string_view to_string(MmaClass c);  // JSON key: mma_sync, wgmma, tcgen05, 
 // How the kernel is called, and so the host-side floor (Python dispatch, framework checks, the
 // launch itself) under which a benchmark loop cannot go, whatever the kernel's device time
 // (hwprofiles/SCHEMA.md, "Fixed costs"): none (direct), PyTorch eager dispatch per call,
-// torch_npu's per-call host tiling, or Triton's Python launcher, paid per kernel launch.
-enum class Caller { direct, pytorch, torch_npu, triton };
-inline constexpr std::array<Caller, 4> kAllCallers = {Caller::direct, Caller::pytorch,
-                                                      Caller::torch_npu, Caller::triton};
-std::string_view to_string(Caller c);  // direct, pytorch, torch_npu, triton
-// "direct, pytorch, torch_npu, triton": the names errors list as allowed.
+// torch_npu's per-call host tiling, Triton's Python launcher (paid per kernel launch), or
+// FlashInfer's Python wrappers (a PyTorch extension whose run() does less per call than
+// FlashAttention's flash_attn_with_kvcache: hwprofiles/h20.json).
+enum class Caller { direct, pytorch, torch_npu, triton, flashinfer };
+inline constexpr std::array<Caller, 5> kAllCallers = {
+    Caller::direct, Caller::pytorch, Caller::torch_npu, Caller::triton, Caller::flashinfer};
+std::string_view to_string(Caller c);  // direct, pytorch, torch_npu, triton, flashinfer
+// "direct, pytorch, torch_npu, triton, flashinfer": the names errors list as allowed.
 std::string known_callers();
 // True for the callers whose host cost is paid per kernel launch (triton) instead of per call.
 inline bool caller_per_launch(Caller c) {

@@ -181,6 +181,8 @@ std::string_view to_string(Caller c) {
       return "torch_npu";
     case Caller::triton:
       return "triton";
+    case Caller::flashinfer:
+      return "flashinfer";
   }
   return "?";
 }

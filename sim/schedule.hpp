@@ -59,7 +59,8 @@ struct ScheduleInfo {
   // nullptr: the elementwise kernel prices them.
   LowerFn selection = nullptr;
   // How the kernel is reached where a measurement names no caller: Triton kernels through Triton's
-  // launcher, torch_npu's ops through torch_npu, others directly (validate::default_caller).
+  // launcher, torch_npu's ops through torch_npu, FlashInfer's through its Python wrappers, others
+  // directly (validate::default_caller).
   hw::Caller caller = hw::Caller::direct;
   // A library kernel that takes 16-bit (and fp8) inputs only (FlashAttention 2/3/4, cuDNN SDPA,
   // FlashMLA, the split-KV decoders): an fp32 workload runs its tiling on the FP32 pipes, a

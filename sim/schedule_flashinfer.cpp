@@ -174,6 +174,7 @@ void add_flashinfer_schedules(std::vector<ScheduleInfo>& table) {
                     lower_flashinfer_decode, nullptr};
   info.sixteen_bit_inputs = true;
   info.max_head_dim = 256;
+  info.caller = hw::Caller::flashinfer;
   table.push_back(info);
 }
 

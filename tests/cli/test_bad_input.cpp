@@ -102,7 +102,7 @@ const std::vector<BadInput> kCases = {
     {"1e999 in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/big"}, {"/compute/sm_count", "number out of range"}},
     {"misspelt calibration entry in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/misspelt-entry"}, {"my-gpu.json", "/calibration/schedules/splitkv", "unknown calibration entry 'splitkv'", "allowed: fa2, fa2_bwd,", " split_kv,", " gemm, chunked_scan, nsa_triton_scores"}},
     {"key given twice in a profile file", {"query", "--hw", "my-gpu", "--hw-dir", "{}/dup-key"}, {"duplicate key 'sm_count'"}},
-    {"unknown caller", {"query", "--caller", "jax"}, {"--caller", "'jax'", "direct, pytorch, torch_npu, triton"}},
+    {"unknown caller", {"query", "--caller", "jax"}, {"--caller", "'jax'", "direct, pytorch, torch_npu, triton, flashinfer"}},
     {"moh heads below its default shared_heads + top_k", {"query", "--variant", "moh", "--param", "heads=1"}, {"shared_heads + top_k", "got 1 + 1", "--param top_k=0"}},
     {"linear gate neither scalar nor per channel", {"query", "--variant", "linear", "--param", "head_dim=64", "--param", "gate_dim=32"}, {"gate_dim must be 1", "head_dim = 64", "got 32"}},
     {"chunked GLA kernel asked for a decode step", {"query", "--hw", "h200", "--variant", "linear", "--param", "gate_dim=128", "--phase", "decode", "--kernel", "tileops_gla"}, {"kernel 'tileops_gla'", "--kernel auto"}},

@@ -135,3 +135,27 @@ TEST_CASE(
       workload(models::Phase::decode, 4, 1, 4096)};
   CHECK_THROWS_WITH(lower(wide_v, "h100"), Catch::Contains("v_head_dim == head_dim"));
 }
+
+TEST_CASE(
+    "a call through FlashInfer's Python wrapper pays the flashinfer floor, lighter than the "
+    "pytorch floor on the H20 and the pytorch value on profiles without FlashInfer timings",
+    "[sim][flashinfer][caller]") {
+  const test_support::Query q = decode(1, 4, 4, 128, 128);  // a few microseconds of device time
+  const hw::Profile h20 = builtin_profile("h20");
+  REQUIRE(sim::predict_tile(q.cost(), q.w, h20, "flashinfer_decode").time_s < 15e-6);
+  sim::ScheduleOptions wrapper;
+  wrapper.caller = hw::Caller::flashinfer;
+  const sim::Prediction fi = sim::predict_tile(q.cost(), q.w, h20, "flashinfer_decode", wrapper);
+  CHECK(fi.time_s == Approx(19e-6));  // hwprofiles/h20.json, fitted on FlashInfer's H20 rows
+  CHECK(fi.bound == sim::Resource::host);
+  sim::ScheduleOptions torch;
+  torch.caller = hw::Caller::pytorch;
+  CHECK(sim::predict_tile(q.cost(), q.w, h20, "flashinfer_decode", torch).time_s == Approx(25e-6));
+  CHECK_FALSE(hw::caller_per_launch(hw::Caller::flashinfer));  // per call, split or not
+  for (const char* id : {"h100-sxm5-80gb", "a100-sxm4-80gb", "b200", "gb300"}) {
+    const hw::Profile p = builtin_profile(id);
+    INFO(id);
+    CHECK(p.caller_floor_s(hw::Caller::flashinfer) > 0);
+    CHECK(p.caller_floor_s(hw::Caller::flashinfer) == p.caller_floor_s(hw::Caller::pytorch));
+  }
+}

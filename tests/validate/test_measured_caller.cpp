@@ -88,7 +88,7 @@ TEST_CASE("an unknown caller is bad input naming the row and the allowed callers
       dir, std::string(kCallerCsvHeader) + "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,jax\n");
   CHECK_THROWS_WITH(validate::read_measurements(path, registry()),
                     Catch::Contains("m.csv:2: column 'caller': unknown caller 'jax'") &&
-                        Catch::Contains("direct, pytorch, torch_npu, triton"));
+                        Catch::Contains("direct, pytorch, torch_npu, triton, flashinfer"));
 }
 
 TEST_CASE("a pytorch row of a short kernel is predicted at the caller's floor",

@@ -132,18 +132,20 @@ const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 61},
                                {"gb300", "fla", 13},
                                // FA3's paged decode (flash_attn_with_kvcache, page 16) on an H20:
                                // nothing fitted on its rows (the fa3 entry's, from 4 prefill rows).
-                               {"h20", "fa3-kvcache", 66}};
+                               {"h20", "fa3-kvcache", 66},
+                               // FlashInfer's CUDA-core decode on the same H20 and loop: its
+                               // kernel entry as shipped (zeros), only the flashinfer caller's
+                               // floor fitted, on the head_dim-128 rows (pinned below).
+                               {"h20", "flashinfer-decode", 66}};
 
 // Groups of >= 8 rows that miss a target today (their numbers are in the validate report under
 // validate/results/ and in the README): named, not pinned to a looser bound.
 // (GB200's FLA rows, 17.6 % held back until 2026-11-29, met them once the decode rows fitted the
 // host cost of a Triton launch, caller_floor_us.triton_jit.)
 const std::vector<Pinned> kMissTargets = {
-    // FlashInfer's CUDA-core decode on an H20, nothing fitted: 7 % on the rows over 40 us, but
-    // its Python call costs about 19 us where the H20's pytorch floor (25 us, fitted on FA3's
-    // heavier wrapper) prices most rows under 40 us; those are 25 % off. The floor is per device,
-    // not per library. Its ceilings are pinned below.
-    {"h20", "flashinfer-decode", 66}};
+    // (FlashInfer's H20 decode, 14.5 % until 2026-12-03 under the H20's pytorch floor of 25 us,
+    // fitted on FA3's heavier wrapper, met them once its rows named the flashinfer caller.)
+};
 
 }  // namespace
 
@@ -240,21 +242,22 @@ TEST_CASE("no published timing appears twice across the measured files", "[valid
 }
 
 TEST_CASE(
-    "FlashInfer's H20 decode stays within 8 % on the rows over 40 us and 16 % on all its rows "
-    "(the rows under 40 us sit at the H20's pytorch floor, fitted on FA3's wrapper)",
+    "FlashInfer's H20 floor, fitted on its head_dim-128 rows, carries to the head_dim-256 rows "
+    "it did not see",
     "[validate][groups][measured]") {
-  // 7.0 % on the 38 rows over 40 us and 14.5 % on all 66 as of 2026-12-03.
-  double device_sum = 0;
-  int device_rows = 0;
+  // caller_floor_us.flashinfer 19 us (hwprofiles/h20.json): 6.7 % on the 33 head_dim-128 rows
+  // it was fitted on, 8.3 % on the 33 head_dim-256 rows as of 2026-12-03 (the MHA rows at
+  // head_dim 256 with about one wave of CTAs are 14-17 % slow, unexplained).
+  double sum[2] = {0, 0};
+  int rows[2] = {0, 0};
   for (const validate::CaseResult& r : all_rows().rows) {
     if (r.measured->hw != "h20" || r.measured->kernel != "flashinfer-decode") continue;
-    if (r.measured->measured_s <= 40e-6) continue;
-    device_sum += std::abs(r.tile_error());
-    ++device_rows;
+    const int wide = r.measured->row_head_dim == 256 ? 1 : 0;
+    sum[wide] += std::abs(r.tile_error());
+    ++rows[wide];
   }
-  REQUIRE(device_rows == 38);
-  CHECK(device_sum / device_rows <= 0.08);
-  const validate::GroupSummary* g = find_group("h20", "flashinfer-decode");
-  REQUIRE(g != nullptr);
-  CHECK(g->all.mape <= 0.16);
+  REQUIRE(rows[0] == 33);
+  REQUIRE(rows[1] == 33);
+  CHECK(sum[0] / rows[0] <= 0.07);
+  CHECK(sum[1] / rows[1] <= 0.09);
 }
