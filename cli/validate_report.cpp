@@ -158,6 +158,10 @@ Json fixed_cost_json(const validate::FixedCostFit& f) {
     before["triton_jit"] = f.jit_before_s * 1e6;
     after["triton_jit"] = f.jit_after_s * 1e6;
   }
+  if (f.fits_extra) {
+    before["extra_launch"] = f.extra_before_s * 1e6;
+    after["extra_launch"] = f.extra_after_s * 1e6;
+  }
   return {{"hw", f.hw},
           {"kernel_launch_us_before", f.launch_before_s * 1e6},
           {"kernel_launch_us_after", f.launch_after_s * 1e6},

@@ -125,6 +125,10 @@ struct Calibration {
   // caller_floor_us.triton_jit: what a Triton JIT kernel's launch from Python costs the host beyond
   // the triton floor (argument binding, heuristics and autotuner lookups), per such launch.
   double triton_jit_s = 0;
+  // caller_floor_us.extra_launch: what each launch of a call after its first costs a per-call
+  // caller's host (a split kernel's combine launch and the buffers allocated for its partials),
+  // on top of the per-call floor.
+  double caller_extra_launch_s = 0;
   std::string caller_floor_source;     // where the floors come from (required with the floors)
   double l2_reuse_fraction = 1.0;      // share of L2 that keeps K/V re-read by concurrent CTAs
   double sm_bandwidth_fraction = 1.0;  // most of the device's HBM bandwidth one SM can draw
@@ -174,6 +178,12 @@ struct Profile {
   // The host's extra cost per Triton JIT launch (Launch::host_jit_launches) for caller `c`: the
   // triton caller's caller_floor_us.triton_jit, nothing for the others.
   double caller_jit_s(Caller c) const { return c == Caller::triton ? calibration.triton_jit_s : 0; }
+  // The host's cost of each launch after a call's first for caller `c`:
+  // caller_floor_us.extra_launch for a per-call framework caller, nothing for a direct call or a
+  // per-launch caller (triton, whose floor already counts every launch).
+  double caller_extra_launch_s(Caller c) const {
+    return c == Caller::direct || caller_per_launch(c) ? 0 : calibration.caller_extra_launch_s;
+  }
   bool caller_in_turn(Caller c) const {
     return calibration.caller_in_turn[static_cast<std::size_t>(c)];
   }

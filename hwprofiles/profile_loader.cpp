@@ -84,6 +84,9 @@ Calibration parse_calibration(JsonObject o) {
     if (const auto jit = floors->optional_in_range("triton_jit", ranges::kFixedCostUs)) {
       c.triton_jit_s = *jit * kMicro;
     }
+    if (const auto extra = floors->optional_in_range("extra_launch", ranges::kFixedCostUs)) {
+      c.caller_extra_launch_s = *extra * kMicro;
+    }
     for (const std::string& name : floors->string_array("in_turn", false)) {
       const std::optional<Caller> caller = parse_caller(name);
       if (!caller) {
@@ -350,6 +353,9 @@ nlohmann::json to_json(const Profile& p) {
     if (f > 0) floors[std::string(to_string(caller))] = f / kMicro;
   }
   if (p.calibration.triton_jit_s > 0) floors["triton_jit"] = p.calibration.triton_jit_s / kMicro;
+  if (p.calibration.caller_extra_launch_s > 0) {
+    floors["extra_launch"] = p.calibration.caller_extra_launch_s / kMicro;
+  }
   nlohmann::json in_turn = nlohmann::json::array();
   for (Caller caller : kAllCallers) {
     if (p.caller_in_turn(caller)) in_turn.push_back(std::string(to_string(caller)));

@@ -60,14 +60,17 @@ double host_calls(const models::CostModel& cost) {
   return static_cast<double>(cost.layers) * ((forward ? 1 : 0) + (backward ? 1 : 0));
 }
 
-double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller caller) {
-  if (!hw::caller_per_launch(caller)) return host_calls(cost);
+double host_launch_count(const Prediction& p) {
   double launches = 0;
   for (const LaunchPrediction& l : p.launches) {
     // Collectives are the communication runtime's launches, not the caller's.
     if (l.link_s == 0) launches += static_cast<double>(l.count) * l.host_launches;
   }
   return launches;
+}
+
+double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller caller) {
+  return hw::caller_per_launch(caller) ? host_launch_count(p) : host_calls(cost);
 }
 
 HostCost host_cost(const hw::Profile& profile, hw::Caller caller) {
@@ -82,7 +85,10 @@ double launch_host_s(const LaunchPrediction& l, HostCost cost) {
 double caller_host_s(const Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                      hw::Caller caller) {
   double host_s = host_units(p, cost, caller) * profile.caller_floor_s(caller);
-  if (!hw::caller_per_launch(caller)) return host_s;
+  if (!hw::caller_per_launch(caller)) {
+    const double extra = std::max(0.0, host_launch_count(p) - host_calls(cost));
+    return host_s + extra * profile.caller_extra_launch_s(caller);
+  }
   const HostCost jit_only{0, profile.caller_jit_s(caller)};
   for (const LaunchPrediction& l : p.launches) {
     host_s += static_cast<double>(l.count) * launch_host_s(l, jit_only);

@@ -50,6 +50,8 @@ double host_calls(const models::CostModel& cost);
 // caller (triton) the prediction's device launches, collectives left out (the runtime issues
 // them). The roofline has one launch per op, as it charges kernel_launch_us.
 double host_units(const Prediction& p, const models::CostModel& cost, hw::Caller caller);
+// The launches the host issues for the prediction, collectives left out.
+double host_launch_count(const Prediction& p);
 
 // What a per-launch caller's host pays for each launch: every host launch, and beyond it every
 // Triton JIT launch (LaunchPrediction::host_jit_launches).
@@ -62,7 +64,8 @@ HostCost host_cost(const hw::Profile& profile, hw::Caller caller);
 // communication runtime issues.
 double launch_host_s(const LaunchPrediction& l, HostCost cost);
 // The caller's whole host floor: host_units x caller_floor_us[caller], plus for a per-launch
-// caller the Triton JIT launches' extra (caller_floor_us.triton_jit).
+// caller the Triton JIT launches' extra (caller_floor_us.triton_jit), and for a per-call
+// framework caller each launch beyond one a call (caller_floor_us.extra_launch).
 double caller_host_s(const Prediction& p, const models::CostModel& cost, const hw::Profile& profile,
                      hw::Caller caller);
 

@@ -45,6 +45,13 @@ FlashTile fa3_tile(double d, double dv, bool causal, bool fp8) {
 // libraries' wave heuristics made a longer call up to 70 % cheaper than a shorter one, and
 // splitting only queries after cached keys priced one more cached key 43 % cheaper). Split CTAs
 // run in hardware order (FA3: SingleTileScheduler) and a combine launch reduces the partials.
+// Except that a CTA of at most four KV tiles is never split: FA3's num_splits_heuristic
+// (hopper/heuristics.h) and FA4's (flash_attn/cute/interface.py) both return one split for
+// num_n_blocks <= 4 ("we never split for hdim = 128 and seqlen_k = 512"), so a tiny decode call
+// makes one launch, not a split and its combine (the host pays for each: caller_floor_us
+// .extra_launch). A call just past four tiles may then price below one at four.
+constexpr double kLeastSplitTiles = 4;
+
 void lower_flash_splits(const ScheduleInput& in, const Geometry& g, const FlashTile& t,
                         Launches& out) {
   const models::Phase phase = in.workload.phase;
@@ -58,7 +65,7 @@ void lower_flash_splits(const ScheduleInput& in, const Geometry& g, const FlashT
   // The limit never grows with the problem, so the fastest count stays monotone in it.
   const double useful =
       std::min(128.0, std::ceil(2 * in.profile.compute.sm_count / whole.jobs.count));
-  if (useful < 2) {
+  if (useful < 2 || whole.jobs.max_tiles <= kLeastSplitTiles) {
     out.push_back(whole);
   } else {
     lower_best_split(in, g, t, useful, "attention_fwd", out);

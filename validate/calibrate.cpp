@@ -206,12 +206,14 @@ hw::Profile with_fixed_costs(hw::Profile p, const FixedCostFit& f, const std::ve
   for (std::size_t i = 0; i < f.callers.size(); ++i) {
     p.calibration.caller_floor_s[static_cast<std::size_t>(f.callers[i])] = x[i + 1];
   }
-  if (f.fits_jit) p.calibration.triton_jit_s = x.back();
+  std::size_t i = f.callers.size() + 1;
+  if (f.fits_jit) p.calibration.triton_jit_s = x[i++];
+  if (f.fits_extra) p.calibration.caller_extra_launch_s = x[i];
   return p;
 }
 
-// Coordinate search over [launch, floor of each caller, the triton caller's extra per JIT launch]
-// on every fit row of one device.
+// Coordinate search over [launch, floor of each caller, the triton caller's extra per JIT launch,
+// a per-call caller's extra per launch] on every fit row of one device.
 void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
                      const std::vector<const MeasuredCase*>& rows) {
   std::vector<double> x = {profile.calibration.kernel_launch_s};
@@ -223,6 +225,10 @@ void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
   if (f.fits_jit) {
     x.push_back(profile.calibration.triton_jit_s);
     bounds.push_back(kFloorBound);
+  }
+  if (f.fits_extra) {
+    x.push_back(profile.calibration.caller_extra_launch_s);
+    bounds.push_back(kLaunchBound);  // a launch's host work, as a device launch's: microseconds
   }
   std::vector<double> step;
   for (const Bound& b : bounds) step.push_back(b.step);
@@ -251,7 +257,9 @@ void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
   f.launch_after_s = x[0];
   f.floor_after_s.assign(x.begin() + 1,
                          x.begin() + 1 + static_cast<std::ptrdiff_t>(f.callers.size()));
-  if (f.fits_jit) f.jit_after_s = x.back();
+  std::size_t i = f.callers.size() + 1;
+  if (f.fits_jit) f.jit_after_s = x[i++];
+  if (f.fits_extra) f.extra_after_s = x[i];
 }
 
 // Each device's fixed costs on all its fit rows (launch cost, the floor of each caller they
@@ -280,6 +288,9 @@ std::vector<FixedCostFit> fit_devices(const std::map<GroupKey, Group>& groups,
     f.fits_jit =
         std::find(f.callers.begin(), f.callers.end(), hw::Caller::triton) != f.callers.end();
     f.jit_before_s = f.jit_after_s = profile.calibration.triton_jit_s;
+    f.fits_extra = std::any_of(f.callers.begin(), f.callers.end(),
+                               [](hw::Caller c) { return !hw::caller_per_launch(c); });
+    f.extra_before_s = f.extra_after_s = profile.calibration.caller_extra_launch_s;
     f.fitted_before = summarize(errors(rows, profile));
     fit_fixed_costs(f, profile, rows);
     f.fitted_after = summarize(errors(rows, profile));

@@ -43,6 +43,10 @@ struct FixedCostFit {
   // is fitted too.
   bool fits_jit = false;
   double jit_before_s = 0, jit_after_s = 0;
+  // With a per-call framework caller among them, the host cost of each launch of a call after
+  // its first (caller_floor_us.extra_launch) is fitted too.
+  bool fits_extra = false;
+  double extra_before_s = 0, extra_after_s = 0;
   ErrorSummary fitted_before, fitted_after;
 };
 

@@ -127,6 +127,26 @@ TEST_CASE(
   CHECK_THAT(profile_parse_error(negative), Catch::Contains("triton_jit"));
 }
 
+TEST_CASE(
+    "caller_floor_us.extra_launch is a per-call caller's host cost per launch after a call's "
+    "first: microseconds, optional, never negative, and it round-trips",
+    "[hw][caller]") {
+  nlohmann::json doc = profile_doc("h100-sxm5-80gb");
+  doc["calibration"]["caller_floor_us"] = {
+      {"pytorch", 24}, {"extra_launch", 3.5}, {"source", "test"}};
+  const hw::Profile p = hw::parse_profile(doc, "test.json");
+  CHECK(p.caller_extra_launch_s(hw::Caller::pytorch) == Approx(3.5e-6));
+  CHECK(
+      hw::parse_profile(hw::to_json(p), "again.json").caller_extra_launch_s(hw::Caller::pytorch) ==
+      Approx(3.5e-6));
+  nlohmann::json absent = doc;
+  absent["calibration"]["caller_floor_us"].erase("extra_launch");
+  CHECK(hw::parse_profile(absent, "absent.json").caller_extra_launch_s(hw::Caller::pytorch) == 0);
+  nlohmann::json negative = doc;
+  negative["calibration"]["caller_floor_us"]["extra_launch"] = -1;
+  CHECK_THAT(profile_parse_error(negative), Catch::Contains("extra_launch"));
+}
+
 TEST_CASE("caller_floor_us.in_turn lists callers whose host cost adds, and round-trips",
           "[hw][caller]") {
   nlohmann::json doc = profile_doc("h100-sxm5-80gb");

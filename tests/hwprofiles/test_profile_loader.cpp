@@ -208,9 +208,9 @@ TEST_CASE("an unknown key's error lists each allowed key once", "[hw]") {
   nlohmann::json doc = profile_doc("h100-sxm5-80gb");
   doc["calibration"]["caller_floor_us"]["bogus"] = 3;
   CHECK_THAT(profile_parse_error(doc),
-             Catch::EndsWith(
-                 "/calibration/caller_floor_us/bogus: unknown key 'bogus'; allowed: "
-                 "direct, pytorch, torch_npu, triton, flashinfer, triton_jit, in_turn, source"));
+             Catch::EndsWith("/calibration/caller_floor_us/bogus: unknown key 'bogus'; allowed: "
+                             "direct, pytorch, torch_npu, triton, flashinfer, triton_jit, "
+                             "extra_launch, in_turn, source"));
 }
 
 TEST_CASE("a calibration entry that is no kernel's is refused naming its pointer and the entries",

@@ -182,3 +182,35 @@ TEST_CASE("the roofline pays a per-launch caller's floor once per op, its launch
   CHECK(p.caller_floor_s == Approx(static_cast<double>(train.cost().ops.size()) * 1e-3));
   CHECK(p.time_s == Approx(p.caller_floor_s));
 }
+
+TEST_CASE(
+    "a per-call caller pays caller_floor_us.extra_launch for each launch of a call after its "
+    "first; a direct call and a per-launch caller do not",
+    "[sim][caller]") {
+  hw::Profile h100 = catalog().resolve("h100-sxm5-80gb");
+  h100.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::pytorch)] = 30e-6;
+  h100.calibration.caller_floor_s[static_cast<std::size_t>(hw::Caller::triton)] = 30e-6;
+  h100.calibration.caller_extra_launch_s = 4e-6;
+  // The same short training step: two calls, more launches than calls.
+  const Query train = mha_query(models::Phase::train, 1, 256, 1);
+  const sim::Prediction direct = sim::predict_tile(train.cost(), train.w, h100, "fa2");
+  const double launches = sim::host_launch_count(direct);
+  const double calls = sim::host_calls(train.cost());
+  REQUIRE(launches > calls);
+  sim::ScheduleOptions torch;
+  torch.caller = hw::Caller::pytorch;
+  CHECK(sim::predict_tile(train.cost(), train.w, h100, "fa2", torch).caller_floor_s ==
+        Approx(calls * 30e-6 + (launches - calls) * 4e-6));
+  CHECK(direct.caller_floor_s == 0);
+  sim::ScheduleOptions triton;
+  triton.caller = hw::Caller::triton;  // already per launch: its floor is unchanged
+  CHECK(sim::predict_tile(train.cost(), train.w, h100, "fa2", triton).caller_floor_s ==
+        Approx(launches * 30e-6));
+  CHECK(h100.caller_extra_launch_s(hw::Caller::direct) == 0);
+  CHECK(h100.caller_extra_launch_s(hw::Caller::triton) == 0);
+  CHECK(h100.caller_extra_launch_s(hw::Caller::flashinfer) == Approx(4e-6));
+  // One launch per call: nothing extra.
+  const Query fwd = mha_query(models::Phase::fwd, 1, 256, 1);
+  REQUIRE(sim::host_launch_count(sim::predict_tile(fwd.cost(), fwd.w, h100, "fa3")) == 1);
+  CHECK(sim::predict_tile(fwd.cost(), fwd.w, h100, "fa3", torch).caller_floor_s == Approx(30e-6));
+}

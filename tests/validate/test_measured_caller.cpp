@@ -22,6 +22,14 @@ const char* kCallerCsvHeader =
     "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,source,"
     "caller\n";
 
+// `validate --calibrate` on hand-made rows (after kCallerCsvHeader), the built-in profiles.
+validate::CalibrationResult calibrate_rows(const std::string& rows) {
+  test_support::TempDir dir;
+  const auto set = validate::read_measurements(
+      write_file(dir, std::string(kCallerCsvHeader) + rows), registry());
+  return validate::calibrate(set.cases, hw::ProfileCatalog::load({}), {});
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -112,15 +120,10 @@ TEST_CASE("a pytorch row of a short kernel is predicted at the caller's floor",
 
 TEST_CASE("calibrate fits a caller's floor from rows that sit on it", "[validate][caller]") {
   // Hand-made rows: short pytorch calls all measured at 50 us, one long direct call.
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kCallerCsvHeader) +
-                          "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,50,test,pytorch\n"
-                          "h100,fa3,fwd,bf16,1,2,2,128,256,256,0,50,test,pytorch\n"
-                          "h100,fa3,fwd,bf16,2,1,1,128,512,512,0,50,test,pytorch\n"),
-      registry());
-  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
-  const validate::CalibrationResult fit = validate::calibrate(set.cases, catalog, {});
+  const validate::CalibrationResult fit = calibrate_rows(
+      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,50,test,pytorch\n"
+      "h100,fa3,fwd,bf16,1,2,2,128,256,256,0,50,test,pytorch\n"
+      "h100,fa3,fwd,bf16,2,1,1,128,512,512,0,50,test,pytorch\n");
   REQUIRE(fit.fixed_costs.size() == 1);
   const validate::FixedCostFit& f = fit.fixed_costs[0];
   REQUIRE(f.callers.size() == 1);
@@ -129,4 +132,27 @@ TEST_CASE("calibrate fits a caller's floor from rows that sit on it", "[validate
   CHECK(f.floor_after_s[0] == Approx(50e-6).epsilon(0.01));
   CHECK(f.fitted_after.mape < 0.01);
   CHECK(fit.profiles.at(0).caller_floor_s(hw::Caller::pytorch) == Approx(f.floor_after_s[0]));
+}
+
+TEST_CASE(
+    "calibrate fits a per-call caller's extra_launch from split and unsplit calls that sit on "
+    "the floor",
+    "[validate][caller]") {
+  // Hand-made FlashInfer decode rows on the H20, all host-bound: unsplit calls (one launch) at
+  // 20 us, split ones (the decode and its merge) at 25 us: a floor of 20 and 5 per extra launch.
+  const validate::CalibrationResult fit = calibrate_rows(
+      "h20,flashinfer-decode,decode,fp16,1,4,4,128,1,128,0,20,test,flashinfer\n"
+      "h20,flashinfer-decode,decode,fp16,16,4,4,128,1,128,0,20,test,flashinfer\n"
+      "h20,flashinfer-decode,decode,fp16,1,4,4,128,1,2000,0,25,test,flashinfer\n"
+      "h20,flashinfer-decode,decode,fp16,1,4,4,128,1,4000,0,25,test,flashinfer\n");
+  REQUIRE(fit.fixed_costs.size() == 1);
+  const validate::FixedCostFit& f = fit.fixed_costs[0];
+  REQUIRE(f.callers.size() == 1);
+  CHECK(f.callers[0] == hw::Caller::flashinfer);
+  REQUIRE(f.fits_extra);
+  CHECK_FALSE(f.fits_jit);
+  CHECK(f.extra_before_s == Approx(3.5e-6));  // hwprofiles/h20.json
+  CHECK(f.floor_after_s[0] == Approx(20e-6).epsilon(0.02));
+  CHECK(f.extra_after_s == Approx(5e-6).epsilon(0.05));
+  CHECK(fit.profiles.at(0).calibration.caller_extra_launch_s == Approx(f.extra_after_s));
 }

@@ -131,11 +131,12 @@ const Pinned kMeetTargets[] = {{"h100-sxm5-80gb", "fa2", 61},
                                // launch's host cost refit on GB300's fitted decode rows.
                                {"gb300", "fla", 13},
                                // FA3's paged decode (flash_attn_with_kvcache, page 16) on an H20:
-                               // nothing fitted on its rows (the fa3 entry's, from 4 prefill rows).
+                               // the fa3 entry's (from 4 prefill rows); only the H20's host
+                               // costs fitted, on the head_dim-128 rows (pinned below).
                                {"h20", "fa3-kvcache", 66},
                                // FlashInfer's CUDA-core decode on the same H20 and loop: its
-                               // kernel entry as shipped (zeros), only the flashinfer caller's
-                               // floor fitted, on the head_dim-128 rows (pinned below).
+                               // kernel entry as shipped (zeros), only the H20's host costs
+                               // fitted, on the head_dim-128 rows (pinned below).
                                {"h20", "flashinfer-decode", 66}};
 
 // Groups of >= 8 rows that miss a target today (their numbers are in the validate report under
@@ -242,22 +243,31 @@ TEST_CASE("no published timing appears twice across the measured files", "[valid
 }
 
 TEST_CASE(
-    "FlashInfer's H20 floor, fitted on its head_dim-128 rows, carries to the head_dim-256 rows "
-    "it did not see",
+    "the H20's host costs, fitted on the head_dim-128 decode rows of FA3 and FlashInfer, carry "
+    "to their head_dim-256 rows, which the fit did not see",
     "[validate][groups][measured]") {
-  // caller_floor_us.flashinfer 19 us (hwprofiles/h20.json): 6.7 % on the 33 head_dim-128 rows
-  // it was fitted on, 8.3 % on the 33 head_dim-256 rows as of 2026-12-03 (the MHA rows at
-  // head_dim 256 with about one wave of CTAs are 14-17 % slow, unexplained).
-  double sum[2] = {0, 0};
-  int rows[2] = {0, 0};
-  for (const validate::CaseResult& r : all_rows().rows) {
-    if (r.measured->hw != "h20" || r.measured->kernel != "flashinfer-decode") continue;
-    const int wide = r.measured->row_head_dim == 256 ? 1 : 0;
-    sum[wide] += std::abs(r.tile_error());
-    ++rows[wide];
+  // caller_floor_us pytorch 24, flashinfer 18, extra_launch 3.5 (hwprofiles/h20.json), as of
+  // 2026-12-03: FA3 5.9 % and FlashInfer 5.8 % on the 33 head_dim-128 rows each, which they were
+  // fitted on; 7.1 % and 7.8 % on the 33 head_dim-256 rows each (8.2 % and 8.3 % with the
+  // floors as they were before: pytorch 25 and flashinfer 19 without extra_launch). FlashInfer's
+  // MHA rows at head_dim 256 with about one wave of CTAs are 14-17 % slow, unexplained.
+  const struct {
+    const char* kernel;
+    double narrow, wide;
+  } kCeilings[] = {{"fa3-kvcache", 0.06, 0.075}, {"flashinfer-decode", 0.06, 0.08}};
+  for (const auto& k : kCeilings) {
+    double sum[2] = {0, 0};
+    int rows[2] = {0, 0};
+    for (const validate::CaseResult& r : all_rows().rows) {
+      if (r.measured->hw != "h20" || r.measured->kernel != k.kernel) continue;
+      const int wide = r.measured->row_head_dim == 256 ? 1 : 0;
+      sum[wide] += std::abs(r.tile_error());
+      ++rows[wide];
+    }
+    INFO(k.kernel);
+    REQUIRE(rows[0] == 33);
+    REQUIRE(rows[1] == 33);
+    CHECK(sum[0] / rows[0] <= k.narrow);
+    CHECK(sum[1] / rows[1] <= k.wide);
   }
-  REQUIRE(rows[0] == 33);
-  REQUIRE(rows[1] == 33);
-  CHECK(sum[0] / rows[0] <= 0.07);
-  CHECK(sum[1] / rows[1] <= 0.09);
 }
