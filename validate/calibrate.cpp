@@ -254,12 +254,11 @@ void fit_fixed_costs(FixedCostFit& f, hw::Profile& profile,
     for (double& s : step) s /= 2;
   }
   profile = with_fixed_costs(profile, f, x);
-  f.launch_after_s = x[0];
-  f.floor_after_s.assign(x.begin() + 1,
-                         x.begin() + 1 + static_cast<std::ptrdiff_t>(f.callers.size()));
-  std::size_t i = f.callers.size() + 1;
-  if (f.fits_jit) f.jit_after_s = x[i++];
-  if (f.fits_extra) f.extra_after_s = x[i];
+  // Read back from the profile: with_fixed_costs alone knows where each cost sits in x.
+  f.launch_after_s = profile.calibration.kernel_launch_s;
+  for (hw::Caller c : f.callers) f.floor_after_s.push_back(profile.caller_floor_s(c));
+  f.jit_after_s = profile.calibration.triton_jit_s;
+  f.extra_after_s = profile.calibration.caller_extra_launch_s;
 }
 
 // Each device's fixed costs on all its fit rows (launch cost, the floor of each caller they
@@ -287,10 +286,10 @@ std::vector<FixedCostFit> fit_devices(const std::map<GroupKey, Group>& groups,
     for (hw::Caller c : f.callers) f.floor_before_s.push_back(profile.caller_floor_s(c));
     f.fits_jit =
         std::find(f.callers.begin(), f.callers.end(), hw::Caller::triton) != f.callers.end();
-    f.jit_before_s = f.jit_after_s = profile.calibration.triton_jit_s;
+    f.jit_before_s = profile.calibration.triton_jit_s;
     f.fits_extra = std::any_of(f.callers.begin(), f.callers.end(),
                                [](hw::Caller c) { return !hw::caller_per_launch(c); });
-    f.extra_before_s = f.extra_after_s = profile.calibration.caller_extra_launch_s;
+    f.extra_before_s = profile.calibration.caller_extra_launch_s;
     f.fitted_before = summarize(errors(rows, profile));
     fit_fixed_costs(f, profile, rows);
     f.fitted_after = summarize(errors(rows, profile));
