@@ -286,40 +286,6 @@ std::string axes(const Frame& f, const Scale& x, Unit x_unit, std::string_view x
   return out + "</g>\n";
 }
 
-namespace {
-
-// Drops UTF-8 continuation bytes from the end of `text` and the byte that starts them: never cut
-// a UTF-8 sequence in half.
-void drop_partial_utf8(std::string& text) {
-  while (!text.empty() && (static_cast<unsigned char>(text.back()) & 0xC0) == 0x80) {
-    text.pop_back();
-  }
-  if (!text.empty()) text.pop_back();
-}
-
-// `label` within `max_width` pixels (11 px text): as it is when it fits, else cut with "...": at
-// its end, or in the middle (a third of the room for the head, the rest for the tail).
-std::string fit_label(const std::string& label, double max_width, bool middle) {
-  if (text_width(label, 11) <= max_width) return label;
-  if (!middle) {
-    std::string head = label;
-    while (!head.empty() && text_width(head + "...", 11) > max_width) head.pop_back();
-    drop_partial_utf8(head);
-    return head + "...";
-  }
-  std::string head = label;
-  while (!head.empty() && text_width(head + "...", 11) > max_width / 3) head.pop_back();
-  drop_partial_utf8(head);
-  std::size_t start = head.size();
-  while (start < label.size() && (text_width(head + "..." + label.substr(start), 11) > max_width ||
-                                  (static_cast<unsigned char>(label[start]) & 0xC0) == 0x80)) {
-    ++start;
-  }
-  return head + "..." + label.substr(start);
-}
-
-}  // namespace
-
 std::string legend(const Frame& f, std::string_view heading,
                    const std::vector<LegendEntry>& entries) {
   const double max_label = f.width - f.legend_x - 40;

@@ -84,6 +84,10 @@ std::string end_document();
 
 // Approximate width in pixels of `text` at `font_px` (sans-serif average glyph width).
 double text_width(std::string_view text, double font_px);
+// `label` within `max_width` pixels (11 px text): as it is when it fits, else cut with "..." at
+// its end, or in the middle (a third of the room for the head, the rest for the tail); never
+// inside a UTF-8 character.
+std::string fit_label(const std::string& label, double max_width, bool middle);
 // `text` broken after its ", " and "; " separators into lines no wider than `max_px` (a piece
 // wider than that alone is a line of its own); the lines joined are `text`.
 std::vector<std::string> wrap_at_separators(std::string_view text, double max_px, double font_px);

@@ -1,4 +1,5 @@
-// Text measurement for the SVG charts (cli/plot_svg.hpp): estimated widths and subtitle wrapping.
+// Text measurement for the SVG charts (cli/plot_svg.hpp): estimated widths, labels cut to fit
+// and subtitle wrapping.
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -39,6 +40,43 @@ std::vector<std::string> wrap_at_separators(std::string_view text, double max_px
   }
   if (!line.empty()) lines.push_back(std::move(line));
   return lines;
+}
+
+namespace {
+
+// Drops a UTF-8 sequence cut short at the end of `text` (a lead byte followed by fewer
+// continuation bytes than it announces); a whole character, ASCII or not, stays.
+void drop_partial_utf8(std::string& text) {
+  std::size_t lead = text.size();
+  while (lead > 0 && (static_cast<unsigned char>(text[lead - 1]) & 0xC0) == 0x80) --lead;
+  if (lead == 0) {  // continuation bytes only: nothing whole to keep
+    text.clear();
+    return;
+  }
+  const auto c = static_cast<unsigned char>(text[lead - 1]);
+  const std::size_t needs = c >= 0xF0 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+  if (text.size() - lead < needs) text.resize(lead - 1);
+}
+
+}  // namespace
+
+std::string fit_label(const std::string& label, double max_width, bool middle) {
+  if (text_width(label, 11) <= max_width) return label;
+  if (!middle) {
+    std::string head = label;
+    while (!head.empty() && text_width(head + "...", 11) > max_width) head.pop_back();
+    drop_partial_utf8(head);
+    return head + "...";
+  }
+  std::string head = label;
+  while (!head.empty() && text_width(head + "...", 11) > max_width / 3) head.pop_back();
+  drop_partial_utf8(head);
+  std::size_t start = head.size();
+  while (start < label.size() && (text_width(head + "..." + label.substr(start), 11) > max_width ||
+                                  (static_cast<unsigned char>(label[start]) & 0xC0) == 0x80)) {
+    ++start;
+  }
+  return head + "..." + label.substr(start);
 }
 
 }  // namespace cli::plot

@@ -9,6 +9,7 @@
 #include "tests/support/model_helpers.hpp"
 
 using test_support::cost;
+using test_support::make;
 using test_support::only;
 using test_support::op_named;
 using test_support::registry;

@@ -14,18 +14,11 @@
 #include "tests/support/model_helpers.hpp"
 
 using models::Phase;
+using test_support::default_spec;
 using test_support::registry;
 using test_support::workload;
 
 namespace {
-
-models::AttentionSpec default_spec(const models::Variant& v, bool projections) {
-  try {
-    return v.make_spec({}, {projections, 0});
-  } catch (const common::SpecError&) {
-    return v.make_spec({}, {true, 0});  // gqsa, masa exist only with their projections
-  }
-}
 
 std::vector<double> totals(const models::CostModel& c) {
   const models::FlopCounts f = c.total_flops();

@@ -41,9 +41,11 @@
 #include "sim/engine.hpp"
 #include "sim/rates.hpp"
 #include "tests/sim/invariant_grid.hpp"
+#include "tests/support/model_helpers.hpp"
 
 using models::DType;
 using models::Phase;
+using test_support::default_spec;
 
 namespace {
 
@@ -159,15 +161,6 @@ class Cell {
   sim::EngineKind engine_;
   Violations& out_;
 };
-
-models::AttentionSpec default_spec(const models::Variant& v, bool projections) {
-  try {
-    return v.make_spec({}, {projections, 0});
-  } catch (const common::SpecError&) {
-    // gqsa, masa: weight-side variants exist only with their projections.
-    return v.make_spec({}, {true, 0});
-  }
-}
 
 }  // namespace
 

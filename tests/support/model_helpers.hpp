@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/errors.hpp"
 #include "hwprofiles/catalog.hpp"
 #include "models/registry.hpp"
 
@@ -51,7 +52,16 @@ inline models::AttentionSpec make(const char* variant, const models::ParamValues
   return registry().find(variant).make_spec(p, proj);
 }
 
-// GQA with 32 query heads, 8 KV heads and head_dim 128, with or without the projections.
+// `v` with its default parameters, with or without the projections; the weight-side variants
+// (gqsa, masa) exist only with their projections and always get them.
+inline models::AttentionSpec default_spec(const models::Variant& v, bool projections) {
+  try {
+    return v.make_spec({}, {projections, 0});
+  } catch (const common::SpecError&) {
+    return v.make_spec({}, {true, 0});
+  }
+}
+
 // Non-causal MHA over `len` tokens (as many keys), bf16, `heads` heads of `d`.
 inline Query mha_query(models::Phase phase, std::int64_t batch, std::int64_t len,
                        std::int64_t heads = 16, std::int64_t d = 128) {
@@ -64,6 +74,7 @@ inline Query mha_query(models::Phase phase, std::int64_t batch, std::int64_t len
   return q;
 }
 
+// GQA with 32 query heads, 8 KV heads and head_dim 128, with or without the projections.
 inline models::AttentionSpec gqa_32_8_d128(bool projections = false) {
   return make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}}, {projections, 0});
 }
