@@ -14,11 +14,13 @@
 //    on every lane, the online softmax there (one exp2 per score on each of the bdx lanes), d FMAs
 //    for p.v; K and V converted to fp32 as they are read. A page-table index per key.
 //  - Split (BatchDecodeWithPagedKVCacheWorkEstimationDispatched): none while batch x KV heads
-//    fill the grid the occupancy allows (CTAs per SM x SMs); otherwise the smallest chunk, in
-//    pages and at least 128 tokens, that keeps batch x chunks x KV heads within it; no split if
-//    that leaves one chunk per request (without CUDA graphs). The partial outputs (16-bit) and
-//    their LSEs are merged by VariableLengthMergeStates, a persistent grid over (request, query
-//    head) pairs, launched with programmatic dependent launch on sm_90 and later.
+//    fill the grid the occupancy allows (CTAs per SM x SMs, from
+//    cudaOccupancyMaxActiveBlocksPerMultiprocessor: shared memory, threads and registers);
+//    otherwise the smallest chunk, in pages and at least 128 tokens, that keeps batch x chunks x KV
+//    heads within it; no split if that leaves one chunk per request (without CUDA graphs). The
+//    partial outputs (16-bit) and their LSEs are merged by VariableLengthMergeStates, a persistent
+//    grid over (request, query head) pairs, launched with programmatic dependent launch on sm_90
+//    and later.
 //  - Not modelled: q_len > 1 (the CUDA-core wrapper refuses it), the CUDA-graph mode that always
 //    splits, RoPE applied in the kernel, and page sizes (chunks are counted in 16-token pages;
 //    FA3's and FlashInfer's decode on an H20 do not move between pages of 8, 16 and 256:
@@ -39,6 +41,26 @@
 namespace sim {
 
 namespace {
+
+// Registers per thread of BatchDecodeWithPagedKVCacheKernel, from `ptxas -v` for sm_90 (CUDA 13.0,
+// -O3 -use_fast_math as FlashInfer's JIT builds it; fp16 Q, KV and O, no positional encoding, the
+// default attention variant) at fb28d72 and at v0.2.3 (within 8 registers: the same CTAs per SM
+// but at a group of 8 and head_dim 128, 62 there). No spills and no __launch_bounds__. A group of 1
+// is bound by its shared memory (6 CTAs per SM on sm_90), a group of 8 by these registers (8 CTAs
+// at head_dim 128, 4 at 256). Head_dim 64 was not compiled: it takes head_dim 128's (the same 8
+// elements per thread over fewer lanes).
+double decode_registers(double d, double group) {
+  const bool wide = d > 128;
+  if (group == 1) return wide ? 68 : 69;
+  if (group == 2) return 50;
+  if (group == 3) return 56;
+  if (group == 4) return wide ? 60 : 56;
+  if (group == 6) return wide ? 60 : 62;
+  return wide ? 56 : 64;  // a group of 8
+}
+
+// PersistentVariableLengthMergeStatesKernel, the same build: 40 registers at head_dim 128 and 256.
+constexpr double kMergeRegs = 40;
 
 constexpr double kPageTokens = 16;  // the page the split counts in (see above)
 constexpr double kMinChunkTokens = 128;
@@ -68,7 +90,7 @@ bool pdl(const hw::Profile& p) {
 Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
   Launch l = schedule_launch(in, "merge_states");
   // PersistentVariableLengthMergeStatesKernel: 128 threads, 4 cp.async stages of 16 bytes a thread.
-  l.cta = {kReservedSmemPerCta + 4 * kMergeThreads * 16, kMergeThreads, 0, 0};
+  l.cta = {kReservedSmemPerCta + 4 * kMergeThreads * 16, kMergeThreads, kMergeRegs, 0};
   const double pairs = g.batch * g.heads;
   const double sms = in.profile.compute.sm_count;
   const double ctas = std::max(1.0, std::min(pairs, sms * ctas_per_sm(l.cta, in.profile)));
@@ -107,7 +129,7 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   // request (decode.cuh's loop over chunk_size, as read in a later release than fb28d72).
   const double keys = g.keys;
   const double kv_jobs = g.batch * g.kv_heads;
-  const CtaResources cta{s.smem_bytes + kReservedSmemPerCta, s.block_threads, 0, 0};
+  const CtaResources cta{s.smem_bytes + kReservedSmemPerCta, s.block_threads, s.regs_per_thread, 0};
   const double grid = ctas_per_sm(cta, in.profile) * in.profile.compute.sm_count;
   const DecodeSplit split = decode_split(keys, kv_jobs, grid);
   const double chunks = split.chunks;
@@ -155,6 +177,7 @@ DecodeShape decode_shape(double d, double group, double kv_bytes) {
   const double stages = 2;
   s.smem_bytes = 2 * stages * s.keys_per_iter * d * kv_bytes +
                  std::max(s.tile_per_bdx * s.threads * 8, 2 * s.bdy * s.bdz * 4);
+  s.regs_per_thread = decode_registers(d, group);
   return s;
 }
 

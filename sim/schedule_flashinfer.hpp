@@ -11,8 +11,9 @@ struct DecodeShape {
   double threads = 0;        // num_threads: max(128, bdx bdy), what bdz and the buffers derive from
   double block_threads = 0;  // bdx bdy bdz: the CTA as launched
   double tile_per_bdx = 0;
-  double keys_per_iter = 0;  // keys one loop iteration of the CTA covers
-  double smem_bytes = 0;     // without the runtime's reserved kilobyte
+  double keys_per_iter = 0;    // keys one loop iteration of the CTA covers
+  double smem_bytes = 0;       // without the runtime's reserved kilobyte
+  double regs_per_thread = 0;  // as ptxas allocates them for sm_90 (schedule_flashinfer.cpp)
 };
 DecodeShape decode_shape(double d, double group, double kv_bytes);
 

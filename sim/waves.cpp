@@ -13,8 +13,11 @@ double ctas_per_sm(const CtaResources& cta, const hw::Profile& p) {
     limit = std::min(limit, std::floor(*p.memory.max_threads_per_sm / cta.threads));
   }
   if (p.memory.registers_per_sm && cta.regs_per_thread > 0) {
-    limit = std::min(limit,
-                     std::floor(*p.memory.registers_per_sm / (cta.threads * cta.regs_per_thread)));
+    // Registers go to whole warps in units of 256 (the CUDA Occupancy Calculator's register
+    // allocation unit and granularity, compute capability 7.0 to 10.x).
+    const double warps = std::ceil(cta.threads / 32);
+    const double per_warp = std::ceil(cta.regs_per_thread * 32 / 256) * 256;
+    limit = std::min(limit, std::floor(*p.memory.registers_per_sm / (warps * per_warp)));
   }
   if (cta.max_ctas_per_sm > 0) limit = std::min(limit, cta.max_ctas_per_sm);
   return std::max(1.0, limit);

@@ -5,6 +5,7 @@
 
 #include "common/errors.hpp"
 #include "sim/schedule_flashinfer.hpp"
+#include "sim/waves.hpp"
 #include "tests/support/sim_helpers.hpp"
 
 using test_support::builtin_profile;
@@ -74,6 +75,30 @@ TEST_CASE(
   // 272 keys on a wide grid: chunks of 128, 128 and 16 (the minimum chunk, the last the rest).
   CHECK(sim::decode_split(272, 1, 10000).chunks == 3);
   CHECK(sim::decode_split(272, 1, 10000).chunk_tokens == 128);
+}
+
+TEST_CASE(
+    "FlashInfer's decode occupancy: a group of one is bound by shared memory (6 CTAs per SM), a "
+    "group of 8 by its registers (8 CTAs at head_dim 128, 4 at 256), and the split follows it",
+    "[sim][flashinfer]") {
+  const hw::Profile& h20 = builtin_profile("h20");  // 228 KiB of shared memory, 64 Ki registers
+  // 36 KiB + 1 KiB reserved a CTA: 6 fit; 69 registers (72 allocated) x 128 threads would allow 7.
+  const sim::Launches mha = lower(decode(16, 32, 32, 128, 4000), "h20");
+  CHECK(mha[0].cta.regs_per_thread == 69);
+  CHECK(sim::ctas_per_sm(mha[0].cta, h20) == 6);
+  // A group of 8 at head_dim 128: 64 registers x 128 threads, 8 CTAs (shared memory allows 22).
+  const sim::Launches g8 = lower(decode(16, 32, 4, 128, 4000), "h20");
+  CHECK(sim::ctas_per_sm(g8[0].cta, h20) == 8);
+  // head_dim 256: 56 registers x 256 threads, 4 CTAs (threads allow 8).
+  const sim::Launches wide = lower(decode(16, 32, 4, 256, 4000), "h20");
+  CHECK(wide[0].cta.threads == 256);
+  CHECK(sim::ctas_per_sm(wide[0].cta, h20) == 4);
+  // The plan's grid is 4 x 78 = 312 CTAs: 64 KV jobs take at most 4 chunks each, so 250 pages
+  // go in chunks of 63: 4 chunks (a grid that ignored the registers, 624, would give 9).
+  CHECK(wide[0].jobs.count == 64 * 4);
+  // The merge kernel: 40 registers x 128 threads, 12 CTAs per SM.
+  REQUIRE(wide.size() == 2);
+  CHECK(sim::ctas_per_sm(wide[1].cta, h20) == 12);
 }
 
 TEST_CASE("flashinfer_decode launches the decode grid, and the merge only for a split",

@@ -95,6 +95,20 @@ TEST_CASE("ctas_per_sm: registers bound occupancy (65536 per SM)", "[waves]") {
   CHECK(sim::ctas_per_sm(cta(0, 128, 64), h100()) == 8);   // threads would allow 16
 }
 
+TEST_CASE(
+    "ctas_per_sm: registers go to whole warps in units of 256, so a count rounds up to a multiple "
+    "of 8 a thread",
+    "[waves]") {
+  // 33 registers: 1056 a warp, allocated 1280 (40 a thread); 8 warps take 10240: 6 CTAs, where
+  // 33 x 256 = 8448 a CTA would have given 7.
+  CHECK(sim::ctas_per_sm(cta(0, 256, 33), h100()) == 6);
+  CHECK(sim::ctas_per_sm(cta(0, 256, 40), h100()) == 6);
+  // 69 registers: 72 allocated, 4 warps take 9216: 7 CTAs.
+  CHECK(sim::ctas_per_sm(cta(0, 128, 69), h100()) == 7);
+  // A CTA of 48 threads holds two warps' registers.
+  CHECK(sim::ctas_per_sm(cta(0, 48, 128), h100()) == 8);  // 65536 / (2 x 4096)
+}
+
 TEST_CASE("ctas_per_sm: the kernel's own limit of one CTA per SM wins", "[waves]") {
   CHECK(sim::ctas_per_sm(cta(10 * kKiB, 128, 0, 1), h100()) == 1);
   CHECK(sim::ctas_per_sm(cta(10 * kKiB, 128, 0, 3), h100()) == 3);
