@@ -33,6 +33,10 @@ struct TileWork {
   // work as the vector term, and shared by stacked CTAs like any pipe time (torch.topk's radix
   // select, sim/schedule_nsa_scores.cpp).
   double int_cycles = 0;
+  // Warp instructions one CTA issues per tile, every pipe's (counted from the kernel's SASS), for
+  // a kernel bound by issue rather than by one pipe: an SM's four schedulers issue one a clock
+  // each, a floor under the FP32 and integer time above (0: not counted).
+  double issue_slots = 0;
 };
 
 // The distribution of tile iterations over the grid's CTAs.

@@ -18,6 +18,7 @@ struct SmRates {
   double alu = 0;     // FP32 lane instructions/s
   double hbm = 0;     // B/s: the SM's share of achievable HBM bandwidth
   double clock = 0;   // Hz, for cycle counts
+  double issue = 0;   // warp instructions/s: four schedulers, one a clock each, at the FP32 clock
 };
 
 // The tensor pipe runs at the launch's schedule-calibrated share of the ceiling of the matrix
@@ -31,6 +32,11 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w, const Launch& 
   r.alu = p.compute.vector_fp32_flops / 2 / sms * c.vector_fraction;  // an FMA is 2 FLOPs
   r.hbm = p.memory.hbm_bandwidth_Bps * c.hbm_fraction / sms;  // fair share when all SMs stream
   r.clock = p.compute.tensor_clock_hz;
+  // Every NVIDIA SM since Volta: four sub-partitions, each a scheduler issuing one warp
+  // instruction a clock (CUDA C++ Programming Guide, compute capabilities 7.x-10.x), at the clock
+  // the FP32 peak is quoted at.
+  const double fp32_clock = p.compute.max_clock_hz > 0 ? p.compute.max_clock_hz : r.clock;
+  r.issue = 4 * fp32_clock * c.vector_fraction;
   return r;
 }
 
@@ -77,7 +83,8 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   }
   tt.exp = t.exp_ops / r.exp;
   const double lane_products = r.tensor > 0 || own_products ? 0 : t.tensor_flops / 2;
-  tt.alu = (t.alu_ops + lane_products) / r.alu + t.int_cycles / r.clock;
+  tt.alu = std::max((t.alu_ops + lane_products) / r.alu + t.int_cycles / r.clock,
+                    t.issue_slots > 0 ? t.issue_slots / r.issue : 0.0);
   tt.softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
   const double fixed = l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock;
   tt.compute =

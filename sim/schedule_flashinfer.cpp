@@ -66,11 +66,31 @@ constexpr double kPageTokens = 16;  // the page the split counts in (see above)
 constexpr double kMinChunkTokens = 128;
 constexpr double kMergeThreads = 128;
 
-// Per key and query head: q.k and p.v FMAs and the K and V conversions (4 d lane instructions
-// over the head), and on each of the bdx lanes the reduction's adds and the score's scale, mask,
-// max and update (log2(bdx) + 4).
-double alu_per_key_head(const DecodeShape& s, double d) {
-  return 4 * d + s.bdx * (std::log2(s.bdx) + 4);
+// The decode loop's instructions per thread and trip (one CTA iteration), from its SASS: the
+// kernel above compiled with FlashInfer's JIT flags (-O3 -use_fast_math) by nvcc 13.0 for sm_90
+// and sm_80 (within 1 % of each other) and read with nvdisasm. A thread handles k = bdy x tile
+// keys a trip (4 at a group of one, the group otherwise), each a q.k of 2 vec FMAs' worth with
+// p.v, log2(bdx) shuffles, one exp2 and 2 vec 16-to-32-bit conversions (HADD2.F32).
+//  - FP32 pipe (FFMA, FMUL, FADD, FMNMX, FSEL): k (2 vec + log2(bdx) + 6) plus 6 a trip at a group
+//    of one, 2 otherwise: 110, 114, 210 and 218 at d 128 and 256, groups 1 and 8, as counted.
+//  - The rest: k (2 vec + log2(bdx) + 1) and one exp2 more a trip, plus the trip's loads, barriers,
+//    page-offset and address arithmetic and branches: 91 at a group of one (four cp.async rows a
+//    lane, with 64-bit address math each) and 68 otherwise. Totals 286, 294, 447 and 463 against
+//    287.6, 292.1, 447.7 and 462.8 counted.
+// Groups 2 to 6 (one key row a lane, as at 8) and head_dim 64 were not disassembled: the same
+// structure. The schedulers sustain kSustainedIssue of their peak on this loop: fitted by hand on
+// the H20's head_dim-128 rows, with the host costs (the loop binds at a group of 8), the best on
+// a 0.02 grid (1.0: 6.1 %, 0.97: 5.7 %, 0.95: 5.5 %, 0.93: 5.4 %, 0.91: 5.5 %); checked on rows
+// the fit did not see: the head_dim-256 rows (6.9 %), and A800 SXM4 and H100 PCIe at 128 x
+// 128/16 heads, 16384 keys (validate/data/candidates/h200_decode_timings.csv), +10 % and -14 %,
+// where the FP32 pipe alone priced them +52 % and -16 %.
+constexpr double kSustainedIssue = 0.93;
+void count_loop_instructions(DecodeShape& s) {
+  const double k = s.bdy * s.tile_per_bdx;
+  const double shuffles = std::log2(s.bdx);
+  const bool one = s.tile_per_bdx > 1;
+  s.fp32_per_trip = k * (2 * s.vec + shuffles + 6) + (one ? 6 : 2);
+  s.instructions_per_trip = s.fp32_per_trip + k * (2 * s.vec + shuffles + 1) + 1 + (one ? 91 : 68);
 }
 
 // The reduction's shuffles, log2(bdx) per lane, issued at one warp instruction (32 lanes) per SM
@@ -143,8 +163,11 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   l.jobs = {kv_jobs * chunks, last_tiles, full_tiles,
             kv_jobs * ((chunks - 1) * full_tiles + last_tiles)};
   const double kpi = s.keys_per_iter;
-  l.per_tile.alu_ops =
-      kpi * group * alu_per_key_head(s, g.d) + s.bdz * group * g.dv;  // + O's rescale per slice
+  // A tile is one iteration of the CTA: its FP32 pipe work, the shuffles on their pipe, and
+  // every instruction at the schedulers' issue rate, whichever binds (a group of 8 at about 7
+  // SM cycles a key and query head on Ampere and Hopper alike, whatever their FP32 width).
+  l.per_tile.alu_ops = s.block_threads * s.fp32_per_trip;
+  l.per_tile.issue_slots = s.block_threads / 32 * s.instructions_per_trip / kSustainedIssue;
   l.per_tile.int_cycles = kpi * group * shuffle_cycles_per_key_head(s);
   l.per_tile.exp_ops = kpi * group * s.bdx + s.bdz * group * s.bdx;
   if (a.softcap) l.per_tile.exp_ops += kpi * group * s.bdx;  // tanh, on every lane too
@@ -178,6 +201,7 @@ DecodeShape decode_shape(double d, double group, double kv_bytes) {
   s.smem_bytes = 2 * stages * s.keys_per_iter * d * kv_bytes +
                  std::max(s.tile_per_bdx * s.threads * 8, 2 * s.bdy * s.bdz * 4);
   s.regs_per_thread = decode_registers(d, group);
+  count_loop_instructions(s);
   return s;
 }
 

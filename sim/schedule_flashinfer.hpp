@@ -14,6 +14,10 @@ struct DecodeShape {
   double keys_per_iter = 0;    // keys one loop iteration of the CTA covers
   double smem_bytes = 0;       // without the runtime's reserved kilobyte
   double regs_per_thread = 0;  // as ptxas allocates them for sm_90 (schedule_flashinfer.cpp)
+  // Per thread and loop trip (one CTA iteration), as its SASS counts them
+  // (schedule_flashinfer.cpp): FP32-pipe instructions, and every instruction issued.
+  double fp32_per_trip = 0;
+  double instructions_per_trip = 0;
 };
 DecodeShape decode_shape(double d, double group, double kv_bytes);
 

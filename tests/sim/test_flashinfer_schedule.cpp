@@ -78,6 +78,51 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "the decode loop's instructions per thread and trip follow its SASS: FP32 work, conversions, "
+    "shuffles, one exp2 a key and the trip's loads, barriers and addresses",
+    "[sim][flashinfer]") {
+  // nvdisasm of the loop (sm_90, FlashInfer fb28d72, nvcc 13.0 -O3 -use_fast_math), per thread
+  // and trip: FP32-pipe instructions and all instructions, at (head_dim, group).
+  const struct {
+    double d, group, fp32, total;
+  } counted[] = {
+      {128, 1, 110, 287.6}, {256, 1, 114, 292.1}, {128, 8, 210, 447.7}, {256, 8, 218, 462.8}};
+  for (const auto& c : counted) {
+    INFO("head_dim " << c.d << ", group " << c.group);
+    const sim::DecodeShape s = sim::decode_shape(c.d, c.group, 2);
+    CHECK(s.fp32_per_trip == c.fp32);
+    CHECK(s.instructions_per_trip == Approx(c.total).epsilon(0.01));
+  }
+  // A group of 8 at head_dim 128: 8 keys a thread a trip, 16 lanes a (key, query head) pair:
+  // 447 / 8 x 16 / 32 = 28 warp instructions a pair, 7 SM clocks at four a clock.
+  const sim::DecodeShape g8 = sim::decode_shape(128, 8, 2);
+  CHECK(g8.instructions_per_trip / 8 * g8.bdx / 32 == Approx(27.9).epsilon(0.01));
+}
+
+TEST_CASE(
+    "a group of 8 is bound by instruction issue, not by the FP32 pipe's width: Ampere and Hopper "
+    "take about the same SM clocks a (key, query head) pair, as measured",
+    "[sim][flashinfer]") {
+  // 128 requests x 128/16 heads x 16384 keys (validate/data/candidates/h200_decode_timings.csv,
+  // TheRainstorm/attention_tests readme, page 128; not in the fit): A800 SXM4 15.49 ms, H20
+  // 14.68 ms, about 8.8 and 8.5 SM clocks a pair at 1410 and 1980 MHz.
+  const test_support::Query q = decode(128, 128, 16, 128, 16384);
+  const double pairs = 128.0 * 128 * 16384;
+  auto clocks_per_pair = [&](const char* hw) {
+    const hw::Profile& p = builtin_profile(hw);
+    const double s = test_support::tile_prediction(q, p, "flashinfer_decode").time_s;
+    return s * p.compute.sm_count * p.compute.max_clock_hz / pairs;
+  };
+  const double a800 = clocks_per_pair("a800-sxm4-80gb");
+  const double h20 = clocks_per_pair("h20");
+  // Ampere's FP32 pipe is half as wide as Hopper's: priced on it alone, the A800 took 13.4
+  // clocks a pair, 1.5x the H20's.
+  CHECK(a800 / h20 < 1.25);
+  CHECK(a800 == Approx(8.8).epsilon(0.15));
+  CHECK(h20 == Approx(8.5).epsilon(0.15));
+}
+
+TEST_CASE(
     "FlashInfer's decode occupancy: a group of one is bound by shared memory (6 CTAs per SM), a "
     "group of 8 by its registers (8 CTAs at head_dim 128, 4 at 256), and the split follows it",
     "[sim][flashinfer]") {

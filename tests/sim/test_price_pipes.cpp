@@ -140,3 +140,37 @@ TEST_CASE(
   // Two: half the SM idle, each still at a quarter.
   CHECK(seconds(0.25, 2) == Approx(4 * full).epsilon(1e-9));
 }
+
+TEST_CASE(
+    "issue slots are a floor under the FP32 work: four warp instructions a clock per SM, at the "
+    "clock the FP32 peak is quoted at, whatever the FP32 pipe's width",
+    "[sim][tile]") {
+  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0, std::nullopt};
+  auto seconds = [](const hw::Profile& p, double alu_ops, double issue_slots) {
+    sim::Launch l = test_support::full_wave_launch(p, cal, "fa2");
+    l.per_tile.alu_ops = alu_ops;
+    l.per_tile.issue_slots = issue_slots;
+    models::Workload w;
+    const sim::LaunchPrediction r = sim::price_launch(l, p, w, 1);
+    return r.time_s - r.fixed_s;
+  };
+  for (const char* hw : {"a100-sxm4-80gb", "h100-sxm5-80gb"}) {
+    INFO(hw);
+    const hw::Profile& p = test_support::catalog().resolve(hw);
+    const double fp32_only = seconds(p, 64000, 0);
+    REQUIRE(fp32_only > 0);
+    // Few instructions: the FP32 pipe binds and the slots change nothing.
+    CHECK(seconds(p, 64000, 10) == Approx(fp32_only).epsilon(1e-12));
+    // 4000 warp instructions a tile take 1000 clocks; with no FP32 work, the same on both.
+    const double issue_only = seconds(p, 0, 4000);
+    CHECK(issue_only > 0);
+    CHECK(seconds(p, 1, 4000) == Approx(issue_only).epsilon(1e-12));
+  }
+  // 64000 FP32 lane instructions a tile: 500 clocks on Hopper's 128 lanes, 1000 on Ampere's 64;
+  // 4000 warp instructions take 1000 clocks on both (to the FP32 peaks' rounding, 19.5 and 66.9
+  // TFLOPS).
+  const hw::Profile& a100 = test_support::catalog().resolve("a100-sxm4-80gb");
+  const hw::Profile& h100 = test_support::catalog().resolve("h100-sxm5-80gb");
+  CHECK(seconds(a100, 64000, 0) == Approx(seconds(a100, 0, 4000)).epsilon(0.001));
+  CHECK(seconds(h100, 64000, 0) == Approx(seconds(h100, 0, 4000) / 2).epsilon(0.001));
+}

@@ -250,9 +250,10 @@ TEST_CASE(
   // 2026-12-03: FA3 5.9 % and FlashInfer 5.8 % on the 33 head_dim-128 rows each, which they were
   // fitted on; 7.1 % and 7.8 % on the 33 head_dim-256 rows each (8.2 % and 8.3 % with the
   // floors as they were before: pytorch 25 and flashinfer 19 without extra_launch). With the
-  // decode kernel's registers in its occupancy (session 33), FlashInfer 5.6 % and 6.9 %: a group
-  // of 8 at head_dim 256 fits 4 CTAs an SM, not 8, and splits less. FlashInfer's MHA rows at
-  // head_dim 256 with about one wave of CTAs are 14-17 % slow, unexplained.
+  // decode kernel's registers in its occupancy and its loop priced from its SASS (issue-bound at a
+  // group of 8, kSustainedIssue fitted on the head_dim-128 rows), FlashInfer 5.4 % and 6.9 %.
+  // FlashInfer's MHA rows at head_dim 256 with about one wave of CTAs are 14-17 % slow,
+  // unexplained.
   const struct {
     const char* kernel;
     double narrow, wide;
