@@ -58,7 +58,8 @@ const std::vector<ScheduleInfo>& schedules() {
 }
 
 void require_kernel(bool ok, std::string_view kernel, const std::string& what) {
-  if (!ok) throw common::SpecError(fmt::format("kernel '{}': {}", kernel, what));
+  // A shape the kernel does not run: a refusal (validate prices such a row with auto).
+  if (!ok) throw common::KernelRefusal(fmt::format("kernel '{}': {}", kernel, what));
 }
 
 const ScheduleInfo& find_schedule(std::string_view name) {

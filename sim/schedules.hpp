@@ -42,7 +42,8 @@ void refuse_attention_ops(const ScheduleInput& in, Launches& out);
 // "Shared Memory" of compute capability 8.x / 9.x: 1 KB reserved for system use per block).
 inline constexpr double kReservedSmemPerCta = 1024;
 
-// Throws SpecError "kernel '<kernel>': <what>" unless `ok`: what a schedule's kernel does not run.
+// Throws common::KernelRefusal (a SpecError) "kernel '<kernel>': <what>" unless `ok`: a shape a
+// schedule's kernel does not run (validate prices such a row with auto instead of skipping it).
 void require_kernel(bool ok, std::string_view kernel, const std::string& what);
 
 // A launch named `name` of the op's schedule, priced with its calibration entry (in.calibration)
