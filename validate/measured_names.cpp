@@ -78,8 +78,10 @@ const std::map<std::string, std::string>& kernel_names() {
          "lightning-attention-2", "lightningattention2", "lightning2nodecay", "lightning2-no-decay",
          "lightning-attn2-no-decay", "lightning-attention-2-no-decay"});
     add("fla_chunk", {"fla", "flash-linear-attention"});
-    // BatchDecodeWithPagedKVCacheWrapper with use_tensor_cores off (its default).
-    add("flashinfer_decode", {"flashinfer-decode", "flashinfer-batch-decode"});
+    // BatchDecodeWithPagedKVCacheWrapper with use_tensor_cores off (its default). FlashInfer named
+    // alone is its decode kernel too: a row of another shape (a prefill, several query tokens) is
+    // one it refuses, priced with auto.
+    add("flashinfer_decode", {"flashinfer-decode", "flashinfer-batch-decode", "flashinfer"});
     return m;
   }();
   return names;

@@ -87,6 +87,7 @@ TEST_CASE(
   CHECK(validate::schedule_for("fa3-kvcache") == "fa3");
   CHECK(validate::schedule_for("FA3_KVCache") == "fa3");
   CHECK(validate::schedule_for("flashinfer-decode") == "flashinfer_decode");
+  CHECK(validate::schedule_for("FlashInfer") == "flashinfer_decode");
 }
 
 TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {
