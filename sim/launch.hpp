@@ -105,6 +105,12 @@ struct Launch {
   // warps / 4 for a CTA of fewer than four warps, whose tile then takes its pipe time divided by
   // this when it runs alone; co-resident CTAs issue to the rest (1: a CTA of four warps or more).
   double issue_share = 1;
+  // Every CTA runs the same tiles (a decode grid, its last chunks aside): an in-order grid runs
+  // in the hardware's waves at its occupancy, the CTAs of a partial last wave each alone on an SM
+  // and at their own pace (one CTA's waits, TileWork::latency_cycles), as priced. Otherwise the
+  // span is also priced at fewer CTAs per SM and the least taken, which bounds the overstated span
+  // of uneven jobs (price_launch).
+  bool equal_jobs = false;
   // The exps (MUFU) and the FP32 softmax work (FMA pipes) run side by side: the kernel gives them
   // to different warps and balances the two pipes (FA4 moves a share of the exps to polynomials
   // on the FMA pipes for that reason, docs/kernels.md#3-fa4), so a tile takes the longer of the

@@ -213,10 +213,12 @@ LaunchPrediction price_launch(const Launch& l, const hw::Profile& p, const model
   // whole time, which overstates a grid of uneven jobs (a causal grid's longest row block beside a
   // short one). More resident slots never slow a block-scheduled grid down (a scheduler with fewer
   // slots is one the SM could run), so its span is the least over every occupancy up to the real
-  // one. A persistent grid is sized to its slots: it runs as launched. The report keeps the
-  // hardware's occupancy (CTAs per SM, waves): the lower caps only bound the overstated span.
+  // one; a grid of equal jobs (Launch::equal_jobs) has no such overstatement and runs in the
+  // hardware's waves. A persistent grid is sized to its slots: it runs as launched. The report
+  // keeps the hardware's occupancy (CTAs per SM, waves): the lower caps only bound the overstated
+  // span.
   double span = grid_span(l, p, r, tt, k, occupancy);
-  for (double cap = 1; l.dispatch == Dispatch::in_order && cap < k; ++cap) {
+  for (double cap = 1; l.dispatch == Dispatch::in_order && !l.equal_jobs && cap < k; ++cap) {
     SmRates fewer = r;
     const double stacked = sm_stacking(l.jobs.count, sms, cap);
     fewer.hbm = sm_bandwidth(p, std::min(sms, std::ceil(l.jobs.count / stacked)));

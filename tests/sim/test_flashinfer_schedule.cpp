@@ -123,6 +123,24 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a FlashInfer decode grid just over one wave runs its last CTAs alone, latency-bound: 512 MHA "
+    "CTAs on the H20's 468 slots take well over their bytes' time, 4096 do not",
+    "[sim][flashinfer]") {
+  // validate/data/measured/flashinfer_h20_decode.csv, head_dim 256 and 32/32 heads: 16 requests
+  // at 32000 keys 5.58 ms, 128 at 4000 keys 4.45 ms, for the same 16.8 GB of K and V.
+  const hw::Profile& h20 = builtin_profile("h20");
+  auto over_bytes = [&](std::int64_t batch, std::int64_t kv) {
+    const test_support::Query q = decode(batch, 32, 32, 256, kv);
+    const sim::Prediction p = test_support::tile_prediction(q, h20, "flashinfer_decode");
+    REQUIRE(p.launches.size() == 1);
+    const sim::LaunchPrediction& l = p.launches[0];
+    return (l.time_s - l.fixed_s) / l.hbm_s;
+  };
+  CHECK(over_bytes(16, 32000) > 1.1);  // measured 1.19 x what 4096 CTAs take
+  CHECK(over_bytes(128, 4000) == Approx(1.0).epsilon(0.02));
+}
+
+TEST_CASE(
     "FlashInfer's decode occupancy: a group of one is bound by shared memory (6 CTAs per SM), a "
     "group of 8 by its registers (8 CTAs at head_dim 128, 4 at 256), and the split follows it",
     "[sim][flashinfer]") {

@@ -6,6 +6,7 @@
 #include "models/workload.hpp"
 #include "sim/engine.hpp"
 #include "sim/price.hpp"
+#include "sim/waves.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/sim_helpers.hpp"
 
@@ -170,4 +171,37 @@ TEST_CASE("a launch's prediction reports its tiles and its shortest and longest 
   CHECK(p.launches[0].tiles == 32 * 72);
   CHECK(p.launches[0].job_tiles_min == 2);
   CHECK(p.launches[0].job_tiles_max == 16);
+}
+
+TEST_CASE(
+    "a grid of equal jobs runs in the hardware's waves: a partial last wave's CTAs, alone on "
+    "their SMs, take their own waits, which pricing at fewer CTAs an SM would spread away",
+    "[sim][tile]") {
+  const hw::Profile& h100 = test_support::catalog().resolve("h100");
+  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0, std::nullopt};
+  const double sms = h100.compute.sm_count;
+  const double clock = h100.compute.tensor_clock_hz;
+  sim::Launch l = test_support::full_wave_launch(h100, cal, "fa2", 10);
+  l.cta.smem_bytes = h100.memory.smem_per_sm_bytes / 3;  // three CTAs an SM
+  REQUIRE(sim::ctas_per_sm(l.cta, h100) == 3);
+  // One full wave of 396 CTAs and a last one of 12. A tile's bytes take tile_s at an SM's fair
+  // share of the bandwidth; a CTA waits 1.5 tile_s a tile, which three sharing an SM hide.
+  l.jobs.count = 3 * sms + 12;
+  l.jobs.total_tiles = l.jobs.count * 10;
+  const double sm_rate =
+      h100.memory.hbm_bandwidth_Bps * h100.calibration.hbm_fraction / h100.compute.sm_count;
+  const double tile_s = 1e-5;
+  l.per_tile.hbm_bytes = tile_s * sm_rate;
+  l.per_tile.latency_cycles = 1.5 * tile_s * clock;
+  l.overhead_is_wait = true;
+  models::Workload w;
+  l.equal_jobs = true;
+  const sim::LaunchPrediction waves = sim::price_launch(l, h100, w, 1);
+  // The full wave: 10 tiles of three CTAs' bytes; the last: 10 tiles of one CTA's wait (its bytes,
+  // at a twelfth of the device, take less).
+  CHECK(waves.time_s - waves.fixed_s == Approx(10 * 3 * tile_s + 10 * 1.5 * tile_s));
+  // Priced at two CTAs an SM instead, the last wave (144 CTAs) shares SMs and streams: less.
+  l.equal_jobs = false;
+  const sim::LaunchPrediction spread = sim::price_launch(l, h100, w, 1);
+  CHECK(spread.time_s < 0.85 * waves.time_s);
 }

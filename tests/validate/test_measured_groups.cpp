@@ -250,14 +250,14 @@ TEST_CASE(
   // 2026-12-03: FA3 5.9 % and FlashInfer 5.8 % on the 33 head_dim-128 rows each, which they were
   // fitted on; 7.1 % and 7.8 % on the 33 head_dim-256 rows each (8.2 % and 8.3 % with the
   // floors as they were before: pytorch 25 and flashinfer 19 without extra_launch). With the
-  // decode kernel's registers in its occupancy and its loop priced from its SASS (issue-bound at a
-  // group of 8, kSustainedIssue fitted on the head_dim-128 rows), FlashInfer 5.4 % and 6.9 %.
-  // FlashInfer's MHA rows at head_dim 256 with about one wave of CTAs are 14-17 % slow,
-  // unexplained.
+  // decode kernel's registers in its occupancy, its loop priced from its SASS (issue-bound at a
+  // group of 8, kSustainedIssue fitted on the head_dim-128 rows) and a partial last wave's CTAs
+  // waiting a memory latency an iteration, FlashInfer 5.4 % and 4.8 % (its MHA rows at head_dim
+  // 256 and one wave of CTAs were 14-17 % fast without that wait).
   const struct {
     const char* kernel;
     double narrow, wide;
-  } kCeilings[] = {{"fa3-kvcache", 0.06, 0.075}, {"flashinfer-decode", 0.06, 0.075}};
+  } kCeilings[] = {{"fa3-kvcache", 0.06, 0.075}, {"flashinfer-decode", 0.06, 0.055}};
   for (const auto& k : kCeilings) {
     double sum[2] = {0, 0};
     int rows[2] = {0, 0};
