@@ -77,21 +77,25 @@ constexpr double kMergeThreads = 128;
 //  - The rest: k (2 vec + log2(bdx) + 1) and one exp2 more a trip, plus the trip's loads, barriers,
 //    page-offset and address arithmetic and branches: 91 at a group of one (four cp.async rows a
 //    lane, with 64-bit address math each) and 68 otherwise. Totals 286, 294, 447 and 463 against
-//    287.6, 292.1, 447.7 and 462.8 counted.
+//    287.6, 292.1, 447.7 and 462.8 counted. bf16 K and V take 1.5 instructions an element to
+//    widen (__bfloat1622float2: a shift for the low half, a PRMT and a shift for the high), fp16
+//    one (HADD2.F32): 8 more a key at d 128, as counted at groups 1 and 8 (79.9 and 64.0 a key).
+//    sm_100a's loop is within 2 % of sm_90's.
 // Groups 2 to 6 (one key row a lane, as at 8) and head_dim 64 were not disassembled: the same
 // structure. The schedulers sustain kSustainedIssue of their peak on this loop: fitted by hand on
 // the H20's head_dim-128 rows, with the host costs (the loop binds at a group of 8), the best on
-// a 0.02 grid (1.0: 6.1 %, 0.97: 5.7 %, 0.95: 5.5 %, 0.93: 5.4 %, 0.91: 5.5 %); checked on rows
-// the fit did not see: the head_dim-256 rows (6.9 %), and A800 SXM4 and H100 PCIe at 128 x
+// a 0.02 grid (1.0: 6.0 %, 0.97: 5.7 %, 0.95: 5.4 %, 0.93: 5.4 %, 0.91: 5.5 %); checked on rows
+// the fit did not see: the head_dim-256 rows (4.8 %), and A800 SXM4 and H100 PCIe at 128 x
 // 128/16 heads, 16384 keys (validate/data/candidates/h200_decode_timings.csv), +10 % and -14 %,
 // where the FP32 pipe alone priced them +52 % and -16 %.
 constexpr double kSustainedIssue = 0.93;
-void count_loop_instructions(DecodeShape& s) {
+void count_loop_instructions(DecodeShape& s, bool bf16) {
   const double k = s.bdy * s.tile_per_bdx;
   const double shuffles = std::log2(s.bdx);
+  const double widen = (bf16 ? 1.5 : 1) * 2 * s.vec;  // K's and V's elements to fp32
   const bool one = s.tile_per_bdx > 1;
   s.fp32_per_trip = k * (2 * s.vec + shuffles + 6) + (one ? 6 : 2);
-  s.instructions_per_trip = s.fp32_per_trip + k * (2 * s.vec + shuffles + 1) + 1 + (one ? 91 : 68);
+  s.instructions_per_trip = s.fp32_per_trip + k * (widen + shuffles + 1) + 1 + (one ? 91 : 68);
 }
 
 // The reduction's shuffles, log2(bdx) per lane, issued at one warp instruction (32 lanes) per SM
@@ -145,7 +149,8 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   require_kernel(
       g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.sinks == 0, in.name,
       "runs dense softmax attention only (no selection, sinks or other score functions)");
-  const DecodeShape s = decode_shape(g.d, group, g.s_kv);
+  const DecodeShape s =
+      decode_shape(g.d, group, g.s_kv, in.workload.kv_dtype == models::DType::bf16);
   // A window masks the logits of the keys outside it; the loop still walks every key of the
   // request (decode.cuh's loop over chunk_size, as read in a later release than fb28d72).
   const double keys = g.keys;
@@ -197,7 +202,7 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
 
 }  // namespace
 
-DecodeShape decode_shape(double d, double group, double kv_bytes) {
+DecodeShape decode_shape(double d, double group, double kv_bytes, bool bf16) {
   DecodeShape s;
   s.vec = std::max(16 / kv_bytes, d / 32);
   s.bdx = d / s.vec;
@@ -211,7 +216,7 @@ DecodeShape decode_shape(double d, double group, double kv_bytes) {
   s.smem_bytes = 2 * stages * s.keys_per_iter * d * kv_bytes +
                  std::max(s.tile_per_bdx * s.threads * 8, 2 * s.bdy * s.bdz * 4);
   s.regs_per_thread = decode_registers(d, group);
-  count_loop_instructions(s);
+  count_loop_instructions(s, bf16);
   return s;
 }
 

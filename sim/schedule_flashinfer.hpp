@@ -19,7 +19,8 @@ struct DecodeShape {
   double fp32_per_trip = 0;
   double instructions_per_trip = 0;
 };
-DecodeShape decode_shape(double d, double group, double kv_bytes);
+// `bf16`: K and V are bf16 (they take more instructions to widen than fp16).
+DecodeShape decode_shape(double d, double group, double kv_bytes, bool bf16 = false);
 
 // How a request's keys are chunked: one chunk while `kv_jobs` (batch x KV heads) fill `grid` CTAs,
 // else chunks of the fewest whole 16-token pages, at least 128 tokens, that keep kv_jobs x chunks

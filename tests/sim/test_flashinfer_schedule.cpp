@@ -93,6 +93,13 @@ TEST_CASE(
     CHECK(s.fp32_per_trip == c.fp32);
     CHECK(s.instructions_per_trip == Approx(c.total).epsilon(0.01));
   }
+  // bf16 K and V: 1.5 instructions an element to widen, fp16's one: counted 79.9 and 64.0 a key
+  // at head_dim 128, groups 1 and 8 (4 and 8 keys a trip); the FP32 work is the same.
+  CHECK(sim::decode_shape(128, 1, 2, true).instructions_per_trip ==
+        Approx(4 * 79.91).epsilon(0.01));
+  CHECK(sim::decode_shape(128, 8, 2, true).instructions_per_trip ==
+        Approx(8 * 63.96).epsilon(0.01));
+  CHECK(sim::decode_shape(128, 8, 2, true).fp32_per_trip == 210);
   // A group of 8 at head_dim 128: 8 keys a thread a trip, 16 lanes a (key, query head) pair:
   // 447 / 8 x 16 / 32 = 28 warp instructions a pair, 7 SM clocks at four a clock.
   const sim::DecodeShape g8 = sim::decode_shape(128, 8, 2);
