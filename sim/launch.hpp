@@ -26,7 +26,7 @@ struct TileWork {
   // Cycles one CTA waits per tile iteration with nothing of its own to issue (global loads used
   // right after they are issued, dependent shuffle chains), beyond its pipe time. Co-resident CTAs
   // fill that wait with their work, so a tile takes max(stacked x pipe time, latency + pipe time)
-  // (0: the kernel pipelines its loads, as FA2/FA3/FA4 do).
+  // (0: the kernel's pipelining hides them even alone, as FA2/FA3/FA4 are priced).
   double latency_cycles = 0;
   // SM cycles of integer and warp-vote issue (compares, ballots, popcounts, block barriers) per
   // tile, for a kernel bound by them rather than by its FP32 or tensor work: priced with the FP32
@@ -106,10 +106,10 @@ struct Launch {
   // this when it runs alone; co-resident CTAs issue to the rest (1: a CTA of four warps or more).
   double issue_share = 1;
   // Every CTA runs the same tiles (a decode grid, its last chunks aside): an in-order grid runs
-  // in the hardware's waves at its occupancy, the CTAs of a partial last wave each alone on an SM
-  // and at their own pace (one CTA's waits, TileWork::latency_cycles), as priced. Otherwise the
-  // span is also priced at fewer CTAs per SM and the least taken, which bounds the overstated span
-  // of uneven jobs (price_launch).
+  // in the hardware's waves at its occupancy, the CTAs of a short last wave fewer to an SM (alone
+  // where there are fewer than SMs, at their own pace: TileWork::latency_cycles), as priced.
+  // Otherwise the span is also priced at fewer CTAs per SM and the least taken, which bounds the
+  // overstated span of uneven jobs (price_launch).
   bool equal_jobs = false;
   // The exps (MUFU) and the FP32 softmax work (FMA pipes) run side by side: the kernel gives them
   // to different warps and balances the two pipes (FA4 moves a share of the exps to polynomials

@@ -18,7 +18,7 @@ struct SmRates {
   double alu = 0;     // FP32 lane instructions/s
   double hbm = 0;     // B/s: the SM's share of achievable HBM bandwidth
   double clock = 0;   // Hz, for cycle counts
-  double issue = 0;   // warp instructions/s: four schedulers, one a clock each, at the FP32 clock
+  double issue = 0;   // warp instructions/s: four schedulers, one a clock each, at boost
 };
 
 // The tensor pipe runs at the launch's schedule-calibrated share of the ceiling of the matrix
@@ -33,8 +33,8 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w, const Launch& 
   r.hbm = p.memory.hbm_bandwidth_Bps * c.hbm_fraction / sms;  // fair share when all SMs stream
   r.clock = p.compute.tensor_clock_hz;
   // Every NVIDIA SM since Volta: four sub-partitions, each a scheduler issuing one warp
-  // instruction a clock (CUDA C++ Programming Guide, compute capabilities 7.x-10.x), at the clock
-  // the FP32 peak is quoted at.
+  // instruction a clock (CUDA C++ Programming Guide, compute capabilities 7.x-10.x), at the boost
+  // clock, by vector_fraction as the FP32 rate.
   const double fp32_clock = p.compute.max_clock_hz > 0 ? p.compute.max_clock_hz : r.clock;
   r.issue = 4 * fp32_clock * c.vector_fraction;
   return r;

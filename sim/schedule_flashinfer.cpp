@@ -81,21 +81,24 @@ constexpr double kMergeThreads = 128;
 //    widen (__bfloat1622float2: a shift for the low half, a PRMT and a shift for the high), fp16
 //    one (HADD2.F32): 8 more a key at d 128, as counted at groups 1 and 8 (79.9 and 64.0 a key).
 //    sm_100a's loop is within 2 % of sm_90's.
-// Groups 2 to 6 (one key row a lane, as at 8) and head_dim 64 were not disassembled: the same
-// structure. The schedulers sustain kSustainedIssue of their peak on this loop: fitted by hand on
-// the H20's head_dim-128 rows, with the host costs (the loop binds at a group of 8), the best on
-// a 0.02 grid (1.0: 6.0 %, 0.97: 5.7 %, 0.95: 5.4 %, 0.93: 5.4 %, 0.91: 5.5 %); checked on rows
-// the fit did not see: the head_dim-256 rows (4.8 %), and A800 SXM4 and H100 PCIe at 128 x
-// 128/16 heads, 16384 keys (validate/data/candidates/h200_decode_timings.csv), +10 % and -14 %,
-// where the FP32 pipe alone priced them +52 % and -16 %.
-constexpr double kSustainedIssue = 0.93;
+// Groups 2 to 6 (one key row a lane, as at 8), head_dim 64 and fp8 or fp32 K and V were not
+// disassembled: the same structure (the schedule takes 16-bit inputs only).
+// The exps' instructions are among those issued; their pipe (MUFU) runs beside the FP32 one
+// (Launch::exp_alu_concurrent). The schedulers sustain kSustainedIssue of their peak on this
+// loop: fitted by hand on the H20's head_dim-128 rows, with the host costs (the loop binds at a
+// group of 8), the best of 0.75, 0.78, 0.8, 0.82, 0.85 and 0.9 (6.1, 5.6, 5.4, 5.5, 6.0 and
+// 6.9 %); checked on rows the fit did not see: the head_dim-256 rows (4.8 %), and A800 SXM4 and
+// H100 PCIe at 128 x 128/16 heads, 16384 keys (validate/data/candidates/h200_decode_timings.csv),
+// -0.4 % and -14 %, where the FP32 pipe alone priced them +52 % and -16 %.
+constexpr double kSustainedIssue = 0.8;
 void count_loop_instructions(DecodeShape& s, bool bf16) {
   const double k = s.bdy * s.tile_per_bdx;
   const double shuffles = std::log2(s.bdx);
   const double widen = (bf16 ? 1.5 : 1) * 2 * s.vec;  // K's and V's elements to fp32
-  const bool one = s.tile_per_bdx > 1;
-  s.fp32_per_trip = k * (2 * s.vec + shuffles + 6) + (one ? 6 : 2);
-  s.instructions_per_trip = s.fp32_per_trip + k * (widen + shuffles + 1) + 1 + (one ? 91 : 68);
+  const bool group_of_one = s.bdy == 1;
+  s.fp32_per_trip = k * (2 * s.vec + shuffles + 6) + (group_of_one ? 6 : 2);
+  s.instructions_per_trip =
+      s.fp32_per_trip + k * (widen + shuffles + 1) + 1 + (group_of_one ? 91 : 68);
 }
 
 // The reduction's shuffles, log2(bdx) per lane, issued at one warp instruction (32 lanes) per SM
@@ -170,10 +173,13 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
             kv_jobs * ((chunks - 1) * full_tiles + last_tiles)};
   const double kpi = s.keys_per_iter;
   // A tile is one iteration of the CTA: its FP32 pipe work, the shuffles on their pipe, and
-  // every instruction at the schedulers' issue rate, whichever binds (a group of 8 at about 7
-  // SM cycles a key and query head on Ampere and Hopper alike, whatever their FP32 width).
+  // every instruction at the schedulers' issue rate, whichever binds (a group of 8 at about 9
+  // SM cycles a key and query head on Ampere and Hopper alike, whatever their FP32 width). A CTA
+  // of three warps (groups 3 and 6) issues to three of the four schedulers when alone.
+  const double warps = std::ceil(s.block_threads / 32);
   l.per_tile.alu_ops = s.block_threads * s.fp32_per_trip;
-  l.per_tile.issue_slots = s.block_threads / 32 * s.instructions_per_trip / kSustainedIssue;
+  l.per_tile.issue_slots = warps * s.instructions_per_trip / kSustainedIssue;
+  l.issue_share = std::min(1.0, warps / 4);
   l.per_tile.int_cycles = kpi * group * shuffle_cycles_per_key_head(s);
   l.per_tile.exp_ops = kpi * group * s.bdx + s.bdz * group * s.bdx;
   if (a.softcap) l.per_tile.exp_ops += kpi * group * s.bdx;  // tanh, on every lane too
@@ -186,16 +192,20 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   l.per_job_fixed_cycles = in.calibration.cta_overhead_cycles;
   // Each iteration waits on its cp.async stage and four barriers: co-resident CTAs fill it. With
   // two stages a CTA keeps one iteration's K and V in flight (16 KB at a group of one), so a CTA
-  // alone on its SM, as those of a partial last wave are, waits about one global-memory latency
-  // an iteration: a one-wave grid's tail is latency-bound. On the H20, 512 MHA CTAs on 468 slots
+  // alone on its SM, as those of a short last wave are, waits about one global-memory latency
+  // an iteration, priced in turn with the iteration's work (the engine adds a tile's wait to its
+  // pipe time for a lone CTA; the rows below agree with the sum): a one-wave grid's tail is
+  // latency-bound. On the H20, 512 MHA CTAs on 468 slots
   // (16 x 32/32 and 128 x 4/4 heads) ran 14-17 % (head_dim 256) and 6-8 % (128) over what their
   // bytes take at full bandwidth; priced so, 2-5 % fast and 5-7 % slow, where the grid priced at
   // fewer CTAs an SM spread the tail and priced the bytes alone. The group-of-8 rows, whose grids
-  // have partial waves too, moved 2-6 % up; the file went from 6.1 % to 5.1 %.
+  // have partial waves too, moved 2-6 % up; the file went from 6.1 % to 5.1 %. (The profile's
+  // global latency, or the published 400 cycles: sim/schedule_project_latency.hpp.)
   l.overhead_is_wait = true;
   l.per_tile.latency_cycles = project_cuda::latencies(in.profile).global;
   l.whole_jobs_but_last = chunks > 1;
   l.equal_jobs = true;
+  l.exp_alu_concurrent = true;
   out.push_back(l);
   if (chunks > 1) out.push_back(merge_launch(in, g, chunks));
 }

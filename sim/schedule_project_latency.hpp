@@ -1,5 +1,6 @@
 // Instruction counts and exposed waits of this project's CUDA kernels (schedule_project_cuda*.cpp),
-// counted from their source in validate/cuda/cuda_*.cu. Counts are lane instructions (a warp
+// counted from their source in validate/cuda/cuda_*.cu; latencies() also gives flashinfer_decode
+// its per-iteration wait. Counts are lane instructions (a warp
 // instruction is 32) on the FP32/INT/load-store issue slots, which the tile engine prices at the
 // FP32 pipe's rate (128 lanes per clock per SM = 4 warp instructions issued per clock).
 #pragma once

@@ -59,24 +59,27 @@ TEST_CASE(
 
 TEST_CASE(
     "a row whose schedule's kernel has no instance for its shape (FlashInfer's CUDA-core decode "
-    "at two query tokens) is priced with auto, not skipped",
+    "at two query tokens, or a prefill) is priced with auto, not skipped",
     "[cli][validate]") {
   TempDir dir;
   const auto csv = dir.path() / "m.csv";
   write_file(csv,
              "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us\n"
              "h100,flashinfer-decode,decode,fp16,16,32,32,128,2,4096,0,100\n"
-             "h100,flashinfer-decode,decode,fp16,16,32,32,128,1,4096,0,100\n");
+             "h100,flashinfer-decode,decode,fp16,16,32,32,128,1,4096,0,100\n"
+             "h100,FlashInfer,fwd,fp16,1,32,32,128,4096,4096,1,3000\n");
   const RunResult r = run_cli({"validate", "--measurements", csv.string(), "--format", "json"});
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.err, Catch::Contains("m.csv:2") && Catch::Contains("got q_len 2") &&
                         Catch::Contains("priced with --kernel auto instead"));
   const json doc = json::parse(r.out);
   CHECK(doc["summary"]["skipped_rows"] == 0);
-  CHECK(doc["summary"]["repriced_rows"] == 1);
-  REQUIRE(doc["cases"].size() == 2);
+  // FlashInfer named alone is its batch decode, which refuses a prefill row: auto prices it.
+  CHECK(doc["summary"]["repriced_rows"] == 2);
+  REQUIRE(doc["cases"].size() == 3);
   CHECK(doc["cases"][0]["schedule"] == "auto");
   CHECK(doc["cases"][1]["schedule"] == "flashinfer_decode");
+  CHECK(doc["cases"][2]["schedule"] == "auto");
 }
 
 TEST_CASE("rows priced with auto after their kernel refused them are never fitted",

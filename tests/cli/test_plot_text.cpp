@@ -74,7 +74,14 @@ TEST_CASE("a cut label is valid UTF-8 and the longest whole-character head at ev
       CHECK(end_cut == longest_head(label, px) + "...");
       const std::string middle_cut = cli::plot::fit_label(label, px, true);
       CHECK(valid_utf8(middle_cut));
-      CHECK(middle_cut.find("...") != std::string::npos);
+      // A head of the label, the dots, and a tail of it that fits with them.
+      const std::size_t dots = middle_cut.find("...");
+      REQUIRE(dots != std::string::npos);
+      CHECK(label.compare(0, dots, middle_cut, 0, dots) == 0);
+      const std::string tail = middle_cut.substr(dots + 3);
+      CHECK(label.size() >= tail.size());
+      CHECK(label.compare(label.size() - tail.size(), tail.size(), tail) == 0);
+      if (!tail.empty()) CHECK(cli::plot::text_width(middle_cut, 11) <= px);
     }
   }
 }

@@ -166,6 +166,9 @@ TEST_CASE(
   // The plan's grid is 4 x 78 = 312 CTAs: 64 KV jobs take at most 4 chunks each, so 250 pages
   // go in chunks of 63: 4 chunks (a grid that ignored the registers, 624, would give 9).
   CHECK(wide[0].jobs.count == 64 * 4);
+  // A group of 3 is 96 threads, three warps: alone on an SM it issues to three schedulers.
+  CHECK(lower(decode(16, 24, 8, 128, 4000), "h20")[0].issue_share == 0.75);
+  CHECK(g8[0].issue_share == 1);
   // The merge kernel: 40 registers x 128 threads, 12 CTAs per SM.
   REQUIRE(wide.size() == 2);
   CHECK(sim::ctas_per_sm(wide[1].cta, h20) == 12);
