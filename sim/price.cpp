@@ -34,9 +34,8 @@ SmRates sm_rates(const hw::Profile& p, const models::Workload& w, const Launch& 
   r.clock = p.compute.tensor_clock_hz;
   // Every NVIDIA SM since Volta: four sub-partitions, each a scheduler issuing one warp
   // instruction a clock (CUDA C++ Programming Guide, compute capabilities 7.x-10.x), at the boost
-  // clock, by vector_fraction as the FP32 rate.
-  const double fp32_clock = p.compute.max_clock_hz > 0 ? p.compute.max_clock_hz : r.clock;
-  r.issue = 4 * fp32_clock * c.vector_fraction;
+  // clock (which every profile gives), by vector_fraction as the FP32 rate.
+  r.issue = 4 * p.compute.max_clock_hz * c.vector_fraction;
   return r;
 }
 
@@ -84,7 +83,7 @@ TileTimes tile_times(const Launch& l, const hw::Profile& p, const SmRates& r) {
   tt.exp = t.exp_ops / r.exp;
   const double lane_products = r.tensor > 0 || own_products ? 0 : t.tensor_flops / 2;
   tt.alu = std::max((t.alu_ops + lane_products) / r.alu + t.int_cycles / r.clock,
-                    t.issue_slots > 0 ? t.issue_slots / r.issue : 0.0);
+                    t.issue_slots / r.issue);
   tt.softmax = l.exp_alu_concurrent ? std::max(tt.exp, tt.alu) : tt.exp + tt.alu;
   const double fixed = l.overhead_is_wait ? 0 : cal.tile_overhead_cycles / r.clock;
   tt.compute =

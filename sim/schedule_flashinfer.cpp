@@ -193,14 +193,14 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   // Each iteration waits on its cp.async stage and four barriers: co-resident CTAs fill it. With
   // two stages a CTA keeps one iteration's K and V in flight (16 KB at a group of one), so a CTA
   // alone on its SM, as those of a short last wave are, waits about one global-memory latency
-  // an iteration, priced in turn with the iteration's work (the engine adds a tile's wait to its
-  // pipe time for a lone CTA; the rows below agree with the sum): a one-wave grid's tail is
-  // latency-bound. On the H20, 512 MHA CTAs on 468 slots
-  // (16 x 32/32 and 128 x 4/4 heads) ran 14-17 % (head_dim 256) and 6-8 % (128) over what their
-  // bytes take at full bandwidth; priced so, 2-5 % fast and 5-7 % slow, where the grid priced at
-  // fewer CTAs an SM spread the tail and priced the bytes alone. The group-of-8 rows, whose grids
-  // have partial waves too, moved 2-6 % up; the file went from 6.1 % to 5.1 %. (The profile's
-  // global latency, or the published 400 cycles: sim/schedule_project_latency.hpp.)
+  // an iteration (the profile's, or the published 400 cycles: sim/schedule_project_latency.hpp),
+  // priced in turn with the iteration's work (the engine adds a tile's wait to its pipe time for
+  // a lone CTA; the rows below agree with the sum): a one-wave grid's tail is latency-bound. On
+  // the H20, 512 MHA CTAs on 468 slots (16 x 32/32 and 128 x 4/4 heads) ran 14-17 % (head_dim
+  // 256) and 6-8 % (128) over what their bytes take at full bandwidth; priced so, 2-5 % fast and
+  // 5-7 % slow, where the grid priced at fewer CTAs an SM spread the tail and priced the bytes
+  // alone. The group-of-8 rows, whose grids have partial waves too, moved 2-6 % up; the file
+  // went from 6.1 % to 5.1 %.
   l.overhead_is_wait = true;
   l.per_tile.latency_cycles = project_cuda::latencies(in.profile).global;
   l.whole_jobs_but_last = chunks > 1;

@@ -15,13 +15,12 @@
 
 namespace {
 
-// One full wave of 100-tile CTAs doing only `exp_ops` and `alu_ops` per tile, no overlap with
-// anything else and no fixed cycles: the launch's time above its launch cost.
-double work_seconds(const hw::Profile& p, double exp_ops, double alu_ops, bool concurrent) {
+// One full wave of 100-tile CTAs doing only `work` per tile, no overlap with anything else and no
+// fixed cycles: the launch's time above its launch cost.
+double work_seconds(const hw::Profile& p, const sim::TileWork& work, bool concurrent = false) {
   static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0, std::nullopt};
   sim::Launch l = test_support::full_wave_launch(p, cal, "fa4");
-  l.per_tile.exp_ops = exp_ops;
-  l.per_tile.alu_ops = alu_ops;
+  l.per_tile = work;
   l.exp_alu_concurrent = concurrent;
   models::Workload w;
   const sim::LaunchPrediction r = sim::price_launch(l, p, w, 1);
@@ -35,11 +34,11 @@ TEST_CASE("exps and FP32 softmax work add up unless the kernel runs them on conc
   const hw::Profile& b200 = test_support::catalog().resolve("b200");
   for (bool concurrent : {false, true}) {
     INFO("concurrent " << concurrent);
-    const double exp_only = work_seconds(b200, 4096, 0, concurrent);
-    const double alu_only = work_seconds(b200, 0, 8192, concurrent);
+    const double exp_only = work_seconds(b200, {.exp_ops = 4096}, concurrent);
+    const double alu_only = work_seconds(b200, {.alu_ops = 8192}, concurrent);
     REQUIRE(exp_only > 0);
     REQUIRE(alu_only > 0);
-    const double both = work_seconds(b200, 4096, 8192, concurrent);
+    const double both = work_seconds(b200, {.exp_ops = 4096, .alu_ops = 8192}, concurrent);
     const double expected = concurrent ? std::max(exp_only, alu_only) : exp_only + alu_only;
     CHECK(both == Approx(expected).epsilon(1e-9));
   }
@@ -143,16 +142,10 @@ TEST_CASE(
 
 TEST_CASE(
     "issue slots are a floor under the FP32 work: four warp instructions a clock per SM, at the "
-    "clock the FP32 peak is quoted at, whatever the FP32 pipe's width",
+    "boost clock, whatever the FP32 pipe's width",
     "[sim][tile]") {
-  static const hw::ScheduleCalibration cal{1.0, 0.0, 0.0, 0.0, std::nullopt};
   auto seconds = [](const hw::Profile& p, double alu_ops, double issue_slots) {
-    sim::Launch l = test_support::full_wave_launch(p, cal, "fa2");
-    l.per_tile.alu_ops = alu_ops;
-    l.per_tile.issue_slots = issue_slots;
-    models::Workload w;
-    const sim::LaunchPrediction r = sim::price_launch(l, p, w, 1);
-    return r.time_s - r.fixed_s;
+    return work_seconds(p, {.alu_ops = alu_ops, .issue_slots = issue_slots});
   };
   for (const char* hw : {"a100-sxm4-80gb", "h100-sxm5-80gb"}) {
     INFO(hw);
