@@ -26,6 +26,7 @@ const std::vector<CalibratedKernel>& calibrated_kernels() {
       {"fsa_triton", true},
       {"lightning2", false},
       {"flashinfer_decode", false},
+      {"flashinfer_prefill", false},
       {"cpu_flash", false},
       {"cpu_linear", false},
       {"project_flash", false},

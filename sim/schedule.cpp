@@ -50,6 +50,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_fsa_schedules(t);
     add_lightning_schedules(t);
     add_flashinfer_schedules(t);
+    add_flashinfer_prefill_schedule(t);
     add_cpu_schedules(t);
     add_project_cuda_schedules(t);
     return t;

@@ -115,11 +115,13 @@ bool pdl(const hw::Profile& p) {
   return std::atoi(p.arch.c_str() + 3) >= 90;
 }
 
-Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
+}  // namespace
+
+Launch flashinfer_merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
   Launch l = schedule_launch(in, "merge_states");
   // PersistentVariableLengthMergeStatesKernel: 128 threads, 4 cp.async stages of 16 bytes a thread.
   l.cta = {kReservedSmemPerCta + 4 * kMergeThreads * 16, kMergeThreads, kMergeRegs, 0};
-  const double pairs = g.batch * g.heads;
+  const double pairs = g.batch * g.heads * g.rows;
   const double sms = in.profile.compute.sm_count;
   const double ctas = std::max(1.0, std::min(pairs, sms * ctas_per_sm(l.cta, in.profile)));
   l.jobs = {ctas, std::floor(pairs / ctas), ceil_div(pairs, ctas), pairs};
@@ -133,13 +135,16 @@ Launch merge_launch(const ScheduleInput& in, const Geometry& g, double chunks) {
   return l;
 }
 
+namespace {
+
 void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, false);
   require_kernel(
       a.q_len == 1, in.name,
       fmt::format("runs one query token per request (got q_len {}): FlashInfer's CUDA-core "
-                  "decode refuses more; its tensor-core path is a prefill kernel (--kernel fa2)",
+                  "decode refuses more; its tensor-core path is its prefill kernel "
+                  "(--kernel flashinfer_prefill)",
                   a.q_len));
   require_kernel(g.d == g.dv && !a.values_in_keys, in.name, "needs v_head_dim == head_dim");
   require_kernel(g.d == 64 || g.d == 128 || g.d == 256, in.name,
@@ -207,7 +212,7 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   l.equal_jobs = true;
   l.exp_alu_concurrent = true;
   out.push_back(l);
-  if (chunks > 1) out.push_back(merge_launch(in, g, chunks));
+  if (chunks > 1) out.push_back(flashinfer_merge_launch(in, g, chunks));
 }
 
 }  // namespace

@@ -1,6 +1,12 @@
-// flashinfer_decode (sim/schedule_flashinfer.cpp): FlashInfer's CUDA-core batch decode. The shape
-// and split rules it prices, exposed for the tests.
+// flashinfer_decode (sim/schedule_flashinfer.cpp): FlashInfer's CUDA-core batch decode, and
+// flashinfer_prefill (sim/schedule_flashinfer_prefill.cpp): its batch prefill kernel, which also
+// runs its tensor-core decode. The shape and split rules they price, exposed for the tests, and
+// the merge launch they share.
 #pragma once
+
+#include "sim/launch.hpp"
+#include "sim/schedule.hpp"
+#include "sim/schedule_common.hpp"
 
 namespace sim {
 
@@ -30,5 +36,30 @@ struct DecodeSplit {
   double chunk_tokens = 0;  // a full chunk's keys
 };
 DecodeSplit decode_split(double keys, double kv_jobs, double grid);
+
+// VariableLengthMergeStates (cascade.cuh): the split partials of every (request, query row, query
+// head) merged into O, a persistent grid; programmatic dependent launch hides its launch on sm_90
+// and later.
+Launch flashinfer_merge_launch(const ScheduleInput& in, const Geometry& g, double chunks);
+
+// One CTA of BatchPrefillWithPagedKVCacheKernel for `packed_rows` query rows of a KV head (q_len x
+// group), head dims `d` and `dv`, `q_bytes` and `kv_bytes` an element, on a device with
+// `smem_per_sm` and `smem_per_block` (opt-in) bytes of shared memory.
+struct PrefillShape {
+  double cta_tile_q = 0;             // query rows a CTA (16, 64 or 128)
+  double warps_q = 0, warps_kv = 0;  // the four warps over rows and over keys
+  double mma_q = 0, mma_kv = 0;      // 16-row and 16-key MMA blocks a warp (mma_kv 0: no fit)
+  double cta_tile_kv = 0;            // keys a loop iteration
+  double smem_bytes = 0;             // without the runtime's reserved kilobyte
+};
+PrefillShape prefill_shape(double packed_rows, double d, double dv, double q_bytes, double kv_bytes,
+                           double smem_per_sm, double smem_per_block);
+
+// How PrefillPlan chunks each request's keys for `batch` requests of `q_tiles` query tiles and
+// `kv_heads` KV heads on `sm_count` SMs: one chunk unless the grid budget (2 CTAs an SM) leaves
+// room for more, then the smallest chunk of whole 16-token pages, at least 128 tokens, that fits.
+using PrefillSplit = DecodeSplit;
+PrefillSplit prefill_split(double batch, double q_tiles, double keys, double kv_heads,
+                           double sm_count);
 
 }  // namespace sim

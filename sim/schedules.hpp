@@ -19,6 +19,7 @@ void add_flash_nsa_schedules(std::vector<ScheduleInfo>& table);
 void add_fsa_schedules(std::vector<ScheduleInfo>& table);
 void add_lightning_schedules(std::vector<ScheduleInfo>& table);
 void add_flashinfer_schedules(std::vector<ScheduleInfo>& table);
+void add_flashinfer_prefill_schedule(std::vector<ScheduleInfo>& table);
 // True for the scans Lightning Attention-2's kernel runs as written: a whole sequence (no decode
 // step, no chunk after a state) of the lightning variant in its 64-token blocks, head_dim a power
 // of two up to 128 (sim/schedule_lightning.cpp).

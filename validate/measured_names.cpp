@@ -82,6 +82,10 @@ const std::map<std::string, std::string>& kernel_names() {
     // alone is its decode kernel too: a row of another shape (a prefill, several query tokens) is
     // one it refuses, priced with auto.
     add("flashinfer_decode", {"flashinfer-decode", "flashinfer-batch-decode", "flashinfer"});
+    // Its batch prefill kernel, which BatchDecodeWithPagedKVCacheWrapper runs with
+    // use_tensor_cores=True (`fa2_tc` in its benchmarks/flashinfer_benchmark.py).
+    add("flashinfer_prefill", {"flashinfer-decode-tc", "flashinfer-tc", "flashinfer-prefill",
+                               "flashinfer-batch-prefill"});
     return m;
   }();
   return names;
