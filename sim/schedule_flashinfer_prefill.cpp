@@ -1,6 +1,7 @@
 // flashinfer_prefill: FlashInfer's batch prefill kernel on a paged K/V cache (its FA2 backend,
-// mma.sync), which BatchDecodeWithPagedKVCacheWrapper runs for a decode step when
-// use_tensor_cores=True and BatchPrefillWithPagedKVCacheWrapper for several query tokens. Read
+// mma.sync), which BatchDecodeWithPagedKVCacheWrapper runs when use_tensor_cores=True, for one
+// query token a request or several, and the prefill wrappers with backend "fa2" (their default off
+// sm_90, where they default to the FA3 backend: flashinfer/utils.py). Read
 // from flashinfer-ai/flashinfer at fb28d72 and v0.2.5 (the same for what is priced here):
 //
 //  - Backend: fp16/bf16 decode with tensor cores plans the "fa2" module on Hopper and Blackwell

@@ -82,10 +82,11 @@ const std::map<std::string, std::string>& kernel_names() {
     // alone is its decode kernel too: a row of another shape (a prefill, several query tokens) is
     // one it refuses, priced with auto.
     add("flashinfer_decode", {"flashinfer-decode", "flashinfer-batch-decode", "flashinfer"});
-    // Its batch prefill kernel, which BatchDecodeWithPagedKVCacheWrapper runs with
-    // use_tensor_cores=True (`fa2_tc` in its benchmarks/flashinfer_benchmark.py).
-    add("flashinfer_prefill", {"flashinfer-decode-tc", "flashinfer-tc", "flashinfer-prefill",
-                               "flashinfer-batch-prefill"});
+    // Its batch prefill kernel's FA2 backend, which BatchDecodeWithPagedKVCacheWrapper runs with
+    // use_tensor_cores=True (`fa2_tc` in its benchmarks/flashinfer_benchmark.py). On sm_90 the
+    // prefill wrappers default to the FA3 backend (flashinfer/utils.py
+    // determine_attention_backend), which this schedule does not price: such a row names fa3.
+    add("flashinfer_prefill", {"flashinfer-decode-tc", "flashinfer-tc", "flashinfer-fa2"});
     return m;
   }();
   return names;

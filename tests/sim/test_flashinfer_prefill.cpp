@@ -156,8 +156,8 @@ TEST_CASE(
       make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}, {"v_head_dim", 256}}),
       workload(models::Phase::decode, 4, 1, 4096)};
   CHECK_THROWS_WITH(lower_prefill(wide_v, "h100"), Catch::Contains("v_head_dim == head_dim"));
-  for (const char* name : {"flashinfer-decode-tc", "FlashInfer TC", "flashinfer_prefill",
-                           "flashinfer-batch-prefill"}) {
+  for (const char* name :
+       {"flashinfer-decode-tc", "FlashInfer TC", "flashinfer_prefill", "flashinfer fa2"}) {
     CHECK(validate::schedule_for(name) == "flashinfer_prefill");
   }
   CHECK(validate::schedule_for("flashinfer") == "flashinfer_decode");
