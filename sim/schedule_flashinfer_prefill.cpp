@@ -53,6 +53,38 @@ double pow2_floor(double x) {
   return p;
 }
 
+// The jobs of a grid whose query tiles all walk `walked` keys, in chunks of whole pages: each chunk
+// takes ceil(chunk / n) iterations, the last one masked where the chunk ends inside it, and the
+// last chunk holds the rest (flash_forward_launch divides whole key tiles among splits instead,
+// which prices a chunk of 144 keys as 256 at 128 keys an iteration). The launch's K/V bytes are
+// kept.
+void set_chunk_jobs(const Geometry& g, double tile_n, const PrefillSplit& split, double walked,
+                    double q_tiles, Launch& l) {
+  const double groups = g.batch * g.heads * q_tiles;
+  const double full_keys = std::min(walked, split.chunk_tokens);
+  const double last_keys = walked - (split.chunks - 1) * full_keys;
+  const double full = ceil_div(full_keys, tile_n);
+  const double last = ceil_div(last_keys, tile_n);
+  const double per_group = (split.chunks - 1) * full + last;
+  const double kv_bytes = l.jobs.total_tiles * l.per_tile.hbm_bytes;
+  l.jobs = {groups * split.chunks, std::min(full, last), full, groups * per_group};
+  l.per_tile.hbm_bytes = kv_bytes / l.jobs.total_tiles;
+  // A full chunk's tiles hold its keys' bytes; the mean tile, the walk's over all its tiles.
+  l.max_tile_hbm_scale = std::max(1.0, (full_keys / full) / (walked / per_group));
+}
+
+// Split partials as FlashInfer writes them: O in the output type (tmp_v is DTypeO,
+// csrc/batch_prefill.cu) and an fp32 LSE a row, where flash_forward_launch writes fp32 O, as
+// FlashAttention's splits do; the merge launch reads them so (flashinfer_merge_launch).
+void set_split_partials(const Geometry& g, double chunks, Launch& l) {
+  const double rows = chunks * g.batch * g.heads * g.rows;
+  const double fp32 = rows * (g.dv + 1) * 4;
+  const double written = rows * (g.dv * g.s + 4);
+  const double ratio = l.per_job_hbm_bytes > 0 ? l.max_job_hbm_bytes / l.per_job_hbm_bytes : 0;
+  l.per_job_hbm_bytes += (written - fp32) / l.jobs.count;
+  if (ratio > 0) l.max_job_hbm_bytes = l.per_job_hbm_bytes * ratio;
+}
+
 void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
   const models::AttentionShape& a = in.op.attention;
   const Geometry g = geometry(a, in.workload, true);
@@ -70,8 +102,14 @@ void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
                  fmt::format("its smallest K/V tile does not fit {} bytes of shared memory a CTA",
                              in.profile.memory.smem_per_block_bytes));
   const double q_tiles = ceil_div(g.rows, s.cta_tile_q);
+  // The keys a query tile walks: all of them, or under a window the pages of its last
+  // window_left + tile rows (scheduler.cuh's effective_kv_len_arr), which are also what is split.
+  const double walked =
+      g.window > 0 ? std::min(g.keys, ceil_div(g.window - 1 + s.cta_tile_q, kPrefillPageTokens) *
+                                          kPrefillPageTokens)
+                   : g.keys;
   const PrefillSplit split =
-      prefill_split(g.batch, q_tiles, g.keys, g.kv_heads, in.profile.compute.sm_count);
+      prefill_split(g.batch, q_tiles, walked, g.kv_heads, in.profile.compute.sm_count);
 
   FlashTile t;
   t.m = s.cta_tile_q;
@@ -86,7 +124,11 @@ void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
   l.overhead_is_wait = true;
   l.per_tile.latency_cycles = project_cuda::latencies(in.profile).global;
   l.whole_jobs_but_last = split.chunks > 1;
-  l.equal_jobs = !g.causal || a.q_len == 1;
+  // Every query tile walks the same keys (one tile, or no causal mask): its chunks are priced as
+  // the kernel runs them, and the grid in the hardware's waves.
+  l.equal_jobs = !g.causal || q_tiles == 1;
+  if (l.equal_jobs) set_chunk_jobs(g, t.n, split, walked, q_tiles, l);
+  if (split.chunks > 1) set_split_partials(g, split.chunks, l);
   out.push_back(l);
   if (split.chunks > 1) out.push_back(flashinfer_merge_launch(in, g, split.chunks));
 }
