@@ -161,7 +161,8 @@ TEST_CASE("under a sliding window flashinfer_prefill walks and splits only the w
 
 TEST_CASE(
     "FlashInfer's tensor-core decode beats its CUDA-core decode and FA2's 64-row tiles at a group "
-    "of 8 on the H20's capped tensor pipe, and matches the CUDA-core decode for MHA, as measured",
+    "of 8 on the H20's capped tensor pipe, as measured, and prices MHA, where both stream the same "
+    "bytes, within 10 % of the CUDA-core decode and 5 % of its measured time",
     "[sim][flashinfer]") {
   // TheRainstorm/attention_tests readme (validate/data/measured/flashinfer_tc_decode.csv and
   // validate/data/candidates/h200_decode_timings.csv): 128 x 128/16 heads, 16384 keys: 5.05 ms
@@ -170,10 +171,12 @@ TEST_CASE(
   const double tc = time_s(gqa, "h20", "flashinfer_prefill");
   CHECK(time_s(gqa, "h20", "flashinfer_decode") > 2 * tc);
   CHECK(time_s(gqa, "h20", "fa2") > 2 * tc);
-  // Both stream the same bytes at a group of one (priced 2.43 and 2.68 ms).
+  // Both stream the same bytes at a group of one (priced 2.43 and 2.68 ms; measured 2.48 and
+  // 2.46, page 128 against 16 for the CUDA-core row of flashinfer_h20_decode.csv).
   const test_support::Query mha = step(16, 32, 32, 32000);
-  CHECK(time_s(mha, "h20", "flashinfer_prefill") ==
-        Approx(time_s(mha, "h20", "flashinfer_decode")).epsilon(0.1));
+  const double tc_mha = time_s(mha, "h20", "flashinfer_prefill");
+  CHECK(tc_mha == Approx(time_s(mha, "h20", "flashinfer_decode")).epsilon(0.1));
+  CHECK(tc_mha == Approx(2.48e-3).epsilon(0.05));
 }
 
 TEST_CASE(
