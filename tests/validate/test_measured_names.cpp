@@ -1,9 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
-#include <fstream>
-#include <iterator>
-#include <stdexcept>
 
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
@@ -197,99 +194,6 @@ TEST_CASE(
   CHECK(set.cases[0].fit_entry == "nsa_triton_scores");
   // The scores and top-k have no backward: a backward row fits the schedule's own entries.
   CHECK(set.cases[1].fit_entry.empty());
-}
-
-TEST_CASE("a dense row may give TFLOP/s alone: its time follows FlashAttention's FLOP convention",
-          "[validate]") {
-  test_support::TempDir dir;
-  const std::string header =
-      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,tflops,"
-      "source\n";
-  const auto set = validate::read_measurements(
-      test_support::write_file(dir, header +
-                                        "h100,fa3,fwd,bf16,2,16,16,128,8192,8192,1,,500,x\n"
-                                        "h100,fa3,fwd+bwd,bf16,2,16,16,128,8192,8192,0,,400,x\n"),
-      test_support::registry());
-  REQUIRE(set.cases.size() == 2);
-  // 4 B H S^2 d = 4 x 2 x 16 x 8192^2 x 128 = 1.0995e12 FLOPs, halved when causal.
-  const double forward = 4.0 * 2 * 16 * 8192.0 * 8192 * 128;
-  CHECK(set.cases[0].measured_s == Approx(forward / 2 / 500e12));
-  CHECK(set.cases[1].measured_s == Approx(3.5 * forward / 400e12));
-}
-
-TEST_CASE("TFLOP/s alone is refused where the convention does not say the FLOPs", "[validate]") {
-  test_support::TempDir dir;
-  const std::string header =
-      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,variant,"
-      "tflops,source\n";
-  auto error_of = [&](const std::string& row) {
-    try {
-      validate::read_measurements(test_support::write_file(dir, header + row),
-                                  test_support::registry());
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
-  const char* dense_only = ":2: a time from 'tflops' alone is derived for dense attention rows";
-  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,64,4,128,8192,8192,1,,nsa,100,x\n"),
-             Catch::Contains(dense_only) && Catch::Contains("'nsa' row"));
-  // A window makes the row sliding-window attention: fewer pairs than the square.
-  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,8192,8192,1,1024,,100,x\n"),
-             Catch::Contains(dense_only) && Catch::Contains("'swa' row"));
-  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,1024,8192,1,,,100,x\n"),
-             Catch::Contains(":2: no time from 'tflops': a causal row's FLOPs are counted only "
-                             "where seq_q equals seq_kv"));
-  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,8192,8192,1,,,,x\n"),
-             Catch::Contains(":2: no time; give time_ms, time_us or tflops"));
-  CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,16,16,128,8192,8192,1,,,-3,x\n"),
-             Catch::Contains(":2: column 'tflops': '-3' is not positive"));
-}
-
-TEST_CASE("the convention counts d + dv, and a one-query causal row sees every key", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      test_support::write_file(
-          dir,
-          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
-          "tflops,source\n"
-          "h100,fa3,fwd,bf16,1,128,128,192,128,4096,4096,0,400,x\n"
-          "a100,split_kv,decode,fp16,8,16,2,128,128,1,8192,1,2,x\n"),
-      test_support::registry());
-  REQUIRE(set.cases.size() == 2);
-  CHECK(set.cases[0].measured_s == Approx(2.0 * 128 * 4096 * 4096 * (192 + 128) / 400e12));
-  CHECK(set.cases[1].measured_s == Approx(2.0 * 8 * 16 * 1 * 8192 * (128 + 128) / 2e12));
-}
-
-TEST_CASE("every published row's time is what its TFLOP/s gives by the convention", "[validate]") {
-  // The files that keep both the time their rows were given (derived from the printed TFLOP/s)
-  // and the TFLOP/s: forward, backward and forward + backward rows. Without the time column,
-  // each row's time comes from its TFLOP/s.
-  for (const char* file :
-       {"fa3_h100_fwd.csv", "fa2_a100_fwd_bwd.csv", "fa3_h100_bwd_independent.csv",
-        "b200_fa2_fa4.csv", "b200_fa4_cudnn_fwd.csv"}) {
-    INFO(file);
-    const std::string path = test_support::measured_csv_path(file);
-    std::ifstream in(path);
-    std::string header;
-    std::getline(in, header);
-    const auto at = header.find(",time_");  // time_ms or time_us
-    REQUIRE(at != std::string::npos);
-    header.replace(at, 6, ",given_time_");
-    const std::string text = header + "\n" + std::string(std::istreambuf_iterator<char>(in), {});
-    test_support::TempDir dir;
-    const auto given = validate::read_measurements(path, test_support::registry());
-    const auto derived =
-        validate::read_measurements(test_support::write_file(dir, text), test_support::registry());
-    REQUIRE(given.cases.size() == derived.cases.size());
-    std::size_t compared = 0;
-    for (std::size_t i = 0; i < given.cases.size(); ++i) {
-      const validate::MeasuredCase& g = given.cases[i];
-      CHECK(derived.cases[i].measured_s == Approx(g.measured_s).epsilon(5e-4));
-      ++compared;
-    }
-    CHECK(compared > 10);
-  }
 }
 
 TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing FlashMLA runs",
