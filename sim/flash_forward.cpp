@@ -44,9 +44,10 @@ void set_forward_bytes(const ScheduleInput& in, const Geometry& g, const FlashTi
   } else {
     per_job += kv_bytes;
   }
-  // Every split of a row block loads its Q tile; a split writes fp32 O and LSE partials that the
+  // Every split of a row block loads its Q tile; a split writes O (FlashTile::partial_o_bytes an
+  // element) and fp32 LSE partials that the
   // combine launch reduces into O (and the LSE), otherwise the CTA writes them itself.
-  const double partials = splits * g.batch * g.heads * g.rows * (g.dv + 1) * 4;
+  const double partials = splits * g.batch * g.heads * g.rows * (g.dv * t.partial_o_bytes + 4);
   const double out = splits > 1 ? partials : need.o + need.lse;
   const double other = need.total() - (need.q + need.k + need.v + need.o + need.lse);
   per_job += need.q * splits + out + std::max(0.0, other);

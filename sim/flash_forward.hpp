@@ -27,6 +27,9 @@ struct FlashTile {
   // > 0: each row block walks its own key range in rounds of n keys made of whole blocks of this
   // many keys (sim/row_blocks.hpp round_row_block_jobs), not the grid of n-key tiles from key 0.
   double round_unit = 0;
+  // Bytes an element of a split's partial O (fp32 in FlashAttention's splits; FlashInfer writes
+  // them in the output type); the LSE is fp32 either way.
+  double partial_o_bytes = 4;
 };
 
 // FP32-pipe instructions per exp emulated by FA4's Cody-Waite + degree-3 polynomial on packed

@@ -17,6 +17,11 @@ inline double next_pow2(double x) {
   return std::exp2(std::ceil(std::log2(std::max(1.0, x))));
 }
 
+// The largest power of two at most x (and at least 1).
+inline double prev_pow2(double x) {
+  return std::exp2(std::floor(std::log2(std::max(1.0, x))));
+}
+
 // Whole tiles (or CTAs) covering `a` items of `b` each. Counts may be fractional (a compression
 // GEMM that runs once every 16 tokens has 1/16 of a row per decode step), so this is a true
 // ceiling: any positive amount of work takes at least one tile, never zero.

@@ -63,8 +63,6 @@ double decode_registers(double d, double group) {
 // PersistentVariableLengthMergeStatesKernel, the same build: 40 registers at head_dim 128 and 256.
 constexpr double kMergeRegs = 40;
 
-constexpr double kPageTokens = 16;  // the page the split counts in (see above)
-constexpr double kMinChunkTokens = 128;
 constexpr double kMergeThreads = 128;
 
 // The decode loop's instructions per thread and trip (one CTA iteration), from its SASS: the
@@ -236,11 +234,12 @@ DecodeShape decode_shape(double d, double group, double kv_bytes, bool bf16) {
 }
 
 DecodeSplit decode_split(double keys, double kv_jobs, double grid) {
-  const double pages = ceil_div(keys, kPageTokens);
-  if (kv_jobs >= grid) return {1, pages * kPageTokens};
+  const double pages = ceil_div(keys, kFlashInferPageTokens);
+  if (kv_jobs >= grid) return {1, pages * kFlashInferPageTokens};
   const double most = std::floor(grid / kv_jobs);  // chunks a request may take
-  const double chunk = std::max(kMinChunkTokens / kPageTokens, ceil_div(pages, most));
-  return {ceil_div(pages, chunk), chunk * kPageTokens};
+  const double chunk =
+      std::max(kFlashInferMinChunkTokens / kFlashInferPageTokens, ceil_div(pages, most));
+  return {ceil_div(pages, chunk), chunk * kFlashInferPageTokens};
 }
 
 void add_flashinfer_schedules(std::vector<ScheduleInfo>& table) {

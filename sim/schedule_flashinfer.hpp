@@ -10,6 +10,12 @@
 
 namespace sim {
 
+// Both plans count a request's keys in pages, 16 tokens here (the page size moves neither kernel
+// on the H20: validate/data/candidates/h200_decode_timings_notes.md), and never chunk below 128
+// tokens (scheduler.cuh: min_kv_chunk_size = max(128 / page_size, 1)).
+inline constexpr double kFlashInferPageTokens = 16;
+inline constexpr double kFlashInferMinChunkTokens = 128;
+
 // One CTA of BatchDecodeWithPagedKVCacheKernel for head dim `d`, `group` query heads per KV head
 // and `kv_bytes` per K/V element.
 struct DecodeShape {
@@ -57,7 +63,8 @@ PrefillShape prefill_shape(double packed_rows, double d, double dv, double q_byt
 
 // How PrefillPlan chunks each request's keys for `batch` requests of `q_tiles` query tiles and
 // `kv_heads` KV heads on `sm_count` SMs: one chunk unless the grid budget (2 CTAs an SM) leaves
-// room for more, then the smallest chunk of whole 16-token pages, at least 128 tokens, that fits.
+// room for more, then the smallest chunk of whole 16-token pages, at least 128 tokens, that fits:
+// decode_split over (request, query tile) pairs against that budget.
 using PrefillSplit = DecodeSplit;
 PrefillSplit prefill_split(double batch, double q_tiles, double keys, double kv_heads,
                            double sm_count);

@@ -42,16 +42,8 @@ namespace sim {
 
 namespace {
 
-constexpr double kPrefillPageTokens = 16;
-constexpr double kPrefillMinChunkTokens = 128;
 constexpr double kPlannedCtasPerSm = 2;  // PrefillPlan's num_blocks_per_sm
 constexpr double kPrefillThreads = 128;
-
-double pow2_floor(double x) {
-  double p = 1;
-  while (p * 2 <= x) p *= 2;
-  return p;
-}
 
 // The jobs of a grid whose query tiles all walk `walked` keys, in chunks of whole pages: each chunk
 // takes ceil(chunk / n) iterations, the last one masked where the chunk ends inside it, and the
@@ -71,18 +63,6 @@ void set_chunk_jobs(const Geometry& g, double tile_n, const PrefillSplit& split,
   l.per_tile.hbm_bytes = kv_bytes / l.jobs.total_tiles;
   // A full chunk's tiles hold its keys' bytes; the mean tile, the walk's over all its tiles.
   l.max_tile_hbm_scale = std::max(1.0, (full_keys / full) / (walked / per_group));
-}
-
-// Split partials as FlashInfer writes them: O in the output type (tmp_v is DTypeO,
-// csrc/batch_prefill.cu) and an fp32 LSE a row, where flash_forward_launch writes fp32 O, as
-// FlashAttention's splits do; the merge launch reads them so (flashinfer_merge_launch).
-void set_split_partials(const Geometry& g, double chunks, Launch& l) {
-  const double rows = chunks * g.batch * g.heads * g.rows;
-  const double fp32 = rows * (g.dv + 1) * 4;
-  const double written = rows * (g.dv * g.s + 4);
-  const double ratio = l.per_job_hbm_bytes > 0 ? l.max_job_hbm_bytes / l.per_job_hbm_bytes : 0;
-  l.per_job_hbm_bytes += (written - fp32) / l.jobs.count;
-  if (ratio > 0) l.max_job_hbm_bytes = l.per_job_hbm_bytes * ratio;
 }
 
 void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
@@ -105,8 +85,8 @@ void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
   // The keys a query tile walks: all of them, or under a window the pages of its last
   // window_left + tile rows (scheduler.cuh's effective_kv_len_arr), which are also what is split.
   const double walked =
-      g.window > 0 ? std::min(g.keys, ceil_div(g.window - 1 + s.cta_tile_q, kPrefillPageTokens) *
-                                          kPrefillPageTokens)
+      g.window > 0 ? std::min(g.keys, ceil_div(g.window - 1 + s.cta_tile_q, kFlashInferPageTokens) *
+                                          kFlashInferPageTokens)
                    : g.keys;
   const PrefillSplit split =
       prefill_split(g.batch, q_tiles, walked, g.kv_heads, in.profile.compute.sm_count);
@@ -117,6 +97,7 @@ void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
   t.threads = kPrefillThreads;
   t.smem_bytes = s.smem_bytes + kReservedSmemPerCta;
   t.dispatch = Dispatch::in_order;
+  t.partial_o_bytes = g.s;  // tmp_v is DTypeO (csrc/batch_prefill.cu), as the merge reads it
   Launch l = flash_forward_launch(in, g, t, split.chunks, "batch_prefill");
   // One iteration's K or V in flight a CTA: co-resident CTAs fill its wait, a CTA alone on its
   // SM (a short grid, a last wave) waits about a global-memory latency an iteration, as
@@ -128,7 +109,6 @@ void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
   // the kernel runs them, and the grid in the hardware's waves.
   l.equal_jobs = !g.causal || q_tiles == 1;
   if (l.equal_jobs) set_chunk_jobs(g, t.n, split, walked, q_tiles, l);
-  if (split.chunks > 1) set_split_partials(g, split.chunks, l);
   out.push_back(l);
   if (split.chunks > 1) out.push_back(flashinfer_merge_launch(in, g, split.chunks));
 }
@@ -147,7 +127,7 @@ PrefillShape prefill_shape(double packed_rows, double d, double dv, double q_byt
   const double ctas = smem_per_sm >= 2 * (fixed + per_mma_kv) ? 2 : 1;
   const double budget = std::min(smem_per_sm / ctas, smem_per_block);
   const double fits = std::floor((budget - fixed) / per_mma_kv);
-  s.mma_kv = fits < 1 ? 0 : pow2_floor(std::min(fits, 8 / s.mma_q));
+  s.mma_kv = fits < 1 ? 0 : prev_pow2(std::min(fits, 8 / s.mma_q));
   s.cta_tile_kv = s.mma_kv * 16 * s.warps_kv;
   s.smem_bytes = fixed + s.mma_kv * per_mma_kv;
   return s;
@@ -155,15 +135,8 @@ PrefillShape prefill_shape(double packed_rows, double d, double dv, double q_byt
 
 PrefillSplit prefill_split(double batch, double q_tiles, double keys, double kv_heads,
                            double sm_count) {
-  const double pages = std::max(1.0, ceil_div(keys, kPrefillPageTokens));
-  const PrefillSplit whole{1, pages * kPrefillPageTokens};
-  const double max_batch = std::floor(kPlannedCtasPerSm * sm_count / kv_heads);
-  const double per_request = std::floor(max_batch / (batch * q_tiles));  // chunks that fit
-  if (per_request < 1) return whole;
-  const double least = kPrefillMinChunkTokens / kPrefillPageTokens;
-  const double chunk = std::max(least, ceil_div(pages, per_request));
-  if (chunk >= pages) return whole;
-  return {ceil_div(pages, chunk), chunk * kPrefillPageTokens};
+  // The decode plan's chunk search over (request, query tile) pairs against this budget.
+  return decode_split(keys, batch * q_tiles, std::floor(kPlannedCtasPerSm * sm_count / kv_heads));
 }
 
 void add_flashinfer_prefill_schedule(std::vector<ScheduleInfo>& table) {
