@@ -66,18 +66,12 @@ std::vector<hw::Profile> used_profiles(const Acquired& in, hw::ProfileCatalog& c
   return profiles;
 }
 
-// Whether a --calibrate fit used the row: it may be fitted (MeasuredCase::fit_eligible: not priced
-// with auto, its family not inferred), is not held back, and a group that fitted something set
-// its entry (the fit entry or schedule for a forward row, `<schedule>_bwd` for a backward one).
-bool fit_used(const validate::MeasuredCase& c, bool held_out,
-              const std::vector<validate::FitGroup>& groups, const std::string& device) {
-  if (!c.fit_eligible || held_out) return false;
-  const std::string entry = models::has_backward(c.workload.phase)
-                                ? c.schedule + "_bwd"
-                                : (c.fit_entry.empty() ? c.schedule : c.fit_entry);
+// Whether a --calibrate fit used the row: a group that fitted something (no note) lists it among
+// its fit rows (never a held-back row, a row priced with auto or a family inferred).
+bool fit_used(const validate::MeasuredCase& c, const std::vector<validate::FitGroup>& groups) {
   return std::any_of(groups.begin(), groups.end(), [&](const validate::FitGroup& g) {
-    return g.hw == device && g.note.empty() &&
-           std::find(g.keys.begin(), g.keys.end(), entry) != g.keys.end();
+    return g.note.empty() &&
+           std::find(g.fit_rows.begin(), g.fit_rows.end(), &c) != g.fit_rows.end();
   });
 }
 
@@ -114,7 +108,7 @@ Compared compare(const ValidateOptions& o, hw::ProfileCatalog& catalog, const Ac
     });
     validate::CaseResult r = validate::evaluate_case(c, p);
     r.held_out = validate::is_held_out(c, o.holdout_seq);
-    r.fit_row = !o.calibrate || fit_used(c, r.held_out, fit.groups, p.id);
+    r.fit_row = !o.calibrate || fit_used(c, fit.groups);
     rows.push_back(r);
   }
   Json doc = {{"attnsim_version", ATTNSIM_VERSION},

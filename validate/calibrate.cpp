@@ -364,6 +364,7 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     out.hw = g.hw;
     out.schedule = g.schedule;
     out.keys = group_keys(g);
+    out.fit_rows = g.fit;
     if (out.keys.empty()) {
       out.note = fmt::format(
           "{} has no backward entry of its own (the profile loader refuses {}); their backward "

@@ -27,6 +27,8 @@ struct FitGroup {
   // Empty where the group is fitted; also why not where every row is held back (keys are kept:
   // the entries it would fit, written unchanged).
   std::string note;
+  // The rows the fit used (not held back), whatever entry each one's pass is priced with.
+  std::vector<const MeasuredCase*> fit_rows;
   hw::ScheduleCalibration before, after;
   ErrorSummary fitted_before, fitted_after, held_before, held_after;
 };

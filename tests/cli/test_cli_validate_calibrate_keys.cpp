@@ -161,7 +161,7 @@ TEST_CASE(
 
 TEST_CASE(
     "validate --calibrate fits unfused's forward and backward rows together on its one entry "
-    "(its backward runs the forward's kernels)",
+    "(its backward runs the forward's kernels), and counts both as fitted rows",
     "[cli][validate][calibrate]") {
   TempDir dir;
   const auto csv = dir.path() / "unfused.csv";
@@ -177,6 +177,9 @@ TEST_CASE(
   CHECK(doc["calibration"][0]["keys"] == json::array({"unfused"}));
   CHECK_FALSE(doc["calibration"][0].contains("note"));
   CHECK(doc["calibration"][0]["fitted_rows_after"]["cases"] == 4);
+  // The summary's fitted part counts the rows the fit used, backward ones included (it looked
+  // for an `unfused_bwd` entry, which no fit sets, and so counted the forward rows alone).
+  CHECK(doc["summary"]["tile"]["fitted_rows"]["cases"] == 4);
   const json profile = json::parse(read_file(fitted / "a100-sxm4-80gb.json"));
   CHECK_FALSE(profile["calibration"]["schedules"].contains("unfused_bwd"));
   CHECK(run_cli({"hw", "show", "a100", "--hw-dir", fitted.string()}).exit_code == 0);
