@@ -85,6 +85,13 @@ struct TokenGrid {
   // Queries of `stride` consecutive positions share one window (GNA's stride; 1: each its own,
   // standard neighbourhood attention); at most the window.
   std::array<double, 3> stride{1, 1, 1};
+  // NATTEN's dilation: the positions of a dimension that agree modulo `dilation` form a sub-grid
+  // of their own (ceil or floor of extent / dilation tokens), and a window spans that sub-grid's
+  // neighbours (every dilation-th token); 1: none.
+  std::array<double, 3> dilation{1, 1, 1};
+  // Causal along a dimension: a query sees its stride group's last `window` positions up to
+  // itself, never a later one (NATTEN's causal mask); false: the window centred, moved inside.
+  std::array<bool, 3> causal{false, false, false};
 };
 
 // Shape of a dense attention op, for schedules that tile it.

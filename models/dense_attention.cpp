@@ -25,7 +25,7 @@ AttentionShape shape_of(const HeadConfig& h, const Workload& w, const AttentionP
   s.sinks = covers_every_key ? 0 : p.sinks;
   s.score = p.score;
   s.softcap = p.softcap;
-  s.pairs_per_head = scored_pairs(w, p.window, p.sinks);
+  s.pairs_per_head = p.pairs_per_head > 0 ? p.pairs_per_head : scored_pairs(w, p.window, p.sinks);
   return s;
 }
 

@@ -33,6 +33,9 @@ struct AttentionPattern {
   std::int64_t sinks = 0;   // leading tokens kept besides the window
   ScoreFn score = ScoreFn::softmax;
   bool softcap = false;  // tanh logit soft-capping before the softmax
+  // Scored pairs per head where the mask is none of the above (a causal neighbourhood on a grid):
+  // exact, and the FLOPs follow it; 0: counted from the window and the causal flag.
+  double pairs_per_head = 0;
 };
 
 // The `softcap` parameter of the dense variants (gqa, mha, mqa, swa): the cap value, which costs

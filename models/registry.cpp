@@ -14,6 +14,7 @@
 #include "models/head_routing.hpp"
 #include "models/latent_attention.hpp"
 #include "models/linear_attention.hpp"
+#include "models/neighbourhood.hpp"
 #include "models/recurrent_other.hpp"
 #include "models/sparse_dynamic.hpp"
 #include "models/sparse_local.hpp"
@@ -34,6 +35,7 @@ Registry::Registry() {
   add_compressed_variants(variants_);
   add_token_compressed_variants(variants_);
   add_local_sparse_variants(variants_);
+  add_neighbourhood_variants(variants_);
   add_static_sparse_variants(variants_);
   add_dynamic_sparse_variants(variants_);
   add_selected_sparse_variants(variants_);

@@ -1,6 +1,6 @@
-// Family C, static sparse patterns beyond a causal window (docs/variants.md §C2, C3, C5, C6):
-// GNA (multi-dimensional neighbourhoods), S2-Attn and SinkLoRA's SF-Attn (shifted groups), MoA
-// (elastic per-length spans) and LGA (attention inside cross-view groups).
+// Family C, static sparse patterns beyond a window (docs/variants.md §C3, C5, C6): S2-Attn and
+// SinkLoRA's SF-Attn (shifted groups), MoA (elastic per-length spans) and LGA (attention inside
+// cross-view groups).
 #pragma once
 
 #include <memory>

@@ -88,7 +88,7 @@ void check_param_value(std::string_view variant, const ParamInfo& p, double valu
 
 // Most parameters any variant has; AttentionSpec keeps them in a fixed array (specs are copied on
 // sweep hot paths).
-inline constexpr std::size_t kMaxParams = 12;
+inline constexpr std::size_t kMaxParams = 18;  // gna's
 
 // A typed handle on one parameter of a variant's table, resolved at compile time by int_param /
 // real_param: a misspelt name or a wrong type does not compile.

@@ -28,13 +28,13 @@ std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, do
 ColumnBlocks column_blocks_by_tile(const Geometry& g, double tile_m, double tile_n) {
   const double n_blocks = ceil_div(g.keys, tile_n);
   const double heads = g.batch * g.heads;
-  if (!g.causal && g.key_range > g.keys) {
+  if (g.grid.dims > 0 || (!g.causal && g.key_range > g.keys)) {
     // Each row draws its keys from a wider range (a neighbourhood, chosen spans): a CTA per KV
     // tile of the range, the (row block, tile) pairs of the forward shared evenly among them, as
     // a perfectly block-sparse grid has them (the forward's count: every row block visits
     // ceil(keys / n) tiles).
     // On a token grid the pairs are the grid's (sim/grid_blocks.hpp), shared the same way among
-    // its KV boxes.
+    // its KV boxes, also where a window spans the whole grid (a causal one still skips tiles).
     const JobStats grid = g.grid.dims > 0 ? grid_block_jobs(g, tile_m, tile_n) : JobStats{};
     const double row_blocks = g.grid.dims > 0 ? grid.count / heads : ceil_div(g.rows, tile_m);
     const double columns =

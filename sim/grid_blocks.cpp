@@ -9,30 +9,43 @@ namespace sim {
 
 namespace {
 
-// First key of the window of query `q` (NATTEN's non-causal window: `left` = window / 2 keys
-// before the centre, moved inside the extent).
-double window_start(double q, double extent, double window, double stride) {
+// First key of the window of query `q`: NATTEN's non-causal window (`left` = window / 2 keys
+// before the centre, moved inside the extent), or its causal one (the stride group's last query
+// and the window - 1 keys before it, cut at the first key).
+double window_start(double q, double extent, double window, double stride, bool causal) {
+  if (causal) {
+    const double leader = std::min(std::floor(q / stride) * stride + stride - 1, extent - 1);
+    return std::max(leader - window + 1, 0.0);
+  }
   const double centre =
       stride <= 1 ? q
                   : std::min(std::floor(q / stride) * stride + std::floor(stride / 2), extent - 1);
   return std::clamp(centre - std::floor(window / 2), 0.0, extent - window);
 }
 
-// KV tiles a Q tile spans whose first query's window starts at `first_start` and whose last
-// query's window starts at `last_start`.
-double span_tiles(double first_start, double last_start, double window, double kv_tile) {
-  return std::ceil((last_start + window) / kv_tile) - std::floor(first_start / kv_tile);
+// One past the last key of the window of query `q` that starts at `start`: a causal window ends
+// at the query itself.
+double window_end(double q, double start, double window, bool causal) {
+  return causal ? q + 1 : start + window;
+}
+
+// KV tiles spanned from key `first` to one before key `end`.
+double span_tiles(double first, double end, double kv_tile) {
+  return std::ceil(end / kv_tile) - std::floor(first / kv_tile);
 }
 
 struct Axis {
   double extent, window, stride, q_tile, kv_tile;
+  bool causal;
 
-  // KV tiles the Q tile `t` visits.
+  double start(double q) const { return window_start(q, extent, window, stride, causal); }
+
+  // KV tiles the Q tile `t` visits: from its first query's window start to its last query's
+  // window end (both move forward with the query).
   double tile_visits(double t) const {
     const double first = t * q_tile;
     const double last = std::min(extent, first + q_tile) - 1;
-    return span_tiles(window_start(first, extent, window, stride),
-                      window_start(last, extent, window, stride), window, kv_tile);
+    return span_tiles(start(first), window_end(last, start(last), window, causal), kv_tile);
   }
 };
 
@@ -62,17 +75,17 @@ void sum_by_period(const Axis& a, double edge, double period, Tally& tally) {
 }
 
 // A stride of at least a Q tile: the Q tiles inside one stride group share its window, and a
-// tile holds at most one group boundary.
+// tile holds at most one group boundary. Not causal: there a window ends at its own query.
 void sum_by_group(const Axis& a, Tally& tally) {
   const double q_tiles = tally.out.q_tiles;
   const double groups = ceil_div(a.extent, a.stride);
   for (double g = 0; g < groups; ++g) {
     const double begin = g * a.stride;
     const double end = std::min(a.extent, begin + a.stride);  // one past the group's last query
-    const double start = window_start(begin, a.extent, a.window, a.stride);
+    const double start = a.start(begin);
     const double first_tile = std::ceil(begin / a.q_tile);
     const double last_tile = end == a.extent ? q_tiles - 1 : std::floor(end / a.q_tile) - 1;
-    tally.add(span_tiles(start, start, a.window, a.kv_tile), last_tile - first_tile + 1);
+    tally.add(span_tiles(start, start + a.window, a.kv_tile), last_tile - first_tile + 1);
     if (end < a.extent && std::fmod(end, a.q_tile) != 0) {
       tally.add(a.tile_visits(std::floor(end / a.q_tile)), 1);
     }
@@ -82,10 +95,10 @@ void sum_by_group(const Axis& a, Tally& tally) {
 }  // namespace
 
 AxisVisits axis_visits(double extent, double window, double stride, double q_tile, double kv_tile,
-                       double walk_limit) {
+                       bool causal, double walk_limit) {
   window = std::clamp(window, 1.0, extent);
   stride = std::clamp(stride, 1.0, window);
-  const Axis a{extent, window, stride, q_tile, kv_tile};
+  const Axis a{extent, window, stride, q_tile, kv_tile, causal};
   AxisVisits out;
   out.q_tiles = ceil_div(extent, q_tile);
   Tally tally{out};
@@ -97,7 +110,8 @@ AxisVisits axis_visits(double extent, double window, double stride, double q_til
   // Work of each way, in tiles or groups visited; infinite where it does not apply.
   constexpr double kNone = HUGE_VAL;
   const double by_period = out.q_tiles - 2 * edge >= 2 * period ? 2 * edge + 2 * period : kNone;
-  const double by_group = stride > 1 && stride >= q_tile ? ceil_div(extent, stride) : kNone;
+  const double by_group =
+      !causal && stride > 1 && stride >= q_tile ? ceil_div(extent, stride) : kNone;
   if (out.q_tiles <= walk_limit || std::min(by_period, by_group) >= out.q_tiles) {
     for (double t = 0; t < out.q_tiles; ++t) tally.add(a.tile_visits(t), 1);
   } else if (by_period <= by_group) {
@@ -141,6 +155,29 @@ std::array<double, 3> tile_box(double tokens, int dims, const std::array<double,
   return side;
 }
 
+namespace {
+
+// The side of a dimension's dilation sub-grids: NATTEN folds the dilation groups into the batch
+// and tiles each group's positions (the longest, ceil(extent / dilation), sets the boxes).
+std::array<double, 3> sub_grid_extent(const models::TokenGrid& grid) {
+  std::array<double, 3> side = grid.extent;
+  for (int i = 0; i < grid.dims; ++i) side[i] = ceil_div(grid.extent[i], grid.dilation[i]);
+  return side;
+}
+
+// `f(length, count)` for the dilation sub-grids of dimension `i`: extent mod dilation of them one
+// position longer than the others.
+template <class F>
+void for_sub_grids(const models::TokenGrid& grid, int i, F f) {
+  const double d = std::max(1.0, grid.dilation[i]);
+  const double side = std::floor(grid.extent[i] / d);
+  const double longer = grid.extent[i] - side * d;
+  if (d - longer > 0 && side > 0) f(side, d - longer);
+  if (longer > 0) f(side + 1, longer);
+}
+
+}  // namespace
+
 JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const models::TokenGrid& grid = g.grid;
   // Rows of query heads packed into one row block share their positions; a position whose heads
@@ -148,25 +185,42 @@ JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const double per_position = g.heads == g.kv_heads ? std::max(1.0, g.group) : 1;
   const double positions = tile_m / per_position;
   const double blocks_per_box = positions < 1 ? ceil_div(per_position, tile_m) : 1;
-  const std::array<double, 3> q_box = tile_box(std::max(1.0, positions), grid.dims, grid.extent);
-  const std::array<double, 3> kv_box = tile_box(tile_n, grid.dims, grid.extent);
+  const std::array<double, 3> side = sub_grid_extent(grid);
+  const std::array<double, 3> q_box = tile_box(std::max(1.0, positions), grid.dims, side);
+  const std::array<double, 3> kv_box = tile_box(tile_n, grid.dims, side);
   double boxes = 1, lo = 1, hi = 1, total = 1;
   for (int i = 0; i < grid.dims; ++i) {
-    const AxisVisits a =
-        axis_visits(grid.extent[i], grid.window[i], grid.stride[i], q_box[i], kv_box[i]);
-    boxes *= a.q_tiles;
-    lo *= a.min;
-    hi *= a.max;
-    total *= a.total;
+    // A dimension's visits summed over its dilation sub-grids (each a grid of its own).
+    AxisVisits sum;
+    bool any = false;
+    for_sub_grids(grid, i, [&](double length, double count) {
+      const AxisVisits a =
+          axis_visits(length, grid.window[i], grid.stride[i], q_box[i], kv_box[i], grid.causal[i]);
+      sum.min = any ? std::min(sum.min, a.min) : a.min;
+      sum.max = any ? std::max(sum.max, a.max) : a.max;
+      any = true;
+      sum.q_tiles += count * a.q_tiles;
+      sum.total += count * a.total;
+    });
+    boxes *= sum.q_tiles;
+    lo *= sum.min;
+    hi *= sum.max;
+    total *= sum.total;
   }
   const double heads = g.batch * g.heads * blocks_per_box;
   return {boxes * heads, lo, hi, total * heads};
 }
 
 double grid_kv_tiles(const Geometry& g, double tile_n) {
-  const std::array<double, 3> kv_box = tile_box(tile_n, g.grid.dims, g.grid.extent);
+  const std::array<double, 3> kv_box = tile_box(tile_n, g.grid.dims, sub_grid_extent(g.grid));
   double tiles = 1;
-  for (int i = 0; i < g.grid.dims; ++i) tiles *= ceil_div(g.grid.extent[i], kv_box[i]);
+  for (int i = 0; i < g.grid.dims; ++i) {
+    double boxes = 0;
+    for_sub_grids(g.grid, i, [&](double length, double count) {
+      boxes += count * ceil_div(length, kv_box[i]);
+    });
+    tiles *= boxes;
+  }
   return tiles;
 }
 

@@ -19,14 +19,16 @@ struct AxisVisits {
 
 // Along a dimension of `extent` tokens each query sees `window` keys: the window of its stride
 // group (`stride` consecutive queries share the window centred on the group's middle query, the
-// last group's centre at most the last token), moved inside the extent. Queries are tiled `q_tile`
-// and keys `kv_tile` at a time, and a Q tile visits every KV tile from its first query's window
-// start to its last query's window end. Exact. Up to `walk_limit` Q tiles are walked one by one;
-// past it, the cheaper of two shortcuts: the interior tiles summed by their period, or (a stride
-// of at least a Q tile) the stride groups walked instead, each group's inner tiles counted at
-// once. The tests set a low limit to compare them with the walk.
+// last group's centre at most the last token), moved inside the extent; `causal`: the window ends
+// at the group's last query (at most the last token), cut at the first token, and no query sees a
+// key after itself (NATTEN's causal mask). Queries are tiled `q_tile` and keys `kv_tile` at a
+// time, and a Q tile visits every KV tile from its first query's window start to its last query's
+// window end. Exact. Up to `walk_limit` Q tiles are walked one by one; past it, the cheaper of two
+// shortcuts: the interior tiles summed by their period, or (a stride of at least a Q tile, not
+// causal) the stride groups walked instead, each group's inner tiles counted at once. The tests
+// set a low limit to compare them with the walk.
 AxisVisits axis_visits(double extent, double window, double stride, double q_tile, double kv_tile,
-                       double walk_limit = 4096);
+                       bool causal = false, double walk_limit = 4096);
 
 // The box a tile of `tokens` tokens covers on a `dims`-dimensional grid of `extent`: a dimension
 // narrower than its share is covered whole, the other inner sides are the largest power of two at
@@ -37,10 +39,12 @@ std::array<double, 3> tile_box(double tokens, int dims, const std::array<double,
 // row_block_jobs on g.grid: a row block is a box of tile_m rows (tile_m / G positions where G
 // query heads share a row block; a position's heads over several row blocks where G > tile_m), a
 // KV tile a box of tile_n keys; the KV tiles a row block visits are the product of its
-// dimensions' visits.
+// dimensions' visits. A dilated dimension is its dilation sub-grids side by side (NATTEN folds
+// them into the batch), the boxes shaped on the longest.
 JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n);
 
-// The KV boxes of tile_n keys that cover g.grid: a key-outer backward's CTAs per head.
+// The KV boxes of tile_n keys that cover g.grid (each dilation sub-grid apart): a key-outer
+// backward's CTAs per head.
 double grid_kv_tiles(const Geometry& g, double tile_n);
 
 }  // namespace sim

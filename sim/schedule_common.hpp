@@ -32,9 +32,11 @@ inline double ceil_div(double a, double b) {
 // An attention op as a kernel sees it, after optional GQA packing (the G query heads of a KV head
 // become G x q_len rows of one "head").
 struct Geometry {
-  double batch, heads, kv_heads, rows, keys, d, dv, s, s_kv, group;
-  bool causal;
-  double row_offset;  // causal: keys visible to row r are 0 .. r + row_offset (rows of a packed
+  double batch = 0, heads = 0, kv_heads = 0, rows = 0, keys = 0, d = 0, dv = 0, s = 0, s_kv = 0,
+         group = 1;
+  bool causal = false;
+  double row_offset =
+      0;              // causal: keys visible to row r are 0 .. r + row_offset (rows of a packed
                       // head share one query position, so packing keeps the offset per position)
   double window = 0;  // causal sliding window (keys per query); 0 = unlimited
   double sinks = 0;   // leading keys every query also sees

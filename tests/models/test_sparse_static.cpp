@@ -1,5 +1,4 @@
-// Static sparse patterns (docs/variants.md §C2 GNA, §C3 S2-Attn / SinkLoRA, §C5 MoA,
-// §C6 LGA).
+// Static sparse patterns (docs/variants.md §C3 S2-Attn / SinkLoRA, §C5 MoA, §C6 LGA).
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -9,129 +8,16 @@
 #include "models/registry.hpp"
 #include "tests/support/model_helpers.hpp"
 
+using test_support::check_same_cost_and_k_bytes;
 using test_support::cost;
+using test_support::image_heads;
 using test_support::make;
 using test_support::op_named;
 using test_support::registry;
+using test_support::with_param;
 using test_support::workload;
 
 using models::Phase;
-
-namespace {
-
-void check_same_cost_and_k_bytes(const models::CostModel& a, const models::CostModel& b) {
-  CHECK(a.total_flops().tensor == b.total_flops().tensor);
-  CHECK(a.total_flops().exp == b.total_flops().exp);
-  CHECK(a.total_flops().vector == b.total_flops().vector);
-  CHECK(a.total_bytes().k == b.total_bytes().k);
-  CHECK(a.total_bytes().total() == b.total_bytes().total());
-  CHECK(a.kv_cache_bytes == b.kv_cache_bytes);
-}
-
-// Image-style heads: Hq = Hkv = 16, d = dv = 64 (2 Hq (d + dv) = 4096 FLOPs per pair).
-models::ParamValues image_heads() {
-  return {{"heads", 16}, {"kv_heads", 16}, {"head_dim", 64}};
-}
-
-models::ParamValues with_param(models::ParamValues p, const char* name, double value) {
-  p.emplace_back(name, value);
-  return p;
-}
-
-}  // namespace
-
-// ------------------------------------------------------------------------------------------ GNA
-
-TEST_CASE("gna: pairs are L x prod(w_i), core FLOPs 2 B H (d + dv) L prod(w_i)",
-          "[variants][gna]") {
-  // A 64 x 64 latent (L = 4096), 13 x 13 window: 4096 * 169 = 692,224 pairs per head.
-  const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
-  const auto c =
-      cost(make("gna", with_param(with_param(image_heads(), "window_x", 13), "window_y", 13)), w);
-  const models::Op& op = op_named(c, "neighbourhood_attention_fwd");
-  CHECK(op.attention.pairs_per_head == 692224.0);
-  CHECK(c.total_flops().tensor == 4096.0 * 692224);  // 2,835,349,504
-  CHECK(c.total_flops().exp == 16.0 * 692224);
-  // 3-D window 8 x 8 x 4 = 256 keys: 4096 * 256 = 1,048,576 pairs.
-  auto p3 = with_param(with_param(with_param(image_heads(), "window_x", 8), "window_y", 8),
-                       "window_z", 4);
-  CHECK(
-      op_named(cost(make("gna", p3), w), "neighbourhood_attention_fwd").attention.pairs_per_head ==
-      1048576.0);
-}
-
-TEST_CASE(
-    "gna's stride leaves the pairs and FLOPs alone and lays the tokens on a grid for the tile "
-    "engine: from the length's root, or the extents given",
-    "[variants][gna]") {
-  const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
-  const auto blocked = cost(make("gna", image_heads()), w);
-  const auto strided = cost(make("gna", with_param(image_heads(), "stride", 1)), w);
-  check_same_cost_and_k_bytes(blocked, strided);
-  CHECK(op_named(blocked, "neighbourhood_attention_fwd").attention.grid.dims == 0);
-  const models::TokenGrid& grid = op_named(strided, "neighbourhood_attention_fwd").attention.grid;
-  CHECK(grid.dims == 2);
-  CHECK(grid.extent == std::array<double, 3>{64, 64, 1});
-  CHECK(grid.window == std::array<double, 3>{13, 13, 1});
-  CHECK(grid.stride == std::array<double, 3>{1, 1, 1});
-  // A stride wider than a window is capped at it; extents given: 256 x 16.
-  const auto wide =
-      cost(make("gna", with_param(with_param(image_heads(), "stride", 20), "extent_y", 16)), w);
-  const models::TokenGrid& g2 = op_named(wide, "neighbourhood_attention_fwd").attention.grid;
-  CHECK(g2.extent == std::array<double, 3>{256, 16, 1});
-  CHECK(g2.stride == std::array<double, 3>{13, 13, 1});
-  // A 3-D window on a 16 x 16 x 16 volume.
-  const auto p3 =
-      with_param(with_param(with_param(image_heads(), "window_x", 5), "window_z", 3), "stride", 2);
-  const models::TokenGrid& g3 =
-      op_named(cost(make("gna", p3), w), "neighbourhood_attention_fwd").attention.grid;
-  CHECK(g3.dims == 3);
-  CHECK(g3.extent == std::array<double, 3>{16, 16, 16});
-  CHECK(g3.stride == std::array<double, 3>{2, 2, 2});
-  // 3-D with extent_y given: extent_z is the square root of what it leaves (4096 / 64 = 64: 8).
-  const models::TokenGrid& g4 =
-      op_named(cost(make("gna", with_param(with_param(p3, "window_y", 5), "extent_y", 64)), w),
-               "neighbourhood_attention_fwd")
-          .attention.grid;
-  CHECK(g4.extent == std::array<double, 3>{8, 64, 8});
-  // Strides per dimension: stride_y and stride_z refine `stride`, each capped at its window.
-  auto per_dim =
-      with_param(with_param(with_param(image_heads(), "window_x", 5), "window_z", 3), "stride", 4);
-  per_dim = with_param(with_param(per_dim, "stride_y", 8), "stride_z", 1);
-  const models::TokenGrid& g5 =
-      op_named(cost(make("gna", per_dim), w), "neighbourhood_attention_fwd").attention.grid;
-  CHECK(g5.stride == std::array<double, 3>{4, 8, 1});
-  CHECK_THROWS_WITH(make("gna", with_param(image_heads(), "stride_y", 8)),
-                    Catch::Contains("stride_y and stride_z refine a stride"));
-}
-
-TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {
-  // s B L Hkv d = 2 * 4096 * 16 * 64 = 8,388,608 B each.
-  const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
-  for (double win : {3.0, 7.0, 13.0, 31.0}) {
-    INFO("window " << win);
-    const auto c = cost(
-        make("gna", with_param(with_param(image_heads(), "window_x", win), "window_y", win)), w);
-    // The model rescales the window op's K/V by L / prod(w_i): equal up to rounding (1 ulp).
-    CHECK(c.total_bytes().k == Approx(8388608.0).epsilon(1e-12));
-    CHECK(c.total_bytes().v == Approx(8388608.0).epsilon(1e-12));
-  }
-}
-
-TEST_CASE("gna: the backward writes dK and dV for every key, not for one window's worth",
-          "[variants][gna]") {
-  // dQ: s B L Hq d = 8,388,608 B; dK and dV: s B L Hkv (d + dv) = 16,777,216 B.
-  const auto w = workload(Phase::bwd, 1, 4096, 4096, false);
-  const auto c = cost(make("gna", image_heads()), w);
-  CHECK(c.total_bytes().grad_in == Approx(8388608.0 + 16777216.0).epsilon(1e-12));
-  CHECK(c.total_bytes().k == Approx(8388608.0).epsilon(1e-12));
-}
-
-TEST_CASE("gna: there is no decode phase and no KV cache", "[variants][gna]") {
-  CHECK_FALSE(registry().find("gna").supports(Phase::decode));
-  CHECK_THROWS_AS(cost(make("gna", {}), workload(Phase::decode, 1, 1, 4096)), common::SpecError);
-  CHECK(cost(make("gna", {}), workload(Phase::prefill, 1, 4096, 4096, false)).kv_cache_bytes == 0);
-}
 
 // ------------------------------------------------------------------------------------ S2-Attn
 

@@ -53,7 +53,8 @@ std::vector<double> fingerprint(const models::CostModel& c) {
     }
     f.push_back(a.grid.dims);
     for (int i = 0; i < 3; ++i) {
-      f.insert(f.end(), {a.grid.extent[i], a.grid.window[i], a.grid.stride[i]});
+      f.insert(f.end(), {a.grid.extent[i], a.grid.window[i], a.grid.stride[i],
+                         a.grid.dilation[i], a.grid.causal[i] ? 1.0 : 0.0});
     }
   }
   return f;

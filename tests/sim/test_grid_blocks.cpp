@@ -7,6 +7,7 @@
 #include <array>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "common/errors.hpp"
 #include "sim/column_blocks.hpp"
@@ -97,17 +98,28 @@ namespace {
 
 // The visits by definition: every Q tile's first and last query, their windows placed by NATTEN's
 // rule written out again here (centre of the stride group, moved inside the extent).
-sim::AxisVisits brute_force(long e, long w, long s, long qt, long kv) {
-  const auto start = [&](long q) {
+// The KV tiles each Q tile spans, from the least window start to the greatest window end among
+// its queries, each query's window NATTEN's (csrc/include/natten/cuda/reference/mask.hpp):
+// centred on its stride group's middle and moved inside the extent, or causal: from its group's
+// last position (at most the last) back window - 1 keys, cut at 0, to the query itself.
+sim::AxisVisits brute_force(long e, long w, long s, long qt, long kv, bool causal = false) {
+  const auto window = [&](long q) -> std::pair<long, long> {
+    if (causal) {
+      const long leader = std::min(q / s * s + s - 1, e - 1);
+      return {std::max(leader - w + 1, 0L), q + 1};
+    }
     const long centre = s <= 1 ? q : std::min(q / s * s + s / 2, e - 1);
-    return std::clamp(centre - w / 2, 0L, e - w);
+    const long start = std::clamp(centre - w / 2, 0L, e - w);
+    return {start, start + w};
   };
   sim::AxisVisits out;
   for (long first = 0; first < e; first += qt) {
-    const long last = std::min(e, first + qt) - 1;
-    const long begin = start(first) / kv;
-    const long end = (start(last) + w + kv - 1) / kv;
-    const double n = static_cast<double>(end - begin);
+    long lo = e, hi = 0;
+    for (long q = first; q < std::min(e, first + qt); ++q) {
+      lo = std::min(lo, window(q).first);
+      hi = std::max(hi, window(q).second);
+    }
+    const double n = static_cast<double>((hi + kv - 1) / kv - lo / kv);
     out.min = out.q_tiles == 0 ? n : std::min(out.min, n);
     out.max = std::max(out.max, n);
     out.total += n;
@@ -119,7 +131,8 @@ sim::AxisVisits brute_force(long e, long w, long s, long qt, long kv) {
 }  // namespace
 
 TEST_CASE(
-    "the period and stride-group shortcuts give what the definition gives, tile by tile summed",
+    "the period and stride-group shortcuts give what the definition gives, tile by tile summed, "
+    "under the centred and the causal mask",
     "[sim][grid]") {
   struct Case {
     long extent, window, stride, q_tile, kv_tile;
@@ -134,12 +147,13 @@ TEST_CASE(
     const sim::AxisVisits want = brute_force(c.extent, c.window, c.stride, c.q_tile, c.kv_tile);
     const auto d = [](long x) { return static_cast<double>(x); };
     for (double limit : {1e9, 2.0}) {
-      check_visits(
-          sim::axis_visits(d(c.extent), d(c.window), d(c.stride), d(c.q_tile), d(c.kv_tile), limit),
-          want.q_tiles, want.min, want.max, want.total);
+      check_visits(sim::axis_visits(d(c.extent), d(c.window), d(c.stride), d(c.q_tile),
+                                    d(c.kv_tile), false, limit),
+                   want.q_tiles, want.min, want.max, want.total);
     }
   }
-  // And 500 drawn at random (a fixed seed), every way forced by a walk limit of 2.
+  // And 500 drawn at random (a fixed seed), each mask every way: walked, and forced by a walk
+  // limit of 2 into the shortcuts (the causal mask: the period alone).
   std::mt19937 draw(20261203);
   const auto pick = [&draw](long lo, long hi) {
     return std::uniform_int_distribution<long>(lo, hi)(draw);
@@ -147,14 +161,19 @@ TEST_CASE(
   for (int i = 0; i < 500; ++i) {
     const long e = pick(1, 3000), w = pick(1, e), s = pick(1, w), qt = pick(1, 64),
                kv = pick(1, 64);
-    const sim::AxisVisits want = brute_force(e, w, s, qt, kv);
-    const sim::AxisVisits got =
-        sim::axis_visits(static_cast<double>(e), static_cast<double>(w), static_cast<double>(s),
-                         static_cast<double>(qt), static_cast<double>(kv), 2);
-    INFO(e << " " << w << " " << s << " " << qt << " " << kv);
-    REQUIRE(got.total == want.total);
-    REQUIRE(got.min == want.min);
-    REQUIRE(got.max == want.max);
+    for (bool causal : {false, true}) {
+      INFO(e << " " << w << " " << s << " " << qt << " " << kv << " causal " << causal);
+      const sim::AxisVisits want = brute_force(e, w, s, qt, kv, causal);
+      for (double limit : {1e9, 2.0}) {
+        const sim::AxisVisits got =
+            sim::axis_visits(static_cast<double>(e), static_cast<double>(w), static_cast<double>(s),
+                             static_cast<double>(qt), static_cast<double>(kv), causal, limit);
+        REQUIRE(got.q_tiles == want.q_tiles);
+        REQUIRE(got.total == want.total);
+        REQUIRE(got.min == want.min);
+        REQUIRE(got.max == want.max);
+      }
+    }
   }
 }
 

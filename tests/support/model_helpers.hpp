@@ -127,4 +127,25 @@ inline const models::Op& op_named(const models::CostModel& c, const char* name) 
   return c.ops[0];
 }
 
+// `p` with `name` = `value` added.
+inline models::ParamValues with_param(models::ParamValues p, const char* name, double value) {
+  p.emplace_back(name, value);
+  return p;
+}
+
+// Image-style heads: Hq = Hkv = 16, d = dv = 64 (2 Hq (d + dv) = 4096 FLOPs per pair).
+inline models::ParamValues image_heads() {
+  return {{"heads", 16}, {"kv_heads", 16}, {"head_dim", 64}};
+}
+
+// Checks that two models have the same FLOPs of each unit, K and total bytes, and KV cache.
+inline void check_same_cost_and_k_bytes(const models::CostModel& a, const models::CostModel& b) {
+  CHECK(a.total_flops().tensor == b.total_flops().tensor);
+  CHECK(a.total_flops().exp == b.total_flops().exp);
+  CHECK(a.total_flops().vector == b.total_flops().vector);
+  CHECK(a.total_bytes().k == b.total_bytes().k);
+  CHECK(a.total_bytes().total() == b.total_bytes().total());
+  CHECK(a.kv_cache_bytes == b.kv_cache_bytes);
+}
+
 }  // namespace test_support
