@@ -211,6 +211,17 @@ double grid_pairs(const TokenGrid& grid) {
   return pairs;
 }
 
+// Where NATTEN calls plain attention instead (src/natten/functional.py, `is_self_attention` in
+// src/natten/utils/checks.py): a 1-D window as long as the sequence, causal or not, or every
+// window as wide as its dimension with none causal (the dilation is then 1 and the stride moot).
+bool natten_self_attention(const TokenGrid& grid) {
+  if (grid.dims == 1) return grid.window[0] == grid.extent[0];
+  for (int i = 0; i < grid.dims; ++i) {
+    if (grid.window[i] != grid.extent[i] || grid.causal[i]) return false;
+  }
+  return true;
+}
+
 class Gna final : public VariantBase {
  public:
   bool supports(Phase p) const override { return p != Phase::decode; }
@@ -251,6 +262,14 @@ class Gna final : public VariantBase {
     const TokenGrid grid = strided ? gna_grid(spec, w.q_len) : TokenGrid{};
     CostModel model;
     model.layers = w.layers;
+    if (strided && natten_self_attention(grid)) {
+      // NATTEN runs plain attention over the flattened tokens: causal where its 1-D window is.
+      add_attention_branch(spec.heads, w, w.q_len, w.kv_len, grid.dims == 1 && grid.causal[0], {},
+                           "neighbourhood_attention_fwd", "neighbourhood_attention_bwd", model);
+      set_kv_cache(spec.heads, w, 0, model);
+      add_projections(spec.heads, spec.projections, w, model);
+      return model;
+    }
     // At most `keys` keys per query (exactly that many unless a dimension is causal: a window
     // moved inside the grid stays whole): one non-causal op with that many keys per query, its
     // pairs counted on the grid; K and V are still read once each. Without a stride its tiles are

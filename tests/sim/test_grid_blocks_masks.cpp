@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <utility>
 
 #include "sim/column_blocks.hpp"
@@ -47,8 +48,11 @@ TEST_CASE("a causal window ends at its own query and starts window - 1 before it
   CHECK(a.min == 1);
   CHECK(a.max == 2);
   CHECK(a.total == 7);
-  // Stride 2: queries 2k and 2k + 1 share the start of leader 2k + 1: 0 0 0 0 2 2 4 4. Keys 0-1,
-  // 0-3, 2-5, 4-7: the same tiles here; with KV tiles of 4: 1, 1, 2, 1.
+  // Stride 2: queries 2k and 2k + 1 share the start of their leader 2k + 1: 0 0 1 1 3 3 5 5, keys
+  // [0,1) [0,2) [1,3) [1,4) [3,5) [3,6) [5,7) [5,8): 18 in all (stride 1: 21). With Q tiles of 2
+  // over KV tiles of 4: keys 0-1, 1-3, 3-5, 5-7: tiles 1, 1, 2, 1.
+  CHECK(sim::axis_visits(8, 3, 2, 1, 1, true).total == 18);
+  CHECK(sim::axis_visits(8, 3, 1, 1, 1, true).total == 21);
   a = sim::axis_visits(8, 3, 2, 2, 4, true);
   CHECK(a.total == 5);
   CHECK(a.max == 2);
@@ -87,8 +91,10 @@ TEST_CASE(
   CHECK(sim::column_blocks_by_tile(big, 128, 128).jobs.count == 4 * 28);
 }
 
-TEST_CASE("a causal dimension visits no more KV tiles than the centred window, fewer at stride 1",
-          "[sim][grid]") {
+TEST_CASE(
+    "causal along one dimension of a 64 x 64 map, a 13 x 13 window at stride 1 visits fewer KV "
+    "tiles than the centred window",
+    "[sim][grid]") {
   sim::Geometry g = grid_geometry({64, 64}, {13, 13});
   const sim::JobStats centred = sim::grid_block_jobs(g, 128, 128);
   g.grid.causal = {true, false, false};
@@ -99,37 +105,48 @@ TEST_CASE("a causal dimension visits no more KV tiles than the centred window, f
 }
 
 TEST_CASE(
-    "a 1-D causal neighbourhood as wide as the sequence prices as causal attention on FA2: the "
-    "same tiles, FLOPs and forward time; its backward walks the same tiles",
+    "a 1-D neighbourhood as long as the sequence, causal or not, and a window as wide as the "
+    "whole grid are plain attention, as NATTEN calls it: same tiles, FLOPs and time",
     "[sim][grid][gna]") {
   const models::ParamValues heads = {{"heads", 16}, {"kv_heads", 16}, {"head_dim", 64}};
-  models::ParamValues wide = heads;
-  for (const auto& [name, value] : {std::pair<const char*, double>{"window_x", 4096},
-                                    {"window_y", 1},
-                                    {"stride", 1},
-                                    {"causal_x", 1}}) {
-    wide.emplace_back(name, value);
-  }
-  // FA3 is left out: it takes a wider KV tile for non-causal work at head_dim 64 (192 x 192, not
-  // 192 x 128), and the grid's op is non-causal, its mask the grid's.
-  for (const char* device : {"a100", "h100"}) {
-    for (models::Phase phase : {models::Phase::fwd, models::Phase::train}) {
-      INFO(device << " " << models::to_string(phase));
-      const models::Workload nc = workload(phase, 2, 4096, 4096, false);
-      const models::Workload causal = workload(phase, 2, 4096, 4096, true);
-      const hw::Profile& p = builtin_profile(device);
-      const sim::Prediction gna = sim::predict_tile(cost(make("gna", wide), nc), nc, p, "fa2");
-      const sim::Prediction mha =
-          sim::predict_tile(cost(make("mha", heads), causal), causal, p, "fa2");
-      CHECK(gna.flops.tensor == mha.flops.tensor);
-      REQUIRE(gna.launches.size() == mha.launches.size());
-      for (std::size_t i = 0; i < gna.launches.size(); ++i) {
-        INFO(mha.launches[i].name);
-        CHECK(gna.launches[i].tiles == mha.launches[i].tiles);
+  const auto with = [&heads](std::initializer_list<std::pair<const char*, double>> params) {
+    models::ParamValues p = heads;
+    for (const auto& [name, value] : params) p.emplace_back(name, value);
+    return p;
+  };
+  struct Case {
+    models::ParamValues gna;
+    bool causal;
+  };
+  const Case cases[] = {
+      {with({{"window_x", 4096}, {"window_y", 1}, {"stride", 1}, {"causal_x", 1}}), true},
+      {with({{"window_x", 4096}, {"window_y", 1}, {"stride", 3}, {"causal_x", 1}}), true},
+      {with({{"window_x", 4096}, {"window_y", 1}, {"stride", 1}}), false},
+      {with({{"window_x", 64}, {"window_y", 64}, {"stride", 5}}), false}};
+  for (const Case& c : cases) {
+    for (const auto& [device, kernel] :
+         {std::pair<const char*, const char*>{"a100", "fa2"}, {"h100", "fa2"}, {"h100", "fa3"}}) {
+      for (models::Phase phase : {models::Phase::fwd, models::Phase::train}) {
+        INFO(device << " " << kernel << " " << models::to_string(phase) << " causal " << c.causal);
+        const models::Workload nc = workload(phase, 2, 4096, 4096, false);
+        const models::Workload dense = workload(phase, 2, 4096, 4096, c.causal);
+        const hw::Profile& p = builtin_profile(device);
+        const sim::Prediction gna = sim::predict_tile(cost(make("gna", c.gna), nc), nc, p, kernel);
+        const sim::Prediction mha =
+            sim::predict_tile(cost(make("mha", heads), dense), dense, p, kernel);
+        CHECK(gna.flops.tensor == mha.flops.tensor);
+        REQUIRE(gna.launches.size() == mha.launches.size());
+        for (std::size_t i = 0; i < gna.launches.size(); ++i) {
+          INFO(mha.launches[i].name);
+          CHECK(gna.launches[i].tiles == mha.launches[i].tiles);
+        }
+        CHECK(gna.time_s == Approx(mha.time_s).epsilon(1e-12));
       }
-      // The backward shares the grid's tiles evenly among its KV boxes, where causal attention's
-      // columns hold a triangle's: the same work, spread differently.
-      if (phase == models::Phase::fwd) CHECK(gna.time_s == Approx(mha.time_s).epsilon(1e-12));
     }
   }
+  // Causal along a dimension of a 2-D grid, its windows as wide as the grid: still the grid.
+  const auto w = workload(models::Phase::prefill, 1, 4096, 4096, false);
+  const models::CostModel grid = cost(
+      make("gna", with({{"window_x", 64}, {"window_y", 64}, {"stride", 1}, {"causal_x", 1}})), w);
+  CHECK(test_support::op_named(grid, "neighbourhood_attention_fwd").attention.grid.dims == 2);
 }
