@@ -122,6 +122,14 @@ AxisVisits axis_visits(double extent, double window, double stride, double q_til
   return out;
 }
 
+double past_end_visits(double extent, double window, double stride, double q_tile, double kv_tile,
+                       bool causal) {
+  window = std::clamp(window, 1.0, extent);
+  stride = std::clamp(stride, 1.0, window);
+  const Axis a{extent, window, stride, q_tile, kv_tile, causal};
+  return a.tile_visits(ceil_div(extent, q_tile));
+}
+
 std::array<double, 3> tile_box(double tokens, int dims, const std::array<double, 3>& extent) {
   tokens = std::max(1.0, std::floor(tokens));
   dims = std::clamp(dims, 1, 3);
@@ -158,7 +166,8 @@ std::array<double, 3> tile_box(double tokens, int dims, const std::array<double,
 namespace {
 
 // The side of a dimension's dilation sub-grids: NATTEN folds the dilation groups into the batch
-// and tiles each group's positions (the longest, ceil(extent / dilation), sets the boxes).
+// and pads each to the longest, ceil(extent / dilation), in whole tiles (token_permute's
+// _maybe_pad), which also shapes the boxes.
 std::array<double, 3> sub_grid_extent(const models::TokenGrid& grid) {
   std::array<double, 3> side = grid.extent;
   for (int i = 0; i < grid.dims; ++i) side[i] = ceil_div(grid.extent[i], grid.dilation[i]);
@@ -194,8 +203,19 @@ JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
     AxisVisits sum;
     bool any = false;
     for_sub_grids(grid, i, [&](double length, double count) {
-      const AxisVisits a =
+      AxisVisits a =
           axis_visits(length, grid.window[i], grid.stride[i], q_box[i], kv_box[i], grid.causal[i]);
+      // A shorter sub-grid is padded to the longest one's whole tiles: a Q tile past its end
+      // visits what its last query's window spans.
+      const double padded = ceil_div(side[i], q_box[i]) - a.q_tiles;
+      if (padded > 0) {
+        const double v = past_end_visits(length, grid.window[i], grid.stride[i], q_box[i],
+                                         kv_box[i], grid.causal[i]);
+        a.q_tiles += padded;
+        a.total += padded * v;
+        a.min = std::min(a.min, v);
+        a.max = std::max(a.max, v);
+      }
       sum.min = any ? std::min(sum.min, a.min) : a.min;
       sum.max = any ? std::max(sum.max, a.max) : a.max;
       any = true;
@@ -212,14 +232,12 @@ JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
 }
 
 double grid_kv_tiles(const Geometry& g, double tile_n) {
-  const std::array<double, 3> kv_box = tile_box(tile_n, g.grid.dims, sub_grid_extent(g.grid));
+  const std::array<double, 3> side = sub_grid_extent(g.grid);
+  const std::array<double, 3> kv_box = tile_box(tile_n, g.grid.dims, side);
   double tiles = 1;
   for (int i = 0; i < g.grid.dims; ++i) {
-    double boxes = 0;
-    for_sub_grids(g.grid, i, [&](double length, double count) {
-      boxes += count * ceil_div(length, kv_box[i]);
-    });
-    tiles *= boxes;
+    // Every sub-grid padded to the longest one's whole tiles.
+    tiles *= std::max(1.0, g.grid.dilation[i]) * ceil_div(side[i], kv_box[i]);
   }
   return tiles;
 }

@@ -30,6 +30,11 @@ struct AxisVisits {
 AxisVisits axis_visits(double extent, double window, double stride, double q_tile, double kv_tile,
                        bool causal = false, double walk_limit = 4096);
 
+// KV tiles a Q tile past the end of such a dimension visits (a padded one: NATTEN pads a dilation
+// sub-grid to the longest one's whole tiles): its queries' windows are the last query's.
+double past_end_visits(double extent, double window, double stride, double q_tile, double kv_tile,
+                       bool causal);
+
 // The box a tile of `tokens` tokens covers on a `dims`-dimensional grid of `extent`: a dimension
 // narrower than its share is covered whole, the other inner sides are the largest power of two at
 // most their share, and the first free dimension takes what is left (rounded down, so a box never
@@ -40,11 +45,11 @@ std::array<double, 3> tile_box(double tokens, int dims, const std::array<double,
 // query heads share a row block; a position's heads over several row blocks where G > tile_m), a
 // KV tile a box of tile_n keys; the KV tiles a row block visits are the product of its
 // dimensions' visits. A dilated dimension is its dilation sub-grids side by side (NATTEN folds
-// them into the batch), the boxes shaped on the longest.
+// them into the batch), each padded to the longest one's whole tiles, the boxes shaped on it.
 JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n);
 
-// The KV boxes of tile_n keys that cover g.grid (each dilation sub-grid apart): a key-outer
-// backward's CTAs per head.
+// The KV boxes of tile_n keys that cover g.grid (each dilation sub-grid apart, padded to the
+// longest one's whole tiles): a key-outer backward's CTAs per head.
 double grid_kv_tiles(const Geometry& g, double tile_n);
 
 }  // namespace sim

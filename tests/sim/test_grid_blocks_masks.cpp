@@ -62,8 +62,8 @@ TEST_CASE("a causal window ends at its own query and starts window - 1 before it
 }
 
 TEST_CASE(
-    "a dilated grid is its dilation sub-grids side by side: their row blocks and KV tiles summed, "
-    "boxes shaped on the longest",
+    "a dilated grid is its dilation sub-grids side by side, each padded to the longest one's whole "
+    "tiles: their row blocks and KV tiles summed, boxes shaped on the longest",
     "[sim][grid]") {
   // 64 x 64 dilated 2 x 2: four 32 x 32 grids.
   sim::Geometry dilated = grid_geometry({64, 64}, {5, 5});
@@ -74,14 +74,19 @@ TEST_CASE(
   CHECK(four.total_tiles == 4 * one.total_tiles);
   CHECK(four.min_tiles == one.min_tiles);
   CHECK(four.max_tiles == one.max_tiles);
-  // 65 x 64 dilated 2 x 2: sub-grids of 33 and 32 rows (NATTEN: extent mod dilation of them one
-  // longer), 32 columns; 64-row boxes shaped on 33 x 32 (8 x 8 either way).
+  // 65 x 64 dilated 2 x 2: one sub-grid of 33 rows and one of 32 (NATTEN: extent mod dilation of
+  // them one longer), each 2 x 32 columns; 8 x 8 boxes. A window of 5 at stride 1 starts at
+  // clamp(i - 2, 0, L - 5). Rows, 33: Q tiles visit 2 3 3 3 2 KV tiles (13); 32: 2 3 3 2 (10),
+  // padded to the 33 rows' five tiles, the fifth visiting what query 31's window spans, one tile
+  // (11). Columns, 32: 10 each. Row blocks (5 + 5) x (4 + 4) = 80, tiles (13 + 11) x (10 + 10).
   sim::Geometry odd = grid_geometry({65, 64}, {5, 5});
   odd.grid.dilation = {2, 2, 1};
   const sim::JobStats mixed = sim::grid_block_jobs(odd, 64, 64);
-  const sim::JobStats longer = sim::grid_block_jobs(grid_geometry({33, 32}, {5, 5}), 64, 64);
-  CHECK(mixed.count == 2 * longer.count + 2 * one.count);
-  CHECK(mixed.total_tiles == 2 * longer.total_tiles + 2 * one.total_tiles);
+  CHECK(mixed.count == 80);
+  CHECK(mixed.total_tiles == 24 * 20);
+  CHECK(mixed.min_tiles == 1 * 2);
+  CHECK(sim::past_end_visits(32, 5, 1, 8, 8, false) == 1);
+  CHECK(sim::past_end_visits(32, 5, 1, 8, 8, true) == 1);  // keys 27-31 (leader 31): tile 3
   // A key-outer backward's CTAs: 100 x 100 dilated 2 x 2 is four 50 x 50 grids of 16 x 8 boxes,
   // 4 x 7 = 28 each (undilated: 7 x 13 = 91).
   sim::Geometry big = grid_geometry({100, 100}, {13, 13});
@@ -89,6 +94,11 @@ TEST_CASE(
   big.grid.dilation = {2, 2, 1};
   CHECK(sim::grid_kv_tiles(big, 128) == 4 * 28);
   CHECK(sim::column_blocks_by_tile(big, 128, 128).jobs.count == 4 * 28);
+  // 97 x 100 dilated 2 x 2: rows of 49 and 48, both padded to ceil(49 / 16) = 4 boxes (48 alone
+  // takes 3); columns 2 x 7: 8 x 14 KV boxes a head.
+  sim::Geometry uneven = grid_geometry({97, 100}, {13, 13});
+  uneven.grid.dilation = {2, 2, 1};
+  CHECK(sim::grid_kv_tiles(uneven, 128) == 8 * 14);
 }
 
 TEST_CASE(
