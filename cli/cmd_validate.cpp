@@ -66,12 +66,11 @@ std::vector<hw::Profile> used_profiles(const Acquired& in, hw::ProfileCatalog& c
   return profiles;
 }
 
-// Whether a --calibrate fit used the row: a group that fitted something (no note) lists it among
-// its fit rows (never a held-back row, a row priced with auto or a family inferred).
-bool fit_used(const validate::MeasuredCase& c, const std::vector<validate::FitGroup>& groups) {
+// Whether a --calibrate fit used row `index` of the cases: a group that fitted lists it (never a
+// held-back row, a row priced with auto or a family inferred).
+bool fit_used(std::size_t index, const std::vector<validate::FitGroup>& groups) {
   return std::any_of(groups.begin(), groups.end(), [&](const validate::FitGroup& g) {
-    return g.note.empty() &&
-           std::find(g.fit_rows.begin(), g.fit_rows.end(), &c) != g.fit_rows.end();
+    return std::find(g.fit_rows.begin(), g.fit_rows.end(), index) != g.fit_rows.end();
   });
 }
 
@@ -102,13 +101,14 @@ Compared compare(const ValidateOptions& o, hw::ProfileCatalog& catalog, const Ac
     }
   }
   std::vector<validate::CaseResult> rows;
-  for (const auto& c : in.cases) {
+  for (std::size_t index = 0; index < in.cases.size(); ++index) {
+    const validate::MeasuredCase& c = in.cases[index];
     const hw::Profile& p = *std::find_if(profiles.begin(), profiles.end(), [&](const auto& q) {
       return q.id == catalog.resolve(c.hw).id;
     });
     validate::CaseResult r = validate::evaluate_case(c, p);
     r.held_out = validate::is_held_out(c, o.holdout_seq);
-    r.fit_row = !o.calibrate || fit_used(c, fit.groups);
+    r.fit_row = !o.calibrate || fit_used(index, fit.groups);
     rows.push_back(r);
   }
   Json doc = {{"attnsim_version", ATTNSIM_VERSION},

@@ -35,7 +35,8 @@ ColumnBlocks column_blocks_by_tile(const Geometry& g, double tile_m, double tile
     // ceil(keys / n) tiles).
     // On a token grid the pairs are the grid's (sim/grid_blocks.hpp), shared the same way among
     // its KV boxes, also where a window spans the whole grid (a causal one still skips tiles).
-    const JobStats grid = g.grid.dims > 0 ? grid_block_jobs(g, tile_m, tile_n) : JobStats{};
+    const JobStats grid =
+        g.grid.dims > 0 ? grid_block_jobs(g, tile_m, tile_n, GridPass::backward) : JobStats{};
     const double row_blocks = g.grid.dims > 0 ? grid.count / heads : ceil_div(g.rows, tile_m);
     const double columns =
         g.grid.dims > 0 ? grid_kv_tiles(g, tile_n) : ceil_div(g.key_range, tile_n);

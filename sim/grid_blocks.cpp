@@ -130,6 +130,23 @@ double past_end_visits(double extent, double window, double stride, double q_til
   return a.tile_visits(ceil_div(extent, q_tile));
 }
 
+double past_end_reverse_visits(double extent, double window, double stride, double q_tile,
+                               bool causal) {
+  if (causal) return 0;  // no query sees a key past itself
+  window = std::clamp(window, 1.0, extent);
+  stride = std::clamp(stride, 1.0, window);
+  // The last key is in query q's window when the window is moved to the end, start L - w: when
+  // its centre (its stride group's middle, at most the last token) reaches L - w + w / 2.
+  // (A window as wide as the extent starts at 0 = L - w for every query.)
+  const double reach = window >= extent ? 0 : extent - window + std::floor(window / 2);
+  double first = reach;  // stride 1: the centre is the query
+  if (stride > 1) {
+    const double group = std::max(0.0, std::ceil((reach - std::floor(stride / 2)) / stride));
+    first = std::min(group * stride, std::floor((extent - 1) / stride) * stride);
+  }
+  return ceil_div(extent, q_tile) - std::floor(std::max(0.0, first) / q_tile);
+}
+
 std::array<double, 3> tile_box(double tokens, int dims, const std::array<double, 3>& extent) {
   tokens = std::max(1.0, std::floor(tokens));
   dims = std::clamp(dims, 1, 3);
@@ -170,7 +187,9 @@ namespace {
 // _maybe_pad), which also shapes the boxes.
 std::array<double, 3> sub_grid_extent(const models::TokenGrid& grid) {
   std::array<double, 3> side = grid.extent;
-  for (int i = 0; i < grid.dims; ++i) side[i] = ceil_div(grid.extent[i], grid.dilation[i]);
+  for (int i = 0; i < grid.dims; ++i) {
+    side[i] = ceil_div(grid.extent[i], std::max(1.0, grid.dilation[i]));
+  }
   return side;
 }
 
@@ -187,7 +206,7 @@ void for_sub_grids(const models::TokenGrid& grid, int i, F f) {
 
 }  // namespace
 
-JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n, GridPass pass) {
   const models::TokenGrid& grid = g.grid;
   // Rows of query heads packed into one row block share their positions; a position whose heads
   // fill more than a row block takes several.
@@ -205,10 +224,16 @@ JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
     for_sub_grids(grid, i, [&](double length, double count) {
       AxisVisits a =
           axis_visits(length, grid.window[i], grid.stride[i], q_box[i], kv_box[i], grid.causal[i]);
-      // A shorter sub-grid is padded to the longest one's whole tiles: a Q tile past its end
-      // visits what its last query's window spans.
+      // A shorter sub-grid is padded to the longest one's whole tiles. Forward: a Q tile past its
+      // end visits what its last query's window spans. Backward (KV-outer): a KV tile past its
+      // end is visited by the Q tiles whose windows hold its last key (none where causal), and
+      // no padded Q tile is.
       const double padded = ceil_div(side[i], q_box[i]) - a.q_tiles;
-      if (padded > 0) {
+      const double padded_kv = ceil_div(side[i], kv_box[i]) - ceil_div(length, kv_box[i]);
+      if (pass == GridPass::backward && padded_kv > 0) {
+        a.total += padded_kv * past_end_reverse_visits(length, grid.window[i], grid.stride[i],
+                                                       q_box[i], grid.causal[i]);
+      } else if (pass == GridPass::forward && padded > 0) {
         const double v = past_end_visits(length, grid.window[i], grid.stride[i], q_box[i],
                                          kv_box[i], grid.causal[i]);
         a.q_tiles += padded;

@@ -35,6 +35,12 @@ AxisVisits axis_visits(double extent, double window, double stride, double q_til
 double past_end_visits(double extent, double window, double stride, double q_tile, double kv_tile,
                        bool causal);
 
+// Q tiles that visit a KV tile past the end of such a dimension in a KV-outer backward (NATTEN's
+// inverse trip count, its keys clamped to the last): those whose queries' windows hold the last
+// key; none where causal.
+double past_end_reverse_visits(double extent, double window, double stride, double q_tile,
+                               bool causal);
+
 // The box a tile of `tokens` tokens covers on a `dims`-dimensional grid of `extent`: a dimension
 // narrower than its share is covered whole, the other inner sides are the largest power of two at
 // most their share, and the first free dimension takes what is left (rounded down, so a box never
@@ -46,7 +52,12 @@ std::array<double, 3> tile_box(double tokens, int dims, const std::array<double,
 // KV tile a box of tile_n keys; the KV tiles a row block visits are the product of its
 // dimensions' visits. A dilated dimension is its dilation sub-grids side by side (NATTEN folds
 // them into the batch), each padded to the longest one's whole tiles, the boxes shaped on it.
-JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n);
+// Which pass walks the grid: the forward's Q-outer visits, or the (row block, KV tile) pairs of a
+// KV-outer backward, which differ only where a dilation pads a shorter sub-grid.
+enum class GridPass { forward, backward };
+
+JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n,
+                         GridPass pass = GridPass::forward);
 
 // The KV boxes of tile_n keys that cover g.grid (each dilation sub-grid apart, padded to the
 // longest one's whole tiles): a key-outer backward's CTAs per head.

@@ -35,9 +35,9 @@ struct Geometry {
   double batch = 0, heads = 0, kv_heads = 0, rows = 0, keys = 0, d = 0, dv = 0, s = 0, s_kv = 0,
          group = 1;
   bool causal = false;
-  double row_offset =
-      0;              // causal: keys visible to row r are 0 .. r + row_offset (rows of a packed
-                      // head share one query position, so packing keeps the offset per position)
+  // Causal: keys visible to row r are 0 .. r + row_offset (rows of a packed head share one query
+  // position, so packing keeps the offset per position).
+  double row_offset = 0;
   double window = 0;  // causal sliding window (keys per query); 0 = unlimited
   double sinks = 0;   // leading keys every query also sees
   models::ScoreFn score = models::ScoreFn::softmax;

@@ -59,9 +59,6 @@ struct Group {
 // entries of the kernels around it.
 using GroupKey = std::tuple<std::string, bool, std::string, bool>;
 
-// The calibration entries a group sets: its schedule's, and the `_bwd` entry when it has backward
-// rows (one shared fit), or only the `_bwd` entry when split_passes gave the forward rows their own
-// group.
 // Whether `schedule` lowers scans itself (fla_chunk, tileops_gla): its one entry prices both
 // passes. (A group may also be a support entry such as chunked_scan, which is no schedule.)
 const sim::ScheduleInfo* schedule_named(const std::string& schedule) {
@@ -96,6 +93,9 @@ std::optional<std::string> backward_entry(const std::string& schedule) {
   return std::nullopt;
 }
 
+// The calibration entries a group sets: its schedule's, and the `_bwd` entry when it has backward
+// rows (one shared fit), or only the `_bwd` entry when split_passes gave the forward rows their own
+// group.
 std::vector<std::string> group_keys(const Group& g) {
   if (lowers_scans(g.schedule) || backward_on_forward_entry(g.schedule)) return {g.schedule};
   if (g.backward_only_entry) {
@@ -271,7 +271,6 @@ std::vector<FixedCostFit> fit_devices(const std::map<GroupKey, Group>& groups,
     FixedCostFit f;
     f.hw = id;
     for (const auto& [name, g] : groups) {
-      (void)name;
       if (g.hw != id || g.entry_only) continue;
       rows.insert(rows.end(), g.fit.begin(), g.fit.end());
       for (const MeasuredCase* c : g.fit) {
@@ -352,19 +351,16 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
   const std::map<GroupKey, Group> groups = split_passes(cases, catalog, holdout_seq);
   std::map<std::string, hw::Profile> profiles;
   for (const auto& [name, g] : groups) {
-    (void)name;
     if (!profiles.count(g.hw)) profiles.emplace(g.hw, catalog.resolve(g.hw));
   }
   // Each group's starting point and errors with the profile as given (before any fit).
   CalibrationResult result;
   for (const auto& [name, g] : groups) {
-    (void)name;
     const hw::Profile& profile = profiles.at(g.hw);
     FitGroup out;
     out.hw = g.hw;
     out.schedule = g.schedule;
     out.keys = group_keys(g);
-    out.fit_rows = g.fit;
     if (out.keys.empty()) {
       out.note = fmt::format(
           "{} has no backward entry of its own (the profile loader refuses {}); their backward "
@@ -374,6 +370,9 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
     } else if (g.fit.empty()) {
       out.note = "every row is held back (--holdout-seq): nothing fitted, the entry as given";
     }
+    if (out.note.empty()) {
+      for (const MeasuredCase* c : g.fit) out.fit_rows.push_back(c - cases.data());
+    }
     out.before = group_entry(profile, out.keys, g.start);
     out.fitted_before = summarize(errors(g.fit, profile));
     out.held_before = summarize(errors(g.held, profile));
@@ -382,7 +381,6 @@ CalibrationResult calibrate(const std::vector<MeasuredCase>& cases,
   if (fixed_costs == FixedCosts::fit) result.fixed_costs = fit_devices(groups, profiles);
   std::size_t i = 0;
   for (const auto& [name, g] : groups) {
-    (void)name;
     hw::Profile& profile = profiles.at(g.hw);
     FitGroup& out = result.groups[i++];
     // From the entry as the fits so far leave it (the schedule's, where the profile lacks it); a

@@ -4,6 +4,7 @@
 // to the other rows), on the cases not held out, and reports the error on both parts.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,8 +28,9 @@ struct FitGroup {
   // Empty where the group is fitted; also why not where every row is held back (keys are kept:
   // the entries it would fit, written unchanged).
   std::string note;
-  // The rows the fit used (not held back), whatever entry each one's pass is priced with.
-  std::vector<const MeasuredCase*> fit_rows;
+  // Where it fitted (no note): the rows it used, as indices into calibrate's `cases` (none held
+  // back), whatever entry each one's pass is priced with.
+  std::vector<std::size_t> fit_rows;
   hw::ScheduleCalibration before, after;
   ErrorSummary fitted_before, fitted_after, held_before, held_after;
 };

@@ -158,9 +158,10 @@ TEST_CASE(
   const auto pick = [&draw](long lo, long hi) {
     return std::uniform_int_distribution<long>(lo, hi)(draw);
   };
-  // The first 500 draw any shape (most are walked whatever the limit: a wide window or a long
-  // period); the next 500 long extents, narrow windows and power-of-two tiles, whose short period
-  // the shortcut takes under a limit of 2.
+  // The first 500 draw any shape (under a limit of 2 the centred mask mostly takes the
+  // stride-group shortcut, the causal one mostly a walk: a wide window or a long period); the next
+  // 500 long extents, narrow windows and power-of-two tiles, whose short period the period
+  // shortcut takes under both masks.
   for (int i = 0; i < 1000; ++i) {
     const bool any = i < 500;
     const long e = any ? pick(1, 3000) : pick(2000, 5000);

@@ -87,6 +87,17 @@ TEST_CASE(
   CHECK(mixed.min_tiles == 1 * 2);
   CHECK(sim::past_end_visits(32, 5, 1, 8, 8, false) == 1);
   CHECK(sim::past_end_visits(32, 5, 1, 8, 8, true) == 1);  // keys 27-31 (leader 31): tile 3
+  // A KV-outer backward walks no padded Q box; a padded KV box is visited by the Q boxes whose
+  // windows hold the last key (queries 29-31: one box), none where causal. Centred: rows 13 and
+  // 10 + 1 again. Causal along x: rows 33 visit 1 2 2 2 2 (9), rows 32 1 2 2 2 (7), the forward
+  // adding its padded Q box (keys 27-31: 1), the backward nothing: 17 x 20 and 16 x 20 pairs.
+  CHECK(sim::grid_block_jobs(odd, 64, 64, sim::GridPass::backward).total_tiles == 24 * 20);
+  odd.grid.causal = {true, false, false};
+  CHECK(sim::grid_block_jobs(odd, 64, 64).total_tiles == 17 * 20);
+  CHECK(sim::grid_block_jobs(odd, 64, 64, sim::GridPass::backward).total_tiles == 16 * 20);
+  CHECK(sim::column_blocks_by_tile(odd, 64, 64).jobs.total_tiles == 16 * 20);
+  CHECK(sim::past_end_reverse_visits(32, 5, 1, 8, false) == 1);
+  CHECK(sim::past_end_reverse_visits(32, 5, 1, 8, true) == 0);
   // A key-outer backward's CTAs: 100 x 100 dilated 2 x 2 is four 50 x 50 grids of 16 x 8 boxes,
   // 4 x 7 = 28 each (undilated: 7 x 13 = 91).
   sim::Geometry big = grid_geometry({100, 100}, {13, 13});
@@ -159,4 +170,31 @@ TEST_CASE(
   const models::CostModel grid = cost(
       make("gna", with({{"window_x", 64}, {"window_y", 64}, {"stride", 1}, {"causal_x", 1}})), w);
   CHECK(test_support::op_named(grid, "neighbourhood_attention_fwd").attention.grid.dims == 2);
+}
+
+TEST_CASE(
+    "a KV tile past the end is visited, in a KV-outer backward, by the Q tiles whose centred "
+    "windows hold the last key",
+    "[sim][grid]") {
+  // Against NATTEN's centred window, query by query: the least query whose window ends at the
+  // last key, its Q tile to the last.
+  for (long e = 1; e <= 60; ++e) {
+    for (long w = 1; w <= e; ++w) {
+      for (long s = 1; s <= w; ++s) {
+        for (long qt : {1L, 3L, 8L}) {
+          long first = e - 1;
+          for (long q = e - 1; q >= 0; --q) {
+            const long centre = s <= 1 ? q : std::min(q / s * s + s / 2, e - 1);
+            if (std::clamp(centre - w / 2, 0L, e - w) + w < e) break;
+            first = q;
+          }
+          INFO(e << " " << w << " " << s << " " << qt);
+          REQUIRE(sim::past_end_reverse_visits(static_cast<double>(e), static_cast<double>(w),
+                                               static_cast<double>(s), static_cast<double>(qt),
+                                               false) ==
+                  static_cast<double>((e + qt - 1) / qt - first / qt));
+        }
+      }
+    }
+  }
 }
