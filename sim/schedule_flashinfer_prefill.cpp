@@ -72,9 +72,11 @@ void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
   require_kernel(g.d == 64 || g.d == 128 || g.d == 256, in.name,
                  fmt::format("head_dim {} is not instantiated (64, 128, 256)", g.d));
   require_kernel(g.dv == g.d, in.name, "needs v_head_dim == head_dim");
-  require_kernel(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.grid.dims == 0,
+  require_kernel(g.score == models::ScoreFn::softmax && a.visits.blocks == 0 && g.grid.dims == 0 &&
+                     g.sinks == 0,
                  in.name,
-                 "runs dense or windowed softmax attention only (no selection or token grid)");
+                 "runs dense or windowed softmax attention only (no selection, sinks or token "
+                 "grid)");
   const PrefillShape s =
       prefill_shape(g.rows, g.d, g.dv, g.s, g.s_kv, in.profile.memory.smem_per_sm_bytes,
                     in.profile.memory.smem_per_block_bytes);

@@ -202,6 +202,11 @@ TEST_CASE(
       make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}, {"v_head_dim", 256}}),
       workload(models::Phase::decode, 4, 1, 4096)};
   CHECK_THROWS_WITH(lower_prefill(wide_v, "h100"), Catch::Contains("v_head_dim == head_dim"));
+  // Sink tokens: the window's pages are all it walks, so the kernel has no sinks to price.
+  test_support::Query sinks{
+      make("swa", {{"heads", 32}, {"kv_heads", 8}, {"window", 256}, {"n_sink", 4}}),
+      workload(models::Phase::decode, 4, 1, 131072)};
+  CHECK_THROWS_WITH(lower_prefill(sinks, "h100"), Catch::Contains("no selection, sinks"));
   for (const char* name :
        {"flashinfer-decode-tc", "FlashInfer TC", "flashinfer_prefill", "flashinfer fa2"}) {
     CHECK(validate::schedule_for(name) == "flashinfer_prefill");
