@@ -173,7 +173,7 @@ std::array<double, 3> tile_box(double tokens, int dims, const std::array<double,
   const double share = std::pow(rest, 1.0 / static_cast<double>(open.size()));
   double inner = 1;
   for (std::size_t k = 1; k < open.size(); ++k) {
-    side[open[k]] = std::max(1.0, std::exp2(std::floor(std::log2(std::max(1.0, share)))));
+    side[open[k]] = prev_pow2(share);
     inner *= side[open[k]];
   }
   side[open[0]] = std::clamp(std::floor(rest / inner), 1.0, extent[open[0]]);

@@ -165,15 +165,10 @@ void lower_flashinfer_decode(const ScheduleInput& in, Launches& out) {
   const double grid = ctas_per_sm(cta, in.profile) * in.profile.compute.sm_count;
   const DecodeSplit split = decode_split(keys, kv_jobs, grid);
   const double chunks = split.chunks;
-  const double full = std::min(keys, split.chunk_tokens);
-  const double last = keys - (chunks - 1) * full;
 
   Launch l = schedule_launch(in, "batch_decode");
   l.cta = cta;
-  const double full_tiles = ceil_div(full, s.keys_per_iter);
-  const double last_tiles = ceil_div(last, s.keys_per_iter);
-  l.jobs = {kv_jobs * chunks, last_tiles, full_tiles,
-            kv_jobs * ((chunks - 1) * full_tiles + last_tiles)};
+  l.jobs = chunk_jobs(kv_jobs, keys, split, s.keys_per_iter);
   const double kpi = s.keys_per_iter;
   // A tile is one iteration of the CTA: its FP32 pipe work, the shuffles on their pipe, and
   // every instruction at the schedulers' issue rate, whichever binds (a group of 8 at about 9
@@ -231,6 +226,13 @@ DecodeShape decode_shape(double d, double group, double kv_bytes, bool bf16) {
   s.regs_per_thread = decode_registers(d, group);
   count_loop_instructions(s, bf16);
   return s;
+}
+
+JobStats chunk_jobs(double groups, double keys, const DecodeSplit& split, double per_iter) {
+  const double full_keys = std::min(keys, split.chunk_tokens);
+  const double full = ceil_div(full_keys, per_iter);
+  const double last = ceil_div(keys - (split.chunks - 1) * full_keys, per_iter);
+  return {groups * split.chunks, last, full, groups * ((split.chunks - 1) * full + last)};
 }
 
 DecodeSplit decode_split(double keys, double kv_jobs, double grid) {

@@ -34,14 +34,18 @@ struct DecodeShape {
 // `bf16`: K and V are bf16 (they take more instructions to widen than fp16).
 DecodeShape decode_shape(double d, double group, double kv_bytes, bool bf16 = false);
 
-// How a request's keys are chunked: one chunk while `kv_jobs` (batch x KV heads) fill `grid` CTAs,
-// else chunks of the fewest whole 16-token pages, at least 128 tokens, that keep kv_jobs x chunks
-// within it, the last chunk the rest.
+// How a request's keys are chunked: one chunk while `kv_jobs` (the decode's batch x KV heads;
+// the prefill's requests x query tiles) fill `grid` CTAs, else chunks of the fewest whole 16-token
+// pages, at least 128 tokens, that keep kv_jobs x chunks within it, the last chunk the rest.
 struct DecodeSplit {
   double chunks = 1;
   double chunk_tokens = 0;  // a full chunk's keys
 };
 DecodeSplit decode_split(double keys, double kv_jobs, double grid);
+
+// The jobs of `groups` walks of `keys` keys each, chunked by `split`: a chunk takes its keys'
+// whole iterations of `per_iter` keys (the last masked), the last chunk the rest.
+JobStats chunk_jobs(double groups, double keys, const DecodeSplit& split, double per_iter);
 
 // VariableLengthMergeStates (cascade.cuh): the split partials of every (request, query row, query
 // head) merged into O, a persistent grid; programmatic dependent launch hides its launch on sm_90

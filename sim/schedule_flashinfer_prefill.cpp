@@ -45,24 +45,20 @@ namespace {
 constexpr double kPlannedCtasPerSm = 2;  // PrefillPlan's num_blocks_per_sm
 constexpr double kPrefillThreads = 128;
 
-// The jobs of a grid whose query tiles all walk `walked` keys, in chunks of whole pages: each chunk
-// takes ceil(chunk / n) iterations, the last one masked where the chunk ends inside it, and the
-// last chunk holds the rest (flash_forward_launch divides whole key tiles among splits instead,
-// which prices a chunk of 144 keys as 256 at 128 keys an iteration). The launch's K/V bytes are
-// kept.
+// The jobs of a grid whose query tiles all walk `walked` keys, in chunks of whole pages
+// (chunk_jobs: each chunk its own iterations, the last one masked; flash_forward_launch divides
+// whole key tiles among splits instead, which prices a chunk of 144 keys as 256 at 128 keys an
+// iteration). The launch's K/V bytes, which flash_forward_launch puts on its tiles, are kept.
 void set_chunk_jobs(const Geometry& g, double tile_n, const PrefillSplit& split, double walked,
                     double q_tiles, Launch& l) {
   const double groups = g.batch * g.heads * q_tiles;
-  const double full_keys = std::min(walked, split.chunk_tokens);
-  const double last_keys = walked - (split.chunks - 1) * full_keys;
-  const double full = ceil_div(full_keys, tile_n);
-  const double last = ceil_div(last_keys, tile_n);
-  const double per_group = (split.chunks - 1) * full + last;
   const double kv_bytes = l.jobs.total_tiles * l.per_tile.hbm_bytes;
-  l.jobs = {groups * split.chunks, std::min(full, last), full, groups * per_group};
+  l.jobs = chunk_jobs(groups, walked, split, tile_n);
   l.per_tile.hbm_bytes = kv_bytes / l.jobs.total_tiles;
   // A full chunk's tiles hold its keys' bytes; the mean tile, the walk's over all its tiles.
-  l.max_tile_hbm_scale = std::max(1.0, (full_keys / full) / (walked / per_group));
+  const double full_keys = std::min(walked, split.chunk_tokens);
+  l.max_tile_hbm_scale =
+      std::max(1.0, (full_keys / l.jobs.max_tiles) / (walked * groups / l.jobs.total_tiles));
 }
 
 void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
@@ -98,7 +94,6 @@ void lower_flashinfer_prefill(const ScheduleInput& in, Launches& out) {
   t.n = s.cta_tile_kv;
   t.threads = kPrefillThreads;
   t.smem_bytes = s.smem_bytes + kReservedSmemPerCta;
-  t.dispatch = Dispatch::in_order;
   t.partial_o_bytes = g.s;  // tmp_v is DTypeO (csrc/batch_prefill.cu), as the merge reads it
   Launch l = flash_forward_launch(in, g, t, split.chunks, "batch_prefill");
   // One iteration's K or V in flight a CTA: co-resident CTAs fill its wait, a CTA alone on its

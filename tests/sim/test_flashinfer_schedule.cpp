@@ -10,19 +10,11 @@
 
 using test_support::builtin_profile;
 using test_support::cost;
+using test_support::fp16_decode_step;
 using test_support::make;
 using test_support::workload;
 
 namespace {
-
-// A decode step (q_len 1) over `kv` cached tokens of `heads` / `kv_heads` heads of `d`, fp16.
-test_support::Query decode(std::int64_t batch, std::int64_t heads, std::int64_t kv_heads,
-                           std::int64_t d, std::int64_t kv) {
-  test_support::Query q{make("gqa", {{"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", d}}),
-                        workload(models::Phase::decode, batch, 1, kv)};
-  q.w.dtype = q.w.kv_dtype = models::DType::fp16;
-  return q;
-}
 
 sim::Launches lower(const test_support::Query& q, std::string_view hw) {
   return test_support::lower_dense_forward("flashinfer_decode", q.cost(), q.w, builtin_profile(hw));
@@ -113,7 +105,7 @@ TEST_CASE(
   // 128 requests x 128/16 heads x 16384 keys (validate/data/candidates/h200_decode_timings.csv,
   // TheRainstorm/attention_tests readme, page 128; not in the fit): A800 SXM4 15.49 ms, H20
   // 14.68 ms, about 8.8 and 8.5 SM clocks a pair at 1410 and 1980 MHz.
-  const test_support::Query q = decode(128, 128, 16, 128, 16384);
+  const test_support::Query q = fp16_decode_step(128, 128, 16, 16384, 1, 128);
   const double pairs = 128.0 * 128 * 16384;
   auto clocks_per_pair = [&](const char* hw) {
     const hw::Profile& p = builtin_profile(hw);
@@ -137,7 +129,7 @@ TEST_CASE(
   // at 32000 keys 5.58 ms, 128 at 4000 keys 4.45 ms, for the same 16.8 GB of K and V.
   const hw::Profile& h20 = builtin_profile("h20");
   auto over_bytes = [&](std::int64_t batch, std::int64_t kv) {
-    const test_support::Query q = decode(batch, 32, 32, 256, kv);
+    const test_support::Query q = fp16_decode_step(batch, 32, 32, kv, 1, 256);
     const sim::Prediction p = test_support::tile_prediction(q, h20, "flashinfer_decode");
     REQUIRE(p.launches.size() == 1);
     const sim::LaunchPrediction& l = p.launches[0];
@@ -153,21 +145,21 @@ TEST_CASE(
     "[sim][flashinfer]") {
   const hw::Profile& h20 = builtin_profile("h20");  // 228 KiB of shared memory, 64 Ki registers
   // 36 KiB + 1 KiB reserved a CTA: 6 fit; 69 registers (72 allocated) x 128 threads would allow 7.
-  const sim::Launches mha = lower(decode(16, 32, 32, 128, 4000), "h20");
+  const sim::Launches mha = lower(fp16_decode_step(16, 32, 32, 4000, 1, 128), "h20");
   CHECK(mha[0].cta.regs_per_thread == 69);
   CHECK(sim::ctas_per_sm(mha[0].cta, h20) == 6);
   // A group of 8 at head_dim 128: 64 registers x 128 threads, 8 CTAs (shared memory allows 22).
-  const sim::Launches g8 = lower(decode(16, 32, 4, 128, 4000), "h20");
+  const sim::Launches g8 = lower(fp16_decode_step(16, 32, 4, 4000, 1, 128), "h20");
   CHECK(sim::ctas_per_sm(g8[0].cta, h20) == 8);
   // head_dim 256: 56 registers x 256 threads, 4 CTAs (threads allow 8).
-  const sim::Launches wide = lower(decode(16, 32, 4, 256, 4000), "h20");
+  const sim::Launches wide = lower(fp16_decode_step(16, 32, 4, 4000, 1, 256), "h20");
   CHECK(wide[0].cta.threads == 256);
   CHECK(sim::ctas_per_sm(wide[0].cta, h20) == 4);
   // The plan's grid is 4 x 78 = 312 CTAs: 64 KV jobs take at most 4 chunks each, so 250 pages
   // go in chunks of 63: 4 chunks (a grid that ignored the registers, 624, would give 9).
   CHECK(wide[0].jobs.count == 64 * 4);
   // A group of 3 is 96 threads, three warps: alone on an SM it issues to three schedulers.
-  CHECK(lower(decode(16, 24, 8, 128, 4000), "h20")[0].issue_share == 0.75);
+  CHECK(lower(fp16_decode_step(16, 24, 8, 4000, 1, 128), "h20")[0].issue_share == 0.75);
   CHECK(g8[0].issue_share == 1);
   // The merge kernel: 40 registers x 128 threads, 12 CTAs per SM.
   REQUIRE(wide.size() == 2);
@@ -177,25 +169,25 @@ TEST_CASE(
 TEST_CASE("flashinfer_decode launches the decode grid, and the merge only for a split",
           "[sim][flashinfer]") {
   // H20 (78 SMs): batch 1, 32 KV heads, 32000 keys split; batch 128 fills the grid.
-  const sim::Launches split = lower(decode(1, 32, 32, 128, 32000), "h20");
+  const sim::Launches split = lower(fp16_decode_step(1, 32, 32, 32000, 1, 128), "h20");
   REQUIRE(split.size() == 2);
   CHECK(std::string(split[0].name) == "batch_decode");
   CHECK(std::string(split[1].name) == "merge_states");
   CHECK(split[0].jobs.count > 32);
   CHECK(split[1].launch_fixed_share == 0);  // programmatic dependent launch on sm_90
-  const sim::Launches whole = lower(decode(128, 32, 32, 128, 4000), "h20");
+  const sim::Launches whole = lower(fp16_decode_step(128, 32, 32, 4000, 1, 128), "h20");
   REQUIRE(whole.size() == 1);
   CHECK(whole[0].jobs.count == 128 * 32);
   CHECK(whole[0].jobs.max_tiles == 125);  // 4000 keys, 32 an iteration
   // 272 keys on one KV head: chunks of 128, 128 and 16 keys, 4, 4 and 1 iterations.
-  const sim::Launches ragged = lower(decode(1, 1, 1, 128, 272), "h100");
+  const sim::Launches ragged = lower(fp16_decode_step(1, 1, 1, 272, 1, 128), "h100");
   REQUIRE(ragged.size() == 2);
   CHECK(ragged[0].jobs.count == 3);
   CHECK(ragged[0].jobs.min_tiles == 1);
   CHECK(ragged[0].jobs.max_tiles == 4);
   CHECK(ragged[0].jobs.total_tiles == 9);
   // One key: K and V of that key alone, not a whole iteration's.
-  const sim::Launches one = lower(decode(1, 8, 8, 128, 1), "h100");
+  const sim::Launches one = lower(fp16_decode_step(1, 8, 8, 1, 1, 128), "h100");
   CHECK(one[0].jobs.total_tiles * one[0].per_tile.hbm_bytes == Approx(8.0 * 516));
   // K and V once per KV head: 4000 x 512 B (and a 4-byte page index per key) per job.
   CHECK(whole[0].jobs.total_tiles * whole[0].per_tile.hbm_bytes == Approx(128.0 * 32 * 4000 * 516));
@@ -209,7 +201,7 @@ TEST_CASE(
     "the tensor-core decoders' padded tiles, as FlashInfer beats FA3 on the H20",
     "[sim][flashinfer]") {
   // validate/data/measured: 2.51 ms FlashInfer against 8.16 ms FA3 at this shape.
-  const test_support::Query q = decode(16, 32, 32, 128, 32000);
+  const test_support::Query q = fp16_decode_step(16, 32, 32, 32000, 1, 128);
   const hw::Profile& h20 = builtin_profile("h20");
   const double flashinfer = test_support::tile_prediction(q, h20, "flashinfer_decode").time_s;
   const double fa3 = test_support::tile_prediction(q, h20, "fa3").time_s;
@@ -222,11 +214,12 @@ TEST_CASE(
     "flashinfer_decode refuses what the CUDA-core kernel has no instance for: several query "
     "tokens, other group sizes and head widths, V wider than K",
     "[sim][flashinfer]") {
-  test_support::Query two = decode(4, 32, 8, 128, 4096);
+  test_support::Query two = fp16_decode_step(4, 32, 8, 4096, 1, 128);
   two.w.q_len = 2;
   CHECK_THROWS_WITH(lower(two, "h100"), Catch::Contains("got q_len 2"));
-  CHECK_THROWS_WITH(lower(decode(4, 40, 8, 128, 4096), "h100"), Catch::Contains("a group of 5"));
-  CHECK_THROWS_WITH(lower(decode(4, 32, 8, 96, 4096), "h100"),
+  CHECK_THROWS_WITH(lower(fp16_decode_step(4, 40, 8, 4096, 1, 128), "h100"),
+                    Catch::Contains("a group of 5"));
+  CHECK_THROWS_WITH(lower(fp16_decode_step(4, 32, 8, 4096, 1, 96), "h100"),
                     Catch::Contains("head_dim 96 is not instantiated"));
   test_support::Query wide_v{
       make("gqa", {{"heads", 32}, {"kv_heads", 8}, {"head_dim", 128}, {"v_head_dim", 256}}),
@@ -239,7 +232,8 @@ TEST_CASE(
     "pytorch floor on the H20 (and extra_launch for its merge) and the pytorch value on profiles "
     "without FlashInfer timings",
     "[sim][flashinfer][caller]") {
-  const test_support::Query q = decode(1, 4, 4, 128, 128);  // a few microseconds of device time
+  const test_support::Query q =
+      fp16_decode_step(1, 4, 4, 128, 1, 128);  // a few microseconds of device time
   const hw::Profile h20 = builtin_profile("h20");
   REQUIRE(sim::predict_tile(q.cost(), q.w, h20, "flashinfer_decode").time_s < 15e-6);
   sim::ScheduleOptions wrapper;
@@ -252,7 +246,7 @@ TEST_CASE(
   CHECK(sim::predict_tile(q.cost(), q.w, h20, "flashinfer_decode", torch).time_s == Approx(24e-6));
   // A split call (one request of 2000 keys: the decode and the merge launch) pays the H20's
   // extra_launch, 3.5 us, once.
-  const test_support::Query split = decode(1, 4, 4, 128, 2000);
+  const test_support::Query split = fp16_decode_step(1, 4, 4, 2000, 1, 128);
   const sim::Prediction two =
       sim::predict_tile(split.cost(), split.w, h20, "flashinfer_decode", wrapper);
   REQUIRE(sim::host_launch_count(two) == 2);

@@ -62,6 +62,16 @@ inline sim::Launch full_wave_launch(const hw::Profile& p, const hw::ScheduleCali
   return l;
 }
 
+// A decode step of `q_len` query tokens (1 by default) per request over `kv` cached tokens,
+// `heads` / `kv_heads` GQA heads of `d` (128 by default), fp16.
+inline Query fp16_decode_step(std::int64_t batch, std::int64_t heads, std::int64_t kv_heads,
+                              std::int64_t kv, std::int64_t q_len = 1, std::int64_t d = 128) {
+  Query q{make("gqa", {{"heads", heads}, {"kv_heads", kv_heads}, {"head_dim", d}}),
+          workload(models::Phase::decode, batch, q_len, kv)};
+  q.w.dtype = q.w.kv_dtype = models::DType::fp16;
+  return q;
+}
+
 // The launches schedule `schedule` lowers the forward dense-attention op of `c` into, on `p`
 // with its calibration for that schedule (the launches point at `p`: keep it alive).
 inline sim::Launches lower_dense_forward(std::string_view schedule, const models::CostModel& c,

@@ -34,11 +34,16 @@ inline std::string results_path(const std::string& file) {
   return fmt::format("{}/validate/results/{}", ATTNSIM_SOURCE_DIR, file);
 }
 
+// The measurements a CSV of `text` holds (written to a temporary file and read).
+inline validate::MeasurementSet measurements_of(const std::string& text) {
+  TempDir dir;
+  return validate::read_measurements(write_file(dir, text), registry());
+}
+
 // The message read_measurements throws for a measurements CSV of `text`, or "" when it reads it.
 inline std::string measurements_error(const std::string& text) {
-  TempDir dir;
   try {
-    validate::read_measurements(write_file(dir, text), registry());
+    measurements_of(text);
   } catch (const std::invalid_argument& e) {
     return e.what();
   }

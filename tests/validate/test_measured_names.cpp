@@ -79,12 +79,17 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "FA3's decode entry point is the fa3 schedule, FlashInfer's batch decode flashinfer_decode",
+    "FA3's decode entry point is the fa3 schedule, FlashInfer's batch decode flashinfer_decode and "
+    "its tensor-core decode flashinfer_prefill",
     "[validate]") {
   CHECK(validate::schedule_for("fa3-kvcache") == "fa3");
   CHECK(validate::schedule_for("FA3_KVCache") == "fa3");
   CHECK(validate::schedule_for("flashinfer-decode") == "flashinfer_decode");
   CHECK(validate::schedule_for("FlashInfer") == "flashinfer_decode");
+  for (const char* name :
+       {"flashinfer-decode-tc", "FlashInfer TC", "flashinfer_prefill", "flashinfer fa2"}) {
+    CHECK(validate::schedule_for(name) == "flashinfer_prefill");
+  }
 }
 
 TEST_CASE("kernel names attnsim has no schedule for stay auto", "[validate]") {
@@ -261,16 +266,14 @@ TEST_CASE(
     "a flashmla row whose pass is fwd over more keys than queries is a decode step, as FlashMLA "
     "runs it; other kernels' fwd rows keep their pass",
     "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
       "time_us\n";
-  const auto set = validate::read_measurements(
-      test_support::write_file(dir, header +
-                                        "h800,FlashMLA,fwd,bf16,64,16,1,576,512,2,8192,1,90\n"
-                                        "h800,FlashMLA,decode,bf16,64,16,1,576,512,2,8192,1,90\n"
-                                        "h100,fa3,fwd,bf16,1,16,16,128,128,512,8192,1,90\n"),
-      test_support::registry());
+  const auto set =
+      test_support::measurements_of(header +
+                                    "h800,FlashMLA,fwd,bf16,64,16,1,576,512,2,8192,1,90\n"
+                                    "h800,FlashMLA,decode,bf16,64,16,1,576,512,2,8192,1,90\n"
+                                    "h100,fa3,fwd,bf16,1,16,16,128,128,512,8192,1,90\n");
   REQUIRE(set.cases.size() == 3);
   CHECK(set.cases[0].workload.phase == models::Phase::decode);
   CHECK(set.cases[0].pass == "fwd");  // reported as the table names it

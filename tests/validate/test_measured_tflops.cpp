@@ -12,9 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/numbers.hpp"
-#include "tests/support/temp_dir.hpp"
 #include "tests/support/validate_helpers.hpp"
-#include "validate/measurements.hpp"
 
 namespace {
 
@@ -87,15 +85,13 @@ TEST_CASE("the rounding a decimal text shows is half a unit in its last digit, p
 
 TEST_CASE("a dense row may give TFLOP/s alone: its time follows FlashAttention's FLOP convention",
           "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,tflops,"
       "source\n";
-  const auto set = validate::read_measurements(
-      test_support::write_file(dir, header +
-                                        "h100,fa3,fwd,bf16,2,16,16,128,8192,8192,1,,500,x\n"
-                                        "h100,fa3,fwd+bwd,bf16,2,16,16,128,8192,8192,0,,400,x\n"),
-      test_support::registry());
+  const auto set =
+      test_support::measurements_of(header +
+                                    "h100,fa3,fwd,bf16,2,16,16,128,8192,8192,1,,500,x\n"
+                                    "h100,fa3,fwd+bwd,bf16,2,16,16,128,8192,8192,0,,400,x\n");
   REQUIRE(set.cases.size() == 2);
   // 4 B H S^2 d = 4 x 2 x 16 x 8192^2 x 128 = 1.0995e12 FLOPs, halved when causal.
   const double forward = 4.0 * 2 * 16 * 8192.0 * 8192 * 128;
@@ -104,18 +100,11 @@ TEST_CASE("a dense row may give TFLOP/s alone: its time follows FlashAttention's
 }
 
 TEST_CASE("TFLOP/s alone is refused where the convention does not say the FLOPs", "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,variant,"
       "tflops,source\n";
   auto error_of = [&](const std::string& row) {
-    try {
-      validate::read_measurements(test_support::write_file(dir, header + row),
-                                  test_support::registry());
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return test_support::measurements_error(header + row);
   };
   const char* dense_only = ":2: a time from 'tflops' alone is derived for dense attention rows";
   CHECK_THAT(error_of("h100,fa3,fwd,bf16,1,64,4,128,8192,8192,1,,nsa,100,x\n"),
@@ -133,15 +122,11 @@ TEST_CASE("TFLOP/s alone is refused where the convention does not say the FLOPs"
 }
 
 TEST_CASE("the convention counts d + dv, and a one-query causal row sees every key", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      test_support::write_file(
-          dir,
-          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
-          "tflops,source\n"
-          "h100,fa3,fwd,bf16,1,128,128,192,128,4096,4096,0,400,x\n"
-          "a100,split_kv,decode,fp16,8,16,2,128,128,1,8192,1,2,x\n"),
-      test_support::registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
+      "tflops,source\n"
+      "h100,fa3,fwd,bf16,1,128,128,192,128,4096,4096,0,400,x\n"
+      "a100,split_kv,decode,fp16,8,16,2,128,128,1,8192,1,2,x\n");
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].measured_s == Approx(2.0 * 128 * 4096 * 4096 * (192 + 128) / 400e12));
   CHECK(set.cases[1].measured_s == Approx(2.0 * 8 * 16 * 1 * 8192 * (128 + 128) / 2e12));
@@ -163,17 +148,12 @@ TEST_CASE("every published row's time is what its TFLOP/s gives by the conventio
     REQUIRE(at != std::string::npos);
     header.replace(at, 6, ",given_time_");
     const std::string text = header + "\n" + std::string(std::istreambuf_iterator<char>(in), {});
-    test_support::TempDir dir;
     const auto given = validate::read_measurements(path, test_support::registry());
-    const auto derived =
-        validate::read_measurements(test_support::write_file(dir, text), test_support::registry());
+    const auto derived = test_support::measurements_of(text);
     REQUIRE(given.cases.size() == derived.cases.size());
-    std::size_t compared = 0;
+    CHECK(given.cases.size() > 10);
     for (std::size_t i = 0; i < given.cases.size(); ++i) {
-      const validate::MeasuredCase& g = given.cases[i];
-      CHECK(derived.cases[i].measured_s == Approx(g.measured_s).epsilon(5e-4));
-      ++compared;
+      CHECK(derived.cases[i].measured_s == Approx(given.cases[i].measured_s).epsilon(5e-4));
     }
-    CHECK(compared > 10);
   }
 }
