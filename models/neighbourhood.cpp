@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -40,7 +41,14 @@ constexpr std::array<ParamInfo, 18> kGnaParams = {{
     in_tokens({"stride",
                "queries sharing one window along each dimension (at most its window; 1: standard "
                "neighbourhood attention); 0: the blocked, perfectly block-sparse bound",
-               0, 0, 1 << 20}),
+               0,
+               0,
+               1 << 20,
+               ParamType::integer,
+               {},
+               {},
+               "0, or [1, window_x], and at most window_y and window_z where stride_y and "
+               "stride_z are 0"}),
     in_tokens({"stride_y",
                "stride along the second dimension (0: as stride)",
                0,
@@ -49,7 +57,7 @@ constexpr std::array<ParamInfo, 18> kGnaParams = {{
                ParamType::integer,
                {},
                {},
-               "0, or [1, 1048576] with a stride"}),
+               "0, or [1, window_y] with a stride"}),
     in_tokens({"stride_z",
                "stride along the third dimension (0: as stride)",
                0,
@@ -58,7 +66,7 @@ constexpr std::array<ParamInfo, 18> kGnaParams = {{
                ParamType::integer,
                {},
                {},
-               "0, or [1, 1048576] with a stride"}),
+               "0, or [1, window_z] with a stride"}),
     in_tokens({"extent_y",
                "tokens along the second dimension, with a stride (0: the length's square or cube "
                "root, or the square root of what extent_z leaves)",
@@ -118,7 +126,9 @@ std::int64_t exact_root(std::int64_t tokens, int n) {
 // extent_z is set, 2 where window_y or extent_y is, else 1) and their extents, given or the
 // square or cube root of the length. Throws SpecError when they do not multiply to the length, a
 // window times its dilation is wider than its dimension (NATTEN requires kernel_size x dilation
-// <= input size), or a dilation or causal flag names a dimension the grid lacks.
+// <= input size), a stride is wider than its window (NATTEN requires stride <= kernel_size; both
+// in check_args_against_input, src/natten/utils/checks.py), or a dilation or causal flag names a
+// dimension the grid lacks.
 TokenGrid gna_grid(const AttentionSpec& spec, std::int64_t tokens) {
   TokenGrid grid;
   const std::int64_t window[3] = {spec.get(kWindowX), spec.get(kWindowY), spec.get(kWindowZ)};
@@ -167,9 +177,18 @@ TokenGrid gna_grid(const AttentionSpec& spec, std::int64_t tokens) {
                               "allowed: at most {}",
                               kAxis[i], window[i], extent[i], extent[i]));
     }
+    if (i < grid.dims && strides[i] > window[i]) {
+      const std::string own = i == 0 ? "stride" : fmt::format("stride_{}", kAxis[i]);
+      const bool inherited = i > 0 && spec.get(i == 1 ? kGnaStrideY : kGnaStrideZ) == 0;
+      throw common::SpecError(fmt::format(
+          "gna: {} ({}{}) is wider than window_{} ({}), and NATTEN refuses a stride wider than "
+          "its kernel; allowed: {} at most {}{}",
+          own, strides[i], inherited ? ", from stride" : "", kAxis[i], window[i], own, window[i],
+          inherited ? " (--param " + own + "=N)" : ""));
+    }
     grid.extent[i] = static_cast<double>(extent[i]);
     grid.window[i] = static_cast<double>(window[i]);
-    grid.stride[i] = static_cast<double>(std::min(strides[i], window[i]));
+    grid.stride[i] = static_cast<double>(i < grid.dims ? strides[i] : 1);
     grid.dilation[i] = static_cast<double>(d);
     grid.causal[i] = causal[i] > 0;
   }

@@ -53,9 +53,9 @@ TEST_CASE(
   CHECK(grid.extent == std::array<double, 3>{64, 64, 1});
   CHECK(grid.window == std::array<double, 3>{13, 13, 1});
   CHECK(grid.stride == std::array<double, 3>{1, 1, 1});
-  // A stride wider than a window is capped at it; extents given: 256 x 16.
+  // Extents given: 256 x 16; a stride as wide as the window.
   const auto wide =
-      cost(make("gna", with_param(with_param(image_heads(), "stride", 20), "extent_y", 16)), w);
+      cost(make("gna", with_param(with_param(image_heads(), "stride", 13), "extent_y", 16)), w);
   const models::TokenGrid& g2 = op_named(wide, "neighbourhood_attention_fwd").attention.grid;
   CHECK(g2.extent == std::array<double, 3>{256, 16, 1});
   CHECK(g2.stride == std::array<double, 3>{13, 13, 1});
@@ -73,7 +73,7 @@ TEST_CASE(
                "neighbourhood_attention_fwd")
           .attention.grid;
   CHECK(g4.extent == std::array<double, 3>{8, 64, 8});
-  // Strides per dimension: stride_y and stride_z refine `stride`, each capped at its window.
+  // Strides per dimension: stride_y and stride_z refine `stride`.
   auto per_dim =
       with_param(with_param(with_param(image_heads(), "window_x", 5), "window_z", 3), "stride", 4);
   per_dim = with_param(with_param(per_dim, "stride_y", 8), "stride_z", 1);
@@ -82,6 +82,24 @@ TEST_CASE(
   CHECK(g5.stride == std::array<double, 3>{4, 8, 1});
   CHECK_THROWS_WITH(make("gna", with_param(image_heads(), "stride_y", 8)),
                     Catch::Contains("stride_y and stride_z refine a stride"));
+}
+
+TEST_CASE("gna refuses a stride wider than its window, as NATTEN does, naming the parameter",
+          "[variants][gna]") {
+  const auto w = workload(Phase::prefill, 1, 4096, 4096, false);
+  // 13 x 13 windows on 64 x 64: stride 14 is one past the window.
+  CHECK_THROWS_WITH(cost(make("gna", with_param(image_heads(), "stride", 14)), w),
+                    Catch::Contains("stride (14) is wider than window_x (13)") &&
+                        Catch::Contains("allowed: stride at most 13"));
+  // window_z 3 inherits stride 4: the message says where stride_z came from.
+  const auto p3 =
+      with_param(with_param(with_param(image_heads(), "window_x", 5), "window_z", 3), "stride", 4);
+  CHECK_THROWS_WITH(cost(make("gna", p3), w),
+                    Catch::Contains("stride_z (4, from stride) is wider than window_z (3)") &&
+                        Catch::Contains("--param stride_z=N"));
+  CHECK_THROWS_WITH(cost(make("gna", with_param(with_param(p3, "stride_z", 3), "stride_y", 14)), w),
+                    Catch::Contains("stride_y (14) is wider than window_y (13)"));
+  CHECK_NOTHROW(cost(make("gna", with_param(p3, "stride_z", 3)), w));
 }
 
 TEST_CASE("gna: K and V are read once whatever the window", "[variants][gna]") {

@@ -53,8 +53,8 @@ std::vector<double> fingerprint(const models::CostModel& c) {
     }
     f.push_back(a.grid.dims);
     for (int i = 0; i < 3; ++i) {
-      f.insert(f.end(), {a.grid.extent[i], a.grid.window[i], a.grid.stride[i],
-                         a.grid.dilation[i], a.grid.causal[i] ? 1.0 : 0.0});
+      f.insert(f.end(), {a.grid.extent[i], a.grid.window[i], a.grid.stride[i], a.grid.dilation[i],
+                         a.grid.causal[i] ? 1.0 : 0.0});
     }
   }
   return f;
@@ -69,10 +69,16 @@ std::vector<models::Workload> probe_workloads() {
   return out;
 }
 
-// Values to try instead of the default: near it, and the ends of the range.
+// Values to try instead of the default: near it (two up: gna's stride_y from 0 with a stride of
+// 1, as 1 is), and the ends of the range.
 std::vector<double> alternatives(const models::ParamInfo& p, double current) {
-  std::vector<double> out = {current * 2, current + 1, std::floor(current / 2),
-                             current - 1, p.min,       std::min(p.max, 1024.0)};
+  std::vector<double> out = {current * 2,
+                             current + 1,
+                             current + 2,
+                             std::floor(current / 2),
+                             current - 1,
+                             p.min,
+                             std::min(p.max, 1024.0)};
   if (p.type == models::ParamType::real) out = {current / 2, current * 2, p.min, p.max};
   return out;
 }
