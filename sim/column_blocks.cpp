@@ -25,29 +25,44 @@ std::pair<double, double> column_row_blocks(const Geometry& g, double tile_m, do
   return {first_block, std::max(first_block, last_block)};
 }
 
+namespace {
+
+// `columns` CTAs a head over its `row_blocks` row blocks, `pairs` (row block, CTA) pairs in all,
+// the fewest and most a CTA visits `lo` and `hi`.
+ColumnBlocks spread_columns(const Geometry& g, double tile_m, double columns, double row_blocks,
+                            double pairs, double lo, double hi) {
+  const double heads = g.batch * g.heads;
+  ColumnBlocks out;
+  out.jobs = {columns * heads, lo, hi, pairs * heads};
+  out.visited_rows = pairs * g.rows / row_blocks;
+  out.longest_rows = hi * std::min(tile_m, g.rows);
+  out.busy_per_head = std::min(columns, pairs);
+  return out;
+}
+
+}  // namespace
+
 ColumnBlocks column_blocks_by_tile(const Geometry& g, double tile_m, double tile_n) {
   const double n_blocks = ceil_div(g.keys, tile_n);
   const double heads = g.batch * g.heads;
-  if (g.grid.dims > 0 || (!g.causal && g.key_range > g.keys)) {
-    // Each row draws its keys from a wider range (a neighbourhood, chosen spans): a CTA per KV
-    // tile of the range, the (row block, tile) pairs of the forward shared evenly among them, as
-    // a perfectly block-sparse grid has them (the forward's count: every row block visits
-    // ceil(keys / n) tiles).
-    // On a token grid the pairs are the grid's (sim/grid_blocks.hpp), shared the same way among
-    // its KV boxes, also where a window spans the whole grid (a causal one still skips tiles).
-    const JobStats grid =
-        g.grid.dims > 0 ? grid_block_jobs(g, tile_m, tile_n, GridPass::backward) : JobStats{};
-    const double row_blocks = g.grid.dims > 0 ? grid.count / heads : ceil_div(g.rows, tile_m);
-    const double columns =
-        g.grid.dims > 0 ? grid_kv_tiles(g, tile_n) : ceil_div(g.key_range, tile_n);
-    const double pairs = g.grid.dims > 0 ? grid.total_tiles / heads : row_blocks * n_blocks;
-    const double most = ceil_div(pairs, columns);
-    ColumnBlocks out;
-    out.jobs = {columns * heads, std::floor(pairs / columns), most, pairs * heads};
-    out.visited_rows = pairs * g.rows / row_blocks;
-    out.longest_rows = most * std::min(tile_m, g.rows);
-    out.busy_per_head = std::min(columns, pairs);
-    return out;
+  if (g.grid.dims > 0) {
+    // On a token grid each KV box's CTA loops over the row blocks whose windows reach it
+    // (sim/grid_blocks.hpp), also where a window spans the whole grid (a causal one still skips
+    // tiles).
+    const GridColumns grid = grid_column_jobs(g, tile_m, tile_n);
+    return spread_columns(g, tile_m, grid.jobs.count / heads, grid.row_blocks / heads,
+                          grid.jobs.total_tiles / heads, grid.jobs.min_tiles, grid.jobs.max_tiles);
+  }
+  if (!g.causal && g.key_range > g.keys) {
+    // Each row draws its keys from a wider range (chosen spans): a CTA per KV tile of the range,
+    // the (row block, tile) pairs of the forward shared evenly among them, as a perfectly
+    // block-sparse grid has them (the forward's count: every row block visits ceil(keys / n)
+    // tiles).
+    const double columns = ceil_div(g.key_range, tile_n);
+    const double row_blocks = ceil_div(g.rows, tile_m);
+    const double pairs = row_blocks * n_blocks;
+    return spread_columns(g, tile_m, columns, row_blocks, pairs, std::floor(pairs / columns),
+                          ceil_div(pairs, columns));
   }
   if (!g.causal) {
     return {uniform_blocks(n_blocks, heads, ceil_div(g.rows, tile_m)), n_blocks * g.rows, g.rows,

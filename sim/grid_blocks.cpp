@@ -47,7 +47,37 @@ struct Axis {
     const double last = std::min(extent, first + q_tile) - 1;
     return span_tiles(start(first), window_end(last, start(last), window, causal), kv_tile);
   }
+  // The first and last KV tile the Q tile `t` visits; neither decreases as t grows.
+  double first_kv(double t) const { return std::floor(start(t * q_tile) / kv_tile); }
+  double last_kv(double t) const {
+    const double last = std::min(extent, (t + 1) * q_tile) - 1;
+    return std::ceil(window_end(last, start(last), window, causal) / kv_tile) - 1;
+  }
+  // Q tiles among `q_tiles` that visit KV tile `k`: those whose first tile is at most k, less
+  // those whose last is before it (both counted by bisection).
+  double reach(double q_tiles, double k) const {
+    const auto at_most = [q_tiles](auto f, double bound) {
+      double lo = 0, hi = q_tiles;
+      while (lo < hi) {
+        const double mid = std::floor((lo + hi) / 2);
+        if (f(mid) <= bound) {
+          lo = mid + 1;
+        } else {
+          hi = mid;
+        }
+      }
+      return lo;
+    };
+    return at_most([this](double t) { return first_kv(t); }, k) -
+           at_most([this](double t) { return last_kv(t); }, k - 1);
+  }
 };
+
+Axis make_axis(double extent, double window, double stride, double q_tile, double kv_tile,
+               bool causal) {
+  window = std::clamp(window, 1.0, extent);
+  return {extent, window, std::clamp(stride, 1.0, window), q_tile, kv_tile, causal};
+}
 
 // Sums visits, `times` Q tiles at a time.
 struct Tally {
@@ -96,9 +126,9 @@ void sum_by_group(const Axis& a, Tally& tally) {
 
 AxisVisits axis_visits(double extent, double window, double stride, double q_tile, double kv_tile,
                        bool causal, double walk_limit) {
-  window = std::clamp(window, 1.0, extent);
-  stride = std::clamp(stride, 1.0, window);
-  const Axis a{extent, window, stride, q_tile, kv_tile, causal};
+  const Axis a = make_axis(extent, window, stride, q_tile, kv_tile, causal);
+  window = a.window;
+  stride = a.stride;
   AxisVisits out;
   out.q_tiles = ceil_div(extent, q_tile);
   Tally tally{out};
@@ -124,17 +154,57 @@ AxisVisits axis_visits(double extent, double window, double stride, double q_til
 
 double past_end_visits(double extent, double window, double stride, double q_tile, double kv_tile,
                        bool causal) {
-  window = std::clamp(window, 1.0, extent);
-  stride = std::clamp(stride, 1.0, window);
-  const Axis a{extent, window, stride, q_tile, kv_tile, causal};
-  return a.tile_visits(ceil_div(extent, q_tile));
+  return make_axis(extent, window, stride, q_tile, kv_tile, causal)
+      .tile_visits(ceil_div(extent, q_tile));
+}
+
+double kv_tile_reach(double extent, double window, double stride, double q_tile, double kv_tile,
+                     bool causal, double k) {
+  return make_axis(extent, window, stride, q_tile, kv_tile, causal)
+      .reach(ceil_div(extent, q_tile), k);
+}
+
+AxisReach axis_reach(double extent, double window, double stride, double q_tile, double kv_tile,
+                     bool causal, double walk_limit) {
+  const Axis a = make_axis(extent, window, stride, q_tile, kv_tile, causal);
+  const double q_tiles = ceil_div(extent, q_tile);
+  AxisReach out;
+  out.kv_tiles = ceil_div(extent, kv_tile);
+  bool any = false;
+  const auto add = [&](double reach) {
+    out.min = any ? std::min(out.min, reach) : reach;
+    out.max = any ? std::max(out.max, reach) : reach;
+    any = true;
+  };
+  // Past the tiles within `edge` of either end, whose Q tiles may see windows moved inside the
+  // extent, a KV tile's reach repeats every `period` tiles (a whole number of Q tiles, strides
+  // and KV tiles): those tiles and one period hold every value.
+  const double edge = ceil_div(2 * a.window + 3 * a.stride + 2 * q_tile, kv_tile) + 1;
+  const auto whole = [](double x) { return static_cast<long long>(x); };
+  const double period =
+      static_cast<double>(std::lcm(std::lcm(whole(q_tile), whole(a.stride)), whole(kv_tile))) /
+      kv_tile;
+  if (out.kv_tiles + q_tiles <= 2 * walk_limit || 2 * edge + period >= out.kv_tiles) {
+    // Walk: the Q tiles that start by KV tile k and those that end before it, both in order.
+    double started = 0, ended = 0;
+    for (double k = 0; k < out.kv_tiles; ++k) {
+      while (started < q_tiles && a.first_kv(started) <= k) ++started;
+      while (ended < q_tiles && a.last_kv(ended) < k) ++ended;
+      add(started - ended);
+    }
+    return out;
+  }
+  for (double k = 0; k < edge + period; ++k) add(a.reach(q_tiles, k));
+  for (double k = out.kv_tiles - edge; k < out.kv_tiles; ++k) add(a.reach(q_tiles, k));
+  return out;
 }
 
 double past_end_reverse_visits(double extent, double window, double stride, double q_tile,
                                bool causal) {
   if (causal) return 0;  // no query sees a key past itself
-  window = std::clamp(window, 1.0, extent);
-  stride = std::clamp(stride, 1.0, window);
+  const Axis a = make_axis(extent, window, stride, q_tile, 1, causal);
+  window = a.window;
+  stride = a.stride;
   // The last key is in query q's window when the window is moved to the end, start L - w: when
   // its centre (its stride group's middle, at most the last token) reaches L - w + w / 2.
   // (A window as wide as the extent starts at 0 = L - w for every query.)
@@ -206,65 +276,91 @@ void for_sub_grids(const models::TokenGrid& grid, int i, F f) {
 
 }  // namespace
 
-JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n, GridPass pass) {
+namespace {
+
+// What both passes count on the grid, over one head: the Q boxes (row blocks) and their visits
+// (the forward's fewest and most), the KV boxes and their reach (the backward's), and the pairs.
+struct GridCount {
+  double q_boxes = 1, lo = 1, hi = 1, kv_boxes = 1, reach_lo = 1, reach_hi = 1, pairs = 1;
+  double blocks_per_box = 1;  // row blocks a box's positions take (packed heads past a block)
+};
+
+// The backward (KV-outer) differs only where a dilation pads a shorter sub-grid: a KV tile past
+// its end is visited by the Q tiles whose windows hold its last key (none where causal), and no
+// padded Q tile is; the forward's padded Q tile visits what its last query's window spans.
+GridCount count_grid(const Geometry& g, double tile_m, double tile_n, bool backward) {
   const models::TokenGrid& grid = g.grid;
   // Rows of query heads packed into one row block share their positions; a position whose heads
   // fill more than a row block takes several.
   const double per_position = g.heads == g.kv_heads ? std::max(1.0, g.group) : 1;
   const double positions = tile_m / per_position;
-  const double blocks_per_box = positions < 1 ? ceil_div(per_position, tile_m) : 1;
+  GridCount out;
+  out.blocks_per_box = positions < 1 ? ceil_div(per_position, tile_m) : 1;
   const std::array<double, 3> side = sub_grid_extent(grid);
   const std::array<double, 3> q_box = tile_box(std::max(1.0, positions), grid.dims, side);
   const std::array<double, 3> kv_box = tile_box(tile_n, grid.dims, side);
-  double boxes = 1, lo = 1, hi = 1, total = 1;
   for (int i = 0; i < grid.dims; ++i) {
-    // A dimension's visits summed over its dilation sub-grids (each a grid of its own).
-    AxisVisits sum;
-    bool any = false;
+    // A dimension's counts summed over its dilation sub-grids (each a grid of its own), its
+    // fewest and most over all of them.
+    double q_tiles = 0, kv_tiles = 0, total = 0;
+    std::array<double, 2> visits{HUGE_VAL, 0}, reach{HUGE_VAL, 0};
+    const auto extremes = [](std::array<double, 2>& range, double lo, double hi) {
+      range = {std::min(range[0], lo), std::max(range[1], hi)};
+    };
     for_sub_grids(grid, i, [&](double length, double count) {
-      AxisVisits a =
-          axis_visits(length, grid.window[i], grid.stride[i], q_box[i], kv_box[i], grid.causal[i]);
-      // A shorter sub-grid is padded to the longest one's whole tiles. Forward: a Q tile past its
-      // end visits what its last query's window spans. Backward (KV-outer): a KV tile past its
-      // end is visited by the Q tiles whose windows hold its last key (none where causal), and
-      // no padded Q tile is.
+      const double w = grid.window[i], st = grid.stride[i];
+      const bool causal = grid.causal[i];
+      AxisVisits a = axis_visits(length, w, st, q_box[i], kv_box[i], causal);
       const double padded = ceil_div(side[i], q_box[i]) - a.q_tiles;
       const double padded_kv = ceil_div(side[i], kv_box[i]) - ceil_div(length, kv_box[i]);
-      if (pass == GridPass::backward && padded_kv > 0) {
-        a.total += padded_kv * past_end_reverse_visits(length, grid.window[i], grid.stride[i],
-                                                       q_box[i], grid.causal[i]);
-      } else if (pass == GridPass::forward && padded > 0) {
-        const double v = past_end_visits(length, grid.window[i], grid.stride[i], q_box[i],
-                                         kv_box[i], grid.causal[i]);
+      if (!backward && padded > 0) {
+        const double v = past_end_visits(length, w, st, q_box[i], kv_box[i], causal);
         a.q_tiles += padded;
         a.total += padded * v;
         a.min = std::min(a.min, v);
         a.max = std::max(a.max, v);
       }
-      sum.min = any ? std::min(sum.min, a.min) : a.min;
-      sum.max = any ? std::max(sum.max, a.max) : a.max;
-      any = true;
-      sum.q_tiles += count * a.q_tiles;
-      sum.total += count * a.total;
+      extremes(visits, a.min, a.max);
+      q_tiles += count * a.q_tiles;
+      total += count * a.total;
+      kv_tiles += count * ceil_div(side[i], kv_box[i]);
+      if (!backward) return;
+      const AxisReach r = axis_reach(length, w, st, q_box[i], kv_box[i], causal);
+      extremes(reach, r.min, r.max);
+      if (padded_kv > 0) {
+        const double v = past_end_reverse_visits(length, w, st, q_box[i], causal);
+        total += count * padded_kv * v;
+        extremes(reach, v, v);
+      }
     });
-    boxes *= sum.q_tiles;
-    lo *= sum.min;
-    hi *= sum.max;
-    total *= sum.total;
+    out.q_boxes *= q_tiles;
+    out.lo *= visits[0];
+    out.hi *= visits[1];
+    out.kv_boxes *= kv_tiles;
+    out.reach_lo *= backward ? reach[0] : 0;
+    out.reach_hi *= backward ? reach[1] : 0;
+    out.pairs *= total;
   }
-  const double heads = g.batch * g.heads * blocks_per_box;
-  return {boxes * heads, lo, hi, total * heads};
+  return out;
 }
 
-double grid_kv_tiles(const Geometry& g, double tile_n) {
-  const std::array<double, 3> side = sub_grid_extent(g.grid);
-  const std::array<double, 3> kv_box = tile_box(tile_n, g.grid.dims, side);
-  double tiles = 1;
-  for (int i = 0; i < g.grid.dims; ++i) {
-    // Every sub-grid padded to the longest one's whole tiles.
-    tiles *= std::max(1.0, g.grid.dilation[i]) * ceil_div(side[i], kv_box[i]);
-  }
-  return tiles;
+}  // namespace
+
+JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
+  const GridCount c = count_grid(g, tile_m, tile_n, false);
+  const double heads = g.batch * g.heads * c.blocks_per_box;
+  return {c.q_boxes * heads, c.lo, c.hi, c.pairs * heads};
+}
+
+GridColumns grid_column_jobs(const Geometry& g, double tile_m, double tile_n) {
+  const GridCount c = count_grid(g, tile_m, tile_n, true);
+  const double heads = g.batch * g.heads;
+  // A KV box is reached by each of a reaching Q box's row blocks.
+  GridColumns out;
+  out.jobs = {c.kv_boxes * heads, c.reach_lo * c.blocks_per_box, c.reach_hi * c.blocks_per_box,
+              c.pairs * heads * c.blocks_per_box};
+  out.row_blocks = c.q_boxes * heads * c.blocks_per_box;
+  return out;
 }
 
 }  // namespace sim

@@ -41,6 +41,20 @@ double past_end_visits(double extent, double window, double stride, double q_til
 double past_end_reverse_visits(double extent, double window, double stride, double q_tile,
                                bool causal);
 
+// One such dimension seen from its keys (a KV-outer backward, NATTEN's inverse trip count): its KV
+// tiles and the fewest and most Q tiles that visit one. Exact: up to `walk_limit` tiles of each
+// kind are walked; past that, the tiles near either end and one period of the interior.
+struct AxisReach {
+  double kv_tiles = 0;
+  double min = 0, max = 0;
+};
+AxisReach axis_reach(double extent, double window, double stride, double q_tile, double kv_tile,
+                     bool causal = false, double walk_limit = 4096);
+
+// The Q tiles that visit KV tile `k` of such a dimension.
+double kv_tile_reach(double extent, double window, double stride, double q_tile, double kv_tile,
+                     bool causal, double k);
+
 // The box a tile of `tokens` tokens covers on a `dims`-dimensional grid of `extent`: a dimension
 // narrower than its share is covered whole, the other inner sides are the largest power of two at
 // most their share, and the first free dimension takes what is left (rounded down, so a box never
@@ -52,15 +66,17 @@ std::array<double, 3> tile_box(double tokens, int dims, const std::array<double,
 // KV tile a box of tile_n keys; the KV tiles a row block visits are the product of its
 // dimensions' visits. A dilated dimension is its dilation sub-grids side by side (NATTEN folds
 // them into the batch), each padded to the longest one's whole tiles, the boxes shaped on it.
-// Which pass walks the grid: the forward's Q-outer visits, or the (row block, KV tile) pairs of a
-// KV-outer backward, which differ only where a dilation pads a shorter sub-grid.
-enum class GridPass { forward, backward };
+JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n);
 
-JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n,
-                         GridPass pass = GridPass::forward);
-
-// The KV boxes of tile_n keys that cover g.grid (each dilation sub-grid apart, padded to the
-// longest one's whole tiles): a key-outer backward's CTAs per head.
-double grid_kv_tiles(const Geometry& g, double tile_n);
+// A key-outer backward on g.grid: a CTA per KV box (each dilation sub-grid apart, padded to the
+// longest one's whole tiles) over the row blocks that reach it, the fewest and most of them the
+// product of its dimensions' reach (NATTEN's inverse trip count). Its pairs are the forward's
+// but where a dilation pads a shorter sub-grid: a padded KV box is visited by the Q boxes whose
+// windows hold the last key (none where causal), and no padded Q box visits any.
+struct GridColumns {
+  JobStats jobs;          // a job per KV box, over every head
+  double row_blocks = 0;  // the grid's row blocks (not padded), over every head
+};
+GridColumns grid_column_jobs(const Geometry& g, double tile_m, double tile_n);
 
 }  // namespace sim

@@ -15,6 +15,7 @@
 #include "sim/grid_blocks.hpp"
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/natten_mask.hpp"
 #include "tests/support/sim_helpers.hpp"
 
 using test_support::builtin_profile;
@@ -96,30 +97,11 @@ TEST_CASE(
 
 namespace {
 
-// The visits by definition: every Q tile's first and last query, their windows placed by NATTEN's
-// rule written out again here (centre of the stride group, moved inside the extent).
-// The KV tiles each Q tile spans, from the least window start to the greatest window end among
-// its queries, each query's window NATTEN's (csrc/include/natten/cuda/reference/mask.hpp):
-// centred on its stride group's middle and moved inside the extent, or causal: from its group's
-// last position (at most the last) back window - 1 keys, cut at 0, to the query itself.
+// The visits by definition: each Q tile's span under NATTEN's mask (tests/support/natten_mask.hpp).
 sim::AxisVisits brute_force(long e, long w, long s, long qt, long kv, bool causal = false) {
-  const auto window = [&](long q) -> std::pair<long, long> {
-    if (causal) {
-      const long leader = std::min(q / s * s + s - 1, e - 1);
-      return {std::max(leader - w + 1, 0L), q + 1};
-    }
-    const long centre = s <= 1 ? q : std::min(q / s * s + s / 2, e - 1);
-    const long start = std::clamp(centre - w / 2, 0L, e - w);
-    return {start, start + w};
-  };
   sim::AxisVisits out;
-  for (long first = 0; first < e; first += qt) {
-    long lo = e, hi = 0;
-    for (long q = first; q < std::min(e, first + qt); ++q) {
-      lo = std::min(lo, window(q).first);
-      hi = std::max(hi, window(q).second);
-    }
-    const double n = static_cast<double>((hi + kv - 1) / kv - lo / kv);
+  for (const auto& [first, last] : test_support::natten_tile_spans(e, w, s, qt, kv, causal)) {
+    const auto n = static_cast<double>(last - first + 1);
     out.min = out.q_tiles == 0 ? n : std::min(out.min, n);
     out.max = std::max(out.max, n);
     out.total += n;
@@ -241,7 +223,7 @@ TEST_CASE("a key-outer backward on a grid has a CTA per KV box of the grid", "[s
   // 100 x 100 grid, 128-key tiles as 16 x 8 boxes: 7 x 13 = 91 boxes a head (a sequence of
   // 10000 keys would have 79 tiles).
   const sim::Geometry g = square_grid(4, 100, 13);
-  CHECK(sim::grid_kv_tiles(g, 128) == 91);
+  CHECK(sim::grid_column_jobs(g, 128, 128).jobs.count == 4 * 91);
   const sim::ColumnBlocks cols = sim::column_blocks_by_tile(g, 128, 128);
   CHECK(cols.jobs.count == 4 * 91);
   CHECK(cols.jobs.total_tiles == sim::grid_block_jobs(g, 128, 128).total_tiles);

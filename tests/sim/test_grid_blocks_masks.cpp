@@ -6,13 +6,16 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <initializer_list>
+#include <random>
 #include <utility>
 
 #include "sim/column_blocks.hpp"
 #include "sim/engine.hpp"
 #include "sim/grid_blocks.hpp"
 #include "tests/support/model_helpers.hpp"
+#include "tests/support/natten_mask.hpp"
 #include "tests/support/sim_helpers.hpp"
 
 using test_support::builtin_profile;
@@ -91,25 +94,25 @@ TEST_CASE(
   // windows hold the last key (queries 29-31: one box), none where causal. Centred: rows 13 and
   // 10 + 1 again. Causal along x: rows 33 visit 1 2 2 2 2 (9), rows 32 1 2 2 2 (7), the forward
   // adding its padded Q box (keys 27-31: 1), the backward nothing: 17 x 20 and 16 x 20 pairs.
-  CHECK(sim::grid_block_jobs(odd, 64, 64, sim::GridPass::backward).total_tiles == 24 * 20);
+  CHECK(sim::grid_column_jobs(odd, 64, 64).jobs.total_tiles == 24 * 20);
   odd.grid.causal = {true, false, false};
   CHECK(sim::grid_block_jobs(odd, 64, 64).total_tiles == 17 * 20);
-  CHECK(sim::grid_block_jobs(odd, 64, 64, sim::GridPass::backward).total_tiles == 16 * 20);
+  CHECK(sim::grid_column_jobs(odd, 64, 64).jobs.total_tiles == 16 * 20);
   CHECK(sim::column_blocks_by_tile(odd, 64, 64).jobs.total_tiles == 16 * 20);
   CHECK(sim::past_end_reverse_visits(32, 5, 1, 8, false) == 1);
   CHECK(sim::past_end_reverse_visits(32, 5, 1, 8, true) == 0);
   // A key-outer backward's CTAs: 100 x 100 dilated 2 x 2 is four 50 x 50 grids of 16 x 8 boxes,
   // 4 x 7 = 28 each (undilated: 7 x 13 = 91).
   sim::Geometry big = grid_geometry({100, 100}, {13, 13});
-  CHECK(sim::grid_kv_tiles(big, 128) == 91);
+  CHECK(sim::grid_column_jobs(big, 128, 128).jobs.count == 91);
   big.grid.dilation = {2, 2, 1};
-  CHECK(sim::grid_kv_tiles(big, 128) == 4 * 28);
+  CHECK(sim::grid_column_jobs(big, 128, 128).jobs.count == 4 * 28);
   CHECK(sim::column_blocks_by_tile(big, 128, 128).jobs.count == 4 * 28);
   // 97 x 100 dilated 2 x 2: rows of 49 and 48, both padded to ceil(49 / 16) = 4 boxes (48 alone
   // takes 3); columns 2 x 7: 8 x 14 KV boxes a head.
   sim::Geometry uneven = grid_geometry({97, 100}, {13, 13});
   uneven.grid.dilation = {2, 2, 1};
-  CHECK(sim::grid_kv_tiles(uneven, 128) == 8 * 14);
+  CHECK(sim::grid_column_jobs(uneven, 128, 128).jobs.count == 8 * 14);
 }
 
 TEST_CASE(
@@ -184,8 +187,7 @@ TEST_CASE(
         for (long qt : {1L, 3L, 8L}) {
           long first = e - 1;
           for (long q = e - 1; q >= 0; --q) {
-            const long centre = s <= 1 ? q : std::min(q / s * s + s / 2, e - 1);
-            if (std::clamp(centre - w / 2, 0L, e - w) + w < e) break;
+            if (test_support::natten_window(q, e, w, s, false).second < e) break;
             first = q;
           }
           INFO(e << " " << w << " " << s << " " << qt);
@@ -197,4 +199,78 @@ TEST_CASE(
       }
     }
   }
+}
+
+TEST_CASE(
+    "in a KV-outer backward each KV tile is visited by the Q tiles whose spans hold it: the fewest "
+    "and most per tile, as NATTEN's inverse trip count, summing to the forward's pairs",
+    "[sim][grid]") {
+  // Extent 8, window 3, stride 1, tiles of 2: Q tiles span KV tiles 0-1, 0-2, 1-3, 2-3, so KV
+  // tiles 0-3 are reached by 2, 3, 3 and 2 of them (10, the forward's total).
+  const sim::AxisReach r = sim::axis_reach(8, 3, 1, 2, 2);
+  CHECK(r.kv_tiles == 4);
+  CHECK(r.min == 2);
+  CHECK(r.max == 3);
+  // Against the mask, tile by tile, on drawn shapes (a fixed seed): every KV tile's reach, their
+  // sum (the forward's pairs), and the fewest and most walked and by the period shortcut (a walk
+  // limit of 2; long extents and narrow windows, so that the period fits).
+  std::mt19937 draw(20261204);
+  const auto pick = [&draw](long lo, long hi) {
+    return std::uniform_int_distribution<long>(lo, hi)(draw);
+  };
+  const auto d = [](long x) { return static_cast<double>(x); };
+  for (int i = 0; i < 600; ++i) {
+    const bool any = i < 300;
+    const long e = any ? pick(1, 1500) : pick(1500, 4000);
+    const long w = any ? pick(1, e) : pick(1, 80), s = pick(1, any ? w : std::min(w, 4L));
+    const long qt = any ? pick(1, 64) : 8L << pick(0, 2), kv = any ? pick(1, 64) : 8L << pick(0, 3);
+    for (bool causal : {false, true}) {
+      INFO(e << " " << w << " " << s << " " << qt << " " << kv << " causal " << causal);
+      const auto spans = test_support::natten_tile_spans(e, w, s, qt, kv, causal);
+      const long kv_tiles = (e + kv - 1) / kv;
+      double lo = HUGE_VAL, hi = 0, sum = 0;
+      for (long k = 0; k < kv_tiles; ++k) {
+        const auto reach =
+            static_cast<double>(std::count_if(spans.begin(), spans.end(), [k](const auto& span) {
+              return span.first <= k && k <= span.second;
+            }));
+        REQUIRE(sim::kv_tile_reach(d(e), d(w), d(s), d(qt), d(kv), causal, d(k)) == reach);
+        lo = std::min(lo, reach);
+        hi = std::max(hi, reach);
+        sum += reach;
+      }
+      REQUIRE(sum == sim::axis_visits(d(e), d(w), d(s), d(qt), d(kv), causal).total);
+      for (double limit : {1e9, 2.0}) {
+        const sim::AxisReach got = sim::axis_reach(d(e), d(w), d(s), d(qt), d(kv), causal, limit);
+        REQUIRE(got.kv_tiles == d(kv_tiles));
+        REQUIRE(got.min == lo);
+        REQUIRE(got.max == hi);
+      }
+    }
+  }
+}
+
+TEST_CASE(
+    "a key-outer backward's longest CTA on a grid is its most-reached KV box, not an even share "
+    "of the pairs",
+    "[sim][grid]") {
+  // 64 x 64, 13 x 13 windows, 128-token tiles as 16 x 8 boxes. Along x (16-wide): Q tiles span
+  // KV tiles 0-1, 0-2, 1-3, 2-3, reach 2 3 3 2 (10); along y (8-wide): spans 0-1, 0-2, then j-1
+  // to j+1, and 6-7, reach 2 3 3 3 3 3 3 2 (22). 32 KV boxes, 220 pairs: 4 to 9 row blocks a
+  // box (an even share: 6 to 7).
+  const sim::ColumnBlocks cols =
+      sim::column_blocks_by_tile(grid_geometry({64, 64}, {13, 13}), 128, 128);
+  CHECK(cols.jobs.count == 32);
+  CHECK(cols.jobs.total_tiles == 220);
+  CHECK(cols.jobs.min_tiles == 4);
+  CHECK(cols.jobs.max_tiles == 9);
+  CHECK(cols.longest_rows == 9 * 128);
+  // Dilated 2 x 2 on 65 x 64: the 32-row sub-grid's padded KV tile is reached by one Q tile
+  // (queries 29-31), fewer than any other; causal along x, by none.
+  sim::Geometry odd = grid_geometry({65, 64}, {5, 5});
+  odd.grid.dilation = {2, 2, 1};
+  const sim::GridColumns centred = sim::grid_column_jobs(odd, 64, 64);
+  CHECK(centred.jobs.min_tiles == 1 * 2);
+  odd.grid.causal = {true, false, false};
+  CHECK(sim::grid_column_jobs(odd, 64, 64).jobs.min_tiles == 0);
 }
