@@ -27,6 +27,7 @@ const std::vector<CalibratedKernel>& calibrated_kernels() {
       {"lightning2", false},
       {"flashinfer_decode", false},
       {"flashinfer_prefill", false},
+      {"natten", false},
       {"cpu_flash", false},
       {"cpu_linear", false},
       {"project_flash", false},

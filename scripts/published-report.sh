@@ -11,7 +11,8 @@ files=(fa2_a100_fwd_bwd fa3_h100_fwd flash_decoding_a100 ascend_910b_torch_npu g
   fa3_h100_bwd_independent b200_fa2_fa4 nsa_repo_flash_gqa gla_h200_chunk ascend_910b_pto_dsl
   flashmla_h20_decode b200_fa4_cudnn_fwd lightning_gb200_fla nsa_triton_selected
   nsa_triton_compressed ascend_910b_pto_isa_jit gb300_fa4_cudnn_fwd hopper_cudnn_fa
-  lightning_gb300_fla fa3_h20_paged_decode flashinfer_h20_decode flashinfer_tc_decode)
+  lightning_gb300_fla fa3_h20_paged_decode flashinfer_h20_decode flashinfer_tc_decode
+  natten_profiler)
 args=()
 for f in "${files[@]}"; do args+=(--measurements "validate/data/measured/$f.csv"); done
 for f in validate/data/measured/*.csv; do

@@ -276,6 +276,39 @@ void for_sub_grids(const models::TokenGrid& grid, int i, F f) {
 
 }  // namespace
 
+bool axis_block_sparse(double extent, double window, double stride, double q_tile, double kv_tile) {
+  const Axis a = make_axis(extent, window, stride, q_tile, kv_tile, false);
+  if (a.window >= extent) return true;
+  const auto divides = [](double x, double unit) { return std::fmod(x, unit) == 0; };
+  if (!divides(a.stride, q_tile) || !divides(a.window, kv_tile)) return false;
+  // A last, partial stride group's window (centred on its middle, at most the last position, and
+  // moved inside) must start on a KV tile boundary.
+  const double groups = ceil_div(extent, a.stride);
+  if (!divides(extent, a.stride) &&
+      !divides(a.start(std::floor(extent / a.stride) * a.stride), kv_tile)) {
+    return false;
+  }
+  // The others start window / 2 - stride / 2 (floors) before their group, or with two groups
+  // whose windows both touch an end, at the ends.
+  return divides(std::floor(a.window / 2) - std::floor(a.stride / 2), kv_tile) ||
+         (divides(extent, kv_tile) && groups == 2 &&
+          a.stride + std::floor(a.stride / 2) >= extent - a.window);
+}
+
+bool grid_block_sparse(const models::TokenGrid& grid, const std::array<double, 3>& q_box,
+                       const std::array<double, 3>& kv_box) {
+  for (int i = 0; i < grid.dims; ++i) {
+    if (grid.causal[i]) return false;  // a causal window ends at its own query
+    bool sparse = true;
+    for_sub_grids(grid, i, [&](double length, double) {
+      sparse =
+          sparse && axis_block_sparse(length, grid.window[i], grid.stride[i], q_box[i], kv_box[i]);
+    });
+    if (!sparse) return false;
+  }
+  return true;
+}
+
 namespace {
 
 // What both passes count on the grid, over one head: the Q boxes (row blocks) and their visits
@@ -297,8 +330,10 @@ GridCount count_grid(const Geometry& g, double tile_m, double tile_n, bool backw
   GridCount out;
   out.blocks_per_box = positions < 1 ? ceil_div(per_position, tile_m) : 1;
   const std::array<double, 3> side = sub_grid_extent(grid);
-  const std::array<double, 3> q_box = tile_box(std::max(1.0, positions), grid.dims, side);
-  const std::array<double, 3> kv_box = tile_box(tile_n, grid.dims, side);
+  const std::array<double, 3> q_box =
+      g.q_box[0] > 0 ? g.q_box : tile_box(std::max(1.0, positions), grid.dims, side);
+  const std::array<double, 3> kv_box =
+      g.kv_box[0] > 0 ? g.kv_box : tile_box(tile_n, grid.dims, side);
   for (int i = 0; i < grid.dims; ++i) {
     // A dimension's counts summed over its dilation sub-grids (each a grid of its own), its
     // fewest and most over all of them.

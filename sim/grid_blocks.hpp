@@ -55,6 +55,17 @@ AxisReach axis_reach(double extent, double window, double stride, double q_tile,
 double kv_tile_reach(double extent, double window, double stride, double q_tile, double kv_tile,
                      bool causal, double k);
 
+// Whether a non-causal dimension under Q tiles of `q_tile` and KV tiles of `kv_tile` positions
+// needs no mask inside a visited tile, by NATTEN's rule (is_fully_block_sparse_int in
+// csrc/include/natten/cuda/fna/na_utils.cuh at github.com/SHI-Labs/NATTEN 8c8729f): the window
+// spans the dimension, or the stride is a whole number of Q tiles, the window of KV tiles, and the
+// stride groups' windows start on KV tile boundaries.
+bool axis_block_sparse(double extent, double window, double stride, double q_tile, double kv_tile);
+
+// The same for every dimension of a grid (each dilation sub-grid); never where one is causal.
+bool grid_block_sparse(const models::TokenGrid& grid, const std::array<double, 3>& q_box,
+                       const std::array<double, 3>& kv_box);
+
 // The box a tile of `tokens` tokens covers on a `dims`-dimensional grid of `extent`: a dimension
 // narrower than its share is covered whole, the other inner sides are the largest power of two at
 // most their share, and the first free dimension takes what is left (rounded down, so a box never

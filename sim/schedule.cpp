@@ -51,6 +51,7 @@ const std::vector<ScheduleInfo>& schedules() {
     add_lightning_schedules(t);
     add_flashinfer_schedules(t);
     add_flashinfer_prefill_schedule(t);
+    add_natten_schedule(t);
     add_cpu_schedules(t);
     add_project_cuda_schedules(t);
     return t;
@@ -167,6 +168,9 @@ const ScheduleInfo& choose_schedule(const KernelChoice& kernel, const models::Op
       chosen = &nsa_compressed;
     } else if (fsa_triton_runs(op, w) && calibrated_for_pass(find_schedule("fsa_triton"))) {
       chosen = &find_schedule("fsa_triton");
+    } else if (natten_runs(op, w, profile) && calibrated_for_pass(find_schedule("natten"))) {
+      // A neighbourhood on a token grid: NATTEN's fused kernels, the library that runs it.
+      chosen = &find_schedule("natten");
     } else if (decode_like && op.pass == models::Pass::forward) {
       chosen = &split_kv;
     } else {

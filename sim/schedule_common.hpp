@@ -3,6 +3,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "hwprofiles/profile.hpp"
@@ -47,6 +48,9 @@ struct Geometry {
   // key_range); at least `keys`.
   double key_range = 0;
   models::TokenGrid grid;  // non-causal: the token grid a neighbourhood slides over (dims 0: none)
+  // On a grid, a kernel's own tile shapes (NATTEN's configurations: the Q and KV boxes along each
+  // dimension); zeros: boxes shaped by tile_box (sim/grid_blocks.hpp).
+  std::array<double, 3> q_box{0, 0, 0}, kv_box{0, 0, 0};
 };
 
 Geometry geometry(const models::AttentionShape& a, const models::Workload& w, bool pack_gqa);

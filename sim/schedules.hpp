@@ -20,6 +20,13 @@ void add_fsa_schedules(std::vector<ScheduleInfo>& table);
 void add_lightning_schedules(std::vector<ScheduleInfo>& table);
 void add_flashinfer_schedules(std::vector<ScheduleInfo>& table);
 void add_flashinfer_prefill_schedule(std::vector<ScheduleInfo>& table);
+void add_natten_schedule(std::vector<ScheduleInfo>& table);
+// NATTEN's FNA kernels run the op's head dims on this device: equal Q/K and V dims, 32, 64, 128 or
+// 256 on Hopper, at most 128 on Blackwell (sim/schedule_natten.cpp).
+bool natten_head_dims(const models::AttentionShape& a, const hw::Profile& profile);
+// What auto prices with natten where the profile calibrates it: a neighbourhood op on a token
+// grid (gna with a stride), forward, not causal, in head dims NATTEN runs.
+bool natten_runs(const models::Op& op, const models::Workload& w, const hw::Profile& profile);
 // True for the scans Lightning Attention-2's kernel runs as written: a whole sequence (no decode
 // step, no chunk after a state) of the lightning variant in its 64-token blocks, head_dim a power
 // of two up to 128 (sim/schedule_lightning.cpp).

@@ -87,6 +87,9 @@ const std::map<std::string, std::string>& kernel_names() {
     // prefill wrappers default to the FA3 backend (flashinfer/utils.py
     // determine_attention_backend), which this schedule does not price: such a row names fa3.
     add("flashinfer_prefill", {"flashinfer-decode-tc", "flashinfer-tc", "flashinfer-fa2"});
+    // NATTEN's profiler backends on Hopper and Blackwell (python -m natten.profiler --backend) and
+    // the kernel its traces name; its Ampere backend, cutlass-fna, is another kernel (unknown).
+    add("natten", {"hopper-fna", "blackwell-fna", "fnaforward"});
     return m;
   }();
   return names;

@@ -111,6 +111,7 @@ const std::vector<BadInput> kCases = {
     {"gna stride along one dimension without a stride", {"query", "--variant", "gna", "--no-causal", "--param", "stride_y=8"}, {"stride_y and stride_z refine a stride", "--param stride=N"}},
     {"gna stride on a context-parallel chunk", {"query", "--variant", "gna", "--no-causal", "--seq-len", "1024", "--kv-len", "4096", "--param", "stride=1"}, {"q_len 1024 and kv_len 4096", "stride 0"}},
     {"gna dilation or causal dimension without a stride", {"query", "--variant", "gna", "--no-causal", "--param", "causal_x=1"}, {"needs the token grid", "--param stride=N"}},
+    {"natten on a head dim NATTEN's kernels do not run", {"query", "--variant", "gna", "--no-causal", "--param", "stride=1", "--kernel", "natten", "--hw", "b200", "--head-dim", "256"}, {"kernel 'natten'", "at most 128"}},
     {"gna stride wider than its window", {"query", "--variant", "gna", "--no-causal", "--seq-len", "4096", "--param", "stride=16"}, {"stride (16) is wider than window_x (13)", "stride at most 13"}},
     {"gna window times dilation wider than its dimension", {"query", "--variant", "gna", "--no-causal", "--seq-len", "4096", "--param", "stride=1", "--param", "dilation=5"}, {"window_x (13) x dilation (5) = 65", "at most 64"}},
     {"gna causal along a dimension the grid lacks", {"query", "--variant", "gna", "--no-causal", "--param", "stride=1", "--param", "causal_z=1"}, {"causal_z names the grid's dimension 3, and this grid has 2", "window_z"}},
