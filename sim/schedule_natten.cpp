@@ -74,25 +74,32 @@ double mask_alu_per_score(bool blackwell, int dims) {
   return (blackwell ? 3.0 : 5.0) * (2 + dims);
 }
 
-// The forward of one configuration: FlashTile of its Q and KV volumes; Hopper's cooperative
-// warp-specialised kernel is persistent (one CTA an SM, three warpgroups), Blackwell's launches a
-// CTA per Q tile (NATTEN runs it non-persistent by default) with two softmax warpgroups beside
-// the MMA, load and correction warps; exps on MUFU (CUTLASS's FMHA emulates none).
+// The forward of one configuration: FlashTile of its Q and KV volumes. Hopper: NATTEN builds the
+// kernels without a persistent scheduler (fna_forward.cuh passes no options), so a CTA per Q tile
+// in hardware order: the 128-row cooperative kernel with two MMA warpgroups and a load
+// warpgroup, one CTA an SM; the 64-row kernel (head dims 32 and 64) one warpgroup that loads for
+// itself, at least two CTAs an SM where its shared memory (about 2.1 KiB a head-dim element:
+// 136 KiB at 64) allows. Blackwell: a CTA per Q tile (NATTEN's default is non-persistent), two
+// softmax warpgroups beside the MMA, load and correction warps; exps on MUFU (CUTLASS's FMHA
+// emulates none).
 Launch natten_launch(const ScheduleInput& in, Geometry g, const NattenConfig& c, bool blackwell) {
   FlashTile t;
   t.m = volume(c.q);
   t.n = volume(c.kv);
   t.max_ctas_per_sm = 1;
+  t.dispatch = Dispatch::in_order;
   if (blackwell) {
     t.threads = 512;
     t.smem_bytes = 224 * 1024;
     t.tiles_in_flight = 2;  // two Q sub-tiles ping-ponged
     t.exp_alu_concurrent = true;
-    t.dispatch = Dispatch::in_order;
+  } else if (t.m < 128) {
+    t.threads = 128;
+    t.smem_bytes = 136.0 * 1024 * g.d / 64;
+    t.max_ctas_per_sm = 0;  // as many as the shared memory holds
   } else {
-    t.threads = t.m < 128 ? 256 : 384;
+    t.threads = 384;
     t.smem_bytes = 200 * 1024;
-    t.dispatch = t.m < 128 ? Dispatch::in_order : Dispatch::persistent_static;
   }
   const bool grid = g.grid.dims > 0;
   if (grid) g.q_box = c.q, g.kv_box = c.kv;
@@ -120,12 +127,15 @@ void lower_natten(const ScheduleInput& in, Launches& out) {
                  fmt::format("NATTEN's fused kernels modelled here are Hopper FNA (sm_90) and "
                              "Blackwell FNA (sm_100, sm_103); {} is {}",
                              in.profile.id, in.profile.arch));
+  require_kernel(in.workload.dtype != models::DType::fp8 || blackwell, in.name,
+                 "Hopper FNA takes fp16 and bf16 (NATTEN's checks.py); fp8 runs on Blackwell FNA");
   require_kernel(!a.causal && in.workload.phase != models::Phase::decode, in.name,
                  "prices non-causal neighbourhood and self attention (NATTEN's causal masks are "
                  "per grid dimension: gna's causal_x/y/z, an op that stays non-causal)");
   require_kernel(natten_head_dims(a, in.profile), in.name,
                  fmt::format("runs equal Q/K and V head dims of {} (got {} and {})",
-                             blackwell ? "at most 128 (Blackwell FNA, NATTEN's checks.py)"
+                             blackwell ? "at most 128, multiples of 8 (Blackwell FNA, NATTEN's "
+                                         "checks.py)"
                                        : "32, 64, 128 or 256 (Hopper FNA's configurations)",
                              a.head_dim, a.v_head_dim));
   const Geometry g = geometry(a, in.workload, false);
@@ -151,14 +161,19 @@ void lower_natten(const ScheduleInput& in, Launches& out) {
 bool natten_head_dims(const models::AttentionShape& a, const hw::Profile& profile) {
   const std::int64_t d = a.head_dim;
   if (a.v_head_dim != d) return false;
-  return blackwell_fna(profile) ? d <= 128 : (d == 32 || d == 64 || d == 128 || d == 256);
+  return blackwell_fna(profile) ? d <= 128 && d % 8 == 0
+                                : (d == 32 || d == 64 || d == 128 || d == 256);
 }
 
 bool natten_runs(const models::Op& op, const models::Workload& w, const hw::Profile& profile) {
   const models::AttentionShape& a = op.attention;
+  // Hopper FNA takes fp16 and bf16, Blackwell FNA fp8 too (checks.py); fp32 runs NATTEN's Ampere
+  // kernel, which is not modelled.
+  const bool dtype = w.dtype == models::DType::fp16 || w.dtype == models::DType::bf16 ||
+                     (w.dtype == models::DType::fp8 && blackwell_fna(profile));
   return op.kind == models::OpKind::dense_attention && op.pass == models::Pass::forward &&
          a.grid.dims > 0 && !a.causal && w.phase != models::Phase::decode && fna_arch(profile) &&
-         natten_head_dims(a, profile);
+         dtype && natten_head_dims(a, profile);
 }
 
 void add_natten_schedule(std::vector<ScheduleInfo>& table) {

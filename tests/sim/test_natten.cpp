@@ -64,7 +64,8 @@ TEST_CASE(
     "groups start on KV tile boundaries, per dimension; never causal",
     "[sim][natten]") {
   // 1-D, 32768 tokens, window 2048, 128-token tiles: stride 1 straddles tiles; 256 and 2048
-  // start every group's window (centre 128 + 256 g, less 1024) on a tile boundary.
+  // start every group's window (its centre, 256 g + 128 or 2048 g + 1024, less 1024; the ends
+  // moved inside) on a tile boundary.
   CHECK_FALSE(sim::axis_block_sparse(32768, 2048, 1, 128, 128));
   CHECK(sim::axis_block_sparse(32768, 2048, 256, 128, 128));
   CHECK(sim::axis_block_sparse(32768, 2048, 2048, 128, 128));
@@ -93,6 +94,10 @@ TEST_CASE(
   const sim::Launch strided = natten_launch(hunyuan(16, 8), "h100");
   CHECK(strided.jobs.total_tiles == 24 * 900 * 81);
   CHECK(strided.jobs.max_tiles == 81);
+  // A CTA per Q tile in hardware order (NATTEN's Hopper kernels are not persistent), one an SM.
+  CHECK(strided.jobs.count == 24 * 900);
+  CHECK(strided.dispatch == sim::Dispatch::in_order);
+  CHECK(strided.cta.max_ctas_per_sm == 1);
   // Blackwell: 256-position Q tiles, 480 a head; its block-sparse pairs also keep the window's 81
   // KV tiles of 128.
   const sim::Launch b200 = natten_launch(hunyuan(16, 8), "b200");
@@ -149,9 +154,19 @@ TEST_CASE("natten refuses what NATTEN's FNA kernels do not run", "[sim][natten]"
   // Head dim 96: Hopper FNA has configurations for 32, 64, 128 and 256 only.
   CHECK_THROWS_WITH(refused(gna_query(4096, {{"stride", 1}}, 4, 96), "h100"),
                     Catch::Contains("32, 64, 128 or 256"));
-  // Head dim 256 on Blackwell: at most 128.
+  // Head dim 256 on Blackwell: at most 128, and a multiple of 8.
   CHECK_THROWS_WITH(refused(gna_query(4096, {{"stride", 1}}, 4, 256), "b200"),
                     Catch::Contains("at most 128"));
+  CHECK_THROWS_WITH(refused(gna_query(4096, {{"stride", 1}}, 4, 100), "b200"),
+                    Catch::Contains("multiples of 8"));
+  // fp8 on Hopper (fp16 and bf16 only); an fp32 strided gna stays on the default schedule.
+  test_support::Query fp8 = gna_query(4096, {{"stride", 1}}, 4);
+  fp8.w.dtype = fp8.w.kv_dtype = models::DType::fp8;
+  CHECK_THROWS_WITH(refused(fp8, "h100"), Catch::Contains("fp16 and bf16"));
+  test_support::Query fp32 = gna_query(4096, {{"stride", 1}}, 4);
+  fp32.w.dtype = fp32.w.kv_dtype = models::DType::fp32;
+  CHECK(test_support::launch_names(test_support::tile_prediction(fp32, builtin_profile("h100"))) ==
+        "attention_fwd:fa3 ");
   // An Ampere profile given a natten entry is still not Hopper or Blackwell.
   hw::Profile a100 = builtin_profile("a100");
   a100.calibration.schedules["natten"] = a100.calibration.schedules.at("fa2");
