@@ -3,7 +3,8 @@
 // Hopper FMHA with the neighbourhood mask, wgmma) and Blackwell FNA (sm_100/103: CUTLASS's
 // Blackwell FMHA, tcgen05, 256-row Q tiles). A grid op (gna with a stride) is tiled in NATTEN's
 // multi-dimensional tile shapes; where the mask is not fully block-sparse every visited tile
-// computes it score by score. Any other non-causal attention op is NATTEN's FMHA (its 1-D tiles).
+// computes it score by score, and a 2-D or 3-D map is copied into tile order around the kernel.
+// Any other non-causal attention op is NATTEN's FMHA (its 1-D tiles).
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -110,6 +111,41 @@ Launch natten_launch(const ScheduleInput& in, Geometry g, const NattenConfig& c,
   return l;
 }
 
+// NATTEN's token permutation (src/natten/token_permute/torch_impl.py): a 2-D or 3-D map, or a
+// dilated one, is laid out in tile order before the kernel (Q, K and V each the contiguous copy
+// of a permuted view, PyTorch's strided elementwise copy) and the output laid back after it; a
+// 1-D map without dilation is a view. The copies read and write every element once, and each
+// computes its offsets dimension by dimension: FP32-pipe instructions an element per dimension
+// of the copy, after PyTorch merges contiguous ones (every tile count, tile side and dilation
+// above 1, the batch above 1, and heads x head dim as one), fitted by hand (2026-12-03) on the
+// elementwise kernels of NATTEN's profiler runs (validate/data/measured/natten_profiler.csv:
+// 2.2-2.7 ms for FLUX's map, 4.9-5.8 ms for HunyuanVideo's, on H100 and B200 alike).
+constexpr double kPermuteAluPerElementPerDim = 20;
+
+double copy_dims(const Geometry& g, const NattenConfig& c) {
+  double dims = 1 + (g.batch > 1 ? 1 : 0);  // heads x head dim, the batch
+  for (int i = 0; i < g.grid.dims; ++i) {
+    const double dilation = std::max(1.0, g.grid.dilation[i]);
+    const double side = std::ceil(g.grid.extent[i] / dilation);
+    dims += (c.q[i] > 1) + (std::ceil(side / c.q[i]) > 1) + (dilation > 1);
+  }
+  return dims;
+}
+
+void add_token_permute(const ScheduleInput& in, const Geometry& g, const NattenConfig& c,
+                       const char* name, double elements, Launches& out) {
+  models::Op copy;
+  copy.kind = models::OpKind::elementwise;
+  copy.pass = in.op.pass;
+  copy.name = name;
+  copy.bytes.activations = 2 * elements * g.s;
+  copy.flops.vector = elements * kPermuteAluPerElementPerDim * copy_dims(g, c);
+  const ScheduleInput elementwise{copy, in.workload, in.profile,
+                                  support_calibration(in.profile, SupportKernel::elementwise, copy),
+                                  in.name};
+  lower_elementwise(elementwise, out);
+}
+
 // NATTEN builds Blackwell FNA for sm_100 and sm_103 (checks.py: compute capability 100 or 103)
 // and Hopper FNA for sm_90.
 bool blackwell_fna(const hw::Profile& p) {
@@ -144,16 +180,27 @@ void lower_natten(const ScheduleInput& in, Launches& out) {
       blackwell ? blackwell_configs(dims) : hopper_configs(dims, static_cast<double>(a.head_dim));
   // The fastest of NATTEN's configurations: its profiler's --optimize, or a user's own choice
   // (--q-tile/--kv-tile) of shapes that avoid padding and keep a strided mask block-sparse.
-  Launch best;
+  // A 2-D or 3-D map or a dilated one is permuted into tile order around the kernel.
+  bool permuted = g.grid.dims > 1;
+  for (int i = 0; i < g.grid.dims; ++i) permuted = permuted || g.grid.dilation[i] > 1;
+  const double positions = g.batch * g.rows;
+  Launches best;
   double best_s = HUGE_VAL;
   for (const NattenConfig& c : configs) {
     Launches one;
+    if (permuted) {
+      add_token_permute(in, g, c, "natten_token_permute",
+                        positions * (g.heads * g.d + g.kv_heads * (g.d + g.dv)), one);
+    }
     one.push_back(natten_launch(in, g, c, blackwell));
+    if (permuted) {
+      add_token_permute(in, g, c, "natten_token_unpermute", positions * g.heads * g.dv, one);
+    }
     const double time = launches_time(one, in.profile, in.workload);
-    if (time < best_s) best = one[0], best_s = time;
+    if (time < best_s) best = one, best_s = time;
     if (g.grid.dims == 0) break;  // FMHA: one configuration
   }
-  out.push_back(best);
+  for (const Launch& l : best) out.push_back(l);
 }
 
 }  // namespace
@@ -181,7 +228,8 @@ void add_natten_schedule(std::vector<ScheduleInfo>& table) {
                     "NATTEN's fused neighbourhood attention forward (Hopper FNA: wgmma, "
                     "128-token tiles; Blackwell FNA: tcgen05, 256-token Q tiles): its "
                     "multi-dimensional tile shapes, the fastest of its configurations, the mask "
-                    "computed per score unless fully block-sparse",
+                    "computed per score unless fully block-sparse, and the token permutation's "
+                    "copies around it on a 2-D or 3-D map",
                     lower_natten,
                     nullptr,
                     nullptr,

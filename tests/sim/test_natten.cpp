@@ -41,11 +41,15 @@ test_support::Query hunyuan(double stride, double stride_yz) {
                             {"stride_z", stride_yz}});
 }
 
+// The FNA kernel's launch of natten's lowering (between the token permutation's, if any).
 sim::Launch natten_launch(const test_support::Query& q, std::string_view hw) {
   const sim::Launches out =
       test_support::lower_dense_forward("natten", q.cost(), q.w, builtin_profile(hw));
-  REQUIRE(out.size() == 1);
-  return out[0];
+  for (const sim::Launch& l : out) {
+    if (std::string_view(l.name) == "natten_fna_fwd") return l;
+  }
+  FAIL("no natten_fna_fwd launch");
+  return {};
 }
 
 models::TokenGrid grid_of(Shape extent, Shape window, Shape stride, int dims) {
@@ -137,7 +141,8 @@ TEST_CASE(
   for (const char* hw : {"h100", "h200", "h20", "b200", "gb200", "gb300"}) {
     INFO(hw);
     const sim::Prediction p = test_support::tile_prediction(q, builtin_profile(hw));
-    CHECK(test_support::launch_names(p) == "natten_fna_fwd:natten ");
+    CHECK(test_support::launch_names(p) ==
+          "natten_token_permute:natten natten_fna_fwd:natten natten_token_unpermute:natten ");
   }
   CHECK(test_support::launch_names(test_support::tile_prediction(q, builtin_profile("a100"))) ==
         "attention_fwd:fa2 ");
@@ -195,4 +200,36 @@ TEST_CASE(
     CHECK(own.cta_overhead_cycles == from.cta_overhead_cycles);
     CHECK(own.chain_cycles == from.chain_cycles);
   }
+}
+
+TEST_CASE(
+    "natten lays a 2-D or 3-D map (or a dilated one) out in tile order around the kernel, "
+    "PyTorch's strided copies priced by their offset arithmetic; a 1-D map is a view",
+    "[sim][natten]") {
+  const hw::Profile& h100 = builtin_profile("h100");
+  const auto names = [&](const test_support::Query& q) {
+    return test_support::launch_names(test_support::tile_prediction(q, h100, "natten"));
+  };
+  const test_support::Query one_d =
+      gna_query(32768, {{"window_x", 2048}, {"window_y", 1}, {"stride", 1}}, 1);
+  CHECK(names(one_d) == "natten_fna_fwd:natten ");
+  test_support::Query dilated =
+      gna_query(32768, {{"window_x", 2048}, {"window_y", 1}, {"stride", 1}, {"dilation", 2}}, 1);
+  CHECK(names(dilated) ==
+        "natten_token_permute:natten natten_fna_fwd:natten natten_token_unpermute:natten ");
+  // FLUX's 256 x 256 map, 24 heads of 128 in (16, 8) tiles: Q, K and V in (3 x 65536 x 3072
+  // elements), O out (65536 x 3072), each read and written once; the copy's dimensions are the
+  // two tile counts, the two tile sides and heads x head dim: 5, at 20 instructions each.
+  const test_support::Query flux =
+      gna_query(65536, {{"window_x", 80}, {"window_y", 80}, {"stride", 16}});
+  const sim::Launches out = test_support::lower_dense_forward("natten", flux.cost(), flux.w, h100);
+  REQUIRE(out.size() == 3);
+  const double qkv = 3.0 * 65536 * 3072, o = 65536.0 * 3072;
+  const auto work = [](const sim::Launch& l, double sim::TileWork::*field) {
+    return l.per_tile.*field * l.jobs.total_tiles;
+  };
+  CHECK(work(out[0], &sim::TileWork::hbm_bytes) == Approx(2 * 2 * qkv));
+  CHECK(work(out[0], &sim::TileWork::alu_ops) == Approx(qkv * 20 * 5));
+  CHECK(work(out[2], &sim::TileWork::hbm_bytes) == Approx(2 * 2 * o));
+  CHECK(work(out[2], &sim::TileWork::alu_ops) == Approx(o * 20 * 5));
 }

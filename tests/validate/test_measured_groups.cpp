@@ -170,13 +170,14 @@ TEST_CASE(
     "NATTEN's Hopper and Blackwell FNA rows (7 a device, under the 8-row bar) stay within what "
     "natten gives with its inherited entries and fitted mask cost",
     "[validate][groups][measured]") {
-  // 4.7 % on H100 (worst -10.5 %), 5.1 % on B200 (worst -14.9 %), as of 2026-12-03; the device's
-  // FlashAttention schedule, which auto picked before, gave 21.7 % and 20.3 %.
+  // Whole calls (the token permutation's copies included on the 2-D and 3-D maps): 4.5 % on H100
+  // (worst -7.8 %), 4.4 % on B200 (worst -11.7 %), as of 2026-12-03. The device's FlashAttention
+  // schedule, which auto picked before, gave 21.7 % and 20.3 % on the kernel times alone.
   const struct {
     const char* hw;
     const char* kernel;
     double mape, worst;
-  } kFna[] = {{"h100-sxm5-80gb", "hopper-fna", 0.05, 0.11}, {"b200", "blackwell-fna", 0.055, 0.15}};
+  } kFna[] = {{"h100-sxm5-80gb", "hopper-fna", 0.05, 0.08}, {"b200", "blackwell-fna", 0.05, 0.12}};
   for (const auto& c : kFna) {
     const validate::GroupSummary* g = find_group(c.hw, c.kernel);
     INFO(c.hw);
