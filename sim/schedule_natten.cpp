@@ -75,14 +75,17 @@ double mask_alu_per_score(bool blackwell, int dims) {
   return (blackwell ? 3.0 : 5.0) * (2 + dims);
 }
 
-// The forward of one configuration: FlashTile of its Q and KV volumes. Hopper: NATTEN builds the
-// kernels without a persistent scheduler (fna_forward.cuh passes no options), so a CTA per Q tile
-// in hardware order: the 128-row cooperative kernel with two MMA warpgroups and a load
-// warpgroup, one CTA an SM; the 64-row kernel (head dims 32 and 64) one warpgroup that loads for
-// itself, at least two CTAs an SM where its shared memory (about 2.1 KiB a head-dim element:
-// 136 KiB at 64) allows. Blackwell: a CTA per Q tile (NATTEN's default is non-persistent), two
-// softmax warpgroups beside the MMA, load and correction warps; exps on MUFU (CUTLASS's FMHA
-// emulates none).
+// The forward of one configuration: FlashTile of its Q and KV volumes, a CTA per Q tile in
+// hardware order. Hopper: NATTEN builds its kernels without a persistent scheduler (csrc/include/
+// natten/cuda/fna_hopper/fna_forward.cuh passes the kernel builder no options); the 128-row
+// cooperative kernel has two MMA warpgroups and a load warpgroup (384 threads,
+// fmha_kernel_tma_warpspecialized.hpp), one CTA an SM (its stages fill most of the 227 KiB);
+// the 64-row kernel (head dims 32 and 64) one warpgroup that loads for itself (fna_collective_
+// tma.hpp), at least two CTAs an SM where its shared memory allows (about 2.1 KiB a head-dim
+// element: 136 KiB at 64, a helper's reading of its stages). Blackwell (sm100_fna_fwd_kernel_
+// tma_warpspecialized.hpp): 16 warps, two softmax warpgroups beside the MMA, load and correction
+// warps, one CTA an SM; NATTEN's profiler runs it non-persistent unless --persistent (its API's
+// default is persistent, not priced); exps on MUFU (CUTLASS's FMHA emulates none).
 Launch natten_launch(const ScheduleInput& in, Geometry g, const NattenConfig& c, bool blackwell) {
   FlashTile t;
   t.m = volume(c.q);
@@ -111,35 +114,40 @@ Launch natten_launch(const ScheduleInput& in, Geometry g, const NattenConfig& c,
   return l;
 }
 
-// NATTEN's token permutation (src/natten/token_permute/torch_impl.py): a 2-D or 3-D map, or a
-// dilated one, is laid out in tile order before the kernel (Q, K and V each the contiguous copy
-// of a permuted view, PyTorch's strided elementwise copy) and the output laid back after it; a
-// 1-D map without dilation is a view. The copies read and write every element once, and each
-// computes its offsets dimension by dimension: FP32-pipe instructions an element per dimension
-// of the copy, after PyTorch merges contiguous ones (every tile count, tile side and dilation
-// above 1, the batch above 1, and heads x head dim as one), fitted by hand (2026-12-03) on the
-// elementwise kernels of NATTEN's profiler runs (validate/data/measured/natten_profiler.csv:
-// 2.2-2.7 ms for FLUX's map, 4.9-5.8 ms for HunyuanVideo's, on H100 and B200 alike).
+// NATTEN's token permutation as NATTEN 0.20 makes it (v0.20.0, fcf36f9: src/natten/
+// token_permute.py), the version of the profiler outputs this is checked on: a 2-D or 3-D map, or
+// a dilated one, is laid out in tile order before the kernel (Q in Q tiles, K and V in KV tiles,
+// each the contiguous copy of a permuted view, PyTorch's strided elementwise copy) and the output
+// laid back after it; a 1-D map without dilation is a view. The copies read and write every
+// element once and compute its offsets dimension by dimension: FP32-pipe instructions an element
+// per dimension of the copy, after PyTorch merges contiguous ones (every tile count, tile side
+// and dilation above 1, the batch above 1, and heads x head dim as one), fitted by hand
+// (2026-12-03) on the elementwise kernels of those runs (validate/data/measured/
+// natten_profiler.csv: 2.2-2.7 ms for FLUX's map, 4.9-5.8 ms for HunyuanVideo's, on H100 and B200
+// alike). Since 0a086b4 (December 2025) NATTEN permutes with its own CUTLASS kernels by default
+// (NATTEN_TOKPERM_DEFAULT_IMPL), which are not priced here.
 constexpr double kPermuteAluPerElementPerDim = 20;
 
-double copy_dims(const Geometry& g, const NattenConfig& c) {
+double copy_dims(const Geometry& g, const Shape& tile) {
   double dims = 1 + (g.batch > 1 ? 1 : 0);  // heads x head dim, the batch
   for (int i = 0; i < g.grid.dims; ++i) {
     const double dilation = std::max(1.0, g.grid.dilation[i]);
     const double side = std::ceil(g.grid.extent[i] / dilation);
-    dims += (c.q[i] > 1) + (std::ceil(side / c.q[i]) > 1) + (dilation > 1);
+    dims += (tile[i] > 1) + (std::ceil(side / tile[i]) > 1) + (dilation > 1);
   }
   return dims;
 }
 
+// One copy launch: `q_elements` laid out in Q tiles and `kv_elements` in KV tiles.
 void add_token_permute(const ScheduleInput& in, const Geometry& g, const NattenConfig& c,
-                       const char* name, double elements, Launches& out) {
+                       const char* name, double q_elements, double kv_elements, Launches& out) {
   models::Op copy;
   copy.kind = models::OpKind::elementwise;
   copy.pass = in.op.pass;
   copy.name = name;
-  copy.bytes.activations = 2 * elements * g.s;
-  copy.flops.vector = elements * kPermuteAluPerElementPerDim * copy_dims(g, c);
+  copy.bytes.activations = 2 * (q_elements + kv_elements) * g.s;
+  copy.flops.vector = kPermuteAluPerElementPerDim *
+                      (q_elements * copy_dims(g, c.q) + kv_elements * copy_dims(g, c.kv));
   const ScheduleInput elementwise{copy, in.workload, in.profile,
                                   support_calibration(in.profile, SupportKernel::elementwise, copy),
                                   in.name};
@@ -168,10 +176,10 @@ void lower_natten(const ScheduleInput& in, Launches& out) {
   require_kernel(!a.causal && in.workload.phase != models::Phase::decode, in.name,
                  "prices non-causal neighbourhood and self attention (NATTEN's causal masks are "
                  "per grid dimension: gna's causal_x/y/z, an op that stays non-causal)");
-  require_kernel(natten_head_dims(a, in.profile), in.name,
+  require_kernel(natten_head_dims(a, in.workload.dtype, in.profile), in.name,
                  fmt::format("runs equal Q/K and V head dims of {} (got {} and {})",
-                             blackwell ? "at most 128, multiples of 8 (Blackwell FNA, NATTEN's "
-                                         "checks.py)"
+                             blackwell ? "at most 128, multiples of 8 (of 16 in fp8) (Blackwell "
+                                         "FNA, NATTEN's checks.py)"
                                        : "32, 64, 128 or 256 (Hopper FNA's configurations)",
                              a.head_dim, a.v_head_dim));
   const Geometry g = geometry(a, in.workload, false);
@@ -189,12 +197,12 @@ void lower_natten(const ScheduleInput& in, Launches& out) {
   for (const NattenConfig& c : configs) {
     Launches one;
     if (permuted) {
-      add_token_permute(in, g, c, "natten_token_permute",
-                        positions * (g.heads * g.d + g.kv_heads * (g.d + g.dv)), one);
+      add_token_permute(in, g, c, "natten_token_permute", positions * g.heads * g.d,
+                        positions * g.kv_heads * (g.d + g.dv), one);
     }
     one.push_back(natten_launch(in, g, c, blackwell));
     if (permuted) {
-      add_token_permute(in, g, c, "natten_token_unpermute", positions * g.heads * g.dv, one);
+      add_token_permute(in, g, c, "natten_token_unpermute", positions * g.heads * g.dv, 0, one);
     }
     const double time = launches_time(one, in.profile, in.workload);
     if (time < best_s) best = one, best_s = time;
@@ -205,11 +213,12 @@ void lower_natten(const ScheduleInput& in, Launches& out) {
 
 }  // namespace
 
-bool natten_head_dims(const models::AttentionShape& a, const hw::Profile& profile) {
+bool natten_head_dims(const models::AttentionShape& a, models::DType dtype,
+                      const hw::Profile& profile) {
   const std::int64_t d = a.head_dim;
   if (a.v_head_dim != d) return false;
-  return blackwell_fna(profile) ? d <= 128 && d % 8 == 0
-                                : (d == 32 || d == 64 || d == 128 || d == 256);
+  if (!blackwell_fna(profile)) return d == 32 || d == 64 || d == 128 || d == 256;
+  return d <= 128 && d % (dtype == models::DType::fp8 ? 16 : 8) == 0;
 }
 
 bool natten_runs(const models::Op& op, const models::Workload& w, const hw::Profile& profile) {
@@ -220,7 +229,7 @@ bool natten_runs(const models::Op& op, const models::Workload& w, const hw::Prof
                      (w.dtype == models::DType::fp8 && blackwell_fna(profile));
   return op.kind == models::OpKind::dense_attention && op.pass == models::Pass::forward &&
          a.grid.dims > 0 && !a.causal && w.phase != models::Phase::decode && fna_arch(profile) &&
-         dtype && natten_head_dims(a, profile);
+         dtype && natten_head_dims(a, w.dtype, profile);
 }
 
 void add_natten_schedule(std::vector<ScheduleInfo>& table) {

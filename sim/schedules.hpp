@@ -22,8 +22,9 @@ void add_flashinfer_schedules(std::vector<ScheduleInfo>& table);
 void add_flashinfer_prefill_schedule(std::vector<ScheduleInfo>& table);
 void add_natten_schedule(std::vector<ScheduleInfo>& table);
 // NATTEN's FNA kernels run the op's head dims on this device: equal Q/K and V dims, 32, 64, 128 or
-// 256 on Hopper, at most 128 on Blackwell (sim/schedule_natten.cpp).
-bool natten_head_dims(const models::AttentionShape& a, const hw::Profile& profile);
+// 256 on Hopper, at most 128 on Blackwell in multiples of 8 (16 in fp8) (sim/schedule_natten.cpp).
+bool natten_head_dims(const models::AttentionShape& a, models::DType dtype,
+                      const hw::Profile& profile);
 // What auto prices with natten where the profile calibrates it: a neighbourhood op on a token
 // grid (gna with a stride), forward, not causal, in head dims NATTEN runs.
 bool natten_runs(const models::Op& op, const models::Workload& w, const hw::Profile& profile);

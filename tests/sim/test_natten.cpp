@@ -164,6 +164,13 @@ TEST_CASE("natten refuses what NATTEN's FNA kernels do not run", "[sim][natten]"
                     Catch::Contains("at most 128"));
   CHECK_THROWS_WITH(refused(gna_query(4096, {{"stride", 1}}, 4, 100), "b200"),
                     Catch::Contains("multiples of 8"));
+  // fp8 on Blackwell takes multiples of 16: 40 is refused, 48 runs.
+  test_support::Query fp8_40 = gna_query(4096, {{"stride", 1}}, 4, 40);
+  fp8_40.w.dtype = fp8_40.w.kv_dtype = models::DType::fp8;
+  CHECK_THROWS_WITH(refused(fp8_40, "b200"), Catch::Contains("of 16 in fp8"));
+  test_support::Query fp8_48 = gna_query(4096, {{"stride", 1}}, 4, 48);
+  fp8_48.w.dtype = fp8_48.w.kv_dtype = models::DType::fp8;
+  CHECK_NOTHROW(refused(fp8_48, "b200"));
   // fp8 on Hopper (fp16 and bf16 only); an fp32 strided gna stays on the default schedule.
   test_support::Query fp8 = gna_query(4096, {{"stride", 1}}, 4);
   fp8.w.dtype = fp8.w.kv_dtype = models::DType::fp8;
