@@ -274,43 +274,6 @@ void for_sub_grids(const models::TokenGrid& grid, int i, F f) {
   if (longer > 0) f(side + 1, longer);
 }
 
-}  // namespace
-
-bool axis_block_sparse(double extent, double window, double stride, double q_tile, double kv_tile) {
-  const Axis a = make_axis(extent, window, stride, q_tile, kv_tile, false);
-  if (a.window >= extent) return true;
-  const auto divides = [](double x, double unit) { return std::fmod(x, unit) == 0; };
-  if (!divides(a.stride, q_tile) || !divides(a.window, kv_tile)) return false;
-  // A last, partial stride group's window (centred on its middle, at most the last position, and
-  // moved inside) must start on a KV tile boundary.
-  const double groups = ceil_div(extent, a.stride);
-  if (!divides(extent, a.stride) &&
-      !divides(a.start(std::floor(extent / a.stride) * a.stride), kv_tile)) {
-    return false;
-  }
-  // The others start window / 2 - stride / 2 (floors) before their group, or with two groups
-  // whose windows both touch an end, at the ends.
-  return divides(std::floor(a.window / 2) - std::floor(a.stride / 2), kv_tile) ||
-         (divides(extent, kv_tile) && groups == 2 &&
-          a.stride + std::floor(a.stride / 2) >= extent - a.window);
-}
-
-bool grid_block_sparse(const models::TokenGrid& grid, const std::array<double, 3>& q_box,
-                       const std::array<double, 3>& kv_box) {
-  for (int i = 0; i < grid.dims; ++i) {
-    if (grid.causal[i]) return false;  // a causal window ends at its own query
-    bool sparse = true;
-    for_sub_grids(grid, i, [&](double length, double) {
-      sparse =
-          sparse && axis_block_sparse(length, grid.window[i], grid.stride[i], q_box[i], kv_box[i]);
-    });
-    if (!sparse) return false;
-  }
-  return true;
-}
-
-namespace {
-
 // What both passes count on the grid, over one head: the Q boxes (row blocks) and their visits
 // (the forward's fewest and most), the KV boxes and their reach (the backward's), and the pairs.
 struct GridCount {
@@ -380,6 +343,39 @@ GridCount count_grid(const Geometry& g, double tile_m, double tile_n, bool backw
 }
 
 }  // namespace
+
+bool axis_block_sparse(double extent, double window, double stride, double q_tile, double kv_tile) {
+  const Axis a = make_axis(extent, window, stride, q_tile, kv_tile, false);
+  if (a.window >= extent) return true;
+  const auto divides = [](double x, double unit) { return std::fmod(x, unit) == 0; };
+  if (!divides(a.stride, q_tile) || !divides(a.window, kv_tile)) return false;
+  // A last, partial stride group's window (centred on its middle, at most the last position, and
+  // moved inside) must start on a KV tile boundary.
+  const double groups = ceil_div(extent, a.stride);
+  if (!divides(extent, a.stride) &&
+      !divides(a.start(std::floor(extent / a.stride) * a.stride), kv_tile)) {
+    return false;
+  }
+  // The others start window / 2 - stride / 2 (floors) before their group, or with two groups
+  // whose windows both touch an end, at the ends.
+  return divides(std::floor(a.window / 2) - std::floor(a.stride / 2), kv_tile) ||
+         (divides(extent, kv_tile) && groups == 2 &&
+          a.stride + std::floor(a.stride / 2) >= extent - a.window);
+}
+
+bool grid_block_sparse(const models::TokenGrid& grid, const std::array<double, 3>& q_box,
+                       const std::array<double, 3>& kv_box) {
+  for (int i = 0; i < grid.dims; ++i) {
+    if (grid.causal[i]) return false;  // a causal window ends at its own query
+    bool sparse = true;
+    for_sub_grids(grid, i, [&](double length, double) {
+      sparse =
+          sparse && axis_block_sparse(length, grid.window[i], grid.stride[i], q_box[i], kv_box[i]);
+    });
+    if (!sparse) return false;
+  }
+  return true;
+}
 
 JobStats grid_block_jobs(const Geometry& g, double tile_m, double tile_n) {
   const GridCount c = count_grid(g, tile_m, tile_n, false);
