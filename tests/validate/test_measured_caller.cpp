@@ -9,6 +9,7 @@
 #include "hwprofiles/catalog.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/calibrate.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
@@ -24,9 +25,7 @@ const char* kCallerCsvHeader =
 
 // `validate --calibrate` on hand-made rows (after kCallerCsvHeader), the built-in profiles.
 validate::CalibrationResult calibrate_rows(const std::string& rows) {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kCallerCsvHeader) + rows), registry());
+  const auto set = test_support::measurements_of(std::string(kCallerCsvHeader) + rows);
   return validate::calibrate(set.cases, hw::ProfileCatalog::load({}), {});
 }
 
@@ -36,19 +35,16 @@ TEST_CASE(
     "a row that names no caller is called the way its kernel is reached: torch_npu's ops through "
     "torch_npu, Triton schedules' kernels by Triton, the rest directly; said once per kernel",
     "[validate][caller]") {
-  test_support::TempDir dir;
   // No caller column at all, as the reference tables print them.
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
-                 "time_us\n"
-                 "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72\n"
-                 "ascend-910b2,npu_fused_infer_attention_score,fwd,fp16,1,1,1,128,2048,2048,0,90\n"
-                 "a100,nsa-selected,fwd,bf16,1,64,4,128,4096,4096,1,500\n"
-                 "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40\n"
-                 "ascend-910b2,pto-isa,fwd,fp16,1,1,1,128,1024,1024,0,30\n"
-                 "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,2048,4096,0,95\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,"
+      "time_us\n"
+      "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72\n"
+      "ascend-910b2,npu_fused_infer_attention_score,fwd,fp16,1,1,1,128,2048,2048,0,90\n"
+      "a100,nsa-selected,fwd,bf16,1,64,4,128,4096,4096,1,500\n"
+      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40\n"
+      "ascend-910b2,pto-isa,fwd,fp16,1,1,1,128,1024,1024,0,30\n"
+      "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,2048,4096,0,95\n");
   REQUIRE(set.cases.size() == 6);
   CHECK(set.cases[0].caller == hw::Caller::torch_npu);
   CHECK(set.cases[1].caller == hw::Caller::torch_npu);
@@ -75,14 +71,11 @@ TEST_CASE(
 
 TEST_CASE("the caller column names the caller; an empty cell on an FA kernel is a direct call",
           "[validate][caller]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 std::string(kCallerCsvHeader) +
-                     "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
-                     "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,\n"
-                     "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,test,torch_npu\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kCallerCsvHeader) +
+      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
+      "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,\n"
+      "ascend-910b2,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,test,torch_npu\n");
   REQUIRE(set.cases.size() == 3);
   CHECK(set.cases[0].caller == hw::Caller::pytorch);
   CHECK(set.cases[1].caller == hw::Caller::direct);
@@ -101,12 +94,10 @@ TEST_CASE("an unknown caller is bad input naming the row and the allowed callers
 
 TEST_CASE("a pytorch row of a short kernel is predicted at the caller's floor",
           "[validate][caller]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kCallerCsvHeader) +
-                          "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
-                          "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,direct\n"),
-      registry());
+  const auto set =
+      test_support::measurements_of(std::string(kCallerCsvHeader) +
+                                    "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,pytorch\n"
+                                    "h100,fa3,fwd,bf16,1,1,1,128,256,256,0,40,test,direct\n");
   const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
   const hw::Profile& h100 = catalog.resolve("h100");
   const double floor = h100.caller_floor_s(hw::Caller::pytorch);

@@ -10,13 +10,12 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "tests/support/model_helpers.hpp"
-#include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
 using test_support::registry;
 using test_support::resolved_param;
-using test_support::write_file;
 
 namespace {
 
@@ -30,13 +29,11 @@ TEST_CASE(
     "a row without a variant on a kernel that prices one family is that family's (Lightning "
     "Attention-2, FLA), not dense attention",
     "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kFamilyCsvHeader) +
-                          "a100,Lightning Attention-2,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
-                          "h200,fla,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
-                          "h100,fa3,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kFamilyCsvHeader) +
+      "a100,Lightning Attention-2,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
+      "h200,fla,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n"
+      "h100,fa3,fwd,bf16,8,16,16,128,,8192,8192,1,,100,x\n");
   REQUIRE(set.cases.size() == 3);
   CHECK(set.skipped.empty());
   CHECK(set.cases[0].spec.variant->name() == "lightning");
@@ -59,15 +56,13 @@ TEST_CASE(
     "a row without a variant on an NSA or FSA kernel, or on a kernel named NSA alone, is that "
     "sparse family's with the paper's blocks, not dense attention, and never fitted",
     "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kFamilyCsvHeader) +
-                          "h800,flash_nsa,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
-                          "h100,nsa-selected,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
-                          "h100,fsa-selected,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
-                          "h800,NSA,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
-                          "h800,fa3,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kFamilyCsvHeader) +
+      "h800,flash_nsa,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+      "h100,nsa-selected,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+      "h100,fsa-selected,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+      "h800,NSA,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n"
+      "h800,fa3,fwd,bf16,1,64,4,128,,65536,65536,1,,10000,x\n");
   REQUIRE(set.cases.size() == 5);
   for (int i : {0, 1, 3}) {
     CHECK(set.cases[i].spec.variant->name() == "nsa");
@@ -87,14 +82,12 @@ TEST_CASE(
     "a window column on a no-variant NSA row is NSA's sliding window, not dense sliding-window "
     "attention; on a family without a window it contradicts the row, which is skipped",
     "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,time_us\n";
-  const auto set = validate::read_measurements(
-      write_file(dir, header + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1,1024,5000\n" +
-                          "a100,lightning2,fwd,bf16,1,16,16,128,8192,8192,1,1024,5000\n" +
-                          "h100,fa3,fwd,bf16,1,64,4,128,8192,8192,1,1024,5000\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      header + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1,1024,5000\n" +
+      "a100,lightning2,fwd,bf16,1,16,16,128,8192,8192,1,1024,5000\n" +
+      "h100,fa3,fwd,bf16,1,64,4,128,8192,8192,1,1024,5000\n");
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].spec.variant->name() == "nsa");
   CHECK(resolved_param(set.cases[0].spec, "window") == 1024);
@@ -107,13 +100,11 @@ TEST_CASE(
     "a row of the no-decay Lightning Attention-2 kernel is never fitted, even with its variant "
     "given, since lightning2 prices it as the decayed kernel it is not",
     "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kFamilyCsvHeader) +
-                          "a100,Lightning2NoDecay,fwd,bf16,4,32,32,128,,4096,4096,1,lightning,"
-                          "1500,x\n"
-                          "a100,lightning2,fwd,bf16,4,32,32,128,,4096,4096,1,lightning,1500,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kFamilyCsvHeader) +
+      "a100,Lightning2NoDecay,fwd,bf16,4,32,32,128,,4096,4096,1,lightning,"
+      "1500,x\n"
+      "a100,lightning2,fwd,bf16,4,32,32,128,,4096,4096,1,lightning,1500,x\n");
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].schedule == "lightning2");
   CHECK_FALSE(set.cases[0].fit_eligible);
@@ -125,20 +116,16 @@ TEST_CASE(
     "kernel's name says, where the row's variant has it (not for the schedule's own name, nor a "
     "dense variant), and prices as the row that names the op",
     "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,op,time_"
       "us\n";
   const std::string nsa = "nsa:top_k=16";
-  const auto set = validate::read_measurements(
-      write_file(dir, header + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
-                          ",,3000\n" + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
-                          ",selected_attention,3000\n" +
-                          "h100,nsa-compressed,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
-                          ",,3000\n" + "h100,nsa_triton,fwd,bf16,1,64,4,128,8192,8192,1," + nsa +
-                          ",,3000\n" +
-                          "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1,gqa,,3000\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      header + "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1," + nsa + ",,3000\n" +
+      "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1," + nsa + ",selected_attention,3000\n" +
+      "h100,nsa-compressed,fwd,bf16,1,64,4,128,8192,8192,1," + nsa + ",,3000\n" +
+      "h100,nsa_triton,fwd,bf16,1,64,4,128,8192,8192,1," + nsa + ",,3000\n" +
+      "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,1,gqa,,3000\n");
   REQUIRE(set.cases.size() == 5);
   CHECK(set.skipped.empty());
   CHECK(set.cases[4].op.empty());  // a dense variant has no such op: the whole variant
@@ -157,16 +144,13 @@ TEST_CASE(
     "backward times the compressed attention alone), said once per kernel and op; a row the "
     "variant cannot build is skipped with file:line",
     "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,time_us\n";
-  const auto set = validate::read_measurements(
-      write_file(dir, header +
-                          "h100,nsa-compressed-topk,bwd,bf16,1,64,4,128,8192,8192,1,nsa,3000\n" +
-                          "h100,nsa-compressed-topk,fwd,bf16,1,64,4,128,8192,8192,1,nsa,3000\n" +
-                          "h100,nsa-compressed-topk,fwd,bf16,1,64,4,128,4096,4096,1,nsa,3000\n" +
-                          "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,0,nsa,3000\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      header + "h100,nsa-compressed-topk,bwd,bf16,1,64,4,128,8192,8192,1,nsa,3000\n" +
+      "h100,nsa-compressed-topk,fwd,bf16,1,64,4,128,8192,8192,1,nsa,3000\n" +
+      "h100,nsa-compressed-topk,fwd,bf16,1,64,4,128,4096,4096,1,nsa,3000\n" +
+      "h100,nsa-selected,fwd,bf16,1,64,4,128,8192,8192,0,nsa,3000\n");
   REQUIRE(set.cases.size() == 3);
   CHECK(set.cases[0].op == "compressed_attention");
   CHECK(set.cases[1].op == "compressed_attention+block_scores+top_k_select");
@@ -184,13 +168,11 @@ TEST_CASE(
     "absorbed MLA's shape is read from the head cells' values, not their text: heads_kv 01, "
     "head_dim 0576 and v_head_dim 0512 are that shape",
     "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kFamilyCsvHeader) +
-                          "h800,flash_infer,decode,bf16,128,128,01,576,512,1,4096,1,,300,x\n"
-                          "h800,flash_infer,decode,bf16,128,128,1,0576,0512,1,8192,1,,300,x\n"
-                          "h800,flash_infer,decode,bf16,128,128,001,576,,1,2048,1,,300,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kFamilyCsvHeader) +
+      "h800,flash_infer,decode,bf16,128,128,01,576,512,1,4096,1,,300,x\n"
+      "h800,flash_infer,decode,bf16,128,128,1,0576,0512,1,8192,1,,300,x\n"
+      "h800,flash_infer,decode,bf16,128,128,001,576,,1,2048,1,,300,x\n");
   REQUIRE(set.cases.size() == 3);
   for (const auto& c : set.cases) {
     CHECK(c.spec.variant->name() == "mla");

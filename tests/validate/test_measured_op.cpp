@@ -9,6 +9,7 @@
 #include "hwprofiles/catalog.hpp"
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
 
@@ -29,14 +30,12 @@ std::string nsa_row(const std::string& pass, const std::string& op) {
 }  // namespace
 
 TEST_CASE("an op column keeps only that op of the variant, in the row's passes", "[validate][op]") {
-  test_support::TempDir dir;
   // The schedule's own name without an op: the whole variant (nsa-selected names the branch).
   std::string whole_nsa_row = nsa_row("fwd", "");
   whole_nsa_row.replace(whole_nsa_row.find("nsa-selected"), 12, "nsa_triton");
-  const auto set = validate::read_measurements(
-      write_file(dir, kOpCsvHeader + nsa_row("fwd", "selected_attention") +
-                          nsa_row("fwd+bwd", "selected_attention") + whole_nsa_row),
-      registry());
+  const auto set =
+      test_support::measurements_of(kOpCsvHeader + nsa_row("fwd", "selected_attention") +
+                                    nsa_row("fwd+bwd", "selected_attention") + whole_nsa_row);
   REQUIRE(set.cases.size() == 3);
   const models::CostModel fwd = validate::case_cost(set.cases[0]);
   REQUIRE(fwd.ops.size() == 1);

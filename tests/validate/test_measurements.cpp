@@ -28,12 +28,9 @@ const char* kMeasurementsCsvHeader =
 }  // namespace
 
 TEST_CASE("a measurement row becomes a typed workload with the mapped schedule", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 std::string(kMeasurementsCsvHeader) +
-                     "a100-sxm4-80gb,flash-decoding,decode,fp16,8,16,2,128,1,8192,1,56.4,blog\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kMeasurementsCsvHeader) +
+      "a100-sxm4-80gb,flash-decoding,decode,fp16,8,16,2,128,1,8192,1,56.4,blog\n");
   REQUIRE(set.cases.size() == 1);
   const validate::MeasuredCase& c = set.cases[0];
   CHECK(c.schedule == "split_kv");
@@ -62,11 +59,9 @@ TEST_CASE("fwd+bwd rows are training steps and time_ms is converted to seconds",
 }
 
 TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kMeasurementsCsvHeader) +
-                          "h100-sxm5-80gb,mykernel,fwd,bf16,1,8,8,128,512,512,0,9,x\n"),
-      registry());
+  const auto set =
+      test_support::measurements_of(std::string(kMeasurementsCsvHeader) +
+                                    "h100-sxm5-80gb,mykernel,fwd,bf16,1,8,8,128,512,512,0,9,x\n");
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].schedule == "auto");
   CHECK(set.cases[0].kernel_choice.is_auto());
@@ -77,12 +72,10 @@ TEST_CASE("unknown kernels map to auto with a warning", "[validate]") {
 TEST_CASE("rows of a kernel without a schedule are compared but never fitted", "[validate]") {
   // A hand-written Ascend kernel attnsim has no schedule for, four times slower than torch_npu:
   // predicted with the device's default schedule (`ascend`), whose calibration it must not refit.
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kMeasurementsCsvHeader) +
-                          "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
-                          "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kMeasurementsCsvHeader) +
+      "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,16384,0,1063.16,x\n"
+      "ascend-910b2,my-ascend-fa,fwd,fp16,1,1,1,128,3072,32768,0,2133.85,x\n");
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].schedule == "auto");
   CHECK_FALSE(set.cases[0].fit_eligible);
@@ -92,13 +85,10 @@ TEST_CASE("rows of a kernel without a schedule are compared but never fitted", "
 }
 
 TEST_CASE("a window column makes the row a sliding-window (swa) case", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
-                 "time_us,source\n"
-                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,1024,50,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
+      "time_us,source\n"
+      "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,1024,50,x\n");
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].spec.variant->name() == "swa");
   CHECK(models::param_value(set.cases[0].spec, "window") == 1024);
@@ -106,14 +96,11 @@ TEST_CASE("a window column makes the row a sliding-window (swa) case", "[validat
 
 TEST_CASE("rows naming a variant the model cannot build are skipped with the reason",
           "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,"
-                 "time_us,source\n"
-                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,nsa9:top_k=16,50,x\n"
-                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,swa:window=512,50,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,"
+      "time_us,source\n"
+      "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,nsa9:top_k=16,50,x\n"
+      "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,swa:window=512,50,x\n");
   REQUIRE(set.skipped.size() == 1);
   CHECK_THAT(set.skipped[0],
              Catch::Contains("m.csv:2") && Catch::Contains("unknown variant 'nsa9'"));
@@ -150,13 +137,10 @@ using test_support::resolved_param;
 
 TEST_CASE("a variant without KV heads takes heads_kv = heads_q and rejects any other value",
           "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 std::string(kVHeader) +
-                     "h100-sxm5-80gb,lightning,fwd,bf16,1,16,16,128,,8192,8192,1,lightning,900,x\n"
-                     "h100-sxm5-80gb,lightning,fwd,bf16,1,16,4,128,,8192,8192,1,lightning,900,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kVHeader) +
+      "h100-sxm5-80gb,lightning,fwd,bf16,1,16,16,128,,8192,8192,1,lightning,900,x\n"
+      "h100-sxm5-80gb,lightning,fwd,bf16,1,16,4,128,,8192,8192,1,lightning,900,x\n");
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].spec.variant->name() == "lightning");
   CHECK(set.cases[0].spec.heads.heads == 16);
@@ -168,18 +152,15 @@ TEST_CASE("a variant without KV heads takes heads_kv = heads_q and rejects any o
 
 TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim = latent",
           "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 std::string(kVHeader) +
-                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,512,1,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,8,576,512,1,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,320,,1,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,fa3,fwd,bf16,1,128,128,192,128,4096,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,mla,100,x\n"
-                     "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,"
-                     "mla:latent_dim=448,100,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kVHeader) +
+      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,512,1,4096,1,mla,100,x\n"
+      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,8,576,512,1,4096,1,mla,100,x\n"
+      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,320,,1,4096,1,mla,100,x\n"
+      "h800-sxm5-80gb,fa3,fwd,bf16,1,128,128,192,128,4096,4096,1,mla,100,x\n"
+      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,mla,100,x\n"
+      "h800-sxm5-80gb,flashmla,decode,bf16,128,128,1,576,,1,4096,1,"
+      "mla:latent_dim=448,100,x\n");
   REQUIRE(set.cases.size() == 4);
   const models::AttentionSpec& absorbed = set.cases[0].spec;
   CHECK(absorbed.variant->name() == "mla");
@@ -206,15 +187,12 @@ TEST_CASE("MLA absorbed decode rows read head_dim = latent + rope and v_head_dim
 }
 
 TEST_CASE("a column that contradicts the variant rejects the row with file:line", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
-                 "variant,time_us,source\n"
-                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=1024,50,x\n"
-                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,lightning,50,x\n"
-                 "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=512,50,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,window,"
+      "variant,time_us,source\n"
+      "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=1024,50,x\n"
+      "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,lightning,50,x\n"
+      "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,4096,4096,1,512,swa:window=512,50,x\n");
   REQUIRE(set.skipped.size() == 2);
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:2") && Catch::Contains("window"));
   CHECK_THAT(set.skipped[1], Catch::Contains("m.csv:3") && Catch::Contains("window"));
@@ -344,12 +322,10 @@ TEST_CASE(
     "a causal row with seq_kv < seq_q is skipped naming file:line and the causal column, not "
     "refused",
     "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, std::string(kMeasurementsCsvHeader) +
-                          "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,32,1,9,x\n"
-                          "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n"),
-      registry());
+  const auto set =
+      test_support::measurements_of(std::string(kMeasurementsCsvHeader) +
+                                    "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,32,1,9,x\n"
+                                    "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n");
   REQUIRE(set.skipped.size() == 1);
   CHECK_THAT(set.skipped[0], Catch::Contains("m.csv:2") && Catch::Contains("seq_kv >= seq_q") &&
                                  Catch::Contains("causal 0") && !Catch::Contains("--no-causal"));
@@ -357,11 +333,9 @@ TEST_CASE(
 }
 
 TEST_CASE("a CSV starting with a UTF-8 byte order mark is read like one without", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir, "\xEF\xBB\xBF" + std::string(kMeasurementsCsvHeader) +
-                          "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n"),
-      registry());
+  const auto set =
+      test_support::measurements_of("\xEF\xBB\xBF" + std::string(kMeasurementsCsvHeader) +
+                                    "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,9,x\n");
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].hw == "h100-sxm5-80gb");
 }
