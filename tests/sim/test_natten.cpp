@@ -130,7 +130,9 @@ TEST_CASE(
   const double t_sparse = test_support::tile_prediction(one_d(256), h100, "natten").time_s;
   const double t_masked = test_support::tile_prediction(one_d(1), h100, "natten").time_s;
   CHECK(masked.jobs.total_tiles / sparse.jobs.total_tiles == Approx(17.0 / 16).epsilon(0.01));
-  CHECK(t_masked / t_sparse > 1.2);
+  // As NATTEN's H100 runs of these two shapes measured them: 94.848 us against 62.687 us
+  // (docs/sample-outputs at 8c8729f), within 5 %.
+  CHECK(t_masked / t_sparse == Approx(94.848 / 62.687).epsilon(0.05));
 }
 
 TEST_CASE(
@@ -201,11 +203,7 @@ TEST_CASE(
     const bool blackwell = p.arch.rfind("sm_10", 0) == 0;
     const hw::ScheduleCalibration& own = p.calibration.schedules.at("natten");
     const hw::ScheduleCalibration& from = p.calibration.schedules.at(blackwell ? "cudnn" : "fa3");
-    CHECK(own.mma_fraction == from.mma_fraction);
-    CHECK(own.softmax_overlap == from.softmax_overlap);
-    CHECK(own.tile_overhead_cycles == from.tile_overhead_cycles);
-    CHECK(own.cta_overhead_cycles == from.cta_overhead_cycles);
-    CHECK(own.chain_cycles == from.chain_cycles);
+    CHECK(own == from);
   }
 }
 
