@@ -27,15 +27,24 @@ const models::Registry& registry() {
   return r;
 }
 
+// What the ring varies: the lengths, or (for a token grid, whose lengths are fixed by its extents)
+// the batch.
+enum class RingAxis { length, batch };
+
 // A ring of workloads around `base`: decode varies the context length only, the other phases vary
-// q_len and kv_len together (prefill/train are square, q_len == kv_len).
-std::array<models::Workload, kRing> workload_ring(const models::Workload& base) {
+// q_len and kv_len together (prefill/train are square, q_len == kv_len); RingAxis::batch varies
+// the batch from base.batch up.
+std::array<models::Workload, kRing> workload_ring(const models::Workload& base, RingAxis axis) {
   std::array<models::Workload, kRing> ring{};
   for (std::size_t i = 0; i < kRing; ++i) {
     models::Workload w = base;
-    const auto delta = static_cast<std::int64_t>(i) * 8;
-    w.kv_len += delta;
-    if (w.phase != models::Phase::decode) w.q_len += delta;
+    const auto step = static_cast<std::int64_t>(i);
+    if (axis == RingAxis::batch) {
+      w.batch += step;
+    } else {
+      w.kv_len += step * 8;
+      if (w.phase != models::Phase::decode) w.q_len += step * 8;
+    }
     models::validate(w);
     ring[i] = w;
   }
@@ -44,10 +53,10 @@ std::array<models::Workload, kRing> workload_ring(const models::Workload& base) 
 
 void run_engine(benchmark::State& state, sim::EngineKind engine, std::string_view variant,
                 const models::ParamValues& params, const models::Workload& base,
-                std::string_view hw_name) {
+                std::string_view hw_name, RingAxis axis = RingAxis::length) {
   const hw::Profile& profile = catalog().resolve(hw_name);
   const models::AttentionSpec spec = registry().find(variant).make_spec(params, {});
-  const std::array<models::Workload, kRing> ring = workload_ring(base);
+  const std::array<models::Workload, kRing> ring = workload_ring(base, axis);
   std::size_t i = 0;
   for (auto _ : state) {
     const models::Workload& w = ring[i++ & (kRing - 1)];
@@ -134,6 +143,43 @@ void BM_Tile_SwaPrefill1GWindow256M_910B(benchmark::State& state) {
              make_workload(models::Phase::prefill, 1, (1 << 30) - 128, (1 << 30) - 128), "910b");
 }
 
+// NATTEN's neighbourhoods are not causal as an op (gna refuses a causal op; causal_x etc. instead).
+models::Workload non_causal(models::Workload w) {
+  w.causal = false;
+  return w;
+}
+
+// A strided 2-D neighbourhood forward (FLUX's 256 x 256 map, 80 x 80 windows at stride 1, 24 heads)
+// on H100: `auto` picks `natten`, which prices each of NATTEN's listed Hopper tile configurations
+// and keeps the fastest (sim/schedule_natten.cpp), so a point costs several schedule evaluations.
+void BM_Tile_GnaFlux2D_H100(benchmark::State& state) {
+  run_engine(state, sim::EngineKind::tile, "gna",
+             {{"heads", 24},
+              {"kv_heads", 24},
+              {"window_x", 80},
+              {"window_y", 80},
+              {"stride", 1},
+              {"extent_y", 256}},
+             non_causal(make_workload(models::Phase::fwd, 1, 65536, 65536)), "h100",
+             RingAxis::batch);
+}
+
+// A strided 3-D neighbourhood forward (HunyuanVideo's 30 x 48 x 80 volume, 18 x 24 x 24 windows)
+// on B200: NATTEN's Blackwell 3-D table, the longest configuration list `natten` walks.
+void BM_Tile_GnaHunyuan3D_B200(benchmark::State& state) {
+  run_engine(state, sim::EngineKind::tile, "gna",
+             {{"heads", 24},
+              {"kv_heads", 24},
+              {"window_x", 18},
+              {"window_y", 24},
+              {"window_z", 24},
+              {"stride", 1},
+              {"extent_y", 48},
+              {"extent_z", 80}},
+             non_causal(make_workload(models::Phase::fwd, 1, 115200, 115200)), "b200",
+             RingAxis::batch);
+}
+
 }  // namespace
 
 BENCHMARK(BM_GqaPrefill8kCausal_H100);
@@ -145,5 +191,7 @@ BENCHMARK(BM_Tile_MhaTrain4k_A100);
 BENCHMARK(BM_Tile_GqaPrefill1GPacked256_H100);
 BENCHMARK(BM_Tile_GqaTrain1G_H100);
 BENCHMARK(BM_Tile_SwaPrefill1GWindow256M_910B);
+BENCHMARK(BM_Tile_GnaFlux2D_H100);
+BENCHMARK(BM_Tile_GnaHunyuan3D_B200);
 
 BENCHMARK_MAIN();
