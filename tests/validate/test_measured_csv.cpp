@@ -9,6 +9,7 @@
 
 #include "tests/support/model_helpers.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/validate_helpers.hpp"
 #include "validate/measured_csv.hpp"
 #include "validate/measurements.hpp"
 
@@ -19,8 +20,7 @@ const char* kCsvLayerHeader =
 const char* kCsvLayerRow = "h100,fa2,fwd,fp16,16,32,32,64,1024,1024,0,0.5,x\n";
 
 validate::MeasurementSet read_csv_text(const std::string& text) {
-  test_support::TempDir dir;
-  return validate::read_measurements(test_support::write_file(dir, text), test_support::registry());
+  return test_support::measurements_of(text);
 }
 
 // The message read_measurements throws for `text`, or "" when it reads it.

@@ -4,7 +4,6 @@
 
 #include "sim/schedule.hpp"
 #include "tests/support/model_helpers.hpp"
-#include "tests/support/temp_dir.hpp"
 #include "tests/support/validate_helpers.hpp"
 #include "validate/compare.hpp"
 #include "validate/measured_names.hpp"
@@ -129,14 +128,10 @@ TEST_CASE("passes, element types and flags read the spellings tables use", "[val
 }
 
 TEST_CASE("a row written the way a paper prints it reads as the canonical row", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      test_support::write_file(
-          dir,
-          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,"
-          "source\n"
-          "h100,FlashAttention-2,Forward,bfloat16,4,32,32,128,4096,4096,true,1000,x\n"),
-      test_support::registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,time_us,"
+      "source\n"
+      "h100,FlashAttention-2,Forward,bfloat16,4,32,32,128,4096,4096,true,1000,x\n");
   REQUIRE(set.cases.size() == 1);
   const validate::MeasuredCase& c = set.cases[0];
   CHECK(c.schedule == "fa2");
@@ -149,15 +144,12 @@ TEST_CASE("a row written the way a paper prints it reads as the canonical row", 
 }
 
 TEST_CASE("the caller column reads any case, with a hyphen for the underscore", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      test_support::write_file(dir,
-                               "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
-                               "causal,time_us,caller\n"
-                               "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,1,1000,PyTorch\n"
-                               "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,Torch_NPU\n"
-                               "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,torch-npu\n"),
-      test_support::registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,"
+      "causal,time_us,caller\n"
+      "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,1,1000,PyTorch\n"
+      "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,Torch_NPU\n"
+      "910b,torch_npu,fwd,fp16,1,1,1,128,1024,1024,0,72,torch-npu\n");
   REQUIRE(set.cases.size() == 3);
   CHECK(set.cases[0].caller == hw::Caller::pytorch);
   CHECK(set.cases[1].caller == hw::Caller::torch_npu);
@@ -165,14 +157,10 @@ TEST_CASE("the caller column reads any case, with a hyphen for the underscore", 
 }
 
 TEST_CASE("a causal cell that is not a flag is bad input naming the row", "[validate]") {
-  test_support::TempDir dir;
   CHECK_THROWS_WITH(
-      validate::read_measurements(
-          test_support::write_file(dir,
-                                   "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,"
-                                   "seq_kv,causal,time_us,source\n"
-                                   "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,maybe,1000,x\n"),
-          test_support::registry()),
+      test_support::measurements_of("hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,"
+                                    "seq_kv,causal,time_us,source\n"
+                                    "h100,fa2,fwd,bf16,4,32,32,128,4096,4096,maybe,1000,x\n"),
       Catch::Contains(":2: column 'causal': 'maybe' is not a flag; allowed: 0, 1, true, false"));
 }
 
@@ -182,17 +170,13 @@ TEST_CASE(
   CHECK(validate::fit_entry_for("nsa-compressed-topk") == "nsa_triton_scores");
   CHECK(validate::fit_entry_for("NSA_Compressed_TopK") == "nsa_triton_scores");
   CHECK(validate::fit_entry_for("nsa-compressed").empty());
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      test_support::write_file(
-          dir,
-          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,op,"
-          "time_us,source\n"
-          "a100,NSA Compressed TopK,fwd,bf16,1,64,4,128,8192,8192,1,nsa,"
-          "compressed_attention+block_scores+top_k_select,900,x\n"
-          "a100,NSA Compressed TopK,bwd,bf16,1,64,4,128,8192,8192,1,nsa,"
-          "compressed_attention,900,x\n"),
-      test_support::registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,variant,op,"
+      "time_us,source\n"
+      "a100,NSA Compressed TopK,fwd,bf16,1,64,4,128,8192,8192,1,nsa,"
+      "compressed_attention+block_scores+top_k_select,900,x\n"
+      "a100,NSA Compressed TopK,bwd,bf16,1,64,4,128,8192,8192,1,nsa,"
+      "compressed_attention,900,x\n");
   REQUIRE(set.cases.size() == 2);
   CHECK(set.cases[0].schedule == "nsa_triton_compressed");
   CHECK(set.cases[0].fit_eligible);
@@ -203,15 +187,12 @@ TEST_CASE(
 
 TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing FlashMLA runs",
           "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
       "variant,time_us\n";
   const std::string row = "h20,flashmla,decode,bf16,128,16,1,576,512,1,4096,1,";
-  const auto bare = validate::read_measurements(
-      test_support::write_file(dir, header + row + ",601\n"), test_support::registry());
-  const auto named = validate::read_measurements(
-      test_support::write_file(dir, header + row + "mla,601\n"), test_support::registry());
+  const auto bare = test_support::measurements_of(header + row + ",601\n");
+  const auto named = test_support::measurements_of(header + row + "mla,601\n");
   REQUIRE(bare.cases.size() == 1);
   REQUIRE(named.cases.size() == 1);
   CHECK(bare.cases[0].spec.variant->name() == "mla");
@@ -220,10 +201,8 @@ TEST_CASE("a flashmla row without a variant is absorbed MLA, the only thing Flas
   // The latent cache of 576 values a token, as MLA keeps it (a dense 576/512 MQA would keep 1088).
   CHECK(validate::case_cost(bare.cases[0]).kv_cache_bytes_per_token_per_layer == 576 * 2);
   // One query head (heads_q = heads_kv = 1) is absorbed too: a flashmla row is nothing else.
-  const auto one = validate::read_measurements(
-      test_support::write_file(dir,
-                               header + "h20,flashmla,decode,bf16,128,1,1,576,512,1,4096,1,,50\n"),
-      test_support::registry());
+  const auto one = test_support::measurements_of(
+      header + "h20,flashmla,decode,bf16,128,1,1,576,512,1,4096,1,,50\n");
   REQUIRE(one.cases.size() == 1);
   CHECK(validate::case_cost(one.cases[0]).kv_cache_bytes_per_token_per_layer == 576 * 2);
 }
@@ -233,20 +212,18 @@ TEST_CASE(
     "or none) and no variant is absorbed MLA, never fitted, said once per kernel however many "
     "rows; other shapes stay dense",
     "[validate]") {
-  test_support::TempDir dir;
   const std::string header =
       "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,v_head_dim,seq_q,seq_kv,causal,"
       "variant,time_us\n";
-  const auto set = validate::read_measurements(
-      test_support::write_file(
-          dir, header + "h800,flash_infer,decode,bf16,128,128,1,576,512,1,4096,1,,"
-                        "300\n"
-                        "h800,flash_mla_triton,decode,bf16,128,128,1,576,,1,4096,1,,"
-                        "300\n"
-                        "h800,flash_infer,decode,bf16,128,128,8,128,,1,4096,1,,300\n"
-                        "h800,flash_infer,decode,bf16,128,128,1,576,576,1,4096,1,,300\n"
-                        "h800,flash_infer,decode,bf16,64,128,1,576,512,1,8192,1,,300\n"),
-      test_support::registry());
+  const auto set = test_support::measurements_of(
+      header +
+      "h800,flash_infer,decode,bf16,128,128,1,576,512,1,4096,1,,"
+      "300\n"
+      "h800,flash_mla_triton,decode,bf16,128,128,1,576,,1,4096,1,,"
+      "300\n"
+      "h800,flash_infer,decode,bf16,128,128,8,128,,1,4096,1,,300\n"
+      "h800,flash_infer,decode,bf16,128,128,1,576,576,1,4096,1,,300\n"
+      "h800,flash_infer,decode,bf16,64,128,1,576,512,1,8192,1,,300\n");
   REQUIRE(set.cases.size() == 5);
   for (int i : {0, 1, 4}) {
     CHECK(set.cases[i].spec.variant->name() == "mla");

@@ -69,20 +69,16 @@ TEST_CASE("an op the variant lacks is bad input naming the row and the ops it ha
 
 TEST_CASE("an op column joins several ops with '+', each of which the variant must have",
           "[validate][op]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(dir,
-                 kOpCsvHeader + nsa_row("fwd", "compressed_attention+block_scores+top_k_select")),
-      registry());
+  const auto set = test_support::measurements_of(
+      kOpCsvHeader + nsa_row("fwd", "compressed_attention+block_scores+top_k_select"));
   REQUIRE(set.cases.size() == 1);
   std::string names;
   for (const models::Op& op : validate::case_cost(set.cases[0]).ops)
     names += op.name + std::string(" ");
   CHECK(names == "compressed_attention_fwd block_scores top_k_select ");
   try {
-    validate::read_measurements(
-        write_file(dir, kOpCsvHeader + nsa_row("fwd", "compressed_attention+block_score")),
-        registry());
+    test_support::measurements_of(kOpCsvHeader +
+                                  nsa_row("fwd", "compressed_attention+block_score"));
     FAIL("no error");
   } catch (const std::invalid_argument& e) {
     CHECK_THAT(std::string(e.what()),

@@ -11,7 +11,6 @@
 
 #include "hwprofiles/catalog.hpp"
 #include "tests/support/model_helpers.hpp"
-#include "tests/support/temp_dir.hpp"
 #include "tests/support/validate_helpers.hpp"
 #include "validate/compare.hpp"
 #include "validate/measurements.hpp"
@@ -59,7 +58,6 @@ TEST_CASE(
     "kernels' direct launches) price the same without their caller column",
     "[validate][caller]") {
   const hw::ProfileCatalog& catalog = test_support::catalog();
-  test_support::TempDir dir;
   for (const char* file :
        {"ascend_910b_torch_npu.csv", "ascend_910b_pto_isa_jit.csv", "ascend_910b_pto_dsl.csv",
         "nsa_triton_selected.csv", "nsa_triton_compressed.csv", "lightning_gb200_fla.csv",
@@ -70,9 +68,7 @@ TEST_CASE(
     std::stringstream text;
     text << in.rdbuf();
     const auto given = validate::read_measurements(path, test_support::registry());
-    const auto bare = validate::read_measurements(
-        test_support::write_file(dir, without_column(text.str(), "caller")),
-        test_support::registry());
+    const auto bare = test_support::measurements_of(without_column(text.str(), "caller"));
     REQUIRE(bare.cases.size() == given.cases.size());
     REQUIRE(!given.cases.empty());
     for (std::size_t i = 0; i < given.cases.size(); ++i) {

@@ -18,7 +18,6 @@
 
 using test_support::measurements_error;
 using test_support::registry;
-using test_support::write_file;
 
 namespace {
 
@@ -44,14 +43,10 @@ TEST_CASE("a measurement row becomes a typed workload with the mapped schedule",
 }
 
 TEST_CASE("fwd+bwd rows are training steps and time_ms is converted to seconds", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(
-          dir,
-          "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,"
-          "time_ms,source\n"
-          "a100-sxm4-80gb,fa2,fwd+bwd,fp16,4,16,16,128,4096,4096,0,196,9.8171,x (pixel-est)\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      "hw,kernel,pass,dtype,batch,heads_q,heads_kv,head_dim,seq_q,seq_kv,causal,tflops,"
+      "time_ms,source\n"
+      "a100-sxm4-80gb,fa2,fwd+bwd,fp16,4,16,16,128,4096,4096,0,196,9.8171,x (pixel-est)\n");
   REQUIRE(set.cases.size() == 1);
   CHECK(set.cases[0].workload.phase == models::Phase::train);
   CHECK(set.cases[0].measured_s == Approx(9.8171e-3));
@@ -109,19 +104,15 @@ TEST_CASE("rows naming a variant the model cannot build are skipped with the rea
 }
 
 TEST_CASE("malformed measurement files name the file, line and column", "[validate]") {
-  test_support::TempDir dir;
-  CHECK_THROWS_WITH(validate::read_measurements(
-                        write_file(dir, std::string(kMeasurementsCsvHeader) +
-                                            "h100-sxm5-80gb,fa3,fwd,bf16,one,8,8,128,1,1,0,9,x\n"),
-                        registry()),
-                    Catch::Contains("m.csv:2") && Catch::Contains("'batch'"));
-  CHECK_THROWS_WITH(validate::read_measurements(write_file(dir, "hw,kernel\nx,y\n"), registry()),
+  CHECK_THROWS_WITH(
+      test_support::measurements_of(std::string(kMeasurementsCsvHeader) +
+                                    "h100-sxm5-80gb,fa3,fwd,bf16,one,8,8,128,1,1,0,9,x\n"),
+      Catch::Contains("m.csv:2") && Catch::Contains("'batch'"));
+  CHECK_THROWS_WITH(test_support::measurements_of("hw,kernel\nx,y\n"),
                     Catch::Contains("missing column 'pass'"));
   CHECK_THROWS_WITH(
-      validate::read_measurements(
-          write_file(dir, std::string(kMeasurementsCsvHeader) +
-                              "h100-sxm5-80gb,fa3,sideways,bf16,1,8,8,128,1,1,0,9,x\n"),
-          registry()),
+      test_support::measurements_of(std::string(kMeasurementsCsvHeader) +
+                                    "h100-sxm5-80gb,fa3,sideways,bf16,1,8,8,128,1,1,0,9,x\n"),
       Catch::Contains("unknown pass 'sideways'"));
 }
 
@@ -225,11 +216,8 @@ TEST_CASE("integer cells are decimal and never wrap: out of range, hex and fract
 }
 
 TEST_CASE("a leading zero is decimal: window=010 is ten, not octal eight", "[validate]") {
-  test_support::TempDir dir;
-  const auto set = validate::read_measurements(
-      write_file(
-          dir, std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,010,,9,x\n"),
-      registry());
+  const auto set = test_support::measurements_of(
+      std::string(kWHeader) + "h100-sxm5-80gb,fa3,fwd,bf16,1,8,8,128,64,64,1,010,,9,x\n");
   REQUIRE(set.cases.size() == 1);
   CHECK(models::param_value(set.cases[0].spec, "window") == 10);
 }
