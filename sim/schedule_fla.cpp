@@ -106,6 +106,18 @@ Launch state_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* n
   return fla_launch(in, name, ceil_div(g.dk, bk) * ceil_div(g.dv, bv) * g.bh, g.nt, step, smem);
 }
 
+// The forward's state kernel also loads a CTA's block of a cached prefix's fp32 state once (h0:
+// kv_len > q_len) and stores its block of the final fp32 state once (ht) in inference: FLA's
+// layers ask for ht with use_cache, which training leaves off (fla/ops/common/chunk_h.py).
+Launch forward_state_kernel(const ScheduleInput& in, const FlaGeometry& g, bool reads_gates) {
+  Launch l = state_kernel(in, g, "fla_chunk_fwd_h", g.s, kStateTile, kStateTile, reads_gates);
+  const models::Workload& w = in.workload;
+  const bool final = w.phase == models::Phase::prefill || w.phase == models::Phase::decode;
+  const double block = std::min(kStateTile, g.dk) * std::min(kStateTile, g.dv) * 4;
+  l.per_job_hbm_bytes = ((w.kv_len > w.q_len ? 1 : 0) + (final ? 1 : 0)) * block;
+  return l;
+}
+
 // The gates' cumulative sum inside each chunk: one CTA per chunk, read once, written in fp32.
 Launch cumsum_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* name) {
   TileWork cumsum;
@@ -120,8 +132,7 @@ Launch cumsum_kernel(const ScheduleInput& in, const FlaGeometry& g, const char* 
 // itself, once per BV block of values, instead of reading them from a scores kernel.
 void lower_simple_gla_forward(const ScheduleInput& in, const FlaGeometry& g, Launches& out) {
   const double chunks = g.nt * g.bh;
-  out.push_back(
-      state_kernel(in, g, "fla_chunk_fwd_h", g.s, kStateTile, kStateTile, /*reads_gates=*/false));
+  out.push_back(forward_state_kernel(in, g, /*reads_gates=*/false));
   const double bv = std::min(kStateTile, g.dv);
   TileWork o;  // Q h, Q K^T with its decay mask, then A V, per BV block
   o.tensor_flops = 2 * g.bt * g.dk * bv + 2 * g.bt * g.bt * g.dk + 2 * g.bt * g.bt * bv;
@@ -139,7 +150,7 @@ void lower_fla_forward(const ScheduleInput& in, const FlaGeometry& g, Launches& 
   }
   const double chunks = g.nt * g.bh;
   out.push_back(cumsum_kernel(in, g, "fla_cumsum_fwd"));
-  out.push_back(state_kernel(in, g, "fla_chunk_fwd_h", g.s));
+  out.push_back(forward_state_kernel(in, g, /*reads_gates=*/true));
   // Sub-chunk pairs (i > j): Q and K gated against the boundary gate, one [BC x BC x dk] MMA.
   TileWork inter;
   inter.tensor_flops = 2 * g.bc * g.bc * g.dk;

@@ -222,6 +222,46 @@ TEST_CASE(
   CHECK(chunked[0].jobs.max_tiles == 4);  // 256 tokens, 64 a chunk
 }
 
+TEST_CASE(
+    "fla_chunk's forward state kernel loads a cached prefix's fp32 state once a CTA and, in "
+    "inference, stores the final fp32 state once a CTA (chunk_fwd_h's h0 and ht)",
+    "[sim][fla]") {
+  // B = 2, H = 4, dk = dv = 64: 8 CTAs of one 64 x 64 state block each, 16 KiB in fp32.
+  const double block = 64.0 * 64 * 4;
+  auto state_kernel = [](const models::Workload& w) {
+    const sim::Launches l = lower_scan(gla(4, 64, 1), w, h200(), models::Pass::forward);
+    REQUIRE(std::string(l[0].name) == "fla_chunk_fwd_h");
+    return l[0];
+  };
+  // A training forward from no prior state keeps no final state (use_cache is off in training).
+  CHECK(state_kernel(workload(models::Phase::fwd, 2, 2048, 2048)).per_job_hbm_bytes == 0);
+  // A prefill from scratch stores the final state; onto a cached prefix it also loads the prefix's.
+  CHECK(state_kernel(workload(models::Phase::prefill, 2, 2048, 2048)).per_job_hbm_bytes == block);
+  CHECK(state_kernel(workload(models::Phase::prefill, 2, 2048, 6144)).per_job_hbm_bytes ==
+        2 * block);
+  // A decode step longer than fused_recurrent's 64 tokens: the state in and out, as
+  // fused_recurrent's own per-CTA state block does for a shorter one.
+  const sim::Launches recurrent = lower_scan(
+      gla(4, 64, 1), workload(models::Phase::decode, 2, 64, 4096), h200(), models::Pass::forward);
+  CHECK(state_kernel(workload(models::Phase::decode, 2, 256, 4096)).per_job_hbm_bytes ==
+        recurrent[0].per_job_hbm_bytes);
+  CHECK(recurrent[0].per_job_hbm_bytes == 2 * block);
+}
+
+TEST_CASE(
+    "a one-token prefill onto a cached linear state costs about what a decode step of that token "
+    "does under fla_chunk: both move the fp32 state in and out",
+    "[sim][fla]") {
+  const models::AttentionSpec spec = make("linear", {{"heads", 32}, {"head_dim", 128}});
+  const hw::Profile& h100 = catalog().resolve("h100-sxm5-80gb");
+  const auto prefill = workload(models::Phase::prefill, 8, 1, 32768);
+  const auto decode = workload(models::Phase::decode, 8, 1, 32768);
+  const double p = sim::predict_tile(cost(spec, prefill), prefill, h100, "fla_chunk").time_s;
+  const double d = sim::predict_tile(cost(spec, decode), decode, h100, "fla_chunk").time_s;
+  // Before the prefix's state was read and the final one stored, the prefill was half the decode.
+  CHECK(p == Approx(d).epsilon(0.25));
+}
+
 TEST_CASE("fla_chunk refuses softmax attention and tileops_gla a decode step, naming what to use",
           "[sim][fla]") {
   const auto decode = workload(models::Phase::decode, 2, 1, 4096);
