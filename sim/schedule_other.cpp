@@ -183,6 +183,9 @@ void lower_ascend(const ScheduleInput& in, Launches& out) {
   const double aiv = 2 * in.profile.compute.sm_count;
   FlashTile t;
   t.m = g.batch * g.heads * ceil_div(g.rows, 64) > aiv ? kCubeBlock : 64;
+  // Fewer query rows than a basic block: the block holds the real rows (s1RealSize), which the
+  // cube pads to its 16-row fractal, as IFA's rows below (a 1-token prefill is one fractal).
+  t.m = std::min(t.m, ceil_div(g.rows, kMmaMinRows) * kMmaMinRows);
   t.n = std::min(kAscendKeysPerRound, ceil_div(g.keys, kCubeBlock) * kCubeBlock);
   t.max_ctas_per_sm = 1;  // one block per AI core group (1 AIC + 2 AIV)
   // Too few row blocks to fill the core groups: the keys are split as in decode. The split is

@@ -79,6 +79,28 @@ sim::Prediction ascend_decode(const char* variant, std::int64_t context) {
 
 }  // namespace
 
+TEST_CASE(
+    "ascend's forward of fewer query rows than a basic block pads them to the cube's 16-row "
+    "fractal, not to the block",
+    "[sim][ascend]") {
+  // 256 heads of r rows over 8192 keys: the basic block would be 128 rows (blocks outnumber the
+  // AIVs); FlashAttentionScore's block holds the real rows (s1RealSize), which the cube pads to
+  // 16. The cube work of all tiles, whatever split of the keys the schedule takes:
+  auto cube_flops = [](std::int64_t rows) {
+    double flops = 0;
+    for (const sim::Launch& l : lower_ascend_fwd(one_head_fp16_fwd(rows, 8192), 256))
+      flops += l.per_tile.tensor_flops * l.jobs.total_tiles;
+    return flops;
+  };
+  // (A split of the keys rounds its parts up to whole 128-key cube blocks: a few % more. Padded
+  // to the 128-row block, one row cost 8 fractals.)
+  const double fractal = 256 * 2.0 * 16 * 8192 * (128 + 128);  // QK^T and PV of 16 rows a head
+  CHECK(cube_flops(1) == Approx(fractal).epsilon(0.05));
+  CHECK(cube_flops(16) == Approx(fractal).epsilon(0.05));
+  CHECK(cube_flops(40) == Approx(3 * fractal).epsilon(0.05));  // three fractals, 48 rows
+  CHECK(cube_flops(64) == Approx(4 * fractal).epsilon(0.05));  // a block of 64 rows, as before
+}
+
 TEST_CASE("ascend's decode never prices a longer context faster, from 16 keys to 1M",
           "[sim][ascend]") {
   // A split takes whole 16-key parts, so a short context can run every split a longer one runs.
