@@ -309,3 +309,36 @@ TEST_CASE("the GA100 profiles (A100 SXM4 and PCIe, A800) calibrate the same kern
     CHECK(entries(id) == reference);
   }
 }
+
+TEST_CASE(
+    "the Hopper profiles calibrate every kernel the H100 SXM does, so auto runs the same library "
+    "kernels on each",
+    "[hw]") {
+  // `auto` takes a library's kernel (NSA's and FSA's Triton kernels, Lightning's, FLA's, NATTEN's)
+  // where the profile has its entry; an H200 without NSA's priced NSA as an ideal dense kernel,
+  // 3-5x faster than the H100 for the same work.
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  const auto& reference = catalog.resolve("h100-sxm5-80gb").calibration.schedules;
+  for (const char* id : {"h100-pcie-80gb", "h200-sxm-141gb", "h800-sxm5-80gb", "h20"}) {
+    const auto& entries = catalog.resolve(id).calibration.schedules;
+    for (const auto& [name, entry] : reference) {
+      (void)entry;
+      INFO(id << " " << name);
+      CHECK(entries.count(name) == 1);
+    }
+  }
+}
+
+TEST_CASE("every NVIDIA profile calibrates flash-linear-attention's kernels (fla_chunk)", "[hw]") {
+  // FLA's Triton kernels run on sm_80 and later; without the entry `auto` priced the linear
+  // variant with chunked_scan's ideal scan, which put an A100 2x ahead of an H100.
+  const hw::ProfileCatalog catalog = hw::ProfileCatalog::load({});
+  int nvidia = 0;
+  for (const hw::Profile& p : catalog.profiles()) {
+    if (p.vendor != "nvidia") continue;
+    ++nvidia;
+    INFO(p.id);
+    CHECK(p.calibration.schedules.count("fla_chunk") == 1);
+  }
+  CHECK(nvidia >= 14);
+}

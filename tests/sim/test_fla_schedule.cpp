@@ -192,10 +192,13 @@ TEST_CASE(
         "fla_chunk_fwd_h:fla_chunk fla_fwd_o:fla_chunk ");
   CHECK(names(gla(4, 128, 128), decode, "gb200") ==
         "fla_fused_recurrent:fla_chunk fla_sum_partials:fla_chunk ");
-  // The H100 has H200's entry (the same SM architecture); the A100 has none: the generic scan.
+  // The H100 and the A100 have H200's entry (FLA's Triton kernels run on both); a 910B has none:
+  // the generic scan.
   CHECK(names(gla(4, 64, 1), prefill, "h100-sxm5-80gb") ==
         "fla_chunk_fwd_h:fla_chunk fla_fwd_o:fla_chunk ");
-  CHECK(names(gla(4, 64, 1), prefill, "a100-sxm4-80gb") == "linear_scan_fwd:chunked_scan ");
+  CHECK(names(gla(4, 64, 1), prefill, "a100-sxm4-80gb") ==
+        "fla_chunk_fwd_h:fla_chunk fla_fwd_o:fla_chunk ");
+  CHECK(names(gla(4, 64, 1), prefill, "ascend-910b2") == "linear_scan_fwd:chunked_scan ");
   const models::AttentionSpec lightnet = make("lightnet", {{"heads", 4}, {"head_dim", 64}});
   CHECK_THAT(names(lightnet, prefill, "h200-sxm-141gb"), Catch::Contains(":chunked_scan"));
 }
@@ -286,8 +289,8 @@ TEST_CASE("tileops_gla refuses a state that does not fit a CTA's shared memory, 
 
 TEST_CASE("fla_chunk runs only where the profile calibrates it", "[sim][fla]") {
   const auto w = workload(models::Phase::fwd, 2, 2048, 2048);
-  const hw::Profile& a100 = catalog().resolve("a100-sxm4-80gb");
-  CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 64, 64), w), w, a100, "fla_chunk"),
+  const hw::Profile& npu = catalog().resolve("ascend-910b2");
+  CHECK_THROWS_WITH(sim::predict_tile(cost(gla(4, 64, 64), w), w, npu, "fla_chunk"),
                     Catch::Contains("no calibration for kernel 'fla_chunk'"));
 }
 

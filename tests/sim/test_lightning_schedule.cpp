@@ -132,8 +132,13 @@ TEST_CASE(
   CHECK_THAT(schedules_of(lightning(8, 128, 128), step, "h200-sxm-141gb"),
              Catch::Contains("fla_chunk"));
   CHECK_THAT(schedules_of(lightning(8, 128, 128), step, "a100-sxm4-80gb"),
+             Catch::Contains("fla_chunk"));
+  // A 910B calibrates neither library's kernels (they are CUDA Triton kernels): chunked_scan.
+  CHECK_THAT(schedules_of(lightning(8, 128, 128), step, "ascend-910b2"),
              Catch::Contains("chunked_scan"));
   const models::AttentionSpec linear = make("linear", {{"heads", 8}, {"head_dim", 128}});
   CHECK_THAT(schedules_of(linear, w, "a100-sxm4-80gb"),
+             Catch::Contains("fla_chunk") && !Catch::Contains("lightning2"));
+  CHECK_THAT(schedules_of(linear, w, "ascend-910b2"),
              Catch::Contains("chunked_scan") && !Catch::Contains("lightning2"));
 }
